@@ -1,0 +1,115 @@
+import { GuardInputError } from './errors.js';
+
+/**
+ * Card input → the material the card key is hashed from, plus the display
+ * digits we are allowed to keep (BIN, last 4). The material holds the PAN, so
+ * it lives only for the duration of one call: it is hashed and dropped.
+ */
+export interface CardFacts {
+  /** Fed to the keyed hash, never stored. */
+  material: string;
+  bin?: string;
+  last4?: string;
+}
+
+// Sensitive authentication data: never needed to detect a duplicate, and
+// PCI DSS forbids keeping it after authorisation. Refused wherever it appears.
+const FORBIDDEN = new Set([
+  'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'csc', 'securitycode', 'pin', 'pinblock',
+  'track', 'track1', 'track2', 'track3', 'trackdata', 'magstripe', 'emv', 'icc', 'iccdata',
+]);
+
+const forbiddenMessage = (field: string) =>
+  `\`${field}\` is refused: CVV, PIN blocks and track data are never needed to detect a duplicate and must not be passed to the guard`;
+
+/** Throws on any CVV / PIN / track field among `keys`. */
+export function refuseSensitiveFields(value: object, prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN.has(key.toLowerCase().replace(/[-_]/g, ''))) {
+      throw new GuardInputError('SENSITIVE_DATA', forbiddenMessage(prefix + key), { field: prefix + key });
+    }
+  }
+}
+
+const fail = (field: string, rule: string): never => {
+  // Card values are never echoed back: the message names the field and the rule only.
+  throw new GuardInputError('INVALID_CARD', `\`${field}\` ${rule}`, { field });
+};
+
+/** Luhn mod-10 over a digit string. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** Spaces and dashes are how PANs get typed and printed; anything else is an error. */
+export function normalisePan(pan: string): string {
+  return pan.replace(/[\s-]/g, '');
+}
+
+function panFacts(pan: unknown): CardFacts {
+  if (typeof pan !== 'string') return fail('card.pan', 'must be a string of 12-19 digits');
+  const digits = normalisePan(pan);
+  if (!/^\d{12,19}$/.test(digits)) return fail('card.pan', 'must be 12-19 digits (spaces and dashes allowed)');
+  // China UnionPay (62…) issues numbers that are not all Luhn-valid; a
+  // China-facing till must accept them.
+  if (!digits.startsWith('62') && !luhnValid(digits)) return fail('card.pan', 'fails the Luhn check (mistyped card number?)');
+  return { material: `pan:${digits}`, bin: digits.slice(0, 6), last4: digits.slice(-4) };
+}
+
+function tokenFacts(token: unknown): CardFacts {
+  if (typeof token !== 'string' || token.trim() === '' || token.length > 512) {
+    return fail('card.token', 'must be a non-empty string of at most 512 characters');
+  }
+  return { material: `tok:${token}` };
+}
+
+function maskedFacts(card: Record<string, unknown>): CardFacts {
+  const { last4, bin, expiry } = card;
+  if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4)) return fail('card.last4', 'must be exactly 4 digits');
+  if (bin !== undefined && (typeof bin !== 'string' || !/^\d{6,8}$/.test(bin))) return fail('card.bin', 'must be 6-8 digits');
+  if (expiry !== undefined && (typeof expiry !== 'string' || !/^(0[1-9]|1[0-2])\/?\d{2}$/.test(expiry))) {
+    return fail('card.expiry', "must be MM/YY or MMYY");
+  }
+  // Expiry narrows the card key (two cards sharing BIN and last 4 rarely share
+  // it) but is never stored.
+  const exp = typeof expiry === 'string' ? expiry.replace('/', '') : '';
+  const facts: CardFacts = { material: `l4:${bin ?? ''}:${last4}:${exp}`, last4 };
+  if (typeof bin === 'string') facts.bin = bin.slice(0, 6);
+  return facts;
+}
+
+const SHAPES: Record<string, readonly string[]> = {
+  pan: ['pan'],
+  token: ['token'],
+  last4: ['last4', 'bin', 'expiry'],
+};
+
+/** Validates `sale.card` (SPEC §4) and returns what may be hashed and kept. */
+export function cardFacts(card: unknown): CardFacts {
+  if (typeof card !== 'object' || card === null || Array.isArray(card)) {
+    return fail('card', 'must be an object: { pan }, { token } or { last4, bin?, expiry? }');
+  }
+  refuseSensitiveFields(card, 'card.');
+  const record = card as Record<string, unknown>;
+  const kinds = Object.keys(SHAPES).filter((k) => record[k] !== undefined);
+  if (kinds.length !== 1) return fail('card', 'must have exactly one of `pan`, `token` or `last4`');
+  const kind = kinds[0] as keyof typeof SHAPES;
+  const allowed = SHAPES[kind] as readonly string[];
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) fail(`card.${key}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
+  }
+  if (kind === 'pan') return panFacts(record.pan);
+  if (kind === 'token') return tokenFacts(record.token);
+  return maskedFacts(record);
+}

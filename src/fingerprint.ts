@@ -1,0 +1,74 @@
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { GuardConfigError } from './errors.js';
+import type { SaleKind } from './types.js';
+
+/**
+ * Keyed fingerprints (SPEC §5). Plain SHA-256 of a PAN is brute-forceable in
+ * minutes (the BIN and Luhn digit leave ~10^9 candidates), so every hash is an
+ * HMAC under the merchant's secret. The pure-JS HMAC of @noble/hashes is
+ * synchronous and needs no `crypto.subtle`, which is missing on `http://` and
+ * `file://` pages: that is also what lets `begin` reserve before its first await.
+ */
+export interface Hasher {
+  /** Keyed hash of the card material alone. */
+  cardKey(material: string): string;
+  /** Keyed hash of (merchantId, kind, currency, amount, card key). */
+  fingerprint(parts: FingerprintParts): string;
+  /** A key check value: tells whether a store was written under this secret. */
+  readonly keyCheck: string;
+}
+
+export interface FingerprintParts {
+  merchantId: string;
+  kind: SaleKind;
+  currency: string;
+  amount: number;
+  cardKey: string;
+}
+
+const MIN_SECRET_BYTES = 16;
+// 128 bits: collision-free for any till's history, and half the memory of a full digest.
+const DIGEST_BYTES = 16;
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Unpadded base64url: URL-safe, so it can be an idempotency key as is. */
+export function base64url(bytes: Uint8Array, length = bytes.length): string {
+  let out = '';
+  for (let i = 0; i < length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((i + 1 < length ? (bytes[i + 1] ?? 0) : 0) << 8) | (i + 2 < length ? (bytes[i + 2] ?? 0) : 0);
+    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]!;
+    if (i + 1 < length) out += B64URL[(n >> 6) & 63]!;
+    if (i + 2 < length) out += B64URL[n & 63]!;
+  }
+  return out;
+}
+
+export function secretBytes(secret: unknown): Uint8Array {
+  const bytes = typeof secret === 'string' ? utf8ToBytes(secret) : secret instanceof Uint8Array ? secret : undefined;
+  if (!bytes) {
+    throw new GuardConfigError('INVALID_SECRET', '`secret` is required: a string or Uint8Array of at least 16 bytes', { field: 'secret' });
+  }
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new GuardConfigError('INVALID_SECRET', `\`secret\` must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`, { field: 'secret' });
+  }
+  return bytes;
+}
+
+export function createHasher(secret: string | Uint8Array): Hasher {
+  // Keying HMAC once and cloning the keyed state skips two of the four
+  // SHA-256 compressions a one-shot `hmac()` spends per call.
+  const keyed = hmac.create(sha256, secretBytes(secret));
+  const mac = (text: string) => base64url(keyed.clone().update(utf8ToBytes(text)).digest(), DIGEST_BYTES);
+  return {
+    cardKey: (material) => mac(`card\u0000${material}`),
+    fingerprint: (p) => mac(`sale\u0000${p.merchantId}\u0000${p.kind}\u0000${p.currency}\u0000${p.amount}\u0000${p.cardKey}`),
+    keyCheck: mac('pos-duplicate-guard key check v1'),
+  };
+}
+
+/** A fresh random URL-safe string: `bytes` of entropy, ~4/3 as many characters. */
+export function randomId(prefix: string, bytes: number): string {
+  return prefix + base64url(randomBytes(bytes));
+}

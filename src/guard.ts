@@ -1,0 +1,711 @@
+import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
+import { parseDuration } from './duration.js';
+import {
+  GuardConfigError,
+  GuardInputError,
+  GuardOverrideError,
+  GuardStateError,
+  GuardStorageError,
+  describeValue,
+  isGuardError,
+} from './errors.js';
+import { Emitter, type Listener } from './events.js';
+import { createHasher, randomId, type Hasher } from './fingerprint.js';
+import { canTransition, isLive } from './lifecycle.js';
+import { reasonMessage } from './messages.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { validateSale } from './sale.js';
+import { validateOutcome } from './outcome.js';
+import type {
+  Attempt,
+  AttemptFilter,
+  AttemptRecord,
+  AttemptStatus,
+  ChargeOptions,
+  ChargeResult,
+  Decision,
+  GuardEventType,
+  GuardOptions,
+  GuardStore,
+  JournalEntry,
+  Outcome,
+  OverrideNote,
+  OverrideRequest,
+  Reason,
+  ReasonCode,
+  Sale,
+  SubmitResult,
+  Verdict,
+} from './types.js';
+
+/** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
+const CLOCK_ANOMALY_MS = 120_000;
+const KEY_CHECK = 'keyCheck';
+
+/** What the guard remembers about a decision it returned, so `override` can trust it. */
+interface DecisionContext {
+  sale: SaleFacts;
+  /** The blocking/prompting codes shown: what an override lifts. */
+  codes: ReasonCode[];
+}
+
+interface DecideMode {
+  reserve: boolean;
+  lifted?: readonly ReasonCode[];
+  override?: OverrideNote;
+}
+
+// One live guard per store in a process: a second `createGuard` over the same
+// store takes over, as after a crash (SPEC §6), and fences the first.
+const owners = new WeakMap<GuardStore, Guard>();
+
+/**
+ * Create a guard: resolves and validates options, checks the secret against
+ * the store, and hydrates the index from it.
+ *
+ * @example
+ * const guard = await createGuard({ merchantId: 'M-0001', secret: process.env.GUARD_SECRET! });
+ */
+export async function createGuard(options: GuardOptions): Promise<Guard> {
+  const resolved = resolveOptions(options);
+  const guard = new Guard(resolved, createHasher(resolved.secret));
+  await guard[HYDRATE]();
+  return guard;
+}
+
+const HYDRATE = Symbol('hydrate');
+
+export class Guard {
+  readonly #o: ResolvedOptions;
+  readonly #hasher: Hasher;
+  readonly #index: AttemptIndex;
+  readonly #events = new Emitter();
+  readonly #decisions = new WeakMap<Decision, DecisionContext>();
+  // Guard time = monotonic + offset: epoch-like ms that never jump within a
+  // process, so a wall-clock change neither expires a window early nor lets
+  // it run on. Across restarts, records age by the wall clock (new offset).
+  readonly #offset: number;
+  #lastWall: number;
+  #lastMono: number;
+  // Writes go out in order, so a settle can never land before its begin.
+  #writes: Promise<unknown> = Promise.resolve();
+  readonly #unpersisted = new Set<string>();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  /** @internal Use {@link createGuard}. */
+  constructor(options: ResolvedOptions, hasher: Hasher) {
+    this.#o = options;
+    this.#hasher = hasher;
+    this.#index = new AttemptIndex(options.retentionMs);
+    this.#lastWall = options.clock.now();
+    this.#lastMono = options.clock.monotonic();
+    this.#offset = this.#lastWall - this.#lastMono;
+  }
+
+  /** @internal */
+  async [HYDRATE](): Promise<void> {
+    const { store } = this.#o;
+    owners.set(store, this);
+    const keyCheck = await this.#storeCall('getMeta', () => store.getMeta(KEY_CHECK));
+    let records = await this.#storeCall('load', () => store.load());
+    if (keyCheck !== undefined && keyCheck !== this.#hasher.keyCheck) {
+      if (!this.#o.resetOnSecretChange) {
+        throw new GuardConfigError(
+          'SECRET_CHANGED',
+          '`secret` differs from the one this store was written with: fingerprints would no longer match its history. Restore the old secret, or pass `resetOnSecretChange: true` to start a new history.',
+          { field: 'secret' },
+        );
+      }
+      await this.#storeCall('delete', () => Promise.all(records.map((r) => store.delete(r.id))));
+      records = [];
+    }
+    if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
+
+    const now = this.#now();
+    const kept: AttemptRecord[] = [];
+    let recovered = 0;
+    for (const stored of records) {
+      // The process that wrote a `pending` died mid-charge: the charge may have gone through.
+      const record = stored.status === 'pending' ? freeze<AttemptRecord>({ ...stored, status: 'unknown' }) : stored;
+      if (record !== stored) recovered++;
+      kept.push(record);
+    }
+    // Oldest deadline first keeps the expiry queues in order.
+    kept.sort((a, b) => this.#index.deadline(a) - this.#index.deadline(b));
+    for (const record of kept) this.#index.add(record);
+    const pruned = this.#prune(now);
+    this.#unsubscribe = store.subscribe?.((record) => this.#adopt(record));
+    const warnings = store.warnings?.() ?? [];
+    this.#journal({
+      at: now,
+      type: 'start',
+      detail: `loaded ${records.length}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${recovered}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+    });
+  }
+
+  // ── evaluation ────────────────────────────────────────────────────────
+
+  /**
+   * Evaluate a sale before submitting it. On `allow`, reserves a `pending`
+   * attempt synchronously (so a concurrent `begin` of the same sale sees it)
+   * and persists it before resolving: pass `attempt.idempotencyKey` to the processor.
+   */
+  begin(sale: Sale): Promise<Decision> {
+    return this.#decide(this.#facts(sale), { reserve: true });
+  }
+
+  /** The same evaluation as `begin`, without reserving or recording anything. */
+  peek(sale: Sale): Promise<Decision> {
+    return this.#decide(this.#facts(sale), { reserve: false });
+  }
+
+  /**
+   * Proceed despite a `prompt` (operator + reason) or an overridable `block`
+   * (the guard's `authorize` must answer `true`). The sale is re-evaluated:
+   * the override lifts only the reason codes it was shown.
+   */
+  async override(decision: Decision, request: OverrideRequest): Promise<Decision> {
+    this.#assertOpen();
+    const context = typeof decision === 'object' && decision !== null ? this.#decisions.get(decision) : undefined;
+    if (!context) {
+      throw new GuardInputError('UNKNOWN_DECISION', '`decision` must be a Decision this guard returned (from begin, peek or override)', { field: 'decision' });
+    }
+    if (decision.verdict === 'allow') {
+      throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
+    }
+    if (context.codes.includes('IN_FLIGHT')) {
+      throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
+    }
+    const operator = requiredText('operator', request?.operator);
+    const reason = requiredText('reason', request?.reason);
+    const supervisor = request.supervisor;
+    if (supervisor !== undefined && typeof supervisor !== 'string') {
+      throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
+    }
+    if (decision.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
+    const note: OverrideNote = { operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) };
+    const result = await this.#decide(context.sale, { reserve: true, lifted: context.codes, override: note });
+    if (result.attempt) {
+      this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: context.codes, operator, reason, ...(supervisor === undefined ? {} : { supervisor }) });
+      this.#events.emit({ type: 'override', decision: result, operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) });
+    }
+    return result;
+  }
+
+  async #authorize(decision: Decision, operator: string, reason: string, supervisor: string | undefined): Promise<void> {
+    let answer: unknown = false;
+    try {
+      answer = this.#o.authorize ? await this.#o.authorize({ decision, operator, reason, supervisor }) : false;
+    } catch (error) {
+      throw new GuardOverrideError('NOT_AUTHORIZED', 'the supervisor check threw: override refused', { cause: error });
+    }
+    if (answer !== true) {
+      throw new GuardOverrideError(
+        'NOT_AUTHORIZED',
+        this.#o.authorize ? 'the supervisor check did not authorise this override' : 'overriding a block needs an `authorize` function in createGuard options',
+      );
+    }
+  }
+
+  #facts(input: Sale): SaleFacts {
+    const sale = validateSale(input, this.#o.merchantId);
+    const cardKey = this.#hasher.cardKey(sale.card.material);
+    const { card, ...rest } = sale;
+    const facts: SaleFacts = {
+      ...rest,
+      cardKey,
+      fingerprint: this.#hasher.fingerprint({ merchantId: sale.merchantId, kind: sale.kind, currency: sale.currency, amount: sale.amount, cardKey }),
+    };
+    if (facts.terminalId === undefined && this.#o.terminalId !== undefined) facts.terminalId = this.#o.terminalId;
+    if (card.bin !== undefined) facts.bin = card.bin;
+    if (card.last4 !== undefined) facts.last4 = card.last4;
+    return facts;
+  }
+
+  async #decide(sale: SaleFacts, mode: DecideMode): Promise<Decision> {
+    this.#assertOpen();
+    const now = this.#now();
+    this.#prune(now);
+    const findings = evaluate(sale, this.#index, now, this.#o);
+    const anomaly = this.#clockCheck(now);
+    if (anomaly) findings.push(anomaly);
+    const lifted = mode.lifted ?? [];
+    const shown = findings.filter((f) => !lifted.includes(f.code));
+    const verdict = strictest(shown.map((f) => VERDICT_OF[f.code]));
+    if (verdict !== 'allow' || !mode.reserve) return this.#issue(sale, verdict, shown, undefined, !mode.reserve);
+
+    // Reserve before the first await: a concurrent begin of the same sale in
+    // this process now finds it and gets IN_FLIGHT.
+    const record = this.#newRecord(sale, now, mode.override);
+    this.#index.add(record);
+    const failure = await this.#reserve(record, sale);
+    if (failure === undefined) return this.#issue(sale, 'allow', shown, record, false);
+    if ('holder' in failure) return this.#decide(sale, mode); // another tab holds it: re-evaluate with its record
+    const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
+    const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : this.#o.onStorageError;
+    if (policy === 'allow') {
+      // Proceed on memory only: the attempt still guards this process.
+      this.#unpersisted.add(record.id);
+      return this.#issue(sale, 'allow', [...shown, storageFinding], record, false);
+    }
+    this.#index.remove(record.id);
+    return this.#issue(sale, policy, [...shown, storageFinding], undefined, false, ['STORAGE_UNAVAILABLE']);
+  }
+
+  /** Persist a fresh reservation. `undefined` on success. */
+  async #reserve(record: AttemptRecord, sale: SaleFacts): Promise<undefined | { holder: AttemptRecord } | { error: unknown }> {
+    const { store } = this.#o;
+    try {
+      if (store.claim) {
+        const claims = [record.fingerprint, ...(sale.orderId === undefined ? [] : [`order\u0000${sale.merchantId}\u0000${sale.orderId}`])];
+        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(record, claims));
+        if (holder) {
+          this.#index.remove(record.id);
+          this.#adopt(holder);
+          return { holder };
+        }
+      } else {
+        await this.#write(() => store.put(record));
+      }
+      return undefined;
+    } catch (error) {
+      this.#storageError(error, 'put');
+      return { error };
+    }
+  }
+
+  #issue(
+    sale: SaleFacts,
+    verdict: Verdict,
+    findings: Finding[],
+    record: AttemptRecord | undefined,
+    peek: boolean,
+    extraCodes: ReasonCode[] = [],
+  ): Decision {
+    const reasons: Reason[] = findings.map((f) => {
+      const reason: Reason = { code: f.code, message: reasonMessage(this.#o.locale, f.code, f.facts) };
+      if (f.attemptId !== undefined) reason.attemptId = f.attemptId;
+      if (f.ageMs !== undefined) reason.ageMs = f.ageMs;
+      return reason;
+    });
+    const decision: Decision = { verdict, reasons, fingerprint: sale.fingerprint };
+    if (record) decision.attempt = this.#handle(record);
+    if (verdict !== 'allow') {
+      const codes = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+      this.#decisions.set(decision, { sale, codes: [...codes, ...extraCodes] });
+      if (!peek) {
+        this.#journal({ at: this.#now(), type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
+      }
+    }
+    if (this.#events.has('decision')) this.#events.emit({ type: 'decision', decision, peek });
+    return decision;
+  }
+
+  #newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
+    const record: AttemptRecord = {
+      v: 1,
+      id: randomId('att_', 12),
+      idempotencyKey: randomId('pdg_', 18),
+      fingerprint: sale.fingerprint,
+      cardKey: sale.cardKey,
+      merchantId: sale.merchantId,
+      kind: sale.kind,
+      amount: sale.amount,
+      currency: sale.currency,
+      status: 'pending',
+      createdAt: now,
+      updatedAt: now,
+      pendingSince: now,
+      refunded: 0,
+    };
+    if (sale.terminalId !== undefined) record.terminalId = sale.terminalId;
+    if (sale.orderId !== undefined) record.orderId = sale.orderId;
+    if (sale.orderTotal !== undefined) record.orderTotal = sale.orderTotal;
+    if (sale.refundOf !== undefined) record.refundOf = sale.refundOf;
+    if (sale.operator !== undefined) record.operator = sale.operator;
+    if (sale.bin !== undefined) record.bin = sale.bin;
+    if (sale.last4 !== undefined) record.last4 = sale.last4;
+    if (override) record.override = override;
+    return freeze(record);
+  }
+
+  #clockCheck(now: number): Finding | undefined {
+    const wall = this.#o.clock.now();
+    const mono = now - this.#offset;
+    const driftMs = wall - this.#lastWall - (mono - this.#lastMono);
+    this.#lastWall = wall;
+    this.#lastMono = mono;
+    if (Math.abs(driftMs) <= CLOCK_ANOMALY_MS) return undefined;
+    this.#journal({ at: now, type: 'clock-anomaly', detail: `wall clock moved ${driftMs} ms against the monotonic clock` });
+    this.#events.emit({ type: 'clock-anomaly', driftMs });
+    return { code: 'CLOCK_ANOMALY', facts: { driftMs } };
+  }
+
+  // ── lifecycle ─────────────────────────────────────────────────────────
+
+  /**
+   * Record what happened to an attempt. Illegal transitions throw
+   * `GuardStateError` and change nothing; settling to the current status is a
+   * no-op (a retried call). Works after a restart, by id.
+   */
+  async settle(attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
+    this.#assertOpen();
+    const valid = validateOutcome(outcome);
+    const now = this.#now();
+    const current = this.#require(attemptId);
+    const from = statusAt(current, now, this.#o.pendingTimeoutMs);
+    const changes: AttemptRecord[] = [];
+
+    if (valid.status === 'refunded') {
+      if (from === 'refunded' && valid.amount === undefined) return this.#view(current, now);
+      if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
+      if (from !== 'approved') this.#illegal(current, from, 'refunded');
+      const remaining = current.amount - current.refunded;
+      const amount = valid.amount ?? remaining;
+      if (amount > remaining) {
+        throw new GuardStateError('REFUND_EXCEEDS_CHARGE', `\`amount\` ${amount} exceeds what remains unrefunded on attempt ${attemptId} (${remaining})`, { field: 'amount' });
+      }
+      changes.push(refundedBy(current, amount, now));
+    } else {
+      if (from === valid.status) return this.#view(current, now);
+      if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
+      const { status, ...details } = valid;
+      const next: AttemptRecord = { ...current, ...details, status, updatedAt: now };
+      if (status === 'approved') next.approvedAt = now;
+      changes.push(freeze(next));
+      // An approved refund attempt adds to its original sale's refunded sum.
+      const original = status === 'approved' && current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
+      if (original && original.kind === 'sale' && original.status === 'approved') {
+        changes.push(refundedBy(original, Math.min(current.amount, original.amount - original.refunded), now));
+      }
+    }
+    for (const record of changes) this.#index.add(record);
+    await this.#persist(changes);
+    const [record] = changes as [AttemptRecord];
+    this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
+    this.#events.emit({ type: 'settle', record, from });
+    return this.#view(record, now);
+  }
+
+  /**
+   * Put an `unknown` attempt back to `pending` with the same idempotency key:
+   * the safe retry after a timeout, deduplicated by the processor.
+   */
+  async resume(attemptId: string): Promise<Attempt> {
+    this.#assertOpen();
+    const now = this.#now();
+    const current = this.#require(attemptId);
+    const from = statusAt(current, now, this.#o.pendingTimeoutMs);
+    if (from !== 'unknown') this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
+    const record = freeze({ ...current, status: 'pending' as const, pendingSince: now, updatedAt: now });
+    this.#index.add(record);
+    await this.#persist([record]);
+    this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
+    this.#events.emit({ type: 'resume', record });
+    return this.#handle(record);
+  }
+
+  /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
+  async get(attemptId: string): Promise<AttemptRecord | undefined> {
+    this.#assertOpen();
+    const record = this.#index.get(attemptId);
+    return record && this.#view(record, this.#now());
+  }
+
+  /** Attempts matching a filter, oldest first; `{ status: 'unknown' }` lists what needs reconciling. */
+  async attempts(filter: AttemptFilter = {}): Promise<AttemptRecord[]> {
+    this.#assertOpen();
+    const now = this.#now();
+    this.#prune(now);
+    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const out: AttemptRecord[] = [];
+    for (const stored of this.#index.values()) {
+      const record = this.#view(stored, now);
+      if (statuses && !statuses.has(record.status)) continue;
+      if (filter.merchantId !== undefined && record.merchantId !== filter.merchantId) continue;
+      if (filter.orderId !== undefined && record.orderId !== filter.orderId) continue;
+      if (filter.kind !== undefined && record.kind !== filter.kind) continue;
+      out.push(record);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  // ── one-call path ─────────────────────────────────────────────────────
+
+  /**
+   * begin → confirm a prompt / escalate a block → submit → settle. A throw or
+   * a timeout in `submit` settles as `unknown`: the charge may have gone
+   * through. If a timed-out submit answers later, its answer is recorded.
+   */
+  async charge(sale: Sale, submit: (attempt: Attempt) => Promise<SubmitResult>, options: ChargeOptions = {}): Promise<ChargeResult> {
+    const timeoutMs = options.timeout === undefined ? this.#o.pendingTimeoutMs : parseDuration(options.timeout, { field: 'timeout', error: GuardInputError });
+    if (typeof submit !== 'function') throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+    let decision = await this.begin(sale);
+    // An override can surface a new reason (SPEC §4), so ask again, a few times at most.
+    for (let round = 0; round < 3 && decision.verdict !== 'allow'; round++) {
+      const next = await this.#ask(decision, sale, options);
+      if (next === undefined) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
+      decision = next;
+    }
+    const attempt = decision.attempt;
+    if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
+    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), timeoutMs);
+    if (answer.timedOut || answer.error !== undefined || !isSubmitResult(answer.value)) {
+      const message = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.error !== undefined ? errorText(answer.error) : 'submit resolved no { approved } answer';
+      const record = await this.settle(attempt.id, { status: 'unknown', message });
+      if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late), () => undefined);
+      return { status: 'unknown', decision, attempt: record };
+    }
+    const result = answer.value;
+    const record = result.approved
+      ? await this.settle(attempt.id, { status: 'approved', ...pick(result, 'authCode', 'processorRef') })
+      : await this.settle(attempt.id, { status: 'declined', ...pick(result, 'code', 'message') });
+    return { status: result.approved ? 'approved' : 'declined', decision, attempt: record };
+  }
+
+  /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
+  async #ask(decision: Decision, sale: Sale, options: ChargeOptions): Promise<Decision | undefined> {
+    if (decision.verdict === 'prompt') {
+      const answer = options.confirm ? await options.confirm(decision) : false;
+      if (answer === false) return undefined;
+      const request = answer === true ? { operator: sale.operator ?? 'cashier', reason: 'confirmed at the till' } : answer;
+      return this.override(decision, request);
+    }
+    const inFlight = decision.reasons.some((r) => r.code === 'IN_FLIGHT');
+    const request = !inFlight && options.escalate ? await options.escalate(decision) : false;
+    if (!request) return undefined;
+    try {
+      return await this.override(decision, request);
+    } catch (error) {
+      if (error instanceof GuardOverrideError) return undefined;
+      throw error;
+    }
+  }
+
+  async #lateAnswer(attemptId: string, result: unknown): Promise<void> {
+    if (this.#closed || !isSubmitResult(result)) return;
+    const current = this.#index.get(attemptId);
+    if (!current || statusAt(current, this.#now(), this.#o.pendingTimeoutMs) !== 'unknown') return;
+    await this.settle(attemptId, result.approved ? { status: 'approved', ...pick(result, 'authCode', 'processorRef') } : { status: 'declined', ...pick(result, 'code', 'message') }).catch(() => undefined);
+  }
+
+  // ── events, shutdown ──────────────────────────────────────────────────
+
+  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`. Returns an unsubscribe. */
+  on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
+    return this.#events.on(type, listener);
+  }
+
+  /** Waits for pending writes and closes the store. Further calls throw `GuardStateError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    await this.#writes.catch(() => undefined);
+    this.#events.clear();
+    if (owners.get(this.#o.store) === this) {
+      owners.delete(this.#o.store);
+      await this.#o.store.close?.();
+    }
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────
+
+  #now(): number {
+    // Whole milliseconds: records and ages stay integers, in storage and in messages.
+    return Math.floor(this.#o.clock.monotonic() + this.#offset);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new GuardStateError('CLOSED', 'this guard is closed');
+    if (owners.get(this.#o.store) !== this) {
+      throw new GuardStateError('TAKEN_OVER', 'another guard was created over this store and took it over; use that one');
+    }
+  }
+
+  #require(attemptId: string): AttemptRecord {
+    if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
+    const record = this.#index.get(attemptId);
+    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt "${attemptId}": never begun here, or pruned after retention`, { field: 'attemptId' });
+    return record;
+  }
+
+  #illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
+    throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, { field: 'status' });
+  }
+
+  /** What callers see: a stale `pending` reads `unknown`. */
+  #view(record: AttemptRecord, now: number): AttemptRecord {
+    const status = statusAt(record, now, this.#o.pendingTimeoutMs);
+    return status === record.status ? record : freeze({ ...record, status });
+  }
+
+  #handle(record: AttemptRecord): Attempt {
+    return new AttemptHandle(record, this, (id) => {
+      const current = this.#index.get(id);
+      return current ? statusAt(current, this.#now(), this.#o.pendingTimeoutMs) : record.status;
+    });
+  }
+
+  #prune(now: number): number {
+    const gone = this.#index.expire(now);
+    if (gone.length === 0) return 0;
+    const { store } = this.#o;
+    for (const record of gone) {
+      void this.#write(() => store.delete(record.id)).catch((error) => this.#storageError(error, 'delete'));
+      if (record.status === 'pending' || record.status === 'unknown') {
+        // An outcome nobody reconciled in 7 days: say so, loudly.
+        this.#journal({ at: now, type: 'prune', attemptId: record.id, from: record.status, detail: 'unreconciled after 7 days' });
+        this.#events.emit({ type: 'prune', attemptId: record.id, status: record.status });
+      }
+    }
+    return gone.length;
+  }
+
+  /** A record another tab or process wrote: take it into the index. */
+  #adopt(record: AttemptRecord): void {
+    if (this.#closed) return;
+    const now = this.#now();
+    if (record.createdAt + UNKNOWN_MAX_AGE_MS <= now && !isLive(record.status)) return;
+    this.#index.add(freeze({ ...record }));
+  }
+
+  /** Serialises store writes so they reach the store in the order they happened. */
+  #write<T>(write: () => Promise<T>): Promise<T> {
+    const next = this.#writes.then(write, write);
+    this.#writes = next.catch(() => undefined);
+    return next;
+  }
+
+  async #persist(records: AttemptRecord[]): Promise<void> {
+    const { store } = this.#o;
+    // Retry what an earlier storage failure left in memory only.
+    const retry = [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+    for (const record of [...retry, ...records]) {
+      try {
+        await this.#write(() => store.put(record));
+        this.#unpersisted.delete(record.id);
+      } catch (error) {
+        // The outcome is real whether or not the disk took it: keep it in
+        // memory, retry on the next write, and tell the app.
+        this.#unpersisted.add(record.id);
+        this.#storageError(error, 'put');
+      }
+    }
+  }
+
+  #storageError(error: unknown, operation: string): void {
+    this.#events.emit({ type: 'storage-error', error, operation });
+  }
+
+  #journal(entry: JournalEntry): void {
+    const { store } = this.#o;
+    // Not awaited: the journal is an audit trail, not the write-ahead record.
+    void this.#write(() => store.appendJournal(entry)).catch((error) => this.#storageError(error, 'appendJournal'));
+  }
+
+  async #storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isGuardError(error)) throw error;
+      throw new GuardStorageError('STORE_FAILED', `the store failed in ${operation}: ${errorText(error)}`, { cause: error });
+    }
+  }
+}
+
+class AttemptHandle implements Attempt {
+  readonly id: string;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly #guard: Guard;
+  readonly #status: (id: string) => AttemptStatus;
+
+  constructor(record: AttemptRecord, guard: Guard, status: (id: string) => AttemptStatus) {
+    this.id = record.id;
+    this.idempotencyKey = record.idempotencyKey;
+    this.fingerprint = record.fingerprint;
+    this.amount = record.amount;
+    this.currency = record.currency;
+    this.#guard = guard;
+    this.#status = status;
+  }
+
+  get status(): AttemptStatus {
+    return this.#status(this.id);
+  }
+
+  approve(details: { authCode?: string; processorRef?: string } = {}) {
+    return this.#guard.settle(this.id, { status: 'approved', ...details });
+  }
+  decline(details: { code?: string; message?: string } = {}) {
+    return this.#guard.settle(this.id, { status: 'declined', ...details });
+  }
+  markUnknown(details: { code?: string; message?: string } = {}) {
+    return this.#guard.settle(this.id, { status: 'unknown', ...details });
+  }
+  cancel(details: { code?: string; message?: string } = {}) {
+    return this.#guard.settle(this.id, { status: 'cancelled', ...details });
+  }
+  void(details: { authCode?: string; processorRef?: string } = {}) {
+    return this.#guard.settle(this.id, { status: 'voided', ...details });
+  }
+
+  toJSON() {
+    return { id: this.id, idempotencyKey: this.idempotencyKey, status: this.status, amount: this.amount, currency: this.currency };
+  }
+}
+
+function refundedBy(record: AttemptRecord, amount: number, now: number): AttemptRecord {
+  const refunded = record.refunded + amount;
+  return freeze({ ...record, refunded, status: refunded >= record.amount ? 'refunded' : 'approved', updatedAt: now });
+}
+
+function freeze<T extends object>(value: T): T {
+  return Object.freeze(value);
+}
+
+function requiredText(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, { field });
+  }
+  return value;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+function isSubmitResult(value: unknown): value is SubmitResult {
+  return typeof value === 'object' && value !== null && typeof (value as { approved?: unknown }).approved === 'boolean';
+}
+
+type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
+
+/** Races a submit against a timeout, keeping hold of the late answer. */
+function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<Settled> {
+  const guarded = Promise.resolve(work);
+  return new Promise<Settled>((resolve) => {
+    const timer = setTimeout(() => resolve({ timedOut: true, late: guarded }), timeoutMs);
+    guarded.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve({ timedOut: false, value });
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        resolve({ timedOut: false, error: error ?? new Error('submit rejected') });
+      },
+    );
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * pos-duplicate-guard: stops a POS terminal from charging a customer twice.
+ * The public API at a glance; adapters live in their own entry points
+ * (`pos-duplicate-guard/node`, `/idb`, `/testing`).
+ */
+export { createGuard, Guard } from './guard.js';
+export { memoryStore } from './stores/memory.js';
+export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
+export {
+  GuardError,
+  GuardInputError,
+  GuardConfigError,
+  GuardStateError,
+  GuardOverrideError,
+  GuardStorageError,
+  isGuardError,
+} from './errors.js';
+export type { GuardErrorName } from './errors.js';
+export { parseDuration } from './duration.js';
+export { formatAge, formatMoney } from './messages.js';
+export type {
+  Attempt,
+  AttemptFilter,
+  AttemptRecord,
+  AttemptStatus,
+  ApprovalDetails,
+  AuthorizeRequest,
+  CardInput,
+  ChargeOptions,
+  ChargeResult,
+  Clock,
+  Decision,
+  DeclineDetails,
+  Duration,
+  GuardEvent,
+  GuardEventOf,
+  GuardEventType,
+  GuardOptions,
+  GuardStore,
+  JournalEntry,
+  Locale,
+  Outcome,
+  OverrideNote,
+  OverrideRequest,
+  Reason,
+  ReasonCode,
+  Sale,
+  SaleKind,
+  StorageErrorPolicy,
+  SubmitResult,
+  Verdict,
+} from './types.js';

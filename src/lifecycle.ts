@@ -1,0 +1,29 @@
+import type { AttemptStatus } from './types.js';
+
+/**
+ * The transition table of SPEC §2. `unknown → pending` is `resume` only;
+ * `settle` never takes an attempt back to `pending`.
+ */
+const NEXT: Readonly<Record<AttemptStatus, readonly AttemptStatus[]>> = {
+  pending: ['approved', 'declined', 'unknown', 'cancelled'],
+  unknown: ['approved', 'declined', 'cancelled', 'voided', 'pending'],
+  approved: ['voided', 'refunded'],
+  declined: [],
+  cancelled: [],
+  voided: [],
+  refunded: [],
+};
+
+export function canTransition(from: AttemptStatus, to: AttemptStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+/** Statuses that can make a new sale a duplicate (SPEC §2 "live attempts"). */
+export function isLive(status: AttemptStatus): boolean {
+  return status === 'pending' || status === 'unknown' || status === 'approved';
+}
+
+/** Statuses after which no money can move any more: only retention keeps them. */
+export function isFinal(status: AttemptStatus): boolean {
+  return NEXT[status].length === 0;
+}

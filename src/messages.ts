@@ -1,0 +1,101 @@
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
+import { enUS } from 'date-fns/locale/en-US';
+import { zhCN } from 'date-fns/locale/zh-CN';
+import type { Locale, ReasonCode } from './types.js';
+
+/** What a message may mention. All optional: a message uses what it has. */
+export interface MessageFacts {
+  ageMs?: number;
+  amount?: number;
+  currency?: string;
+  last4?: string;
+  orderId?: string;
+  refundOf?: string;
+  /** Already-approved or refundable sums, minor units. */
+  paid?: number;
+  remaining?: number;
+  driftMs?: number;
+}
+
+interface Words {
+  ago(ageMs: number): string;
+  money(amount: number, currency: string): string;
+  card(last4: string | undefined): string;
+}
+
+type Template = (f: Required<MessageFacts>, w: Words) => string;
+
+const EN: Record<ReasonCode, Template> = {
+  IN_FLIGHT: (f, w) => `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
+  UNKNOWN_OUTCOME: (f, w) =>
+    `An earlier charge of ${w.money(f.amount, f.currency)} on ${w.card(f.last4)} ${w.ago(f.ageMs)} has an unknown outcome and may have gone through: check with the processor, or retry with the same idempotency key.`,
+  DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} was already charged ${w.money(f.amount, f.currency)} ${w.ago(f.ageMs)}.`,
+  ORDER_ALREADY_PAID: (f, w) => `Order ${f.orderId} is already paid: ${w.money(f.paid, f.currency)} approved.`,
+  ORDER_SAME_AMOUNT: (f, w) => `Order ${f.orderId} already has an approved payment of ${w.money(f.amount, f.currency)} on another card ${w.ago(f.ageMs)}.`,
+  REFUND_EXCEEDS_CHARGE: (f, w) =>
+    `A refund of ${w.money(f.amount, f.currency)} exceeds what remains refundable on the original sale (${w.money(f.remaining, f.currency)}).`,
+  REFUND_ORIGINAL_NOT_FOUND: (f) => `No approved sale ${f.refundOf} was found to refund.`,
+  STORAGE_UNAVAILABLE: () => 'The attempt could not be saved: if the app crashes now, the guard will not remember this charge.',
+  CLOCK_ANOMALY: (f) => `The device clock jumped by ${Math.round(f.driftMs / 1000)} s; time windows keep using the steady clock.`,
+};
+
+const ZH: Record<ReasonCode, Template> = {
+  IN_FLIGHT: (f, w) => `同一笔交易（${w.money(f.amount, f.currency)}）正在处理中，${w.ago(f.ageMs)}发起，请等待结果。`,
+  UNKNOWN_OUTCOME: (f, w) =>
+    `${w.card(f.last4)} ${w.ago(f.ageMs)}的 ${w.money(f.amount, f.currency)} 扣款结果未知，可能已扣款：请向收单机构核实，或使用同一幂等键重试。`,
+  DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} ${w.ago(f.ageMs)}已成功扣款 ${w.money(f.amount, f.currency)}`,
+  ORDER_ALREADY_PAID: (f, w) => `订单 ${f.orderId} 已支付：已成功收款 ${w.money(f.paid, f.currency)}。`,
+  ORDER_SAME_AMOUNT: (f, w) => `订单 ${f.orderId} 已有另一张卡 ${w.ago(f.ageMs)}成功支付 ${w.money(f.amount, f.currency)}。`,
+  REFUND_EXCEEDS_CHARGE: (f, w) => `退款 ${w.money(f.amount, f.currency)} 超过原交易剩余可退金额（${w.money(f.remaining, f.currency)}）。`,
+  REFUND_ORIGINAL_NOT_FOUND: (f) => `未找到可退款的原交易 ${f.refundOf}。`,
+  STORAGE_UNAVAILABLE: () => '交易记录无法保存：如果此时应用崩溃，将不会记得这笔扣款。',
+  CLOCK_ANOMALY: (f) => `设备时钟跳变了 ${Math.round(f.driftMs / 1000)} 秒；时间窗口仍按单调时钟计算。`,
+};
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+function money(locale: Locale, amount: number, currency: string): string {
+  const key = `${locale}|${currency}`;
+  let format = moneyFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-US', { style: 'currency', currency });
+    moneyFormats.set(key, format);
+  }
+  // Minor units per currency differ (JPY 0, CNY 2, KWD 3): Intl knows them.
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(amount / 10 ** digits);
+}
+
+const WORDS: Record<Locale, Words> = {
+  en: {
+    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: enUS }),
+    money: (amount, currency) => money('en', amount, currency),
+    card: (last4) => (last4 ? `The card ending ${last4}` : 'The same card'),
+  },
+  'zh-CN': {
+    // date-fns gives "2 分钟前"; no space before 前 reads naturally.
+    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: zhCN }).replace(' 前', '前'),
+    money: (amount, currency) => money('zh-CN', amount, currency),
+    card: (last4) => (last4 ? `尾号 ${last4} 的卡` : '同一张卡'),
+  },
+};
+
+const DEFAULTS: Required<MessageFacts> = {
+  ageMs: 0, amount: 0, currency: 'USD', last4: '', orderId: '', refundOf: '', paid: 0, remaining: 0, driftMs: 0,
+};
+
+/** The human message for a reason code in a locale. */
+export function reasonMessage(locale: Locale, code: ReasonCode, facts: MessageFacts): string {
+  const table = locale === 'zh-CN' ? ZH : EN;
+  return table[code]({ ...DEFAULTS, ...facts }, WORDS[locale]);
+}
+
+/** "2 minutes ago" / "2 分钟前": the age of an attempt in words, for UIs. */
+export function formatAge(ageMs: number, locale: Locale = 'en'): string {
+  return WORDS[locale].ago(ageMs);
+}
+
+/** An amount in minor units as money: `formatMoney(1250, 'CNY', 'zh-CN')` → "¥12.50". */
+export function formatMoney(amount: number, currency: string, locale: Locale = 'en'): string {
+  return money(locale, amount, currency);
+}

@@ -1,0 +1,149 @@
+import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
+import type { MessageFacts } from './messages.js';
+import type { AttemptRecord, AttemptStatus, ReasonCode, SaleKind, Verdict } from './types.js';
+
+/**
+ * The rules of SPEC §3, as pure functions of a sale, an index view and a
+ * time. No I/O, no clock reads: the guard passes `now` in, which is what lets
+ * the QA scenarios and property tests drive them deterministically.
+ */
+
+/** What the rules need of a sale: hashed, so no card data. */
+export interface SaleFacts {
+  fingerprint: string;
+  cardKey: string;
+  merchantId: string;
+  terminalId?: string;
+  kind: SaleKind;
+  amount: number;
+  currency: string;
+  orderId?: string;
+  orderTotal?: number;
+  refundOf?: string;
+  operator?: string;
+  bin?: string;
+  last4?: string;
+}
+
+export interface IndexView {
+  get(id: string): AttemptRecord | undefined;
+  byFingerprint(fingerprint: string): readonly AttemptRecord[];
+  byOrder(merchantId: string, orderId: string): readonly AttemptRecord[];
+}
+
+export interface RuleSettings {
+  windowMs: number;
+  pendingTimeoutMs: number;
+}
+
+export interface Finding {
+  code: ReasonCode;
+  attemptId?: string;
+  ageMs?: number;
+  facts: MessageFacts;
+}
+
+/** Severity of each code; `undefined` is a warning that never changes the verdict. */
+export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = {
+  IN_FLIGHT: 'block',
+  UNKNOWN_OUTCOME: 'block',
+  DUPLICATE_CHARGE: 'prompt',
+  ORDER_ALREADY_PAID: 'block',
+  ORDER_SAME_AMOUNT: 'prompt',
+  REFUND_EXCEEDS_CHARGE: 'block',
+  REFUND_ORIGINAL_NOT_FOUND: 'prompt',
+  STORAGE_UNAVAILABLE: undefined, // decided by `onStorageError`, see guard
+  CLOCK_ANOMALY: undefined,
+};
+
+const RANK: Record<Verdict, number> = { allow: 0, prompt: 1, block: 2 };
+
+export function strictest(verdicts: Iterable<Verdict | undefined>): Verdict {
+  let result: Verdict = 'allow';
+  for (const v of verdicts) if (v !== undefined && RANK[v] > RANK[result]) result = v;
+  return result;
+}
+
+/**
+ * The status an attempt reports at `now`: a `pending` older than
+ * `pendingTimeout` since it last became pending reads `unknown` everywhere.
+ */
+export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: number): AttemptStatus {
+  return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? 'unknown' : record.status;
+}
+
+/** Every reason the sale matches, at most one per code (the most recent match). */
+export function evaluate(sale: SaleFacts, index: IndexView, now: number, settings: RuleSettings): Finding[] {
+  const found = new Map<ReasonCode, Finding>();
+  const note = (code: ReasonCode, record: AttemptRecord | undefined, since: number | undefined, facts: MessageFacts) => {
+    const ageMs = since === undefined ? undefined : Math.max(0, now - since);
+    const previous = found.get(code);
+    if (previous?.ageMs !== undefined && ageMs !== undefined && previous.ageMs <= ageMs) return;
+    const finding: Finding = { code, facts: ageMs === undefined ? facts : { ...facts, ageMs } };
+    if (record) finding.attemptId = record.id;
+    if (ageMs !== undefined) finding.ageMs = ageMs;
+    found.set(code, finding);
+  };
+  const describe = (r: AttemptRecord): MessageFacts => ({ amount: r.amount, currency: r.currency, ...(r.last4 ? { last4: r.last4 } : {}) });
+
+  // An open attempt (pending or unknown) on the same fingerprint or order may
+  // already have moved money: it holds every sale that could repeat it.
+  const open = (r: AttemptRecord) => {
+    const status = statusAt(r, now, settings.pendingTimeoutMs);
+    if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
+    else if (status === 'unknown' && now - r.createdAt <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    return status;
+  };
+
+  for (const r of index.byFingerprint(sale.fingerprint)) {
+    const status = open(r);
+    if (status === 'approved' && r.approvedAt !== undefined && now - r.approvedAt < settings.windowMs) {
+      note('DUPLICATE_CHARGE', r, r.approvedAt, describe(r));
+    }
+  }
+
+  if (sale.orderId !== undefined) orderRules(sale, sale.orderId, index, open, note, describe);
+  if (sale.kind === 'refund' && sale.refundOf !== undefined) refundRules(sale, sale.refundOf, index, note);
+  return [...found.values()];
+}
+
+type Note = (code: ReasonCode, record: AttemptRecord | undefined, since: number | undefined, facts: MessageFacts) => void;
+
+function orderRules(
+  sale: SaleFacts,
+  orderId: string,
+  index: IndexView,
+  open: (r: AttemptRecord) => AttemptStatus,
+  note: Note,
+  describe: (r: AttemptRecord) => MessageFacts,
+): void {
+  let paid = 0;
+  for (const r of index.byOrder(sale.merchantId, orderId)) {
+    const status = open(r);
+    // Order rules compare a sale with approved sales only; refunds on the
+    // order are held by IN_FLIGHT / UNKNOWN_OUTCOME above and nothing else.
+    if (status !== 'approved' || r.kind !== 'sale' || sale.kind !== 'sale') continue;
+    paid += r.amount;
+    if (sale.orderTotal !== undefined || r.amount !== sale.amount) continue;
+    const facts = { ...describe(r), orderId, paid: r.amount };
+    if (r.cardKey === sale.cardKey) note('ORDER_ALREADY_PAID', r, r.approvedAt, facts);
+    else note('ORDER_SAME_AMOUNT', r, r.approvedAt, facts);
+  }
+  if (sale.orderTotal !== undefined && sale.kind === 'sale' && paid + sale.amount > sale.orderTotal) {
+    note('ORDER_ALREADY_PAID', undefined, undefined, { orderId, paid, currency: sale.currency });
+  }
+}
+
+function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, note: Note): void {
+  const original = index.get(refundOf);
+  // A partly or fully refunded sale was approved, so it counts as found.
+  const found = original !== undefined && original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
+  if (!found) {
+    note('REFUND_ORIGINAL_NOT_FOUND', undefined, undefined, { refundOf, amount: sale.amount, currency: sale.currency });
+    return;
+  }
+  const remaining = original.amount - original.refunded;
+  if (sale.amount > remaining) {
+    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  }
+}

@@ -1,0 +1,91 @@
+import * as z from 'zod/mini';
+import { cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
+import { GuardInputError, describeValue } from './errors.js';
+import type { Sale, SaleKind } from './types.js';
+
+/** A validated sale with defaults applied. `card` still holds card material: hash it and drop it. */
+export interface ValidSale {
+  amount: number;
+  currency: string;
+  kind: SaleKind;
+  merchantId: string;
+  terminalId?: string;
+  orderId?: string;
+  orderTotal?: number;
+  refundOf?: string;
+  operator?: string;
+  card: CardFacts;
+}
+
+const MINOR_UNITS = 'a safe integer number of minor units from 1 to 9007199254740991 (1250 = 12.50)';
+const idText = (max: number) =>
+  z.string().check(z.minLength(1), z.maxLength(max), z.refine((s) => s.trim() === s, 'no leading or trailing spaces'));
+
+// Messages say the rule; the field name and the bad value are added by `fail`.
+const amountSchema = z.int({ error: `must be ${MINOR_UNITS}` }).check(z.minimum(1, { error: `must be ${MINOR_UNITS}` }));
+
+export const saleSchema = z.strictObject({
+  amount: amountSchema,
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/, { error: "must be an ISO 4217 code of 3 capital letters, e.g. 'CNY'" })),
+  card: z.custom<object>((v) => typeof v === 'object' && v !== null, { error: 'must be an object: { pan }, { token } or { last4, bin?, expiry? }' }),
+  kind: z.optional(z.enum(['sale', 'refund'], { error: "must be 'sale' or 'refund'" })),
+  merchantId: z.optional(idText(128)),
+  terminalId: z.optional(idText(128)),
+  orderId: z.optional(idText(128)),
+  orderTotal: z.optional(amountSchema),
+  refundOf: z.optional(idText(255)),
+  operator: z.optional(idText(128)),
+});
+
+function fail(field: string, rule: string, value?: unknown, code = 'INVALID_SALE'): never {
+  const got = field.startsWith('card') || value === undefined ? '' : `, got ${describeValue(value)}`;
+  throw new GuardInputError(code, `\`${field}\` ${rule}${got}`, { field });
+}
+
+function ruleText(issue: z.core.$ZodIssue, value: unknown): string {
+  if (issue.code === 'unrecognized_keys') return `is not a field of a Sale`;
+  if (value === undefined) return 'is required';
+  if (issue.message && issue.message !== 'Invalid input') return issue.message;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return 'must be 1-128 characters';
+  return 'is invalid';
+}
+
+/**
+ * The boundary: everything after this trusts its input. Throws
+ * `GuardInputError` naming the field and the rule; never records anything.
+ */
+export function validateSale(input: unknown, defaultMerchantId: string): ValidSale {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    fail('sale', 'must be an object with amount, currency and card', input);
+  }
+  // Checked first so a CVV is refused as such, not as "unknown field".
+  refuseSensitiveFields(input, '');
+  const parsed = saleSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const path = [...issue.path, ...(key === undefined ? [] : [key])].join('.');
+    const value = path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
+    fail(path || 'sale', ruleText(issue, value), value);
+  }
+  const sale: Sale = parsed.data as Sale;
+  const kind = sale.kind ?? 'sale';
+  if (sale.refundOf !== undefined && kind !== 'refund') fail('refundOf', "is only for `kind: 'refund'`");
+  if (sale.orderTotal !== undefined) {
+    if (sale.orderId === undefined) fail('orderTotal', 'needs an `orderId`');
+    if (sale.amount > sale.orderTotal) fail('amount', `must not exceed \`orderTotal\` (${sale.orderTotal})`, sale.amount);
+  }
+  const valid: ValidSale = {
+    amount: sale.amount,
+    currency: sale.currency,
+    kind,
+    merchantId: sale.merchantId ?? defaultMerchantId,
+    card: cardFacts(sale.card),
+  };
+  if (sale.terminalId !== undefined) valid.terminalId = sale.terminalId;
+  if (sale.orderId !== undefined) valid.orderId = sale.orderId;
+  if (sale.orderTotal !== undefined) valid.orderTotal = sale.orderTotal;
+  if (sale.refundOf !== undefined) valid.refundOf = sale.refundOf;
+  if (sale.operator !== undefined) valid.operator = sale.operator;
+  return valid;
+}

@@ -1,0 +1,42 @@
+import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
+
+export interface MemoryStoreOptions {
+  /** Journal entries kept, oldest dropped first, so a long-running till stays bounded. @default 10_000 */
+  journalLimit?: number;
+}
+
+export interface MemoryStore extends GuardStore {
+  /** The journal entries kept so far, oldest first. */
+  journal(): JournalEntry[];
+}
+
+/**
+ * The default store: a Map in this process. Survives a guard being dropped and
+ * re-created over it (the QA scenarios' `restart`), not a page reload.
+ * Records are immutable, so it keeps the guard's own objects: no copies.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const limit = options.journalLimit ?? 10_000;
+  const records = new Map<string, AttemptRecord>();
+  const meta = new Map<string, string>();
+  let entries: JournalEntry[] = [];
+  return {
+    load: async () => [...records.values()],
+    put: async (record) => {
+      records.set(record.id, record);
+    },
+    delete: async (id) => {
+      records.delete(id);
+    },
+    getMeta: async (key) => meta.get(key),
+    setMeta: async (key, value) => {
+      meta.set(key, value);
+    },
+    appendJournal: async (entry) => {
+      entries.push(entry);
+      if (entries.length > limit * 2) entries = entries.slice(-limit);
+    },
+    journal: () => entries.slice(-limit),
+  };
+}

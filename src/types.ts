@@ -1,0 +1,284 @@
+/**
+ * Public types of pos-duplicate-guard. Names follow SPEC §4 exactly: outside
+ * tests and QA scenario files are written against them.
+ */
+
+/** Milliseconds, or `'90s'`, `'10m'`, `'9m59s'`, `'1d12h'` (units d, h, m, s, ms). */
+export type Duration = number | string;
+
+export type SaleKind = 'sale' | 'refund';
+
+export type CardInput =
+  | { pan: string }
+  | { token: string }
+  | { last4: string; bin?: string; expiry?: string };
+
+/** What checkout code passes to `begin`, `peek` and `charge`. Amounts are integer minor units. */
+export interface Sale {
+  /** Safe integer minor units, 1..Number.MAX_SAFE_INTEGER (1250 = 12.50). */
+  amount: number;
+  /** ISO 4217 code, e.g. `'CNY'`. */
+  currency: string;
+  card: CardInput;
+  /** @default 'sale' */
+  kind?: SaleKind;
+  /** @default the guard's `merchantId` */
+  merchantId?: string;
+  terminalId?: string;
+  orderId?: string;
+  /** Minor units; enables the overpay rule of `ORDER_ALREADY_PAID`. */
+  orderTotal?: number;
+  /** Attempt id of the approved sale being refunded. */
+  refundOf?: string;
+  operator?: string;
+}
+
+export type Verdict = 'allow' | 'prompt' | 'block';
+
+export type ReasonCode =
+  | 'IN_FLIGHT'
+  | 'UNKNOWN_OUTCOME'
+  | 'DUPLICATE_CHARGE'
+  | 'ORDER_ALREADY_PAID'
+  | 'ORDER_SAME_AMOUNT'
+  | 'REFUND_EXCEEDS_CHARGE'
+  | 'REFUND_ORIGINAL_NOT_FOUND'
+  | 'STORAGE_UNAVAILABLE'
+  | 'CLOCK_ANOMALY';
+
+export interface Reason {
+  code: ReasonCode;
+  /** Human message in the guard's locale. */
+  message: string;
+  /** The earlier attempt that matched, when there is one. */
+  attemptId?: string;
+  /** How long ago that attempt was created (or approved, for approved matches). */
+  ageMs?: number;
+}
+
+export type AttemptStatus =
+  | 'pending'
+  | 'unknown'
+  | 'approved'
+  | 'declined'
+  | 'cancelled'
+  | 'voided'
+  | 'refunded';
+
+/** Plain, persisted data about one attempt. Holds no card data beyond BIN and last 4. */
+export interface AttemptRecord {
+  /** Record format version. */
+  v: 1;
+  id: string;
+  idempotencyKey: string;
+  /** Keyed hash of (merchantId, kind, currency, amount, card key). */
+  fingerprint: string;
+  /** Keyed hash of the card alone, so order rules can tell "same card" from "another card". */
+  cardKey: string;
+  merchantId: string;
+  terminalId?: string;
+  kind: SaleKind;
+  amount: number;
+  currency: string;
+  orderId?: string;
+  orderTotal?: number;
+  refundOf?: string;
+  operator?: string;
+  /** First 6 digits, only when the card was given as a PAN or with a `bin`. */
+  bin?: string;
+  last4?: string;
+  status: AttemptStatus;
+  /** Epoch ms on the guard's clock (monotonic within a process). */
+  createdAt: number;
+  updatedAt: number;
+  /** When it last became `pending` (begin, override, resume). */
+  pendingSince: number;
+  approvedAt?: number;
+  /** Sum refunded so far, minor units. */
+  refunded: number;
+  authCode?: string;
+  processorRef?: string;
+  code?: string;
+  message?: string;
+  override?: OverrideNote;
+}
+
+export interface OverrideNote {
+  operator: string;
+  reason: string;
+  supervisor?: string;
+  lifted: ReasonCode[];
+}
+
+/** A live handle on an attempt. Methods are sugar for `guard.settle(id, …)`. */
+export interface Attempt {
+  readonly id: string;
+  readonly idempotencyKey: string;
+  /** Current status, read live from the guard (a stale `pending` reads `unknown`). */
+  readonly status: AttemptStatus;
+  readonly fingerprint: string;
+  readonly amount: number;
+  readonly currency: string;
+  approve(details?: ApprovalDetails): Promise<AttemptRecord>;
+  decline(details?: DeclineDetails): Promise<AttemptRecord>;
+  markUnknown(details?: DeclineDetails): Promise<AttemptRecord>;
+  cancel(details?: DeclineDetails): Promise<AttemptRecord>;
+  void(details?: ApprovalDetails): Promise<AttemptRecord>;
+}
+
+export interface ApprovalDetails {
+  authCode?: string;
+  processorRef?: string;
+}
+
+export interface DeclineDetails {
+  code?: string;
+  message?: string;
+}
+
+export type Outcome =
+  | ({ status: 'approved' | 'declined' | 'unknown' | 'cancelled' | 'voided' } & ApprovalDetails & DeclineDetails)
+  | { status: 'refunded'; amount?: number };
+
+export interface Decision {
+  verdict: Verdict;
+  reasons: Reason[];
+  /** Only when `verdict === 'allow'`. */
+  attempt?: Attempt;
+  fingerprint: string;
+}
+
+export interface OverrideRequest {
+  operator: string;
+  reason: string;
+  /** Who authorised a block (a supervisor id); passed to `authorize`. */
+  supervisor?: string;
+}
+
+export interface AuthorizeRequest {
+  decision: Decision;
+  operator: string;
+  reason: string;
+  supervisor: string | undefined;
+}
+
+export interface Clock {
+  /** Wall clock, epoch ms. */
+  now(): number;
+  /** Monotonic ms from any origin (`performance.now()`). */
+  monotonic(): number;
+}
+
+export type Locale = 'en' | 'zh-CN';
+export type StorageErrorPolicy = 'prompt' | 'block' | 'allow';
+
+export interface AttemptFilter {
+  status?: AttemptStatus | AttemptStatus[];
+  merchantId?: string;
+  orderId?: string;
+  kind?: SaleKind;
+}
+
+export interface ChargeResult {
+  status: 'approved' | 'declined' | 'unknown' | 'blocked' | 'not-confirmed';
+  decision: Decision;
+  attempt?: AttemptRecord;
+}
+
+export type SubmitResult =
+  | ({ approved: true } & ApprovalDetails)
+  | ({ approved: false } & DeclineDetails);
+
+export interface ChargeOptions {
+  /** Asked on a `prompt`: `true`, `{ operator, reason }`, or `false` to stop. */
+  confirm?: (decision: Decision) => boolean | OverrideRequest | Promise<boolean | OverrideRequest>;
+  /** Asked on an overridable `block`: a supervisor override, or `false`. */
+  escalate?: (decision: Decision) => false | OverrideRequest | Promise<false | OverrideRequest>;
+  /** @default the guard's `pendingTimeout` */
+  timeout?: Duration;
+}
+
+/** One line of the audit journal. Never holds card data. */
+export interface JournalEntry {
+  at: number;
+  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'storage-error' | 'start' | 'prune';
+  attemptId?: string;
+  verdict?: Verdict;
+  codes?: ReasonCode[];
+  from?: AttemptStatus;
+  to?: AttemptStatus;
+  amount?: number;
+  operator?: string;
+  reason?: string;
+  supervisor?: string;
+  detail?: string;
+}
+
+/**
+ * Where attempts live. Small on purpose: a store for your own database is
+ * about 40 lines (see README, "Writing a store").
+ */
+export interface GuardStore {
+  /** Every record, in any order. Called once, at start-up. */
+  load(): Promise<AttemptRecord[]>;
+  /** Insert or replace by `id`. The guard awaits it before `begin` resolves (write-ahead). */
+  put(record: AttemptRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  appendJournal(entry: JournalEntry): Promise<void>;
+  /**
+   * Optional cross-process reservation (IndexedDB tabs): atomically persist a
+   * new `pending` record unless another live holder has claimed one of its
+   * `claims` keys; resolve the holder's record in that case.
+   */
+  claim?(record: AttemptRecord, claims: readonly string[]): Promise<AttemptRecord | undefined>;
+  /** Optional: records changed by another process or tab. Returns an unsubscribe. */
+  subscribe?(listener: (record: AttemptRecord) => void): () => void;
+  /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
+  warnings?(): string[];
+  close?(): Promise<void>;
+}
+
+export type GuardEvent =
+  | { type: 'decision'; decision: Decision; peek: boolean }
+  | { type: 'override'; decision: Decision; operator: string; reason: string; supervisor?: string; lifted: ReasonCode[] }
+  | { type: 'settle'; record: AttemptRecord; from: AttemptStatus }
+  | { type: 'resume'; record: AttemptRecord }
+  | { type: 'storage-error'; error: unknown; operation: string }
+  | { type: 'clock-anomaly'; driftMs: number }
+  | { type: 'prune'; attemptId: string; status: AttemptStatus };
+
+export type GuardEventType = GuardEvent['type'];
+export type GuardEventOf<T extends GuardEventType> = Extract<GuardEvent, { type: T }>;
+
+export interface GuardOptions {
+  /** Required. */
+  merchantId: string;
+  terminalId?: string;
+  /** Required: the HMAC key for fingerprints, at least 16 bytes. */
+  secret: string | Uint8Array;
+  /** @default memoryStore() */
+  store?: GuardStore;
+  /** How long an approved sale makes the same sale a `DUPLICATE_CHARGE`. @default '10m' */
+  window?: Duration;
+  /** A `pending` older than this reports as `unknown`. @default '2m' */
+  pendingTimeout?: Duration;
+  /** How long settled records are kept. @default '24h' */
+  retention?: Duration;
+  /** Answers a supervisor override of a `block`; only `true` authorises. */
+  authorize?: (request: AuthorizeRequest) => boolean | Promise<boolean>;
+  /** @default { now: Date.now, monotonic: performance.now } */
+  clock?: Clock;
+  /** @default 'en' */
+  locale?: Locale;
+  /** @default 'prompt' */
+  onStorageError?: StorageErrorPolicy;
+  /**
+   * Start a new history when the store was written with another `secret`
+   * (the old records are dropped). Without it, `createGuard` rejects with
+   * `GuardConfigError` code `SECRET_CHANGED`.
+   * @default false
+   */
+  resetOnSecretChange?: boolean;
+}
