@@ -52,6 +52,8 @@ interface DecisionContext {
 
 interface DecideMode {
   reserve: boolean;
+  /** Set after another tab's claim won: re-evaluate once, never loop. */
+  retried?: boolean;
   lifted?: readonly ReasonCode[];
   override?: OverrideNote;
 }
@@ -242,7 +244,11 @@ export class Guard {
     this.#index.add(record);
     const failure = await this.#reserve(record, sale);
     if (failure === undefined) return this.#issue(sale, 'allow', shown, record, false);
-    if ('holder' in failure) return this.#decide(sale, mode); // another tab holds it: re-evaluate with its record
+    if ('holder' in failure) {
+      // Another tab holds the sale: re-evaluate with its record in the index.
+      if (!mode.retried) return this.#decide(sale, { ...mode, retried: true });
+      return this.#issue(sale, 'block', [...shown, { code: 'IN_FLIGHT', attemptId: failure.holder.id, facts: { amount: sale.amount, currency: sale.currency } }], undefined, false);
+    }
     const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
     const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : this.#o.onStorageError;
     if (policy === 'allow') {
