@@ -1,4 +1,4 @@
-import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
+import { AttemptIndex } from './attempt-index.js';
 import { parseDuration } from './duration.js';
 import {
   GuardConfigError,
@@ -11,7 +11,7 @@ import {
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
-import { canTransition, isLive } from './lifecycle.js';
+import { canTransition } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
@@ -109,7 +109,6 @@ export class Guard {
   /** @internal */
   async [HYDRATE](): Promise<void> {
     const { store } = this.#o;
-    owners.set(store, this);
     const keyCheck = await this.#storeCall('getMeta', () => store.getMeta(KEY_CHECK));
     let records = await this.#storeCall('load', () => store.load());
     if (keyCheck !== undefined && keyCheck !== this.#hasher.keyCheck) {
@@ -137,6 +136,9 @@ export class Guard {
     // Oldest deadline first keeps the expiry queues in order.
     kept.sort((a, b) => this.#index.deadline(a) - this.#index.deadline(b));
     for (const record of kept) this.#index.add(record);
+    // Take the store over only once it is known to be ours: a guard that
+    // fails to start (SECRET_CHANGED) must not fence the one still running.
+    owners.set(store, this);
     const pruned = this.#prune(now);
     this.#unsubscribe = store.subscribe?.((record) => this.#adopt(record));
     const warnings = store.warnings?.() ?? [];
@@ -234,9 +236,14 @@ export class Guard {
     const anomaly = this.#clockCheck(now);
     if (anomaly) findings.push(anomaly);
     const lifted = mode.lifted ?? [];
-    const shown = findings.filter((f) => !lifted.includes(f.code));
-    const verdict = strictest(shown.map((f) => VERDICT_OF[f.code]));
-    if (verdict !== 'allow' || !mode.reserve) return this.#issue(sale, verdict, shown, undefined, !mode.reserve);
+    // An override lifts the codes it was shown. Any other reason makes this a
+    // fresh decision that stands on its own, with every reason and its own
+    // verdict, so lifting a prompt can never carry a block along with it.
+    const unlifted = findings.some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
+    if (unlifted || !mode.reserve) {
+      return this.#issue(sale, strictest(findings.map((f) => VERDICT_OF[f.code])), findings, undefined, !mode.reserve);
+    }
+    const shown = findings.filter((f) => VERDICT_OF[f.code] === undefined); // warnings ride along
 
     // Reserve before the first await: a concurrent begin of the same sale in
     // this process now finds it and gets IN_FLIGHT.
@@ -574,8 +581,9 @@ export class Guard {
   #adopt(record: AttemptRecord): void {
     if (this.#closed) return;
     const now = this.#now();
-    if (record.createdAt + UNKNOWN_MAX_AGE_MS <= now && !isLive(record.status)) return;
-    this.#index.add(freeze({ ...record }));
+    const adopted = freeze({ ...record });
+    if (this.#index.deadline(adopted) <= now) return;
+    this.#index.add(adopted);
   }
 
   /** Serialises store writes so they reach the store in the order they happened. */
