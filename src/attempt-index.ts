@@ -1,4 +1,4 @@
-import { isFinal, isLive } from './lifecycle.js';
+import { isLive } from './lifecycle.js';
 import type { AttemptRecord, AttemptStatus } from './types.js';
 
 /** Unknown and pending attempts are kept at most this long, whatever `retention` is (SPEC §2). */
@@ -7,8 +7,12 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
 /**
  * The in-memory index every decision reads. Lookups are by key only
  * (id, fingerprint, merchant+order): no decision ever walks history, so cost
- * stays flat at 100k retained attempts. Expiry runs off two FIFO queues
- * whose deadlines only grow, so pruning is amortised O(1) per attempt.
+ * stays flat at 100k retained attempts.
+ *
+ * Expiry: open attempts sit in a Set in creation order, settled ones in a Set
+ * in settle order (a re-settled record moves to the end). Both orders are the
+ * order of their deadlines, so pruning only ever looks at the head:
+ * amortised O(1) per attempt, and nothing stale is left behind.
  */
 export class AttemptIndex {
   readonly #byId = new Map<string, AttemptRecord>();
@@ -16,8 +20,8 @@ export class AttemptIndex {
   // second one. Halves the index's memory at 100k attempts.
   readonly #byFingerprint = new Map<string, AttemptRecord | AttemptRecord[]>();
   readonly #byOrder = new Map<string, AttemptRecord | AttemptRecord[]>();
-  readonly #settledQueue = new ExpiryQueue();
-  readonly #openQueue = new ExpiryQueue();
+  readonly #open = new Set<string>();
+  readonly #settled = new Set<string>();
   readonly #retentionMs: number;
 
   constructor(retentionMs: number) {
@@ -51,18 +55,31 @@ export class AttemptIndex {
     return isOpen(record.status) ? record.createdAt + UNKNOWN_MAX_AGE_MS : record.updatedAt + this.#retentionMs;
   }
 
-  /** Adds a record, or replaces the one with its id (records are immutable: a change is a new object). */
+  /**
+   * Adds a record, or replaces the one with its id (records are immutable: a
+   * change is a new object). Records must arrive in the order they changed.
+   */
   add(record: AttemptRecord): void {
-    this.remove(record.id);
+    const previous = this.#byId.get(record.id);
+    if (previous && isLive(previous.status)) this.#unlink(previous);
     this.#byId.set(record.id, record);
     if (isLive(record.status)) this.#link(record);
-    this.#schedule(record);
+    if (isOpen(record.status)) {
+      // Resumed or still open: keeps its place (its deadline is from createdAt).
+      if (!this.#open.has(record.id)) this.#open.add(record.id);
+    } else {
+      this.#open.delete(record.id);
+      this.#settled.delete(record.id);
+      this.#settled.add(record.id);
+    }
   }
 
   remove(id: string): AttemptRecord | undefined {
     const record = this.#byId.get(id);
     if (!record) return undefined;
     this.#byId.delete(id);
+    this.#open.delete(id);
+    this.#settled.delete(id);
     if (isLive(record.status)) this.#unlink(record);
     return record;
   }
@@ -70,19 +87,15 @@ export class AttemptIndex {
   /** Removes and returns every record whose deadline is at or before `now`. */
   expire(now: number): AttemptRecord[] {
     const gone: AttemptRecord[] = [];
-    for (const queue of [this.#settledQueue, this.#openQueue]) {
-      queue.drain(now, (record, deadline) => {
-        // A queue entry is stale when the record moved on (settled again, resumed, removed).
-        if (this.#byId.get(record.id) !== record || this.deadline(record) !== deadline) return;
-        this.remove(record.id);
+    for (const ids of [this.#settled, this.#open]) {
+      for (const id of ids) {
+        const record = this.#byId.get(id) as AttemptRecord;
+        if (this.deadline(record) > now) break;
+        this.remove(id);
         gone.push(record);
-      });
+      }
     }
     return gone;
-  }
-
-  #schedule(record: AttemptRecord): void {
-    (isOpen(record.status) ? this.#openQueue : this.#settledQueue).push(this.deadline(record), record);
   }
 
   #link(record: AttemptRecord): void {
@@ -97,8 +110,6 @@ export class AttemptIndex {
 }
 
 const isOpen = (status: AttemptStatus) => status === 'pending' || status === 'unknown';
-// Final statuses never come back to life; approved is settled but live.
-export const isSettled = (status: AttemptStatus) => status === 'approved' || isFinal(status);
 
 const orderKey = (merchantId: string, orderId: string) => `${merchantId}\u0000${orderId}`;
 
@@ -122,30 +133,5 @@ function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, re
     const rest = current.filter((r) => r !== record);
     if (rest.length === 0) map.delete(key);
     else map.set(key, rest.length === 1 ? (rest[0] as AttemptRecord) : rest);
-  }
-}
-
-/** A FIFO of (deadline, record). Deadlines are pushed in non-decreasing order, so the head expires first. */
-class ExpiryQueue {
-  #deadlines: number[] = [];
-  #records: AttemptRecord[] = [];
-  #head = 0;
-
-  push(deadline: number, record: AttemptRecord): void {
-    this.#deadlines.push(deadline);
-    this.#records.push(record);
-  }
-
-  drain(now: number, visit: (record: AttemptRecord, deadline: number) => void): void {
-    while (this.#head < this.#deadlines.length && (this.#deadlines[this.#head] as number) <= now) {
-      visit(this.#records[this.#head] as AttemptRecord, this.#deadlines[this.#head] as number);
-      this.#head++;
-    }
-    // Reclaim the consumed prefix once it dominates, keeping pushes amortised O(1).
-    if (this.#head > 1024 && this.#head * 2 > this.#deadlines.length) {
-      this.#deadlines = this.#deadlines.slice(this.#head);
-      this.#records = this.#records.slice(this.#head);
-      this.#head = 0;
-    }
   }
 }

@@ -29,20 +29,24 @@ export interface FingerprintParts {
 }
 
 const MIN_SECRET_BYTES = 16;
-// 128 bits: collision-free for any till's history, and half the memory of a full digest.
-const DIGEST_BYTES = 16;
+// 96 bits: a collision is ~2^-64 likely even at 10^8 retained attempts, and
+// the 16-character string is a quarter of a hex digest's memory.
+const DIGEST_BYTES = 12;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** Unpadded base64url: URL-safe, so it can be an idempotency key as is. */
-export function base64url(bytes: Uint8Array, length = bytes.length): string {
-  let out = '';
+export function base64url(bytes: Uint8Array, length = bytes.length, prefix = ''): string {
+  // Built from char codes in one go: `+=` (or `prefix + rest`) would leave a
+  // chain of cons strings behind every id, several times the flat size.
+  const codes: number[] = [];
+  for (let i = 0; i < prefix.length; i++) codes.push(prefix.charCodeAt(i));
   for (let i = 0; i < length; i += 3) {
     const n = ((bytes[i] ?? 0) << 16) | ((i + 1 < length ? (bytes[i + 1] ?? 0) : 0) << 8) | (i + 2 < length ? (bytes[i + 2] ?? 0) : 0);
-    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]!;
-    if (i + 1 < length) out += B64URL[(n >> 6) & 63]!;
-    if (i + 2 < length) out += B64URL[n & 63]!;
+    codes.push(B64URL.charCodeAt((n >> 18) & 63), B64URL.charCodeAt((n >> 12) & 63));
+    if (i + 1 < length) codes.push(B64URL.charCodeAt((n >> 6) & 63));
+    if (i + 2 < length) codes.push(B64URL.charCodeAt(n & 63));
   }
-  return out;
+  return String.fromCharCode(...codes);
 }
 
 export function secretBytes(secret: unknown): Uint8Array {
@@ -70,5 +74,5 @@ export function createHasher(secret: string | Uint8Array): Hasher {
 
 /** A fresh random URL-safe string: `bytes` of entropy, ~4/3 as many characters. */
 export function randomId(prefix: string, bytes: number): string {
-  return prefix + base64url(randomBytes(bytes));
+  return base64url(randomBytes(bytes), bytes, prefix);
 }

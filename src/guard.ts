@@ -17,6 +17,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
+import { makeRecord, withChanges } from './record.js';
 import type {
   Attempt,
   AttemptFilter,
@@ -129,8 +130,8 @@ export class Guard {
     let recovered = 0;
     for (const stored of records) {
       // The process that wrote a `pending` died mid-charge: the charge may have gone through.
-      const record = stored.status === 'pending' ? freeze<AttemptRecord>({ ...stored, status: 'unknown' }) : stored;
-      if (record !== stored) recovered++;
+      const record = makeRecord(stored.status === 'pending' ? { ...stored, status: 'unknown' } : stored);
+      if (stored.status === 'pending') recovered++;
       kept.push(record);
     }
     // Oldest deadline first keeps the expiry queues in order.
@@ -317,12 +318,14 @@ export class Guard {
   }
 
   #newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
+    const id = randomId('pdg_', 16);
     const record: AttemptRecord = {
       v: 1,
-      id: randomId('att_', 12),
-      idempotencyKey: randomId('pdg_', 18),
+      id,
+      // The id doubles as the idempotency key: 128 random bits, URL-safe,
+      // fixed for the attempt's life, and one string less per attempt.
+      idempotencyKey: id,
       fingerprint: sale.fingerprint,
-      cardKey: sale.cardKey,
       merchantId: sale.merchantId,
       kind: sale.kind,
       amount: sale.amount,
@@ -334,14 +337,19 @@ export class Guard {
       refunded: 0,
     };
     if (sale.terminalId !== undefined) record.terminalId = sale.terminalId;
-    if (sale.orderId !== undefined) record.orderId = sale.orderId;
+    // The card key links a card's purchases across sales; keep it only where
+    // a rule needs it (the order rules compare cards), and nowhere else.
+    if (sale.orderId !== undefined) {
+      record.orderId = sale.orderId;
+      record.cardKey = sale.cardKey;
+    }
     if (sale.orderTotal !== undefined) record.orderTotal = sale.orderTotal;
     if (sale.refundOf !== undefined) record.refundOf = sale.refundOf;
     if (sale.operator !== undefined) record.operator = sale.operator;
     if (sale.bin !== undefined) record.bin = sale.bin;
     if (sale.last4 !== undefined) record.last4 = sale.last4;
     if (override) record.override = override;
-    return freeze(record);
+    return makeRecord(record);
   }
 
   #clockCheck(now: number): Finding | undefined {
@@ -385,9 +393,7 @@ export class Guard {
       if (from === valid.status) return this.#view(current, now);
       if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
       const { status, ...details } = valid;
-      const next: AttemptRecord = { ...current, ...details, status, updatedAt: now };
-      if (status === 'approved') next.approvedAt = now;
-      changes.push(freeze(next));
+      changes.push(withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) }));
       // An approved refund attempt adds to its original sale's refunded sum.
       const original = status === 'approved' && current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
       if (original && original.kind === 'sale' && original.status === 'approved') {
@@ -412,7 +418,7 @@ export class Guard {
     const current = this.#require(attemptId);
     const from = statusAt(current, now, this.#o.pendingTimeoutMs);
     if (from !== 'unknown') this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
-    const record = freeze({ ...current, status: 'pending' as const, pendingSince: now, updatedAt: now });
+    const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
     this.#index.add(record);
     await this.#persist([record]);
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
@@ -552,7 +558,7 @@ export class Guard {
   /** What callers see: a stale `pending` reads `unknown`. */
   #view(record: AttemptRecord, now: number): AttemptRecord {
     const status = statusAt(record, now, this.#o.pendingTimeoutMs);
-    return status === record.status ? record : freeze({ ...record, status });
+    return status === record.status ? record : withChanges(record, { status });
   }
 
   #handle(record: AttemptRecord): Attempt {
@@ -581,7 +587,7 @@ export class Guard {
   #adopt(record: AttemptRecord): void {
     if (this.#closed) return;
     const now = this.#now();
-    const adopted = freeze({ ...record });
+    const adopted = makeRecord(record);
     if (this.#index.deadline(adopted) <= now) return;
     this.#index.add(adopted);
   }
@@ -676,11 +682,7 @@ class AttemptHandle implements Attempt {
 
 function refundedBy(record: AttemptRecord, amount: number, now: number): AttemptRecord {
   const refunded = record.refunded + amount;
-  return freeze({ ...record, refunded, status: refunded >= record.amount ? 'refunded' : 'approved', updatedAt: now });
-}
-
-function freeze<T extends object>(value: T): T {
-  return Object.freeze(value);
+  return withChanges(record, { refunded, status: refunded >= record.amount ? 'refunded' : 'approved', updatedAt: now });
 }
 
 function requiredText(field: string, value: unknown): string {

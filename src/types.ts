@@ -73,8 +73,12 @@ export interface AttemptRecord {
   idempotencyKey: string;
   /** Keyed hash of (merchantId, kind, currency, amount, card key). */
   fingerprint: string;
-  /** Keyed hash of the card alone, so order rules can tell "same card" from "another card". */
-  cardKey: string;
+  /**
+   * Keyed hash of the card alone, kept only on attempts with an `orderId`
+   * (the order rules tell "same card" from "another card"): anywhere else it
+   * would only link one customer's purchases together.
+   */
+  cardKey?: string;
   merchantId: string;
   terminalId?: string;
   kind: SaleKind;
@@ -113,6 +117,7 @@ export interface OverrideNote {
 /** A live handle on an attempt. Methods are sugar for `guard.settle(id, …)`. */
 export interface Attempt {
   readonly id: string;
+  /** Pass it to the processor. 16-255 URL-safe characters, persisted before `begin` resolves. */
   readonly idempotencyKey: string;
   /** Current status, read live from the guard (a stale `pending` reads `unknown`). */
   readonly status: AttemptStatus;
