@@ -66,7 +66,10 @@ const NAMES: ReadonlySet<string> = new Set<GuardErrorName>([
 export function isGuardError(value: unknown): value is GuardError {
   return (
     value instanceof GuardError ||
-    (value instanceof Error && NAMES.has(value.name) && typeof (value as { code?: unknown }).code === 'string')
+    // `instanceof Error` is false for another realm's errors (iframes, vm).
+    (Object.prototype.toString.call(value) === '[object Error]' &&
+      NAMES.has((value as Error).name) &&
+      typeof (value as { code?: unknown }).code === 'string')
   );
 }
 

@@ -157,12 +157,14 @@ export class Guard {
    * attempt synchronously (so a concurrent `begin` of the same sale sees it)
    * and persists it before resolving: pass `attempt.idempotencyKey` to the processor.
    */
-  begin(sale: Sale): Promise<Decision> {
+  async begin(sale: Sale): Promise<Decision> {
+    // Async so bad input rejects rather than throws; everything up to the
+    // reservation still runs synchronously, before the first await.
     return this.#decide(this.#facts(sale), { reserve: true });
   }
 
   /** The same evaluation as `begin`, without reserving or recording anything. */
-  peek(sale: Sale): Promise<Decision> {
+  async peek(sale: Sale): Promise<Decision> {
     return this.#decide(this.#facts(sale), { reserve: false });
   }
 
@@ -175,7 +177,11 @@ export class Guard {
     this.#assertOpen();
     const context = typeof decision === 'object' && decision !== null ? this.#decisions.get(decision) : undefined;
     if (!context) {
-      throw new GuardInputError('UNKNOWN_DECISION', '`decision` must be a Decision this guard returned (from begin, peek or override)', { field: 'decision' });
+      throw new GuardInputError(
+        'UNKNOWN_DECISION',
+        '`decision` must be a Decision this guard returned (from begin, peek or override) and not already overridden',
+        { field: 'decision' },
+      );
     }
     if (decision.verdict === 'allow') {
       throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
@@ -193,6 +199,8 @@ export class Guard {
     const note: OverrideNote = { operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) };
     const result = await this.#decide(context.sale, { reserve: true, lifted: context.codes, override: note });
     if (result.attempt) {
+      // One confirmation, one charge: a decision cannot be overridden twice.
+      this.#decisions.delete(decision);
       this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: context.codes, operator, reason, ...(supervisor === undefined ? {} : { supervisor }) });
       this.#events.emit({ type: 'override', decision: result, operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) });
     }

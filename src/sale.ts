@@ -19,7 +19,11 @@ export interface ValidSale {
 
 const MINOR_UNITS = 'a safe integer number of minor units from 1 to 9007199254740991 (1250 = 12.50)';
 const idText = (max: number) =>
-  z.string().check(z.minLength(1), z.maxLength(max), z.refine((s) => s.trim() === s, 'no leading or trailing spaces'));
+  z.string({ error: `must be a string of 1-${max} characters` }).check(
+    z.minLength(1, { error: 'must not be empty' }),
+    z.maxLength(max, { error: `must be at most ${max} characters` }),
+    z.refine((s) => s.trim() === s, { error: 'must not have leading or trailing spaces' }),
+  );
 
 // Messages say the rule; the field name and the bad value are added by `fail`.
 const amountSchema = z.int({ error: `must be ${MINOR_UNITS}` }).check(z.minimum(1, { error: `must be ${MINOR_UNITS}` }));
@@ -37,8 +41,12 @@ export const saleSchema = z.strictObject({
   operator: z.optional(idText(128)),
 });
 
+// Only these fields' values are quoted back in messages: anything else might
+// be card data in the wrong place (a `pan` field, a card number as the sale).
+const ECHOED = new Set(['amount', 'orderTotal', 'currency', 'kind']);
+
 function fail(field: string, rule: string, value?: unknown, code = 'INVALID_SALE'): never {
-  const got = field.startsWith('card') || value === undefined ? '' : `, got ${describeValue(value)}`;
+  const got = ECHOED.has(field) && value !== undefined ? `, got ${describeValue(value)}` : '';
   throw new GuardInputError(code, `\`${field}\` ${rule}${got}`, { field });
 }
 
@@ -46,7 +54,6 @@ function ruleText(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === 'unrecognized_keys') return `is not a field of a Sale`;
   if (value === undefined) return 'is required';
   if (issue.message && issue.message !== 'Invalid input') return issue.message;
-  if (issue.code === 'too_small' || issue.code === 'too_big') return 'must be 1-128 characters';
   return 'is invalid';
 }
 

@@ -8,10 +8,11 @@ export type Duration = number | string;
 
 export type SaleKind = 'sale' | 'refund';
 
+/** Exactly one kind of card: a PAN, a wallet/network token, or the masked digits a PIN pad reports. */
 export type CardInput =
-  | { pan: string }
-  | { token: string }
-  | { last4: string; bin?: string; expiry?: string };
+  | { pan: string; token?: never; last4?: never }
+  | { token: string; pan?: never; last4?: never }
+  | { last4: string; bin?: string; expiry?: string; pan?: never; token?: never };
 
 /** What checkout code passes to `begin`, `peek` and `charge`. Amounts are integer minor units. */
 export interface Sale {
