@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
+import type { AttemptRecord } from '../src/types.js';
+
+const T0 = 1_767_225_600_000;
+const HOUR = 3_600_000;
+const RETENTION = 24 * HOUR;
+
+function record(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
+  const createdAt = patch.createdAt ?? T0;
+  return Object.freeze({
+    v: 1,
+    id,
+    idempotencyKey: `pdg_${id}_0123456789abcdef`,
+    fingerprint: `fp-${id}`,
+    cardKey: 'card-1',
+    merchantId: 'M-1',
+    kind: 'sale',
+    amount: 1250,
+    currency: 'CNY',
+    status: 'pending',
+    createdAt,
+    updatedAt: createdAt,
+    pendingSince: createdAt,
+    refunded: 0,
+    ...patch,
+  } satisfies AttemptRecord);
+}
+
+/** A new version of `r`: records are immutable, a change is a new object. */
+const next = (r: AttemptRecord, patch: Partial<AttemptRecord>): AttemptRecord => Object.freeze({ ...r, ...patch });
+
+const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort();
+
+describe('AttemptIndex lookups', () => {
+  it('finds records by id, fingerprint and merchant + order', () => {
+    const index = new AttemptIndex(RETENTION);
+    const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    const b = record('b', { fingerprint: 'fp-1', orderId: 'O-2' });
+    const c = record('c', { fingerprint: 'fp-2', orderId: 'O-1', merchantId: 'M-2' });
+    for (const r of [a, b, c]) index.add(r);
+    expect(index.size).toBe(3);
+    expect(index.get('b')).toBe(b);
+    expect(index.get('zzz')).toBeUndefined();
+    expect(ids(index.byFingerprint('fp-1'))).toEqual(['a', 'b']);
+    expect(ids(index.byFingerprint('fp-2'))).toEqual(['c']);
+    expect(index.byFingerprint('fp-none')).toEqual([]);
+    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['a']);
+    expect(ids(index.byOrder('M-2', 'O-1'))).toEqual(['c']);
+    expect(index.byOrder('M-1', 'O-3')).toEqual([]);
+    expect(ids([...index.values()])).toEqual(['a', 'b', 'c']);
+  });
+
+  it('does not confuse merchant and order ids that concatenate alike', () => {
+    const index = new AttemptIndex(RETENTION);
+    index.add(record('a', { merchantId: 'M-1', orderId: '2O' }));
+    expect(index.byOrder('M-12', 'O')).toEqual([]);
+    expect(index.byOrder('M-1', '2O')).toHaveLength(1);
+  });
+
+  it('replaces a record by id: the new version is the only one found', () => {
+    const index = new AttemptIndex(RETENTION);
+    const pending = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    index.add(pending);
+    const approved = next(pending, { status: 'approved', approvedAt: T0 + 1000, updatedAt: T0 + 1000 });
+    index.add(approved);
+    expect(index.size).toBe(1);
+    expect(index.get('a')).toBe(approved);
+    expect(index.byFingerprint('fp-1')).toEqual([approved]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
+  });
+
+  it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)('drops a record that became %s from fingerprint and order lookups, keeping it by id', (status) => {
+    const index = new AttemptIndex(RETENTION);
+    const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
+    index.add(live);
+    index.add(sibling);
+    const dead = next(live, { status, updatedAt: T0 + 1000 });
+    index.add(dead);
+    expect(index.get('a')).toBe(dead);
+    expect(index.byFingerprint('fp-1')).toEqual([sibling]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([sibling]);
+  });
+
+  it('keeps unknown and approved records in the lookups', () => {
+    const index = new AttemptIndex(RETENTION);
+    index.add(record('u', { fingerprint: 'fp-1', status: 'unknown' }));
+    index.add(record('a', { fingerprint: 'fp-1', status: 'approved', approvedAt: T0 }));
+    expect(ids(index.byFingerprint('fp-1'))).toEqual(['a', 'u']);
+  });
+
+  it('removes a record and returns it', () => {
+    const index = new AttemptIndex(RETENTION);
+    const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    index.add(a);
+    expect(index.remove('a')).toBe(a);
+    expect(index.remove('a')).toBeUndefined();
+    expect(index.size).toBe(0);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
+  });
+});
+
+describe('AttemptIndex expiry', () => {
+  it('expires a settled record `retention` after its last update, not before', () => {
+    const index = new AttemptIndex(RETENTION);
+    const declined = record('d', { status: 'declined', updatedAt: T0 + HOUR });
+    index.add(declined);
+    expect(index.deadline(declined)).toBe(T0 + HOUR + RETENTION);
+    expect(index.expire(T0 + HOUR + RETENTION - 1)).toEqual([]);
+    expect(index.get('d')).toBe(declined);
+    expect(index.expire(T0 + HOUR + RETENTION)).toEqual([declined]);
+    expect(index.get('d')).toBeUndefined();
+    expect(index.size).toBe(0);
+  });
+
+  it('expires an approved record the same way, and takes it out of the lookups', () => {
+    const index = new AttemptIndex(RETENTION);
+    const approved = record('a', { status: 'approved', approvedAt: T0, orderId: 'O-1' });
+    index.add(approved);
+    expect(index.expire(T0 + RETENTION)).toEqual([approved]);
+    expect(index.byFingerprint(approved.fingerprint)).toEqual([]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
+  });
+
+  it('keeps open records 7 days after creation, whatever retention is', () => {
+    const index = new AttemptIndex(HOUR);
+    const pending = record('p', { updatedAt: T0 + 5 * HOUR });
+    const unknown = record('u', { status: 'unknown', updatedAt: T0 + 5 * HOUR });
+    index.add(pending);
+    index.add(unknown);
+    expect(index.deadline(unknown)).toBe(T0 + UNKNOWN_MAX_AGE_MS);
+    expect(index.expire(T0 + 6 * HOUR + HOUR)).toEqual([]);
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS - 1)).toEqual([]);
+    expect(ids(index.expire(T0 + UNKNOWN_MAX_AGE_MS))).toEqual(['p', 'u']);
+    expect(index.size).toBe(0);
+  });
+
+  it('does not expire a newer version early because of an older version still queued', () => {
+    const index = new AttemptIndex(RETENTION);
+    const pending = record('a');
+    const approved = next(pending, { status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0 + HOUR });
+    const voided = next(approved, { status: 'voided', updatedAt: T0 + 10 * HOUR });
+    index.add(pending);
+    index.add(approved);
+    index.add(voided);
+    // The approved version's deadline passes: the voided one must survive it.
+    expect(index.expire(T0 + HOUR + RETENTION)).toEqual([]);
+    expect(index.get('a')).toBe(voided);
+    expect(index.expire(T0 + 10 * HOUR + RETENTION)).toEqual([voided]);
+  });
+
+  it('does not expire a resumed attempt on its settled deadline, nor a settled one on its open deadline', () => {
+    const index = new AttemptIndex(HOUR);
+    const unknown = record('a', { status: 'unknown' });
+    const resumed = next(unknown, { status: 'pending', pendingSince: T0 + HOUR, updatedAt: T0 + HOUR });
+    index.add(unknown);
+    index.add(resumed);
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS - 1)).toEqual([]);
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS)).toEqual([resumed]);
+
+    const late = record('b', { status: 'unknown', createdAt: T0 });
+    const approved = next(late, { status: 'approved', approvedAt: T0 + 2 * HOUR, updatedAt: T0 + 2 * HOUR });
+    const index2 = new AttemptIndex(UNKNOWN_MAX_AGE_MS);
+    index2.add(late);
+    index2.add(approved);
+    // Settled with a 7-day retention: the open deadline (createdAt + 7 d) is stale.
+    expect(index2.expire(T0 + UNKNOWN_MAX_AGE_MS)).toEqual([]);
+    expect(index2.expire(T0 + 2 * HOUR + UNKNOWN_MAX_AGE_MS)).toEqual([approved]);
+  });
+
+  it('does not return a record removed by hand', () => {
+    const index = new AttemptIndex(RETENTION);
+    index.add(record('d', { status: 'declined' }));
+    index.remove('d');
+    expect(index.expire(T0 + RETENTION)).toEqual([]);
+  });
+
+  it('returns exactly the records whose deadline has passed, oldest first', () => {
+    const index = new AttemptIndex(RETENTION);
+    const records = Array.from({ length: 10 }, (_, i) => record(`r${i}`, { status: 'declined', updatedAt: T0 + i * HOUR }));
+    for (const r of records) index.add(r);
+    expect(index.expire(T0 + 3 * HOUR + RETENTION)).toEqual(records.slice(0, 4));
+    expect(index.size).toBe(6);
+    expect(index.expire(T0 + 3 * HOUR + RETENTION)).toEqual([]);
+    expect(index.expire(T0 + 100 * HOUR)).toEqual(records.slice(4));
+  });
+
+  it('stays bounded while 100k attempts churn through it', () => {
+    const index = new AttemptIndex(HOUR);
+    let now = T0;
+    let expired = 0;
+    for (let i = 0; i < 100_000; i++) {
+      now += 100;
+      const pending = record(`r${i}`, { createdAt: now, fingerprint: `fp-${i % 1000}`, orderId: `O-${i % 1000}` });
+      index.add(pending);
+      index.add(next(pending, { status: i % 3 === 0 ? 'declined' : 'approved', approvedAt: now, updatedAt: now }));
+      expired += index.expire(now).length;
+      // At most one retention's worth of attempts is ever held.
+      if (i % 10_000 === 0) expect(index.size).toBeLessThanOrEqual(HOUR / 100 + 1);
+    }
+    expired += index.expire(now + HOUR).length;
+    expect(expired).toBe(100_000);
+    expect(index.size).toBe(0);
+    for (let k = 0; k < 1000; k++) {
+      expect(index.byFingerprint(`fp-${k}`)).toEqual([]);
+      expect(index.byOrder('M-1', `O-${k}`)).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import {
+  GuardConfigError,
+  GuardError,
+  GuardInputError,
+  GuardOverrideError,
+  GuardStateError,
+  GuardStorageError,
+  describeValue,
+  isGuardError,
+} from '../src/errors.js';
+import * as root from '../src/index.js';
+
+const CLASSES = [
+  ['GuardInputError', GuardInputError],
+  ['GuardConfigError', GuardConfigError],
+  ['GuardStateError', GuardStateError],
+  ['GuardOverrideError', GuardOverrideError],
+  ['GuardStorageError', GuardStorageError],
+] as const;
+
+describe('error classes', () => {
+  it.each(CLASSES)('%s has its class name as name, a code, a field, and is a GuardError', (name, ErrorClass) => {
+    const cause = new Error('disk full');
+    const error = new ErrorClass('SOME_CODE', 'what happened', { field: 'card.pan', cause });
+    expect(error.name).toBe(name);
+    expect(error.name).toBe(ErrorClass.name);
+    expect(error.code).toBe('SOME_CODE');
+    expect(error.field).toBe('card.pan');
+    expect(error.message).toBe('what happened');
+    expect(error.cause).toBe(cause);
+    expect(error).toBeInstanceOf(ErrorClass);
+    expect(error).toBeInstanceOf(GuardError);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toBe(`${name}: what happened`);
+    expect(error.stack).toContain(name);
+    expect(isGuardError(error)).toBe(true);
+  });
+
+  it('makes each error an instance of exactly one of the five classes', () => {
+    for (const [, ErrorClass] of CLASSES) {
+      const error = new ErrorClass('X', 'x');
+      expect(CLASSES.filter(([, Other]) => error instanceof Other)).toHaveLength(1);
+    }
+  });
+
+  it('leaves field and cause unset when not given', () => {
+    const error = new GuardStateError('TAKEN_OVER', 'another guard took over');
+    expect(error.field).toBeUndefined();
+    expect('cause' in error).toBe(false);
+  });
+
+  it('exports all of them, and isGuardError, from the package root', () => {
+    for (const [name, ErrorClass] of CLASSES) expect(root[name]).toBe(ErrorClass);
+    expect(root.GuardError).toBe(GuardError);
+    expect(root.isGuardError).toBe(isGuardError);
+  });
+});
+
+describe('isGuardError', () => {
+  it('recognises a guard error from another realm by name and code', () => {
+    const foreign = vm.runInNewContext(`(() => { const e = new Error('held'); e.name = 'GuardStateError'; e.code = 'TAKEN_OVER'; return e; })()`);
+    expect(foreign instanceof Error).toBe(false);
+    expect(foreign instanceof GuardError).toBe(false);
+    expect(isGuardError(foreign)).toBe(true);
+  });
+
+  it('recognises one thrown by another copy of the package in this realm', () => {
+    const copy = Object.assign(new Error('bad sale'), { name: 'GuardInputError', code: 'INVALID_SALE' });
+    expect(isGuardError(copy)).toBe(true);
+  });
+
+  it('rejects lookalikes: no code, a non-string code, an unknown name, or not an error', () => {
+    expect(isGuardError(Object.assign(new Error('x'), { name: 'GuardStateError' }))).toBe(false);
+    expect(isGuardError(Object.assign(new Error('x'), { name: 'GuardStateError', code: 42 }))).toBe(false);
+    expect(isGuardError(Object.assign(new Error('x'), { name: 'GuardError', code: 'X' }))).toBe(false);
+    expect(isGuardError(Object.assign(new TypeError('x'), { code: 'X' }))).toBe(false);
+    expect(isGuardError({ name: 'GuardStateError', code: 'X', message: 'plain object' })).toBe(false);
+    expect(vm.runInNewContext(`({ name: 'GuardStateError', code: 'X' })`)).not.toSatisfy(isGuardError);
+    for (const value of [null, undefined, 'GuardStateError', 42]) expect(isGuardError(value)).toBe(false);
+  });
+});
+
+describe('describeValue', () => {
+  it('quotes a value with its type, p-queue style', () => {
+    expect(describeValue(12.5)).toBe('12.5 (number)');
+    expect(describeValue('10 m')).toBe('"10 m" (string)');
+    expect(describeValue(true)).toBe('true (boolean)');
+    expect(describeValue(undefined)).toBe('undefined (undefined)');
+    expect(describeValue(null)).toBe('null');
+    expect(describeValue([1])).toBe('an array');
+    expect(describeValue({ secret: 'x' })).toBe('an object');
+  });
+
+  it('shortens long strings', () => {
+    const text = describeValue('x'.repeat(100));
+    expect(text.length).toBeLessThan(60);
+    expect(text).toContain('...');
+  });
+});

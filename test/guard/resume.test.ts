@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { GuardStateError } from '../../src/index.js';
+import { SECOND, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
+
+describe('resume', () => {
+  it('puts an unknown attempt back to pending with the same id and idempotency key, persisted', async () => {
+    const store = spyStore();
+    const { guard, clock, events } = await testGuard({ store });
+    const { attempt } = await guard.begin(sale());
+    if (!attempt) throw new Error('expected an allow');
+    await attempt.markUnknown({ message: 'network error' });
+    clock.advance(40 * SECOND);
+
+    const resumed = await guard.resume(attempt.id);
+    expect(resumed).toMatchObject({ id: attempt.id, idempotencyKey: attempt.idempotencyKey, status: 'pending' });
+    expect(await guard.get(attempt.id)).toMatchObject({ status: 'pending', pendingSince: clock.wall, createdAt: clock.wall - 40 * SECOND });
+    expect(store.puts.at(-1)).toMatchObject({ id: attempt.id, status: 'pending', idempotencyKey: attempt.idempotencyKey });
+    expect(events.at(-1)).toMatchObject({ type: 'resume', record: { id: attempt.id, status: 'pending' } });
+    await flush();
+    expect(store.journal().at(-1)).toMatchObject({ type: 'resume', attemptId: attempt.id, from: 'unknown', to: 'pending' });
+  });
+
+  it('makes the attempt IN_FLIGHT-blocking again, and it settles like any pending', async () => {
+    const { guard } = await testGuard();
+    const { attempt } = await guard.begin(sale());
+    await attempt?.markUnknown();
+    expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['UNKNOWN_OUTCOME']);
+    const resumed = await guard.resume(attempt?.id ?? '');
+    const d = await guard.peek(sale());
+    expect(d.verdict).toBe('block');
+    expect(d.reasons.map((r) => [r.code, r.attemptId])).toEqual([['IN_FLIGHT', attempt?.id]]);
+    await resumed.approve();
+    expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+  });
+
+  it.each(['pending', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const)('refuses a %s attempt with GuardStateError', async (status) => {
+    const store = spyStore();
+    const { guard } = await testGuard({ store });
+    const { attempt } = await guard.begin(sale());
+    if (!attempt) throw new Error('expected an allow');
+    const path = { pending: [], approved: ['approved'], declined: ['declined'], cancelled: ['cancelled'], voided: ['approved', 'voided'], refunded: ['approved', 'refunded'] } as const;
+    for (const step of path[status]) await guard.settle(attempt.id, { status: step });
+    const before = { record: await guard.get(attempt.id), puts: store.puts.length };
+
+    expect(await thrown(() => guard.resume(attempt.id))).toBeInstanceOf(GuardStateError);
+    expect({ record: await guard.get(attempt.id), puts: store.puts.length }).toEqual(before);
+  });
+
+  it('refuses an unknown attempt id with GuardStateError', async () => {
+    const { guard } = await testGuard();
+    expect(await thrown(() => guard.resume('att_missing'))).toBeInstanceOf(GuardStateError);
+  });
+});

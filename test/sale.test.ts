@@ -1,0 +1,258 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GuardInputError } from '../src/errors.js';
+import { validateSale } from '../src/sale.js';
+
+const MERCHANT = 'M-0001';
+const VISA = '4111 1111 1111 1111';
+const base = { amount: 1250, currency: 'CNY', card: { token: 'tok_abc' } } as const;
+
+function inputError(input: unknown): GuardInputError {
+  try {
+    validateSale(input, MERCHANT);
+  } catch (error) {
+    expect(error).toBeInstanceOf(GuardInputError);
+    expect((error as Error).name).toBe('GuardInputError');
+    return error as GuardInputError;
+  }
+  throw new Error(`expected ${JSON.stringify(input)} to be rejected`);
+}
+
+/** Asserts the error names `field` both in `field` and in the message, with a stable code. */
+function expectFieldError(input: unknown, field: string, code = 'INVALID_SALE'): GuardInputError {
+  const error = inputError(input);
+  expect(error.code).toBe(code);
+  expect(error.field).toBe(field);
+  expect(error.message).toContain(`\`${field}\``);
+  return error;
+}
+
+describe('validateSale: defaults', () => {
+  it("defaults kind to 'sale' and merchantId to the guard's", () => {
+    const sale = validateSale(base, MERCHANT);
+    expect(sale.kind).toBe('sale');
+    expect(sale.merchantId).toBe(MERCHANT);
+    expect(sale.amount).toBe(1250);
+    expect(sale.currency).toBe('CNY');
+  });
+
+  it('keeps explicit optional fields and omits absent ones', () => {
+    const sale = validateSale(
+      { ...base, kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' },
+      MERCHANT,
+    );
+    expect(sale).toMatchObject({ kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' });
+    expect(Object.keys(validateSale(base, MERCHANT)).sort()).toEqual(['amount', 'card', 'currency', 'kind', 'merchantId']);
+  });
+
+  it('accepts orderTotal with its orderId and an amount up to it', () => {
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1250 }, MERCHANT).orderTotal).toBe(1250);
+  });
+});
+
+describe('validateSale: amount', () => {
+  it.each([12.5, 0, -1, '1250', Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, null, undefined])('rejects %o', (amount) => {
+    const error = expectFieldError({ ...base, amount }, 'amount');
+    expect(error.message).toMatch(amount === undefined ? /required/ : /minor units/);
+  });
+
+  it('accepts 1 and Number.MAX_SAFE_INTEGER', () => {
+    expect(validateSale({ ...base, amount: 1 }, MERCHANT).amount).toBe(1);
+    expect(validateSale({ ...base, amount: Number.MAX_SAFE_INTEGER }, MERCHANT).amount).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('quotes the bad value and its type, p-queue style', () => {
+    expect(inputError({ ...base, amount: 12.5 }).message).toContain('got 12.5 (number)');
+    expect(inputError({ ...base, amount: '1250' }).message).toContain('got "1250" (string)');
+  });
+});
+
+describe('validateSale: currency', () => {
+  it.each(['cny', 'CN', 'CNYY', '', 'C1Y', 156])('rejects %o', (currency) => {
+    const error = expectFieldError({ ...base, currency }, 'currency');
+    expect(error.message).toMatch(/ISO 4217|invalid/);
+  });
+
+  it('is required', () => {
+    const { currency: _omitted, ...rest } = base;
+    expect(expectFieldError(rest, 'currency').message).toMatch(/required/);
+  });
+
+  it('accepts upper-case three-letter codes', () => {
+    for (const currency of ['CNY', 'USD', 'JPY', 'KWD']) expect(validateSale({ ...base, currency }, MERCHANT).currency).toBe(currency);
+  });
+});
+
+describe('validateSale: card', () => {
+  it('accepts { pan }, { token }, { last4 } and { last4, bin, expiry }', () => {
+    expect(validateSale({ ...base, card: { pan: VISA } }, MERCHANT).card.last4).toBe('1111');
+    expect(validateSale({ ...base, card: { token: 'tok_1' } }, MERCHANT).card.last4).toBeUndefined();
+    expect(validateSale({ ...base, card: { last4: '3446' } }, MERCHANT).card.last4).toBe('3446');
+    expect(validateSale({ ...base, card: { last4: '3446', bin: '622202', expiry: '12/29' } }, MERCHANT).card.bin).toBe('622202');
+  });
+
+  it('accepts a UnionPay number that fails Luhn', () => {
+    expect(validateSale({ ...base, card: { pan: '6222 0202 0011 2233 447' } }, MERCHANT).card.last4).toBe('3447');
+  });
+
+  it('gives the same card material however the PAN is typed', () => {
+    const a = validateSale({ ...base, card: { pan: VISA } }, MERCHANT).card.material;
+    const b = validateSale({ ...base, card: { pan: '4111-1111-1111-1111' } }, MERCHANT).card.material;
+    expect(a).toBe(b);
+  });
+
+  it('rejects a missing card, a non-object card and two card kinds at once', () => {
+    const { card: _omitted, ...rest } = base;
+    expect(expectFieldError(rest, 'card').message).toMatch(/required/);
+    expect(inputError({ ...base, card: 'tok_abc' }).field).toBe('card');
+    expect(expectFieldError({ ...base, card: { pan: VISA, token: 'tok' } }, 'card', 'INVALID_CARD').message).toMatch(/exactly one/);
+  });
+
+  it.each([
+    [{ pan: '4111 1111 1111 1112' }, 'card.pan'],
+    [{ pan: '41111111111' }, 'card.pan'],
+    [{ pan: '41111111111111111111' }, 'card.pan'],
+    [{ pan: '4111 1111 1111 111a' }, 'card.pan'],
+    [{ last4: '12' }, 'card.last4'],
+    [{ last4: '3446', bin: '12' }, 'card.bin'],
+    [{ last4: '3446', expiry: '13/30' }, 'card.expiry'],
+  ])('rejects card %o at %s without echoing card digits', (card, field) => {
+    const error = expectFieldError({ ...base, card }, field, 'INVALID_CARD');
+    const digits = Object.values(card).join('').replace(/[\s-]/g, '');
+    expect(error.message).not.toContain(digits);
+    expect(error.message).not.toMatch(/\d{12,}/);
+  });
+});
+
+describe('validateSale: sensitive data', () => {
+  const names = ['cvv', 'CVC', 'pin', 'pinBlock', 'track1', 'track2', 'trackData'];
+
+  it.each(names)('refuses `%s` at the top level with SENSITIVE_DATA', (name) => {
+    const error = expectFieldError({ ...base, [name]: '123' }, name, 'SENSITIVE_DATA');
+    expect(error.message).toMatch(/never needed/);
+  });
+
+  it.each(names)('refuses `%s` inside the card with SENSITIVE_DATA', (name) => {
+    const error = expectFieldError({ ...base, card: { pan: VISA, [name]: '123' } }, `card.${name}`, 'SENSITIVE_DATA');
+    expect(error.message).toMatch(/never needed/);
+  });
+
+  it('refuses sensitive data even when other fields are also wrong', () => {
+    expect(inputError({ amount: 12.5, currency: 'cny', card: {}, cvv: '123' }).code).toBe('SENSITIVE_DATA');
+  });
+
+  // SPEC §5: never log a PAN. Error messages end up in logs, so a PAN put in
+  // the wrong place must not be echoed back by the "unknown field" message.
+  it.each([
+    ['a PAN at the top level', { ...base, pan: '4111111111111111' }],
+    ['a card number under another name', { ...base, cardNumber: VISA }],
+    ['an expiry at the top level', { ...base, expiry: '12/29' }],
+  ])('never echoes %s in the error message', (_what, input) => {
+    const error = inputError(input);
+    expect(error.message).not.toMatch(/4111\D?1111\D?1111\D?1111/);
+    expect(error.message).not.toContain('12/29');
+  });
+
+  it('never echoes a PAN passed instead of a sale', () => {
+    const error = inputError(VISA);
+    expect(error.field).toBe('sale');
+    expect(error.message).not.toMatch(/4111\D?1111\D?1111\D?1111/);
+  });
+});
+
+describe('validateSale: other fields', () => {
+  it('rejects a non-object sale', () => {
+    for (const input of [null, undefined, 42, [base]]) expect(inputError(input).field).toBe('sale');
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    expect(expectFieldError({ ...base, tip: 100 }, 'tip').message).toMatch(/not a field of a Sale/);
+  });
+
+  it("rejects kind 'payment'", () => {
+    expect(expectFieldError({ ...base, kind: 'payment' }, 'kind').message).toMatch(/'sale' or 'refund'/);
+  });
+
+  it('rejects refundOf on a sale', () => {
+    expect(expectFieldError({ ...base, refundOf: 'att_1' }, 'refundOf').message).toMatch(/refund/);
+    expect(expectFieldError({ ...base, kind: 'sale', refundOf: 'att_1' }, 'refundOf').code).toBe('INVALID_SALE');
+  });
+
+  it('rejects orderTotal without orderId', () => {
+    expect(expectFieldError({ ...base, orderTotal: 5000 }, 'orderTotal').message).toMatch(/orderId/);
+  });
+
+  it('rejects an amount above orderTotal', () => {
+    expect(expectFieldError({ ...base, orderId: 'O-1', orderTotal: 1249 }, 'amount').message).toMatch(/orderTotal/);
+  });
+
+  it('rejects a non-integer orderTotal', () => {
+    expectFieldError({ ...base, orderId: 'O-1', orderTotal: 12.5 }, 'orderTotal');
+  });
+
+  it.each(['merchantId', 'terminalId', 'orderId', 'operator', 'refundOf'] as const)('rejects an empty, padded, too long or non-string %s', (field) => {
+    const extra = field === 'refundOf' ? { kind: 'refund' } : {};
+    const max = field === 'refundOf' ? 255 : 128;
+    for (const value of ['', ' O-1', 'O-1 ', 'x'.repeat(max + 1), 7]) expectFieldError({ ...base, ...extra, [field]: value }, field);
+    expect(() => validateSale({ ...base, ...extra, [field]: 'x'.repeat(max) }, MERCHANT)).not.toThrow();
+  });
+
+  // A field-level message must state the rule (issue 2): the limit that applies, the type expected.
+  it('says what a too-long id must be, with its real limit', () => {
+    expect(inputError({ ...base, orderId: 'x'.repeat(129) }).message).toContain('128');
+    expect(inputError({ ...base, kind: 'refund', refundOf: 'x'.repeat(256) }).message).toContain('255');
+  });
+
+  it('says what a non-string id must be', () => {
+    expect(inputError({ ...base, merchantId: 7 }).message).toMatch(/string/);
+  });
+});
+
+describe('validateSale: property', () => {
+  const loose = fc.oneof(fc.constant(undefined), fc.jsonValue(), fc.double(), fc.string());
+  const cards = fc.oneof(
+    loose,
+    fc.record({ pan: fc.oneof(fc.stringMatching(/^[\d -]{0,24}$/), loose) }),
+    fc.record({ token: loose }),
+    fc.record({ last4: fc.oneof(fc.stringMatching(/^\d{3,5}$/), loose), bin: loose, expiry: loose }, { requiredKeys: ['last4'] }),
+    fc.dictionary(fc.constantFrom('pan', 'token', 'last4', 'bin', 'cvv', 'expiry', 'x'), loose),
+  );
+  const saleLike = fc.record(
+    {
+      amount: fc.oneof(fc.integer({ min: -5, max: 1_000_000 }), fc.maxSafeInteger(), loose),
+      currency: fc.oneof(fc.constantFrom('CNY', 'USD', 'cny', 'CN'), loose),
+      card: cards,
+      kind: fc.oneof(fc.constantFrom('sale', 'refund', 'payment'), loose),
+      merchantId: fc.oneof(fc.string(), loose),
+      orderId: fc.oneof(fc.string(), loose),
+      orderTotal: fc.oneof(fc.integer({ min: -5, max: 1_000_000 }), loose),
+      refundOf: fc.oneof(fc.string(), loose),
+      operator: loose,
+      extra: loose,
+    },
+    { requiredKeys: [] },
+  );
+
+  it('only ever throws GuardInputError, or returns a valid sale', () => {
+    fc.assert(
+      fc.property(fc.oneof(saleLike, fc.anything()), (input) => {
+        let sale: ReturnType<typeof validateSale>;
+        try {
+          sale = validateSale(input, MERCHANT);
+        } catch (error) {
+          expect(error).toBeInstanceOf(GuardInputError);
+          expect((error as GuardInputError).field).toEqual(expect.any(String));
+          return;
+        }
+        expect(Number.isSafeInteger(sale.amount) && sale.amount >= 1).toBe(true);
+        expect(sale.currency).toMatch(/^[A-Z]{3}$/);
+        expect(['sale', 'refund']).toContain(sale.kind);
+        expect(typeof sale.merchantId).toBe('string');
+        expect(typeof sale.card.material).toBe('string');
+        if (sale.orderTotal !== undefined) expect(sale.amount).toBeLessThanOrEqual(sale.orderTotal);
+        if (sale.refundOf !== undefined) expect(sale.kind).toBe('refund');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
