@@ -282,7 +282,7 @@ export class Guard {
     try {
       if (store.claim) {
         const claims = [record.fingerprint, ...(sale.orderId === undefined ? [] : [`order\u0000${sale.merchantId}\u0000${sale.orderId}`])];
-        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(record, claims));
+        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(record, claims, { pendingTimeoutMs: this.#o.pendingTimeoutMs }));
         if (holder) {
           this.#index.remove(record.id);
           this.#adopt(holder);

@@ -27,6 +27,7 @@ export type {
   AuthorizeRequest,
   CardInput,
   ChargeOptions,
+  ClaimOptions,
   ChargeResult,
   Clock,
   Decision,

@@ -238,12 +238,17 @@ export interface GuardStore {
    * new `pending` record unless another live holder has claimed one of its
    * `claims` keys; resolve the holder's record in that case.
    */
-  claim?(record: AttemptRecord, claims: readonly string[]): Promise<AttemptRecord | undefined>;
+  claim?(record: AttemptRecord, claims: readonly string[], options?: ClaimOptions): Promise<AttemptRecord | undefined>;
   /** Optional: records changed by another process or tab. Returns an unsubscribe. */
   subscribe?(listener: (record: AttemptRecord) => void): () => void;
   /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
   warnings?(): string[];
   close?(): Promise<void>;
+}
+
+export interface ClaimOptions {
+  /** A holder `pending` for longer than this has an unknown outcome (its tab or process died). */
+  pendingTimeoutMs?: number;
 }
 
 export type GuardEvent =

@@ -1,0 +1,324 @@
+import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
+import type { AttemptRecord, AttemptStatus, ClaimOptions, GuardStore, JournalEntry } from '../types.js';
+import { connect } from './idb/connection.js';
+import { toStorageError, unavailable } from './idb/errors.js';
+
+export interface IndexedDbStoreOptions {
+  /**
+   * Database name. Each name is one database holding one object store, so
+   * guards that must not share a history (two merchants in one shell) use two names.
+   * @default 'pos-duplicate-guard'
+   */
+  name?: string;
+  /** Journal entries kept, oldest dropped first, so a kiosk that never reloads stays bounded. @default 10_000 */
+  journalLimit?: number;
+  /**
+   * The IndexedDB to use, e.g. fake-indexeddb's `new IDBFactory()` in tests.
+   * @default globalThis.indexedDB, read at first use
+   */
+  indexedDB?: IDBFactory;
+}
+
+export interface IndexedDbStore extends GuardStore {
+  /** The database name. */
+  readonly name: string;
+  claim(record: AttemptRecord, claims: readonly string[], options?: ClaimOptions): Promise<AttemptRecord | undefined>;
+  subscribe(listener: (record: AttemptRecord) => void): () => void;
+  /**
+   * Whether the browser agreed to keep this origin's data under storage
+   * pressure (`navigator.storage.persist()`, asked once, at open). `undefined`
+   * where the API is missing, e.g. on `http://` pages.
+   */
+  persistent(): Promise<boolean | undefined>;
+  close(): Promise<void>;
+}
+
+// Key layout, one object store per database. The prefixes keep each kind in
+// its own key range: 'c:' < 'h:' < 'j:' < 'm:' < 'r:'.
+/** `c:<claim>` → the id of the record that claimed it. */
+const CLAIM = 'c:';
+/** `h:<id>` → the claim keys that record holds, so settling it releases them. */
+const HELD = 'h:';
+/** `j:<time>-<tab><seq>` → a journal entry. */
+const JOURNAL = 'j:';
+/** `m:<key>` → metadata (the key check value). */
+const META = 'm:';
+/** `r:<id>` → an AttemptRecord. */
+const RECORD = 'r:';
+const OBJECT_STORE = 'guard';
+/** Statuses that hold their claims: the charge is in flight or may have gone through. */
+const OPEN: ReadonlySet<AttemptStatus> = new Set<AttemptStatus>(['pending', 'unknown']);
+
+interface Broadcast {
+  from: string;
+  record: AttemptRecord;
+}
+
+/**
+ * The browser store (SPEC §6), on idb-keyval. Records survive reloads and
+ * crashes; `claim` makes a reservation one IndexedDB read-write transaction, so
+ * two tabs cannot both reserve one sale, on `http://` pages too (no Web Locks,
+ * no `crypto.subtle` needed); a BroadcastChannel keeps other tabs' guards
+ * current without a reload.
+ *
+ * Nothing touches IndexedDB until first use: in Node without `indexedDB` the
+ * first call (so `createGuard`) rejects with `GuardStorageError` code `UNAVAILABLE`.
+ *
+ * @example
+ * const guard = await createGuard({ merchantId: 'M-0001', secret, store: indexedDbStore() });
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbStore {
+  const name = options.name ?? 'pos-duplicate-guard';
+  const journalLimit = options.journalLimit ?? 10_000;
+  if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
+    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, { field: 'journalLimit' });
+  }
+  // Trimming walks the journal's keys, so do it once per tenth of the limit, not per entry.
+  const trimEvery = Math.ceil(journalLimit / 10);
+  // Tells this store's broadcasts and journal keys from another tab's.
+  const tag = Math.random().toString(36).slice(2, 8);
+
+  let persisted: Promise<boolean | undefined> | undefined;
+  const persist = () => (persisted ??= askPersistence());
+  const connection = connect(() => resolveFactory(options.indexedDB, name), name, OBJECT_STORE, persist);
+  const listeners = new Set<(record: AttemptRecord) => void>();
+  let channel: BroadcastChannel | undefined;
+  let journalSeq = 0;
+  let closed = false;
+
+  /** Runs `body` as one transaction; IndexedDB errors become `GuardStorageError`s. */
+  const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> =>
+    (closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`)) : connection.use(mode, (store) => commit(store, body), durability)).catch(
+      (error: unknown) => {
+        throw toStorageError(error, operation, name);
+      },
+    );
+
+  const announce = (record: AttemptRecord): void => {
+    try {
+      openChannel()?.postMessage({ from: tag, record } satisfies Broadcast);
+    } catch {
+      // Best effort: the claim transaction is what keeps tabs apart; this only
+      // spares them a stale index until their next claim meets the record.
+    }
+  };
+
+  const openChannel = (): BroadcastChannel | undefined => {
+    if (channel || closed || typeof BroadcastChannel === 'undefined') return channel;
+    channel = new BroadcastChannel(`pos-duplicate-guard:${name}`);
+    // Node keeps a process alive while a channel is open; a store must not.
+    (channel as { unref?: () => void }).unref?.();
+    channel.onmessage = (event: MessageEvent<unknown>) => {
+      const message = event.data as Partial<Broadcast> | null;
+      if (!message || message.from === tag || !isRecord(message.record)) return;
+      for (const listener of listeners) listener(message.record);
+    };
+    return channel;
+  };
+
+  return {
+    name,
+
+    load: () =>
+      run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
+        const keys = store.getAllKeys();
+        const values = store.getAll();
+        values.onsuccess = () => {
+          const records: AttemptRecord[] = [];
+          const journal: IDBValidKey[] = [];
+          keys.result.forEach((key, i) => {
+            const value: unknown = values.result[i];
+            if (typeof key !== 'string') return;
+            if (key.startsWith(RECORD) && isRecord(value)) records.push(value);
+            else if (key.startsWith(JOURNAL)) journal.push(key);
+          });
+          // Keys come sorted, so the oldest entries come first.
+          for (const key of journal.slice(0, -journalLimit)) store.delete(key);
+          done(records);
+        };
+      }),
+
+    put: (record) =>
+      run('put', 'readwrite', (store) => {
+        store.put(record, RECORD + record.id);
+        if (!OPEN.has(record.status)) release(store, record.id);
+      }, 'strict').then(() => announce(record)),
+
+    delete: (id) =>
+      run('delete', 'readwrite', (store) => {
+        store.delete(RECORD + id);
+        release(store, id);
+      }),
+
+    getMeta: (key) =>
+      run<string | undefined>('getMeta', 'readonly', (store, done) => {
+        const request = store.get(META + key);
+        request.onsuccess = () => done(request.result as string | undefined);
+      }),
+
+    setMeta: (key, value) => run('setMeta', 'readwrite', (store) => store.put(value, META + key)),
+
+    appendJournal: (entry: JournalEntry) =>
+      run('appendJournal', 'readwrite', (store) => {
+        // Base 36, fixed width: keys sort by time and carry no long digit runs
+        // (so a scan of the database for PAN-like numbers stays meaningful).
+        store.put(entry, `${JOURNAL}${Math.max(0, entry.at).toString(36).padStart(9, '0')}-${tag}${(journalSeq++).toString(36)}`);
+        if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
+      }),
+
+    claim: (record, claims, options = {}) => {
+      const keys = claims.map((claim) => CLAIM + claim);
+      return run<AttemptRecord | undefined>('claim', 'readwrite', (store, done) => {
+        // Every read and write below happens in this one read-write
+        // transaction, issued from request callbacks (never after an await),
+        // and IndexedDB runs overlapping read-write transactions one at a
+        // time: of two tabs claiming one sale, the second sees the first's claim.
+        read(store, keys, (ids) => {
+          const others = [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== record.id))];
+          read(store, others.map((id) => RECORD + id), (holders) => {
+            const holder = holders.find((value): value is AttemptRecord => holds(value, record, options.pendingTimeoutMs));
+            if (holder) return done(holder);
+            for (const key of keys) store.put(record.id, key);
+            store.put(keys, HELD + record.id);
+            store.put(record, RECORD + record.id);
+          });
+        });
+      }, 'strict').then((holder) => {
+        if (!holder) announce(record);
+        return holder;
+      });
+    },
+
+    subscribe: (listener) => {
+      if (!openChannel()) return () => undefined;
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    persistent: persist,
+
+    close: async () => {
+      closed = true;
+      listeners.clear();
+      channel?.close();
+      channel = undefined;
+      connection.close();
+    },
+  };
+}
+
+/** Issues a transaction's requests; `done` reports its result from their callbacks. */
+type Body<T> = (store: IDBObjectStore, done: (value: T) => void) => void;
+
+/**
+ * Resolves with `body`'s result once the transaction committed (so the data
+ * is durable), rejects if it aborted. A failed request or a quota error at
+ * commit aborts the whole transaction, and `tx.error` names the real cause
+ * (requests only say AbortError).
+ */
+function commit<T>(store: IDBObjectStore, body: Body<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const tx = store.transaction;
+    let result: T | undefined;
+    tx.oncomplete = () => resolve(result as T);
+    tx.onabort = () => reject(tx.error ?? new DOMException('aborted', 'AbortError'));
+    body(store, (value) => (result = value));
+  });
+}
+
+/** Reads `keys` in order, then calls `next` from the last request's callback, while the transaction is still active. */
+function read(store: IDBObjectStore, keys: readonly string[], next: (values: unknown[]) => void): void {
+  if (keys.length === 0) return next([]);
+  const values: unknown[] = [];
+  let left = keys.length;
+  keys.forEach((key, i) => {
+    const request = store.get(key);
+    request.onsuccess = () => {
+      values[i] = request.result;
+      if (--left === 0) next(values);
+    };
+  });
+}
+
+/**
+ * A record that can no longer block anyone gives up its claim keys, unless
+ * another record has taken them since: claims stay as few as the open records,
+ * whichever tab settles or prunes them.
+ */
+function release(store: IDBObjectStore, id: string): void {
+  read(store, [HELD + id], ([keys]) => {
+    if (!Array.isArray(keys)) return;
+    store.delete(HELD + id);
+    read(store, keys as string[], (holders) => {
+      holders.forEach((holder, i) => {
+        if (holder === id) store.delete(keys[i] as string);
+      });
+    });
+  });
+}
+
+/**
+ * Deletes the oldest journal entries beyond `limit`. Walks keys with a cursor
+ * that jumps to the journal's range, since `IDBKeyRange` is not a global where
+ * the factory is injected.
+ */
+function trimJournal(store: IDBObjectStore, limit: number): void {
+  const keys: IDBValidKey[] = [];
+  const request = store.openKeyCursor();
+  request.onsuccess = () => {
+    const cursor = request.result;
+    const key = cursor?.key;
+    if (cursor && typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
+    if (cursor && typeof key === 'string' && key.startsWith(JOURNAL)) {
+      keys.push(key);
+      return cursor.continue();
+    }
+    for (const old of keys.slice(0, -limit)) store.delete(old);
+  };
+}
+
+function resolveFactory(injected: IDBFactory | undefined, name: string): IDBFactory {
+  let factory: IDBFactory | undefined;
+  let failure: unknown;
+  try {
+    factory = injected ?? globalThis.indexedDB;
+  } catch (error) {
+    // Some sandboxed frames throw SecurityError on mere access.
+    failure = error;
+  }
+  if (factory) return factory;
+  throw unavailable(`IndexedDB is unavailable here, so indexedDbStore("${name}") cannot persist (in Node, use fileStore)`, failure);
+}
+
+/** `navigator.storage.persist()`: asks the browser not to evict this origin's data under storage pressure. */
+async function askPersistence(): Promise<boolean | undefined> {
+  const storage = typeof navigator === 'undefined' ? undefined : (navigator as Partial<Navigator>).storage;
+  try {
+    return await storage?.persist?.();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `holder` keeps `record` from claiming: a charge in flight always
+ * does (IN_FLIGHT can never be overridden); an unknown outcome does unless
+ * `record` is a supervisor override that lifted UNKNOWN_OUTCOME (SPEC §3). A
+ * `pending` older than `pendingTimeout` is an unknown outcome (its tab died
+ * mid-charge), or a supervisor could never override it.
+ */
+function holds(holder: unknown, record: AttemptRecord, pendingTimeoutMs = Infinity): holder is AttemptRecord {
+  if (!isRecord(holder)) return false;
+  const inFlight = holder.status === 'pending' && record.createdAt - holder.pendingSince <= pendingTimeoutMs;
+  const unknown = holder.status === 'unknown' || (holder.status === 'pending' && !inFlight);
+  return inFlight || (unknown && !record.override?.lifted.includes('UNKNOWN_OUTCOME'));
+}
+
+/** A structurally plausible record: what another tab or an older version wrote is not trusted blindly. */
+function isRecord(value: unknown): value is AttemptRecord {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Partial<AttemptRecord>;
+  return record.v === 1 && typeof record.id === 'string' && typeof record.status === 'string';
+}

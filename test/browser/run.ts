@@ -1,0 +1,227 @@
+/**
+ * Real-browser tests of `indexedDbStore` in Debian Chromium (issue 4).
+ *
+ *   npm run test:browser        # tsx test/browser/run.ts
+ *
+ * Bundles test/browser/page.ts with esbuild (from the sources: no build
+ * needed), serves it from a Node http server on 127.0.0.1, and drives
+ * /usr/bin/chromium (or $CHROMIUM) with playwright-core: no browser download.
+ * The insecure-origin checks load the same page as http://pos-till.test:<port>,
+ * a made-up host that Chromium's --host-resolver-rules maps to 127.0.0.1, where
+ * the page is not a secure context and `crypto.subtle` does not exist.
+ *
+ * Prints one line per check and a closing `N passed, N failed`; exits 1 on any failure.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { DecisionSummary } from './page.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const INSECURE_HOST = 'pos-till.test';
+const CHECK_TIMEOUT_MS = 30_000;
+const RACE_ROUNDS = 8;
+const BEGINS_PER_PAGE = 5;
+const SALE = { amount: 1250, currency: 'CNY', card: { pan: '6222 0202 0011 2233 446' } };
+
+const PAGE_HTML = '<!doctype html><meta charset="utf-8"><title>pos-duplicate-guard browser test</title><script src="/page.js"></script>';
+
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('./page.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome100',
+    write: false,
+    logLevel: 'silent',
+  });
+  const [output] = result.outputFiles;
+  if (!output) throw new Error('esbuild produced no output');
+  return output.text;
+}
+
+async function serve(script: string): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE_HTML);
+    else if (path === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+// ── what the checks do ───────────────────────────────────────────────────
+
+/** Page errors fail the check that caused them. */
+const pageErrors: string[] = [];
+
+async function openPage(context: BrowserContext, origin: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${origin}: ${error.message}`));
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => window.harness !== undefined);
+  return page;
+}
+
+function openGuard(page: Page, db: string) {
+  return page.evaluate((name) => window.harness.open(name), db);
+}
+
+/** A page begins a charge, is reloaded mid-charge: the attempt is `unknown` and a retry is blocked. */
+async function reloadMidCharge(browser: Browser, origin: string): Promise<string> {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, origin);
+    await openGuard(page, 'pdg-reload');
+    const first = await page.evaluate((sale) => window.harness.begin(sale), SALE);
+    check(first.verdict === 'allow' && first.attemptId !== undefined, `first begin should allow, got ${describe(first)}`);
+    await page.reload();
+    await page.waitForFunction(() => window.harness !== undefined);
+    await openGuard(page, 'pdg-reload');
+    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId as string);
+    check(status === 'unknown', `after reload attempt ${first.attemptId} should be unknown, got ${status}`);
+    const retry = await page.evaluate((sale) => window.harness.begin(sale), SALE);
+    check(retry.verdict === 'block' && retry.codes.includes('UNKNOWN_OUTCOME'), `retry should block UNKNOWN_OUTCOME, got ${describe(retry)}`);
+    return `attempt ${first.attemptId} → unknown, retry ${describe(retry)}`;
+  } finally {
+    await context.close();
+  }
+}
+
+/** Two pages (tabs of one origin) begin the same sale at the same moment: exactly one reserves it. */
+async function twoPagesRace(browser: Browser, origin: string): Promise<string> {
+  const context = await browser.newContext();
+  try {
+    const pages = [await openPage(context, origin), await openPage(context, origin)];
+    for (const page of pages) await openGuard(page, 'pdg-race');
+    const wins = [0, 0];
+    for (let round = 0; round < RACE_ROUNDS; round++) {
+      const sale = { ...SALE, amount: 1000 + round };
+      const at = Date.now() + 200;
+      const results = await Promise.all(pages.map((page) => page.evaluate(([s, t, n]) => window.harness.raceAt(s, t, n), [sale, at, BEGINS_PER_PAGE] as const)));
+      const allowed = results.map((decisions) => decisions.filter((d) => d.verdict === 'allow').length);
+      const total = allowed.reduce((a, b) => a + b, 0);
+      check(total === 1, `round ${round + 1}: ${total} reservations of one sale across two pages (per page: ${allowed.join(', ')})`);
+      const losers = results.flat().filter((d) => d.verdict !== 'allow');
+      check(losers.every((d) => d.verdict === 'block' && d.codes.includes('IN_FLIGHT')), `round ${round + 1}: every other begin should block IN_FLIGHT`);
+      wins[allowed.indexOf(1)]!++;
+      // Afterwards both pages know the winner.
+      for (const page of pages) {
+        const later = await page.evaluate((s) => window.harness.begin(s), sale);
+        check(later.verdict === 'block' && later.codes.includes('IN_FLIGHT'), `round ${round + 1}: a later begin should block IN_FLIGHT, got ${describe(later)}`);
+      }
+    }
+    return `${RACE_ROUNDS} rounds × ${pages.length * BEGINS_PER_PAGE} begins, one reservation each (page A won ${wins[0]}, page B ${wins[1]})`;
+  } finally {
+    await context.close();
+  }
+}
+
+async function insecureOrigin(browser: Browser, origin: string): Promise<string> {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, origin);
+    const facts = await openGuard(page, 'pdg-facts');
+    check(!facts.secure, 'window.isSecureContext should be false');
+    check(!facts.subtle, 'crypto.subtle should be undefined');
+    check(facts.persistent === undefined, `persistent() should be undefined without navigator.storage, got ${facts.persistent}`);
+    const decision = await page.evaluate((sale) => window.harness.begin(sale), SALE);
+    check(decision.verdict === 'allow', `begin should allow (fingerprints via @noble/hashes), got ${describe(decision)}`);
+    return `isSecureContext=false, crypto.subtle absent, persistent()=undefined, begin ${decision.verdict}`;
+  } finally {
+    await context.close();
+  }
+}
+
+async function secureOrigin(browser: Browser, origin: string): Promise<string> {
+  const context = await browser.newContext();
+  try {
+    const facts = await openGuard(await openPage(context, origin), 'pdg-facts');
+    check(facts.secure && facts.subtle, 'localhost should be a secure context with crypto.subtle (else the insecure check proves nothing)');
+    check(typeof facts.persistent === 'boolean', `persistent() should answer a boolean, got ${facts.persistent}`);
+    return `isSecureContext=true, persistent()=${facts.persistent}`;
+  } finally {
+    await context.close();
+  }
+}
+
+// ── runner ───────────────────────────────────────────────────────────────
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+function describe(decision: DecisionSummary): string {
+  return `${decision.verdict}${decision.codes.length ? ` [${decision.codes.join(', ')}]` : ''}`;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function main(): Promise<number> {
+  const script = await bundlePage();
+  const server = await serve(script);
+  const { port } = server.address() as AddressInfo;
+  const local = `http://127.0.0.1:${port}`;
+  const insecure = `http://${INSECURE_HOST}:${port}`;
+  let browser: Browser | undefined;
+  let passed = 0;
+  let failed = 0;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`,
+      ],
+    });
+    console.log(`Chromium ${browser.version()} · page at ${local} and ${insecure}`);
+    const open = browser;
+    const checks: [string, () => Promise<string>][] = [
+      ['localhost is a secure context and persist() answers', () => secureOrigin(open, local)],
+      ['localhost: a page reloaded mid-charge reports the attempt unknown and blocks the retry', () => reloadMidCharge(open, local)],
+      ['localhost: two pages racing one sale reserve it exactly once', () => twoPagesRace(open, local)],
+      [`insecure http://${INSECURE_HOST}: no crypto.subtle, the guard still works`, () => insecureOrigin(open, insecure)],
+      [`insecure http://${INSECURE_HOST}: a page reloaded mid-charge reports the attempt unknown`, () => reloadMidCharge(open, insecure)],
+      [`insecure http://${INSECURE_HOST}: two pages racing one sale reserve it exactly once`, () => twoPagesRace(open, insecure)],
+    ];
+    for (const [name, run] of checks) {
+      const started = Date.now();
+      pageErrors.length = 0;
+      try {
+        const detail = await withTimeout(run(), CHECK_TIMEOUT_MS);
+        check(pageErrors.length === 0, `page errors: ${pageErrors.join('; ')}`);
+        passed++;
+        console.log(`✓ ${name} (${Date.now() - started} ms): ${detail}`);
+      } catch (error) {
+        failed++;
+        console.log(`✗ ${name} (${Date.now() - started} ms): ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  } catch (error) {
+    failed++;
+    console.log(`✗ could not run the browser tests: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    server.close();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

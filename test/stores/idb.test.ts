@@ -1,0 +1,453 @@
+import { IDBFactory, IDBObjectStore, forceCloseDatabase } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GuardStorageError, createGuard, type AttemptRecord, type Guard, type GuardEventOf, type Sale } from '../../src/index.js';
+import { indexedDbStore, type IndexedDbStore } from '../../src/idb.js';
+import { isQuotaError, toStorageError } from '../../src/stores/idb/errors.js';
+import { sampleRecord, storeContract } from './store-contract.js';
+
+const SECRET = 'idb-test-secret-0123456789abcdef';
+const VISA = '4111 1111 1111 1111';
+const UNIONPAY = '6222 0202 0011 2233 446';
+
+/** A database: its name and the (fake) IndexedDB it lives in. */
+interface Db {
+  name: string;
+  indexedDB: IDBFactory;
+}
+
+let dbCount = 0;
+/** A fresh database name per test, on a fresh factory: nothing leaks between tests. */
+function freshDb(): Db {
+  return { name: `pdg-test-${++dbCount}`, indexedDB: new IDBFactory() };
+}
+
+const open: Array<{ close(): Promise<void> }> = [];
+function track<T extends { close(): Promise<void> }>(value: T): T {
+  open.push(value);
+  return value;
+}
+afterEach(async () => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+  await Promise.all(open.splice(0).map((x) => x.close().catch(() => undefined)));
+});
+
+function guardOn(store: IndexedDbStore): Promise<Guard> {
+  return createGuard({ merchantId: 'M-IDB', secret: SECRET, store }).then(track);
+}
+
+function sale(amount = 1250, card: Sale['card'] = { pan: UNIONPAY }): Sale {
+  return { amount, currency: 'CNY', card };
+}
+
+/** Every key and value in the database, read with raw IndexedDB: what really got persisted. */
+async function dump(db: Db): Promise<Map<string, unknown>> {
+  const connection = await asPromise(db.indexedDB.open(db.name));
+  try {
+    const store = connection.transaction('guard', 'readonly').objectStore('guard');
+    const [keys, values] = await Promise.all([asPromise(store.getAllKeys()), asPromise(store.getAll())]);
+    return new Map(keys.map((key, i) => [String(key), values[i]]));
+  } finally {
+    connection.close();
+  }
+}
+
+/** Writes behind the store's back, as another version or a tool could. */
+async function rawPut(db: Db, key: string, value: unknown): Promise<void> {
+  const connection = await asPromise(db.indexedDB.open(db.name));
+  try {
+    const tx = connection.transaction('guard', 'readwrite');
+    tx.objectStore('guard').put(value, key);
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    connection.close();
+  }
+}
+
+function asPromise<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/**
+ * Makes every `put` abort its transaction with a QuotaExceededError, the way
+ * a browser reports a full disk: the request fails with AbortError and the
+ * transaction's `error` is the quota error. `_abort` is fake-indexeddb's
+ * internal "abort with this error", the spec's abort-a-transaction step.
+ */
+function failPutsWithQuota(): void {
+  const original = IDBObjectStore.prototype.put;
+  vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    const request = original.apply(this, args);
+    (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
+    return request;
+  });
+}
+
+storeContract('indexedDbStore', async () => {
+  const db = freshDb();
+  return {
+    store: track(indexedDbStore(db)),
+    reopen: async () => track(indexedDbStore(db)),
+  };
+});
+
+describe('indexedDbStore without IndexedDB (Node)', () => {
+  it('creates fine, then fails with GuardStorageError UNAVAILABLE on use, never a ReferenceError', async () => {
+    expect(globalThis.indexedDB).toBeUndefined();
+    const store = indexedDbStore({ name: 'nowhere' });
+    const failure = await store.put(sampleRecord('a')).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(GuardStorageError);
+    expect(failure).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('IndexedDB is unavailable here') });
+  });
+
+  it('makes createGuard reject with that GuardStorageError', async () => {
+    const attempt = createGuard({ merchantId: 'M-IDB', secret: SECRET, store: indexedDbStore() });
+    await expect(attempt).rejects.toBeInstanceOf(GuardStorageError);
+    await expect(attempt).rejects.toMatchObject({ name: 'GuardStorageError', code: 'UNAVAILABLE' });
+  });
+
+  it('rejects bad options with GuardConfigError naming the field', () => {
+    expect(() => indexedDbStore({ journalLimit: 0 })).toThrow(/`journalLimit`.*got 0 \(number\)/);
+    expect(() => indexedDbStore({ journalLimit: 2.5 })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
+  });
+});
+
+describe('indexedDbStore layout', () => {
+  it('keeps records under r:, metadata under m:, claims under c: (and h:), journal under j:', async () => {
+    const db = freshDb();
+    const guard = await guardOn(track(indexedDbStore(db)));
+    const decision = await guard.begin({ ...sale(), orderId: 'ORD-7' });
+    const id = decision.attempt?.id ?? '';
+    await guard.close();
+    const data = await dump(db);
+    expect(data.get(`r:${id}`)).toMatchObject({ id, status: 'pending' });
+    expect(typeof data.get('m:keyCheck')).toBe('string');
+    const claims = [...data].filter(([key]) => key.startsWith('c:'));
+    // One claim on the fingerprint, one on the order (its key format is the guard's business).
+    expect(claims).toHaveLength(2);
+    expect(claims.map(([key]) => key)).toContain(`c:${decision.fingerprint}`);
+    expect(claims.some(([key]) => key.includes('ORD-7'))).toBe(true);
+    expect(claims.every(([, holder]) => holder === id)).toBe(true);
+    expect((data.get(`h:${id}`) as string[]).sort()).toEqual(claims.map(([key]) => key).sort());
+    expect([...data.keys()].some((key) => key.startsWith('j:'))).toBe(true);
+  });
+
+  it('keeps only the newest journalLimit entries', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore({ ...db, journalLimit: 5 }));
+    for (let at = 1; at <= 37; at++) await store.appendJournal({ at, type: 'settle', attemptId: `a${at}` });
+    const whileRunning = [...(await dump(db)).keys()].filter((key) => key.startsWith('j:'));
+    // Trimmed every ceil(5 / 10) = 1 append: exactly the limit.
+    expect(whileRunning).toHaveLength(5);
+    const reopened = track(indexedDbStore({ ...db, journalLimit: 3 }));
+    await reopened.load();
+    const entries = [...(await dump(db))].filter(([key]) => key.startsWith('j:')).map(([, entry]) => (entry as { at: number }).at);
+    expect(entries).toEqual([35, 36, 37]);
+  });
+});
+
+describe('indexedDbStore claim', () => {
+  it('hands back an open holder and writes nothing', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    const first = sampleRecord('first', { fingerprint: 'fp' });
+    expect(await store.claim(first, ['fp'])).toBeUndefined();
+    for (const status of ['pending', 'unknown'] as const) {
+      await store.put({ ...first, status });
+      const holder = await store.claim(sampleRecord('second', { fingerprint: 'fp' }), ['fp', 'order\u0000M\u00001']);
+      expect(holder).toMatchObject({ id: 'first', status });
+    }
+    const data = await dump(db);
+    expect(data.has('r:second')).toBe(false);
+    expect(data.has('c:order\u0000M\u00001')).toBe(false);
+    expect(data.get('c:fp')).toBe('first');
+  });
+
+  it('takes over a claim whose holder is settled or gone', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    await store.claim(sampleRecord('first'), ['fp']);
+    await store.put(sampleRecord('first', { status: 'approved' }));
+    expect(await store.claim(sampleRecord('second'), ['fp'])).toBeUndefined();
+    expect((await dump(db)).get('c:fp')).toBe('second');
+    await store.delete('second');
+    expect((await dump(db)).has('c:fp')).toBe(false);
+    expect(await store.claim(sampleRecord('third'), ['fp'])).toBeUndefined();
+  });
+
+  it('releases the claims of a record another tab settles, and only those', async () => {
+    const db = freshDb();
+    const tabA = track(indexedDbStore(db));
+    await tabA.claim(sampleRecord('open'), ['fp-open']);
+    await tabA.claim(sampleRecord('done'), ['fp-done', 'order-1']);
+    // Tab B settles A's attempt (it adopted it from a broadcast or at start-up).
+    const tabB = track(indexedDbStore(db));
+    await tabB.put(sampleRecord('done', { status: 'unknown' }));
+    expect((await dump(db)).get('c:fp-done')).toBe('done');
+    await tabB.put(sampleRecord('done', { status: 'declined' }));
+    const data = await dump(db);
+    expect([...data.keys()].filter((key) => key.startsWith('c:') || key.startsWith('h:')).sort()).toEqual(['c:fp-open', 'h:open']);
+    expect(data.get('h:open')).toEqual(['c:fp-open']);
+  });
+
+  it('leaves a claim alone once another record has taken it', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    await store.claim(sampleRecord('first'), ['fp']);
+    // Settled behind the store's back (say, by an older version), so its claim was never released…
+    await rawPut(db, 'r:first', sampleRecord('first', { status: 'approved' }));
+    // …and taken over by the next sale.
+    expect(await store.claim(sampleRecord('second'), ['fp'])).toBeUndefined();
+    // first's late settle releases what first still holds, not second's claim.
+    await store.put(sampleRecord('first', { status: 'voided' }));
+    const data = await dump(db);
+    expect(data.get('c:fp')).toBe('second');
+    expect(data.has('h:first')).toBe(false);
+    expect(await store.claim(sampleRecord('third'), ['fp'])).toMatchObject({ id: 'second' });
+  });
+});
+
+describe('indexedDbStore with a guard', () => {
+  it('reports a pending attempt as unknown after a reload, and blocks its retry', async () => {
+    const db = freshDb();
+    const before = await guardOn(track(indexedDbStore(db)));
+    const first = await before.begin(sale());
+    expect(first.verdict).toBe('allow');
+    const id = first.attempt?.id ?? '';
+    // The reload: the page's guard and store objects are gone, a new one opens the same database.
+    const after = await guardOn(track(indexedDbStore(db)));
+    expect((await after.get(id))?.status).toBe('unknown');
+    const retry = await after.begin(sale());
+    expect(retry.verdict).toBe('block');
+    expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
+    expect(retry.reasons.find((r) => r.code === 'UNKNOWN_OUTCOME')?.attemptId).toBe(id);
+  });
+
+  it('lets exactly one of 100 concurrent begins across two tabs reserve one sale', async () => {
+    const db = freshDb();
+    const tabA = await guardOn(track(indexedDbStore(db)));
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    for (const amount of [1250, 990, 31_415]) {
+      const decisions = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? tabA : tabB).begin(sale(amount))));
+      const allowed = decisions.filter((d) => d.verdict === 'allow');
+      expect(allowed).toHaveLength(1);
+      // The losers saw either the winner or their own tab's short-lived
+      // reservation (withdrawn when its claim lost): IN_FLIGHT either way.
+      for (const d of decisions.filter((x) => x.verdict !== 'allow')) {
+        expect(d.verdict).toBe('block');
+        expect(d.reasons.map((r) => r.code)).toContain('IN_FLIGHT');
+      }
+      const winner = allowed[0]?.attempt?.id;
+      const persisted = [...(await dump(db))].filter(([key, v]) => key.startsWith('r:') && (v as { amount: number }).amount === amount).map(([, v]) => v);
+      expect(persisted).toEqual([expect.objectContaining({ id: winner, status: 'pending' })]);
+      // Both tabs now know the winner, so a later begin in either is IN_FLIGHT on it.
+      for (const tab of [tabA, tabB]) {
+        const later = await tab.begin(sale(amount));
+        expect(later.reasons.find((r) => r.code === 'IN_FLIGHT')?.attemptId).toBe(winner);
+      }
+    }
+  });
+
+  it('lets a supervisor override UNKNOWN_OUTCOME past the unknown claim holder, never past a pending one', async () => {
+    const db = freshDb();
+    const guard = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+    const first = await guard.begin(sale());
+    await first.attempt?.markUnknown();
+    const blocked = await guard.begin(sale());
+    expect(blocked.reasons.map((r) => r.code)).toEqual(['UNKNOWN_OUTCOME']);
+    const overridden = await guard.override(blocked, { operator: 'amy', reason: 'processor shows no charge', supervisor: 'sup-1' });
+    expect(overridden.verdict).toBe('allow');
+    // Tab B opens now: to it, the overriding attempt's `pending` may be a
+    // dead tab's (UNKNOWN_OUTCOME), but its own supervisor override cannot get
+    // past it, because in the database it is still in flight.
+    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+    const again = await tabB.begin(sale());
+    expect(again.verdict).toBe('block');
+    expect(again.reasons.find((r) => r.code === 'UNKNOWN_OUTCOME')?.attemptId).toBe(overridden.attempt?.id);
+    const refused = await tabB.override(again, { operator: 'bob', reason: 'retry', supervisor: 'sup-2' });
+    expect(refused.verdict).toBe('block');
+    expect(refused.reasons.find((r) => r.code === 'IN_FLIGHT')?.attemptId).toBe(overridden.attempt?.id);
+    const store = track(indexedDbStore(db));
+    const lifted = sampleRecord('late', { fingerprint: overridden.fingerprint, override: { operator: 'amy', reason: 'r', lifted: ['UNKNOWN_OUTCOME'] } });
+    expect(await store.claim(lifted, [overridden.fingerprint])).toMatchObject({ id: overridden.attempt?.id, status: 'pending' });
+    // Once that `pending` is older than pendingTimeout, its tab died mid-charge:
+    // an unknown outcome, which a supervisor override may pass (and nothing else may).
+    const holder = (await store.load()).find((r) => r.id === overridden.attempt?.id) as AttemptRecord;
+    const later = { ...lifted, createdAt: holder.pendingSince + 120_001 };
+    const plain = sampleRecord('plain', { fingerprint: overridden.fingerprint, createdAt: later.createdAt });
+    expect(await store.claim(plain, [overridden.fingerprint], { pendingTimeoutMs: 120_000 })).toMatchObject({ id: holder.id });
+    expect(await store.claim(later, [overridden.fingerprint], { pendingTimeoutMs: 120_000 })).toBeUndefined();
+  });
+
+  it("shows tab A's approved sale to tab B as DUPLICATE_CHARGE without a reload", async () => {
+    const db = freshDb();
+    const tabA = await guardOn(track(indexedDbStore(db)));
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    const charged = await tabA.begin(sale(4200, { pan: VISA }));
+    const id = charged.attempt?.id ?? '';
+    await charged.attempt?.approve({ authCode: 'A1' });
+    await vi.waitFor(async () => expect((await tabB.get(id))?.status).toBe('approved'));
+    const again = await tabB.begin(sale(4200, { pan: VISA }));
+    expect(again.verdict).toBe('prompt');
+    expect(again.reasons.find((r) => r.code === 'DUPLICATE_CHARGE')?.attemptId).toBe(id);
+  });
+
+  it('delivers a put to other tabs and ignores its own broadcasts', async () => {
+    const db = freshDb();
+    const tabA = track(indexedDbStore(db));
+    const tabB = track(indexedDbStore(db));
+    const seenByA = vi.fn();
+    const seenByB = vi.fn();
+    tabA.subscribe(seenByA);
+    tabB.subscribe(seenByB);
+    const record = sampleRecord('x', { status: 'approved' });
+    await tabA.put(record);
+    await vi.waitFor(() => expect(seenByB).toHaveBeenCalledTimes(1));
+    expect(seenByB.mock.calls[0]?.[0]).toEqual(record);
+    // A message from B proves the channel delivered everything A sent before it.
+    await tabB.put(sampleRecord('y'));
+    await vi.waitFor(() => expect(seenByA).toHaveBeenCalledTimes(1));
+    expect(seenByA.mock.calls[0]?.[0]).toMatchObject({ id: 'y' });
+  });
+
+  it('works without BroadcastChannel: subscribe is a no-op', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    const listener = vi.fn();
+    const unsubscribe = store.subscribe(listener);
+    expect(unsubscribe).toBeTypeOf('function');
+    unsubscribe();
+    await store.put(sampleRecord('a'));
+    expect(await store.load()).toHaveLength(1);
+    const guard = await guardOn(track(indexedDbStore(db)));
+    expect((await guard.begin(sale())).verdict).toBe('allow');
+  });
+
+  it('persists no PAN, no 12+ digit run and no expiry', async () => {
+    const db = freshDb();
+    const guard = await guardOn(track(indexedDbStore(db)));
+    const cards: Sale['card'][] = [{ pan: VISA }, { pan: UNIONPAY }, { last4: '1111', bin: '411111', expiry: '12/29' }];
+    for (const [i, card] of cards.entries()) {
+      const decision = await guard.begin({ ...sale(100 + i, card), orderId: `ORD-${i}`, operator: 'amy' });
+      await (i === 0 ? decision.attempt?.approve() : decision.attempt?.markUnknown());
+    }
+    await guard.close();
+    const data = await dump(db);
+    expect(data.size).toBeGreaterThan(6);
+    const strings: string[] = [];
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') strings.push(value);
+      else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+    };
+    for (const [key, value] of data) {
+      strings.push(key);
+      collect(value);
+    }
+    for (const text of strings) expect(text).not.toMatch(/\d{12,}/);
+    const everything = JSON.stringify([...data]);
+    for (const secret of ['4111111111111111', '6222020200112233446', '12/29', '1229']) expect(everything).not.toContain(secret);
+  });
+});
+
+describe('indexedDbStore storage errors', () => {
+  it('maps a quota abort to GuardStorageError QUOTA_EXCEEDED with the original as cause', async () => {
+    const store = track(indexedDbStore(freshDb()));
+    await store.load();
+    failPutsWithQuota();
+    for (const write of [() => store.put(sampleRecord('a')), () => store.claim(sampleRecord('b'), ['fp'])]) {
+      const error = await write().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GuardStorageError);
+      expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', cause: expect.objectContaining({ name: 'QuotaExceededError' }) });
+    }
+    vi.restoreAllMocks();
+    expect(await store.load()).toEqual([]);
+  });
+
+  it('recognises a quota error wrapped in an AbortError', () => {
+    const quota = new DOMException('disk full', 'QuotaExceededError');
+    const wrapped = Object.assign(new DOMException('Transaction aborted', 'AbortError'), { cause: quota });
+    expect(isQuotaError(wrapped)).toBe(true);
+    expect(isQuotaError(new DOMException('Quota exceeded during commit', 'AbortError'))).toBe(true);
+    expect(isQuotaError(new DOMException('Transaction aborted', 'AbortError'))).toBe(false);
+    expect(toStorageError(wrapped, 'put', 'db')).toMatchObject({ code: 'QUOTA_EXCEEDED', cause: wrapped });
+  });
+
+  it('gives a guard STORAGE_UNAVAILABLE (prompt by default) and a storage-error event on quota', async () => {
+    const guard = await guardOn(track(indexedDbStore(freshDb())));
+    const events: GuardEventOf<'storage-error'>[] = [];
+    guard.on('storage-error', (event) => events.push(event));
+    failPutsWithQuota();
+    const decision = await guard.begin(sale());
+    expect(decision.verdict).toBe('prompt');
+    expect(decision.reasons.map((r) => r.code)).toEqual(['STORAGE_UNAVAILABLE']);
+    expect(decision.attempt).toBeUndefined();
+    const put = events.find((e) => e.operation === 'put');
+    expect(put?.error).toMatchObject({ name: 'GuardStorageError', code: 'QUOTA_EXCEEDED' });
+  });
+
+  it('rejects writes on a connection closed under it, then reopens', async () => {
+    const db = freshDb();
+    const openSpy = vi.spyOn(db.indexedDB, 'open');
+    const store = track(indexedDbStore(db));
+    await store.put(sampleRecord('a'));
+    const connection = (openSpy.mock.results[0]?.value as IDBOpenDBRequest).result;
+    connection.close();
+    await expect(store.put(sampleRecord('b'))).rejects.toMatchObject({ name: 'GuardStorageError', code: 'CLOSED' });
+    await store.put(sampleRecord('c'));
+    // The engine closing it (site data cleared): the close event makes the next call reopen.
+    // (fake-indexeddb types its parameter as the class, not an instance.)
+    forceCloseDatabase((openSpy.mock.results[1]?.value as IDBOpenDBRequest).result as unknown as Parameters<typeof forceCloseDatabase>[0]);
+    await store.put(sampleRecord('d'));
+    expect((await store.load()).map((r) => r.id).sort()).toEqual(['a', 'c', 'd']);
+    expect(openSpy).toHaveBeenCalledTimes(3);
+  });
+
+  it('steps aside when another connection upgrades the database', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    await store.put(sampleRecord('a'));
+    const upgraded = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = db.indexedDB.open(db.name, 2);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error('blocked by the store'));
+    });
+    upgraded.close();
+    await store.put(sampleRecord('b'));
+    expect(await store.load()).toHaveLength(2);
+  });
+
+  it('rejects every call after close() with GuardStorageError CLOSED', async () => {
+    const store = indexedDbStore(freshDb());
+    await store.load();
+    await store.close();
+    await expect(store.put(sampleRecord('a'))).rejects.toMatchObject({ name: 'GuardStorageError', code: 'CLOSED' });
+    await expect(store.getMeta('keyCheck')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('indexedDbStore persistence', () => {
+  it('asks navigator.storage.persist() once, at open, and reports the answer', async () => {
+    const persist = vi.fn(async () => true);
+    vi.stubGlobal('navigator', { storage: { persist } });
+    const store = track(indexedDbStore(freshDb()));
+    await store.load();
+    await store.put(sampleRecord('a'));
+    expect(await store.persistent()).toBe(true);
+    expect(persist).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports undefined where the Storage API is missing (http:// pages)', async () => {
+    vi.stubGlobal('navigator', {});
+    const store = track(indexedDbStore(freshDb()));
+    await store.load();
+    expect(await store.persistent()).toBeUndefined();
+  });
+});
