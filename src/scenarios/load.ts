@@ -1,0 +1,351 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type * as z from 'zod/mini';
+import { STEP_KINDS, scenarioSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+
+/**
+ * Reading scenario files and explaining what is wrong with them. A QA
+ * engineer sees the file, the 1-based step and the field, in words: never a
+ * zod issue dump, never a stack trace.
+ */
+
+export interface ScenarioProblem {
+  /** 1-based step number, when the problem is inside a step. */
+  step: number | undefined;
+  /** Dotted field, relative to the step when there is one (`settle.status`, `config.window`). */
+  field: string | undefined;
+  message: string;
+}
+
+/** A scenario that cannot be run as written: unreadable, not JSON, or not a valid scenario. */
+export class ScenarioFileError extends Error {
+  override readonly name = 'ScenarioFileError' as const;
+  /** The file, or `undefined` for a scenario passed as an object. */
+  readonly file: string | undefined;
+  /** Everything found wrong, first problem first. */
+  readonly problems: readonly ScenarioProblem[];
+
+  constructor(file: string | undefined, problems: readonly ScenarioProblem[]) {
+    super(problems.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
+    this.file = file;
+    this.problems = problems;
+  }
+
+  /** 1-based step of the first problem. */
+  get step(): number | undefined {
+    return this.problems[0]?.step;
+  }
+
+  /** Field of the first problem. */
+  get field(): string | undefined {
+    return this.problems[0]?.field;
+  }
+}
+
+function describeProblem({ step, field, message }: ScenarioProblem): string {
+  const where = [step === undefined ? undefined : `step ${step}`, field === undefined ? undefined : `\`${field}\``].filter(Boolean).join(', ');
+  return where ? `${where}: ${message}` : message;
+}
+
+export interface LoadedScenario {
+  file: string;
+  scenario: Scenario;
+}
+
+/**
+ * Validate a scenario object and apply its defaults. Throws
+ * `ScenarioFileError` naming the step and field of each problem, including
+ * names used before any step's `as` defined them.
+ */
+export function parseScenario(input: unknown, file?: string): Scenario {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) throw new ScenarioFileError(file, explainIssues(parsed.error.issues, input));
+  const problems = checkNames(parsed.data.steps);
+  if (problems.length > 0) throw new ScenarioFileError(file, problems);
+  return parsed.data;
+}
+
+/**
+ * Load scenario files. Each path is a file, or a folder searched recursively
+ * for `*.json` files (sorted, so runs are repeatable). Throws the first
+ * `ScenarioFileError`; use {@link readScenarioFiles} to collect every one.
+ */
+export async function loadScenarios(paths: string | readonly string[]): Promise<LoadedScenario[]> {
+  const { loaded, errors } = await readScenarioFiles(paths);
+  if (errors[0]) throw errors[0];
+  return loaded;
+}
+
+/** Like {@link loadScenarios}, but reads everything and returns every file's problems. */
+export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[] }> {
+  const loaded: LoadedScenario[] = [];
+  const errors: ScenarioFileError[] = [];
+  const { files, errors: missing } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
+  errors.push(...missing);
+  for (const file of files) {
+    try {
+      loaded.push({ file, scenario: await loadScenarioFile(file) });
+    } catch (error) {
+      if (!(error instanceof ScenarioFileError)) throw error;
+      errors.push(error);
+    }
+  }
+  return { loaded, errors };
+}
+
+/** Read and validate one file. */
+export async function loadScenarioFile(file: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
+  }
+  let json: unknown;
+  try {
+    // A BOM is what some Windows editors save; JSON.parse would refuse it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is not valid JSON: ${jsonErrorText(error, text)}` }]);
+  }
+  return parseScenario(json, file);
+}
+
+/** Expands folders to their `*.json` files, recursively and sorted; keeps files as given. */
+export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[] }> {
+  const files: string[] = [];
+  const errors: ScenarioFileError[] = [];
+  const seen = new Set<string>();
+  const add = (file: string) => {
+    const key = resolve(file);
+    if (!seen.has(key)) {
+      seen.add(key);
+      files.push(file);
+    }
+  };
+  for (const path of paths) {
+    let isFolder: boolean;
+    try {
+      isFolder = (await stat(path)).isDirectory();
+    } catch (error) {
+      errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      continue;
+    }
+    if (!isFolder) {
+      add(path);
+      continue;
+    }
+    const found = await jsonFilesIn(path);
+    // An empty folder is a mistake worth stopping for: "0 passed" would read as green.
+    if (found.length === 0) errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
+    found.forEach(add);
+  }
+  return { files, errors };
+}
+
+async function jsonFilesIn(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  const out: string[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) out.push(...(await jsonFilesIn(path)));
+    else if (entry.isFile() && entry.name.endsWith('.json')) out.push(path);
+  }
+  return out;
+}
+
+/** JSON.parse's message on one line, with the line and column when it gives a position. */
+function jsonErrorText(error: unknown, text: string): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position === undefined) return message;
+  const before = text.slice(0, Number(position)).split('\n');
+  return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+}
+
+function systemReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ── names ───────────────────────────────────────────────────────────────
+
+const kindOf = (step: ScenarioStep): StepKind => STEP_KINDS.find((kind) => kind in step) as StepKind;
+
+/**
+ * Names are single-assignment and defined before use, checked here so a typo
+ * is a scenario error (SPEC §7) rather than a confusing step failure.
+ */
+function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = [];
+  // name → what the defining step can bind: a decision always, an attempt unless it was a peek.
+  const defined = new Map<string, { step: number; attempt: boolean }>();
+  const use = (step: number, field: string, name: string, wants: 'decision' | 'attempt') => {
+    const definition = defined.get(name);
+    const known = [...defined.keys()].map((n) => `"${n}"`).join(', ') || 'none yet';
+    if (!definition) {
+      problems.push({ step, field, message: `"${name}" is not a name defined by an earlier step's \`as\` (names so far: ${known})` });
+    } else if (wants === 'attempt' && !definition.attempt) {
+      problems.push({ step, field, message: `"${name}" names a peek at step ${definition.step}, which never reserves an attempt` });
+    }
+  };
+  steps.forEach((step, index) => {
+    const number = index + 1;
+    if ('override' in step) use(number, 'override.decision', step.override.decision, 'decision');
+    if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
+    if ('resume' in step) use(number, 'resume.attempt', step.resume.attempt, 'attempt');
+    if ('expectAttempt' in step) use(number, 'expectAttempt.attempt', step.expectAttempt.attempt, 'attempt');
+    if ('as' in step && step.as !== undefined) {
+      const earlier = defined.get(step.as);
+      if (earlier) {
+        problems.push({ step: number, field: 'as', message: `"${step.as}" is already the name of step ${earlier.step}'s result: give each result its own name` });
+      } else if (step.expect && 'error' in step.expect) {
+        problems.push({ step: number, field: 'as', message: 'names nothing: a step that expects an error returns no decision' });
+      } else {
+        defined.set(step.as, { step: number, attempt: kindOf(step) !== 'peek' });
+      }
+    }
+  });
+  return problems;
+}
+
+// ── zod issues, made human ──────────────────────────────────────────────
+
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
+const MAX_PROBLEMS = 10;
+
+function explainIssues(issues: readonly Issue[], input: unknown): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = [];
+  const seen = new Set<string>();
+  for (const issue of unknownFieldsFirst(issues)) {
+    for (const problem of explainIssue(issue, [], input)) {
+      // A failed pattern and the refinement behind it say the same thing once.
+      const key = `${problem.step}|${problem.field}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push(problem);
+    }
+  }
+  return problems.slice(0, MAX_PROBLEMS);
+}
+
+/** An unknown field first: it is usually the typo behind the "is required" next to it. */
+function unknownFieldsFirst(issues: readonly Issue[]): Issue[] {
+  return [...issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+}
+
+function explainIssue(issue: Issue, base: Path, root: unknown): ScenarioProblem[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const branch = chooseBranch(issue.errors, path, root);
+    if (branch) return unknownFieldsFirst(branch).flatMap((inner) => explainIssue(inner, path, root));
+    return [problemAt(path, issue.message === 'Invalid input' ? 'is not valid here' : issue.message)];
+  }
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => problemAt([...path, key], `is not a field of ${containerName(path, root)}`));
+  }
+  return [problemAt(path, ruleText(issue, valueAt(root, path)))];
+}
+
+/**
+ * Which union member the writer meant. For a step, the action key says it
+ * (the union's members follow STEP_KINDS); elsewhere, the member that got
+ * furthest: not rejected for its type at the union itself, fewest issues.
+ */
+function chooseBranch(branches: readonly (readonly Issue[])[], path: Path, root: unknown): readonly Issue[] | undefined {
+  if (isStepPath(path)) {
+    const step = valueAt(root, path);
+    const kinds = isRecord(step) ? STEP_KINDS.filter((kind) => kind in step) : [];
+    if (kinds.length === 1) return branches[STEP_KINDS.indexOf(kinds[0] as StepKind)];
+    return [stepShapeIssue(step, kinds)];
+  }
+  const plausible = branches.filter((issues) => !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));
+  return plausible.sort((a, b) => a.length - b.length)[0];
+}
+
+const isStepPath = (path: Path): boolean => path.length === 2 && path[0] === 'steps' && typeof path[1] === 'number';
+
+function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
+  const actions = STEP_KINDS.join(', ');
+  const message = !isRecord(step)
+    ? `must be an object with one action: ${actions}`
+    : kinds.length === 0
+      ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${Object.keys(step).map((k) => `\`${k}\``).join(', ')})` : ''}`
+      : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
+  return { code: 'custom', path: [], message, input: step } as Issue;
+}
+
+function ruleText(issue: Issue, value: unknown): string {
+  const custom = issue.message !== 'Invalid input' && !issue.message.startsWith('Invalid input:') ? issue.message : undefined;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (value === undefined) return 'is required';
+      return custom ?? `must be ${article(issue.expected)}, got ${describeJson(value)}`;
+    case 'invalid_value':
+      if (value === undefined) return `is required: one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return custom ?? `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}, got ${describeJson(value)}`;
+    case 'too_small':
+      return custom ?? (issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : `must be at least ${issue.minimum}`);
+    default:
+      return custom ?? `is invalid (${issue.message}), got ${describeJson(value)}`;
+  }
+}
+
+function article(expected: string): string {
+  if (expected === 'int') return 'an integer';
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function describeJson(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return `${text.length > 60 ? `${text.slice(0, 57)}...` : text} (${typeof value})`;
+}
+
+function containerName(path: Path, root: unknown): string {
+  if (path.length === 0) return 'a scenario';
+  if (path[0] === 'steps' && typeof path[1] === 'number') {
+    if (path.length > 2) return `\`${fieldOf(path.slice(2))}\``;
+    const step = valueAt(root, path);
+    const kind = isRecord(step) ? STEP_KINDS.find((k) => k in step) : undefined;
+    return kind ? `a \`${kind}\` step (its fields: ${stepFields(kind)})` : 'a step';
+  }
+  return `\`${fieldOf(path)}\``;
+}
+
+const DECISION_KINDS: readonly StepKind[] = ['begin', 'peek', 'override'];
+const stepFields = (kind: StepKind): string => [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'note'].map((f) => `\`${f}\``).join(', ');
+
+/** Splits `steps.3.settle.status` into step 4 and field `settle.status`. */
+function problemAt(path: Path, message: string): ScenarioProblem {
+  if (path[0] === 'steps' && typeof path[1] === 'number') {
+    const field = path.slice(2);
+    return { step: path[1] + 1, field: field.length ? fieldOf(field) : undefined, message };
+  }
+  return { step: undefined, field: path.length ? fieldOf(path) : undefined, message };
+}
+
+function fieldOf(path: Path): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let value = root;
+  for (const key of path) {
+    if (!isRecord(value) && !Array.isArray(value)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

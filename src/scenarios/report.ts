@@ -1,0 +1,90 @@
+import type { ScenarioFileError } from './load.js';
+import type { ScenarioFailure, ScenarioResult } from './runner.js';
+import type { ScenarioStep } from './schema.js';
+
+/**
+ * What the `scenarios` command prints. Plain text, no colours: the output is
+ * read in CI logs and pasted into tickets as often as it is read in a terminal.
+ */
+
+export interface ReportedScenario {
+  file: string;
+  result: ScenarioResult;
+  steps: readonly ScenarioStep[];
+}
+
+/** `✓ name (12 steps, 3.1 ms)`, and for a failure its first failing step. */
+export function formatScenario({ file, result, steps }: ReportedScenario): string {
+  const line = `${result.passed ? '✓' : '✗'} ${result.name} (${plural(result.steps, 'step')}, ${formatMs(result.ms)})`;
+  const first = result.failures[0];
+  if (!first) return line;
+  const more = result.failures.length > 1 ? `    (${plural(result.failures.length - 1, 'more failing step')}: ${result.failures.slice(1).map((f) => f.step).join(', ')})` : undefined;
+  return [line, ...formatFailure(first, steps, file), ...(more ? [more] : [])].join('\n');
+}
+
+function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[], file: string): string[] {
+  const step = steps[failure.step - 1];
+  return [
+    `    ${file}`,
+    failure.step === 0 ? '    before step 1 (creating the guard from `config`)' : `    step ${failure.step}: ${step ? JSON.stringify(step) : ''}`,
+    `      expected: ${failure.expected}`,
+    `      actual:   ${failure.actual}`,
+  ];
+}
+
+/** The closing line, exactly `N passed, N failed`. */
+export function formatSummary(results: readonly ScenarioResult[]): string {
+  const passed = results.filter((r) => r.passed).length;
+  return `${passed} passed, ${results.length - passed} failed`;
+}
+
+/** Every problem of every invalid file, one per line. */
+export function formatFileErrors(errors: readonly ScenarioFileError[]): string {
+  return errors.map((error) => error.message).join('\n');
+}
+
+/** The `--json` document of SPEC §7. */
+export interface JsonReport {
+  passed: number;
+  failed: number;
+  scenarios: { file: string; name: string; passed: boolean; failures: ScenarioFailure[] }[];
+  /** Only when files could not be loaded or the arguments were wrong (exit code 2). */
+  errors?: { file?: string; step?: number; field?: string; message: string }[];
+}
+
+export function jsonReport(reported: readonly ReportedScenario[]): JsonReport {
+  const passed = reported.filter((r) => r.result.passed).length;
+  return {
+    passed,
+    failed: reported.length - passed,
+    scenarios: reported.map(({ file, result }) => ({ file, name: result.name, passed: result.passed, failures: result.failures })),
+  };
+}
+
+/** The `--json` document when nothing could be run: still one document, with the reasons. */
+export function jsonErrorReport(errors: readonly ScenarioFileError[], messages: readonly string[] = []): JsonReport {
+  return {
+    passed: 0,
+    failed: 0,
+    scenarios: [],
+    errors: [
+      ...messages.map((message) => ({ message })),
+      ...errors.flatMap((error) =>
+        error.problems.map((p) => ({
+          ...(error.file === undefined ? {} : { file: error.file }),
+          ...(p.step === undefined ? {} : { step: p.step }),
+          ...(p.field === undefined ? {} : { field: p.field }),
+          message: p.message,
+        })),
+      ),
+    ],
+  };
+}
+
+function formatMs(ms: number): string {
+  return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,297 @@
+import * as z from 'zod/mini';
+import { parseDuration } from '../duration.js';
+
+/**
+ * The scenario file format (SPEC §7), in one place: the loader validates with
+ * it, the runner's types come from it, and `scripts/build-schema.ts` turns it
+ * into `schema/scenario.schema.json` for editors. Change it here only.
+ *
+ * Two kinds of values live in a scenario, and they are validated differently:
+ * - instructions to the runner (step kinds, names, clock moves, expectations)
+ *   are strict, so a typo fails at load time instead of silently testing
+ *   nothing;
+ * - inputs handed to the guard (the Sale, override text, config values) are
+ *   typed only loosely, because scenarios deliberately pass bad input and
+ *   expect the guard to refuse it (`expect: { error: 'GuardInputError' }`).
+ */
+
+export const REASON_CODES = [
+  'IN_FLIGHT',
+  'UNKNOWN_OUTCOME',
+  'DUPLICATE_CHARGE',
+  'ORDER_ALREADY_PAID',
+  'ORDER_SAME_AMOUNT',
+  'REFUND_EXCEEDS_CHARGE',
+  'REFUND_ORIGINAL_NOT_FOUND',
+  'STORAGE_UNAVAILABLE',
+  'CLOCK_ANOMALY',
+] as const;
+
+export const ERROR_NAMES = ['GuardInputError', 'GuardConfigError', 'GuardStateError', 'GuardOverrideError', 'GuardStorageError'] as const;
+
+export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const;
+
+/** Statuses `settle` accepts; `pending` comes back only through `resume`. */
+export const SETTLE_STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
+
+/** Every step has exactly one of these keys. The order is the order of the step union below. */
+export const STEP_KINDS = ['begin', 'peek', 'override', 'settle', 'resume', 'advance', 'clockJump', 'restart', 'expectAttempt'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+const DEFAULT_MERCHANT_ID = 'M-TEST';
+const DEFAULT_SECRET = 'scenario-secret-0123456789abcdef';
+const DEFAULT_START = '2026-01-01T00:00:00Z';
+
+const describe = <T extends z.ZodMiniType>(schema: T, description: string, examples?: unknown[]): T =>
+  schema.check(z.meta(examples === undefined ? { description } : { description, examples })) as T;
+
+const name = describe(
+  z.string().check(z.minLength(1, { error: 'must be a non-empty name' })),
+  'A name given by an earlier step\'s `as`.',
+);
+
+// ── durations ───────────────────────────────────────────────────────────
+
+const DURATION_TEXT = 'parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)';
+const isDuration = (signed: boolean) => (value: string | number) => {
+  try {
+    parseDuration(value, { field: 'duration', signed });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// The runner's own clock moves are checked strictly (pattern + the guard's parser).
+const UNSIGNED_RULE = `must be a Duration: milliseconds, or ${DURATION_TEXT}`;
+const SIGNED_RULE = `must be a signed Duration: milliseconds, or an optional + or - then ${DURATION_TEXT}`;
+
+const unsignedDuration = describe(
+  z
+    .union([z.string().check(z.regex(/^(\d+(ms|d|h|m|s))+$/, { error: UNSIGNED_RULE })), z.int().check(z.minimum(0, { error: UNSIGNED_RULE }))], {
+      error: UNSIGNED_RULE,
+    })
+    .check(z.refine(isDuration(false), { error: UNSIGNED_RULE })),
+  `A Duration: milliseconds, or ${DURATION_TEXT}.`,
+  ['20s', '10m', '9m59s'],
+);
+
+const signedDuration = describe(
+  z
+    .union([z.string().check(z.regex(/^[+-]?(\d+(ms|d|h|m|s))+$/, { error: SIGNED_RULE })), z.int({ error: SIGNED_RULE })], { error: SIGNED_RULE })
+    .check(z.refine(isDuration(true), { error: SIGNED_RULE })),
+  `A signed Duration: milliseconds, or an optional + or - followed by ${DURATION_TEXT}.`,
+  ['-1h', '+5m'],
+);
+
+// Config durations are handed to createGuard, which must be the one to refuse a bad one.
+const configDuration = z.union([z.string(), z.number()], { error: 'must be a Duration (a string or a number of milliseconds)' });
+
+// ── config ──────────────────────────────────────────────────────────────
+
+const configShape = {
+  merchantId: describe(z.string(), `The guard's merchantId. Default "${DEFAULT_MERCHANT_ID}".`),
+  secret: describe(z.string(), 'The HMAC secret (at least 16 bytes). Change it in a `restart` to test SECRET_CHANGED.'),
+  terminalId: describe(z.string(), "The guard's terminalId."),
+  window: describe(configDuration, `How long an approved sale makes the same sale a DUPLICATE_CHARGE: milliseconds or ${DURATION_TEXT}. Default "10m".`),
+  pendingTimeout: describe(configDuration, `A pending older than this reports as unknown: milliseconds or ${DURATION_TEXT}. Default "2m".`),
+  retention: describe(configDuration, `How long settled records are kept: milliseconds or ${DURATION_TEXT}. Default "24h".`),
+  locale: describe(z.enum(['en', 'zh-CN']), 'Language of reason messages. Default "en".'),
+  onStorageError: describe(z.enum(['prompt', 'block', 'allow']), 'Verdict when the write-ahead record cannot be saved. Default "prompt".'),
+  resetOnSecretChange: describe(z.boolean(), 'Start a new history when the secret changed, instead of failing with SECRET_CHANGED.'),
+  authorize: describe(z.boolean(), 'What the supervisor check answers when a block is overridden. Default false.'),
+};
+
+const configChanges = z.strictObject({
+  merchantId: z.optional(configShape.merchantId),
+  secret: z.optional(configShape.secret),
+  terminalId: z.optional(configShape.terminalId),
+  window: z.optional(configShape.window),
+  pendingTimeout: z.optional(configShape.pendingTimeout),
+  retention: z.optional(configShape.retention),
+  locale: z.optional(configShape.locale),
+  onStorageError: z.optional(configShape.onStorageError),
+  resetOnSecretChange: z.optional(configShape.resetOnSecretChange),
+  authorize: z.optional(configShape.authorize),
+});
+
+const configSchema = describe(
+  z.strictObject({
+    ...configChanges.def.shape,
+    merchantId: z._default(configShape.merchantId, DEFAULT_MERCHANT_ID),
+    secret: z._default(configShape.secret, DEFAULT_SECRET),
+    authorize: z._default(configShape.authorize, false),
+  }),
+  'createGuard options for this scenario, plus `authorize` as a boolean.',
+);
+
+// ── sale ────────────────────────────────────────────────────────────────
+
+// Described field by field so editors autocomplete a Sale, but every value is
+// accepted here: a wrong amount or a CVV is the guard's to refuse.
+const loose = (description: string, examples?: unknown[]) => z.optional(describe(z.unknown(), description, examples));
+
+const SALE_NOTE =
+  'A Sale, passed to the guard as written (a `refundOf` naming an attempt is replaced by its id). Bad values are allowed on purpose: expect GuardInputError.';
+
+const saleSchema = describe(
+  z.looseObject({
+    amount: loose('Integer minor units, 1..9007199254740991 (1250 = 12.50).', [1250]),
+    currency: loose('ISO 4217 code.', ['CNY', 'USD']),
+    card: loose('{ "pan": "..." } | { "token": "..." } | { "last4": "1111", "bin"?: "411111", "expiry"?: "12/29" }.', [
+      { pan: '4111 1111 1111 1111' },
+      { token: 'wallet-token-1' },
+    ]),
+    kind: loose('"sale" (default) or "refund".', ['sale', 'refund']),
+    merchantId: loose("Default: the guard's merchantId."),
+    terminalId: loose('The terminal that takes the sale.'),
+    orderId: loose('The order this sale pays for: enables the order rules.'),
+    orderTotal: loose('Minor units: the order total, enables the overpay rule.'),
+    refundOf: loose('For a refund: the attempt being refunded, by its `as` name (or a literal attempt id).'),
+    operator: loose('Who took the sale.'),
+  }),
+  SALE_NOTE,
+);
+
+// ── expectations ────────────────────────────────────────────────────────
+
+const errorExpect = describe(
+  z.strictObject({ error: describe(z.enum(ERROR_NAMES), 'The error class the step must throw; the step must change nothing.') }),
+  'The step must throw this error class and change nothing.',
+);
+
+const decisionExpect = describe(
+  z.strictObject({
+    verdict: describe(z.enum(['allow', 'prompt', 'block']), 'The verdict the decision must have.'),
+    reasons: z.optional(describe(z.array(z.enum(REASON_CODES)), 'Codes that must all be among the reasons (others may be present too).')),
+    absent: z.optional(describe(z.array(z.enum(REASON_CODES)), 'Codes that must not be among the reasons.')),
+  }),
+  'What the decision must be.',
+);
+
+const stepCommon = {
+  note: z.optional(describe(z.string(), 'Free text for the reader; ignored by the runner.')),
+};
+const errorOnly = { ...stepCommon, expect: z.optional(errorExpect) };
+const decisionStep = {
+  ...stepCommon,
+  as: z.optional(describe(name, 'Names the decision, and the attempt when one is reserved, for later steps.')),
+  expect: z.optional(z.union([decisionExpect, errorExpect])),
+};
+
+// ── steps (one per kind, in STEP_KINDS order) ───────────────────────────
+
+const beginStep = z.strictObject({ begin: describe(saleSchema, `guard.begin(sale): evaluate and, on allow, reserve a pending attempt. ${SALE_NOTE}`), ...decisionStep });
+const peekStep = z.strictObject({ peek: describe(saleSchema, `guard.peek(sale): evaluate without reserving anything. ${SALE_NOTE}`), ...decisionStep });
+
+const overrideStep = z.strictObject({
+  override: describe(
+    z.strictObject({
+      decision: describe(name, 'The decision to override, by its `as` name.'),
+      operator: z.optional(describe(z.string(), 'Who overrides. Required by the guard: leave it out to test GuardInputError.')),
+      reason: z.optional(describe(z.string(), 'Why. Required by the guard: leave it out to test GuardInputError.')),
+      supervisor: z.optional(describe(z.boolean(), 'A supervisor override (a block): the guard asks `authorize`, answered by config.authorize.')),
+    }),
+    'guard.override(decision, { operator, reason, supervisor? }).',
+  ),
+  ...decisionStep,
+});
+
+const settleStep = z.strictObject({
+  settle: describe(
+    z.strictObject({
+      attempt: describe(name, 'The attempt, by its `as` name.'),
+      status: describe(z.enum(SETTLE_STATUSES), 'The outcome.'),
+      amount: z.optional(describe(z.number(), 'With status "refunded": minor units refunded (default: the rest).')),
+    }),
+    'guard.settle(attempt, { status, amount? }).',
+  ),
+  ...errorOnly,
+});
+
+const resumeStep = z.strictObject({
+  resume: describe(z.strictObject({ attempt: describe(name, 'The unknown attempt to put back to pending; it keeps its name.') }), 'guard.resume(attempt).'),
+  ...errorOnly,
+});
+
+const advanceStep = z.strictObject({
+  advance: describe(unsignedDuration, 'Moves the wall and the monotonic clocks forward together.'),
+  ...errorOnly,
+});
+
+const clockJumpStep = z.strictObject({
+  clockJump: describe(signedDuration, 'Moves only the wall clock (someone changed the system time).'),
+  ...errorOnly,
+});
+
+const restartStep = z.strictObject({
+  restart: describe(
+    z.union([z.literal(true), configChanges], { error: 'must be true, or an object of config fields to change' }),
+    'Drops the guard without close() and creates a new one over the same store, as after a crash; the monotonic clock starts again. An object changes those config fields for the new guard.',
+  ),
+  ...errorOnly,
+});
+
+const expectAttemptStep = z.strictObject({
+  expectAttempt: describe(
+    z.strictObject({
+      attempt: describe(name, 'The attempt, by its `as` name.'),
+      status: describe(z.enum(ATTEMPT_STATUSES), 'The status guard.get(attempt) must report.'),
+    }),
+    'Checks an attempt\'s status.',
+  ),
+  ...errorOnly,
+});
+
+/** Options of this union are in {@link STEP_KINDS} order: the loader relies on it to explain errors. */
+export const stepSchema = z.union([
+  beginStep,
+  peekStep,
+  overrideStep,
+  settleStep,
+  resumeStep,
+  advanceStep,
+  clockJumpStep,
+  restartStep,
+  expectAttemptStep,
+]);
+
+export const scenarioSchema = describe(
+  z.strictObject({
+    $schema: z.optional(describe(z.string(), 'Path or URL of scenario.schema.json, for editors.')),
+    name: describe(z.string().check(z.minLength(1, { error: 'must be a non-empty string' })), 'One line: what this scenario proves.'),
+    description: z.optional(describe(z.string(), 'What happens at the till and why the expected verdicts are right.')),
+    tags: z._default(describe(z.array(z.string()), 'For `--tag` filtering.', [['double-tap', 'refund']]), []),
+    config: z._default(configSchema, { merchantId: DEFAULT_MERCHANT_ID, secret: DEFAULT_SECRET, authorize: false }),
+    start: z._default(
+      describe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"' }), 'Wall-clock time at the first step.'),
+      DEFAULT_START,
+    ),
+    steps: describe(z.array(stepSchema).check(z.minLength(1, { error: 'must have at least one step' })), 'Run in order; each has exactly one action.'),
+  }),
+  'A pos-duplicate-guard QA scenario: a guard on a memoryStore() with a virtual clock, driven step by step.',
+);
+
+/** A scenario as written in a file (defaults not applied yet). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A validated scenario with defaults applied. */
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioStep = Scenario['steps'][number];
+export type ScenarioConfig = Scenario['config'];
+/** The config fields a `restart` may change. */
+export type ScenarioConfigChanges = z.output<typeof configChanges>;
+export type DecisionExpectation = z.output<typeof decisionExpect>;
+export type ErrorExpectation = z.output<typeof errorExpect>;
+
+/** The JSON Schema shipped as `pos-duplicate-guard/scenario.schema.json`. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(scenarioSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  // `$schema` first, then an id and a title editors show.
+  const { $schema, ...rest } = schema;
+  return { $schema, $id: 'https://unpkg.com/pos-duplicate-guard/schema/scenario.schema.json', title: 'pos-duplicate-guard scenario', ...rest };
+}
+
+/** The committed file's exact text: 2-space JSON and a final newline. */
+export function scenarioJsonSchemaText(): string {
+  return `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
+}

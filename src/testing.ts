@@ -1,0 +1,27 @@
+/**
+ * `pos-duplicate-guard/testing`: the QA scenario system (SPEC §7) for your
+ * own test suites. Node only (the loader reads files).
+ *
+ * @example
+ * import { loadScenarios, runScenario } from 'pos-duplicate-guard/testing';
+ * for (const { file, scenario } of await loadScenarios('qa/scenarios')) {
+ *   test(`${file}: ${scenario.name}`, async () => {
+ *     expect((await runScenario(scenario)).failures).toEqual([]);
+ *   });
+ * }
+ */
+export { runScenario } from './scenarios/runner.js';
+export type { RunScenarioOptions, ScenarioFailure, ScenarioResult } from './scenarios/runner.js';
+export { loadScenarios, loadScenarioFile, parseScenario, readScenarioFiles, ScenarioFileError } from './scenarios/load.js';
+export type { LoadedScenario, ScenarioProblem } from './scenarios/load.js';
+export { scenarioSchema, stepSchema, STEP_KINDS } from './scenarios/schema.js';
+export type {
+  DecisionExpectation,
+  ErrorExpectation,
+  Scenario,
+  ScenarioConfig,
+  ScenarioConfigChanges,
+  ScenarioInput,
+  ScenarioStep,
+  StepKind,
+} from './scenarios/schema.js';

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { JsonReport } from '../../src/scenarios/report.js';
+
+/** Runs the real bin through tsx, the way `npm run scenarios` does on a fresh clone. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('npx', ['tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const FIXTURES = 'test/fixtures/scenarios';
+const CLOSING = /^\d+ passed, \d+ failed$/;
+const lastLine = (text: string) => text.trimEnd().split('\n').at(-1);
+const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+
+// Each test spawns a process (about a second, much more on a busy CI box).
+describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
+  it('exits 0 when every scenario passes, one line each and the closing line', async () => {
+    const { code, stdout, stderr } = await cli('scenarios', `${FIXTURES}/passing`);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^✓ every step kind, end to end \(22 steps, [\d.]+ ms\)$/);
+    expect(lines.slice(0, 3).every((l) => l.startsWith('✓ '))).toBe(true);
+    expect(lines[3]).toBe('3 passed, 0 failed');
+  });
+
+  it('exits 1 on a failure, showing the first failing step with expected, actual and its JSON', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/failing/wrong-verdict.json`, `${FIXTURES}/passing/restart-with-changed-secret.json`);
+    expect(code).toBe(1);
+    expect(stdout).toContain('✗ deliberately wrong: expects a double tap to be allowed (3 steps,');
+    expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json\n');
+    expect(stdout).toContain('    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"4111 1111 1111 1111"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n');
+    expect(stdout).toContain('      expected: verdict allow, without IN_FLIGHT\n      actual:   verdict block, reasons: IN_FLIGHT\n');
+    expect(lastLine(stdout)).toBe('1 passed, 1 failed');
+  });
+
+  it('exits 2 on invalid files, naming file, step and field, without a stack trace and running nothing', async () => {
+    const { code, stdout, stderr } = await cli('scenarios', `${FIXTURES}/invalid`, `${FIXTURES}/passing`);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${FIXTURES}/invalid/unknown-name.json: step 3, \`settle.attempt\`: "a2" is not a name defined by an earlier step's \`as\``);
+    expect(stderr).toContain(`${FIXTURES}/invalid/bad-json.json: is not valid JSON: `);
+    expect(stderr).toContain('4 invalid scenario files: nothing was run');
+    noStackTrace(stderr);
+  });
+
+  it('--json prints exactly one JSON document with 1-based steps', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/failing`, `${FIXTURES}/passing/nested`, '--json');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as JsonReport;
+    expect(Object.keys(report)).toEqual(['passed', 'failed', 'scenarios']);
+    expect(report).toMatchObject({ passed: 1, failed: 2 });
+    expect(report.scenarios.map((s) => [s.file, s.passed])).toEqual([
+      [`${FIXTURES}/failing/errors.json`, false],
+      [`${FIXTURES}/failing/wrong-verdict.json`, false],
+      [`${FIXTURES}/passing/nested/supervisor-override.json`, true],
+    ]);
+    const errors = report.scenarios[0]!;
+    expect(errors.failures.map((f) => f.step)).toEqual([3, 4]);
+    expect(errors.failures[1]).toEqual({ step: 4, expected: 'throws GuardInputError', actual: 'no error: verdict allow, reasons: (none)' });
+  });
+
+  it('--json with invalid files is still one JSON document, with the problems', async () => {
+    const { code, stdout } = await cli('scenarios', '--json', `${FIXTURES}/invalid/unknown-field.json`);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({
+      passed: 0,
+      failed: 0,
+      scenarios: [],
+      errors: [{ file: `${FIXTURES}/invalid/unknown-field.json`, step: 2, field: 'settle.authcode', message: 'is not a field of `settle`' }],
+    });
+  });
+
+  it('--filter keeps scenarios whose name or file contains TEXT, ignoring case', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/passing`, '--filter', 'SUPERVISOR');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^✓ an order paid twice on one card is blocked until a supervisor lifts it .*\n1 passed, 0 failed\n$/);
+  });
+
+  it('--tag keeps scenarios with any of the given tags', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/passing`, `${FIXTURES}/failing`, '--tag', 'restart', '--tag', 'order');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').filter((l) => l.startsWith('✓'))).toHaveLength(2);
+    expect(lastLine(stdout)).toBe('2 passed, 0 failed');
+  });
+
+  it('a filter that matches nothing exits 2, not a green run of zero scenarios', async () => {
+    const { code, stderr } = await cli('scenarios', `${FIXTURES}/passing`, '--tag', 'no-such-tag');
+    expect(code).toBe(2);
+    expect(stderr).toContain('no scenario matches --tag "no-such-tag" (3 loaded)');
+  });
+
+  it('an unknown option exits 2 with the reason and a pointer to --help', async () => {
+    const { code, stderr } = await cli('scenarios', '--jsn');
+    expect(code).toBe(2);
+    expect(stderr).toContain("Unknown option '--jsn'");
+    expect(stderr).toContain('pos-duplicate-guard scenarios --help');
+    noStackTrace(stderr);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const { code, stderr } = await cli('scenario');
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command "scenario"');
+  });
+
+  it('--help documents every option and exit code', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    for (const text of ['scenarios [files or folders...]', '--json', '--filter TEXT', '--tag TAG', '--help', '--version', 'Exit codes:', '  0  ', '  1  ', '  2  ', 'N passed, N failed']) {
+      expect(stdout).toContain(text);
+    }
+  });
+
+  it('runs the bundled library by default', async () => {
+    const { code, stdout } = await cli('scenarios');
+    expect(lastLine(stdout)).toMatch(CLOSING);
+    expect(code).toBe(lastLine(stdout)?.endsWith(' 0 failed') ? 0 : 1);
+    expect(Number(lastLine(stdout)?.split(' ')[0])).toBeGreaterThan(0);
+  });
+});

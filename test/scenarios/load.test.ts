@@ -1,0 +1,161 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ScenarioFileError, loadScenarios, parseScenario, readScenarioFiles } from '../../src/testing.js';
+
+const FIXTURES = 'test/fixtures/scenarios';
+
+async function loadError(paths: string | string[]): Promise<ScenarioFileError> {
+  const error = await loadScenarios(paths).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ScenarioFileError);
+  return error as ScenarioFileError;
+}
+
+function parseError(input: unknown): ScenarioFileError {
+  try {
+    parseScenario(input, 'inline.json');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScenarioFileError);
+    return error as ScenarioFileError;
+  }
+  throw new Error('expected parseScenario to throw');
+}
+
+describe('loadScenarios', () => {
+  it('expands folders recursively to sorted *.json files and applies defaults', async () => {
+    const loaded = await loadScenarios(`${FIXTURES}/passing`);
+    expect(loaded.map((l) => l.file)).toEqual([
+      `${FIXTURES}/passing/every-step-kind.json`,
+      `${FIXTURES}/passing/nested/supervisor-override.json`,
+      `${FIXTURES}/passing/restart-with-changed-secret.json`,
+    ]);
+    const secret = loaded[2]!.scenario;
+    expect(secret.config).toEqual({ merchantId: 'M-TEST', secret: 'scenario-secret-0123456789abcdef', authorize: false });
+    expect(secret.start).toBe('2026-01-01T00:00:00Z');
+    // Given fields win over defaults.
+    expect(loaded[0]!.scenario.config).toMatchObject({ merchantId: 'M-FIX', authorize: true, window: '10m' });
+  });
+
+  it('takes files and folders together, once each', async () => {
+    const file = `${FIXTURES}/passing/restart-with-changed-secret.json`;
+    const loaded = await loadScenarios([file, `${FIXTURES}/passing`]);
+    expect(loaded.map((l) => l.file)).toEqual([file, `${FIXTURES}/passing/every-step-kind.json`, `${FIXTURES}/passing/nested/supervisor-override.json`]);
+  });
+
+  it('names the file and the JSON error for malformed JSON', async () => {
+    const error = await loadError(`${FIXTURES}/invalid/bad-json.json`);
+    expect(error.file).toBe(`${FIXTURES}/invalid/bad-json.json`);
+    expect(error.message).toMatch(/^test\/fixtures\/scenarios\/invalid\/bad-json\.json: is not valid JSON: /);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('gives line and column when the JSON error has a position', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-scenarios-'));
+    writeFileSync(join(dir, 'cut.json'), '{\n  "name": "x",\n  "steps": [1 2]\n}');
+    const error = await loadError(join(dir, 'cut.json'));
+    expect(error.message).toMatch(/in JSON at position 31 \(line 3, column 15\)$/);
+  });
+
+  it('names the step and field of an unknown field', async () => {
+    const error = await loadError(`${FIXTURES}/invalid/unknown-field.json`);
+    expect(error).toMatchObject({ step: 2, field: 'settle.authcode' });
+    expect(error.message).toBe(`${FIXTURES}/invalid/unknown-field.json: step 2, \`settle.authcode\`: is not a field of \`settle\``);
+  });
+
+  it('names the step of an unknown attempt name', async () => {
+    const error = await loadError(`${FIXTURES}/invalid/unknown-name.json`);
+    expect(error).toMatchObject({ step: 3, field: 'settle.attempt' });
+    expect(error.message).toContain('"a2" is not a name defined by an earlier step\'s `as` (names so far: "a1")');
+  });
+
+  it('refuses zero steps', async () => {
+    const error = await loadError(`${FIXTURES}/invalid/empty-steps.json`);
+    expect(error).toMatchObject({ step: undefined, field: 'steps' });
+    expect(error.message).toMatch(/`steps`: must have at least one step$/);
+  });
+
+  it('reports a missing path and a folder without scenarios', async () => {
+    expect((await loadError('test/fixtures/no-such-folder')).message).toBe('test/fixtures/no-such-folder: cannot be read (no such file or folder)');
+    const empty = mkdtempSync(join(tmpdir(), 'pdg-empty-'));
+    mkdirSync(join(empty, 'sub'));
+    writeFileSync(join(empty, 'sub', 'notes.txt'), 'not a scenario');
+    expect((await loadError(empty)).message).toMatch(/is a folder with no scenario files \(\*\.json\) in it$/);
+  });
+
+  it('readScenarioFiles collects every invalid file instead of stopping at the first', async () => {
+    const { loaded, errors } = await readScenarioFiles([`${FIXTURES}/invalid`, `${FIXTURES}/passing/nested`]);
+    expect(loaded).toHaveLength(1);
+    expect(errors.map((e) => e.file)).toEqual([
+      `${FIXTURES}/invalid/bad-json.json`,
+      `${FIXTURES}/invalid/empty-steps.json`,
+      `${FIXTURES}/invalid/unknown-field.json`,
+      `${FIXTURES}/invalid/unknown-name.json`,
+    ]);
+  });
+
+  it('accepts a file saved with a byte-order mark', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-bom-'));
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ name: 'bom', steps: [{ advance: '1s' }] })}`);
+    expect((await loadScenarios(dir))[0]?.scenario.name).toBe('bom');
+  });
+});
+
+describe('parseScenario: problems in words', () => {
+  const step = (s: unknown) => ({ name: 'x', steps: [s] });
+
+  it.each([
+    [step({ begin: {}, peek: {} }), 1, undefined, 'has 2 actions (`begin`, `peek`): one action per step'],
+    [step({ note: 'hi' }), 1, undefined, 'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `note`)'],
+    [step(7), 1, undefined, 'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt'],
+    [step({ advance: '10 minutes' }), 1, 'advance', 'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
+    [step({ advance: '-1m' }), 1, 'advance', 'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
+    [step({ clockJump: '1.5h' }), 1, 'clockJump', 'must be a signed Duration: milliseconds, or an optional + or - then parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
+    [step({ begin: {}, expect: { verdict: 'alow' } }), 1, 'expect.verdict', 'must be one of "allow", "prompt", "block", got "alow" (string)'],
+    [step({ begin: {}, expect: { error: 'TypeError' } }), 1, 'expect.error', 'must be one of "GuardInputError", "GuardConfigError", "GuardStateError", "GuardOverrideError", "GuardStorageError", got "TypeError" (string)'],
+    [step({ begin: {}, expect: { verdict: 'block', reasons: ['INFLIGHT'] } }), 1, 'expect.reasons[0]', expect.stringMatching(/^must be one of "IN_FLIGHT", .*got "INFLIGHT" \(string\)$/)],
+    [step({ restart: false }), 1, 'restart', 'must be true, or an object of config fields to change'],
+    [step({ restart: { windw: '1m' } }), 1, 'restart.windw', 'is not a field of `restart`'],
+    [step({ advance: '1s', as: 'x' }), 1, 'as', 'is not a field of a `advance` step (its fields: `advance`, `expect`, `note`)'],
+    [step({ advance: '1s', expect: { verdict: 'allow' } }), 1, 'expect.verdict', 'is not a field of `expect`'],
+    [step({ begin: 'a sale' }), 1, 'begin', 'must be an object, got "a sale" (string)'],
+    [{ name: 'x', config: { window: true }, steps: [{ advance: 1 }] }, undefined, 'config.window', 'must be a Duration (a string or a number of milliseconds)'],
+    [{ name: 'x', start: 'yesterday', steps: [{ advance: 1 }] }, undefined, 'start', 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"'],
+    [{ name: '', steps: [{ advance: 1 }] }, undefined, 'name', 'must be a non-empty string'],
+    [{ steps: [{ advance: 1 }] }, undefined, 'name', 'is required'],
+    [{ name: 'x', step: [] }, undefined, 'step', 'is not a field of a scenario'],
+  ])('%j → step %s, %s', (input, stepNumber, field, message) => {
+    const error = parseError(input);
+    expect(error.problems[0]).toEqual({ step: stepNumber, field, message });
+  });
+
+  it('checks names: defined before use, single-assignment, peeks reserve nothing', () => {
+    const error = parseError({
+      name: 'x',
+      steps: [
+        { peek: {}, as: 'p' },
+        { settle: { attempt: 'p', status: 'approved' } },
+        { begin: {}, as: 'p' },
+        { begin: {}, as: 'q', expect: { error: 'GuardInputError' } },
+        { override: { decision: 'later', operator: 'o', reason: 'r' } },
+        { begin: {}, as: 'later' },
+      ],
+    });
+    expect(error.problems).toEqual([
+      { step: 2, field: 'settle.attempt', message: '"p" names a peek at step 1, which never reserves an attempt' },
+      { step: 3, field: 'as', message: '"p" is already the name of step 1\'s result: give each result its own name' },
+      { step: 4, field: 'as', message: 'names nothing: a step that expects an error returns no decision' },
+      { step: 5, field: 'override.decision', message: '"later" is not a name defined by an earlier step\'s `as` (names so far: "p")' },
+    ]);
+    expect(error.message.split('\n')).toHaveLength(4);
+    expect(error.message.split('\n')[0]).toBe('inline.json: step 2, `settle.attempt`: "p" names a peek at step 1, which never reserves an attempt');
+  });
+
+  it('keeps a Sale permissive, so scenarios can pass bad input on purpose', () => {
+    const parsed = parseScenario(step({ begin: { amount: '12.50', currency: 5, card: { pan: 'x', cvv: '123' }, extra: true }, expect: { error: 'GuardInputError' } }));
+    expect(parsed.steps[0]).toMatchObject({ begin: { amount: '12.50', extra: true } });
+  });
+});
