@@ -326,11 +326,11 @@ export class Guard {
   }
 
   #newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
-    const id = randomId('pdg_', 16);
+    const id = randomId('pdg_', 12);
     const record: AttemptRecord = {
       v: 1,
       id,
-      // The id doubles as the idempotency key: 128 random bits, URL-safe,
+      // The id doubles as the idempotency key: 96 random bits, URL-safe,
       // fixed for the attempt's life, and one string less per attempt.
       idempotencyKey: id,
       fingerprint: sale.fingerprint,

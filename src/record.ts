@@ -1,10 +1,10 @@
 import type { AttemptRecord } from './types.js';
 
 // Rare fields, added only when present. The common optional ones (approvedAt,
-// authCode, bin, last4) sit in the literal below: an in-object slot holding
+// authCode, bin, last4, orderId, cardKey) sit in the literal below: an in-object slot holding
 // `undefined` costs 8 bytes, a property array to hold them out of object 40+.
 const RARE = [
-  'cardKey', 'orderId', 'orderTotal', 'refundOf', 'processorRef', 'code', 'message', 'override',
+  'orderTotal', 'refundOf', 'processorRef', 'code', 'message', 'override',
 ] as const satisfies readonly (keyof AttemptRecord)[];
 const RARE_SHARED = ['terminalId', 'operator'] as const satisfies readonly (keyof AttemptRecord)[];
 
@@ -48,6 +48,8 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
     authCode: f.authCode,
     bin: shared(f.bin),
     last4: shared(f.last4),
+    orderId: f.orderId,
+    cardKey: f.cardKey,
   };
   const extra = record as unknown as Record<string, unknown>;
   for (const key of RARE_SHARED) if (f[key] !== undefined) extra[key] = shared(f[key]);

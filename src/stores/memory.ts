@@ -20,7 +20,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const limit = options.journalLimit ?? 10_000;
   const records = new Map<string, AttemptRecord>();
   const meta = new Map<string, string>();
-  let entries: JournalEntry[] = [];
+  // A ring of exactly `limit` entries: bounded memory, oldest overwritten first.
+  const ring: JournalEntry[] = [];
+  let next = 0;
   return {
     load: async () => [...records.values()],
     put: async (record) => {
@@ -34,9 +36,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       meta.set(key, value);
     },
     appendJournal: async (entry) => {
-      entries.push(entry);
-      if (entries.length > limit * 2) entries = entries.slice(-limit);
+      if (limit <= 0) return;
+      ring[next % limit] = entry;
+      next++;
     },
-    journal: () => entries.slice(-limit),
+    journal: () => (next <= limit ? ring.slice(0, next) : [...ring.slice(next % limit), ...ring.slice(0, next % limit)]),
   };
 }
