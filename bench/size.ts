@@ -1,0 +1,78 @@
+/**
+ * `npm run size` (after the build): the bundle budgets of SPEC §8, enforced.
+ *
+ * size-limit measures the entries of `.size-limit.json` (esbuild bundle,
+ * minified, gzip, with every dependency); this adds the rule size-limit
+ * cannot state: the browser adapter must add under 2 KB on top of the core,
+ * i.e. size(core + idb) - size(core). A fixed limit on the combined entry
+ * would let the adapter grow whenever the core shrinks.
+ *
+ * Exits 1 when any budget fails, or when size-limit itself fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** size-limit counts "KB" as 1000 bytes; so does this. */
+const ADAPTER_BUDGET_BYTES = 2_000;
+const CORE_ENTRY = /^core:/;
+const COMBINED_ENTRY = /^core \+ idb adapter:/;
+
+interface SizeLimitEntry {
+  name: string;
+  passed: boolean;
+  size: number;
+  sizeLimit?: number;
+}
+
+function measure(): SizeLimitEntry[] {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  // size-limit's package exports hide bin.js: find it next to its package.json.
+  const bin = join(dirname(createRequire(import.meta.url).resolve('size-limit/package.json')), 'bin.js');
+  const run = spawnSync(process.execPath, [bin, '--json'], { cwd: root, encoding: 'utf8' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(run.stdout);
+  } catch {
+    throw new Error(`size-limit printed no JSON (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+  }
+  if (!Array.isArray(parsed)) {
+    const error = (parsed as { error?: unknown })?.error;
+    throw new Error(`size-limit failed: ${typeof error === 'string' ? error.split('\n')[0] : JSON.stringify(parsed)}`);
+  }
+  return parsed as SizeLimitEntry[];
+}
+
+function entry(entries: SizeLimitEntry[], pattern: RegExp): SizeLimitEntry {
+  const found = entries.find((e) => pattern.test(e.name));
+  if (!found) throw new Error(`no size-limit entry named ${pattern} in .size-limit.json`);
+  return found;
+}
+
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(2)} KB`;
+
+function main(): number {
+  const entries = measure();
+  const core = entry(entries, CORE_ENTRY);
+  const combined = entry(entries, COMBINED_ENTRY);
+  const rows = entries.map((e) => ({ name: e.name, size: e.size, limit: e.sizeLimit, ok: e.passed }));
+  rows.push({ name: 'idb adapter adds (core + idb) - core', size: combined.size - core.size, limit: ADAPTER_BUDGET_BYTES, ok: combined.size - core.size < ADAPTER_BUDGET_BYTES });
+
+  const width = Math.max(...rows.map((r) => r.name.length));
+  process.stdout.write('minified + gzip, with dependencies (size-limit, esbuild)\n');
+  for (const r of rows) {
+    const limit = r.limit === undefined ? '' : `limit ${kb(r.limit)}`;
+    process.stdout.write(`${r.name.padEnd(width)}  ${kb(r.size).padStart(9)}  ${limit.padEnd(16)}  ${r.ok ? 'ok' : 'FAIL'}\n`);
+  }
+  const failed = rows.filter((r) => !r.ok).length;
+  process.stdout.write(failed === 0 ? 'all size budgets kept\n' : `${failed} size budget(s) failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+try {
+  process.exitCode = main();
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
