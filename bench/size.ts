@@ -16,6 +16,13 @@ import { fileURLToPath } from 'node:url';
 
 /** size-limit counts "KB" as 1000 bytes; so does this. */
 const ADAPTER_BUDGET_BYTES = 2_000;
+/**
+ * SPEC §8's core budget. Not met today: zod/mini (6.1 KB), @noble/hashes
+ * (2.9 KB) and date-fns' formatDistanceStrict with its locales (4.6 KB) alone
+ * take 13.6 KB of it. `.size-limit.json` holds the core at its measured size
+ * so it cannot grow unnoticed; this line keeps the gap in view.
+ */
+const SPEC_CORE_BUDGET_BYTES = 16_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
@@ -64,6 +71,9 @@ function main(): number {
   for (const r of rows) {
     const limit = r.limit === undefined ? '' : `limit ${kb(r.limit)}`;
     process.stdout.write(`${r.name.padEnd(width)}  ${kb(r.size).padStart(9)}  ${limit.padEnd(16)}  ${r.ok ? 'ok' : 'FAIL'}\n`);
+  }
+  if (core.size >= SPEC_CORE_BUDGET_BYTES) {
+    process.stdout.write(`note: SPEC §8 asks for a core under ${kb(SPEC_CORE_BUDGET_BYTES)}; it is ${kb(core.size)} (see README, Performance)\n`);
   }
   const failed = rows.filter((r) => !r.ok).length;
   process.stdout.write(failed === 0 ? 'all size budgets kept\n' : `${failed} size budget(s) failed\n`);
