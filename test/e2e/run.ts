@@ -1,0 +1,20 @@
+/**
+ * `npm run test:e2e`: the web POS example in Debian's Chromium.
+ *
+ *   npm run test:e2e                 # every test
+ *   npm run test:e2e -- timeout      # tests whose name contains "timeout"
+ *
+ * Screenshots of the main states go to test-results/e2e/. Not part of
+ * `npm test`: it needs a browser (`apt-get install chromium`).
+ */
+import { runTests } from './harness.js';
+import { tests } from './web-pos.e2e.js';
+
+const filter = process.argv.slice(2).join(' ').toLowerCase();
+const selected = filter ? tests.filter((test) => test.name.toLowerCase().includes(filter)) : tests;
+if (selected.length === 0) {
+  console.error(`no e2e test name contains "${filter}"`);
+  process.exit(2);
+}
+const failed = await runTests(selected);
+process.exitCode = failed === 0 ? 0 : 1;
