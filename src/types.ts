@@ -223,6 +223,11 @@ export interface JournalEntry {
 /**
  * Where attempts live. Small on purpose: a store for your own database is
  * about 40 lines (see README, "Writing a store").
+ *
+ * The guard issues writes without waiting for earlier ones to finish, so a
+ * store must apply `put`, `claim` and `delete` calls in the order they were
+ * made (a settle must never land before its begin). Appending to a log, a
+ * queue of transactions, or a synchronous write inside each call all do.
  */
 export interface GuardStore {
   /** Every record, in any order. Called once, at start-up. */
