@@ -231,6 +231,17 @@ describe('fileStore durability', () => {
     expect(syncs - before).toBeGreaterThanOrEqual(1);
   });
 
+  it('through a guard, 50 concurrent begins share fsyncs too (the guard does not chain its writes)', async () => {
+    const path = tempFile();
+    let syncs = 0;
+    const guard = await createGuard({ merchantId: 'M-FILE', secret: 'file-secret-0123456789abcdef', store: open(path, { fs: wrapFs({ afterDatasync: () => syncs++ }) }) });
+    const before = syncs;
+    const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => guard.begin({ amount: 100 + i, currency: 'CNY', card: { token: `wallet-${i}` } })));
+    expect(decisions.every((d) => d.verdict === 'allow')).toBe(true);
+    expect(syncs - before).toBeLessThanOrEqual(3);
+    await guard.close();
+  });
+
   it('does not fsync for deletes (pruning): they ride along with the next write', async () => {
     const path = tempFile();
     let syncs = 0;
