@@ -126,17 +126,21 @@ export class Guard {
     if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
 
     const now = this.#now();
-    const kept: AttemptRecord[] = [];
     let recovered = 0;
-    for (const stored of records) {
+    const kept = records.map((stored) => {
       // The process that wrote a `pending` died mid-charge: the charge may have gone through.
-      const record = makeRecord(stored.status === 'pending' ? { ...stored, status: 'unknown' } : stored);
-      if (stored.status === 'pending') recovered++;
-      kept.push(record);
-    }
-    // Oldest deadline first keeps the expiry queues in order.
-    kept.sort((a, b) => this.#index.deadline(a) - this.#index.deadline(b));
-    for (const record of kept) this.#index.add(record);
+      if (stored.status === 'pending') {
+        recovered++;
+        return makeRecord({ ...stored, status: 'unknown' });
+      }
+      // A memory store hands back the guard's own frozen records: already in shape.
+      return Object.isFrozen(stored) ? stored : makeRecord(stored);
+    });
+    // Oldest deadline first keeps the expiry queues in order. (Stores return
+    // records mostly in write order, which TimSort takes in one pass.)
+    const deadlines = Float64Array.from(kept, (record) => this.#index.deadline(record));
+    const order = Array.from(kept, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
+    for (const i of order) this.#index.add(kept[i] as AttemptRecord);
     // Take the store over only once it is known to be ours: a guard that
     // fails to start (SECRET_CHANGED) must not fence the one still running.
     owners.set(store, this);

@@ -87,8 +87,12 @@ describe('properties', () => {
               if (decision === undefined) continue;
               const request: OverrideRequest = { operator: 'op', reason: 'property test', ...(step.supervisor ? { supervisor: 'sup' } : {}) };
               const d = await guard.override(decision, request);
-              if (d.attempt) ids.push(d.attempt.id);
-              else held.push(d);
+              if (d.attempt) {
+                ids.push(d.attempt.id);
+                // One confirmation, one charge: the decision is spent.
+                held.splice(held.indexOf(decision), 1);
+                await expect(guard.override(decision, request)).rejects.toMatchObject({ code: 'UNKNOWN_DECISION' });
+              } else held.push(d);
             }
           } catch (error) {
             // Illegal transitions and refused overrides are expected; nothing else is.
