@@ -4,12 +4,15 @@
  * stable `code`, so checks keep working across bundles and realms, where
  * `instanceof` does not (see {@link isGuardError}).
  */
-export type GuardErrorName =
-  | 'GuardInputError'
-  | 'GuardConfigError'
-  | 'GuardStateError'
-  | 'GuardOverrideError'
-  | 'GuardStorageError';
+export const GUARD_ERROR_NAMES = [
+  'GuardInputError',
+  'GuardConfigError',
+  'GuardStateError',
+  'GuardOverrideError',
+  'GuardStorageError',
+] as const;
+
+export type GuardErrorName = (typeof GUARD_ERROR_NAMES)[number];
 
 export interface GuardErrorOptions {
   /** The offending field, dotted (`card.pan`, `window`). */
@@ -54,13 +57,7 @@ export class GuardStorageError extends GuardError {
   override readonly name = 'GuardStorageError' as const;
 }
 
-const NAMES: ReadonlySet<string> = new Set<GuardErrorName>([
-  'GuardInputError',
-  'GuardConfigError',
-  'GuardStateError',
-  'GuardOverrideError',
-  'GuardStorageError',
-]);
+const NAMES: ReadonlySet<string> = new Set(GUARD_ERROR_NAMES);
 
 /** True for any guard error, including one thrown by another copy of this package. */
 export function isGuardError(value: unknown): value is GuardError {

@@ -56,6 +56,9 @@ export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = {
   CLOCK_ANOMALY: undefined,
 };
 
+/** Every reason code, in SPEC §3 order (VERDICT_OF's keys: the compiler keeps it complete). */
+export const REASON_CODES = Object.keys(VERDICT_OF) as [ReasonCode, ...ReasonCode[]];
+
 const RANK: Record<Verdict, number> = { allow: 0, prompt: 1, block: 2 };
 
 export function strictest(verdicts: Iterable<Verdict | undefined>): Verdict {

@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
 import { parseDuration } from '../duration.js';
+import { GUARD_ERROR_NAMES } from '../errors.js';
+import { REASON_CODES } from '../rules.js';
 
 /**
  * The scenario file format (SPEC §7), in one place: the loader validates with
@@ -15,19 +17,7 @@ import { parseDuration } from '../duration.js';
  *   expect the guard to refuse it (`expect: { error: 'GuardInputError' }`).
  */
 
-export const REASON_CODES = [
-  'IN_FLIGHT',
-  'UNKNOWN_OUTCOME',
-  'DUPLICATE_CHARGE',
-  'ORDER_ALREADY_PAID',
-  'ORDER_SAME_AMOUNT',
-  'REFUND_EXCEEDS_CHARGE',
-  'REFUND_ORIGINAL_NOT_FOUND',
-  'STORAGE_UNAVAILABLE',
-  'CLOCK_ANOMALY',
-] as const;
-
-export const ERROR_NAMES = ['GuardInputError', 'GuardConfigError', 'GuardStateError', 'GuardOverrideError', 'GuardStorageError'] as const;
+export { GUARD_ERROR_NAMES as ERROR_NAMES, REASON_CODES };
 
 export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const;
 
@@ -156,7 +146,7 @@ const saleSchema = describe(
 // ── expectations ────────────────────────────────────────────────────────
 
 const errorExpect = describe(
-  z.strictObject({ error: describe(z.enum(ERROR_NAMES), 'The error class the step must throw; the step must change nothing.') }),
+  z.strictObject({ error: describe(z.enum(GUARD_ERROR_NAMES), 'The error class the step must throw; the step must change nothing.') }),
   'The step must throw this error class and change nothing.',
 );
 
