@@ -14,10 +14,9 @@ export interface CardFacts {
 
 // Sensitive authentication data: never needed to detect a duplicate, and
 // PCI DSS forbids keeping it after authorisation. Refused wherever it appears.
-const FORBIDDEN = new Set([
-  'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'csc', 'securitycode', 'pin', 'pinblock',
-  'track', 'track1', 'track2', 'track3', 'trackdata', 'magstripe', 'emv', 'icc', 'iccdata',
-]);
+// Matched on the field name lower-cased without `-` and `_`: `track2_data`,
+// `Track2Data`, `pinBlock`, `cvv2`.
+const FORBIDDEN = /^(cvv|cvc|cav|cid|csc|cvn)\d?$|^(card)?(security|verification)(code|value)$|^pin(block|data)?$|^track\d?(data)?$|^magstripe(data)?$|^(emv|icc)(data)?$/;
 
 const forbiddenMessage = (field: string) =>
   `\`${field}\` is refused: CVV, PIN blocks and track data are never needed to detect a duplicate and must not be passed to the guard`;
@@ -25,7 +24,7 @@ const forbiddenMessage = (field: string) =>
 /** Throws on any CVV / PIN / track field among `keys`. */
 export function refuseSensitiveFields(value: object, prefix: string): void {
   for (const key of Object.keys(value)) {
-    if (FORBIDDEN.has(key.toLowerCase().replace(/[-_]/g, ''))) {
+    if (FORBIDDEN.test(key.toLowerCase().replace(/[-_]/g, ''))) {
       throw new GuardInputError('SENSITIVE_DATA', forbiddenMessage(prefix + key), { field: prefix + key });
     }
   }
@@ -59,12 +58,19 @@ export function normalisePan(pan: string): string {
 
 function panFacts(pan: unknown): CardFacts {
   if (typeof pan !== 'string') return fail('card.pan', 'must be a string of 12-19 digits');
+  // Track 1/2 data pasted from a reader (";4111…=2512…?", "%B4111…^NAME^…").
+  if (/[;%=^?]/.test(pan)) {
+    throw new GuardInputError('SENSITIVE_DATA', forbiddenMessage('card.pan') + ' (this looks like track data: pass the card number only)', { field: 'card.pan' });
+  }
   const digits = normalisePan(pan);
   if (!/^\d{12,19}$/.test(digits)) return fail('card.pan', 'must be 12-19 digits (spaces and dashes allowed)');
   // China UnionPay (62…) issues numbers that are not all Luhn-valid; a
   // China-facing till must accept them.
   if (!digits.startsWith('62') && !luhnValid(digits)) return fail('card.pan', 'fails the Luhn check (mistyped card number?)');
-  return { material: `pan:${digits}`, bin: digits.slice(0, 6), last4: digits.slice(-4) };
+  // BIN and last 4 of a short PAN would leave too few digits hidden (10 of
+  // 12 shown, ~10 candidates with Luhn): keep the BIN only from 15 digits up,
+  // where at least 5 stay hidden.
+  return { material: `pan:${digits}`, ...(digits.length >= 15 ? { bin: digits.slice(0, 6) } : {}), last4: digits.slice(-4) };
 }
 
 function tokenFacts(token: unknown): CardFacts {

@@ -1,3 +1,5 @@
+import { redact } from './redact.js';
+
 /**
  * Every error the guard throws is an instance of exactly one of the five
  * subclasses below. Each has a literal `name` equal to its class name and a
@@ -70,9 +72,9 @@ export function isGuardError(value: unknown): value is GuardError {
   );
 }
 
-/** `` `got 12.5 (number)` `` — quotes a bad value the way p-queue does, without echoing secrets. */
+/** `` `got 12.5 (number)` `` — quotes a bad value the way p-queue does, without echoing card numbers. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 37)}...` : value}" (string)`;
+  if (typeof value === 'string') return `"${redact(value.length > 40 ? `${value.slice(0, 37)}...` : value)}" (string)`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';

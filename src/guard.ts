@@ -47,6 +47,8 @@ const KEY_CHECK = 'keyCheck';
 /** What the guard remembers about a decision it returned, so `override` can trust it. */
 interface DecisionContext {
   sale: SaleFacts;
+  /** The verdict as issued: the caller's copy of the decision is not trusted for it. */
+  verdict: Verdict;
   /** The blocking/prompting codes shown: what an override lifts. */
   codes: ReasonCode[];
 }
@@ -187,7 +189,7 @@ export class Guard {
         { field: 'decision' },
       );
     }
-    if (decision.verdict === 'allow') {
+    if (context.verdict === 'allow') {
       throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
     }
     if (context.codes.includes('IN_FLIGHT')) {
@@ -199,7 +201,7 @@ export class Guard {
     if (supervisor !== undefined && typeof supervisor !== 'string') {
       throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
     }
-    if (decision.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
+    if (context.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
     const note: OverrideNote = { operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) };
     const result = await this.#decide(context.sale, { reserve: true, lifted: context.codes, override: note });
     if (result.attempt) {
@@ -277,7 +279,9 @@ export class Guard {
       return this.#issue(sale, 'allow', [...shown, storageFinding], record, false);
     }
     this.#index.remove(record.id);
-    return this.#issue(sale, policy, [...shown, storageFinding], undefined, false, ['STORAGE_UNAVAILABLE']);
+    // What the operator already lifted stays lifted: overriding this decision
+    // must not bring the earlier prompt back, round after round.
+    return this.#issue(sale, policy, [...shown, storageFinding], undefined, false, [...lifted.filter((c) => c !== 'STORAGE_UNAVAILABLE'), 'STORAGE_UNAVAILABLE']);
   }
 
   /** Persist a fresh reservation. `undefined` on success. */
@@ -314,13 +318,14 @@ export class Guard {
       const reason: Reason = { code: f.code, message: reasonMessage(this.#o.locale, f.code, f.facts) };
       if (f.attemptId !== undefined) reason.attemptId = f.attemptId;
       if (f.ageMs !== undefined) reason.ageMs = f.ageMs;
-      return reason;
+      return Object.freeze(reason);
     });
-    const decision: Decision = { verdict, reasons, fingerprint: sale.fingerprint };
+    const decision: Decision = { verdict, reasons: Object.freeze(reasons) as Reason[], fingerprint: sale.fingerprint };
     if (record) decision.attempt = this.#handle(record);
+    Object.freeze(decision);
     if (verdict !== 'allow') {
       const codes = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
-      this.#decisions.set(decision, { sale, codes: [...codes, ...extraCodes] });
+      this.#decisions.set(decision, { sale, verdict, codes: [...new Set([...codes, ...extraCodes])] });
       if (!peek) {
         this.#journal({ at: this.#now(), type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
       }

@@ -1,4 +1,5 @@
 import { GuardInputError, describeValue } from './errors.js';
+import { redact } from './redact.js';
 import type { Outcome } from './types.js';
 
 const STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
@@ -29,7 +30,8 @@ export function validateOutcome(outcome: unknown): Outcome {
     const value = input[key];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length > 512) fail(key, 'must be a string of at most 512 characters', value);
-    clean[key] = value;
+    // Persisted: a processor's message may quote the card back.
+    clean[key] = redact(value);
   }
   return clean as Outcome;
 }

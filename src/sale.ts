@@ -78,10 +78,9 @@ export function validateSale(input: unknown, defaultMerchantId: string): ValidSa
   const sale: Sale = parsed.data as Sale;
   const kind = sale.kind ?? 'sale';
   if (sale.refundOf !== undefined && kind !== 'refund') fail('refundOf', "is only for `kind: 'refund'`");
-  if (sale.orderTotal !== undefined) {
-    if (sale.orderId === undefined) fail('orderTotal', 'needs an `orderId`');
-    if (sale.amount > sale.orderTotal) fail('amount', `must not exceed \`orderTotal\` (${sale.orderTotal})`, sale.amount);
-  }
+  // An amount above orderTotal is not bad input: it is an overpay, which the
+  // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
+  if (sale.orderTotal !== undefined && sale.orderId === undefined) fail('orderTotal', 'needs an `orderId`');
   const valid: ValidSale = {
     amount: sale.amount,
     currency: sale.currency,

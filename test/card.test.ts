@@ -80,9 +80,30 @@ describe('cardFacts: PAN cards', () => {
         const facts = cardFacts({ pan: typed });
         expect(facts.material).toBe(cardFacts({ pan: digits }).material);
         expect(facts.last4).toBe(digits.slice(-4));
-        expect(facts.bin).toBe(digits.slice(0, 6));
+        // The BIN is kept only where enough digits stay hidden (15+).
+        expect(facts.bin).toBe(digits.length >= 15 ? digits.slice(0, 6) : undefined);
       }),
     );
+  });
+
+  it('keeps no BIN for a 12-14 digit PAN: BIN + last 4 would leave it guessable', () => {
+    expect(cardFacts({ pan: withCheckDigit('62000000000') })).toMatchObject({ last4: expect.any(String) });
+    expect(cardFacts({ pan: withCheckDigit('62000000000') }).bin).toBeUndefined();
+    expect(cardFacts({ pan: withCheckDigit('4111111111111') }).bin).toBeUndefined();
+    expect(cardFacts({ pan: withCheckDigit('411111111111111') }).bin).toBe('411111');
+  });
+
+  it.each(['track2Data', 'track2_data', 'Track1', 'pinBlock', 'PIN', 'cvv2', 'CVC', 'securityCode', 'cardVerificationValue', 'iccData'])(
+    'refuses %s inside a card, saying it is never needed',
+    (field) => {
+      expect(() => cardFacts({ pan: '4111 1111 1111 1111', [field]: 'x' })).toThrow(/never needed/);
+    },
+  );
+
+  it('refuses track data pasted into card.pan', () => {
+    for (const pan of [';4111111111111111=25121010000012345678?', '%B4111111111111111^DOE/JOHN^2512101?']) {
+      expect(() => cardFacts({ pan })).toThrow(expect.objectContaining({ code: 'SENSITIVE_DATA', field: 'card.pan' }));
+    }
   });
 
   it('accepts 12 and 19 digits, rejects 11 and 20', () => {

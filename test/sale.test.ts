@@ -182,8 +182,8 @@ describe('validateSale: other fields', () => {
     expect(expectFieldError({ ...base, orderTotal: 5000 }, 'orderTotal').message).toMatch(/orderId/);
   });
 
-  it('rejects an amount above orderTotal', () => {
-    expect(expectFieldError({ ...base, orderId: 'O-1', orderTotal: 1249 }, 'amount').message).toMatch(/orderTotal/);
+  it('accepts an amount above orderTotal: that is an overpay for the ORDER_ALREADY_PAID rule, not bad input', () => {
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1249 }, 'M-1')).toMatchObject({ amount: base.amount, orderTotal: 1249 });
   });
 
   it('rejects a non-integer orderTotal', () => {

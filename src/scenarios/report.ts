@@ -1,6 +1,7 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
+import { redact } from '../redact.js';
 
 /**
  * What the `scenarios` command prints. Plain text, no colours: the output is
@@ -26,7 +27,7 @@ function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[],
   const step = steps[failure.step - 1];
   return [
     `    ${file}`,
-    failure.step === 0 ? '    before step 1 (creating the guard from `config`)' : `    step ${failure.step}: ${step ? JSON.stringify(step) : ''}`,
+    failure.step === 0 ? '    before step 1 (creating the guard from `config`)' : `    step ${failure.step}: ${step ? redact(JSON.stringify(step)) : ''}`,
     `      expected: ${failure.expected}`,
     `      actual:   ${failure.actual}`,
   ];

@@ -136,7 +136,7 @@ describe('properties', () => {
     (s) => (s.kind = 'void'),
     (s) => (s.refundOf = 'att_x'),
     (s) => (s.orderTotal = 5000),
-    (s) => Object.assign(s, { orderId: 'ORD-1', orderTotal: 5 }),
+    (s) => (s.card = { pan: ';4111111111111111=2912?' }),
     (s) => (s.merchantId = ''),
     (s) => (s.orderId = ' padded '),
     (s) => (s.operator = 42),

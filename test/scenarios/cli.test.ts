@@ -35,7 +35,7 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     expect(code).toBe(1);
     expect(stdout).toContain('✗ deliberately wrong: expects a double tap to be allowed (3 steps,');
     expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json\n');
-    expect(stdout).toContain('    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"4111 1111 1111 1111"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n');
+    expect(stdout).toContain('    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"[card number removed]"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n');
     expect(stdout).toContain('      expected: verdict allow, without IN_FLIGHT\n      actual:   verdict block, reasons: IN_FLIGHT\n');
     expect(lastLine(stdout)).toBe('1 passed, 1 failed');
   });

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/index.js';
+import { MASTERCARD, VISA, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
+
+/**
+ * Defects found by a line-by-line review against SPEC.md, each pinned so it
+ * cannot come back.
+ */
+describe('override trusts only what the guard issued', () => {
+  it('a block cannot be turned into a prompt to skip the supervisor check (SPEC §4)', async () => {
+    let asked = 0;
+    const { guard } = await testGuard({ authorize: () => ++asked > 0 && false });
+    const first = await guard.begin(sale());
+    await first.attempt?.markUnknown();
+    const block = await guard.begin(sale());
+    expect(block.verdict).toBe('block');
+    expect(Object.isFrozen(block)).toBe(true);
+    expect(() => {
+      (block as { verdict: string }).verdict = 'prompt';
+    }).toThrow(TypeError);
+    await expect(guard.override({ ...block, verdict: 'prompt' } as Decision, { operator: 'o', reason: 'r' })).rejects.toMatchObject({ code: 'UNKNOWN_DECISION' });
+    await expect(guard.override(block, { operator: 'o', reason: 'r' })).rejects.toMatchObject({ name: 'GuardOverrideError', code: 'NOT_AUTHORIZED' });
+    expect(asked).toBe(1);
+  });
+});
+
+describe('a storage outage never makes a sale impossible to override (SPEC §3 STORAGE_UNAVAILABLE)', () => {
+  it('overriding the STORAGE_UNAVAILABLE prompt does not bring back the prompt already lifted', async () => {
+    let failing = false;
+    const store = spyStore((_, write) => (failing ? Promise.reject(new Error('disk full')) : write()));
+    const { guard } = await testGuard({ store });
+    await (await guard.begin(sale())).attempt?.approve();
+    failing = true;
+    const duplicate = await guard.begin(sale());
+    expect(duplicate.reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+    const storage = await guard.override(duplicate, { operator: 'o', reason: 'customer buys two' });
+    expect([storage.verdict, storage.reasons.map((r) => r.code)]).toEqual(['prompt', ['STORAGE_UNAVAILABLE']]);
+    const proceed = await guard.override(storage, { operator: 'o', reason: 'proceed on memory only' });
+    expect(proceed.verdict).toBe('allow');
+    expect(proceed.reasons.map((r) => r.code)).toEqual(['STORAGE_UNAVAILABLE']);
+  });
+
+  it('charge() with confirm gets through a DUPLICATE_CHARGE prompt during an outage', async () => {
+    let failing = false;
+    const { guard } = await testGuard({ store: spyStore((_, write) => (failing ? Promise.reject(new Error('quota')) : write())) });
+    await (await guard.begin(sale())).attempt?.approve();
+    failing = true;
+    const result = await guard.charge(sale(), async () => ({ approved: true }), { confirm: () => true });
+    expect(result.status).toBe('approved');
+  });
+});
+
+describe('free text never carries card data into storage (SPEC §5)', () => {
+  it('masks card numbers, expiry and CVV in thrown errors and decline messages', async () => {
+    const { guard, store } = await testGuard();
+    await guard.charge(sale(), async () => {
+      throw new Error('card 4111 1111 1111 1111 exp 12/29 cvv 123 rejected');
+    });
+    await guard.charge(sale({ card: { pan: MASTERCARD } }), async () => ({ approved: false, message: 'Declined for PAN 5555555555554444', code: 'PAN 5555555555554444' }));
+    const persisted = JSON.stringify(await store.load());
+    expect(persisted).not.toMatch(/4111 1111|4111111111111111|5555555555554444|12\/29|cvv 123/);
+    expect(persisted).toContain('[card number removed]');
+  });
+
+  it('does not quote a card number back in an input error', async () => {
+    const { guard } = await testGuard();
+    const error = (await thrown(() => guard.begin(sale({ currency: VISA.replace(/ /g, '') })))) as Error;
+    expect(error.message).not.toMatch(/4111/);
+  });
+});
+
+describe('an overpay is a rule, not bad input (SPEC §3 ORDER_ALREADY_PAID)', () => {
+  it('an amount above orderTotal is blocked ORDER_ALREADY_PAID even with nothing paid yet', async () => {
+    const { guard } = await testGuard();
+    const decision = await guard.begin(sale({ orderId: 'O-1', orderTotal: 1000, amount: 1250 }));
+    expect([decision.verdict, decision.reasons.map((r) => r.code)]).toEqual(['block', ['ORDER_ALREADY_PAID']]);
+  });
+});
