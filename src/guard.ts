@@ -18,6 +18,7 @@ import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
 import { makeRecord, withChanges } from './record.js';
+import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
   Attempt,
   AttemptFilter,
@@ -143,6 +144,11 @@ export class Guard {
     const deadlines = Float64Array.from(kept, (record) => this.#index.deadline(record));
     const order = Array.from(kept, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
     for (const i of order) this.#index.add(kept[i] as AttemptRecord);
+    // A crash between an approved refund's write and its original's leaves
+    // the original short: count it now (idempotent, so nothing is doubled).
+    for (const record of kept) {
+      if (record.kind === 'refund' && record.status === 'approved') void this.#repairRefund(record, now).catch(() => undefined);
+    }
     // Take the store over only once it is known to be ours: a guard that
     // fails to start (SECRET_CHANGED) must not fence the one still running.
     owners.set(store, this);
@@ -407,15 +413,22 @@ export class Guard {
       }
       changes.push(refundedBy(current, amount, now));
     } else {
-      if (from === valid.status) return this.#view(current, now);
+      if (from === valid.status) {
+        // A retried settle changes nothing, but is the moment to write what
+        // an earlier storage failure left in memory only, and to repair a
+        // refund's original whose update was lost.
+        await this.#repairRefund(current, now);
+        return this.#view(current, now);
+      }
       if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
       const { status, ...details } = valid;
-      changes.push(withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) }));
-      // An approved refund attempt adds to its original sale's refunded sum.
-      const original = status === 'approved' && current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
-      if (original && original.kind === 'sale' && original.status === 'approved') {
-        changes.push(refundedBy(original, Math.min(current.amount, original.amount - original.refunded), now));
-      }
+      const next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
+      changes.push(next);
+      // A refund attempt moves its original sale's refunded sum: approved
+      // adds to it, voided (a reversal) takes it back.
+      const original = current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
+      const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : status === 'voided' ? revokeRefund(original, next, now) : undefined;
+      if (updated) changes.push(updated);
     }
     for (const record of changes) this.#index.add(record);
     await this.#persist(changes);
@@ -423,6 +436,14 @@ export class Guard {
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
     this.#events.emit({ type: 'settle', record, from });
     return this.#view(record, now);
+  }
+
+  /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
+  async #repairRefund(record: AttemptRecord, now: number): Promise<void> {
+    const original = record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? this.#index.get(record.refundOf) : undefined;
+    const updated = original && applyRefund(original, record, now);
+    if (updated) this.#index.add(updated);
+    if (updated || this.#unpersisted.size > 0) await this.#persist(updated ? [updated] : []);
   }
 
   /**
@@ -711,11 +732,6 @@ class AttemptHandle implements Attempt {
   toJSON() {
     return { id: this.id, idempotencyKey: this.idempotencyKey, status: this.status, amount: this.amount, currency: this.currency };
   }
-}
-
-function refundedBy(record: AttemptRecord, amount: number, now: number): AttemptRecord {
-  const refunded = record.refunded + amount;
-  return withChanges(record, { refunded, status: refunded >= record.amount ? 'refunded' : 'approved', updatedAt: now });
 }
 
 function requiredText(field: string, value: unknown): string {

@@ -55,6 +55,7 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
   if (f.code !== undefined) record.code = f.code;
   if (f.message !== undefined) record.message = f.message;
   if (f.override !== undefined) record.override = f.override;
+  if (f.refunds !== undefined) record.refunds = f.refunds;
   return Object.freeze(record);
 }
 

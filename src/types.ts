@@ -101,6 +101,8 @@ export interface AttemptRecord {
   approvedAt?: number;
   /** Sum refunded so far, minor units. */
   refunded: number;
+  /** On a sale: the refund attempts counted in `refunded`, with the amount each added. */
+  refunds?: { id: string; amount: number }[];
   authCode?: string;
   processorRef?: string;
   code?: string;

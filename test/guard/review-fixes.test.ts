@@ -76,3 +76,51 @@ describe('an overpay is a rule, not bad input (SPEC §3 ORDER_ALREADY_PAID)', ()
     expect([decision.verdict, decision.reasons.map((r) => r.code)]).toEqual(['block', ['ORDER_ALREADY_PAID']]);
   });
 });
+
+describe('refund attempts and their original sale (SPEC §2)', () => {
+  async function refunded(guard: Awaited<ReturnType<typeof testGuard>>['guard']) {
+    const charge = await guard.begin(sale({ amount: 1000 }));
+    await charge.attempt?.approve();
+    const refund = await guard.begin(sale({ amount: 1000, kind: 'refund', refundOf: charge.attempt?.id }));
+    return { saleId: charge.attempt?.id as string, refund: refund.attempt };
+  }
+
+  it('voiding an approved refund takes back what it added: the sale is approved again', async () => {
+    const { guard } = await testGuard();
+    const { saleId, refund } = await refunded(guard);
+    await refund?.approve();
+    expect(await guard.get(saleId)).toMatchObject({ status: 'refunded', refunded: 1000 });
+    await refund?.void();
+    expect(await guard.get(saleId)).toMatchObject({ status: 'approved', refunded: 0, refunds: [] });
+    // The customer was never refunded: the same sale again is a suspected repeat.
+    expect((await guard.begin(sale({ amount: 1000 }))).reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
+  });
+
+  it("an original whose update was lost to a crash is repaired at start-up, so a second refund is blocked", async () => {
+    let failOriginal = false;
+    const store = spyStore((record, write) => (failOriginal && record.kind === 'sale' ? Promise.reject(new Error('crash')) : write()));
+    const { guard, clock } = await testGuard({ store });
+    const { saleId, refund } = await refunded(guard);
+    failOriginal = true;
+    await refund?.approve();
+    expect((await store.load()).find((r) => r.id === saleId)).toMatchObject({ refunded: 0 });
+    failOriginal = false;
+    const { guard: restarted } = await testGuard({ store, clock: clock.afterRestart() });
+    expect(await restarted.get(saleId)).toMatchObject({ status: 'refunded', refunded: 1000 });
+    const again = await restarted.begin(sale({ amount: 1000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } }));
+    expect([again.verdict, again.reasons.map((r) => r.code)]).toEqual(['block', ['REFUND_EXCEEDS_CHARGE']]);
+  });
+
+  it('a retried settle of the refund repairs the original too, and never counts it twice', async () => {
+    let failOriginal = false;
+    const store = spyStore((record, write) => (failOriginal && record.kind === 'sale' ? Promise.reject(new Error('io')) : write()));
+    const { guard } = await testGuard({ store });
+    const { saleId, refund } = await refunded(guard);
+    failOriginal = true;
+    await refund?.approve();
+    failOriginal = false;
+    await refund?.approve();
+    await refund?.approve();
+    expect((await store.load()).find((r) => r.id === saleId)).toMatchObject({ status: 'refunded', refunded: 1000 });
+  });
+});
