@@ -2,6 +2,9 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { STEP_KINDS, scenarioSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+import { GuardConfigError } from '../errors.js';
+import { resolveOptions } from '../options.js';
+import type { GuardOptions } from '../types.js';
 
 /**
  * Reading scenario files and explaining what is wrong with them. A QA
@@ -60,9 +63,21 @@ export interface LoadedScenario {
 export function parseScenario(input: unknown, file?: string): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) throw new ScenarioFileError(file, explainIssues(parsed.error.issues, input));
-  const problems = checkNames(parsed.data.steps);
+  const problems = [...checkConfig(parsed.data.config), ...checkNames(parsed.data.steps)];
   if (problems.length > 0) throw new ScenarioFileError(file, problems);
   return parsed.data;
+}
+
+/** A `config` the guard would refuse is a broken scenario, found at load time, not a step result. */
+function checkConfig(config: Scenario['config']): ScenarioProblem[] {
+  const { authorize: _answer, ...options } = config;
+  try {
+    resolveOptions({ ...(options as Omit<GuardOptions, 'authorize'>), authorize: () => false });
+    return [];
+  } catch (error) {
+    if (!(error instanceof GuardConfigError)) throw error;
+    return [{ step: undefined, field: error.field === undefined ? 'config' : `config.${error.field}`, message: error.message }];
+  }
 }
 
 /**

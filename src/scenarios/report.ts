@@ -27,7 +27,7 @@ function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[],
   const step = steps[failure.step - 1];
   return [
     `    ${file}`,
-    failure.step === 0 ? '    before step 1 (creating the guard from `config`)' : `    step ${failure.step}: ${step ? redact(JSON.stringify(step)) : ''}`,
+    `    step ${failure.step}: ${step ? redact(JSON.stringify(step)) : ''}`,
     `      expected: ${failure.expected}`,
     `      actual:   ${failure.actual}`,
   ];

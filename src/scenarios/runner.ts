@@ -108,7 +108,9 @@ class Run {
     try {
       this.#guard = await this.#createGuard(this.#config);
     } catch (error) {
-      this.#fail(0, 'a guard created from `config`', thrown(error));
+      // The config was checked at load; only a custom store failing at
+      // start-up gets here. Reported against step 1, which could not run.
+      this.#fail(1, 'a guard created from `config` (before step 1)', thrown(error));
       return 0;
     }
     const steps = this.#scenario.steps;

@@ -86,12 +86,11 @@ describe('runScenario: results', () => {
     await expect(runScenario(scenario([{ settle: { attempt: 'ghost', status: 'approved' } }]))).rejects.toThrow(/step 1, `settle.attempt`: "ghost" is not a name/);
   });
 
-  it('reports a config the guard refuses as a failure at step 0 and runs nothing', async () => {
-    const result = await runScenario(scenario([{ advance: '1s' }], { config: { window: 'ten minutes' } }));
-    expect(result).toMatchObject({ passed: false, steps: 0 });
-    expect(result.failures).toHaveLength(1);
-    expect(result.failures[0]?.step).toBe(0);
-    expect(result.failures[0]?.actual).toMatch(/^GuardConfigError: `window`/);
+  it('refuses a config the guard would refuse as a broken scenario (steps are 1-based: there is no step 0)', async () => {
+    const error = await runScenario(scenario([{ advance: '1s' }], { config: { window: 'ten minutes' } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScenarioFileError);
+    expect((error as ScenarioFileError).problems[0]).toMatchObject({ step: undefined, field: 'config.window' });
+    expect((error as Error).message).toMatch(/`window` must be a Duration/);
   });
 });
 
