@@ -456,6 +456,15 @@ export class Guard {
     const current = this.#require(attemptId);
     const from = statusAt(current, now, this.#o.pendingTimeoutMs);
     if (from !== 'unknown') this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
+    // Another attempt of the same sale or order is being charged right now
+    // (a supervisor overrode this one's UNKNOWN_OUTCOME): resuming would put
+    // two charges in flight at once, which IN_FLIGHT never allows.
+    const inFlight = [...this.#index.byFingerprint(current.fingerprint), ...(current.orderId === undefined ? [] : this.#index.byOrder(current.merchantId, current.orderId))].find(
+      (r) => r.id !== current.id && statusAt(r, now, this.#o.pendingTimeoutMs) === 'pending',
+    );
+    if (inFlight) {
+      throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed while attempt ${inFlight.id} of the same sale is being charged: wait for its result`, { field: 'attemptId' });
+    }
     const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
     this.#index.add(record);
     await this.#persist([record]);

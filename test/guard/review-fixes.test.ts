@@ -124,3 +124,18 @@ describe('refund attempts and their original sale (SPEC §2)', () => {
     expect((await store.load()).find((r) => r.id === saleId)).toMatchObject({ status: 'refunded', refunded: 1000 });
   });
 });
+
+describe('resume never puts two charges of one sale in flight', () => {
+  it('refuses while a supervisor-overridden attempt of the same sale is pending, and allows it once that one is settled', async () => {
+    const { guard } = await testGuard({ authorize: () => true });
+    const first = await guard.begin(sale());
+    await first.attempt?.markUnknown();
+    const held = await guard.begin(sale());
+    const second = await guard.override(held, { operator: 'o', reason: 'processor shows no charge', supervisor: 'sup-1' });
+    expect(second.verdict).toBe('allow');
+    await expect(guard.resume(first.attempt?.id as string)).rejects.toMatchObject({ name: 'GuardStateError', code: 'IN_FLIGHT' });
+    expect((await guard.get(first.attempt?.id as string))?.status).toBe('unknown');
+    await second.attempt?.decline();
+    await expect(guard.resume(first.attempt?.id as string)).resolves.toMatchObject({ status: 'pending' });
+  });
+});
