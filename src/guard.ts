@@ -58,6 +58,8 @@ interface DecideMode {
   reserve: boolean;
   /** Set after another tab's claim won: re-evaluate once, never loop. */
   retried?: boolean;
+  /** Warnings found on the first pass (a clock jump is reported once, then forgotten). */
+  warnings?: Finding[];
   lifted?: readonly ReasonCode[];
   override?: OverrideNote;
 }
@@ -256,6 +258,7 @@ export class Guard {
     const findings = evaluate(sale, this.#index, now, this.#o);
     const anomaly = this.#clockCheck(now);
     if (anomaly) findings.push(anomaly);
+    if (mode.warnings) findings.push(...mode.warnings);
     const lifted = mode.lifted ?? [];
     // An override lifts the codes it was shown. Any other reason makes this a
     // fresh decision that stands on its own, with every reason and its own
@@ -274,7 +277,7 @@ export class Guard {
     if (failure === undefined) return this.#issue(sale, 'allow', shown, record, false);
     if ('holder' in failure) {
       // Another tab holds the sale: re-evaluate with its record in the index.
-      if (!mode.retried) return this.#decide(sale, { ...mode, retried: true });
+      if (!mode.retried) return this.#decide(sale, { ...mode, retried: true, warnings: shown });
       return this.#issue(sale, 'block', [...shown, { code: 'IN_FLIGHT', attemptId: failure.holder.id, facts: { amount: sale.amount, currency: sale.currency } }], undefined, false);
     }
     const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
