@@ -237,7 +237,7 @@ export class Guard {
   }
 
   #facts(input: Sale): SaleFacts {
-    const sale = validateSale(input, this.#o.merchantId);
+    const sale = validateSale(input, this.#o);
     const cardKey = this.#hasher.cardKey(sale.card.material);
     const { card, ...rest } = sale;
     const facts: SaleFacts = {
@@ -245,7 +245,6 @@ export class Guard {
       cardKey,
       fingerprint: this.#hasher.fingerprint({ merchantId: sale.merchantId, kind: sale.kind, currency: sale.currency, amount: sale.amount, cardKey }),
     };
-    if (facts.terminalId === undefined && this.#o.terminalId !== undefined) facts.terminalId = this.#o.terminalId;
     if (card.bin !== undefined) facts.bin = card.bin;
     if (card.last4 !== undefined) facts.last4 = card.last4;
     return facts;

@@ -38,7 +38,11 @@ function fail(field: string, rule: string, value: unknown): never {
 
 function id(field: string, value: unknown, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 128) fail(field, 'a non-empty string of at most 128 characters', value);
+  // The same rule a Sale's merchantId and terminalId meet (sale.ts), or a
+  // guard could be created with an id none of its own sales could carry.
+  if (typeof value !== 'string' || value === '' || value.trim() !== value || value.length > 128) {
+    fail(field, 'a string of 1-128 characters without leading or trailing spaces', value);
+  }
   return value;
 }
 

@@ -61,7 +61,13 @@ function ruleText(issue: z.core.$ZodIssue, value: unknown): string {
  * The boundary: everything after this trusts its input. Throws
  * `GuardInputError` naming the field and the rule; never records anything.
  */
-export function validateSale(input: unknown, defaultMerchantId: string): ValidSale {
+/** The guard's own ids, for sales that do not name theirs. */
+export interface SaleDefaults {
+  merchantId: string;
+  terminalId: string | undefined;
+}
+
+export function validateSale(input: unknown, defaults: SaleDefaults): ValidSale {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail('sale', 'must be an object with amount, currency and card', input);
   }
@@ -85,10 +91,11 @@ export function validateSale(input: unknown, defaultMerchantId: string): ValidSa
     amount: sale.amount,
     currency: sale.currency,
     kind,
-    merchantId: sale.merchantId ?? defaultMerchantId,
+    merchantId: sale.merchantId ?? defaults.merchantId,
     card: cardFacts(sale.card),
   };
-  if (sale.terminalId !== undefined) valid.terminalId = sale.terminalId;
+  const terminalId = sale.terminalId ?? defaults.terminalId;
+  if (terminalId !== undefined) valid.terminalId = terminalId;
   if (sale.orderId !== undefined) valid.orderId = sale.orderId;
   if (sale.orderTotal !== undefined) valid.orderTotal = sale.orderTotal;
   if (sale.refundOf !== undefined) valid.refundOf = sale.refundOf;

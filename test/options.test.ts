@@ -97,13 +97,14 @@ describe('resolveOptions: validation', () => {
 
   it('rejects a missing, empty or non-string merchantId', () => {
     const { merchantId: _omitted, ...rest } = valid;
-    for (const options of [rest, { ...valid, merchantId: '' }, { ...valid, merchantId: '  ' }, { ...valid, merchantId: 42 }, { ...valid, merchantId: 'x'.repeat(129) }]) {
+    for (const options of [rest, { ...valid, merchantId: '' }, { ...valid, merchantId: '  ' }, { ...valid, merchantId: ' M1 ' }, { ...valid, merchantId: 42 }, { ...valid, merchantId: 'x'.repeat(129) }]) {
       expectFieldError(options, 'merchantId');
     }
   });
 
   it('rejects a bad terminalId', () => {
     expectFieldError({ ...valid, terminalId: '' }, 'terminalId');
+    expectFieldError({ ...valid, terminalId: 'T-1 ' }, 'terminalId');
   });
 
   it('rejects a missing or short secret', () => {

@@ -4,12 +4,13 @@ import { GuardInputError } from '../src/errors.js';
 import { validateSale } from '../src/sale.js';
 
 const MERCHANT = 'M-0001';
+const DEFAULTS = { merchantId: MERCHANT, terminalId: undefined };
 const VISA = '4111 1111 1111 1111';
 const base = { amount: 1250, currency: 'CNY', card: { token: 'tok_abc' } } as const;
 
 function inputError(input: unknown): GuardInputError {
   try {
-    validateSale(input, MERCHANT);
+    validateSale(input, DEFAULTS);
   } catch (error) {
     expect(error).toBeInstanceOf(GuardInputError);
     expect((error as Error).name).toBe('GuardInputError');
@@ -29,9 +30,10 @@ function expectFieldError(input: unknown, field: string, code = 'INVALID_SALE'):
 
 describe('validateSale: defaults', () => {
   it("defaults kind to 'sale' and merchantId to the guard's", () => {
-    const sale = validateSale(base, MERCHANT);
+    const sale = validateSale(base, DEFAULTS);
     expect(sale.kind).toBe('sale');
     expect(sale.merchantId).toBe(MERCHANT);
+    expect(sale.terminalId).toBeUndefined();
     expect(sale.amount).toBe(1250);
     expect(sale.currency).toBe('CNY');
   });
@@ -39,14 +41,14 @@ describe('validateSale: defaults', () => {
   it('keeps explicit optional fields and omits absent ones', () => {
     const sale = validateSale(
       { ...base, kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' },
-      MERCHANT,
+      DEFAULTS,
     );
     expect(sale).toMatchObject({ kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' });
-    expect(Object.keys(validateSale(base, MERCHANT)).sort()).toEqual(['amount', 'card', 'currency', 'kind', 'merchantId']);
+    expect(Object.keys(validateSale(base, DEFAULTS)).sort()).toEqual(['amount', 'card', 'currency', 'kind', 'merchantId']);
   });
 
   it('accepts orderTotal with its orderId and an amount up to it', () => {
-    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1250 }, MERCHANT).orderTotal).toBe(1250);
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1250 }, DEFAULTS).orderTotal).toBe(1250);
   });
 });
 
@@ -57,8 +59,8 @@ describe('validateSale: amount', () => {
   });
 
   it('accepts 1 and Number.MAX_SAFE_INTEGER', () => {
-    expect(validateSale({ ...base, amount: 1 }, MERCHANT).amount).toBe(1);
-    expect(validateSale({ ...base, amount: Number.MAX_SAFE_INTEGER }, MERCHANT).amount).toBe(Number.MAX_SAFE_INTEGER);
+    expect(validateSale({ ...base, amount: 1 }, DEFAULTS).amount).toBe(1);
+    expect(validateSale({ ...base, amount: Number.MAX_SAFE_INTEGER }, DEFAULTS).amount).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('quotes the bad value and its type, p-queue style', () => {
@@ -79,25 +81,25 @@ describe('validateSale: currency', () => {
   });
 
   it('accepts upper-case three-letter codes', () => {
-    for (const currency of ['CNY', 'USD', 'JPY', 'KWD']) expect(validateSale({ ...base, currency }, MERCHANT).currency).toBe(currency);
+    for (const currency of ['CNY', 'USD', 'JPY', 'KWD']) expect(validateSale({ ...base, currency }, DEFAULTS).currency).toBe(currency);
   });
 });
 
 describe('validateSale: card', () => {
   it('accepts { pan }, { token }, { last4 } and { last4, bin, expiry }', () => {
-    expect(validateSale({ ...base, card: { pan: VISA } }, MERCHANT).card.last4).toBe('1111');
-    expect(validateSale({ ...base, card: { token: 'tok_1' } }, MERCHANT).card.last4).toBeUndefined();
-    expect(validateSale({ ...base, card: { last4: '3446' } }, MERCHANT).card.last4).toBe('3446');
-    expect(validateSale({ ...base, card: { last4: '3446', bin: '622202', expiry: '12/29' } }, MERCHANT).card.bin).toBe('622202');
+    expect(validateSale({ ...base, card: { pan: VISA } }, DEFAULTS).card.last4).toBe('1111');
+    expect(validateSale({ ...base, card: { token: 'tok_1' } }, DEFAULTS).card.last4).toBeUndefined();
+    expect(validateSale({ ...base, card: { last4: '3446' } }, DEFAULTS).card.last4).toBe('3446');
+    expect(validateSale({ ...base, card: { last4: '3446', bin: '622202', expiry: '12/29' } }, DEFAULTS).card.bin).toBe('622202');
   });
 
   it('accepts a UnionPay number that fails Luhn', () => {
-    expect(validateSale({ ...base, card: { pan: '6222 0202 0011 2233 447' } }, MERCHANT).card.last4).toBe('3447');
+    expect(validateSale({ ...base, card: { pan: '6222 0202 0011 2233 447' } }, DEFAULTS).card.last4).toBe('3447');
   });
 
   it('gives the same card material however the PAN is typed', () => {
-    const a = validateSale({ ...base, card: { pan: VISA } }, MERCHANT).card.material;
-    const b = validateSale({ ...base, card: { pan: '4111-1111-1111-1111' } }, MERCHANT).card.material;
+    const a = validateSale({ ...base, card: { pan: VISA } }, DEFAULTS).card.material;
+    const b = validateSale({ ...base, card: { pan: '4111-1111-1111-1111' } }, DEFAULTS).card.material;
     expect(a).toBe(b);
   });
 
@@ -182,8 +184,13 @@ describe('validateSale: other fields', () => {
     expect(expectFieldError({ ...base, orderTotal: 5000 }, 'orderTotal').message).toMatch(/orderId/);
   });
 
+  it("fills merchantId and terminalId from the guard's own when the sale names none", () => {
+    expect(validateSale(base, { merchantId: 'M-9', terminalId: 'T-9' })).toMatchObject({ merchantId: 'M-9', terminalId: 'T-9' });
+    expect(validateSale({ ...base, terminalId: 'T-1' }, { merchantId: 'M-9', terminalId: 'T-9' })).toMatchObject({ terminalId: 'T-1' });
+  });
+
   it('accepts an amount above orderTotal: that is an overpay for the ORDER_ALREADY_PAID rule, not bad input', () => {
-    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1249 }, 'M-1')).toMatchObject({ amount: base.amount, orderTotal: 1249 });
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1249 }, DEFAULTS)).toMatchObject({ amount: base.amount, orderTotal: 1249 });
   });
 
   it('rejects a non-integer orderTotal', () => {
@@ -194,7 +201,7 @@ describe('validateSale: other fields', () => {
     const extra = field === 'refundOf' ? { kind: 'refund' } : {};
     const max = field === 'refundOf' ? 255 : 128;
     for (const value of ['', ' O-1', 'O-1 ', 'x'.repeat(max + 1), 7]) expectFieldError({ ...base, ...extra, [field]: value }, field);
-    expect(() => validateSale({ ...base, ...extra, [field]: 'x'.repeat(max) }, MERCHANT)).not.toThrow();
+    expect(() => validateSale({ ...base, ...extra, [field]: 'x'.repeat(max) }, DEFAULTS)).not.toThrow();
   });
 
   // A field-level message must state the rule (issue 2): the limit that applies, the type expected.
@@ -238,7 +245,7 @@ describe('validateSale: property', () => {
       fc.property(fc.oneof(saleLike, fc.anything()), (input) => {
         let sale: ReturnType<typeof validateSale>;
         try {
-          sale = validateSale(input, MERCHANT);
+          sale = validateSale(input, DEFAULTS);
         } catch (error) {
           expect(error).toBeInstanceOf(GuardInputError);
           expect((error as GuardInputError).field).toEqual(expect.any(String));
