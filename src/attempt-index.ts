@@ -1,5 +1,5 @@
-import { isLive } from './lifecycle.js';
-import type { AttemptRecord, AttemptStatus } from './types.js';
+import { isLive, isOpen } from './lifecycle.js';
+import type { AttemptRecord } from './types.js';
 
 /** Unknown and pending attempts are kept at most this long, whatever `retention` is (SPEC §2). */
 export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
@@ -142,7 +142,6 @@ class ExpiryQueue {
   }
 }
 
-const isOpen = (status: AttemptStatus) => status === 'pending' || status === 'unknown';
 
 const EMPTY: readonly AttemptRecord[] = [];
 function asArray(value: AttemptRecord | AttemptRecord[] | undefined): readonly AttemptRecord[] {

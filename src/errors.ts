@@ -80,3 +80,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return `${String(value)} (${typeof value})`;
 }
+
+/** The message of anything thrown: an Error's message, or the value as text. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

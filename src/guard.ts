@@ -7,19 +7,21 @@ import {
   GuardStateError,
   GuardStorageError,
   describeValue,
+  errorText,
   isGuardError,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
-import { canTransition } from './lifecycle.js';
+import { canTransition, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
 import { makeRecord, withChanges } from './record.js';
 import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
+  ApprovalDetails,
   Attempt,
   AttemptFilter,
   AttemptRecord,
@@ -27,6 +29,7 @@ import type {
   ChargeOptions,
   ChargeResult,
   Decision,
+  DeclineDetails,
   GuardEventType,
   GuardOptions,
   GuardStore,
@@ -210,13 +213,16 @@ export class Guard {
       throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
     }
     if (context.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
-    const note: OverrideNote = { operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) };
-    const result = await this.#decide(context.sale, { reserve: true, lifted: context.codes, override: note });
+    const who = { operator, reason, ...(supervisor === undefined ? {} : { supervisor }) };
+    // A frozen copy: the note, the journal and listeners must not share (or change) the guard's list.
+    const lifted: readonly ReasonCode[] = Object.freeze([...context.codes]);
+    const note: OverrideNote = { ...who, lifted };
+    const result = await this.#decide(context.sale, { reserve: true, lifted, override: note });
     if (result.attempt) {
       // One confirmation, one charge: a decision cannot be overridden twice.
       this.#decisions.delete(decision);
-      this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: context.codes, operator, reason, ...(supervisor === undefined ? {} : { supervisor }) });
-      this.#events.emit({ type: 'override', decision: result, operator, reason, lifted: context.codes, ...(supervisor === undefined ? {} : { supervisor }) });
+      this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: lifted, ...who });
+      this.#events.emit({ type: 'override', decision: result, lifted, ...who });
     }
     return result;
   }
@@ -461,9 +467,7 @@ export class Guard {
     // Another attempt of the same sale or order is being charged right now
     // (a supervisor overrode this one's UNKNOWN_OUTCOME): resuming would put
     // two charges in flight at once, which IN_FLIGHT never allows.
-    const inFlight = [...this.#index.byFingerprint(current.fingerprint), ...(current.orderId === undefined ? [] : this.#index.byOrder(current.merchantId, current.orderId))].find(
-      (r) => r.id !== current.id && statusAt(r, now, this.#o.pendingTimeoutMs) === 'pending',
-    );
+    const inFlight = inFlightBesides(current, this.#index, now, this.#o.pendingTimeoutMs);
     if (inFlight) {
       throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed while attempt ${inFlight.id} of the same sale is being charged: wait for its result`, { field: 'attemptId' });
     }
@@ -527,9 +531,7 @@ export class Guard {
       return { status: 'unknown', decision, attempt: record };
     }
     const result = answer.value;
-    const record = result.approved
-      ? await this.settle(attempt.id, { status: 'approved', ...pick(result, 'authCode', 'processorRef') })
-      : await this.settle(attempt.id, { status: 'declined', ...pick(result, 'code', 'message') });
+    const record = await this.settle(attempt.id, outcomeOf(result));
     return { status: result.approved ? 'approved' : 'declined', decision, attempt: record };
   }
 
@@ -556,7 +558,7 @@ export class Guard {
     if (this.#closed || !isSubmitResult(result)) return;
     const current = this.#index.get(attemptId);
     if (!current || statusAt(current, this.#now(), this.#o.pendingTimeoutMs) !== 'unknown') return;
-    await this.settle(attemptId, result.approved ? { status: 'approved', ...pick(result, 'authCode', 'processorRef') } : { status: 'declined', ...pick(result, 'code', 'message') }).catch(() => undefined);
+    await this.settle(attemptId, outcomeOf(result)).catch(() => undefined);
   }
 
   // ── events, shutdown ──────────────────────────────────────────────────
@@ -623,7 +625,7 @@ export class Guard {
     const { store } = this.#o;
     for (const record of gone) {
       void this.#write(() => store.delete(record.id)).catch((error) => this.#storageError(error, 'delete'));
-      if (record.status === 'pending' || record.status === 'unknown') {
+      if (isOpen(record.status)) {
         // An outcome nobody reconciled in 7 days: say so, loudly.
         this.#journal({ at: now, type: 'prune', attemptId: record.id, from: record.status, detail: 'unreconciled after 7 days' });
         this.#events.emit({ type: 'prune', attemptId: record.id, status: record.status });
@@ -666,7 +668,7 @@ export class Guard {
   async #persist(records: AttemptRecord[]): Promise<void> {
     const { store } = this.#o;
     // Retry what an earlier storage failure left in memory only.
-    const retry = [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+    const retry = this.#unpersisted.size === 0 ? [] : [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
     const writes = [...retry, ...records].map((record) => this.#write(() => store.put(record)).then(
       () => {
         this.#unpersisted.delete(record.id);
@@ -724,19 +726,19 @@ class AttemptHandle implements Attempt {
     return this.#status(this.id);
   }
 
-  approve(details: { authCode?: string; processorRef?: string } = {}) {
+  approve(details: ApprovalDetails = {}) {
     return this.#guard.settle(this.id, { status: 'approved', ...details });
   }
-  decline(details: { code?: string; message?: string } = {}) {
+  decline(details: DeclineDetails = {}) {
     return this.#guard.settle(this.id, { status: 'declined', ...details });
   }
-  markUnknown(details: { code?: string; message?: string } = {}) {
+  markUnknown(details: DeclineDetails = {}) {
     return this.#guard.settle(this.id, { status: 'unknown', ...details });
   }
-  cancel(details: { code?: string; message?: string } = {}) {
+  cancel(details: DeclineDetails = {}) {
     return this.#guard.settle(this.id, { status: 'cancelled', ...details });
   }
-  void(details: { authCode?: string; processorRef?: string } = {}) {
+  void(details: ApprovalDetails = {}) {
     return this.#guard.settle(this.id, { status: 'voided', ...details });
   }
 
@@ -752,14 +754,15 @@ function requiredText(field: string, value: unknown): string {
   return value;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
   for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
   return out;
+}
+
+/** What a processor's answer settles an attempt as. */
+function outcomeOf(result: SubmitResult): Outcome {
+  return result.approved ? { status: 'approved', ...pick(result, 'authCode', 'processorRef') } : { status: 'declined', ...pick(result, 'code', 'message') };
 }
 
 function isSubmitResult(value: unknown): value is SubmitResult {

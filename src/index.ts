@@ -15,7 +15,9 @@ export {
   GuardStorageError,
   isGuardError,
 } from './errors.js';
-export type { GuardErrorName } from './errors.js';
+export type { GuardErrorName, GuardErrorOptions } from './errors.js';
+export type { Listener } from './events.js';
+export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
 export type {

@@ -23,7 +23,7 @@ export function isLive(status: AttemptStatus): boolean {
   return status === 'pending' || status === 'unknown' || status === 'approved';
 }
 
-/** Statuses after which no money can move any more: only retention keeps them. */
-export function isFinal(status: AttemptStatus): boolean {
-  return NEXT[status].length === 0;
+/** Open: no outcome known yet, so money may have moved (pending, unknown). */
+export function isOpen(status: AttemptStatus): boolean {
+  return status === 'pending' || status === 'unknown';
 }

@@ -75,6 +75,12 @@ export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: n
   return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? 'unknown' : record.status;
 }
 
+/** Another attempt of `record`'s sale or order that is being charged right now, if any. */
+export function inFlightBesides(record: AttemptRecord, index: IndexView, now: number, pendingTimeoutMs: number): AttemptRecord | undefined {
+  const related = record.orderId === undefined ? index.byFingerprint(record.fingerprint) : [...index.byFingerprint(record.fingerprint), ...index.byOrder(record.merchantId, record.orderId)];
+  return related.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
+}
+
 /** Every reason the sale matches, at most one per code (the most recent match). */
 export function evaluate(sale: SaleFacts, index: IndexView, now: number, settings: RuleSettings): Finding[] {
   const found = new Map<ReasonCode, Finding>();

@@ -53,7 +53,7 @@ export interface Reason {
   message: string;
   /** The earlier attempt that matched, when there is one. */
   attemptId?: string;
-  /** How long ago that attempt was created (or approved, for approved matches). */
+  /** How long ago that attempt became pending (approved, for approved matches). */
   ageMs?: number;
 }
 
@@ -114,7 +114,8 @@ export interface OverrideNote {
   operator: string;
   reason: string;
   supervisor?: string;
-  lifted: ReasonCode[];
+  /** Frozen, like the record that holds it. */
+  lifted: readonly ReasonCode[];
 }
 
 /** A live handle on an attempt. Methods are sugar for `guard.settle(id, …)`. */
@@ -209,10 +210,10 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'storage-error' | 'start' | 'prune';
+  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune';
   attemptId?: string;
   verdict?: Verdict;
-  codes?: ReasonCode[];
+  codes?: readonly ReasonCode[];
   from?: AttemptStatus;
   to?: AttemptStatus;
   amount?: number;
@@ -260,7 +261,7 @@ export interface ClaimOptions {
 
 export type GuardEvent =
   | { type: 'decision'; decision: Decision; peek: boolean }
-  | { type: 'override'; decision: Decision; operator: string; reason: string; supervisor?: string; lifted: ReasonCode[] }
+  | { type: 'override'; decision: Decision; operator: string; reason: string; supervisor?: string; lifted: readonly ReasonCode[] }
   | { type: 'settle'; record: AttemptRecord; from: AttemptStatus }
   | { type: 'resume'; record: AttemptRecord }
   | { type: 'storage-error'; error: unknown; operation: string }

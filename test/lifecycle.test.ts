@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canTransition, isFinal, isLive } from '../src/lifecycle.js';
+import { canTransition, isLive, isOpen } from '../src/lifecycle.js';
 import type { AttemptStatus } from '../src/types.js';
 
 const STATUSES: readonly AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
@@ -45,12 +45,8 @@ describe('isLive', () => {
   });
 });
 
-describe('isFinal', () => {
-  it('is true for declined, cancelled, voided and refunded only', () => {
-    expect(STATUSES.filter(isFinal)).toEqual(['declined', 'cancelled', 'voided', 'refunded']);
-  });
-
-  it('is false for every status that has a way out', () => {
-    for (const status of STATUSES) expect(isFinal(status)).toBe(!STATUSES.some((to) => canTransition(status, to)));
+describe('isOpen', () => {
+  it('is true for pending and unknown only: no outcome known yet', () => {
+    expect(STATUSES.filter(isOpen)).toEqual(['pending', 'unknown']);
   });
 });

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { STEP_KINDS, scenarioSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
-import { GuardConfigError } from '../errors.js';
+import { GuardConfigError, errorText } from '../errors.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
 
@@ -171,7 +171,7 @@ async function jsonFilesIn(folder: string): Promise<string[]> {
 
 /** JSON.parse's message on one line, with the line and column when it gives a position. */
 function jsonErrorText(error: unknown, text: string): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  const message = errorText(error).replace(/\s*\n\s*/g, ' ');
   const position = /at position (\d+)/.exec(message)?.[1];
   if (position === undefined) return message;
   const before = text.slice(0, Number(position)).split('\n');
@@ -183,7 +183,7 @@ function systemReason(error: unknown): string {
   if (code === 'ENOENT') return 'no such file or folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a folder';
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 // ── names ───────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
+import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
@@ -479,7 +479,7 @@ class FileStoreImpl implements FileStore {
       await fs.unlink(tmp).catch(() => undefined);
       // The old file is intact: keep appending to it, try again after it grows.
       this.#compactFloor = this.#lines * 2;
-      this.#warn(`compaction failed, will retry later: ${error instanceof Error ? error.message : String(error)}`);
+      this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
       return;
     }
     // From here on the path is the new file: switch to it whatever happens next.
@@ -495,7 +495,7 @@ class FileStoreImpl implements FileStore {
       this.#handle = await fs.open(this.path, 'r+');
       await syncDirectory(fs, this.path);
     } catch (error) {
-      this.#warn(`after compaction: ${error instanceof Error ? error.message : String(error)}`);
+      this.#warn(`after compaction: ${errorText(error)}`);
     }
   }
 

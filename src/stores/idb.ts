@@ -1,5 +1,7 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
-import type { AttemptRecord, AttemptStatus, ClaimOptions, GuardStore, JournalEntry } from '../types.js';
+import type { AttemptRecord, ClaimOptions, GuardStore, JournalEntry } from '../types.js';
+import { isOpen } from '../lifecycle.js';
+import { statusAt } from '../rules.js';
 import { connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
 
@@ -47,7 +49,6 @@ const META = 'm:';
 const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
 /** Statuses that hold their claims: the charge is in flight or may have gone through. */
-const OPEN: ReadonlySet<AttemptStatus> = new Set<AttemptStatus>(['pending', 'unknown']);
 
 interface Broadcast {
   from: string;
@@ -142,7 +143,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     put: (record) =>
       run('put', 'readwrite', (store) => {
         store.put(record, RECORD + record.id);
-        if (!OPEN.has(record.status)) release(store, record.id);
+        if (!isOpen(record.status)) release(store, record.id);
       }, 'strict').then(() => announce(record)),
 
     delete: (id) =>
@@ -312,9 +313,8 @@ async function askPersistence(): Promise<boolean | undefined> {
  */
 function holds(holder: unknown, record: AttemptRecord, pendingTimeoutMs = Infinity): holder is AttemptRecord {
   if (!isRecord(holder)) return false;
-  const inFlight = holder.status === 'pending' && record.createdAt - holder.pendingSince <= pendingTimeoutMs;
-  const unknown = holder.status === 'unknown' || (holder.status === 'pending' && !inFlight);
-  return inFlight || (unknown && !record.override?.lifted.includes('UNKNOWN_OUTCOME'));
+  const status = statusAt(holder, record.createdAt, pendingTimeoutMs);
+  return status === 'pending' || (status === 'unknown' && !record.override?.lifted.includes('UNKNOWN_OUTCOME'));
 }
 
 /** A structurally plausible record: what another tab or an older version wrote is not trusted blindly. */

@@ -186,7 +186,7 @@ describe('override: success', () => {
     expect(decision.reasons.map((r) => r.code).sort()).toEqual(['DUPLICATE_CHARGE', 'ORDER_ALREADY_PAID']);
     const result = await guard.override(decision, SUPERVISOR);
     expect(result.verdict).toBe('allow');
-    expect((await guard.get(result.attempt?.id ?? ''))?.override?.lifted.sort()).toEqual(['DUPLICATE_CHARGE', 'ORDER_ALREADY_PAID']);
+    expect([...((await guard.get(result.attempt?.id ?? ''))?.override?.lifted ?? [])].sort()).toEqual(['DUPLICATE_CHARGE', 'ORDER_ALREADY_PAID']);
   });
 
   it('works on a decision from peek', async () => {

@@ -1,6 +1,6 @@
 import type * as fsPromises from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GuardStorageError } from '../../errors.js';
+import { GuardStorageError, errorText } from '../../errors.js';
 
 /**
  * The part of `node:fs/promises` a file store uses. Injectable so tests can
@@ -17,7 +17,7 @@ export function errno(error: unknown): string | undefined {
 
 /** A storage error that names the file and the operation, and keeps the fs error as `cause`. */
 export function storageError(code: string, path: string, operation: string, cause?: unknown): GuardStorageError {
-  const why = cause === undefined ? '' : `: ${cause instanceof Error ? cause.message : String(cause)}`;
+  const why = cause === undefined ? '' : `: ${errorText(cause)}`;
   return new GuardStorageError(code, `file store ${path}: ${operation} failed${why}`, cause === undefined ? {} : { cause });
 }
 
