@@ -53,10 +53,10 @@ function attempt(i: number, now: number): AttemptRecord {
   const status: AttemptStatus = slot < 14 ? 'approved' : slot < 18 ? 'declined' : slot === 18 ? 'unknown' : 'voided';
   const record: AttemptRecord = {
     v: 1,
-    id: `att_${token(i, 16)}`,
-    idempotencyKey: `pdg_${token(i + 7, 24)}`,
-    fingerprint: token(i + 13, 22),
-    cardKey: token(i % 30_000, 22),
+    // Shaped as the guard writes them: the id doubles as the idempotency key.
+    id: `pdg_${token(i, 16)}`,
+    idempotencyKey: `pdg_${token(i, 16)}`,
+    fingerprint: token(i + 13, 16),
     merchantId: MERCHANT,
     terminalId: 'T-01',
     kind: 'sale',

@@ -248,7 +248,6 @@ export class Guard {
     const { card, ...rest } = sale;
     const facts: SaleFacts = {
       ...rest,
-      cardKey,
       fingerprint: this.#hasher.fingerprint({ merchantId: sale.merchantId, kind: sale.kind, currency: sale.currency, amount: sale.amount, cardKey }),
     };
     if (card.bin !== undefined) facts.bin = card.bin;
@@ -368,12 +367,7 @@ export class Guard {
       refunded: 0,
     };
     if (sale.terminalId !== undefined) record.terminalId = sale.terminalId;
-    // The card key links a card's purchases across sales; keep it only where
-    // a rule needs it (the order rules compare cards), and nowhere else.
-    if (sale.orderId !== undefined) {
-      record.orderId = sale.orderId;
-      record.cardKey = sale.cardKey;
-    }
+    if (sale.orderId !== undefined) record.orderId = sale.orderId;
     if (sale.orderTotal !== undefined) record.orderTotal = sale.orderTotal;
     if (sale.refundOf !== undefined) record.refundOf = sale.refundOf;
     if (sale.operator !== undefined) record.operator = sale.operator;

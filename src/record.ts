@@ -41,7 +41,6 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
     bin: shared(f.bin),
     last4: shared(f.last4),
     orderId: f.orderId,
-    cardKey: f.cardKey,
   };
   // The common optional fields above sit in the literal: an in-object slot
   // holding `undefined` costs 8 bytes, a property array for them 40+. The

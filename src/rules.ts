@@ -11,7 +11,6 @@ import type { AttemptRecord, AttemptStatus, ReasonCode, SaleKind, Verdict } from
 /** What the rules need of a sale: hashed, so no card data. */
 export interface SaleFacts {
   fingerprint: string;
-  cardKey: string;
   merchantId: string;
   terminalId?: string;
   kind: SaleKind;
@@ -133,9 +132,11 @@ function orderRules(
     // order are held by IN_FLIGHT / UNKNOWN_OUTCOME above and nothing else.
     if (status !== 'approved' || r.kind !== 'sale' || sale.kind !== 'sale') continue;
     paid += r.amount;
-    if (sale.orderTotal !== undefined || r.amount !== sale.amount) continue;
+    if (sale.orderTotal !== undefined || r.amount !== sale.amount || r.currency !== sale.currency) continue;
     const facts = { ...describe(r), orderId, paid: r.amount };
-    if (r.cardKey === sale.cardKey) note('ORDER_ALREADY_PAID', r, r.approvedAt, facts);
+    // Same merchant, kind, currency and amount: the fingerprints can differ
+    // only by card. So no card key needs keeping to tell "same card" apart.
+    if (r.fingerprint === sale.fingerprint) note('ORDER_ALREADY_PAID', r, r.approvedAt, facts);
     else note('ORDER_SAME_AMOUNT', r, r.approvedAt, facts);
   }
   if (sale.orderTotal !== undefined && sale.kind === 'sale' && paid + sale.amount > sale.orderTotal) {

@@ -72,14 +72,12 @@ export interface AttemptRecord {
   v: 1;
   id: string;
   idempotencyKey: string;
-  /** Keyed hash of (merchantId, kind, currency, amount, card key). */
-  fingerprint: string;
   /**
-   * Keyed hash of the card alone, kept only on attempts with an `orderId`
-   * (the order rules tell "same card" from "another card"): anywhere else it
-   * would only link one customer's purchases together.
+   * Keyed hash of (merchantId, kind, currency, amount, card key). The only
+   * card-derived value kept: no key of the card alone is stored, so records
+   * cannot link one customer's purchases across amounts.
    */
-  cardKey?: string;
+  fingerprint: string;
   merchantId: string;
   terminalId?: string;
   kind: SaleKind;

@@ -13,7 +13,6 @@ function record(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
     id,
     idempotencyKey: `pdg_${id}_0123456789abcdef`,
     fingerprint: `fp-${id}`,
-    cardKey: 'card-1',
     merchantId: 'M-1',
     kind: 'sale',
     amount: 1250,

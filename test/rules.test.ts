@@ -16,7 +16,6 @@ function record(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
     id,
     idempotencyKey: `pdg_${id}_0123456789abcdef`,
     fingerprint: 'fp-A',
-    cardKey: 'card-1',
     merchantId: 'M-1',
     kind: 'sale',
     amount: 1250,
@@ -46,7 +45,6 @@ function view(...records: AttemptRecord[]): IndexView {
 
 const sale = (patch: Partial<SaleFacts> = {}): SaleFacts => ({
   fingerprint: 'fp-A',
-  cardKey: 'card-1',
   merchantId: 'M-1',
   kind: 'sale',
   amount: 1250,
@@ -160,16 +158,21 @@ describe('ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT (no orderTotal)', () => {
   });
 
   it('prompts for the same amount on another card', () => {
-    const paid = record('a', { orderId: 'O-1', fingerprint: 'fp-B', cardKey: 'card-2' });
+    const paid = record('a', { orderId: 'O-1', fingerprint: 'fp-B' });
     const findings = run(sale({ orderId: 'O-1' }), paid);
     expect(findings).toEqual([expect.objectContaining({ code: 'ORDER_SAME_AMOUNT', attemptId: 'a' })]);
     expect(verdict(findings)).toBe('prompt');
   });
 
+  it('compares amounts only in the same currency: 1250 JPY is not the same amount as 1250 CNY', () => {
+    const paid = record('a', { orderId: 'O-1', fingerprint: 'fp-JPY', currency: 'JPY' });
+    expect(run(sale({ orderId: 'O-1', fingerprint: 'fp-CNY' }), paid)).toEqual([]);
+  });
+
   it('lets another amount on the order through (a split payment)', () => {
     const paid = record('a', { orderId: 'O-1', fingerprint: 'fp-B', amount: 500 });
     expect(run(sale({ orderId: 'O-1' }), paid)).toEqual([]);
-    expect(run(sale({ orderId: 'O-1' }), { ...paid, cardKey: 'card-2' })).toEqual([]);
+    expect(run(sale({ orderId: 'O-1' }), { ...paid })).toEqual([]);
   });
 
   it('considers approved sales of any age that are still retained', () => {
@@ -178,7 +181,7 @@ describe('ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT (no orderTotal)', () => {
   });
 
   it('ignores orders when the sale has no orderId', () => {
-    expect(run(sale(), record('a', { orderId: 'O-1', fingerprint: 'fp-B', cardKey: 'card-2' }))).toEqual([]);
+    expect(run(sale(), record('a', { orderId: 'O-1', fingerprint: 'fp-B' }))).toEqual([]);
   });
 
   it('ignores refunds on the order, either side', () => {
@@ -186,13 +189,13 @@ describe('ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT (no orderTotal)', () => {
     expect(run(sale({ orderId: 'O-1' }), approvedRefund)).toEqual([]);
     const paid = record('a', { orderId: 'O-1', fingerprint: 'fp-B' });
     expect(run(refund({ orderId: 'O-1' }), paid)).toEqual([]);
-    expect(run(refund({ orderId: 'O-1' }), { ...paid, cardKey: 'card-2' })).toEqual([]);
+    expect(run(refund({ orderId: 'O-1' }), { ...paid })).toEqual([]);
   });
 });
 
 describe('ORDER_ALREADY_PAID with orderTotal (overpay)', () => {
   const first = record('a', { orderId: 'O-1', amount: 1000, fingerprint: 'fp-1000' });
-  const second = record('b', { orderId: 'O-1', amount: 1000, fingerprint: 'fp-1000b', cardKey: 'card-2' });
+  const second = record('b', { orderId: 'O-1', amount: 1000, fingerprint: 'fp-1000b' });
 
   it('blocks when approved sum + amount exceeds orderTotal', () => {
     const findings = run(sale({ orderId: 'O-1', orderTotal: 2500, amount: 501, fingerprint: 'fp-501' }), first, second);
@@ -207,7 +210,7 @@ describe('ORDER_ALREADY_PAID with orderTotal (overpay)', () => {
   it('applies only the overpay test: same amount on the same or another card is fine under the total', () => {
     const sameAmountSameCard = sale({ orderId: 'O-1', orderTotal: 3000, amount: 1000, fingerprint: 'fp-other' });
     expect(run(sameAmountSameCard, first)).toEqual([]);
-    expect(run({ ...sameAmountSameCard, cardKey: 'card-9' }, first)).toEqual([]);
+    expect(run({ ...sameAmountSameCard, fingerprint: 'fp-9' }, first)).toEqual([]);
   });
 
   it('counts only approved sales: declined, voided and refund attempts do not add to the paid sum', () => {
@@ -271,7 +274,7 @@ describe('several reasons at once', () => {
   it('reports every matching reason, and the verdict is the strictest', () => {
     const pending = record('p', { status: 'pending', createdAt: NOW - SECOND, approvedAt: undefined });
     const approved = record('a', { approvedAt: NOW - MINUTE });
-    const otherCard = record('o', { fingerprint: 'fp-B', cardKey: 'card-2', orderId: 'O-1' });
+    const otherCard = record('o', { fingerprint: 'fp-B', orderId: 'O-1' });
     const findings = run(sale({ orderId: 'O-1' }), pending, approved, otherCard);
     expect(codes(findings)).toEqual(['DUPLICATE_CHARGE', 'IN_FLIGHT', 'ORDER_SAME_AMOUNT']);
     expect(verdict(findings)).toBe('block');

@@ -8,7 +8,6 @@ export function sampleRecord(id: string, patch: Partial<AttemptRecord> = {}): At
     id,
     idempotencyKey: `pdg_${id}_0123456789abcdef`,
     fingerprint: `fp_${id}`,
-    cardKey: 'ck_0123456789abcdef',
     merchantId: 'M-TEST',
     kind: 'sale',
     amount: 1250,
