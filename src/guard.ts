@@ -349,32 +349,21 @@ export class Guard {
 
   #newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
     const id = randomId('pdg_', 12);
-    const record: AttemptRecord = {
+    // makeRecord leaves out the optional fields the sale does not have.
+    return makeRecord({
+      ...sale,
       v: 1,
       id,
       // The id doubles as the idempotency key: 96 random bits, URL-safe,
       // fixed for the attempt's life, and one string less per attempt.
       idempotencyKey: id,
-      fingerprint: sale.fingerprint,
-      merchantId: sale.merchantId,
-      kind: sale.kind,
-      amount: sale.amount,
-      currency: sale.currency,
       status: 'pending',
       createdAt: now,
       updatedAt: now,
       pendingSince: now,
       refunded: 0,
-    };
-    if (sale.terminalId !== undefined) record.terminalId = sale.terminalId;
-    if (sale.orderId !== undefined) record.orderId = sale.orderId;
-    if (sale.orderTotal !== undefined) record.orderTotal = sale.orderTotal;
-    if (sale.refundOf !== undefined) record.refundOf = sale.refundOf;
-    if (sale.operator !== undefined) record.operator = sale.operator;
-    if (sale.bin !== undefined) record.bin = sale.bin;
-    if (sale.last4 !== undefined) record.last4 = sale.last4;
-    if (override) record.override = override;
-    return makeRecord(record);
+      override,
+    });
   }
 
   #clockCheck(now: number): Finding | undefined {
@@ -401,7 +390,7 @@ export class Guard {
     const valid = validateOutcome(outcome);
     const now = this.#now();
     const current = this.#require(attemptId);
-    const from = statusAt(current, now, this.#o.pendingTimeoutMs);
+    const from = this.#statusOf(current, now);
     const changes: AttemptRecord[] = [];
 
     if (valid.status === 'refunded') {
@@ -456,8 +445,8 @@ export class Guard {
     this.#assertOpen();
     const now = this.#now();
     const current = this.#require(attemptId);
-    const from = statusAt(current, now, this.#o.pendingTimeoutMs);
-    if (from !== 'unknown') this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
+    const from = this.#statusOf(current, now);
+    if (!canTransition(from, 'pending')) this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
     // Another attempt of the same sale or order is being charged right now
     // (a supervisor overrode this one's UNKNOWN_OUTCOME): resuming would put
     // two charges in flight at once, which IN_FLIGHT never allows.
@@ -551,7 +540,7 @@ export class Guard {
   async #lateAnswer(attemptId: string, result: unknown): Promise<void> {
     if (this.#closed || !isSubmitResult(result)) return;
     const current = this.#index.get(attemptId);
-    if (!current || statusAt(current, this.#now(), this.#o.pendingTimeoutMs) !== 'unknown') return;
+    if (!current || this.#statusOf(current, this.#now()) !== 'unknown') return;
     await this.settle(attemptId, outcomeOf(result)).catch(() => undefined);
   }
 
@@ -576,6 +565,11 @@ export class Guard {
   }
 
   // ── internals ─────────────────────────────────────────────────────────
+
+  /** The status a record reports now: a stale `pending` reads `unknown`. */
+  #statusOf(record: AttemptRecord, now: number): AttemptStatus {
+    return statusAt(record, now, this.#o.pendingTimeoutMs);
+  }
 
   #now(): number {
     // Whole milliseconds: records and ages stay integers, in storage and in messages.
@@ -602,14 +596,14 @@ export class Guard {
 
   /** What callers see: a stale `pending` reads `unknown`. */
   #view(record: AttemptRecord, now: number): AttemptRecord {
-    const status = statusAt(record, now, this.#o.pendingTimeoutMs);
+    const status = this.#statusOf(record, now);
     return status === record.status ? record : withChanges(record, { status });
   }
 
   #handle(record: AttemptRecord): Attempt {
     return new AttemptHandle(record, this, (id) => {
       const current = this.#index.get(id);
-      return current ? statusAt(current, this.#now(), this.#o.pendingTimeoutMs) : record.status;
+      return current ? this.#statusOf(current, this.#now()) : record.status;
     });
   }
 
