@@ -20,8 +20,8 @@ export interface ResolvedOptions {
   resetOnSecretChange: boolean;
 }
 
-const LOCALES: readonly Locale[] = ['en', 'zh-CN'];
-const POLICIES: readonly StorageErrorPolicy[] = ['prompt', 'block', 'allow'];
+export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
+export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 const KNOWN = new Set([
   'merchantId', 'terminalId', 'secret', 'store', 'window', 'pendingTimeout', 'retention',
   'authorize', 'clock', 'locale', 'onStorageError', 'resetOnSecretChange',
@@ -76,7 +76,7 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
     authorize,
     clock: clock ?? systemClock,
     locale: oneOf('locale', options.locale, LOCALES, 'en'),
-    onStorageError: oneOf('onStorageError', options.onStorageError, POLICIES, 'prompt'),
+    onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
   if (resolved.pendingTimeoutMs <= 0) fail('pendingTimeout', 'a Duration above 0', options.pendingTimeout);

@@ -2,7 +2,8 @@ import { GuardInputError, describeValue } from './errors.js';
 import { redact } from './redact.js';
 import type { Outcome } from './types.js';
 
-const STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
+/** What `settle` accepts: every status but `pending`, which only `resume` sets. */
+export const SETTLE_STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
 const DETAILS = ['authCode', 'processorRef', 'code', 'message'] as const;
 
 function fail(field: string, rule: string, value: unknown): never {
@@ -14,8 +15,8 @@ export function validateOutcome(outcome: unknown): Outcome {
   if (typeof outcome !== 'object' || outcome === null) fail('outcome', 'must be an object with a `status`', outcome);
   const input = outcome as Record<string, unknown>;
   const status = input.status;
-  if (!STATUSES.includes(status as (typeof STATUSES)[number])) {
-    fail('status', `must be one of ${STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`, status);
+  if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
+    fail('status', `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`, status);
   }
   if (status === 'refunded') {
     const { amount } = input;

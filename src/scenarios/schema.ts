@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import { parseDuration } from '../duration.js';
 import { GUARD_ERROR_NAMES } from '../errors.js';
 import { REASON_CODES } from '../rules.js';
+import { LOCALES, STORAGE_ERROR_POLICIES } from '../options.js';
+import { SETTLE_STATUSES } from '../outcome.js';
 
 /**
  * The scenario file format (SPEC §7), in one place: the loader validates with
@@ -22,7 +24,7 @@ export { GUARD_ERROR_NAMES as ERROR_NAMES, REASON_CODES };
 export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const;
 
 /** Statuses `settle` accepts; `pending` comes back only through `resume`. */
-export const SETTLE_STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
+export { SETTLE_STATUSES };
 
 /** Every step has exactly one of these keys. The order is the order of the step union below. */
 export const STEP_KINDS = ['begin', 'peek', 'override', 'settle', 'resume', 'advance', 'clockJump', 'restart', 'expectAttempt'] as const;
@@ -86,24 +88,13 @@ const configShape = {
   window: describe(configDuration, `How long an approved sale makes the same sale a DUPLICATE_CHARGE: milliseconds or ${DURATION_TEXT}. Default "10m".`),
   pendingTimeout: describe(configDuration, `A pending older than this reports as unknown: milliseconds or ${DURATION_TEXT}. Default "2m".`),
   retention: describe(configDuration, `How long settled records are kept: milliseconds or ${DURATION_TEXT}. Default "24h".`),
-  locale: describe(z.enum(['en', 'zh-CN']), 'Language of reason messages. Default "en".'),
-  onStorageError: describe(z.enum(['prompt', 'block', 'allow']), 'Verdict when the write-ahead record cannot be saved. Default "prompt".'),
+  locale: describe(z.enum(LOCALES), 'Language of reason messages. Default "en".'),
+  onStorageError: describe(z.enum(STORAGE_ERROR_POLICIES), 'Verdict when the write-ahead record cannot be saved. Default "prompt".'),
   resetOnSecretChange: describe(z.boolean(), 'Start a new history when the secret changed, instead of failing with SECRET_CHANGED.'),
   authorize: describe(z.boolean(), 'What the supervisor check answers when a block is overridden. Default false.'),
 };
 
-const configChanges = z.strictObject({
-  merchantId: z.optional(configShape.merchantId),
-  secret: z.optional(configShape.secret),
-  terminalId: z.optional(configShape.terminalId),
-  window: z.optional(configShape.window),
-  pendingTimeout: z.optional(configShape.pendingTimeout),
-  retention: z.optional(configShape.retention),
-  locale: z.optional(configShape.locale),
-  onStorageError: z.optional(configShape.onStorageError),
-  resetOnSecretChange: z.optional(configShape.resetOnSecretChange),
-  authorize: z.optional(configShape.authorize),
-});
+const configChanges = z.partial(z.strictObject(configShape));
 
 const configSchema = describe(
   z.strictObject({
