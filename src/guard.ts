@@ -57,6 +57,17 @@ interface DecisionContext {
   codes: ReasonCode[];
 }
 
+interface Issued {
+  verdict: Verdict;
+  findings: Finding[];
+  /** The attempt reserved, on an allow. */
+  record?: AttemptRecord;
+  /** A peek: nothing is journaled. */
+  peek?: boolean;
+  /** What an override of this decision lifts, when not just its own codes. */
+  lifts?: ReasonCode[];
+}
+
 interface DecideMode {
   reserve: boolean;
   /** Set after another tab's claim won: re-evaluate once, never loop. */
@@ -269,7 +280,7 @@ export class Guard {
     // verdict, so lifting a prompt can never carry a block along with it.
     const unlifted = findings.some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
     if (unlifted || !mode.reserve) {
-      return this.#issue(sale, strictest(findings.map((f) => VERDICT_OF[f.code])), findings, undefined, !mode.reserve);
+      return this.#issue(sale, now, { verdict: strictest(findings.map((f) => VERDICT_OF[f.code])), findings, peek: !mode.reserve });
     }
     const shown = findings.filter((f) => VERDICT_OF[f.code] === undefined); // warnings ride along
 
@@ -278,23 +289,25 @@ export class Guard {
     const record = this.#newRecord(sale, now, mode.override);
     this.#index.add(record);
     const failure = await this.#reserve(record, sale);
-    if (failure === undefined) return this.#issue(sale, 'allow', shown, record, false);
+    if (failure === undefined) return this.#issue(sale, now, { verdict: 'allow', findings: shown, record });
     if ('holder' in failure) {
       // Another tab holds the sale: re-evaluate with its record in the index.
       if (!mode.retried) return this.#decide(sale, { ...mode, retried: true, warnings: shown });
-      return this.#issue(sale, 'block', [...shown, { code: 'IN_FLIGHT', attemptId: failure.holder.id, facts: { amount: sale.amount, currency: sale.currency } }], undefined, false);
+      const holder: Finding = { code: 'IN_FLIGHT', attemptId: failure.holder.id, facts: { amount: sale.amount, currency: sale.currency } };
+      return this.#issue(sale, now, { verdict: 'block', findings: [...shown, holder] });
     }
     const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
     const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : this.#o.onStorageError;
     if (policy === 'allow') {
       // Proceed on memory only: the attempt still guards this process.
       this.#unpersisted.add(record.id);
-      return this.#issue(sale, 'allow', [...shown, storageFinding], record, false);
+      return this.#issue(sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
     }
     this.#index.remove(record.id);
     // What the operator already lifted stays lifted: overriding this decision
     // must not bring the earlier prompt back, round after round.
-    return this.#issue(sale, policy, [...shown, storageFinding], undefined, false, [...lifted.filter((c) => c !== 'STORAGE_UNAVAILABLE'), 'STORAGE_UNAVAILABLE']);
+    const lifts = [...new Set([...lifted, 'STORAGE_UNAVAILABLE' as const])];
+    return this.#issue(sale, now, { verdict: policy, findings: [...shown, storageFinding], lifts });
   }
 
   /** Persist a fresh reservation. `undefined` on success. */
@@ -319,14 +332,13 @@ export class Guard {
     }
   }
 
-  #issue(
-    sale: SaleFacts,
-    verdict: Verdict,
-    findings: Finding[],
-    record: AttemptRecord | undefined,
-    peek: boolean,
-    extraCodes: ReasonCode[] = [],
-  ): Decision {
+  /**
+   * Turns findings into the Decision the caller gets, and remembers what an
+   * override of it may lift (`lifts`: by default its blocking and prompting
+   * codes).
+   */
+  #issue(sale: SaleFacts, now: number, issued: Issued): Decision {
+    const { verdict, findings, record, peek = false } = issued;
     const reasons: Reason[] = findings.map((f) => {
       const reason: Reason = { code: f.code, message: reasonMessage(this.#o.locale, f.code, f.facts) };
       if (f.attemptId !== undefined) reason.attemptId = f.attemptId;
@@ -337,10 +349,10 @@ export class Guard {
     if (record) decision.attempt = this.#handle(record);
     Object.freeze(decision);
     if (verdict !== 'allow') {
-      const codes = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
-      this.#decisions.set(decision, { sale, verdict, codes: [...new Set([...codes, ...extraCodes])] });
+      const codes = issued.lifts ?? findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+      this.#decisions.set(decision, { sale, verdict, codes });
       if (!peek) {
-        this.#journal({ at: this.#now(), type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
+        this.#journal({ at: now, type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
       }
     }
     if (this.#events.has('decision')) this.#events.emit({ type: 'decision', decision, peek });
