@@ -18,7 +18,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
-import { makeRecord, withChanges } from './record.js';
+import { makeRecord, recordProblem, withChanges } from './record.js';
 import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
   ApprovalDetails,
@@ -146,7 +146,13 @@ export class Guard {
 
     const now = this.#now();
     let recovered = 0;
-    const kept = records.map((stored) => {
+    const problems: string[] = [];
+    const usable = records.filter((stored) => {
+      const problem = recordProblem(stored);
+      if (problem) problems.push(problem);
+      return problem === undefined;
+    });
+    const kept = usable.map((stored) => {
       // The process that wrote a `pending` died mid-charge: the charge may have gone through.
       if (stored.status === 'pending') {
         recovered++;
@@ -170,7 +176,7 @@ export class Guard {
     owners.set(store, this);
     const pruned = this.#prune(now);
     this.#unsubscribe = store.subscribe?.((record) => this.#adopt(record));
-    const warnings = store.warnings?.() ?? [];
+    const warnings = [...(store.warnings?.() ?? []), ...problems.map((p) => `skipped ${p}`)];
     this.#journal({
       at: now,
       type: 'start',
@@ -638,6 +644,7 @@ export class Guard {
   #adopt(record: AttemptRecord): void {
     if (this.#closed) return;
     const now = this.#now();
+    if (recordProblem(record) !== undefined) return;
     const adopted = makeRecord(record);
     if (this.#index.deadline(adopted) <= now) return;
     this.#index.add(adopted);

@@ -14,6 +14,11 @@ const NEXT: Readonly<Record<AttemptStatus, readonly AttemptStatus[]>> = {
   refunded: [],
 };
 
+/** Whether `value` names a status (NEXT's keys: the compiler keeps them complete). */
+export function isStatus(value: unknown): value is AttemptStatus {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(NEXT, value);
+}
+
 export function canTransition(from: AttemptStatus, to: AttemptStatus): boolean {
   return NEXT[from].includes(to);
 }

@@ -1,3 +1,4 @@
+import { isStatus } from './lifecycle.js';
 import type { AttemptRecord } from './types.js';
 
 // Short values that repeat across thousands of attempts (currency, merchant,
@@ -61,4 +62,22 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
 /** A new version of `record` with `patch` applied. */
 export function withChanges(record: AttemptRecord, patch: Partial<AttemptRecord>): AttemptRecord {
   return makeRecord({ ...record, ...patch });
+}
+
+/**
+ * What is wrong with a stored or broadcast record, if anything. Stores and
+ * other tabs are not trusted blindly: a record the rules cannot index (no
+ * fingerprint, no times) is skipped and reported, never indexed half-formed.
+ */
+export function recordProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a record object';
+  const r = value as Record<string, unknown>;
+  if (r.v !== 1) return 'a record without "v": 1';
+  if (typeof r.id !== 'string' || r.id === '') return 'a record without a string "id"';
+  if (!isStatus(r.status)) return `record ${r.id}: unknown status`;
+  if (typeof r.fingerprint !== 'string') return `record ${r.id}: no fingerprint`;
+  for (const key of ['amount', 'refunded', 'createdAt', 'updatedAt', 'pendingSince'] as const) {
+    if (!Number.isFinite(r[key])) return `record ${r.id}: ${key} is not a number`;
+  }
+  return undefined;
 }

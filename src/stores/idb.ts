@@ -1,6 +1,7 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
 import type { AttemptRecord, ClaimOptions, GuardStore, JournalEntry } from '../types.js';
 import { isOpen } from '../lifecycle.js';
+import { recordProblem } from '../record.js';
 import { statusAt } from '../rules.js';
 import { connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
@@ -319,6 +320,5 @@ function holds(holder: unknown, record: AttemptRecord, pendingTimeoutMs = Infini
 
 /** A structurally plausible record: what another tab or an older version wrote is not trusted blindly. */
 function isRecord(value: unknown): value is AttemptRecord {
-  const record = (typeof value === 'object' && value !== null ? value : {}) as Partial<AttemptRecord>;
-  return record.v === 1 && typeof record.id === 'string' && typeof record.status === 'string';
+  return recordProblem(value) === undefined;
 }

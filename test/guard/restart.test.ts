@@ -3,6 +3,8 @@ import {
   GuardConfigError,
   GuardStateError,
   createGuard,
+  memoryStore,
+  type AttemptRecord,
   type GuardOptions,
   type MemoryStore,
 } from '../../src/index.js';
@@ -222,5 +224,20 @@ describe('ownership and close', () => {
     await guard.close();
     const after = await restart(store, clock);
     expect(await after.guard.get(attempt?.id ?? '')).toMatchObject({ status: 'approved' });
+  });
+});
+
+describe('records a store hands back are checked, not trusted', () => {
+  it('skips a malformed record at start-up and reports it in the start journal line', async () => {
+    const store = memoryStore();
+    const first = await createGuard({ merchantId: 'M-0001', secret: SECRET, store });
+    await (await first.begin(sale())).attempt?.approve();
+    await store.put({ v: 1, id: 'broken', status: 'approved' } as unknown as AttemptRecord);
+    const again = await createGuard({ merchantId: 'M-0001', secret: SECRET, store });
+    expect(await again.get('broken')).toBeUndefined();
+    expect((await again.attempts()).length).toBe(1);
+    await flush();
+    const start = store.journal().filter((e) => e.type === 'start').at(-1);
+    expect(start?.detail).toMatch(/skipped record broken: no fingerprint/);
   });
 });

@@ -1,4 +1,5 @@
-import type { AttemptRecord, AttemptStatus } from '../../types.js';
+import type { AttemptRecord } from '../../types.js';
+import { recordProblem } from '../../record.js';
 
 /**
  * The line format of a file store. One JSON document per line, `\n` after
@@ -22,7 +23,6 @@ export const recordLine = (record: AttemptRecord): string => JSON.stringify(reco
 export const deleteLine = (id: string): string => JSON.stringify({ op: 'delete', id });
 export const metaLine = (key: string, value: string): string => JSON.stringify({ op: 'meta', key, value });
 
-const STATUSES: ReadonlySet<string> = new Set<AttemptStatus>(['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded']);
 
 /** What a file holds once every line is replayed. */
 export interface Replayed {
@@ -121,11 +121,3 @@ function apply(value: unknown, out: Replayed): string | undefined {
  * status, fingerprint, and the times its expiry queues sort on). Anything
  * stricter would turn a harmless extra field from a newer version into data loss.
  */
-function recordProblem(line: Record<string, unknown>): string | undefined {
-  if (line.v !== 1) return 'a record without "v": 1';
-  if (typeof line.id !== 'string' || line.id === '') return 'a record without a string "id"';
-  if (typeof line.status !== 'string' || !STATUSES.has(line.status)) return `record ${line.id}: unknown status`;
-  if (typeof line.fingerprint !== 'string') return `record ${line.id}: no fingerprint`;
-  if (!Number.isFinite(line.createdAt) || !Number.isFinite(line.updatedAt)) return `record ${line.id}: createdAt/updatedAt are not numbers`;
-  return undefined;
-}
