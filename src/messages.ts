@@ -52,18 +52,19 @@ const ZH: Record<ReasonCode, Template> = {
   CLOCK_ANOMALY: (f) => `设备时钟跳变了 ${Math.round(f.driftMs / 1000)} 秒；时间窗口仍按单调时钟计算。`,
 };
 
-const moneyFormats = new Map<string, Intl.NumberFormat>();
+// A formatter per locale and currency, with the divisor from minor units to
+// major ones: minor units differ (JPY 0, CNY 2, KWD 3) and Intl knows them.
+const moneyFormats = new Map<string, { format: Intl.NumberFormat; divisor: number }>();
 
 function money(locale: Locale, amount: number, currency: string): string {
   const key = `${locale}|${currency}`;
-  let format = moneyFormats.get(key);
-  if (!format) {
-    format = new Intl.NumberFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-US', { style: 'currency', currency });
-    moneyFormats.set(key, format);
+  let entry = moneyFormats.get(key);
+  if (!entry) {
+    const format = new Intl.NumberFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-US', { style: 'currency', currency });
+    entry = { format, divisor: 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2) };
+    moneyFormats.set(key, entry);
   }
-  // Minor units per currency differ (JPY 0, CNY 2, KWD 3): Intl knows them.
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(amount / 10 ** digits);
+  return entry.format.format(amount / entry.divisor);
 }
 
 const WORDS: Record<Locale, Words> = {
