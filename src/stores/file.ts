@@ -127,8 +127,11 @@ class FileStoreImpl implements FileStore {
   #handle: FileHandle | undefined;
   /** The records read at open, until the first `load()` takes them (or a write makes them stale). */
   #opened: AttemptRecord[] | undefined;
-  /** Ids whose latest durable line is a record: the live lines, for the compaction threshold. */
-  #liveIds = new Set<string>();
+  /**
+   * Ids whose latest durable line is a record: the live lines, for the
+   * compaction threshold. Only the keys matter (the map is the replay's own).
+   */
+  #liveIds = new Map<string, number>();
   #meta = new Map<string, string>();
   /** Bytes of complete, acknowledged lines: the next write goes here. */
   #size = 0;
@@ -171,7 +174,7 @@ class FileStoreImpl implements FileStore {
     if (opened) return opened;
     // Read our own writes back from disk: everything queued first.
     while (this.#draining) await this.#draining;
-    return [...(await this.#replayFile(this.#size)).records.values()];
+    return (await this.#replayFile(this.#size)).records;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -182,7 +185,7 @@ class FileStoreImpl implements FileStore {
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
-    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.add(id));
+    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.set(id, 0));
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -289,8 +292,8 @@ class FileStoreImpl implements FileStore {
     if (replayed.unsupportedVersion !== undefined) {
       throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${replayed.unsupportedVersion}); upgrade pos-duplicate-guard`);
     }
-    this.#opened = [...replayed.records.values()];
-    this.#liveIds = new Set(replayed.records.keys());
+    this.#opened = replayed.records;
+    this.#liveIds = replayed.ids;
     this.#meta = replayed.meta;
     this.#lines = replayed.lines;
     this.#size = replayed.completeBytes;
@@ -465,7 +468,7 @@ class FileStoreImpl implements FileStore {
       const live = source ?? (await this.#replayFile(this.#size));
       const parts = [headerLine()];
       for (const [key, value] of live.meta) parts.push(metaLine(key, value));
-      for (const record of live.records.values()) parts.push(recordLine(record));
+      for (const record of live.records) parts.push(recordLine(record));
       lines = parts.length;
       bytes = Buffer.from(`${parts.join('\n')}\n`, 'utf8');
       out = await fs.open(tmp, 'w', 0o600);

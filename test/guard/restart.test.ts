@@ -77,6 +77,34 @@ describe('start-up hydration', () => {
     expect(await after.guard.peek(sale({ amount: 1 }))).toMatchObject({ verdict: 'allow', reasons: [] });
   });
 
+
+  // Start-up files records straight into the expiry queues when the store
+  // returns them in deadline order, and sorts them first when it does not.
+  it.each([
+    ['in write order', (records: AttemptRecord[]) => records],
+    ['in reverse order', (records: AttemptRecord[]) => [...records].reverse()],
+  ])('prunes each settled record at its own deadline, whatever order the store returns them %s', async (_, order) => {
+    const { guard, store, clock } = await testGuard({ retention: '24h' });
+    const ids: string[] = [];
+    for (const amount of [1, 2, 3]) {
+      const { attempt } = await guard.begin(sale({ amount }));
+      await attempt?.approve();
+      ids.push(attempt?.id ?? '');
+      clock.advance(HOUR);
+    }
+    const reordered: MemoryStore = { ...store, load: async () => order(await store.load()) };
+    // Settled at 0h, 1h and 2h: past retention at 24h, 25h and 26h. Now: 23h30.
+    clock.advance(20 * HOUR + 30 * MINUTE);
+    const after = await restart(reordered, clock, { retention: '24h' });
+    expect((await after.guard.attempts()).map((r) => r.id).sort()).toEqual([...ids].sort());
+
+    after.clock.advance(HOUR);
+    await after.guard.peek(sale({ amount: 9 }));
+    expect((await after.guard.attempts()).map((r) => r.id).sort()).toEqual(ids.slice(1).sort());
+    after.clock.advance(HOUR);
+    await after.guard.peek(sale({ amount: 9 }));
+    expect((await after.guard.attempts()).map((r) => r.id)).toEqual(ids.slice(2));
+  });
   it('keeps unknown records past retention, up to 7 days, then prunes them and says so', async () => {
     const { guard, store, clock } = await testGuard({ retention: '24h' });
     const { attempt } = await guard.begin(sale());
