@@ -26,13 +26,17 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
   const record: AttemptRecord = {
     v: 1,
     id: f.id,
-    idempotencyKey: f.idempotencyKey,
+    // One string for both when they are equal (they are, unless an older
+    // release wrote the record): a record read from disk would otherwise
+    // keep two copies.
+    idempotencyKey: f.idempotencyKey === f.id ? f.id : f.idempotencyKey,
     fingerprint: f.fingerprint,
     merchantId: shared(f.merchantId),
     kind: f.kind === 'refund' ? 'refund' : 'sale',
     amount: f.amount,
     currency: shared(f.currency),
-    status: f.status,
+    // Statuses and kinds parsed from JSON are fresh strings: keep the shared ones.
+    status: shared(f.status),
     createdAt: f.createdAt,
     updatedAt: f.updatedAt,
     pendingSince: f.pendingSince,
@@ -42,12 +46,14 @@ export function makeRecord(f: AttemptRecord): AttemptRecord {
     bin: shared(f.bin),
     last4: shared(f.last4),
     orderId: f.orderId,
+    // Most tills set a terminal id (SPEC §4's example does): in the literal
+    // it costs a slot, added afterwards a property array of its own.
+    terminalId: shared(f.terminalId),
   };
   // The common optional fields above sit in the literal: an in-object slot
   // holding `undefined` costs 8 bytes, a property array for them 40+. The
   // rare ones below are added only when present (named, not looped over by
   // key: start-up builds 100k of these).
-  if (f.terminalId !== undefined) record.terminalId = shared(f.terminalId);
   if (f.operator !== undefined) record.operator = shared(f.operator);
   if (f.orderTotal !== undefined) record.orderTotal = f.orderTotal;
   if (f.refundOf !== undefined) record.refundOf = f.refundOf;
