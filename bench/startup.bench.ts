@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AttemptRecord, AttemptStatus } from '../src/index.js';
+import { headerLine, metaLine, recordLine } from '../src/stores/file/jsonl.js';
 import { BENCH_SECRET, type Core, count, coreTarget, loadCore, percentile, progress, quick, round } from './harness.js';
 import type { BenchResult } from './types.js';
 
 /**
  * SPEC §8: hydrating 100k attempts from `fileStore` under 300 ms.
  *
- * The fixture is written as JSON lines directly (100k begins through a real
- * guard would spend minutes in fsync), in exactly the shape the guard
- * writes: the store's own header and key-check meta line, then one record
- * line per attempt. Each sample is a full `createGuard` over a fresh
+ * The fixture is written directly (100k begins through a real guard would
+ * spend minutes in fsync), with the store's own line codec: its header and
+ * key-check meta line, then one record line per attempt. Each sample is a full `createGuard` over a fresh
  * `fileStore`: lock, read, parse, validate, and the guard's own index
  * build; then `close()`, untimed. The file sits in the page cache, as it
  * does on a till that restarts its app; a cold disk read adds its own time.
@@ -86,11 +86,8 @@ async function writeFixture(core: Core, path: string, size: number): Promise<num
   await (await core.createGuard({ merchantId: MERCHANT, secret: BENCH_SECRET, store: probe })).close();
   const keyCheck = (await probe.getMeta('keyCheck')) as string;
   const now = Date.now();
-  const lines = [
-    JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }),
-    JSON.stringify({ op: 'meta', key: 'keyCheck', value: keyCheck }),
-  ];
-  for (let i = 0; i < size; i++) lines.push(JSON.stringify(attempt(i, now)));
+  const lines = [headerLine(), metaLine('keyCheck', keyCheck)];
+  for (let i = 0; i < size; i++) lines.push(recordLine(attempt(i, now)));
   const text = `${lines.join('\n')}\n`;
   await writeFile(path, text);
   return Buffer.byteLength(text);

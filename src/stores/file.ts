@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import { Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
+import { FORMAT_VERSION, Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -129,9 +129,10 @@ class FileStoreImpl implements FileStore {
   #opened: AttemptRecord[] | undefined;
   /**
    * Ids whose latest durable line is a record: the live lines, for the
-   * compaction threshold. Only the keys matter (the map is the replay's own).
+   * compaction threshold. Only the keys matter: the map is the replay's own,
+   * whose values are records the guard holds anyway until it changes them.
    */
-  #liveIds = new Map<string, number>();
+  #liveIds = new Map<string, unknown>();
   #meta = new Map<string, string>();
   /** Bytes of complete, acknowledged lines: the next write goes here. */
   #size = 0;
@@ -185,7 +186,7 @@ class FileStoreImpl implements FileStore {
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
-    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.set(id, 0));
+    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.set(id, true));
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -263,7 +264,12 @@ class FileStoreImpl implements FileStore {
       this.#lock = await acquireLock(this.#fs, this.path);
       await this.#removeLeftoverTmp();
       const replayed = await this.#openData();
-      if (this.#shouldCompact()) await this.#compact(replayed);
+      // A file an older release wrote: mark it with this version's header
+      // first, so that release refuses it from now on rather than skipping
+      // the lines it cannot read, then rewrite it in this version's lines.
+      const outdated = (replayed.version ?? 0) < FORMAT_VERSION && this.#size > 0;
+      if (outdated) await this.#append([{ line: headerLine(), commit: () => undefined }], true);
+      if (outdated || this.#shouldCompact()) await this.#compact(replayed);
     } catch (error) {
       if (owners.get(this.path) === this) owners.delete(this.path);
       await this.#handle?.close().catch(() => undefined);

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } from '../../src/index.js';
+import { GuardStorageError, createGuard, type AttemptRecord, type GuardStore, type JournalEntry } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
+import { makeRecord } from '../../src/record.js';
+import { FORMAT_VERSION, fromRecordLine, headerLine, recordLine } from '../../src/stores/file/jsonl.js';
 import { sampleRecord, storeContract } from './store-contract.js';
 
 const dirs: string[] = [];
@@ -30,7 +32,12 @@ function open(path: string, options?: Parameters<typeof fileStore>[1]): FileStor
   return store;
 }
 
-const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+/** A line as an object: record lines (arrays) decoded, so tests read fields by name. */
+const decode = (line: string) => {
+  const value = JSON.parse(line) as unknown;
+  return (Array.isArray(value) ? fromRecordLine(value) : value) as Record<string, unknown>;
+};
+const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map(decode);
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
 
 storeContract('fileStore', async () => {
@@ -98,6 +105,77 @@ describe('fileStore format', () => {
     const store = open(path);
     await store.put(sampleRecord('a'));
     expect((await realFs.stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes a record as an array line and reads every field back', () => {
+    const full = makeRecord({
+      ...sampleRecord('full', { status: 'approved', idempotencyKey: 'pdg_minted_by_an_older_release' }),
+      terminalId: 'T-01',
+      orderId: 'O-1',
+      orderTotal: 5000,
+      operator: 'alice',
+      bin: '622202',
+      approvedAt: 1_767_225_601_000,
+      authCode: 'A1',
+      processorRef: 'ch_1',
+      code: '00',
+      message: 'ok',
+      refunded: 250,
+      refunds: [{ id: 'r1', amount: 250 }],
+      override: { operator: 'alice', reason: 'regular', supervisor: 'bob', lifted: ['DUPLICATE_CHARGE'] },
+    });
+    const refund = makeRecord(sampleRecord('refund', { id: 'pdg_refund', idempotencyKey: 'pdg_refund', kind: 'refund', refundOf: 'full' }));
+    const minimal = makeRecord(sampleRecord('min', { id: 'pdg_min', idempotencyKey: 'pdg_min', last4: undefined }));
+    for (const record of [full, refund, minimal]) {
+      const line = recordLine(record);
+      expect(JSON.parse(line)).toBeInstanceOf(Array);
+      expect(makeRecord(fromRecordLine(JSON.parse(line)) as AttemptRecord)).toStrictEqual(record);
+    }
+    // Absent trailing fields are left off, and an idempotency key equal to the id is not repeated.
+    expect(recordLine(minimal)).toBe('[1,"pdg_min","fp_min","pending","sale",1250,"CNY","M-TEST",1767225600000,1767225600000,1767225600000,0]');
+  });
+
+  it('reads a version 1 file (record objects), then rewrites it in version 2 lines', async () => {
+    const path = tempFile();
+    const old = sampleRecord('old', { status: 'approved' });
+    const gone = sampleRecord('gone');
+    const v1 = [
+      { op: 'header', format: 'pos-duplicate-guard/file', version: 1 },
+      { op: 'meta', key: 'keyCheck', value: 'kcv' },
+      old,
+      gone,
+      { op: 'delete', id: 'gone' },
+    ];
+    writeFileSync(path, `${v1.map((line) => JSON.stringify(line)).join('\n')}\n`);
+    const store = open(path);
+    expect(await store.load()).toStrictEqual([makeRecord(old)]);
+    expect(await store.getMeta('keyCheck')).toBe('kcv');
+    const text = readFileSync(path, 'utf8');
+    expect(text).toBe(`${[JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION }), JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), recordLine(old)].join('\n')}\n`);
+  });
+
+  it('marks a version 1 file with its new version even when the rewrite fails, so an older release refuses it', async () => {
+    const path = tempFile();
+    writeFileSync(path, `${[{ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
+    const fs: FileStoreFs = {
+      ...realFs,
+      rename: async () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      },
+    };
+    const store = open(path, { fs });
+    expect((await store.load()).map((r) => r.id)).toEqual(['old']);
+    expect(store.warnings().join()).toMatch(/compaction failed/);
+    expect(lines(path).map((l) => l.op === 'header' ? `header ${String(l.version)}` : String(l.id))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`]);
+  });
+
+  it('reports an array line that is not a record with its line number, and loads the rest', async () => {
+    const path = tempFile();
+    const good = sampleRecord('good');
+    writeFileSync(path, `${[headerLine(), '[9,"x"]', recordLine(good)].join('\n')}\n`);
+    const store = open(path);
+    expect((await store.load()).map((r) => r.id)).toEqual(['good']);
+    expect(store.warnings().join()).toMatch(/line 2 skipped: an array line that is not a record/);
   });
 });
 
@@ -196,7 +274,7 @@ describe('fileStore after a crash', () => {
 
   it('refuses a file written by a newer format version instead of mangling it', async () => {
     const path = tempFile();
-    writeFileSync(path, `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 })}\n`);
+    writeFileSync(path, `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION + 1 })}\n`);
     await expect(open(path).load()).rejects.toMatchObject({ name: 'GuardStorageError', code: 'UNSUPPORTED_FORMAT' });
     // The refusal released the lock: an upgraded reader can open it.
     expect(existsSync(`${path}.lock`)).toBe(false);
@@ -223,7 +301,7 @@ describe('fileStore durability', () => {
       records.map(async (record) => {
         await store.put(record);
         // Resolved: its complete line must have been on disk at an fsync.
-        expect(durable).toContain(`${JSON.stringify(record)}\n`);
+        expect(durable).toContain(`${recordLine(record)}\n`);
       }),
     );
     // 50 concurrent puts: one write for the first, one for everything that queued behind it.
@@ -522,7 +600,7 @@ describe('fileStore and card data', () => {
       expect(text).not.toContain('12\\/29');
       // Every string and every non-timestamp number: no run of 12 or more digits.
       for (const line of text.split('\n').filter(Boolean)) {
-        for (const value of leaves(JSON.parse(line))) expect(String(value)).not.toMatch(/\d{12,}/);
+        for (const value of leaves(decode(line))) expect(String(value)).not.toMatch(/\d{12,}/);
       }
     }
   });
