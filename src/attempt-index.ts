@@ -64,14 +64,36 @@ export class AttemptIndex {
    */
   add(record: AttemptRecord): void {
     const previous = this.#byId.get(record.id);
-    if (previous && isLive(previous.status)) this.#unlink(previous);
     this.#byId.set(record.id, record);
+    if (!previous) return this.#file(record);
+    if (isLive(previous.status)) this.#unlink(previous);
     if (isLive(record.status)) this.#link(record);
     const open = isOpen(record.status);
     // A resumed attempt keeps its open entry: its deadline runs from createdAt.
-    if (!open || !previous || !isOpen(previous.status)) {
-      (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
+    if (!open || !isOpen(previous.status)) (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
+  }
+
+  /** Links a record whose id is not indexed yet, and queues its expiry. */
+  #file(record: AttemptRecord): void {
+    if (isLive(record.status)) this.#link(record);
+    (isOpen(record.status) ? this.#open : this.#settled).push(this.deadline(record), record.id);
+  }
+
+  /**
+   * Start-up: adds records in deadline order (per queue). When their ids are
+   * all distinct, as a store's load() should return them, each is filed
+   * without first looking up a previous version: 100k lookups fewer.
+   */
+  addAll(records: readonly AttemptRecord[]): void {
+    if (this.#byId.size === 0) {
+      for (const record of records) this.#byId.set(record.id, record);
+      if (this.#byId.size === records.length) {
+        for (const record of records) this.#file(record);
+        return;
+      }
+      this.#byId.clear();
     }
+    for (const record of records) this.add(record);
   }
 
   remove(id: string): AttemptRecord | undefined {

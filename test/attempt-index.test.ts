@@ -208,3 +208,37 @@ describe('AttemptIndex expiry', () => {
     }
   });
 });
+
+describe('AttemptIndex.addAll (start-up)', () => {
+  it('files distinct records as add() would: lookups and expiry alike', () => {
+    const records = [
+      record('a', { fingerprint: 'fp-1', orderId: 'O-1', status: 'approved' }),
+      record('b', { fingerprint: 'fp-1', status: 'declined' }),
+      record('c', { fingerprint: 'fp-2', status: 'unknown' }),
+    ];
+    const bulk = new AttemptIndex(RETENTION);
+    bulk.addAll(records);
+    const single = new AttemptIndex(RETENTION);
+    for (const r of records) single.add(r);
+    for (const index of [bulk, single]) {
+      expect(index.size).toBe(3);
+      expect(ids(index.byFingerprint('fp-1'))).toEqual(['a']);
+      expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['a']);
+      expect(ids(index.byFingerprint('fp-2'))).toEqual(['c']);
+      expect(ids(index.expire(T0 + RETENTION))).toEqual(['a', 'b']);
+      expect(ids(index.expire(T0 + UNKNOWN_MAX_AGE_MS))).toEqual(['c']);
+    }
+  });
+
+  it('with a repeated id, the later version wins and the earlier leaves no link behind', () => {
+    const first = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    const later = next(first, { fingerprint: 'fp-9', orderId: 'O-9', status: 'approved' });
+    const index = new AttemptIndex(RETENTION);
+    index.addAll([first, record('b'), later]);
+    expect(index.size).toBe(2);
+    expect(index.get('a')).toBe(later);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
+    expect(index.byFingerprint('fp-9')).toEqual([later]);
+  });
+});
