@@ -49,7 +49,7 @@ async function filledGuard(core: Core, size: number, withOrders = true): Promise
   progress(`memory: filling a guard with ${size} approved attempts`);
   const { bytes, kept } = await heapGrowth(async () => {
     const clock = new ManualClock();
-    const guard = await core.createGuard({ merchantId: MERCHANT, secret: BENCH_SECRET, store: core.memoryStore(), clock });
+    const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store: core.memoryStore(), clock });
     for (let i = 0; i < size; i++) {
       clock.advance(1);
       await sell(guard, i, withOrders);
@@ -86,7 +86,7 @@ async function steadyStateGuard(core: Core, size: number): Promise<BenchResult[]
   // A short journal: it is bounded by its own option, and at this history
   // size its default 10k-20k entries would hide what the guard itself keeps.
   const store = core.memoryStore({ journalLimit });
-  const guard = await core.createGuard({ merchantId: MERCHANT, secret: BENCH_SECRET, store, clock });
+  const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store, clock });
   let afterDay1 = 0;
   for (let i = 0; i < size * days; i++) {
     clock.advance(DAY_MS / size);
