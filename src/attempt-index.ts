@@ -66,8 +66,21 @@ export class AttemptIndex {
     const previous = this.#byId.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
-    if (isLive(previous.status)) this.#unlink(previous);
-    if (isLive(record.status)) this.#link(record);
+    const wasLive = isLive(previous.status);
+    const live = isLive(record.status);
+    if (wasLive && live && previous.fingerprint === record.fingerprint && previous.orderId === record.orderId && previous.merchantId === record.merchantId) {
+      // The common change (pending → approved): overwrite the entries in
+      // place. Deleting a Map key leaves a hole until the table next grows:
+      // at 100k attempts, unlink + link cost ~70 bytes each in holes.
+      swap(this.#byFingerprint, record.fingerprint, previous, record);
+      if (record.orderId !== undefined) {
+        const orders = this.#byOrder.get(record.merchantId);
+        if (orders) swap(orders, record.orderId, previous, record);
+      }
+    } else {
+      if (wasLive) this.#unlink(previous);
+      if (live) this.#link(record);
+    }
     const open = isOpen(record.status);
     // A resumed attempt keeps its open entry: its deadline runs from createdAt.
     if (!open || !isOpen(previous.status)) (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
@@ -176,6 +189,17 @@ function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, re
   if (current === undefined) map.set(key, record);
   else if (Array.isArray(current)) current.push(record);
   else if (current !== record) map.set(key, [current, record]);
+}
+
+/** Puts `next` where `previous` was filed under `key`, without deleting the key. */
+function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): void {
+  const current = map.get(key);
+  if (current === previous) map.set(key, next);
+  else if (Array.isArray(current)) {
+    const at = current.indexOf(previous);
+    if (at === -1) current.push(next);
+    else current[at] = next;
+  } else push(map, key, next);
 }
 
 function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {

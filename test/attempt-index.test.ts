@@ -242,3 +242,22 @@ describe('AttemptIndex.addAll (start-up)', () => {
     expect(index.byFingerprint('fp-9')).toEqual([later]);
   });
 });
+
+describe('AttemptIndex settles in place', () => {
+  it('replaces a settled version where it was filed, beside others under the same fingerprint and order', () => {
+    const index = new AttemptIndex(RETENTION);
+    const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+    const b = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
+    index.add(a);
+    index.add(b);
+    const approved = next(a, { status: 'approved' });
+    index.add(approved);
+    expect(index.byFingerprint('fp-1')).toEqual([approved, b]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([approved, b]);
+    const declined = next(b, { status: 'declined' });
+    index.add(declined);
+    expect(index.byFingerprint('fp-1')).toEqual([approved]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
+    expect(index.get('b')).toBe(declined);
+  });
+});
