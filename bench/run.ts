@@ -10,11 +10,13 @@
  * --src    measure src/ through tsx instead of the built dist/
  * name…    only run bench files whose name contains one of these words
  */
+import { spawnSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { BenchModule, BenchResult } from './types.js';
 
-const FLAGS = new Set(['--quick', '--json', '--src']);
+// --in-process: run the named files here (the per-file child process).
+const FLAGS = new Set(['--quick', '--json', '--src', '--in-process']);
 
 interface JudgedResult extends BenchResult {
   /** The bench file that produced it. */
@@ -47,6 +49,23 @@ function judge(file: string, result: BenchResult): JudgedResult {
   }
   const ok = result.ok ?? (result.budget === undefined ? undefined : result.value < result.budget);
   return { ...result, file, ...(ok === undefined ? {} : { ok }) };
+}
+
+/** Runs one bench file in a child process of this script and collects its results. */
+function runIsolated(file: string): JudgedResult[] {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawnSync(process.execPath, [...process.execArgv, script, '--in-process', '--json', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  try {
+    const summary = JSON.parse(child.stdout) as { results: JudgedResult[] };
+    return summary.results;
+  } catch {
+    const detail = `child exited ${child.status ?? child.signal}: ${child.stdout.slice(0, 500)}`;
+    return [{ file, name: `${file} failed`, value: 0, unit: '', ok: false, detail }];
+  }
 }
 
 async function runFile(file: string): Promise<JudgedResult[]> {
@@ -89,10 +108,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const inProcess = flags.has('--in-process');
   const results: JudgedResult[] = [];
   for (const file of files) {
-    process.stderr.write(`${file}\n`);
-    results.push(...(await runFile(file)));
+    if (!inProcess) process.stderr.write(`${file}\n`);
+    results.push(...(inProcess ? await runFile(file) : runIsolated(file)));
   }
   const ok = results.every((r) => r.ok !== false);
   const summary = {
