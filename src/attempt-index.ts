@@ -12,6 +12,12 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * Expiry runs off two FIFO queues of (deadline, id): open attempts in creation
  * order, settled ones in settle order. Deadlines are pushed in non-decreasing
  * order, so pruning only looks at the heads: amortised O(1) per attempt.
+ *
+ * An approved attempt matters to its fingerprint only inside `window`
+ * (DUPLICATE_CHARGE); after that only its id (refunds) and order (the order
+ * rules) find it. A second cursor over the settled queue takes it out of the
+ * fingerprint map once its window has passed, so a till keeps fingerprint
+ * entries for minutes of sales, not for its whole retention.
  * (A Set would keep that order too, but V8 leaves deleted entries as holes
  * that every iteration from the front walks again: O(history) per call.)
  */
@@ -25,9 +31,11 @@ export class AttemptIndex {
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
+  readonly #windowMs: number;
 
-  constructor(retentionMs: number) {
+  constructor(retentionMs: number, windowMs: number) {
     this.#retentionMs = retentionMs;
+    this.#windowMs = windowMs;
   }
 
   get size(): number {
@@ -117,8 +125,20 @@ export class AttemptIndex {
     return record;
   }
 
-  /** Removes and returns every record whose deadline is at or before `now`. */
+  /**
+   * Removes and returns every record whose deadline is at or before `now`,
+   * and unlinks from the fingerprint map the approved ones past `window`.
+   */
   expire(now: number): AttemptRecord[] {
+    // Settled deadlines are updatedAt + retention, so an entry's window ends
+    // at deadline - retention + window: never before approvedAt + window.
+    const windowShift = this.#retentionMs - this.#windowMs;
+    this.#settled.sweep((deadline, id) => {
+      if (deadline - windowShift > now) return false;
+      const record = this.#byId.get(id);
+      if (record?.status === 'approved' && this.deadline(record) === deadline) pull(this.#byFingerprint, record.fingerprint, record);
+      return true;
+    });
     const gone: AttemptRecord[] = [];
     for (const queue of [this.#settled, this.#open]) {
       queue.drain((deadline, id) => {
@@ -157,6 +177,8 @@ class ExpiryQueue {
   #deadlines: number[] = [];
   #ids: string[] = [];
   #head = 0;
+  /** A second reader that visits entries without consuming them (never behind the head). */
+  #swept = 0;
 
   push(deadline: number, id: string): void {
     this.#deadlines.push(deadline);
@@ -172,8 +194,16 @@ class ExpiryQueue {
     if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
       this.#deadlines = this.#deadlines.slice(this.#head);
       this.#ids = this.#ids.slice(this.#head);
+      this.#swept = Math.max(0, this.#swept - this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Visits entries once each, in order, from where the last sweep stopped, while `visit` says go on. */
+  sweep(visit: (deadline: number, id: string) => boolean): void {
+    let at = Math.max(this.#swept, this.#head);
+    while (at < this.#ids.length && visit(this.#deadlines[at] as number, this.#ids[at] as string)) at++;
+    this.#swept = at;
   }
 }
 
@@ -191,15 +221,17 @@ function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, re
   else if (current !== record) map.set(key, [current, record]);
 }
 
-/** Puts `next` where `previous` was filed under `key`, without deleting the key. */
+/**
+ * Puts `next` where `previous` was filed under `key`, without deleting the
+ * key. Where `previous` is not filed (its window passed), neither is `next`.
+ */
 function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): void {
   const current = map.get(key);
   if (current === previous) map.set(key, next);
   else if (Array.isArray(current)) {
     const at = current.indexOf(previous);
-    if (at === -1) current.push(next);
-    else current[at] = next;
-  } else push(map, key, next);
+    if (at !== -1) current[at] = next;
+  }
 }
 
 function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {

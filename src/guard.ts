@@ -120,7 +120,7 @@ export class Guard {
   constructor(options: ResolvedOptions, hasher: Hasher) {
     this.#o = options;
     this.#hasher = hasher;
-    this.#index = new AttemptIndex(options.retentionMs);
+    this.#index = new AttemptIndex(options.retentionMs, options.windowMs);
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
     this.#offset = this.#lastWall - this.#lastMono;

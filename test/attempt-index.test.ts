@@ -5,6 +5,7 @@ import type { AttemptRecord } from '../src/types.js';
 const T0 = 1_767_225_600_000;
 const HOUR = 3_600_000;
 const RETENTION = 24 * HOUR;
+const WINDOW = 10 * 60_000;
 
 function record(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
   const createdAt = patch.createdAt ?? T0;
@@ -33,7 +34,7 @@ const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort
 
 describe('AttemptIndex lookups', () => {
   it('finds records by id, fingerprint and merchant + order', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     const b = record('b', { fingerprint: 'fp-1', orderId: 'O-2' });
     const c = record('c', { fingerprint: 'fp-2', orderId: 'O-1', merchantId: 'M-2' });
@@ -51,14 +52,14 @@ describe('AttemptIndex lookups', () => {
   });
 
   it('does not confuse merchant and order ids that concatenate alike', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     index.add(record('a', { merchantId: 'M-1', orderId: '2O' }));
     expect(index.byOrder('M-12', 'O')).toEqual([]);
     expect(index.byOrder('M-1', '2O')).toHaveLength(1);
   });
 
   it('replaces a record by id: the new version is the only one found', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const pending = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     index.add(pending);
     const approved = next(pending, { status: 'approved', approvedAt: T0 + 1000, updatedAt: T0 + 1000 });
@@ -70,7 +71,7 @@ describe('AttemptIndex lookups', () => {
   });
 
   it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)('drops a record that became %s from fingerprint and order lookups, keeping it by id', (status) => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
     index.add(live);
@@ -83,14 +84,14 @@ describe('AttemptIndex lookups', () => {
   });
 
   it('keeps unknown and approved records in the lookups', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     index.add(record('u', { fingerprint: 'fp-1', status: 'unknown' }));
     index.add(record('a', { fingerprint: 'fp-1', status: 'approved', approvedAt: T0 }));
     expect(ids(index.byFingerprint('fp-1'))).toEqual(['a', 'u']);
   });
 
   it('removes a record and returns it', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     index.add(a);
     expect(index.remove('a')).toBe(a);
@@ -103,7 +104,7 @@ describe('AttemptIndex lookups', () => {
 
 describe('AttemptIndex expiry', () => {
   it('expires a settled record `retention` after its last update, not before', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const declined = record('d', { status: 'declined', updatedAt: T0 + HOUR });
     index.add(declined);
     expect(index.deadline(declined)).toBe(T0 + HOUR + RETENTION);
@@ -115,7 +116,7 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('expires an approved record the same way, and takes it out of the lookups', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const approved = record('a', { status: 'approved', approvedAt: T0, orderId: 'O-1' });
     index.add(approved);
     expect(index.expire(T0 + RETENTION)).toEqual([approved]);
@@ -124,7 +125,7 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('keeps open records 7 days after creation, whatever retention is', () => {
-    const index = new AttemptIndex(HOUR);
+    const index = new AttemptIndex(HOUR, WINDOW);
     const pending = record('p', { updatedAt: T0 + 5 * HOUR });
     const unknown = record('u', { status: 'unknown', updatedAt: T0 + 5 * HOUR });
     index.add(pending);
@@ -137,7 +138,7 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('does not expire a newer version early because of an older version still queued', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const pending = record('a');
     const approved = next(pending, { status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0 + HOUR });
     const voided = next(approved, { status: 'voided', updatedAt: T0 + 10 * HOUR });
@@ -151,7 +152,7 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('does not expire a resumed attempt on its settled deadline, nor a settled one on its open deadline', () => {
-    const index = new AttemptIndex(HOUR);
+    const index = new AttemptIndex(HOUR, WINDOW);
     const unknown = record('a', { status: 'unknown' });
     const resumed = next(unknown, { status: 'pending', pendingSince: T0 + HOUR, updatedAt: T0 + HOUR });
     index.add(unknown);
@@ -161,7 +162,7 @@ describe('AttemptIndex expiry', () => {
 
     const late = record('b', { status: 'unknown', createdAt: T0 });
     const approved = next(late, { status: 'approved', approvedAt: T0 + 2 * HOUR, updatedAt: T0 + 2 * HOUR });
-    const index2 = new AttemptIndex(UNKNOWN_MAX_AGE_MS);
+    const index2 = new AttemptIndex(UNKNOWN_MAX_AGE_MS, WINDOW);
     index2.add(late);
     index2.add(approved);
     // Settled with a 7-day retention: the open deadline (createdAt + 7 d) is stale.
@@ -170,14 +171,14 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('does not return a record removed by hand', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     index.add(record('d', { status: 'declined' }));
     index.remove('d');
     expect(index.expire(T0 + RETENTION)).toEqual([]);
   });
 
   it('returns exactly the records whose deadline has passed, oldest first', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const records = Array.from({ length: 10 }, (_, i) => record(`r${i}`, { status: 'declined', updatedAt: T0 + i * HOUR }));
     for (const r of records) index.add(r);
     expect(index.expire(T0 + 3 * HOUR + RETENTION)).toEqual(records.slice(0, 4));
@@ -187,7 +188,7 @@ describe('AttemptIndex expiry', () => {
   });
 
   it('stays bounded while 100k attempts churn through it', () => {
-    const index = new AttemptIndex(HOUR);
+    const index = new AttemptIndex(HOUR, WINDOW);
     let now = T0;
     let expired = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -216,9 +217,9 @@ describe('AttemptIndex.addAll (start-up)', () => {
       record('b', { fingerprint: 'fp-1', status: 'declined' }),
       record('c', { fingerprint: 'fp-2', status: 'unknown' }),
     ];
-    const bulk = new AttemptIndex(RETENTION);
+    const bulk = new AttemptIndex(RETENTION, WINDOW);
     bulk.addAll(records);
-    const single = new AttemptIndex(RETENTION);
+    const single = new AttemptIndex(RETENTION, WINDOW);
     for (const r of records) single.add(r);
     for (const index of [bulk, single]) {
       expect(index.size).toBe(3);
@@ -233,7 +234,7 @@ describe('AttemptIndex.addAll (start-up)', () => {
   it('with a repeated id, the later version wins and the earlier leaves no link behind', () => {
     const first = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     const later = next(first, { fingerprint: 'fp-9', orderId: 'O-9', status: 'approved' });
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     index.addAll([first, record('b'), later]);
     expect(index.size).toBe(2);
     expect(index.get('a')).toBe(later);
@@ -245,7 +246,7 @@ describe('AttemptIndex.addAll (start-up)', () => {
 
 describe('AttemptIndex settles in place', () => {
   it('replaces a settled version where it was filed, beside others under the same fingerprint and order', () => {
-    const index = new AttemptIndex(RETENTION);
+    const index = new AttemptIndex(RETENTION, WINDOW);
     const a = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     const b = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
     index.add(a);
@@ -259,5 +260,48 @@ describe('AttemptIndex settles in place', () => {
     expect(index.byFingerprint('fp-1')).toEqual([approved]);
     expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
     expect(index.get('b')).toBe(declined);
+  });
+});
+
+describe('AttemptIndex: fingerprints past the window', () => {
+  it('unlinks an approved attempt from its fingerprint once the window has passed, keeping it by id and order', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    const approved = record('a', { fingerprint: 'fp-1', orderId: 'O-1', status: 'approved', approvedAt: T0, updatedAt: T0 });
+    index.add(approved);
+    index.expire(T0 + WINDOW - 1);
+    expect(index.byFingerprint('fp-1')).toEqual([approved]);
+    index.expire(T0 + WINDOW);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.get('a')).toBe(approved);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
+    expect(ids(index.expire(T0 + RETENTION))).toEqual(['a']);
+  });
+
+  it('keeps open attempts under their fingerprint whatever their age, and stops at the first attempt still inside its window', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    const unknown = record('u', { fingerprint: 'fp-1', status: 'unknown' });
+    const early = record('e', { fingerprint: 'fp-2', status: 'approved', approvedAt: T0, updatedAt: T0 });
+    const late = record('l', { fingerprint: 'fp-3', status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0 + HOUR });
+    for (const r of [unknown, early, late]) index.add(r);
+    index.expire(T0 + HOUR);
+    expect(index.byFingerprint('fp-1')).toEqual([unknown]);
+    expect(index.byFingerprint('fp-2')).toEqual([]);
+    expect(index.byFingerprint('fp-3')).toEqual([late]);
+    index.expire(T0 + HOUR + WINDOW);
+    expect(index.byFingerprint('fp-3')).toEqual([]);
+  });
+
+  it('does not link a later version of an attempt whose window has passed', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    const approved = record('a', { fingerprint: 'fp-1', status: 'approved', approvedAt: T0, updatedAt: T0 });
+    index.add(approved);
+    index.expire(T0 + HOUR);
+    const partlyRefunded = next(approved, { refunded: 100, updatedAt: T0 + HOUR });
+    index.add(partlyRefunded);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.get('a')).toBe(partlyRefunded);
+    // Pruned by its new deadline, not the old one.
+    expect(index.expire(T0 + RETENTION)).toEqual([]);
+    expect(ids(index.expire(T0 + HOUR + RETENTION))).toEqual(['a']);
   });
 });
