@@ -31,11 +31,13 @@ export class AttemptIndex {
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
-  readonly #windowMs: number;
+  // Settled deadlines are updatedAt + retention, so an entry's window ends at
+  // deadline - windowShift: never before approvedAt + window.
+  readonly #windowShift: number;
 
   constructor(retentionMs: number, windowMs: number) {
     this.#retentionMs = retentionMs;
-    this.#windowMs = windowMs;
+    this.#windowShift = retentionMs - windowMs;
   }
 
   get size(): number {
@@ -94,22 +96,32 @@ export class AttemptIndex {
     if (!open || !isOpen(previous.status)) (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
   }
 
-  /** Links a record whose id is not indexed yet, and queues its expiry. */
-  #file(record: AttemptRecord): void {
-    if (isLive(record.status)) this.#link(record);
-    (isOpen(record.status) ? this.#open : this.#settled).push(this.deadline(record), record.id);
+  /**
+   * Links a record whose id is not indexed yet, and queues its expiry. With
+   * `now`, an approved record past its window stays out of the fingerprint map.
+   */
+  #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
+    const open = isOpen(record.status);
+    const deadline = this.deadline(record);
+    if (open || (record.status === 'approved' && deadline - this.#windowShift > now)) this.#link(record);
+    else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
+    (open ? this.#open : this.#settled).push(deadline, record.id);
   }
 
   /**
    * Start-up: adds records in deadline order (per queue). When their ids are
    * all distinct, as a store's load() should return them, each is filed
-   * without first looking up a previous version: 100k lookups fewer.
+   * without first looking up a previous version, and an approved one whose
+   * window has passed at `now` never enters the fingerprint map: at 100k
+   * attempts, that is 100k lookups and most of 100k links and unlinks fewer.
    */
-  addAll(records: readonly AttemptRecord[]): void {
+  addAll(records: readonly AttemptRecord[], now: number): void {
     if (this.#byId.size === 0) {
       for (const record of records) this.#byId.set(record.id, record);
       if (this.#byId.size === records.length) {
-        for (const record of records) this.#file(record);
+        for (const record of records) this.#file(record, now);
+        // Every entry due for the window sweep was filed unlinked: skip past them.
+        this.#settled.sweep((deadline) => deadline - this.#windowShift <= now);
         return;
       }
       this.#byId.clear();
@@ -130,11 +142,8 @@ export class AttemptIndex {
    * and unlinks from the fingerprint map the approved ones past `window`.
    */
   expire(now: number): AttemptRecord[] {
-    // Settled deadlines are updatedAt + retention, so an entry's window ends
-    // at deadline - retention + window: never before approvedAt + window.
-    const windowShift = this.#retentionMs - this.#windowMs;
     this.#settled.sweep((deadline, id) => {
-      if (deadline - windowShift > now) return false;
+      if (deadline - this.#windowShift > now) return false;
       const record = this.#byId.get(id);
       if (record?.status === 'approved' && this.deadline(record) === deadline) pull(this.#byFingerprint, record.fingerprint, record);
       return true;
@@ -158,10 +167,13 @@ export class AttemptIndex {
 
   #link(record: AttemptRecord): void {
     push(this.#byFingerprint, record.fingerprint, record);
-    if (record.orderId === undefined) return;
+    if (record.orderId !== undefined) this.#linkOrder(record, record.orderId);
+  }
+
+  #linkOrder(record: AttemptRecord, orderId: string): void {
     let orders = this.#byOrder.get(record.merchantId);
     if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map()));
-    push(orders, record.orderId, record);
+    push(orders, orderId, record);
   }
 
   #unlink(record: AttemptRecord): void {

@@ -181,11 +181,11 @@ export class Guard {
     }
     // Oldest deadline first keeps the expiry queues in order. Stores return
     // records mostly in write order: sort only when they are not.
-    if (sorted) this.#index.addAll(kept);
+    if (sorted) this.#index.addAll(kept, now);
     else {
       const deadlines = Float64Array.from(kept, (record) => this.#index.deadline(record));
       const order = Array.from(kept, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
-      this.#index.addAll(order.map((i) => kept[i] as AttemptRecord));
+      this.#index.addAll(order.map((i) => kept[i] as AttemptRecord), now);
     }
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).

@@ -218,7 +218,7 @@ describe('AttemptIndex.addAll (start-up)', () => {
       record('c', { fingerprint: 'fp-2', status: 'unknown' }),
     ];
     const bulk = new AttemptIndex(RETENTION, WINDOW);
-    bulk.addAll(records);
+    bulk.addAll(records, T0);
     const single = new AttemptIndex(RETENTION, WINDOW);
     for (const r of records) single.add(r);
     for (const index of [bulk, single]) {
@@ -235,7 +235,7 @@ describe('AttemptIndex.addAll (start-up)', () => {
     const first = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
     const later = next(first, { fingerprint: 'fp-9', orderId: 'O-9', status: 'approved' });
     const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll([first, record('b'), later]);
+    index.addAll([first, record('b'), later], T0);
     expect(index.size).toBe(2);
     expect(index.get('a')).toBe(later);
     expect(index.byFingerprint('fp-1')).toEqual([]);
@@ -303,5 +303,25 @@ describe('AttemptIndex: fingerprints past the window', () => {
     // Pruned by its new deadline, not the old one.
     expect(index.expire(T0 + RETENTION)).toEqual([]);
     expect(ids(index.expire(T0 + HOUR + RETENTION))).toEqual(['a']);
+  });
+});
+
+describe('AttemptIndex.addAll past the window', () => {
+  it('files an approved attempt whose window has passed by id and order only, and open ones by fingerprint too', () => {
+    const approved = record('a', { fingerprint: 'fp-1', orderId: 'O-1', status: 'approved', approvedAt: T0, updatedAt: T0 });
+    const fresh = record('f', { fingerprint: 'fp-2', status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0 + HOUR });
+    const unknown = record('u', { fingerprint: 'fp-3', orderId: 'O-3', status: 'unknown' });
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll([approved, fresh, unknown], T0 + HOUR);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
+    expect(index.get('a')).toBe(approved);
+    expect(index.byFingerprint('fp-2')).toEqual([fresh]);
+    expect(index.byFingerprint('fp-3')).toEqual([unknown]);
+    expect(index.byOrder('M-1', 'O-3')).toEqual([unknown]);
+    // The sweep picks up where start-up left it: the fresh one leaves at its own window's end.
+    index.expire(T0 + HOUR + WINDOW);
+    expect(index.byFingerprint('fp-2')).toEqual([]);
+    expect(ids(index.expire(T0 + HOUR + RETENTION))).toEqual(['a', 'f']);
   });
 });
