@@ -1,5 +1,5 @@
 import { isStatus } from './lifecycle.js';
-import type { AttemptRecord } from './types.js';
+import type { AttemptRecord, AttemptStatus, SaleKind } from './types.js';
 
 // Short values that repeat across thousands of attempts (currency, merchant,
 // BIN, last 4, operator) arrive as fresh strings from JSON or user input.
@@ -23,45 +23,82 @@ function shared<T extends string | undefined>(value: T): T {
  * that is the difference between meeting the memory budget and not.
  */
 export function makeRecord(f: AttemptRecord): AttemptRecord {
-  const record: AttemptRecord = {
+  const record = recordShape(
+    f.id, f.idempotencyKey, f.fingerprint, f.status, f.kind, f.amount, f.currency, f.merchantId,
+    f.createdAt, f.updatedAt, f.pendingSince, f.refunded, f.approvedAt, f.authCode, f.bin, f.last4, f.orderId, f.terminalId,
+  );
+  return withRareFields(record, f);
+}
+
+/**
+ * The common fields, in their one order, not yet frozen. Positional so the
+ * file store can build a record straight from a line's array (start-up
+ * builds 100k of these) through the same literal as `makeRecord`.
+ */
+export function recordShape(
+  id: string,
+  idempotencyKey: string,
+  fingerprint: string,
+  status: AttemptStatus,
+  kind: SaleKind,
+  amount: number,
+  currency: string,
+  merchantId: string,
+  createdAt: number,
+  updatedAt: number,
+  pendingSince: number,
+  refunded: number,
+  approvedAt: number | undefined,
+  authCode: string | undefined,
+  bin: string | undefined,
+  last4: string | undefined,
+  orderId: string | undefined,
+  terminalId: string | undefined,
+): AttemptRecord {
+  return {
     v: 1,
-    id: f.id,
+    id,
     // One string for both when they are equal (they are, unless an older
     // release wrote the record): a record read from disk would otherwise
     // keep two copies.
-    idempotencyKey: f.idempotencyKey === f.id ? f.id : f.idempotencyKey,
-    fingerprint: f.fingerprint,
-    merchantId: shared(f.merchantId),
-    kind: f.kind === 'refund' ? 'refund' : 'sale',
-    amount: f.amount,
-    currency: shared(f.currency),
-    // Statuses and kinds parsed from JSON are fresh strings: keep the shared ones.
-    status: shared(f.status),
-    createdAt: f.createdAt,
-    updatedAt: f.updatedAt,
-    pendingSince: f.pendingSince,
-    refunded: f.refunded,
-    approvedAt: f.approvedAt,
-    authCode: f.authCode,
-    bin: shared(f.bin),
-    last4: shared(f.last4),
-    orderId: f.orderId,
+    idempotencyKey: idempotencyKey === id ? id : idempotencyKey,
+    fingerprint,
+    merchantId: shared(merchantId),
+    kind: kind === 'refund' ? 'refund' : 'sale',
+    amount,
+    currency: shared(currency),
+    // Statuses parsed from JSON are fresh strings: keep the shared ones.
+    status: shared(status),
+    createdAt,
+    updatedAt,
+    pendingSince,
+    refunded,
+    approvedAt,
+    authCode,
+    bin: shared(bin),
+    last4: shared(last4),
+    orderId,
     // Most tills set a terminal id (SPEC §4's example does): in the literal
     // it costs a slot, added afterwards a property array of its own.
-    terminalId: shared(f.terminalId),
+    terminalId: shared(terminalId),
   };
-  // The common optional fields above sit in the literal: an in-object slot
-  // holding `undefined` costs 8 bytes, a property array for them 40+. The
-  // rare ones below are added only when present (named, not looped over by
-  // key: start-up builds 100k of these).
-  if (f.operator !== undefined) record.operator = shared(f.operator);
-  if (f.orderTotal !== undefined) record.orderTotal = f.orderTotal;
-  if (f.refundOf !== undefined) record.refundOf = f.refundOf;
-  if (f.processorRef !== undefined) record.processorRef = f.processorRef;
-  if (f.code !== undefined) record.code = f.code;
-  if (f.message !== undefined) record.message = f.message;
-  if (f.override !== undefined) record.override = f.override;
-  if (f.refunds !== undefined) record.refunds = f.refunds;
+}
+
+/**
+ * Adds the rare fields `source` has to a `recordShape`, and freezes it. The
+ * common optional fields sit in the literal: an in-object slot holding
+ * `undefined` costs 8 bytes, a property array for them 40+. These are added
+ * only when present (named, not looped over by key).
+ */
+export function withRareFields(record: AttemptRecord, source: Partial<AttemptRecord>): AttemptRecord {
+  if (source.operator !== undefined) record.operator = shared(source.operator);
+  if (source.orderTotal !== undefined) record.orderTotal = source.orderTotal;
+  if (source.refundOf !== undefined) record.refundOf = source.refundOf;
+  if (source.processorRef !== undefined) record.processorRef = source.processorRef;
+  if (source.code !== undefined) record.code = source.code;
+  if (source.message !== undefined) record.message = source.message;
+  if (source.override !== undefined) record.override = source.override;
+  if (source.refunds !== undefined) record.refunds = source.refunds;
   return Object.freeze(record);
 }
 

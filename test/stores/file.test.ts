@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GuardStorageError, createGuard, type AttemptRecord, type GuardStore, type JournalEntry } from '../../src/index.js';
+import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, fromRecordLine, headerLine, recordLine } from '../../src/stores/file/jsonl.js';
@@ -35,7 +35,10 @@ function open(path: string, options?: Parameters<typeof fileStore>[1]): FileStor
 /** A line as an object: record lines (arrays) decoded, so tests read fields by name. */
 const decode = (line: string) => {
   const value = JSON.parse(line) as unknown;
-  return (Array.isArray(value) ? fromRecordLine(value) : value) as Record<string, unknown>;
+  if (!Array.isArray(value)) return value as Record<string, unknown>;
+  const record = fromRecordLine(value);
+  if (typeof record === 'string') throw new Error(`undecodable record line: ${record}`);
+  return record as unknown as Record<string, unknown>;
 };
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map(decode);
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
@@ -129,7 +132,11 @@ describe('fileStore format', () => {
     for (const record of [full, refund, minimal]) {
       const line = recordLine(record);
       expect(JSON.parse(line)).toBeInstanceOf(Array);
-      expect(makeRecord(fromRecordLine(JSON.parse(line)) as AttemptRecord)).toStrictEqual(record);
+      const decoded = fromRecordLine(JSON.parse(line));
+      expect(decoded).toStrictEqual(record);
+      // The same keys in the same order: the same V8 hidden class as makeRecord's.
+      expect(Object.keys(decoded)).toEqual(Object.keys(record));
+      expect(Object.isFrozen(decoded)).toBe(true);
     }
     // Absent trailing fields are left off, and an idempotency key equal to the id is not repeated.
     expect(recordLine(minimal)).toBe('[1,"pdg_min","fp_min","pending","sale",1250,"CNY","M-TEST",1767225600000,1767225600000,1767225600000,0]');
