@@ -12,14 +12,14 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * Expiry runs off two FIFO queues of (deadline, id): open attempts in creation
  * order, settled ones in settle order. Deadlines are pushed in non-decreasing
  * order, so pruning only looks at the heads: amortised O(1) per attempt.
+ * (A Set would keep that order too, but V8 leaves deleted entries as holes
+ * that every iteration from the front walks again: O(history) per call.)
  *
  * An approved attempt matters to its fingerprint only inside `window`
  * (DUPLICATE_CHARGE); after that only its id (refunds) and order (the order
  * rules) find it. A second cursor over the settled queue takes it out of the
  * fingerprint map once its window has passed, so a till keeps fingerprint
  * entries for minutes of sales, not for its whole retention.
- * (A Set would keep that order too, but V8 leaves deleted entries as holes
- * that every iteration from the front walks again: O(history) per call.)
  */
 export class AttemptIndex {
   readonly #byId = new Map<string, AttemptRecord>();
@@ -31,13 +31,11 @@ export class AttemptIndex {
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
-  // Settled deadlines are updatedAt + retention, so an entry's window ends at
-  // deadline - windowShift: never before approvedAt + window.
-  readonly #windowShift: number;
+  readonly #windowMs: number;
 
   constructor(retentionMs: number, windowMs: number) {
     this.#retentionMs = retentionMs;
-    this.#windowShift = retentionMs - windowMs;
+    this.#windowMs = windowMs;
   }
 
   get size(): number {
@@ -82,10 +80,14 @@ export class AttemptIndex {
       // The common change (pending → approved): overwrite the entries in
       // place. Deleting a Map key leaves a hole until the table next grows:
       // at 100k attempts, unlink + link cost ~70 bytes each in holes.
-      swap(this.#byFingerprint, record.fingerprint, previous, record);
+      // Where the window sweep took `previous` out, an approved version
+      // stays out; an open one (a resume) must be found by its fingerprint.
+      if (!swap(this.#byFingerprint, record.fingerprint, previous, record) && isOpen(record.status)) {
+        push(this.#byFingerprint, record.fingerprint, record);
+      }
       if (record.orderId !== undefined) {
         const orders = this.#byOrder.get(record.merchantId);
-        if (orders) swap(orders, record.orderId, previous, record);
+        if (!orders || !swap(orders, record.orderId, previous, record)) this.#linkOrder(record, record.orderId);
       }
     } else {
       if (wasLive) this.#unlink(previous);
@@ -102,10 +104,18 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
-    const deadline = this.deadline(record);
-    if (open || (record.status === 'approved' && deadline - this.#windowShift > now)) this.#link(record);
+    if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
-    (open ? this.#open : this.#settled).push(deadline, record.id);
+    (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
+  }
+
+  /**
+   * The rules' own test (`now - approvedAt < window` matches): judged on
+   * approvedAt, not on the settle time the queue is ordered by, which a
+   * refund after a restart on a clock set back can put before it.
+   */
+  #pastWindow(record: AttemptRecord, now: number): boolean {
+    return record.approvedAt === undefined || now - record.approvedAt >= this.#windowMs;
   }
 
   /**
@@ -120,8 +130,6 @@ export class AttemptIndex {
       for (const record of records) this.#byId.set(record.id, record);
       if (this.#byId.size === records.length) {
         for (const record of records) this.#file(record, now);
-        // Every entry due for the window sweep was filed unlinked: skip past them.
-        this.#settled.sweep((deadline) => deadline - this.#windowShift <= now);
         return;
       }
       this.#byId.clear();
@@ -142,10 +150,15 @@ export class AttemptIndex {
    * and unlinks from the fingerprint map the approved ones past `window`.
    */
   expire(now: number): AttemptRecord[] {
+    // The queue is in settle order and approval comes first, so a head
+    // settled less than `window` ago ends the sweep; one approved less than
+    // `window` ago (a clock set back) ends it too, until its own window ends.
     this.#settled.sweep((deadline, id) => {
-      if (deadline - this.#windowShift > now) return false;
+      if (deadline - this.#retentionMs + this.#windowMs > now) return false;
       const record = this.#byId.get(id);
-      if (record?.status === 'approved' && this.deadline(record) === deadline) pull(this.#byFingerprint, record.fingerprint, record);
+      if (record?.status !== 'approved' || this.deadline(record) !== deadline) return true;
+      if (!this.#pastWindow(record, now)) return false;
+      pull(this.#byFingerprint, record.fingerprint, record);
       return true;
     });
     const gone: AttemptRecord[] = [];
@@ -233,17 +246,17 @@ function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, re
   else if (current !== record) map.set(key, [current, record]);
 }
 
-/**
- * Puts `next` where `previous` was filed under `key`, without deleting the
- * key. Where `previous` is not filed (its window passed), neither is `next`.
- */
-function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): void {
+/** Puts `next` where `previous` was filed under `key`, without deleting the key; false if `previous` was not there. */
+function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): boolean {
   const current = map.get(key);
-  if (current === previous) map.set(key, next);
-  else if (Array.isArray(current)) {
-    const at = current.indexOf(previous);
-    if (at !== -1) current[at] = next;
+  if (current === previous) {
+    map.set(key, next);
+    return true;
   }
+  const at = Array.isArray(current) ? current.indexOf(previous) : -1;
+  if (at === -1) return false;
+  (current as AttemptRecord[])[at] = next;
+  return true;
 }
 
 function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {

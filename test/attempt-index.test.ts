@@ -213,7 +213,7 @@ describe('AttemptIndex expiry', () => {
 describe('AttemptIndex.addAll (start-up)', () => {
   it('files distinct records as add() would: lookups and expiry alike', () => {
     const records = [
-      record('a', { fingerprint: 'fp-1', orderId: 'O-1', status: 'approved' }),
+      record('a', { fingerprint: 'fp-1', orderId: 'O-1', status: 'approved', approvedAt: T0 }),
       record('b', { fingerprint: 'fp-1', status: 'declined' }),
       record('c', { fingerprint: 'fp-2', status: 'unknown' }),
     ];
@@ -324,4 +324,37 @@ describe('AttemptIndex.addAll past the window', () => {
     expect(index.byFingerprint('fp-2')).toEqual([]);
     expect(ids(index.expire(T0 + HOUR + RETENTION))).toEqual(['a', 'f']);
   });
+});
+
+describe('AttemptIndex window sweep, edge cases', () => {
+  it('judges the window by approvedAt: a later settle dated before the approval (a clock set back) holds the sweep', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    // Approved at T0 + HOUR, then partly refunded (and stored) on a clock an hour behind.
+    const refunded = record('a', { fingerprint: 'fp-1', status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0, refunded: 100 });
+    const after = record('b', { fingerprint: 'fp-2', status: 'approved', approvedAt: T0 + 1, updatedAt: T0 + 1 });
+    index.addAll([refunded, after], T0);
+    index.expire(T0 + WINDOW + 1);
+    expect(index.byFingerprint('fp-1')).toEqual([refunded]);
+    // Held behind it, 'b' leaves late, never early; both leave once the later window ends.
+    expect(index.byFingerprint('fp-2')).toEqual([after]);
+    index.expire(T0 + HOUR + WINDOW);
+    expect(index.byFingerprint('fp-1')).toEqual([]);
+    expect(index.byFingerprint('fp-2')).toEqual([]);
+  });
+
+
+  it('keeps its place when expiry compacts the queue under it', () => {
+    const index = new AttemptIndex(HOUR, WINDOW);
+    const approved = (i: number, at: number) => record(`r${i}`, { fingerprint: `fp-${i}`, status: 'approved', approvedAt: at, updatedAt: at });
+    for (let i = 0; i < 3000; i++) index.add(approved(i, T0 + i * 1000));
+    // Past retention for the first 1600: the queue drops its consumed head.
+    expect(index.expire(T0 + 1599 * 1000 + HOUR)).toHaveLength(1600);
+    const now = T0 + 1599 * 1000 + HOUR;
+    const later = Array.from({ length: 100 }, (_, i) => approved(3000 + i, now + i));
+    for (const r of later) index.add(r);
+    expect(index.byFingerprint('fp-3000')).toHaveLength(1);
+    index.expire(now + 99 + WINDOW);
+    expect(later.filter((r) => index.byFingerprint(r.fingerprint).length > 0)).toEqual([]);
+  });
+
 });

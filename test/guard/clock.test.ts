@@ -134,4 +134,22 @@ describe('across a restart, records age by the wall clock', () => {
     const restarted = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart(), window: '10m' });
     expect(await restarted.peek(sale())).toMatchObject({ verdict: 'allow', reasons: [] });
   });
+
+  // The index drops approved attempts from the fingerprint map once their
+  // window has passed; it must judge that by approvedAt, as the rule does,
+  // not by the last settle, which a clock set back can put before approval.
+  it('a partial refund after a restart on a clock set back does not end the window early', async () => {
+    const { guard, store, clock } = await testGuard({ window: '10m' });
+    const { attempt } = await guard.begin(sale());
+    await attempt?.approve();
+
+    clock.jump(-HOUR);
+    const later = clock.afterRestart();
+    const restarted = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: later, window: '10m' });
+    await restarted.settle(attempt?.id ?? '', { status: 'refunded', amount: 100 });
+    await restarted.peek(sale({ amount: 1 }));
+    // 45 minutes before the approval, by this clock: inside the window, as the rules see it.
+    later.advance(15 * MINUTE);
+    expect(codes(await restarted.begin(sale()))).toEqual(['DUPLICATE_CHARGE']);
+  });
 });

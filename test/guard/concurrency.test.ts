@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UNIONPAY, sale, spyStore, testGuard } from '../helpers/guard.js';
+import { memoryStore, type AttemptRecord, type GuardStore } from '../../src/index.js';
+import { MINUTE, UNIONPAY, sale, spyStore, testGuard } from '../helpers/guard.js';
 
 // A store that takes real time to write, so every begin below is still
 // awaiting its write when the others evaluate: the race is real.
@@ -42,5 +43,35 @@ describe('atomic reservation', () => {
     const { guard } = await testGuard({ store: slowStore() });
     const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) => guard.begin(sale({ amount: 100 + i }))));
     expect(decisions.map((d) => d.verdict)).toEqual(Array(10).fill('allow'));
+  });
+});
+
+describe('records from another tab', () => {
+  it('an attempt resumed in another tab is IN_FLIGHT here, even after its approval here had left the fingerprint index', async () => {
+    const inner = memoryStore();
+    let deliver: (record: AttemptRecord) => void = () => undefined;
+    const store: GuardStore = {
+      load: () => inner.load(),
+      put: (r) => inner.put(r),
+      delete: (id) => inner.delete(id),
+      getMeta: (k) => inner.getMeta(k),
+      setMeta: (k, v) => inner.setMeta(k, v),
+      appendJournal: (e) => inner.appendJournal(e),
+      subscribe: (listener) => {
+        deliver = listener;
+        return () => undefined;
+      },
+    };
+    const { guard, clock } = await testGuard({ store, window: '10m' });
+    const { attempt } = await guard.begin(sale());
+    const pending = await guard.get(attempt?.id ?? '');
+    await attempt?.approve();
+    clock.advance(11 * MINUTE);
+    // Any decision runs the sweep: the approved attempt leaves the fingerprint index.
+    await guard.peek(sale({ amount: 1 }));
+    // A tab that missed the approval resumes the attempt: its pending version arrives here.
+    deliver({ ...(pending as AttemptRecord), pendingSince: clock.wall, updatedAt: clock.wall });
+    expect((await guard.get(attempt?.id ?? ''))?.status).toBe('pending');
+    expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
   });
 });
