@@ -267,8 +267,8 @@ class FileStoreImpl implements FileStore {
       // A file an older release wrote: mark it with this version's header
       // first, so that release refuses it from now on rather than skipping
       // the lines it cannot read, then rewrite it in this version's lines.
-      const outdated = (replayed.version ?? 0) < FORMAT_VERSION && this.#size > 0;
-      if (outdated) await this.#append([{ line: headerLine(), commit: () => undefined }], true);
+      const outdated = (replayed.version ?? 0) < FORMAT_VERSION;
+      if (outdated) await this.#markVersion();
       if (outdated || this.#shouldCompact()) await this.#compact(replayed);
     } catch (error) {
       if (owners.get(this.path) === this) owners.delete(this.path);
@@ -278,6 +278,22 @@ class FileStoreImpl implements FileStore {
       this.#state = 'closed';
       this.#opened = undefined;
       throw error;
+    }
+  }
+
+  /**
+   * Appends this version's header to a file an older release wrote. A disk
+   * that refuses it does not stop the store opening (the guard decides what
+   * a storage error means): the header waits at the front of the retry
+   * queue, so it still goes out before the first line in this version.
+   */
+  async #markVersion(): Promise<void> {
+    const header: Queued = { line: headerLine(), commit: () => undefined };
+    try {
+      await this.#append([header], true);
+    } catch (error) {
+      this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
+      this.#retry.unshift(header);
     }
   }
 
@@ -311,8 +327,10 @@ class FileStoreImpl implements FileStore {
       this.#warn(`torn last line (${replayed.tornBytes} bytes after line ${replayed.lines}, a write cut short by a crash) dropped`);
       this.#dirtyTail = true;
     }
-    if (this.#size === 0) await this.#append([{ line: headerLine(), commit: () => undefined }], true);
-    else if (this.#dirtyTail) await this.#truncateTail();
+    if (this.#size === 0) {
+      await this.#append([{ line: headerLine(), commit: () => undefined }], true);
+      replayed.version = FORMAT_VERSION;
+    } else if (this.#dirtyTail) await this.#truncateTail();
     return replayed;
   }
 

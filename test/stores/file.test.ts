@@ -176,6 +176,63 @@ describe('fileStore format', () => {
     expect(lines(path).map((l) => l.op === 'header' ? `header ${String(l.version)}` : String(l.id))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`]);
   });
 
+  it('opens a version 1 file on a disk that refuses the version mark, and writes the mark before its next line', async () => {
+    const path = tempFile();
+    const v1Header = { op: 'header', format: 'pos-duplicate-guard/file', version: 1 };
+    writeFileSync(path, `${[v1Header, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
+    let failures = 1;
+    const fs: FileStoreFs = {
+      ...wrapFs({ beforeWrite: () => (failures-- > 0 ? 'ENOSPC' : undefined) }),
+      rename: async () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      },
+    };
+    const store = open(path, { fs });
+    expect((await store.load()).map((r) => r.id)).toEqual(['old']);
+    expect(store.warnings().join()).toMatch(/could not mark the file as format version 2/);
+    await store.put(sampleRecord('new'));
+    await store.close();
+    expect(lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : String(l.id)))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`, 'new']);
+  });
+
+  it('neither marks nor rewrites a file already in this version, nor a new one', async () => {
+    let renames = 0;
+    const fs: FileStoreFs = {
+      ...realFs,
+      rename: async (...args: Parameters<typeof realFs.rename>) => {
+        renames++;
+        return realFs.rename(...args);
+      },
+    };
+    const fresh = tempFile();
+    const store = open(fresh, { fs });
+    await store.load();
+    await store.close();
+    expect(readFileSync(fresh, 'utf8')).toBe(`${headerLine()}\n`);
+
+    // Marked by an earlier open whose rewrite failed: the last header counts.
+    const marked = tempFile();
+    const text = `${[JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }), JSON.stringify(sampleRecord('old')), headerLine()].join('\n')}\n`;
+    writeFileSync(marked, text);
+    const again = open(marked, { fs });
+    expect((await again.load()).map((r) => r.id)).toEqual(['old']);
+    await again.close();
+    expect(readFileSync(marked, 'utf8')).toBe(text);
+    expect(renames).toBe(0);
+  });
+
+  it('counts live lines from what it read: a file under the dead-line threshold is not rewritten on open', async () => {
+    const path = tempFile();
+    const records = Array.from({ length: 150 }, (_, i) => recordLine(sampleRecord(`r${i}`)));
+    const dead = Array.from({ length: 10 }, (_, i) => recordLine(sampleRecord(`r${i}`, { status: 'approved' })));
+    const text = `${[headerLine(), ...records, ...dead].join('\n')}\n`;
+    writeFileSync(path, text);
+    const store = open(path, { compactAfter: { deadLines: 100 } });
+    expect(await store.load()).toHaveLength(150);
+    await store.close();
+    expect(readFileSync(path, 'utf8')).toBe(text);
+  });
+
   it('reports an array line that is not a record with its line number, and loads the rest', async () => {
     const path = tempFile();
     const good = sampleRecord('good');
