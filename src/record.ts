@@ -8,7 +8,8 @@ import type { AttemptRecord, AttemptStatus, SaleKind } from './types.js';
 const POOL_LIMIT = 50_000;
 const pool = new Map<string, string>();
 function shared<T extends string | undefined>(value: T): T {
-  if (value === undefined) return value;
+  // Only strings: a malformed stored value must not take a place in the pool.
+  if (typeof value !== 'string') return value;
   const known = pool.get(value);
   if (known !== undefined) return known as T;
   if (pool.size < POOL_LIMIT) pool.set(value, value);
@@ -110,7 +111,9 @@ export function withChanges(record: AttemptRecord, patch: Partial<AttemptRecord>
 /**
  * What is wrong with a stored or broadcast record, if anything. Stores and
  * other tabs are not trusted blindly: a record the rules cannot index (no
- * fingerprint, no times) is skipped and reported, never indexed half-formed.
+ * fingerprint, no times) or would trip over (a refund list that is not one)
+ * is skipped and reported, never indexed half-formed. Fields it does not
+ * know are left alone: a newer release may add some.
  */
 export function recordProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a record object';
@@ -132,5 +135,17 @@ export function recordProblem(value: unknown): string | undefined {
             ? 'pendingSince'
             : undefined;
   if (notNumber) return `record ${r.id}: ${notNumber} is not a number`;
+  const notString =
+    typeof r.merchantId !== 'string' ? 'merchantId' : typeof r.currency !== 'string' ? 'currency' : !optional(r.orderId, 'string') ? 'orderId' : !optional(r.refundOf, 'string') ? 'refundOf' : undefined;
+  if (notString) return `record ${r.id}: ${notString} is not a string`;
+  if (!optional(r.approvedAt, 'number') || !optional(r.orderTotal, 'number')) return `record ${r.id}: approvedAt or orderTotal is not a number`;
+  if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) return `record ${r.id}: refunds is not a list of { id, amount }`;
   return undefined;
+}
+
+const optional = (value: unknown, type: 'string' | 'number'): boolean => value === undefined || typeof value === type;
+
+function isRefundEntry(entry: unknown): boolean {
+  const e = entry as { id?: unknown; amount?: unknown } | null;
+  return typeof e === 'object' && e !== null && typeof e.id === 'string' && Number.isFinite(e.amount);
 }

@@ -241,6 +241,16 @@ describe('fileStore format', () => {
     expect((await store.load()).map((r) => r.id)).toEqual(['good']);
     expect(store.warnings().join()).toMatch(/line 2 skipped: an array line that is not a record/);
   });
+
+  it('skips a record line whose rare fields are malformed, naming the field, instead of loading it', async () => {
+    const path = tempFile();
+    const bad = JSON.parse(recordLine(makeRecord(sampleRecord('bad', { status: 'approved', refunds: [{ id: 'r', amount: 1 }] })))) as unknown[];
+    (bad[bad.length - 1] as Record<string, unknown>).refunds = 'all of it';
+    writeFileSync(path, `${[headerLine(), JSON.stringify(bad), recordLine(sampleRecord('good'))].join('\n')}\n`);
+    const store = open(path);
+    expect((await store.load()).map((r) => r.id)).toEqual(['good']);
+    expect(store.warnings().join()).toMatch(/line 2 skipped: record bad: refunds is not a list/);
+  });
 });
 
 describe('fileStore options', () => {

@@ -62,7 +62,7 @@ export function recordLine(record: AttemptRecord): string {
 /**
  * The record a version 2 line holds, built straight from the array through
  * `recordShape` (the same literal as `makeRecord`, without a second object
- * per line), checked, and frozen; or what is wrong with it.
+ * per line), frozen, and checked; or what is wrong with it.
  */
 export function fromRecordLine(a: readonly unknown[]): AttemptRecord | string {
   if (a[0] !== RECORD_LAYOUT) return 'an array line that is not a record';
@@ -75,7 +75,8 @@ export function fromRecordLine(a: readonly unknown[]): AttemptRecord | string {
     present(a[12]) as number | undefined, present(a[13]) as string | undefined, present(a[14]) as string | undefined,
     present(a[15]) as string | undefined, present(a[16]) as string | undefined, present(a[17]) as string | undefined,
   );
-  return recordProblem(record) ?? withRareFields(record, extra ?? {});
+  const full = withRareFields(record, extra ?? {});
+  return recordProblem(full) ?? full;
 }
 
 const present = (value: unknown): unknown => (value === null ? undefined : value);
