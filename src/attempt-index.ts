@@ -60,9 +60,13 @@ export class AttemptIndex {
     return asArray(this.#byOrder.get(merchantId)?.get(orderId));
   }
 
-  /** When a record stops being worth keeping: retention after settling, 7 days while open. */
+  /**
+   * When a record stops being worth keeping: retention after settling; while
+   * open, 7 days after it last became pending, so a resume near the limit is
+   * never pruned while its charge is in flight.
+   */
   deadline(record: AttemptRecord): number {
-    return isOpen(record.status) ? record.createdAt + UNKNOWN_MAX_AGE_MS : record.updatedAt + this.#retentionMs;
+    return isOpen(record.status) ? record.pendingSince + UNKNOWN_MAX_AGE_MS : record.updatedAt + this.#retentionMs;
   }
 
   /**
@@ -80,9 +84,10 @@ export class AttemptIndex {
       // The common change (pending → approved): overwrite the entries in
       // place. Deleting a Map key leaves a hole until the table next grows:
       // at 100k attempts, unlink + link cost ~70 bytes each in holes.
-      // Where the window sweep took `previous` out, an approved version
-      // stays out; an open one (a resume) must be found by its fingerprint.
-      if (!swap(this.#byFingerprint, record.fingerprint, previous, record) && isOpen(record.status)) {
+      // Where the window sweep took `previous` out, the same approval stays
+      // out; an open version (a resume) or a new approval (another tab's) is
+      // found by its fingerprint again.
+      if (!swap(this.#byFingerprint, record.fingerprint, previous, record) && (isOpen(record.status) || record.approvedAt !== previous.approvedAt)) {
         push(this.#byFingerprint, record.fingerprint, record);
       }
       if (record.orderId !== undefined) {
@@ -93,9 +98,12 @@ export class AttemptIndex {
       if (wasLive) this.#unlink(previous);
       if (live) this.#link(record);
     }
-    const open = isOpen(record.status);
-    // A resumed attempt keeps its open entry: its deadline runs from createdAt.
-    if (!open || !isOpen(previous.status)) (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
+    // A new deadline needs a new queue entry (the old one reads as stale).
+    // A resume's deadline runs from now, so its entry is in order too.
+    const deadline = this.deadline(record);
+    if (isOpen(record.status) !== isOpen(previous.status) || deadline !== this.deadline(previous)) {
+      (isOpen(record.status) ? this.#open : this.#settled).push(deadline, record.id);
+    }
   }
 
   /**
@@ -150,14 +158,15 @@ export class AttemptIndex {
    * and unlinks from the fingerprint map the approved ones past `window`.
    */
   expire(now: number): AttemptRecord[] {
-    // The queue is in settle order and approval comes first, so a head
-    // settled less than `window` ago ends the sweep; one approved less than
-    // `window` ago (a clock set back) ends it too, until its own window ends.
+    // The queue is in settle order and approval comes first, so an approved
+    // record settled less than `window` ago ends the sweep; one approved less
+    // than `window` ago (a clock set back) ends it too, until its window ends.
+    // Entries that no longer stand for an approved record are passed over
+    // first, whatever their time, so a superseded one never holds the rest.
     this.#settled.sweep((deadline, id) => {
-      if (deadline - this.#retentionMs + this.#windowMs > now) return false;
       const record = this.#byId.get(id);
       if (record?.status !== 'approved' || this.deadline(record) !== deadline) return true;
-      if (!this.#pastWindow(record, now)) return false;
+      if (deadline - this.#retentionMs + this.#windowMs > now || !this.#pastWindow(record, now)) return false;
       pull(this.#byFingerprint, record.fingerprint, record);
       return true;
     });

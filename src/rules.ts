@@ -99,7 +99,7 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
   const open = (r: AttemptRecord) => {
     const status = statusAt(r, now, settings.pendingTimeoutMs);
     if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
-    else if (status === 'unknown' && now - r.createdAt <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    else if (status === 'unknown' && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
     return status;
   };
 

@@ -151,14 +151,16 @@ describe('AttemptIndex expiry', () => {
     expect(index.expire(T0 + 10 * HOUR + RETENTION)).toEqual([voided]);
   });
 
-  it('does not expire a resumed attempt on its settled deadline, nor a settled one on its open deadline', () => {
+  it('keeps a resumed attempt 7 days from its resume, and a settled one by its settled deadline only', () => {
     const index = new AttemptIndex(HOUR, WINDOW);
     const unknown = record('a', { status: 'unknown' });
     const resumed = next(unknown, { status: 'pending', pendingSince: T0 + HOUR, updatedAt: T0 + HOUR });
     index.add(unknown);
     index.add(resumed);
-    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS - 1)).toEqual([]);
-    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS)).toEqual([resumed]);
+    // Not at 7 days from its creation: its charge may be in flight again.
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS)).toEqual([]);
+    expect(index.expire(T0 + HOUR + UNKNOWN_MAX_AGE_MS - 1)).toEqual([]);
+    expect(index.expire(T0 + HOUR + UNKNOWN_MAX_AGE_MS)).toEqual([resumed]);
 
     const late = record('b', { status: 'unknown', createdAt: T0 });
     const approved = next(late, { status: 'approved', approvedAt: T0 + 2 * HOUR, updatedAt: T0 + 2 * HOUR });
@@ -357,4 +359,19 @@ describe('AttemptIndex window sweep, edge cases', () => {
     expect(later.filter((r) => index.byFingerprint(r.fingerprint).length > 0)).toEqual([]);
   });
 
+});
+
+describe('AttemptIndex window sweep past superseded entries', () => {
+  it('is not held up by an entry for a version that has since been replaced', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    // Settled on a clock an hour ahead, then voided on the right one: the first entry is stale, and later.
+    const ahead = record('a', { fingerprint: 'fp-1', status: 'approved', approvedAt: T0 + HOUR, updatedAt: T0 + HOUR });
+    index.add(ahead);
+    index.add(next(ahead, { status: 'voided', updatedAt: T0 }));
+    const b = record('b', { fingerprint: 'fp-2', status: 'approved', approvedAt: T0 + 1, updatedAt: T0 + 1 });
+    index.add(b);
+    index.expire(T0 + 1 + WINDOW);
+    expect(index.byFingerprint('fp-2')).toEqual([]);
+    expect(index.get('b')).toBe(b);
+  });
 });

@@ -46,22 +46,28 @@ describe('atomic reservation', () => {
   });
 });
 
+/** A memory store whose `subscribe` hands the test the listener: it plays the other tab. */
+function tabStore(): { store: GuardStore; deliver: (record: AttemptRecord) => void } {
+  const inner = memoryStore();
+  let listener: (record: AttemptRecord) => void = () => undefined;
+  const store: GuardStore = {
+    load: () => inner.load(),
+    put: (r) => inner.put(r),
+    delete: (id) => inner.delete(id),
+    getMeta: (k) => inner.getMeta(k),
+    setMeta: (k, v) => inner.setMeta(k, v),
+    appendJournal: (e) => inner.appendJournal(e),
+    subscribe: (l) => {
+      listener = l;
+      return () => undefined;
+    },
+  };
+  return { store, deliver: (record) => listener(record) };
+}
+
 describe('records from another tab', () => {
   it('an attempt resumed in another tab is IN_FLIGHT here, even after its approval here had left the fingerprint index', async () => {
-    const inner = memoryStore();
-    let deliver: (record: AttemptRecord) => void = () => undefined;
-    const store: GuardStore = {
-      load: () => inner.load(),
-      put: (r) => inner.put(r),
-      delete: (id) => inner.delete(id),
-      getMeta: (k) => inner.getMeta(k),
-      setMeta: (k, v) => inner.setMeta(k, v),
-      appendJournal: (e) => inner.appendJournal(e),
-      subscribe: (listener) => {
-        deliver = listener;
-        return () => undefined;
-      },
-    };
+    const { store, deliver } = tabStore();
     const { guard, clock } = await testGuard({ store, window: '10m' });
     const { attempt } = await guard.begin(sale());
     const pending = await guard.get(attempt?.id ?? '');
@@ -73,5 +79,20 @@ describe('records from another tab', () => {
     deliver({ ...(pending as AttemptRecord), pendingSince: clock.wall, updatedAt: clock.wall });
     expect((await guard.get(attempt?.id ?? ''))?.status).toBe('pending');
     expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+  });
+
+  it('a later approval of the attempt in another tab, after the first left the fingerprint index, is a DUPLICATE_CHARGE here', async () => {
+    const { store, deliver } = tabStore();
+    const { guard, clock } = await testGuard({ store, window: '10m' });
+    const { attempt } = await guard.begin(sale());
+    await attempt?.markUnknown();
+    const unknown = (await guard.get(attempt?.id ?? '')) as AttemptRecord;
+    await attempt?.approve();
+    clock.advance(11 * MINUTE);
+    await guard.peek(sale({ amount: 1 }));
+    // Another tab, which still had it unknown, approves it now and broadcasts it.
+    deliver({ ...unknown, status: 'approved', approvedAt: clock.wall, updatedAt: clock.wall });
+    clock.advance(MINUTE);
+    expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
   });
 });

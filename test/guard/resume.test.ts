@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GuardStateError } from '../../src/index.js';
-import { SECOND, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
+import { DAY, MINUTE, SECOND, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 describe('resume', () => {
   it('puts an unknown attempt back to pending with the same id and idempotency key, persisted', async () => {
@@ -49,5 +49,17 @@ describe('resume', () => {
   it('refuses an unknown attempt id with GuardStateError', async () => {
     const { guard } = await testGuard();
     expect(await thrown(() => guard.resume('att_missing'))).toBeInstanceOf(GuardStateError);
+  });
+
+  it('a resume near the 7-day limit is not pruned while its charge is in flight', async () => {
+    const { guard, clock } = await testGuard({ window: '10m' });
+    const { attempt } = await guard.begin(sale());
+    await attempt?.markUnknown();
+    clock.advance(7 * DAY - MINUTE);
+    const resumed = await guard.resume(attempt?.id ?? '');
+    expect(resumed.status).toBe('pending');
+    clock.advance(MINUTE);
+    expect((await guard.begin(sale())).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+    expect((await resumed.approve()).status).toBe('approved');
   });
 });

@@ -1,0 +1,130 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
+import { isLive, isOpen } from '../src/lifecycle.js';
+import { makeRecord } from '../src/record.js';
+import type { AttemptRecord, AttemptStatus } from '../src/types.js';
+
+/*
+ * A model check of the index: the rules in src/rules.ts read it through
+ * byFingerprint (open attempts, and approved ones inside `window`) and
+ * byOrder (every live attempt). Written in review; it found two holes in
+ * the window sweep before they shipped.
+ */
+const W = 600_000;
+const R = 86_400_000;
+const T0 = 1_700_000_000_000;
+const IDS = ['a', 'b', 'c', 'd'];
+const FPS = ['f1', 'f2'];
+const MERCHANTS = ['m1', 'm2'];
+const ORDERS = ['o1', 'o2', undefined];
+const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
+const OFFSETS = [-8 * 86_400_000, -UNKNOWN_MAX_AGE_MS, -25 * 3_600_000, -R, -3_600_000, -W - 1, -W, -W + 1, -1, 0, 1, W, 3_600_000, 25 * 3_600_000];
+const STEPS = [0, 1, W - 1, W, W + 1, 3_600_000, R, UNKNOWN_MAX_AGE_MS];
+
+const offset = fc.oneof(fc.constantFrom(...OFFSETS), fc.integer({ min: -2 * W, max: 2 * W }));
+const version = fc.record({
+  id: fc.constantFrom(...IDS),
+  status: fc.constantFrom(...STATUSES),
+  fp: fc.constantFrom(...FPS),
+  merchant: fc.constantFrom(...MERCHANTS),
+  order: fc.constantFrom(...ORDERS),
+  created: offset,
+  updated: offset,
+  approved: fc.option(offset, { nil: undefined }),
+});
+type Version = typeof version extends fc.Arbitrary<infer T> ? T : never;
+const op = fc.oneof(
+  { weight: 5, arbitrary: version.map((v) => ({ kind: 'add' as const, v })) },
+  { weight: 3, arbitrary: fc.constantFrom(...STEPS).map((dt) => ({ kind: 'expire' as const, dt })) },
+  { weight: 1, arbitrary: fc.constantFrom(...IDS).map((id) => ({ kind: 'remove' as const, id })) },
+);
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+function build(v: Version, now: number): AttemptRecord {
+  return makeRecord({
+    v: 1, id: v.id, idempotencyKey: v.id, fingerprint: v.fp, merchantId: v.merchant, kind: 'sale', amount: 100, currency: 'CNY',
+    ...(v.order === undefined ? {} : { orderId: v.order }),
+    status: v.status, createdAt: now + v.created, updatedAt: now + v.updated, pendingSince: now + v.updated, refunded: 0,
+    ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
+  } as AttemptRecord);
+}
+
+function run(initial: Version[], ops: Op[]): void {
+  const index = new AttemptIndex(R, W);
+  const model = new Map<string, AttemptRecord>();
+  let now = T0;
+  const deadline = (r: AttemptRecord) => index.deadline(r);
+  // Start-up, as Guard does: sort by deadline, then addAll.
+  const loaded = initial.map((v) => build(v, now)).sort((x, y) => deadline(x) - deadline(y));
+  index.addAll(loaded, now);
+  for (const r of loaded) model.set(r.id, r);
+  // Start-up prunes before anything else.
+  const check = (where: string) => {
+    for (const fp of FPS) {
+      const got = index.byFingerprint(fp);
+      expect(new Set(got).size, `${where}: duplicate in byFingerprint(${fp})`).toBe(got.length);
+      for (const r of got) {
+        expect(model.get(r.id), `${where}: byFingerprint(${fp}) returns stale/removed ${r.id}:${r.status}`).toBe(r);
+        expect(r.fingerprint).toBe(fp);
+        expect(isLive(r.status), `${where}: non-live ${r.id}:${r.status} in byFingerprint`).toBe(true);
+      }
+      for (const m of model.values()) {
+        if (m.fingerprint !== fp) continue;
+        const must = isOpen(m.status) || (m.status === 'approved' && m.approvedAt !== undefined && now - m.approvedAt < W);
+        if (must) expect(got.includes(m), `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`).toBe(true);
+      }
+    }
+    for (const merchant of MERCHANTS)
+      for (const order of ['o1', 'o2']) {
+        const got = index.byOrder(merchant, order);
+        expect(new Set(got).size, `${where}: duplicate in byOrder`).toBe(got.length);
+        for (const r of got) {
+          expect(model.get(r.id), `${where}: byOrder returns stale/removed ${r.id}:${r.status}`).toBe(r);
+          expect(isLive(r.status), `${where}: non-live in byOrder`).toBe(true);
+          expect(r.merchantId === merchant && r.orderId === order).toBe(true);
+        }
+        for (const m of model.values())
+          if (m.merchantId === merchant && m.orderId === order && isLive(m.status))
+            expect(got.includes(m), `${where}: ${m.id}:${m.status} missing from byOrder`).toBe(true);
+      }
+  };
+  const expire = () => {
+    for (const r of index.expire(now)) {
+      expect(model.get(r.id), `expire returned a stale version of ${r.id}`).toBe(r);
+      expect(deadline(r) <= now, `expire pruned ${r.id} early`).toBe(true);
+      model.delete(r.id);
+    }
+  };
+  expire();
+  check('start');
+  ops.forEach((o, i) => {
+    if (o.kind === 'add') {
+      const r = build(o.v, now);
+      index.add(r);
+      model.set(r.id, r);
+    } else if (o.kind === 'remove') {
+      index.remove(o.id);
+      model.delete(o.id);
+    } else {
+      now += o.dt;
+      expire();
+    }
+    check(`op ${i} ${JSON.stringify(o)}`);
+  });
+  expect(index.size).toBe(model.size);
+}
+
+describe('AttemptIndex against a naive model (property)', () => {
+  // Random start-ups and streams of versions (out of order, stale, any
+  // status change, fingerprint / order / merchant changing, times in the
+  // past and future), expiries and removals. After each step every record
+  // the rules could match must be found, and nothing stale, removed,
+  // non-live, duplicated or pruned early may be.
+  it('finds exactly what the rules may match, after any sequence of operations', () => {
+    fc.assert(
+      fc.property(fc.array(version, { maxLength: 4 }), fc.array(op, { maxLength: 30 }), (initial, ops) => run(initial, ops)),
+      { numRuns: 5000 },
+    );
+  });
+});
