@@ -195,6 +195,17 @@ describe('fileStore format', () => {
     expect(lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : String(l.id)))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`, 'new']);
   });
 
+  it('does not write a refused version mark again once the rewrite on open has put the new header first', async () => {
+    const path = tempFile();
+    writeFileSync(path, `${[{ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
+    let failures = 1;
+    const store = open(path, { fs: wrapFs({ beforeWrite: () => (failures-- > 0 ? 'ENOSPC' : undefined) }) });
+    expect((await store.load()).map((r) => r.id)).toEqual(['old']);
+    await store.put(sampleRecord('new'));
+    await store.close();
+    expect(lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : String(l.id)))).toEqual([`header ${FORMAT_VERSION}`, 'old', 'new']);
+  });
+
   it('neither marks nor rewrites a file already in this version, nor a new one', async () => {
     let renames = 0;
     const fs: FileStoreFs = {
