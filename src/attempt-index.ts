@@ -127,22 +127,44 @@ export class AttemptIndex {
   }
 
   /**
-   * Start-up: adds records in deadline order (per queue). When their ids are
-   * all distinct, as a store's load() should return them, each is filed
-   * without first looking up a previous version, and an approved one whose
-   * window has passed at `now` never enters the fingerprint map: at 100k
-   * attempts, that is 100k lookups and most of 100k links and unlinks fewer.
+   * Start-up: adds a store's records, in any order. Each expiry queue must
+   * be filled in deadline order; stores return records mostly in write
+   * order, so they are sorted only when they are not. When the ids are all
+   * distinct, as a store's load() should return them, each is filed without
+   * first looking up a previous version, and an approved one whose window
+   * has passed at `now` never enters the fingerprint map: at 100k attempts,
+   * 100k lookups and most of 100k links and unlinks fewer.
    */
   addAll(records: readonly AttemptRecord[], now: number): void {
+    const ordered = this.#inDeadlineOrder(records);
     if (this.#byId.size === 0) {
-      for (const record of records) this.#byId.set(record.id, record);
-      if (this.#byId.size === records.length) {
-        for (const record of records) this.#file(record, now);
+      for (const record of ordered) this.#byId.set(record.id, record);
+      if (this.#byId.size === ordered.length) {
+        for (const record of ordered) this.#file(record, now);
         return;
       }
       this.#byId.clear();
     }
-    for (const record of records) this.add(record);
+    for (const record of ordered) this.add(record);
+  }
+
+  /** `records` as they are when each queue's deadlines already rise, else sorted by deadline. */
+  #inDeadlineOrder(records: readonly AttemptRecord[]): readonly AttemptRecord[] {
+    let lastOpen = -Infinity;
+    let lastSettled = -Infinity;
+    for (const record of records) {
+      const deadline = this.deadline(record);
+      const open = isOpen(record.status);
+      if (deadline < (open ? lastOpen : lastSettled)) {
+        const deadlines = Float64Array.from(records, (r) => this.deadline(r));
+        return Array.from(records, (_, i) => i)
+          .sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number))
+          .map((i) => records[i] as AttemptRecord);
+      }
+      if (open) lastOpen = deadline;
+      else lastSettled = deadline;
+    }
+    return records;
   }
 
   remove(id: string): AttemptRecord | undefined {

@@ -150,43 +150,22 @@ export class Guard {
     // One pass, no intermediate arrays: at 100k attempts every copy and
     // every extra walk shows in the start-up budget.
     const kept: AttemptRecord[] = [];
-    let sorted = true;
-    // The index keeps open and settled attempts in two queues: each must be in order.
-    let lastOpen = -Infinity;
-    let lastSettled = -Infinity;
     for (const stored of records) {
       const problem = recordProblem(stored);
       if (problem) {
         problems.push(problem);
         continue;
       }
-      let record = stored;
       // The process that wrote a `pending` died mid-charge: the charge may have gone through.
       if (stored.status === 'pending') {
         recovered++;
-        record = makeRecord({ ...stored, status: 'unknown' });
-      } else if (!Object.isFrozen(stored)) {
-        // Stores of this package hand back records already in shape; others are rebuilt.
-        record = makeRecord(stored);
-      }
-      const deadline = this.#index.deadline(record);
-      if (isOpen(record.status)) {
-        if (deadline < lastOpen) sorted = false;
-        lastOpen = deadline;
+        kept.push(makeRecord({ ...stored, status: 'unknown' }));
       } else {
-        if (deadline < lastSettled) sorted = false;
-        lastSettled = deadline;
+        // Stores of this package hand back records already in shape; others are rebuilt.
+        kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
       }
-      kept.push(record);
     }
-    // Oldest deadline first keeps the expiry queues in order. Stores return
-    // records mostly in write order: sort only when they are not.
-    if (sorted) this.#index.addAll(kept, now);
-    else {
-      const deadlines = Float64Array.from(kept, (record) => this.#index.deadline(record));
-      const order = Array.from(kept, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
-      this.#index.addAll(order.map((i) => kept[i] as AttemptRecord), now);
-    }
+    this.#index.addAll(kept, now);
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
     for (const record of kept) {
