@@ -49,7 +49,6 @@ const META = 'm:';
 /** `r:<id>` → an AttemptRecord. */
 const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
-/** Statuses that hold their claims: the charge is in flight or may have gone through. */
 
 interface Broadcast {
   from: string;
