@@ -287,3 +287,27 @@ describe('attempts()', () => {
     expect((await guard.attempts({ kind: 'refund' })).map((r) => r.id)).toEqual([c?.id]);
   });
 });
+
+describe('Attempt methods (sugar for guard.settle)', () => {
+  it.each([
+    ['approve', 'approved', { authCode: 'A1', processorRef: 'ch_1' }],
+    ['decline', 'declined', { code: '05', message: 'do not honour' }],
+    ['markUnknown', 'unknown', { code: 'TIMEOUT' }],
+    ['cancel', 'cancelled', { message: 'customer walked away' }],
+  ] as const)('%s() settles the attempt %s, with its details', async (method, status, details) => {
+    const { guard } = await testGuard();
+    const { attempt } = await guard.begin(sale());
+    const record = await attempt?.[method](details);
+    expect(record).toMatchObject({ id: attempt?.id, status, ...details });
+    expect(attempt?.status).toBe(status);
+    expect(await guard.get(attempt?.id ?? '')).toMatchObject({ status, ...details });
+  });
+
+  it('void() voids an approved attempt', async () => {
+    const { guard } = await testGuard();
+    const { attempt } = await guard.begin(sale());
+    await attempt?.approve();
+    expect(await attempt?.void({ processorRef: 'void_1' })).toMatchObject({ status: 'voided', processorRef: 'void_1' });
+    expect(attempt?.status).toBe('voided');
+  });
+});
