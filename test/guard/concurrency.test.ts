@@ -48,15 +48,9 @@ describe('atomic reservation', () => {
 
 /** A memory store whose `subscribe` hands the test the listener: it plays the other tab. */
 function tabStore(): { store: GuardStore; deliver: (record: AttemptRecord) => void } {
-  const inner = memoryStore();
   let listener: (record: AttemptRecord) => void = () => undefined;
   const store: GuardStore = {
-    load: () => inner.load(),
-    put: (r) => inner.put(r),
-    delete: (id) => inner.delete(id),
-    getMeta: (k) => inner.getMeta(k),
-    setMeta: (k, v) => inner.setMeta(k, v),
-    appendJournal: (e) => inner.appendJournal(e),
+    ...memoryStore(),
     subscribe: (l) => {
       listener = l;
       return () => undefined;
