@@ -146,8 +146,6 @@ class FileStoreImpl implements FileStore {
   #draining: Promise<void> | undefined;
   /** Fire-and-forget lines (deletes) whose write failed: they go out first next time. */
   #retry: Queued[] = [];
-  /** A version header that could not be written at open, while it waits in `#retry`. */
-  #pendingMark: Queued | undefined;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
   /** `compact()` was called: rewrite at the next turn of the write queue. */
@@ -296,7 +294,6 @@ class FileStoreImpl implements FileStore {
     } catch (error) {
       this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
       this.#retry.unshift(header);
-      this.#pendingMark = header;
     }
   }
 
@@ -514,8 +511,8 @@ class FileStoreImpl implements FileStore {
     }
     // From here on the path is the new file: switch to it whatever happens next.
     // It starts with this version's header, so a mark still queued is moot.
-    if (this.#pendingMark) this.#retry = this.#retry.filter((item) => item !== this.#pendingMark);
-    this.#pendingMark = undefined;
+    const header = headerLine();
+    this.#retry = this.#retry.filter((item) => item.line !== header);
     const old = this.#handle;
     this.#size = bytes.length;
     this.#lines = lines;
