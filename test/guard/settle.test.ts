@@ -310,4 +310,11 @@ describe('Attempt methods (sugar for guard.settle)', () => {
     expect(await attempt?.void({ processorRef: 'void_1' })).toMatchObject({ status: 'voided', processorRef: 'void_1' });
     expect(attempt?.status).toBe('voided');
   });
+
+  it('serialises as its public fields and live status, nothing of the guard behind it', async () => {
+    const { guard } = await testGuard();
+    const { attempt } = await guard.begin(sale());
+    await attempt?.approve();
+    expect(JSON.parse(JSON.stringify(attempt))).toEqual({ id: attempt?.id, idempotencyKey: attempt?.idempotencyKey, status: 'approved', amount: 1250, currency: 'CNY' });
+  });
 });
