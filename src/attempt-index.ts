@@ -1,4 +1,7 @@
+import type { DeferredRecords } from './deferred.js';
+import { GuardStorageError } from './errors.js';
 import { isLive, isOpen } from './lifecycle.js';
+import { recordProblem } from './record.js';
 import type { AttemptRecord } from './types.js';
 
 /** Unknown and pending attempts are kept at most this long, whatever `retention` is (SPEC §2). */
@@ -20,18 +23,33 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * rules) find it. A second cursor over the settled queue takes it out of the
  * fingerprint map once its window has passed, so a till keeps fingerprint
  * entries for minutes of sales, not for its whole retention.
+ *
+ * Records a store deferred at start-up (see DeferredRecords) stay in the
+ * store's columns: found by id through the store's own `find`, filed by
+ * their slot number in the order map (approved ones) and the settled queue,
+ * and built the first time anything reads them (`#built`). Only settled
+ * records past their window are deferred, so the fingerprint map never
+ * holds one.
  */
 export class AttemptIndex {
+  /** Built records; the deferred ones are found through `#deferred`. */
   readonly #byId = new Map<string, AttemptRecord>();
   // Most keys hold one attempt: store it bare and only grow an array on a
   // second one. Halves the index's memory at 100k attempts.
   readonly #byFingerprint = new Map<string, AttemptRecord | AttemptRecord[]>();
   // Nested by merchant, so no joined "merchant + order" key string is kept per attempt.
-  readonly #byOrder = new Map<string, Map<string, AttemptRecord | AttemptRecord[]>>();
+  readonly #byOrder = new Map<string, Map<string, Entry | Entry[]>>();
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
   readonly #windowMs: number;
+  /** The store's deferred records, let go (with the bytes they read) once none is left. */
+  #deferred: DeferredRecords | undefined;
+  /** 1 for a slot still deferred: not built, not removed. */
+  #waiting = new Uint8Array(0);
+  #deferredLeft = 0;
+  /** Ids of built slots whose settled-queue entry (keyed by slot) has not been consumed yet. */
+  readonly #slotIds = new Map<number, string>();
 
   constructor(retentionMs: number, windowMs: number) {
     this.#retentionMs = retentionMs;
@@ -39,14 +57,19 @@ export class AttemptIndex {
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#byId.size + this.#deferredLeft;
   }
 
   get(id: string): AttemptRecord | undefined {
-    return this.#byId.get(id);
+    const record = this.#byId.get(id);
+    if (record !== undefined || this.#deferredLeft === 0) return record;
+    const slot = (this.#deferred as DeferredRecords).find(id);
+    return slot >= 0 && this.#waiting[slot] === 1 ? this.#built(slot) : undefined;
   }
 
   values(): IterableIterator<AttemptRecord> {
+    // Built first: a Map visits entries added while it is iterated.
+    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) if (this.#waiting[slot] === 1) this.#built(slot);
     return this.#byId.values();
   }
 
@@ -57,7 +80,32 @@ export class AttemptIndex {
 
   /** Live attempts on this merchant's order. */
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[] {
-    return asArray(this.#byOrder.get(merchantId)?.get(orderId));
+    const orders = this.#byOrder.get(merchantId);
+    for (const entry of asArray(orders?.get(orderId))) if (typeof entry === 'number') this.#built(entry);
+    // Building put each record in its slot's place here too.
+    return asArray(orders?.get(orderId)) as readonly AttemptRecord[];
+  }
+
+  /**
+   * Builds a deferred record (checked as any stored record is) and puts it in
+   * its slot's places. A store whose `decode` does not give back the record
+   * its `find` filed under that id is broken: that surfaces as an error,
+   * never as a record silently missing.
+   */
+  #built(slot: number): AttemptRecord {
+    const deferred = this.#deferred as DeferredRecords;
+    const record = decoded(deferred.decode, slot);
+    if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
+    this.#waiting[slot] = 0;
+    this.#byId.set(record.id, record);
+    this.#slotIds.set(slot, record.id);
+    const orders = record.orderId === undefined ? undefined : this.#byOrder.get(record.merchantId);
+    if (orders) swap(orders, record.orderId as string, slot, record);
+    if (--this.#deferredLeft === 0) {
+      this.#deferred = undefined;
+      this.#waiting = new Uint8Array(0);
+    }
+    return record;
   }
 
   /**
@@ -75,7 +123,7 @@ export class AttemptIndex {
    * one out of order is only pruned late, never early.
    */
   add(record: AttemptRecord): void {
-    const previous = this.#byId.get(record.id);
+    const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
     const wasLive = isLive(previous.status);
@@ -127,48 +175,61 @@ export class AttemptIndex {
   }
 
   /**
-   * Start-up: adds a store's records, in any order. Each expiry queue must
-   * be filled in deadline order; stores return records mostly in write
-   * order, so they are sorted only when they are not. When the ids are all
-   * distinct, as a store's load() should return them, each is filed without
-   * first looking up a previous version, and an approved one whose window
-   * has passed at `now` never enters the fingerprint map: at 100k attempts,
-   * 100k lookups and most of 100k links and unlinks fewer.
+   * Start-up: adds a store's records, in any order, and the ones it deferred.
+   * When the ids are all distinct, as a store's load() should return them,
+   * each is filed without first looking up a previous version, and an
+   * approved one whose window has passed at `now` never enters the
+   * fingerprint map: at 100k attempts, 100k lookups and most of 100k links
+   * and unlinks fewer. A deferred record is built now only if a decision
+   * can match it by fingerprint (open, or approved inside its window).
    */
-  addAll(records: readonly AttemptRecord[], now: number): void {
-    const ordered = this.#inDeadlineOrder(records);
-    if (this.#byId.size === 0) {
-      for (const record of ordered) this.#byId.set(record.id, record);
-      if (this.#byId.size === ordered.length) {
-        for (const record of ordered) this.#file(record, now);
-        return;
-      }
-      this.#byId.clear();
+  addAll(records: readonly AttemptRecord[], now: number, deferred?: DeferredRecords): void {
+    const empty = this.#byId.size === 0 && this.#deferredLeft === 0;
+    for (const record of records) this.#byId.set(record.id, record);
+    if (empty && this.#byId.size === records.length && (!deferred || records.every((r) => deferred.find(r.id) < 0))) {
+      for (const record of records) this.#file(record, now);
+      if (deferred) this.#fileDeferred(deferred, now);
+    } else {
+      // Ids repeat, or records are already in: file them one by one, all built.
+      for (const record of records) this.#byId.delete(record.id);
+      for (const record of records) this.add(record);
+      for (let slot = 0; deferred && slot < deferred.slots; slot++) if (deferred.live(slot)) this.add(decoded(deferred.decode, slot));
     }
-    for (const record of ordered) this.add(record);
+    this.#open.order();
+    this.#settled.order();
   }
 
-  /** `records` as they are when each queue's deadlines already rise, else sorted by deadline. */
-  #inDeadlineOrder(records: readonly AttemptRecord[]): readonly AttemptRecord[] {
-    let lastOpen = -Infinity;
-    let lastSettled = -Infinity;
-    for (const record of records) {
-      const deadline = this.deadline(record);
-      const open = isOpen(record.status);
-      if (deadline < (open ? lastOpen : lastSettled)) {
-        const deadlines = Float64Array.from(records, (r) => this.deadline(r));
-        return Array.from(records, (_, i) => i)
-          .sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number))
-          .map((i) => records[i] as AttemptRecord);
-      }
-      if (open) lastOpen = deadline;
-      else lastSettled = deadline;
+  /** Files deferred records by their columns, building the ones a decision can match by fingerprint. */
+  #fileDeferred(deferred: DeferredRecords, now: number): void {
+    const slots = deferred.slots;
+    this.#deferred = deferred;
+    this.#waiting = new Uint8Array(slots);
+    for (let slot = 0; slot < slots; slot++) {
+      if (!deferred.live(slot)) continue;
+      this.#waiting[slot] = 1;
+      this.#deferredLeft++;
     }
-    return records;
+    const window = this.#windowMs;
+    for (let slot = 0; slot < slots; slot++) {
+      if (this.#waiting[slot] !== 1) continue;
+      const status = deferred.status(slot);
+      const approved = status === 'approved';
+      // NaN (no approvedAt) compares false: an approval without its time stays deferred, as #pastWindow says.
+      if (isOpen(status) || (approved && now - deferred.approvedAt(slot) < window)) {
+        const record = this.#built(slot);
+        // Filed under its id like any record, not under its slot.
+        this.#slotIds.delete(slot);
+        this.#file(record, now);
+        continue;
+      }
+      const orderId = approved ? deferred.orderId(slot) : undefined;
+      if (orderId !== undefined) this.#linkOrderEntry(deferred.merchantId(slot), orderId, slot);
+      this.#settled.push(deferred.updatedAt(slot) + this.#retentionMs, slot);
+    }
   }
 
   remove(id: string): AttemptRecord | undefined {
-    const record = this.#byId.get(id);
+    const record = this.get(id);
     if (!record) return undefined;
     this.#byId.delete(id);
     if (isLive(record.status)) this.#unlink(record);
@@ -185,28 +246,40 @@ export class AttemptIndex {
     // than `window` ago (a clock set back) ends it too, until its window ends.
     // Entries that no longer stand for an approved record are passed over
     // first, whatever their time, so a superseded one never holds the rest.
-    this.#settled.sweep((deadline, id) => {
-      const record = this.#byId.get(id);
-      if (record?.status !== 'approved' || this.deadline(record) !== deadline) return true;
-      if (deadline - this.#retentionMs + this.#windowMs > now || !this.#pastWindow(record, now)) return false;
-      pull(this.#byFingerprint, record.fingerprint, record);
+    this.#settled.sweep((deadline, key) => {
+      const entry = this.#entryOf(key);
+      // A record filed by slot is past its window (or it would have been built and filed by id).
+      if (typeof entry !== 'object' || typeof key === 'number') return true;
+      if (entry.status !== 'approved' || this.deadline(entry) !== deadline) return true;
+      if (deadline - this.#retentionMs + this.#windowMs > now || !this.#pastWindow(entry, now)) return false;
+      pull(this.#byFingerprint, entry.fingerprint, entry);
       return true;
     });
     const gone: AttemptRecord[] = [];
     for (const queue of [this.#settled, this.#open]) {
-      queue.drain((deadline, id) => {
-        const record = this.#byId.get(id);
+      queue.drain((deadline, key) => {
+        const entry = this.#entryOf(key);
         // Stale: the record was removed, or moved on (settled, re-settled) and
         // is queued again under its new deadline. Dropping stale heads at once
-        // keeps the queues as short as the records they stand for.
-        if (!record || this.deadline(record) !== deadline) return true;
-        if (deadline > now) return false;
-        this.remove(id);
-        gone.push(record);
+        // keeps the queues as short as the records they stand for. A deferred
+        // record has one entry, the one it was filed with: never stale.
+        if (entry !== undefined && (typeof entry === 'number' || this.deadline(entry) === deadline)) {
+          if (deadline > now) return false;
+          gone.push(this.remove(typeof entry === 'number' ? (this.#deferred as DeferredRecords).id(entry) : entry.id) as AttemptRecord);
+        }
+        if (typeof key === 'number') this.#slotIds.delete(key);
         return true;
       });
     }
     return gone;
+  }
+
+  /** What a queue entry stands for now: a record, a slot still deferred, or nothing. */
+  #entryOf(key: string | number): Entry | undefined {
+    if (typeof key === 'string') return this.#byId.get(key);
+    if (this.#waiting[key] === 1) return key;
+    const id = this.#slotIds.get(key);
+    return id === undefined ? undefined : this.#byId.get(id);
   }
 
   #link(record: AttemptRecord): void {
@@ -215,9 +288,13 @@ export class AttemptIndex {
   }
 
   #linkOrder(record: AttemptRecord, orderId: string): void {
-    let orders = this.#byOrder.get(record.merchantId);
-    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map()));
-    push(orders, orderId, record);
+    this.#linkOrderEntry(record.merchantId, orderId, record);
+  }
+
+  #linkOrderEntry(merchantId: string, orderId: string, entry: Entry): void {
+    let orders = this.#byOrder.get(merchantId);
+    if (!orders) this.#byOrder.set(merchantId, (orders = new Map()));
+    push(orders, orderId, entry);
   }
 
   #unlink(record: AttemptRecord): void {
@@ -228,22 +305,37 @@ export class AttemptIndex {
   }
 }
 
-/** A FIFO of (deadline, id) in two flat arrays, consumed from a moving head. */
+/** A FIFO of (deadline, key) in two flat arrays, consumed from a moving head. A key is an id, or a deferred record's slot. */
 class ExpiryQueue {
   #deadlines: number[] = [];
-  #ids: string[] = [];
+  #ids: (string | number)[] = [];
   #head = 0;
   /** A second reader that visits entries without consuming them (never behind the head). */
   #swept = 0;
 
-  push(deadline: number, id: string): void {
+  push(deadline: number, id: string | number): void {
     this.#deadlines.push(deadline);
     this.#ids.push(id);
   }
 
+  /**
+   * Sorts the entries by deadline if they are not in order already. For
+   * start-up only, before anything was consumed: a store returns records in
+   * any order, and sorting the queue costs less than sorting the records.
+   */
+  order(): void {
+    const deadlines = this.#deadlines;
+    let sorted = true;
+    for (let i = 1; i < deadlines.length && sorted; i++) sorted = (deadlines[i - 1] as number) <= (deadlines[i] as number);
+    if (sorted) return;
+    const byDeadline = Array.from(deadlines, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
+    this.#deadlines = byDeadline.map((i) => deadlines[i] as number);
+    this.#ids = byDeadline.map((i) => this.#ids[i] as string | number);
+  }
+
   /** Pops heads while `visit` says the head is done with. */
-  drain(visit: (deadline: number, id: string) => boolean): void {
-    while (this.#head < this.#ids.length && visit(this.#deadlines[this.#head] as number, this.#ids[this.#head] as string)) {
+  drain(visit: (deadline: number, key: string | number) => boolean): void {
+    while (this.#head < this.#ids.length && visit(this.#deadlines[this.#head] as number, this.#ids[this.#head] as string | number)) {
       this.#head++;
     }
     // Reclaim the consumed prefix once it dominates: pushes stay amortised O(1).
@@ -256,21 +348,36 @@ class ExpiryQueue {
   }
 
   /** Visits entries once each, in order, from where the last sweep stopped, while `visit` says go on. */
-  sweep(visit: (deadline: number, id: string) => boolean): void {
+  sweep(visit: (deadline: number, key: string | number) => boolean): void {
     let at = Math.max(this.#swept, this.#head);
-    while (at < this.#ids.length && visit(this.#deadlines[at] as number, this.#ids[at] as string)) at++;
+    while (at < this.#ids.length && visit(this.#deadlines[at] as number, this.#ids[at] as string | number)) at++;
     this.#swept = at;
   }
 }
 
 
-const EMPTY: readonly AttemptRecord[] = [];
-function asArray(value: AttemptRecord | AttemptRecord[] | undefined): readonly AttemptRecord[] {
+/** Deferred record `slot`, checked as any stored record is. */
+function decoded(decode: DeferredRecords['decode'] | undefined, slot: number): AttemptRecord {
+  if (!decode) throw unbuildable(slot, 'its source is gone');
+  const record = decode(slot);
+  const problem = recordProblem(record);
+  if (problem) throw unbuildable(slot, problem);
+  return record;
+}
+
+const unbuildable = (slot: number, why: string): GuardStorageError =>
+  new GuardStorageError('READ_FAILED', `a record the store deferred at start-up (slot ${slot}) could not be built: ${why}`);
+
+/** A record, or the slot of one a store deferred (see DeferredRecords). */
+type Entry = AttemptRecord | number;
+
+const EMPTY: readonly never[] = [];
+function asArray<T extends Entry>(value: T | T[] | undefined): readonly T[] {
   if (value === undefined) return EMPTY;
   return Array.isArray(value) ? value : [value];
 }
 
-function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {
+function push<T extends Entry>(map: Map<string, T | T[]>, key: string, record: T): void {
   const current = map.get(key);
   if (current === undefined) map.set(key, record);
   else if (Array.isArray(current)) current.push(record);
@@ -278,7 +385,7 @@ function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, re
 }
 
 /** Puts `next` where `previous` was filed under `key`, without deleting the key; false if `previous` was not there. */
-function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): boolean {
+function swap<T extends Entry>(map: Map<string, T | T[]>, key: string, previous: T, next: T): boolean {
   const current = map.get(key);
   if (current === previous) {
     map.set(key, next);
@@ -286,16 +393,16 @@ function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, pr
   }
   const at = Array.isArray(current) ? current.indexOf(previous) : -1;
   if (at === -1) return false;
-  (current as AttemptRecord[])[at] = next;
+  (current as T[])[at] = next;
   return true;
 }
 
-function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {
+function pull<T extends Entry>(map: Map<string, T | T[]>, key: string, record: T): void {
   const current = map.get(key);
   if (current === record) map.delete(key);
   else if (Array.isArray(current)) {
     const rest = current.filter((r) => r !== record);
     if (rest.length === 0) map.delete(key);
-    else map.set(key, rest.length === 1 ? (rest[0] as AttemptRecord) : rest);
+    else map.set(key, rest.length === 1 ? (rest[0] as T) : rest);
   }
 }

@@ -1,4 +1,5 @@
 import { AttemptIndex } from './attempt-index.js';
+import { allIds, loadStore } from './deferred.js';
 import { parseDuration } from './duration.js';
 import {
   GuardConfigError,
@@ -130,7 +131,7 @@ export class Guard {
   async [HYDRATE](): Promise<void> {
     const { store } = this.#o;
     const keyCheck = await this.#storeCall('getMeta', () => store.getMeta(KEY_CHECK));
-    let records = await this.#storeCall('load', () => store.load());
+    let { records, deferred } = await this.#storeCall('load', () => loadStore(store));
     if (keyCheck !== undefined && keyCheck !== this.#hasher.keyCheck) {
       if (!this.#o.resetOnSecretChange) {
         throw new GuardConfigError(
@@ -139,8 +140,10 @@ export class Guard {
           { field: 'secret' },
         );
       }
-      await this.#storeCall('delete', () => Promise.all(records.map((r) => store.delete(r.id))));
+      const ids = allIds({ records, deferred });
+      await this.#storeCall('delete', () => Promise.all(ids.map((id) => store.delete(id))));
       records = [];
+      deferred = undefined;
     }
     if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
 
@@ -165,12 +168,23 @@ export class Guard {
         kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
       }
     }
-    this.#index.addAll(kept, now);
+    this.#index.addAll(kept, now, deferred);
+    let loaded = records.length;
+    const refunds = kept.filter((r) => r.kind === 'refund' && r.status === 'approved');
+    for (let slot = 0; deferred && slot < deferred.slots; slot++) {
+      if (!deferred.live(slot)) continue;
+      loaded++;
+      // The index built the open ones already (a decision can match them);
+      // an approved refund is built here, for the repair below.
+      const status = deferred.status(slot);
+      if (status === 'pending') {
+        recovered++;
+        this.#index.add(makeRecord({ ...(this.#index.get(deferred.id(slot)) as AttemptRecord), status: 'unknown' }));
+      } else if (status === 'approved' && deferred.kind(slot) === 'refund') refunds.push(this.#index.get(deferred.id(slot)) as AttemptRecord);
+    }
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
-    for (const record of kept) {
-      if (record.kind === 'refund' && record.status === 'approved') void this.#repairRefund(record, now).catch(() => undefined);
-    }
+    for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
     // Take the store over only once it is known to be ours: a guard that
     // fails to start (SECRET_CHANGED) must not fence the one still running.
     owners.set(store, this);
@@ -180,7 +194,7 @@ export class Guard {
     this.#journal({
       at: now,
       type: 'start',
-      detail: `loaded ${records.length}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${recovered}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+      detail: `loaded ${loaded}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${recovered}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
     });
   }
 

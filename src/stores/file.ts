@@ -4,7 +4,9 @@ import { dirname, resolve } from 'node:path';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import { FORMAT_VERSION, Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
+import { LOAD_DEFERRED, buildAll, type LoadedRecords } from '../deferred.js';
+import { FORMAT_VERSION, deleteLine, headerLine, metaLine, recordLine, replay, type Replayed } from './file/jsonl.js';
+import { IdHashSet } from './file/hash.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -111,7 +113,6 @@ interface Queued {
 const owners = new Map<string, FileStoreImpl>();
 
 const MAX_WARNINGS = 20;
-const READ_CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
 
 class FileStoreImpl implements FileStore {
@@ -126,13 +127,9 @@ class FileStoreImpl implements FileStore {
   #lock: FileLock | undefined;
   #handle: FileHandle | undefined;
   /** The records read at open, until the first `load()` takes them (or a write makes them stale). */
-  #opened: AttemptRecord[] | undefined;
-  /**
-   * Ids whose latest durable line is a record: the live lines, for the
-   * compaction threshold. Only the keys matter: the map is the replay's own,
-   * whose values are records the guard holds anyway until it changes them.
-   */
-  #liveIds = new Map<string, unknown>();
+  #opened: Replayed['live'] | undefined;
+  /** Ids whose latest durable line is a record: the live lines, for the compaction threshold. */
+  #liveIds = new IdHashSet();
   #meta = new Map<string, string>();
   /** Bytes of complete, acknowledged lines: the next write goes here. */
   #size = 0;
@@ -169,13 +166,18 @@ class FileStoreImpl implements FileStore {
   // ── GuardStore ─────────────────────────────────────────────────────────
 
   async load(): Promise<AttemptRecord[]> {
+    return buildAll(await this[LOAD_DEFERRED]());
+  }
+
+  /** @internal What `createGuard` reads at start-up instead of `load()`: see DeferredRecords. */
+  async [LOAD_DEFERRED](): Promise<Required<LoadedRecords>> {
     await this.#open('load');
     const opened = this.#opened;
     this.#opened = undefined;
     if (opened) return opened;
     // Read our own writes back from disk: everything queued first.
     while (this.#draining) await this.#draining;
-    return (await this.#replayFile(this.#size)).records;
+    return (await this.#replayFile(this.#size)).live;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -186,7 +188,7 @@ class FileStoreImpl implements FileStore {
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
-    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.set(id, true));
+    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.add(id));
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -314,8 +316,8 @@ class FileStoreImpl implements FileStore {
     if (replayed.unsupportedVersion !== undefined) {
       throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${replayed.unsupportedVersion}); upgrade pos-duplicate-guard`);
     }
-    this.#opened = replayed.records;
-    this.#liveIds = replayed.ids;
+    this.#opened = replayed.live;
+    this.#liveIds = replayed.live.deferred.liveIds(replayed.live.records);
     this.#meta = replayed.meta;
     this.#lines = replayed.lines;
     this.#size = replayed.completeBytes;
@@ -335,40 +337,27 @@ class FileStoreImpl implements FileStore {
   }
 
   /**
-   * Reads the file (its first `limit` bytes, or all of it) in 1 MiB chunks
-   * through one reused buffer, replaying complete lines as they arrive. At
-   * 100k attempts the file is tens of MB: never holding it whole keeps
-   * start-up off the allocator and the page-fault path.
+   * Reads the file (its first `limit` bytes, or all of it) into one buffer
+   * and replays its complete lines. The buffer is not a copy for the
+   * journey: the records start-up defers are built from it later, and it is
+   * let go once they all are (see DeferredRecords).
    */
   async #replayFile(limit = Number.POSITIVE_INFINITY): Promise<Replayed> {
     const handle = this.#handle as FileHandle;
-    const replayer = new Replay();
-    let chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    let carried = 0;
-    let position = 0;
+    let bytes: Buffer;
+    let length = 0;
     try {
-      while (position < limit) {
-        const room = Math.min(chunk.length - carried, limit - position);
-        const { bytesRead } = await handle.read(chunk, carried, room, position);
+      bytes = Buffer.allocUnsafeSlow(Math.min(limit, (await handle.stat()).size));
+      while (length < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);
         if (bytesRead === 0) break;
-        position += bytesRead;
-        const end = carried + bytesRead;
-        const complete = chunk.lastIndexOf(NEWLINE, end - 1) + 1;
-        replayer.feed(chunk, 0, complete);
-        carried = end - complete;
-        if (complete === 0 && carried === chunk.length) {
-          // One line longer than the buffer: grow it rather than split the line.
-          const bigger = Buffer.allocUnsafe(chunk.length * 2);
-          chunk.copy(bigger, 0, 0, carried);
-          chunk = bigger;
-        } else {
-          chunk.copyWithin(0, complete, end);
-        }
+        length += bytesRead;
       }
     } catch (error) {
       throw storageError('READ_FAILED', this.path, 'reading', error);
     }
-    return replayer.finish(carried);
+    const complete = bytes.lastIndexOf(NEWLINE, length - 1) + 1;
+    return replay(bytes, complete, length - complete);
   }
 
   async #removeLeftoverTmp(): Promise<void> {
@@ -492,7 +481,10 @@ class FileStoreImpl implements FileStore {
       const live = source ?? (await this.#replayFile(this.#size));
       const parts = [headerLine()];
       for (const [key, value] of live.meta) parts.push(metaLine(key, value));
-      for (const record of live.records) parts.push(recordLine(record));
+      const { records, deferred } = live.live;
+      for (const record of records) parts.push(recordLine(record));
+      // Deferred records' lines are already in this version's layout: copied as they are.
+      for (let slot = 0; slot < deferred.slots; slot++) if (deferred.live(slot)) parts.push(deferred.line(slot));
       lines = parts.length;
       bytes = Buffer.from(`${parts.join('\n')}\n`, 'utf8');
       out = await fs.open(tmp, 'w', 0o600);

@@ -1,5 +1,7 @@
 import type { AttemptRecord, AttemptStatus, SaleKind } from '../../types.js';
 import { makeRecord, recordProblem, recordShape, withRareFields } from '../../record.js';
+import { FileColumns } from './columns.js';
+import { FIELD_SLOTS, scanRecordLine } from './scan.js';
 
 /**
  * The line format of a file store. One JSON document per line, `\n` after
@@ -87,14 +89,12 @@ export const metaLine = (key: string, value: string): string => JSON.stringify({
 
 /** What a file holds once every line is replayed. */
 export interface Replayed {
-  /** The live records, each at the position of its id's first line. */
-  records: AttemptRecord[];
   /**
-   * The live records by id, in the order each id first appeared. Handed over
-   * as the store's live set (only its keys matter after): at 100k attempts
-   * a second Set of the same ids costs 40 ms of start-up.
+   * The live records: the lines `scanRecordLine` takes are deferred (read
+   * into columns, built when first read); the others are built already.
    */
-  ids: Map<string, unknown>;
+  live: { records: AttemptRecord[]; deferred: FileColumns };
+  /** Live meta values by key. */
   meta: Map<string, string>;
   /** Complete lines in the file, counting the ones that were skipped. */
   lines: number;
@@ -110,81 +110,90 @@ export interface Replayed {
   unsupportedVersion?: number;
 }
 
+/** What a parsed line changes. */
+interface Parsed {
+  /** Records from lines the column reader did not take, by id. */
+  records: Map<string, AttemptRecord>;
+  deferred: FileColumns;
+  meta: Map<string, string>;
+  version?: number;
+  unsupportedVersion?: number;
+}
+
 const NEWLINE = 0x0a;
+/** Below this share of live deferred bytes, they are copied out so the file's dead lines are not kept. */
+const KEEP_RATIO = 0.75;
 
 /**
- * Replays a file's lines as they are read, chunk by chunk. Last line for an
- * id wins. A line that is not JSON, or JSON that is not one of the shapes
- * above, is reported and skipped: the rest still loads.
+ * Replays a file's complete lines, `bytes[0, end)`, `end` just after a
+ * `\n`. Last line for an id wins. A line that is not JSON, or JSON that is
+ * not one of the shapes above, is reported and skipped: the rest still loads.
  *
- * Lines are decoded one at a time straight from the read buffer: decoding a
- * whole 40 MB file into one string first costs a third more at 100k
- * attempts (a fresh 40 MB allocation, then the same bytes copied again).
- * Each record line is built straight into the guard's immutable record
- * shape, so the guard files it as it is: at 100k attempts a second copy
- * costs a fifth of start-up, and its garbage more.
+ * A record line `scanRecordLine` takes is not parsed: its fields are read
+ * off the bytes into columns, and the record is built from its line only
+ * when the guard first reads it (see DeferredRecords). At 100k attempts,
+ * parsing every line and building every record took two thirds of start-up.
  */
-export class Replay {
-  readonly #out: Replayed = { records: [], ids: new Map(), meta: new Map(), lines: 0, completeBytes: 0, tornBytes: 0, problems: [] };
-
-  /** Replays the complete lines in `bytes[start, end)`; `end` must follow a `\n`. */
-  feed(bytes: Buffer, start: number, end: number): void {
-    const out = this.#out;
-    let at = start;
-    while (at < end) {
-      const newline = bytes.indexOf(NEWLINE, at);
-      const lineNo = ++out.lines;
-      if (newline > at) this.#line(bytes.toString('utf8', at, newline), lineNo);
-      at = newline + 1;
+export function replay(bytes: Buffer, end: number, tornBytes: number): Replayed {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  const parsed: Parsed = { records: new Map(), deferred: new FileColumns(bytes, lines, fromRecordLine), meta: new Map() };
+  const problems: Replayed['problems'] = [];
+  const starts = new Int32Array(FIELD_SLOTS);
+  const ends = new Int32Array(FIELD_SLOTS);
+  let lineNo = 0;
+  for (let at = 0; at < end; ) {
+    const newline = bytes.indexOf(NEWLINE, at);
+    lineNo++;
+    if (newline > at) {
+      const fields = scanRecordLine(bytes, at, newline, starts, ends);
+      if (fields < 0 || !parsed.deferred.add(at, newline, fields, starts, ends)) {
+        const problem = parseLine(bytes.toString('utf8', at, newline), parsed);
+        if (problem) problems.push({ line: lineNo, problem });
+      }
     }
-    out.completeBytes += end - start;
+    at = newline + 1;
   }
+  const { deferred, records, meta, version, unsupportedVersion } = parsed;
+  // A deferred line after a parsed one for the same id takes it over: drop the parsed record.
+  if (records.size > 0) for (const id of records.keys()) if (deferred.find(id) >= 0) records.delete(id);
+  deferred.finish(KEEP_RATIO);
+  return { live: { records: [...records.values()], deferred }, meta, lines, completeBytes: end, tornBytes, problems, version, unsupportedVersion };
+}
 
-  /** Everything after the last `\n` was never acknowledged: every write ends in one. */
-  finish(tornBytes: number): Replayed {
-    const out = this.#out;
-    out.tornBytes = tornBytes;
-    // One Map.set per line and no lookup: a Map keeps an id at its first
-    // position when a later line replaces the record.
-    out.records = [...out.ids.values()] as AttemptRecord[];
-    return out;
+/** Applies one line the column reader did not take; returns what is wrong with it, if anything. */
+function parseLine(text: string, out: Parsed): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
   }
-
-  #line(text: string, lineNo: number): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      this.#out.problems.push({ line: lineNo, problem: 'not valid JSON' });
-      return;
-    }
-    const problem = apply(value, this.#out);
-    if (problem) this.#out.problems.push({ line: lineNo, problem });
-  }
+  return apply(value, out);
 }
 
 /** Applies one parsed line; returns what is wrong with it, if anything. */
-function apply(value: unknown, out: Replayed): string | undefined {
+function apply(value: unknown, out: Parsed): string | undefined {
+  const { records, deferred, meta } = out;
+  const keep = (record: AttemptRecord): undefined => {
+    deferred.drop(record.id);
+    records.set(record.id, record);
+    return undefined;
+  };
   if (Array.isArray(value)) {
     const record = fromRecordLine(value);
-    if (typeof record === 'string') return record;
-    out.ids.set(record.id, record);
-    return undefined;
+    return typeof record === 'string' ? record : keep(record);
   }
   if (typeof value !== 'object' || value === null) return 'not a JSON object or array';
-  const { ids, meta } = out;
   const line = value as Record<string, unknown>;
   const op = line.op;
   // A version 1 record line: the record object as is.
   if (op === undefined) {
-    const problem = recordProblem(line);
-    if (problem) return problem;
-    const record = makeRecord(line as unknown as AttemptRecord);
-    ids.set(record.id, record);
-    return undefined;
+    return recordProblem(line) ?? keep(makeRecord(line as unknown as AttemptRecord));
   }
   if (op === 'delete' && typeof line.id === 'string') {
-    ids.delete(line.id);
+    deferred.drop(line.id);
+    records.delete(line.id);
     return undefined;
   }
   if (op === 'meta' && typeof line.key === 'string' && typeof line.value === 'string') {
@@ -200,10 +209,3 @@ function apply(value: unknown, out: Replayed): string | undefined {
   }
   return `not a record, delete, meta or header line (op ${JSON.stringify(op).slice(0, 40)})`;
 }
-
-
-/**
- * Minimal checks: enough that the guard's index can file the record (id,
- * status, fingerprint, and the times its expiry queues sort on). Anything
- * stricter would turn a harmless extra field from a newer version into data loss.
- */
