@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
+import type { DeferredRecords, LoadedRecords } from '../src/deferred.js';
+import { headerLine, recordLine, replay } from '../src/stores/file/jsonl.js';
 import type { AttemptRecord } from '../src/types.js';
 
 const T0 = 1_767_225_600_000;
@@ -373,5 +375,103 @@ describe('AttemptIndex window sweep past superseded entries', () => {
     index.expire(T0 + 1 + WINDOW);
     expect(index.byFingerprint('fp-2')).toEqual([]);
     expect(index.get('b')).toBe(b);
+  });
+});
+
+describe('AttemptIndex with records a store deferred', () => {
+  /** A file of `records` replayed as a file store does at start-up, with its decode calls counted. */
+  function deferredFile(records: readonly AttemptRecord[]): { live: LoadedRecords & { deferred: DeferredRecords }; built: number[] } {
+    const text = `${[headerLine(), ...records.map(recordLine)].join('\n')}\n`;
+    const { records: parsed, deferred } = replay(Buffer.from(text), Buffer.byteLength(text), 0).live;
+    const built: number[] = [];
+    // The columns' own methods, with decode counted: only what the index builds goes through it.
+    const counted: DeferredRecords = {
+      slots: deferred.slots,
+      live: (slot) => deferred.live(slot),
+      id: (slot) => deferred.id(slot),
+      status: (slot) => deferred.status(slot),
+      kind: (slot) => deferred.kind(slot),
+      updatedAt: (slot) => deferred.updatedAt(slot),
+      pendingSince: (slot) => deferred.pendingSince(slot),
+      approvedAt: (slot) => deferred.approvedAt(slot),
+      merchantId: (slot) => deferred.merchantId(slot),
+      orderId: (slot) => deferred.orderId(slot),
+      find: (id) => deferred.find(id),
+      decode: (slot) => {
+        built.push(slot);
+        return deferred.decode(slot);
+      },
+    };
+    return { live: { records: parsed, deferred: counted }, built };
+  }
+
+  const settledLongAgo = (id: string, patch: Partial<AttemptRecord> = {}) =>
+    record(id, { status: 'approved', approvedAt: T0, updatedAt: T0, authCode: 'A1', ...patch });
+
+  it('builds at start-up only what a decision can match by fingerprint; the rest when first read', () => {
+    const now = T0 + 2 * HOUR;
+    const { live, built } = deferredFile([
+      settledLongAgo('old', { orderId: 'O-1' }),
+      record('declined', { status: 'declined', updatedAt: T0 }),
+      record('open', { status: 'unknown', createdAt: now - 1000 }),
+      settledLongAgo('recent', { approvedAt: now - 1000, updatedAt: now - 1000, createdAt: now - 2000 }),
+    ]);
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll(live.records, now, live.deferred);
+    // Slots are in line order: the open one and the recent approval are built (2, 3), the others not.
+    expect(built.sort()).toEqual([2, 3]);
+    expect(index.size).toBe(4);
+    expect(ids(index.byFingerprint('fp-open'))).toEqual(['open']);
+    expect(ids(index.byFingerprint('fp-recent'))).toEqual(['recent']);
+    expect(index.byFingerprint('fp-old')).toEqual([]);
+
+    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['old']);
+    expect(built).toHaveLength(3);
+    expect(index.get('old')).toEqual(settledLongAgo('old', { orderId: 'O-1' }));
+    expect(index.get('declined')?.status).toBe('declined');
+    // Built once, then read from the index like any record.
+    expect(index.get('declined')).toBe(index.get('declined'));
+    expect(built).toHaveLength(4);
+    expect(index.get('never-there')).toBeUndefined();
+  });
+
+  it('expires deferred records in deadline order without building the ones still inside retention', () => {
+    const now = T0 + 2 * HOUR;
+    const { live, built } = deferredFile([
+      settledLongAgo('b', { updatedAt: T0 + HOUR, approvedAt: T0 + HOUR }),
+      settledLongAgo('a'),
+      record('c', { status: 'declined', updatedAt: T0 + 30 * 60_000 }),
+    ]);
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll(live.records, now, live.deferred);
+    expect(index.expire(T0 + RETENTION).map((r) => r.id)).toEqual(['a']);
+    expect(built).toEqual([1]);
+    expect(index.expire(T0 + RETENTION + 30 * 60_000).map((r) => r.id)).toEqual(['c']);
+    expect(index.expire(T0 + RETENTION + HOUR).map((r) => r.id)).toEqual(['b']);
+    expect(index.size).toBe(0);
+  });
+
+  it('an update of a deferred record replaces it; its old expiry entry goes stale', () => {
+    const now = T0 + 2 * HOUR;
+    const { live } = deferredFile([settledLongAgo('a', { orderId: 'O-1' })]);
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll(live.records, now, live.deferred);
+    const voided = next(index.get('a') as AttemptRecord, { status: 'voided', updatedAt: now });
+    index.add(voided);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
+    // The original deadline passes: nothing goes, the void keeps its own.
+    expect(index.expire(T0 + RETENTION)).toEqual([]);
+    expect(index.get('a')).toBe(voided);
+    expect(index.expire(now + RETENTION).map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('a record a store returns built and also deferred under the same id is filed once, as an update', () => {
+    const now = T0 + 2 * HOUR;
+    const { live } = deferredFile([settledLongAgo('a')]);
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    const voided = settledLongAgo('a', { status: 'voided', updatedAt: T0 + HOUR });
+    index.addAll([voided], now, live.deferred);
+    expect(index.size).toBe(1);
+    expect([...index.values()].map((r) => r.status)).toEqual(['approved']);
   });
 });
