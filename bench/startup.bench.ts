@@ -45,7 +45,7 @@ function token(seed: number, length: number): string {
   return out;
 }
 
-/** Attempt i as the guard records it: most approved, some declined, a few open or voided. */
+/** Attempt i as the guard records it: most approved, some declined, a few open or voided; with an operator, processor references and decline codes, as tills write them. */
 function attempt(i: number, now: number): AttemptRecord {
   // Spread over the last 20 hours: inside the default 24h retention, so nothing is pruned.
   const createdAt = now - 72_000_000 + Math.floor((i * 72_000_000) / ATTEMPTS);
@@ -71,10 +71,14 @@ function attempt(i: number, now: number): AttemptRecord {
     last4: String(1000 + (i % 9000)),
   };
   if (i % 2 === 0) record.orderId = `ORD-${i}`;
+  // What tills record besides: the cashier, the processor's reference, a decline code.
+  if (i % 3 !== 0) record.operator = `op-${i % 7}`;
   if (status === 'approved' || status === 'voided') {
     record.approvedAt = createdAt + 1800;
     record.authCode = token(i + 3, 6);
+    record.processorRef = `ch_${token(i + 5, 24)}`;
   }
+  if (status === 'declined') record.code = '05';
   return record;
 }
 

@@ -25,11 +25,10 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * entries for minutes of sales, not for its whole retention.
  *
  * Records a store deferred at start-up (see DeferredRecords) stay in the
- * store's columns: found by id through the store's own `find`, filed by
- * their slot number in the order map (approved ones) and the settled queue,
- * and built the first time anything reads them (`#built`). Only settled
- * records past their window are deferred, so the fingerprint map never
- * holds one.
+ * store's columns, found by id and by order through the store's own tables,
+ * queued for expiry by their slot number, and built the first time anything
+ * reads them (`#thaw`). Only settled records past their window are
+ * deferred, so the fingerprint map never holds one.
  */
 export class AttemptIndex {
   /** Built records; the deferred ones are found through `#deferred`. */
@@ -38,7 +37,7 @@ export class AttemptIndex {
   // second one. Halves the index's memory at 100k attempts.
   readonly #byFingerprint = new Map<string, AttemptRecord | AttemptRecord[]>();
   // Nested by merchant, so no joined "merchant + order" key string is kept per attempt.
-  readonly #byOrder = new Map<string, Map<string, Entry | Entry[]>>();
+  readonly #byOrder = new Map<string, Map<string, AttemptRecord | AttemptRecord[]>>();
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
@@ -64,12 +63,12 @@ export class AttemptIndex {
     const record = this.#byId.get(id);
     if (record !== undefined || this.#deferredLeft === 0) return record;
     const slot = (this.#deferred as DeferredRecords).find(id);
-    return slot >= 0 && this.#waiting[slot] === 1 ? this.#built(slot) : undefined;
+    return slot >= 0 && this.#waiting[slot] === 1 ? this.#thaw(slot) : undefined;
   }
 
   values(): IterableIterator<AttemptRecord> {
     // Built first: a Map visits entries added while it is iterated.
-    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) if (this.#waiting[slot] === 1) this.#built(slot);
+    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) if (this.#waiting[slot] === 1) this.#thaw(slot);
     return this.#byId.values();
   }
 
@@ -80,27 +79,38 @@ export class AttemptIndex {
 
   /** Live attempts on this merchant's order. */
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[] {
-    const orders = this.#byOrder.get(merchantId);
-    for (const entry of asArray(orders?.get(orderId))) if (typeof entry === 'number') this.#built(entry);
-    // Building put each record in its slot's place here too.
-    return asArray(orders?.get(orderId)) as readonly AttemptRecord[];
+    if (this.#deferredLeft > 0) {
+      const deferred = this.#deferred as DeferredRecords;
+      // Only approved ones are live among settled records; thawing files them in the map below.
+      for (const slot of deferred.ordersOf(merchantId, orderId)) if (this.#waiting[slot] === 1 && deferred.status(slot) === 'approved') this.#thaw(slot);
+    }
+    return asArray(this.#byOrder.get(merchantId)?.get(orderId));
   }
 
   /**
-   * Builds a deferred record (checked as any stored record is) and puts it in
-   * its slot's places. A store whose `decode` does not give back the record
-   * its `find` filed under that id is broken: that surfaces as an error,
-   * never as a record silently missing.
+   * Builds a deferred record (checked as any stored record is) and files it
+   * as a record: by id, and by order if it is live. Its expiry entry stays
+   * the slot's, read through `#slotIds`.
    */
-  #built(slot: number): AttemptRecord {
+  #thaw(slot: number): AttemptRecord {
+    const record = this.#take(slot);
+    this.#slotIds.set(slot, record.id);
+    if (isLive(record.status) && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
+    return record;
+  }
+
+  /**
+   * Builds a deferred record and takes it out of the deferred set, into the
+   * id map. A store whose `decode` does not give back the record its `find`
+   * filed under that id is broken: that surfaces as an error, never as a
+   * record silently missing.
+   */
+  #take(slot: number): AttemptRecord {
     const deferred = this.#deferred as DeferredRecords;
     const record = decoded(deferred.decode, slot);
     if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
     this.#waiting[slot] = 0;
     this.#byId.set(record.id, record);
-    this.#slotIds.set(slot, record.id);
-    const orders = record.orderId === undefined ? undefined : this.#byOrder.get(record.merchantId);
-    if (orders) swap(orders, record.orderId as string, slot, record);
     if (--this.#deferredLeft === 0) {
       this.#deferred = undefined;
       this.#waiting = new Uint8Array(0);
@@ -213,18 +223,9 @@ export class AttemptIndex {
     for (let slot = 0; slot < slots; slot++) {
       if (this.#waiting[slot] !== 1) continue;
       const status = deferred.status(slot);
-      const approved = status === 'approved';
       // NaN (no approvedAt) compares false: an approval without its time stays deferred, as #pastWindow says.
-      if (isOpen(status) || (approved && now - deferred.approvedAt(slot) < window)) {
-        const record = this.#built(slot);
-        // Filed under its id like any record, not under its slot.
-        this.#slotIds.delete(slot);
-        this.#file(record, now);
-        continue;
-      }
-      const orderId = approved ? deferred.orderId(slot) : undefined;
-      if (orderId !== undefined) this.#linkOrderEntry(deferred.merchantId(slot), orderId, slot);
-      this.#settled.push(deferred.updatedAt(slot) + this.#retentionMs, slot);
+      if (isOpen(status) || (status === 'approved' && now - deferred.approvedAt(slot) < window)) this.#file(this.#take(slot), now);
+      else this.#settled.push(deferred.updatedAt(slot) + this.#retentionMs, slot);
     }
   }
 
@@ -288,13 +289,9 @@ export class AttemptIndex {
   }
 
   #linkOrder(record: AttemptRecord, orderId: string): void {
-    this.#linkOrderEntry(record.merchantId, orderId, record);
-  }
-
-  #linkOrderEntry(merchantId: string, orderId: string, entry: Entry): void {
-    let orders = this.#byOrder.get(merchantId);
-    if (!orders) this.#byOrder.set(merchantId, (orders = new Map()));
-    push(orders, orderId, entry);
+    let orders = this.#byOrder.get(record.merchantId);
+    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map()));
+    push(orders, orderId, record);
   }
 
   #unlink(record: AttemptRecord): void {

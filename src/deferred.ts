@@ -25,13 +25,12 @@ export interface DeferredRecords {
   status(slot: number): AttemptStatus;
   kind(slot: number): SaleKind;
   updatedAt(slot: number): number;
-  pendingSince(slot: number): number;
   /** `NaN` where the record has none. */
   approvedAt(slot: number): number;
-  merchantId(slot: number): string;
-  orderId(slot: number): string | undefined;
   /** The live slot holding `id`, or -1. */
   find(id: string): number;
+  /** The live slots on this merchant's order, whatever their status. */
+  ordersOf(merchantId: string, orderId: string): readonly number[];
   /** Builds the record of `slot`, frozen, with the fields the other methods report. */
   readonly decode: (slot: number) => AttemptRecord;
 }

@@ -69,7 +69,7 @@ function startFromFile(index: AttemptIndex, loaded: AttemptRecord[], history: Ve
   for (const v of history) if (!live.has(v.id)) lines.push(deleteLine(v.id));
   lines.push(...loaded.map(recordLine));
   const bytes = Buffer.from(`${lines.join('\n')}\n`);
-  const { records, deferred } = replay(bytes, bytes.length, 0).live;
+  const { records, deferred } = replay(bytes).live;
   index.addAll(records, now, deferred);
 }
 

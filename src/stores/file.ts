@@ -5,7 +5,7 @@ import { GuardConfigError, GuardStorageError, describeValue, errorText } from '.
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { LOAD_DEFERRED, buildAll, type LoadedRecords } from '../deferred.js';
-import { FORMAT_VERSION, deleteLine, headerLine, metaLine, recordLine, replay, type Replayed } from './file/jsonl.js';
+import { FORMAT_VERSION, Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
 import { IdHashSet } from './file/hash.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -113,7 +113,7 @@ interface Queued {
 const owners = new Map<string, FileStoreImpl>();
 
 const MAX_WARNINGS = 20;
-const NEWLINE = 0x0a;
+const READ_CHUNK_BYTES = 2 << 20;
 
 class FileStoreImpl implements FileStore {
   readonly path: string;
@@ -338,26 +338,39 @@ class FileStoreImpl implements FileStore {
 
   /**
    * Reads the file (its first `limit` bytes, or all of it) into one buffer
-   * and replays its complete lines. The buffer is not a copy for the
-   * journey: the records start-up defers are built from it later, and it is
-   * let go once they all are (see DeferredRecords).
+   * and replays its lines as they arrive: each chunk is replayed while the
+   * next one is read (the read runs on libuv's thread pool), so start-up
+   * costs about the longer of the two, not their sum. The buffer is kept:
+   * the records start-up defers are built from it later, and it is let go
+   * once they all are (see DeferredRecords).
    */
   async #replayFile(limit = Number.POSITIVE_INFINITY): Promise<Replayed> {
     const handle = this.#handle as FileHandle;
-    let bytes: Buffer;
-    let length = 0;
-    try {
-      bytes = Buffer.allocUnsafeSlow(Math.min(limit, (await handle.stat()).size));
-      while (length < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
+    const read = async (bytes: Buffer, at: number): Promise<number> => {
+      try {
+        return (await handle.read(bytes, at, Math.min(READ_CHUNK_BYTES, bytes.length - at), at)).bytesRead;
+      } catch (error) {
+        throw storageError('READ_FAILED', this.path, 'reading', error);
       }
+    };
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
     } catch (error) {
-      throw storageError('READ_FAILED', this.path, 'reading', error);
+      throw storageError('READ_FAILED', this.path, 'reading its size', error);
     }
-    const complete = bytes.lastIndexOf(NEWLINE, length - 1) + 1;
-    return replay(bytes, complete, length - complete);
+    const bytes = Buffer.allocUnsafeSlow(Math.min(limit, size));
+    const replayer = new Replay(bytes);
+    let arrived = 0;
+    let next = bytes.length > 0 ? read(bytes, 0) : Promise.resolve(0);
+    for (let got = await next; got > 0; got = await next) {
+      arrived += got;
+      next = arrived < bytes.length ? read(bytes, arrived) : Promise.resolve(0);
+      // A replay that throws must not leave the read just issued unobserved.
+      next.catch(() => undefined);
+      replayer.feed(arrived);
+    }
+    return replayer.finish(arrived);
   }
 
   async #removeLeftoverTmp(): Promise<void> {

@@ -10,62 +10,65 @@ const STATUS_CODE = new Map<number, number>(STATUSES.map((status, code) => [(sta
 const ID_OFFSET = 4;
 const EMPTY = 0;
 const TOMBSTONE = -1;
+const NONE = -1;
+
+/** One slot per line the column reader took. */
+function columns(capacity: number) {
+  return {
+    lineStart: new Float64Array(capacity),
+    lineEnd: new Float64Array(capacity),
+    idLength: new Uint32Array(capacity),
+    idHash: new Int32Array(capacity),
+    alive: new Uint8Array(capacity),
+    status: new Uint8Array(capacity),
+    refund: new Uint8Array(capacity),
+    updatedAt: new Float64Array(capacity),
+    approvedAt: new Float64Array(capacity),
+    merchant: new Uint32Array(capacity),
+    /** The order id's start, from the line's start; -1 for none. */
+    orderOffset: new Int32Array(capacity),
+    orderLength: new Uint32Array(capacity),
+    orderHash: new Int32Array(capacity),
+    /** The next slot on the same merchant + order, or -1. */
+    orderNext: new Int32Array(capacity),
+  };
+}
+type Columns = ReturnType<typeof columns>;
 
 /**
  * The records of a file that start-up defers (see `DeferredRecords`): the
  * fields the index files them by, in typed arrays, one slot per line that
- * `scanRecordLine` took, and a hash table from id to slot that compares ids
- * in the file's bytes. No string and no object is made per line; an id
- * becomes a string only when something looks a record up by it.
+ * `scanRecordLine` took, and two hash tables over the file's bytes, from
+ * id to slot and from merchant + order to slots. No string and no object is
+ * made per line; an id or order id becomes a string only when something
+ * looks a record up by it.
  *
  * While the file replays, a later line for an id takes the id over (the
  * earlier slot is dead) and a delete or a line the parser read kills it.
  */
 export class FileColumns implements DeferredRecords {
   #bytes: Buffer;
+  readonly #decodeLine: (line: readonly unknown[]) => AttemptRecord | string;
+  #c: Columns;
   #count = 0;
-  readonly #lineStart: Float64Array;
-  readonly #lineEnd: Float64Array;
-  readonly #idLength: Uint32Array;
-  readonly #hash: Int32Array;
-  readonly #alive: Uint8Array;
-  readonly #status: Uint8Array;
-  readonly #refund: Uint8Array;
-  readonly #updatedAt: Float64Array;
-  readonly #pendingSince: Float64Array;
-  readonly #approvedAt: Float64Array;
-  readonly #merchant: Uint32Array;
-  readonly #orderStart: Int32Array;
-  readonly #orderLength: Uint32Array;
+  #live = 0;
+  /** Id → slot + 1; open addressing, linear probing, with tombstones. */
+  #ids: Int32Array;
+  /** Merchant + order → the latest slot + 1 on it (the rest chained by `orderNext`). */
+  #orders: Int32Array;
   readonly #merchants: string[] = [];
   readonly #merchantCodes = new Map<string, number>();
   #lastMerchant = -1;
-  readonly #decodeLine: (line: readonly unknown[]) => AttemptRecord | string;
-  /** Slot + 1 per entry; open addressing, linear probing. */
-  readonly #table: Int32Array;
-  #live = 0;
 
-  /**
-   * Room for up to `lines` slots (the file's line count); `decodeLine` is
-   * the line codec's (./jsonl.ts owns the record layout).
-   */
-  constructor(bytes: Buffer, lines: number, decodeLine: (line: readonly unknown[]) => AttemptRecord | string) {
+  /** `bytes` holds (or will hold) the file; `decodeLine` is the line codec's (./jsonl.ts owns the record layout). */
+  constructor(bytes: Buffer, decodeLine: (line: readonly unknown[]) => AttemptRecord | string) {
     this.#bytes = bytes;
     this.#decodeLine = decodeLine;
-    this.#lineStart = new Float64Array(lines);
-    this.#lineEnd = new Float64Array(lines);
-    this.#idLength = new Uint32Array(lines);
-    this.#hash = new Int32Array(lines);
-    this.#alive = new Uint8Array(lines);
-    this.#status = new Uint8Array(lines);
-    this.#refund = new Uint8Array(lines);
-    this.#updatedAt = new Float64Array(lines);
-    this.#pendingSince = new Float64Array(lines);
-    this.#approvedAt = new Float64Array(lines);
-    this.#merchant = new Uint32Array(lines);
-    this.#orderStart = new Int32Array(lines);
-    this.#orderLength = new Uint32Array(lines);
-    this.#table = new Int32Array(tableSize(lines));
+    // Record lines are 150-300 bytes: room for them all, grown if a file has shorter ones.
+    const capacity = Math.max(1024, Math.ceil(bytes.length / 128));
+    this.#c = columns(capacity);
+    this.#ids = new Int32Array(tableSize(capacity));
+    this.#orders = new Int32Array(tableSize(capacity));
   }
 
   // ── building, while the file replays ──────────────────────────────────
@@ -84,31 +87,34 @@ export class FileColumns implements DeferredRecords {
     const layout = starts[F.layout] as number;
     if (code === undefined || !bytesEqual(bytes, statusStart, statusEnd, STATUSES[code] as string)) return false;
     if (ends[F.layout] !== layout + 1 || bytes[layout] !== 0x31 || starts[F.id] !== start + ID_OFFSET) return false;
+    if (this.#count === this.#c.lineStart.length) this.#grow();
+    const c = this.#c;
     const slot = this.#count++;
-    this.#lineStart[slot] = start;
-    this.#lineEnd[slot] = end;
-    this.#idLength[slot] = (ends[F.id] as number) - (starts[F.id] as number);
-    this.#hash[slot] = hashBytes(bytes, starts[F.id] as number, ends[F.id] as number, false);
-    this.#status[slot] = code;
-    this.#refund[slot] = bytesEqual(bytes, starts[F.kind] as number, ends[F.kind] as number, 'refund') ? 1 : 0;
-    this.#updatedAt[slot] = integerAt(bytes, starts[F.updatedAt] as number, ends[F.updatedAt] as number);
-    this.#pendingSince[slot] = integerAt(bytes, starts[F.pendingSince] as number, ends[F.pendingSince] as number);
+    c.lineStart[slot] = start;
+    c.lineEnd[slot] = end;
+    c.idLength[slot] = (ends[F.id] as number) - (starts[F.id] as number);
+    c.idHash[slot] = hashBytes(bytes, starts[F.id] as number, ends[F.id] as number, false);
+    c.status[slot] = code;
+    c.refund[slot] = bytesEqual(bytes, starts[F.kind] as number, ends[F.kind] as number, 'refund') ? 1 : 0;
+    c.updatedAt[slot] = integerAt(bytes, starts[F.updatedAt] as number, ends[F.updatedAt] as number);
     const approvedAt = starts[F.approvedAt] as number;
-    this.#approvedAt[slot] = approvedAt < 0 ? Number.NaN : integerAt(bytes, approvedAt, ends[F.approvedAt] as number);
-    this.#merchant[slot] = this.#merchantCode(starts[F.merchantId] as number, ends[F.merchantId] as number);
-    const orderStart = fields > F.orderId ? (starts[F.orderId] as number) : -1;
-    this.#orderStart[slot] = orderStart < 0 ? -1 : orderStart - start;
-    this.#orderLength[slot] = orderStart < 0 ? 0 : (ends[F.orderId] as number) - orderStart;
+    c.approvedAt[slot] = approvedAt < 0 ? Number.NaN : integerAt(bytes, approvedAt, ends[F.approvedAt] as number);
+    c.merchant[slot] = this.#merchantCode(starts[F.merchantId] as number, ends[F.merchantId] as number);
+    const orderStart = fields > F.orderId ? (starts[F.orderId] as number) : NONE;
+    c.orderOffset[slot] = orderStart < 0 ? NONE : orderStart - start;
+    c.orderLength[slot] = orderStart < 0 ? 0 : (ends[F.orderId] as number) - orderStart;
+    c.orderHash[slot] = orderStart < 0 ? 0 : hashBytes(bytes, orderStart, ends[F.orderId] as number, false);
     this.#claim(slot);
+    if (orderStart >= 0) this.#linkOrder(slot);
     return true;
   }
 
   /** A line the parser read, or a delete, for `id`: any deferred slot for it is dead. */
   drop(id: string): void {
-    const at = this.#entry(id);
+    const at = this.#idEntry(id);
     if (at < 0) return;
-    this.#alive[(this.#table[at] as number) - 1] = 0;
-    this.#table[at] = TOMBSTONE;
+    this.#c.alive[(this.#ids[at] as number) - 1] = 0;
+    this.#ids[at] = TOMBSTONE;
     this.#live--;
   }
 
@@ -118,17 +124,18 @@ export class FileColumns implements DeferredRecords {
    * them into a buffer of their own, so those are not kept.
    */
   finish(keepRatio: number): void {
+    const c = this.#c;
     let liveBytes = 0;
-    for (let slot = 0; slot < this.#count; slot++) if (this.#alive[slot]) liveBytes += (this.#lineEnd[slot] as number) - (this.#lineStart[slot] as number);
+    for (let slot = 0; slot < this.#count; slot++) if (c.alive[slot]) liveBytes += (c.lineEnd[slot] as number) - (c.lineStart[slot] as number);
     if (liveBytes >= this.#bytes.length * keepRatio) return;
     const source = this.#bytes;
     this.#bytes = Buffer.allocUnsafeSlow(liveBytes);
     let to = 0;
     for (let slot = 0; slot < this.#count; slot++) {
-      if (!this.#alive[slot]) continue;
-      const length = source.copy(this.#bytes, to, this.#lineStart[slot], this.#lineEnd[slot]);
-      this.#lineStart[slot] = to;
-      this.#lineEnd[slot] = to += length;
+      if (!c.alive[slot]) continue;
+      const length = source.copy(this.#bytes, to, c.lineStart[slot], c.lineEnd[slot]);
+      c.lineStart[slot] = to;
+      c.lineEnd[slot] = to += length;
     }
   }
 
@@ -138,56 +145,54 @@ export class FileColumns implements DeferredRecords {
     return this.#count;
   }
 
-  get liveSlots(): number {
-    return this.#live;
-  }
-
   live(slot: number): boolean {
-    return this.#alive[slot] === 1;
+    return this.#c.alive[slot] === 1;
   }
 
   id(slot: number): string {
-    const start = (this.#lineStart[slot] as number) + ID_OFFSET;
-    return this.#bytes.toString('latin1', start, start + (this.#idLength[slot] as number));
+    const start = (this.#c.lineStart[slot] as number) + ID_OFFSET;
+    return this.#bytes.toString('latin1', start, start + (this.#c.idLength[slot] as number));
   }
 
   status(slot: number): AttemptStatus {
-    return STATUSES[this.#status[slot] as number] as AttemptStatus;
+    return STATUSES[this.#c.status[slot] as number] as AttemptStatus;
   }
 
   kind(slot: number): SaleKind {
-    return this.#refund[slot] ? 'refund' : 'sale';
+    return this.#c.refund[slot] ? 'refund' : 'sale';
   }
 
   updatedAt(slot: number): number {
-    return this.#updatedAt[slot] as number;
-  }
-
-  pendingSince(slot: number): number {
-    return this.#pendingSince[slot] as number;
+    return this.#c.updatedAt[slot] as number;
   }
 
   approvedAt(slot: number): number {
-    return this.#approvedAt[slot] as number;
-  }
-
-  merchantId(slot: number): string {
-    return this.#merchants[this.#merchant[slot] as number] as string;
-  }
-
-  orderId(slot: number): string | undefined {
-    const offset = this.#orderStart[slot] as number;
-    if (offset < 0) return undefined;
-    const start = (this.#lineStart[slot] as number) + offset;
-    return this.#bytes.toString('latin1', start, start + (this.#orderLength[slot] as number));
+    return this.#c.approvedAt[slot] as number;
   }
 
   find(id: string): number {
-    const at = this.#entry(id);
-    return at < 0 ? -1 : (this.#table[at] as number) - 1;
+    const at = this.#idEntry(id);
+    return at < 0 ? -1 : (this.#ids[at] as number) - 1;
   }
 
-  decode = (slot: number): AttemptRecord => {
+  ordersOf(merchantId: string, orderId: string): number[] {
+    const merchant = this.#merchantCodes.get(merchantId);
+    if (merchant === undefined) return [];
+    const c = this.#c;
+    const table = this.#orders;
+    const mask = table.length - 1;
+    const hash = hashString(orderId, false);
+    for (let at = (hash ^ merchant) & mask; ; at = (at + 1) & mask) {
+      const head = (table[at] as number) - 1;
+      if (head < 0) return [];
+      if (c.orderHash[head] !== hash || c.merchant[head] !== merchant || !this.#orderEquals(head, orderId)) continue;
+      const slots: number[] = [];
+      for (let slot = head; slot !== NONE; slot = c.orderNext[slot] as number) if (c.alive[slot]) slots.push(slot);
+      return slots;
+    }
+  }
+
+  readonly decode = (slot: number): AttemptRecord => {
     const record = this.#decodeLine(JSON.parse(this.line(slot)) as unknown[]);
     // The column reader took this line, so it decodes: failing here is a bug, not bad data.
     if (typeof record === 'string') throw new Error(`file store: deferred line ${slot} does not decode: ${record}`);
@@ -196,34 +201,35 @@ export class FileColumns implements DeferredRecords {
 
   /** The line of `slot`, as it is in the file (ASCII: the scanner takes nothing else). */
   line(slot: number): string {
-    return this.#bytes.toString('latin1', this.#lineStart[slot], this.#lineEnd[slot]);
+    return this.#bytes.toString('latin1', this.#c.lineStart[slot], this.#c.lineEnd[slot]);
   }
 
   /** Every live id, the deferred ones and `records`': the file store's live-line set. */
   liveIds(records: readonly AttemptRecord[]): IdHashSet {
+    const c = this.#c;
     const set = new IdHashSet(this.#live + records.length);
     for (const record of records) set.add(record.id);
     for (let slot = 0; slot < this.#count; slot++) {
-      if (!this.#alive[slot]) continue;
-      const start = (this.#lineStart[slot] as number) + ID_OFFSET;
-      set.addHashes(this.#hash[slot] as number, hashBytes(this.#bytes, start, start + (this.#idLength[slot] as number), true));
+      if (!c.alive[slot]) continue;
+      const start = (c.lineStart[slot] as number) + ID_OFFSET;
+      set.addHashes(c.idHash[slot] as number, hashBytes(this.#bytes, start, start + (c.idLength[slot] as number), true));
     }
     return set;
   }
 
   // ── internals ─────────────────────────────────────────────────────────
 
-  /** Puts `slot` in the table under its id, taking the id from an earlier slot. */
+  /** Puts `slot` in the id table, taking the id from an earlier slot. */
   #claim(slot: number): void {
-    const table = this.#table;
+    const c = this.#c;
+    const table = this.#ids;
     const mask = table.length - 1;
-    const hash = this.#hash[slot] as number;
     let free = -1;
-    for (let at = hash & mask; ; at = (at + 1) & mask) {
+    for (let at = (c.idHash[slot] as number) & mask; ; at = (at + 1) & mask) {
       const entry = table[at] as number;
       if (entry === EMPTY) {
         table[free < 0 ? at : free] = slot + 1;
-        this.#alive[slot] = 1;
+        c.alive[slot] = 1;
         this.#live++;
         return;
       }
@@ -232,38 +238,83 @@ export class FileColumns implements DeferredRecords {
         continue;
       }
       if (this.#sameId(entry - 1, slot)) {
-        this.#alive[entry - 1] = 0;
+        c.alive[entry - 1] = 0;
         table[at] = slot + 1;
-        this.#alive[slot] = 1;
+        c.alive[slot] = 1;
         return;
       }
     }
   }
 
-  #entry(id: string): number {
-    const table = this.#table;
+  /** Puts `slot` at the head of its merchant + order's chain. */
+  #linkOrder(slot: number): void {
+    const c = this.#c;
+    const table = this.#orders;
+    const mask = table.length - 1;
+    const merchant = c.merchant[slot] as number;
+    for (let at = ((c.orderHash[slot] as number) ^ merchant) & mask; ; at = (at + 1) & mask) {
+      const head = (table[at] as number) - 1;
+      if (head >= 0 && !(c.orderHash[head] === c.orderHash[slot] && c.merchant[head] === merchant && this.#sameOrder(head, slot))) continue;
+      c.orderNext[slot] = head;
+      table[at] = slot + 1;
+      return;
+    }
+  }
+
+  /** More lines than the columns were sized for: double them, and rebuild both tables at the new size. */
+  #grow(): void {
+    const old = this.#c;
+    const capacity = old.lineStart.length * 2;
+    const c = columns(capacity);
+    for (const key of Object.keys(c) as (keyof Columns)[]) c[key].set(old[key] as never);
+    this.#c = c;
+    this.#ids = new Int32Array(tableSize(capacity));
+    this.#orders = new Int32Array(tableSize(capacity));
+    this.#live = 0;
+    for (let slot = 0; slot < this.#count; slot++) {
+      if (c.alive[slot]) this.#claim(slot);
+      if ((c.orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
+    }
+  }
+
+  #idEntry(id: string): number {
+    const c = this.#c;
+    const table = this.#ids;
     const mask = table.length - 1;
     const hash = hashString(id, false);
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const entry = table[at] as number;
       if (entry === EMPTY) return -1;
-      if (entry !== TOMBSTONE && this.#hash[entry - 1] === hash && this.#idEquals(entry - 1, id)) return at;
+      if (entry !== TOMBSTONE && c.idHash[entry - 1] === hash && this.#idEquals(entry - 1, id)) return at;
     }
   }
 
   #sameId(a: number, b: number): boolean {
-    const length = this.#idLength[a] as number;
-    if (this.#hash[a] !== this.#hash[b] || this.#idLength[b] !== length) return false;
+    const c = this.#c;
+    return c.idHash[a] === c.idHash[b] && this.#sameBytes(c.lineStart[a] as number, c.lineStart[b] as number, ID_OFFSET, c.idLength[a] as number, c.idLength[b] as number);
+  }
+
+  #sameOrder(a: number, b: number): boolean {
+    const c = this.#c;
+    const offsetA = c.orderOffset[a] as number;
+    return this.#sameBytes((c.lineStart[a] as number) + offsetA, (c.lineStart[b] as number) + (c.orderOffset[b] as number), 0, c.orderLength[a] as number, c.orderLength[b] as number);
+  }
+
+  #sameBytes(a: number, b: number, offset: number, lengthA: number, lengthB: number): boolean {
+    if (lengthA !== lengthB) return false;
     const bytes = this.#bytes;
-    const from = (this.#lineStart[a] as number) + ID_OFFSET;
-    const to = (this.#lineStart[b] as number) + ID_OFFSET;
-    for (let i = 0; i < length; i++) if (bytes[from + i] !== bytes[to + i]) return false;
+    for (let i = offset; i < offset + lengthA; i++) if (bytes[a + i] !== bytes[b + i]) return false;
     return true;
   }
 
   #idEquals(slot: number, id: string): boolean {
-    const start = (this.#lineStart[slot] as number) + ID_OFFSET;
-    return bytesEqual(this.#bytes, start, start + (this.#idLength[slot] as number), id);
+    const start = (this.#c.lineStart[slot] as number) + ID_OFFSET;
+    return bytesEqual(this.#bytes, start, start + (this.#c.idLength[slot] as number), id);
+  }
+
+  #orderEquals(slot: number, orderId: string): boolean {
+    const start = (this.#c.lineStart[slot] as number) + (this.#c.orderOffset[slot] as number);
+    return bytesEqual(this.#bytes, start, start + (this.#c.orderLength[slot] as number), orderId);
   }
 
   /** Most lines repeat the previous line's merchant: compare bytes with it before making a string. */
@@ -279,5 +330,4 @@ export class FileColumns implements DeferredRecords {
     }
     return (this.#lastMerchant = code);
   }
-
 }

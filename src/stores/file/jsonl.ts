@@ -125,40 +125,72 @@ const NEWLINE = 0x0a;
 const KEEP_RATIO = 0.75;
 
 /**
- * Replays a file's complete lines, `bytes[0, end)`, `end` just after a
- * `\n`. Last line for an id wins. A line that is not JSON, or JSON that is
- * not one of the shapes above, is reported and skipped: the rest still loads.
+ * Replays a file's lines as its bytes arrive: last line for an id wins. A
+ * line that is not JSON, or JSON that is not one of the shapes above, is
+ * reported and skipped: the rest still loads.
  *
  * A record line `scanRecordLine` takes is not parsed: its fields are read
  * off the bytes into columns, and the record is built from its line only
  * when the guard first reads it (see DeferredRecords). At 100k attempts,
  * parsing every line and building every record took two thirds of start-up.
+ *
+ * All of the file goes into one buffer, which the deferred records are
+ * later built from; `feed` replays what has arrived, so the store can read
+ * the next part of the file while this one is replayed.
  */
-export function replay(bytes: Buffer, end: number, tornBytes: number): Replayed {
-  let lines = 0;
-  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
-  const parsed: Parsed = { records: new Map(), deferred: new FileColumns(bytes, lines, fromRecordLine), meta: new Map() };
-  const problems: Replayed['problems'] = [];
-  const starts = new Int32Array(FIELD_SLOTS);
-  const ends = new Int32Array(FIELD_SLOTS);
-  let lineNo = 0;
-  for (let at = 0; at < end; ) {
-    const newline = bytes.indexOf(NEWLINE, at);
-    lineNo++;
-    if (newline > at) {
-      const fields = scanRecordLine(bytes, at, newline, starts, ends);
-      if (fields < 0 || !parsed.deferred.add(at, newline, fields, starts, ends)) {
-        const problem = parseLine(bytes.toString('utf8', at, newline), parsed);
-        if (problem) problems.push({ line: lineNo, problem });
-      }
-    }
-    at = newline + 1;
+export class Replay {
+  readonly #bytes: Buffer;
+  readonly #parsed: Parsed;
+  readonly #problems: Replayed['problems'] = [];
+  readonly #starts = new Int32Array(FIELD_SLOTS);
+  readonly #ends = new Int32Array(FIELD_SLOTS);
+  /** Where the next line starts. */
+  #at = 0;
+  #lines = 0;
+
+  /** `bytes` will hold the whole file; `feed` says how much of it has arrived. */
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+    this.#parsed = { records: new Map(), deferred: new FileColumns(bytes, fromRecordLine), meta: new Map() };
   }
-  const { deferred, records, meta, version, unsupportedVersion } = parsed;
-  // A deferred line after a parsed one for the same id takes it over: drop the parsed record.
-  if (records.size > 0) for (const id of records.keys()) if (deferred.find(id) >= 0) records.delete(id);
-  deferred.finish(KEEP_RATIO);
-  return { live: { records: [...records.values()], deferred }, meta, lines, completeBytes: end, tornBytes, problems, version, unsupportedVersion };
+
+  /** Replays the complete lines in `bytes[…, arrived)`. */
+  feed(arrived: number): void {
+    const bytes = this.#bytes;
+    const parsed = this.#parsed;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    let at = this.#at;
+    for (let newline = bytes.indexOf(NEWLINE, at); newline !== -1 && newline < arrived; newline = bytes.indexOf(NEWLINE, at)) {
+      const lineNo = ++this.#lines;
+      if (newline > at) {
+        const fields = scanRecordLine(bytes, at, newline, starts, ends);
+        if (fields < 0 || !parsed.deferred.add(at, newline, fields, starts, ends)) {
+          const problem = parseLine(bytes.toString('utf8', at, newline), parsed);
+          if (problem) this.#problems.push({ line: lineNo, problem });
+        }
+      }
+      at = newline + 1;
+    }
+    this.#at = at;
+  }
+
+  /** What the file holds, once all of it (`length` bytes) has arrived and been fed: the bytes after the last `\n` are a torn write. */
+  finish(length: number): Replayed {
+    const { deferred, records, meta, version, unsupportedVersion } = this.#parsed;
+    // A deferred line after a parsed one for the same id takes it over: drop the parsed record.
+    if (records.size > 0) for (const id of records.keys()) if (deferred.find(id) >= 0) records.delete(id);
+    deferred.finish(KEEP_RATIO);
+    const live = { records: [...records.values()], deferred };
+    return { live, meta, lines: this.#lines, completeBytes: this.#at, tornBytes: length - this.#at, problems: this.#problems, version, unsupportedVersion };
+  }
+}
+
+/** Replays a whole file that is in memory already. */
+export function replay(bytes: Buffer, length = bytes.length): Replayed {
+  const replayer = new Replay(bytes);
+  replayer.feed(length);
+  return replayer.finish(length);
 }
 
 /** Applies one line the column reader did not take; returns what is wrong with it, if anything. */
