@@ -220,13 +220,22 @@ export class AttemptIndex {
       this.#deferredLeft++;
     }
     const window = this.#windowMs;
+    // Sized up front and handed to the queue whole: 100k pushes onto growing arrays cost more.
+    const deadlines: number[] = new Array<number>(this.#deferredLeft).fill(0);
+    const keys: number[] = new Array<number>(this.#deferredLeft).fill(0);
+    let queued = 0;
     for (let slot = 0; slot < slots; slot++) {
       if (this.#waiting[slot] !== 1) continue;
       const status = deferred.status(slot);
       // NaN (no approvedAt) compares false: an approval without its time stays deferred, as #pastWindow says.
       if (isOpen(status) || (status === 'approved' && now - deferred.approvedAt(slot) < window)) this.#file(this.#take(slot), now);
-      else this.#settled.push(deferred.updatedAt(slot) + this.#retentionMs, slot);
+      else {
+        deadlines[queued] = deferred.updatedAt(slot) + this.#retentionMs;
+        keys[queued++] = slot;
+      }
     }
+    deadlines.length = keys.length = queued;
+    this.#settled.pushAll(deadlines, keys);
   }
 
   remove(id: string): AttemptRecord | undefined {
@@ -313,6 +322,12 @@ class ExpiryQueue {
   push(deadline: number, id: string | number): void {
     this.#deadlines.push(deadline);
     this.#ids.push(id);
+  }
+
+  /** Appends entries in bulk (start-up); `order()` sorts them in if needed. */
+  pushAll(deadlines: number[], keys: (string | number)[]): void {
+    this.#deadlines = this.#deadlines.length === 0 ? deadlines : this.#deadlines.concat(deadlines);
+    this.#ids = this.#ids.length === 0 ? keys : this.#ids.concat(keys);
   }
 
   /**
