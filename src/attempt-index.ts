@@ -1,5 +1,5 @@
 import type { DeferredRecords } from './deferred.js';
-import { GuardStorageError } from './errors.js';
+import { GuardStorageError, errorText } from './errors.js';
 import { isLive, isOpen } from './lifecycle.js';
 import { recordProblem } from './record.js';
 import type { AttemptRecord } from './types.js';
@@ -50,9 +50,13 @@ export class AttemptIndex {
   /** Ids of built slots whose settled-queue entry (keyed by slot) has not been consumed yet. */
   readonly #slotIds = new Map<number, string>();
 
-  constructor(retentionMs: number, windowMs: number) {
+  readonly #onUnreadable: (error: GuardStorageError) => void;
+
+  /** `onUnreadable` hears of a deferred record that could not be built, and was dropped. */
+  constructor(retentionMs: number, windowMs: number, onUnreadable: (error: GuardStorageError) => void = () => undefined) {
     this.#retentionMs = retentionMs;
     this.#windowMs = windowMs;
+    this.#onUnreadable = onUnreadable;
   }
 
   get size(): number {
@@ -92,8 +96,9 @@ export class AttemptIndex {
    * as a record: by id, and by order if it is live. Its expiry entry stays
    * the slot's, read through `#slotIds`.
    */
-  #thaw(slot: number): AttemptRecord {
+  #thaw(slot: number): AttemptRecord | undefined {
     const record = this.#take(slot);
+    if (!record) return undefined;
     this.#slotIds.set(slot, record.id);
     if (isLive(record.status) && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
     return record;
@@ -101,16 +106,23 @@ export class AttemptIndex {
 
   /**
    * Builds a deferred record and takes it out of the deferred set, into the
-   * id map. A store whose `decode` does not give back the record its `find`
-   * filed under that id is broken: that surfaces as an error, never as a
-   * record silently missing.
+   * id map. A record that cannot be built (the store's `decode` fails, or
+   * gives back a record that fails the stored-record check or is not the
+   * one filed under its id) is dropped and reported, as a bad line is at
+   * load: one unreadable record must not stop every later decision.
    */
-  #take(slot: number): AttemptRecord {
+  #take(slot: number): AttemptRecord | undefined {
     const deferred = this.#deferred as DeferredRecords;
-    const record = decoded(deferred.decode, slot);
-    if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
+    let record: AttemptRecord | undefined;
+    try {
+      record = decoded(deferred.decode, slot);
+      if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
+    } catch (error) {
+      record = undefined;
+      this.#onUnreadable(error instanceof GuardStorageError ? error : unbuildable(slot, errorText(error)));
+    }
     this.#waiting[slot] = 0;
-    this.#byId.set(record.id, record);
+    if (record) this.#byId.set(record.id, record);
     if (--this.#deferredLeft === 0) {
       this.#deferred = undefined;
       this.#waiting = new Uint8Array(0);
@@ -228,8 +240,10 @@ export class AttemptIndex {
       if (this.#waiting[slot] !== 1) continue;
       const status = deferred.status(slot);
       // NaN (no approvedAt) compares false: an approval without its time stays deferred, as #pastWindow says.
-      if (isOpen(status) || (status === 'approved' && now - deferred.approvedAt(slot) < window)) this.#file(this.#take(slot), now);
-      else {
+      if (isOpen(status) || (status === 'approved' && now - deferred.approvedAt(slot) < window)) {
+        const record = this.#take(slot);
+        if (record) this.#file(record, now);
+      } else {
         deadlines[queued] = deferred.updatedAt(slot) + this.#retentionMs;
         keys[queued++] = slot;
       }
@@ -275,7 +289,9 @@ export class AttemptIndex {
         // record has one entry, the one it was filed with: never stale.
         if (entry !== undefined && (typeof entry === 'number' || this.deadline(entry) === deadline)) {
           if (deadline > now) return false;
-          gone.push(this.remove(typeof entry === 'number' ? (this.#deferred as DeferredRecords).id(entry) : entry.id) as AttemptRecord);
+          // A deferred record that cannot be built is dropped as it is read: nothing to return.
+          const removed = typeof entry === 'number' ? this.#thaw(entry) : entry;
+          if (removed) gone.push(this.remove(removed.id) as AttemptRecord);
         }
         if (typeof key === 'number') this.#slotIds.delete(key);
         return true;

@@ -121,7 +121,12 @@ export class Guard {
   constructor(options: ResolvedOptions, hasher: Hasher) {
     this.#o = options;
     this.#hasher = hasher;
-    this.#index = new AttemptIndex(options.retentionMs, options.windowMs);
+    // A record a store deferred at start-up and that turns out unreadable is
+    // dropped, as a bad line is at load, and reported.
+    this.#index = new AttemptIndex(options.retentionMs, options.windowMs, (error) => {
+      this.#storageError(error, 'load');
+      this.#journal({ at: this.#now(), type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
+    });
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
     this.#offset = this.#lastWall - this.#lastMono;

@@ -1,4 +1,5 @@
 import type { DeferredRecords } from '../../deferred.js';
+import { GuardStorageError } from '../../errors.js';
 import type { AttemptRecord, AttemptStatus, SaleKind } from '../../types.js';
 import { IdHashSet, hashBytes, hashString, tableSize } from './hash.js';
 import { F, bytesEqual, integerAt } from './scan.js';
@@ -86,7 +87,8 @@ export class FileColumns implements DeferredRecords {
     const code = STATUS_CODE.get(((statusEnd - statusStart) << 8) | (bytes[statusStart] ?? 0));
     const layout = starts[F.layout] as number;
     if (code === undefined || !bytesEqual(bytes, statusStart, statusEnd, STATUSES[code] as string)) return false;
-    if (ends[F.layout] !== layout + 1 || bytes[layout] !== 0x31 || starts[F.id] !== start + ID_OFFSET) return false;
+    // An empty id is no record: the parser reports the line.
+    if (ends[F.layout] !== layout + 1 || bytes[layout] !== 0x31 || starts[F.id] !== start + ID_OFFSET || ends[F.id] === starts[F.id]) return false;
     if (this.#count === this.#c.lineStart.length) this.#grow();
     const c = this.#c;
     const slot = this.#count++;
@@ -97,7 +99,8 @@ export class FileColumns implements DeferredRecords {
     c.status[slot] = code;
     c.refund[slot] = bytesEqual(bytes, starts[F.kind] as number, ends[F.kind] as number, 'refund') ? 1 : 0;
     c.updatedAt[slot] = integerAt(bytes, starts[F.updatedAt] as number, ends[F.updatedAt] as number);
-    const approvedAt = starts[F.approvedAt] as number;
+    // `starts` is reused from line to line: a field past the line's end is not there.
+    const approvedAt = fields > F.approvedAt ? (starts[F.approvedAt] as number) : NONE;
     c.approvedAt[slot] = approvedAt < 0 ? Number.NaN : integerAt(bytes, approvedAt, ends[F.approvedAt] as number);
     c.merchant[slot] = this.#merchantCode(starts[F.merchantId] as number, ends[F.merchantId] as number);
     const orderStart = fields > F.orderId ? (starts[F.orderId] as number) : NONE;
@@ -119,11 +122,17 @@ export class FileColumns implements DeferredRecords {
   }
 
   /**
-   * Once the file is read: when the live deferred lines are under
-   * `keepRatio` of the bytes (dead and parsed lines take the rest), copies
-   * them into a buffer of their own, so those are not kept.
+   * Once the file is read: trims the columns to the lines there were, and
+   * when the live deferred lines are under `keepRatio` of the bytes (dead
+   * and parsed lines take the rest), copies them into a buffer of their
+   * own, so those are not kept.
    */
   finish(keepRatio: number): void {
+    if (this.#count < this.#c.lineStart.length * 0.8) {
+      const trimmed = {} as Record<keyof Columns, unknown>;
+      for (const [key, column] of Object.entries(this.#c)) trimmed[key as keyof Columns] = column.slice(0, this.#count);
+      this.#c = trimmed as Columns;
+    }
     const c = this.#c;
     let liveBytes = 0;
     for (let slot = 0; slot < this.#count; slot++) if (c.alive[slot]) liveBytes += (c.lineEnd[slot] as number) - (c.lineStart[slot] as number);
@@ -137,6 +146,10 @@ export class FileColumns implements DeferredRecords {
       c.lineStart[slot] = to;
       c.lineEnd[slot] = to += length;
     }
+    // Dead slots' bytes are gone now, and an order's chain is matched by its
+    // head's bytes: chain the live slots again, and only them.
+    this.#orders.fill(EMPTY);
+    for (let slot = 0; slot < this.#count; slot++) if (c.alive[slot] && (c.orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
   }
 
   // ── DeferredRecords ───────────────────────────────────────────────────
@@ -195,7 +208,7 @@ export class FileColumns implements DeferredRecords {
   readonly decode = (slot: number): AttemptRecord => {
     const record = this.#decodeLine(JSON.parse(this.line(slot)) as unknown[]);
     // The column reader took this line, so it decodes: failing here is a bug, not bad data.
-    if (typeof record === 'string') throw new Error(`file store: deferred line ${slot} does not decode: ${record}`);
+    if (typeof record === 'string') throw new GuardStorageError('READ_FAILED', `file store: a record line start-up deferred does not decode: ${record}`);
     return record;
   };
 

@@ -161,7 +161,9 @@ export class Replay {
     const starts = this.#starts;
     const ends = this.#ends;
     let at = this.#at;
-    for (let newline = bytes.indexOf(NEWLINE, at); newline !== -1 && newline < arrived; newline = bytes.indexOf(NEWLINE, at)) {
+    // Newlines are looked for only in what has arrived: past it is unread memory, or the next read landing.
+    const received = bytes.subarray(0, arrived);
+    for (let newline = received.indexOf(NEWLINE, at); newline !== -1; newline = received.indexOf(NEWLINE, at)) {
       const lineNo = ++this.#lines;
       if (newline > at) {
         const fields = scanRecordLine(bytes, at, newline, starts, ends);
