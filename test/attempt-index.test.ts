@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
 import type { DeferredRecords, LoadedRecords } from '../src/deferred.js';
 import { headerLine, recordLine, replay } from '../src/stores/file/jsonl.js';
+import { withDecode } from './helpers/deferred.js';
 import type { AttemptRecord } from '../src/types.js';
 
 const T0 = 1_767_225_600_000;
@@ -385,21 +386,10 @@ describe('AttemptIndex with records a store deferred', () => {
     const { records: parsed, deferred } = replay(Buffer.from(text)).live;
     const built: number[] = [];
     // The columns' own methods, with decode counted: only what the index builds goes through it.
-    const counted: DeferredRecords = {
-      slots: deferred.slots,
-      live: (slot) => deferred.live(slot),
-      id: (slot) => deferred.id(slot),
-      status: (slot) => deferred.status(slot),
-      kind: (slot) => deferred.kind(slot),
-      updatedAt: (slot) => deferred.updatedAt(slot),
-      approvedAt: (slot) => deferred.approvedAt(slot),
-      find: (id) => deferred.find(id),
-      ordersOf: (merchantId, orderId) => deferred.ordersOf(merchantId, orderId),
-      decode: (slot) => {
-        built.push(slot);
-        return deferred.decode(slot);
-      },
-    };
+    const counted = withDecode(deferred, (slot) => {
+      built.push(slot);
+      return deferred.decode(slot);
+    });
     return { live: { records: parsed, deferred: counted }, built };
   }
 
@@ -461,6 +451,21 @@ describe('AttemptIndex with records a store deferred', () => {
     expect(index.expire(T0 + RETENTION)).toEqual([]);
     expect(index.get('a')).toBe(voided);
     expect(index.expire(now + RETENTION).map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('drops a deferred record that cannot be built, reports it once, and goes on', () => {
+    const now = T0 + 2 * HOUR;
+    const { live } = deferredFile([settledLongAgo('a', { orderId: 'O-1' }), settledLongAgo('b', { orderId: 'O-1' })]);
+    const broken = withDecode(live.deferred, (slot) => (slot === 0 ? ({ ...live.deferred.decode(slot), status: 'nonsense' } as unknown as AttemptRecord) : live.deferred.decode(slot)));
+    const problems: string[] = [];
+    const index = new AttemptIndex(RETENTION, WINDOW, (error) => problems.push(`${error.code}: ${error.message}`));
+    index.addAll(live.records, now, broken);
+    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['b']);
+    expect(problems).toEqual([expect.stringMatching(/^READ_FAILED: .*slot 0.*unknown status/)]);
+    expect(index.get('a')).toBeUndefined();
+    expect(index.size).toBe(1);
+    expect(index.expire(T0 + RETENTION).map((r) => r.id)).toEqual(['b']);
+    expect(problems).toHaveLength(1);
   });
 
   it('a record a store returns built and also deferred under the same id is filed once, as an update', () => {

@@ -2,10 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildAll, loadStore, type DeferredRecords } from '../src/deferred.js';
-import { createGuard, type AttemptRecord, type Guard, type GuardEvent, type JournalEntry } from '../src/index.js';
+import { LOAD_DEFERRED, buildAll, loadStore, type DeferredRecords } from '../src/deferred.js';
+import { createGuard, memoryStore, type AttemptRecord, type Guard, type GuardEvent, type JournalEntry } from '../src/index.js';
+import { replay } from '../src/stores/file/jsonl.js';
+import { withDecode } from './helpers/deferred.js';
 import { fileStore } from '../src/node.js';
-import { DAY, HOUR, MINUTE, ManualClock, SECRET, recordEvents, sale } from './helpers/guard.js';
+import { DAY, HOUR, MINUTE, ManualClock, SECRET, flush as flushWrites, recordEvents, sale } from './helpers/guard.js';
 
 /*
  * Start-up over a file store defers every settled record past its window
@@ -216,5 +218,38 @@ describe('deferred start-up, at scale', () => {
     for (let i = 0; i < 200; i += 37) {
       expect((await till.guard.begin(sale({ amount: 100 + i, orderId: `ORD-${i}`, card: { pan: '5555 5555 5555 4444' } }))).reasons.map((r) => r.code)).toEqual(['ORDER_SAME_AMOUNT']);
     }
+  });
+});
+
+describe('a deferred record that cannot be built', () => {
+  it('is dropped, reported as a storage-error event and in the journal, and decisions go on', async () => {
+    const clock = new ManualClock();
+    // Two settled sales on one order, written as a file store writes them; the first one's line then proves unreadable.
+    const probe = await open(clock);
+    const paid = [await approvedSale(probe, { orderId: 'O-1', amount: 100 }), await approvedSale(probe, { orderId: 'O-1', amount: 200, card: { pan: '5555 5555 5555 4444' } })];
+    await probe.guard.close();
+    const text = await readFile(join(dir, 'guard.jsonl'));
+    const { live, meta } = replay(text);
+    const columns = live.deferred;
+    const broken = withDecode(columns, (slot) => {
+      const record = columns.decode(slot);
+      if (record.id === paid[0]?.id) throw new SyntaxError('Unexpected token in JSON');
+      return record;
+    });
+    const store = Object.assign(memoryStore(), { [LOAD_DEFERRED]: async () => ({ records: live.records, deferred: broken }) });
+    await store.setMeta('keyCheck', meta.get('keyCheck') as string);
+    clock.advance(2 * HOUR);
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
+    const events = recordEvents(guard);
+
+    // The order rule still finds the readable payment; the other is gone.
+    const repeat = await guard.peek(sale({ orderId: 'O-1', amount: 200 }));
+    expect(repeat.reasons.map((r) => r.code)).toEqual(['ORDER_SAME_AMOUNT']);
+    expect(await guard.get(paid[0]?.id as string)).toBeUndefined();
+    expect(events.filter((e) => e.type === 'storage-error')).toEqual([expect.objectContaining({ operation: 'load', error: expect.objectContaining({ name: 'GuardStorageError', code: 'READ_FAILED' }) })]);
+    await flushWrites();
+    expect(store.journal().filter((e) => e.type === 'prune')).toEqual([expect.objectContaining({ detail: expect.stringContaining('Unexpected token') })]);
+    expect((await guard.attempts()).map((r) => r.id)).toEqual([paid[1]?.id]);
+    await guard.close();
   });
 });
