@@ -347,18 +347,34 @@ class ExpiryQueue {
   }
 
   /**
-   * Sorts the entries by deadline if they are not in order already. For
-   * start-up only, before anything was consumed: a store returns records in
-   * any order, and sorting the queue costs less than sorting the records.
+   * Sorts the entries by deadline, stably. For start-up only, before
+   * anything was consumed: a store returns records in any order, and
+   * sorting the queue costs less than sorting the records. A natural merge
+   * sort: the entries come as a few long ascending runs (a store's write
+   * order, the built records and the deferred ones), so it is close to one
+   * pass where a comparison sort of 100k took 25–45 ms.
    */
   order(): void {
-    const deadlines = this.#deadlines;
-    let sorted = true;
-    for (let i = 1; i < deadlines.length && sorted; i++) sorted = (deadlines[i - 1] as number) <= (deadlines[i] as number);
-    if (sorted) return;
-    const byDeadline = Array.from(deadlines, (_, i) => i).sort((a, b) => (deadlines[a] as number) - (deadlines[b] as number));
-    this.#deadlines = byDeadline.map((i) => deadlines[i] as number);
-    this.#ids = byDeadline.map((i) => this.#ids[i] as string | number);
+    let deadlines = this.#deadlines;
+    let keys = this.#ids;
+    const n = deadlines.length;
+    let runs: number[] = [0];
+    for (let i = 1; i < n; i++) if ((deadlines[i] as number) < (deadlines[i - 1] as number)) runs.push(i);
+    while (runs.length > 1) {
+      const toDeadlines: number[] = new Array<number>(n).fill(0);
+      const toKeys: (string | number)[] = new Array<string | number>(n).fill(0);
+      const merged: number[] = [];
+      for (let r = 0; r < runs.length; r += 2) {
+        const lo = runs[r] as number;
+        mergeRuns(deadlines, keys, lo, runs[r + 1] ?? n, runs[r + 2] ?? n, toDeadlines, toKeys);
+        merged.push(lo);
+      }
+      deadlines = toDeadlines;
+      keys = toKeys;
+      runs = merged;
+    }
+    this.#deadlines = deadlines;
+    this.#ids = keys;
   }
 
   /** Pops heads while `visit` says the head is done with. */
@@ -396,16 +412,28 @@ function decoded(decode: DeferredRecords['decode'] | undefined, slot: number): A
 const unbuildable = (slot: number, why: string): GuardStorageError =>
   new GuardStorageError('READ_FAILED', `a record the store deferred at start-up (slot ${slot}) could not be built: ${why}`);
 
+/** Merges the ascending runs [lo, mid) and [mid, hi) into `toDeadlines`/`toKeys` at lo; ties keep the left run first. */
+function mergeRuns(deadlines: number[], keys: (string | number)[], lo: number, mid: number, hi: number, toDeadlines: number[], toKeys: (string | number)[]): void {
+  let a = lo;
+  let b = mid;
+  for (let to = lo; to < hi; to++) {
+    const fromLeft = b >= hi || (a < mid && (deadlines[a] as number) <= (deadlines[b] as number));
+    const from = fromLeft ? a++ : b++;
+    toDeadlines[to] = deadlines[from] as number;
+    toKeys[to] = keys[from] as string | number;
+  }
+}
+
 /** A record, or the slot of one a store deferred (see DeferredRecords). */
 type Entry = AttemptRecord | number;
 
 const EMPTY: readonly never[] = [];
-function asArray<T extends Entry>(value: T | T[] | undefined): readonly T[] {
+function asArray<T>(value: T | T[] | undefined): readonly T[] {
   if (value === undefined) return EMPTY;
   return Array.isArray(value) ? value : [value];
 }
 
-function push<T extends Entry>(map: Map<string, T | T[]>, key: string, record: T): void {
+function push(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {
   const current = map.get(key);
   if (current === undefined) map.set(key, record);
   else if (Array.isArray(current)) current.push(record);
@@ -413,7 +441,7 @@ function push<T extends Entry>(map: Map<string, T | T[]>, key: string, record: T
 }
 
 /** Puts `next` where `previous` was filed under `key`, without deleting the key; false if `previous` was not there. */
-function swap<T extends Entry>(map: Map<string, T | T[]>, key: string, previous: T, next: T): boolean {
+function swap(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, previous: AttemptRecord, next: AttemptRecord): boolean {
   const current = map.get(key);
   if (current === previous) {
     map.set(key, next);
@@ -421,16 +449,16 @@ function swap<T extends Entry>(map: Map<string, T | T[]>, key: string, previous:
   }
   const at = Array.isArray(current) ? current.indexOf(previous) : -1;
   if (at === -1) return false;
-  (current as T[])[at] = next;
+  (current as AttemptRecord[])[at] = next;
   return true;
 }
 
-function pull<T extends Entry>(map: Map<string, T | T[]>, key: string, record: T): void {
+function pull(map: Map<string, AttemptRecord | AttemptRecord[]>, key: string, record: AttemptRecord): void {
   const current = map.get(key);
   if (current === record) map.delete(key);
   else if (Array.isArray(current)) {
     const rest = current.filter((r) => r !== record);
     if (rest.length === 0) map.delete(key);
-    else map.set(key, rest.length === 1 ? (rest[0] as T) : rest);
+    else map.set(key, rest.length === 1 ? (rest[0] as AttemptRecord) : rest);
   }
 }
