@@ -25,20 +25,26 @@ afterEach(async () => {
 
 const open = (clock: ManualClock): Promise<Guard> => createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(join(dir, 'guard.jsonl')), clock });
 
+/**
+ * A split payment on `orderId`: the first card pays 5000, the second is
+ * declined with `message`; then a restart an hour later. Returns the guard
+ * after the restart.
+ */
+async function paidThenDeclined(orderId: string, message: string): Promise<Guard> {
+  const clock = new ManualClock();
+  const guard = await open(clock);
+  const paid = await guard.begin(sale({ amount: 5000, orderId, card: { pan: VISA } }));
+  await paid.attempt?.approve({ authCode: 'A1' });
+  const second = await guard.begin(sale({ amount: 3000, orderId, card: { pan: MASTERCARD } }));
+  await second.attempt?.decline({ code: '51', message });
+  await guard.close();
+  clock.advance(HOUR);
+  return open(clock.afterRestart());
+}
+
 describe('order rules over a deferred, copied-out file', () => {
   it('a repeat of a paid order is still ORDER_ALREADY_PAID after a restart when a later decline on the order was not ASCII', async () => {
-    const clock = new ManualClock();
-    let guard = await open(clock);
-    // Split payment on order ORD-1: the first card pays 5000 ...
-    const paid = await guard.begin(sale({ amount: 5000, orderId: 'ORD-1', card: { pan: VISA } }));
-    await paid.attempt?.approve({ authCode: 'A1' });
-    // ... the second card is declined; the processor's message is not plain ASCII.
-    const second = await guard.begin(sale({ amount: 3000, orderId: 'ORD-1', card: { pan: MASTERCARD } }));
-    await second.attempt?.decline({ code: '51', message: '余额不足 (insufficient funds)' });
-    await guard.close();
-    clock.advance(HOUR);
-    guard = await open(clock.afterRestart());
-
+    const guard = await paidThenDeclined('ORD-1', '余额不足 (insufficient funds)');
     // Before the restart this is ORDER_ALREADY_PAID (block); it must stay so.
     const repeat = await guard.peek(sale({ amount: 5000, orderId: 'ORD-1', card: { pan: VISA } }));
     expect(repeat.reasons.map((r) => r.code)).toContain('ORDER_ALREADY_PAID');
@@ -47,15 +53,7 @@ describe('order rules over a deferred, copied-out file', () => {
   });
 
   it('same, when the decline message has a quote in it (an escape in the JSON line)', async () => {
-    const clock = new ManualClock();
-    let guard = await open(clock);
-    const paid = await guard.begin(sale({ amount: 5000, orderId: 'ORD-2', card: { pan: VISA } }));
-    await paid.attempt?.approve({ authCode: 'A1' });
-    const second = await guard.begin(sale({ amount: 3000, orderId: 'ORD-2', card: { pan: MASTERCARD } }));
-    await second.attempt?.decline({ code: '05', message: 'Do not honor "05"' });
-    await guard.close();
-    clock.advance(HOUR);
-    guard = await open(clock.afterRestart());
+    const guard = await paidThenDeclined('ORD-2', 'Do not honor "05"');
     const overpay = await guard.begin(sale({ amount: 5000, orderId: 'ORD-2', orderTotal: 8000, card: { pan: MASTERCARD } }));
     // 5000 already paid + 5000 > 8000: the overpay test must block.
     expect(overpay.reasons.map((r) => r.code)).toEqual(['ORDER_ALREADY_PAID']);
