@@ -180,12 +180,15 @@ export class Guard {
       if (!deferred.live(slot)) continue;
       loaded++;
       // The index built the open ones already (a decision can match them);
-      // an approved refund is built here, for the repair below.
+      // an approved refund is built here, for the repair below. (A record
+      // that could not be built was dropped and reported.)
       const status = deferred.status(slot);
-      if (status === 'pending') {
+      const wanted = status === 'pending' || (status === 'approved' && deferred.kind(slot) === 'refund');
+      const stored = wanted ? this.#index.get(deferred.id(slot)) : undefined;
+      if (stored?.status === 'pending') {
         recovered++;
-        this.#index.add(makeRecord({ ...(this.#index.get(deferred.id(slot)) as AttemptRecord), status: 'unknown' }));
-      } else if (status === 'approved' && deferred.kind(slot) === 'refund') refunds.push(this.#index.get(deferred.id(slot)) as AttemptRecord);
+        this.#index.add(makeRecord({ ...stored, status: 'unknown' }));
+      } else if (stored) refunds.push(stored);
     }
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).

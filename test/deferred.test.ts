@@ -222,22 +222,27 @@ describe('deferred start-up, at scale', () => {
 });
 
 describe('a deferred record that cannot be built', () => {
+  /** A store handing over this test's file as the file store does, except that `unreadable`'s line fails to decode. */
+  async function storeWithUnreadable(unreadable: string) {
+    const { live, meta } = replay(await readFile(join(dir, 'guard.jsonl')));
+    const columns = live.deferred;
+    const broken = withDecode(columns, (slot) => {
+      const record = columns.decode(slot);
+      if (record.id === unreadable) throw new SyntaxError('Unexpected token in JSON');
+      return record;
+    });
+    const store = Object.assign(memoryStore(), { [LOAD_DEFERRED]: async () => ({ records: live.records, deferred: broken }) });
+    await store.setMeta('keyCheck', meta.get('keyCheck') as string);
+    return store;
+  }
+
   it('is dropped, reported as a storage-error event and in the journal, and decisions go on', async () => {
     const clock = new ManualClock();
     // Two settled sales on one order, written as a file store writes them; the first one's line then proves unreadable.
     const probe = await open(clock);
     const paid = [await approvedSale(probe, { orderId: 'O-1', amount: 100 }), await approvedSale(probe, { orderId: 'O-1', amount: 200, card: { pan: '5555 5555 5555 4444' } })];
     await probe.guard.close();
-    const text = await readFile(join(dir, 'guard.jsonl'));
-    const { live, meta } = replay(text);
-    const columns = live.deferred;
-    const broken = withDecode(columns, (slot) => {
-      const record = columns.decode(slot);
-      if (record.id === paid[0]?.id) throw new SyntaxError('Unexpected token in JSON');
-      return record;
-    });
-    const store = Object.assign(memoryStore(), { [LOAD_DEFERRED]: async () => ({ records: live.records, deferred: broken }) });
-    await store.setMeta('keyCheck', meta.get('keyCheck') as string);
+    const store = await storeWithUnreadable(paid[0]?.id as string);
     clock.advance(2 * HOUR);
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
     const events = recordEvents(guard);
@@ -250,6 +255,20 @@ describe('a deferred record that cannot be built', () => {
     await flushWrites();
     expect(store.journal().filter((e) => e.type === 'prune')).toEqual([expect.objectContaining({ detail: expect.stringContaining('Unexpected token') })]);
     expect((await guard.attempts()).map((r) => r.id)).toEqual([paid[1]?.id]);
+    await guard.close();
+  });
+
+  it('an open one is dropped at start-up: the guard starts, and counts no crash recovery for it', async () => {
+    const clock = new ManualClock();
+    const probe = await open(clock);
+    const { attempt } = await probe.guard.begin(sale());
+    await probe.guard.close();
+    const store = await storeWithUnreadable(attempt?.id as string);
+    clock.advance(MINUTE);
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
+    expect(await guard.attempts()).toEqual([]);
+    await flushWrites();
+    expect(store.journal().find((e) => e.type === 'start')?.detail).toMatch(/in-flight at crash 0/);
     await guard.close();
   });
 });
