@@ -114,12 +114,13 @@ export class AttemptIndex {
   #take(slot: number): AttemptRecord | undefined {
     const deferred = this.#deferred as DeferredRecords;
     let record: AttemptRecord | undefined;
+    let failure: GuardStorageError | undefined;
     try {
       record = decoded(deferred.decode, slot);
       if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
     } catch (error) {
       record = undefined;
-      this.#onUnreadable(error instanceof GuardStorageError ? error : unbuildable(slot, errorText(error)));
+      failure = error instanceof GuardStorageError ? error : unbuildable(slot, errorText(error));
     }
     this.#waiting[slot] = 0;
     if (record) this.#byId.set(record.id, record);
@@ -127,6 +128,8 @@ export class AttemptIndex {
       this.#deferred = undefined;
       this.#waiting = new Uint8Array(0);
     }
+    // Reported once the index is whole again: whoever hears of it may read the index.
+    if (failure) this.#onUnreadable(failure);
     return record;
   }
 

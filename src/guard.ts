@@ -122,10 +122,14 @@ export class Guard {
     this.#o = options;
     this.#hasher = hasher;
     // A record a store deferred at start-up and that turns out unreadable is
-    // dropped, as a bad line is at load, and reported.
+    // dropped, as a bad line is at load, and reported: after the index
+    // operation that met it, so no listener runs in the middle of one.
     this.#index = new AttemptIndex(options.retentionMs, options.windowMs, (error) => {
-      this.#storageError(error, 'load');
-      this.#journal({ at: this.#now(), type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
+      const at = this.#now();
+      queueMicrotask(() => {
+        this.#storageError(error, 'load');
+        this.#journal({ at, type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
+      });
     });
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
