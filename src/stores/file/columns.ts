@@ -53,6 +53,8 @@ export class FileColumns implements DeferredRecords {
   #c: Columns;
   #count = 0;
   #live = 0;
+  /** Bytes of the live slots' lines. */
+  #liveBytes = 0;
   /** Id → slot + 1; open addressing, linear probing, with tombstones. */
   #ids: Int32Array;
   /** Merchant + order → the latest slot + 1 on it (the rest chained by `orderNext`). */
@@ -61,15 +63,17 @@ export class FileColumns implements DeferredRecords {
   readonly #merchantCodes = new Map<string, number>();
   #lastMerchant = -1;
 
-  /** `bytes` holds (or will hold) the file; `decodeLine` is the line codec's (./jsonl.ts owns the record layout). */
-  constructor(bytes: Buffer, decodeLine: (line: readonly unknown[]) => AttemptRecord | string) {
+  /**
+   * `bytes` holds (or will hold) the file; `decodeLine` is the line codec's
+   * (./jsonl.ts owns the record layout). Room for `lines` slots, grown if
+   * there are more.
+   */
+  constructor(bytes: Buffer, decodeLine: (line: readonly unknown[]) => AttemptRecord | string, lines = 1024) {
     this.#bytes = bytes;
     this.#decodeLine = decodeLine;
-    // Record lines are 150-300 bytes: room for them all, grown if a file has shorter ones.
-    const capacity = Math.max(1024, Math.ceil(bytes.length / 128));
-    this.#c = columns(capacity);
-    this.#ids = new Int32Array(tableSize(capacity));
-    this.#orders = new Int32Array(tableSize(capacity));
+    this.#c = columns(lines);
+    this.#ids = new Int32Array(tableSize(lines));
+    this.#orders = new Int32Array(tableSize(lines));
   }
 
   // ── building, while the file replays ──────────────────────────────────
@@ -116,7 +120,9 @@ export class FileColumns implements DeferredRecords {
   drop(id: string): void {
     const at = this.#idEntry(id);
     if (at < 0) return;
-    this.#c.alive[(this.#ids[at] as number) - 1] = 0;
+    const slot = (this.#ids[at] as number) - 1;
+    this.#c.alive[slot] = 0;
+    this.#liveBytes -= this.#lineBytes(slot);
     this.#ids[at] = TOMBSTONE;
     this.#live--;
   }
@@ -128,14 +134,13 @@ export class FileColumns implements DeferredRecords {
    * own, so those are not kept.
    */
   finish(keepRatio: number): void {
-    if (this.#count < this.#c.lineStart.length * 0.8) {
+    if (this.#count < this.#c.lineStart.length * 0.75) {
       const trimmed = {} as Record<keyof Columns, unknown>;
       for (const [key, column] of Object.entries(this.#c)) trimmed[key as keyof Columns] = column.slice(0, this.#count);
       this.#c = trimmed as Columns;
     }
     const c = this.#c;
-    let liveBytes = 0;
-    for (let slot = 0; slot < this.#count; slot++) if (c.alive[slot]) liveBytes += (c.lineEnd[slot] as number) - (c.lineStart[slot] as number);
+    const liveBytes = this.#liveBytes;
     if (liveBytes >= this.#bytes.length * keepRatio) return;
     const source = this.#bytes;
     this.#bytes = Buffer.allocUnsafeSlow(liveBytes);
@@ -244,6 +249,7 @@ export class FileColumns implements DeferredRecords {
         table[free < 0 ? at : free] = slot + 1;
         c.alive[slot] = 1;
         this.#live++;
+        this.#liveBytes += this.#lineBytes(slot);
         return;
       }
       if (entry === TOMBSTONE) {
@@ -254,6 +260,7 @@ export class FileColumns implements DeferredRecords {
         c.alive[entry - 1] = 0;
         table[at] = slot + 1;
         c.alive[slot] = 1;
+        this.#liveBytes += this.#lineBytes(slot) - this.#lineBytes(entry - 1);
         return;
       }
     }
@@ -284,10 +291,15 @@ export class FileColumns implements DeferredRecords {
     this.#ids = new Int32Array(tableSize(capacity));
     this.#orders = new Int32Array(tableSize(capacity));
     this.#live = 0;
+    this.#liveBytes = 0;
     for (let slot = 0; slot < this.#count; slot++) {
       if (c.alive[slot]) this.#claim(slot);
       if ((c.orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
     }
+  }
+
+  #lineBytes(slot: number): number {
+    return (this.#c.lineEnd[slot] as number) - (this.#c.lineStart[slot] as number);
   }
 
   #idEntry(id: string): number {

@@ -151,12 +151,14 @@ export class Replay {
   /** `bytes` will hold the whole file; `feed` says how much of it has arrived. */
   constructor(bytes: Buffer) {
     this.#bytes = bytes;
-    this.#parsed = { records: new Map(), deferred: new FileColumns(bytes, fromRecordLine), meta: new Map() };
+    this.#parsed = { records: new Map(), deferred: new FileColumns(bytes, fromRecordLine, 0), meta: new Map() };
   }
 
   /** Replays the complete lines in `bytes[…, arrived)`. */
   feed(arrived: number): void {
     const bytes = this.#bytes;
+    // The columns are sized from the first part of the file: a till's lines are alike.
+    if (this.#lines === 0 && arrived > 0) this.#parsed.deferred = new FileColumns(bytes, fromRecordLine, expectedLines(bytes, arrived));
     const parsed = this.#parsed;
     const starts = this.#starts;
     const ends = this.#ends;
@@ -186,6 +188,14 @@ export class Replay {
     const live = { records: [...records.values()], deferred };
     return { live, meta, lines: this.#lines, completeBytes: this.#at, tornBytes: length - this.#at, problems: this.#problems, version, unsupportedVersion };
   }
+}
+
+/** How many lines the whole of `bytes` holds, judged from up to its first MiB (of the `arrived` bytes), with a tenth to spare. */
+function expectedLines(bytes: Buffer, arrived: number): number {
+  const sample = bytes.subarray(0, Math.min(arrived, 1 << 20));
+  let lines = 1;
+  for (let at = sample.indexOf(NEWLINE); at !== -1; at = sample.indexOf(NEWLINE, at + 1)) lines++;
+  return Math.ceil((lines * bytes.length * 1.1) / sample.length) + 64;
 }
 
 /** Replays a whole file that is in memory already. */
