@@ -340,6 +340,18 @@ describe('replay and its columns by example', () => {
     expect(liveCount(replayed.live.deferred)).toBe(ids.filter((_, i) => i % 7 !== 0).length);
   });
 
+  it('grows its columns and tables when the file\'s first MiB has longer lines than the rest', () => {
+    // The columns are sized from the lines of the first MiB: 3000 long lines (a 400-character terminal id) there,
+    // then 12000 short ones, so they are sized for ~7k slots and must grow, rebuilding both tables, mid-replay.
+    const long = 'T'.repeat(400);
+    const ids = Array.from({ length: 15_000 }, (_, i) => `g_${i.toString(36)}`);
+    const ops: Op[] = ids.map((id, i) => ({ op: 'put', v: { ...ordinary(id, i), terminal: i < 3000 ? long : undefined } }));
+    for (let i = 0; i < 15_000; i += 11) ops.push({ op: 'delete', id: ids[i] as string });
+    const file = write(ops);
+    const replayed = replayAndCheck(file, [...ids, 'g_', 'g_zzzzz']);
+    liveRecords(replayed, MERCHANTS.flatMap((m) => Array.from({ length: 11 }, (_, o): [string, string] => [m, `o-${o}`])));
+  });
+
   it('tells apart ids that share the id table\'s hash, one a prefix of the others', () => {
     // Found by a meet-in-the-middle search on hashString(id, false): all four hash alike, so they probe the same
     // chain and only the byte comparison (length included) tells them apart. The prefix sits second in the chain:
