@@ -122,27 +122,18 @@ export function recordProblem(value: unknown): string | undefined {
   if (typeof r.id !== 'string' || r.id === '') return 'a record without a string "id"';
   if (!isStatus(r.status)) return `record ${r.id}: unknown status`;
   if (typeof r.fingerprint !== 'string') return `record ${r.id}: no fingerprint`;
-  // Named, not looped over key names: start-up checks 100k of these.
-  const notNumber = !Number.isFinite(r.amount)
-    ? 'amount'
-    : !Number.isFinite(r.refunded)
-      ? 'refunded'
-      : !Number.isFinite(r.createdAt)
-        ? 'createdAt'
-        : !Number.isFinite(r.updatedAt)
-          ? 'updatedAt'
-          : !Number.isFinite(r.pendingSince)
-            ? 'pendingSince'
-            : undefined;
-  if (notNumber) return `record ${r.id}: ${notNumber} is not a number`;
-  const notString =
-    typeof r.merchantId !== 'string' ? 'merchantId' : typeof r.currency !== 'string' ? 'currency' : !optional(r.orderId, 'string') ? 'orderId' : !optional(r.refundOf, 'string') ? 'refundOf' : undefined;
-  if (notString) return `record ${r.id}: ${notString} is not a string`;
-  if (!optional(r.approvedAt, 'number') || !optional(r.orderTotal, 'number')) return `record ${r.id}: approvedAt or orderTotal is not a number`;
+  for (const key of NUMBER_FIELDS) if (!Number.isFinite(r[key])) return `record ${r.id}: ${key} is not a number`;
+  for (const key of STRING_FIELDS) if (typeof r[key] !== 'string') return `record ${r.id}: ${key} is not a string`;
+  for (const key of OPTIONAL_STRING_FIELDS) if (!optional(r[key], 'string')) return `record ${r.id}: ${key} is not a string`;
+  for (const key of OPTIONAL_NUMBER_FIELDS) if (!optional(r[key], 'number')) return `record ${r.id}: ${key} is not a number`;
   if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) return `record ${r.id}: refunds is not a list of { id, amount }`;
   return undefined;
 }
 
+const NUMBER_FIELDS = ['amount', 'refunded', 'createdAt', 'updatedAt', 'pendingSince'] as const;
+const STRING_FIELDS = ['merchantId', 'currency'] as const;
+const OPTIONAL_STRING_FIELDS = ['orderId', 'refundOf'] as const;
+const OPTIONAL_NUMBER_FIELDS = ['approvedAt', 'orderTotal'] as const;
 const optional = (value: unknown, type: 'string' | 'number'): boolean => value === undefined || typeof value === type;
 
 function isRefundEntry(entry: unknown): boolean {

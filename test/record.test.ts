@@ -46,7 +46,8 @@ describe('recordProblem', () => {
     ['no pendingSince', { ...sampleRecord('a'), pendingSince: undefined }, /pendingSince is not a number/],
     ['a null merchantId', { ...sampleRecord('a'), merchantId: null }, /merchantId is not a string/],
     ['a numeric orderId', { ...sampleRecord('a'), orderId: 42 }, /orderId is not a string/],
-    ['a string approvedAt', { ...sampleRecord('a'), approvedAt: '2026-01-01' }, /approvedAt or orderTotal/],
+    ['a string approvedAt', { ...sampleRecord('a'), approvedAt: '2026-01-01' }, /approvedAt is not a number/],
+    ['a string orderTotal', { ...sampleRecord('a'), orderTotal: '5000' }, /orderTotal is not a number/],
     ['refunds that are not a list', { ...sampleRecord('a'), refunds: { r: 1 } }, /refunds is not a list/],
     ['a refund entry without an amount', { ...sampleRecord('a'), refunds: [{ id: 'r' }] }, /refunds is not a list/],
   ])('refuses %s', (_, value, problem) => {
