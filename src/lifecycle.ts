@@ -14,6 +14,9 @@ const NEXT: Readonly<Record<AttemptStatus, readonly AttemptStatus[]>> = {
   refunded: [],
 };
 
+/** Every status: NEXT's keys, as a tuple (the scenario schema's enum and the file store's status codes). */
+export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const satisfies readonly AttemptStatus[];
+
 /** Whether `value` names a status (NEXT's keys: the compiler keeps them complete). */
 export function isStatus(value: unknown): value is AttemptStatus {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(NEXT, value);

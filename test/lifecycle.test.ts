@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canTransition, isLive, isOpen } from '../src/lifecycle.js';
+import { ATTEMPT_STATUSES, canTransition, isLive, isOpen, isStatus } from '../src/lifecycle.js';
 import type { AttemptStatus } from '../src/types.js';
 
 const STATUSES: readonly AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
@@ -48,5 +48,13 @@ describe('isLive', () => {
 describe('isOpen', () => {
   it('is true for pending and unknown only: no outcome known yet', () => {
     expect(STATUSES.filter(isOpen)).toEqual(['pending', 'unknown']);
+  });
+});
+
+describe('ATTEMPT_STATUSES', () => {
+  it('lists every status of SPEC §2 once, and only those', () => {
+    expect([...ATTEMPT_STATUSES].sort()).toEqual([...STATUSES].sort());
+    expect(ATTEMPT_STATUSES.every(isStatus)).toBe(true);
+    expect(isStatus('settled')).toBe(false);
   });
 });

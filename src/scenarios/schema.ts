@@ -4,6 +4,7 @@ import { GUARD_ERROR_NAMES } from '../errors.js';
 import { REASON_CODES } from '../rules.js';
 import { LOCALES, STORAGE_ERROR_POLICIES } from '../options.js';
 import { SETTLE_STATUSES } from '../outcome.js';
+import { ATTEMPT_STATUSES } from '../lifecycle.js';
 
 /**
  * The scenario file format (SPEC §7), in one place: the loader validates with
@@ -21,7 +22,7 @@ import { SETTLE_STATUSES } from '../outcome.js';
 
 export { GUARD_ERROR_NAMES as ERROR_NAMES, REASON_CODES };
 
-export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const;
+export { ATTEMPT_STATUSES };
 
 /** Statuses `settle` accepts; `pending` comes back only through `resume`. */
 export { SETTLE_STATUSES };

@@ -1,12 +1,12 @@
 import type { DeferredRecords } from '../../deferred.js';
 import { GuardStorageError } from '../../errors.js';
+import { ATTEMPT_STATUSES } from '../../lifecycle.js';
 import type { AttemptRecord, AttemptStatus, SaleKind } from '../../types.js';
 import { IdHashSet, hashBytes, hashString, tableSize } from './hash.js';
 import { F, bytesEqual, integerAt } from './scan.js';
 
-const STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const satisfies readonly AttemptStatus[];
 /** Status codes keyed by length and first letter (all distinct), then checked byte by byte. */
-const STATUS_CODE = new Map<number, number>(STATUSES.map((status, code) => [(status.length << 8) | status.charCodeAt(0), code]));
+const STATUS_CODE = new Map<number, number>(ATTEMPT_STATUSES.map((status, code) => [(status.length << 8) | status.charCodeAt(0), code]));
 /** Where a line's id starts: after `[1,"`. */
 const ID_OFFSET = 4;
 const EMPTY = 0;
@@ -90,7 +90,7 @@ export class FileColumns implements DeferredRecords {
     const statusEnd = ends[F.status] as number;
     const code = STATUS_CODE.get(((statusEnd - statusStart) << 8) | (bytes[statusStart] ?? 0));
     const layout = starts[F.layout] as number;
-    if (code === undefined || !bytesEqual(bytes, statusStart, statusEnd, STATUSES[code] as string)) return false;
+    if (code === undefined || !bytesEqual(bytes, statusStart, statusEnd, ATTEMPT_STATUSES[code] as string)) return false;
     // An empty id is no record: the parser reports the line.
     if (ends[F.layout] !== layout + 1 || bytes[layout] !== 0x31 || starts[F.id] !== start + ID_OFFSET || ends[F.id] === starts[F.id]) return false;
     if (this.#count === this.#c.lineStart.length) this.#grow();
@@ -173,7 +173,7 @@ export class FileColumns implements DeferredRecords {
   }
 
   status(slot: number): AttemptStatus {
-    return STATUSES[this.#c.status[slot] as number] as AttemptStatus;
+    return ATTEMPT_STATUSES[this.#c.status[slot] as number] as AttemptStatus;
   }
 
   kind(slot: number): SaleKind {
