@@ -3,12 +3,15 @@ import { GuardStorageError } from '../../errors.js';
 import { ATTEMPT_STATUSES } from '../../lifecycle.js';
 import type { AttemptRecord, AttemptStatus, SaleKind } from '../../types.js';
 import { IdHashSet, hashBytes, hashString, tableSize } from './hash.js';
-import { F, bytesEqual, integerAt } from './scan.js';
+import { AT, RECORD_LAYOUT } from './layout.js';
+import { bytesEqual, integerAt } from './scan.js';
 
 /** Status codes keyed by length and first letter (all distinct), then checked byte by byte. */
 const STATUS_CODE = new Map<number, number>(ATTEMPT_STATUSES.map((status, code) => [(status.length << 8) | status.charCodeAt(0), code]));
-/** Where a line's id starts: after `[1,"`. */
-const ID_OFFSET = 4;
+/** The layout tag's position in a line. */
+const LAYOUT_AT = 0;
+/** Where a line's id starts: after `[1,"` (the reader takes no whitespace, and no leading zero in the tag). */
+const ID_OFFSET = `[${RECORD_LAYOUT},"`.length;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const NONE = -1;
@@ -86,31 +89,30 @@ export class FileColumns implements DeferredRecords {
    */
   add(start: number, end: number, fields: number, starts: Int32Array, ends: Int32Array): boolean {
     const bytes = this.#bytes;
-    const statusStart = starts[F.status] as number;
-    const statusEnd = ends[F.status] as number;
+    const statusStart = starts[AT.status] as number;
+    const statusEnd = ends[AT.status] as number;
     const code = STATUS_CODE.get(((statusEnd - statusStart) << 8) | (bytes[statusStart] ?? 0));
-    const layout = starts[F.layout] as number;
     if (code === undefined || !bytesEqual(bytes, statusStart, statusEnd, ATTEMPT_STATUSES[code] as string)) return false;
     // An empty id is no record: the parser reports the line.
-    if (ends[F.layout] !== layout + 1 || bytes[layout] !== 0x31 || starts[F.id] !== start + ID_OFFSET || ends[F.id] === starts[F.id]) return false;
+    if (integerAt(bytes, starts[LAYOUT_AT] as number, ends[LAYOUT_AT] as number) !== RECORD_LAYOUT || ends[AT.id] === starts[AT.id]) return false;
     if (this.#count === this.#c.lineStart.length) this.#grow();
     const c = this.#c;
     const slot = this.#count++;
     c.lineStart[slot] = start;
     c.lineEnd[slot] = end;
-    c.idLength[slot] = (ends[F.id] as number) - (starts[F.id] as number);
-    c.idHash[slot] = hashBytes(bytes, starts[F.id] as number, ends[F.id] as number, false);
+    c.idLength[slot] = (ends[AT.id] as number) - (starts[AT.id] as number);
+    c.idHash[slot] = hashBytes(bytes, starts[AT.id] as number, ends[AT.id] as number, false);
     c.status[slot] = code;
-    c.refund[slot] = bytesEqual(bytes, starts[F.kind] as number, ends[F.kind] as number, 'refund') ? 1 : 0;
-    c.updatedAt[slot] = integerAt(bytes, starts[F.updatedAt] as number, ends[F.updatedAt] as number);
+    c.refund[slot] = bytesEqual(bytes, starts[AT.kind] as number, ends[AT.kind] as number, 'refund') ? 1 : 0;
+    c.updatedAt[slot] = integerAt(bytes, starts[AT.updatedAt] as number, ends[AT.updatedAt] as number);
     // `starts` is reused from line to line: a field past the line's end is not there.
-    const approvedAt = fields > F.approvedAt ? (starts[F.approvedAt] as number) : NONE;
-    c.approvedAt[slot] = approvedAt < 0 ? Number.NaN : integerAt(bytes, approvedAt, ends[F.approvedAt] as number);
-    c.merchant[slot] = this.#merchantCode(starts[F.merchantId] as number, ends[F.merchantId] as number);
-    const orderStart = fields > F.orderId ? (starts[F.orderId] as number) : NONE;
+    const approvedAt = fields > AT.approvedAt ? (starts[AT.approvedAt] as number) : NONE;
+    c.approvedAt[slot] = approvedAt < 0 ? Number.NaN : integerAt(bytes, approvedAt, ends[AT.approvedAt] as number);
+    c.merchant[slot] = this.#merchantCode(starts[AT.merchantId] as number, ends[AT.merchantId] as number);
+    const orderStart = fields > AT.orderId ? (starts[AT.orderId] as number) : NONE;
     c.orderOffset[slot] = orderStart < 0 ? NONE : orderStart - start;
-    c.orderLength[slot] = orderStart < 0 ? 0 : (ends[F.orderId] as number) - orderStart;
-    c.orderHash[slot] = orderStart < 0 ? 0 : hashBytes(bytes, orderStart, ends[F.orderId] as number, false);
+    c.orderLength[slot] = orderStart < 0 ? 0 : (ends[AT.orderId] as number) - orderStart;
+    c.orderHash[slot] = orderStart < 0 ? 0 : hashBytes(bytes, orderStart, ends[AT.orderId] as number, false);
     this.#claim(slot);
     if (orderStart >= 0) this.#linkOrder(slot);
     return true;

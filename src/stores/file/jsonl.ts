@@ -1,6 +1,7 @@
 import type { AttemptRecord, AttemptStatus, SaleKind } from '../../types.js';
 import { makeRecord, recordProblem, recordShape, withRareFields } from '../../record.js';
 import { FileColumns } from './columns.js';
+import { AT, RARE_FIELDS, RECORD_FIELDS, RECORD_LAYOUT, type RecordField } from './layout.js';
 import { FIELD_SLOTS, scanRecordLine } from './scan.js';
 
 /**
@@ -9,8 +10,9 @@ import { FIELD_SLOTS, scanRecordLine } from './scan.js';
  *
  * - a header, first line of every file the store writes:
  *   `{"op":"header","format":"pos-duplicate-guard/file","version":2}`
- * - a record: a JSON array, its fields by position (`RECORD_FIELDS`); a
- *   later line with the same `id` replaces it
+ * - a record: a JSON array, its fields by position (./layout.ts); absent
+ *   ones `null` (trailing ones left off), the rare fields in one object at
+ *   the end; a later line with the same `id` replaces it
  * - `{"op":"delete","id":"…"}`
  * - `{"op":"meta","key":"…","value":"…"}`
  *
@@ -25,24 +27,6 @@ import { FIELD_SLOTS, scanRecordLine } from './scan.js';
  */
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 2;
-
-/** The first element of a record line: the layout below. */
-const RECORD_LAYOUT = 1;
-
-/**
- * Record fields by position, after the layout tag. Absent ones are `null`
- * (trailing ones left off); the rare fields ride in one object at the end.
- */
-const RECORD_FIELDS = [
-  'id', 'fingerprint', 'status', 'kind', 'amount', 'currency', 'merchantId',
-  'createdAt', 'updatedAt', 'pendingSince', 'refunded', 'approvedAt',
-  'authCode', 'bin', 'last4', 'orderId', 'terminalId',
-] as const satisfies readonly (keyof AttemptRecord)[];
-
-/** The rest, kept in the trailing object when present. */
-const RARE_FIELDS = [
-  'idempotencyKey', 'operator', 'orderTotal', 'refundOf', 'processorRef', 'code', 'message', 'override', 'refunds',
-] as const satisfies readonly (keyof AttemptRecord)[];
 
 export const headerLine = (): string => JSON.stringify({ op: 'header', format: FORMAT, version: FORMAT_VERSION });
 
@@ -71,11 +55,12 @@ export function fromRecordLine(a: readonly unknown[]): AttemptRecord | string {
   const rare = a[RECORD_FIELDS.length + 1];
   const extra = typeof rare === 'object' && rare !== null && !Array.isArray(rare) ? (rare as Partial<AttemptRecord>) : undefined;
   // Unchecked until recordProblem below: the casts only name the slots.
+  const at = (field: RecordField): unknown => present(a[AT[field]]);
   const record = recordShape(
-    a[1] as string, (extra?.idempotencyKey ?? a[1]) as string, a[2] as string, a[3] as AttemptStatus, a[4] as SaleKind,
-    a[5] as number, a[6] as string, a[7] as string, a[8] as number, a[9] as number, a[10] as number, a[11] as number,
-    present(a[12]) as number | undefined, present(a[13]) as string | undefined, present(a[14]) as string | undefined,
-    present(a[15]) as string | undefined, present(a[16]) as string | undefined, present(a[17]) as string | undefined,
+    at('id') as string, (extra?.idempotencyKey ?? at('id')) as string, at('fingerprint') as string, at('status') as AttemptStatus, at('kind') as SaleKind,
+    at('amount') as number, at('currency') as string, at('merchantId') as string, at('createdAt') as number, at('updatedAt') as number,
+    at('pendingSince') as number, at('refunded') as number, at('approvedAt') as number | undefined, at('authCode') as string | undefined,
+    at('bin') as string | undefined, at('last4') as string | undefined, at('orderId') as string | undefined, at('terminalId') as string | undefined,
   );
   const full = withRareFields(record, extra ?? {});
   return recordProblem(full) ?? full;

@@ -1,3 +1,5 @@
+import { AT, POSITION_TYPES, RARE_FIELDS, RARE_FIELD_TYPES } from './layout.js';
+
 /**
  * A byte-level reader for the common record line, so start-up can file a
  * record without `JSON.parse` and without building it (see `DeferredRecords`
@@ -29,26 +31,21 @@ const BRACE = 0x7b;
 const BRACE_CLOSE = 0x7d;
 const COLON = 0x3a;
 
-/** Values of a line's fields, by position (see `RECORD_FIELDS` in ./jsonl.ts). */
-export const F = { layout: 0, id: 1, fingerprint: 2, status: 3, kind: 4, amount: 5, currency: 6, merchantId: 7, createdAt: 8, updatedAt: 9, pendingSince: 10, refunded: 11, approvedAt: 12, orderId: 16 } as const;
-
-/** Fields 0..17 of a version 2 line are positional; 18 is the rare fields' object. */
-const MAX_FIELDS = 18;
+/** The positional fields of a line (the layout tag and the record fields); the rare fields' object follows them. */
+const MAX_FIELDS = POSITION_TYPES.length;
 /** The length `starts` and `ends` must have. */
 export const FIELD_SLOTS = MAX_FIELDS + 1;
 /** Up to `refunded`: `recordLine` never leaves off a field before it. */
-const MIN_FIELDS = F.refunded + 1;
+const MIN_FIELDS = AT.refunded + 1;
 /** Integers of up to 15 digits are exact in a double, as `JSON.parse` reads them. */
 const MAX_DIGITS = 15;
 
 const NUMBER = 1;
 const STRING = 2;
 const NULL = 3;
+const CODE = { number: NUMBER, string: STRING, 'number?': NUMBER | (NULL << 2), 'string?': STRING | (NULL << 2) } as const;
 /** What each position must hold for the line to be taken: a number, a string, or either with null. */
-const NEEDS: readonly number[] = [
-  NUMBER, STRING, STRING, STRING, STRING, NUMBER, STRING, STRING, NUMBER, NUMBER, NUMBER, NUMBER,
-  NUMBER | NULL << 2, STRING | NULL << 2, STRING | NULL << 2, STRING | NULL << 2, STRING | NULL << 2, STRING | NULL << 2,
-];
+const NEEDS: readonly number[] = POSITION_TYPES.map((type) => CODE[type]);
 
 /**
  * Where each field of the line in `bytes[start, end)` is: a string's
@@ -150,16 +147,12 @@ function scanRareFields(bytes: Uint8Array, at: number, end: number): number {
 }
 
 const REFUSED = -1;
+const RARE_CODE = { number: NUMBER, string: STRING, nested: REFUSED } as const;
 /** What `recordProblem` wants a rare field to be, by its key; any other key (a newer release's) may be either. */
 function rareFieldType(bytes: Uint8Array, start: number, end: number): number {
-  if (bytesEqual(bytes, start, end, 'orderTotal')) return NUMBER;
-  if (bytesEqual(bytes, start, end, 'refunds') || bytesEqual(bytes, start, end, 'override')) return REFUSED;
-  for (const key of STRING_RARE_FIELDS) if (bytesEqual(bytes, start, end, key)) return STRING;
+  for (const field of RARE_FIELDS) if (bytesEqual(bytes, start, end, field)) return RARE_CODE[RARE_FIELD_TYPES[field]];
   return NUMBER | STRING;
 }
-
-/** Rare fields the record check or the decoder reads as strings. */
-const STRING_RARE_FIELDS = ['refundOf', 'idempotencyKey', 'operator', 'processorRef', 'code', 'message'] as const;
 
 /** The integer a scanned number field holds. */
 export function integerAt(bytes: Uint8Array, start: number, end: number): number {

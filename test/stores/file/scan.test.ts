@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeRecord } from '../../../src/record.js';
-import { F, FIELD_SLOTS, bytesEqual, integerAt, scanRecordLine } from '../../../src/stores/file/scan.js';
+import { AT as F } from '../../../src/stores/file/layout.js';
+import { FIELD_SLOTS, bytesEqual, integerAt, scanRecordLine } from '../../../src/stores/file/scan.js';
 import { recordLine } from '../../../src/stores/file/jsonl.js';
 import type { AttemptRecord, AttemptStatus } from '../../../src/types.js';
 
