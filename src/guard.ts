@@ -157,43 +157,40 @@ export class Guard {
     if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
 
     const now = this.#now();
-    let recovered = 0;
     const problems: string[] = [];
     // One pass, no intermediate arrays: at 100k attempts every copy and
     // every extra walk shows in the start-up budget.
     const kept: AttemptRecord[] = [];
     for (const stored of records) {
       const problem = recordProblem(stored);
-      if (problem) {
-        problems.push(problem);
-        continue;
-      }
-      // The process that wrote a `pending` died mid-charge: the charge may have gone through.
-      if (stored.status === 'pending') {
-        recovered++;
-        kept.push(makeRecord({ ...stored, status: 'unknown' }));
-      } else {
-        // Stores of this package hand back records already in shape; others are rebuilt.
-        kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
-      }
+      if (problem) problems.push(problem);
+      // Stores of this package hand back records already in shape; others are rebuilt.
+      else kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
     }
     this.#index.addAll(kept, now, deferred);
+    // What start-up must look at again: pending records and approved
+    // refunds, built or deferred (the index built the open deferred ones
+    // already; a refund is built here; one that could not be built was
+    // dropped and reported).
+    const pending: AttemptRecord[] = [];
+    const refunds: AttemptRecord[] = [];
+    const sort = (record: AttemptRecord): void => {
+      if (record.status === 'pending') pending.push(record);
+      else if (record.status === 'approved' && record.kind === 'refund') refunds.push(record);
+    };
+    kept.forEach(sort);
     let loaded = records.length;
-    const refunds = kept.filter((r) => r.kind === 'refund' && r.status === 'approved');
     for (let slot = 0; deferred && slot < deferred.slots; slot++) {
       if (!deferred.live(slot)) continue;
       loaded++;
-      // The index built the open ones already (a decision can match them);
-      // an approved refund is built here, for the repair below. (A record
-      // that could not be built was dropped and reported.)
       const status = deferred.status(slot);
-      const wanted = status === 'pending' || (status === 'approved' && deferred.kind(slot) === 'refund');
-      const stored = wanted ? this.#index.get(deferred.id(slot)) : undefined;
-      if (stored?.status === 'pending') {
-        recovered++;
-        this.#index.add(makeRecord({ ...stored, status: 'unknown' }));
-      } else if (stored) refunds.push(stored);
+      if (status !== 'pending' && !(status === 'approved' && deferred.kind(slot) === 'refund')) continue;
+      const stored = this.#index.get(deferred.id(slot));
+      if (stored) sort(stored);
     }
+    // The process that wrote a `pending` died mid-charge: the charge may have gone through.
+    for (const record of pending) this.#index.add(makeRecord({ ...record, status: 'unknown' }));
+    const recovered = pending.length;
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
