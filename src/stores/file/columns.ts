@@ -153,10 +153,8 @@ export class FileColumns implements DeferredRecords {
       c.lineStart[slot] = to;
       c.lineEnd[slot] = to += length;
     }
-    // Dead slots' bytes are gone now, and an order's chain is matched by its
-    // head's bytes: chain the live slots again, and only them.
-    this.#orders.fill(EMPTY);
-    for (let slot = 0; slot < this.#count; slot++) if (c.alive[slot] && (c.orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
+    // Dead slots' bytes are gone now, and the tables match by a slot's bytes.
+    this.#reindex(this.#ids.length);
   }
 
   // ── DeferredRecords ───────────────────────────────────────────────────
@@ -283,20 +281,27 @@ export class FileColumns implements DeferredRecords {
     }
   }
 
-  /** More lines than the columns were sized for: double them, and rebuild both tables at the new size. */
+  /** More lines than the columns were sized for: double them, and the tables with them. */
   #grow(): void {
     const old = this.#c;
     const capacity = old.lineStart.length * 2;
     const c = columns(capacity);
     for (const key of Object.keys(c) as (keyof Columns)[]) c[key].set(old[key] as never);
     this.#c = c;
-    this.#ids = new Int32Array(tableSize(capacity));
-    this.#orders = new Int32Array(tableSize(capacity));
+    this.#reindex(tableSize(capacity));
+  }
+
+  /** Both tables anew, `size` entries each, with the live slots only. */
+  #reindex(size: number): void {
+    const { alive, orderOffset } = this.#c;
+    this.#ids = new Int32Array(size);
+    this.#orders = new Int32Array(size);
     this.#live = 0;
     this.#liveBytes = 0;
     for (let slot = 0; slot < this.#count; slot++) {
-      if (c.alive[slot]) this.#claim(slot);
-      if ((c.orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
+      if (!alive[slot]) continue;
+      this.#claim(slot);
+      if ((orderOffset[slot] as number) >= 0) this.#linkOrder(slot);
     }
   }
 
@@ -317,20 +322,18 @@ export class FileColumns implements DeferredRecords {
   }
 
   #sameId(a: number, b: number): boolean {
-    const c = this.#c;
-    return c.idHash[a] === c.idHash[b] && this.#sameBytes(c.lineStart[a] as number, c.lineStart[b] as number, ID_OFFSET, c.idLength[a] as number, c.idLength[b] as number);
+    const { idHash, idLength, lineStart } = this.#c;
+    return idHash[a] === idHash[b] && idLength[a] === idLength[b] && this.#sameBytes((lineStart[a] as number) + ID_OFFSET, (lineStart[b] as number) + ID_OFFSET, idLength[a] as number);
   }
 
   #sameOrder(a: number, b: number): boolean {
-    const c = this.#c;
-    const offsetA = c.orderOffset[a] as number;
-    return this.#sameBytes((c.lineStart[a] as number) + offsetA, (c.lineStart[b] as number) + (c.orderOffset[b] as number), 0, c.orderLength[a] as number, c.orderLength[b] as number);
+    const { orderLength, orderOffset, lineStart } = this.#c;
+    return orderLength[a] === orderLength[b] && this.#sameBytes((lineStart[a] as number) + (orderOffset[a] as number), (lineStart[b] as number) + (orderOffset[b] as number), orderLength[a] as number);
   }
 
-  #sameBytes(a: number, b: number, offset: number, lengthA: number, lengthB: number): boolean {
-    if (lengthA !== lengthB) return false;
+  #sameBytes(a: number, b: number, length: number): boolean {
     const bytes = this.#bytes;
-    for (let i = offset; i < offset + lengthA; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+    for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
     return true;
   }
 
