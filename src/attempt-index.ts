@@ -2,7 +2,7 @@ import type { DeferredRecords } from './deferred.js';
 import { GuardStorageError, errorText } from './errors.js';
 import { isLive, isOpen } from './lifecycle.js';
 import { recordProblem } from './record.js';
-import type { AttemptRecord } from './types.js';
+import type { AttemptRecord, AttemptStatus, SaleKind } from './types.js';
 
 /** Unknown and pending attempts are kept at most this long, whatever `retention` is (SPEC §2). */
 export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
@@ -70,9 +70,19 @@ export class AttemptIndex {
     return slot >= 0 && this.#waiting[slot] === 1 ? this.#thaw(slot) : undefined;
   }
 
-  values(): IterableIterator<AttemptRecord> {
+  /**
+   * Every record. With `mayMatch`, a deferred record whose status and kind
+   * it refuses is left deferred and not visited: a query for open attempts
+   * does not build a day of settled ones. (Deferred records are settled, so
+   * their status is final.)
+   */
+  values(mayMatch?: (status: AttemptStatus, kind: SaleKind) => boolean): IterableIterator<AttemptRecord> {
     // Built first: a Map visits entries added while it is iterated.
-    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) if (this.#waiting[slot] === 1) this.#thaw(slot);
+    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) {
+      if (this.#waiting[slot] !== 1) continue;
+      const deferred = this.#deferred as DeferredRecords;
+      if (!mayMatch || mayMatch(deferred.status(slot), deferred.kind(slot))) this.#thaw(slot);
+    }
     return this.#byId.values();
   }
 

@@ -41,6 +41,7 @@ import type {
   Reason,
   ReasonCode,
   Sale,
+  SaleKind,
   SubmitResult,
   Verdict,
 } from './types.js';
@@ -516,8 +517,9 @@ export class Guard {
     const now = this.#now();
     this.#prune(now);
     const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const mayMatch = (status: AttemptStatus, kind: SaleKind): boolean => (!statuses || statuses.has(status)) && (filter.kind === undefined || kind === filter.kind);
     const out: AttemptRecord[] = [];
-    for (const stored of this.#index.values()) {
+    for (const stored of this.#index.values(mayMatch)) {
       const record = this.#view(stored, now);
       if (statuses && !statuses.has(record.status)) continue;
       if (filter.merchantId !== undefined && record.merchantId !== filter.merchantId) continue;

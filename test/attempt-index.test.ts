@@ -423,6 +423,24 @@ describe('AttemptIndex with records a store deferred', () => {
     expect(index.get('never-there')).toBeUndefined();
   });
 
+  it('values() with a status and kind test builds only the deferred records that may match', () => {
+    const now = T0 + 2 * HOUR;
+    const { live, built } = deferredFile([
+      settledLongAgo('sale'),
+      settledLongAgo('refund', { kind: 'refund', refundOf: 'sale' }),
+      record('declined', { status: 'declined', updatedAt: T0 }),
+    ]);
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll(live.records, now, live.deferred);
+    expect(ids([...index.values((status) => status === 'unknown')])).toEqual([]);
+    expect(built).toEqual([]);
+    expect(ids([...index.values((status, kind) => status === 'approved' && kind === 'refund')])).toEqual(['refund']);
+    expect(built).toEqual([1]);
+    // Without a test, everything is built and visited.
+    expect(ids([...index.values()])).toEqual(['declined', 'refund', 'sale']);
+    expect(built.sort()).toEqual([0, 1, 2]);
+  });
+
   it('expires deferred records in deadline order without building the ones still inside retention', () => {
     const now = T0 + 2 * HOUR;
     const { live, built } = deferredFile([

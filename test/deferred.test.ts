@@ -141,6 +141,10 @@ describe('start-up over a file store, with settled records deferred', () => {
     const { attempt } = await till.guard.begin(sale({ amount: 333 }));
     written.push(await (attempt as NonNullable<typeof attempt>).decline({ code: '51', message: 'insufficient funds' }));
     till = await restart(till, 2 * HOUR);
+    // Filtered: deferred records whose status or kind cannot match are passed over, the others found.
+    expect(await till.guard.attempts({ status: 'declined' })).toEqual([written[2]]);
+    expect(await till.guard.attempts({ status: ['approved', 'unknown'], orderId: 'O-1' })).toEqual([written[0]]);
+    expect(await till.guard.attempts({ kind: 'refund' })).toEqual([]);
     for (const record of written) expect(await till.guard.get(record.id)).toEqual(record);
     expect((await till.guard.attempts()).sort((a, b) => a.amount - b.amount)).toEqual(written);
   });
