@@ -159,8 +159,8 @@ export class Guard {
 
     const now = this.#now();
     const problems: string[] = [];
-    // One pass, no intermediate arrays: at 100k attempts every copy and
-    // every extra walk shows in the start-up budget.
+    // Records the store built are checked like any stored record; deferred
+    // ones are checked when the index builds them.
     const kept: AttemptRecord[] = [];
     for (const stored of records) {
       const problem = recordProblem(stored);
