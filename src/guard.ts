@@ -237,7 +237,7 @@ export class Guard {
     if (!context) {
       throw new GuardInputError(
         'UNKNOWN_DECISION',
-        '`decision` must be a Decision this guard returned (from begin, peek or override) and not already overridden',
+        '`decision` must be a Decision this guard returned (from begin, peek or override), not already overridden and not being overridden right now',
         { field: 'decision' },
       );
     }
@@ -253,19 +253,27 @@ export class Guard {
     if (supervisor !== undefined && typeof supervisor !== 'string') {
       throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
     }
-    if (context.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
-    const who = { operator, reason, ...(supervisor === undefined ? {} : { supervisor }) };
-    // A frozen copy: the note, the journal and listeners must not share (or change) the guard's list.
-    const lifted: readonly ReasonCode[] = Object.freeze([...context.codes]);
-    const note: OverrideNote = { ...who, lifted };
-    const result = await this.#decide(context.sale, { reserve: true, lifted, override: note });
-    if (result.attempt) {
-      // One confirmation, one charge: a decision cannot be overridden twice.
-      this.#decisions.delete(decision);
-      this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: lifted, ...who });
-      this.#events.emit({ type: 'override', decision: result, lifted, ...who });
+    // One confirmation, one charge: the decision is taken before the first
+    // await, so a second tap (or a second supervisor PIN entry) while this one
+    // waits for `authorize` or the store finds it gone. It is given back only
+    // if this override reserved nothing.
+    this.#decisions.delete(decision);
+    let result: Decision | undefined;
+    try {
+      if (context.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
+      const who = { operator, reason, ...(supervisor === undefined ? {} : { supervisor }) };
+      // A frozen copy: the note, the journal and listeners must not share (or change) the guard's list.
+      const lifted: readonly ReasonCode[] = Object.freeze([...context.codes]);
+      const note: OverrideNote = { ...who, lifted };
+      result = await this.#decide(context.sale, { reserve: true, lifted, override: note });
+      if (result.attempt) {
+        this.#journal({ at: this.#now(), type: 'override', attemptId: result.attempt.id, codes: lifted, ...who });
+        this.#events.emit({ type: 'override', decision: result, lifted, ...who });
+      }
+      return result;
+    } finally {
+      if (!result?.attempt && !this.#closed) this.#decisions.set(decision, context);
     }
-    return result;
   }
 
   async #authorize(decision: Decision, operator: string, reason: string, supervisor: string | undefined): Promise<void> {

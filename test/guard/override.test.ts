@@ -7,7 +7,7 @@ import {
   type Guard,
   type OverrideRequest,
 } from '../../src/index.js';
-import { MASTERCARD, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
+import { MASTERCARD, deferred, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 const CASHIER: OverrideRequest = { operator: 'cashier-7', reason: 'customer buys a second ticket' };
 const SUPERVISOR: OverrideRequest = { operator: 'cashier-7', reason: 'processor confirmed no charge', supervisor: 'sup-1' };
@@ -227,6 +227,30 @@ describe('override: re-evaluation', () => {
     await expect(guard.override(decision, CASHIER)).rejects.toMatchObject({ name: 'GuardInputError', code: 'UNKNOWN_DECISION' });
     await flush();
     expect(store.journal().filter((e) => e.type === 'override')).toHaveLength(1);
+  });
+
+  it("a double tap on a block's override reserves one attempt: the second tap, while the supervisor check runs, is refused", async () => {
+    const check = deferred<boolean>();
+    const { guard, store } = await testGuard({ authorize: () => check.promise });
+    const block = await unknownBlock(guard);
+    const first = guard.override(block, SUPERVISOR);
+    const second = guard.override(block, SUPERVISOR);
+    check.resolve(true);
+    const [a, b] = await Promise.allSettled([first, second]);
+    expect(a).toMatchObject({ status: 'fulfilled', value: { verdict: 'allow' } });
+    expect(b).toMatchObject({ status: 'rejected', reason: { name: 'GuardInputError', code: 'UNKNOWN_DECISION' } });
+    await flush();
+    expect(store.journal().filter((e) => e.type === 'override')).toHaveLength(1);
+    expect((await guard.attempts({ status: 'pending' })).length).toBe(1);
+  });
+
+  it('a refused supervisor check gives the decision back: the supervisor can try again', async () => {
+    let answer = false;
+    const { guard } = await testGuard({ authorize: () => answer });
+    const block = await unknownBlock(guard);
+    await expect(guard.override(block, SUPERVISOR)).rejects.toMatchObject({ name: 'GuardOverrideError', code: 'NOT_AUTHORIZED' });
+    answer = true;
+    expect((await guard.override(block, SUPERVISOR)).verdict).toBe('allow');
   });
 
   it('the decision it returns can itself be overridden once the new reason is the one to lift', async () => {
