@@ -141,15 +141,36 @@ export class Guard {
   async [HYDRATE](): Promise<void> {
     const { store } = this.#o;
     const keyCheck = await this.#storeCall('getMeta', () => store.getMeta(KEY_CHECK));
-    let { records, deferred } = await this.#storeCall('load', () => loadStore(store));
-    if (keyCheck !== undefined && keyCheck !== this.#hasher.keyCheck) {
-      if (!this.#o.resetOnSecretChange) {
-        throw new GuardConfigError(
-          'SECRET_CHANGED',
-          '`secret` differs from the one this store was written with: fingerprints would no longer match its history. Restore the old secret, or pass `resetOnSecretChange: true` to start a new history.',
-          { field: 'secret' },
-        );
+    const secretChanged = keyCheck !== undefined && keyCheck !== this.#hasher.keyCheck;
+    if (secretChanged && !this.#o.resetOnSecretChange) {
+      throw new GuardConfigError(
+        'SECRET_CHANGED',
+        '`secret` differs from the one this store was written with: fingerprints would no longer match its history. Restore the old secret, or pass `resetOnSecretChange: true` to start a new history.',
+        { field: 'secret' },
+      );
+    }
+    // Fence first, then load: a guard still running over this store must
+    // not reserve anything the load below would miss. Its calls from now on
+    // fail with TAKEN_OVER; the writes it already issued are waited for.
+    const previous = owners.get(store);
+    owners.set(store, this);
+    try {
+      if (previous) await Promise.all(previous.#inflight);
+      await this.#load(keyCheck, secretChanged);
+    } catch (error) {
+      // A guard that fails to start gives the store back to the one it fenced.
+      if (owners.get(store) === this) {
+        if (previous && !previous.#closed) owners.set(store, previous);
+        else owners.delete(store);
       }
+      throw error;
+    }
+  }
+
+  async #load(keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
+    const { store } = this.#o;
+    let { records, deferred } = await this.#storeCall('load', () => loadStore(store));
+    if (secretChanged) {
       const ids = allIds({ records, deferred });
       await this.#storeCall('delete', () => Promise.all(ids.map((id) => store.delete(id))));
       records = [];
@@ -195,9 +216,6 @@ export class Guard {
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
-    // Take the store over only once it is known to be ours: a guard that
-    // fails to start (SECRET_CHANGED) must not fence the one still running.
-    owners.set(store, this);
     const pruned = this.#prune(now);
     this.#unsubscribe = store.subscribe?.((record) => this.#adopt(record));
     const warnings = [...(store.warnings?.() ?? []), ...problems.map((p) => `skipped ${p}`)];

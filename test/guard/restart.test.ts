@@ -1,11 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fileStore } from '../../src/node.js';
 import {
   GuardConfigError,
   GuardStateError,
   createGuard,
   memoryStore,
   type AttemptRecord,
+  type Decision,
   type GuardOptions,
+  type GuardStore,
   type MemoryStore,
 } from '../../src/index.js';
 import { DAY, HOUR, MINUTE, ManualClock, SECRET, flush, recordEvents, sale, testGuard, thrown } from '../helpers/guard.js';
@@ -221,6 +227,26 @@ describe('ownership and close', () => {
     expect(held.verdict).toBe('prompt');
     expect((await store.load()).map((r) => [r.id, r.status])).toEqual([[attempt?.id, 'pending']]);
     expect(await second.guard.get(attempt?.id ?? '')).toMatchObject({ status: 'unknown' });
+  });
+
+  it('a takeover fences before it loads: a sale begun on the old guard meanwhile is refused or seen, never allowed twice', async () => {
+    // Try every point of the new guard's start-up: the old guard begins the
+    // same sale after `ticks` microtask turns.
+    const stores: [string, () => GuardStore][] = [
+      ['memoryStore', () => memoryStore()],
+      ['fileStore', () => fileStore(join(mkdtempSync(join(tmpdir(), 'pdg-takeover-')), 'guard.jsonl'))],
+    ];
+    for (const [kind, makeStore] of stores) for (let ticks = 0; ticks < 40; ticks++) {
+      const { guard, store, clock } = await testGuard({ store: makeStore() });
+      const starting = createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      const old = await guard.begin(sale()).catch((error: unknown) => error);
+      const fresh = await starting;
+      const again = await fresh.begin(sale());
+      if (old instanceof GuardStateError) expect(old.code).toBe('TAKEN_OVER');
+      else expect({ kind, ticks, old: (old as Decision).verdict, again: again.verdict }).toEqual({ kind, ticks, old: 'allow', again: 'block' });
+      await fresh.close();
+    }
   });
 
   it('after close(), every call throws GuardStateError CLOSED', async () => {
