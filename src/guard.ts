@@ -12,6 +12,7 @@ import {
   isGuardError,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
+import { GuardTime } from './guard-time.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
@@ -106,10 +107,8 @@ export class Guard {
   readonly #index: AttemptIndex;
   readonly #events = new Emitter();
   readonly #decisions = new WeakMap<Decision, DecisionContext>();
-  // Guard time = monotonic + offset: epoch-like ms that never jump within a
-  // process, so a wall-clock change neither expires a window early nor lets
-  // it run on. Across restarts, records age by the wall clock (new offset).
-  readonly #offset: number;
+  // Ages are measured on guard time; what leaves the guard is wall time (see GuardTime).
+  readonly #time: GuardTime;
   #lastWall: number;
   #lastMono: number;
   // Writes not yet finished, so close() can wait for them.
@@ -132,9 +131,9 @@ export class Guard {
         this.#journal({ at, type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
       });
     });
+    this.#time = new GuardTime(options.clock);
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
-    this.#offset = this.#lastWall - this.#lastMono;
   }
 
   /** @internal */
@@ -372,14 +371,14 @@ export class Guard {
     try {
       if (store.claim) {
         const claims = [record.fingerprint, ...(sale.orderId === undefined ? [] : [`order\u0000${sale.merchantId}\u0000${sale.orderId}`])];
-        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(record, claims, { pendingTimeoutMs: this.#o.pendingTimeoutMs }));
+        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(this.#time.toWall(record), claims, { pendingTimeoutMs: this.#o.pendingTimeoutMs }));
         if (holder) {
           this.#index.remove(record.id);
           this.#adopt(holder);
           return { holder };
         }
       } else {
-        await this.#write(() => store.put(record));
+        await this.#write(() => store.put(this.#time.toWall(record)));
       }
       return undefined;
     } catch (error) {
@@ -436,7 +435,7 @@ export class Guard {
 
   #clockCheck(now: number): Finding | undefined {
     const wall = this.#o.clock.now();
-    const mono = now - this.#offset;
+    const mono = this.#time.monotonicOf(now);
     const driftMs = wall - this.#lastWall - (mono - this.#lastMono);
     this.#lastWall = wall;
     this.#lastMono = mono;
@@ -493,7 +492,7 @@ export class Guard {
     await this.#persist(changes);
     const [record] = changes as [AttemptRecord];
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
-    this.#events.emit({ type: 'settle', record, from });
+    this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
   }
 
@@ -526,7 +525,7 @@ export class Guard {
     this.#index.add(record);
     await this.#persist([record]);
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
-    this.#events.emit({ type: 'resume', record });
+    this.#events.emit({ type: 'resume', record: this.#time.toWall(record) });
     return this.#handle(record);
   }
 
@@ -642,7 +641,7 @@ export class Guard {
 
   #now(): number {
     // Whole milliseconds: records and ages stay integers, in storage and in messages.
-    return Math.floor(this.#o.clock.monotonic() + this.#offset);
+    return this.#time.now();
   }
 
   #assertOpen(): void {
@@ -663,10 +662,10 @@ export class Guard {
     throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, { field: 'status' });
   }
 
-  /** What callers see: a stale `pending` reads `unknown`. */
+  /** What callers see: a stale `pending` reads `unknown`, times are wall-clock times. */
   #view(record: AttemptRecord, now: number): AttemptRecord {
     const status = this.#statusOf(record, now);
-    return status === record.status ? record : withChanges(record, { status });
+    return this.#time.toWall(status === record.status ? record : withChanges(record, { status }));
   }
 
   #handle(record: AttemptRecord): Attempt {
@@ -696,7 +695,7 @@ export class Guard {
     if (this.#closed) return;
     const now = this.#now();
     if (recordProblem(record) !== undefined) return;
-    const adopted = makeRecord(record);
+    const adopted = this.#time.fromWall(makeRecord(record));
     if (this.#index.deadline(adopted) <= now) return;
     this.#index.add(adopted);
   }
@@ -727,7 +726,7 @@ export class Guard {
     const { store } = this.#o;
     // Retry what an earlier storage failure left in memory only.
     const retry = this.#unpersisted.size === 0 ? [] : [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
-    const writes = [...retry, ...records].map((record) => this.#write(() => store.put(record)).then(
+    const writes = [...retry, ...records].map((record) => this.#write(() => store.put(this.#time.toWall(record))).then(
       () => {
         this.#unpersisted.delete(record.id);
       },
@@ -748,7 +747,8 @@ export class Guard {
   #journal(entry: JournalEntry): void {
     const { store } = this.#o;
     // Not awaited: the journal is an audit trail, not the write-ahead record.
-    void this.#write(() => store.appendJournal(entry)).catch((error) => this.#storageError(error, 'appendJournal'));
+    const stamped = { ...entry, at: this.#time.wallOf(entry.at) };
+    void this.#write(() => store.appendJournal(stamped)).catch((error) => this.#storageError(error, 'appendJournal'));
   }
 
   async #storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {

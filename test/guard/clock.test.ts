@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createGuard, type Decision } from '../../src/index.js';
-import { HOUR, MINUTE, SECOND, SECRET, flush, sale, testGuard } from '../helpers/guard.js';
+import { createGuard, memoryStore, type Decision } from '../../src/index.js';
+import { HOUR, MINUTE, ManualClock, SECOND, SECRET, flush, sale, testGuard } from '../helpers/guard.js';
 
 const codes = (d: Decision) => d.reasons.map((r) => r.code).sort();
 
@@ -151,5 +151,67 @@ describe('across a restart, records age by the wall clock', () => {
     // 45 minutes before the approval, by this clock: inside the window, as the rules see it.
     later.advance(15 * MINUTE);
     expect(codes(await restarted.begin(sale()))).toEqual(['DUPLICATE_CHARGE']);
+  });
+});
+
+// A tablet that sleeps: the monotonic clock (CLOCK_MONOTONIC, performance.now)
+// pauses while the wall clock goes on, which the manual clock shows as a
+// wall-clock jump forward. What is stored must be the true wall-clock time.
+describe('a till that sleeps', () => {
+  it('dates what it stores by the wall clock, journal included', async () => {
+    const { guard, store, clock } = await testGuard();
+    clock.jump(8 * HOUR); // asleep on the shelf all night
+    const { attempt } = await guard.begin(sale());
+    await attempt?.approve();
+    await flush();
+    const [stored] = await store.load();
+    expect(stored).toMatchObject({ createdAt: clock.wall, pendingSince: clock.wall, updatedAt: clock.wall, approvedAt: clock.wall });
+    expect(await guard.get(attempt?.id ?? '')).toMatchObject({ createdAt: clock.wall, approvedAt: clock.wall });
+    for (const entry of store.journal().slice(1)) expect(entry.at).toBe(clock.wall);
+  });
+
+  it('an approval made after waking still prompts after a restart 30 s later (DUPLICATE_CHARGE)', async () => {
+    const { guard, store, clock } = await testGuard({ window: '10m' });
+    clock.jump(2 * HOUR);
+    await (await guard.begin(sale())).attempt?.approve();
+    clock.advance(30 * SECOND);
+    const restarted = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart(), window: '10m' });
+    const d = await restarted.begin(sale());
+    expect(codes(d)).toEqual(['DUPLICATE_CHARGE']);
+    expect(d.reasons[0]?.ageMs).toBe(30 * SECOND);
+  });
+
+  it('an unknown outcome made 2 minutes before a restart is not pruned as a week old after nights of sleep', async () => {
+    const { guard, store, clock } = await testGuard();
+    for (let night = 0; night < 16; night++) {
+      clock.advance(12 * HOUR);
+      clock.jump(12 * HOUR);
+      await guard.peek(sale({ amount: 1 })); // the till is used every day
+    }
+    await (await guard.begin(sale())).attempt?.markUnknown();
+    clock.advance(2 * MINUTE);
+    const restarted = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
+    expect(codes(await restarted.begin(sale()))).toEqual(['UNKNOWN_OUTCOME']);
+  });
+
+  it('within the process a paused clock errs on the safe side: an approval from before the sleep still prompts', async () => {
+    const { guard, clock } = await testGuard({ window: '10m' });
+    await (await guard.begin(sale())).attempt?.approve();
+    clock.advance(MINUTE);
+    clock.jump(2 * HOUR);
+    expect(codes(await guard.begin(sale()))).toEqual(['CLOCK_ANOMALY', 'DUPLICATE_CHARGE']);
+  });
+
+  it('after a sleep, what happens next ages by the monotonic clock and is stored at its wall-clock time', async () => {
+    const store = memoryStore();
+    const clock = new ManualClock();
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock, window: '10m' });
+    clock.jump(3 * HOUR);
+    await (await guard.begin(sale())).attempt?.approve();
+    clock.advance(MINUTE);
+    const d = await guard.peek(sale());
+    expect(d.reasons.find((r) => r.code === 'DUPLICATE_CHARGE')?.ageMs).toBe(MINUTE);
+    const [stored] = await store.load();
+    expect(stored?.approvedAt).toBe(clock.wall - MINUTE);
   });
 });

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { GuardTime } from '../src/guard-time.js';
+import { makeRecord } from '../src/record.js';
+import type { AttemptRecord } from '../src/types.js';
+import { HOUR, MINUTE, ManualClock, START } from './helpers/guard.js';
+
+function record(at: number, approvedAt?: number): AttemptRecord {
+  return makeRecord({
+    v: 1, id: 'pdg_x', idempotencyKey: 'pdg_x', fingerprint: 'f', status: approvedAt === undefined ? 'pending' : 'approved',
+    kind: 'sale', amount: 1, currency: 'CNY', merchantId: 'M', createdAt: at, updatedAt: approvedAt ?? at, pendingSince: at, refunded: 0,
+    ...(approvedAt === undefined ? {} : { approvedAt }),
+  });
+}
+
+describe('GuardTime', () => {
+  it('is wall time until the clocks drift apart, and converts nothing', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    clock.advance(5 * MINUTE);
+    expect(time.now()).toBe(clock.wall);
+    const r = record(time.now());
+    expect(time.toWall(r)).toBe(r);
+    expect(time.fromWall(r)).toBe(r);
+  });
+
+  it('ignores drift up to a second (clock slewing)', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    clock.jump(900);
+    const at = time.now();
+    expect(time.wallOf(at)).toBe(at);
+  });
+
+  it('dates each stamp by the gap of the epoch it was taken in', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const before = time.now();
+    clock.jump(8 * HOUR); // asleep
+    clock.advance(MINUTE);
+    const after = time.now();
+    expect(after - before).toBe(MINUTE); // ages are monotonic
+    expect(time.wallOf(before)).toBe(START);
+    expect(time.wallOf(after)).toBe(clock.wall);
+    clock.jump(-HOUR); // then set back
+    const third = time.now();
+    expect(time.wallOf(third)).toBe(clock.wall);
+    expect(time.wallOf(after)).toBe(START + 8 * HOUR + MINUTE);
+    expect(time.toWall(record(before, after))).toMatchObject({ createdAt: START, approvedAt: START + 8 * HOUR + MINUTE });
+  });
+
+  it('reads a wall-clock record from elsewhere by the gap in force now, and writes it back unchanged', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    time.now();
+    clock.jump(2 * HOUR); // both tabs slept; the other one stamped a record a minute after waking
+    clock.advance(MINUTE);
+    const theirs = record(clock.wall);
+    clock.advance(MINUTE);
+    const now = time.now();
+    const ours = time.fromWall(theirs);
+    expect(now - ours.createdAt).toBe(MINUTE);
+    expect(time.toWall(ours)).toMatchObject({ createdAt: theirs.createdAt });
+  });
+});
