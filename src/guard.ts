@@ -17,10 +17,12 @@ import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
+import { claimOf, excluding, sameVersion } from './claims.js';
+import { resumeFindings } from './resume.js';
 import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
   ApprovalDetails,
@@ -343,13 +345,19 @@ export class Guard {
     // this process now finds it and gets IN_FLIGHT.
     const record = this.#newRecord(sale, now, mode.override);
     this.#index.add(record);
-    const failure = await this.#reserve(record, sale);
+    const failure = await this.#reserve(record, (related) => {
+      // Inside the store's transaction: take in what other tabs wrote, judge again.
+      for (const other of related) if (other.id !== record.id) this.#adopt(other);
+      return !evaluate(sale, excluding(this.#index, record.id), now, this.#o).some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
+    });
     if (failure === undefined) return this.#issue(sale, now, { verdict: 'allow', findings: shown, record });
-    if ('holder' in failure) {
-      // Another tab holds the sale: re-evaluate with its record in the index.
+    if (failure === 'refused') {
+      // Another tab's records stand against the sale; they are in the index
+      // now, so deciding again gives its reasons. Once: never loop.
+      this.#index.remove(record.id);
       if (!mode.retried) return this.#decide(sale, { ...mode, retried: true, warnings: shown });
-      const holder: Finding = { code: 'IN_FLIGHT', attemptId: failure.holder.id, facts: { amount: sale.amount, currency: sale.currency } };
-      return this.#issue(sale, now, { verdict: 'block', findings: [...shown, holder] });
+      const held: Finding = { code: 'IN_FLIGHT', facts: { amount: sale.amount, currency: sale.currency } };
+      return this.#issue(sale, now, { verdict: 'block', findings: [...shown, held] });
     }
     const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
     const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : this.#o.onStorageError;
@@ -365,21 +373,20 @@ export class Guard {
     return this.#issue(sale, now, { verdict: policy, findings: [...shown, storageFinding], lifts });
   }
 
-  /** Persist a fresh reservation. `undefined` on success. */
-  async #reserve(record: AttemptRecord, sale: SaleFacts): Promise<undefined | { holder: AttemptRecord } | { error: unknown }> {
+  /**
+   * Persist a reservation: through the store's atomic claim where several
+   * tabs or processes share it (`judge` decides inside it), else by `put`.
+   * `undefined` on success.
+   */
+  async #reserve(record: AttemptRecord, judge: (related: AttemptRecord[]) => boolean): Promise<undefined | 'refused' | { error: unknown }> {
     const { store } = this.#o;
     try {
       if (store.claim) {
-        const claims = [record.fingerprint, ...(sale.orderId === undefined ? [] : [`order\u0000${sale.merchantId}\u0000${sale.orderId}`])];
-        const holder = await this.#write(() => (store.claim as NonNullable<GuardStore['claim']>)(this.#time.toWall(record), claims, { pendingTimeoutMs: this.#o.pendingTimeoutMs }));
-        if (holder) {
-          this.#index.remove(record.id);
-          this.#adopt(holder);
-          return { holder };
-        }
-      } else {
-        await this.#write(() => store.put(this.#time.toWall(record)));
+        const claim = store.claim.bind(store);
+        const written = await this.#write(() => claim(this.#time.toWall(record), claimOf(record), judge));
+        return written ? undefined : 'refused';
       }
+      await this.#write(() => store.put(this.#time.toWall(record)));
       return undefined;
     } catch (error) {
       this.#storageError(error, 'put');
@@ -514,19 +521,48 @@ export class Guard {
     const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
     if (!canTransition(from, 'pending')) this.#illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
-    // Another attempt of the same sale or order is being charged right now
-    // (a supervisor overrode this one's UNKNOWN_OUTCOME): resuming would put
-    // two charges in flight at once, which IN_FLIGHT never allows.
-    const inFlight = inFlightBesides(current, this.#index, now, this.#o.pendingTimeoutMs);
-    if (inFlight) {
-      throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed while attempt ${inFlight.id} of the same sale is being charged: wait for its result`, { field: 'attemptId' });
-    }
+    this.#refuseResume(current, now);
     const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
+    // Reserved before the first await, as a begin is: a second resume finds it pending.
     this.#index.add(record);
-    await this.#persist([record]);
+    const stored = this.#time.toWall(current);
+    let theirs: AttemptRecord | undefined;
+    const failure = await this.#reserve(record, (related) => {
+      for (const other of related) {
+        // Another tab resumed or settled this very attempt since this one read it.
+        if (other.id === current.id) theirs = sameVersion(other, stored) ? undefined : other;
+        else this.#adopt(other);
+      }
+      return theirs === undefined && resumeFindings(current, this.#index, now, this.#o).length === 0;
+    });
+    if (failure === 'refused') {
+      this.#index.add(current);
+      if (theirs) this.#adopt(theirs);
+      const status = this.#statusOf(this.#index.get(current.id) ?? current, now);
+      if (status !== 'unknown') {
+        throw new GuardStateError(status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION', `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`, { field: 'attemptId' });
+      }
+      this.#refuseResume(current, now);
+      throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed: another tab holds its sale`, { field: 'attemptId' });
+    }
+    if (failure !== undefined) this.#unpersisted.add(record.id); // kept in memory, retried on the next write
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
     this.#events.emit({ type: 'resume', record: this.#time.toWall(record) });
     return this.#handle(record);
+  }
+
+  /**
+   * Refuses to resume `record` when the rules stand against it as they would
+   * against a new begin of its sale (see resumeFindings): resuming would put a
+   * second charge in flight, or charge again what was paid since.
+   */
+  #refuseResume(record: AttemptRecord, now: number): void {
+    const findings = resumeFindings(record, this.#index, now, this.#o);
+    const first = findings.find((f) => f.code === 'IN_FLIGHT') ?? findings.find((f) => VERDICT_OF[f.code] === 'block') ?? findings[0];
+    if (!first) return;
+    const other = first.attemptId === undefined ? '' : ` (attempt ${first.attemptId})`;
+    const why = first.code === 'IN_FLIGHT' ? 'is being charged right now: wait for its result' : 'stands against it: a new charge of this sale goes through begin and its confirmation';
+    throw new GuardStateError(first.code, `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(this.#o.locale, first.code, first.facts)}`, { field: 'attemptId' });
   }
 
   /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
@@ -697,6 +733,9 @@ export class Guard {
     if (recordProblem(record) !== undefined) return;
     const adopted = this.#time.fromWall(makeRecord(record));
     if (this.#index.deadline(adopted) <= now) return;
+    // A message or a store read can be older than what this guard holds.
+    const held = this.#index.get(adopted.id);
+    if (held && held.updatedAt > adopted.updatedAt) return;
     this.#index.add(adopted);
   }
 

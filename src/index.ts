@@ -20,6 +20,7 @@ export type { Listener } from './events.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
+export { staysFiled } from './claims.js';
 export type {
   Attempt,
   AttemptFilter,
@@ -29,8 +30,8 @@ export type {
   AuthorizeRequest,
   CardInput,
   ChargeOptions,
-  ClaimOptions,
   ChargeResult,
+  Claim,
   Clock,
   Decision,
   DeclineDetails,

@@ -240,11 +240,17 @@ export interface GuardStore {
   setMeta(key: string, value: string): Promise<void>;
   appendJournal(entry: JournalEntry): Promise<void>;
   /**
-   * Optional cross-process reservation (IndexedDB tabs): atomically persist a
-   * new `pending` record unless another live holder has claimed one of its
-   * `claims` keys; resolve the holder's record in that case.
+   * Optional cross-process reservation, for a store several tabs or
+   * processes share. In one atomic step (a transaction): read the records
+   * filed under `claim.keys` and those named by `claim.ids` (a stored
+   * version of `record` itself included), pass them to `judge`
+   * synchronously, and only if it answers `true` write `record` and file its
+   * id under `claim.keys`; resolve whether it was written. A record stays
+   * filed while `staysFiled(record)` holds (see `pos-duplicate-guard/testing`'s
+   * `storeContract`); `put` of a record that no longer does, and `delete`,
+   * unfile it.
    */
-  claim?(record: AttemptRecord, claims: readonly string[], options?: ClaimOptions): Promise<AttemptRecord | undefined>;
+  claim?(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
   /** Optional: records changed by another process or tab. Returns an unsubscribe. */
   subscribe?(listener: (record: AttemptRecord) => void): () => void;
   /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
@@ -252,9 +258,12 @@ export interface GuardStore {
   close?(): Promise<void>;
 }
 
-export interface ClaimOptions {
-  /** A holder `pending` for longer than this has an unknown outcome (its tab or process died). */
-  pendingTimeoutMs?: number;
+/** What a reservation reads in a shared store: see `GuardStore.claim`. */
+export interface Claim {
+  /** Keys the record is filed under while live: its fingerprint, its order, a refund's original. */
+  readonly keys: readonly string[];
+  /** Records handed back by id, live or not: a refund's original. */
+  readonly ids: readonly string[];
 }
 
 export type GuardEvent =

@@ -1,8 +1,7 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
-import type { AttemptRecord, ClaimOptions, GuardStore, JournalEntry } from '../types.js';
-import { isOpen } from '../lifecycle.js';
+import { staysFiled } from '../claims.js';
+import type { AttemptRecord, Claim, GuardStore, JournalEntry } from '../types.js';
 import { recordProblem } from '../record.js';
-import { statusAt } from '../rules.js';
 import { connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
 
@@ -25,7 +24,7 @@ export interface IndexedDbStoreOptions {
 export interface IndexedDbStore extends GuardStore {
   /** The database name. */
   readonly name: string;
-  claim(record: AttemptRecord, claims: readonly string[], options?: ClaimOptions): Promise<AttemptRecord | undefined>;
+  claim(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
   subscribe(listener: (record: AttemptRecord) => void): () => void;
   /**
    * Whether the browser agreed to keep this origin's data under storage
@@ -38,9 +37,9 @@ export interface IndexedDbStore extends GuardStore {
 
 // Key layout, one object store per database. The prefixes keep each kind in
 // its own key range: 'c:' < 'h:' < 'j:' < 'm:' < 'r:'.
-/** `c:<claim>` → the id of the record that claimed it. */
+/** `c:<claim key>` → the ids of the live records filed under it. */
 const CLAIM = 'c:';
-/** `h:<id>` → the claim keys that record holds, so settling it releases them. */
+/** `h:<id>` → the claim keys that record is filed under, so settling it unfiles it. */
 const HELD = 'h:';
 /** `j:<time>-<tab><seq>` → a journal entry. */
 const JOURNAL = 'j:';
@@ -143,7 +142,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     put: (record) =>
       run('put', 'readwrite', (store) => {
         store.put(record, RECORD + record.id);
-        if (!isOpen(record.status)) release(store, record.id);
+        if (!staysFiled(record)) release(store, record.id);
       }, 'strict').then(() => announce(record)),
 
     delete: (id) =>
@@ -168,27 +167,46 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
       }),
 
-    claim: (record, claims, options = {}) => {
-      const keys = claims.map((claim) => CLAIM + claim);
-      return run<AttemptRecord | undefined>('claim', 'readwrite', (store, done) => {
+    claim: (record, claim, judge) => {
+      const keys = claim.keys.map((key) => CLAIM + key);
+      let failure: { error: unknown } | undefined;
+      return run<boolean>('claim', 'readwrite', (store, done) => {
         // Every read and write below happens in this one read-write
         // transaction, issued from request callbacks (never after an await),
         // and IndexedDB runs overlapping read-write transactions one at a
-        // time: of two tabs claiming one sale, the second sees the first's claim.
-        read(store, keys, (ids) => {
-          const others = [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== record.id))];
-          read(store, others.map((id) => RECORD + id), (holders) => {
-            const holder = holders.find((value): value is AttemptRecord => holds(value, record, options.pendingTimeoutMs));
-            if (holder) return done(holder);
-            for (const key of keys) store.put(record.id, key);
+        // time: of two tabs claiming one sale, the second sees the first's
+        // record, and the guard's rules judge it before anything is written.
+        read(store, keys, (lists) => {
+          const filed = lists.map(idsOf);
+          const ids = [...new Set([...filed.flat(), ...claim.ids, record.id])];
+          read(store, ids.map((id) => RECORD + id), (values) => {
+            const related = values.filter(isRecord);
+            let admitted: boolean;
+            try {
+              admitted = judge(related);
+            } catch (error) {
+              failure = { error };
+              store.transaction.abort();
+              return;
+            }
+            done(admitted);
+            if (!admitted) return;
+            // Filed lists keep only what can still hold back a sale.
+            const live = new Set(related.filter(staysFiled).map((r) => r.id));
+            keys.forEach((key, i) => store.put([...(filed[i] ?? []).filter((id) => live.has(id) && id !== record.id), record.id], key));
             store.put(keys, HELD + record.id);
             store.put(record, RECORD + record.id);
           });
         });
-      }, 'strict').then((holder) => {
-        if (!holder) announce(record);
-        return holder;
-      });
+      }, 'strict').then(
+        (admitted) => {
+          if (admitted) announce(record);
+          return admitted;
+        },
+        (error: unknown) => {
+          throw failure ? failure.error : error;
+        },
+      );
     },
 
     subscribe: (listener) => {
@@ -245,20 +263,30 @@ function read(store: IDBObjectStore, keys: readonly string[], next: (values: unk
 }
 
 /**
- * A record that can no longer block anyone gives up its claim keys, unless
- * another record has taken them since: claims stay as few as the open records,
- * whichever tab settles or prunes them.
+ * Unfiles a record that can no longer hold back a sale (settled, pruned)
+ * from the claim keys it was filed under, whichever tab settles or prunes
+ * it: the lists stay as short as the live records.
  */
 function release(store: IDBObjectStore, id: string): void {
   read(store, [HELD + id], ([keys]) => {
     if (!Array.isArray(keys)) return;
     store.delete(HELD + id);
-    read(store, keys as string[], (holders) => {
-      holders.forEach((holder, i) => {
-        if (holder === id) store.delete(keys[i] as string);
+    read(store, keys as string[], (lists) => {
+      lists.forEach((list, i) => {
+        const ids = idsOf(list);
+        if (!ids.includes(id)) return;
+        const rest = ids.filter((other) => other !== id);
+        if (rest.length === 0) store.delete(keys[i] as string);
+        else store.put(rest, keys[i] as string);
       });
     });
   });
+}
+
+/** The ids filed under a claim key (a single id, as releases before 0.2 wrote it, reads as one). */
+function idsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
 }
 
 /**
@@ -302,19 +330,6 @@ async function askPersistence(): Promise<boolean | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Whether `holder` keeps `record` from claiming: a charge in flight always
- * does (IN_FLIGHT can never be overridden); an unknown outcome does unless
- * `record` is a supervisor override that lifted UNKNOWN_OUTCOME (SPEC §3). A
- * `pending` older than `pendingTimeout` is an unknown outcome (its tab died
- * mid-charge), or a supervisor could never override it.
- */
-function holds(holder: unknown, record: AttemptRecord, pendingTimeoutMs = Infinity): holder is AttemptRecord {
-  if (!isRecord(holder)) return false;
-  const status = statusAt(holder, record.createdAt, pendingTimeoutMs);
-  return status === 'pending' || (status === 'unknown' && !record.override?.lifted.includes('UNKNOWN_OUTCOME'));
 }
 
 /** A structurally plausible record: what another tab or an older version wrote is not trusted blindly. */

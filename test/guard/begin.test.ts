@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GuardInputError, GuardStateError, memoryStore, type AttemptRecord } from '../../src/index.js';
+import { GuardInputError, GuardStateError, memoryStore, type AttemptRecord, type Claim } from '../../src/index.js';
 import { MINUTE, SECOND, START, deferred, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 const URL_SAFE_KEY = /^[A-Za-z0-9_-]{16,255}$/;
@@ -107,11 +107,12 @@ describe('begin', () => {
         puts++;
         await base.put(record);
       },
-      claim: async (record: AttemptRecord, keys: readonly string[]) => {
-        claims.push({ record, keys });
+      claim: async (record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean) => {
+        claims.push({ record, keys: claim.keys });
         await gate.promise;
+        if (!judge([])) return false;
         await base.put(record);
-        return undefined;
+        return true;
       },
     };
     const { guard } = await testGuard({ store });

@@ -63,3 +63,42 @@ describe('resume', () => {
     expect((await resumed.approve()).status).toBe('approved');
   });
 });
+
+describe('resume is judged by the rules, as a new begin of the sale would be', () => {
+  const SUPERVISOR = { operator: 'amy', reason: 'processor shows no charge', supervisor: 'sup-1' };
+
+  it("is refused once the supervisor's overriding attempt was approved: resuming would charge twice", async () => {
+    const { guard, store } = await testGuard({ authorize: () => true });
+    const x = (await guard.begin(sale({ orderId: 'ORD-9' }))).attempt;
+    await x?.markUnknown();
+    const y = await guard.override(await guard.begin(sale({ orderId: 'ORD-9' })), SUPERVISOR);
+    expect(y.verdict).toBe('allow');
+    await expect(guard.resume(x?.id ?? '')).rejects.toMatchObject({ name: 'GuardStateError', code: 'IN_FLIGHT' });
+    await y.attempt?.approve();
+    const refused = await thrown(() => guard.resume(x?.id ?? ''));
+    expect(refused).toBeInstanceOf(GuardStateError);
+    expect(refused).toMatchObject({ code: 'ORDER_ALREADY_PAID', field: 'attemptId' });
+    expect((refused as Error).message).toContain(y.attempt?.id);
+    expect(await guard.get(x?.id ?? '')).toMatchObject({ status: 'unknown' });
+    await flush();
+    expect(store.journal().filter((e) => e.type === 'resume')).toEqual([]);
+  });
+
+  it('is refused with DUPLICATE_CHARGE when an earlier attempt of the sale was found approved since', async () => {
+    const { guard } = await testGuard({ authorize: () => true });
+    const w = (await guard.begin(sale())).attempt;
+    await w?.markUnknown();
+    const x = await guard.override(await guard.begin(sale()), SUPERVISOR);
+    await x.attempt?.markUnknown();
+    await w?.approve(); // the processor's records show the first one went through
+    await expect(guard.resume(x.attempt?.id ?? '')).rejects.toMatchObject({ code: 'DUPLICATE_CHARGE' });
+  });
+
+  it('is allowed for a confirmed repeat purchase: what its override lifted before it began still stands lifted', async () => {
+    const { guard } = await testGuard();
+    await (await guard.begin(sale())).attempt?.approve();
+    const x = await guard.override(await guard.begin(sale()), { operator: 'amy', reason: 'second ticket' });
+    await x.attempt?.markUnknown();
+    expect((await guard.resume(x.attempt?.id ?? '')).status).toBe('pending');
+  });
+});

@@ -4,6 +4,7 @@ import { GuardStorageError, createGuard, type AttemptRecord, type Guard, type Gu
 import { indexedDbStore, type IndexedDbStore } from '../../src/idb.js';
 import { isQuotaError, toStorageError } from '../../src/stores/idb/errors.js';
 import { sampleRecord, storeContract } from './store-contract.js';
+import { ManualClock, thrown } from '../helpers/guard.js';
 
 const SECRET = 'idb-test-secret-0123456789abcdef';
 const VISA = '4111 1111 1111 1111';
@@ -133,7 +134,7 @@ describe('indexedDbStore layout', () => {
     expect(claims).toHaveLength(2);
     expect(claims.map(([key]) => key)).toContain(`c:${decision.fingerprint}`);
     expect(claims.some(([key]) => key.includes('ORD-7'))).toBe(true);
-    expect(claims.every(([, holder]) => holder === id)).toBe(true);
+    expect(claims.every(([, filed]) => JSON.stringify(filed) === JSON.stringify([id]))).toBe(true);
     expect((data.get(`h:${id}`) as string[]).sort()).toEqual(claims.map(([key]) => key).sort());
     expect([...data.keys()].some((key) => key.startsWith('j:'))).toBe(true);
   });
@@ -152,64 +153,90 @@ describe('indexedDbStore layout', () => {
   });
 });
 
+/** A claim on a fingerprint (and more), as the guard's claimOf makes them. */
+const on = (...keys: string[]) => ({ keys, ids: [] });
+const admit = () => true;
+
 describe('indexedDbStore claim', () => {
-  it('hands back an open holder and writes nothing', async () => {
+  it('hands the judge what is filed under its keys, and writes only what it admits', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     const first = sampleRecord('first', { fingerprint: 'fp' });
-    expect(await store.claim(first, ['fp'])).toBeUndefined();
-    for (const status of ['pending', 'unknown'] as const) {
+    expect(await store.claim(first, on('fp'), admit)).toBe(true);
+    for (const status of ['pending', 'unknown', 'approved'] as const) {
       await store.put({ ...first, status });
-      const holder = await store.claim(sampleRecord('second', { fingerprint: 'fp' }), ['fp', 'order\u0000M\u00001']);
-      expect(holder).toMatchObject({ id: 'first', status });
+      let seen: AttemptRecord[] = [];
+      const admitted = await store.claim(sampleRecord('second', { fingerprint: 'fp' }), on('fp', 'order\u0000M\u00001'), (related) => {
+        seen = related;
+        return false;
+      });
+      expect(admitted).toBe(false);
+      expect(seen).toEqual([expect.objectContaining({ id: 'first', status })]);
     }
     const data = await dump(db);
     expect(data.has('r:second')).toBe(false);
     expect(data.has('c:order\u0000M\u00001')).toBe(false);
-    expect(data.get('c:fp')).toBe('first');
+    expect(data.get('c:fp')).toEqual(['first']);
   });
 
-  it('takes over a claim whose holder is settled or gone', async () => {
+  it('files every live record under a key, and unfiles one once settled or deleted', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
-    await store.claim(sampleRecord('first'), ['fp']);
+    await store.claim(sampleRecord('first'), on('fp'), admit);
     await store.put(sampleRecord('first', { status: 'approved' }));
-    expect(await store.claim(sampleRecord('second'), ['fp'])).toBeUndefined();
-    expect((await dump(db)).get('c:fp')).toBe('second');
+    expect(await store.claim(sampleRecord('second'), on('fp'), admit)).toBe(true);
+    // An approval inside its window is what the next sale must be judged against.
+    expect((await dump(db)).get('c:fp')).toEqual(['first', 'second']);
+    await store.put(sampleRecord('first', { status: 'voided' }));
+    expect((await dump(db)).get('c:fp')).toEqual(['second']);
     await store.delete('second');
     expect((await dump(db)).has('c:fp')).toBe(false);
-    expect(await store.claim(sampleRecord('third'), ['fp'])).toBeUndefined();
+    let seen: AttemptRecord[] = [];
+    await store.claim(sampleRecord('third'), on('fp'), (related) => ((seen = related), true));
+    expect(seen).toEqual([]);
   });
 
   it('releases the claims of a record another tab settles, and only those', async () => {
     const db = freshDb();
     const tabA = track(indexedDbStore(db));
-    await tabA.claim(sampleRecord('open'), ['fp-open']);
-    await tabA.claim(sampleRecord('done'), ['fp-done', 'order-1']);
+    await tabA.claim(sampleRecord('open'), on('fp-open'), admit);
+    await tabA.claim(sampleRecord('done'), on('fp-done', 'order-1'), admit);
     // Tab B settles A's attempt (it adopted it from a broadcast or at start-up).
     const tabB = track(indexedDbStore(db));
     await tabB.put(sampleRecord('done', { status: 'unknown' }));
-    expect((await dump(db)).get('c:fp-done')).toBe('done');
+    expect((await dump(db)).get('c:fp-done')).toEqual(['done']);
     await tabB.put(sampleRecord('done', { status: 'declined' }));
     const data = await dump(db);
     expect([...data.keys()].filter((key) => key.startsWith('c:') || key.startsWith('h:')).sort()).toEqual(['c:fp-open', 'h:open']);
     expect(data.get('h:open')).toEqual(['c:fp-open']);
   });
 
-  it('leaves a claim alone once another record has taken it', async () => {
+  it('reads a claim filed by an earlier release (one id per key)', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
-    await store.claim(sampleRecord('first'), ['fp']);
-    // Settled behind the store's back (say, by an older version), so its claim was never released…
-    await rawPut(db, 'r:first', sampleRecord('first', { status: 'approved' }));
-    // …and taken over by the next sale.
-    expect(await store.claim(sampleRecord('second'), ['fp'])).toBeUndefined();
-    // first's late settle releases what first still holds, not second's claim.
-    await store.put(sampleRecord('first', { status: 'voided' }));
-    const data = await dump(db);
-    expect(data.get('c:fp')).toBe('second');
-    expect(data.has('h:first')).toBe(false);
-    expect(await store.claim(sampleRecord('third'), ['fp'])).toMatchObject({ id: 'second' });
+    await store.put(sampleRecord('old'));
+    await rawPut(db, 'c:fp', 'old');
+    let seen: AttemptRecord[] = [];
+    expect(await store.claim(sampleRecord('new'), on('fp'), (related) => ((seen = related), false))).toBe(false);
+    expect(seen.map((r) => r.id)).toEqual(['old']);
+  });
+
+  it("hands back a refund's original by id, and the stored version of the record itself", async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    await store.put(sampleRecord('sale', { status: 'refunded' }));
+    await store.put(sampleRecord('mine', { status: 'unknown' }));
+    let seen: AttemptRecord[] = [];
+    await store.claim(sampleRecord('mine'), { keys: ['fp-r'], ids: ['sale'] }, (related) => ((seen = related), true));
+    expect(seen.map((r) => [r.id, r.status]).sort()).toEqual([['mine', 'unknown'], ['sale', 'refunded']]);
+  });
+
+  it('writes nothing and rejects with the error when the judge throws', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    const boom = new Error('judge failed');
+    await expect(store.claim(sampleRecord('x'), on('fp'), () => { throw boom; })).rejects.toBe(boom);
+    expect([...(await dump(db)).keys()].filter((key) => !key.startsWith('m:'))).toEqual([]);
   });
 });
 
@@ -273,16 +300,113 @@ describe('indexedDbStore with a guard', () => {
     const refused = await tabB.override(again, { operator: 'bob', reason: 'retry', supervisor: 'sup-2' });
     expect(refused.verdict).toBe('block');
     expect(refused.reasons.find((r) => r.code === 'IN_FLIGHT')?.attemptId).toBe(overridden.attempt?.id);
-    const store = track(indexedDbStore(db));
-    const lifted = sampleRecord('late', { fingerprint: overridden.fingerprint, override: { operator: 'amy', reason: 'r', lifted: ['UNKNOWN_OUTCOME'] } });
-    expect(await store.claim(lifted, [overridden.fingerprint])).toMatchObject({ id: overridden.attempt?.id, status: 'pending' });
-    // Once that `pending` is older than pendingTimeout, its tab died mid-charge:
-    // an unknown outcome, which a supervisor override may pass (and nothing else may).
-    const holder = (await store.load()).find((r) => r.id === overridden.attempt?.id) as AttemptRecord;
-    const later = { ...lifted, createdAt: holder.pendingSince + 120_001 };
-    const plain = sampleRecord('plain', { fingerprint: overridden.fingerprint, createdAt: later.createdAt });
-    expect(await store.claim(plain, [overridden.fingerprint], { pendingTimeoutMs: 120_000 })).toMatchObject({ id: holder.id });
-    expect(await store.claim(later, [overridden.fingerprint], { pendingTimeoutMs: 120_000 })).toBeUndefined();
+  });
+
+  describe('without BroadcastChannel (older WebViews): the next claim hands back what other tabs wrote', () => {
+    it("tab A's approval is DUPLICATE_CHARGE in tab B, and its paid order ORDER_ALREADY_PAID", async () => {
+      vi.stubGlobal('BroadcastChannel', undefined);
+      const db = freshDb();
+      const tabA = await guardOn(track(indexedDbStore(db)));
+      const tabB = await guardOn(track(indexedDbStore(db)));
+      const paid = await tabA.begin({ ...sale(4200), orderId: 'T-12' });
+      await paid.attempt?.approve();
+      const again = await tabB.begin(sale(4200));
+      expect(again.verdict).toBe('prompt');
+      expect(again.reasons.find((r) => r.code === 'DUPLICATE_CHARGE')?.attemptId).toBe(paid.attempt?.id);
+      const order = await tabB.begin({ ...sale(4200, { pan: VISA }), orderId: 'T-12' });
+      expect(order.verdict).toBe('prompt');
+      expect(order.reasons.map((r) => r.code)).toContain('ORDER_SAME_AMOUNT');
+      const overpay = await tabB.begin({ ...sale(100, { pan: VISA }), orderId: 'T-12', orderTotal: 4200 });
+      expect(overpay).toMatchObject({ verdict: 'block', reasons: [expect.objectContaining({ code: 'ORDER_ALREADY_PAID' })] });
+    });
+
+    it('a confirmed prompt still reserves: the approval handed back is the one the cashier saw', async () => {
+      vi.stubGlobal('BroadcastChannel', undefined);
+      const db = freshDb();
+      const tabA = await guardOn(track(indexedDbStore(db)));
+      const tabB = await guardOn(track(indexedDbStore(db)));
+      await (await tabA.begin(sale(4200))).attempt?.approve();
+      const prompt = await tabB.begin(sale(4200));
+      const confirmed = await tabB.override(prompt, { operator: 'amy', reason: 'second coffee' });
+      expect(confirmed.verdict).toBe('allow');
+    });
+  });
+
+  it("a tab whose clock starts after another tab's sleep still sees that tab's pending as IN_FLIGHT", async () => {
+    const db = freshDb();
+    const clockA = new ManualClock();
+    const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), clock: clockA }).then(track);
+    clockA.jump(6 * 3_600_000); // tab A's device slept: its monotonic clock paused
+    const charging = await tabA.begin(sale());
+    const clockB = new ManualClock(clockA.wall, 3); // a tab opened now
+    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), clock: clockB, authorize: () => true }).then(track);
+    // A tab that starts reads every pending as unknown (SPEC §6: it cannot
+    // tell a live tab's from a dead one's)…
+    const seen = await tabB.begin(sale());
+    expect(seen).toMatchObject({ verdict: 'block', reasons: [expect.objectContaining({ code: 'UNKNOWN_OUTCOME', attemptId: charging.attempt?.id })] });
+    // …but its claim reads the record as stored, dated by the wall clock:
+    // seconds old, so in flight, and no supervisor can lift that.
+    const overridden = await tabB.override(seen, { operator: 'o', reason: 'r', supervisor: 's' });
+    expect(overridden).toMatchObject({ verdict: 'block', reasons: [expect.objectContaining({ code: 'IN_FLIGHT', attemptId: charging.attempt?.id })] });
+  });
+
+  it("a pending whose tab died is UNKNOWN_OUTCOME after pendingTimeout, which a supervisor override may pass", async () => {
+    const db = freshDb();
+    const clock = new ManualClock();
+    const dead = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: indexedDbStore(db), clock });
+    const orphan = await dead.begin(sale());
+    clock.advance(120_001);
+    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), clock: new ManualClock(clock.wall, 9), authorize: () => true }).then(track);
+    const blocked = await tabB.begin(sale());
+    expect(blocked.reasons).toEqual([expect.objectContaining({ code: 'UNKNOWN_OUTCOME', attemptId: orphan.attempt?.id })]);
+    expect((await tabB.override(blocked, { operator: 'o', reason: 'processor shows no charge', supervisor: 's' })).verdict).toBe('allow');
+  });
+
+  describe('resume goes through the same claim as begin', () => {
+    it("is refused in tab B while tab A charges the overriding attempt (IN_FLIGHT), and allowed in one tab only", async () => {
+      const db = freshDb();
+      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+      const x = await tabA.begin(sale());
+      await x.attempt?.markUnknown();
+      const blocked = await tabA.begin(sale());
+      const y = await tabA.override(blocked, { operator: 'o', reason: 'processor shows no charge', supervisor: 's' });
+      expect(y.verdict).toBe('allow');
+      const tabB = await guardOn(track(indexedDbStore(db)));
+      // Tab B started after y began, so it reads y as unknown (SPEC §6); either way resuming x is refused.
+      const refused = await thrown(() => tabB.resume(x.attempt?.id ?? ''));
+      expect(refused).toMatchObject({ name: 'GuardStateError', code: expect.stringMatching(/^(IN_FLIGHT|UNKNOWN_OUTCOME)$/) });
+      expect((await dump(db)).get(`r:${x.attempt?.id}`)).toMatchObject({ status: 'unknown' });
+    });
+
+    it("is refused by the claim when tab B never heard of the overriding attempt (no BroadcastChannel)", async () => {
+      vi.stubGlobal('BroadcastChannel', undefined);
+      const db = freshDb();
+      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+      const x = await tabA.begin(sale());
+      await x.attempt?.markUnknown();
+      const tabB = await guardOn(track(indexedDbStore(db)));
+      const blocked = await tabA.begin(sale());
+      const y = await tabA.override(blocked, { operator: 'o', reason: 'processor shows no charge', supervisor: 's' });
+      await expect(tabB.resume(x.attempt?.id ?? '')).rejects.toMatchObject({ name: 'GuardStateError', code: 'IN_FLIGHT' });
+      await y.attempt?.approve();
+      // Tab B still holds y as it read it (pending): refused all the same.
+      await expect(tabB.resume(x.attempt?.id ?? '')).rejects.toMatchObject({ name: 'GuardStateError', code: 'IN_FLIGHT' });
+      const tabC = await guardOn(track(indexedDbStore(db)));
+      await expect(tabC.resume(x.attempt?.id ?? '')).rejects.toMatchObject({ name: 'GuardStateError', code: 'DUPLICATE_CHARGE' });
+      expect((await dump(db)).get(`r:${x.attempt?.id}`)).toMatchObject({ status: 'unknown' });
+      expect(await tabB.get(x.attempt?.id ?? '')).toMatchObject({ status: 'unknown' });
+    });
+
+    it('two tabs resuming one unknown attempt at once: one resumes it, the other is told', async () => {
+      const db = freshDb();
+      const tabA = await guardOn(track(indexedDbStore(db)));
+      const x = await tabA.begin(sale());
+      await x.attempt?.markUnknown();
+      const tabB = await guardOn(track(indexedDbStore(db)));
+      const results = await Promise.allSettled([tabA.resume(x.attempt?.id ?? ''), tabB.resume(x.attempt?.id ?? '')]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { name: 'GuardStateError' } });
+    });
   });
 
   it("shows tab A's approved sale to tab B as DUPLICATE_CHARGE without a reload", async () => {
@@ -361,7 +485,7 @@ describe('indexedDbStore storage errors', () => {
     const store = track(indexedDbStore(freshDb()));
     await store.load();
     failPutsWithQuota();
-    for (const write of [() => store.put(sampleRecord('a')), () => store.claim(sampleRecord('b'), ['fp'])]) {
+    for (const write of [() => store.put(sampleRecord('a')), () => store.claim(sampleRecord('b'), on('fp'), admit)]) {
       const error = await write().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GuardStorageError);
       expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', cause: expect.objectContaining({ name: 'QuotaExceededError' }) });
