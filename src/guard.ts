@@ -14,14 +14,14 @@ import {
 import { Emitter, type Listener } from './events.js';
 import { GuardTime } from './guard-time.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
-import { canTransition, isOpen } from './lifecycle.js';
+import { canTransition, isLive, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
-import { claimOf, excluding, sameVersion } from './claims.js';
+import { claimOf, excluding, sameVersion, staysFiled } from './claims.js';
 import { resumeFindings } from './resume.js';
 import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
@@ -45,6 +45,7 @@ import type {
   ReasonCode,
   Sale,
   SaleKind,
+  StoreChange,
   SubmitResult,
   Verdict,
 } from './types.js';
@@ -116,6 +117,10 @@ export class Guard {
   // Writes not yet finished, so close() can wait for them.
   readonly #inflight = new Set<Promise<void>>();
   readonly #unpersisted = new Set<string>();
+  /** Attempts this guard reserved and has not settled: its own processor answer for them always stands. */
+  readonly #charging = new Set<string>();
+  /** Records other tabs announced from memory only (their writes failed): holds, never more. */
+  readonly #announced = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
@@ -218,7 +223,7 @@ export class Guard {
     // the original short: count it now (idempotent, so nothing is doubled).
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
     const pruned = this.#prune(now);
-    this.#unsubscribe = store.subscribe?.((record) => this.#adopt(record));
+    this.#unsubscribe = store.subscribe?.((change) => this.#change(change));
     const warnings = [...(store.warnings?.() ?? []), ...problems.map((p) => `skipped ${p}`)];
     this.#journal({
       at: now,
@@ -350,7 +355,10 @@ export class Guard {
       for (const other of related) if (other.id !== record.id) this.#adopt(other);
       return !evaluate(sale, excluding(this.#index, record.id), now, this.#o).some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
     });
-    if (failure === undefined) return this.#issue(sale, now, { verdict: 'allow', findings: shown, record });
+    if (failure === undefined) {
+      this.#charging.add(record.id);
+      return this.#issue(sale, now, { verdict: 'allow', findings: shown, record });
+    }
     if (failure === 'refused') {
       // Another tab's records stand against the sale; they are in the index
       // now, so deciding again gives its reasons. Once: never loop.
@@ -362,8 +370,11 @@ export class Guard {
     const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
     const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : this.#o.onStorageError;
     if (policy === 'allow') {
-      // Proceed on memory only: the attempt still guards this process.
+      // Proceed on memory only: the attempt still guards this process, and
+      // other tabs are told of it so that they hold the sale too.
       this.#unpersisted.add(record.id);
+      this.#charging.add(record.id);
+      this.#o.store.announce?.(this.#time.toWall(record));
       return this.#issue(sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
     }
     this.#index.remove(record.id);
@@ -496,6 +507,7 @@ export class Guard {
       if (updated) changes.push(updated);
     }
     for (const record of changes) this.#index.add(record);
+    this.#charging.delete(attemptId);
     await this.#persist(changes);
     const [record] = changes as [AttemptRecord];
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
@@ -545,7 +557,12 @@ export class Guard {
       this.#refuseResume(current, now);
       throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed: another tab holds its sale`, { field: 'attemptId' });
     }
-    if (failure !== undefined) this.#unpersisted.add(record.id); // kept in memory, retried on the next write
+    if (failure !== undefined) {
+      // Kept in memory, retried on the next write; other tabs are told of it.
+      this.#unpersisted.add(record.id);
+      this.#o.store.announce?.(this.#time.toWall(record));
+    }
+    this.#charging.add(record.id);
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
     this.#events.emit({ type: 'resume', record: this.#time.toWall(record) });
     return this.#handle(record);
@@ -726,6 +743,14 @@ export class Guard {
     return gone.length;
   }
 
+  /** What a shared store says another tab or process changed. */
+  #change(change: StoreChange): void {
+    if (this.#closed) return;
+    if (change.type === 'record') this.#adopt(change.record);
+    else if (change.type === 'unpersisted') this.#adoptAnnounced(change.record);
+    else void this.#restore(change.detail);
+  }
+
   /** A record another tab or process wrote: take it into the index. */
   #adopt(record: AttemptRecord): void {
     if (this.#closed) return;
@@ -736,7 +761,47 @@ export class Guard {
     // A message or a store read can be older than what this guard holds.
     const held = this.#index.get(adopted.id);
     if (held && held.updatedAt > adopted.updatedAt) return;
+    // This guard is charging it: the processor's answer here is the truth,
+    // whatever another tab (that took it for a dead tab's) settled it as.
+    if (held && this.#charging.has(held.id) && adopted.status !== held.status) return;
+    this.#announced.delete(adopted.id);
     this.#index.add(adopted);
+  }
+
+  /**
+   * A record another tab holds in memory only (its write failed, and it
+   * charges anyway): a hold on its sale, and never more. It can add a live
+   * record this guard did not know, or update one it learnt the same way;
+   * it can never change what the store gave this guard, nor release a hold.
+   */
+  #adoptAnnounced(record: AttemptRecord): void {
+    if (recordProblem(record) !== undefined || !isLive(record.status)) return;
+    const held = this.#index.get(record.id);
+    if (held && !this.#announced.has(record.id)) return;
+    const adopted = this.#time.fromWall(makeRecord(record));
+    if (this.#index.deadline(adopted) <= this.#now()) return;
+    this.#announced.add(record.id);
+    this.#index.add(adopted);
+  }
+
+  /**
+   * The storage was deleted under this guard (site data cleared): write back
+   * everything it holds, its live records filed under their claim keys
+   * again, so that other tabs see its charges in flight; and say so.
+   */
+  async #restore(detail: string): Promise<void> {
+    const { store } = this.#o;
+    const records = [...this.#index.values()];
+    this.#storageError(new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
+    this.#journal({ at: this.#now(), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });
+    const writes: Promise<unknown>[] = [this.#write(() => store.setMeta(KEY_CHECK, this.#hasher.keyCheck))];
+    const claim = store.claim?.bind(store);
+    for (const record of records) {
+      const stored = this.#time.toWall(record);
+      writes.push(this.#write<unknown>(() => (claim && staysFiled(record) ? claim(stored, claimOf(record), () => true) : store.put(stored))));
+    }
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) this.#storageError(failed.reason, 'restore');
   }
 
   /**
@@ -774,6 +839,7 @@ export class Guard {
         // memory, retry on the next write, and tell the app.
         this.#unpersisted.add(record.id);
         this.#storageError(error, 'put');
+        store.announce?.(this.#time.toWall(record));
       },
     ));
     await Promise.all(writes);

@@ -51,6 +51,7 @@ export type {
   Sale,
   SaleKind,
   StorageErrorPolicy,
+  StoreChange,
   SubmitResult,
   Verdict,
 } from './types.js';

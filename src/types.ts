@@ -208,7 +208,7 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune';
+  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage';
   attemptId?: string;
   verdict?: Verdict;
   codes?: readonly ReasonCode[];
@@ -251,12 +251,31 @@ export interface GuardStore {
    * unfile it.
    */
   claim?(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
-  /** Optional: records changed by another process or tab. Returns an unsubscribe. */
-  subscribe?(listener: (record: AttemptRecord) => void): () => void;
+  /** Optional: what another process or tab changed (see StoreChange). Returns an unsubscribe. */
+  subscribe?(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Optional: tell the other processes sharing this store of a record this
+   * one holds in memory only, because its write failed: they treat it as a
+   * hold on its sale (an in-memory `pending` is still being charged).
+   */
+  announce?(record: AttemptRecord): void;
   /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
   warnings?(): string[];
   close?(): Promise<void>;
 }
+
+/**
+ * What a shared store tells a guard. A message between tabs is only a hint:
+ * a `record` is what the store holds now (re-read from it, never taken from
+ * the message), `unpersisted` is a record another process holds in memory
+ * only (the guard lets it add a hold, never lift one), and `wiped` says the
+ * storage was deleted under this process (site data cleared), so the guard
+ * writes back what it holds.
+ */
+export type StoreChange =
+  | { type: 'record'; record: AttemptRecord }
+  | { type: 'unpersisted'; record: AttemptRecord }
+  | { type: 'wiped'; detail: string };
 
 /** What a reservation reads in a shared store: see `GuardStore.claim`. */
 export interface Claim {

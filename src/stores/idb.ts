@@ -1,6 +1,6 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
 import { staysFiled } from '../claims.js';
-import type { AttemptRecord, Claim, GuardStore, JournalEntry } from '../types.js';
+import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
 import { connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
@@ -25,7 +25,8 @@ export interface IndexedDbStore extends GuardStore {
   /** The database name. */
   readonly name: string;
   claim(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
-  subscribe(listener: (record: AttemptRecord) => void): () => void;
+  subscribe(listener: (change: StoreChange) => void): () => void;
+  announce(record: AttemptRecord): void;
   /**
    * Whether the browser agreed to keep this origin's data under storage
    * pressure (`navigator.storage.persist()`, asked once, at open). `undefined`
@@ -49,10 +50,12 @@ const META = 'm:';
 const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
 
-interface Broadcast {
-  from: string;
-  record: AttemptRecord;
-}
+/**
+ * What tabs post to each other: the id of a record written (the receiver
+ * re-reads it from the database: a message is a hint, never the truth), or
+ * a record a tab holds in memory only because its write failed.
+ */
+type Broadcast = { from: string; id: string } | { from: string; unpersisted: AttemptRecord };
 
 /**
  * The browser store (SPEC §6), on idb-keyval. Records survive reloads and
@@ -81,8 +84,13 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
   let persisted: Promise<boolean | undefined> | undefined;
   const persist = () => (persisted ??= askPersistence());
-  const connection = connect(() => resolveFactory(options.indexedDB, name), name, OBJECT_STORE, persist);
-  const listeners = new Set<(record: AttemptRecord) => void>();
+  const listeners = new Set<(change: StoreChange) => void>();
+  const notify = (change: StoreChange): void => {
+    for (const listener of listeners) listener(change);
+  };
+  const connection = connect(() => resolveFactory(options.indexedDB, name), name, OBJECT_STORE, persist, () =>
+    notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
+  );
   let channel: BroadcastChannel | undefined;
   let journalSeq = 0;
   let closed = false;
@@ -95,13 +103,27 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       },
     );
 
-  const announce = (record: AttemptRecord): void => {
+  const post = (message: Broadcast): void => {
     try {
-      openChannel()?.postMessage({ from: tag, record } satisfies Broadcast);
+      openChannel()?.postMessage(message);
     } catch {
       // Best effort: the claim transaction is what keeps tabs apart; this only
       // spares them a stale index until their next claim meets the record.
     }
+  };
+  const announce = (record: AttemptRecord): void => post({ from: tag, id: record.id });
+
+  /** The record as the database holds it now, for a tab that was told it changed. */
+  const reread = (id: string): void => {
+    run<unknown>('read', 'readonly', (store, done) => {
+      const request = store.get(RECORD + id);
+      request.onsuccess = () => done(request.result);
+    }).then(
+      (value) => {
+        if (isRecord(value)) notify({ type: 'record', record: value });
+      },
+      () => undefined, // the next claim reads it anyway
+    );
   };
 
   const openChannel = (): BroadcastChannel | undefined => {
@@ -110,9 +132,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     // Node keeps a process alive while a channel is open; a store must not.
     (channel as { unref?: () => void }).unref?.();
     channel.onmessage = (event: MessageEvent<unknown>) => {
-      const message = event.data as Partial<Broadcast> | null;
-      if (!message || message.from === tag || !isRecord(message.record)) return;
-      for (const listener of listeners) listener(message.record);
+      const message = event.data as { from?: unknown; id?: unknown; unpersisted?: unknown } | null;
+      if (typeof message !== 'object' || message === null || message.from === tag) return;
+      if (typeof message.id === 'string') reread(message.id);
+      else if (isRecord(message.unpersisted)) notify({ type: 'unpersisted', record: message.unpersisted });
     };
     return channel;
   };
@@ -210,12 +233,15 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     },
 
     subscribe: (listener) => {
-      if (!openChannel()) return () => undefined;
+      // Without BroadcastChannel the listener still hears of a wiped database.
+      openChannel();
       listeners.add(listener);
       return () => {
         listeners.delete(listener);
       };
     },
+
+    announce: (record) => post({ from: tag, unpersisted: record }),
 
     persistent: persist,
 

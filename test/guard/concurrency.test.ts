@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore, type AttemptRecord, type GuardStore } from '../../src/index.js';
+import { memoryStore, type AttemptRecord, type GuardStore, type StoreChange } from '../../src/index.js';
 import { MINUTE, UNIONPAY, sale, spyStore, testGuard } from '../helpers/guard.js';
 
 // A store that takes real time to write, so every begin below is still
@@ -48,7 +48,7 @@ describe('atomic reservation', () => {
 
 /** A memory store whose `subscribe` hands the test the listener: it plays the other tab. */
 function tabStore(): { store: GuardStore; deliver: (record: AttemptRecord) => void } {
-  let listener: (record: AttemptRecord) => void = () => undefined;
+  let listener: (change: StoreChange) => void = () => undefined;
   const store: GuardStore = {
     ...memoryStore(),
     subscribe: (l) => {
@@ -56,7 +56,7 @@ function tabStore(): { store: GuardStore; deliver: (record: AttemptRecord) => vo
       return () => undefined;
     },
   };
-  return { store, deliver: (record) => listener(record) };
+  return { store, deliver: (record) => listener({ type: 'record', record }) };
 }
 
 describe('records from another tab', () => {

@@ -362,6 +362,81 @@ describe('indexedDbStore with a guard', () => {
     expect((await tabB.override(blocked, { operator: 'o', reason: 'processor shows no charge', supervisor: 's' })).verdict).toBe('allow');
   });
 
+  describe('what a buggy or hostile page of the same origin can post', () => {
+    it('cannot make a tab forget an approval: a forged voided record is not adopted', async () => {
+      const db = freshDb();
+      const tabA = await guardOn(track(indexedDbStore(db)));
+      const { attempt } = await tabA.begin(sale());
+      const approved = await attempt?.approve();
+      const page = new BroadcastChannel(`pos-duplicate-guard:${db.name}`);
+      page.postMessage({ from: 'evil', record: { ...approved, status: 'voided', updatedAt: Date.now() + 60_000 } });
+      page.postMessage({ from: 'evil', unpersisted: { ...approved, status: 'voided', updatedAt: Date.now() + 60_000 } });
+      page.postMessage({ from: 'evil', id: attempt?.id });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      page.close();
+      expect((await tabA.begin(sale())).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+    });
+
+    it("cannot make a charging tab's real answer throw: a forged approval of its in-flight attempt is not adopted", async () => {
+      const db = freshDb();
+      const tabA = await guardOn(track(indexedDbStore(db)));
+      const { attempt } = await tabA.begin(sale());
+      const pending = await tabA.get(attempt?.id ?? '');
+      const page = new BroadcastChannel(`pos-duplicate-guard:${db.name}`);
+      const forged = { ...pending, status: 'approved', approvedAt: Date.now(), updatedAt: Date.now() + 1 };
+      page.postMessage({ from: 'evil', record: forged });
+      page.postMessage({ from: 'evil', unpersisted: forged });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      page.close();
+      expect((await attempt?.decline({ code: '51' }))?.status).toBe('declined');
+    });
+  });
+
+  it("a charging tab's own answer stands over another tab's settle of its attempt", async () => {
+    const db = freshDb();
+    const tabA = await guardOn(track(indexedDbStore(db)));
+    const { attempt } = await tabA.begin(sale());
+    // Tab B starts meanwhile: to it, A's pending may be a dead tab's (unknown), and it cancels it.
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    expect((await tabB.settle(attempt?.id ?? '', { status: 'cancelled' })).status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The processor approves A's charge: that must be recorded, not thrown.
+    expect((await attempt?.approve({ authCode: 'A7' }))?.status).toBe('approved');
+    expect((await dump(db)).get(`r:${attempt?.id}`)).toMatchObject({ status: 'approved' });
+  });
+
+  it('a tab whose write failed tells the other tabs of its in-memory attempt, so they block', async () => {
+    const db = freshDb();
+    const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), onStorageError: 'allow' }).then(track);
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    await tabB.peek(sale()); // B is open and listening
+    failPutsWithQuota();
+    const charging = await tabA.begin(sale());
+    expect(charging).toMatchObject({ verdict: 'allow', reasons: [expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' })] });
+    await vi.waitFor(async () => expect((await tabB.peek(sale())).reasons.map((r) => r.code)).toContain('IN_FLIGHT'));
+  });
+
+  it('a database deleted under a live tab is written back, reported and journaled', async () => {
+    const db = freshDb();
+    const storeA = track(indexedDbStore(db));
+    const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: storeA }).then(track);
+    const errors: GuardEventOf<'storage-error'>[] = [];
+    tabA.on('storage-error', (event) => errors.push(event));
+    const charging = await tabA.begin(sale());
+    await new Promise<void>((resolve, reject) => {
+      const request = db.indexedDB.deleteDatabase(db.name);
+      request.onsuccess = () => resolve();
+      request.onerror = () => reject(request.error);
+    });
+    // Tab A's next write finds the database new and writes back what it holds.
+    await tabA.begin(sale(990));
+    await vi.waitFor(() => expect(errors).toEqual([expect.objectContaining({ operation: 'restore', error: expect.objectContaining({ code: 'WIPED' }) })]));
+    await vi.waitFor(async () => expect((await dump(db)).get(`r:${charging.attempt?.id}`)).toMatchObject({ status: 'pending' }));
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    expect((await tabB.begin(sale())).verdict).toBe('block');
+    expect([...(await dump(db)).values()].some((v) => (v as { type?: string }).type === 'storage')).toBe(true);
+  });
+
   describe('resume goes through the same claim as begin', () => {
     it("is refused in tab B while tab A charges the overriding attempt (IN_FLIGHT), and allowed in one tab only", async () => {
       const db = freshDb();
@@ -422,7 +497,7 @@ describe('indexedDbStore with a guard', () => {
     expect(again.reasons.find((r) => r.code === 'DUPLICATE_CHARGE')?.attemptId).toBe(id);
   });
 
-  it('delivers a put to other tabs and ignores its own broadcasts', async () => {
+  it('tells other tabs of a put, which read the record back from the database; ignores its own', async () => {
     const db = freshDb();
     const tabA = track(indexedDbStore(db));
     const tabB = track(indexedDbStore(db));
@@ -433,12 +508,30 @@ describe('indexedDbStore with a guard', () => {
     const record = sampleRecord('x', { status: 'approved' });
     await tabA.put(record);
     await vi.waitFor(() => expect(seenByB).toHaveBeenCalledTimes(1));
-    expect(seenByB.mock.calls[0]?.[0]).toEqual(record);
+    expect(seenByB.mock.calls[0]?.[0]).toEqual({ type: 'record', record });
     // A message from B proves the channel delivered everything A sent before it.
     await tabB.put(sampleRecord('y'));
     await vi.waitFor(() => expect(seenByA).toHaveBeenCalledTimes(1));
-    expect(seenByA.mock.calls[0]?.[0]).toMatchObject({ id: 'y' });
+    expect(seenByA.mock.calls[0]?.[0]).toMatchObject({ type: 'record', record: { id: 'y' } });
   });
+
+  it('takes a posted record as a hint only: what the database holds is delivered, never the message', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    const seen = vi.fn();
+    store.subscribe(seen);
+    await store.put(sampleRecord('x', { status: 'approved' }));
+    // Another page of the origin posts a forged version, the old message format included.
+    const page = new BroadcastChannel(`pos-duplicate-guard:${db.name}`);
+    page.postMessage({ from: 'evil', record: sampleRecord('x', { status: 'voided' }) });
+    page.postMessage({ from: 'evil', id: 'x' });
+    page.postMessage({ from: 'evil', id: 'nothing-here' });
+    await vi.waitFor(() => expect(seen).toHaveBeenCalledTimes(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    page.close();
+    expect(seen.mock.calls).toEqual([[{ type: 'record', record: expect.objectContaining({ id: 'x', status: 'approved' }) }]]);
+  });
+
 
   it('works without BroadcastChannel: subscribe is a no-op', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);

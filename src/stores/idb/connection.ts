@@ -22,13 +22,20 @@ export interface Connection {
  * and tests pass fake-indexeddb), and a connection another tab needs to
  * upgrade or delete is released instead of blocking that tab.
  */
-export function connect(factory: () => IDBFactory, dbName: string, storeName: string, onOpen: () => void): Connection {
+export function connect(factory: () => IDBFactory, dbName: string, storeName: string, onOpen: () => void, onRecreated: () => void): Connection {
   let opening: Promise<IDBDatabase> | undefined;
+  // Once a connection has opened, a database found new again was deleted
+  // under this tab (site data cleared, `indexedDB.deleteDatabase`).
+  let opened = false;
 
   const open = (): Promise<IDBDatabase> => {
     if (opening) return opening;
     const request = factory().open(dbName);
-    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    let recreated = false;
+    request.onupgradeneeded = (event) => {
+      recreated = opened && event.oldVersion === 0;
+      request.result.createObjectStore(storeName);
+    };
     const current: Promise<IDBDatabase> = promisifyRequest(request).then((db) => {
       // The engine may close a connection under us (site data cleared,
       // Safari's habit): forget it, and the next call reopens.
@@ -38,6 +45,8 @@ export function connect(factory: () => IDBFactory, dbName: string, storeName: st
         forget();
       };
       onOpen();
+      opened = true;
+      if (recreated) onRecreated();
       return db;
     });
     const forget = () => {
