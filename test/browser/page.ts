@@ -18,13 +18,36 @@ export interface DecisionSummary {
   attemptId: string | undefined;
 }
 
+export interface OpenOptions {
+  /** Delete `BroadcastChannel` first, as on older WebViews and Safari. */
+  noBroadcast?: boolean;
+  /** Make every write of an attempt record abort its transaction, as a full disk does. */
+  failWrites?: boolean;
+  onStorageError?: 'prompt' | 'block' | 'allow';
+  /** What the supervisor check answers. */
+  authorize?: boolean;
+}
+
 export interface Harness {
   /** Opens a guard over `indexedDbStore({ name })`, as a POS shell does at load. */
-  open(name: string): Promise<PageFacts>;
+  open(name: string, options?: OpenOptions): Promise<PageFacts>;
   /** Waits until the wall clock reaches `at` (so two pages start together), then runs `count` concurrent begins. */
   raceAt(sale: Sale, at: number, count: number): Promise<DecisionSummary[]>;
   begin(sale: Sale): Promise<DecisionSummary>;
+  /** Overrides the last non-allow decision this page got. */
+  override(supervisor: boolean): Promise<DecisionSummary>;
+  settle(attemptId: string, status: 'approved' | 'declined' | 'unknown' | 'cancelled'): Promise<string>;
+  /** Resolves the attempt's status, or the error's `name code`. */
+  resume(attemptId: string): Promise<string>;
   status(attemptId: string): Promise<string | undefined>;
+  /** Storage errors the guard reported, as `code`s. */
+  storageErrors(): string[];
+  /** Posts `message` on the store's BroadcastChannel, as any script of the origin can. */
+  post(name: string, message: unknown): void;
+  /** `indexedDB.deleteDatabase(name)`, as "clear site data" does. */
+  deleteDatabase(name: string): Promise<void>;
+  /** A record as stored, read with raw IndexedDB. */
+  stored(name: string, attemptId: string): Promise<unknown>;
 }
 
 declare global {
@@ -35,6 +58,8 @@ declare global {
 
 const SECRET = 'browser-test-secret-0123456789abcdef';
 let guard: Guard | undefined;
+let last: Decision | undefined;
+const errors: string[] = [];
 
 function current(): Guard {
   if (!guard) throw new Error('harness.open() first');
@@ -46,9 +71,27 @@ function summary(decision: Decision): DecisionSummary {
 }
 
 window.harness = {
-  async open(name) {
+  async open(name, options = {}) {
+    if (options.noBroadcast) Reflect.deleteProperty(globalThis, 'BroadcastChannel');
+    if (options.failWrites) {
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+        const request = put.apply(this, args);
+        // Only the attempt records (the key check must be written for the guard
+        // to start): the transaction aborts at commit, as on a full disk.
+        if (typeof args[1] === 'string' && args[1].startsWith('r:')) this.transaction.abort();
+        return request;
+      };
+    }
     const store = indexedDbStore({ name });
-    guard = await createGuard({ merchantId: 'M-BROWSER', secret: SECRET, store });
+    guard = await createGuard({
+      merchantId: 'M-BROWSER',
+      secret: SECRET,
+      store,
+      ...(options.onStorageError ? { onStorageError: options.onStorageError } : {}),
+      authorize: () => options.authorize === true,
+    });
+    guard.on('storage-error', (event) => errors.push(String((event.error as { code?: unknown }).code)));
     return { secure: window.isSecureContext, subtle: globalThis.crypto?.subtle !== undefined, persistent: await store.persistent() };
   },
   async raceAt(sale, at, count) {
@@ -57,7 +100,54 @@ window.harness = {
     return decisions.map(summary);
   },
   async begin(sale) {
-    return summary(await current().begin(sale));
+    const decision = await current().begin(sale);
+    if (decision.verdict !== 'allow') last = decision;
+    return summary(decision);
+  },
+  async override(supervisor) {
+    if (!last) throw new Error('no decision to override');
+    const decision = await current().override(last, { operator: 'cashier-1', reason: 'browser test', ...(supervisor ? { supervisor: 'sup-1' } : {}) });
+    if (decision.verdict !== 'allow') last = decision;
+    return summary(decision);
+  },
+  async settle(attemptId, status) {
+    return (await current().settle(attemptId, { status })).status;
+  },
+  async resume(attemptId) {
+    try {
+      return (await current().resume(attemptId)).status;
+    } catch (error) {
+      const { name, code } = error as { name?: string; code?: string };
+      return `${name} ${code}`;
+    }
+  },
+  storageErrors: () => [...errors],
+  post(name, message) {
+    const channel = new BroadcastChannel(`pos-duplicate-guard:${name}`);
+    channel.postMessage(message);
+    channel.close();
+  },
+  deleteDatabase(name) {
+    return new Promise((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = () => resolve();
+      request.onerror = () => reject(request.error);
+    });
+  },
+  stored(name, attemptId) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open(name);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const request = db.transaction('guard', 'readonly').objectStore('guard').get(`r:${attemptId}`);
+        request.onsuccess = () => {
+          db.close();
+          resolve(request.result);
+        };
+        request.onerror = () => reject(request.error);
+      };
+    });
   },
   async status(attemptId) {
     return (await current().get(attemptId))?.status;

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { DecisionSummary } from './page.js';
+import type { DecisionSummary, OpenOptions } from './page.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const INSECURE_HOST = 'pos-till.test';
@@ -67,8 +67,135 @@ async function openPage(context: BrowserContext, origin: string): Promise<Page> 
   return page;
 }
 
-function openGuard(page: Page, db: string) {
-  return page.evaluate((name) => window.harness.open(name), db);
+function openGuard(page: Page, db: string, options: OpenOptions = {}) {
+  return page.evaluate(([name, o]) => window.harness.open(name, o), [db, options] as const);
+}
+
+/** Runs `body` with `count` pages (tabs) of one origin in a fresh context. */
+async function withTabs<T>(browser: Browser, origin: string, count: number, body: (pages: Page[]) => Promise<T>): Promise<T> {
+  const context = await browser.newContext();
+  try {
+    const pages: Page[] = [];
+    for (let i = 0; i < count; i++) pages.push(await openPage(context, origin));
+    return await body(pages);
+  } finally {
+    await context.close();
+  }
+}
+
+const begin = (page: Page, sale: typeof SALE) => page.evaluate((s) => window.harness.begin(s), sale);
+const settle = (page: Page, id: string, status: 'approved' | 'declined' | 'unknown' | 'cancelled') =>
+  page.evaluate(([i, st]) => window.harness.settle(i, st), [id, status] as const);
+const resume = (page: Page, id: string) => page.evaluate((i) => window.harness.resume(i), id);
+const override = (page: Page, supervisor: boolean) => page.evaluate((s) => window.harness.override(s), supervisor);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Issue 11 item 1: `resume` reserves through the same claim as `begin`. */
+async function resumeAcrossTabs(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 3, async ([a, b, c]) => {
+    const db = 'pdg-resume';
+    await openGuard(a!, db, { authorize: true });
+    const x = await begin(a!, SALE);
+    await settle(a!, x.attemptId as string, 'unknown');
+    // Tab B opens before the override and hears nothing of it (no BroadcastChannel): only the claim can tell it.
+    await openGuard(b!, db, { noBroadcast: true });
+    const blocked = await begin(a!, SALE);
+    check(blocked.codes.includes('UNKNOWN_OUTCOME'), `retry should block UNKNOWN_OUTCOME, got ${describe(blocked)}`);
+    const y = await override(a!, true);
+    check(y.verdict === 'allow', `the supervisor override should allow, got ${describe(y)}`);
+    const inB = await resume(b!, x.attemptId as string);
+    check(inB === 'GuardStateError IN_FLIGHT', `resume in tab B while y is charged should be IN_FLIGHT, got ${inB}`);
+    await openGuard(c!, db);
+    const inC = await resume(c!, x.attemptId as string);
+    check(inC.startsWith('GuardStateError'), `resume in a tab opened after should be refused, got ${inC}`);
+    const stored = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, x.attemptId as string] as const)) as { status: string };
+    check(stored.status === 'unknown', `x should stay unknown in the database, got ${stored.status}`);
+    return `tab B (no BroadcastChannel): ${inB}; tab C: ${inC}`;
+  });
+}
+
+/** Issue 11 item 2: a posted record is a hint to re-read IndexedDB, never the truth. */
+async function forgedBroadcast(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 2, async ([a, evil]) => {
+    const db = 'pdg-forged';
+    await openGuard(a!, db);
+    const sold = await begin(a!, SALE);
+    await settle(a!, sold.attemptId as string, 'approved');
+    const record = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, sold.attemptId as string] as const)) as Record<string, unknown>;
+    const charging = await begin(a!, { ...SALE, amount: 777 });
+    const inFlight = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, charging.attemptId as string] as const)) as Record<string, unknown>;
+    const later = Date.now() + 60_000;
+    for (const message of [
+      { from: 'evil', record: { ...record, status: 'voided', updatedAt: later } },
+      { from: 'evil', unpersisted: { ...record, status: 'voided', updatedAt: later } },
+      { from: 'evil', record: { ...inFlight, status: 'approved', approvedAt: later, updatedAt: later } },
+      { from: 'evil', unpersisted: { ...inFlight, status: 'approved', approvedAt: later, updatedAt: later } },
+      { from: 'evil', id: sold.attemptId },
+    ]) {
+      await evil!.evaluate(([n, m]) => window.harness.post(n, m), [db, message] as const);
+    }
+    await pause(300);
+    const again = await begin(a!, SALE);
+    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `after a forged void the approval must still prompt, got ${describe(again)}`);
+    const declined = await settle(a!, charging.attemptId as string, 'declined');
+    check(declined === 'declined', `the processor's real decline must be recordable, got ${declined}`);
+    return `forged void ignored (${describe(again)}), real decline recorded`;
+  });
+}
+
+/** Issue 11 item 3: the database deleted under a live tab is written back. */
+async function databaseDeleted(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 3, async ([a, other, c]) => {
+    const db = 'pdg-wiped';
+    await openGuard(a!, db);
+    const charging = await begin(a!, SALE);
+    check(charging.verdict === 'allow', `first begin should allow, got ${describe(charging)}`);
+    await other!.evaluate((n) => window.harness.deleteDatabase(n), db);
+    // Tab A's next call finds the database new, and writes back what it holds.
+    await begin(a!, { ...SALE, amount: 990 });
+    let errors: string[] = [];
+    for (let i = 0; i < 50 && !errors.includes('WIPED'); i++) {
+      await pause(50);
+      errors = await a!.evaluate(() => window.harness.storageErrors());
+    }
+    check(errors.includes('WIPED'), `tab A should report WIPED, got [${errors.join(', ')}]`);
+    await pause(200);
+    await openGuard(c!, db);
+    const retry = await begin(c!, SALE);
+    check(retry.verdict === 'block', `a new tab must not allow the sale tab A is charging, got ${describe(retry)}`);
+    return `storage errors [${errors.join(', ')}], new tab ${describe(retry)}`;
+  });
+}
+
+/** Issue 11 item 4: an attempt held in memory only (write failed) is announced to the other tabs. */
+async function memoryOnlyAttempt(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 2, async ([a, b]) => {
+    const db = 'pdg-memory';
+    await openGuard(b!, db);
+    await openGuard(a!, db, { failWrites: true, onStorageError: 'allow' });
+    const charging = await begin(a!, SALE);
+    check(charging.verdict === 'allow' && charging.codes.includes('STORAGE_UNAVAILABLE'), `tab A should proceed on memory, got ${describe(charging)}`);
+    await pause(200);
+    const inB = await begin(b!, SALE);
+    check(inB.verdict === 'block' && inB.codes.includes('IN_FLIGHT'), `tab B should block IN_FLIGHT, got ${describe(inB)}`);
+    return `tab A ${describe(charging)}, tab B ${describe(inB)}`;
+  });
+}
+
+/** Issue 10 item 4: without BroadcastChannel, another tab's approval comes back from the claim. */
+async function noBroadcastChannel(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 2, async ([a, b]) => {
+    const db = 'pdg-nobc';
+    await openGuard(a!, db, { noBroadcast: true });
+    await openGuard(b!, db, { noBroadcast: true });
+    const sold = await begin(a!, { ...SALE, orderId: 'T-9' } as typeof SALE);
+    await settle(a!, sold.attemptId as string, 'approved');
+    const again = await begin(b!, SALE);
+    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `tab B should prompt DUPLICATE_CHARGE, got ${describe(again)}`);
+    const order = await begin(b!, { ...SALE, orderId: 'T-9' } as typeof SALE);
+    check(order.codes.includes('ORDER_ALREADY_PAID'), `tab B should see the order paid, got ${describe(order)}`);
+    return `tab B: ${describe(again)}; same order: ${describe(order)}`;
+  });
 }
 
 /** A page begins a charge, is reloaded mid-charge: the attempt is `unknown` and a retry is blocked. */
@@ -199,6 +326,11 @@ async function main(): Promise<number> {
       [`insecure http://${INSECURE_HOST}: no crypto.subtle, the guard still works`, () => insecureOrigin(open, insecure)],
       [`insecure http://${INSECURE_HOST}: a page reloaded mid-charge reports the attempt unknown`, () => reloadMidCharge(open, insecure)],
       [`insecure http://${INSECURE_HOST}: two pages racing one sale reserve it exactly once`, () => twoPagesRace(open, insecure)],
+      ['tabs: resume reserves through the claim, refused while another tab charges the sale', () => resumeAcrossTabs(open, local)],
+      ['tabs: a forged broadcast is a hint to re-read IndexedDB, never adopted', () => forgedBroadcast(open, local)],
+      ['tabs: a database deleted under a live tab is written back and reported', () => databaseDeleted(open, local)],
+      ['tabs: an attempt held in memory only is announced, the other tab blocks', () => memoryOnlyAttempt(open, local)],
+      [`insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`, () => noBroadcastChannel(open, insecure)],
     ];
     for (const [name, run] of checks) {
       const started = Date.now();
