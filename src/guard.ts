@@ -117,8 +117,12 @@ export class Guard {
   // Writes not yet finished, so close() can wait for them.
   readonly #inflight = new Set<Promise<void>>();
   readonly #unpersisted = new Set<string>();
-  /** Attempts this guard reserved and has not settled: its own processor answer for them always stands. */
-  readonly #charging = new Set<string>();
+  /**
+   * Attempts this guard reserved and has not settled: its own processor
+   * answer for them always stands. The value is what another tab settled one
+   * as meanwhile (taking it for a dead tab's), for the journal.
+   */
+  readonly #charging = new Map<string, AttemptStatus | undefined>();
   /** Records other tabs announced from memory only (their writes failed): holds, never more. */
   readonly #announced = new Set<string>();
   #unsubscribe: (() => void) | undefined;
@@ -356,7 +360,7 @@ export class Guard {
       return !evaluate(sale, excluding(this.#index, record.id), now, this.#o).some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
     });
     if (failure === undefined) {
-      this.#charging.add(record.id);
+      this.#charging.set(record.id, undefined);
       return this.#issue(sale, now, { verdict: 'allow', findings: shown, record });
     }
     if (failure === 'refused') {
@@ -373,7 +377,7 @@ export class Guard {
       // Proceed on memory only: the attempt still guards this process, and
       // other tabs are told of it so that they hold the sale too.
       this.#unpersisted.add(record.id);
-      this.#charging.add(record.id);
+      this.#charging.set(record.id, undefined);
       this.#o.store.announce?.(this.#time.toWall(record));
       return this.#issue(sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
     }
@@ -498,7 +502,15 @@ export class Guard {
       }
       if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
       const { status, ...details } = valid;
-      const next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
+      let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
+      const overruled = this.#charging.get(attemptId);
+      if (overruled !== undefined) {
+        // Another tab settled this attempt while this one was charging it. The
+        // processor's answer here stands, except over a reversal: a charge
+        // reversed after it went through is voided.
+        if (overruled === 'voided' && status === 'approved') next = withChanges(next, { status: 'voided' });
+        this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: next.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${status}' here` });
+      }
       changes.push(next);
       // A refund attempt moves its original sale's refunded sum: approved
       // adds to it, voided (a reversal) takes it back.
@@ -562,7 +574,7 @@ export class Guard {
       this.#unpersisted.add(record.id);
       this.#o.store.announce?.(this.#time.toWall(record));
     }
-    this.#charging.add(record.id);
+    this.#charging.set(record.id, undefined);
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
     this.#events.emit({ type: 'resume', record: this.#time.toWall(record) });
     return this.#handle(record);
@@ -763,7 +775,10 @@ export class Guard {
     if (held && held.updatedAt > adopted.updatedAt) return;
     // This guard is charging it: the processor's answer here is the truth,
     // whatever another tab (that took it for a dead tab's) settled it as.
-    if (held && this.#charging.has(held.id) && adopted.status !== held.status) return;
+    if (held && this.#charging.has(held.id) && adopted.status !== held.status) {
+      this.#charging.set(held.id, adopted.status);
+      return;
+    }
     this.#announced.delete(adopted.id);
     this.#index.add(adopted);
   }

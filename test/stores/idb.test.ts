@@ -405,6 +405,19 @@ describe('indexedDbStore with a guard', () => {
     expect((await dump(db)).get(`r:${attempt?.id}`)).toMatchObject({ status: 'approved' });
   });
 
+  it("…except over a reversal: a charge another tab reversed stays voided when its approval arrives", async () => {
+    const db = freshDb();
+    const tabA = await guardOn(track(indexedDbStore(db)));
+    const { attempt } = await tabA.begin(sale());
+    const tabB = await guardOn(track(indexedDbStore(db)));
+    await tabB.settle(attempt?.id ?? '', { status: 'voided' }); // a reversal (冲正) acknowledged
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect((await attempt?.approve())?.status).toBe('voided');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const journal = [...(await dump(db)).values()] as { type?: string; detail?: string }[];
+    expect(journal.some((e) => e.type === 'settle' && e.detail?.includes("settled it 'voided' while this one was charging it"))).toBe(true);
+  });
+
   it('a tab whose write failed tells the other tabs of its in-memory attempt, so they block', async () => {
     const db = freshDb();
     const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), onStorageError: 'allow' }).then(track);
