@@ -28,6 +28,8 @@ export interface IndexView {
   get(id: string): AttemptRecord | undefined;
   byFingerprint(fingerprint: string): readonly AttemptRecord[];
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[];
+  /** Open (pending or unknown) refund attempts of the sale with this id. */
+  openRefundsOf(originalId: string): readonly AttemptRecord[];
 }
 
 export interface RuleSettings {
@@ -74,10 +76,37 @@ export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: n
   return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? 'unknown' : record.status;
 }
 
-/** Another attempt of `record`'s sale or order that is being charged right now, if any. */
+/**
+ * Whether an open attempt in `status` still holds what could repeat it:
+ * pending, or unknown for up to 7 days after it last became pending (SPEC §2).
+ */
+function holds(record: AttemptRecord, status: AttemptStatus, now: number): boolean {
+  return status === 'pending' || (status === 'unknown' && now - record.pendingSince <= UNKNOWN_MAX_AGE_MS);
+}
+
+/**
+ * The open refunds of the sale `originalId` that may have paid out at `now`,
+ * whatever their card or amount: what remains refundable on the sale is
+ * counted without them (SPEC §3), by the rules and by `settle`'s refunds alike.
+ */
+export function openRefunds(originalId: string, index: Pick<IndexView, 'openRefundsOf'>, now: number, pendingTimeoutMs: number): AttemptRecord[] {
+  return index.openRefundsOf(originalId).filter((r) => holds(r, statusAt(r, now, pendingTimeoutMs), now));
+}
+
+/**
+ * Another attempt of `record`'s sale or order that is being charged right
+ * now, if any; for a refund, also another refund of the same sale (on any
+ * card, of any amount), which IN_FLIGHT holds too.
+ */
 export function inFlightBesides(record: AttemptRecord, index: IndexView, now: number, pendingTimeoutMs: number): AttemptRecord | undefined {
-  const related = record.orderId === undefined ? index.byFingerprint(record.fingerprint) : [...index.byFingerprint(record.fingerprint), ...index.byOrder(record.merchantId, record.orderId)];
-  return related.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
+  const related = [index.byFingerprint(record.fingerprint)];
+  if (record.orderId !== undefined) related.push(index.byOrder(record.merchantId, record.orderId));
+  if (record.kind === 'refund' && record.refundOf !== undefined) related.push(index.openRefundsOf(record.refundOf));
+  for (const list of related) {
+    const found = list.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Every reason the sale matches, at most one per code (the most recent match). */
@@ -92,14 +121,18 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
     if (ageMs !== undefined) finding.ageMs = ageMs;
     found.set(code, finding);
   };
-  const describe = (r: AttemptRecord): MessageFacts => ({ amount: r.amount, currency: r.currency, ...(r.last4 ? { last4: r.last4 } : {}) });
+  const describe = (r: AttemptRecord): MessageFacts => ({
+    amount: r.amount,
+    currency: r.currency,
+    ...(r.last4 ? { last4: r.last4 } : {}),
+    ...(r.kind === 'refund' ? { kind: r.kind } : {}),
+  });
 
   // An open attempt (pending or unknown) on the same fingerprint or order may
   // already have moved money: it holds every sale that could repeat it.
   const open = (r: AttemptRecord) => {
     const status = statusAt(r, now, settings.pendingTimeoutMs);
-    if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
-    else if (status === 'unknown' && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    if (holds(r, status, now)) note(status === 'pending' ? 'IN_FLIGHT' : 'UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
     return status;
   };
 
@@ -111,7 +144,7 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
   }
 
   if (sale.orderId !== undefined) orderRules(sale, sale.orderId, index, open, note, describe);
-  if (sale.kind === 'refund' && sale.refundOf !== undefined) refundRules(sale, sale.refundOf, index, note);
+  if (sale.kind === 'refund' && sale.refundOf !== undefined) refundRules(sale, sale.refundOf, index, now, open, note);
   return [...found.values()];
 }
 
@@ -144,7 +177,17 @@ function orderRules(
   }
 }
 
-function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, note: Note): void {
+function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: number, open: (r: AttemptRecord) => AttemptStatus, note: Note): void {
+  // A refund of the same sale whose outcome is open may have paid out,
+  // whatever its card or amount: a retry after a "system error" keyed with
+  // another card is the same refund again (field failure 5). It holds this
+  // one as IN_FLIGHT / UNKNOWN_OUTCOME, as the same fingerprint would, and
+  // counts against what remains refundable, so that lifting the hold (an
+  // UNKNOWN_OUTCOME override) still never lets refunds exceed the sale.
+  let inDoubt = 0;
+  for (const r of index.openRefundsOf(refundOf)) {
+    if (holds(r, open(r), now)) inDoubt += r.amount;
+  }
   const original = index.get(refundOf);
   // A partly or fully refunded sale was approved, so it counts as found.
   const found = original !== undefined && original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
@@ -152,8 +195,14 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, note: 
     note('REFUND_ORIGINAL_NOT_FOUND', undefined, undefined, { refundOf, amount: sale.amount, currency: sale.currency });
     return;
   }
-  const remaining = original.amount - original.refunded;
+  const remaining = original.amount - original.refunded - inDoubt;
   if (sale.amount > remaining) {
-    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, {
+      amount: sale.amount,
+      currency: sale.currency,
+      // Below zero only after overrides: nothing remains.
+      remaining: Math.max(0, remaining),
+      ...(inDoubt > 0 ? { open: inDoubt } : {}),
+    });
   }
 }
