@@ -177,7 +177,7 @@ export class AttemptIndex {
     const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
-    this.#refileRefund(previous, record);
+    this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
     const live = isLive(record.status);
     if (wasLive && live && previous.fingerprint === record.fingerprint && previous.orderId === record.orderId && previous.merchantId === record.merchantId) {
@@ -212,8 +212,7 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
-    const refundOf = openRefundOf(record);
-    if (refundOf !== undefined) push(this.#openRefunds, refundOf, record);
+    this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
     (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
@@ -289,21 +288,19 @@ export class AttemptIndex {
     if (!record) return undefined;
     this.#byId.delete(id);
     if (isLive(record.status)) this.#unlink(record);
-    this.#refileRefund(record, undefined);
+    this.#fileRefund(record, undefined);
     return record;
   }
 
   /**
-   * Keeps `#openRefunds` in step when `previous` becomes `next` (or is
-   * removed): in place when both are open refunds of one sale (pending ⇄
-   * unknown), else out of the old entry and into the new one.
+   * Keeps `#openRefunds` in step when `previous` (if any) becomes `next`
+   * (or is removed). The map holds a handful of open refunds, so unlinking
+   * and linking again costs nothing worth the in-place swap the big maps use.
    */
-  #refileRefund(previous: AttemptRecord, next: AttemptRecord | undefined): void {
-    const was = openRefundOf(previous);
+  #fileRefund(previous: AttemptRecord | undefined, next: AttemptRecord | undefined): void {
+    const was = previous && openRefundOf(previous);
+    if (was !== undefined) pull(this.#openRefunds, was, previous as AttemptRecord);
     const is = next && openRefundOf(next);
-    if (was === undefined && is === undefined) return;
-    if (was !== undefined && was === is && swap(this.#openRefunds, was, previous, next as AttemptRecord)) return;
-    if (was !== undefined) pull(this.#openRefunds, was, previous);
     if (is !== undefined) push(this.#openRefunds, is, next as AttemptRecord);
   }
 

@@ -16,7 +16,7 @@ import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { VERDICT_OF, evaluate, inFlightBesides, openRefunds, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { validateOutcome } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
@@ -441,7 +441,7 @@ export class Guard {
       if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
       if (from !== 'approved') this.#illegal(current, from, 'refunded');
       // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
-      const amount = externalRefund(current, valid.amount, openRefunds(current.id, this.#index, now, this.#o.pendingTimeoutMs));
+      const amount = externalRefund(current, valid.amount, this.#index.openRefundsOf(current.id));
       changes.push(refundedBy(current, amount, now));
     } else {
       if (from === valid.status) {

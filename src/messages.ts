@@ -1,7 +1,7 @@
 import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
 import { enUS } from 'date-fns/locale/en-US';
 import { zhCN } from 'date-fns/locale/zh-CN';
-import type { Locale, ReasonCode, SaleKind } from './types.js';
+import type { Locale, ReasonCode } from './types.js';
 
 /** What a message may mention. All optional: a message uses what it has. */
 export interface MessageFacts {
@@ -14,10 +14,6 @@ export interface MessageFacts {
   /** Already-approved or refundable sums, minor units. */
   paid?: number;
   remaining?: number;
-  /** Refunds of the same sale whose outcome is open, counted against `remaining`. */
-  open?: number;
-  /** What the matched attempt is: a refund is not "the same sale" nor "a charge". */
-  kind?: SaleKind;
   driftMs?: number;
 }
 
@@ -30,40 +26,27 @@ interface Words {
 type Template = (f: Required<MessageFacts>, w: Words) => string;
 
 const EN: Record<ReasonCode, Template> = {
-  IN_FLIGHT: (f, w) =>
-    f.kind === 'refund'
-      ? `A refund of ${w.money(f.amount, f.currency)} of the same sale is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`
-      : `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
+  IN_FLIGHT: (f, w) => `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
   UNKNOWN_OUTCOME: (f, w) =>
-    f.kind === 'refund'
-      ? `An earlier refund of ${w.money(f.amount, f.currency)} of the same sale (${w.ago(f.ageMs)}) has an unknown outcome and may have been paid out: check with the processor, or retry that refund with its idempotency key.`
-      : `An earlier charge of ${w.money(f.amount, f.currency)} on ${f.last4 ? `the card ending ${f.last4}` : 'this card'} (${w.ago(f.ageMs)}) has an unknown outcome and may have gone through: check with the processor, or retry with the same idempotency key.`,
+    `An earlier charge of ${w.money(f.amount, f.currency)} on ${f.last4 ? `the card ending ${f.last4}` : 'this card'} (${w.ago(f.ageMs)}) has an unknown outcome and may have gone through: check with the processor, or retry with the same idempotency key.`,
   DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} was already charged ${w.money(f.amount, f.currency)}, ${w.ago(f.ageMs)}.`,
   ORDER_ALREADY_PAID: (f, w) => `Order ${f.orderId} is already paid: ${w.money(f.paid, f.currency)} approved.`,
   ORDER_SAME_AMOUNT: (f, w) => `Order ${f.orderId} already has an approved payment of ${w.money(f.amount, f.currency)} on another card, ${w.ago(f.ageMs)}.`,
   REFUND_EXCEEDS_CHARGE: (f, w) =>
-    `A refund of ${w.money(f.amount, f.currency)} exceeds what remains refundable on the original sale (${w.money(f.remaining, f.currency)}${
-      f.open > 0 ? `, counting ${w.money(f.open, f.currency)} in refunds whose outcome is not known yet` : ''
-    }).`,
+    `A refund of ${w.money(f.amount, f.currency)} exceeds what remains refundable on the original sale (${w.money(f.remaining, f.currency)}).`,
   REFUND_ORIGINAL_NOT_FOUND: (f) => `No approved sale ${f.refundOf} was found to refund.`,
   STORAGE_UNAVAILABLE: () => 'The attempt could not be saved: if the app crashes now, the guard will not remember this charge.',
   CLOCK_ANOMALY: (f) => `The device clock jumped by ${Math.round(f.driftMs / 1000)} s; time windows keep using the steady clock.`,
 };
 
 const ZH: Record<ReasonCode, Template> = {
-  IN_FLIGHT: (f, w) =>
-    f.kind === 'refund'
-      ? `同一笔原交易的退款（${w.money(f.amount, f.currency)}）正在处理中，${w.ago(f.ageMs)}发起，请等待结果。`
-      : `同一笔交易（${w.money(f.amount, f.currency)}）正在处理中，${w.ago(f.ageMs)}发起，请等待结果。`,
+  IN_FLIGHT: (f, w) => `同一笔交易（${w.money(f.amount, f.currency)}）正在处理中，${w.ago(f.ageMs)}发起，请等待结果。`,
   UNKNOWN_OUTCOME: (f, w) =>
-    f.kind === 'refund'
-      ? `同一笔原交易 ${w.ago(f.ageMs)}的退款 ${w.money(f.amount, f.currency)} 结果未知，可能已退款：请向收单机构核实，或使用该退款的幂等键重试。`
-      : `${w.card(f.last4)} ${w.ago(f.ageMs)}的 ${w.money(f.amount, f.currency)} 扣款结果未知，可能已扣款：请向收单机构核实，或使用同一幂等键重试。`,
+    `${w.card(f.last4)} ${w.ago(f.ageMs)}的 ${w.money(f.amount, f.currency)} 扣款结果未知，可能已扣款：请向收单机构核实，或使用同一幂等键重试。`,
   DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} ${w.ago(f.ageMs)}已成功扣款 ${w.money(f.amount, f.currency)}`,
   ORDER_ALREADY_PAID: (f, w) => `订单 ${f.orderId} 已支付：已成功收款 ${w.money(f.paid, f.currency)}。`,
   ORDER_SAME_AMOUNT: (f, w) => `订单 ${f.orderId} 已有另一张卡 ${w.ago(f.ageMs)}成功支付 ${w.money(f.amount, f.currency)}。`,
-  REFUND_EXCEEDS_CHARGE: (f, w) =>
-    `退款 ${w.money(f.amount, f.currency)} 超过原交易剩余可退金额（${w.money(f.remaining, f.currency)}${f.open > 0 ? `，已扣除结果未明的退款 ${w.money(f.open, f.currency)}` : ''}）。`,
+  REFUND_EXCEEDS_CHARGE: (f, w) => `退款 ${w.money(f.amount, f.currency)} 超过原交易剩余可退金额（${w.money(f.remaining, f.currency)}）。`,
   REFUND_ORIGINAL_NOT_FOUND: (f) => `未找到可退款的原交易 ${f.refundOf}。`,
   STORAGE_UNAVAILABLE: () => '交易记录无法保存：如果此时应用崩溃，将不会记得这笔扣款。',
   CLOCK_ANOMALY: (f) => `设备时钟跳变了 ${Math.round(f.driftMs / 1000)} 秒；时间窗口仍按单调时钟计算。`,
@@ -99,7 +82,7 @@ const WORDS: Record<Locale, Words> = {
 };
 
 const DEFAULTS: Required<MessageFacts> = {
-  ageMs: 0, amount: 0, currency: 'USD', last4: '', orderId: '', refundOf: '', paid: 0, remaining: 0, open: 0, kind: 'sale', driftMs: 0,
+  ageMs: 0, amount: 0, currency: 'USD', last4: '', orderId: '', refundOf: '', paid: 0, remaining: 0, driftMs: 0,
 };
 
 /** The human message for a reason code in a locale. */

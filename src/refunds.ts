@@ -1,6 +1,6 @@
 import { GuardStateError } from './errors.js';
 import { withChanges } from './record.js';
-import type { AttemptRecord, AttemptStatus, GuardEvent, JournalEntry } from './types.js';
+import type { AttemptRecord, GuardEvent, JournalEntry } from './types.js';
 
 /**
  * How refund attempts move their original sale's refunded sum (SPEC §2).
@@ -33,61 +33,53 @@ export interface RefundEntry {
 export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
   if (original.kind !== 'sale' || (original.status !== 'approved' && original.status !== 'refunded')) return undefined;
   if (original.refunds?.some((r) => r.id === refund.id)) return undefined;
-  const room = Math.max(0, original.amount - original.refunded);
-  const entry = listed(refund.id, refund.amount, Math.max(0, refund.amount - room));
-  return refundedBy(original, refund.amount - (entry.over ?? 0), now, [...(original.refunds ?? []), entry]);
+  return listed(original, refund.id, refund.amount, now);
 }
 
 /**
  * The original after an approved `refund` was voided, or `undefined` when it
- * never counted. What it counted is taken back; an over-refund of the same
- * sale then counts in the room that frees (in the order they were listed):
- * its money did go back to the customer, so the sale is as refunded as
- * before if it covers the voided one.
+ * never counted. The others are listed again, in order, on what the sale
+ * had without any of them: an over-refund then counts in the room the voided
+ * one frees, since its money did go back to the customer.
  */
 export function revokeRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
-  const counted = original.refunds?.find((r) => r.id === refund.id);
-  if (!counted) return undefined;
-  let refunded = original.refunded - countedOf(counted);
-  const refunds: RefundEntry[] = [];
-  for (const entry of original.refunds ?? []) {
-    if (entry === counted) continue;
-    const over = overOf(entry);
-    const taken = Math.min(over, Math.max(0, original.amount - refunded));
-    refunded += taken;
-    refunds.push(taken === 0 ? entry : listed(entry.id, entry.amount, over - taken));
-  }
-  return refundedBy(original, refunded - original.refunded, now, refunds);
+  const refunds = original.refunds ?? [];
+  if (!refunds.some((r) => r.id === refund.id)) return undefined;
+  let record = refundedBy(original, -refunds.reduce((sum, r) => sum + r.amount - overOf(r), 0), now, []);
+  for (const r of refunds) if (r.id !== refund.id) record = listed(record, r.id, r.amount, now);
+  return record;
+}
+
+/** `record` with refund `id` of `amount` listed: counted up to what remains, the rest as `over`. */
+function listed(record: AttemptRecord, id: string, amount: number, now: number): AttemptRecord {
+  const over = Math.max(0, amount - Math.max(0, record.amount - record.refunded));
+  const entry: RefundEntry = over > 0 ? { id, amount, over } : { id, amount };
+  return refundedBy(record, amount - over, now, [...(record.refunds ?? []), entry]);
 }
 
 /** `record` with `amount` more refunded (or less, when negative): fully refunded is `refunded`, anything less `approved`. */
 export function refundedBy(record: AttemptRecord, amount: number, now: number, refunds = record.refunds): AttemptRecord {
   const refunded = record.refunded + amount;
-  return withChanges(record, {
-    refunded,
-    status: refunded >= record.amount ? 'refunded' : 'approved',
-    updatedAt: now,
-    ...(refunds === undefined ? {} : { refunds }),
-  });
+  // An undefined `refunds` (a sale never refunded by an attempt) stays out of the record: makeRecord adds only the rare fields present.
+  return withChanges(record, { refunded, status: refunded >= record.amount ? 'refunded' : 'approved', updatedAt: now, refunds });
 }
 
 /**
  * What a refund made outside the guard (`settle(id, { status: 'refunded',
  * amount })`) adds to `original`: `amount`, or without one the rest. A
- * refund attempt of it whose outcome is open (`open`, see `openRefunds` in
- * rules.ts) may have paid out, so it counts as refunded here too (SPEC §3):
- * an amount above what remains after those, or no rest at all, is a
- * `GuardStateError` that names them — settle them first — never a refund
- * of 0 nor a sum beyond the sale.
+ * refund attempt of it whose outcome is open (`open`: the index's
+ * `openRefundsOf`) may have paid out, so it counts as refunded here too
+ * (SPEC §3): an amount above what remains after those, or no rest at all,
+ * is a `GuardStateError` that names them — settle them first — never a
+ * refund of 0 nor a sum beyond the sale.
  */
 export function externalRefund(original: AttemptRecord, amount: number | undefined, open: readonly AttemptRecord[]): number {
   const inDoubt = open.reduce((sum, r) => sum + r.amount, 0);
   const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
   const refund = amount ?? remaining;
   if (refund > remaining || refund === 0) {
-    const held = open.length === 0 ? '' : `, counting ${inDoubt} in refund attempts whose outcome is open (${open.map((r) => r.id).join(', ')}): settle those first`;
-    const asked = amount === undefined ? 'nothing remains to refund' : `\`amount\` ${amount} exceeds what remains unrefunded`;
-    throw new GuardStateError('REFUND_EXCEEDS_CHARGE', `${asked} on attempt ${original.id} (${remaining}${held})`, { field: 'amount' });
+    // Names the open refunds, if any: settling them is the way forward.
+    throw new GuardStateError('REFUND_EXCEEDS_CHARGE', `\`amount\` ${amount ?? 'the rest'} exceeds what remains unrefunded on attempt ${original.id} (${remaining}; open refunds: [${open.map((r) => r.id)}])`, { field: 'amount' });
   }
   return refund;
 }
@@ -98,34 +90,18 @@ export function externalRefund(original: AttemptRecord, amount: number | undefin
  * event is a `settle` of the original, whose `refunds` list shows the excess.
  */
 export function overRefund(original: AttemptRecord, updated: AttemptRecord, refund: AttemptRecord, now: number): { entry: JournalEntry; event: GuardEvent } | undefined {
-  const entry = updated.refunds?.find((r) => r.id === refund.id);
-  const over = entry ? overOf(entry) : 0;
-  if (over === 0) return undefined;
-  const from: AttemptStatus = original.status;
+  // What applyRefund did not count of it.
+  const over = refund.amount - updated.refunded + original.refunded;
+  if (over <= 0) return undefined;
   return {
-    entry: {
-      at: now,
-      type: 'settle',
-      attemptId: original.id,
-      from,
-      to: updated.status,
-      amount: over,
-      detail: `over-refund: refund ${refund.id} paid out ${refund.amount}, ${over} more than remained on sale ${original.id} (${refund.amount - over}); recover the excess`,
-    },
-    event: { type: 'settle', record: updated, from },
+    entry: { at: now, type: 'settle', attemptId: original.id, amount: over, detail: `over-refund by ${refund.id}` },
+    event: { type: 'settle', record: updated, from: original.status },
   };
 }
 
 /** The part of a listed refund beyond what remained when it was applied. A value a store mangled counts as none. */
 function overOf(entry: { amount: number }): number {
-  const over = (entry as RefundEntry).over;
-  return typeof over === 'number' && Number.isSafeInteger(over) && over > 0 ? Math.min(over, entry.amount) : 0;
+  const over = (entry as RefundEntry).over as number;
+  return Number.isSafeInteger(over) && over > 0 ? Math.min(over, entry.amount) : 0;
 }
 
-function countedOf(entry: { amount: number }): number {
-  return entry.amount - overOf(entry);
-}
-
-function listed(id: string, amount: number, over: number): RefundEntry {
-  return over > 0 ? { id, amount, over } : { id, amount };
-}

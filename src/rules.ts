@@ -1,4 +1,5 @@
 import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
+import { isOpen } from './lifecycle.js';
 import type { MessageFacts } from './messages.js';
 import type { AttemptRecord, AttemptStatus, ReasonCode, SaleKind, Verdict } from './types.js';
 
@@ -77,36 +78,17 @@ export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: n
 }
 
 /**
- * Whether an open attempt in `status` still holds what could repeat it:
- * pending, or unknown for up to 7 days after it last became pending (SPEC §2).
- */
-function holds(record: AttemptRecord, status: AttemptStatus, now: number): boolean {
-  return status === 'pending' || (status === 'unknown' && now - record.pendingSince <= UNKNOWN_MAX_AGE_MS);
-}
-
-/**
- * The open refunds of the sale `originalId` that may have paid out at `now`,
- * whatever their card or amount: what remains refundable on the sale is
- * counted without them (SPEC §3), by the rules and by `settle`'s refunds alike.
- */
-export function openRefunds(originalId: string, index: Pick<IndexView, 'openRefundsOf'>, now: number, pendingTimeoutMs: number): AttemptRecord[] {
-  return index.openRefundsOf(originalId).filter((r) => holds(r, statusAt(r, now, pendingTimeoutMs), now));
-}
-
-/**
  * Another attempt of `record`'s sale or order that is being charged right
  * now, if any; for a refund, also another refund of the same sale (on any
  * card, of any amount), which IN_FLIGHT holds too.
  */
 export function inFlightBesides(record: AttemptRecord, index: IndexView, now: number, pendingTimeoutMs: number): AttemptRecord | undefined {
-  const related = [index.byFingerprint(record.fingerprint)];
-  if (record.orderId !== undefined) related.push(index.byOrder(record.merchantId, record.orderId));
-  if (record.kind === 'refund' && record.refundOf !== undefined) related.push(index.openRefundsOf(record.refundOf));
-  for (const list of related) {
-    const found = list.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
-    if (found) return found;
-  }
-  return undefined;
+  const related = [
+    ...index.byFingerprint(record.fingerprint),
+    ...(record.orderId === undefined ? [] : index.byOrder(record.merchantId, record.orderId)),
+    ...(record.kind === 'refund' && record.refundOf !== undefined ? index.openRefundsOf(record.refundOf) : []),
+  ];
+  return related.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
 }
 
 /** Every reason the sale matches, at most one per code (the most recent match). */
@@ -121,18 +103,14 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
     if (ageMs !== undefined) finding.ageMs = ageMs;
     found.set(code, finding);
   };
-  const describe = (r: AttemptRecord): MessageFacts => ({
-    amount: r.amount,
-    currency: r.currency,
-    ...(r.last4 ? { last4: r.last4 } : {}),
-    ...(r.kind === 'refund' ? { kind: r.kind } : {}),
-  });
+  const describe = (r: AttemptRecord): MessageFacts => ({ amount: r.amount, currency: r.currency, ...(r.last4 ? { last4: r.last4 } : {}) });
 
   // An open attempt (pending or unknown) on the same fingerprint or order may
   // already have moved money: it holds every sale that could repeat it.
   const open = (r: AttemptRecord) => {
     const status = statusAt(r, now, settings.pendingTimeoutMs);
-    if (holds(r, status, now)) note(status === 'pending' ? 'IN_FLIGHT' : 'UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
+    else if (status === 'unknown' && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
     return status;
   };
 
@@ -184,9 +162,11 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: n
   // one as IN_FLIGHT / UNKNOWN_OUTCOME, as the same fingerprint would, and
   // counts against what remains refundable, so that lifting the hold (an
   // UNKNOWN_OUTCOME override) still never lets refunds exceed the sale.
+  // It counts while it holds: an unknown one stops 7 days after it last
+  // became pending (SPEC §2), as UNKNOWN_OUTCOME does.
   let inDoubt = 0;
   for (const r of index.openRefundsOf(refundOf)) {
-    if (holds(r, open(r), now)) inDoubt += r.amount;
+    if (isOpen(open(r)) && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) inDoubt += r.amount;
   }
   const original = index.get(refundOf);
   // A partly or fully refunded sale was approved, so it counts as found.
@@ -195,14 +175,8 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: n
     note('REFUND_ORIGINAL_NOT_FOUND', undefined, undefined, { refundOf, amount: sale.amount, currency: sale.currency });
     return;
   }
-  const remaining = original.amount - original.refunded - inDoubt;
-  if (sale.amount > remaining) {
-    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, {
-      amount: sale.amount,
-      currency: sale.currency,
-      // Below zero only after overrides: nothing remains.
-      remaining: Math.max(0, remaining),
-      ...(inDoubt > 0 ? { open: inDoubt } : {}),
-    });
-  }
+  // Below zero only after overrides: then nothing remains. Whenever open
+  // refunds count here, IN_FLIGHT / UNKNOWN_OUTCOME name them beside it.
+  const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
+  if (sale.amount > remaining) note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
 }

@@ -121,7 +121,7 @@ describe('AttemptIndex.openRefundsOf', () => {
     expect(index.openRefundsOf('nothing')).toEqual([]);
   });
 
-  it('follows a refund through its life: in place while open, out once settled, back when resumed', () => {
+  it('follows a refund through its life: kept while open, out once settled, back when resumed', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);
     const pending = refund('r', 's');
     const sibling = refund('q', 's');
@@ -129,7 +129,8 @@ describe('AttemptIndex.openRefundsOf', () => {
     index.add(sibling);
     const unknown = next(pending, { status: 'unknown', updatedAt: T0 + 1 });
     index.add(unknown);
-    expect(index.openRefundsOf('s')).toEqual([unknown, sibling]);
+    expect(ids(index.openRefundsOf('s'))).toEqual(['q', 'r']);
+    expect(index.openRefundsOf('s')).toContain(unknown);
     const approved = next(unknown, { status: 'approved', approvedAt: T0 + 2, updatedAt: T0 + 2 });
     index.add(approved);
     expect(index.openRefundsOf('s')).toEqual([sibling]);

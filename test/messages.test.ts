@@ -82,24 +82,6 @@ describe('reasonMessage', () => {
       expect(reasonMessage(locale, 'UNKNOWN_OUTCOME', facts)).toContain('3446');
     }
   });
-
-  it('speaks of a refund, not of a charge or the same sale, when the open attempt held is a refund', () => {
-    const held = { ageMs: 2 * MINUTE, amount: 1250, currency: 'CNY', kind: 'refund' } as const;
-    expect(reasonMessage('en', 'UNKNOWN_OUTCOME', held)).toMatch(/^An earlier refund of CN¥\s?12\.50 of the same sale \(2 minutes ago\).*paid out/);
-    expect(reasonMessage('en', 'IN_FLIGHT', held)).toMatch(/^A refund of CN¥\s?12\.50 of the same sale is already being processed/);
-    expect(reasonMessage('zh-CN', 'UNKNOWN_OUTCOME', held)).toContain('的退款 ¥12.50 结果未知，可能已退款');
-    expect(reasonMessage('zh-CN', 'IN_FLIGHT', held)).toContain('同一笔原交易的退款（¥12.50）正在处理中');
-    for (const locale of LOCALES) {
-      expect(reasonMessage(locale, 'UNKNOWN_OUTCOME', held)).not.toBe(reasonMessage(locale, 'UNKNOWN_OUTCOME', { ...held, kind: 'sale' }));
-    }
-  });
-
-  it('says how much of REFUND_EXCEEDS_CHARGE is held by refunds whose outcome is open, only when some is', () => {
-    const exceeds = { amount: 5000, currency: 'CNY', remaining: 4000, open: 6000 };
-    expect(reasonMessage('en', 'REFUND_EXCEEDS_CHARGE', exceeds)).toMatch(/\(CN¥\s?40\.00, counting CN¥\s?60\.00 in refunds whose outcome is not known yet\)/);
-    expect(reasonMessage('zh-CN', 'REFUND_EXCEEDS_CHARGE', exceeds)).toContain('（¥40.00，已扣除结果未明的退款 ¥60.00）');
-    for (const locale of LOCALES) expect(reasonMessage(locale, 'REFUND_EXCEEDS_CHARGE', { ...exceeds, open: 0 })).not.toMatch(/counting|结果未明/);
-  });
 });
 
 describe('formatMoney', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import { VERDICT_OF, evaluate, inFlightBesides, openRefunds, statusAt, strictest, type Finding, type IndexView, type SaleFacts } from '../src/rules.js';
+import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type IndexView, type SaleFacts } from '../src/rules.js';
 import type { AttemptRecord, ReasonCode } from '../src/types.js';
 
 const NOW = 1_767_225_600_000 + 86_400_000;
@@ -282,8 +282,8 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
     expect(codes(run(refund({ refundOf: 's', amount: 300 }), original, unknown))).toEqual(['UNKNOWN_OUTCOME']);
     const findings = run(refund({ refundOf: 's', amount: 301 }), original, unknown);
     expect(codes(findings)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
-    expect(findings.find((f) => f.code === 'UNKNOWN_OUTCOME')).toMatchObject({ attemptId: 'u', ageMs: MINUTE, facts: { kind: 'refund', amount: 300 } });
-    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ amount: 301, remaining: 300, open: 300 });
+    expect(findings.find((f) => f.code === 'UNKNOWN_OUTCOME')).toMatchObject({ attemptId: 'u', ageMs: MINUTE, facts: { amount: 300 } });
+    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ amount: 301, remaining: 300 });
   });
 
   it('holds a refund with IN_FLIGHT while another refund of the sale is pending, and as UNKNOWN_OUTCOME once it is stale', () => {
@@ -293,10 +293,10 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
     expect(codes(run(refund({ refundOf: 's', amount: 100 }), original, stale))).toEqual(['UNKNOWN_OUTCOME']);
   });
 
-  it('sums every open refund: nothing may remain, and the message says so without going below zero', () => {
+  it('sums every open refund: nothing may remain, and what remains never reads below zero', () => {
     const findings = run(refund({ refundOf: 's', amount: 1 }), original, openRefund('u', {}), openRefund('v', { amount: 400, createdAt: NOW - HOUR }));
     expect(codes(findings)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
-    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ remaining: 0, open: 700 });
+    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ remaining: 0 });
     // The most recent open refund is the one named.
     expect(findings.find((f) => f.code === 'UNKNOWN_OUTCOME')?.attemptId).toBe('u');
   });
@@ -308,7 +308,6 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
   it('stops holding and counting an unknown refund 7 days after it last became pending', () => {
     const old = openRefund('u', { createdAt: NOW - UNKNOWN_MAX_AGE_MS - 1 });
     expect(run(refund({ refundOf: 's', amount: 600 }), original, old)).toEqual([]);
-    expect(openRefunds('s', view(original, old), NOW, settings.pendingTimeoutMs)).toEqual([]);
   });
 
   it('holds refunds of a sale it cannot find as well', () => {
@@ -319,13 +318,6 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
     const unknown = openRefund('u', {});
     expect(run(refund({ refundOf: 'other-sale' }), original, unknown)).toEqual([expect.objectContaining({ code: 'REFUND_ORIGINAL_NOT_FOUND' })]);
     expect(run(sale({ fingerprint: 'fp-X' }), original, unknown)).toEqual([]);
-  });
-
-  it('openRefunds lists the ones that may have paid out', () => {
-    const unknown = openRefund('u', {});
-    const pending = openRefund('p', { status: 'pending', createdAt: NOW - SECOND });
-    const declined = openRefund('d', { status: 'declined' });
-    expect(openRefunds('s', view(original, unknown, pending, declined), NOW, settings.pendingTimeoutMs).map((r) => r.id)).toEqual(['u', 'p']);
   });
 
   it('inFlightBesides finds a pending refund of the same sale on another card', () => {

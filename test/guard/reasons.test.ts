@@ -252,11 +252,11 @@ describe('open refunds of the same sale', () => {
     expect(codes(await guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual(['IN_FLIGHT', 'UNKNOWN_OUTCOME']);
   });
 
-  it('says, in REFUND_EXCEEDS_CHARGE, how much is held by refunds whose outcome is open', async () => {
-    const { guard, saleId } = await refundLeft('unknown', 6000);
-    const message = reason(await guard.peek(sale({ amount: 5000, kind: 'refund', refundOf: saleId, card: TAPPED })), 'REFUND_EXCEEDS_CHARGE').message;
-    expect(message).toContain('CN¥40.00');
-    expect(message).toContain('CN¥60.00');
+  it('says, in REFUND_EXCEEDS_CHARGE, what remains after the open refunds, which the UNKNOWN_OUTCOME beside it names', async () => {
+    const { guard, saleId, refundId } = await refundLeft('unknown', 6000);
+    const d = await guard.peek(sale({ amount: 5000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(reason(d, 'REFUND_EXCEEDS_CHARGE').message).toContain('(CN¥40.00)');
+    expect(reason(d, 'UNKNOWN_OUTCOME')).toMatchObject({ attemptId: refundId, message: expect.stringContaining('CN¥60.00') });
   });
 
   it('holds refunds of an original it cannot find too: the open refund names the same sale', async () => {
