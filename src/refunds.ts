@@ -29,10 +29,15 @@ export interface RefundEntry {
   over?: number;
 }
 
+/**
+ * Whether refunds move `original`'s sum: an approved (or fully refunded)
+ * sale. A voided one is released for good, whatever its refunds do later.
+ */
+const refundable = (original: AttemptRecord): boolean => original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
+
 /** The original after `refund` was approved, or `undefined` when nothing changes. */
 export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
-  if (original.kind !== 'sale' || (original.status !== 'approved' && original.status !== 'refunded')) return undefined;
-  if (original.refunds?.some((r) => r.id === refund.id)) return undefined;
+  if (!refundable(original) || original.refunds?.some((r) => r.id === refund.id)) return undefined;
   return listed(original, refund.id, refund.amount, now);
 }
 
@@ -44,7 +49,7 @@ export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now:
  */
 export function revokeRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
   const refunds = original.refunds ?? [];
-  if (!refunds.some((r) => r.id === refund.id)) return undefined;
+  if (!refundable(original) || !refunds.some((r) => r.id === refund.id)) return undefined;
   let record = refundedBy(original, -refunds.reduce((sum, r) => sum + r.amount - overOf(r), 0), now, []);
   for (const r of refunds) if (r.id !== refund.id) record = listed(record, r.id, r.amount, now);
   return record;

@@ -68,6 +68,11 @@ describe('revokeRefund', () => {
     expect(revokeRefund(s, refund('r3', 500), T0)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: 'r1', amount: 600 }, { id: 'r2', amount: 700, over: 300 }] });
   });
 
+  it('leaves a voided sale voided: reversing one of its refunds does not bring it back', () => {
+    const once = applyRefund(record('s'), refund('r1', 400), T0) as AttemptRecord;
+    expect(revokeRefund(makeRecord({ ...once, status: 'voided' }), refund('r1', 400), T0)).toBeUndefined();
+  });
+
   it('reads lists written before `over` existed (the amount counted) and ignores a mangled `over`', () => {
     const old = record('s', { refunded: 1000, status: 'refunded', refunds: [{ id: 'r1', amount: 1000 }, { id: 'r2', amount: 0 }] });
     expect(revokeRefund(old, refund('r1', 1000), T0)).toMatchObject({ status: 'approved', refunded: 0, refunds: [{ id: 'r2', amount: 0 }] });

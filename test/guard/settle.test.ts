@@ -148,6 +148,17 @@ describe('settle: refunds', () => {
     expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'refunded', refunded: 1000 });
   });
 
+  it('a voided sale stays voided when one of its refunds is reversed afterwards', async () => {
+    const { guard } = await testGuard();
+    const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
+    await original?.approve();
+    const refund = (await guard.begin(sale({ amount: 400, kind: 'refund', refundOf: original?.id }))).attempt;
+    await refund?.approve();
+    await original?.void();
+    await refund?.void();
+    expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'voided' });
+  });
+
   it('a refund attempt itself cannot be settled refunded', async () => {
     const { guard } = await testGuard();
     const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
