@@ -24,6 +24,11 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * fingerprint map once its window has passed, so a till keeps fingerprint
  * entries for minutes of sales, not for its whole retention.
  *
+ * Open refund attempts (pending or unknown) are also filed by the sale they
+ * refund (`refundOf`): one may have paid out, so it holds back every other
+ * refund of that sale (SPEC §3). Only open refunds are kept there, so the
+ * map holds a handful of entries, not one per retained attempt.
+ *
  * Records a store deferred at start-up (see DeferredRecords) stay in the
  * store's columns, found by id and by order through the store's own tables,
  * queued for expiry by their slot number, and built the first time anything
@@ -38,6 +43,8 @@ export class AttemptIndex {
   readonly #byFingerprint = new Map<string, AttemptRecord | AttemptRecord[]>();
   // Nested by merchant, so no joined "merchant + order" key string is kept per attempt.
   readonly #byOrder = new Map<string, Map<string, AttemptRecord | AttemptRecord[]>>();
+  /** Open refund attempts by the id of the sale they refund. */
+  readonly #openRefunds = new Map<string, AttemptRecord | AttemptRecord[]>();
   readonly #open = new ExpiryQueue();
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
@@ -102,6 +109,15 @@ export class AttemptIndex {
   }
 
   /**
+   * Open (pending or unknown) refund attempts of the sale `originalId`,
+   * whatever their card or amount. Deferred records are settled, so none
+   * of them is ever among these.
+   */
+  openRefundsOf(originalId: string): readonly AttemptRecord[] {
+    return asArray(this.#openRefunds.get(originalId));
+  }
+
+  /**
    * Builds a deferred record (checked as any stored record is) and files it
    * as a record: by id, and by order if it is live. Its expiry entry stays
    * the slot's, read through `#slotIds`.
@@ -161,6 +177,7 @@ export class AttemptIndex {
     const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
+    this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
     const live = isLive(record.status);
     if (wasLive && live && previous.fingerprint === record.fingerprint && previous.orderId === record.orderId && previous.merchantId === record.merchantId) {
@@ -195,6 +212,7 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
+    this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
     (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
@@ -270,7 +288,20 @@ export class AttemptIndex {
     if (!record) return undefined;
     this.#byId.delete(id);
     if (isLive(record.status)) this.#unlink(record);
+    this.#fileRefund(record, undefined);
     return record;
+  }
+
+  /**
+   * Keeps `#openRefunds` in step when `previous` (if any) becomes `next`
+   * (or is removed). The map holds a handful of open refunds, so unlinking
+   * and linking again costs nothing worth the in-place swap the big maps use.
+   */
+  #fileRefund(previous: AttemptRecord | undefined, next: AttemptRecord | undefined): void {
+    const was = previous && openRefundOf(previous);
+    if (was !== undefined) pull(this.#openRefunds, was, previous as AttemptRecord);
+    const is = next && openRefundOf(next);
+    if (is !== undefined) push(this.#openRefunds, is, next as AttemptRecord);
   }
 
   /**
@@ -437,6 +468,11 @@ function mergeRuns(deadlines: number[], keys: (string | number)[], lo: number, m
     toDeadlines[to] = deadlines[from] as number;
     toKeys[to] = keys[from] as string | number;
   }
+}
+
+/** The sale an open refund attempt refunds, or `undefined` for anything else. */
+function openRefundOf(record: AttemptRecord): string | undefined {
+  return record.kind === 'refund' && isOpen(record.status) ? record.refundOf : undefined;
 }
 
 /** A record, or the slot of one a store deferred (see DeferredRecords). */

@@ -40,6 +40,7 @@ export function excluding(view: IndexView, id: string): IndexView {
     get: (other) => (other === id ? undefined : view.get(other)),
     byFingerprint: (fingerprint) => others(view.byFingerprint(fingerprint)),
     byOrder: (merchantId, orderId) => others(view.byOrder(merchantId, orderId)),
+    openRefundsOf: (saleId) => others(view.openRefundsOf(saleId)),
   };
 }
 

@@ -23,7 +23,7 @@ import { validateOutcome } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
 import { claimOf, excluding, sameVersion, staysFiled } from './claims.js';
 import { resumeFindings } from './resume.js';
-import { applyRefund, refundedBy, revokeRefund } from './refunds.js';
+import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
   ApprovalDetails,
   Attempt,
@@ -481,16 +481,14 @@ export class Guard {
     const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
     const changes: AttemptRecord[] = [];
+    let over: ReturnType<typeof overRefund>;
 
     if (valid.status === 'refunded') {
       if (from === 'refunded' && valid.amount === undefined) return this.#view(current, now);
       if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
       if (from !== 'approved') this.#illegal(current, from, 'refunded');
-      const remaining = current.amount - current.refunded;
-      const amount = valid.amount ?? remaining;
-      if (amount > remaining) {
-        throw new GuardStateError('REFUND_EXCEEDS_CHARGE', `\`amount\` ${amount} exceeds what remains unrefunded on attempt ${attemptId} (${remaining})`, { field: 'amount' });
-      }
+      // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
+      const amount = externalRefund(current, valid.amount, this.#index.openRefundsOf(current.id));
       changes.push(refundedBy(current, amount, now));
     } else {
       if (from === valid.status) {
@@ -517,11 +515,17 @@ export class Guard {
       const original = current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
       const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : status === 'voided' ? revokeRefund(original, next, now) : undefined;
       if (updated) changes.push(updated);
+      // Paid out beyond what remained on the sale: kept and reported, never counted as 0 (see applyRefund).
+      if (original && updated && status === 'approved') over = overRefund(original, updated, next, now);
     }
     for (const record of changes) this.#index.add(record);
     this.#charging.delete(attemptId);
     await this.#persist(changes);
     const [record] = changes as [AttemptRecord];
+    if (over) {
+      this.#journal(over.entry);
+      this.#events.emit(over.event);
+    }
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
     this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
@@ -533,6 +537,11 @@ export class Guard {
     const updated = original && applyRefund(original, record, now);
     if (updated) this.#index.add(updated);
     if (updated || this.#unpersisted.size > 0) await this.#persist(updated ? [updated] : []);
+    const over = original && updated && overRefund(original, updated, record, now);
+    if (over) {
+      this.#journal(over.entry);
+      this.#events.emit(over.event);
+    }
   }
 
   /**

@@ -137,6 +137,6 @@ const OPTIONAL_NUMBER_FIELDS = ['approvedAt', 'orderTotal'] as const;
 const optional = (value: unknown, type: 'string' | 'number'): boolean => value === undefined || typeof value === type;
 
 function isRefundEntry(entry: unknown): boolean {
-  const e = entry as { id?: unknown; amount?: unknown } | null;
-  return typeof e === 'object' && e !== null && typeof e.id === 'string' && Number.isFinite(e.amount);
+  const e = entry as { id?: unknown; amount?: unknown; over?: unknown } | null;
+  return typeof e === 'object' && e !== null && typeof e.id === 'string' && Number.isFinite(e.amount) && (e.over === undefined || Number.isFinite(e.over));
 }

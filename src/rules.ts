@@ -1,4 +1,5 @@
 import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
+import { isOpen } from './lifecycle.js';
 import type { MessageFacts } from './messages.js';
 import type { AttemptRecord, AttemptStatus, ReasonCode, SaleKind, Verdict } from './types.js';
 
@@ -28,6 +29,8 @@ export interface IndexView {
   get(id: string): AttemptRecord | undefined;
   byFingerprint(fingerprint: string): readonly AttemptRecord[];
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[];
+  /** Open (pending or unknown) refund attempts of the sale with this id. */
+  openRefundsOf(originalId: string): readonly AttemptRecord[];
 }
 
 export interface RuleSettings {
@@ -74,12 +77,6 @@ export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: n
   return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? 'unknown' : record.status;
 }
 
-/** Another attempt of `record`'s sale or order that is being charged right now, if any. */
-export function inFlightBesides(record: AttemptRecord, index: IndexView, now: number, pendingTimeoutMs: number): AttemptRecord | undefined {
-  const related = record.orderId === undefined ? index.byFingerprint(record.fingerprint) : [...index.byFingerprint(record.fingerprint), ...index.byOrder(record.merchantId, record.orderId)];
-  return related.find((r) => r.id !== record.id && statusAt(r, now, pendingTimeoutMs) === 'pending');
-}
-
 /** Every reason the sale matches, at most one per code (the most recent match). */
 export function evaluate(sale: SaleFacts, index: IndexView, now: number, settings: RuleSettings): Finding[] {
   const found = new Map<ReasonCode, Finding>();
@@ -111,7 +108,7 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
   }
 
   if (sale.orderId !== undefined) orderRules(sale, sale.orderId, index, open, note, describe);
-  if (sale.kind === 'refund' && sale.refundOf !== undefined) refundRules(sale, sale.refundOf, index, note);
+  if (sale.kind === 'refund' && sale.refundOf !== undefined) refundRules(sale, sale.refundOf, index, now, open, note);
   return [...found.values()];
 }
 
@@ -144,7 +141,19 @@ function orderRules(
   }
 }
 
-function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, note: Note): void {
+function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: number, open: (r: AttemptRecord) => AttemptStatus, note: Note): void {
+  // A refund of the same sale whose outcome is open may have paid out,
+  // whatever its card or amount: a retry after a "system error" keyed with
+  // another card is the same refund again (field failure 5). It holds this
+  // one as IN_FLIGHT / UNKNOWN_OUTCOME, as the same fingerprint would, and
+  // counts against what remains refundable, so that lifting the hold (an
+  // UNKNOWN_OUTCOME override) still never lets refunds exceed the sale.
+  // It counts while it holds: an unknown one stops 7 days after it last
+  // became pending (SPEC §2), as UNKNOWN_OUTCOME does.
+  let inDoubt = 0;
+  for (const r of index.openRefundsOf(refundOf)) {
+    if (isOpen(open(r)) && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) inDoubt += r.amount;
+  }
   const original = index.get(refundOf);
   // A partly or fully refunded sale was approved, so it counts as found.
   const found = original !== undefined && original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
@@ -152,8 +161,8 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, note: 
     note('REFUND_ORIGINAL_NOT_FOUND', undefined, undefined, { refundOf, amount: sale.amount, currency: sale.currency });
     return;
   }
-  const remaining = original.amount - original.refunded;
-  if (sale.amount > remaining) {
-    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
-  }
+  // Below zero only after overrides: then nothing remains. Whenever open
+  // refunds count here, IN_FLIGHT / UNKNOWN_OUTCOME name them beside it.
+  const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
+  if (sale.amount > remaining) note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
 }

@@ -99,8 +99,12 @@ export interface AttemptRecord {
   approvedAt?: number;
   /** Sum refunded so far, minor units. */
   refunded: number;
-  /** On a sale: the refund attempts counted in `refunded`, with the amount each added. */
-  refunds?: { id: string; amount: number }[];
+  /**
+   * On a sale: the approved refund attempts of it, with the amount each paid
+   * out; `over` is the part of it beyond what remained on the sale (an
+   * over-refund: money to recover), which `refunded` does not count.
+   */
+  refunds?: { id: string; amount: number; over?: number }[];
   authCode?: string;
   processorRef?: string;
   code?: string;

@@ -10,8 +10,9 @@ import type { AttemptRecord, AttemptStatus } from '../src/types.js';
 /*
  * A model check of the index: the rules in src/rules.ts read it through
  * byFingerprint (open attempts, and approved ones inside `window`) and
- * byOrder (every live attempt). Written in review; it found two holes in
- * the window sweep before they shipped.
+ * byOrder (every live attempt), and openRefundsOf (open refund attempts by
+ * the sale they refund). Written in review; it found two holes in the
+ * window sweep before they shipped.
  */
 const W = 600_000;
 const R = 86_400_000;
@@ -20,6 +21,8 @@ const IDS = ['a', 'b', 'c', 'd'];
 const FPS = ['f1', 'f2'];
 const MERCHANTS = ['m1', 'm2'];
 const ORDERS = ['o1', 'o2', undefined];
+/** What a refund attempt refunds; `undefined` makes a sale. */
+const REFUND_OF = ['a', 'b', 'z', undefined];
 const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
 const OFFSETS = [-8 * 86_400_000, -UNKNOWN_MAX_AGE_MS, -25 * 3_600_000, -R, -3_600_000, -W - 1, -W, -W + 1, -1, 0, 1, W, 3_600_000, 25 * 3_600_000];
 const STEPS = [0, 1, W - 1, W, W + 1, 3_600_000, R, UNKNOWN_MAX_AGE_MS];
@@ -31,6 +34,7 @@ const version = fc.record({
   fp: fc.constantFrom(...FPS),
   merchant: fc.constantFrom(...MERCHANTS),
   order: fc.constantFrom(...ORDERS),
+  refundOf: fc.constantFrom(...REFUND_OF),
   created: offset,
   updated: offset,
   approved: fc.option(offset, { nil: undefined }),
@@ -47,8 +51,9 @@ type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 function build(v: Version, now: number): AttemptRecord {
   return makeRecord({
-    v: 1, id: v.id, idempotencyKey: v.id, fingerprint: v.fp, merchantId: v.merchant, kind: 'sale', amount: 100, currency: 'CNY',
+    v: 1, id: v.id, idempotencyKey: v.id, fingerprint: v.fp, merchantId: v.merchant, kind: v.refundOf === undefined ? 'sale' : 'refund', amount: 100, currency: 'CNY',
     ...(v.order === undefined ? {} : { orderId: v.order }),
+    ...(v.refundOf === undefined ? {} : { refundOf: v.refundOf }),
     status: v.status, createdAt: now + v.created, updatedAt: now + v.updated, pendingSince: now + v.updated, refunded: 0,
     ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
     ...(v.rare ? { operator: 'op-1' } : {}),
@@ -115,6 +120,13 @@ function run(initial: Version[], ops: Op[], startup: Startup = 'records', histor
           if (m.merchantId === merchant && m.orderId === order && isLive(m.status))
             expect(includes(got, m), `${where}: ${m.id}:${m.status} missing from byOrder`).toBe(true);
       }
+    for (const original of REFUND_OF) {
+      if (original === undefined) continue;
+      const got = index.openRefundsOf(original);
+      const want = [...model.values()].filter((m) => m.kind === 'refund' && m.refundOf === original && isOpen(m.status));
+      expect(got.length, `${where}: openRefundsOf(${original}) has ${got.map((r) => `${r.id}:${r.status}`).join(',')}`).toBe(want.length);
+      for (const m of want) expect(includes(got, m), `${where}: ${m.id}:${m.status} missing from openRefundsOf(${original})`).toBe(true);
+    }
   };
   const expire = () => {
     for (const r of index.expire(now)) {

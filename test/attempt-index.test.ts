@@ -105,6 +105,60 @@ describe('AttemptIndex lookups', () => {
   });
 });
 
+describe('AttemptIndex.openRefundsOf', () => {
+  const refund = (id: string, refundOf: string, patch: Partial<AttemptRecord> = {}) => record(id, { kind: 'refund', refundOf, ...patch });
+
+  it('finds the open refund attempts of a sale, whatever their fingerprint, and nothing else', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.add(record('s', { status: 'approved', approvedAt: T0 }));
+    index.add(refund('r1', 's'));
+    index.add(refund('r2', 's', { status: 'unknown' }));
+    index.add(refund('r3', 's', { status: 'declined' }));
+    index.add(refund('r4', 'other'));
+    index.add(record('x', { refundOf: 's' })); // a sale naming refundOf is no refund
+    expect(ids(index.openRefundsOf('s'))).toEqual(['r1', 'r2']);
+    expect(ids(index.openRefundsOf('other'))).toEqual(['r4']);
+    expect(index.openRefundsOf('nothing')).toEqual([]);
+  });
+
+  it('follows a refund through its life: kept while open, out once settled, back when resumed', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    const pending = refund('r', 's');
+    const sibling = refund('q', 's');
+    index.add(pending);
+    index.add(sibling);
+    const unknown = next(pending, { status: 'unknown', updatedAt: T0 + 1 });
+    index.add(unknown);
+    expect(ids(index.openRefundsOf('s'))).toEqual(['q', 'r']);
+    expect(index.openRefundsOf('s')).toContain(unknown);
+    const approved = next(unknown, { status: 'approved', approvedAt: T0 + 2, updatedAt: T0 + 2 });
+    index.add(approved);
+    expect(index.openRefundsOf('s')).toEqual([sibling]);
+    index.add(next(sibling, { status: 'declined', updatedAt: T0 + 3 }));
+    expect(index.openRefundsOf('s')).toEqual([]);
+    // unknown → pending (resume) of a refund settled unknown again.
+    const resumed = next(unknown, { status: 'pending', pendingSince: T0 + 4, updatedAt: T0 + 4 });
+    index.add(resumed);
+    expect(index.openRefundsOf('s')).toEqual([resumed]);
+  });
+
+  it('drops a refund removed by hand or expired after 7 days', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.add(refund('r1', 's'));
+    index.add(refund('r2', 's', { status: 'unknown' }));
+    index.remove('r1');
+    expect(ids(index.openRefundsOf('s'))).toEqual(['r2']);
+    expect(ids(index.expire(T0 + UNKNOWN_MAX_AGE_MS))).toEqual(['r2']);
+    expect(index.openRefundsOf('s')).toEqual([]);
+  });
+
+  it('files open refunds at start-up, and finds none among settled ones', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.addAll([refund('r1', 's', { status: 'unknown' }), refund('r2', 's', { status: 'approved', approvedAt: T0 }), refund('r3', 's', { status: 'pending' })], T0);
+    expect(ids(index.openRefundsOf('s'))).toEqual(['r1', 'r3']);
+  });
+});
+
 describe('AttemptIndex expiry', () => {
   it('expires a settled record `retention` after its last update, not before', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);

@@ -6,6 +6,7 @@ import type { AttemptRecord, ReasonCode } from '../src/types.js';
 const NOW = 1_767_225_600_000 + 86_400_000;
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
 const settings = { windowMs: 10 * MINUTE, pendingTimeoutMs: 2 * MINUTE };
 
 /** An attempt record for the sale below, approved an hour ago unless patched. */
@@ -40,6 +41,7 @@ function view(...records: AttemptRecord[]): IndexView {
     get: (id) => records.find((r) => r.id === id),
     byFingerprint: (fingerprint) => records.filter((r) => r.fingerprint === fingerprint),
     byOrder: (merchantId, orderId) => records.filter((r) => r.merchantId === merchantId && r.orderId === orderId),
+    openRefundsOf: (originalId) => records.filter((r) => r.kind === 'refund' && r.refundOf === originalId),
   };
 }
 
@@ -268,6 +270,56 @@ describe('refund rules', () => {
   it('applies no refund rule to a sale', () => {
     expect(run(sale({ fingerprint: 'fp-X', refundOf: 'missing' }))).toEqual([]);
   });
+});
+
+describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
+  const original = record('s', { amount: 1000, refunded: 400, fingerprint: 'fp-S' });
+  const openRefund = (id: string, patch: Partial<AttemptRecord>) =>
+    record(id, { kind: 'refund', refundOf: 's', fingerprint: `fp-${id}`, amount: 300, status: 'unknown', approvedAt: undefined, createdAt: NOW - MINUTE, ...patch });
+
+  it('holds a refund on any card with UNKNOWN_OUTCOME, and counts the unknown one against what remains', () => {
+    const unknown = openRefund('u', {});
+    expect(codes(run(refund({ refundOf: 's', amount: 300 }), original, unknown))).toEqual(['UNKNOWN_OUTCOME']);
+    const findings = run(refund({ refundOf: 's', amount: 301 }), original, unknown);
+    expect(codes(findings)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+    expect(findings.find((f) => f.code === 'UNKNOWN_OUTCOME')).toMatchObject({ attemptId: 'u', ageMs: MINUTE, facts: { amount: 300 } });
+    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ amount: 301, remaining: 300 });
+  });
+
+  it('holds a refund with IN_FLIGHT while another refund of the sale is pending, and as UNKNOWN_OUTCOME once it is stale', () => {
+    const pending = openRefund('p', { status: 'pending', createdAt: NOW - SECOND });
+    expect(run(refund({ refundOf: 's', amount: 100 }), original, pending)).toEqual([expect.objectContaining({ code: 'IN_FLIGHT', attemptId: 'p' })]);
+    const stale = openRefund('p', { status: 'pending', createdAt: NOW - 2 * MINUTE - 1 });
+    expect(codes(run(refund({ refundOf: 's', amount: 100 }), original, stale))).toEqual(['UNKNOWN_OUTCOME']);
+  });
+
+  it('sums every open refund: nothing may remain, and what remains never reads below zero', () => {
+    const findings = run(refund({ refundOf: 's', amount: 1 }), original, openRefund('u', {}), openRefund('v', { amount: 400, createdAt: NOW - HOUR }));
+    expect(codes(findings)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+    expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ remaining: 0 });
+    // The most recent open refund is the one named.
+    expect(findings.find((f) => f.code === 'UNKNOWN_OUTCOME')?.attemptId).toBe('u');
+  });
+
+  it.each(['approved', 'declined', 'cancelled', 'voided'] as const)('neither holds nor counts a %s refund of the sale', (status) => {
+    expect(run(refund({ refundOf: 's', amount: 600 }), original, openRefund('r', { status }))).toEqual([]);
+  });
+
+  it('stops holding and counting an unknown refund 7 days after it last became pending', () => {
+    const old = openRefund('u', { createdAt: NOW - UNKNOWN_MAX_AGE_MS - 1 });
+    expect(run(refund({ refundOf: 's', amount: 600 }), original, old)).toEqual([]);
+  });
+
+  it('holds refunds of a sale it cannot find as well', () => {
+    expect(codes(run(refund({ refundOf: 's', amount: 1 }), openRefund('u', {})))).toEqual(['REFUND_ORIGINAL_NOT_FOUND', 'UNKNOWN_OUTCOME']);
+  });
+
+  it("does not hold a refund of another sale, nor a sale", () => {
+    const unknown = openRefund('u', {});
+    expect(run(refund({ refundOf: 'other-sale' }), original, unknown)).toEqual([expect.objectContaining({ code: 'REFUND_ORIGINAL_NOT_FOUND' })]);
+    expect(run(sale({ fingerprint: 'fp-X' }), original, unknown)).toEqual([]);
+  });
+
 });
 
 describe('several reasons at once', () => {

@@ -176,6 +176,108 @@ describe('refund rules', () => {
   });
 });
 
+/**
+ * Issue 10, item 5 (field failure 5): a refund whose outcome is open may have
+ * paid out, so it holds back every other refund of the same sale, whatever
+ * its card or amount (SPEC §3).
+ */
+describe('open refunds of the same sale', () => {
+  const TAPPED = { token: 'tok_tapped_card' };
+
+  /** A 100.00 sale, approved, and a full refund of it left `status`. */
+  async function refundLeft(status: 'pending' | 'unknown', refundAmount = 10000) {
+    const t = await testGuard({ authorize: (req) => req.supervisor === 'sup' });
+    const saleId = await charged(t.guard, sale({ amount: 10000 }));
+    t.clock.advance(30 * MINUTE);
+    const { attempt } = await t.guard.begin(sale({ amount: refundAmount, kind: 'refund', refundOf: saleId }));
+    if (!attempt) throw new Error('expected an allow');
+    if (status === 'unknown') await attempt.markUnknown({ message: 'system error' });
+    return { ...t, saleId, refundId: attempt.id };
+  }
+
+  it('an unknown refund blocks a retry keyed with another card: UNKNOWN_OUTCOME and REFUND_EXCEEDS_CHARGE', async () => {
+    const { guard, saleId, refundId } = await refundLeft('unknown');
+    const retry = await guard.begin(sale({ amount: 10000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(retry.verdict).toBe('block');
+    expect(codes(retry)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+    expect(reason(retry, 'UNKNOWN_OUTCOME').attemptId).toBe(refundId);
+    expect(retry.attempt).toBeUndefined();
+  });
+
+  it('an unknown refund blocks a retry of another amount, even one that would fit alone', async () => {
+    const { guard, saleId, refundId } = await refundLeft('unknown', 3000);
+    // 30.00 may be on its way back: a retry of 30.00 keyed again is a second refund of the same thing.
+    const retry = await guard.peek(sale({ amount: 3000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(codes(retry)).toEqual(['UNKNOWN_OUTCOME']);
+    expect(reason(retry, 'UNKNOWN_OUTCOME').attemptId).toBe(refundId);
+    // 30.00 open + 80.00 > 100.00.
+    expect(codes(await guard.peek(sale({ amount: 8000, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+  });
+
+  it('a pending refund of the same sale is IN_FLIGHT for a refund on any card', async () => {
+    const { guard, saleId, refundId } = await refundLeft('pending', 3000);
+    const other = await guard.peek(sale({ amount: 2000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } }));
+    expect(other.verdict).toBe('block');
+    expect(other.reasons.map((r) => [r.code, r.attemptId])).toEqual([['IN_FLIGHT', refundId]]);
+    expect(codes(await guard.peek(sale({ amount: 7001, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual(['IN_FLIGHT', 'REFUND_EXCEEDS_CHARGE']);
+  });
+
+  it('a pending refund grown stale is UNKNOWN_OUTCOME', async () => {
+    const { guard, clock, saleId, refundId } = await refundLeft('pending');
+    clock.advance(2 * MINUTE + 1);
+    const retry = await guard.peek(sale({ amount: 10000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(reason(retry, 'UNKNOWN_OUTCOME').attemptId).toBe(refundId);
+    expect(codes(retry)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+  });
+
+  it('once the unknown refund settles declined the retry is allowed; once approved, only what remains is', async () => {
+    const declined = await refundLeft('unknown');
+    await declined.guard.settle(declined.refundId, { status: 'declined' });
+    expect(await declined.guard.peek(sale({ amount: 10000, kind: 'refund', refundOf: declined.saleId, card: TAPPED }))).toMatchObject({ verdict: 'allow', reasons: [] });
+
+    const approved = await refundLeft('unknown', 6000);
+    await approved.guard.settle(approved.refundId, { status: 'approved' });
+    expect(codes(await approved.guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: approved.saleId, card: TAPPED })))).toEqual([]);
+    expect(codes(await approved.guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: approved.saleId, card: TAPPED })))).toEqual(['REFUND_EXCEEDS_CHARGE']);
+  });
+
+  it('a supervisor may let a second partial refund through; both open ones then count against the sale', async () => {
+    const { guard, saleId } = await refundLeft('unknown', 3000);
+    const second = await guard.begin(sale({ amount: 3000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(codes(second)).toEqual(['UNKNOWN_OUTCOME']);
+    const allowed = await guard.override(second, { operator: 'op', reason: 'a second item returned', supervisor: 'sup' });
+    expect(allowed.verdict).toBe('allow');
+    // 30.00 unknown + 30.00 pending + 40.01 > 100.00; 40.00 fits but is held by the open ones.
+    expect(codes(await guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual(['IN_FLIGHT', 'REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+    expect(codes(await guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual(['IN_FLIGHT', 'UNKNOWN_OUTCOME']);
+  });
+
+  it('says, in REFUND_EXCEEDS_CHARGE, what remains after the open refunds, which the UNKNOWN_OUTCOME beside it names', async () => {
+    const { guard, saleId, refundId } = await refundLeft('unknown', 6000);
+    const d = await guard.peek(sale({ amount: 5000, kind: 'refund', refundOf: saleId, card: TAPPED }));
+    expect(reason(d, 'REFUND_EXCEEDS_CHARGE').message).toContain('(CN¥40.00)');
+    expect(reason(d, 'UNKNOWN_OUTCOME')).toMatchObject({ attemptId: refundId, message: expect.stringContaining('CN¥60.00') });
+  });
+
+  it('holds refunds of an original it cannot find too: the open refund names the same sale', async () => {
+    const { guard } = await testGuard();
+    const prompt = await guard.begin(sale({ amount: 500, kind: 'refund', refundOf: 'pdg_pruned_long_ago' }));
+    const { attempt } = await guard.override(prompt, { operator: 'op', reason: 'sale from before the retention' });
+    if (!attempt) throw new Error('expected an allow');
+    await attempt.markUnknown();
+    const retry = await guard.peek(sale({ amount: 500, kind: 'refund', refundOf: 'pdg_pruned_long_ago', card: TAPPED }));
+    expect(retry.verdict).toBe('block');
+    expect(codes(retry)).toEqual(['REFUND_ORIGINAL_NOT_FOUND', 'UNKNOWN_OUTCOME']);
+  });
+
+  it('does not hold a refund of another sale, nor a sale', async () => {
+    const { guard } = await refundLeft('unknown');
+    const other = await charged(guard, sale({ amount: 5000, card: { pan: MASTERCARD } }));
+    expect(codes(await guard.peek(sale({ amount: 5000, kind: 'refund', refundOf: other, card: TAPPED })))).toEqual([]);
+    expect(codes(await guard.peek(sale({ amount: 10000, card: TAPPED })))).toEqual([]);
+  });
+});
+
 describe('a decision', () => {
   it('carries every matching reason, and the verdict is the strictest', async () => {
     const { guard } = await testGuard();

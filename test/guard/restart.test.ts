@@ -144,6 +144,25 @@ describe('start-up hydration', () => {
   });
 });
 
+describe('open refunds across a restart', () => {
+  it('a refund in flight at a crash holds back a retry of the refund on another card after the restart', async () => {
+    const { guard, store, clock } = await testGuard();
+    const { attempt: original } = await guard.begin(sale({ amount: 10000 }));
+    await original?.approve();
+    const { attempt: refund } = await guard.begin(sale({ amount: 10000, kind: 'refund', refundOf: original?.id }));
+    clock.advance(5 * 1000);
+
+    const after = await restart(store, clock);
+    expect(await after.guard.get(refund?.id ?? '')).toMatchObject({ status: 'unknown' });
+    const retry = await after.guard.begin(sale({ amount: 5000, kind: 'refund', refundOf: original?.id, card: { token: 'tok_tapped' } }));
+    expect(retry.verdict).toBe('block');
+    expect(retry.reasons.map((r) => [r.code, r.attemptId]).sort()).toEqual([
+      ['REFUND_EXCEEDS_CHARGE', original?.id],
+      ['UNKNOWN_OUTCOME', refund?.id],
+    ]);
+  });
+});
+
 describe('retention in a running process', () => {
   it('drops settled records once retention has passed, from the index and the store', async () => {
     const { guard, store, clock, events } = await testGuard({ retention: '24h', window: '10m' });

@@ -62,6 +62,23 @@ describe('resume', () => {
     expect((await guard.begin(sale())).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
     expect((await resumed.approve()).status).toBe('approved');
   });
+
+  it('refuses to resume a refund while another refund of the same sale, on another card, is pending', async () => {
+    const { guard } = await testGuard({ authorize: () => true });
+    const { attempt: original } = await guard.begin(sale({ amount: 10000 }));
+    await original?.approve();
+    const first = (await guard.begin(sale({ amount: 3000, kind: 'refund', refundOf: original?.id }))).attempt;
+    await first?.markUnknown({ message: 'system error' });
+    // A supervisor let a second refund of the sale through, on a tapped card.
+    const held = await guard.begin(sale({ amount: 2000, kind: 'refund', refundOf: original?.id, card: { token: 'tok_tap' } }));
+    const second = await guard.override(held, { operator: 'o', reason: 'another item returned', supervisor: 'sup-1' });
+    expect(second.verdict).toBe('allow');
+    // Resuming the first would put two refunds of one sale in flight at once.
+    await expect(guard.resume(first?.id as string)).rejects.toMatchObject({ name: 'GuardStateError', code: 'IN_FLIGHT' });
+    expect((await guard.get(first?.id as string))?.status).toBe('unknown');
+    await second.attempt?.approve();
+    await expect(guard.resume(first?.id as string)).resolves.toMatchObject({ status: 'pending' });
+  });
 });
 
 describe('resume is judged by the rules, as a new begin of the sale would be', () => {

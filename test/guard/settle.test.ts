@@ -148,6 +148,17 @@ describe('settle: refunds', () => {
     expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'refunded', refunded: 1000 });
   });
 
+  it('a voided sale stays voided when one of its refunds is reversed afterwards', async () => {
+    const { guard } = await testGuard();
+    const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
+    await original?.approve();
+    const refund = (await guard.begin(sale({ amount: 400, kind: 'refund', refundOf: original?.id }))).attempt;
+    await refund?.approve();
+    await original?.void();
+    await refund?.void();
+    expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'voided' });
+  });
+
   it('a refund attempt itself cannot be settled refunded', async () => {
     const { guard } = await testGuard();
     const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
@@ -165,6 +176,107 @@ describe('settle: refunds', () => {
     const refund = (await guard.begin(sale({ amount: 2000, kind: 'refund', refundOf: original?.id }))).attempt;
     await refund?.decline();
     expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'approved', refunded: 0 });
+  });
+});
+
+/**
+ * Issue 10, item 5: no refund is recorded as a silent zero. The original's
+ * refunded sum never exceeds its amount, but a refund that paid out beyond
+ * what remained keeps its real amount in the original's `refunds` list, with
+ * the excess as `over`, and is journaled and emitted as an over-refund.
+ */
+describe('settle: refunds beyond what remains', () => {
+  async function saleOf(amount: number) {
+    const store = spyStore();
+    const t = await testGuard({ store, authorize: (req) => req.supervisor === 'sup' });
+    const { attempt } = await t.guard.begin(sale({ amount }));
+    await attempt?.approve();
+    return { ...t, saleId: attempt?.id as string };
+  }
+  const supervised = { operator: 'op', reason: 'customer was charged a fee too', supervisor: 'sup' };
+
+  it('an overridden refund above what remains keeps its real amount, the excess journaled and emitted', async () => {
+    const { guard, store, events, saleId } = await saleOf(1000);
+    const blocked = await guard.begin(sale({ amount: 1200, kind: 'refund', refundOf: saleId }));
+    const refund = (await guard.override(blocked, supervised)).attempt;
+    await refund?.approve();
+    const original = await guard.get(saleId);
+    expect(original).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: refund?.id, amount: 1200, over: 200 }] });
+    await flush();
+    expect(store.journal()).toContainEqual(expect.objectContaining({ type: 'settle', attemptId: saleId, amount: 200, detail: `over-refund by ${refund?.id}` }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'settle', from: 'approved', record: expect.objectContaining({ id: saleId, refunds: [{ id: refund?.id, amount: 1200, over: 200 }] }) }));
+    // The refund's own settle is still the last event.
+    expect(events.at(-1)).toMatchObject({ type: 'settle', record: { id: refund?.id, status: 'approved' } });
+  });
+
+  it('a second refund that settles approved on a fully refunded sale is recorded, not as zero', async () => {
+    const { guard, saleId } = await saleOf(1000);
+    const first = (await guard.begin(sale({ amount: 1000, kind: 'refund', refundOf: saleId }))).attempt;
+    await first?.markUnknown({ message: 'system error' });
+    const held = await guard.begin(sale({ amount: 1000, kind: 'refund', refundOf: saleId, card: { token: 'tok_tap' } }));
+    const second = (await guard.override(held, supervised)).attempt;
+    await second?.approve();
+    await first?.approve();
+    const original = await guard.get(saleId);
+    expect(original).toMatchObject({ status: 'refunded', refunded: 1000 });
+    expect(original?.refunds).toEqual([{ id: second?.id, amount: 1000 }, { id: first?.id, amount: 1000, over: 1000 }]);
+    expect(original?.refunds?.some((r) => r.amount === 0)).toBe(false);
+    // A retried settle counts nothing twice.
+    await first?.approve();
+    expect((await guard.get(saleId))?.refunds).toHaveLength(2);
+  });
+
+  it('voiding a refund lets an over-refund of the same sale count in its place', async () => {
+    const { guard, saleId } = await saleOf(1000);
+    const first = (await guard.begin(sale({ amount: 600, kind: 'refund', refundOf: saleId }))).attempt;
+    await first?.approve();
+    const held = await guard.begin(sale({ amount: 700, kind: 'refund', refundOf: saleId }));
+    const second = (await guard.override(held, supervised)).attempt;
+    await second?.approve();
+    expect(await guard.get(saleId)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: first?.id, amount: 600 }, { id: second?.id, amount: 700, over: 300 }] });
+    // The first refund was reversed: the 700 the customer did get back is what counts now.
+    await first?.void();
+    expect(await guard.get(saleId)).toMatchObject({ status: 'approved', refunded: 700, refunds: [{ id: second?.id, amount: 700 }] });
+  });
+
+  it("an over-refund whose sale's update was lost to a crash is repaired at start-up at its real amount, and reported", async () => {
+    let failOriginal = false;
+    const store = spyStore((record, write) => (failOriginal && record.kind === 'sale' ? Promise.reject(new Error('crash')) : write()));
+    const { guard, clock } = await testGuard({ store, authorize: () => true });
+    const { attempt } = await guard.begin(sale({ amount: 1000 }));
+    await attempt?.approve();
+    const blocked = await guard.begin(sale({ amount: 1500, kind: 'refund', refundOf: attempt?.id }));
+    const refund = (await guard.override(blocked, supervised)).attempt;
+    failOriginal = true;
+    await refund?.approve();
+    failOriginal = false;
+    expect((await store.load()).find((r) => r.id === attempt?.id)).toMatchObject({ refunded: 0 });
+
+    const restarted = await testGuard({ store, clock: clock.afterRestart() });
+    await flush();
+    expect(await restarted.guard.get(attempt?.id as string)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: refund?.id, amount: 1500, over: 500 }] });
+    expect(store.journal().at(-1)).toMatchObject({ type: 'settle', attemptId: attempt?.id, amount: 500, detail: `over-refund by ${refund?.id}` });
+  });
+
+  it('a refund settled outside the guard counts the refunds whose outcome is open', async () => {
+    const { guard, store, saleId } = await saleOf(1000);
+    const open = (await guard.begin(sale({ amount: 600, kind: 'refund', refundOf: saleId }))).attempt;
+    await open?.markUnknown();
+    await flush();
+    const before = { record: await guard.get(saleId), puts: store.puts.length };
+    const error = await thrown(() => guard.settle(saleId, { status: 'refunded', amount: 500 }));
+    expect(error).toBeInstanceOf(GuardStateError);
+    expect(error).toMatchObject({ code: 'REFUND_EXCEEDS_CHARGE' });
+    expect((error as Error).message).toContain(open?.id);
+    expect({ record: await guard.get(saleId), puts: store.puts.length }).toEqual(before);
+
+    expect(await guard.settle(saleId, { status: 'refunded', amount: 400 })).toMatchObject({ status: 'approved', refunded: 400 });
+    // "The rest" is nothing while the open refund may have paid out the other 600: an error, not a refund of 0.
+    expect(await thrown(() => guard.settle(saleId, { status: 'refunded' }))).toMatchObject({ name: 'GuardStateError', code: 'REFUND_EXCEEDS_CHARGE' });
+    expect(await guard.get(saleId)).toMatchObject({ status: 'approved', refunded: 400 });
+
+    await open?.decline();
+    expect(await guard.settle(saleId, { status: 'refunded' })).toMatchObject({ status: 'refunded', refunded: 1000 });
   });
 });
 
