@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/scenarios/report.js';
 
@@ -48,6 +51,23 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     expect(stderr).toContain(`${FIXTURES}/invalid/bad-json.json: is not valid JSON: `);
     expect(stderr).toContain('4 invalid scenario files: nothing was run');
     noStackTrace(stderr);
+  });
+
+  it('a step with a value nested 100,000 levels deep is a failing step: the run goes on, exit 1, the closing line, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-deep-'));
+    const card = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    writeFileSync(join(dir, 'a-first.json'), JSON.stringify({ name: 'first', steps: [{ advance: '1s' }] }));
+    writeFileSync(join(dir, 'b-deep.json'), `{"name":"deep card","steps":[{"begin":{"amount":100,"currency":"CNY","card":${card}},"expect":{"verdict":"allow"}}]}`);
+    writeFileSync(join(dir, 'c-last.json'), JSON.stringify({ name: 'last', steps: [{ advance: '1s' }] }));
+    const { code, stdout, stderr } = await cli('scenarios', dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(stdout).toContain('✗ deep card (1 step,');
+    expect(stdout).toMatch(/ {4}step 1: \{"begin":\{"amount":100,"currency":"CNY","card":\{"a":.*…/);
+    expect(stdout).toContain('      actual:   GuardInputError: `card` must have exactly one of');
+    expect(stdout).toMatch(/\n✓ last \(1 step, /);
+    expect(lastLine(stdout)).toBe('2 passed, 1 failed');
+    noStackTrace(stdout);
   });
 
   it('--json prints exactly one JSON document with 1-based steps', async () => {
