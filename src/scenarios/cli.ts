@@ -37,8 +37,9 @@ line is exactly "N passed, N failed".
 Exit codes:
   0  every scenario passed
   1  at least one scenario failed
-  2  a file could not be read or is not a valid scenario, a folder holds no
-     *.json files, nothing matched --filter/--tag, or the arguments are wrong
+  2  a file could not be read, is over 4 MiB or is not a valid scenario, a
+     folder holds no *.json files, nothing matched --filter/--tag, or the
+     arguments are wrong
 
 Examples:
   pos-duplicate-guard scenarios

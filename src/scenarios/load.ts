@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as z from 'zod/mini';
-import { STEP_KINDS, scenarioSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+import { safeText } from './render.js';
+import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
@@ -29,9 +30,13 @@ export class ScenarioFileError extends Error {
   readonly problems: readonly ScenarioProblem[];
 
   constructor(file: string | undefined, problems: readonly ScenarioProblem[]) {
-    super(problems.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
+    // Problems quote the file's content (keys, values, JSON.parse's excerpt),
+    // which may be megabytes long or hold a card number: bounded and masked
+    // here, whatever found them.
+    const safe = problems.map(({ step, field, message }) => ({ step, field: field === undefined ? undefined : safeText(field, 200), message: safeText(message, 1_000) }));
+    super(safe.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
-    this.problems = problems;
+    this.problems = safe;
   }
 
   /** 1-based step of the first problem. */
@@ -61,11 +66,28 @@ export interface LoadedScenario {
  * names used before any step's `as` defined them.
  */
 export function parseScenario(input: unknown, file?: string): Scenario {
-  const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) throw new ScenarioFileError(file, explainIssues(parsed.error.issues, input));
-  const problems = [...checkConfig(parsed.data.config), ...checkNames(parsed.data.steps)];
-  if (problems.length > 0) throw new ScenarioFileError(file, problems);
-  return parsed.data;
+  // The scenario without its steps, then each step on its own, stopping after
+  // MAX_PROBLEMS broken ones: validating a million broken steps at once built
+  // a zod issue for each and ran out of memory, or of stack.
+  const shell = scenarioShellSchema.safeParse(input);
+  const issues: Issue[] = shell.success ? [] : [...shell.error.issues];
+  const written: readonly unknown[] = isRecord(input) && Array.isArray(input.steps) ? input.steps : [];
+  const steps: ScenarioStep[] = [];
+  let broken = 0;
+  for (let index = 0; index < written.length && broken < MAX_PROBLEMS; index++) {
+    const step = stepSchema.safeParse(written[index]);
+    if (step.success) {
+      steps.push(step.data);
+    } else {
+      broken++;
+      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] } as Issue);
+    }
+  }
+  if (issues.length > 0) throw new ScenarioFileError(file, explainIssues(issues, input));
+  const scenario = { ...shell.data, steps } as Scenario;
+  const problems = [...checkConfig(scenario.config), ...checkNames(scenario.steps)];
+  if (problems.length > 0) throw new ScenarioFileError(file, problems.slice(0, MAX_PROBLEMS));
+  return scenario;
 }
 
 /** A `config` the guard would refuse is a broken scenario, found at load time, not a step result. */
@@ -108,13 +130,25 @@ export async function readScenarioFiles(paths: string | readonly string[]): Prom
   return { loaded, errors };
 }
 
+/**
+ * Far more than any scenario needs (the bundled ones are a few KB), and
+ * little enough that parsing and validating one cannot exhaust memory.
+ */
+const MIB = 1024 * 1024;
+const MAX_FILE_BYTES = 4 * MIB;
+
 /** Read and validate one file. */
 export async function loadScenarioFile(file: string): Promise<Scenario> {
-  let text: string;
+  let text: string | undefined;
+  let size = 0;
   try {
-    text = await readFile(file, 'utf8');
+    size = (await stat(file)).size;
+    if (size <= MAX_FILE_BYTES) text = await readFile(file, 'utf8');
   } catch (error) {
     throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
+  }
+  if (text === undefined) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is ${(size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB` }]);
   }
   let json: unknown;
   try {
@@ -171,7 +205,12 @@ async function jsonFilesIn(folder: string): Promise<string[]> {
 
 /** JSON.parse's message on one line, with the line and column when it gives a position. */
 function jsonErrorText(error: unknown, text: string): string {
-  const message = errorText(error).replace(/\s*\n\s*/g, ' ');
+  // V8 quotes a window of the text (`Unexpected token 'u', "{"a": u41111"... is
+  // not valid JSON`). Digits the window cuts short are masked: redact()
+  // would not know a cut card number for one.
+  const message = errorText(error)
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.\.\."[\d -]*\d|\d[\d -]*"\.\.\./g, (cut) => cut.replace(/[\d -]+/, '[digits removed]'));
   const position = /at position (\d+)/.exec(message)?.[1];
   if (position === undefined) return message;
   const before = text.slice(0, Number(position)).split('\n');
@@ -200,14 +239,17 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
   const defined = new Map<string, { step: number; attempt: boolean }>();
   const use = (step: number, field: string, name: string, wants: 'decision' | 'attempt') => {
     const definition = defined.get(name);
-    const known = [...defined.keys()].map((n) => `"${n}"`).join(', ') || 'none yet';
     if (!definition) {
+      // A few names, not all: listing every name in every problem was quadratic.
+      const known = someOf(defined.keys(), defined.size, (n) => `"${n}"`) || 'none yet';
       problems.push({ step, field, message: `"${name}" is not a name defined by an earlier step's \`as\` (names so far: ${known})` });
     } else if (wants === 'attempt' && !definition.attempt) {
       problems.push({ step, field, message: `"${name}" names a peek at step ${definition.step}, which never reserves an attempt` });
     }
   };
-  steps.forEach((step, index) => {
+  for (const [index, step] of steps.entries()) {
+    // The first problems are the ones shown; the rest would be thrown away.
+    if (problems.length >= MAX_PROBLEMS) break;
     const number = index + 1;
     if ('override' in step) use(number, 'override.decision', step.override.decision, 'decision');
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
@@ -223,7 +265,7 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
         defined.set(step.as, { step: number, attempt: kindOf(step) !== 'peek' });
       }
     }
-  });
+  }
   return problems;
 }
 
@@ -233,6 +275,16 @@ type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
 const MAX_PROBLEMS = 10;
+
+/** `"a", "b", … "j" and 90 more`: the first few of many, for a message. */
+function someOf(items: Iterable<string>, count: number, show: (item: string) => string, few = 10): string {
+  const shown: string[] = [];
+  for (const item of items) {
+    if (shown.length === few) break;
+    shown.push(show(item));
+  }
+  return `${shown.join(', ')}${count > shown.length ? ` and ${count - shown.length} more` : ''}`;
+}
 
 function explainIssues(issues: readonly Issue[], input: unknown): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
@@ -290,7 +342,7 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
   const message = !isRecord(step)
     ? `must be an object with one action: ${actions}`
     : kinds.length === 0
-      ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${Object.keys(step).map((k) => `\`${k}\``).join(', ')})` : ''}`
+      ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${someOf(Object.keys(step), Object.keys(step).length, (k) => `\`${k}\``)})` : ''}`
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
   return { code: 'custom', path: [], message, input: step } as Issue;
 }
@@ -321,7 +373,8 @@ function describeJson(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
+  // Cut before quoting: JSON.stringify of a 100 MB string is 100 MB of work.
+  const text = JSON.stringify(typeof value === 'string' ? safeText(value, 55) : value);
   return `${text.length > 60 ? `${text.slice(0, 57)}...` : text} (${typeof value})`;
 }
 

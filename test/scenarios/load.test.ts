@@ -104,6 +104,63 @@ describe('loadScenarios', () => {
   });
 });
 
+describe('hostile or malformed files: a clear per-file error, never a crash of the run', () => {
+  it('refuses a file over 4 MiB before reading it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-huge-'));
+    writeFileSync(join(dir, 'huge.json'), JSON.stringify({ name: 'huge', description: 'x'.repeat(5 * 1024 * 1024), steps: [{ advance: '1s' }] }));
+    const error = await loadError(join(dir, 'huge.json'));
+    expect(error.message).toMatch(/huge\.json: is 5\.0 MiB: a scenario file may be at most 4 MiB$/);
+  });
+
+  it('stops at the first problems of 300,000 invalid steps instead of explaining them all', () => {
+    // Before: every step was validated and explained, several seconds and
+    // hundreds of MB for this file of 2.4 MB (a million steps ran out of memory).
+    const error = parseError({ name: 'x', steps: Array.from({ length: 300_000 }, () => ({ x: 1 })) });
+    expect(error.problems).toHaveLength(10);
+    expect(error.problems.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('reports unknown names in bounded words however many names there are', () => {
+    // Each problem listed every name defined so far: quadratic, out of memory at 20,000 names.
+    const steps = [...Array.from({ length: 2_000 }, (_, i) => ({ peek: {}, as: `p${i}` })), ...Array.from({ length: 2_000 }, (_, i) => ({ resume: { attempt: `ghost${i}` } }))];
+    const error = parseError({ name: 'x', steps });
+    expect(error.problems).toHaveLength(10);
+    expect(error.problems[0]).toEqual({ step: 2001, field: 'resume.attempt', message: '"ghost0" is not a name defined by an earlier step\'s `as` (names so far: "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9" and 1990 more)' });
+    expect(error.message.length).toBeLessThan(5_000);
+  });
+
+  it('lists a few of the keys of a step with no action, not all of them', () => {
+    const step = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
+    const error = parseError({ name: 'x', steps: [step] });
+    expect(error.problems[0]?.message).toBe(
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `k0`, `k1`, `k2`, `k3`, `k4`, `k5`, `k6`, `k7`, `k8`, `k9` and 99990 more)',
+    );
+  });
+
+  it('never echoes a card number in a problem, and keeps each problem short', async () => {
+    const pan = parseError({ name: 4111111111111111, steps: [{ advance: '1s', note: '4111 1111 1111 1111' }], ['4111-1111-1111-1111']: 1 });
+    expect(pan.message).not.toMatch(/4111.?1111.?1111.?1111/);
+    expect(pan.problems.map((p) => [p.field, p.message])).toEqual([
+      ['[card number removed]', 'is not a field of a scenario'],
+      ['name', 'must be a string, got [card number removed] (number)'],
+    ]);
+
+    const long = parseError({ name: 'x', steps: [{ advance: '1s', ['k'.repeat(1_000_000)]: 1 }], tags: ['y'.repeat(1_000_000), 1] });
+    expect(long.message.length).toBeLessThan(2_000);
+    expect(long.problems[0]?.field).toMatch(/^k{100,}…$/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-json-pan-'));
+    writeFileSync(join(dir, 'pan.json'), '[4111111111111111,]');
+    writeFileSync(join(dir, 'cut.json'), `{"name":"x","steps":[{"begin":{"card":{"pan":u4111111111111111}}}]}`);
+    const errors = (await readScenarioFiles(dir)).errors.map((e) => e.message);
+    expect(errors).toHaveLength(2);
+    for (const message of errors) {
+      expect(message).toContain('is not valid JSON');
+      expect(message).not.toMatch(/\d{7}/);
+    }
+  });
+});
+
 describe('parseScenario: problems in words', () => {
   const step = (s: unknown) => ({ name: 'x', steps: [s] });
 
