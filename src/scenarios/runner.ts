@@ -3,6 +3,7 @@ import { createGuard, type Guard } from '../guard.js';
 import { memoryStore } from '../stores/memory.js';
 import type { AttemptStatus, Clock, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
 import { parseScenario } from './load.js';
+import { safeText } from './render.js';
 import type { DecisionExpectation, Scenario, ScenarioConfig, ScenarioInput, ScenarioStep } from './schema.js';
 
 /**
@@ -295,7 +296,9 @@ class Run {
   }
 
   #fail(step: number, expected: string, actual: string): void {
-    this.failures.push({ step, expected, actual });
+    // Both quote the scenario (names, the guard's message about a Sale's
+    // keys): what the report prints and --json carries, bounded and masked.
+    this.failures.push({ step, expected: safeText(expected), actual: safeText(actual) });
   }
 }
 
