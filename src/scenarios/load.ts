@@ -66,6 +66,8 @@ export interface LoadedScenario {
  * names used before any step's `as` defined them.
  */
 export function parseScenario(input: unknown, file?: string): Scenario {
+  const long = longArrays(input);
+  if (long.length > 0) throw new ScenarioFileError(file, long);
   // The scenario without its steps, then each step on its own, stopping after
   // MAX_PROBLEMS broken ones: validating a million broken steps at once built
   // a zod issue for each and ran out of memory, or of stack.
@@ -88,6 +90,41 @@ export function parseScenario(input: unknown, file?: string): Scenario {
   const problems = [...checkConfig(scenario.config), ...checkNames(scenario.steps)];
   if (problems.length > 0) throw new ScenarioFileError(file, problems.slice(0, MAX_PROBLEMS));
   return scenario;
+}
+
+/**
+ * zod checks an array item by item and spreads the issues into
+ * `issues.push(...)`: 300,000 bad items (600 KB of `1,`) overflowed the
+ * stack. No scenario needs more items than this in one list.
+ */
+const MAX_ITEMS = 1_000;
+
+/**
+ * Lists longer than MAX_ITEMS, found before zod sees them. `steps` is
+ * checked one step at a time instead, and a Sale is the guard's to judge
+ * (zod does not look inside it). Only as deep as the schema has lists, and
+ * without recursion: the file decides how deep its values go.
+ */
+function longArrays(input: unknown): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = [];
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
+  while (pending.length > 0 && problems.length < MAX_PROBLEMS) {
+    const { value, path } = pending.pop() as { value: unknown; path: PropertyKey[] };
+    // steps[i].expect.reasons[j] is the deepest item the schema reads.
+    if (path.length > 5) continue;
+    if (Array.isArray(value)) {
+      const isSteps = path.length === 1 && path[0] === 'steps';
+      if (!isSteps && value.length > MAX_ITEMS) {
+        problems.push(problemAt(path, `has ${value.length} items: at most ${MAX_ITEMS}`));
+        continue;
+      }
+      for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], path: [...path, i] });
+    } else if (isRecord(value)) {
+      const keys = Object.keys(value).filter((key) => !(isStepPath(path) && (key === 'begin' || key === 'peek')));
+      for (const key of keys.reverse()) pending.push({ value: value[key], path: [...path, key] });
+    }
+  }
+  return problems;
 }
 
 /** A `config` the guard would refuse is a broken scenario, found at load time, not a step result. */
@@ -123,8 +160,10 @@ export async function readScenarioFiles(paths: string | readonly string[]): Prom
     try {
       loaded.push({ file, scenario: await loadScenarioFile(file) });
     } catch (error) {
-      if (!(error instanceof ScenarioFileError)) throw error;
-      errors.push(error);
+      // Anything else is a bug in checking this file (a file once overflowed
+      // zod's stack): still this file's problem, said in words, and the other
+      // files are still read, rather than one file crashing the whole run.
+      errors.push(error instanceof ScenarioFileError ? error : new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `could not be checked, a bug in pos-duplicate-guard (please report it with this file): ${errorName(error)}` }]));
     }
   }
   return { loaded, errors };
@@ -215,6 +254,10 @@ function jsonErrorText(error: unknown, text: string): string {
   if (position === undefined) return message;
   const before = text.slice(0, Number(position)).split('\n');
   return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function systemReason(error: unknown): string {

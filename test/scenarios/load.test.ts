@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ScenarioFileError, loadScenarios, parseScenario, readScenarioFiles } from '../../src/testing.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ScenarioFileError, loadScenarios, parseScenario, readScenarioFiles, stepSchema } from '../../src/testing.js';
 
 const FIXTURES = 'test/fixtures/scenarios';
 
@@ -118,6 +118,37 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
     const error = parseError({ name: 'x', steps: Array.from({ length: 300_000 }, () => ({ x: 1 })) });
     expect(error.problems).toHaveLength(10);
     expect(error.problems.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it.each([
+    ['tags', { name: 'x', tags: Array.from({ length: 300_000 }, () => 1), steps: [{ advance: '1s' }] }, undefined, 'tags'],
+    ['expect.reasons', { name: 'x', steps: [{ begin: {}, expect: { verdict: 'allow', reasons: Array.from({ length: 300_000 }, () => 1) } }] }, 1, 'expect.reasons'],
+    ['expect.absent', { name: 'x', steps: [{ advance: 1 }, { peek: {}, expect: { verdict: 'allow', absent: Array.from({ length: 300_000 }, () => 'X') } }] }, 2, 'expect.absent'],
+  ])('refuses 300,000 items in %s before zod builds an issue for each (it overflowed the stack)', (_, input, step, field) => {
+    const error = parseError(input);
+    expect(error.problems).toEqual([{ step, field, message: 'has 300000 items: at most 1000' }]);
+  });
+
+  it('leaves long arrays inside a Sale to the guard, and a long list of steps alone', () => {
+    const list = Array.from({ length: 300_000 }, () => 1);
+    const parsed = parseScenario({ name: 'x', steps: [{ begin: { amount: 1, currency: 'CNY', card: { token: 't' }, list } }, ...Array.from({ length: 2_000 }, () => ({ advance: 1 }))] });
+    expect(parsed.steps).toHaveLength(2_001);
+  });
+
+  it('a bug while checking one file is that file\'s problem, in words: the other files are still read', async () => {
+    const spy = vi.spyOn(stepSchema, 'safeParse').mockImplementationOnce(() => {
+      throw new RangeError('Maximum call stack size exceeded');
+    });
+    try {
+      const { loaded, errors } = await readScenarioFiles([`${FIXTURES}/passing/restart-with-changed-secret.json`, `${FIXTURES}/invalid/unknown-field.json`, `${FIXTURES}/passing/nested`]);
+      expect(loaded.map((l) => l.file)).toEqual([`${FIXTURES}/passing/nested/supervisor-override.json`]);
+      expect(errors.map((e) => e.message)).toEqual([
+        `${FIXTURES}/passing/restart-with-changed-secret.json: could not be checked, a bug in pos-duplicate-guard (please report it with this file): RangeError: Maximum call stack size exceeded`,
+        `${FIXTURES}/invalid/unknown-field.json: step 2, \`settle.authcode\`: is not a field of \`settle\``,
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('reports unknown names in bounded words however many names there are', () => {
