@@ -79,7 +79,7 @@ export function parseScenario(input: unknown, file?: string): Scenario {
   for (let index = 0; index < written.length && broken < MAX_PROBLEMS; index++) {
     const step = stepSchema.safeParse(written[index]);
     if (step.success) {
-      steps.push(step.data);
+      steps.push(withSaleAsWritten(step.data, written[index]));
     } else {
       broken++;
       for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] } as Issue);
@@ -125,6 +125,23 @@ function longArrays(input: unknown): ScenarioProblem[] {
     }
   }
   return problems;
+}
+
+/**
+ * The step with its Sale as written (SPEC §7): the very object JSON.parse
+ * made. zod builds its output by assignment, and assigning an own
+ * "__proto__" key sets the copy's prototype instead, so the key (which the
+ * guard refuses as an unknown field) was silently dropped and a hostile Sale
+ * reached the guard clean. The Sale schema only describes fields (all
+ * optional, no defaults, no transforms), so nothing else is lost by this.
+ * The other payloads are strict objects the runner rebuilds from known
+ * fields; a "__proto__" there is an unknown field, reported at load.
+ */
+function withSaleAsWritten(step: ScenarioStep, written: unknown): ScenarioStep {
+  if (!isRecord(written)) return step;
+  if ('begin' in step) return { ...step, begin: written.begin as typeof step.begin };
+  if ('peek' in step) return { ...step, peek: written.peek as typeof step.peek };
+  return step;
 }
 
 /** A `config` the guard would refuse is a broken scenario, found at load time, not a step result. */

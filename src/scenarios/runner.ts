@@ -263,6 +263,8 @@ class Run {
   /** The Sale as written, with a `refundOf` that names an attempt replaced by its id. */
   #sale(written: Record<string, unknown>): Sale {
     const refundOf = written.refundOf;
+    // A spread defines properties, so an own "__proto__" key is kept as one
+    // (Object.assign or a loop of assignments would drop it).
     if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
     return written as unknown as Sale;
   }

@@ -70,6 +70,13 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     noStackTrace(stdout);
   });
 
+  it('passes a Sale to the guard as written: a "__proto__" key in it is refused (GuardInputError)', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/as-written`);
+    expect(stdout).toMatch(/^✓ a Sale with a "__proto__" key reaches the guard as written, and is refused \(7 steps, /);
+    expect(lastLine(stdout)).toBe('1 passed, 0 failed');
+    expect(code).toBe(0);
+  });
+
   it('--json prints exactly one JSON document with 1-based steps', async () => {
     const { code, stdout } = await cli('scenarios', `${FIXTURES}/failing`, `${FIXTURES}/passing/nested`, '--json');
     expect(code).toBe(1);

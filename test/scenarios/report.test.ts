@@ -52,6 +52,11 @@ describe('formatScenario: the failing step, rendered', () => {
     expect(line.replace(/\D/g, '')).not.toContain('41111111');
   });
 
+  it('shows an own "__proto__" key, as JSON.parse made it', () => {
+    const step = JSON.parse('{"begin":{"amount":1,"currency":"CNY","card":{"token":"t"},"__proto__":{"orderId":"O-1"}}}') as unknown;
+    expect(stepLine(formatScenario(failed(step)))).toBe('    step 1: {"begin":{"amount":1,"currency":"CNY","card":{"token":"t"},"__proto__":{"orderId":"O-1"}}}');
+  });
+
   it('masks expiry dates and the fields the guard refuses as sensitive (CVV, PIN, track data)', () => {
     const step = { begin: { amount: 1, currency: 'CNY', card: { last4: '1111', expiry: '1229' }, cvv2: 987, track_2: 'B4111111111111111^X^2912', pinBlock: 'A1B2C3D4' } };
     const line = stepLine(formatScenario(failed(step)));
