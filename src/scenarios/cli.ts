@@ -18,7 +18,8 @@ export const SCENARIOS_HELP = `Usage: pos-duplicate-guard scenarios [files or fo
 
 Runs QA scenario files (JSON) against a fresh guard each, on a memoryStore()
 with a virtual clock. A folder is searched recursively for *.json files, run
-in name order. With no paths, runs the scenarios bundled with the package.
+in name order; links are followed, except one to a folder that contains it
+(noted on stderr). With no paths, runs the scenarios bundled with the package.
 
 Options:
   --json          Print exactly one JSON document on stdout and nothing else:
@@ -132,7 +133,9 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
     paths = [display(bundled)];
   }
 
-  const { loaded, errors } = await readScenarioFiles(paths);
+  const { loaded, errors, notes } = await readScenarioFiles(paths);
+  // On stderr, even with --json: stdout stays exactly one JSON document.
+  for (const note of notes) io.stderr(`${note}\n`);
   if (errors.length > 0) {
     if (options.json) io.stdout(`${JSON.stringify(jsonErrorReport(errors), null, 2)}\n`);
     io.stderr(`${formatFileErrors(errors)}\n${errors.length} invalid scenario file${errors.length === 1 ? '' : 's'}: nothing was run\n`);

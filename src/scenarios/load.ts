@@ -1,5 +1,6 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { Dirent } from 'node:fs';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type * as z from 'zod/mini';
 import { safeText } from './render.js';
 import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
@@ -167,11 +168,15 @@ export async function loadScenarios(paths: string | readonly string[]): Promise<
   return loaded;
 }
 
-/** Like {@link loadScenarios}, but reads everything and returns every file's problems. */
-export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[] }> {
+/**
+ * Like {@link loadScenarios}, but reads everything and returns every file's
+ * problems, and `notes`: what was deliberately left out (a link that would
+ * loop), one line each, for the reader.
+ */
+export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[]; notes: string[] }> {
   const loaded: LoadedScenario[] = [];
   const errors: ScenarioFileError[] = [];
-  const { files, errors: missing } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
+  const { files, errors: missing, notes } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
   errors.push(...missing);
   for (const file of files) {
     try {
@@ -183,7 +188,7 @@ export async function readScenarioFiles(paths: string | readonly string[]): Prom
       errors.push(error instanceof ScenarioFileError ? error : new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `could not be checked, a bug in pos-duplicate-guard (please report it with this file): ${errorName(error)}` }]));
     }
   }
-  return { loaded, errors };
+  return { loaded, errors, notes };
 }
 
 /**
@@ -216,47 +221,125 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   return parseScenario(json, file);
 }
 
-/** Expands folders to their `*.json` files, recursively and sorted; keeps files as given. */
-export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[] }> {
+/**
+ * Expands folders to their `*.json` files, recursively and sorted; keeps files
+ * as given. Links are followed, to files and to folders, and shown by the
+ * path that was walked; a file reached twice (two links, a file given and
+ * its folder) is kept once. A link to a folder that contains it would loop
+ * forever: it is not followed, and said once in `notes` (nothing is lost by
+ * it: what it leads to is being walked already, or was not asked for).
+ */
+export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[]; notes: string[] }> {
   const files: string[] = [];
-  const errors: ScenarioFileError[] = [];
   const seen = new Set<string>();
-  const add = (file: string) => {
-    const key = resolve(file);
+  const add = async (file: string) => {
+    const key = await realpath(file).catch(() => resolve(file));
     if (!seen.has(key)) {
       seen.add(key);
       files.push(file);
     }
   };
+  const walk = new FolderWalk();
   for (const path of paths) {
     let isFolder: boolean;
     try {
       isFolder = (await stat(path)).isDirectory();
     } catch (error) {
-      errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
       continue;
     }
     if (!isFolder) {
-      add(path);
+      await add(path);
       continue;
     }
-    const found = await jsonFilesIn(path);
-    // An empty folder is a mistake worth stopping for: "0 passed" would read as green.
-    if (found.length === 0) errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
-    found.forEach(add);
+    const problems = walk.errors.length;
+    const found = await walk.root(path);
+    // An empty folder is a mistake worth stopping for: "0 passed" would read as
+    // green. (A folder that could not be read, or whose *.json could not, has said so.)
+    if (found.length === 0 && walk.errors.length === problems) walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
+    for (const file of found) await add(file);
   }
-  return { files, errors };
+  return { files, errors: walk.errors, notes: [...walk.notes.values()] };
 }
 
-async function jsonFilesIn(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { withFileTypes: true });
-  const out: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) out.push(...(await jsonFilesIn(path)));
-    else if (entry.isFile() && entry.name.endsWith('.json')) out.push(path);
+/** One search of the folders given, remembering what it walked so no folder is walked twice. */
+class FolderWalk {
+  readonly errors: ScenarioFileError[] = [];
+  /** By the link's path, so a link met twice (its folder given twice) is said once. */
+  readonly notes = new Map<string, string>();
+  /** Real paths of the folders walked: a second link to one is not walked again. */
+  readonly #walked = new Set<string>();
+
+  /** A folder given on the command line: walked even if a link led into it before. */
+  async root(folder: string): Promise<string[]> {
+    let real: string;
+    try {
+      real = await realpath(folder);
+    } catch (error) {
+      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      return [];
+    }
+    this.#walked.add(real);
+    return this.#files(folder, [real]);
   }
-  return out;
+
+  /** `chain`: the real paths of the folders being walked, from the root down to `folder`. */
+  async #files(folder: string, chain: readonly string[]): Promise<string[]> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      // A subfolder we may not read is that folder's problem, not a crash of the run.
+      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      return [];
+    }
+    const out: string[] = [];
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const path = join(folder, entry.name);
+      const json = entry.name.endsWith('.json');
+      let kind = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+      // A link (or an entry whose type the file system did not say): what it leads to.
+      if (kind === 'other') {
+        try {
+          const target = await stat(path);
+          kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+        } catch (error) {
+          // A *.json that leads nowhere is a scenario file that cannot be read;
+          // any other broken link is no more a scenario than a text file is.
+          if (json && entry.isSymbolicLink()) this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+          continue;
+        }
+      }
+      if (kind === 'file' && json) out.push(path);
+      // Nothing else is a scenario: a device or a pipe (reading one could block the run forever).
+      if (kind !== 'folder') continue;
+      let real: string;
+      try {
+        real = await realpath(path);
+      } catch (error) {
+        this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+        continue;
+      }
+      if (chain.some((ancestor) => contains(real, ancestor))) {
+        // Itself or a folder above it (up to the root of the file system):
+        // following it would walk this folder again, without end.
+        this.notes.set(path, `${path}: not followed: it is a link to ${real}, a folder that contains it (it would loop)`);
+        continue;
+      }
+      // Reached before through another link: its files are in already.
+      if (this.#walked.has(real)) continue;
+      this.#walked.add(real);
+      // A loop, not push(...): a folder of 200,000 files would overflow the stack.
+      for (const file of await this.#files(path, [...chain, real])) out.push(file);
+    }
+    return out;
+  }
+}
+
+/** `folder` is `inner` or one of its ancestors (real paths). */
+function contains(folder: string, inner: string): boolean {
+  const rel = relative(folder, inner);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** JSON.parse's message on one line, with the line and column when it gives a position. */
@@ -282,6 +365,7 @@ function systemReason(error: unknown): string {
   if (code === 'ENOENT') return 'no such file or folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'ELOOP') return 'a loop of links';
   return errorText(error);
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +75,23 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     expect(stdout).toMatch(/^✓ a Sale with a "__proto__" key reaches the guard as written, and is refused \(7 steps, /);
     expect(lastLine(stdout)).toBe('1 passed, 0 failed');
     expect(code).toBe(0);
+  });
+
+  it('follows links in a folder; a link that would loop is noted once on stderr and the run goes on', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pdg-cli-links-')));
+    mkdirSync(join(dir, 'qa'));
+    writeFileSync(join(dir, 'shared.json'), JSON.stringify({ name: 'shared through a link', steps: [{ advance: '1s' }] }));
+    writeFileSync(join(dir, 'qa', 'own.json'), JSON.stringify({ name: 'own', steps: [{ advance: '1s' }] }));
+    symlinkSync(join(dir, 'shared.json'), join(dir, 'qa', 'shared.json'));
+    symlinkSync('..', join(dir, 'qa', 'up'));
+    const note = `${join(dir, 'qa', 'up')}: not followed: it is a link to ${dir}, a folder that contains it (it would loop)\n`;
+    const text = await cli('scenarios', join(dir, 'qa'));
+    expect(text.stderr).toBe(note);
+    expect(text.stdout).toMatch(/^✓ own .*\n✓ shared through a link .*\n2 passed, 0 failed\n$/);
+    expect(text.code).toBe(0);
+    const json = await cli('scenarios', join(dir, 'qa'), '--json');
+    expect(json.stderr).toBe(note);
+    expect(JSON.parse(json.stdout)).toMatchObject({ passed: 2, failed: 0 });
   });
 
   it('--json prints exactly one JSON document with 1-based steps', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -101,6 +101,85 @@ describe('loadScenarios', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pdg-bom-'));
     writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ name: 'bom', steps: [{ advance: '1s' }] })}`);
     expect((await loadScenarios(dir))[0]?.scenario.name).toBe('bom');
+  });
+});
+
+describe('symbolic links in a scenario folder', () => {
+  const scenarioJson = (name: string) => JSON.stringify({ name, steps: [{ advance: '1s' }] });
+
+  /** qa/ with a.json, and elsewhere/ holding what qa/'s links lead to. */
+  function tree(): { root: string; qa: string } {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'pdg-links-')));
+    const qa = join(root, 'qa');
+    mkdirSync(join(root, 'elsewhere', 'more'), { recursive: true });
+    mkdirSync(qa);
+    writeFileSync(join(qa, 'a.json'), scenarioJson('a'));
+    writeFileSync(join(root, 'elsewhere', 'x.json'), scenarioJson('x'));
+    writeFileSync(join(root, 'elsewhere', 'more', 'y.json'), scenarioJson('y'));
+    return { root, qa };
+  }
+
+  it('follows links to files and to folders, in name order, shown by the path that was walked', async () => {
+    const { root, qa } = tree();
+    symlinkSync(join(root, 'elsewhere', 'x.json'), join(qa, 'b.json'));
+    symlinkSync(join(root, 'elsewhere', 'more'), join(qa, 'c-more'));
+    symlinkSync('../elsewhere/x.json', join(qa, 'relative.json'));
+    const { loaded, errors, notes } = await readScenarioFiles(qa);
+    expect(errors).toEqual([]);
+    expect(notes).toEqual([]);
+    // relative.json is the same file as b.json: run once.
+    expect(loaded.map((l) => [l.file, l.scenario.name])).toEqual([
+      [join(qa, 'a.json'), 'a'],
+      [join(qa, 'b.json'), 'x'],
+      [join(qa, 'c-more', 'y.json'), 'y'],
+    ]);
+  });
+
+  it('does not follow a link to a folder that contains it, and says so once', async () => {
+    const { root, qa } = tree();
+    mkdirSync(join(qa, 'sub'));
+    writeFileSync(join(qa, 'sub', 's.json'), scenarioJson('s'));
+    symlinkSync('..', join(qa, 'sub', 'up'));
+    symlinkSync('.', join(qa, 'self'));
+    symlinkSync(root, join(qa, 'root'));
+    const { loaded, errors, notes } = await readScenarioFiles([qa, qa]);
+    expect(errors).toEqual([]);
+    expect(loaded.map((l) => l.file)).toEqual([join(qa, 'a.json'), join(qa, 'sub', 's.json')]);
+    expect(notes).toEqual([
+      `${join(qa, 'root')}: not followed: it is a link to ${root}, a folder that contains it (it would loop)`,
+      `${join(qa, 'self')}: not followed: it is a link to ${qa}, a folder that contains it (it would loop)`,
+      `${join(qa, 'sub', 'up')}: not followed: it is a link to ${qa}, a folder that contains it (it would loop)`,
+    ]);
+  });
+
+  it('does not loop between two folders that link to each other, and walks each once', async () => {
+    const { root } = tree();
+    mkdirSync(join(root, 'p'));
+    mkdirSync(join(root, 'q'));
+    writeFileSync(join(root, 'p', 'p.json'), scenarioJson('p'));
+    writeFileSync(join(root, 'q', 'q.json'), scenarioJson('q'));
+    symlinkSync(join(root, 'q'), join(root, 'p', 'to-q'));
+    symlinkSync(join(root, 'p'), join(root, 'q', 'to-p'));
+    symlinkSync(join(root, 'q'), join(root, 'p', 'to-q-again'));
+    const { loaded, errors, notes } = await readScenarioFiles(join(root, 'p'));
+    expect(errors).toEqual([]);
+    expect(loaded.map((l) => l.file)).toEqual([join(root, 'p', 'p.json'), join(root, 'p', 'to-q', 'q.json')]);
+    expect(notes).toEqual([`${join(root, 'p', 'to-q', 'to-p')}: not followed: it is a link to ${join(root, 'p')}, a folder that contains it (it would loop)`]);
+  });
+
+  it('reports a *.json link that leads nowhere as a file that cannot be read; other broken links are not scenarios', async () => {
+    const { root, qa } = tree();
+    symlinkSync(join(root, 'gone.json'), join(qa, 'gone.json'));
+    symlinkSync(join(root, 'gone'), join(qa, 'gone-folder'));
+    symlinkSync('loop-b.json', join(qa, 'loop-a.json'));
+    symlinkSync('loop-a.json', join(qa, 'loop-b.json'));
+    const { loaded, errors } = await readScenarioFiles(qa);
+    expect(loaded.map((l) => l.file)).toEqual([join(qa, 'a.json')]);
+    expect(errors.map((e) => e.message)).toEqual([
+      `${join(qa, 'gone.json')}: cannot be read (no such file or folder)`,
+      `${join(qa, 'loop-a.json')}: cannot be read (a loop of links)`,
+      `${join(qa, 'loop-b.json')}: cannot be read (a loop of links)`,
+    ]);
   });
 });
 
