@@ -18,7 +18,8 @@ export const SCENARIOS_HELP = `Usage: pos-duplicate-guard scenarios [files or fo
 
 Runs QA scenario files (JSON) against a fresh guard each, on a memoryStore()
 with a virtual clock. A folder is searched recursively for *.json files, run
-in name order. With no paths, runs the scenarios bundled with the package.
+in name order; links are followed, except one to a folder that contains it
+(noted on stderr). With no paths, runs the scenarios bundled with the package.
 
 Options:
   --json          Print exactly one JSON document on stdout and nothing else:
@@ -37,8 +38,9 @@ line is exactly "N passed, N failed".
 Exit codes:
   0  every scenario passed
   1  at least one scenario failed
-  2  a file could not be read or is not a valid scenario, a folder holds no
-     *.json files, nothing matched --filter/--tag, or the arguments are wrong
+  2  a file could not be read, is over 4 MiB or is not a valid scenario, a
+     folder holds no *.json files, nothing matched --filter/--tag, or the
+     arguments are wrong
 
 Examples:
   pos-duplicate-guard scenarios
@@ -131,7 +133,9 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
     paths = [display(bundled)];
   }
 
-  const { loaded, errors } = await readScenarioFiles(paths);
+  const { loaded, errors, notes } = await readScenarioFiles(paths);
+  // On stderr, even with --json: stdout stays exactly one JSON document.
+  for (const note of notes) io.stderr(`${note}\n`);
   if (errors.length > 0) {
     if (options.json) io.stdout(`${JSON.stringify(jsonErrorReport(errors), null, 2)}\n`);
     io.stderr(`${formatFileErrors(errors)}\n${errors.length} invalid scenario file${errors.length === 1 ? '' : 's'}: nothing was run\n`);

@@ -1,7 +1,9 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { Dirent } from 'node:fs';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type * as z from 'zod/mini';
-import { STEP_KINDS, scenarioSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+import { safeText } from './render.js';
+import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
@@ -29,9 +31,13 @@ export class ScenarioFileError extends Error {
   readonly problems: readonly ScenarioProblem[];
 
   constructor(file: string | undefined, problems: readonly ScenarioProblem[]) {
-    super(problems.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
+    // Problems quote the file's content (keys, values, JSON.parse's excerpt),
+    // which may be megabytes long or hold a card number: bounded and masked
+    // here, whatever found them.
+    const safe = problems.map(({ step, field, message }) => ({ step, field: field === undefined ? undefined : safeText(field, 200), message: safeText(message, 1_000) }));
+    super(safe.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
-    this.problems = problems;
+    this.problems = safe;
   }
 
   /** 1-based step of the first problem. */
@@ -61,11 +67,82 @@ export interface LoadedScenario {
  * names used before any step's `as` defined them.
  */
 export function parseScenario(input: unknown, file?: string): Scenario {
-  const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) throw new ScenarioFileError(file, explainIssues(parsed.error.issues, input));
-  const problems = [...checkConfig(parsed.data.config), ...checkNames(parsed.data.steps)];
-  if (problems.length > 0) throw new ScenarioFileError(file, problems);
-  return parsed.data;
+  const long = longArrays(input);
+  if (long.length > 0) throw new ScenarioFileError(file, long);
+  // The scenario without its steps, then each step on its own, stopping after
+  // MAX_PROBLEMS broken ones: validating a million broken steps at once built
+  // a zod issue for each and ran out of memory, or of stack.
+  const shell = scenarioShellSchema.safeParse(input);
+  const issues: Issue[] = shell.success ? [] : [...shell.error.issues];
+  const written: readonly unknown[] = isRecord(input) && Array.isArray(input.steps) ? input.steps : [];
+  const steps: ScenarioStep[] = [];
+  let broken = 0;
+  for (let index = 0; index < written.length && broken < MAX_PROBLEMS; index++) {
+    const step = stepSchema.safeParse(written[index]);
+    if (step.success) {
+      steps.push(withSaleAsWritten(step.data, written[index]));
+    } else {
+      broken++;
+      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] } as Issue);
+    }
+  }
+  if (issues.length > 0) throw new ScenarioFileError(file, explainIssues(issues, input));
+  const scenario = { ...shell.data, steps } as Scenario;
+  const problems = [...checkConfig(scenario.config), ...checkNames(scenario.steps)];
+  if (problems.length > 0) throw new ScenarioFileError(file, problems.slice(0, MAX_PROBLEMS));
+  return scenario;
+}
+
+/**
+ * zod checks an array item by item and spreads the issues into
+ * `issues.push(...)`: 300,000 bad items (600 KB of `1,`) overflowed the
+ * stack. No scenario needs more items than this in one list.
+ */
+const MAX_ITEMS = 1_000;
+
+/**
+ * Lists longer than MAX_ITEMS, found before zod sees them. `steps` is
+ * checked one step at a time instead, and a Sale is the guard's to judge
+ * (zod does not look inside it). Only as deep as the schema has lists, and
+ * without recursion: the file decides how deep its values go.
+ */
+function longArrays(input: unknown): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = [];
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
+  while (pending.length > 0 && problems.length < MAX_PROBLEMS) {
+    const { value, path } = pending.pop() as { value: unknown; path: PropertyKey[] };
+    // steps[i].expect.reasons[j] is the deepest item the schema reads.
+    if (path.length > 5) continue;
+    if (Array.isArray(value)) {
+      const isSteps = path.length === 1 && path[0] === 'steps';
+      if (!isSteps && value.length > MAX_ITEMS) {
+        problems.push(problemAt(path, `has ${value.length} items: at most ${MAX_ITEMS}`));
+        continue;
+      }
+      for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], path: [...path, i] });
+    } else if (isRecord(value)) {
+      const keys = Object.keys(value).filter((key) => !(isStepPath(path) && (key === 'begin' || key === 'peek')));
+      for (const key of keys.reverse()) pending.push({ value: value[key], path: [...path, key] });
+    }
+  }
+  return problems;
+}
+
+/**
+ * The step with its Sale as written (SPEC §7): the very object JSON.parse
+ * made. zod builds its output by assignment, and assigning an own
+ * "__proto__" key sets the copy's prototype instead, so the key (which the
+ * guard refuses as an unknown field) was silently dropped and a hostile Sale
+ * reached the guard clean. The Sale schema only describes fields (all
+ * optional, no defaults, no transforms), so nothing else is lost by this.
+ * The other payloads are strict objects the runner rebuilds from known
+ * fields; a "__proto__" there is an unknown field, reported at load.
+ */
+function withSaleAsWritten(step: ScenarioStep, written: unknown): ScenarioStep {
+  if (!isRecord(written)) return step;
+  if ('begin' in step) return { ...step, begin: written.begin as typeof step.begin };
+  if ('peek' in step) return { ...step, peek: written.peek as typeof step.peek };
+  return step;
 }
 
 /** A `config` the guard would refuse is a broken scenario, found at load time, not a step result. */
@@ -91,30 +168,48 @@ export async function loadScenarios(paths: string | readonly string[]): Promise<
   return loaded;
 }
 
-/** Like {@link loadScenarios}, but reads everything and returns every file's problems. */
-export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[] }> {
+/**
+ * Like {@link loadScenarios}, but reads everything and returns every file's
+ * problems, and `notes`: what was deliberately left out (a link that would
+ * loop), one line each, for the reader.
+ */
+export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[]; notes: string[] }> {
   const loaded: LoadedScenario[] = [];
   const errors: ScenarioFileError[] = [];
-  const { files, errors: missing } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
+  const { files, errors: missing, notes } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
   errors.push(...missing);
   for (const file of files) {
     try {
       loaded.push({ file, scenario: await loadScenarioFile(file) });
     } catch (error) {
-      if (!(error instanceof ScenarioFileError)) throw error;
-      errors.push(error);
+      // Anything else is a bug in checking this file (a file once overflowed
+      // zod's stack): still this file's problem, said in words, and the other
+      // files are still read, rather than one file crashing the whole run.
+      errors.push(error instanceof ScenarioFileError ? error : new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `could not be checked, a bug in pos-duplicate-guard (please report it with this file): ${errorName(error)}` }]));
     }
   }
-  return { loaded, errors };
+  return { loaded, errors, notes };
 }
+
+/**
+ * Far more than any scenario needs (the bundled ones are a few KB), and
+ * little enough that parsing and validating one cannot exhaust memory.
+ */
+const MIB = 1024 * 1024;
+const MAX_FILE_BYTES = 4 * MIB;
 
 /** Read and validate one file. */
 export async function loadScenarioFile(file: string): Promise<Scenario> {
-  let text: string;
+  let text: string | undefined;
+  let size = 0;
   try {
-    text = await readFile(file, 'utf8');
+    size = (await stat(file)).size;
+    if (size <= MAX_FILE_BYTES) text = await readFile(file, 'utf8');
   } catch (error) {
     throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
+  }
+  if (text === undefined) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is ${(size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB` }]);
   }
   let json: unknown;
   try {
@@ -126,56 +221,143 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   return parseScenario(json, file);
 }
 
-/** Expands folders to their `*.json` files, recursively and sorted; keeps files as given. */
-export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[] }> {
+/**
+ * Expands folders to their `*.json` files, recursively and sorted; keeps files
+ * as given. Links are followed, to files and to folders, and shown by the
+ * path that was walked; a file reached twice (two links, a file given and
+ * its folder) is kept once. A link to a folder that contains it would loop
+ * forever: it is not followed, and said once in `notes` (nothing is lost by
+ * it: what it leads to is being walked already, or was not asked for).
+ */
+export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[]; notes: string[] }> {
   const files: string[] = [];
-  const errors: ScenarioFileError[] = [];
   const seen = new Set<string>();
-  const add = (file: string) => {
-    const key = resolve(file);
+  const add = async (file: string) => {
+    const key = await realpath(file).catch(() => resolve(file));
     if (!seen.has(key)) {
       seen.add(key);
       files.push(file);
     }
   };
+  const walk = new FolderWalk();
   for (const path of paths) {
     let isFolder: boolean;
     try {
       isFolder = (await stat(path)).isDirectory();
     } catch (error) {
-      errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
       continue;
     }
     if (!isFolder) {
-      add(path);
+      await add(path);
       continue;
     }
-    const found = await jsonFilesIn(path);
-    // An empty folder is a mistake worth stopping for: "0 passed" would read as green.
-    if (found.length === 0) errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
-    found.forEach(add);
+    const problems = walk.errors.length;
+    const found = await walk.root(path);
+    // An empty folder is a mistake worth stopping for: "0 passed" would read as
+    // green. (A folder that could not be read, or whose *.json could not, has said so.)
+    if (found.length === 0 && walk.errors.length === problems) walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
+    for (const file of found) await add(file);
   }
-  return { files, errors };
+  return { files, errors: walk.errors, notes: [...walk.notes.values()] };
 }
 
-async function jsonFilesIn(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { withFileTypes: true });
-  const out: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) out.push(...(await jsonFilesIn(path)));
-    else if (entry.isFile() && entry.name.endsWith('.json')) out.push(path);
+/** One search of the folders given, remembering what it walked so no folder is walked twice. */
+class FolderWalk {
+  readonly errors: ScenarioFileError[] = [];
+  /** By the link's path, so a link met twice (its folder given twice) is said once. */
+  readonly notes = new Map<string, string>();
+  /** Real paths of the folders walked: a second link to one is not walked again. */
+  readonly #walked = new Set<string>();
+
+  /** A folder given on the command line: walked even if a link led into it before. */
+  async root(folder: string): Promise<string[]> {
+    let real: string;
+    try {
+      real = await realpath(folder);
+    } catch (error) {
+      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      return [];
+    }
+    this.#walked.add(real);
+    return this.#files(folder, [real]);
   }
-  return out;
+
+  /** `chain`: the real paths of the folders being walked, from the root down to `folder`. */
+  async #files(folder: string, chain: readonly string[]): Promise<string[]> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      // A subfolder we may not read is that folder's problem, not a crash of the run.
+      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      return [];
+    }
+    const out: string[] = [];
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const path = join(folder, entry.name);
+      const json = entry.name.endsWith('.json');
+      let kind = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+      // A link (or an entry whose type the file system did not say): what it leads to.
+      if (kind === 'other') {
+        try {
+          const target = await stat(path);
+          kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+        } catch (error) {
+          // A *.json that leads nowhere is a scenario file that cannot be read;
+          // any other broken link is no more a scenario than a text file is.
+          if (json && entry.isSymbolicLink()) this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+          continue;
+        }
+      }
+      if (kind === 'file' && json) out.push(path);
+      // Nothing else is a scenario: a device or a pipe (reading one could block the run forever).
+      if (kind !== 'folder') continue;
+      let real: string;
+      try {
+        real = await realpath(path);
+      } catch (error) {
+        this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+        continue;
+      }
+      if (chain.some((ancestor) => contains(real, ancestor))) {
+        // Itself or a folder above it (up to the root of the file system):
+        // following it would walk this folder again, without end.
+        this.notes.set(path, `${path}: not followed: it is a link to ${real}, a folder that contains it (it would loop)`);
+        continue;
+      }
+      // Reached before through another link: its files are in already.
+      if (this.#walked.has(real)) continue;
+      this.#walked.add(real);
+      // A loop, not push(...): a folder of 200,000 files would overflow the stack.
+      for (const file of await this.#files(path, [...chain, real])) out.push(file);
+    }
+    return out;
+  }
+}
+
+/** `folder` is `inner` or one of its ancestors (real paths). */
+function contains(folder: string, inner: string): boolean {
+  const rel = relative(folder, inner);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** JSON.parse's message on one line, with the line and column when it gives a position. */
 function jsonErrorText(error: unknown, text: string): string {
-  const message = errorText(error).replace(/\s*\n\s*/g, ' ');
+  // V8 quotes a window of the text (`Unexpected token 'u', "{"a": u41111"... is
+  // not valid JSON`). Digits the window cuts short are masked: redact()
+  // would not know a cut card number for one.
+  const message = errorText(error)
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.\.\."[\d -]*\d|\d[\d -]*"\.\.\./g, (cut) => cut.replace(/[\d -]+/, '[digits removed]'));
   const position = /at position (\d+)/.exec(message)?.[1];
   if (position === undefined) return message;
   const before = text.slice(0, Number(position)).split('\n');
   return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function systemReason(error: unknown): string {
@@ -183,6 +365,7 @@ function systemReason(error: unknown): string {
   if (code === 'ENOENT') return 'no such file or folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'ELOOP') return 'a loop of links';
   return errorText(error);
 }
 
@@ -200,14 +383,17 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
   const defined = new Map<string, { step: number; attempt: boolean }>();
   const use = (step: number, field: string, name: string, wants: 'decision' | 'attempt') => {
     const definition = defined.get(name);
-    const known = [...defined.keys()].map((n) => `"${n}"`).join(', ') || 'none yet';
     if (!definition) {
+      // A few names, not all: listing every name in every problem was quadratic.
+      const known = someOf(defined.keys(), defined.size, (n) => `"${n}"`) || 'none yet';
       problems.push({ step, field, message: `"${name}" is not a name defined by an earlier step's \`as\` (names so far: ${known})` });
     } else if (wants === 'attempt' && !definition.attempt) {
       problems.push({ step, field, message: `"${name}" names a peek at step ${definition.step}, which never reserves an attempt` });
     }
   };
-  steps.forEach((step, index) => {
+  for (const [index, step] of steps.entries()) {
+    // The first problems are the ones shown; the rest would be thrown away.
+    if (problems.length >= MAX_PROBLEMS) break;
     const number = index + 1;
     if ('override' in step) use(number, 'override.decision', step.override.decision, 'decision');
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
@@ -223,7 +409,7 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
         defined.set(step.as, { step: number, attempt: kindOf(step) !== 'peek' });
       }
     }
-  });
+  }
   return problems;
 }
 
@@ -233,6 +419,16 @@ type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
 const MAX_PROBLEMS = 10;
+
+/** `"a", "b", … "j" and 90 more`: the first few of many, for a message. */
+function someOf(items: Iterable<string>, count: number, show: (item: string) => string, few = 10): string {
+  const shown: string[] = [];
+  for (const item of items) {
+    if (shown.length === few) break;
+    shown.push(show(item));
+  }
+  return `${shown.join(', ')}${count > shown.length ? ` and ${count - shown.length} more` : ''}`;
+}
 
 function explainIssues(issues: readonly Issue[], input: unknown): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
@@ -290,7 +486,7 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
   const message = !isRecord(step)
     ? `must be an object with one action: ${actions}`
     : kinds.length === 0
-      ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${Object.keys(step).map((k) => `\`${k}\``).join(', ')})` : ''}`
+      ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${someOf(Object.keys(step), Object.keys(step).length, (k) => `\`${k}\``)})` : ''}`
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
   return { code: 'custom', path: [], message, input: step } as Issue;
 }
@@ -321,7 +517,8 @@ function describeJson(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
+  // Cut before quoting: JSON.stringify of a 100 MB string is 100 MB of work.
+  const text = JSON.stringify(typeof value === 'string' ? safeText(value, 55) : value);
   return `${text.length > 60 ? `${text.slice(0, 57)}...` : text} (${typeof value})`;
 }
 

@@ -1,7 +1,7 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
-import { redact } from '../redact.js';
+import { renderValue, safeText } from './render.js';
 
 /**
  * What the `scenarios` command prints. Plain text, no colours: the output is
@@ -16,7 +16,7 @@ export interface ReportedScenario {
 
 /** `✓ name (12 steps, 3.1 ms)`, and for a failure its first failing step. */
 export function formatScenario({ file, result, steps }: ReportedScenario): string {
-  const line = `${result.passed ? '✓' : '✗'} ${result.name} (${plural(result.steps, 'step')}, ${formatMs(result.ms)})`;
+  const line = `${result.passed ? '✓' : '✗'} ${safeText(result.name)} (${plural(result.steps, 'step')}, ${formatMs(result.ms)})`;
   const first = result.failures[0];
   if (!first) return line;
   const more = result.failures.length > 1 ? `    (${plural(result.failures.length - 1, 'more failing step')}: ${result.failures.slice(1).map((f) => f.step).join(', ')})` : undefined;
@@ -27,9 +27,11 @@ function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[],
   const step = steps[failure.step - 1];
   return [
     `    ${file}`,
-    `    step ${failure.step}: ${step ? redact(JSON.stringify(step)) : ''}`,
-    `      expected: ${failure.expected}`,
-    `      actual:   ${failure.actual}`,
+    // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
+    // long and full of card numbers as the file makes it.
+    `    step ${failure.step}: ${step ? renderValue(step) : ''}`,
+    `      expected: ${safeText(failure.expected)}`,
+    `      actual:   ${safeText(failure.actual)}`,
   ];
 }
 

@@ -3,6 +3,7 @@ import { createGuard, type Guard } from '../guard.js';
 import { memoryStore } from '../stores/memory.js';
 import type { AttemptStatus, Clock, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
 import { parseScenario } from './load.js';
+import { safeText } from './render.js';
 import type { DecisionExpectation, Scenario, ScenarioConfig, ScenarioInput, ScenarioStep } from './schema.js';
 
 /**
@@ -262,6 +263,8 @@ class Run {
   /** The Sale as written, with a `refundOf` that names an attempt replaced by its id. */
   #sale(written: Record<string, unknown>): Sale {
     const refundOf = written.refundOf;
+    // A spread defines properties, so an own "__proto__" key is kept as one
+    // (Object.assign or a loop of assignments would drop it).
     if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
     return written as unknown as Sale;
   }
@@ -295,7 +298,9 @@ class Run {
   }
 
   #fail(step: number, expected: string, actual: string): void {
-    this.failures.push({ step, expected, actual });
+    // Both quote the scenario (names, the guard's message about a Sale's
+    // keys): what the report prints and --json carries, bounded and masked.
+    this.failures.push({ step, expected: safeText(expected), actual: safeText(actual) });
   }
 }
 

@@ -238,21 +238,38 @@ export const stepSchema = z.union([
   expectAttemptStep,
 ]);
 
+const atLeastOneStep = z.minLength(1, { error: 'must have at least one step' });
+
+const scenarioFields = {
+  $schema: z.optional(describe(z.string(), 'Path or URL of scenario.schema.json, for editors.')),
+  name: describe(z.string().check(z.minLength(1, { error: 'must be a non-empty string' })), 'One line: what this scenario proves.'),
+  description: z.optional(describe(z.string(), 'What happens at the till and why the expected verdicts are right.')),
+  tags: z._default(describe(z.array(z.string()), 'For `--tag` filtering.', [['double-tap', 'refund']]), []),
+  config: z._default(configSchema, { merchantId: DEFAULT_MERCHANT_ID, secret: DEFAULT_SECRET, authorize: false }),
+  start: z._default(
+    describe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"' }), 'Wall-clock time at the first step.'),
+    DEFAULT_START,
+  ),
+};
+
 export const scenarioSchema = describe(
   z.strictObject({
-    $schema: z.optional(describe(z.string(), 'Path or URL of scenario.schema.json, for editors.')),
-    name: describe(z.string().check(z.minLength(1, { error: 'must be a non-empty string' })), 'One line: what this scenario proves.'),
-    description: z.optional(describe(z.string(), 'What happens at the till and why the expected verdicts are right.')),
-    tags: z._default(describe(z.array(z.string()), 'For `--tag` filtering.', [['double-tap', 'refund']]), []),
-    config: z._default(configSchema, { merchantId: DEFAULT_MERCHANT_ID, secret: DEFAULT_SECRET, authorize: false }),
-    start: z._default(
-      describe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"' }), 'Wall-clock time at the first step.'),
-      DEFAULT_START,
-    ),
-    steps: describe(z.array(stepSchema).check(z.minLength(1, { error: 'must have at least one step' })), 'Run in order; each has exactly one action.'),
+    ...scenarioFields,
+    steps: describe(z.array(stepSchema).check(atLeastOneStep), 'Run in order; each has exactly one action.'),
   }),
   'A pos-duplicate-guard QA scenario: a guard on a memoryStore() with a virtual clock, driven step by step.',
 );
+
+/**
+ * {@link scenarioSchema} with the steps left unchecked, for the loader: it
+ * checks them one by one against {@link stepSchema}, so that a file of a
+ * million broken steps stops at the first few instead of building a zod
+ * issue for each (which ran out of memory, or of stack).
+ */
+export const scenarioShellSchema = z.strictObject({
+  ...scenarioFields,
+  steps: z.array(z.unknown()).check(atLeastOneStep),
+});
 
 /** A scenario as written in a file (defaults not applied yet). */
 export type ScenarioInput = z.input<typeof scenarioSchema>;

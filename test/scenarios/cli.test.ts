@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/scenarios/report.js';
 
@@ -48,6 +51,47 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     expect(stderr).toContain(`${FIXTURES}/invalid/bad-json.json: is not valid JSON: `);
     expect(stderr).toContain('4 invalid scenario files: nothing was run');
     noStackTrace(stderr);
+  });
+
+  it('a step with a value nested 100,000 levels deep is a failing step: the run goes on, exit 1, the closing line, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-deep-'));
+    const card = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    writeFileSync(join(dir, 'a-first.json'), JSON.stringify({ name: 'first', steps: [{ advance: '1s' }] }));
+    writeFileSync(join(dir, 'b-deep.json'), `{"name":"deep card","steps":[{"begin":{"amount":100,"currency":"CNY","card":${card}},"expect":{"verdict":"allow"}}]}`);
+    writeFileSync(join(dir, 'c-last.json'), JSON.stringify({ name: 'last', steps: [{ advance: '1s' }] }));
+    const { code, stdout, stderr } = await cli('scenarios', dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(stdout).toContain('✗ deep card (1 step,');
+    expect(stdout).toMatch(/ {4}step 1: \{"begin":\{"amount":100,"currency":"CNY","card":\{"a":.*…/);
+    expect(stdout).toContain('      actual:   GuardInputError: `card` must have exactly one of');
+    expect(stdout).toMatch(/\n✓ last \(1 step, /);
+    expect(lastLine(stdout)).toBe('2 passed, 1 failed');
+    noStackTrace(stdout);
+  });
+
+  it('passes a Sale to the guard as written: a "__proto__" key in it is refused (GuardInputError)', async () => {
+    const { code, stdout } = await cli('scenarios', `${FIXTURES}/as-written`);
+    expect(stdout).toMatch(/^✓ a Sale with a "__proto__" key reaches the guard as written, and is refused \(7 steps, /);
+    expect(lastLine(stdout)).toBe('1 passed, 0 failed');
+    expect(code).toBe(0);
+  });
+
+  it('follows links in a folder; a link that would loop is noted once on stderr and the run goes on', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pdg-cli-links-')));
+    mkdirSync(join(dir, 'qa'));
+    writeFileSync(join(dir, 'shared.json'), JSON.stringify({ name: 'shared through a link', steps: [{ advance: '1s' }] }));
+    writeFileSync(join(dir, 'qa', 'own.json'), JSON.stringify({ name: 'own', steps: [{ advance: '1s' }] }));
+    symlinkSync(join(dir, 'shared.json'), join(dir, 'qa', 'shared.json'));
+    symlinkSync('..', join(dir, 'qa', 'up'));
+    const note = `${join(dir, 'qa', 'up')}: not followed: it is a link to ${dir}, a folder that contains it (it would loop)\n`;
+    const text = await cli('scenarios', join(dir, 'qa'));
+    expect(text.stderr).toBe(note);
+    expect(text.stdout).toMatch(/^✓ own .*\n✓ shared through a link .*\n2 passed, 0 failed\n$/);
+    expect(text.code).toBe(0);
+    const json = await cli('scenarios', join(dir, 'qa'), '--json');
+    expect(json.stderr).toBe(note);
+    expect(JSON.parse(json.stdout)).toMatchObject({ passed: 2, failed: 0 });
   });
 
   it('--json prints exactly one JSON document with 1-based steps', async () => {

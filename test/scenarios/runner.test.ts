@@ -81,6 +81,19 @@ describe('runScenario: results', () => {
     expect(result.failures[1]?.actual).toMatch(/^GuardInputError: `amount`/);
   });
 
+  it('a failure never echoes a card number, and stays short however long the value it quotes', async () => {
+    const result = await runScenario(
+      scenario([
+        { begin: sale({ ['4111 1111 1111 1111']: true }), expect: { verdict: 'allow' } },
+        { begin: sale({ ['k'.repeat(1_000_000)]: true }), expect: { verdict: 'allow' } },
+      ]),
+    );
+    expect(result.failures).toHaveLength(2);
+    expect(result.failures[0]).toEqual({ step: 1, expected: 'verdict allow', actual: 'GuardInputError: `[card number removed]` is not a field of a Sale' });
+    expect(result.failures[1]?.actual).toMatch(/^GuardInputError: `k{100,}…$/);
+    expect(result.failures[1]?.actual.length).toBeLessThan(600);
+  });
+
   it('throws ScenarioFileError for an invalid scenario: a scenario error, not a step result', async () => {
     await expect(runScenario(scenario([]))).rejects.toBeInstanceOf(ScenarioFileError);
     await expect(runScenario(scenario([{ settle: { attempt: 'ghost', status: 'approved' } }]))).rejects.toThrow(/step 1, `settle.attempt`: "ghost" is not a name/);
