@@ -1,4 +1,5 @@
 import { GuardInputError } from './errors.js';
+import { luhnValid } from './pan.js';
 
 /**
  * Card input → the material the card key is hashed from, plus the display
@@ -35,21 +36,8 @@ const fail = (field: string, rule: string): never => {
   throw new GuardInputError('INVALID_CARD', `\`${field}\` ${rule}`, { field });
 };
 
-/** Luhn mod-10 over a digit string. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
+// One definition of a card number for the whole guard (pan.ts); exported here too, where it always was.
+export { luhnValid };
 
 /** Spaces and dashes are how PANs get typed and printed; anything else is an error. */
 export function normalisePan(pan: string): string {
