@@ -28,6 +28,14 @@ export function isCardNumber(digits: string): boolean {
   return /^\d{12,19}$/.test(digits) && (digits.startsWith('62') || luhnValid(digits));
 }
 
+/**
+ * The rule an identifier (orderId, operator, merchantId…) must meet, for
+ * messages. By this rule an all-digit id of 12-19 digits that passes Luhn
+ * cannot be told from a card number, and is refused like one.
+ */
+export const NO_CARD_NUMBER =
+  'must not contain a card number (12-19 digits that pass the Luhn check, or a UnionPay 62… number, however separated): card numbers are never stored';
+
 // A digit as typed: ASCII, or full-width from a CJK input method.
 const DIGIT = '[0-9\\uff10-\\uff19]';
 // What people and systems put between the digits of a card number: any
