@@ -1,11 +1,11 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, describeValue, isGuardError } from './errors.js';
+import { GuardConfigError, GuardInputError, describeValue, isGuardError } from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
-import type { AuthorizeRequest, Clock, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
+import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
 
 /** `createGuard` options with every default applied and every value checked: resolved once, trusted after. */
 export interface ResolvedOptions {
@@ -117,4 +117,42 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     fail('retention', `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`, options.retention);
   }
   return resolved;
+}
+
+/** `charge()`'s options, checked and resolved once. */
+export interface ResolvedChargeOptions {
+  confirm: ChargeOptions['confirm'];
+  escalate: ChargeOptions['escalate'];
+  timeoutMs: number;
+}
+
+const CHARGE_SHAPE: Shape = { confirm: 'ref', escalate: 'ref', timeout: 'value' };
+
+function chargeFail(field: string, message: string, cause?: unknown): never {
+  throw new GuardInputError('INVALID_OPTION', message, { field, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** A callback as given, still called with the options object as `this`, as `options.confirm(d)` would be. */
+function callback<F extends (decision: never) => unknown>(field: string, value: unknown, self: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') chargeFail(field, `\`${field}\` must be a function, got ${describeValue(value)}`);
+  return ((decision: never) => Reflect.apply(value, self, [decision])) as F;
+}
+
+/**
+ * `{ confirm?, escalate?, timeout? }` for `charge`, read once (a getter or
+ * Proxy that throws is a `GuardInputError`, like any bad value here) before
+ * anything is reserved or submitted.
+ */
+export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): ResolvedChargeOptions {
+  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, (field, cause) => chargeFail(field, unreadableMessage(field), cause));
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    chargeFail('options', `\`options\` must be an object with confirm?, escalate? and timeout?, got ${describeValue(options)}`);
+  }
+  const { confirm, escalate, timeout } = options as Record<string, unknown>;
+  return {
+    confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
+    escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
+    timeoutMs: timeout === undefined ? defaultTimeoutMs : parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }),
+  };
 }
