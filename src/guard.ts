@@ -9,12 +9,15 @@ import {
   describeValue,
   errorText,
   isGuardError,
+  quote,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
 import { resolveChargeOptions, resolveOptions, type ResolvedChargeOptions, type ResolvedOptions } from './options.js';
+import { readOverrideRequest } from './override-request.js';
+import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { VERDICT_OF, evaluate, inFlightBesides, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
@@ -246,12 +249,8 @@ export class Guard {
     if (context.codes.includes('IN_FLIGHT')) {
       throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
     }
-    const operator = requiredText('operator', request?.operator);
-    const reason = requiredText('reason', request?.reason);
-    const supervisor = request.supervisor;
-    if (supervisor !== undefined && typeof supervisor !== 'string') {
-      throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
-    }
+    // Read once, checked, card data masked: what authorize sees is what is recorded.
+    const { operator, reason, supervisor } = readOverrideRequest(request);
     if (context.verdict === 'block') await this.#authorize(decision, operator, reason, supervisor);
     const who = { operator, reason, ...(supervisor === undefined ? {} : { supervisor }) };
     // A frozen copy: the note, the journal and listeners must not share (or change) the guard's list.
@@ -630,8 +629,10 @@ export class Guard {
 
   #require(attemptId: string): AttemptRecord {
     if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
+    // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
+    if (containsCardNumber(attemptId)) throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
     const record = this.#index.get(attemptId);
-    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt "${attemptId}": never begun here, or pruned after retention`, { field: 'attemptId' });
+    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, { field: 'attemptId' });
     return record;
   }
 
@@ -779,13 +780,6 @@ class AttemptHandle implements Attempt {
   toJSON() {
     return { id: this.id, idempotencyKey: this.idempotencyKey, status: this.status, amount: this.amount, currency: this.currency };
   }
-}
-
-function requiredText(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, { field });
-  }
-  return value;
 }
 
 /** What submit's answer (or its throw, or its silence) settles the attempt as. */
