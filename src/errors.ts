@@ -1,4 +1,4 @@
-import { redact } from './redact.js';
+import { redact, redactCardNumbers } from './redact.js';
 
 /**
  * Every error the guard throws is an instance of exactly one of the five
@@ -28,9 +28,11 @@ export abstract class GuardError extends Error {
   readonly field: string | undefined;
 
   constructor(code: string, message: string, options: GuardErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Values reach messages through describeValue, which masks them; this is
+    // the safeguard for any that did not: no guard error carries a card number.
+    super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.field = options.field;
+    this.field = options.field === undefined ? undefined : redactCardNumbers(options.field);
   }
 }
 

@@ -31,11 +31,12 @@ export function redact(text: string): string {
 }
 
 /**
- * Masks card data in a processor reference (`processorRef`): track data and
- * card numbers only, so that the digits reconciliation matches on — a
- * 12-digit retrieval reference number, a 28-digit wallet transaction id —
- * are kept unless they are, by the guard's own rule, a card number.
+ * Masks track data and card numbers only (by the guard's rule, pan.ts),
+ * leaving other digits alone. For a processor reference (`processorRef`),
+ * whose digits reconciliation matches on — a 12-digit retrieval reference
+ * number, a 28-digit wallet transaction id — and as the last safeguard on
+ * every GuardError message, which may hold ids, amounts and times.
  */
-export function redactReference(text: string): string {
+export function redactCardNumbers(text: string): string {
   return maskCardNumbers(text.replace(TRACK, '[track data removed]'), CARD_NUMBER);
 }

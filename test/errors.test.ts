@@ -159,3 +159,14 @@ describe('errorText', () => {
     for (const pan of panVariants()) expect(cardNumberLeaks(errorText(new Error(`card ${pan} declined`)))).toEqual([]);
   });
 });
+
+describe('GuardError: no message or field carries a card number, however it got there', () => {
+  it.each(CLASSES)('%s masks card numbers in its message and field, and leaves other numbers', (_name, ErrorClass) => {
+    for (const pan of panVariants()) {
+      const error = new ErrorClass('X', `attempt ${pan} at 1767225600000`, { field: `orderId ${pan}` });
+      expect(cardNumberLeaks([error.message, error.field, String(error)])).toEqual([]);
+      expect(error.message).toContain('1767225600000');
+    }
+    expect(new ErrorClass('X', 'from 1 to 9007199254740991').message).toBe('from 1 to 9007199254740991');
+  });
+});
