@@ -1,4 +1,7 @@
 import { GuardInputError } from './errors.js';
+import { luhnValid } from './pan.js';
+import { redact } from './redact.js';
+import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 
 /**
  * Card input → the material the card key is hashed from, plus the display
@@ -35,21 +38,8 @@ const fail = (field: string, rule: string): never => {
   throw new GuardInputError('INVALID_CARD', `\`${field}\` ${rule}`, { field });
 };
 
-/** Luhn mod-10 over a digit string. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
+// One definition of a card number for the whole guard (pan.ts); exported here too, where it always was.
+export { luhnValid };
 
 /** Spaces and dashes are how PANs get typed and printed; anything else is an error. */
 export function normalisePan(pan: string): string {
@@ -95,6 +85,9 @@ function maskedFacts(card: Record<string, unknown>): CardFacts {
   return facts;
 }
 
+/** The fields of a card, for the plain copy taken at the boundary (snapshot.ts). */
+export const CARD_SHAPE: Shape = { pan: 'value', token: 'value', last4: 'value', bin: 'value', expiry: 'value' };
+
 const SHAPES: Record<string, readonly string[]> = {
   pan: ['pan'],
   token: ['token'],
@@ -102,7 +95,10 @@ const SHAPES: Record<string, readonly string[]> = {
 };
 
 /** Validates `sale.card` (SPEC §4) and returns what may be hashed and kept. */
-export function cardFacts(card: unknown): CardFacts {
+export function cardFacts(input: unknown): CardFacts {
+  const card = snapshot(input, CARD_SHAPE, { root: 'card', prefix: 'card.' }, (field, cause) => {
+    throw new GuardInputError('INVALID_CARD', unreadableMessage(field), { field, cause });
+  });
   if (typeof card !== 'object' || card === null || Array.isArray(card)) {
     return fail('card', 'must be an object: { pan }, { token } or { last4, bin?, expiry? }');
   }
@@ -113,7 +109,8 @@ export function cardFacts(card: unknown): CardFacts {
   const kind = kinds[0] as keyof typeof SHAPES;
   const allowed = SHAPES[kind] as readonly string[];
   for (const key of Object.keys(record)) {
-    if (!allowed.includes(key)) fail(`card.${key}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
+    // The key itself may be card data put in the wrong place.
+    if (!allowed.includes(key)) fail(`card.${redact(key)}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
   }
   if (kind === 'pan') return panFacts(record.pan);
   if (kind === 'token') return tokenFacts(record.token);

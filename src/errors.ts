@@ -1,4 +1,4 @@
-import { redact } from './redact.js';
+import { redact, redactCardNumbers } from './redact.js';
 
 /**
  * Every error the guard throws is an instance of exactly one of the five
@@ -28,9 +28,11 @@ export abstract class GuardError extends Error {
   readonly field: string | undefined;
 
   constructor(code: string, message: string, options: GuardErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Values reach messages through describeValue, which masks them; this is
+    // the safeguard for any that did not: no guard error carries a card number.
+    super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.field = options.field;
+    this.field = options.field === undefined ? undefined : redactCardNumbers(options.field);
   }
 }
 
@@ -72,16 +74,50 @@ export function isGuardError(value: unknown): value is GuardError {
   );
 }
 
-/** `` `got 12.5 (number)` `` — quotes a bad value the way p-queue does, without echoing card numbers. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `"${redact(value.length > 40 ? `${value.slice(0, 37)}...` : value)}" (string)`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${String(value)} (${typeof value})`;
+const QUOTE_MAX = 40;
+
+/**
+ * `"…"`: text quoted back in a message, card data masked first and only then
+ * shortened, so the cut can never leave the leading digits of a card number.
+ */
+export function quote(text: string): string {
+  const safe = redact(text);
+  return `"${safe.length > QUOTE_MAX ? `${safe.slice(0, QUOTE_MAX - 3)}...` : safe}"`;
 }
 
-/** The message of anything thrown: an Error's message, or the value as text. */
+/**
+ * `` `got 12.5 (number)` `` — quotes a bad value the way p-queue does. Safe
+ * to put in any message: card numbers are masked (in strings, numbers and
+ * bigints alike), objects and functions are named, not printed, and it never
+ * throws, whatever it is given (a revoked Proxy, a null-prototype object).
+ */
+export function describeValue(value: unknown): string {
+  try {
+    if (typeof value === 'string') return `${quote(value)} (string)`;
+    if (value === null) return 'null';
+    if (typeof value === 'function') return 'a function';
+    if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+    return `${redact(String(value))} (${typeof value})`;
+  } catch {
+    // Array.isArray throws on a revoked Proxy.
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * The message of anything thrown, as text safe to keep: card data masked,
+ * and never a throw of its own, whatever was thrown (a null-prototype
+ * object, a revoked Proxy, a throwing `message` getter).
+ */
 export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    if (typeof error !== 'object' && typeof error !== 'function') return redact(String(error));
+    if (error === null) return 'null';
+    // An Error from this realm or another (iframe, vm), or an error-like object.
+    const message = (error as { message?: unknown }).message;
+    if (typeof message === 'string') return redact(message);
+    return `${error instanceof Error ? redact(String(error.name)) : describeValue(error)} without a message`;
+  } catch {
+    return 'a thrown value that cannot be read';
+  }
 }

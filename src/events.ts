@@ -2,7 +2,13 @@ import type { GuardEvent, GuardEventOf, GuardEventType } from './types.js';
 
 export type Listener<T extends GuardEventType> = (event: GuardEventOf<T>) => void;
 
-/** A typed event emitter. A throwing listener never breaks a charge: its error is rethrown on its own. */
+/**
+ * A typed event emitter. A listener is the app's code, run inside a charge:
+ * its throw must neither break that charge nor end the process (a rethrow,
+ * even in a microtask of its own, is an uncaught exception that ends a Node
+ * till). So it is reported instead: as a `listener-error` event, or, when
+ * nobody listens to those, on `console.error`.
+ */
 export class Emitter {
   readonly #listeners = new Map<GuardEventType, Set<(event: GuardEvent) => void>>();
 
@@ -25,14 +31,26 @@ export class Emitter {
       try {
         listener(event);
       } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A listener-error listener that throws too is dropped: reporting it would loop.
+        if (event.type !== 'listener-error') this.#report(error, event.type);
       }
     }
   }
 
   clear(): void {
     this.#listeners.clear();
+  }
+
+  #report(error: unknown, type: Exclude<GuardEventType, 'listener-error'>): void {
+    if (this.has('listener-error')) {
+      this.emit({ type: 'listener-error', error, event: type });
+      return;
+    }
+    try {
+      // The error is the app's own (its listener threw it): shown as it is, with its stack.
+      globalThis.console?.error(`pos-duplicate-guard: a "${type}" listener threw (listen to 'listener-error' to handle these yourself)`, error);
+    } catch {
+      // No console, or a broken one: nowhere left to report to.
+    }
   }
 }

@@ -1,6 +1,5 @@
 import { AttemptIndex } from './attempt-index.js';
 import { allIds, loadStore } from './deferred.js';
-import { parseDuration } from './duration.js';
 import {
   GuardConfigError,
   GuardInputError,
@@ -10,16 +9,19 @@ import {
   describeValue,
   errorText,
   isGuardError,
+  quote,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { GuardTime } from './guard-time.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isLive, isOpen } from './lifecycle.js';
 import { reasonMessage } from './messages.js';
-import { resolveOptions, type ResolvedOptions } from './options.js';
+import { resolveChargeOptions, resolveOptions, type ResolvedChargeOptions, type ResolvedOptions } from './options.js';
+import { readOverrideRequest } from './override-request.js';
+import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
-import { validateOutcome } from './outcome.js';
+import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
 import { claimOf, excluding, sameVersion, staysFiled } from './claims.js';
 import { resumeFindings } from './resume.js';
@@ -275,12 +277,8 @@ export class Guard {
     if (context.codes.includes('IN_FLIGHT')) {
       throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
     }
-    const operator = requiredText('operator', request?.operator);
-    const reason = requiredText('reason', request?.reason);
-    const supervisor = request.supervisor;
-    if (supervisor !== undefined && typeof supervisor !== 'string') {
-      throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
-    }
+    // Read once, checked, card data masked: what authorize sees is what is recorded.
+    const { operator, reason, supervisor } = readOverrideRequest(request);
     // One confirmation, one charge: the decision is taken before the first
     // await, so a second tap (or a second supervisor PIN entry) while this one
     // waits for `authorize` or the store finds it gone. It is given back only
@@ -637,35 +635,35 @@ export class Guard {
    * through. If a timed-out submit answers later, its answer is recorded.
    */
   async charge(sale: Sale, submit: (attempt: Attempt) => Promise<SubmitResult>, options: ChargeOptions = {}): Promise<ChargeResult> {
-    const timeoutMs = options.timeout === undefined ? this.#o.pendingTimeoutMs : parseDuration(options.timeout, { field: 'timeout', error: GuardInputError });
+    const resolved = resolveChargeOptions(options, this.#o.pendingTimeoutMs);
     if (typeof submit !== 'function') throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
     let decision = await this.begin(sale);
     // An override can surface a new reason (SPEC §4), so ask again, a few times at most.
     for (let round = 0; round < 3 && decision.verdict !== 'allow'; round++) {
-      const next = await this.#ask(decision, sale, options);
+      const next = await this.#ask(decision, resolved);
       if (next === undefined) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
       decision = next;
     }
     const attempt = decision.attempt;
     if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
-    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), timeoutMs);
-    if (answer.timedOut || answer.error !== undefined || !isSubmitResult(answer.value)) {
-      const message = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.error !== undefined ? errorText(answer.error) : 'submit resolved no { approved } answer';
-      const record = await this.settle(attempt.id, { status: 'unknown', message });
-      if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late), () => undefined);
-      return { status: 'unknown', decision, attempt: record };
-    }
-    const result = answer.value;
-    const record = await this.settle(attempt.id, outcomeOf(result));
-    return { status: result.approved ? 'approved' : 'declined', decision, attempt: record };
+    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), resolved.timeoutMs);
+    // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
+    // a detail that cannot be kept is cut or dropped, and the journal says so.
+    const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
+    const { record, applied } = await settleOrKeep(this, attempt.id, outcome);
+    for (const detail of applied ? notes : []) this.#journal({ at: this.#now(), type: 'settle', attemptId: attempt.id, detail });
+    if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late)).catch(() => undefined);
+    return { status: chargeStatus(record.status), decision, attempt: record };
   }
 
   /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
-  async #ask(decision: Decision, sale: Sale, options: ChargeOptions): Promise<Decision | undefined> {
+  async #ask(decision: Decision, options: ResolvedChargeOptions): Promise<Decision | undefined> {
     if (decision.verdict === 'prompt') {
       const answer = options.confirm ? await options.confirm(decision) : false;
       if (answer === false) return undefined;
-      const request = answer === true ? { operator: sale.operator ?? 'cashier', reason: 'confirmed at the till' } : answer;
+      // The operator the sale was validated with: the caller's object is not read twice.
+      const operator = this.#decisions.get(decision)?.sale.operator ?? 'cashier';
+      const request = answer === true ? { operator, reason: 'confirmed at the till' } : answer;
       return this.override(decision, request);
     }
     const inFlight = decision.reasons.some((r) => r.code === 'IN_FLIGHT');
@@ -679,11 +677,14 @@ export class Guard {
     }
   }
 
-  async #lateAnswer(attemptId: string, result: unknown): Promise<void> {
-    if (this.#closed || !isSubmitResult(result)) return;
+  async #lateAnswer(attemptId: string, late: unknown): Promise<void> {
+    // Read like a timely answer: a late approval with odd details is still an approval.
+    const settlement = answerOutcome(late);
+    if (this.#closed || settlement === undefined) return;
     const current = this.#index.get(attemptId);
     if (!current || this.#statusOf(current, this.#now()) !== 'unknown') return;
-    await this.settle(attemptId, outcomeOf(result)).catch(() => undefined);
+    await this.settle(attemptId, settlement.outcome);
+    for (const detail of settlement.notes) this.#journal({ at: this.#now(), type: 'settle', attemptId, detail });
   }
 
   // ── events, shutdown ──────────────────────────────────────────────────
@@ -727,8 +728,10 @@ export class Guard {
 
   #require(attemptId: string): AttemptRecord {
     if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
+    // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
+    if (containsCardNumber(attemptId)) throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
     const record = this.#index.get(attemptId);
-    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt "${attemptId}": never begun here, or pruned after retention`, { field: 'attemptId' });
+    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, { field: 'attemptId' });
     return record;
   }
 
@@ -934,26 +937,32 @@ class AttemptHandle implements Attempt {
   }
 }
 
-function requiredText(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, { field });
+/** What submit's answer (or its throw, or its silence) settles the attempt as. */
+function settlementOf(answer: Settled, timeoutMs: number): Settlement {
+  if (answer.timedOut) return unknownOutcome(`no answer within ${timeoutMs} ms`);
+  if (answer.error !== undefined) return unknownOutcome(errorText(answer.error));
+  return answerOutcome(answer.value) ?? unknownOutcome('submit resolved no { approved } answer');
+}
+
+/**
+ * Settles `charge`'s attempt. If submit settled it itself (`attempt.decline()`,
+ * then a throw), what it recorded stands: `applied` is false and the record
+ * is the attempt as it is.
+ */
+async function settleOrKeep(guard: Guard, attemptId: string, outcome: Outcome): Promise<{ record: AttemptRecord; applied: boolean }> {
+  try {
+    return { record: await guard.settle(attemptId, outcome), applied: true };
+  } catch (error) {
+    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await guard.get(attemptId) : undefined;
+    if (current === undefined) throw error;
+    return { record: current, applied: false };
   }
-  return value;
 }
 
-function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick<T, K> {
-  const out = {} as Pick<T, K>;
-  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
-  return out;
-}
-
-/** What a processor's answer settles an attempt as. */
-function outcomeOf(result: SubmitResult): Outcome {
-  return result.approved ? { status: 'approved', ...pick(result, 'authCode', 'processorRef') } : { status: 'declined', ...pick(result, 'code', 'message') };
-}
-
-function isSubmitResult(value: unknown): value is SubmitResult {
-  return typeof value === 'object' && value !== null && typeof (value as { approved?: unknown }).approved === 'boolean';
+/** `charge`'s status for an attempt's: no money held (declined, cancelled, voided) reads `declined`. */
+function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
+  if (status === 'approved' || status === 'refunded') return 'approved';
+  return status === 'unknown' || status === 'pending' ? 'unknown' : 'declined';
 }
 
 type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };

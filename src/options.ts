@@ -1,8 +1,11 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, describeValue } from './errors.js';
+import { GuardConfigError, GuardInputError, describeValue, isGuardError } from './errors.js';
 import { secretBytes } from './fingerprint.js';
+import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
+import { redact } from './redact.js';
+import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
-import type { AuthorizeRequest, Clock, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
+import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
 
 /** `createGuard` options with every default applied and every value checked: resolved once, trusted after. */
 export interface ResolvedOptions {
@@ -22,14 +25,20 @@ export interface ResolvedOptions {
 
 export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
-const KNOWN = new Set([
-  'merchantId', 'terminalId', 'secret', 'store', 'window', 'pendingTimeout', 'retention',
-  'authorize', 'clock', 'locale', 'onStorageError', 'resetOnSecretChange',
-]);
+// Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
+const SHAPE: Shape = {
+  merchantId: 'value', terminalId: 'value', secret: 'ref', store: 'ref', window: 'value', pendingTimeout: 'value', retention: 'value',
+  authorize: 'ref', clock: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
+};
+const KNOWN = new Set(Object.keys(SHAPE));
 
 const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
+};
+
+const unreadable = (field: string, cause: unknown): never => {
+  throw new GuardConfigError('INVALID_OPTION', unreadableMessage(field), { field, cause });
 };
 
 function fail(field: string, rule: string, value: unknown): never {
@@ -43,6 +52,8 @@ function id(field: string, value: unknown, required: boolean): string | undefine
   if (typeof value !== 'string' || value === '' || value.trim() !== value || value.length > 128) {
     fail(field, 'a string of 1-128 characters without leading or trailing spaces', value);
   }
+  // Stored on every attempt: the same rule as a Sale's identifiers (sale.ts).
+  if (containsCardNumber(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${NO_CARD_NUMBER}`, { field });
   return value;
 }
 
@@ -52,23 +63,45 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
   return value as T;
 }
 
-export function resolveOptions(options: GuardOptions): ResolvedOptions {
+/** True when `value` has a function at each of `names`; a read that throws is an unreadable `field`. */
+function hasMethods(field: string, value: unknown, names: readonly string[]): boolean {
+  try {
+    return names.every((name) => typeof (value as Record<string, unknown> | undefined)?.[name] === 'function');
+  } catch (cause) {
+    return unreadable(field, cause);
+  }
+}
+
+/** `secretBytes`, with a secret that throws when read (a Proxy around a Uint8Array) turned into a config error. */
+function secretOf(secret: unknown): Uint8Array {
+  try {
+    return secretBytes(secret);
+  } catch (cause) {
+    if (isGuardError(cause)) throw cause;
+    return unreadable('secret', cause);
+  }
+}
+
+export function resolveOptions(input: GuardOptions): ResolvedOptions {
+  // A plain copy, read once: a getter or Proxy that throws is a config error, not a raw TypeError.
+  const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${key}\` is not a createGuard option`, { field: key });
+    // The key is the caller's text: it may be a card number put in the wrong place.
+    if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
   }
   const { clock, store, authorize } = options;
-  if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock?.monotonic !== 'function')) {
+  if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
     fail('clock', 'an object with now() and monotonic() functions', clock);
   }
-  if (store !== undefined && (typeof store?.load !== 'function' || typeof store?.put !== 'function')) {
+  if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
     fail('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
   if (authorize !== undefined && typeof authorize !== 'function') fail('authorize', 'a function', authorize);
   const resolved: ResolvedOptions = {
     merchantId: id('merchantId', options.merchantId, true) as string,
     terminalId: id('terminalId', options.terminalId, false),
-    secret: secretBytes(options.secret),
+    secret: secretOf(options.secret),
     store: store ?? memoryStore(),
     windowMs: parseDuration(options.window ?? '10m', { field: 'window' }),
     pendingTimeoutMs: parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }),
@@ -84,4 +117,42 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
     fail('retention', `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`, options.retention);
   }
   return resolved;
+}
+
+/** `charge()`'s options, checked and resolved once. */
+export interface ResolvedChargeOptions {
+  confirm: ChargeOptions['confirm'];
+  escalate: ChargeOptions['escalate'];
+  timeoutMs: number;
+}
+
+const CHARGE_SHAPE: Shape = { confirm: 'ref', escalate: 'ref', timeout: 'value' };
+
+function chargeFail(field: string, message: string, cause?: unknown): never {
+  throw new GuardInputError('INVALID_OPTION', message, { field, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** A callback as given, still called with the options object as `this`, as `options.confirm(d)` would be. */
+function callback<F extends (decision: never) => unknown>(field: string, value: unknown, self: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') chargeFail(field, `\`${field}\` must be a function, got ${describeValue(value)}`);
+  return ((decision: never) => Reflect.apply(value, self, [decision])) as F;
+}
+
+/**
+ * `{ confirm?, escalate?, timeout? }` for `charge`, read once (a getter or
+ * Proxy that throws is a `GuardInputError`, like any bad value here) before
+ * anything is reserved or submitted.
+ */
+export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): ResolvedChargeOptions {
+  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, (field, cause) => chargeFail(field, unreadableMessage(field), cause));
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    chargeFail('options', `\`options\` must be an object with confirm?, escalate? and timeout?, got ${describeValue(options)}`);
+  }
+  const { confirm, escalate, timeout } = options as Record<string, unknown>;
+  return {
+    confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
+    escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
+    timeoutMs: timeout === undefined ? defaultTimeoutMs : parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }),
+  };
 }

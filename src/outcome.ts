@@ -1,19 +1,35 @@
 import { GuardInputError, describeValue } from './errors.js';
-import { redact } from './redact.js';
+import { redact, redactCardNumbers } from './redact.js';
+import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { Outcome } from './types.js';
 
 /** What `settle` accepts: every status but `pending`, which only `resume` sets. */
 export const SETTLE_STATUSES = ['approved', 'declined', 'unknown', 'cancelled', 'voided', 'refunded'] as const;
 const DETAILS = ['authCode', 'processorRef', 'code', 'message'] as const;
+type Detail = (typeof DETAILS)[number];
+/** The most characters a detail keeps. */
+export const DETAIL_MAX = 512;
+
+const SHAPE: Shape = { status: 'value', amount: 'value', authCode: 'value', processorRef: 'value', code: 'value', message: 'value' };
 
 function fail(field: string, rule: string, value: unknown): never {
   throw new GuardInputError('INVALID_OUTCOME', `\`${field}\` ${rule}, got ${describeValue(value)}`, { field });
 }
 
+/**
+ * Details are persisted, and a processor's text may quote the card back.
+ * A reference (`processorRef`) keeps its digits unless they are a card
+ * number: reconciliation matches on them. The rest is text, masked whole.
+ */
+const clean = (key: Detail, value: string): string => (key === 'processorRef' ? redactCardNumbers(value) : redact(value));
+
 /** Checks a `settle` outcome at the boundary; returns a clean copy without unknown keys. */
 export function validateOutcome(outcome: unknown): Outcome {
-  if (typeof outcome !== 'object' || outcome === null) fail('outcome', 'must be an object with a `status`', outcome);
-  const input = outcome as Record<string, unknown>;
+  const copy = snapshot(outcome, SHAPE, { root: 'outcome', prefix: '' }, (field, cause) => {
+    throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause });
+  });
+  if (typeof copy !== 'object' || copy === null) fail('outcome', 'must be an object with a `status`', copy);
+  const input = copy as Record<string, unknown>;
   const status = input.status;
   if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
     fail('status', `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`, status);
@@ -26,13 +42,87 @@ export function validateOutcome(outcome: unknown): Outcome {
     return amount === undefined ? { status } : { status, amount: amount as number };
   }
   if (input.amount !== undefined) fail('amount', "is only for `status: 'refunded'`", input.amount);
-  const clean: Record<string, unknown> = { status };
+  const out: Record<string, unknown> = { status };
   for (const key of DETAILS) {
     const value = input[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > 512) fail(key, 'must be a string of at most 512 characters', value);
-    // Persisted: a processor's message may quote the card back.
-    clean[key] = redact(value);
+    if (typeof value !== 'string' || value.length > DETAIL_MAX) fail(key, `must be a string of at most ${DETAIL_MAX} characters`, value);
+    out[key] = clean(key, value);
   }
-  return clean as Outcome;
+  return out as Outcome;
+}
+
+/**
+ * An outcome `charge` settles with, and what it had to leave out of it, for
+ * the journal. The processor has answered (or not) whatever its details look
+ * like, so this is never refused: a detail that cannot be kept is cut or
+ * dropped, and a note says which.
+ */
+export interface Settlement {
+  outcome: Outcome;
+  notes: string[];
+}
+
+const THREW = Symbol('threw');
+
+/** One field of an answer, read once; a read that throws is {@link THREW}. */
+function read(answer: object, key: string): unknown {
+  try {
+    return (answer as Record<string, unknown>)[key];
+  } catch {
+    return THREW;
+  }
+}
+
+/** A detail as it can be kept, or `undefined` with a note saying why not. */
+function keep(key: Detail, value: unknown, notes: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === THREW) {
+    notes.push(`${key} dropped: it could not be read`);
+    return undefined;
+  }
+  // A gateway may answer `authCode: 123456`: the same code, as a number.
+  const text = typeof value === 'string' ? value : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint' ? String(value) : undefined;
+  if (text === undefined) {
+    notes.push(`${key} dropped: ${describeValue(value)}, not text`);
+    return undefined;
+  }
+  const safe = clean(key, text);
+  if (safe.length <= DETAIL_MAX) return safe;
+  // A cut reference would match the wrong transaction, or none: drop it. Text keeps its start.
+  if (key === 'authCode' || key === 'processorRef') {
+    notes.push(`${key} dropped: ${safe.length} characters, more than the ${DETAIL_MAX} kept`);
+    return undefined;
+  }
+  notes.push(`${key} cut to ${DETAIL_MAX} characters from ${safe.length}`);
+  return `${safe.slice(0, DETAIL_MAX - 1)}…`;
+}
+
+function settlement(status: 'approved' | 'declined' | 'unknown', details: Partial<Record<Detail, unknown>>): Settlement {
+  const notes: string[] = [];
+  const outcome: Record<string, unknown> = { status };
+  for (const key of DETAILS) {
+    const value = keep(key, details[key], notes);
+    if (value !== undefined) outcome[key] = value;
+  }
+  return { outcome: outcome as Outcome, notes };
+}
+
+/**
+ * What `submit`'s answer settles an attempt as: `{ approved: true }` →
+ * approved with `authCode` and `processorRef`, `{ approved: false }` →
+ * declined with `code` and `message`. `undefined` when it is no such answer
+ * (its `approved` is not a boolean, or cannot be read).
+ */
+export function answerOutcome(answer: unknown): Settlement | undefined {
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  const approved = read(answer, 'approved');
+  if (typeof approved !== 'boolean') return undefined;
+  const [a, b] = approved ? (['authCode', 'processorRef'] as const) : (['code', 'message'] as const);
+  return settlement(approved ? 'approved' : 'declined', { [a]: read(answer, a), [b]: read(answer, b) });
+}
+
+/** An `unknown` outcome with why (a thrown error's message, a timeout), masked and cut to fit. */
+export function unknownOutcome(why: string): Settlement {
+  return settlement('unknown', { message: why });
 }

@@ -1,6 +1,9 @@
 import * as z from 'zod/mini';
-import { cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
+import { CARD_SHAPE, cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
 import { GuardInputError, describeValue } from './errors.js';
+import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
+import { redact } from './redact.js';
+import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { Sale, SaleKind } from './types.js';
 
 /** A validated sale with defaults applied. `card` still holds card material: hash it and drop it. */
@@ -23,6 +26,10 @@ const idText = (max: number) =>
     z.minLength(1, { error: 'must not be empty' }),
     z.maxLength(max, { error: `must be at most ${max} characters` }),
     z.refine((s) => s.trim() === s, { error: 'must not have leading or trailing spaces' }),
+    // Identifiers are stored, indexed and shown as they are. One holding a
+    // card number (a PAN scanned into the order field) is refused, not
+    // masked: two masked ids could then match each other.
+    z.refine((s) => !containsCardNumber(s), { error: NO_CARD_NUMBER }),
   );
 
 // Messages say the rule; the field name and the bad value are added by `fail`.
@@ -41,13 +48,21 @@ export const saleSchema = z.strictObject({
   operator: z.optional(idText(128)),
 });
 
+/** The fields of a Sale, for the plain copy taken at the boundary (snapshot.ts). */
+const SALE_SHAPE: Shape = {
+  amount: 'value', currency: 'value', card: CARD_SHAPE, kind: 'value', merchantId: 'value', terminalId: 'value',
+  orderId: 'value', orderTotal: 'value', refundOf: 'value', operator: 'value',
+};
+
 // Only these fields' values are quoted back in messages: anything else might
 // be card data in the wrong place (a `pan` field, a card number as the sale).
 const ECHOED = new Set(['amount', 'orderTotal', 'currency', 'kind']);
 
 function fail(field: string, rule: string, value?: unknown, code = 'INVALID_SALE'): never {
   const got = ECHOED.has(field) && value !== undefined ? `, got ${describeValue(value)}` : '';
-  throw new GuardInputError(code, `\`${field}\` ${rule}${got}`, { field });
+  // An unknown field's name is the caller's text: it may be a card number.
+  const named = redact(field);
+  throw new GuardInputError(code, `\`${named}\` ${rule}${got}`, { field: named });
 }
 
 function ruleText(issue: z.core.$ZodIssue, value: unknown): string {
@@ -67,7 +82,10 @@ export interface SaleDefaults {
   terminalId: string | undefined;
 }
 
-export function validateSale(input: unknown, defaults: SaleDefaults): ValidSale {
+export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
+  const input = snapshot(raw, SALE_SHAPE, { root: 'sale', prefix: '' }, (field, cause) => {
+    throw new GuardInputError('INVALID_SALE', unreadableMessage(field), { field, cause });
+  });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail('sale', 'must be an object with amount, currency and card', input);
   }

@@ -296,7 +296,14 @@ export type GuardEvent =
   | { type: 'resume'; record: AttemptRecord }
   | { type: 'storage-error'; error: unknown; operation: string }
   | { type: 'clock-anomaly'; driftMs: number }
-  | { type: 'prune'; attemptId: string; status: AttemptStatus };
+  | { type: 'prune'; attemptId: string; status: AttemptStatus }
+  /**
+   * A listener threw: `error` is what it threw, `event` the type of the event
+   * it was given. Reported here, never rethrown, so a broken listener cannot
+   * break a charge or end the process. Without a listener for this event the
+   * error goes to `console.error`; a listener of this event that throws is ignored.
+   */
+  | { type: 'listener-error'; error: unknown; event: Exclude<GuardEvent['type'], 'listener-error'> };
 
 export type GuardEventType = GuardEvent['type'];
 export type GuardEventOf<T extends GuardEventType> = Extract<GuardEvent, { type: T }>;

@@ -266,3 +266,21 @@ describe('sensitive card data', () => {
     expect(error.field).toBe('card.track2');
   });
 });
+
+describe('cardFacts: hostile objects (issue 10)', () => {
+  it('turns a revoked Proxy, a throwing getter or a throwing trap into a GuardInputError naming the field', () => {
+    const revoked = Proxy.revocable({ pan: VISA }, {});
+    revoked.revoke();
+    const getter = Object.defineProperty({}, 'pan', { enumerable: true, get: () => { throw new Error('no'); } });
+    const trap = new Proxy({ pan: VISA }, { has: () => { throw new Error('trap'); } });
+    expect(inputError(() => cardFacts(revoked.proxy)).field).toBe('card');
+    expect(inputError(() => cardFacts(getter)).field).toBe('card.pan');
+    expect(inputError(() => cardFacts(trap)).field).toBe('card');
+  });
+
+  it('never quotes an unknown card field named by a card number', () => {
+    const error = inputError(() => cardFacts({ pan: VISA, '4111 1111 1111 1111': 'x' }));
+    expect(error.message).not.toMatch(/4111/);
+    expect(error.field).not.toMatch(/4111/);
+  });
+});

@@ -8,8 +8,10 @@ import {
   GuardStateError,
   GuardStorageError,
   describeValue,
+  errorText,
   isGuardError,
 } from '../src/errors.js';
+import { TEST_PANS, cardNumberLeaks, panVariants } from './helpers/cards.js';
 import * as root from '../src/index.js';
 
 const CLASSES = [
@@ -97,5 +99,74 @@ describe('describeValue', () => {
     const text = describeValue('x'.repeat(100));
     expect(text.length).toBeLessThan(60);
     expect(text).toContain('...');
+  });
+});
+
+describe('describeValue never echoes a card number (issue 10, item 6)', () => {
+  it('masks a PAN in a short string, in every separator style', () => {
+    for (const pan of panVariants()) expect(cardNumberLeaks(describeValue(pan))).toEqual([]);
+  });
+
+  it('masks before it shortens, so the cut never leaves the first digits of a PAN', () => {
+    for (const pan of TEST_PANS) {
+      for (let pad = 0; pad <= 40; pad++) {
+        const text = describeValue(`${'x'.repeat(pad)}${pan}${'y'.repeat(40)}`);
+        // BIN and last 4 may be shown; 7 digits of a PAN in a row are more than that.
+        expect(text).not.toMatch(/\d{7}/);
+      }
+    }
+  });
+
+  it('masks a card number given as a number or a bigint', () => {
+    expect(describeValue(4111111111111111)).not.toContain('4111111111111111');
+    expect(describeValue(4111111111111111n)).not.toContain('4111111111111111');
+  });
+
+  it('says what a function is without printing its source', () => {
+    expect(describeValue(() => '4111111111111111')).toBe('a function');
+  });
+
+  it('never throws, whatever it is given', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const hostile = [revoked.proxy, Object.create(null), Symbol('s'), new Proxy([], { get: () => { throw new Error('trap'); } })];
+    for (const value of hostile) expect(typeof describeValue(value)).toBe('string');
+  });
+});
+
+describe('errorText', () => {
+  it("is an Error's message, or a string as it is", () => {
+    expect(errorText(new Error('socket hang up'))).toBe('socket hang up');
+    expect(errorText('timeout')).toBe('timeout');
+    expect(errorText(42)).toBe('42');
+  });
+
+  it('reads the message of an error from another realm, or of an error-like object', () => {
+    expect(errorText(vm.runInNewContext(`new Error('from an iframe')`))).toBe('from an iframe');
+    expect(errorText({ message: 'plain object' })).toBe('plain object');
+  });
+
+  it('never throws: a null-prototype object, a revoked Proxy, a throwing message getter', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const getter = Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('nope'); } });
+    for (const value of [Object.create(null), revoked.proxy, getter, Symbol('x'), { toString: () => { throw new Error('no'); } }]) {
+      expect(typeof errorText(value)).toBe('string');
+    }
+  });
+
+  it('masks card data in the message', () => {
+    for (const pan of panVariants()) expect(cardNumberLeaks(errorText(new Error(`card ${pan} declined`)))).toEqual([]);
+  });
+});
+
+describe('GuardError: no message or field carries a card number, however it got there', () => {
+  it.each(CLASSES)('%s masks card numbers in its message and field, and leaves other numbers', (_name, ErrorClass) => {
+    for (const pan of panVariants()) {
+      const error = new ErrorClass('X', `attempt ${pan} at 1767225600000`, { field: `orderId ${pan}` });
+      expect(cardNumberLeaks([error.message, error.field, String(error)])).toEqual([]);
+      expect(error.message).toContain('1767225600000');
+    }
+    expect(new ErrorClass('X', 'from 1 to 9007199254740991').message).toBe('from 1 to 9007199254740991');
   });
 });

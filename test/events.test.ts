@@ -69,45 +69,81 @@ describe('Emitter', () => {
     expect(() => new Emitter().emit(prune)).not.toThrow();
   });
 
-  it('keeps calling the other listeners when one throws, and rethrows its error on its own', () => {
-    const deferred: (() => void)[] = [];
-    vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((task) => {
-      deferred.push(task);
-    });
+  // Issue 10: a listener's error used to be rethrown in a microtask, an
+  // uncaught exception that ends a Node till. It is reported instead.
+  it('keeps calling the other listeners when one throws, and reports the error as a listener-error event', () => {
     const emitter = new Emitter();
     const boom = new Error('listener bug');
     const after = vi.fn();
+    const reported: GuardEvent[] = [];
     emitter.on('prune', () => {
       throw boom;
     });
     emitter.on('prune', after);
+    emitter.on('listener-error', (event) => reported.push(event));
     expect(() => emitter.emit(prune)).not.toThrow();
     expect(after).toHaveBeenCalledTimes(1);
-    // The error is not swallowed: it surfaces from a task of its own.
-    expect(deferred).toHaveLength(1);
-    expect(() => deferred[0]?.()).toThrow(boom);
+    expect(reported).toEqual([{ type: 'listener-error', error: boom, event: 'prune' }]);
   });
 
-  it('surfaces a listener error as an uncaught exception, not inside emit()', async () => {
+  it('never throws past emit, now or later: no uncaught exception', async () => {
     const emitter = new Emitter();
-    const boom = new Error('listener bug, uncaught');
     const seen: unknown[] = [];
     // vitest reports uncaught errors as failures: take them over for this test.
     const previous = process.listeners('uncaughtException');
     process.removeAllListeners('uncaughtException');
     const catcher = (error: unknown) => seen.push(error);
     process.on('uncaughtException', catcher);
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       emitter.on('decision', () => {
-        throw boom;
+        throw new Error('listener bug, uncaught');
       });
       emitter.emit({ type: 'decision', decision: { verdict: 'allow', reasons: [], fingerprint: 'fp' }, peek: true });
-      expect(seen).toEqual([]);
       await new Promise((resolve) => setTimeout(resolve, 0));
-      expect(seen).toEqual([boom]);
+      expect(seen).toEqual([]);
     } finally {
       process.off('uncaughtException', catcher);
       for (const listener of previous) process.on('uncaughtException', listener);
     }
+  });
+
+  it('with no listener-error listener, writes each listener error to console.error once', () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const emitter = new Emitter();
+    const boom = new Error('listener bug');
+    emitter.on('prune', () => {
+      throw boom;
+    });
+    emitter.emit(prune);
+    emitter.emit(prune);
+    expect(log).toHaveBeenCalledTimes(2);
+    expect(log.mock.calls[0]).toEqual([expect.stringContaining('"prune" listener threw'), boom]);
+  });
+
+  it('swallows a throw from a listener-error listener itself: no recursion, no console noise for it', () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const emitter = new Emitter();
+    const reporter = vi.fn(() => {
+      throw new Error('the reporter is broken too');
+    });
+    emitter.on('prune', () => {
+      throw new Error('listener bug');
+    });
+    emitter.on('listener-error', reporter);
+    expect(() => emitter.emit(prune)).not.toThrow();
+    expect(reporter).toHaveBeenCalledTimes(1);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('survives a console.error that throws', () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {
+      throw new Error('no console');
+    });
+    const emitter = new Emitter();
+    emitter.on('prune', () => {
+      throw new Error('listener bug');
+    });
+    expect(() => emitter.emit(prune)).not.toThrow();
   });
 });

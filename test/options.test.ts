@@ -3,6 +3,7 @@ import { GuardConfigError } from '../src/errors.js';
 import { resolveOptions } from '../src/options.js';
 import { memoryStore } from '../src/stores/memory.js';
 import type { GuardOptions } from '../src/types.js';
+import { cardNumberLeaks, panVariants } from './helpers/cards.js';
 
 const valid: GuardOptions = { merchantId: 'M-0001', secret: 'test-secret-0123456789abcdef' };
 
@@ -170,5 +171,30 @@ describe('resolveOptions: validation', () => {
   it('never echoes the secret in an error message', () => {
     const error = configError({ ...valid, secret: 'hunter2-short' });
     expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('resolveOptions: card numbers and hostile objects (issue 10)', () => {
+  it.each(['merchantId', 'terminalId'] as const)('refuses a %s holding a card number, without quoting it', (field) => {
+    for (const pan of panVariants()) {
+      const error = expectFieldError({ ...valid, [field]: `M-${pan}` }, field);
+      expect(error.message).toMatch(/card number/);
+      expect(cardNumberLeaks(error)).toEqual([]);
+    }
+  });
+
+  it('never quotes an unknown option named by a card number', () => {
+    expect(cardNumberLeaks(configError({ ...valid, '4111 1111 1111 1111': 1 }))).toEqual([]);
+  });
+
+  it('turns a throwing getter or a revoked Proxy into a GuardConfigError naming the option', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    expect(configError(revoked.proxy).field).toBe('options');
+    const getter = Object.defineProperty({ ...valid }, 'window', { enumerable: true, get: () => { throw new Error('no'); } });
+    expect(configError(getter).field).toBe('window');
+    expect(configError({ ...valid, clock: revoked.proxy }).field).toBe('clock');
+    const clock = Object.defineProperty({ monotonic: () => 1 }, 'now', { get: () => { throw new Error('no'); } });
+    expect(configError({ ...valid, clock }).field).toBe('clock');
   });
 });

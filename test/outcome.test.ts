@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuardInputError } from '../src/errors.js';
-import { validateOutcome } from '../src/outcome.js';
+import { answerOutcome, unknownOutcome, validateOutcome } from '../src/outcome.js';
+import { cardNumberLeaks, panVariants } from './helpers/cards.js';
 
 function inputError(outcome: unknown): GuardInputError {
   try {
@@ -74,5 +75,92 @@ describe('validateOutcome: rejected', () => {
       expect(error.field).toBe(field);
       expect(error.message).toContain(`\`${field}\``);
     }
+  });
+});
+
+describe('validateOutcome: hostile objects (issue 10)', () => {
+  it('turns a revoked Proxy or a throwing getter into a GuardInputError naming the field', () => {
+    const revoked = Proxy.revocable({ status: 'approved' }, {});
+    revoked.revoke();
+    expect(inputError(revoked.proxy).field).toBe('outcome');
+    const getter = Object.defineProperty({ status: 'declined' }, 'message', { enumerable: true, get: () => { throw new Error('no'); } });
+    expect(inputError(getter).field).toBe('message');
+  });
+
+  it('masks card numbers in details, however written, but keeps a processor reference that is not one', () => {
+    for (const pan of panVariants()) {
+      const clean = validateOutcome({ status: 'declined', code: `c ${pan}`, message: `card ${pan}`, authCode: pan, processorRef: `ref ${pan}` });
+      expect(cardNumberLeaks(clean)).toEqual([]);
+    }
+    expect(validateOutcome({ status: 'approved', processorRef: '123456789012' })).toEqual({ status: 'approved', processorRef: '123456789012' });
+  });
+
+  it('never quotes a card number in its error', () => {
+    for (const pan of panVariants()) expect(cardNumberLeaks(inputError({ status: pan }))).toEqual([]);
+  });
+});
+
+describe('answerOutcome: what a processor answered is always recorded (issue 10, item 7)', () => {
+  it('records an approval with its details', () => {
+    expect(answerOutcome({ approved: true, authCode: 'A1', processorRef: 'ch_1', message: 'ignored on an approval' })).toEqual({
+      outcome: { status: 'approved', authCode: 'A1', processorRef: 'ch_1' },
+      notes: [],
+    });
+    expect(answerOutcome({ approved: false, code: '51', message: 'insufficient funds', authCode: 'ignored' })).toEqual({
+      outcome: { status: 'declined', code: '51', message: 'insufficient funds' },
+      notes: [],
+    });
+  });
+
+  it('drops a reference it cannot keep whole, and says so: a cut reference would match the wrong transaction', () => {
+    const { outcome, notes } = answerOutcome({ approved: true, authCode: 'A'.repeat(600), processorRef: { id: 1 } }) ?? {};
+    expect(outcome).toEqual({ status: 'approved' });
+    expect(notes).toEqual([expect.stringMatching(/authCode dropped.*600/), expect.stringMatching(/processorRef dropped.*object/)]);
+    expect(() => validateOutcome(outcome)).not.toThrow();
+  });
+
+  it('keeps a numeric auth code as text', () => {
+    expect(answerOutcome({ approved: true, authCode: 123456 })?.outcome).toEqual({ status: 'approved', authCode: '123456' });
+  });
+
+  it('cuts a long decline message or code to 512 characters, and says so', () => {
+    const { outcome, notes } = answerOutcome({ approved: false, code: 'C'.repeat(700), message: '<html>'.repeat(1000) }) ?? {};
+    expect(outcome?.status).toBe('declined');
+    expect((outcome as { message: string }).message).toHaveLength(512);
+    expect((outcome as { code: string }).code).toHaveLength(512);
+    expect(notes).toEqual([expect.stringMatching(/code cut to 512.*700/), expect.stringMatching(/message cut to 512.*6000/)]);
+    expect(() => validateOutcome(outcome)).not.toThrow();
+  });
+
+  it('records the approval when reading a detail throws', () => {
+    const answer = Object.defineProperty({ approved: true }, 'authCode', { get: () => { throw new Error('no'); } });
+    expect(answerOutcome(answer)).toEqual({ outcome: { status: 'approved' }, notes: [expect.stringMatching(/authCode dropped.*could not be read/)] });
+  });
+
+  it('masks card data in every detail', () => {
+    for (const pan of panVariants()) {
+      expect(cardNumberLeaks(answerOutcome({ approved: false, code: pan, message: `card ${pan} declined` }))).toEqual([]);
+      expect(cardNumberLeaks(answerOutcome({ approved: true, authCode: pan, processorRef: pan }))).toEqual([]);
+    }
+  });
+
+  it('is undefined for anything that is not an answer', () => {
+    const revoked = Proxy.revocable({ approved: true }, {});
+    revoked.revoke();
+    const throwing = Object.defineProperty({}, 'approved', { get: () => { throw new Error('no'); } });
+    for (const value of [undefined, null, 'approved', { ok: true }, { approved: 'yes' }, revoked.proxy, throwing, Object.create(null)]) {
+      expect(answerOutcome(value)).toBeUndefined();
+    }
+  });
+});
+
+describe('unknownOutcome', () => {
+  it('keeps why, masked and cut to 512 characters, and says when it was cut', () => {
+    expect(unknownOutcome('socket hang up')).toEqual({ outcome: { status: 'unknown', message: 'socket hang up' }, notes: [] });
+    const page = `<html>${'x'.repeat(5000)} card 4111.1111.1111.1111</html>`;
+    const { outcome, notes } = unknownOutcome(page);
+    expect((outcome as { message: string }).message).toHaveLength(512);
+    expect(notes).toEqual([expect.stringMatching(/message cut to 512/)]);
+    expect(cardNumberLeaks(unknownOutcome(`x 4111.1111.1111.1111 ${'y'.repeat(600)}`))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GuardInputError } from '../src/errors.js';
 import { validateSale } from '../src/sale.js';
+import { cardNumberLeaks, panVariants } from './helpers/cards.js';
 
 const MERCHANT = 'M-0001';
 const DEFAULTS = { merchantId: MERCHANT, terminalId: undefined };
@@ -261,5 +262,91 @@ describe('validateSale: property', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('validateSale: identifiers never carry a card number (issue 10, item 6)', () => {
+  const FIELDS = ['merchantId', 'terminalId', 'orderId', 'operator', 'refundOf'] as const;
+  const extra = (field: string) => (field === 'refundOf' ? { kind: 'refund' } : {});
+
+  it.each(FIELDS)('refuses %s holding a card number in any separator style, without quoting it', (field) => {
+    for (const pan of panVariants()) {
+      for (const value of [pan, `ORD-${pan}`]) {
+        const error = expectFieldError({ ...base, ...extra(field), [field]: value }, field);
+        expect(error.message).toMatch(/card number/);
+        expect(cardNumberLeaks(error)).toEqual([]);
+      }
+    }
+  });
+
+  it.each(FIELDS)('accepts %s with digits that are not a card number', (field) => {
+    for (const value of ['ORD-2026-0042', '20260301000123', '4200001234202603011234567890', '4111111111111112']) {
+      expect(() => validateSale({ ...base, ...extra(field), [field]: value }, DEFAULTS)).not.toThrow();
+    }
+  });
+
+  it('never quotes an unknown field named by a card number', () => {
+    const error = inputError({ ...base, '4111111111111111': true });
+    expect(cardNumberLeaks(error)).toEqual([]);
+    expect(cardNumberLeaks(inputError({ ...base, card: { pan: VISA, '4111.1111.1111.1111': 1 } }))).toEqual([]);
+  });
+});
+
+describe('validateSale: hostile objects are refused as input, never thrown through (issue 10)', () => {
+  const revoked = () => {
+    const r = Proxy.revocable({}, {});
+    r.revoke();
+    return r.proxy;
+  };
+  const throwing = (target: object, key: string) =>
+    Object.defineProperty({ ...target }, key, {
+      enumerable: true,
+      get() {
+        throw new TypeError('getter exploded');
+      },
+    });
+
+  it.each<[string, () => unknown, string]>([
+    ['a revoked Proxy as the sale', revoked, 'sale'],
+    ['a Proxy whose ownKeys trap throws', () => new Proxy({ ...base }, { ownKeys: () => { throw new Error('trap'); } }), 'sale'],
+    ['a throwing getter on amount', () => throwing(base, 'amount'), 'amount'],
+    ['a throwing getter on the card', () => throwing(base, 'card'), 'card'],
+    ['a revoked Proxy as the card', () => ({ ...base, card: revoked() }), 'card'],
+    ['a throwing getter on card.pan', () => ({ ...base, card: throwing({}, 'pan') }), 'card.pan'],
+    ['a Proxy card whose get trap throws', () => ({ ...base, card: new Proxy({ pan: VISA }, { get: () => { throw new Error('trap'); } }) }), 'card.pan'],
+    ['a revoked Proxy as orderId', () => ({ ...base, orderId: revoked() }), 'orderId'],
+  ])('%s is a GuardInputError naming the field', (_what, make, field) => {
+    const error = inputError(make());
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(`\`${field}\``);
+  });
+
+  it('reads each field once: what is validated is what is used', () => {
+    let reads = 0;
+    const card = {
+      get pan() {
+        reads++;
+        return reads === 1 ? VISA : 'not a card number';
+      },
+    };
+    expect(validateSale({ ...base, card }, DEFAULTS).card.last4).toBe('1111');
+    expect(reads).toBe(1);
+  });
+
+  it('accepts a benign Proxy and a class with getters, like the plain sale', () => {
+    class SaleModel {
+      get amount() {
+        return 1250;
+      }
+      get currency() {
+        return 'CNY';
+      }
+      get card() {
+        return { token: 'tok_abc' };
+      }
+    }
+    const plain = validateSale(base, DEFAULTS);
+    expect(validateSale(new Proxy({ ...base }, {}), DEFAULTS)).toEqual(plain);
+    expect(validateSale(new SaleModel(), DEFAULTS)).toEqual(plain);
   });
 });

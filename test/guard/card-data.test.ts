@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GuardInputError, type GuardEvent, type Sale } from '../../src/index.js';
-import { MASTERCARD, MINUTE, UNIONPAY, VISA, flush, spyStore, testGuard, thrown } from '../helpers/guard.js';
+import { GuardInputError, createGuard, isGuardError, type Guard, type GuardEvent, type Sale } from '../../src/index.js';
+import { fileStore } from '../../src/node.js';
+import { cardNumberLeaks, panVariants } from '../helpers/cards.js';
+import { MASTERCARD, MINUTE, ManualClock, SECRET, UNIONPAY, VISA, flush, recordEvents, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 /** Appends the Luhn check digit to `body`. */
 function withLuhn(body: string): string {
@@ -136,5 +141,99 @@ describe('card data never leaves the call', () => {
     }
     const withBin = persisted.records.filter((r) => r.currency === 'USD');
     expect(withBin.map((r) => r.bin)).toEqual(expect.arrayContaining([digitsOf(VISA).slice(0, 6)]));
+  });
+});
+
+/**
+ * Issue 10, item 6: card numbers typed into identifiers and free text, in
+ * every separator style. Identifiers are refused; free text is masked before
+ * it is stored, journaled, emitted or thrown.
+ */
+async function exercise(guard: Guard, clock: ManualClock, variants: readonly string[]) {
+  const errors: unknown[] = [];
+  const returned: unknown[] = [];
+  const attempt = async (action: () => Promise<unknown>) => {
+    try {
+      returned.push(await action());
+    } catch (error) {
+      errors.push(error);
+    }
+  };
+  for (const [i, pan] of variants.entries()) {
+    clock.advance(1_000);
+    const card = { pan: VISA };
+    const base = { amount: 10_000 + i, currency: 'CNY', card };
+    // Identifiers: refused, nothing recorded.
+    for (const patch of [{ orderId: pan }, { orderId: `ORD-${pan}` }, { operator: pan }, { terminalId: `T-${pan}` }, { merchantId: pan }, { kind: 'refund' as const, refundOf: pan }]) {
+      const error = await thrown(() => guard.begin({ ...base, ...patch }));
+      expect(error).toBeInstanceOf(GuardInputError);
+      errors.push(error);
+    }
+    for (const call of [() => guard.settle(pan, { status: 'approved' }), () => guard.resume(pan), () => guard.settle(`pdg_${pan}`, { status: 'voided' })]) {
+      const error = await thrown(call);
+      expect(error).toSatisfy(isGuardError);
+      errors.push(error);
+    }
+    // Free text in overrides: a prompt (operator + reason), then a block (supervisor).
+    const first = await guard.begin(base);
+    await first.attempt?.approve({ authCode: pan, processorRef: pan });
+    const prompt = await guard.begin(base);
+    expect(prompt.verdict).toBe('prompt');
+    await attempt(async () => (await guard.override(prompt, { operator: `cashier ${pan}`, reason: `customer card ${pan} asked twice` })).attempt?.markUnknown({ message: `timeout for ${pan}`, code: pan }));
+    const block = await guard.begin(base);
+    expect(block.verdict).toBe('block');
+    await attempt(() => guard.override(block, { operator: pan, reason: `card ${pan}`, supervisor: `sup ${pan}` }));
+    // Processor text through charge: a throw, a decline, an approval.
+    const other = { ...base, amount: 50_000 + i };
+    await attempt(() => guard.charge(other, async () => { throw new Error(`gateway: card ${pan} exp 12/29 rejected`); }));
+    await attempt(() => guard.charge({ ...other, amount: 60_000 + i }, async () => ({ approved: false, code: pan, message: `declined ${pan}` })));
+    await attempt(() => guard.charge({ ...other, amount: 70_000 + i }, async () => ({ approved: true, authCode: pan, processorRef: pan })));
+    // A bad value quoted back: a PAN where a Duration or a status belongs.
+    await attempt(() => guard.charge({ ...other, amount: 80_000 + i }, async () => ({ approved: true }), { timeout: pan }));
+    await attempt(() => guard.settle(first.attempt?.id ?? '', { status: pan as 'approved' }));
+  }
+  await flush();
+  return { errors, returned };
+}
+
+describe('card numbers in identifiers and free text never leave the call (issue 10, item 6)', () => {
+  it('memoryStore: nothing stored, journaled, emitted, returned or thrown holds a PAN, however it was typed', async () => {
+    const { guard, store, clock, events } = await testGuard({ authorize: () => true });
+    const { errors, returned } = await exercise(guard, clock, panVariants());
+    const records = await store.load();
+    const journal = store.journal();
+    expect(records.length).toBeGreaterThan(100);
+    expect(journal.some((e) => e.type === 'override' && e.supervisor !== undefined)).toBe(true);
+    expect(errors.length).toBeGreaterThan(500);
+    for (const error of errors) expect(error).toSatisfy(isGuardError);
+    expect(cardNumberLeaks(records)).toEqual([]);
+    expect(cardNumberLeaks(journal)).toEqual([]);
+    expect(cardNumberLeaks(events)).toEqual([]);
+    expect(cardNumberLeaks(returned)).toEqual([]);
+    expect(cardNumberLeaks(errors)).toEqual([]);
+    // Masked, not lost: the rest of the text is kept.
+    expect(records.some((r) => r.override?.reason.startsWith('customer card [card number removed]'))).toBe(true);
+  });
+
+  it('fileStore: the data file and the journal on disk hold no PAN', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-cards-'));
+    try {
+      const path = join(dir, 'guard.jsonl');
+      const clock = new ManualClock();
+      const store = fileStore(path);
+      const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock, authorize: () => true });
+      const events = recordEvents(guard);
+      const { errors } = await exercise(guard, clock, panVariants(['4111111111111111', '6222020200112233446']));
+      await guard.close();
+      const files = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'));
+      expect(files.join('')).toContain('[card number removed]');
+      // Raw text, and every string of every JSON line (a newline-separated PAN is escaped on disk).
+      const lines = files.flatMap((text) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown));
+      expect(cardNumberLeaks(files)).toEqual([]);
+      expect(cardNumberLeaks(lines)).toEqual([]);
+      expect(cardNumberLeaks([events, errors])).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { GuardInputError, type Attempt, type Decision, type Guard, type SubmitResult } from '../../src/index.js';
+import { GuardInputError, type Attempt, type ChargeOptions, type Decision, type Guard, type MemoryStore, type SubmitResult } from '../../src/index.js';
 import { deferred, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 const approve = async (): Promise<SubmitResult> => ({ approved: true, authCode: 'A1', processorRef: 'ch_1' });
@@ -209,5 +209,166 @@ describe('charge: blocks', () => {
     expect(escalate).not.toHaveBeenCalled();
     inFlight.resolve({ approved: true });
     expect((await first).status).toBe('approved');
+  });
+});
+
+/** The journal notes that annotate a settle: what charge had to leave out of an answer. */
+const notesOf = (store: MemoryStore, id: string) => store.journal().filter((e) => e.type === 'settle' && e.attemptId === id && e.to === undefined).map((e) => e.detail);
+
+describe('charge: whatever submit does, the attempt is settled and charge resolves (issue 10, item 7)', () => {
+  it('a throw with a message over 512 characters (a gateway HTML page) settles unknown, cut, and says so', async () => {
+    const { guard, store } = await testGuard();
+    const page = `<!doctype html><html><body>${'<p>Bad Gateway</p>'.repeat(300)}</body></html>`;
+    const result = await guard.charge(sale(), async () => {
+      throw new Error(page);
+    });
+    expect(result.status).toBe('unknown');
+    const id = result.attempt?.id ?? '';
+    expect(await guard.get(id)).toMatchObject({ status: 'unknown' });
+    expect(result.attempt?.message).toHaveLength(512);
+    expect(result.attempt?.message?.startsWith('<!doctype html>')).toBe(true);
+    await flush();
+    expect(notesOf(store, id)).toEqual([expect.stringMatching(/message cut to 512/)]);
+  });
+
+  it.each<[string, () => unknown]>([
+    ['a null-prototype object', () => Object.create(null)],
+    ['a revoked Proxy', () => {
+      const r = Proxy.revocable({}, {});
+      r.revoke();
+      return r.proxy;
+    }],
+    ['an error whose message getter throws', () => Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('no'); } })],
+    ['undefined', () => undefined],
+    ['a symbol', () => Symbol('boom')],
+  ])('a throw of %s settles unknown and resolves', async (_what, make) => {
+    const { guard } = await testGuard();
+    const result = await guard.charge(sale(), async () => {
+      throw make();
+    });
+    expect(result.status).toBe('unknown');
+    expect(await guard.get(result.attempt?.id ?? '')).toMatchObject({ status: 'unknown' });
+  });
+
+  it('an approval with a 600-character authCode is recorded without it, and the journal says so', async () => {
+    const { guard, store } = await testGuard();
+    const result = await guard.charge(sale(), async () => ({ approved: true, authCode: 'A'.repeat(600), processorRef: 'ch_1' }));
+    expect(result.status).toBe('approved');
+    expect(result.attempt).toMatchObject({ status: 'approved', processorRef: 'ch_1' });
+    expect(result.attempt?.authCode).toBeUndefined();
+    await flush();
+    expect(notesOf(store, result.attempt?.id ?? '')).toEqual([expect.stringMatching(/authCode dropped/)]);
+    // Approved means approved: the same sale again is a duplicate.
+    expect((await guard.begin(sale())).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+  });
+
+  it('an approval with a numeric authCode keeps it as text', async () => {
+    const { guard } = await testGuard();
+    const result = await guard.charge(sale(), (async () => ({ approved: true, authCode: 123456 })) as unknown as () => Promise<SubmitResult>);
+    expect(result.attempt).toMatchObject({ status: 'approved', authCode: '123456' });
+  });
+
+  it('an approval whose details throw when read is still an approval', async () => {
+    const { guard } = await testGuard();
+    const answer = Object.defineProperty({ approved: true }, 'authCode', { get: () => { throw new Error('no'); } });
+    const result = await guard.charge(sale(), async () => answer as SubmitResult);
+    expect(result.status).toBe('approved');
+  });
+
+  it('a decline with a bad code or message is still a decline', async () => {
+    const { guard } = await testGuard();
+    const answer = { approved: false, code: { reason: 51 }, message: 'x'.repeat(2000) } as unknown as SubmitResult;
+    const result = await guard.charge(sale(), async () => answer);
+    expect(result.status).toBe('declined');
+    expect(result.attempt?.status).toBe('declined');
+    expect(result.attempt?.code).toBeUndefined();
+    expect(result.attempt?.message).toHaveLength(512);
+  });
+
+  it('an answer that throws when read settles unknown', async () => {
+    const { guard } = await testGuard();
+    const revoked = Proxy.revocable({ approved: true }, {});
+    revoked.revoke();
+    const result = await guard.charge(sale(), async () => ({ answer: revoked.proxy }).answer as SubmitResult);
+    expect(result.status).toBe('unknown');
+  });
+
+  it('a late approval with a bad authCode is still recorded as an approval', async () => {
+    const { guard, store } = await testGuard();
+    const late = deferred<SubmitResult>();
+    const result = await guard.charge(sale(), () => late.promise, { timeout: 20 });
+    const id = result.attempt?.id ?? '';
+    late.resolve({ approved: true, authCode: 7 as unknown as string, processorRef: 'R'.repeat(900) });
+    await flush();
+    await flush();
+    expect(await guard.get(id)).toMatchObject({ status: 'approved', authCode: '7' });
+    expect(notesOf(store, id)).toEqual([expect.stringMatching(/processorRef dropped/)]);
+  });
+
+  it('a late answer that throws when read leaves the attempt unknown, with no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { guard } = await testGuard();
+      const late = deferred<SubmitResult>();
+      const result = await guard.charge(sale(), () => late.promise, { timeout: 20 });
+      const answer = Object.defineProperty({}, 'approved', { get: () => { throw new Error('no'); } });
+      late.resolve(answer as SubmitResult);
+      await flush();
+      await flush();
+      expect(await guard.get(result.attempt?.id ?? '')).toMatchObject({ status: 'unknown' });
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('submit that settles its own attempt and then throws: charge resolves with what it recorded', async () => {
+    const { guard } = await testGuard();
+    const result = await guard.charge(sale(), async (attempt) => {
+      await attempt.decline({ code: '05' });
+      throw new Error('then the app fell over');
+    });
+    expect(result.status).toBe('declined');
+    expect(result.attempt).toMatchObject({ status: 'declined', code: '05' });
+  });
+});
+
+describe('charge: hostile options and sales (issue 10)', () => {
+  it.each<[string, () => unknown, string]>([
+    ['a throwing getter on confirm', () => Object.defineProperty({}, 'confirm', { enumerable: true, get: () => { throw new Error('no'); } }), 'confirm'],
+    ['a throwing getter on timeout', () => Object.defineProperty({}, 'timeout', { enumerable: true, get: () => { throw new Error('no'); } }), 'timeout'],
+    ['a revoked Proxy', () => {
+      const r = Proxy.revocable({}, {});
+      r.revoke();
+      return r.proxy;
+    }, 'options'],
+    ['a confirm that is not a function', () => ({ confirm: 'yes' }), 'confirm'],
+    ['an escalate that is not a function', () => ({ escalate: true }), 'escalate'],
+  ])('%s is a GuardInputError naming it, and nothing is submitted', async (_what, make, field) => {
+    const { guard } = await testGuard();
+    const submit = vi.fn(approve);
+    const error = await thrown(() => guard.charge(sale(), submit, make() as ChargeOptions));
+    expect(error).toBeInstanceOf(GuardInputError);
+    expect(error).toHaveProperty('field', field);
+    expect(submit).not.toHaveBeenCalled();
+    expect(await guard.attempts()).toEqual([]);
+  });
+
+  it('confirm: true overrides as the operator the sale was validated with, reading the sale once', async () => {
+    const { guard } = await testGuard();
+    await alreadyCharged(guard);
+    let reads = 0;
+    const hostile = Object.defineProperty(sale(), 'operator', {
+      enumerable: true,
+      get() {
+        if (++reads > 1) throw new Error('read twice');
+        return 'op-7';
+      },
+    });
+    const result = await guard.charge(hostile, approve, { confirm: () => true });
+    expect(result.status).toBe('approved');
+    expect(result.attempt?.override).toMatchObject({ operator: 'op-7' });
   });
 });

@@ -7,6 +7,7 @@ import {
   type Guard,
   type OverrideRequest,
 } from '../../src/index.js';
+import { cardNumberLeaks } from '../helpers/cards.js';
 import { MASTERCARD, deferred, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 const CASHIER: OverrideRequest = { operator: 'cashier-7', reason: 'customer buys a second ticket' };
@@ -264,5 +265,33 @@ describe('override: re-evaluation', () => {
     expect(next.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
     const final = await guard.override(next, SUPERVISOR);
     expect(final.verdict).toBe('allow');
+  });
+});
+
+describe('override: the request is free text, read once, card data masked (issue 10)', () => {
+  it('masks a card number in operator, reason and supervisor before authorize, the record, the journal and the event', async () => {
+    const authorize = vi.fn((_request: AuthorizeRequest) => true);
+    const { guard, store, events } = await testGuard({ authorize });
+    const first = await guard.begin(sale());
+    await first.attempt?.markUnknown();
+    const block = await guard.begin(sale());
+    const done = await guard.override(block, { operator: 'op 4111.1111.1111.1111', reason: 'card 4111 1111 1111 1111 was read', supervisor: 'sup 4111/1111/1111/1111' });
+    const note = (await guard.get(done.attempt?.id ?? ''))?.override;
+    expect(note).toMatchObject({ operator: 'op [card number removed]', reason: 'card [card number removed] was read', supervisor: 'sup [card number removed]' });
+    expect(authorize.mock.calls[0]?.[0]).toMatchObject({ operator: note?.operator, reason: note?.reason, supervisor: note?.supervisor });
+    await flush();
+    expect(cardNumberLeaks([store.journal(), events, authorize.mock.calls])).toEqual([]);
+  });
+
+  it('turns a revoked Proxy or a throwing getter as the request into a GuardInputError', async () => {
+    const { guard } = await testGuard();
+    const { decision } = await duplicatePrompt(guard);
+    const r = Proxy.revocable({}, {});
+    r.revoke();
+    expect(await thrown(() => guard.override(decision, r.proxy as OverrideRequest))).toMatchObject({ name: 'GuardInputError', field: 'request' });
+    const getter = Object.defineProperty({ ...CASHIER }, 'reason', { enumerable: true, get: () => { throw new Error('no'); } });
+    expect(await thrown(() => guard.override(decision, getter))).toMatchObject({ name: 'GuardInputError', field: 'reason' });
+    // Nothing was used up: the decision can still be overridden.
+    expect((await guard.override(decision, CASHIER)).verdict).toBe('allow');
   });
 });
