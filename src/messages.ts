@@ -1,3 +1,6 @@
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
+import { enUS } from 'date-fns/locale/en-US';
+import { zhCN } from 'date-fns/locale/zh-CN';
 import type { Locale, ReasonCode } from './types.js';
 
 /** What a message may mention. All optional: a message uses what it has. */
@@ -64,42 +67,15 @@ function money(locale: Locale, amount: number, currency: string): string {
   return entry.format.format(amount / entry.divisor);
 }
 
-/**
- * An age as a count of its largest fitting unit, rounded — the units and
- * rounding of date-fns' formatDistanceStrict, which this replaces: the core
- * paid 4.6 KB (gzip) for it and its two locales, and an age is a duration,
- * not a calendar question. Units: 0 second … 5 year.
- */
-function ageParts(ageMs: number): [count: number, unit: number] {
-  const ms = Math.max(0, ageMs);
-  const minutes = ms / 60_000;
-  if (minutes < 1) return [Math.round(ms / 1000), 0];
-  if (minutes < 60) return [Math.round(minutes), 1];
-  if (minutes < 1440) return [Math.round(minutes / 60), 2];
-  if (minutes < 43_200) return [Math.round(minutes / 1440), 3];
-  const months = Math.round(minutes / 43_200);
-  // 30-day months: the twelfth rounds up to a year, as date-fns does.
-  if (minutes < 525_600) return months === 12 ? [1, 5] : [months, 4];
-  return [Math.round(minutes / 525_600), 5];
-}
-
-const EN_UNITS = ['second', 'minute', 'hour', 'day', 'month', 'year'];
-const ZH_UNITS = ['秒', '分钟', '小时', '天', '个月', '年'];
-
 const WORDS: Record<Locale, Words> = {
   en: {
-    ago: (ageMs) => {
-      const [count, unit] = ageParts(ageMs);
-      return `${count} ${EN_UNITS[unit]}${count === 1 ? '' : 's'} ago`;
-    },
+    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: enUS }),
     money: (amount, currency) => money('en', amount, currency),
     card: (last4) => (last4 ? `The card ending ${last4}` : 'The same card'),
   },
   'zh-CN': {
-    ago: (ageMs) => {
-      const [count, unit] = ageParts(ageMs);
-      return `${count} ${ZH_UNITS[unit]}前`;
-    },
+    // date-fns gives "2 分钟前"; no space before 前 reads naturally.
+    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: zhCN }).replace(' 前', '前'),
     money: (amount, currency) => money('zh-CN', amount, currency),
     card: (last4) => (last4 ? `尾号 ${last4} 的卡` : '同一张卡'),
   },
