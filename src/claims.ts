@@ -1,4 +1,4 @@
-import { isLive } from './lifecycle.js';
+import { isLive, isOpen } from './lifecycle.js';
 import type { IndexView } from './rules.js';
 import type { AttemptRecord, Claim } from './types.js';
 
@@ -44,7 +44,12 @@ export function excluding(view: IndexView, id: string): IndexView {
   };
 }
 
-/** Two versions of one record are the same version: nobody wrote it in between. */
+/**
+ * Two versions of one record are the same version: nobody wrote it in
+ * between. A `pending` that start-up (or its age) reports as `unknown` is
+ * the same version as the stored `pending`: only a write moves its times.
+ */
 export function sameVersion(a: AttemptRecord, b: AttemptRecord): boolean {
-  return a.status === b.status && a.updatedAt === b.updatedAt && a.pendingSince === b.pendingSince && a.refunded === b.refunded;
+  const status = (r: AttemptRecord) => (isOpen(r.status) ? 'open' : r.status);
+  return status(a) === status(b) && a.updatedAt === b.updatedAt && a.pendingSince === b.pendingSince && a.refunded === b.refunded;
 }

@@ -88,15 +88,29 @@ export class GuardTime {
     return this.#shift(record, (t) => this.wallOf(t));
   }
 
-  /** A record written by another process (wall-clock times), in this guard's time. */
+  /**
+   * A record written by another process (wall-clock times), in this guard's
+   * time: each stamp by the epoch whose span it falls in once converted, so
+   * that `toWall` gives it back unchanged (a record from before a sleep is
+   * read by the gap before the sleep); by today's gap if none fits.
+   */
   fromWall(record: AttemptRecord): AttemptRecord {
-    const { skew } = this.#current;
-    if (skew === 0) return record;
-    return this.#shift(record, (t) => t - skew);
+    if (this.#epochs.length === 1) return record;
+    return this.#shift(record, (wall) => this.#guardOf(wall));
   }
 
   get #current(): Epoch {
     return this.#epochs[this.#epochs.length - 1] as Epoch;
+  }
+
+  #guardOf(wall: number): number {
+    for (let i = this.#epochs.length - 1; i >= 0; i--) {
+      const epoch = this.#epochs[i] as Epoch;
+      const guardTime = wall - epoch.skew;
+      const until = this.#epochs[i + 1]?.from ?? Number.POSITIVE_INFINITY;
+      if (guardTime >= epoch.from && guardTime < until) return guardTime;
+    }
+    return wall - this.#current.skew;
   }
 
   #epochOf(guardTime: number): Epoch {

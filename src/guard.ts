@@ -166,6 +166,8 @@ export class Guard {
     // fail with TAKEN_OVER; the writes it already issued are waited for.
     const previous = owners.get(store);
     owners.set(store, this);
+    // The fenced guard hears nothing more (nor writes back its stale copies on a wipe).
+    if (previous) previous.#unsubscribe?.();
     try {
       if (previous) await Promise.all(previous.#inflight);
       await this.#load(keyCheck, secretChanged);
@@ -611,6 +613,9 @@ export class Guard {
   /** Attempts matching a filter, oldest first; `{ status: 'unknown' }` lists what needs reconciling. */
   async attempts(filter: AttemptFilter = {}): Promise<AttemptRecord[]> {
     this.#assertOpen();
+    if (typeof filter !== 'object' || filter === null) {
+      throw new GuardInputError('INVALID_FILTER', `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`, { field: 'filter' });
+    }
     const now = this.#now();
     this.#prune(now);
     const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
@@ -650,7 +655,7 @@ export class Guard {
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
-    const { record, applied } = await settleOrKeep(this, attempt.id, outcome);
+    const { record, applied } = await settleOrKeep((id, o) => this.#settleAnswer(id, o), (id) => this.#owner().get(id), attempt.id, outcome);
     for (const detail of applied ? notes : []) this.#journal({ at: this.#now(), type: 'settle', attemptId: attempt.id, detail });
     if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late)).catch(() => undefined);
     return { status: chargeStatus(record.status), decision, attempt: record };
@@ -680,11 +685,37 @@ export class Guard {
   async #lateAnswer(attemptId: string, late: unknown): Promise<void> {
     // Read like a timely answer: a late approval with odd details is still an approval.
     const settlement = answerOutcome(late);
-    if (this.#closed || settlement === undefined) return;
+    const owner = this.#closed ? undefined : owners.get(this.#o.store);
+    if (owner !== this) return owner === undefined ? undefined : owner.#lateAnswer(attemptId, late);
+    if (settlement === undefined) return;
     const current = this.#index.get(attemptId);
-    if (!current || this.#statusOf(current, this.#now()) !== 'unknown') return;
-    await this.settle(attemptId, settlement.outcome);
-    for (const detail of settlement.notes) this.#journal({ at: this.#now(), type: 'settle', attemptId, detail });
+    const status = current && this.#statusOf(current, this.#now());
+    if (status === 'unknown') {
+      await this.settle(attemptId, settlement.outcome);
+      for (const detail of settlement.notes) this.#journal({ at: this.#now(), type: 'settle', attemptId, detail });
+    } else if (status !== undefined && status !== settlement.outcome.status) {
+      // Settled otherwise meanwhile (a check with the processor found nothing
+      // yet): the processor's own answer disagrees. It cannot be applied, and
+      // must not be lost: an approval here is money taken, probably twice.
+      const answer = settlement.outcome.status;
+      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: status, detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records` });
+      this.#events.emit({ type: 'late-answer', attemptId, answer, status });
+    }
+  }
+
+  /**
+   * Records a processor answer for an attempt this guard submitted. If
+   * another guard took the store over meanwhile (SPEC §6), the answer is in
+   * hand, so it goes to that guard rather than being lost with this one.
+   */
+  async #settleAnswer(attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
+    return this.#owner().settle(attemptId, outcome);
+  }
+
+  /** This guard, or the one that took its store over since (unless this one was closed). */
+  #owner(): Guard {
+    const owner = owners.get(this.#o.store);
+    return owner !== undefined && !this.#closed ? owner : this;
   }
 
   // ── events, shutdown ──────────────────────────────────────────────────
@@ -757,6 +788,8 @@ export class Guard {
     if (gone.length === 0) return 0;
     const { store } = this.#o;
     for (const record of gone) {
+      this.#charging.delete(record.id);
+      this.#announced.delete(record.id);
       void this.#write(() => store.delete(record.id)).catch((error) => this.#storageError(error, 'delete'));
       if (isOpen(record.status)) {
         // An outcome nobody reconciled in 7 days: say so, loudly.
@@ -805,8 +838,12 @@ export class Guard {
     if (recordProblem(record) !== undefined || !isLive(record.status)) return;
     const held = this.#index.get(record.id);
     if (held && !this.#announced.has(record.id)) return;
-    const adopted = this.#time.fromWall(makeRecord(record));
-    if (this.#index.deadline(adopted) <= this.#now()) return;
+    const now = this.#now();
+    // Its times are the sender's word: none may lie ahead, or a forged hold would never turn unknown (liftable) nor expire.
+    const clamp = (t: number) => Math.min(t, now);
+    const given = this.#time.fromWall(makeRecord(record));
+    const adopted = withChanges(given, { createdAt: clamp(given.createdAt), updatedAt: clamp(given.updatedAt), pendingSince: clamp(given.pendingSince), ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }) });
+    if (this.#index.deadline(adopted) <= now) return;
     this.#announced.add(record.id);
     this.#index.add(adopted);
   }
@@ -949,11 +986,16 @@ function settlementOf(answer: Settled, timeoutMs: number): Settlement {
  * then a throw), what it recorded stands: `applied` is false and the record
  * is the attempt as it is.
  */
-async function settleOrKeep(guard: Guard, attemptId: string, outcome: Outcome): Promise<{ record: AttemptRecord; applied: boolean }> {
+async function settleOrKeep(
+  settle: (attemptId: string, outcome: Outcome) => Promise<AttemptRecord>,
+  get: (attemptId: string) => Promise<AttemptRecord | undefined>,
+  attemptId: string,
+  outcome: Outcome,
+): Promise<{ record: AttemptRecord; applied: boolean }> {
   try {
-    return { record: await guard.settle(attemptId, outcome), applied: true };
+    return { record: await settle(attemptId, outcome), applied: true };
   } catch (error) {
-    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await guard.get(attemptId) : undefined;
+    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await get(attemptId) : undefined;
     if (current === undefined) throw error;
     return { record: current, applied: false };
   }

@@ -303,6 +303,8 @@ export type GuardEvent =
    * break a charge or end the process. Without a listener for this event the
    * error goes to `console.error`; a listener of this event that throws is ignored.
    */
+  /** A processor answer that arrived after the attempt was settled otherwise: journaled, not applied. An approval here is a probable double charge. */
+  | { type: 'late-answer'; attemptId: string; answer: AttemptStatus; status: AttemptStatus }
   | { type: 'listener-error'; error: unknown; event: Exclude<GuardEvent['type'], 'listener-error'> };
 
 export type GuardEventType = GuardEvent['type'];

@@ -1,0 +1,39 @@
+/**
+ * An approved refund attempt adds its amount to the original's `refunded` sum
+ * (src/refunds.ts applyRefund), computed from the copy of the original in
+ * *this* tab's index and written with a blind `put` (src/guard.ts settle →
+ * #persist). Two tabs approving refunds of one sale each write
+ * original.refunded = 0 + their own amount; the last write wins and the
+ * other refund is forgotten. The original then shows more left to refund
+ * than there is, and a third refund in a live tab passes REFUND_EXCEEDS_CHARGE
+ * (a reload repairs the sum from the refund records at start-up).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MASTERCARD, sale } from '../helpers/guard.js';
+import { freshDb, tab } from './helpers.js';
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('review: two tabs approving refunds of one sale', () => {
+  it('the original counts both refunds, and a third that exceeds what is left is blocked', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const a = await tab(db);
+    const paid = await a.guard.begin(sale({ amount: 1000 }));
+    await paid.attempt?.approve();
+    const b = await tab(db);
+    const r1 = await a.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id }));
+    const r2 = await b.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id, card: { pan: MASTERCARD } }));
+    expect([r1.verdict, r2.verdict]).toEqual(['allow', 'allow']); // 800 of 1000: fine
+    await r1.attempt?.approve();
+    await r2.attempt?.approve();
+
+    const original = (await a.store.load()).find((r) => r.id === paid.attempt?.id);
+    expect.soft(original?.refunded).toBe(800);
+
+    // Tab A, still open (a reload would repair it from the refund records), refunds 600 more.
+    const r3 = await a.guard.begin(sale({ amount: 600, kind: 'refund', refundOf: paid.attempt?.id }));
+    expect(r3.verdict).toBe('block');
+    expect(r3.reasons.map((r) => r.code)).toContain('REFUND_EXCEEDS_CHARGE');
+  });
+});
