@@ -1,4 +1,4 @@
-import { isLive, isOpen } from './lifecycle.js';
+import { isLive } from './lifecycle.js';
 import type { IndexView } from './rules.js';
 import type { AttemptRecord, Claim } from './types.js';
 
@@ -18,14 +18,15 @@ import type { AttemptRecord, Claim } from './types.js';
  * the rule table, not from the store.
  */
 
-/** What a reservation of `record` reads in the store. */
+/** What a reservation of `record` reads in the store, and the keys it is filed under while live. */
 export function claimOf(record: AttemptRecord): Claim {
   // The fingerprint key is the bare fingerprint and the order key keeps its
   // format, as releases before 0.2 filed them: claims made before an upgrade still count.
   const keys = [record.fingerprint];
   if (record.orderId !== undefined) keys.push(`order\u0000${record.merchantId}\u0000${record.orderId}`);
   if (record.refundOf !== undefined) keys.push(`refund\u0000${record.refundOf}`);
-  return { keys, ids: record.refundOf === undefined ? [] : [record.refundOf] };
+  // The record's own stored version too: another tab may have resumed or settled it.
+  return { keys, ids: record.refundOf === undefined ? [record.id] : [record.id, record.refundOf] };
 }
 
 /** Whether a stored record stays filed under its claim keys: only a live one can hold back a sale. */
@@ -44,12 +45,7 @@ export function excluding(view: IndexView, id: string): IndexView {
   };
 }
 
-/**
- * Two versions of one record are the same version: nobody wrote it in
- * between. A `pending` that start-up (or its age) reports as `unknown` is
- * the same version as the stored `pending`: only a write moves its times.
- */
+/** Two versions of one record are the same version: nobody wrote it in between. */
 export function sameVersion(a: AttemptRecord, b: AttemptRecord): boolean {
-  const status = (r: AttemptRecord) => (isOpen(r.status) ? 'open' : r.status);
-  return status(a) === status(b) && a.updatedAt === b.updatedAt && a.pendingSince === b.pendingSince && a.refunded === b.refunded;
+  return a.status === b.status && a.updatedAt === b.updatedAt && a.pendingSince === b.pendingSince && a.refunded === b.refunded;
 }

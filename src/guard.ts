@@ -23,7 +23,7 @@ import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts
 import { validateSale } from './sale.js';
 import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
-import { claimOf, excluding, sameVersion, staysFiled } from './claims.js';
+import { claimOf, excluding, sameVersion } from './claims.js';
 import { resumeFindings } from './resume.js';
 import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
@@ -125,6 +125,8 @@ export class Guard {
    * as meanwhile (taking it for a dead tab's), for the journal.
    */
   readonly #charging = new Map<string, AttemptStatus | undefined>();
+  /** Pending records start-up reports as unknown, as stored (pending): what a resume compares the store with. */
+  readonly #recovered = new Map<string, AttemptRecord>();
   /** Records other tabs announced from memory only (their writes failed): holds, never more. */
   readonly #announced = new Set<string>();
   #unsubscribe: (() => void) | undefined;
@@ -225,7 +227,10 @@ export class Guard {
       if (stored) sort(stored);
     }
     // The process that wrote a `pending` died mid-charge: the charge may have gone through.
-    for (const record of pending) this.#index.add(makeRecord({ ...record, status: 'unknown' }));
+    for (const record of pending) {
+      this.#recovered.set(record.id, record);
+      this.#index.add(makeRecord({ ...record, status: 'unknown' }));
+    }
     const recovered = pending.length;
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
@@ -398,7 +403,8 @@ export class Guard {
     try {
       if (store.claim) {
         const claim = store.claim.bind(store);
-        const written = await this.#write(() => claim(this.#time.toWall(record), claimOf(record), judge));
+        const stored = this.#time.toWall(record);
+        const written = await this.#write(() => claim(claimOf(record), (related) => (judge(related) ? [stored] : undefined)));
         return written ? undefined : 'refused';
       }
       await this.#write(() => store.put(this.#time.toWall(record)));
@@ -480,55 +486,90 @@ export class Guard {
     const now = this.#now();
     const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
-    const changes: AttemptRecord[] = [];
-    let over: ReturnType<typeof overRefund>;
-
-    if (valid.status === 'refunded') {
-      if (from === 'refunded' && valid.amount === undefined) return this.#view(current, now);
-      if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
-      if (from !== 'approved') this.#illegal(current, from, 'refunded');
-      // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
-      const amount = externalRefund(current, valid.amount, this.#index.openRefundsOf(current.id));
-      changes.push(refundedBy(current, amount, now));
-    } else {
-      if (from === valid.status) {
-        // A retried settle changes nothing, but is the moment to write what
-        // an earlier storage failure left in memory only, and to repair a
-        // refund's original whose update was lost.
-        await this.#repairRefund(current, now);
-        return this.#view(current, now);
-      }
-      if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
-      const { status, ...details } = valid;
-      let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
-      const overruled = this.#charging.get(attemptId);
-      if (overruled !== undefined) {
-        // Another tab settled this attempt while this one was charging it. The
-        // processor's answer here stands, except over a reversal: a charge
-        // reversed after it went through is voided.
-        if (overruled === 'voided' && status === 'approved') next = withChanges(next, { status: 'voided' });
-        this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: next.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${status}' here` });
-      }
-      changes.push(next);
-      // A refund attempt moves its original sale's refunded sum: approved
-      // adds to it, voided (a reversal) takes it back.
-      const original = current.kind === 'refund' && current.refundOf !== undefined ? this.#index.get(current.refundOf) : undefined;
-      const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : status === 'voided' ? revokeRefund(original, next, now) : undefined;
-      if (updated) changes.push(updated);
-      // Paid out beyond what remained on the sale: kept and reported, never counted as 0 (see applyRefund).
-      if (original && updated && status === 'approved') over = overRefund(original, updated, next, now);
+    if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
+      // A retried settle changes nothing, but is the moment to write what
+      // an earlier storage failure left in memory only, and to repair a
+      // refund's original whose update was lost.
+      await this.#repairRefund(current, now);
+      return this.#view(current, now);
     }
-    for (const record of changes) this.#index.add(record);
+    let plan = this.#plan(current, from, valid, now);
+    const { store } = this.#o;
+    const claim = store.claim?.bind(store);
+    if (claim && plan.sale) {
+      // A sale's refunded sum is read and written in one step where tabs
+      // share the store: another tab's refund of the same sale, approved a
+      // moment ago, is counted, not overwritten.
+      let settledThere = false;
+      const written = await this.#write(() =>
+        claim({ keys: [], ids: [attemptId, plan.sale as string] }, (related) => {
+          for (const other of related) this.#adopt(other);
+          const fresh = this.#require(attemptId);
+          const status = this.#statusOf(fresh, now);
+          // Another tab settled it the same way meanwhile: a retried settle.
+          if (valid.status !== 'refunded' && status === valid.status) return void (settledThere = true);
+          plan = this.#plan(fresh, status, valid, now);
+          return plan.changes.map((record) => this.#time.toWall(record));
+        }),
+      ).then(
+        () => true,
+        (error: unknown) => {
+          if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
+          return false; // a storage failure: written below, kept in memory if that fails too
+        },
+      );
+      if (settledThere) return this.#view(this.#require(attemptId), now);
+      for (const record of plan.changes) this.#index.add(record);
+      if (!written) await this.#persist(plan.changes);
+    } else {
+      for (const record of plan.changes) this.#index.add(record);
+      await this.#persist(plan.changes);
+    }
+    const [record] = plan.changes as [AttemptRecord];
+    const overruled = this.#charging.get(attemptId);
     this.#charging.delete(attemptId);
-    await this.#persist(changes);
-    const [record] = changes as [AttemptRecord];
-    if (over) {
-      this.#journal(over.entry);
-      this.#events.emit(over.event);
+    this.#recovered.delete(attemptId);
+    if (overruled !== undefined) {
+      this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: record.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here` });
+    }
+    if (plan.over) {
+      this.#journal(plan.over.entry);
+      this.#events.emit(plan.over.event);
     }
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
     this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
+  }
+
+  /**
+   * What a settle writes: the attempt, and the sale whose refunded sum it
+   * moves (`sale`: that sale's id). Throws on an illegal transition or a
+   * refund beyond what remains; reads only the index, so it can run again
+   * inside a store transaction with what other tabs wrote.
+   */
+  #plan(current: AttemptRecord, from: AttemptStatus, valid: Outcome, now: number): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
+    if (valid.status === 'refunded') {
+      if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
+      if (from !== 'approved') this.#illegal(current, from, 'refunded');
+      // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
+      const amount = externalRefund(current, valid.amount, this.#index.openRefundsOf(current.id));
+      return { changes: [refundedBy(current, amount, now)], sale: current.id };
+    }
+    if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
+    const { status, ...details } = valid;
+    let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
+    // Another tab settled this attempt while this one was charging it. The
+    // processor's answer here stands, except over a reversal: a charge
+    // reversed after it went through is voided.
+    if (this.#charging.get(current.id) === 'voided' && status === 'approved') next = withChanges(next, { status: 'voided' });
+    // A refund attempt moves its original sale's refunded sum: approved
+    // adds to it, voided (a reversal) takes it back.
+    const saleId = current.kind === 'refund' && (status === 'approved' || status === 'voided') ? current.refundOf : undefined;
+    const original = saleId === undefined ? undefined : this.#index.get(saleId);
+    const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : revokeRefund(original, next, now);
+    // Paid out beyond what remained on the sale: kept and reported, never counted as 0 (see applyRefund).
+    const over = original && updated && status === 'approved' ? overRefund(original, updated, next, now) : undefined;
+    return { changes: updated ? [next, updated] : [next], ...(saleId === undefined ? {} : { sale: saleId }), ...(over ? { over } : {}) };
   }
 
   /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
@@ -558,7 +599,7 @@ export class Guard {
     const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
     // Reserved before the first await, as a begin is: a second resume finds it pending.
     this.#index.add(record);
-    const stored = this.#time.toWall(current);
+    const stored = this.#recovered.get(current.id) ?? this.#time.toWall(current);
     let theirs: AttemptRecord | undefined;
     const failure = await this.#reserve(record, (related) => {
       for (const other of related) {
@@ -584,6 +625,7 @@ export class Guard {
       this.#o.store.announce?.(this.#time.toWall(record));
     }
     this.#charging.set(record.id, undefined);
+    this.#recovered.delete(record.id);
     this.#journal({ at: now, type: 'resume', attemptId, from, to: 'pending' });
     this.#events.emit({ type: 'resume', record: this.#time.toWall(record) });
     return this.#handle(record);
@@ -790,6 +832,7 @@ export class Guard {
     for (const record of gone) {
       this.#charging.delete(record.id);
       this.#announced.delete(record.id);
+      this.#recovered.delete(record.id);
       void this.#write(() => store.delete(record.id)).catch((error) => this.#storageError(error, 'delete'));
       if (isOpen(record.status)) {
         // An outcome nobody reconciled in 7 days: say so, loudly.
@@ -859,11 +902,8 @@ export class Guard {
     this.#storageError(new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
     this.#journal({ at: this.#now(), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });
     const writes: Promise<unknown>[] = [this.#write(() => store.setMeta(KEY_CHECK, this.#hasher.keyCheck))];
-    const claim = store.claim?.bind(store);
-    for (const record of records) {
-      const stored = this.#time.toWall(record);
-      writes.push(this.#write<unknown>(() => (claim && staysFiled(record) ? claim(stored, claimOf(record), () => true) : store.put(stored))));
-    }
+    // A put files a live record under its claim keys again.
+    for (const record of records) writes.push(this.#write(() => store.put(this.#time.toWall(record))));
     const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.#storageError(failed.reason, 'restore');
   }

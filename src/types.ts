@@ -246,15 +246,13 @@ export interface GuardStore {
   /**
    * Optional cross-process reservation, for a store several tabs or
    * processes share. In one atomic step (a transaction): read the records
-   * filed under `claim.keys` and those named by `claim.ids` (a stored
-   * version of `record` itself included), pass them to `judge`
-   * synchronously, and only if it answers `true` write `record` and file its
-   * id under `claim.keys`; resolve whether it was written. A record stays
-   * filed while `staysFiled(record)` holds (see `pos-duplicate-guard/testing`'s
-   * `storeContract`); `put` of a record that no longer does, and `delete`,
-   * unfile it.
+   * filed under `claim.keys` and those named by `claim.ids`, pass them to
+   * `judge` synchronously, and write the records it returns (none:
+   * `undefined`); resolve whether anything was written. Every record written,
+   * here or by `put`, is filed under `claimOf(record).keys` while
+   * `staysFiled(record)` holds, and unfiled once it does not or is deleted.
    */
-  claim?(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
+  claim?(claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined): Promise<boolean>;
   /** Optional: what another process or tab changed (see StoreChange). Returns an unsubscribe. */
   subscribe?(listener: (change: StoreChange) => void): () => void;
   /**

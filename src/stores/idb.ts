@@ -1,5 +1,5 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
-import { staysFiled } from '../claims.js';
+import { claimOf, staysFiled } from '../claims.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
 import { connect } from './idb/connection.js';
@@ -24,7 +24,7 @@ export interface IndexedDbStoreOptions {
 export interface IndexedDbStore extends GuardStore {
   /** The database name. */
   readonly name: string;
-  claim(record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean): Promise<boolean>;
+  claim(claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined): Promise<boolean>;
   subscribe(listener: (change: StoreChange) => void): () => void;
   announce(record: AttemptRecord): void;
   /**
@@ -162,11 +162,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         };
       }),
 
-    put: (record) =>
-      run('put', 'readwrite', (store) => {
-        store.put(record, RECORD + record.id);
-        if (!staysFiled(record)) release(store, record.id);
-      }, 'strict').then(() => announce(record)),
+    put: (record) => run('put', 'readwrite', (store) => write(store, record), 'strict').then(() => announce(record)),
 
     delete: (id) =>
       run('delete', 'readwrite', (store) => {
@@ -190,9 +186,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
       }),
 
-    claim: (record, claim, judge) => {
+    claim: (claim, judge) => {
       const keys = claim.keys.map((key) => CLAIM + key);
       let failure: { error: unknown } | undefined;
+      let written: readonly AttemptRecord[] = [];
       return run<boolean>('claim', 'readwrite', (store, done) => {
         // Every read and write below happens in this one read-write
         // transaction, issued from request callbacks (never after an await),
@@ -201,29 +198,29 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         // record, and the guard's rules judge it before anything is written.
         read(store, keys, (lists) => {
           const filed = lists.map(idsOf);
-          const ids = [...new Set([...filed.flat(), ...claim.ids, record.id])];
+          const ids = [...new Set([...filed.flat(), ...claim.ids])];
           read(store, ids.map((id) => RECORD + id), (values) => {
             const related = values.filter(isRecord);
-            let admitted: boolean;
             try {
-              admitted = judge(related);
+              written = judge(related) ?? [];
             } catch (error) {
               failure = { error };
               store.transaction.abort();
               return;
             }
-            done(admitted);
-            if (!admitted) return;
+            done(written.length > 0);
             // Filed lists keep only what can still hold back a sale.
             const live = new Set(related.filter(staysFiled).map((r) => r.id));
-            keys.forEach((key, i) => store.put([...(filed[i] ?? []).filter((id) => live.has(id) && id !== record.id), record.id], key));
-            store.put(keys, HELD + record.id);
-            store.put(record, RECORD + record.id);
+            keys.forEach((key, i) => {
+              const kept = (filed[i] ?? []).filter((id) => live.has(id));
+              if (kept.length !== filed[i]?.length) store.put(kept, key);
+            });
+            for (const record of written) write(store, record);
           });
         });
       }, 'strict').then(
         (admitted) => {
-          if (admitted) announce(record);
+          for (const record of written) announce(record);
           return admitted;
         },
         (error: unknown) => {
@@ -270,7 +267,12 @@ function commit<T>(store: IDBObjectStore, body: Body<T>): Promise<T> {
     let result: T | undefined;
     tx.oncomplete = () => resolve(result as T);
     tx.onabort = () => reject(tx.error ?? new DOMException('aborted', 'AbortError'));
-    body(store, (value) => (result = value));
+    try {
+      body(store, (value) => (result = value));
+    } catch (error) {
+      // A request on a transaction that already aborted throws: the abort's reason is the real one.
+      if (!tx.error) reject(error);
+    }
   });
 }
 
@@ -283,8 +285,41 @@ function read(store: IDBObjectStore, keys: readonly string[], next: (values: unk
     const request = store.get(key);
     request.onsuccess = () => {
       values[i] = request.result;
-      if (--left === 0) next(values);
+      if (--left === 0) afterAbort(() => next(values));
     };
+  });
+}
+
+/**
+ * Runs a request callback whose transaction may have aborted meanwhile (a
+ * full disk): its further requests then throw, and the abort itself, not
+ * that throw, is what the transaction reports.
+ */
+function afterAbort(body: () => void): void {
+  try {
+    body();
+  } catch (error) {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name !== 'TransactionInactiveError' && name !== 'InvalidStateError') throw error;
+  }
+}
+
+/**
+ * Writes a record, and files it under its claim keys while it can hold back
+ * a sale (or unfiles it once it cannot): whether it is written by a claim or
+ * by a plain put (a settle, or a write retried after a storage failure), the
+ * next reservation in any tab meets it.
+ */
+function write(store: IDBObjectStore, record: AttemptRecord): void {
+  store.put(record, RECORD + record.id);
+  if (!staysFiled(record)) return release(store, record.id);
+  const keys = claimOf(record).keys.map((key) => CLAIM + key);
+  store.put(keys, HELD + record.id);
+  read(store, keys, (lists) => {
+    lists.forEach((list, i) => {
+      const ids = idsOf(list);
+      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i] as string);
+    });
   });
 }
 

@@ -99,7 +99,7 @@ describe('begin', () => {
   it('reserves through store.claim when the store has it, and only resolves after the claim', async () => {
     const base = memoryStore();
     const gate = deferred<void>();
-    const claims: { record: AttemptRecord; keys: readonly string[] }[] = [];
+    const claims: { ids: readonly string[]; keys: readonly string[] }[] = [];
     let puts = 0;
     const store = {
       ...base,
@@ -107,12 +107,12 @@ describe('begin', () => {
         puts++;
         await base.put(record);
       },
-      claim: async (record: AttemptRecord, claim: Claim, judge: (related: AttemptRecord[]) => boolean) => {
-        claims.push({ record, keys: claim.keys });
+      claim: async (claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined) => {
+        claims.push({ ids: claim.ids, keys: claim.keys });
         await gate.promise;
-        if (!judge([])) return false;
-        await base.put(record);
-        return true;
+        const written = judge([]) ?? [];
+        for (const record of written) await base.put(record);
+        return written.length > 0;
       },
     };
     const { guard } = await testGuard({ store });
@@ -130,7 +130,7 @@ describe('begin', () => {
     const decision = await pending;
     expect(decision.verdict).toBe('allow');
     expect(puts).toBe(0);
-    expect(claims[0]?.record.id).toBe(decision.attempt?.id);
+    expect(claims[0]?.ids).toContain(decision.attempt?.id);
     // Claimed by fingerprint and by order, so another tab's begin of either collides.
     expect(claims[0]?.keys).toContain(decision.fingerprint);
     expect(claims[0]?.keys.length).toBe(2);

@@ -153,23 +153,21 @@ describe('indexedDbStore layout', () => {
   });
 });
 
-/** A claim on a fingerprint (and more), as the guard's claimOf makes them. */
-const on = (...keys: string[]) => ({ keys, ids: [] });
-const admit = () => true;
+/** A claim reading `keys` that writes `record` if `judge` admits it (by default it does). */
+const claimFor = (store: IndexedDbStore, record: AttemptRecord, keys: string[] = [record.fingerprint], judge: (related: AttemptRecord[]) => boolean = () => true) =>
+  store.claim({ keys, ids: [record.id] }, (related) => (judge(related) ? [record] : undefined));
 
 describe('indexedDbStore claim', () => {
   it('hands the judge what is filed under its keys, and writes only what it admits', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     const first = sampleRecord('first', { fingerprint: 'fp' });
-    expect(await store.claim(first, on('fp'), admit)).toBe(true);
+    expect(await claimFor(store, first)).toBe(true);
     for (const status of ['pending', 'unknown', 'approved'] as const) {
       await store.put({ ...first, status });
       let seen: AttemptRecord[] = [];
-      const admitted = await store.claim(sampleRecord('second', { fingerprint: 'fp' }), on('fp', 'order\u0000M\u00001'), (related) => {
-        seen = related;
-        return false;
-      });
+      const second = sampleRecord('second', { fingerprint: 'fp', orderId: '1', merchantId: 'M' });
+      const admitted = await claimFor(store, second, ['fp', 'order\u0000M\u00001'], (related) => ((seen = related), false));
       expect(admitted).toBe(false);
       expect(seen).toEqual([expect.objectContaining({ id: 'first', status })]);
     }
@@ -179,33 +177,37 @@ describe('indexedDbStore claim', () => {
     expect(data.get('c:fp')).toEqual(['first']);
   });
 
-  it('files every live record under a key, and unfiles one once settled or deleted', async () => {
+  it('files every live record it writes, by claim or put, and unfiles one once settled or deleted', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
-    await store.claim(sampleRecord('first'), on('fp'), admit);
-    await store.put(sampleRecord('first', { status: 'approved' }));
-    expect(await store.claim(sampleRecord('second'), on('fp'), admit)).toBe(true);
+    await claimFor(store, sampleRecord('first', { fingerprint: 'fp' }));
+    await store.put(sampleRecord('first', { fingerprint: 'fp', status: 'approved' }));
+    expect(await claimFor(store, sampleRecord('second', { fingerprint: 'fp' }))).toBe(true);
     // An approval inside its window is what the next sale must be judged against.
     expect((await dump(db)).get('c:fp')).toEqual(['first', 'second']);
-    await store.put(sampleRecord('first', { status: 'voided' }));
+    await store.put(sampleRecord('first', { fingerprint: 'fp', status: 'voided' }));
     expect((await dump(db)).get('c:fp')).toEqual(['second']);
+    // A record written by put alone (a write retried after a storage failure) is filed too.
+    await store.put(sampleRecord('late', { fingerprint: 'fp', status: 'approved' }));
+    expect((await dump(db)).get('c:fp')).toEqual(['second', 'late']);
     await store.delete('second');
+    await store.delete('late');
     expect((await dump(db)).has('c:fp')).toBe(false);
     let seen: AttemptRecord[] = [];
-    await store.claim(sampleRecord('third'), on('fp'), (related) => ((seen = related), true));
+    await claimFor(store, sampleRecord('third', { fingerprint: 'fp' }), ['fp'], (related) => ((seen = related), true));
     expect(seen).toEqual([]);
   });
 
   it('releases the claims of a record another tab settles, and only those', async () => {
     const db = freshDb();
     const tabA = track(indexedDbStore(db));
-    await tabA.claim(sampleRecord('open'), on('fp-open'), admit);
-    await tabA.claim(sampleRecord('done'), on('fp-done', 'order-1'), admit);
+    await claimFor(tabA, sampleRecord('open', { fingerprint: 'fp-open' }));
+    await claimFor(tabA, sampleRecord('done', { fingerprint: 'fp-done', orderId: '1' }));
     // Tab B settles A's attempt (it adopted it from a broadcast or at start-up).
     const tabB = track(indexedDbStore(db));
-    await tabB.put(sampleRecord('done', { status: 'unknown' }));
+    await tabB.put(sampleRecord('done', { fingerprint: 'fp-done', orderId: '1', status: 'unknown' }));
     expect((await dump(db)).get('c:fp-done')).toEqual(['done']);
-    await tabB.put(sampleRecord('done', { status: 'declined' }));
+    await tabB.put(sampleRecord('done', { fingerprint: 'fp-done', orderId: '1', status: 'declined' }));
     const data = await dump(db);
     expect([...data.keys()].filter((key) => key.startsWith('c:') || key.startsWith('h:')).sort()).toEqual(['c:fp-open', 'h:open']);
     expect(data.get('h:open')).toEqual(['c:fp-open']);
@@ -214,28 +216,35 @@ describe('indexedDbStore claim', () => {
   it('reads a claim filed by an earlier release (one id per key)', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
-    await store.put(sampleRecord('old'));
+    await store.put(sampleRecord('old', { fingerprint: 'fp' }));
     await rawPut(db, 'c:fp', 'old');
     let seen: AttemptRecord[] = [];
-    expect(await store.claim(sampleRecord('new'), on('fp'), (related) => ((seen = related), false))).toBe(false);
+    expect(await claimFor(store, sampleRecord('new', { fingerprint: 'fp' }), ['fp'], (related) => ((seen = related), false))).toBe(false);
     expect(seen.map((r) => r.id)).toEqual(['old']);
   });
 
-  it("hands back a refund's original by id, and the stored version of the record itself", async () => {
+  it("hands back the records named by id, live or not: a refund's original, the record's own stored version", async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     await store.put(sampleRecord('sale', { status: 'refunded' }));
     await store.put(sampleRecord('mine', { status: 'unknown' }));
     let seen: AttemptRecord[] = [];
-    await store.claim(sampleRecord('mine'), { keys: ['fp-r'], ids: ['sale'] }, (related) => ((seen = related), true));
+    await store.claim({ keys: ['fp-r'], ids: ['mine', 'sale'] }, (related) => ((seen = related), undefined));
     expect(seen.map((r) => [r.id, r.status]).sort()).toEqual([['mine', 'unknown'], ['sale', 'refunded']]);
+  });
+
+  it('writes every record the judge returns, in one transaction', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    expect(await store.claim({ keys: [], ids: [] }, () => [sampleRecord('a'), sampleRecord('b', { status: 'approved' })])).toBe(true);
+    expect((await store.load()).map((r) => r.id).sort()).toEqual(['a', 'b']);
   });
 
   it('writes nothing and rejects with the error when the judge throws', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     const boom = new Error('judge failed');
-    await expect(store.claim(sampleRecord('x'), on('fp'), () => { throw boom; })).rejects.toBe(boom);
+    await expect(store.claim({ keys: ['fp'], ids: [] }, () => { throw boom; })).rejects.toBe(boom);
     expect([...(await dump(db)).keys()].filter((key) => !key.startsWith('m:'))).toEqual([]);
   });
 });
@@ -591,7 +600,7 @@ describe('indexedDbStore storage errors', () => {
     const store = track(indexedDbStore(freshDb()));
     await store.load();
     failPutsWithQuota();
-    for (const write of [() => store.put(sampleRecord('a')), () => store.claim(sampleRecord('b'), on('fp'), admit)]) {
+    for (const write of [() => store.put(sampleRecord('a')), () => claimFor(store, sampleRecord('b'))]) {
       const error = await write().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GuardStorageError);
       expect(error).toMatchObject({ code: 'QUOTA_EXCEEDED', cause: expect.objectContaining({ name: 'QuotaExceededError' }) });

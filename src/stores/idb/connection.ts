@@ -24,28 +24,36 @@ export interface Connection {
  */
 export function connect(factory: () => IDBFactory, dbName: string, storeName: string, onOpen: () => void, onRecreated: () => void): Connection {
   let opening: Promise<IDBDatabase> | undefined;
-  // Once a connection has opened, a database found new again was deleted
-  // under this tab (site data cleared, `indexedDB.deleteDatabase`).
-  let opened = false;
+  // Each database gets a random instance id when it is created. A database
+  // found with another id than the last one this store saw was deleted
+  // under it (site data cleared, `indexedDB.deleteDatabase`), whichever tab
+  // created it again.
+  let instance: string | undefined;
 
   const open = (): Promise<IDBDatabase> => {
     if (opening) return opening;
     const request = factory().open(dbName);
-    let recreated = false;
-    request.onupgradeneeded = (event) => {
-      recreated = opened && event.oldVersion === 0;
-      request.result.createObjectStore(storeName);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore(storeName).put(newInstance(), INSTANCE);
     };
-    const current: Promise<IDBDatabase> = promisifyRequest(request).then((db) => {
+    const current: Promise<IDBDatabase> = promisifyRequest(request).then(async (db) => {
       // The engine may close a connection under us (site data cleared,
-      // Safari's habit): forget it, and the next call reopens.
-      db.onclose = forget;
-      db.onversionchange = () => {
-        db.close();
+      // Safari's habit): forget it, and look again at once, so that a
+      // deletion is noticed now rather than at the next sale.
+      const lost = () => {
         forget();
+        setTimeout(() => void open().catch(() => undefined), 0);
       };
+      db.onclose = lost;
+      db.onversionchange = (event) => {
+        db.close();
+        if (event.newVersion === null) lost();
+        else forget();
+      };
+      const seen = await readInstance(db, storeName);
+      const recreated = instance !== undefined && seen !== instance;
+      instance = seen;
       onOpen();
-      opened = true;
       if (recreated) onRecreated();
       return db;
     });
@@ -91,4 +99,29 @@ export function connect(factory: () => IDBFactory, dbName: string, storeName: st
       opening = undefined;
     },
   };
+}
+
+/** `m:instance`: the random id a database got when it was created. */
+const INSTANCE = 'm:instance';
+
+function newInstance(): string {
+  return Math.random().toString(36).slice(2);
+}
+
+/** The database's instance id, given one if it has none (created by an older release). */
+function readInstance(db: IDBDatabase, storeName: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(storeName, 'readwrite');
+    const store = tx.objectStore(storeName);
+    const request = store.get(INSTANCE);
+    let id = '';
+    request.onsuccess = () => {
+      id = typeof request.result === 'string' ? request.result : newInstance();
+      if (id !== request.result) store.put(id, INSTANCE);
+    };
+    tx.oncomplete = () => resolve(id);
+    // Giving an old database its id is best effort (a full disk must not stop the till):
+    // without one stored, a deletion is still noticed through versionchange and close.
+    tx.onabort = () => (id ? resolve(id) : reject(tx.error));
+  });
 }

@@ -7,12 +7,12 @@
  * any other tab allows the same sale again.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MASTERCARD, sale } from '../helpers/guard.js';
-import { deleteDatabase, freshDb, settle, tab } from './helpers.js';
+import { MASTERCARD, sale } from '../../helpers/guard.js';
+import { deleteDatabase, freshDb, settle, tab } from '../../helpers/tabs.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
-describe('review: a wiped database under two tabs', () => {
+describe('a wiped database under two tabs', () => {
   it("tab B's charge in flight is written back even though tab A reopened the database first", async () => {
     vi.stubGlobal('BroadcastChannel', undefined); // older WebViews; or a message not delivered yet
     const db = freshDb();

@@ -9,8 +9,8 @@
  */
 import { IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sale } from '../helpers/guard.js';
-import { freshDb, tab } from './helpers.js';
+import { sale } from '../../helpers/guard.js';
+import { freshDb, tab } from '../../helpers/tabs.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -26,7 +26,7 @@ function failPutsWithQuota() {
   });
 }
 
-describe('review: a record persisted late is never filed under its claim keys', () => {
+describe('a record persisted late is never filed under its claim keys', () => {
   it("another tab's claim meets an approval that reached IndexedDB after a storage failure", async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const db = freshDb();
@@ -46,7 +46,7 @@ describe('review: a record persisted late is never filed under its claim keys', 
   });
 });
 
-describe('review: a charge in flight persisted late is invisible to the claim', () => {
+describe('a charge in flight persisted late is invisible to the claim', () => {
   it('tab B allows the same sale while tab A is charging it (IN_FLIGHT missed)', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const db = freshDb();

@@ -9,12 +9,12 @@
  * (a reload repairs the sum from the refund records at start-up).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MASTERCARD, sale } from '../helpers/guard.js';
-import { freshDb, tab } from './helpers.js';
+import { MASTERCARD, sale } from '../../helpers/guard.js';
+import { freshDb, tab } from '../../helpers/tabs.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
-describe('review: two tabs approving refunds of one sale', () => {
+describe('two tabs approving refunds of one sale', () => {
   it('the original counts both refunds, and a third that exceeds what is left is blocked', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const db = freshDb();
@@ -22,10 +22,11 @@ describe('review: two tabs approving refunds of one sale', () => {
     const paid = await a.guard.begin(sale({ amount: 1000 }));
     await paid.attempt?.approve();
     const b = await tab(db);
+    // Each tab refunds 400 (800 of 1000: fine); B's copy of the sale still says 0 refunded.
     const r1 = await a.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id }));
-    const r2 = await b.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id, card: { pan: MASTERCARD } }));
-    expect([r1.verdict, r2.verdict]).toEqual(['allow', 'allow']); // 800 of 1000: fine
     await r1.attempt?.approve();
+    const r2 = await b.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id, card: { pan: MASTERCARD } }));
+    expect([r1.verdict, r2.verdict]).toEqual(['allow', 'allow']);
     await r2.attempt?.approve();
 
     const original = (await a.store.load()).find((r) => r.id === paid.attempt?.id);
