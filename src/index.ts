@@ -20,7 +20,7 @@ export type { Listener } from './events.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
-export { staysFiled } from './claims.js';
+export { claimOf, staysFiled } from './claims.js';
 export type {
   Attempt,
   AttemptFilter,

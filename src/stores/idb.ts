@@ -197,8 +197,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         // time: of two tabs claiming one sale, the second sees the first's
         // record, and the guard's rules judge it before anything is written.
         read(store, keys, (lists) => {
-          const filed = lists.map(idsOf);
-          const ids = [...new Set([...filed.flat(), ...claim.ids])];
+          const ids = [...new Set([...lists.flatMap(idsOf), ...claim.ids])];
           read(store, ids.map((id) => RECORD + id), (values) => {
             const related = values.filter(isRecord);
             try {
@@ -209,12 +208,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
               return;
             }
             done(written.length > 0);
-            // Filed lists keep only what can still hold back a sale.
-            const live = new Set(related.filter(staysFiled).map((r) => r.id));
-            keys.forEach((key, i) => {
-              const kept = (filed[i] ?? []).filter((id) => live.has(id));
-              if (kept.length !== filed[i]?.length) store.put(kept, key);
-            });
+            // Lists stay short without pruning here: settling or deleting a record unfiles it.
             for (const record of written) write(store, record);
           });
         });
