@@ -141,6 +141,8 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         gates.push(Promise.resolve(), new Promise<void>((resolve) => (open = resolve)));
         const first = guard.override(entry.decision, request);
         const second = step.taps === 2 ? guard.override(entry.decision, request) : undefined;
+        // Settled together from the start, so a refused tap is never an unhandled rejection.
+        const both = Promise.allSettled([first, ...(second ? [second] : [])]);
         const one = await first.then((d) => d, (error: unknown) => error);
         if (one && typeof one === 'object' && 'attempt' in one && (one as Decision).attempt) {
           const attempt = (one as Decision).attempt as NonNullable<Decision['attempt']>;
@@ -148,7 +150,7 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         }
         open();
         gates.length = 0;
-        const taps = await Promise.allSettled([first, ...(second ? [second] : [])]);
+        const taps = await both;
         const allowed = taps.filter((r) => r.status === 'fulfilled' && r.value.attempt).map((r) => (r as PromiseFulfilledResult<Decision>).value);
         expect(allowed.length).toBeLessThanOrEqual(1);
         for (const r of taps) if (r.status === 'rejected' && r.reason?.name !== 'GuardInputError') expected(r.reason);
