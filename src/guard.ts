@@ -12,6 +12,7 @@ import {
   quote,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
+import { snapshot, unreadableMessage } from './snapshot.js';
 import { GuardTime } from './guard-time.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
 import { canTransition, isLive, isOpen } from './lifecycle.js';
@@ -236,8 +237,8 @@ export class Guard {
     // the original short: count it now (idempotent, so nothing is doubled).
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
     const pruned = this.#prune(now);
-    this.#unsubscribe = store.subscribe?.((change) => this.#change(change));
-    const warnings = [...(store.warnings?.() ?? []), ...problems.map((p) => `skipped ${p}`)];
+    this.#unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => this.#change(change)));
+    const warnings = [...(storeCallSync('warnings', () => store.warnings?.()) ?? []), ...problems.map((p) => `skipped ${p}`)];
     this.#journal({
       at: now,
       type: 'start',
@@ -334,6 +335,11 @@ export class Guard {
     };
     if (card.bin !== undefined) facts.bin = card.bin;
     if (card.last4 !== undefined) facts.last4 = card.last4;
+    // A refund in another currency than its sale cannot be weighed against it.
+    const original = facts.refundOf === undefined ? undefined : this.#index.get(facts.refundOf);
+    if (original !== undefined && original.currency !== facts.currency) {
+      throw new GuardInputError('INVALID_SALE', `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`, { field: 'currency' });
+    }
     return facts;
   }
 
@@ -481,6 +487,16 @@ export class Guard {
    * no-op (a retried call). Works after a restart, by id.
    */
   async settle(attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
+    return this.#settle(attemptId, outcome, false);
+  }
+
+  /**
+   * `processor`: the outcome is the processor's own answer to a charge this
+   * guard submitted. It is the truth about the money: an approval stands
+   * over a `cancelled` or `declined` someone recorded meanwhile (the PIN pad's
+   * Cancel, a check that found nothing yet), and the journal says so.
+   */
+  async #settle(attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
     this.#assertOpen();
     const valid = validateOutcome(outcome);
     const now = this.#now();
@@ -493,7 +509,7 @@ export class Guard {
       await this.#repairRefund(current, now);
       return this.#view(current, now);
     }
-    let plan = this.#plan(current, from, valid, now);
+    let plan = this.#plan(current, from, valid, now, processor);
     const { store } = this.#o;
     const claim = store.claim?.bind(store);
     if (claim && plan.sale) {
@@ -508,7 +524,7 @@ export class Guard {
           const status = this.#statusOf(fresh, now);
           // Another tab settled it the same way meanwhile: a retried settle.
           if (valid.status !== 'refunded' && status === valid.status) return void (settledThere = true);
-          plan = this.#plan(fresh, status, valid, now);
+          plan = this.#plan(fresh, status, valid, now, processor);
           return plan.changes.map((record) => this.#time.toWall(record));
         }),
       ).then(
@@ -526,16 +542,16 @@ export class Guard {
       await this.#persist(plan.changes);
     }
     const [record] = plan.changes as [AttemptRecord];
+    if (processor && record.status === 'approved' && (from === 'cancelled' || from === 'declined')) {
+      this.#journal({ at: now, type: 'settle', attemptId, from, to: 'approved', detail: `the processor approved this charge after it was settled '${from}': recorded as approved` });
+    }
     const overruled = this.#charging.get(attemptId);
     this.#charging.delete(attemptId);
     this.#recovered.delete(attemptId);
     if (overruled !== undefined) {
       this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: record.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here` });
     }
-    if (plan.over) {
-      this.#journal(plan.over.entry);
-      this.#events.emit(plan.over.event);
-    }
+    if (plan.over) this.#reportOver(plan.over);
     this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
     this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
@@ -547,7 +563,7 @@ export class Guard {
    * refund beyond what remains; reads only the index, so it can run again
    * inside a store transaction with what other tabs wrote.
    */
-  #plan(current: AttemptRecord, from: AttemptStatus, valid: Outcome, now: number): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
+  #plan(current: AttemptRecord, from: AttemptStatus, valid: Outcome, now: number, processor = false): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
     if (valid.status === 'refunded') {
       if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
       if (from !== 'approved') this.#illegal(current, from, 'refunded');
@@ -555,7 +571,12 @@ export class Guard {
       const amount = externalRefund(current, valid.amount, this.#index.openRefundsOf(current.id));
       return { changes: [refundedBy(current, amount, now)], sale: current.id };
     }
-    if (!canTransition(from, valid.status)) this.#illegal(current, from, valid.status);
+    const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
+    if (!canTransition(from, valid.status) && !correction) this.#illegal(current, from, valid.status);
+    // A void returns the whole charge: after a refund it would return money twice.
+    if (valid.status === 'voided' && current.kind === 'sale' && (current.refunded > 0 || this.#index.openRefundsOf(current.id).length > 0)) {
+      throw new GuardStateError('HAS_REFUNDS', `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`, { field: 'status' });
+    }
     const { status, ...details } = valid;
     let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
     // Another tab settled this attempt while this one was charging it. The
@@ -572,6 +593,13 @@ export class Guard {
     return { changes: updated ? [next, updated] : [next], ...(saleId === undefined ? {} : { sale: saleId }), ...(over ? { over } : {}) };
   }
 
+  /** An over-refund: journaled, and the sale's settle emitted with wall-clock times. */
+  #reportOver(over: NonNullable<ReturnType<typeof overRefund>>): void {
+    this.#journal(over.entry);
+    const { event } = over;
+    this.#events.emit(event.type === 'settle' ? { ...event, record: this.#time.toWall(event.record) } : event);
+  }
+
   /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
   async #repairRefund(record: AttemptRecord, now: number): Promise<void> {
     const original = record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? this.#index.get(record.refundOf) : undefined;
@@ -579,10 +607,7 @@ export class Guard {
     if (updated) this.#index.add(updated);
     if (updated || this.#unpersisted.size > 0) await this.#persist(updated ? [updated] : []);
     const over = original && updated && overRefund(original, updated, record, now);
-    if (over) {
-      this.#journal(over.entry);
-      this.#events.emit(over.event);
-    }
+    if (over) this.#reportOver(over);
   }
 
   /**
@@ -658,6 +683,9 @@ export class Guard {
     if (typeof filter !== 'object' || filter === null) {
       throw new GuardInputError('INVALID_FILTER', `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`, { field: 'filter' });
     }
+    filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
+      throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
+    }) as AttemptFilter;
     const now = this.#now();
     this.#prune(now);
     const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
@@ -697,7 +725,7 @@ export class Guard {
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
-    const { record, applied } = await settleOrKeep((id, o) => this.#settleAnswer(id, o), (id) => this.#owner().get(id), attempt.id, outcome);
+    const { record, applied } = await settleOrKeep((id, o) => this.#settleAnswer(id, o), (id, answer) => this.#owner().#kept(id, answer), attempt.id, outcome);
     for (const detail of applied ? notes : []) this.#journal({ at: this.#now(), type: 'settle', attemptId: attempt.id, detail });
     if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late)).catch(() => undefined);
     return { status: chargeStatus(record.status), decision, attempt: record };
@@ -706,7 +734,7 @@ export class Guard {
   /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
   async #ask(decision: Decision, options: ResolvedChargeOptions): Promise<Decision | undefined> {
     if (decision.verdict === 'prompt') {
-      const answer = options.confirm ? await options.confirm(decision) : false;
+      const answer = options.confirm ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision)) : false;
       if (answer === false) return undefined;
       // The operator the sale was validated with: the caller's object is not read twice.
       const operator = this.#decisions.get(decision)?.sale.operator ?? 'cashier';
@@ -714,7 +742,7 @@ export class Guard {
       return this.override(decision, request);
     }
     const inFlight = decision.reasons.some((r) => r.code === 'IN_FLIGHT');
-    const request = !inFlight && options.escalate ? await options.escalate(decision) : false;
+    const request = !inFlight && options.escalate ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision)) : false;
     if (!request) return undefined;
     try {
       return await this.override(decision, request);
@@ -732,8 +760,9 @@ export class Guard {
     if (settlement === undefined) return;
     const current = this.#index.get(attemptId);
     const status = current && this.#statusOf(current, this.#now());
-    if (status === 'unknown') {
-      await this.settle(attemptId, settlement.outcome);
+    const correction = settlement.outcome.status === 'approved' && (status === 'cancelled' || status === 'declined');
+    if (status === 'unknown' || correction) {
+      await this.#settle(attemptId, settlement.outcome, true);
       for (const detail of settlement.notes) this.#journal({ at: this.#now(), type: 'settle', attemptId, detail });
     } else if (status !== undefined && status !== settlement.outcome.status) {
       // Settled otherwise meanwhile (a check with the processor found nothing
@@ -751,7 +780,17 @@ export class Guard {
    * hand, so it goes to that guard rather than being lost with this one.
    */
   async #settleAnswer(attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
-    return this.#owner().settle(attemptId, outcome);
+    return this.#owner().#settle(attemptId, outcome, true);
+  }
+
+  /** A processor answer that cannot be applied (a voided attempt approved): kept as it is, and said. */
+  async #kept(attemptId: string, answer: Outcome): Promise<AttemptRecord | undefined> {
+    const record = await this.get(attemptId);
+    if (record && record.status !== answer.status) {
+      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: record.status, detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records` });
+      this.#events.emit({ type: 'late-answer', attemptId, answer: answer.status, status: record.status });
+    }
+    return record;
   }
 
   /** This guard, or the one that took its store over since (unless this one was closed). */
@@ -771,12 +810,17 @@ export class Guard {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#unsubscribe?.();
+    try {
+      this.#unsubscribe?.();
+    } catch {
+      // The store's own unsubscribe failing must not keep the guard open.
+    }
     await Promise.all(this.#inflight);
     this.#events.clear();
     if (owners.get(this.#o.store) === this) {
       owners.delete(this.#o.store);
-      await this.#o.store.close?.();
+      const { store } = this.#o;
+      await this.#storeCall('close', async () => store.close?.());
     }
   }
 
@@ -964,8 +1008,7 @@ export class Guard {
     try {
       return await call();
     } catch (error) {
-      if (isGuardError(error)) throw error;
-      throw new GuardStorageError('STORE_FAILED', `the store failed in ${operation}: ${errorText(error)}`, { cause: error });
+      throw storeFailure(operation, error);
     }
   }
 }
@@ -994,19 +1037,19 @@ class AttemptHandle implements Attempt {
   }
 
   approve(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, { status: 'approved', ...details });
+    return this.#guard.settle(this.id, withStatus(details, 'approved'));
   }
   decline(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, { status: 'declined', ...details });
+    return this.#guard.settle(this.id, withStatus(details, 'declined'));
   }
   markUnknown(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, { status: 'unknown', ...details });
+    return this.#guard.settle(this.id, withStatus(details, 'unknown'));
   }
   cancel(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, { status: 'cancelled', ...details });
+    return this.#guard.settle(this.id, withStatus(details, 'cancelled'));
   }
   void(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, { status: 'voided', ...details });
+    return this.#guard.settle(this.id, withStatus(details, 'voided'));
   }
 
   toJSON() {
@@ -1028,14 +1071,14 @@ function settlementOf(answer: Settled, timeoutMs: number): Settlement {
  */
 async function settleOrKeep(
   settle: (attemptId: string, outcome: Outcome) => Promise<AttemptRecord>,
-  get: (attemptId: string) => Promise<AttemptRecord | undefined>,
+  get: (attemptId: string, answer: Outcome) => Promise<AttemptRecord | undefined>,
   attemptId: string,
   outcome: Outcome,
 ): Promise<{ record: AttemptRecord; applied: boolean }> {
   try {
     return { record: await settle(attemptId, outcome), applied: true };
   } catch (error) {
-    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await get(attemptId) : undefined;
+    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await get(attemptId, outcome) : undefined;
     if (current === undefined) throw error;
     return { record: current, applied: false };
   }
@@ -1053,7 +1096,8 @@ type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOu
 function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<Settled> {
   const guarded = Promise.resolve(work);
   return new Promise<Settled>((resolve) => {
-    const timer = setTimeout(() => resolve({ timedOut: true, late: guarded }), timeoutMs);
+    // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond it.
+    const timer = setTimeout(() => resolve({ timedOut: true, late: guarded }), Math.min(timeoutMs, 2 ** 31 - 1));
     guarded.then(
       (value) => {
         clearTimeout(timer);
@@ -1065,4 +1109,44 @@ function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<Settle
       },
     );
   });
+}
+
+/**
+ * An Attempt method's details with its status: read once inside a try (a
+ * getter or a Proxy there is the caller's code: its throw becomes a
+ * GuardInputError), and the status the method names wins over any in them.
+ */
+function withStatus(details: object, status: Exclude<Outcome['status'], 'refunded'>): Outcome {
+  const copy = snapshot(details ?? {}, {}, { root: 'details', prefix: '' }, (field, error) => {
+    throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause: error });
+  }) as Record<string, unknown>;
+  return { ...copy, status } as Outcome;
+}
+
+/**
+ * Runs the app's `confirm` or `escalate`. What it throws is the app's error,
+ * handed back as the guard's own (the charge stops, nothing was reserved),
+ * with the original as `cause`.
+ */
+async function callback<T>(name: 'confirm' | 'escalate', run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, { field: name, cause: error });
+  }
+}
+
+/** What a store threw, as the guard's own error (a GuardError it threw passes as it is). */
+function storeFailure(operation: string, error: unknown): unknown {
+  if (isGuardError(error)) return error;
+  return new GuardStorageError('STORE_FAILED', `the store failed in ${operation}: ${errorText(error)}`, { cause: error });
+}
+
+/** A store's synchronous call (subscribe, warnings), its throw made the guard's own. */
+function storeCallSync<T>(operation: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw storeFailure(operation, error);
+  }
 }

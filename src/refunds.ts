@@ -37,7 +37,11 @@ const refundable = (original: AttemptRecord): boolean => original.kind === 'sale
 
 /** The original after `refund` was approved, or `undefined` when nothing changes. */
 export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
-  if (!refundable(original) || original.refunds?.some((r) => r.id === refund.id)) return undefined;
+  if (original.kind !== 'sale' || original.refunds?.some((r) => r.id === refund.id)) return undefined;
+  // A refund paid out on a sale voided meanwhile (its reversal went through
+  // too): the whole refund is money to recover. Listed as over, the sale stays voided.
+  if (original.status === 'voided') return withChanges(original, { updatedAt: now, refunds: [...(original.refunds ?? []), { id: refund.id, amount: refund.amount, over: refund.amount }] });
+  if (!refundable(original)) return undefined;
   return listed(original, refund.id, refund.amount, now);
 }
 

@@ -148,15 +148,24 @@ describe('settle: refunds', () => {
     expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'refunded', refunded: 1000 });
   });
 
-  it('a voided sale stays voided when one of its refunds is reversed afterwards', async () => {
+  it('a sale with refunds cannot be voided (the void would return its whole amount again); reversing the refund frees it', async () => {
     const { guard } = await testGuard();
     const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
     await original?.approve();
     const refund = (await guard.begin(sale({ amount: 400, kind: 'refund', refundOf: original?.id }))).attempt;
     await refund?.approve();
-    await original?.void();
+    await expect(original?.void()).rejects.toMatchObject({ name: 'GuardStateError', code: 'HAS_REFUNDS' });
+    expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'approved', refunded: 400 });
     await refund?.void();
-    expect(await guard.get(original?.id ?? '')).toMatchObject({ status: 'voided' });
+    expect((await original?.void())?.status).toBe('voided');
+  });
+
+  it('a sale with a refund in flight cannot be voided either', async () => {
+    const { guard } = await testGuard();
+    const original = (await guard.begin(sale({ amount: 1000 }))).attempt;
+    await original?.approve();
+    await guard.begin(sale({ amount: 1000, kind: 'refund', refundOf: original?.id }));
+    await expect(original?.void()).rejects.toMatchObject({ code: 'HAS_REFUNDS' });
   });
 
   it('a refund attempt itself cannot be settled refunded', async () => {
