@@ -24,9 +24,14 @@ export function claimOf(record: AttemptRecord): Claim {
   // format, as releases before 0.2 filed them: claims made before an upgrade still count.
   const keys = [record.fingerprint];
   if (record.orderId !== undefined) keys.push(`order\u0000${record.merchantId}\u0000${record.orderId}`);
-  if (record.refundOf !== undefined) keys.push(`refund\u0000${record.refundOf}`);
+  if (record.refundOf !== undefined) keys.push(refundKey(record.refundOf));
   // The record's own stored version too: another tab may have resumed or settled it.
   return { keys, ids: record.refundOf === undefined ? [record.id] : [record.id, record.refundOf] };
+}
+
+/** The key a sale's live refunds are filed under. */
+export function refundKey(saleId: string): string {
+  return `refund\u0000${saleId}`;
 }
 
 /** Whether a stored record stays filed under its claim keys: only a live one can hold back a sale. */

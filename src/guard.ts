@@ -24,7 +24,7 @@ import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts
 import { validateSale } from './sale.js';
 import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
-import { claimOf, excluding, sameVersion } from './claims.js';
+import { claimOf, excluding, refundKey, sameVersion } from './claims.js';
 import { resumeFindings } from './resume.js';
 import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from './refunds.js';
 import type {
@@ -518,7 +518,8 @@ export class Guard {
       // moment ago, is counted, not overwritten.
       let settledThere = false;
       const written = await this.#write(() =>
-        claim({ keys: [], ids: [attemptId, plan.sale as string] }, (related) => {
+        // The sale, this attempt, and the sale's refunds in flight in other tabs.
+        claim({ keys: [refundKey(plan.sale as string)], ids: [attemptId, plan.sale as string] }, (related) => {
           for (const other of related) this.#adopt(other);
           const fresh = this.#require(attemptId);
           const status = this.#statusOf(fresh, now);

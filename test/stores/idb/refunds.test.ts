@@ -38,3 +38,19 @@ describe('two tabs approving refunds of one sale', () => {
     expect(r3.reasons.map((r) => r.code)).toContain('REFUND_EXCEEDS_CHARGE');
   });
 });
+
+describe('a refund made outside the guard in one tab while another tab refunds the same sale', () => {
+  it("counts the other tab's refund in flight: settle(refunded) of the rest cannot exceed the sale", async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const a = await tab(db);
+    const paid = await a.guard.begin(sale({ amount: 1000 }));
+    await paid.attempt?.approve();
+    const b = await tab(db);
+    // Tab B starts a refund of 600 (in flight); tab A never hears of it.
+    expect((await b.guard.begin(sale({ amount: 600, kind: 'refund', refundOf: paid.attempt?.id }))).verdict).toBe('allow');
+    // Tab A records a refund of 500 made at the terminal: only 400 remain.
+    await expect(a.guard.settle(paid.attempt?.id ?? '', { status: 'refunded', amount: 500 })).rejects.toMatchObject({ name: 'GuardStateError', code: 'REFUND_EXCEEDS_CHARGE' });
+    expect((await a.guard.settle(paid.attempt?.id ?? '', { status: 'refunded', amount: 400 })).refunded).toBe(400);
+  });
+});

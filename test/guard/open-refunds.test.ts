@@ -2,11 +2,11 @@
  * SPEC §3: "A refund whose outcome is open (pending or unknown) may have paid
  * out: it counts against what remains refundable on its original, so two
  * refunds of one sale can never together exceed it, whatever their cards or
- * amounts." refundRules (src/rules.ts) only reads the original's `refunded`
- * sum, which moves when a refund is *approved*; open refunds are ignored.
+ * amounts." The sale's `refunded` sum moves only when a refund is approved,
+ * so refundRules (src/rules.ts) counts the open ones too.
  */
 import { describe, expect, it } from 'vitest';
-import { MASTERCARD, testGuard, sale } from '../../helpers/guard.js';
+import { MASTERCARD, testGuard, sale } from '../helpers/guard.js';
 
 describe('open refunds count against the original', () => {
   it('a second refund while the first is pending is REFUND_EXCEEDS_CHARGE when both exceed the sale', async () => {
