@@ -34,7 +34,7 @@ describe('open refunds count against the original', () => {
 });
 
 import { vi, afterEach } from 'vitest';
-import { freshDb, tab } from '../../helpers/tabs.js';
+import { freshDb, tab } from '../helpers/tabs.js';
 
 describe('two tabs refunding one sale at once', () => {
   afterEach(() => vi.unstubAllGlobals());
