@@ -1,4 +1,5 @@
 import { refuseSensitiveFields } from '../card.js';
+import { TRAILING_DIGIT_RUN } from '../pan.js';
 import { redact } from '../redact.js';
 
 /**
@@ -36,10 +37,13 @@ function maskFor(key: string): string | undefined {
  * that a card number cut at the edge is still masked before it is cut.
  */
 export function safeText(text: string, max: number = 500): string {
-  // 37 characters: the longest card number redact() masks (19 digits, 18 separators).
+  // 37 characters: a card number grouped in fours with a few separators. A
+  // number written longer than that (many separators, marks) and cut at the
+  // window's edge is dropped whole: its digits would not be seen as one.
   const window = text.length > max ? text.slice(0, max + 37) : text;
-  const clean = redact(window);
-  return clean.length > max || window.length < text.length ? `${clean.slice(0, max)}…` : clean;
+  const cut = window.length < text.length;
+  const clean = cut ? redact(window).replace(TRAILING_DIGIT_RUN, '') : redact(window);
+  return clean.length > max || cut ? `${clean.slice(0, max)}…` : clean;
 }
 
 /**
