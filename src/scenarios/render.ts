@@ -47,6 +47,15 @@ export function safeText(text: string, max: number = 500): string {
 }
 
 /**
+ * A file path made safe to print: card data masked, never shortened (a cut
+ * path would name another file). A QA folder or file may be named after the
+ * test card it exercises ("card-4111-1111-1111-1111/").
+ */
+export function safePath(path: string): string {
+  return redact(path);
+}
+
+/**
  * A value as one line of JSON, `JSON.stringify` for an ordinary step, with
  * card data masked and anything past the limits cut with `…`: deeper levels
  * as `{…}` / `[…]`, extra entries as `…`, long strings and keys end in `…`.
