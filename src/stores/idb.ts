@@ -1,4 +1,5 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
+import { storeOptions } from '../snapshot.js';
 import { claimOf, staysFiled } from '../claims.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
@@ -71,8 +72,13 @@ type Broadcast = { from: string; id: string } | { from: string; unpersisted: Att
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: indexedDbStore() });
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbStore {
+export function indexedDbStore(given: IndexedDbStoreOptions = {}): IndexedDbStore {
+  // Copied once: a getter or Proxy in the options is read here, never again.
+  const options = storeOptions(given, { name: 'value', journalLimit: 'value', indexedDB: 'ref' }) as IndexedDbStoreOptions;
   const name = options.name ?? 'pos-duplicate-guard';
+  if (typeof name !== 'string' || name === '') {
+    throw new GuardConfigError('INVALID_OPTION', `Expected \`name\` to be a non-empty string, got ${describeValue(name)}`, { field: 'name' });
+  }
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
     throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, { field: 'journalLimit' });
