@@ -64,7 +64,9 @@ export const NO_CARD_NUMBER =
  * (4 1 1 1 …), or groups of four with a shorter last group (4-4-4-1 for
  * 13 digits). "100.00 / 150.00 / 200.00" or "2026.03.01 500.00" are not.
  */
-const DIGIT_CLASS = '\\p{Nd}\\u00b2\\u00b3\\u00b9\\u2070\\u2074-\\u2079\\u2080-\\u2089\\u2460-\\u2468\\u24ea\\u24f5-\\u24fd\\u24ff\\u2776-\\u277e\\u2780-\\u2788\\u278a-\\u2792';
+// Superscript, subscript and circled digits, each at the index of its value mod 10.
+const OTHER_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉⓪①②③④⑤⑥⑦⑧⑨';
+const DIGIT_CLASS = `\\p{Nd}${OTHER_DIGITS}`;
 const DIGIT = `[${DIGIT_CLASS}]`;
 const INVISIBLE = '[\\p{Cf}\\p{M}\\u180e]';
 const VISIBLE = '(?:[\\s\\p{Zs}\\p{Pd}\\u2212\\u30fc\\uff70._\\u00b7\\u2022\\u2027\\u30fb\\u3002\\uff0e/\\\\\\uff0f+\\uff0b]|%[0-9A-Fa-f]{2})';
@@ -72,19 +74,10 @@ const GAP = `${INVISIBLE}*(?:${VISIBLE}${INVISIBLE}*){0,5}`;
 
 /** Digits with separators between them as a card number is written (see above). */
 export const DIGIT_RUN = new RegExp(`${DIGIT}(?:${GAP}${DIGIT})*`, 'gu');
-/** A digit run at the very end of a text, with the separators after it: what a cut may have cut short. */
-export const TRAILING_DIGIT_RUN = new RegExp(`${DIGIT}(?:${GAP}${DIGIT})*${GAP}$`, 'u');
 /** One group of a run: digits with only invisible characters between them; a percent-escape is skipped. */
 const GROUP = new RegExp(`%[0-9A-Fa-f]{2}|${DIGIT}(?:${INVISIBLE}*${DIGIT})*`, 'gu');
 const ANY_DIGIT = new RegExp(DIGIT, 'gu');
-const ASCII_DIGIT = /^[0-9]$/;
-const NON_ASCII_DIGIT = new RegExp(`[^\\P{Nd}0-9]`, 'u');
 const ND = /\p{Nd}/u;
-
-const SPECIAL: Record<string, number> = { '\u00b2': 2, '\u00b3': 3, '\u00b9': 1, '\u2070': 0, '\u24ea': 0, '\u24ff': 0 };
-for (let d = 4; d <= 9; d++) SPECIAL[String.fromCharCode(0x2070 + d)] = d;
-for (let d = 0; d <= 9; d++) SPECIAL[String.fromCharCode(0x2080 + d)] = d;
-for (const first of [0x2460, 0x24f5, 0x2776, 0x2780, 0x278a]) for (let d = 1; d <= 9; d++) SPECIAL[String.fromCharCode(first + d - 1)] = d;
 
 /**
  * The value of one digit character. Unicode assigns decimal digits (\p{Nd})
@@ -92,12 +85,11 @@ for (const first of [0x2460, 0x24f5, 0x2776, 0x2780, 0x278a]) for (let d = 1; d 
  * the value is the distance from the start of the run, mod 10.
  */
 function digitValue(ch: string): number {
-  if (ASCII_DIGIT.test(ch)) return ch.charCodeAt(0) - 48;
-  const special = SPECIAL[ch];
-  if (special !== undefined) return special;
+  const other = OTHER_DIGITS.indexOf(ch);
+  if (other >= 0) return other % 10;
   let cp = ch.codePointAt(0) as number;
   let back = 0;
-  while (ND.test(String.fromCodePoint(cp - 1)) && back < 100) {
+  while (back < 100 && ND.test(String.fromCodePoint(cp - 1))) {
     cp--;
     back++;
   }
@@ -106,8 +98,7 @@ function digitValue(ch: string): number {
 
 /** Every digit in `text`, of any script (see above), as ASCII; other characters as they are. */
 export function asciiDigits(text: string): string {
-  if (!NON_ASCII_DIGIT.test(text) && !/[\u00b2\u00b3\u00b9\u2070-\u2089\u2460-\u24ff\u2776-\u2792]/.test(text)) return text;
-  return text.replace(ANY_DIGIT, (d) => String(digitValue(d)));
+  return text.replace(ANY_DIGIT, (d) => (d >= '0' && d <= '9' ? d : String(digitValue(d))));
 }
 
 interface Group {

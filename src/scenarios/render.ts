@@ -1,5 +1,5 @@
 import { refuseSensitiveFields } from '../card.js';
-import { TRAILING_DIGIT_RUN } from '../pan.js';
+import { DIGIT_RUN } from '../pan.js';
 import { redact } from '../redact.js';
 
 /**
@@ -30,6 +30,9 @@ function maskFor(key: string): string | undefined {
     return '[removed]';
   }
 }
+
+/** A digit run at the very end of a text: what a cut may have cut short. */
+const TRAILING_DIGIT_RUN = new RegExp(`(?:${DIGIT_RUN.source})[^\\p{L}\\p{N}]*$`, 'u');
 
 /**
  * Free text (a name, an error message) made safe to print: card data masked,

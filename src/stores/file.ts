@@ -79,7 +79,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     throw new GuardConfigError('INVALID_OPTION', `\`path\` must be a non-empty string, got ${describeValue(path)}`, { field: 'path' });
   }
   // Copied once: a getter or Proxy in the options is read here, never again.
-  const copied = storeOptions(options, { compactAfter: { deadLines: 'value', deadRatio: 'value' }, journal: 'value', journalMaxBytes: 'value', fs: 'ref' }) as FileStoreOptions;
+  const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
   checkOptions(copied);
   return new FileStoreImpl(resolve(path), copied);
 }

@@ -72,13 +72,10 @@ type Broadcast = { from: string; id: string } | { from: string; unpersisted: Att
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: indexedDbStore() });
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function indexedDbStore(given: IndexedDbStoreOptions = {}): IndexedDbStore {
+export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbStore {
   // Copied once: a getter or Proxy in the options is read here, never again.
-  const options = storeOptions(given, { name: 'value', journalLimit: 'value', indexedDB: 'ref' }) as IndexedDbStoreOptions;
+  options = storeOptions(options, { indexedDB: 'ref' });
   const name = options.name ?? 'pos-duplicate-guard';
-  if (typeof name !== 'string' || name === '') {
-    throw new GuardConfigError('INVALID_OPTION', `Expected \`name\` to be a non-empty string, got ${describeValue(name)}`, { field: 'name' });
-  }
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
     throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, { field: 'journalLimit' });

@@ -19,7 +19,7 @@ export interface MemoryStore extends GuardStore {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const given = storeOptions(options, { journalLimit: 'value' }).journalLimit ?? 10_000;
+  const given = storeOptions(options, {}).journalLimit ?? 10_000;
   if (!Number.isSafeInteger(given) || (given as number) < 0) {
     throw new GuardConfigError('INVALID_OPTION', `\`journalLimit\` must be an integer >= 0 (0 keeps no journal), got ${describeValue(given)}`, { field: 'journalLimit' });
   }

@@ -125,7 +125,6 @@ describe('indexedDbStore without IndexedDB (Node)', () => {
     expect(() => indexedDbStore(null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
     expect(() => indexedDbStore(p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
     expect(() => indexedDbStore(getter as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
-    expect(() => indexedDbStore({ name: 42 as never })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'name' }));
   });
 });
 
