@@ -20,8 +20,10 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  * What the idb adapter is held to today: 2.34 KB after issues 10 and 11 moved
  * the tabs' claim filing, the wipe check and announcements into it. SPEC §8's
  * 2 KB is issue 12's to restore (the claim contract moves into the core).
+ * 2.37 KB since its options are copied once, so a getter or Proxy in them is
+ * a GuardConfigError (review2).
  */
-const ADAPTER_BUDGET_BYTES = 2_350;
+const ADAPTER_BUDGET_BYTES = 2_380;
 /**
  * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: the core still
  * carries the file store's start-up machinery (issue 12 moves it out).

@@ -1,5 +1,5 @@
 import { GuardInputError, describeValue } from './errors.js';
-import { redact, redactCardNumbers } from './redact.js';
+import { redact, redactProcessorRef } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { Outcome } from './types.js';
 
@@ -19,9 +19,10 @@ function fail(field: string, rule: string, value: unknown): never {
 /**
  * Details are persisted, and a processor's text may quote the card back.
  * A reference (`processorRef`) keeps its digits unless they are a card
- * number: reconciliation matches on them. The rest is text, masked whole.
+ * number (a 12-digit RRN is kept whole: redactProcessorRef): reconciliation
+ * matches on them. The rest is text, masked whole.
  */
-const clean = (key: Detail, value: string): string => (key === 'processorRef' ? redactCardNumbers(value) : redact(value));
+const clean = (key: Detail, value: string): string => (key === 'processorRef' ? redactProcessorRef(value) : redact(value));
 
 /** Checks a `settle` outcome at the boundary; returns a clean copy without unknown keys. */
 export function validateOutcome(outcome: unknown): Outcome {

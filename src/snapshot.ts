@@ -10,6 +10,8 @@
  * another to the hash).
  */
 
+import { GuardConfigError, describeValue } from './errors.js';
+
 /**
  * How to copy an object's fields: `'value'` (a primitive is kept; an object
  * or array is never looked into and becomes an empty one, which the
@@ -55,6 +57,22 @@ export function snapshot(value: unknown, shape: Shape, path: Path, fail: (field:
 /** The message for a field `snapshot` could not read: the rule, never what was thrown (the caller's own error is the `cause`). */
 export function unreadableMessage(field: string): string {
   return `\`${field}\` could not be read: a getter or Proxy threw when the guard copied it; pass plain data`;
+}
+
+/**
+ * A store factory's options, copied once by `shape`: `undefined` is `{}`;
+ * anything but an object (null, a string), or a getter or Proxy that throws,
+ * is a `GuardConfigError` naming the field, like every other bad option.
+ */
+export function storeOptions(options: unknown, shape: Shape): Record<string, unknown> {
+  if (options === undefined) return {};
+  const copied = snapshot(options, shape, { root: 'options', prefix: '' }, (field, cause) => {
+    throw new GuardConfigError('INVALID_OPTION', unreadableMessage(field), { field, cause });
+  });
+  if (typeof copied !== 'object' || copied === null || Array.isArray(copied)) {
+    throw new GuardConfigError('INVALID_OPTION', `store options must be an object, got ${describeValue(copied)}`, { field: 'options' });
+  }
+  return copied as Record<string, unknown>;
 }
 
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { redact, redactCardNumbers } from '../src/redact.js';
+import { redact, redactCardNumbers, redactProcessorRef } from '../src/redact.js';
 import { SEPARATORS, TEST_PANS, cardNumberLeaks, fullWidth, grouped, panVariants } from './helpers/cards.js';
 
 describe('redact', () => {
@@ -86,5 +86,30 @@ describe('redactCardNumbers: a processor reference keeps its digits unless they 
 
   it('masks a card number given as a reference, in every separator style', () => {
     for (const pan of panVariants()) expect(cardNumberLeaks(redactCardNumbers(`ref ${pan}`))).toEqual([]);
+  });
+});
+
+describe('redact: amounts and dates are not card numbers (review2)', () => {
+  it('keeps amounts and dates written next to each other', () => {
+    for (const text of ['split bill 100.00 / 150.00 / 200.00', 'limit reached 2026.03.01 500.00', 'paid 1250.00 + 300.00 + 45.50 on 2026-03-01', '12.50 12.50 12.50 12.50 12.50']) {
+      expect(redact(text)).toBe(text);
+    }
+  });
+
+  it('still masks 12+ digits written like a card number, Luhn or not', () => {
+    expect(redact('card 4111 1111 1111 1112 declined')).toBe('card [card number removed] declined');
+    expect(redact('card 4111+1111+1111+1112 declined')).toBe('card [card number removed] declined');
+    expect(redact('card ٤١١١١١١١١١١١١١١٢ declined')).toBe('card [card number removed] declined');
+  });
+});
+
+describe('redactProcessorRef: an RRN keeps its digits (review2)', () => {
+  it('keeps a 12-digit RRN, UnionPay-looking or Luhn-valid', () => {
+    for (const ref of ['620514123456', '512014123453', '123456789012']) expect(redactProcessorRef(ref)).toBe(ref);
+  });
+
+  it('masks a card number of 13-19 digits, and a 12-digit one inside other text', () => {
+    for (const pan of TEST_PANS) expect(cardNumberLeaks(redactProcessorRef(pan))).toEqual([]);
+    expect(redactProcessorRef('ref 512014123453')).toBe('ref [card number removed]');
   });
 });

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
+import { safeText } from './render.js';
 import { formatFileErrors, formatScenario, formatSummary, jsonErrorReport, jsonReport, type ReportedScenario } from './report.js';
 import { runScenario } from './runner.js';
 
@@ -171,7 +172,8 @@ function selects({ file, scenario }: LoadedScenario, { filter, tags }: Scenarios
 
 function usage(io: CommandIo, json: boolean, message: string): number {
   if (json) io.stdout(`${JSON.stringify(jsonErrorReport([], [message]), null, 2)}\n`);
-  io.stderr(`pos-duplicate-guard scenarios: ${message}\nRun "pos-duplicate-guard scenarios --help" for usage.\n`);
+  // A --filter or a path may name a test card: masked as everything printed is.
+  io.stderr(`pos-duplicate-guard scenarios: ${safeText(message, 1_000)}\nRun "pos-duplicate-guard scenarios --help" for usage.\n`);
   return EXIT.unusable;
 }
 

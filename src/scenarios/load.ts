@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type * as z from 'zod/mini';
-import { safeText } from './render.js';
+import { safePath, safeText } from './render.js';
 import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
 import { resolveOptions } from '../options.js';
@@ -35,7 +35,8 @@ export class ScenarioFileError extends Error {
     // which may be megabytes long or hold a card number: bounded and masked
     // here, whatever found them.
     const safe = problems.map(({ step, field, message }) => ({ step, field: field === undefined ? undefined : safeText(field, 200), message: safeText(message, 1_000) }));
-    super(safe.map((p) => `${file ?? 'scenario'}: ${describeProblem(p)}`).join('\n'));
+    const where = file === undefined ? 'scenario' : safePath(file);
+    super(safe.map((p) => `${where}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
     this.problems = safe;
   }
@@ -323,7 +324,7 @@ class FolderWalk {
       if (chain.some((ancestor) => contains(real, ancestor))) {
         // Itself or a folder above it (up to the root of the file system):
         // following it would walk this folder again, without end.
-        this.notes.set(path, `${path}: not followed: it is a link to ${real}, a folder that contains it (it would loop)`);
+        this.notes.set(path, `${safePath(path)}: not followed: it is a link to ${safePath(real)}, a folder that contains it (it would loop)`);
         continue;
       }
       // Reached before through another link: its files are in already.

@@ -1,4 +1,5 @@
 import { refuseSensitiveFields } from '../card.js';
+import { DIGIT_RUN } from '../pan.js';
 import { redact } from '../redact.js';
 
 /**
@@ -30,16 +31,31 @@ function maskFor(key: string): string | undefined {
   }
 }
 
+/** A digit run at the very end of a text: what a cut may have cut short. */
+const TRAILING_DIGIT_RUN = new RegExp(`(?:${DIGIT_RUN.source})[^\\p{L}\\p{N}]*$`, 'u');
+
 /**
  * Free text (a name, an error message) made safe to print: card data masked,
  * at most `max` characters. Only a window of the text is read, wide enough
  * that a card number cut at the edge is still masked before it is cut.
  */
 export function safeText(text: string, max: number = 500): string {
-  // 37 characters: the longest card number redact() masks (19 digits, 18 separators).
+  // 37 characters: a card number grouped in fours with a few separators. A
+  // number written longer than that (many separators, marks) and cut at the
+  // window's edge is dropped whole: its digits would not be seen as one.
   const window = text.length > max ? text.slice(0, max + 37) : text;
-  const clean = redact(window);
-  return clean.length > max || window.length < text.length ? `${clean.slice(0, max)}…` : clean;
+  const cut = window.length < text.length;
+  const clean = cut ? redact(window).replace(TRAILING_DIGIT_RUN, '') : redact(window);
+  return clean.length > max || cut ? `${clean.slice(0, max)}…` : clean;
+}
+
+/**
+ * A file path made safe to print: card data masked, never shortened (a cut
+ * path would name another file). A QA folder or file may be named after the
+ * test card it exercises ("card-4111-1111-1111-1111/").
+ */
+export function safePath(path: string): string {
+  return redact(path);
 }
 
 /**

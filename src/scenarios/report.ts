@@ -1,7 +1,7 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
-import { renderValue, safeText } from './render.js';
+import { renderValue, safePath, safeText } from './render.js';
 
 /**
  * What the `scenarios` command prints. Plain text, no colours: the output is
@@ -26,7 +26,7 @@ export function formatScenario({ file, result, steps }: ReportedScenario): strin
 function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[], file: string): string[] {
   const step = steps[failure.step - 1];
   return [
-    `    ${file}`,
+    `    ${safePath(file)}`,
     // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
     // long and full of card numbers as the file makes it.
     `    step ${failure.step}: ${step ? renderValue(step) : ''}`,
@@ -60,7 +60,8 @@ export function jsonReport(reported: readonly ReportedScenario[]): JsonReport {
   return {
     passed,
     failed: reported.length - passed,
-    scenarios: reported.map(({ file, result }) => ({ file, name: result.name, passed: result.passed, failures: result.failures })),
+    // Masked as the text output is: a file or scenario named after a test card.
+    scenarios: reported.map(({ file, result }) => ({ file: safePath(file), name: safeText(result.name), passed: result.passed, failures: result.failures })),
   };
 }
 
@@ -71,10 +72,10 @@ export function jsonErrorReport(errors: readonly ScenarioFileError[], messages: 
     failed: 0,
     scenarios: [],
     errors: [
-      ...messages.map((message) => ({ message })),
+      ...messages.map((message) => ({ message: safeText(message, 1_000) })),
       ...errors.flatMap((error) =>
         error.problems.map((p) => ({
-          ...(error.file === undefined ? {} : { file: error.file }),
+          ...(error.file === undefined ? {} : { file: safePath(error.file) }),
           ...(p.step === undefined ? {} : { step: p.step }),
           ...(p.field === undefined ? {} : { field: p.field }),
           message: p.message,

@@ -2,6 +2,7 @@ import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
+import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { LOAD_DEFERRED, buildAll, type LoadedRecords } from '../deferred.js';
@@ -77,8 +78,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   if (typeof path !== 'string' || path === '') {
     throw new GuardConfigError('INVALID_OPTION', `\`path\` must be a non-empty string, got ${describeValue(path)}`, { field: 'path' });
   }
-  checkOptions(options);
-  return new FileStoreImpl(resolve(path), options);
+  // Copied once: a getter or Proxy in the options is read here, never again.
+  const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
+  checkOptions(copied);
+  return new FileStoreImpl(resolve(path), copied);
 }
 
 /** Options are checked once, here, with messages that quote the bad value. */

@@ -1,4 +1,5 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
+import { storeOptions } from '../snapshot.js';
 import { claimOf, staysFiled } from '../claims.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
@@ -72,6 +73,8 @@ type Broadcast = { from: string; id: string } | { from: string; unpersisted: Att
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbStore {
+  // Copied once: a getter or Proxy in the options is read here, never again.
+  options = storeOptions(options, { indexedDB: 'ref' });
   const name = options.name ?? 'pos-duplicate-guard';
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {

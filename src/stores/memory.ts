@@ -1,7 +1,9 @@
+import { GuardConfigError, describeValue } from '../errors.js';
+import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 
 export interface MemoryStoreOptions {
-  /** Journal entries kept, oldest dropped first, so a long-running till stays bounded. @default 10_000 */
+  /** Journal entries kept, oldest dropped first, so a long-running till stays bounded; 0 keeps none. @default 10_000 */
   journalLimit?: number;
 }
 
@@ -17,7 +19,11 @@ export interface MemoryStore extends GuardStore {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const limit = options.journalLimit ?? 10_000;
+  const given = storeOptions(options, {}).journalLimit ?? 10_000;
+  if (!Number.isSafeInteger(given) || (given as number) < 0) {
+    throw new GuardConfigError('INVALID_OPTION', `\`journalLimit\` must be an integer >= 0 (0 keeps no journal), got ${describeValue(given)}`, { field: 'journalLimit' });
+  }
+  const limit = given as number;
   const records = new Map<string, AttemptRecord>();
   const meta = new Map<string, string>();
   // A ring of exactly `limit` entries: bounded memory, oldest overwritten first.

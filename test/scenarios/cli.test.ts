@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scenariosCommand } from '../../src/scenarios/cli.js';
 import type { JsonReport } from '../../src/scenarios/report.js';
 
 /** Runs the real bin through tsx, the way `npm run scenarios` does on a fresh clone. */
@@ -167,5 +168,68 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     expect(lastLine(stdout)).toMatch(CLOSING);
     expect(code).toBe(lastLine(stdout)?.endsWith(' 0 failed') ? 0 : 1);
     expect(Number(lastLine(stdout)?.split(' ')[0])).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * The scenario CLI masks card numbers in a step and, in text mode, in the
+ * scenario's name; but it prints the file path as it is (text and --json,
+ * for a failing run and for an invalid file), and the name as it is in
+ * --json. A QA folder named after the test card, or a scenario named
+ * "declined 4111 1111 1111 1111", puts the PAN into CI logs.
+ */
+const PAN_DIGITS = /4111[\s-]?1111[\s-]?1111[\s-]?1111/;
+const panDirs: string[] = [];
+afterEach(() => {
+  for (const d of panDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function folder(file: string, content: unknown): string {
+  const root = mkdtempSync(join(tmpdir(), 'review2-scen-'));
+  panDirs.push(root);
+  const dir = join(root, 'card-4111-1111-1111-1111');
+  mkdirSync(dir);
+  writeFileSync(join(dir, file), typeof content === 'string' ? content : JSON.stringify(content));
+  return root;
+}
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await scenariosCommand(args, { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) } as never);
+  return { code, out, err };
+}
+
+const failing = {
+  name: 'declined 4111 1111 1111 1111',
+  steps: [{ begin: { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } }, as: 'a1', expect: { verdict: 'block' } }],
+};
+
+describe('the scenario CLI never prints a card number (review2)', () => {
+  it('text output of a failing scenario', async () => {
+    const { code, out, err } = await run([folder('pan-4111111111111111.json', failing)]);
+    expect(code).toBe(1);
+    expect(out + err).not.toMatch(PAN_DIGITS);
+  });
+
+  it('--json output of a failing scenario (file and name)', async () => {
+    const { code, out } = await run(['--json', folder('pan-4111111111111111.json', failing)]);
+    expect(code).toBe(1);
+    expect(out).not.toMatch(PAN_DIGITS);
+  });
+
+  it('a --filter naming a card, matching nothing', async () => {
+    for (const json of [[], ['--json']]) {
+      const { code, out, err } = await run([...json, '--filter', '5555 5555 5555 4444', folder('pan-4111111111111111.json', failing)]);
+      expect(code).toBe(2);
+      expect(out + err).toContain('no scenario matches');
+      expect(out + err).not.toMatch(/5555[\s-]?5555[\s-]?5555[\s-]?4444/);
+    }
+  });
+
+  it('--json and text output for an invalid file', async () => {
+    const { code, out, err } = await run(['--json', folder('pan-4111111111111111.json', '{ "name": ')]);
+    expect(code).toBe(2);
+    expect(out + err).not.toMatch(PAN_DIGITS);
   });
 });

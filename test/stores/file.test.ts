@@ -271,6 +271,27 @@ describe('fileStore options', () => {
     expect(() => fileStore('/tmp/x.jsonl', { compactAfter: { deadLines: -1 } })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }));
     expect(() => fileStore('/tmp/x.jsonl', { journalMaxBytes: 0 })).toThrow(expect.objectContaining({ field: 'journalMaxBytes' }));
   });
+
+  it('rejects options it cannot read with GuardConfigError naming the field (review2)', () => {
+    const p = Proxy.revocable({}, {});
+    p.revoke();
+    const getter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: () => { throw new Error('getter'); } }) as never;
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', getter('compactAfter'))).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter' }));
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', { compactAfter: getter('deadLines') })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }));
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    expect(existsSync('/tmp/review2-never-created.jsonl')).toBe(false);
+  });
+
+  it('reads a getter in the options once, when the store is made (review2)', async () => {
+    let reads = 0;
+    const options = Object.defineProperty({}, 'journal', { enumerable: true, get: () => (reads++, false) });
+    const path = tempFile();
+    const store = fileStore(path, options);
+    await store.put(sampleRecord('a'));
+    await store.close();
+    expect(reads).toBe(1);
+  });
 });
 
 describe('fileStore after a crash', () => {

@@ -117,6 +117,15 @@ describe('indexedDbStore without IndexedDB (Node)', () => {
     expect(() => indexedDbStore({ journalLimit: 0 })).toThrow(/`journalLimit`.*got 0 \(number\)/);
     expect(() => indexedDbStore({ journalLimit: 2.5 })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
   });
+
+  it('rejects options it cannot read, or that are not an object, with GuardConfigError (review2)', () => {
+    const p = Proxy.revocable({}, {});
+    p.revoke();
+    const getter = Object.defineProperty({}, 'journalLimit', { enumerable: true, get: () => { throw new Error('getter'); } });
+    expect(() => indexedDbStore(null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    expect(() => indexedDbStore(p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    expect(() => indexedDbStore(getter as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
+  });
 });
 
 describe('indexedDbStore layout', () => {

@@ -21,3 +21,31 @@ describe('memoryStore journal', () => {
     expect((await store.load())[0]).toBe(record);
   });
 });
+
+describe('memoryStore options (review2): every refusal a GuardConfigError naming the field', () => {
+  const revoked = (): never => {
+    const p = Proxy.revocable({}, {});
+    p.revoke();
+    return p.proxy as never;
+  };
+  const throwingGetter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: () => { throw new Error('getter'); } }) as never;
+  const refused = (options: unknown, field: string) => expect(() => memoryStore(options as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_OPTION', field }));
+
+  it('refuses options that are not an object', () => {
+    refused(null, 'options');
+    refused('big', 'options');
+    refused(revoked(), 'options');
+  });
+
+  it('refuses options whose getter throws', () => refused(throwingGetter('journalLimit'), 'journalLimit'));
+
+  it("refuses a journalLimit that is not an integer >= 0, rather than keep no journal", () => {
+    for (const bad of ['abc', '10', -1, 2.5, Number.NaN, {}]) refused({ journalLimit: bad }, 'journalLimit');
+  });
+
+  it('journalLimit 0 keeps no journal', async () => {
+    const store = memoryStore({ journalLimit: 0 });
+    await store.appendJournal({ at: 1, type: 'x' } as never);
+    expect(store.journal()).toEqual([]);
+  });
+});
