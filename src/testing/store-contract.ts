@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it, vi, type TestContext } from 'vitest';
+import type { TestContext } from 'vitest';
 import { claimOf, staysFiled } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, JournalEntry, StoreChange } from '../types.js';
+import { vitestApi } from './vitest.js';
 
 /**
  * One store on fresh, empty storage, as `makeStore` hands it to
@@ -75,6 +76,7 @@ export interface StoreContractOptions {
  * }, { name: 'myStore' });
  */
 export function storeContract(makeStore: MakeStore, options: StoreContractOptions = {}): void {
+  const { afterEach, describe, expect, it, vi } = vitestApi();
   const deliveryTimeout = options.deliveryTimeout ?? 2000;
   // Every handle a check was given, closed after it: a store left open can
   // hold a lock or a connection that the next check's storage then meets.
