@@ -141,6 +141,10 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         gates.push(Promise.resolve(), new Promise<void>((resolve) => (open = resolve)));
         const first = guard.override(entry.decision, request);
         const second = step.taps === 2 ? guard.override(entry.decision, request) : undefined;
+        // The second tap may reject (UNKNOWN_DECISION) while the first is still
+        // being charged below: handled now, so it is no unhandled rejection;
+        // allSettled still reads the result.
+        second?.catch(() => undefined);
         const one = await first.then((d) => d, (error: unknown) => error);
         if (one && typeof one === 'object' && 'attempt' in one && (one as Decision).attempt) {
           const attempt = (one as Decision).attempt as NonNullable<Decision['attempt']>;
