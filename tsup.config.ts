@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 const shared = {
@@ -6,6 +7,21 @@ const shared = {
   target: 'es2022',
   treeshake: true,
 } as const;
+
+/**
+ * The CommonJS build of the testing entry gets `src/testing/vitest.cjs.ts`
+ * for `./vitest.js`: vitest cannot be required (it throws), and the ESM
+ * module loads it with a top-level await, which CommonJS has no form for.
+ * With splitting, esbuild emits ESM for both builds (tsup converts the CJS
+ * one afterwards), so the CJS build is told apart by its file extension.
+ */
+const vitestOnlyInEsm: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'vitest-only-in-esm',
+  setup(build) {
+    if (build.initialOptions.outExtension?.['.js'] !== '.cjs') return;
+    build.onResolve({ filter: /^\.\/vitest\.js$/ }, (args) => ({ path: join(args.resolveDir, 'vitest.cjs.ts') }));
+  },
+};
 
 // Two builds run side by side, so neither may clean: `dist/` is emptied once, here.
 export default defineConfig((): Options[] => {
@@ -23,6 +39,10 @@ export default defineConfig((): Options[] => {
       format: ['esm', 'cjs'],
       dts: true,
       splitting: true,
+      // storeContract (testing entry) registers its checks with the store
+      // author's own vitest: bundling a copy would register them nowhere.
+      external: ['vitest'],
+      esbuildPlugins: [vitestOnlyInEsm],
     },
     {
       ...shared,

@@ -1,6 +1,8 @@
 /**
- * `pos-duplicate-guard/testing`: the QA scenario system (SPEC §7) for your
- * own test suites. Node only (the loader reads files).
+ * `pos-duplicate-guard/testing`: the QA scenario system (SPEC §7) and the
+ * store conformance suite (SPEC §6) for your own test suites. Node only (the
+ * loader reads files); `storeContract` runs under vitest, an optional peer
+ * dependency.
  *
  * @example
  * import { loadScenarios, runScenario } from 'pos-duplicate-guard/testing';
@@ -25,3 +27,5 @@ export type {
   ScenarioStep,
   StepKind,
 } from './scenarios/schema.js';
+export { storeContract } from './testing/store-contract.js';
+export type { MakeStore, StoreContractOptions, StoreUnderTest } from './testing/store-contract.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeRecord, recordProblem, withChanges } from '../src/record.js';
 import type { AttemptRecord } from '../src/types.js';
-import { sampleRecord } from './stores/store-contract.js';
+import { sampleRecord } from './helpers/records.js';
 
 describe('makeRecord', () => {
   it('builds one frozen shape, common fields first, rare ones only when present', () => {

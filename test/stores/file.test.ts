@@ -10,7 +10,8 @@ import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } fr
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, fromRecordLine, headerLine, recordLine } from '../../src/stores/file/jsonl.js';
-import { sampleRecord, storeContract } from './store-contract.js';
+import { storeContract } from '../../src/testing.js';
+import { sampleRecord } from '../helpers/records.js';
 
 const dirs: string[] = [];
 const stores: GuardStore[] = [];
@@ -43,7 +44,7 @@ const decode = (line: string) => {
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map(decode);
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
 
-storeContract('fileStore', async () => {
+storeContract(() => {
   const path = tempFile();
   const store = open(path);
   return {
@@ -54,7 +55,7 @@ storeContract('fileStore', async () => {
       return open(path);
     },
   };
-});
+}, { name: 'fileStore' });
 
 describe('fileStore format', () => {
   it('appends one JSON line per put, delete and meta change; last line for an id wins', async () => {

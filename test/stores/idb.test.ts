@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GuardStorageError, createGuard, type AttemptRecord, type Guard, type GuardEventOf, type Sale } from '../../src/index.js';
 import { indexedDbStore, type IndexedDbStore } from '../../src/idb.js';
 import { isQuotaError, toStorageError } from '../../src/stores/idb/errors.js';
-import { sampleRecord, storeContract } from './store-contract.js';
+import { storeContract } from '../../src/testing.js';
+import { sampleRecord } from '../helpers/records.js';
 import { ManualClock, thrown } from '../helpers/guard.js';
 
 const SECRET = 'idb-test-secret-0123456789abcdef';
@@ -90,13 +91,16 @@ function failPutsWithQuota(): void {
   });
 }
 
-storeContract('indexedDbStore', async () => {
+// Each check gets its own database on its own factory; a reopen and a twin
+// are more store objects on it, as a reloaded page and a second tab are.
+storeContract(() => {
   const db = freshDb();
   return {
     store: track(indexedDbStore(db)),
     reopen: async () => track(indexedDbStore(db)),
+    twin: async () => track(indexedDbStore(db)),
   };
-});
+}, { name: 'indexedDbStore' });
 
 describe('indexedDbStore without IndexedDB (Node)', () => {
   it('creates fine, then fails with GuardStorageError UNAVAILABLE on use, never a ReferenceError', async () => {

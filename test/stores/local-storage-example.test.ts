@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { createGuard } from '../../src/index.js';
 import { localStorageStore } from '../../examples/local-storage-store.js';
-import { storeContract } from './store-contract.js';
+import { storeContract } from '../../src/testing.js';
 
 /** A Map-backed Storage, as a browser's localStorage behaves. */
 function fakeStorage(): Storage {
@@ -19,10 +19,10 @@ function fakeStorage(): Storage {
 }
 
 // The README's "Writing a store" example must really be a store.
-storeContract('README example: localStorageStore', async () => {
+storeContract(() => {
   const storage = fakeStorage();
   return { store: localStorageStore(storage), reopen: async () => localStorageStore(storage) };
-});
+}, { name: 'README example: localStorageStore' });
 
 it('keeps a reservation across a reload: the retry is held as UNKNOWN_OUTCOME', async () => {
   const storage = fakeStorage();

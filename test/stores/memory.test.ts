@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../src/index.js';
-import { sampleRecord, storeContract } from './store-contract.js';
+import { storeContract } from '../../src/testing.js';
+import { sampleRecord } from '../helpers/records.js';
 
-storeContract('memoryStore', async () => {
+// One Map: a reopen is the same store, as a guard re-created over it sees it.
+storeContract(() => {
   const store = memoryStore();
   return { store, reopen: async () => store };
-});
+}, { name: 'memoryStore' });
 
 describe('memoryStore journal', () => {
   it('keeps at most journalLimit entries, newest last', async () => {
