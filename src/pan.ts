@@ -134,7 +134,8 @@ function cardGrouped(groups: Group[], i: number, j: number): boolean {
 /**
  * Where the card numbers are in one digit run: the [start, end) spans of
  * the consecutive digit groups that together make one. Groups are judged
- * whole ("20260301-4111111111111111" holds one, its second group), so an
+ * whole (a date, a dash and a 16-digit card number hold one: the second
+ * group), so an
  * order number of 20 digits or more is never mistaken for a card number
  * that happens to sit inside it.
  */

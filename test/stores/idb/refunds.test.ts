@@ -1,12 +1,8 @@
 /**
- * An approved refund attempt adds its amount to the original's `refunded` sum
- * (src/refunds.ts applyRefund), computed from the copy of the original in
- * *this* tab's index and written with a blind `put` (src/guard.ts settle →
- * #persist). Two tabs approving refunds of one sale each write
- * original.refunded = 0 + their own amount; the last write wins and the
- * other refund is forgotten. The original then shows more left to refund
- * than there is, and a third refund in a live tab passes REFUND_EXCEEDS_CHARGE
- * (a reload repairs the sum from the refund records at start-up).
+ * Two tabs refunding one sale: the sale's `refunded` sum is read and written
+ * in one transaction with what the other tab wrote (src/guard.ts settle →
+ * the store's claim), so neither tab's refund is lost, and a refund made
+ * outside the guard in one tab counts the other tab's refund in flight.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MASTERCARD, sale } from '../../helpers/guard.js';
@@ -14,14 +10,19 @@ import { freshDb, tab } from '../../helpers/tabs.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
+/** Two tabs without BroadcastChannel (they learn of each other only through the store), and a sale of 1000 approved in tab A. */
+async function twoTabsAndASale() {
+  vi.stubGlobal('BroadcastChannel', undefined);
+  const db = freshDb();
+  const a = await tab(db);
+  const paid = await a.guard.begin(sale({ amount: 1000 }));
+  await paid.attempt?.approve();
+  return { a, b: await tab(db), paid };
+}
+
 describe('two tabs approving refunds of one sale', () => {
   it('the original counts both refunds, and a third that exceeds what is left is blocked', async () => {
-    vi.stubGlobal('BroadcastChannel', undefined);
-    const db = freshDb();
-    const a = await tab(db);
-    const paid = await a.guard.begin(sale({ amount: 1000 }));
-    await paid.attempt?.approve();
-    const b = await tab(db);
+    const { a, b, paid } = await twoTabsAndASale();
     // Each tab refunds 400 (800 of 1000: fine); B's copy of the sale still says 0 refunded.
     const r1 = await a.guard.begin(sale({ amount: 400, kind: 'refund', refundOf: paid.attempt?.id }));
     await r1.attempt?.approve();
@@ -41,12 +42,7 @@ describe('two tabs approving refunds of one sale', () => {
 
 describe('a refund made outside the guard in one tab while another tab refunds the same sale', () => {
   it("counts the other tab's refund in flight: settle(refunded) of the rest cannot exceed the sale", async () => {
-    vi.stubGlobal('BroadcastChannel', undefined);
-    const db = freshDb();
-    const a = await tab(db);
-    const paid = await a.guard.begin(sale({ amount: 1000 }));
-    await paid.attempt?.approve();
-    const b = await tab(db);
+    const { a, b, paid } = await twoTabsAndASale();
     // Tab B starts a refund of 600 (in flight); tab A never hears of it.
     expect((await b.guard.begin(sale({ amount: 600, kind: 'refund', refundOf: paid.attempt?.id }))).verdict).toBe('allow');
     // Tab A records a refund of 500 made at the terminal: only 400 remain.
