@@ -44,18 +44,22 @@ export class GuardTime {
   #offset: number;
   /** The last guard time handed out: a new epoch starts just after it. */
   #last = Number.NEGATIVE_INFINITY;
+  /** The wall clock as `now()` last read it: the clock check reuses it rather than reading again. */
+  lastWall: number;
   /** Oldest first; the first one (gap 0) covers everything before start-up too. */
   readonly #epochs: Epoch[] = [{ from: Number.NEGATIVE_INFINITY, skew: 0 }];
 
   constructor(clock: Clock) {
     this.#clock = clock;
-    this.#offset = clock.now() - clock.monotonic();
+    this.lastWall = clock.now();
+    this.#offset = this.lastWall - clock.monotonic();
   }
 
   /** Guard time now, in whole milliseconds; notes a new epoch when the clocks drifted apart. */
   now(): number {
     let now = Math.floor(this.#clock.monotonic() + this.#offset);
-    const wall = Math.floor(this.#clock.now());
+    this.lastWall = this.#clock.now();
+    const wall = Math.floor(this.lastWall);
     if (Math.abs(wall - now - this.#current.skew) > EPOCH_TOLERANCE_MS) {
       // The gap changed somewhere after the last stamp (the monotonic clock
       // paused, so it may not have moved since): the new epoch starts just

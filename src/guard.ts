@@ -355,7 +355,7 @@ export class Guard {
     // An override lifts the codes it was shown. Any other reason makes this a
     // fresh decision that stands on its own, with every reason and its own
     // verdict, so lifting a prompt can never carry a block along with it.
-    const unlifted = findings.some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
+    const unlifted = findings.some(standsAgainst(lifted));
     if (unlifted || !mode.reserve) {
       return this.#issue(sale, now, { verdict: strictest(findings.map((f) => VERDICT_OF[f.code])), findings, peek: !mode.reserve });
     }
@@ -368,7 +368,7 @@ export class Guard {
     const failure = await this.#reserve(record, (related) => {
       // Inside the store's transaction: take in what other tabs wrote, judge again.
       for (const other of related) if (other.id !== record.id) this.#adopt(other);
-      return !evaluate(sale, excluding(this.#index, record.id), now, this.#o).some((f) => VERDICT_OF[f.code] !== undefined && !lifted.includes(f.code));
+      return !evaluate(sale, excluding(this.#index, record.id), now, this.#o).some(standsAgainst(lifted));
     });
     if (failure === undefined) {
       this.#charging.set(record.id, undefined);
@@ -468,7 +468,7 @@ export class Guard {
   }
 
   #clockCheck(now: number): Finding | undefined {
-    const wall = this.#o.clock.now();
+    const wall = this.#time.lastWall;
     const mono = this.#time.monotonicOf(now);
     const driftMs = wall - this.#lastWall - (mono - this.#lastMono);
     this.#lastWall = wall;
@@ -726,7 +726,7 @@ export class Guard {
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
-    const { record, applied } = await settleOrKeep((id, o) => this.#settleAnswer(id, o), (id, answer) => this.#owner().#kept(id, answer), attempt.id, outcome);
+    const { record, applied } = await this.#settleOrKeep(attempt.id, outcome);
     for (const detail of applied ? notes : []) this.#journal({ at: this.#now(), type: 'settle', attemptId: attempt.id, detail });
     if (answer.timedOut) answer.late.then((late) => this.#lateAnswer(attempt.id, late)).catch(() => undefined);
     return { status: chargeStatus(record.status), decision, attempt: record };
@@ -782,6 +782,21 @@ export class Guard {
    */
   async #settleAnswer(attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
     return this.#owner().#settle(attemptId, outcome, true);
+  }
+
+  /**
+   * Settles `charge`'s attempt with the processor's answer. Where that answer
+   * cannot apply (the attempt was reversed meanwhile), what is recorded
+   * stands, the disagreement is journaled (`#kept`), and `applied` is false.
+   */
+  async #settleOrKeep(attemptId: string, outcome: Outcome): Promise<{ record: AttemptRecord; applied: boolean }> {
+    try {
+      return { record: await this.#settleAnswer(attemptId, outcome), applied: true };
+    } catch (error) {
+      const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await this.#owner().#kept(attemptId, outcome) : undefined;
+      if (current === undefined) throw error;
+      return { record: current, applied: false };
+    }
   }
 
   /** A processor answer that cannot be applied (a voided attempt approved): kept as it is, and said. */
@@ -1065,26 +1080,6 @@ function settlementOf(answer: Settled, timeoutMs: number): Settlement {
   return answerOutcome(answer.value) ?? unknownOutcome('submit resolved no { approved } answer');
 }
 
-/**
- * Settles `charge`'s attempt. If submit settled it itself (`attempt.decline()`,
- * then a throw), what it recorded stands: `applied` is false and the record
- * is the attempt as it is.
- */
-async function settleOrKeep(
-  settle: (attemptId: string, outcome: Outcome) => Promise<AttemptRecord>,
-  get: (attemptId: string, answer: Outcome) => Promise<AttemptRecord | undefined>,
-  attemptId: string,
-  outcome: Outcome,
-): Promise<{ record: AttemptRecord; applied: boolean }> {
-  try {
-    return { record: await settle(attemptId, outcome), applied: true };
-  } catch (error) {
-    const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await get(attemptId, outcome) : undefined;
-    if (current === undefined) throw error;
-    return { record: current, applied: false };
-  }
-}
-
 /** `charge`'s status for an attempt's: no money held (declined, cancelled, voided) reads `declined`. */
 function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
   if (status === 'approved' || status === 'refunded') return 'approved';
@@ -1150,4 +1145,9 @@ function storeCallSync<T>(operation: string, call: () => T): T {
   } catch (error) {
     throw storeFailure(operation, error);
   }
+}
+
+/** A finding that holds the sale back (not a warning) and that the override did not lift. */
+function standsAgainst(lifted: readonly ReasonCode[]): (finding: Finding) => boolean {
+  return (finding) => VERDICT_OF[finding.code] !== undefined && !lifted.includes(finding.code);
 }
