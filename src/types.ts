@@ -173,6 +173,15 @@ export interface AuthorizeRequest {
   supervisor: string | undefined;
 }
 
+/**
+ * Timers for the guard's own waiting (`charge`'s timeout, background work),
+ * injected beside `Clock` so a virtual clock drives them in tests and scenarios.
+ */
+export interface Scheduler {
+  /** Runs `task` once, `ms` (monotonic) milliseconds from now; returns a cancel. */
+  after(ms: number, task: () => void): () => void;
+}
+
 export interface Clock {
   /** Wall clock, epoch ms. */
   now(): number;
@@ -235,8 +244,14 @@ export interface JournalEntry {
  * queue of transactions, or a synchronous write inside each call all do.
  */
 export interface GuardStore {
-  /** Every record, in any order. Called once, at start-up. */
-  load(): Promise<AttemptRecord[]>;
+  /**
+   * Records, in any order. Without `scope`: every record. With `scope`
+   * (start-up, on a store with history): at least the hot records of
+   * `isHot(record, scope.since)`; the guard reads the rest through
+   * `get`/`byOrder` when a rule needs them. A store without history returns
+   * every record either way, and the guard keeps them in memory.
+   */
+  load(scope?: LoadScope): Promise<AttemptRecord[]>;
   /** Insert or replace by `id`. The guard awaits it before `begin` resolves (write-ahead). */
   put(record: AttemptRecord): Promise<void>;
   delete(id: string): Promise<void>;
@@ -261,6 +276,21 @@ export interface GuardStore {
    * hold on its sale (an in-memory `pending` is still being charged).
    */
   announce?(record: AttemptRecord): void;
+  /**
+   * History (optional, all three or none): the store keeps every retained
+   * record, so the guard keeps only hot ones in memory (open attempts,
+   * approved refunds, and what changed inside `window`). `get` reads one
+   * record by id (the guard's own stored version, settled or not).
+   */
+  get?(id: string): Promise<AttemptRecord | undefined>;
+  /** History: the live records (`staysFiled`) on this merchant's order. */
+  byOrder?(merchantId: string, orderId: string): Promise<AttemptRecord[]>;
+  /**
+   * History: deletes every record that is not open (`pending`, `unknown`)
+   * and was last updated before `before` (wall-clock epoch ms): retention.
+   * Open records are the guard's to delete. Resolves how many were deleted.
+   */
+  prune?(before: number): Promise<number>;
   /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
   warnings?(): string[];
   close?(): Promise<void>;
@@ -278,6 +308,12 @@ export type StoreChange =
   | { type: 'record'; record: AttemptRecord }
   | { type: 'unpersisted'; record: AttemptRecord }
   | { type: 'wiped'; detail: string };
+
+/** What start-up asks a store with history for: see `GuardStore.load` and `isHot`. */
+export interface LoadScope {
+  /** Wall-clock epoch ms: records updated at or after it are hot. */
+  readonly since: number;
+}
 
 /** What a reservation reads in a shared store: see `GuardStore.claim`. */
 export interface Claim {
@@ -326,6 +362,8 @@ export interface GuardOptions {
   authorize?: (request: AuthorizeRequest) => boolean | Promise<boolean>;
   /** @default { now: Date.now, monotonic: performance.now } */
   clock?: Clock;
+  /** @default real timers (`setTimeout`), driven by `clock` in tests */
+  scheduler?: Scheduler;
   /** @default 'en' */
   locale?: Locale;
   /** @default 'prompt' */
