@@ -1,5 +1,5 @@
 import { AttemptIndex } from './attempt-index.js';
-import { allIds, loadStore } from './deferred.js';
+import { hasHistory, type HistoryStore } from './history.js';
 import {
   GuardConfigError,
   GuardInputError,
@@ -47,7 +47,6 @@ import type {
   Reason,
   ReasonCode,
   Sale,
-  SaleKind,
   StoreChange,
   SubmitResult,
   Verdict,
@@ -56,6 +55,15 @@ import type {
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
 const CLOCK_ANOMALY_MS = 120_000;
 const KEY_CHECK = 'keyCheck';
+/** How often a running guard asks a store with history to prune what retention let go. */
+const HISTORY_PRUNE_EVERY_MS = 60_000;
+
+/** What a rule reads of a sale or an attempt in the store's history: its order's payments, a refund's original. */
+interface RecallKeys {
+  merchantId: string;
+  orderId?: string | undefined;
+  refundOf?: string | undefined;
+}
 
 /** What the guard remembers about a decision it returned, so `override` can trust it. */
 interface DecisionContext {
@@ -132,21 +140,17 @@ export class Guard {
   readonly #announced = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** The store, when it keeps history: memory holds hot records only (see history.ts). */
+  readonly #history: HistoryStore | undefined;
+  /** Guard time at which the store's history is next pruned (retention). */
+  #nextHistoryPrune = Number.NEGATIVE_INFINITY;
 
   /** @internal Use {@link createGuard}. */
   constructor(options: ResolvedOptions, hasher: Hasher) {
     this.#o = options;
     this.#hasher = hasher;
-    // A record a store deferred at start-up and that turns out unreadable is
-    // dropped, as a bad line is at load, and reported: after the index
-    // operation that met it, so no listener runs in the middle of one.
-    this.#index = new AttemptIndex(options.retentionMs, options.windowMs, (error) => {
-      const at = this.#now();
-      queueMicrotask(() => {
-        this.#storageError(error, 'load');
-        this.#journal({ at, type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
-      });
-    });
+    this.#history = hasHistory(options.store) ? options.store : undefined;
+    this.#index = new AttemptIndex(options.retentionMs, options.windowMs, this.#history !== undefined);
     this.#time = new GuardTime(options.clock);
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
@@ -186,63 +190,46 @@ export class Guard {
 
   async #load(keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
     const { store } = this.#o;
-    let { records, deferred } = await this.#storeCall('load', () => loadStore(store));
+    const now = this.#now();
     if (secretChanged) {
-      const ids = allIds({ records, deferred });
-      await this.#storeCall('delete', () => Promise.all(ids.map((id) => store.delete(id))));
-      records = [];
-      deferred = undefined;
+      const stale = await this.#storeCall('load', () => store.load());
+      await this.#storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
     }
+    // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
+    const history = this.#history;
+    const pastRetention = history && !secretChanged ? await this.#storeCall('prune', () => history.prune(this.#time.wallOf(now - this.#o.retentionMs) + 1)) : 0;
+    this.#nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
+    const scope = history ? { since: this.#time.wallOf(now - this.#o.windowMs) } : undefined;
+    const records = secretChanged ? [] : await this.#storeCall('load', () => store.load(scope));
     if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
 
-    const now = this.#now();
     const problems: string[] = [];
-    // Records the store built are checked like any stored record; deferred
-    // ones are checked when the index builds them.
     const kept: AttemptRecord[] = [];
     for (const stored of records) {
       const problem = recordProblem(stored);
       if (problem) problems.push(problem);
-      // Stores of this package hand back records already in shape; others are rebuilt.
-      else kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
+      else kept.push(this.#time.fromWall(makeRecord(stored)));
     }
-    this.#index.addAll(kept, now, deferred);
-    // What start-up must look at again: pending records and approved
-    // refunds, built or deferred (the index built the open deferred ones
-    // already; a refund is built here; one that could not be built was
-    // dropped and reported).
-    const pending: AttemptRecord[] = [];
-    const refunds: AttemptRecord[] = [];
-    const sort = (record: AttemptRecord): void => {
-      if (record.status === 'pending') pending.push(record);
-      else if (record.status === 'approved' && record.kind === 'refund') refunds.push(record);
-    };
-    kept.forEach(sort);
-    let loaded = records.length;
-    for (let slot = 0; deferred && slot < deferred.slots; slot++) {
-      if (!deferred.live(slot)) continue;
-      loaded++;
-      const status = deferred.status(slot);
-      if (status !== 'pending' && !(status === 'approved' && deferred.kind(slot) === 'refund')) continue;
-      const stored = this.#index.get(deferred.id(slot));
-      if (stored) sort(stored);
-    }
+    this.#index.addAll(kept, now);
     // The process that wrote a `pending` died mid-charge: the charge may have gone through.
+    const pending = kept.filter((record) => record.status === 'pending');
     for (const record of pending) {
       this.#recovered.set(record.id, record);
       this.#index.add(makeRecord({ ...record, status: 'unknown' }));
     }
-    const recovered = pending.length;
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
+    const refunds = kept.filter((record) => record.kind === 'refund' && record.status === 'approved');
+    const originals = await Promise.all(refunds.map((record) => this.#readFor({ merchantId: record.merchantId, refundOf: record.refundOf })));
+    this.#recall(originals.flatMap((read) => read ?? []));
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
-    const pruned = this.#prune(now);
+    const pruned = pastRetention + this.#prune(now);
     this.#unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => this.#change(change)));
     const warnings = [...(storeCallSync('warnings', () => store.warnings?.()) ?? []), ...problems.map((p) => `skipped ${p}`)];
     this.#journal({
       at: now,
       type: 'start',
-      detail: `loaded ${loaded}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${recovered}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+      detail: `loaded ${records.length}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${pending.length}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
     });
   }
 
@@ -335,19 +322,83 @@ export class Guard {
     };
     if (card.bin !== undefined) facts.bin = card.bin;
     if (card.last4 !== undefined) facts.last4 = card.last4;
-    // A refund in another currency than its sale cannot be weighed against it.
-    const original = facts.refundOf === undefined ? undefined : this.#index.get(facts.refundOf);
-    if (original !== undefined && original.currency !== facts.currency) {
+    return facts;
+  }
+
+  /**
+   * Brings into memory what a rule about `sale` reads beyond the hot
+   * records, from a store that keeps history: the live records on its order
+   * and a refund's original. Awaits only when there is something to read.
+   * The records stay until the next sweep; a version memory holds wins.
+   */
+  #recallFor(sale: RecallKeys): Promise<void> | undefined {
+    return this.#readFor(sale)?.then((records) => {
+      this.#recall(records);
+      this.#assertOpen();
+    });
+  }
+
+  /** What `#recallFor` reads, not yet taken into memory; `undefined` when there is nothing to read. */
+  #readFor({ merchantId, orderId, refundOf }: RecallKeys): Promise<(AttemptRecord | undefined)[]> | undefined {
+    const history = this.#history;
+    // Read even when memory holds them now: a sweep before they are used may take them out.
+    if (!history || (orderId === undefined && refundOf === undefined)) return undefined;
+    return Promise.all([
+      orderId === undefined ? [] : this.#storeCall('byOrder', () => history.byOrder(merchantId, orderId)),
+      refundOf === undefined ? undefined : this.#storeCall('get', () => history.get(refundOf)),
+    ]).then(([onOrder, sold]) => [...onOrder, sold]);
+  }
+
+  /** Records read back from the store's history, into memory unless memory holds a version of them. */
+  #recall(stored: readonly (AttemptRecord | undefined)[]): void {
+    const now = this.#now();
+    for (const record of stored) {
+      if (record === undefined || recordProblem(record) !== undefined || this.#index.get(record.id) !== undefined) continue;
+      const recalled = this.#time.fromWall(makeRecord(record));
+      // Past retention, and not pruned from the store yet: gone already.
+      if (this.#index.deadline(recalled) > now) this.#index.add(recalled);
+      else this.#pruneHistory(now);
+    }
+  }
+
+  /** A refund in another currency than its sale cannot be weighed against it. */
+  #checkRefundCurrency(sale: SaleFacts): void {
+    const original = sale.refundOf === undefined ? undefined : this.#index.get(sale.refundOf);
+    if (original !== undefined && original.currency !== sale.currency) {
       throw new GuardInputError('INVALID_SALE', `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`, { field: 'currency' });
     }
-    return facts;
   }
 
   async #decide(sale: SaleFacts, mode: DecideMode): Promise<Decision> {
     this.#assertOpen();
+    // From here to the reservation nothing awaits, unless history must be read first.
+    let unread: Finding | undefined;
+    let recalled: readonly (AttemptRecord | undefined)[] = [];
+    const reading = this.#readFor(sale);
+    if (reading) {
+      try {
+        recalled = await reading;
+      } catch (error) {
+        if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
+        // The store could not answer: decide on what memory holds, under onStorageError.
+        this.#storageError(error, 'load');
+        unread = { code: 'STORAGE_UNAVAILABLE', facts: {} };
+      }
+      this.#assertOpen();
+    }
     const now = this.#now();
     this.#prune(now);
+    // After the sweep, which would take them out of memory again.
+    this.#recall(recalled);
+    this.#checkRefundCurrency(sale);
     const findings = evaluate(sale, this.#index, now, this.#o);
+    if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
+      const policy = this.#o.onStorageError;
+      const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+      const lifts = [...new Set([...(mode.lifted ?? []), ...shown, 'STORAGE_UNAVAILABLE' as const])];
+      if (policy !== 'allow') return this.#issue(sale, now, { verdict: strictest([policy, ...findings.map((f) => VERDICT_OF[f.code])]), findings: [...findings, unread], lifts, peek: !mode.reserve });
+      findings.push(unread);
+    }
     const anomaly = this.#clockCheck(now);
     if (anomaly) findings.push(anomaly);
     if (mode.warnings) findings.push(...mode.warnings);
@@ -499,8 +550,9 @@ export class Guard {
   async #settle(attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
     this.#assertOpen();
     const valid = validateOutcome(outcome);
+    const found = this.#find(attemptId);
+    const current = found instanceof Promise ? await found : found;
     const now = this.#now();
-    const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
     if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
       // A retried settle changes nothing, but is the moment to write what
@@ -603,6 +655,7 @@ export class Guard {
 
   /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
   async #repairRefund(record: AttemptRecord, now: number): Promise<void> {
+    // Its original is in memory: recalled from history by the caller.
     const original = record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? this.#index.get(record.refundOf) : undefined;
     const updated = original && applyRefund(original, record, now);
     if (updated) this.#index.add(updated);
@@ -617,6 +670,11 @@ export class Guard {
    */
   async resume(attemptId: string): Promise<Attempt> {
     this.#assertOpen();
+    const found = this.#find(attemptId);
+    const held = found instanceof Promise ? await found : found;
+    // The rules read its order's payments, as for a new begin of its sale.
+    const reading = this.#recallFor(held);
+    if (reading) await reading;
     const now = this.#now();
     const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
@@ -674,6 +732,11 @@ export class Guard {
   /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
   async get(attemptId: string): Promise<AttemptRecord | undefined> {
     this.#assertOpen();
+    const history = this.#history;
+    if (this.#index.get(attemptId) === undefined && history && typeof attemptId === 'string' && !containsCardNumber(attemptId)) {
+      this.#recall([await this.#storeCall('get', () => history.get(attemptId))]);
+      this.#assertOpen();
+    }
     const record = this.#index.get(attemptId);
     return record && this.#view(record, this.#now());
   }
@@ -687,13 +750,25 @@ export class Guard {
     filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
       throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
     }) as AttemptFilter;
+    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    // Open attempts are all in memory; anything else may be in the store's history too.
+    const history = this.#history && (!statuses || [...statuses].some((status) => !isOpen(status))) ? this.#history : undefined;
+    const stored = history ? await this.#storeCall('load', () => history.load()) : [];
+    this.#assertOpen();
     const now = this.#now();
     this.#prune(now);
-    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
-    const mayMatch = (status: AttemptStatus, kind: SaleKind): boolean => (!statuses || statuses.has(status)) && (filter.kind === undefined || kind === filter.kind);
+    const records = new Map<string, AttemptRecord>();
+    for (const record of stored) {
+      const held = recordProblem(record) === undefined ? this.#time.fromWall(record) : undefined;
+      // Past retention, and not pruned from the store yet: gone already.
+      if (held && this.#index.deadline(held) > now) records.set(held.id, held);
+      else if (held) this.#pruneHistory(now);
+    }
+    // What memory holds is this guard's latest version.
+    for (const record of this.#index.values()) records.set(record.id, record);
     const out: AttemptRecord[] = [];
-    for (const stored of this.#index.values(mayMatch)) {
-      const record = this.#view(stored, now);
+    for (const held of records.values()) {
+      const record = this.#view(held, now);
       if (statuses && !statuses.has(record.status)) continue;
       if (filter.merchantId !== undefined && record.merchantId !== filter.merchantId) continue;
       if (filter.orderId !== undefined && record.orderId !== filter.orderId) continue;
@@ -859,13 +934,41 @@ export class Guard {
     }
   }
 
-  #require(attemptId: string): AttemptRecord {
+  /** The attempt `attemptId` if memory holds it; a bad id throws. */
+  #held(attemptId: string): AttemptRecord | undefined {
     if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
     // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
     if (containsCardNumber(attemptId)) throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
-    const record = this.#index.get(attemptId);
+    return this.#index.get(attemptId);
+  }
+
+  /** The attempt `attemptId`, from memory or else the store's history; throws if there is none. */
+  #require(attemptId: string): AttemptRecord {
+    const record = this.#held(attemptId);
     if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, { field: 'attemptId' });
     return record;
+  }
+
+  /**
+   * `#require`, reading the store's history when memory does not hold the
+   * attempt, and for a refund its original sale too. Awaits nothing for a
+   * hot attempt, so a settle of one still runs synchronously up to its write.
+   */
+  #find(attemptId: string): AttemptRecord | Promise<AttemptRecord> {
+    const held = this.#held(attemptId);
+    const history = this.#history;
+    if (held) {
+      const reading = held.kind === 'refund' ? this.#recallFor({ merchantId: held.merchantId, refundOf: held.refundOf }) : undefined;
+      return reading ? reading.then(() => this.#require(attemptId)) : held;
+    }
+    if (!history) return this.#require(attemptId);
+    return this.#storeCall('get', () => history.get(attemptId)).then(async (stored) => {
+      this.#recall([stored]);
+      this.#assertOpen();
+      const record = this.#require(attemptId);
+      await this.#recallFor({ merchantId: record.merchantId, refundOf: record.refundOf });
+      return this.#require(attemptId);
+    });
   }
 
   #illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
@@ -886,9 +989,10 @@ export class Guard {
   }
 
   #prune(now: number): number {
-    const gone = this.#index.expire(now);
-    if (gone.length === 0) return 0;
+    const gone = this.#index.expire(now, (id) => this.#unpersisted.has(id));
     const { store } = this.#o;
+    if (now >= this.#nextHistoryPrune) this.#pruneHistory(now);
+    if (gone.length === 0) return 0;
     for (const record of gone) {
       this.#charging.delete(record.id);
       this.#announced.delete(record.id);
@@ -901,6 +1005,19 @@ export class Guard {
       }
     }
     return gone.length;
+  }
+
+  /**
+   * Asks a store with history to delete what retention let go: once a
+   * minute, and at once when a lookup met such a record (it is never used).
+   */
+  #pruneHistory(now: number): void {
+    const history = this.#history;
+    if (!history) return;
+    this.#nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
+    // Expired at `updatedAt + retention <= now`: strictly before the next millisecond.
+    const before = this.#time.wallOf(now - this.#o.retentionMs) + 1;
+    void this.#write(() => history.prune(before)).catch((error) => this.#storageError(error, 'prune'));
   }
 
   /** What a shared store says another tab or process changed. */
