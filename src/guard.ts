@@ -984,7 +984,7 @@ export class Guard {
   #handle(record: AttemptRecord): Attempt {
     return new AttemptHandle(record, this, (id) => {
       const current = this.#index.get(id);
-      return current ? this.#statusOf(current, this.#now()) : record.status;
+      return current && this.#statusOf(current, this.#now());
     });
   }
 
@@ -1153,9 +1153,11 @@ class AttemptHandle implements Attempt {
   readonly amount: number;
   readonly currency: string;
   readonly #guard: Guard;
-  readonly #status: (id: string) => AttemptStatus;
+  readonly #status: (id: string) => AttemptStatus | undefined;
+  /** The status last read: what a settled attempt reports once it has left memory (history.ts). */
+  #last: AttemptStatus;
 
-  constructor(record: AttemptRecord, guard: Guard, status: (id: string) => AttemptStatus) {
+  constructor(record: AttemptRecord, guard: Guard, status: (id: string) => AttemptStatus | undefined) {
     this.id = record.id;
     this.idempotencyKey = record.idempotencyKey;
     this.fingerprint = record.fingerprint;
@@ -1163,26 +1165,34 @@ class AttemptHandle implements Attempt {
     this.currency = record.currency;
     this.#guard = guard;
     this.#status = status;
+    this.#last = record.status;
   }
 
   get status(): AttemptStatus {
-    return this.#status(this.id);
+    this.#last = this.#status(this.id) ?? this.#last;
+    return this.#last;
   }
 
   approve(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'approved'));
+    return this.#settle(withStatus(details, 'approved'));
   }
   decline(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'declined'));
+    return this.#settle(withStatus(details, 'declined'));
   }
   markUnknown(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'unknown'));
+    return this.#settle(withStatus(details, 'unknown'));
   }
   cancel(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'cancelled'));
+    return this.#settle(withStatus(details, 'cancelled'));
   }
   void(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'voided'));
+    return this.#settle(withStatus(details, 'voided'));
+  }
+
+  async #settle(outcome: Outcome): Promise<AttemptRecord> {
+    const record = await this.#guard.settle(this.id, outcome);
+    this.#last = record.status;
+    return record;
   }
 
   toJSON() {

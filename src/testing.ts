@@ -28,4 +28,4 @@ export type {
   StepKind,
 } from './scenarios/schema.js';
 export { storeContract } from './testing/store-contract.js';
-export type { MakeStore, StoreContractOptions, StoreUnderTest } from './testing/store-contract.js';
+export type { MakeStore, StoreCapability, StoreContractOptions, StoreUnderTest } from './testing/store-contract.js';

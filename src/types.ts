@@ -125,7 +125,12 @@ export interface Attempt {
   readonly id: string;
   /** Pass it to the processor. 16-255 URL-safe characters, persisted before `begin` resolves. */
   readonly idempotencyKey: string;
-  /** Current status, read live from the guard (a stale `pending` reads `unknown`). */
+  /**
+   * Current status, read live from the guard (a stale `pending` reads
+   * `unknown`). Once a settled attempt has left the guard's memory (unchanged
+   * for `window`, over a store that keeps history), the status this handle
+   * last saw; `guard.get(id)` reads the store.
+   */
   readonly status: AttemptStatus;
   readonly fingerprint: string;
   readonly amount: number;

@@ -1,5 +1,6 @@
 import type { TestContext } from 'vitest';
 import { claimOf, staysFiled } from '../claims.js';
+import { hasHistory, isHot, type HistoryStore } from '../history.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { vitestApi } from './vitest.js';
 
@@ -34,7 +35,17 @@ export interface StoreContractOptions {
   name?: string;
   /** How long a `subscribe` listener may take to hear of a write through the twin, in ms. @default 2000 */
   deliveryTimeout?: number;
+  /**
+   * The optional capabilities the store has. Given, the checks of the
+   * others are not registered at all, and a listed one the store lacks
+   * fails its checks. Left out, checks of a capability the store turns out
+   * to lack are skipped.
+   */
+  capabilities?: readonly StoreCapability[];
 }
+
+/** An optional part of `GuardStore`: see `claim`, `subscribe` and `get`/`byOrder`/`prune`. */
+export type StoreCapability = 'claim' | 'subscribe' | 'history';
 
 /**
  * The conformance suite every `GuardStore` passes (SPEC §6): call it at the
@@ -56,7 +67,12 @@ export interface StoreContractOptions {
  *   exactly one wins; `put` files live records too; settled and deleted
  *   records are unfiled; filing survives a reopen;
  * - with `subscribe`: a write through the twin reaches the listener as the
- *   record stored.
+ *   record stored;
+ * - with history (`get`, `byOrder`, `prune`): `load(scope)` hands back at
+ *   least every hot record; `get` the latest version by id; `byOrder` the
+ *   live records of one merchant's order; `prune` deletes settled records
+ *   last changed before its bound and never an open one; all of it after
+ *   a reopen too.
  *
  * Checks of an optional method the store lacks are skipped. Needs vitest
  * (an optional peer dependency of this package).
@@ -97,10 +113,25 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
     };
   };
 
+  /** A fresh store that keeps history (get, byOrder, prune), or the check skipped. */
+  const declared = options.capabilities;
+  /** Whether to register the checks of `capability`. */
+  const checks = (capability: StoreCapability): boolean => declared === undefined || declared.includes(capability);
+  /** A check of `capability` the store lacks: failed if it was declared, skipped if not. */
+  const lacks = (ctx: TestContext, capability: StoreCapability, why: string): never => {
+    if (declared !== undefined) throw new Error(`storeContract: the store was declared with ${capability}, but ${why}`);
+    return ctx.skip(why) as never;
+  };
+  const openWithHistory = async (ctx: TestContext) => {
+    const opened = await open();
+    if (!hasHistory(opened.store)) lacks(ctx, 'history', 'the store keeps no history (get, byOrder, prune)');
+    return opened as typeof opened & { store: HistoryStore };
+  };
+
   /** A fresh store whose `method` is required by the check, or the check skipped. */
   const openWith = async <K extends 'claim' | 'subscribe'>(ctx: TestContext, method: K) => {
     const opened = await open();
-    if (typeof opened.store[method] !== 'function') ctx.skip(`the store has no ${method}`);
+    if (typeof opened.store[method] !== 'function') lacks(ctx, method, `the store has no ${method}`);
     return opened as typeof opened & { store: GuardStore & Required<Pick<GuardStore, K>> };
   };
 
@@ -231,7 +262,73 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
       });
     });
 
-    describe('claim', () => {
+    if (checks('history')) describe('history', () => {
+      const old = T - 86_400_000;
+      /** A day of records: settled long ago, open long ago, settled just now, one order across them. */
+      const day = () => [
+        record('paid-long-ago', { status: 'approved', approvedAt: old, updatedAt: old, createdAt: old, pendingSince: old, orderId: 'ORD-1' }),
+        record('declined-long-ago', { status: 'declined', updatedAt: old, createdAt: old, pendingSince: old, orderId: 'ORD-1' }),
+        record('unknown-long-ago', { status: 'unknown', updatedAt: old, createdAt: old, pendingSince: old, orderId: 'ORD-1' }),
+        record('refund-long-ago', { kind: 'refund', refundOf: 'paid-long-ago', status: 'approved', approvedAt: old, updatedAt: old, createdAt: old, pendingSince: old }),
+        record('paid-now', { status: 'approved', approvedAt: T, orderId: 'ORD-2' }),
+        record('pending-now', { orderId: 'ORD-1' }),
+        record('other-merchant', { merchantId: 'M-OTHER', status: 'approved', approvedAt: T, orderId: 'ORD-1' }),
+      ];
+
+      it('hands back at least every hot record from load(scope), and every record from load()', async (ctx) => {
+        const { store, reopen } = await openWithHistory(ctx);
+        for (const r of day()) await store.put(r);
+        for (const handle of [store, await reopen()]) {
+          const hot = day().filter((r) => isHot(r, T - 60_000)).map((r) => r.id);
+          expect(ids(await handle.load({ since: T - 60_000 }))).toEqual(expect.arrayContaining(hot));
+          expect(ids(await handle.load())).toEqual(ids(day()));
+        }
+      });
+
+      it('gets the latest version of a record by id, settled or not; undefined once deleted or never written', async (ctx) => {
+        const { store, reopen } = await openWithHistory(ctx);
+        for (const r of day()) await store.put(r);
+        const voided = record('paid-long-ago', { status: 'voided', approvedAt: old, updatedAt: T, createdAt: old, pendingSince: old, orderId: 'ORD-1' });
+        await store.put(voided);
+        await store.delete('declined-long-ago');
+        for (const handle of [store, await reopen()]) {
+          expect(withoutUndefined(await handle.get?.('paid-long-ago'))).toStrictEqual(voided);
+          expect(withoutUndefined(await handle.get?.('refund-long-ago'))).toStrictEqual(day()[3]);
+          expect(await handle.get?.('declined-long-ago')).toBeUndefined();
+          expect(await handle.get?.('never-written')).toBeUndefined();
+        }
+      });
+
+      it("finds the live records of one merchant's order, and no others", async (ctx) => {
+        const { store, reopen } = await openWithHistory(ctx);
+        for (const r of day()) await store.put(r);
+        expect(ids(await store.byOrder('M-CONTRACT', 'ORD-1'))).toEqual(['paid-long-ago', 'pending-now', 'unknown-long-ago']);
+        // Settled: no longer live, no longer on the order; live again: back on it.
+        await store.put(record('pending-now', { status: 'declined', orderId: 'ORD-1', updatedAt: T + 1 }));
+        await store.put(record('unknown-long-ago', { status: 'pending', updatedAt: T + 1, createdAt: old, pendingSince: T + 1, orderId: 'ORD-1' }));
+        for (const handle of [store, await reopen()]) {
+          expect(ids((await handle.byOrder?.('M-CONTRACT', 'ORD-1')) ?? [])).toEqual(['paid-long-ago', 'unknown-long-ago']);
+          expect(ids((await handle.byOrder?.('M-OTHER', 'ORD-1')) ?? [])).toEqual(['other-merchant']);
+          expect(await handle.byOrder?.('M-CONTRACT', 'ORD-404')).toEqual([]);
+        }
+      });
+
+      it('prunes settled records last changed before the bound, never an open one, and says how many', async (ctx) => {
+        const { store, reopen } = await openWithHistory(ctx);
+        for (const r of day()) await store.put(r);
+        expect(await store.prune(T)).toBe(3);
+        const left = ['other-merchant', 'paid-now', 'pending-now', 'unknown-long-ago'];
+        expect(ids(await store.load())).toEqual(left);
+        expect(await store.get('paid-long-ago')).toBeUndefined();
+        expect(ids(await store.byOrder('M-CONTRACT', 'ORD-1'))).toEqual(['pending-now', 'unknown-long-ago']);
+        expect(await store.prune(T)).toBe(0);
+        const again = await reopen();
+        expect(ids(await again.load())).toEqual(left);
+        expect(ids((await again.byOrder?.('M-CONTRACT', 'ORD-1')) ?? [])).toEqual(['pending-now', 'unknown-long-ago']);
+      });
+    });
+
+    if (checks('claim')) describe('claim', () => {
       it('hands the judge what is filed under the keys and the records named by ids, as stored', async (ctx) => {
         const { store } = await openWith(ctx, 'claim');
         const live = record('live', { fingerprint: 'fp-x' });
@@ -348,7 +445,7 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
       });
     });
 
-    describe('subscribe', () => {
+    if (checks('subscribe')) describe('subscribe', () => {
       it("tells a listener of a write through another handle, with the record as stored", async (ctx) => {
         const { store, twin } = await openWith(ctx, 'subscribe');
         const other = await twin();

@@ -55,7 +55,7 @@ storeContract(() => {
       return open(path);
     },
   };
-}, { name: 'fileStore' });
+}, { name: 'fileStore', capabilities: [] });
 
 describe('fileStore format', () => {
   it('appends one JSON line per put, delete and meta change; last line for an id wins', async () => {

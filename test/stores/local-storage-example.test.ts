@@ -22,7 +22,7 @@ function fakeStorage(): Storage {
 storeContract(() => {
   const storage = fakeStorage();
   return { store: localStorageStore(storage), reopen: async () => localStorageStore(storage) };
-}, { name: 'README example: localStorageStore' });
+}, { name: 'README example: localStorageStore', capabilities: [] });
 
 it('keeps a reservation across a reload: the retry is held as UNKNOWN_OUTCOME', async () => {
   const storage = fakeStorage();

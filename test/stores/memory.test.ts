@@ -7,7 +7,7 @@ import { sampleRecord } from '../helpers/records.js';
 storeContract(() => {
   const store = memoryStore();
   return { store, reopen: async () => store };
-}, { name: 'memoryStore' });
+}, { name: 'memoryStore', capabilities: ['history'] });
 
 describe('memoryStore journal', () => {
   it('keeps at most journalLimit entries, newest last', async () => {
