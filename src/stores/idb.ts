@@ -126,9 +126,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   };
   const announce = (record: AttemptRecord): void => post({ from: tag, id: record.id });
 
-  /** The record stored under `id`, read in its turn after the writes issued before. */
-  const get = (id: string): Promise<AttemptRecord | undefined> =>
-    run<AttemptRecord | undefined>('get', 'readonly', (store, done) => read(store, [RECORD + id], ([value]) => done(isRecord(value) ? value : undefined)));
+  /** The value stored under `key`, read in its turn: after the writes issued before. */
+  const value = (operation: string, key: string): Promise<unknown> => run(operation, 'readonly', (store, done) => read(store, [key], ([found]) => done(found)));
+  const get = (id: string): Promise<AttemptRecord | undefined> => value('get', RECORD + id).then((found) => (isRecord(found) ? found : undefined));
 
   /** The record as the database holds it now, for a tab that was told it changed. */
   const reread = (id: string): void => {
@@ -172,7 +172,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
             }
             // Newest first, up to the first one updated before `since`: no IDBKeyRange,
             // which is not a global where the factory is injected.
-            walk(store.index(BY_TIME).openCursor(null, 'prev'), (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), true));
+            walk(store.index(BY_TIME).openCursor(null, 'prev'), (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()));
           }).then((hot) => [...hot.values()])
         : run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
             const keys = store.getAllKeys();
@@ -209,30 +209,27 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         related(store, [CLAIM + claimOf({ merchantId, orderId } as AttemptRecord).keys[1]], [], (records) => done(records.filter(staysFiled))),
       ),
 
-    prune: (before) =>
-      run<number>('prune', 'readwrite', (store, done) => {
-        let count = 0;
-        done(count);
-        // Oldest first, up to the first one updated at or after `before`: a
-        // prune visits what expired (and the few open records that old), not
-        // the history. Deleting unfiles, as a settle does.
+    prune: (before) => {
+      let count = 0;
+      // Oldest first, up to the first one updated at or after `before`: a
+      // prune visits what expired (and the few open records that old), not
+      // the history. Deleting unfiles, as a settle does.
+      return run('prune', 'readwrite', (store) =>
         walk(store.index(BY_TIME).openCursor(), (cursor) => {
           const value: unknown = cursor.value;
-          if ((cursor.key as number) >= before) return false;
+          if ((cursor.key as number) >= before) return;
           if (isRecord(value) && !isOpen(value.status)) {
             cursor.delete();
             release(store, value.id);
-            done(++count);
+            count++;
           }
-          return true;
-        });
-      }),
+          cursor.continue();
+        }),
+      ).then(() => count);
+    },
 
     getMeta: (key) =>
-      run<string | undefined>('getMeta', 'readonly', (store, done) => {
-        const request = store.get(META + key);
-        request.onsuccess = () => done(request.result as string | undefined);
-      }),
+      value('getMeta', META + key) as Promise<string | undefined>,
 
     setMeta: (key, value) => run('setMeta', 'readwrite', (store) => store.put(value, META + key)),
 
@@ -346,12 +343,9 @@ function related(store: IDBObjectStore, keys: readonly string[], ids: readonly s
   });
 }
 
-/** Steps a cursor while `visit` returns true, inside the transaction. */
-function walk(request: IDBRequest<IDBCursorWithValue | null>, visit: (cursor: IDBCursorWithValue) => boolean): void {
-  request.onsuccess = () => {
-    const cursor = request.result;
-    if (cursor && visit(cursor)) cursor.continue();
-  };
+/** Hands `visit` each position of a cursor, which it moves on (`continue`) or leaves, ending the walk. */
+function walk(request: IDBRequest<IDBCursorWithValue | null>, visit: (cursor: IDBCursorWithValue) => unknown): void {
+  request.onsuccess = () => request.result && visit(request.result);
 }
 
 /**
