@@ -16,11 +16,12 @@ export interface Connection {
 }
 
 /**
- * idb-keyval's `createStore(dbName, storeName)` with two differences that
+ * idb-keyval's `createStore(dbName, storeName)` with differences that
  * matter at a till: the `IDBFactory` is resolved at first use and may be
  * injected (importing this in Node or during SSR never touches `indexedDB`,
- * and tests pass fake-indexeddb), and a connection another tab needs to
- * upgrade or delete is released instead of blocking that tab.
+ * and tests pass fake-indexeddb), a connection another tab needs to
+ * upgrade or delete is released instead of blocking that tab, and the
+ * database has a schema version (its indexes, see VERSION).
  */
 export function connect(factory: () => IDBFactory, dbName: string, storeName: string, onOpen: () => void, onRecreated: () => void): Connection {
   let opening: Promise<IDBDatabase> | undefined;
