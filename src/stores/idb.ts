@@ -228,8 +228,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       ).then(() => count);
     },
 
-    getMeta: (key) =>
-      value('getMeta', META + key) as Promise<string | undefined>,
+    getMeta: (key) => value('getMeta', META + key) as Promise<string | undefined>,
 
     setMeta: (key, value) => run('setMeta', 'readwrite', (store) => store.put(value, META + key)),
 
