@@ -57,6 +57,8 @@ export interface Harness {
   writeAsPreviousRelease(name: string, records: HistoryRecord[]): Promise<{ version: number; instance: unknown }>;
   /** This release's store on `name`: the history methods, and what the database became. */
   history(name: string, since: number, before: number): Promise<HistoryFacts>;
+  /** Upgrades `name` past this release's version, as a newer release would; then what this release's store reads there. */
+  afterNewerRelease(name: string): Promise<{ version: number; got: string | undefined; all: number }>;
 }
 
 export interface HistoryRecord {
@@ -234,6 +236,16 @@ window.harness = {
       const pruned = await store.prune(before);
       const left = ids(await store.load());
       return { ...(await schemaOf(name)), hot, got, byOrder, pruned, left };
+    } finally {
+      await store.close();
+    }
+  },
+  async afterNewerRelease(name) {
+    const { version } = await schemaOf(name);
+    (await asPromise(indexedDB.open(name, version + 1))).close();
+    const store = indexedDbStore({ name });
+    try {
+      return { version: version + 1, got: (await store.get('open-old'))?.status, all: (await store.load({ since: 0 })).length };
     } finally {
       await store.close();
     }

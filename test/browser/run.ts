@@ -227,7 +227,9 @@ async function historyAfterUpgrade(browser: Browser, origin: string): Promise<st
     check(facts.got === 'approved', `get should read the old approval, got ${facts.got}`);
     check(same(facts.byOrder, ['open-old', 'paid-old']), `byOrder should read the order's live records, got [${facts.byOrder.join(', ')}]`);
     check(facts.pruned === 3 && same(facts.left, ['declined-new', 'open-old']), `prune should delete the 3 settled old records, got ${facts.pruned}, left [${facts.left.join(', ')}]`);
-    return `version ${before.version} → ${facts.version}, hot [${facts.hot.join(', ')}], byOrder [${facts.byOrder.join(', ')}], pruned ${facts.pruned}`;
+    const newer = await current!.evaluate((n) => window.harness.afterNewerRelease(n), db);
+    check(newer.got === 'unknown' && newer.all === 2, `on a database a newer release upgraded (version ${newer.version}) the store should still read, got ${newer.got}, ${newer.all} records`);
+    return `version ${before.version} → ${facts.version}, hot [${facts.hot.join(', ')}], byOrder [${facts.byOrder.join(', ')}], pruned ${facts.pruned}; still read at version ${newer.version}`;
   });
 }
 
