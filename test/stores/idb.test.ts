@@ -661,19 +661,22 @@ describe('indexedDbStore storage errors', () => {
     expect(openSpy).toHaveBeenCalledTimes(3);
   });
 
-  it('steps aside when another connection upgrades the database', async () => {
+  it('steps aside when another connection (a newer release) upgrades the database, then uses it as it is', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     await store.put(sampleRecord('a'));
     const upgraded = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = db.indexedDB.open(db.name, 2);
+      // Past this release's schema version (2): reopening at 2 is a VersionError.
+      const request = db.indexedDB.open(db.name, 3);
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('blocked by the store'));
     });
     upgraded.close();
-    await store.put(sampleRecord('b'));
+    await store.put(sampleRecord('b', { status: 'approved' }));
     expect(await store.load()).toHaveLength(2);
+    expect(await store.get('b')).toMatchObject({ status: 'approved' });
+    expect((await store.load({ since: 0 })).map((r) => r.id).sort()).toEqual(['a', 'b']);
   });
 
   it('rejects every call after close() with GuardStorageError CLOSED', async () => {
