@@ -1,6 +1,6 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
 import { storeOptions } from '../snapshot.js';
-import { claimOf, staysFiled } from '../claims.js';
+import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { isOpen } from '../lifecycle.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
@@ -204,9 +204,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
     byOrder: (merchantId, orderId) =>
       run<AttemptRecord[]>('byOrder', 'readonly', (store, done) =>
-        // What is filed under the order's claim key (claimOf's second key: the
-        // format is the core's), which another tab's writes keep current too.
-        related(store, [CLAIM + claimOf({ merchantId, orderId } as AttemptRecord).keys[1]], [], (records) => done(records.filter(staysFiled))),
+        // What is filed under the order's claim key, which every tab's writes keep current.
+        related(store, [CLAIM + orderKey(merchantId, orderId)], [], (records) => done(records.filter(staysFiled))),
       ),
 
     prune: (before) => {

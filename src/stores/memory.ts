@@ -2,7 +2,7 @@ import { GuardConfigError, describeValue } from '../errors.js';
 import { ExpiryQueue } from '../expiry-queue.js';
 import { isHot } from '../history.js';
 import { isOpen } from '../lifecycle.js';
-import { staysFiled } from '../claims.js';
+import { orderKey, staysFiled } from '../claims.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 
@@ -41,9 +41,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const ring: JournalEntry[] = [];
   let next = 0;
 
-  const orderKey = (record: AttemptRecord) => (record.orderId === undefined ? undefined : `${record.merchantId}\u0000${record.orderId}`);
+  const orderKeyOf = (record: AttemptRecord) => (record.orderId === undefined ? undefined : orderKey(record.merchantId, record.orderId));
   const unfile = (record: AttemptRecord | undefined) => {
-    const key = record && orderKey(record);
+    const key = record && orderKeyOf(record);
     const ids = key === undefined ? undefined : orders.get(key);
     if (!ids) return;
     const rest = ids.filter((id) => id !== (record as AttemptRecord).id);
@@ -64,8 +64,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const previous = records.get(record.id);
       records.set(record.id, record);
       updates.push(record.updatedAt, record.id);
-      const key = orderKey(record);
-      const wasFiled = previous !== undefined && staysFiled(previous) && orderKey(previous) === key;
+      const key = orderKeyOf(record);
+      const wasFiled = previous !== undefined && staysFiled(previous) && orderKeyOf(previous) === key;
       if (wasFiled && !staysFiled(record)) unfile(previous);
       else if (!wasFiled && key !== undefined && staysFiled(record)) {
         unfile(previous);
@@ -76,7 +76,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       remove(id);
     },
     get: async (id) => records.get(id),
-    byOrder: async (merchantId, orderId) => (orders.get(`${merchantId}\u0000${orderId}`) ?? []).map((id) => records.get(id) as AttemptRecord),
+    byOrder: async (merchantId, orderId) => (orders.get(orderKey(merchantId, orderId)) ?? []).map((id) => records.get(id) as AttemptRecord),
     prune: async (before) => {
       let pruned = 0;
       updates.drain((updatedAt, id) => {

@@ -100,7 +100,7 @@ storeContract(() => {
     reopen: async () => track(indexedDbStore(db)),
     twin: async () => track(indexedDbStore(db)),
   };
-}, { name: 'indexedDbStore', capabilities: ['claim', 'subscribe'] });
+}, { name: 'indexedDbStore', capabilities: ['claim', 'subscribe', 'history'] });
 
 describe('indexedDbStore without IndexedDB (Node)', () => {
   it('creates fine, then fails with GuardStorageError UNAVAILABLE on use, never a ReferenceError', async () => {

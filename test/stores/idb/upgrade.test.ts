@@ -9,7 +9,7 @@
  */
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createGuard, type AttemptRecord, type Guard, type StoreChange } from '../../../src/index.js';
+import { createGuard, type AttemptRecord, type Guard, type GuardStore, type StoreChange } from '../../../src/index.js';
 import { indexedDbStore, type IndexedDbStore } from '../../../src/idb.js';
 import { claimOf } from '../../../src/claims.js';
 import { MINUTE, SECRET, sale } from '../../helpers/guard.js';
@@ -35,7 +35,9 @@ function previousRelease(db: Db): { store: IndexedDbStore; done(): void } {
   return { store, done: () => noIndexes.mockRestore() };
 }
 
-const guardOn = (store: IndexedDbStore): Promise<Guard> => createGuard({ merchantId: 'M-0001', secret: SECRET, store }).then(track);
+const guardOn = (store: GuardStore): Promise<Guard> => createGuard({ merchantId: 'M-0001', secret: SECRET, store }).then(track);
+/** The store as the previous release's guard used it: it had no history methods. */
+const withoutHistory = ({ get: _get, byOrder: _byOrder, prune: _prune, ...rest }: IndexedDbStore): GuardStore => rest;
 const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort();
 
 function asPromise<T>(request: IDBRequest<T>): Promise<T> {
@@ -119,7 +121,7 @@ describe('upgrading a database written by the previous release (schema 1 to 2)',
   it("a guard on the new release blocks a retry of the previous release's charge in flight", async () => {
     const db = freshDb();
     const old = previousRelease(db);
-    const before = await guardOn(old.store);
+    const before = await guardOn(withoutHistory(old.store));
     const charging = await before.begin(sale());
     expect(charging.verdict).toBe('allow');
     await before.close();
