@@ -20,7 +20,7 @@ import { reasonMessage } from './messages.js';
 import { resolveChargeOptions, resolveOptions, type ResolvedChargeOptions, type ResolvedOptions } from './options.js';
 import { readOverrideRequest } from './override-request.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { VERDICT_OF, evaluate, isLiftable, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
@@ -47,6 +47,7 @@ import type {
   Reason,
   ReasonCode,
   Sale,
+  Scheduler,
   StoreChange,
   SubmitResult,
   Verdict,
@@ -269,8 +270,9 @@ export class Guard {
     if (context.verdict === 'allow') {
       throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
     }
-    if (context.codes.includes('IN_FLIGHT')) {
-      throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
+    const fixed = context.codes.find((code) => !isLiftable(code));
+    if (fixed !== undefined) {
+      throw new GuardOverrideError(fixed, `${fixed} can never be overridden: the same sale is being charged right now; wait for its result`, { field: 'decision' });
     }
     // Read once, checked, card data masked: what authorize sees is what is recorded.
     const { operator, reason, supervisor } = readOverrideRequest(request);
@@ -797,7 +799,7 @@ export class Guard {
     }
     const attempt = decision.attempt;
     if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
-    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), resolved.timeoutMs);
+    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), resolved.timeoutMs, this.#o.scheduler);
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
@@ -817,8 +819,8 @@ export class Guard {
       const request = answer === true ? { operator, reason: 'confirmed at the till' } : answer;
       return this.override(decision, request);
     }
-    const inFlight = decision.reasons.some((r) => r.code === 'IN_FLIGHT');
-    const request = !inFlight && options.escalate ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision)) : false;
+    const fixed = decision.reasons.some((r) => !isLiftable(r.code));
+    const request = !fixed && options.escalate ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision)) : false;
     if (!request) return undefined;
     try {
       return await this.override(decision, request);
@@ -1215,19 +1217,26 @@ function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
 
 type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
 
-/** Races a submit against a timeout, keeping hold of the late answer. */
-function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<Settled> {
+/** Races a submit against a timeout on the guard's scheduler, keeping hold of the late answer. */
+function settleWithin(work: Promise<unknown>, timeoutMs: number, scheduler: Scheduler): Promise<Settled> {
   const guarded = Promise.resolve(work);
   return new Promise<Settled>((resolve) => {
-    // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond it.
-    const timer = setTimeout(() => resolve({ timedOut: true, late: guarded }), Math.min(timeoutMs, 2 ** 31 - 1));
+    const timedOut = () => resolve({ timedOut: true, late: guarded });
+    let cancel: () => void;
+    try {
+      cancel = scheduler.after(timeoutMs, timedOut);
+    } catch {
+      // The charge is submitted already: a broken scheduler must not leave it without a timeout.
+      const timer = setTimeout(timedOut, Math.min(timeoutMs, 2 ** 31 - 1));
+      cancel = () => clearTimeout(timer);
+    }
     guarded.then(
       (value) => {
-        clearTimeout(timer);
+        cancel();
         resolve({ timedOut: false, value });
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        cancel();
         resolve({ timedOut: false, error: error ?? new Error('submit rejected') });
       },
     );

@@ -5,7 +5,7 @@ import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
-import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
+import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, Scheduler, StorageErrorPolicy } from './types.js';
 
 /** `createGuard` options with every default applied and every value checked: resolved once, trusted after. */
 export interface ResolvedOptions {
@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   retentionMs: number;
   authorize: ((request: AuthorizeRequest) => boolean | Promise<boolean>) | undefined;
   clock: Clock;
+  scheduler: Scheduler;
   locale: Locale;
   onStorageError: StorageErrorPolicy;
   resetOnSecretChange: boolean;
@@ -28,13 +29,21 @@ export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const sati
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
 const SHAPE: Shape = {
   merchantId: 'value', terminalId: 'value', secret: 'ref', store: 'ref', window: 'value', pendingTimeout: 'value', retention: 'value',
-  authorize: 'ref', clock: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
+  authorize: 'ref', clock: 'ref', scheduler: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
 
 const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
+};
+
+/** setTimeout, which takes at most 2^31 - 1 ms (24.8 days) and would fire at once beyond it. */
+const systemScheduler: Scheduler = {
+  after(ms, task) {
+    const timer = setTimeout(task, Math.min(ms, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  },
 };
 
 const unreadable = (field: string, cause: unknown): never => {
@@ -90,10 +99,11 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     // The key is the caller's text: it may be a card number put in the wrong place.
     if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
   }
-  const { clock, store, authorize } = options;
+  const { clock, scheduler, store, authorize } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
     fail('clock', 'an object with now() and monotonic() functions', clock);
   }
+  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) fail('scheduler', 'an object with an after(ms, task) function', scheduler);
   if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
     fail('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
@@ -108,6 +118,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     retentionMs: parseDuration(options.retention ?? '24h', { field: 'retention' }),
     authorize,
     clock: clock ?? systemClock,
+    scheduler: scheduler ?? systemScheduler,
     locale: oneOf('locale', options.locale, LOCALES, 'en'),
     onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
     resetOnSecretChange: options.resetOnSecretChange === true,
@@ -153,6 +164,12 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
   return {
     confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
     escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
-    timeoutMs: timeout === undefined ? defaultTimeoutMs : parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }),
+    timeoutMs: timeout === undefined ? defaultTimeoutMs : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
   };
+}
+
+/** A timeout of 0 would settle every charge as unknown before the processor could answer. */
+function positive(ms: number, given: unknown): number {
+  if (ms <= 0) chargeFail('timeout', `\`timeout\` must be a Duration above 0, got ${describeValue(given)}`);
+  return ms;
 }

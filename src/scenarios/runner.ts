@@ -1,7 +1,8 @@
 import { parseDuration } from '../duration.js';
 import { createGuard, type Guard } from '../guard.js';
 import { memoryStore } from '../stores/memory.js';
-import type { AttemptStatus, Clock, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
+import { virtualTime, type VirtualTime } from './virtual-time.js';
+import type { AttemptStatus, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
 import { parseScenario } from './load.js';
 import { safeText } from './render.js';
 import type { DecisionExpectation, Scenario, ScenarioConfig, ScenarioInput, ScenarioStep } from './schema.js';
@@ -84,7 +85,7 @@ class Run {
   readonly failures: ScenarioFailure[] = [];
   readonly #scenario: Scenario;
   readonly #store: GuardStore;
-  readonly #clock: { wall: number; mono: number } & Clock;
+  readonly #time: VirtualTime;
   #config: ScenarioConfig;
   #guard: Guard | undefined;
   // Names survive restarts: attempts are found again by id in the store.
@@ -95,13 +96,7 @@ class Run {
     this.#scenario = scenario;
     this.#store = store;
     this.#config = scenario.config;
-    const clock = {
-      wall: Date.parse(scenario.start),
-      mono: 0,
-      now: () => clock.wall,
-      monotonic: () => clock.mono,
-    };
-    this.#clock = clock;
+    this.#time = virtualTime(Date.parse(scenario.start));
   }
 
   /** Returns the number of steps run. */
@@ -186,13 +181,11 @@ class Run {
       return undefined;
     }
     if ('advance' in step) {
-      const ms = parseDuration(step.advance, { field: 'advance' });
-      this.#clock.wall += ms;
-      this.#clock.mono += ms;
+      await this.#time.advance(parseDuration(step.advance, { field: 'advance' }));
       return undefined;
     }
     if ('clockJump' in step) {
-      this.#clock.wall += parseDuration(step.clockJump, { field: 'clockJump', signed: true });
+      this.#time.jump(parseDuration(step.clockJump, { field: 'clockJump', signed: true }));
       return undefined;
     }
     if ('expectAttempt' in step) {
@@ -213,7 +206,7 @@ class Run {
     const previous = this.#config;
     const next: ScenarioConfig = restart === true ? previous : { ...previous, ...restart };
     const before = expectedError ? await this.#snapshot(false) : undefined;
-    this.#clock.mono = 0;
+    this.#time.restart();
     try {
       this.#guard = await this.#createGuard(next);
       this.#config = next;
@@ -238,7 +231,7 @@ class Run {
 
   #createGuard(config: ScenarioConfig): Promise<Guard> {
     const { authorize, ...rest } = config;
-    const options: GuardOptions = { ...(rest as Omit<GuardOptions, 'authorize'>), store: this.#store, clock: this.#clock, authorize: () => authorize };
+    const options: GuardOptions = { ...(rest as Omit<GuardOptions, 'authorize'>), store: this.#store, clock: this.#time.clock, scheduler: this.#time.scheduler, authorize: () => authorize };
     return createGuard(options);
   }
 
