@@ -1,4 +1,5 @@
 import { redact, redactCardNumbers } from './redact.js';
+import type { ReasonCode } from './types.js';
 
 /**
  * Every error the guard throws is an instance of exactly one of the five
@@ -22,12 +23,78 @@ export interface GuardErrorOptions {
   cause?: unknown;
 }
 
+// Each class's codes, closed: a `switch (error.code)` is checked, and a
+// misspelt code where one is thrown does not compile. A code is added here
+// first, then thrown.
+
+/** `GuardInputError['code']`: which input broke a rule. */
+export type GuardInputErrorCode =
+  | 'INVALID_SALE'
+  | 'INVALID_CARD'
+  | 'SENSITIVE_DATA'
+  | 'INVALID_OUTCOME'
+  | 'INVALID_OVERRIDE'
+  | 'INVALID_ATTEMPT_ID'
+  | 'INVALID_FILTER'
+  | 'INVALID_SUBMIT'
+  /** A `charge` option (`timeout`, `onSubmitting`…). */
+  | 'INVALID_OPTION'
+  /** `charge({ timeout })` that is no Duration. */
+  | 'INVALID_DURATION'
+  | 'UNKNOWN_DECISION'
+  | 'NOT_OVERRIDABLE'
+  /** A `charge` callback (`onSubmitting`) threw; nothing was charged. */
+  | 'CALLBACK_FAILED';
+
+/** `GuardConfigError['code']`: which option of `createGuard` or of a store is wrong. */
+export type GuardConfigErrorCode = 'INVALID_OPTION' | 'INVALID_DURATION' | 'INVALID_SECRET' | 'SECRET_CHANGED';
+
+/**
+ * `GuardStateError['code']`. A refused `resume` carries the reason code that
+ * stands against it (`IN_FLIGHT`, `UNKNOWN_OUTCOME`, `DUPLICATE_CHARGE`…).
+ */
+export type GuardStateErrorCode =
+  | 'UNKNOWN_ATTEMPT'
+  | 'INVALID_TRANSITION'
+  | 'HAS_REFUNDS'
+  | 'CLOSED'
+  | 'TAKEN_OVER'
+  | ReasonCode;
+
+/** `GuardOverrideError['code']`. */
+export type GuardOverrideErrorCode = 'NOT_AUTHORIZED' | 'IN_FLIGHT';
+
+/** `GuardStorageError['code']`: what the store could not do. */
+export type GuardStorageErrorCode =
+  /** The file store's files could not be opened, read, written or locked. */
+  | 'OPEN_FAILED'
+  | 'READ_FAILED'
+  | 'WRITE_FAILED'
+  | 'LOCK_FAILED'
+  /** Another process holds the file store's lock. */
+  | 'LOCKED'
+  /** A file store written by a newer version of this package. */
+  | 'UNSUPPORTED_FORMAT'
+  /** Another store in this process took the file over. */
+  | 'TAKEN_OVER'
+  | 'CLOSED'
+  /** IndexedDB: no IndexedDB, or it refused to open. */
+  | 'UNAVAILABLE'
+  | 'QUOTA_EXCEEDED'
+  | 'STORE_FAILED'
+  /** The store lost what it held (site data cleared); the guard writes back what it has. */
+  | 'WIPED';
+
+/** Every code of every class. */
+export type GuardErrorCode = GuardInputErrorCode | GuardConfigErrorCode | GuardStateErrorCode | GuardOverrideErrorCode | GuardStorageErrorCode;
+
 export abstract class GuardError extends Error {
   abstract override readonly name: GuardErrorName;
-  readonly code: string;
+  /** Narrowed by each class: `GuardInputError['code']` is a {@link GuardInputErrorCode}. */
+  readonly code: GuardErrorCode;
   readonly field: string | undefined;
 
-  constructor(code: string, message: string, options: GuardErrorOptions = {}) {
+  constructor(code: GuardErrorCode, message: string, options: GuardErrorOptions = {}) {
     // Values reach messages through describeValue, which masks them; this is
     // the safeguard for any that did not: no guard error carries a card number.
     super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
@@ -36,29 +103,88 @@ export abstract class GuardError extends Error {
   }
 }
 
+// `declare`: the narrowed type only; the base constructor sets the value.
+
 /** A `Sale`, an override request or a step argument broke a rule. Nothing was recorded. */
 export class GuardInputError extends GuardError {
   override readonly name = 'GuardInputError' as const;
+  declare readonly code: GuardInputErrorCode;
+  constructor(code: GuardInputErrorCode, message: string, options?: GuardErrorOptions) {
+    super(code, message, options);
+  }
 }
 
 /** `createGuard` options are invalid, or the store belongs to another secret (`SECRET_CHANGED`). */
 export class GuardConfigError extends GuardError {
   override readonly name = 'GuardConfigError' as const;
+  declare readonly code: GuardConfigErrorCode;
+  constructor(code: GuardConfigErrorCode, message: string, options?: GuardErrorOptions) {
+    super(code, message, options);
+  }
 }
 
 /** An illegal lifecycle transition or an unknown attempt id. Nothing changed. */
 export class GuardStateError extends GuardError {
   override readonly name = 'GuardStateError' as const;
+  declare readonly code: GuardStateErrorCode;
+  constructor(code: GuardStateErrorCode, message: string, options?: GuardErrorOptions) {
+    super(code, message, options);
+  }
 }
 
 /** An override was refused: `NOT_AUTHORIZED` or `IN_FLIGHT`. */
 export class GuardOverrideError extends GuardError {
   override readonly name = 'GuardOverrideError' as const;
+  declare readonly code: GuardOverrideErrorCode;
+  constructor(code: GuardOverrideErrorCode, message: string, options?: GuardErrorOptions) {
+    super(code, message, options);
+  }
 }
 
 /** The store failed in a way the guard cannot turn into a decision (open, load, lock held). */
 export class GuardStorageError extends GuardError {
   override readonly name = 'GuardStorageError' as const;
+  declare readonly code: GuardStorageErrorCode;
+  constructor(code: GuardStorageErrorCode, message: string, options?: GuardErrorOptions);
+  /**
+   * @deprecated Pass a {@link GuardStorageErrorCode}. This signature exists
+   * only because the file store's `storageError(code: string, …)`
+   * (src/stores/file/io.ts) still takes any string; once that parameter is a
+   * `GuardStorageErrorCode`, delete this overload.
+   */
+  constructor(code: string, message: string, options?: GuardErrorOptions);
+  constructor(code: string, message: string, options?: GuardErrorOptions) {
+    super(code as GuardStorageErrorCode, message, options);
+  }
+}
+
+/**
+ * Throws "`field` RULE, got VALUE": the guard's one way of saying which field
+ * broke which rule. `rule` is the whole predicate (`must be a function`, `is
+ * only for …`). The value is quoted through {@link describeValue} (masked,
+ * named, never printed whole) only when one is passed: leave it out where the
+ * value may be card data. Pass the field name through `redact` first when it
+ * is the caller's own text (an unknown key).
+ *
+ *     fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer', amount);
+ */
+export function fail<Code extends GuardErrorCode>(
+  ErrorClass: new (code: Code, message: string, options?: GuardErrorOptions) => Error,
+  code: NoInfer<Code>,
+  field: string,
+  rule: string,
+  ...value: [value?: unknown]
+): never {
+  const got = value.length > 0 ? `, got ${describeValue(value[0])}` : '';
+  throw new ErrorClass(code, `\`${field}\` ${rule}${got}`, { field });
+}
+
+/**
+ * `GuardConfigError` `INVALID_OPTION`: "`field` must be RULE, got VALUE", the
+ * message of every option check (createGuard's, the stores').
+ */
+export function invalidOption(field: string, rule: string, value: unknown): never {
+  return fail(GuardConfigError, 'INVALID_OPTION', field, `must be ${rule}`, value);
 }
 
 const NAMES: ReadonlySet<string> = new Set(GUARD_ERROR_NAMES);
