@@ -1,10 +1,10 @@
 import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type * as z from 'zod/mini';
 import { safePath, safeText } from './render.js';
 import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
+import { customMessage, fieldOf, issuePaths, issueRule, valueAt, type Issue, type IssuePath } from '../issues.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
 
@@ -416,8 +416,7 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
 
 // ── zod issues, made human ──────────────────────────────────────────────
 
-type Issue = z.core.$ZodIssue;
-type Path = readonly PropertyKey[];
+type Path = IssuePath;
 
 const MAX_PROBLEMS = 10;
 
@@ -456,12 +455,10 @@ function explainIssue(issue: Issue, base: Path, root: unknown): ScenarioProblem[
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const branch = chooseBranch(issue.errors, path, root);
     if (branch) return unknownFieldsFirst(branch).flatMap((inner) => explainIssue(inner, path, root));
-    return [problemAt(path, issue.message === 'Invalid input' ? 'is not valid here' : issue.message)];
+    return [problemAt(path, customMessage(issue) ?? 'is not valid here')];
   }
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => problemAt([...path, key], `is not a field of ${containerName(path, root)}`));
-  }
-  return [problemAt(path, ruleText(issue, valueAt(root, path)))];
+  const wording = { container: containerName(path, root), describe: describeJson };
+  return issuePaths(issue, base).map((at) => problemAt(at, issueRule(issue, valueAt(root, at), wording)));
 }
 
 /**
@@ -490,27 +487,6 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
       ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${someOf(Object.keys(step), Object.keys(step).length, (k) => `\`${k}\``)})` : ''}`
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
   return { code: 'custom', path: [], message, input: step } as Issue;
-}
-
-function ruleText(issue: Issue, value: unknown): string {
-  const custom = issue.message !== 'Invalid input' && !issue.message.startsWith('Invalid input:') ? issue.message : undefined;
-  switch (issue.code) {
-    case 'invalid_type':
-      if (value === undefined) return 'is required';
-      return custom ?? `must be ${article(issue.expected)}, got ${describeJson(value)}`;
-    case 'invalid_value':
-      if (value === undefined) return `is required: one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      return custom ?? `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}, got ${describeJson(value)}`;
-    case 'too_small':
-      return custom ?? (issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : `must be at least ${issue.minimum}`);
-    default:
-      return custom ?? `is invalid (${issue.message}), got ${describeJson(value)}`;
-  }
-}
-
-function article(expected: string): string {
-  if (expected === 'int') return 'an integer';
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
 function describeJson(value: unknown): string {
@@ -544,19 +520,6 @@ function problemAt(path: Path, message: string): ScenarioProblem {
     return { step: path[1] + 1, field: field.length ? fieldOf(field) : undefined, message };
   }
   return { step: undefined, field: path.length ? fieldOf(path) : undefined, message };
-}
-
-function fieldOf(path: Path): string {
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let value = root;
-  for (const key of path) {
-    if (!isRecord(value) && !Array.isArray(value)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
