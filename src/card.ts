@@ -19,7 +19,8 @@ export interface CardFacts {
 // PCI DSS forbids keeping it after authorisation. Refused wherever it appears.
 // Matched on the field name lower-cased without `-` and `_`: `track2_data`,
 // `Track2Data`, `pinBlock`, `cvv2`.
-const FORBIDDEN = /^(cvv|cvc|cav|cid|csc|cvn)\d?$|^(card)?(security|verification)(code|value)$|^pin(block|data)?$|^track\d?(data)?$|^magstripe(data)?$|^(emv|icc)(data)?$/;
+const FORBIDDEN =
+  /^(cvv|cvc|cav|cid|csc|cvn)\d?$|^(card)?(security|verification)(code|value)$|^pin(block|data)?$|^track\d?(data)?$|^magstripe(data)?$|^(emv|icc)(data)?$/;
 
 const forbiddenMessage = (field: string) =>
   `\`${field}\` is refused: CVV, PIN blocks and track data are never needed to detect a duplicate and must not be passed to the guard`;
@@ -45,13 +46,17 @@ function panFacts(pan: unknown): CardFacts {
   if (typeof pan !== 'string') return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'must be a string of 12-19 digits');
   // Track 1/2 data pasted from a reader (";4111…=2512…?", "%B4111…^NAME^…").
   if (/[;%=^?]/.test(pan)) {
-    throw new GuardInputError('SENSITIVE_DATA', forbiddenMessage('card.pan') + ' (this looks like track data: pass the card number only)', { field: 'card.pan' });
+    throw new GuardInputError('SENSITIVE_DATA', forbiddenMessage('card.pan') + ' (this looks like track data: pass the card number only)', {
+      field: 'card.pan',
+    });
   }
   const digits = normalisePan(pan);
-  if (!/^\d{12,19}$/.test(digits)) return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'must be 12-19 digits (spaces and dashes allowed)');
+  if (!/^\d{12,19}$/.test(digits))
+    return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'must be 12-19 digits (spaces and dashes allowed)');
   // China UnionPay (62…) issues numbers that are not all Luhn-valid; a
   // China-facing till must accept them.
-  if (!digits.startsWith('62') && !luhnValid(digits)) return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'fails the Luhn check (mistyped card number?)');
+  if (!digits.startsWith('62') && !luhnValid(digits))
+    return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'fails the Luhn check (mistyped card number?)');
   // BIN and last 4 of a short PAN would leave too few digits hidden (10 of
   // 12 shown, ~10 candidates with Luhn): keep the BIN only from 15 digits up,
   // where at least 5 stay hidden.
@@ -67,10 +72,12 @@ function tokenFacts(token: unknown): CardFacts {
 
 function maskedFacts(card: Record<string, unknown>): CardFacts {
   const { last4, bin, expiry } = card;
-  if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4)) return fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits');
-  if (bin !== undefined && (typeof bin !== 'string' || !/^\d{6,8}$/.test(bin))) return fail(GuardInputError, 'INVALID_CARD', 'card.bin', 'must be 6-8 digits');
+  if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4))
+    return fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits');
+  if (bin !== undefined && (typeof bin !== 'string' || !/^\d{6,8}$/.test(bin)))
+    return fail(GuardInputError, 'INVALID_CARD', 'card.bin', 'must be 6-8 digits');
   if (expiry !== undefined && (typeof expiry !== 'string' || !/^(0[1-9]|1[0-2])\/?\d{2}$/.test(expiry))) {
-    return fail(GuardInputError, 'INVALID_CARD', 'card.expiry', "must be MM/YY or MMYY");
+    return fail(GuardInputError, 'INVALID_CARD', 'card.expiry', 'must be MM/YY or MMYY');
   }
   // Expiry narrows the card key (two cards sharing BIN and last 4 rarely share
   // it) but is never stored.
@@ -108,7 +115,8 @@ export function cardFacts(input: unknown): CardFacts {
   const allowed = SHAPES[kind] as readonly string[];
   for (const key of Object.keys(record)) {
     // The key itself may be card data put in the wrong place.
-    if (!allowed.includes(key)) fail(GuardInputError, 'INVALID_CARD', `card.${redact(key)}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      fail(GuardInputError, 'INVALID_CARD', `card.${redact(key)}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
   }
   if (kind === 'pan') return panFacts(record.pan);
   if (kind === 'token') return tokenFacts(record.token);

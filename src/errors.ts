@@ -53,13 +53,7 @@ export type GuardConfigErrorCode = 'INVALID_OPTION' | 'INVALID_DURATION' | 'INVA
  * `GuardStateError['code']`. A refused `resume` carries the reason code that
  * stands against it (`IN_FLIGHT`, `UNKNOWN_OUTCOME`, `DUPLICATE_CHARGE`…).
  */
-export type GuardStateErrorCode =
-  | 'UNKNOWN_ATTEMPT'
-  | 'INVALID_TRANSITION'
-  | 'HAS_REFUNDS'
-  | 'CLOSED'
-  | 'TAKEN_OVER'
-  | ReasonCode;
+export type GuardStateErrorCode = 'UNKNOWN_ATTEMPT' | 'INVALID_TRANSITION' | 'HAS_REFUNDS' | 'CLOSED' | 'TAKEN_OVER' | ReasonCode;
 
 /** `GuardOverrideError['code']`. */
 export type GuardOverrideErrorCode = 'NOT_AUTHORIZED' | 'IN_FLIGHT';
@@ -86,7 +80,8 @@ export type GuardStorageErrorCode =
   | 'WIPED';
 
 /** Every code of every class. */
-export type GuardErrorCode = GuardInputErrorCode | GuardConfigErrorCode | GuardStateErrorCode | GuardOverrideErrorCode | GuardStorageErrorCode;
+export type GuardErrorCode =
+  GuardInputErrorCode | GuardConfigErrorCode | GuardStateErrorCode | GuardOverrideErrorCode | GuardStorageErrorCode;
 
 export abstract class GuardError extends Error {
   abstract override readonly name: GuardErrorName;

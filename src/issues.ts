@@ -21,7 +21,9 @@ export interface IssueWording {
 
 /** The schema's own message, or `undefined` when zod wrote it ("Invalid input", "Invalid input: expected …"). */
 export function customMessage(issue: Issue): string | undefined {
-  return issue.message !== '' && issue.message !== 'Invalid input' && !issue.message.startsWith('Invalid input:') ? issue.message : undefined;
+  return issue.message !== '' && issue.message !== 'Invalid input' && !issue.message.startsWith('Invalid input:')
+    ? issue.message
+    : undefined;
 }
 
 /** The rule `issue` says `value` (the value at its path) broke, worded for a person. */
@@ -39,7 +41,10 @@ export function issueRule(issue: Issue, value: unknown, wording: IssueWording): 
       if (value === undefined) return 'is required';
       return custom ?? `must be ${article(issue.expected)}${got}`;
     case 'too_small':
-      return custom ?? (issue.origin === 'array' ? `must have at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`);
+      return (
+        custom ??
+        (issue.origin === 'array' ? `must have at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`)
+      );
     default:
       // A missing field a custom check refused (`card`) is still missing.
       if (value === undefined) return 'is required';

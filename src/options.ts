@@ -27,8 +27,18 @@ export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
 const SHAPE: Shape = {
-  merchantId: 'value', terminalId: 'value', secret: 'ref', store: 'ref', window: 'value', pendingTimeout: 'value', retention: 'value',
-  authorize: 'ref', clock: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
+  merchantId: 'value',
+  terminalId: 'value',
+  secret: 'ref',
+  store: 'ref',
+  window: 'value',
+  pendingTimeout: 'value',
+  retention: 'value',
+  authorize: 'ref',
+  clock: 'ref',
+  locale: 'value',
+  onStorageError: 'value',
+  resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
 
@@ -84,7 +94,8 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    if (!KNOWN.has(key))
+      throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
   }
   const { clock, store, authorize } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
@@ -110,7 +121,11 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
   };
   if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
   if (resolved.retentionMs < resolved.windowMs) {
-    invalidOption('retention', `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`, options.retention);
+    invalidOption(
+      'retention',
+      `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`,
+      options.retention,
+    );
   }
   return resolved;
 }

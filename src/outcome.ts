@@ -25,11 +25,18 @@ export function validateOutcome(outcome: unknown): Outcome {
   const copy = snapshot(outcome, SHAPE, { root: 'outcome', prefix: '' }, (field, cause) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause });
   });
-  if (typeof copy !== 'object' || copy === null) fail(GuardInputError, 'INVALID_OUTCOME', 'outcome', 'must be an object with a `status`', copy);
+  if (typeof copy !== 'object' || copy === null)
+    fail(GuardInputError, 'INVALID_OUTCOME', 'outcome', 'must be an object with a `status`', copy);
   const input = copy as Record<string, unknown>;
   const status = input.status;
   if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
-    fail(GuardInputError, 'INVALID_OUTCOME', 'status', `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`, status);
+    fail(
+      GuardInputError,
+      'INVALID_OUTCOME',
+      'status',
+      `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`,
+      status,
+    );
   }
   if (status === 'refunded') {
     const { amount } = input;
@@ -43,7 +50,8 @@ export function validateOutcome(outcome: unknown): Outcome {
   for (const key of DETAILS) {
     const value = input[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > DETAIL_MAX) fail(GuardInputError, 'INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value);
+    if (typeof value !== 'string' || value.length > DETAIL_MAX)
+      fail(GuardInputError, 'INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value);
     out[key] = clean(key, value);
   }
   return out as Outcome;
@@ -79,7 +87,12 @@ function keep(key: Detail, value: unknown, notes: string[]): string | undefined 
     return undefined;
   }
   // A gateway may answer `authCode: 123456`: the same code, as a number.
-  const text = typeof value === 'string' ? value : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint' ? String(value) : undefined;
+  const text =
+    typeof value === 'string'
+      ? value
+      : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint'
+        ? String(value)
+        : undefined;
   if (text === undefined) {
     notes.push(`${key} dropped: ${describeValue(value)}, not text`);
     return undefined;

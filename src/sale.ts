@@ -40,7 +40,9 @@ const amountSchema = z.int({ error: `must be ${MINOR_UNITS}` }).check(z.minimum(
 export const saleSchema = z.strictObject({
   amount: amountSchema,
   currency: z.string({ error: CURRENCY }).check(z.regex(/^[A-Z]{3}$/, { error: CURRENCY })),
-  card: z.custom<object>((v) => typeof v === 'object' && v !== null, { error: 'must be an object: { pan }, { token } or { last4, bin?, expiry? }' }),
+  card: z.custom<object>((v) => typeof v === 'object' && v !== null, {
+    error: 'must be an object: { pan }, { token } or { last4, bin?, expiry? }',
+  }),
   kind: z.optional(z.enum(['sale', 'refund'], { error: "must be 'sale' or 'refund'" })),
   merchantId: z.optional(idText(128)),
   terminalId: z.optional(idText(128)),
@@ -52,8 +54,16 @@ export const saleSchema = z.strictObject({
 
 /** The fields of a Sale, for the plain copy taken at the boundary (snapshot.ts). */
 const SALE_SHAPE: Shape = {
-  amount: 'value', currency: 'value', card: CARD_SHAPE, kind: 'value', merchantId: 'value', terminalId: 'value',
-  orderId: 'value', orderTotal: 'value', refundOf: 'value', operator: 'value',
+  amount: 'value',
+  currency: 'value',
+  card: CARD_SHAPE,
+  kind: 'value',
+  merchantId: 'value',
+  terminalId: 'value',
+  orderId: 'value',
+  orderTotal: 'value',
+  refundOf: 'value',
+  operator: 'value',
 };
 
 // Only these fields' values are quoted back in messages: anything else might
@@ -96,7 +106,8 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   if (sale.refundOf !== undefined && kind !== 'refund') fail(GuardInputError, 'INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`");
   // An amount above orderTotal is not bad input: it is an overpay, which the
   // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
-  if (sale.orderTotal !== undefined && sale.orderId === undefined) fail(GuardInputError, 'INVALID_SALE', 'orderTotal', 'needs an `orderId`');
+  if (sale.orderTotal !== undefined && sale.orderId === undefined)
+    fail(GuardInputError, 'INVALID_SALE', 'orderTotal', 'needs an `orderId`');
   const valid: ValidSale = {
     amount: sale.amount,
     currency: sale.currency,

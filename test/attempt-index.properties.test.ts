@@ -24,7 +24,22 @@ const ORDERS = ['o1', 'o2', undefined];
 /** What a refund attempt refunds; `undefined` makes a sale. */
 const REFUND_OF = ['a', 'b', 'z', undefined];
 const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
-const OFFSETS = [-8 * 86_400_000, -UNKNOWN_MAX_AGE_MS, -25 * 3_600_000, -R, -3_600_000, -W - 1, -W, -W + 1, -1, 0, 1, W, 3_600_000, 25 * 3_600_000];
+const OFFSETS = [
+  -8 * 86_400_000,
+  -UNKNOWN_MAX_AGE_MS,
+  -25 * 3_600_000,
+  -R,
+  -3_600_000,
+  -W - 1,
+  -W,
+  -W + 1,
+  -1,
+  0,
+  1,
+  W,
+  3_600_000,
+  25 * 3_600_000,
+];
 const STEPS = [0, 1, W - 1, W, W + 1, 3_600_000, R, UNKNOWN_MAX_AGE_MS];
 
 const offset = fc.oneof(fc.constantFrom(...OFFSETS), fc.integer({ min: -2 * W, max: 2 * W }));
@@ -51,10 +66,21 @@ type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 function build(v: Version, now: number): AttemptRecord {
   return makeRecord({
-    v: 1, id: v.id, idempotencyKey: v.id, fingerprint: v.fp, merchantId: v.merchant, kind: v.refundOf === undefined ? 'sale' : 'refund', amount: 100, currency: 'CNY',
+    v: 1,
+    id: v.id,
+    idempotencyKey: v.id,
+    fingerprint: v.fp,
+    merchantId: v.merchant,
+    kind: v.refundOf === undefined ? 'sale' : 'refund',
+    amount: 100,
+    currency: 'CNY',
     ...(v.order === undefined ? {} : { orderId: v.order }),
     ...(v.refundOf === undefined ? {} : { refundOf: v.refundOf }),
-    status: v.status, createdAt: now + v.created, updatedAt: now + v.updated, pendingSince: now + v.updated, refunded: 0,
+    status: v.status,
+    createdAt: now + v.created,
+    updatedAt: now + v.updated,
+    pendingSince: now + v.updated,
+    refunded: 0,
     ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
     ...(v.rare ? { operator: 'op-1' } : {}),
   } as AttemptRecord);
@@ -84,7 +110,8 @@ function run(initial: Version[], ops: Op[], startup: Startup = 'records', histor
   let now = T0;
   const deadline = (r: AttemptRecord) => index.deadline(r);
   // A deferred record comes back as a new object with the same fields: compare by value then.
-  const same = (a: AttemptRecord | undefined, b: AttemptRecord | undefined): boolean => a === b || (startup === 'file' && isDeepStrictEqual(a, b));
+  const same = (a: AttemptRecord | undefined, b: AttemptRecord | undefined): boolean =>
+    a === b || (startup === 'file' && isDeepStrictEqual(a, b));
   const includes = (list: readonly AttemptRecord[], r: AttemptRecord): boolean => list.some((x) => same(x, r));
   // Start-up, as Guard does: the store's records (one per id) in whatever order, to addAll.
   const loaded = initial.map((v) => build(v, now));
@@ -104,7 +131,11 @@ function run(initial: Version[], ops: Op[], startup: Startup = 'records', histor
       for (const m of model.values()) {
         if (m.fingerprint !== fp) continue;
         const must = isOpen(m.status) || (m.status === 'approved' && m.approvedAt !== undefined && now - m.approvedAt < W);
-        if (must) expect(includes(got, m), `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`).toBe(true);
+        if (must)
+          expect(
+            includes(got, m),
+            `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`,
+          ).toBe(true);
       }
     }
     for (const merchant of MERCHANTS)
@@ -169,7 +200,9 @@ describe('AttemptIndex against a naive model (property)', () => {
   // non-live, duplicated or pruned early may be.
   it('finds exactly what the rules may match, after any sequence of operations', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) => run(initial, ops)),
+      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) =>
+        run(initial, ops),
+      ),
       { numRuns: 5000 },
     );
   });

@@ -30,7 +30,10 @@ interface Till {
   events: GuardEvent[];
 }
 
-async function open(clock: ManualClock, options: { retention?: string; resetOnSecretChange?: boolean; secret?: string } = {}): Promise<Till> {
+async function open(
+  clock: ManualClock,
+  options: { retention?: string; resetOnSecretChange?: boolean; secret?: string } = {},
+): Promise<Till> {
   const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, ...options, store: fileStore(join(dir, 'guard.jsonl')), clock });
   return { guard, clock, events: recordEvents(guard) };
 }
@@ -101,7 +104,9 @@ describe('start-up over a file store, with settled records deferred', () => {
 
     // And once more across a restart: the original is deferred again, with its refund counted.
     till = await restart(till, HOUR);
-    expect((await till.guard.begin(sale({ kind: 'refund', amount: 3001, refundOf: original.id }))).reasons.map((r) => r.code)).toEqual(['REFUND_EXCEEDS_CHARGE']);
+    expect((await till.guard.begin(sale({ kind: 'refund', amount: 3001, refundOf: original.id }))).reasons.map((r) => r.code)).toEqual([
+      'REFUND_EXCEEDS_CHARGE',
+    ]);
     expect((await till.guard.begin(sale({ kind: 'refund', amount: 3000, refundOf: original.id }))).verdict).toBe('allow');
   });
 
@@ -109,7 +114,9 @@ describe('start-up over a file store, with settled records deferred', () => {
     let till = await open(new ManualClock());
     await approvedSale(till);
     till = await restart(till, 2 * HOUR);
-    expect((await till.guard.begin(sale({ kind: 'refund', amount: 100, refundOf: 'pdg_not-there' }))).reasons.map((r) => r.code)).toEqual(['REFUND_ORIGINAL_NOT_FOUND']);
+    expect((await till.guard.begin(sale({ kind: 'refund', amount: 100, refundOf: 'pdg_not-there' }))).reasons.map((r) => r.code)).toEqual([
+      'REFUND_ORIGINAL_NOT_FOUND',
+    ]);
   });
 
   it('finds a deferred order payment: ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT across a restart', async () => {
@@ -118,7 +125,9 @@ describe('start-up over a file store, with settled records deferred', () => {
     await approvedSale(till, { orderId: 'ORD-8', amount: 1200, card: { pan: '5555 5555 5555 4444' } });
     till = await restart(till, 3 * HOUR);
 
-    expect((await till.guard.begin(sale({ orderId: 'ORD-7', orderTotal: 5000, amount: 100 }))).reasons.map((r) => r.code)).toEqual(['ORDER_ALREADY_PAID']);
+    expect((await till.guard.begin(sale({ orderId: 'ORD-7', orderTotal: 5000, amount: 100 }))).reasons.map((r) => r.code)).toEqual([
+      'ORDER_ALREADY_PAID',
+    ]);
     expect((await till.guard.begin(sale({ orderId: 'ORD-8', amount: 1200 }))).reasons.map((r) => r.code)).toEqual(['ORDER_SAME_AMOUNT']);
     expect((await till.guard.begin(sale({ orderId: 'ORD-9', amount: 1200 }))).verdict).toBe('allow');
   });
@@ -137,7 +146,10 @@ describe('start-up over a file store, with settled records deferred', () => {
 
   it('get() and attempts() return deferred records whole, as they were written', async () => {
     let till = await open(new ManualClock());
-    const written = [await approvedSale(till, { amount: 111, orderId: 'O-1' }), await approvedSale(till, { amount: 222, terminalId: 'T-9' })];
+    const written = [
+      await approvedSale(till, { amount: 111, orderId: 'O-1' }),
+      await approvedSale(till, { amount: 222, terminalId: 'T-9' }),
+    ];
     const { attempt } = await till.guard.begin(sale({ amount: 333 }));
     written.push(await (attempt as NonNullable<typeof attempt>).decline({ code: '51', message: 'insufficient funds' }));
     till = await restart(till, 2 * HOUR);
@@ -161,7 +173,10 @@ describe('start-up over a file store, with settled records deferred', () => {
     await till.guard.close();
     // The delete was written: the file itself no longer has the old sale.
     expect(await storedIds()).toEqual([recent.id]);
-    const journal = (await readFile(join(dir, 'guard.jsonl.journal'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as JournalEntry);
+    const journal = (await readFile(join(dir, 'guard.jsonl.journal'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as JournalEntry);
     expect(journal.filter((e) => e.type === 'start').map((e) => /pruned (\d+)/.exec(e.detail ?? '')?.[1])).toEqual(['0', '1']);
   });
 
@@ -220,7 +235,11 @@ describe('deferred start-up, at scale', () => {
     till = await open(till.clock.afterRestart());
     for (const [i, id] of ids.entries()) expect((await till.guard.get(id))?.amount).toBe(100 + i);
     for (let i = 0; i < 200; i += 37) {
-      expect((await till.guard.begin(sale({ amount: 100 + i, orderId: `ORD-${i}`, card: { pan: '5555 5555 5555 4444' } }))).reasons.map((r) => r.code)).toEqual(['ORDER_SAME_AMOUNT']);
+      expect(
+        (await till.guard.begin(sale({ amount: 100 + i, orderId: `ORD-${i}`, card: { pan: '5555 5555 5555 4444' } }))).reasons.map(
+          (r) => r.code,
+        ),
+      ).toEqual(['ORDER_SAME_AMOUNT']);
     }
   });
 });
@@ -244,7 +263,10 @@ describe('a deferred record that cannot be built', () => {
     const clock = new ManualClock();
     // Two settled sales on one order, written as a file store writes them; the first one's line then proves unreadable.
     const probe = await open(clock);
-    const paid = [await approvedSale(probe, { orderId: 'O-1', amount: 100 }), await approvedSale(probe, { orderId: 'O-1', amount: 200, card: { pan: '5555 5555 5555 4444' } })];
+    const paid = [
+      await approvedSale(probe, { orderId: 'O-1', amount: 100 }),
+      await approvedSale(probe, { orderId: 'O-1', amount: 200, card: { pan: '5555 5555 5555 4444' } }),
+    ];
     await probe.guard.close();
     const store = await storeWithUnreadable(paid[0]?.id as string);
     clock.advance(2 * HOUR);
@@ -255,9 +277,13 @@ describe('a deferred record that cannot be built', () => {
     const repeat = await guard.peek(sale({ orderId: 'O-1', amount: 200 }));
     expect(repeat.reasons.map((r) => r.code)).toEqual(['ORDER_SAME_AMOUNT']);
     expect(await guard.get(paid[0]?.id as string)).toBeUndefined();
-    expect(events.filter((e) => e.type === 'storage-error')).toEqual([expect.objectContaining({ operation: 'load', error: expect.objectContaining({ name: 'GuardStorageError', code: 'READ_FAILED' }) })]);
+    expect(events.filter((e) => e.type === 'storage-error')).toEqual([
+      expect.objectContaining({ operation: 'load', error: expect.objectContaining({ name: 'GuardStorageError', code: 'READ_FAILED' }) }),
+    ]);
     await flushWrites();
-    expect(store.journal().filter((e) => e.type === 'prune')).toEqual([expect.objectContaining({ detail: expect.stringContaining('Unexpected token') })]);
+    expect(store.journal().filter((e) => e.type === 'prune')).toEqual([
+      expect.objectContaining({ detail: expect.stringContaining('Unexpected token') }),
+    ]);
     expect((await guard.attempts()).map((r) => r.id)).toEqual([paid[1]?.id]);
     await guard.close();
   });

@@ -82,7 +82,9 @@ describe('error classes', () => {
 
 describe('isGuardError', () => {
   it('recognises a guard error from another realm by name and code', () => {
-    const foreign = vm.runInNewContext(`(() => { const e = new Error('held'); e.name = 'GuardStateError'; e.code = 'TAKEN_OVER'; return e; })()`);
+    const foreign = vm.runInNewContext(
+      `(() => { const e = new Error('held'); e.name = 'GuardStateError'; e.code = 'TAKEN_OVER'; return e; })()`,
+    );
     expect(foreign instanceof Error).toBe(false);
     expect(foreign instanceof GuardError).toBe(false);
     expect(isGuardError(foreign)).toBe(true);
@@ -149,7 +151,16 @@ describe('describeValue never echoes a card number (issue 10, item 6)', () => {
   it('never throws, whatever it is given', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const hostile = [revoked.proxy, Object.create(null), Symbol('s'), new Proxy([], { get: () => { throw new Error('trap'); } })];
+    const hostile = [
+      revoked.proxy,
+      Object.create(null),
+      Symbol('s'),
+      new Proxy([], {
+        get: () => {
+          throw new Error('trap');
+        },
+      }),
+    ];
     for (const value of hostile) expect(typeof describeValue(value)).toBe('string');
   });
 });
@@ -169,8 +180,22 @@ describe('errorText', () => {
   it('never throws: a null-prototype object, a revoked Proxy, a throwing message getter', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const getter = Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('nope'); } });
-    for (const value of [Object.create(null), revoked.proxy, getter, Symbol('x'), { toString: () => { throw new Error('no'); } }]) {
+    const getter = Object.defineProperty(new Error(), 'message', {
+      get: () => {
+        throw new Error('nope');
+      },
+    });
+    for (const value of [
+      Object.create(null),
+      revoked.proxy,
+      getter,
+      Symbol('x'),
+      {
+        toString: () => {
+          throw new Error('no');
+        },
+      },
+    ]) {
       expect(typeof errorText(value)).toBe('string');
     }
   });
@@ -194,13 +219,22 @@ describe('GuardError: no message or field carries a card number, however it got 
 describe('fail: the one "`field` RULE, got VALUE" helper', () => {
   it('throws the class and code it is given, naming the field and the rule', () => {
     expect(() => fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer', 12.5)).toThrow(
-      expect.objectContaining({ name: 'GuardInputError', code: 'INVALID_OUTCOME', field: 'amount', message: '`amount` must be a safe integer, got 12.5 (number)' }),
+      expect.objectContaining({
+        name: 'GuardInputError',
+        code: 'INVALID_OUTCOME',
+        field: 'amount',
+        message: '`amount` must be a safe integer, got 12.5 (number)',
+      }),
     );
   });
 
   it('quotes no value when none is passed, and undefined when undefined is passed', () => {
-    expect(() => fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits')).toThrow(/^`card.last4` must be exactly 4 digits$/);
-    expect(() => fail(GuardStateError, 'UNKNOWN_ATTEMPT', 'attemptId', 'must be known', undefined)).toThrow(/, got undefined \(undefined\)$/);
+    expect(() => fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits')).toThrow(
+      /^`card.last4` must be exactly 4 digits$/,
+    );
+    expect(() => fail(GuardStateError, 'UNKNOWN_ATTEMPT', 'attemptId', 'must be known', undefined)).toThrow(
+      /, got undefined \(undefined\)$/,
+    );
   });
 
   it('masks a card number passed as the value', () => {
@@ -216,7 +250,12 @@ describe('fail: the one "`field` RULE, got VALUE" helper', () => {
 
   it('invalidOption: GuardConfigError INVALID_OPTION, "`field` must be RULE, got VALUE" (createGuard options, the stores)', () => {
     expect(() => invalidOption('journal', 'a boolean', 'yes')).toThrow(
-      expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_OPTION', field: 'journal', message: '`journal` must be a boolean, got "yes" (string)' }),
+      expect.objectContaining({
+        name: 'GuardConfigError',
+        code: 'INVALID_OPTION',
+        field: 'journal',
+        message: '`journal` must be a boolean, got "yes" (string)',
+      }),
     );
   });
 

@@ -106,7 +106,11 @@ window.harness = {
   },
   async override(supervisor) {
     if (!last) throw new Error('no decision to override');
-    const decision = await current().override(last, { operator: 'cashier-1', reason: 'browser test', ...(supervisor ? { supervisor: 'sup-1' } : {}) });
+    const decision = await current().override(last, {
+      operator: 'cashier-1',
+      reason: 'browser test',
+      ...(supervisor ? { supervisor: 'sup-1' } : {}),
+    });
     if (decision.verdict !== 'allow') last = decision;
     return summary(decision);
   },

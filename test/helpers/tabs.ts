@@ -17,7 +17,11 @@ export interface Tab {
   clock: ManualClock;
 }
 
-export async function tab(db: { name: string; indexedDB: IDBFactory }, clock = new ManualClock(), extra: Partial<GuardOptions> = {}): Promise<Tab> {
+export async function tab(
+  db: { name: string; indexedDB: IDBFactory },
+  clock = new ManualClock(),
+  extra: Partial<GuardOptions> = {},
+): Promise<Tab> {
   const store = indexedDbStore(db);
   const guard = await createGuard({ ...OPTIONS, ...extra, store, clock });
   return { guard, store, clock };
