@@ -51,12 +51,14 @@ function panFacts(pan: unknown): CardFacts {
     });
   }
   const digits = normalisePan(pan);
-  if (!/^\d{12,19}$/.test(digits))
+  if (!/^\d{12,19}$/.test(digits)) {
     return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'must be 12-19 digits (spaces and dashes allowed)');
+  }
   // China UnionPay (62…) issues numbers that are not all Luhn-valid; a
   // China-facing till must accept them.
-  if (!digits.startsWith('62') && !luhnValid(digits))
+  if (!digits.startsWith('62') && !luhnValid(digits)) {
     return fail(GuardInputError, 'INVALID_CARD', 'card.pan', 'fails the Luhn check (mistyped card number?)');
+  }
   // BIN and last 4 of a short PAN would leave too few digits hidden (10 of
   // 12 shown, ~10 candidates with Luhn): keep the BIN only from 15 digits up,
   // where at least 5 stay hidden.
@@ -72,10 +74,12 @@ function tokenFacts(token: unknown): CardFacts {
 
 function maskedFacts(card: Record<string, unknown>): CardFacts {
   const { last4, bin, expiry } = card;
-  if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4))
+  if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4)) {
     return fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits');
-  if (bin !== undefined && (typeof bin !== 'string' || !/^\d{6,8}$/.test(bin)))
+  }
+  if (bin !== undefined && (typeof bin !== 'string' || !/^\d{6,8}$/.test(bin))) {
     return fail(GuardInputError, 'INVALID_CARD', 'card.bin', 'must be 6-8 digits');
+  }
   if (expiry !== undefined && (typeof expiry !== 'string' || !/^(0[1-9]|1[0-2])\/?\d{2}$/.test(expiry))) {
     return fail(GuardInputError, 'INVALID_CARD', 'card.expiry', 'must be MM/YY or MMYY');
   }
@@ -115,8 +119,9 @@ export function cardFacts(input: unknown): CardFacts {
   const allowed = SHAPES[kind] as readonly string[];
   for (const key of Object.keys(record)) {
     // The key itself may be card data put in the wrong place.
-    if (!allowed.includes(key))
+    if (!allowed.includes(key)) {
       fail(GuardInputError, 'INVALID_CARD', `card.${redact(key)}`, `is not a field of a \`${kind}\` card (allowed: ${allowed.join(', ')})`);
+    }
   }
   if (kind === 'pan') return panFacts(record.pan);
   if (kind === 'token') return tokenFacts(record.token);

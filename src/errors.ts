@@ -218,6 +218,8 @@ export function describeValue(value: unknown): string {
     if (value === null) return 'null';
     if (typeof value === 'function') return 'a function';
     if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+    // Objects and functions were ruled out above: this is a primitive (TypeScript keeps `unknown`).
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     return `${redact(String(value))} (${typeof value})`;
   } catch {
     // Array.isArray throws on a revoked Proxy.
@@ -232,6 +234,8 @@ export function describeValue(value: unknown): string {
  */
 export function errorText(error: unknown): string {
   try {
+    // A primitive: String() of it is its text (TypeScript keeps `unknown`).
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (typeof error !== 'object' && typeof error !== 'function') return redact(String(error));
     if (error === null) return 'null';
     // An Error from this realm or another (iframe, vm), or an error-like object.

@@ -94,8 +94,9 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key))
+    if (!KNOWN.has(key)) {
       throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    }
   }
   const { clock, store, authorize } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
@@ -147,7 +148,7 @@ const chargeUnreadable = (field: string, cause: unknown): never => {
 function callback<F extends (decision: never) => unknown>(field: string, value: unknown, self: unknown): F | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') fail(GuardInputError, 'INVALID_OPTION', field, 'must be a function', value);
-  return ((decision: never) => Reflect.apply(value, self, [decision])) as F;
+  return ((decision: never): unknown => Reflect.apply(value, self, [decision])) as F;
 }
 
 /**

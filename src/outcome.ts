@@ -25,8 +25,9 @@ export function validateOutcome(outcome: unknown): Outcome {
   const copy = snapshot(outcome, SHAPE, { root: 'outcome', prefix: '' }, (field, cause) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause });
   });
-  if (typeof copy !== 'object' || copy === null)
+  if (typeof copy !== 'object' || copy === null) {
     fail(GuardInputError, 'INVALID_OUTCOME', 'outcome', 'must be an object with a `status`', copy);
+  }
   const input = copy as Record<string, unknown>;
   const status = input.status;
   if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
@@ -50,8 +51,9 @@ export function validateOutcome(outcome: unknown): Outcome {
   for (const key of DETAILS) {
     const value = input[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > DETAIL_MAX)
+    if (typeof value !== 'string' || value.length > DETAIL_MAX) {
       fail(GuardInputError, 'INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value);
+    }
     out[key] = clean(key, value);
   }
   return out as Outcome;

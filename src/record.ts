@@ -142,8 +142,9 @@ export function recordProblem(value: unknown): string | undefined {
   for (const key of STRING_FIELDS) if (typeof r[key] !== 'string') return `record ${r.id}: ${key} is not a string`;
   for (const key of OPTIONAL_STRING_FIELDS) if (!optional(r[key], 'string')) return `record ${r.id}: ${key} is not a string`;
   for (const key of OPTIONAL_NUMBER_FIELDS) if (!optional(r[key], 'number')) return `record ${r.id}: ${key} is not a number`;
-  if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry)))
+  if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) {
     return `record ${r.id}: refunds is not a list of { id, amount }`;
+  }
   return undefined;
 }
 

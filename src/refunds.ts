@@ -41,11 +41,12 @@ export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now:
   if (original.kind !== 'sale' || original.refunds?.some((r) => r.id === refund.id)) return undefined;
   // A refund paid out on a sale voided meanwhile (its reversal went through
   // too): the whole refund is money to recover. Listed as over, the sale stays voided.
-  if (original.status === 'voided')
+  if (original.status === 'voided') {
     return withChanges(original, {
       updatedAt: now,
       refunds: [...(original.refunds ?? []), { id: refund.id, amount: refund.amount, over: refund.amount }],
     });
+  }
   if (!refundable(original)) return undefined;
   return listed(original, refund.id, refund.amount, now);
 }
@@ -95,7 +96,7 @@ export function externalRefund(original: AttemptRecord, amount: number | undefin
     // Names the open refunds, if any: settling them is the way forward.
     throw new GuardStateError(
       'REFUND_EXCEEDS_CHARGE',
-      `\`amount\` ${amount ?? 'the rest'} exceeds what remains unrefunded on attempt ${original.id} (${remaining}; open refunds: [${open.map((r) => r.id)}])`,
+      `\`amount\` ${amount ?? 'the rest'} exceeds what remains unrefunded on attempt ${original.id} (${remaining}; open refunds: [${open.map((r) => r.id).join(',')}])`,
       { field: 'amount' },
     );
   }

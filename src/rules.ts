@@ -171,6 +171,7 @@ function refundRules(
   // Below zero only after overrides: then nothing remains. Whenever open
   // refunds count here, IN_FLIGHT / UNKNOWN_OUTCOME name them beside it.
   const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
-  if (sale.amount > remaining)
+  if (sale.amount > remaining) {
     note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  }
 }

@@ -106,8 +106,9 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   if (sale.refundOf !== undefined && kind !== 'refund') fail(GuardInputError, 'INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`");
   // An amount above orderTotal is not bad input: it is an overpay, which the
   // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
-  if (sale.orderTotal !== undefined && sale.orderId === undefined)
+  if (sale.orderTotal !== undefined && sale.orderId === undefined) {
     fail(GuardInputError, 'INVALID_SALE', 'orderTotal', 'needs an `orderId`');
+  }
   const valid: ValidSale = {
     amount: sale.amount,
     currency: sale.currency,

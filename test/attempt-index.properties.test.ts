@@ -83,7 +83,7 @@ function build(v: Version, now: number): AttemptRecord {
     refunded: 0,
     ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
     ...(v.rare ? { operator: 'op-1' } : {}),
-  } as AttemptRecord);
+  });
 }
 
 /**
@@ -131,14 +131,15 @@ function run(initial: Version[], ops: Op[], startup: Startup = 'records', histor
       for (const m of model.values()) {
         if (m.fingerprint !== fp) continue;
         const must = isOpen(m.status) || (m.status === 'approved' && m.approvedAt !== undefined && now - m.approvedAt < W);
-        if (must)
+        if (must) {
           expect(
             includes(got, m),
             `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`,
           ).toBe(true);
+        }
       }
     }
-    for (const merchant of MERCHANTS)
+    for (const merchant of MERCHANTS) {
       for (const order of ['o1', 'o2']) {
         const got = index.byOrder(merchant, order);
         expect(new Set(got).size, `${where}: duplicate in byOrder`).toBe(got.length);
@@ -147,10 +148,13 @@ function run(initial: Version[], ops: Op[], startup: Startup = 'records', histor
           expect(isLive(r.status), `${where}: non-live in byOrder`).toBe(true);
           expect(r.merchantId === merchant && r.orderId === order).toBe(true);
         }
-        for (const m of model.values())
-          if (m.merchantId === merchant && m.orderId === order && isLive(m.status))
+        for (const m of model.values()) {
+          if (m.merchantId === merchant && m.orderId === order && isLive(m.status)) {
             expect(includes(got, m), `${where}: ${m.id}:${m.status} missing from byOrder`).toBe(true);
+          }
+        }
       }
+    }
     for (const original of REFUND_OF) {
       if (original === undefined) continue;
       const got = index.openRefundsOf(original);

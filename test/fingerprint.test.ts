@@ -148,6 +148,8 @@ describe('secretBytes', () => {
   });
 
   it('rejects a missing or non-string, non-byte secret', () => {
+    // 12345678901234567 is past Number.MAX_SAFE_INTEGER on purpose: a number is no secret, however long.
+    // eslint-disable-next-line no-loss-of-precision
     for (const secret of [undefined, null, 1234567890123456789n, 12345678901234567, ['x'.repeat(16)], new ArrayBuffer(32)]) {
       expect(() => secretBytes(secret)).toThrow(GuardConfigError);
     }

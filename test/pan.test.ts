@@ -10,8 +10,9 @@ describe('isCardNumber: the guard takes what it would accept as a card.pan', () 
   });
 
   it('is false for 11 or 20 digits, a Luhn failure off 62, and anything not digits', () => {
-    for (const text of ['41111111111', '41111111111111111111', '4111111111111112', '4111 1111 1111 1111', ''])
+    for (const text of ['41111111111', '41111111111111111111', '4111111111111112', '4111 1111 1111 1111', '']) {
       expect(isCardNumber(text)).toBe(false);
+    }
   });
 });
 
@@ -54,8 +55,9 @@ describe('maskCardNumbers', () => {
   });
 
   it('keeps digits that are not a card number', () => {
-    for (const text of ['RRN 123456789012', 'tx 4200001234202603011234567890', 'psp 8816178914545622'])
+    for (const text of ['RRN 123456789012', 'tx 4200001234202603011234567890', 'psp 8816178914545622']) {
       expect(maskCardNumbers(text, '#')).toBe(text);
+    }
   });
 });
 

@@ -83,8 +83,9 @@ describe('revokeRefund', () => {
       ['r1', 600],
       ['r2', 700],
       ['r3', 500],
-    ] as const)
+    ] as const) {
       s = applyRefund(s, refund(id, amount), T0) as AttemptRecord;
+    }
     expect(s.refunds).toEqual([
       { id: 'r1', amount: 600 },
       { id: 'r2', amount: 700, over: 300 },

@@ -130,8 +130,9 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
   let paths = options.paths;
   if (paths.length === 0) {
     const bundled = bundledScenariosFolder();
-    if (bundled === undefined)
+    if (bundled === undefined) {
       return usage(io, options.json, `cannot find the bundled scenarios folder of ${PACKAGE_NAME}: pass files or folders`);
+    }
     paths = [display(bundled)];
   }
 

@@ -90,7 +90,7 @@ export function parseScenario(input: unknown, file?: string): Scenario {
       steps.push(withSaleAsWritten(step.data, written[index]));
     } else {
       broken++;
-      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] } as Issue);
+      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] });
     }
   }
   if (issues.length > 0) throw new ScenarioFileError(file, explainIssues(issues, input));
@@ -285,10 +285,11 @@ export async function findScenarioFiles(
     const found = await walk.root(path);
     // An empty folder is a mistake worth stopping for: "0 passed" would read as
     // green. (A folder that could not be read, or whose *.json could not, has said so.)
-    if (found.length === 0 && walk.errors.length === problems)
+    if (found.length === 0 && walk.errors.length === problems) {
       walk.errors.push(
         new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]),
       );
+    }
     for (const file of found) await add(file);
   }
   return { files, errors: walk.errors, notes: [...walk.notes.values()] };
@@ -342,10 +343,11 @@ class FolderWalk {
         } catch (error) {
           // A *.json that leads nowhere is a scenario file that cannot be read;
           // any other broken link is no more a scenario than a text file is.
-          if (json && entry.isSymbolicLink())
+          if (json && entry.isSymbolicLink()) {
             this.errors.push(
               new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
             );
+          }
           continue;
         }
       }
@@ -535,7 +537,7 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
     : kinds.length === 0
       ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${someOf(Object.keys(step), Object.keys(step).length, (k) => `\`${k}\``)})` : ''}`
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
-  return { code: 'custom', path: [], message, input: step } as Issue;
+  return { code: 'custom', path: [], message, input: step };
 }
 
 function describeJson(value: unknown): string {

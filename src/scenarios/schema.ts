@@ -36,7 +36,7 @@ const DEFAULT_SECRET = 'scenario-secret-0123456789abcdef';
 const DEFAULT_START = '2026-01-01T00:00:00Z';
 
 const describe = <T extends z.ZodMiniType>(schema: T, description: string, examples?: unknown[]): T =>
-  schema.check(z.meta(examples === undefined ? { description } : { description, examples })) as T;
+  schema.check(z.meta(examples === undefined ? { description } : { description, examples }));
 
 const name = describe(z.string().check(z.minLength(1, { error: 'must be a non-empty name' })), "A name given by an earlier step's `as`.");
 

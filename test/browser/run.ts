@@ -225,7 +225,7 @@ async function reloadMidCharge(browser: Browser, origin: string): Promise<string
     await page.reload();
     await page.waitForFunction(() => window.harness !== undefined);
     await openGuard(page, 'pdg-reload');
-    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId as string);
+    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId);
     check(status === 'unknown', `after reload attempt ${first.attemptId} should be unknown, got ${status}`);
     const retry = await page.evaluate((sale) => window.harness.begin(sale), SALE);
     check(

@@ -31,7 +31,7 @@ export function deleteDatabase(db: { name: string; indexedDB: IDBFactory }): Pro
   return new Promise<void>((resolve, reject) => {
     const request = db.indexedDB.deleteDatabase(db.name);
     request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
+    request.onerror = () => reject(request.error ?? new Error(`deleting IndexedDB "${db.name}" failed`));
   });
 }
 

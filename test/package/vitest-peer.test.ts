@@ -21,8 +21,9 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
 function importsOf(file: string): { specifier: string; typeOnly: boolean; dynamic: boolean }[] {
   const text = readFileSync(file, 'utf8');
   const found: { specifier: string; typeOnly: boolean; dynamic: boolean }[] = [];
-  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm))
+  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm)) {
     found.push({ specifier: match[2] ?? '', typeOnly: match[1] !== undefined, dynamic: false });
+  }
   for (const match of text.matchAll(/\bimport\('([^']+)'\)/g)) found.push({ specifier: match[1] ?? '', typeOnly: false, dynamic: true });
   return found;
 }

@@ -221,7 +221,7 @@ function folder(file: string, content: unknown): string {
 async function run(args: string[]) {
   let out = '';
   let err = '';
-  const code = await scenariosCommand(args, { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) } as never);
+  const code = await scenariosCommand(args, { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) });
   return { code, out, err };
 }
 

@@ -8,7 +8,7 @@ const UNIONPAY = { pan: '6222 0202 0011 2233 446' };
 const sale = (extra: Record<string, unknown> = {}) => ({ amount: 1250, currency: 'CNY', card: VISA, ...extra });
 
 function scenario(steps: ScenarioStep[] | ScenarioInput['steps'], extra: Partial<ScenarioInput> = {}): ScenarioInput {
-  return { name: 'test', ...extra, steps } as ScenarioInput;
+  return { name: 'test', ...extra, steps };
 }
 
 describe('runScenario: results', () => {

@@ -24,8 +24,9 @@ export async function submitCharge(request: ChargeRequest, timeoutMs: number): P
     signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await response.json()) as SubmitResult | { error: string };
-  if (!response.ok || 'error' in body)
+  if (!response.ok || 'error' in body) {
     throw new Error(`processor answered ${response.status}: ${'error' in body ? body.error : 'no body'}`);
+  }
   return body;
 }
 

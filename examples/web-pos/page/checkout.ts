@@ -105,8 +105,8 @@ export class Checkout {
       if (attempt && (status === 'approved' || status === 'declined' || status === 'unknown')) return { kind: status, record: attempt };
       const inFlight = decision.reasons.find((reason) => reason.code === 'IN_FLIGHT');
       if (inFlight) return { kind: 'in-flight', decision, attemptId: inFlight.attemptId };
-      // Cast: TypeScript does not see the assignment inside the callback.
-      const next = followUp as BlockChoice | undefined;
+      // Read inside this callback, `followUp` has its declared type: the assignment above is seen.
+      const next = followUp;
       if (next?.kind === 'check') return this.reconcile(next.attemptId);
       if (next?.kind === 'retry') return this.retryWithSameKey(next.attemptId);
       if (status === 'not-confirmed') return { kind: 'not-confirmed', decision };

@@ -243,25 +243,23 @@ function renderLedger(): void {
   const s = t();
   if (state.ledger.length === 0) return view.ledger.replaceChildren(h('li', { class: 'empty' }, s.ledgerEmpty));
   view.ledger.replaceChildren(
-    ...[...state.ledger]
-      .reverse()
-      .map((entry) =>
-        h(
-          'li',
-          {
-            class: `ledger__row ledger__row--${entry.status}`,
-            'data-testid': 'ledger-row',
-            'data-key': entry.idempotencyKey,
-            'data-status': entry.status,
-            'data-requests': entry.requests,
-          },
-          h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
-          h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
-          h('span', { class: `chip chip--${entry.status}` }, s.status[entry.status]),
-          h('code', { title: entry.idempotencyKey }, `${entry.idempotencyKey.slice(0, 12)}…`),
-          entry.requests > 1 ? h('span', { class: 'ledger__dedup' }, s.deduplicated(entry.requests)) : '',
-        ),
+    ...[...state.ledger].reverse().map((entry) =>
+      h(
+        'li',
+        {
+          class: `ledger__row ledger__row--${entry.status}`,
+          'data-testid': 'ledger-row',
+          'data-key': entry.idempotencyKey,
+          'data-status': entry.status,
+          'data-requests': entry.requests,
+        },
+        h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
+        h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
+        h('span', { class: `chip chip--${entry.status}` }, s.status[entry.status]),
+        h('code', { title: entry.idempotencyKey }, `${entry.idempotencyKey.slice(0, 12)}…`),
+        entry.requests > 1 ? h('span', { class: 'ledger__dedup' }, s.deduplicated(entry.requests)) : '',
       ),
+    ),
   );
 }
 
