@@ -83,13 +83,17 @@ export type GuardStorageErrorCode =
 export type GuardErrorCode =
   GuardInputErrorCode | GuardConfigErrorCode | GuardStateErrorCode | GuardOverrideErrorCode | GuardStorageErrorCode;
 
-export abstract class GuardError extends Error {
+/**
+ * `Code` is each class's own union (`GuardInputError` is a
+ * `GuardError<GuardInputErrorCode>`), so its constructor takes only those
+ * codes and its `code` is that union; plain `GuardError` has any of them.
+ */
+export abstract class GuardError<Code extends GuardErrorCode = GuardErrorCode> extends Error {
   abstract override readonly name: GuardErrorName;
-  /** Narrowed by each class: `GuardInputError['code']` is a {@link GuardInputErrorCode}. */
-  readonly code: GuardErrorCode;
+  readonly code: Code;
   readonly field: string | undefined;
 
-  constructor(code: GuardErrorCode, message: string, options: GuardErrorOptions = {}) {
+  constructor(code: Code, message: string, options: GuardErrorOptions = {}) {
     // Values reach messages through describeValue, which masks them; this is
     // the safeguard for any that did not: no guard error carries a card number.
     super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
@@ -98,48 +102,29 @@ export abstract class GuardError extends Error {
   }
 }
 
-// `declare`: the narrowed type only; the base constructor sets the value.
-
 /** A `Sale`, an override request or a step argument broke a rule. Nothing was recorded. */
-export class GuardInputError extends GuardError {
+export class GuardInputError extends GuardError<GuardInputErrorCode> {
   override readonly name = 'GuardInputError' as const;
-  declare readonly code: GuardInputErrorCode;
-  constructor(code: GuardInputErrorCode, message: string, options?: GuardErrorOptions) {
-    super(code, message, options);
-  }
 }
 
 /** `createGuard` options are invalid, or the store belongs to another secret (`SECRET_CHANGED`). */
-export class GuardConfigError extends GuardError {
+export class GuardConfigError extends GuardError<GuardConfigErrorCode> {
   override readonly name = 'GuardConfigError' as const;
-  declare readonly code: GuardConfigErrorCode;
-  constructor(code: GuardConfigErrorCode, message: string, options?: GuardErrorOptions) {
-    super(code, message, options);
-  }
 }
 
 /** An illegal lifecycle transition or an unknown attempt id. Nothing changed. */
-export class GuardStateError extends GuardError {
+export class GuardStateError extends GuardError<GuardStateErrorCode> {
   override readonly name = 'GuardStateError' as const;
-  declare readonly code: GuardStateErrorCode;
-  constructor(code: GuardStateErrorCode, message: string, options?: GuardErrorOptions) {
-    super(code, message, options);
-  }
 }
 
 /** An override was refused: `NOT_AUTHORIZED` or `IN_FLIGHT`. */
-export class GuardOverrideError extends GuardError {
+export class GuardOverrideError extends GuardError<GuardOverrideErrorCode> {
   override readonly name = 'GuardOverrideError' as const;
-  declare readonly code: GuardOverrideErrorCode;
-  constructor(code: GuardOverrideErrorCode, message: string, options?: GuardErrorOptions) {
-    super(code, message, options);
-  }
 }
 
 /** The store failed in a way the guard cannot turn into a decision (open, load, lock held). */
-export class GuardStorageError extends GuardError {
+export class GuardStorageError extends GuardError<GuardStorageErrorCode> {
   override readonly name = 'GuardStorageError' as const;
-  declare readonly code: GuardStorageErrorCode;
   constructor(code: GuardStorageErrorCode, message: string, options?: GuardErrorOptions);
   /**
    * @deprecated Pass a {@link GuardStorageErrorCode}. This signature exists
