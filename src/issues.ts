@@ -13,10 +13,11 @@ export interface IssueWording {
   /** What an unknown key is not a field of: `a Sale`, `` `config` ``. */
   container: string;
   /**
-   * Quotes the bad value after the rule (`, got 12.5 (number)`). Leave it out
-   * where the value may be card data: the rule then never shows the value.
+   * The rule when the schema gave no message of its own; `is invalid`
+   * without it. {@link spelledOut} words it from the issue and quotes the
+   * value: for scenario files, not for a Sale, whose values may be card data.
    */
-  describe?: (value: unknown) => string;
+  fallback?: (issue: Issue, value: unknown) => string;
 }
 
 /** The schema's own message, or `undefined` when zod wrote it ("Invalid input", "Invalid input: expected …"). */
@@ -29,28 +30,35 @@ export function customMessage(issue: Issue): string | undefined {
 /** The rule `issue` says `value` (the value at its path) broke, worded for a person. */
 export function issueRule(issue: Issue, value: unknown, wording: IssueWording): string {
   if (issue.code === 'unrecognized_keys') return `is not a field of ${wording.container}`;
-  const custom = customMessage(issue);
-  const got = wording.describe ? `, got ${wording.describe(value)}` : '';
-  switch (issue.code) {
-    case 'invalid_value': {
-      const values = issue.values.map((v) => JSON.stringify(v)).join(', ');
-      if (value === undefined) return `is required: one of ${values}`;
-      return custom ?? `must be ${issue.values.length === 1 ? values : `one of ${values}`}${got}`;
-    }
-    case 'invalid_type':
-      if (value === undefined) return 'is required';
-      return custom ?? `must be ${article(issue.expected)}${got}`;
-    case 'too_small':
-      return (
-        custom ??
-        (issue.origin === 'array' ? `must have at least ${String(issue.minimum)} item(s)` : `must be at least ${String(issue.minimum)}`)
-      );
-    default:
-      // A missing field a custom check refused (`card`) is still missing.
-      if (value === undefined) return 'is required';
-      return custom ?? (wording.describe ? `is invalid (${issue.message})${got}` : 'is invalid');
-  }
+  // A missing field is missing, whatever check refused it (a custom one for `card`).
+  if (value === undefined) return issue.code === 'invalid_value' ? `is required: one of ${listed(issue.values)}` : 'is required';
+  return customMessage(issue) ?? wording.fallback?.(issue, value) ?? 'is invalid';
 }
+
+/**
+ * A fallback for {@link issueRule} that words the rule from the issue itself
+ * (`must be an integer`, `must be one of "a", "b"`) and quotes the value with
+ * `describe`. Kept apart so the core, which never uses it, does not bundle it.
+ */
+export function spelledOut(describe: (value: unknown) => string): (issue: Issue, value: unknown) => string {
+  return (issue, value) => {
+    const got = `, got ${describe(value)}`;
+    switch (issue.code) {
+      case 'invalid_type':
+        return `must be ${article(issue.expected)}${got}`;
+      case 'invalid_value':
+        return `must be ${issue.values.length === 1 ? listed(issue.values) : `one of ${listed(issue.values)}`}${got}`;
+      case 'too_small':
+        return issue.origin === 'array'
+          ? `must have at least ${String(issue.minimum)} item(s)`
+          : `must be at least ${String(issue.minimum)}`;
+      default:
+        return `is invalid (${issue.message})${got}`;
+    }
+  };
+}
+
+const listed = (values: readonly unknown[]): string => values.map((v) => JSON.stringify(v)).join(', ');
 
 /** `string` → `a string`, `int` → `an integer`. */
 function article(expected: string): string {

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { CARD_SHAPE, cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
 import { GuardInputError, fail } from './errors.js';
-import { fieldOf, issuePaths, issueRule, valueAt } from './issues.js';
+import { issueRule, valueAt } from './issues.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
@@ -72,8 +72,9 @@ const ECHOED = new Set(['amount', 'orderTotal', 'currency', 'kind']);
 
 /** The first thing wrong with a Sale, as a GuardInputError naming the field and the rule. */
 function refuse(issue: z.core.$ZodIssue, input: object): never {
-  const path = issuePaths(issue)[0] ?? [];
-  const field = fieldOf(path);
+  // A Sale has no arrays: a path is dotted keys. Of several unknown keys, the first.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+  const field = path.join('.');
   const value = valueAt(input, path);
   const rule = issueRule(issue, value, { container: 'a Sale' });
   // An unknown field's name is the caller's text: it may be a card number.

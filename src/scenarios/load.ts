@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { safePath, safeText } from './render.js';
 import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
-import { customMessage, fieldOf, issuePaths, issueRule, valueAt, type Issue, type IssuePath } from '../issues.js';
+import { customMessage, fieldOf, issuePaths, issueRule, spelledOut, valueAt, type Issue, type IssuePath } from '../issues.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
 
@@ -506,7 +506,7 @@ function explainIssue(issue: Issue, base: Path, root: unknown): ScenarioProblem[
     if (branch) return unknownFieldsFirst(branch).flatMap((inner) => explainIssue(inner, path, root));
     return [problemAt(path, customMessage(issue) ?? 'is not valid here')];
   }
-  const wording = { container: containerName(path, root), describe: describeJson };
+  const wording = { container: containerName(path, root), fallback: spellOut };
   return issuePaths(issue, base).map((at) => problemAt(at, issueRule(issue, valueAt(root, at), wording)));
 }
 
@@ -539,6 +539,9 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
   return { code: 'custom', path: [], message, input: step };
 }
+
+/** Rules worded from the issue, with the bad value quoted as JSON: a scenario file holds test data, not card data. */
+const spellOut = spelledOut(describeJson);
 
 function describeJson(value: unknown): string {
   if (value === undefined) return 'nothing';
