@@ -270,9 +270,9 @@ export class Guard {
     if (context.verdict === 'allow') {
       throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
     }
-    const fixed = context.codes.find((code) => !isLiftable(code));
-    if (fixed !== undefined) {
-      throw new GuardOverrideError(fixed, `${fixed} can never be overridden: the same sale is being charged right now; wait for its result`, { field: 'decision' });
+    if (context.codes.some((code) => !isLiftable(code))) {
+      // IN_FLIGHT, the one code the rule table never lets an override lift.
+      throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
     }
     // Read once, checked, card data masked: what authorize sees is what is recorded.
     const { operator, reason, supervisor } = readOverrideRequest(request);

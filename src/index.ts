@@ -15,7 +15,16 @@ export {
   GuardStorageError,
   isGuardError,
 } from './errors.js';
-export type { GuardErrorName, GuardErrorOptions } from './errors.js';
+export type {
+  GuardErrorName,
+  GuardErrorOptions,
+  GuardErrorCode,
+  GuardInputErrorCode,
+  GuardConfigErrorCode,
+  GuardStateErrorCode,
+  GuardOverrideErrorCode,
+  GuardStorageErrorCode,
+} from './errors.js';
 export type { Listener } from './events.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';

@@ -1,5 +1,5 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, GuardInputError, describeValue, isGuardError } from './errors.js';
+import { GuardConfigError, GuardInputError, fail, invalidOption, isGuardError } from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
@@ -50,16 +50,12 @@ const unreadable = (field: string, cause: unknown): never => {
   throw new GuardConfigError('INVALID_OPTION', unreadableMessage(field), { field, cause });
 };
 
-function fail(field: string, rule: string, value: unknown): never {
-  throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must be ${rule}, got ${describeValue(value)}`, { field });
-}
-
 function id(field: string, value: unknown, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
   // The same rule a Sale's merchantId and terminalId meet (sale.ts), or a
   // guard could be created with an id none of its own sales could carry.
   if (typeof value !== 'string' || value === '' || value.trim() !== value || value.length > 128) {
-    fail(field, 'a string of 1-128 characters without leading or trailing spaces', value);
+    invalidOption(field, 'a string of 1-128 characters without leading or trailing spaces', value);
   }
   // Stored on every attempt: the same rule as a Sale's identifiers (sale.ts).
   if (containsCardNumber(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${NO_CARD_NUMBER}`, { field });
@@ -68,7 +64,7 @@ function id(field: string, value: unknown, required: boolean): string | undefine
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) fail(field, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  if (!allowed.includes(value as T)) invalidOption(field, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
   return value as T;
 }
 
@@ -94,20 +90,22 @@ function secretOf(secret: unknown): Uint8Array {
 export function resolveOptions(input: GuardOptions): ResolvedOptions {
   // A plain copy, read once: a getter or Proxy that throws is a config error, not a raw TypeError.
   const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    if (!KNOWN.has(key)) {
+      throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    }
   }
   const { clock, scheduler, store, authorize } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
-    fail('clock', 'an object with now() and monotonic() functions', clock);
+    invalidOption('clock', 'an object with now() and monotonic() functions', clock);
   }
-  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) fail('scheduler', 'an object with an after(ms, task) function', scheduler);
+  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
   if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
-    fail('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
+    invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
-  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize', 'a function', authorize);
+  if (authorize !== undefined && typeof authorize !== 'function') invalidOption('authorize', 'a function', authorize);
   const resolved: ResolvedOptions = {
     merchantId: id('merchantId', options.merchantId, true) as string,
     terminalId: id('terminalId', options.terminalId, false),
@@ -123,9 +121,13 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
-  if (resolved.pendingTimeoutMs <= 0) fail('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
+  if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
   if (resolved.retentionMs < resolved.windowMs) {
-    fail('retention', `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`, options.retention);
+    invalidOption(
+      'retention',
+      `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`,
+      options.retention,
+    );
   }
   return resolved;
 }
@@ -139,15 +141,15 @@ export interface ResolvedChargeOptions {
 
 const CHARGE_SHAPE: Shape = { confirm: 'ref', escalate: 'ref', timeout: 'value' };
 
-function chargeFail(field: string, message: string, cause?: unknown): never {
-  throw new GuardInputError('INVALID_OPTION', message, { field, ...(cause === undefined ? {} : { cause }) });
-}
+const chargeUnreadable = (field: string, cause: unknown): never => {
+  throw new GuardInputError('INVALID_OPTION', unreadableMessage(field), { field, cause });
+};
 
 /** A callback as given, still called with the options object as `this`, as `options.confirm(d)` would be. */
 function callback<F extends (decision: never) => unknown>(field: string, value: unknown, self: unknown): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') chargeFail(field, `\`${field}\` must be a function, got ${describeValue(value)}`);
-  return ((decision: never) => Reflect.apply(value, self, [decision])) as F;
+  if (typeof value !== 'function') fail(GuardInputError, 'INVALID_OPTION', field, 'must be a function', value);
+  return ((decision: never): unknown => Reflect.apply(value, self, [decision])) as F;
 }
 
 /**
@@ -156,9 +158,9 @@ function callback<F extends (decision: never) => unknown>(field: string, value: 
  * anything is reserved or submitted.
  */
 export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): ResolvedChargeOptions {
-  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, (field, cause) => chargeFail(field, unreadableMessage(field), cause));
+  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, chargeUnreadable);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    chargeFail('options', `\`options\` must be an object with confirm?, escalate? and timeout?, got ${describeValue(options)}`);
+    fail(GuardInputError, 'INVALID_OPTION', 'options', 'must be an object with confirm?, escalate? and timeout?', options);
   }
   const { confirm, escalate, timeout } = options as Record<string, unknown>;
   return {
@@ -170,6 +172,6 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
 
 /** A timeout of 0 would settle every charge as unknown before the processor could answer. */
 function positive(ms: number, given: unknown): number {
-  if (ms <= 0) chargeFail('timeout', `\`timeout\` must be a Duration above 0, got ${describeValue(given)}`);
+  if (ms <= 0) fail(GuardInputError, 'INVALID_OPTION', 'timeout', 'must be a Duration above 0', given);
   return ms;
 }

@@ -155,7 +155,14 @@ function orderRules(
   }
 }
 
-function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: number, open: (r: AttemptRecord) => AttemptStatus, note: Note): void {
+function refundRules(
+  sale: SaleFacts,
+  refundOf: string,
+  index: IndexView,
+  now: number,
+  open: (r: AttemptRecord) => AttemptStatus,
+  note: Note,
+): void {
   // A refund of the same sale whose outcome is open may have paid out,
   // whatever its card or amount: a retry after a "system error" keyed with
   // another card is the same refund again (field failure 5). It holds this
@@ -178,5 +185,7 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: n
   // Below zero only after overrides: then nothing remains. Whenever open
   // refunds count here, IN_FLIGHT / UNKNOWN_OUTCOME name them beside it.
   const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
-  if (sale.amount > remaining) note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  if (sale.amount > remaining) {
+    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  }
 }

@@ -22,7 +22,22 @@ const ORDERS = ['o1', 'o2', undefined];
 /** What a refund attempt refunds; `undefined` makes a sale. */
 const REFUND_OF = ['a', 'b', 'z', undefined];
 const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
-const OFFSETS = [-8 * 86_400_000, -UNKNOWN_MAX_AGE_MS, -25 * 3_600_000, -R, -3_600_000, -W - 1, -W, -W + 1, -1, 0, 1, W, 3_600_000, 25 * 3_600_000];
+const OFFSETS = [
+  -8 * 86_400_000,
+  -UNKNOWN_MAX_AGE_MS,
+  -25 * 3_600_000,
+  -R,
+  -3_600_000,
+  -W - 1,
+  -W,
+  -W + 1,
+  -1,
+  0,
+  1,
+  W,
+  3_600_000,
+  25 * 3_600_000,
+];
 const STEPS = [0, 1, W - 1, W, W + 1, 3_600_000, R, UNKNOWN_MAX_AGE_MS];
 
 const offset = fc.oneof(fc.constantFrom(...OFFSETS), fc.integer({ min: -2 * W, max: 2 * W }));
@@ -47,10 +62,21 @@ type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 function build(v: Version, now: number): AttemptRecord {
   return makeRecord({
-    v: 1, id: v.id, idempotencyKey: v.id, fingerprint: v.fp, merchantId: v.merchant, kind: v.refundOf === undefined ? 'sale' : 'refund', amount: 100, currency: 'CNY',
+    v: 1,
+    id: v.id,
+    idempotencyKey: v.id,
+    fingerprint: v.fp,
+    merchantId: v.merchant,
+    kind: v.refundOf === undefined ? 'sale' : 'refund',
+    amount: 100,
+    currency: 'CNY',
     ...(v.order === undefined ? {} : { orderId: v.order }),
     ...(v.refundOf === undefined ? {} : { refundOf: v.refundOf }),
-    status: v.status, createdAt: now + v.created, updatedAt: now + v.updated, pendingSince: now + v.updated, refunded: 0,
+    status: v.status,
+    createdAt: now + v.created,
+    updatedAt: now + v.updated,
+    pendingSince: now + v.updated,
+    refunded: 0,
     ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
   } as AttemptRecord);
 }
@@ -86,10 +112,15 @@ function run(initial: Version[], ops: Op[], history = false): void {
       for (const m of model.values()) {
         if (m.fingerprint !== fp) continue;
         const must = isOpen(m.status) || (m.status === 'approved' && m.approvedAt !== undefined && now - m.approvedAt < W);
-        if (must) expect(includes(got, m), `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`).toBe(true);
+        if (must) {
+          expect(
+            includes(got, m),
+            `${where}: ${m.id}:${m.status} approvedAt=${m.approvedAt === undefined ? 'none' : m.approvedAt - now} missing from byFingerprint(${fp})`,
+          ).toBe(true);
+        }
       }
     }
-    for (const merchant of MERCHANTS)
+    for (const merchant of MERCHANTS) {
       for (const order of ['o1', 'o2']) {
         const got = index.byOrder(merchant, order);
         expect(new Set(got).size, `${where}: duplicate in byOrder`).toBe(got.length);
@@ -98,10 +129,13 @@ function run(initial: Version[], ops: Op[], history = false): void {
           expect(isLive(r.status), `${where}: non-live in byOrder`).toBe(true);
           expect(r.merchantId === merchant && r.orderId === order).toBe(true);
         }
-        for (const m of model.values())
-          if (m.merchantId === merchant && m.orderId === order && isLive(m.status) && held(m))
+        for (const m of model.values()) {
+          if (m.merchantId === merchant && m.orderId === order && isLive(m.status) && held(m)) {
             expect(includes(got, m), `${where}: ${m.id}:${m.status} missing from byOrder`).toBe(true);
+          }
+        }
       }
+    }
     for (const original of REFUND_OF) {
       if (original === undefined) continue;
       const got = index.openRefundsOf(original);
@@ -157,7 +191,9 @@ describe('AttemptIndex against a naive model (property)', () => {
   // non-live, duplicated or pruned early may be.
   it('finds exactly what the rules may match, after any sequence of operations', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) => run(initial, ops)),
+      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) =>
+        run(initial, ops),
+      ),
       { numRuns: 5000 },
     );
   });

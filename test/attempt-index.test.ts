@@ -70,18 +70,21 @@ describe('AttemptIndex lookups', () => {
     expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
   });
 
-  it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)('drops a record that became %s from fingerprint and order lookups, keeping it by id', (status) => {
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
-    const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
-    index.add(live);
-    index.add(sibling);
-    const dead = next(live, { status, updatedAt: T0 + 1000 });
-    index.add(dead);
-    expect(index.get('a')).toBe(dead);
-    expect(index.byFingerprint('fp-1')).toEqual([sibling]);
-    expect(index.byOrder('M-1', 'O-1')).toEqual([sibling]);
-  });
+  it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)(
+    'drops a record that became %s from fingerprint and order lookups, keeping it by id',
+    (status) => {
+      const index = new AttemptIndex(RETENTION, WINDOW);
+      const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+      const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
+      index.add(live);
+      index.add(sibling);
+      const dead = next(live, { status, updatedAt: T0 + 1000 });
+      index.add(dead);
+      expect(index.get('a')).toBe(dead);
+      expect(index.byFingerprint('fp-1')).toEqual([sibling]);
+      expect(index.byOrder('M-1', 'O-1')).toEqual([sibling]);
+    },
+  );
 
   it('keeps unknown and approved records in the lookups', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);
@@ -151,7 +154,14 @@ describe('AttemptIndex.openRefundsOf', () => {
 
   it('files open refunds at start-up, and finds none among settled ones', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll([refund('r1', 's', { status: 'unknown' }), refund('r2', 's', { status: 'approved', approvedAt: T0 }), refund('r3', 's', { status: 'pending' })], T0);
+    index.addAll(
+      [
+        refund('r1', 's', { status: 'unknown' }),
+        refund('r2', 's', { status: 'approved', approvedAt: T0 }),
+        refund('r3', 's', { status: 'pending' }),
+      ],
+      T0,
+    );
     expect(ids(index.openRefundsOf('s'))).toEqual(['r1', 'r3']);
   });
 });
@@ -398,10 +408,10 @@ describe('AttemptIndex window sweep, edge cases', () => {
     expect(index.byFingerprint('fp-2')).toEqual([]);
   });
 
-
   it('keeps its place when expiry compacts the queue under it', () => {
     const index = new AttemptIndex(HOUR, WINDOW);
-    const approved = (i: number, at: number) => record(`r${i}`, { fingerprint: `fp-${i}`, status: 'approved', approvedAt: at, updatedAt: at });
+    const approved = (i: number, at: number) =>
+      record(`r${i}`, { fingerprint: `fp-${i}`, status: 'approved', approvedAt: at, updatedAt: at });
     for (let i = 0; i < 3000; i++) index.add(approved(i, T0 + i * 1000));
     // Past retention for the first 1600: the queue drops its consumed head.
     expect(index.expire(T0 + 1599 * 1000 + HOUR)).toHaveLength(1600);
@@ -412,7 +422,6 @@ describe('AttemptIndex window sweep, edge cases', () => {
     index.expire(now + 99 + WINDOW);
     expect(later.filter((r) => index.byFingerprint(r.fingerprint).length > 0)).toEqual([]);
   });
-
 });
 
 describe('AttemptIndex window sweep past superseded entries', () => {

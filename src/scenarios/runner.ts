@@ -258,7 +258,9 @@ class Run {
     const refundOf = written.refundOf;
     // A spread defines properties, so an own "__proto__" key is kept as one
     // (Object.assign or a loop of assignments would drop it).
-    if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
+    if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) {
+      return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
+    }
     return written as unknown as Sale;
   }
 
@@ -273,8 +275,12 @@ class Run {
   async #checkUnchanged(number: number, errorName: string, before: Snapshot): Promise<void> {
     const after = await this.#snapshot(before.seen !== undefined);
     const changes = [...this.#differences('stored records', before.stored, after.stored)];
-    if (before.seen && after.seen && changes.length === 0) changes.push(...this.#differences("the guard's attempts", before.seen, after.seen));
-    if (changes.length > 0) this.#fail(number, `throws ${errorName} and changes nothing`, `threw ${errorName} but changed: ${changes.join('; ')}`);
+    if (before.seen && after.seen && changes.length === 0) {
+      changes.push(...this.#differences("the guard's attempts", before.seen, after.seen));
+    }
+    if (changes.length > 0) {
+      this.#fail(number, `throws ${errorName} and changes nothing`, `threw ${errorName} but changed: ${changes.join('; ')}`);
+    }
   }
 
   *#differences(what: string, before: Map<string, AttemptStatus>, after: Map<string, AttemptStatus>): Generator<string> {

@@ -162,7 +162,11 @@ window.harness = {
   },
   async override(supervisor) {
     if (!last) throw new Error('no decision to override');
-    const decision = await current().override(last, { operator: 'cashier-1', reason: 'browser test', ...(supervisor ? { supervisor: 'sup-1' } : {}) });
+    const decision = await current().override(last, {
+      operator: 'cashier-1',
+      reason: 'browser test',
+      ...(supervisor ? { supervisor: 'sup-1' } : {}),
+    });
     if (decision.verdict !== 'allow') last = decision;
     return summary(decision);
   },
@@ -187,13 +191,13 @@ window.harness = {
     return new Promise((resolve, reject) => {
       const request = indexedDB.deleteDatabase(name);
       request.onsuccess = () => resolve();
-      request.onerror = () => reject(request.error);
+      request.onerror = () => reject(request.error ?? new Error(`deleting IndexedDB "${name}" failed`));
     });
   },
   stored(name, attemptId) {
     return new Promise((resolve, reject) => {
       const open = indexedDB.open(name);
-      open.onerror = () => reject(open.error);
+      open.onerror = () => reject(open.error ?? new Error(`opening IndexedDB "${name}" failed`));
       open.onsuccess = () => {
         const db = open.result;
         const request = db.transaction('guard', 'readonly').objectStore('guard').get(`r:${attemptId}`);
@@ -201,7 +205,7 @@ window.harness = {
           db.close();
           resolve(request.result);
         };
-        request.onerror = () => reject(request.error);
+        request.onerror = () => reject(request.error ?? new Error(`reading ${attemptId} from IndexedDB "${name}" failed`));
       };
     });
   },

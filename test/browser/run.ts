@@ -121,9 +121,15 @@ async function forgedBroadcast(browser: Browser, origin: string): Promise<string
     await openGuard(a!, db);
     const sold = await begin(a!, SALE);
     await settle(a!, sold.attemptId as string, 'approved');
-    const record = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, sold.attemptId as string] as const)) as Record<string, unknown>;
+    const record = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, sold.attemptId as string] as const)) as Record<
+      string,
+      unknown
+    >;
     const charging = await begin(a!, { ...SALE, amount: 777 });
-    const inFlight = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, charging.attemptId as string] as const)) as Record<string, unknown>;
+    const inFlight = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, charging.attemptId as string] as const)) as Record<
+      string,
+      unknown
+    >;
     const later = Date.now() + 60_000;
     for (const message of [
       { from: 'evil', record: { ...record, status: 'voided', updatedAt: later } },
@@ -136,7 +142,10 @@ async function forgedBroadcast(browser: Browser, origin: string): Promise<string
     }
     await pause(300);
     const again = await begin(a!, SALE);
-    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `after a forged void the approval must still prompt, got ${describe(again)}`);
+    check(
+      again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'),
+      `after a forged void the approval must still prompt, got ${describe(again)}`,
+    );
     const declined = await settle(a!, charging.attemptId as string, 'declined');
     check(declined === 'declined', `the processor's real decline must be recordable, got ${declined}`);
     return `forged void ignored (${describe(again)}), real decline recorded`;
@@ -175,7 +184,10 @@ async function memoryOnlyAttempt(browser: Browser, origin: string): Promise<stri
     await openGuard(b!, db);
     await openGuard(a!, db, { failWrites: true, onStorageError: 'allow' });
     const charging = await begin(a!, SALE);
-    check(charging.verdict === 'allow' && charging.codes.includes('STORAGE_UNAVAILABLE'), `tab A should proceed on memory, got ${describe(charging)}`);
+    check(
+      charging.verdict === 'allow' && charging.codes.includes('STORAGE_UNAVAILABLE'),
+      `tab A should proceed on memory, got ${describe(charging)}`,
+    );
     await pause(200);
     const inB = await begin(b!, SALE);
     check(inB.verdict === 'block' && inB.codes.includes('IN_FLIGHT'), `tab B should block IN_FLIGHT, got ${describe(inB)}`);
@@ -192,7 +204,10 @@ async function noBroadcastChannel(browser: Browser, origin: string): Promise<str
     const sold = await begin(a!, { ...SALE, orderId: 'T-9' } as typeof SALE);
     await settle(a!, sold.attemptId as string, 'approved');
     const again = await begin(b!, SALE);
-    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `tab B should prompt DUPLICATE_CHARGE, got ${describe(again)}`);
+    check(
+      again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'),
+      `tab B should prompt DUPLICATE_CHARGE, got ${describe(again)}`,
+    );
     const order = await begin(b!, { ...SALE, orderId: 'T-9' } as typeof SALE);
     check(order.codes.includes('ORDER_ALREADY_PAID'), `tab B should see the order paid, got ${describe(order)}`);
     return `tab B: ${describe(again)}; same order: ${describe(order)}`;
@@ -244,10 +259,13 @@ async function reloadMidCharge(browser: Browser, origin: string): Promise<string
     await page.reload();
     await page.waitForFunction(() => window.harness !== undefined);
     await openGuard(page, 'pdg-reload');
-    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId as string);
+    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId);
     check(status === 'unknown', `after reload attempt ${first.attemptId} should be unknown, got ${status}`);
     const retry = await page.evaluate((sale) => window.harness.begin(sale), SALE);
-    check(retry.verdict === 'block' && retry.codes.includes('UNKNOWN_OUTCOME'), `retry should block UNKNOWN_OUTCOME, got ${describe(retry)}`);
+    check(
+      retry.verdict === 'block' && retry.codes.includes('UNKNOWN_OUTCOME'),
+      `retry should block UNKNOWN_OUTCOME, got ${describe(retry)}`,
+    );
     return `attempt ${first.attemptId} → unknown, retry ${describe(retry)}`;
   } finally {
     await context.close();
@@ -264,17 +282,25 @@ async function twoPagesRace(browser: Browser, origin: string): Promise<string> {
     for (let round = 0; round < RACE_ROUNDS; round++) {
       const sale = { ...SALE, amount: 1000 + round };
       const at = Date.now() + 200;
-      const results = await Promise.all(pages.map((page) => page.evaluate(([s, t, n]) => window.harness.raceAt(s, t, n), [sale, at, BEGINS_PER_PAGE] as const)));
+      const results = await Promise.all(
+        pages.map((page) => page.evaluate(([s, t, n]) => window.harness.raceAt(s, t, n), [sale, at, BEGINS_PER_PAGE] as const)),
+      );
       const allowed = results.map((decisions) => decisions.filter((d) => d.verdict === 'allow').length);
       const total = allowed.reduce((a, b) => a + b, 0);
       check(total === 1, `round ${round + 1}: ${total} reservations of one sale across two pages (per page: ${allowed.join(', ')})`);
       const losers = results.flat().filter((d) => d.verdict !== 'allow');
-      check(losers.every((d) => d.verdict === 'block' && d.codes.includes('IN_FLIGHT')), `round ${round + 1}: every other begin should block IN_FLIGHT`);
+      check(
+        losers.every((d) => d.verdict === 'block' && d.codes.includes('IN_FLIGHT')),
+        `round ${round + 1}: every other begin should block IN_FLIGHT`,
+      );
       wins[allowed.indexOf(1)]!++;
       // Afterwards both pages know the winner.
       for (const page of pages) {
         const later = await page.evaluate((s) => window.harness.begin(s), sale);
-        check(later.verdict === 'block' && later.codes.includes('IN_FLIGHT'), `round ${round + 1}: a later begin should block IN_FLIGHT, got ${describe(later)}`);
+        check(
+          later.verdict === 'block' && later.codes.includes('IN_FLIGHT'),
+          `round ${round + 1}: a later begin should block IN_FLIGHT, got ${describe(later)}`,
+        );
       }
     }
     return `${RACE_ROUNDS} rounds × ${pages.length * BEGINS_PER_PAGE} begins, one reservation each (page A won ${wins[0]}, page B ${wins[1]})`;
