@@ -12,18 +12,15 @@ import tseslint from 'typescript-eslint';
 // `npm run lint:code -- --fix`, and fix what is left by hand.
 // `LINT_ALL=1 npx eslint .` lints them anyway, to see what is coming.
 const IN_FLIGHT_ELSEWHERE = [
-  'src/guard.ts',
-  'src/attempt-index.ts',
   'src/deferred.ts',
-  'src/types.ts',
-  'src/history.ts',
-  'src/claims.ts',
-  'src/testing/**',
-  'src/stores/**',
-  'test/stores/**',
-  'test/guard/**',
+  'src/stores/file.ts',
+  'src/stores/file/**',
+  'test/stores/file.test.ts',
+  'test/stores/file/**',
+  'test/stores/file-crash.test.ts',
+  'test/stores/crash-child.ts',
+  'test/stores/crash-plan.ts',
   'bench/**',
-  'docs/**',
 ];
 
 export default tseslint.config(
@@ -88,6 +85,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/unbound-method': 'off',
+      // Tests drive raw IndexedDB requests, which fail with whatever the
+      // engine gives (a DOMException, or null), and key them with IDBValidKey.
+      '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      '@typescript-eslint/no-base-to-string': 'off',
     },
   },
   {

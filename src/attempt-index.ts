@@ -115,14 +115,23 @@ export class AttemptIndex {
     this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
     const live = isLive(record.status);
-    if (wasLive && live && previous.fingerprint === record.fingerprint && previous.orderId === record.orderId && previous.merchantId === record.merchantId) {
+    if (
+      wasLive &&
+      live &&
+      previous.fingerprint === record.fingerprint &&
+      previous.orderId === record.orderId &&
+      previous.merchantId === record.merchantId
+    ) {
       // The common change (pending → approved): overwrite the entries in
       // place. Deleting a Map key leaves a hole until the table next grows:
       // at 100k attempts, unlink + link cost ~70 bytes each in holes.
       // Where the window sweep took `previous` out, the same approval stays
       // out; an open version (a resume) or a new approval (another tab's) is
       // found by its fingerprint again.
-      if (!swap(this.#byFingerprint, record.fingerprint, previous, record) && (isOpen(record.status) || record.approvedAt !== previous.approvedAt)) {
+      if (
+        !swap(this.#byFingerprint, record.fingerprint, previous, record) &&
+        (isOpen(record.status) || record.approvedAt !== previous.approvedAt)
+      ) {
         push(this.#byFingerprint, record.fingerprint, record);
       }
       if (record.orderId !== undefined) {
@@ -259,7 +268,7 @@ export class AttemptIndex {
 
   #linkOrder(record: AttemptRecord, orderId: string): void {
     let orders = this.#byOrder.get(record.merchantId);
-    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map()));
+    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map<string, AttemptRecord | AttemptRecord[]>()));
     push(orders, orderId, record);
   }
 

@@ -31,7 +31,9 @@ export class ExpiryQueue {
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) sorted = (this.#deadlines[i] as number) >= (this.#deadlines[i - 1] as number);
     if (sorted) return;
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (this.#deadlines[a] as number) - (this.#deadlines[b] as number) || a - b);
+    const order = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => (this.#deadlines[a] as number) - (this.#deadlines[b] as number) || a - b,
+    );
     this.#deadlines = order.map((i) => this.#deadlines[i] as number);
     this.#ids = order.map((i) => this.#ids[i] as string);
   }

@@ -198,7 +198,8 @@ export class Guard {
     }
     // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
     const history = this.#history;
-    const pastRetention = history && !secretChanged ? await this.#storeCall('prune', () => history.prune(this.#time.wallOf(now - this.#o.retentionMs) + 1)) : 0;
+    const pastRetention =
+      history && !secretChanged ? await this.#storeCall('prune', () => history.prune(this.#time.wallOf(now - this.#o.retentionMs) + 1)) : 0;
     this.#nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
     const scope = history ? { since: this.#time.wallOf(now - this.#o.windowMs) } : undefined;
     const records = secretChanged ? [] : await this.#storeCall('load', () => store.load(scope));
@@ -221,8 +222,10 @@ export class Guard {
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
     const refunds = kept.filter((record) => record.kind === 'refund' && record.status === 'approved');
-    const originals = await Promise.all(refunds.map((record) => this.#readFor({ merchantId: record.merchantId, refundOf: record.refundOf })));
-    this.#recall(originals.flatMap((read) => read ?? []));
+    const originals = await Promise.all(
+      refunds.map((record) => this.#readFor({ merchantId: record.merchantId, refundOf: record.refundOf }) ?? Promise.resolve([])),
+    );
+    this.#recall(originals.flat());
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
     const pruned = pastRetention + this.#prune(now);
     this.#unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => this.#change(change)));
@@ -272,7 +275,11 @@ export class Guard {
     }
     if (context.codes.some((code) => !isLiftable(code))) {
       // IN_FLIGHT, the one code the rule table never lets an override lift.
-      throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
+      throw new GuardOverrideError(
+        'IN_FLIGHT',
+        'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result',
+        { field: 'decision' },
+      );
     }
     // Read once, checked, card data masked: what authorize sees is what is recorded.
     const { operator, reason, supervisor } = readOverrideRequest(request);
@@ -309,7 +316,9 @@ export class Guard {
     if (answer !== true) {
       throw new GuardOverrideError(
         'NOT_AUTHORIZED',
-        this.#o.authorize ? 'the supervisor check did not authorise this override' : 'overriding a block needs an `authorize` function in createGuard options',
+        this.#o.authorize
+          ? 'the supervisor check did not authorise this override'
+          : 'overriding a block needs an `authorize` function in createGuard options',
       );
     }
   }
@@ -320,7 +329,13 @@ export class Guard {
     const { card, ...rest } = sale;
     const facts: SaleFacts = {
       ...rest,
-      fingerprint: this.#hasher.fingerprint({ merchantId: sale.merchantId, kind: sale.kind, currency: sale.currency, amount: sale.amount, cardKey }),
+      fingerprint: this.#hasher.fingerprint({
+        merchantId: sale.merchantId,
+        kind: sale.kind,
+        currency: sale.currency,
+        amount: sale.amount,
+        cardKey,
+      }),
     };
     if (card.bin !== undefined) facts.bin = card.bin;
     if (card.last4 !== undefined) facts.last4 = card.last4;
@@ -367,7 +382,11 @@ export class Guard {
   #checkRefundCurrency(sale: SaleFacts): void {
     const original = sale.refundOf === undefined ? undefined : this.#index.get(sale.refundOf);
     if (original !== undefined && original.currency !== sale.currency) {
-      throw new GuardInputError('INVALID_SALE', `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`, { field: 'currency' });
+      throw new GuardInputError(
+        'INVALID_SALE',
+        `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`,
+        { field: 'currency' },
+      );
     }
   }
 
@@ -398,7 +417,14 @@ export class Guard {
       const policy = this.#o.onStorageError;
       const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
       const lifts = [...new Set([...(mode.lifted ?? []), ...shown, 'STORAGE_UNAVAILABLE' as const])];
-      if (policy !== 'allow') return this.#issue(sale, now, { verdict: strictest([policy, ...findings.map((f) => VERDICT_OF[f.code])]), findings: [...findings, unread], lifts, peek: !mode.reserve });
+      if (policy !== 'allow') {
+        return this.#issue(sale, now, {
+          verdict: strictest([policy, ...findings.map((f) => VERDICT_OF[f.code])]),
+          findings: [...findings, unread],
+          lifts,
+          peek: !mode.reserve,
+        });
+      }
       findings.push(unread);
     }
     const anomaly = this.#clockCheck(now);
@@ -494,7 +520,14 @@ export class Guard {
       const codes = issued.lifts ?? findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
       this.#decisions.set(decision, { sale, verdict, codes });
       if (!peek) {
-        this.#journal({ at: now, type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
+        this.#journal({
+          at: now,
+          type: 'decision',
+          verdict,
+          codes: reasons.map((r) => r.code),
+          amount: sale.amount,
+          ...(sale.operator ? { operator: sale.operator } : {}),
+        });
       }
     }
     if (this.#events.has('decision')) this.#events.emit({ type: 'decision', decision, peek });
@@ -598,16 +631,37 @@ export class Guard {
     }
     const [record] = plan.changes as [AttemptRecord];
     if (processor && record.status === 'approved' && (from === 'cancelled' || from === 'declined')) {
-      this.#journal({ at: now, type: 'settle', attemptId, from, to: 'approved', detail: `the processor approved this charge after it was settled '${from}': recorded as approved` });
+      this.#journal({
+        at: now,
+        type: 'settle',
+        attemptId,
+        from,
+        to: 'approved',
+        detail: `the processor approved this charge after it was settled '${from}': recorded as approved`,
+      });
     }
     const overruled = this.#charging.get(attemptId);
     this.#charging.delete(attemptId);
     this.#recovered.delete(attemptId);
     if (overruled !== undefined) {
-      this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: record.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here` });
+      this.#journal({
+        at: now,
+        type: 'settle',
+        attemptId,
+        from: overruled,
+        to: record.status,
+        detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here`,
+      });
     }
     if (plan.over) this.#reportOver(plan.over);
-    this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
+    this.#journal({
+      at: now,
+      type: 'settle',
+      attemptId,
+      from,
+      to: record.status,
+      ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}),
+    });
     this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
   }
@@ -618,7 +672,13 @@ export class Guard {
    * refund beyond what remains; reads only the index, so it can run again
    * inside a store transaction with what other tabs wrote.
    */
-  #plan(current: AttemptRecord, from: AttemptStatus, valid: Outcome, now: number, processor = false): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
+  #plan(
+    current: AttemptRecord,
+    from: AttemptStatus,
+    valid: Outcome,
+    now: number,
+    processor = false,
+  ): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
     if (valid.status === 'refunded') {
       if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
       if (from !== 'approved') this.#illegal(current, from, 'refunded');
@@ -629,8 +689,16 @@ export class Guard {
     const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
     if (!canTransition(from, valid.status) && !correction) this.#illegal(current, from, valid.status);
     // A void returns the whole charge: after a refund it would return money twice.
-    if (valid.status === 'voided' && current.kind === 'sale' && (current.refunded > 0 || this.#index.openRefundsOf(current.id).length > 0)) {
-      throw new GuardStateError('HAS_REFUNDS', `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`, { field: 'status' });
+    if (
+      valid.status === 'voided' &&
+      current.kind === 'sale' &&
+      (current.refunded > 0 || this.#index.openRefundsOf(current.id).length > 0)
+    ) {
+      throw new GuardStateError(
+        'HAS_REFUNDS',
+        `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`,
+        { field: 'status' },
+      );
     }
     const { status, ...details } = valid;
     let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
@@ -658,7 +726,10 @@ export class Guard {
   /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
   async #repairRefund(record: AttemptRecord, now: number): Promise<void> {
     // Its original is in memory: recalled from history by the caller.
-    const original = record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? this.#index.get(record.refundOf) : undefined;
+    const original =
+      record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined
+        ? this.#index.get(record.refundOf)
+        : undefined;
     const updated = original && applyRefund(original, record, now);
     if (updated) this.#index.add(updated);
     if (updated || this.#unpersisted.size > 0) await this.#persist(updated ? [updated] : []);
@@ -700,7 +771,11 @@ export class Guard {
       if (theirs) this.#adopt(theirs);
       const status = this.#statusOf(this.#index.get(current.id) ?? current, now);
       if (status !== 'unknown') {
-        throw new GuardStateError(status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION', `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`, { field: 'attemptId' });
+        throw new GuardStateError(
+          status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION',
+          `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`,
+          { field: 'attemptId' },
+        );
       }
       this.#refuseResume(current, now);
       throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed: another tab holds its sale`, { field: 'attemptId' });
@@ -727,8 +802,15 @@ export class Guard {
     const first = findings.find((f) => f.code === 'IN_FLIGHT') ?? findings.find((f) => VERDICT_OF[f.code] === 'block') ?? findings[0];
     if (!first) return;
     const other = first.attemptId === undefined ? '' : ` (attempt ${first.attemptId})`;
-    const why = first.code === 'IN_FLIGHT' ? 'is being charged right now: wait for its result' : 'stands against it: a new charge of this sale goes through begin and its confirmation';
-    throw new GuardStateError(first.code, `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(this.#o.locale, first.code, first.facts)}`, { field: 'attemptId' });
+    const why =
+      first.code === 'IN_FLIGHT'
+        ? 'is being charged right now: wait for its result'
+        : 'stands against it: a new charge of this sale goes through begin and its confirmation';
+    throw new GuardStateError(
+      first.code,
+      `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(this.#o.locale, first.code, first.facts)}`,
+      { field: 'attemptId' },
+    );
   }
 
   /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
@@ -747,7 +829,11 @@ export class Guard {
   async attempts(filter: AttemptFilter = {}): Promise<AttemptRecord[]> {
     this.#assertOpen();
     if (typeof filter !== 'object' || filter === null) {
-      throw new GuardInputError('INVALID_FILTER', `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`, { field: 'filter' });
+      throw new GuardInputError(
+        'INVALID_FILTER',
+        `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`,
+        { field: 'filter' },
+      );
     }
     filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
       throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
@@ -789,7 +875,9 @@ export class Guard {
    */
   async charge(sale: Sale, submit: (attempt: Attempt) => Promise<SubmitResult>, options: ChargeOptions = {}): Promise<ChargeResult> {
     const resolved = resolveChargeOptions(options, this.#o.pendingTimeoutMs);
-    if (typeof submit !== 'function') throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+    if (typeof submit !== 'function') {
+      throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+    }
     let decision = await this.begin(sale);
     // An override can surface a new reason (SPEC §4), so ask again, a few times at most.
     for (let round = 0; round < 3 && decision.verdict !== 'allow'; round++) {
@@ -799,7 +887,11 @@ export class Guard {
     }
     const attempt = decision.attempt;
     if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
-    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), resolved.timeoutMs, this.#o.scheduler);
+    const answer = await settleWithin(
+      Promise.resolve().then(() => submit(attempt)),
+      resolved.timeoutMs,
+      this.#o.scheduler,
+    );
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
@@ -812,7 +904,9 @@ export class Guard {
   /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
   async #ask(decision: Decision, options: ResolvedChargeOptions): Promise<Decision | undefined> {
     if (decision.verdict === 'prompt') {
-      const answer = options.confirm ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision)) : false;
+      const answer = options.confirm
+        ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision))
+        : false;
       if (answer === false) return undefined;
       // The operator the sale was validated with: the caller's object is not read twice.
       const operator = this.#decisions.get(decision)?.sale.operator ?? 'cashier';
@@ -820,7 +914,10 @@ export class Guard {
       return this.override(decision, request);
     }
     const fixed = decision.reasons.some((r) => !isLiftable(r.code));
-    const request = !fixed && options.escalate ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision)) : false;
+    const request =
+      !fixed && options.escalate
+        ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision))
+        : false;
     if (!request) return undefined;
     try {
       return await this.override(decision, request);
@@ -847,7 +944,13 @@ export class Guard {
       // yet): the processor's own answer disagrees. It cannot be applied, and
       // must not be lost: an approval here is money taken, probably twice.
       const answer = settlement.outcome.status;
-      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: status, detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records` });
+      this.#journal({
+        at: this.#now(),
+        type: 'settle',
+        attemptId,
+        from: status,
+        detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records`,
+      });
       this.#events.emit({ type: 'late-answer', attemptId, answer, status });
     }
   }
@@ -870,7 +973,8 @@ export class Guard {
     try {
       return { record: await this.#settleAnswer(attemptId, outcome), applied: true };
     } catch (error) {
-      const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await this.#owner().#kept(attemptId, outcome) : undefined;
+      const current =
+        error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await this.#owner().#kept(attemptId, outcome) : undefined;
       if (current === undefined) throw error;
       return { record: current, applied: false };
     }
@@ -880,7 +984,13 @@ export class Guard {
   async #kept(attemptId: string, answer: Outcome): Promise<AttemptRecord | undefined> {
     const record = await this.get(attemptId);
     if (record && record.status !== answer.status) {
-      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: record.status, detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records` });
+      this.#journal({
+        at: this.#now(),
+        type: 'settle',
+        attemptId,
+        from: record.status,
+        detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records`,
+      });
       this.#events.emit({ type: 'late-answer', attemptId, answer: answer.status, status: record.status });
     }
     return record;
@@ -938,16 +1048,26 @@ export class Guard {
 
   /** The attempt `attemptId` if memory holds it; a bad id throws. */
   #held(attemptId: string): AttemptRecord | undefined {
-    if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
+    if (typeof attemptId !== 'string') {
+      throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, {
+        field: 'attemptId',
+      });
+    }
     // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
-    if (containsCardNumber(attemptId)) throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
+    if (containsCardNumber(attemptId)) {
+      throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
+    }
     return this.#index.get(attemptId);
   }
 
   /** The attempt `attemptId`, from memory or else the store's history; throws if there is none. */
   #require(attemptId: string): AttemptRecord {
     const record = this.#held(attemptId);
-    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, { field: 'attemptId' });
+    if (!record) {
+      throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, {
+        field: 'attemptId',
+      });
+    }
     return record;
   }
 
@@ -974,7 +1094,9 @@ export class Guard {
   }
 
   #illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
-    throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, { field: 'status' });
+    throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, {
+      field: 'status',
+    });
   }
 
   /** What callers see: a stale `pending` reads `unknown`, times are wall-clock times. */
@@ -1064,7 +1186,12 @@ export class Guard {
     // Its times are the sender's word: none may lie ahead, or a forged hold would never turn unknown (liftable) nor expire.
     const clamp = (t: number) => Math.min(t, now);
     const given = this.#time.fromWall(makeRecord(record));
-    const adopted = withChanges(given, { createdAt: clamp(given.createdAt), updatedAt: clamp(given.updatedAt), pendingSince: clamp(given.pendingSince), ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }) });
+    const adopted = withChanges(given, {
+      createdAt: clamp(given.createdAt),
+      updatedAt: clamp(given.updatedAt),
+      pendingSince: clamp(given.pendingSince),
+      ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }),
+    });
     if (this.#index.deadline(adopted) <= now) return;
     this.#announced.add(record.id);
     this.#index.add(adopted);
@@ -1078,7 +1205,10 @@ export class Guard {
   async #restore(detail: string): Promise<void> {
     const { store } = this.#o;
     const records = [...this.#index.values()];
-    this.#storageError(new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
+    this.#storageError(
+      new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`),
+      'restore',
+    );
     this.#journal({ at: this.#now(), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });
     const writes: Promise<unknown>[] = [this.#write(() => store.setMeta(KEY_CHECK, this.#hasher.keyCheck))];
     // A put files a live record under its claim keys again.
@@ -1112,19 +1242,26 @@ export class Guard {
   async #persist(records: AttemptRecord[]): Promise<void> {
     const { store } = this.#o;
     // Retry what an earlier storage failure left in memory only.
-    const retry = this.#unpersisted.size === 0 ? [] : [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
-    const writes = [...retry, ...records].map((record) => this.#write(() => store.put(this.#time.toWall(record))).then(
-      () => {
-        this.#unpersisted.delete(record.id);
-      },
-      (error: unknown) => {
-        // The outcome is real whether or not the disk took it: keep it in
-        // memory, retry on the next write, and tell the app.
-        this.#unpersisted.add(record.id);
-        this.#storageError(error, 'put');
-        store.announce?.(this.#time.toWall(record));
-      },
-    ));
+    const retry =
+      this.#unpersisted.size === 0
+        ? []
+        : [...this.#unpersisted]
+            .map((id) => this.#index.get(id))
+            .filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+    const writes = [...retry, ...records].map((record) =>
+      this.#write(() => store.put(this.#time.toWall(record))).then(
+        () => {
+          this.#unpersisted.delete(record.id);
+        },
+        (error: unknown) => {
+          // The outcome is real whether or not the disk took it: keep it in
+          // memory, retry on the next write, and tell the app.
+          this.#unpersisted.add(record.id);
+          this.#storageError(error, 'put');
+          store.announce?.(this.#time.toWall(record));
+        },
+      ),
+    );
     await Promise.all(writes);
   }
 
@@ -1215,7 +1352,8 @@ function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
   return status === 'unknown' || status === 'pending' ? 'unknown' : 'declined';
 }
 
-type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
+type Settled =
+  { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
 
 /** Races a submit against a timeout on the guard's scheduler, keeping hold of the late answer. */
 function settleWithin(work: Promise<unknown>, timeoutMs: number, scheduler: Scheduler): Promise<Settled> {
@@ -1252,7 +1390,7 @@ function withStatus(details: object, status: Exclude<Outcome['status'], 'refunde
   const copy = snapshot(details ?? {}, {}, { root: 'details', prefix: '' }, (field, error) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause: error });
   }) as Record<string, unknown>;
-  return { ...copy, status } as Outcome;
+  return { ...copy, status };
 }
 
 /**
@@ -1264,7 +1402,10 @@ async function callback<T>(name: 'confirm' | 'escalate', run: () => T | Promise<
   try {
     return await run();
   } catch (error) {
-    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, { field: name, cause: error });
+    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, {
+      field: name,
+      cause: error,
+    });
   }
 }
 

@@ -5,7 +5,17 @@ import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
-import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, Scheduler, StorageErrorPolicy } from './types.js';
+import type {
+  AuthorizeRequest,
+  ChargeOptions,
+  Clock,
+  Duration,
+  GuardOptions,
+  GuardStore,
+  Locale,
+  Scheduler,
+  StorageErrorPolicy,
+} from './types.js';
 
 /** `createGuard` options with every default applied and every value checked: resolved once, trusted after. */
 export interface ResolvedOptions {
@@ -28,8 +38,19 @@ export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
 const SHAPE: Shape = {
-  merchantId: 'value', terminalId: 'value', secret: 'ref', store: 'ref', window: 'value', pendingTimeout: 'value', retention: 'value',
-  authorize: 'ref', clock: 'ref', scheduler: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
+  merchantId: 'value',
+  terminalId: 'value',
+  secret: 'ref',
+  store: 'ref',
+  window: 'value',
+  pendingTimeout: 'value',
+  retention: 'value',
+  authorize: 'ref',
+  clock: 'ref',
+  scheduler: 'ref',
+  locale: 'value',
+  onStorageError: 'value',
+  resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
 
@@ -101,7 +122,9 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
     invalidOption('clock', 'an object with now() and monotonic() functions', clock);
   }
-  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
+  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
+    invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
+  }
   if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
     invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
@@ -166,7 +189,10 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
   return {
     confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
     escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
-    timeoutMs: timeout === undefined ? defaultTimeoutMs : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
+    timeoutMs:
+      timeout === undefined
+        ? defaultTimeoutMs
+        : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
   };
 }
 

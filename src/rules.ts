@@ -68,7 +68,9 @@ const RULES: Readonly<Record<ReasonCode, readonly [verdict: Verdict | undefined,
 export const REASON_CODES = Object.keys(RULES) as [ReasonCode, ...ReasonCode[]];
 
 /** Severity of each code; `undefined` is a warning that never changes the verdict. */
-export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = Object.fromEntries(REASON_CODES.map((code) => [code, RULES[code][0]])) as Record<ReasonCode, Verdict | undefined>;
+export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = Object.fromEntries(
+  REASON_CODES.map((code) => [code, RULES[code][0]]),
+) as Record<ReasonCode, Verdict | undefined>;
 
 /** Whether an override may lift `code` (see the rule table). */
 export function isLiftable(code: ReasonCode): boolean {

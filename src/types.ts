@@ -57,14 +57,7 @@ export interface Reason {
   ageMs?: number;
 }
 
-export type AttemptStatus =
-  | 'pending'
-  | 'unknown'
-  | 'approved'
-  | 'declined'
-  | 'cancelled'
-  | 'voided'
-  | 'refunded';
+export type AttemptStatus = 'pending' | 'unknown' | 'approved' | 'declined' | 'cancelled' | 'voided' | 'refunded';
 
 /** Plain, persisted data about one attempt. Holds no card data beyond BIN and last 4. */
 export interface AttemptRecord {
@@ -210,9 +203,7 @@ export interface ChargeResult {
   attempt?: AttemptRecord;
 }
 
-export type SubmitResult =
-  | ({ approved: true } & ApprovalDetails)
-  | ({ approved: false } & DeclineDetails);
+export type SubmitResult = ({ approved: true } & ApprovalDetails) | ({ approved: false } & DeclineDetails);
 
 export interface ChargeOptions {
   /** Asked on a `prompt`: `true`, `{ operator, reason }`, or `false` to stop. */
@@ -310,9 +301,7 @@ export interface GuardStore {
  * writes back what it holds.
  */
 export type StoreChange =
-  | { type: 'record'; record: AttemptRecord }
-  | { type: 'unpersisted'; record: AttemptRecord }
-  | { type: 'wiped'; detail: string };
+  { type: 'record'; record: AttemptRecord } | { type: 'unpersisted'; record: AttemptRecord } | { type: 'wiped'; detail: string };
 
 /** What start-up asks a store with history for: see `GuardStore.load` and `isHot`. */
 export interface LoadScope {

@@ -78,7 +78,7 @@ function build(v: Version, now: number): AttemptRecord {
     pendingSince: now + v.updated,
     refunded: 0,
     ...(v.approved === undefined ? {} : { approvedAt: now + v.approved }),
-  } as AttemptRecord);
+  });
 }
 
 /**
@@ -202,7 +202,9 @@ describe('AttemptIndex against a naive model (property)', () => {
   // memory once unchanged for the window, and never earlier.
   it('holds everything a decision reads in memory over a store with history, and lets go of the rest', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) => run(initial, ops, true)),
+      fc.property(fc.uniqueArray(version, { maxLength: 4, selector: (v) => v.id }), fc.array(op, { maxLength: 30 }), (initial, ops) =>
+        run(initial, ops, true),
+      ),
       { numRuns: 5000 },
     );
   });

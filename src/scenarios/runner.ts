@@ -231,7 +231,13 @@ class Run {
 
   #createGuard(config: ScenarioConfig): Promise<Guard> {
     const { authorize, ...rest } = config;
-    const options: GuardOptions = { ...(rest as Omit<GuardOptions, 'authorize'>), store: this.#store, clock: this.#time.clock, scheduler: this.#time.scheduler, authorize: () => authorize };
+    const options: GuardOptions = {
+      ...(rest as Omit<GuardOptions, 'authorize'>),
+      store: this.#store,
+      clock: this.#time.clock,
+      scheduler: this.#time.scheduler,
+      authorize: () => authorize,
+    };
     return createGuard(options);
   }
 

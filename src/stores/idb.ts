@@ -59,7 +59,13 @@ const OBJECT_STORE = 'guard';
  * and approved refunds (start-up re-counts them on their sale). Read from
  * the `state` index, so start-up never walks the settled history.
  */
-const HOT_STATES = [['pending', 'sale'], ['pending', 'refund'], ['unknown', 'sale'], ['unknown', 'refund'], ['approved', 'refund']];
+const HOT_STATES = [
+  ['pending', 'sale'],
+  ['pending', 'refund'],
+  ['unknown', 'sale'],
+  ['unknown', 'refund'],
+  ['approved', 'refund'],
+];
 
 /**
  * What tabs post to each other: the id of a record written (the receiver
@@ -88,7 +94,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const name = options.name ?? 'pos-duplicate-guard';
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
-    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, { field: 'journalLimit' });
+    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, {
+      field: 'journalLimit',
+    });
   }
   // Trimming walks the journal's keys, so do it once per tenth of the limit, not per entry.
   const trimEvery = Math.ceil(journalLimit / 10);
@@ -101,8 +109,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const notify = (change: StoreChange): void => {
     for (const listener of listeners) listener(change);
   };
-  const connection = connect(() => resolveFactory(options.indexedDB, name), name, OBJECT_STORE, persist, () =>
-    notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
+  const connection = connect(
+    () => resolveFactory(options.indexedDB, name),
+    name,
+    OBJECT_STORE,
+    () => void persist(),
+    () => notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
   );
   let channel: BroadcastChannel | undefined;
   let journalSeq = 0;
@@ -110,11 +122,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
   /** Runs `body` as one transaction; IndexedDB errors become `GuardStorageError`s. */
   const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> =>
-    (closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`)) : connection.use(mode, (store) => commit(store, body), durability)).catch(
-      (error: unknown) => {
-        throw toStorageError(error, operation, name);
-      },
-    );
+    (closed
+      ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`))
+      : connection.use(mode, (store) => commit(store, body), durability)
+    ).catch((error: unknown) => {
+      throw toStorageError(error, operation, name);
+    });
 
   const post = (message: Broadcast): void => {
     try {
@@ -127,8 +140,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const announce = (record: AttemptRecord): void => post({ from: tag, id: record.id });
 
   /** The value stored under `key`, read in its turn: after the writes issued before. */
-  const value = (operation: string, key: string): Promise<unknown> => run(operation, 'readonly', (store, done) => read(store, [key], ([found]) => done(found)));
-  const get = (id: string): Promise<AttemptRecord | undefined> => value('get', RECORD + id).then((found) => (isRecord(found) ? found : undefined));
+  const value = (operation: string, key: string): Promise<unknown> =>
+    run(operation, 'readonly', (store, done) => read(store, [key], ([found]) => done(found)));
+  const get = (id: string): Promise<AttemptRecord | undefined> =>
+    value('get', RECORD + id).then((found) => (isRecord(found) ? found : undefined));
 
   /** The record as the database holds it now, for a tab that was told it changed. */
   const reread = (id: string): void => {
@@ -172,7 +187,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
             }
             // Newest first, up to the first one updated before `since`: no IDBKeyRange,
             // which is not a global where the factory is injected.
-            walk(store.index(BY_TIME).openCursor(null, 'prev'), (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()));
+            walk(
+              store.index(BY_TIME).openCursor(null, 'prev'),
+              (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()),
+            );
           }).then((hot) => [...hot.values()])
         : run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
             const keys = store.getAllKeys();
@@ -243,25 +261,30 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       const keys = claim.keys.map((key) => CLAIM + key);
       let failure: { error: unknown } | undefined;
       let written: readonly AttemptRecord[] = [];
-      return run<boolean>('claim', 'readwrite', (store, done) => {
-        // Every read and write below happens in this one read-write
-        // transaction, issued from request callbacks (never after an await),
-        // and IndexedDB runs overlapping read-write transactions one at a
-        // time: of two tabs claiming one sale, the second sees the first's
-        // record, and the guard's rules judge it before anything is written.
-        related(store, keys, claim.ids, (records) => {
-          try {
-            written = judge(records) ?? [];
-          } catch (error) {
-            failure = { error };
-            store.transaction.abort();
-            return;
-          }
-          done(written.length > 0);
-          // Lists stay short without pruning here: settling or deleting a record unfiles it.
-          for (const record of written) write(store, record);
-        });
-      }, 'strict').then(
+      return run<boolean>(
+        'claim',
+        'readwrite',
+        (store, done) => {
+          // Every read and write below happens in this one read-write
+          // transaction, issued from request callbacks (never after an await),
+          // and IndexedDB runs overlapping read-write transactions one at a
+          // time: of two tabs claiming one sale, the second sees the first's
+          // record, and the guard's rules judge it before anything is written.
+          related(store, keys, claim.ids, (records) => {
+            try {
+              written = judge(records) ?? [];
+            } catch (error) {
+              failure = { error };
+              store.transaction.abort();
+              return;
+            }
+            done(written.length > 0);
+            // Lists stay short without pruning here: settling or deleting a record unfiles it.
+            for (const record of written) write(store, record);
+          });
+        },
+        'strict',
+      ).then(
         (admitted) => {
           for (const record of written) announce(record);
           return admitted;
@@ -337,7 +360,11 @@ function read(store: IDBObjectStore, keys: readonly string[], next: (values: unk
 function related(store: IDBObjectStore, keys: readonly string[], ids: readonly string[], next: (records: AttemptRecord[]) => void): void {
   read(store, keys, (lists) => {
     const all = [...new Set([...lists.flatMap(idsOf), ...ids])];
-    read(store, all.map((id) => RECORD + id), (values) => next(values.filter(isRecord)));
+    read(
+      store,
+      all.map((id) => RECORD + id),
+      (values) => next(values.filter(isRecord)),
+    );
   });
 }
 
@@ -374,7 +401,7 @@ function write(store: IDBObjectStore, record: AttemptRecord): void {
   read(store, keys, (lists) => {
     lists.forEach((list, i) => {
       const ids = idsOf(list);
-      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i] as string);
+      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i]);
     });
   });
 }

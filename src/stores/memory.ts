@@ -28,7 +28,11 @@ export interface MemoryStore extends GuardStore {
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const given = storeOptions(options, {}).journalLimit ?? 10_000;
   if (!Number.isSafeInteger(given) || (given as number) < 0) {
-    throw new GuardConfigError('INVALID_OPTION', `\`journalLimit\` must be an integer >= 0 (0 keeps no journal), got ${describeValue(given)}`, { field: 'journalLimit' });
+    throw new GuardConfigError(
+      'INVALID_OPTION',
+      `\`journalLimit\` must be an integer >= 0 (0 keeps no journal), got ${describeValue(given)}`,
+      { field: 'journalLimit' },
+    );
   }
   const limit = given as number;
   const records = new Map<string, AttemptRecord>();

@@ -218,7 +218,18 @@ window.harness = {
     const store = tx.objectStore('guard');
     const filed = new Map<string, string[]>();
     for (const r of records) {
-      const record = { v: 1, idempotencyKey: `pdg_${r.id}_0123456789abcdef`, fingerprint: `fp_${r.id}`, merchantId: 'M-BROWSER', amount: 1250, currency: 'CNY', createdAt: r.updatedAt, pendingSince: r.updatedAt, refunded: 0, ...r };
+      const record = {
+        v: 1,
+        idempotencyKey: `pdg_${r.id}_0123456789abcdef`,
+        fingerprint: `fp_${r.id}`,
+        merchantId: 'M-BROWSER',
+        amount: 1250,
+        currency: 'CNY',
+        createdAt: r.updatedAt,
+        pendingSince: r.updatedAt,
+        refunded: 0,
+        ...r,
+      };
       store.put(record, `r:${r.id}`);
       if (r.orderId && ['pending', 'unknown', 'approved'].includes(r.status)) {
         const key = `c:order\u0000M-BROWSER\u0000${r.orderId}`;

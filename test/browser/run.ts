@@ -236,14 +236,26 @@ async function historyAfterUpgrade(browser: Browser, origin: string): Promise<st
     check(before.version === 1, `the previous release's database should be version 1, got ${before.version}`);
     const facts = await current!.evaluate(([n, s, b]) => window.harness.history(n, s, b), [db, now - 600_000, old + 1] as const);
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    check(facts.version === 2 && same(facts.indexes, ['state', 'updatedAt']), `upgraded to 2 with both indexes, got ${facts.version} [${facts.indexes.join(', ')}]`);
+    check(
+      facts.version === 2 && same(facts.indexes, ['state', 'updatedAt']),
+      `upgraded to 2 with both indexes, got ${facts.version} [${facts.indexes.join(', ')}]`,
+    );
     check(facts.instance === before.instance, `the instance id should survive the upgrade (no wipe), got ${String(facts.instance)}`);
-    check(same(facts.hot, ['declined-new', 'open-old', 'refund-old']), `load({ since }) should hand back the hot records, got [${facts.hot.join(', ')}]`);
+    check(
+      same(facts.hot, ['declined-new', 'open-old', 'refund-old']),
+      `load({ since }) should hand back the hot records, got [${facts.hot.join(', ')}]`,
+    );
     check(facts.got === 'approved', `get should read the old approval, got ${facts.got}`);
     check(same(facts.byOrder, ['open-old', 'paid-old']), `byOrder should read the order's live records, got [${facts.byOrder.join(', ')}]`);
-    check(facts.pruned === 3 && same(facts.left, ['declined-new', 'open-old']), `prune should delete the 3 settled old records, got ${facts.pruned}, left [${facts.left.join(', ')}]`);
+    check(
+      facts.pruned === 3 && same(facts.left, ['declined-new', 'open-old']),
+      `prune should delete the 3 settled old records, got ${facts.pruned}, left [${facts.left.join(', ')}]`,
+    );
     const newer = await current!.evaluate((n) => window.harness.afterNewerRelease(n), db);
-    check(newer.got === 'unknown' && newer.all === 2, `on a database a newer release upgraded (version ${newer.version}) the store should still read, got ${newer.got}, ${newer.all} records`);
+    check(
+      newer.got === 'unknown' && newer.all === 2,
+      `on a database a newer release upgraded (version ${newer.version}) the store should still read, got ${newer.got}, ${newer.all} records`,
+    );
     return `version ${before.version} → ${facts.version}, hot [${facts.hot.join(', ')}], byOrder [${facts.byOrder.join(', ')}], pruned ${facts.pruned}; still read at version ${newer.version}`;
   });
 }
@@ -391,8 +403,14 @@ async function main(): Promise<number> {
       ['tabs: a forged broadcast is a hint to re-read IndexedDB, never adopted', () => forgedBroadcast(open, local)],
       ['tabs: a database deleted under live tabs is written back by each, whichever reopens it first', () => databaseDeleted(open, local)],
       ['tabs: an attempt held in memory only is announced, the other tab blocks', () => memoryOnlyAttempt(open, local)],
-      [`insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`, () => noBroadcastChannel(open, insecure)],
-      ["history: a previous release's database upgraded under its open tab; load({ since }), get, byOrder, prune", () => historyAfterUpgrade(open, local)],
+      [
+        `insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`,
+        () => noBroadcastChannel(open, insecure),
+      ],
+      [
+        "history: a previous release's database upgraded under its open tab; load({ since }), get, byOrder, prune",
+        () => historyAfterUpgrade(open, local),
+      ],
     ];
     for (const [name, run] of checks) {
       const started = Date.now();

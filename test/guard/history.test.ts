@@ -85,7 +85,10 @@ describe('a guard over a store with history', () => {
     const paid = await approved(guard);
     clock.advance(HOUR);
     await guard.peek(sale({ amount: 1 }));
-    expect(await thrown(() => guard.begin(sale({ kind: 'refund', refundOf: paid, currency: 'USD' })))).toMatchObject({ name: 'GuardInputError', field: 'currency' });
+    expect(await thrown(() => guard.begin(sale({ kind: 'refund', refundOf: paid, currency: 'USD' })))).toMatchObject({
+      name: 'GuardInputError',
+      field: 'currency',
+    });
   });
 
   it('a store that cannot answer a history read makes the decision STORAGE_UNAVAILABLE under onStorageError, and records nothing', async () => {
@@ -111,10 +114,13 @@ describe('a guard over a store with history', () => {
     const open = (await guard.begin(sale({ amount: 300 }))).attempt?.id;
     clock.advance(MINUTE);
     const loads: (number | undefined)[] = [];
-    const spy: GuardStore = { ...store, load: async (scope) => {
-      loads.push(scope?.since);
-      return store.load(scope);
-    } };
+    const spy: GuardStore = {
+      ...store,
+      load: async (scope) => {
+        loads.push(scope?.since);
+        return store.load(scope);
+      },
+    };
     const later = clock.afterRestart();
     const { guard: restarted } = await testGuard({ store: spy, clock: later, window: '10m', retention: '24h' });
     expect(loads).toEqual([clock.wall - 10 * MINUTE]);

@@ -17,7 +17,11 @@ describe('virtualTime', () => {
     await time.advance(99);
     expect(ran).toEqual([]);
     await time.advance(1000);
-    expect(ran).toEqual([['a', 100, 1_000_100], ['b', 150, 1_000_150], ['c', 300, 1_000_300]]);
+    expect(ran).toEqual([
+      ['a', 100, 1_000_100],
+      ['b', 150, 1_000_150],
+      ['c', 300, 1_000_300],
+    ]);
     expect([time.clock.monotonic(), time.clock.now()]).toEqual([1099, 1_001_099]);
   });
 

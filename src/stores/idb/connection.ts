@@ -23,7 +23,13 @@ export interface Connection {
  * upgrade or delete is released instead of blocking that tab, and the
  * database has a schema version (its indexes, see VERSION).
  */
-export function connect(factory: () => IDBFactory, dbName: string, storeName: string, onOpen: () => void, onRecreated: () => void): Connection {
+export function connect(
+  factory: () => IDBFactory,
+  dbName: string,
+  storeName: string,
+  onOpen: () => void,
+  onRecreated: () => void,
+): Connection {
   let opening: Promise<IDBDatabase> | undefined;
   // Each database gets a random instance id when it is created. A database
   // found with another id than the last one this store saw was deleted
@@ -38,7 +44,8 @@ export function connect(factory: () => IDBFactory, dbName: string, storeName: st
       // Version 1 (releases before history) is the object store alone: its
       // records are indexed as they are, so nothing is rewritten and the
       // instance id stays (an upgrade is not a wipe).
-      const store = event.oldVersion < 1 ? request.result.createObjectStore(storeName) : (request.transaction as IDBTransaction).objectStore(storeName);
+      const store =
+        event.oldVersion < 1 ? request.result.createObjectStore(storeName) : (request.transaction as IDBTransaction).objectStore(storeName);
       if (event.oldVersion < 1) store.put(newInstance(), INSTANCE);
       // Guarded: a database created by the version-less open below has them already.
       if (!store.indexNames.contains(BY_TIME)) store.createIndex(BY_TIME, BY_TIME);
@@ -83,7 +90,9 @@ export function connect(factory: () => IDBFactory, dbName: string, storeName: st
 
   // No IndexedDB, a sandboxed frame, a private mode that refuses storage.
   const cannotOpen = (error: unknown): Promise<never> =>
-    Promise.reject(error instanceof GuardStorageError ? error : unavailable(`IndexedDB "${dbName}" cannot be opened here: ${String(error)}`, error));
+    Promise.reject(
+      error instanceof GuardStorageError ? error : unavailable(`IndexedDB "${dbName}" cannot be opened here: ${String(error)}`, error),
+    );
 
   const use: Use = (mode, callback, durability) => {
     let pending: Promise<IDBDatabase>;
@@ -92,26 +101,26 @@ export function connect(factory: () => IDBFactory, dbName: string, storeName: st
     } catch (error) {
       return cannotOpen(error);
     }
-    return pending.then(
-      (db) => {
-        let tx: IDBTransaction;
-        try {
-          tx = db.transaction(storeName, mode, durability ? { durability } : undefined);
-        } catch (error) {
-          // Closed by a version change or by the engine: fail this call, reopen on the next.
-          if (opening === pending) opening = undefined;
-          throw error;
-        }
-        return callback(tx.objectStore(storeName));
-      },
-      cannotOpen,
-    );
+    return pending.then((db) => {
+      let tx: IDBTransaction;
+      try {
+        tx = db.transaction(storeName, mode, durability ? { durability } : undefined);
+      } catch (error) {
+        // Closed by a version change or by the engine: fail this call, reopen on the next.
+        if (opening === pending) opening = undefined;
+        throw error;
+      }
+      return callback(tx.objectStore(storeName));
+    }, cannotOpen);
   };
 
   return {
     use,
     close() {
-      opening?.then((db) => db.close(), () => undefined);
+      opening?.then(
+        (db) => db.close(),
+        () => undefined,
+      );
       opening = undefined;
     },
   };
@@ -150,6 +159,6 @@ function readInstance(db: IDBDatabase, storeName: string): Promise<string> {
     tx.oncomplete = () => resolve(id);
     // Giving an old database its id is best effort (a full disk must not stop the till):
     // without one stored, a deletion is still noticed through versionchange and close.
-    tx.onabort = () => (id ? resolve(id) : reject(tx.error));
+    tx.onabort = () => (id ? resolve(id) : reject(tx.error ?? new Error('transaction aborted')));
   });
 }

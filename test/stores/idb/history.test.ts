@@ -50,7 +50,11 @@ describe('indexedDbStore history', () => {
       const all: AttemptRecord[] = [];
       for (const kind of ['sale', 'refund'] as SaleKind[]) {
         for (const status of STATUSES) {
-          for (const [age, updatedAt] of [['old', T], ['edge', since], ['new', since + MINUTE]] as const) {
+          for (const [age, updatedAt] of [
+            ['old', T],
+            ['edge', since],
+            ['new', since + MINUTE],
+          ] as const) {
             const refund = kind === 'refund' ? { refundOf: 'some-sale' } : {};
             all.push(sampleRecord(`${kind}-${status}-${age}`, { kind, status, updatedAt, ...refund }));
           }
@@ -69,7 +73,11 @@ describe('indexedDbStore history', () => {
       const db = freshDb();
       const tabA = store(db);
       const since = T + 10 * MINUTE;
-      await Promise.all(Array.from({ length: 300 }, (_, i) => tabA.put(sampleRecord(`old-${i}`, { status: i % 2 ? 'approved' : 'declined', updatedAt: T + i }))));
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          tabA.put(sampleRecord(`old-${i}`, { status: i % 2 ? 'approved' : 'declined', updatedAt: T + i })),
+        ),
+      );
       const tabB = store(db);
       await tabB.put(sampleRecord('open-old', { status: 'unknown', updatedAt: T }));
       await tabB.put(sampleRecord('recent', { status: 'declined', updatedAt: since + 1 }));
@@ -172,7 +180,9 @@ describe('indexedDbStore history', () => {
       ]);
       for (const r of records) await s.put(r);
       expect(await s.prune(before)).toBe(5);
-      expect(ids(await s.load())).toEqual(ids(records.filter((r) => r.updatedAt >= before || r.status === 'pending' || r.status === 'unknown')));
+      expect(ids(await s.load())).toEqual(
+        ids(records.filter((r) => r.updatedAt >= before || r.status === 'pending' || r.status === 'unknown')),
+      );
       expect(await s.get('approved-old')).toBeUndefined();
       expect(await s.prune(before)).toBe(0);
     });
@@ -194,7 +204,9 @@ describe('indexedDbStore history', () => {
 
     it('walks only what expired: the cursor stops at the first record updated at or after `before`', async () => {
       const s = store(freshDb());
-      await Promise.all(Array.from({ length: 300 }, (_, i) => s.put(sampleRecord(`recent-${i}`, { status: 'approved', updatedAt: T + MINUTE + i }))));
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) => s.put(sampleRecord(`recent-${i}`, { status: 'approved', updatedAt: T + MINUTE + i }))),
+      );
       await s.put(sampleRecord('expired', { status: 'declined', updatedAt: T }));
       await s.put(sampleRecord('kept-open', { status: 'pending', updatedAt: T + 1 }));
       const steps = vi.spyOn(IDBCursor.prototype, 'continue');

@@ -53,7 +53,11 @@ async function inspect(db: Db): Promise<{ version: number; indexes: string[]; da
   try {
     const store = connection.transaction('guard', 'readonly').objectStore('guard');
     const [keys, values] = await Promise.all([asPromise(store.getAllKeys()), asPromise(store.getAll())]);
-    return { version: connection.version, indexes: [...store.indexNames].sort(), data: new Map(keys.map((key, i) => [String(key), values[i]])) };
+    return {
+      version: connection.version,
+      indexes: [...store.indexNames].sort(),
+      data: new Map(keys.map((key, i) => [String(key), values[i]])),
+    };
   } finally {
     connection.close();
   }
@@ -98,11 +102,14 @@ describe('upgrading a database written by the previous release (schema 1 to 2)',
     expect(await store.prune(T + 1)).toBe(3);
     expect(ids(await store.load())).toEqual(['declined-new', 'open-old']);
     let filed: AttemptRecord[] = [];
-    await store.claim({ keys: [...claimOf(records[0] as AttemptRecord).keys, 'fp-paid', 'fp-refund'], ids: [] }, (related) => ((filed = related), undefined));
+    await store.claim(
+      { keys: [...claimOf(records[0] as AttemptRecord).keys, 'fp-paid', 'fp-refund'], ids: [] },
+      (related) => ((filed = related), undefined),
+    );
     expect(ids(filed)).toEqual(['open-old']);
   });
 
-  it("upgrades under a live tab of the previous release, which steps aside, reopens, and whose writes are indexed", async () => {
+  it('upgrades under a live tab of the previous release, which steps aside, reopens, and whose writes are indexed', async () => {
     const db = freshDb();
     const old = previousRelease(db);
     await old.store.put(sampleRecord('a', { status: 'approved' }));
