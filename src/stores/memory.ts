@@ -2,7 +2,7 @@ import { GuardConfigError, describeValue } from '../errors.js';
 import { ExpiryQueue } from '../expiry-queue.js';
 import { isHot } from '../history.js';
 import { isOpen } from '../lifecycle.js';
-import { orderKey, staysFiled } from '../claims.js';
+import { staysFiled } from '../claims.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
 
@@ -36,26 +36,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
   const limit = given as number;
   const records = new Map<string, AttemptRecord>();
-  // Live records by merchant + order; a record is in it while its stored version stays filed.
-  const orders = new Map<string, string[]>();
-  // (updatedAt, id) in write order, for prune: stale entries are skipped.
+  // Ids of the live records by merchant, then order: nested so that no
+  // joined key string is kept per order, and an order's one id stands bare.
+  const orders = new Map<string, Map<string, string | string[]>>();
+  // (updatedAt, id) of settled versions in write order, for prune: stale entries are skipped.
   const updates = new ExpiryQueue();
   const meta = new Map<string, string>();
   // A ring of exactly `limit` entries: bounded memory, oldest overwritten first.
   const ring: JournalEntry[] = [];
   let next = 0;
 
-  const orderKeyOf = (record: AttemptRecord) => (record.orderId === undefined ? undefined : orderKey(record.merchantId, record.orderId));
-  const unfile = (record: AttemptRecord | undefined) => {
-    const key = record && orderKeyOf(record);
-    const ids = key === undefined ? undefined : orders.get(key);
-    if (!ids) return;
-    const rest = ids.filter((id) => id !== (record as AttemptRecord).id);
-    if (rest.length === 0) orders.delete(key as string);
-    else orders.set(key as string, rest);
+  const file = (record: AttemptRecord) => {
+    if (record.orderId === undefined) return;
+    let byOrder = orders.get(record.merchantId);
+    if (!byOrder) orders.set(record.merchantId, (byOrder = new Map<string, string | string[]>()));
+    const ids = byOrder.get(record.orderId);
+    if (ids === undefined) byOrder.set(record.orderId, record.id);
+    else if (typeof ids === 'string') byOrder.set(record.orderId, [ids, record.id]);
+    else ids.push(record.id);
+  };
+  const unfile = (record: AttemptRecord) => {
+    const byOrder = record.orderId === undefined ? undefined : orders.get(record.merchantId);
+    const ids = byOrder?.get(record.orderId as string);
+    if (!byOrder || ids === undefined) return;
+    const rest = typeof ids === 'string' ? [] : ids.filter((id) => id !== record.id);
+    if (rest.length === 0) byOrder.delete(record.orderId as string);
+    else byOrder.set(record.orderId as string, rest.length === 1 ? (rest[0] as string) : rest);
   };
   const remove = (id: string) => {
-    unfile(records.get(id));
+    const record = records.get(id);
+    if (record && staysFiled(record)) unfile(record);
     records.delete(id);
   };
 
@@ -67,26 +77,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     put: async (record) => {
       const previous = records.get(record.id);
       records.set(record.id, record);
-      updates.push(record.updatedAt, record.id);
-      const key = orderKeyOf(record);
-      const wasFiled = previous !== undefined && staysFiled(previous) && orderKeyOf(previous) === key;
+      // Open records are the guard's to delete: only a settled version can be pruned here.
+      if (!isOpen(record.status)) updates.push(record.updatedAt, record.id);
+      const wasFiled = previous !== undefined && staysFiled(previous);
       if (wasFiled && !staysFiled(record)) unfile(previous);
-      else if (!wasFiled && key !== undefined && staysFiled(record)) {
-        unfile(previous);
-        orders.set(key, [...(orders.get(key) ?? []), record.id]);
-      }
+      else if (!wasFiled && staysFiled(record)) file(record);
     },
     delete: async (id) => {
       remove(id);
     },
     get: async (id) => records.get(id),
-    byOrder: async (merchantId, orderId) => (orders.get(orderKey(merchantId, orderId)) ?? []).map((id) => records.get(id) as AttemptRecord),
+    byOrder: async (merchantId, orderId) => {
+      const ids = orders.get(merchantId)?.get(orderId);
+      return (ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids).map((id) => records.get(id) as AttemptRecord);
+    },
     prune: async (before) => {
       let pruned = 0;
       updates.drain((updatedAt, id) => {
         if (updatedAt >= before) return false;
         const record = records.get(id);
-        // Stale entries (a later version, or gone) are dropped; open records are the guard's to delete.
+        // Stale entries (a later version, or gone) are dropped.
         if (record !== undefined && record.updatedAt === updatedAt && !isOpen(record.status)) {
           remove(id);
           pruned++;
