@@ -12,6 +12,7 @@ import {
   quote,
 } from './errors.js';
 import { Emitter, type Listener } from './events.js';
+import { Owners } from './ownership.js';
 import { snapshot, unreadableMessage } from './snapshot.js';
 import { GuardTime } from './guard-time.js';
 import { createHasher, randomId, type Hasher } from './fingerprint.js';
@@ -98,7 +99,7 @@ interface DecideMode {
 
 // One live guard per store in a process: a second `createGuard` over the same
 // store takes over, as after a crash (SPEC §6), and fences the first.
-const owners = new WeakMap<GuardStore, Guard>();
+const owners = Owners.weak<GuardStore, Guard>();
 
 /**
  * Create a guard: resolves and validates options, checks the secret against
@@ -172,8 +173,7 @@ export class Guard {
     // Fence first, then load: a guard still running over this store must
     // not reserve anything the load below would miss. Its calls from now on
     // fail with TAKEN_OVER; the writes it already issued are waited for.
-    const previous = owners.get(store);
-    owners.set(store, this);
+    const previous = owners.take(store, this);
     // The fenced guard hears nothing more (nor writes back its stale copies on a wipe).
     if (previous) previous.#unsubscribe?.();
     try {
@@ -181,10 +181,7 @@ export class Guard {
       await this.#load(keyCheck, secretChanged);
     } catch (error) {
       // A guard that fails to start gives the store back to the one it fenced.
-      if (owners.get(store) === this) {
-        if (previous && !previous.#closed) owners.set(store, previous);
-        else owners.delete(store);
-      }
+      owners.release(store, this, previous && !previous.#closed ? previous : undefined);
       throw error;
     }
   }
@@ -930,7 +927,7 @@ export class Guard {
   async #lateAnswer(attemptId: string, late: unknown): Promise<void> {
     // Read like a timely answer: a late approval with odd details is still an approval.
     const settlement = answerOutcome(late);
-    const owner = this.#closed ? undefined : owners.get(this.#o.store);
+    const owner = this.#closed ? undefined : owners.owner(this.#o.store);
     if (owner !== this) return owner === undefined ? undefined : owner.#lateAnswer(attemptId, late);
     if (settlement === undefined) return;
     const current = this.#index.get(attemptId);
@@ -998,7 +995,7 @@ export class Guard {
 
   /** This guard, or the one that took its store over since (unless this one was closed). */
   #owner(): Guard {
-    const owner = owners.get(this.#o.store);
+    const owner = owners.owner(this.#o.store);
     return owner !== undefined && !this.#closed ? owner : this;
   }
 
@@ -1020,8 +1017,7 @@ export class Guard {
     }
     await Promise.all(this.#inflight);
     this.#events.clear();
-    if (owners.get(this.#o.store) === this) {
-      owners.delete(this.#o.store);
+    if (owners.release(this.#o.store, this)) {
       const { store } = this.#o;
       await this.#storeCall('close', async () => store.close?.());
     }
@@ -1041,7 +1037,7 @@ export class Guard {
 
   #assertOpen(): void {
     if (this.#closed) throw new GuardStateError('CLOSED', 'this guard is closed');
-    if (owners.get(this.#o.store) !== this) {
+    if (!owners.holds(this.#o.store, this)) {
       throw new GuardStateError('TAKEN_OVER', 'another guard was created over this store and took it over; use that one');
     }
   }
