@@ -31,7 +31,7 @@ export async function charge(
   submit: (attempt: Attempt) => Promise<SubmitResult>,
   options: ChargeOptions,
 ): Promise<ChargeResult> {
-  const resolved = resolveChargeOptions(options, ctx.options.pendingTimeoutMs);
+  const resolved = resolveChargeOptions(options, ctx.o.pendingTimeoutMs);
   if (typeof submit !== 'function') {
     throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
   }
@@ -47,7 +47,7 @@ export async function charge(
   const answer = await settleWithin(
     Promise.resolve().then(() => submit(attempt)),
     resolved.timeoutMs,
-    ctx.options.scheduler,
+    ctx.o.scheduler,
   );
   // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
   // a detail that cannot be kept is cut or dropped, and the journal says so.
@@ -87,7 +87,7 @@ async function ask(ctx: GuardContext, decision: Decision, options: ResolvedCharg
 async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): Promise<void> {
   // Read like a timely answer: a late approval with odd details is still an approval.
   const settlement = answerOutcome(late);
-  const owner = ctx.closed ? undefined : owners.owner(ctx.options.store);
+  const owner = ctx.closed ? undefined : owners.owner(ctx.o.store);
   if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
   if (settlement === undefined) return;
   const current = ctx.index.get(attemptId);
@@ -155,7 +155,7 @@ async function kept(ctx: GuardContext, attemptId: string, answer: Outcome): Prom
 
 /** This guard, or the one that took its store over since (unless this one was closed). */
 function ownerOf(ctx: GuardContext): GuardContext {
-  const owner = owners.owner(ctx.options.store);
+  const owner = owners.owner(ctx.o.store);
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 

@@ -33,7 +33,8 @@ export interface DecisionContext {
 export interface GuardContext {
   /** The facade these parts serve: what owns the store, and what an attempt's handle settles through. */
   readonly guard: Guard;
-  readonly options: ResolvedOptions;
+  /** The resolved options. */
+  readonly o: ResolvedOptions;
   readonly hasher: Hasher;
   readonly index: AttemptIndex;
   readonly events: Emitter;
@@ -78,7 +79,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
   const history = hasHistory(options.store) ? options.store : undefined;
   const ctx: GuardContext = {
     guard,
-    options,
+    o: options,
     hasher,
     events: new Emitter(),
     decisions: new WeakMap(),
@@ -103,7 +104,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
 
 /** The status a record reports now: a stale `pending` reads `unknown`. */
 export function statusOf(ctx: GuardContext, record: AttemptRecord, now: number): AttemptStatus {
-  return statusAt(record, now, ctx.options.pendingTimeoutMs);
+  return statusAt(record, now, ctx.o.pendingTimeoutMs);
 }
 
 export function guardNow(ctx: GuardContext): number {
@@ -113,7 +114,7 @@ export function guardNow(ctx: GuardContext): number {
 
 export function assertOpen(ctx: GuardContext): void {
   if (ctx.closed) throw new GuardStateError('CLOSED', 'this guard is closed');
-  if (!owners.holds(ctx.options.store, ctx.guard)) {
+  if (!owners.holds(ctx.o.store, ctx.guard)) {
     throw new GuardStateError('TAKEN_OVER', 'another guard was created over this store and took it over; use that one');
   }
 }

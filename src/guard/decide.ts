@@ -113,14 +113,14 @@ async function authorize(
 ): Promise<void> {
   let answer: unknown = false;
   try {
-    answer = ctx.options.authorize ? await ctx.options.authorize({ decision, operator, reason, supervisor }) : false;
+    answer = ctx.o.authorize ? await ctx.o.authorize({ decision, operator, reason, supervisor }) : false;
   } catch (error) {
     throw new GuardOverrideError('NOT_AUTHORIZED', 'the supervisor check threw: override refused', { cause: error });
   }
   if (answer !== true) {
     throw new GuardOverrideError(
       'NOT_AUTHORIZED',
-      ctx.options.authorize
+      ctx.o.authorize
         ? 'the supervisor check did not authorise this override'
         : 'overriding a block needs an `authorize` function in createGuard options',
     );
@@ -128,7 +128,7 @@ async function authorize(
 }
 
 function facts(ctx: GuardContext, input: Sale): SaleFacts {
-  const sale = validateSale(input, ctx.options);
+  const sale = validateSale(input, ctx.o);
   const cardKey = ctx.hasher.cardKey(sale.card.material);
   const { card, ...rest } = sale;
   const facts: SaleFacts = {
@@ -182,9 +182,9 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   // After the sweep, which would take them out of memory again.
   recall(ctx, recalled);
   checkRefundCurrency(ctx, sale);
-  const findings = evaluate(sale, ctx.index, now, ctx.options);
+  const findings = evaluate(sale, ctx.index, now, ctx.o);
   if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
-    const policy = ctx.options.onStorageError;
+    const policy = ctx.o.onStorageError;
     const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
     const lifts = [...new Set([...(mode.lifted ?? []), ...shown, 'STORAGE_UNAVAILABLE' as const])];
     if (policy !== 'allow') {
@@ -217,7 +217,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   const failure = await reserve(ctx, record, (related) => {
     // Inside the store's transaction: take in what other tabs wrote, judge again.
     for (const other of related) if (other.id !== record.id) adopt(ctx, other);
-    return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.options).some(standsAgainst(lifted));
+    return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
   });
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
@@ -232,13 +232,13 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     return issue(ctx, sale, now, { verdict: 'block', findings: [...shown, held] });
   }
   const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
-  const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : ctx.options.onStorageError;
+  const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : ctx.o.onStorageError;
   if (policy === 'allow') {
     // Proceed on memory only: the attempt still guards this process, and
     // other tabs are told of it so that they hold the sale too.
     ctx.unpersisted.add(record.id);
     ctx.charging.set(record.id, undefined);
-    ctx.options.store.announce?.(ctx.time.toWall(record));
+    ctx.o.store.announce?.(ctx.time.toWall(record));
     return issue(ctx, sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
   }
   ctx.index.remove(record.id);
@@ -258,7 +258,7 @@ export async function reserve(
   record: AttemptRecord,
   judge: (related: AttemptRecord[]) => boolean,
 ): Promise<undefined | 'refused' | { error: unknown }> {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   try {
     if (store.claim) {
       const claim = store.claim.bind(store);
@@ -282,7 +282,7 @@ export async function reserve(
 function issue(ctx: GuardContext, sale: SaleFacts, now: number, issued: Issued): Decision {
   const { verdict, findings, record, peek = false } = issued;
   const reasons: Reason[] = findings.map((f) => {
-    const reason: Reason = { code: f.code, message: reasonMessage(ctx.options.locale, f.code, f.facts) };
+    const reason: Reason = { code: f.code, message: reasonMessage(ctx.o.locale, f.code, f.facts) };
     if (f.attemptId !== undefined) reason.attemptId = f.attemptId;
     if (f.ageMs !== undefined) reason.ageMs = f.ageMs;
     return Object.freeze(reason);

@@ -5,7 +5,7 @@ import { journal, storageError, write } from './writes.js';
 
 export function prune(ctx: GuardContext, now: number): number {
   const gone = ctx.index.expire(now, (id) => ctx.unpersisted.has(id));
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   if (now >= ctx.nextHistoryPrune) pruneHistory(ctx, now);
   if (gone.length === 0) return 0;
   for (const record of gone) {
@@ -31,6 +31,6 @@ export function pruneHistory(ctx: GuardContext, now: number): void {
   if (!history) return;
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
   // Expired at `updatedAt + retention <= now`: strictly before the next millisecond.
-  const before = ctx.time.wallOf(now - ctx.options.retentionMs) + 1;
+  const before = ctx.time.wallOf(now - ctx.o.retentionMs) + 1;
   void write(ctx, () => history.prune(before)).catch((error) => storageError(ctx, error, 'prune'));
 }

@@ -49,7 +49,7 @@ export async function settle(ctx: GuardContext, attemptId: string, outcome: Outc
     return view(ctx, current, now);
   }
   let next = plan(ctx, current, from, valid, now, processor);
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   const claim = store.claim?.bind(store);
   if (claim && next.sale) {
     // A sale's refunded sum is read and written in one step where tabs
@@ -217,7 +217,7 @@ export async function resume(ctx: GuardContext, attemptId: string): Promise<Atte
       if (other.id === current.id) theirs = sameVersion(other, stored) ? undefined : other;
       else adopt(ctx, other);
     }
-    return theirs === undefined && resumeFindings(current, ctx.index, now, ctx.options).length === 0;
+    return theirs === undefined && resumeFindings(current, ctx.index, now, ctx.o).length === 0;
   });
   if (failure === 'refused') {
     ctx.index.add(current);
@@ -236,7 +236,7 @@ export async function resume(ctx: GuardContext, attemptId: string): Promise<Atte
   if (failure !== undefined) {
     // Kept in memory, retried on the next write; other tabs are told of it.
     ctx.unpersisted.add(record.id);
-    ctx.options.store.announce?.(ctx.time.toWall(record));
+    ctx.o.store.announce?.(ctx.time.toWall(record));
   }
   ctx.charging.set(record.id, undefined);
   ctx.recovered.delete(record.id);
@@ -251,7 +251,7 @@ export async function resume(ctx: GuardContext, attemptId: string): Promise<Atte
  * second charge in flight, or charge again what was paid since.
  */
 function refuseResume(ctx: GuardContext, record: AttemptRecord, now: number): void {
-  const findings = resumeFindings(record, ctx.index, now, ctx.options);
+  const findings = resumeFindings(record, ctx.index, now, ctx.o);
   const first = findings.find((f) => f.code === 'IN_FLIGHT') ?? findings.find((f) => VERDICT_OF[f.code] === 'block') ?? findings[0];
   if (!first) return;
   const other = first.attemptId === undefined ? '' : ` (attempt ${first.attemptId})`;
@@ -261,7 +261,7 @@ function refuseResume(ctx: GuardContext, record: AttemptRecord, now: number): vo
       : 'stands against it: a new charge of this sale goes through begin and its confirmation';
   throw new GuardStateError(
     first.code,
-    `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(ctx.options.locale, first.code, first.facts)}`,
+    `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(ctx.o.locale, first.code, first.facts)}`,
     { field: 'attemptId' },
   );
 }

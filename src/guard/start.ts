@@ -14,10 +14,10 @@ import { journal, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
-  if (secretChanged && !ctx.options.resetOnSecretChange) {
+  if (secretChanged && !ctx.o.resetOnSecretChange) {
     throw new GuardConfigError(
       'SECRET_CHANGED',
       '`secret` differs from the one this store was written with: fingerprints would no longer match its history. Restore the old secret, or pass `resetOnSecretChange: true` to start a new history.',
@@ -42,7 +42,7 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
 }
 
 async function load(ctx: GuardContext, keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   const now = guardNow(ctx);
   if (secretChanged) {
     const stale = await storeCall('load', () => store.load());
@@ -51,9 +51,9 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
   const history = ctx.history;
   const pastRetention =
-    history && !secretChanged ? await storeCall('prune', () => history.prune(ctx.time.wallOf(now - ctx.options.retentionMs) + 1)) : 0;
+    history && !secretChanged ? await storeCall('prune', () => history.prune(ctx.time.wallOf(now - ctx.o.retentionMs) + 1)) : 0;
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
-  const scope = history ? { since: ctx.time.wallOf(now - ctx.options.windowMs) } : undefined;
+  const scope = history ? { since: ctx.time.wallOf(now - ctx.o.windowMs) } : undefined;
   const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
@@ -100,8 +100,8 @@ export async function close(ctx: GuardContext): Promise<void> {
   }
   await Promise.all(ctx.inflight);
   ctx.events.clear();
-  if (owners.release(ctx.options.store, ctx.guard)) {
-    const { store } = ctx.options;
+  if (owners.release(ctx.o.store, ctx.guard)) {
+    const { store } = ctx.o;
     await storeCall('close', async () => store.close?.());
   }
 }

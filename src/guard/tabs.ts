@@ -65,7 +65,7 @@ function adoptAnnounced(ctx: GuardContext, record: AttemptRecord): void {
  * again, so that other tabs see its charges in flight; and say so.
  */
 async function restore(ctx: GuardContext, detail: string): Promise<void> {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   const records = [...ctx.index.values()];
   storageError(ctx, new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
   journal(ctx, { at: guardNow(ctx), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });

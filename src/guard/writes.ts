@@ -30,7 +30,7 @@ export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> 
 }
 
 export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   // Retry what an earlier storage failure left in memory only.
   const retry =
     ctx.unpersisted.size === 0
@@ -58,7 +58,7 @@ export function storageError(ctx: GuardContext, error: unknown, operation: strin
 }
 
 export function journal(ctx: GuardContext, entry: JournalEntry): void {
-  const { store } = ctx.options;
+  const { store } = ctx.o;
   // Not awaited: the journal is an audit trail, not the write-ahead record.
   const stamped = { ...entry, at: ctx.time.wallOf(entry.at) };
   void write(ctx, () => store.appendJournal(stamped)).catch((error) => storageError(ctx, error, 'appendJournal'));
