@@ -1,0 +1,218 @@
+/**
+ * The one-call path: begin → confirm a prompt / escalate a block → submit →
+ * settle, with the processor's answer (even a late one) recorded.
+ */
+import { GuardInputError, GuardOverrideError, GuardStateError, describeValue, errorText } from '../errors.js';
+import { resolveChargeOptions, type ResolvedChargeOptions } from '../options.js';
+import { answerOutcome, unknownOutcome, type Settlement } from '../outcome.js';
+import { isLiftable } from '../rules.js';
+import type {
+  Attempt,
+  AttemptRecord,
+  AttemptStatus,
+  ChargeOptions,
+  ChargeResult,
+  Decision,
+  Outcome,
+  Sale,
+  Scheduler,
+  SubmitResult,
+} from '../types.js';
+import { contextOf, guardNow, owners, statusOf, type GuardContext } from './context.js';
+import { begin, override } from './decide.js';
+import { get } from './query.js';
+import { settle } from './settle.js';
+import { journal } from './writes.js';
+
+/** `Guard.charge`. */
+export async function charge(
+  ctx: GuardContext,
+  sale: Sale,
+  submit: (attempt: Attempt) => Promise<SubmitResult>,
+  options: ChargeOptions,
+): Promise<ChargeResult> {
+  const resolved = resolveChargeOptions(options, ctx.o.pendingTimeoutMs);
+  if (typeof submit !== 'function') {
+    throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+  }
+  let decision = await begin(ctx, sale);
+  // An override can surface a new reason (SPEC §4), so ask again, a few times at most.
+  for (let round = 0; round < 3 && decision.verdict !== 'allow'; round++) {
+    const next = await ask(ctx, decision, resolved);
+    if (next === undefined) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
+    decision = next;
+  }
+  const attempt = decision.attempt;
+  if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
+  const answer = await settleWithin(
+    Promise.resolve().then(() => submit(attempt)),
+    resolved.timeoutMs,
+    ctx.o.scheduler,
+  );
+  // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
+  // a detail that cannot be kept is cut or dropped, and the journal says so.
+  const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
+  const { record, applied } = await settleOrKeep(ctx, attempt.id, outcome);
+  for (const detail of applied ? notes : []) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId: attempt.id, detail });
+  if (answer.timedOut) answer.late.then((late) => lateAnswer(ctx, attempt.id, late)).catch(() => undefined);
+  return { status: chargeStatus(record.status), decision, attempt: record };
+}
+
+/** The override a prompt or block gets in `charge`, or `undefined` to stop. */
+async function ask(ctx: GuardContext, decision: Decision, options: ResolvedChargeOptions): Promise<Decision | undefined> {
+  if (decision.verdict === 'prompt') {
+    const answer = options.confirm
+      ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision))
+      : false;
+    if (answer === false) return undefined;
+    // The operator the sale was validated with: the caller's object is not read twice.
+    const operator = ctx.decisions.get(decision)?.sale.operator ?? 'cashier';
+    const request = answer === true ? { operator, reason: 'confirmed at the till' } : answer;
+    return override(ctx, decision, request);
+  }
+  const fixed = decision.reasons.some((r) => !isLiftable(r.code));
+  const request =
+    !fixed && options.escalate
+      ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision))
+      : false;
+  if (!request) return undefined;
+  try {
+    return await override(ctx, decision, request);
+  } catch (error) {
+    if (error instanceof GuardOverrideError) return undefined;
+    throw error;
+  }
+}
+
+async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): Promise<void> {
+  // Read like a timely answer: a late approval with odd details is still an approval.
+  const settlement = answerOutcome(late);
+  const owner = ctx.closed ? undefined : owners.owner(ctx.o.store);
+  if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
+  if (settlement === undefined) return;
+  const current = ctx.index.get(attemptId);
+  const status = current && statusOf(ctx, current, guardNow(ctx));
+  const correction = settlement.outcome.status === 'approved' && (status === 'cancelled' || status === 'declined');
+  if (status === 'unknown' || correction) {
+    await settle(ctx, attemptId, settlement.outcome, true);
+    for (const detail of settlement.notes) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId, detail });
+  } else if (status !== undefined && status !== settlement.outcome.status) {
+    // Settled otherwise meanwhile (a check with the processor found nothing
+    // yet): the processor's own answer disagrees. It cannot be applied, and
+    // must not be lost: an approval here is money taken, probably twice.
+    const answer = settlement.outcome.status;
+    journal(ctx, {
+      at: guardNow(ctx),
+      type: 'settle',
+      attemptId,
+      from: status,
+      detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records`,
+    });
+    ctx.events.emit({ type: 'late-answer', attemptId, answer, status });
+  }
+}
+
+/**
+ * Records a processor answer for an attempt this guard submitted. If
+ * another guard took the store over meanwhile (SPEC §6), the answer is in
+ * hand, so it goes to that guard rather than being lost with this one.
+ */
+async function settleAnswer(ctx: GuardContext, attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
+  return settle(ownerOf(ctx), attemptId, outcome, true);
+}
+
+/**
+ * Settles `charge`'s attempt with the processor's answer. Where that answer
+ * cannot apply (the attempt was reversed meanwhile), what is recorded
+ * stands, the disagreement is journaled (`kept`), and `applied` is false.
+ */
+async function settleOrKeep(ctx: GuardContext, attemptId: string, outcome: Outcome): Promise<{ record: AttemptRecord; applied: boolean }> {
+  try {
+    return { record: await settleAnswer(ctx, attemptId, outcome), applied: true };
+  } catch (error) {
+    const current =
+      error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await kept(ownerOf(ctx), attemptId, outcome) : undefined;
+    if (current === undefined) throw error;
+    return { record: current, applied: false };
+  }
+}
+
+/** A processor answer that cannot be applied (a voided attempt approved): kept as it is, and said. */
+async function kept(ctx: GuardContext, attemptId: string, answer: Outcome): Promise<AttemptRecord | undefined> {
+  const record = await get(ctx, attemptId);
+  if (record && record.status !== answer.status) {
+    journal(ctx, {
+      at: guardNow(ctx),
+      type: 'settle',
+      attemptId,
+      from: record.status,
+      detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records`,
+    });
+    ctx.events.emit({ type: 'late-answer', attemptId, answer: answer.status, status: record.status });
+  }
+  return record;
+}
+
+/** This guard, or the one that took its store over since (unless this one was closed). */
+function ownerOf(ctx: GuardContext): GuardContext {
+  const owner = owners.owner(ctx.o.store);
+  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+}
+
+/** What submit's answer (or its throw, or its silence) settles the attempt as. */
+function settlementOf(answer: Settled, timeoutMs: number): Settlement {
+  if (answer.timedOut) return unknownOutcome(`no answer within ${timeoutMs} ms`);
+  if (answer.error !== undefined) return unknownOutcome(errorText(answer.error));
+  return answerOutcome(answer.value) ?? unknownOutcome('submit resolved no { approved } answer');
+}
+
+/** `charge`'s status for an attempt's: no money held (declined, cancelled, voided) reads `declined`. */
+function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
+  if (status === 'approved' || status === 'refunded') return 'approved';
+  return status === 'unknown' || status === 'pending' ? 'unknown' : 'declined';
+}
+
+type Settled =
+  { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
+
+/** Races a submit against a timeout on the guard's scheduler, keeping hold of the late answer. */
+function settleWithin(work: Promise<unknown>, timeoutMs: number, scheduler: Scheduler): Promise<Settled> {
+  const guarded = Promise.resolve(work);
+  return new Promise<Settled>((resolve) => {
+    const timedOut = () => resolve({ timedOut: true, late: guarded });
+    let cancel: () => void;
+    try {
+      cancel = scheduler.after(timeoutMs, timedOut);
+    } catch {
+      // The charge is submitted already: a broken scheduler must not leave it without a timeout.
+      const timer = setTimeout(timedOut, Math.min(timeoutMs, 2 ** 31 - 1));
+      cancel = () => clearTimeout(timer);
+    }
+    guarded.then(
+      (value) => {
+        cancel();
+        resolve({ timedOut: false, value });
+      },
+      (error: unknown) => {
+        cancel();
+        resolve({ timedOut: false, error: error ?? new Error('submit rejected') });
+      },
+    );
+  });
+}
+
+/**
+ * Runs the app's `confirm` or `escalate`. What it throws is the app's error,
+ * handed back as the guard's own (the charge stops, nothing was reserved),
+ * with the original as `cause`.
+ */
+async function callback<T>(name: 'confirm' | 'escalate', run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, {
+      field: name,
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The state a guard's parts share. `Guard` (src/guard.ts) is a facade over one
+ * `GuardContext`; each module under src/guard/ holds one concern, as
+ * functions taking the context. Internal: not exported from src/index.ts.
+ */
+import { AttemptIndex } from '../attempt-index.js';
+import { describeValue, GuardInputError, GuardStateError, quote } from '../errors.js';
+import { Emitter } from '../events.js';
+import type { Hasher } from '../fingerprint.js';
+import type { Guard } from '../guard.js';
+import { GuardTime } from '../guard-time.js';
+import { hasHistory, type HistoryStore } from '../history.js';
+import type { ResolvedOptions } from '../options.js';
+import { Owners } from '../ownership.js';
+import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
+import { withChanges } from '../record.js';
+import { statusAt, type SaleFacts } from '../rules.js';
+import type { AttemptRecord, AttemptStatus, Decision, GuardStore, ReasonCode, Verdict } from '../types.js';
+
+export const KEY_CHECK = 'keyCheck';
+/** How often a running guard asks a store with history to prune what retention let go. */
+export const HISTORY_PRUNE_EVERY_MS = 60_000;
+
+/** What the guard remembers about a decision it returned, so `override` can trust it. */
+export interface DecisionContext {
+  sale: SaleFacts;
+  /** The verdict as issued: the caller's copy of the decision is not trusted for it. */
+  verdict: Verdict;
+  /** The blocking/prompting codes shown: what an override lifts. */
+  codes: ReasonCode[];
+}
+
+export interface GuardContext {
+  /** The facade these parts serve: what owns the store, and what an attempt's handle settles through. */
+  readonly guard: Guard;
+  /** The resolved options. */
+  readonly o: ResolvedOptions;
+  readonly hasher: Hasher;
+  readonly index: AttemptIndex;
+  readonly events: Emitter;
+  readonly decisions: WeakMap<Decision, DecisionContext>;
+  // Ages are measured on guard time; what leaves the guard is wall time (see GuardTime).
+  readonly time: GuardTime;
+  lastWall: number;
+  lastMono: number;
+  // Writes not yet finished, so close() can wait for them.
+  readonly inflight: Set<Promise<void>>;
+  readonly unpersisted: Set<string>;
+  /**
+   * Attempts this guard reserved and has not settled: its own processor
+   * answer for them always stands. The value is what another tab settled one
+   * as meanwhile (taking it for a dead tab's), for the journal.
+   */
+  readonly charging: Map<string, AttemptStatus | undefined>;
+  /** Pending records start-up reports as unknown, as stored (pending): what a resume compares the store with. */
+  readonly recovered: Map<string, AttemptRecord>;
+  /** Records other tabs announced from memory only (their writes failed): holds, never more. */
+  readonly announced: Set<string>;
+  unsubscribe: (() => void) | undefined;
+  closed: boolean;
+  /** The store, when it keeps history: memory holds hot records only (see history.ts). */
+  readonly history: HistoryStore | undefined;
+  /** Guard time at which the store's history is next pruned (retention). */
+  nextHistoryPrune: number;
+}
+
+// One live guard per store in a process: a second `createGuard` over the same
+// store takes over, as after a crash (SPEC §6), and fences the first.
+export const owners = Owners.weak<GuardStore, Guard>();
+
+const contexts = new WeakMap<Guard, GuardContext>();
+
+/** The context of `guard` (another guard over the same store: the one it fenced, or the one that took over). */
+export function contextOf(guard: Guard): GuardContext {
+  return contexts.get(guard) as GuardContext;
+}
+
+export function createContext(guard: Guard, options: ResolvedOptions, hasher: Hasher): GuardContext {
+  const history = hasHistory(options.store) ? options.store : undefined;
+  const ctx: GuardContext = {
+    guard,
+    o: options,
+    hasher,
+    events: new Emitter(),
+    decisions: new WeakMap(),
+    inflight: new Set(),
+    unpersisted: new Set(),
+    charging: new Map(),
+    recovered: new Map(),
+    announced: new Set(),
+    unsubscribe: undefined,
+    closed: false,
+    nextHistoryPrune: Number.NEGATIVE_INFINITY,
+    history,
+    index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
+    // Read in this order: the time first, then the clock check's starting point.
+    time: new GuardTime(options.clock),
+    lastWall: options.clock.now(),
+    lastMono: options.clock.monotonic(),
+  };
+  contexts.set(guard, ctx);
+  return ctx;
+}
+
+/** The status a record reports now: a stale `pending` reads `unknown`. */
+export function statusOf(ctx: GuardContext, record: AttemptRecord, now: number): AttemptStatus {
+  return statusAt(record, now, ctx.o.pendingTimeoutMs);
+}
+
+export function guardNow(ctx: GuardContext): number {
+  // Whole milliseconds: records and ages stay integers, in storage and in messages.
+  return ctx.time.now();
+}
+
+export function assertOpen(ctx: GuardContext): void {
+  if (ctx.closed) throw new GuardStateError('CLOSED', 'this guard is closed');
+  if (!owners.holds(ctx.o.store, ctx.guard)) {
+    throw new GuardStateError('TAKEN_OVER', 'another guard was created over this store and took it over; use that one');
+  }
+}
+
+/** The attempt `attemptId` if memory holds it; a bad id throws. */
+export function heldRecord(ctx: GuardContext, attemptId: string): AttemptRecord | undefined {
+  if (typeof attemptId !== 'string') {
+    throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, {
+      field: 'attemptId',
+    });
+  }
+  // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
+  if (containsCardNumber(attemptId)) {
+    throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
+  }
+  return ctx.index.get(attemptId);
+}
+
+/** The attempt `attemptId`, from memory or else the store's history; throws if there is none. */
+export function requireRecord(ctx: GuardContext, attemptId: string): AttemptRecord {
+  const record = heldRecord(ctx, attemptId);
+  if (!record) {
+    throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, {
+      field: 'attemptId',
+    });
+  }
+  return record;
+}
+
+/** What callers see: a stale `pending` reads `unknown`, times are wall-clock times. */
+export function view(ctx: GuardContext, record: AttemptRecord, now: number): AttemptRecord {
+  const status = statusOf(ctx, record, now);
+  return ctx.time.toWall(status === record.status ? record : withChanges(record, { status }));
+}

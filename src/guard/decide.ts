@@ -1,0 +1,345 @@
+/**
+ * Deciding: a sale's facts, the rules' findings over memory (and the store's
+ * history), the reservation of an allowed attempt, the Decision the caller
+ * gets, and an override of it.
+ */
+import { GuardInputError, GuardOverrideError, GuardStorageError, isGuardError } from '../errors.js';
+import { randomId } from '../fingerprint.js';
+import { reasonMessage } from '../messages.js';
+import { readOverrideRequest } from '../override-request.js';
+import { makeRecord } from '../record.js';
+import { VERDICT_OF, evaluate, isLiftable, strictest, type Finding, type SaleFacts } from '../rules.js';
+import { validateSale } from '../sale.js';
+import { claimOf, excluding } from '../claims.js';
+import type { AttemptRecord, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
+import { assertOpen, guardNow, type GuardContext } from './context.js';
+import { handle } from './handle.js';
+import { prune } from './prune.js';
+import { readFor, recall } from './recall.js';
+import { adopt } from './tabs.js';
+import { journal, storageError, write } from './writes.js';
+
+/** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
+const CLOCK_ANOMALY_MS = 120_000;
+
+interface Issued {
+  verdict: Verdict;
+  findings: Finding[];
+  /** The attempt reserved, on an allow. */
+  record?: AttemptRecord;
+  /** A peek: nothing is journaled. */
+  peek?: boolean;
+  /** What an override of this decision lifts, when not just its own codes. */
+  lifts?: ReasonCode[];
+}
+
+interface DecideMode {
+  reserve: boolean;
+  /** Set after another tab's claim won: re-evaluate once, never loop. */
+  retried?: boolean;
+  /** Warnings found on the first pass (a clock jump is reported once, then forgotten). */
+  warnings?: Finding[];
+  lifted?: readonly ReasonCode[];
+  override?: OverrideNote;
+}
+
+/** `Guard.begin`: evaluate, and reserve on an allow. */
+export async function begin(ctx: GuardContext, sale: Sale): Promise<Decision> {
+  // Async so bad input rejects rather than throws; everything up to the
+  // reservation still runs synchronously, before the first await.
+  return decide(ctx, facts(ctx, sale), { reserve: true });
+}
+
+/** `Guard.peek`: the same evaluation, without reserving or recording anything. */
+export async function peek(ctx: GuardContext, sale: Sale): Promise<Decision> {
+  return decide(ctx, facts(ctx, sale), { reserve: false });
+}
+
+/** `Guard.override`: the sale re-evaluated, lifting only the reason codes the decision showed. */
+export async function override(ctx: GuardContext, decision: Decision, request: OverrideRequest): Promise<Decision> {
+  assertOpen(ctx);
+  const context = typeof decision === 'object' && decision !== null ? ctx.decisions.get(decision) : undefined;
+  if (!context) {
+    throw new GuardInputError(
+      'UNKNOWN_DECISION',
+      '`decision` must be a Decision this guard returned (from begin, peek or override), not already overridden and not being overridden right now',
+      { field: 'decision' },
+    );
+  }
+  if (context.verdict === 'allow') {
+    throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
+  }
+  if (context.codes.some((code) => !isLiftable(code))) {
+    // IN_FLIGHT, the one code the rule table never lets an override lift.
+    throw new GuardOverrideError(
+      'IN_FLIGHT',
+      'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result',
+      {
+        field: 'decision',
+      },
+    );
+  }
+  // Read once, checked, card data masked: what authorize sees is what is recorded.
+  const { operator, reason, supervisor } = readOverrideRequest(request);
+  // One confirmation, one charge: the decision is taken before the first
+  // await, so a second tap (or a second supervisor PIN entry) while this one
+  // waits for `authorize` or the store finds it gone. It is given back only
+  // if this override reserved nothing.
+  ctx.decisions.delete(decision);
+  let result: Decision | undefined;
+  try {
+    if (context.verdict === 'block') await authorize(ctx, decision, operator, reason, supervisor);
+    const who = { operator, reason, ...(supervisor === undefined ? {} : { supervisor }) };
+    // A frozen copy: the note, the journal and listeners must not share (or change) the guard's list.
+    const lifted: readonly ReasonCode[] = Object.freeze([...context.codes]);
+    const note: OverrideNote = { ...who, lifted };
+    result = await decide(ctx, context.sale, { reserve: true, lifted, override: note });
+    if (result.attempt) {
+      journal(ctx, { at: guardNow(ctx), type: 'override', attemptId: result.attempt.id, codes: lifted, ...who });
+      ctx.events.emit({ type: 'override', decision: result, lifted, ...who });
+    }
+    return result;
+  } finally {
+    if (!result?.attempt && !ctx.closed) ctx.decisions.set(decision, context);
+  }
+}
+
+async function authorize(
+  ctx: GuardContext,
+  decision: Decision,
+  operator: string,
+  reason: string,
+  supervisor: string | undefined,
+): Promise<void> {
+  let answer: unknown = false;
+  try {
+    answer = ctx.o.authorize ? await ctx.o.authorize({ decision, operator, reason, supervisor }) : false;
+  } catch (error) {
+    throw new GuardOverrideError('NOT_AUTHORIZED', 'the supervisor check threw: override refused', { cause: error });
+  }
+  if (answer !== true) {
+    throw new GuardOverrideError(
+      'NOT_AUTHORIZED',
+      ctx.o.authorize
+        ? 'the supervisor check did not authorise this override'
+        : 'overriding a block needs an `authorize` function in createGuard options',
+    );
+  }
+}
+
+function facts(ctx: GuardContext, input: Sale): SaleFacts {
+  const sale = validateSale(input, ctx.o);
+  const cardKey = ctx.hasher.cardKey(sale.card.material);
+  const { card, ...rest } = sale;
+  const facts: SaleFacts = {
+    ...rest,
+    fingerprint: ctx.hasher.fingerprint({
+      merchantId: sale.merchantId,
+      kind: sale.kind,
+      currency: sale.currency,
+      amount: sale.amount,
+      cardKey,
+    }),
+  };
+  if (card.bin !== undefined) facts.bin = card.bin;
+  if (card.last4 !== undefined) facts.last4 = card.last4;
+  return facts;
+}
+
+/** A refund in another currency than its sale cannot be weighed against it. */
+function checkRefundCurrency(ctx: GuardContext, sale: SaleFacts): void {
+  const original = sale.refundOf === undefined ? undefined : ctx.index.get(sale.refundOf);
+  if (original !== undefined && original.currency !== sale.currency) {
+    throw new GuardInputError(
+      'INVALID_SALE',
+      `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`,
+      {
+        field: 'currency',
+      },
+    );
+  }
+}
+
+async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Promise<Decision> {
+  assertOpen(ctx);
+  // From here to the reservation nothing awaits, unless history must be read first.
+  let unread: Finding | undefined;
+  let recalled: readonly (AttemptRecord | undefined)[] = [];
+  const reading = readFor(ctx, sale);
+  if (reading) {
+    try {
+      recalled = await reading;
+    } catch (error) {
+      if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
+      // The store could not answer: decide on what memory holds, under onStorageError.
+      storageError(ctx, error, 'load');
+      unread = { code: 'STORAGE_UNAVAILABLE', facts: {} };
+    }
+    assertOpen(ctx);
+  }
+  const now = guardNow(ctx);
+  prune(ctx, now);
+  // After the sweep, which would take them out of memory again.
+  recall(ctx, recalled);
+  checkRefundCurrency(ctx, sale);
+  const findings = evaluate(sale, ctx.index, now, ctx.o);
+  if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
+    const policy = ctx.o.onStorageError;
+    const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+    const lifts = [...new Set([...(mode.lifted ?? []), ...shown, 'STORAGE_UNAVAILABLE' as const])];
+    if (policy !== 'allow') {
+      return issue(ctx, sale, now, {
+        verdict: strictest([policy, ...findings.map((f) => VERDICT_OF[f.code])]),
+        findings: [...findings, unread],
+        lifts,
+        peek: !mode.reserve,
+      });
+    }
+    findings.push(unread);
+  }
+  const anomaly = clockCheck(ctx, now);
+  if (anomaly) findings.push(anomaly);
+  if (mode.warnings) findings.push(...mode.warnings);
+  const lifted = mode.lifted ?? [];
+  // An override lifts the codes it was shown. Any other reason makes this a
+  // fresh decision that stands on its own, with every reason and its own
+  // verdict, so lifting a prompt can never carry a block along with it.
+  const unlifted = findings.some(standsAgainst(lifted));
+  if (unlifted || !mode.reserve) {
+    return issue(ctx, sale, now, { verdict: strictest(findings.map((f) => VERDICT_OF[f.code])), findings, peek: !mode.reserve });
+  }
+  const shown = findings.filter((f) => VERDICT_OF[f.code] === undefined); // warnings ride along
+
+  // Reserve before the first await: a concurrent begin of the same sale in
+  // this process now finds it and gets IN_FLIGHT.
+  const record = newRecord(sale, now, mode.override);
+  ctx.index.add(record);
+  const failure = await reserve(ctx, record, (related) => {
+    // Inside the store's transaction: take in what other tabs wrote, judge again.
+    for (const other of related) if (other.id !== record.id) adopt(ctx, other);
+    return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
+  });
+  if (failure === undefined) {
+    ctx.charging.set(record.id, undefined);
+    return issue(ctx, sale, now, { verdict: 'allow', findings: shown, record });
+  }
+  if (failure === 'refused') {
+    // Another tab's records stand against the sale; they are in the index
+    // now, so deciding again gives its reasons. Once: never loop.
+    ctx.index.remove(record.id);
+    if (!mode.retried) return decide(ctx, sale, { ...mode, retried: true, warnings: shown });
+    const held: Finding = { code: 'IN_FLIGHT', facts: { amount: sale.amount, currency: sale.currency } };
+    return issue(ctx, sale, now, { verdict: 'block', findings: [...shown, held] });
+  }
+  const storageFinding: Finding = { code: 'STORAGE_UNAVAILABLE', facts: {} };
+  const policy = lifted.includes('STORAGE_UNAVAILABLE') ? 'allow' : ctx.o.onStorageError;
+  if (policy === 'allow') {
+    // Proceed on memory only: the attempt still guards this process, and
+    // other tabs are told of it so that they hold the sale too.
+    ctx.unpersisted.add(record.id);
+    ctx.charging.set(record.id, undefined);
+    ctx.o.store.announce?.(ctx.time.toWall(record));
+    return issue(ctx, sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
+  }
+  ctx.index.remove(record.id);
+  // What the operator already lifted stays lifted: overriding this decision
+  // must not bring the earlier prompt back, round after round.
+  const lifts = [...new Set([...lifted, 'STORAGE_UNAVAILABLE' as const])];
+  return issue(ctx, sale, now, { verdict: policy, findings: [...shown, storageFinding], lifts });
+}
+
+/**
+ * Persist a reservation: through the store's atomic claim where several
+ * tabs or processes share it (`judge` decides inside it), else by `put`.
+ * `undefined` on success.
+ */
+export async function reserve(
+  ctx: GuardContext,
+  record: AttemptRecord,
+  judge: (related: AttemptRecord[]) => boolean,
+): Promise<undefined | 'refused' | { error: unknown }> {
+  const { store } = ctx.o;
+  try {
+    if (store.claim) {
+      const claim = store.claim.bind(store);
+      const stored = ctx.time.toWall(record);
+      const written = await write(ctx, () => claim(claimOf(record), (related) => (judge(related) ? [stored] : undefined)));
+      return written ? undefined : 'refused';
+    }
+    await write(ctx, () => store.put(ctx.time.toWall(record)));
+    return undefined;
+  } catch (error) {
+    storageError(ctx, error, 'put');
+    return { error };
+  }
+}
+
+/**
+ * Turns findings into the Decision the caller gets, and remembers what an
+ * override of it may lift (`lifts`: by default its blocking and prompting
+ * codes).
+ */
+function issue(ctx: GuardContext, sale: SaleFacts, now: number, issued: Issued): Decision {
+  const { verdict, findings, record, peek = false } = issued;
+  const reasons: Reason[] = findings.map((f) => {
+    const reason: Reason = { code: f.code, message: reasonMessage(ctx.o.locale, f.code, f.facts) };
+    if (f.attemptId !== undefined) reason.attemptId = f.attemptId;
+    if (f.ageMs !== undefined) reason.ageMs = f.ageMs;
+    return Object.freeze(reason);
+  });
+  const decision: Decision = { verdict, reasons: Object.freeze(reasons) as Reason[], fingerprint: sale.fingerprint };
+  if (record) decision.attempt = handle(ctx, record);
+  Object.freeze(decision);
+  if (verdict !== 'allow') {
+    const codes = issued.lifts ?? findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+    ctx.decisions.set(decision, { sale, verdict, codes });
+    if (!peek) {
+      journal(ctx, {
+        at: now,
+        type: 'decision',
+        verdict,
+        codes: reasons.map((r) => r.code),
+        amount: sale.amount,
+        ...(sale.operator ? { operator: sale.operator } : {}),
+      });
+    }
+  }
+  if (ctx.events.has('decision')) ctx.events.emit({ type: 'decision', decision, peek });
+  return decision;
+}
+
+function newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
+  const id = randomId('pdg_', 12);
+  // makeRecord leaves out the optional fields the sale does not have.
+  return makeRecord({
+    ...sale,
+    v: 1,
+    id,
+    // The id doubles as the idempotency key: 96 random bits, URL-safe,
+    // fixed for the attempt's life, and one string less per attempt.
+    idempotencyKey: id,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+    pendingSince: now,
+    refunded: 0,
+    override,
+  });
+}
+
+function clockCheck(ctx: GuardContext, now: number): Finding | undefined {
+  const wall = ctx.time.lastWall;
+  const mono = ctx.time.monotonicOf(now);
+  const driftMs = wall - ctx.lastWall - (mono - ctx.lastMono);
+  ctx.lastWall = wall;
+  ctx.lastMono = mono;
+  if (Math.abs(driftMs) <= CLOCK_ANOMALY_MS) return undefined;
+  journal(ctx, { at: now, type: 'clock-anomaly', detail: `wall clock moved ${driftMs} ms against the monotonic clock` });
+  ctx.events.emit({ type: 'clock-anomaly', driftMs });
+  return { code: 'CLOCK_ANOMALY', facts: { driftMs } };
+}
+
+/** A finding that holds the sale back (not a warning) and that the override did not lift. */
+function standsAgainst(lifted: readonly ReasonCode[]): (finding: Finding) => boolean {
+  return (finding) => VERDICT_OF[finding.code] !== undefined && !lifted.includes(finding.code);
+}

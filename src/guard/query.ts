@@ -1,0 +1,66 @@
+/** Queries: one attempt, or the attempts matching a filter, from memory and the store's history. */
+import { GuardInputError, describeValue } from '../errors.js';
+import { isOpen } from '../lifecycle.js';
+import { recordProblem } from '../record.js';
+import { snapshot, unreadableMessage } from '../snapshot.js';
+import { containsCardNumber } from '../pan.js';
+import type { AttemptFilter, AttemptRecord } from '../types.js';
+import { assertOpen, guardNow, view, type GuardContext } from './context.js';
+import { prune, pruneHistory } from './prune.js';
+import { recall } from './recall.js';
+import { storeCall } from './writes.js';
+
+/** `Guard.get`. */
+export async function get(ctx: GuardContext, attemptId: string): Promise<AttemptRecord | undefined> {
+  assertOpen(ctx);
+  const history = ctx.history;
+  if (ctx.index.get(attemptId) === undefined && history && typeof attemptId === 'string' && !containsCardNumber(attemptId)) {
+    recall(ctx, [await storeCall('get', () => history.get(attemptId))]);
+    assertOpen(ctx);
+  }
+  const record = ctx.index.get(attemptId);
+  return record && view(ctx, record, guardNow(ctx));
+}
+
+/** `Guard.attempts`. */
+export async function attempts(ctx: GuardContext, filter: AttemptFilter): Promise<AttemptRecord[]> {
+  assertOpen(ctx);
+  if (typeof filter !== 'object' || filter === null) {
+    throw new GuardInputError(
+      'INVALID_FILTER',
+      `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`,
+      {
+        field: 'filter',
+      },
+    );
+  }
+  filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
+    throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
+  }) as AttemptFilter;
+  const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+  // Open attempts are all in memory; anything else may be in the store's history too.
+  const history = ctx.history && (!statuses || [...statuses].some((status) => !isOpen(status))) ? ctx.history : undefined;
+  const stored = history ? await storeCall('load', () => history.load()) : [];
+  assertOpen(ctx);
+  const now = guardNow(ctx);
+  prune(ctx, now);
+  const records = new Map<string, AttemptRecord>();
+  for (const record of stored) {
+    const held = recordProblem(record) === undefined ? ctx.time.fromWall(record) : undefined;
+    // Past retention, and not pruned from the store yet: gone already.
+    if (held && ctx.index.deadline(held) > now) records.set(held.id, held);
+    else if (held) pruneHistory(ctx, now);
+  }
+  // What memory holds is this guard's latest version.
+  for (const record of ctx.index.values()) records.set(record.id, record);
+  const out: AttemptRecord[] = [];
+  for (const held of records.values()) {
+    const record = view(ctx, held, now);
+    if (statuses && !statuses.has(record.status)) continue;
+    if (filter.merchantId !== undefined && record.merchantId !== filter.merchantId) continue;
+    if (filter.orderId !== undefined && record.orderId !== filter.orderId) continue;
+    if (filter.kind !== undefined && record.kind !== filter.kind) continue;
+    out.push(record);
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt);
+}

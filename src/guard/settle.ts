@@ -1,0 +1,267 @@
+/**
+ * Settling: an attempt's outcome recorded (with a refund's sum moved on its
+ * sale), a lost refund update repaired, and an unknown attempt resumed.
+ */
+import { GuardStateError, GuardStorageError, isGuardError } from '../errors.js';
+import { canTransition } from '../lifecycle.js';
+import { reasonMessage } from '../messages.js';
+import { validateOutcome } from '../outcome.js';
+import { withChanges } from '../record.js';
+import { refundKey, sameVersion } from '../claims.js';
+import { resumeFindings } from '../resume.js';
+import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from '../refunds.js';
+import { VERDICT_OF } from '../rules.js';
+import type { Attempt, AttemptRecord, AttemptStatus, Outcome } from '../types.js';
+import { assertOpen, guardNow, requireRecord, statusOf, view, type GuardContext } from './context.js';
+import { reserve } from './decide.js';
+import { handle } from './handle.js';
+import { find, recallFor } from './recall.js';
+import { adopt } from './tabs.js';
+import { journal, persist, write } from './writes.js';
+
+/** What a settle writes: see `plan`. */
+interface Plan {
+  changes: AttemptRecord[];
+  sale?: string;
+  over?: ReturnType<typeof overRefund>;
+}
+
+/**
+ * `Guard.settle`, with `processor` false.
+ *
+ * `processor`: the outcome is the processor's own answer to a charge this
+ * guard submitted. It is the truth about the money: an approval stands
+ * over a `cancelled` or `declined` someone recorded meanwhile (the PIN pad's
+ * Cancel, a check that found nothing yet), and the journal says so.
+ */
+export async function settle(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+  assertOpen(ctx);
+  const valid = validateOutcome(outcome);
+  const found = find(ctx, attemptId);
+  const current = found instanceof Promise ? await found : found;
+  const now = guardNow(ctx);
+  const from = statusOf(ctx, current, now);
+  if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
+    // A retried settle changes nothing, but is the moment to write what
+    // an earlier storage failure left in memory only, and to repair a
+    // refund's original whose update was lost.
+    await repairRefund(ctx, current, now);
+    return view(ctx, current, now);
+  }
+  let next = plan(ctx, current, from, valid, now, processor);
+  const { store } = ctx.o;
+  const claim = store.claim?.bind(store);
+  if (claim && next.sale) {
+    // A sale's refunded sum is read and written in one step where tabs
+    // share the store: another tab's refund of the same sale, approved a
+    // moment ago, is counted, not overwritten.
+    let settledThere = false;
+    const written = await write(ctx, () =>
+      // The sale, this attempt, and the sale's refunds in flight in other tabs.
+      claim({ keys: [refundKey(next.sale as string)], ids: [attemptId, next.sale as string] }, (related) => {
+        for (const other of related) adopt(ctx, other);
+        const fresh = requireRecord(ctx, attemptId);
+        const status = statusOf(ctx, fresh, now);
+        // Another tab settled it the same way meanwhile: a retried settle.
+        if (valid.status !== 'refunded' && status === valid.status) return void (settledThere = true);
+        next = plan(ctx, fresh, status, valid, now, processor);
+        return next.changes.map((record) => ctx.time.toWall(record));
+      }),
+    ).then(
+      () => true,
+      (error: unknown) => {
+        if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
+        return false; // a storage failure: written below, kept in memory if that fails too
+      },
+    );
+    if (settledThere) return view(ctx, requireRecord(ctx, attemptId), now);
+    for (const record of next.changes) ctx.index.add(record);
+    if (!written) await persist(ctx, next.changes);
+  } else {
+    for (const record of next.changes) ctx.index.add(record);
+    await persist(ctx, next.changes);
+  }
+  const [record] = next.changes as [AttemptRecord];
+  if (processor && record.status === 'approved' && (from === 'cancelled' || from === 'declined')) {
+    journal(ctx, {
+      at: now,
+      type: 'settle',
+      attemptId,
+      from,
+      to: 'approved',
+      detail: `the processor approved this charge after it was settled '${from}': recorded as approved`,
+    });
+  }
+  const overruled = ctx.charging.get(attemptId);
+  ctx.charging.delete(attemptId);
+  ctx.recovered.delete(attemptId);
+  if (overruled !== undefined) {
+    journal(ctx, {
+      at: now,
+      type: 'settle',
+      attemptId,
+      from: overruled,
+      to: record.status,
+      detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here`,
+    });
+  }
+  if (next.over) reportOver(ctx, next.over);
+  journal(ctx, {
+    at: now,
+    type: 'settle',
+    attemptId,
+    from,
+    to: record.status,
+    ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}),
+  });
+  ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
+  return view(ctx, record, now);
+}
+
+/**
+ * What a settle writes: the attempt, and the sale whose refunded sum it
+ * moves (`sale`: that sale's id). Throws on an illegal transition or a
+ * refund beyond what remains; reads only the index (and which attempts this
+ * guard is charging) and changes nothing, so it can run again inside a store
+ * transaction with what other tabs wrote. The journal entries and events of
+ * a settle are not part of it: they depend on what that transaction found
+ * and on what other tabs reported while the write was under way.
+ */
+function plan(
+  { index, charging }: Pick<GuardContext, 'index' | 'charging'>,
+  current: AttemptRecord,
+  from: AttemptStatus,
+  valid: Outcome,
+  now: number,
+  processor = false,
+): Plan {
+  if (valid.status === 'refunded') {
+    if (current.kind !== 'sale') illegal(current, from, 'refunded', 'only a sale can be refunded');
+    if (from !== 'approved') illegal(current, from, 'refunded');
+    // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
+    const amount = externalRefund(current, valid.amount, index.openRefundsOf(current.id));
+    return { changes: [refundedBy(current, amount, now)], sale: current.id };
+  }
+  const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
+  if (!canTransition(from, valid.status) && !correction) illegal(current, from, valid.status);
+  // A void returns the whole charge: after a refund it would return money twice.
+  if (valid.status === 'voided' && current.kind === 'sale' && (current.refunded > 0 || index.openRefundsOf(current.id).length > 0)) {
+    throw new GuardStateError(
+      'HAS_REFUNDS',
+      `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`,
+      { field: 'status' },
+    );
+  }
+  const { status, ...details } = valid;
+  let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
+  // Another tab settled this attempt while this one was charging it. The
+  // processor's answer here stands, except over a reversal: a charge
+  // reversed after it went through is voided.
+  if (charging.get(current.id) === 'voided' && status === 'approved') next = withChanges(next, { status: 'voided' });
+  // A refund attempt moves its original sale's refunded sum: approved
+  // adds to it, voided (a reversal) takes it back.
+  const saleId = current.kind === 'refund' && (status === 'approved' || status === 'voided') ? current.refundOf : undefined;
+  const original = saleId === undefined ? undefined : index.get(saleId);
+  const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : revokeRefund(original, next, now);
+  // Paid out beyond what remained on the sale: kept and reported, never counted as 0 (see applyRefund).
+  const over = original && updated && status === 'approved' ? overRefund(original, updated, next, now) : undefined;
+  return { changes: updated ? [next, updated] : [next], ...(saleId === undefined ? {} : { sale: saleId }), ...(over ? { over } : {}) };
+}
+
+function illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
+  throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, {
+    field: 'status',
+  });
+}
+
+/** An over-refund: journaled, and the sale's settle emitted with wall-clock times. */
+function reportOver(ctx: GuardContext, over: NonNullable<ReturnType<typeof overRefund>>): void {
+  journal(ctx, over.entry);
+  const { event } = over;
+  ctx.events.emit(event.type === 'settle' ? { ...event, record: ctx.time.toWall(event.record) } : event);
+}
+
+/** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
+export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now: number): Promise<void> {
+  // Its original is in memory: recalled from history by the caller.
+  const original =
+    record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? ctx.index.get(record.refundOf) : undefined;
+  const updated = original && applyRefund(original, record, now);
+  if (updated) ctx.index.add(updated);
+  if (updated || ctx.unpersisted.size > 0) await persist(ctx, updated ? [updated] : []);
+  const over = original && updated && overRefund(original, updated, record, now);
+  if (over) reportOver(ctx, over);
+}
+
+/** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */
+export async function resume(ctx: GuardContext, attemptId: string): Promise<Attempt> {
+  assertOpen(ctx);
+  const found = find(ctx, attemptId);
+  const held = found instanceof Promise ? await found : found;
+  // The rules read its order's payments, as for a new begin of its sale.
+  const reading = recallFor(ctx, held);
+  if (reading) await reading;
+  const now = guardNow(ctx);
+  const current = requireRecord(ctx, attemptId);
+  const from = statusOf(ctx, current, now);
+  if (!canTransition(from, 'pending')) illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
+  refuseResume(ctx, current, now);
+  const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
+  // Reserved before the first await, as a begin is: a second resume finds it pending.
+  ctx.index.add(record);
+  const stored = ctx.recovered.get(current.id) ?? ctx.time.toWall(current);
+  let theirs: AttemptRecord | undefined;
+  const failure = await reserve(ctx, record, (related) => {
+    for (const other of related) {
+      // Another tab resumed or settled this very attempt since this one read it.
+      if (other.id === current.id) theirs = sameVersion(other, stored) ? undefined : other;
+      else adopt(ctx, other);
+    }
+    return theirs === undefined && resumeFindings(current, ctx.index, now, ctx.o).length === 0;
+  });
+  if (failure === 'refused') {
+    ctx.index.add(current);
+    if (theirs) adopt(ctx, theirs);
+    const status = statusOf(ctx, ctx.index.get(current.id) ?? current, now);
+    if (status !== 'unknown') {
+      throw new GuardStateError(
+        status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION',
+        `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`,
+        { field: 'attemptId' },
+      );
+    }
+    refuseResume(ctx, current, now);
+    throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed: another tab holds its sale`, { field: 'attemptId' });
+  }
+  if (failure !== undefined) {
+    // Kept in memory, retried on the next write; other tabs are told of it.
+    ctx.unpersisted.add(record.id);
+    ctx.o.store.announce?.(ctx.time.toWall(record));
+  }
+  ctx.charging.set(record.id, undefined);
+  ctx.recovered.delete(record.id);
+  journal(ctx, { at: now, type: 'resume', attemptId, from, to: 'pending' });
+  ctx.events.emit({ type: 'resume', record: ctx.time.toWall(record) });
+  return handle(ctx, record);
+}
+
+/**
+ * Refuses to resume `record` when the rules stand against it as they would
+ * against a new begin of its sale (see resumeFindings): resuming would put a
+ * second charge in flight, or charge again what was paid since.
+ */
+function refuseResume(ctx: GuardContext, record: AttemptRecord, now: number): void {
+  const findings = resumeFindings(record, ctx.index, now, ctx.o);
+  const first = findings.find((f) => f.code === 'IN_FLIGHT') ?? findings.find((f) => VERDICT_OF[f.code] === 'block') ?? findings[0];
+  if (!first) return;
+  const other = first.attemptId === undefined ? '' : ` (attempt ${first.attemptId})`;
+  const why =
+    first.code === 'IN_FLIGHT'
+      ? 'is being charged right now: wait for its result'
+      : 'stands against it: a new charge of this sale goes through begin and its confirmation';
+  throw new GuardStateError(
+    first.code,
+    `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(ctx.o.locale, first.code, first.facts)}`,
+    { field: 'attemptId' },
+  );
+}

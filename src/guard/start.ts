@@ -1,0 +1,107 @@
+/**
+ * A guard's hold on its store: start-up (taking the store over from a guard
+ * still running over it, checking the secret, hydrating memory), and close.
+ */
+import { GuardConfigError } from '../errors.js';
+import { makeRecord, recordProblem } from '../record.js';
+import type { AttemptRecord } from '../types.js';
+import { HISTORY_PRUNE_EVERY_MS, KEY_CHECK, contextOf, guardNow, owners, type GuardContext } from './context.js';
+import { prune } from './prune.js';
+import { readFor, recall } from './recall.js';
+import { repairRefund } from './settle.js';
+import { applyChange } from './tabs.js';
+import { journal, storeCall, storeCallSync } from './writes.js';
+
+/** Checks the secret against the store, takes the store over, and hydrates the index from it. */
+export async function hydrate(ctx: GuardContext): Promise<void> {
+  const { store } = ctx.o;
+  const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
+  const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
+  if (secretChanged && !ctx.o.resetOnSecretChange) {
+    throw new GuardConfigError(
+      'SECRET_CHANGED',
+      '`secret` differs from the one this store was written with: fingerprints would no longer match its history. Restore the old secret, or pass `resetOnSecretChange: true` to start a new history.',
+      { field: 'secret' },
+    );
+  }
+  // Fence first, then load: a guard still running over this store must
+  // not reserve anything the load below would miss. Its calls from now on
+  // fail with TAKEN_OVER; the writes it already issued are waited for.
+  const previousGuard = owners.take(store, ctx.guard);
+  const previous = previousGuard && contextOf(previousGuard);
+  // The fenced guard hears nothing more (nor writes back its stale copies on a wipe).
+  if (previous) previous.unsubscribe?.();
+  try {
+    if (previous) await Promise.all(previous.inflight);
+    await load(ctx, keyCheck, secretChanged);
+  } catch (error) {
+    // A guard that fails to start gives the store back to the one it fenced.
+    owners.release(store, ctx.guard, previous && !previous.closed ? previousGuard : undefined);
+    throw error;
+  }
+}
+
+async function load(ctx: GuardContext, keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
+  const { store } = ctx.o;
+  const now = guardNow(ctx);
+  if (secretChanged) {
+    const stale = await storeCall('load', () => store.load());
+    await storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
+  }
+  // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
+  const history = ctx.history;
+  const pastRetention =
+    history && !secretChanged ? await storeCall('prune', () => history.prune(ctx.time.wallOf(now - ctx.o.retentionMs) + 1)) : 0;
+  ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
+  const scope = history ? { since: ctx.time.wallOf(now - ctx.o.windowMs) } : undefined;
+  const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
+  if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
+
+  const problems: string[] = [];
+  const kept: AttemptRecord[] = [];
+  for (const stored of records) {
+    const problem = recordProblem(stored);
+    if (problem) problems.push(problem);
+    else kept.push(ctx.time.fromWall(makeRecord(stored)));
+  }
+  ctx.index.addAll(kept, now);
+  // The process that wrote a `pending` died mid-charge: the charge may have gone through.
+  const pending = kept.filter((record) => record.status === 'pending');
+  for (const record of pending) {
+    ctx.recovered.set(record.id, record);
+    ctx.index.add(makeRecord({ ...record, status: 'unknown' }));
+  }
+  // A crash between an approved refund's write and its original's leaves
+  // the original short: count it now (idempotent, so nothing is doubled).
+  const refunds = kept.filter((record) => record.kind === 'refund' && record.status === 'approved');
+  const originals = await Promise.all(
+    refunds.map((record) => readFor(ctx, { merchantId: record.merchantId, refundOf: record.refundOf }) ?? Promise.resolve([])),
+  );
+  recall(ctx, originals.flat());
+  for (const record of refunds) void repairRefund(ctx, record, now).catch(() => undefined);
+  const pruned = pastRetention + prune(ctx, now);
+  ctx.unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => applyChange(ctx, change)));
+  const warnings = [...(storeCallSync('warnings', () => store.warnings?.()) ?? []), ...problems.map((p) => `skipped ${p}`)];
+  journal(ctx, {
+    at: now,
+    type: 'start',
+    detail: `loaded ${records.length}, kept ${ctx.index.size}, pruned ${pruned}, in-flight at crash ${pending.length}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+  });
+}
+
+/** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. */
+export async function close(ctx: GuardContext): Promise<void> {
+  if (ctx.closed) return;
+  ctx.closed = true;
+  try {
+    ctx.unsubscribe?.();
+  } catch {
+    // The store's own unsubscribe failing must not keep the guard open.
+  }
+  await Promise.all(ctx.inflight);
+  ctx.events.clear();
+  if (owners.release(ctx.o.store, ctx.guard)) {
+    const { store } = ctx.o;
+    await storeCall('close', async () => store.close?.());
+  }
+}

@@ -1,0 +1,77 @@
+/** What other tabs or processes sharing the store changed: their records taken in, a wiped store written back. */
+import { GuardStorageError } from '../errors.js';
+import { isLive } from '../lifecycle.js';
+import { makeRecord, recordProblem, withChanges } from '../record.js';
+import type { AttemptRecord, StoreChange } from '../types.js';
+import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
+import { journal, storageError, write } from './writes.js';
+
+/** What a shared store says another tab or process changed. */
+export function applyChange(ctx: GuardContext, change: StoreChange): void {
+  if (ctx.closed) return;
+  if (change.type === 'record') adopt(ctx, change.record);
+  else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
+  else void restore(ctx, change.detail);
+}
+
+/** A record another tab or process wrote: take it into the index. */
+export function adopt(ctx: GuardContext, record: AttemptRecord): void {
+  if (ctx.closed) return;
+  const now = guardNow(ctx);
+  if (recordProblem(record) !== undefined) return;
+  const adopted = ctx.time.fromWall(makeRecord(record));
+  if (ctx.index.deadline(adopted) <= now) return;
+  // A message or a store read can be older than what this guard holds.
+  const held = ctx.index.get(adopted.id);
+  if (held && held.updatedAt > adopted.updatedAt) return;
+  // This guard is charging it: the processor's answer here is the truth,
+  // whatever another tab (that took it for a dead tab's) settled it as.
+  if (held && ctx.charging.has(held.id) && adopted.status !== held.status) {
+    ctx.charging.set(held.id, adopted.status);
+    return;
+  }
+  ctx.announced.delete(adopted.id);
+  ctx.index.add(adopted);
+}
+
+/**
+ * A record another tab holds in memory only (its write failed, and it
+ * charges anyway): a hold on its sale, and never more. It can add a live
+ * record this guard did not know, or update one it learnt the same way;
+ * it can never change what the store gave this guard, nor release a hold.
+ */
+function adoptAnnounced(ctx: GuardContext, record: AttemptRecord): void {
+  if (recordProblem(record) !== undefined || !isLive(record.status)) return;
+  const held = ctx.index.get(record.id);
+  if (held && !ctx.announced.has(record.id)) return;
+  const now = guardNow(ctx);
+  // Its times are the sender's word: none may lie ahead, or a forged hold would never turn unknown (liftable) nor expire.
+  const clamp = (t: number) => Math.min(t, now);
+  const given = ctx.time.fromWall(makeRecord(record));
+  const adopted = withChanges(given, {
+    createdAt: clamp(given.createdAt),
+    updatedAt: clamp(given.updatedAt),
+    pendingSince: clamp(given.pendingSince),
+    ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }),
+  });
+  if (ctx.index.deadline(adopted) <= now) return;
+  ctx.announced.add(record.id);
+  ctx.index.add(adopted);
+}
+
+/**
+ * The storage was deleted under this guard (site data cleared): write back
+ * everything it holds, its live records filed under their claim keys
+ * again, so that other tabs see its charges in flight; and say so.
+ */
+async function restore(ctx: GuardContext, detail: string): Promise<void> {
+  const { store } = ctx.o;
+  const records = [...ctx.index.values()];
+  storageError(ctx, new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
+  journal(ctx, { at: guardNow(ctx), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });
+  const writes: Promise<unknown>[] = [write(ctx, () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck))];
+  // A put files a live record under its claim keys again.
+  for (const record of records) writes.push(write(ctx, () => store.put(ctx.time.toWall(record))));
+  const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) storageError(ctx, failed.reason, 'restore');
+}

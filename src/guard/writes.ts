@@ -1,0 +1,88 @@
+/**
+ * The write pipeline: store writes issued in call order and tracked until
+ * they finish, records persisted with a retry of what an earlier failure left
+ * in memory only, the journal, and store failures as the guard's own errors.
+ */
+import { GuardStorageError, errorText, isGuardError } from '../errors.js';
+import type { AttemptRecord, JournalEntry } from '../types.js';
+import type { GuardContext } from './context.js';
+
+/**
+ * Issues a store write now, in call order, without waiting for earlier
+ * ones to finish: stores apply writes in the order they are called (see
+ * GuardStore), and a file store can then fsync fifty concurrent begins
+ * together instead of one after another.
+ */
+export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>;
+  try {
+    pending = call();
+  } catch (error) {
+    pending = Promise.reject(error);
+  }
+  const settled = pending.then(
+    () => undefined,
+    () => undefined,
+  );
+  ctx.inflight.add(settled);
+  void settled.then(() => ctx.inflight.delete(settled));
+  return pending;
+}
+
+export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
+  const { store } = ctx.o;
+  // Retry what an earlier storage failure left in memory only.
+  const retry =
+    ctx.unpersisted.size === 0
+      ? []
+      : [...ctx.unpersisted].map((id) => ctx.index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+  const writes = [...retry, ...records].map((record) =>
+    write(ctx, () => store.put(ctx.time.toWall(record))).then(
+      () => {
+        ctx.unpersisted.delete(record.id);
+      },
+      (error: unknown) => {
+        // The outcome is real whether or not the disk took it: keep it in
+        // memory, retry on the next write, and tell the app.
+        ctx.unpersisted.add(record.id);
+        storageError(ctx, error, 'put');
+        store.announce?.(ctx.time.toWall(record));
+      },
+    ),
+  );
+  await Promise.all(writes);
+}
+
+export function storageError(ctx: GuardContext, error: unknown, operation: string): void {
+  ctx.events.emit({ type: 'storage-error', error, operation });
+}
+
+export function journal(ctx: GuardContext, entry: JournalEntry): void {
+  const { store } = ctx.o;
+  // Not awaited: the journal is an audit trail, not the write-ahead record.
+  const stamped = { ...entry, at: ctx.time.wallOf(entry.at) };
+  void write(ctx, () => store.appendJournal(stamped)).catch((error) => storageError(ctx, error, 'appendJournal'));
+}
+
+export async function storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw storeFailure(operation, error);
+  }
+}
+
+/** A store's synchronous call (subscribe, warnings), its throw made the guard's own. */
+export function storeCallSync<T>(operation: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw storeFailure(operation, error);
+  }
+}
+
+/** What a store threw, as the guard's own error (a GuardError it threw passes as it is). */
+function storeFailure(operation: string, error: unknown): unknown {
+  if (isGuardError(error)) return error;
+  return new GuardStorageError('STORE_FAILED', `the store failed in ${operation}: ${errorText(error)}`, { cause: error });
+}
