@@ -87,14 +87,15 @@ export class GuardTime {
   }
 
   /**
-   * The earliest wall time of any stamp taken at or after `guardTime`: what
-   * a cutoff on stored wall times must use. After the clock was set back,
-   * stamps taken later carry earlier wall times than `wallOf(guardTime)`.
+   * A wall time below which every stamp this process took was taken at or
+   * before `guardTime`: what a cutoff on stored wall times (retention) must
+   * use. After the clock was set back, stamps taken later carry earlier wall
+   * times than `wallOf(guardTime)`, and the cutoff goes down to them.
    */
-  earliestWallSince(guardTime: number): number {
-    let earliest = this.wallOf(guardTime);
-    for (const epoch of this.#epochs) if (epoch.from > guardTime) earliest = Math.min(earliest, epoch.from + epoch.skew);
-    return earliest;
+  wallCutoff(guardTime: number): number {
+    let cutoff = this.wallOf(guardTime) + 1;
+    for (const epoch of this.#epochs) if (epoch.from > guardTime) cutoff = Math.min(cutoff, epoch.from + epoch.skew);
+    return cutoff;
   }
 
   /** A record as the world sees it (stores, other tabs, the app): wall-clock times. */

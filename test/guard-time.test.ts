@@ -74,20 +74,20 @@ describe('GuardTime', () => {
   });
 });
 
-describe('GuardTime.earliestWallSince', () => {
-  it('is the wall time of a stamp, and earlier once the clock was set back after it', () => {
+describe('GuardTime.wallCutoff', () => {
+  it('is just after the wall time of a stamp, and down to the first stamp after a clock set back', () => {
     let wall = 1_000_000_000;
     let mono = 0;
     const time = new GuardTime({ now: () => wall, monotonic: () => mono });
     const before = time.now();
-    expect(time.earliestWallSince(before)).toBe(before);
+    expect(time.wallCutoff(before)).toBe(before + 1);
     mono += 1000;
     wall += 1000 - 2 * 86_400_000; // set back two days
     const after = time.now();
     expect(time.wallOf(after)).toBe(wall);
-    // A cutoff at `before` must not pass over what was stamped after the jump.
-    expect(time.earliestWallSince(before)).toBeLessThanOrEqual(time.wallOf(after));
-    expect(time.earliestWallSince(before)).toBeGreaterThan(time.wallOf(after) - 1000);
-    expect(time.earliestWallSince(after + 1)).toBe(time.wallOf(after + 1));
+    // Nothing stamped after `before` lies below the cutoff.
+    expect(time.wallCutoff(before)).toBeLessThanOrEqual(time.wallOf(before + 1));
+    expect(time.wallCutoff(before)).toBeLessThanOrEqual(time.wallOf(after));
+    expect(time.wallCutoff(after)).toBe(time.wallOf(after) + 1);
   });
 });

@@ -21,6 +21,7 @@ import type {
 import { contextOf, guardNow, owners, statusOf, type GuardContext } from './context.js';
 import { begin, override } from './decide.js';
 import { get } from './query.js';
+import { find } from './recall.js';
 import { settle } from './settle.js';
 import { journal } from './writes.js';
 
@@ -90,7 +91,8 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
   const owner = ctx.closed ? undefined : owners.owner(ctx.o.store);
   if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
   if (settlement === undefined) return;
-  const current = ctx.index.get(attemptId);
+  // It may have left memory since (settled, and unchanged for `window`): the store has it.
+  const current = await Promise.resolve(find(ctx, attemptId)).catch(() => undefined);
   const status = current && statusOf(ctx, current, guardNow(ctx));
   const correction = settlement.outcome.status === 'approved' && (status === 'cancelled' || status === 'declined');
   if (status === 'unknown' || correction) {
@@ -118,7 +120,17 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
  * hand, so it goes to that guard rather than being lost with this one.
  */
 async function settleAnswer(ctx: GuardContext, attemptId: string, outcome: Outcome): Promise<AttemptRecord> {
-  return settle(ownerOf(ctx), attemptId, outcome, true);
+  const owner = ownerOf(ctx);
+  try {
+    return await settle(owner, attemptId, outcome, true);
+  } catch (error) {
+    // Taken over while the settle read the store: the answer goes to the successor.
+    const successor = ownerOf(ctx);
+    if (error instanceof GuardStateError && error.code === 'TAKEN_OVER' && successor !== owner) {
+      return settleAnswer(successor, attemptId, outcome);
+    }
+    throw error;
+  }
 }
 
 /**

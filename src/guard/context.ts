@@ -62,6 +62,32 @@ export interface GuardContext {
   readonly history: HistoryStore | undefined;
   /** Guard time at which the store's history is next pruned (retention). */
   nextHistoryPrune: number;
+  /**
+   * Operations reading the store's history right now: while any is, no
+   * record leaves memory, so what a read brings back can never replace a
+   * newer version that memory let go of meanwhile (see `holdingMemory`).
+   */
+  reads: number;
+  /** The handles issued for attempts in memory: told the status an attempt left memory with. */
+  readonly handles: Map<string, HandleStatus[]>;
+}
+
+/** What an `Attempt` handle is told when its attempt leaves memory. */
+export interface HandleStatus {
+  remember(status: AttemptStatus): void;
+}
+
+/**
+ * Runs `work`, which reads the store's history and uses what it read, with
+ * memory held: nothing leaves it until the work is done (`GuardContext.reads`).
+ */
+export async function holdingMemory<T>(ctx: GuardContext, work: Promise<T>): Promise<T> {
+  ctx.reads++;
+  try {
+    return await work;
+  } finally {
+    ctx.reads--;
+  }
 }
 
 // One live guard per store in a process: a second `createGuard` over the same
@@ -91,6 +117,8 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     unsubscribe: undefined,
     closed: false,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
+    reads: 0,
+    handles: new Map(),
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.

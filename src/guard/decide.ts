@@ -12,7 +12,7 @@ import { VERDICT_OF, evaluate, isLiftable, strictest, type Finding, type SaleFac
 import { validateSale } from '../sale.js';
 import { claimOf, excluding } from '../claims.js';
 import type { AttemptRecord, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
-import { assertOpen, guardNow, type GuardContext } from './context.js';
+import { assertOpen, guardNow, holdingMemory, type GuardContext } from './context.js';
 import { handle } from './handle.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
@@ -164,11 +164,15 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   assertOpen(ctx);
   // From here to the reservation nothing awaits, unless history must be read first.
   let unread: Finding | undefined;
-  let recalled: readonly (AttemptRecord | undefined)[] = [];
+  let recalled: readonly unknown[] = [];
+  // Memory is swept before a read, and held while it is out: what the read
+  // brings back never replaces a version memory let go of meanwhile.
+  let now = guardNow(ctx);
+  prune(ctx, now);
   const reading = readFor(ctx, sale);
   if (reading) {
     try {
-      recalled = await reading;
+      recalled = await holdingMemory(ctx, reading);
     } catch (error) {
       if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
       // The store could not answer: decide on what memory holds, under onStorageError.
@@ -176,10 +180,8 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
       unread = { code: 'STORAGE_UNAVAILABLE', facts: {} };
     }
     assertOpen(ctx);
+    now = guardNow(ctx);
   }
-  const now = guardNow(ctx);
-  prune(ctx, now);
-  // After the sweep, which would take them out of memory again.
   recall(ctx, recalled);
   checkRefundCurrency(ctx, sale);
   const findings = evaluate(sale, ctx.index, now, ctx.o);

@@ -3,17 +3,24 @@ import { GuardInputError } from '../errors.js';
 import type { Guard } from '../guard.js';
 import { snapshot, unreadableMessage } from '../snapshot.js';
 import type { ApprovalDetails, Attempt, AttemptRecord, AttemptStatus, DeclineDetails, Outcome } from '../types.js';
-import { guardNow, statusOf, type GuardContext } from './context.js';
+import { guardNow, statusOf, type GuardContext, type HandleStatus } from './context.js';
 
-/** The handle for `record`, its status read from this guard's memory. */
+/**
+ * The handle for `record`, its status read from this guard's memory; told
+ * the status its attempt left memory with (see prune.ts), kept after that.
+ */
 export function handle(ctx: GuardContext, record: AttemptRecord): Attempt {
-  return new AttemptHandle(record, ctx.guard, (id) => {
+  const issued = new AttemptHandle(record, ctx.guard, (id) => {
     const current = ctx.index.get(id);
     return current && statusOf(ctx, current, guardNow(ctx));
   });
+  const handles = ctx.handles.get(record.id);
+  if (handles) handles.push(issued);
+  else ctx.handles.set(record.id, [issued]);
+  return issued;
 }
 
-class AttemptHandle implements Attempt {
+class AttemptHandle implements Attempt, HandleStatus {
   readonly id: string;
   readonly idempotencyKey: string;
   readonly fingerprint: string;
@@ -33,6 +40,11 @@ class AttemptHandle implements Attempt {
     this.#guard = guard;
     this.#status = status;
     this.#last = record.status;
+  }
+
+  /** @internal The status its attempt left the guard's memory with. */
+  remember(status: AttemptStatus): void {
+    this.#last = status;
   }
 
   get status(): AttemptStatus {

@@ -1,14 +1,20 @@
 /** Pruning: what retention let go leaves memory, and the store (its history too). */
 import { isOpen } from '../lifecycle.js';
+import type { AttemptRecord } from '../types.js';
 import { HISTORY_PRUNE_EVERY_MS, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 
 export function prune(ctx: GuardContext, now: number): number {
-  const gone = ctx.index.expire(now, { pinned: (id) => ctx.unpersisted.has(id) });
+  const gone = ctx.index.expire(now, {
+    pinned: (id) => ctx.unpersisted.has(id),
+    holding: ctx.reads > 0,
+    left: (record) => letGo(ctx, record),
+  });
   const { store } = ctx.o;
   if (now >= ctx.nextHistoryPrune) pruneHistory(ctx, now);
   if (gone.length === 0) return 0;
   for (const record of gone) {
+    letGo(ctx, record);
     ctx.charging.delete(record.id);
     ctx.announced.delete(record.id);
     ctx.recovered.delete(record.id);
@@ -22,6 +28,14 @@ export function prune(ctx: GuardContext, now: number): number {
   return gone.length;
 }
 
+/** A record left memory: the handles issued for it keep the status it left with. */
+function letGo(ctx: GuardContext, record: AttemptRecord): void {
+  const handles = ctx.handles.get(record.id);
+  if (!handles) return;
+  ctx.handles.delete(record.id);
+  for (const handle of handles) handle.remember(record.status);
+}
+
 /**
  * Asks a store with history to delete what retention let go: once a
  * minute, and at once when a lookup met such a record (it is never used).
@@ -30,7 +44,9 @@ export function pruneHistory(ctx: GuardContext, now: number): void {
   const history = ctx.history;
   if (!history) return;
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
-  // Expired at `updatedAt + retention <= now`: strictly before the next millisecond.
-  const before = ctx.time.wallOf(now - ctx.o.retentionMs) + 1;
+  // Expired at `updatedAt + retention <= now`: strictly before the next
+  // millisecond, by the earliest wall time stamped since (a clock set back
+  // stamps later records with earlier wall times).
+  const before = ctx.time.wallCutoff(now - ctx.o.retentionMs);
   void write(ctx, () => history.prune(before)).catch((error) => storageError(ctx, error, 'prune'));
 }

@@ -5,9 +5,9 @@ import { recordProblem } from '../record.js';
 import { snapshot, unreadableMessage } from '../snapshot.js';
 import { containsCardNumber } from '../pan.js';
 import type { AttemptFilter, AttemptRecord } from '../types.js';
-import { assertOpen, guardNow, view, type GuardContext } from './context.js';
+import { assertOpen, guardNow, holdingMemory, view, type GuardContext } from './context.js';
 import { prune, pruneHistory } from './prune.js';
-import { recall } from './recall.js';
+import { listFrom, recall } from './recall.js';
 import { storeCall } from './writes.js';
 
 /** `Guard.get`. */
@@ -15,7 +15,12 @@ export async function get(ctx: GuardContext, attemptId: string): Promise<Attempt
   assertOpen(ctx);
   const history = ctx.history;
   if (ctx.index.get(attemptId) === undefined && history && typeof attemptId === 'string' && !containsCardNumber(attemptId)) {
-    recall(ctx, [await storeCall('get', () => history.get(attemptId))]);
+    recall(ctx, [
+      await holdingMemory(
+        ctx,
+        storeCall('get', () => history.get(attemptId)),
+      ),
+    ]);
     assertOpen(ctx);
   }
   const record = ctx.index.get(attemptId);
@@ -40,13 +45,22 @@ export async function attempts(ctx: GuardContext, filter: AttemptFilter): Promis
   const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
   // Open attempts are all in memory; anything else may be in the store's history too.
   const history = ctx.history && (!statuses || [...statuses].some((status) => !isOpen(status))) ? ctx.history : undefined;
-  const stored = history ? await storeCall('load', () => history.load()) : [];
+  // Swept before the read and held while it is out, so memory keeps every version newer than what it reads.
+  prune(ctx, guardNow(ctx));
+  const stored = history
+    ? listFrom(
+        'load',
+        await holdingMemory(
+          ctx,
+          storeCall('load', () => history.load()),
+        ),
+      )
+    : [];
   assertOpen(ctx);
   const now = guardNow(ctx);
-  prune(ctx, now);
   const records = new Map<string, AttemptRecord>();
   for (const record of stored) {
-    const held = recordProblem(record) === undefined ? ctx.time.fromWall(record) : undefined;
+    const held = recordProblem(record) === undefined ? ctx.time.fromWall(record as AttemptRecord) : undefined;
     // Past retention, and not pruned from the store yet: gone already.
     if (held && ctx.index.deadline(held) > now) records.set(held.id, held);
     else if (held) pruneHistory(ctx, now);

@@ -4,9 +4,10 @@
  */
 import { makeRecord, recordProblem } from '../record.js';
 import type { AttemptRecord } from '../types.js';
-import { assertOpen, guardNow, heldRecord, requireRecord, type GuardContext } from './context.js';
+import { describeValue, GuardStorageError } from '../errors.js';
+import { assertOpen, guardNow, heldRecord, holdingMemory, requireRecord, type GuardContext } from './context.js';
 import { pruneHistory } from './prune.js';
-import { storeCall } from './writes.js';
+import { storageError, storeCall, storeFailure } from './writes.js';
 
 /** What a rule reads of a sale or an attempt in the store's history: its order's payments, a refund's original. */
 export interface RecallKeys {
@@ -29,24 +30,37 @@ export function recallFor(ctx: GuardContext, sale: RecallKeys): Promise<void> | 
 }
 
 /** What `recallFor` reads, not yet taken into memory; `undefined` when there is nothing to read. */
-export function readFor(
-  ctx: GuardContext,
-  { merchantId, orderId, refundOf }: RecallKeys,
-): Promise<(AttemptRecord | undefined)[]> | undefined {
+export function readFor(ctx: GuardContext, { merchantId, orderId, refundOf }: RecallKeys): Promise<unknown[]> | undefined {
   const history = ctx.history;
   // Read even when memory holds them now: a sweep before they are used may take them out.
   if (!history || (orderId === undefined && refundOf === undefined)) return undefined;
   return Promise.all([
     orderId === undefined ? [] : storeCall('byOrder', () => history.byOrder(merchantId, orderId)),
     refundOf === undefined ? undefined : storeCall('get', () => history.get(refundOf)),
-  ]).then(([onOrder, sold]) => [...onOrder, sold]);
+  ]).then(([onOrder, sold]) => [...listFrom('byOrder', onOrder), recordFrom('get', sold)]);
+}
+
+/** What a store's `byOrder` (or `load`) resolved, checked to be a list: anything else is the store failing. */
+export function listFrom(operation: string, value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw storeFailure(operation, new TypeError(`${operation} resolved ${describeValue(value)}, not an array`));
+  return value;
+}
+
+/** What a store's `get` resolved: a record (checked when recalled), or nothing. */
+function recordFrom(operation: string, value: unknown): AttemptRecord | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object') {
+    throw storeFailure(operation, new TypeError(`${operation} resolved ${describeValue(value)}, not a record`));
+  }
+  return value as AttemptRecord;
 }
 
 /** Records read back from the store's history, into memory unless memory holds a version of them. */
-export function recall(ctx: GuardContext, stored: readonly (AttemptRecord | undefined)[]): void {
+export function recall(ctx: GuardContext, stored: readonly unknown[]): void {
   const now = guardNow(ctx);
-  for (const record of stored) {
-    if (record === undefined || recordProblem(record) !== undefined || ctx.index.get(record.id) !== undefined) continue;
+  for (const value of stored) {
+    const record = value as AttemptRecord;
+    if (value === undefined || recordProblem(value) !== undefined || ctx.index.get(record.id) !== undefined) continue;
     const recalled = ctx.time.fromWall(makeRecord(record));
     // Past retention, and not pruned from the store yet: gone already.
     if (ctx.index.deadline(recalled) > now) ctx.index.add(recalled);
@@ -63,15 +77,30 @@ export function find(ctx: GuardContext, attemptId: string): AttemptRecord | Prom
   const held = heldRecord(ctx, attemptId);
   const history = ctx.history;
   if (held) {
-    const reading = held.kind === 'refund' ? recallFor(ctx, { merchantId: held.merchantId, refundOf: held.refundOf }) : undefined;
-    return reading ? reading.then(() => requireRecord(ctx, attemptId)) : held;
+    const reading = held.kind === 'refund' ? originalOf(ctx, held) : undefined;
+    return reading ? holdingMemory(ctx, reading).then(() => requireRecord(ctx, attemptId)) : held;
   }
   if (!history) return requireRecord(ctx, attemptId);
-  return storeCall('get', () => history.get(attemptId)).then(async (stored) => {
-    recall(ctx, [stored]);
+  const reading = storeCall('get', () => history.get(attemptId)).then(async (stored) => {
+    recall(ctx, [recordFrom('get', stored)]);
     assertOpen(ctx);
-    const record = requireRecord(ctx, attemptId);
-    await recallFor(ctx, { merchantId: record.merchantId, refundOf: record.refundOf });
-    return requireRecord(ctx, attemptId);
+    await originalOf(ctx, requireRecord(ctx, attemptId));
   });
+  return holdingMemory(ctx, reading).then(() => requireRecord(ctx, attemptId));
+}
+
+/**
+ * A refund attempt's original sale, read back into memory for its settle.
+ * Its settle must not fail for it (a processor's answer is in hand): if the
+ * store cannot answer, the settle goes on with what memory holds, and an
+ * approval missing its sale is counted on it by the refund repair later.
+ */
+async function originalOf(ctx: GuardContext, record: AttemptRecord): Promise<void> {
+  if (record.kind !== 'refund') return;
+  try {
+    await recallFor(ctx, { merchantId: record.merchantId, refundOf: record.refundOf });
+  } catch (error) {
+    if (!(error instanceof GuardStorageError)) throw error;
+    storageError(ctx, error, 'get');
+  }
 }

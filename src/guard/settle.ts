@@ -12,7 +12,7 @@ import { resumeFindings } from '../resume.js';
 import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from '../refunds.js';
 import { VERDICT_OF } from '../rules.js';
 import type { Attempt, AttemptRecord, AttemptStatus, Outcome } from '../types.js';
-import { assertOpen, guardNow, requireRecord, statusOf, view, type GuardContext } from './context.js';
+import { assertOpen, guardNow, holdingMemory, requireRecord, statusOf, view, type GuardContext } from './context.js';
 import { reserve } from './decide.js';
 import { handle } from './handle.js';
 import { find, recallFor } from './recall.js';
@@ -38,7 +38,9 @@ export async function settle(ctx: GuardContext, attemptId: string, outcome: Outc
   assertOpen(ctx);
   const valid = validateOutcome(outcome);
   const found = find(ctx, attemptId);
-  const current = found instanceof Promise ? await found : found;
+  // Read again from memory after a read of the store: a settle of the same
+  // attempt may have run meanwhile (a double tap on Void), and plans on it.
+  const current = found instanceof Promise ? (await found, requireRecord(ctx, attemptId)) : found;
   const now = guardNow(ctx);
   const from = statusOf(ctx, current, now);
   if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
@@ -59,7 +61,11 @@ export async function settle(ctx: GuardContext, attemptId: string, outcome: Outc
     const written = await write(ctx, () =>
       // The sale, this attempt, and the sale's refunds in flight in other tabs.
       claim({ keys: [refundKey(next.sale as string)], ids: [attemptId, next.sale as string] }, (related) => {
-        for (const other of related) adopt(ctx, other);
+        for (const other of related) {
+          // The very version start-up read as unknown (its process died mid-charge): nothing new.
+          const recovered = ctx.recovered.get(other.id);
+          if (!recovered || !sameVersion(other, recovered)) adopt(ctx, other);
+        }
         const fresh = requireRecord(ctx, attemptId);
         const status = statusOf(ctx, fresh, now);
         // Another tab settled it the same way meanwhile: a retried settle.
@@ -145,7 +151,8 @@ function plan(
   const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
   if (!canTransition(from, valid.status) && !correction) illegal(current, from, valid.status);
   // A void returns the whole charge: after a refund it would return money twice.
-  if (valid.status === 'voided' && current.kind === 'sale' && (current.refunded > 0 || index.openRefundsOf(current.id).length > 0)) {
+  const voidsSale = valid.status === 'voided' && current.kind === 'sale';
+  if (voidsSale && (current.refunded > 0 || index.openRefundsOf(current.id).length > 0)) {
     throw new GuardStateError(
       'HAS_REFUNDS',
       `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`,
@@ -160,8 +167,13 @@ function plan(
   if (charging.get(current.id) === 'voided' && status === 'approved') next = withChanges(next, { status: 'voided' });
   // A refund attempt moves its original sale's refunded sum: approved
   // adds to it, voided (a reversal) takes it back.
-  const saleId = current.kind === 'refund' && (status === 'approved' || status === 'voided') ? current.refundOf : undefined;
-  const original = saleId === undefined ? undefined : index.get(saleId);
+  // A void of a sale names the sale too: its refunds in other tabs are read in the same step.
+  const saleId = voidsSale
+    ? current.id
+    : current.kind === 'refund' && (status === 'approved' || status === 'voided')
+      ? current.refundOf
+      : undefined;
+  const original = saleId === undefined || voidsSale ? undefined : index.get(saleId);
   const updated = !original ? undefined : status === 'approved' ? applyRefund(original, next, now) : revokeRefund(original, next, now);
   // Paid out beyond what remained on the sale: kept and reported, never counted as 0 (see applyRefund).
   const over = original && updated && status === 'approved' ? overRefund(original, updated, next, now) : undefined;
@@ -200,7 +212,7 @@ export async function resume(ctx: GuardContext, attemptId: string): Promise<Atte
   const held = found instanceof Promise ? await found : found;
   // The rules read its order's payments, as for a new begin of its sale.
   const reading = recallFor(ctx, held);
-  if (reading) await reading;
+  if (reading) await holdingMemory(ctx, reading);
   const now = guardNow(ctx);
   const current = requireRecord(ctx, attemptId);
   const from = statusOf(ctx, current, now);

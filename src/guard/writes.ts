@@ -82,7 +82,7 @@ export function storeCallSync<T>(operation: string, call: () => T): T {
 }
 
 /** What a store threw, as the guard's own error (a GuardError it threw passes as it is). */
-function storeFailure(operation: string, error: unknown): unknown {
+export function storeFailure(operation: string, error: unknown): unknown {
   if (isGuardError(error)) return error;
   return new GuardStorageError('STORE_FAILED', `the store failed in ${operation}: ${errorText(error)}`, { cause: error });
 }
