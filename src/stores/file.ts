@@ -313,17 +313,22 @@ class FileStoreImpl implements FileStore {
 
   /** Reads the header, meta, snapshot and index lines, the hot lines and the log; never the cold lines (all lines without a readable snapshot). */
   async #replayFile(size: number): Promise<void> {
-    const probe = await this.#read(0, Math.min(size, PROBE_BYTES));
-    let at = 0;
+    let [probe, at, front]: [Buffer, number, Line[]] = [Buffer.alloc(0), 0, []];
     let snapshot: Snapshot | undefined;
-    for (let nl = probe.indexOf(10); nl >= 0 && !snapshot; nl = probe.indexOf(10, at)) {
-      const line = parseLine(probe.toString('utf8', at, nl));
-      if (typeof line === 'string' || (line.op !== 'header' && line.op !== 'meta' && line.op !== 'snapshot')) break;
-      this.#lineNo++;
-      at = nl + 1;
-      if (line.op === 'snapshot') snapshot = line;
-      else this.#apply(line, 0, 0, false);
+    for (let bytes = PROBE_BYTES; ; bytes *= 4) {
+      [probe, at, front] = [await this.#read(0, Math.min(size, bytes)), 0, []];
+      for (let nl = probe.indexOf(10); nl >= 0 && !snapshot; nl = probe.indexOf(10, at)) {
+        const line = parseLine(probe.toString('utf8', at, nl));
+        if (typeof line === 'string' || (line.op !== 'header' && line.op !== 'meta' && line.op !== 'snapshot')) break;
+        at = nl + 1;
+        if (line.op === 'snapshot') snapshot = line;
+        else front.push(line);
+      }
+      // Done unless the front goes on past what was read.
+      if (snapshot || probe.length === size || probe.indexOf(10, at) >= 0) break;
     }
+    for (const line of front) this.#apply(line, 0, 0, false);
+    this.#lineNo = front.length + (snapshot ? 1 : 0);
     this.#checkVersion();
     let logAt = at;
     if (snapshot) {
