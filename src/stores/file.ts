@@ -3,10 +3,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { staysFiled } from '../claims.js';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
+import type { HistoryStore } from '../history.js';
 import { storeOptions } from '../snapshot.js';
-import type { AttemptRecord, GuardStore, JournalEntry, LoadScope } from '../types.js';
+import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line, type Snapshot } from './file/jsonl.js';
+import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
 import { Loc, Locations, locOf, orderKey } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -23,12 +24,9 @@ export interface FileStoreOptions {
   fs?: FileStoreFs;
 }
 
-export interface FileStore extends GuardStore {
+export interface FileStore extends HistoryStore {
   /** The absolute path of the data file. */
   readonly path: string;
-  get(id: string): Promise<AttemptRecord | undefined>;
-  byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]>;
-  prune(before: number): Promise<number>;
   /** Problems found while loading (torn last line, corrupt lines), for the journal. */
   warnings(): string[];
   /** Rewrite the file now (a snapshot, no log), whatever the thresholds say. */
@@ -39,14 +37,10 @@ export interface FileStore extends GuardStore {
 
 /**
  * A store with history for Node and Electron terminals: one file, a snapshot
- * and a log (`./file/jsonl.ts`; docs/file-store.md). `put` and `setMeta`
- * resolve once their line is fsynced, puts queued meanwhile sharing the next
- * write and fsync; a delete rides along with the next write. In memory it
- * keeps where each record's line is (`./file/locations.ts`), not the
- * records: start-up parses the hot lines and the log, `get` and `byOrder`
- * read a cold line by offset. One process owns the file (`<path>.lock`); a
- * second store on the path in this process takes over and fences the first.
- *
+ * and a log (docs/file-store.md). `put` and `setMeta` resolve once their line
+ * is fsynced (puts queued meanwhile share the next write and fsync); a delete
+ * rides along with the next write. It keeps in memory where each record's
+ * line is, not the records. One process owns the file (`<path>.lock`).
  * @example
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: fileStore('/var/lib/pos/guard.jsonl') });
  */
@@ -80,8 +74,6 @@ interface Queued {
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Map<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
-/** The first read at start-up: the header, meta and snapshot lines fit in it. */
-const PROBE_BYTES = 64 << 10;
 /** The log is compacted once longer than this many lines and this share of the records: start-up parses it. */
 const LOG_LINES = 2000;
 const LOG_SHARE = 0.1;
@@ -121,10 +113,7 @@ class FileStoreImpl implements FileStore {
   #compactFloor = 0;
   #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(
-    readonly path: string,
-    options: FileStoreOptions,
-  ) {
+  constructor(readonly path: string, options: FileStoreOptions) {
     this.#fs = options.fs ?? nodeFs;
     this.#dead = { lines: options.compactAfter?.deadLines ?? 1000, ratio: options.compactAfter?.deadRatio ?? 0.5 };
     this.#journalPath = options.journal === false ? undefined : `${path}.journal`;
@@ -197,18 +186,14 @@ class FileStoreImpl implements FileStore {
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    await this.#open('getMeta');
-    return this.#meta.get(key);
+    return (await this.#open('getMeta'), this.#meta.get(key));
   }
 
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
     this.#pending.set(id, record);
-    const commit = (at: number, len: number) => {
-      this.#locs.set(locOf(record, at, len, this.#locs.get(id)));
-      this.#settled(id, record);
-    };
+    const commit = (at: number, len: number) => (this.#locs.set(locOf(record, at, len, this.#locs.get(id))), this.#settled(id, record));
     return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
   }
 
@@ -218,8 +203,7 @@ class FileStoreImpl implements FileStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.#open('delete');
-    this.#remove(id);
+    (await this.#open('delete'), this.#remove(id));
   }
 
   async appendJournal(entry: JournalEntry): Promise<void> {
@@ -235,9 +219,7 @@ class FileStoreImpl implements FileStore {
     journal.flush ??= this.#flushJournal();
   }
 
-  warnings(): string[] {
-    return [...this.#warnings];
-  }
+  warnings = (): string[] => [...this.#warnings];
 
   async compact(): Promise<void> {
     await this.#open('compact');
@@ -311,46 +293,34 @@ class FileStoreImpl implements FileStore {
     }
   }
 
-  /** Reads the header, meta, snapshot and index lines, the hot lines and the log; never the cold lines (all lines without a readable snapshot). */
+  /** Reads the front (header, meta, index and hot lines) and the log, never the cold lines; every line when there is no readable snapshot. */
   async #replayFile(size: number): Promise<void> {
-    let [probe, at, front]: [Buffer, number, Line[]] = [Buffer.alloc(0), 0, []];
-    let snapshot: Snapshot | undefined;
-    for (let bytes = PROBE_BYTES; ; bytes *= 4) {
-      [probe, at, front] = [await this.#read(0, Math.min(size, bytes)), 0, []];
-      for (let nl = probe.indexOf(10); nl >= 0 && !snapshot; nl = probe.indexOf(10, at)) {
-        const line = parseLine(probe.toString('utf8', at, nl));
-        if (typeof line === 'string' || (line.op !== 'header' && line.op !== 'meta' && line.op !== 'snapshot')) break;
-        at = nl + 1;
-        if (line.op === 'snapshot') snapshot = line;
-        else front.push(line);
-      }
-      // Done unless the front goes on past what was read.
-      if (snapshot || probe.length === size || probe.indexOf(10, at) >= 0) break;
-    }
-    for (const line of front) this.#apply(line, 0, 0, false);
-    this.#lineNo = front.length + (snapshot ? 1 : 0);
-    this.#checkVersion();
-    let logAt = at;
+    const first = await this.#read(0, Math.min(size, 4096));
+    const line = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
+    const snapshot = typeof line === 'object' && line.op === 'header' && line.version <= FORMAT_VERSION ? line.snapshot : undefined;
+    let logAt = 0;
     if (snapshot) {
-      const [indexEnd, coldAt] = [at + snapshot.index, at + snapshot.index + snapshot.hot];
-      const front = coldAt + snapshot.cold > size ? undefined : coldAt <= probe.length ? probe : await this.#read(0, coldAt);
-      const cold = front && readIndex(front.toString('utf8', at, indexEnd - 1), snapshot.cold, snapshot.coldLines);
+      const indexAt = first.indexOf(10) + 1 + snapshot.meta;
+      const [hotAt, coldAt] = [indexAt + snapshot.index, indexAt + snapshot.index + snapshot.hot];
+      const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
+      const cold = front && readIndex(front.toString('utf8', indexAt, hotAt - 1), snapshot.cold, snapshot.coldLines);
       if (front && cold) {
-        let next = coldAt;
+        this.#replay(front, 0, indexAt, 0, false);
+        let at = coldAt;
         for (const { id, len, upd, order } of cold) {
-          this.#locs.set(new Loc(id, next, len, upd, 0, order));
-          next += len + 1;
+          this.#locs.set(new Loc(id, at, len, upd, 0, order));
+          at += len + 1;
         }
         this.#lines += cold.length;
         this.#lineNo++;
-        this.#replay(front, indexEnd, coldAt, 0, false);
+        this.#replay(front, hotAt, coldAt, 0, false);
         this.#lineNo += snapshot.coldLines;
-        logAt = coldAt + snapshot.cold;
+        logAt = at;
       } else this.#warn('the snapshot index is unreadable: every line was read instead');
     }
-    const log = size <= probe.length ? probe.subarray(logAt) : await this.#read(logAt, size);
+    const log = await this.#read(logAt, size);
     this.#size = logAt + this.#replay(log, 0, log.length, logAt, true);
-    this.#checkVersion();
+    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
     if (this.#skipped > MAX_WARNINGS) this.#warn(`${this.#skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
@@ -358,11 +328,6 @@ class FileStoreImpl implements FileStore {
       this.#dirtyTail = true;
       await this.#truncateTail();
     }
-  }
-
-  #checkVersion(): void {
-    if (this.#version <= FORMAT_VERSION) return;
-    throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
   }
 
   /** Applies the complete lines of `bytes[from, to)`, at file offset `base`; returns where they end. */
@@ -400,9 +365,7 @@ class FileStoreImpl implements FileStore {
     return bytes;
   }
 
-  #warn(text: string): void {
-    this.#warnings.push(`${this.path}: ${text}`);
-  }
+  #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
 
   // ── writing ────────────────────────────────────────────────────────────
 
@@ -418,11 +381,7 @@ class FileStoreImpl implements FileStore {
   /** A delete is not synced on its own: it rides along with the next write. */
   #remove(id: string): 1 {
     this.#pending.set(id, null);
-    const commit = () => {
-      this.#locs.delete(id);
-      this.#settled(id, null);
-    };
-    this.#queue.push({ line: deleteLine(id), commit });
+    this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
     this.#kick();
     return 1;
   }
@@ -432,9 +391,7 @@ class FileStoreImpl implements FileStore {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
 
-  #kick(): void {
-    this.#draining ??= this.#drain();
-  }
+  #kick = (): Promise<void> => (this.#draining ??= this.#drain());
 
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
@@ -483,9 +440,8 @@ class FileStoreImpl implements FileStore {
   }
 
   async #truncateTail(): Promise<void> {
-    const handle = this.#handle as FileHandle;
-    await handle.truncate(this.#size);
-    await handle.datasync();
+    await this.#handle?.truncate(this.#size);
+    await this.#handle?.datasync();
     this.#dirtyTail = false;
   }
 
@@ -522,8 +478,9 @@ class FileStoreImpl implements FileStore {
       });
       const bytes = (from: number, to: number) => lines.slice(from, to).reduce((sum, line) => sum + line.length + 1, 0);
       const index = indexLine(cold.map(({ id, upd, order }, k) => ({ id, len: (lines[hot.length + k] as Buffer).length, upd, order })));
-      const snapshot = { op: 'snapshot', index: Buffer.byteLength(index) + 1, hot: bytes(0, hot.length), cold: bytes(hot.length, lines.length), hotLines: hot.length, coldLines: cold.length };
-      front = Buffer.from(`${[headerLine(), ...[...this.#meta].map(([key, value]) => metaLine(key, value)), JSON.stringify(snapshot), index].join('\n')}\n`);
+      const metas = [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('');
+      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index) + 1, hot: bytes(0, hot.length), cold: bytes(hot.length, lines.length), coldLines: cold.length };
+      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}\n`);
       const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
@@ -560,27 +517,23 @@ class FileStoreImpl implements FileStore {
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, this.#journalPath as string, this.#fs];
-    try {
-      while (journal.lines.length > 0) {
-        const bytes = Buffer.from(`${journal.lines.splice(0).join('\n')}\n`, 'utf8');
-        try {
-          if (!journal.handle) [journal.handle, journal.size] = [await fs.open(path, 'a', 0o600), 0];
-          if (journal.size === 0) journal.size = (await journal.handle.stat()).size;
-          if (journal.size > this.#journalMax) {
-            await journal.handle.close();
-            journal.handle = undefined;
-            await fs.rename(path, `${path}.1`);
-            [journal.handle, journal.size] = [await fs.open(path, 'a', 0o600), 0];
-          }
-          await journal.handle.appendFile(bytes);
-          journal.size += bytes.length;
-        } catch (error) {
-          journal.error = error;
+    for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
+      try {
+        journal.handle ??= await fs.open(path, 'a', 0o600);
+        journal.size ||= (await journal.handle.stat()).size;
+        if (journal.size > this.#journalMax) {
+          await journal.handle.close();
+          [journal.handle, journal.size] = [undefined, 0];
+          await fs.rename(path, `${path}.1`);
+          journal.handle = await fs.open(path, 'a', 0o600);
         }
+        journal.size += Buffer.byteLength(`${text}\n`);
+        await journal.handle.appendFile(`${text}\n`);
+      } catch (error) {
+        journal.error = error;
       }
-    } finally {
-      journal.flush = undefined;
     }
+    journal.flush = undefined;
   }
 
   /** Another store of this process takes the file: finish what is queued, then stop. */

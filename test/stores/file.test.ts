@@ -162,7 +162,7 @@ describe('fileStore format', () => {
     const store = open(path);
     expect(await store.load()).toStrictEqual([makeRecord(old)]);
     expect(await store.getMeta('keyCheck')).toBe('kcv');
-    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'snapshot', 'index', 'old approved']);
+    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'index', 'old approved']);
     await store.close();
     const again = open(path);
     expect(await again.get('old')).toStrictEqual(makeRecord(old));
@@ -186,7 +186,7 @@ describe('fileStore format', () => {
     // Rewritten: no array line is left, and an older release would find a header it refuses.
     const text = readFileSync(path, 'utf8');
     expect(text).not.toMatch(/^\[/m);
-    expect(shape(path).slice(0, 4)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'snapshot', 'index']);
+    expect(shape(path).slice(0, 3)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'index']);
     const again = open(path);
     expect(byId(await again.load())).toStrictEqual(expected);
     expect(await again.get('minted')).toStrictEqual(makeRecord(minted));
@@ -228,7 +228,7 @@ describe('fileStore format', () => {
     expect((await store.load()).map((r) => r.id)).toEqual(['old']);
     await store.put(sampleRecord('new'));
     await store.close();
-    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'snapshot', 'index', 'old pending', 'new pending']);
+    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'index', 'old pending', 'new pending']);
   });
 
   it('neither marks nor rewrites a file already in this version, nor a new one', async () => {
@@ -605,7 +605,7 @@ describe('fileStore compaction', () => {
     await poll;
     expect(polls).toBeGreaterThan(0);
     expect(missing).toBe(0);
-    expect(shape(path)).toEqual(['header 3', 'snapshot', 'index', 'r0 pending', 'r1 pending', 'r2 pending']);
+    expect(shape(path)).toEqual(['header 3', 'index', 'r0 pending', 'r1 pending', 'r2 pending']);
     // Appends after a compaction go to the new file.
     await store.put(sampleRecord('r9'));
     await store.close();
@@ -620,7 +620,7 @@ describe('fileStore compaction', () => {
     expect(lines(path)).toHaveLength(201);
     const store = open(path, { compactAfter: { deadLines: 100 } });
     expect((await store.load()).map((r) => r.updatedAt)).toEqual([199]);
-    expect(shape(path)).toEqual(['header 3', 'snapshot', 'index', 'a pending']);
+    expect(shape(path)).toEqual(['header 3', 'index', 'a pending']);
   });
 
   it('keeps appending to the intact file when the rewrite fails (disk full)', async () => {

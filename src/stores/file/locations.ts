@@ -2,27 +2,18 @@ import { staysFiled } from '../../claims.js';
 import { isOpen } from '../../lifecycle.js';
 import type { AttemptRecord } from '../../types.js';
 
-/** The record is open (pending, unknown): never pruned by the store, always hot. */
+/** Flags: open (pending, unknown: never pruned by the store, always hot); an approved refund (always hot). */
 export const OPEN = 1;
-/** An approved refund: always hot (start-up re-counts it on its sale). */
 export const REFUND = 2;
 
 /**
- * Where the latest line of one record is, and the little the store must know
- * of it without reading it: when it was last updated (retention, and which
- * records `load({ since })` wants), whether it is open or an approved refund,
- * and the order it is filed under while live. Replaced, never changed, when
- * the record is written again; only a compaction moves it (`at`, `len`).
+ * Where a record's latest line is (`at`, `len` bytes), and what the store
+ * must know of it unread: its last update (retention, `load({ since })`),
+ * its flags, its order key while live. A new version gets a new Loc; only
+ * a compaction moves one.
  */
 export class Loc {
-  constructor(
-    readonly id: string,
-    public at: number,
-    public len: number,
-    readonly upd: number,
-    readonly flags: number,
-    readonly order: string | undefined,
-  ) {}
+  constructor(readonly id: string, public at: number, public len: number, readonly upd: number, readonly flags: number, readonly order: string | undefined) {}
 }
 
 export const orderKey = (merchantId: string, orderId: string): string => `${merchantId}\u0000${orderId}`;
@@ -37,10 +28,7 @@ export function locOf(record: AttemptRecord, at: number, len: number, previous: 
   return new Loc(record.id, at, len, record.updatedAt, flags, order);
 }
 
-/**
- * Every record of the file by id, the live ones by order, and all of them
- * in order of their last update, for retention. Plain maps and one array.
- */
+/** Every record of the file by id, the live ones by order, and all in order of last update (retention). */
 export class Locations {
   readonly #byId = new Map<string, Loc>();
   readonly #orders = new Map<string, string[]>();
@@ -51,30 +39,17 @@ export class Locations {
   get size(): number {
     return this.#byId.size;
   }
-
-  get(id: string): Loc | undefined {
-    return this.#byId.get(id);
-  }
-
-  values(): IterableIterator<Loc> {
-    return this.#byId.values();
-  }
-
+  get = (id: string): Loc | undefined => this.#byId.get(id);
+  values = (): IterableIterator<Loc> => this.#byId.values();
   /** The ids of the live records on an order (`orderKey`). */
-  onOrder(key: string): readonly string[] {
-    return this.#orders.get(key) ?? [];
-  }
+  onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
 
   set(loc: Loc): Loc {
     const previous = this.#byId.get(loc.id);
     this.#byId.set(loc.id, loc);
     if (previous?.order !== loc.order) {
       if (previous?.order !== undefined) this.#unfile(previous.order, loc.id);
-      if (loc.order !== undefined) {
-        const ids = this.#orders.get(loc.order);
-        if (ids) ids.push(loc.id);
-        else this.#orders.set(loc.order, [loc.id]);
-      }
+      if (loc.order !== undefined) this.#orders.get(loc.order)?.push(loc.id) ?? this.#orders.set(loc.order, [loc.id]);
     }
     this.requeue(loc);
     return loc;

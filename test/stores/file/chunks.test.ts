@@ -9,11 +9,12 @@ import { recordLine } from '../../../src/stores/file/jsonl.js';
 import type { AttemptRecord } from '../../../src/types.js';
 
 /*
- * Start-up reads the first 64 KiB, finds the header, meta and snapshot lines
- * there, then reads the rest of the front and the log. A front line across
- * that first read, a newline exactly on either side of it, then a corrupt
- * line and a torn tail in the log: every record must load, from hot lines,
- * cold lines and the log, and the warnings must give the right line numbers.
+ * Start-up reads the header line (its first 4 KiB), then exactly the front
+ * the header's snapshot describes (meta, index and hot lines) and the log.
+ * Long meta lines, so the index line starts on either side of 64 KiB, then
+ * a corrupt line and a torn tail in the log: every record must load, from
+ * hot lines, cold lines and the log, the warnings must give the right line
+ * numbers, and opening must not read the cold lines.
  */
 const PROBE = 64 << 10;
 const dirs: string[] = [];
@@ -28,16 +29,16 @@ function record(i: number, status: AttemptRecord['status'] = 'approved'): Attemp
   } as AttemptRecord);
 }
 
-/** Where the snapshot line's newline is. */
-const snapshotEnd = (text: string) => text.indexOf('\n', text.indexOf('{"op":"snapshot"'));
+/** Where the index line starts. */
+const indexAt = (text: string) => text.indexOf('{"op":"index"');
 
 describe('reading the front of a file across its first read', () => {
   for (const shift of [-2, -1, 0, 1, 200]) {
-    it(`loads every record and numbers the corrupt line right when the snapshot line's newline sits at ${PROBE} ${shift >= 0 ? '+' : ''}${shift}`, async () => {
+    it(`loads every record and numbers the corrupt line right when the index line starts at ${PROBE} ${shift >= 0 ? '+' : ''}${shift}`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'pdg-front-'));
       dirs.push(dir);
       const path = join(dir, 'guard.jsonl');
-      const records = [...Array.from({ length: 1500 }, (_, i) => record(i)), record(1500, 'pending'), record(1501, 'unknown')];
+      const records = [...Array.from({ length: 300 }, (_, i) => record(i)), record(300, 'pending'), record(301, 'unknown')];
       // A meta value long enough to put the snapshot line where it is wanted, found by trying.
       let length = PROBE - 200;
       for (let tries = 0; tries < 6; tries++) {
@@ -46,19 +47,18 @@ describe('reading the front of a file across its first read', () => {
         for (const r of records) await store.put(r);
         await store.compact();
         await store.close();
-        const end = snapshotEnd(readFileSync(path, 'utf8'));
+        const end = indexAt(readFileSync(path, 'utf8'));
         if (end === PROBE + shift) break;
         length += PROBE + shift - end;
       }
       const text = readFileSync(path, 'utf8');
-      expect(snapshotEnd(text)).toBe(PROBE + shift);
+      expect(indexAt(text)).toBe(PROBE + shift);
       // The log after the snapshot: a record, a corrupt line, a record, and a torn tail.
-      const more = [record(1502), record(7, 'voided')];
+      const more = [record(302), record(7, 'voided')];
       appendFileSync(path, `${recordLine(more[0] as AttemptRecord)}\n{not json\n${recordLine(more[1] as AttemptRecord)}\n[1,"torn`);
       const corruptLine = text.split('\n').length + 1;
 
-      // Opening reads the front and the log, not the cold lines (the snapshot was found, past the first read or
-      // not): only a first read, of up to 256 KiB, may run into them.
+      // Opening reads the front and the log, not the cold lines.
       const reads: [number, number][] = [];
       const fs: FileStoreFs = {
         ...realFs,
@@ -70,10 +70,9 @@ describe('reading the front of a file across its first read', () => {
       };
       const store = fileStore(path, { fs });
       await store.getMeta('padding');
-      const snapshot = JSON.parse(text.slice(text.indexOf('{"op":"snapshot"'), snapshotEnd(text))) as { index: number; hot: number; cold: number };
-      const coldAt = snapshotEnd(text) + 1 + snapshot.index + snapshot.hot;
-      expect(coldAt + snapshot.cold).toBeGreaterThan(300 << 10);
-      expect(reads.filter(([from, to]) => from < coldAt + snapshot.cold && to > Math.max(coldAt, 256 << 10))).toEqual([]);
+      const { snapshot } = JSON.parse(text.slice(0, text.indexOf('\n'))) as { snapshot: { index: number; hot: number; cold: number } };
+      const coldAt = indexAt(text) + snapshot.index + snapshot.hot;
+      expect(reads.filter(([from, to]) => from < coldAt + snapshot.cold && to > Math.max(coldAt, 4096))).toEqual([]);
       const expected = [...records.filter((r) => r.id !== 'r7'), ...more].sort((a, b) => a.id.localeCompare(b.id));
       expect((await store.load()).sort((a, b) => a.id.localeCompare(b.id))).toEqual(expected);
       for (const r of expected) expect(await store.get(r.id)).toEqual(r);
