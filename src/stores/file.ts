@@ -8,7 +8,7 @@ import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
-import { Loc, Locations, locOf, orderKey } from './file/locations.js';
+import { Locations, locOf, orderKey, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -74,10 +74,8 @@ interface Queued {
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Map<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
-/** The log is compacted once longer than this many lines and this share of the records: start-up parses it. */
-const LOG_LINES = 2000;
-const LOG_SHARE = 0.1;
-const NEWLINE = Buffer.from('\n');
+/** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
+const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
 class FileStoreImpl implements FileStore {
   readonly #fs: FileStoreFs;
@@ -91,7 +89,7 @@ class FileStoreImpl implements FileStore {
   #locs = new Locations();
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
   #pending = new Map<string, AttemptRecord | null>();
-  /** What start-up parsed (hot lines, log), until the first `load` takes it. */
+  /** The log's records start-up parsed, until the first `load` takes them. */
   #opened: Map<Loc, AttemptRecord> | undefined = new Map();
   #meta = new Map<string, string>();
   #version = 0;
@@ -120,8 +118,6 @@ class FileStoreImpl implements FileStore {
     this.#journalMax = options.journalMaxBytes ?? 16 << 20;
   }
 
-  // ── GuardStore ─────────────────────────────────────────────────────────
-
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
@@ -135,13 +131,11 @@ class FileStoreImpl implements FileStore {
       else unread.push([loc.at, loc.len, loc.id]);
     }
     this.#opened = undefined;
-    if (unread.length === 0) return records;
     // One read over the cold lines wanted: written oldest first, the newest are one stretch.
-    unread.sort((a, b) => a[0] - b[0]);
-    const from = (unread[0] as (typeof unread)[0])[0];
-    const bytes = await this.#read(from, unread.reduce((end, [at, len]) => Math.max(end, at + len), 0));
-    for (const [at, len, id] of unread) {
-      const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
+    const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
+    const bytes = unread.length === 0 ? undefined : await this.#read(from, unread.reduce((end, [at, len]) => Math.max(end, at + len), 0));
+    for (const [at, len, id] of bytes ? unread : []) {
+      const record = decodeRecord((bytes as Buffer).toString('utf8', at - from, at - from + len));
       if (typeof record !== 'string') records.push(record);
       else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
     }
@@ -152,12 +146,10 @@ class FileStoreImpl implements FileStore {
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
     const pending = this.#pending.get(id);
-    if (pending !== undefined) return pending ?? undefined;
     const loc = this.#locs.get(id);
-    if (!loc) return undefined;
-    const { at, len } = loc;
-    const record = this.#opened?.get(loc) ?? decodeRecord((await this.#read(at, at + len)).toString('utf8'));
-    if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} at byte ${at} (${record})`);
+    if (pending !== undefined || !loc) return pending ?? undefined;
+    const record = this.#opened?.get(loc) ?? decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
+    if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
     return record;
   }
 
@@ -209,11 +201,9 @@ class FileStoreImpl implements FileStore {
   async appendJournal(entry: JournalEntry): Promise<void> {
     await this.#open('appendJournal');
     const journal = this.#journal;
-    if (journal.error !== undefined) {
-      const { error } = journal;
-      journal.error = undefined;
-      throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
-    }
+    const { error } = journal;
+    journal.error = undefined;
+    if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
     if (!this.#journalPath) return;
     journal.lines.push(JSON.stringify(entry));
     journal.flush ??= this.#flushJournal();
@@ -224,8 +214,7 @@ class FileStoreImpl implements FileStore {
   async compact(): Promise<void> {
     await this.#open('compact');
     this.#compactWanted = true;
-    this.#kick();
-    while (this.#draining) await this.#draining;
+    while (this.#kick()) await this.#draining;
   }
 
   async close(): Promise<void> {
@@ -240,43 +229,34 @@ class FileStoreImpl implements FileStore {
 
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
-    this.#ready ??= this.#openOnce();
-    await this.#ready;
+    await (this.#ready ??= this.#openOnce());
     if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`);
     if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
 
   async #openOnce(): Promise<void> {
-    const previous = owners.get(this.path);
-    owners.set(this.path, this);
+    const [previous, fs, path] = [owners.get(this.path), this.#fs, this.path];
+    owners.set(path, this);
     if (previous) await previous.#surrender();
-    const fs = this.#fs;
+    const failed = (operation: string) => (error: unknown) => Promise.reject(storageError('OPEN_FAILED', path, operation, error));
     try {
-      await fs.mkdir(dirname(this.path), { recursive: true }).catch((error: unknown) => {
-        throw storageError('OPEN_FAILED', this.path, `creating its directory ${dirname(this.path)}`, error);
-      });
-      this.#lock = await acquireLock(fs, this.path);
-      try {
-        await fs.unlink(`${this.path}.tmp`);
+      await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
+      this.#lock = await acquireLock(fs, path);
+      if (await fs.unlink(`${path}.tmp`).then(() => true, (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)))) {
         this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
-      } catch (error) {
-        if (errno(error) !== 'ENOENT') throw storageError('OPEN_FAILED', this.path, `removing ${this.path}.tmp`, error);
       }
-      const creating = (error: unknown) => Promise.reject(storageError('OPEN_FAILED', this.path, 'creating', error));
-      const handle = await fs.open(this.path, 'r+').catch(async (error: unknown) => {
-        if (errno(error) !== 'ENOENT') throw storageError('OPEN_FAILED', this.path, 'opening', error);
-        this.#handle = await fs.open(this.path, 'wx+', 0o600).catch(creating);
-        await syncDirectory(fs, this.path).catch(creating);
-        return this.#handle;
+      this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
+        if (errno(error) !== 'ENOENT') return failed('opening')(error);
+        this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
+        return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
       });
-      this.#handle = handle;
-      const size = await handle.stat().then((stat) => stat.size, (e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading its size', e)));
+      const { size } = await this.#handle.stat().catch(failed('reading its size'));
       if (size === 0) await this.#append([{ line: headerLine(), commit: () => (this.#version = FORMAT_VERSION) }], true);
       else await this.#replayFile(size);
       // Written by an older release: append this version's header first, so that release
       // refuses the file from now on even if the rewrite fails, then rewrite it.
+      const mark: Queued = { line: headerLine(), commit: () => undefined };
       if (this.#version < FORMAT_VERSION) {
-        const mark: Queued = { line: headerLine(), commit: () => undefined };
         await this.#append([mark], true).catch((error: unknown) => {
           this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
           this.#retry.unshift(mark);
@@ -284,42 +264,33 @@ class FileStoreImpl implements FileStore {
       }
       if (this.#version < FORMAT_VERSION || this.#shouldCompact()) await this.#compact();
     } catch (error) {
-      if (owners.get(this.path) === this) owners.delete(this.path);
+      if (owners.get(path) === this) owners.delete(path);
       await this.#handle?.close().catch(() => undefined);
-      this.#handle = undefined;
       await this.#lock?.release().catch(() => undefined);
-      this.#state = 'closed';
+      [this.#handle, this.#state] = [undefined, 'closed'];
       throw error;
     }
   }
 
-  /** Reads the front (header, meta, index and hot lines) and the log, never the cold lines; every line when there is no readable snapshot. */
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot). */
   async #replayFile(size: number): Promise<void> {
     const first = await this.#read(0, Math.min(size, 4096));
-    const line = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
-    const snapshot = typeof line === 'object' && line.op === 'header' && line.version <= FORMAT_VERSION ? line.snapshot : undefined;
+    const header = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
+    const snapshot = typeof header === 'object' && header.op === 'header' && header.version <= FORMAT_VERSION ? header.snapshot : undefined;
     let logAt = 0;
     if (snapshot) {
       const indexAt = first.indexOf(10) + 1 + snapshot.meta;
-      const [hotAt, coldAt] = [indexAt + snapshot.index, indexAt + snapshot.index + snapshot.hot];
+      const coldAt = indexAt + snapshot.index;
       const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
-      const cold = front && readIndex(front.toString('utf8', indexAt, hotAt - 1), snapshot.cold, snapshot.coldLines);
+      const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
       if (front && cold) {
-        this.#replay(front, 0, indexAt, 0, false);
-        let at = coldAt;
-        for (const { id, len, upd, order } of cold) {
-          this.#locs.set(new Loc(id, at, len, upd, 0, order));
-          at += len + 1;
-        }
-        this.#lines += cold.length;
-        this.#lineNo++;
-        this.#replay(front, hotAt, coldAt, 0, false);
-        this.#lineNo += snapshot.coldLines;
-        logAt = at;
+        this.#replay(front, 0, indexAt, false);
+        for (const loc of cold) this.#locs.set(loc);
+        [this.#lines, this.#lineNo, logAt] = [this.#lines + cold.length, this.#lineNo + 1 + cold.length, coldAt + snapshot.cold];
       } else this.#warn('the snapshot index is unreadable: every line was read instead');
     }
     const log = await this.#read(logAt, size);
-    this.#size = logAt + this.#replay(log, 0, log.length, logAt, true);
+    this.#size = logAt + this.#replay(log, logAt, logAt + log.length, true);
     if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
     if (this.#skipped > MAX_WARNINGS) this.#warn(`${this.#skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#size < size) {
@@ -330,10 +301,10 @@ class FileStoreImpl implements FileStore {
     }
   }
 
-  /** Applies the complete lines of `bytes[from, to)`, at file offset `base`; returns where they end. */
-  #replay(bytes: Buffer, from: number, to: number, base: number, log: boolean): number {
-    let at = from;
-    for (let nl = bytes.indexOf(10, at); nl >= 0 && nl < to; nl = bytes.indexOf(10, at)) {
+  /** Applies the complete lines of `bytes` (the file from offset `base`) up to offset `to`; returns how many bytes they take. */
+  #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
+    let at = 0;
+    for (let nl = bytes.indexOf(10); nl >= 0 && nl < to - base; nl = bytes.indexOf(10, at)) {
       const lineNo = ++this.#lineNo;
       const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
       if (typeof line === 'object') this.#apply(line, base + at, nl - at, log);
@@ -371,11 +342,9 @@ class FileStoreImpl implements FileStore {
 
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort ? { abort } : {}) } });
+      this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
       this.#kick();
-    }).catch((error: unknown) => {
-      throw error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error);
-    });
+    }).catch((error: unknown) => Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)));
   }
 
   /** A delete is not synced on its own: it rides along with the next write. */
@@ -391,29 +360,21 @@ class FileStoreImpl implements FileStore {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
 
-  #kick = (): Promise<void> => (this.#draining ??= this.#drain());
+  #kick = (): Promise<void> | undefined => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
 
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
-        if (this.#compactWanted) {
-          this.#compactWanted = false;
-          await this.#compact();
-          continue;
-        }
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const failed = await this.#append(batch, batch.some((item) => item.waiter)).then(() => undefined, (error: unknown) => ({ error }));
+        const failed = batch.length === 0 ? undefined : await this.#append(batch, batch.some((item) => item.waiter)).then(() => undefined, (error: unknown) => ({ error }));
         for (const item of batch) {
           const { waiter } = item;
           if (!failed) waiter?.resolve();
           else if (!waiter) this.#retry.push(item);
-          else {
-            waiter.abort?.();
-            waiter.reject(failed.error);
-          }
+          else (waiter.abort?.(), waiter.reject(failed.error));
         }
-        if (!failed && this.#shouldCompact()) await this.#compact();
+        if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
     } finally {
       // Synchronous with the loop's last check: a write queued after it starts a new drain.
@@ -435,8 +396,7 @@ class FileStoreImpl implements FileStore {
       item.commit(this.#size, len);
       this.#size += len + 1;
     }
-    this.#lines += batch.length;
-    this.#logLines += batch.length;
+    [this.#lines, this.#logLines] = [this.#lines + batch.length, this.#logLines + batch.length];
   }
 
   async #truncateTail(): Promise<void> {
@@ -454,35 +414,35 @@ class FileStoreImpl implements FileStore {
   }
 
   /**
-   * Writes the snapshot (header, meta, index, hot lines, cold lines oldest
-   * first) to `<path>.tmp`, fsyncs it, renames it over the file and fsyncs
-   * the directory: the path holds the old file or the new one, never part of
-   * one. Lines are copied as bytes, unparsed, except arrays (version 2).
-   * Runs inside the write queue, so no line is appended meanwhile.
+   * Writes header, meta, index, cold lines (oldest first) and, as the log,
+   * the hot lines (open records, approved refunds) to `<path>.tmp`, fsyncs
+   * it, renames it over the file and fsyncs the directory: the path holds
+   * the old file or the new one, never part of one. Lines are copied as
+   * bytes, except arrays (version 2). Runs inside the write queue.
    */
   async #compact(): Promise<void> {
     const [fs, tmp] = [this.#fs, `${this.path}.tmp`];
+    this.#compactWanted = false;
     let out: FileHandle | undefined;
-    const hot: Loc[] = [];
-    const cold: Loc[] = [];
-    let lines: Buffer[];
-    let front: Buffer;
+    const [cold, hot]: [Loc[], Loc[]] = [[], []];
+    let lines: Buffer[] = [];
+    let front = Buffer.alloc(0);
     try {
       const old = await this.#read(0, this.#size);
       for (const loc of this.#locs.values()) (loc.flags ? hot : cold).push(loc);
       cold.sort((a, b) => a.upd - b.upd);
-      lines = [...hot, ...cold].map(({ at, len }) => {
+      lines = [...cold, ...hot].map(({ at, len }) => {
         const line = old.subarray(at, at + len);
         const record = line[0] === 0x5b ? decodeRecord(line.toString('utf8')) : line;
         return typeof record === 'string' || Buffer.isBuffer(record) ? line : Buffer.from(recordLine(record));
       });
-      const bytes = (from: number, to: number) => lines.slice(from, to).reduce((sum, line) => sum + line.length + 1, 0);
-      const index = indexLine(cold.map(({ id, upd, order }, k) => ({ id, len: (lines[hot.length + k] as Buffer).length, upd, order })));
+      const index = `${indexLine(cold, lines.slice(0, cold.length).map((line) => line.length))}\n`;
       const metas = [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('');
-      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index) + 1, hot: bytes(0, hot.length), cold: bytes(hot.length, lines.length), coldLines: cold.length };
-      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}\n`);
-      const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
+      const coldBytes = lines.slice(0, cold.length).reduce((sum, line) => sum + line.length + 1, 0);
+      front = Buffer.from(`${headerLine({ meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length })}\n${metas}${index}`);
       out = await fs.open(tmp, 'w', 0o600);
+      const newline = Buffer.from('\n');
+      const parts = [front, ...lines.flatMap((line) => [line, newline])];
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
       await out.close();
@@ -497,15 +457,10 @@ class FileStoreImpl implements FileStore {
       return;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
-    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
-    const old = this.#handle;
-    this.#handle = next ?? undefined;
+    const [old, next] = [this.#handle, await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`))];
     let at = front.length;
-    [...hot, ...cold].forEach((loc, i) => {
-      [loc.at, loc.len] = [at, (lines[i] as Buffer).length];
-      at += loc.len + 1;
-    });
-    [this.#size, this.#lines, this.#logLines, this.#dirtyTail, this.#compactFloor] = [at, lines.length + this.#meta.size, 0, false, 0];
+    [...cold, ...hot].forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]));
+    [this.#handle, this.#size, this.#lines, this.#logLines, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, at, lines.length + this.#meta.size, hot.length, false, 0];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
@@ -548,7 +503,7 @@ class FileStoreImpl implements FileStore {
     await this.#ready?.catch(() => undefined);
     this.#opened = undefined;
     this.#queue.unshift(...this.#retry.splice(0));
-    while (this.#draining || this.#queue.length > 0) await (this.#kick(), this.#draining);
+    while (this.#kick()) await this.#draining;
     while (this.#journal.flush) await this.#journal.flush;
     await this.#journal.handle?.close().catch(() => undefined);
     await this.#handle?.close().catch(() => undefined);
