@@ -285,7 +285,7 @@ class FileStoreImpl implements FileStore {
       const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
       if (front && cold) {
         this.#replay(front, 0, indexAt, false);
-        for (const loc of cold) this.#locs.set(loc);
+        this.#locs.snapshot(cold);
         [this.#lines, this.#lineNo, logAt] = [this.#lines + cold.length, this.#lineNo + 1 + cold.length, coldAt + snapshot.cold];
       } else this.#warn('the snapshot index is unreadable: every line was read instead');
     }

@@ -90,15 +90,15 @@ export function readIndex(text: string, at: number, snapshot: Snapshot): Loc[] |
     const { ids, lens, upd, orders } = JSON.parse(text) as Record<string, unknown[]>;
     const lines = snapshot.coldLines;
     if ([ids, lens, upd].some((list) => list?.length !== lines) || !Array.isArray(orders)) return undefined;
-    const order = new Map<number, string>();
-    for (let i = 0; i + 1 < orders.length; i += 2) order.set(orders[i] as number, String(orders[i + 1]));
+    const order: (string | undefined)[] = new Array(lines);
+    for (let i = 0; i + 1 < orders.length; i += 2) order[orders[i] as number] = String(orders[i + 1]);
     const cold: Loc[] = new Array(lines);
     const end = at + snapshot.cold;
     for (let [k, updatedAt] = [0, 0]; k < lines; k++) {
       const [id, len] = [(ids as unknown[])[k], (lens as unknown[])[k] as number];
       updatedAt += (upd as number[])[k] as number;
       if (typeof id !== 'string' || !Number.isSafeInteger(len) || !Number.isFinite(updatedAt)) return undefined;
-      cold[k] = new Loc(id, at, len, updatedAt, 0, order.get(k));
+      cold[k] = new Loc(id, at, len, updatedAt, 0, order[k]);
       at += len + 1;
     }
     return at === end ? cold : undefined;

@@ -55,9 +55,19 @@ export class Locations {
     return loc;
   }
 
-  /** Puts a location (back) into the retention queue. */
+  /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue. */
+  snapshot(cold: Loc[]): void {
+    for (const loc of cold) {
+      this.#byId.set(loc.id, loc);
+      if (loc.order !== undefined) this.#orders.get(loc.order)?.push(loc.id) ?? this.#orders.set(loc.order, [loc.id]);
+    }
+    this.#queue = cold;
+  }
+
+  /** Puts a location (back) into the retention queue; an open one stays out until settled (a new location). */
   requeue(loc: Loc): void {
     const queue = this.#queue;
+    if (loc.flags & OPEN) return;
     if (queue.length === this.#head || (queue[queue.length - 1] as Loc).upd <= loc.upd) queue.push(loc);
     else {
       // Out of order (a clock set back): insert after every location updated no later.
@@ -84,8 +94,7 @@ export class Locations {
     const queue = this.#queue;
     while (this.#head < queue.length && (queue[this.#head] as Loc).upd < before) {
       const loc = queue[this.#head++] as Loc;
-      // An open record leaves the queue too: settling it queues its new location.
-      if (this.#byId.get(loc.id) === loc && !(loc.flags & OPEN)) due.push(loc);
+      if (this.#byId.get(loc.id) === loc) due.push(loc);
     }
     if (this.#head > 1024 && this.#head * 2 > queue.length) {
       this.#queue = queue.slice(this.#head);
