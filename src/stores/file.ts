@@ -79,9 +79,7 @@ const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
 class FileStoreImpl implements FileStore {
   readonly #fs: FileStoreFs;
-  readonly #dead: { lines: number; ratio: number };
-  readonly #journalPath: string | undefined;
-  readonly #journalMax: number;
+  readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
   #handle: FileHandle | undefined;
@@ -89,16 +87,10 @@ class FileStoreImpl implements FileStore {
   #locs = new Locations();
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
   #pending = new Map<string, AttemptRecord | null>();
-  /** The log's records start-up parsed, until the first `load` takes them. */
-  #opened: Map<Loc, AttemptRecord> | undefined = new Map();
   #meta = new Map<string, string>();
   #version = 0;
-  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, and those in the log. */
-  #size = 0;
-  #lines = 0;
-  #logLines = 0;
-  #lineNo = 0;
-  #skipped = 0;
+  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log; while opening, line numbers and lines skipped. */
+  #n = { size: 0, lines: 0, log: 0, lineNo: 0, skipped: 0 };
   /** A failed write may have left bytes past `#size`: cut them before writing again. */
   #dirtyTail = false;
   #warnings: string[] = [];
@@ -113,9 +105,8 @@ class FileStoreImpl implements FileStore {
 
   constructor(readonly path: string, options: FileStoreOptions) {
     this.#fs = options.fs ?? nodeFs;
-    this.#dead = { lines: options.compactAfter?.deadLines ?? 1000, ratio: options.compactAfter?.deadRatio ?? 0.5 };
-    this.#journalPath = options.journal === false ? undefined : `${path}.journal`;
-    this.#journalMax = options.journalMaxBytes ?? 16 << 20;
+    const { compactAfter: after, journal, journalMaxBytes } = options;
+    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: journal === false ? undefined : `${path}.journal`, journalMax: journalMaxBytes ?? 16 << 20 };
   }
 
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
@@ -124,14 +115,8 @@ class FileStoreImpl implements FileStore {
     while (this.#draining) await this.#draining;
     const records: AttemptRecord[] = [];
     const unread: [at: number, len: number, id: string][] = [];
-    for (const loc of this.#locs.values()) {
-      if (scope && loc.flags === 0 && loc.upd < scope.since) continue;
-      const record = this.#opened?.get(loc);
-      if (record) records.push(record);
-      else unread.push([loc.at, loc.len, loc.id]);
-    }
-    this.#opened = undefined;
-    // One read over the cold lines wanted: written oldest first, the newest are one stretch.
+    for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
+    // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
     const bytes = unread.length === 0 ? undefined : await this.#read(from, unread.reduce((end, [at, len]) => Math.max(end, at + len), 0));
     for (const [at, len, id] of bytes ? unread : []) {
@@ -148,7 +133,7 @@ class FileStoreImpl implements FileStore {
     const pending = this.#pending.get(id);
     const loc = this.#locs.get(id);
     if (pending !== undefined || !loc) return pending ?? undefined;
-    const record = this.#opened?.get(loc) ?? decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
+    const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
     if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
     return record;
   }
@@ -204,7 +189,7 @@ class FileStoreImpl implements FileStore {
     const { error } = journal;
     journal.error = undefined;
     if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
-    if (!this.#journalPath) return;
+    if (!this.#o.journal) return;
     journal.lines.push(JSON.stringify(entry));
     journal.flush ??= this.#flushJournal();
   }
@@ -286,16 +271,16 @@ class FileStoreImpl implements FileStore {
       if (front && cold) {
         this.#replay(front, 0, indexAt, false);
         this.#locs.snapshot(cold);
-        [this.#lines, this.#lineNo, logAt] = [this.#lines + cold.length, this.#lineNo + 1 + cold.length, coldAt + snapshot.cold];
+        [this.#n.lines, this.#n.lineNo, logAt] = [this.#n.lines + cold.length, this.#n.lineNo + 1 + cold.length, coldAt + snapshot.cold];
       } else this.#warn('the snapshot index is unreadable: every line was read instead');
     }
     const log = await this.#read(logAt, size);
-    this.#size = logAt + this.#replay(log, logAt, logAt + log.length, true);
+    this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
     if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
-    if (this.#skipped > MAX_WARNINGS) this.#warn(`${this.#skipped - MAX_WARNINGS} more lines skipped`);
-    if (this.#size < size) {
+    if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
+    if (this.#n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
-      this.#warn(`torn last line (${size - this.#size} bytes after line ${this.#lineNo}, a write cut short by a crash) dropped`);
+      this.#warn(`torn last line (${size - this.#n.size} bytes after line ${this.#n.lineNo}, a write cut short by a crash) dropped`);
       this.#dirtyTail = true;
       await this.#truncateTail();
     }
@@ -305,10 +290,10 @@ class FileStoreImpl implements FileStore {
   #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
     let at = 0;
     for (let nl = bytes.indexOf(10); nl >= 0 && nl < to - base; nl = bytes.indexOf(10, at)) {
-      const lineNo = ++this.#lineNo;
+      const lineNo = ++this.#n.lineNo;
       const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
       if (typeof line === 'object') this.#apply(line, base + at, nl - at, log);
-      else if (line !== undefined && ++this.#skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
+      else if (line !== undefined && ++this.#n.skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
       at = nl + 1;
     }
     return at;
@@ -318,13 +303,11 @@ class FileStoreImpl implements FileStore {
     if (line.op === 'header') this.#version = line.version;
     if (line.op === 'meta') this.#meta.set(line.key, line.value);
     else if (line.op === 'record' || line.op === 'delete') {
-      const previous = this.#locs.get(line.op === 'record' ? line.record.id : line.id);
-      if (previous) this.#opened?.delete(previous);
       if (line.op === 'delete') this.#locs.delete(line.id);
-      else this.#opened?.set(this.#locs.set(locOf(line.record, at, len, previous)), line.record);
+      else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
     } else return;
-    this.#lines++;
-    if (log) this.#logLines++;
+    this.#n.lines++;
+    if (log) this.#n.log++;
   }
 
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
@@ -388,19 +371,19 @@ class FileStoreImpl implements FileStore {
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
-    for (let written = 0; written < bytes.length; ) written += (await handle.write(bytes, written, bytes.length - written, this.#size + written)).bytesWritten;
+    for (let written = 0; written < bytes.length; ) written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
     if (sync) await handle.datasync();
     this.#dirtyTail = false;
     for (const item of batch) {
       const len = Buffer.byteLength(item.line);
-      item.commit(this.#size, len);
-      this.#size += len + 1;
+      item.commit(this.#n.size, len);
+      this.#n.size += len + 1;
     }
-    [this.#lines, this.#logLines] = [this.#lines + batch.length, this.#logLines + batch.length];
+    Object.assign(this.#n, { lines: this.#n.lines + batch.length, log: this.#n.log + batch.length });
   }
 
   async #truncateTail(): Promise<void> {
-    await this.#handle?.truncate(this.#size);
+    await this.#handle?.truncate(this.#n.size);
     await this.#handle?.datasync();
     this.#dirtyTail = false;
   }
@@ -408,9 +391,9 @@ class FileStoreImpl implements FileStore {
   // ── compaction ─────────────────────────────────────────────────────────
 
   #shouldCompact(): boolean {
-    const dead = this.#lines - this.#locs.size - this.#meta.size;
-    const wanted = (dead > this.#dead.lines && dead > this.#lines * this.#dead.ratio) || this.#logLines > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
-    return wanted && this.#lines > this.#compactFloor;
+    const dead = this.#n.lines - this.#locs.size - this.#meta.size;
+    const wanted = (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
+    return wanted && this.#n.lines > this.#compactFloor;
   }
 
   /**
@@ -428,7 +411,7 @@ class FileStoreImpl implements FileStore {
     let lines: Buffer[] = [];
     let front = Buffer.alloc(0);
     try {
-      const old = await this.#read(0, this.#size);
+      const old = await this.#read(0, this.#n.size);
       for (const loc of this.#locs.values()) (loc.flags ? hot : cold).push(loc);
       cold.sort((a, b) => a.upd - b.upd);
       lines = [...cold, ...hot].map(({ at, len }) => {
@@ -452,7 +435,7 @@ class FileStoreImpl implements FileStore {
       await out?.close().catch(() => undefined);
       await fs.unlink(tmp).catch(() => undefined);
       // The old file is intact: keep appending to it, and try again once it has doubled.
-      this.#compactFloor = this.#lines * 2;
+      this.#compactFloor = this.#n.lines * 2;
       this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
       return;
     }
@@ -460,7 +443,7 @@ class FileStoreImpl implements FileStore {
     const [old, next] = [this.#handle, await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`))];
     let at = front.length;
     [...cold, ...hot].forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]));
-    [this.#handle, this.#size, this.#lines, this.#logLines, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, at, lines.length + this.#meta.size, hot.length, false, 0];
+    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, at, lines.length + this.#meta.size, hot.length, false, 0];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
@@ -471,12 +454,12 @@ class FileStoreImpl implements FileStore {
 
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
-    const [journal, path, fs] = [this.#journal, this.#journalPath as string, this.#fs];
+    const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
     for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
       try {
         journal.handle ??= await fs.open(path, 'a', 0o600);
         journal.size ||= (await journal.handle.stat()).size;
-        if (journal.size > this.#journalMax) {
+        if (journal.size > this.#o.journalMax) {
           await journal.handle.close();
           [journal.handle, journal.size] = [undefined, 0];
           await fs.rename(path, `${path}.1`);
@@ -501,7 +484,6 @@ class FileStoreImpl implements FileStore {
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files. */
   async #release(): Promise<void> {
     await this.#ready?.catch(() => undefined);
-    this.#opened = undefined;
     this.#queue.unshift(...this.#retry.splice(0));
     while (this.#kick()) await this.#draining;
     while (this.#journal.flush) await this.#journal.flush;

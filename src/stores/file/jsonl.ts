@@ -3,17 +3,10 @@ import type { AttemptRecord } from '../../types.js';
 import { Loc } from './locations.js';
 
 /**
- * The file store's lines, one JSON document each (docs/file-store.md,
- * "Files"). Version 3: a header; when a compaction wrote the file, its
- * `snapshot` gives the byte lengths of the meta lines, the index line (the
- * cold records: ids, line lengths, update times as deltas, order keys of
- * the live ones) and the cold record lines (oldest first, read by offset)
- * after it; then the log: record, delete and meta lines, parsed at start-up,
- * beginning with the hot records a compaction copied. A record line is the
- * AttemptRecord object; the last line for an id wins. Versions 1 (records
- * as objects) and 2 (records as arrays: `[1, ...V2_FIELDS, {rare fields}?]`,
- * null when absent, trailing nulls left off, `idempotencyKey` among the
- * rare fields only when it differs from the id) are read, and rewritten.
+ * The file store's lines, one JSON document each: docs/file-store.md,
+ * "Files", describes format 3 (a header whose snapshot sizes the meta,
+ * index and cold lines after it, then the log) and the formats 1 and 2 that
+ * older releases wrote, which are read and rewritten.
  */
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;

@@ -35,7 +35,9 @@ const held = new Set<string>();
 // A lock file is created empty and then written: give its writer this long before calling it stale.
 const UNREADABLE_GRACE_MS = 200;
 const ATTEMPTS = 5;
-const quietly = async <T>(read: () => Promise<T>): Promise<T | undefined> => read().catch(() => undefined);
+/** Whether a process with this pid exists (EPERM: under another user). */
+const isAlive = (pid: number): boolean => { try { return process.kill(pid, 0); } catch (error) { return errno(error) === 'EPERM'; } };
+const quietly = async <T>(read: () => Promise<T> | T): Promise<T | undefined> => (async () => read())().catch(() => undefined);
 
 /**
  * Takes `<path>.lock` (created `O_EXCL`). A lock this process holds (another
@@ -53,27 +55,16 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     : [];
   // Field 22 of /proc/self/stat; the name in field 2 may hold spaces and parentheses.
   const procStart = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  const host = (() => {
-    try {
-      return hostname() || undefined;
-    } catch {
-      return undefined;
-    }
-  })();
+  const host = (await quietly(hostname)) || undefined;
   const mine: LockHolder = { pid: process.pid, startedAt: Date.now(), token: randomBytes(9).toString('base64url') };
   Object.assign(mine, bootId ? { bootId } : {}, host ? { host } : {}, pidns ? { pidns } : {}, procStart && /^\d+$/.test(procStart) ? { procStart } : {});
   const content = `${JSON.stringify(mine)}\n`;
-  const take = (): FileLock => {
-    held.add(mine.token);
-    return {
-      path,
-      async release() {
-        held.delete(mine.token);
-        const holder = await readHolder(fs, path);
-        if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
-      },
-    };
+  const release = async () => {
+    held.delete(mine.token);
+    const holder = await readHolder(fs, path);
+    if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
+  const take = (): FileLock => (held.add(mine.token), { path, release });
 
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
@@ -128,29 +119,15 @@ function judge(holder: LockHolder, me: LockHolder, path: string): 'ours' | 'stal
     // Without that proof it may be another container with the same pid (pid 1 in both).
     return `process ${holder.pid} (${since}), which has this process's pid but is not this process: another container sharing this volume, or this one before a restart; ${only}. Close the guard there; if no other process uses this file, delete ${path} by hand`;
   }
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    if (errno(error) !== 'EPERM') return 'stale';
-  }
+  if (!isAlive(holder.pid)) return 'stale';
   return `process ${holder.pid} (${since}); ${only}. Close the guard in that process (if process ${holder.pid} is not a guard at all, its pid was reused: delete ${path} by hand)`;
 }
 
 async function readHolder(fs: FileStoreFs, path: string): Promise<LockHolder | 'unreadable' | 'gone'> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (error) {
-    return errno(error) === 'ENOENT' ? 'gone' : 'unreadable';
-  }
-  try {
-    const value = JSON.parse(text) as Partial<LockHolder> | null;
-    if (!value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') return 'unreadable';
-    const holder: LockHolder = { pid: value.pid as number, startedAt: Number(value.startedAt) || 0, token: value.token };
-    for (const key of ['bootId', 'host', 'pidns', 'procStart'] as const) if (typeof value[key] === 'string') holder[key] = value[key];
-    return holder;
-  } catch {
-    return 'unreadable';
-  }
+  const text = await fs.readFile(path, 'utf8').catch((error: unknown) => (errno(error) === 'ENOENT' ? 'gone' : 'unreadable'));
+  const value = text === 'gone' ? text : await quietly(() => JSON.parse(text) as Partial<LockHolder> | null);
+  if (value === 'gone' || !value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') return value === 'gone' ? value : 'unreadable';
+  const holder: LockHolder = { pid: value.pid as number, startedAt: Number(value.startedAt) || 0, token: value.token };
+  for (const key of ['bootId', 'host', 'pidns', 'procStart'] as const) if (typeof value[key] === 'string') holder[key] = value[key];
+  return holder;
 }
