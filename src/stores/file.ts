@@ -24,14 +24,11 @@ export interface FileStoreOptions {
   fs?: FileStoreFs;
 }
 
+/** A store with history, and: its absolute `path`; problems found while loading (torn last line, corrupt lines); `compact()` now, whatever the thresholds say. */
 export interface FileStore extends HistoryStore {
-  /** The absolute path of the data file. */
   readonly path: string;
-  /** Problems found while loading (torn last line, corrupt lines), for the journal. */
   warnings(): string[];
-  /** Rewrite the file now (a snapshot, no log), whatever the thresholds say. */
   compact(): Promise<void>;
-  /** Writes what is queued, flushes the journal and releases the lock. */
   close(): Promise<void>;
 }
 
@@ -55,7 +52,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
   if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
   if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0)) fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);
-  const ratio = after?.deadRatio;
+  const { deadRatio: ratio } = after ?? {};
   if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);
   if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
   if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
@@ -63,19 +60,14 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   return new FileStoreImpl(resolve(path), copied);
 }
 
-/** A line waiting for the next write; `commit` applies it once it is in the file at `at`, `len` bytes. */
-interface Queued {
-  line: string;
-  commit: (at: number, len: number) => void;
-  /** Present when the caller waits for the fsync; `abort` undoes what readers saw meanwhile. */
-  waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
-}
+/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void } };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Map<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
-const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
+const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
 class FileStoreImpl implements FileStore {
   readonly #fs: FileStoreFs;
@@ -108,7 +100,6 @@ class FileStoreImpl implements FileStore {
     const { compactAfter: after, journal, journalMaxBytes } = options;
     this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: journal === false ? undefined : `${path}.journal`, journalMax: journalMaxBytes ?? 16 << 20 };
   }
-
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
@@ -126,7 +117,6 @@ class FileStoreImpl implements FileStore {
     }
     return records;
   }
-
   /** The last version of a record, whatever its status; undefined once deleted. */
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
@@ -137,7 +127,6 @@ class FileStoreImpl implements FileStore {
     if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
     return record;
   }
-
   /** The live records (`staysFiled`) on this merchant's order. */
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
@@ -149,7 +138,6 @@ class FileStoreImpl implements FileStore {
     const records = await Promise.all([...ids].map((id) => this.get(id)));
     return records.filter((record): record is AttemptRecord => record !== undefined && staysFiled(record));
   }
-
   /** Deletes every record not open and last updated before `before`; resolves how many. */
   async prune(before: number): Promise<number> {
     await this.#open('prune');
@@ -161,11 +149,9 @@ class FileStoreImpl implements FileStore {
     }
     return pruned;
   }
-
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.#open('getMeta'), this.#meta.get(key));
   }
-
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
@@ -173,35 +159,28 @@ class FileStoreImpl implements FileStore {
     const commit = (at: number, len: number) => (this.#locs.set(locOf(record, at, len, this.#locs.get(id))), this.#settled(id, record));
     return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
   }
-
   async setMeta(key: string, value: string): Promise<void> {
     await this.#open('setMeta');
     return this.#durable('setMeta', metaLine(key, value), () => this.#meta.set(key, value));
   }
-
   async delete(id: string): Promise<void> {
     (await this.#open('delete'), this.#remove(id));
   }
-
   async appendJournal(entry: JournalEntry): Promise<void> {
     await this.#open('appendJournal');
-    const journal = this.#journal;
-    const { error } = journal;
-    journal.error = undefined;
+    const { error, ...journal } = this.#journal;
+    this.#journal.error = undefined;
     if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
     if (!this.#o.journal) return;
     journal.lines.push(JSON.stringify(entry));
-    journal.flush ??= this.#flushJournal();
+    this.#journal.flush ??= this.#flushJournal();
   }
-
   warnings = (): string[] => [...this.#warnings];
-
   async compact(): Promise<void> {
     await this.#open('compact');
     this.#compactWanted = true;
     while (this.#kick()) await this.#draining;
   }
-
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     const fenced = this.#state === 'fenced';
@@ -211,14 +190,12 @@ class FileStoreImpl implements FileStore {
   }
 
   // ── opening ────────────────────────────────────────────────────────────
-
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
     if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`);
     if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
-
   async #openOnce(): Promise<void> {
     const [previous, fs, path] = [owners.get(this.path), this.#fs, this.path];
     owners.set(path, this);
@@ -256,7 +233,6 @@ class FileStoreImpl implements FileStore {
       throw error;
     }
   }
-
   /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot). */
   async #replayFile(size: number): Promise<void> {
     const first = await this.#read(0, Math.min(size, 4096));
@@ -285,7 +261,6 @@ class FileStoreImpl implements FileStore {
       await this.#truncateTail();
     }
   }
-
   /** Applies the complete lines of `bytes` (the file from offset `base`) up to offset `to`; returns how many bytes they take. */
   #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
     let at = 0;
@@ -298,7 +273,6 @@ class FileStoreImpl implements FileStore {
     }
     return at;
   }
-
   #apply(line: Line, at: number, len: number, log: boolean): void {
     if (line.op === 'header') this.#version = line.version;
     if (line.op === 'meta') this.#meta.set(line.key, line.value);
@@ -309,7 +283,6 @@ class FileStoreImpl implements FileStore {
     this.#n.lines++;
     if (log) this.#n.log++;
   }
-
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
@@ -318,18 +291,15 @@ class FileStoreImpl implements FileStore {
     if (got !== bytes.length) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
-
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
 
   // ── writing ────────────────────────────────────────────────────────────
-
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
       this.#kick();
     }).catch((error: unknown) => Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)));
   }
-
   /** A delete is not synced on its own: it rides along with the next write. */
   #remove(id: string): 1 {
     this.#pending.set(id, null);
@@ -337,14 +307,11 @@ class FileStoreImpl implements FileStore {
     this.#kick();
     return 1;
   }
-
   /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
   #settled(id: string, value: AttemptRecord | null): void {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
-
   #kick = (): Promise<void> | undefined => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
-
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {
@@ -364,7 +331,6 @@ class FileStoreImpl implements FileStore {
       this.#draining = undefined;
     }
   }
-
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
     const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
@@ -381,21 +347,17 @@ class FileStoreImpl implements FileStore {
     }
     Object.assign(this.#n, { lines: this.#n.lines + batch.length, log: this.#n.log + batch.length });
   }
-
   async #truncateTail(): Promise<void> {
-    await this.#handle?.truncate(this.#n.size);
-    await this.#handle?.datasync();
+    await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
     this.#dirtyTail = false;
   }
 
   // ── compaction ─────────────────────────────────────────────────────────
-
   #shouldCompact(): boolean {
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
     const wanted = (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
     return wanted && this.#n.lines > this.#compactFloor;
   }
-
   /**
    * Writes header, meta, index, cold lines (oldest first) and, as the log,
    * the hot lines (open records, approved refunds) to `<path>.tmp`, fsyncs
@@ -419,17 +381,15 @@ class FileStoreImpl implements FileStore {
         const record = line[0] === 0x5b ? decodeRecord(line.toString('utf8')) : line;
         return typeof record === 'string' || Buffer.isBuffer(record) ? line : Buffer.from(recordLine(record));
       });
-      const index = `${indexLine(cold, lines.slice(0, cold.length).map((line) => line.length))}\n`;
-      const metas = [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('');
-      const coldBytes = lines.slice(0, cold.length).reduce((sum, line) => sum + line.length + 1, 0);
-      front = Buffer.from(`${headerLine({ meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length })}\n${metas}${index}`);
+      const lens = lines.slice(0, cold.length).map((line) => line.length);
+      const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
+      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: lens.reduce((sum, len) => sum + len + 1, 0), coldLines: cold.length };
+      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
+      const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
-      const newline = Buffer.from('\n');
-      const parts = [front, ...lines.flatMap((line) => [line, newline])];
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
-      await out.close();
-      out = undefined;
+      await out.close(); // closed twice if the rename fails: the second close's error is dropped
       await fs.rename(tmp, this.path);
     } catch (error) {
       await out?.close().catch(() => undefined);
@@ -451,7 +411,6 @@ class FileStoreImpl implements FileStore {
   }
 
   // ── journal, shutdown ──────────────────────────────────────────────────
-
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
@@ -473,14 +432,12 @@ class FileStoreImpl implements FileStore {
     }
     journal.flush = undefined;
   }
-
   /** Another store of this process takes the file: finish what is queued, then stop. */
   async #surrender(): Promise<void> {
     await this.#ready?.catch(() => undefined);
     if (this.#state === 'open') this.#state = 'fenced';
     await this.#release();
   }
-
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files. */
   async #release(): Promise<void> {
     await this.#ready?.catch(() => undefined);

@@ -10,10 +10,8 @@ import { Loc } from './locations.js';
  */
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;
-
 const V2_FIELDS = ['id', 'fingerprint', 'status', 'kind', 'amount', 'currency', 'merchantId', 'createdAt', 'updatedAt', 'pendingSince', 'refunded', 'approvedAt', 'authCode', 'bin', 'last4', 'orderId', 'terminalId'] as const;
 const SNAPSHOT_FIELDS = ['meta', 'index', 'cold', 'coldLines'] as const;
-
 /** Byte lengths of the parts after the header line (with their newlines), and how many cold lines. */
 export type Snapshot = Record<(typeof SNAPSHOT_FIELDS)[number], number>;
 
@@ -28,7 +26,6 @@ export const headerLine = (snapshot?: Snapshot): string => JSON.stringify({ op: 
 export const recordLine = (record: AttemptRecord): string => JSON.stringify(record);
 export const deleteLine = (id: string): string => JSON.stringify({ op: 'delete', id });
 export const metaLine = (key: string, value: string): string => JSON.stringify({ op: 'meta', key, value });
-
 /** What a line says, or what is wrong with it. */
 export function parseLine(text: string): Line | string {
   let line: Record<string, unknown>;

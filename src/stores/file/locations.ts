@@ -4,7 +4,6 @@ import type { AttemptRecord } from '../../types.js';
 
 /** Flags: open (pending, unknown: never pruned by the store), an approved refund. Either makes a record hot whatever its age. */
 export const [OPEN, REFUND] = [1, 2];
-
 /**
  * Where a record's latest line is (`at`, `len` bytes before its newline),
  * and what the store must know of it unread: its last update (retention,
@@ -30,7 +29,6 @@ export class Locations {
   /** Oldest update first from `#head` on; replaced and deleted locations stay until they reach the head. */
   #queue: Loc[] = [];
   #head = 0;
-
   get size(): number {
     return this.#byId.size;
   }
@@ -38,7 +36,6 @@ export class Locations {
   values = (): IterableIterator<Loc> => this.#byId.values();
   /** The ids of the live records on an order (`orderKey`). */
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
-
   set(loc: Loc): Loc {
     const previous = this.#byId.get(loc.id);
     this.#byId.set(loc.id, loc);
@@ -46,7 +43,6 @@ export class Locations {
     this.requeue(loc);
     return loc;
   }
-
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
   snapshot(cold: Loc[]): void {
     for (const loc of cold) {
@@ -55,12 +51,10 @@ export class Locations {
     }
     this.#queue = cold;
   }
-
   delete(id: string): void {
     const loc = this.#byId.get(id);
     if (loc && this.#byId.delete(id)) this.#file(loc.order, { id, order: undefined });
   }
-
   /** Puts a location (back) into the retention queue; an open one stays out until settled (a new location). */
   requeue(loc: Loc): void {
     const queue = this.#queue;
@@ -76,7 +70,6 @@ export class Locations {
     }
     queue.splice(high, 0, loc);
   }
-
   /** Takes from the retention queue the current locations of records updated before `before` (none of them open). */
   due(before: number): Loc[] {
     const due: Loc[] = [];
@@ -88,7 +81,6 @@ export class Locations {
     if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
     return due;
   }
-
   /** Moves `loc.id` from the ids of order `from` to those of `loc.order`. */
   #file(from: string | undefined, loc: { id: string; order: string | undefined }): void {
     const ids = from === undefined ? undefined : this.#orders.get(from);

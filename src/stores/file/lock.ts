@@ -23,11 +23,8 @@ export interface LockHolder {
   token: string;
 }
 
-export interface FileLock {
-  readonly path: string;
-  /** Removes the lock file, unless another owner has taken it over since. */
-  release(): Promise<void>;
-}
+/** `release()` removes the lock file, unless another owner has taken it over since. */
+export type FileLock = { readonly path: string; release(): Promise<void> };
 
 const linux = process.platform === 'linux' || process.platform === 'android';
 /** Tokens of the locks this process holds: a lock with this pid is ours only if its token is here. */
@@ -65,7 +62,6 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
   const take = (): FileLock => (held.add(mine.token), { path, release });
-
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
       await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 });
