@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
 import { isLive, isOpen } from '../src/lifecycle.js';
 import { makeRecord } from '../src/record.js';
-import { deleteLine, headerLine, recordLine, replay } from '../src/stores/file/jsonl.js';
+import { deleteLine, headerLine, recordLine } from '../src/stores/file/jsonl.js';
+import { replay } from './helpers/deferred-file.js';
 import type { AttemptRecord, AttemptStatus } from '../src/types.js';
 
 /*

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
 import type { DeferredRecords, LoadedRecords } from '../src/deferred.js';
-import { headerLine, recordLine, replay } from '../src/stores/file/jsonl.js';
+import { headerLine, recordLine } from '../src/stores/file/jsonl.js';
+import { replay } from './helpers/deferred-file.js';
 import { withDecode } from './helpers/deferred.js';
 import type { AttemptRecord } from '../src/types.js';
 

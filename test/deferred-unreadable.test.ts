@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOAD_DEFERRED } from '../src/deferred.js';
 import { createGuard, memoryStore, type AttemptRecord, type Guard } from '../src/index.js';
 import { fileStore } from '../src/node.js';
-import { replay } from '../src/stores/file/jsonl.js';
+import { replay } from './helpers/deferred-file.js';
 import { withDecode } from './helpers/deferred.js';
 import { HOUR, MASTERCARD, ManualClock, SECRET, sale } from './helpers/guard.js';
 
