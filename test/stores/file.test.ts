@@ -291,6 +291,133 @@ describe('fileStore format', () => {
   });
 });
 
+describe('fileStore history: get, byOrder, prune, load(scope)', () => {
+  const HOUR = 3_600_000;
+  const T = 1_767_225_600_000;
+  /** A till's day: sales settled an hour apart, one on an order paid twice, one refunded, one still unknown. */
+  const day = () => [
+    sampleRecord('s0', { status: 'approved', updatedAt: T, approvedAt: T, orderId: 'O-1' }),
+    sampleRecord('s1', { status: 'declined', updatedAt: T + HOUR, orderId: 'O-1' }),
+    sampleRecord('s2', { status: 'approved', updatedAt: T + 2 * HOUR, approvedAt: T + 2 * HOUR, orderId: 'O-1' }),
+    sampleRecord('s3', { status: 'voided', updatedAt: T + 3 * HOUR, orderId: 'O-2' }),
+    sampleRecord('r1', { kind: 'refund', refundOf: 's0', status: 'approved', updatedAt: T + 3 * HOUR }),
+    sampleRecord('u1', { status: 'unknown', updatedAt: T }),
+    sampleRecord('s4', { status: 'approved', updatedAt: T + 5 * HOUR, approvedAt: T + 5 * HOUR }),
+  ];
+  const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort();
+
+  for (const when of ['as written (a log)', 'after a compaction (cold lines)', 'after a compaction and a reopen']) {
+    it(`answers by id, by order and by scope ${when}`, async () => {
+      const path = tempFile();
+      let store = open(path);
+      for (const record of day()) await store.put(record);
+      await store.put(sampleRecord('gone', { status: 'declined', updatedAt: T }));
+      await store.delete('gone');
+      if (when !== 'as written (a log)') await store.compact();
+      if (when.endsWith('reopen')) {
+        await store.close();
+        store = open(path);
+      }
+      for (const record of day()) expect(await store.get(record.id)).toStrictEqual(makeRecord(record));
+      expect(await store.get('gone')).toBeUndefined();
+      expect(await store.get('never')).toBeUndefined();
+      // Live records only: the declined payment on O-1 and the voided O-2 are not filed.
+      expect(ids(await store.byOrder('M-TEST', 'O-1'))).toEqual(['s0', 's2']);
+      expect(await store.byOrder('M-TEST', 'O-2')).toEqual([]);
+      expect(await store.byOrder('M-OTHER', 'O-1')).toEqual([]);
+      // Hot: open, approved refunds, and what changed at or after `since`.
+      expect(ids(await store.load({ since: T + 4 * HOUR }))).toEqual(['r1', 's4', 'u1']);
+      expect(ids(await store.load({ since: T + 2 * HOUR }))).toEqual(['r1', 's2', 's3', 's4', 'u1']);
+      expect(ids(await store.load())).toEqual(ids(day()));
+    });
+  }
+
+  it('prunes what is settled and older than `before`, never an open record, after a reopen too', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    expect(await store.prune(T + HOUR)).toBe(1);
+    expect(await store.get('s0')).toBeUndefined();
+    expect(await store.byOrder('M-TEST', 'O-1')).toStrictEqual([makeRecord(day()[2] as AttemptRecord)]);
+    await store.close();
+    const again = open(path);
+    expect(await again.get('s0')).toBeUndefined();
+    expect(await again.prune(T + 4 * HOUR)).toBe(4);
+    expect(ids(await again.load())).toEqual(['s4', 'u1']);
+    // A record settled again after `before` is not pruned by its older version's time.
+    await again.put(sampleRecord('s4', { status: 'voided', updatedAt: T + 9 * HOUR }));
+    expect(await again.prune(T + 6 * HOUR)).toBe(0);
+    expect(await again.prune(T + 10 * HOUR)).toBe(1);
+    expect(ids(await again.load())).toEqual(['u1']);
+  });
+
+  it('sees a write at once, before it is on disk, and forgets it if the write fails', async () => {
+    // The data file's next write waits for `release`, then fails with ENOSPC.
+    let release: () => void = () => undefined;
+    const failure = { next: undefined as Promise<void> | undefined };
+    const fs: FileStoreFs = {
+      ...realFs,
+      open: (async (...args: Parameters<typeof realFs.open>) => {
+        const handle = await realFs.open(...args);
+        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+        const gated = async (...a: unknown[]) => {
+          const gate = failure.next;
+          if (!gate) return write(...a);
+          await gate;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        };
+        return String(args[0]).endsWith('.jsonl') ? Object.assign(handle, { write: gated }) : handle;
+      }) as FileStoreFs['open'],
+    };
+    const store = open(tempFile(), { fs });
+    const first = sampleRecord('a', { status: 'approved', orderId: 'O-1', updatedAt: T, approvedAt: T });
+    await store.put(first);
+    failure.next = new Promise<void>((resolve) => (release = resolve));
+    const writing = store.put(sampleRecord('a', { status: 'voided', orderId: 'O-1', updatedAt: T + 1 }));
+    expect((await store.get('a'))?.status).toBe('voided');
+    expect(await store.byOrder('M-TEST', 'O-1')).toEqual([]);
+    failure.next = undefined;
+    release();
+    await expect(writing).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await store.get('a')).toStrictEqual(makeRecord(first));
+    expect(await store.byOrder('M-TEST', 'O-1')).toStrictEqual([makeRecord(first)]);
+  });
+
+  it('does not parse the cold lines at start-up: a corrupt one is found when read, get rejects, load skips it', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    await store.close();
+    // Corrupt s2's cold line in place, same length: the index still adds up.
+    const text = readFileSync(path, 'utf8');
+    const at = text.indexOf('{"v":1,"id":"s2"');
+    writeFileSync(path, `${text.slice(0, at)}#${text.slice(at + 1)}`);
+    const again = open(path);
+    expect(await again.get('s0')).toStrictEqual(makeRecord(day()[0] as AttemptRecord));
+    expect(again.warnings()).toEqual([]);
+    await expect(again.get('s2')).rejects.toMatchObject({ name: 'GuardStorageError', code: 'READ_FAILED' });
+    await expect(again.byOrder('M-TEST', 'O-1')).rejects.toMatchObject({ code: 'READ_FAILED' });
+    expect(ids(await again.load())).toEqual(ids(day()).filter((id) => id !== 's2'));
+    expect(again.warnings().join()).toMatch(/record s2 at byte \d+ skipped: not valid JSON/);
+  });
+
+  it('reads every line when the index does not match its snapshot, and reports it', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    await store.close();
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace('"lens":[', '"lens":[1,'));
+    const again = open(path);
+    expect(ids(await again.load())).toEqual(ids(day()));
+    expect(await again.byOrder('M-TEST', 'O-1')).toHaveLength(2);
+    expect(again.warnings().join()).toMatch(/the snapshot index is unreadable: every line was read instead/);
+  });
+});
+
 describe('fileStore options', () => {
   it('rejects bad options up front with GuardConfigError naming the field and the value', () => {
     expect(() => fileStore('')).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'path' }));
