@@ -26,7 +26,12 @@ const processor = new SimulatedProcessor();
  * money); `delivery` is what the network then does with its answer.
  */
 function submit(attempt: Attempt, last4?: string): Promise<SubmitResult> {
-  const { answer, delivery } = processor.charge({ idempotencyKey: attempt.idempotencyKey, amount: attempt.amount, currency: attempt.currency, ...(last4 ? { last4 } : {}) });
+  const { answer, delivery } = processor.charge({
+    idempotencyKey: attempt.idempotencyKey,
+    amount: attempt.amount,
+    currency: attempt.currency,
+    ...(last4 ? { last4 } : {}),
+  });
   if (delivery === 'lost') return new Promise<never>(() => {}); // charged, but the answer never arrives
   return new Promise((resolve) => setTimeout(() => resolve(answer), delivery.afterMs));
 }
@@ -64,7 +69,10 @@ let guard = await openGuard(path);
 try {
   heading('1. Double tap on "Pay": two charges of one sale at once');
   const coffee: Sale = { amount: 1250, currency: 'CNY', card: visa, operator: 'cashier-1' };
-  const [tap1, tap2] = await Promise.all([guard.charge(coffee, (a) => submit(a, visa.last4)), guard.charge(coffee, (a) => submit(a, visa.last4))]);
+  const [tap1, tap2] = await Promise.all([
+    guard.charge(coffee, (a) => submit(a, visa.last4)),
+    guard.charge(coffee, (a) => submit(a, visa.last4)),
+  ]);
   say(`first tap  → ${tap1.status}`);
   say(`second tap → ${tap2.status} (${reasons(tap2.decision)})`);
   say(`processor charges: ${charges()} (expected 1)`);

@@ -1,8 +1,6 @@
-import type { DeferredRecords } from './deferred.js';
-import { GuardStorageError, errorText } from './errors.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { isLive, isOpen } from './lifecycle.js';
-import { recordProblem } from './record.js';
-import type { AttemptRecord, AttemptStatus, SaleKind } from './types.js';
+import type { AttemptRecord } from './types.js';
 
 /** Unknown and pending attempts are kept at most this long, whatever `retention` is (SPEC §2). */
 export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
@@ -15,28 +13,23 @@ export const UNKNOWN_MAX_AGE_MS = 7 * 86_400_000;
  * Expiry runs off two FIFO queues of (deadline, id): open attempts in creation
  * order, settled ones in settle order. Deadlines are pushed in non-decreasing
  * order, so pruning only looks at the heads: amortised O(1) per attempt.
- * (A Set would keep that order too, but V8 leaves deleted entries as holes
- * that every iteration from the front walks again: O(history) per call.)
  *
  * An approved attempt matters to its fingerprint only inside `window`
  * (DUPLICATE_CHARGE); after that only its id (refunds) and order (the order
- * rules) find it. A second cursor over the settled queue takes it out of the
- * fingerprint map once its window has passed, so a till keeps fingerprint
- * entries for minutes of sales, not for its whole retention.
+ * rules) find it. So once a settled record has been unchanged for `window`:
+ *
+ * - over a store that keeps history (`keepsHistory`), it leaves memory: the
+ *   store hands it back by id or order when a rule asks (see history.ts);
+ * - otherwise the index is the only copy the guard can read synchronously:
+ *   the record stays until `retention`, and a second cursor over the settled
+ *   queue only takes it out of the fingerprint map.
  *
  * Open refund attempts (pending or unknown) are also filed by the sale they
  * refund (`refundOf`): one may have paid out, so it holds back every other
  * refund of that sale (SPEC §3). Only open refunds are kept there, so the
  * map holds a handful of entries, not one per retained attempt.
- *
- * Records a store deferred at start-up (see DeferredRecords) stay in the
- * store's columns, found by id and by order through the store's own tables,
- * queued for expiry by their slot number, and built the first time anything
- * reads them (`#thaw`). Only settled records past their window are
- * deferred, so the fingerprint map never holds one.
  */
 export class AttemptIndex {
-  /** Built records; the deferred ones are found through `#deferred`. */
   readonly #byId = new Map<string, AttemptRecord>();
   // Most keys hold one attempt: store it bare and only grow an array on a
   // second one. Halves the index's memory at 100k attempts.
@@ -49,47 +42,25 @@ export class AttemptIndex {
   readonly #settled = new ExpiryQueue();
   readonly #retentionMs: number;
   readonly #windowMs: number;
-  /** The store's deferred records, let go (with the bytes they read) once none is left. */
-  #deferred: DeferredRecords | undefined;
-  /** 1 for a slot still deferred: not built, not removed. */
-  #waiting = new Uint8Array(0);
-  #deferredLeft = 0;
-  /** Ids of built slots whose settled-queue entry (keyed by slot) has not been consumed yet. */
-  readonly #slotIds = new Map<number, string>();
+  readonly #keepsHistory: boolean;
 
-  readonly #onUnreadable: (error: GuardStorageError) => void;
-
-  /** `onUnreadable` hears of a deferred record that could not be built, and was dropped. */
-  constructor(retentionMs: number, windowMs: number, onUnreadable: (error: GuardStorageError) => void = () => undefined) {
+  /** `keepsHistory`: the store keeps what leaves memory (see above). */
+  constructor(retentionMs: number, windowMs: number, keepsHistory = false) {
     this.#retentionMs = retentionMs;
     this.#windowMs = windowMs;
-    this.#onUnreadable = onUnreadable;
+    this.#keepsHistory = keepsHistory;
   }
 
   get size(): number {
-    return this.#byId.size + this.#deferredLeft;
+    return this.#byId.size;
   }
 
   get(id: string): AttemptRecord | undefined {
-    const record = this.#byId.get(id);
-    if (record !== undefined || this.#deferredLeft === 0) return record;
-    const slot = (this.#deferred as DeferredRecords).find(id);
-    return slot >= 0 && this.#waiting[slot] === 1 ? this.#thaw(slot) : undefined;
+    return this.#byId.get(id);
   }
 
-  /**
-   * Every record. With `mayMatch`, a deferred record whose status and kind
-   * it refuses is left deferred and not visited: a query for open attempts
-   * does not build a day of settled ones. (Deferred records are settled, so
-   * their status is final.)
-   */
-  values(mayMatch?: (status: AttemptStatus, kind: SaleKind) => boolean): IterableIterator<AttemptRecord> {
-    // Built first: a Map visits entries added while it is iterated.
-    for (let slot = 0; this.#deferredLeft > 0 && slot < this.#waiting.length; slot++) {
-      if (this.#waiting[slot] !== 1) continue;
-      const deferred = this.#deferred as DeferredRecords;
-      if (!mayMatch || mayMatch(deferred.status(slot), deferred.kind(slot))) this.#thaw(slot);
-    }
+  /** Every record held. */
+  values(): IterableIterator<AttemptRecord> {
     return this.#byId.values();
   }
 
@@ -98,65 +69,14 @@ export class AttemptIndex {
     return asArray(this.#byFingerprint.get(fingerprint));
   }
 
-  /** Live attempts on this merchant's order. */
+  /** Live attempts on this merchant's order (held in memory). */
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[] {
-    if (this.#deferredLeft > 0) {
-      const deferred = this.#deferred as DeferredRecords;
-      // Only approved ones are live among settled records; thawing files them in the map below.
-      for (const slot of deferred.ordersOf(merchantId, orderId)) if (this.#waiting[slot] === 1 && deferred.status(slot) === 'approved') this.#thaw(slot);
-    }
     return asArray(this.#byOrder.get(merchantId)?.get(orderId));
   }
 
-  /**
-   * Open (pending or unknown) refund attempts of the sale `originalId`,
-   * whatever their card or amount. Deferred records are settled, so none
-   * of them is ever among these.
-   */
+  /** Open (pending or unknown) refund attempts of the sale `originalId`, whatever their card or amount. */
   openRefundsOf(originalId: string): readonly AttemptRecord[] {
     return asArray(this.#openRefunds.get(originalId));
-  }
-
-  /**
-   * Builds a deferred record (checked as any stored record is) and files it
-   * as a record: by id, and by order if it is live. Its expiry entry stays
-   * the slot's, read through `#slotIds`.
-   */
-  #thaw(slot: number): AttemptRecord | undefined {
-    const record = this.#take(slot);
-    if (!record) return undefined;
-    this.#slotIds.set(slot, record.id);
-    if (isLive(record.status) && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
-    return record;
-  }
-
-  /**
-   * Builds a deferred record and takes it out of the deferred set, into the
-   * id map. A record that cannot be built (the store's `decode` fails, or
-   * gives back a record that fails the stored-record check or is not the
-   * one filed under its id) is dropped and reported, as a bad line is at
-   * load: one unreadable record must not stop every later decision.
-   */
-  #take(slot: number): AttemptRecord | undefined {
-    const deferred = this.#deferred as DeferredRecords;
-    let record: AttemptRecord | undefined;
-    let failure: GuardStorageError | undefined;
-    try {
-      record = decoded(deferred.decode, slot);
-      if (deferred.find(record.id) !== slot) throw unbuildable(slot, 'it is not the record its id was filed under');
-    } catch (error) {
-      record = undefined;
-      failure = error instanceof GuardStorageError ? error : unbuildable(slot, errorText(error));
-    }
-    this.#waiting[slot] = 0;
-    if (record) this.#byId.set(record.id, record);
-    if (--this.#deferredLeft === 0) {
-      this.#deferred = undefined;
-      this.#waiting = new Uint8Array(0);
-    }
-    // Reported once the index is whole again: whoever hears of it may read the index.
-    if (failure) this.#onUnreadable(failure);
-    return record;
   }
 
   /**
@@ -166,6 +86,21 @@ export class AttemptIndex {
    */
   deadline(record: AttemptRecord): number {
     return isOpen(record.status) ? record.pendingSince + UNKNOWN_MAX_AGE_MS : record.updatedAt + this.#retentionMs;
+  }
+
+  /**
+   * When the settled queue looks at a record again: retention, or with
+   * history when it leaves memory, `window` after its last change or its
+   * approval, whichever is later (an approval can postdate a later change's
+   * stamp after the clock was set back).
+   */
+  #settledDeadline(record: AttemptRecord): number {
+    if (!this.#keepsHistory) return this.deadline(record);
+    return Math.min(Math.max(record.updatedAt, record.approvedAt ?? record.updatedAt) + this.#windowMs, this.deadline(record));
+  }
+
+  #deadlineIn(record: AttemptRecord): number {
+    return isOpen(record.status) ? this.deadline(record) : this.#settledDeadline(record);
   }
 
   /**
@@ -180,14 +115,23 @@ export class AttemptIndex {
     this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
     const live = isLive(record.status);
-    if (wasLive && live && previous.fingerprint === record.fingerprint && previous.orderId === record.orderId && previous.merchantId === record.merchantId) {
+    if (
+      wasLive &&
+      live &&
+      previous.fingerprint === record.fingerprint &&
+      previous.orderId === record.orderId &&
+      previous.merchantId === record.merchantId
+    ) {
       // The common change (pending → approved): overwrite the entries in
       // place. Deleting a Map key leaves a hole until the table next grows:
       // at 100k attempts, unlink + link cost ~70 bytes each in holes.
       // Where the window sweep took `previous` out, the same approval stays
       // out; an open version (a resume) or a new approval (another tab's) is
       // found by its fingerprint again.
-      if (!swap(this.#byFingerprint, record.fingerprint, previous, record) && (isOpen(record.status) || record.approvedAt !== previous.approvedAt)) {
+      if (
+        !swap(this.#byFingerprint, record.fingerprint, previous, record) &&
+        (isOpen(record.status) || record.approvedAt !== previous.approvedAt)
+      ) {
         push(this.#byFingerprint, record.fingerprint, record);
       }
       if (record.orderId !== undefined) {
@@ -200,8 +144,8 @@ export class AttemptIndex {
     }
     // A new deadline needs a new queue entry (the old one reads as stale).
     // A resume's deadline runs from now, so its entry is in order too.
-    const deadline = this.deadline(record);
-    if (isOpen(record.status) !== isOpen(previous.status) || deadline !== this.deadline(previous)) {
+    const deadline = this.#deadlineIn(record);
+    if (isOpen(record.status) !== isOpen(previous.status) || deadline !== this.#deadlineIn(previous)) {
       (isOpen(record.status) ? this.#open : this.#settled).push(deadline, record.id);
     }
   }
@@ -215,7 +159,7 @@ export class AttemptIndex {
     this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
-    (open ? this.#open : this.#settled).push(this.deadline(record), record.id);
+    (open ? this.#open : this.#settled).push(this.#deadlineIn(record), record.id);
   }
 
   /**
@@ -228,59 +172,24 @@ export class AttemptIndex {
   }
 
   /**
-   * Start-up: adds a store's records, in any order, and the ones it deferred.
-   * When the ids are all distinct, as a store's load() should return them,
-   * each is filed without first looking up a previous version, and an
-   * approved one whose window has passed at `now` never enters the
-   * fingerprint map: at 100k attempts, 100k lookups and most of 100k links
-   * and unlinks fewer. A deferred record is built now only if a decision
-   * can match it by fingerprint (open, or approved inside its window).
+   * Start-up: adds a store's records, in any order. When the ids are all
+   * distinct, as a store's load() should return them, each is filed without
+   * first looking up a previous version, and an approved one whose window
+   * has passed at `now` never enters the fingerprint map: at 100k attempts,
+   * 100k lookups and most of 100k links and unlinks fewer.
    */
-  addAll(records: readonly AttemptRecord[], now: number, deferred?: DeferredRecords): void {
-    const empty = this.#byId.size === 0 && this.#deferredLeft === 0;
+  addAll(records: readonly AttemptRecord[], now: number): void {
+    const empty = this.#byId.size === 0;
     for (const record of records) this.#byId.set(record.id, record);
-    if (empty && this.#byId.size === records.length && (!deferred || records.every((r) => deferred.find(r.id) < 0))) {
+    if (empty && this.#byId.size === records.length) {
       for (const record of records) this.#file(record, now);
-      if (deferred) this.#fileDeferred(deferred, now);
     } else {
-      // Ids repeat, or records are already in: file them one by one, all built.
+      // Ids repeat, or records are already in: file them one by one.
       for (const record of records) this.#byId.delete(record.id);
       for (const record of records) this.add(record);
-      for (let slot = 0; deferred && slot < deferred.slots; slot++) if (deferred.live(slot)) this.add(decoded(deferred.decode, slot));
     }
     this.#open.order();
     this.#settled.order();
-  }
-
-  /** Files deferred records by their columns, building the ones a decision can match by fingerprint. */
-  #fileDeferred(deferred: DeferredRecords, now: number): void {
-    const slots = deferred.slots;
-    this.#deferred = deferred;
-    this.#waiting = new Uint8Array(slots);
-    for (let slot = 0; slot < slots; slot++) {
-      if (!deferred.live(slot)) continue;
-      this.#waiting[slot] = 1;
-      this.#deferredLeft++;
-    }
-    const window = this.#windowMs;
-    // Sized up front and handed to the queue whole: 100k pushes onto growing arrays cost more.
-    const deadlines: number[] = new Array<number>(this.#deferredLeft).fill(0);
-    const keys: number[] = new Array<number>(this.#deferredLeft).fill(0);
-    let queued = 0;
-    for (let slot = 0; slot < slots; slot++) {
-      if (this.#waiting[slot] !== 1) continue;
-      const status = deferred.status(slot);
-      // NaN (no approvedAt) compares false: an approval without its time stays deferred, as #pastWindow says.
-      if (isOpen(status) || (status === 'approved' && now - deferred.approvedAt(slot) < window)) {
-        const record = this.#take(slot);
-        if (record) this.#file(record, now);
-      } else {
-        deadlines[queued] = deferred.updatedAt(slot) + this.#retentionMs;
-        keys[queued++] = slot;
-      }
-    }
-    deadlines.length = keys.length = queued;
-    this.#settled.pushAll(deadlines, keys);
   }
 
   remove(id: string): AttemptRecord | undefined {
@@ -305,51 +214,51 @@ export class AttemptIndex {
   }
 
   /**
-   * Removes and returns every record whose deadline is at or before `now`,
-   * and unlinks from the fingerprint map the approved ones past `window`.
+   * Removes and returns every record whose deadline is at or before `now`:
+   * the ones to delete from the store. Over a store that keeps history, a
+   * settled record unchanged for `window` leaves memory without being
+   * returned (the store keeps it); otherwise an approved one only leaves the
+   * fingerprint map then.
    */
-  expire(now: number): AttemptRecord[] {
-    // The queue is in settle order and approval comes first, so an approved
-    // record settled less than `window` ago ends the sweep; one approved less
-    // than `window` ago (a clock set back) ends it too, until its window ends.
-    // Entries that no longer stand for an approved record are passed over
-    // first, whatever their time, so a superseded one never holds the rest.
-    this.#settled.sweep((deadline, key) => {
-      const entry = this.#entryOf(key);
-      // A record filed by slot is past its window (or it would have been built and filed by id).
-      if (typeof entry !== 'object' || typeof key === 'number') return true;
-      if (entry.status !== 'approved' || this.deadline(entry) !== deadline) return true;
-      if (deadline - this.#retentionMs + this.#windowMs > now || !this.#pastWindow(entry, now)) return false;
-      pull(this.#byFingerprint, entry.fingerprint, entry);
-      return true;
-    });
+  expire(now: number, pinned: (id: string) => boolean = () => false): AttemptRecord[] {
+    if (!this.#keepsHistory) this.#sweepWindow(now);
     const gone: AttemptRecord[] = [];
     for (const queue of [this.#settled, this.#open]) {
-      queue.drain((deadline, key) => {
-        const entry = this.#entryOf(key);
+      queue.drain((deadline, id) => {
+        const entry = this.#byId.get(id);
         // Stale: the record was removed, or moved on (settled, re-settled) and
         // is queued again under its new deadline. Dropping stale heads at once
-        // keeps the queues as short as the records they stand for. A deferred
-        // record has one entry, the one it was filed with: never stale.
-        if (entry !== undefined && (typeof entry === 'number' || this.deadline(entry) === deadline)) {
-          if (deadline > now) return false;
-          // A deferred record that cannot be built is dropped as it is read: nothing to return.
-          const removed = typeof entry === 'number' ? this.#thaw(entry) : entry;
-          if (removed) gone.push(this.remove(removed.id) as AttemptRecord);
-        }
-        if (typeof key === 'number') this.#slotIds.delete(key);
+        // keeps the queues as short as the records they stand for.
+        if (entry === undefined || this.#deadlineIn(entry) !== deadline) return true;
+        if (deadline > now) return false;
+        const expired = this.deadline(entry) <= now;
+        // Memory holds the only copy of a pinned record (its write failed): it stays.
+        if (!expired && pinned(id)) return true;
+        this.remove(id);
+        if (expired) gone.push(entry);
         return true;
       });
     }
     return gone;
   }
 
-  /** What a queue entry stands for now: a record, a slot still deferred, or nothing. */
-  #entryOf(key: string | number): Entry | undefined {
-    if (typeof key === 'string') return this.#byId.get(key);
-    if (this.#waiting[key] === 1) return key;
-    const id = this.#slotIds.get(key);
-    return id === undefined ? undefined : this.#byId.get(id);
+  /**
+   * Without history: takes approvals past `window` out of the fingerprint
+   * map. The settled queue is in settle order and approval comes first, so
+   * an approved record settled less than `window` ago ends the sweep; one
+   * approved less than `window` ago (a clock set back) ends it too, until its
+   * window ends. Entries that no longer stand for an approved record are
+   * passed over first, whatever their time, so a superseded one never holds
+   * the rest.
+   */
+  #sweepWindow(now: number): void {
+    this.#settled.sweep((deadline, id) => {
+      const entry = this.#byId.get(id);
+      if (entry === undefined || entry.status !== 'approved' || this.deadline(entry) !== deadline) return true;
+      if (deadline - this.#retentionMs + this.#windowMs > now || !this.#pastWindow(entry, now)) return false;
+      pull(this.#byFingerprint, entry.fingerprint, entry);
+      return true;
+    });
   }
 
   #link(record: AttemptRecord): void {
@@ -359,7 +268,7 @@ export class AttemptIndex {
 
   #linkOrder(record: AttemptRecord, orderId: string): void {
     let orders = this.#byOrder.get(record.merchantId);
-    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map()));
+    if (!orders) this.#byOrder.set(record.merchantId, (orders = new Map<string, AttemptRecord | AttemptRecord[]>()));
     push(orders, orderId, record);
   }
 
@@ -371,112 +280,10 @@ export class AttemptIndex {
   }
 }
 
-/** A FIFO of (deadline, key) in two flat arrays, consumed from a moving head. A key is an id, or a deferred record's slot. */
-class ExpiryQueue {
-  #deadlines: number[] = [];
-  #ids: (string | number)[] = [];
-  #head = 0;
-  /** A second reader that visits entries without consuming them (never behind the head). */
-  #swept = 0;
-
-  push(deadline: number, id: string | number): void {
-    this.#deadlines.push(deadline);
-    this.#ids.push(id);
-  }
-
-  /** Appends entries in bulk (start-up); `order()` sorts them in if needed. */
-  pushAll(deadlines: number[], keys: (string | number)[]): void {
-    this.#deadlines = this.#deadlines.length === 0 ? deadlines : this.#deadlines.concat(deadlines);
-    this.#ids = this.#ids.length === 0 ? keys : this.#ids.concat(keys);
-  }
-
-  /**
-   * Sorts the entries by deadline, stably. For start-up only, before
-   * anything was consumed: a store returns records in any order, and
-   * sorting the queue costs less than sorting the records. A natural merge
-   * sort: the entries come as a few long ascending runs (a store's write
-   * order, the built records and the deferred ones), so it is close to one
-   * pass where a comparison sort of 100k took 25–45 ms.
-   */
-  order(): void {
-    // Once entries were consumed or swept, positions mean something: leave them (late, never early).
-    if (this.#head !== 0 || this.#swept !== 0) return;
-    let deadlines = this.#deadlines;
-    let keys = this.#ids;
-    const n = deadlines.length;
-    let runs: number[] = [0];
-    for (let i = 1; i < n; i++) if ((deadlines[i] as number) < (deadlines[i - 1] as number)) runs.push(i);
-    while (runs.length > 1) {
-      const toDeadlines: number[] = new Array<number>(n).fill(0);
-      const toKeys: (string | number)[] = new Array<string | number>(n).fill(0);
-      const merged: number[] = [];
-      for (let r = 0; r < runs.length; r += 2) {
-        const lo = runs[r] as number;
-        mergeRuns(deadlines, keys, lo, runs[r + 1] ?? n, runs[r + 2] ?? n, toDeadlines, toKeys);
-        merged.push(lo);
-      }
-      deadlines = toDeadlines;
-      keys = toKeys;
-      runs = merged;
-    }
-    this.#deadlines = deadlines;
-    this.#ids = keys;
-  }
-
-  /** Pops heads while `visit` says the head is done with. */
-  drain(visit: (deadline: number, key: string | number) => boolean): void {
-    while (this.#head < this.#ids.length && visit(this.#deadlines[this.#head] as number, this.#ids[this.#head] as string | number)) {
-      this.#head++;
-    }
-    // Reclaim the consumed prefix once it dominates: pushes stay amortised O(1).
-    if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
-      this.#deadlines = this.#deadlines.slice(this.#head);
-      this.#ids = this.#ids.slice(this.#head);
-      this.#swept = Math.max(0, this.#swept - this.#head);
-      this.#head = 0;
-    }
-  }
-
-  /** Visits entries once each, in order, from where the last sweep stopped, while `visit` says go on. */
-  sweep(visit: (deadline: number, key: string | number) => boolean): void {
-    let at = Math.max(this.#swept, this.#head);
-    while (at < this.#ids.length && visit(this.#deadlines[at] as number, this.#ids[at] as string | number)) at++;
-    this.#swept = at;
-  }
-}
-
-
-/** Deferred record `slot`, checked as any stored record is. */
-function decoded(decode: DeferredRecords['decode'] | undefined, slot: number): AttemptRecord {
-  if (!decode) throw unbuildable(slot, 'its source is gone');
-  const record = decode(slot);
-  const problem = recordProblem(record);
-  if (problem) throw unbuildable(slot, problem);
-  return record;
-}
-
-const unbuildable = (slot: number, why: string): GuardStorageError =>
-  new GuardStorageError('READ_FAILED', `a record the store deferred at start-up (slot ${slot}) could not be built: ${why}`);
-
-/** Merges the ascending runs [lo, mid) and [mid, hi) into `toDeadlines`/`toKeys` at lo; ties keep the left run first. */
-function mergeRuns(deadlines: number[], keys: (string | number)[], lo: number, mid: number, hi: number, toDeadlines: number[], toKeys: (string | number)[]): void {
-  let a = lo;
-  let b = mid;
-  for (let to = lo; to < hi; to++) {
-    const fromLeft = b >= hi || (a < mid && (deadlines[a] as number) <= (deadlines[b] as number));
-    const from = fromLeft ? a++ : b++;
-    toDeadlines[to] = deadlines[from] as number;
-    toKeys[to] = keys[from] as string | number;
-  }
-}
-
 /** The sale an open refund attempt refunds, or `undefined` for anything else. */
 function openRefundOf(record: AttemptRecord): string | undefined {
   return record.kind === 'refund' && isOpen(record.status) ? record.refundOf : undefined;
 }
-
-/** A record, or the slot of one a store deferred (see DeferredRecords). */
-type Entry = AttemptRecord | number;
 
 const EMPTY: readonly never[] = [];
 function asArray<T>(value: T | T[] | undefined): readonly T[] {

@@ -23,10 +23,15 @@ export function claimOf(record: AttemptRecord): Claim {
   // The fingerprint key is the bare fingerprint and the order key keeps its
   // format, as releases before 0.2 filed them: claims made before an upgrade still count.
   const keys = [record.fingerprint];
-  if (record.orderId !== undefined) keys.push(`order\u0000${record.merchantId}\u0000${record.orderId}`);
+  if (record.orderId !== undefined) keys.push(orderKey(record.merchantId, record.orderId));
   if (record.refundOf !== undefined) keys.push(refundKey(record.refundOf));
   // The record's own stored version too: another tab may have resumed or settled it.
   return { keys, ids: record.refundOf === undefined ? [record.id] : [record.id, record.refundOf] };
+}
+
+/** The key a merchant's order's live records are filed under: what `GuardStore.byOrder` reads. */
+export function orderKey(merchantId: string, orderId: string): string {
+  return `order\u0000${merchantId}\u0000${orderId}`;
 }
 
 /** The key a sale's live refunds are filed under. */

@@ -41,7 +41,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Only a bug gets here (user errors are answered above), so the stack is useful.
-    process.stderr.write(`pos-duplicate-guard: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `pos-duplicate-guard: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = EXIT.unusable;
   },
 );

@@ -48,7 +48,10 @@ export class Emitter {
     }
     try {
       // The error is the app's own (its listener threw it): shown as it is, with its stack.
-      globalThis.console?.error(`pos-duplicate-guard: a "${type}" listener threw (listen to 'listener-error' to handle these yourself)`, error);
+      globalThis.console?.error(
+        `pos-duplicate-guard: a "${type}" listener threw (listen to 'listener-error' to handle these yourself)`,
+        error,
+      );
     } catch {
       // No console, or a broken one: nowhere left to report to.
     }

@@ -55,7 +55,9 @@ export function secretBytes(secret: unknown): Uint8Array {
     throw new GuardConfigError('INVALID_SECRET', '`secret` is required: a string or Uint8Array of at least 16 bytes', { field: 'secret' });
   }
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new GuardConfigError('INVALID_SECRET', `\`secret\` must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`, { field: 'secret' });
+    throw new GuardConfigError('INVALID_SECRET', `\`secret\` must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`, {
+      field: 'secret',
+    });
   }
   return bytes;
 }

@@ -133,7 +133,11 @@ export class GuardTime {
       pendingSince: convert(record.pendingSince),
     };
     if (record.approvedAt !== undefined) patch.approvedAt = convert(record.approvedAt);
-    const same = patch.createdAt === record.createdAt && patch.updatedAt === record.updatedAt && patch.pendingSince === record.pendingSince && patch.approvedAt === record.approvedAt;
+    const same =
+      patch.createdAt === record.createdAt &&
+      patch.updatedAt === record.updatedAt &&
+      patch.pendingSince === record.pendingSince &&
+      patch.approvedAt === record.approvedAt;
     return same ? record : withChanges(record, patch);
   }
 }

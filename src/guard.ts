@@ -1,5 +1,5 @@
 import { AttemptIndex } from './attempt-index.js';
-import { allIds, loadStore } from './deferred.js';
+import { hasHistory, type HistoryStore } from './history.js';
 import {
   GuardConfigError,
   GuardInputError,
@@ -20,7 +20,7 @@ import { reasonMessage } from './messages.js';
 import { resolveChargeOptions, resolveOptions, type ResolvedChargeOptions, type ResolvedOptions } from './options.js';
 import { readOverrideRequest } from './override-request.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { VERDICT_OF, evaluate, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
+import { VERDICT_OF, evaluate, isLiftable, statusAt, strictest, type Finding, type SaleFacts } from './rules.js';
 import { validateSale } from './sale.js';
 import { answerOutcome, unknownOutcome, validateOutcome, type Settlement } from './outcome.js';
 import { makeRecord, recordProblem, withChanges } from './record.js';
@@ -47,7 +47,7 @@ import type {
   Reason,
   ReasonCode,
   Sale,
-  SaleKind,
+  Scheduler,
   StoreChange,
   SubmitResult,
   Verdict,
@@ -56,6 +56,15 @@ import type {
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
 const CLOCK_ANOMALY_MS = 120_000;
 const KEY_CHECK = 'keyCheck';
+/** How often a running guard asks a store with history to prune what retention let go. */
+const HISTORY_PRUNE_EVERY_MS = 60_000;
+
+/** What a rule reads of a sale or an attempt in the store's history: its order's payments, a refund's original. */
+interface RecallKeys {
+  merchantId: string;
+  orderId?: string | undefined;
+  refundOf?: string | undefined;
+}
 
 /** What the guard remembers about a decision it returned, so `override` can trust it. */
 interface DecisionContext {
@@ -132,21 +141,17 @@ export class Guard {
   readonly #announced = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** The store, when it keeps history: memory holds hot records only (see history.ts). */
+  readonly #history: HistoryStore | undefined;
+  /** Guard time at which the store's history is next pruned (retention). */
+  #nextHistoryPrune = Number.NEGATIVE_INFINITY;
 
   /** @internal Use {@link createGuard}. */
   constructor(options: ResolvedOptions, hasher: Hasher) {
     this.#o = options;
     this.#hasher = hasher;
-    // A record a store deferred at start-up and that turns out unreadable is
-    // dropped, as a bad line is at load, and reported: after the index
-    // operation that met it, so no listener runs in the middle of one.
-    this.#index = new AttemptIndex(options.retentionMs, options.windowMs, (error) => {
-      const at = this.#now();
-      queueMicrotask(() => {
-        this.#storageError(error, 'load');
-        this.#journal({ at, type: 'prune', detail: `dropped an unreadable stored record: ${error.message}` });
-      });
-    });
+    this.#history = hasHistory(options.store) ? options.store : undefined;
+    this.#index = new AttemptIndex(options.retentionMs, options.windowMs, this.#history !== undefined);
     this.#time = new GuardTime(options.clock);
     this.#lastWall = options.clock.now();
     this.#lastMono = options.clock.monotonic();
@@ -186,63 +191,49 @@ export class Guard {
 
   async #load(keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
     const { store } = this.#o;
-    let { records, deferred } = await this.#storeCall('load', () => loadStore(store));
+    const now = this.#now();
     if (secretChanged) {
-      const ids = allIds({ records, deferred });
-      await this.#storeCall('delete', () => Promise.all(ids.map((id) => store.delete(id))));
-      records = [];
-      deferred = undefined;
+      const stale = await this.#storeCall('load', () => store.load());
+      await this.#storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
     }
+    // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
+    const history = this.#history;
+    const pastRetention =
+      history && !secretChanged ? await this.#storeCall('prune', () => history.prune(this.#time.wallOf(now - this.#o.retentionMs) + 1)) : 0;
+    this.#nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
+    const scope = history ? { since: this.#time.wallOf(now - this.#o.windowMs) } : undefined;
+    const records = secretChanged ? [] : await this.#storeCall('load', () => store.load(scope));
     if (keyCheck !== this.#hasher.keyCheck) await this.#storeCall('setMeta', () => store.setMeta(KEY_CHECK, this.#hasher.keyCheck));
 
-    const now = this.#now();
     const problems: string[] = [];
-    // Records the store built are checked like any stored record; deferred
-    // ones are checked when the index builds them.
     const kept: AttemptRecord[] = [];
     for (const stored of records) {
       const problem = recordProblem(stored);
       if (problem) problems.push(problem);
-      // Stores of this package hand back records already in shape; others are rebuilt.
-      else kept.push(Object.isFrozen(stored) ? stored : makeRecord(stored));
+      else kept.push(this.#time.fromWall(makeRecord(stored)));
     }
-    this.#index.addAll(kept, now, deferred);
-    // What start-up must look at again: pending records and approved
-    // refunds, built or deferred (the index built the open deferred ones
-    // already; a refund is built here; one that could not be built was
-    // dropped and reported).
-    const pending: AttemptRecord[] = [];
-    const refunds: AttemptRecord[] = [];
-    const sort = (record: AttemptRecord): void => {
-      if (record.status === 'pending') pending.push(record);
-      else if (record.status === 'approved' && record.kind === 'refund') refunds.push(record);
-    };
-    kept.forEach(sort);
-    let loaded = records.length;
-    for (let slot = 0; deferred && slot < deferred.slots; slot++) {
-      if (!deferred.live(slot)) continue;
-      loaded++;
-      const status = deferred.status(slot);
-      if (status !== 'pending' && !(status === 'approved' && deferred.kind(slot) === 'refund')) continue;
-      const stored = this.#index.get(deferred.id(slot));
-      if (stored) sort(stored);
-    }
+    this.#index.addAll(kept, now);
     // The process that wrote a `pending` died mid-charge: the charge may have gone through.
+    const pending = kept.filter((record) => record.status === 'pending');
     for (const record of pending) {
       this.#recovered.set(record.id, record);
       this.#index.add(makeRecord({ ...record, status: 'unknown' }));
     }
-    const recovered = pending.length;
     // A crash between an approved refund's write and its original's leaves
     // the original short: count it now (idempotent, so nothing is doubled).
+    const refunds = kept.filter((record) => record.kind === 'refund' && record.status === 'approved');
+    const originals = await Promise.all(
+      refunds.map((record) => this.#readFor({ merchantId: record.merchantId, refundOf: record.refundOf }) ?? Promise.resolve([])),
+    );
+    this.#recall(originals.flat());
     for (const record of refunds) void this.#repairRefund(record, now).catch(() => undefined);
-    const pruned = this.#prune(now);
+    const pruned = pastRetention + this.#prune(now);
     this.#unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => this.#change(change)));
     const warnings = [...(storeCallSync('warnings', () => store.warnings?.()) ?? []), ...problems.map((p) => `skipped ${p}`)];
     this.#journal({
       at: now,
       type: 'start',
-      detail: `loaded ${loaded}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${recovered}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+      detail: `loaded ${records.length}, kept ${this.#index.size}, pruned ${pruned}, in-flight at crash ${pending.length}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
     });
   }
 
@@ -282,8 +273,13 @@ export class Guard {
     if (context.verdict === 'allow') {
       throw new GuardInputError('NOT_OVERRIDABLE', '`decision` is an allow: there is nothing to override', { field: 'decision' });
     }
-    if (context.codes.includes('IN_FLIGHT')) {
-      throw new GuardOverrideError('IN_FLIGHT', 'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result', { field: 'decision' });
+    if (context.codes.some((code) => !isLiftable(code))) {
+      // IN_FLIGHT, the one code the rule table never lets an override lift.
+      throw new GuardOverrideError(
+        'IN_FLIGHT',
+        'IN_FLIGHT can never be overridden: the same sale is being charged right now; wait for its result',
+        { field: 'decision' },
+      );
     }
     // Read once, checked, card data masked: what authorize sees is what is recorded.
     const { operator, reason, supervisor } = readOverrideRequest(request);
@@ -320,7 +316,9 @@ export class Guard {
     if (answer !== true) {
       throw new GuardOverrideError(
         'NOT_AUTHORIZED',
-        this.#o.authorize ? 'the supervisor check did not authorise this override' : 'overriding a block needs an `authorize` function in createGuard options',
+        this.#o.authorize
+          ? 'the supervisor check did not authorise this override'
+          : 'overriding a block needs an `authorize` function in createGuard options',
       );
     }
   }
@@ -331,23 +329,104 @@ export class Guard {
     const { card, ...rest } = sale;
     const facts: SaleFacts = {
       ...rest,
-      fingerprint: this.#hasher.fingerprint({ merchantId: sale.merchantId, kind: sale.kind, currency: sale.currency, amount: sale.amount, cardKey }),
+      fingerprint: this.#hasher.fingerprint({
+        merchantId: sale.merchantId,
+        kind: sale.kind,
+        currency: sale.currency,
+        amount: sale.amount,
+        cardKey,
+      }),
     };
     if (card.bin !== undefined) facts.bin = card.bin;
     if (card.last4 !== undefined) facts.last4 = card.last4;
-    // A refund in another currency than its sale cannot be weighed against it.
-    const original = facts.refundOf === undefined ? undefined : this.#index.get(facts.refundOf);
-    if (original !== undefined && original.currency !== facts.currency) {
-      throw new GuardInputError('INVALID_SALE', `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`, { field: 'currency' });
-    }
     return facts;
+  }
+
+  /**
+   * Brings into memory what a rule about `sale` reads beyond the hot
+   * records, from a store that keeps history: the live records on its order
+   * and a refund's original. Awaits only when there is something to read.
+   * The records stay until the next sweep; a version memory holds wins.
+   */
+  #recallFor(sale: RecallKeys): Promise<void> | undefined {
+    return this.#readFor(sale)?.then((records) => {
+      this.#recall(records);
+      this.#assertOpen();
+    });
+  }
+
+  /** What `#recallFor` reads, not yet taken into memory; `undefined` when there is nothing to read. */
+  #readFor({ merchantId, orderId, refundOf }: RecallKeys): Promise<(AttemptRecord | undefined)[]> | undefined {
+    const history = this.#history;
+    // Read even when memory holds them now: a sweep before they are used may take them out.
+    if (!history || (orderId === undefined && refundOf === undefined)) return undefined;
+    return Promise.all([
+      orderId === undefined ? [] : this.#storeCall('byOrder', () => history.byOrder(merchantId, orderId)),
+      refundOf === undefined ? undefined : this.#storeCall('get', () => history.get(refundOf)),
+    ]).then(([onOrder, sold]) => [...onOrder, sold]);
+  }
+
+  /** Records read back from the store's history, into memory unless memory holds a version of them. */
+  #recall(stored: readonly (AttemptRecord | undefined)[]): void {
+    const now = this.#now();
+    for (const record of stored) {
+      if (record === undefined || recordProblem(record) !== undefined || this.#index.get(record.id) !== undefined) continue;
+      const recalled = this.#time.fromWall(makeRecord(record));
+      // Past retention, and not pruned from the store yet: gone already.
+      if (this.#index.deadline(recalled) > now) this.#index.add(recalled);
+      else this.#pruneHistory(now);
+    }
+  }
+
+  /** A refund in another currency than its sale cannot be weighed against it. */
+  #checkRefundCurrency(sale: SaleFacts): void {
+    const original = sale.refundOf === undefined ? undefined : this.#index.get(sale.refundOf);
+    if (original !== undefined && original.currency !== sale.currency) {
+      throw new GuardInputError(
+        'INVALID_SALE',
+        `\`currency\` must be the refunded sale's currency (${original.currency}) for a refund of it`,
+        { field: 'currency' },
+      );
+    }
   }
 
   async #decide(sale: SaleFacts, mode: DecideMode): Promise<Decision> {
     this.#assertOpen();
+    // From here to the reservation nothing awaits, unless history must be read first.
+    let unread: Finding | undefined;
+    let recalled: readonly (AttemptRecord | undefined)[] = [];
+    const reading = this.#readFor(sale);
+    if (reading) {
+      try {
+        recalled = await reading;
+      } catch (error) {
+        if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
+        // The store could not answer: decide on what memory holds, under onStorageError.
+        this.#storageError(error, 'load');
+        unread = { code: 'STORAGE_UNAVAILABLE', facts: {} };
+      }
+      this.#assertOpen();
+    }
     const now = this.#now();
     this.#prune(now);
+    // After the sweep, which would take them out of memory again.
+    this.#recall(recalled);
+    this.#checkRefundCurrency(sale);
     const findings = evaluate(sale, this.#index, now, this.#o);
+    if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
+      const policy = this.#o.onStorageError;
+      const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+      const lifts = [...new Set([...(mode.lifted ?? []), ...shown, 'STORAGE_UNAVAILABLE' as const])];
+      if (policy !== 'allow') {
+        return this.#issue(sale, now, {
+          verdict: strictest([policy, ...findings.map((f) => VERDICT_OF[f.code])]),
+          findings: [...findings, unread],
+          lifts,
+          peek: !mode.reserve,
+        });
+      }
+      findings.push(unread);
+    }
     const anomaly = this.#clockCheck(now);
     if (anomaly) findings.push(anomaly);
     if (mode.warnings) findings.push(...mode.warnings);
@@ -441,7 +520,14 @@ export class Guard {
       const codes = issued.lifts ?? findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
       this.#decisions.set(decision, { sale, verdict, codes });
       if (!peek) {
-        this.#journal({ at: now, type: 'decision', verdict, codes: reasons.map((r) => r.code), amount: sale.amount, ...(sale.operator ? { operator: sale.operator } : {}) });
+        this.#journal({
+          at: now,
+          type: 'decision',
+          verdict,
+          codes: reasons.map((r) => r.code),
+          amount: sale.amount,
+          ...(sale.operator ? { operator: sale.operator } : {}),
+        });
       }
     }
     if (this.#events.has('decision')) this.#events.emit({ type: 'decision', decision, peek });
@@ -499,8 +585,9 @@ export class Guard {
   async #settle(attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
     this.#assertOpen();
     const valid = validateOutcome(outcome);
+    const found = this.#find(attemptId);
+    const current = found instanceof Promise ? await found : found;
     const now = this.#now();
-    const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
     if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
       // A retried settle changes nothing, but is the moment to write what
@@ -544,16 +631,37 @@ export class Guard {
     }
     const [record] = plan.changes as [AttemptRecord];
     if (processor && record.status === 'approved' && (from === 'cancelled' || from === 'declined')) {
-      this.#journal({ at: now, type: 'settle', attemptId, from, to: 'approved', detail: `the processor approved this charge after it was settled '${from}': recorded as approved` });
+      this.#journal({
+        at: now,
+        type: 'settle',
+        attemptId,
+        from,
+        to: 'approved',
+        detail: `the processor approved this charge after it was settled '${from}': recorded as approved`,
+      });
     }
     const overruled = this.#charging.get(attemptId);
     this.#charging.delete(attemptId);
     this.#recovered.delete(attemptId);
     if (overruled !== undefined) {
-      this.#journal({ at: now, type: 'settle', attemptId, from: overruled, to: record.status, detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here` });
+      this.#journal({
+        at: now,
+        type: 'settle',
+        attemptId,
+        from: overruled,
+        to: record.status,
+        detail: `another tab had settled it '${overruled}' while this one was charging it; the processor answered '${valid.status}' here`,
+      });
     }
     if (plan.over) this.#reportOver(plan.over);
-    this.#journal({ at: now, type: 'settle', attemptId, from, to: record.status, ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}) });
+    this.#journal({
+      at: now,
+      type: 'settle',
+      attemptId,
+      from,
+      to: record.status,
+      ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}),
+    });
     this.#events.emit({ type: 'settle', record: this.#time.toWall(record), from });
     return this.#view(record, now);
   }
@@ -564,7 +672,13 @@ export class Guard {
    * refund beyond what remains; reads only the index, so it can run again
    * inside a store transaction with what other tabs wrote.
    */
-  #plan(current: AttemptRecord, from: AttemptStatus, valid: Outcome, now: number, processor = false): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
+  #plan(
+    current: AttemptRecord,
+    from: AttemptStatus,
+    valid: Outcome,
+    now: number,
+    processor = false,
+  ): { changes: AttemptRecord[]; sale?: string; over?: ReturnType<typeof overRefund> } {
     if (valid.status === 'refunded') {
       if (current.kind !== 'sale') this.#illegal(current, from, 'refunded', 'only a sale can be refunded');
       if (from !== 'approved') this.#illegal(current, from, 'refunded');
@@ -575,8 +689,16 @@ export class Guard {
     const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
     if (!canTransition(from, valid.status) && !correction) this.#illegal(current, from, valid.status);
     // A void returns the whole charge: after a refund it would return money twice.
-    if (valid.status === 'voided' && current.kind === 'sale' && (current.refunded > 0 || this.#index.openRefundsOf(current.id).length > 0)) {
-      throw new GuardStateError('HAS_REFUNDS', `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`, { field: 'status' });
+    if (
+      valid.status === 'voided' &&
+      current.kind === 'sale' &&
+      (current.refunded > 0 || this.#index.openRefundsOf(current.id).length > 0)
+    ) {
+      throw new GuardStateError(
+        'HAS_REFUNDS',
+        `attempt ${current.id} has refunds (${current.refunded} refunded${current.refunded > 0 ? '' : ', one in flight'}): voiding it would return its whole amount again; refund what remains instead`,
+        { field: 'status' },
+      );
     }
     const { status, ...details } = valid;
     let next = withChanges(current, { ...details, status, updatedAt: now, ...(status === 'approved' ? { approvedAt: now } : {}) });
@@ -603,7 +725,11 @@ export class Guard {
 
   /** Makes sure an approved refund attempt is counted on its original (idempotent), and retries unpersisted writes. */
   async #repairRefund(record: AttemptRecord, now: number): Promise<void> {
-    const original = record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined ? this.#index.get(record.refundOf) : undefined;
+    // Its original is in memory: recalled from history by the caller.
+    const original =
+      record.kind === 'refund' && record.status === 'approved' && record.refundOf !== undefined
+        ? this.#index.get(record.refundOf)
+        : undefined;
     const updated = original && applyRefund(original, record, now);
     if (updated) this.#index.add(updated);
     if (updated || this.#unpersisted.size > 0) await this.#persist(updated ? [updated] : []);
@@ -617,6 +743,11 @@ export class Guard {
    */
   async resume(attemptId: string): Promise<Attempt> {
     this.#assertOpen();
+    const found = this.#find(attemptId);
+    const held = found instanceof Promise ? await found : found;
+    // The rules read its order's payments, as for a new begin of its sale.
+    const reading = this.#recallFor(held);
+    if (reading) await reading;
     const now = this.#now();
     const current = this.#require(attemptId);
     const from = this.#statusOf(current, now);
@@ -640,7 +771,11 @@ export class Guard {
       if (theirs) this.#adopt(theirs);
       const status = this.#statusOf(this.#index.get(current.id) ?? current, now);
       if (status !== 'unknown') {
-        throw new GuardStateError(status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION', `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`, { field: 'attemptId' });
+        throw new GuardStateError(
+          status === 'pending' ? 'IN_FLIGHT' : 'INVALID_TRANSITION',
+          `attempt ${current.id} was ${status === 'pending' ? 'resumed' : `settled '${status}'`} in another tab or process meanwhile`,
+          { field: 'attemptId' },
+        );
       }
       this.#refuseResume(current, now);
       throw new GuardStateError('IN_FLIGHT', `attempt ${current.id} cannot be resumed: another tab holds its sale`, { field: 'attemptId' });
@@ -667,13 +802,25 @@ export class Guard {
     const first = findings.find((f) => f.code === 'IN_FLIGHT') ?? findings.find((f) => VERDICT_OF[f.code] === 'block') ?? findings[0];
     if (!first) return;
     const other = first.attemptId === undefined ? '' : ` (attempt ${first.attemptId})`;
-    const why = first.code === 'IN_FLIGHT' ? 'is being charged right now: wait for its result' : 'stands against it: a new charge of this sale goes through begin and its confirmation';
-    throw new GuardStateError(first.code, `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(this.#o.locale, first.code, first.facts)}`, { field: 'attemptId' });
+    const why =
+      first.code === 'IN_FLIGHT'
+        ? 'is being charged right now: wait for its result'
+        : 'stands against it: a new charge of this sale goes through begin and its confirmation';
+    throw new GuardStateError(
+      first.code,
+      `attempt ${record.id} cannot be resumed: ${first.code}${other} ${why}. ${reasonMessage(this.#o.locale, first.code, first.facts)}`,
+      { field: 'attemptId' },
+    );
   }
 
   /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
   async get(attemptId: string): Promise<AttemptRecord | undefined> {
     this.#assertOpen();
+    const history = this.#history;
+    if (this.#index.get(attemptId) === undefined && history && typeof attemptId === 'string' && !containsCardNumber(attemptId)) {
+      this.#recall([await this.#storeCall('get', () => history.get(attemptId))]);
+      this.#assertOpen();
+    }
     const record = this.#index.get(attemptId);
     return record && this.#view(record, this.#now());
   }
@@ -682,18 +829,34 @@ export class Guard {
   async attempts(filter: AttemptFilter = {}): Promise<AttemptRecord[]> {
     this.#assertOpen();
     if (typeof filter !== 'object' || filter === null) {
-      throw new GuardInputError('INVALID_FILTER', `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`, { field: 'filter' });
+      throw new GuardInputError(
+        'INVALID_FILTER',
+        `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`,
+        { field: 'filter' },
+      );
     }
     filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
       throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
     }) as AttemptFilter;
+    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    // Open attempts are all in memory; anything else may be in the store's history too.
+    const history = this.#history && (!statuses || [...statuses].some((status) => !isOpen(status))) ? this.#history : undefined;
+    const stored = history ? await this.#storeCall('load', () => history.load()) : [];
+    this.#assertOpen();
     const now = this.#now();
     this.#prune(now);
-    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
-    const mayMatch = (status: AttemptStatus, kind: SaleKind): boolean => (!statuses || statuses.has(status)) && (filter.kind === undefined || kind === filter.kind);
+    const records = new Map<string, AttemptRecord>();
+    for (const record of stored) {
+      const held = recordProblem(record) === undefined ? this.#time.fromWall(record) : undefined;
+      // Past retention, and not pruned from the store yet: gone already.
+      if (held && this.#index.deadline(held) > now) records.set(held.id, held);
+      else if (held) this.#pruneHistory(now);
+    }
+    // What memory holds is this guard's latest version.
+    for (const record of this.#index.values()) records.set(record.id, record);
     const out: AttemptRecord[] = [];
-    for (const stored of this.#index.values(mayMatch)) {
-      const record = this.#view(stored, now);
+    for (const held of records.values()) {
+      const record = this.#view(held, now);
       if (statuses && !statuses.has(record.status)) continue;
       if (filter.merchantId !== undefined && record.merchantId !== filter.merchantId) continue;
       if (filter.orderId !== undefined && record.orderId !== filter.orderId) continue;
@@ -712,7 +875,9 @@ export class Guard {
    */
   async charge(sale: Sale, submit: (attempt: Attempt) => Promise<SubmitResult>, options: ChargeOptions = {}): Promise<ChargeResult> {
     const resolved = resolveChargeOptions(options, this.#o.pendingTimeoutMs);
-    if (typeof submit !== 'function') throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+    if (typeof submit !== 'function') {
+      throw new GuardInputError('INVALID_SUBMIT', `\`submit\` must be a function, got ${describeValue(submit)}`, { field: 'submit' });
+    }
     let decision = await this.begin(sale);
     // An override can surface a new reason (SPEC §4), so ask again, a few times at most.
     for (let round = 0; round < 3 && decision.verdict !== 'allow'; round++) {
@@ -722,7 +887,11 @@ export class Guard {
     }
     const attempt = decision.attempt;
     if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
-    const answer = await settleWithin(Promise.resolve().then(() => submit(attempt)), resolved.timeoutMs);
+    const answer = await settleWithin(
+      Promise.resolve().then(() => submit(attempt)),
+      resolved.timeoutMs,
+      this.#o.scheduler,
+    );
     // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
     // a detail that cannot be kept is cut or dropped, and the journal says so.
     const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
@@ -735,15 +904,20 @@ export class Guard {
   /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
   async #ask(decision: Decision, options: ResolvedChargeOptions): Promise<Decision | undefined> {
     if (decision.verdict === 'prompt') {
-      const answer = options.confirm ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision)) : false;
+      const answer = options.confirm
+        ? await callback('confirm', () => (options.confirm as NonNullable<typeof options.confirm>)(decision))
+        : false;
       if (answer === false) return undefined;
       // The operator the sale was validated with: the caller's object is not read twice.
       const operator = this.#decisions.get(decision)?.sale.operator ?? 'cashier';
       const request = answer === true ? { operator, reason: 'confirmed at the till' } : answer;
       return this.override(decision, request);
     }
-    const inFlight = decision.reasons.some((r) => r.code === 'IN_FLIGHT');
-    const request = !inFlight && options.escalate ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision)) : false;
+    const fixed = decision.reasons.some((r) => !isLiftable(r.code));
+    const request =
+      !fixed && options.escalate
+        ? await callback('escalate', () => (options.escalate as NonNullable<typeof options.escalate>)(decision))
+        : false;
     if (!request) return undefined;
     try {
       return await this.override(decision, request);
@@ -770,7 +944,13 @@ export class Guard {
       // yet): the processor's own answer disagrees. It cannot be applied, and
       // must not be lost: an approval here is money taken, probably twice.
       const answer = settlement.outcome.status;
-      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: status, detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records` });
+      this.#journal({
+        at: this.#now(),
+        type: 'settle',
+        attemptId,
+        from: status,
+        detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records`,
+      });
       this.#events.emit({ type: 'late-answer', attemptId, answer, status });
     }
   }
@@ -793,7 +973,8 @@ export class Guard {
     try {
       return { record: await this.#settleAnswer(attemptId, outcome), applied: true };
     } catch (error) {
-      const current = error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await this.#owner().#kept(attemptId, outcome) : undefined;
+      const current =
+        error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await this.#owner().#kept(attemptId, outcome) : undefined;
       if (current === undefined) throw error;
       return { record: current, applied: false };
     }
@@ -803,7 +984,13 @@ export class Guard {
   async #kept(attemptId: string, answer: Outcome): Promise<AttemptRecord | undefined> {
     const record = await this.get(attemptId);
     if (record && record.status !== answer.status) {
-      this.#journal({ at: this.#now(), type: 'settle', attemptId, from: record.status, detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records` });
+      this.#journal({
+        at: this.#now(),
+        type: 'settle',
+        attemptId,
+        from: record.status,
+        detail: `the processor answered '${answer.status}' after the attempt was settled '${record.status}'; check the processor's records`,
+      });
       this.#events.emit({ type: 'late-answer', attemptId, answer: answer.status, status: record.status });
     }
     return record;
@@ -859,17 +1046,57 @@ export class Guard {
     }
   }
 
-  #require(attemptId: string): AttemptRecord {
-    if (typeof attemptId !== 'string') throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, { field: 'attemptId' });
+  /** The attempt `attemptId` if memory holds it; a bad id throws. */
+  #held(attemptId: string): AttemptRecord | undefined {
+    if (typeof attemptId !== 'string') {
+      throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` must be a string, got ${describeValue(attemptId)}`, {
+        field: 'attemptId',
+      });
+    }
     // Attempt ids are the guard's own: one holding a card number was never issued, and is not quoted back.
-    if (containsCardNumber(attemptId)) throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
-    const record = this.#index.get(attemptId);
-    if (!record) throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, { field: 'attemptId' });
+    if (containsCardNumber(attemptId)) {
+      throw new GuardInputError('INVALID_ATTEMPT_ID', `\`attemptId\` ${NO_CARD_NUMBER}`, { field: 'attemptId' });
+    }
+    return this.#index.get(attemptId);
+  }
+
+  /** The attempt `attemptId`, from memory or else the store's history; throws if there is none. */
+  #require(attemptId: string): AttemptRecord {
+    const record = this.#held(attemptId);
+    if (!record) {
+      throw new GuardStateError('UNKNOWN_ATTEMPT', `no attempt ${quote(attemptId)}: never begun here, or pruned after retention`, {
+        field: 'attemptId',
+      });
+    }
     return record;
   }
 
+  /**
+   * `#require`, reading the store's history when memory does not hold the
+   * attempt, and for a refund its original sale too. Awaits nothing for a
+   * hot attempt, so a settle of one still runs synchronously up to its write.
+   */
+  #find(attemptId: string): AttemptRecord | Promise<AttemptRecord> {
+    const held = this.#held(attemptId);
+    const history = this.#history;
+    if (held) {
+      const reading = held.kind === 'refund' ? this.#recallFor({ merchantId: held.merchantId, refundOf: held.refundOf }) : undefined;
+      return reading ? reading.then(() => this.#require(attemptId)) : held;
+    }
+    if (!history) return this.#require(attemptId);
+    return this.#storeCall('get', () => history.get(attemptId)).then(async (stored) => {
+      this.#recall([stored]);
+      this.#assertOpen();
+      const record = this.#require(attemptId);
+      await this.#recallFor({ merchantId: record.merchantId, refundOf: record.refundOf });
+      return this.#require(attemptId);
+    });
+  }
+
   #illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
-    throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, { field: 'status' });
+    throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, {
+      field: 'status',
+    });
   }
 
   /** What callers see: a stale `pending` reads `unknown`, times are wall-clock times. */
@@ -881,14 +1108,15 @@ export class Guard {
   #handle(record: AttemptRecord): Attempt {
     return new AttemptHandle(record, this, (id) => {
       const current = this.#index.get(id);
-      return current ? this.#statusOf(current, this.#now()) : record.status;
+      return current && this.#statusOf(current, this.#now());
     });
   }
 
   #prune(now: number): number {
-    const gone = this.#index.expire(now);
-    if (gone.length === 0) return 0;
+    const gone = this.#index.expire(now, (id) => this.#unpersisted.has(id));
     const { store } = this.#o;
+    if (now >= this.#nextHistoryPrune) this.#pruneHistory(now);
+    if (gone.length === 0) return 0;
     for (const record of gone) {
       this.#charging.delete(record.id);
       this.#announced.delete(record.id);
@@ -901,6 +1129,19 @@ export class Guard {
       }
     }
     return gone.length;
+  }
+
+  /**
+   * Asks a store with history to delete what retention let go: once a
+   * minute, and at once when a lookup met such a record (it is never used).
+   */
+  #pruneHistory(now: number): void {
+    const history = this.#history;
+    if (!history) return;
+    this.#nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
+    // Expired at `updatedAt + retention <= now`: strictly before the next millisecond.
+    const before = this.#time.wallOf(now - this.#o.retentionMs) + 1;
+    void this.#write(() => history.prune(before)).catch((error) => this.#storageError(error, 'prune'));
   }
 
   /** What a shared store says another tab or process changed. */
@@ -945,7 +1186,12 @@ export class Guard {
     // Its times are the sender's word: none may lie ahead, or a forged hold would never turn unknown (liftable) nor expire.
     const clamp = (t: number) => Math.min(t, now);
     const given = this.#time.fromWall(makeRecord(record));
-    const adopted = withChanges(given, { createdAt: clamp(given.createdAt), updatedAt: clamp(given.updatedAt), pendingSince: clamp(given.pendingSince), ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }) });
+    const adopted = withChanges(given, {
+      createdAt: clamp(given.createdAt),
+      updatedAt: clamp(given.updatedAt),
+      pendingSince: clamp(given.pendingSince),
+      ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }),
+    });
     if (this.#index.deadline(adopted) <= now) return;
     this.#announced.add(record.id);
     this.#index.add(adopted);
@@ -959,7 +1205,10 @@ export class Guard {
   async #restore(detail: string): Promise<void> {
     const { store } = this.#o;
     const records = [...this.#index.values()];
-    this.#storageError(new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`), 'restore');
+    this.#storageError(
+      new GuardStorageError('WIPED', `${detail}: writing back the ${records.length} attempts this guard holds`),
+      'restore',
+    );
     this.#journal({ at: this.#now(), type: 'storage', detail: `${detail}; wrote back ${records.length} attempts` });
     const writes: Promise<unknown>[] = [this.#write(() => store.setMeta(KEY_CHECK, this.#hasher.keyCheck))];
     // A put files a live record under its claim keys again.
@@ -993,19 +1242,26 @@ export class Guard {
   async #persist(records: AttemptRecord[]): Promise<void> {
     const { store } = this.#o;
     // Retry what an earlier storage failure left in memory only.
-    const retry = this.#unpersisted.size === 0 ? [] : [...this.#unpersisted].map((id) => this.#index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
-    const writes = [...retry, ...records].map((record) => this.#write(() => store.put(this.#time.toWall(record))).then(
-      () => {
-        this.#unpersisted.delete(record.id);
-      },
-      (error: unknown) => {
-        // The outcome is real whether or not the disk took it: keep it in
-        // memory, retry on the next write, and tell the app.
-        this.#unpersisted.add(record.id);
-        this.#storageError(error, 'put');
-        store.announce?.(this.#time.toWall(record));
-      },
-    ));
+    const retry =
+      this.#unpersisted.size === 0
+        ? []
+        : [...this.#unpersisted]
+            .map((id) => this.#index.get(id))
+            .filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+    const writes = [...retry, ...records].map((record) =>
+      this.#write(() => store.put(this.#time.toWall(record))).then(
+        () => {
+          this.#unpersisted.delete(record.id);
+        },
+        (error: unknown) => {
+          // The outcome is real whether or not the disk took it: keep it in
+          // memory, retry on the next write, and tell the app.
+          this.#unpersisted.add(record.id);
+          this.#storageError(error, 'put');
+          store.announce?.(this.#time.toWall(record));
+        },
+      ),
+    );
     await Promise.all(writes);
   }
 
@@ -1036,9 +1292,11 @@ class AttemptHandle implements Attempt {
   readonly amount: number;
   readonly currency: string;
   readonly #guard: Guard;
-  readonly #status: (id: string) => AttemptStatus;
+  readonly #status: (id: string) => AttemptStatus | undefined;
+  /** The status last read: what a settled attempt reports once it has left memory (history.ts). */
+  #last: AttemptStatus;
 
-  constructor(record: AttemptRecord, guard: Guard, status: (id: string) => AttemptStatus) {
+  constructor(record: AttemptRecord, guard: Guard, status: (id: string) => AttemptStatus | undefined) {
     this.id = record.id;
     this.idempotencyKey = record.idempotencyKey;
     this.fingerprint = record.fingerprint;
@@ -1046,26 +1304,34 @@ class AttemptHandle implements Attempt {
     this.currency = record.currency;
     this.#guard = guard;
     this.#status = status;
+    this.#last = record.status;
   }
 
   get status(): AttemptStatus {
-    return this.#status(this.id);
+    this.#last = this.#status(this.id) ?? this.#last;
+    return this.#last;
   }
 
   approve(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'approved'));
+    return this.#settle(withStatus(details, 'approved'));
   }
   decline(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'declined'));
+    return this.#settle(withStatus(details, 'declined'));
   }
   markUnknown(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'unknown'));
+    return this.#settle(withStatus(details, 'unknown'));
   }
   cancel(details: DeclineDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'cancelled'));
+    return this.#settle(withStatus(details, 'cancelled'));
   }
   void(details: ApprovalDetails = {}) {
-    return this.#guard.settle(this.id, withStatus(details, 'voided'));
+    return this.#settle(withStatus(details, 'voided'));
+  }
+
+  async #settle(outcome: Outcome): Promise<AttemptRecord> {
+    const record = await this.#guard.settle(this.id, outcome);
+    this.#last = record.status;
+    return record;
   }
 
   toJSON() {
@@ -1086,21 +1352,29 @@ function chargeStatus(status: AttemptStatus): ChargeResult['status'] {
   return status === 'unknown' || status === 'pending' ? 'unknown' : 'declined';
 }
 
-type Settled = { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
+type Settled =
+  { timedOut: false; value?: unknown; error?: unknown } | { timedOut: true; late: Promise<unknown>; error?: undefined; value?: undefined };
 
-/** Races a submit against a timeout, keeping hold of the late answer. */
-function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<Settled> {
+/** Races a submit against a timeout on the guard's scheduler, keeping hold of the late answer. */
+function settleWithin(work: Promise<unknown>, timeoutMs: number, scheduler: Scheduler): Promise<Settled> {
   const guarded = Promise.resolve(work);
   return new Promise<Settled>((resolve) => {
-    // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond it.
-    const timer = setTimeout(() => resolve({ timedOut: true, late: guarded }), Math.min(timeoutMs, 2 ** 31 - 1));
+    const timedOut = () => resolve({ timedOut: true, late: guarded });
+    let cancel: () => void;
+    try {
+      cancel = scheduler.after(timeoutMs, timedOut);
+    } catch {
+      // The charge is submitted already: a broken scheduler must not leave it without a timeout.
+      const timer = setTimeout(timedOut, Math.min(timeoutMs, 2 ** 31 - 1));
+      cancel = () => clearTimeout(timer);
+    }
     guarded.then(
       (value) => {
-        clearTimeout(timer);
+        cancel();
         resolve({ timedOut: false, value });
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        cancel();
         resolve({ timedOut: false, error: error ?? new Error('submit rejected') });
       },
     );
@@ -1116,7 +1390,7 @@ function withStatus(details: object, status: Exclude<Outcome['status'], 'refunde
   const copy = snapshot(details ?? {}, {}, { root: 'details', prefix: '' }, (field, error) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause: error });
   }) as Record<string, unknown>;
-  return { ...copy, status } as Outcome;
+  return { ...copy, status };
 }
 
 /**
@@ -1128,7 +1402,10 @@ async function callback<T>(name: 'confirm' | 'escalate', run: () => T | Promise<
   try {
     return await run();
   } catch (error) {
-    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, { field: name, cause: error });
+    throw new GuardInputError('CALLBACK_FAILED', `\`${name}\` threw: ${errorText(error)}; the charge stopped and nothing was charged`, {
+      field: name,
+      cause: error,
+    });
   }
 }
 

@@ -16,7 +16,8 @@ import type { AttemptRecord, GuardStore } from './types.js';
 
 /** Whether `record` is hot: kept in the guard's memory, and what `load({ since })` must return. */
 export function isHot(record: AttemptRecord, since: number): boolean {
-  return isOpen(record.status) || record.updatedAt >= since || (record.kind === 'refund' && record.status === 'approved');
+  // `!(a < b)`: a record without a usable time is handed over too, so the guard reports it.
+  return isOpen(record.status) || !(record.updatedAt < since) || (record.kind === 'refund' && record.status === 'approved');
 }
 
 /** A store that keeps history: see `GuardStore.get`. */

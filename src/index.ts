@@ -15,12 +15,22 @@ export {
   GuardStorageError,
   isGuardError,
 } from './errors.js';
-export type { GuardErrorName, GuardErrorOptions } from './errors.js';
+export type {
+  GuardErrorName,
+  GuardErrorOptions,
+  GuardErrorCode,
+  GuardInputErrorCode,
+  GuardConfigErrorCode,
+  GuardStateErrorCode,
+  GuardOverrideErrorCode,
+  GuardStorageErrorCode,
+} from './errors.js';
 export type { Listener } from './events.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
-export { claimOf, staysFiled } from './claims.js';
+export { claimOf, orderKey, staysFiled } from './claims.js';
+export { isHot } from './history.js';
 export type {
   Attempt,
   AttemptFilter,
@@ -32,7 +42,9 @@ export type {
   ChargeOptions,
   ChargeResult,
   Claim,
+  LoadScope,
   Clock,
+  Scheduler,
   Decision,
   DeclineDetails,
   Duration,

@@ -15,7 +15,15 @@ const NEXT: Readonly<Record<AttemptStatus, readonly AttemptStatus[]>> = {
 };
 
 /** Every status: NEXT's keys, as a tuple (the scenario schema's enum and the file store's status codes). */
-export const ATTEMPT_STATUSES = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const satisfies readonly AttemptStatus[];
+export const ATTEMPT_STATUSES = [
+  'pending',
+  'unknown',
+  'approved',
+  'declined',
+  'cancelled',
+  'voided',
+  'refunded',
+] as const satisfies readonly AttemptStatus[];
 
 /** Whether `value` names a status (NEXT's keys: the compiler keeps them complete). */
 export function isStatus(value: unknown): value is AttemptStatus {

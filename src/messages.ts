@@ -26,12 +26,14 @@ interface Words {
 type Template = (f: Required<MessageFacts>, w: Words) => string;
 
 const EN: Record<ReasonCode, Template> = {
-  IN_FLIGHT: (f, w) => `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
+  IN_FLIGHT: (f, w) =>
+    `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
   UNKNOWN_OUTCOME: (f, w) =>
     `An earlier charge of ${w.money(f.amount, f.currency)} on ${f.last4 ? `the card ending ${f.last4}` : 'this card'} (${w.ago(f.ageMs)}) has an unknown outcome and may have gone through: check with the processor, or retry with the same idempotency key.`,
   DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} was already charged ${w.money(f.amount, f.currency)}, ${w.ago(f.ageMs)}.`,
   ORDER_ALREADY_PAID: (f, w) => `Order ${f.orderId} is already paid: ${w.money(f.paid, f.currency)} approved.`,
-  ORDER_SAME_AMOUNT: (f, w) => `Order ${f.orderId} already has an approved payment of ${w.money(f.amount, f.currency)} on another card, ${w.ago(f.ageMs)}.`,
+  ORDER_SAME_AMOUNT: (f, w) =>
+    `Order ${f.orderId} already has an approved payment of ${w.money(f.amount, f.currency)} on another card, ${w.ago(f.ageMs)}.`,
   REFUND_EXCEEDS_CHARGE: (f, w) =>
     `A refund of ${w.money(f.amount, f.currency)} exceeds what remains refundable on the original sale (${w.money(f.remaining, f.currency)}).`,
   REFUND_ORIGINAL_NOT_FOUND: (f) => `No approved sale ${f.refundOf} was found to refund.`,
@@ -82,7 +84,15 @@ const WORDS: Record<Locale, Words> = {
 };
 
 const DEFAULTS: Required<MessageFacts> = {
-  ageMs: 0, amount: 0, currency: 'USD', last4: '', orderId: '', refundOf: '', paid: 0, remaining: 0, driftMs: 0,
+  ageMs: 0,
+  amount: 0,
+  currency: 'USD',
+  last4: '',
+  orderId: '',
+  refundOf: '',
+  paid: 0,
+  remaining: 0,
+  driftMs: 0,
 };
 
 /** The human message for a reason code in a locale. */

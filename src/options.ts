@@ -1,11 +1,21 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, GuardInputError, describeValue, isGuardError } from './errors.js';
+import { GuardConfigError, GuardInputError, fail, invalidOption, isGuardError } from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
-import type { AuthorizeRequest, ChargeOptions, Clock, Duration, GuardOptions, GuardStore, Locale, StorageErrorPolicy } from './types.js';
+import type {
+  AuthorizeRequest,
+  ChargeOptions,
+  Clock,
+  Duration,
+  GuardOptions,
+  GuardStore,
+  Locale,
+  Scheduler,
+  StorageErrorPolicy,
+} from './types.js';
 
 /** `createGuard` options with every default applied and every value checked: resolved once, trusted after. */
 export interface ResolvedOptions {
@@ -18,6 +28,7 @@ export interface ResolvedOptions {
   retentionMs: number;
   authorize: ((request: AuthorizeRequest) => boolean | Promise<boolean>) | undefined;
   clock: Clock;
+  scheduler: Scheduler;
   locale: Locale;
   onStorageError: StorageErrorPolicy;
   resetOnSecretChange: boolean;
@@ -27,8 +38,19 @@ export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
 const SHAPE: Shape = {
-  merchantId: 'value', terminalId: 'value', secret: 'ref', store: 'ref', window: 'value', pendingTimeout: 'value', retention: 'value',
-  authorize: 'ref', clock: 'ref', locale: 'value', onStorageError: 'value', resetOnSecretChange: 'value',
+  merchantId: 'value',
+  terminalId: 'value',
+  secret: 'ref',
+  store: 'ref',
+  window: 'value',
+  pendingTimeout: 'value',
+  retention: 'value',
+  authorize: 'ref',
+  clock: 'ref',
+  scheduler: 'ref',
+  locale: 'value',
+  onStorageError: 'value',
+  resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
 
@@ -37,20 +59,24 @@ const systemClock: Clock = {
   monotonic: () => performance.now(),
 };
 
+/** setTimeout, which takes at most 2^31 - 1 ms (24.8 days) and would fire at once beyond it. */
+const systemScheduler: Scheduler = {
+  after(ms, task) {
+    const timer = setTimeout(task, Math.min(ms, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  },
+};
+
 const unreadable = (field: string, cause: unknown): never => {
   throw new GuardConfigError('INVALID_OPTION', unreadableMessage(field), { field, cause });
 };
-
-function fail(field: string, rule: string, value: unknown): never {
-  throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must be ${rule}, got ${describeValue(value)}`, { field });
-}
 
 function id(field: string, value: unknown, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
   // The same rule a Sale's merchantId and terminalId meet (sale.ts), or a
   // guard could be created with an id none of its own sales could carry.
   if (typeof value !== 'string' || value === '' || value.trim() !== value || value.length > 128) {
-    fail(field, 'a string of 1-128 characters without leading or trailing spaces', value);
+    invalidOption(field, 'a string of 1-128 characters without leading or trailing spaces', value);
   }
   // Stored on every attempt: the same rule as a Sale's identifiers (sale.ts).
   if (containsCardNumber(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${NO_CARD_NUMBER}`, { field });
@@ -59,7 +85,7 @@ function id(field: string, value: unknown, required: boolean): string | undefine
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) fail(field, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  if (!allowed.includes(value as T)) invalidOption(field, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
   return value as T;
 }
 
@@ -85,19 +111,24 @@ function secretOf(secret: unknown): Uint8Array {
 export function resolveOptions(input: GuardOptions): ResolvedOptions {
   // A plain copy, read once: a getter or Proxy that throws is a config error, not a raw TypeError.
   const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key)) throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    if (!KNOWN.has(key)) {
+      throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+    }
   }
-  const { clock, store, authorize } = options;
+  const { clock, scheduler, store, authorize } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
-    fail('clock', 'an object with now() and monotonic() functions', clock);
+    invalidOption('clock', 'an object with now() and monotonic() functions', clock);
+  }
+  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
+    invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
   }
   if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
-    fail('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
+    invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
-  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize', 'a function', authorize);
+  if (authorize !== undefined && typeof authorize !== 'function') invalidOption('authorize', 'a function', authorize);
   const resolved: ResolvedOptions = {
     merchantId: id('merchantId', options.merchantId, true) as string,
     terminalId: id('terminalId', options.terminalId, false),
@@ -108,13 +139,18 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     retentionMs: parseDuration(options.retention ?? '24h', { field: 'retention' }),
     authorize,
     clock: clock ?? systemClock,
+    scheduler: scheduler ?? systemScheduler,
     locale: oneOf('locale', options.locale, LOCALES, 'en'),
     onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
-  if (resolved.pendingTimeoutMs <= 0) fail('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
+  if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
   if (resolved.retentionMs < resolved.windowMs) {
-    fail('retention', `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`, options.retention);
+    invalidOption(
+      'retention',
+      `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`,
+      options.retention,
+    );
   }
   return resolved;
 }
@@ -128,15 +164,15 @@ export interface ResolvedChargeOptions {
 
 const CHARGE_SHAPE: Shape = { confirm: 'ref', escalate: 'ref', timeout: 'value' };
 
-function chargeFail(field: string, message: string, cause?: unknown): never {
-  throw new GuardInputError('INVALID_OPTION', message, { field, ...(cause === undefined ? {} : { cause }) });
-}
+const chargeUnreadable = (field: string, cause: unknown): never => {
+  throw new GuardInputError('INVALID_OPTION', unreadableMessage(field), { field, cause });
+};
 
 /** A callback as given, still called with the options object as `this`, as `options.confirm(d)` would be. */
 function callback<F extends (decision: never) => unknown>(field: string, value: unknown, self: unknown): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') chargeFail(field, `\`${field}\` must be a function, got ${describeValue(value)}`);
-  return ((decision: never) => Reflect.apply(value, self, [decision])) as F;
+  if (typeof value !== 'function') fail(GuardInputError, 'INVALID_OPTION', field, 'must be a function', value);
+  return ((decision: never): unknown => Reflect.apply(value, self, [decision])) as F;
 }
 
 /**
@@ -145,14 +181,23 @@ function callback<F extends (decision: never) => unknown>(field: string, value: 
  * anything is reserved or submitted.
  */
 export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): ResolvedChargeOptions {
-  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, (field, cause) => chargeFail(field, unreadableMessage(field), cause));
+  const options = snapshot(input, CHARGE_SHAPE, { root: 'options', prefix: '' }, chargeUnreadable);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    chargeFail('options', `\`options\` must be an object with confirm?, escalate? and timeout?, got ${describeValue(options)}`);
+    fail(GuardInputError, 'INVALID_OPTION', 'options', 'must be an object with confirm?, escalate? and timeout?', options);
   }
   const { confirm, escalate, timeout } = options as Record<string, unknown>;
   return {
     confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
     escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
-    timeoutMs: timeout === undefined ? defaultTimeoutMs : parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }),
+    timeoutMs:
+      timeout === undefined
+        ? defaultTimeoutMs
+        : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
   };
+}
+
+/** A timeout of 0 would settle every charge as unknown before the processor could answer. */
+function positive(ms: number, given: unknown): number {
+  if (ms <= 0) fail(GuardInputError, 'INVALID_OPTION', 'timeout', 'must be a Duration above 0', given);
+  return ms;
 }

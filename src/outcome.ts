@@ -1,4 +1,4 @@
-import { GuardInputError, describeValue } from './errors.js';
+import { GuardInputError, describeValue, fail } from './errors.js';
 import { redact, redactProcessorRef } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { Outcome } from './types.js';
@@ -11,10 +11,6 @@ type Detail = (typeof DETAILS)[number];
 export const DETAIL_MAX = 512;
 
 const SHAPE: Shape = { status: 'value', amount: 'value', authCode: 'value', processorRef: 'value', code: 'value', message: 'value' };
-
-function fail(field: string, rule: string, value: unknown): never {
-  throw new GuardInputError('INVALID_OUTCOME', `\`${field}\` ${rule}, got ${describeValue(value)}`, { field });
-}
 
 /**
  * Details are persisted, and a processor's text may quote the card back.
@@ -29,25 +25,35 @@ export function validateOutcome(outcome: unknown): Outcome {
   const copy = snapshot(outcome, SHAPE, { root: 'outcome', prefix: '' }, (field, cause) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause });
   });
-  if (typeof copy !== 'object' || copy === null) fail('outcome', 'must be an object with a `status`', copy);
+  if (typeof copy !== 'object' || copy === null) {
+    fail(GuardInputError, 'INVALID_OUTCOME', 'outcome', 'must be an object with a `status`', copy);
+  }
   const input = copy as Record<string, unknown>;
   const status = input.status;
   if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
-    fail('status', `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`, status);
+    fail(
+      GuardInputError,
+      'INVALID_OUTCOME',
+      'status',
+      `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`,
+      status,
+    );
   }
   if (status === 'refunded') {
     const { amount } = input;
     if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) < 1)) {
-      fail('amount', 'must be a safe integer number of minor units from 1', amount);
+      fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount);
     }
     return amount === undefined ? { status } : { status, amount: amount as number };
   }
-  if (input.amount !== undefined) fail('amount', "is only for `status: 'refunded'`", input.amount);
+  if (input.amount !== undefined) fail(GuardInputError, 'INVALID_OUTCOME', 'amount', "is only for `status: 'refunded'`", input.amount);
   const out: Record<string, unknown> = { status };
   for (const key of DETAILS) {
     const value = input[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > DETAIL_MAX) fail(key, `must be a string of at most ${DETAIL_MAX} characters`, value);
+    if (typeof value !== 'string' || value.length > DETAIL_MAX) {
+      fail(GuardInputError, 'INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value);
+    }
     out[key] = clean(key, value);
   }
   return out as Outcome;
@@ -83,7 +89,12 @@ function keep(key: Detail, value: unknown, notes: string[]): string | undefined 
     return undefined;
   }
   // A gateway may answer `authCode: 123456`: the same code, as a number.
-  const text = typeof value === 'string' ? value : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint' ? String(value) : undefined;
+  const text =
+    typeof value === 'string'
+      ? value
+      : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint'
+        ? String(value)
+        : undefined;
   if (text === undefined) {
     notes.push(`${key} dropped: ${describeValue(value)}, not text`);
     return undefined;

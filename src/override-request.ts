@@ -7,7 +7,9 @@ const SHAPE: Shape = { operator: 'value', reason: 'value', supervisor: 'value' }
 
 function required(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, { field });
+    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, {
+      field,
+    });
   }
   return value;
 }
@@ -33,7 +35,9 @@ export function readOverrideRequest(input: unknown): OverrideRequest {
   const { supervisor } = request;
   if (supervisor === undefined) return { operator, reason };
   if (typeof supervisor !== 'string') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, { field: 'supervisor' });
+    throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, {
+      field: 'supervisor',
+    });
   }
   return { operator, reason, supervisor: redact(supervisor) };
 }

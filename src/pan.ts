@@ -39,7 +39,6 @@ export function isCardNumber(digits: string): boolean {
 export const NO_CARD_NUMBER =
   'must not contain a card number (12-19 digits that pass the Luhn check, or a UnionPay 62… number of 16-19 digits, however written): card numbers are never stored';
 
-
 /*
  * How a card number is written, and so what is looked for in free text.
  *
@@ -69,7 +68,8 @@ const OTHER_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉�
 const DIGIT_CLASS = `\\p{Nd}${OTHER_DIGITS}`;
 const DIGIT = `[${DIGIT_CLASS}]`;
 const INVISIBLE = '[\\p{Cf}\\p{M}\\u180e]';
-const VISIBLE = '(?:[\\s\\p{Zs}\\p{Pd}\\u2212\\u30fc\\uff70._\\u00b7\\u2022\\u2027\\u30fb\\u3002\\uff0e/\\\\\\uff0f+\\uff0b]|%[0-9A-Fa-f]{2})';
+const VISIBLE =
+  '(?:[\\s\\p{Zs}\\p{Pd}\\u2212\\u30fc\\uff70._\\u00b7\\u2022\\u2027\\u30fb\\u3002\\uff0e/\\\\\\uff0f+\\uff0b]|%[0-9A-Fa-f]{2})';
 const GAP = `${INVISIBLE}*(?:${VISIBLE}${INVISIBLE}*){0,5}`;
 
 /** Digits with separators between them as a card number is written (see above). */

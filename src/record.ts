@@ -25,8 +25,24 @@ function shared<T extends string | undefined>(value: T): T {
  */
 export function makeRecord(f: AttemptRecord): AttemptRecord {
   const record = recordShape(
-    f.id, f.idempotencyKey, f.fingerprint, f.status, f.kind, f.amount, f.currency, f.merchantId,
-    f.createdAt, f.updatedAt, f.pendingSince, f.refunded, f.approvedAt, f.authCode, f.bin, f.last4, f.orderId, f.terminalId,
+    f.id,
+    f.idempotencyKey,
+    f.fingerprint,
+    f.status,
+    f.kind,
+    f.amount,
+    f.currency,
+    f.merchantId,
+    f.createdAt,
+    f.updatedAt,
+    f.pendingSince,
+    f.refunded,
+    f.approvedAt,
+    f.authCode,
+    f.bin,
+    f.last4,
+    f.orderId,
+    f.terminalId,
   );
   return withRareFields(record, f);
 }
@@ -126,7 +142,9 @@ export function recordProblem(value: unknown): string | undefined {
   for (const key of STRING_FIELDS) if (typeof r[key] !== 'string') return `record ${r.id}: ${key} is not a string`;
   for (const key of OPTIONAL_STRING_FIELDS) if (!optional(r[key], 'string')) return `record ${r.id}: ${key} is not a string`;
   for (const key of OPTIONAL_NUMBER_FIELDS) if (!optional(r[key], 'number')) return `record ${r.id}: ${key} is not a number`;
-  if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) return `record ${r.id}: refunds is not a list of { id, amount }`;
+  if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) {
+    return `record ${r.id}: refunds is not a list of { id, amount }`;
+  }
   return undefined;
 }
 
@@ -138,5 +156,11 @@ const optional = (value: unknown, type: 'string' | 'number'): boolean => value =
 
 function isRefundEntry(entry: unknown): boolean {
   const e = entry as { id?: unknown; amount?: unknown; over?: unknown } | null;
-  return typeof e === 'object' && e !== null && typeof e.id === 'string' && Number.isFinite(e.amount) && (e.over === undefined || Number.isFinite(e.over));
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.id === 'string' &&
+    Number.isFinite(e.amount) &&
+    (e.over === undefined || Number.isFinite(e.over))
+  );
 }

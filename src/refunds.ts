@@ -33,14 +33,20 @@ export interface RefundEntry {
  * Whether refunds move `original`'s sum: an approved (or fully refunded)
  * sale. A voided one is released for good, whatever its refunds do later.
  */
-const refundable = (original: AttemptRecord): boolean => original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
+const refundable = (original: AttemptRecord): boolean =>
+  original.kind === 'sale' && (original.status === 'approved' || original.status === 'refunded');
 
 /** The original after `refund` was approved, or `undefined` when nothing changes. */
 export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
   if (original.kind !== 'sale' || original.refunds?.some((r) => r.id === refund.id)) return undefined;
   // A refund paid out on a sale voided meanwhile (its reversal went through
   // too): the whole refund is money to recover. Listed as over, the sale stays voided.
-  if (original.status === 'voided') return withChanges(original, { updatedAt: now, refunds: [...(original.refunds ?? []), { id: refund.id, amount: refund.amount, over: refund.amount }] });
+  if (original.status === 'voided') {
+    return withChanges(original, {
+      updatedAt: now,
+      refunds: [...(original.refunds ?? []), { id: refund.id, amount: refund.amount, over: refund.amount }],
+    });
+  }
   if (!refundable(original)) return undefined;
   return listed(original, refund.id, refund.amount, now);
 }
@@ -88,7 +94,11 @@ export function externalRefund(original: AttemptRecord, amount: number | undefin
   const refund = amount ?? remaining;
   if (refund > remaining || refund === 0) {
     // Names the open refunds, if any: settling them is the way forward.
-    throw new GuardStateError('REFUND_EXCEEDS_CHARGE', `\`amount\` ${amount ?? 'the rest'} exceeds what remains unrefunded on attempt ${original.id} (${remaining}; open refunds: [${open.map((r) => r.id)}])`, { field: 'amount' });
+    throw new GuardStateError(
+      'REFUND_EXCEEDS_CHARGE',
+      `\`amount\` ${amount ?? 'the rest'} exceeds what remains unrefunded on attempt ${original.id} (${remaining}; open refunds: [${open.map((r) => r.id).join(',')}])`,
+      { field: 'amount' },
+    );
   }
   return refund;
 }
@@ -98,7 +108,12 @@ export function externalRefund(original: AttemptRecord, amount: number | undefin
  * remained on `original` (now `updated`), or `undefined` when it fit. The
  * event is a `settle` of the original, whose `refunds` list shows the excess.
  */
-export function overRefund(original: AttemptRecord, updated: AttemptRecord, refund: AttemptRecord, now: number): { entry: JournalEntry; event: GuardEvent } | undefined {
+export function overRefund(
+  original: AttemptRecord,
+  updated: AttemptRecord,
+  refund: AttemptRecord,
+  now: number,
+): { entry: JournalEntry; event: GuardEvent } | undefined {
   // What applyRefund did not count of it.
   const over = refund.amount - updated.refunded + original.refunded;
   if (over <= 0) return undefined;
@@ -113,4 +128,3 @@ function overOf(entry: { amount: number }): number {
   const over = (entry as RefundEntry).over as number;
   return Number.isSafeInteger(over) && over > 0 ? Math.min(over, entry.amount) : 0;
 }
-

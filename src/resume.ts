@@ -17,7 +17,8 @@ export function resumeFindings(record: AttemptRecord, index: IndexView, now: num
   const view = excluding(index, record.id);
   const lifted = record.override?.lifted ?? [];
   const since = record.createdAt;
-  const newer = (other: AttemptRecord | undefined) => other !== undefined && (other.createdAt > since || (other.approvedAt ?? Number.NEGATIVE_INFINITY) > since);
+  const newer = (other: AttemptRecord | undefined) =>
+    other !== undefined && (other.createdAt > since || (other.approvedAt ?? Number.NEGATIVE_INFINITY) > since);
   return evaluate(factsOf(record), view, now, settings).filter((finding) => {
     if (VERDICT_OF[finding.code] === undefined) return false;
     if (!lifted.includes(finding.code)) return true;
@@ -29,7 +30,13 @@ export function resumeFindings(record: AttemptRecord, index: IndexView, now: num
 
 /** The sale an attempt was begun for, as the rules see it. */
 function factsOf(record: AttemptRecord): SaleFacts {
-  const facts: SaleFacts = { fingerprint: record.fingerprint, merchantId: record.merchantId, kind: record.kind, amount: record.amount, currency: record.currency };
+  const facts: SaleFacts = {
+    fingerprint: record.fingerprint,
+    merchantId: record.merchantId,
+    kind: record.kind,
+    amount: record.amount,
+    currency: record.currency,
+  };
   if (record.terminalId !== undefined) facts.terminalId = record.terminalId;
   if (record.orderId !== undefined) facts.orderId = record.orderId;
   if (record.orderTotal !== undefined) facts.orderTotal = record.orderTotal;

@@ -45,21 +45,37 @@ export interface Finding {
   facts: MessageFacts;
 }
 
-/** Severity of each code; `undefined` is a warning that never changes the verdict. */
-export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = {
-  IN_FLIGHT: 'block',
-  UNKNOWN_OUTCOME: 'block',
-  DUPLICATE_CHARGE: 'prompt',
-  ORDER_ALREADY_PAID: 'block',
-  ORDER_SAME_AMOUNT: 'prompt',
-  REFUND_EXCEEDS_CHARGE: 'block',
-  REFUND_ORIGINAL_NOT_FOUND: 'prompt',
-  STORAGE_UNAVAILABLE: undefined, // decided by `onStorageError`, see guard
-  CLOCK_ANOMALY: undefined,
+/**
+ * The rule table of SPEC §3: each code's severity (`undefined`: a warning
+ * that never changes the verdict) and whether an override may lift it. A
+ * prompt is lifted by the operator's confirmation, a block by a supervisor
+ * (`authorize`); IN_FLIGHT never: the same sale is being charged right now.
+ * The guard, `charge` and every store read this table, never their own list.
+ */
+const RULES: Readonly<Record<ReasonCode, readonly [verdict: Verdict | undefined, liftable: boolean]>> = {
+  IN_FLIGHT: ['block', false],
+  UNKNOWN_OUTCOME: ['block', true],
+  DUPLICATE_CHARGE: ['prompt', true],
+  ORDER_ALREADY_PAID: ['block', true],
+  ORDER_SAME_AMOUNT: ['prompt', true],
+  REFUND_EXCEEDS_CHARGE: ['block', true],
+  REFUND_ORIGINAL_NOT_FOUND: ['prompt', true],
+  STORAGE_UNAVAILABLE: [undefined, true], // its verdict is `onStorageError`'s, see guard
+  CLOCK_ANOMALY: [undefined, true],
 };
 
-/** Every reason code, in SPEC §3 order (VERDICT_OF's keys: the compiler keeps it complete). */
-export const REASON_CODES = Object.keys(VERDICT_OF) as [ReasonCode, ...ReasonCode[]];
+/** Every reason code, in SPEC §3 order (the rule table's keys: the compiler keeps it complete). */
+export const REASON_CODES = Object.keys(RULES) as [ReasonCode, ...ReasonCode[]];
+
+/** Severity of each code; `undefined` is a warning that never changes the verdict. */
+export const VERDICT_OF: Readonly<Record<ReasonCode, Verdict | undefined>> = Object.fromEntries(
+  REASON_CODES.map((code) => [code, RULES[code][0]]),
+) as Record<ReasonCode, Verdict | undefined>;
+
+/** Whether an override may lift `code` (see the rule table). */
+export function isLiftable(code: ReasonCode): boolean {
+  return RULES[code][1];
+}
 
 const RANK: Record<Verdict, number> = { allow: 0, prompt: 1, block: 2 };
 
@@ -141,7 +157,14 @@ function orderRules(
   }
 }
 
-function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: number, open: (r: AttemptRecord) => AttemptStatus, note: Note): void {
+function refundRules(
+  sale: SaleFacts,
+  refundOf: string,
+  index: IndexView,
+  now: number,
+  open: (r: AttemptRecord) => AttemptStatus,
+  note: Note,
+): void {
   // A refund of the same sale whose outcome is open may have paid out,
   // whatever its card or amount: a retry after a "system error" keyed with
   // another card is the same refund again (field failure 5). It holds this
@@ -164,5 +187,7 @@ function refundRules(sale: SaleFacts, refundOf: string, index: IndexView, now: n
   // Below zero only after overrides: then nothing remains. Whenever open
   // refunds count here, IN_FLIGHT / UNKNOWN_OUTCOME name them beside it.
   const remaining = Math.max(0, original.amount - original.refunded - inDoubt);
-  if (sale.amount > remaining) note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  if (sale.amount > remaining) {
+    note('REFUND_EXCEEDS_CHARGE', original, original.approvedAt, { amount: sale.amount, currency: sale.currency, remaining });
+  }
 }

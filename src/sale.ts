@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { CARD_SHAPE, cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
-import { GuardInputError, describeValue } from './errors.js';
+import { GuardInputError, fail } from './errors.js';
+import { issueRule, valueAt } from './issues.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
@@ -33,12 +34,15 @@ const idText = (max: number) =>
   );
 
 // Messages say the rule; the field name and the bad value are added by `fail`.
+const CURRENCY = "must be an ISO 4217 code of 3 capital letters, e.g. 'CNY'";
 const amountSchema = z.int({ error: `must be ${MINOR_UNITS}` }).check(z.minimum(1, { error: `must be ${MINOR_UNITS}` }));
 
 export const saleSchema = z.strictObject({
   amount: amountSchema,
-  currency: z.string().check(z.regex(/^[A-Z]{3}$/, { error: "must be an ISO 4217 code of 3 capital letters, e.g. 'CNY'" })),
-  card: z.custom<object>((v) => typeof v === 'object' && v !== null, { error: 'must be an object: { pan }, { token } or { last4, bin?, expiry? }' }),
+  currency: z.string({ error: CURRENCY }).check(z.regex(/^[A-Z]{3}$/, { error: CURRENCY })),
+  card: z.custom<object>((v) => typeof v === 'object' && v !== null, {
+    error: 'must be an object: { pan }, { token } or { last4, bin?, expiry? }',
+  }),
   kind: z.optional(z.enum(['sale', 'refund'], { error: "must be 'sale' or 'refund'" })),
   merchantId: z.optional(idText(128)),
   terminalId: z.optional(idText(128)),
@@ -50,26 +54,31 @@ export const saleSchema = z.strictObject({
 
 /** The fields of a Sale, for the plain copy taken at the boundary (snapshot.ts). */
 const SALE_SHAPE: Shape = {
-  amount: 'value', currency: 'value', card: CARD_SHAPE, kind: 'value', merchantId: 'value', terminalId: 'value',
-  orderId: 'value', orderTotal: 'value', refundOf: 'value', operator: 'value',
+  amount: 'value',
+  currency: 'value',
+  card: CARD_SHAPE,
+  kind: 'value',
+  merchantId: 'value',
+  terminalId: 'value',
+  orderId: 'value',
+  orderTotal: 'value',
+  refundOf: 'value',
+  operator: 'value',
 };
 
 // Only these fields' values are quoted back in messages: anything else might
 // be card data in the wrong place (a `pan` field, a card number as the sale).
 const ECHOED = new Set(['amount', 'orderTotal', 'currency', 'kind']);
 
-function fail(field: string, rule: string, value?: unknown, code = 'INVALID_SALE'): never {
-  const got = ECHOED.has(field) && value !== undefined ? `, got ${describeValue(value)}` : '';
+/** The first thing wrong with a Sale, as a GuardInputError naming the field and the rule. */
+function refuse(issue: z.core.$ZodIssue, input: object): never {
+  // A Sale has no arrays: a path is dotted keys. Of several unknown keys, the first.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+  const field = path.join('.');
+  const value = valueAt(input, path);
+  const rule = issueRule(issue, value, { container: 'a Sale' });
   // An unknown field's name is the caller's text: it may be a card number.
-  const named = redact(field);
-  throw new GuardInputError(code, `\`${named}\` ${rule}${got}`, { field: named });
-}
-
-function ruleText(issue: z.core.$ZodIssue, value: unknown): string {
-  if (issue.code === 'unrecognized_keys') return `is not a field of a Sale`;
-  if (value === undefined) return 'is required';
-  if (issue.message && issue.message !== 'Invalid input') return issue.message;
-  return 'is invalid';
+  return fail(GuardInputError, 'INVALID_SALE', redact(field || 'sale'), rule, ...(ECHOED.has(field) && value !== undefined ? [value] : []));
 }
 
 /**
@@ -87,24 +96,20 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
     throw new GuardInputError('INVALID_SALE', unreadableMessage(field), { field, cause });
   });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    fail('sale', 'must be an object with amount, currency and card', input);
+    fail(GuardInputError, 'INVALID_SALE', 'sale', 'must be an object with amount, currency and card');
   }
   // Checked first so a CVV is refused as such, not as "unknown field".
   refuseSensitiveFields(input, '');
   const parsed = saleSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    const path = [...issue.path, ...(key === undefined ? [] : [key])].join('.');
-    const value = path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
-    fail(path || 'sale', ruleText(issue, value), value);
-  }
+  if (!parsed.success) refuse(parsed.error.issues[0] as z.core.$ZodIssue, input);
   const sale: Sale = parsed.data as Sale;
   const kind = sale.kind ?? 'sale';
-  if (sale.refundOf !== undefined && kind !== 'refund') fail('refundOf', "is only for `kind: 'refund'`");
+  if (sale.refundOf !== undefined && kind !== 'refund') fail(GuardInputError, 'INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`");
   // An amount above orderTotal is not bad input: it is an overpay, which the
   // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
-  if (sale.orderTotal !== undefined && sale.orderId === undefined) fail('orderTotal', 'needs an `orderId`');
+  if (sale.orderTotal !== undefined && sale.orderId === undefined) {
+    fail(GuardInputError, 'INVALID_SALE', 'orderTotal', 'needs an `orderId`');
+  }
   const valid: ValidSale = {
     amount: sale.amount,
     currency: sale.currency,

@@ -28,4 +28,6 @@ export type {
   StepKind,
 } from './scenarios/schema.js';
 export { storeContract } from './testing/store-contract.js';
-export type { MakeStore, StoreContractOptions, StoreUnderTest } from './testing/store-contract.js';
+export type { MakeStore, StoreCapability, StoreContractOptions, StoreUnderTest } from './testing/store-contract.js';
+export { virtualTime } from './scenarios/virtual-time.js';
+export type { VirtualTime } from './scenarios/virtual-time.js';

@@ -57,14 +57,7 @@ export interface Reason {
   ageMs?: number;
 }
 
-export type AttemptStatus =
-  | 'pending'
-  | 'unknown'
-  | 'approved'
-  | 'declined'
-  | 'cancelled'
-  | 'voided'
-  | 'refunded';
+export type AttemptStatus = 'pending' | 'unknown' | 'approved' | 'declined' | 'cancelled' | 'voided' | 'refunded';
 
 /** Plain, persisted data about one attempt. Holds no card data beyond BIN and last 4. */
 export interface AttemptRecord {
@@ -125,7 +118,12 @@ export interface Attempt {
   readonly id: string;
   /** Pass it to the processor. 16-255 URL-safe characters, persisted before `begin` resolves. */
   readonly idempotencyKey: string;
-  /** Current status, read live from the guard (a stale `pending` reads `unknown`). */
+  /**
+   * Current status, read live from the guard (a stale `pending` reads
+   * `unknown`). Once a settled attempt has left the guard's memory (unchanged
+   * for `window`, over a store that keeps history), the status this handle
+   * last saw; `guard.get(id)` reads the store.
+   */
   readonly status: AttemptStatus;
   readonly fingerprint: string;
   readonly amount: number;
@@ -205,9 +203,7 @@ export interface ChargeResult {
   attempt?: AttemptRecord;
 }
 
-export type SubmitResult =
-  | ({ approved: true } & ApprovalDetails)
-  | ({ approved: false } & DeclineDetails);
+export type SubmitResult = ({ approved: true } & ApprovalDetails) | ({ approved: false } & DeclineDetails);
 
 export interface ChargeOptions {
   /** Asked on a `prompt`: `true`, `{ operator, reason }`, or `false` to stop. */
@@ -305,9 +301,7 @@ export interface GuardStore {
  * writes back what it holds.
  */
 export type StoreChange =
-  | { type: 'record'; record: AttemptRecord }
-  | { type: 'unpersisted'; record: AttemptRecord }
-  | { type: 'wiped'; detail: string };
+  { type: 'record'; record: AttemptRecord } | { type: 'unpersisted'; record: AttemptRecord } | { type: 'wiped'; detail: string };
 
 /** What start-up asks a store with history for: see `GuardStore.load` and `isHot`. */
 export interface LoadScope {

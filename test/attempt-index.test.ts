@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptIndex, UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import type { DeferredRecords, LoadedRecords } from '../src/deferred.js';
-import { headerLine, recordLine } from '../src/stores/file/jsonl.js';
-import { replay } from './helpers/deferred-file.js';
-import { withDecode } from './helpers/deferred.js';
 import type { AttemptRecord } from '../src/types.js';
 
 const T0 = 1_767_225_600_000;
@@ -74,18 +70,21 @@ describe('AttemptIndex lookups', () => {
     expect(index.byOrder('M-1', 'O-1')).toEqual([approved]);
   });
 
-  it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)('drops a record that became %s from fingerprint and order lookups, keeping it by id', (status) => {
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
-    const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
-    index.add(live);
-    index.add(sibling);
-    const dead = next(live, { status, updatedAt: T0 + 1000 });
-    index.add(dead);
-    expect(index.get('a')).toBe(dead);
-    expect(index.byFingerprint('fp-1')).toEqual([sibling]);
-    expect(index.byOrder('M-1', 'O-1')).toEqual([sibling]);
-  });
+  it.each(['declined', 'cancelled', 'voided', 'refunded'] as const)(
+    'drops a record that became %s from fingerprint and order lookups, keeping it by id',
+    (status) => {
+      const index = new AttemptIndex(RETENTION, WINDOW);
+      const live = record('a', { fingerprint: 'fp-1', orderId: 'O-1' });
+      const sibling = record('b', { fingerprint: 'fp-1', orderId: 'O-1' });
+      index.add(live);
+      index.add(sibling);
+      const dead = next(live, { status, updatedAt: T0 + 1000 });
+      index.add(dead);
+      expect(index.get('a')).toBe(dead);
+      expect(index.byFingerprint('fp-1')).toEqual([sibling]);
+      expect(index.byOrder('M-1', 'O-1')).toEqual([sibling]);
+    },
+  );
 
   it('keeps unknown and approved records in the lookups', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);
@@ -155,7 +154,14 @@ describe('AttemptIndex.openRefundsOf', () => {
 
   it('files open refunds at start-up, and finds none among settled ones', () => {
     const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll([refund('r1', 's', { status: 'unknown' }), refund('r2', 's', { status: 'approved', approvedAt: T0 }), refund('r3', 's', { status: 'pending' })], T0);
+    index.addAll(
+      [
+        refund('r1', 's', { status: 'unknown' }),
+        refund('r2', 's', { status: 'approved', approvedAt: T0 }),
+        refund('r3', 's', { status: 'pending' }),
+      ],
+      T0,
+    );
     expect(ids(index.openRefundsOf('s'))).toEqual(['r1', 'r3']);
   });
 });
@@ -402,10 +408,10 @@ describe('AttemptIndex window sweep, edge cases', () => {
     expect(index.byFingerprint('fp-2')).toEqual([]);
   });
 
-
   it('keeps its place when expiry compacts the queue under it', () => {
     const index = new AttemptIndex(HOUR, WINDOW);
-    const approved = (i: number, at: number) => record(`r${i}`, { fingerprint: `fp-${i}`, status: 'approved', approvedAt: at, updatedAt: at });
+    const approved = (i: number, at: number) =>
+      record(`r${i}`, { fingerprint: `fp-${i}`, status: 'approved', approvedAt: at, updatedAt: at });
     for (let i = 0; i < 3000; i++) index.add(approved(i, T0 + i * 1000));
     // Past retention for the first 1600: the queue drops its consumed head.
     expect(index.expire(T0 + 1599 * 1000 + HOUR)).toHaveLength(1600);
@@ -416,7 +422,6 @@ describe('AttemptIndex window sweep, edge cases', () => {
     index.expire(now + 99 + WINDOW);
     expect(later.filter((r) => index.byFingerprint(r.fingerprint).length > 0)).toEqual([]);
   });
-
 });
 
 describe('AttemptIndex window sweep past superseded entries', () => {
@@ -434,120 +439,49 @@ describe('AttemptIndex window sweep past superseded entries', () => {
   });
 });
 
-describe('AttemptIndex with records a store deferred', () => {
-  /** A file of `records` replayed as a file store does at start-up, with its decode calls counted. */
-  function deferredFile(records: readonly AttemptRecord[]): { live: LoadedRecords & { deferred: DeferredRecords }; built: number[] } {
-    const text = `${[headerLine(), ...records.map(recordLine)].join('\n')}\n`;
-    const { records: parsed, deferred } = replay(Buffer.from(text)).live;
-    const built: number[] = [];
-    // The columns' own methods, with decode counted: only what the index builds goes through it.
-    const counted = withDecode(deferred, (slot) => {
-      built.push(slot);
-      return deferred.decode(slot);
-    });
-    return { live: { records: parsed, deferred: counted }, built };
-  }
+describe('AttemptIndex over a store that keeps history', () => {
+  const approvedAt = (id: string, at: number, patch: Partial<AttemptRecord> = {}) =>
+    record(id, { status: 'approved', approvedAt: at, updatedAt: at, createdAt: at - 1000, ...patch });
 
-  const settledLongAgo = (id: string, patch: Partial<AttemptRecord> = {}) =>
-    record(id, { status: 'approved', approvedAt: T0, updatedAt: T0, authCode: 'A1', ...patch });
-
-  it('builds at start-up only what a decision can match by fingerprint; the rest when first read', () => {
-    const now = T0 + 2 * HOUR;
-    const { live, built } = deferredFile([
-      settledLongAgo('old', { orderId: 'O-1' }),
-      record('declined', { status: 'declined', updatedAt: T0 }),
-      record('open', { status: 'unknown', createdAt: now - 1000 }),
-      settledLongAgo('recent', { approvedAt: now - 1000, updatedAt: now - 1000, createdAt: now - 2000 }),
-    ]);
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll(live.records, now, live.deferred);
-    // Slots are in line order: the open one and the recent approval are built (2, 3), the others not.
-    expect(built.sort()).toEqual([2, 3]);
-    expect(index.size).toBe(4);
-    expect(ids(index.byFingerprint('fp-open'))).toEqual(['open']);
-    expect(ids(index.byFingerprint('fp-recent'))).toEqual(['recent']);
-    expect(index.byFingerprint('fp-old')).toEqual([]);
-
-    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['old']);
-    expect(built).toHaveLength(3);
-    expect(index.get('old')).toEqual(settledLongAgo('old', { orderId: 'O-1' }));
-    expect(index.get('declined')?.status).toBe('declined');
-    // Built once, then read from the index like any record.
-    expect(index.get('declined')).toBe(index.get('declined'));
-    expect(built).toHaveLength(4);
-    expect(index.get('never-there')).toBeUndefined();
-  });
-
-  it('values() with a status and kind test builds only the deferred records that may match', () => {
-    const now = T0 + 2 * HOUR;
-    const { live, built } = deferredFile([
-      settledLongAgo('sale'),
-      settledLongAgo('refund', { kind: 'refund', refundOf: 'sale' }),
-      record('declined', { status: 'declined', updatedAt: T0 }),
-    ]);
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll(live.records, now, live.deferred);
-    expect(ids([...index.values((status) => status === 'unknown')])).toEqual([]);
-    expect(built).toEqual([]);
-    expect(ids([...index.values((status, kind) => status === 'approved' && kind === 'refund')])).toEqual(['refund']);
-    expect(built).toEqual([1]);
-    // Without a test, everything is built and visited.
-    expect(ids([...index.values()])).toEqual(['declined', 'refund', 'sale']);
-    expect(built.sort()).toEqual([0, 1, 2]);
-  });
-
-  it('expires deferred records in deadline order without building the ones still inside retention', () => {
-    const now = T0 + 2 * HOUR;
-    const { live, built } = deferredFile([
-      settledLongAgo('b', { updatedAt: T0 + HOUR, approvedAt: T0 + HOUR }),
-      settledLongAgo('a'),
-      record('c', { status: 'declined', updatedAt: T0 + 30 * 60_000 }),
-    ]);
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll(live.records, now, live.deferred);
-    expect(index.expire(T0 + RETENTION).map((r) => r.id)).toEqual(['a']);
-    expect(built).toEqual([1]);
-    expect(index.expire(T0 + RETENTION + 30 * 60_000).map((r) => r.id)).toEqual(['c']);
-    expect(index.expire(T0 + RETENTION + HOUR).map((r) => r.id)).toEqual(['b']);
-    expect(index.size).toBe(0);
-  });
-
-  it('an update of a deferred record replaces it; its old expiry entry goes stale', () => {
-    const now = T0 + 2 * HOUR;
-    const { live } = deferredFile([settledLongAgo('a', { orderId: 'O-1' })]);
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    index.addAll(live.records, now, live.deferred);
-    const voided = next(index.get('a') as AttemptRecord, { status: 'voided', updatedAt: now });
-    index.add(voided);
-    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
-    // The original deadline passes: nothing goes, the void keeps its own.
-    expect(index.expire(T0 + RETENTION)).toEqual([]);
-    expect(index.get('a')).toBe(voided);
-    expect(index.expire(now + RETENTION).map((r) => r.id)).toEqual(['a']);
-  });
-
-  it('drops a deferred record that cannot be built, reports it once, and goes on', () => {
-    const now = T0 + 2 * HOUR;
-    const { live } = deferredFile([settledLongAgo('a', { orderId: 'O-1' }), settledLongAgo('b', { orderId: 'O-1' })]);
-    const broken = withDecode(live.deferred, (slot) => (slot === 0 ? ({ ...live.deferred.decode(slot), status: 'nonsense' } as unknown as AttemptRecord) : live.deferred.decode(slot)));
-    const problems: string[] = [];
-    const index = new AttemptIndex(RETENTION, WINDOW, (error) => problems.push(`${error.code}: ${error.message}`));
-    index.addAll(live.records, now, broken);
-    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['b']);
-    expect(problems).toEqual([expect.stringMatching(/^READ_FAILED: .*slot 0.*unknown status/)]);
+  it('lets a settled record go once unchanged for the window, without returning it for deletion', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW, true);
+    index.add(approvedAt('a', T0, { orderId: 'O-1' }));
+    index.add(record('open', { status: 'unknown' }));
+    expect(index.expire(T0 + WINDOW - 1)).toEqual([]);
+    expect(ids(index.byOrder('M-1', 'O-1'))).toEqual(['a']);
+    expect(index.expire(T0 + WINDOW)).toEqual([]);
+    // Gone from memory (the store has it); the open one stays.
     expect(index.get('a')).toBeUndefined();
-    expect(index.size).toBe(1);
-    expect(index.expire(T0 + RETENTION).map((r) => r.id)).toEqual(['b']);
-    expect(problems).toHaveLength(1);
+    expect(index.byOrder('M-1', 'O-1')).toEqual([]);
+    expect(ids([...index.values()])).toEqual(['open']);
   });
 
-  it('a record a store returns built and also deferred under the same id is filed once, as an update', () => {
-    const now = T0 + 2 * HOUR;
-    const { live } = deferredFile([settledLongAgo('a')]);
-    const index = new AttemptIndex(RETENTION, WINDOW);
-    const voided = settledLongAgo('a', { status: 'voided', updatedAt: T0 + HOUR });
-    index.addAll([voided], now, live.deferred);
-    expect(index.size).toBe(1);
-    expect([...index.values()].map((r) => r.status)).toEqual(['approved']);
+  it('keeps an approval until its window ends even when its last change is stamped earlier (a clock set back)', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW, true);
+    const a = approvedAt('a', T0 + HOUR, { updatedAt: T0 });
+    index.add(a);
+    index.expire(T0 + WINDOW);
+    expect(index.get('a')).toBe(a);
+    index.expire(T0 + HOUR + WINDOW);
+    expect(index.get('a')).toBeUndefined();
+  });
+
+  it('returns for deletion only what passed retention, and keeps a pinned record (its write failed)', () => {
+    const index = new AttemptIndex(WINDOW / 2, WINDOW, true);
+    index.add(record('declined', { status: 'declined', updatedAt: T0 }));
+    index.add(record('unwritten', { status: 'declined', updatedAt: T0 }));
+    // Retention shorter than the window: retention wins, and says delete.
+    expect(index.expire(T0 + WINDOW / 2, (id) => id === 'unwritten').map((r) => r.id)).toEqual(['declined', 'unwritten']);
+    const history = new AttemptIndex(RETENTION, WINDOW, true);
+    history.add(record('unwritten', { status: 'declined', updatedAt: T0 }));
+    expect(history.expire(T0 + WINDOW, (id) => id === 'unwritten')).toEqual([]);
+    expect(history.get('unwritten')?.status).toBe('declined');
+  });
+
+  it('an open record stays for 7 days, then is returned for deletion', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW, true);
+    index.add(record('open', { status: 'unknown' }));
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS - 1)).toEqual([]);
+    expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS).map((r) => r.id)).toEqual(['open']);
   });
 });

@@ -244,7 +244,22 @@ describe('cardFacts: shape', () => {
 });
 
 describe('sensitive card data', () => {
-  const names = ['cvv', 'CVV', 'cvv2', 'cvc', 'CVC2', 'pin', 'PIN', 'pinBlock', 'pin_block', 'track1', 'track2', 'Track-2', 'trackData', 'securityCode'];
+  const names = [
+    'cvv',
+    'CVV',
+    'cvv2',
+    'cvc',
+    'CVC2',
+    'pin',
+    'PIN',
+    'pinBlock',
+    'pin_block',
+    'track1',
+    'track2',
+    'Track-2',
+    'trackData',
+    'securityCode',
+  ];
 
   it.each(names)('refuses `%s` inside the card with SENSITIVE_DATA, saying it is never needed', (name) => {
     const error = inputError(() => cardFacts({ pan: VISA, [name]: '123' }));
@@ -271,8 +286,20 @@ describe('cardFacts: hostile objects (issue 10)', () => {
   it('turns a revoked Proxy, a throwing getter or a throwing trap into a GuardInputError naming the field', () => {
     const revoked = Proxy.revocable({ pan: VISA }, {});
     revoked.revoke();
-    const getter = Object.defineProperty({}, 'pan', { enumerable: true, get: () => { throw new Error('no'); } });
-    const trap = new Proxy({ pan: VISA }, { has: () => { throw new Error('trap'); } });
+    const getter = Object.defineProperty({}, 'pan', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no');
+      },
+    });
+    const trap = new Proxy(
+      { pan: VISA },
+      {
+        has: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     expect(inputError(() => cardFacts(revoked.proxy)).field).toBe('card');
     expect(inputError(() => cardFacts(getter)).field).toBe('card.pan');
     expect(inputError(() => cardFacts(trap)).field).toBe('card');

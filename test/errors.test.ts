@@ -9,7 +9,11 @@ import {
   GuardStorageError,
   describeValue,
   errorText,
+  fail,
+  invalidOption,
   isGuardError,
+  type GuardErrorCode,
+  type GuardErrorOptions,
 } from '../src/errors.js';
 import { TEST_PANS, cardNumberLeaks, panVariants } from './helpers/cards.js';
 import * as root from '../src/index.js';
@@ -22,13 +26,29 @@ const CLASSES = [
   ['GuardStorageError', GuardStorageError],
 ] as const;
 
+/** A code each class really throws: the constructors take only their own. */
+const CODE_OF = {
+  GuardInputError: 'INVALID_SALE',
+  GuardConfigError: 'INVALID_OPTION',
+  GuardStateError: 'UNKNOWN_ATTEMPT',
+  GuardOverrideError: 'NOT_AUTHORIZED',
+  GuardStorageError: 'STORE_FAILED',
+} as const;
+
+type AnyGuardErrorClass = new (code: GuardErrorCode, message: string, options?: GuardErrorOptions) => GuardError;
+
+/** One of the five classes, built with a code of its own (the tests below go over all five alike). */
+function make(ErrorClass: (typeof CLASSES)[number][1], message: string, options?: GuardErrorOptions): GuardError {
+  return new (ErrorClass as unknown as AnyGuardErrorClass)(CODE_OF[ErrorClass.name as keyof typeof CODE_OF], message, options);
+}
+
 describe('error classes', () => {
   it.each(CLASSES)('%s has its class name as name, a code, a field, and is a GuardError', (name, ErrorClass) => {
     const cause = new Error('disk full');
-    const error = new ErrorClass('SOME_CODE', 'what happened', { field: 'card.pan', cause });
+    const error = make(ErrorClass, 'what happened', { field: 'card.pan', cause });
     expect(error.name).toBe(name);
     expect(error.name).toBe(ErrorClass.name);
-    expect(error.code).toBe('SOME_CODE');
+    expect(error.code).toBe(CODE_OF[name]);
     expect(error.field).toBe('card.pan');
     expect(error.message).toBe('what happened');
     expect(error.cause).toBe(cause);
@@ -42,7 +62,7 @@ describe('error classes', () => {
 
   it('makes each error an instance of exactly one of the five classes', () => {
     for (const [, ErrorClass] of CLASSES) {
-      const error = new ErrorClass('X', 'x');
+      const error = make(ErrorClass, 'x');
       expect(CLASSES.filter(([, Other]) => error instanceof Other)).toHaveLength(1);
     }
   });
@@ -62,7 +82,9 @@ describe('error classes', () => {
 
 describe('isGuardError', () => {
   it('recognises a guard error from another realm by name and code', () => {
-    const foreign = vm.runInNewContext(`(() => { const e = new Error('held'); e.name = 'GuardStateError'; e.code = 'TAKEN_OVER'; return e; })()`);
+    const foreign = vm.runInNewContext(
+      `(() => { const e = new Error('held'); e.name = 'GuardStateError'; e.code = 'TAKEN_OVER'; return e; })()`,
+    );
     expect(foreign instanceof Error).toBe(false);
     expect(foreign instanceof GuardError).toBe(false);
     expect(isGuardError(foreign)).toBe(true);
@@ -129,7 +151,16 @@ describe('describeValue never echoes a card number (issue 10, item 6)', () => {
   it('never throws, whatever it is given', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const hostile = [revoked.proxy, Object.create(null), Symbol('s'), new Proxy([], { get: () => { throw new Error('trap'); } })];
+    const hostile = [
+      revoked.proxy,
+      Object.create(null),
+      Symbol('s'),
+      new Proxy([], {
+        get: () => {
+          throw new Error('trap');
+        },
+      }),
+    ];
     for (const value of hostile) expect(typeof describeValue(value)).toBe('string');
   });
 });
@@ -149,8 +180,22 @@ describe('errorText', () => {
   it('never throws: a null-prototype object, a revoked Proxy, a throwing message getter', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const getter = Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('nope'); } });
-    for (const value of [Object.create(null), revoked.proxy, getter, Symbol('x'), { toString: () => { throw new Error('no'); } }]) {
+    const getter = Object.defineProperty(new Error(), 'message', {
+      get: () => {
+        throw new Error('nope');
+      },
+    });
+    for (const value of [
+      Object.create(null),
+      revoked.proxy,
+      getter,
+      Symbol('x'),
+      {
+        toString: () => {
+          throw new Error('no');
+        },
+      },
+    ]) {
       expect(typeof errorText(value)).toBe('string');
     }
   });
@@ -163,10 +208,59 @@ describe('errorText', () => {
 describe('GuardError: no message or field carries a card number, however it got there', () => {
   it.each(CLASSES)('%s masks card numbers in its message and field, and leaves other numbers', (_name, ErrorClass) => {
     for (const pan of panVariants()) {
-      const error = new ErrorClass('X', `attempt ${pan} at 1767225600000`, { field: `orderId ${pan}` });
+      const error = make(ErrorClass, `attempt ${pan} at 1767225600000`, { field: `orderId ${pan}` });
       expect(cardNumberLeaks([error.message, error.field, String(error)])).toEqual([]);
       expect(error.message).toContain('1767225600000');
     }
-    expect(new ErrorClass('X', 'from 1 to 9007199254740991').message).toBe('from 1 to 9007199254740991');
+    expect(make(ErrorClass, 'from 1 to 9007199254740991').message).toBe('from 1 to 9007199254740991');
+  });
+});
+
+describe('fail: the one "`field` RULE, got VALUE" helper', () => {
+  it('throws the class and code it is given, naming the field and the rule', () => {
+    expect(() => fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer', 12.5)).toThrow(
+      expect.objectContaining({
+        name: 'GuardInputError',
+        code: 'INVALID_OUTCOME',
+        field: 'amount',
+        message: '`amount` must be a safe integer, got 12.5 (number)',
+      }),
+    );
+  });
+
+  it('quotes no value when none is passed, and undefined when undefined is passed', () => {
+    expect(() => fail(GuardInputError, 'INVALID_CARD', 'card.last4', 'must be exactly 4 digits')).toThrow(
+      /^`card.last4` must be exactly 4 digits$/,
+    );
+    expect(() => fail(GuardStateError, 'UNKNOWN_ATTEMPT', 'attemptId', 'must be known', undefined)).toThrow(
+      /, got undefined \(undefined\)$/,
+    );
+  });
+
+  it('masks a card number passed as the value', () => {
+    const error = (() => {
+      try {
+        return fail(GuardConfigError, 'INVALID_OPTION', 'terminalId', 'must be short', '4111 1111 1111 1111');
+      } catch (thrown) {
+        return thrown as GuardConfigError;
+      }
+    })();
+    expect(cardNumberLeaks([error.message])).toEqual([]);
+  });
+
+  it('invalidOption: GuardConfigError INVALID_OPTION, "`field` must be RULE, got VALUE" (createGuard options, the stores)', () => {
+    expect(() => invalidOption('journal', 'a boolean', 'yes')).toThrow(
+      expect.objectContaining({
+        name: 'GuardConfigError',
+        code: 'INVALID_OPTION',
+        field: 'journal',
+        message: '`journal` must be a boolean, got "yes" (string)',
+      }),
+    );
+  });
+
+  it('takes only a code of the class it is given (checked by tsc)', () => {
+    // @ts-expect-error: INVALID_OPTION is not a GuardStateError code
+    expect(() => fail(GuardStateError, 'INVALID_OPTION', 'x', 'must be y')).toThrow(GuardStateError);
   });
 });

@@ -42,7 +42,11 @@ describe('createHasher', () => {
     const material = cardFacts({ pan: '4111 1111 1111 1111' }).material;
     expectMac(hasher.cardKey(material), SECRET, `card\u0000${material}`);
     const p = parts();
-    expectMac(hasher.fingerprint(p), SECRET, `sale\u0000${p.merchantId}\u0000${p.kind}\u0000${p.currency}\u0000${p.amount}\u0000${p.cardKey}`);
+    expectMac(
+      hasher.fingerprint(p),
+      SECRET,
+      `sale\u0000${p.merchantId}\u0000${p.kind}\u0000${p.currency}\u0000${p.amount}\u0000${p.cardKey}`,
+    );
     expectMac(hasher.keyCheck, SECRET, 'pos-duplicate-guard key check v1');
   });
 
@@ -87,12 +91,16 @@ describe('createHasher', () => {
 
   it('separates fields, so shifting characters between them changes the fingerprint', () => {
     const hasher = createHasher(SECRET);
-    expect(hasher.fingerprint(parts({ merchantId: 'M-1', currency: 'CNY' }))).not.toBe(hasher.fingerprint(parts({ merchantId: 'M-1C', currency: 'NY' })));
+    expect(hasher.fingerprint(parts({ merchantId: 'M-1', currency: 'CNY' }))).not.toBe(
+      hasher.fingerprint(parts({ merchantId: 'M-1C', currency: 'NY' })),
+    );
   });
 
   it('tells card kinds apart: a token that spells a PAN is another card', () => {
     const hasher = createHasher(SECRET);
-    expect(hasher.cardKey(cardFacts({ pan: '4111111111111111' }).material)).not.toBe(hasher.cardKey(cardFacts({ token: '4111111111111111' }).material));
+    expect(hasher.cardKey(cardFacts({ pan: '4111111111111111' }).material)).not.toBe(
+      hasher.cardKey(cardFacts({ token: '4111111111111111' }).material),
+    );
   });
 
   it('produces URL-safe fingerprints and card keys of one fixed length that hold no card digits', () => {
@@ -140,6 +148,8 @@ describe('secretBytes', () => {
   });
 
   it('rejects a missing or non-string, non-byte secret', () => {
+    // 12345678901234567 is past Number.MAX_SAFE_INTEGER on purpose: a number is no secret, however long.
+    // eslint-disable-next-line no-loss-of-precision
     for (const secret of [undefined, null, 1234567890123456789n, 12345678901234567, ['x'.repeat(16)], new ArrayBuffer(32)]) {
       expect(() => secretBytes(secret)).toThrow(GuardConfigError);
     }

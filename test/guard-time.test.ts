@@ -6,8 +6,19 @@ import { HOUR, MINUTE, ManualClock, START } from './helpers/guard.js';
 
 function record(at: number, approvedAt?: number): AttemptRecord {
   return makeRecord({
-    v: 1, id: 'pdg_x', idempotencyKey: 'pdg_x', fingerprint: 'f', status: approvedAt === undefined ? 'pending' : 'approved',
-    kind: 'sale', amount: 1, currency: 'CNY', merchantId: 'M', createdAt: at, updatedAt: approvedAt ?? at, pendingSince: at, refunded: 0,
+    v: 1,
+    id: 'pdg_x',
+    idempotencyKey: 'pdg_x',
+    fingerprint: 'f',
+    status: approvedAt === undefined ? 'pending' : 'approved',
+    kind: 'sale',
+    amount: 1,
+    currency: 'CNY',
+    merchantId: 'M',
+    createdAt: at,
+    updatedAt: approvedAt ?? at,
+    pendingSince: at,
+    refunded: 0,
     ...(approvedAt === undefined ? {} : { approvedAt }),
   });
 }

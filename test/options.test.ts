@@ -98,7 +98,14 @@ describe('resolveOptions: validation', () => {
 
   it('rejects a missing, empty or non-string merchantId', () => {
     const { merchantId: _omitted, ...rest } = valid;
-    for (const options of [rest, { ...valid, merchantId: '' }, { ...valid, merchantId: '  ' }, { ...valid, merchantId: ' M1 ' }, { ...valid, merchantId: 42 }, { ...valid, merchantId: 'x'.repeat(129) }]) {
+    for (const options of [
+      rest,
+      { ...valid, merchantId: '' },
+      { ...valid, merchantId: '  ' },
+      { ...valid, merchantId: ' M1 ' },
+      { ...valid, merchantId: 42 },
+      { ...valid, merchantId: 'x'.repeat(129) },
+    ]) {
       expectFieldError(options, 'merchantId');
     }
   });
@@ -191,10 +198,19 @@ describe('resolveOptions: card numbers and hostile objects (issue 10)', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     expect(configError(revoked.proxy).field).toBe('options');
-    const getter = Object.defineProperty({ ...valid }, 'window', { enumerable: true, get: () => { throw new Error('no'); } });
+    const getter = Object.defineProperty({ ...valid }, 'window', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no');
+      },
+    });
     expect(configError(getter).field).toBe('window');
     expect(configError({ ...valid, clock: revoked.proxy }).field).toBe('clock');
-    const clock = Object.defineProperty({ monotonic: () => 1 }, 'now', { get: () => { throw new Error('no'); } });
+    const clock = Object.defineProperty({ monotonic: () => 1 }, 'now', {
+      get: () => {
+        throw new Error('no');
+      },
+    });
     expect(configError({ ...valid, clock }).field).toBe('clock');
   });
 });

@@ -25,7 +25,10 @@ describe('validateOutcome: accepted', () => {
   it('passes a refund with and without an amount', () => {
     expect(validateOutcome({ status: 'refunded' })).toEqual({ status: 'refunded' });
     expect(validateOutcome({ status: 'refunded', amount: 500 })).toEqual({ status: 'refunded', amount: 500 });
-    expect(validateOutcome({ status: 'refunded', amount: Number.MAX_SAFE_INTEGER })).toEqual({ status: 'refunded', amount: Number.MAX_SAFE_INTEGER });
+    expect(validateOutcome({ status: 'refunded', amount: Number.MAX_SAFE_INTEGER })).toEqual({
+      status: 'refunded',
+      amount: Number.MAX_SAFE_INTEGER,
+    });
   });
 
   it('returns a clean copy: unknown keys dropped, details absent when not given', () => {
@@ -83,16 +86,30 @@ describe('validateOutcome: hostile objects (issue 10)', () => {
     const revoked = Proxy.revocable({ status: 'approved' }, {});
     revoked.revoke();
     expect(inputError(revoked.proxy).field).toBe('outcome');
-    const getter = Object.defineProperty({ status: 'declined' }, 'message', { enumerable: true, get: () => { throw new Error('no'); } });
+    const getter = Object.defineProperty({ status: 'declined' }, 'message', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no');
+      },
+    });
     expect(inputError(getter).field).toBe('message');
   });
 
   it('masks card numbers in details, however written, but keeps a processor reference that is not one', () => {
     for (const pan of panVariants()) {
-      const clean = validateOutcome({ status: 'declined', code: `c ${pan}`, message: `card ${pan}`, authCode: pan, processorRef: `ref ${pan}` });
+      const clean = validateOutcome({
+        status: 'declined',
+        code: `c ${pan}`,
+        message: `card ${pan}`,
+        authCode: pan,
+        processorRef: `ref ${pan}`,
+      });
       expect(cardNumberLeaks(clean)).toEqual([]);
     }
-    expect(validateOutcome({ status: 'approved', processorRef: '123456789012' })).toEqual({ status: 'approved', processorRef: '123456789012' });
+    expect(validateOutcome({ status: 'approved', processorRef: '123456789012' })).toEqual({
+      status: 'approved',
+      processorRef: '123456789012',
+    });
   });
 
   it('never quotes a card number in its error', () => {
@@ -133,8 +150,15 @@ describe('answerOutcome: what a processor answered is always recorded (issue 10,
   });
 
   it('records the approval when reading a detail throws', () => {
-    const answer = Object.defineProperty({ approved: true }, 'authCode', { get: () => { throw new Error('no'); } });
-    expect(answerOutcome(answer)).toEqual({ outcome: { status: 'approved' }, notes: [expect.stringMatching(/authCode dropped.*could not be read/)] });
+    const answer = Object.defineProperty({ approved: true }, 'authCode', {
+      get: () => {
+        throw new Error('no');
+      },
+    });
+    expect(answerOutcome(answer)).toEqual({
+      outcome: { status: 'approved' },
+      notes: [expect.stringMatching(/authCode dropped.*could not be read/)],
+    });
   });
 
   it('masks card data in every detail', () => {
@@ -147,7 +171,11 @@ describe('answerOutcome: what a processor answered is always recorded (issue 10,
   it('is undefined for anything that is not an answer', () => {
     const revoked = Proxy.revocable({ approved: true }, {});
     revoked.revoke();
-    const throwing = Object.defineProperty({}, 'approved', { get: () => { throw new Error('no'); } });
+    const throwing = Object.defineProperty({}, 'approved', {
+      get: () => {
+        throw new Error('no');
+      },
+    });
     for (const value of [undefined, null, 'approved', { ok: true }, { approved: 'yes' }, revoked.proxy, throwing, Object.create(null)]) {
       expect(answerOutcome(value)).toBeUndefined();
     }

@@ -10,7 +10,9 @@ describe('isCardNumber: the guard takes what it would accept as a card.pan', () 
   });
 
   it('is false for 11 or 20 digits, a Luhn failure off 62, and anything not digits', () => {
-    for (const text of ['41111111111', '41111111111111111111', '4111111111111112', '4111 1111 1111 1111', '']) expect(isCardNumber(text)).toBe(false);
+    for (const text of ['41111111111', '41111111111111111111', '4111111111111112', '4111 1111 1111 1111', '']) {
+      expect(isCardNumber(text)).toBe(false);
+    }
   });
 });
 
@@ -28,7 +30,15 @@ describe('containsCardNumber', () => {
   });
 
   it('leaves ids that are not card numbers: short, long, or failing Luhn off 62', () => {
-    for (const id of ['ORD-2026-0042', 'T-01', 'pdg_Ab3dEf9hIj0kLm1n', '20260301000123', '4200001234202603011234567890', '4111111111111112', 'order 123456789012']) {
+    for (const id of [
+      'ORD-2026-0042',
+      'T-01',
+      'pdg_Ab3dEf9hIj0kLm1n',
+      '20260301000123',
+      '4200001234202603011234567890',
+      '4111111111111112',
+      'order 123456789012',
+    ]) {
       expect(containsCardNumber(id)).toBe(false);
     }
   });
@@ -45,7 +55,9 @@ describe('maskCardNumbers', () => {
   });
 
   it('keeps digits that are not a card number', () => {
-    for (const text of ['RRN 123456789012', 'tx 4200001234202603011234567890', 'psp 8816178914545622']) expect(maskCardNumbers(text, '#')).toBe(text);
+    for (const text of ['RRN 123456789012', 'tx 4200001234202603011234567890', 'psp 8816178914545622']) {
+      expect(maskCardNumbers(text, '#')).toBe(text);
+    }
   });
 });
 
@@ -57,8 +69,8 @@ describe('card numbers in every script and encoding (review2)', () => {
     'URL-encoded space (%20)': grouped(PAN, '%20'),
     'URL-encoded dash (%2D)': grouped(PAN, '%2D'),
     'soft hyphen': grouped(PAN, '\u00ad'),
-    'LRM': grouped(PAN, '\u200e'),
-    'RLM': grouped(PAN, '\u200f'),
+    LRM: grouped(PAN, '\u200e'),
+    RLM: grouped(PAN, '\u200f'),
     'Mongolian vowel separator': grouped(PAN, '\u180e'),
     'four separators in a row': grouped(PAN, ' -- '),
     'five separators in a row': grouped(PAN, ' - - '),
@@ -69,7 +81,9 @@ describe('card numbers in every script and encoding (review2)', () => {
     'Devanagari digits': inScript(0x0966),
     'mathematical bold digits': inScript(0x1d7ce),
     'mathematical monospace digits': inScript(0x1d7f6),
-    'Arabic-Indic digits with an Arabic letter mark between groups': grouped(PAN, '\u061c').replace(/\d/g, (d) => String.fromCharCode(0x0660 + Number(d))),
+    'Arabic-Indic digits with an Arabic letter mark between groups': grouped(PAN, '\u061c').replace(/\d/g, (d) =>
+      String.fromCharCode(0x0660 + Number(d)),
+    ),
     'superscript digits': PAN.replace(/\d/g, (d) => '⁰¹²³⁴⁵⁶⁷⁸⁹'[Number(d)] as string),
     'circled digits': PAN.replace(/\d/g, (d) => (d === '0' ? '⓪' : String.fromCharCode(0x2460 + Number(d) - 1))),
   };

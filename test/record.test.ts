@@ -32,7 +32,16 @@ describe('makeRecord', () => {
 describe('recordProblem', () => {
   it('accepts a record as the guard writes it, and one with fields from a newer release', () => {
     expect(recordProblem(sampleRecord('a'))).toBeUndefined();
-    expect(recordProblem({ ...sampleRecord('a'), refunds: [{ id: 'r', amount: 1 }], approvedAt: 1, orderId: 'O', orderTotal: 2, somethingNew: true })).toBeUndefined();
+    expect(
+      recordProblem({
+        ...sampleRecord('a'),
+        refunds: [{ id: 'r', amount: 1 }],
+        approvedAt: 1,
+        orderId: 'O',
+        orderTotal: 2,
+        somethingNew: true,
+      }),
+    ).toBeUndefined();
   });
 
   it.each([

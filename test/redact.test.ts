@@ -91,7 +91,12 @@ describe('redactCardNumbers: a processor reference keeps its digits unless they 
 
 describe('redact: amounts and dates are not card numbers (review2)', () => {
   it('keeps amounts and dates written next to each other', () => {
-    for (const text of ['split bill 100.00 / 150.00 / 200.00', 'limit reached 2026.03.01 500.00', 'paid 1250.00 + 300.00 + 45.50 on 2026-03-01', '12.50 12.50 12.50 12.50 12.50']) {
+    for (const text of [
+      'split bill 100.00 / 150.00 / 200.00',
+      'limit reached 2026.03.01 500.00',
+      'paid 1250.00 + 300.00 + 45.50 on 2026-03-01',
+      '12.50 12.50 12.50 12.50 12.50',
+    ]) {
       expect(redact(text)).toBe(text);
     }
   });

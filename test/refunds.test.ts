@@ -25,7 +25,8 @@ function record(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
     ...patch,
   });
 }
-const refund = (id: string, amount: number, status: AttemptRecord['status'] = 'approved') => record(id, { kind: 'refund', refundOf: 's', amount, status });
+const refund = (id: string, amount: number, status: AttemptRecord['status'] = 'approved') =>
+  record(id, { kind: 'refund', refundOf: 's', amount, status });
 
 describe('applyRefund', () => {
   it('adds an approved refund to the sale, listed with its amount', () => {
@@ -37,16 +38,34 @@ describe('applyRefund', () => {
   it('never lists a refund as zero: beyond what remains, it keeps its amount and the excess as `over`', () => {
     const full = applyRefund(record('s'), refund('r1', 1000), T0) as AttemptRecord;
     const twice = applyRefund(full, refund('r2', 1000), T0 + 1);
-    expect(twice).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: 'r1', amount: 1000 }, { id: 'r2', amount: 1000, over: 1000 }] });
+    expect(twice).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [
+        { id: 'r1', amount: 1000 },
+        { id: 'r2', amount: 1000, over: 1000 },
+      ],
+    });
     const partly = applyRefund(applyRefund(record('s'), refund('r1', 700), T0) as AttemptRecord, refund('r2', 500), T0);
-    expect(partly).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: 'r1', amount: 700 }, { id: 'r2', amount: 500, over: 200 }] });
+    expect(partly).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [
+        { id: 'r1', amount: 700 },
+        { id: 'r2', amount: 500, over: 200 },
+      ],
+    });
   });
 
   it('is idempotent, and leaves a sale that was never approved alone', () => {
     const once = applyRefund(record('s'), refund('r1', 400), T0) as AttemptRecord;
     expect(applyRefund(once, refund('r1', 400), T0)).toBeUndefined();
     // On a sale voided meanwhile, the whole refund is money to recover: listed as over, the sale stays voided.
-    expect(applyRefund(record('s', { status: 'voided' }), refund('r1', 400), T0)).toMatchObject({ status: 'voided', refunded: 0, refunds: [{ id: 'r1', amount: 400, over: 400 }] });
+    expect(applyRefund(record('s', { status: 'voided' }), refund('r1', 400), T0)).toMatchObject({
+      status: 'voided',
+      refunded: 0,
+      refunds: [{ id: 'r1', amount: 400, over: 400 }],
+    });
     expect(applyRefund(refund('x', 400), refund('r1', 400), T0)).toBeUndefined();
   });
 });
@@ -60,13 +79,37 @@ describe('revokeRefund', () => {
 
   it('lets over-refunds count in the room the voided refund frees, in the order they were listed', () => {
     let s = record('s');
-    for (const [id, amount] of [['r1', 600], ['r2', 700], ['r3', 500]] as const) s = applyRefund(s, refund(id, amount), T0) as AttemptRecord;
-    expect(s.refunds).toEqual([{ id: 'r1', amount: 600 }, { id: 'r2', amount: 700, over: 300 }, { id: 'r3', amount: 500, over: 500 }]);
+    for (const [id, amount] of [
+      ['r1', 600],
+      ['r2', 700],
+      ['r3', 500],
+    ] as const) {
+      s = applyRefund(s, refund(id, amount), T0) as AttemptRecord;
+    }
+    expect(s.refunds).toEqual([
+      { id: 'r1', amount: 600 },
+      { id: 'r2', amount: 700, over: 300 },
+      { id: 'r3', amount: 500, over: 500 },
+    ]);
     const after = revokeRefund(s, refund('r1', 600), T0);
     // r2's 700 all counts now, r3 fills the last 300.
-    expect(after).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: 'r2', amount: 700 }, { id: 'r3', amount: 500, over: 200 }] });
+    expect(after).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [
+        { id: 'r2', amount: 700 },
+        { id: 'r3', amount: 500, over: 200 },
+      ],
+    });
     // Voiding an over-refund takes back only what it counted.
-    expect(revokeRefund(s, refund('r3', 500), T0)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: 'r1', amount: 600 }, { id: 'r2', amount: 700, over: 300 }] });
+    expect(revokeRefund(s, refund('r3', 500), T0)).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [
+        { id: 'r1', amount: 600 },
+        { id: 'r2', amount: 700, over: 300 },
+      ],
+    });
   });
 
   it('leaves a voided sale voided: reversing one of its refunds does not bring it back', () => {
@@ -75,9 +118,23 @@ describe('revokeRefund', () => {
   });
 
   it('reads lists written before `over` existed (the amount counted) and ignores a mangled `over`', () => {
-    const old = record('s', { refunded: 1000, status: 'refunded', refunds: [{ id: 'r1', amount: 1000 }, { id: 'r2', amount: 0 }] });
-    expect(revokeRefund(old, refund('r1', 1000), T0)).toMatchObject({ status: 'approved', refunded: 0, refunds: [{ id: 'r2', amount: 0 }] });
-    const mangled = record('s', { refunded: 400, refunds: [{ id: 'r1', amount: 400, over: 'x' } as unknown as { id: string; amount: number }] });
+    const old = record('s', {
+      refunded: 1000,
+      status: 'refunded',
+      refunds: [
+        { id: 'r1', amount: 1000 },
+        { id: 'r2', amount: 0 },
+      ],
+    });
+    expect(revokeRefund(old, refund('r1', 1000), T0)).toMatchObject({
+      status: 'approved',
+      refunded: 0,
+      refunds: [{ id: 'r2', amount: 0 }],
+    });
+    const mangled = record('s', {
+      refunded: 400,
+      refunds: [{ id: 'r1', amount: 400, over: 'x' } as unknown as { id: string; amount: number }],
+    });
     expect(revokeRefund(mangled, refund('r1', 400), T0)).toMatchObject({ refunded: 0 });
   });
 });
@@ -104,7 +161,9 @@ describe('externalRefund', () => {
   });
 
   it('refuses "the rest" when open refunds leave none, rather than recording a refund of 0', () => {
-    expect(() => externalRefund(record('s'), undefined, [refund('u1', 1000, 'unknown')])).toThrow(/the rest exceeds .* \(0; open refunds: \[u1\]\)/);
+    expect(() => externalRefund(record('s'), undefined, [refund('u1', 1000, 'unknown')])).toThrow(
+      /the rest exceeds .* \(0; open refunds: \[u1\]\)/,
+    );
     // An override let open refunds exceed the sale: still nothing, not a negative refund.
     expect(() => externalRefund(record('s'), 1, [refund('u1', 800, 'unknown'), refund('u2', 800, 'unknown')])).toThrow(GuardStateError);
   });

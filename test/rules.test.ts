@@ -78,14 +78,26 @@ describe('IN_FLIGHT', () => {
   });
 
   it('matches a pending attempt on the same merchant and order, of any kind and any fingerprint', () => {
-    const pendingRefund = record('p', { status: 'pending', kind: 'refund', fingerprint: 'fp-other', orderId: 'O-1', createdAt: NOW - SECOND });
+    const pendingRefund = record('p', {
+      status: 'pending',
+      kind: 'refund',
+      fingerprint: 'fp-other',
+      orderId: 'O-1',
+      createdAt: NOW - SECOND,
+    });
     expect(codes(run(sale({ orderId: 'O-1' }), pendingRefund))).toEqual(['IN_FLIGHT']);
     const pendingSale = record('q', { status: 'pending', fingerprint: 'fp-other', amount: 99, orderId: 'O-1', createdAt: NOW - SECOND });
     expect(codes(run(refund({ orderId: 'O-1' }), pendingSale))).toEqual(['IN_FLIGHT']);
   });
 
   it("ignores another merchant's order with the same id", () => {
-    const elsewhere = record('p', { status: 'pending', fingerprint: 'fp-other', merchantId: 'M-2', orderId: 'O-1', createdAt: NOW - SECOND });
+    const elsewhere = record('p', {
+      status: 'pending',
+      fingerprint: 'fp-other',
+      merchantId: 'M-2',
+      orderId: 'O-1',
+      createdAt: NOW - SECOND,
+    });
     expect(run(sale({ orderId: 'O-1' }), elsewhere)).toEqual([]);
   });
 
@@ -109,7 +121,12 @@ describe('UNKNOWN_OUTCOME', () => {
   it('reads a pending older than pendingTimeout (strictly) as unknown', () => {
     const stale = record('p', { status: 'pending', pendingSince: NOW - settings.pendingTimeoutMs - 1 });
     expect(codes(run(sale(), stale))).toEqual(['UNKNOWN_OUTCOME']);
-    const staleOnOrder = record('q', { status: 'pending', fingerprint: 'fp-other', orderId: 'O-1', pendingSince: NOW - settings.pendingTimeoutMs - 1 });
+    const staleOnOrder = record('q', {
+      status: 'pending',
+      fingerprint: 'fp-other',
+      orderId: 'O-1',
+      pendingSince: NOW - settings.pendingTimeoutMs - 1,
+    });
     expect(codes(run(sale({ orderId: 'O-1' }), staleOnOrder))).toEqual(['UNKNOWN_OUTCOME']);
   });
 
@@ -219,7 +236,9 @@ describe('ORDER_ALREADY_PAID with orderTotal (overpay)', () => {
     const declined = record('d', { orderId: 'O-1', amount: 5000, fingerprint: 'fp-d', status: 'declined' });
     const voided = record('v', { orderId: 'O-1', amount: 5000, fingerprint: 'fp-v', status: 'voided' });
     const approvedRefund = record('r', { orderId: 'O-1', amount: 5000, fingerprint: 'fp-r', kind: 'refund', refundOf: 'a' });
-    expect(run(sale({ orderId: 'O-1', orderTotal: 2000, amount: 1000, fingerprint: 'fp-x' }), first, declined, voided, approvedRefund)).toEqual([]);
+    expect(
+      run(sale({ orderId: 'O-1', orderTotal: 2000, amount: 1000, fingerprint: 'fp-x' }), first, declined, voided, approvedRefund),
+    ).toEqual([]);
   });
 });
 
@@ -275,7 +294,16 @@ describe('refund rules', () => {
 describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
   const original = record('s', { amount: 1000, refunded: 400, fingerprint: 'fp-S' });
   const openRefund = (id: string, patch: Partial<AttemptRecord>) =>
-    record(id, { kind: 'refund', refundOf: 's', fingerprint: `fp-${id}`, amount: 300, status: 'unknown', approvedAt: undefined, createdAt: NOW - MINUTE, ...patch });
+    record(id, {
+      kind: 'refund',
+      refundOf: 's',
+      fingerprint: `fp-${id}`,
+      amount: 300,
+      status: 'unknown',
+      approvedAt: undefined,
+      createdAt: NOW - MINUTE,
+      ...patch,
+    });
 
   it('holds a refund on any card with UNKNOWN_OUTCOME, and counts the unknown one against what remains', () => {
     const unknown = openRefund('u', {});
@@ -288,13 +316,20 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
 
   it('holds a refund with IN_FLIGHT while another refund of the sale is pending, and as UNKNOWN_OUTCOME once it is stale', () => {
     const pending = openRefund('p', { status: 'pending', createdAt: NOW - SECOND });
-    expect(run(refund({ refundOf: 's', amount: 100 }), original, pending)).toEqual([expect.objectContaining({ code: 'IN_FLIGHT', attemptId: 'p' })]);
+    expect(run(refund({ refundOf: 's', amount: 100 }), original, pending)).toEqual([
+      expect.objectContaining({ code: 'IN_FLIGHT', attemptId: 'p' }),
+    ]);
     const stale = openRefund('p', { status: 'pending', createdAt: NOW - 2 * MINUTE - 1 });
     expect(codes(run(refund({ refundOf: 's', amount: 100 }), original, stale))).toEqual(['UNKNOWN_OUTCOME']);
   });
 
   it('sums every open refund: nothing may remain, and what remains never reads below zero', () => {
-    const findings = run(refund({ refundOf: 's', amount: 1 }), original, openRefund('u', {}), openRefund('v', { amount: 400, createdAt: NOW - HOUR }));
+    const findings = run(
+      refund({ refundOf: 's', amount: 1 }),
+      original,
+      openRefund('u', {}),
+      openRefund('v', { amount: 400, createdAt: NOW - HOUR }),
+    );
     expect(codes(findings)).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
     expect(findings.find((f) => f.code === 'REFUND_EXCEEDS_CHARGE')?.facts).toMatchObject({ remaining: 0 });
     // The most recent open refund is the one named.
@@ -314,12 +349,13 @@ describe('refund rules: open refunds of the same sale (SPEC §3)', () => {
     expect(codes(run(refund({ refundOf: 's', amount: 1 }), openRefund('u', {})))).toEqual(['REFUND_ORIGINAL_NOT_FOUND', 'UNKNOWN_OUTCOME']);
   });
 
-  it("does not hold a refund of another sale, nor a sale", () => {
+  it('does not hold a refund of another sale, nor a sale', () => {
     const unknown = openRefund('u', {});
-    expect(run(refund({ refundOf: 'other-sale' }), original, unknown)).toEqual([expect.objectContaining({ code: 'REFUND_ORIGINAL_NOT_FOUND' })]);
+    expect(run(refund({ refundOf: 'other-sale' }), original, unknown)).toEqual([
+      expect.objectContaining({ code: 'REFUND_ORIGINAL_NOT_FOUND' }),
+    ]);
     expect(run(sale({ fingerprint: 'fp-X' }), original, unknown)).toEqual([]);
   });
-
 });
 
 describe('several reasons at once', () => {
@@ -335,7 +371,10 @@ describe('several reasons at once', () => {
   it('reports one finding per code: the most recent match, whatever the order of the view', () => {
     const older = record('old', { approvedAt: NOW - 5 * MINUTE });
     const newer = record('new', { approvedAt: NOW - MINUTE });
-    for (const records of [[older, newer], [newer, older]]) {
+    for (const records of [
+      [older, newer],
+      [newer, older],
+    ]) {
       const findings = run(sale(), ...records);
       expect(findings).toHaveLength(1);
       expect(findings[0]).toMatchObject({ code: 'DUPLICATE_CHARGE', attemptId: 'new', ageMs: MINUTE });
@@ -345,8 +384,13 @@ describe('several reasons at once', () => {
   it('picks the most recent pending of several, on fingerprint or order', () => {
     const a = record('a', { status: 'pending', createdAt: NOW - 30 * SECOND });
     const b = record('b', { status: 'pending', createdAt: NOW - 10 * SECOND, fingerprint: 'fp-B', orderId: 'O-1' });
-    for (const records of [[a, b], [b, a]]) {
-      expect(run(sale({ orderId: 'O-1' }), ...records)).toEqual([expect.objectContaining({ code: 'IN_FLIGHT', attemptId: 'b', ageMs: 10 * SECOND })]);
+    for (const records of [
+      [a, b],
+      [b, a],
+    ]) {
+      expect(run(sale({ orderId: 'O-1' }), ...records)).toEqual([
+        expect.objectContaining({ code: 'IN_FLIGHT', attemptId: 'b', ageMs: 10 * SECOND }),
+      ]);
     }
   });
 });

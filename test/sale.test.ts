@@ -44,7 +44,14 @@ describe('validateSale: defaults', () => {
       { ...base, kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' },
       DEFAULTS,
     );
-    expect(sale).toMatchObject({ kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' });
+    expect(sale).toMatchObject({
+      kind: 'refund',
+      merchantId: 'M-2',
+      terminalId: 'T-1',
+      orderId: 'O-1',
+      refundOf: 'att_1',
+      operator: 'alice',
+    });
     expect(Object.keys(validateSale(base, DEFAULTS)).sort()).toEqual(['amount', 'card', 'currency', 'kind', 'merchantId']);
   });
 
@@ -198,12 +205,15 @@ describe('validateSale: other fields', () => {
     expectFieldError({ ...base, orderId: 'O-1', orderTotal: 12.5 }, 'orderTotal');
   });
 
-  it.each(['merchantId', 'terminalId', 'orderId', 'operator', 'refundOf'] as const)('rejects an empty, padded, too long or non-string %s', (field) => {
-    const extra = field === 'refundOf' ? { kind: 'refund' } : {};
-    const max = field === 'refundOf' ? 255 : 128;
-    for (const value of ['', ' O-1', 'O-1 ', 'x'.repeat(max + 1), 7]) expectFieldError({ ...base, ...extra, [field]: value }, field);
-    expect(() => validateSale({ ...base, ...extra, [field]: 'x'.repeat(max) }, DEFAULTS)).not.toThrow();
-  });
+  it.each(['merchantId', 'terminalId', 'orderId', 'operator', 'refundOf'] as const)(
+    'rejects an empty, padded, too long or non-string %s',
+    (field) => {
+      const extra = field === 'refundOf' ? { kind: 'refund' } : {};
+      const max = field === 'refundOf' ? 255 : 128;
+      for (const value of ['', ' O-1', 'O-1 ', 'x'.repeat(max + 1), 7]) expectFieldError({ ...base, ...extra, [field]: value }, field);
+      expect(() => validateSale({ ...base, ...extra, [field]: 'x'.repeat(max) }, DEFAULTS)).not.toThrow();
+    },
+  );
 
   // A field-level message must state the rule (issue 2): the limit that applies, the type expected.
   it('says what a too-long id must be, with its real limit', () => {
@@ -308,12 +318,38 @@ describe('validateSale: hostile objects are refused as input, never thrown throu
 
   it.each<[string, () => unknown, string]>([
     ['a revoked Proxy as the sale', revoked, 'sale'],
-    ['a Proxy whose ownKeys trap throws', () => new Proxy({ ...base }, { ownKeys: () => { throw new Error('trap'); } }), 'sale'],
+    [
+      'a Proxy whose ownKeys trap throws',
+      () =>
+        new Proxy(
+          { ...base },
+          {
+            ownKeys: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+      'sale',
+    ],
     ['a throwing getter on amount', () => throwing(base, 'amount'), 'amount'],
     ['a throwing getter on the card', () => throwing(base, 'card'), 'card'],
     ['a revoked Proxy as the card', () => ({ ...base, card: revoked() }), 'card'],
     ['a throwing getter on card.pan', () => ({ ...base, card: throwing({}, 'pan') }), 'card.pan'],
-    ['a Proxy card whose get trap throws', () => ({ ...base, card: new Proxy({ pan: VISA }, { get: () => { throw new Error('trap'); } }) }), 'card.pan'],
+    [
+      'a Proxy card whose get trap throws',
+      () => ({
+        ...base,
+        card: new Proxy(
+          { pan: VISA },
+          {
+            get: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+      }),
+      'card.pan',
+    ],
     ['a revoked Proxy as orderId', () => ({ ...base, orderId: revoked() }), 'orderId'],
   ])('%s is a GuardInputError naming the field', (_what, make, field) => {
     const error = inputError(make());

@@ -58,9 +58,29 @@ describe('snapshot', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     expect(failure(revoked.proxy).field).toBe('thing');
-    expect(failure(Object.defineProperty({}, 'a', { enumerable: true, get: () => { throw boom; } }))).toMatchObject({ field: 'a', thrown: boom });
+    expect(
+      failure(
+        Object.defineProperty({}, 'a', {
+          enumerable: true,
+          get: () => {
+            throw boom;
+          },
+        }),
+      ),
+    ).toMatchObject({ field: 'a', thrown: boom });
     expect(failure({ inner: revoked.proxy }).field).toBe('inner');
-    expect(failure({ inner: new Proxy({ b: 1 }, { get: () => { throw boom; } }) }).field).toBe('inner.b');
+    expect(
+      failure({
+        inner: new Proxy(
+          { b: 1 },
+          {
+            get: () => {
+              throw boom;
+            },
+          },
+        ),
+      }).field,
+    ).toBe('inner.b');
     expect(failure({ a: revoked.proxy }).field).toBe('a');
   });
 });

@@ -14,10 +14,20 @@ import {
   type ChargeResult,
   type Decision,
   type Duration,
+  GuardConfigError,
+  GuardInputError,
+  GuardOverrideError,
+  GuardStateError,
+  GuardStorageError,
+  type GuardConfigErrorCode,
   type GuardError,
+  type GuardErrorCode,
   type GuardErrorName,
+  type GuardInputErrorCode,
+  type GuardOverrideErrorCode,
+  type GuardStateErrorCode,
+  type GuardStorageErrorCode,
   type GuardEventOf,
-  type GuardInputError,
   type GuardOptions,
   type Guard,
   type Outcome,
@@ -120,9 +130,52 @@ describe('public types', () => {
   it('errors: names are literal, isGuardError narrows', () => {
     expectTypeOf<GuardInputError['name']>().toEqualTypeOf<'GuardInputError'>();
     expectTypeOf<GuardError['name']>().toEqualTypeOf<GuardErrorName>();
-    expectTypeOf<GuardError['code']>().toEqualTypeOf<string>();
     const value: unknown = new Error('x');
     if (isGuardError(value)) expectTypeOf(value).toEqualTypeOf<GuardError>();
+  });
+
+  it('errors: each class has its own closed union of codes', () => {
+    expectTypeOf<GuardInputError['code']>().toEqualTypeOf<GuardInputErrorCode>();
+    expectTypeOf<GuardConfigError['code']>().toEqualTypeOf<GuardConfigErrorCode>();
+    expectTypeOf<GuardStateError['code']>().toEqualTypeOf<GuardStateErrorCode>();
+    expectTypeOf<GuardOverrideError['code']>().toEqualTypeOf<GuardOverrideErrorCode>();
+    expectTypeOf<GuardStorageError['code']>().toEqualTypeOf<GuardStorageErrorCode>();
+    expectTypeOf<GuardError['code']>().toEqualTypeOf<GuardErrorCode>();
+    expectTypeOf<'INVALID_SALE'>().toExtend<GuardInputErrorCode>();
+    expectTypeOf<'SECRET_CHANGED'>().toExtend<GuardConfigErrorCode>();
+    expectTypeOf<'UNKNOWN_OUTCOME'>().toExtend<GuardStateErrorCode>();
+    expectTypeOf<'NOT_AUTHORIZED'>().toExtend<GuardOverrideErrorCode>();
+    expectTypeOf<'LOCKED'>().toExtend<GuardStorageErrorCode>();
+    expectTypeOf<'SECRET_CHANGED'>().not.toExtend<GuardInputErrorCode>();
+    expectTypeOf<GuardErrorCode>().not.toEqualTypeOf<string>();
+  });
+
+  it('errors: a wrong code does not compile', () => {
+    const build = () => [
+      // @ts-expect-error: not a GuardInputError code (a typo of INVALID_SALE)
+      new GuardInputError('INVALID_SAEL', 'x'),
+      // @ts-expect-error: SECRET_CHANGED is a GuardConfigError's code, not a GuardInputError's
+      new GuardInputError('SECRET_CHANGED', 'x'),
+      // @ts-expect-error: not a GuardConfigError code
+      new GuardConfigError('INVALID_SALE', 'x'),
+      // @ts-expect-error: not a GuardStateError code
+      new GuardStateError('NOT_AUTHORIZED', 'x'),
+      // @ts-expect-error: not a GuardOverrideError code
+      new GuardOverrideError('UNKNOWN_ATTEMPT', 'x'),
+    ];
+    expectTypeOf(build).returns.items.toExtend<GuardError>();
+    // GuardStorageError's constructor still takes any string (a deprecated
+    // overload until the file store's storageError takes the union), but its
+    // code is the union all the same.
+    // @ts-expect-error: not a GuardStorageError code
+    const code: GuardStorageError['code'] = 'DISK_FULL';
+    const check = (error: GuardError) => {
+      // @ts-expect-error: no class has this code, so the comparison is always false
+      if (error.code === 'INVALID_SALES') return true;
+      return false;
+    };
+    expectTypeOf(check).returns.toEqualTypeOf<boolean>();
+    void code;
   });
 
   it('Duration is milliseconds or a string', () => {

@@ -36,9 +36,7 @@ export interface ChargeRequest {
 }
 
 /** What the processor answers. Mirrors the guard's `SubmitResult`. */
-export type ChargeAnswer =
-  | { approved: true; authCode: string; processorRef: string }
-  | { approved: false; code: string; message: string };
+export type ChargeAnswer = { approved: true; authCode: string; processorRef: string } | { approved: false; code: string; message: string };
 
 /** One line of the processor's ledger: a key it has seen, and what it decided. */
 export interface LedgerEntry {
@@ -128,7 +126,11 @@ export class SimulatedProcessor {
   #decide(): ChargeAnswer {
     const n = ++this.#sequence;
     if (this.#mode === 'decline') return { approved: false, code: 'insufficient_funds', message: 'Insufficient funds' };
-    return { approved: true, authCode: `A${String(n).padStart(5, '0')}`, processorRef: `ch_${n.toString(36)}${Math.random().toString(36).slice(2, 8)}` };
+    return {
+      approved: true,
+      authCode: `A${String(n).padStart(5, '0')}`,
+      processorRef: `ch_${n.toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    };
   }
 
   #delivery(): Handled['delivery'] {

@@ -146,7 +146,9 @@ async function route(req: IncomingMessage, res: ServerResponse, { assets, proces
   if (key === 'POST /api/mode') {
     const body = await readJson(req);
     const mode = (body as { mode?: unknown } | undefined)?.mode;
-    if (!PROCESSOR_MODES.includes(mode as ProcessorMode)) return sendJson(res, 400, { error: `mode must be one of ${PROCESSOR_MODES.join(', ')}` });
+    if (!PROCESSOR_MODES.includes(mode as ProcessorMode)) {
+      return sendJson(res, 400, { error: `mode must be one of ${PROCESSOR_MODES.join(', ')}` });
+    }
     processor.mode = mode as ProcessorMode;
     return sendJson(res, 200, { mode: processor.mode });
   }
@@ -167,8 +169,12 @@ async function route(req: IncomingMessage, res: ServerResponse, { assets, proces
 function parseChargeRequest(body: unknown): ChargeRequest | string {
   if (typeof body !== 'object' || body === null) return 'expected a JSON object';
   const { idempotencyKey, amount, currency, last4 } = body as Record<string, unknown>;
-  if (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_-]{16,255}$/.test(idempotencyKey)) return '`idempotencyKey` must be 16-255 URL-safe characters';
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) return '`amount` must be a positive integer of minor units';
+  if (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_-]{16,255}$/.test(idempotencyKey)) {
+    return '`idempotencyKey` must be 16-255 URL-safe characters';
+  }
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) {
+    return '`amount` must be a positive integer of minor units';
+  }
   if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) return '`currency` must be an ISO 4217 code';
   if (last4 !== undefined && (typeof last4 !== 'string' || !/^\d{4}$/.test(last4))) return '`last4` must be 4 digits';
   return { idempotencyKey, amount, currency, ...(last4 === undefined ? {} : { last4 }) };

@@ -130,7 +130,9 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
   let paths = options.paths;
   if (paths.length === 0) {
     const bundled = bundledScenariosFolder();
-    if (bundled === undefined) return usage(io, options.json, `cannot find the bundled scenarios folder of ${PACKAGE_NAME}: pass files or folders`);
+    if (bundled === undefined) {
+      return usage(io, options.json, `cannot find the bundled scenarios folder of ${PACKAGE_NAME}: pass files or folders`);
+    }
     paths = [display(bundled)];
   }
 
@@ -145,7 +147,9 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
 
   const selected = loaded.filter((entry) => selects(entry, options));
   if (selected.length === 0) {
-    const by = [options.filter === undefined ? '' : `--filter "${options.filter}"`, ...options.tags.map((t) => `--tag "${t}"`)].filter(Boolean).join(' ');
+    const by = [options.filter === undefined ? '' : `--filter "${options.filter}"`, ...options.tags.map((t) => `--tag "${t}"`)]
+      .filter(Boolean)
+      .join(' ');
     return usage(io, options.json, `no scenario matches ${by} (${loaded.length} loaded)`);
   }
 

@@ -1,10 +1,10 @@
 import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type * as z from 'zod/mini';
 import { safePath, safeText } from './render.js';
 import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
+import { customMessage, fieldOf, issuePaths, issueRule, spelledOut, valueAt, type Issue, type IssuePath } from '../issues.js';
 import { resolveOptions } from '../options.js';
 import type { GuardOptions } from '../types.js';
 
@@ -34,7 +34,11 @@ export class ScenarioFileError extends Error {
     // Problems quote the file's content (keys, values, JSON.parse's excerpt),
     // which may be megabytes long or hold a card number: bounded and masked
     // here, whatever found them.
-    const safe = problems.map(({ step, field, message }) => ({ step, field: field === undefined ? undefined : safeText(field, 200), message: safeText(message, 1_000) }));
+    const safe = problems.map(({ step, field, message }) => ({
+      step,
+      field: field === undefined ? undefined : safeText(field, 200),
+      message: safeText(message, 1_000),
+    }));
     const where = file === undefined ? 'scenario' : safePath(file);
     super(safe.map((p) => `${where}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
@@ -53,7 +57,9 @@ export class ScenarioFileError extends Error {
 }
 
 function describeProblem({ step, field, message }: ScenarioProblem): string {
-  const where = [step === undefined ? undefined : `step ${step}`, field === undefined ? undefined : `\`${field}\``].filter(Boolean).join(', ');
+  const where = [step === undefined ? undefined : `step ${step}`, field === undefined ? undefined : `\`${field}\``]
+    .filter(Boolean)
+    .join(', ');
   return where ? `${where}: ${message}` : message;
 }
 
@@ -84,7 +90,7 @@ export function parseScenario(input: unknown, file?: string): Scenario {
       steps.push(withSaleAsWritten(step.data, written[index]));
     } else {
       broken++;
-      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] } as Issue);
+      for (const issue of step.error.issues) issues.push({ ...issue, path: ['steps', index, ...issue.path] });
     }
   }
   if (issues.length > 0) throw new ScenarioFileError(file, explainIssues(issues, input));
@@ -174,7 +180,9 @@ export async function loadScenarios(paths: string | readonly string[]): Promise<
  * problems, and `notes`: what was deliberately left out (a link that would
  * loop), one line each, for the reader.
  */
-export async function readScenarioFiles(paths: string | readonly string[]): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[]; notes: string[] }> {
+export async function readScenarioFiles(
+  paths: string | readonly string[],
+): Promise<{ loaded: LoadedScenario[]; errors: ScenarioFileError[]; notes: string[] }> {
   const loaded: LoadedScenario[] = [];
   const errors: ScenarioFileError[] = [];
   const { files, errors: missing, notes } = await findScenarioFiles(typeof paths === 'string' ? [paths] : paths);
@@ -186,7 +194,17 @@ export async function readScenarioFiles(paths: string | readonly string[]): Prom
       // Anything else is a bug in checking this file (a file once overflowed
       // zod's stack): still this file's problem, said in words, and the other
       // files are still read, rather than one file crashing the whole run.
-      errors.push(error instanceof ScenarioFileError ? error : new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `could not be checked, a bug in pos-duplicate-guard (please report it with this file): ${errorName(error)}` }]));
+      errors.push(
+        error instanceof ScenarioFileError
+          ? error
+          : new ScenarioFileError(file, [
+              {
+                step: undefined,
+                field: undefined,
+                message: `could not be checked, a bug in pos-duplicate-guard (please report it with this file): ${errorName(error)}`,
+              },
+            ]),
+      );
     }
   }
   return { loaded, errors, notes };
@@ -210,7 +228,13 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
     throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
   }
   if (text === undefined) {
-    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is ${(size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB` }]);
+    throw new ScenarioFileError(file, [
+      {
+        step: undefined,
+        field: undefined,
+        message: `is ${(size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB`,
+      },
+    ]);
   }
   let json: unknown;
   try {
@@ -230,7 +254,9 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
  * forever: it is not followed, and said once in `notes` (nothing is lost by
  * it: what it leads to is being walked already, or was not asked for).
  */
-export async function findScenarioFiles(paths: readonly string[]): Promise<{ files: string[]; errors: ScenarioFileError[]; notes: string[] }> {
+export async function findScenarioFiles(
+  paths: readonly string[],
+): Promise<{ files: string[]; errors: ScenarioFileError[]; notes: string[] }> {
   const files: string[] = [];
   const seen = new Set<string>();
   const add = async (file: string) => {
@@ -246,7 +272,9 @@ export async function findScenarioFiles(paths: readonly string[]): Promise<{ fil
     try {
       isFolder = (await stat(path)).isDirectory();
     } catch (error) {
-      walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      walk.errors.push(
+        new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
+      );
       continue;
     }
     if (!isFolder) {
@@ -257,7 +285,11 @@ export async function findScenarioFiles(paths: readonly string[]): Promise<{ fil
     const found = await walk.root(path);
     // An empty folder is a mistake worth stopping for: "0 passed" would read as
     // green. (A folder that could not be read, or whose *.json could not, has said so.)
-    if (found.length === 0 && walk.errors.length === problems) walk.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]));
+    if (found.length === 0 && walk.errors.length === problems) {
+      walk.errors.push(
+        new ScenarioFileError(path, [{ step: undefined, field: undefined, message: 'is a folder with no scenario files (*.json) in it' }]),
+      );
+    }
     for (const file of found) await add(file);
   }
   return { files, errors: walk.errors, notes: [...walk.notes.values()] };
@@ -277,7 +309,9 @@ class FolderWalk {
     try {
       real = await realpath(folder);
     } catch (error) {
-      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      this.errors.push(
+        new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
+      );
       return [];
     }
     this.#walked.add(real);
@@ -291,7 +325,9 @@ class FolderWalk {
       entries = await readdir(folder, { withFileTypes: true });
     } catch (error) {
       // A subfolder we may not read is that folder's problem, not a crash of the run.
-      this.errors.push(new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+      this.errors.push(
+        new ScenarioFileError(folder, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
+      );
       return [];
     }
     const out: string[] = [];
@@ -307,7 +343,11 @@ class FolderWalk {
         } catch (error) {
           // A *.json that leads nowhere is a scenario file that cannot be read;
           // any other broken link is no more a scenario than a text file is.
-          if (json && entry.isSymbolicLink()) this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+          if (json && entry.isSymbolicLink()) {
+            this.errors.push(
+              new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
+            );
+          }
           continue;
         }
       }
@@ -318,13 +358,18 @@ class FolderWalk {
       try {
         real = await realpath(path);
       } catch (error) {
-        this.errors.push(new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]));
+        this.errors.push(
+          new ScenarioFileError(path, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]),
+        );
         continue;
       }
       if (chain.some((ancestor) => contains(real, ancestor))) {
         // Itself or a folder above it (up to the root of the file system):
         // following it would walk this folder again, without end.
-        this.notes.set(path, `${safePath(path)}: not followed: it is a link to ${safePath(real)}, a folder that contains it (it would loop)`);
+        this.notes.set(
+          path,
+          `${safePath(path)}: not followed: it is a link to ${safePath(real)}, a folder that contains it (it would loop)`,
+        );
         continue;
       }
       // Reached before through another link: its files are in already.
@@ -403,7 +448,11 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
     if ('as' in step && step.as !== undefined) {
       const earlier = defined.get(step.as);
       if (earlier) {
-        problems.push({ step: number, field: 'as', message: `"${step.as}" is already the name of step ${earlier.step}'s result: give each result its own name` });
+        problems.push({
+          step: number,
+          field: 'as',
+          message: `"${step.as}" is already the name of step ${earlier.step}'s result: give each result its own name`,
+        });
       } else if (step.expect && 'error' in step.expect) {
         problems.push({ step: number, field: 'as', message: 'names nothing: a step that expects an error returns no decision' });
       } else {
@@ -416,8 +465,7 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
 
 // ── zod issues, made human ──────────────────────────────────────────────
 
-type Issue = z.core.$ZodIssue;
-type Path = readonly PropertyKey[];
+type Path = IssuePath;
 
 const MAX_PROBLEMS = 10;
 
@@ -456,12 +504,10 @@ function explainIssue(issue: Issue, base: Path, root: unknown): ScenarioProblem[
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const branch = chooseBranch(issue.errors, path, root);
     if (branch) return unknownFieldsFirst(branch).flatMap((inner) => explainIssue(inner, path, root));
-    return [problemAt(path, issue.message === 'Invalid input' ? 'is not valid here' : issue.message)];
+    return [problemAt(path, customMessage(issue) ?? 'is not valid here')];
   }
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => problemAt([...path, key], `is not a field of ${containerName(path, root)}`));
-  }
-  return [problemAt(path, ruleText(issue, valueAt(root, path)))];
+  const wording = { container: containerName(path, root), fallback: spellOut };
+  return issuePaths(issue, base).map((at) => problemAt(at, issueRule(issue, valueAt(root, at), wording)));
 }
 
 /**
@@ -476,7 +522,9 @@ function chooseBranch(branches: readonly (readonly Issue[])[], path: Path, root:
     if (kinds.length === 1) return branches[STEP_KINDS.indexOf(kinds[0] as StepKind)];
     return [stepShapeIssue(step, kinds)];
   }
-  const plausible = branches.filter((issues) => !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));
+  const plausible = branches.filter(
+    (issues) => !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
+  );
   return plausible.sort((a, b) => a.length - b.length)[0];
 }
 
@@ -489,29 +537,11 @@ function stepShapeIssue(step: unknown, kinds: readonly StepKind[]): Issue {
     : kinds.length === 0
       ? `has no action: give it exactly one of ${actions}${Object.keys(step).length ? ` (it has ${someOf(Object.keys(step), Object.keys(step).length, (k) => `\`${k}\``)})` : ''}`
       : `has ${kinds.length} actions (${kinds.map((k) => `\`${k}\``).join(', ')}): one action per step`;
-  return { code: 'custom', path: [], message, input: step } as Issue;
+  return { code: 'custom', path: [], message, input: step };
 }
 
-function ruleText(issue: Issue, value: unknown): string {
-  const custom = issue.message !== 'Invalid input' && !issue.message.startsWith('Invalid input:') ? issue.message : undefined;
-  switch (issue.code) {
-    case 'invalid_type':
-      if (value === undefined) return 'is required';
-      return custom ?? `must be ${article(issue.expected)}, got ${describeJson(value)}`;
-    case 'invalid_value':
-      if (value === undefined) return `is required: one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      return custom ?? `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}, got ${describeJson(value)}`;
-    case 'too_small':
-      return custom ?? (issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : `must be at least ${issue.minimum}`);
-    default:
-      return custom ?? `is invalid (${issue.message}), got ${describeJson(value)}`;
-  }
-}
-
-function article(expected: string): string {
-  if (expected === 'int') return 'an integer';
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-}
+/** Rules worded from the issue, with the bad value quoted as JSON: a scenario file holds test data, not card data. */
+const spellOut = spelledOut(describeJson);
 
 function describeJson(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -535,7 +565,8 @@ function containerName(path: Path, root: unknown): string {
 }
 
 const DECISION_KINDS: readonly StepKind[] = ['begin', 'peek', 'override'];
-const stepFields = (kind: StepKind): string => [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'note'].map((f) => `\`${f}\``).join(', ');
+const stepFields = (kind: StepKind): string =>
+  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'note'].map((f) => `\`${f}\``).join(', ');
 
 /** Splits `steps.3.settle.status` into step 4 and field `settle.status`. */
 function problemAt(path: Path, message: string): ScenarioProblem {
@@ -544,19 +575,6 @@ function problemAt(path: Path, message: string): ScenarioProblem {
     return { step: path[1] + 1, field: field.length ? fieldOf(field) : undefined, message };
   }
   return { step: undefined, field: path.length ? fieldOf(path) : undefined, message };
-}
-
-function fieldOf(path: Path): string {
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let value = root;
-  for (const key of path) {
-    if (!isRecord(value) && !Array.isArray(value)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

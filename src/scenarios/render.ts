@@ -120,13 +120,19 @@ function write(value: unknown, depth: number, out: Output): void {
     if (keys.length === 0) out.add('{}');
     else if (depth >= LIMITS.depth) out.add('{…}');
     else {
-      writeEntries('{', '}', keys.length, (i) => {
-        const key = keys[i] as string;
-        if (!out.add(`${quote(key)}:`)) return;
-        const mask = maskFor(key);
-        if (mask === undefined) write(record[key], depth + 1, out);
-        else out.add(JSON.stringify(mask));
-      }, out);
+      writeEntries(
+        '{',
+        '}',
+        keys.length,
+        (i) => {
+          const key = keys[i] as string;
+          if (!out.add(`${quote(key)}:`)) return;
+          const mask = maskFor(key);
+          if (mask === undefined) write(record[key], depth + 1, out);
+          else out.add(JSON.stringify(mask));
+        },
+        out,
+      );
     }
   } else {
     // Not from JSON (undefined in an array, a function): as JSON.stringify would.

@@ -19,7 +19,13 @@ export function formatScenario({ file, result, steps }: ReportedScenario): strin
   const line = `${result.passed ? '✓' : '✗'} ${safeText(result.name)} (${plural(result.steps, 'step')}, ${formatMs(result.ms)})`;
   const first = result.failures[0];
   if (!first) return line;
-  const more = result.failures.length > 1 ? `    (${plural(result.failures.length - 1, 'more failing step')}: ${result.failures.slice(1).map((f) => f.step).join(', ')})` : undefined;
+  const more =
+    result.failures.length > 1
+      ? `    (${plural(result.failures.length - 1, 'more failing step')}: ${result.failures
+          .slice(1)
+          .map((f) => f.step)
+          .join(', ')})`
+      : undefined;
   return [line, ...formatFailure(first, steps, file), ...(more ? [more] : [])].join('\n');
 }
 
@@ -61,7 +67,12 @@ export function jsonReport(reported: readonly ReportedScenario[]): JsonReport {
     passed,
     failed: reported.length - passed,
     // Masked as the text output is: a file or scenario named after a test card.
-    scenarios: reported.map(({ file, result }) => ({ file: safePath(file), name: safeText(result.name), passed: result.passed, failures: result.failures })),
+    scenarios: reported.map(({ file, result }) => ({
+      file: safePath(file),
+      name: safeText(result.name),
+      passed: result.passed,
+      failures: result.failures,
+    })),
   };
 }
 

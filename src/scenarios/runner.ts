@@ -1,7 +1,8 @@
 import { parseDuration } from '../duration.js';
 import { createGuard, type Guard } from '../guard.js';
 import { memoryStore } from '../stores/memory.js';
-import type { AttemptStatus, Clock, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
+import { virtualTime, type VirtualTime } from './virtual-time.js';
+import type { AttemptStatus, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
 import { parseScenario } from './load.js';
 import { safeText } from './render.js';
 import type { DecisionExpectation, Scenario, ScenarioConfig, ScenarioInput, ScenarioStep } from './schema.js';
@@ -84,7 +85,7 @@ class Run {
   readonly failures: ScenarioFailure[] = [];
   readonly #scenario: Scenario;
   readonly #store: GuardStore;
-  readonly #clock: { wall: number; mono: number } & Clock;
+  readonly #time: VirtualTime;
   #config: ScenarioConfig;
   #guard: Guard | undefined;
   // Names survive restarts: attempts are found again by id in the store.
@@ -95,13 +96,7 @@ class Run {
     this.#scenario = scenario;
     this.#store = store;
     this.#config = scenario.config;
-    const clock = {
-      wall: Date.parse(scenario.start),
-      mono: 0,
-      now: () => clock.wall,
-      monotonic: () => clock.mono,
-    };
-    this.#clock = clock;
+    this.#time = virtualTime(Date.parse(scenario.start));
   }
 
   /** Returns the number of steps run. */
@@ -186,13 +181,11 @@ class Run {
       return undefined;
     }
     if ('advance' in step) {
-      const ms = parseDuration(step.advance, { field: 'advance' });
-      this.#clock.wall += ms;
-      this.#clock.mono += ms;
+      await this.#time.advance(parseDuration(step.advance, { field: 'advance' }));
       return undefined;
     }
     if ('clockJump' in step) {
-      this.#clock.wall += parseDuration(step.clockJump, { field: 'clockJump', signed: true });
+      this.#time.jump(parseDuration(step.clockJump, { field: 'clockJump', signed: true }));
       return undefined;
     }
     if ('expectAttempt' in step) {
@@ -213,7 +206,7 @@ class Run {
     const previous = this.#config;
     const next: ScenarioConfig = restart === true ? previous : { ...previous, ...restart };
     const before = expectedError ? await this.#snapshot(false) : undefined;
-    this.#clock.mono = 0;
+    this.#time.restart();
     try {
       this.#guard = await this.#createGuard(next);
       this.#config = next;
@@ -238,7 +231,13 @@ class Run {
 
   #createGuard(config: ScenarioConfig): Promise<Guard> {
     const { authorize, ...rest } = config;
-    const options: GuardOptions = { ...(rest as Omit<GuardOptions, 'authorize'>), store: this.#store, clock: this.#clock, authorize: () => authorize };
+    const options: GuardOptions = {
+      ...(rest as Omit<GuardOptions, 'authorize'>),
+      store: this.#store,
+      clock: this.#time.clock,
+      scheduler: this.#time.scheduler,
+      authorize: () => authorize,
+    };
     return createGuard(options);
   }
 
@@ -265,7 +264,9 @@ class Run {
     const refundOf = written.refundOf;
     // A spread defines properties, so an own "__proto__" key is kept as one
     // (Object.assign or a loop of assignments would drop it).
-    if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
+    if (typeof refundOf === 'string' && this.#attempts.has(refundOf)) {
+      return { ...written, refundOf: this.#attempts.get(refundOf) } as unknown as Sale;
+    }
     return written as unknown as Sale;
   }
 
@@ -280,8 +281,12 @@ class Run {
   async #checkUnchanged(number: number, errorName: string, before: Snapshot): Promise<void> {
     const after = await this.#snapshot(before.seen !== undefined);
     const changes = [...this.#differences('stored records', before.stored, after.stored)];
-    if (before.seen && after.seen && changes.length === 0) changes.push(...this.#differences("the guard's attempts", before.seen, after.seen));
-    if (changes.length > 0) this.#fail(number, `throws ${errorName} and changes nothing`, `threw ${errorName} but changed: ${changes.join('; ')}`);
+    if (before.seen && after.seen && changes.length === 0) {
+      changes.push(...this.#differences("the guard's attempts", before.seen, after.seen));
+    }
+    if (changes.length > 0) {
+      this.#fail(number, `throws ${errorName} and changes nothing`, `threw ${errorName} but changed: ${changes.join('; ')}`);
+    }
   }
 
   *#differences(what: string, before: Map<string, AttemptStatus>, after: Map<string, AttemptStatus>): Generator<string> {

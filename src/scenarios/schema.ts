@@ -36,12 +36,9 @@ const DEFAULT_SECRET = 'scenario-secret-0123456789abcdef';
 const DEFAULT_START = '2026-01-01T00:00:00Z';
 
 const describe = <T extends z.ZodMiniType>(schema: T, description: string, examples?: unknown[]): T =>
-  schema.check(z.meta(examples === undefined ? { description } : { description, examples })) as T;
+  schema.check(z.meta(examples === undefined ? { description } : { description, examples }));
 
-const name = describe(
-  z.string().check(z.minLength(1, { error: 'must be a non-empty name' })),
-  'A name given by an earlier step\'s `as`.',
-);
+const name = describe(z.string().check(z.minLength(1, { error: 'must be a non-empty name' })), "A name given by an earlier step's `as`.");
 
 // ── durations ───────────────────────────────────────────────────────────
 
@@ -61,9 +58,12 @@ const SIGNED_RULE = `must be a signed Duration: milliseconds, or an optional + o
 
 const unsignedDuration = describe(
   z
-    .union([z.string().check(z.regex(/^(\d+(ms|d|h|m|s))+$/, { error: UNSIGNED_RULE })), z.int().check(z.minimum(0, { error: UNSIGNED_RULE }))], {
-      error: UNSIGNED_RULE,
-    })
+    .union(
+      [z.string().check(z.regex(/^(\d+(ms|d|h|m|s))+$/, { error: UNSIGNED_RULE })), z.int().check(z.minimum(0, { error: UNSIGNED_RULE }))],
+      {
+        error: UNSIGNED_RULE,
+      },
+    )
     .check(z.refine(isDuration(false), { error: UNSIGNED_RULE })),
   `A Duration: milliseconds, or ${DURATION_TEXT}.`,
   ['20s', '10m', '9m59s'],
@@ -71,7 +71,9 @@ const unsignedDuration = describe(
 
 const signedDuration = describe(
   z
-    .union([z.string().check(z.regex(/^[+-]?(\d+(ms|d|h|m|s))+$/, { error: SIGNED_RULE })), z.int({ error: SIGNED_RULE })], { error: SIGNED_RULE })
+    .union([z.string().check(z.regex(/^[+-]?(\d+(ms|d|h|m|s))+$/, { error: SIGNED_RULE })), z.int({ error: SIGNED_RULE })], {
+      error: SIGNED_RULE,
+    })
     .check(z.refine(isDuration(true), { error: SIGNED_RULE })),
   `A signed Duration: milliseconds, or an optional + or - followed by ${DURATION_TEXT}.`,
   ['-1h', '+5m'],
@@ -86,7 +88,10 @@ const configShape = {
   merchantId: describe(z.string(), `The guard's merchantId. Default "${DEFAULT_MERCHANT_ID}".`),
   secret: describe(z.string(), 'The HMAC secret (at least 16 bytes). Change it in a `restart` to test SECRET_CHANGED.'),
   terminalId: describe(z.string(), "The guard's terminalId."),
-  window: describe(configDuration, `How long an approved sale makes the same sale a DUPLICATE_CHARGE: milliseconds or ${DURATION_TEXT}. Default "10m".`),
+  window: describe(
+    configDuration,
+    `How long an approved sale makes the same sale a DUPLICATE_CHARGE: milliseconds or ${DURATION_TEXT}. Default "10m".`,
+  ),
   pendingTimeout: describe(configDuration, `A pending older than this reports as unknown: milliseconds or ${DURATION_TEXT}. Default "2m".`),
   retention: describe(configDuration, `How long settled records are kept: milliseconds or ${DURATION_TEXT}. Default "24h".`),
   locale: describe(z.enum(LOCALES), 'Language of reason messages. Default "en".'),
@@ -163,8 +168,14 @@ const decisionStep = {
 
 // ── steps (one per kind, in STEP_KINDS order) ───────────────────────────
 
-const beginStep = z.strictObject({ begin: describe(saleSchema, `guard.begin(sale): evaluate and, on allow, reserve a pending attempt. ${SALE_NOTE}`), ...decisionStep });
-const peekStep = z.strictObject({ peek: describe(saleSchema, `guard.peek(sale): evaluate without reserving anything. ${SALE_NOTE}`), ...decisionStep });
+const beginStep = z.strictObject({
+  begin: describe(saleSchema, `guard.begin(sale): evaluate and, on allow, reserve a pending attempt. ${SALE_NOTE}`),
+  ...decisionStep,
+});
+const peekStep = z.strictObject({
+  peek: describe(saleSchema, `guard.peek(sale): evaluate without reserving anything. ${SALE_NOTE}`),
+  ...decisionStep,
+});
 
 const overrideStep = z.strictObject({
   override: describe(
@@ -172,7 +183,9 @@ const overrideStep = z.strictObject({
       decision: describe(name, 'The decision to override, by its `as` name.'),
       operator: z.optional(describe(z.string(), 'Who overrides. Required by the guard: leave it out to test GuardInputError.')),
       reason: z.optional(describe(z.string(), 'Why. Required by the guard: leave it out to test GuardInputError.')),
-      supervisor: z.optional(describe(z.boolean(), 'A supervisor override (a block): the guard asks `authorize`, answered by config.authorize.')),
+      supervisor: z.optional(
+        describe(z.boolean(), 'A supervisor override (a block): the guard asks `authorize`, answered by config.authorize.'),
+      ),
     }),
     'guard.override(decision, { operator, reason, supervisor? }).',
   ),
@@ -192,7 +205,10 @@ const settleStep = z.strictObject({
 });
 
 const resumeStep = z.strictObject({
-  resume: describe(z.strictObject({ attempt: describe(name, 'The unknown attempt to put back to pending; it keeps its name.') }), 'guard.resume(attempt).'),
+  resume: describe(
+    z.strictObject({ attempt: describe(name, 'The unknown attempt to put back to pending; it keeps its name.') }),
+    'guard.resume(attempt).',
+  ),
   ...errorOnly,
 });
 
@@ -220,7 +236,7 @@ const expectAttemptStep = z.strictObject({
       attempt: describe(name, 'The attempt, by its `as` name.'),
       status: describe(z.enum(ATTEMPT_STATUSES), 'The status guard.get(attempt) must report.'),
     }),
-    'Checks an attempt\'s status.',
+    "Checks an attempt's status.",
   ),
   ...errorOnly,
 });
@@ -247,7 +263,10 @@ const scenarioFields = {
   tags: z._default(describe(z.array(z.string()), 'For `--tag` filtering.', [['double-tap', 'refund']]), []),
   config: z._default(configSchema, { merchantId: DEFAULT_MERCHANT_ID, secret: DEFAULT_SECRET, authorize: false }),
   start: z._default(
-    describe(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"' }), 'Wall-clock time at the first step.'),
+    describe(
+      z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"' }),
+      'Wall-clock time at the first step.',
+    ),
     DEFAULT_START,
   ),
 };
@@ -287,7 +306,12 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(scenarioSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
   // `$schema` first, then an id and a title editors show.
   const { $schema, ...rest } = schema;
-  return { $schema, $id: 'https://unpkg.com/pos-duplicate-guard/schema/scenario.schema.json', title: 'pos-duplicate-guard scenario', ...rest };
+  return {
+    $schema,
+    $id: 'https://unpkg.com/pos-duplicate-guard/schema/scenario.schema.json',
+    title: 'pos-duplicate-guard scenario',
+    ...rest,
+  };
 }
 
 /** The committed file's exact text: 2-space JSON and a final newline. */

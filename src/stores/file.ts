@@ -1,14 +1,14 @@
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { staysFiled } from '../claims.js';
+import { orderKey, staysFiled } from '../claims.js';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
 import type { HistoryStore } from '../history.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
-import { Locations, locOf, orderKey, type Loc } from './file/locations.js';
+import { Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';

@@ -1,9 +1,10 @@
 import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
 import { storeOptions } from '../snapshot.js';
-import { claimOf, staysFiled } from '../claims.js';
+import { claimOf, orderKey, staysFiled } from '../claims.js';
+import { isOpen } from '../lifecycle.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
-import { connect } from './idb/connection.js';
+import { BY_STATE, BY_TIME, connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
 
 export interface IndexedDbStoreOptions {
@@ -25,6 +26,9 @@ export interface IndexedDbStoreOptions {
 export interface IndexedDbStore extends GuardStore {
   /** The database name. */
   readonly name: string;
+  get(id: string): Promise<AttemptRecord | undefined>;
+  byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]>;
+  prune(before: number): Promise<number>;
   claim(claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined): Promise<boolean>;
   subscribe(listener: (change: StoreChange) => void): () => void;
   announce(record: AttemptRecord): void;
@@ -50,6 +54,18 @@ const META = 'm:';
 /** `r:<id>` → an AttemptRecord. */
 const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
+/**
+ * The `[status, kind]` of the records `isHot` keeps at any age: open ones,
+ * and approved refunds (start-up re-counts them on their sale). Read from
+ * the `state` index, so start-up never walks the settled history.
+ */
+const HOT_STATES = [
+  ['pending', 'sale'],
+  ['pending', 'refund'],
+  ['unknown', 'sale'],
+  ['unknown', 'refund'],
+  ['approved', 'refund'],
+];
 
 /**
  * What tabs post to each other: the id of a record written (the receiver
@@ -78,7 +94,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const name = options.name ?? 'pos-duplicate-guard';
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
-    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, { field: 'journalLimit' });
+    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, {
+      field: 'journalLimit',
+    });
   }
   // Trimming walks the journal's keys, so do it once per tenth of the limit, not per entry.
   const trimEvery = Math.ceil(journalLimit / 10);
@@ -91,8 +109,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const notify = (change: StoreChange): void => {
     for (const listener of listeners) listener(change);
   };
-  const connection = connect(() => resolveFactory(options.indexedDB, name), name, OBJECT_STORE, persist, () =>
-    notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
+  const connection = connect(
+    () => resolveFactory(options.indexedDB, name),
+    name,
+    OBJECT_STORE,
+    () => void persist(),
+    () => notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
   );
   let channel: BroadcastChannel | undefined;
   let journalSeq = 0;
@@ -100,11 +122,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
   /** Runs `body` as one transaction; IndexedDB errors become `GuardStorageError`s. */
   const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> =>
-    (closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`)) : connection.use(mode, (store) => commit(store, body), durability)).catch(
-      (error: unknown) => {
-        throw toStorageError(error, operation, name);
-      },
-    );
+    (closed
+      ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`))
+      : connection.use(mode, (store) => commit(store, body), durability)
+    ).catch((error: unknown) => {
+      throw toStorageError(error, operation, name);
+    });
 
   const post = (message: Broadcast): void => {
     try {
@@ -116,15 +139,16 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   };
   const announce = (record: AttemptRecord): void => post({ from: tag, id: record.id });
 
+  /** The value stored under `key`, read in its turn: after the writes issued before. */
+  const value = (operation: string, key: string): Promise<unknown> =>
+    run(operation, 'readonly', (store, done) => read(store, [key], ([found]) => done(found)));
+  const get = (id: string): Promise<AttemptRecord | undefined> =>
+    value('get', RECORD + id).then((found) => (isRecord(found) ? found : undefined));
+
   /** The record as the database holds it now, for a tab that was told it changed. */
   const reread = (id: string): void => {
-    run<unknown>('read', 'readonly', (store, done) => {
-      const request = store.get(RECORD + id);
-      request.onsuccess = () => done(request.result);
-    }).then(
-      (value) => {
-        if (isRecord(value)) notify({ type: 'record', record: value });
-      },
+    get(id).then(
+      (record) => record && notify({ type: 'record', record }),
       () => undefined, // the next claim reads it anyway
     );
   };
@@ -146,24 +170,45 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   return {
     name,
 
-    load: () =>
-      run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
-        const keys = store.getAllKeys();
-        const values = store.getAll();
-        values.onsuccess = () => {
-          const records: AttemptRecord[] = [];
-          const journal: IDBValidKey[] = [];
-          keys.result.forEach((key, i) => {
-            const value: unknown = values.result[i];
-            if (typeof key !== 'string') return;
-            if (key.startsWith(RECORD) && isRecord(value)) records.push(value);
-            else if (key.startsWith(JOURNAL)) journal.push(key);
-          });
-          // Keys come sorted, so the oldest entries come first.
-          for (const key of journal.slice(0, -journalLimit)) store.delete(key);
-          done(records);
-        };
-      }),
+    load: (scope) =>
+      scope
+        ? run<Map<string, AttemptRecord>>('load', 'readonly', (store, done) => {
+            // At start-up with history: the hot records only, from the two
+            // indexes, never the whole history (nor the journal, which
+            // appendJournal trims). A record both open and recent comes once.
+            const hot = new Map<string, AttemptRecord>();
+            const add = (value: unknown) => {
+              if (isRecord(value)) hot.set(value.id, value);
+            };
+            done(hot);
+            for (const state of HOT_STATES) {
+              const request = store.index(BY_STATE).getAll(state);
+              request.onsuccess = () => request.result.forEach(add);
+            }
+            // Newest first, up to the first one updated before `since`: no IDBKeyRange,
+            // which is not a global where the factory is injected.
+            walk(
+              store.index(BY_TIME).openCursor(null, 'prev'),
+              (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()),
+            );
+          }).then((hot) => [...hot.values()])
+        : run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
+            const keys = store.getAllKeys();
+            const values = store.getAll();
+            values.onsuccess = () => {
+              const records: AttemptRecord[] = [];
+              const journal: IDBValidKey[] = [];
+              keys.result.forEach((key, i) => {
+                const value: unknown = values.result[i];
+                if (typeof key !== 'string') return;
+                if (key.startsWith(RECORD) && isRecord(value)) records.push(value);
+                else if (key.startsWith(JOURNAL)) journal.push(key);
+              });
+              // Keys come sorted, so the oldest entries come first.
+              for (const key of journal.slice(0, -journalLimit)) store.delete(key);
+              done(records);
+            };
+          }),
 
     put: (record) => run('put', 'readwrite', (store) => write(store, record), 'strict').then(() => announce(record)),
 
@@ -173,11 +218,34 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         release(store, id);
       }),
 
-    getMeta: (key) =>
-      run<string | undefined>('getMeta', 'readonly', (store, done) => {
-        const request = store.get(META + key);
-        request.onsuccess = () => done(request.result as string | undefined);
-      }),
+    get,
+
+    byOrder: (merchantId, orderId) =>
+      run<AttemptRecord[]>('byOrder', 'readonly', (store, done) =>
+        // What is filed under the order's claim key, which every tab's writes keep current.
+        related(store, [CLAIM + orderKey(merchantId, orderId)], [], (records) => done(records.filter(staysFiled))),
+      ),
+
+    prune: (before) => {
+      let count = 0;
+      // Oldest first, up to the first one updated at or after `before`: a
+      // prune visits what expired (and the few open records that old), not
+      // the history. Deleting unfiles, as a settle does.
+      return run('prune', 'readwrite', (store) =>
+        walk(store.index(BY_TIME).openCursor(), (cursor) => {
+          const value: unknown = cursor.value;
+          if ((cursor.key as number) >= before) return;
+          if (isRecord(value) && !isOpen(value.status)) {
+            cursor.delete();
+            release(store, value.id);
+            count++;
+          }
+          cursor.continue();
+        }),
+      ).then(() => count);
+    },
+
+    getMeta: (key) => value('getMeta', META + key) as Promise<string | undefined>,
 
     setMeta: (key, value) => run('setMeta', 'readwrite', (store) => store.put(value, META + key)),
 
@@ -193,18 +261,18 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       const keys = claim.keys.map((key) => CLAIM + key);
       let failure: { error: unknown } | undefined;
       let written: readonly AttemptRecord[] = [];
-      return run<boolean>('claim', 'readwrite', (store, done) => {
-        // Every read and write below happens in this one read-write
-        // transaction, issued from request callbacks (never after an await),
-        // and IndexedDB runs overlapping read-write transactions one at a
-        // time: of two tabs claiming one sale, the second sees the first's
-        // record, and the guard's rules judge it before anything is written.
-        read(store, keys, (lists) => {
-          const ids = [...new Set([...lists.flatMap(idsOf), ...claim.ids])];
-          read(store, ids.map((id) => RECORD + id), (values) => {
-            const related = values.filter(isRecord);
+      return run<boolean>(
+        'claim',
+        'readwrite',
+        (store, done) => {
+          // Every read and write below happens in this one read-write
+          // transaction, issued from request callbacks (never after an await),
+          // and IndexedDB runs overlapping read-write transactions one at a
+          // time: of two tabs claiming one sale, the second sees the first's
+          // record, and the guard's rules judge it before anything is written.
+          related(store, keys, claim.ids, (records) => {
             try {
-              written = judge(related) ?? [];
+              written = judge(records) ?? [];
             } catch (error) {
               failure = { error };
               store.transaction.abort();
@@ -214,8 +282,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
             // Lists stay short without pruning here: settling or deleting a record unfiles it.
             for (const record of written) write(store, record);
           });
-        });
-      }, 'strict').then(
+        },
+        'strict',
+      ).then(
         (admitted) => {
           for (const record of written) announce(record);
           return admitted;
@@ -287,6 +356,23 @@ function read(store: IDBObjectStore, keys: readonly string[], next: (values: unk
   });
 }
 
+/** The records filed under `keys` (prefixed claim keys) and those named by `ids`, each once. */
+function related(store: IDBObjectStore, keys: readonly string[], ids: readonly string[], next: (records: AttemptRecord[]) => void): void {
+  read(store, keys, (lists) => {
+    const all = [...new Set([...lists.flatMap(idsOf), ...ids])];
+    read(
+      store,
+      all.map((id) => RECORD + id),
+      (values) => next(values.filter(isRecord)),
+    );
+  });
+}
+
+/** Hands `visit` each position of a cursor, which it moves on (`continue`) or leaves, ending the walk. */
+function walk(request: IDBRequest<IDBCursorWithValue | null>, visit: (cursor: IDBCursorWithValue) => unknown): void {
+  request.onsuccess = () => request.result && visit(request.result);
+}
+
 /**
  * Runs a request callback whose transaction may have aborted meanwhile (a
  * full disk): its further requests then throw, and the abort itself, not
@@ -315,7 +401,7 @@ function write(store: IDBObjectStore, record: AttemptRecord): void {
   read(store, keys, (lists) => {
     lists.forEach((list, i) => {
       const ids = idsOf(list);
-      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i] as string);
+      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i]);
     });
   });
 }

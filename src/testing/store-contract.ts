@@ -1,5 +1,6 @@
 import type { TestContext } from 'vitest';
 import { claimOf, staysFiled } from '../claims.js';
+import { hasHistory, isHot, type HistoryStore } from '../history.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, JournalEntry, StoreChange } from '../types.js';
 import { vitestApi } from './vitest.js';
 
@@ -34,7 +35,17 @@ export interface StoreContractOptions {
   name?: string;
   /** How long a `subscribe` listener may take to hear of a write through the twin, in ms. @default 2000 */
   deliveryTimeout?: number;
+  /**
+   * The optional capabilities the store has. Given, the checks of the
+   * others are not registered at all, and a listed one the store lacks
+   * fails its checks. Left out, checks of a capability the store turns out
+   * to lack are skipped.
+   */
+  capabilities?: readonly StoreCapability[];
 }
+
+/** An optional part of `GuardStore`: see `claim`, `subscribe` and `get`/`byOrder`/`prune`. */
+export type StoreCapability = 'claim' | 'subscribe' | 'history';
 
 /**
  * The conformance suite every `GuardStore` passes (SPEC §6): call it at the
@@ -56,7 +67,12 @@ export interface StoreContractOptions {
  *   exactly one wins; `put` files live records too; settled and deleted
  *   records are unfiled; filing survives a reopen;
  * - with `subscribe`: a write through the twin reaches the listener as the
- *   record stored.
+ *   record stored;
+ * - with history (`get`, `byOrder`, `prune`): `load(scope)` hands back at
+ *   least every hot record; `get` the latest version by id; `byOrder` the
+ *   live records of one merchant's order; `prune` deletes settled records
+ *   last changed before its bound and never an open one; all of it after
+ *   a reopen too.
  *
  * Checks of an optional method the store lacks are skipped. Needs vitest
  * (an optional peer dependency of this package).
@@ -91,16 +107,35 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
       store: made.store,
       reopen: async () => track(await made.reopen()),
       twin: async () => {
-        if (!made.twin) throw new Error('storeContract: this store has `claim` or `subscribe`, so `makeStore` must return `twin()`: a second handle on the same storage');
+        if (!made.twin) {
+          throw new Error(
+            'storeContract: this store has `claim` or `subscribe`, so `makeStore` must return `twin()`: a second handle on the same storage',
+          );
+        }
         return track(await made.twin());
       },
     };
   };
 
+  /** A fresh store that keeps history (get, byOrder, prune), or the check skipped. */
+  const declared = options.capabilities;
+  /** Whether to register the checks of `capability`. */
+  const checks = (capability: StoreCapability): boolean => declared === undefined || declared.includes(capability);
+  /** A check of `capability` the store lacks: failed if it was declared, skipped if not. */
+  const lacks = (ctx: TestContext, capability: StoreCapability, why: string): never => {
+    if (declared !== undefined) throw new Error(`storeContract: the store was declared with ${capability}, but ${why}`);
+    return ctx.skip(why);
+  };
+  const openWithHistory = async (ctx: TestContext) => {
+    const opened = await open();
+    if (!hasHistory(opened.store)) lacks(ctx, 'history', 'the store keeps no history (get, byOrder, prune)');
+    return opened as typeof opened & { store: HistoryStore };
+  };
+
   /** A fresh store whose `method` is required by the check, or the check skipped. */
   const openWith = async <K extends 'claim' | 'subscribe'>(ctx: TestContext, method: K) => {
     const opened = await open();
-    if (typeof opened.store[method] !== 'function') ctx.skip(`the store has no ${method}`);
+    if (typeof opened.store[method] !== 'function') lacks(ctx, method, `the store has no ${method}`);
     return opened as typeof opened & { store: GuardStore & Required<Pick<GuardStore, K>> };
   };
 
@@ -206,7 +241,10 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
         await store.setMeta('keyCheck', 'kcv');
         await store.setMeta('epoch', '3');
         const again = await reopen();
-        expect(await loadSorted(again)).toStrictEqual([record('a', { status: 'unknown' }), record('b', { status: 'declined', code: '05' })]);
+        expect(await loadSorted(again)).toStrictEqual([
+          record('a', { status: 'unknown' }),
+          record('b', { status: 'declined', code: '05' }),
+        ]);
         expect(await again.getMeta('keyCheck')).toBe('kcv');
         expect(await again.getMeta('epoch')).toBe('3');
       });
@@ -231,178 +269,296 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
       });
     });
 
-    describe('claim', () => {
-      it('hands the judge what is filed under the keys and the records named by ids, as stored', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const live = record('live', { fingerprint: 'fp-x' });
-        const ordered = record('ordered', { fingerprint: 'fp-other', orderId: 'ORD-9' });
-        const settled = record('settled', { fingerprint: 'fp-x', status: 'declined' });
-        const original = record('original', { fingerprint: 'fp-orig', status: 'refunded', refunded: 1250, refunds: [{ id: 'rf', amount: 1250 }] });
-        const elsewhere = record('elsewhere', { fingerprint: 'fp-y' });
-        for (const r of [live, ordered, settled, original, elsewhere]) await store.put(r);
-        const claim = { keys: ['fp-x', ...claimOf(ordered).keys.slice(1)], ids: ['original', 'nobody'] };
-        let seen: AttemptRecord[] = [];
-        expect(await store.claim(claim, (related) => ((seen = related), undefined))).toBe(false);
-        expect(sortById(seen.map(withoutUndefined))).toStrictEqual([live, ordered, original]);
-      });
+    if (checks('history')) {
+      describe('history', () => {
+        const old = T - 86_400_000;
+        /** A day of records: settled long ago, open long ago, settled just now, one order across them. */
+        const day = () => [
+          record('paid-long-ago', {
+            status: 'approved',
+            approvedAt: old,
+            updatedAt: old,
+            createdAt: old,
+            pendingSince: old,
+            orderId: 'ORD-1',
+          }),
+          record('declined-long-ago', { status: 'declined', updatedAt: old, createdAt: old, pendingSince: old, orderId: 'ORD-1' }),
+          record('unknown-long-ago', { status: 'unknown', updatedAt: old, createdAt: old, pendingSince: old, orderId: 'ORD-1' }),
+          record('refund-long-ago', {
+            kind: 'refund',
+            refundOf: 'paid-long-ago',
+            status: 'approved',
+            approvedAt: old,
+            updatedAt: old,
+            createdAt: old,
+            pendingSince: old,
+          }),
+          record('paid-now', { status: 'approved', approvedAt: T, orderId: 'ORD-2' }),
+          record('pending-now', { orderId: 'ORD-1' }),
+          record('other-merchant', { merchantId: 'M-OTHER', status: 'approved', approvedAt: T, orderId: 'ORD-1' }),
+        ];
 
-      it('files a record under every key of claimOf(record): fingerprint, order, refund original', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const refund = record('refund', { kind: 'refund', fingerprint: 'fp-refund', orderId: 'ORD-1', refundOf: 'sale' });
-        await store.put(refund);
-        const keys = claimOf(refund).keys;
-        expect(keys).toHaveLength(3);
-        for (const key of keys) expect(await seenUnder(store, [key]), `filed under ${JSON.stringify(key)}`).toStrictEqual([refund]);
-      });
-
-      it('writes exactly what the judge returns, and resolves whether it wrote anything', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const a = record('a', { fingerprint: 'fp-a' });
-        const b = record('b', { fingerprint: 'fp-b', status: 'approved', approvedAt: T });
-        expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => undefined)).toBe(false);
-        expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => [])).toBe(false);
-        expect(await store.load()).toEqual([]);
-        expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => [a, b])).toBe(true);
-        expect(await loadSorted(store)).toStrictEqual([a, b]);
-        // What a claim wrote is filed, as a put's would be.
-        expect(await seenUnder(store, ['fp-b'])).toStrictEqual([b]);
-      });
-
-      it('writes nothing and rejects with the error when the judge throws', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const before = record('before', { fingerprint: 'fp' });
-        await store.put(before);
-        const boom = new Error('judge failed');
-        await expect(store.claim({ keys: ['fp'], ids: ['next'] }, () => { throw boom; })).rejects.toBe(boom);
-        expect(await loadSorted(store)).toStrictEqual([before]);
-        expect(await seenUnder(store, ['fp'])).toStrictEqual([before]);
-        // And the store still works afterwards.
-        expect(await store.claim({ keys: ['fp'], ids: ['next'] }, () => [record('next', { fingerprint: 'fp' })])).toBe(true);
-      });
-
-      it('lets exactly one of several handles claiming one sale at once write it', async (ctx) => {
-        const { store, twin } = await openWith(ctx, 'claim');
-        const other = await twin();
-        if (typeof other.claim !== 'function') throw new Error('storeContract: `twin()` returned a store without claim');
-        const claimants = [store, other, store, other];
-        for (let round = 0; round < 10; round++) {
-          const fingerprint = `fp-race-${round}`;
-          const results = await Promise.all(
-            claimants.map((handle, i) => {
-              const mine = record(`race-${round}-${i}`, { fingerprint });
-              // Admit only when nothing live is filed under the sale: the guard's IN_FLIGHT rule in one line.
-              return handle.claim?.(claimOf(mine), (related) => (related.some((r) => r.id !== mine.id && staysFiled(r)) ? undefined : [mine]));
-            }),
-          );
-          expect(results.filter((won) => won === true), `round ${round}: ${JSON.stringify(results)}`).toHaveLength(1);
-          const written = (await store.load()).filter((r) => r.fingerprint === fingerprint);
-          expect(written).toHaveLength(1);
-          expect(written[0]?.id).toBe(`race-${round}-${results.indexOf(true)}`);
-        }
-      });
-
-      it('files a record written by put: the next claim meets it', async (ctx) => {
-        const { store, twin } = await openWith(ctx, 'claim');
-        const put = record('put', { fingerprint: 'fp' });
-        await store.put(put);
-        expect(await seenUnder(store, ['fp'])).toStrictEqual([put]);
-        expect(await seenUnder(await twin(), ['fp'])).toStrictEqual([put]);
-      });
-
-      it('unfiles a record once it is settled or deleted, and files it again once live', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const statuses: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
-        for (const status of statuses) {
-          const r = record('a', { fingerprint: 'fp', status });
-          await store.put(r);
-          expect(await seenUnder(store, ['fp']), `status ${status}`).toStrictEqual(staysFiled(r) ? [r] : []);
-        }
-        // Resumed (pending again): filed again.
-        const resumed = record('a', { fingerprint: 'fp', status: 'pending', updatedAt: T + 5 });
-        await store.put(resumed);
-        expect(await seenUnder(store, ['fp'])).toStrictEqual([resumed]);
-        await store.delete('a');
-        expect(await seenUnder(store, ['fp'])).toStrictEqual([]);
-      });
-
-      it('takes its place in the write order: after the put before it, before the put after it', async (ctx) => {
-        const { store } = await openWith(ctx, 'claim');
-        const pending = record('a', { fingerprint: 'fp' });
-        const approved = record('a', { fingerprint: 'fp', status: 'approved', approvedAt: T + 1000, updatedAt: T + 1000 });
-        let seen: AttemptRecord[] | undefined;
-        const first = store.put(record('earlier', { fingerprint: 'fp' }));
-        const claimed = store.claim(claimOf(pending), (related) => ((seen = related), [pending]));
-        const settled = store.put(approved);
-        await Promise.all([first, claimed, settled]);
-        expect(ids(seen ?? [])).toEqual(['earlier']);
-        expect(await loadSorted(store)).toStrictEqual([approved, record('earlier', { fingerprint: 'fp' })]);
-      });
-
-      it('keeps what is filed across a reopen', async (ctx) => {
-        const { store, reopen } = await openWith(ctx, 'claim');
-        const held = record('held', { fingerprint: 'fp' });
-        await store.claim(claimOf(held), () => [held]);
-        await store.put(record('gone', { fingerprint: 'fp', status: 'voided' }));
-        const again = await reopen();
-        expect(await seenUnder(again, ['fp'])).toStrictEqual([held]);
-      });
-    });
-
-    describe('subscribe', () => {
-      it("tells a listener of a write through another handle, with the record as stored", async (ctx) => {
-        const { store, twin } = await openWith(ctx, 'subscribe');
-        const other = await twin();
-        const heard: StoreChange[] = [];
-        const unsubscribe = store.subscribe((change) => heard.push(change));
-        try {
-          const written = record('a', { status: 'approved', approvedAt: T, refunds: [{ id: 'r', amount: 5, over: 1 }], refunded: 4 });
-          await other.put(written);
-          await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: written }), { timeout: deliveryTimeout });
-          expect(withoutUndefined(heard.find((change) => change.type === 'record' && change.record.id === 'a'))).toStrictEqual({ type: 'record', record: written });
-          if (other.claim) {
-            const claimed = record('b', { fingerprint: 'fp-b' });
-            await other.claim(claimOf(claimed), () => [claimed]);
-            await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: claimed }), { timeout: deliveryTimeout });
+        it('hands back at least every hot record from load(scope), and every record from load()', async (ctx) => {
+          const { store, reopen } = await openWithHistory(ctx);
+          for (const r of day()) await store.put(r);
+          for (const handle of [store, await reopen()]) {
+            const hot = day()
+              .filter((r) => isHot(r, T - 60_000))
+              .map((r) => r.id);
+            expect(ids(await handle.load({ since: T - 60_000 }))).toEqual(expect.arrayContaining(hot));
+            expect(ids(await handle.load())).toEqual(ids(day()));
           }
-        } finally {
-          unsubscribe();
-        }
-      });
+        });
 
-      it('stops telling a listener once it unsubscribed', async (ctx) => {
-        const { store, twin } = await openWith(ctx, 'subscribe');
-        const other = await twin();
-        const gone: StoreChange[] = [];
-        const kept: StoreChange[] = [];
-        store.subscribe((change) => gone.push(change))();
-        const unsubscribe = store.subscribe((change) => kept.push(change));
-        try {
-          await other.put(record('a'));
-          // Once the listener still subscribed heard it, the other would have too.
-          await vi.waitFor(() => expect(kept.some((c) => c.type === 'record' && c.record.id === 'a')).toBe(true), { timeout: deliveryTimeout });
-          expect(gone).toEqual([]);
-        } finally {
-          unsubscribe();
-        }
-      });
+        it('gets the latest version of a record by id, settled or not; undefined once deleted or never written', async (ctx) => {
+          const { store, reopen } = await openWithHistory(ctx);
+          for (const r of day()) await store.put(r);
+          const voided = record('paid-long-ago', {
+            status: 'voided',
+            approvedAt: old,
+            updatedAt: T,
+            createdAt: old,
+            pendingSince: old,
+            orderId: 'ORD-1',
+          });
+          await store.put(voided);
+          await store.delete('declined-long-ago');
+          for (const handle of [store, await reopen()]) {
+            expect(withoutUndefined(await handle.get?.('paid-long-ago'))).toStrictEqual(voided);
+            expect(withoutUndefined(await handle.get?.('refund-long-ago'))).toStrictEqual(day()[3]);
+            expect(await handle.get?.('declined-long-ago')).toBeUndefined();
+            expect(await handle.get?.('never-written')).toBeUndefined();
+          }
+        });
 
-      it('tells a listener of a record another handle announces as unpersisted', async (ctx) => {
-        const { store, twin } = await openWith(ctx, 'subscribe');
-        const other = await twin();
-        if (typeof other.announce !== 'function') ctx.skip('the store has no announce');
-        const heard: StoreChange[] = [];
-        const unsubscribe = store.subscribe((change) => heard.push(change));
-        try {
-          // A listener may be set up lazily (a channel opened on first use): let it settle.
-          await other.load();
-          const held = record('memory-only', { fingerprint: 'fp-m' });
-          other.announce?.(held);
-          await vi.waitFor(() => expect(heard).toContainEqual({ type: 'unpersisted', record: held }), { timeout: deliveryTimeout });
-        } finally {
-          unsubscribe();
-        }
+        it("finds the live records of one merchant's order, and no others", async (ctx) => {
+          const { store, reopen } = await openWithHistory(ctx);
+          for (const r of day()) await store.put(r);
+          expect(ids(await store.byOrder('M-CONTRACT', 'ORD-1'))).toEqual(['paid-long-ago', 'pending-now', 'unknown-long-ago']);
+          // Settled: no longer live, no longer on the order; live again: back on it.
+          await store.put(record('pending-now', { status: 'declined', orderId: 'ORD-1', updatedAt: T + 1 }));
+          await store.put(
+            record('unknown-long-ago', { status: 'pending', updatedAt: T + 1, createdAt: old, pendingSince: T + 1, orderId: 'ORD-1' }),
+          );
+          for (const handle of [store, await reopen()]) {
+            expect(ids((await handle.byOrder?.('M-CONTRACT', 'ORD-1')) ?? [])).toEqual(['paid-long-ago', 'unknown-long-ago']);
+            expect(ids((await handle.byOrder?.('M-OTHER', 'ORD-1')) ?? [])).toEqual(['other-merchant']);
+            expect(await handle.byOrder?.('M-CONTRACT', 'ORD-404')).toEqual([]);
+          }
+        });
+
+        it('prunes settled records last changed before the bound, never an open one, and says how many', async (ctx) => {
+          const { store, reopen } = await openWithHistory(ctx);
+          for (const r of day()) await store.put(r);
+          expect(await store.prune(T)).toBe(3);
+          const left = ['other-merchant', 'paid-now', 'pending-now', 'unknown-long-ago'];
+          expect(ids(await store.load())).toEqual(left);
+          expect(await store.get('paid-long-ago')).toBeUndefined();
+          expect(ids(await store.byOrder('M-CONTRACT', 'ORD-1'))).toEqual(['pending-now', 'unknown-long-ago']);
+          expect(await store.prune(T)).toBe(0);
+          const again = await reopen();
+          expect(ids(await again.load())).toEqual(left);
+          expect(ids((await again.byOrder?.('M-CONTRACT', 'ORD-1')) ?? [])).toEqual(['pending-now', 'unknown-long-ago']);
+        });
       });
-    });
+    }
+
+    if (checks('claim')) {
+      describe('claim', () => {
+        it('hands the judge what is filed under the keys and the records named by ids, as stored', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const live = record('live', { fingerprint: 'fp-x' });
+          const ordered = record('ordered', { fingerprint: 'fp-other', orderId: 'ORD-9' });
+          const settled = record('settled', { fingerprint: 'fp-x', status: 'declined' });
+          const original = record('original', {
+            fingerprint: 'fp-orig',
+            status: 'refunded',
+            refunded: 1250,
+            refunds: [{ id: 'rf', amount: 1250 }],
+          });
+          const elsewhere = record('elsewhere', { fingerprint: 'fp-y' });
+          for (const r of [live, ordered, settled, original, elsewhere]) await store.put(r);
+          const claim = { keys: ['fp-x', ...claimOf(ordered).keys.slice(1)], ids: ['original', 'nobody'] };
+          let seen: AttemptRecord[] = [];
+          expect(await store.claim(claim, (related) => ((seen = related), undefined))).toBe(false);
+          expect(sortById(seen.map(withoutUndefined))).toStrictEqual([live, ordered, original]);
+        });
+
+        it('files a record under every key of claimOf(record): fingerprint, order, refund original', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const refund = record('refund', { kind: 'refund', fingerprint: 'fp-refund', orderId: 'ORD-1', refundOf: 'sale' });
+          await store.put(refund);
+          const keys = claimOf(refund).keys;
+          expect(keys).toHaveLength(3);
+          for (const key of keys) expect(await seenUnder(store, [key]), `filed under ${JSON.stringify(key)}`).toStrictEqual([refund]);
+        });
+
+        it('writes exactly what the judge returns, and resolves whether it wrote anything', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const a = record('a', { fingerprint: 'fp-a' });
+          const b = record('b', { fingerprint: 'fp-b', status: 'approved', approvedAt: T });
+          expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => undefined)).toBe(false);
+          expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => [])).toBe(false);
+          expect(await store.load()).toEqual([]);
+          expect(await store.claim({ keys: ['fp-a'], ids: ['a'] }, () => [a, b])).toBe(true);
+          expect(await loadSorted(store)).toStrictEqual([a, b]);
+          // What a claim wrote is filed, as a put's would be.
+          expect(await seenUnder(store, ['fp-b'])).toStrictEqual([b]);
+        });
+
+        it('writes nothing and rejects with the error when the judge throws', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const before = record('before', { fingerprint: 'fp' });
+          await store.put(before);
+          const boom = new Error('judge failed');
+          await expect(
+            store.claim({ keys: ['fp'], ids: ['next'] }, () => {
+              throw boom;
+            }),
+          ).rejects.toBe(boom);
+          expect(await loadSorted(store)).toStrictEqual([before]);
+          expect(await seenUnder(store, ['fp'])).toStrictEqual([before]);
+          // And the store still works afterwards.
+          expect(await store.claim({ keys: ['fp'], ids: ['next'] }, () => [record('next', { fingerprint: 'fp' })])).toBe(true);
+        });
+
+        it('lets exactly one of several handles claiming one sale at once write it', async (ctx) => {
+          const { store, twin } = await openWith(ctx, 'claim');
+          const other = await twin();
+          if (typeof other.claim !== 'function') throw new Error('storeContract: `twin()` returned a store without claim');
+          const claimants = [store, other, store, other];
+          for (let round = 0; round < 10; round++) {
+            const fingerprint = `fp-race-${round}`;
+            const results = await Promise.all(
+              claimants.map((handle, i) => {
+                const mine = record(`race-${round}-${i}`, { fingerprint });
+                // Admit only when nothing live is filed under the sale: the guard's IN_FLIGHT rule in one line.
+                if (!handle.claim) return Promise.resolve(false);
+                return handle.claim(claimOf(mine), (related) =>
+                  related.some((r) => r.id !== mine.id && staysFiled(r)) ? undefined : [mine],
+                );
+              }),
+            );
+            expect(
+              results.filter((won) => won === true),
+              `round ${round}: ${JSON.stringify(results)}`,
+            ).toHaveLength(1);
+            const written = (await store.load()).filter((r) => r.fingerprint === fingerprint);
+            expect(written).toHaveLength(1);
+            expect(written[0]?.id).toBe(`race-${round}-${results.indexOf(true)}`);
+          }
+        });
+
+        it('files a record written by put: the next claim meets it', async (ctx) => {
+          const { store, twin } = await openWith(ctx, 'claim');
+          const put = record('put', { fingerprint: 'fp' });
+          await store.put(put);
+          expect(await seenUnder(store, ['fp'])).toStrictEqual([put]);
+          expect(await seenUnder(await twin(), ['fp'])).toStrictEqual([put]);
+        });
+
+        it('unfiles a record once it is settled or deleted, and files it again once live', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const statuses: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
+          for (const status of statuses) {
+            const r = record('a', { fingerprint: 'fp', status });
+            await store.put(r);
+            expect(await seenUnder(store, ['fp']), `status ${status}`).toStrictEqual(staysFiled(r) ? [r] : []);
+          }
+          // Resumed (pending again): filed again.
+          const resumed = record('a', { fingerprint: 'fp', status: 'pending', updatedAt: T + 5 });
+          await store.put(resumed);
+          expect(await seenUnder(store, ['fp'])).toStrictEqual([resumed]);
+          await store.delete('a');
+          expect(await seenUnder(store, ['fp'])).toStrictEqual([]);
+        });
+
+        it('takes its place in the write order: after the put before it, before the put after it', async (ctx) => {
+          const { store } = await openWith(ctx, 'claim');
+          const pending = record('a', { fingerprint: 'fp' });
+          const approved = record('a', { fingerprint: 'fp', status: 'approved', approvedAt: T + 1000, updatedAt: T + 1000 });
+          let seen: AttemptRecord[] | undefined;
+          const first = store.put(record('earlier', { fingerprint: 'fp' }));
+          const claimed = store.claim(claimOf(pending), (related) => ((seen = related), [pending]));
+          const settled = store.put(approved);
+          await Promise.all([first, claimed, settled]);
+          expect(ids(seen ?? [])).toEqual(['earlier']);
+          expect(await loadSorted(store)).toStrictEqual([approved, record('earlier', { fingerprint: 'fp' })]);
+        });
+
+        it('keeps what is filed across a reopen', async (ctx) => {
+          const { store, reopen } = await openWith(ctx, 'claim');
+          const held = record('held', { fingerprint: 'fp' });
+          await store.claim(claimOf(held), () => [held]);
+          await store.put(record('gone', { fingerprint: 'fp', status: 'voided' }));
+          const again = await reopen();
+          expect(await seenUnder(again, ['fp'])).toStrictEqual([held]);
+        });
+      });
+    }
+
+    if (checks('subscribe')) {
+      describe('subscribe', () => {
+        it('tells a listener of a write through another handle, with the record as stored', async (ctx) => {
+          const { store, twin } = await openWith(ctx, 'subscribe');
+          const other = await twin();
+          const heard: StoreChange[] = [];
+          const unsubscribe = store.subscribe((change) => heard.push(change));
+          try {
+            const written = record('a', { status: 'approved', approvedAt: T, refunds: [{ id: 'r', amount: 5, over: 1 }], refunded: 4 });
+            await other.put(written);
+            await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: written }), { timeout: deliveryTimeout });
+            expect(withoutUndefined(heard.find((change) => change.type === 'record' && change.record.id === 'a'))).toStrictEqual({
+              type: 'record',
+              record: written,
+            });
+            if (other.claim) {
+              const claimed = record('b', { fingerprint: 'fp-b' });
+              await other.claim(claimOf(claimed), () => [claimed]);
+              await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: claimed }), { timeout: deliveryTimeout });
+            }
+          } finally {
+            unsubscribe();
+          }
+        });
+
+        it('stops telling a listener once it unsubscribed', async (ctx) => {
+          const { store, twin } = await openWith(ctx, 'subscribe');
+          const other = await twin();
+          const gone: StoreChange[] = [];
+          const kept: StoreChange[] = [];
+          store.subscribe((change) => gone.push(change))();
+          const unsubscribe = store.subscribe((change) => kept.push(change));
+          try {
+            await other.put(record('a'));
+            // Once the listener still subscribed heard it, the other would have too.
+            await vi.waitFor(() => expect(kept.some((c) => c.type === 'record' && c.record.id === 'a')).toBe(true), {
+              timeout: deliveryTimeout,
+            });
+            expect(gone).toEqual([]);
+          } finally {
+            unsubscribe();
+          }
+        });
+
+        it('tells a listener of a record another handle announces as unpersisted', async (ctx) => {
+          const { store, twin } = await openWith(ctx, 'subscribe');
+          const other = await twin();
+          if (typeof other.announce !== 'function') ctx.skip('the store has no announce');
+          const heard: StoreChange[] = [];
+          const unsubscribe = store.subscribe((change) => heard.push(change));
+          try {
+            // A listener may be set up lazily (a channel opened on first use): let it settle.
+            await other.load();
+            const held = record('memory-only', { fingerprint: 'fp-m' });
+            other.announce?.(held);
+            await vi.waitFor(() => expect(heard).toContainEqual({ type: 'unpersisted', record: held }), { timeout: deliveryTimeout });
+          } finally {
+            unsubscribe();
+          }
+        });
+      });
+    }
   });
 }
 
@@ -504,7 +660,8 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const sortById = (records: readonly AttemptRecord[]): AttemptRecord[] => [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+const sortById = (records: readonly AttemptRecord[]): AttemptRecord[] =>
+  [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 const ids = (records: readonly AttemptRecord[]): string[] => sortById(records).map((r) => r.id);
 /**
  * What `load()` hands back, sorted by id, each record with its
@@ -519,7 +676,11 @@ const loadSorted = async (store: GuardStore): Promise<AttemptRecord[]> => sortBy
 function withoutUndefined<T>(value: T): T {
   if (Array.isArray(value)) return value.map(withoutUndefined) as T;
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined).map(([key, inner]) => [key, withoutUndefined(inner)])) as T;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, inner]) => inner !== undefined)
+      .map(([key, inner]) => [key, withoutUndefined(inner)]),
+  ) as T;
 }
 
 /** What a claim on `keys` (and no ids) hands its judge, sorted; it writes nothing. */

@@ -11,6 +11,8 @@ const loaded: VitestApi | undefined = await import('vitest').catch(() => undefin
 
 /** vitest's API, or an error saying how to get it. */
 export function vitestApi(): VitestApi {
-  if (!loaded) throw new Error('storeContract needs vitest (an optional peer dependency of pos-duplicate-guard): npm install --save-dev vitest');
+  if (!loaded) {
+    throw new Error('storeContract needs vitest (an optional peer dependency of pos-duplicate-guard): npm install --save-dev vitest');
+  }
   return loaded;
 }

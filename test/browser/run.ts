@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { DecisionSummary, OpenOptions } from './page.js';
+import type { DecisionSummary, HistoryRecord, OpenOptions } from './page.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const INSECURE_HOST = 'pos-till.test';
@@ -121,9 +121,15 @@ async function forgedBroadcast(browser: Browser, origin: string): Promise<string
     await openGuard(a!, db);
     const sold = await begin(a!, SALE);
     await settle(a!, sold.attemptId as string, 'approved');
-    const record = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, sold.attemptId as string] as const)) as Record<string, unknown>;
+    const record = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, sold.attemptId as string] as const)) as Record<
+      string,
+      unknown
+    >;
     const charging = await begin(a!, { ...SALE, amount: 777 });
-    const inFlight = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, charging.attemptId as string] as const)) as Record<string, unknown>;
+    const inFlight = (await a!.evaluate(([n, i]) => window.harness.stored(n, i), [db, charging.attemptId as string] as const)) as Record<
+      string,
+      unknown
+    >;
     const later = Date.now() + 60_000;
     for (const message of [
       { from: 'evil', record: { ...record, status: 'voided', updatedAt: later } },
@@ -136,7 +142,10 @@ async function forgedBroadcast(browser: Browser, origin: string): Promise<string
     }
     await pause(300);
     const again = await begin(a!, SALE);
-    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `after a forged void the approval must still prompt, got ${describe(again)}`);
+    check(
+      again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'),
+      `after a forged void the approval must still prompt, got ${describe(again)}`,
+    );
     const declined = await settle(a!, charging.attemptId as string, 'declined');
     check(declined === 'declined', `the processor's real decline must be recordable, got ${declined}`);
     return `forged void ignored (${describe(again)}), real decline recorded`;
@@ -175,7 +184,10 @@ async function memoryOnlyAttempt(browser: Browser, origin: string): Promise<stri
     await openGuard(b!, db);
     await openGuard(a!, db, { failWrites: true, onStorageError: 'allow' });
     const charging = await begin(a!, SALE);
-    check(charging.verdict === 'allow' && charging.codes.includes('STORAGE_UNAVAILABLE'), `tab A should proceed on memory, got ${describe(charging)}`);
+    check(
+      charging.verdict === 'allow' && charging.codes.includes('STORAGE_UNAVAILABLE'),
+      `tab A should proceed on memory, got ${describe(charging)}`,
+    );
     await pause(200);
     const inB = await begin(b!, SALE);
     check(inB.verdict === 'block' && inB.codes.includes('IN_FLIGHT'), `tab B should block IN_FLIGHT, got ${describe(inB)}`);
@@ -192,10 +204,59 @@ async function noBroadcastChannel(browser: Browser, origin: string): Promise<str
     const sold = await begin(a!, { ...SALE, orderId: 'T-9' } as typeof SALE);
     await settle(a!, sold.attemptId as string, 'approved');
     const again = await begin(b!, SALE);
-    check(again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'), `tab B should prompt DUPLICATE_CHARGE, got ${describe(again)}`);
+    check(
+      again.verdict === 'prompt' && again.codes.includes('DUPLICATE_CHARGE'),
+      `tab B should prompt DUPLICATE_CHARGE, got ${describe(again)}`,
+    );
     const order = await begin(b!, { ...SALE, orderId: 'T-9' } as typeof SALE);
     check(order.codes.includes('ORDER_ALREADY_PAID'), `tab B should see the order paid, got ${describe(order)}`);
     return `tab B: ${describe(again)}; same order: ${describe(order)}`;
+  });
+}
+
+/**
+ * Issue 12: a database the previous release wrote (schema 1) is upgraded in
+ * place while that release's tab holds it open, and the history methods work
+ * on it in real IndexedDB (compound index, cursors that stop early, deleting
+ * through an index cursor).
+ */
+async function historyAfterUpgrade(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 2, async ([previous, current]) => {
+    const db = 'pdg-upgrade';
+    const now = Date.now();
+    const old = now - 86_400_000;
+    const records: HistoryRecord[] = [
+      { id: 'open-old', status: 'unknown', kind: 'sale', updatedAt: old, orderId: 'ORD-1' },
+      { id: 'paid-old', status: 'approved', kind: 'sale', updatedAt: old, orderId: 'ORD-1' },
+      { id: 'refund-old', status: 'approved', kind: 'refund', updatedAt: old, refundOf: 'paid-old' },
+      { id: 'declined-old', status: 'declined', kind: 'sale', updatedAt: old },
+      { id: 'declined-new', status: 'declined', kind: 'sale', updatedAt: now },
+    ];
+    const before = await previous!.evaluate(([n, r]) => window.harness.writeAsPreviousRelease(n, r), [db, records] as const);
+    check(before.version === 1, `the previous release's database should be version 1, got ${before.version}`);
+    const facts = await current!.evaluate(([n, s, b]) => window.harness.history(n, s, b), [db, now - 600_000, old + 1] as const);
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    check(
+      facts.version === 2 && same(facts.indexes, ['state', 'updatedAt']),
+      `upgraded to 2 with both indexes, got ${facts.version} [${facts.indexes.join(', ')}]`,
+    );
+    check(facts.instance === before.instance, `the instance id should survive the upgrade (no wipe), got ${String(facts.instance)}`);
+    check(
+      same(facts.hot, ['declined-new', 'open-old', 'refund-old']),
+      `load({ since }) should hand back the hot records, got [${facts.hot.join(', ')}]`,
+    );
+    check(facts.got === 'approved', `get should read the old approval, got ${facts.got}`);
+    check(same(facts.byOrder, ['open-old', 'paid-old']), `byOrder should read the order's live records, got [${facts.byOrder.join(', ')}]`);
+    check(
+      facts.pruned === 3 && same(facts.left, ['declined-new', 'open-old']),
+      `prune should delete the 3 settled old records, got ${facts.pruned}, left [${facts.left.join(', ')}]`,
+    );
+    const newer = await current!.evaluate((n) => window.harness.afterNewerRelease(n), db);
+    check(
+      newer.got === 'unknown' && newer.all === 2,
+      `on a database a newer release upgraded (version ${newer.version}) the store should still read, got ${newer.got}, ${newer.all} records`,
+    );
+    return `version ${before.version} → ${facts.version}, hot [${facts.hot.join(', ')}], byOrder [${facts.byOrder.join(', ')}], pruned ${facts.pruned}; still read at version ${newer.version}`;
   });
 }
 
@@ -210,10 +271,13 @@ async function reloadMidCharge(browser: Browser, origin: string): Promise<string
     await page.reload();
     await page.waitForFunction(() => window.harness !== undefined);
     await openGuard(page, 'pdg-reload');
-    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId as string);
+    const status = await page.evaluate((id) => window.harness.status(id), first.attemptId);
     check(status === 'unknown', `after reload attempt ${first.attemptId} should be unknown, got ${status}`);
     const retry = await page.evaluate((sale) => window.harness.begin(sale), SALE);
-    check(retry.verdict === 'block' && retry.codes.includes('UNKNOWN_OUTCOME'), `retry should block UNKNOWN_OUTCOME, got ${describe(retry)}`);
+    check(
+      retry.verdict === 'block' && retry.codes.includes('UNKNOWN_OUTCOME'),
+      `retry should block UNKNOWN_OUTCOME, got ${describe(retry)}`,
+    );
     return `attempt ${first.attemptId} → unknown, retry ${describe(retry)}`;
   } finally {
     await context.close();
@@ -230,17 +294,25 @@ async function twoPagesRace(browser: Browser, origin: string): Promise<string> {
     for (let round = 0; round < RACE_ROUNDS; round++) {
       const sale = { ...SALE, amount: 1000 + round };
       const at = Date.now() + 200;
-      const results = await Promise.all(pages.map((page) => page.evaluate(([s, t, n]) => window.harness.raceAt(s, t, n), [sale, at, BEGINS_PER_PAGE] as const)));
+      const results = await Promise.all(
+        pages.map((page) => page.evaluate(([s, t, n]) => window.harness.raceAt(s, t, n), [sale, at, BEGINS_PER_PAGE] as const)),
+      );
       const allowed = results.map((decisions) => decisions.filter((d) => d.verdict === 'allow').length);
       const total = allowed.reduce((a, b) => a + b, 0);
       check(total === 1, `round ${round + 1}: ${total} reservations of one sale across two pages (per page: ${allowed.join(', ')})`);
       const losers = results.flat().filter((d) => d.verdict !== 'allow');
-      check(losers.every((d) => d.verdict === 'block' && d.codes.includes('IN_FLIGHT')), `round ${round + 1}: every other begin should block IN_FLIGHT`);
+      check(
+        losers.every((d) => d.verdict === 'block' && d.codes.includes('IN_FLIGHT')),
+        `round ${round + 1}: every other begin should block IN_FLIGHT`,
+      );
       wins[allowed.indexOf(1)]!++;
       // Afterwards both pages know the winner.
       for (const page of pages) {
         const later = await page.evaluate((s) => window.harness.begin(s), sale);
-        check(later.verdict === 'block' && later.codes.includes('IN_FLIGHT'), `round ${round + 1}: a later begin should block IN_FLIGHT, got ${describe(later)}`);
+        check(
+          later.verdict === 'block' && later.codes.includes('IN_FLIGHT'),
+          `round ${round + 1}: a later begin should block IN_FLIGHT, got ${describe(later)}`,
+        );
       }
     }
     return `${RACE_ROUNDS} rounds × ${pages.length * BEGINS_PER_PAGE} begins, one reservation each (page A won ${wins[0]}, page B ${wins[1]})`;
@@ -331,7 +403,14 @@ async function main(): Promise<number> {
       ['tabs: a forged broadcast is a hint to re-read IndexedDB, never adopted', () => forgedBroadcast(open, local)],
       ['tabs: a database deleted under live tabs is written back by each, whichever reopens it first', () => databaseDeleted(open, local)],
       ['tabs: an attempt held in memory only is announced, the other tab blocks', () => memoryOnlyAttempt(open, local)],
-      [`insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`, () => noBroadcastChannel(open, insecure)],
+      [
+        `insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`,
+        () => noBroadcastChannel(open, insecure),
+      ],
+      [
+        "history: a previous release's database upgraded under its open tab; load({ since }), get, byOrder, prune",
+        () => historyAfterUpgrade(open, local),
+      ],
     ];
     for (const [name, run] of checks) {
       const started = Date.now();

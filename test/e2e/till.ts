@@ -90,7 +90,11 @@ export class Till {
   /** The guard's attempts as the list shows them, newest first. */
   async attempts(): Promise<{ id: string; status: string; key: string }[]> {
     return this.page.$$eval('[data-testid="attempt-row"]', (rows) =>
-      rows.map((row) => ({ id: row.getAttribute('data-attempt-id') ?? '', status: row.getAttribute('data-status') ?? '', key: row.getAttribute('data-key') ?? '' })),
+      rows.map((row) => ({
+        id: row.getAttribute('data-attempt-id') ?? '',
+        status: row.getAttribute('data-status') ?? '',
+        key: row.getAttribute('data-key') ?? '',
+      })),
     );
   }
 

@@ -148,7 +148,11 @@ export const tests: E2eTest[] = [
       await first.ringUp(1500, 'visa');
       await second.ringUp(1500, 'visa');
       await Promise.all([first.tapPay(), second.tapPay()]);
-      await Promise.all([first, second].map((till) => till.page.waitForSelector('[data-testid="notice"][data-state]:not([data-state="processing"])', { timeout: 10_000 })));
+      await Promise.all(
+        [first, second].map((till) =>
+          till.page.waitForSelector('[data-testid="notice"][data-state]:not([data-state="processing"])', { timeout: 10_000 }),
+        ),
+      );
       const states = [await first.noticeState(), await second.noticeState()].sort();
       // The tab whose claim lost sees the other tab's pending attempt.
       assert.ok(states.includes('in-flight'), `one tab is told "Already processing", got ${states.join(', ')}`);
@@ -176,7 +180,10 @@ export const tests: E2eTest[] = [
       assert.equal(await till.page.locator('dialog[open]').count(), 0, 'no prompt or block for a retry after a decline');
       await till.waitForAttempts(['approved', 'declined']);
       const ledger = server.processor.ledger();
-      assert.deepEqual(ledger.map((entry) => entry.status), ['declined', 'approved']);
+      assert.deepEqual(
+        ledger.map((entry) => entry.status),
+        ['declined', 'approved'],
+      );
       assert.notEqual(ledger[0]?.idempotencyKey, ledger[1]?.idempotencyKey, 'the retry is a new attempt with a new key');
     },
   },

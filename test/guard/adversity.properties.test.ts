@@ -41,10 +41,24 @@ const opArb = (tabs: number): fc.Arbitrary<Op> => {
   const tab = fc.nat(tabs - 1);
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant('begin' as const), tab, card: fc.nat(CARDS.length - 1), order: fc.boolean() }) },
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('settle' as const), tab, target: fc.nat(20), status: fc.constantFrom(...STATUSES) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ op: fc.constant('settle' as const), tab, target: fc.nat(20), status: fc.constantFrom(...STATUSES) }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('resume' as const), tab, target: fc.nat(20) }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('override' as const), tab, target: fc.nat(20), taps: fc.constantFrom(1 as const, 2 as const) }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(SECOND, 30 * SECOND, 2 * MINUTE + 1, WINDOW_MS) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('override' as const),
+        tab,
+        target: fc.nat(20),
+        taps: fc.constantFrom(1 as const, 2 as const),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(SECOND, 30 * SECOND, 2 * MINUTE + 1, WINDOW_MS) }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('sleep' as const), ms: fc.constantFrom(20 * MINUTE, 8 * HOUR, 3 * 24 * HOUR) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('restart' as const), tab, raceBegin: fc.boolean() }) },
   );
@@ -57,7 +71,9 @@ const opArb = (tabs: number): fc.Arbitrary<Op> => {
  */
 const isLiveAt = (r: AttemptRecord, now: number, approvedAt: ReadonlyMap<string, number>) => {
   const approved = approvedAt.get(r.id) ?? r.approvedAt;
-  return r.status === 'pending' || r.status === 'unknown' || (r.status === 'approved' && approved !== undefined && now - approved < WINDOW_MS);
+  return (
+    r.status === 'pending' || r.status === 'unknown' || (r.status === 'approved' && approved !== undefined && now - approved < WINDOW_MS)
+  );
 };
 
 /** Live attempts of one sale (fingerprint) or one order, oldest first: every one after the first was overridden. */
@@ -65,11 +81,20 @@ function assertNoUnguardedDuplicates(records: readonly AttemptRecord[], now: num
   const groups = new Map<string, AttemptRecord[]>();
   for (const r of records) {
     if (!isLiveAt(r, now, approvedAt)) continue;
-    for (const key of [r.fingerprint, ...(r.orderId === undefined ? [] : [`order:${r.orderId}`])]) groups.set(key, [...(groups.get(key) ?? []), r]);
+    for (const key of [r.fingerprint, ...(r.orderId === undefined ? [] : [`order:${r.orderId}`])]) {
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
   }
   for (const group of groups.values()) {
-    const ordered = [...group].sort((a, b) => a.createdAt - b.createdAt || Number(a.override !== undefined) - Number(b.override !== undefined));
-    expect(ordered.slice(1).filter((r) => r.override === undefined).map((r) => ({ id: r.id, status: r.status }))).toEqual([]);
+    const ordered = [...group].sort(
+      (a, b) => a.createdAt - b.createdAt || Number(a.override !== undefined) - Number(b.override !== undefined),
+    );
+    expect(
+      ordered
+        .slice(1)
+        .filter((r) => r.override === undefined)
+        .map((r) => ({ id: r.id, status: r.status })),
+    ).toEqual([]);
   }
 }
 
@@ -143,7 +168,10 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         const second = step.taps === 2 ? guard.override(entry.decision, request) : undefined;
         // Settled together from the start, so a refused tap is never an unhandled rejection.
         const both = Promise.allSettled([first, ...(second ? [second] : [])]);
-        const one = await first.then((d) => d, (error: unknown) => error);
+        const one = await first.then(
+          (d) => d,
+          (error: unknown) => error,
+        );
         if (one && typeof one === 'object' && 'attempt' in one && (one as Decision).attempt) {
           const attempt = (one as Decision).attempt as NonNullable<Decision['attempt']>;
           await attempt.approve().then(() => approvedAt.set(attempt.id, (tabs[0] as Tab).clock.wall), expected);
@@ -151,7 +179,9 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         open();
         gates.length = 0;
         const taps = await both;
-        const allowed = taps.filter((r) => r.status === 'fulfilled' && r.value.attempt).map((r) => (r as PromiseFulfilledResult<Decision>).value);
+        const allowed = taps
+          .filter((r) => r.status === 'fulfilled' && r.value.attempt)
+          .map((r) => (r as PromiseFulfilledResult<Decision>).value);
         expect(allowed.length).toBeLessThanOrEqual(1);
         for (const r of taps) if (r.status === 'rejected' && r.reason?.name !== 'GuardInputError') expected(r.reason);
         for (const d of allowed) {
@@ -170,7 +200,9 @@ async function run(ops: readonly Op[], tabs: Tab[], records: () => Promise<Attem
         // A begin on the guard being replaced, while the new one starts up.
         const racing = step.raceBegin ? t.guard.begin(sale()).catch((error: unknown) => error) : undefined;
         const [guard, raced] = await Promise.all([starting, racing]);
-        if (raced && typeof raced === 'object' && 'attempt' in raced && (raced as Decision).attempt) ids.push(((raced as Decision).attempt as NonNullable<Decision['attempt']>).id);
+        if (raced && typeof raced === 'object' && 'attempt' in raced && (raced as Decision).attempt) {
+          ids.push(((raced as Decision).attempt as NonNullable<Decision['attempt']>).id);
+        }
         tabs[step.tab] = { ...t, guard, clock };
         for (const [id, tab] of charger) if (tab === step.tab) charger.delete(id);
         held.splice(0, held.length, ...held.filter((h) => h.tab !== step.tab));

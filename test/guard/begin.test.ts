@@ -21,7 +21,16 @@ describe('begin', () => {
 
     const stored = await store.load();
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ id: attempt.id, idempotencyKey: attempt.idempotencyKey, status: 'pending', amount: 1250, currency: 'CNY', createdAt: START, pendingSince: START, refunded: 0 });
+    expect(stored[0]).toMatchObject({
+      id: attempt.id,
+      idempotencyKey: attempt.idempotencyKey,
+      status: 'pending',
+      amount: 1250,
+      currency: 'CNY',
+      createdAt: START,
+      pendingSince: START,
+      refunded: 0,
+    });
     expect(await guard.get(attempt.id)).toEqual(stored[0]);
   });
 
@@ -93,7 +102,9 @@ describe('begin', () => {
     gate.resolve();
     const decision = await pending;
     const stored = await store.load();
-    expect(stored.map((r) => [r.id, r.status, r.idempotencyKey])).toEqual([[decision.attempt?.id, 'pending', decision.attempt?.idempotencyKey]]);
+    expect(stored.map((r) => [r.id, r.status, r.idempotencyKey])).toEqual([
+      [decision.attempt?.id, 'pending', decision.attempt?.idempotencyKey],
+    ]);
   });
 
   it('reserves through store.claim when the store has it, and only resolves after the claim', async () => {

@@ -5,7 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { GuardInputError, createGuard, isGuardError, type Guard, type GuardEvent, type Sale } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { cardNumberLeaks, panVariants } from '../helpers/cards.js';
-import { MASTERCARD, MINUTE, ManualClock, SECRET, UNIONPAY, VISA, flush, recordEvents, spyStore, testGuard, thrown } from '../helpers/guard.js';
+import {
+  MASTERCARD,
+  MINUTE,
+  ManualClock,
+  SECRET,
+  UNIONPAY,
+  VISA,
+  flush,
+  recordEvents,
+  spyStore,
+  testGuard,
+  thrown,
+} from '../helpers/guard.js';
 
 /** Appends the Luhn check digit to `body`. */
 function withLuhn(body: string): string {
@@ -101,7 +113,12 @@ describe('card data never leaves the call', () => {
       }
       // Repeat it: duplicates, prompts and blocks carry the most card context of all.
       returned.push(await guard.peek(s));
-      returned.push(await guard.charge(s, async () => ({ approved: true }), { confirm: () => true, escalate: () => ({ operator: 'o', reason: 'r', supervisor: 's' }) }));
+      returned.push(
+        await guard.charge(s, async () => ({ approved: true }), {
+          confirm: () => true,
+          escalate: () => ({ operator: 'o', reason: 'r', supervisor: 's' }),
+        }),
+      );
     }
     // Bad card input: the errors must not echo the number either.
     for (const pan of pans.slice(0, 10)) {
@@ -164,12 +181,23 @@ async function exercise(guard: Guard, clock: ManualClock, variants: readonly str
     const card = { pan: VISA };
     const base = { amount: 10_000 + i, currency: 'CNY', card };
     // Identifiers: refused, nothing recorded.
-    for (const patch of [{ orderId: pan }, { orderId: `ORD-${pan}` }, { operator: pan }, { terminalId: `T-${pan}` }, { merchantId: pan }, { kind: 'refund' as const, refundOf: pan }]) {
+    for (const patch of [
+      { orderId: pan },
+      { orderId: `ORD-${pan}` },
+      { operator: pan },
+      { terminalId: `T-${pan}` },
+      { merchantId: pan },
+      { kind: 'refund' as const, refundOf: pan },
+    ]) {
       const error = await thrown(() => guard.begin({ ...base, ...patch }));
       expect(error).toBeInstanceOf(GuardInputError);
       errors.push(error);
     }
-    for (const call of [() => guard.settle(pan, { status: 'approved' }), () => guard.resume(pan), () => guard.settle(`pdg_${pan}`, { status: 'voided' })]) {
+    for (const call of [
+      () => guard.settle(pan, { status: 'approved' }),
+      () => guard.resume(pan),
+      () => guard.settle(`pdg_${pan}`, { status: 'voided' }),
+    ]) {
       const error = await thrown(call);
       expect(error).toSatisfy(isGuardError);
       errors.push(error);
@@ -179,14 +207,25 @@ async function exercise(guard: Guard, clock: ManualClock, variants: readonly str
     await first.attempt?.approve({ authCode: pan, processorRef: pan });
     const prompt = await guard.begin(base);
     expect(prompt.verdict).toBe('prompt');
-    await attempt(async () => (await guard.override(prompt, { operator: `cashier ${pan}`, reason: `customer card ${pan} asked twice` })).attempt?.markUnknown({ message: `timeout for ${pan}`, code: pan }));
+    await attempt(async () =>
+      (await guard.override(prompt, { operator: `cashier ${pan}`, reason: `customer card ${pan} asked twice` })).attempt?.markUnknown({
+        message: `timeout for ${pan}`,
+        code: pan,
+      }),
+    );
     const block = await guard.begin(base);
     expect(block.verdict).toBe('block');
     await attempt(() => guard.override(block, { operator: pan, reason: `card ${pan}`, supervisor: `sup ${pan}` }));
     // Processor text through charge: a throw, a decline, an approval.
     const other = { ...base, amount: 50_000 + i };
-    await attempt(() => guard.charge(other, async () => { throw new Error(`gateway: card ${pan} exp 12/29 rejected`); }));
-    await attempt(() => guard.charge({ ...other, amount: 60_000 + i }, async () => ({ approved: false, code: pan, message: `declined ${pan}` })));
+    await attempt(() =>
+      guard.charge(other, async () => {
+        throw new Error(`gateway: card ${pan} exp 12/29 rejected`);
+      }),
+    );
+    await attempt(() =>
+      guard.charge({ ...other, amount: 60_000 + i }, async () => ({ approved: false, code: pan, message: `declined ${pan}` })),
+    );
     await attempt(() => guard.charge({ ...other, amount: 70_000 + i }, async () => ({ approved: true, authCode: pan, processorRef: pan })));
     // A bad value quoted back: a PAN where a Duration or a status belongs.
     await attempt(() => guard.charge({ ...other, amount: 80_000 + i }, async () => ({ approved: true }), { timeout: pan }));
@@ -228,7 +267,12 @@ describe('card numbers in identifiers and free text never leave the call (issue 
       const files = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'));
       expect(files.join('')).toContain('[card number removed]');
       // Raw text, and every string of every JSON line (a newline-separated PAN is escaped on disk).
-      const lines = files.flatMap((text) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown));
+      const lines = files.flatMap((text) =>
+        text
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown),
+      );
       expect(cardNumberLeaks(files)).toEqual([]);
       expect(cardNumberLeaks(lines)).toEqual([]);
       expect(cardNumberLeaks([events, errors])).toEqual([]);

@@ -36,5 +36,4 @@ describe('charge() with a submit that touches its own attempt', () => {
     expect((await guard.begin(sale())).verdict).not.toBe('allow');
     await guard.close();
   });
-
 });

@@ -8,7 +8,8 @@ import { SECRET, sale } from '../helpers/guard.js';
  * charge is declared `unknown` at once although the processor approves it a
  * moment later.
  */
-const slowApproval = () => new Promise<{ approved: true; authCode: string }>((resolve) => setTimeout(() => resolve({ approved: true, authCode: 'A1' }), 30));
+const slowApproval = () =>
+  new Promise<{ approved: true; authCode: string }>((resolve) => setTimeout(() => resolve({ approved: true, authCode: 'A1' }), 30));
 
 describe('charge() timeouts longer than setTimeout can hold', () => {
   it("timeout: '30d' does not time a 30 ms approval out", async () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { GuardInputError, type Attempt, type ChargeOptions, type Decision, type Guard, type MemoryStore, type SubmitResult } from '../../src/index.js';
+import {
+  GuardInputError,
+  type Attempt,
+  type ChargeOptions,
+  type Decision,
+  type Guard,
+  type MemoryStore,
+  type SubmitResult,
+} from '../../src/index.js';
 import { deferred, flush, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 const approve = async (): Promise<SubmitResult> => ({ approved: true, authCode: 'A1', processorRef: 'ch_1' });
@@ -179,7 +187,12 @@ describe('charge: blocks', () => {
     expect(result.status).toBe('approved');
     expect(escalate).toHaveBeenCalledTimes(1);
     expect(authorize).toHaveBeenCalledTimes(1);
-    expect(result.attempt?.override).toEqual({ operator: 'cashier-7', reason: 'processor says no charge', supervisor: 'sup-1', lifted: ['UNKNOWN_OUTCOME'] });
+    expect(result.attempt?.override).toEqual({
+      operator: 'cashier-7',
+      reason: 'processor says no charge',
+      supervisor: 'sup-1',
+      lifted: ['UNKNOWN_OUTCOME'],
+    });
   });
 
   it('escalate refused by authorize: blocked, nothing submitted', async () => {
@@ -213,7 +226,11 @@ describe('charge: blocks', () => {
 });
 
 /** The journal notes that annotate a settle: what charge had to leave out of an answer. */
-const notesOf = (store: MemoryStore, id: string) => store.journal().filter((e) => e.type === 'settle' && e.attemptId === id && e.to === undefined).map((e) => e.detail);
+const notesOf = (store: MemoryStore, id: string) =>
+  store
+    .journal()
+    .filter((e) => e.type === 'settle' && e.attemptId === id && e.to === undefined)
+    .map((e) => e.detail);
 
 describe('charge: whatever submit does, the attempt is settled and charge resolves (issue 10, item 7)', () => {
   it('a throw with a message over 512 characters (a gateway HTML page) settles unknown, cut, and says so', async () => {
@@ -233,12 +250,23 @@ describe('charge: whatever submit does, the attempt is settled and charge resolv
 
   it.each<[string, () => unknown]>([
     ['a null-prototype object', () => Object.create(null)],
-    ['a revoked Proxy', () => {
-      const r = Proxy.revocable({}, {});
-      r.revoke();
-      return r.proxy;
-    }],
-    ['an error whose message getter throws', () => Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('no'); } })],
+    [
+      'a revoked Proxy',
+      () => {
+        const r = Proxy.revocable({}, {});
+        r.revoke();
+        return r.proxy;
+      },
+    ],
+    [
+      'an error whose message getter throws',
+      () =>
+        Object.defineProperty(new Error(), 'message', {
+          get: () => {
+            throw new Error('no');
+          },
+        }),
+    ],
     ['undefined', () => undefined],
     ['a symbol', () => Symbol('boom')],
   ])('a throw of %s settles unknown and resolves', async (_what, make) => {
@@ -264,14 +292,21 @@ describe('charge: whatever submit does, the attempt is settled and charge resolv
 
   it('an approval with a numeric authCode keeps it as text', async () => {
     const { guard } = await testGuard();
-    const result = await guard.charge(sale(), (async () => ({ approved: true, authCode: 123456 })) as unknown as () => Promise<SubmitResult>);
+    const result = await guard.charge(sale(), (async () => ({
+      approved: true,
+      authCode: 123456,
+    })) as unknown as () => Promise<SubmitResult>);
     expect(result.attempt).toMatchObject({ status: 'approved', authCode: '123456' });
   });
 
   it('an approval whose details throw when read is still an approval', async () => {
     const { guard } = await testGuard();
-    const answer = Object.defineProperty({ approved: true }, 'authCode', { get: () => { throw new Error('no'); } });
-    const result = await guard.charge(sale(), async () => answer as SubmitResult);
+    const answer = Object.defineProperty({ approved: true }, 'authCode', {
+      get: () => {
+        throw new Error('no');
+      },
+    });
+    const result = await guard.charge(sale(), async () => answer);
     expect(result.status).toBe('approved');
   });
 
@@ -289,7 +324,7 @@ describe('charge: whatever submit does, the attempt is settled and charge resolv
     const { guard } = await testGuard();
     const revoked = Proxy.revocable({ approved: true }, {});
     revoked.revoke();
-    const result = await guard.charge(sale(), async () => ({ answer: revoked.proxy }).answer as SubmitResult);
+    const result = await guard.charge(sale(), async () => ({ answer: revoked.proxy }).answer);
     expect(result.status).toBe('unknown');
   });
 
@@ -313,7 +348,11 @@ describe('charge: whatever submit does, the attempt is settled and charge resolv
       const { guard } = await testGuard();
       const late = deferred<SubmitResult>();
       const result = await guard.charge(sale(), () => late.promise, { timeout: 20 });
-      const answer = Object.defineProperty({}, 'approved', { get: () => { throw new Error('no'); } });
+      const answer = Object.defineProperty({}, 'approved', {
+        get: () => {
+          throw new Error('no');
+        },
+      });
       late.resolve(answer as SubmitResult);
       await flush();
       await flush();
@@ -337,13 +376,37 @@ describe('charge: whatever submit does, the attempt is settled and charge resolv
 
 describe('charge: hostile options and sales (issue 10)', () => {
   it.each<[string, () => unknown, string]>([
-    ['a throwing getter on confirm', () => Object.defineProperty({}, 'confirm', { enumerable: true, get: () => { throw new Error('no'); } }), 'confirm'],
-    ['a throwing getter on timeout', () => Object.defineProperty({}, 'timeout', { enumerable: true, get: () => { throw new Error('no'); } }), 'timeout'],
-    ['a revoked Proxy', () => {
-      const r = Proxy.revocable({}, {});
-      r.revoke();
-      return r.proxy;
-    }, 'options'],
+    [
+      'a throwing getter on confirm',
+      () =>
+        Object.defineProperty({}, 'confirm', {
+          enumerable: true,
+          get: () => {
+            throw new Error('no');
+          },
+        }),
+      'confirm',
+    ],
+    [
+      'a throwing getter on timeout',
+      () =>
+        Object.defineProperty({}, 'timeout', {
+          enumerable: true,
+          get: () => {
+            throw new Error('no');
+          },
+        }),
+      'timeout',
+    ],
+    [
+      'a revoked Proxy',
+      () => {
+        const r = Proxy.revocable({}, {});
+        r.revoke();
+        return r.proxy;
+      },
+      'options',
+    ],
     ['a confirm that is not a function', () => ({ confirm: 'yes' }), 'confirm'],
     ['an escalate that is not a function', () => ({ escalate: true }), 'escalate'],
   ])('%s is a GuardInputError naming it, and nothing is submitted', async (_what, make, field) => {

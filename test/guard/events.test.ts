@@ -101,7 +101,11 @@ describe('a listener that throws never takes the till down (issue 10)', () => {
       'await new Promise((r) => setTimeout(r, 50));',
       "console.log('ALIVE ' + d.verdict);",
     ].join('\n');
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(child.stdout).toContain('ALIVE allow');
     expect(child.stdout).not.toContain('UNCAUGHT');
     expect(child.status).toBe(0);

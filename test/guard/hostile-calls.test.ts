@@ -8,7 +8,13 @@ const revoked = (): never => {
   p.revoke();
   return p.proxy as never;
 };
-const throwingGetter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: () => { throw new Error('getter'); } }) as never;
+const throwingGetter = (key: string) =>
+  Object.defineProperty({}, key, {
+    enumerable: true,
+    get: () => {
+      throw new Error('getter');
+    },
+  }) as never;
 
 async function expectGuardError(action: () => unknown): Promise<void> {
   const error = await thrown(action);
@@ -54,24 +60,37 @@ describe('guard methods with hostile arguments', () => {
   it('charge() whose confirm throws', async () => {
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET });
     await (await guard.begin(sale())).attempt!.approve();
-    await expectGuardError(() => guard.charge(sale(), async () => ({ approved: true }), { confirm: () => { throw new Error('ui crashed'); } }));
+    await expectGuardError(() =>
+      guard.charge(sale(), async () => ({ approved: true }), {
+        confirm: () => {
+          throw new Error('ui crashed');
+        },
+      }),
+    );
   });
 
   it('charge() whose escalate throws', async () => {
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET });
     await (await guard.begin(sale())).attempt!.markUnknown();
-    await expectGuardError(() => guard.charge(sale(), async () => ({ approved: true }), { escalate: () => { throw new Error('pin pad gone'); } }));
+    await expectGuardError(() =>
+      guard.charge(sale(), async () => ({ approved: true }), {
+        escalate: () => {
+          throw new Error('pin pad gone');
+        },
+      }),
+    );
   });
 });
 
-
 describe('a store whose own calls throw', () => {
-  const store = (extra: Partial<Record<'subscribe' | 'warnings' | 'close', () => never>>): GuardStore => ({ ...memoryStore(), ...extra }) as GuardStore;
+  const store = (extra: Partial<Record<'subscribe' | 'warnings' | 'close', () => never>>): GuardStore => ({ ...memoryStore(), ...extra });
   const boom = (): never => {
     throw new Error('store bug');
   };
-  it('createGuard over a store whose subscribe throws', async () => expectGuardError(() => createGuard({ merchantId: 'M-0001', secret: SECRET, store: store({ subscribe: boom }) })));
-  it('createGuard over a store whose warnings throws', async () => expectGuardError(() => createGuard({ merchantId: 'M-0001', secret: SECRET, store: store({ warnings: boom }) })));
+  it('createGuard over a store whose subscribe throws', async () =>
+    expectGuardError(() => createGuard({ merchantId: 'M-0001', secret: SECRET, store: store({ subscribe: boom }) })));
+  it('createGuard over a store whose warnings throws', async () =>
+    expectGuardError(() => createGuard({ merchantId: 'M-0001', secret: SECRET, store: store({ warnings: boom }) })));
   it('close() over a store whose close throws', async () => {
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: store({ close: boom }) });
     await expectGuardError(() => guard.close());

@@ -52,7 +52,10 @@ function recipeArb(base: Record<string, unknown>): fc.Arbitrary<Recipe> {
   return fc.oneof(
     fc.constant({ kind: 'revoked' as const }),
     fc.constantFrom(...TRAPS).map((trap) => ({ kind: 'trap' as const, trap })),
-    fc.record({ kind: fc.constantFrom('getter' as const, 'revoked field' as const, 'symbol' as const, 'deep' as const, 'nested trap' as const), key }),
+    fc.record({
+      kind: fc.constantFrom('getter' as const, 'revoked field' as const, 'symbol' as const, 'deep' as const, 'nested trap' as const),
+      key,
+    }),
     fc.constant({ kind: 'card number key' as const }),
     fc.anything().map((value) => ({ kind: 'any' as const, value })),
   );
@@ -63,7 +66,14 @@ function build(base: Record<string, unknown>, recipe: Recipe): unknown {
     case 'revoked':
       return revoked();
     case 'trap':
-      return new Proxy({ ...base }, { [recipe.trap]: () => { throw new Error(`${recipe.trap} trap`); } });
+      return new Proxy(
+        { ...base },
+        {
+          [recipe.trap]: () => {
+            throw new Error(`${recipe.trap} trap`);
+          },
+        },
+      );
     case 'getter':
       return Object.defineProperty({ ...base }, recipe.key, {
         enumerable: true,
@@ -78,7 +88,17 @@ function build(base: Record<string, unknown>, recipe: Recipe): unknown {
     case 'deep':
       return { ...base, [recipe.key]: deep(2_000) };
     case 'nested trap':
-      return { ...base, [recipe.key]: new Proxy({}, { get: () => { throw new Error('nested trap'); } }) };
+      return {
+        ...base,
+        [recipe.key]: new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('nested trap');
+            },
+          },
+        ),
+      };
     case 'card number key':
       return { ...base, '4111 1111 1111 1111': true, [Symbol('s')]: 1 };
     case 'any':

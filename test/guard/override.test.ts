@@ -39,7 +39,11 @@ describe('override: what it accepts', () => {
     const { decision } = await duplicatePrompt(guard);
     const { decision: foreign } = await duplicatePrompt(other.guard);
 
-    for (const bad of [{ ...decision }, structuredClone({ verdict: decision.verdict, reasons: decision.reasons, fingerprint: decision.fingerprint }), foreign]) {
+    for (const bad of [
+      { ...decision },
+      structuredClone({ verdict: decision.verdict, reasons: decision.reasons, fingerprint: decision.fingerprint }),
+      foreign,
+    ]) {
       const error = await thrown(() => guard.override(bad, CASHIER));
       expect(error).toBeInstanceOf(GuardInputError);
     }
@@ -86,9 +90,12 @@ describe('override: blocks need the supervisor check', () => {
     ["'yes'", () => 'yes'],
     ['1', () => 1],
     ['a rejected promise', () => Promise.reject(new Error('pin pad offline'))],
-    ['a throw', () => {
-      throw new Error('pin pad offline');
-    }],
+    [
+      'a throw',
+      () => {
+        throw new Error('pin pad offline');
+      },
+    ],
   ])('authorize answering %s is NOT_AUTHORIZED and records nothing', async (_name, answer) => {
     const store = spyStore();
     const authorize = vi.fn(answer) as unknown as (req: AuthorizeRequest) => boolean;
@@ -159,10 +166,20 @@ describe('override: success', () => {
 
     await flush();
     expect(store.journal().filter((e) => e.type === 'override')).toEqual([
-      expect.objectContaining({ attemptId: attempt.id, operator: 'cashier-7', reason: 'customer buys a second ticket', codes: ['DUPLICATE_CHARGE'] }),
+      expect.objectContaining({
+        attemptId: attempt.id,
+        operator: 'cashier-7',
+        reason: 'customer buys a second ticket',
+        codes: ['DUPLICATE_CHARGE'],
+      }),
     ]);
     expect(events.filter((e) => e.type === 'override')).toEqual([
-      expect.objectContaining({ decision: result, operator: 'cashier-7', reason: 'customer buys a second ticket', lifted: ['DUPLICATE_CHARGE'] }),
+      expect.objectContaining({
+        decision: result,
+        operator: 'cashier-7',
+        reason: 'customer buys a second ticket',
+        lifted: ['DUPLICATE_CHARGE'],
+      }),
     ]);
   });
 
@@ -187,7 +204,10 @@ describe('override: success', () => {
     expect(decision.reasons.map((r) => r.code).sort()).toEqual(['DUPLICATE_CHARGE', 'ORDER_ALREADY_PAID']);
     const result = await guard.override(decision, SUPERVISOR);
     expect(result.verdict).toBe('allow');
-    expect([...((await guard.get(result.attempt?.id ?? ''))?.override?.lifted ?? [])].sort()).toEqual(['DUPLICATE_CHARGE', 'ORDER_ALREADY_PAID']);
+    expect([...((await guard.get(result.attempt?.id ?? ''))?.override?.lifted ?? [])].sort()).toEqual([
+      'DUPLICATE_CHARGE',
+      'ORDER_ALREADY_PAID',
+    ]);
   });
 
   it('works on a decision from peek', async () => {
@@ -275,9 +295,17 @@ describe('override: the request is free text, read once, card data masked (issue
     const first = await guard.begin(sale());
     await first.attempt?.markUnknown();
     const block = await guard.begin(sale());
-    const done = await guard.override(block, { operator: 'op 4111.1111.1111.1111', reason: 'card 4111 1111 1111 1111 was read', supervisor: 'sup 4111/1111/1111/1111' });
+    const done = await guard.override(block, {
+      operator: 'op 4111.1111.1111.1111',
+      reason: 'card 4111 1111 1111 1111 was read',
+      supervisor: 'sup 4111/1111/1111/1111',
+    });
     const note = (await guard.get(done.attempt?.id ?? ''))?.override;
-    expect(note).toMatchObject({ operator: 'op [card number removed]', reason: 'card [card number removed] was read', supervisor: 'sup [card number removed]' });
+    expect(note).toMatchObject({
+      operator: 'op [card number removed]',
+      reason: 'card [card number removed] was read',
+      supervisor: 'sup [card number removed]',
+    });
     expect(authorize.mock.calls[0]?.[0]).toMatchObject({ operator: note?.operator, reason: note?.reason, supervisor: note?.supervisor });
     await flush();
     expect(cardNumberLeaks([store.journal(), events, authorize.mock.calls])).toEqual([]);
@@ -288,8 +316,16 @@ describe('override: the request is free text, read once, card data masked (issue
     const { decision } = await duplicatePrompt(guard);
     const r = Proxy.revocable({}, {});
     r.revoke();
-    expect(await thrown(() => guard.override(decision, r.proxy as OverrideRequest))).toMatchObject({ name: 'GuardInputError', field: 'request' });
-    const getter = Object.defineProperty({ ...CASHIER }, 'reason', { enumerable: true, get: () => { throw new Error('no'); } });
+    expect(await thrown(() => guard.override(decision, r.proxy as OverrideRequest))).toMatchObject({
+      name: 'GuardInputError',
+      field: 'request',
+    });
+    const getter = Object.defineProperty({ ...CASHIER }, 'reason', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no');
+      },
+    });
     expect(await thrown(() => guard.override(decision, getter))).toMatchObject({ name: 'GuardInputError', field: 'reason' });
     // Nothing was used up: the decision can still be overridden.
     expect((await guard.override(decision, CASHIER)).verdict).toBe('allow');

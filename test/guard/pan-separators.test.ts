@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type GuardEvent, type Sale } from '../../src/index.js';
+import { createGuard, memoryStore, type GuardEvent } from '../../src/index.js';
 import { SECRET, flush, sale } from '../helpers/guard.js';
 
 /**
@@ -48,7 +48,11 @@ describe('card numbers in free text, however written, are masked', () => {
   for (const [how, written] of Object.entries(WRITTEN)) {
     it(`processor message with a PAN written ${how}`, async () => {
       const { store, guard, events } = await setup();
-      const result = await guard.charge(sale(), async () => ({ approved: false, code: '05', message: `Declined: pan=${written} do not honour` }));
+      const result = await guard.charge(sale(), async () => ({
+        approved: false,
+        code: '05',
+        message: `Declined: pan=${written} do not honour`,
+      }));
       await flush();
       const stored = await store.load();
       expect(leaks(result)).toBe(false);
@@ -75,7 +79,7 @@ describe('card numbers in free text, however written, are masked', () => {
 
   it('an orderId holding a form-encoded PAN is refused like a plain one', async () => {
     const { guard } = await setup();
-    await expect(guard.begin(sale({ orderId: '4111111111111111' } as Partial<Sale>))).rejects.toMatchObject({ name: 'GuardInputError' });
+    await expect(guard.begin(sale({ orderId: '4111111111111111' }))).rejects.toMatchObject({ name: 'GuardInputError' });
     await expect(guard.begin(sale({ orderId: groups('+') }))).rejects.toMatchObject({ name: 'GuardInputError' });
     await guard.close();
   });

@@ -27,17 +27,36 @@ type Op =
   | { op: 'override'; target: number; supervisor: boolean };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('begin' as const), card: fc.nat(CARDS.length - 1), amount: fc.constantFrom(...AMOUNTS) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('settle' as const), target: fc.nat(20), status: fc.constantFrom(...STATUSES), partial: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('begin' as const), card: fc.nat(CARDS.length - 1), amount: fc.constantFrom(...AMOUNTS) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('settle' as const),
+      target: fc.nat(20),
+      status: fc.constantFrom(...STATUSES),
+      partial: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('resume' as const), target: fc.nat(20) }) },
   // Around the boundaries that matter: pendingTimeout (2m) and window (10m).
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(SECOND, 30 * SECOND, 2 * MINUTE + 1, 5 * MINUTE, WINDOW_MS) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('advance' as const),
+      ms: fc.constantFrom(SECOND, 30 * SECOND, 2 * MINUTE + 1, 5 * MINUTE, WINDOW_MS),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('override' as const), target: fc.nat(20), supervisor: fc.boolean() }) },
 );
 
 /** Live per SPEC §2/§3 at `now`: pending, unknown, or approved less than `window` ago. */
 const isLiveAt = (r: AttemptRecord, now: number) =>
-  r.status === 'pending' || r.status === 'unknown' || (r.status === 'approved' && r.approvedAt !== undefined && now - r.approvedAt < WINDOW_MS);
+  r.status === 'pending' ||
+  r.status === 'unknown' ||
+  (r.status === 'approved' && r.approvedAt !== undefined && now - r.approvedAt < WINDOW_MS);
 
 /**
  * No two live attempts share a fingerprint unless an override stands
@@ -51,7 +70,9 @@ async function assertNoUnguardedDuplicates(guard: Guard, now: number): Promise<v
     byFingerprint.set(r.fingerprint, [...(byFingerprint.get(r.fingerprint) ?? []), r]);
   }
   for (const group of byFingerprint.values()) {
-    const ordered = [...group].sort((a, b) => a.createdAt - b.createdAt || Number(a.override !== undefined) - Number(b.override !== undefined));
+    const ordered = [...group].sort(
+      (a, b) => a.createdAt - b.createdAt || Number(a.override !== undefined) - Number(b.override !== undefined),
+    );
     const unguarded = ordered.slice(1).filter((r) => r.override === undefined);
     expect(unguarded.map((r) => ({ id: r.id, status: r.status }))).toEqual([]);
   }
@@ -75,7 +96,8 @@ describe('properties', () => {
             } else if (step.op === 'settle') {
               const id = pick(ids, step.target);
               if (id === undefined) continue;
-              const outcome: Outcome = step.status === 'refunded' && step.partial ? { status: 'refunded', amount: 100 } : { status: step.status };
+              const outcome: Outcome =
+                step.status === 'refunded' && step.partial ? { status: 'refunded', amount: 100 } : { status: step.status };
               await guard.settle(id, outcome);
             } else if (step.op === 'resume') {
               const id = pick(ids, step.target);
@@ -85,7 +107,11 @@ describe('properties', () => {
             } else {
               const decision = pick(held, step.target);
               if (decision === undefined) continue;
-              const request: OverrideRequest = { operator: 'op', reason: 'property test', ...(step.supervisor ? { supervisor: 'sup' } : {}) };
+              const request: OverrideRequest = {
+                operator: 'op',
+                reason: 'property test',
+                ...(step.supervisor ? { supervisor: 'sup' } : {}),
+              };
               const d = await guard.override(decision, request);
               if (d.attempt) {
                 ids.push(d.attempt.id);
@@ -168,10 +194,17 @@ describe('properties', () => {
   );
 
   const badRequest: fc.Arbitrary<unknown> = fc.oneof(
-    fc.constantFrom<unknown>({ operator: '', reason: 'r' }, { operator: 'o', reason: ' ' }, { operator: 'o' }, { reason: 'r' }, { operator: 'o', reason: 'r', supervisor: 1 }, {
-      operator: 7,
-      reason: 'r',
-    }),
+    fc.constantFrom<unknown>(
+      { operator: '', reason: 'r' },
+      { operator: 'o', reason: ' ' },
+      { operator: 'o' },
+      { reason: 'r' },
+      { operator: 'o', reason: 'r', supervisor: 1 },
+      {
+        operator: 7,
+        reason: 'r',
+      },
+    ),
     fc.anything().filter((v) => {
       const r = v as { operator?: unknown; reason?: unknown } | null | undefined;
       return typeof r?.operator !== 'string' || typeof r?.reason !== 'string' || r.operator.trim() === '' || r.reason.trim() === '';
@@ -183,7 +216,11 @@ describe('properties', () => {
     fc.string().filter((s) => !/^(\d+(ms|d|h|m|s))+$/.test(s)),
   );
 
-  type BadCall = { call: 'begin' | 'peek' | 'charge'; input: unknown } | { call: 'settle'; input: unknown } | { call: 'override'; input: unknown } | { call: 'timeout'; input: unknown };
+  type BadCall =
+    | { call: 'begin' | 'peek' | 'charge'; input: unknown }
+    | { call: 'settle'; input: unknown }
+    | { call: 'override'; input: unknown }
+    | { call: 'timeout'; input: unknown };
   const badCall: fc.Arbitrary<BadCall> = fc.oneof(
     fc.record({ call: fc.constantFrom('begin' as const, 'peek' as const, 'charge' as const), input: badSale }),
     fc.record({ call: fc.constant('settle' as const), input: badOutcome }),
@@ -203,7 +240,11 @@ describe('properties', () => {
         await flush();
         const snapshot = async () => {
           await flush();
-          return { records: JSON.stringify(await store.load()), journal: store.journal().length, attempts: JSON.stringify(await guard.attempts()) };
+          return {
+            records: JSON.stringify(await store.load()),
+            journal: store.journal().length,
+            attempts: JSON.stringify(await guard.attempts()),
+          };
         };
         const before = await snapshot();
         let submits = 0;

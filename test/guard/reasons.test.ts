@@ -110,15 +110,24 @@ describe('ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT', () => {
     const other = await guard.peek(sale({ orderId: 'ORD-4', card: { pan: MASTERCARD } }));
     expect(other.verdict).toBe('prompt');
     expect(other.reasons).toEqual([expect.objectContaining({ code: 'ORDER_SAME_AMOUNT', attemptId: id })]);
-    expect(await guard.peek(sale({ orderId: 'ORD-4', amount: 700, card: { pan: MASTERCARD } }))).toMatchObject({ verdict: 'allow', reasons: [] });
+    expect(await guard.peek(sale({ orderId: 'ORD-4', amount: 700, card: { pan: MASTERCARD } }))).toMatchObject({
+      verdict: 'allow',
+      reasons: [],
+    });
   });
 
   it('with orderTotal, blocks only an overpay, on any card and amount', async () => {
     const { guard } = await testGuard();
     await charged(guard, sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 1000 }));
     // 1000 + 2000 = 3000: exactly the total, fine; the same amount on another card is no longer suspicious.
-    expect(await guard.peek(sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 2000, card: { pan: MASTERCARD } }))).toMatchObject({ verdict: 'allow', reasons: [] });
-    expect(await guard.peek(sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 1000, card: { pan: MASTERCARD } }))).toMatchObject({ verdict: 'allow', reasons: [] });
+    expect(await guard.peek(sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 2000, card: { pan: MASTERCARD } }))).toMatchObject({
+      verdict: 'allow',
+      reasons: [],
+    });
+    expect(await guard.peek(sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 1000, card: { pan: MASTERCARD } }))).toMatchObject({
+      verdict: 'allow',
+      reasons: [],
+    });
     const over = await guard.peek(sale({ orderId: 'ORD-5', orderTotal: 3000, amount: 2001, card: { pan: MASTERCARD } }));
     expect(over.verdict).toBe('block');
     expect(codes(over)).toEqual(['ORDER_ALREADY_PAID']);
@@ -130,7 +139,9 @@ describe('ORDER_ALREADY_PAID and ORDER_SAME_AMOUNT', () => {
     await charged(guard, sale({ orderId: 'ORD-6', orderTotal: 5000, amount: 2000, card: { pan: MASTERCARD } }));
     await charged(guard, sale({ orderId: 'ORD-6', orderTotal: 5000, amount: 900, card: { pan: UNIONPAY } }), 'declined');
     expect(codes(await guard.peek(sale({ orderId: 'ORD-6', orderTotal: 5000, amount: 1000, card: { token: 't' } })))).toEqual([]);
-    expect(codes(await guard.peek(sale({ orderId: 'ORD-6', orderTotal: 5000, amount: 1001, card: { token: 't' } })))).toEqual(['ORDER_ALREADY_PAID']);
+    expect(codes(await guard.peek(sale({ orderId: 'ORD-6', orderTotal: 5000, amount: 1001, card: { token: 't' } })))).toEqual([
+      'ORDER_ALREADY_PAID',
+    ]);
   });
 });
 
@@ -211,7 +222,10 @@ describe('open refunds of the same sale', () => {
     expect(codes(retry)).toEqual(['UNKNOWN_OUTCOME']);
     expect(reason(retry, 'UNKNOWN_OUTCOME').attemptId).toBe(refundId);
     // 30.00 open + 80.00 > 100.00.
-    expect(codes(await guard.peek(sale({ amount: 8000, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual(['REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
+    expect(codes(await guard.peek(sale({ amount: 8000, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual([
+      'REFUND_EXCEEDS_CHARGE',
+      'UNKNOWN_OUTCOME',
+    ]);
   });
 
   it('a pending refund of the same sale is IN_FLIGHT for a refund on any card', async () => {
@@ -219,7 +233,10 @@ describe('open refunds of the same sale', () => {
     const other = await guard.peek(sale({ amount: 2000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } }));
     expect(other.verdict).toBe('block');
     expect(other.reasons.map((r) => [r.code, r.attemptId])).toEqual([['IN_FLIGHT', refundId]]);
-    expect(codes(await guard.peek(sale({ amount: 7001, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual(['IN_FLIGHT', 'REFUND_EXCEEDS_CHARGE']);
+    expect(codes(await guard.peek(sale({ amount: 7001, kind: 'refund', refundOf: saleId, card: TAPPED })))).toEqual([
+      'IN_FLIGHT',
+      'REFUND_EXCEEDS_CHARGE',
+    ]);
   });
 
   it('a pending refund grown stale is UNKNOWN_OUTCOME', async () => {
@@ -233,12 +250,17 @@ describe('open refunds of the same sale', () => {
   it('once the unknown refund settles declined the retry is allowed; once approved, only what remains is', async () => {
     const declined = await refundLeft('unknown');
     await declined.guard.settle(declined.refundId, { status: 'declined' });
-    expect(await declined.guard.peek(sale({ amount: 10000, kind: 'refund', refundOf: declined.saleId, card: TAPPED }))).toMatchObject({ verdict: 'allow', reasons: [] });
+    expect(await declined.guard.peek(sale({ amount: 10000, kind: 'refund', refundOf: declined.saleId, card: TAPPED }))).toMatchObject({
+      verdict: 'allow',
+      reasons: [],
+    });
 
     const approved = await refundLeft('unknown', 6000);
     await approved.guard.settle(approved.refundId, { status: 'approved' });
     expect(codes(await approved.guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: approved.saleId, card: TAPPED })))).toEqual([]);
-    expect(codes(await approved.guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: approved.saleId, card: TAPPED })))).toEqual(['REFUND_EXCEEDS_CHARGE']);
+    expect(codes(await approved.guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: approved.saleId, card: TAPPED })))).toEqual([
+      'REFUND_EXCEEDS_CHARGE',
+    ]);
   });
 
   it('a supervisor may let a second partial refund through; both open ones then count against the sale', async () => {
@@ -248,8 +270,15 @@ describe('open refunds of the same sale', () => {
     const allowed = await guard.override(second, { operator: 'op', reason: 'a second item returned', supervisor: 'sup' });
     expect(allowed.verdict).toBe('allow');
     // 30.00 unknown + 30.00 pending + 40.01 > 100.00; 40.00 fits but is held by the open ones.
-    expect(codes(await guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual(['IN_FLIGHT', 'REFUND_EXCEEDS_CHARGE', 'UNKNOWN_OUTCOME']);
-    expect(codes(await guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual(['IN_FLIGHT', 'UNKNOWN_OUTCOME']);
+    expect(codes(await guard.peek(sale({ amount: 4001, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual([
+      'IN_FLIGHT',
+      'REFUND_EXCEEDS_CHARGE',
+      'UNKNOWN_OUTCOME',
+    ]);
+    expect(codes(await guard.peek(sale({ amount: 4000, kind: 'refund', refundOf: saleId, card: { pan: MASTERCARD } })))).toEqual([
+      'IN_FLIGHT',
+      'UNKNOWN_OUTCOME',
+    ]);
   });
 
   it('says, in REFUND_EXCEEDS_CHARGE, what remains after the open refunds, which the UNKNOWN_OUTCOME beside it names', async () => {
@@ -335,7 +364,9 @@ describe('messages', () => {
     const { guard, clock } = await testGuard({ locale: 'zh-CN' });
     await charged(guard, sale({ card: { token: 'tok_abc' } }));
     clock.advance(2 * MINUTE);
-    expect(reason(await guard.peek(sale({ card: { token: 'tok_abc' } })), 'DUPLICATE_CHARGE').message).toBe('同一张卡 2 分钟前已成功扣款 ¥12.50');
+    expect(reason(await guard.peek(sale({ card: { token: 'tok_abc' } })), 'DUPLICATE_CHARGE').message).toBe(
+      '同一张卡 2 分钟前已成功扣款 ¥12.50',
+    );
   });
 
   it.each(['en', 'zh-CN'] as const)('has a non-empty, locale-specific message for every code a guard can show (%s)', async (locale) => {
@@ -356,7 +387,16 @@ describe('messages', () => {
     collect(await guard.peek(sale({ amount: 5 }))); // CLOCK_ANOMALY
 
     expect([...seen.keys()].sort()).toEqual(
-      ['CLOCK_ANOMALY', 'DUPLICATE_CHARGE', 'IN_FLIGHT', 'ORDER_ALREADY_PAID', 'ORDER_SAME_AMOUNT', 'REFUND_EXCEEDS_CHARGE', 'REFUND_ORIGINAL_NOT_FOUND', 'UNKNOWN_OUTCOME'].sort(),
+      [
+        'CLOCK_ANOMALY',
+        'DUPLICATE_CHARGE',
+        'IN_FLIGHT',
+        'ORDER_ALREADY_PAID',
+        'ORDER_SAME_AMOUNT',
+        'REFUND_EXCEEDS_CHARGE',
+        'REFUND_ORIGINAL_NOT_FOUND',
+        'UNKNOWN_OUTCOME',
+      ].sort(),
     );
     for (const message of seen.values()) {
       expect(message.length).toBeGreaterThan(10);

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GuardOverrideError, GuardStateError, createGuard, type AttemptRecord, type CardInput, type Decision, type Guard } from '../../src/index.js';
+import {
+  GuardOverrideError,
+  GuardStateError,
+  createGuard,
+  type AttemptRecord,
+  type CardInput,
+  type Decision,
+  type Guard,
+} from '../../src/index.js';
 import { HOUR, MASTERCARD, MINUTE, SECOND, SECRET, UNIONPAY, VISA, flush, sale, testGuard } from '../helpers/guard.js';
 
 /*
@@ -33,17 +41,41 @@ type Op =
   | { op: 'restart' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('refund' as const), sale: fc.nat(SALES.length - 1), card: fc.nat(CARDS.length - 1), amount: fc.constantFrom(...REFUND_AMOUNTS) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('refund' as const),
+      sale: fc.nat(SALES.length - 1),
+      card: fc.nat(CARDS.length - 1),
+      amount: fc.constantFrom(...REFUND_AMOUNTS),
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('settle' as const), target: fc.nat(30), status: fc.constantFrom(...SETTLES) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('resume' as const), target: fc.nat(30) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('override' as const), target: fc.nat(30), supervisor: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('external' as const), sale: fc.nat(SALES.length - 1), amount: fc.option(fc.constantFrom(100, 300, 1000), { nil: undefined }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('external' as const),
+      sale: fc.nat(SALES.length - 1),
+      amount: fc.option(fc.constantFrom(100, 300, 1000), { nil: undefined }),
+    }),
+  },
   // Around pendingTimeout (2m) and window (10m); never near the 7 days an unknown is kept.
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(SECOND, 2 * MINUTE + 1, 10 * MINUTE, HOUR) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(SECOND, 2 * MINUTE + 1, 10 * MINUTE, HOUR) }),
+  },
   { weight: 2, arbitrary: fc.constant({ op: 'restart' as const }) },
 );
 
-const OPTIONS = { merchantId: 'M-0001', secret: SECRET, pendingTimeout: '2m', retention: '7d', authorize: ({ supervisor }: { supervisor: string | undefined }) => supervisor === 'sup' };
+const OPTIONS = {
+  merchantId: 'M-0001',
+  secret: SECRET,
+  pendingTimeout: '2m',
+  retention: '7d',
+  authorize: ({ supervisor }: { supervisor: string | undefined }) => supervisor === 'sup',
+};
 
 interface Sale {
   id: string;
@@ -56,19 +88,33 @@ async function assertRefundsHold(guard: Guard, sales: readonly Sale[], where: st
   const all = await guard.attempts();
   for (const s of sales) {
     const refunds = all.filter((r) => r.kind === 'refund' && r.refundOf === s.id);
-    const unguarded = refunds.filter((r) => r.override === undefined && (r.status === 'approved' || r.status === 'pending' || r.status === 'unknown'));
+    const unguarded = refunds.filter(
+      (r) => r.override === undefined && (r.status === 'approved' || r.status === 'pending' || r.status === 'unknown'),
+    );
     const sum = unguarded.reduce((total, r) => total + r.amount, 0) + s.external;
-    expect(sum, `${where}: refunds of ${s.id} allowed without an override: ${unguarded.map((r) => `${r.amount}:${r.status}`).join(', ')} + ${s.external} outside`).toBeLessThanOrEqual(s.amount);
+    expect(
+      sum,
+      `${where}: refunds of ${s.id} allowed without an override: ${unguarded.map((r) => `${r.amount}:${r.status}`).join(', ')} + ${s.external} outside`,
+    ).toBeLessThanOrEqual(s.amount);
 
     const original = all.find((r) => r.id === s.id) as AttemptRecord;
     const listed = original.refunds ?? [];
     expect(original.refunded, `${where}: refunded sum of ${s.id}`).toBeLessThanOrEqual(original.amount);
-    expect(listed.filter((e) => !(e.amount > 0)), `${where}: a refund listed as zero`).toEqual([]);
+    expect(
+      listed.filter((e) => !(e.amount > 0)),
+      `${where}: a refund listed as zero`,
+    ).toEqual([]);
     const approved = refunds.filter((r) => r.status === 'approved');
-    expect(listed.map((e) => e.id).sort(), `${where}: the approved refunds of ${s.id}, each listed once`).toEqual(approved.map((r) => r.id).sort());
-    for (const e of listed) expect(e.amount, `${where}: ${e.id} listed at its real amount`).toBe(approved.find((r) => r.id === e.id)?.amount);
+    expect(listed.map((e) => e.id).sort(), `${where}: the approved refunds of ${s.id}, each listed once`).toEqual(
+      approved.map((r) => r.id).sort(),
+    );
+    for (const e of listed) {
+      expect(e.amount, `${where}: ${e.id} listed at its real amount`).toBe(approved.find((r) => r.id === e.id)?.amount);
+    }
     const counted = listed.reduce((total, e) => total + e.amount - ((e as { over?: number }).over ?? 0), 0);
-    expect(counted + s.external, `${where}: refunded sum of ${s.id} is what its refunds counted plus what was refunded outside`).toBe(original.refunded);
+    expect(counted + s.external, `${where}: refunded sum of ${s.id} is what its refunds counted plus what was refunded outside`).toBe(
+      original.refunded,
+    );
   }
 }
 
@@ -94,7 +140,9 @@ describe('refund properties', () => {
           try {
             if (step.op === 'refund') {
               const of = sales[step.sale] as Sale;
-              const d = await guard.begin(sale({ amount: step.amount, kind: 'refund', refundOf: of.id, card: CARDS[step.card] as CardInput }));
+              const d = await guard.begin(
+                sale({ amount: step.amount, kind: 'refund', refundOf: of.id, card: CARDS[step.card] as CardInput }),
+              );
               if (d.attempt) refunds.push(d.attempt.id);
               else held.push(d);
             } else if (step.op === 'settle') {
@@ -106,7 +154,11 @@ describe('refund properties', () => {
             } else if (step.op === 'override') {
               const decision = pick(held, step.target);
               if (decision === undefined) continue;
-              const d = await guard.override(decision, { operator: 'op', reason: 'property test', ...(step.supervisor ? { supervisor: 'sup' } : {}) });
+              const d = await guard.override(decision, {
+                operator: 'op',
+                reason: 'property test',
+                ...(step.supervisor ? { supervisor: 'sup' } : {}),
+              });
               if (d.attempt) {
                 refunds.push(d.attempt.id);
                 held.splice(held.indexOf(decision), 1);
@@ -114,7 +166,10 @@ describe('refund properties', () => {
             } else if (step.op === 'external') {
               const of = sales[step.sale] as Sale;
               const before = (await guard.get(of.id))?.refunded ?? 0;
-              const after = await guard.settle(of.id, { status: 'refunded', ...(step.amount === undefined ? {} : { amount: step.amount }) });
+              const after = await guard.settle(of.id, {
+                status: 'refunded',
+                ...(step.amount === undefined ? {} : { amount: step.amount }),
+              });
               of.external += after.refunded - before;
             } else if (step.op === 'advance') {
               clock.advance(step.ms);

@@ -78,11 +78,15 @@ describe('start-up hydration', () => {
     expect((await after.guard.attempts()).map((r) => r.id)).toEqual([recent?.id]);
     await flush();
     expect((await store.load()).map((r) => r.id)).toEqual([recent?.id]);
-    expect(store.journal().filter((e) => e.type === 'start').at(-1)?.detail).toContain('pruned 2');
+    expect(
+      store
+        .journal()
+        .filter((e) => e.type === 'start')
+        .at(-1)?.detail,
+    ).toContain('pruned 2');
     // The pruned approved sale no longer makes its sale a duplicate.
     expect(await after.guard.peek(sale({ amount: 1 }))).toMatchObject({ verdict: 'allow', reasons: [] });
   });
-
 
   // Start-up files records straight into the expiry queues when the store
   // returns them in deadline order, and sorts them first when it does not.
@@ -128,7 +132,12 @@ describe('start-up hydration', () => {
     expect(events.filter((e) => e.type === 'prune')).toEqual([{ type: 'prune', attemptId: attempt?.id, status: 'unknown' }]);
     await flush();
     expect(await store.load()).toEqual([]);
-    expect(store.journal().filter((e) => e.type === 'prune').map((e) => e.attemptId)).toEqual([attempt?.id]);
+    expect(
+      store
+        .journal()
+        .filter((e) => e.type === 'prune')
+        .map((e) => e.attemptId),
+    ).toEqual([attempt?.id]);
   });
 
   it('prunes a 7-day-old unknown at start-up and journals the prune', async () => {
@@ -255,16 +264,25 @@ describe('ownership and close', () => {
       ['memoryStore', () => memoryStore()],
       ['fileStore', () => fileStore(join(mkdtempSync(join(tmpdir(), 'pdg-takeover-')), 'guard.jsonl'))],
     ];
-    for (const [kind, makeStore] of stores) for (let ticks = 0; ticks < 40; ticks++) {
-      const { guard, store, clock } = await testGuard({ store: makeStore() });
-      const starting = createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
-      for (let i = 0; i < ticks; i++) await Promise.resolve();
-      const old = await guard.begin(sale()).catch((error: unknown) => error);
-      const fresh = await starting;
-      const again = await fresh.begin(sale());
-      if (old instanceof GuardStateError) expect(old.code).toBe('TAKEN_OVER');
-      else expect({ kind, ticks, old: (old as Decision).verdict, again: again.verdict }).toEqual({ kind, ticks, old: 'allow', again: 'block' });
-      await fresh.close();
+    for (const [kind, makeStore] of stores) {
+      for (let ticks = 0; ticks < 40; ticks++) {
+        const { guard, store, clock } = await testGuard({ store: makeStore() });
+        const starting = createGuard({ merchantId: 'M-0001', secret: SECRET, store, clock: clock.afterRestart() });
+        for (let i = 0; i < ticks; i++) await Promise.resolve();
+        const old = await guard.begin(sale()).catch((error: unknown) => error);
+        const fresh = await starting;
+        const again = await fresh.begin(sale());
+        if (old instanceof GuardStateError) expect(old.code).toBe('TAKEN_OVER');
+        else {
+          expect({ kind, ticks, old: (old as Decision).verdict, again: again.verdict }).toEqual({
+            kind,
+            ticks,
+            old: 'allow',
+            again: 'block',
+          });
+        }
+        await fresh.close();
+      }
     }
   });
 
@@ -310,7 +328,10 @@ describe('records a store hands back are checked, not trusted', () => {
     expect(await again.get('broken')).toBeUndefined();
     expect((await again.attempts()).length).toBe(1);
     await flush();
-    const start = store.journal().filter((e) => e.type === 'start').at(-1);
+    const start = store
+      .journal()
+      .filter((e) => e.type === 'start')
+      .at(-1);
     expect(start?.detail).toMatch(/skipped record broken: no fingerprint/);
   });
 });

@@ -33,18 +33,28 @@ describe('resume', () => {
     expect((await guard.peek(sale())).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
   });
 
-  it.each(['pending', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const)('refuses a %s attempt with GuardStateError', async (status) => {
-    const store = spyStore();
-    const { guard } = await testGuard({ store });
-    const { attempt } = await guard.begin(sale());
-    if (!attempt) throw new Error('expected an allow');
-    const path = { pending: [], approved: ['approved'], declined: ['declined'], cancelled: ['cancelled'], voided: ['approved', 'voided'], refunded: ['approved', 'refunded'] } as const;
-    for (const step of path[status]) await guard.settle(attempt.id, { status: step });
-    const before = { record: await guard.get(attempt.id), puts: store.puts.length };
+  it.each(['pending', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const)(
+    'refuses a %s attempt with GuardStateError',
+    async (status) => {
+      const store = spyStore();
+      const { guard } = await testGuard({ store });
+      const { attempt } = await guard.begin(sale());
+      if (!attempt) throw new Error('expected an allow');
+      const path = {
+        pending: [],
+        approved: ['approved'],
+        declined: ['declined'],
+        cancelled: ['cancelled'],
+        voided: ['approved', 'voided'],
+        refunded: ['approved', 'refunded'],
+      } as const;
+      for (const step of path[status]) await guard.settle(attempt.id, { status: step });
+      const before = { record: await guard.get(attempt.id), puts: store.puts.length };
 
-    expect(await thrown(() => guard.resume(attempt.id))).toBeInstanceOf(GuardStateError);
-    expect({ record: await guard.get(attempt.id), puts: store.puts.length }).toEqual(before);
-  });
+      expect(await thrown(() => guard.resume(attempt.id))).toBeInstanceOf(GuardStateError);
+      expect({ record: await guard.get(attempt.id), puts: store.puts.length }).toEqual(before);
+    },
+  );
 
   it('refuses an unknown attempt id with GuardStateError', async () => {
     const { guard } = await testGuard();

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Decision } from '../../src/index.js';
 import { MASTERCARD, VISA, sale, spyStore, testGuard, thrown } from '../helpers/guard.js';
 
 /**
@@ -18,8 +17,13 @@ describe('override trusts only what the guard issued', () => {
     expect(() => {
       (block as { verdict: string }).verdict = 'prompt';
     }).toThrow(TypeError);
-    await expect(guard.override({ ...block, verdict: 'prompt' } as Decision, { operator: 'o', reason: 'r' })).rejects.toMatchObject({ code: 'UNKNOWN_DECISION' });
-    await expect(guard.override(block, { operator: 'o', reason: 'r' })).rejects.toMatchObject({ name: 'GuardOverrideError', code: 'NOT_AUTHORIZED' });
+    await expect(guard.override({ ...block, verdict: 'prompt' }, { operator: 'o', reason: 'r' })).rejects.toMatchObject({
+      code: 'UNKNOWN_DECISION',
+    });
+    await expect(guard.override(block, { operator: 'o', reason: 'r' })).rejects.toMatchObject({
+      name: 'GuardOverrideError',
+      code: 'NOT_AUTHORIZED',
+    });
     expect(asked).toBe(1);
   });
 });
@@ -56,7 +60,11 @@ describe('free text never carries card data into storage (SPEC §5)', () => {
     await guard.charge(sale(), async () => {
       throw new Error('card 4111 1111 1111 1111 exp 12/29 cvv 123 rejected');
     });
-    await guard.charge(sale({ card: { pan: MASTERCARD } }), async () => ({ approved: false, message: 'Declined for PAN 5555555555554444', code: 'PAN 5555555555554444' }));
+    await guard.charge(sale({ card: { pan: MASTERCARD } }), async () => ({
+      approved: false,
+      message: 'Declined for PAN 5555555555554444',
+      code: 'PAN 5555555555554444',
+    }));
     const persisted = JSON.stringify(await store.load());
     expect(persisted).not.toMatch(/4111 1111|4111111111111111|5555555555554444|12\/29|cvv 123/);
     expect(persisted).toContain('[card number removed]');
@@ -96,7 +104,7 @@ describe('refund attempts and their original sale (SPEC §2)', () => {
     expect((await guard.begin(sale({ amount: 1000 }))).reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
   });
 
-  it("an original whose update was lost to a crash is repaired at start-up, so a second refund is blocked", async () => {
+  it('an original whose update was lost to a crash is repaired at start-up, so a second refund is blocked', async () => {
     let failOriginal = false;
     const store = spyStore((record, write) => (failOriginal && record.kind === 'sale' ? Promise.reject(new Error('crash')) : write()));
     const { guard, clock } = await testGuard({ store });

@@ -85,7 +85,13 @@ describe('settle: the transition table of SPEC §2', () => {
     const { attempt } = await guard.begin(sale());
     clock.advance(7 * SECOND);
     const record = await guard.settle(attempt?.id ?? '', { status: 'approved', authCode: 'A1B2C3', processorRef: 'ch_123' });
-    expect(record).toMatchObject({ status: 'approved', authCode: 'A1B2C3', processorRef: 'ch_123', approvedAt: clock.wall, updatedAt: clock.wall });
+    expect(record).toMatchObject({
+      status: 'approved',
+      authCode: 'A1B2C3',
+      processorRef: 'ch_123',
+      approvedAt: clock.wall,
+      updatedAt: clock.wall,
+    });
     expect(Object.isFrozen(record)).toBe(true);
   });
 });
@@ -212,8 +218,16 @@ describe('settle: refunds beyond what remains', () => {
     const original = await guard.get(saleId);
     expect(original).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: refund?.id, amount: 1200, over: 200 }] });
     await flush();
-    expect(store.journal()).toContainEqual(expect.objectContaining({ type: 'settle', attemptId: saleId, amount: 200, detail: `over-refund by ${refund?.id}` }));
-    expect(events).toContainEqual(expect.objectContaining({ type: 'settle', from: 'approved', record: expect.objectContaining({ id: saleId, refunds: [{ id: refund?.id, amount: 1200, over: 200 }] }) }));
+    expect(store.journal()).toContainEqual(
+      expect.objectContaining({ type: 'settle', attemptId: saleId, amount: 200, detail: `over-refund by ${refund?.id}` }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'settle',
+        from: 'approved',
+        record: expect.objectContaining({ id: saleId, refunds: [{ id: refund?.id, amount: 1200, over: 200 }] }),
+      }),
+    );
     // The refund's own settle is still the last event.
     expect(events.at(-1)).toMatchObject({ type: 'settle', record: { id: refund?.id, status: 'approved' } });
   });
@@ -228,7 +242,10 @@ describe('settle: refunds beyond what remains', () => {
     await first?.approve();
     const original = await guard.get(saleId);
     expect(original).toMatchObject({ status: 'refunded', refunded: 1000 });
-    expect(original?.refunds).toEqual([{ id: second?.id, amount: 1000 }, { id: first?.id, amount: 1000, over: 1000 }]);
+    expect(original?.refunds).toEqual([
+      { id: second?.id, amount: 1000 },
+      { id: first?.id, amount: 1000, over: 1000 },
+    ]);
     expect(original?.refunds?.some((r) => r.amount === 0)).toBe(false);
     // A retried settle counts nothing twice.
     await first?.approve();
@@ -242,7 +259,14 @@ describe('settle: refunds beyond what remains', () => {
     const held = await guard.begin(sale({ amount: 700, kind: 'refund', refundOf: saleId }));
     const second = (await guard.override(held, supervised)).attempt;
     await second?.approve();
-    expect(await guard.get(saleId)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: first?.id, amount: 600 }, { id: second?.id, amount: 700, over: 300 }] });
+    expect(await guard.get(saleId)).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [
+        { id: first?.id, amount: 600 },
+        { id: second?.id, amount: 700, over: 300 },
+      ],
+    });
     // The first refund was reversed: the 700 the customer did get back is what counts now.
     await first?.void();
     expect(await guard.get(saleId)).toMatchObject({ status: 'approved', refunded: 700, refunds: [{ id: second?.id, amount: 700 }] });
@@ -263,8 +287,17 @@ describe('settle: refunds beyond what remains', () => {
 
     const restarted = await testGuard({ store, clock: clock.afterRestart() });
     await flush();
-    expect(await restarted.guard.get(attempt?.id as string)).toMatchObject({ status: 'refunded', refunded: 1000, refunds: [{ id: refund?.id, amount: 1500, over: 500 }] });
-    expect(store.journal().at(-1)).toMatchObject({ type: 'settle', attemptId: attempt?.id, amount: 500, detail: `over-refund by ${refund?.id}` });
+    expect(await restarted.guard.get(attempt?.id as string)).toMatchObject({
+      status: 'refunded',
+      refunded: 1000,
+      refunds: [{ id: refund?.id, amount: 1500, over: 500 }],
+    });
+    expect(store.journal().at(-1)).toMatchObject({
+      type: 'settle',
+      attemptId: attempt?.id,
+      amount: 500,
+      detail: `over-refund by ${refund?.id}`,
+    });
   });
 
   it('a refund settled outside the guard counts the refunds whose outcome is open', async () => {
@@ -281,7 +314,10 @@ describe('settle: refunds beyond what remains', () => {
 
     expect(await guard.settle(saleId, { status: 'refunded', amount: 400 })).toMatchObject({ status: 'approved', refunded: 400 });
     // "The rest" is nothing while the open refund may have paid out the other 600: an error, not a refund of 0.
-    expect(await thrown(() => guard.settle(saleId, { status: 'refunded' }))).toMatchObject({ name: 'GuardStateError', code: 'REFUND_EXCEEDS_CHARGE' });
+    expect(await thrown(() => guard.settle(saleId, { status: 'refunded' }))).toMatchObject({
+      name: 'GuardStateError',
+      code: 'REFUND_EXCEEDS_CHARGE',
+    });
     expect(await guard.get(saleId)).toMatchObject({ status: 'approved', refunded: 400 });
 
     await open?.decline();
@@ -340,7 +376,11 @@ describe('Attempt sugar', () => {
   it('decline() keeps the processor code and message', async () => {
     const { guard } = await testGuard();
     const { attempt } = await guard.begin(sale());
-    expect(await attempt?.decline({ code: '51', message: 'insufficient funds' })).toMatchObject({ status: 'declined', code: '51', message: 'insufficient funds' });
+    expect(await attempt?.decline({ code: '51', message: 'insufficient funds' })).toMatchObject({
+      status: 'declined',
+      code: '51',
+      message: 'insufficient funds',
+    });
   });
 });
 
@@ -436,6 +476,12 @@ describe('Attempt methods (sugar for guard.settle)', () => {
     const { guard } = await testGuard();
     const { attempt } = await guard.begin(sale());
     await attempt?.approve();
-    expect(JSON.parse(JSON.stringify(attempt))).toEqual({ id: attempt?.id, idempotencyKey: attempt?.idempotencyKey, status: 'approved', amount: 1250, currency: 'CNY' });
+    expect(JSON.parse(JSON.stringify(attempt))).toEqual({
+      id: attempt?.id,
+      idempotencyKey: attempt?.idempotencyKey,
+      status: 'approved',
+      amount: 1250,
+      currency: 'CNY',
+    });
   });
 });

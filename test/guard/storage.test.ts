@@ -115,6 +115,8 @@ describe('a store that cannot start', () => {
     await attempt?.approve();
     expect((await guard.begin(sale())).verdict).toBe('prompt');
     await flush();
-    expect(events.filter((e) => e.type === 'storage-error').map((e) => (e.type === 'storage-error' ? e.operation : ''))).toContain('appendJournal');
+    expect(events.filter((e) => e.type === 'storage-error').map((e) => (e.type === 'storage-error' ? e.operation : ''))).toContain(
+      'appendJournal',
+    );
   });
 });

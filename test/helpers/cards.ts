@@ -4,7 +4,15 @@
  */
 
 /** Test card numbers: Visa, Mastercard, Amex (15), Discover, JCB, UnionPay 19 (Luhn-valid) and UnionPay 16 (not Luhn-valid). */
-export const TEST_PANS = ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '3530111333300000', '6222020200112233446', '6212345678901234'] as const;
+export const TEST_PANS = [
+  '4111111111111111',
+  '5555555555554444',
+  '378282246310005',
+  '6011111111111117',
+  '3530111333300000',
+  '6222020200112233446',
+  '6212345678901234',
+] as const;
 
 /** What people and systems put between the digits of a card number. */
 export const SEPARATORS: Readonly<Record<string, string>> = {
@@ -45,7 +53,9 @@ export function panVariants(pans: readonly string[] = TEST_PANS): string[] {
   return out;
 }
 
-const SEPARATOR_CHARS = [...new Set(Object.values(SEPARATORS).join(''))].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+const SEPARATOR_CHARS = [...new Set(Object.values(SEPARATORS).join(''))]
+  .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  .join('');
 const BETWEEN_DIGITS = new RegExp(`(?<=\\d)[${SEPARATOR_CHARS}]{1,3}(?=\\d)`, 'g');
 
 /** The text with full-width digits made ASCII and separators between digits removed. */

@@ -61,7 +61,15 @@ export class ManualClock {
   }
 }
 
-const EVENT_TYPES = ['decision', 'override', 'settle', 'resume', 'storage-error', 'clock-anomaly', 'prune'] as const satisfies readonly GuardEventType[];
+const EVENT_TYPES = [
+  'decision',
+  'override',
+  'settle',
+  'resume',
+  'storage-error',
+  'clock-anomaly',
+  'prune',
+] as const satisfies readonly GuardEventType[];
 
 /** Subscribes to every event type; the returned array fills as events arrive. */
 export function recordEvents(guard: Guard): GuardEvent[] {

@@ -17,7 +17,11 @@ export interface Tab {
   clock: ManualClock;
 }
 
-export async function tab(db: { name: string; indexedDB: IDBFactory }, clock = new ManualClock(), extra: Partial<GuardOptions> = {}): Promise<Tab> {
+export async function tab(
+  db: { name: string; indexedDB: IDBFactory },
+  clock = new ManualClock(),
+  extra: Partial<GuardOptions> = {},
+): Promise<Tab> {
   const store = indexedDbStore(db);
   const guard = await createGuard({ ...OPTIONS, ...extra, store, clock });
   return { guard, store, clock };
@@ -27,7 +31,7 @@ export function deleteDatabase(db: { name: string; indexedDB: IDBFactory }): Pro
   return new Promise<void>((resolve, reject) => {
     const request = db.indexedDB.deleteDatabase(db.name);
     request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
+    request.onerror = () => reject(request.error ?? new Error(`deleting IndexedDB "${db.name}" failed`));
   });
 }
 

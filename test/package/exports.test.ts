@@ -49,7 +49,11 @@ describe('package.json exports', () => {
   });
 
   it.each(conditional)('%s: all four files come from one tsup entry with a source file', (_subpath, conditions) => {
-    const names = new Set([conditions.import?.default, conditions.import?.types, conditions.require?.default, conditions.require?.types].map((p) => entryName(p ?? '')));
+    const names = new Set(
+      [conditions.import?.default, conditions.import?.types, conditions.require?.default, conditions.require?.types].map((p) =>
+        entryName(p ?? ''),
+      ),
+    );
     expect(names.size).toBe(1);
     const [name] = names;
     expect(name).toBeTypeOf('string');

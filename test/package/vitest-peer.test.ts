@@ -21,7 +21,9 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
 function importsOf(file: string): { specifier: string; typeOnly: boolean; dynamic: boolean }[] {
   const text = readFileSync(file, 'utf8');
   const found: { specifier: string; typeOnly: boolean; dynamic: boolean }[] = [];
-  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm)) found.push({ specifier: match[2] ?? '', typeOnly: match[1] !== undefined, dynamic: false });
+  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm)) {
+    found.push({ specifier: match[2] ?? '', typeOnly: match[1] !== undefined, dynamic: false });
+  }
   for (const match of text.matchAll(/\bimport\('([^']+)'\)/g)) found.push({ specifier: match[1] ?? '', typeOnly: false, dynamic: true });
   return found;
 }
@@ -32,7 +34,10 @@ function staticGraph(entry: string): Map<string, string[]> {
   const visit = (file: string) => {
     if (seen.has(file)) return;
     const imports = importsOf(file).filter((i) => !i.typeOnly && !i.dynamic);
-    seen.set(file, imports.map((i) => i.specifier));
+    seen.set(
+      file,
+      imports.map((i) => i.specifier),
+    );
     for (const { specifier } of imports) if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
   };
   visit(resolve(root, entry));

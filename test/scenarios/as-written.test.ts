@@ -22,10 +22,16 @@ describe('a Sale reaches the guard as written', () => {
   });
 
   it('so does a scenario step: begin and peek throw GuardInputError, a verdict expected there fails', async () => {
-    const refused = await runScenario(JSON.parse(scenarioText(`{"begin":${SALE},"expect":{"error":"GuardInputError"}},{"peek":${SALE},"expect":{"error":"GuardInputError"}}`)));
+    const refused = await runScenario(
+      JSON.parse(
+        scenarioText(`{"begin":${SALE},"expect":{"error":"GuardInputError"}},{"peek":${SALE},"expect":{"error":"GuardInputError"}}`),
+      ),
+    );
     expect(refused.failures).toEqual([]);
     const allowed = await runScenario(JSON.parse(scenarioText(`{"begin":${SALE},"expect":{"verdict":"allow"}}`)));
-    expect(allowed.failures).toEqual([{ step: 1, expected: 'verdict allow', actual: 'GuardInputError: `__proto__` is not a field of a Sale' }]);
+    expect(allowed.failures).toEqual([
+      { step: 1, expected: 'verdict allow', actual: 'GuardInputError: `__proto__` is not a field of a Sale' },
+    ]);
   });
 
   it('the validated scenario holds the Sale exactly as JSON.parse produced it, also after a second parse', () => {
@@ -43,13 +49,22 @@ describe('a Sale reaches the guard as written', () => {
   it('a refundOf name is replaced by the attempt id without losing the "__proto__" key', async () => {
     const refund = '{"amount":1250,"currency":"CNY","card":{"token":"wallet-1"},"kind":"refund","refundOf":"a1","__proto__":null}';
     const result = await runScenario(
-      JSON.parse(scenarioText(`{"begin":{"amount":1250,"currency":"CNY","card":{"token":"wallet-1"}},"as":"a1"},{"settle":{"attempt":"a1","status":"approved"}},{"begin":${refund},"expect":{"error":"GuardInputError"}}`)),
+      JSON.parse(
+        scenarioText(
+          `{"begin":{"amount":1250,"currency":"CNY","card":{"token":"wallet-1"}},"as":"a1"},{"settle":{"attempt":"a1","status":"approved"}},{"begin":${refund},"expect":{"error":"GuardInputError"}}`,
+        ),
+      ),
     );
     expect(result.failures).toEqual([]);
   });
 
   it.each([
-    ['override', '{"override":{"decision":"d","operator":"o","reason":"r","__proto__":{"supervisor":true}}}', 'override.__proto__', 'is not a field of `override`'],
+    [
+      'override',
+      '{"override":{"decision":"d","operator":"o","reason":"r","__proto__":{"supervisor":true}}}',
+      'override.__proto__',
+      'is not a field of `override`',
+    ],
     ['settle', '{"settle":{"attempt":"d","status":"approved","__proto__":{"amount":5}}}', 'settle.__proto__', 'is not a field of `settle`'],
   ])('"__proto__" in %s (the runner builds that request from known fields) is a scenario error, not dropped', (_, step, field, message) => {
     const text = `{"name":"x","steps":[{"begin":{"amount":1,"currency":"CNY","card":{"token":"t"}},"as":"d"},${step}]}`;

@@ -35,11 +35,17 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
   });
 
   it('exits 1 on a failure, showing the first failing step with expected, actual and its JSON', async () => {
-    const { code, stdout } = await cli('scenarios', `${FIXTURES}/failing/wrong-verdict.json`, `${FIXTURES}/passing/restart-with-changed-secret.json`);
+    const { code, stdout } = await cli(
+      'scenarios',
+      `${FIXTURES}/failing/wrong-verdict.json`,
+      `${FIXTURES}/passing/restart-with-changed-secret.json`,
+    );
     expect(code).toBe(1);
     expect(stdout).toContain('✗ deliberately wrong: expects a double tap to be allowed (3 steps,');
     expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json\n');
-    expect(stdout).toContain('    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"[card number removed]"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n');
+    expect(stdout).toContain(
+      '    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"[card number removed]"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n',
+    );
     expect(stdout).toContain('      expected: verdict allow, without IN_FLIGHT\n      actual:   verdict block, reasons: IN_FLIGHT\n');
     expect(lastLine(stdout)).toBe('1 passed, 1 failed');
   });
@@ -48,7 +54,9 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     const { code, stdout, stderr } = await cli('scenarios', `${FIXTURES}/invalid`, `${FIXTURES}/passing`);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`${FIXTURES}/invalid/unknown-name.json: step 3, \`settle.attempt\`: "a2" is not a name defined by an earlier step's \`as\``);
+    expect(stderr).toContain(
+      `${FIXTURES}/invalid/unknown-name.json: step 3, \`settle.attempt\`: "a2" is not a name defined by an earlier step's \`as\``,
+    );
     expect(stderr).toContain(`${FIXTURES}/invalid/bad-json.json: is not valid JSON: `);
     expect(stderr).toContain('4 invalid scenario files: nothing was run');
     noStackTrace(stderr);
@@ -58,7 +66,10 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'pdg-deep-'));
     const card = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
     writeFileSync(join(dir, 'a-first.json'), JSON.stringify({ name: 'first', steps: [{ advance: '1s' }] }));
-    writeFileSync(join(dir, 'b-deep.json'), `{"name":"deep card","steps":[{"begin":{"amount":100,"currency":"CNY","card":${card}},"expect":{"verdict":"allow"}}]}`);
+    writeFileSync(
+      join(dir, 'b-deep.json'),
+      `{"name":"deep card","steps":[{"begin":{"amount":100,"currency":"CNY","card":${card}},"expect":{"verdict":"allow"}}]}`,
+    );
     writeFileSync(join(dir, 'c-last.json'), JSON.stringify({ name: 'last', steps: [{ advance: '1s' }] }));
     const { code, stdout, stderr } = await cli('scenarios', dir);
     expect(stderr).toBe('');
@@ -118,7 +129,9 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
       passed: 0,
       failed: 0,
       scenarios: [],
-      errors: [{ file: `${FIXTURES}/invalid/unknown-field.json`, step: 2, field: 'settle.authcode', message: 'is not a field of `settle`' }],
+      errors: [
+        { file: `${FIXTURES}/invalid/unknown-field.json`, step: 2, field: 'settle.authcode', message: 'is not a field of `settle`' },
+      ],
     });
   });
 
@@ -158,7 +171,19 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
   it('--help documents every option and exit code', async () => {
     const { code, stdout } = await cli('--help');
     expect(code).toBe(0);
-    for (const text of ['scenarios [files or folders...]', '--json', '--filter TEXT', '--tag TAG', '--help', '--version', 'Exit codes:', '  0  ', '  1  ', '  2  ', 'N passed, N failed']) {
+    for (const text of [
+      'scenarios [files or folders...]',
+      '--json',
+      '--filter TEXT',
+      '--tag TAG',
+      '--help',
+      '--version',
+      'Exit codes:',
+      '  0  ',
+      '  1  ',
+      '  2  ',
+      'N passed, N failed',
+    ]) {
       expect(stdout).toContain(text);
     }
   });
@@ -196,7 +221,7 @@ function folder(file: string, content: unknown): string {
 async function run(args: string[]) {
   let out = '';
   let err = '';
-  const code = await scenariosCommand(args, { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) } as never);
+  const code = await scenariosCommand(args, { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) });
   return { code, out, err };
 }
 

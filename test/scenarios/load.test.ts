@@ -43,7 +43,11 @@ describe('loadScenarios', () => {
   it('takes files and folders together, once each', async () => {
     const file = `${FIXTURES}/passing/restart-with-changed-secret.json`;
     const loaded = await loadScenarios([file, `${FIXTURES}/passing`]);
-    expect(loaded.map((l) => l.file)).toEqual([file, `${FIXTURES}/passing/every-step-kind.json`, `${FIXTURES}/passing/nested/supervisor-override.json`]);
+    expect(loaded.map((l) => l.file)).toEqual([
+      file,
+      `${FIXTURES}/passing/every-step-kind.json`,
+      `${FIXTURES}/passing/nested/supervisor-override.json`,
+    ]);
   });
 
   it('names the file and the JSON error for malformed JSON', async () => {
@@ -79,7 +83,9 @@ describe('loadScenarios', () => {
   });
 
   it('reports a missing path and a folder without scenarios', async () => {
-    expect((await loadError('test/fixtures/no-such-folder')).message).toBe('test/fixtures/no-such-folder: cannot be read (no such file or folder)');
+    expect((await loadError('test/fixtures/no-such-folder')).message).toBe(
+      'test/fixtures/no-such-folder: cannot be read (no such file or folder)',
+    );
     const empty = mkdtempSync(join(tmpdir(), 'pdg-empty-'));
     mkdirSync(join(empty, 'sub'));
     writeFileSync(join(empty, 'sub', 'notes.txt'), 'not a scenario');
@@ -164,7 +170,9 @@ describe('symbolic links in a scenario folder', () => {
     const { loaded, errors, notes } = await readScenarioFiles(join(root, 'p'));
     expect(errors).toEqual([]);
     expect(loaded.map((l) => l.file)).toEqual([join(root, 'p', 'p.json'), join(root, 'p', 'to-q', 'q.json')]);
-    expect(notes).toEqual([`${join(root, 'p', 'to-q', 'to-p')}: not followed: it is a link to ${join(root, 'p')}, a folder that contains it (it would loop)`]);
+    expect(notes).toEqual([
+      `${join(root, 'p', 'to-q', 'to-p')}: not followed: it is a link to ${join(root, 'p')}, a folder that contains it (it would loop)`,
+    ]);
   });
 
   it('reports a *.json link that leads nowhere as a file that cannot be read; other broken links are not scenarios', async () => {
@@ -186,7 +194,10 @@ describe('symbolic links in a scenario folder', () => {
 describe('hostile or malformed files: a clear per-file error, never a crash of the run', () => {
   it('refuses a file over 4 MiB before reading it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pdg-huge-'));
-    writeFileSync(join(dir, 'huge.json'), JSON.stringify({ name: 'huge', description: 'x'.repeat(5 * 1024 * 1024), steps: [{ advance: '1s' }] }));
+    writeFileSync(
+      join(dir, 'huge.json'),
+      JSON.stringify({ name: 'huge', description: 'x'.repeat(5 * 1024 * 1024), steps: [{ advance: '1s' }] }),
+    );
     const error = await loadError(join(dir, 'huge.json'));
     expect(error.message).toMatch(/huge\.json: is 5\.0 MiB: a scenario file may be at most 4 MiB$/);
   });
@@ -201,8 +212,21 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
 
   it.each([
     ['tags', { name: 'x', tags: Array.from({ length: 300_000 }, () => 1), steps: [{ advance: '1s' }] }, undefined, 'tags'],
-    ['expect.reasons', { name: 'x', steps: [{ begin: {}, expect: { verdict: 'allow', reasons: Array.from({ length: 300_000 }, () => 1) } }] }, 1, 'expect.reasons'],
-    ['expect.absent', { name: 'x', steps: [{ advance: 1 }, { peek: {}, expect: { verdict: 'allow', absent: Array.from({ length: 300_000 }, () => 'X') } }] }, 2, 'expect.absent'],
+    [
+      'expect.reasons',
+      { name: 'x', steps: [{ begin: {}, expect: { verdict: 'allow', reasons: Array.from({ length: 300_000 }, () => 1) } }] },
+      1,
+      'expect.reasons',
+    ],
+    [
+      'expect.absent',
+      {
+        name: 'x',
+        steps: [{ advance: 1 }, { peek: {}, expect: { verdict: 'allow', absent: Array.from({ length: 300_000 }, () => 'X') } }],
+      },
+      2,
+      'expect.absent',
+    ],
   ])('refuses 300,000 items in %s before zod builds an issue for each (it overflowed the stack)', (_, input, step, field) => {
     const error = parseError(input);
     expect(error.problems).toEqual([{ step, field, message: 'has 300000 items: at most 1000' }]);
@@ -210,16 +234,26 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
 
   it('leaves long arrays inside a Sale to the guard, and a long list of steps alone', () => {
     const list = Array.from({ length: 300_000 }, () => 1);
-    const parsed = parseScenario({ name: 'x', steps: [{ begin: { amount: 1, currency: 'CNY', card: { token: 't' }, list } }, ...Array.from({ length: 2_000 }, () => ({ advance: 1 }))] });
+    const parsed = parseScenario({
+      name: 'x',
+      steps: [
+        { begin: { amount: 1, currency: 'CNY', card: { token: 't' }, list } },
+        ...Array.from({ length: 2_000 }, () => ({ advance: 1 })),
+      ],
+    });
     expect(parsed.steps).toHaveLength(2_001);
   });
 
-  it('a bug while checking one file is that file\'s problem, in words: the other files are still read', async () => {
+  it("a bug while checking one file is that file's problem, in words: the other files are still read", async () => {
     const spy = vi.spyOn(stepSchema, 'safeParse').mockImplementationOnce(() => {
       throw new RangeError('Maximum call stack size exceeded');
     });
     try {
-      const { loaded, errors } = await readScenarioFiles([`${FIXTURES}/passing/restart-with-changed-secret.json`, `${FIXTURES}/invalid/unknown-field.json`, `${FIXTURES}/passing/nested`]);
+      const { loaded, errors } = await readScenarioFiles([
+        `${FIXTURES}/passing/restart-with-changed-secret.json`,
+        `${FIXTURES}/invalid/unknown-field.json`,
+        `${FIXTURES}/passing/nested`,
+      ]);
       expect(loaded.map((l) => l.file)).toEqual([`${FIXTURES}/passing/nested/supervisor-override.json`]);
       expect(errors.map((e) => e.message)).toEqual([
         `${FIXTURES}/passing/restart-with-changed-secret.json: could not be checked, a bug in pos-duplicate-guard (please report it with this file): RangeError: Maximum call stack size exceeded`,
@@ -232,10 +266,18 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
 
   it('reports unknown names in bounded words however many names there are', () => {
     // Each problem listed every name defined so far: quadratic, out of memory at 20,000 names.
-    const steps = [...Array.from({ length: 2_000 }, (_, i) => ({ peek: {}, as: `p${i}` })), ...Array.from({ length: 2_000 }, (_, i) => ({ resume: { attempt: `ghost${i}` } }))];
+    const steps = [
+      ...Array.from({ length: 2_000 }, (_, i) => ({ peek: {}, as: `p${i}` })),
+      ...Array.from({ length: 2_000 }, (_, i) => ({ resume: { attempt: `ghost${i}` } })),
+    ];
     const error = parseError({ name: 'x', steps });
     expect(error.problems).toHaveLength(10);
-    expect(error.problems[0]).toEqual({ step: 2001, field: 'resume.attempt', message: '"ghost0" is not a name defined by an earlier step\'s `as` (names so far: "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9" and 1990 more)' });
+    expect(error.problems[0]).toEqual({
+      step: 2001,
+      field: 'resume.attempt',
+      message:
+        '"ghost0" is not a name defined by an earlier step\'s `as` (names so far: "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9" and 1990 more)',
+    });
     expect(error.message.length).toBeLessThan(5_000);
   });
 
@@ -276,21 +318,71 @@ describe('parseScenario: problems in words', () => {
 
   it.each([
     [step({ begin: {}, peek: {} }), 1, undefined, 'has 2 actions (`begin`, `peek`): one action per step'],
-    [step({ note: 'hi' }), 1, undefined, 'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `note`)'],
-    [step(7), 1, undefined, 'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt'],
-    [step({ advance: '10 minutes' }), 1, 'advance', 'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
-    [step({ advance: '-1m' }), 1, 'advance', 'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
-    [step({ clockJump: '1.5h' }), 1, 'clockJump', 'must be a signed Duration: milliseconds, or an optional + or - then parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)'],
-    [step({ begin: {}, expect: { verdict: 'alow' } }), 1, 'expect.verdict', 'must be one of "allow", "prompt", "block", got "alow" (string)'],
-    [step({ begin: {}, expect: { error: 'TypeError' } }), 1, 'expect.error', 'must be one of "GuardInputError", "GuardConfigError", "GuardStateError", "GuardOverrideError", "GuardStorageError", got "TypeError" (string)'],
-    [step({ begin: {}, expect: { verdict: 'block', reasons: ['INFLIGHT'] } }), 1, 'expect.reasons[0]', expect.stringMatching(/^must be one of "IN_FLIGHT", .*got "INFLIGHT" \(string\)$/)],
+    [
+      step({ note: 'hi' }),
+      1,
+      undefined,
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `note`)',
+    ],
+    [
+      step(7),
+      1,
+      undefined,
+      'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt',
+    ],
+    [
+      step({ advance: '10 minutes' }),
+      1,
+      'advance',
+      'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)',
+    ],
+    [
+      step({ advance: '-1m' }),
+      1,
+      'advance',
+      'must be a Duration: milliseconds, or parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)',
+    ],
+    [
+      step({ clockJump: '1.5h' }),
+      1,
+      'clockJump',
+      'must be a signed Duration: milliseconds, or an optional + or - then parts like "90s", "10m", "9m59s", "1d12h" (units d, h, m, s, ms)',
+    ],
+    [
+      step({ begin: {}, expect: { verdict: 'alow' } }),
+      1,
+      'expect.verdict',
+      'must be one of "allow", "prompt", "block", got "alow" (string)',
+    ],
+    [
+      step({ begin: {}, expect: { error: 'TypeError' } }),
+      1,
+      'expect.error',
+      'must be one of "GuardInputError", "GuardConfigError", "GuardStateError", "GuardOverrideError", "GuardStorageError", got "TypeError" (string)',
+    ],
+    [
+      step({ begin: {}, expect: { verdict: 'block', reasons: ['INFLIGHT'] } }),
+      1,
+      'expect.reasons[0]',
+      expect.stringMatching(/^must be one of "IN_FLIGHT", .*got "INFLIGHT" \(string\)$/),
+    ],
     [step({ restart: false }), 1, 'restart', 'must be true, or an object of config fields to change'],
     [step({ restart: { windw: '1m' } }), 1, 'restart.windw', 'is not a field of `restart`'],
     [step({ advance: '1s', as: 'x' }), 1, 'as', 'is not a field of a `advance` step (its fields: `advance`, `expect`, `note`)'],
     [step({ advance: '1s', expect: { verdict: 'allow' } }), 1, 'expect.verdict', 'is not a field of `expect`'],
     [step({ begin: 'a sale' }), 1, 'begin', 'must be an object, got "a sale" (string)'],
-    [{ name: 'x', config: { window: true }, steps: [{ advance: 1 }] }, undefined, 'config.window', 'must be a Duration (a string or a number of milliseconds)'],
-    [{ name: 'x', start: 'yesterday', steps: [{ advance: 1 }] }, undefined, 'start', 'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"'],
+    [
+      { name: 'x', config: { window: true }, steps: [{ advance: 1 }] },
+      undefined,
+      'config.window',
+      'must be a Duration (a string or a number of milliseconds)',
+    ],
+    [
+      { name: 'x', start: 'yesterday', steps: [{ advance: 1 }] },
+      undefined,
+      'start',
+      'must be an ISO 8601 date-time, e.g. "2026-03-01T09:00:00Z"',
+    ],
     [{ name: '', steps: [{ advance: 1 }] }, undefined, 'name', 'must be a non-empty string'],
     [{ steps: [{ advance: 1 }] }, undefined, 'name', 'is required'],
     [{ name: 'x', step: [] }, undefined, 'step', 'is not a field of a scenario'],
@@ -318,11 +410,15 @@ describe('parseScenario: problems in words', () => {
       { step: 5, field: 'override.decision', message: '"later" is not a name defined by an earlier step\'s `as` (names so far: "p")' },
     ]);
     expect(error.message.split('\n')).toHaveLength(4);
-    expect(error.message.split('\n')[0]).toBe('inline.json: step 2, `settle.attempt`: "p" names a peek at step 1, which never reserves an attempt');
+    expect(error.message.split('\n')[0]).toBe(
+      'inline.json: step 2, `settle.attempt`: "p" names a peek at step 1, which never reserves an attempt',
+    );
   });
 
   it('keeps a Sale permissive, so scenarios can pass bad input on purpose', () => {
-    const parsed = parseScenario(step({ begin: { amount: '12.50', currency: 5, card: { pan: 'x', cvv: '123' }, extra: true }, expect: { error: 'GuardInputError' } }));
+    const parsed = parseScenario(
+      step({ begin: { amount: '12.50', currency: 5, card: { pan: 'x', cvv: '123' }, extra: true }, expect: { error: 'GuardInputError' } }),
+    );
     expect(parsed.steps[0]).toMatchObject({ begin: { amount: '12.50', extra: true } });
   });
 });

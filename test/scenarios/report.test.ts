@@ -6,7 +6,13 @@ import type { ScenarioStep } from '../../src/testing.js';
 function failed(step: unknown): ReportedScenario {
   return {
     file: 'qa/x.json',
-    result: { name: 'x', passed: false, failures: [{ step: 1, expected: 'verdict allow', actual: 'GuardInputError: `card` …' }], steps: 1, ms: 1 },
+    result: {
+      name: 'x',
+      passed: false,
+      failures: [{ step: 1, expected: 'verdict allow', actual: 'GuardInputError: `card` …' }],
+      steps: 1,
+      ms: 1,
+    },
     steps: [step as ScenarioStep],
   };
 }
@@ -26,7 +32,9 @@ describe('formatScenario: the failing step, rendered', () => {
 
   it('bounds long strings, long keys and wide objects and arrays', () => {
     const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
-    const step = { begin: { operator: 'x'.repeat(1_000_000), ['y'.repeat(1_000_000)]: 1, extra: wide, list: Array.from({ length: 100_000 }, () => 1) } };
+    const step = {
+      begin: { operator: 'x'.repeat(1_000_000), ['y'.repeat(1_000_000)]: 1, extra: wide, list: Array.from({ length: 100_000 }, () => 1) },
+    };
     const line = stepLine(formatScenario(failed(step)));
     expect(line.length).toBeLessThan(1_200);
     expect(line).toContain('"operator":"xxxxxxxx');
@@ -34,7 +42,11 @@ describe('formatScenario: the failing step, rendered', () => {
   });
 
   it('renders an ordinary step exactly as its JSON, a PAN masked', () => {
-    const step = { begin: { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } }, as: 'a1', expect: { verdict: 'allow', absent: ['IN_FLIGHT'] } };
+    const step = {
+      begin: { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } },
+      as: 'a1',
+      expect: { verdict: 'allow', absent: ['IN_FLIGHT'] },
+    };
     expect(stepLine(formatScenario(failed(step)))).toBe(
       `    step 1: ${JSON.stringify(step).replace('4111 1111 1111 1111', '[card number removed]')}`,
     );
@@ -54,11 +66,22 @@ describe('formatScenario: the failing step, rendered', () => {
 
   it('shows an own "__proto__" key, as JSON.parse made it', () => {
     const step = JSON.parse('{"begin":{"amount":1,"currency":"CNY","card":{"token":"t"},"__proto__":{"orderId":"O-1"}}}') as unknown;
-    expect(stepLine(formatScenario(failed(step)))).toBe('    step 1: {"begin":{"amount":1,"currency":"CNY","card":{"token":"t"},"__proto__":{"orderId":"O-1"}}}');
+    expect(stepLine(formatScenario(failed(step)))).toBe(
+      '    step 1: {"begin":{"amount":1,"currency":"CNY","card":{"token":"t"},"__proto__":{"orderId":"O-1"}}}',
+    );
   });
 
   it('masks expiry dates and the fields the guard refuses as sensitive (CVV, PIN, track data)', () => {
-    const step = { begin: { amount: 1, currency: 'CNY', card: { last4: '1111', expiry: '1229' }, cvv2: 987, track_2: 'B4111111111111111^X^2912', pinBlock: 'A1B2C3D4' } };
+    const step = {
+      begin: {
+        amount: 1,
+        currency: 'CNY',
+        card: { last4: '1111', expiry: '1229' },
+        cvv2: 987,
+        track_2: 'B4111111111111111^X^2912',
+        pinBlock: 'A1B2C3D4',
+      },
+    };
     const line = stepLine(formatScenario(failed(step)));
     expect(line).toBe(
       '    step 1: {"begin":{"amount":1,"currency":"CNY","card":{"last4":"1111","expiry":"[expiry removed]"},"cvv2":"[removed]","track_2":"[removed]","pinBlock":"[removed]"}}',
@@ -67,7 +90,11 @@ describe('formatScenario: the failing step, rendered', () => {
 
   it('masks card numbers in the scenario name, expected and actual too', () => {
     const reported = failed({ advance: '1s' });
-    reported.result = { ...reported.result, name: 'card 4111 1111 1111 1111 twice', failures: [{ step: 1, expected: 'pan 4111111111111111', actual: 'got 4111-1111-1111-1111' }] };
+    reported.result = {
+      ...reported.result,
+      name: 'card 4111 1111 1111 1111 twice',
+      failures: [{ step: 1, expected: 'pan 4111111111111111', actual: 'got 4111-1111-1111-1111' }],
+    };
     const text = formatScenario(reported);
     expect(text).not.toMatch(/4111.?1111.?1111.?1111/);
     expect(text.split('\n')[0]).toMatch(/^✗ card \[card number removed\] twice /);

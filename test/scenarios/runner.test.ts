@@ -8,7 +8,7 @@ const UNIONPAY = { pan: '6222 0202 0011 2233 446' };
 const sale = (extra: Record<string, unknown> = {}) => ({ amount: 1250, currency: 'CNY', card: VISA, ...extra });
 
 function scenario(steps: ScenarioStep[] | ScenarioInput['steps'], extra: Partial<ScenarioInput> = {}): ScenarioInput {
-  return { name: 'test', ...extra, steps } as ScenarioInput;
+  return { name: 'test', ...extra, steps };
 }
 
 describe('runScenario: results', () => {
@@ -19,7 +19,11 @@ describe('runScenario: results', () => {
           { begin: { amount: 1250, currency: 'CNY', card: UNIONPAY }, as: 'a1', expect: { verdict: 'allow' } },
           { settle: { attempt: 'a1', status: 'unknown' } },
           { advance: '20s' },
-          { begin: { amount: 1250, currency: 'CNY', card: { pan: '6222020200112233446' } }, as: 'a2', expect: { verdict: 'block', reasons: ['UNKNOWN_OUTCOME'] } },
+          {
+            begin: { amount: 1250, currency: 'CNY', card: { pan: '6222020200112233446' } },
+            as: 'a2',
+            expect: { verdict: 'block', reasons: ['UNKNOWN_OUTCOME'] },
+          },
           { settle: { attempt: 'a1', status: 'declined' } },
           { begin: { amount: 1250, currency: 'CNY', card: { pan: '6222020200112233446' } }, as: 'a3', expect: { verdict: 'allow' } },
         ],
@@ -59,7 +63,11 @@ describe('runScenario: results', () => {
       ]),
     );
     expect(result.failures.map((f) => f.step)).toEqual([4, 5]);
-    expect(result.failures[0]).toEqual({ step: 4, expected: 'verdict prompt, with DUPLICATE_CHARGE, CLOCK_ANOMALY', actual: 'verdict prompt, reasons: DUPLICATE_CHARGE' });
+    expect(result.failures[0]).toEqual({
+      step: 4,
+      expected: 'verdict prompt, with DUPLICATE_CHARGE, CLOCK_ANOMALY',
+      actual: 'verdict prompt, reasons: DUPLICATE_CHARGE',
+    });
     expect(result.failures[1]?.expected).toBe('verdict prompt, without DUPLICATE_CHARGE');
   });
 
@@ -89,14 +97,20 @@ describe('runScenario: results', () => {
       ]),
     );
     expect(result.failures).toHaveLength(2);
-    expect(result.failures[0]).toEqual({ step: 1, expected: 'verdict allow', actual: 'GuardInputError: `[card number removed]` is not a field of a Sale' });
+    expect(result.failures[0]).toEqual({
+      step: 1,
+      expected: 'verdict allow',
+      actual: 'GuardInputError: `[card number removed]` is not a field of a Sale',
+    });
     expect(result.failures[1]?.actual).toMatch(/^GuardInputError: `k{100,}…$/);
     expect(result.failures[1]?.actual.length).toBeLessThan(600);
   });
 
   it('throws ScenarioFileError for an invalid scenario: a scenario error, not a step result', async () => {
     await expect(runScenario(scenario([]))).rejects.toBeInstanceOf(ScenarioFileError);
-    await expect(runScenario(scenario([{ settle: { attempt: 'ghost', status: 'approved' } }]))).rejects.toThrow(/step 1, `settle.attempt`: "ghost" is not a name/);
+    await expect(runScenario(scenario([{ settle: { attempt: 'ghost', status: 'approved' } }]))).rejects.toThrow(
+      /step 1, `settle.attempt`: "ghost" is not a name/,
+    );
   });
 
   it('refuses a config the guard would refuse as a broken scenario (steps are 1-based: there is no step 0)', async () => {
@@ -169,7 +183,13 @@ describe('runScenario: expect.error', () => {
       ]),
       { store: lossy },
     );
-    expect(result.failures).toEqual([{ step: 2, expected: 'throws GuardStorageError and changes nothing', actual: 'threw GuardStorageError but changed: stored records 1 → 0' }]);
+    expect(result.failures).toEqual([
+      {
+        step: 2,
+        expected: 'throws GuardStorageError and changes nothing',
+        actual: 'threw GuardStorageError but changed: stored records 1 → 0',
+      },
+    ]);
   });
 });
 
@@ -241,13 +261,11 @@ describe('runScenario: step kinds', () => {
 
   it('a name whose step reserved nothing is a step failure that says so', async () => {
     const result = await runScenario(
-      scenario([
-        { begin: sale(), as: 'a1' },
-        { begin: sale(), as: 'held' },
-        { settle: { attempt: 'held', status: 'approved' } },
-      ]),
+      scenario([{ begin: sale(), as: 'a1' }, { begin: sale(), as: 'held' }, { settle: { attempt: 'held', status: 'approved' } }]),
     );
-    expect(result.failures).toEqual([{ step: 3, expected: 'attempt "held"', actual: '"held" names no attempt: the step that named it reserved none' }]);
+    expect(result.failures).toEqual([
+      { step: 3, expected: 'attempt "held"', actual: '"held" names no attempt: the step that named it reserved none' },
+    ]);
   });
 
   it('refundOf may name an attempt: it is replaced by the attempt id', async () => {
@@ -258,7 +276,10 @@ describe('runScenario: step kinds', () => {
         { begin: sale({ kind: 'refund', refundOf: 'a1' }), as: 'r1', expect: { verdict: 'allow', absent: ['REFUND_ORIGINAL_NOT_FOUND'] } },
         { settle: { attempt: 'r1', status: 'approved' } },
         { expectAttempt: { attempt: 'a1', status: 'refunded' } },
-        { begin: sale({ kind: 'refund', refundOf: 'no-such-attempt' }), expect: { verdict: 'prompt', reasons: ['REFUND_ORIGINAL_NOT_FOUND'] } },
+        {
+          begin: sale({ kind: 'refund', refundOf: 'no-such-attempt' }),
+          expect: { verdict: 'prompt', reasons: ['REFUND_ORIGINAL_NOT_FOUND'] },
+        },
       ]),
     );
     expect(result.failures).toEqual([]);
@@ -343,7 +364,7 @@ describe('runScenario: clocks and restarts', () => {
     expect(result.failures).toEqual([]);
   });
 
-  it('a decision does not survive a restart: overriding it is the guard\'s GuardInputError', async () => {
+  it("a decision does not survive a restart: overriding it is the guard's GuardInputError", async () => {
     const result = await runScenario(
       scenario([
         { begin: sale(), as: 'a1' },

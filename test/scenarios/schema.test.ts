@@ -24,9 +24,22 @@ describe('schema/scenario.schema.json', () => {
   });
 
   it('lets editors autocomplete the fields of a Sale', () => {
-    const schema = JSON.parse(scenarioJsonSchemaText()) as { properties: { steps: { items: { anyOf: { properties: { begin?: { properties: object } } }[] } } } };
+    const schema = JSON.parse(scenarioJsonSchemaText()) as {
+      properties: { steps: { items: { anyOf: { properties: { begin?: { properties: object } } }[] } } };
+    };
     const begin = schema.properties.steps.items.anyOf[0]?.properties.begin;
-    expect(Object.keys(begin?.properties ?? {})).toEqual(['amount', 'currency', 'card', 'kind', 'merchantId', 'terminalId', 'orderId', 'orderTotal', 'refundOf', 'operator']);
+    expect(Object.keys(begin?.properties ?? {})).toEqual([
+      'amount',
+      'currency',
+      'card',
+      'kind',
+      'merchantId',
+      'terminalId',
+      'orderId',
+      'orderTotal',
+      'refundOf',
+      'operator',
+    ]);
   });
 
   it('is shipped: package.json exports it and lists its folder in files', () => {

@@ -93,14 +93,17 @@ function failPutsWithQuota(): void {
 
 // Each check gets its own database on its own factory; a reopen and a twin
 // are more store objects on it, as a reloaded page and a second tab are.
-storeContract(() => {
-  const db = freshDb();
-  return {
-    store: track(indexedDbStore(db)),
-    reopen: async () => track(indexedDbStore(db)),
-    twin: async () => track(indexedDbStore(db)),
-  };
-}, { name: 'indexedDbStore' });
+storeContract(
+  () => {
+    const db = freshDb();
+    return {
+      store: track(indexedDbStore(db)),
+      reopen: async () => track(indexedDbStore(db)),
+      twin: async () => track(indexedDbStore(db)),
+    };
+  },
+  { name: 'indexedDbStore', capabilities: ['claim', 'subscribe', 'history'] },
+);
 
 describe('indexedDbStore without IndexedDB (Node)', () => {
   it('creates fine, then fails with GuardStorageError UNAVAILABLE on use, never a ReferenceError', async () => {
@@ -119,13 +122,20 @@ describe('indexedDbStore without IndexedDB (Node)', () => {
 
   it('rejects bad options with GuardConfigError naming the field', () => {
     expect(() => indexedDbStore({ journalLimit: 0 })).toThrow(/`journalLimit`.*got 0 \(number\)/);
-    expect(() => indexedDbStore({ journalLimit: 2.5 })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
+    expect(() => indexedDbStore({ journalLimit: 2.5 })).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }),
+    );
   });
 
   it('rejects options it cannot read, or that are not an object, with GuardConfigError (review2)', () => {
     const p = Proxy.revocable({}, {});
     p.revoke();
-    const getter = Object.defineProperty({}, 'journalLimit', { enumerable: true, get: () => { throw new Error('getter'); } });
+    const getter = Object.defineProperty({}, 'journalLimit', {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter');
+      },
+    });
     expect(() => indexedDbStore(null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
     expect(() => indexedDbStore(p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
     expect(() => indexedDbStore(getter as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
@@ -167,8 +177,12 @@ describe('indexedDbStore layout', () => {
 });
 
 /** A claim reading `keys` that writes `record` if `judge` admits it (by default it does). */
-const claimFor = (store: IndexedDbStore, record: AttemptRecord, keys: string[] = [record.fingerprint], judge: (related: AttemptRecord[]) => boolean = () => true) =>
-  store.claim({ keys, ids: [record.id] }, (related) => (judge(related) ? [record] : undefined));
+const claimFor = (
+  store: IndexedDbStore,
+  record: AttemptRecord,
+  keys: string[] = [record.fingerprint],
+  judge: (related: AttemptRecord[]) => boolean = () => true,
+) => store.claim({ keys, ids: [record.id] }, (related) => (judge(related) ? [record] : undefined));
 
 describe('indexedDbStore claim', () => {
   it('hands the judge what is filed under its keys, and writes only what it admits', async () => {
@@ -243,7 +257,10 @@ describe('indexedDbStore claim', () => {
     await store.put(sampleRecord('mine', { status: 'unknown' }));
     let seen: AttemptRecord[] = [];
     await store.claim({ keys: ['fp-r'], ids: ['mine', 'sale'] }, (related) => ((seen = related), undefined));
-    expect(seen.map((r) => [r.id, r.status]).sort()).toEqual([['mine', 'unknown'], ['sale', 'refunded']]);
+    expect(seen.map((r) => [r.id, r.status]).sort()).toEqual([
+      ['mine', 'unknown'],
+      ['sale', 'refunded'],
+    ]);
   });
 
   it('writes every record the judge returns, in one transaction', async () => {
@@ -257,7 +274,11 @@ describe('indexedDbStore claim', () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     const boom = new Error('judge failed');
-    await expect(store.claim({ keys: ['fp'], ids: [] }, () => { throw boom; })).rejects.toBe(boom);
+    await expect(
+      store.claim({ keys: ['fp'], ids: [] }, () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     expect([...(await dump(db)).keys()].filter((key) => !key.startsWith('m:'))).toEqual([]);
   });
 });
@@ -293,7 +314,9 @@ describe('indexedDbStore with a guard', () => {
         expect(d.reasons.map((r) => r.code)).toContain('IN_FLIGHT');
       }
       const winner = allowed[0]?.attempt?.id;
-      const persisted = [...(await dump(db))].filter(([key, v]) => key.startsWith('r:') && (v as { amount: number }).amount === amount).map(([, v]) => v);
+      const persisted = [...(await dump(db))]
+        .filter(([key, v]) => key.startsWith('r:') && (v as { amount: number }).amount === amount)
+        .map(([, v]) => v);
       expect(persisted).toEqual([expect.objectContaining({ id: winner, status: 'pending' })]);
       // Both tabs now know the winner, so a later begin in either is IN_FLIGHT on it.
       for (const tab of [tabA, tabB]) {
@@ -305,7 +328,9 @@ describe('indexedDbStore with a guard', () => {
 
   it('lets a supervisor override UNKNOWN_OUTCOME past the unknown claim holder, never past a pending one', async () => {
     const db = freshDb();
-    const guard = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+    const guard = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(
+      track,
+    );
     const first = await guard.begin(sale());
     await first.attempt?.markUnknown();
     const blocked = await guard.begin(sale());
@@ -315,7 +340,9 @@ describe('indexedDbStore with a guard', () => {
     // Tab B opens now: to it, the overriding attempt's `pending` may be a
     // dead tab's (UNKNOWN_OUTCOME), but its own supervisor override cannot get
     // past it, because in the database it is still in flight.
-    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(
+      track,
+    );
     const again = await tabB.begin(sale());
     expect(again.verdict).toBe('block');
     expect(again.reasons.find((r) => r.code === 'UNKNOWN_OUTCOME')?.attemptId).toBe(overridden.attempt?.id);
@@ -361,24 +388,42 @@ describe('indexedDbStore with a guard', () => {
     clockA.jump(6 * 3_600_000); // tab A's device slept: its monotonic clock paused
     const charging = await tabA.begin(sale());
     const clockB = new ManualClock(clockA.wall, 3); // a tab opened now
-    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), clock: clockB, authorize: () => true }).then(track);
+    const tabB = await createGuard({
+      merchantId: 'M-IDB',
+      secret: SECRET,
+      store: track(indexedDbStore(db)),
+      clock: clockB,
+      authorize: () => true,
+    }).then(track);
     // A tab that starts reads every pending as unknown (SPEC §6: it cannot
     // tell a live tab's from a dead one's)…
     const seen = await tabB.begin(sale());
-    expect(seen).toMatchObject({ verdict: 'block', reasons: [expect.objectContaining({ code: 'UNKNOWN_OUTCOME', attemptId: charging.attempt?.id })] });
+    expect(seen).toMatchObject({
+      verdict: 'block',
+      reasons: [expect.objectContaining({ code: 'UNKNOWN_OUTCOME', attemptId: charging.attempt?.id })],
+    });
     // …but its claim reads the record as stored, dated by the wall clock:
     // seconds old, so in flight, and no supervisor can lift that.
     const overridden = await tabB.override(seen, { operator: 'o', reason: 'r', supervisor: 's' });
-    expect(overridden).toMatchObject({ verdict: 'block', reasons: [expect.objectContaining({ code: 'IN_FLIGHT', attemptId: charging.attempt?.id })] });
+    expect(overridden).toMatchObject({
+      verdict: 'block',
+      reasons: [expect.objectContaining({ code: 'IN_FLIGHT', attemptId: charging.attempt?.id })],
+    });
   });
 
-  it("a pending whose tab died is UNKNOWN_OUTCOME after pendingTimeout, which a supervisor override may pass", async () => {
+  it('a pending whose tab died is UNKNOWN_OUTCOME after pendingTimeout, which a supervisor override may pass', async () => {
     const db = freshDb();
     const clock = new ManualClock();
     const dead = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: indexedDbStore(db), clock });
     const orphan = await dead.begin(sale());
     clock.advance(120_001);
-    const tabB = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), clock: new ManualClock(clock.wall, 9), authorize: () => true }).then(track);
+    const tabB = await createGuard({
+      merchantId: 'M-IDB',
+      secret: SECRET,
+      store: track(indexedDbStore(db)),
+      clock: new ManualClock(clock.wall, 9),
+      authorize: () => true,
+    }).then(track);
     const blocked = await tabB.begin(sale());
     expect(blocked.reasons).toEqual([expect.objectContaining({ code: 'UNKNOWN_OUTCOME', attemptId: orphan.attempt?.id })]);
     expect((await tabB.override(blocked, { operator: 'o', reason: 'processor shows no charge', supervisor: 's' })).verdict).toBe('allow');
@@ -427,7 +472,7 @@ describe('indexedDbStore with a guard', () => {
     expect((await dump(db)).get(`r:${attempt?.id}`)).toMatchObject({ status: 'approved' });
   });
 
-  it("…except over a reversal: a charge another tab reversed stays voided when its approval arrives", async () => {
+  it('…except over a reversal: a charge another tab reversed stays voided when its approval arrives', async () => {
     const db = freshDb();
     const tabA = await guardOn(track(indexedDbStore(db)));
     const { attempt } = await tabA.begin(sale());
@@ -442,7 +487,9 @@ describe('indexedDbStore with a guard', () => {
 
   it('a tab whose write failed tells the other tabs of its in-memory attempt, so they block', async () => {
     const db = freshDb();
-    const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), onStorageError: 'allow' }).then(track);
+    const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), onStorageError: 'allow' }).then(
+      track,
+    );
     const tabB = await guardOn(track(indexedDbStore(db)));
     await tabB.peek(sale()); // B is open and listening
     failPutsWithQuota();
@@ -465,7 +512,9 @@ describe('indexedDbStore with a guard', () => {
     });
     // Tab A's next write finds the database new and writes back what it holds.
     await tabA.begin(sale(990));
-    await vi.waitFor(() => expect(errors).toEqual([expect.objectContaining({ operation: 'restore', error: expect.objectContaining({ code: 'WIPED' }) })]));
+    await vi.waitFor(() =>
+      expect(errors).toEqual([expect.objectContaining({ operation: 'restore', error: expect.objectContaining({ code: 'WIPED' }) })]),
+    );
     await vi.waitFor(async () => expect((await dump(db)).get(`r:${charging.attempt?.id}`)).toMatchObject({ status: 'pending' }));
     const tabB = await guardOn(track(indexedDbStore(db)));
     expect((await tabB.begin(sale())).verdict).toBe('block');
@@ -473,9 +522,11 @@ describe('indexedDbStore with a guard', () => {
   });
 
   describe('resume goes through the same claim as begin', () => {
-    it("is refused in tab B while tab A charges the overriding attempt (IN_FLIGHT), and allowed in one tab only", async () => {
+    it('is refused in tab B while tab A charges the overriding attempt (IN_FLIGHT), and allowed in one tab only', async () => {
       const db = freshDb();
-      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(
+        track,
+      );
       const x = await tabA.begin(sale());
       await x.attempt?.markUnknown();
       const blocked = await tabA.begin(sale());
@@ -488,10 +539,12 @@ describe('indexedDbStore with a guard', () => {
       expect((await dump(db)).get(`r:${x.attempt?.id}`)).toMatchObject({ status: 'unknown' });
     });
 
-    it("is refused by the claim when tab B never heard of the overriding attempt (no BroadcastChannel)", async () => {
+    it('is refused by the claim when tab B never heard of the overriding attempt (no BroadcastChannel)', async () => {
       vi.stubGlobal('BroadcastChannel', undefined);
       const db = freshDb();
-      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(track);
+      const tabA = await createGuard({ merchantId: 'M-IDB', secret: SECRET, store: track(indexedDbStore(db)), authorize: () => true }).then(
+        track,
+      );
       const x = await tabA.begin(sale());
       await x.attempt?.markUnknown();
       const tabB = await guardOn(track(indexedDbStore(db)));
@@ -566,7 +619,6 @@ describe('indexedDbStore with a guard', () => {
     page.close();
     expect(seen.mock.calls).toEqual([[{ type: 'record', record: expect.objectContaining({ id: 'x', status: 'approved' }) }]]);
   });
-
 
   it('works without BroadcastChannel: subscribe is a no-op', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
@@ -661,19 +713,22 @@ describe('indexedDbStore storage errors', () => {
     expect(openSpy).toHaveBeenCalledTimes(3);
   });
 
-  it('steps aside when another connection upgrades the database', async () => {
+  it('steps aside when another connection (a newer release) upgrades the database, then uses it as it is', async () => {
     const db = freshDb();
     const store = track(indexedDbStore(db));
     await store.put(sampleRecord('a'));
     const upgraded = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = db.indexedDB.open(db.name, 2);
+      // Past this release's schema version (2): reopening at 2 is a VersionError.
+      const request = db.indexedDB.open(db.name, 3);
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('blocked by the store'));
     });
     upgraded.close();
-    await store.put(sampleRecord('b'));
+    await store.put(sampleRecord('b', { status: 'approved' }));
     expect(await store.load()).toHaveLength(2);
+    expect(await store.get('b')).toMatchObject({ status: 'approved' });
+    expect((await store.load({ since: 0 })).map((r) => r.id).sort()).toEqual(['a', 'b']);
   });
 
   it('rejects every call after close() with GuardStorageError CLOSED', async () => {

@@ -19,10 +19,13 @@ function fakeStorage(): Storage {
 }
 
 // The README's "Writing a store" example must really be a store.
-storeContract(() => {
-  const storage = fakeStorage();
-  return { store: localStorageStore(storage), reopen: async () => localStorageStore(storage) };
-}, { name: 'README example: localStorageStore' });
+storeContract(
+  () => {
+    const storage = fakeStorage();
+    return { store: localStorageStore(storage), reopen: async () => localStorageStore(storage) };
+  },
+  { name: 'README example: localStorageStore', capabilities: [] },
+);
 
 it('keeps a reservation across a reload: the retry is held as UNKNOWN_OUTCOME', async () => {
   const storage = fakeStorage();

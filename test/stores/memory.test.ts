@@ -4,10 +4,13 @@ import { storeContract } from '../../src/testing.js';
 import { sampleRecord } from '../helpers/records.js';
 
 // One Map: a reopen is the same store, as a guard re-created over it sees it.
-storeContract(() => {
-  const store = memoryStore();
-  return { store, reopen: async () => store };
-}, { name: 'memoryStore' });
+storeContract(
+  () => {
+    const store = memoryStore();
+    return { store, reopen: async () => store };
+  },
+  { name: 'memoryStore', capabilities: ['history'] },
+);
 
 describe('memoryStore journal', () => {
   it('keeps at most journalLimit entries, newest last', async () => {
@@ -30,8 +33,17 @@ describe('memoryStore options (review2): every refusal a GuardConfigError naming
     p.revoke();
     return p.proxy as never;
   };
-  const throwingGetter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: () => { throw new Error('getter'); } }) as never;
-  const refused = (options: unknown, field: string) => expect(() => memoryStore(options as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_OPTION', field }));
+  const throwingGetter = (key: string) =>
+    Object.defineProperty({}, key, {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter');
+      },
+    }) as never;
+  const refused = (options: unknown, field: string) =>
+    expect(() => memoryStore(options as never)).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_OPTION', field }),
+    );
 
   it('refuses options that are not an object', () => {
     refused(null, 'options');
@@ -41,7 +53,7 @@ describe('memoryStore options (review2): every refusal a GuardConfigError naming
 
   it('refuses options whose getter throws', () => refused(throwingGetter('journalLimit'), 'journalLimit'));
 
-  it("refuses a journalLimit that is not an integer >= 0, rather than keep no journal", () => {
+  it('refuses a journalLimit that is not an integer >= 0, rather than keep no journal', () => {
     for (const bad of ['abc', '10', -1, 2.5, Number.NaN, {}]) refused({ journalLimit: bad }, 'journalLimit');
   });
 

@@ -24,7 +24,9 @@ export async function submitCharge(request: ChargeRequest, timeoutMs: number): P
     signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await response.json()) as SubmitResult | { error: string };
-  if (!response.ok || 'error' in body) throw new Error(`processor answered ${response.status}: ${'error' in body ? body.error : 'no body'}`);
+  if (!response.ok || 'error' in body) {
+    throw new Error(`processor answered ${response.status}: ${'error' in body ? body.error : 'no body'}`);
+  }
   return body;
 }
 
@@ -39,7 +41,11 @@ export function fetchLedger(): Promise<LedgerView> {
 }
 
 export async function setProcessorMode(mode: ProcessorMode): Promise<void> {
-  const response = await fetch('/api/mode', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+  const response = await fetch('/api/mode', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mode }),
+  });
   if (!response.ok) throw new Error(`could not set the processor mode: ${response.status}`);
 }
 

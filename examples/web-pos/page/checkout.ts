@@ -105,8 +105,8 @@ export class Checkout {
       if (attempt && (status === 'approved' || status === 'declined' || status === 'unknown')) return { kind: status, record: attempt };
       const inFlight = decision.reasons.find((reason) => reason.code === 'IN_FLIGHT');
       if (inFlight) return { kind: 'in-flight', decision, attemptId: inFlight.attemptId };
-      // Cast: TypeScript does not see the assignment inside the callback.
-      const next = followUp as BlockChoice | undefined;
+      // Read inside this callback, `followUp` has its declared type: the assignment above is seen.
+      const next = followUp;
       if (next?.kind === 'check') return this.reconcile(next.attemptId);
       if (next?.kind === 'retry') return this.retryWithSameKey(next.attemptId);
       if (status === 'not-confirmed') return { kind: 'not-confirmed', decision };
@@ -125,9 +125,17 @@ export class Checkout {
     if (!charge) {
       // The request never reached the processor. (A real integration looks
       // this up only after the request's own timeout, so it cannot still arrive.)
-      settled = await this.guard.settle(attemptId, { status: 'cancelled', code: 'NOT_AT_PROCESSOR', message: 'the processor has no charge with this idempotency key' });
+      settled = await this.guard.settle(attemptId, {
+        status: 'cancelled',
+        code: 'NOT_AT_PROCESSOR',
+        message: 'the processor has no charge with this idempotency key',
+      });
     } else if (charge.answer.approved) {
-      settled = await this.guard.settle(attemptId, { status: 'approved', authCode: charge.answer.authCode, processorRef: charge.answer.processorRef });
+      settled = await this.guard.settle(attemptId, {
+        status: 'approved',
+        authCode: charge.answer.authCode,
+        processorRef: charge.answer.processorRef,
+      });
     } else {
       settled = await this.guard.settle(attemptId, { status: 'declined', code: charge.answer.code, message: charge.answer.message });
     }
@@ -146,10 +154,17 @@ export class Checkout {
     try {
       answer = await this.#submit(attempt, last4);
     } catch (error) {
-      return { kind: 'unknown', record: await attempt.markUnknown({ message: error instanceof Error ? error.message : String(error) }), resumed: true };
+      return {
+        kind: 'unknown',
+        record: await attempt.markUnknown({ message: error instanceof Error ? error.message : String(error) }),
+        resumed: true,
+      };
     }
     const record = answer.approved
-      ? await attempt.approve({ ...(answer.authCode ? { authCode: answer.authCode } : {}), ...(answer.processorRef ? { processorRef: answer.processorRef } : {}) })
+      ? await attempt.approve({
+          ...(answer.authCode ? { authCode: answer.authCode } : {}),
+          ...(answer.processorRef ? { processorRef: answer.processorRef } : {}),
+        })
       : await attempt.decline({ ...(answer.code ? { code: answer.code } : {}), ...(answer.message ? { message: answer.message } : {}) });
     return { kind: answer.approved ? 'approved' : 'declined', record, resumed: true };
   }
@@ -160,7 +175,10 @@ export class Checkout {
 
   #submit(attempt: Attempt, last4: string | undefined): Promise<SubmitResult> {
     this.#ui.submitting(attempt);
-    return submitCharge({ idempotencyKey: attempt.idempotencyKey, amount: attempt.amount, currency: attempt.currency, ...(last4 ? { last4 } : {}) }, this.#timeoutMs);
+    return submitCharge(
+      { idempotencyKey: attempt.idempotencyKey, amount: attempt.amount, currency: attempt.currency, ...(last4 ? { last4 } : {}) },
+      this.#timeoutMs,
+    );
   }
 
   /** The earlier attempts a decision points at, for the cashier to see. */

@@ -15,12 +15,14 @@ export interface DialogContext {
 }
 
 export type BlockChoice =
-  | { kind: 'check'; attemptId: string }
-  | { kind: 'retry'; attemptId: string }
-  | { kind: 'override'; reason: string }
-  | { kind: 'cancel' };
+  { kind: 'check'; attemptId: string } | { kind: 'retry'; attemptId: string } | { kind: 'override'; reason: string } | { kind: 'cancel' };
 
-function openDialog<T>(testId: string, tone: 'warn' | 'block' | 'neutral', cancelValue: T, build: (finish: (value: T) => void) => Node[]): Promise<T> {
+function openDialog<T>(
+  testId: string,
+  tone: 'warn' | 'block' | 'neutral',
+  cancelValue: T,
+  build: (finish: (value: T) => void) => Node[],
+): Promise<T> {
   return new Promise<T>((resolve) => {
     const dialog = h('dialog', { class: `dialog dialog--${tone}`, 'data-testid': testId, 'aria-modal': 'true' });
     let done = false;
@@ -89,9 +91,19 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
   const { t } = context;
   const unknown = earlier.find((record) => record.status === 'unknown');
   return openDialog<BlockChoice>('block-dialog', 'block', { kind: 'cancel' }, (finish) => {
-    const reason = h('input', { class: 'input', 'data-testid': 'override-reason', value: t.overrideReasonDefault, 'aria-label': t.overrideReason });
+    const reason = h('input', {
+      class: 'input',
+      'data-testid': 'override-reason',
+      value: t.overrideReasonDefault,
+      'aria-label': t.overrideReason,
+    });
     const action = (testId: string, label: string, hint: string, choose: () => BlockChoice, tone = 'btn--secondary') =>
-      h('button', { class: `btn action ${tone}`, 'data-testid': testId, onclick: () => finish(choose()) }, h('strong', {}, label), h('small', {}, hint));
+      h(
+        'button',
+        { class: `btn action ${tone}`, 'data-testid': testId, onclick: () => finish(choose()) },
+        h('strong', {}, label),
+        h('small', {}, hint),
+      );
     return [
       h('h2', {}, decision.reasons.some((r) => r.code === 'UNKNOWN_OUTCOME') ? t.blockTitle : t.blocked),
       reasonList(decision),
@@ -99,16 +111,24 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
       h(
         'div',
         { class: 'dialog__choices' },
-        unknown && action('block-check', t.checkProcessor, t.checkProcessorHint, () => ({ kind: 'check', attemptId: unknown.id }), 'btn--primary'),
+        unknown &&
+          action('block-check', t.checkProcessor, t.checkProcessorHint, () => ({ kind: 'check', attemptId: unknown.id }), 'btn--primary'),
         unknown && action('block-retry', t.retrySameKey, t.retrySameKeyHint, () => ({ kind: 'retry', attemptId: unknown.id })),
         h(
           'div',
           { class: 'override' },
-          action('block-override', t.supervisorOverride, t.supervisorOverrideHint, () => ({ kind: 'override', reason: reason.value.trim() || t.overrideReasonDefault })),
+          action('block-override', t.supervisorOverride, t.supervisorOverrideHint, () => ({
+            kind: 'override',
+            reason: reason.value.trim() || t.overrideReasonDefault,
+          })),
           h('label', { class: 'override__reason' }, h('span', {}, t.overrideReason), reason),
         ),
       ),
-      h('div', { class: 'dialog__actions' }, h('button', { class: 'btn btn--ghost', 'data-testid': 'block-cancel', onclick: () => finish({ kind: 'cancel' }) }, t.cancel)),
+      h(
+        'div',
+        { class: 'dialog__actions' },
+        h('button', { class: 'btn btn--ghost', 'data-testid': 'block-cancel', onclick: () => finish({ kind: 'cancel' }) }, t.cancel),
+      ),
     ];
   });
 }
@@ -117,10 +137,23 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
  * The supervisor's PIN pad, opened by the guard's `authorize` callback. Three
  * tries; resolves whether the PIN was accepted.
  */
-export function askSupervisorPin(supervisor: string, demoPin: string, verify: (pin: string) => boolean, { t }: DialogContext): Promise<boolean> {
+export function askSupervisorPin(
+  supervisor: string,
+  demoPin: string,
+  verify: (pin: string) => boolean,
+  { t }: DialogContext,
+): Promise<boolean> {
   return openDialog('pin-dialog', 'neutral', false, (finish) => {
     let triesLeft = 3;
-    const input = h('input', { class: 'input input--pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 8, 'data-testid': 'pin-input', 'aria-label': t.pinTitle });
+    const input = h('input', {
+      class: 'input input--pin',
+      type: 'password',
+      inputmode: 'numeric',
+      autocomplete: 'off',
+      maxlength: 8,
+      'data-testid': 'pin-input',
+      'aria-label': t.pinTitle,
+    });
     const error = h('p', { class: 'pin__error', 'data-testid': 'pin-error', role: 'alert' });
     const submit = (event: Event) => {
       event.preventDefault();

@@ -86,16 +86,28 @@ function layout() {
       h('span', { class: 'card__number' }, card.last4 ? `•••• ${card.last4}` : 'token'),
     ),
   );
-  const modes = PROCESSOR_MODES.map((mode) => h('button', { class: 'segment', 'data-testid': `mode-${mode}`, 'data-mode': mode, onclick: () => void onMode(mode) }, s.modes[mode]));
+  const modes = PROCESSOR_MODES.map((mode) =>
+    h('button', { class: 'segment', 'data-testid': `mode-${mode}`, 'data-mode': mode, onclick: () => void onMode(mode) }, s.modes[mode]),
+  );
   const modeHint = h('p', { class: 'hint', 'data-testid': 'mode-hint' });
   const ledger = h('ol', { class: 'ledger', 'data-testid': 'ledger' });
   const attempts = h('ol', { class: 'attempts', 'data-testid': 'attempts' });
   const reconcileBanner = h('span', { class: 'badge badge--unknown', 'data-testid': 'reconcile-banner', hidden: true });
   const languages = (['en', 'zh-CN'] as const).map((locale) =>
-    h('button', { class: 'segment', 'data-testid': `lang-${locale === 'en' ? 'en' : 'zh'}`, 'data-locale': locale, onclick: () => void onLocale(locale) }, locale === 'en' ? 'EN' : '中文'),
+    h(
+      'button',
+      {
+        class: 'segment',
+        'data-testid': `lang-${locale === 'en' ? 'en' : 'zh'}`,
+        'data-locale': locale,
+        onclick: () => void onLocale(locale),
+      },
+      locale === 'en' ? 'EN' : '中文',
+    ),
   );
 
-  const key = (label: string, testId: string, press: () => void, extra = '') => h('button', { class: `key ${extra}`, 'data-testid': testId, onclick: press }, label);
+  const key = (label: string, testId: string, press: () => void, extra = '') =>
+    h('button', { class: `key ${extra}`, 'data-testid': testId, onclick: press }, label);
   const keypad = h(
     'div',
     { class: 'keypad' },
@@ -118,7 +130,13 @@ function layout() {
       h(
         'section',
         { class: 'panel till' },
-        h('div', { class: 'till__display' }, h('span', { class: 'label' }, s.amount), amount, h('button', { class: 'btn btn--ghost btn--small', 'data-testid': 'clear', onclick: clear }, s.clear)),
+        h(
+          'div',
+          { class: 'till__display' },
+          h('span', { class: 'label' }, s.amount),
+          amount,
+          h('button', { class: 'btn btn--ghost btn--small', 'data-testid': 'clear', onclick: clear }, s.clear),
+        ),
         keypad,
         h('div', { class: 'label' }, s.card),
         h('div', { class: 'cards' }, ...cards),
@@ -128,12 +146,7 @@ function layout() {
       h(
         'div',
         { class: 'side' },
-        h(
-          'section',
-          { class: 'panel' },
-          h('h2', {}, s.attempts, ' ', reconcileBanner),
-          attempts,
-        ),
+        h('section', { class: 'panel' }, h('h2', {}, s.attempts, ' ', reconcileBanner), attempts),
         h(
           'section',
           { class: 'panel panel--processor' },
@@ -165,7 +178,13 @@ function update(): void {
   view.pay.dataset.state = payState;
   view.pay.disabled = payState !== 'ready' || state.switching;
   view.pay.textContent =
-    payState === 'in-flight' ? s.alreadyProcessing : payState === 'processing' ? s.processing : amount === 0 ? s.pay : `${s.pay} ${formatMoney(amount, CURRENCY, state.locale)}`;
+    payState === 'in-flight'
+      ? s.alreadyProcessing
+      : payState === 'processing'
+        ? s.processing
+        : amount === 0
+          ? s.pay
+          : `${s.pay} ${formatMoney(amount, CURRENCY, state.locale)}`;
 
   const notice = state.notice;
   view.notice.hidden = notice === undefined;
@@ -191,7 +210,13 @@ function renderAttempts(): void {
     ...recent.map((record) =>
       h(
         'li',
-        { class: `attempt attempt--${record.status}`, 'data-testid': 'attempt-row', 'data-status': record.status, 'data-attempt-id': record.id, 'data-key': record.idempotencyKey },
+        {
+          class: `attempt attempt--${record.status}`,
+          'data-testid': 'attempt-row',
+          'data-status': record.status,
+          'data-attempt-id': record.id,
+          'data-key': record.idempotencyKey,
+        },
         h('span', { class: 'attempt__time' }, new Date(record.createdAt).toLocaleTimeString(state.locale)),
         h('span', { class: 'attempt__amount' }, formatMoney(record.amount, record.currency, state.locale)),
         h('span', { class: 'attempt__card' }, record.last4 ? `•••• ${record.last4}` : s.wallet),
@@ -199,7 +224,15 @@ function renderAttempts(): void {
         h('code', { class: 'attempt__key', title: record.idempotencyKey }, `${s.key} ${record.idempotencyKey.slice(0, 12)}…`),
         record.override ? h('span', { class: 'attempt__override', title: record.override.reason }, '★') : '',
         record.status === 'unknown'
-          ? h('button', { class: 'btn btn--warn btn--small', 'data-testid': 'reconcile', onclick: () => void run(() => requireCheckout().reconcile(record.id)) }, s.reconcile)
+          ? h(
+              'button',
+              {
+                class: 'btn btn--warn btn--small',
+                'data-testid': 'reconcile',
+                onclick: () => void run(() => requireCheckout().reconcile(record.id)),
+              },
+              s.reconcile,
+            )
           : '',
       ),
     ),
@@ -213,7 +246,13 @@ function renderLedger(): void {
     ...[...state.ledger].reverse().map((entry) =>
       h(
         'li',
-        { class: `ledger__row ledger__row--${entry.status}`, 'data-testid': 'ledger-row', 'data-key': entry.idempotencyKey, 'data-status': entry.status, 'data-requests': entry.requests },
+        {
+          class: `ledger__row ledger__row--${entry.status}`,
+          'data-testid': 'ledger-row',
+          'data-key': entry.idempotencyKey,
+          'data-status': entry.status,
+          'data-requests': entry.requests,
+        },
         h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
         h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
         h('span', { class: `chip chip--${entry.status}` }, s.status[entry.status]),
@@ -251,23 +290,44 @@ function show(outcome: PayOutcome): void {
   const guardSays = (messages: { message: string }[]) => messages.map((reason) => reason.message);
   switch (outcome.kind) {
     case 'approved':
-      state.notice = { state: 'approved', tone: 'ok', title: s.approved(money(outcome.record), outcome.record.authCode ?? '—'), ...(outcome.resumed ? { detail: s.resumed } : {}) };
+      state.notice = {
+        state: 'approved',
+        tone: 'ok',
+        title: s.approved(money(outcome.record), outcome.record.authCode ?? '—'),
+        ...(outcome.resumed ? { detail: s.resumed } : {}),
+      };
       break;
     case 'declined':
-      state.notice = { state: 'declined', tone: 'warn', title: s.declined(outcome.record.message ?? outcome.record.code ?? ''), detail: s.declinedDetail };
+      state.notice = {
+        state: 'declined',
+        tone: 'warn',
+        title: s.declined(outcome.record.message ?? outcome.record.code ?? ''),
+        detail: s.declinedDetail,
+      };
       break;
     case 'unknown':
       state.notice = { state: 'unknown', tone: 'error', title: s.unknown, detail: s.unknownDetail };
       break;
     case 'reconciled': {
       const { record } = outcome;
-      const title = record.status === 'approved' ? s.reconciledApproved(record.authCode ?? '—') : record.status === 'declined' ? s.reconciledDeclined : s.reconciledNotFound;
+      const title =
+        record.status === 'approved'
+          ? s.reconciledApproved(record.authCode ?? '—')
+          : record.status === 'declined'
+            ? s.reconciledDeclined
+            : s.reconciledNotFound;
       state.notice = { state: 'reconciled', tone: record.status === 'approved' ? 'ok' : 'info', title };
       break;
     }
     case 'in-flight':
       state.holdFor = outcome.attemptId;
-      state.notice = { state: 'in-flight', tone: 'warn', title: s.alreadyProcessing, messages: guardSays(outcome.decision.reasons), detail: s.inFlightDetail };
+      state.notice = {
+        state: 'in-flight',
+        tone: 'warn',
+        title: s.alreadyProcessing,
+        messages: guardSays(outcome.decision.reasons),
+        detail: s.inFlightDetail,
+      };
       break;
     case 'not-confirmed':
       state.notice = { state: 'not-confirmed', tone: 'info', title: s.notConfirmed };
@@ -304,7 +364,12 @@ async function onLocale(locale: Locale): Promise<void> {
     localStorage.setItem(LOCALE_KEY, locale);
     state.notice = undefined;
   } catch (error) {
-    state.notice = { state: 'fatal', tone: 'error', title: t().storageFailed, detail: error instanceof Error ? error.message : String(error) };
+    state.notice = {
+      state: 'fatal',
+      tone: 'error',
+      title: t().storageFailed,
+      detail: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     state.switching = false;
     view = layout();
@@ -387,7 +452,12 @@ async function start(): Promise<void> {
   try {
     checkout = await Checkout.open(state.locale, ui, timeoutMs);
   } catch (error) {
-    state.notice = { state: 'fatal', tone: 'error', title: t().storageFailed, detail: error instanceof Error ? error.message : String(error) };
+    state.notice = {
+      state: 'fatal',
+      tone: 'error',
+      title: t().storageFailed,
+      detail: error instanceof Error ? error.message : String(error),
+    };
     update();
     return;
   }

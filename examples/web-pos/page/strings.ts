@@ -128,7 +128,8 @@ const en: Strings = {
   reconciledDeclined: 'The processor declined it. Recorded as declined: the sale can be charged again.',
   reconciledNotFound: 'The processor has no charge with this key: recorded as cancelled, nothing was charged.',
   resumed: 'Retried with the same idempotency key.',
-  startUnknown: (n) => `${n} ${n === 1 ? 'charge has' : 'charges have'} an unknown outcome (no answer, or the page went away mid-charge): reconcile before charging again.`,
+  startUnknown: (n) =>
+    `${n} ${n === 1 ? 'charge has' : 'charges have'} an unknown outcome (no answer, or the page went away mid-charge): reconcile before charging again.`,
   storageFailed: 'The guard could not open its storage.',
   key: 'key',
 };

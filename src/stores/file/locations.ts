@@ -1,4 +1,4 @@
-import { staysFiled } from '../../claims.js';
+import { orderKey, staysFiled } from '../../claims.js';
 import { isOpen } from '../../lifecycle.js';
 import type { AttemptRecord } from '../../types.js';
 
@@ -13,8 +13,6 @@ export const [OPEN, REFUND] = [1, 2];
 export class Loc {
   constructor(readonly id: string, public at: number, public len: number, readonly upd: number, readonly flags: number, readonly order: string | undefined) {}
 }
-
-export const orderKey = (merchantId: string, orderId: string): string => `${merchantId}\u0000${orderId}`;
 
 export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
   const flags = (isOpen(record.status) ? OPEN : 0) | (record.kind === 'refund' && record.status === 'approved' ? REFUND : 0);

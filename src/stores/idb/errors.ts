@@ -9,10 +9,16 @@ export function toStorageError(error: unknown, operation: string, dbName: string
   if (error instanceof GuardStorageError) return error;
   const name = nameOf(error);
   const where = `IndexedDB "${dbName}" (${operation})`;
-  if (isQuotaError(error)) return new GuardStorageError('QUOTA_EXCEEDED', `${where}: storage quota exceeded; free disk space or clear old site data`, { cause: error });
+  if (isQuotaError(error)) {
+    return new GuardStorageError('QUOTA_EXCEEDED', `${where}: storage quota exceeded; free disk space or clear old site data`, {
+      cause: error,
+    });
+  }
   // What engines throw on a connection closed under us (site data cleared,
   // a version change, Safari dropping it): the next call reopens.
-  if (name === 'InvalidStateError') return new GuardStorageError('CLOSED', `${where}: connection closed; the next call reopens it`, { cause: error });
+  if (name === 'InvalidStateError') {
+    return new GuardStorageError('CLOSED', `${where}: connection closed; the next call reopens it`, { cause: error });
+  }
   return new GuardStorageError('STORE_FAILED', `${where} failed: ${name}: ${errorText(error)}`, { cause: error });
 }
 
@@ -24,7 +30,10 @@ export function toStorageError(error: unknown, operation: string, dbName: string
 export function isQuotaError(error: unknown): boolean {
   const name = nameOf(error);
   const cause = (error as { cause?: unknown } | null)?.cause;
-  return name === 'QuotaExceededError' || (name === 'AbortError' && ((cause !== error && isQuotaError(cause)) || /quota/i.test(errorText(error))));
+  return (
+    name === 'QuotaExceededError' ||
+    (name === 'AbortError' && ((cause !== error && isQuotaError(cause)) || /quota/i.test(errorText(error))))
+  );
 }
 
 export function unavailable(message: string, cause?: unknown): GuardStorageError {

@@ -29,7 +29,16 @@ describe('a forged announcement from another page of the origin', () => {
     // The hostile page read the fingerprint from IndexedDB (same origin) and announces a charge "in flight".
     const [known] = await till.store.load();
     const now = till.clock.wall;
-    const forged = { ...known, id: 'pdg_forged0000000000', idempotencyKey: 'pdg_forged0000000000', status: 'pending', approvedAt: undefined, createdAt: now, updatedAt: now, pendingSince: now + 10 * 365 * 24 * HOUR };
+    const forged = {
+      ...known,
+      id: 'pdg_forged0000000000',
+      idempotencyKey: 'pdg_forged0000000000',
+      status: 'pending',
+      approvedAt: undefined,
+      createdAt: now,
+      updatedAt: now,
+      pendingSince: now + 10 * 365 * 24 * HOUR,
+    };
     const channel = new BroadcastChannel(`pos-duplicate-guard:${db.name}`);
     channel.postMessage({ from: 'evil', unpersisted: forged });
     channel.close();

@@ -46,7 +46,10 @@ describe('a refund made outside the guard in one tab while another tab refunds t
     // Tab B starts a refund of 600 (in flight); tab A never hears of it.
     expect((await b.guard.begin(sale({ amount: 600, kind: 'refund', refundOf: paid.attempt?.id }))).verdict).toBe('allow');
     // Tab A records a refund of 500 made at the terminal: only 400 remain.
-    await expect(a.guard.settle(paid.attempt?.id ?? '', { status: 'refunded', amount: 500 })).rejects.toMatchObject({ name: 'GuardStateError', code: 'REFUND_EXCEEDS_CHARGE' });
+    await expect(a.guard.settle(paid.attempt?.id ?? '', { status: 'refunded', amount: 500 })).rejects.toMatchObject({
+      name: 'GuardStateError',
+      code: 'REFUND_EXCEEDS_CHARGE',
+    });
     expect((await a.guard.settle(paid.attempt?.id ?? '', { status: 'refunded', amount: 400 })).refunded).toBe(400);
   });
 });

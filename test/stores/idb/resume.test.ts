@@ -28,5 +28,4 @@ describe('resume after a page reload on IndexedDB', () => {
     const resumed = await guard.resume(crashed.attempt?.id ?? '');
     expect(resumed.idempotencyKey).toBe(crashed.attempt?.idempotencyKey);
   });
-
 });

@@ -19,7 +19,10 @@ afterEach(() => {
 
 function failPutsWithQuota() {
   const original = IDBObjectStore.prototype.put;
-  return vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+  return vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+    this: IDBObjectStore,
+    ...args: Parameters<IDBObjectStore['put']>
+  ) {
     const request = original.apply(this, args);
     (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
     return request;

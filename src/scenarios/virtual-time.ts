@@ -1,0 +1,72 @@
+import type { Clock, Scheduler } from '../types.js';
+
+/**
+ * A wall clock, a monotonic clock and timers that move only when told:
+ * what the QA scenarios run on, and what a test of code that waits on the
+ * guard (`charge`'s timeout) can use. `advance` moves both clocks and runs
+ * every timer that falls due on the way, in order, each at its own time;
+ * `jump` moves the wall clock only, as NTP or a person changing the date does.
+ *
+ * @example
+ * const time = virtualTime(Date.parse('2026-03-01T09:00:00Z'));
+ * const guard = await createGuard({ merchantId: 'M1', secret, clock: time.clock, scheduler: time.scheduler });
+ * const charging = guard.charge(sale, () => new Promise(() => {}), { timeout: '30s' });
+ * await time.advance(30_000); // the charge settles as unknown
+ */
+export interface VirtualTime {
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  /** Moves both clocks by `ms`, running the timers that fall due; resolves once their tasks (and what they awaited) ran. */
+  advance(ms: number): Promise<void>;
+  /** Moves the wall clock only (negative: back). */
+  jump(ms: number): void;
+  /** A restarted process: the monotonic clock starts again from 0 and every timer is gone. */
+  restart(): void;
+}
+
+interface Timer {
+  due: number;
+  seq: number;
+  task: () => void;
+}
+
+export function virtualTime(start: number): VirtualTime {
+  let wall = start;
+  let mono = 0;
+  let seq = 0;
+  let timers: Timer[] = [];
+  const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+  return {
+    clock: { now: () => wall, monotonic: () => mono },
+    scheduler: {
+      after(ms, task) {
+        const timer: Timer = { due: mono + Math.max(0, ms), seq: seq++, task };
+        timers.push(timer);
+        return () => {
+          timers = timers.filter((t) => t !== timer);
+        };
+      },
+    },
+    async advance(ms) {
+      const end = mono + ms;
+      for (;;) {
+        const next = timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+        if (!next) break;
+        timers = timers.filter((t) => t !== next);
+        wall += next.due - mono;
+        mono = next.due;
+        next.task();
+        await settle();
+      }
+      wall += end - mono;
+      mono = end;
+    },
+    jump(ms) {
+      wall += ms;
+    },
+    restart() {
+      mono = 0;
+      timers = [];
+    },
+  };
+}
