@@ -24,7 +24,7 @@ export const MERCHANT = 'M-BENCH';
 const SPAN_MS = 20 * 3_600_000;
 const START = Date.UTC(2026, 0, 1);
 /** Bump when the way the fixture is written changes. */
-const FIXTURE_VERSION = 2;
+const FIXTURE_VERSION = 3;
 
 export interface Fixture {
   /** A fresh copy of the fixture, in a temp dir the caller removes (`dir`). */
@@ -108,7 +108,7 @@ export interface ChildResult {
   ms: number;
   /** Heap and array buffers after it, over a baseline taken before, per attempt in the file. */
   heapPerAttempt: number;
-  /** Records the start-up handed over (all of them for createGuard's load() today, the hot ones for load({ since })). */
+  /** Records the start-up handed over: the guard's `attempts()`, or what load({ since }) returned. */
   loaded: number;
 }
 

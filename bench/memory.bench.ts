@@ -184,11 +184,10 @@ async function parts(size: number): Promise<BenchResult[]> {
  * What a till holds after restarting over the realistic fileStore of 100k
  * attempts (bench/file-fixture.ts), per attempt in the file: in fresh
  * processes, so no earlier fill weighs in. `createGuard` is the budget's own
- * measure; today's core loads every record into its index, so the row also
- * counts 100k built records. The store's row is what `fileStore` keeps
- * (where each record's line is, orders, the retention queue) plus the hot
- * records `load({ since })` hands over: what remains once the core keeps
- * only hot records.
+ * measure: the guard's hot records and index, and everything the store
+ * keeps. The store's row is what `fileStore` keeps alone (where each
+ * record's line is, orders, the retention queue) plus the hot records
+ * `load({ since })` hands over.
  */
 async function fileStoreHeap(size: number): Promise<BenchResult[]> {
   const f = await fixture(size);
@@ -204,7 +203,7 @@ async function fileStoreHeap(size: number): Promise<BenchResult[]> {
         value: Math.round(Math.max(...guard)),
         unit: 'bytes',
         budget: BUDGET_BYTES,
-        detail: `runs: ${list(guard)}; heap + array buffers after start-up over a ${(f.bytes / 1e6).toFixed(1)} MB file a till wrote; today's core loads and indexes every record (load() without a scope)`,
+        detail: `runs: ${list(guard)}; heap + array buffers after start-up over a ${(f.bytes / 1e6).toFixed(1)} MB file a till wrote: the guard (hot records, its index) and the store (every record's location)`,
       },
       {
         name: `heap per attempt kept by fileStore after open + load({ since }) @${count(size)} (fresh process, worst of ${runs})`,
