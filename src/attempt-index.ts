@@ -220,7 +220,8 @@ export class AttemptIndex {
    * returned (the store keeps it); otherwise an approved one only leaves the
    * fingerprint map then.
    */
-  expire(now: number, pinned: (id: string) => boolean = () => false): AttemptRecord[] {
+  expire(now: number, options: ExpireOptions = {}): AttemptRecord[] {
+    const { pinned, holding = false, left } = options;
     if (!this.#keepsHistory) this.#sweepWindow(now);
     const gone: AttemptRecord[] = [];
     for (const queue of [this.#settled, this.#open]) {
@@ -232,10 +233,14 @@ export class AttemptIndex {
         if (entry === undefined || this.#deadlineIn(entry) !== deadline) return true;
         if (deadline > now) return false;
         const expired = this.deadline(entry) <= now;
+        // Leaving memory waits while a read of the store is out: what it
+        // brings back may be older than this version (late, never early).
+        if (!expired && holding) return false;
         // Memory holds the only copy of a pinned record (its write failed): it stays.
-        if (!expired && pinned(id)) return true;
+        if (!expired && pinned?.(id)) return true;
         this.remove(id);
         if (expired) gone.push(entry);
+        else left?.(entry);
         return true;
       });
     }
@@ -278,6 +283,16 @@ export class AttemptIndex {
     const orders = this.#byOrder.get(record.merchantId);
     if (orders) pull(orders, record.orderId, record);
   }
+}
+
+/** How `expire` treats what is due. */
+export interface ExpireOptions {
+  /** Records that must stay in memory until their retention passes (their write failed). */
+  pinned?: (id: string) => boolean;
+  /** Keep every record in memory for now: a read of the store's history is in flight. */
+  holding?: boolean;
+  /** Hears of each record that left memory (the store keeps it). */
+  left?: (record: AttemptRecord) => void;
 }
 
 /** The sale an open refund attempt refunds, or `undefined` for anything else. */

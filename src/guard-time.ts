@@ -86,6 +86,17 @@ export class GuardTime {
     return guardTime + this.#epochOf(guardTime).skew;
   }
 
+  /**
+   * The earliest wall time of any stamp taken at or after `guardTime`: what
+   * a cutoff on stored wall times must use. After the clock was set back,
+   * stamps taken later carry earlier wall times than `wallOf(guardTime)`.
+   */
+  earliestWallSince(guardTime: number): number {
+    let earliest = this.wallOf(guardTime);
+    for (const epoch of this.#epochs) if (epoch.from > guardTime) earliest = Math.min(earliest, epoch.from + epoch.skew);
+    return earliest;
+  }
+
   /** A record as the world sees it (stores, other tabs, the app): wall-clock times. */
   toWall(record: AttemptRecord): AttemptRecord {
     if (this.#epochs.length === 1) return record;

@@ -1113,7 +1113,7 @@ export class Guard {
   }
 
   #prune(now: number): number {
-    const gone = this.#index.expire(now, (id) => this.#unpersisted.has(id));
+    const gone = this.#index.expire(now, { pinned: (id) => this.#unpersisted.has(id) });
     const { store } = this.#o;
     if (now >= this.#nextHistoryPrune) this.#pruneHistory(now);
     if (gone.length === 0) return 0;

@@ -471,11 +471,24 @@ describe('AttemptIndex over a store that keeps history', () => {
     index.add(record('declined', { status: 'declined', updatedAt: T0 }));
     index.add(record('unwritten', { status: 'declined', updatedAt: T0 }));
     // Retention shorter than the window: retention wins, and says delete.
-    expect(index.expire(T0 + WINDOW / 2, (id) => id === 'unwritten').map((r) => r.id)).toEqual(['declined', 'unwritten']);
+    expect(index.expire(T0 + WINDOW / 2, { pinned: (id) => id === 'unwritten' }).map((r) => r.id)).toEqual(['declined', 'unwritten']);
     const history = new AttemptIndex(RETENTION, WINDOW, true);
     history.add(record('unwritten', { status: 'declined', updatedAt: T0 }));
-    expect(history.expire(T0 + WINDOW, (id) => id === 'unwritten')).toEqual([]);
+    expect(history.expire(T0 + WINDOW, { pinned: (id) => id === 'unwritten' })).toEqual([]);
     expect(history.get('unwritten')?.status).toBe('declined');
+  });
+
+  it('holds everything in memory while a store read is out, and says what left once it lets go', () => {
+    const index = new AttemptIndex(RETENTION, WINDOW, true);
+    const a = approvedAt('a', T0);
+    index.add(a);
+    const left: string[] = [];
+    expect(index.expire(T0 + WINDOW, { holding: true, left: (r) => left.push(r.id) })).toEqual([]);
+    expect(index.get('a')).toBe(a);
+    expect(left).toEqual([]);
+    expect(index.expire(T0 + WINDOW, { left: (r) => left.push(r.id) })).toEqual([]);
+    expect(left).toEqual(['a']);
+    expect(index.get('a')).toBeUndefined();
   });
 
   it('an open record stays for 7 days, then is returned for deletion', () => {

@@ -73,3 +73,21 @@ describe('GuardTime', () => {
     expect(time.toWall(ours)).toMatchObject({ createdAt: theirs.createdAt });
   });
 });
+
+describe('GuardTime.earliestWallSince', () => {
+  it('is the wall time of a stamp, and earlier once the clock was set back after it', () => {
+    let wall = 1_000_000_000;
+    let mono = 0;
+    const time = new GuardTime({ now: () => wall, monotonic: () => mono });
+    const before = time.now();
+    expect(time.earliestWallSince(before)).toBe(before);
+    mono += 1000;
+    wall += 1000 - 2 * 86_400_000; // set back two days
+    const after = time.now();
+    expect(time.wallOf(after)).toBe(wall);
+    // A cutoff at `before` must not pass over what was stamped after the jump.
+    expect(time.earliestWallSince(before)).toBeLessThanOrEqual(time.wallOf(after));
+    expect(time.earliestWallSince(before)).toBeGreaterThan(time.wallOf(after) - 1000);
+    expect(time.earliestWallSince(after + 1)).toBe(time.wallOf(after + 1));
+  });
+});
