@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { AttemptRecord, Guard, Sale } from '../src/index.js';
 import { BENCH_SECRET, ManualClock, type Core, count, coreTarget, loadCore, progress, quick, round, settledHeap } from './harness.js';
+import { fixture, inFreshProcess } from './file-fixture.js';
 import type { BenchResult } from './types.js';
 
 /**
@@ -178,6 +180,43 @@ async function parts(size: number): Promise<BenchResult[]> {
   ];
 }
 
+/**
+ * What a till holds after restarting over the realistic fileStore of 100k
+ * attempts (bench/file-fixture.ts), per attempt in the file: in fresh
+ * processes, so no earlier fill weighs in. `createGuard` is the budget's own
+ * measure: the guard's hot records and index, and everything the store
+ * keeps. The store's row is what `fileStore` keeps alone (where each
+ * record's line is, orders, the retention queue) plus the hot records
+ * `load({ since })` hands over.
+ */
+async function fileStoreHeap(size: number): Promise<BenchResult[]> {
+  const f = await fixture(size);
+  try {
+    const runs = quick() ? 2 : 3;
+    progress(`memory: ${runs} fresh processes each, createGuard and fileStore.load({ since }) over ${count(size)} attempts`);
+    const guard = Array.from({ length: runs }, () => inFreshProcess('guard', f).heapPerAttempt);
+    const store = Array.from({ length: runs }, () => inFreshProcess('store', f));
+    const list = (values: number[]) => values.map((v) => Math.round(v)).join(', ');
+    return [
+      {
+        name: `heap per attempt after createGuard over fileStore @${count(size)} (fresh process, worst of ${runs})`,
+        value: Math.round(Math.max(...guard)),
+        unit: 'bytes',
+        budget: BUDGET_BYTES,
+        detail: `runs: ${list(guard)}; heap + array buffers after start-up over a ${(f.bytes / 1e6).toFixed(1)} MB file a till wrote: the guard (hot records, its index) and the store (every record's location)`,
+      },
+      {
+        name: `heap per attempt kept by fileStore after open + load({ since }) @${count(size)} (fresh process, worst of ${runs})`,
+        value: Math.round(Math.max(...store.map((r) => r.heapPerAttempt))),
+        unit: 'bytes',
+        detail: `runs: ${list(store.map((r) => r.heapPerAttempt))}; the store's locations, order map and retention queue, and the ${store[0]?.loaded} hot records it returned`,
+      },
+    ];
+  } finally {
+    await rm(f.dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<BenchResult[]> {
   const core = await loadCore();
   const size = quick() ? 20_000 : 100_000;
@@ -189,5 +228,6 @@ export async function run(): Promise<BenchResult[]> {
   results.push(await filledGuard(core, size, { withOrders: false, fill: 'day' }));
   results.push(...(await steadyStateGuard(core, quick() ? 2_000 : 10_000)));
   results.push(...(await parts(size)));
+  results.push(...(await fileStoreHeap(size)));
   return results;
 }

@@ -1,235 +1,186 @@
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { orderKey, staysFiled } from '../claims.js';
 import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
+import type { HistoryStore } from '../history.js';
 import { storeOptions } from '../snapshot.js';
-import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
+import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import { LOAD_DEFERRED, buildAll, type LoadedRecords } from '../deferred.js';
-import { FORMAT_VERSION, Replay, deleteLine, headerLine, metaLine, recordLine, type Replayed } from './file/jsonl.js';
-import { IdHashSet } from './file/hash.js';
+import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
+import { Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
 
 export interface FileStoreOptions {
-  /**
-   * Rewrite the file once superseded and deleted lines pass both limits.
-   * @default { deadLines: 1000, deadRatio: 0.5 }
-   */
+  /** Rewrite the file once dead lines (superseded, deleted) pass both limits. @default { deadLines: 1000, deadRatio: 0.5 } */
   compactAfter?: { deadLines?: number; deadRatio?: number };
-  /**
-   * Keep the audit journal in `<path>.journal` (JSON lines). `false` drops it.
-   * @default true
-   */
+  /** Keep the audit journal in `<path>.journal` (JSON lines). @default true */
   journal?: boolean;
-  /**
-   * Past this size the journal is renamed to `<path>.journal.1` (replacing
-   * the previous one) and a new one begins, so a till running for years
-   * keeps a bounded disk footprint.
-   * @default 16 MiB
-   */
+  /** Past this size the journal is renamed to `<path>.journal.1` and a new one begins. @default 16 MiB */
   journalMaxBytes?: number;
-  /**
-   * The `node:fs/promises` functions to use. For tests that make the disk
-   * fail on purpose, or an Electron shell that wraps fs.
-   * @default node:fs/promises
-   */
+  /** The `node:fs/promises` functions to use: for tests that make the disk fail, or a wrapped Electron fs. */
   fs?: FileStoreFs;
 }
 
-export interface FileStore extends GuardStore {
-  /** The absolute path of the data file. */
+/** A store with history, and: its absolute `path`; problems found while loading (torn last line, corrupt lines); `compact()` now, whatever the thresholds say. */
+export interface FileStore extends HistoryStore {
   readonly path: string;
-  /** Problems found while loading (torn last line, corrupt lines), for the journal. */
   warnings(): string[];
-  /** Rewrite the file with only its live lines now, whatever the thresholds say. */
   compact(): Promise<void>;
-  /** Writes what is queued, flushes the journal and releases the lock. */
   close(): Promise<void>;
 }
 
 /**
- * A store for Node and Electron terminals: one append-only JSON-lines file
- * (see `./file/jsonl.ts` for the format).
- *
- * - `put` and `setMeta` resolve only once their line is fsynced: the
- *   write-ahead `pending` record survives a power cut. Puts that queue up
- *   while a write is on its way share the next write and fsync (group commit).
- * - `delete` (pruning) resolves at once and rides along with the next write:
- *   losing one to a crash only means the record is pruned again.
- * - Records are not kept in memory after the first `load()` hands them to
- *   the guard (which keeps its own): only the set of live ids, to know when
- *   to compact. A later `load()` and a compaction read the file again.
- * - A crash can leave a torn last line; it was never acknowledged, so it is
- *   cut off and reported through `warnings()`. A corrupt line in the middle is
- *   reported with its line number and skipped; the rest loads.
- * - One process owns the file (`<path>.lock`): another live process gets
- *   `GuardStorageError` code `LOCKED`; a second store on the same path in
- *   this process takes over and fences the first (docs/file-store.md).
- *
+ * A store with history for Node and Electron terminals: one file, a snapshot
+ * and a log (docs/file-store.md). `put` and `setMeta` resolve once their line
+ * is fsynced (puts queued meanwhile share the next write and fsync); a delete
+ * rides along with the next write. It keeps in memory where each record's
+ * line is, not the records. One process owns the file (`<path>.lock`).
  * @example
- * import { createGuard } from 'pos-duplicate-guard';
- * import { fileStore } from 'pos-duplicate-guard/node';
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: fileStore('/var/lib/pos/guard.jsonl') });
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
-  if (typeof path !== 'string' || path === '') {
-    throw new GuardConfigError('INVALID_OPTION', `\`path\` must be a non-empty string, got ${describeValue(path)}`, { field: 'path' });
-  }
-  // Copied once: a getter or Proxy in the options is read here, never again.
-  const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
-  checkOptions(copied);
-  return new FileStoreImpl(resolve(path), copied);
-}
-
-/** Options are checked once, here, with messages that quote the bad value. */
-function checkOptions(options: FileStoreOptions): void {
   const fail = (field: string, rule: string, value: unknown): never => {
     throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must be ${rule}, got ${describeValue(value)}`, { field });
   };
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  const { compactAfter, journalMaxBytes, fs } = options;
-  if (compactAfter !== undefined) {
-    if (typeof compactAfter !== 'object' || compactAfter === null) fail('compactAfter', 'an object', compactAfter);
-    const { deadLines, deadRatio } = compactAfter;
-    if (deadLines !== undefined && !(Number.isSafeInteger(deadLines) && deadLines >= 0)) fail('compactAfter.deadLines', 'an integer >= 0', deadLines);
-    if (deadRatio !== undefined && !(typeof deadRatio === 'number' && deadRatio >= 0 && deadRatio < 1)) fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', deadRatio);
-  }
-  if (journalMaxBytes !== undefined && !(Number.isSafeInteger(journalMaxBytes) && journalMaxBytes > 0)) fail('journalMaxBytes', 'an integer > 0', journalMaxBytes);
-  if (options.journal !== undefined && typeof options.journal !== 'boolean') fail('journal', 'a boolean', options.journal);
+  if (typeof path !== 'string' || path === '') fail('path', 'a non-empty string', path);
+  // Copied once: a getter or Proxy in the options is read here, never again.
+  const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
+  const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
+  if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
+  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0)) fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);
+  const { deadRatio: ratio } = after ?? {};
+  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);
+  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
+  if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
   if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function')) fail('fs', 'an object with the node:fs/promises functions', fs);
+  return new FileStoreImpl(resolve(path), copied);
 }
 
-/** A write waiting for the next batch. */
-interface Queued {
-  line: string;
-  /** Its effect on the in-memory bookkeeping, once the line is on disk. */
-  commit: () => void;
-  /** Present when the caller waits for the fsync (put, setMeta). */
-  waiter?: { resolve: () => void; reject: (error: unknown) => void };
-}
+/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void } };
 
-// Each absolute path has at most one writing store in this process. A newer
-// one fences the older (as after a crash, SPEC §6), so two never interleave lines.
+// At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Map<string, FileStoreImpl>();
-
 const MAX_WARNINGS = 20;
-const READ_CHUNK_BYTES = 2 << 20;
+/** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
+const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
 class FileStoreImpl implements FileStore {
-  readonly path: string;
   readonly #fs: FileStoreFs;
-  readonly #deadLines: number;
-  readonly #deadRatio: number;
-  readonly #journalPath: string | undefined;
-  readonly #journalMax: number;
-
+  readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
   #handle: FileHandle | undefined;
-  /** The records read at open, until the first `load()` takes them (or a write makes them stale). */
-  #opened: Replayed['live'] | undefined;
-  /** Ids whose latest durable line is a record: the live lines, for the compaction threshold. */
-  #liveIds = new IdHashSet();
+  #state: 'open' | 'fenced' | 'closed' = 'open';
+  #locs = new Locations();
+  /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
+  #pending = new Map<string, AttemptRecord | null>();
   #meta = new Map<string, string>();
-  /** Bytes of complete, acknowledged lines: the next write goes here. */
-  #size = 0;
-  #lines = 0;
-  /** A failed write may have left bytes past `#size`; cut them before writing again. */
+  #version = 0;
+  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log; while opening, line numbers and lines skipped. */
+  #n = { size: 0, lines: 0, log: 0, lineNo: 0, skipped: 0 };
+  /** A failed write may have left bytes past `#size`: cut them before writing again. */
   #dirtyTail = false;
   #warnings: string[] = [];
-  #state: 'open' | 'fenced' | 'closed' = 'open';
-
   #queue: Queued[] = [];
-  #draining: Promise<void> | undefined;
-  /** Fire-and-forget lines (deletes) whose write failed: they go out first next time. */
+  /** Lines nobody waits for (deletes, a version mark) whose write failed: they go out first next time. */
   #retry: Queued[] = [];
+  #draining: Promise<void> | undefined;
+  #compactWanted = false;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
-  /** `compact()` was called: rewrite at the next turn of the write queue. */
-  #compactWanted = false;
+  #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  #journalLines: string[] = [];
-  #journalFlush: Promise<void> | undefined;
-  #journalHandle: FileHandle | undefined;
-  #journalSize = 0;
-  #journalError: unknown;
-
-  constructor(path: string, options: FileStoreOptions) {
-    this.path = path;
+  constructor(readonly path: string, options: FileStoreOptions) {
     this.#fs = options.fs ?? nodeFs;
-    this.#deadLines = options.compactAfter?.deadLines ?? 1000;
-    this.#deadRatio = options.compactAfter?.deadRatio ?? 0.5;
-    this.#journalPath = options.journal === false ? undefined : `${path}.journal`;
-    this.#journalMax = options.journalMaxBytes ?? 16 * 1024 * 1024;
+    const { compactAfter: after, journal, journalMaxBytes } = options;
+    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: journal === false ? undefined : `${path}.journal`, journalMax: journalMaxBytes ?? 16 << 20 };
   }
-
-  // ── GuardStore ─────────────────────────────────────────────────────────
-
-  async load(): Promise<AttemptRecord[]> {
-    return buildAll(await this[LOAD_DEFERRED]());
-  }
-
-  /** @internal What `createGuard` reads at start-up instead of `load()`: see DeferredRecords. */
-  async [LOAD_DEFERRED](): Promise<Required<LoadedRecords>> {
+  /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
+  async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
-    const opened = this.#opened;
-    this.#opened = undefined;
-    if (opened) return opened;
-    // Read our own writes back from disk: everything queued first.
     while (this.#draining) await this.#draining;
-    return (await this.#replayFile(this.#size)).live;
+    const records: AttemptRecord[] = [];
+    const unread: [at: number, len: number, id: string][] = [];
+    for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
+    // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
+    const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
+    const bytes = unread.length === 0 ? undefined : await this.#read(from, unread.reduce((end, [at, len]) => Math.max(end, at + len), 0));
+    for (const [at, len, id] of bytes ? unread : []) {
+      const record = decodeRecord((bytes as Buffer).toString('utf8', at - from, at - from + len));
+      if (typeof record !== 'string') records.push(record);
+      else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
+    }
+    return records;
   }
-
+  /** The last version of a record, whatever its status; undefined once deleted. */
+  async get(id: string): Promise<AttemptRecord | undefined> {
+    await this.#open('get');
+    const pending = this.#pending.get(id);
+    const loc = this.#locs.get(id);
+    if (pending !== undefined || !loc) return pending ?? undefined;
+    const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
+    if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
+    return record;
+  }
+  /** The live records (`staysFiled`) on this merchant's order. */
+  async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
+    await this.#open('byOrder');
+    const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
+    for (const [id, record] of this.#pending) {
+      if (record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId) ids.add(id);
+      else ids.delete(id);
+    }
+    const records = await Promise.all([...ids].map((id) => this.get(id)));
+    return records.filter((record): record is AttemptRecord => record !== undefined && staysFiled(record));
+  }
+  /** Deletes every record not open and last updated before `before`; resolves how many. */
+  async prune(before: number): Promise<number> {
+    await this.#open('prune');
+    let pruned = 0;
+    for (const loc of this.#locs.due(before)) {
+      // A newer version is on its way: it decides, and is queued for retention once written.
+      if (this.#pending.has(loc.id)) this.#locs.requeue(loc);
+      else pruned += this.#remove(loc.id);
+    }
+    return pruned;
+  }
   async getMeta(key: string): Promise<string | undefined> {
-    await this.#open('getMeta');
-    return this.#meta.get(key);
+    return (await this.#open('getMeta'), this.#meta.get(key));
   }
-
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
     const { id } = record;
-    return this.#enqueueDurable('put', recordLine(record), () => this.#liveIds.add(id));
+    this.#pending.set(id, record);
+    const commit = (at: number, len: number) => (this.#locs.set(locOf(record, at, len, this.#locs.get(id))), this.#settled(id, record));
+    return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
   }
-
   async setMeta(key: string, value: string): Promise<void> {
     await this.#open('setMeta');
-    return this.#enqueueDurable('setMeta', metaLine(key, value), () => this.#meta.set(key, value));
+    return this.#durable('setMeta', metaLine(key, value), () => this.#meta.set(key, value));
   }
-
   async delete(id: string): Promise<void> {
-    await this.#open('delete');
-    this.#check('delete');
-    this.#opened = undefined;
-    this.#queue.push({ line: deleteLine(id), commit: () => this.#liveIds.delete(id) });
-    this.#kick();
+    (await this.#open('delete'), this.#remove(id));
   }
-
   async appendJournal(entry: JournalEntry): Promise<void> {
     await this.#open('appendJournal');
-    if (this.#journalError !== undefined) {
-      const error = this.#journalError;
-      this.#journalError = undefined;
-      throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
-    }
-    if (!this.#journalPath) return;
-    this.#journalLines.push(JSON.stringify(entry));
-    this.#journalFlush ??= this.#flushJournal();
+    const { error, ...journal } = this.#journal;
+    this.#journal.error = undefined;
+    if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
+    if (!this.#o.journal) return;
+    journal.lines.push(JSON.stringify(entry));
+    this.#journal.flush ??= this.#flushJournal();
   }
-
-  warnings(): string[] {
-    return [...this.#warnings];
-  }
-
+  warnings = (): string[] => [...this.#warnings];
   async compact(): Promise<void> {
     await this.#open('compact');
     this.#compactWanted = true;
-    this.#kick();
-    while (this.#draining) await this.#draining;
+    while (this.#kick()) await this.#draining;
   }
-
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     const fenced = this.#state === 'fenced';
@@ -239,365 +190,263 @@ class FileStoreImpl implements FileStore {
   }
 
   // ── opening ────────────────────────────────────────────────────────────
-
-  /**
-   * Opens on first use (the factory stays synchronous), then checks the
-   * store may still be used. Callers act in the same tick as this check, so
-   * nothing is queued after `close()` or a takeover started.
-   */
+  /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
-    this.#ready ??= this.#openOnce();
-    await this.#ready;
-    this.#check(operation);
-  }
-
-  #check(operation: string): void {
-    if (this.#state === 'fenced') {
-      throw storageError('TAKEN_OVER', this.path, `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`);
-    }
+    await (this.#ready ??= this.#openOnce());
+    if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`);
     if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
-
   async #openOnce(): Promise<void> {
-    const previous = owners.get(this.path);
-    owners.set(this.path, this);
+    const [previous, fs, path] = [owners.get(this.path), this.#fs, this.path];
+    owners.set(path, this);
     if (previous) await previous.#surrender();
+    const failed = (operation: string) => (error: unknown) => Promise.reject(storageError('OPEN_FAILED', path, operation, error));
     try {
-      await this.#fs.mkdir(dirname(this.path), { recursive: true }).catch((error: unknown) => {
-        throw storageError('OPEN_FAILED', this.path, `creating its directory ${dirname(this.path)}`, error);
+      await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
+      this.#lock = await acquireLock(fs, path);
+      if (await fs.unlink(`${path}.tmp`).then(() => true, (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)))) {
+        this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
+      }
+      this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
+        if (errno(error) !== 'ENOENT') return failed('opening')(error);
+        this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
+        return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
       });
-      this.#lock = await acquireLock(this.#fs, this.path);
-      await this.#removeLeftoverTmp();
-      const replayed = await this.#openData();
-      // A file an older release wrote: mark it with this version's header
-      // first, so that release refuses it from now on rather than skipping
-      // the lines it cannot read, then rewrite it in this version's lines.
-      const outdated = (replayed.version ?? 0) < FORMAT_VERSION;
-      if (outdated) await this.#markVersion();
-      if (outdated || this.#shouldCompact()) await this.#compact(replayed);
+      const { size } = await this.#handle.stat().catch(failed('reading its size'));
+      if (size === 0) await this.#append([{ line: headerLine(), commit: () => (this.#version = FORMAT_VERSION) }], true);
+      else await this.#replayFile(size);
+      // Written by an older release: append this version's header first, so that release
+      // refuses the file from now on even if the rewrite fails, then rewrite it.
+      const mark: Queued = { line: headerLine(), commit: () => undefined };
+      if (this.#version < FORMAT_VERSION) {
+        await this.#append([mark], true).catch((error: unknown) => {
+          this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
+          this.#retry.unshift(mark);
+        });
+      }
+      if (this.#version < FORMAT_VERSION || this.#shouldCompact()) await this.#compact();
     } catch (error) {
-      if (owners.get(this.path) === this) owners.delete(this.path);
+      if (owners.get(path) === this) owners.delete(path);
       await this.#handle?.close().catch(() => undefined);
-      this.#handle = undefined;
       await this.#lock?.release().catch(() => undefined);
-      this.#state = 'closed';
-      this.#opened = undefined;
+      [this.#handle, this.#state] = [undefined, 'closed'];
       throw error;
     }
   }
-
-  /**
-   * Appends this version's header to a file an older release wrote. A disk
-   * that refuses it does not stop the store opening (the guard decides what
-   * a storage error means): the header waits at the front of the retry
-   * queue, so it still goes out before the first line in this version.
-   */
-  async #markVersion(): Promise<void> {
-    const header: Queued = { line: headerLine(), commit: () => undefined };
-    try {
-      await this.#append([header], true);
-    } catch (error) {
-      this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
-      this.#retry.unshift(header);
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot). */
+  async #replayFile(size: number): Promise<void> {
+    const first = await this.#read(0, Math.min(size, 4096));
+    const header = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
+    const snapshot = typeof header === 'object' && header.op === 'header' && header.version <= FORMAT_VERSION ? header.snapshot : undefined;
+    let logAt = 0;
+    if (snapshot) {
+      const indexAt = first.indexOf(10) + 1 + snapshot.meta;
+      const coldAt = indexAt + snapshot.index;
+      const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
+      const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
+      if (front && cold) {
+        this.#replay(front, 0, indexAt, false);
+        this.#locs.snapshot(cold);
+        [this.#n.lines, this.#n.lineNo, logAt] = [this.#n.lines + cold.length, this.#n.lineNo + 1 + cold.length, coldAt + snapshot.cold];
+      } else this.#warn('the snapshot index is unreadable: every line was read instead');
     }
-  }
-
-  async #openData(): Promise<Replayed> {
-    const fs = this.#fs;
-    try {
-      this.#handle = await fs.open(this.path, 'r+');
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw storageError('OPEN_FAILED', this.path, 'opening', error);
-      try {
-        this.#handle = await fs.open(this.path, 'wx+', 0o600);
-        await syncDirectory(fs, this.path);
-      } catch (createError) {
-        throw storageError('OPEN_FAILED', this.path, 'creating', createError);
-      }
-    }
-    const replayed = await this.#replayFile();
-    if (replayed.unsupportedVersion !== undefined) {
-      throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${replayed.unsupportedVersion}); upgrade pos-duplicate-guard`);
-    }
-    this.#opened = replayed.live;
-    this.#liveIds = replayed.live.deferred.liveIds(replayed.live.records);
-    this.#meta = replayed.meta;
-    this.#lines = replayed.lines;
-    this.#size = replayed.completeBytes;
-    for (const { line, problem } of replayed.problems.slice(0, MAX_WARNINGS)) this.#warn(`line ${line} skipped: ${problem}`);
-    if (replayed.problems.length > MAX_WARNINGS) this.#warn(`${replayed.problems.length - MAX_WARNINGS} more lines skipped`);
-    if (replayed.tornBytes > 0) {
-      // The write was cut short by a crash and never acknowledged: nothing
-      // relied on it. Cut it off, or the next line would be glued onto it.
-      this.#warn(`torn last line (${replayed.tornBytes} bytes after line ${replayed.lines}, a write cut short by a crash) dropped`);
+    const log = await this.#read(logAt, size);
+    this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
+    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
+    if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
+    if (this.#n.size < size) {
+      // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
+      this.#warn(`torn last line (${size - this.#n.size} bytes after line ${this.#n.lineNo}, a write cut short by a crash) dropped`);
       this.#dirtyTail = true;
-    }
-    if (this.#size === 0) {
-      await this.#append([{ line: headerLine(), commit: () => undefined }], true);
-      replayed.version = FORMAT_VERSION;
-    } else if (this.#dirtyTail) await this.#truncateTail();
-    return replayed;
-  }
-
-  /**
-   * Reads the file (its first `limit` bytes, or all of it) into one buffer
-   * and replays its lines as they arrive: each chunk is replayed while the
-   * next one is read (the read runs on libuv's thread pool), so start-up
-   * costs about the longer of the two, not their sum. The buffer is kept:
-   * the records start-up defers are built from it later, and it is let go
-   * once they all are (see DeferredRecords).
-   */
-  async #replayFile(limit = Number.POSITIVE_INFINITY): Promise<Replayed> {
-    const handle = this.#handle as FileHandle;
-    const read = async (bytes: Buffer, at: number): Promise<number> => {
-      try {
-        return (await handle.read(bytes, at, Math.min(READ_CHUNK_BYTES, bytes.length - at), at)).bytesRead;
-      } catch (error) {
-        throw storageError('READ_FAILED', this.path, 'reading', error);
-      }
-    };
-    let size: number;
-    try {
-      size = (await handle.stat()).size;
-    } catch (error) {
-      throw storageError('READ_FAILED', this.path, 'reading its size', error);
-    }
-    const bytes = Buffer.allocUnsafeSlow(Math.min(limit, size));
-    const replayer = new Replay(bytes);
-    let arrived = 0;
-    let next = bytes.length > 0 ? read(bytes, 0) : Promise.resolve(0);
-    for (let got = await next; got > 0; got = await next) {
-      arrived += got;
-      next = arrived < bytes.length ? read(bytes, arrived) : Promise.resolve(0);
-      // A replay that throws must not leave the read just issued unobserved.
-      next.catch(() => undefined);
-      replayer.feed(arrived);
-    }
-    return replayer.finish(arrived);
-  }
-
-  async #removeLeftoverTmp(): Promise<void> {
-    try {
-      await this.#fs.unlink(`${this.path}.tmp`);
-      this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw storageError('OPEN_FAILED', this.path, `removing ${this.path}.tmp`, error);
+      await this.#truncateTail();
     }
   }
-
-  #warn(text: string): void {
-    this.#warnings.push(`${this.path}: ${text}`);
+  /** Applies the complete lines of `bytes` (the file from offset `base`) up to offset `to`; returns how many bytes they take. */
+  #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
+    let at = 0;
+    for (let nl = bytes.indexOf(10); nl >= 0 && nl < to - base; nl = bytes.indexOf(10, at)) {
+      const lineNo = ++this.#n.lineNo;
+      const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
+      if (typeof line === 'object') this.#apply(line, base + at, nl - at, log);
+      else if (line !== undefined && ++this.#n.skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
+      at = nl + 1;
+    }
+    return at;
   }
+  #apply(line: Line, at: number, len: number, log: boolean): void {
+    if (line.op === 'header') this.#version = line.version;
+    if (line.op === 'meta') this.#meta.set(line.key, line.value);
+    else if (line.op === 'record' || line.op === 'delete') {
+      if (line.op === 'delete') this.#locs.delete(line.id);
+      else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
+    } else return;
+    this.#n.lines++;
+    if (log) this.#n.log++;
+  }
+  /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
+  async #read(from: number, to: number): Promise<Buffer> {
+    const bytes = Buffer.allocUnsafe(to - from);
+    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
+    const got = bytes.length && (await handle.read(bytes, 0, bytes.length, from).catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))).bytesRead;
+    if (got !== bytes.length) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
+    return bytes;
+  }
+  #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
 
   // ── writing ────────────────────────────────────────────────────────────
-
-  #enqueueDurable(operation: string, line: string, commit: () => void): Promise<void> {
-    this.#check(operation);
-    this.#opened = undefined;
+  #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ line, commit, waiter: { resolve, reject } });
+      this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
       this.#kick();
-    }).catch((error: unknown) => {
-      throw error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error);
-    });
+    }).catch((error: unknown) => Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)));
   }
-
-  #kick(): void {
-    this.#draining ??= this.#drain();
+  /** A delete is not synced on its own: it rides along with the next write. */
+  #remove(id: string): 1 {
+    this.#pending.set(id, null);
+    this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
+    this.#kick();
+    return 1;
   }
-
-  /**
-   * Group commit: everything queued while the previous write and fsync were
-   * on their way goes out in one write and one fsync. A put never resolves
-   * before its bytes are synced.
-   */
+  /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
+  #settled(id: string, value: AttemptRecord | null): void {
+    if (this.#pending.get(id) === value) this.#pending.delete(id);
+  }
+  #kick = (): Promise<void> | undefined => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
+  /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
-        if (this.#compactWanted) {
-          this.#compactWanted = false;
-          await this.#compact();
-          continue;
+        const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
+        const failed = batch.length === 0 ? undefined : await this.#append(batch, batch.some((item) => item.waiter)).then(() => undefined, (error: unknown) => ({ error }));
+        for (const item of batch) {
+          const { waiter } = item;
+          if (!failed) waiter?.resolve();
+          else if (!waiter) this.#retry.push(item);
+          else (waiter.abort?.(), waiter.reject(failed.error));
         }
-        const batch = [...this.#retry, ...this.#queue];
-        this.#retry = [];
-        this.#queue = [];
-        const durable = batch.some((item) => item.waiter);
-        try {
-          await this.#append(batch, durable);
-        } catch (error) {
-          for (const item of batch) {
-            if (item.waiter) item.waiter.reject(error);
-            else this.#retry.push(item);
-          }
-          continue;
-        }
-        for (const item of batch) item.waiter?.resolve();
-        if (this.#shouldCompact()) await this.#compact();
+        if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
     } finally {
       // Synchronous with the loop's last check: a write queued after it starts a new drain.
       this.#draining = undefined;
     }
   }
-
-  /** Appends lines at the end of the complete ones, then commits their effects. */
+  /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
-    // No handle: reopening after a compaction failed; the path holds the new file.
-    this.#handle ??= await this.#fs.open(this.path, 'r+');
-    const handle = this.#handle;
-    let text = '';
-    for (const item of batch) text += `${item.line}\n`;
-    const bytes = Buffer.from(text, 'utf8');
+    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
+    const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
-    // Positional writes (not O_APPEND): after a failed write the next one
-    // lands exactly where the last complete line ended.
     this.#dirtyTail = true;
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, this.#size + written);
-      written += bytesWritten;
-    }
+    for (let written = 0; written < bytes.length; ) written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
     if (sync) await handle.datasync();
     this.#dirtyTail = false;
-    this.#size += bytes.length;
-    this.#lines += batch.length;
-    for (const item of batch) item.commit();
+    for (const item of batch) {
+      const len = Buffer.byteLength(item.line);
+      item.commit(this.#n.size, len);
+      this.#n.size += len + 1;
+    }
+    Object.assign(this.#n, { lines: this.#n.lines + batch.length, log: this.#n.log + batch.length });
   }
-
   async #truncateTail(): Promise<void> {
-    const handle = this.#handle as FileHandle;
-    await handle.truncate(this.#size);
-    await handle.datasync();
+    await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
     this.#dirtyTail = false;
   }
 
   // ── compaction ─────────────────────────────────────────────────────────
-
   #shouldCompact(): boolean {
-    // Only the header and the latest line of each live key are alive.
-    const dead = this.#lines - 1 - this.#liveIds.size - this.#meta.size;
-    return dead > this.#deadLines && dead > this.#lines * this.#deadRatio && this.#lines > this.#compactFloor;
+    const dead = this.#n.lines - this.#locs.size - this.#meta.size;
+    const wanted = (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
+    return wanted && this.#n.lines > this.#compactFloor;
   }
-
   /**
-   * Rewrites the live lines to `<path>.tmp`, fsyncs it, renames it over the
-   * file and fsyncs the directory. The rename is atomic: at every moment the
-   * path holds either the old file or the complete new one. Runs inside the
-   * write queue, so no line is appended to the old file meanwhile; it
-   * rewrites what is on disk, and queued writes follow it in the new file.
+   * Writes header, meta, index, cold lines (oldest first) and, as the log,
+   * the hot lines (open records, approved refunds) to `<path>.tmp`, fsyncs
+   * it, renames it over the file and fsyncs the directory: the path holds
+   * the old file or the new one, never part of one. Lines are copied as
+   * bytes, except arrays (version 2). Runs inside the write queue.
    */
-  async #compact(source?: Replayed): Promise<void> {
-    const fs = this.#fs;
-    const tmp = `${this.path}.tmp`;
+  async #compact(): Promise<void> {
+    const [fs, tmp] = [this.#fs, `${this.path}.tmp`];
+    this.#compactWanted = false;
     let out: FileHandle | undefined;
-    let lines: number;
-    let bytes: Buffer;
+    const [cold, hot]: [Loc[], Loc[]] = [[], []];
+    let lines: Buffer[] = [];
+    let front = Buffer.alloc(0);
     try {
-      const live = source ?? (await this.#replayFile(this.#size));
-      const parts = [headerLine()];
-      for (const [key, value] of live.meta) parts.push(metaLine(key, value));
-      const { records, deferred } = live.live;
-      for (const record of records) parts.push(recordLine(record));
-      // Deferred records' lines are already in this version's layout: copied as they are.
-      for (let slot = 0; slot < deferred.slots; slot++) if (deferred.live(slot)) parts.push(deferred.line(slot));
-      lines = parts.length;
-      bytes = Buffer.from(`${parts.join('\n')}\n`, 'utf8');
+      const old = await this.#read(0, this.#n.size);
+      for (const loc of this.#locs.values()) (loc.flags ? hot : cold).push(loc);
+      cold.sort((a, b) => a.upd - b.upd);
+      lines = [...cold, ...hot].map(({ at, len }) => {
+        const line = old.subarray(at, at + len);
+        const record = line[0] === 0x5b ? decodeRecord(line.toString('utf8')) : line;
+        return typeof record === 'string' || Buffer.isBuffer(record) ? line : Buffer.from(recordLine(record));
+      });
+      const lens = lines.slice(0, cold.length).map((line) => line.length);
+      const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
+      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: lens.reduce((sum, len) => sum + len + 1, 0), coldLines: cold.length };
+      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
+      const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
-      await out.writeFile(bytes);
+      for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
-      await out.close();
-      out = undefined;
+      await out.close(); // closed twice if the rename fails: the second close's error is dropped
       await fs.rename(tmp, this.path);
     } catch (error) {
       await out?.close().catch(() => undefined);
       await fs.unlink(tmp).catch(() => undefined);
-      // The old file is intact: keep appending to it, try again after it grows.
-      this.#compactFloor = this.#lines * 2;
+      // The old file is intact: keep appending to it, and try again once it has doubled.
+      this.#compactFloor = this.#n.lines * 2;
       this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
       return;
     }
-    // From here on the path is the new file: switch to it whatever happens next.
-    // It starts with this version's header, so a mark still queued is moot.
-    const header = headerLine();
-    this.#retry = this.#retry.filter((item) => item.line !== header);
-    const old = this.#handle;
-    this.#size = bytes.length;
-    this.#lines = lines;
-    this.#dirtyTail = false;
-    this.#compactFloor = 0;
-    // Never keep writing to the old handle: its file is no longer at the path.
-    this.#handle = undefined;
+    // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
+    const [old, next] = [this.#handle, await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`))];
+    let at = front.length;
+    [...cold, ...hot].forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]));
+    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, at, lines.length + this.#meta.size, hot.length, false, 0];
+    // It starts with this version's header: a mark still waiting to be written is moot.
+    this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
-    try {
-      this.#handle = await fs.open(this.path, 'r+');
-      await syncDirectory(fs, this.path);
-    } catch (error) {
-      this.#warn(`after compaction: ${errorText(error)}`);
-    }
+    await syncDirectory(fs, this.path).catch((error: unknown) => this.#warn(`after compaction: ${errorText(error)}`));
   }
 
-  // ── journal ────────────────────────────────────────────────────────────
-
-  /** Journal lines are an audit trail, not the write-ahead record: written in batches, never fsynced. */
+  // ── journal, shutdown ──────────────────────────────────────────────────
+  /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
-    try {
-      while (this.#journalLines.length > 0) {
-        const text = `${this.#journalLines.join('\n')}\n`;
-        this.#journalLines = [];
-        try {
-          await this.#writeJournal(text);
-        } catch (error) {
-          this.#journalError = error;
+    const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
+    for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
+      try {
+        journal.handle ??= await fs.open(path, 'a', 0o600);
+        journal.size ||= (await journal.handle.stat()).size;
+        if (journal.size > this.#o.journalMax) {
+          await journal.handle.close();
+          [journal.handle, journal.size] = [undefined, 0];
+          await fs.rename(path, `${path}.1`);
+          journal.handle = await fs.open(path, 'a', 0o600);
         }
+        journal.size += Buffer.byteLength(`${text}\n`);
+        await journal.handle.appendFile(`${text}\n`);
+      } catch (error) {
+        journal.error = error;
       }
-    } finally {
-      this.#journalFlush = undefined;
     }
+    journal.flush = undefined;
   }
-
-  async #writeJournal(text: string): Promise<void> {
-    const path = this.#journalPath as string;
-    if (!this.#journalHandle) {
-      this.#journalHandle = await this.#fs.open(path, 'a', 0o600);
-      this.#journalSize = (await this.#journalHandle.stat()).size;
-    }
-    if (this.#journalSize > this.#journalMax) {
-      await this.#journalHandle.close();
-      this.#journalHandle = undefined;
-      await this.#fs.rename(path, `${path}.1`);
-      this.#journalHandle = await this.#fs.open(path, 'a', 0o600);
-      this.#journalSize = 0;
-    }
-    const bytes = Buffer.from(text, 'utf8');
-    await this.#journalHandle.appendFile(bytes);
-    this.#journalSize += bytes.length;
-  }
-
-  // ── shutdown ───────────────────────────────────────────────────────────
-
-  /** Another store of this process takes the file: finish what is queued, then stop writing. */
+  /** Another store of this process takes the file: finish what is queued, then stop. */
   async #surrender(): Promise<void> {
     await this.#ready?.catch(() => undefined);
     if (this.#state === 'open') this.#state = 'fenced';
     await this.#release();
   }
-
-  /** Writes what is queued, flushes the journal, closes the files. The lock is the caller's business. */
+  /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files. */
   async #release(): Promise<void> {
     await this.#ready?.catch(() => undefined);
-    this.#opened = undefined;
-    // Deletes whose write failed once get one last try before closing.
     this.#queue.unshift(...this.#retry.splice(0));
-    while (this.#draining || this.#queue.length > 0) {
-      this.#kick();
-      await this.#draining;
-    }
-    while (this.#journalFlush) await this.#journalFlush;
-    await this.#journalHandle?.close().catch(() => undefined);
-    this.#journalHandle = undefined;
+    while (this.#kick()) await this.#draining;
+    while (this.#journal.flush) await this.#journal.flush;
+    await this.#journal.handle?.close().catch(() => undefined);
     await this.#handle?.close().catch(() => undefined);
-    this.#handle = undefined;
+    [this.#journal.handle, this.#handle] = [undefined, undefined];
     if (owners.get(this.path) === this) owners.delete(this.path);
   }
 }

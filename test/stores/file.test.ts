@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
-import { FORMAT_VERSION, fromRecordLine, headerLine, recordLine } from '../../src/stores/file/jsonl.js';
+import { FORMAT_VERSION, headerLine, parseLine, recordLine } from '../../src/stores/file/jsonl.js';
 import { storeContract } from '../../src/testing.js';
 import { sampleRecord } from '../helpers/records.js';
+import type { AttemptRecord } from '../../src/index.js';
 
 const dirs: string[] = [];
 const stores: GuardStore[] = [];
@@ -33,29 +34,51 @@ function open(path: string, options?: Parameters<typeof fileStore>[1]): FileStor
   return store;
 }
 
-/** A line as an object: record lines (arrays) decoded, so tests read fields by name. */
+/** A line as an object: record lines of any format version decoded, so tests read fields by name. */
 const decode = (line: string) => {
-  const value = JSON.parse(line) as unknown;
-  if (!Array.isArray(value)) return value as Record<string, unknown>;
-  const record = fromRecordLine(value);
-  if (typeof record === 'string') throw new Error(`undecodable record line: ${record}`);
-  return record as unknown as Record<string, unknown>;
+  const value = JSON.parse(line) as Record<string, unknown>;
+  if (!Array.isArray(value) && (value.v !== 1 || value.op !== undefined)) return value;
+  const parsed = parseLine(line);
+  if (typeof parsed === 'string' || parsed.op !== 'record') throw new Error(`undecodable record line: ${String(parsed)}`);
+  return parsed.record as unknown as Record<string, unknown>;
 };
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map(decode);
+/** What a file holds, a word a line: `header <version>`, `<id> <status>`, `delete`, `meta`, `snapshot`, `index`. */
+const shape = (path: string) => lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : typeof l.op === 'string' ? l.op : `${String(l.id)} ${String(l.status)}`));
+/** A version 1 or 2 file, written by hand from the formats jsonl.ts documents. */
+const v1Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 });
+const v2Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 });
+/** A version 2 record line: an array of the fields by position, the rare ones in a trailing object. */
+function v2Line(r: ReturnType<typeof sampleRecord>): string {
+  const fields = [r.id, r.fingerprint, r.status, r.kind, r.amount, r.currency, r.merchantId, r.createdAt, r.updatedAt, r.pendingSince, r.refunded, r.approvedAt, r.authCode, r.bin, r.last4, r.orderId, r.terminalId];
+  const rare = Object.fromEntries(Object.entries({ idempotencyKey: r.idempotencyKey === r.id ? undefined : r.idempotencyKey, operator: r.operator, orderTotal: r.orderTotal, refundOf: r.refundOf, processorRef: r.processorRef, code: r.code, message: r.message, override: r.override, refunds: r.refunds }).filter(([, v]) => v !== undefined));
+  const line: unknown[] = [1, ...fields.map((v) => v ?? null)];
+  if (Object.keys(rare).length > 0) line.push(rare);
+  else while (line[line.length - 1] === null) line.pop();
+  return JSON.stringify(line);
+}
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
 
 storeContract(() => {
   const path = tempFile();
-  const store = open(path);
+  let current = open(path);
+  // The history checks read through `store` after `reopen()` (`[store, await reopen()]`), and a file has
+  // one owner at a time: the handle the suite holds follows the file to the store that reopened it.
+  const store = new Proxy({} as FileStore, {
+    get: (_, key) => {
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+    },
+  });
   return {
     store,
     reopen: async () => {
       // One owner at a time: close the first, as a restarted process would have lost it.
-      await store.close();
-      return open(path);
+      await current.close();
+      return (current = open(path));
     },
   };
-}, { name: 'fileStore', capabilities: [] });
+}, { name: 'fileStore', capabilities: ['history'] });
 
 describe('fileStore format', () => {
   it('appends one JSON line per put, delete and meta change; last line for an id wins', async () => {
@@ -111,100 +134,109 @@ describe('fileStore format', () => {
     expect((await realFs.stat(path)).mode & 0o777).toBe(0o600);
   });
 
-  it('writes a record as an array line and reads every field back', () => {
+  it('writes a record line as the record object, and reads every field back, after a reopen and from a cold line', async () => {
+    const path = tempFile();
     const full = makeRecord({
       ...sampleRecord('full', { status: 'approved', idempotencyKey: 'pdg_minted_by_an_older_release' }),
-      terminalId: 'T-01',
-      orderId: 'O-1',
-      orderTotal: 5000,
-      operator: 'alice',
-      bin: '622202',
-      approvedAt: 1_767_225_601_000,
-      authCode: 'A1',
-      processorRef: 'ch_1',
-      code: '00',
-      message: 'ok',
-      refunded: 250,
-      refunds: [{ id: 'r1', amount: 250 }],
+      terminalId: 'T-01', orderId: 'O-1', orderTotal: 5000, operator: 'alice', bin: '622202', approvedAt: 1_767_225_601_000,
+      authCode: 'A1', processorRef: 'ch_1', code: '00', message: 'ok "quoted" 余额不足', refunded: 250,
+      refunds: [{ id: 'r1', amount: 250, over: 10 }],
       override: { operator: 'alice', reason: 'regular', supervisor: 'bob', lifted: ['DUPLICATE_CHARGE'] },
     });
-    const refund = makeRecord(sampleRecord('refund', { id: 'pdg_refund', idempotencyKey: 'pdg_refund', kind: 'refund', refundOf: 'full' }));
-    const minimal = makeRecord(sampleRecord('min', { id: 'pdg_min', idempotencyKey: 'pdg_min', last4: undefined }));
-    for (const record of [full, refund, minimal]) {
-      const line = recordLine(record);
-      expect(JSON.parse(line)).toBeInstanceOf(Array);
-      const decoded = fromRecordLine(JSON.parse(line));
-      expect(decoded).toStrictEqual(record);
-      // The same keys in the same order: the same V8 hidden class as makeRecord's.
-      expect(Object.keys(decoded)).toEqual(Object.keys(record));
-      expect(Object.isFrozen(decoded)).toBe(true);
-    }
-    // Absent trailing fields are left off, and an idempotency key equal to the id is not repeated.
-    expect(recordLine(minimal)).toBe('[1,"pdg_min","fp_min","pending","sale",1250,"CNY","M-TEST",1767225600000,1767225600000,1767225600000,0]');
+    const refund = makeRecord(sampleRecord('refund', { kind: 'refund', refundOf: 'full', status: 'approved' }));
+    const store = open(path);
+    await store.put(full);
+    await store.put(refund);
+    await store.close();
+    expect(JSON.parse(readFileSync(path, 'utf8').split('\n')[1] as string)).toEqual(JSON.parse(JSON.stringify(full)));
+    const again = open(path);
+    expect(await again.get('full')).toStrictEqual(full);
+    await again.compact();
+    await again.close();
+    // After the compaction `full` is a cold line, `refund` (an approved refund) a hot one.
+    const third = open(path);
+    expect(await third.get('full')).toStrictEqual(full);
+    expect(Object.keys((await third.get('full')) as object)).toEqual(Object.keys(full));
+    expect(Object.isFrozen(await third.get('full'))).toBe(true);
+    expect(await third.get('refund')).toStrictEqual(refund);
   });
 
-  it('reads a version 1 file (record objects), then rewrites it in version 2 lines', async () => {
+  it('reads a version 1 file (record objects), then rewrites it in this version', async () => {
     const path = tempFile();
     const old = sampleRecord('old', { status: 'approved' });
     const gone = sampleRecord('gone');
-    const v1 = [
-      { op: 'header', format: 'pos-duplicate-guard/file', version: 1 },
-      { op: 'meta', key: 'keyCheck', value: 'kcv' },
-      old,
-      gone,
-      { op: 'delete', id: 'gone' },
-    ];
-    writeFileSync(path, `${v1.map((line) => JSON.stringify(line)).join('\n')}\n`);
+    const v1 = [v1Header, JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), JSON.stringify(old), JSON.stringify(gone), JSON.stringify({ op: 'delete', id: 'gone' })];
+    writeFileSync(path, `${v1.join('\n')}\n`);
     const store = open(path);
     expect(await store.load()).toStrictEqual([makeRecord(old)]);
     expect(await store.getMeta('keyCheck')).toBe('kcv');
+    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'index', 'old approved']);
+    await store.close();
+    const again = open(path);
+    expect(await again.get('old')).toStrictEqual(makeRecord(old));
+    expect(again.warnings()).toEqual([]);
+  });
+
+  it('reads a version 2 file (array lines, rare fields in a trailing object), then rewrites it in this version', async () => {
+    const path = tempFile();
+    const sale = sampleRecord('sale', { status: 'approved', approvedAt: 1_767_225_601_000, authCode: 'A1', orderId: 'O-1', terminalId: 'T-01', operator: 'op-1', processorRef: 'ch_1' });
+    const minted = sampleRecord('minted', { status: 'declined', code: '05', message: 'Do not honor' });
+    const plain = sampleRecord('plain', { idempotencyKey: 'plain', last4: undefined });
+    const v2 = [v2Header, JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), v2Line(sampleRecord('sale')), v2Line(sale), v2Line(minted), v2Line(plain), v2Line(sampleRecord('gone')), JSON.stringify({ op: 'delete', id: 'gone' })];
+    expect(v2Line(plain)).toBe('[1,"plain","fp_plain","pending","sale",1250,"CNY","M-TEST",1767225600000,1767225600000,1767225600000,0]');
+    writeFileSync(path, `${v2.join('\n')}\n`);
+    const store = open(path);
+    const byId = (records: AttemptRecord[]) => [...records].sort((a, b) => a.id.localeCompare(b.id));
+    const expected = byId([makeRecord(sale), makeRecord(minted), makeRecord(plain)]);
+    expect(byId(await store.load())).toStrictEqual(expected);
+    expect(await store.byOrder('M-TEST', 'O-1')).toStrictEqual([makeRecord(sale)]);
+    await store.close();
+    // Rewritten: no array line is left, and an older release would find a header it refuses.
     const text = readFileSync(path, 'utf8');
-    expect(text).toBe(`${[JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION }), JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), recordLine(old)].join('\n')}\n`);
+    expect(text).not.toMatch(/^\[/m);
+    expect(shape(path).slice(0, 3)).toEqual([`header ${FORMAT_VERSION}`, 'meta', 'index']);
+    const again = open(path);
+    expect(byId(await again.load())).toStrictEqual(expected);
+    expect(await again.get('minted')).toStrictEqual(makeRecord(minted));
   });
 
   it('marks a version 1 file with its new version even when the rewrite fails, so an older release refuses it', async () => {
     const path = tempFile();
-    writeFileSync(path, `${[{ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
-    const fs: FileStoreFs = {
-      ...realFs,
-      rename: async () => {
-        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-      },
-    };
-    const store = open(path, { fs });
+    writeFileSync(path, `${[v1Header, JSON.stringify(sampleRecord('old'))].join('\n')}\n`);
+    const store = open(path, { fs: { ...realFs, rename: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) } });
     expect((await store.load()).map((r) => r.id)).toEqual(['old']);
     expect(store.warnings().join()).toMatch(/compaction failed/);
-    expect(lines(path).map((l) => l.op === 'header' ? `header ${String(l.version)}` : String(l.id))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`]);
+    expect(shape(path)).toEqual(['header 1', 'old pending', `header ${FORMAT_VERSION}`]);
+    // Still a working store over the old lines.
+    await store.put(sampleRecord('new'));
+    expect(await store.get('old')).toStrictEqual(makeRecord(sampleRecord('old')));
   });
 
-  it('opens a version 1 file on a disk that refuses the version mark, and writes the mark before its next line', async () => {
+  it('opens a version 2 file on a disk that refuses the version mark, and writes the mark before its next line', async () => {
     const path = tempFile();
-    const v1Header = { op: 'header', format: 'pos-duplicate-guard/file', version: 1 };
-    writeFileSync(path, `${[v1Header, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
+    writeFileSync(path, `${[v2Header, v2Line(sampleRecord('old'))].join('\n')}\n`);
     let failures = 1;
     const fs: FileStoreFs = {
       ...wrapFs({ beforeWrite: () => (failures-- > 0 ? 'ENOSPC' : undefined) }),
-      rename: async () => {
-        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-      },
+      rename: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
     };
     const store = open(path, { fs });
     expect((await store.load()).map((r) => r.id)).toEqual(['old']);
-    expect(store.warnings().join()).toMatch(/could not mark the file as format version 2/);
+    expect(store.warnings().join()).toMatch(new RegExp(`could not mark the file as format version ${FORMAT_VERSION}`));
     await store.put(sampleRecord('new'));
     await store.close();
-    expect(lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : String(l.id)))).toEqual(['header 1', 'old', `header ${FORMAT_VERSION}`, 'new']);
+    expect(shape(path)).toEqual(['header 2', 'old pending', `header ${FORMAT_VERSION}`, 'new pending']);
   });
 
   it('does not write a refused version mark again once the rewrite on open has put the new header first', async () => {
     const path = tempFile();
-    writeFileSync(path, `${[{ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }, sampleRecord('old')].map((line) => JSON.stringify(line)).join('\n')}\n`);
+    writeFileSync(path, `${[v1Header, JSON.stringify(sampleRecord('old'))].join('\n')}\n`);
     let failures = 1;
     const store = open(path, { fs: wrapFs({ beforeWrite: () => (failures-- > 0 ? 'ENOSPC' : undefined) }) });
     expect((await store.load()).map((r) => r.id)).toEqual(['old']);
     await store.put(sampleRecord('new'));
     await store.close();
-    expect(lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : String(l.id)))).toEqual([`header ${FORMAT_VERSION}`, 'old', 'new']);
+    expect(shape(path)).toEqual([`header ${FORMAT_VERSION}`, 'index', 'old pending', 'new pending']);
   });
 
   it('neither marks nor rewrites a file already in this version, nor a new one', async () => {
@@ -224,7 +256,7 @@ describe('fileStore format', () => {
 
     // Marked by an earlier open whose rewrite failed: the last header counts.
     const marked = tempFile();
-    const text = `${[JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 }), JSON.stringify(sampleRecord('old')), headerLine()].join('\n')}\n`;
+    const text = `${[v1Header, JSON.stringify(sampleRecord('old')), headerLine()].join('\n')}\n`;
     writeFileSync(marked, text);
     const again = open(marked, { fs });
     expect((await again.load()).map((r) => r.id)).toEqual(['old']);
@@ -254,14 +286,143 @@ describe('fileStore format', () => {
     expect(store.warnings().join()).toMatch(/line 2 skipped: an array line that is not a record/);
   });
 
-  it('skips a record line whose rare fields are malformed, naming the field, instead of loading it', async () => {
+  it('skips a record line whose fields are malformed, naming the field, instead of loading it', async () => {
     const path = tempFile();
-    const bad = JSON.parse(recordLine(makeRecord(sampleRecord('bad', { status: 'approved', refunds: [{ id: 'r', amount: 1 }] })))) as unknown[];
-    (bad[bad.length - 1] as Record<string, unknown>).refunds = 'all of it';
-    writeFileSync(path, `${[headerLine(), JSON.stringify(bad), recordLine(sampleRecord('good'))].join('\n')}\n`);
+    const bad = { ...sampleRecord('bad', { status: 'approved' }), refunds: 'all of it' };
+    const badV2 = JSON.parse(v2Line(sampleRecord('bad2', { status: 'approved', message: 'x' }))) as unknown[];
+    (badV2[badV2.length - 1] as Record<string, unknown>).refunds = 'all of it';
+    writeFileSync(path, `${[headerLine(), JSON.stringify(bad), JSON.stringify(badV2), recordLine(sampleRecord('good'))].join('\n')}\n`);
     const store = open(path);
     expect((await store.load()).map((r) => r.id)).toEqual(['good']);
     expect(store.warnings().join()).toMatch(/line 2 skipped: record bad: refunds is not a list/);
+    expect(store.warnings().join()).toMatch(/line 3 skipped: record bad2: refunds is not a list/);
+  });
+});
+
+describe('fileStore history: get, byOrder, prune, load(scope)', () => {
+  const HOUR = 3_600_000;
+  const T = 1_767_225_600_000;
+  /** A till's day: sales settled an hour apart, one on an order paid twice, one refunded, one still unknown. */
+  const day = () => [
+    sampleRecord('s0', { status: 'approved', updatedAt: T, approvedAt: T, orderId: 'O-1' }),
+    sampleRecord('s1', { status: 'declined', updatedAt: T + HOUR, orderId: 'O-1' }),
+    sampleRecord('s2', { status: 'approved', updatedAt: T + 2 * HOUR, approvedAt: T + 2 * HOUR, orderId: 'O-1' }),
+    sampleRecord('s3', { status: 'voided', updatedAt: T + 3 * HOUR, orderId: 'O-2' }),
+    sampleRecord('r1', { kind: 'refund', refundOf: 's0', status: 'approved', updatedAt: T + 3 * HOUR }),
+    sampleRecord('u1', { status: 'unknown', updatedAt: T }),
+    sampleRecord('s4', { status: 'approved', updatedAt: T + 5 * HOUR, approvedAt: T + 5 * HOUR }),
+  ];
+  const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort();
+
+  for (const when of ['as written (a log)', 'after a compaction (cold lines)', 'after a compaction and a reopen']) {
+    it(`answers by id, by order and by scope ${when}`, async () => {
+      const path = tempFile();
+      let store = open(path);
+      for (const record of day()) await store.put(record);
+      await store.put(sampleRecord('gone', { status: 'declined', updatedAt: T }));
+      await store.delete('gone');
+      if (when !== 'as written (a log)') await store.compact();
+      if (when.endsWith('reopen')) {
+        await store.close();
+        store = open(path);
+      }
+      for (const record of day()) expect(await store.get(record.id)).toStrictEqual(makeRecord(record));
+      expect(await store.get('gone')).toBeUndefined();
+      expect(await store.get('never')).toBeUndefined();
+      // Live records only: the declined payment on O-1 and the voided O-2 are not filed.
+      expect(ids(await store.byOrder('M-TEST', 'O-1'))).toEqual(['s0', 's2']);
+      expect(await store.byOrder('M-TEST', 'O-2')).toEqual([]);
+      expect(await store.byOrder('M-OTHER', 'O-1')).toEqual([]);
+      // Hot: open, approved refunds, and what changed at or after `since`.
+      expect(ids(await store.load({ since: T + 4 * HOUR }))).toEqual(['r1', 's4', 'u1']);
+      expect(ids(await store.load({ since: T + 2 * HOUR }))).toEqual(['r1', 's2', 's3', 's4', 'u1']);
+      expect(ids(await store.load())).toEqual(ids(day()));
+    });
+  }
+
+  it('prunes what is settled and older than `before`, never an open record, after a reopen too', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    expect(await store.prune(T + HOUR)).toBe(1);
+    expect(await store.get('s0')).toBeUndefined();
+    expect(await store.byOrder('M-TEST', 'O-1')).toStrictEqual([makeRecord(day()[2] as AttemptRecord)]);
+    await store.close();
+    const again = open(path);
+    expect(await again.get('s0')).toBeUndefined();
+    expect(await again.prune(T + 4 * HOUR)).toBe(4);
+    expect(ids(await again.load())).toEqual(['s4', 'u1']);
+    // A record settled again after `before` is not pruned by its older version's time.
+    await again.put(sampleRecord('s4', { status: 'voided', updatedAt: T + 9 * HOUR }));
+    expect(await again.prune(T + 6 * HOUR)).toBe(0);
+    expect(await again.prune(T + 10 * HOUR)).toBe(1);
+    expect(ids(await again.load())).toEqual(['u1']);
+  });
+
+  it('sees a write at once, before it is on disk, and forgets it if the write fails', async () => {
+    // The data file's next write waits for `release`, then fails with ENOSPC.
+    let release: () => void = () => undefined;
+    const failure = { next: undefined as Promise<void> | undefined };
+    const fs: FileStoreFs = {
+      ...realFs,
+      open: (async (...args: Parameters<typeof realFs.open>) => {
+        const handle = await realFs.open(...args);
+        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+        const gated = async (...a: unknown[]) => {
+          const gate = failure.next;
+          if (!gate) return write(...a);
+          await gate;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        };
+        return String(args[0]).endsWith('.jsonl') ? Object.assign(handle, { write: gated }) : handle;
+      }) as FileStoreFs['open'],
+    };
+    const store = open(tempFile(), { fs });
+    const first = sampleRecord('a', { status: 'approved', orderId: 'O-1', updatedAt: T, approvedAt: T });
+    await store.put(first);
+    failure.next = new Promise<void>((resolve) => (release = resolve));
+    const writing = store.put(sampleRecord('a', { status: 'voided', orderId: 'O-1', updatedAt: T + 1 }));
+    expect((await store.get('a'))?.status).toBe('voided');
+    expect(await store.byOrder('M-TEST', 'O-1')).toEqual([]);
+    failure.next = undefined;
+    release();
+    await expect(writing).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await store.get('a')).toStrictEqual(makeRecord(first));
+    expect(await store.byOrder('M-TEST', 'O-1')).toStrictEqual([makeRecord(first)]);
+  });
+
+  it('does not parse the cold lines at start-up: a corrupt one is found when read, get rejects, load skips it', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    await store.close();
+    // Corrupt s2's cold line in place, same length: the index still adds up.
+    const text = readFileSync(path, 'utf8');
+    const at = text.indexOf('{"v":1,"id":"s2"');
+    writeFileSync(path, `${text.slice(0, at)}#${text.slice(at + 1)}`);
+    const again = open(path);
+    expect(await again.get('s0')).toStrictEqual(makeRecord(day()[0] as AttemptRecord));
+    expect(again.warnings()).toEqual([]);
+    await expect(again.get('s2')).rejects.toMatchObject({ name: 'GuardStorageError', code: 'READ_FAILED' });
+    await expect(again.byOrder('M-TEST', 'O-1')).rejects.toMatchObject({ code: 'READ_FAILED' });
+    expect(ids(await again.load())).toEqual(ids(day()).filter((id) => id !== 's2'));
+    expect(again.warnings().join()).toMatch(/record s2 at byte \d+ skipped: not valid JSON/);
+  });
+
+  it('reads every line when the index does not match its snapshot, and reports it', async () => {
+    const path = tempFile();
+    const store = open(path);
+    for (const record of day()) await store.put(record);
+    await store.compact();
+    await store.close();
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace('"lens":[', '"lens":[1,'));
+    const again = open(path);
+    expect(ids(await again.load())).toEqual(ids(day()));
+    expect(await again.byOrder('M-TEST', 'O-1')).toHaveLength(2);
+    expect(again.warnings().join()).toMatch(/the snapshot index is unreadable: every line was read instead/);
   });
 });
 
@@ -381,7 +542,7 @@ describe('fileStore after a crash', () => {
 
   it('refuses a file written by a newer format version instead of mangling it', async () => {
     const path = tempFile();
-    writeFileSync(path, `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION + 1 })}\n`);
+    writeFileSync(path, `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION + 1 })}\n{"op":"snapshot","something":"new"}\n`);
     await expect(open(path).load()).rejects.toMatchObject({ name: 'GuardStorageError', code: 'UNSUPPORTED_FORMAT' });
     // The refusal released the lock: an upgraded reader can open it.
     expect(existsSync(`${path}.lock`)).toBe(false);
@@ -579,7 +740,7 @@ describe('fileStore compaction', () => {
     await poll;
     expect(polls).toBeGreaterThan(0);
     expect(missing).toBe(0);
-    expect(lines(path)).toHaveLength(4); // header + 3 records
+    expect(shape(path)).toEqual(['header 3', 'index', 'r0 pending', 'r1 pending', 'r2 pending']);
     // Appends after a compaction go to the new file.
     await store.put(sampleRecord('r9'));
     await store.close();
@@ -594,7 +755,7 @@ describe('fileStore compaction', () => {
     expect(lines(path)).toHaveLength(201);
     const store = open(path, { compactAfter: { deadLines: 100 } });
     expect((await store.load()).map((r) => r.updatedAt)).toEqual([199]);
-    expect(lines(path)).toHaveLength(2);
+    expect(shape(path)).toEqual(['header 3', 'index', 'a pending']);
   });
 
   it('keeps appending to the intact file when the rewrite fails (disk full)', async () => {
@@ -695,6 +856,11 @@ describe('fileStore and card data', () => {
     const lost = await guard.begin({ amount: 500, currency: 'CNY', card: { last4: '1111', bin: '411111', expiry: '12/29' } });
     await lost.attempt?.markUnknown();
     await guard.close();
+    // Scanned as a snapshot too: its index names ids, lengths, times and order keys.
+    const compacting = open(path);
+    await compacting.compact();
+    await compacting.close();
+    expect(shape(path)).toContain('index');
 
     for (const file of [path, `${path}.journal`]) {
       const text = readFileSync(file, 'utf8');
@@ -713,7 +879,8 @@ describe('fileStore and card data', () => {
   });
 });
 
-const TIME_FIELDS = new Set(['at', 'createdAt', 'updatedAt', 'pendingSince', 'approvedAt']);
+// `upd`: the index line's update times (the first one whole, the others deltas).
+const TIME_FIELDS = new Set(['at', 'createdAt', 'updatedAt', 'pendingSince', 'approvedAt', 'upd']);
 
 /** Every string and number in a parsed line, except epoch-ms timestamps (13 digits by nature). */
 function leaves(value: unknown, key = ''): unknown[] {

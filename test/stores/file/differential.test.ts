@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type AttemptRecord, type Guard, type GuardStore, type Sale } from '../../../src/index.js';
-import { fileStore } from '../../../src/node.js';
+import { fileStore, type FileStore } from '../../../src/node.js';
+import { staysFiled } from '../../../src/claims.js';
 import { MASTERCARD, ManualClock, SECRET, VISA } from '../../helpers/guard.js';
 
 /*
- * The same stream of guard calls, with restarts, over a memoryStore
- * (every record built at start-up, the old way) and over a fileStore (most
- * settled records deferred). Every answer must be the same.
+ * The same stream of guard calls, with restarts and compactions, over a
+ * memoryStore and over a fileStore. Every answer must be the same, and what
+ * the fileStore reads by id and by order (hot lines, cold lines, the log)
+ * must be what the memoryStore holds.
  */
 let root: string;
 beforeAll(async () => {
@@ -48,6 +50,7 @@ const op = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), dt: fc.constantFrom(...DT) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('attempts' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const) }) },
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
@@ -56,6 +59,8 @@ interface Side {
   ids: string[];
   make: () => GuardStore;
   retention: string;
+  /** The file side's current store: compacted on demand, and read by id. */
+  file?: FileStore;
 }
 
 let runNo = 0;
@@ -117,6 +122,9 @@ async function step(side: Side, o: Op, clock: () => ManualClock): Promise<unknow
     }
     case 'advance':
       return 'ok';
+    case 'compact':
+      await side.file?.compact();
+      return 'ok';
     case 'attempts':
       return (await guard.attempts()).map((r) => normal(side, r)).sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
     case 'restart': {
@@ -127,7 +135,7 @@ async function step(side: Side, o: Op, clock: () => ManualClock): Promise<unknow
   }
 }
 
-describe('fileStore start-up (deferred) answers as a memoryStore start-up does', () => {
+describe('a guard over a fileStore answers as one over a memoryStore', () => {
   it('same decisions, settles, gets and final attempts, across restarts', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), fc.constantFrom('2h', '24h'), async (ops, retention) => {
@@ -135,7 +143,8 @@ describe('fileStore start-up (deferred) answers as a memoryStore start-up does',
         let clock = new ManualClock();
         const mem = memoryStore();
         const a: Side = { guard: await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: mem, clock }), ids: [], make: () => mem, retention };
-        const b: Side = { guard: await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: fileStore(path), clock }), ids: [], make: () => fileStore(path), retention };
+        const b: Side = { guard: undefined as unknown as Guard, ids: [], make: () => (b.file = fileStore(path)), retention };
+        b.guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: b.make(), clock });
         const log: string[] = [];
         try {
           for (const o of ops) {
@@ -145,6 +154,13 @@ describe('fileStore start-up (deferred) answers as a memoryStore start-up does',
             const rb = await step(b, o, () => clock);
             log.push(JSON.stringify(o));
             expect(rb, log.join('\n')).toEqual(ra);
+            // The store's history, read by id and by order (hot, cold or in the log), is what the memoryStore holds.
+            const held = new Map((await mem.load()).map((r) => [r.id, r]));
+            for (const [i, id] of b.ids.entries()) expect(normal(b, await b.file?.get(id)), log.join('\n')).toStrictEqual(normal(a, held.get(a.ids[i] as string)));
+            for (const order of ['O1', 'O2']) {
+              const live = [...held.values()].filter((r) => r.orderId === order && staysFiled(r)).map((r) => `#${a.ids.indexOf(r.id)}`).sort();
+              expect(((await b.file?.byOrder('M-0001', order)) ?? []).map((r) => `#${b.ids.indexOf(r.id)}`).sort(), log.join('\n')).toEqual(live);
+            }
           }
           const all = async (s: Side) => (await s.guard.attempts()).map((r) => normal(s, r)).sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
           expect(await all(b), log.join('\n')).toEqual(await all(a));

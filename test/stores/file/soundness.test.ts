@@ -1,102 +1,94 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadStore } from '../../../src/deferred.js';
-import { fileStore } from '../../../src/node.js';
+import { staysFiled } from '../../../src/claims.js';
+import { isHot } from '../../../src/history.js';
+import { fileStore, type FileStore } from '../../../src/node.js';
 import { makeRecord } from '../../../src/record.js';
-import { deleteLine, headerLine, metaLine, recordLine, replay } from '../../../src/stores/file/jsonl.js';
-import type { AttemptRecord } from '../../../src/types.js';
+import type { AttemptRecord, AttemptStatus } from '../../../src/types.js';
 
 /*
- * File store start-up, end to end: compaction at open over a mostly dead
- * file (deferred lines written as they are, after the columns copied them
- * out), an empty file, a load after writes, and a columns contract (a line
- * without approvedAt reads NaN).
+ * The history a fileStore keeps, against a Map: random puts, deletes,
+ * prunes, compactions and reopens (a second store taking the file over), and
+ * after each step get, byOrder and load, with and without a scope, must say
+ * what the Map says. Hot and cold lines, the log, and lines moved by a
+ * compaction are all read this way.
  */
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-function tempPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pdg-file-'));
-  dirs.push(dir);
-  return join(dir, 'guard.jsonl');
-}
 
-function rec(id: string, patch: Partial<AttemptRecord> = {}): AttemptRecord {
+const T0 = 1_767_225_600_000;
+const IDS = ['a', 'b', 'c', 'd', 'e', 'f'];
+const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
+
+function rec(id: string, status: AttemptStatus, minute: number, kind: 'sale' | 'refund', order: string | undefined, note: string | undefined): AttemptRecord {
   return makeRecord({
-    v: 1, id, idempotencyKey: id, fingerprint: `fp-${id}`, status: 'approved', kind: 'sale', amount: 100, currency: 'CNY', merchantId: 'M-0001',
-    createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000, pendingSince: 1_700_000_000_000, refunded: 0, approvedAt: 1_700_000_000_000,
-    ...patch,
-  } as AttemptRecord);
+    v: 1, id, idempotencyKey: `pdg_${id}_0123456789abcdef`, fingerprint: `fp-${id}`, merchantId: 'M-1', kind, amount: 100, currency: 'CNY', status,
+    createdAt: T0, updatedAt: T0 + minute * 60_000, pendingSince: T0, refunded: 0,
+    ...(order ? { orderId: order } : {}), ...(note ? { message: note } : {}), ...(status === 'approved' ? { approvedAt: T0 } : {}),
+  });
 }
 
-const byId = (records: readonly AttemptRecord[]) => [...records].sort((a, b) => a.id.localeCompare(b.id));
+const op = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('put' as const), id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), minute: fc.nat(600), refund: fc.boolean(), order: fc.constantFrom(undefined, 'O1', 'O2'), note: fc.constantFrom(undefined, 'Do not honor "05"', '余额不足', 'x'.repeat(300)) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.constantFrom(...IDS) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('prune' as const), minute: fc.nat(600) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('compact' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
+);
 
-describe('file store, checked sound', () => {
-  it('compaction at open writes deferred lines verbatim after the columns copied them out of a mostly dead file', async () => {
-    const path = tempPath();
-    const lines = [headerLine(), metaLine('k', 'v')];
-    // Mostly dead: 3 superseded versions per id, then parsed and deleted ones, then the live lines.
-    for (let v = 0; v < 3; v++) for (let i = 0; i < 40; i++) lines.push(recordLine(rec(`a${i}`, { status: 'pending', updatedAt: 1_700_000_000_000 + v })));
-    for (let i = 0; i < 10; i++) lines.push(deleteLine(`a${i}`));
-    for (let i = 10; i < 20; i++) lines.push(recordLine(rec(`a${i}`, { message: 'déclinée', status: 'declined' })));
-    for (let i = 20; i < 40; i++) lines.push(recordLine(rec(`a${i}`, { orderId: `O${i % 3}`, operator: 'op-1', processorRef: 'ch_1' })));
-    const text = `${lines.join('\n')}\n`;
-    writeFileSync(path, text);
-    // Live: a10–a19 as parsed (non-ASCII message), a20–a39 as deferred (plain ASCII).
-    const expected = byId([
-      ...Array.from({ length: 10 }, (_, i) => rec(`a${i + 10}`, { message: 'déclinée', status: 'declined' })),
-      ...Array.from({ length: 20 }, (_, i) => rec(`a${i + 20}`, { orderId: `O${(i + 20) % 3}`, operator: 'op-1', processorRef: 'ch_1' })),
-    ]);
-    const store = fileStore(path, { compactAfter: { deadLines: 0, deadRatio: 0 } });
-    expect(byId(await store.load())).toEqual(expected);
-    await store.close();
-    // Compacted: header, meta, the 30 live lines.
-    const after = readFileSync(path, 'utf8').trim().split('\n');
-    expect(after.length).toBe(32);
-    for (let i = 20; i < 40; i++) expect(after).toContain(recordLine(rec(`a${i}`, { orderId: `O${i % 3}`, operator: 'op-1', processorRef: 'ch_1' })));
-    const again = fileStore(path);
-    expect(byId(await again.load())).toEqual(expected);
-    await again.close();
-  });
+const sorted = (records: readonly (AttemptRecord | undefined)[]) => [...records].filter(Boolean).sort((x, y) => (x as AttemptRecord).id.localeCompare((y as AttemptRecord).id));
 
-  it('an empty file opens, gets its header, and loads nothing', async () => {
-    const path = tempPath();
-    writeFileSync(path, '');
-    const store = fileStore(path);
-    expect(await store.load()).toEqual([]);
-    await store.close();
-    expect(readFileSync(path, 'utf8')).toBe(`${headerLine()}\n`);
-  });
-
-  it('a load after writes reads back exactly the acknowledged lines (limit < size)', async () => {
-    const path = tempPath();
-    const store = fileStore(path);
-    await store.load();
-    await store.put(rec('x', { status: 'pending' }));
-    await store.put(rec('x'));
-    await store.put(rec('y', { message: '"quoted"' }));
-    await store.delete('y');
-    await store.put(rec('z'));
-    const { records, deferred } = await loadStore(store);
-    const ids = [...records.map((r) => r.id)];
-    for (let slot = 0; deferred && slot < deferred.slots; slot++) if (deferred.live(slot)) ids.push(deferred.id(slot));
-    expect(ids.sort()).toEqual(['x', 'z']);
-    expect(byId(await store.load())).toEqual([rec('x'), rec('z')]);
-    await store.close();
-  });
-});
-
-describe('FileColumns contract (DeferredRecords.approvedAt: NaN where the record has none)', () => {
-  it('a 12-field line after a line with an approvedAt reads NaN, not the previous line\'s approvedAt', () => {
-    // recordLine leaves off trailing nulls: a record with no approvedAt and nothing after it is 12 fields.
-    const first = rec('a', { approvedAt: 1_700_000_000_500 });
-    const second = rec('b', { status: 'approved', approvedAt: undefined });
-    expect(JSON.parse(recordLine(second))).toHaveLength(12);
-    const { deferred } = replay(Buffer.from(`${recordLine(first)}\n${recordLine(second)}\n`)).live;
-    expect(deferred.decode(deferred.find('b')).approvedAt).toBeUndefined();
-    expect(deferred.approvedAt(deferred.find('b'))).toBeNaN();
-  });
+describe('fileStore history against a Map', () => {
+  it('get, byOrder, load and prune agree with the model through compactions and reopens', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), fc.nat(600), async (ops, sinceMinute) => {
+        const dir = mkdtempSync(join(tmpdir(), `pdg-sound-${run++}-`));
+        dirs.push(dir);
+        const path = join(dir, 'guard.jsonl');
+        const model = new Map<string, AttemptRecord>();
+        let store: FileStore = fileStore(path);
+        try {
+          for (const o of ops) {
+            if (o.kind === 'put') {
+              const record = rec(o.id, o.status, o.minute, o.refund ? 'refund' : 'sale', o.order, o.note);
+              model.set(o.id, record);
+              await store.put(record);
+            } else if (o.kind === 'delete') {
+              model.delete(o.id);
+              await store.delete(o.id);
+            } else if (o.kind === 'prune') {
+              const before = T0 + o.minute * 60_000;
+              const due = [...model.values()].filter((r) => r.status !== 'pending' && r.status !== 'unknown' && r.updatedAt < before);
+              for (const r of due) model.delete(r.id);
+              expect(await store.prune(before)).toBe(due.length);
+            } else if (o.kind === 'compact') await store.compact();
+            else store = fileStore(path);
+            for (const id of IDS) expect(await store.get(id)).toStrictEqual(model.get(id));
+            for (const order of ['O1', 'O2']) {
+              const live = [...model.values()].filter((r) => r.orderId === order && staysFiled(r));
+              expect(sorted(await store.byOrder('M-1', order))).toStrictEqual(sorted(live));
+            }
+          }
+          // A restart: every record without a scope, at least the hot ones with one (and nothing else but records).
+          store = fileStore(path);
+          const since = T0 + sinceMinute * 60_000;
+          const hot = await store.load({ since });
+          const all = [...model.values()];
+          for (const r of all.filter((x) => isHot(x, since))) expect(hot).toContainEqual(r);
+          for (const r of hot) expect(model.get(r.id)).toStrictEqual(r);
+          expect(sorted(await store.load())).toStrictEqual(sorted(all));
+          expect(store.warnings()).toEqual([]);
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 120_000);
 });

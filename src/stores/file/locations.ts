@@ -1,0 +1,91 @@
+import { orderKey, staysFiled } from '../../claims.js';
+import { isOpen } from '../../lifecycle.js';
+import type { AttemptRecord } from '../../types.js';
+
+/** Flags: open (pending, unknown: never pruned by the store), an approved refund. Either makes a record hot whatever its age. */
+export const [OPEN, REFUND] = [1, 2];
+/**
+ * Where a record's latest line is (`at`, `len` bytes before its newline),
+ * and what the store must know of it unread: its last update (retention,
+ * `load({ since })`), its flags, its order key while live. A new version
+ * gets a new Loc; only a compaction moves one.
+ */
+export class Loc {
+  constructor(readonly id: string, public at: number, public len: number, readonly upd: number, readonly flags: number, readonly order: string | undefined) {}
+}
+
+export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
+  const flags = (isOpen(record.status) ? OPEN : 0) | (record.kind === 'refund' && record.status === 'approved' ? REFUND : 0);
+  const order = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
+  return new Loc(record.id, at, len, record.updatedAt, flags, order === previous?.order ? previous?.order : order);
+}
+
+/** Every record of the file by id, the live ones by order, and all in order of last update, for retention. */
+export class Locations {
+  readonly #byId = new Map<string, Loc>();
+  readonly #orders = new Map<string, string[]>();
+  /** Oldest update first from `#head` on; replaced and deleted locations stay until they reach the head. */
+  #queue: Loc[] = [];
+  #head = 0;
+  get size(): number {
+    return this.#byId.size;
+  }
+  get = (id: string): Loc | undefined => this.#byId.get(id);
+  values = (): IterableIterator<Loc> => this.#byId.values();
+  /** The ids of the live records on an order (`orderKey`). */
+  onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
+  set(loc: Loc): Loc {
+    const previous = this.#byId.get(loc.id);
+    this.#byId.set(loc.id, loc);
+    if (previous?.order !== loc.order) this.#file(previous?.order, loc);
+    this.requeue(loc);
+    return loc;
+  }
+  /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
+  snapshot(cold: Loc[]): void {
+    for (const loc of cold) {
+      this.#byId.set(loc.id, loc);
+      if (loc.order !== undefined) this.#file(undefined, loc);
+    }
+    this.#queue = cold;
+  }
+  delete(id: string): void {
+    const loc = this.#byId.get(id);
+    if (loc && this.#byId.delete(id)) this.#file(loc.order, { id, order: undefined });
+  }
+  /** Puts a location (back) into the retention queue; an open one stays out until settled (a new location). */
+  requeue(loc: Loc): void {
+    const queue = this.#queue;
+    if (loc.flags & OPEN) return;
+    // Out of order (a clock set back): after every location updated no later.
+    let [low, high] = [this.#head, queue.length];
+    if (high > low && (queue[high - 1] as Loc).upd > loc.upd) {
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if ((queue[mid] as Loc).upd <= loc.upd) low = mid + 1;
+        else high = mid;
+      }
+    }
+    queue.splice(high, 0, loc);
+  }
+  /** Takes from the retention queue the current locations of records updated before `before` (none of them open). */
+  due(before: number): Loc[] {
+    const due: Loc[] = [];
+    const queue = this.#queue;
+    while (this.#head < queue.length && (queue[this.#head] as Loc).upd < before) {
+      const loc = queue[this.#head++] as Loc;
+      if (this.#byId.get(loc.id) === loc) due.push(loc);
+    }
+    if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
+    return due;
+  }
+  /** Moves `loc.id` from the ids of order `from` to those of `loc.order`. */
+  #file(from: string | undefined, loc: { id: string; order: string | undefined }): void {
+    const ids = from === undefined ? undefined : this.#orders.get(from);
+    if (ids?.includes(loc.id)) {
+      if (ids.length === 1) this.#orders.delete(from as string);
+      else ids.splice(ids.indexOf(loc.id), 1);
+    }
+    if (loc.order !== undefined) this.#orders.get(loc.order)?.push(loc.id) ?? this.#orders.set(loc.order, [loc.id]);
+  }
+}
