@@ -2,7 +2,21 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Decision, Guard, Sale } from '../src/index.js';
-import { BENCH_SECRET, ManualClock, type Core, count, coreTarget, interleave, loadCore, mean, micros, percentile, progress, quick, round } from './harness.js';
+import {
+  BENCH_SECRET,
+  ManualClock,
+  type Core,
+  count,
+  coreTarget,
+  interleave,
+  loadCore,
+  mean,
+  micros,
+  percentile,
+  progress,
+  quick,
+  round,
+} from './harness.js';
 import type { BenchResult } from './types.js';
 
 /**
@@ -172,8 +186,18 @@ async function beginVsFloor(core: Core): Promise<BenchResult[]> {
   const begin = samples.get('begin') ?? [];
   const [floorP50, beginP50] = [percentile(floor, 0.5), percentile(begin, 0.5)];
   return [
-    { name: 'floor (2 HMAC-SHA-256 + Map get/set) p50', value: round(micros(floorP50)), unit: 'µs', detail: `mean ${round(micros(mean(floor)))} µs, ${floor.length} samples` },
-    { name: 'begin p50', value: round(micros(beginP50)), unit: 'µs', detail: `mean ${round(micros(mean(begin)))} µs, ${begin.length} samples, 1k retained, ${coreTarget()}` },
+    {
+      name: 'floor (2 HMAC-SHA-256 + Map get/set) p50',
+      value: round(micros(floorP50)),
+      unit: 'µs',
+      detail: `mean ${round(micros(mean(floor)))} µs, ${floor.length} samples`,
+    },
+    {
+      name: 'begin p50',
+      value: round(micros(beginP50)),
+      unit: 'µs',
+      detail: `mean ${round(micros(mean(begin)))} µs, ${begin.length} samples, 1k retained, ${coreTarget()}`,
+    },
     {
       name: 'begin / floor (p50)',
       value: round(beginP50 / floorP50),

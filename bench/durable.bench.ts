@@ -33,7 +33,13 @@ export async function run(): Promise<BenchResult[]> {
     for (let i = 0; i < rounds; i++) {
       clock.advance(1_000);
       let started = performance.now();
-      const decision: Decision = await guard.begin({ amount: 100 + i, currency: 'CNY', card: { token: `tok_${i}` }, orderId: `ORD-${i}`, operator: 'op-1' });
+      const decision: Decision = await guard.begin({
+        amount: 100 + i,
+        currency: 'CNY',
+        card: { token: `tok_${i}` },
+        orderId: `ORD-${i}`,
+        operator: 'op-1',
+      });
       begins.push(performance.now() - started);
       if (!decision.attempt) throw new Error(`sale ${i} was not allowed: ${decision.verdict}`);
       // The floor's line is the size of the record line the store just wrote.
@@ -51,9 +57,25 @@ export async function run(): Promise<BenchResult[]> {
     const [floorP50, beginP50] = [percentile(sorted(floors), 0.5), percentile(sorted(begins), 0.5)];
     const ms = (x: number) => round(x * 1000);
     return [
-      { name: 'durable floor (pwrite of a record line + fdatasync) p50', value: ms(floorP50), unit: 'µs', detail: `${rounds} samples, ${line.length}-byte line, p90 ${ms(percentile(sorted(floors), 0.9))} µs` },
-      { name: 'begin on fileStore p50', value: ms(beginP50), unit: 'µs', detail: `${rounds} samples, p90 ${ms(percentile(sorted(begins), 0.9))} µs, ${coreTarget()}` },
-      { name: 'begin on fileStore / durable floor (p50)', value: round(beginP50 / floorP50), unit: 'x', budget: 2, detail: 'SPEC §8: durable begin within 2x of one record-sized write + fdatasync on the same disk' },
+      {
+        name: 'durable floor (pwrite of a record line + fdatasync) p50',
+        value: ms(floorP50),
+        unit: 'µs',
+        detail: `${rounds} samples, ${line.length}-byte line, p90 ${ms(percentile(sorted(floors), 0.9))} µs`,
+      },
+      {
+        name: 'begin on fileStore p50',
+        value: ms(beginP50),
+        unit: 'µs',
+        detail: `${rounds} samples, p90 ${ms(percentile(sorted(begins), 0.9))} µs, ${coreTarget()}`,
+      },
+      {
+        name: 'begin on fileStore / durable floor (p50)',
+        value: round(beginP50 / floorP50),
+        unit: 'x',
+        budget: 2,
+        detail: 'SPEC §8: durable begin within 2x of one record-sized write + fdatasync on the same disk',
+      },
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -62,5 +84,8 @@ export async function run(): Promise<BenchResult[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--src')) process.env.BENCH_TARGET = 'src';
-  for (const result of await run()) console.log(`${result.name}: ${result.value} ${result.unit}${result.budget === undefined ? '' : result.value < result.budget ? '  ok' : '  FAIL'}  (${result.detail ?? ''})`);
+  for (const result of await run())
+    {console.log(
+      `${result.name}: ${result.value} ${result.unit}${result.budget === undefined ? '' : result.value < result.budget ? '  ok' : '  FAIL'}  (${result.detail ?? ''})`,
+    );}
 }

@@ -50,14 +50,21 @@ export async function loadNode(): Promise<NodeEntry> {
 /** Handles whose `datasync` does nothing: a fast writer of the same bytes. */
 const noSync: FileStoreFs = {
   ...realFs,
-  open: (async (...args: Parameters<typeof realFs.open>) => Object.assign(await realFs.open(...args), { datasync: async () => undefined })) as FileStoreFs['open'],
+  open: (async (...args: Parameters<typeof realFs.open>) =>
+    Object.assign(await realFs.open(...args), { datasync: async () => undefined })),
 };
 
 async function writeFixture(path: string, sales: number): Promise<Omit<Fixture, 'path' | 'dir' | 'bytes'>> {
   const core = await loadCore();
   const { fileStore } = await loadNode();
   const clock = new ManualClock(START);
-  const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store: fileStore(path, { fs: noSync }), clock });
+  const guard = await core.createGuard({
+    merchantId: MERCHANT,
+    terminalId: 'T-01',
+    secret: BENCH_SECRET,
+    store: fileStore(path, { fs: noSync }),
+    clock,
+  });
   let unknown = 0;
   for (let i = 0; i < sales; i++) {
     if (i % 10_000 === 0) progress(`fixture: ${i} of ${sales} sales through createGuard + fileStore`);
@@ -142,7 +149,13 @@ async function child(mode: string, path: string, end: number, attempts: number):
   let ms: number;
   let heapPerAttempt: number;
   if (mode === 'guard') {
-    const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store: fileStore(path), clock: new ManualClock(end) });
+    const guard = await core.createGuard({
+      merchantId: MERCHANT,
+      terminalId: 'T-01',
+      secret: BENCH_SECRET,
+      store: fileStore(path),
+      clock: new ManualClock(end),
+    });
     ms = performance.now() - started;
     heapPerAttempt = (settledHeap() - before) / attempts;
     kept = guard;

@@ -60,7 +60,13 @@ async function filledGuard(core: Core, size: number, options: { withOrders: bool
   progress(`memory: filling a guard with ${size} approved attempts, ${stepMs} ms apart`);
   const { bytes, kept } = await heapGrowth(async () => {
     const clock = new ManualClock();
-    const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store: core.memoryStore(), clock });
+    const guard = await core.createGuard({
+      merchantId: MERCHANT,
+      terminalId: 'T-01',
+      secret: BENCH_SECRET,
+      store: core.memoryStore(),
+      clock,
+    });
     for (let i = 0; i < size; i++) {
       clock.advance(stepMs);
       await sell(guard, i, withOrders);
@@ -176,7 +182,12 @@ async function parts(size: number): Promise<BenchResult[]> {
       unit: 'bytes',
       detail: 'strings shared: what each superseded copy of a record costs (a settle makes a new object)',
     },
-    { name: 'part: one Map entry (id → record)', value: per(map.bytes), unit: 'bytes', detail: 'the index keeps one by id, by fingerprint, by order; memoryStore one more' },
+    {
+      name: 'part: one Map entry (id → record)',
+      value: per(map.bytes),
+      unit: 'bytes',
+      detail: 'the index keeps one by id, by fingerprint, by order; memoryStore one more',
+    },
   ];
 }
 

@@ -44,7 +44,12 @@ async function benchFiles(filters: string[]): Promise<string[]> {
 
 /** A module's result, checked: a malformed row must not pass for a kept budget. */
 function judge(file: string, result: BenchResult): JudgedResult {
-  if (typeof result?.name !== 'string' || typeof result.value !== 'number' || !Number.isFinite(result.value) || typeof result.unit !== 'string') {
+  if (
+    typeof result?.name !== 'string' ||
+    typeof result.value !== 'number' ||
+    !Number.isFinite(result.value) ||
+    typeof result.unit !== 'string'
+  ) {
     return { file, name: `${file}: malformed result`, value: 0, unit: '', ok: false, detail: JSON.stringify(result) };
   }
   const ok = result.ok ?? (result.budget === undefined ? undefined : result.value < result.budget);
@@ -92,7 +97,10 @@ function formatTable(results: JudgedResult[]): string {
   const header = ['name', 'value', 'unit', 'budget', 'ok'];
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => (row[col] as string).length)));
   const line = (cells: string[]) =>
-    cells.map((cell, col) => (col === 1 ? cell.padStart(widths[col] as number) : cell.padEnd(widths[col] as number))).join('  ').trimEnd();
+    cells
+      .map((cell, col) => (col === 1 ? cell.padStart(widths[col] as number) : cell.padEnd(widths[col] as number)))
+      .join('  ')
+      .trimEnd();
   const details = results.filter((r) => r.detail).map((r) => `  ${r.name}: ${r.detail}`);
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', 'details:', ...details].join('\n');
 }

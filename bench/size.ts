@@ -75,7 +75,12 @@ function main(): number {
   const core = entry(entries, CORE_ENTRY);
   const combined = entry(entries, COMBINED_ENTRY);
   const rows = entries.map((e) => ({ name: e.name, size: e.size, limit: e.sizeLimit, ok: e.passed }));
-  rows.push({ name: 'idb adapter adds (core + idb) - core', size: combined.size - core.size, limit: ADAPTER_BUDGET_BYTES, ok: combined.size - core.size < ADAPTER_BUDGET_BYTES });
+  rows.push({
+    name: 'idb adapter adds (core + idb) - core',
+    size: combined.size - core.size,
+    limit: ADAPTER_BUDGET_BYTES,
+    ok: combined.size - core.size < ADAPTER_BUDGET_BYTES,
+  });
 
   const width = Math.max(...rows.map((r) => r.name.length));
   process.stdout.write('minified + gzip, with dependencies (size-limit, esbuild)\n');
@@ -84,10 +89,14 @@ function main(): number {
     process.stdout.write(`${r.name.padEnd(width)}  ${kb(r.size).padStart(9)}  ${limit.padEnd(16)}  ${r.ok ? 'ok' : 'FAIL'}\n`);
   }
   if (core.size >= SPEC_CORE_BUDGET_BYTES) {
-    process.stdout.write(`note: SPEC §8 asks for a core under ${kb(SPEC_CORE_BUDGET_BYTES)}; it is ${kb(core.size)} (see README, Performance)\n`);
+    process.stdout.write(
+      `note: SPEC §8 asks for a core under ${kb(SPEC_CORE_BUDGET_BYTES)}; it is ${kb(core.size)} (see README, Performance)\n`,
+    );
   }
   if (combined.size - core.size >= SPEC_ADAPTER_BUDGET_BYTES) {
-    process.stdout.write(`note: SPEC §8 asks the idb adapter to add under ${kb(SPEC_ADAPTER_BUDGET_BYTES)}; it adds ${kb(combined.size - core.size)}\n`);
+    process.stdout.write(
+      `note: SPEC §8 asks the idb adapter to add under ${kb(SPEC_ADAPTER_BUDGET_BYTES)}; it adds ${kb(combined.size - core.size)}\n`,
+    );
   }
   const failed = rows.filter((r) => !r.ok).length;
   process.stdout.write(failed === 0 ? 'all size budgets kept\n' : `${failed} size budget(s) failed\n`);

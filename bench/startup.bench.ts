@@ -21,7 +21,11 @@ import type { BenchResult } from './types.js';
 const BUDGET_MS = 300;
 const ATTEMPTS = 100_000;
 const WINDOW_MS = 600_000;
-const median = (samples: readonly number[]): number => percentile([...samples].sort((a, b) => a - b), 0.5);
+const median = (samples: readonly number[]): number =>
+  percentile(
+    [...samples].sort((a, b) => a - b),
+    0.5,
+  );
 const list = (samples: readonly number[]): string => samples.map((x) => round(x, 0)).join(', ');
 
 export async function run(): Promise<BenchResult[]> {
@@ -36,7 +40,13 @@ export async function run(): Promise<BenchResult[]> {
     let hot = 0;
     for (let i = 0; i < samples + 1; i++) {
       const started = performance.now();
-      const guard = await core.createGuard({ merchantId: MERCHANT, terminalId: 'T-01', secret: BENCH_SECRET, store: fileStore(f.path), clock: new ManualClock(f.end) });
+      const guard = await core.createGuard({
+        merchantId: MERCHANT,
+        terminalId: 'T-01',
+        secret: BENCH_SECRET,
+        store: fileStore(f.path),
+        clock: new ManualClock(f.end),
+      });
       const elapsed = performance.now() - started;
       const unknown = (await guard.attempts({ status: 'unknown' })).length;
       await guard.close();
@@ -56,10 +66,32 @@ export async function run(): Promise<BenchResult[]> {
     const file = `${count(size)} attempts, ${(f.bytes / 1e6).toFixed(1)} MB written through createGuard + fileStore, ${coreTarget()}`;
     const cold = (results: { ms: number }[]) => Math.max(...results.map((r) => r.ms));
     return [
-      { name: `startup: createGuard over fileStore @${count(size)} (median)`, value: round(median(guardMs)), unit: 'ms', budget: BUDGET_MS, detail: `${samples} samples after a warm-up (${list(guardMs)}); ${file}` },
-      { name: `startup: createGuard over fileStore @${count(size)} (first, cold; worst of ${runs} processes)`, value: round(cold(coldGuard)), unit: 'ms', budget: BUDGET_MS, detail: `fresh processes: ${list(coldGuard.map((r) => r.ms))}` },
-      { name: `startup: fileStore open + load({ since }) @${count(size)} (median)`, value: round(median(storeMs)), unit: 'ms', detail: `${samples} samples (${list(storeMs)}); ${hot} hot records handed over (open, and updated in the last 10 minutes); the store's part of the start-up above` },
-      { name: `startup: fileStore open + load({ since }) @${count(size)} (first, cold; worst of ${runs} processes)`, value: round(cold(coldStore)), unit: 'ms', detail: `fresh processes: ${list(coldStore.map((r) => r.ms))}` },
+      {
+        name: `startup: createGuard over fileStore @${count(size)} (median)`,
+        value: round(median(guardMs)),
+        unit: 'ms',
+        budget: BUDGET_MS,
+        detail: `${samples} samples after a warm-up (${list(guardMs)}); ${file}`,
+      },
+      {
+        name: `startup: createGuard over fileStore @${count(size)} (first, cold; worst of ${runs} processes)`,
+        value: round(cold(coldGuard)),
+        unit: 'ms',
+        budget: BUDGET_MS,
+        detail: `fresh processes: ${list(coldGuard.map((r) => r.ms))}`,
+      },
+      {
+        name: `startup: fileStore open + load({ since }) @${count(size)} (median)`,
+        value: round(median(storeMs)),
+        unit: 'ms',
+        detail: `${samples} samples (${list(storeMs)}); ${hot} hot records handed over (open, and updated in the last 10 minutes); the store's part of the start-up above`,
+      },
+      {
+        name: `startup: fileStore open + load({ since }) @${count(size)} (first, cold; worst of ${runs} processes)`,
+        value: round(cold(coldStore)),
+        unit: 'ms',
+        detail: `fresh processes: ${list(coldStore.map((r) => r.ms))}`,
+      },
     ];
   } finally {
     await rm(f.dir, { recursive: true, force: true });
@@ -70,7 +102,8 @@ export async function run(): Promise<BenchResult[]> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--src')) process.env.BENCH_TARGET = 'src';
   for (const result of await run()) {
-    const verdict = result.budget === undefined ? '' : result.value < result.budget ? `  ok (< ${result.budget})` : `  FAIL (>= ${result.budget})`;
+    const verdict =
+      result.budget === undefined ? '' : result.value < result.budget ? `  ok (< ${result.budget})` : `  FAIL (>= ${result.budget})`;
     console.log(`${result.name}: ${result.value} ${result.unit}${verdict}`);
     if (result.detail) console.log(`  ${result.detail}`);
   }

@@ -7,7 +7,18 @@ import type { HistoryStore } from '../history.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine, metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
+import {
+  FORMAT_VERSION,
+  decodeRecord,
+  deleteLine,
+  headerLine,
+  indexLine,
+  metaLine,
+  parseLine,
+  readIndex,
+  recordLine,
+  type Line,
+} from './file/jsonl.js';
 import { Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -51,17 +62,24 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
   const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
   if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
-  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0)) fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);
+  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0))
+    {fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);}
   const { deadRatio: ratio } = after ?? {};
-  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);
+  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1))
+    {fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);}
   if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
   if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
-  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function')) fail('fs', 'an object with the node:fs/promises functions', fs);
+  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function'))
+    {fail('fs', 'an object with the node:fs/promises functions', fs);}
   return new FileStoreImpl(resolve(path), copied);
 }
 
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
-type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void } };
+type Queued = {
+  line: string;
+  commit: (at: number, len: number) => void;
+  waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
+};
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Map<string, FileStoreImpl>();
@@ -95,10 +113,18 @@ class FileStoreImpl implements FileStore {
   #compactFloor = 0;
   #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(readonly path: string, options: FileStoreOptions) {
+  constructor(
+    readonly path: string,
+    options: FileStoreOptions,
+  ) {
     this.#fs = options.fs ?? nodeFs;
     const { compactAfter: after, journal, journalMaxBytes } = options;
-    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: journal === false ? undefined : `${path}.journal`, journalMax: journalMaxBytes ?? 16 << 20 };
+    this.#o = {
+      deadLines: after?.deadLines ?? 1000,
+      deadRatio: after?.deadRatio ?? 0.5,
+      journal: journal === false ? undefined : `${path}.journal`,
+      journalMax: journalMaxBytes ?? 16 << 20,
+    };
   }
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
@@ -109,7 +135,13 @@ class FileStoreImpl implements FileStore {
     for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
-    const bytes = unread.length === 0 ? undefined : await this.#read(from, unread.reduce((end, [at, len]) => Math.max(end, at + len), 0));
+    const bytes =
+      unread.length === 0
+        ? undefined
+        : await this.#read(
+            from,
+            unread.reduce((end, [at, len]) => Math.max(end, at + len), 0),
+          );
     for (const [at, len, id] of bytes ? unread : []) {
       const record = decodeRecord((bytes as Buffer).toString('utf8', at - from, at - from + len));
       if (typeof record !== 'string') records.push(record);
@@ -193,7 +225,12 @@ class FileStoreImpl implements FileStore {
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`);
+    if (this.#state === 'fenced')
+      {throw storageError(
+        'TAKEN_OVER',
+        this.path,
+        `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`,
+      );}
     if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
   async #openOnce(): Promise<void> {
@@ -204,7 +241,12 @@ class FileStoreImpl implements FileStore {
     try {
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
       this.#lock = await acquireLock(fs, path);
-      if (await fs.unlink(`${path}.tmp`).then(() => true, (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)))) {
+      if (
+        await fs.unlink(`${path}.tmp`).then(
+          () => true,
+          (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)),
+        )
+      ) {
         this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       }
       this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
@@ -220,7 +262,9 @@ class FileStoreImpl implements FileStore {
       const mark: Queued = { line: headerLine(), commit: () => undefined };
       if (this.#version < FORMAT_VERSION) {
         await this.#append([mark], true).catch((error: unknown) => {
-          this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`);
+          this.#warn(
+            `could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`,
+          );
           this.#retry.unshift(mark);
         });
       }
@@ -252,7 +296,12 @@ class FileStoreImpl implements FileStore {
     }
     const log = await this.#read(logAt, size);
     this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
-    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`);
+    if (this.#version > FORMAT_VERSION)
+      {throw storageError(
+        'UNSUPPORTED_FORMAT',
+        this.path,
+        `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`,
+      );}
     if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
@@ -287,8 +336,15 @@ class FileStoreImpl implements FileStore {
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
     const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
-    const got = bytes.length && (await handle.read(bytes, 0, bytes.length, from).catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))).bytesRead;
-    if (got !== bytes.length) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
+    const got =
+      bytes.length &&
+      (
+        await handle
+          .read(bytes, 0, bytes.length, from)
+          .catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))
+      ).bytesRead;
+    if (got !== bytes.length)
+      {throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);}
     return bytes;
   }
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
@@ -298,7 +354,9 @@ class FileStoreImpl implements FileStore {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
       this.#kick();
-    }).catch((error: unknown) => Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)));
+    }).catch((error: unknown) =>
+      Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)),
+    );
   }
   /** A delete is not synced on its own: it rides along with the next write. */
   #remove(id: string): 1 {
@@ -311,13 +369,23 @@ class FileStoreImpl implements FileStore {
   #settled(id: string, value: AttemptRecord | null): void {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
-  #kick = (): Promise<void> | undefined => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
+  #kick = (): Promise<void> | undefined =>
+    this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining;
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const failed = batch.length === 0 ? undefined : await this.#append(batch, batch.some((item) => item.waiter)).then(() => undefined, (error: unknown) => ({ error }));
+        const failed =
+          batch.length === 0
+            ? undefined
+            : await this.#append(
+                batch,
+                batch.some((item) => item.waiter),
+              ).then(
+                () => undefined,
+                (error: unknown) => ({ error }),
+              );
         for (const item of batch) {
           const { waiter } = item;
           if (!failed) waiter?.resolve();
@@ -337,7 +405,8 @@ class FileStoreImpl implements FileStore {
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
-    for (let written = 0; written < bytes.length; ) written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
+    for (let written = 0; written < bytes.length;)
+      {written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;}
     if (sync) await handle.datasync();
     this.#dirtyTail = false;
     for (const item of batch) {
@@ -355,7 +424,9 @@ class FileStoreImpl implements FileStore {
   // ── compaction ─────────────────────────────────────────────────────────
   #shouldCompact(): boolean {
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
-    const wanted = (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
+    const wanted =
+      (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) ||
+      this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
     return wanted && this.#n.lines > this.#compactFloor;
   }
   /**
@@ -383,7 +454,12 @@ class FileStoreImpl implements FileStore {
       });
       const lens = lines.slice(0, cold.length).map((line) => line.length);
       const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
-      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: lens.reduce((sum, len) => sum + len + 1, 0), coldLines: cold.length };
+      const snapshot = {
+        meta: Buffer.byteLength(metas),
+        index: Buffer.byteLength(index),
+        cold: lens.reduce((sum, len) => sum + len + 1, 0),
+        coldLines: cold.length,
+      };
       front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
       const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
@@ -400,10 +476,22 @@ class FileStoreImpl implements FileStore {
       return;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
-    const [old, next] = [this.#handle, await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`))];
+    const [old, next] = [
+      this.#handle,
+      await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`)),
+    ];
     let at = front.length;
-    [...cold, ...hot].forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]));
-    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, at, lines.length + this.#meta.size, hot.length, false, 0];
+    [...cold, ...hot].forEach(
+      (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
+    );
+    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [
+      next ?? undefined,
+      at,
+      lines.length + this.#meta.size,
+      hot.length,
+      false,
+      0,
+    ];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);

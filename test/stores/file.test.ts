@@ -44,14 +44,47 @@ const decode = (line: string) => {
 };
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map(decode);
 /** What a file holds, a word a line: `header <version>`, `<id> <status>`, `delete`, `meta`, `snapshot`, `index`. */
-const shape = (path: string) => lines(path).map((l) => (l.op === 'header' ? `header ${String(l.version)}` : typeof l.op === 'string' ? l.op : `${String(l.id)} ${String(l.status)}`));
+const shape = (path: string) =>
+  lines(path).map((l) =>
+    l.op === 'header' ? `header ${String(l.version)}` : typeof l.op === 'string' ? l.op : `${String(l.id)} ${String(l.status)}`,
+  );
 /** A version 1 or 2 file, written by hand from the formats jsonl.ts documents. */
 const v1Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 });
 const v2Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 });
 /** A version 2 record line: an array of the fields by position, the rare ones in a trailing object. */
 function v2Line(r: ReturnType<typeof sampleRecord>): string {
-  const fields = [r.id, r.fingerprint, r.status, r.kind, r.amount, r.currency, r.merchantId, r.createdAt, r.updatedAt, r.pendingSince, r.refunded, r.approvedAt, r.authCode, r.bin, r.last4, r.orderId, r.terminalId];
-  const rare = Object.fromEntries(Object.entries({ idempotencyKey: r.idempotencyKey === r.id ? undefined : r.idempotencyKey, operator: r.operator, orderTotal: r.orderTotal, refundOf: r.refundOf, processorRef: r.processorRef, code: r.code, message: r.message, override: r.override, refunds: r.refunds }).filter(([, v]) => v !== undefined));
+  const fields = [
+    r.id,
+    r.fingerprint,
+    r.status,
+    r.kind,
+    r.amount,
+    r.currency,
+    r.merchantId,
+    r.createdAt,
+    r.updatedAt,
+    r.pendingSince,
+    r.refunded,
+    r.approvedAt,
+    r.authCode,
+    r.bin,
+    r.last4,
+    r.orderId,
+    r.terminalId,
+  ];
+  const rare = Object.fromEntries(
+    Object.entries({
+      idempotencyKey: r.idempotencyKey === r.id ? undefined : r.idempotencyKey,
+      operator: r.operator,
+      orderTotal: r.orderTotal,
+      refundOf: r.refundOf,
+      processorRef: r.processorRef,
+      code: r.code,
+      message: r.message,
+      override: r.override,
+      refunds: r.refunds,
+    }).filter(([, v]) => v !== undefined),
+  );
   const line: unknown[] = [1, ...fields.map((v) => v ?? null)];
   if (Object.keys(rare).length > 0) line.push(rare);
   else while (line[line.length - 1] === null) line.pop();
@@ -59,26 +92,29 @@ function v2Line(r: ReturnType<typeof sampleRecord>): string {
 }
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
 
-storeContract(() => {
-  const path = tempFile();
-  let current = open(path);
-  // The history checks read through `store` after `reopen()` (`[store, await reopen()]`), and a file has
-  // one owner at a time: the handle the suite holds follows the file to the store that reopened it.
-  const store = new Proxy({} as FileStore, {
-    get: (_, key) => {
-      const value: unknown = Reflect.get(current, key);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
-    },
-  });
-  return {
-    store,
-    reopen: async () => {
-      // One owner at a time: close the first, as a restarted process would have lost it.
-      await current.close();
-      return (current = open(path));
-    },
-  };
-}, { name: 'fileStore', capabilities: ['history'] });
+storeContract(
+  () => {
+    const path = tempFile();
+    let current = open(path);
+    // The history checks read through `store` after `reopen()` (`[store, await reopen()]`), and a file has
+    // one owner at a time: the handle the suite holds follows the file to the store that reopened it.
+    const store = new Proxy({} as FileStore, {
+      get: (_, key) => {
+        const value: unknown = Reflect.get(current, key);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+      },
+    });
+    return {
+      store,
+      reopen: async () => {
+        // One owner at a time: close the first, as a restarted process would have lost it.
+        await current.close();
+        return (current = open(path));
+      },
+    };
+  },
+  { name: 'fileStore', capabilities: ['history'] },
+);
 
 describe('fileStore format', () => {
   it('appends one JSON line per put, delete and meta change; last line for an id wins', async () => {
@@ -138,8 +174,17 @@ describe('fileStore format', () => {
     const path = tempFile();
     const full = makeRecord({
       ...sampleRecord('full', { status: 'approved', idempotencyKey: 'pdg_minted_by_an_older_release' }),
-      terminalId: 'T-01', orderId: 'O-1', orderTotal: 5000, operator: 'alice', bin: '622202', approvedAt: 1_767_225_601_000,
-      authCode: 'A1', processorRef: 'ch_1', code: '00', message: 'ok "quoted" 余额不足', refunded: 250,
+      terminalId: 'T-01',
+      orderId: 'O-1',
+      orderTotal: 5000,
+      operator: 'alice',
+      bin: '622202',
+      approvedAt: 1_767_225_601_000,
+      authCode: 'A1',
+      processorRef: 'ch_1',
+      code: '00',
+      message: 'ok "quoted" 余额不足',
+      refunded: 250,
       refunds: [{ id: 'r1', amount: 250, over: 10 }],
       override: { operator: 'alice', reason: 'regular', supervisor: 'bob', lifted: ['DUPLICATE_CHARGE'] },
     });
@@ -165,7 +210,13 @@ describe('fileStore format', () => {
     const path = tempFile();
     const old = sampleRecord('old', { status: 'approved' });
     const gone = sampleRecord('gone');
-    const v1 = [v1Header, JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), JSON.stringify(old), JSON.stringify(gone), JSON.stringify({ op: 'delete', id: 'gone' })];
+    const v1 = [
+      v1Header,
+      JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }),
+      JSON.stringify(old),
+      JSON.stringify(gone),
+      JSON.stringify({ op: 'delete', id: 'gone' }),
+    ];
     writeFileSync(path, `${v1.join('\n')}\n`);
     const store = open(path);
     expect(await store.load()).toStrictEqual([makeRecord(old)]);
@@ -179,10 +230,27 @@ describe('fileStore format', () => {
 
   it('reads a version 2 file (array lines, rare fields in a trailing object), then rewrites it in this version', async () => {
     const path = tempFile();
-    const sale = sampleRecord('sale', { status: 'approved', approvedAt: 1_767_225_601_000, authCode: 'A1', orderId: 'O-1', terminalId: 'T-01', operator: 'op-1', processorRef: 'ch_1' });
+    const sale = sampleRecord('sale', {
+      status: 'approved',
+      approvedAt: 1_767_225_601_000,
+      authCode: 'A1',
+      orderId: 'O-1',
+      terminalId: 'T-01',
+      operator: 'op-1',
+      processorRef: 'ch_1',
+    });
     const minted = sampleRecord('minted', { status: 'declined', code: '05', message: 'Do not honor' });
     const plain = sampleRecord('plain', { idempotencyKey: 'plain', last4: undefined });
-    const v2 = [v2Header, JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }), v2Line(sampleRecord('sale')), v2Line(sale), v2Line(minted), v2Line(plain), v2Line(sampleRecord('gone')), JSON.stringify({ op: 'delete', id: 'gone' })];
+    const v2 = [
+      v2Header,
+      JSON.stringify({ op: 'meta', key: 'keyCheck', value: 'kcv' }),
+      v2Line(sampleRecord('sale')),
+      v2Line(sale),
+      v2Line(minted),
+      v2Line(plain),
+      v2Line(sampleRecord('gone')),
+      JSON.stringify({ op: 'delete', id: 'gone' }),
+    ];
     expect(v2Line(plain)).toBe('[1,"plain","fp_plain","pending","sale",1250,"CNY","M-TEST",1767225600000,1767225600000,1767225600000,0]');
     writeFileSync(path, `${v2.join('\n')}\n`);
     const store = open(path);
@@ -203,7 +271,12 @@ describe('fileStore format', () => {
   it('marks a version 1 file with its new version even when the rewrite fails, so an older release refuses it', async () => {
     const path = tempFile();
     writeFileSync(path, `${[v1Header, JSON.stringify(sampleRecord('old'))].join('\n')}\n`);
-    const store = open(path, { fs: { ...realFs, rename: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) } });
+    const store = open(path, {
+      fs: {
+        ...realFs,
+        rename: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+      },
+    });
     expect((await store.load()).map((r) => r.id)).toEqual(['old']);
     expect(store.warnings().join()).toMatch(/compaction failed/);
     expect(shape(path)).toEqual(['header 1', 'old pending', `header ${FORMAT_VERSION}`]);
@@ -376,7 +449,7 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         };
         return String(args[0]).endsWith('.jsonl') ? Object.assign(handle, { write: gated }) : handle;
-      }) as FileStoreFs['open'],
+      }),
     };
     const store = open(tempFile(), { fs });
     const first = sampleRecord('a', { status: 'approved', orderId: 'O-1', updatedAt: T, approvedAt: T });
@@ -429,19 +502,37 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
 describe('fileStore options', () => {
   it('rejects bad options up front with GuardConfigError naming the field and the value', () => {
     expect(() => fileStore('')).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'path' }));
-    expect(() => fileStore('/tmp/x.jsonl', { compactAfter: { deadRatio: 1.5 } })).toThrow(/`compactAfter.deadRatio` must be a number from 0 up to \(not including\) 1, got 1.5 \(number\)/);
-    expect(() => fileStore('/tmp/x.jsonl', { compactAfter: { deadLines: -1 } })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }));
+    expect(() => fileStore('/tmp/x.jsonl', { compactAfter: { deadRatio: 1.5 } })).toThrow(
+      /`compactAfter.deadRatio` must be a number from 0 up to \(not including\) 1, got 1.5 \(number\)/,
+    );
+    expect(() => fileStore('/tmp/x.jsonl', { compactAfter: { deadLines: -1 } })).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }),
+    );
     expect(() => fileStore('/tmp/x.jsonl', { journalMaxBytes: 0 })).toThrow(expect.objectContaining({ field: 'journalMaxBytes' }));
   });
 
   it('rejects options it cannot read with GuardConfigError naming the field (review2)', () => {
     const p = Proxy.revocable({}, {});
     p.revoke();
-    const getter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: () => { throw new Error('getter'); } }) as never;
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', getter('compactAfter'))).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter' }));
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', { compactAfter: getter('deadLines') })).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }));
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    const getter = (key: string) =>
+      Object.defineProperty({}, key, {
+        enumerable: true,
+        get: () => {
+          throw new Error('getter');
+        },
+      }) as never;
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', p.proxy as never)).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'options' }),
+    );
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', getter('compactAfter'))).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter' }),
+    );
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', { compactAfter: getter('deadLines') })).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }),
+    );
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', null as never)).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'options' }),
+    );
     expect(existsSync('/tmp/review2-never-created.jsonl')).toBe(false);
   });
 
@@ -542,7 +633,10 @@ describe('fileStore after a crash', () => {
 
   it('refuses a file written by a newer format version instead of mangling it', async () => {
     const path = tempFile();
-    writeFileSync(path, `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION + 1 })}\n{"op":"snapshot","something":"new"}\n`);
+    writeFileSync(
+      path,
+      `${JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: FORMAT_VERSION + 1 })}\n{"op":"snapshot","something":"new"}\n`,
+    );
     await expect(open(path).load()).rejects.toMatchObject({ name: 'GuardStorageError', code: 'UNSUPPORTED_FORMAT' });
     // The refusal released the lock: an upgraded reader can open it.
     expect(existsSync(`${path}.lock`)).toBe(false);
@@ -580,9 +674,15 @@ describe('fileStore durability', () => {
   it('through a guard, 50 concurrent begins share fsyncs too (the guard does not chain its writes)', async () => {
     const path = tempFile();
     let syncs = 0;
-    const guard = await createGuard({ merchantId: 'M-FILE', secret: 'file-secret-0123456789abcdef', store: open(path, { fs: wrapFs({ afterDatasync: () => syncs++ }) }) });
+    const guard = await createGuard({
+      merchantId: 'M-FILE',
+      secret: 'file-secret-0123456789abcdef',
+      store: open(path, { fs: wrapFs({ afterDatasync: () => syncs++ }) }),
+    });
     const before = syncs;
-    const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => guard.begin({ amount: 100 + i, currency: 'CNY', card: { token: `wallet-${i}` } })));
+    const decisions = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => guard.begin({ amount: 100 + i, currency: 'CNY', card: { token: `wallet-${i}` } })),
+    );
     expect(decisions.every((d) => d.verdict === 'allow')).toBe(true);
     expect(syncs - before).toBeLessThanOrEqual(3);
     await guard.close();
@@ -637,14 +737,20 @@ describe('fileStore durability', () => {
     const ok = await guard.begin({ amount: 1250, currency: 'CNY', card: { pan: '6222 0202 0011 2233 446' } });
     expect(ok.verdict).toBe('allow');
     await guard.close();
-    expect(lines(path).filter((l) => l.status === 'pending').map((l) => l.id)).toEqual([ok.attempt?.id]);
+    expect(
+      lines(path)
+        .filter((l) => l.status === 'pending')
+        .map((l) => l.id),
+    ).toEqual([ok.attempt?.id]);
   });
 
   it('names the path and the operation when the file cannot be opened', async () => {
     const blocker = tempFile('not-a-directory');
     writeFileSync(blocker, 'x');
     const path = join(blocker, 'guard.jsonl');
-    const error = await open(path).load().catch((e: unknown) => e);
+    const error = await open(path)
+      .load()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuardStorageError);
     expect(error).toMatchObject({ code: 'OPEN_FAILED' });
     expect((error as Error).message).toContain(path);
@@ -660,7 +766,9 @@ describe('fileStore durability', () => {
         return (realFs.open as (...args: unknown[]) => Promise<FileHandle>)(file, ...rest);
       }) as FileStoreFs['open'],
     };
-    const error = await open(path, { fs }).load().catch((e: unknown) => e);
+    const error = await open(path, { fs })
+      .load()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'GuardStorageError', code: 'OPEN_FAILED' });
     expect((error as Error).message).toMatch(/file store .*guard\.jsonl: opening failed: EACCES/);
   });
@@ -820,7 +928,9 @@ describe('fileStore ownership', () => {
         child.stdout.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`holder exited early (${code})`)));
       });
-      const error = await open(path).load().catch((e: unknown) => e);
+      const error = await open(path)
+        .load()
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GuardStorageError);
       expect(error).toMatchObject({ code: 'LOCKED' });
       expect((error as Error).message).toContain(`held by process ${child.pid}`);
@@ -850,7 +960,10 @@ describe('fileStore and card data', () => {
     const guard = await createGuard({ ...GUARD, store: open(path) });
     const pans = ['4111 1111 1111 1111', '6222 0202 0011 2233 446', '5555-5555-5555-4444'];
     for (const [i, pan] of pans.entries()) {
-      const result = await guard.charge({ amount: 1000 + i, currency: 'CNY', card: { pan }, orderId: `O-${i}` }, async () => ({ approved: true, authCode: 'A1' }));
+      const result = await guard.charge({ amount: 1000 + i, currency: 'CNY', card: { pan }, orderId: `O-${i}` }, async () => ({
+        approved: true,
+        authCode: 'A1',
+      }));
       expect(result.status).toBe('approved');
     }
     const lost = await guard.begin({ amount: 500, currency: 'CNY', card: { last4: '1111', bin: '411111', expiry: '12/29' } });
@@ -924,4 +1037,3 @@ function wrapFs(hooks: FsHooks): FileStoreFs {
   }) as FileStoreFs['open'];
   return { ...realFs, open };
 }
-

@@ -6,11 +6,16 @@ import { GuardStorageError, errorText } from '../../errors.js';
 export type FileStoreFs = Pick<typeof fsPromises, 'open' | 'readFile' | 'writeFile' | 'rename' | 'unlink' | 'mkdir'>;
 
 /** `ENOSPC`, `EACCES`… of a Node fs error, if it has one. */
-export const errno = (error: unknown): string | undefined => ((code) => (typeof code === 'string' ? code : undefined))((error as { code?: unknown } | null)?.code);
+export const errno = (error: unknown): string | undefined =>
+  ((code) => (typeof code === 'string' ? code : undefined))((error as { code?: unknown } | null)?.code);
 
 /** A storage error that names the file and the operation, and keeps the fs error as `cause`. */
 export function storageError(code: string, path: string, operation: string, cause?: unknown): GuardStorageError {
-  return new GuardStorageError(code, `file store ${path}: ${operation} failed${cause === undefined ? '' : `: ${errorText(cause)}`}`, cause === undefined ? {} : { cause });
+  return new GuardStorageError(
+    code,
+    `file store ${path}: ${operation} failed${cause === undefined ? '' : `: ${errorText(cause)}`}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /**
@@ -19,7 +24,9 @@ export function storageError(code: string, path: string, operation: string, caus
  * journals the rename itself.
  */
 export async function syncDirectory(fs: FileStoreFs, path: string): Promise<void> {
-  const handle = await fs.open(dirname(path), 'r').catch((error: unknown) => (['EISDIR', 'EPERM', 'EACCES'].includes(errno(error) ?? '') ? undefined : Promise.reject(error)));
+  const handle = await fs
+    .open(dirname(path), 'r')
+    .catch((error: unknown) => (['EISDIR', 'EPERM', 'EACCES'].includes(errno(error) ?? '') ? undefined : Promise.reject(error)));
   try {
     await handle?.sync().catch((error: unknown) => (errno(error) === 'EINVAL' ? undefined : Promise.reject(error)));
   } finally {

@@ -10,7 +10,25 @@ import { Loc } from './locations.js';
  */
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;
-const V2_FIELDS = ['id', 'fingerprint', 'status', 'kind', 'amount', 'currency', 'merchantId', 'createdAt', 'updatedAt', 'pendingSince', 'refunded', 'approvedAt', 'authCode', 'bin', 'last4', 'orderId', 'terminalId'] as const;
+const V2_FIELDS = [
+  'id',
+  'fingerprint',
+  'status',
+  'kind',
+  'amount',
+  'currency',
+  'merchantId',
+  'createdAt',
+  'updatedAt',
+  'pendingSince',
+  'refunded',
+  'approvedAt',
+  'authCode',
+  'bin',
+  'last4',
+  'orderId',
+  'terminalId',
+] as const;
 const SNAPSHOT_FIELDS = ['meta', 'index', 'cold', 'coldLines'] as const;
 /** Byte lengths of the parts after the header line (with their newlines), and how many cold lines. */
 export type Snapshot = Record<(typeof SNAPSHOT_FIELDS)[number], number>;
@@ -22,7 +40,8 @@ export type Line =
   | { op: 'header'; version: number; snapshot?: Snapshot }
   | { op: 'index' };
 
-export const headerLine = (snapshot?: Snapshot): string => JSON.stringify({ op: 'header', format: FORMAT, version: FORMAT_VERSION, ...(snapshot && { snapshot }) });
+export const headerLine = (snapshot?: Snapshot): string =>
+  JSON.stringify({ op: 'header', format: FORMAT, version: FORMAT_VERSION, ...(snapshot && { snapshot }) });
 export const recordLine = (record: AttemptRecord): string => JSON.stringify(record);
 export const deleteLine = (id: string): string => JSON.stringify({ op: 'delete', id });
 export const metaLine = (key: string, value: string): string => JSON.stringify({ op: 'meta', key, value });
@@ -55,7 +74,8 @@ export function decodeRecord(text: string): AttemptRecord | string {
   return typeof line === 'string' ? line : line.op === 'record' ? line.record : `a ${line.op} line where a record was expected`;
 }
 
-const recordOf = (value: Record<string, unknown>): Line | string => recordProblem(value) ?? { op: 'record', record: makeRecord(value as unknown as AttemptRecord) };
+const recordOf = (value: Record<string, unknown>): Line | string =>
+  recordProblem(value) ?? { op: 'record', record: makeRecord(value as unknown as AttemptRecord) };
 
 function fromV2(a: unknown[]): Record<string, unknown> {
   const fields: Record<string, unknown> = { v: 1 };
@@ -71,7 +91,13 @@ function fromV2(a: unknown[]): Record<string, unknown> {
 /** The index line of cold records whose lines are `lens[k]` bytes long. */
 export function indexLine(cold: readonly Loc[], lens: readonly number[]): string {
   const orders = cold.flatMap(({ order }, k) => (order === undefined ? [] : [k, order]));
-  return JSON.stringify({ op: 'index', ids: cold.map((loc) => loc.id), lens, upd: cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0)), orders });
+  return JSON.stringify({
+    op: 'index',
+    ids: cold.map((loc) => loc.id),
+    lens,
+    upd: cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0)),
+    orders,
+  });
 }
 
 /** Where the cold lines an index line lists are, the first at `at`; undefined unless they are `snapshot.coldLines` lines of `snapshot.cold` bytes. */

@@ -11,7 +11,14 @@ export const [OPEN, REFUND] = [1, 2];
  * gets a new Loc; only a compaction moves one.
  */
 export class Loc {
-  constructor(readonly id: string, public at: number, public len: number, readonly upd: number, readonly flags: number, readonly order: string | undefined) {}
+  constructor(
+    readonly id: string,
+    public at: number,
+    public len: number,
+    readonly upd: number,
+    readonly flags: number,
+    readonly order: string | undefined,
+  ) {}
 }
 
 export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {

@@ -33,7 +33,13 @@ const held = new Set<string>();
 const UNREADABLE_GRACE_MS = 200;
 const ATTEMPTS = 5;
 /** Whether a process with this pid exists (EPERM: under another user). */
-const isAlive = (pid: number): boolean => { try { return process.kill(pid, 0); } catch (error) { return errno(error) === 'EPERM'; } };
+const isAlive = (pid: number): boolean => {
+  try {
+    return process.kill(pid, 0);
+  } catch (error) {
+    return errno(error) === 'EPERM';
+  }
+};
 const quietly = async <T>(read: () => Promise<T> | T): Promise<T | undefined> => (async () => read())().catch(() => undefined);
 
 /**
@@ -48,13 +54,23 @@ const quietly = async <T>(read: () => Promise<T> | T): Promise<T | undefined> =>
 export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<FileLock> {
   const path = `${dataPath}.lock`;
   const [bootId, pidns, stat] = linux
-    ? await Promise.all([quietly(async () => (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()), quietly(() => readlink('/proc/self/ns/pid')), quietly(() => readFile('/proc/self/stat', 'utf8'))])
+    ? await Promise.all([
+        quietly(async () => (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()),
+        quietly(() => readlink('/proc/self/ns/pid')),
+        quietly(() => readFile('/proc/self/stat', 'utf8')),
+      ])
     : [];
   // Field 22 of /proc/self/stat; the name in field 2 may hold spaces and parentheses.
   const procStart = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   const host = (await quietly(hostname)) || undefined;
   const mine: LockHolder = { pid: process.pid, startedAt: Date.now(), token: randomBytes(9).toString('base64url') };
-  Object.assign(mine, bootId ? { bootId } : {}, host ? { host } : {}, pidns ? { pidns } : {}, procStart && /^\d+$/.test(procStart) ? { procStart } : {});
+  Object.assign(
+    mine,
+    bootId ? { bootId } : {},
+    host ? { host } : {},
+    pidns ? { pidns } : {},
+    procStart && /^\d+$/.test(procStart) ? { procStart } : {},
+  );
   const content = `${JSON.stringify(mine)}\n`;
   const release = async () => {
     held.delete(mine.token);
@@ -78,7 +94,9 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     const verdict = holder === 'unreadable' ? 'stale' : judge(holder, mine, path);
     if (verdict === 'ours') {
       // Another fileStore of this process owned it: the caller fenced that one.
-      await fs.writeFile(path, content, { mode: 0o600 }).catch((error: unknown) => Promise.reject(storageError('LOCK_FAILED', dataPath, `taking over the lock ${path}`, error)));
+      await fs
+        .writeFile(path, content, { mode: 0o600 })
+        .catch((error: unknown) => Promise.reject(storageError('LOCK_FAILED', dataPath, `taking over the lock ${path}`, error)));
       held.delete((holder as LockHolder).token);
       return take();
     }
@@ -122,7 +140,8 @@ function judge(holder: LockHolder, me: LockHolder, path: string): 'ours' | 'stal
 async function readHolder(fs: FileStoreFs, path: string): Promise<LockHolder | 'unreadable' | 'gone'> {
   const text = await fs.readFile(path, 'utf8').catch((error: unknown) => (errno(error) === 'ENOENT' ? 'gone' : 'unreadable'));
   const value = text === 'gone' ? text : await quietly(() => JSON.parse(text) as Partial<LockHolder> | null);
-  if (value === 'gone' || !value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') return value === 'gone' ? value : 'unreadable';
+  if (value === 'gone' || !value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string')
+    {return value === 'gone' ? value : 'unreadable';}
   const holder: LockHolder = { pid: value.pid as number, startedAt: Number(value.startedAt) || 0, token: value.token };
   for (const key of ['bootId', 'host', 'pidns', 'procStart'] as const) if (typeof value[key] === 'string') holder[key] = value[key];
   return holder;

@@ -31,7 +31,8 @@ function writeFile(...lines: string[]): string {
   return path;
 }
 
-const open = (path: string, clock: ManualClock): Promise<Guard> => createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(path), clock });
+const open = (path: string, clock: ManualClock): Promise<Guard> =>
+  createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(path), clock });
 
 describe('a record line with an empty id', () => {
   it('an open one: the guard still starts, and reports the line as skipped', async () => {

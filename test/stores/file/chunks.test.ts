@@ -24,9 +24,21 @@ afterAll(() => {
 
 function record(i: number, status: AttemptRecord['status'] = 'approved'): AttemptRecord {
   return makeRecord({
-    v: 1, id: `r${i}`, idempotencyKey: `r${i}`, fingerprint: `fp${i}`, status, kind: 'sale', amount: 100 + i, currency: 'CNY', merchantId: 'M-0001',
-    createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 + i, pendingSince: 1_700_000_000_000, refunded: 0, orderId: `O${i}`,
-  } as AttemptRecord);
+    v: 1,
+    id: `r${i}`,
+    idempotencyKey: `r${i}`,
+    fingerprint: `fp${i}`,
+    status,
+    kind: 'sale',
+    amount: 100 + i,
+    currency: 'CNY',
+    merchantId: 'M-0001',
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000 + i,
+    pendingSince: 1_700_000_000_000,
+    refunded: 0,
+    orderId: `O${i}`,
+  });
 }
 
 /** Where the index line starts. */
@@ -64,9 +76,16 @@ describe('reading the front of a file across its first read', () => {
         ...realFs,
         open: (async (...args: Parameters<typeof realFs.open>) => {
           const handle = await realFs.open(...args);
-          const read = handle.read.bind(handle) as (buffer: Buffer, offset: number, length: number, position: number) => Promise<{ bytesRead: number }>;
-          return Object.assign(handle, { read: (b: Buffer, o: number, l: number, p: number) => (reads.push([p, p + l]), read(b, o, l, p)) });
-        }) as FileStoreFs['open'],
+          const read = handle.read.bind(handle) as (
+            buffer: Buffer,
+            offset: number,
+            length: number,
+            position: number,
+          ) => Promise<{ bytesRead: number }>;
+          return Object.assign(handle, {
+            read: (b: Buffer, o: number, l: number, p: number) => (reads.push([p, p + l]), read(b, o, l, p)),
+          });
+        }),
       };
       const store = fileStore(path, { fs });
       await store.getMeta('padding');
@@ -79,7 +98,10 @@ describe('reading the front of a file across its first read', () => {
       expect(await store.byOrder('M-0001', 'O5')).toEqual([record(5)]);
       expect(await store.byOrder('M-0001', 'O7')).toEqual([]);
       expect(await store.getMeta('padding')).toHaveLength(length);
-      expect(store.warnings()).toEqual([`${path}: line ${corruptLine} skipped: not valid JSON`, `${path}: torn last line (8 bytes after line ${corruptLine + 1}, a write cut short by a crash) dropped`]);
+      expect(store.warnings()).toEqual([
+        `${path}: line ${corruptLine} skipped: not valid JSON`,
+        `${path}: torn last line (8 bytes after line ${corruptLine + 1}, a write cut short by a crash) dropped`,
+      ]);
       await store.close();
     });
   }

@@ -76,13 +76,26 @@ async function outcome(f: () => Promise<unknown>): Promise<unknown> {
 function normal(side: Side, value: unknown): unknown {
   if (value === undefined || value === null) return value;
   const name = (id: unknown) => (typeof id === 'string' ? (side.ids.indexOf(id) >= 0 ? `#${side.ids.indexOf(id)}` : id) : id);
-  if (typeof value === 'object' && 'verdict' in (value as object)) {
+  if (typeof value === 'object' && 'verdict' in (value)) {
     const d = value as { verdict: string; reasons: { code: string; attemptId?: string }[]; attempt?: { id: string } };
-    return { verdict: d.verdict, reasons: d.reasons.filter((r) => r.code !== 'CLOCK_ANOMALY').map((r) => `${r.code}${r.attemptId ? name(r.attemptId) : ''}`).sort() };
+    return {
+      verdict: d.verdict,
+      reasons: d.reasons
+        .filter((r) => r.code !== 'CLOCK_ANOMALY')
+        .map((r) => `${r.code}${r.attemptId ? name(r.attemptId) : ''}`)
+        .sort(),
+    };
   }
-  if (typeof value === 'object' && 'fingerprint' in (value as object)) {
+  if (typeof value === 'object' && 'fingerprint' in (value)) {
     const r = value as AttemptRecord;
-    return { ...r, id: name(r.id), idempotencyKey: name(r.idempotencyKey), refundOf: name(r.refundOf), refunds: r.refunds?.map((x) => ({ ...x, id: name(x.id) })), fingerprint: 'fp' };
+    return {
+      ...r,
+      id: name(r.id),
+      idempotencyKey: name(r.idempotencyKey),
+      refundOf: name(r.refundOf),
+      refunds: r.refunds?.map((x) => ({ ...x, id: name(x.id) })),
+      fingerprint: 'fp',
+    };
   }
   return value;
 }
@@ -106,7 +119,10 @@ async function step(side: Side, o: Op, clock: () => ManualClock): Promise<unknow
     case 'settle': {
       const id = ids[o.n];
       if (!id) return 'none';
-      const outcomeArg = o.status === 'refunded' ? { status: 'refunded' as const, ...(o.amount ? { amount: o.amount } : {}) } : { status: o.status as 'declined', ...(o.message ? { message: o.message } : {}) };
+      const outcomeArg =
+        o.status === 'refunded'
+          ? { status: 'refunded' as const, ...(o.amount ? { amount: o.amount } : {}) }
+          : { status: o.status as 'declined', ...(o.message ? { message: o.message } : {}) };
       return normal(side, await outcome(() => guard.settle(id, outcomeArg)));
     }
     case 'resume': {
@@ -126,10 +142,18 @@ async function step(side: Side, o: Op, clock: () => ManualClock): Promise<unknow
       await side.file?.compact();
       return 'ok';
     case 'attempts':
-      return (await guard.attempts()).map((r) => normal(side, r)).sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
+      return (await guard.attempts())
+        .map((r) => normal(side, r))
+        .sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
     case 'restart': {
       await guard.close();
-      side.guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, retention: side.retention, store: side.make(), clock: clock() });
+      side.guard = await createGuard({
+        merchantId: 'M-0001',
+        secret: SECRET,
+        retention: side.retention,
+        store: side.make(),
+        clock: clock(),
+      });
       return 'ok';
     }
   }
@@ -142,7 +166,12 @@ describe('a guard over a fileStore answers as one over a memoryStore', () => {
         const path = join(root, `g${runNo++}.jsonl`);
         let clock = new ManualClock();
         const mem = memoryStore();
-        const a: Side = { guard: await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: mem, clock }), ids: [], make: () => mem, retention };
+        const a: Side = {
+          guard: await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: mem, clock }),
+          ids: [],
+          make: () => mem,
+          retention,
+        };
         const b: Side = { guard: undefined as unknown as Guard, ids: [], make: () => (b.file = fileStore(path)), retention };
         b.guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, retention, store: b.make(), clock });
         const log: string[] = [];
@@ -156,13 +185,22 @@ describe('a guard over a fileStore answers as one over a memoryStore', () => {
             expect(rb, log.join('\n')).toEqual(ra);
             // The store's history, read by id and by order (hot, cold or in the log), is what the memoryStore holds.
             const held = new Map((await mem.load()).map((r) => [r.id, r]));
-            for (const [i, id] of b.ids.entries()) expect(normal(b, await b.file?.get(id)), log.join('\n')).toStrictEqual(normal(a, held.get(a.ids[i] as string)));
+            for (const [i, id] of b.ids.entries())
+              {expect(normal(b, await b.file?.get(id)), log.join('\n')).toStrictEqual(normal(a, held.get(a.ids[i] as string)));}
             for (const order of ['O1', 'O2']) {
-              const live = [...held.values()].filter((r) => r.orderId === order && staysFiled(r)).map((r) => `#${a.ids.indexOf(r.id)}`).sort();
-              expect(((await b.file?.byOrder('M-0001', order)) ?? []).map((r) => `#${b.ids.indexOf(r.id)}`).sort(), log.join('\n')).toEqual(live);
+              const live = [...held.values()]
+                .filter((r) => r.orderId === order && staysFiled(r))
+                .map((r) => `#${a.ids.indexOf(r.id)}`)
+                .sort();
+              expect(((await b.file?.byOrder('M-0001', order)) ?? []).map((r) => `#${b.ids.indexOf(r.id)}`).sort(), log.join('\n')).toEqual(
+                live,
+              );
             }
           }
-          const all = async (s: Side) => (await s.guard.attempts()).map((r) => normal(s, r)).sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
+          const all = async (s: Side) =>
+            (await s.guard.attempts())
+              .map((r) => normal(s, r))
+              .sort((x, y) => String((x as AttemptRecord).id).localeCompare(String((y as AttemptRecord).id)));
           expect(await all(b), log.join('\n')).toEqual(await all(a));
         } finally {
           await a.guard.close();

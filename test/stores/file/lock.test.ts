@@ -32,11 +32,21 @@ const linux = process.platform === 'linux';
 const BOOT_ID = linux ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : undefined;
 const PID_NS = linux ? readlinkSync('/proc/self/ns/pid') : undefined;
 /** This process's start time in ticks since boot (/proc/self/stat field 22). */
-const PROC_START = linux ? ((stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])(readFileSync('/proc/self/stat', 'utf8')) : undefined;
+const PROC_START = linux
+  ? ((stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])(readFileSync('/proc/self/stat', 'utf8'))
+  : undefined;
 
 /** A lock file as another process would have written it. */
 function writeLock(path: string, holder: Partial<LockHolder> & { pid: number }): void {
-  writeFileSync(`${path}.lock`, JSON.stringify({ startedAt: Date.parse('2026-03-01T09:00:00Z'), token: 'someone-elses-token', ...(BOOT_ID ? { bootId: BOOT_ID } : {}), ...holder }));
+  writeFileSync(
+    `${path}.lock`,
+    JSON.stringify({
+      startedAt: Date.parse('2026-03-01T09:00:00Z'),
+      token: 'someone-elses-token',
+      ...(BOOT_ID ? { bootId: BOOT_ID } : {}),
+      ...holder,
+    }),
+  );
 }
 
 const lockOf = (path: string) => JSON.parse(readFileSync(`${path}.lock`, 'utf8')) as LockHolder;
@@ -56,7 +66,7 @@ async function opening(path: string): Promise<unknown> {
 /** A pid that was a process a moment ago and is not one now. */
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);
-  return child.pid as number;
+  return child.pid;
 }
 
 describe('the file lock tells processes apart', () => {
@@ -104,7 +114,11 @@ describe('the file lock tells processes apart', () => {
   it('records the host (and on Linux the boot id and pid namespace) beside the pid', async () => {
     const path = tempFile();
     const lock = await acquireLock(realFs, path);
-    expect(lockOf(path)).toMatchObject({ pid: process.pid, host: hostname(), ...(linux ? { bootId: BOOT_ID, pidns: PID_NS, procStart: PROC_START } : {}) });
+    expect(lockOf(path)).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      ...(linux ? { bootId: BOOT_ID, pidns: PID_NS, procStart: PROC_START } : {}),
+    });
     expect(PROC_START).toSatisfy((start: string | undefined) => !linux || /^\d+$/.test(start ?? ''));
     await lock.release();
   });
@@ -153,23 +167,32 @@ describe('the file lock tells processes apart', () => {
     expect((error as Error).message).toContain('another container on this host');
   });
 
-  it.runIf(linux)("takes over a lock with this process's pid and pid namespace from a process that started at another time: the pid was reused", async () => {
-    const path = tempFile();
-    writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS as string, procStart: String(Number(PROC_START) - 1) });
-    await expect(opening(path)).resolves.toBeUndefined();
-  });
+  it.runIf(linux)(
+    "takes over a lock with this process's pid and pid namespace from a process that started at another time: the pid was reused",
+    async () => {
+      const path = tempFile();
+      writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS, procStart: String(Number(PROC_START) - 1) });
+      await expect(opening(path)).resolves.toBeUndefined();
+    },
+  );
 
-  it.runIf(linux)('refuses a lock of this very process that it does not hold: another copy of the library or a worker thread, not fenced', async () => {
-    const path = tempFile();
-    writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS as string, procStart: PROC_START as string });
-    const error = await opening(path);
-    expect(error).toMatchObject({ code: 'LOCKED' });
-    expect((error as Error).message).toContain('this very process');
-  });
+  it.runIf(linux)(
+    'refuses a lock of this very process that it does not hold: another copy of the library or a worker thread, not fenced',
+    async () => {
+      const path = tempFile();
+      writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS, procStart: PROC_START });
+      const error = await opening(path);
+      expect(error).toMatchObject({ code: 'LOCKED' });
+      expect((error as Error).message).toContain('this very process');
+    },
+  );
 
-  it.runIf(linux)("refuses a lock with this process's pid and pid namespace but no start time: nothing proves its writer gone", async () => {
-    const path = tempFile();
-    writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS as string });
-    expect(await opening(path)).toMatchObject({ code: 'LOCKED' });
-  });
+  it.runIf(linux)(
+    "refuses a lock with this process's pid and pid namespace but no start time: nothing proves its writer gone",
+    async () => {
+      const path = tempFile();
+      writeLock(path, { pid: process.pid, host: hostname(), pidns: PID_NS });
+      expect(await opening(path)).toMatchObject({ code: 'LOCKED' });
+    },
+  );
 });

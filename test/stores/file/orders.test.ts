@@ -23,7 +23,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const open = (clock: ManualClock): Promise<Guard> => createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(join(dir, 'guard.jsonl')), clock });
+const open = (clock: ManualClock): Promise<Guard> =>
+  createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(join(dir, 'guard.jsonl')), clock });
 
 /**
  * A split payment on `orderId`: the first card pays 5000, the second is

@@ -25,23 +25,55 @@ const T0 = 1_767_225_600_000;
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f'];
 const STATUSES: AttemptStatus[] = ['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'];
 
-function rec(id: string, status: AttemptStatus, minute: number, kind: 'sale' | 'refund', order: string | undefined, note: string | undefined): AttemptRecord {
+function rec(
+  id: string,
+  status: AttemptStatus,
+  minute: number,
+  kind: 'sale' | 'refund',
+  order: string | undefined,
+  note: string | undefined,
+): AttemptRecord {
   return makeRecord({
-    v: 1, id, idempotencyKey: `pdg_${id}_0123456789abcdef`, fingerprint: `fp-${id}`, merchantId: 'M-1', kind, amount: 100, currency: 'CNY', status,
-    createdAt: T0, updatedAt: T0 + minute * 60_000, pendingSince: T0, refunded: 0,
-    ...(order ? { orderId: order } : {}), ...(note ? { message: note } : {}), ...(status === 'approved' ? { approvedAt: T0 } : {}),
+    v: 1,
+    id,
+    idempotencyKey: `pdg_${id}_0123456789abcdef`,
+    fingerprint: `fp-${id}`,
+    merchantId: 'M-1',
+    kind,
+    amount: 100,
+    currency: 'CNY',
+    status,
+    createdAt: T0,
+    updatedAt: T0 + minute * 60_000,
+    pendingSince: T0,
+    refunded: 0,
+    ...(order ? { orderId: order } : {}),
+    ...(note ? { message: note } : {}),
+    ...(status === 'approved' ? { approvedAt: T0 } : {}),
   });
 }
 
 const op = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('put' as const), id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), minute: fc.nat(600), refund: fc.boolean(), order: fc.constantFrom(undefined, 'O1', 'O2'), note: fc.constantFrom(undefined, 'Do not honor "05"', '余额不足', 'x'.repeat(300)) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      id: fc.constantFrom(...IDS),
+      status: fc.constantFrom(...STATUSES),
+      minute: fc.nat(600),
+      refund: fc.boolean(),
+      order: fc.constantFrom(undefined, 'O1', 'O2'),
+      note: fc.constantFrom(undefined, 'Do not honor "05"', '余额不足', 'x'.repeat(300)),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.constantFrom(...IDS) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('prune' as const), minute: fc.nat(600) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('compact' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
 );
 
-const sorted = (records: readonly (AttemptRecord | undefined)[]) => [...records].filter(Boolean).sort((x, y) => (x as AttemptRecord).id.localeCompare((y as AttemptRecord).id));
+const sorted = (records: readonly (AttemptRecord | undefined)[]) =>
+  [...records].filter(Boolean).sort((x, y) => (x as AttemptRecord).id.localeCompare((y as AttemptRecord).id));
 
 describe('fileStore history against a Map', () => {
   it('get, byOrder, load and prune agree with the model through compactions and reopens', async () => {
