@@ -25,10 +25,10 @@ export interface E2eTest {
 
 const TEST_TIMEOUT_MS = 60_000;
 
-/** Debian's Chromium, headless, with nothing phoning home. */
-export function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, with nothing phoning home; `extraArgs` after those. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: process.env.CHROMIUM_PATH ?? process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
       '--headless',
       '--no-sandbox',
@@ -37,6 +37,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

@@ -439,7 +439,7 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
     const failure = { next: undefined as Promise<void> | undefined };
     const fs: FileStoreFs = {
       ...realFs,
-      open: (async (...args: Parameters<typeof realFs.open>) => {
+      open: async (...args: Parameters<typeof realFs.open>) => {
         const handle = await realFs.open(...args);
         const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
         const gated = async (...a: unknown[]) => {
@@ -449,7 +449,7 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         };
         return String(args[0]).endsWith('.jsonl') ? Object.assign(handle, { write: gated }) : handle;
-      }),
+      },
     };
     const store = open(tempFile(), { fs });
     const first = sampleRecord('a', { status: 'approved', orderId: 'O-1', updatedAt: T, approvedAt: T });

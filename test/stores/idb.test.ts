@@ -4,18 +4,13 @@ import { GuardStorageError, createGuard, type AttemptRecord, type Guard, type Gu
 import { indexedDbStore, type IndexedDbStore } from '../../src/idb.js';
 import { isQuotaError, toStorageError } from '../../src/stores/idb/errors.js';
 import { storeContract } from '../../src/testing.js';
+import { dump, rawPut, type Db } from '../helpers/raw-idb.js';
 import { sampleRecord } from '../helpers/records.js';
 import { ManualClock, thrown } from '../helpers/guard.js';
 
 const SECRET = 'idb-test-secret-0123456789abcdef';
 const VISA = '4111 1111 1111 1111';
 const UNIONPAY = '6222 0202 0011 2233 446';
-
-/** A database: its name and the (fake) IndexedDB it lives in. */
-interface Db {
-  name: string;
-  indexedDB: IDBFactory;
-}
 
 let dbCount = 0;
 /** A fresh database name per test, on a fresh factory: nothing leaks between tests. */
@@ -40,40 +35,6 @@ function guardOn(store: IndexedDbStore): Promise<Guard> {
 
 function sale(amount = 1250, card: Sale['card'] = { pan: UNIONPAY }): Sale {
   return { amount, currency: 'CNY', card };
-}
-
-/** Every key and value in the database, read with raw IndexedDB: what really got persisted. */
-async function dump(db: Db): Promise<Map<string, unknown>> {
-  const connection = await asPromise(db.indexedDB.open(db.name));
-  try {
-    const store = connection.transaction('guard', 'readonly').objectStore('guard');
-    const [keys, values] = await Promise.all([asPromise(store.getAllKeys()), asPromise(store.getAll())]);
-    return new Map(keys.map((key, i) => [String(key), values[i]]));
-  } finally {
-    connection.close();
-  }
-}
-
-/** Writes behind the store's back, as another version or a tool could. */
-async function rawPut(db: Db, key: string, value: unknown): Promise<void> {
-  const connection = await asPromise(db.indexedDB.open(db.name));
-  try {
-    const tx = connection.transaction('guard', 'readwrite');
-    tx.objectStore('guard').put(value, key);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onabort = () => reject(tx.error);
-    });
-  } finally {
-    connection.close();
-  }
-}
-
-function asPromise<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
 }
 
 /**

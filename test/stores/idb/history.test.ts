@@ -10,6 +10,7 @@ import type { AttemptRecord, AttemptStatus, SaleKind } from '../../../src/index.
 import { indexedDbStore, type IndexedDbStore } from '../../../src/idb.js';
 import { claimOf, staysFiled } from '../../../src/claims.js';
 import { hasHistory, isHot } from '../../../src/history.js';
+import { dump, rawPut } from '../../helpers/raw-idb.js';
 import { sampleRecord } from '../../helpers/records.js';
 
 const T = 1_767_225_600_000;
@@ -233,37 +234,3 @@ describe('indexedDbStore history', () => {
 });
 
 // ── raw IndexedDB ──────────────────────────────────────────────────────────
-
-type Db = { name: string; indexedDB: IDBFactory };
-
-function asPromise<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function rawPut(db: Db, key: string, value: unknown): Promise<void> {
-  const connection = await asPromise(db.indexedDB.open(db.name));
-  try {
-    const tx = connection.transaction('guard', 'readwrite');
-    tx.objectStore('guard').put(value, key);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onabort = () => reject(tx.error);
-    });
-  } finally {
-    connection.close();
-  }
-}
-
-async function dump(db: Db): Promise<Map<string, unknown>> {
-  const connection = await asPromise(db.indexedDB.open(db.name));
-  try {
-    const s = connection.transaction('guard', 'readonly').objectStore('guard');
-    const [keys, values] = await Promise.all([asPromise(s.getAllKeys()), asPromise(s.getAll())]);
-    return new Map(keys.map((key, i) => [String(key), values[i]]));
-  } finally {
-    connection.close();
-  }
-}

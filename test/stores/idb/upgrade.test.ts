@@ -13,9 +13,9 @@ import { createGuard, type AttemptRecord, type Guard, type GuardStore, type Stor
 import { indexedDbStore, type IndexedDbStore } from '../../../src/idb.js';
 import { claimOf } from '../../../src/claims.js';
 import { MINUTE, SECRET, sale } from '../../helpers/guard.js';
+import { inspect, type Db } from '../../helpers/raw-idb.js';
 import { sampleRecord } from '../../helpers/records.js';
 
-type Db = { name: string; indexedDB: IDBFactory };
 let count = 0;
 const freshDb = (): Db => ({ name: `pdg-upgrade-${++count}`, indexedDB: new IDBFactory() });
 
@@ -39,29 +39,6 @@ const guardOn = (store: GuardStore): Promise<Guard> => createGuard({ merchantId:
 /** The store as the previous release's guard used it: it had no history methods. */
 const withoutHistory = ({ get: _get, byOrder: _byOrder, prune: _prune, ...rest }: IndexedDbStore): GuardStore => rest;
 const ids = (records: readonly AttemptRecord[]) => records.map((r) => r.id).sort();
-
-function asPromise<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-/** The database's version, its indexes, and every key and value, read raw. */
-async function inspect(db: Db): Promise<{ version: number; indexes: string[]; data: Map<string, unknown> }> {
-  const connection = await asPromise(db.indexedDB.open(db.name));
-  try {
-    const store = connection.transaction('guard', 'readonly').objectStore('guard');
-    const [keys, values] = await Promise.all([asPromise(store.getAllKeys()), asPromise(store.getAll())]);
-    return {
-      version: connection.version,
-      indexes: [...store.indexNames].sort(),
-      data: new Map(keys.map((key, i) => [String(key), values[i]])),
-    };
-  } finally {
-    connection.close();
-  }
-}
 
 describe('upgrading a database written by the previous release (schema 1 to 2)', () => {
   it('keeps every record, claim, journal entry and the instance id, and indexes the records', async () => {
