@@ -62,15 +62,18 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
   const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
   if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
-  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0))
-    {fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);}
+  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0)) {
+    fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);
+  }
   const { deadRatio: ratio } = after ?? {};
-  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1))
-    {fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);}
+  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) {
+    fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);
+  }
   if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
   if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
-  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function'))
-    {fail('fs', 'an object with the node:fs/promises functions', fs);}
+  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function')) {
+    fail('fs', 'an object with the node:fs/promises functions', fs);
+  }
   return new FileStoreImpl(resolve(path), copied);
 }
 
@@ -196,7 +199,8 @@ class FileStoreImpl implements FileStore {
     return this.#durable('setMeta', metaLine(key, value), () => this.#meta.set(key, value));
   }
   async delete(id: string): Promise<void> {
-    (await this.#open('delete'), this.#remove(id));
+    await this.#open('delete');
+    this.#remove(id);
   }
   async appendJournal(entry: JournalEntry): Promise<void> {
     await this.#open('appendJournal');
@@ -225,12 +229,13 @@ class FileStoreImpl implements FileStore {
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'fenced')
-      {throw storageError(
+    if (this.#state === 'fenced') {
+      throw storageError(
         'TAKEN_OVER',
         this.path,
         `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`,
-      );}
+      );
+    }
     if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
   async #openOnce(): Promise<void> {
@@ -296,12 +301,13 @@ class FileStoreImpl implements FileStore {
     }
     const log = await this.#read(logAt, size);
     this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
-    if (this.#version > FORMAT_VERSION)
-      {throw storageError(
+    if (this.#version > FORMAT_VERSION) {
+      throw storageError(
         'UNSUPPORTED_FORMAT',
         this.path,
         `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`,
-      );}
+      );
+    }
     if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
@@ -343,8 +349,9 @@ class FileStoreImpl implements FileStore {
           .read(bytes, 0, bytes.length, from)
           .catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))
       ).bytesRead;
-    if (got !== bytes.length)
-      {throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);}
+    if (got !== bytes.length) {
+      throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
+    }
     return bytes;
   }
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
@@ -353,7 +360,7 @@ class FileStoreImpl implements FileStore {
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
-      this.#kick();
+      void this.#kick();
     }).catch((error: unknown) =>
       Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)),
     );
@@ -362,7 +369,7 @@ class FileStoreImpl implements FileStore {
   #remove(id: string): 1 {
     this.#pending.set(id, null);
     this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
-    this.#kick();
+    void this.#kick();
     return 1;
   }
   /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
@@ -390,7 +397,10 @@ class FileStoreImpl implements FileStore {
           const { waiter } = item;
           if (!failed) waiter?.resolve();
           else if (!waiter) this.#retry.push(item);
-          else (waiter.abort?.(), waiter.reject(failed.error));
+          else {
+            waiter.abort?.();
+            waiter.reject(failed.error);
+          }
         }
         if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
@@ -405,8 +415,9 @@ class FileStoreImpl implements FileStore {
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
-    for (let written = 0; written < bytes.length;)
-      {written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;}
+    for (let written = 0; written < bytes.length;) {
+      written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
+    }
     if (sync) await handle.datasync();
     this.#dirtyTail = false;
     for (const item of batch) {

@@ -154,8 +154,9 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
       const readyBeforeKill = child.events.some((e) => e.e === 'ready');
       child.proc.kill('SIGKILL');
       await child.done;
-      if (child.proc.signalCode !== 'SIGKILL')
-        {failures.push(`run ${run}: child exited on its own (${child.proc.exitCode}): ${child.stderr.join('')}`);}
+      if (child.proc.signalCode !== 'SIGKILL') {
+        failures.push(`run ${run}: child exited on its own (${child.proc.exitCode}): ${child.stderr.join('')}`);
+      }
       counts.kills++;
       if (!readyBeforeKill) counts.killedStarting++;
 
@@ -169,8 +170,9 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
     const guard = await createGuard({ ...CRASH_GUARD, store: fileStore(file, CRASH_STORE) });
     for (const [id, want] of expected) {
       const record = await guard.get(id);
-      if (record?.status !== want.status)
-        {failures.push(`final: attempt ${id} (sale ${want.k}) is ${record?.status ?? 'missing'}, was ${want.status}`);}
+      if (record?.status !== want.status) {
+        failures.push(`final: attempt ${id} (sale ${want.k}) is ${record?.status ?? 'missing'}, was ${want.status}`);
+      }
     }
     await guard.close();
   } finally {
@@ -240,9 +242,9 @@ async function verifyRun(
         else counts.settledKept++;
       } else if (trying !== undefined) {
         // Killed mid-settle: either the new status made it to disk or the attempt is still open.
-        if (record.status !== trying && record.status !== 'unknown')
-          {failures.push(`sale ${k}: mid-settle to ${trying}, found ${record.status}`);}
-        else if (record.status === 'unknown' && trying !== 'unknown') counts.unknownRecovered++;
+        if (record.status !== trying && record.status !== 'unknown') {
+          failures.push(`sale ${k}: mid-settle to ${trying}, found ${record.status}`);
+        } else if (record.status === 'unknown' && trying !== 'unknown') counts.unknownRecovered++;
       } else if (record.status !== 'unknown') {
         failures.push(`sale ${k}: was pending when killed, reads ${record.status} instead of unknown`);
       } else {
@@ -254,20 +256,21 @@ async function verifyRun(
       const retry = await guard.peek(saleFor(k));
       const codes = retry.reasons.map((r) => r.code);
       if (record.status === 'unknown') {
-        if (retry.verdict !== 'block' || !codes.includes('UNKNOWN_OUTCOME'))
-          {failures.push(`sale ${k}: retry of an unknown charge got ${retry.verdict} ${codes.join(',')}`);}
-        else counts.retriesBlocked++;
+        if (retry.verdict !== 'block' || !codes.includes('UNKNOWN_OUTCOME')) {
+          failures.push(`sale ${k}: retry of an unknown charge got ${retry.verdict} ${codes.join(',')}`);
+        } else counts.retriesBlocked++;
       } else if (record.status === 'approved') {
-        if (retry.verdict !== 'prompt' || !codes.includes('DUPLICATE_CHARGE'))
-          {failures.push(`sale ${k}: retry of an approved charge got ${retry.verdict} ${codes.join(',')}`);}
-        else counts.retriesPrompted++;
+        if (retry.verdict !== 'prompt' || !codes.includes('DUPLICATE_CHARGE')) {
+          failures.push(`sale ${k}: retry of an approved charge got ${retry.verdict} ${codes.join(',')}`);
+        } else counts.retriesPrompted++;
       } else if (record.status === 'declined') {
         // A declined card retried must not be held up.
         if (retry.verdict !== 'allow') failures.push(`sale ${k}: retry of a declined charge got ${retry.verdict} ${codes.join(',')}`);
         else counts.retriesAllowed++;
       }
-      if (record.status !== 'unknown' && record.status !== plannedOutcome(k))
-        {failures.push(`sale ${k}: ${record.status} was never asked for`);}
+      if (record.status !== 'unknown' && record.status !== plannedOutcome(k)) {
+        failures.push(`sale ${k}: ${record.status} was never asked for`);
+      }
     }
   } finally {
     await guard.close();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } from '../../src/index.js';
+import { GuardStorageError, createGuard, type JournalEntry } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, headerLine, parseLine, recordLine } from '../../src/stores/file/jsonl.js';
@@ -15,9 +15,9 @@ import { sampleRecord } from '../helpers/records.js';
 import type { AttemptRecord } from '../../src/index.js';
 
 const dirs: string[] = [];
-const stores: GuardStore[] = [];
+const stores: FileStore[] = [];
 afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close?.().catch(() => undefined)));
+  await Promise.all(stores.map((store) => store.close().catch(() => undefined)));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -439,7 +439,7 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
     const failure = { next: undefined as Promise<void> | undefined };
     const fs: FileStoreFs = {
       ...realFs,
-      open: (async (...args: Parameters<typeof realFs.open>) => {
+      open: async (...args: Parameters<typeof realFs.open>) => {
         const handle = await realFs.open(...args);
         const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
         const gated = async (...a: unknown[]) => {
@@ -449,7 +449,7 @@ describe('fileStore history: get, byOrder, prune, load(scope)', () => {
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         };
         return String(args[0]).endsWith('.jsonl') ? Object.assign(handle, { write: gated }) : handle;
-      }),
+      },
     };
     const store = open(tempFile(), { fs });
     const first = sampleRecord('a', { status: 'approved', orderId: 'O-1', updatedAt: T, approvedAt: T });

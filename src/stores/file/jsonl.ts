@@ -106,9 +106,9 @@ export function readIndex(text: string, at: number, snapshot: Snapshot): Loc[] |
     const { ids, lens, upd, orders } = JSON.parse(text) as Record<string, unknown[]>;
     const lines = snapshot.coldLines;
     if ([ids, lens, upd].some((list) => list?.length !== lines) || !Array.isArray(orders)) return undefined;
-    const order: (string | undefined)[] = new Array(lines);
+    const order = new Array<string | undefined>(lines);
     for (let i = 0; i + 1 < orders.length; i += 2) order[orders[i] as number] = String(orders[i + 1]);
-    const cold: Loc[] = new Array(lines);
+    const cold = new Array<Loc>(lines);
     const end = at + snapshot.cold;
     for (let [k, updatedAt] = [0, 0]; k < lines; k++) {
       const [id, len] = [(ids as unknown[])[k], (lens as unknown[])[k] as number];

@@ -93,6 +93,9 @@ export class Locations {
       if (ids.length === 1) this.#orders.delete(from as string);
       else ids.splice(ids.indexOf(loc.id), 1);
     }
-    if (loc.order !== undefined) this.#orders.get(loc.order)?.push(loc.id) ?? this.#orders.set(loc.order, [loc.id]);
+    if (loc.order === undefined) return;
+    const to = this.#orders.get(loc.order);
+    if (to) to.push(loc.id);
+    else this.#orders.set(loc.order, [loc.id]);
   }
 }

@@ -74,7 +74,7 @@ describe('reading the front of a file across its first read', () => {
       const reads: [number, number][] = [];
       const fs: FileStoreFs = {
         ...realFs,
-        open: (async (...args: Parameters<typeof realFs.open>) => {
+        open: async (...args: Parameters<typeof realFs.open>) => {
           const handle = await realFs.open(...args);
           const read = handle.read.bind(handle) as (
             buffer: Buffer,
@@ -85,7 +85,7 @@ describe('reading the front of a file across its first read', () => {
           return Object.assign(handle, {
             read: (b: Buffer, o: number, l: number, p: number) => (reads.push([p, p + l]), read(b, o, l, p)),
           });
-        }),
+        },
       };
       const store = fileStore(path, { fs });
       await store.getMeta('padding');

@@ -75,8 +75,8 @@ async function outcome(f: () => Promise<unknown>): Promise<unknown> {
 
 function normal(side: Side, value: unknown): unknown {
   if (value === undefined || value === null) return value;
-  const name = (id: unknown) => (typeof id === 'string' ? (side.ids.indexOf(id) >= 0 ? `#${side.ids.indexOf(id)}` : id) : id);
-  if (typeof value === 'object' && 'verdict' in (value)) {
+  const name = (id: string | undefined) => (id !== undefined && side.ids.includes(id) ? `#${side.ids.indexOf(id)}` : id);
+  if (typeof value === 'object' && 'verdict' in value) {
     const d = value as { verdict: string; reasons: { code: string; attemptId?: string }[]; attempt?: { id: string } };
     return {
       verdict: d.verdict,
@@ -86,7 +86,7 @@ function normal(side: Side, value: unknown): unknown {
         .sort(),
     };
   }
-  if (typeof value === 'object' && 'fingerprint' in (value)) {
+  if (typeof value === 'object' && 'fingerprint' in value) {
     const r = value as AttemptRecord;
     return {
       ...r,
@@ -185,8 +185,9 @@ describe('a guard over a fileStore answers as one over a memoryStore', () => {
             expect(rb, log.join('\n')).toEqual(ra);
             // The store's history, read by id and by order (hot, cold or in the log), is what the memoryStore holds.
             const held = new Map((await mem.load()).map((r) => [r.id, r]));
-            for (const [i, id] of b.ids.entries())
-              {expect(normal(b, await b.file?.get(id)), log.join('\n')).toStrictEqual(normal(a, held.get(a.ids[i] as string)));}
+            for (const [i, id] of b.ids.entries()) {
+              expect(normal(b, await b.file?.get(id)), log.join('\n')).toStrictEqual(normal(a, held.get(a.ids[i] as string)));
+            }
             for (const order of ['O1', 'O2']) {
               const live = [...held.values()]
                 .filter((r) => r.orderId === order && staysFiled(r))
