@@ -2,8 +2,9 @@ import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { orderKey, staysFiled } from '../claims.js';
-import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
+import { GuardStorageError, errorText, invalidOption } from '../errors.js';
 import type { HistoryStore } from '../history.js';
+import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
@@ -54,26 +55,20 @@ export interface FileStore extends HistoryStore {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
-  const fail = (field: string, rule: string, value: unknown): never => {
-    throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must be ${rule}, got ${describeValue(value)}`, { field });
-  };
-  if (typeof path !== 'string' || path === '') fail('path', 'a non-empty string', path);
+  if (typeof path !== 'string' || path === '') invalidOption('path', 'a non-empty string', path);
   // Copied once: a getter or Proxy in the options is read here, never again.
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
   const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
-  if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
-  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0)) {
-    fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);
-  }
-  const { deadRatio: ratio } = after ?? {};
-  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) {
-    fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);
-  }
-  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
-  if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
-  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function')) {
-    fail('fs', 'an object with the node:fs/promises functions', fs);
-  }
+  const check = (field: string, value: unknown, ok: boolean, rule: string) =>
+    value === undefined || ok || invalidOption(field, rule, value);
+  const int = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min;
+  check('compactAfter', after, typeof after === 'object' && after !== null, 'an object');
+  const ratio = after?.deadRatio;
+  check('compactAfter.deadLines', after?.deadLines, int(after?.deadLines, 0), 'an integer >= 0');
+  check('compactAfter.deadRatio', ratio, typeof ratio === 'number' && ratio >= 0 && ratio < 1, 'a number from 0 up to (not including) 1');
+  check('journalMaxBytes', max, int(max, 1), 'an integer > 0');
+  check('journal', journal, typeof journal === 'boolean', 'a boolean');
+  check('fs', fs, typeof fs === 'object' && fs !== null && typeof fs.open === 'function', 'an object with the node:fs/promises functions');
   return new FileStoreImpl(resolve(path), copied);
 }
 
@@ -85,8 +80,12 @@ type Queued = {
 };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
-const owners = new Map<string, FileStoreImpl>();
+const owners = new Owners<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
+const STOPPED = {
+  fenced: ['TAKEN_OVER', 'another fileStore in this process took this file over; this one no longer reads or writes'],
+  closed: ['CLOSED', 'the store is closed'],
+} as const;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
 const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
@@ -229,18 +228,12 @@ class FileStoreImpl implements FileStore {
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'fenced') {
-      throw storageError(
-        'TAKEN_OVER',
-        this.path,
-        `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`,
-      );
-    }
-    if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
+    if (this.#state === 'open') return;
+    const [code, why] = STOPPED[this.#state];
+    throw storageError(code, this.path, `${operation}: ${why}`);
   }
   async #openOnce(): Promise<void> {
-    const [previous, fs, path] = [owners.get(this.path), this.#fs, this.path];
-    owners.set(path, this);
+    const [previous, fs, path] = [owners.take(this.path, this), this.#fs, this.path];
     if (previous) await previous.#surrender();
     const failed = (operation: string) => (error: unknown) => Promise.reject(storageError('OPEN_FAILED', path, operation, error));
     try {
@@ -275,7 +268,7 @@ class FileStoreImpl implements FileStore {
       }
       if (this.#version < FORMAT_VERSION || this.#shouldCompact()) await this.#compact();
     } catch (error) {
-      if (owners.get(path) === this) owners.delete(path);
+      owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
       [this.#handle, this.#state] = [undefined, 'closed'];
@@ -341,7 +334,7 @@ class FileStoreImpl implements FileStore {
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
-    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
+    const handle = await this.#opened();
     const got =
       bytes.length &&
       (
@@ -354,6 +347,7 @@ class FileStoreImpl implements FileStore {
     }
     return bytes;
   }
+  #opened = async (): Promise<FileHandle> => (this.#handle ??= await this.#fs.open(this.path, 'r+'));
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
 
   // ── writing ────────────────────────────────────────────────────────────
@@ -411,7 +405,7 @@ class FileStoreImpl implements FileStore {
   }
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
-    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
+    const handle = await this.#opened();
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
@@ -546,6 +540,6 @@ class FileStoreImpl implements FileStore {
     await this.#journal.handle?.close().catch(() => undefined);
     await this.#handle?.close().catch(() => undefined);
     [this.#journal.handle, this.#handle] = [undefined, undefined];
-    if (owners.get(this.path) === this) owners.delete(this.path);
+    owners.release(this.path, this);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GuardStorageError } from '../../errors.js';
+import { Owners } from '../../ownership.js';
 import { errno, storageError, type FileStoreFs } from './io.js';
 
 /**
@@ -27,8 +28,8 @@ export interface LockHolder {
 export type FileLock = { readonly path: string; release(): Promise<void> };
 
 const linux = process.platform === 'linux' || process.platform === 'android';
-/** Tokens of the locks this process holds: a lock with this pid is ours only if its token is here. */
-const held = new Set<string>();
+/** The token of each lock this process holds, by lock path: a lock with this pid is ours only if its token is here. */
+const held = new Owners<string, string>();
 // A lock file is created empty and then written: give its writer this long before calling it stale.
 const UNREADABLE_GRACE_MS = 200;
 const ATTEMPTS = 5;
@@ -64,20 +65,15 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   const procStart = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   const host = (await quietly(hostname)) || undefined;
   const mine: LockHolder = { pid: process.pid, startedAt: Date.now(), token: randomBytes(9).toString('base64url') };
-  Object.assign(
-    mine,
-    bootId ? { bootId } : {},
-    host ? { host } : {},
-    pidns ? { pidns } : {},
-    procStart && /^\d+$/.test(procStart) ? { procStart } : {},
-  );
+  Object.assign(mine, bootId && { bootId }, host && { host }, pidns && { pidns }, procStart && /^\d+$/.test(procStart) && { procStart });
   const content = `${JSON.stringify(mine)}\n`;
   const release = async () => {
-    held.delete(mine.token);
+    held.release(path, mine.token);
     const holder = await readHolder(fs, path);
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
-  const take = (): FileLock => (held.add(mine.token), { path, release });
+  // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
+  const take = (): FileLock => (held.take(path, mine.token), { path, release });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
       await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 });
@@ -91,13 +87,11 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
       holder = await readHolder(fs, path);
     }
     if (holder === 'gone') continue;
-    const verdict = holder === 'unreadable' ? 'stale' : judge(holder, mine, path);
+    const verdict = holder === 'unreadable' ? 'stale' : held.holds(path, holder.token) ? 'ours' : judge(holder, mine, path);
     if (verdict === 'ours') {
-      // Another fileStore of this process owned it: the caller fenced that one.
       await fs
         .writeFile(path, content, { mode: 0o600 })
         .catch((error: unknown) => Promise.reject(storageError('LOCK_FAILED', dataPath, `taking over the lock ${path}`, error)));
-      held.delete((holder as LockHolder).token);
       return take();
     }
     if (verdict !== 'stale') throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${verdict.by}.`);
@@ -111,9 +105,8 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
 }
 
-/** Whose `holder` is, seen from `me`: this process's (`'ours'`), nobody's (`'stale'`), or someone else's, `by` describing them for the LOCKED message. */
-function judge(holder: LockHolder, me: LockHolder, path: string): 'ours' | 'stale' | { by: string } {
-  if (held.has(holder.token)) return 'ours';
+/** Whose `holder` (not this process's) is, seen from `me`: nobody's (`'stale'`), or someone's, `by` describing them for the LOCKED message. */
+function judge(holder: LockHolder, me: LockHolder, path: string): 'stale' | { by: string } {
   const since = `since ${new Date(holder.startedAt).toISOString()}`;
   const only = 'only one process may own a guard file';
   if (holder.host !== undefined && me.host !== undefined && holder.host !== me.host) {
