@@ -7,7 +7,7 @@ import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
-import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
+import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import {
   FORMAT_VERSION,
   decodeRecord,
@@ -90,6 +90,7 @@ const STOPPED = {
 const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
 class FileStoreImpl implements FileStore {
+  readonly path: string;
   readonly #fs: FileStoreFs;
   readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
   #ready: Promise<void> | undefined;
@@ -115,37 +116,33 @@ class FileStoreImpl implements FileStore {
   #compactFloor = 0;
   #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(
-    readonly path: string,
-    options: FileStoreOptions,
-  ) {
-    this.#fs = options.fs ?? nodeFs;
-    const { compactAfter: after, journal, journalMaxBytes } = options;
+  constructor(path: string, { compactAfter: after, journal, journalMaxBytes: max, fs }: FileStoreOptions) {
+    this.path = path;
+    this.#fs = fs ?? nodeFs;
+    const journalPath = journal === false ? undefined : `${path}.journal`;
     this.#o = {
       deadLines: after?.deadLines ?? 1000,
       deadRatio: after?.deadRatio ?? 0.5,
-      journal: journal === false ? undefined : `${path}.journal`,
-      journalMax: journalMaxBytes ?? 16 << 20,
+      journal: journalPath,
+      journalMax: max ?? 16 << 20,
     };
   }
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
     while (this.#draining) await this.#draining;
-    const records: AttemptRecord[] = [];
     const unread: [at: number, len: number, id: string][] = [];
     for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
+    if (unread.length === 0) return [];
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
-    const bytes =
-      unread.length === 0
-        ? undefined
-        : await this.#read(
-            from,
-            unread.reduce((end, [at, len]) => Math.max(end, at + len), 0),
-          );
-    for (const [at, len, id] of bytes ? unread : []) {
-      const record = decodeRecord((bytes as Buffer).toString('utf8', at - from, at - from + len));
+    const bytes = await this.#read(
+      from,
+      unread.reduce((end, [at, len]) => Math.max(end, at + len), 0),
+    );
+    const records: AttemptRecord[] = [];
+    for (const [at, len, id] of unread) {
+      const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
       if (typeof record !== 'string') records.push(record);
       else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
     }
@@ -235,18 +232,14 @@ class FileStoreImpl implements FileStore {
   async #openOnce(): Promise<void> {
     const [previous, fs, path] = [owners.take(this.path, this), this.#fs, this.path];
     if (previous) await previous.#surrender();
-    const failed = (operation: string) => (error: unknown) => Promise.reject(storageError('OPEN_FAILED', path, operation, error));
+    const failed = (operation: string) => failing('OPEN_FAILED', path, operation);
     try {
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
       this.#lock = await acquireLock(fs, path);
-      if (
-        await fs.unlink(`${path}.tmp`).then(
-          () => true,
-          (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)),
-        )
-      ) {
-        this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
-      }
+      const unfinished = await fs
+        .unlink(`${path}.tmp`)
+        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
+      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
         if (errno(error) !== 'ENOENT') return failed('opening')(error);
         this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
@@ -335,16 +328,9 @@ class FileStoreImpl implements FileStore {
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
     const handle = await this.#opened();
-    const got =
-      bytes.length &&
-      (
-        await handle
-          .read(bytes, 0, bytes.length, from)
-          .catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))
-      ).bytesRead;
-    if (got !== bytes.length) {
-      throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
-    }
+    const read = bytes.length ? handle.read(bytes, 0, bytes.length, from) : Promise.resolve({ bytesRead: 0 });
+    const { bytesRead: got } = await read.catch(failing('READ_FAILED', this.path, 'reading'));
+    if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
   #opened = async (): Promise<FileHandle> => (this.#handle ??= await this.#fs.open(this.path, 'r+'));
@@ -481,22 +467,14 @@ class FileStoreImpl implements FileStore {
       return;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
-    const [old, next] = [
-      this.#handle,
-      await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`)),
-    ];
+    const old = this.#handle;
+    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
     let at = front.length;
     [...cold, ...hot].forEach(
       (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
     );
-    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [
-      next ?? undefined,
-      at,
-      lines.length + this.#meta.size,
-      hot.length,
-      false,
-      0,
-    ];
+    Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: hot.length });
+    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);

@@ -18,6 +18,12 @@ export function storageError(code: GuardStorageErrorCode, path: string, operatio
   );
 }
 
+/** Rejects with {@link storageError}: for `.catch` on an fs call. */
+export const failing =
+  (code: GuardStorageErrorCode, path: string, operation: string) =>
+  (error: unknown): Promise<never> =>
+    Promise.reject(storageError(code, path, operation, error));
+
 /**
  * Makes a created or renamed directory entry durable: a file's own fsync
  * does not cover its name. Windows cannot open a directory; there NTFS

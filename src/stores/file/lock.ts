@@ -3,7 +3,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GuardStorageError } from '../../errors.js';
 import { Owners } from '../../ownership.js';
-import { errno, storageError, type FileStoreFs } from './io.js';
+import { errno, failing, storageError, type FileStoreFs } from './io.js';
 
 /**
  * What `<path>.lock` holds: who owns the file. A pid alone does not say which
@@ -89,9 +89,7 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     if (holder === 'gone') continue;
     const verdict = holder === 'unreadable' ? 'stale' : held.holds(path, holder.token) ? 'ours' : judge(holder, mine, path);
     if (verdict === 'ours') {
-      await fs
-        .writeFile(path, content, { mode: 0o600 })
-        .catch((error: unknown) => Promise.reject(storageError('LOCK_FAILED', dataPath, `taking over the lock ${path}`, error)));
+      await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
       return take();
     }
     if (verdict !== 'stale') throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${verdict.by}.`);
