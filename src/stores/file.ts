@@ -8,18 +8,8 @@ import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import {
-  FORMAT_VERSION,
-  decodeRecord,
-  deleteLine,
-  headerLine,
-  indexLine,
-  metaLine,
-  parseLine,
-  readIndex,
-  recordLine,
-  type Line,
-} from './file/jsonl.js';
+import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
+import { metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
 import { Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -119,13 +109,8 @@ class FileStoreImpl implements FileStore {
   constructor(path: string, { compactAfter: after, journal, journalMaxBytes: max, fs }: FileStoreOptions) {
     this.path = path;
     this.#fs = fs ?? nodeFs;
-    const journalPath = journal === false ? undefined : `${path}.journal`;
-    this.#o = {
-      deadLines: after?.deadLines ?? 1000,
-      deadRatio: after?.deadRatio ?? 0.5,
-      journal: journalPath,
-      journalMax: max ?? 16 << 20,
-    };
+    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: undefined, journalMax: max ?? 16 << 20 };
+    if (journal !== false) this.#o.journal = `${path}.journal`;
   }
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
@@ -136,10 +121,8 @@ class FileStoreImpl implements FileStore {
     if (unread.length === 0) return [];
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
-    const bytes = await this.#read(
-      from,
-      unread.reduce((end, [at, len]) => Math.max(end, at + len), 0),
-    );
+    const to = unread.reduce((end, [at, len]) => Math.max(end, at + len), 0);
+    const bytes = await this.#read(from, to);
     const records: AttemptRecord[] = [];
     for (const [at, len, id] of unread) {
       const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
@@ -287,13 +270,8 @@ class FileStoreImpl implements FileStore {
     }
     const log = await this.#read(logAt, size);
     this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
-    if (this.#version > FORMAT_VERSION) {
-      throw storageError(
-        'UNSUPPORTED_FORMAT',
-        this.path,
-        `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`,
-      );
-    }
+    const newer = `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`;
+    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
     if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
@@ -363,16 +341,8 @@ class FileStoreImpl implements FileStore {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const failed =
-          batch.length === 0
-            ? undefined
-            : await this.#append(
-                batch,
-                batch.some((item) => item.waiter),
-              ).then(
-                () => undefined,
-                (error: unknown) => ({ error }),
-              );
+        const sync = batch.some((item) => item.waiter);
+        const failed = batch.length > 0 ? await this.#append(batch, sync).catch((error: unknown) => ({ error })) : undefined;
         for (const item of batch) {
           const { waiter } = item;
           if (!failed) waiter?.resolve();

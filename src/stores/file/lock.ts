@@ -87,12 +87,12 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
       holder = await readHolder(fs, path);
     }
     if (holder === 'gone') continue;
-    const verdict = holder === 'unreadable' ? 'stale' : held.holds(path, holder.token) ? 'ours' : judge(holder, mine, path);
-    if (verdict === 'ours') {
+    if (holder !== 'unreadable' && held.holds(path, holder.token)) {
       await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
       return take();
     }
-    if (verdict !== 'stale') throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${verdict.by}.`);
+    const by = holder === 'unreadable' ? undefined : heldBy(holder, mine, path);
+    if (by !== undefined) throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${by}.`);
     // Stale: its owner died without closing. Remove it only if nobody replaced it meanwhile.
     const now = await readHolder(fs, path);
     if (now === 'gone' || (typeof now === 'object' ? now.token !== (holder as LockHolder).token : holder !== 'unreadable')) continue;
@@ -103,39 +103,29 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
 }
 
-/** Whose `holder` (not this process's) is, seen from `me`: nobody's (`'stale'`), or someone's, `by` describing them for the LOCKED message. */
-function judge(holder: LockHolder, me: LockHolder, path: string): 'stale' | { by: string } {
+/** Who holds a lock that is not this process's, seen from `me`, described for the LOCKED message; undefined if provably nobody (stale). */
+function heldBy(holder: LockHolder, me: LockHolder, path: string): string | undefined {
   const since = `since ${new Date(holder.startedAt).toISOString()}`;
   const only = 'only one process may own a guard file';
   if (holder.host !== undefined && me.host !== undefined && holder.host !== me.host) {
     // Another machine, or another container on this kernel: its pids are not ours to probe.
-    return {
-      by: `process ${holder.pid} on host "${holder.host}" (${since}), which this host ("${me.host}") cannot see: another container or machine sharing this volume; ${only}. Close the guard there; if nothing on "${holder.host}" uses this file any more (its container was removed), delete ${path} by hand`,
-    };
+    return `process ${holder.pid} on host "${holder.host}" (${since}), which this host ("${me.host}") cannot see: another container or machine sharing this volume; ${only}. Close the guard there; if nothing on "${holder.host}" uses this file any more (its container was removed), delete ${path} by hand`;
   }
-  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return 'stale';
+  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return undefined;
   if (holder.pidns !== undefined && me.pidns !== undefined && holder.pidns !== me.pidns) {
-    return {
-      by: `process ${holder.pid} in another container on this host (pid namespace ${holder.pidns}, ${since}), whose processes this one cannot see; ${only}. Close the guard there; if that container is gone, delete ${path} by hand`,
-    };
+    return `process ${holder.pid} in another container on this host (pid namespace ${holder.pidns}, ${since}), whose processes this one cannot see; ${only}. Close the guard there; if that container is gone, delete ${path} by hand`;
   }
   if (holder.pid === process.pid) {
     // Our pid in our pid namespace: an earlier process that had it (gone), or this very process through another copy of this module.
     if (holder.pidns !== undefined && holder.pidns === me.pidns && holder.procStart !== undefined && me.procStart !== undefined) {
-      if (holder.procStart !== me.procStart) return 'stale';
-      return {
-        by: `process ${holder.pid}, this very process (${since}), through another copy of this library or another worker thread, whose store this one cannot fence; only one store may own a guard file at a time. Close that store first`,
-      };
+      if (holder.procStart !== me.procStart) return undefined;
+      return `process ${holder.pid}, this very process (${since}), through another copy of this library or another worker thread, whose store this one cannot fence; only one store may own a guard file at a time. Close that store first`;
     }
     // Without that proof it may be another container with the same pid (pid 1 in both).
-    return {
-      by: `process ${holder.pid} (${since}), which has this process's pid but is not this process: another container sharing this volume, or this one before a restart; ${only}. Close the guard there; if no other process uses this file, delete ${path} by hand`,
-    };
+    return `process ${holder.pid} (${since}), which has this process's pid but is not this process: another container sharing this volume, or this one before a restart; ${only}. Close the guard there; if no other process uses this file, delete ${path} by hand`;
   }
-  if (!isAlive(holder.pid)) return 'stale';
-  return {
-    by: `process ${holder.pid} (${since}); ${only}. Close the guard in that process (if process ${holder.pid} is not a guard at all, its pid was reused: delete ${path} by hand)`,
-  };
+  if (!isAlive(holder.pid)) return undefined;
+  return `process ${holder.pid} (${since}); ${only}. Close the guard in that process (if process ${holder.pid} is not a guard at all, its pid was reused: delete ${path} by hand)`;
 }
 
 async function readHolder(fs: FileStoreFs, path: string): Promise<LockHolder | 'unreadable' | 'gone'> {
