@@ -63,11 +63,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 }
 
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
-type Queued = {
-  line: string;
-  commit: (at: number, len: number) => void;
-  waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
-};
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
+type Waiter = { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
@@ -131,7 +128,6 @@ class FileStoreImpl implements FileStore {
     }
     return records;
   }
-  /** The last version of a record, whatever its status; undefined once deleted. */
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
     const pending = this.#pending.get(id);
@@ -141,7 +137,6 @@ class FileStoreImpl implements FileStore {
     if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
     return record;
   }
-  /** The live records (`staysFiled`) on this merchant's order. */
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
@@ -152,7 +147,6 @@ class FileStoreImpl implements FileStore {
     const records = await Promise.all([...ids].map((id) => this.get(id)));
     return records.filter((record): record is AttemptRecord => record !== undefined && staysFiled(record));
   }
-  /** Deletes every record not open and last updated before `before`; resolves how many. */
   async prune(before: number): Promise<number> {
     await this.#open('prune');
     let pruned = 0;
@@ -203,8 +197,6 @@ class FileStoreImpl implements FileStore {
     await this.#release();
     if (!fenced) await this.#lock?.release().catch(() => undefined);
   }
-
-  // ── opening ────────────────────────────────────────────────────────────
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
@@ -294,11 +286,10 @@ class FileStoreImpl implements FileStore {
   }
   #apply(line: Line, at: number, len: number, log: boolean): void {
     if (line.op === 'header') this.#version = line.version;
+    if (line.op === 'header' || line.op === 'index') return;
     if (line.op === 'meta') this.#meta.set(line.key, line.value);
-    else if (line.op === 'record' || line.op === 'delete') {
-      if (line.op === 'delete') this.#locs.delete(line.id);
-      else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
-    } else return;
+    else if (line.op === 'delete') this.#locs.delete(line.id);
+    else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
     this.#n.lines++;
     if (log) this.#n.log++;
   }
@@ -313,8 +304,6 @@ class FileStoreImpl implements FileStore {
   }
   #opened = async (): Promise<FileHandle> => (this.#handle ??= await this.#fs.open(this.path, 'r+'));
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
-
-  // ── writing ────────────────────────────────────────────────────────────
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
@@ -381,8 +370,6 @@ class FileStoreImpl implements FileStore {
     await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
     this.#dirtyTail = false;
   }
-
-  // ── compaction ─────────────────────────────────────────────────────────
   #shouldCompact(): boolean {
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
     const wanted =
@@ -415,12 +402,8 @@ class FileStoreImpl implements FileStore {
       });
       const lens = lines.slice(0, cold.length).map((line) => line.length);
       const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
-      const snapshot = {
-        meta: Buffer.byteLength(metas),
-        index: Buffer.byteLength(index),
-        cold: lens.reduce((sum, len) => sum + len + 1, 0),
-        coldLines: cold.length,
-      };
+      const coldBytes = lens.reduce((sum, len) => sum + len + 1, 0);
+      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length };
       front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
       const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
@@ -450,8 +433,6 @@ class FileStoreImpl implements FileStore {
     await old?.close().catch(() => undefined);
     await syncDirectory(fs, this.path).catch((error: unknown) => this.#warn(`after compaction: ${errorText(error)}`));
   }
-
-  // ── journal, shutdown ──────────────────────────────────────────────────
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];

@@ -5,7 +5,6 @@ import { GuardStorageError, errorText, type GuardStorageErrorCode } from '../../
 /** The part of `node:fs/promises` a file store uses: injectable, so tests can make the disk fail (ENOSPC, EIO), and a wrapped Electron fs can stand in. */
 export type FileStoreFs = Pick<typeof fsPromises, 'open' | 'readFile' | 'writeFile' | 'rename' | 'unlink' | 'mkdir'>;
 
-/** `ENOSPC`, `EACCES`… of a Node fs error, if it has one. */
 export const errno = (error: unknown): string | undefined =>
   ((code) => (typeof code === 'string' ? code : undefined))((error as { code?: unknown } | null)?.code);
 

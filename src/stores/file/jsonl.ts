@@ -1,6 +1,6 @@
 import { makeRecord, recordProblem } from '../../record.js';
 import type { AttemptRecord } from '../../types.js';
-import { Loc } from './locations.js';
+import type { Loc } from './locations.js';
 
 /**
  * The file store's lines, one JSON document each: docs/file-store.md,
@@ -11,10 +11,8 @@ import { Loc } from './locations.js';
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;
 // The fields of a version 2 array line, in order after its leading 1; a last object holds the rare ones.
-const V2_FIELDS =
-  'id fingerprint status kind amount currency merchantId createdAt updatedAt pendingSince refunded approvedAt authCode bin last4 orderId terminalId'.split(
-    ' ',
-  );
+const V2_FIELDS = `id fingerprint status kind amount currency merchantId createdAt updatedAt pendingSince refunded approvedAt
+  authCode bin last4 orderId terminalId`.split(/\s+/);
 const SNAPSHOT_FIELDS = ['meta', 'index', 'cold', 'coldLines'] as const;
 /** Byte lengths of the parts after the header line (with their newlines), and how many cold lines. */
 export type Snapshot = Record<(typeof SNAPSHOT_FIELDS)[number], number>;
@@ -100,7 +98,7 @@ export function readIndex(text: string, at: number, snapshot: Snapshot): Loc[] |
       const [id, len] = [(ids as unknown[])[k], (lens as unknown[])[k] as number];
       updatedAt += (upd as number[])[k] as number;
       if (typeof id !== 'string' || !Number.isSafeInteger(len) || !Number.isFinite(updatedAt)) return undefined;
-      cold[k] = new Loc(id, at, len, updatedAt, 0, order[k]);
+      cold[k] = { id, at, len, upd: updatedAt, flags: 0, order: order[k] };
       at += len + 1;
     }
     return at === end ? cold : undefined;
