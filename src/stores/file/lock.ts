@@ -131,9 +131,8 @@ function heldBy(holder: LockHolder, me: LockHolder, path: string): string | unde
 async function readHolder(fs: FileStoreFs, path: string): Promise<LockHolder | 'unreadable' | 'gone'> {
   const text = await fs.readFile(path, 'utf8').catch((error: unknown) => (errno(error) === 'ENOENT' ? 'gone' : 'unreadable'));
   const value = text === 'gone' ? text : await quietly(() => JSON.parse(text) as Partial<LockHolder> | null);
-  if (value === 'gone' || !value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') {
-    return value === 'gone' ? value : 'unreadable';
-  }
+  if (value === 'gone') return value;
+  if (!value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') return 'unreadable';
   const holder: LockHolder = { pid: value.pid as number, startedAt: Number(value.startedAt) || 0, token: value.token };
   for (const key of ['bootId', 'host', 'pidns', 'procStart'] as const) if (typeof value[key] === 'string') holder[key] = value[key];
   return holder;
