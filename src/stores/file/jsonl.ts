@@ -75,13 +75,8 @@ function fromV2(a: unknown[]): Record<string, unknown> {
 /** The index line of cold records whose lines are `lens[k]` bytes long. */
 export function indexLine(cold: readonly Loc[], lens: readonly number[]): string {
   const orders = cold.flatMap(({ order }, k) => (order === undefined ? [] : [k, order]));
-  return JSON.stringify({
-    op: 'index',
-    ids: cold.map((loc) => loc.id),
-    lens,
-    upd: cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0)),
-    orders,
-  });
+  const [ids, upd] = [cold.map((loc) => loc.id), cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0))];
+  return JSON.stringify({ op: 'index', ids, lens, upd, orders });
 }
 
 /** Where the cold lines an index line lists are, the first at `at`; undefined unless they are `snapshot.coldLines` lines of `snapshot.cold` bytes. */

@@ -10,14 +10,7 @@ export const [OPEN, REFUND] = [1, 2];
  * `load({ since })`), its flags, its order key while live. A new version
  * gets a new Loc; only a compaction moves one.
  */
-export type Loc = {
-  readonly id: string;
-  at: number;
-  len: number;
-  readonly upd: number;
-  readonly flags: number;
-  readonly order: string | undefined;
-};
+export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
 export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
   const flags = (isOpen(record.status) ? OPEN : 0) | (record.kind === 'refund' && record.status === 'approved' ? REFUND : 0);
@@ -83,7 +76,7 @@ export class Locations {
     if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
     return due;
   }
-  #file(from: string | undefined, loc: { id: string; order: string | undefined }): void {
+  #file(from: string | undefined, loc: Pick<Loc, 'id' | 'order'>): void {
     const ids = from === undefined ? undefined : this.#orders.get(from);
     if (ids?.includes(loc.id)) {
       if (ids.length === 1) this.#orders.delete(from as string);
