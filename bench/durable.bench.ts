@@ -84,8 +84,9 @@ export async function run(): Promise<BenchResult[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--src')) process.env.BENCH_TARGET = 'src';
-  for (const result of await run())
-    {console.log(
+  for (const result of await run()) {
+    console.log(
       `${result.name}: ${result.value} ${result.unit}${result.budget === undefined ? '' : result.value < result.budget ? '  ok' : '  FAIL'}  (${result.detail ?? ''})`,
-    );}
+    );
+  }
 }

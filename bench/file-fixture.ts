@@ -50,8 +50,7 @@ export async function loadNode(): Promise<NodeEntry> {
 /** Handles whose `datasync` does nothing: a fast writer of the same bytes. */
 const noSync: FileStoreFs = {
   ...realFs,
-  open: (async (...args: Parameters<typeof realFs.open>) =>
-    Object.assign(await realFs.open(...args), { datasync: async () => undefined })),
+  open: async (...args: Parameters<typeof realFs.open>) => Object.assign(await realFs.open(...args), { datasync: async () => undefined }),
 };
 
 async function writeFixture(path: string, sales: number): Promise<Omit<Fixture, 'path' | 'dir' | 'bytes'>> {

@@ -2,23 +2,14 @@ import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { orderKey, staysFiled } from '../claims.js';
-import { GuardConfigError, GuardStorageError, describeValue, errorText } from '../errors.js';
+import { GuardStorageError, errorText, invalidOption } from '../errors.js';
 import type { HistoryStore } from '../history.js';
+import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
-import { errno, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
-import {
-  FORMAT_VERSION,
-  decodeRecord,
-  deleteLine,
-  headerLine,
-  indexLine,
-  metaLine,
-  parseLine,
-  readIndex,
-  recordLine,
-  type Line,
-} from './file/jsonl.js';
+import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
+import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
+import { metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
 import { Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -54,40 +45,39 @@ export interface FileStore extends HistoryStore {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
-  const fail = (field: string, rule: string, value: unknown): never => {
-    throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must be ${rule}, got ${describeValue(value)}`, { field });
-  };
-  if (typeof path !== 'string' || path === '') fail('path', 'a non-empty string', path);
+  if (typeof path !== 'string' || path === '') invalidOption('path', 'a non-empty string', path);
   // Copied once: a getter or Proxy in the options is read here, never again.
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
   const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
-  if (after !== undefined && (typeof after !== 'object' || after === null)) fail('compactAfter', 'an object', after);
-  if (after?.deadLines !== undefined && !(Number.isSafeInteger(after.deadLines) && after.deadLines >= 0))
-    {fail('compactAfter.deadLines', 'an integer >= 0', after.deadLines);}
-  const { deadRatio: ratio } = after ?? {};
-  if (ratio !== undefined && !(typeof ratio === 'number' && ratio >= 0 && ratio < 1))
-    {fail('compactAfter.deadRatio', 'a number from 0 up to (not including) 1', ratio);}
-  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) fail('journalMaxBytes', 'an integer > 0', max);
-  if (journal !== undefined && typeof journal !== 'boolean') fail('journal', 'a boolean', journal);
-  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function'))
-    {fail('fs', 'an object with the node:fs/promises functions', fs);}
+  const check = (field: string, value: unknown, ok: boolean, rule: string) =>
+    value === undefined || ok || invalidOption(field, rule, value);
+  const int = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min;
+  check('compactAfter', after, typeof after === 'object' && after !== null, 'an object');
+  const ratio = after?.deadRatio;
+  check('compactAfter.deadLines', after?.deadLines, int(after?.deadLines, 0), 'an integer >= 0');
+  check('compactAfter.deadRatio', ratio, typeof ratio === 'number' && ratio >= 0 && ratio < 1, 'a number from 0 up to (not including) 1');
+  check('journalMaxBytes', max, int(max, 1), 'an integer > 0');
+  check('journal', journal, typeof journal === 'boolean', 'a boolean');
+  check('fs', fs, typeof fs === 'object' && fs !== null && typeof fs.open === 'function', 'an object with the node:fs/promises functions');
   return new FileStoreImpl(resolve(path), copied);
 }
 
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
-type Queued = {
-  line: string;
-  commit: (at: number, len: number) => void;
-  waiter?: { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
-};
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
+type Waiter = { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
-const owners = new Map<string, FileStoreImpl>();
+const owners = new Owners<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
+const STOPPED = {
+  fenced: ['TAKEN_OVER', 'another fileStore in this process took this file over; this one no longer reads or writes'],
+  closed: ['CLOSED', 'the store is closed'],
+} as const;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
 const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
 class FileStoreImpl implements FileStore {
+  readonly path: string;
   readonly #fs: FileStoreFs;
   readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
   #ready: Promise<void> | undefined;
@@ -113,43 +103,31 @@ class FileStoreImpl implements FileStore {
   #compactFloor = 0;
   #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(
-    readonly path: string,
-    options: FileStoreOptions,
-  ) {
-    this.#fs = options.fs ?? nodeFs;
-    const { compactAfter: after, journal, journalMaxBytes } = options;
-    this.#o = {
-      deadLines: after?.deadLines ?? 1000,
-      deadRatio: after?.deadRatio ?? 0.5,
-      journal: journal === false ? undefined : `${path}.journal`,
-      journalMax: journalMaxBytes ?? 16 << 20,
-    };
+  constructor(path: string, { compactAfter: after, journal, journalMaxBytes: max, fs }: FileStoreOptions) {
+    this.path = path;
+    this.#fs = fs ?? nodeFs;
+    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: undefined, journalMax: max ?? 16 << 20 };
+    if (journal !== false) this.#o.journal = `${path}.journal`;
   }
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
     while (this.#draining) await this.#draining;
-    const records: AttemptRecord[] = [];
     const unread: [at: number, len: number, id: string][] = [];
     for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
+    if (unread.length === 0) return [];
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
-    const bytes =
-      unread.length === 0
-        ? undefined
-        : await this.#read(
-            from,
-            unread.reduce((end, [at, len]) => Math.max(end, at + len), 0),
-          );
-    for (const [at, len, id] of bytes ? unread : []) {
-      const record = decodeRecord((bytes as Buffer).toString('utf8', at - from, at - from + len));
+    const to = unread.reduce((end, [at, len]) => Math.max(end, at + len), 0);
+    const bytes = await this.#read(from, to);
+    const records: AttemptRecord[] = [];
+    for (const [at, len, id] of unread) {
+      const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
       if (typeof record !== 'string') records.push(record);
       else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
     }
     return records;
   }
-  /** The last version of a record, whatever its status; undefined once deleted. */
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
     const pending = this.#pending.get(id);
@@ -159,7 +137,6 @@ class FileStoreImpl implements FileStore {
     if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
     return record;
   }
-  /** The live records (`staysFiled`) on this merchant's order. */
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
@@ -170,7 +147,6 @@ class FileStoreImpl implements FileStore {
     const records = await Promise.all([...ids].map((id) => this.get(id)));
     return records.filter((record): record is AttemptRecord => record !== undefined && staysFiled(record));
   }
-  /** Deletes every record not open and last updated before `before`; resolves how many. */
   async prune(before: number): Promise<number> {
     await this.#open('prune');
     let pruned = 0;
@@ -196,7 +172,8 @@ class FileStoreImpl implements FileStore {
     return this.#durable('setMeta', metaLine(key, value), () => this.#meta.set(key, value));
   }
   async delete(id: string): Promise<void> {
-    (await this.#open('delete'), this.#remove(id));
+    await this.#open('delete');
+    this.#remove(id);
   }
   async appendJournal(entry: JournalEntry): Promise<void> {
     await this.#open('appendJournal');
@@ -220,35 +197,24 @@ class FileStoreImpl implements FileStore {
     await this.#release();
     if (!fenced) await this.#lock?.release().catch(() => undefined);
   }
-
-  // ── opening ────────────────────────────────────────────────────────────
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'fenced')
-      {throw storageError(
-        'TAKEN_OVER',
-        this.path,
-        `${operation}: another fileStore in this process took this file over; this one no longer reads or writes`,
-      );}
-    if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
+    if (this.#state === 'open') return;
+    const [code, why] = STOPPED[this.#state];
+    throw storageError(code, this.path, `${operation}: ${why}`);
   }
   async #openOnce(): Promise<void> {
-    const [previous, fs, path] = [owners.get(this.path), this.#fs, this.path];
-    owners.set(path, this);
+    const [previous, fs, path] = [owners.take(this.path, this), this.#fs, this.path];
     if (previous) await previous.#surrender();
-    const failed = (operation: string) => (error: unknown) => Promise.reject(storageError('OPEN_FAILED', path, operation, error));
+    const failed = (operation: string) => failing('OPEN_FAILED', path, operation);
     try {
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
       this.#lock = await acquireLock(fs, path);
-      if (
-        await fs.unlink(`${path}.tmp`).then(
-          () => true,
-          (error: unknown) => (errno(error) === 'ENOENT' ? false : failed(`removing ${path}.tmp`)(error)),
-        )
-      ) {
-        this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
-      }
+      const unfinished = await fs
+        .unlink(`${path}.tmp`)
+        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
+      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
         if (errno(error) !== 'ENOENT') return failed('opening')(error);
         this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
@@ -270,7 +236,7 @@ class FileStoreImpl implements FileStore {
       }
       if (this.#version < FORMAT_VERSION || this.#shouldCompact()) await this.#compact();
     } catch (error) {
-      if (owners.get(path) === this) owners.delete(path);
+      owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
       [this.#handle, this.#state] = [undefined, 'closed'];
@@ -296,12 +262,8 @@ class FileStoreImpl implements FileStore {
     }
     const log = await this.#read(logAt, size);
     this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
-    if (this.#version > FORMAT_VERSION)
-      {throw storageError(
-        'UNSUPPORTED_FORMAT',
-        this.path,
-        `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`,
-      );}
+    const newer = `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`;
+    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
     if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
     if (this.#n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
@@ -324,36 +286,28 @@ class FileStoreImpl implements FileStore {
   }
   #apply(line: Line, at: number, len: number, log: boolean): void {
     if (line.op === 'header') this.#version = line.version;
+    if (line.op === 'header' || line.op === 'index') return;
     if (line.op === 'meta') this.#meta.set(line.key, line.value);
-    else if (line.op === 'record' || line.op === 'delete') {
-      if (line.op === 'delete') this.#locs.delete(line.id);
-      else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
-    } else return;
+    else if (line.op === 'delete') this.#locs.delete(line.id);
+    else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
     this.#n.lines++;
     if (log) this.#n.log++;
   }
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
-    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
-    const got =
-      bytes.length &&
-      (
-        await handle
-          .read(bytes, 0, bytes.length, from)
-          .catch((e: unknown) => Promise.reject(storageError('READ_FAILED', this.path, 'reading', e)))
-      ).bytesRead;
-    if (got !== bytes.length)
-      {throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);}
+    const handle = await this.#opened();
+    const read = bytes.length ? handle.read(bytes, 0, bytes.length, from) : Promise.resolve({ bytesRead: 0 });
+    const { bytesRead: got } = await read.catch(failing('READ_FAILED', this.path, 'reading'));
+    if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
+  #opened = async (): Promise<FileHandle> => (this.#handle ??= await this.#fs.open(this.path, 'r+'));
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
-
-  // ── writing ────────────────────────────────────────────────────────────
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
-      this.#kick();
+      void this.#kick();
     }).catch((error: unknown) =>
       Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)),
     );
@@ -362,7 +316,7 @@ class FileStoreImpl implements FileStore {
   #remove(id: string): 1 {
     this.#pending.set(id, null);
     this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
-    this.#kick();
+    void this.#kick();
     return 1;
   }
   /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
@@ -376,21 +330,16 @@ class FileStoreImpl implements FileStore {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const failed =
-          batch.length === 0
-            ? undefined
-            : await this.#append(
-                batch,
-                batch.some((item) => item.waiter),
-              ).then(
-                () => undefined,
-                (error: unknown) => ({ error }),
-              );
+        const sync = batch.some((item) => item.waiter);
+        const failed = batch.length > 0 ? await this.#append(batch, sync).catch((error: unknown) => ({ error })) : undefined;
         for (const item of batch) {
           const { waiter } = item;
           if (!failed) waiter?.resolve();
           else if (!waiter) this.#retry.push(item);
-          else (waiter.abort?.(), waiter.reject(failed.error));
+          else {
+            waiter.abort?.();
+            waiter.reject(failed.error);
+          }
         }
         if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
@@ -401,12 +350,13 @@ class FileStoreImpl implements FileStore {
   }
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
-    const handle = this.#handle ?? (this.#handle = await this.#fs.open(this.path, 'r+'));
+    const handle = await this.#opened();
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
-    for (let written = 0; written < bytes.length;)
-      {written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;}
+    for (let written = 0; written < bytes.length;) {
+      written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
+    }
     if (sync) await handle.datasync();
     this.#dirtyTail = false;
     for (const item of batch) {
@@ -420,8 +370,6 @@ class FileStoreImpl implements FileStore {
     await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
     this.#dirtyTail = false;
   }
-
-  // ── compaction ─────────────────────────────────────────────────────────
   #shouldCompact(): boolean {
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
     const wanted =
@@ -454,12 +402,8 @@ class FileStoreImpl implements FileStore {
       });
       const lens = lines.slice(0, cold.length).map((line) => line.length);
       const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
-      const snapshot = {
-        meta: Buffer.byteLength(metas),
-        index: Buffer.byteLength(index),
-        cold: lens.reduce((sum, len) => sum + len + 1, 0),
-        coldLines: cold.length,
-      };
+      const coldBytes = lens.reduce((sum, len) => sum + len + 1, 0);
+      const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length };
       front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
       const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
       out = await fs.open(tmp, 'w', 0o600);
@@ -476,29 +420,19 @@ class FileStoreImpl implements FileStore {
       return;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
-    const [old, next] = [
-      this.#handle,
-      await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`)),
-    ];
+    const old = this.#handle;
+    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
     let at = front.length;
     [...cold, ...hot].forEach(
       (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
     );
-    [this.#handle, this.#n.size, this.#n.lines, this.#n.log, this.#dirtyTail, this.#compactFloor] = [
-      next ?? undefined,
-      at,
-      lines.length + this.#meta.size,
-      hot.length,
-      false,
-      0,
-    ];
+    Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: hot.length });
+    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
     await syncDirectory(fs, this.path).catch((error: unknown) => this.#warn(`after compaction: ${errorText(error)}`));
   }
-
-  // ── journal, shutdown ──────────────────────────────────────────────────
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
@@ -535,6 +469,6 @@ class FileStoreImpl implements FileStore {
     await this.#journal.handle?.close().catch(() => undefined);
     await this.#handle?.close().catch(() => undefined);
     [this.#journal.handle, this.#handle] = [undefined, undefined];
-    if (owners.get(this.path) === this) owners.delete(this.path);
+    owners.release(this.path, this);
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GuardStorageError, createGuard, type GuardStore, type JournalEntry } from '../../src/index.js';
+import { GuardStorageError, createGuard, type JournalEntry } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, headerLine, parseLine, recordLine } from '../../src/stores/file/jsonl.js';
@@ -15,9 +15,9 @@ import { sampleRecord } from '../helpers/records.js';
 import type { AttemptRecord } from '../../src/index.js';
 
 const dirs: string[] = [];
-const stores: GuardStore[] = [];
+const stores: FileStore[] = [];
 afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close?.().catch(() => undefined)));
+  await Promise.all(stores.map((store) => store.close().catch(() => undefined)));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 

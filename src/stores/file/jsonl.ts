@@ -1,6 +1,6 @@
 import { makeRecord, recordProblem } from '../../record.js';
 import type { AttemptRecord } from '../../types.js';
-import { Loc } from './locations.js';
+import type { Loc } from './locations.js';
 
 /**
  * The file store's lines, one JSON document each: docs/file-store.md,
@@ -10,25 +10,9 @@ import { Loc } from './locations.js';
  */
 export const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;
-const V2_FIELDS = [
-  'id',
-  'fingerprint',
-  'status',
-  'kind',
-  'amount',
-  'currency',
-  'merchantId',
-  'createdAt',
-  'updatedAt',
-  'pendingSince',
-  'refunded',
-  'approvedAt',
-  'authCode',
-  'bin',
-  'last4',
-  'orderId',
-  'terminalId',
-] as const;
+// The fields of a version 2 array line, in order after its leading 1; a last object holds the rare ones.
+const V2_FIELDS = `id fingerprint status kind amount currency merchantId createdAt updatedAt pendingSince refunded approvedAt
+  authCode bin last4 orderId terminalId`.split(/\s+/);
 const SNAPSHOT_FIELDS = ['meta', 'index', 'cold', 'coldLines'] as const;
 /** Byte lengths of the parts after the header line (with their newlines), and how many cold lines. */
 export type Snapshot = Record<(typeof SNAPSHOT_FIELDS)[number], number>;
@@ -91,13 +75,8 @@ function fromV2(a: unknown[]): Record<string, unknown> {
 /** The index line of cold records whose lines are `lens[k]` bytes long. */
 export function indexLine(cold: readonly Loc[], lens: readonly number[]): string {
   const orders = cold.flatMap(({ order }, k) => (order === undefined ? [] : [k, order]));
-  return JSON.stringify({
-    op: 'index',
-    ids: cold.map((loc) => loc.id),
-    lens,
-    upd: cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0)),
-    orders,
-  });
+  const [ids, upd] = [cold.map((loc) => loc.id), cold.map((loc, k) => loc.upd - (cold[k - 1]?.upd ?? 0))];
+  return JSON.stringify({ op: 'index', ids, lens, upd, orders });
 }
 
 /** Where the cold lines an index line lists are, the first at `at`; undefined unless they are `snapshot.coldLines` lines of `snapshot.cold` bytes. */
@@ -106,15 +85,15 @@ export function readIndex(text: string, at: number, snapshot: Snapshot): Loc[] |
     const { ids, lens, upd, orders } = JSON.parse(text) as Record<string, unknown[]>;
     const lines = snapshot.coldLines;
     if ([ids, lens, upd].some((list) => list?.length !== lines) || !Array.isArray(orders)) return undefined;
-    const order: (string | undefined)[] = new Array(lines);
+    const order = new Array<string | undefined>(lines);
     for (let i = 0; i + 1 < orders.length; i += 2) order[orders[i] as number] = String(orders[i + 1]);
-    const cold: Loc[] = new Array(lines);
+    const cold = new Array<Loc>(lines);
     const end = at + snapshot.cold;
     for (let [k, updatedAt] = [0, 0]; k < lines; k++) {
       const [id, len] = [(ids as unknown[])[k], (lens as unknown[])[k] as number];
       updatedAt += (upd as number[])[k] as number;
       if (typeof id !== 'string' || !Number.isSafeInteger(len) || !Number.isFinite(updatedAt)) return undefined;
-      cold[k] = new Loc(id, at, len, updatedAt, 0, order[k]);
+      cold[k] = { id, at, len, upd: updatedAt, flags: 0, order: order[k] };
       at += len + 1;
     }
     return at === end ? cold : undefined;

@@ -10,21 +10,12 @@ export const [OPEN, REFUND] = [1, 2];
  * `load({ since })`), its flags, its order key while live. A new version
  * gets a new Loc; only a compaction moves one.
  */
-export class Loc {
-  constructor(
-    readonly id: string,
-    public at: number,
-    public len: number,
-    readonly upd: number,
-    readonly flags: number,
-    readonly order: string | undefined,
-  ) {}
-}
+export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
 export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
   const flags = (isOpen(record.status) ? OPEN : 0) | (record.kind === 'refund' && record.status === 'approved' ? REFUND : 0);
   const order = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
-  return new Loc(record.id, at, len, record.updatedAt, flags, order === previous?.order ? previous?.order : order);
+  return { id: record.id, at, len, upd: record.updatedAt, flags, order: order === previous?.order ? previous?.order : order };
 }
 
 /** Every record of the file by id, the live ones by order, and all in order of last update, for retention. */
@@ -39,7 +30,6 @@ export class Locations {
   }
   get = (id: string): Loc | undefined => this.#byId.get(id);
   values = (): IterableIterator<Loc> => this.#byId.values();
-  /** The ids of the live records on an order (`orderKey`). */
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
   set(loc: Loc): Loc {
     const previous = this.#byId.get(loc.id);
@@ -86,13 +76,15 @@ export class Locations {
     if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
     return due;
   }
-  /** Moves `loc.id` from the ids of order `from` to those of `loc.order`. */
-  #file(from: string | undefined, loc: { id: string; order: string | undefined }): void {
+  #file(from: string | undefined, loc: Pick<Loc, 'id' | 'order'>): void {
     const ids = from === undefined ? undefined : this.#orders.get(from);
     if (ids?.includes(loc.id)) {
       if (ids.length === 1) this.#orders.delete(from as string);
       else ids.splice(ids.indexOf(loc.id), 1);
     }
-    if (loc.order !== undefined) this.#orders.get(loc.order)?.push(loc.id) ?? this.#orders.set(loc.order, [loc.id]);
+    if (loc.order === undefined) return;
+    const to = this.#orders.get(loc.order);
+    if (to) to.push(loc.id);
+    else this.#orders.set(loc.order, [loc.id]);
   }
 }

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GuardStorageError } from '../../errors.js';
-import { errno, storageError, type FileStoreFs } from './io.js';
+import { Owners } from '../../ownership.js';
+import { errno, failing, storageError, type FileStoreFs } from './io.js';
 
 /**
  * What `<path>.lock` holds: who owns the file. A pid alone does not say which
@@ -27,8 +28,8 @@ export interface LockHolder {
 export type FileLock = { readonly path: string; release(): Promise<void> };
 
 const linux = process.platform === 'linux' || process.platform === 'android';
-/** Tokens of the locks this process holds: a lock with this pid is ours only if its token is here. */
-const held = new Set<string>();
+/** The token of each lock this process holds, by lock path: a lock with this pid is ours only if its token is here. */
+const held = new Owners<string, string>();
 // A lock file is created empty and then written: give its writer this long before calling it stale.
 const UNREADABLE_GRACE_MS = 200;
 const ATTEMPTS = 5;
@@ -64,20 +65,15 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   const procStart = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   const host = (await quietly(hostname)) || undefined;
   const mine: LockHolder = { pid: process.pid, startedAt: Date.now(), token: randomBytes(9).toString('base64url') };
-  Object.assign(
-    mine,
-    bootId ? { bootId } : {},
-    host ? { host } : {},
-    pidns ? { pidns } : {},
-    procStart && /^\d+$/.test(procStart) ? { procStart } : {},
-  );
+  Object.assign(mine, bootId && { bootId }, host && { host }, pidns && { pidns }, procStart && /^\d+$/.test(procStart) && { procStart });
   const content = `${JSON.stringify(mine)}\n`;
   const release = async () => {
-    held.delete(mine.token);
+    held.release(path, mine.token);
     const holder = await readHolder(fs, path);
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
-  const take = (): FileLock => (held.add(mine.token), { path, release });
+  // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
+  const take = (): FileLock => (held.take(path, mine.token), { path, release });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
       await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 });
@@ -91,16 +87,12 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
       holder = await readHolder(fs, path);
     }
     if (holder === 'gone') continue;
-    const verdict = holder === 'unreadable' ? 'stale' : judge(holder, mine, path);
-    if (verdict === 'ours') {
-      // Another fileStore of this process owned it: the caller fenced that one.
-      await fs
-        .writeFile(path, content, { mode: 0o600 })
-        .catch((error: unknown) => Promise.reject(storageError('LOCK_FAILED', dataPath, `taking over the lock ${path}`, error)));
-      held.delete((holder as LockHolder).token);
+    if (holder !== 'unreadable' && held.holds(path, holder.token)) {
+      await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
       return take();
     }
-    if (verdict !== 'stale') throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${verdict}.`);
+    const by = holder === 'unreadable' ? undefined : heldBy(holder, mine, path);
+    if (by !== undefined) throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${by}.`);
     // Stale: its owner died without closing. Remove it only if nobody replaced it meanwhile.
     const now = await readHolder(fs, path);
     if (now === 'gone' || (typeof now === 'object' ? now.token !== (holder as LockHolder).token : holder !== 'unreadable')) continue;
@@ -111,37 +103,36 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
 }
 
-/** Whose `holder` is, seen from `me`: this process's (`'ours'`), nobody's (`'stale'`), or someone's, described for the LOCKED message. */
-function judge(holder: LockHolder, me: LockHolder, path: string): 'ours' | 'stale' | string {
-  if (held.has(holder.token)) return 'ours';
+/** Who holds a lock that is not this process's, seen from `me`, described for the LOCKED message; undefined if provably nobody (stale). */
+function heldBy(holder: LockHolder, me: LockHolder, path: string): string | undefined {
   const since = `since ${new Date(holder.startedAt).toISOString()}`;
   const only = 'only one process may own a guard file';
   if (holder.host !== undefined && me.host !== undefined && holder.host !== me.host) {
     // Another machine, or another container on this kernel: its pids are not ours to probe.
     return `process ${holder.pid} on host "${holder.host}" (${since}), which this host ("${me.host}") cannot see: another container or machine sharing this volume; ${only}. Close the guard there; if nothing on "${holder.host}" uses this file any more (its container was removed), delete ${path} by hand`;
   }
-  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return 'stale';
+  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return undefined;
   if (holder.pidns !== undefined && me.pidns !== undefined && holder.pidns !== me.pidns) {
     return `process ${holder.pid} in another container on this host (pid namespace ${holder.pidns}, ${since}), whose processes this one cannot see; ${only}. Close the guard there; if that container is gone, delete ${path} by hand`;
   }
   if (holder.pid === process.pid) {
     // Our pid in our pid namespace: an earlier process that had it (gone), or this very process through another copy of this module.
     if (holder.pidns !== undefined && holder.pidns === me.pidns && holder.procStart !== undefined && me.procStart !== undefined) {
-      if (holder.procStart !== me.procStart) return 'stale';
+      if (holder.procStart !== me.procStart) return undefined;
       return `process ${holder.pid}, this very process (${since}), through another copy of this library or another worker thread, whose store this one cannot fence; only one store may own a guard file at a time. Close that store first`;
     }
     // Without that proof it may be another container with the same pid (pid 1 in both).
     return `process ${holder.pid} (${since}), which has this process's pid but is not this process: another container sharing this volume, or this one before a restart; ${only}. Close the guard there; if no other process uses this file, delete ${path} by hand`;
   }
-  if (!isAlive(holder.pid)) return 'stale';
+  if (!isAlive(holder.pid)) return undefined;
   return `process ${holder.pid} (${since}); ${only}. Close the guard in that process (if process ${holder.pid} is not a guard at all, its pid was reused: delete ${path} by hand)`;
 }
 
 async function readHolder(fs: FileStoreFs, path: string): Promise<LockHolder | 'unreadable' | 'gone'> {
   const text = await fs.readFile(path, 'utf8').catch((error: unknown) => (errno(error) === 'ENOENT' ? 'gone' : 'unreadable'));
   const value = text === 'gone' ? text : await quietly(() => JSON.parse(text) as Partial<LockHolder> | null);
-  if (value === 'gone' || !value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string')
-    {return value === 'gone' ? value : 'unreadable';}
+  if (value === 'gone') return value;
+  if (!value || !Number.isSafeInteger(value.pid) || typeof value.token !== 'string') return 'unreadable';
   const holder: LockHolder = { pid: value.pid as number, startedAt: Number(value.startedAt) || 0, token: value.token };
   for (const key of ['bootId', 'host', 'pidns', 'procStart'] as const) if (typeof value[key] === 'string') holder[key] = value[key];
   return holder;

@@ -75,7 +75,7 @@ async function outcome(f: () => Promise<unknown>): Promise<unknown> {
 
 function normal(side: Side, value: unknown): unknown {
   if (value === undefined || value === null) return value;
-  const name = (id: unknown) => (typeof id === 'string' ? (side.ids.indexOf(id) >= 0 ? `#${side.ids.indexOf(id)}` : id) : id);
+  const name = (id: string | undefined) => (id !== undefined && side.ids.includes(id) ? `#${side.ids.indexOf(id)}` : id);
   if (typeof value === 'object' && 'verdict' in value) {
     const d = value as { verdict: string; reasons: { code: string; attemptId?: string }[]; attempt?: { id: string } };
     return {
