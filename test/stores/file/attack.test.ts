@@ -37,7 +37,25 @@ const cold = (id: string, minute = 0, patch = {}) =>
 
 const v2Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 });
 const v2Line = (r: ReturnType<typeof sampleRecord>): string =>
-  JSON.stringify([1, r.id, r.fingerprint, r.status, r.kind, r.amount, r.currency, r.merchantId, r.createdAt, r.updatedAt, r.pendingSince, r.refunded, r.approvedAt ?? null, r.authCode ?? null, null, r.last4 ?? null, r.orderId ?? null]);
+  JSON.stringify([
+    1,
+    r.id,
+    r.fingerprint,
+    r.status,
+    r.kind,
+    r.amount,
+    r.currency,
+    r.merchantId,
+    r.createdAt,
+    r.updatedAt,
+    r.pendingSince,
+    r.refunded,
+    r.approvedAt ?? null,
+    r.authCode ?? null,
+    null,
+    r.last4 ?? null,
+    r.orderId ?? null,
+  ]);
 const enospc = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
 
 const guardOver = (store: FileStore, clock: ManualClock, merchantId = 'M-0001') =>
@@ -108,7 +126,7 @@ describe('FINDING 1: a snapshot whose cold part was cut short is trusted again o
   });
 });
 
-describe('FINDING 2: a lazy reopen after a failed post-compaction open puts the old file\'s handle back', () => {
+describe("FINDING 2: a lazy reopen after a failed post-compaction open puts the old file's handle back", () => {
   // After a compaction whose reopen of the new file fails, #handle is
   // undefined and #read/#append open it lazily, assigning `this.#handle`
   // after the await. A read whose open was issued before a second
@@ -154,7 +172,7 @@ describe('FINDING 2: a lazy reopen after a failed post-compaction open puts the 
   });
 });
 
-describe('FINDING 3: a failed directory fsync after compaction\'s rename is only a warning', () => {
+describe("FINDING 3: a failed directory fsync after compaction's rename is only a warning", () => {
   // #compact: `syncDirectory(...).catch(warn)`. Until the directory is
   // synced the rename may not survive a power cut, and the path would name
   // the old file again; yet the next put is appended to the new inode and
@@ -309,9 +327,17 @@ describe('holds: file store edges', () => {
   it('a format 2 file with superseded lines and a delete, its migration rename failing, then written and reopened', async () => {
     await writeFile(
       path,
-      [v2Header, v2Line(sampleRecord('a')), v2Line(cold('a', 1)), v2Line(cold('b', 2, { orderId: 'O1' })), JSON.stringify({ op: 'delete', id: 'a' }), v2Line(cold('c', 3, { orderId: 'O1' })), ''].join('\n'),
+      [
+        v2Header,
+        v2Line(sampleRecord('a')),
+        v2Line(cold('a', 1)),
+        v2Line(cold('b', 2, { orderId: 'O1' })),
+        JSON.stringify({ op: 'delete', id: 'a' }),
+        v2Line(cold('c', 3, { orderId: 'O1' })),
+        '',
+      ].join('\n'),
     );
-    const a = open({ fs: { ...nodeFs, rename: enospc } as FileStoreFs });
+    const a = open({ fs: { ...nodeFs, rename: enospc } });
     expect((await a.load()).map((r) => r.id).sort()).toEqual(['b', 'c']);
     await a.put(cold('d', 4, { orderId: 'O1' }));
     await a.delete('b');
@@ -412,7 +438,7 @@ describe('holds: through a guard', () => {
     await guard.close();
   });
 
-  it('colliding order keys (NUL in merchantId/orderId) do not block another merchant\'s order: the guard re-filters', async () => {
+  it("colliding order keys (NUL in merchantId/orderId) do not block another merchant's order: the guard re-filters", async () => {
     const clock = new ManualClock();
     const store = open();
     const guard = await guardOver(store, clock, 'M');
