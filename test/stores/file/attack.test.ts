@@ -246,6 +246,29 @@ describe('FINDING 5: with more than 2000 hot records making up a tenth of the fi
   });
 });
 
+describe('FINDING 6: a takeover whose open fails still fences the store that owned the file', () => {
+  // #openOnce: `owners.set(path, this); await previous.#surrender()` runs
+  // before anything that can fail (mkdir, lock, open). If the newer store's
+  // open then fails (EMFILE, EACCES on a hot reload), its catch only removes
+  // itself from `owners`: the older store stays fenced, and every write of
+  // the guard that was working rejects TAKEN_OVER, with no store owning the file.
+  it('the older store keeps writing after a newer one failed to open the file', async () => {
+    const a = open();
+    await a.load();
+    await a.put(cold('x', 1));
+    const failing = {
+      ...nodeFs,
+      open: async (p: string, flags: string, mode?: number) =>
+        p === path
+          ? Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }))
+          : nodeFs.open(p, flags, mode),
+    } as unknown as FileStoreFs;
+    const b = open({ fs: failing });
+    expect(await b.load().catch((error: unknown) => (error as GuardStorageError).code)).toBe('OPEN_FAILED');
+    await expect(a.put(cold('y', 2))).resolves.toBeUndefined();
+  });
+});
+
 describe('holds: prune racing a put of the same id', () => {
   it('a put in flight wins over a prune of its older version; a prune before a put is overtaken by it', async () => {
     const a = open();
