@@ -91,6 +91,12 @@ class FileStoreImpl implements FileStore {
   #version = 0;
   /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log; while opening, line numbers and lines skipped. */
   #n = { size: 0, lines: 0, log: 0, lineNo: 0, skipped: 0 };
+  /** The header names a snapshot the file does not hold (cut short, or its index unreadable). */
+  #snapshotBroken = false;
+  /** Counts handle switches (compactions), so a reopen that raced one is not kept. */
+  #generation = 0;
+  /** A compaction renamed the new file in but could not fsync the directory: the next durable write must. */
+  #directoryUnsynced = false;
   /** A failed write may have left bytes past `#size`: cut them before writing again. */
   #dirtyTail = false;
   #warnings: string[] = [];
@@ -134,8 +140,10 @@ class FileStoreImpl implements FileStore {
     const loc = this.#locs.get(id);
     if (pending !== undefined || !loc) return pending ?? undefined;
     const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
-    if (typeof record === 'string') throw storageError('READ_FAILED', this.path, `reading record ${id} (${record})`);
-    return record;
+    // A line that is not the record filed there (a damaged file) is never handed back as if it were.
+    const problem = typeof record === 'string' ? record : record.id === id ? undefined : 'another record is at its place';
+    if (problem !== undefined) throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
+    return record as AttemptRecord;
   }
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
@@ -145,7 +153,11 @@ class FileStoreImpl implements FileStore {
       else ids.delete(id);
     }
     const records = await Promise.all([...ids].map((id) => this.get(id)));
-    return records.filter((record): record is AttemptRecord => record !== undefined && staysFiled(record));
+    // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
+    return records.filter(
+      (record): record is AttemptRecord =>
+        record !== undefined && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId,
+    );
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
@@ -205,21 +217,26 @@ class FileStoreImpl implements FileStore {
     throw storageError(code, this.path, `${operation}: ${why}`);
   }
   async #openOnce(): Promise<void> {
-    const [previous, fs, path] = [owners.take(this.path, this), this.#fs, this.path];
-    if (previous) await previous.#surrender();
+    const [fs, path] = [this.#fs, this.path];
     const failed = (operation: string) => failing('OPEN_FAILED', path, operation);
+    let fenced = false;
     try {
+      // What can fail for want of a directory, a permission or a file handle
+      // fails before an older store of this process is fenced: it goes on.
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
-      this.#lock = await acquireLock(fs, path);
-      const unfinished = await fs
-        .unlink(`${path}.tmp`)
-        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
-      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
         if (errno(error) !== 'ENOENT') return failed('opening')(error);
         this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
         return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
       });
+      const previous = owners.take(path, this);
+      fenced = true;
+      if (previous) await previous.#surrender();
+      this.#lock = await acquireLock(fs, path);
+      const unfinished = await fs
+        .unlink(`${path}.tmp`)
+        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
+      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
       if (size === 0) await this.#append([{ line: headerLine(), commit: () => (this.#version = FORMAT_VERSION) }], true);
       else await this.#replayFile(size);
@@ -234,9 +251,15 @@ class FileStoreImpl implements FileStore {
           this.#retry.unshift(mark);
         });
       }
-      if (this.#version < FORMAT_VERSION || this.#shouldCompact()) await this.#compact();
+      if (this.#version < FORMAT_VERSION || this.#shouldCompact() || this.#snapshotBroken) {
+        // A snapshot cut short must be rewritten before anything is appended
+        // after its header, or the next open takes the new lines for cold ones.
+        if (!(await this.#compact()) && this.#snapshotBroken) {
+          throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
+        }
+      }
     } catch (error) {
-      owners.release(path, this);
+      if (fenced) owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
       [this.#handle, this.#state] = [undefined, 'closed'];
@@ -258,7 +281,10 @@ class FileStoreImpl implements FileStore {
         this.#replay(front, 0, indexAt, false);
         this.#locs.snapshot(cold);
         [this.#n.lines, this.#n.lineNo, logAt] = [this.#n.lines + cold.length, this.#n.lineNo + 1 + cold.length, coldAt + snapshot.cold];
-      } else this.#warn('the snapshot index is unreadable: every line was read instead');
+      } else {
+        this.#warn('the snapshot index is unreadable or cut short: every line was read instead, and the file is rewritten');
+        this.#snapshotBroken = true;
+      }
     }
     const log = await this.#read(logAt, size);
     this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
@@ -302,7 +328,17 @@ class FileStoreImpl implements FileStore {
     if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
-  #opened = async (): Promise<FileHandle> => (this.#handle ??= await this.#fs.open(this.path, 'r+'));
+  /** The handle on the file the path names: reopened once after a compaction could not, and never one a later compaction replaced. */
+  async #opened(): Promise<FileHandle> {
+    for (;;) {
+      if (this.#handle) return this.#handle;
+      const generation = this.#generation;
+      const handle = await this.#fs.open(this.path, 'r+');
+      if (generation === this.#generation && !this.#handle) return (this.#handle = handle);
+      // Another reopen won, or a compaction switched files meanwhile: this one may name the old file.
+      await handle.close().catch(() => undefined);
+    }
+  }
   #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -358,6 +394,11 @@ class FileStoreImpl implements FileStore {
       written += (await handle.write(bytes, written, bytes.length - written, this.#n.size + written)).bytesWritten;
     }
     if (sync) await handle.datasync();
+    // The file these lines went into is the one the path names after a power cut only once its rename is durable.
+    if (sync && this.#directoryUnsynced) {
+      await syncDirectory(this.#fs, this.path);
+      this.#directoryUnsynced = false;
+    }
     this.#dirtyTail = false;
     for (const item of batch) {
       const len = Buffer.byteLength(item.line);
@@ -384,7 +425,7 @@ class FileStoreImpl implements FileStore {
    * the old file or the new one, never part of one. Lines are copied as
    * bytes, except arrays (version 2). Runs inside the write queue.
    */
-  async #compact(): Promise<void> {
+  async #compact(): Promise<boolean> {
     const [fs, tmp] = [this.#fs, `${this.path}.tmp`];
     this.#compactWanted = false;
     let out: FileHandle | undefined;
@@ -417,7 +458,7 @@ class FileStoreImpl implements FileStore {
       // The old file is intact: keep appending to it, and try again once it has doubled.
       this.#compactFloor = this.#n.lines * 2;
       this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
-      return;
+      return false;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
     const old = this.#handle;
@@ -426,12 +467,18 @@ class FileStoreImpl implements FileStore {
     [...cold, ...hot].forEach(
       (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
     );
-    Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: hot.length });
-    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
+    // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
+    Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
+    [this.#handle, this.#dirtyTail, this.#compactFloor, this.#snapshotBroken] = [next ?? undefined, false, 0, false];
+    this.#generation++;
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
-    await syncDirectory(fs, this.path).catch((error: unknown) => this.#warn(`after compaction: ${errorText(error)}`));
+    await syncDirectory(fs, this.path).catch((error: unknown) => {
+      this.#directoryUnsynced = true;
+      this.#warn(`after compaction, will sync the directory before the next write: ${errorText(error)}`);
+    });
+    return true;
   }
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {

@@ -223,7 +223,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     byOrder: (merchantId, orderId) =>
       run<AttemptRecord[]>('byOrder', 'readonly', (store, done) =>
         // What is filed under the order's claim key, which every tab's writes keep current.
-        related(store, [CLAIM + orderKey(merchantId, orderId)], [], (records) => done(records.filter(staysFiled))),
+        related(store, [CLAIM + orderKey(merchantId, orderId)], [], (records) =>
+          // The key joins merchant and order with NUL: another pair can join to the same key.
+          done(records.filter((r) => staysFiled(r) && r.merchantId === merchantId && r.orderId === orderId)),
+        ),
       ),
 
     prune: (before) => {

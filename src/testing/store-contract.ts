@@ -347,6 +347,15 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
           }
         });
 
+        it('never hands back another merchant and order whose joined key is the same (NUL in an id)', async (ctx) => {
+          const { store } = await openWithHistory(ctx);
+          const mine = record('mine', { merchantId: 'M', orderId: 'a\u0000b', status: 'approved', approvedAt: T });
+          const theirs = record('theirs', { merchantId: 'M\u0000a', orderId: 'b', status: 'approved', approvedAt: T });
+          for (const r of [mine, theirs]) await store.put(r);
+          expect(ids(await store.byOrder('M', 'a\u0000b'))).toEqual(['mine']);
+          expect(ids(await store.byOrder('M\u0000a', 'b'))).toEqual(['theirs']);
+        });
+
         it('prunes settled records last changed before the bound, never an open one, and says how many', async (ctx) => {
           const { store, reopen } = await openWithHistory(ctx);
           for (const r of day()) await store.put(r);
