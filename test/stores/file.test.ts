@@ -12,6 +12,7 @@ import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, headerLine, parseLine, recordLine } from '../../src/stores/file/jsonl.js';
 import { storeContract } from '../../src/testing.js';
 import { sampleRecord } from '../helpers/records.js';
+import { v2Header, v2Line } from '../helpers/file-formats.js';
 import type { AttemptRecord } from '../../src/index.js';
 
 const dirs: string[] = [];
@@ -50,46 +51,6 @@ const shape = (path: string) =>
   );
 /** A version 1 or 2 file, written by hand from the formats jsonl.ts documents. */
 const v1Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 1 });
-const v2Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 });
-/** A version 2 record line: an array of the fields by position, the rare ones in a trailing object. */
-function v2Line(r: ReturnType<typeof sampleRecord>): string {
-  const fields = [
-    r.id,
-    r.fingerprint,
-    r.status,
-    r.kind,
-    r.amount,
-    r.currency,
-    r.merchantId,
-    r.createdAt,
-    r.updatedAt,
-    r.pendingSince,
-    r.refunded,
-    r.approvedAt,
-    r.authCode,
-    r.bin,
-    r.last4,
-    r.orderId,
-    r.terminalId,
-  ];
-  const rare = Object.fromEntries(
-    Object.entries({
-      idempotencyKey: r.idempotencyKey === r.id ? undefined : r.idempotencyKey,
-      operator: r.operator,
-      orderTotal: r.orderTotal,
-      refundOf: r.refundOf,
-      processorRef: r.processorRef,
-      code: r.code,
-      message: r.message,
-      override: r.override,
-      refunds: r.refunds,
-    }).filter(([, v]) => v !== undefined),
-  );
-  const line: unknown[] = [1, ...fields.map((v) => v ?? null)];
-  if (Object.keys(rare).length > 0) line.push(rare);
-  else while (line[line.length - 1] === null) line.pop();
-  return JSON.stringify(line);
-}
 const GUARD = { merchantId: 'M-FILE', secret: 'file-store-test-secret-0123456789' } as const;
 
 storeContract(

@@ -8,6 +8,7 @@ import { fileStore, type FileStore, type FileStoreFs } from '../../../src/node.j
 import { createGuard } from '../../../src/index.js';
 import { HOUR, ManualClock, SECRET, VISA, sale } from '../../helpers/guard.js';
 import { sampleRecord } from '../../helpers/records.js';
+import { v2Header, v2Line } from '../../helpers/file-formats.js';
 
 /*
  * Adversarial pins for the format-3 file store (snapshot + log): what an
@@ -35,27 +36,6 @@ const T0 = 1_767_225_600_000;
 const cold = (id: string, minute = 0, patch = {}) =>
   sampleRecord(id, { status: 'approved', approvedAt: T0, authCode: 'A1', updatedAt: T0 + minute * 60_000, ...patch });
 
-const v2Header = JSON.stringify({ op: 'header', format: 'pos-duplicate-guard/file', version: 2 });
-const v2Line = (r: ReturnType<typeof sampleRecord>): string =>
-  JSON.stringify([
-    1,
-    r.id,
-    r.fingerprint,
-    r.status,
-    r.kind,
-    r.amount,
-    r.currency,
-    r.merchantId,
-    r.createdAt,
-    r.updatedAt,
-    r.pendingSince,
-    r.refunded,
-    r.approvedAt ?? null,
-    r.authCode ?? null,
-    null,
-    r.last4 ?? null,
-    r.orderId ?? null,
-  ]);
 const enospc = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
 
 const guardOver = (store: FileStore, clock: ManualClock, merchantId = 'M-0001') =>
