@@ -44,7 +44,9 @@ export type GuardInputErrorCode =
   | 'UNKNOWN_DECISION'
   | 'NOT_OVERRIDABLE'
   /** A `charge` callback (`onSubmitting`) threw; nothing was charged. */
-  | 'CALLBACK_FAILED';
+  | 'CALLBACK_FAILED'
+  /** `guard.on(type, listener)` with a type the guard never emits, or a listener that is not a function. */
+  | 'INVALID_LISTENER';
 
 /** `GuardConfigError['code']`: which option of `createGuard` or of a store is wrong. */
 export type GuardConfigErrorCode = 'INVALID_OPTION' | 'INVALID_DURATION' | 'INVALID_SECRET' | 'SECRET_CHANGED';

@@ -1,4 +1,19 @@
+import { GuardInputError, fail } from './errors.js';
 import type { GuardEvent, GuardEventOf, GuardEventType } from './types.js';
+
+// Every event type, kept complete by the compiler: a listener for a type the
+// guard never emits (a typo, 'settled') would wait forever without a word.
+const EVENT_TYPES: Readonly<Record<GuardEventType, true>> = {
+  decision: true,
+  override: true,
+  settle: true,
+  resume: true,
+  'storage-error': true,
+  'clock-anomaly': true,
+  prune: true,
+  'late-answer': true,
+  'listener-error': true,
+};
 
 export type Listener<T extends GuardEventType> = (event: GuardEventOf<T>) => void;
 
@@ -13,6 +28,10 @@ export class Emitter {
   readonly #listeners = new Map<GuardEventType, Set<(event: GuardEvent) => void>>();
 
   on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(EVENT_TYPES, type)) {
+      fail(GuardInputError, 'INVALID_LISTENER', 'type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}`, type);
+    }
+    if (typeof listener !== 'function') fail(GuardInputError, 'INVALID_LISTENER', 'listener', 'must be a function', listener);
     let set = this.#listeners.get(type);
     if (!set) this.#listeners.set(type, (set = new Set()));
     const wrapped = listener as (event: GuardEvent) => void;

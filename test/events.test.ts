@@ -147,3 +147,23 @@ describe('Emitter', () => {
     expect(() => emitter.emit(prune)).not.toThrow();
   });
 });
+
+describe('Emitter.on refuses what can never be heard', () => {
+  it('an event type the guard never emits, and a listener that is not a function, are GuardInputError naming the field', () => {
+    const emitter = new Emitter();
+    const typo = (() => {
+      try {
+        emitter.on('settled' as never, () => undefined);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(typo).toMatchObject({ name: 'GuardInputError', code: 'INVALID_LISTENER', field: 'type' });
+    expect((typo as Error).message).toMatch(/^`type` must be one of decision, override, settle, .*got "settled" \(string\)$/);
+    expect(() => emitter.on('settle', 'log it' as never)).toThrow(expect.objectContaining({ code: 'INVALID_LISTENER', field: 'listener' }));
+    // A card number put where the type goes is not echoed.
+    expect(() => emitter.on('4111111111111111' as never, () => undefined)).toThrow(
+      expect.not.objectContaining({ message: expect.stringContaining('4111111111111111') }),
+    );
+  });
+});
