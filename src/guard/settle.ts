@@ -34,7 +34,12 @@ interface Plan {
  * over a `cancelled` or `declined` someone recorded meanwhile (the PIN pad's
  * Cancel, a check that found nothing yet), and the journal says so.
  */
-export async function settle(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+export function settle(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+  // What it reads back from the store (the attempt, a refund's sale) stays in memory until it is planned on and written.
+  return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor));
+}
+
+async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
   assertOpen(ctx);
   const valid = validateOutcome(outcome);
   const found = find(ctx, attemptId);
@@ -206,13 +211,18 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
 }
 
 /** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */
-export async function resume(ctx: GuardContext, attemptId: string): Promise<Attempt> {
+export function resume(ctx: GuardContext, attemptId: string): Promise<Attempt> {
+  // What it reads back from the store (the attempt, its order's payments) stays in memory until it is judged on.
+  return holdingMemory(ctx, resumeHeld(ctx, attemptId));
+}
+
+async function resumeHeld(ctx: GuardContext, attemptId: string): Promise<Attempt> {
   assertOpen(ctx);
   const found = find(ctx, attemptId);
   const held = found instanceof Promise ? await found : found;
   // The rules read its order's payments, as for a new begin of its sale.
   const reading = recallFor(ctx, held);
-  if (reading) await holdingMemory(ctx, reading);
+  if (reading) await reading;
   const now = guardNow(ctx);
   const current = requireRecord(ctx, attemptId);
   const from = statusOf(ctx, current, now);

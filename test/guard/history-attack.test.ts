@@ -528,3 +528,40 @@ async function makeForeign(): Promise<AttemptRecord> {
   const id = await approved(guard, { orderId: 'ORD-ELSEWHERE', amount: 777 });
   return (await store.get?.(id)) as AttemptRecord;
 }
+
+describe('FINDING 9: a record read back for a settle left memory again before the settle used it', () => {
+  // find() held memory only while its store read was out: between the end
+  // of that hold and the settle's next step, a decision's sweep took the
+  // recalled record out again, and the settle threw UNKNOWN_ATTEMPT for an
+  // attempt that exists. A peek (no order: it sweeps synchronously) is run
+  // at every microtask depth after the store's answer, to land in that gap.
+  it('a void of a sale that left memory succeeds whatever sweep runs beside it', async () => {
+    const failures: string[] = [];
+    for (let depth = 0; depth < 12; depth++) {
+      const inner = memoryStore();
+      let sweepAfterGet = false;
+      const store: GuardStore = {
+        ...inner,
+        get: async (id) => {
+          const record = await inner.get?.(id);
+          if (sweepAfterGet) {
+            sweepAfterGet = false;
+            let hop: Promise<void> = Promise.resolve();
+            for (let i = 0; i < depth; i++) hop = hop.then(() => undefined);
+            void hop.then(() => guard.peek(sale({ amount: 1 })));
+          }
+          return record;
+        },
+      };
+      const { guard, clock } = await testGuard({ store, window: '10m' });
+      const { attempt } = await guard.begin(sale({ amount: 4200 }));
+      await attempt?.approve();
+      clock.advance(HOUR);
+      await guard.peek(sale({ amount: 1 }));
+      sweepAfterGet = true;
+      const voided = await guard.settle(attempt?.id ?? '', { status: 'voided' }).catch((error: Error) => error);
+      if (voided instanceof Error) failures.push(`depth ${depth}: ${voided.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
