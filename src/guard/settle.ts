@@ -58,14 +58,17 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
   let next = plan(ctx, current, from, valid, now, processor);
   const { store } = ctx.o;
   const claim = store.claim?.bind(store);
-  if (claim && next.sale) {
-    // A sale's refunded sum is read and written in one step where tabs
-    // share the store: another tab's refund of the same sale, approved a
-    // moment ago, is counted, not overwritten.
+  if (claim) {
+    // Where tabs share the store, a settle reads what it changes and writes
+    // it in one step: another tab's settle of this attempt (after the tab
+    // charging it reloaded) is met, not overwritten with an outcome planned
+    // on an older version; and another tab's refund of the same sale,
+    // approved a moment ago, is counted.
     let settledThere = false;
+    const sale = next.sale;
     const written = await write(ctx, () =>
-      // The sale, this attempt, and the sale's refunds in flight in other tabs.
-      claim({ keys: [refundKey(next.sale as string)], ids: [attemptId, next.sale as string] }, (related) => {
+      // This attempt; for a sale's refunded sum, the sale and its refunds in flight in other tabs.
+      claim(sale === undefined ? { keys: [], ids: [attemptId] } : { keys: [refundKey(sale)], ids: [attemptId, sale] }, (related) => {
         for (const other of related) {
           // The very version start-up read as unknown (its process died mid-charge): nothing new.
           const recovered = ctx.recovered.get(other.id);
@@ -87,7 +90,9 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
     );
     if (settledThere) return view(ctx, requireRecord(ctx, attemptId), now);
     for (const record of next.changes) ctx.index.add(record);
+    // Written in the claim, or else by put; either way the moment to retry what a failed write left in memory only.
     if (!written) await persist(ctx, next.changes);
+    else if (ctx.unpersisted.size > 0) await persist(ctx, []);
   } else {
     for (const record of next.changes) ctx.index.add(record);
     await persist(ctx, next.changes);

@@ -4,7 +4,7 @@
  * single-guard findings. `FINDING` blocks fail on the code as reviewed;
  * `holds` blocks pin what is right.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptRecord, Guard, Sale } from '../../../src/index.js';
 import { DAY, HOUR, MASTERCARD, MINUTE, ManualClock, sale } from '../../helpers/guard.js';
 import { freshDb, settle, tab, type Tab } from '../../helpers/tabs.js';
@@ -16,6 +16,7 @@ async function opened(db: ReturnType<typeof freshDb>, clock: ManualClock): Promi
   return made;
 }
 afterEach(async () => {
+  vi.unstubAllGlobals();
   await Promise.all(open.splice(0).map((t) => t.guard.close().catch(() => undefined)));
 });
 
@@ -136,5 +137,28 @@ describe('holds: two tabs over history', () => {
       a.guard.settle(paid, { status: 'voided' }),
     ]);
     expect(results.map(outcome)).toContain('GuardStateError');
+  });
+});
+
+describe('FINDING I3: a reloaded tab settles an attempt another tab settled meanwhile, over its outcome', () => {
+  // Found by the adversity property (seed -1573534706): tab B begins a sale
+  // and reloads (its new guard reads the pending attempt as unknown); tab A,
+  // which can now read the attempt from the store's history, settles it
+  // declined; tab B then settles it approved from its memory's `unknown`,
+  // and the plain put wrote the approval over A's decline while A had let a
+  // new charge of the same sale through. A settle on a shared store now
+  // reads the attempt and writes it in one claim step.
+  it('the second, different settle is refused and the first stands', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const clock = new ManualClock();
+    const a = await opened(db, clock);
+    const b = await opened(db, clock);
+    const { attempt } = await b.guard.begin(sale({ amount: 3300 }));
+    const reloaded = await opened(db, clock.afterRestart());
+    expect(await a.guard.settle(attempt?.id ?? '', { status: 'declined' })).toMatchObject({ status: 'declined' });
+    const refused = await reloaded.guard.settle(attempt?.id ?? '', { status: 'approved' }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: 'GuardStateError', code: 'INVALID_TRANSITION' });
+    expect((await a.store.get(attempt?.id ?? ''))?.status).toBe('declined');
   });
 });
