@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createGuard, isGuardError, memoryStore, type GuardStore } from '../../src/index.js';
-import { SECRET, sale, thrown } from '../helpers/guard.js';
+import { SECRET, revokedProxy, sale, throwingGetter, thrown } from '../helpers/guard.js';
 
 /** SPEC §4: every error the guard throws is one of the five GuardError classes. */
-const revoked = (): never => {
-  const p = Proxy.revocable({}, {});
-  p.revoke();
-  return p.proxy as never;
-};
-const throwingGetter = (key: string) =>
-  Object.defineProperty({}, key, {
-    enumerable: true,
-    get: () => {
-      throw new Error('getter');
-    },
-  }) as never;
 
 async function expectGuardError(action: () => unknown): Promise<void> {
   const error = await thrown(action);
@@ -31,7 +19,7 @@ describe('Attempt handle methods', () => {
   it('decline() with a revoked Proxy as details', async () => {
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET });
     const { attempt } = await guard.begin(sale());
-    await expectGuardError(() => attempt!.decline(revoked()));
+    await expectGuardError(() => attempt!.decline(revokedProxy()));
   });
 
   /** `{ status: 'approved', ...details }`: a `status` in the details wins, so approve() can record a decline and release the sale. */
@@ -54,7 +42,7 @@ describe('guard methods with hostile arguments', () => {
 
   it('attempts() with a revoked Proxy filter', async () => {
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET });
-    await expectGuardError(() => guard.attempts(revoked()));
+    await expectGuardError(() => guard.attempts(revokedProxy()));
   });
 
   it('charge() whose confirm throws', async () => {

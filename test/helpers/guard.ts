@@ -152,3 +152,20 @@ export function spyStore(put?: (record: AttemptRecord, write: () => Promise<void
     },
   };
 }
+
+/** A revoked Proxy: any read of it throws a TypeError (hostile input). */
+export function revokedProxy(): never {
+  const p = Proxy.revocable({}, {});
+  p.revoke();
+  return p.proxy as never;
+}
+
+/** An object whose `key` is an enumerable getter that throws (hostile input). */
+export function throwingGetter(key: string): never {
+  return Object.defineProperty({}, key, {
+    enumerable: true,
+    get: () => {
+      throw new Error('getter');
+    },
+  }) as never;
+}

@@ -11,6 +11,7 @@ import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { makeRecord } from '../../src/record.js';
 import { FORMAT_VERSION, headerLine, parseLine, recordLine } from '../../src/stores/file/jsonl.js';
 import { storeContract } from '../../src/testing.js';
+import { revokedProxy, throwingGetter } from '../helpers/guard.js';
 import { sampleRecord } from '../helpers/records.js';
 import { v2Header, v2Line } from '../helpers/file-formats.js';
 import type { AttemptRecord } from '../../src/index.js';
@@ -473,22 +474,13 @@ describe('fileStore options', () => {
   });
 
   it('rejects options it cannot read with GuardConfigError naming the field (review2)', () => {
-    const p = Proxy.revocable({}, {});
-    p.revoke();
-    const getter = (key: string) =>
-      Object.defineProperty({}, key, {
-        enumerable: true,
-        get: () => {
-          throw new Error('getter');
-        },
-      }) as never;
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', p.proxy as never)).toThrow(
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', revokedProxy())).toThrow(
       expect.objectContaining({ name: 'GuardConfigError', field: 'options' }),
     );
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', getter('compactAfter'))).toThrow(
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', throwingGetter('compactAfter'))).toThrow(
       expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter' }),
     );
-    expect(() => fileStore('/tmp/review2-never-created.jsonl', { compactAfter: getter('deadLines') })).toThrow(
+    expect(() => fileStore('/tmp/review2-never-created.jsonl', { compactAfter: throwingGetter('deadLines') })).toThrow(
       expect.objectContaining({ name: 'GuardConfigError', field: 'compactAfter.deadLines' }),
     );
     expect(() => fileStore('/tmp/review2-never-created.jsonl', null as never)).toThrow(

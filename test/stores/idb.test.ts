@@ -6,7 +6,7 @@ import { isQuotaError, toStorageError } from '../../src/stores/idb/errors.js';
 import { storeContract } from '../../src/testing.js';
 import { dump, rawPut, type Db } from '../helpers/raw-idb.js';
 import { sampleRecord } from '../helpers/records.js';
-import { ManualClock, thrown } from '../helpers/guard.js';
+import { ManualClock, revokedProxy, thrown, throwingGetter } from '../helpers/guard.js';
 
 const SECRET = 'idb-test-secret-0123456789abcdef';
 const VISA = '4111 1111 1111 1111';
@@ -89,17 +89,11 @@ describe('indexedDbStore without IndexedDB (Node)', () => {
   });
 
   it('rejects options it cannot read, or that are not an object, with GuardConfigError (review2)', () => {
-    const p = Proxy.revocable({}, {});
-    p.revoke();
-    const getter = Object.defineProperty({}, 'journalLimit', {
-      enumerable: true,
-      get: () => {
-        throw new Error('getter');
-      },
-    });
     expect(() => indexedDbStore(null as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
-    expect(() => indexedDbStore(p.proxy as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
-    expect(() => indexedDbStore(getter as never)).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }));
+    expect(() => indexedDbStore(revokedProxy())).toThrow(expect.objectContaining({ name: 'GuardConfigError', field: 'options' }));
+    expect(() => indexedDbStore(throwingGetter('journalLimit'))).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }),
+    );
   });
 });
 

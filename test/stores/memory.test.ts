@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../src/index.js';
 import { storeContract } from '../../src/testing.js';
+import { revokedProxy, throwingGetter } from '../helpers/guard.js';
 import { sampleRecord } from '../helpers/records.js';
 
 // One Map: a reopen is the same store, as a guard re-created over it sees it.
@@ -28,18 +29,6 @@ describe('memoryStore journal', () => {
 });
 
 describe('memoryStore options (review2): every refusal a GuardConfigError naming the field', () => {
-  const revoked = (): never => {
-    const p = Proxy.revocable({}, {});
-    p.revoke();
-    return p.proxy as never;
-  };
-  const throwingGetter = (key: string) =>
-    Object.defineProperty({}, key, {
-      enumerable: true,
-      get: () => {
-        throw new Error('getter');
-      },
-    }) as never;
   const refused = (options: unknown, field: string) =>
     expect(() => memoryStore(options as never)).toThrow(
       expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_OPTION', field }),
@@ -48,7 +37,7 @@ describe('memoryStore options (review2): every refusal a GuardConfigError naming
   it('refuses options that are not an object', () => {
     refused(null, 'options');
     refused('big', 'options');
-    refused(revoked(), 'options');
+    refused(revokedProxy(), 'options');
   });
 
   it('refuses options whose getter throws', () => refused(throwingGetter('journalLimit'), 'journalLimit'));
