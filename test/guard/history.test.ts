@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord, type GuardStore, type MemoryStore } from '../../src/index.js';
-import { HOUR, MINUTE, flush, sale, testGuard, thrown } from '../helpers/guard.js';
+import { HOUR, MASTERCARD, MINUTE, flush, sale, testGuard, thrown } from '../helpers/guard.js';
 
 /** A memoryStore that counts its history reads, and can be made to fail them. */
 function countingStore(): MemoryStore & { reads: string[]; failReads: boolean } {
@@ -78,6 +78,28 @@ describe('a guard over a store with history', () => {
     // The refund's approval counted on the sale read back from the store.
     expect(await guard.get(paid)).toMatchObject({ refunded: 2000 });
     expect((await store.get?.(paid))?.refunded).toBe(2000);
+  });
+
+  it('sums an order paid partly before the window and partly inside it for the overpay rule (orderTotal)', async () => {
+    const { guard, clock } = await testGuard({ window: '10m' });
+    await approved(guard, { orderId: 'ORD-T', orderTotal: 5000, amount: 3000 });
+    clock.advance(HOUR);
+    await guard.peek(sale({ amount: 1 })); // the first payment leaves memory
+    await approved(guard, { orderId: 'ORD-T', orderTotal: 5000, amount: 1500, card: { pan: MASTERCARD } });
+    // 3000 (read back from the store) + 1500 (in memory) + 1000 > 5000: only the sum of both catches it.
+    const over = await guard.peek(sale({ orderId: 'ORD-T', orderTotal: 5000, amount: 1000, card: { token: 'tok-third' } }));
+    expect(over.reasons.map((r) => r.code)).toEqual(['ORDER_ALREADY_PAID']);
+    const fits = await guard.peek(sale({ orderId: 'ORD-T', orderTotal: 5000, amount: 500, card: { token: 'tok-third' } }));
+    expect(fits.verdict).toBe('allow');
+  });
+
+  it('a refund of a sale pruned after retention finds no original', async () => {
+    const { guard, clock } = await testGuard({ window: '10m', retention: '24h' });
+    const old = await approved(guard);
+    clock.advance(24 * HOUR + MINUTE);
+    const refund = await guard.peek(sale({ kind: 'refund', refundOf: old }));
+    expect(refund.reasons.map((r) => r.code)).toEqual(['REFUND_ORIGINAL_NOT_FOUND']);
+    expect(await guard.get(old)).toBeUndefined();
   });
 
   it('a refund in another currency than a sale that left memory is still refused as bad input', async () => {

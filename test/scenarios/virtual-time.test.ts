@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGuard } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
-import { SECRET, sale, thrown } from '../helpers/guard.js';
+import { SECRET, flush, sale, thrown } from '../helpers/guard.js';
 
 describe('virtualTime', () => {
   it('runs timers in due order as time advances, each at its own time, and not before', async () => {
@@ -54,6 +54,7 @@ describe("charge's timeout runs on the injected scheduler", () => {
     });
     await inSubmit;
     await time.advance(29_999);
+    await flush();
     expect(settled).toBe(false);
     await time.advance(1);
     expect(await charging).toMatchObject({ status: 'unknown', attempt: { status: 'unknown', message: 'no answer within 30000 ms' } });

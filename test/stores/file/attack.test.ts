@@ -101,7 +101,7 @@ describe('FINDING 1: a snapshot whose cold part was cut short is trusted again o
     store = open();
     guard = await guardOver(store, clock.afterRestart());
     const again = await guard.peek(sale({ orderId: 'ORD-9', amount: 5000, card: { pan: VISA } }));
-    expect(again.verdict).not.toBe('allow');
+    expect(again.reasons.map((r) => r.code)).toContain('ORDER_ALREADY_PAID');
     await guard.close();
   });
 });
@@ -450,7 +450,9 @@ describe('holds: through a guard', () => {
     clock.advance(2 * HOUR);
     await guard.peek(sale({ amount: 1 }));
     await store.compact();
-    expect((await guard.peek(sale({ merchantId: 'M', orderId: 'a\u0000b', amount: 5000, card: { pan: VISA } }))).verdict).not.toBe('allow');
+    expect(
+      (await guard.peek(sale({ merchantId: 'M', orderId: 'a\u0000b', amount: 5000, card: { pan: VISA } }))).reasons.map((r) => r.code),
+    ).toContain('ORDER_ALREADY_PAID');
     expect((await guard.peek(sale({ merchantId: 'M\u0000a', orderId: 'b', amount: 5000, card: { pan: VISA } }))).verdict).toBe('allow');
     await guard.close();
   });
