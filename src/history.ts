@@ -17,7 +17,12 @@ import type { AttemptRecord, GuardStore } from './types.js';
 /** Whether `record` is hot: kept in the guard's memory, and what `load({ since })` must return. */
 export function isHot(record: AttemptRecord, since: number): boolean {
   // `!(a < b)`: a record without a usable time is handed over too, so the guard reports it.
-  return isOpen(record.status) || !(record.updatedAt < since) || (record.kind === 'refund' && record.status === 'approved');
+  return hotAtAnyAge(record) || !(record.updatedAt < since);
+}
+
+/** Hot whatever its age: open (its outcome unknown), or an approved refund (start-up re-counts it on its sale). */
+export function hotAtAnyAge({ status, kind }: Pick<AttemptRecord, 'status' | 'kind'>): boolean {
+  return isOpen(status) || (kind === 'refund' && status === 'approved');
 }
 
 /** A store that keeps history: see `GuardStore.get`. */

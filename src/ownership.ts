@@ -12,7 +12,7 @@
  */
 
 /** The part of `Map` and `WeakMap` the registry needs. */
-export interface Slots<K, V> {
+interface Slots<K, V> {
   get(key: K): V | undefined;
   set(key: K, value: V): unknown;
   delete(key: K): boolean;

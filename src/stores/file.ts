@@ -10,7 +10,7 @@ import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
-import { Locations, locOf, type Loc } from './file/locations.js';
+import { HOT, Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -120,7 +120,9 @@ class FileStoreImpl implements FileStore {
     await this.#open('load');
     while (this.#draining) await this.#draining;
     const unread: [at: number, len: number, id: string][] = [];
-    for (const loc of this.#locs.values()) if (!scope || loc.flags !== 0 || loc.upd >= scope.since) unread.push([loc.at, loc.len, loc.id]);
+    // As `isHot` says, on what the store knows of a record unread.
+    for (const loc of this.#locs.values())
+      {if (!scope || loc.flags & HOT || !(loc.upd < scope.since)) unread.push([loc.at, loc.len, loc.id]);}
     if (unread.length === 0) return [];
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
@@ -434,7 +436,7 @@ class FileStoreImpl implements FileStore {
     let front = Buffer.alloc(0);
     try {
       const old = await this.#read(0, this.#n.size);
-      for (const loc of this.#locs.values()) (loc.flags ? hot : cold).push(loc);
+      for (const loc of this.#locs.values()) (loc.flags & HOT ? hot : cold).push(loc);
       cold.sort((a, b) => a.upd - b.upd);
       lines = [...cold, ...hot].map(({ at, len }) => {
         const line = old.subarray(at, at + len);

@@ -59,6 +59,7 @@ const OBJECT_STORE = 'guard';
  * and approved refunds (start-up re-counts them on their sale). Read from
  * the `state` index, so start-up never walks the settled history.
  */
+// The [status, kind] pairs `hotAtAnyAge` accepts (history.ts); test/stores/idb/history.test.ts checks them against `isHot`.
 const HOT_STATES = [
   ['pending', 'sale'],
   ['pending', 'refund'],

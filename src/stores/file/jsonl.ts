@@ -8,7 +8,7 @@ import type { Loc } from './locations.js';
  * index and cold lines after it, then the log) and the formats 1 and 2 that
  * older releases wrote, which are read and rewritten.
  */
-export const FORMAT = 'pos-duplicate-guard/file';
+const FORMAT = 'pos-duplicate-guard/file';
 export const FORMAT_VERSION = 3;
 // The fields of a version 2 array line, in order after its leading 1; a last object holds the rare ones.
 const V2_FIELDS = `id fingerprint status kind amount currency merchantId createdAt updatedAt pendingSince refunded approvedAt

@@ -1,9 +1,10 @@
 import { orderKey, staysFiled } from '../../claims.js';
+import { hotAtAnyAge } from '../../history.js';
 import { isOpen } from '../../lifecycle.js';
 import type { AttemptRecord } from '../../types.js';
 
-/** Flags: open (pending, unknown: never pruned by the store), an approved refund. Either makes a record hot whatever its age. */
-export const [OPEN, REFUND] = [1, 2];
+/** Flags: open (pending, unknown: never pruned by the store); hot whatever its age (`hotAtAnyAge`). */
+export const [OPEN, HOT] = [1, 2];
 /**
  * Where a record's latest line is (`at`, `len` bytes before its newline),
  * and what the store must know of it unread: its last update (retention,
@@ -13,7 +14,7 @@ export const [OPEN, REFUND] = [1, 2];
 export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
 export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
-  const flags = (isOpen(record.status) ? OPEN : 0) | (record.kind === 'refund' && record.status === 'approved' ? REFUND : 0);
+  const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
   const order = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
   return { id: record.id, at, len, upd: record.updatedAt, flags, order: order === previous?.order ? previous?.order : order };
 }
