@@ -182,7 +182,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     assertOpen(ctx);
     now = guardNow(ctx);
   }
-  recall(ctx, recalled);
+  recall(ctx, recalled, now);
   checkRefundCurrency(ctx, sale);
   const findings = evaluate(sale, ctx.index, now, ctx.o);
   if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {

@@ -56,8 +56,10 @@ function recordFrom(operation: string, value: unknown): AttemptRecord | undefine
 }
 
 /** Records read back from the store's history, into memory unless memory holds a version of them. */
-export function recall(ctx: GuardContext, stored: readonly unknown[]): void {
-  const now = guardNow(ctx);
+export function recall(ctx: GuardContext, stored: readonly unknown[], now?: number): void {
+  // Nothing read (most begins): no clock read either.
+  if (stored.length === 0) return;
+  now ??= guardNow(ctx);
   for (const value of stored) {
     const record = value as AttemptRecord;
     if (value === undefined || recordProblem(value) !== undefined || ctx.index.get(record.id) !== undefined) continue;
