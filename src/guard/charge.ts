@@ -23,6 +23,7 @@ import { begin, override } from './decide.js';
 import { get } from './query.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
+import { within } from './deadline.js';
 import { journal } from './writes.js';
 
 /** `Guard.charge`. */
@@ -190,27 +191,11 @@ type Settled =
 /** Races a submit against a timeout on the guard's scheduler, keeping hold of the late answer. */
 function settleWithin(work: Promise<unknown>, timeoutMs: number, scheduler: Scheduler): Promise<Settled> {
   const guarded = Promise.resolve(work);
-  return new Promise<Settled>((resolve) => {
-    const timedOut = () => resolve({ timedOut: true, late: guarded });
-    let cancel: () => void;
-    try {
-      cancel = scheduler.after(timeoutMs, timedOut);
-    } catch {
-      // The charge is submitted already: a broken scheduler must not leave it without a timeout.
-      const timer = setTimeout(timedOut, Math.min(timeoutMs, 2 ** 31 - 1));
-      cancel = () => clearTimeout(timer);
-    }
-    guarded.then(
-      (value) => {
-        cancel();
-        resolve({ timedOut: false, value });
-      },
-      (error: unknown) => {
-        cancel();
-        resolve({ timedOut: false, error: error ?? new Error('submit rejected') });
-      },
-    );
-  });
+  const answered = guarded.then(
+    (value): Settled => ({ timedOut: false, value }),
+    (error: unknown): Settled => ({ timedOut: false, error: error ?? new Error('submit rejected') }),
+  );
+  return within(scheduler, timeoutMs, answered, (): Settled => ({ timedOut: true, late: guarded }));
 }
 
 /**

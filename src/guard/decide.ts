@@ -13,6 +13,7 @@ import { validateSale } from '../sale.js';
 import { claimOf, excluding } from '../claims.js';
 import type { AttemptRecord, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, type GuardContext } from './context.js';
+import { within } from './deadline.js';
 import { handle } from './handle.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
@@ -160,6 +161,14 @@ function checkRefundCurrency(ctx: GuardContext, sale: SaleFacts): void {
   }
 }
 
+/**
+ * How long a decision waits for the store's history (an order's payments, a
+ * refund's original): a store that hangs (a dead connection, a stuck disk)
+ * makes the decision STORAGE_UNAVAILABLE under `onStorageError` in seconds,
+ * never a till that hangs at Pay.
+ */
+const HISTORY_READ_TIMEOUT_MS = 5_000;
+
 async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Promise<Decision> {
   assertOpen(ctx);
   // From here to the reservation nothing awaits, unless history must be read first.
@@ -172,7 +181,10 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   const reading = readFor(ctx, sale);
   if (reading) {
     try {
-      recalled = await holdingMemory(ctx, reading);
+      const ms = HISTORY_READ_TIMEOUT_MS;
+      const unanswered = () =>
+        Promise.reject(new GuardStorageError('UNAVAILABLE', `the store did not answer a read of its history within ${ms} ms`));
+      recalled = await holdingMemory(ctx, within(ctx.o.scheduler, ms, reading, unanswered));
     } catch (error) {
       if (isGuardError(error) && !(error instanceof GuardStorageError)) throw error;
       // The store could not answer: decide on what memory holds, under onStorageError.

@@ -121,8 +121,9 @@ class FileStoreImpl implements FileStore {
     while (this.#draining) await this.#draining;
     const unread: [at: number, len: number, id: string][] = [];
     // As `isHot` says, on what the store knows of a record unread.
-    for (const loc of this.#locs.values())
-      {if (!scope || loc.flags & HOT || !(loc.upd < scope.since)) unread.push([loc.at, loc.len, loc.id]);}
+    for (const loc of this.#locs.values()) {
+      if (!scope || loc.flags & HOT || !(loc.upd < scope.since)) unread.push([loc.at, loc.len, loc.id]);
+    }
     if (unread.length === 0) return [];
     // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
     const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);

@@ -5,8 +5,9 @@
  * hold exactly as when everything was in memory.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryStore, type AttemptRecord, type GuardStore, type MemoryStore } from '../../src/index.js';
-import { HOUR, MASTERCARD, MINUTE, flush, sale, testGuard, thrown } from '../helpers/guard.js';
+import { createGuard, memoryStore, type AttemptRecord, type GuardStore, type MemoryStore } from '../../src/index.js';
+import { virtualTime } from '../../src/testing.js';
+import { HOUR, MASTERCARD, MINUTE, SECRET, flush, sale, testGuard, thrown } from '../helpers/guard.js';
 
 /** A memoryStore that counts its history reads, and can be made to fail them. */
 function countingStore(): MemoryStore & { reads: string[]; failReads: boolean } {
@@ -152,5 +153,23 @@ describe('a guard over a store with history', () => {
     await restarted.peek(sale({ amount: 1 }));
     await flush();
     expect((await store.load()).map((r) => r.id)).toEqual([open]);
+  });
+});
+
+describe('a store whose history read hangs (a dead connection, a stuck disk)', () => {
+  it('makes the decision STORAGE_UNAVAILABLE within 5 s of the guard scheduler, never a begin that hangs', async () => {
+    const inner = memoryStore();
+    const store: GuardStore = { ...inner, byOrder: () => new Promise<never>(() => undefined) };
+    const time = virtualTime(Date.parse('2026-03-01T09:00:00Z'));
+    const guard = await createGuard({ merchantId: 'M-1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
+    let decided = false;
+    const pending = guard.begin(sale({ orderId: 'ORD-HANG' })).then((decision) => ((decided = true), decision));
+    await time.advance(4_999);
+    await flush();
+    expect(decided).toBe(false);
+    await time.advance(1);
+    const decision = await pending;
+    expect([decision.verdict, decision.reasons.map((r) => r.code)]).toEqual(['prompt', ['STORAGE_UNAVAILABLE']]);
+    expect(await guard.attempts({ status: 'pending' })).toEqual([]);
   });
 });
