@@ -1,4 +1,4 @@
-import { GuardConfigError } from './errors.js';
+import { GuardConfigError, fail } from './errors.js';
 import { isOpen } from './lifecycle.js';
 import type { AttemptRecord, GuardStore } from './types.js';
 
@@ -33,9 +33,10 @@ export function hasHistory(store: GuardStore): store is HistoryStore {
   const present = (['get', 'byOrder', 'prune'] as const).filter((method) => typeof store[method] === 'function');
   if (present.length === 0) return false;
   if (present.length === 3) return true;
-  throw new GuardConfigError(
+  return fail(
+    GuardConfigError,
     'INVALID_OPTION',
-    `\`store\` has ${present.join(' and ')} but not all of get, byOrder and prune: a store keeps history with all three or none`,
-    { field: 'store' },
+    'store',
+    `has ${present.join(' and ')} but not all of get, byOrder and prune: a store keeps history with all three or none`,
   );
 }

@@ -1,4 +1,4 @@
-import { GuardConfigError, describeValue } from '../errors.js';
+import { invalidOption } from '../errors.js';
 import { ExpiryQueue } from '../expiry-queue.js';
 import { isHot } from '../history.js';
 import { isOpen } from '../lifecycle.js';
@@ -27,13 +27,7 @@ export interface MemoryStore extends GuardStore {
 /* @__NO_SIDE_EFFECTS__ */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const given = storeOptions(options, {}).journalLimit ?? 10_000;
-  if (!Number.isSafeInteger(given) || (given as number) < 0) {
-    throw new GuardConfigError(
-      'INVALID_OPTION',
-      `\`journalLimit\` must be an integer >= 0 (0 keeps no journal), got ${describeValue(given)}`,
-      { field: 'journalLimit' },
-    );
-  }
+  if (!Number.isSafeInteger(given) || (given as number) < 0) invalidOption('journalLimit', 'an integer >= 0 (0 keeps no journal)', given);
   const limit = given as number;
   const records = new Map<string, AttemptRecord>();
   // Ids of the live records by merchant, then order: nested so that no

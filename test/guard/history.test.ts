@@ -173,3 +173,14 @@ describe('a store whose history read hangs (a dead connection, a stuck disk)', (
     expect(await guard.attempts({ status: 'pending' })).toEqual([]);
   });
 });
+
+describe('half a history', () => {
+  it('a store with get but not byOrder and prune is refused at createGuard, naming the store', async () => {
+    const { byOrder: _byOrder, prune: _prune, ...half } = memoryStore();
+    const error = await thrown(() => createGuard({ merchantId: 'M-1', secret: SECRET, store: half }));
+    expect(error).toMatchObject({ name: 'GuardConfigError', code: 'INVALID_OPTION', field: 'store' });
+    expect((error as Error).message).toBe(
+      '`store` has get but not all of get, byOrder and prune: a store keeps history with all three or none',
+    );
+  });
+});
