@@ -69,6 +69,17 @@ describe("charge's timeout runs on the injected scheduler", () => {
     expect(await guard.attempts()).toEqual([]);
   });
 
+  it('a scheduler that throws never leaves a submitted charge without its timeout (setTimeout stands in)', async () => {
+    const broken = {
+      after: () => {
+        throw new Error('scheduler down');
+      },
+    };
+    const guard = await createGuard({ merchantId: 'M-1', secret: SECRET, scheduler: broken });
+    const result = await guard.charge(sale(), () => new Promise<never>(() => undefined), { timeout: 30 });
+    expect(result).toMatchObject({ status: 'unknown', attempt: { status: 'unknown', message: 'no answer within 30 ms' } });
+  });
+
   it('refuses a scheduler without after()', async () => {
     const error = await thrown(() => createGuard({ merchantId: 'M-1', secret: SECRET, scheduler: {} as never }));
     expect(error).toMatchObject({ name: 'GuardConfigError', field: 'scheduler' });
