@@ -79,7 +79,9 @@ export type GuardStorageErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'STORE_FAILED'
   /** The store lost what it held (site data cleared); the guard writes back what it has. */
-  | 'WIPED';
+  | 'WIPED'
+  /** A shared store's claim kept meeting other terminals' changes: try again. */
+  | 'BUSY';
 
 /** Every code of every class. */
 export type GuardErrorCode =

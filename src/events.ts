@@ -12,6 +12,7 @@ const EVENT_TYPES: Readonly<Record<GuardEventType, true>> = {
   'clock-anomaly': true,
   prune: true,
   'late-answer': true,
+  conflict: true,
   'listener-error': true,
 };
 

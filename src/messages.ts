@@ -39,6 +39,7 @@ const EN: Record<ReasonCode, Template> = {
   REFUND_ORIGINAL_NOT_FOUND: (f) => `No approved sale ${f.refundOf} was found to refund.`,
   STORAGE_UNAVAILABLE: () => 'The attempt could not be saved: if the app crashes now, the guard will not remember this charge.',
   CLOCK_ANOMALY: (f) => `The device clock jumped by ${Math.round(f.driftMs / 1000)} s; time windows keep using the steady clock.`,
+  SHARED_UNAVAILABLE: () => 'The store server cannot be reached: this decision saw only what this terminal knows, not the other lanes.',
 };
 
 const ZH: Record<ReasonCode, Template> = {
@@ -52,6 +53,7 @@ const ZH: Record<ReasonCode, Template> = {
   REFUND_ORIGINAL_NOT_FOUND: (f) => `未找到可退款的原交易 ${f.refundOf}。`,
   STORAGE_UNAVAILABLE: () => '交易记录无法保存：如果此时应用崩溃，将不会记得这笔扣款。',
   CLOCK_ANOMALY: (f) => `设备时钟跳变了 ${Math.round(f.driftMs / 1000)} 秒；时间窗口仍按单调时钟计算。`,
+  SHARED_UNAVAILABLE: () => '无法连接门店服务器：本次判断仅依据本终端的记录，未能参考其他收银台。',
 };
 
 // A formatter per locale and currency, with the divisor from minor units to

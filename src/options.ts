@@ -14,6 +14,7 @@ import type {
   GuardStore,
   Locale,
   Scheduler,
+  SharedUnavailablePolicy,
   StorageErrorPolicy,
 } from './types.js';
 
@@ -31,11 +32,13 @@ export interface ResolvedOptions {
   scheduler: Scheduler;
   locale: Locale;
   onStorageError: StorageErrorPolicy;
+  onSharedUnavailable: SharedUnavailablePolicy;
   resetOnSecretChange: boolean;
 }
 
 export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
+export const SHARED_UNAVAILABLE_POLICIES = ['allow', 'prompt', 'block'] as const satisfies readonly SharedUnavailablePolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
 const SHAPE: Shape = {
   merchantId: 'value',
@@ -50,6 +53,7 @@ const SHAPE: Shape = {
   scheduler: 'ref',
   locale: 'value',
   onStorageError: 'value',
+  onSharedUnavailable: 'value',
   resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
@@ -142,6 +146,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     scheduler: scheduler ?? systemScheduler,
     locale: oneOf('locale', options.locale, LOCALES, 'en'),
     onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
+    onSharedUnavailable: oneOf('onSharedUnavailable', options.onSharedUnavailable, SHARED_UNAVAILABLE_POLICIES, 'allow'),
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
   if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);

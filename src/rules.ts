@@ -62,6 +62,7 @@ const RULES: Readonly<Record<ReasonCode, readonly [verdict: Verdict | undefined,
   REFUND_ORIGINAL_NOT_FOUND: ['prompt', true],
   STORAGE_UNAVAILABLE: [undefined, true], // its verdict is `onStorageError`'s, see guard
   CLOCK_ANOMALY: [undefined, true],
+  SHARED_UNAVAILABLE: [undefined, true], // its verdict is `onSharedUnavailable`'s, see guard
 };
 
 /** Every reason code, in SPEC §3 order (the rule table's keys: the compiler keeps it complete). */

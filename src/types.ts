@@ -45,7 +45,8 @@ export type ReasonCode =
   | 'REFUND_EXCEEDS_CHARGE'
   | 'REFUND_ORIGINAL_NOT_FOUND'
   | 'STORAGE_UNAVAILABLE'
-  | 'CLOCK_ANOMALY';
+  | 'CLOCK_ANOMALY'
+  | 'SHARED_UNAVAILABLE';
 
 export interface Reason {
   code: ReasonCode;
@@ -190,6 +191,9 @@ export interface Clock {
 export type Locale = 'en' | 'zh-CN';
 export type StorageErrorPolicy = 'prompt' | 'block' | 'allow';
 
+/** What a decision made while a shared store is cut off becomes (SPEC §9): `'allow'` leaves its verdict as it is. */
+export type SharedUnavailablePolicy = 'allow' | 'prompt' | 'block';
+
 export interface AttemptFilter {
   status?: AttemptStatus | AttemptStatus[];
   merchantId?: string;
@@ -217,7 +221,7 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage';
+  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict';
   attemptId?: string;
   verdict?: Verdict;
   codes?: readonly ReasonCode[];
@@ -228,6 +232,8 @@ export interface JournalEntry {
   reason?: string;
   supervisor?: string;
   detail?: string;
+  /** A `conflict`: this terminal's attempt, then the other terminal's. */
+  attempts?: readonly string[];
 }
 
 /**
@@ -263,7 +269,19 @@ export interface GuardStore {
    * here or by `put`, is filed under `claimOf(record).keys` while
    * `staysFiled(record)` holds, and unfiled once it does not or is deleted.
    */
-  claim?(claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined): Promise<boolean>;
+  claim?(claim: Claim, judge: (related: AttemptRecord[], context?: ClaimContext) => readonly AttemptRecord[] | undefined): Promise<boolean>;
+  /**
+   * Optional: called once at start-up, before any other call, with what the
+   * guard over it is. A store several terminals share scopes its reads to
+   * `merchantId` and tells other terminals' records from this one's.
+   */
+  attach?(owner: StoreOwner): void | Promise<void>;
+  /**
+   * Optional, a shared store with a local fallback (SPEC §9): `true` while it
+   * is cut off from the others, so decisions see only this terminal's
+   * knowledge and carry `SHARED_UNAVAILABLE`.
+   */
+  cutOff?(): boolean;
   /** Optional: what another process or tab changed (see StoreChange). Returns an unsubscribe. */
   subscribe?(listener: (change: StoreChange) => void): () => void;
   /**
@@ -301,7 +319,32 @@ export interface GuardStore {
  * writes back what it holds.
  */
 export type StoreChange =
-  { type: 'record'; record: AttemptRecord } | { type: 'unpersisted'; record: AttemptRecord } | { type: 'wiped'; detail: string };
+  | { type: 'record'; record: AttemptRecord }
+  | { type: 'unpersisted'; record: AttemptRecord }
+  | { type: 'wiped'; detail: string }
+  /** A shared store's catch-up after a cut-off found another terminal's approval of the same sale or order: see the `conflict` event. */
+  | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] };
+
+/** What a catch-up after a cut-off can find (SPEC §9): a probable double charge, to refund. */
+export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';
+
+/** What a shared store tells a claim's judge. */
+export interface ClaimContext {
+  /** The store could not reach the others and judged on this terminal's own records (SPEC §9, `SHARED_UNAVAILABLE`). */
+  readonly cutOff: boolean;
+}
+
+/** What `GuardStore.attach` is told of the guard over the store. */
+export interface StoreOwner {
+  readonly merchantId: string;
+  readonly terminalId: string | undefined;
+  /** `window`, in ms: what a catch-up's conflict check measures approvals against. */
+  readonly windowMs: number;
+  readonly pendingTimeoutMs: number;
+  /** The guard's clock and timers: a store's own timeouts and retries follow them (and the QA scenarios' virtual time). */
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+}
 
 /** What start-up asks a store with history for: see `GuardStore.load` and `isHot`. */
 export interface LoadScope {
@@ -333,6 +376,8 @@ export type GuardEvent =
    */
   /** A processor answer that arrived after the attempt was settled otherwise: journaled, not applied. An approval here is a probable double charge. */
   | { type: 'late-answer'; attemptId: string; answer: AttemptStatus; status: AttemptStatus }
+  /** A shared store's catch-up found this terminal's attempt and another's both charged for one sale or order (SPEC §9): refund one. */
+  | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] }
   | { type: 'listener-error'; error: unknown; event: Exclude<GuardEvent['type'], 'listener-error'> };
 
 export type GuardEventType = GuardEvent['type'];
@@ -362,6 +407,13 @@ export interface GuardOptions {
   locale?: Locale;
   /** @default 'prompt' */
   onStorageError?: StorageErrorPolicy;
+  /**
+   * What a decision becomes while a shared store (`postgresStore` with
+   * `local`) is cut off from the other terminals: it always carries the
+   * warning `SHARED_UNAVAILABLE`; `'prompt'` or `'block'` also hold the sale.
+   * @default 'allow'
+   */
+  onSharedUnavailable?: SharedUnavailablePolicy;
   /**
    * Start a new history when the store was written with another `secret`
    * (the old records are dropped). Without it, `createGuard` rejects with

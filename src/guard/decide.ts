@@ -11,7 +11,7 @@ import { makeRecord } from '../record.js';
 import { VERDICT_OF, evaluate, isLiftable, strictest, type Finding, type SaleFacts } from '../rules.js';
 import { validateSale } from '../sale.js';
 import { claimOf, excluding } from '../claims.js';
-import type { AttemptRecord, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
+import type { AttemptRecord, ClaimContext, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, type GuardContext } from './context.js';
 import { within } from './deadline.js';
 import { handle } from './handle.js';
@@ -211,10 +211,25 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     }
     findings.push(unread);
   }
+  const lifted = mode.lifted ?? [];
+  // Cut off from the other terminals (SPEC §9): this decision sees only what this one knows.
+  const cutOff = ctx.o.store.cutOff?.() === true && !(mode.warnings ?? []).some((f) => f.code === 'SHARED_UNAVAILABLE');
+  if (cutOff) {
+    const held = sharedPolicy(ctx, lifted);
+    if (held !== 'allow') {
+      const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
+      return issue(ctx, sale, now, {
+        verdict: strictest([held, ...findings.map((f) => VERDICT_OF[f.code])]),
+        findings: [...findings, SHARED_UNAVAILABLE, ...(mode.warnings ?? [])],
+        lifts: [...new Set([...lifted, ...shown, 'SHARED_UNAVAILABLE' as const])],
+        peek: !mode.reserve,
+      });
+    }
+    findings.push(SHARED_UNAVAILABLE);
+  }
   const anomaly = clockCheck(ctx, now);
   if (anomaly) findings.push(anomaly);
   if (mode.warnings) findings.push(...mode.warnings);
-  const lifted = mode.lifted ?? [];
   // An override lifts the codes it was shown. Any other reason makes this a
   // fresh decision that stands on its own, with every reason and its own
   // verdict, so lifting a prompt can never carry a block along with it.
@@ -228,14 +243,21 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   // this process now finds it and gets IN_FLIGHT.
   const record = newRecord(sale, now, mode.override);
   ctx.index.add(record);
-  const failure = await reserve(ctx, record, (related) => {
+  // Whether the store had to judge on this terminal's records alone, though it looked connected above.
+  let cutOffMeanwhile = false;
+  const failure = await reserve(ctx, record, (related, context) => {
     // Inside the store's transaction: take in what other tabs wrote, judge again.
     for (const other of related) if (other.id !== record.id) adopt(ctx, other);
+    if (context?.cutOff === true && !cutOff) {
+      cutOffMeanwhile = true;
+      // The policy holds the sale: decide again, now knowing the store is cut off.
+      if (sharedPolicy(ctx, lifted) !== 'allow') return false;
+    }
     return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
   });
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
-    return issue(ctx, sale, now, { verdict: 'allow', findings: shown, record });
+    return issue(ctx, sale, now, { verdict: 'allow', findings: cutOffMeanwhile ? [...shown, SHARED_UNAVAILABLE] : shown, record });
   }
   if (failure === 'refused') {
     // Another tab's records stand against the sale; they are in the index
@@ -270,14 +292,16 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
 export async function reserve(
   ctx: GuardContext,
   record: AttemptRecord,
-  judge: (related: AttemptRecord[]) => boolean,
+  judge: (related: AttemptRecord[], context: ClaimContext | undefined) => boolean,
 ): Promise<undefined | 'refused' | { error: unknown }> {
   const { store } = ctx.o;
   try {
     if (store.claim) {
       const claim = store.claim.bind(store);
       const stored = ctx.time.toWall(record);
-      const written = await write(ctx, () => claim(claimOf(record), (related) => (judge(related) ? [stored] : undefined)));
+      const written = await write(ctx, () =>
+        claim(claimOf(record), (related, context) => (judge(related, context) ? [stored] : undefined)),
+      );
       return written ? undefined : 'refused';
     }
     await write(ctx, () => store.put(ctx.time.toWall(record)));
@@ -351,6 +375,13 @@ function clockCheck(ctx: GuardContext, now: number): Finding | undefined {
   journal(ctx, { at: now, type: 'clock-anomaly', detail: `wall clock moved ${driftMs} ms against the monotonic clock` });
   ctx.events.emit({ type: 'clock-anomaly', driftMs });
   return { code: 'CLOCK_ANOMALY', facts: { driftMs } };
+}
+
+const SHARED_UNAVAILABLE: Finding = { code: 'SHARED_UNAVAILABLE', facts: {} };
+
+/** What a decision made while cut off from the other terminals becomes: `onSharedUnavailable`, unless an override lifted it. */
+function sharedPolicy(ctx: GuardContext, lifted: readonly ReasonCode[]): Verdict {
+  return lifted.includes('SHARED_UNAVAILABLE') ? 'allow' : ctx.o.onSharedUnavailable;
 }
 
 /** A finding that holds the sale back (not a warning) and that the override did not lift. */

@@ -14,7 +14,9 @@ import { journal, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
-  const { store } = ctx.o;
+  const { store, merchantId, terminalId, windowMs, pendingTimeoutMs, clock, scheduler } = ctx.o;
+  // A shared store scopes everything that follows to this merchant and terminal.
+  await storeCall('attach', async () => store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, clock, scheduler }));
   const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
   if (secretChanged && !ctx.o.resetOnSecretChange) {
@@ -65,8 +67,10 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     else kept.push(ctx.time.fromWall(makeRecord(stored)));
   }
   ctx.index.addAll(kept, now);
-  // The process that wrote a `pending` died mid-charge: the charge may have gone through.
-  const pending = kept.filter((record) => record.status === 'pending');
+  // The process that wrote a `pending` died mid-charge: the charge may have
+  // gone through. Another terminal's is its own to settle: it stays IN_FLIGHT
+  // here until it grows stale past `pendingTimeout` (SPEC §9).
+  const pending = kept.filter((record) => record.status === 'pending' && !ofAnotherTerminal(ctx, record));
   for (const record of pending) {
     ctx.recovered.set(record.id, record);
     ctx.index.add(makeRecord({ ...record, status: 'unknown' }));
@@ -87,6 +91,15 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     type: 'start',
     detail: `loaded ${records.length}, kept ${ctx.index.size}, pruned ${pruned}, in-flight at crash ${pending.length}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
   });
+}
+
+/**
+ * A record another terminal wrote, in a store several terminals share (one
+ * with `attach`): under another `terminalId`. A single terminal's store
+ * holds only its own, whatever `terminalId` each sale carried.
+ */
+function ofAnotherTerminal(ctx: GuardContext, record: AttemptRecord): boolean {
+  return ctx.o.store.attach !== undefined && record.terminalId !== undefined && record.terminalId !== ctx.o.terminalId;
 }
 
 /** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. */

@@ -2,7 +2,7 @@
 import { GuardStorageError } from '../errors.js';
 import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, withChanges } from '../record.js';
-import type { AttemptRecord, StoreChange } from '../types.js';
+import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
 import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 
@@ -11,7 +11,26 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   if (ctx.closed) return;
   if (change.type === 'record') adopt(ctx, change.record);
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
+  else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
   else void restore(ctx, change.detail);
+}
+
+/**
+ * A shared store's catch-up after a cut-off found this terminal's attempt and
+ * another terminal's both charged for one sale or order: a probable double
+ * charge, for a person to refund (SPEC §9). Reported, never settled here.
+ */
+function conflict(ctx: GuardContext, code: ConflictCode, attempts: readonly [string, string]): void {
+  const [own, other] = attempts;
+  journal(ctx, {
+    at: guardNow(ctx),
+    type: 'conflict',
+    codes: [code],
+    attemptId: own,
+    attempts: [own, other],
+    detail: `${code}: ${own} (this terminal) and ${other} (another terminal) were both charged while this terminal was cut off`,
+  });
+  ctx.events.emit({ type: 'conflict', code, attempts: [own, other] });
 }
 
 /** A record another tab or process wrote: take it into the index. */

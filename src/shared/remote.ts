@@ -1,0 +1,96 @@
+/**
+ * The seam between a store several terminals share (SPEC §9) and the
+ * database behind it. `sharedStore` (./store.ts) holds everything a terminal
+ * does about the others: translating their clocks, falling back to a local
+ * store while cut off, catching up, reporting conflicts. A `Remote` only
+ * stores rows and answers in single transactions. PostgreSQL implements it
+ * (src/stores/postgres/remote.ts), and so does an in-memory database for the
+ * QA scenarios and tests (./memory-remote.ts), so both run the same client.
+ *
+ * Times: a record keeps the wall-clock times of the terminal that wrote it;
+ * each row also carries `skew`, the database's clock minus that terminal's
+ * when it wrote, so that every comparison across terminals is made on one
+ * clock, the database's.
+ */
+import type { AttemptRecord, JournalEntry } from '../types.js';
+
+/** A record as the database holds it. */
+export interface SharedRow {
+  /** As its terminal wrote it: times on that terminal's wall clock. */
+  readonly record: AttemptRecord;
+  /** The database's clock minus the writer's, in ms, when it wrote the row. */
+  readonly skew: number;
+  /** Grows with every write of the row: what an optimistic claim compares. */
+  readonly version: number;
+  /** The database's clock when the row was last written (epoch ms): what a catch-up of missed changes reads from. */
+  readonly changedAt: number;
+}
+
+/** A row to write: the record, the writer's skew, and the claim keys it is filed under while live (none once settled for good). */
+export interface RowWrite {
+  readonly record: AttemptRecord;
+  readonly skew: number;
+  readonly keys: readonly string[];
+}
+
+/** What `Remote.claim` found: the writes made, or the rows that differ from what the client judged on. */
+export type ClaimAnswer =
+  { readonly written: true; readonly rows: readonly SharedRow[] } | { readonly written: false; readonly related: readonly SharedRow[] };
+
+/** A catch-up's notice of other terminals' changes. */
+export interface RemoteListener {
+  /** Rows other writers changed (ids only: read them back, a notice is a hint). */
+  changed(ids: readonly string[]): void;
+  /** The notice channel dropped (`false`) or came back (`true`): what was missed meanwhile must be read with `changes`. */
+  connected(up: boolean): void;
+}
+
+export interface Remote {
+  /** The database's clock now (epoch ms). */
+  clock(): Promise<number>;
+  /**
+   * One transaction: lock `keys` (in a fixed order), read the live rows filed
+   * under them and the rows named by `ids`; when they are exactly `expected`
+   * (id → version; no other row, none missing), write `writes` and answer
+   * the rows written; otherwise write nothing and answer what was found.
+   */
+  claim(
+    merchantId: string,
+    keys: readonly string[],
+    ids: readonly string[],
+    expected: ReadonlyMap<string, number>,
+    writes: readonly RowWrite[],
+  ): Promise<ClaimAnswer>;
+  /** Insert or replace one row, whatever version it has. */
+  put(merchantId: string, write: RowWrite): Promise<SharedRow>;
+  /**
+   * A write made while cut off, sent once the database is back (SPEC §9):
+   * under the same locks as a claim of its keys, it replaces the stored row
+   * only when its database time (`updatedAt + skew`) is later, and answers
+   * the other live rows filed under its keys (what it may conflict with).
+   */
+  upload(merchantId: string, write: RowWrite): Promise<readonly SharedRow[]>;
+  delete(merchantId: string, id: string): Promise<void>;
+  get(merchantId: string, ids: readonly string[]): Promise<readonly SharedRow[]>;
+  byOrder(merchantId: string, orderKey: string): Promise<readonly SharedRow[]>;
+  /** Without `since`: every row of the merchant. With it: open rows, approved refunds, and rows whose database time is at or after `since`. */
+  load(merchantId: string, since: number | undefined): Promise<readonly SharedRow[]>;
+  /** Rows written at or after `since` on the database's clock (`changedAt`). */
+  changes(merchantId: string, since: number): Promise<readonly SharedRow[]>;
+  /** Deletes rows that are not open and whose database time is before `before`. */
+  prune(merchantId: string, before: number): Promise<number>;
+  getMeta(merchantId: string, key: string): Promise<string | undefined>;
+  setMeta(merchantId: string, key: string, value: string): Promise<void>;
+  appendJournal(merchantId: string, terminalId: string | undefined, entries: readonly JournalEntry[]): Promise<void>;
+  /** Notices of rows other writers change for this merchant. Resolves an unsubscribe once listening. */
+  listen(merchantId: string, listener: RemoteListener): Promise<() => Promise<void>>;
+}
+
+/**
+ * A failure that means the database cannot be reached (SPEC §9: a failure to
+ * connect, a timeout), as opposed to one it answered with. Remotes throw it
+ * for those, so the client falls back to `local` and reconnects.
+ */
+export class RemoteUnreachable extends Error {
+  override readonly name = 'RemoteUnreachable';
+}

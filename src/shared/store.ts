@@ -1,0 +1,582 @@
+/**
+ * A `GuardStore` several terminals share (SPEC §9), over any `Remote`
+ * (PostgreSQL, or the in-memory database of the QA scenarios).
+ *
+ * - Claims are optimistic: the client judges on the rows it last saw for
+ *   the claim's keys, and the database writes only if it still holds exactly
+ *   those (one round trip for a new sale); otherwise it answers what it holds
+ *   and the guard judges again on that. No rule depends on a notice.
+ * - Other terminals' times are moved onto this one's wall clock through the
+ *   database's clock (each row's skew), so a till whose clock is wrong can
+ *   neither free another's sale early nor hold it forever.
+ * - Cut off (a failure to connect, a timeout): with `local`, writes go to it,
+ *   durably, with their ids in an outbox kept in its metadata; every 2 s the
+ *   store tries the database again, sends the outbox in order (each row
+ *   replacing only an older one: nothing applied twice), reports conflicts,
+ *   and reads what it missed. Without `local`, writes fail (the guard's
+ *   `STORAGE_UNAVAILABLE`) and are retried in memory until they land.
+ */
+import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
+import { claimOf, orderKey, staysFiled } from '../claims.js';
+import { makeRecord } from '../record.js';
+import type { AttemptRecord, Claim, ClaimContext, GuardStore, JournalEntry, StoreChange, StoreOwner } from '../types.js';
+import { conflictsOf } from './conflicts.js';
+import { RemoteUnreachable, type Remote, type RowWrite, type SharedRow } from './remote.js';
+
+export interface SharedStoreOptions {
+  /** Where the till keeps working while the database cannot be reached (a `fileStore`, with history). */
+  local?: GuardStore | undefined;
+  /** How long a call waits for the database before it counts as cut off. @default 3000 */
+  timeoutMs?: number | undefined;
+  /** How often a cut-off store tries the database again. @default 2000 */
+  retryMs?: number | undefined;
+}
+
+export interface SharedStore extends GuardStore {
+  /** Resolves once the store has caught up (at once when it is not cut off): for tests and the QA scenarios. */
+  settled(): Promise<void>;
+}
+
+/** The outbox of writes made while cut off, in `local`'s metadata: ids in the order they were first written. */
+const OUTBOX = 'shared-outbox';
+/** How many claim rounds meet other terminals' changes before giving up (each round reads what they wrote). */
+const CLAIM_ROUNDS = 8;
+/** Clocks closer than this are one clock: own rows are not moved by the noise of measuring the skew. */
+const SAME_CLOCK_MS = 1_000;
+/** How far back a catch-up of missed changes reads, for writes that committed out of clock order. */
+const CATCH_UP_MARGIN_MS = 10_000;
+/** Rows remembered for optimistic claims; beyond this the oldest are forgotten (a claim then takes a second round trip). */
+const KNOWN_LIMIT = 50_000;
+
+export function sharedStore(remote: Remote, options: SharedStoreOptions = {}): SharedStore {
+  return new SharedStoreImpl(remote, options);
+}
+
+class SharedStoreImpl implements SharedStore {
+  readonly #remote: Remote;
+  readonly #local: GuardStore | undefined;
+  readonly #timeoutMs: number;
+  readonly #retryMs: number;
+  #owner: StoreOwner | undefined;
+  /** The database's clock minus this terminal's wall clock, ms. */
+  #skew = 0;
+  #down = false;
+  #closed = false;
+  /** Ids written while cut off, in order; with `local` also in its metadata. */
+  #outbox: string[] = [];
+  /** Without `local`: the records whose writes failed, retried until they land. */
+  readonly #unsent = new Map<string, AttemptRecord>();
+  /** Journal entries written while cut off: sent with the catch-up. */
+  #journalBacklog: JournalEntry[] = [];
+  #journalQueue: JournalEntry[] = [];
+  #journalFlush: Promise<void> | undefined;
+  /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
+  readonly #known = new Map<string, SharedRow>();
+  readonly #filed = new Map<string, Set<string>>();
+  /** Writes per record id, in call order (GuardStore: a settle never lands before its begin). */
+  readonly #chains = new Map<string, Promise<void>>();
+  #lastChange = 0;
+  #listeners = new Set<(change: StoreChange) => void>();
+  /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
+  #early: StoreChange[] = [];
+  #unlisten: (() => Promise<void>) | undefined;
+  #retry: (() => void) | undefined;
+  #catchingUp: Promise<void> | undefined;
+  #fetching: Set<string> | undefined;
+
+  constructor(remote: Remote, options: SharedStoreOptions) {
+    this.#remote = remote;
+    this.#local = options.local;
+    this.#timeoutMs = options.timeoutMs ?? 3_000;
+    this.#retryMs = options.retryMs ?? 2_000;
+  }
+
+  // ── start-up ────────────────────────────────────────────────────────────
+
+  async attach(owner: StoreOwner): Promise<void> {
+    const previous = this.#owner;
+    if (previous && previous.merchantId !== owner.merchantId) {
+      throw new GuardConfigError(
+        'INVALID_OPTION',
+        `\`store\` serves merchant ${previous.merchantId}: one shared store per merchant (create another postgresStore on the same pool)`,
+        { field: 'store' },
+      );
+    }
+    this.#owner = owner;
+    if (this.#local) {
+      await this.#local.attach?.(owner);
+      const saved = await this.#local.getMeta(OUTBOX);
+      this.#outbox = saved ? (JSON.parse(saved) as string[]) : [];
+    }
+    if (previous) return; // a guard re-created over the same store (a restart in one process)
+    try {
+      await this.#measureSkew();
+      await this.#listen();
+      if (this.#outbox.length > 0) await this.#catchUp();
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
+      this.#cutOff();
+    }
+  }
+
+  cutOff(): boolean {
+    return this.#down && this.#local !== undefined;
+  }
+
+  async settled(): Promise<void> {
+    while (this.#catchingUp) await this.#catchingUp;
+    await Promise.all(this.#chains.values());
+  }
+
+  // ── reads ───────────────────────────────────────────────────────────────
+
+  async load(scope?: { since: number }): Promise<AttemptRecord[]> {
+    const { merchantId } = this.#attached();
+    const local = this.#local;
+    const rows = await this.#read('load', () => this.#remote.load(merchantId, scope === undefined ? undefined : scope.since + this.#skew));
+    if (rows === undefined) return local ? local.load(scope) : this.#unreachable('load');
+    return rows.map((row) => this.#seen(row));
+  }
+
+  async get(id: string): Promise<AttemptRecord | undefined> {
+    const { merchantId } = this.#attached();
+    const rows = await this.#read('get', () => this.#remote.get(merchantId, [id]));
+    if (rows === undefined) return this.#local?.get ? this.#local.get(id) : this.#unreachable('get');
+    return rows[0] && this.#seen(rows[0]);
+  }
+
+  async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
+    const rows = await this.#read('byOrder', () => this.#remote.byOrder(merchantId, orderKey(merchantId, orderId)));
+    if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
+    return rows.map((row) => this.#seen(row));
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const { merchantId } = this.#attached();
+    const local = this.#local;
+    const value = await this.#read('getMeta', () => this.#remote.getMeta(merchantId, key).then((v) => [v]));
+    if (value === undefined) return local ? local.getMeta(key) : this.#unreachable('getMeta');
+    return value[0];
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────
+
+  claim(claim: Claim, judge: (related: AttemptRecord[], context?: ClaimContext) => readonly AttemptRecord[] | undefined): Promise<boolean> {
+    const { merchantId } = this.#attached();
+    return this.#inOrder(claim.ids, async () => {
+      let related = this.#expected(claim);
+      for (let round = 0; round < CLAIM_ROUNDS && !this.#down; round++) {
+        const records =
+          judge(
+            related.map((row) => this.#seen(row)),
+            { cutOff: false },
+          ) ?? [];
+        const expected = new Map(related.map((row) => [row.record.id, row.version]));
+        let answer;
+        try {
+          answer = await this.#timed(
+            this.#remote.claim(
+              merchantId,
+              claim.keys,
+              claim.ids,
+              expected,
+              records.map((r) => this.#write(r)),
+            ),
+          );
+        } catch (error) {
+          if (!(error instanceof RemoteUnreachable)) throw this.#failure('claim', error);
+          this.#cutOff();
+          break;
+        }
+        if (answer.written) {
+          for (const row of answer.rows) this.#remember(row);
+          this.#mirror(records);
+          return records.length > 0;
+        }
+        related = [...answer.related];
+        for (const row of related) this.#remember(row);
+      }
+      if (!this.#down)
+        {throw new GuardStorageError('BUSY', `other terminals changed this sale's records ${CLAIM_ROUNDS} times during one claim`);}
+      // Cut off: this terminal's knowledge is all there is (SPEC §9).
+      const records = judge([], { cutOff: true }) ?? [];
+      await this.#writeWhileCutOff('claim', records);
+      return records.length > 0;
+    });
+  }
+
+  put(record: AttemptRecord): Promise<void> {
+    const { merchantId } = this.#attached();
+    return this.#inOrder([record.id], async () => {
+      if (!this.#down) {
+        try {
+          this.#remember(await this.#timed(this.#remote.put(merchantId, this.#write(record))));
+          this.#mirror([record]);
+          return;
+        } catch (error) {
+          if (!(error instanceof RemoteUnreachable)) throw this.#failure('put', error);
+          this.#cutOff();
+        }
+      }
+      await this.#writeWhileCutOff('put', [record]);
+    });
+  }
+
+  /** A record the guard holds in memory only (its write failed): retried until it lands. */
+  announce(record: AttemptRecord): void {
+    if (this.#local) return; // written to `local` already, or `local` failed too: the guard retries it
+    this.#unsent.set(record.id, record);
+    if (!this.#outbox.includes(record.id)) this.#outbox.push(record.id);
+    this.#scheduleRetry();
+  }
+
+  delete(id: string): Promise<void> {
+    const { merchantId } = this.#attached();
+    return this.#inOrder([id], async () => {
+      await this.#local?.delete(id);
+      this.#forget(id);
+      if (!this.#down) await this.#orCutOff('delete', () => this.#remote.delete(merchantId, id));
+    });
+  }
+
+  async prune(before: number): Promise<number> {
+    const { merchantId } = this.#attached();
+    const local = this.#local?.prune ? await this.#local.prune(before) : 0;
+    const remote = this.#down ? undefined : await this.#orCutOff('prune', () => this.#remote.prune(merchantId, before + this.#skew));
+    return remote ?? local;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    const { merchantId } = this.#attached();
+    await this.#local?.setMeta(key, value);
+    if (!this.#down) {
+      const done = await this.#orCutOff('setMeta', () => this.#remote.setMeta(merchantId, key, value).then(() => true));
+      if (done) return;
+    }
+    if (!this.#local) this.#unreachable('setMeta');
+  }
+
+  async appendJournal(entry: JournalEntry): Promise<void> {
+    if (this.#down) {
+      this.#journalBacklog.push(entry);
+      await this.#local?.appendJournal(entry);
+      return;
+    }
+    this.#journalQueue.push(entry);
+    // Entries written together go in one statement, in order.
+    this.#journalFlush ??= Promise.resolve().then(() => this.#flushJournal());
+    await this.#journalFlush;
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    const early = this.#early;
+    this.#early = [];
+    for (const change of early) listener(change);
+    return () => this.#listeners.delete(listener);
+  }
+
+  warnings(): string[] {
+    return this.#down ? ['the shared database could not be reached at start-up: deciding on this terminal’s records'] : [];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#retry?.();
+    await this.settled().catch(() => undefined);
+    await this.#journalFlush?.catch(() => undefined);
+    await this.#unlisten?.().catch(() => undefined);
+    await this.#local?.close?.();
+  }
+
+  // ── cut off, and catching up ────────────────────────────────────────────
+
+  async #writeWhileCutOff(operation: string, records: readonly AttemptRecord[]): Promise<void> {
+    const local = this.#local;
+    if (!local) {
+      for (const record of records) this.announce(record);
+      this.#unreachable(operation);
+    }
+    const added = records.filter((record) => !this.#outbox.includes(record.id)).map((record) => record.id);
+    this.#outbox.push(...added);
+    // The outbox and the record in one group of writes, both durable before the call resolves.
+    await Promise.all([
+      added.length > 0 ? local.setMeta(OUTBOX, JSON.stringify(this.#outbox)) : undefined,
+      ...records.map((record) => local.put(record)),
+    ]);
+  }
+
+  #cutOff(): void {
+    if (this.#closed) return;
+    this.#down = true;
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry || this.#closed || !this.#owner) return;
+    this.#retry = this.#owner.scheduler.after(this.#retryMs, () => {
+      this.#retry = undefined;
+      void this.#reconnect();
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closed || this.#catchingUp) return;
+    try {
+      await this.#measureSkew();
+      if (!this.#unlisten) await this.#listen();
+      await this.#catchUp();
+    } catch {
+      // Still cut off, or the database refused a row: tried again on the next round.
+      this.#scheduleRetry();
+    }
+  }
+
+  /** Sends the outbox in order, then reads what other terminals wrote meanwhile. */
+  #catchUp(): Promise<void> {
+    this.#catchingUp ??= this.#sendOutbox().finally(() => (this.#catchingUp = undefined));
+    return this.#catchingUp;
+  }
+
+  async #sendOutbox(): Promise<void> {
+    const { merchantId, windowMs } = this.#attached();
+    while (this.#outbox.length > 0) {
+      const id = this.#outbox[0] as string;
+      const record = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
+      if (record) {
+        const write = this.#write(record);
+        const others = await this.#timed(this.#remote.upload(merchantId, write));
+        for (const { code, other } of conflictsOf(record, write.skew, others, windowMs)) {
+          this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
+        }
+        for (const row of others) this.#remember(row);
+      }
+      this.#outbox.shift();
+      this.#unsent.delete(id);
+      await this.#local?.setMeta(OUTBOX, JSON.stringify(this.#outbox));
+    }
+    if (this.#journalBacklog.length > 0) {
+      const backlog = this.#journalBacklog;
+      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog));
+      this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
+    }
+    const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
+    // Written while the changes were read: send those too before leaving the outbox.
+    if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) return this.#sendOutbox();
+    // Nothing more to send, and nothing awaited since the check: back on the database from here.
+    this.#down = false;
+    for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
+  }
+
+  async #listen(): Promise<void> {
+    const { merchantId } = this.#attached();
+    this.#unlisten = await this.#timed(
+      this.#remote.listen(merchantId, {
+        changed: (ids) => this.#fetchChanged(ids),
+        connected: (up) => {
+          // Notices sent while the channel was down are lost: read the changes instead.
+          if (up) void this.#readMissed();
+        },
+      }),
+    );
+  }
+
+  #fetchChanged(ids: readonly string[]): void {
+    // Notices arriving together are read back in one query.
+    if (this.#fetching) {
+      for (const id of ids) this.#fetching.add(id);
+      return;
+    }
+    const batch = new Set(ids);
+    this.#fetching = batch;
+    void Promise.resolve()
+      .then(() => {
+        this.#fetching = undefined;
+        return this.#timed(this.#remote.get(this.#attached().merchantId, [...batch]));
+      })
+      .then(
+        (rows) => {
+          for (const row of rows) this.#emit({ type: 'record', record: this.#seen(row) });
+        },
+        () => undefined, // the next claim or catch-up reads it anyway
+      );
+  }
+
+  async #readMissed(): Promise<void> {
+    if (this.#down) return; // the catch-up reads them
+    try {
+      const rows = await this.#timed(this.#remote.changes(this.#attached().merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
+      for (const row of rows) this.#emit({ type: 'record', record: this.#seen(row) });
+    } catch {
+      // Read on the next reconnect.
+    }
+  }
+
+  async #flushJournal(): Promise<void> {
+    const entries = this.#journalQueue;
+    this.#journalQueue = [];
+    this.#journalFlush = undefined;
+    const { merchantId, terminalId } = this.#attached();
+    try {
+      await this.#timed(this.#remote.appendJournal(merchantId, terminalId, entries));
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
+      this.#cutOff();
+      this.#journalBacklog.push(...entries);
+      for (const entry of entries) await this.#local?.appendJournal(entry);
+    }
+  }
+
+  // ── rows, versions and clocks ───────────────────────────────────────────
+
+  /** A row as this terminal sees it: another terminal's times moved onto this one's clock. */
+  #seen(row: SharedRow): AttemptRecord {
+    this.#remember(row);
+    const shift = row.skew - this.#skew;
+    const { record } = row;
+    if (Math.abs(shift) < SAME_CLOCK_MS) return record;
+    return makeRecord({
+      ...record,
+      createdAt: record.createdAt + shift,
+      updatedAt: record.updatedAt + shift,
+      pendingSince: record.pendingSince + shift,
+      ...(record.approvedAt === undefined ? {} : { approvedAt: record.approvedAt + shift }),
+    });
+  }
+
+  #write(record: AttemptRecord): RowWrite {
+    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [] };
+  }
+
+  /** The rows this store last saw for a claim's keys and ids: what the database must still hold for a one-trip claim. */
+  #expected(claim: Claim): SharedRow[] {
+    const ids = new Set(claim.ids);
+    for (const key of claim.keys) for (const id of this.#filed.get(key) ?? []) ids.add(id);
+    return [...ids].map((id) => this.#known.get(id)).filter((row): row is SharedRow => row !== undefined);
+  }
+
+  #remember(row: SharedRow): void {
+    if (row.changedAt > this.#lastChange) this.#lastChange = row.changedAt;
+    const id = row.record.id;
+    const held = this.#known.get(id);
+    if (held && held.version > row.version) return;
+    this.#forget(id);
+    if (this.#known.size >= KNOWN_LIMIT) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#forget(oldest);
+    }
+    this.#known.set(id, row);
+    if (!staysFiled(row.record)) return;
+    for (const key of claimOf(row.record).keys) {
+      let ids = this.#filed.get(key);
+      if (!ids) this.#filed.set(key, (ids = new Set()));
+      ids.add(id);
+    }
+  }
+
+  #forget(id: string): void {
+    const held = this.#known.get(id);
+    if (!held) return;
+    this.#known.delete(id);
+    for (const key of claimOf(held.record).keys) {
+      const ids = this.#filed.get(key);
+      ids?.delete(id);
+      if (ids?.size === 0) this.#filed.delete(key);
+    }
+  }
+
+  async #measureSkew(): Promise<void> {
+    const clock = this.#attached().clock;
+    const before = clock.now();
+    const database = await this.#timed(this.#remote.clock());
+    const local = (before + clock.now()) / 2;
+    const skew = Math.round(database - local);
+    // Kept as it is unless it really moved: own rows must not shift with each measurement.
+    if (Math.abs(skew - this.#skew) >= SAME_CLOCK_MS / 2) this.#skew = skew;
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────
+
+  #attached(): StoreOwner {
+    if (this.#closed) throw new GuardStorageError('CLOSED', 'the shared store is closed');
+    if (!this.#owner)
+      {throw new GuardStorageError('STORE_FAILED', 'the shared store is used before a guard attached to it (createGuard does)');}
+    return this.#owner;
+  }
+
+  /** A read from the database; `undefined` when it cannot be reached (the caller falls back). */
+  async #read<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    if (this.#down) return undefined;
+    return this.#orCutOff(operation, call);
+  }
+
+  async #orCutOff<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.#timed(call());
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachable)) throw this.#failure(operation, error);
+      this.#cutOff();
+      return undefined;
+    }
+  }
+
+  #timed<T>(promise: Promise<T>): Promise<T> {
+    const scheduler = this.#attached().scheduler;
+    return new Promise<T>((resolve, reject) => {
+      const cancel = scheduler.after(this.#timeoutMs, () =>
+        reject(new RemoteUnreachable(`the shared database did not answer within ${this.#timeoutMs} ms`)),
+      );
+      promise.then(
+        (value) => {
+          cancel();
+          resolve(value);
+        },
+        (error: unknown) => {
+          cancel();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #inOrder<T>(ids: readonly string[], call: () => Promise<T>): Promise<T> {
+    const before = ids.map((id) => this.#chains.get(id)).filter((p): p is Promise<void> => p !== undefined);
+    const run = before.length === 0 ? call() : Promise.all(before).then(call);
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const id of ids) this.#chains.set(id, done);
+    void done.then(() => {
+      for (const id of ids) if (this.#chains.get(id) === done) this.#chains.delete(id);
+    });
+    return run;
+  }
+
+  /** What was written to the database, copied to `local` (not awaited): the history a restart while cut off starts from. */
+  #mirror(records: readonly AttemptRecord[]): void {
+    const local = this.#local;
+    if (!local) return;
+    for (const record of records) void local.put(record).catch(() => undefined);
+  }
+
+  #emit(change: StoreChange): void {
+    if (this.#listeners.size === 0) {
+      this.#early.push(change);
+      return;
+    }
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #unreachable(operation: string): never {
+    throw new GuardStorageError(
+      'UNAVAILABLE',
+      `the shared database cannot be reached (${operation}), and this store has no \`local\` to fall back on`,
+    );
+  }
+
+  #failure(operation: string, error: unknown): GuardStorageError {
+    return new GuardStorageError('STORE_FAILED', `the shared database failed in ${operation}: ${errorText(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'vitest';
+import { createGuard, type Guard, type GuardEvent } from '../../src/index.js';
+import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import { sharedStore } from '../../src/shared/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+
+const secret = 'shared-store-secret-0123456789';
+const sale = { amount: 1250, currency: 'CNY', card: { token: 'tok_shared_1' } };
+
+async function lanes(options: { local?: boolean; clockOffsets?: Record<string, number> } = {}) {
+  const db = sharedMemoryDatabase(() => Date.now());
+  const stores = new Map<string, ReturnType<typeof sharedStore>>();
+  const guards = new Map<string, Guard>();
+  const events: GuardEvent[] = [];
+  for (const terminalId of ['T1', 'T2']) {
+    const store = sharedStore(db.remote(terminalId), { ...(options.local ? { local: memoryStore() } : {}), retryMs: 20 });
+    stores.set(terminalId, store);
+    const offset = options.clockOffsets?.[terminalId] ?? 0;
+    const guard = await createGuard({
+      merchantId: 'M1',
+      terminalId,
+      secret,
+      store,
+      clock: { now: () => Date.now() + offset, monotonic: () => performance.now() },
+    });
+    guard.on('conflict', (e) => events.push(e));
+    guards.set(terminalId, guard);
+  }
+  return { db, stores, events, t1: guards.get('T1') as Guard, t2: guards.get('T2') as Guard };
+}
+
+describe('sharedStore over the in-memory database', () => {
+  test('two terminals beginning one sale at once: one allow, one IN_FLIGHT', async () => {
+    const { t1, t2 } = await lanes();
+    const [a, b] = await Promise.all([t1.begin(sale), t2.begin(sale)]);
+    expect([a.verdict, b.verdict].sort()).toEqual(['allow', 'block']);
+    expect([...a.reasons, ...b.reasons].map((r) => r.code)).toContain('IN_FLIGHT');
+  });
+
+  test('approved on T1, begun on T2 at once after: DUPLICATE_CHARGE without any notice', async () => {
+    const { t1, t2 } = await lanes();
+    const a = await t1.begin(sale);
+    await a.attempt?.approve();
+    const b = await t2.begin(sale);
+    expect(b.verdict).toBe('prompt');
+    expect(b.reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
+  });
+
+  test('another terminal whose clock is 5 minutes behind: its pending stays IN_FLIGHT here', async () => {
+    const { t1, t2 } = await lanes({ clockOffsets: { T1: -300_000 } });
+    await t1.begin(sale);
+    const b = await t2.begin(sale);
+    expect(b.reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+  });
+
+  test('cut off with local: SHARED_UNAVAILABLE, then the catch-up reports the double charge', async () => {
+    const { db, stores, events, t1, t2 } = await lanes({ local: true });
+    db.disconnect('T2');
+    const b = await t2.begin(sale);
+    expect(b.verdict).toBe('allow');
+    expect(b.reasons.map((r) => r.code)).toEqual(['SHARED_UNAVAILABLE']);
+    await b.attempt?.approve();
+    const a = await t1.begin(sale);
+    expect(a.verdict).toBe('allow');
+    await a.attempt?.approve();
+    db.reconnect('T2');
+    await new Promise((r) => setTimeout(r, 60));
+    await stores.get('T2')?.settled();
+    expect(events).toEqual([{ type: 'conflict', code: 'DUPLICATE_CHARGE', attempts: [b.attempt?.id, a.attempt?.id] }]);
+    // And T1 now sees T2's approval.
+    const c = await t1.begin(sale);
+    expect(c.reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
+  });
+
+  test('cut off without local: STORAGE_UNAVAILABLE, retried until it lands', async () => {
+    const { db, t1, t2 } = await lanes();
+    db.disconnect('T2');
+    const b = await t2.begin(sale);
+    expect(b.reasons.map((r) => r.code)).toContain('STORAGE_UNAVAILABLE');
+    const allowed = await t2.override(b, { operator: 'op', reason: 'customer waiting' });
+    expect(allowed.verdict).toBe('allow');
+    db.reconnect('T2');
+    await new Promise((r) => setTimeout(r, 80));
+    const a = await t1.begin(sale);
+    expect(a.reasons.map((r) => r.code)).toContain('IN_FLIGHT');
+  });
+});
