@@ -33,8 +33,15 @@ export interface SharedStoreOptions {
 }
 
 export interface SharedStore extends GuardStore {
-  /** Resolves once the store has caught up (at once when it is not cut off): for tests and the QA scenarios. */
+  /** Resolves once the writes issued so far and any catch-up in progress are done: for tests and the QA scenarios. */
   settled(): Promise<void>;
+  /**
+   * Tries the database now, without waiting for the next retry, and
+   * resolves once everything written while cut off was sent and what was
+   * missed was read; rejects with `GuardStorageError` (`UNAVAILABLE`) while
+   * it still cannot be reached. A till's "Reconnect" button, or a test's.
+   */
+  sync(): Promise<void>;
 }
 
 /** The outbox of writes made while cut off, in `local`'s metadata: ids in the order they were first written. */
@@ -317,20 +324,31 @@ class SharedStoreImpl implements SharedStore {
     if (this.#retry || this.#closed || !this.#owner) return;
     this.#retry = this.#owner.scheduler.after(this.#retryMs, () => {
       this.#retry = undefined;
-      void this.#reconnect();
+      // Still cut off, or the database refused a row: tried again on the next round.
+      this.#reconnect().catch(() => this.#scheduleRetry());
     });
   }
 
-  async #reconnect(): Promise<void> {
-    if (this.#closed || this.#catchingUp) return;
+  async sync(): Promise<void> {
+    this.#attached();
+    this.#retry?.();
+    this.#retry = undefined;
     try {
-      await this.#measureSkew();
-      if (!this.#unlisten) await this.#listen();
-      await this.#catchUp();
-    } catch {
-      // Still cut off, or the database refused a row: tried again on the next round.
+      await this.#reconnect();
+    } catch (error) {
       this.#scheduleRetry();
+      if (error instanceof RemoteUnreachable) {
+        throw new GuardStorageError('UNAVAILABLE', `the shared database cannot be reached: ${error.message}`, { cause: error });
+      }
+      throw this.#failure('sync', error);
     }
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#catchingUp) return this.#catchingUp;
+    await this.#measureSkew();
+    if (!this.#unlisten) await this.#listen();
+    await this.#catchUp();
   }
 
   /** Sends the outbox in order, then reads what other terminals wrote meanwhile. */
