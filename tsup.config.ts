@@ -35,6 +35,7 @@ export default defineConfig((): Options[] => {
         testing: 'src/testing.ts',
         node: 'src/node.ts',
         idb: 'src/idb.ts',
+        postgres: 'src/postgres.ts',
       },
       format: ['esm', 'cjs'],
       dts: true,

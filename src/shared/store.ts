@@ -203,8 +203,9 @@ class SharedStoreImpl implements SharedStore {
         related = [...answer.related];
         for (const row of related) this.#remember(row);
       }
-      if (!this.#down)
-        {throw new GuardStorageError('BUSY', `other terminals changed this sale's records ${CLAIM_ROUNDS} times during one claim`);}
+      if (!this.#down) {
+        throw new GuardStorageError('BUSY', `other terminals changed this sale's records ${CLAIM_ROUNDS} times during one claim`);
+      }
       // Cut off: this terminal's knowledge is all there is (SPEC §9).
       const records = judge([], { cutOff: true }) ?? [];
       await this.#writeWhileCutOff('claim', records);
@@ -518,8 +519,9 @@ class SharedStoreImpl implements SharedStore {
 
   #attached(): StoreOwner {
     if (this.#closed) throw new GuardStorageError('CLOSED', 'the shared store is closed');
-    if (!this.#owner)
-      {throw new GuardStorageError('STORE_FAILED', 'the shared store is used before a guard attached to it (createGuard does)');}
+    if (!this.#owner) {
+      throw new GuardStorageError('STORE_FAILED', 'the shared store is used before a guard attached to it (createGuard does)');
+    }
     return this.#owner;
   }
 

@@ -1,0 +1,146 @@
+-- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version 1.
+-- postgresStore creates this on first use; a DBA may run it instead (psql -f schema.sql)
+-- and grant the terminals' role USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its
+-- tables, USAGE on its sequences and EXECUTE on its functions.
+CREATE SCHEMA IF NOT EXISTS pos_duplicate_guard;
+
+CREATE SEQUENCE IF NOT EXISTS pos_duplicate_guard.versions;
+
+CREATE TABLE IF NOT EXISTS pos_duplicate_guard.attempts (
+  id            text    PRIMARY KEY,
+  merchant_id   text    NOT NULL,
+  version       bigint  NOT NULL,
+  record        text    NOT NULL, -- the AttemptRecord as JSON: keyed fingerprints, BIN and last 4 at most, never a card number
+  skew          bigint  NOT NULL, -- the database's clock minus the writer's, ms
+  status        text    NOT NULL,
+  kind          text    NOT NULL,
+  db_updated_at bigint  NOT NULL, -- the record's updatedAt on the database's clock, epoch ms
+  changed_at    bigint  NOT NULL, -- the database's clock at the last write, epoch ms
+  writer        text    NOT NULL, -- the connection that wrote it: its own notices are not read back
+  claim_keys    text[]            -- while live: what a reservation finds it under
+);
+CREATE INDEX IF NOT EXISTS attempts_claim_keys ON pos_duplicate_guard.attempts USING gin (claim_keys) WHERE claim_keys IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attempts_updated ON pos_duplicate_guard.attempts (merchant_id, db_updated_at);
+CREATE INDEX IF NOT EXISTS attempts_changed ON pos_duplicate_guard.attempts (merchant_id, changed_at);
+CREATE INDEX IF NOT EXISTS attempts_hot ON pos_duplicate_guard.attempts (merchant_id)
+  WHERE status IN ('pending', 'unknown') OR (kind = 'refund' AND status = 'approved');
+
+CREATE TABLE IF NOT EXISTS pos_duplicate_guard.meta (
+  merchant_id text NOT NULL,
+  key         text NOT NULL,
+  value       text NOT NULL,
+  PRIMARY KEY (merchant_id, key)
+);
+
+CREATE TABLE IF NOT EXISTS pos_duplicate_guard.journal (
+  id          bigserial PRIMARY KEY,
+  merchant_id text   NOT NULL,
+  terminal_id text,
+  at          bigint NOT NULL,
+  entry       text   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_merchant ON pos_duplicate_guard.journal (merchant_id, terminal_id, id);
+
+-- Locks a claim's keys and ids, in one order, for the rest of the transaction.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.lock_claim(p_merchant text, p_keys text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  k text;
+BEGIN
+  FOR k IN SELECT DISTINCT x FROM unnest(p_keys) AS x ORDER BY x LOOP
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, 1));
+  END LOOP;
+END $$;
+
+-- Writes one row (a new version), files it under its keys while live, and notifies the others.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.write_row(p_merchant text, p_writer text, w json) RETURNS pos_duplicate_guard.attempts
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r pos_duplicate_guard.attempts;
+BEGIN
+  INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
+  VALUES (
+    w->>'id', p_merchant, nextval('pos_duplicate_guard.versions'), w->>'record', (w->>'skew')::bigint, w->>'status', w->>'kind',
+    (w->>'dbUpdatedAt')::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer,
+    CASE WHEN json_array_length(w->'keys') = 0 THEN NULL ELSE ARRAY(SELECT json_array_elements_text(w->'keys')) END
+  )
+  ON CONFLICT (id) DO UPDATE SET
+    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
+    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
+  WHERE a.merchant_id = p_merchant
+  RETURNING * INTO r;
+  IF r.id IS NULL THEN
+    RAISE EXCEPTION 'attempt % belongs to another merchant', w->>'id' USING ERRCODE = '23505';
+  END IF;
+  PERFORM pg_notify('pos_duplicate_guard', json_build_array(p_merchant, r.id, p_writer)::text);
+  RETURN r;
+END $$;
+
+-- A write outside a reservation (GuardStore.put), under the same locks.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.put_row(p_merchant text, p_writer text, w json) RETURNS pos_duplicate_guard.attempts
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pos_duplicate_guard.lock_claim(p_merchant, ARRAY(SELECT json_array_elements_text(w->'keys')) || ARRAY['id:' || (w->>'id')]);
+  RETURN pos_duplicate_guard.write_row(p_merchant, p_writer, w);
+END $$;
+
+-- A reservation (see GuardStore.claim): written = true with the rows written, or false with the rows found.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.claim(p_merchant text, p_writer text, p_keys text[], p_ids text[], p_expected json, p_writes json)
+RETURNS TABLE (written boolean, row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  w json;
+  r pos_duplicate_guard.attempts;
+  same boolean;
+BEGIN
+  PERFORM pos_duplicate_guard.lock_claim(p_merchant, p_keys || ARRAY(SELECT 'id:' || x FROM unnest(p_ids) AS x)
+    || ARRAY(SELECT 'id:' || (x->>'id') FROM json_array_elements(p_writes) AS x));
+  -- A new statement: it sees every claim that committed before the locks were granted.
+  SELECT count(*) = json_array_length(p_expected)
+         AND bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                              WHERE e->>0 = a.id AND (e->>1)::bigint = a.version))
+    INTO same
+    FROM pos_duplicate_guard.attempts AS a
+   WHERE a.merchant_id = p_merchant AND (a.claim_keys && p_keys OR a.id = ANY (p_ids));
+  IF same IS NULL THEN
+    same := json_array_length(p_expected) = 0;
+  END IF;
+  IF NOT same THEN
+    RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
+      FROM pos_duplicate_guard.attempts AS a
+     WHERE a.merchant_id = p_merchant AND (a.claim_keys && p_keys OR a.id = ANY (p_ids));
+    IF NOT FOUND THEN -- what was expected is gone: say so with no row
+      RETURN QUERY SELECT false, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
+    END IF;
+    RETURN;
+  END IF;
+  FOR w IN SELECT * FROM json_array_elements(p_writes) LOOP
+    r := pos_duplicate_guard.write_row(p_merchant, p_writer, w);
+    RETURN QUERY SELECT true, r.id, r.version, r.record, r.skew, r.changed_at;
+  END LOOP;
+  IF json_array_length(p_writes) = 0 THEN
+    RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
+  END IF;
+END $$;
+
+-- A write made while cut off (SPEC §9), under the claim's locks: it replaces only an older row,
+-- and answers the other live rows under its keys, for the conflict check.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.upload(p_merchant text, p_writer text, w json)
+RETURNS TABLE (row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  keys text[] := ARRAY(SELECT json_array_elements_text(w->'keys'));
+  held pos_duplicate_guard.attempts;
+BEGIN
+  PERFORM pos_duplicate_guard.lock_claim(p_merchant, keys || ARRAY['id:' || (w->>'id')]);
+  SELECT * INTO held FROM pos_duplicate_guard.attempts AS a WHERE a.id = w->>'id';
+  IF held.id IS NULL OR held.db_updated_at < (w->>'dbUpdatedAt')::bigint THEN
+    PERFORM pos_duplicate_guard.write_row(p_merchant, p_writer, w);
+  END IF;
+  RETURN QUERY SELECT a.id, a.version, a.record, a.skew, a.changed_at
+    FROM pos_duplicate_guard.attempts AS a
+   WHERE a.merchant_id = p_merchant AND a.claim_keys && keys AND a.id <> w->>'id';
+END $$;
+
+CREATE TABLE IF NOT EXISTS pos_duplicate_guard.schema_version (version integer NOT NULL);
+INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version);

@@ -1,0 +1,61 @@
+import { parseDuration } from '../duration.js';
+import { invalidOption } from '../errors.js';
+import { storeOptions } from '../snapshot.js';
+import { sharedStore, type SharedStore } from '../shared/store.js';
+import type { Duration, GuardStore } from '../types.js';
+import { pgRemote, type PgPool } from './postgres/remote.js';
+import { DEFAULT_SCHEMA, SCHEMA_NAME } from './postgres/schema.js';
+
+export interface PostgresStoreOptions {
+  /** A `pg.Pool` the app owns (TLS, credentials, size). The store holds one of its connections to LISTEN, and never ends the pool. */
+  pool: PgPool;
+  /**
+   * Where the till keeps taking payments while the database cannot be
+   * reached: a `fileStore` of its own. Without it, a write that cannot reach
+   * the database is `STORAGE_UNAVAILABLE` under `onStorageError`.
+   */
+  local?: GuardStore;
+  /** The schema the tables live in, created on first use. @default 'pos_duplicate_guard' */
+  schema?: string;
+  /** How long a statement may take before the database counts as unreachable ("cut off"). @default '3s' */
+  timeout?: Duration;
+  /** How often a cut-off store tries the database again. @default '2s' */
+  retry?: Duration;
+}
+
+/** A store several terminals share (SPEC §9). */
+export type PostgresStore = SharedStore;
+
+/**
+ * One history for several terminals, on PostgreSQL (SPEC §9): every rule of
+ * SPEC §3 holds across terminals as within one guard, each reservation one
+ * transaction and (for a new sale) one round trip; other terminals' changes
+ * arrive by LISTEN/NOTIFY; with `local`, a till cut off from the database
+ * keeps taking payments and catches up when it is back.
+ * @example
+ * import pg from 'pg';
+ * import { postgresStore } from 'pos-duplicate-guard/postgres';
+ * const store = postgresStore({ pool: new pg.Pool({ connectionString: process.env.GUARD_DATABASE_URL }) });
+ * const guard = await createGuard({ merchantId: 'M-0001', terminalId: 'T-03', secret, store });
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  if (options === undefined) invalidOption('options', 'an object with at least `pool`', options);
+  // Copied once: a getter or Proxy in the options is read here, never again.
+  const copied = storeOptions(options, { pool: 'ref', local: 'ref', schema: 'value', timeout: 'value', retry: 'value' });
+  const { pool, local, schema = DEFAULT_SCHEMA, timeout = '3s', retry = '2s' } = copied as Partial<PostgresStoreOptions>;
+  if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
+    invalidOption('pool', 'a pg.Pool (node-postgres): an object with query() and connect()', pool);
+  }
+  if (local !== undefined && (typeof local !== 'object' || local === null || typeof local.put !== 'function')) {
+    invalidOption('local', 'a GuardStore (a fileStore)', local);
+  }
+  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
+    invalidOption('schema', 'a lower-case SQL identifier (letters, digits, _; at most 63)', schema);
+  }
+  const timeoutMs = parseDuration(timeout, { field: 'timeout' });
+  const retryMs = parseDuration(retry, { field: 'retry' });
+  if (timeoutMs <= 0) invalidOption('timeout', 'a Duration above 0', timeout);
+  if (retryMs <= 0) invalidOption('retry', 'a Duration above 0', retry);
+  return sharedStore(pgRemote({ pool: pool, schema, timeoutMs, retryMs }), { local, timeoutMs, retryMs });
+}

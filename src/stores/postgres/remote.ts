@@ -1,0 +1,293 @@
+/**
+ * `Remote` on PostgreSQL through node-postgres (`pg`): each call one
+ * statement, one round trip, on the app's pool. Only the pool's shape is
+ * used here (no import of `pg`), so the app's own `pg` version serves.
+ */
+import { randomId } from '../../fingerprint.js';
+import type { AttemptRecord, JournalEntry } from '../../types.js';
+import {
+  RemoteUnreachable,
+  type ClaimAnswer,
+  type Remote,
+  type RemoteListener,
+  type RowWrite,
+  type SharedRow,
+} from '../../shared/remote.js';
+import { SCHEMA_VERSION, schemaSql } from './schema.js';
+
+/** What the store needs of a `pg.Pool` (node-postgres 8). */
+export interface PgPool {
+  query(config: { text: string; values?: unknown[]; name?: string; query_timeout?: number }): Promise<{ rows: Record<string, unknown>[] }>;
+  connect(): Promise<PgClient>;
+}
+
+/** What the store needs of a `pg.PoolClient`: the one connection it LISTENs on. */
+export interface PgClient {
+  query(text: string): Promise<unknown>;
+  on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  removeAllListeners(event?: string): unknown;
+  release(error?: Error | boolean): void;
+}
+
+export interface PgRemoteOptions {
+  pool: PgPool;
+  schema: string;
+  /** How long one statement may take before the connection counts as dead. */
+  timeoutMs: number;
+  /** How often a dropped notification connection is tried again. */
+  retryMs: number;
+}
+
+/** SQLSTATE classes and codes that mean the database cannot be reached now, not that it refused the statement. */
+const UNREACHABLE_STATES = /^(08|57P0[1-3]|53300)/;
+/** Serialization failures and deadlocks: tried again, never taken for an outage (SPEC §9). */
+const RETRIED_STATES = new Set(['40001', '40P01']);
+const RETRIES = 5;
+
+export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): Promise<void> } {
+  const { pool, schema: s, timeoutMs, retryMs } = options;
+  const writer = randomId('w_', 9);
+  let ready: Promise<void> | undefined;
+
+  async function run(name: string | undefined, text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+    await (ready ??= ensureSchema().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
+    return query(name, text, values);
+  }
+
+  async function query(name: string | undefined, text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const config = { text, values, query_timeout: timeoutMs, ...(name === undefined ? {} : { name: `${s}_${name}` }) };
+        return (await pool.query(config)).rows;
+      } catch (error) {
+        const state = (error as { code?: unknown }).code;
+        if (typeof state === 'string' && RETRIED_STATES.has(state) && attempt < RETRIES) continue;
+        throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
+      }
+    }
+  }
+
+  /** Creates the schema once per database, under a lock: ten terminals starting together create it once. */
+  async function ensureSchema(): Promise<void> {
+    const found = await query(undefined, `SELECT to_regclass($1) IS NOT NULL AS present`, [`${s}.schema_version`]);
+    if (found[0]?.present === true) {
+      const rows = await query(undefined, `SELECT max(version) AS version FROM ${s}.schema_version`, []);
+      if (Number(rows[0]?.version) >= SCHEMA_VERSION) return;
+    }
+    const lock = `SELECT pg_advisory_xact_lock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`;
+    const client = await pool.connect().catch((error: unknown) => {
+      throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
+    });
+    try {
+      await client.query('BEGIN');
+      await (client as unknown as PgPool).query({ text: lock, values: [s] });
+      await client.query(schemaSql(s));
+      await client.query('COMMIT');
+      client.release();
+    } catch (error) {
+      client.release(true);
+      throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
+    }
+  }
+
+  const rowOf = (r: Record<string, unknown>): SharedRow => ({
+    record: JSON.parse(r.row_record as string) as AttemptRecord,
+    skew: Number(r.row_skew),
+    version: Number(r.row_version),
+    changedAt: Number(r.row_changed_at),
+  });
+  const ROW = `id AS row_id, version AS row_version, record AS row_record, skew AS row_skew, changed_at AS row_changed_at`;
+  const select = (where: string, values: unknown[], name?: string) =>
+    run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map(rowOf));
+
+  return {
+    ensureSchema,
+    clock: async () => {
+      const rows = await run('clock', `SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, []);
+      return Number(rows[0]?.now);
+    },
+    claim: async (merchantId, keys, ids, expected, writes): Promise<ClaimAnswer> => {
+      const rows = await run('claim', `SELECT * FROM ${s}.claim($1, $2, $3, $4, $5::json, $6::json)`, [
+        merchantId,
+        writer,
+        keys.map(keyText),
+        ids,
+        JSON.stringify([...expected]),
+        JSON.stringify(writes.map(rowJson)),
+      ]);
+      if (rows[0]?.written === false) return { written: false, related: rows.filter((r) => r.row_id !== null).map(rowOf) };
+      return { written: true, rows: rows.filter((r) => r.row_id !== null).map(rowOf) };
+    },
+    put: async (merchantId, write) => {
+      const rows = await run('put', `SELECT ${ROW} FROM ${s}.put_row($1, $2, $3::json)`, [
+        merchantId,
+        writer,
+        JSON.stringify(rowJson(write)),
+      ]);
+      return rowOf(rows[0] as Record<string, unknown>);
+    },
+    upload: async (merchantId, write) => {
+      const rows = await run('upload', `SELECT * FROM ${s}.upload($1, $2, $3::json)`, [merchantId, writer, JSON.stringify(rowJson(write))]);
+      return rows.map(rowOf);
+    },
+    delete: async (merchantId, id) => {
+      await run('delete', `DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
+    },
+    get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids], 'get'),
+    byOrder: (merchantId, orderKey) => select('claim_keys && ARRAY[$2]', [merchantId, keyText(orderKey)], 'by_order'),
+    load: (merchantId, since) =>
+      since === undefined
+        ? select('true', [merchantId])
+        : select(
+            `(status IN ('pending', 'unknown') OR (kind = 'refund' AND status = 'approved') OR db_updated_at >= $2)`,
+            [merchantId, since],
+            'load',
+          ),
+    changes: (merchantId, since) => select('changed_at >= $2', [merchantId, since], 'changes'),
+    prune: async (merchantId, before) => {
+      const rows = await run(
+        'prune',
+        `WITH gone AS (DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND status NOT IN ('pending', 'unknown') AND db_updated_at < $2 RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [merchantId, before],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    getMeta: async (merchantId, key) => {
+      const rows = await run('get_meta', `SELECT value FROM ${s}.meta WHERE merchant_id = $1 AND key = $2`, [merchantId, key]);
+      return rows[0]?.value as string | undefined;
+    },
+    setMeta: async (merchantId, key, value) => {
+      await run(
+        'set_meta',
+        `INSERT INTO ${s}.meta (merchant_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (merchant_id, key) DO UPDATE SET value = excluded.value`,
+        [merchantId, key, value],
+      );
+    },
+    appendJournal: async (merchantId, terminalId, entries) => {
+      if (entries.length === 0) return;
+      await run(
+        'journal',
+        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
+        [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))],
+      );
+    },
+    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs),
+  };
+}
+
+/**
+ * LISTENs on one connection of the pool, for as long as the store lives: a
+ * dropped connection is reported (`connected(false)`), tried again every
+ * `retryMs`, and reported back (`connected(true)`) once listening again, so
+ * the store reads what it missed (NOTIFY is not replayed).
+ */
+async function listen(
+  pool: PgPool,
+  channel: string,
+  writer: string,
+  merchantId: string,
+  listener: RemoteListener,
+  retryMs: number,
+): Promise<() => Promise<void>> {
+  let client: PgClient | undefined;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const onNotice = ({ channel: heard, payload }: { channel: string; payload?: string }) => {
+    if (heard !== channel || payload === undefined) return;
+    try {
+      const [merchant, id, from] = JSON.parse(payload) as [string, string, string];
+      if (merchant === merchantId && from !== writer) listener.changed([id]);
+    } catch {
+      // Not ours: someone else's NOTIFY on the channel.
+    }
+  };
+  const dropped = (error?: Error) => {
+    const lost = client;
+    if (!lost) return;
+    client = undefined;
+    lost.removeAllListeners('notification');
+    lost.removeAllListeners('end');
+    lost.release(error ?? true);
+    listener.connected(false);
+    retry();
+  };
+  const retry = () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect().then(
+        () => listener.connected(true),
+        () => retry(),
+      );
+    }, retryMs);
+    // A till shutting down does not wait for this.
+    (timer as { unref?: () => void }).unref?.();
+  };
+  const connect = async () => {
+    const next = await pool.connect();
+    // An error on an idle connection would otherwise be thrown from the pool's client.
+    next.on('error', (error) => dropped(error));
+    next.on('end', () => dropped());
+    next.on('notification', onNotice);
+    client = next;
+    try {
+      await next.query(`LISTEN ${channel}`);
+    } catch (error) {
+      dropped(error as Error);
+      throw error;
+    }
+  };
+
+  try {
+    await connect();
+  } catch (error) {
+    retry();
+    throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
+  }
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    const held = client;
+    client = undefined;
+    if (!held) return;
+    held.removeAllListeners();
+    await held.query(`UNLISTEN ${channel}`).catch(() => undefined);
+    held.release();
+  };
+}
+
+/** A claim key as text: JSON-quoted, so the NUL separators of SPEC's keys (which PostgreSQL text cannot hold) stay apart. */
+function keyText(key: string): string {
+  return JSON.stringify(key);
+}
+
+function rowJson(write: RowWrite) {
+  const { record, skew, keys } = write;
+  return {
+    id: record.id,
+    record: JSON.stringify(record),
+    skew,
+    status: record.status,
+    kind: record.kind,
+    dbUpdatedAt: record.updatedAt + skew,
+    keys: keys.map(keyText),
+  };
+}
+
+function unreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return UNREACHABLE_STATES.test(code) || /^E[A-Z]+$/.test(code);
+  const text = message(error);
+  return /Connection terminated|timeout|ECONNREFUSED|ECONNRESET|not queryable|Client has encountered a connection error/i.test(text);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
