@@ -11,7 +11,18 @@
  * chowned to it. As any other user the binaries run as that user.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +158,61 @@ function tail(file: string | null, lines = 20): string {
   return `\n--- last lines of ${file} ---\n${readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`;
 }
 
+const TEMP_PREFIX = 'pos-guard-pg-';
+/** The pid of the process that made the temp dir: sweepStaleServers() removes a dir whose owner is gone. */
+const OWNER_FILE = 'owner.pid';
+
+/** A unix socket path must fit in 107 bytes: a long TMPDIR falls back to /tmp. */
+function tempBase(): string {
+  return os.tmpdir().length > 60 ? '/tmp' : os.tmpdir();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops and removes the servers and temp dirs of test runs that died without
+ * their teardown (Ctrl-C during initdb, a killed worker): every
+ * `pos-guard-pg-*` dir whose owner process is gone. Dirs of live runs are
+ * left alone. Returns the dirs removed.
+ */
+export function sweepStaleServers(binDir = pgBinDir()): string[] {
+  const removed: string[] = [];
+  for (const entry of readdirSync(tempBase())) {
+    if (!entry.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(tempBase(), entry);
+    try {
+      const ownerFile = path.join(dir, OWNER_FILE);
+      const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : NaN;
+      // No owner file yet: a dir being set up right now, unless it is old.
+      if (Number.isNaN(owner) ? Date.now() - statSync(dir).mtimeMs < 60_000 : alive(owner)) continue;
+      stopSync(binDir, path.join(dir, 'data'), dir);
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // Someone else's, or gone meanwhile: not ours to fight over.
+    }
+  }
+  return removed;
+}
+
+/** `pg_ctl stop -m immediate` if a postmaster.pid says a server runs there; synchronous, best effort. */
+function stopSync(binDir: string, dataDir: string, cwd: string): void {
+  if (!existsSync(path.join(dataDir, 'postmaster.pid'))) return;
+  const [file, argv] = commandLine(binDir, 'pg_ctl', ['stop', '-D', dataDir, '-m', 'immediate', '-s']);
+  try {
+    execFileSync(file, argv, { cwd, env: binaryEnv(), stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // Already gone, or cannot be stopped: nothing more to do.
+  }
+}
+
 /** Servers this process started and has not closed: stopped (immediate) and removed if the process exits first. */
 const running = new Set<LocalPostgres>();
 let exitHookInstalled = false;
@@ -187,9 +253,8 @@ export class LocalPostgres {
           `or set POSTGRES_TEST_BIN, or GUARD_TEST_DATABASE_URL to use a running server)`,
       );
     }
-    // A unix socket path must fit in 107 bytes: a long TMPDIR falls back to /tmp.
-    const base = os.tmpdir().length > 60 ? '/tmp' : os.tmpdir();
-    const tempDir = mkdtempSync(path.join(base, 'pos-guard-pg-'));
+    const tempDir = mkdtempSync(path.join(tempBase(), TEMP_PREFIX));
+    writeFileSync(path.join(tempDir, OWNER_FILE), String(process.pid));
     const dataDir = path.join(tempDir, 'data');
     const socketDir = path.join(tempDir, 'socket');
     const logFile = path.join(tempDir, 'postgres.log');
@@ -302,15 +367,7 @@ export class LocalPostgres {
   /** For the process 'exit' hook: synchronous, best effort. */
   killSync(): void {
     if (!this.owned || this.tempDir === null) return;
-    const { binDir, dataDir } = this.info;
-    if (existsSync(path.join(dataDir, 'postmaster.pid'))) {
-      const [file, argv] = commandLine(binDir, 'pg_ctl', ['stop', '-D', dataDir, '-m', 'immediate', '-s']);
-      try {
-        execFileSync(file, argv, { cwd: this.tempDir, env: binaryEnv(), stdio: 'ignore', timeout: 10_000 });
-      } catch {
-        // Already gone, or cannot be stopped: nothing more to do while exiting.
-      }
-    }
+    stopSync(this.info.binDir, this.info.dataDir, this.tempDir);
     rmSync(this.tempDir, { recursive: true, force: true });
     this.owned = false;
     running.delete(this);

@@ -12,9 +12,19 @@
  * With GUARD_TEST_DATABASE_URL=postgres://user:password@host:port/database
  * set, that server is used and none is started (POSTGRES_TEST_DATADIR is then
  * unset: the tests cannot stop or restart it).
+ *
+ * Before starting, servers and temp dirs left by runs that died without
+ * their teardown (Ctrl-C while a worker ran initdb) are removed.
  */
 import type { TestProject } from 'vitest/node';
-import { LocalPostgres, connectionFromUrl, pgBinDir, waitUntilReady, type PostgresTestServer } from '../helpers/postgres-server.js';
+import {
+  LocalPostgres,
+  connectionFromUrl,
+  pgBinDir,
+  sweepStaleServers,
+  waitUntilReady,
+  type PostgresTestServer,
+} from '../helpers/postgres-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -42,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     server = { ...connectionFromUrl(external), external: true, dataDir: null, socketDir: null, logFile: null, binDir: pgBinDir() };
     await waitUntilReady(server, 10_000);
   } else {
+    sweepStaleServers();
     local = await LocalPostgres.create();
     server = local.info;
   }
