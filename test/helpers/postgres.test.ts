@@ -118,8 +118,8 @@ describe('tcpProxy', () => {
     const started = Date.now();
     await expect(held.query('SELECT 1')).rejects.toThrow();
     held.release(true);
-    await expect(pool.query('SELECT 1')).rejects.toThrow(/terminated|ECONNRESET|closed/i);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    await expect(pool.query('SELECT 1')).rejects.toThrow(/ECONNRESET|terminated/); // "connect ECONNRESET"
+    expect(Date.now() - started).toBeLessThan(2_000); // a reset, not the 5 s connection timeout
     expect(proxy.connections).toBe(0);
 
     proxy.restore();
