@@ -1,0 +1,153 @@
+/**
+ * The guard's side of several terminals (SPEC §9): SHARED_UNAVAILABLE under
+ * onSharedUnavailable, the conflict event and journal entry, attach, and
+ * another terminal's pending at start-up. Over the in-memory shared database
+ * (the same client as postgresStore); the PostgreSQL runs are in test/stores/postgres.
+ */
+import { describe, expect, test } from 'vitest';
+import { createGuard, memoryStore, type GuardOptions, type GuardStore, type StoreOwner } from '../../src/index.js';
+import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import { sharedStore } from '../../src/shared/store.js';
+
+const secret = 'several-terminals-secret-0123';
+const sale = { amount: 4200, currency: 'CNY', card: { token: 'tok_lane' } };
+const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
+
+async function lane(db: ReturnType<typeof sharedMemoryDatabase>, terminalId: string, options: Partial<GuardOptions> = {}) {
+  const local = memoryStore();
+  const store = sharedStore(db.remote(terminalId), { local, retryMs: 60_000 });
+  const guard = await createGuard({ merchantId: 'M1', terminalId, secret, store, authorize: () => true, ...options });
+  return { guard, store, local };
+}
+
+describe('SHARED_UNAVAILABLE', () => {
+  test("'allow' (the default): the verdict is unchanged and the warning rides along", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t2 = await lane(db, 'T2');
+    db.disconnect('T2');
+    const first = await t2.guard.begin(sale);
+    expect([first.verdict, codes(first)]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+    // What this terminal knows still counts: the same sale again is IN_FLIGHT.
+    const second = await t2.guard.begin(sale);
+    expect([second.verdict, codes(second).sort()]).toEqual(['block', ['IN_FLIGHT', 'SHARED_UNAVAILABLE']]);
+  });
+
+  test("'prompt': the sale is held for the cashier, and a confirmation reserves it once", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t2 = await lane(db, 'T2', { onSharedUnavailable: 'prompt' });
+    db.disconnect('T2');
+    const held = await t2.guard.begin(sale);
+    expect([held.verdict, codes(held)]).toEqual(['prompt', ['SHARED_UNAVAILABLE']]);
+    expect(held.attempt).toBeUndefined();
+    const confirmed = await t2.guard.override(held, { operator: 'op-7', reason: 'store server down, customer present' });
+    expect(confirmed.verdict).toBe('allow');
+    expect(confirmed.attempt).toBeDefined();
+    // A second tap on the same confirmation reserves nothing more.
+    await expect(t2.guard.override(held, { operator: 'op-7', reason: 'again' })).rejects.toMatchObject({ name: 'GuardInputError' });
+    expect(await t2.guard.attempts()).toHaveLength(1);
+  });
+
+  test("'block': a supervisor override lifts it; a peek shows it and reserves nothing", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t2 = await lane(db, 'T2', { onSharedUnavailable: 'block' });
+    db.disconnect('T2');
+    // The store learns it is cut off from the first call that fails: here, the reservation.
+    const held = await t2.guard.begin(sale);
+    expect([held.verdict, codes(held)]).toEqual(['block', ['SHARED_UNAVAILABLE']]);
+    const peeked = await t2.guard.peek(sale);
+    expect([peeked.verdict, codes(peeked)]).toEqual(['block', ['SHARED_UNAVAILABLE']]);
+    const lifted = await t2.guard.override(held, { operator: 'op-7', reason: 'offline sale', supervisor: 'sup-1' });
+    // Still true of this decision: it saw only this terminal's records.
+    expect([lifted.verdict, codes(lifted)]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+  });
+
+  test('a store cut off during the reservation itself: the decision still says so', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t2 = await lane(db, 'T2');
+    // Cut off between the decision's check and the claim's round trip.
+    const begun = t2.guard.begin(sale);
+    db.disconnect('T2');
+    const decision = await begun;
+    expect([decision.verdict, codes(decision)]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+  });
+
+  test("cut off during the reservation under 'block': decided again, held, nothing reserved", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t2 = await lane(db, 'T2', { onSharedUnavailable: 'block' });
+    const begun = t2.guard.begin(sale);
+    db.disconnect('T2');
+    const decision = await begun;
+    expect([decision.verdict, codes(decision)]).toEqual(['block', ['SHARED_UNAVAILABLE']]);
+    expect(await t2.guard.attempts()).toHaveLength(0);
+  });
+
+  test('onSharedUnavailable is checked like every option', async () => {
+    await expect(createGuard({ merchantId: 'M1', secret, onSharedUnavailable: 'ask' as never })).rejects.toMatchObject({
+      name: 'GuardConfigError',
+      field: 'onSharedUnavailable',
+    });
+  });
+});
+
+describe('conflicts found on catch-up', () => {
+  test('a conflict event and a journal entry naming both attempts', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    const t2 = await lane(db, 'T2');
+    const seen: unknown[] = [];
+    t2.guard.on('conflict', (event) => seen.push(event));
+    db.disconnect('T2');
+    const offline = await t2.guard.begin({ ...sale, orderId: 'A-17' });
+    await offline.attempt?.approve();
+    const online = await t1.guard.begin({ ...sale, card: { token: 'tok_other' }, orderId: 'A-17' });
+    await online.attempt?.approve();
+    db.reconnect('T2');
+    await t2.store.sync();
+    const pair = [offline.attempt?.id, online.attempt?.id];
+    expect(seen).toEqual([{ type: 'conflict', code: 'ORDER_ALREADY_PAID', attempts: pair }]);
+    const entries = db.journal('M1').filter((e) => e.entry.type === 'conflict');
+    expect(entries.map((e) => [e.terminalId, e.entry.attempts])).toEqual([['T2', pair]]);
+    // Caught up twice (a second reconnect, as a till replaying its queue): nothing new.
+    await t2.store.sync();
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe('start-up over a shared store', () => {
+  test("another terminal's pending stays IN_FLIGHT; this terminal's own becomes UNKNOWN_OUTCOME", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    const t2 = await lane(db, 'T2');
+    await t1.guard.begin(sale);
+    await t2.guard.begin({ ...sale, card: { token: 'tok_t2' } });
+    // T2 restarts (as after a crash): a new guard over its store.
+    const restarted = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: t2.store });
+    expect(codes(await restarted.peek(sale))).toEqual(['IN_FLIGHT']);
+    expect(codes(await restarted.peek({ ...sale, card: { token: 'tok_t2' } }))).toEqual(['UNKNOWN_OUTCOME']);
+  });
+
+  test('attach is told the merchant, terminal, window, timeout, clock and scheduler before any other call', async () => {
+    const calls: string[] = [];
+    let owner: StoreOwner | undefined;
+    const inner = memoryStore();
+    const store: GuardStore = {
+      ...inner,
+      attach: (given) => {
+        calls.push('attach');
+        owner = given;
+      },
+      getMeta: (key) => (calls.push('getMeta'), inner.getMeta(key)),
+    };
+    await createGuard({ merchantId: 'M9', terminalId: 'T4', secret, store, window: '5m', pendingTimeout: '90s' });
+    expect(calls.slice(0, 2)).toEqual(['attach', 'getMeta']);
+    expect(owner).toMatchObject({ merchantId: 'M9', terminalId: 'T4', windowMs: 300_000, pendingTimeoutMs: 90_000 });
+    expect(typeof owner?.clock.now).toBe('function');
+    expect(typeof owner?.scheduler.after).toBe('function');
+  });
+
+  test('one shared store serves one merchant', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const { store } = await lane(db, 'T1');
+    await expect(createGuard({ merchantId: 'M2', terminalId: 'T1', secret, store })).rejects.toMatchObject({ name: 'GuardConfigError' });
+  });
+});
