@@ -13,6 +13,8 @@ const EVENT_TYPES: Readonly<Record<GuardEventType, true>> = {
   prune: true,
   'late-answer': true,
   conflict: true,
+  recover: true,
+  'recovery-exhausted': true,
   'listener-error': true,
 };
 

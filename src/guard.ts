@@ -12,6 +12,7 @@ import type {
   GuardOptions,
   Outcome,
   OverrideRequest,
+  RecoverResult,
   Sale,
   SubmitResult,
 } from './types.js';
@@ -21,6 +22,7 @@ import { begin, override, peek } from './guard/decide.js';
 import { attempts, get } from './guard/query.js';
 import { resume, settle } from './guard/settle.js';
 import { close, hydrate } from './guard/start.js';
+import { recoverNow } from './guard/recover.js';
 
 // The guard's parts live under src/guard/, one concern a module, sharing one
 // GuardContext; this class is their public face.
@@ -99,6 +101,18 @@ export class Guard {
     return resume(this.#c, attemptId);
   }
 
+  // ── unknown outcomes (guard/recover.ts) ───────────────────────────────
+
+  /**
+   * One `recover` try now (a till's "Check with the processor" button), for
+   * one attempt or for every unknown one, exhausted ones included. Counts as
+   * a try, never resets the count, and does nothing to an attempt that is not
+   * `unknown`. Resolves with each attempt's status after its try.
+   */
+  recoverNow(attemptId?: string): Promise<RecoverResult[]> {
+    return recoverNow(this.#c, attemptId);
+  }
+
   // ── queries (guard/query.ts) ──────────────────────────────────────────
 
   /** A snapshot of one attempt, or `undefined`. A stale `pending` reads `unknown`. */
@@ -124,12 +138,12 @@ export class Guard {
 
   // ── events, shutdown ──────────────────────────────────────────────────
 
-  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`, `late-answer`, `conflict`, `listener-error`. Returns an unsubscribe. */
+  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`, `late-answer`, `conflict`, `recover`, `recovery-exhausted`, `listener-error`. Returns an unsubscribe. */
   on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
     return this.#c.events.on(type, listener);
   }
 
-  /** Waits for pending writes and closes the store. Further calls throw `GuardStateError`. */
+  /** Stops the `recover` schedule (waiting for a try in progress), waits for pending writes and closes the store. Further calls throw `GuardStateError`. */
   close(): Promise<void> {
     return close(this.#c);
   }

@@ -28,6 +28,9 @@ export interface ResolvedOptions {
   pendingTimeoutMs: number;
   retentionMs: number;
   authorize: ((request: AuthorizeRequest) => boolean | Promise<boolean>) | undefined;
+  recover: GuardOptions['recover'];
+  recoverAfterMs: number;
+  recoverTries: number;
   clock: Clock;
   scheduler: Scheduler;
   locale: Locale;
@@ -49,6 +52,9 @@ const SHAPE: Shape = {
   pendingTimeout: 'value',
   retention: 'value',
   authorize: 'ref',
+  recover: 'ref',
+  recoverAfter: 'value',
+  recoverTries: 'value',
   clock: 'ref',
   scheduler: 'ref',
   locale: 'value',
@@ -122,7 +128,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
       throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
     }
   }
-  const { clock, scheduler, store, authorize } = options;
+  const { clock, scheduler, store, authorize, recover, recoverTries } = options;
   if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
     invalidOption('clock', 'an object with now() and monotonic() functions', clock);
   }
@@ -133,6 +139,12 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
   }
   if (authorize !== undefined && typeof authorize !== 'function') invalidOption('authorize', 'a function', authorize);
+  if (recover !== undefined && typeof recover !== 'function') {
+    invalidOption('recover', 'a function (attempt) => outcome | undefined', recover);
+  }
+  if (recoverTries !== undefined && !(Number.isSafeInteger(recoverTries) && recoverTries >= 0)) {
+    invalidOption('recoverTries', 'an integer >= 0 (0: only recoverNow tries)', recoverTries);
+  }
   const resolved: ResolvedOptions = {
     merchantId: id('merchantId', options.merchantId, true) as string,
     terminalId: id('terminalId', options.terminalId, false),
@@ -142,6 +154,9 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     pendingTimeoutMs: parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }),
     retentionMs: parseDuration(options.retention ?? '24h', { field: 'retention' }),
     authorize,
+    recover,
+    recoverAfterMs: parseDuration(options.recoverAfter ?? '5s', { field: 'recoverAfter' }),
+    recoverTries: recoverTries ?? 3,
     clock: clock ?? systemClock,
     scheduler: scheduler ?? systemScheduler,
     locale: oneOf('locale', options.locale, LOCALES, 'en'),
@@ -150,6 +165,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
   if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
+  if (resolved.recoverAfterMs <= 0) invalidOption('recoverAfter', 'a Duration above 0', options.recoverAfter);
   if (resolved.retentionMs < resolved.windowMs) {
     invalidOption(
       'retention',

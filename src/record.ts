@@ -116,6 +116,7 @@ export function withRareFields(record: AttemptRecord, source: Partial<AttemptRec
   if (source.message !== undefined) record.message = source.message;
   if (source.override !== undefined) record.override = source.override;
   if (source.refunds !== undefined) record.refunds = source.refunds;
+  if (source.recovery !== undefined) record.recovery = source.recovery;
   return Object.freeze(record);
 }
 
@@ -145,6 +146,7 @@ export function recordProblem(value: unknown): string | undefined {
   if (r.refunds !== undefined && !(Array.isArray(r.refunds) && r.refunds.every(isRefundEntry))) {
     return `record ${r.id}: refunds is not a list of { id, amount }`;
   }
+  if (r.recovery !== undefined && !isRecovery(r.recovery)) return `record ${r.id}: recovery is not { tries, leaseUntil? }`;
   return undefined;
 }
 
@@ -153,6 +155,13 @@ const STRING_FIELDS = ['merchantId', 'currency'] as const;
 const OPTIONAL_STRING_FIELDS = ['orderId', 'refundOf'] as const;
 const OPTIONAL_NUMBER_FIELDS = ['approvedAt', 'orderTotal'] as const;
 const optional = (value: unknown, type: 'string' | 'number'): boolean => value === undefined || typeof value === type;
+
+function isRecovery(value: unknown): boolean {
+  const r = value as { tries?: unknown; leaseUntil?: unknown } | null;
+  return (
+    typeof r === 'object' && r !== null && Number.isSafeInteger(r.tries) && (r.leaseUntil === undefined || Number.isFinite(r.leaseUntil))
+  );
+}
 
 function isRefundEntry(entry: unknown): boolean {
   const e = entry as { id?: unknown; amount?: unknown; over?: unknown } | null;

@@ -104,6 +104,34 @@ export interface AttemptRecord {
   code?: string;
   message?: string;
   override?: OverrideNote;
+  /** Recovery of an `unknown` outcome (SPEC §10): what `recover` was asked so far. */
+  recovery?: RecoveryState;
+}
+
+/** Kept with an attempt while its outcome is recovered (SPEC §10): survives restarts. */
+export interface RecoveryState {
+  /** `recover` calls made (scheduled and `recoverNow`). */
+  tries: number;
+  /** Wall-clock epoch ms until which a guard holds the lease for a try in progress (no other calls `recover`). */
+  leaseUntil?: number;
+  /** `recover` answered a status it may not settle: no more scheduled tries. */
+  ended?: boolean;
+  /** `recovery-exhausted` was reported (once per attempt). */
+  exhausted?: boolean;
+}
+
+/** What `recover` answers: an outcome to settle with, or nothing (still unknown). */
+export type RecoverAnswer = Outcome | undefined;
+
+/** One try of `recoverNow` (SPEC §10). */
+export interface RecoverResult {
+  attemptId: string;
+  /** The attempt's status after the try. */
+  status: AttemptStatus;
+  /** What `recover` answered, when it answered. */
+  outcome?: Outcome;
+  /** What it threw, or why the answer was not applied. */
+  error?: unknown;
 }
 
 export interface OverrideNote {
@@ -221,7 +249,7 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict';
+  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover';
   attemptId?: string;
   verdict?: Verdict;
   codes?: readonly ReasonCode[];
@@ -265,7 +293,9 @@ export interface GuardStore {
    * processes share. In one atomic step (a transaction): read the records
    * filed under `claim.keys` and those named by `claim.ids`, pass them to
    * `judge` synchronously, and write the records it returns (none:
-   * `undefined`); resolve whether anything was written. Every record written,
+   * `undefined`); resolve whether anything was written. A store may call
+   * `judge` more than once in one claim (judging first on what it last saw,
+   * then again on what the transaction found); only the last answer is written. Every record written,
    * here or by `put`, is filed under `claimOf(record).keys` while
    * `staysFiled(record)` holds, and unfiled once it does not or is deleted.
    */
@@ -378,6 +408,10 @@ export type GuardEvent =
   | { type: 'late-answer'; attemptId: string; answer: AttemptStatus; status: AttemptStatus }
   /** A shared store's catch-up found this terminal's attempt and another's both charged for one sale or order (SPEC §9): refund one. */
   | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] }
+  /** One `recover` call for an unknown attempt (SPEC §10): its answer, or what it threw. */
+  | { type: 'recover'; attemptId: string; try: number; outcome?: Outcome; error?: unknown }
+  /** The last scheduled try left the attempt unknown: for a person to settle (once per attempt). */
+  | { type: 'recovery-exhausted'; attemptId: string; tries: number }
   | { type: 'listener-error'; error: unknown; event: Exclude<GuardEvent['type'], 'listener-error'> };
 
 export type GuardEventType = GuardEvent['type'];
@@ -414,6 +448,18 @@ export interface GuardOptions {
    * @default 'allow'
    */
   onSharedUnavailable?: SharedUnavailablePolicy;
+  /**
+   * Resolves an `unknown` attempt without a person (SPEC §10): ask the
+   * processor (a status inquiry first, then a reversal, 冲正) and answer an
+   * outcome (`approved`, `declined`, `cancelled`, `voided`), or `undefined`
+   * while it is still unknown. Called first `recoverAfter` after the attempt
+   * became unknown, then with doubling delays, `recoverTries` times.
+   */
+  recover?: (attempt: AttemptRecord) => RecoverAnswer | Promise<RecoverAnswer>;
+  /** @default '5s' */
+  recoverAfter?: Duration;
+  /** @default 3 */
+  recoverTries?: number;
   /**
    * Start a new history when the store was written with another `secret`
    * (the old records are dropped). Without it, `createGuard` rejects with

@@ -15,7 +15,7 @@ import { Owners } from '../ownership.js';
 import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
 import { withChanges } from '../record.js';
 import { statusAt, type SaleFacts } from '../rules.js';
-import type { AttemptRecord, AttemptStatus, Decision, GuardStore, ReasonCode, Verdict } from '../types.js';
+import type { AttemptRecord, AttemptStatus, Decision, GuardStore, ReasonCode, RecoverResult, Verdict } from '../types.js';
 
 export const KEY_CHECK = 'keyCheck';
 /** How often a running guard asks a store with history to prune what retention let go. */
@@ -70,6 +70,27 @@ export interface GuardContext {
   reads: number;
   /** The handles issued for attempts in memory: told the status an attempt left memory with. */
   readonly handles: Map<string, HandleStatus[]>;
+  /** Unknown outcomes on the `recover` schedule (see recover.ts). */
+  readonly recovery: Recovery;
+}
+
+/** An attempt on the schedule: when it became unknown (guard time), and the tries it had then. */
+export interface Watch {
+  base: number;
+  triesAtBase: number;
+}
+
+/** The schedule of one guard: what it watches, the tries in progress, and its one timer. */
+export interface Recovery {
+  readonly watched: Map<string, Watch>;
+  readonly running: Map<string, Promise<RecoverResult>>;
+  cancel: (() => void) | undefined;
+  due: number;
+  stopped: boolean;
+}
+
+export function newRecovery(): Recovery {
+  return { watched: new Map(), running: new Map(), cancel: undefined, due: Number.POSITIVE_INFINITY, stopped: false };
 }
 
 /** What an `Attempt` handle is told when its attempt leaves memory. */
@@ -119,6 +140,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
     reads: 0,
     handles: new Map(),
+    recovery: newRecovery(),
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.

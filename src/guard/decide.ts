@@ -17,7 +17,8 @@ import { within } from './deadline.js';
 import { handle } from './handle.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
-import { adopt } from './tabs.js';
+import { adopt, adoptUnlessRecovered } from './tabs.js';
+import { track } from './recover.js';
 import { journal, storageError, write } from './writes.js';
 
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
@@ -196,7 +197,15 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   }
   recall(ctx, recalled, now);
   checkRefundCurrency(ctx, sale);
-  const findings = evaluate(sale, ctx.index, now, ctx.o);
+  let findings = evaluate(sale, ctx.index, now, ctx.o);
+  // On a shared store what holds the sale back in memory may be out of date:
+  // another terminal settled it and its notice has not arrived. No rule may
+  // depend on a notice (SPEC §9), so the store's versions are read first.
+  if (!unread && ctx.o.store.claim && findings.some(standsAgainst(mode.lifted ?? [])) && (await refreshed(ctx, sale))) {
+    assertOpen(ctx);
+    now = guardNow(ctx);
+    findings = evaluate(sale, ctx.index, now, ctx.o);
+  }
   if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
     const policy = ctx.o.onStorageError;
     const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
@@ -257,6 +266,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   });
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
+    track(ctx, record);
     return issue(ctx, sale, now, { verdict: 'allow', findings: cutOffMeanwhile ? [...shown, SHARED_UNAVAILABLE] : shown, record });
   }
   if (failure === 'refused') {
@@ -282,6 +292,31 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   // must not bring the earlier prompt back, round after round.
   const lifts = [...new Set([...lifted, 'STORAGE_UNAVAILABLE' as const])];
   return issue(ctx, sale, now, { verdict: policy, findings: [...shown, storageFinding], lifts });
+}
+
+/** Reads what a shared store holds for the sale's keys into memory (a claim that writes nothing); false if it could not. */
+async function refreshed(ctx: GuardContext, sale: SaleFacts): Promise<boolean> {
+  const { store } = ctx.o;
+  const claim = (store.claim as NonNullable<typeof store.claim>).bind(store);
+  const { keys } = claimOf({ ...sale, id: '' } as AttemptRecord);
+  const ids = sale.refundOf === undefined ? [] : [sale.refundOf];
+  const reading = write(ctx, () =>
+    claim({ keys, ids }, (related) => {
+      for (const other of related) adoptUnlessRecovered(ctx, other);
+      return undefined;
+    }),
+  );
+  const ms = HISTORY_READ_TIMEOUT_MS;
+  try {
+    await holdingMemory(
+      ctx,
+      within(ctx.o.scheduler, ms, reading, () => Promise.reject(new Error(`no answer within ${ms} ms`))),
+    );
+    return true;
+  } catch {
+    // Decided on memory, which errs on the side of holding the sale.
+    return false;
+  }
 }
 
 /**

@@ -16,7 +16,8 @@ import { assertOpen, guardNow, holdingMemory, requireRecord, statusOf, view, typ
 import { reserve } from './decide.js';
 import { handle } from './handle.js';
 import { find, recallFor } from './recall.js';
-import { adopt } from './tabs.js';
+import { adopt, adoptUnlessRecovered } from './tabs.js';
+import { track } from './recover.js';
 import { journal, persist, write } from './writes.js';
 
 /** What a settle writes: see `plan`. */
@@ -69,11 +70,9 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
     const written = await write(ctx, () =>
       // This attempt; for a sale's refunded sum, the sale and its refunds in flight in other tabs.
       claim(sale === undefined ? { keys: [], ids: [attemptId] } : { keys: [refundKey(sale)], ids: [attemptId, sale] }, (related) => {
-        for (const other of related) {
-          // The very version start-up read as unknown (its process died mid-charge): nothing new.
-          const recovered = ctx.recovered.get(other.id);
-          if (!recovered || !sameVersion(other, recovered)) adopt(ctx, other);
-        }
+        // A store may judge more than once (an optimistic claim judged again on what it found): the last answer counts.
+        settledThere = false;
+        for (const other of related) adoptUnlessRecovered(ctx, other);
         const fresh = requireRecord(ctx, attemptId);
         const status = statusOf(ctx, fresh, now);
         // Another tab settled it the same way meanwhile: a retried settle.
@@ -131,6 +130,7 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
     ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}),
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
+  track(ctx, record, now);
   return view(ctx, record, now);
 }
 
@@ -269,6 +269,7 @@ async function resumeHeld(ctx: GuardContext, attemptId: string): Promise<Attempt
   ctx.recovered.delete(record.id);
   journal(ctx, { at: now, type: 'resume', attemptId, from, to: 'pending' });
   ctx.events.emit({ type: 'resume', record: ctx.time.toWall(record) });
+  track(ctx, record);
   return handle(ctx, record);
 }
 

@@ -10,6 +10,7 @@ import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
+import { stopRecovery, track } from './recover.js';
 import { journal, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
@@ -31,8 +32,11 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
   // fail with TAKEN_OVER; the writes it already issued are waited for.
   const previousGuard = owners.take(store, ctx.guard);
   const previous = previousGuard && contextOf(previousGuard);
-  // The fenced guard hears nothing more (nor writes back its stale copies on a wipe).
-  if (previous) previous.unsubscribe?.();
+  // The fenced guard hears nothing more (nor writes back its stale copies on a wipe), nor recovers anything.
+  if (previous) {
+    previous.unsubscribe?.();
+    void stopRecovery(previous);
+  }
   try {
     if (previous) await Promise.all(previous.inflight);
     await load(ctx, keyCheck, secretChanged);
@@ -75,6 +79,10 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     ctx.recovered.set(record.id, record);
     ctx.index.add(makeRecord({ ...record, status: 'unknown' }));
   }
+  // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10).
+  for (const record of kept) {
+    if (record.status === 'pending' || record.status === 'unknown') track(ctx, ctx.index.get(record.id) ?? record, now);
+  }
   // A crash between an approved refund's write and its original's leaves
   // the original short: count it now (idempotent, so nothing is doubled).
   const refunds = kept.filter((record) => record.kind === 'refund' && record.status === 'approved');
@@ -104,6 +112,9 @@ function ofAnotherTerminal(ctx: GuardContext, record: AttemptRecord): boolean {
 
 /** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. */
 export async function close(ctx: GuardContext): Promise<void> {
+  if (ctx.closed) return;
+  // A `recover` call in progress is waited for, and its answer applied, before the guard closes.
+  await stopRecovery(ctx);
   if (ctx.closed) return;
   ctx.closed = true;
   try {

@@ -2,9 +2,11 @@
 import { GuardStorageError } from '../errors.js';
 import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, withChanges } from '../record.js';
+import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
 import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
+import { track } from './recover.js';
 
 /** What a shared store says another tab or process changed. */
 export function applyChange(ctx: GuardContext, change: StoreChange): void {
@@ -51,6 +53,18 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   }
   ctx.announced.delete(adopted.id);
   ctx.index.add(adopted);
+  track(ctx, adopted);
+}
+
+/**
+ * `adopt`, except the very version start-up read as pending and reports as
+ * unknown (its process died mid-charge): nothing new for a settle or a
+ * decision's read. (A reservation's claim adopts it: there, a pending in the
+ * store may be another tab's charge in flight.)
+ */
+export function adoptUnlessRecovered(ctx: GuardContext, record: AttemptRecord): void {
+  const recovered = ctx.recovered.get(record.id);
+  if (!recovered || !sameVersion(record, recovered)) adopt(ctx, record);
 }
 
 /**

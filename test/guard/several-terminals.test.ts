@@ -89,6 +89,28 @@ describe('SHARED_UNAVAILABLE', () => {
   });
 });
 
+describe('no rule depends on a notice having arrived', () => {
+  test('approved on T1 after T2 heard only of its pending: DUPLICATE_CHARGE on T2, not a stale IN_FLIGHT', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    // T2 hears the first notice, and none after it (a slow or dropped LISTEN connection).
+    const remote = db.remote('T2');
+    let heard = 0;
+    const deaf = {
+      ...remote,
+      listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
+        remote.listen(merchantId, { ...listener, changed: (ids) => heard++ === 0 && listener.changed(ids) }),
+    };
+    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
+    const first = await t1.guard.begin(sale);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(codes(await guard.peek(sale))).toEqual(['IN_FLIGHT']);
+    await first.attempt?.approve();
+    const second = await guard.begin(sale);
+    expect([second.verdict, codes(second)]).toEqual(['prompt', ['DUPLICATE_CHARGE']]);
+  });
+});
+
 describe('conflicts found on catch-up', () => {
   test('a conflict event and a journal entry naming both attempts', async () => {
     const db = sharedMemoryDatabase(() => Date.now());

@@ -1,0 +1,304 @@
+/**
+ * Unknown outcomes resolved without a person (SPEC §10): `recover` (the
+ * app's status inquiry, then reversal, 冲正) called for every `unknown`
+ * attempt on a schedule, try k due `recoverAfter × (2^k − 1)` after the
+ * attempt became unknown, `recoverTries` times; and `recoverNow`, the till's
+ * "Check with the processor" button.
+ *
+ * Never two calls for one attempt at once: one try at a time in this guard,
+ * and a lease kept with the attempt (`recovery.leaseUntil`), taken through
+ * the store's claim where tabs or terminals share it, so that another guard
+ * skips an attempt being tried and takes over only once the lease has
+ * expired (its holder died). The count of tries is kept with the attempt too,
+ * so it survives restarts and is never reset.
+ */
+import { GuardConfigError, GuardStateError, errorText, isGuardError } from '../errors.js';
+import { validateOutcome } from '../outcome.js';
+import { withChanges } from '../record.js';
+import { sameVersion } from '../claims.js';
+import type { AttemptRecord, AttemptStatus, Outcome, RecoverResult, RecoveryState } from '../types.js';
+import { assertOpen, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
+import { find } from './recall.js';
+import { settle } from './settle.js';
+import { adopt } from './tabs.js';
+import { journal, storageError, write } from './writes.js';
+
+/** How long a try's lease holds off other guards: a `recover` call should answer well within it (its own timeout). */
+export const RECOVER_LEASE_MS = 120_000;
+
+/** The outcomes a try may settle an unknown attempt with (SPEC §2's transitions from `unknown`, less `pending`). */
+const SETTLES: ReadonlySet<AttemptStatus> = new Set(['approved', 'declined', 'cancelled', 'voided']);
+
+/**
+ * Puts `record` on the schedule, or takes it off. An `unknown` attempt is
+ * due from `base` (when it became unknown; default: its last change), a
+ * `pending` one from when it grows stale, anything else leaves the schedule.
+ */
+export function track(ctx: GuardContext, record: AttemptRecord, base?: number): void {
+  const recovery = ctx.recovery;
+  if (!ctx.o.recover || recovery.stopped) return;
+  const tries = record.recovery?.tries ?? 0;
+  if (record.status === 'unknown') recovery.watched.set(record.id, { base: base ?? record.updatedAt, triesAtBase: tries });
+  else if (record.status === 'pending') {
+    recovery.watched.set(record.id, { base: record.pendingSince + ctx.o.pendingTimeoutMs, triesAtBase: tries });
+  } else recovery.watched.delete(record.id);
+  schedule(ctx);
+}
+
+/** `close()`: no more tries; waits for one in progress. */
+export async function stopRecovery(ctx: GuardContext): Promise<void> {
+  const recovery = ctx.recovery;
+  recovery.stopped = true;
+  recovery.cancel?.();
+  recovery.cancel = undefined;
+  await Promise.allSettled(recovery.running.values());
+}
+
+/** `Guard.recoverNow`: one try now for `attemptId`, or for every unknown attempt (exhausted ones included). */
+export async function recoverNow(ctx: GuardContext, attemptId?: string): Promise<RecoverResult[]> {
+  assertOpen(ctx);
+  if (!ctx.o.recover) {
+    throw new GuardConfigError('INVALID_OPTION', 'recoverNow needs a `recover` function in createGuard options', { field: 'recover' });
+  }
+  if (attemptId !== undefined) {
+    const found = find(ctx, attemptId);
+    const record = found instanceof Promise ? await found : found;
+    return [await tryOnce(ctx, record.id, true)];
+  }
+  const now = guardNow(ctx);
+  const unknown = [...ctx.index.values()].filter((record) => statusOf(ctx, record, now) === 'unknown').map((record) => record.id);
+  const results: RecoverResult[] = [];
+  // One after the other: a till's button must not flood the processor.
+  for (const id of unknown) results.push(await tryOnce(ctx, id, true));
+  return results;
+}
+
+/** When the next try of `watch`'s attempt is due (guard time), or never. */
+function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
+  const record = ctx.index.get(id);
+  const state = record?.recovery;
+  if (!record || state?.ended || (state?.tries ?? 0) >= ctx.o.recoverTries) return Number.POSITIVE_INFINITY;
+  const k = (state?.tries ?? 0) - watch.triesAtBase + 1;
+  const due = watch.base + ctx.o.recoverAfterMs * (2 ** k - 1);
+  // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
+  // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
+  if (state?.leaseUntil === undefined || !ctx.o.store.claim || ctx.recovery.running.has(id)) return due;
+  const now = guardNow(ctx);
+  return Math.max(due, now + (state.leaseUntil - ctx.time.wallOf(now)));
+}
+
+/** Sets the one timer for the earliest due try (only open attempts are watched: a short list). */
+function schedule(ctx: GuardContext): void {
+  const recovery = ctx.recovery;
+  let due = Number.POSITIVE_INFINITY;
+  for (const [id, watch] of recovery.watched) if (!recovery.running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
+  if (due === recovery.due && recovery.cancel) return;
+  recovery.cancel?.();
+  recovery.cancel = undefined;
+  recovery.due = due;
+  if (due === Number.POSITIVE_INFINITY || recovery.stopped) return;
+  recovery.cancel = ctx.o.scheduler.after(Math.max(0, due - guardNow(ctx)), () => {
+    recovery.cancel = undefined;
+    recovery.due = Number.POSITIVE_INFINITY;
+    runDue(ctx);
+  });
+}
+
+function runDue(ctx: GuardContext): void {
+  const recovery = ctx.recovery;
+  if (recovery.stopped || ctx.closed || !owners.holds(ctx.o.store, ctx.guard)) return;
+  const now = guardNow(ctx);
+  for (const [id, watch] of recovery.watched) {
+    if (recovery.running.has(id) || dueOf(ctx, id, watch) > now) continue;
+    const record = ctx.index.get(id);
+    if (!record || statusOf(ctx, record, now) !== 'unknown') {
+      // Resumed, or still pending (not stale yet after all): its next change puts it back.
+      if (record?.status !== 'pending') recovery.watched.delete(id);
+      continue;
+    }
+    void tryOnce(ctx, id, false);
+  }
+  schedule(ctx);
+}
+
+/** One try: the lease taken, `recover` asked, its answer applied or recorded, the lease given back. */
+function tryOnce(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
+  const recovery = ctx.recovery;
+  const running = recovery.running.get(id);
+  // A try in progress is the answer to a second one (a double tap on "Check with the processor").
+  if (running) return running;
+  const attempt = tryHeld(ctx, id, manual).finally(() => {
+    recovery.running.delete(id);
+    schedule(ctx);
+  });
+  recovery.running.set(id, attempt);
+  return attempt;
+}
+
+async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
+  const current = ctx.index.get(id);
+  const now = guardNow(ctx);
+  const status = current ? statusOf(ctx, current, now) : 'unknown';
+  if (!current || status !== 'unknown') return { attemptId: id, status: current ? status : 'unknown' };
+  const leased = await takeLease(ctx, current, now);
+  if (!leased) {
+    const after = ctx.index.get(id);
+    const error = new Error(`attempt ${id} is being recovered by another tab or terminal`);
+    return { attemptId: id, status: after ? statusOf(ctx, after, guardNow(ctx)) : 'unknown', ...(manual ? { error } : {}) };
+  }
+  const tries = (leased.recovery as RecoveryState).tries;
+  const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
+  let answer: unknown;
+  let error: unknown;
+  try {
+    answer = await recover(ctx.time.toWall(leased));
+  } catch (thrown) {
+    error = thrown;
+  }
+  return settleAnswer(ctx, leased, tries, answer, error, manual);
+}
+
+async function settleAnswer(
+  ctx: GuardContext,
+  leased: AttemptRecord,
+  tries: number,
+  answer: unknown,
+  thrown: unknown,
+  manual: boolean,
+): Promise<RecoverResult> {
+  const id = leased.id;
+  const at = guardNow(ctx);
+  let outcome: Outcome | undefined;
+  let error = thrown;
+  if (thrown === undefined && answer !== undefined && answer !== null) {
+    try {
+      outcome = validateOutcome(answer);
+    } catch (invalid) {
+      error = invalid;
+    }
+  }
+  const finish = (status: AttemptStatus, detail: string): RecoverResult => {
+    journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: `try ${tries}${manual ? ' (recoverNow)' : ''}: ${detail}` });
+    const found = { ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
+    ctx.events.emit({ type: 'recover', attemptId: id, try: tries, ...found });
+    return { attemptId: id, status, ...found };
+  };
+
+  // Settled or resumed meanwhile (a person, another tab, the charge's own late answer): the answer is dropped.
+  const held = ctx.index.get(id);
+  if (held !== leased) {
+    const status = held ? statusOf(ctx, held, at) : 'unknown';
+    return finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
+  }
+  if (outcome && SETTLES.has(outcome.status)) {
+    try {
+      const settled = await settle(ctx, id, outcome, true);
+      return finish(settled.status, `settled ${settled.status} from the processor's answer`);
+    } catch (failed) {
+      if (!isGuardError(failed)) throw failed;
+      error = failed;
+      await releaseLease(ctx, leased, {});
+      return finish('unknown', `could not settle ${outcome.status}: ${failed.message}`);
+    }
+  }
+  const stillUnknown = thrown !== undefined || (error === undefined && (outcome === undefined || outcome.status === 'unknown'));
+  if (stillUnknown) {
+    // Still unknown (no answer yet, or `recover` threw): tried again on schedule, up to `recoverTries`.
+    const exhausted = !manual && tries >= ctx.o.recoverTries && leased.recovery?.exhausted !== true;
+    await releaseLease(ctx, leased, exhausted ? { exhausted: true } : {});
+    const result = finish('unknown', thrown === undefined ? 'still unknown' : `threw (${errorText(thrown)}): still unknown`);
+    if (exhausted) {
+      journal(ctx, {
+        at,
+        type: 'recover',
+        attemptId: id,
+        to: 'unknown',
+        detail: `recovery exhausted after ${tries} tries: for a person to settle`,
+      });
+      ctx.events.emit({ type: 'recovery-exhausted', attemptId: id, tries });
+    }
+    return result;
+  }
+  // An answer it may not settle with (`refunded`, `pending`, not an outcome): an error, and no more scheduled tries.
+  error ??= new GuardStateError(
+    'INVALID_TRANSITION',
+    `recover answered '${outcome?.status}': an unknown attempt can only be settled approved, declined, cancelled or voided`,
+    { field: 'recover' },
+  );
+  await releaseLease(ctx, leased, { ended: true });
+  return finish('unknown', `answered what cannot settle it (${outcome?.status ?? errorText(error)}): no more scheduled tries`);
+}
+
+/**
+ * Writes the attempt with one more try and a lease until `RECOVER_LEASE_MS`
+ * from now (wall clock): through the store's claim where others share it, so
+ * that of two guards reading the same version only one takes it.
+ */
+async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number): Promise<AttemptRecord | undefined> {
+  const wall = ctx.time.wallOf(now);
+  const state = current.recovery;
+  const leased = withChanges(current, { recovery: { ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS } });
+  const written = await writeIf(ctx, current, leased, (stored) => {
+    const theirs = stored.recovery;
+    // Another guard's try in progress, or one made meanwhile (the schedule is read again).
+    if (theirs?.leaseUntil !== undefined && theirs.leaseUntil > wall) return false;
+    if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
+    return stored.status === 'unknown' || (stored.status === 'pending' && statusOf(ctx, ctx.time.fromWall(stored), now) === 'unknown');
+  });
+  if (!written) return undefined;
+  ctx.recovered.delete(current.id);
+  return leased;
+}
+
+/** The lease given back (with `exhausted` or `ended` noted), unless the attempt changed meanwhile. */
+async function releaseLease(ctx: GuardContext, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<void> {
+  const { leaseUntil: _released, ...state } = leased.recovery as RecoveryState;
+  const released = withChanges(leased, { recovery: { ...state, ...note } });
+  await writeIf(
+    ctx,
+    leased,
+    released,
+    (stored) => stored.recovery?.leaseUntil === leased.recovery?.leaseUntil && stored.status === leased.status,
+  );
+}
+
+/**
+ * Writes `record` if memory still holds the version it was made from, and,
+ * on a shared store, if the stored version passes `holds` (one atomic claim).
+ */
+async function writeIf(
+  ctx: GuardContext,
+  from: AttemptRecord,
+  record: AttemptRecord,
+  holds: (stored: AttemptRecord) => boolean,
+): Promise<boolean> {
+  const { store } = ctx.o;
+  // Changed in memory meanwhile (settled, resumed): nothing to write over it.
+  if (ctx.index.get(record.id) !== from) return false;
+  const wall = ctx.time.toWall(record);
+  try {
+    if (store.claim) {
+      const claim = store.claim.bind(store);
+      let ok = false;
+      await write(ctx, () =>
+        claim({ keys: [], ids: [record.id] }, (related) => {
+          const stored = related.find((other) => other.id === record.id);
+          ok = stored === undefined || holds(stored);
+          if (!ok && stored) adopt(ctx, stored);
+          return ok ? [wall] : undefined;
+        }),
+      );
+      if (!ok) return false;
+    } else {
+      await write(ctx, () => store.put(wall));
+    }
+  } catch (error) {
+    storageError(ctx, error, 'recover');
+    return false;
+  }
+  // Written; memory takes it unless it moved on meanwhile (a settle queued behind this write).
+  const held = ctx.index.get(record.id);
+  if (held !== from && !(held && sameVersion(held, from))) return false;
+  ctx.index.add(record);
+  return true;
+}
