@@ -2,7 +2,15 @@ import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { safePath, safeText } from './render.js';
-import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+import {
+  DEFAULT_TERMINAL,
+  STEP_KINDS,
+  scenarioShellSchema,
+  stepSchema,
+  type Scenario,
+  type ScenarioStep,
+  type StepKind,
+} from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
 import { customMessage, fieldOf, issuePaths, issueRule, spelledOut, valueAt, type Issue, type IssuePath } from '../issues.js';
 import { resolveOptions } from '../options.js';
@@ -421,10 +429,23 @@ const kindOf = (step: ScenarioStep): StepKind => STEP_KINDS.find((kind) => kind 
 
 /**
  * Names are single-assignment and defined before use, checked here so a typo
- * is a scenario error (SPEC §7) rather than a confusing step failure.
+ * is a scenario error (SPEC §7) rather than a confusing step failure. So are
+ * terminals: `disconnect` and `reconnect` name one that a step has run on
+ * already (T1, the default, is there from the start), so "T02" for "T2" is
+ * found at load instead of cutting off a terminal nobody uses.
  */
 function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
+  const terminals = new Set<string>([DEFAULT_TERMINAL]);
+  const useTerminal = (step: number, field: string, id: string) => {
+    if (terminals.has(id)) return;
+    const known = someOf(terminals, terminals.size, (t) => `"${t}"`);
+    problems.push({
+      step,
+      field,
+      message: `"${id}" is not a terminal any step has run on yet (terminals so far: ${known}): name it in an earlier step's \`terminal\` first`,
+    });
+  };
   // name → what the defining step can bind: a decision always, an attempt unless it was a peek.
   const defined = new Map<string, { step: number; attempt: boolean }>();
   const use = (step: number, field: string, name: string, wants: 'decision' | 'attempt') => {
@@ -445,6 +466,12 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
     if ('resume' in step) use(number, 'resume.attempt', step.resume.attempt, 'attempt');
     if ('expectAttempt' in step) use(number, 'expectAttempt.attempt', step.expectAttempt.attempt, 'attempt');
+    if (step.terminal !== undefined) terminals.add(step.terminal);
+    if ('disconnect' in step) useTerminal(number, 'disconnect', step.disconnect);
+    if ('reconnect' in step) useTerminal(number, 'reconnect', step.reconnect);
+    if (step.expect && 'conflicts' in step.expect) {
+      for (const [i, name] of step.expect.conflicts.entries()) use(number, `expect.conflicts[${i}]`, name, 'attempt');
+    }
     if ('as' in step && step.as !== undefined) {
       const earlier = defined.get(step.as);
       if (earlier) {
@@ -566,7 +593,7 @@ function containerName(path: Path, root: unknown): string {
 
 const DECISION_KINDS: readonly StepKind[] = ['begin', 'peek', 'override'];
 const stepFields = (kind: StepKind): string =>
-  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'note'].map((f) => `\`${f}\``).join(', ');
+  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'terminal', 'note'].map((f) => `\`${f}\``).join(', ');
 
 /** Splits `steps.3.settle.status` into step 4 and field `settle.status`. */
 function problemAt(path: Path, message: string): ScenarioProblem {
