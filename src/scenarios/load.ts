@@ -430,20 +430,23 @@ const kindOf = (step: ScenarioStep): StepKind => STEP_KINDS.find((kind) => kind 
 /**
  * Names are single-assignment and defined before use, checked here so a typo
  * is a scenario error (SPEC §7) rather than a confusing step failure. So are
- * terminals: `disconnect` and `reconnect` name one that a step has run on
- * already (T1, the default, is there from the start), so "T02" for "T2" is
- * found at load instead of cutting off a terminal nobody uses.
+ * terminals, as far as they can be: `disconnect` and `reconnect` name a
+ * terminal that some step runs on (its `terminal`, or T1, the default), so
+ * "T02" for "T2" is found at load instead of cutting off a terminal nobody
+ * uses. A terminal may be cut off before any step runs on it: the
+ * `disconnect` creates it, then cuts it off.
  */
 function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
   const terminals = new Set<string>([DEFAULT_TERMINAL]);
+  for (const step of steps) if (step.terminal !== undefined) terminals.add(step.terminal);
   const useTerminal = (step: number, field: string, id: string) => {
     if (terminals.has(id)) return;
     const known = someOf(terminals, terminals.size, (t) => `"${t}"`);
     problems.push({
       step,
       field,
-      message: `"${id}" is not a terminal any step has run on yet (terminals so far: ${known}): name it in an earlier step's \`terminal\` first`,
+      message: `"${id}" is not a terminal any step runs on (the scenario's terminals: ${known}): give a step \`"terminal": "${id}"\`, or correct the id`,
     });
   };
   // name → what the defining step can bind: a decision always, an attempt unless it was a peek.
@@ -466,7 +469,6 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
     if ('resume' in step) use(number, 'resume.attempt', step.resume.attempt, 'attempt');
     if ('expectAttempt' in step) use(number, 'expectAttempt.attempt', step.expectAttempt.attempt, 'attempt');
-    if (step.terminal !== undefined) terminals.add(step.terminal);
     if ('disconnect' in step) useTerminal(number, 'disconnect', step.disconnect);
     if ('reconnect' in step) useTerminal(number, 'reconnect', step.reconnect);
     if (step.expect && 'conflicts' in step.expect) {
