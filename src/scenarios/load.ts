@@ -2,7 +2,15 @@ import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { safePath, safeText } from './render.js';
-import { STEP_KINDS, scenarioShellSchema, stepSchema, type Scenario, type ScenarioStep, type StepKind } from './schema.js';
+import {
+  DEFAULT_TERMINAL,
+  STEP_KINDS,
+  scenarioShellSchema,
+  stepSchema,
+  type Scenario,
+  type ScenarioStep,
+  type StepKind,
+} from './schema.js';
 import { GuardConfigError, errorText } from '../errors.js';
 import { customMessage, fieldOf, issuePaths, issueRule, spelledOut, valueAt, type Issue, type IssuePath } from '../issues.js';
 import { resolveOptions } from '../options.js';
@@ -421,10 +429,26 @@ const kindOf = (step: ScenarioStep): StepKind => STEP_KINDS.find((kind) => kind 
 
 /**
  * Names are single-assignment and defined before use, checked here so a typo
- * is a scenario error (SPEC §7) rather than a confusing step failure.
+ * is a scenario error (SPEC §7) rather than a confusing step failure. So are
+ * terminals, as far as they can be: `disconnect` and `reconnect` name a
+ * terminal that some step runs on (its `terminal`, or T1, the default), so
+ * "T02" for "T2" is found at load instead of cutting off a terminal nobody
+ * uses. A terminal may be cut off before any step runs on it: the
+ * `disconnect` creates it, then cuts it off.
  */
 function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
+  const terminals = new Set<string>([DEFAULT_TERMINAL]);
+  for (const step of steps) if (step.terminal !== undefined) terminals.add(step.terminal);
+  const useTerminal = (step: number, field: string, id: string) => {
+    if (terminals.has(id)) return;
+    const known = someOf(terminals, terminals.size, (t) => `"${t}"`);
+    problems.push({
+      step,
+      field,
+      message: `"${id}" is not a terminal any step runs on (the scenario's terminals: ${known}): give a step \`"terminal": "${id}"\`, or correct the id`,
+    });
+  };
   // name → what the defining step can bind: a decision always, an attempt unless it was a peek.
   const defined = new Map<string, { step: number; attempt: boolean }>();
   const use = (step: number, field: string, name: string, wants: 'decision' | 'attempt') => {
@@ -445,6 +469,11 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
     if ('resume' in step) use(number, 'resume.attempt', step.resume.attempt, 'attempt');
     if ('expectAttempt' in step) use(number, 'expectAttempt.attempt', step.expectAttempt.attempt, 'attempt');
+    if ('disconnect' in step) useTerminal(number, 'disconnect', step.disconnect);
+    if ('reconnect' in step) useTerminal(number, 'reconnect', step.reconnect);
+    if (step.expect && 'conflicts' in step.expect) {
+      for (const [i, name] of step.expect.conflicts.entries()) use(number, `expect.conflicts[${i}]`, name, 'attempt');
+    }
     if ('as' in step && step.as !== undefined) {
       const earlier = defined.get(step.as);
       if (earlier) {
@@ -566,7 +595,7 @@ function containerName(path: Path, root: unknown): string {
 
 const DECISION_KINDS: readonly StepKind[] = ['begin', 'peek', 'override'];
 const stepFields = (kind: StepKind): string =>
-  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'note'].map((f) => `\`${f}\``).join(', ');
+  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'terminal', 'note'].map((f) => `\`${f}\``).join(', ');
 
 /** Splits `steps.3.settle.status` into step 4 and field `settle.status`. */
 function problemAt(path: Path, message: string): ScenarioProblem {

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { parseDuration } from '../duration.js';
 import { GUARD_ERROR_NAMES } from '../errors.js';
 import { REASON_CODES } from '../rules.js';
-import { LOCALES, STORAGE_ERROR_POLICIES } from '../options.js';
+import { LOCALES, SHARED_UNAVAILABLE_POLICIES, STORAGE_ERROR_POLICIES } from '../options.js';
 import { SETTLE_STATUSES } from '../outcome.js';
 import { ATTEMPT_STATUSES } from '../lifecycle.js';
 
@@ -28,12 +28,26 @@ export { ATTEMPT_STATUSES };
 export { SETTLE_STATUSES };
 
 /** Every step has exactly one of these keys. The order is the order of the step union below. */
-export const STEP_KINDS = ['begin', 'peek', 'override', 'settle', 'resume', 'advance', 'clockJump', 'restart', 'expectAttempt'] as const;
+export const STEP_KINDS = [
+  'begin',
+  'peek',
+  'override',
+  'settle',
+  'resume',
+  'advance',
+  'clockJump',
+  'restart',
+  'expectAttempt',
+  'disconnect',
+  'reconnect',
+] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 const DEFAULT_MERCHANT_ID = 'M-TEST';
 const DEFAULT_SECRET = 'scenario-secret-0123456789abcdef';
 const DEFAULT_START = '2026-01-01T00:00:00Z';
+/** The terminal a step without `terminal` acts on (SPEC §7, several terminals). */
+export const DEFAULT_TERMINAL = 'T1';
 
 const describe = <T extends z.ZodMiniType>(schema: T, description: string, examples?: unknown[]): T =>
   schema.check(z.meta(examples === undefined ? { description } : { description, examples }));
@@ -87,7 +101,10 @@ const configDuration = z.union([z.string(), z.number()], { error: 'must be a Dur
 const configShape = {
   merchantId: describe(z.string(), `The guard's merchantId. Default "${DEFAULT_MERCHANT_ID}".`),
   secret: describe(z.string(), 'The HMAC secret (at least 16 bytes). Change it in a `restart` to test SECRET_CHANGED.'),
-  terminalId: describe(z.string(), "The guard's terminalId."),
+  terminalId: describe(
+    z.string(),
+    "The guard's terminalId. With several terminals (a step's `terminal`), each guard gets its terminal's id instead.",
+  ),
   window: describe(
     configDuration,
     `How long an approved sale makes the same sale a DUPLICATE_CHARGE: milliseconds or ${DURATION_TEXT}. Default "10m".`,
@@ -96,6 +113,10 @@ const configShape = {
   retention: describe(configDuration, `How long settled records are kept: milliseconds or ${DURATION_TEXT}. Default "24h".`),
   locale: describe(z.enum(LOCALES), 'Language of reason messages. Default "en".'),
   onStorageError: describe(z.enum(STORAGE_ERROR_POLICIES), 'Verdict when the write-ahead record cannot be saved. Default "prompt".'),
+  onSharedUnavailable: describe(
+    z.enum(SHARED_UNAVAILABLE_POLICIES),
+    'Verdict while a terminal is cut off from the shared store (a `disconnect` step): every decision carries SHARED_UNAVAILABLE; "prompt" or "block" also hold the sale. Default "allow".',
+  ),
   resetOnSecretChange: describe(z.boolean(), 'Start a new history when the secret changed, instead of failing with SECRET_CHANGED.'),
   authorize: describe(z.boolean(), 'What the supervisor check answers when a block is overridden. Default false.'),
 };
@@ -156,8 +177,21 @@ const decisionExpect = describe(
   'What the decision must be.',
 );
 
+const terminalId = describe(
+  z.string().check(z.minLength(1, { error: 'must be a non-empty terminal id' })),
+  'A terminal id, e.g. "T2": a terminal named for the first time is created with the scenario\'s `config` and this `terminalId`.',
+  ['T1', 'T2'],
+);
+
 const stepCommon = {
   note: z.optional(describe(z.string(), 'Free text for the reader; ignored by the runner.')),
+  terminal: z.optional(
+    describe(
+      terminalId,
+      `The terminal this step runs on (default "${DEFAULT_TERMINAL}"). Using it makes the scenario one of several terminals on one shared in-memory store (SPEC §9), each with a local store of its own; \`advance\` moves every terminal's clocks whatever this says.`,
+      ['T2'],
+    ),
+  ),
 };
 const errorOnly = { ...stepCommon, expect: z.optional(errorExpect) };
 const decisionStep = {
@@ -213,19 +247,19 @@ const resumeStep = z.strictObject({
 });
 
 const advanceStep = z.strictObject({
-  advance: describe(unsignedDuration, 'Moves the wall and the monotonic clocks forward together.'),
+  advance: describe(unsignedDuration, "Moves the wall and the monotonic clocks forward together: every terminal's."),
   ...errorOnly,
 });
 
 const clockJumpStep = z.strictObject({
-  clockJump: describe(signedDuration, 'Moves only the wall clock (someone changed the system time).'),
+  clockJump: describe(signedDuration, "Moves only the wall clock (someone changed the system time), of the step's terminal only."),
   ...errorOnly,
 });
 
 const restartStep = z.strictObject({
   restart: describe(
     z.union([z.literal(true), configChanges], { error: 'must be true, or an object of config fields to change' }),
-    'Drops the guard without close() and creates a new one over the same store, as after a crash; the monotonic clock starts again. An object changes those config fields for the new guard.',
+    "Drops the guard (the step's terminal's) without close() and creates a new one over the same store, as after a crash; the monotonic clock starts again. An object changes those config fields for the new guard.",
   ),
   ...errorOnly,
 });
@@ -241,6 +275,33 @@ const expectAttemptStep = z.strictObject({
   ...errorOnly,
 });
 
+const disconnectStep = z.strictObject({
+  disconnect: describe(
+    terminalId,
+    'Cuts this terminal off from the shared store (network down): its decisions carry SHARED_UNAVAILABLE and its writes go to its local store until `reconnect`.',
+  ),
+  ...errorOnly,
+});
+
+const conflictsExpect = describe(
+  z.strictObject({
+    conflicts: describe(
+      z.array(name),
+      "Every attempt named by the conflicts the catch-up reported (both attempts of each: this terminal's and the other's), by `as` name, in any order; `[]`: none.",
+    ),
+  }),
+  'What the catch-up must report.',
+);
+
+const reconnectStep = z.strictObject({
+  reconnect: describe(
+    terminalId,
+    'Brings this terminal back to the shared store and waits for its catch-up: what it wrote while cut off is sent, what it missed is read, and probable double charges are reported as conflicts.',
+  ),
+  ...stepCommon,
+  expect: z.optional(z.union([conflictsExpect, errorExpect])),
+});
+
 /** Options of this union are in {@link STEP_KINDS} order: the loader relies on it to explain errors. */
 export const stepSchema = z.union([
   beginStep,
@@ -252,6 +313,8 @@ export const stepSchema = z.union([
   clockJumpStep,
   restartStep,
   expectAttemptStep,
+  disconnectStep,
+  reconnectStep,
 ]);
 
 const atLeastOneStep = z.minLength(1, { error: 'must have at least one step' });
@@ -276,7 +339,7 @@ export const scenarioSchema = describe(
     ...scenarioFields,
     steps: describe(z.array(stepSchema).check(atLeastOneStep), 'Run in order; each has exactly one action.'),
   }),
-  'A pos-duplicate-guard QA scenario: a guard on a memoryStore() with a virtual clock, driven step by step.',
+  'A pos-duplicate-guard QA scenario: a guard on a memoryStore() with a virtual clock, driven step by step; or, when a step names a `terminal` or cuts one off, several terminals on one shared in-memory store.',
 );
 
 /**
@@ -300,6 +363,7 @@ export type ScenarioConfig = Scenario['config'];
 export type ScenarioConfigChanges = z.output<typeof configChanges>;
 export type DecisionExpectation = z.output<typeof decisionExpect>;
 export type ErrorExpectation = z.output<typeof errorExpect>;
+export type ConflictsExpectation = z.output<typeof conflictsExpect>;
 
 /** The JSON Schema shipped as `pos-duplicate-guard/scenario.schema.json`. */
 export function scenarioJsonSchema(): Record<string, unknown> {

@@ -70,3 +70,85 @@ export function virtualTime(start: number): VirtualTime {
     },
   };
 }
+
+/**
+ * One terminal's clocks and timers inside a {@link SharedVirtualTime}: its
+ * wall clock is the shared time plus its own jumps, its monotonic clock
+ * counts from its (re)start.
+ */
+export interface TerminalTime {
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  /** Moves this terminal's wall clock only (negative: back). */
+  jump(ms: number): void;
+  /** This terminal's process restarted: its monotonic clock starts again from 0 and its timers are gone. */
+  restart(): void;
+}
+
+/**
+ * The time of several terminals (SPEC §7, several terminals): one shared
+ * time, the shared database's clock, which only `advance` moves; each
+ * terminal reads it through its own wall clock (shifted by its own jumps)
+ * and its own monotonic clock. `advance` runs every terminal's timers that
+ * fall due, in one order by due time, each at its own time.
+ */
+export interface SharedVirtualTime {
+  /** The shared time (epoch ms): the database's clock. No terminal's jumps move it. */
+  now(): number;
+  /** A new terminal's clocks, starting now: its wall clock on the shared time, its monotonic clock at 0. */
+  terminal(): TerminalTime;
+  /** Moves every clock by `ms`, running the timers that fall due; resolves once their tasks (and what they awaited) ran. */
+  advance(ms: number): Promise<void>;
+}
+
+interface OwnedTimer extends Timer {
+  owner: object;
+}
+
+export function sharedVirtualTime(start: number): SharedVirtualTime {
+  let elapsed = 0;
+  let seq = 0;
+  let timers: OwnedTimer[] = [];
+  // Another turn of the event loop: what the tasks started (promise chains
+  // over the in-memory database) runs to its end before the next timer.
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    now: () => start + elapsed,
+    terminal() {
+      let offset = 0;
+      let origin = elapsed;
+      const owner = {};
+      return {
+        clock: { now: () => start + elapsed + offset, monotonic: () => elapsed - origin },
+        scheduler: {
+          after(ms, task) {
+            const timer: OwnedTimer = { due: elapsed + Math.max(0, ms), seq: seq++, task, owner };
+            timers.push(timer);
+            return () => {
+              timers = timers.filter((t) => t !== timer);
+            };
+          },
+        },
+        jump(ms) {
+          offset += ms;
+        },
+        restart() {
+          origin = elapsed;
+          timers = timers.filter((t) => t.owner !== owner);
+        },
+      };
+    },
+    async advance(ms) {
+      const end = elapsed + ms;
+      for (;;) {
+        const next = timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+        if (!next) break;
+        timers = timers.filter((t) => t !== next);
+        elapsed = next.due;
+        next.task();
+        await settle();
+      }
+      elapsed = end;
+    },
+  };
+}

@@ -285,7 +285,7 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
     const step = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
     const error = parseError({ name: 'x', steps: [step] });
     expect(error.problems[0]?.message).toBe(
-      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `k0`, `k1`, `k2`, `k3`, `k4`, `k5`, `k6`, `k7`, `k8`, `k9` and 99990 more)',
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect (it has `k0`, `k1`, `k2`, `k3`, `k4`, `k5`, `k6`, `k7`, `k8`, `k9` and 99990 more)',
     );
   });
 
@@ -322,13 +322,13 @@ describe('parseScenario: problems in words', () => {
       step({ note: 'hi' }),
       1,
       undefined,
-      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt (it has `note`)',
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect (it has `note`)',
     ],
     [
       step(7),
       1,
       undefined,
-      'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt',
+      'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect',
     ],
     [
       step({ advance: '10 minutes' }),
@@ -368,7 +368,7 @@ describe('parseScenario: problems in words', () => {
     ],
     [step({ restart: false }), 1, 'restart', 'must be true, or an object of config fields to change'],
     [step({ restart: { windw: '1m' } }), 1, 'restart.windw', 'is not a field of `restart`'],
-    [step({ advance: '1s', as: 'x' }), 1, 'as', 'is not a field of a `advance` step (its fields: `advance`, `expect`, `note`)'],
+    [step({ advance: '1s', as: 'x' }), 1, 'as', 'is not a field of a `advance` step (its fields: `advance`, `expect`, `terminal`, `note`)'],
     [step({ advance: '1s', expect: { verdict: 'allow' } }), 1, 'expect.verdict', 'is not a field of `expect`'],
     [step({ begin: 'a sale' }), 1, 'begin', 'must be an object, got "a sale" (string)'],
     [
