@@ -73,6 +73,12 @@ function describeAttempt(attempt: AttemptView): string {
   return `${where} attempt ${attempt.id} (${attempt.status}, ${money(attempt.amount, attempt.currency)}${card}${order})`;
 }
 
+function withoutPassword(url: string): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = '***';
+  return shown.href;
+}
+
 // ── the processes ──────────────────────────────────────────────────────────
 
 /** A process run.ts started with fork(), spoken to over its IPC channel. */
@@ -210,9 +216,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 console.log('Store server demo: two tills and a back office, one history on PostgreSQL');
 let databaseUrl = process.env.GUARD_DATABASE_URL;
 if (databaseUrl) {
-  const shown = new URL(databaseUrl);
-  if (shown.password) shown.password = '***';
-  note(`database: ${shown.href} (GUARD_DATABASE_URL)`);
+  note(`database: ${withoutPassword(databaseUrl)} (GUARD_DATABASE_URL)`);
 } else {
   throwaway = await LocalPostgres.create();
   databaseUrl = throwaway.url;
@@ -306,4 +310,4 @@ try {
   }
   await throwaway?.close();
 }
-console.log(`\nDone.${keep ? ` The schema ${schema} is kept in ${databaseUrl}.` : ''}`);
+console.log(`\nDone.${keep ? ` The schema ${schema} is kept in ${withoutPassword(databaseUrl)}.` : ''}`);
