@@ -218,7 +218,11 @@ let databaseUrl = process.env.GUARD_DATABASE_URL;
 if (databaseUrl) {
   note(`database: ${withoutPassword(databaseUrl)} (GUARD_DATABASE_URL)`);
 } else {
-  throwaway = await LocalPostgres.create();
+  throwaway = await LocalPostgres.create().catch((error: unknown) => {
+    console.error(`Could not start a throwaway PostgreSQL: ${error instanceof Error ? error.message : String(error)}`);
+    console.error('Set GUARD_DATABASE_URL=postgres://user:password@host:port/database to use a server of yours.');
+    return process.exit(1);
+  });
   databaseUrl = throwaway.url;
   note(`database: no GUARD_DATABASE_URL, so this run started a throwaway PostgreSQL server at ${databaseUrl}`);
   note(`          (data in ${throwaway.info.dataDir}; stopped and removed at the end)`);
@@ -285,7 +289,7 @@ try {
   heading("4. Lane 2's cable is pulled: it cannot reach the database");
   cable.unplug();
   const tea: Sale = { amount: 5600, currency: 'CNY', card: unionPay, operator: 'cashier-2' };
-  note('A customer pays 56.00 CNY on lane 2; its receipt printer jams, so they pay again on lane 1.');
+  note('A customer pays 56.00 CNY on lane 2; the receipt printer jams, so they pay again on lane 1.');
   await pay(lane2, tea);
   await pay(lane1, { ...tea, operator: 'cashier-1' });
   note('The cable is plugged back in; cashier 2 presses Reconnect (store.sync()).');
