@@ -365,3 +365,41 @@ describe('when a scenario gets a recover', () => {
     }
   });
 });
+
+/**
+ * Failing today, for the lead to fix in src/guard (the scenario side is
+ * right; see the report). A guard that hears another guard's write of an
+ * unknown attempt (src/guard/tabs.ts `adopt`) puts it back on its schedule
+ * with `track(ctx, adopted)` (src/guard/recover.ts `track`): base = the
+ * record's `updatedAt`, which a lease or its release does not move (when it
+ * became unknown), and `triesAtBase` = the tries made so far. The next try
+ * is then due at `updatedAt + recoverAfter` (k = 1 again) instead of
+ * `recoverAfter × (2^k − 1)`: already past, so it runs at once. Two lanes
+ * hearing each other's tries spend every try at the first due time.
+ */
+describe('Failing (src/guard/tabs.ts adopt → recover.ts track): tries on a shared store follow the schedule', () => {
+  it('two lanes: try 2 is due at 15 s, not at 5 s right after try 1', async () => {
+    const result = await runScenario(
+      scenario([
+        { begin: sale(), terminal: 'T1', as: 'a1' },
+        { settle: { attempt: 'a1', status: 'unknown' }, terminal: 'T1' },
+        { begin: sale(), terminal: 'T2', expect: { verdict: 'block', reasons: ['UNKNOWN_OUTCOME'] } },
+        { processor: { attempt: 'a1', answers: [null, null, { status: 'approved' }] } },
+        { advance: '5s' },
+        {
+          expectAttempt: { attempt: 'a1', status: 'unknown' },
+          terminal: 'T2',
+          note: 'try 1 only (due 5 s); tries 2 and 3 are due at 15 s and 35 s',
+        },
+        { advance: '9999ms' },
+        { expectAttempt: { attempt: 'a1', status: 'unknown' }, terminal: 'T2' },
+        { advance: '20s' },
+        { expectAttempt: { attempt: 'a1', status: 'unknown' }, terminal: 'T2', note: 'try 2 at 15 s read null; try 3 not yet due' },
+        { advance: '1ms' },
+        { expectAttempt: { attempt: 'a1', status: 'approved' }, terminal: 'T2' },
+      ]),
+    );
+    // Today: step 6 finds it approved at 5 s (recover asked 3 times), and steps 8 and 10 too.
+    expect(result.failures).toEqual([]);
+  });
+});
