@@ -403,3 +403,33 @@ describe('Failing (src/guard/tabs.ts adopt → recover.ts track): tries on a sha
     expect(result.failures).toEqual([]);
   });
 });
+
+/**
+ * Failing today, for the lead to decide and fix in src/guard: SPEC §10 says
+ * "Never two `recover` calls for one attempt at once: … nor across tabs or
+ * terminals that share a store". A lane cut off from the shared store takes
+ * the lease in its local store only: while cut off, the shared store's
+ * `claim` judges with no records and `{ cutOff: true }` and writes to
+ * `local` (src/shared/store.ts:210), and the judge in recover.ts `writeIf`
+ * (src/guard/recover.ts:284) ignores that context, so the lease is "taken".
+ * The cut-off lane then asks the processor on its own schedule while a lane
+ * still connected asks on its: both at pendingTimeout + recoverAfter, and up
+ * to twice recoverTries calls in all.
+ */
+describe('Failing (src/guard/recover.ts takeLease while cut off): never two recover calls for one attempt at once, across terminals', () => {
+  it('lane 1 cut off with its own stale pending, lane 2 connected: the processor is asked once per try', async () => {
+    const result = await runScenario(
+      scenario([
+        { begin: sale(), terminal: 'T1', as: 'a1' },
+        { begin: sale(), terminal: 'T2', expect: { verdict: 'block', reasons: ['IN_FLIGHT'] } },
+        { disconnect: 'T1' },
+        { processor: { attempt: 'a1', answers: [null, { status: 'approved' }] } },
+        { advance: '2m5s', note: 'pendingTimeout + recoverAfter: try 1 is due on both lanes' },
+        { expectAttempt: { attempt: 'a1', status: 'unknown' }, terminal: 'T2' },
+        { expectAttempt: { attempt: 'a1', status: 'unknown' }, terminal: 'T1' },
+      ]),
+    );
+    // Today: step 6 finds it approved on T2 (recover asked 2 times at 2 m 5 s: T1 read null, T2 read approved).
+    expect(result.failures).toEqual([]);
+  });
+});
