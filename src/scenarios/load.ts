@@ -469,6 +469,8 @@ function checkNames(steps: readonly ScenarioStep[]): ScenarioProblem[] {
     if ('settle' in step) use(number, 'settle.attempt', step.settle.attempt, 'attempt');
     if ('resume' in step) use(number, 'resume.attempt', step.resume.attempt, 'attempt');
     if ('expectAttempt' in step) use(number, 'expectAttempt.attempt', step.expectAttempt.attempt, 'attempt');
+    if ('processor' in step) use(number, 'processor.attempt', step.processor.attempt, 'attempt');
+    if ('recoverNow' in step) use(number, 'recoverNow.attempt', step.recoverNow.attempt, 'attempt');
     if ('disconnect' in step) useTerminal(number, 'disconnect', step.disconnect);
     if ('reconnect' in step) useTerminal(number, 'reconnect', step.reconnect);
     if (step.expect && 'conflicts' in step.expect) {
@@ -595,7 +597,9 @@ function containerName(path: Path, root: unknown): string {
 
 const DECISION_KINDS: readonly StepKind[] = ['begin', 'peek', 'override'];
 const stepFields = (kind: StepKind): string =>
-  [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'terminal', 'note'].map((f) => `\`${f}\``).join(', ');
+  (kind === 'processor' ? [kind, 'note'] : [kind, ...(DECISION_KINDS.includes(kind) ? ['as'] : []), 'expect', 'terminal', 'note'])
+    .map((f) => `\`${f}\``)
+    .join(', ');
 
 /** Splits `steps.3.settle.status` into step 4 and field `settle.status`. */
 function problemAt(path: Path, message: string): ScenarioProblem {

@@ -5,12 +5,26 @@ import { sharedMemoryDatabase, type SharedMemoryDatabase } from '../shared/memor
 import type { Remote } from '../shared/remote.js';
 import { sharedStore, type SharedStore } from '../shared/store.js';
 import { sharedVirtualTime, virtualTime, type SharedVirtualTime, type TerminalTime, type VirtualTime } from './virtual-time.js';
-import type { AttemptStatus, ConflictCode, Decision, GuardOptions, GuardStore, OverrideRequest, Sale } from '../types.js';
+import type {
+  AttemptRecord,
+  AttemptStatus,
+  ConflictCode,
+  Decision,
+  GuardOptions,
+  GuardStore,
+  OverrideRequest,
+  RecoverAnswer,
+  RecoverResult,
+  Sale,
+} from '../types.js';
+import { errorText } from '../errors.js';
 import { parseScenario } from './load.js';
 import { safeText } from './render.js';
 import {
   DEFAULT_TERMINAL,
+  THROW_ANSWER,
   type ConflictsExpectation,
+  type ProcessorAnswer,
   type DecisionExpectation,
   type Scenario,
   type ScenarioConfig,
@@ -32,6 +46,13 @@ import {
  * terminal, is there from the start; any other is created by the first step
  * that names it. Anything one terminal writes reaches the others (their
  * notices) before the next step runs, as LISTEN/NOTIFY does within a second.
+ *
+ * A scenario that scripts the processor (`processor`), presses "Check with
+ * the processor" (`recoverNow`) or sets `recoverAfter` / `recoverTries`
+ * gives every guard a `recover` (SPEC §10): it answers each try from the
+ * attempt's script, in order, across restarts and whichever terminal asks;
+ * past the script's end, or for an attempt with none, still unknown. Any
+ * other scenario's guards have no `recover`, exactly as before it existed.
  */
 
 export interface ScenarioFailure {
@@ -143,6 +164,30 @@ interface Lanes {
 /** The database connection the runner reads through: no terminal id a scenario writes can be it. */
 const OBSERVER = '\u0000scenario-runner';
 
+/**
+ * A scenario that uses recovery (SPEC §7, §10): a `processor` or
+ * `recoverNow` step, or `recoverAfter` / `recoverTries` in `config` or in a
+ * restart's changes. Only then do its guards get a `recover`: without one
+ * nothing is ever tried, so the scenarios written before recovery existed
+ * run exactly as they did.
+ */
+function usesRecovery(scenario: Scenario): boolean {
+  const sets = (config: { recoverAfter?: unknown; recoverTries?: unknown }) =>
+    config.recoverAfter !== undefined || config.recoverTries !== undefined;
+  return (
+    sets(scenario.config) ||
+    scenario.steps.some(
+      (step) => 'processor' in step || 'recoverNow' in step || ('restart' in step && step.restart !== true && sets(step.restart)),
+    )
+  );
+}
+
+/** What the processor answers for one attempt: its script, and how far the tries have read it. */
+interface Script {
+  readonly answers: readonly ProcessorAnswer[];
+  next: number;
+}
+
 /** A scenario of several terminals (SPEC §7): a step names a terminal, or cuts one off or brings it back. */
 function usesTerminals(scenario: Scenario): boolean {
   return scenario.steps.some((step) => step.terminal !== undefined || 'disconnect' in step || 'reconnect' in step);
@@ -162,9 +207,20 @@ class Run {
   readonly #attempts = new Map<string, string>();
   /** The terminal each named attempt was reserved on: for conflict reports. */
   readonly #origins = new Map<string, string>();
+  /** Whether the guards get a `recover` (see usesRecovery). */
+  readonly #recovering: boolean;
+  /**
+   * The processor's scripts, by attempt name. The processor is one for the
+   * whole scenario: it does not forget across a restart, and answers any
+   * terminal alike.
+   */
+  readonly #scripts = new Map<string, Script>();
+  /** `recover` calls by attempt id: for failure messages. */
+  readonly #asked = new Map<string, number>();
 
   constructor(scenario: Scenario, store: GuardStore | undefined) {
     this.#scenario = scenario;
+    this.#recovering = usesRecovery(scenario);
     const start = Date.parse(scenario.start);
     if (!usesTerminals(scenario)) {
       // One terminal: exactly as before several existed.
@@ -306,12 +362,61 @@ class Run {
     }
     if ('expectAttempt' in step) {
       const { attempt, status } = step.expectAttempt;
-      const record = await guard.get(this.#attempt(attempt));
+      const id = this.#attempt(attempt);
+      const record = await guard.get(id);
       const actual = record ? record.status : 'no such attempt (pruned, or never persisted)';
-      if (actual !== status) throw new StepProblem(`attempt "${attempt}" is ${status}`, `attempt "${attempt}" is ${actual}`);
+      if (actual !== status) {
+        throw new StepProblem(`attempt "${attempt}" is ${status}`, `attempt "${attempt}" is ${actual}${this.#askedNote(attempt, id)}`);
+      }
+      return undefined;
+    }
+    if ('processor' in step) {
+      const { attempt, answers } = step.processor;
+      // Checked now, as every name is: a script for an attempt no step reserved is a mistake.
+      this.#attempt(attempt);
+      // A later script for the same attempt replaces what is left of the earlier one.
+      this.#scripts.set(attempt, { answers, next: 0 });
+      return undefined;
+    }
+    if ('recoverNow' in step) {
+      const name = step.recoverNow.attempt;
+      const id = this.#attempt(name);
+      const [result] = await guard.recoverNow(id);
+      const want = step.expect && 'status' in step.expect ? step.expect.status : undefined;
+      if (want !== undefined && result?.status !== want) {
+        throw new StepProblem(
+          `attempt "${name}" is ${want} after the try`,
+          `attempt "${name}" is ${describeTry(result)}${this.#askedNote(name, id)}`,
+        );
+      }
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * The guards' `recover`: the attempt's next scripted answer (SPEC §7,
+   * Recovery). Only a call consumes one, so a try the guard skips (the
+   * attempt resumed, settled, or leased by another terminal) reads nothing.
+   */
+  #recover(attempt: AttemptRecord): RecoverAnswer {
+    this.#asked.set(attempt.id, (this.#asked.get(attempt.id) ?? 0) + 1);
+    const name = this.#nameFor(attempt.id);
+    const script = name === undefined ? undefined : this.#scripts.get(name);
+    if (!script || script.next >= script.answers.length) return undefined;
+    const answer = script.answers[script.next++];
+    if (answer === THROW_ANSWER) throw new Error(`the processor could not be reached (the scenario's "${THROW_ANSWER}" for "${name}")`);
+    // A copy: what the guard is handed is its own, the script stays as written.
+    return answer === null || answer === undefined ? undefined : { ...answer };
+  }
+
+  /** ` (recover asked 3 times; 3 of its 4 scripted answers used)`, in a scenario that uses recovery. */
+  #askedNote(name: string, id: string): string {
+    if (!this.#recovering) return '';
+    const asked = this.#asked.get(id) ?? 0;
+    const script = this.#scripts.get(name);
+    const used = script ? `; ${script.next} of its ${script.answers.length} scripted answers used` : '; no script';
+    return ` (recover asked ${asked} time${asked === 1 ? '' : 's'}${used})`;
   }
 
   /**
@@ -430,6 +535,7 @@ class Run {
       clock: terminal.time.clock,
       scheduler: terminal.time.scheduler,
       authorize: () => authorize,
+      ...(this.#recovering ? { recover: (attempt: AttemptRecord) => this.#recover(attempt) } : {}),
     };
     const guard = await createGuard(options);
     if (this.#lanes) guard.on('conflict', ({ code, attempts }) => terminal.conflicts.push({ code, attempts }));
@@ -561,7 +667,19 @@ function describeDecision(decision: Decision): string {
 
 function describeExpectation(step: ScenarioStep): string {
   if (step.expect && 'verdict' in step.expect) return describeDecisionExpectation(step.expect);
+  if ('recoverNow' in step && step.expect && 'status' in step.expect) {
+    return `attempt "${step.recoverNow.attempt}" is ${step.expect.status} after the try`;
+  }
   return 'no error';
+}
+
+/** `unknown after the try: recover threw (Error: …)`: a recoverNow result, for a failure. */
+function describeTry(result: RecoverResult | undefined): string {
+  if (!result) return 'not tried (recoverNow resolved with no result)';
+  const parts: string[] = [];
+  if (result.outcome) parts.push(`the processor answered ${result.outcome.status}`);
+  if (result.error !== undefined) parts.push(errorText(result.error));
+  return `${result.status} after the try${parts.length ? `: ${parts.join('; ')}` : ''}`;
 }
 
 function errorName(error: unknown): string | undefined {

@@ -3,7 +3,7 @@ import { parseDuration } from '../duration.js';
 import { GUARD_ERROR_NAMES } from '../errors.js';
 import { REASON_CODES } from '../rules.js';
 import { LOCALES, SHARED_UNAVAILABLE_POLICIES, STORAGE_ERROR_POLICIES } from '../options.js';
-import { SETTLE_STATUSES } from '../outcome.js';
+import { SETTLE_STATUSES, validateOutcome } from '../outcome.js';
 import { ATTEMPT_STATUSES } from '../lifecycle.js';
 
 /**
@@ -40,6 +40,8 @@ export const STEP_KINDS = [
   'expectAttempt',
   'disconnect',
   'reconnect',
+  'processor',
+  'recoverNow',
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -116,6 +118,14 @@ const configShape = {
   onSharedUnavailable: describe(
     z.enum(SHARED_UNAVAILABLE_POLICIES),
     'Verdict while a terminal is cut off from the shared store (a `disconnect` step): every decision carries SHARED_UNAVAILABLE; "prompt" or "block" also hold the sale. Default "allow".',
+  ),
+  recoverAfter: describe(
+    configDuration,
+    `When \`recover\` first tries an unknown attempt, then doubling (try k at recoverAfter × (2^k − 1)): milliseconds or ${DURATION_TEXT}. Default "5s". Giving it (or recoverTries) gives the guard a \`recover\`, as a \`processor\` or \`recoverNow\` step does.`,
+  ),
+  recoverTries: describe(
+    z.number(),
+    'Scheduled `recover` tries before an unknown attempt is left for a person (recovery-exhausted). Default 3; 0: only `recoverNow` tries.',
   ),
   resetOnSecretChange: describe(z.boolean(), 'Start a new history when the secret changed, instead of failing with SECRET_CHANGED.'),
   authorize: describe(z.boolean(), 'What the supervisor check answers when a block is overridden. Default false.'),
@@ -302,6 +312,97 @@ const reconnectStep = z.strictObject({
   expect: z.optional(z.union([conflictsExpect, errorExpect])),
 });
 
+// ── recovery (SPEC §10) ─────────────────────────────────────────────────
+
+/** The one string an answer may be: `recover` throws (the processor could not be reached). */
+export const THROW_ANSWER = 'throw';
+
+const ANSWER_RULE = `must be null (still unknown), "${THROW_ANSWER}" (recover throws) or an outcome such as { "status": "voided" }`;
+
+/**
+ * An outcome `recover` answers, checked at load as the guard checks a
+ * `settle` outcome (validateOutcome), and strictly: a field the guard would
+ * silently drop (`"authcode"`) is a typo in the scenario. Statuses that
+ * cannot settle an unknown attempt (`refunded`, `unknown`) are outcomes all
+ * the same: the guard's answer to them is what a scenario tests.
+ */
+const outcomeAnswer = z
+  .strictObject({
+    status: describe(
+      z.enum(SETTLE_STATUSES, {
+        error: `must be one of ${SETTLE_STATUSES.map((s) => `"${s}"`).join(', ')} (an outcome's status; "pending" comes back only through resume)`,
+      }),
+      'What the processor says. approved, declined, cancelled or voided settle the attempt; unknown is still unknown; refunded cannot settle it (an error, and no more scheduled tries).',
+    ),
+    authCode: z.optional(describe(z.string(), 'With "approved": the authorisation code.')),
+    processorRef: z.optional(describe(z.string(), "The processor's reference.")),
+    code: z.optional(describe(z.string(), 'With "declined": the decline code.')),
+    message: z.optional(describe(z.string(), "The processor's text.")),
+    amount: z.optional(describe(z.number(), 'Only with "refunded": minor units.')),
+  })
+  .check(
+    z.superRefine((outcome, ctx) => {
+      try {
+        validateOutcome(outcome);
+      } catch (error) {
+        const field = (error as { field?: string }).field;
+        const message = error instanceof Error ? error.message : String(error);
+        // validateOutcome says "`amount` is only for …": the loader names the field itself.
+        const rule = field === undefined ? message : message.replace(`\`${field}\` `, '');
+        ctx.issues.push({ code: 'custom', message: rule, input: outcome, path: field === undefined ? [] : [field] });
+      }
+    }),
+  );
+
+const processorAnswer = describe(
+  z.union([z.null(), z.literal(THROW_ANSWER), outcomeAnswer], { error: ANSWER_RULE }),
+  `What \`recover\` returns on one try: null (it returns undefined: still unknown), "${THROW_ANSWER}" (it throws: still unknown), or an outcome.`,
+  [null, THROW_ANSWER, { status: 'approved', authCode: 'A1B2C3' }, { status: 'voided' }],
+);
+
+export type ProcessorAnswer = z.output<typeof processorAnswer>;
+
+const PROCESSOR_TERMINAL = 'the processor answers every terminal alike (the script is per attempt, whichever terminal tries it)';
+const PROCESSOR_EXPECT =
+  'which only scripts answers: check what they did with `expectAttempt`, or with `recoverNow` and `expect: { "status": … }`';
+
+const processorStep = z.strictObject({
+  processor: describe(
+    z.strictObject({
+      attempt: describe(name, 'The attempt, by its `as` name.'),
+      answers: describe(
+        z.array(processorAnswer),
+        'What `recover` returns for this attempt on its successive tries (scheduled or recoverNow), in order, whichever terminal tries it and across restarts; past the end, still unknown. A later `processor` step for the same attempt replaces what is left.',
+      ),
+    }),
+    'Scripts the processor (SPEC §10): what the status inquiry or reversal answers for one attempt. Gives the guard a `recover`; an attempt with no script is still unknown on every try.',
+  ),
+  note: stepCommon.note,
+  // Refused with a reason rather than as unknown fields: both are easy to write by habit.
+  terminal: z.optional(
+    describe(z.never({ error: `is not for a \`processor\` step: ${PROCESSOR_TERMINAL}` }), `Not here: ${PROCESSOR_TERMINAL}.`),
+  ),
+  expect: z.optional(
+    describe(z.never({ error: `is not for a \`processor\` step, ${PROCESSOR_EXPECT}` }), `Not here: a processor step ${PROCESSOR_EXPECT}.`),
+  ),
+});
+
+const recoverNowExpect = describe(
+  z.strictObject({
+    status: describe(z.enum(ATTEMPT_STATUSES), "The attempt's status after the try (what recoverNow resolves with)."),
+  }),
+  "The attempt's status after the try.",
+);
+
+const recoverNowStep = z.strictObject({
+  recoverNow: describe(
+    z.strictObject({ attempt: describe(name, 'The attempt, by its `as` name.') }),
+    'guard.recoverNow(attempt): one `recover` try now (the "Check with the processor" button), counted, exhausted attempts included; nothing for an attempt that is not unknown.',
+  ),
+  ...stepCommon,
+  expect: z.optional(z.union([recoverNowExpect, errorExpect])),
+});
+
 /** Options of this union are in {@link STEP_KINDS} order: the loader relies on it to explain errors. */
 export const stepSchema = z.union([
   beginStep,
@@ -315,6 +416,8 @@ export const stepSchema = z.union([
   expectAttemptStep,
   disconnectStep,
   reconnectStep,
+  processorStep,
+  recoverNowStep,
 ]);
 
 const atLeastOneStep = z.minLength(1, { error: 'must have at least one step' });
@@ -364,6 +467,7 @@ export type ScenarioConfigChanges = z.output<typeof configChanges>;
 export type DecisionExpectation = z.output<typeof decisionExpect>;
 export type ErrorExpectation = z.output<typeof errorExpect>;
 export type ConflictsExpectation = z.output<typeof conflictsExpect>;
+export type RecoverNowExpectation = z.output<typeof recoverNowExpect>;
 
 /** The JSON Schema shipped as `pos-duplicate-guard/scenario.schema.json`. */
 export function scenarioJsonSchema(): Record<string, unknown> {

@@ -285,7 +285,7 @@ describe('hostile or malformed files: a clear per-file error, never a crash of t
     const step = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
     const error = parseError({ name: 'x', steps: [step] });
     expect(error.problems[0]?.message).toBe(
-      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect (it has `k0`, `k1`, `k2`, `k3`, `k4`, `k5`, `k6`, `k7`, `k8`, `k9` and 99990 more)',
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect, processor, recoverNow (it has `k0`, `k1`, `k2`, `k3`, `k4`, `k5`, `k6`, `k7`, `k8`, `k9` and 99990 more)',
     );
   });
 
@@ -322,13 +322,13 @@ describe('parseScenario: problems in words', () => {
       step({ note: 'hi' }),
       1,
       undefined,
-      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect (it has `note`)',
+      'has no action: give it exactly one of begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect, processor, recoverNow (it has `note`)',
     ],
     [
       step(7),
       1,
       undefined,
-      'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect',
+      'must be an object with one action: begin, peek, override, settle, resume, advance, clockJump, restart, expectAttempt, disconnect, reconnect, processor, recoverNow',
     ],
     [
       step({ advance: '10 minutes' }),
