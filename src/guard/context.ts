@@ -78,6 +78,11 @@ export interface GuardContext {
 export interface Watch {
   base: number;
   triesAtBase: number;
+  /** The version it was put on the schedule for: another version of the same state (a lease taken, another guard's try) keeps the schedule. */
+  status: AttemptStatus;
+  pendingSince: number;
+  /** A try that could not take the lease (cut off, or another guard's try) waits this long: guard time. */
+  retryAt?: number;
 }
 
 /** The schedule of one guard: what it watches, the tries in progress, and its one timer. */

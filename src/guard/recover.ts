@@ -31,17 +31,25 @@ const SETTLES: ReadonlySet<AttemptStatus> = new Set(['approved', 'declined', 'ca
 
 /**
  * Puts `record` on the schedule, or takes it off. An `unknown` attempt is
- * due from `base` (when it became unknown; default: its last change), a
- * `pending` one from when it grows stale, anything else leaves the schedule.
+ * due from `base` (when it became unknown: a settle here, or start-up),
+ * counting the tries it had then; one learnt from another tab or terminal
+ * from its last change, counting all its tries (the schedule it is on
+ * there). A `pending` one is due from when it grows stale. A new version of
+ * the same state (a lease taken or given back, another guard's try) keeps
+ * its place on the schedule; anything else leaves it.
  */
 export function track(ctx: GuardContext, record: AttemptRecord, base?: number): void {
   const recovery = ctx.recovery;
   if (!ctx.o.recover || recovery.stopped) return;
-  const tries = record.recovery?.tries ?? 0;
-  if (record.status === 'unknown') recovery.watched.set(record.id, { base: base ?? record.updatedAt, triesAtBase: tries });
-  else if (record.status === 'pending') {
-    recovery.watched.set(record.id, { base: record.pendingSince + ctx.o.pendingTimeoutMs, triesAtBase: tries });
-  } else recovery.watched.delete(record.id);
+  const { id, status, pendingSince } = record;
+  const watched = recovery.watched.get(id);
+  if (status !== 'unknown' && status !== 'pending') recovery.watched.delete(id);
+  else if (base === undefined && watched?.status === status && watched.pendingSince === pendingSince) return;
+  else {
+    const tries = record.recovery?.tries ?? 0;
+    const from = status === 'pending' ? pendingSince + ctx.o.pendingTimeoutMs : (base ?? record.updatedAt);
+    recovery.watched.set(id, { base: from, triesAtBase: status === 'unknown' && base === undefined ? 0 : tries, status, pendingSince });
+  }
   schedule(ctx);
 }
 
@@ -79,7 +87,7 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const state = record?.recovery;
   if (!record || state?.ended || (state?.tries ?? 0) >= ctx.o.recoverTries) return Number.POSITIVE_INFINITY;
   const k = (state?.tries ?? 0) - watch.triesAtBase + 1;
-  const due = watch.base + ctx.o.recoverAfterMs * (2 ** k - 1);
+  const due = Math.max(watch.base + ctx.o.recoverAfterMs * (2 ** k - 1), watch.retryAt ?? Number.NEGATIVE_INFINITY);
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || ctx.recovery.running.has(id)) return due;
@@ -142,6 +150,9 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   if (!current || status !== 'unknown') return { attemptId: id, status: current ? status : 'unknown' };
   const leased = await takeLease(ctx, current, now);
   if (!leased) {
+    // Not a try: asked again `recoverAfter` from now (or once another guard's lease runs out).
+    const watch = ctx.recovery.watched.get(id);
+    if (watch) watch.retryAt = guardNow(ctx) + ctx.o.recoverAfterMs;
     const after = ctx.index.get(id);
     const error = new Error(`attempt ${id} is being recovered by another tab or terminal`);
     return { attemptId: id, status: after ? statusOf(ctx, after, guardNow(ctx)) : 'unknown', ...(manual ? { error } : {}) };
@@ -281,9 +292,10 @@ async function writeIf(
       const claim = store.claim.bind(store);
       let ok = false;
       await write(ctx, () =>
-        claim({ keys: [], ids: [record.id] }, (related) => {
+        claim({ keys: [], ids: [record.id] }, (related, context) => {
           const stored = related.find((other) => other.id === record.id);
-          ok = stored === undefined || holds(stored);
+          // Cut off from the others, a lease here is no lease: they may be trying this very attempt.
+          ok = context?.cutOff !== true && (stored === undefined || holds(stored));
           if (!ok && stored) adopt(ctx, stored);
           return ok ? [wall] : undefined;
         }),

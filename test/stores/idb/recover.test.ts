@@ -16,9 +16,9 @@ describe('recover across tabs', () => {
     const db = freshDb();
     const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
     const calls: string[] = [];
-    const tab = (name: string, recover: GuardOptions['recover']) =>
+    const tab = (recover: GuardOptions['recover']) =>
       createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler, recover });
-    const a = await tab('A', () => {
+    const a = await tab(() => {
       calls.push('A');
       return new Promise<RecoverAnswer>(() => undefined); // tab A hangs mid-try, then its page is gone
     });
@@ -26,7 +26,7 @@ describe('recover across tabs', () => {
     await decision.attempt?.markUnknown();
     const id = decision.attempt?.id as string;
     // Tab B opens (a reload in another window): the attempt is unknown, on its schedule too.
-    const b = await tab('B', () => {
+    const b = await tab(() => {
       calls.push('B');
       return { status: 'cancelled' };
     });
