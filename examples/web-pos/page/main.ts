@@ -255,7 +255,7 @@ function renderLedger(): void {
         },
         h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
         h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
-        h('span', { class: `chip chip--${entry.status}` }, s.status[entry.status]),
+        h('span', { class: `chip chip--${entry.status}` }, s.ledgerStatus[entry.status]),
         h('code', { title: entry.idempotencyKey }, `${entry.idempotencyKey.slice(0, 12)}…`),
         entry.requests > 1 ? h('span', { class: 'ledger__dedup' }, s.deduplicated(entry.requests)) : '',
       ),

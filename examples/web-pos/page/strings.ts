@@ -4,7 +4,7 @@
  * locale the guard was created with.
  */
 import type { AttemptStatus, Locale } from '../../../src/index.js';
-import type { ProcessorMode } from '../processor.js';
+import type { LedgerStatus, ProcessorMode } from '../processor.js';
 
 export interface Strings {
   title: string;
@@ -21,6 +21,7 @@ export interface Strings {
   modeHint: Record<ProcessorMode, string>;
   ledger: string;
   ledgerEmpty: string;
+  ledgerStatus: Record<LedgerStatus, string>;
   deduplicated: (requests: number) => string;
   attempts: string;
   attemptsEmpty: string;
@@ -74,15 +75,25 @@ const en: Strings = {
   alreadyProcessing: 'Already processing',
   clear: 'Clear',
   processor: 'Simulated processor',
-  modes: { approve: 'Approve', decline: 'Decline', timeout: 'Time out', slow: 'Slow (3 s)' },
+  modes: {
+    approve: 'Approve',
+    decline: 'Decline',
+    timeout: 'Time out',
+    slow: 'Slow (3 s)',
+    hold: 'Hold, no answer',
+    unreachable: 'Unreachable',
+  },
   modeHint: {
     approve: 'Charges are approved at once.',
     decline: 'Charges are declined: insufficient funds.',
     timeout: 'Charges go through, but the answer never reaches the till.',
     slow: 'Charges are approved after 3 seconds.',
+    hold: 'The processor holds the amount but never captures it, and the answer never reaches the till: a reversal (冲正) releases the hold.',
+    unreachable: 'The network is down: no charge, status inquiry or reversal reaches the processor. Nothing is charged.',
   },
   ledger: 'Processor ledger',
   ledgerEmpty: 'No charges yet.',
+  ledgerStatus: { approved: 'Approved', declined: 'Declined', authorized: 'Held, not captured', reversed: 'Reversed' },
   deduplicated: (n) => `${n} requests, charged once`,
   attempts: 'Recent attempts',
   attemptsEmpty: 'Ring up an amount and press Pay.',
@@ -145,15 +156,18 @@ const zh: Strings = {
   alreadyProcessing: '正在处理',
   clear: '清除',
   processor: '模拟收单机构',
-  modes: { approve: '批准', decline: '拒绝', timeout: '超时', slow: '慢速（3 秒）' },
+  modes: { approve: '批准', decline: '拒绝', timeout: '超时', slow: '慢速（3 秒）', hold: '冻结无应答', unreachable: '网络中断' },
   modeHint: {
     approve: '扣款立即批准。',
     decline: '扣款被拒绝：余额不足。',
     timeout: '扣款成功，但应答始终没有回到收银台。',
     slow: '扣款在 3 秒后批准。',
+    hold: '收单机构冻结了金额但没有完成扣款，应答也没有回到收银台：冲正即可解冻。',
+    unreachable: '网络中断：扣款、查询和冲正都到不了收单机构，不扣款。',
   },
   ledger: '收单机构账本',
   ledgerEmpty: '暂无扣款。',
+  ledgerStatus: { approved: '已批准', declined: '已拒绝', authorized: '已冻结，未扣款', reversed: '已冲正' },
   deduplicated: (n) => `${n} 次请求，仅扣款一次`,
   attempts: '最近交易',
   attemptsEmpty: '输入金额后按“支付”。',
