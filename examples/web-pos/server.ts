@@ -8,9 +8,15 @@
  *
  * API (JSON):
  *   POST /api/charge  { idempotencyKey, amount, currency, last4? } → { approved, ... }
+ *   POST /api/status  { idempotencyKey }  status inquiry            → { found, captured?, authCode?, state? }
+ *   POST /api/reverse { idempotencyKey }  reversal (冲正)           → { acknowledged, ... }
  *   GET  /api/charges[?idempotencyKey=…]                          → { mode, charges }
- *   POST /api/mode    { mode: 'approve' | 'decline' | 'timeout' | 'slow' }
+ *   POST /api/mode    { mode: 'approve' | 'decline' | 'timeout' | 'slow' | 'hold' | 'unreachable' }
  *   POST /api/reset   (tests: empty ledger, mode 'approve')
+ *
+ * In mode `unreachable` the first three, the till's requests to the
+ * processor, get no answer at all (the socket is held, as for a lost answer);
+ * the others are the demo's own controls and always answer.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,7 +26,7 @@ import { build } from 'esbuild';
 import { IdempotencyMismatchError, PROCESSOR_MODES, SimulatedProcessor, type ChargeRequest, type ProcessorMode } from './processor.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-/** A request nobody answers (mode `timeout`) is dropped after this, so sockets do not pile up. */
+/** A request nobody answers (modes `timeout`, `hold`, `unreachable`) is dropped after this, so sockets do not pile up. */
 const LOST_ANSWER_HOLD_MS = 120_000;
 const MAX_BODY_BYTES = 4096;
 
@@ -111,8 +117,16 @@ async function route(req: IncomingMessage, res: ServerResponse, { assets, proces
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
 
-  if (key === 'POST /api/charge') {
-    const request = parseChargeRequest(await readJson(req));
+  if (key === 'POST /api/charge' || key === 'POST /api/status' || key === 'POST /api/reverse') {
+    const body = await readJson(req);
+    // The network is down: the request never reaches the processor, and the till hears nothing.
+    if (!processor.reachable) return holdUnanswered(res, held);
+    if (key !== 'POST /api/charge') {
+      const idempotencyKey = parseKey(body);
+      if (idempotencyKey === undefined) return sendJson(res, 400, { error: KEY_RULE });
+      return sendJson(res, 200, key === 'POST /api/status' ? processor.status(idempotencyKey) : processor.reverse(idempotencyKey));
+    }
+    const request = parseChargeRequest(body);
     if (typeof request === 'string') return sendJson(res, 400, { error: request });
     let handled;
     try {
@@ -121,17 +135,9 @@ async function route(req: IncomingMessage, res: ServerResponse, { assets, proces
       if (error instanceof IdempotencyMismatchError) return sendJson(res, 422, { error: error.message });
       throw error;
     }
-    if (handled.delivery === 'lost') {
-      // The processor decided (and may have moved money); the answer is lost
-      // on the way back. Hold the socket open until the till gives up.
-      held.add(res);
-      const drop = setTimeout(() => res.destroy(), LOST_ANSWER_HOLD_MS);
-      res.on('close', () => {
-        clearTimeout(drop);
-        held.delete(res);
-      });
-      return;
-    }
+    // The processor decided (and may have moved money); the answer is lost
+    // on the way back. Hold the socket open until the till gives up.
+    if (handled.delivery === 'lost') return holdUnanswered(res, held);
     const { answer } = handled;
     if (handled.delivery.afterMs === 0) return sendJson(res, 200, answer);
     const timer = setTimeout(() => sendJson(res, 200, answer), handled.delivery.afterMs);
@@ -165,13 +171,33 @@ async function route(req: IncomingMessage, res: ServerResponse, { assets, proces
   sendJson(res, 404, { error: `no route ${key}` });
 }
 
+/** Keeps the socket open without an answer until the till gives up (or the hold runs out). */
+function holdUnanswered(res: ServerResponse, held: Set<ServerResponse>): void {
+  held.add(res);
+  const drop = setTimeout(() => res.destroy(), LOST_ANSWER_HOLD_MS);
+  res.on('close', () => {
+    clearTimeout(drop);
+    held.delete(res);
+  });
+}
+
+const KEY_RULE = '`idempotencyKey` must be 16-255 URL-safe characters';
+
+function isKey(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{16,255}$/.test(value);
+}
+
+/** A status inquiry or a reversal names the charge by its idempotency key, and nothing else. */
+function parseKey(body: unknown): string | undefined {
+  const idempotencyKey = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).idempotencyKey : undefined;
+  return isKey(idempotencyKey) ? idempotencyKey : undefined;
+}
+
 /** Picks only the fields a gateway request from this till carries: nothing else reaches the ledger. */
 function parseChargeRequest(body: unknown): ChargeRequest | string {
   if (typeof body !== 'object' || body === null) return 'expected a JSON object';
   const { idempotencyKey, amount, currency, last4 } = body as Record<string, unknown>;
-  if (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_-]{16,255}$/.test(idempotencyKey)) {
-    return '`idempotencyKey` must be 16-255 URL-safe characters';
-  }
+  if (!isKey(idempotencyKey)) return KEY_RULE;
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) {
     return '`amount` must be a positive integer of minor units';
   }
@@ -210,7 +236,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   }
   const server = await startServer({ port });
   console.log(`Web POS example: ${server.url}`);
-  console.log('Simulated processor API under /api (charge, charges, mode, reset). Ctrl+C to stop.');
+  console.log('Simulated processor API under /api (charge, status, reverse, charges, mode, reset). Ctrl+C to stop.');
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

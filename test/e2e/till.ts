@@ -3,6 +3,7 @@
  * dialog buttons. Every selector is a `data-testid` the page promises.
  */
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { ProcessorMode } from '../../examples/web-pos/processor.js';
 
 export type NoticeState =
   | 'processing'
@@ -14,7 +15,14 @@ export type NoticeState =
   | 'not-confirmed'
   | 'blocked'
   | 'override-refused'
-  | 'interrupted';
+  | 'interrupted'
+  /** "Reconcile" pressed: a check with the processor is running. */
+  | 'checking'
+  /** A check (scheduled or pressed) left the outcome unknown. */
+  | 'still-unknown'
+  /** A scheduled check settled the attempt, without a click. */
+  | 'recovered'
+  | 'recovery-exhausted';
 
 export class Till {
   readonly page: Page;
@@ -73,7 +81,7 @@ export class Till {
     }, times);
   }
 
-  async setMode(mode: 'approve' | 'decline' | 'timeout' | 'slow'): Promise<void> {
+  async setMode(mode: ProcessorMode): Promise<void> {
     await this.testId(`mode-${mode}`).click();
     await this.page.waitForSelector(`[data-testid="mode-${mode}"][aria-pressed="true"]`);
   }
@@ -85,6 +93,25 @@ export class Till {
 
   async noticeState(): Promise<string | null> {
     return this.notice.getAttribute('data-state');
+  }
+
+  async noticeText(): Promise<string> {
+    return (await this.notice.textContent()) ?? '';
+  }
+
+  /** Lines of "Checks with the processor", newest first. */
+  async recoveryLog(): Promise<{ attemptId: string; result: string; try: number | undefined; text: string }[]> {
+    return this.page.$$eval('[data-testid="recovery-entry"]', (lines) =>
+      lines.map((line) => {
+        const tried = line.getAttribute('data-try');
+        return {
+          attemptId: line.getAttribute('data-attempt-id') ?? '',
+          result: line.getAttribute('data-result') ?? '',
+          try: tried === null ? undefined : Number(tried),
+          text: line.textContent ?? '',
+        };
+      }),
+    );
   }
 
   /** The guard's attempts as the list shows them, newest first. */

@@ -13,6 +13,13 @@ import { Till } from './till.js';
 const SETTLE_MS = 600;
 /** A short processor wait keeps the timeout tests quick; the `slow` mode (3 s) is not used with it. */
 const QUICK_TIMEOUT = '?timeout=1500';
+/**
+ * No automatic checks with the processor (`recoverTries: 0`): for the tests
+ * of the manual ways out of UNKNOWN_OUTCOME, which a scheduled check (3 s
+ * after the timeout) would otherwise race, settling the attempt under the
+ * cashier's dialog.
+ */
+const MANUAL_ONLY = 'recoverTries=0';
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +72,7 @@ export const tests: E2eTest[] = [
   {
     name: 'timeout: a retry is blocked; "retry with the same key" is deduplicated by the processor',
     async run({ server, context, screenshot }) {
-      const till = await Till.open(context, QUICK_TIMEOUT);
+      const till = await Till.open(context, `${QUICK_TIMEOUT}&${MANUAL_ONLY}`);
       await till.setMode('timeout');
       await till.ringUp(990, 'visa');
       await till.pay.click();
@@ -105,7 +112,7 @@ export const tests: E2eTest[] = [
   {
     name: 'reload in the middle of a slow charge: the attempt is unknown after reload and the sale is blocked',
     async run({ server, context, screenshot }) {
-      const till = await Till.open(context);
+      const till = await Till.open(context, `?${MANUAL_ONLY}`);
       await till.setMode('slow');
       await till.ringUp(4200, 'mastercard');
       await till.pay.click();
@@ -219,7 +226,7 @@ export const tests: E2eTest[] = [
   {
     name: 'supervisor override of UNKNOWN_OUTCOME needs the PIN; a wrong PIN changes nothing',
     async run({ server, context, screenshot }) {
-      const till = await Till.open(context, QUICK_TIMEOUT);
+      const till = await Till.open(context, `${QUICK_TIMEOUT}&${MANUAL_ONLY}`);
       await till.setMode('timeout');
       await till.ringUp(700, 'wallet');
       await till.pay.click();
@@ -274,6 +281,197 @@ export const tests: E2eTest[] = [
       await till.reload();
       await till.page.waitForSelector('html[lang="zh-CN"]');
       await till.waitForAttempts(['approved']);
+    },
+  },
+  {
+    name: 'recover: a timeout the processor approved is settled approved by the scheduled inquiry, no click; the retry prompts DUPLICATE_CHARGE',
+    async run({ server, context, screenshot }) {
+      const till = await Till.open(context, QUICK_TIMEOUT);
+      await till.setMode('timeout');
+      await till.ringUp(1990, 'visa');
+      await till.pay.click();
+      await till.waitForNotice('unknown');
+      const unknownAt = Date.now();
+      await till.waitForAttempts(['unknown']);
+      const [lost] = await till.attempts();
+      assert.ok(lost);
+      assert.match(await till.noticeText(), /asks the processor in 3 s/);
+      const [charged] = server.processor.ledger();
+      assert.equal(charged?.status, 'approved', 'the processor charged the card; only its answer was lost');
+      assert.equal(server.processor.requests({ type: 'status' }).length, 0, 'no inquiry before recoverAfter');
+
+      // No click from here on: the guard's schedule asks the processor.
+      await till.waitForNotice('recovered', 10_000);
+      const waited = Date.now() - unknownAt;
+      assert.ok(waited >= 2500 && waited < 9000, `the check came recoverAfter (3 s) after the timeout, not ${waited} ms`);
+      assert.equal(await till.notice.getAttribute('data-outcome'), 'approved');
+      const auth = charged.answer.approved ? charged.answer.authCode : '?';
+      assert.match(await till.noticeText(), new RegExp(`approved it \\(auth ${auth}\\).*Do not charge it again`));
+      assert.match(await till.noticeText(), /by itself \(check 1\)/);
+      await till.waitForAttempts(['approved']);
+      const [line, ...moreLines] = await till.recoveryLog();
+      assert.deepEqual([line?.attemptId, line?.result, line?.try, moreLines.length], [lost.id, 'approved', 1, 0]);
+      assert.deepEqual(
+        server.processor.requests({ idempotencyKey: lost.key }).map((request) => request.type),
+        ['charge', 'status'],
+        'one inquiry by the attempt idempotency key, and no reversal of a captured charge',
+      );
+      await screenshot(till.page, 'recovered-approved');
+
+      // The cashier rings the sale up again (the processor still loses answers): a prompt, nothing sent.
+      await till.pay.click();
+      const dialog = till.testId('prompt-dialog');
+      await dialog.waitFor();
+      assert.equal(await dialog.locator('[data-code="DUPLICATE_CHARGE"]').count(), 1);
+      await screenshot(till.page, 'recovered-duplicate-prompt');
+      await till.testId('prompt-cancel').click();
+      await till.waitForNotice('not-confirmed');
+      await sleep(SETTLE_MS);
+      assert.equal(server.processor.requests({ type: 'charge' }).length, 1, 'still one charge request');
+      assert.equal(approved(server.processor.ledger()).length, 1);
+    },
+  },
+  {
+    name: 'recover: the processor never got the charge; "Check with the processor" (disabled while it runs, one inquiry for a double tap) cancels it; the retry is allowed',
+    async run({ server, context, screenshot }) {
+      const till = await Till.open(context, QUICK_TIMEOUT);
+      await till.setMode('unreachable');
+      await till.ringUp(2500, 'mastercard');
+      await till.pay.click();
+      await till.waitForNotice('unknown');
+      const [lost] = await till.attempts();
+      assert.ok(lost);
+      assert.equal(server.processor.ledger().length, 0, 'the charge never reached the processor');
+
+      await till.pay.click();
+      const dialog = till.testId('block-dialog');
+      await dialog.waitFor();
+      assert.equal(await dialog.locator('[data-code="UNKNOWN_OUTCOME"]').count(), 1);
+
+      // Still unreachable: the inquiry waits for its own timeout, the button disabled meanwhile.
+      const check = till.testId('block-check');
+      await check.click();
+      assert.equal(await check.isDisabled(), true, 'disabled while the check runs');
+      assert.equal(await check.getAttribute('data-state'), 'checking');
+      assert.match((await check.textContent()) ?? '', /Checking with the processor/);
+      await screenshot(till.page, 'recover-checking');
+      const result = till.testId('block-check-result');
+      await result.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match((await result.textContent()) ?? '', /No answer from the processor \(timed out\): the outcome is still unknown/);
+      await till.page.waitForSelector('[data-testid="block-check"]:not([disabled])');
+      assert.equal(server.processor.requests().length, 0, 'nothing reached the processor');
+
+      // The network is back. Two taps in one event-loop turn: one inquiry.
+      server.processor.mode = 'approve';
+      await till.page.evaluate(() => {
+        const button = document.querySelector<HTMLButtonElement>('[data-testid="block-check"]');
+        if (!button) throw new Error('no "Check with the processor" button');
+        button.click();
+        button.click();
+      });
+      await till.waitForNotice('reconciled');
+      assert.equal(await till.notice.getAttribute('data-outcome'), 'cancelled');
+      assert.match(await till.noticeText(), /never received it: recorded as cancelled/);
+      assert.equal(await till.page.locator('dialog[open]').count(), 0, 'the dialog closed with the answer');
+      await till.waitForAttempts(['cancelled']);
+      await sleep(SETTLE_MS);
+      assert.deepEqual(
+        server.processor.requests().map((request) => [request.type, request.idempotencyKey]),
+        [['status', lost.key]],
+        'one inquiry for the double tap, by the attempt key, and no reversal',
+      );
+      await screenshot(till.page, 'recover-cancelled');
+
+      // Nothing was charged, so the same sale may be charged: a new attempt with a new key.
+      await till.pay.click();
+      await till.waitForNotice('approved');
+      assert.equal(await till.page.locator('dialog[open]').count(), 0, 'no prompt or block for the retry');
+      await till.waitForAttempts(['approved', 'cancelled']);
+      const [entry, ...others] = server.processor.ledger();
+      assert.equal(others.length, 0);
+      assert.equal(entry?.status, 'approved');
+      assert.notEqual(entry?.idempotencyKey, lost.key);
+    },
+  },
+  {
+    name: 'recover: a hold never captured is found by the scheduled inquiry and reversed (冲正): voided, the retry is allowed',
+    async run({ server, context, screenshot }) {
+      const till = await Till.open(context, QUICK_TIMEOUT);
+      await till.setMode('hold');
+      await till.ringUp(3600, 'unionpay');
+      await till.pay.click();
+      await till.waitForNotice('unknown');
+      const [held] = await till.attempts();
+      assert.ok(held);
+      assert.equal(server.processor.find(held.key)?.status, 'authorized', 'the processor holds the amount');
+
+      await till.waitForNotice('recovered', 10_000);
+      assert.equal(await till.notice.getAttribute('data-outcome'), 'voided');
+      assert.match(await till.noticeText(), /reversed \(冲正\) and recorded as voided/);
+      await till.waitForAttempts(['voided']);
+      assert.equal(server.processor.find(held.key)?.status, 'reversed', 'the hold is released');
+      assert.deepEqual(
+        server.processor.requests({ idempotencyKey: held.key }).map((request) => request.type),
+        ['charge', 'status', 'reversal'],
+        'inquiry first, reversal second',
+      );
+      await till.page.waitForSelector('[data-testid="ledger-row"][data-status="reversed"]');
+      await screenshot(till.page, 'recovered-reversed');
+
+      await till.setMode('approve');
+      await till.pay.click();
+      await till.waitForNotice('approved');
+      assert.equal(await till.page.locator('dialog[open]').count(), 0, 'a reversed sale is charged again without a question');
+      await till.waitForAttempts(['approved', 'voided']);
+      assert.equal(approved(server.processor.ledger()).length, 1, 'one charge in all');
+    },
+  },
+  {
+    name: 'recover, 中文: the network stays down, every scheduled check fails and is shown; after three the till asks for a person',
+    async run({ server, context, screenshot }) {
+      // Tries at 1 s, 3 s and 7 s after the timeout, each given up after 1 s.
+      const till = await Till.open(context, '?timeout=1000&recoverAfter=1s');
+      await till.testId('lang-zh').click();
+      await till.page.waitForSelector('html[lang="zh-CN"]');
+      await till.setMode('unreachable');
+      await till.ringUp(880, 'wallet');
+      await till.pay.click();
+      await till.waitForNotice('unknown');
+      assert.match(await till.noticeText(), /1 秒后向收单机构查询/);
+      const [lost] = await till.attempts();
+      assert.ok(lost);
+
+      await till.page.waitForSelector('[data-testid="recovery-entry"][data-try="1"]', { timeout: 10_000 });
+      await till.waitForNotice('still-unknown');
+      assert.match(await till.noticeText(), /收单机构无应答（超时）：结果仍未知。收银台会自动再次查询/);
+
+      await till.waitForNotice('recovery-exhausted', 20_000);
+      assert.match(await till.noticeText(), /查询 3 次后结果仍未知.*需要人工处理/);
+      const log = await till.recoveryLog();
+      assert.deepEqual(
+        log.map((line) => [line.result, line.try]),
+        [
+          ['exhausted', undefined],
+          ['unknown', 3],
+          ['unknown', 2],
+          ['unknown', 1],
+        ],
+      );
+      assert.ok(log.every((line) => line.attemptId === lost.id));
+      const row = till.page.locator(`[data-testid="attempt-row"][data-attempt-id="${lost.id}"]`);
+      assert.equal(await row.getAttribute('data-exhausted'), 'true');
+      assert.equal(await row.getAttribute('data-tries'), '3');
+      assert.match((await row.textContent()) ?? '', /需人工处理/);
+      assert.equal(server.processor.requests().length, 0);
+      await screenshot(till.page, 'zh-recovery-exhausted');
+
+      // A person takes over once the network is back: "核对" asks once more (an exhausted attempt included).
+      server.processor.mode = 'approve';
+      await till.testId('reconcile').click();
+      await till.waitForNotice('reconciled');
+      assert.match(await till.noticeText(), /没有收到这笔扣款/);
+      await till.waitForAttempts(['cancelled']);
+      assert.equal(server.processor.requests({ type: 'status' }).length, 1);
     },
   },
 ];

@@ -4,7 +4,7 @@
  * Stripe's `Idempotency-Key` header.
  */
 import type { SubmitResult } from '../../../src/index.js';
-import type { ChargeRequest, LedgerEntry, ProcessorMode } from '../processor.js';
+import type { ChargeRequest, LedgerEntry, ProcessorMode, ReversalAnswer, StatusAnswer } from '../processor.js';
 
 export interface LedgerView {
   mode: ProcessorMode;
@@ -16,24 +16,37 @@ export interface LedgerView {
  * rejects: the guard then records the attempt as `unknown`, because the
  * processor may have charged the card anyway.
  */
-export async function submitCharge(request: ChargeRequest, timeoutMs: number): Promise<SubmitResult> {
-  const response = await fetch('/api/charge', {
+export function submitCharge(request: ChargeRequest, timeoutMs: number): Promise<SubmitResult> {
+  return postToProcessor<SubmitResult>('/api/charge', request, timeoutMs);
+}
+
+/**
+ * Status inquiry: what became of the charge sent with this idempotency key
+ * (captured, found but not captured, or never received). Rejects when the
+ * processor does not answer within `timeoutMs`.
+ */
+export function inquire(idempotencyKey: string, timeoutMs: number): Promise<StatusAnswer> {
+  return postToProcessor<StatusAnswer>('/api/status', { idempotencyKey }, timeoutMs);
+}
+
+/** Reversal (冲正) of the charge sent with this idempotency key: releases a hold that was never captured. */
+export function reverse(idempotencyKey: string, timeoutMs: number): Promise<ReversalAnswer> {
+  return postToProcessor<ReversalAnswer>('/api/reverse', { idempotencyKey }, timeoutMs);
+}
+
+/** One request to the processor, given up after `timeoutMs` (the rejection is a `TimeoutError`). */
+async function postToProcessor<T extends object>(path: string, request: object, timeoutMs: number): Promise<T> {
+  const response = await fetch(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const body = (await response.json()) as SubmitResult | { error: string };
+  const body = (await response.json()) as T | { error: string };
   if (!response.ok || 'error' in body) {
     throw new Error(`processor answered ${response.status}: ${'error' in body ? body.error : 'no body'}`);
   }
   return body;
-}
-
-/** The processor's record of one idempotency key: what "check with the processor" reads. */
-export async function findCharge(idempotencyKey: string): Promise<LedgerEntry | undefined> {
-  const view = await getJson<LedgerView>(`/api/charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`);
-  return view.charges[0];
 }
 
 export function fetchLedger(): Promise<LedgerView> {

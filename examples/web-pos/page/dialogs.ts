@@ -3,7 +3,15 @@
  * earlier charge whose outcome is unknown, and the supervisor PIN pad. Each
  * returns a promise of the cashier's choice; Escape counts as "cancel".
  */
-import { formatAge, formatMoney, type AttemptRecord, type Decision, type Locale } from '../../../src/index.js';
+import {
+  formatAge,
+  formatMoney,
+  type AttemptRecord,
+  type AttemptStatus,
+  type Decision,
+  type Locale,
+  type RecoverResult,
+} from '../../../src/index.js';
 import { h } from './dom.js';
 import type { Strings } from './strings.js';
 
@@ -15,7 +23,29 @@ export interface DialogContext {
 }
 
 export type BlockChoice =
-  { kind: 'check'; attemptId: string } | { kind: 'retry'; attemptId: string } | { kind: 'override'; reason: string } | { kind: 'cancel' };
+  /** The earlier attempt is settled: checked with the processor from this dialog, or meanwhile by the schedule. */
+  | { kind: 'checked'; attemptId: string; error?: unknown }
+  | { kind: 'retry'; attemptId: string }
+  | { kind: 'override'; reason: string }
+  | { kind: 'cancel' };
+
+/** What the block dialog may do while it stays open. */
+export interface BlockActions {
+  /** "Check with the processor": one try of the guard's `recover` now (`guard.recoverNow`). */
+  check(attemptId: string): Promise<RecoverResult>;
+  /** Calls back when the attempt is settled or resumed meanwhile; returns the unsubscribe. */
+  watch(attemptId: string, changed: (status: AttemptStatus) => void): () => void;
+}
+
+/** Why a check found nothing, in the cashier's words. */
+export function noAnswerReason(error: unknown, t: Strings): string {
+  if (error instanceof Error || error instanceof DOMException) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return t.noAnswer;
+    if (error.name === 'TypeError') return t.networkError;
+    return error.message;
+  }
+  return String(error);
+}
 
 function openDialog<T>(
   testId: string,
@@ -83,14 +113,22 @@ export function confirmRepeat(decision: Decision, earlier: AttemptRecord[], cont
 }
 
 /**
- * UNKNOWN_OUTCOME (and any overridable block): settle the earlier attempt from
- * the processor's record, retry it with its own idempotency key, or have a
- * supervisor override.
+ * UNKNOWN_OUTCOME (and any overridable block): check with the processor (the
+ * dialog stays open, the button disabled, until the answer), retry the
+ * earlier attempt with its own idempotency key, or have a supervisor
+ * override. If the earlier attempt is settled meanwhile (a scheduled check
+ * found it), the dialog closes by itself: its choices no longer apply.
  */
-export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], context: DialogContext): Promise<BlockChoice> {
+export function chooseBlockAction(
+  decision: Decision,
+  earlier: AttemptRecord[],
+  context: DialogContext,
+  actions: BlockActions,
+): Promise<BlockChoice> {
   const { t } = context;
   const unknown = earlier.find((record) => record.status === 'unknown');
-  return openDialog<BlockChoice>('block-dialog', 'block', { kind: 'cancel' }, (finish) => {
+  let stopWatching = () => {};
+  const choice = openDialog<BlockChoice>('block-dialog', 'block', { kind: 'cancel' }, (finish) => {
     const reason = h('input', {
       class: 'input',
       'data-testid': 'override-reason',
@@ -104,6 +142,49 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
         h('strong', {}, label),
         h('small', {}, hint),
       );
+    const checkResult = h('p', { class: 'check-result', 'data-testid': 'block-check-result', role: 'status', hidden: true });
+    const checkLabel = h('strong', {}, t.checkProcessor);
+    const checkButton = h(
+      'button',
+      {
+        class: 'btn action btn--primary',
+        'data-testid': 'block-check',
+        onclick: () => {
+          if (!unknown || checkButton.disabled) return;
+          // Disabled before anything is awaited: a second tap in this turn finds it so.
+          checkButton.disabled = true;
+          checkButton.dataset.state = 'checking';
+          checkLabel.textContent = t.checking;
+          checkResult.hidden = true;
+          actions
+            .check(unknown.id)
+            .then((result) => {
+              if (result.status !== 'unknown' && result.status !== 'pending') {
+                return finish({ kind: 'checked', attemptId: unknown.id, error: result.error });
+              }
+              checkResult.textContent =
+                result.status === 'pending' ? t.maybeInFlight : `${t.stillUnknown(noAnswerReason(result.error, t))} ${t.checkAgainHint}`;
+              checkResult.hidden = false;
+            })
+            .catch((error: unknown) => {
+              checkResult.textContent = t.stillUnknown(noAnswerReason(error, t));
+              checkResult.hidden = false;
+            })
+            .finally(() => {
+              checkButton.disabled = false;
+              delete checkButton.dataset.state;
+              checkLabel.textContent = t.checkProcessor;
+            });
+        },
+      },
+      checkLabel,
+      h('small', {}, t.checkProcessorHint),
+    );
+    if (unknown) {
+      stopWatching = actions.watch(unknown.id, (status) => {
+        if (status !== 'unknown') finish({ kind: 'checked', attemptId: unknown.id });
+      });
+    }
     return [
       h('h2', {}, decision.reasons.some((r) => r.code === 'UNKNOWN_OUTCOME') ? t.blockTitle : t.blocked),
       reasonList(decision),
@@ -111,8 +192,8 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
       h(
         'div',
         { class: 'dialog__choices' },
-        unknown &&
-          action('block-check', t.checkProcessor, t.checkProcessorHint, () => ({ kind: 'check', attemptId: unknown.id }), 'btn--primary'),
+        unknown && checkButton,
+        unknown && checkResult,
         unknown && action('block-retry', t.retrySameKey, t.retrySameKeyHint, () => ({ kind: 'retry', attemptId: unknown.id })),
         h(
           'div',
@@ -131,6 +212,7 @@ export function chooseBlockAction(decision: Decision, earlier: AttemptRecord[], 
       ),
     ];
   });
+  return choice.finally(() => stopWatching());
 }
 
 /**

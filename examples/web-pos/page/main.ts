@@ -4,19 +4,32 @@
  * this file only draws state and forwards taps.
  *
  * `?timeout=2s` shortens how long a charge waits for the processor (default 6 s).
+ * `?recoverAfter=3s` is when the first automatic check with the processor of an
+ * unknown outcome comes (default 3 s, then doubling delays); `?recoverTries=0`
+ * leaves unknown outcomes to "Check with the processor" (default 3 checks).
  */
 import { formatMoney, parseDuration, type AttemptRecord, type Locale, type Sale } from '../../../src/index.js';
 import { PROCESSOR_MODES, type LedgerEntry, type ProcessorMode } from '../processor.js';
 import { fetchLedger, setProcessorMode } from './api.js';
 import { TEST_CARDS, type TestCard } from './cards.js';
-import { CURRENCY, Checkout, OPERATOR, DEMO_PIN, type CheckoutUi, type PayOutcome } from './checkout.js';
-import { askSupervisorPin, chooseBlockAction, confirmRepeat, type DialogContext } from './dialogs.js';
+import {
+  CURRENCY,
+  Checkout,
+  OPERATOR,
+  DEMO_PIN,
+  type CheckoutUi,
+  type PayOutcome,
+  type RecoveryNote,
+  type TillSettings,
+} from './checkout.js';
+import { askSupervisorPin, chooseBlockAction, confirmRepeat, noAnswerReason, type DialogContext } from './dialogs.js';
 import { h } from './dom.js';
 import { STRINGS, type Strings } from './strings.js';
 
 const LOCALE_KEY = 'web-pos.locale';
 const MAX_DIGITS = 7;
 const ATTEMPTS_SHOWN = 12;
+const RECOVERY_LINES_SHOWN = 8;
 
 interface Notice {
   /** For tests and styling: which outcome this is. */
@@ -26,6 +39,24 @@ interface Notice {
   detail?: string;
   /** The guard's own messages, verbatim. */
   messages?: string[];
+  /** The attempt this notice is about: a check's result may replace it. */
+  attemptId?: string;
+  /** For tests: the attempt's status a check left it in. */
+  outcome?: string;
+}
+
+/** One line of "Checks with the processor": worded when drawn, so in the current language. */
+interface RecoveryLine {
+  /** The attempt after the try. */
+  record: AttemptRecord;
+  /** `approved`, `cancelled`, … (the status after the try), or `exhausted`. */
+  result: string;
+  try?: number;
+  /** Why a try found nothing. */
+  error?: unknown;
+  /** `recovery-exhausted`: after how many tries. */
+  tries?: number;
+  at: number;
 }
 
 const state = {
@@ -41,22 +72,34 @@ const state = {
   switching: false,
   attempts: [] as AttemptRecord[],
   ledger: [] as LedgerEntry[],
+  /** Attempts with a check with the processor in progress (scheduled or a button). */
+  checking: new Set<string>(),
+  /** What the checks found, newest first. */
+  recoveryLog: [] as RecoveryLine[],
 };
 
 let checkout: Checkout | undefined;
-const timeoutMs = readTimeout();
+const settings = readSettings();
 const t = (): Strings => STRINGS[state.locale];
 const dialogContext = (): DialogContext => ({ t: t(), locale: state.locale, now: Date.now() });
 
 const ui: CheckoutUi = {
   confirmRepeat: (decision, earlier) => confirmRepeat(decision, earlier, dialogContext()),
-  chooseBlockAction: (decision, earlier) => chooseBlockAction(decision, earlier, dialogContext()),
+  chooseBlockAction: (decision, earlier, actions) => chooseBlockAction(decision, earlier, dialogContext(), actions),
   askSupervisorPin: (supervisor, verify) => askSupervisorPin(supervisor, DEMO_PIN, verify, dialogContext()),
   submitting(attempt) {
     state.charging.add(attempt.id);
     // "Already processing" says more to the cashier than "Processing…": keep it.
     if (state.notice?.state !== 'in-flight') state.notice = { state: 'processing', tone: 'info', title: t().processing };
     update();
+  },
+  checking(attemptId, busy) {
+    if (busy) state.checking.add(attemptId);
+    else state.checking.delete(attemptId);
+    renderAttempts();
+  },
+  recovery(note) {
+    onRecovery(note);
   },
 };
 
@@ -93,6 +136,8 @@ function layout() {
   const ledger = h('ol', { class: 'ledger', 'data-testid': 'ledger' });
   const attempts = h('ol', { class: 'attempts', 'data-testid': 'attempts' });
   const reconcileBanner = h('span', { class: 'badge badge--unknown', 'data-testid': 'reconcile-banner', hidden: true });
+  const recoveryLog = h('ol', { class: 'recovery-log', 'data-testid': 'recovery-log' });
+  const recoverySection = h('div', { class: 'recovery', hidden: true }, h('h3', {}, s.recoveryLog), recoveryLog);
   const languages = (['en', 'zh-CN'] as const).map((locale) =>
     h(
       'button',
@@ -146,7 +191,7 @@ function layout() {
       h(
         'div',
         { class: 'side' },
-        h('section', { class: 'panel' }, h('h2', {}, s.attempts, ' ', reconcileBanner), attempts),
+        h('section', { class: 'panel' }, h('h2', {}, s.attempts, ' ', reconcileBanner), attempts, recoverySection),
         h(
           'section',
           { class: 'panel panel--processor' },
@@ -161,7 +206,7 @@ function layout() {
   );
   document.documentElement.lang = state.locale;
   document.title = `${s.title} · pos-duplicate-guard`;
-  return { amount, pay, notice, cards, modes, modeHint, ledger, attempts, reconcileBanner, languages };
+  return { amount, pay, notice, cards, modes, modeHint, ledger, attempts, reconcileBanner, recoveryLog, recoverySection, languages };
 }
 
 /** Reflects `state` in the till column and the switches. */
@@ -191,6 +236,8 @@ function update(): void {
   if (notice) {
     view.notice.className = `notice notice--${notice.tone}`;
     view.notice.dataset.state = notice.state;
+    if (notice.outcome) view.notice.dataset.outcome = notice.outcome;
+    else delete view.notice.dataset.outcome;
     view.notice.replaceChildren(
       h('strong', { class: 'notice__title' }, notice.title),
       ...(notice.messages ?? []).map((message) => h('p', { class: 'notice__guard' }, message)),
@@ -207,8 +254,10 @@ function renderAttempts(): void {
   const recent = state.attempts.slice(-ATTEMPTS_SHOWN).reverse();
   if (recent.length === 0) return view.attempts.replaceChildren(h('li', { class: 'empty' }, s.attemptsEmpty));
   view.attempts.replaceChildren(
-    ...recent.map((record) =>
-      h(
+    ...recent.map((record) => {
+      const checking = state.checking.has(record.id);
+      const exhausted = record.status === 'unknown' && record.recovery?.exhausted === true;
+      return h(
         'li',
         {
           class: `attempt attempt--${record.status}`,
@@ -216,11 +265,13 @@ function renderAttempts(): void {
           'data-status': record.status,
           'data-attempt-id': record.id,
           'data-key': record.idempotencyKey,
+          'data-tries': record.recovery?.tries ?? 0,
+          'data-exhausted': String(exhausted),
         },
         h('span', { class: 'attempt__time' }, new Date(record.createdAt).toLocaleTimeString(state.locale)),
         h('span', { class: 'attempt__amount' }, formatMoney(record.amount, record.currency, state.locale)),
         h('span', { class: 'attempt__card' }, record.last4 ? `•••• ${record.last4}` : s.wallet),
-        h('span', { class: `chip chip--${record.status}` }, s.status[record.status]),
+        h('span', { class: `chip chip--${record.status}` }, exhausted ? s.needsPerson : s.status[record.status]),
         h('code', { class: 'attempt__key', title: record.idempotencyKey }, `${s.key} ${record.idempotencyKey.slice(0, 12)}…`),
         record.override ? h('span', { class: 'attempt__override', title: record.override.reason }, '★') : '',
         record.status === 'unknown'
@@ -229,13 +280,41 @@ function renderAttempts(): void {
               {
                 class: 'btn btn--warn btn--small',
                 'data-testid': 'reconcile',
-                onclick: () => void run(() => requireCheckout().reconcile(record.id)),
+                ...(checking ? { disabled: true, 'data-state': 'checking' } : {}),
+                onclick: (event: Event) => onCheck(record.id, event.currentTarget as HTMLButtonElement),
               },
-              s.reconcile,
+              checking ? s.checking : s.reconcile,
             )
           : '',
-      ),
-    ),
+      );
+    }),
+  );
+}
+
+function renderRecoveryLog(): void {
+  const s = t();
+  view.recoverySection.hidden = state.recoveryLog.length === 0;
+  view.recoveryLog.replaceChildren(
+    ...state.recoveryLog.map((line) => {
+      const money = formatMoney(line.record.amount, line.record.currency, state.locale);
+      const text =
+        line.result === 'exhausted'
+          ? s.exhausted(money, line.tries ?? 0)
+          : `${money} · ${line.result === 'unknown' ? s.stillUnknown(noAnswerReason(line.error, s)) : settledText(line.record)}`;
+      return h(
+        'li',
+        {
+          class: `recovery-log__line recovery-log__line--${line.result}`,
+          'data-testid': 'recovery-entry',
+          'data-attempt-id': line.record.id,
+          'data-result': line.result,
+          ...(line.try === undefined ? {} : { 'data-try': line.try }),
+        },
+        h('span', { class: 'recovery-log__time' }, new Date(line.at).toLocaleTimeString(state.locale)),
+        line.try === undefined ? '' : h('span', { class: 'recovery-log__try' }, s.checkTry(line.try)),
+        h('span', {}, text),
+      );
+    }),
   );
 }
 
@@ -255,7 +334,7 @@ function renderLedger(): void {
         },
         h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
         h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
-        h('span', { class: `chip chip--${entry.status}` }, s.status[entry.status]),
+        h('span', { class: `chip chip--${entry.status}` }, s.ledgerStatus[entry.status]),
         h('code', { title: entry.idempotencyKey }, `${entry.idempotencyKey.slice(0, 12)}…`),
         entry.requests > 1 ? h('span', { class: 'ledger__dedup' }, s.deduplicated(entry.requests)) : '',
       ),
@@ -295,6 +374,7 @@ function show(outcome: PayOutcome): void {
         tone: 'ok',
         title: s.approved(money(outcome.record), outcome.record.authCode ?? '—'),
         ...(outcome.resumed ? { detail: s.resumed } : {}),
+        attemptId: outcome.record.id,
       };
       break;
     case 'declined':
@@ -303,20 +383,34 @@ function show(outcome: PayOutcome): void {
         tone: 'warn',
         title: s.declined(outcome.record.message ?? outcome.record.code ?? ''),
         detail: s.declinedDetail,
+        attemptId: outcome.record.id,
       };
       break;
     case 'unknown':
-      state.notice = { state: 'unknown', tone: 'error', title: s.unknown, detail: s.unknownDetail };
+      state.notice = {
+        state: 'unknown',
+        tone: 'error',
+        title: s.unknown,
+        // The guard's `recover` asks the processor by itself, unless this till leaves it to the button.
+        detail: settings.recoverTries > 0 ? s.unknownDetailAuto(seconds(settings.recoverAfterMs)) : s.unknownDetail,
+        attemptId: outcome.record.id,
+      };
       break;
     case 'reconciled': {
       const { record } = outcome;
-      const title =
-        record.status === 'approved'
-          ? s.reconciledApproved(record.authCode ?? '—')
-          : record.status === 'declined'
-            ? s.reconciledDeclined
-            : s.reconciledNotFound;
-      state.notice = { state: 'reconciled', tone: record.status === 'approved' ? 'ok' : 'info', title };
+      state.notice =
+        record.status === 'pending'
+          ? { state: 'still-unknown', tone: 'warn', title: s.maybeInFlight, attemptId: record.id, outcome: record.status }
+          : record.status === 'unknown'
+            ? {
+                state: 'still-unknown',
+                tone: 'error',
+                title: s.stillUnknown(noAnswerReason(outcome.error, s)),
+                detail: outcome.triesLeft > 0 ? s.asksAgain : s.noMoreChecks,
+                attemptId: record.id,
+                outcome: record.status,
+              }
+            : { state: 'reconciled', tone: toneOf(record), title: settledText(record), attemptId: record.id, outcome: record.status };
       break;
     }
     case 'in-flight':
@@ -341,6 +435,86 @@ function show(outcome: PayOutcome): void {
   }
 }
 
+/** A check with the processor left the attempt in this status: what that means, in plain words. */
+function settledText(record: AttemptRecord): string {
+  const s = t();
+  switch (record.status) {
+    case 'approved':
+      return s.settled.approved(record.authCode ?? '—');
+    case 'declined':
+    case 'cancelled':
+    case 'voided':
+      return s.settled[record.status];
+    default:
+      return s.status[record.status];
+  }
+}
+
+function toneOf(record: AttemptRecord): Notice['tone'] {
+  return record.status === 'approved' ? 'ok' : record.status === 'unknown' ? 'error' : 'info';
+}
+
+/** "Reconcile" on an unknown attempt: `guard.recoverNow`, its button disabled until the answer. */
+function onCheck(attemptId: string, button: HTMLButtonElement): void {
+  if (!checkout || state.checking.has(attemptId)) return;
+  // Disabled at once (the list is redrawn too): a second tap in this turn finds it so.
+  button.disabled = true;
+  const current = checkout;
+  void run(() => {
+    state.notice = { state: 'checking', tone: 'info', title: t().checking, attemptId };
+    update();
+    return current.check(attemptId);
+  });
+}
+
+/**
+ * Each `recover` try and `recovery-exhausted`, in plain words: a line in
+ * "Checks with the processor" for every one, and the notice for a scheduled
+ * one unless the till is busy with another sale (a button's own result is
+ * shown by its caller).
+ */
+function onRecovery(note: RecoveryNote): void {
+  const s = t();
+  const { record } = note;
+  const money = formatMoney(record.amount, record.currency, state.locale);
+  let notice: Notice;
+  let line: RecoveryLine;
+  if (note.kind === 'exhausted') {
+    notice = {
+      state: 'recovery-exhausted',
+      tone: 'error',
+      title: s.exhausted(money, note.tries),
+      detail: s.exhaustedDetail,
+      attemptId: record.id,
+      outcome: record.status,
+    };
+    line = { record, result: 'exhausted', tries: note.tries, at: Date.now() };
+  } else if (record.status === 'unknown') {
+    const title = s.stillUnknown(noAnswerReason(note.error, s));
+    const detail = note.triesLeft > 0 ? s.asksAgain : s.noMoreChecks;
+    notice = { state: 'still-unknown', tone: 'error', title, detail, attemptId: record.id, outcome: record.status };
+    line = { record, result: 'unknown', try: note.try, error: note.error, at: Date.now() };
+  } else {
+    const title = settledText(record);
+    notice = {
+      state: 'recovered',
+      tone: toneOf(record),
+      title,
+      detail: s.autoCheck(note.try),
+      attemptId: record.id,
+      outcome: record.status,
+    };
+    line = { record, result: record.status, try: note.try, at: Date.now() };
+  }
+  state.recoveryLog = [line, ...state.recoveryLog].slice(0, RECOVERY_LINES_SHOWN);
+  const manual = note.kind === 'try' && note.manual;
+  const busy = state.charging.size > 0 || state.holdFor !== undefined || document.querySelector('dialog[open]') !== null;
+  const about = state.notice?.attemptId;
+  if (!manual && !busy && (about === undefined || about === record.id)) state.notice = notice;
+  renderRecoveryLog();
+  void refresh();
+}
+
 async function onMode(mode: ProcessorMode): Promise<void> {
   try {
     await setProcessorMode(mode);
@@ -359,7 +533,7 @@ async function onLocale(locale: Locale): Promise<void> {
   try {
     await checkout.close();
     checkout = undefined;
-    checkout = await Checkout.open(locale, ui, timeoutMs);
+    checkout = await Checkout.open(locale, ui, settings);
     state.locale = locale;
     localStorage.setItem(LOCALE_KEY, locale);
     state.notice = undefined;
@@ -374,6 +548,7 @@ async function onLocale(locale: Locale): Promise<void> {
     state.switching = false;
     view = layout();
     update();
+    renderRecoveryLog();
     await refresh();
   }
 }
@@ -422,21 +597,32 @@ async function refresh(): Promise<void> {
   update();
 }
 
-function requireCheckout(): Checkout {
-  if (!checkout) throw new Error('the till is still starting');
-  return checkout;
-}
-
 function readLocale(): Locale {
   return localStorage.getItem(LOCALE_KEY) === 'zh-CN' ? 'zh-CN' : 'en';
 }
 
-function readTimeout(): number {
-  try {
-    return parseDuration(new URLSearchParams(location.search).get('timeout') ?? '6s', { field: 'timeout' });
-  } catch {
-    return 6000;
-  }
+function readSettings(): TillSettings {
+  const query = new URLSearchParams(location.search);
+  const duration = (name: string, fallback: string) => {
+    const text = query.get(name) ?? fallback;
+    try {
+      // A bare number is milliseconds (`?timeout=1500`), as a Duration number is.
+      return parseDuration(/^\d+$/.test(text) ? Number(text) : text, { field: name });
+    } catch {
+      return parseDuration(fallback, { field: name });
+    }
+  };
+  const tries = Number(query.get('recoverTries') ?? '3');
+  return {
+    timeoutMs: duration('timeout', '6s'),
+    // Short for a demo: a real till waits a little longer (the guard's default is 5 s).
+    recoverAfterMs: duration('recoverAfter', '3s'),
+    recoverTries: Number.isSafeInteger(tries) && tries >= 0 ? tries : 3,
+  };
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }
 
 function onKey(event: KeyboardEvent): void {
@@ -450,7 +636,7 @@ async function start(): Promise<void> {
   view = layout();
   update();
   try {
-    checkout = await Checkout.open(state.locale, ui, timeoutMs);
+    checkout = await Checkout.open(state.locale, ui, settings);
   } catch (error) {
     state.notice = {
       state: 'fatal',
@@ -462,7 +648,17 @@ async function start(): Promise<void> {
     return;
   }
   const unknown = await checkout.guard.attempts({ status: 'unknown' });
-  if (unknown.length > 0) state.notice = { state: 'interrupted', tone: 'error', title: t().startUnknown(unknown.length) };
+  if (unknown.length > 0) {
+    const s = t();
+    // Those with checks left are asked about `recoverAfter` after this start-up.
+    const auto = unknown.some((record) => (record.recovery?.tries ?? 0) < settings.recoverTries);
+    state.notice = {
+      state: 'interrupted',
+      tone: 'error',
+      title: s.startUnknown(unknown.length),
+      ...(auto ? { detail: s.startUnknownAuto(seconds(settings.recoverAfterMs)) } : {}),
+    };
+  }
   await refresh();
   document.addEventListener('keydown', onKey);
   setInterval(() => void refresh(), 1000);

@@ -4,7 +4,7 @@
  * locale the guard was created with.
  */
 import type { AttemptStatus, Locale } from '../../../src/index.js';
-import type { ProcessorMode } from '../processor.js';
+import type { LedgerStatus, ProcessorMode } from '../processor.js';
 
 export interface Strings {
   title: string;
@@ -21,6 +21,7 @@ export interface Strings {
   modeHint: Record<ProcessorMode, string>;
   ledger: string;
   ledgerEmpty: string;
+  ledgerStatus: Record<LedgerStatus, string>;
   deduplicated: (requests: number) => string;
   attempts: string;
   attemptsEmpty: string;
@@ -54,11 +55,31 @@ export interface Strings {
   pinDemo: (pin: string) => string;
   pinWrong: (left: number) => string;
   pinSubmit: string;
-  reconciledApproved: (authCode: string) => string;
-  reconciledDeclined: string;
-  reconciledNotFound: string;
+  /** What a check with the processor found, in plain words (the attempt's status after it). */
+  settled: {
+    approved: (authCode: string) => string;
+    declined: string;
+    cancelled: string;
+    voided: string;
+  };
+  checking: string;
+  stillUnknown: (reason: string) => string;
+  checkAgainHint: string;
+  maybeInFlight: string;
+  noAnswer: string;
+  networkError: string;
+  autoCheck: (n: number) => string;
+  asksAgain: string;
+  noMoreChecks: string;
+  exhausted: (amount: string, tries: number) => string;
+  exhaustedDetail: string;
+  recoveryLog: string;
+  checkTry: (n: number) => string;
+  needsPerson: string;
+  unknownDetailAuto: (seconds: number) => string;
   resumed: string;
   startUnknown: (count: number) => string;
+  startUnknownAuto: (seconds: number) => string;
   storageFailed: string;
   key: string;
 }
@@ -74,15 +95,25 @@ const en: Strings = {
   alreadyProcessing: 'Already processing',
   clear: 'Clear',
   processor: 'Simulated processor',
-  modes: { approve: 'Approve', decline: 'Decline', timeout: 'Time out', slow: 'Slow (3 s)' },
+  modes: {
+    approve: 'Approve',
+    decline: 'Decline',
+    timeout: 'Time out',
+    slow: 'Slow (3 s)',
+    hold: 'Hold, no answer',
+    unreachable: 'Unreachable',
+  },
   modeHint: {
     approve: 'Charges are approved at once.',
     decline: 'Charges are declined: insufficient funds.',
     timeout: 'Charges go through, but the answer never reaches the till.',
     slow: 'Charges are approved after 3 seconds.',
+    hold: 'The processor holds the amount but never captures it, and the answer never reaches the till: a reversal (冲正) releases the hold.',
+    unreachable: 'The network is down: no charge, status inquiry or reversal reaches the processor. Nothing is charged.',
   },
   ledger: 'Processor ledger',
   ledgerEmpty: 'No charges yet.',
+  ledgerStatus: { approved: 'Approved', declined: 'Declined', authorized: 'Held, not captured', reversed: 'Reversed' },
   deduplicated: (n) => `${n} requests, charged once`,
   attempts: 'Recent attempts',
   attemptsEmpty: 'Ring up an amount and press Pay.',
@@ -112,7 +143,7 @@ const en: Strings = {
   cancel: 'Cancel',
   blockTitle: 'Outcome of an earlier charge is unknown',
   checkProcessor: 'Check with the processor',
-  checkProcessorHint: 'Settle the earlier attempt from the processor’s record.',
+  checkProcessorHint: 'Ask the processor now: a status inquiry, then a reversal (冲正) if it holds the amount uncaptured.',
   retrySameKey: 'Retry with the same key',
   retrySameKeyHint: 'The processor recognises the key: it cannot charge twice.',
   supervisorOverride: 'Supervisor override',
@@ -124,12 +155,35 @@ const en: Strings = {
   pinDemo: (pin) => `Demo PIN: ${pin}`,
   pinWrong: (left) => `Wrong PIN. ${left} ${left === 1 ? 'try' : 'tries'} left.`,
   pinSubmit: 'Authorise',
-  reconciledApproved: (authCode) => `The processor approved it (auth ${authCode}). Recorded as approved.`,
-  reconciledDeclined: 'The processor declined it. Recorded as declined: the sale can be charged again.',
-  reconciledNotFound: 'The processor has no charge with this key: recorded as cancelled, nothing was charged.',
+  settled: {
+    approved: (authCode) => `The processor approved it (auth ${authCode}): recorded as approved. Do not charge it again.`,
+    declined: 'The processor declined it: recorded as declined. Nothing was charged; the sale can be charged again.',
+    cancelled: 'The processor never received it: recorded as cancelled. Nothing was charged; the sale can be charged again.',
+    voided:
+      'The processor held the amount without capturing it: reversed (冲正) and recorded as voided. Nothing was charged; the sale can be charged again.',
+  },
+  checking: 'Checking with the processor…',
+  stillUnknown: (reason) => `No answer from the processor (${reason}): the outcome is still unknown.`,
+  checkAgainHint: 'Check again in a moment, or retry with the same key.',
+  maybeInFlight:
+    'This charge may still be on its way (the page reloaded during it, or another tab is charging it): the sale is held as in flight, and checked with the processor once it cannot be.',
+  noAnswer: 'timed out',
+  networkError: 'network error',
+  autoCheck: (n) => `Checked with the processor by itself (check ${n}).`,
+  asksAgain: 'The till asks again by itself; until then this sale stays blocked.',
+  noMoreChecks: 'No more automatic checks: check again, or settle it by hand.',
+  exhausted: (amount, n) => `Still unknown after ${n} checks with the processor: the ${amount} charge needs a person.`,
+  exhaustedDetail:
+    'Look it up in the processor’s records, then settle it: “Reconcile” asks once more; a supervisor can override a new charge.',
+  recoveryLog: 'Checks with the processor',
+  checkTry: (n) => `check ${n}`,
+  needsPerson: 'Unknown · for a person',
+  unknownDetailAuto: (seconds) =>
+    `The charge may have gone through. The till asks the processor in ${seconds} s; until then this sale is blocked.`,
   resumed: 'Retried with the same idempotency key.',
   startUnknown: (n) =>
     `${n} ${n === 1 ? 'charge has' : 'charges have'} an unknown outcome (no answer, or the page went away mid-charge): reconcile before charging again.`,
+  startUnknownAuto: (seconds) => `The till asks the processor in ${seconds} s.`,
   storageFailed: 'The guard could not open its storage.',
   key: 'key',
 };
@@ -145,15 +199,18 @@ const zh: Strings = {
   alreadyProcessing: '正在处理',
   clear: '清除',
   processor: '模拟收单机构',
-  modes: { approve: '批准', decline: '拒绝', timeout: '超时', slow: '慢速（3 秒）' },
+  modes: { approve: '批准', decline: '拒绝', timeout: '超时', slow: '慢速（3 秒）', hold: '冻结无应答', unreachable: '网络中断' },
   modeHint: {
     approve: '扣款立即批准。',
     decline: '扣款被拒绝：余额不足。',
     timeout: '扣款成功，但应答始终没有回到收银台。',
     slow: '扣款在 3 秒后批准。',
+    hold: '收单机构冻结了金额但没有完成扣款，应答也没有回到收银台：冲正即可解冻。',
+    unreachable: '网络中断：扣款、查询和冲正都到不了收单机构，不扣款。',
   },
   ledger: '收单机构账本',
   ledgerEmpty: '暂无扣款。',
+  ledgerStatus: { approved: '已批准', declined: '已拒绝', authorized: '已冻结，未扣款', reversed: '已冲正' },
   deduplicated: (n) => `${n} 次请求，仅扣款一次`,
   attempts: '最近交易',
   attemptsEmpty: '输入金额后按“支付”。',
@@ -183,7 +240,7 @@ const zh: Strings = {
   cancel: '取消',
   blockTitle: '之前一笔扣款结果未知',
   checkProcessor: '向收单机构核实',
-  checkProcessorHint: '按收单机构的记录结算之前的交易。',
+  checkProcessorHint: '立即向收单机构查询；如金额被冻结但未扣款，则冲正。',
   retrySameKey: '使用同一幂等键重试',
   retrySameKeyHint: '收单机构识别该键，不会重复扣款。',
   supervisorOverride: '主管授权',
@@ -195,11 +252,31 @@ const zh: Strings = {
   pinDemo: (pin) => `演示 PIN：${pin}`,
   pinWrong: (left) => `PIN 错误，还可尝试 ${left} 次。`,
   pinSubmit: '授权',
-  reconciledApproved: (authCode) => `收单机构已批准（授权码 ${authCode}），已记为批准。`,
-  reconciledDeclined: '收单机构已拒绝，已记为拒绝：可以重新扣款。',
-  reconciledNotFound: '收单机构没有这个键的扣款：已记为取消，未扣款。',
+  settled: {
+    approved: (authCode) => `收单机构已批准（授权码 ${authCode}），已记为批准。请勿再次扣款。`,
+    declined: '收单机构已拒绝，已记为拒绝。未扣款，可以重新扣款。',
+    cancelled: '收单机构没有收到这笔扣款，已记为取消。未扣款，可以重新扣款。',
+    voided: '收单机构冻结了金额但未扣款：已冲正，记为撤销。未扣款，可以重新扣款。',
+  },
+  checking: '正在向收单机构查询…',
+  stillUnknown: (reason) => `收单机构无应答（${reason}）：结果仍未知。`,
+  checkAgainHint: '请稍后再查询，或使用同一幂等键重试。',
+  maybeInFlight:
+    '这笔扣款可能仍在进行中（扣款时页面重新加载，或另一个标签页正在扣款）：该交易暂按“正在处理”拦截，确定不再进行后自动向收单机构查询。',
+  noAnswer: '超时',
+  networkError: '网络错误',
+  autoCheck: (n) => `已自动向收单机构查询（第 ${n} 次）。`,
+  asksAgain: '收银台会自动再次查询；在此之前该交易仍被拦截。',
+  noMoreChecks: '不再自动查询：请再次查询，或人工处理。',
+  exhausted: (amount, n) => `向收单机构查询 ${n} 次后结果仍未知：这笔 ${amount} 的扣款需要人工处理（差错处理）。`,
+  exhaustedDetail: '请在收单机构的记录中查找这笔扣款后再处理：“核对”会再查询一次；主管可以授权重新扣款。',
+  recoveryLog: '向收单机构的查询',
+  checkTry: (n) => `第 ${n} 次查询`,
+  needsPerson: '未知 · 需人工处理',
+  unknownDetailAuto: (seconds) => `这笔扣款可能已成功。收银台将在 ${seconds} 秒后向收单机构查询；在此之前该交易被拦截。`,
   resumed: '已使用同一幂等键重试。',
   startUnknown: (n) => `${n} 笔扣款结果未知（无应答，或扣款中页面被关闭）：再次扣款前请先核对。`,
+  startUnknownAuto: (seconds) => `收银台将在 ${seconds} 秒后向收单机构查询。`,
   storageFailed: '无法打开本地存储。',
   key: '键',
 };
