@@ -55,6 +55,9 @@ const CATCH_UP_MARGIN_MS = 10_000;
 /** Rows remembered for optimistic claims; beyond this the oldest are forgotten (a claim then takes a second round trip). */
 const KNOWN_LIMIT = 50_000;
 
+/** The write lane of a claim key (apart from record ids, which are lanes too). */
+const keyLane = (key: string): string => `key\u0000${key}`;
+
 export function sharedStore(remote: Remote, options: SharedStoreOptions = {}): SharedStore {
   return new SharedStoreImpl(remote, options);
 }
@@ -80,7 +83,7 @@ class SharedStoreImpl implements SharedStore {
   /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
   readonly #known = new Map<string, SharedRow>();
   readonly #filed = new Map<string, Set<string>>();
-  /** Writes per record id, in call order (GuardStore: a settle never lands before its begin). */
+  /** Writes per lane (a record id, a claim key, a metadata key), in call order (GuardStore: a settle never lands before its begin). */
   readonly #chains = new Map<string, Promise<void>>();
   #lastChange = 0;
   #listeners = new Set<(change: StoreChange) => void>();
@@ -170,7 +173,7 @@ class SharedStoreImpl implements SharedStore {
 
   claim(claim: Claim, judge: (related: AttemptRecord[], context?: ClaimContext) => readonly AttemptRecord[] | undefined): Promise<boolean> {
     const { merchantId } = this.#attached();
-    return this.#inOrder(claim.ids, async () => {
+    return this.#inOrder([...claim.ids, ...claim.keys.map(keyLane)], async () => {
       let related = this.#expected(claim);
       for (let round = 0; round < CLAIM_ROUNDS && !this.#down; round++) {
         const records =
@@ -215,7 +218,7 @@ class SharedStoreImpl implements SharedStore {
 
   put(record: AttemptRecord): Promise<void> {
     const { merchantId } = this.#attached();
-    return this.#inOrder([record.id], async () => {
+    return this.#inOrder([record.id, ...claimOf(record).keys.map(keyLane)], async () => {
       if (!this.#down) {
         try {
           this.#remember(await this.#timed(this.#remote.put(merchantId, this.#write(record))));
@@ -254,14 +257,17 @@ class SharedStoreImpl implements SharedStore {
     return remote ?? local;
   }
 
-  async setMeta(key: string, value: string): Promise<void> {
+  setMeta(key: string, value: string): Promise<void> {
     const { merchantId } = this.#attached();
-    await this.#local?.setMeta(key, value);
-    if (!this.#down) {
-      const done = await this.#orCutOff('setMeta', () => this.#remote.setMeta(merchantId, key, value).then(() => true));
-      if (done) return;
-    }
-    if (!this.#local) this.#unreachable('setMeta');
+    // In call order per key, like records: two values written without awaiting each other land as called.
+    return this.#inOrder([`meta\u0000${key}`], async () => {
+      await this.#local?.setMeta(key, value);
+      if (!this.#down) {
+        const done = await this.#orCutOff('setMeta', () => this.#remote.setMeta(merchantId, key, value).then(() => true));
+        if (done) return;
+      }
+      if (!this.#local) this.#unreachable('setMeta');
+    });
   }
 
   async appendJournal(entry: JournalEntry): Promise<void> {
@@ -560,6 +566,12 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
+  /**
+   * Runs `call` after every write issued before it on any of `lanes` (record
+   * ids, claim keys: {@link keyLane}, metadata keys) finished: writes of one
+   * record, or of one sale's keys, land in call order (a claim meets the put
+   * issued before it), while unrelated sales go to the database in parallel.
+   */
   #inOrder<T>(ids: readonly string[], call: () => Promise<T>): Promise<T> {
     const before = ids.map((id) => this.#chains.get(id)).filter((p): p is Promise<void> => p !== undefined);
     const run = before.length === 0 ? call() : Promise.all(before).then(call);
