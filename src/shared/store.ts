@@ -156,9 +156,12 @@ class SharedStoreImpl implements SharedStore {
   }
 
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
-    const rows = await this.#read('byOrder', () => this.#remote.byOrder(merchantId, orderKey(merchantId, orderId)));
+    // Rows live under the attached merchant, whatever merchant a sale named
+    // (a Sale may carry its own `merchantId`); the order key names the sale's.
+    const rows = await this.#read('byOrder', () => this.#remote.byOrder(this.#attached().merchantId, orderKey(merchantId, orderId)));
     if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
-    return rows.map((row) => this.#seen(row));
+    // The joined key of ('M', 'a\0b') is that of ('M\0a', 'b'): only this merchant's order.
+    return rows.map((row) => this.#seen(row)).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
