@@ -72,27 +72,43 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     }
   }
 
-  /** Creates the schema once per database, under a lock: ten terminals starting together create it once. */
+  /**
+   * Creates the schema once per database, under a lock: ten terminals
+   * starting together create it once. The lock is a session lock taken
+   * before the transaction: a transaction that began before another one
+   * created the schema keeps seeing it absent (PostgreSQL reads its catalog
+   * caches' invalidations at transaction start, not when an advisory lock is
+   * granted), so the check under the lock runs in a transaction of its own.
+   */
   async function ensureSchema(): Promise<void> {
-    const found = await query(undefined, `SELECT to_regclass($1) IS NOT NULL AS present`, [`${s}.schema_version`]);
-    if (found[0]?.present === true) {
-      const rows = await query(undefined, `SELECT max(version) AS version FROM ${s}.schema_version`, []);
-      if (Number(rows[0]?.version) >= SCHEMA_VERSION) return;
-    }
-    const lock = `SELECT pg_advisory_xact_lock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`;
+    if (await current((text, values) => query(undefined, text, values))) return;
     const client = await pool.connect().catch((error: unknown) => {
       throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
     });
+    const on = (text: string, values: unknown[]) => (client as unknown as PgPool).query({ text, values }).then((r) => r.rows);
     try {
-      await client.query('BEGIN');
-      await (client as unknown as PgPool).query({ text: lock, values: [s] });
-      await client.query(schemaSql(s));
-      await client.query('COMMIT');
+      await on(`SELECT pg_advisory_lock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`, [s]);
+      // Asked again under the lock: a terminal that waited for it finds the schema the first one created.
+      if (!(await current(on))) {
+        await client.query('BEGIN');
+        await client.query(schemaSql(s));
+        await client.query('COMMIT');
+      }
+      await on(`SELECT pg_advisory_unlock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`, [s]);
       client.release();
     } catch (error) {
+      // Destroyed, not returned to the pool: the session lock goes with the connection.
       client.release(true);
       throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
     }
+  }
+
+  /** Whether the schema is there, at this version or a later one. */
+  async function current(on: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>): Promise<boolean> {
+    const found = await on(`SELECT to_regclass($1) IS NOT NULL AS present`, [`${s}.schema_version`]);
+    if (found[0]?.present !== true) return false;
+    const rows = await on(`SELECT max(version) AS version FROM ${s}.schema_version`, []);
+    return Number(rows[0]?.version) >= SCHEMA_VERSION;
   }
 
   const rowOf = (r: Record<string, unknown>): SharedRow => ({
