@@ -50,6 +50,8 @@ const OUTBOX = 'shared-outbox';
 const CLAIM_ROUNDS = 8;
 /** Clocks closer than this are one clock: own rows are not moved by the noise of measuring the skew. */
 const SAME_CLOCK_MS = 1_000;
+/** Readings of the database's clock the skew is taken from (the one with the shortest round trip). */
+const SKEW_SAMPLES = 3;
 /** How far back a catch-up of missed changes reads, for writes that committed out of clock order. */
 const CATCH_UP_MARGIN_MS = 10_000;
 /** Rows remembered for optimistic claims; beyond this the oldest are forgotten (a claim then takes a second round trip). */
@@ -514,12 +516,25 @@ class SharedStoreImpl implements SharedStore {
     }
   }
 
+  /**
+   * The database's clock minus this terminal's, read over a round trip and
+   * so exact to half of it: of {@link SKEW_SAMPLES} readings, the one with
+   * the shortest round trip. The first one is often the slowest by far (a
+   * new connection, the schema checked or created) and lopsided, which would
+   * move another till's pending by a good part of it: its hold then ends
+   * early or late here by as much.
+   */
   async #measureSkew(): Promise<void> {
     const clock = this.#attached().clock;
-    const before = clock.now();
-    const database = await this.#timed(this.#remote.clock());
-    const local = (before + clock.now()) / 2;
-    const skew = Math.round(database - local);
+    let best: { trip: number; skew: number } | undefined;
+    for (let i = 0; i < SKEW_SAMPLES; i++) {
+      const before = clock.now();
+      const database = await this.#timed(this.#remote.clock());
+      const after = clock.now();
+      const sample = { trip: after - before, skew: Math.round(database - (before + after) / 2) };
+      if (!best || sample.trip < best.trip) best = sample;
+    }
+    const skew = (best as { skew: number }).skew;
     // Kept as it is unless it really moved: own rows must not shift with each measurement.
     if (Math.abs(skew - this.#skew) >= SAME_CLOCK_MS / 2) this.#skew = skew;
   }

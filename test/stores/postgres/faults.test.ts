@@ -1,0 +1,188 @@
+/**
+ * SPEC §9 under real faults, with terminals as Node processes of their own:
+ * a terminal SIGKILLed mid-charge, tills whose wall clocks are 5 minutes
+ * wrong, the PostgreSQL server stopped with `pg_ctl stop -m immediate` and
+ * started again, one terminal's connection cut and paused by a TCP proxy,
+ * and the notices (LISTEN/NOTIFY) that carry one terminal's changes to the
+ * others, lost and caught up.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Sale } from '../../../src/index.js';
+import { freshDatabase, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
+import type { TerminalConfig } from './terminal-process.js';
+import { dbConfig, killAll, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
+
+const SECRET = 'faults-test-secret-0123456789';
+const MINUTE = 60_000;
+/** How far a till's reading of the database's clock may be off: half a round trip on a busy 2-core box. */
+const SKEW_ERROR_MS = 40;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await killAll();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+afterAll(killAll);
+
+async function database(name: string, server?: PrivateServer): Promise<FreshDatabase> {
+  const db = server ? await server.freshDatabase(name) : await freshDatabase(name);
+  cleanups.push(() => db.drop());
+  return db;
+}
+
+async function proxyTo(port: number): Promise<TcpProxy> {
+  const proxy = await tcpProxy(port);
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+const terminal = (db: FreshDatabase, terminalId: string, extra: Partial<TerminalConfig> = {}) =>
+  startTerminal({ db: dbConfig(db.config), merchantId: 'M-FAULT', terminalId, secret: SECRET, ...extra });
+
+const sale = (token: string, extra: Partial<Sale> = {}): Sale => ({ amount: 1250, currency: 'CNY', card: { token }, ...extra });
+const codes = (d: DecisionView) => d.codes.join('+') || d.verdict;
+
+/**
+ * Begins `s` on `t` every 100 ms until the answer is no longer IN_FLIGHT;
+ * each answer with when it was asked and when it came back (this process's
+ * clock, the database's: one machine).
+ */
+async function watchHold(t: Terminal, s: Sale, timeoutMs: number) {
+  const answers: { asked: number; answered: number; codes: string }[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const asked = Date.now();
+    const d = await t.begin(s);
+    answers.push({ asked, answered: Date.now(), codes: codes(d) });
+    if (!d.codes.includes('IN_FLIGHT') || Date.now() > deadline) return answers;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('a terminal killed mid-charge', () => {
+  it('leaves a pending the others see IN_FLIGHT, then UNKNOWN_OUTCOME after pendingTimeout; restarted, it sees its own as unknown', async () => {
+    const db = await database('killed');
+    const [t1, t2] = await Promise.all([terminal(db, 'T1', { pendingTimeout: '2s' }), terminal(db, 'T2', { pendingTimeout: '2s' })]);
+    const charged = sale('tok-killed');
+    const asked = Date.now();
+    const begun = await t1.begin(charged);
+    expect(begun.verdict).toBe('allow');
+    const id = begun.attemptId as string;
+    // The charge is at the processor when the till dies.
+    await t1.kill();
+    const answers = await watchHold(t2, charged, 5_000);
+    const held = answers.filter((a) => a.codes === 'IN_FLIGHT');
+    const freed = answers.at(-1) as (typeof answers)[number];
+    expect(held.length).toBeGreaterThan(0);
+    expect(freed.codes).toBe('UNKNOWN_OUTCOME');
+    // IN_FLIGHT for pendingTimeout (2 s) after the begin, not less, and no hold that outlives it by much.
+    expect(freed.answered - asked).toBeGreaterThanOrEqual(2_000);
+    expect((held.at(-1) as (typeof answers)[number]).asked - asked).toBeLessThan(2_500);
+    expect((await t2.get(id))?.status).toBe('unknown');
+
+    // The killed till comes back: its own pending is an unknown outcome at once (SPEC §6), whatever the timeout.
+    const again = await terminal(db, 'T1', { pendingTimeout: '2m' });
+    expect((await again.get(id))?.status).toBe('unknown');
+    expect(codes(await again.begin(charged))).toBe('UNKNOWN_OUTCOME');
+    await Promise.all([again.close(), t2.close()]);
+  });
+});
+
+describe('a till whose wall clock is wrong', () => {
+  it('holds its pending on the others until pendingTimeout by the database clock: not earlier (5 min behind), not later (5 min ahead)', async () => {
+    const db = await database('clocks');
+    // Each till's first round trip to the database is slow and lopsided, as
+    // it is on a real network (a new connection, TLS, the schema checked):
+    // its connection is held 400 ms before anything goes through. Reading
+    // the database's clock on that trip alone would be 200 ms off.
+    const slowStart = async (terminalId: string, clockOffsetMs: number) => {
+      const proxy = await proxyTo(Number(db.config.port));
+      proxy.pause();
+      const starting = terminal(db, terminalId, { pendingTimeout: '2s', clockOffsetMs, db: dbConfig(db.config, proxy.port) });
+      await until(async () => (proxy.connections > 0 ? true : undefined), 10_000, `${terminalId} to connect`);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      proxy.restore();
+      return starting;
+    };
+    const [behind, ahead, right] = await Promise.all([
+      slowStart('T-BEHIND', -5 * MINUTE),
+      slowStart('T-AHEAD', 5 * MINUTE),
+      slowStart('T-RIGHT', 0),
+    ]);
+    // Each till begins a sale; another till watches it.
+    const cases = [
+      { name: 'behind, watched by right', owner: behind, watcher: right },
+      { name: 'ahead, watched by right', owner: ahead, watcher: right },
+      { name: 'right, watched by behind', owner: right, watcher: behind },
+      { name: 'ahead, watched by behind', owner: ahead, watcher: behind },
+    ];
+    const results = await Promise.all(
+      cases.map(async ({ name, owner, watcher }, i) => {
+        const s = sale(`tok-clock-${i}`);
+        const asked = Date.now();
+        expect((await owner.begin(s)).verdict).toBe('allow');
+        const answers = await watchHold(watcher, s, 6_000);
+        const held = answers.filter((a) => a.codes === 'IN_FLIGHT');
+        const freed = answers.at(-1) as (typeof answers)[number];
+        return {
+          name,
+          held: held.length,
+          lastHeld: (held.at(-1)?.asked ?? asked) - asked,
+          freedAfter: freed.answered - asked,
+          freed: freed.codes,
+        };
+      }),
+    );
+    for (const r of results) {
+      expect(r, r.name).toMatchObject({ freed: 'UNKNOWN_OUTCOME' });
+      expect(r.held, r.name).toBeGreaterThan(0);
+      // Not before 2 s, give or take how exactly a till can read the database's clock (half a round trip).
+      expect(r.freedAfter, r.name).toBeGreaterThanOrEqual(2_000 - SKEW_ERROR_MS);
+      expect(r.lastHeld, r.name).toBeLessThan(2_500);
+    }
+    await Promise.all([behind.close(), ahead.close(), right.close()]);
+  });
+});
+
+describe('notices', () => {
+  it("carry a settle on one terminal to the other's index within 1 s, and are caught up after its listener was cut", async () => {
+    const db = await database('notices');
+    const listenProxy = await proxyTo(Number(db.config.port));
+    const t1 = await terminal(db, 'T1');
+    // T2's queries go straight to the database; its LISTEN connection through the proxy.
+    const t2 = await terminal(db, 'T2', { listenDb: dbConfig(db.config, listenProxy.port), retry: '300ms' });
+    const heardAt = async (id: string, status: string) =>
+      until(async () => t2.changes.find((c) => c.id === id && c.status === status), 5_000, `T2 to hear ${id} ${status}`, 5);
+
+    for (let i = 0; i < 5; i++) {
+      const begun = await t1.begin(sale(`tok-notice-${i}`));
+      const id = begun.attemptId as string;
+      await t1.settle(id, { status: 'approved' });
+      const settledAt = Date.now();
+      const change = await heardAt(id, 'approved');
+      expect(change.at - settledAt).toBeLessThan(1_000);
+      // In its index: T2 reports it without reading the database (it is in memory), and a begin is a duplicate.
+      expect((await t2.get(id))?.status).toBe('approved');
+      expect(codes(await t2.begin(sale(`tok-notice-${i}`)))).toBe('DUPLICATE_CHARGE');
+    }
+
+    // T2's listener is cut: what T1 settles meanwhile reaches T2 once it listens again.
+    listenProxy.cut();
+    const missed: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const begun = await t1.begin(sale(`tok-missed-${i}`));
+      await t1.settle(begun.attemptId as string, { status: 'approved' });
+      missed.push(begun.attemptId as string);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(t2.changes.filter((c) => missed.includes(c.id) && c.status === 'approved')).toEqual([]);
+    listenProxy.restore();
+    for (const id of missed) await heardAt(id, 'approved');
+    // And it listens again: the next settle arrives as a notice.
+    const next = await t1.begin(sale('tok-after'));
+    await t1.settle(next.attemptId as string, { status: 'approved' });
+    const settledAt = Date.now();
+    expect((await heardAt(next.attemptId as string, 'approved')).at - settledAt).toBeLessThan(1_000);
+    await Promise.all([t1.close(), t2.close()]);
+  });
+});
