@@ -46,6 +46,14 @@ export interface SharedStore extends GuardStore {
 
 /** The outbox of writes made while cut off, in `local`'s metadata: ids in the order they were first written. */
 const OUTBOX = 'shared-outbox';
+/**
+ * Journal entries written while cut off, in `local`'s metadata too, so that
+ * a till restarted before the database came back still sends them: one key
+ * each (`shared-journal-<n>`), and under this key the range not sent yet.
+ */
+const JOURNAL_KEPT = 'shared-journal';
+/** The write lane of the kept journal's range. */
+const JOURNAL_LANE = 'journal\u0000kept';
 /** How many claim rounds meet other terminals' changes before giving up (each round reads what they wrote). */
 const CLAIM_ROUNDS = 8;
 /** Clocks closer than this are one clock: own rows are not moved by the noise of measuring the skew. */
@@ -80,6 +88,8 @@ class SharedStoreImpl implements SharedStore {
   readonly #unsent = new Map<string, AttemptRecord>();
   /** Journal entries written while cut off: sent with the catch-up. */
   #journalBacklog: JournalEntry[] = [];
+  /** Where the backlog is kept in `local`'s metadata: keys `from` up to (not including) `to`. */
+  #journalKept = { from: 0, to: 0 };
   #journalQueue: JournalEntry[] = [];
   #journalFlush: Promise<void> | undefined;
   /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
@@ -119,12 +129,13 @@ class SharedStoreImpl implements SharedStore {
       await this.#local.attach?.(owner);
       const saved = await this.#local.getMeta(OUTBOX);
       this.#outbox = saved ? (JSON.parse(saved) as string[]) : [];
+      if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
       await this.#measureSkew();
       await this.#listen();
-      if (this.#outbox.length > 0) await this.#catchUp();
+      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
       this.#cutOff();
@@ -278,7 +289,7 @@ class SharedStoreImpl implements SharedStore {
   async appendJournal(entry: JournalEntry): Promise<void> {
     if (this.#down) {
       this.#journalBacklog.push(entry);
-      await this.#local?.appendJournal(entry);
+      await Promise.all([this.#keepJournal([entry]), this.#local?.appendJournal(entry)]);
       return;
     }
     this.#journalQueue.push(entry);
@@ -390,6 +401,7 @@ class SharedStoreImpl implements SharedStore {
       const backlog = this.#journalBacklog;
       await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog));
       this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
+      await this.#journalSent(backlog.length);
     }
     const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
     // Written while the changes were read: send those too before leaving the outbox.
@@ -454,8 +466,46 @@ class SharedStoreImpl implements SharedStore {
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
       this.#cutOff();
       this.#journalBacklog.push(...entries);
+      await this.#keepJournal(entries);
       for (const entry of entries) await this.#local?.appendJournal(entry);
     }
+  }
+
+  /** The journal backlog a till that was cut off kept in `local` before it restarted. */
+  async #loadKeptJournal(local: GuardStore): Promise<void> {
+    const saved = await local.getMeta(JOURNAL_KEPT);
+    if (!saved) return;
+    const kept = JSON.parse(saved) as { from: number; to: number };
+    const entries: JournalEntry[] = [];
+    for (let i = kept.from; i < kept.to; i++) {
+      const entry = await local.getMeta(`${JOURNAL_KEPT}-${i}`);
+      if (entry) entries.push(JSON.parse(entry) as JournalEntry);
+    }
+    this.#journalKept = kept;
+    this.#journalBacklog = [...entries, ...this.#journalBacklog];
+  }
+
+  /** Keeps journal entries added to the backlog in `local`, after those kept before them. */
+  #keepJournal(entries: readonly JournalEntry[]): Promise<void> {
+    const local = this.#local;
+    if (!local || entries.length === 0) return Promise.resolve();
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const start = this.#journalKept.to;
+      await Promise.all(entries.map((entry, i) => local.setMeta(`${JOURNAL_KEPT}-${start + i}`, JSON.stringify(entry))));
+      this.#journalKept = { from: this.#journalKept.from, to: start + entries.length };
+      await local.setMeta(JOURNAL_KEPT, JSON.stringify(this.#journalKept));
+    });
+  }
+
+  /** The first `count` kept entries reached the database: no longer kept (keys are used again from 0 once all were sent). */
+  #journalSent(count: number): Promise<void> {
+    const local = this.#local;
+    if (!local) return Promise.resolve();
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const from = this.#journalKept.from + count;
+      this.#journalKept = from >= this.#journalKept.to ? { from: 0, to: 0 } : { from, to: this.#journalKept.to };
+      await local.setMeta(JOURNAL_KEPT, JSON.stringify(this.#journalKept));
+    });
   }
 
   // ── rows, versions and clocks ───────────────────────────────────────────

@@ -6,9 +6,14 @@
  * and the notices (LISTEN/NOTIFY) that carry one terminal's changes to the
  * others, lost and caught up.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Sale } from '../../../src/index.js';
-import { freshDatabase, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
+import type { AttemptRecord, JournalEntry, Sale } from '../../../src/index.js';
+import { DEFAULT_SCHEMA } from '../../../src/postgres.js';
+import { freshDatabase, privateServer, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
 import type { TerminalConfig } from './terminal-process.js';
 import { dbConfig, killAll, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
 
@@ -30,6 +35,12 @@ async function database(name: string, server?: PrivateServer): Promise<FreshData
   return db;
 }
 
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pdg-pg-faults-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 async function proxyTo(port: number): Promise<TcpProxy> {
   const proxy = await tcpProxy(port);
   cleanups.push(() => proxy.close());
@@ -41,6 +52,13 @@ const terminal = (db: FreshDatabase, terminalId: string, extra: Partial<Terminal
 
 const sale = (token: string, extra: Partial<Sale> = {}): Sale => ({ amount: 1250, currency: 'CNY', card: { token }, ...extra });
 const codes = (d: DecisionView) => d.codes.join('+') || d.verdict;
+
+async function rows(pool: pg.Pool): Promise<{ record: AttemptRecord; version: number }[]> {
+  const { rows: found } = await pool.query<{ record: string; version: string }>(
+    `SELECT record, version FROM ${DEFAULT_SCHEMA}.attempts WHERE merchant_id = 'M-FAULT' ORDER BY id`,
+  );
+  return found.map((r) => ({ record: JSON.parse(r.record) as AttemptRecord, version: Number(r.version) }));
+}
 
 /**
  * Begins `s` on `t` every 100 ms until the answer is no longer IN_FLIGHT;
@@ -184,5 +202,104 @@ describe('notices', () => {
     const settledAt = Date.now();
     expect((await heardAt(next.attemptId as string, 'approved')).at - settledAt).toBeLessThan(1_000);
     await Promise.all([t1.close(), t2.close()]);
+  });
+});
+
+describe('the server stopped (pg_ctl stop -m immediate) and started again', () => {
+  let server: PrivateServer | undefined;
+  afterAll(async () => server?.close());
+
+  it('keeps a till with local deciding (SHARED_UNAVAILABLE, each begin < 5 s), across a restart of the till, and lands every write once', async () => {
+    server = await privateServer();
+    const db = await database('stopped', server);
+    const check = db.pool({ max: 1 });
+    const dir = tempDir();
+    const local = join(dir, 't1.jsonl');
+    const till = (terminalId: string) => terminal(db, terminalId, { local, retry: '500ms' });
+    let t1 = await till('T1');
+    const observer = await terminal(db, 'T2');
+
+    // Before the outage: a sale approved, in the database.
+    const before = await t1.begin(sale('tok-before'));
+    await t1.settle(before.attemptId as string, { status: 'approved' });
+
+    await server.stopImmediate();
+    const timed = async (s: Sale, t = t1) => {
+      const started = Date.now();
+      const d = await t.begin(s);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      return d;
+    };
+    const a1 = await timed(sale('tok-a1'));
+    expect(a1.verdict).toBe('allow');
+    expect(a1.codes).toEqual(['SHARED_UNAVAILABLE']);
+    const a2 = await timed(sale('tok-a2'));
+    const a3 = await timed(sale('tok-a3', { orderId: 'ORD-CUT' }));
+    for (const d of [a2, a3]) expect([d.verdict, d.codes]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+    await t1.settle(a1.attemptId as string, { status: 'approved' });
+    await t1.settle(a2.attemptId as string, { status: 'declined', code: '05' });
+    // A record from before the outage, changed during it.
+    await t1.settle(before.attemptId as string, { status: 'voided' });
+    // What this till knows still holds: its own sale, charged while cut off, is a duplicate.
+    expect(codes(await timed(sale('tok-a1')))).toBe('DUPLICATE_CHARGE+SHARED_UNAVAILABLE');
+
+    // The till process is killed and started again while the server is still down. (Once its
+    // journal entries are written: the guard journals without awaiting it, for every store.)
+    await t1.ok('settled');
+    await t1.kill();
+    t1 = await till('T1');
+    const a4 = await timed(sale('tok-a4'));
+    expect(a4.codes).toEqual(['SHARED_UNAVAILABLE']);
+    await t1.settle(a4.attemptId as string, { status: 'approved' });
+    await t1.settle(a3.attemptId as string, { status: 'approved' });
+    // Declined before the restart: free to charge again.
+    const again = await timed(sale('tok-a2'));
+    expect([again.verdict, again.codes]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+    await t1.settle(again.attemptId as string, { status: 'cancelled' });
+
+    await server.start();
+    // Back: the till reconnects by itself (every 500 ms here) and sends what it wrote meanwhile.
+    await until(async () => ((await t1.call('sync')).ok ? true : undefined), 10_000, 'T1 to catch up');
+    const expected = new Map([
+      [before.attemptId, 'voided'],
+      [a1.attemptId, 'approved'],
+      [a2.attemptId, 'declined'],
+      [a3.attemptId, 'approved'],
+      [a4.attemptId, 'approved'],
+      [again.attemptId, 'cancelled'],
+    ]);
+    const landed = await rows(check);
+    expect(new Map(landed.filter(({ record }) => record.terminalId === 'T1').map(({ record }) => [record.id, record.status]))).toEqual(
+      expected,
+    );
+    // The journal too: every settle made while cut off, before the restart and after it, once.
+    const journal = await check.query<{ entry: string }>(
+      `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = 'M-FAULT' AND terminal_id = 'T1' ORDER BY id`,
+    );
+    const settles = journal.rows
+      .map((r) => JSON.parse(r.entry) as JournalEntry)
+      .filter((e) => e.type === 'settle')
+      .map((e) => `${e.attemptId} ${e.to}`);
+    expect(settles).toEqual([
+      `${before.attemptId} approved`,
+      `${a1.attemptId} approved`,
+      `${a2.attemptId} declined`,
+      `${before.attemptId} voided`,
+      `${a4.attemptId} approved`,
+      `${a3.attemptId} approved`,
+      `${again.attemptId} cancelled`,
+    ]);
+    // The observer hears of them and holds the sales.
+    expect(codes(await observer.begin(sale('tok-a1')))).toBe('DUPLICATE_CHARGE');
+
+    // Nothing is sent twice: another reconnect, and a restart with the server up, write no row again.
+    const versions = new Map(landed.map(({ record, version }) => [record.id, version]));
+    await t1.ok('sync');
+    await t1.close();
+    t1 = await till('T1');
+    await t1.ok('settled');
+    const after = await rows(check);
+    expect(new Map(after.map(({ record, version }) => [record.id, version]))).toEqual(versions);
+    await Promise.all([t1.close(), observer.close()]);
   });
 });
