@@ -324,10 +324,10 @@ class SharedStoreImpl implements SharedStore {
 
   async #writeWhileCutOff(operation: string, records: readonly AttemptRecord[]): Promise<void> {
     const local = this.#local;
-    if (!local) {
-      for (const record of records) this.announce(record);
-      this.#unreachable(operation);
-    }
+    // Without `local` the write fails, and nothing of it is kept here: the guard decides what it
+    // goes on with in memory (onStorageError) and announces that, which is then retried until it
+    // lands. A reservation the cashier was only prompted for must never reach the database.
+    if (!local) this.#unreachable(operation);
     const added = records.filter((record) => !this.#outbox.includes(record.id)).map((record) => record.id);
     this.#outbox.push(...added);
     // The outbox and the record in one group of writes, both durable before the call resolves.

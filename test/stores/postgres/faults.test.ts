@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptRecord, JournalEntry, Sale } from '../../../src/index.js';
 import { DEFAULT_SCHEMA } from '../../../src/postgres.js';
 import { freshDatabase, privateServer, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
@@ -206,11 +206,13 @@ describe('notices', () => {
 });
 
 describe('the server stopped (pg_ctl stop -m immediate) and started again', () => {
-  let server: PrivateServer | undefined;
-  afterAll(async () => server?.close());
+  let server: PrivateServer;
+  beforeAll(async () => {
+    server = await privateServer();
+  });
+  afterAll(async () => server.close());
 
   it('keeps a till with local deciding (SHARED_UNAVAILABLE, each begin < 5 s), across a restart of the till, and lands every write once', async () => {
-    server = await privateServer();
     const db = await database('stopped', server);
     const check = db.pool({ max: 1 });
     const dir = tempDir();
@@ -301,5 +303,46 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     const after = await rows(check);
     expect(new Map(after.map(({ record, version }) => [record.id, version]))).toEqual(versions);
     await Promise.all([t1.close(), observer.close()]);
+  });
+
+  it('without local: STORAGE_UNAVAILABLE (each begin < 5 s), and what the till went on with is retried until it lands', async () => {
+    const db = await database('nolocal', server);
+    const check = db.pool({ max: 1 });
+    const t3 = await terminal(db, 'T3', { retry: '500ms' });
+    const t4 = await terminal(db, 'T4');
+
+    await server.stopImmediate();
+    const timed = async (s: Sale) => {
+      const started = Date.now();
+      const d = await t3.begin(s);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      return d;
+    };
+    // onStorageError 'prompt': the cashier confirms, and the till charges on memory alone.
+    const held = await timed(sale('tok-x'));
+    expect([held.verdict, held.codes]).toEqual(['prompt', ['STORAGE_UNAVAILABLE']]);
+    const charged = await t3.ok<DecisionView>('override', { key: held.key, operator: 'amy', reason: 'database down, customer waiting' });
+    expect([charged.verdict, charged.codes]).toEqual(['allow', ['STORAGE_UNAVAILABLE']]);
+    const x = charged.attemptId as string;
+    await t3.settle(x, { status: 'approved' });
+    // Another sale is prompted, and the cashier gives up on it: nothing of it may ever reach the database.
+    const dropped = await timed(sale('tok-y'));
+    expect(dropped.codes).toEqual(['STORAGE_UNAVAILABLE']);
+
+    await server.start();
+    // No call needed: the store tries again by itself and the charge lands, approved.
+    const landed = await until(
+      async () => {
+        const found = (await rows(check).catch(() => [])).find(({ record }) => record.id === x);
+        return found?.record.status === 'approved' ? found : undefined;
+      },
+      10_000,
+      'the approved charge to land',
+    );
+    expect(landed.record.terminalId).toBe('T3');
+    expect((await rows(check)).map(({ record }) => record.id)).toEqual([x]);
+    expect(codes(await t4.begin(sale('tok-x')))).toBe('DUPLICATE_CHARGE');
+    expect(codes(await t4.begin(sale('tok-y')))).toBe('allow');
+    await Promise.all([t3.close(), t4.close()]);
   });
 });
