@@ -166,9 +166,11 @@ describe('notices', () => {
   it("carry a settle on one terminal to the other's index within 1 s, and are caught up after its listener was cut", async () => {
     const db = await database('notices');
     const listenProxy = await proxyTo(Number(db.config.port));
-    const t1 = await terminal(db, 'T1');
     // T2's queries go straight to the database; its LISTEN connection through the proxy.
-    const t2 = await terminal(db, 'T2', { listenDb: dbConfig(db.config, listenProxy.port), retry: '300ms' });
+    const [t1, t2] = await Promise.all([
+      terminal(db, 'T1'),
+      terminal(db, 'T2', { listenDb: dbConfig(db.config, listenProxy.port), retry: '300ms' }),
+    ]);
     const heardAt = async (id: string, status: string) =>
       until(async () => t2.changes.find((c) => c.id === id && c.status === status), 5_000, `T2 to hear ${id} ${status}`, 5);
 
@@ -218,8 +220,8 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     const dir = tempDir();
     const local = join(dir, 't1.jsonl');
     const till = (terminalId: string) => terminal(db, terminalId, { local, retry: '500ms' });
-    let t1 = await till('T1');
-    const observer = await terminal(db, 'T2');
+    const [first, observer] = await Promise.all([till('T1'), terminal(db, 'T2')]);
+    let t1 = first;
 
     // Before the outage: a sale approved, in the database.
     const before = await t1.begin(sale('tok-before'));
@@ -308,8 +310,7 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
   it('without local: STORAGE_UNAVAILABLE (each begin < 5 s), and what the till went on with is retried until it lands', async () => {
     const db = await database('nolocal', server);
     const check = db.pool({ max: 1 });
-    const t3 = await terminal(db, 'T3', { retry: '500ms' });
-    const t4 = await terminal(db, 'T4');
+    const [t3, t4] = await Promise.all([terminal(db, 'T3', { retry: '500ms' }), terminal(db, 'T4')]);
 
     await server.stopImmediate();
     const timed = async (s: Sale) => {
@@ -344,5 +345,128 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     expect(codes(await t4.begin(sale('tok-x')))).toBe('DUPLICATE_CHARGE');
     expect(codes(await t4.begin(sale('tok-y')))).toBe('allow');
     await Promise.all([t3.close(), t4.close()]);
+  });
+});
+
+describe("one terminal's connection cut or paused, then restored", () => {
+  it.each(['cut', 'pause'] as const)(
+    '%s: the till keeps deciding, the double charges made meanwhile are reported once back, and replays add nothing',
+    async (fault) => {
+      const db = await database(`net_${fault}`);
+      const check = db.pool({ max: 1 });
+      const proxy = await proxyTo(Number(db.config.port));
+      const local = join(tempDir(), 't1.jsonl');
+      // T1 reaches the database through the proxy only, queries and notices alike.
+      const till = () => terminal(db, 'T1', { db: dbConfig(db.config, proxy.port), local, retry: '500ms' });
+      const [first, t2] = await Promise.all([till(), terminal(db, 'T2')]);
+      let t1 = first;
+      const conflicts = () => t1.events.filter((e) => e.type === 'conflict');
+
+      if (fault === 'cut') proxy.cut();
+      else proxy.pause();
+      const timed = async (s: Sale) => {
+        const started = Date.now();
+        const d = await t1.begin(s);
+        expect(Date.now() - started).toBeLessThan(5_000);
+        return d;
+      };
+      // Eight sales on T1 while it is cut off, each approved: a sale T2 also charges, an order T2
+      // also pays with another card, and six others.
+      const others = Array.from({ length: 6 }, (_, i) => sale(`tok-${fault}-${i}`, { amount: 100 + i }));
+      const same = sale(`tok-${fault}-same`);
+      const order = (token: string) => sale(token, { amount: 3000, orderId: `ORD-${fault}` });
+      const mine: DecisionView[] = [];
+      for (const s of [same, order(`tok-${fault}-a`), ...others]) {
+        const d = await timed(s);
+        expect([d.verdict, d.codes]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
+        await t1.settle(d.attemptId as string, { status: 'approved' });
+        mine.push(d);
+      }
+      const theirs = [await t2.begin(same), await t2.begin(order(`tok-${fault}-b`))];
+      for (const d of theirs) {
+        expect(d.verdict).toBe('allow');
+        await t2.settle(d.attemptId as string, { status: 'approved' });
+      }
+      expect(conflicts()).toEqual([]);
+
+      proxy.restore();
+      // The till reconnects by itself; sync() waits for its catch-up.
+      await until(async () => ((await t1.call('sync')).ok ? true : undefined), 15_000, 'T1 to catch up');
+      const [mineSame, mineOrder] = mine as [DecisionView, DecisionView];
+      const [theirSame, theirOrder] = theirs as [DecisionView, DecisionView];
+      expect(conflicts()).toEqual([
+        { type: 'conflict', code: 'DUPLICATE_CHARGE', attempts: [mineSame.attemptId, theirSame.attemptId] },
+        { type: 'conflict', code: 'ORDER_ALREADY_PAID', attempts: [mineOrder.attemptId, theirOrder.attemptId] },
+      ]);
+      const journaled = async () =>
+        (
+          await check.query<{ entry: string }>(
+            `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = 'M-FAULT' AND terminal_id = 'T1' ORDER BY id`,
+          )
+        ).rows
+          .map((r) => JSON.parse(r.entry) as JournalEntry)
+          .filter((e) => e.type === 'conflict')
+          .map((e) => [e.codes, e.attempts]);
+      await until(async () => ((await journaled()).length === 2 ? true : undefined), 5_000, 'the conflicts in the journal');
+      expect(await journaled()).toEqual([
+        [['DUPLICATE_CHARGE'], [mineSame.attemptId, theirSame.attemptId]],
+        [['ORDER_ALREADY_PAID'], [mineOrder.attemptId, theirOrder.attemptId]],
+      ]);
+      // Eight sales on T1 and two on T2 are ten charges in the database, each once and approved.
+      const landed = await rows(check);
+      expect(landed.map(({ record }) => record.status)).toEqual(Array(10).fill('approved'));
+      expect(new Set(landed.map(({ record }) => record.id))).toEqual(new Set([...mine, ...theirs].map((d) => d.attemptId)));
+
+      // Replays: the connection cut and restored again, then the till restarted. No new attempt, no row written again.
+      const versions = new Map(landed.map(({ record, version }) => [record.id, version]));
+      proxy.cut();
+      proxy.restore();
+      await until(async () => ((await t1.call('sync')).ok ? true : undefined), 15_000, 'T1 to reconnect');
+      await t1.close();
+      t1 = await till();
+      await t1.ok('settled');
+      await t1.ok('sync');
+      const replayed = await rows(check);
+      expect(new Map(replayed.map(({ record, version }) => [record.id, version]))).toEqual(versions);
+      expect(conflicts()).toEqual([]);
+      expect(await journaled()).toHaveLength(2);
+      await Promise.all([t1.close(), t2.close()]);
+    },
+  );
+});
+
+describe('two tills cut off at once', () => {
+  it('charging one sale and catching up at the same moment: the double charge is reported, by exactly one of them', async () => {
+    const db = await database('two_cut');
+    const proxies = [await proxyTo(Number(db.config.port)), await proxyTo(Number(db.config.port))];
+    const dir = tempDir();
+    const tills = await Promise.all(
+      proxies.map((proxy, i) =>
+        terminal(db, `T${i * 2 + 1}`, { db: dbConfig(db.config, proxy.port), local: join(dir, `t${i}.jsonl`), retry: '300ms' }),
+      ),
+    );
+    for (const proxy of proxies) proxy.cut();
+    const pairs: string[][] = [];
+    for (let round = 0; round < 5; round++) {
+      const charged = await Promise.all(
+        tills.map(async (t) => {
+          const d = await t.begin(sale(`tok-both-${round}`));
+          expect(d.codes).toEqual(['SHARED_UNAVAILABLE']);
+          await t.settle(d.attemptId as string, { status: 'approved' });
+          return d.attemptId as string;
+        }),
+      );
+      pairs.push(charged);
+    }
+    for (const proxy of proxies) proxy.restore();
+    await Promise.all(tills.map((t) => until(async () => ((await t.call('sync')).ok ? true : undefined), 15_000, 'catch-up')));
+    const reported = tills.flatMap((t) => t.events.filter((e) => e.type === 'conflict'));
+    expect(reported).toHaveLength(pairs.length);
+    for (const pair of pairs) {
+      const found = reported.filter((e) => (e.attempts as string[]).every((id) => pair.includes(id)));
+      expect(found, JSON.stringify(pair)).toHaveLength(1);
+      expect(found[0]?.code).toBe('DUPLICATE_CHARGE');
+    }
+    await Promise.all(tills.map((t) => t.close()));
   });
 });
