@@ -30,6 +30,8 @@ export interface SharedStoreOptions {
   timeoutMs?: number | undefined;
   /** How often a cut-off store tries the database again. @default 2000 */
   retryMs?: number | undefined;
+  /** Refuses (throws) a guard whose ids the database cannot keep, before anything is read or written. */
+  checkOwner?: ((owner: StoreOwner) => void) | undefined;
 }
 
 export interface SharedStore extends GuardStore {
@@ -77,6 +79,7 @@ class SharedStoreImpl implements SharedStore {
   readonly #local: GuardStore | undefined;
   readonly #timeoutMs: number;
   readonly #retryMs: number;
+  readonly #checkOwner: ((owner: StoreOwner) => void) | undefined;
   #owner: StoreOwner | undefined;
   /** The database's clock minus this terminal's wall clock, ms. */
   #skew = 0;
@@ -111,11 +114,13 @@ class SharedStoreImpl implements SharedStore {
     this.#local = options.local;
     this.#timeoutMs = options.timeoutMs ?? 3_000;
     this.#retryMs = options.retryMs ?? 2_000;
+    this.#checkOwner = options.checkOwner;
   }
 
   // ── start-up ────────────────────────────────────────────────────────────
 
   async attach(owner: StoreOwner): Promise<void> {
+    this.#checkOwner?.(owner);
     const previous = this.#owner;
     if (previous && previous.merchantId !== owner.merchantId) {
       throw new GuardConfigError(

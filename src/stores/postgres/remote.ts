@@ -152,9 +152,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       return rows.map(rowOf);
     },
     delete: async (merchantId, id) => {
+      // An id PostgreSQL text cannot hold was never stored: nothing to delete.
+      if (!storable(id)) return;
       await run('delete', `DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
     },
-    get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids], 'get'),
+    // Ids PostgreSQL text cannot hold (a NUL, a lone surrogate: an id nobody issued) were never stored.
+    get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids.filter(storable)], 'get'),
     byOrder: (merchantId, orderKey) => select('claim_keys && ARRAY[$2]', [merchantId, keyText(orderKey)], 'by_order'),
     load: (merchantId, since) =>
       since === undefined
@@ -277,6 +280,14 @@ async function listen(
     await held.query(`UNLISTEN ${channel}`).catch(() => undefined);
     held.release();
   };
+}
+
+/** Half a surrogate pair: PostgreSQL's UTF-8 cannot hold it (node-postgres sends U+FFFD instead). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` is stored in a text column as it is: no NUL (PostgreSQL refuses it), no lone surrogate. */
+export function storable(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 }
 
 /** A claim key as text: JSON-quoted, so the NUL separators of SPEC's keys (which PostgreSQL text cannot hold) stay apart. */
