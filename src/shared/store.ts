@@ -83,6 +83,8 @@ class SharedStoreImpl implements SharedStore {
   #owner: StoreOwner | undefined;
   /** The database's clock minus this terminal's wall clock, ms. */
   #skew = 0;
+  /** This terminal's wall clock minus its monotonic clock when the skew was read: when it moves, the wall clock jumped (or the process slept). */
+  #wallOffset: number | undefined;
   #down = false;
   #closed = false;
   /** Ids written while cut off, in order; with `local` also in its metadata. */
@@ -161,6 +163,7 @@ class SharedStoreImpl implements SharedStore {
   async load(scope?: { since: number }): Promise<AttemptRecord[]> {
     const { merchantId } = this.#attached();
     const local = this.#local;
+    await this.#freshSkew();
     const rows = await this.#read('load', () => this.#remote.load(merchantId, scope === undefined ? undefined : scope.since + this.#skew));
     if (rows === undefined) return local ? local.load(scope) : this.#unreachable('load');
     return rows.map((row) => this.#seen(row));
@@ -195,6 +198,7 @@ class SharedStoreImpl implements SharedStore {
   claim(claim: Claim, judge: (related: AttemptRecord[], context?: ClaimContext) => readonly AttemptRecord[] | undefined): Promise<boolean> {
     const { merchantId } = this.#attached();
     return this.#inOrder([...claim.ids, ...claim.keys.map(keyLane)], async () => {
+      await this.#freshSkew();
       let related = this.#expected(claim);
       for (let round = 0; round < CLAIM_ROUNDS && !this.#down; round++) {
         const records =
@@ -240,6 +244,7 @@ class SharedStoreImpl implements SharedStore {
   put(record: AttemptRecord): Promise<void> {
     const { merchantId } = this.#attached();
     return this.#inOrder([record.id, ...claimOf(record).keys.map(keyLane)], async () => {
+      await this.#freshSkew();
       if (!this.#down) {
         try {
           this.#remember(await this.#timed(this.#remote.put(merchantId, this.#write(record))));
@@ -438,8 +443,9 @@ class SharedStoreImpl implements SharedStore {
     const batch = new Set(ids);
     this.#fetching = batch;
     void Promise.resolve()
-      .then(() => {
+      .then(async () => {
         this.#fetching = undefined;
+        await this.#freshSkew();
         return this.#timed(this.#remote.get(this.#attached().merchantId, [...batch]));
       })
       .then(
@@ -453,6 +459,7 @@ class SharedStoreImpl implements SharedStore {
   async #readMissed(): Promise<void> {
     if (this.#down) return; // the catch-up reads them
     try {
+      await this.#freshSkew();
       const rows = await this.#timed(this.#remote.changes(this.#attached().merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
       for (const row of rows) this.#emit({ type: 'record', record: this.#seen(row) });
     } catch {
@@ -581,17 +588,38 @@ class SharedStoreImpl implements SharedStore {
    */
   async #measureSkew(): Promise<void> {
     const clock = this.#attached().clock;
-    let best: { trip: number; skew: number } | undefined;
+    let best: { trip: number; skew: number; offset: number } | undefined;
     for (let i = 0; i < SKEW_SAMPLES; i++) {
       const before = clock.now();
+      const mono = clock.monotonic();
       const database = await this.#timed(this.#remote.clock());
       const after = clock.now();
-      const sample = { trip: after - before, skew: Math.round(database - (before + after) / 2) };
+      const sample = { trip: after - before, skew: Math.round(database - (before + after) / 2), offset: before - mono };
       if (!best || sample.trip < best.trip) best = sample;
     }
-    const skew = (best as { skew: number }).skew;
+    const { skew, offset } = best as { skew: number; offset: number };
+    this.#wallOffset = offset;
     // Kept as it is unless it really moved: own rows must not shift with each measurement.
     if (Math.abs(skew - this.#skew) >= SAME_CLOCK_MS / 2) this.#skew = skew;
+  }
+
+  /**
+   * Reads the skew again when this terminal's wall clock moved against its
+   * monotonic clock since it was read (NTP stepping it, a cashier changing
+   * the date, the device asleep): after a jump, records written with the old
+   * skew would reach the others minutes off, and a pending of this till be
+   * freed early there or held on. One round trip, only after a move.
+   */
+  async #freshSkew(): Promise<void> {
+    if (this.#down || this.#wallOffset === undefined) return;
+    const { clock } = this.#attached();
+    if (Math.abs(clock.now() - clock.monotonic() - this.#wallOffset) < SAME_CLOCK_MS / 2) return;
+    try {
+      await this.#measureSkew();
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachable)) throw this.#failure('clock', error);
+      this.#cutOff();
+    }
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────

@@ -162,6 +162,45 @@ describe('a till whose wall clock is wrong', () => {
   });
 });
 
+describe('a till whose wall clock jumps while it runs', () => {
+  it('5 minutes back or ahead: the pending it begins afterwards is held on the others until pendingTimeout by the database clock', async () => {
+    const db = await database('jump');
+    const [back, ahead, watcher] = await Promise.all([
+      terminal(db, 'T-BACK', { pendingTimeout: '2s' }),
+      terminal(db, 'T-AHEAD', { pendingTimeout: '2s' }),
+      terminal(db, 'T-WATCH', { pendingTimeout: '2s' }),
+    ]);
+    const results = await Promise.all(
+      [
+        { jumper: back, jump: -5 * MINUTE },
+        { jumper: ahead, jump: 5 * MINUTE },
+      ].map(async ({ jumper, jump }) => {
+        await jumper.ok('clock', { offsetMs: jump });
+        const s = sale(`tok-jump-${jump}`);
+        const asked = Date.now();
+        expect((await jumper.begin(s)).codes).toEqual(['CLOCK_ANOMALY']);
+        const answers = await watchHold(watcher, s, 6_000);
+        const held = answers.filter((a) => a.codes === 'IN_FLIGHT');
+        const freed = answers.at(-1) as (typeof answers)[number];
+        return {
+          jump,
+          held: held.length,
+          lastHeld: (held.at(-1)?.asked ?? asked) - asked,
+          freedAfter: freed.answered - asked,
+          freed: freed.codes,
+        };
+      }),
+    );
+    for (const r of results) {
+      expect(r, String(r.jump)).toMatchObject({ freed: 'UNKNOWN_OUTCOME' });
+      expect(r.held, String(r.jump)).toBeGreaterThan(0);
+      expect(r.freedAfter, String(r.jump)).toBeGreaterThanOrEqual(2_000 - SKEW_ERROR_MS);
+      expect(r.lastHeld, String(r.jump)).toBeLessThan(2_500);
+    }
+    await Promise.all([back.close(), ahead.close(), watcher.close()]);
+  });
+});
+
 describe('notices', () => {
   it("carry a settle on one terminal to the other's index within 1 s, and are caught up after its listener was cut", async () => {
     const db = await database('notices');

@@ -6,7 +6,7 @@
  *
  * stdin, one command a line: `{ "n": 1, "op": "begin", "sale": {…} }`, and
  * begin, peek, override, settle, resume, get, attempts, sync, settled,
- * cutOff, close.
+ * cutOff, clock (`{ offsetMs }`: the wall clock jumps), close.
  * stdout, one JSON line each:
  * - `{ "ready": true, "pid": … }` once createGuard resolved (or `{ "fatal": … }`);
  * - `{ "n": 1, "ok": true, "result": …, "ms": … }` or `{ "n": 1, "ok": false, "error": { name, code, message } }`;
@@ -66,7 +66,8 @@ const pool: PgPool = {
   connect: () => (listens as unknown as PgPool).connect(),
 };
 
-const offset = config.clockOffsetMs ?? 0;
+/** This till's wall clock minus the true time: set at start, moved by the `clock` command (NTP, a cashier changing the date). */
+let offset = config.clockOffsetMs ?? 0;
 const store = postgresStore({
   pool,
   ...(config.local === undefined ? {} : { local: fileStore(config.local) }),
@@ -153,6 +154,9 @@ async function run(command: Command): Promise<unknown> {
       return store.sync();
     case 'settled':
       return store.settled();
+    case 'clock':
+      offset = command.offsetMs as number;
+      return offset;
     case 'cutOff':
       return store.cutOff?.() ?? false;
     case 'close':
