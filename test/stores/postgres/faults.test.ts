@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptRecord, JournalEntry, Sale } from '../../../src/index.js';
 import { DEFAULT_SCHEMA } from '../../../src/postgres.js';
 import { freshDatabase, privateServer, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
@@ -19,36 +19,49 @@ import { dbConfig, killAll, startTerminal, until, type DecisionView, type Termin
 
 const SECRET = 'faults-test-secret-0123456789';
 const MINUTE = 60_000;
+/** The pendingTimeout of the tills whose holds are timed here: short, so that the tests are. */
+const PENDING_TIMEOUT = '1s';
+const PENDING_TIMEOUT_MS = 1_000;
 /** How far a till's reading of the database's clock may be off: half a round trip on a busy 2-core box. */
 const SKEW_ERROR_MS = 40;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await killAll();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
 afterAll(killAll);
 
-async function database(name: string, server?: PrivateServer): Promise<FreshDatabase> {
-  const db = server ? await server.freshDatabase(name) : await freshDatabase(name);
-  cleanups.push(() => db.drop());
-  return db;
+/**
+ * What one test makes (databases, servers, proxies, temp dirs, terminals),
+ * undone when it finishes, whatever its outcome: the tests of this file run
+ * at the same time (most of their time is spent waiting: for
+ * pendingTimeout, a reconnect, a process to boot), so each cleans up only
+ * what it made.
+ */
+function lab(onTestFinished: (fn: () => Promise<void>) => void) {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  onTestFinished(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+  return {
+    async database(name: string, server?: PrivateServer): Promise<FreshDatabase> {
+      const db = server ? await server.freshDatabase(name) : await freshDatabase(name);
+      cleanups.push(() => db.drop());
+      return db;
+    },
+    tempDir(): string {
+      const dir = mkdtempSync(join(tmpdir(), 'pdg-pg-faults-'));
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    },
+    async proxyTo(port: number): Promise<TcpProxy> {
+      const proxy = await tcpProxy(port);
+      cleanups.push(() => proxy.close());
+      return proxy;
+    },
+    async terminal(db: FreshDatabase, terminalId: string, extra: Partial<TerminalConfig> = {}): Promise<Terminal> {
+      const t = await startTerminal({ db: dbConfig(db.config), merchantId: 'M-FAULT', terminalId, secret: SECRET, ...extra });
+      cleanups.push(() => t.kill());
+      return t;
+    },
+  };
 }
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pdg-pg-faults-'));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function proxyTo(port: number): Promise<TcpProxy> {
-  const proxy = await tcpProxy(port);
-  cleanups.push(() => proxy.close());
-  return proxy;
-}
-
-const terminal = (db: FreshDatabase, terminalId: string, extra: Partial<TerminalConfig> = {}) =>
-  startTerminal({ db: dbConfig(db.config), merchantId: 'M-FAULT', terminalId, secret: SECRET, ...extra });
 
 const sale = (token: string, extra: Partial<Sale> = {}): Sale => ({ amount: 1250, currency: 'CNY', card: { token }, ...extra });
 const codes = (d: DecisionView) => d.codes.join('+') || d.verdict;
@@ -78,9 +91,15 @@ async function watchHold(t: Terminal, s: Sale, timeoutMs: number) {
 }
 
 describe('a terminal killed mid-charge', () => {
-  it('leaves a pending the others see IN_FLIGHT, then UNKNOWN_OUTCOME after pendingTimeout; restarted, it sees its own as unknown', async () => {
+  it('leaves a pending the others see IN_FLIGHT, then UNKNOWN_OUTCOME after pendingTimeout; restarted, it sees its own as unknown', async ({
+    onTestFinished,
+  }) => {
+    const { database, terminal } = lab(onTestFinished);
     const db = await database('killed');
-    const [t1, t2] = await Promise.all([terminal(db, 'T1', { pendingTimeout: '2s' }), terminal(db, 'T2', { pendingTimeout: '2s' })]);
+    const [t1, t2] = await Promise.all([
+      terminal(db, 'T1', { pendingTimeout: PENDING_TIMEOUT }),
+      terminal(db, 'T2', { pendingTimeout: PENDING_TIMEOUT }),
+    ]);
     const charged = sale('tok-killed');
     const asked = Date.now();
     const begun = await t1.begin(charged);
@@ -93,9 +112,9 @@ describe('a terminal killed mid-charge', () => {
     const freed = answers.at(-1) as (typeof answers)[number];
     expect(held.length).toBeGreaterThan(0);
     expect(freed.codes).toBe('UNKNOWN_OUTCOME');
-    // IN_FLIGHT for pendingTimeout (2 s) after the begin, not less, and no hold that outlives it by much.
-    expect(freed.answered - asked).toBeGreaterThanOrEqual(2_000);
-    expect((held.at(-1) as (typeof answers)[number]).asked - asked).toBeLessThan(2_500);
+    // IN_FLIGHT for pendingTimeout after the begin, not less, and no hold that outlives it by much.
+    expect(freed.answered - asked).toBeGreaterThanOrEqual(PENDING_TIMEOUT_MS);
+    expect((held.at(-1) as (typeof answers)[number]).asked - asked).toBeLessThan(PENDING_TIMEOUT_MS + 500);
     expect((await t2.get(id))?.status).toBe('unknown');
 
     // The killed till comes back: its own pending is an unknown outcome at once (SPEC §6), whatever the timeout.
@@ -107,7 +126,10 @@ describe('a terminal killed mid-charge', () => {
 });
 
 describe('a till whose wall clock is wrong', () => {
-  it('holds its pending on the others until pendingTimeout by the database clock: not earlier (5 min behind), not later (5 min ahead)', async () => {
+  it('holds its pending on the others until pendingTimeout by the database clock: not earlier (5 min behind), not later (5 min ahead)', async ({
+    onTestFinished,
+  }) => {
+    const { database, proxyTo, terminal } = lab(onTestFinished);
     const db = await database('clocks');
     // Each till's first round trip to the database is slow and lopsided, as
     // it is on a real network (a new connection, TLS, the schema checked):
@@ -116,7 +138,7 @@ describe('a till whose wall clock is wrong', () => {
     const slowStart = async (terminalId: string, clockOffsetMs: number) => {
       const proxy = await proxyTo(Number(db.config.port));
       proxy.pause();
-      const starting = terminal(db, terminalId, { pendingTimeout: '2s', clockOffsetMs, db: dbConfig(db.config, proxy.port) });
+      const starting = terminal(db, terminalId, { pendingTimeout: PENDING_TIMEOUT, clockOffsetMs, db: dbConfig(db.config, proxy.port) });
       await until(async () => (proxy.connections > 0 ? true : undefined), 10_000, `${terminalId} to connect`);
       await new Promise((resolve) => setTimeout(resolve, 400));
       proxy.restore();
@@ -154,21 +176,24 @@ describe('a till whose wall clock is wrong', () => {
     for (const r of results) {
       expect(r, r.name).toMatchObject({ freed: 'UNKNOWN_OUTCOME' });
       expect(r.held, r.name).toBeGreaterThan(0);
-      // Not before 2 s, give or take how exactly a till can read the database's clock (half a round trip).
-      expect(r.freedAfter, r.name).toBeGreaterThanOrEqual(2_000 - SKEW_ERROR_MS);
-      expect(r.lastHeld, r.name).toBeLessThan(2_500);
+      // Not before pendingTimeout, give or take how exactly a till can read the database's clock (half a round trip).
+      expect(r.freedAfter, r.name).toBeGreaterThanOrEqual(PENDING_TIMEOUT_MS - SKEW_ERROR_MS);
+      expect(r.lastHeld, r.name).toBeLessThan(PENDING_TIMEOUT_MS + 500);
     }
     await Promise.all([behind.close(), ahead.close(), right.close()]);
   });
 });
 
 describe('a till whose wall clock jumps while it runs', () => {
-  it('5 minutes back or ahead: the pending it begins afterwards is held on the others until pendingTimeout by the database clock', async () => {
+  it('5 minutes back or ahead: the pending it begins afterwards is held on the others until pendingTimeout by the database clock', async ({
+    onTestFinished,
+  }) => {
+    const { database, terminal } = lab(onTestFinished);
     const db = await database('jump');
     const [back, ahead, watcher] = await Promise.all([
-      terminal(db, 'T-BACK', { pendingTimeout: '2s' }),
-      terminal(db, 'T-AHEAD', { pendingTimeout: '2s' }),
-      terminal(db, 'T-WATCH', { pendingTimeout: '2s' }),
+      terminal(db, 'T-BACK', { pendingTimeout: PENDING_TIMEOUT }),
+      terminal(db, 'T-AHEAD', { pendingTimeout: PENDING_TIMEOUT }),
+      terminal(db, 'T-WATCH', { pendingTimeout: PENDING_TIMEOUT }),
     ]);
     const results = await Promise.all(
       [
@@ -194,15 +219,18 @@ describe('a till whose wall clock jumps while it runs', () => {
     for (const r of results) {
       expect(r, String(r.jump)).toMatchObject({ freed: 'UNKNOWN_OUTCOME' });
       expect(r.held, String(r.jump)).toBeGreaterThan(0);
-      expect(r.freedAfter, String(r.jump)).toBeGreaterThanOrEqual(2_000 - SKEW_ERROR_MS);
-      expect(r.lastHeld, String(r.jump)).toBeLessThan(2_500);
+      expect(r.freedAfter, String(r.jump)).toBeGreaterThanOrEqual(PENDING_TIMEOUT_MS - SKEW_ERROR_MS);
+      expect(r.lastHeld, String(r.jump)).toBeLessThan(PENDING_TIMEOUT_MS + 500);
     }
     await Promise.all([back.close(), ahead.close(), watcher.close()]);
   });
 });
 
 describe('notices', () => {
-  it("carry a settle on one terminal to the other's index within 1 s, and are caught up after its listener was cut", async () => {
+  it("carry a settle on one terminal to the other's index within 1 s, and are caught up after its listener was cut", async ({
+    onTestFinished,
+  }) => {
+    const { database, proxyTo, terminal } = lab(onTestFinished);
     const db = await database('notices');
     const listenProxy = await proxyTo(Number(db.config.port));
     // T2's queries go straight to the database; its LISTEN connection through the proxy.
@@ -247,13 +275,17 @@ describe('notices', () => {
 });
 
 describe('the server stopped (pg_ctl stop -m immediate) and started again', () => {
+  // One private server for both (initdb takes seconds): stopped and started again by each.
   let server: PrivateServer;
   beforeAll(async () => {
     server = await privateServer();
   });
   afterAll(async () => server.close());
 
-  it('keeps a till with local deciding (SHARED_UNAVAILABLE, each begin < 5 s), across a restart of the till, and lands every write once', async () => {
+  it('keeps a till with local deciding (SHARED_UNAVAILABLE, each begin < 5 s), across a restart of the till, and lands every write once', async ({
+    onTestFinished,
+  }) => {
+    const { database, tempDir, terminal } = lab(onTestFinished);
     const db = await database('stopped', server);
     const check = db.pool({ max: 1 });
     const dir = tempDir();
@@ -346,7 +378,10 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     await Promise.all([t1.close(), observer.close()]);
   });
 
-  it('without local: STORAGE_UNAVAILABLE (each begin < 5 s), and what the till went on with is retried until it lands', async () => {
+  it('without local: STORAGE_UNAVAILABLE (each begin < 5 s), and what the till went on with is retried until it lands', async ({
+    onTestFinished,
+  }) => {
+    const { database, terminal } = lab(onTestFinished);
     const db = await database('nolocal', server);
     const check = db.pool({ max: 1 });
     const [t3, t4] = await Promise.all([terminal(db, 'T3', { retry: '500ms' }), terminal(db, 'T4')]);
@@ -388,9 +423,10 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
 });
 
 describe("one terminal's connection cut or paused, then restored", () => {
-  it.each(['cut', 'pause'] as const)(
+  it.for(['cut', 'pause'] as const)(
     '%s: the till keeps deciding, the double charges made meanwhile are reported once back, and replays add nothing',
-    async (fault) => {
+    async (fault, { onTestFinished }) => {
+      const { database, tempDir, proxyTo, terminal } = lab(onTestFinished);
       const db = await database(`net_${fault}`);
       const check = db.pool({ max: 1 });
       const proxy = await proxyTo(Number(db.config.port));
@@ -475,7 +511,10 @@ describe("one terminal's connection cut or paused, then restored", () => {
 });
 
 describe('two tills cut off at once', () => {
-  it('charging one sale and catching up at the same moment: the double charge is reported, by exactly one of them', async () => {
+  it('charging one sale and catching up at the same moment: the double charge is reported, by exactly one of them', async ({
+    onTestFinished,
+  }) => {
+    const { database, tempDir, proxyTo, terminal } = lab(onTestFinished);
     const db = await database('two_cut');
     const proxies = [await proxyTo(Number(db.config.port)), await proxyTo(Number(db.config.port))];
     const dir = tempDir();

@@ -2,12 +2,15 @@
  * One POS terminal as a process of its own, for the postgresStore tests
  * (races.test.ts, faults.test.ts): a guard over postgresStore on its own
  * pg.Pool, driven by JSON lines. Run as
- * `node --import tsx terminal-process.ts '<config JSON>'` (see terminals.ts).
+ * `node --import tsx terminal-process.ts ['<config JSON>']` (see terminals.ts).
  *
- * stdin, one command a line: `{ "n": 1, "op": "begin", "sale": {…} }`, and
- * begin, peek, override, settle, resume, get, attempts, sync, settled,
- * cutOff, clock (`{ offsetMs }`: the wall clock jumps), close.
+ * stdin: the config as the first line when argv has none (a process booted
+ * ahead of time, on standby); then one command a line,
+ * `{ "n": 1, "op": "begin", "sale": {…} }`: begin, peek, override, settle,
+ * resume, get, attempts, sync, settled, cutOff, clock (`{ offsetMs }`: the
+ * wall clock jumps), close.
  * stdout, one JSON line each:
+ * - `{ "booted": true }` once the modules are loaded;
  * - `{ "ready": true, "pid": … }` once createGuard resolved (or `{ "fatal": … }`);
  * - `{ "n": 1, "ok": true, "result": …, "ms": … }` or `{ "n": 1, "ok": false, "error": { name, code, message } }`;
  * - `{ "event": { "type": "conflict" | "storage-error" | "settle", … } }` as the guard emits them;
@@ -53,7 +56,27 @@ interface Command {
 }
 
 const say = (line: unknown) => writeSync(1, `${JSON.stringify(line)}\n`);
-const config = JSON.parse(process.argv[2] ?? '{}') as TerminalConfig;
+
+// stdin, line by line: the first line is the config when argv has none (a process booted
+// ahead of time, on standby: loading the modules is most of a terminal's start), then commands.
+let buffer = '';
+let onLine: (line: string) => void = () => undefined;
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  buffer += chunk;
+  let newline: number;
+  while ((newline = buffer.indexOf('\n')) >= 0) {
+    const line = buffer.slice(0, newline);
+    buffer = buffer.slice(newline + 1);
+    onLine(line);
+  }
+});
+// The test process went away: so does this terminal.
+process.stdin.on('end', () => process.exit(0));
+
+say({ booted: true });
+const config = JSON.parse(process.argv[2] ?? (await new Promise<string>((resolve) => (onLine = resolve)))) as TerminalConfig;
+onLine = () => undefined;
 
 // The pools: errors on idle clients (a server stopped, a connection cut) are the store's to notice, not a crash.
 const queries = new pg.Pool({ ...config.db, max: config.poolMax ?? 6 });
@@ -169,20 +192,11 @@ async function run(command: Command): Promise<unknown> {
   }
 }
 
-let buffer = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk: string) => {
-  buffer += chunk;
-  let newline: number;
-  while ((newline = buffer.indexOf('\n')) >= 0) {
-    const command = JSON.parse(buffer.slice(0, newline)) as Command;
-    buffer = buffer.slice(newline + 1);
-    const started = performance.now();
-    run(command).then(
-      (result) => say({ n: command.n, ok: true, result: result ?? null, ms: performance.now() - started }),
-      (error: unknown) => say({ n: command.n, ok: false, error: errorOf(error), ms: performance.now() - started }),
-    );
-  }
-});
-// The test process went away: so does this terminal.
-process.stdin.on('end', () => process.exit(0));
+onLine = (line) => {
+  const command = JSON.parse(line) as Command;
+  const started = performance.now();
+  run(command).then(
+    (result) => say({ n: command.n, ok: true, result: result ?? null, ms: performance.now() - started }),
+    (error: unknown) => say({ n: command.n, ok: false, error: errorOf(error), ms: performance.now() - started }),
+  );
+};

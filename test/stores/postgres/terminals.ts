@@ -68,6 +68,55 @@ export interface Terminal {
 
 const spawned = new Set<ChildProcessByStdio<Writable, Readable, Readable>>();
 
+/** A terminal process, booted or booting, not yet told its config. */
+interface Booting {
+  proc: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** Each stdout line, parsed, to whoever listens now. */
+  onLine: (line: Record<string, unknown>) => void;
+  stderr: string[];
+  exited: Promise<number | null>;
+}
+
+/**
+ * Processes booted ahead of time: `node --import tsx` and the modules take
+ * about a second of CPU, which a standby spends while the tests before it
+ * wait (for pendingTimeout, a reconnect), instead of in the test that needs
+ * a terminal.
+ */
+const standby: Booting[] = [];
+const STANDBY = 3;
+
+function boot(): Booting {
+  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  spawned.add(proc);
+  const booting: Booting = {
+    proc,
+    onLine: () => undefined,
+    stderr: [],
+    exited: new Promise((resolve) =>
+      proc.on('exit', (code) => {
+        spawned.delete(proc);
+        resolve(code);
+      }),
+    ),
+  };
+  let buffer = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffer.slice(0, newline)) as Record<string, unknown>;
+      buffer = buffer.slice(newline + 1);
+      booting.onLine(line);
+    }
+  });
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (chunk: string) => booting.stderr.push(chunk));
+  proc.stdin.on('error', () => undefined);
+  return booting;
+}
+
 /** Pool config for a child: plain values only (it crosses a process boundary as JSON). */
 export function dbConfig(config: pg.ClientConfig, port?: number): pg.PoolConfig {
   return {
@@ -80,26 +129,16 @@ export function dbConfig(config: pg.ClientConfig, port?: number): pg.PoolConfig 
   };
 }
 
-/** Starts a terminal process; resolves once its guard is created. */
+/** Starts a terminal process (one on standby if there is one); resolves once its guard is created. */
 export async function startTerminal(config: TerminalConfig): Promise<Terminal> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify(config)], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  spawned.add(proc);
+  const booting = standby.shift() ?? boot();
+  const { proc, stderr, exited } = booting;
   const events: Record<string, unknown>[] = [];
   const changes: Change[] = [];
-  const stderr: string[] = [];
   const waiting = new Map<number, (answer: Answer<unknown>) => void>();
   let next = 0;
   let onReady: (line: { ready?: boolean; pid?: number; fatal?: ErrorView }) => void = () => undefined;
   const ready = new Promise<{ ready?: boolean; pid?: number; fatal?: ErrorView }>((resolve) => (onReady = resolve));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      spawned.delete(proc);
-      resolve(code);
-    }),
-  );
   void exited.then(() => {
     onReady({ fatal: { name: 'Exited', message: `terminal ${config.terminalId} exited: ${stderr.join('')}` } });
     for (const [, resolve] of waiting) {
@@ -107,26 +146,18 @@ export async function startTerminal(config: TerminalConfig): Promise<Terminal> {
     }
     waiting.clear();
   });
-  let buffer = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffer.slice(0, newline)) as Record<string, unknown>;
-      buffer = buffer.slice(newline + 1);
-      if ('ready' in line || 'fatal' in line) onReady(line);
-      else if ('event' in line) events.push(line.event as Record<string, unknown>);
-      else if ('change' in line) changes.push(line.change as Change);
-      else if (typeof line.n === 'number') {
-        waiting.get(line.n)?.(line as unknown as Answer<unknown>);
-        waiting.delete(line.n);
-      }
+  booting.onLine = (line) => {
+    if ('ready' in line || 'fatal' in line) onReady(line);
+    else if ('event' in line) events.push(line.event as Record<string, unknown>);
+    else if ('change' in line) changes.push(line.change as Change);
+    else if (typeof line.n === 'number') {
+      waiting.get(line.n)?.(line as unknown as Answer<unknown>);
+      waiting.delete(line.n);
     }
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk: string) => stderr.push(chunk));
-  proc.stdin.on('error', () => undefined);
+  };
+  proc.stdin.write(`${JSON.stringify(config)}\n`);
+  // Another one boots for the next test, while this one runs.
+  while (standby.length < STANDBY) standby.push(boot());
 
   const started = await ready;
   if (!started.ready) throw new Error(`terminal ${config.terminalId} did not start: ${JSON.stringify(started.fatal)} ${stderr.join('')}`);
@@ -167,8 +198,9 @@ export async function startTerminal(config: TerminalConfig): Promise<Terminal> {
   };
 }
 
-/** SIGKILLs every terminal this test file started and has not seen exit (each by its own pid). */
+/** SIGKILLs every terminal this test file started (those on standby too) and has not seen exit, each by its own pid. */
 export async function killAll(): Promise<void> {
+  standby.length = 0;
   const left = [...spawned];
   for (const proc of left) {
     if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
