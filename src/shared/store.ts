@@ -423,15 +423,23 @@ class SharedStoreImpl implements SharedStore {
 
   async #listen(): Promise<void> {
     const { merchantId } = this.#attached();
-    this.#unlisten = await this.#timed(
-      this.#remote.listen(merchantId, {
-        changed: (ids) => this.#fetchChanged(ids),
-        connected: (up) => {
-          // Notices sent while the channel was down are lost: read the changes instead.
-          if (up) void this.#readMissed();
-        },
-      }),
-    );
+    const listening = this.#remote.listen(merchantId, {
+      changed: (ids) => this.#fetchChanged(ids),
+      connected: (up) => {
+        // Notices sent while the channel was down are lost: read the changes instead.
+        if (up) void this.#readMissed();
+      },
+    });
+    try {
+      this.#unlisten = await this.#timed(listening);
+    } catch (error) {
+      // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
+      void listening.then(
+        (unlisten) => unlisten(),
+        () => undefined,
+      );
+      throw error;
+    }
   }
 
   #fetchChanged(ids: readonly string[]): void {

@@ -196,7 +196,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))],
       );
     },
-    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs),
+    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),
   };
 }
 
@@ -205,6 +205,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
  * dropped connection is reported (`connected(false)`), tried again every
  * `retryMs`, and reported back (`connected(true)`) once listening again, so
  * the store reads what it missed (NOTIFY is not replayed).
+ *
+ * The connection is the app's, checked out of its pool: every one this
+ * takes goes back, or the app's `pool.end()` never returns. So a connection
+ * that arrives after it was given up on (stopped meanwhile, or slower than
+ * `timeoutMs`: a network that drops packets) is handed back when it does
+ * arrive, and one that does not answer UNLISTEN is destroyed.
  */
 async function listen(
   pool: PgPool,
@@ -213,6 +219,7 @@ async function listen(
   merchantId: string,
   listener: RemoteListener,
   retryMs: number,
+  timeoutMs: number,
 ): Promise<() => Promise<void>> {
   let client: PgClient | undefined;
   let stopped = false;
@@ -234,6 +241,7 @@ async function listen(
     lost.removeAllListeners('notification');
     lost.removeAllListeners('end');
     lost.release(error ?? true);
+    if (stopped) return;
     listener.connected(false);
     retry();
   };
@@ -242,7 +250,9 @@ async function listen(
     timer = setTimeout(() => {
       timer = undefined;
       connect().then(
-        () => listener.connected(true),
+        () => {
+          if (!stopped) listener.connected(true);
+        },
         () => retry(),
       );
     }, retryMs);
@@ -250,7 +260,11 @@ async function listen(
     (timer as { unref?: () => void }).unref?.();
   };
   const connect = async () => {
-    const next = await pool.connect();
+    const next = await within(pool.connect(), timeoutMs, (late) => late.release(true));
+    if (stopped) {
+      next.release();
+      return;
+    }
     // An error on an idle connection would otherwise be thrown from the pool's client.
     next.on('error', (error) => dropped(error));
     next.on('end', () => dropped());
@@ -265,9 +279,9 @@ async function listen(
   };
 
   try {
+    // Not tried again from here when it fails: the store listens again when it reconnects.
     await connect();
   } catch (error) {
-    retry();
     throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
   }
   return async () => {
@@ -277,9 +291,36 @@ async function listen(
     client = undefined;
     if (!held) return;
     held.removeAllListeners();
-    await held.query(`UNLISTEN ${channel}`).catch(() => undefined);
-    held.release();
+    held.on('error', () => undefined);
+    const unlistened = await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
+      () => true,
+      () => false,
+    );
+    // A connection that did not answer is not handed back to be used again.
+    held.release(unlistened ? undefined : true);
   };
+}
+
+/** `promise`, or a timeout error after `ms`; what it resolves after that goes to `late`. */
+function within<T>(promise: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new RemoteUnreachable(`the database did not answer within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => {
+        if (done) return late?.(value);
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(error);
+      },
+    );
+  });
 }
 
 /** Half a surrogate pair: PostgreSQL's UTF-8 cannot hold it (node-postgres sends U+FFFD instead). */

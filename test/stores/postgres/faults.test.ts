@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptRecord, JournalEntry, Sale } from '../../../src/index.js';
-import { DEFAULT_SCHEMA } from '../../../src/postgres.js';
+import { createGuard, type AttemptRecord, type JournalEntry, type Sale } from '../../../src/index.js';
+import { DEFAULT_SCHEMA, postgresStore, type PgPool } from '../../../src/postgres.js';
 import { freshDatabase, privateServer, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
 import type { TerminalConfig } from './terminal-process.js';
 import { dbConfig, killAll, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
@@ -271,6 +271,33 @@ describe('notices', () => {
     const settledAt = Date.now();
     expect((await heardAt(next.attemptId as string, 'approved')).at - settledAt).toBeLessThan(1_000);
     await Promise.all([t1.close(), t2.close()]);
+  });
+  it('a guard closed while its listener reconnects hands every connection back: the app can end its pool', async ({ onTestFinished }) => {
+    const { database, proxyTo } = lab(onTestFinished);
+    const db = await database('listen_close');
+    const proxy = await proxyTo(Number(db.config.port));
+    // In this process: queries straight to the database, the LISTEN connection through the proxy.
+    const direct = db.pool({ max: 4 });
+    const listens = db.pool({ max: 2, port: proxy.port, connectionTimeoutMillis: 0 });
+    const pool: PgPool = { query: (q) => (direct as unknown as PgPool).query(q), connect: () => (listens as unknown as PgPool).connect() };
+    const guard = await createGuard({
+      merchantId: 'M-FAULT',
+      terminalId: 'T1',
+      secret: SECRET,
+      store: postgresStore({ pool, retry: '100ms' }),
+    });
+    // The LISTEN connection drops; its reconnection hangs (packets go nowhere) while the till shuts down.
+    proxy.cut();
+    proxy.pause();
+    await until(async () => (proxy.connections > 0 ? true : undefined), 5_000, 'the listener to reconnect');
+    await guard.close();
+    // The network comes back after the close: the late connection must not stay checked out of the app's pool.
+    proxy.restore();
+    const ended = await Promise.race([
+      listens.end().then(() => 'ended'),
+      new Promise((resolve) => setTimeout(() => resolve('still holding a connection'), 3_000)),
+    ]);
+    expect(ended).toBe('ended');
   });
 });
 
