@@ -15,17 +15,29 @@ import { createGuard, type AttemptRecord, type JournalEntry, type Sale } from '.
 import { DEFAULT_SCHEMA, postgresStore, type PgPool } from '../../../src/postgres.js';
 import { freshDatabase, privateServer, tcpProxy, type FreshDatabase, type PrivateServer, type TcpProxy } from '../../helpers/postgres.js';
 import type { TerminalConfig } from './terminal-process.js';
-import { dbConfig, killAll, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
+import { dbConfig, killAll, prestart, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
 
 const SECRET = 'faults-test-secret-0123456789';
 const MINUTE = 60_000;
 /** The pendingTimeout of the tills whose holds are timed here: short, so that the tests are. */
-const PENDING_TIMEOUT = '1s';
-const PENDING_TIMEOUT_MS = 1_000;
+const PENDING_TIMEOUT = '2s';
+const PENDING_TIMEOUT_MS = 2_000;
 /** How far a till's reading of the database's clock may be off: half a round trip on a busy 2-core box. */
 const SKEW_ERROR_MS = 40;
 
-afterAll(killAll);
+// The private server the server tests stop and start (initdb takes seconds) and the first
+// terminals boot while the tests before them run.
+let server: Promise<PrivateServer>;
+beforeAll(() => {
+  prestart();
+  server = privateServer();
+  // Not awaited here: a failure is the server tests' to report.
+  server.catch(() => undefined);
+});
+afterAll(async () => {
+  await killAll();
+  await (await server.catch(() => undefined))?.close();
+});
 
 /**
  * What one test makes (databases, servers, proxies, temp dirs, terminals),
@@ -302,18 +314,13 @@ describe('notices', () => {
 });
 
 describe('the server stopped (pg_ctl stop -m immediate) and started again', () => {
-  // One private server for both (initdb takes seconds): stopped and started again by each.
-  let server: PrivateServer;
-  beforeAll(async () => {
-    server = await privateServer();
-  });
-  afterAll(async () => server.close());
-
+  // One private server for both (made when the file starts): stopped and started again by each.
   it('keeps a till with local deciding (SHARED_UNAVAILABLE, each begin < 5 s), across a restart of the till, and lands every write once', async ({
     onTestFinished,
   }) => {
     const { database, tempDir, terminal } = lab(onTestFinished);
-    const db = await database('stopped', server);
+    const pg = await server;
+    const db = await database('stopped', pg);
     const check = db.pool({ max: 1 });
     const dir = tempDir();
     const local = join(dir, 't1.jsonl');
@@ -325,7 +332,7 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     const before = await t1.begin(sale('tok-before'));
     await t1.settle(before.attemptId as string, { status: 'approved' });
 
-    await server.stopImmediate();
+    await pg.stopImmediate();
     const timed = async (s: Sale, t = t1) => {
       const started = Date.now();
       const d = await t.begin(s);
@@ -359,7 +366,7 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     expect([again.verdict, again.codes]).toEqual(['allow', ['SHARED_UNAVAILABLE']]);
     await t1.settle(again.attemptId as string, { status: 'cancelled' });
 
-    await server.start();
+    await pg.start();
     // Back: the till reconnects by itself (every 500 ms here) and sends what it wrote meanwhile.
     await until(async () => ((await t1.call('sync')).ok ? true : undefined), 10_000, 'T1 to catch up');
     const expected = new Map([
@@ -409,11 +416,12 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     onTestFinished,
   }) => {
     const { database, terminal } = lab(onTestFinished);
-    const db = await database('nolocal', server);
+    const pg = await server;
+    const db = await database('nolocal', pg);
     const check = db.pool({ max: 1 });
     const [t3, t4] = await Promise.all([terminal(db, 'T3', { retry: '500ms' }), terminal(db, 'T4')]);
 
-    await server.stopImmediate();
+    await pg.stopImmediate();
     const timed = async (s: Sale) => {
       const started = Date.now();
       const d = await t3.begin(s);
@@ -431,7 +439,7 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     const dropped = await timed(sale('tok-y'));
     expect(dropped.codes).toEqual(['STORAGE_UNAVAILABLE']);
 
-    await server.start();
+    await pg.start();
     // No call needed: the store tries again by itself and the charge lands, approved.
     const landed = await until(
       async () => {
