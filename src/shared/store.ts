@@ -173,7 +173,7 @@ class SharedStoreImpl implements SharedStore {
     const { merchantId } = this.#attached();
     const rows = await this.#read('get', () => this.#remote.get(merchantId, [id]));
     if (rows === undefined) return this.#local?.get ? this.#local.get(id) : this.#unreachable('get');
-    return rows[0] && this.#seen(rows[0]);
+    return this.#readBack(rows)[0];
   }
 
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
@@ -182,7 +182,7 @@ class SharedStoreImpl implements SharedStore {
     const rows = await this.#read('byOrder', () => this.#remote.byOrder(this.#attached().merchantId, orderKey(merchantId, orderId)));
     if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
     // The joined key of ('M', 'a\0b') is that of ('M\0a', 'b'): only this merchant's order.
-    return rows.map((row) => this.#seen(row)).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
+    return this.#readBack(rows).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -529,6 +529,25 @@ class SharedStoreImpl implements SharedStore {
   }
 
   // ── rows, versions and clocks ───────────────────────────────────────────
+
+  /**
+   * Rows a rule or a settle read by key (`get`, `byOrder`), as this terminal
+   * sees them. One newer than the version this store last handed the guard
+   * (another terminal settled it a moment ago, and the notice is still on
+   * its way) is also told as a change, before the read resolves: the guard
+   * keeps the version its memory holds over what a read brings back, so
+   * without it a refund of a sale approved a moment ago elsewhere was
+   * judged on the sale still pending ("original not found").
+   */
+  #readBack(rows: readonly SharedRow[]): AttemptRecord[] {
+    const newer = rows.filter((row) => {
+      const held = this.#known.get(row.record.id);
+      return held !== undefined && row.version > held.version;
+    });
+    const records = rows.map((row) => this.#seen(row));
+    for (const row of newer) this.#emit({ type: 'record', record: records[rows.indexOf(row)] as AttemptRecord });
+    return records;
+  }
 
   /** A row as this terminal sees it: another terminal's times moved onto this one's clock. */
   #seen(row: SharedRow): AttemptRecord {
