@@ -409,7 +409,8 @@ class SharedStoreImpl implements SharedStore {
     }
     if (this.#journalBacklog.length > 0) {
       const backlog = this.#journalBacklog;
-      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog));
+      // Sent again as a replay: a batch whose write timed out may have landed after all (a paused network).
+      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog, { replay: true }));
       this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
       await this.#journalSent(backlog.length);
     }

@@ -188,12 +188,27 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         [merchantId, key, value],
       );
     },
-    appendJournal: async (merchantId, terminalId, entries) => {
+    appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
+      const values = [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))];
+      if (!options?.replay) {
+        await run(
+          'journal',
+          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
+          values,
+        );
+        return;
+      }
+      // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
+      // of this batch that did not land all go in, in order, however alike).
       await run(
-        'journal',
-        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
-        [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))],
+        'journal_replay',
+        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry)
+         SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS e(at, entry, n)
+          WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
+                             WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
+          ORDER BY e.n`,
+        values,
       );
     },
     listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),

@@ -472,8 +472,12 @@ describe("one terminal's connection cut or paused, then restored", () => {
       let t1 = first;
       const conflicts = () => t1.events.filter((e) => e.type === 'conflict');
 
+      // A sale being charged when the network goes: begun again, it is IN_FLIGHT from memory, and that
+      // decision's journal entry is the first thing to meet the dead network.
+      const charging = await t1.begin(sale(`tok-${fault}-charging`));
       if (fault === 'cut') proxy.cut();
       else proxy.pause();
+      expect(codes(await t1.begin(sale(`tok-${fault}-charging`)))).toBe('IN_FLIGHT');
       const timed = async (s: Sale) => {
         const started = Date.now();
         const d = await t1.begin(s);
@@ -508,22 +512,28 @@ describe("one terminal's connection cut or paused, then restored", () => {
         { type: 'conflict', code: 'DUPLICATE_CHARGE', attempts: [mineSame.attemptId, theirSame.attemptId] },
         { type: 'conflict', code: 'ORDER_ALREADY_PAID', attempts: [mineOrder.attemptId, theirOrder.attemptId] },
       ]);
-      const journaled = async () =>
+      const journal = async () =>
         (
           await check.query<{ entry: string }>(
             `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = 'M-FAULT' AND terminal_id = 'T1' ORDER BY id`,
           )
-        ).rows
-          .map((r) => JSON.parse(r.entry) as JournalEntry)
-          .filter((e) => e.type === 'conflict')
-          .map((e) => [e.codes, e.attempts]);
+        ).rows.map((r) => JSON.parse(r.entry) as JournalEntry);
+      const journaled = async () => (await journal()).filter((e) => e.type === 'conflict').map((e) => [e.codes, e.attempts]);
+      // The journal of what T1 did while cut off: each settle once, in order.
+      const settles = async () => (await journal()).filter((e) => e.type === 'settle').map((e) => `${e.attemptId} ${e.from}->${e.to}`);
+      const settled = mine.map((d) => `${d.attemptId} pending->approved`);
+      const blocked = async () => (await journal()).filter((e) => e.type === 'decision' && e.codes?.includes('IN_FLIGHT')).length;
       await until(async () => ((await journaled()).length === 2 ? true : undefined), 5_000, 'the conflicts in the journal');
+      expect(await settles()).toEqual(settled);
+      expect(await blocked()).toBe(1);
       expect(await journaled()).toEqual([
         [['DUPLICATE_CHARGE'], [mineSame.attemptId, theirSame.attemptId]],
         [['ORDER_ALREADY_PAID'], [mineOrder.attemptId, theirOrder.attemptId]],
       ]);
       // Eight sales on T1 and two on T2 are ten charges in the database, each once and approved.
-      const landed = await rows(check);
+      const all = await rows(check);
+      expect(all.filter(({ record }) => record.id === charging.attemptId).map(({ record }) => record.status)).toEqual(['pending']);
+      const landed = all.filter(({ record }) => record.id !== charging.attemptId);
       expect(landed.map(({ record }) => record.status)).toEqual(Array(10).fill('approved'));
       expect(new Set(landed.map(({ record }) => record.id))).toEqual(new Set([...mine, ...theirs].map((d) => d.attemptId)));
 
@@ -536,10 +546,12 @@ describe("one terminal's connection cut or paused, then restored", () => {
       t1 = await till();
       await t1.ok('settled');
       await t1.ok('sync');
-      const replayed = await rows(check);
+      const replayed = (await rows(check)).filter(({ record }) => record.id !== charging.attemptId);
       expect(new Map(replayed.map(({ record, version }) => [record.id, version]))).toEqual(versions);
       expect(conflicts()).toEqual([]);
       expect(await journaled()).toHaveLength(2);
+      expect(await settles()).toEqual(settled);
+      expect(await blocked()).toBe(1);
       await Promise.all([t1.close(), t2.close()]);
     },
   );
