@@ -112,11 +112,15 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
         }),
       getMeta: (merchantId, key) => step(() => meta.get(`${merchantId}\u0000${key}`)),
       setMeta: (merchantId, key, value) => step(() => void meta.set(`${merchantId}\u0000${key}`, value)),
-      appendJournal: (merchantId, terminalId, entries) =>
+      appendJournal: (merchantId, terminalId, entries, options) =>
         step(() => {
           let journal = journals.get(merchantId);
           if (!journal) journals.set(merchantId, (journal = []));
-          for (const entry of entries) journal.push({ terminalId, entry });
+          const held = journal;
+          const landed = (entry: JournalEntry) =>
+            held.some((line) => line.terminalId === terminalId && JSON.stringify(line.entry) === JSON.stringify(entry));
+          const fresh = options?.replay ? entries.filter((entry) => !landed(entry)) : entries;
+          for (const entry of fresh) journal.push({ terminalId, entry });
         }),
       listen: (merchantId, listener) =>
         step(() => {

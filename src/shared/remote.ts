@@ -81,7 +81,19 @@ export interface Remote {
   prune(merchantId: string, before: number): Promise<number>;
   getMeta(merchantId: string, key: string): Promise<string | undefined>;
   setMeta(merchantId: string, key: string, value: string): Promise<void>;
-  appendJournal(merchantId: string, terminalId: string | undefined, entries: readonly JournalEntry[]): Promise<void>;
+  /**
+   * Appends journal entries, in order. `replay`: entries sent before, whose
+   * write may have landed although it failed here (a timeout: the database
+   * may have committed it after the connection stopped answering): those
+   * the terminal's journal holds already (same time, same entry) are not
+   * written again.
+   */
+  appendJournal(
+    merchantId: string,
+    terminalId: string | undefined,
+    entries: readonly JournalEntry[],
+    options?: { readonly replay?: boolean },
+  ): Promise<void>;
   /** Notices of rows other writers change for this merchant. Resolves an unsubscribe once listening. */
   listen(merchantId: string, listener: RemoteListener): Promise<() => Promise<void>>;
 }

@@ -30,6 +30,8 @@ export interface SharedStoreOptions {
   timeoutMs?: number | undefined;
   /** How often a cut-off store tries the database again. @default 2000 */
   retryMs?: number | undefined;
+  /** Refuses (throws) a guard whose ids the database cannot keep, before anything is read or written. */
+  checkOwner?: ((owner: StoreOwner) => void) | undefined;
 }
 
 export interface SharedStore extends GuardStore {
@@ -46,14 +48,27 @@ export interface SharedStore extends GuardStore {
 
 /** The outbox of writes made while cut off, in `local`'s metadata: ids in the order they were first written. */
 const OUTBOX = 'shared-outbox';
+/**
+ * Journal entries written while cut off, in `local`'s metadata too, so that
+ * a till restarted before the database came back still sends them: one key
+ * each (`shared-journal-<n>`), and under this key the range not sent yet.
+ */
+const JOURNAL_KEPT = 'shared-journal';
+/** The write lane of the kept journal's range. */
+const JOURNAL_LANE = 'journal\u0000kept';
 /** How many claim rounds meet other terminals' changes before giving up (each round reads what they wrote). */
 const CLAIM_ROUNDS = 8;
 /** Clocks closer than this are one clock: own rows are not moved by the noise of measuring the skew. */
 const SAME_CLOCK_MS = 1_000;
+/** Readings of the database's clock the skew is taken from (the one with the shortest round trip). */
+const SKEW_SAMPLES = 3;
 /** How far back a catch-up of missed changes reads, for writes that committed out of clock order. */
 const CATCH_UP_MARGIN_MS = 10_000;
 /** Rows remembered for optimistic claims; beyond this the oldest are forgotten (a claim then takes a second round trip). */
 const KNOWN_LIMIT = 50_000;
+
+/** The write lane of a claim key (apart from record ids, which are lanes too). */
+const keyLane = (key: string): string => `key\u0000${key}`;
 
 export function sharedStore(remote: Remote, options: SharedStoreOptions = {}): SharedStore {
   return new SharedStoreImpl(remote, options);
@@ -64,9 +79,12 @@ class SharedStoreImpl implements SharedStore {
   readonly #local: GuardStore | undefined;
   readonly #timeoutMs: number;
   readonly #retryMs: number;
+  readonly #checkOwner: ((owner: StoreOwner) => void) | undefined;
   #owner: StoreOwner | undefined;
   /** The database's clock minus this terminal's wall clock, ms. */
   #skew = 0;
+  /** This terminal's wall clock minus its monotonic clock when the skew was read: when it moves, the wall clock jumped (or the process slept). */
+  #wallOffset: number | undefined;
   #down = false;
   #closed = false;
   /** Ids written while cut off, in order; with `local` also in its metadata. */
@@ -75,12 +93,14 @@ class SharedStoreImpl implements SharedStore {
   readonly #unsent = new Map<string, AttemptRecord>();
   /** Journal entries written while cut off: sent with the catch-up. */
   #journalBacklog: JournalEntry[] = [];
+  /** Where the backlog is kept in `local`'s metadata: keys `from` up to (not including) `to`. */
+  #journalKept = { from: 0, to: 0 };
   #journalQueue: JournalEntry[] = [];
   #journalFlush: Promise<void> | undefined;
   /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
   readonly #known = new Map<string, SharedRow>();
   readonly #filed = new Map<string, Set<string>>();
-  /** Writes per record id, in call order (GuardStore: a settle never lands before its begin). */
+  /** Writes per lane (a record id, a claim key, a metadata key), in call order (GuardStore: a settle never lands before its begin). */
   readonly #chains = new Map<string, Promise<void>>();
   #lastChange = 0;
   #listeners = new Set<(change: StoreChange) => void>();
@@ -96,11 +116,13 @@ class SharedStoreImpl implements SharedStore {
     this.#local = options.local;
     this.#timeoutMs = options.timeoutMs ?? 3_000;
     this.#retryMs = options.retryMs ?? 2_000;
+    this.#checkOwner = options.checkOwner;
   }
 
   // ── start-up ────────────────────────────────────────────────────────────
 
   async attach(owner: StoreOwner): Promise<void> {
+    this.#checkOwner?.(owner);
     const previous = this.#owner;
     if (previous && previous.merchantId !== owner.merchantId) {
       throw new GuardConfigError(
@@ -114,12 +136,13 @@ class SharedStoreImpl implements SharedStore {
       await this.#local.attach?.(owner);
       const saved = await this.#local.getMeta(OUTBOX);
       this.#outbox = saved ? (JSON.parse(saved) as string[]) : [];
+      if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
       await this.#measureSkew();
       await this.#listen();
-      if (this.#outbox.length > 0) await this.#catchUp();
+      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
       this.#cutOff();
@@ -140,6 +163,7 @@ class SharedStoreImpl implements SharedStore {
   async load(scope?: { since: number }): Promise<AttemptRecord[]> {
     const { merchantId } = this.#attached();
     const local = this.#local;
+    await this.#freshSkew();
     const rows = await this.#read('load', () => this.#remote.load(merchantId, scope === undefined ? undefined : scope.since + this.#skew));
     if (rows === undefined) return local ? local.load(scope) : this.#unreachable('load');
     return rows.map((row) => this.#seen(row));
@@ -149,13 +173,16 @@ class SharedStoreImpl implements SharedStore {
     const { merchantId } = this.#attached();
     const rows = await this.#read('get', () => this.#remote.get(merchantId, [id]));
     if (rows === undefined) return this.#local?.get ? this.#local.get(id) : this.#unreachable('get');
-    return rows[0] && this.#seen(rows[0]);
+    return this.#readBack(rows)[0];
   }
 
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
-    const rows = await this.#read('byOrder', () => this.#remote.byOrder(merchantId, orderKey(merchantId, orderId)));
+    // Rows live under the attached merchant, whatever merchant a sale named
+    // (a Sale may carry its own `merchantId`); the order key names the sale's.
+    const rows = await this.#read('byOrder', () => this.#remote.byOrder(this.#attached().merchantId, orderKey(merchantId, orderId)));
     if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
-    return rows.map((row) => this.#seen(row));
+    // The joined key of ('M', 'a\0b') is that of ('M\0a', 'b'): only this merchant's order.
+    return this.#readBack(rows).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -170,7 +197,8 @@ class SharedStoreImpl implements SharedStore {
 
   claim(claim: Claim, judge: (related: AttemptRecord[], context?: ClaimContext) => readonly AttemptRecord[] | undefined): Promise<boolean> {
     const { merchantId } = this.#attached();
-    return this.#inOrder(claim.ids, async () => {
+    return this.#inOrder([...claim.ids, ...claim.keys.map(keyLane)], async () => {
+      await this.#freshSkew();
       let related = this.#expected(claim);
       for (let round = 0; round < CLAIM_ROUNDS && !this.#down; round++) {
         const records =
@@ -215,7 +243,8 @@ class SharedStoreImpl implements SharedStore {
 
   put(record: AttemptRecord): Promise<void> {
     const { merchantId } = this.#attached();
-    return this.#inOrder([record.id], async () => {
+    return this.#inOrder([record.id, ...claimOf(record).keys.map(keyLane)], async () => {
+      await this.#freshSkew();
       if (!this.#down) {
         try {
           this.#remember(await this.#timed(this.#remote.put(merchantId, this.#write(record))));
@@ -254,20 +283,23 @@ class SharedStoreImpl implements SharedStore {
     return remote ?? local;
   }
 
-  async setMeta(key: string, value: string): Promise<void> {
+  setMeta(key: string, value: string): Promise<void> {
     const { merchantId } = this.#attached();
-    await this.#local?.setMeta(key, value);
-    if (!this.#down) {
-      const done = await this.#orCutOff('setMeta', () => this.#remote.setMeta(merchantId, key, value).then(() => true));
-      if (done) return;
-    }
-    if (!this.#local) this.#unreachable('setMeta');
+    // In call order per key, like records: two values written without awaiting each other land as called.
+    return this.#inOrder([`meta\u0000${key}`], async () => {
+      await this.#local?.setMeta(key, value);
+      if (!this.#down) {
+        const done = await this.#orCutOff('setMeta', () => this.#remote.setMeta(merchantId, key, value).then(() => true));
+        if (done) return;
+      }
+      if (!this.#local) this.#unreachable('setMeta');
+    });
   }
 
   async appendJournal(entry: JournalEntry): Promise<void> {
     if (this.#down) {
       this.#journalBacklog.push(entry);
-      await this.#local?.appendJournal(entry);
+      await Promise.all([this.#keepJournal([entry]), this.#local?.appendJournal(entry)]);
       return;
     }
     this.#journalQueue.push(entry);
@@ -302,10 +334,10 @@ class SharedStoreImpl implements SharedStore {
 
   async #writeWhileCutOff(operation: string, records: readonly AttemptRecord[]): Promise<void> {
     const local = this.#local;
-    if (!local) {
-      for (const record of records) this.announce(record);
-      this.#unreachable(operation);
-    }
+    // Without `local` the write fails, and nothing of it is kept here: the guard decides what it
+    // goes on with in memory (onStorageError) and announces that, which is then retried until it
+    // lands. A reservation the cashier was only prompted for must never reach the database.
+    if (!local) this.#unreachable(operation);
     const added = records.filter((record) => !this.#outbox.includes(record.id)).map((record) => record.id);
     this.#outbox.push(...added);
     // The outbox and the record in one group of writes, both durable before the call resolves.
@@ -377,8 +409,10 @@ class SharedStoreImpl implements SharedStore {
     }
     if (this.#journalBacklog.length > 0) {
       const backlog = this.#journalBacklog;
-      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog));
+      // Sent again as a replay: a batch whose write timed out may have landed after all (a paused network).
+      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog, { replay: true }));
       this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
+      await this.#journalSent(backlog.length);
     }
     const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
     // Written while the changes were read: send those too before leaving the outbox.
@@ -390,15 +424,23 @@ class SharedStoreImpl implements SharedStore {
 
   async #listen(): Promise<void> {
     const { merchantId } = this.#attached();
-    this.#unlisten = await this.#timed(
-      this.#remote.listen(merchantId, {
-        changed: (ids) => this.#fetchChanged(ids),
-        connected: (up) => {
-          // Notices sent while the channel was down are lost: read the changes instead.
-          if (up) void this.#readMissed();
-        },
-      }),
-    );
+    const listening = this.#remote.listen(merchantId, {
+      changed: (ids) => this.#fetchChanged(ids),
+      connected: (up) => {
+        // Notices sent while the channel was down are lost: read the changes instead.
+        if (up) void this.#readMissed();
+      },
+    });
+    try {
+      this.#unlisten = await this.#timed(listening);
+    } catch (error) {
+      // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
+      void listening.then(
+        (unlisten) => unlisten(),
+        () => undefined,
+      );
+      throw error;
+    }
   }
 
   #fetchChanged(ids: readonly string[]): void {
@@ -410,8 +452,9 @@ class SharedStoreImpl implements SharedStore {
     const batch = new Set(ids);
     this.#fetching = batch;
     void Promise.resolve()
-      .then(() => {
+      .then(async () => {
         this.#fetching = undefined;
+        await this.#freshSkew();
         return this.#timed(this.#remote.get(this.#attached().merchantId, [...batch]));
       })
       .then(
@@ -425,6 +468,7 @@ class SharedStoreImpl implements SharedStore {
   async #readMissed(): Promise<void> {
     if (this.#down) return; // the catch-up reads them
     try {
+      await this.#freshSkew();
       const rows = await this.#timed(this.#remote.changes(this.#attached().merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
       for (const row of rows) this.#emit({ type: 'record', record: this.#seen(row) });
     } catch {
@@ -443,11 +487,68 @@ class SharedStoreImpl implements SharedStore {
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
       this.#cutOff();
       this.#journalBacklog.push(...entries);
+      await this.#keepJournal(entries);
       for (const entry of entries) await this.#local?.appendJournal(entry);
     }
   }
 
+  /** The journal backlog a till that was cut off kept in `local` before it restarted. */
+  async #loadKeptJournal(local: GuardStore): Promise<void> {
+    const saved = await local.getMeta(JOURNAL_KEPT);
+    if (!saved) return;
+    const kept = JSON.parse(saved) as { from: number; to: number };
+    const entries: JournalEntry[] = [];
+    for (let i = kept.from; i < kept.to; i++) {
+      const entry = await local.getMeta(`${JOURNAL_KEPT}-${i}`);
+      if (entry) entries.push(JSON.parse(entry) as JournalEntry);
+    }
+    this.#journalKept = kept;
+    this.#journalBacklog = [...entries, ...this.#journalBacklog];
+  }
+
+  /** Keeps journal entries added to the backlog in `local`, after those kept before them. */
+  #keepJournal(entries: readonly JournalEntry[]): Promise<void> {
+    const local = this.#local;
+    if (!local || entries.length === 0) return Promise.resolve();
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const start = this.#journalKept.to;
+      await Promise.all(entries.map((entry, i) => local.setMeta(`${JOURNAL_KEPT}-${start + i}`, JSON.stringify(entry))));
+      this.#journalKept = { from: this.#journalKept.from, to: start + entries.length };
+      await local.setMeta(JOURNAL_KEPT, JSON.stringify(this.#journalKept));
+    });
+  }
+
+  /** The first `count` kept entries reached the database: no longer kept (keys are used again from 0 once all were sent). */
+  #journalSent(count: number): Promise<void> {
+    const local = this.#local;
+    if (!local) return Promise.resolve();
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const from = this.#journalKept.from + count;
+      this.#journalKept = from >= this.#journalKept.to ? { from: 0, to: 0 } : { from, to: this.#journalKept.to };
+      await local.setMeta(JOURNAL_KEPT, JSON.stringify(this.#journalKept));
+    });
+  }
+
   // ── rows, versions and clocks ───────────────────────────────────────────
+
+  /**
+   * Rows a rule or a settle read by key (`get`, `byOrder`), as this terminal
+   * sees them. One newer than the version this store last handed the guard
+   * (another terminal settled it a moment ago, and the notice is still on
+   * its way) is also told as a change, before the read resolves: the guard
+   * keeps the version its memory holds over what a read brings back, so
+   * without it a refund of a sale approved a moment ago elsewhere was
+   * judged on the sale still pending ("original not found").
+   */
+  #readBack(rows: readonly SharedRow[]): AttemptRecord[] {
+    const newer = rows.filter((row) => {
+      const held = this.#known.get(row.record.id);
+      return held !== undefined && row.version > held.version;
+    });
+    const records = rows.map((row) => this.#seen(row));
+    for (const row of newer) this.#emit({ type: 'record', record: records[rows.indexOf(row)] as AttemptRecord });
+    return records;
+  }
 
   /** A row as this terminal sees it: another terminal's times moved onto this one's clock. */
   #seen(row: SharedRow): AttemptRecord {
@@ -505,14 +606,48 @@ class SharedStoreImpl implements SharedStore {
     }
   }
 
+  /**
+   * The database's clock minus this terminal's, read over a round trip and
+   * so exact to half of it: of {@link SKEW_SAMPLES} readings, the one with
+   * the shortest round trip. The first one is often the slowest by far (a
+   * new connection, the schema checked or created) and lopsided, which would
+   * move another till's pending by a good part of it: its hold then ends
+   * early or late here by as much.
+   */
   async #measureSkew(): Promise<void> {
     const clock = this.#attached().clock;
-    const before = clock.now();
-    const database = await this.#timed(this.#remote.clock());
-    const local = (before + clock.now()) / 2;
-    const skew = Math.round(database - local);
+    let best: { trip: number; skew: number; offset: number } | undefined;
+    for (let i = 0; i < SKEW_SAMPLES; i++) {
+      const before = clock.now();
+      const mono = clock.monotonic();
+      const database = await this.#timed(this.#remote.clock());
+      const after = clock.now();
+      const sample = { trip: after - before, skew: Math.round(database - (before + after) / 2), offset: before - mono };
+      if (!best || sample.trip < best.trip) best = sample;
+    }
+    const { skew, offset } = best as { skew: number; offset: number };
+    this.#wallOffset = offset;
     // Kept as it is unless it really moved: own rows must not shift with each measurement.
     if (Math.abs(skew - this.#skew) >= SAME_CLOCK_MS / 2) this.#skew = skew;
+  }
+
+  /**
+   * Reads the skew again when this terminal's wall clock moved against its
+   * monotonic clock since it was read (NTP stepping it, a cashier changing
+   * the date, the device asleep): after a jump, records written with the old
+   * skew would reach the others minutes off, and a pending of this till be
+   * freed early there or held on. One round trip, only after a move.
+   */
+  async #freshSkew(): Promise<void> {
+    if (this.#down || this.#wallOffset === undefined) return;
+    const { clock } = this.#attached();
+    if (Math.abs(clock.now() - clock.monotonic() - this.#wallOffset) < SAME_CLOCK_MS / 2) return;
+    try {
+      await this.#measureSkew();
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachable)) throw this.#failure('clock', error);
+      this.#cutOff();
+    }
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────
@@ -560,6 +695,12 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
+  /**
+   * Runs `call` after every write issued before it on any of `lanes` (record
+   * ids, claim keys: {@link keyLane}, metadata keys) finished: writes of one
+   * record, or of one sale's keys, land in call order (a claim meets the put
+   * issued before it), while unrelated sales go to the database in parallel.
+   */
   #inOrder<T>(ids: readonly string[], call: () => Promise<T>): Promise<T> {
     const before = ids.map((id) => this.#chains.get(id)).filter((p): p is Promise<void> => p !== undefined);
     const run = before.length === 0 ? call() : Promise.all(before).then(call);

@@ -1,9 +1,9 @@
 import { parseDuration } from '../duration.js';
-import { invalidOption } from '../errors.js';
+import { GuardConfigError, invalidOption } from '../errors.js';
 import { storeOptions } from '../snapshot.js';
 import { sharedStore, type SharedStore } from '../shared/store.js';
-import type { Duration, GuardStore } from '../types.js';
-import { pgRemote, type PgPool } from './postgres/remote.js';
+import type { Duration, GuardStore, StoreOwner } from '../types.js';
+import { pgRemote, storable, type PgPool } from './postgres/remote.js';
 import { DEFAULT_SCHEMA, SCHEMA_NAME } from './postgres/schema.js';
 
 export interface PostgresStoreOptions {
@@ -57,5 +57,25 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const retryMs = parseDuration(retry, { field: 'retry' });
   if (timeoutMs <= 0) invalidOption('timeout', 'a Duration above 0', timeout);
   if (retryMs <= 0) invalidOption('retry', 'a Duration above 0', retry);
-  return sharedStore(pgRemote({ pool: pool, schema, timeoutMs, retryMs }), { local, timeoutMs, retryMs });
+  return sharedStore(pgRemote({ pool: pool, schema, timeoutMs, retryMs }), { local, timeoutMs, retryMs, checkOwner });
+}
+
+/**
+ * The guard's own ids are stored in text columns as they are (merchant_id,
+ * the journal's terminal_id), where PostgreSQL refuses a NUL and turns half
+ * a surrogate pair into U+FFFD: two merchants could then share one history.
+ * Such an id is refused when the guard starts. (A Sale's ids and free text
+ * are kept inside the record's JSON, escaped: they round-trip.)
+ */
+function checkOwner(owner: StoreOwner): void {
+  for (const field of ['merchantId', 'terminalId'] as const) {
+    const value = owner[field];
+    if (value !== undefined && !storable(value)) {
+      throw new GuardConfigError(
+        'INVALID_OPTION',
+        `\`${field}\` must not contain a NUL character or half a surrogate pair with postgresStore: PostgreSQL text cannot hold them`,
+        { field },
+      );
+    }
+  }
 }

@@ -72,27 +72,43 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     }
   }
 
-  /** Creates the schema once per database, under a lock: ten terminals starting together create it once. */
+  /**
+   * Creates the schema once per database, under a lock: ten terminals
+   * starting together create it once. The lock is a session lock taken
+   * before the transaction: a transaction that began before another one
+   * created the schema keeps seeing it absent (PostgreSQL reads its catalog
+   * caches' invalidations at transaction start, not when an advisory lock is
+   * granted), so the check under the lock runs in a transaction of its own.
+   */
   async function ensureSchema(): Promise<void> {
-    const found = await query(undefined, `SELECT to_regclass($1) IS NOT NULL AS present`, [`${s}.schema_version`]);
-    if (found[0]?.present === true) {
-      const rows = await query(undefined, `SELECT max(version) AS version FROM ${s}.schema_version`, []);
-      if (Number(rows[0]?.version) >= SCHEMA_VERSION) return;
-    }
-    const lock = `SELECT pg_advisory_xact_lock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`;
+    if (await current((text, values) => query(undefined, text, values))) return;
     const client = await pool.connect().catch((error: unknown) => {
       throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
     });
+    const on = (text: string, values: unknown[]) => (client as unknown as PgPool).query({ text, values }).then((r) => r.rows);
     try {
-      await client.query('BEGIN');
-      await (client as unknown as PgPool).query({ text: lock, values: [s] });
-      await client.query(schemaSql(s));
-      await client.query('COMMIT');
+      await on(`SELECT pg_advisory_lock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`, [s]);
+      // Asked again under the lock: a terminal that waited for it finds the schema the first one created.
+      if (!(await current(on))) {
+        await client.query('BEGIN');
+        await client.query(schemaSql(s));
+        await client.query('COMMIT');
+      }
+      await on(`SELECT pg_advisory_unlock(hashtextextended('pos-duplicate-guard schema ' || $1, 0))`, [s]);
       client.release();
     } catch (error) {
+      // Destroyed, not returned to the pool: the session lock goes with the connection.
       client.release(true);
       throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
     }
+  }
+
+  /** Whether the schema is there, at this version or a later one. */
+  async function current(on: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>): Promise<boolean> {
+    const found = await on(`SELECT to_regclass($1) IS NOT NULL AS present`, [`${s}.schema_version`]);
+    if (found[0]?.present !== true) return false;
+    const rows = await on(`SELECT max(version) AS version FROM ${s}.schema_version`, []);
+    return Number(rows[0]?.version) >= SCHEMA_VERSION;
   }
 
   const rowOf = (r: Record<string, unknown>): SharedRow => ({
@@ -136,9 +152,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       return rows.map(rowOf);
     },
     delete: async (merchantId, id) => {
+      // An id PostgreSQL text cannot hold was never stored: nothing to delete.
+      if (!storable(id)) return;
       await run('delete', `DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
     },
-    get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids], 'get'),
+    // Ids PostgreSQL text cannot hold (a NUL, a lone surrogate: an id nobody issued) were never stored.
+    get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids.filter(storable)], 'get'),
     byOrder: (merchantId, orderKey) => select('claim_keys && ARRAY[$2]', [merchantId, keyText(orderKey)], 'by_order'),
     load: (merchantId, since) =>
       since === undefined
@@ -169,15 +188,30 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         [merchantId, key, value],
       );
     },
-    appendJournal: async (merchantId, terminalId, entries) => {
+    appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
+      const values = [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))];
+      if (!options?.replay) {
+        await run(
+          'journal',
+          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
+          values,
+        );
+        return;
+      }
+      // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
+      // of this batch that did not land all go in, in order, however alike).
       await run(
-        'journal',
-        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
-        [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))],
+        'journal_replay',
+        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry)
+         SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS e(at, entry, n)
+          WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
+                             WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
+          ORDER BY e.n`,
+        values,
       );
     },
-    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs),
+    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),
   };
 }
 
@@ -186,6 +220,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
  * dropped connection is reported (`connected(false)`), tried again every
  * `retryMs`, and reported back (`connected(true)`) once listening again, so
  * the store reads what it missed (NOTIFY is not replayed).
+ *
+ * The connection is the app's, checked out of its pool: every one this
+ * takes goes back, or the app's `pool.end()` never returns. So a connection
+ * that arrives after it was given up on (stopped meanwhile, or slower than
+ * `timeoutMs`: a network that drops packets) is handed back when it does
+ * arrive, and one that does not answer UNLISTEN is destroyed.
  */
 async function listen(
   pool: PgPool,
@@ -194,6 +234,7 @@ async function listen(
   merchantId: string,
   listener: RemoteListener,
   retryMs: number,
+  timeoutMs: number,
 ): Promise<() => Promise<void>> {
   let client: PgClient | undefined;
   let stopped = false;
@@ -215,6 +256,7 @@ async function listen(
     lost.removeAllListeners('notification');
     lost.removeAllListeners('end');
     lost.release(error ?? true);
+    if (stopped) return;
     listener.connected(false);
     retry();
   };
@@ -223,7 +265,9 @@ async function listen(
     timer = setTimeout(() => {
       timer = undefined;
       connect().then(
-        () => listener.connected(true),
+        () => {
+          if (!stopped) listener.connected(true);
+        },
         () => retry(),
       );
     }, retryMs);
@@ -231,7 +275,11 @@ async function listen(
     (timer as { unref?: () => void }).unref?.();
   };
   const connect = async () => {
-    const next = await pool.connect();
+    const next = await within(pool.connect(), timeoutMs, (late) => late.release(true));
+    if (stopped) {
+      next.release();
+      return;
+    }
     // An error on an idle connection would otherwise be thrown from the pool's client.
     next.on('error', (error) => dropped(error));
     next.on('end', () => dropped());
@@ -246,9 +294,9 @@ async function listen(
   };
 
   try {
+    // Not tried again from here when it fails: the store listens again when it reconnects.
     await connect();
   } catch (error) {
-    retry();
     throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
   }
   return async () => {
@@ -258,9 +306,44 @@ async function listen(
     client = undefined;
     if (!held) return;
     held.removeAllListeners();
-    await held.query(`UNLISTEN ${channel}`).catch(() => undefined);
-    held.release();
+    held.on('error', () => undefined);
+    const unlistened = await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
+      () => true,
+      () => false,
+    );
+    // A connection that did not answer is not handed back to be used again.
+    held.release(unlistened ? undefined : true);
   };
+}
+
+/** `promise`, or a timeout error after `ms`; what it resolves after that goes to `late`. */
+function within<T>(promise: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new RemoteUnreachable(`the database did not answer within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => {
+        if (done) return late?.(value);
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(error);
+      },
+    );
+  });
+}
+
+/** Half a surrogate pair: PostgreSQL's UTF-8 cannot hold it (node-postgres sends U+FFFD instead). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` is stored in a text column as it is: no NUL (PostgreSQL refuses it), no lone surrogate. */
+export function storable(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 }
 
 /** A claim key as text: JSON-quoted, so the NUL separators of SPEC's keys (which PostgreSQL text cannot hold) stay apart. */

@@ -1,0 +1,223 @@
+/**
+ * postgresStore's schema and options (SPEC §9): the shipped DDL is the DDL
+ * the store runs; ten terminals starting at once on an empty database all
+ * start and create the schema once; the `schema` option puts a history in a
+ * schema of its own; one database serves several merchants, each with its
+ * own records and key check; a DBA's schema serves terminals that may not
+ * run DDL; bad options are GuardConfigErrors naming the field and the rule.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGuard, GuardConfigError, type Guard, type Sale } from '../../../src/index.js';
+import { DEFAULT_SCHEMA, postgresStore, schemaSql, type PostgresStoreOptions } from '../../../src/postgres.js';
+import { freshDatabase, type FreshDatabase } from '../../helpers/postgres.js';
+
+const SECRET = 'schema-test-secret-0123456789';
+const sale = (token: string, amount = 1250): Sale => ({ amount, currency: 'CNY', card: { token } });
+
+let db: FreshDatabase;
+const guards: Guard[] = [];
+beforeAll(async () => {
+  db = await freshDatabase('schema');
+});
+afterAll(async () => {
+  await Promise.all(guards.splice(0).map((guard) => guard.close().catch(() => undefined)));
+  await db.drop();
+});
+
+async function terminal(
+  pool: pg.Pool,
+  {
+    merchantId = 'M1',
+    terminalId = 'T1',
+    secret = SECRET,
+    schema,
+  }: { merchantId?: string; terminalId?: string; secret?: string; schema?: string } = {},
+): Promise<Guard> {
+  const store = postgresStore({ pool, ...(schema === undefined ? {} : { schema }) });
+  const guard = await createGuard({ merchantId, terminalId, secret, store });
+  guards.push(guard);
+  return guard;
+}
+
+/** The transaction ids that created (or last rewrote) the schema's namespace, tables, sequences, indexes and functions. */
+async function creators(pool: pg.Pool, schema: string): Promise<string[]> {
+  const { rows } = await pool.query<{ xmin: string }>(
+    `SELECT n.xmin::text FROM pg_namespace n WHERE n.nspname = $1
+     UNION SELECT c.xmin::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1
+     UNION SELECT p.xmin::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1`,
+    [schema],
+  );
+  return rows.map((r) => r.xmin);
+}
+
+describe('the DDL', () => {
+  it('ships as schema/postgres.sql exactly as the store runs it (schemaSql of the default schema)', () => {
+    const shipped = readFileSync(fileURLToPath(new URL('../../../schema/postgres.sql', import.meta.url)), 'utf8');
+    expect(DEFAULT_SCHEMA).toBe('pos_duplicate_guard');
+    expect(shipped).toBe(schemaSql(DEFAULT_SCHEMA));
+  });
+
+  it('is created once when ten terminals (ten pools) start at once on an empty database, and every one starts', async () => {
+    const fresh = await freshDatabase('ten');
+    try {
+      const pools = Array.from({ length: 10 }, () => fresh.pool({ max: 3 }));
+      const started = await Promise.allSettled(pools.map((pool, i) => terminal(pool, { terminalId: `T${i}` })));
+      expect(started.filter((r) => r.status === 'rejected')).toEqual([]);
+      const check = pools[0] as pg.Pool;
+      // One transaction made all of it: no terminal ran the DDL again after the first one committed.
+      expect(await creators(check, DEFAULT_SCHEMA)).toHaveLength(1);
+      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 1 }]);
+      // And they share one history: a sale begun on one is IN_FLIGHT on all the others.
+      const ten = started.map((r) => (r as PromiseFulfilledResult<Guard>).value);
+      expect((await (ten[3] as Guard).begin(sale('tok-ten'))).verdict).toBe('allow');
+      for (const guard of ten.filter((_, i) => i !== 3)) {
+        expect((await guard.begin(sale('tok-ten'))).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+      }
+      // A terminal starting later finds the schema and leaves it alone.
+      await terminal(fresh.pool({ max: 2 }), { terminalId: 'T10' });
+      expect(await creators(check, DEFAULT_SCHEMA)).toHaveLength(1);
+      await Promise.all(ten.map((guard) => guard.close()));
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('is all a terminal needs when a DBA ran schema.sql and granted only what its header lists (no DDL right)', async () => {
+    const fresh = await freshDatabase('dba');
+    try {
+      const admin = fresh.pool({ max: 1 });
+      const role = `till_${fresh.name}`.slice(0, 63);
+      await admin.query(readFileSync(fileURLToPath(new URL('../../../schema/postgres.sql', import.meta.url)), 'utf8'));
+      const s = DEFAULT_SCHEMA;
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await admin.query(`REVOKE CREATE ON DATABASE ${fresh.name} FROM PUBLIC`);
+      await admin.query(`GRANT USAGE ON SCHEMA ${s} TO ${role}`);
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role}`);
+      await admin.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
+      await admin.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${s} TO ${role}`);
+      const till = fresh.pool({ max: 3, user: role });
+      // The role cannot run the DDL: proof that the store does not need to.
+      await expect(till.query(`CREATE TABLE ${s}.probe (x int)`)).rejects.toThrow(/permission denied/);
+      const a = await terminal(till, { terminalId: 'T1' });
+      const b = await terminal(fresh.pool({ max: 3, user: role }), { terminalId: 'T2' });
+      const allowed = await a.begin(sale('tok-dba'));
+      expect((await b.begin(sale('tok-dba'))).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+      const id = allowed.attempt?.id as string;
+      await a.settle(id, { status: 'approved', authCode: 'A1' });
+      await vi.waitFor(async () => expect((await b.get(id))?.status).toBe('approved'), { timeout: 2_000 });
+      expect((await b.begin(sale('tok-dba'))).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('the schema option', () => {
+  it('puts the history in the schema named, and two schemas in one database are two histories', async () => {
+    const pool = db.pool({ max: 6 });
+    const a1 = await terminal(pool, { schema: 'lane_a', terminalId: 'A1' });
+    const a2 = await terminal(pool, { schema: 'lane_a', terminalId: 'A2' });
+    const b1 = await terminal(pool, { schema: 'lane_b', terminalId: 'B1' });
+    const begun = await a1.begin(sale('tok-schema'));
+    expect(begun.verdict).toBe('allow');
+    expect((await a2.begin(sale('tok-schema'))).reasons.map((r) => r.code)).toEqual(['IN_FLIGHT']);
+    // The other schema's terminal holds its own history: nothing of lane_a.
+    const other = await b1.begin(sale('tok-schema'));
+    expect(other.verdict).toBe('allow');
+    const rows = async (schema: string) =>
+      (await pool.query<{ id: string }>(`SELECT id FROM ${schema}.attempts ORDER BY id`)).rows.map((r) => r.id);
+    expect(await rows('lane_a')).toEqual([begun.attempt?.id]);
+    expect(await rows('lane_b')).toEqual([other.attempt?.id]);
+    const tables = await pool.query<{ table_schema: string }>(
+      `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'attempts' ORDER BY 1`,
+    );
+    expect(tables.rows.map((r) => r.table_schema)).toEqual(['lane_a', 'lane_b']);
+    await Promise.all([a1.close(), a2.close(), b1.close()]);
+  });
+});
+
+describe('one database, several merchants', () => {
+  it("never loads another merchant's records, and keeps a key check per merchant", async () => {
+    const pool = db.pool({ max: 6 });
+    const schema = 'merchants';
+    const m1 = await terminal(pool, { schema, merchantId: 'M1', terminalId: 'T1', secret: 'merchant-one-secret-0123456789' });
+    const paid = await m1.begin({ ...sale('tok-shared-card'), orderId: 'ORD-1' });
+    await paid.attempt?.approve();
+    const open = await m1.begin(sale('tok-open'));
+    expect(open.verdict).toBe('allow');
+
+    // Another merchant, another secret, the same database and schema: it starts (its own key check)…
+    const m2 = await terminal(pool, { schema, merchantId: 'M2', terminalId: 'T1', secret: 'merchant-two-secret-9876543210' });
+    // …and holds none of M1's records, by id or by listing, open or settled.
+    expect(await m2.attempts()).toEqual([]);
+    for (const id of [paid.attempt?.id, open.attempt?.id]) expect(await m2.get(id as string)).toBeUndefined();
+    const second = await m2.begin({ ...sale('tok-shared-card'), orderId: 'ORD-1' });
+    expect(second.verdict).toBe('allow');
+    expect(second.reasons).toEqual([]);
+
+    // The key checks, per merchant.
+    const stored = await pool.query<{ merchant_id: string; value: string }>(
+      `SELECT merchant_id, value FROM ${schema}.meta WHERE key = 'keyCheck' ORDER BY merchant_id`,
+    );
+    expect(stored.rows.map((r) => r.merchant_id)).toEqual(['M1', 'M2']);
+    expect(stored.rows[0]?.value).not.toBe(stored.rows[1]?.value);
+    const reader = postgresStore({ pool, schema });
+    await reader.attach?.({
+      merchantId: 'M2',
+      terminalId: 'R',
+      windowMs: 600_000,
+      pendingTimeoutMs: 120_000,
+      clock: { now: () => Date.now(), monotonic: () => performance.now() },
+      scheduler: {
+        after(ms, task) {
+          const timer = setTimeout(task, ms);
+          return () => clearTimeout(timer);
+        },
+      },
+    });
+    expect(await reader.getMeta('keyCheck')).toBe(stored.rows[1]?.value);
+    expect((await reader.load()).map((r) => r.merchantId)).toEqual(['M2']);
+    await reader.close?.();
+
+    // M1 with M2's secret is refused: M1's own key check is there.
+    await expect(
+      createGuard({ merchantId: 'M1', terminalId: 'T9', secret: 'merchant-two-secret-9876543210', store: postgresStore({ pool, schema }) }),
+    ).rejects.toMatchObject({ name: 'GuardConfigError', code: 'SECRET_CHANGED' });
+    await Promise.all([m1.close(), m2.close()]);
+  });
+});
+
+describe('options', () => {
+  const pool = { query: async () => ({ rows: [] }), connect: async () => ({}) } as unknown as PostgresStoreOptions['pool'];
+  const cases: [string, unknown, string, RegExp][] = [
+    ['no options', undefined, 'options', /must be an object with at least `pool`/],
+    ['no pool', {}, 'pool', /must be a pg\.Pool/],
+    ['a pool without connect()', { pool: { query: () => undefined } }, 'pool', /must be a pg\.Pool/],
+    ['a schema with capitals and a dash', { pool, schema: 'Bad-Name' }, 'schema', /must be a lower-case SQL identifier/],
+    ['a schema smuggling SQL', { pool, schema: 'x; DROP TABLE attempts' }, 'schema', /must be a lower-case SQL identifier/],
+    ['a schema of 64 characters', { pool, schema: 'a'.repeat(64) }, 'schema', /at most 63/],
+    ['an empty schema', { pool, schema: '' }, 'schema', /must be a lower-case SQL identifier/],
+    ['timeout 0', { pool, timeout: 0 }, 'timeout', /must be a Duration above 0/],
+    ["timeout '0s'", { pool, timeout: '0s' }, 'timeout', /must be a Duration above 0/],
+    ['timeout not a Duration', { pool, timeout: 'soon' }, 'timeout', /must be a Duration/],
+    ['retry 0', { pool, retry: 0 }, 'retry', /must be a Duration above 0/],
+    ['local not a store', { pool, local: 'guard.jsonl' }, 'local', /must be a GuardStore/],
+  ];
+  it.each(cases)('refuses %s with a GuardConfigError naming the field and the rule', (_, options, field, rule) => {
+    let thrown: unknown;
+    try {
+      postgresStore(options as PostgresStoreOptions);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GuardConfigError);
+    expect(thrown).toMatchObject({ field });
+    expect((thrown as Error).message).toContain(`\`${field}\``);
+    expect((thrown as Error).message).toMatch(rule);
+  });
+});
