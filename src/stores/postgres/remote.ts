@@ -111,6 +111,36 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     return Number(rows[0]?.version) >= SCHEMA_VERSION;
   }
 
+  /**
+   * New reservations are announced after their commit, a batch at a time, in
+   * a transaction of their own that does not wait for the disk: a NOTIFY
+   * holds a cluster-wide lock through its commit, and inside the claim it
+   * would put every terminal's begins in one line (SPEC §8: no store-wide lock).
+   */
+  const unannounced = new Map<string, string[]>();
+  let announcing: ReturnType<typeof setTimeout> | undefined;
+  const announceLater = (merchantId: string, id: string) => {
+    const ids = unannounced.get(merchantId) ?? [];
+    ids.push(id);
+    unannounced.set(merchantId, ids);
+    if (announcing) return;
+    announcing = setTimeout(() => {
+      announcing = undefined;
+      const batches = [...unannounced];
+      unannounced.clear();
+      for (const [merchant, all] of batches) {
+        // A payload holds at most 8000 bytes: 100 ids of up to 64 characters stay well under it.
+        for (let i = 0; i < all.length; i += 100) {
+          const payload = JSON.stringify([merchant, all.slice(i, i + 100), writer]);
+          void query('announce', `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, [s, payload]).catch(
+            () => undefined, // a notice is a hint: the others meet the reservation in their own claims
+          );
+        }
+      }
+    }, ANNOUNCE_EVERY_MS);
+    (announcing as { unref?: () => void }).unref?.();
+  };
+
   const rowOf = (r: Record<string, unknown>): SharedRow => ({
     record: JSON.parse(r.row_record as string) as AttemptRecord,
     skew: Number(r.row_skew),
@@ -137,6 +167,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         JSON.stringify(writes.map(rowJson)),
       ]);
       if (rows[0]?.written === false) return { written: false, related: rows.filter((r) => r.row_id !== null).map(rowOf) };
+      for (const write of writes) if (!announcedInClaim(write.record)) announceLater(merchantId, write.record.id);
       return { written: true, rows: rows.filter((r) => r.row_id !== null).map(rowOf) };
     },
     put: async (merchantId, write) => {
@@ -145,10 +176,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         writer,
         JSON.stringify(rowJson(write)),
       ]);
+      if (!announcedInClaim(write.record)) announceLater(merchantId, write.record.id);
       return rowOf(rows[0] as Record<string, unknown>);
     },
     upload: async (merchantId, write) => {
       const rows = await run('upload', `SELECT * FROM ${s}.upload($1, $2, $3::json)`, [merchantId, writer, JSON.stringify(rowJson(write))]);
+      if (!announcedInClaim(write.record)) announceLater(merchantId, write.record.id);
       return rows.map(rowOf);
     },
     delete: async (merchantId, id) => {
@@ -243,8 +276,8 @@ async function listen(
   const onNotice = ({ channel: heard, payload }: { channel: string; payload?: string }) => {
     if (heard !== channel || payload === undefined) return;
     try {
-      const [merchant, id, from] = JSON.parse(payload) as [string, string, string];
-      if (merchant === merchantId && from !== writer) listener.changed([id]);
+      const [merchant, ids, from] = JSON.parse(payload) as [string, string | string[], string];
+      if (merchant === merchantId && from !== writer) listener.changed(typeof ids === 'string' ? [ids] : ids);
     } catch {
       // Not ours: someone else's NOTIFY on the channel.
     }
@@ -361,7 +394,17 @@ function rowJson(write: RowWrite) {
     kind: record.kind,
     dbUpdatedAt: record.updatedAt + skew,
     keys: keys.map(keyText),
+    // A plain begin's reservation is announced after the commit (see announceLater); everything else in it.
+    notify: announcedInClaim(record),
   };
+}
+
+/** How long new reservations wait to be announced together. */
+const ANNOUNCE_EVERY_MS = 10;
+
+/** Whether a write's NOTIFY goes in its own transaction: all but a plain begin's new reservation. */
+function announcedInClaim(record: AttemptRecord): boolean {
+  return !(record.status === 'pending' && record.override === undefined && record.createdAt === record.updatedAt);
 }
 
 function unreachable(error: unknown): boolean {

@@ -195,24 +195,13 @@ describe('four terminals, one database', () => {
     }
   });
 
-  /*
-   * FAIL, by a bug in the guard (src/guard/, not changed here; reported with
-   * this reproduction). SPEC §9: "Approved on T1, begun on T2 a millisecond
-   * later: DUPLICATE_CHARGE. [...] No rule depends on a notification having
-   * arrived." A terminal whose memory holds another terminal's record as
-   * `pending` (heard when it was begun, or met in its own claim) decides
-   * from memory alone, and asks the database only to reserve an allowed
-   * sale: until the approval's notice arrives it answers IN_FLIGHT, a block
-   * no supervisor may lift, instead of the DUPLICATE_CHARGE prompt. (A sale
-   * with an order or a refund reads those first, and the store hands the
-   * guard what it read: those are right, see the tests above and below; a
-   * plain sale reads nothing.) Here T4
-   * has heard the pending and its notices are held back (a slow network),
-   * so it fails every round; without that, about every other answer is
-   * wrong on this box. `it.fails` turns red once the guard is fixed: then
-   * drop `.fails`.
+  /**
+   * No rule depends on a notice (SPEC §9): T4 has heard the pending and its
+   * notices are held back (a slow network) when T1's approval commits; T4's
+   * begin must still be the DUPLICATE_CHARGE prompt, not a stale IN_FLIGHT
+   * (a held-back decision reads the store's versions first).
    */
-  it.fails(`approved on one terminal, begun on another at once: DUPLICATE_CHARGE, notices or not (${ROUNDS} rounds)`, async () => {
+  it(`approved on one terminal, begun on another at once: DUPLICATE_CHARGE, notices or not (${ROUNDS} rounds)`, async () => {
     const [t1, , , t4] = terminals as [Terminal, Terminal, Terminal, Terminal];
     for (let round = 0; round < ROUNDS; round++) {
       const sale: Sale = { amount: 5000 + round, currency: 'CNY', card: card(`approved-${round}`) };
