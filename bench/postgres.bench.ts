@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -39,6 +40,48 @@ const LATENCY_BUDGET = 2;
 const SCALING_BUDGET = 1.3;
 const TERMINALS = 8;
 const SCHEMA = 'pos_duplicate_guard';
+
+/**
+ * How loaded the machine was: the share of wall time some task waited for a
+ * CPU (Linux PSI, /proc/pressure/cpu "some") between `start()` and `stop()`,
+ * summed over stretches. Wall-clock ratios shift on a loaded machine, so the
+ * details say how loaded it was. Undefined without PSI.
+ */
+class CpuPressure {
+  #stalledUs = 0;
+  #wallUs = 0;
+  #from: { stalled: number; wall: number } | undefined;
+
+  static #read(): number | undefined {
+    try {
+      const match = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+      return match ? Number(match[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  start(): void {
+    const stalled = CpuPressure.#read();
+    this.#from = stalled === undefined ? undefined : { stalled, wall: performance.now() };
+  }
+
+  stop(): void {
+    const stalled = CpuPressure.#read();
+    if (this.#from && stalled !== undefined) {
+      this.#stalledUs += stalled - this.#from.stalled;
+      this.#wallUs += (performance.now() - this.#from.wall) * 1000;
+    }
+    this.#from = undefined;
+  }
+
+  /** `CPU pressure 12%`, or nothing to say. */
+  describe(where: string): string {
+    return this.#wallUs === 0
+      ? ''
+      : `; CPU pressure ${where} ${Math.round((this.#stalledUs / this.#wallUs) * 100)}% (PSI some: wall time some task waited for a core)`;
+  }
+}
 
 const sorted = (samples: readonly number[]): number[] => [...samples].sort((a, b) => a - b);
 const us = (ms: number): number => round(ms * 1000, 0);
@@ -106,7 +149,10 @@ async function latencyRows(db: BenchDatabase, history: History): Promise<{ rows:
     const perRound = quick() ? 100 : 200;
     progress(`postgres latency: ${rounds} rounds of ${perRound} begins and ${perRound} floor inserts, alternating`);
     await sampleLatency(pool, begin, record, 1, 50); // warm-up
+    const pressure = new CpuPressure();
+    pressure.start();
     const { floor, begin: begins } = await sampleLatency(pool, begin, record, rounds, perRound);
+    pressure.stop();
 
     const [f, b] = [sorted(floor), sorted(begins)];
     const [floorP50, beginP50] = [percentile(f, 0.5), percentile(b, 0.5)];
@@ -130,7 +176,7 @@ async function latencyRows(db: BenchDatabase, history: History): Promise<{ rows:
         value: round(beginP50 / floorP50),
         unit: 'x',
         budget: LATENCY_BUDGET,
-        detail: `SPEC §8: a shared-store begin within 2x of one bare insert round trip on the same pool; p99 ratio ${round(percentile(b, 0.99) / percentile(f, 0.99))}`,
+        detail: `SPEC §8: a shared-store begin within 2x of one bare insert round trip on the same pool; p99 ratio ${round(percentile(b, 0.99) / percentile(f, 0.99))}${pressure.describe('while sampled')}`,
       },
       {
         name: 'postgres begin p50 ÷ floor, tables not analyzed yet',
@@ -192,7 +238,16 @@ class Terminal {
 type Mode = 'guard' | 'bare';
 
 /** Completed calls per second of `n` terminals working together for `ms`, from a common start. */
-async function phase(terminals: Terminal[], db: BenchDatabase, recordBytes: number, mode: Mode, n: number, ms: number, label: string) {
+async function phase(
+  terminals: Terminal[],
+  db: BenchDatabase,
+  recordBytes: number,
+  mode: Mode,
+  n: number,
+  ms: number,
+  label: string,
+  pressure?: CpuPressure,
+) {
   const used = terminals.slice(0, n);
   // A merchant per phase: each guard starts on an empty history of its own shop, in the same tables.
   const merchant = `M-TP-${label}`;
@@ -202,7 +257,9 @@ async function phase(terminals: Terminal[], db: BenchDatabase, recordBytes: numb
     ),
   );
   const at = Date.now() + 300;
+  pressure?.start();
   const answers = await Promise.all(used.map((t) => t.ask<{ count: number; ms: number }>({ cmd: 'go', at, ms })));
+  pressure?.stop();
   await Promise.all(used.map((t) => t.ask({ cmd: 'release' })));
   return (answers.reduce((sum, a) => sum + a.count, 0) / ms) * 1000;
 }
@@ -223,6 +280,8 @@ async function throughputRows(db: BenchDatabase, recordBytes: number): Promise<B
   progress(`postgres throughput: ${TERMINALS} terminal processes; ${rounds} rounds of 1 and ${TERMINALS} at once, ${ms} ms each`);
   const terminals = Array.from({ length: TERMINALS }, () => new Terminal());
   const rates: Record<Mode, Scaling> = { guard: { one: [], many: [] }, bare: { one: [], many: [] } };
+  // Measured in the phases of one process only: with 8, this bench loads the machine itself.
+  const pressure = new CpuPressure();
   try {
     for (let r = 0; r < rounds; r++) {
       const order: [Mode, number][] = [
@@ -234,7 +293,7 @@ async function throughputRows(db: BenchDatabase, recordBytes: number): Promise<B
       // Every other round backwards, so a slow drift of the machine favours neither side.
       if (r % 2 === 1) order.reverse();
       for (const [mode, n] of order) {
-        const rate = await phase(terminals, db, recordBytes, mode, n, ms, `${r}_${mode}_${n}`);
+        const rate = await phase(terminals, db, recordBytes, mode, n, ms, `${r}_${mode}_${n}`, n === 1 ? pressure : undefined);
         rates[mode][n === 1 ? 'one' : 'many'].push(rate);
         progress(`postgres throughput: round ${r + 1}, ${mode} × ${n}: ${Math.round(rate)}/s`);
       }
@@ -245,7 +304,7 @@ async function throughputRows(db: BenchDatabase, recordBytes: number): Promise<B
   const [guard, bare] = [scalingOf(rates.guard), scalingOf(rates.bare)];
   const describe = ({ one, many }: Scaling) =>
     `${Math.round(median(one))}/s with 1, ${Math.round(median(many))}/s with ${TERMINALS} (medians); per round ${many.map((x, i) => round(x / (one[i] as number))).join(', ')}`;
-  const rounding = `median of ${rounds} rounds of ${ms} ms each`;
+  const rounding = `median of ${rounds} rounds of ${ms} ms each${pressure.describe('in the 1-process phases')}`;
   return [
     {
       name: `postgres bare insert throughput, ${TERMINALS} clients ÷ 1`,
