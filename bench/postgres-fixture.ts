@@ -34,6 +34,8 @@ export interface BenchDatabase {
   config: pg.ClientConfig;
   /** Where it runs: `throwaway PostgreSQL 15.x` or `GUARD_BENCH_DATABASE_URL (PostgreSQL …)`. */
   server: string;
+  /** True for the server the bench started: its processes are on this machine, and ours. */
+  local: boolean;
   /** A pool on the database; ended by `close()`. */
   pool(options?: pg.PoolConfig): pg.Pool;
   /** Ends the pools, drops the database, stops a server the bench started. */
@@ -68,6 +70,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
       url: `${info.url.slice(0, info.url.lastIndexOf('/'))}/${name}`,
       config,
       server: external ? `GUARD_BENCH_DATABASE_URL (PostgreSQL ${version})` : `throwaway PostgreSQL ${version} on this machine`,
+      local: local !== undefined,
       pool(options = {}) {
         const pool = new pg.Pool({ ...config, ...options });
         // An idle client's error would otherwise crash the bench.
