@@ -27,10 +27,10 @@ import type { BenchResult } from './types.js';
  *
  * 1. `begin` p50 within 2x of the floor: one bare `INSERT … ON CONFLICT DO
  *    NOTHING RETURNING` of a record-sized row, one round trip on the same
- *    pool. Wall clock (a round trip is waiting, not CPU); floor and begin
- *    samples alternate, in rounds whose order flips, so the machine's moods
- *    land on both. The database holds a history other terminals wrote
- *    through the public API first (bench/postgres-fixture.ts).
+ *    pool. Wall clock (a round trip is waiting, not CPU); floor, begin and
+ *    a bare `SELECT 1` alternate, in rounds whose order flips, so the
+ *    machine's moods land on all of them. The database holds a history other
+ *    terminals wrote through the public API first (bench/postgres-fixture.ts).
  * 2. 8 terminal processes beginning distinct sales together reach at least
  *    1.3x the throughput of one. Beside it, in the same rounds, the bare
  *    insert's own scaling from 1 to 8 processes: what the machine and the
@@ -267,7 +267,7 @@ class Terminal {
   readonly child: ChildProcessByStdio<Writable, Readable, null>;
   readonly #replies: string[] = [];
   readonly #waiting: ((line: string) => void)[] = [];
-  #exited: Promise<number | null>;
+  readonly #exited: Promise<number | null>;
 
   constructor() {
     const script = fileURLToPath(new URL('./postgres-terminal.ts', import.meta.url));
