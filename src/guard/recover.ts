@@ -20,7 +20,7 @@ import type { AttemptRecord, AttemptStatus, Outcome, RecoverResult, RecoveryStat
 import { assertOpen, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
-import { adopt } from './tabs.js';
+import { adoptUnlessRecovered } from './tabs.js';
 import { journal, storageError, write } from './writes.js';
 
 /** How long a try's lease holds off other guards: a `recover` call should answer well within it (its own timeout). */
@@ -243,11 +243,19 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
     if (theirs?.leaseUntil !== undefined && theirs.leaseUntil > wall) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
-    return stored.status === 'unknown' || (stored.status === 'pending' && statusOf(ctx, ctx.time.fromWall(stored), now) === 'unknown');
+    if (stored.status === 'unknown') return true;
+    // A pending: grown stale, or the very version start-up found (its process died mid-charge: unknown here).
+    return stored.status === 'pending' && (statusOf(ctx, ctx.time.fromWall(stored), now) === 'unknown' || isRecovered(ctx, stored));
   });
   if (!written) return undefined;
   ctx.recovered.delete(current.id);
   return leased;
+}
+
+/** `stored` (wall-clock times) is the pending that start-up read and reports as unknown. */
+function isRecovered(ctx: GuardContext, stored: AttemptRecord): boolean {
+  const recovered = ctx.recovered.get(stored.id);
+  return recovered !== undefined && sameVersion(ctx.time.toWall(recovered), stored);
 }
 
 /** The lease given back (with `exhausted` or `ended` noted), unless the attempt changed meanwhile. */
@@ -284,7 +292,8 @@ async function writeIf(
         claim({ keys: [], ids: [record.id] }, (related) => {
           const stored = related.find((other) => other.id === record.id);
           ok = stored === undefined || holds(stored);
-          if (!ok && stored) adopt(ctx, stored);
+          // What it found instead is taken in, except the pending start-up reports as unknown.
+          if (!ok && stored) adoptUnlessRecovered(ctx, stored);
           return ok ? [wall] : undefined;
         }),
       );
