@@ -38,12 +38,23 @@ export function track(ctx: GuardContext, record: AttemptRecord, base?: number): 
   const recovery = ctx.recovery;
   if (!ctx.o.recover || recovery.stopped) return;
   const tries = record.recovery?.tries ?? 0;
-  if (record.status === 'unknown') recovery.watched.set(record.id, { base: base ?? record.updatedAt, triesAtBase: tries });
-  else if (record.status === 'pending') {
-    recovery.watched.set(record.id, { base: record.pendingSince + ctx.o.pendingTimeoutMs, triesAtBase: tries });
+  const held = recovery.watched.get(record.id);
+  const heldFor = held && watchedVersion.get(held);
+  // The version it watches, again: another guard's try of it (its lease, its count) moves nothing
+  // in its schedule. Taken for a new start, each try would be due `recoverAfter` after the last.
+  if (base === undefined && heldFor && heldFor.status === record.status && sameVersion(heldFor, record)) return schedule(ctx);
+  let watch: Watch | undefined;
+  if (record.status === 'unknown') watch = { base: base ?? record.updatedAt, triesAtBase: tries };
+  else if (record.status === 'pending') watch = { base: record.pendingSince + ctx.o.pendingTimeoutMs, triesAtBase: tries };
+  if (watch) {
+    watchedVersion.set(watch, record);
+    recovery.watched.set(record.id, watch);
   } else recovery.watched.delete(record.id);
   schedule(ctx);
 }
+
+/** The version of the attempt each watch was made for. */
+const watchedVersion = new WeakMap<Watch, AttemptRecord>();
 
 /** `close()`: no more tries; waits for one in progress. */
 export async function stopRecovery(ctx: GuardContext): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { createGuard, memoryStore, type AttemptRecord, type RecoverAnswer } from '../../src/index.js';
-import { virtualTime } from '../../src/scenarios/virtual-time.js';
+import { sharedVirtualTime, virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 
@@ -34,6 +34,47 @@ function scripted(now: () => number, answer: (call: number, attempt: AttemptReco
   };
   return { calls, recover };
 }
+
+async function unknownAttempt(guard: Awaited<ReturnType<typeof createGuard>>) {
+  const decision = await guard.begin(sale);
+  await decision.attempt?.markUnknown();
+  return decision.attempt?.id as string;
+}
+
+describe('two terminals on one shared store', () => {
+  async function lanes(recoverAfter: string) {
+    const time = sharedVirtualTime(START);
+    const db = sharedMemoryDatabase(time.now);
+    const terminals = ['T1', 'T2'].map((terminalId) => ({ terminalId, time: time.terminal() }));
+    const { calls, recover } = scripted(
+      () => time.now() - START,
+      () => undefined,
+    );
+    const guards = await Promise.all(
+      terminals.map((t) =>
+        createGuard({
+          merchantId: 'M1',
+          terminalId: t.terminalId,
+          secret,
+          store: sharedStore(db.remote(t.terminalId), { local: memoryStore() }),
+          clock: t.time.clock,
+          scheduler: t.time.scheduler,
+          recover: recover(t.terminalId),
+          recoverAfter,
+        }),
+      ),
+    );
+    return { time, terminals, guards, calls };
+  }
+
+  test("the other terminal's try counts: tries stay recoverAfter × (2^k − 1) apart, whoever makes them", async () => {
+    const { time, guards, calls } = await lanes('5s');
+    const [t1] = guards as [Awaited<ReturnType<typeof createGuard>>];
+    await unknownAttempt(t1);
+    await time.advance(600_000);
+    expect(calls.map((c) => c.start)).toEqual([5_000, 15_000, 35_000]);
+  });
+});
 
 describe('a shared store at start-up', () => {
   test('a pending found at start-up (the process died mid-charge) is tried, and keeps reading unknown', async () => {
