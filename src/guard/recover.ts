@@ -16,8 +16,8 @@ import { GuardConfigError, GuardStateError, errorText, isGuardError } from '../e
 import { validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
-import type { AttemptRecord, AttemptStatus, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
+import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
+import { assertOpen, contextOf, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
 import { adoptUnlessRecovered } from './tabs.js';
@@ -62,7 +62,8 @@ export async function stopRecovery(ctx: GuardContext): Promise<void> {
   recovery.stopped = true;
   recovery.cancel?.();
   recovery.cancel = undefined;
-  await Promise.allSettled(recovery.running.values());
+  // Its own tries, and those of a guard it took the store over from: their answers are applied through this one.
+  await Promise.allSettled([...inProgress(ctx).values()]);
 }
 
 /** `Guard.recoverNow`: one try now for `attemptId`, or for every unknown attempt (exhausted ones included). */
@@ -93,7 +94,7 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const due = watch.base + ctx.o.recoverAfterMs * (2 ** k - 1);
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
-  if (state?.leaseUntil === undefined || !ctx.o.store.claim || ctx.recovery.running.has(id)) return due;
+  if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
   const now = guardNow(ctx);
   return Math.max(due, now + (state.leaseUntil - ctx.time.wallOf(now)));
 }
@@ -101,8 +102,9 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
 /** Sets the one timer for the earliest due try (only open attempts are watched: a short list). */
 function schedule(ctx: GuardContext): void {
   const recovery = ctx.recovery;
+  const running = inProgress(ctx);
   let due = Number.POSITIVE_INFINITY;
-  for (const [id, watch] of recovery.watched) if (!recovery.running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
+  for (const [id, watch] of recovery.watched) if (!running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
   if (due === recovery.due && recovery.cancel) return;
   recovery.cancel?.();
   recovery.cancel = undefined;
@@ -119,8 +121,9 @@ function runDue(ctx: GuardContext): void {
   const recovery = ctx.recovery;
   if (recovery.stopped || ctx.closed || !owners.holds(ctx.o.store, ctx.guard)) return;
   const now = guardNow(ctx);
+  const running = inProgress(ctx);
   for (const [id, watch] of recovery.watched) {
-    if (recovery.running.has(id) || dueOf(ctx, id, watch) > now) continue;
+    if (running.has(id) || dueOf(ctx, id, watch) > now) continue;
     const record = ctx.index.get(id);
     if (!record || statusOf(ctx, record, now) !== 'unknown') {
       // Resumed, or still pending (not stale yet after all): its next change puts it back.
@@ -132,17 +135,45 @@ function runDue(ctx: GuardContext): void {
   schedule(ctx);
 }
 
+/**
+ * The tries in progress in this process over `ctx`'s store, whichever guard
+ * makes them: a guard that took the store over (a restart in one process)
+ * does not call `recover` for an attempt its predecessor's call is still
+ * out for, and gets that call's answer (see `settleAnswer`).
+ */
+function inProgress(ctx: GuardContext): Map<string, Promise<RecoverResult>> {
+  let running = triesInProgress.get(ctx.o.store);
+  if (!running) triesInProgress.set(ctx.o.store, (running = new Map<string, Promise<RecoverResult>>()));
+  return running;
+}
+
+const triesInProgress = new WeakMap<GuardStore, Map<string, Promise<RecoverResult>>>();
+
+/** This guard, or the one that took its store over since (unless this one was closed): where an answer goes. */
+function ownerOf(ctx: GuardContext): GuardContext {
+  const owner = owners.owner(ctx.o.store);
+  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+}
+
+/** Whether `ctx` may still write: open, and not taken over. */
+function writable(ctx: GuardContext): boolean {
+  return !ctx.closed && owners.holds(ctx.o.store, ctx.guard);
+}
+
 /** One try: the lease taken, `recover` asked, its answer applied or recorded, the lease given back. */
 function tryOnce(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
-  const recovery = ctx.recovery;
-  const running = recovery.running.get(id);
-  // A try in progress is the answer to a second one (a double tap on "Check with the processor").
-  if (running) return running;
-  const attempt = tryHeld(ctx, id, manual).finally(() => {
-    recovery.running.delete(id);
-    schedule(ctx);
+  const running = inProgress(ctx);
+  const held = running.get(id);
+  // A try in progress is the answer to a second one (a double tap on "Check with the processor"),
+  // and so is a try a guard this one took over from has still out.
+  if (held) return held;
+  const attempt: Promise<RecoverResult> = tryHeld(ctx, id, manual).finally(() => {
+    if (running.get(id) === attempt) running.delete(id);
+    ctx.recovery.running.delete(id);
+    schedule(ownerOf(ctx));
   });
-  recovery.running.set(id, attempt);
+  running.set(id, attempt);
+  ctx.recovery.running.set(id, attempt);
   return attempt;
 }
 
@@ -170,7 +201,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
 }
 
 async function settleAnswer(
-  ctx: GuardContext,
+  from: GuardContext,
   leased: AttemptRecord,
   tries: number,
   answer: unknown,
@@ -178,6 +209,9 @@ async function settleAnswer(
   manual: boolean,
 ): Promise<RecoverResult> {
   const id = leased.id;
+  // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is in hand).
+  const ctx = ownerOf(from);
+  const open = writable(ctx);
   const at = guardNow(ctx);
   let outcome: Outcome | undefined;
   let error = thrown;
@@ -189,17 +223,29 @@ async function settleAnswer(
     }
   }
   const finish = (status: AttemptStatus, detail: string): RecoverResult => {
-    journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: `try ${tries}${manual ? ' (recoverNow)' : ''}: ${detail}` });
+    const entry = `try ${tries}${manual ? ' (recoverNow)' : ''}: ${detail}`;
+    // A closed guard writes nothing more, its journal included.
+    if (open) journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: entry });
     const found = { ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
     ctx.events.emit({ type: 'recover', attemptId: id, try: tries, ...found });
     return { attemptId: id, status, ...found };
   };
 
-  // Settled or resumed meanwhile (a person, another tab, the charge's own late answer): the answer is dropped.
+  // Still the version it was asked about? Settled or resumed meanwhile (a person, another tab, the
+  // charge's own late answer): the answer is dropped. Compared on wall-clock times and as stored
+  // (a pending start-up reports as unknown is the same version), so a successor's copy counts.
   const held = ctx.index.get(id);
-  if (held !== leased) {
+  const same =
+    open &&
+    held !== undefined &&
+    statusOf(ctx, held, at) === 'unknown' &&
+    sameVersion(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
+  if (!same) {
     const status = held ? statusOf(ctx, held, at) : 'unknown';
-    return finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
+    const result = finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
+    // A resume copied the lease along: given back all the same.
+    if (open && held) await releaseLease(ctx, held, leased, {});
+    return result;
   }
   if (outcome && SETTLES.has(outcome.status)) {
     try {
@@ -208,15 +254,15 @@ async function settleAnswer(
     } catch (failed) {
       if (!isGuardError(failed)) throw failed;
       error = failed;
-      await releaseLease(ctx, leased, {});
+      await releaseLease(ctx, ctx.index.get(id) ?? held, leased, {});
       return finish('unknown', `could not settle ${outcome.status}: ${failed.message}`);
     }
   }
   const stillUnknown = thrown !== undefined || (error === undefined && (outcome === undefined || outcome.status === 'unknown'));
   if (stillUnknown) {
     // Still unknown (no answer yet, or `recover` threw): tried again on schedule, up to `recoverTries`.
-    const exhausted = !manual && tries >= ctx.o.recoverTries && leased.recovery?.exhausted !== true;
-    await releaseLease(ctx, leased, exhausted ? { exhausted: true } : {});
+    const exhausted = !manual && tries >= ctx.o.recoverTries && held.recovery?.exhausted !== true;
+    await releaseLease(ctx, held, leased, exhausted ? { exhausted: true } : {});
     const result = finish('unknown', thrown === undefined ? 'still unknown' : `threw (${errorText(thrown)}): still unknown`);
     if (exhausted) {
       journal(ctx, {
@@ -236,7 +282,7 @@ async function settleAnswer(
     `recover answered '${outcome?.status}': an unknown attempt can only be settled approved, declined, cancelled or voided`,
     { field: 'recover' },
   );
-  await releaseLease(ctx, leased, { ended: true });
+  await releaseLease(ctx, held, leased, { ended: true });
   return finish('unknown', `answered what cannot settle it (${outcome?.status ?? errorText(error)}): no more scheduled tries`);
 }
 
@@ -269,15 +315,22 @@ function isRecovered(ctx: GuardContext, stored: AttemptRecord): boolean {
   return recovered !== undefined && sameVersion(ctx.time.toWall(recovered), stored);
 }
 
-/** The lease given back (with `exhausted` or `ended` noted), unless the attempt changed meanwhile. */
-async function releaseLease(ctx: GuardContext, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<void> {
-  const { leaseUntil: _released, ...state } = leased.recovery as RecoveryState;
-  const released = withChanges(leased, { recovery: { ...state, ...note } });
+/**
+ * The lease of the try that wrote `leased` given back (with `exhausted` or
+ * `ended` noted) on `held`, what memory holds now: if it still carries that
+ * lease and is still open (a resume copies the lease along: given back all
+ * the same), and the store's version carries it too.
+ */
+async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<void> {
+  const lease = leased.recovery?.leaseUntil;
+  if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return;
+  const { leaseUntil: _released, ...state } = held.recovery;
+  const released = withChanges(held, { recovery: { ...state, ...note } });
   await writeIf(
     ctx,
-    leased,
+    held,
     released,
-    (stored) => stored.recovery?.leaseUntil === leased.recovery?.leaseUntil && stored.status === leased.status,
+    (stored) => stored.recovery?.leaseUntil === lease && (stored.status === held.status || isRecovered(ctx, stored)),
   );
 }
 
@@ -292,6 +345,8 @@ async function writeIf(
   holds: (stored: AttemptRecord) => boolean,
 ): Promise<boolean> {
   const { store } = ctx.o;
+  // A guard fenced by another over its store, or closed, writes nothing: its copies are old.
+  if (!writable(ctx)) return false;
   // Changed in memory meanwhile (settled, resumed): nothing to write over it.
   if (ctx.index.get(record.id) !== from) return false;
   const wall = ctx.time.toWall(record);

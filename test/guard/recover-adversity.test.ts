@@ -6,7 +6,7 @@
  * recover.ts, kept here as a plain example.
  */
 import { describe, expect, test } from 'vitest';
-import { createGuard, memoryStore, type AttemptRecord, type RecoverAnswer } from '../../src/index.js';
+import { createGuard, memoryStore, type AttemptRecord, type GuardStore, type RecoverAnswer } from '../../src/index.js';
 import { sharedVirtualTime, virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
@@ -14,6 +14,10 @@ import { sharedStore } from '../../src/shared/store.js';
 const secret = 'recover-adversity-secret-0123456789';
 const sale = { amount: 5000, currency: 'CNY', card: { token: 'tok_recover' } };
 const START = Date.parse('2026-03-01T09:00:00Z');
+
+const ticks = async (n = 6) => {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 /** A `recover` that logs its calls (start and end, virtual ms) and answers as the test says. */
 function scripted(now: () => number, answer: (call: number, attempt: AttemptRecord) => RecoverAnswer | Promise<RecoverAnswer>) {
@@ -35,11 +39,72 @@ function scripted(now: () => number, answer: (call: number, attempt: AttemptReco
   return { calls, recover };
 }
 
+/** No two calls for one attempt overlap. */
+function overlaps(calls: readonly { id: string; start: number; end?: number }[]): string[] {
+  const found: string[] = [];
+  calls.forEach((a, i) =>
+    calls.slice(i + 1).forEach((b) => {
+      if (a.id === b.id && (a.end === undefined || b.start < a.end)) found.push(`${a.id}: ${a.start}–${a.end ?? '…'} and ${b.start}`);
+    }),
+  );
+  return found;
+}
+
 async function unknownAttempt(guard: Awaited<ReturnType<typeof createGuard>>) {
   const decision = await guard.begin(sale);
   await decision.attempt?.markUnknown();
   return decision.attempt?.id as string;
 }
+
+describe('a restart with a call in flight (a new guard over the store, the old one dropped without close)', () => {
+  for (const kind of ['memoryStore', 'shared store'] as const) {
+    test(`${kind}: the new guard does not call while the old guard's call is in flight, and takes its answer`, async () => {
+      const time = virtualTime(START);
+      let answer!: (value: RecoverAnswer) => void;
+      const { calls, recover } = scripted(time.clock.monotonic, (n) =>
+        n === 1 ? new Promise<RecoverAnswer>((resolve) => (answer = resolve)) : undefined,
+      );
+      const db = sharedMemoryDatabase(time.clock.now);
+      const store: GuardStore = kind === 'memoryStore' ? memoryStore() : sharedStore(db.remote('T1'), { local: memoryStore() });
+      const options = { merchantId: 'M1', terminalId: 'T1', secret, store, clock: time.clock, scheduler: time.scheduler };
+      const first = await createGuard({ ...options, recover: recover('first') });
+      const id = await unknownAttempt(first);
+      await time.advance(5_000);
+      expect(calls).toHaveLength(1);
+      const second = await createGuard({ ...options, recover: recover('second') });
+      // The new guard's first try would be due 5 s after its start-up.
+      await time.advance(30_000);
+      expect(calls).toHaveLength(1);
+      answer({ status: 'approved', authCode: 'LATE1' });
+      await ticks();
+      expect(await second.get(id)).toMatchObject({ status: 'approved', authCode: 'LATE1' });
+      await time.advance(60_000);
+      expect(calls).toHaveLength(1);
+      expect(overlaps(calls)).toEqual([]);
+    });
+
+    test(`${kind}: the old guard's late answer never writes over what the new guard settled`, async () => {
+      const time = virtualTime(START);
+      let answer!: (value: RecoverAnswer) => void;
+      const { recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>((resolve) => (answer = resolve)));
+      const db = sharedMemoryDatabase(time.clock.now);
+      const store: GuardStore = kind === 'memoryStore' ? memoryStore() : sharedStore(db.remote('T1'), { local: memoryStore() });
+      const reader = db.remote('READER');
+      const stored = async (id: string) => (kind === 'memoryStore' ? store.get?.(id) : (await reader.get('M1', [id]))[0]?.record);
+      const options = { merchantId: 'M1', terminalId: 'T1', secret, store, clock: time.clock, scheduler: time.scheduler };
+      const first = await createGuard({ ...options, recover: recover('first') });
+      const id = await unknownAttempt(first);
+      await time.advance(5_000);
+      const second = await createGuard({ ...options, recover: recover('second') });
+      // A person checked with the processor and settled it.
+      await second.settle(id, { status: 'declined' });
+      answer(undefined);
+      await ticks();
+      expect((await stored(id))?.status).toBe('declined');
+      expect((await stored(id))?.recovery?.tries).toBe(1);
+    });
+  }
+});
 
 describe('two terminals on one shared store', () => {
   async function lanes(recoverAfter: string) {
