@@ -190,23 +190,58 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   }
   const tries = (leased.recovery as RecoveryState).tries;
   const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
-  let answer: unknown;
-  let error: unknown;
+  // No longer than its lease: past it, another tab or terminal may take the attempt over, and a
+  // call that never answers would hold the attempt (and close()) here for good. Its answer, should
+  // it still come, is applied if the attempt is still unknown as it was asked.
+  let given: 'answered' | 'up' | undefined;
+  let stop: () => void = () => undefined;
+  const silence = new Promise<RecoverResult>((resolve) => {
+    stop = after(ctx, RECOVER_LEASE_MS, () => {
+      if (given) return;
+      given = 'up';
+      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms, its lease`);
+      resolve(settleAnswer(ctx, leased, tries, { thrown }, manual, false));
+    });
+  });
+  const answered = (async () => {
+    let reply: Reply;
+    try {
+      reply = { answer: await recover(ctx.time.toWall(leased)) };
+    } catch (thrown) {
+      reply = { thrown };
+    }
+    stop();
+    const late = given === 'up';
+    given ??= 'answered';
+    return settleAnswer(ctx, leased, tries, reply, manual, late);
+  })();
+  answered.catch(() => undefined);
+  return Promise.race([answered, silence]);
+}
+
+/** Runs `task` after `ms` on the guard's scheduler (setTimeout if it throws); returns a cancel. */
+function after(ctx: GuardContext, ms: number, task: () => void): () => void {
   try {
-    answer = await recover(ctx.time.toWall(leased));
-  } catch (thrown) {
-    error = thrown;
+    return ctx.o.scheduler.after(ms, task);
+  } catch {
+    const timer = setTimeout(task, ms);
+    return () => clearTimeout(timer);
   }
-  return settleAnswer(ctx, leased, tries, answer, error, manual);
+}
+
+/** What `recover` answered, or threw. */
+interface Reply {
+  answer?: unknown;
+  thrown?: unknown;
 }
 
 async function settleAnswer(
   from: GuardContext,
   leased: AttemptRecord,
   tries: number,
-  answer: unknown,
-  thrown: unknown,
+  { answer, thrown }: Reply,
   manual: boolean,
+  late: boolean,
 ): Promise<RecoverResult> {
   const id = leased.id;
   // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is in hand).
@@ -223,7 +258,7 @@ async function settleAnswer(
     }
   }
   const finish = (status: AttemptStatus, detail: string): RecoverResult => {
-    const entry = `try ${tries}${manual ? ' (recoverNow)' : ''}: ${detail}`;
+    const entry = `try ${tries}${manual ? ' (recoverNow)' : ''}${late ? ', answered after it was given up on' : ''}: ${detail}`;
     // A closed guard writes nothing more, its journal included.
     if (open) journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: entry });
     const found = { ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
@@ -240,6 +275,13 @@ async function settleAnswer(
     held !== undefined &&
     statusOf(ctx, held, at) === 'unknown' &&
     sameVersion(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
+  if (late && !(same && outcome && SETTLES.has(outcome.status))) {
+    // The try was finished (as still unknown, its lease given back) when it was given up on.
+    const status = held ? statusOf(ctx, held, at) : 'unknown';
+    const detail = `try ${tries}, answered ${outcome?.status ?? 'nothing'} after it was given up on: dropped`;
+    if (open) journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail });
+    return { attemptId: id, status, ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
+  }
   if (!same) {
     const status = held ? statusOf(ctx, held, at) : 'unknown';
     const result = finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);

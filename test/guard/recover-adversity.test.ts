@@ -6,7 +6,8 @@
  * recover.ts, kept here as a plain example.
  */
 import { describe, expect, test } from 'vitest';
-import { createGuard, memoryStore, type AttemptRecord, type GuardStore, type RecoverAnswer } from '../../src/index.js';
+import { createGuard, memoryStore, type AttemptRecord, type GuardEvent, type GuardStore, type RecoverAnswer } from '../../src/index.js';
+import { RECOVER_LEASE_MS } from '../../src/guard/recover.js';
 import { sharedVirtualTime, virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
@@ -55,6 +56,71 @@ async function unknownAttempt(guard: Awaited<ReturnType<typeof createGuard>>) {
   await decision.attempt?.markUnknown();
   return decision.attempt?.id as string;
 }
+
+describe('a call that never answers', () => {
+  test('is given up on once its lease runs out (journaled, in the event): the next try comes on schedule', async () => {
+    const time = virtualTime(START);
+    const never = new Promise<RecoverAnswer>(() => undefined);
+    const { calls, recover } = scripted(time.clock.monotonic, (n) => (n === 1 ? never : { status: 'declined' }));
+    const guard = await createGuard({ merchantId: 'M1', secret, clock: time.clock, scheduler: time.scheduler, recover: recover('g') });
+    const events: GuardEvent[] = [];
+    guard.on('recover', (e) => events.push(e));
+    const id = await unknownAttempt(guard);
+    await time.advance(5_000);
+    expect(calls).toHaveLength(1);
+    // Try 2 is due at 15 s, but try 1 holds the attempt until its lease runs out.
+    await time.advance(RECOVER_LEASE_MS - 1);
+    expect(calls).toHaveLength(1);
+    await time.advance(1);
+    expect(calls.map((c) => c.start)).toEqual([5_000, 5_000 + RECOVER_LEASE_MS]);
+    expect(events[0]).toMatchObject({ type: 'recover', attemptId: id, try: 1 });
+    expect(String((events[0] as { error?: unknown }).error)).toMatch(/did not answer/);
+    expect((await guard.get(id))?.status).toBe('declined');
+  });
+
+  test('close() waits for a try in progress no longer than its lease', async () => {
+    const time = virtualTime(START);
+    const { recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>(() => undefined));
+    const store = memoryStore();
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: recover('g'),
+    });
+    const id = await unknownAttempt(guard);
+    await time.advance(5_000);
+    let closed = false;
+    const closing = guard.close().then(() => (closed = true));
+    await time.advance(RECOVER_LEASE_MS - 1);
+    expect(closed).toBe(false);
+    await time.advance(1);
+    await ticks();
+    expect(closed).toBe(true);
+    await closing;
+    // The lease was given back: the next run may try it at once.
+    expect((await store.get?.(id))?.recovery).toEqual({ tries: 1 });
+  });
+  test('its answer, should it still come, is applied if the attempt is still unknown as it was asked; dropped if not', async () => {
+    const time = virtualTime(START);
+    const answers: ((value: RecoverAnswer) => void)[] = [];
+    const { calls, recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>((resolve) => answers.push(resolve)));
+    const guard = await createGuard({ merchantId: 'M1', secret, clock: time.clock, scheduler: time.scheduler, recover: recover('g') });
+    const first = await unknownAttempt(guard);
+    await time.advance(5_000 + RECOVER_LEASE_MS);
+    expect(calls.map((c) => c.start)).toEqual([5_000, 5_000 + RECOVER_LEASE_MS]); // try 1 given up on, try 2 out
+    // Try 1's answer comes after all: the attempt is still unknown, the version it was asked about.
+    (answers[0] as (value: RecoverAnswer) => void)({ status: 'approved', authCode: 'LATE' });
+    await ticks();
+    expect(await guard.get(first)).toMatchObject({ status: 'approved', authCode: 'LATE' });
+    // Try 2's answer then finds it settled: dropped.
+    (answers[1] as (value: RecoverAnswer) => void)({ status: 'cancelled' });
+    await ticks();
+    expect((await guard.get(first))?.status).toBe('approved');
+  });
+});
 
 describe('a restart with a call in flight (a new guard over the store, the old one dropped without close)', () => {
   for (const kind of ['memoryStore', 'shared store'] as const) {
