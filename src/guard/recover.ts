@@ -89,9 +89,13 @@ export async function recoverNow(ctx: GuardContext, attemptId?: string): Promise
 function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const record = ctx.index.get(id);
   const state = record?.recovery;
-  if (!record || state?.ended || (state?.tries ?? 0) >= ctx.o.recoverTries) return Number.POSITIVE_INFINITY;
-  const k = (state?.tries ?? 0) - watch.triesAtBase + 1;
-  const due = watch.base + ctx.o.recoverAfterMs * (2 ** k - 1);
+  if (!record || state?.ended) return Number.POSITIVE_INFINITY;
+  const tries = state?.tries ?? 0;
+  let due: number;
+  if (tries < ctx.o.recoverTries) due = watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1);
+  // Its tries used up but not reported (see `unreported`): the report is due once it is unknown.
+  else if (unreported(ctx, record.recovery)) due = watch.base;
+  else return Number.POSITIVE_INFINITY;
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
@@ -130,9 +134,55 @@ function runDue(ctx: GuardContext): void {
       if (record?.status !== 'pending') recovery.watched.delete(id);
       continue;
     }
-    void tryOnce(ctx, id, false);
+    void (unreported(ctx, record.recovery) ? once(ctx, id, () => report(ctx, id)) : tryOnce(ctx, id, false));
   }
   schedule(ctx);
+}
+
+/**
+ * Whether `record`'s tries are used up (`recoverTries`, as the option is
+ * now) with no `recovery-exhausted` reported yet. A try that leaves it so
+ * reports it at once; this catches the rest: a last try whose answer was
+ * dropped (resumed meanwhile, unknown again since), a restart with a lower
+ * `recoverTries` than the tries already made.
+ */
+function unreported(ctx: GuardContext, state: RecoveryState | undefined): boolean {
+  return ctx.o.recoverTries >= 1 && (state?.tries ?? 0) >= ctx.o.recoverTries && state?.exhausted !== true && state?.ended !== true;
+}
+
+/** `recovery-exhausted` for an attempt whose tries are used up: noted with it (once per attempt, across guards), journaled, emitted. */
+async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
+  const held = ctx.index.get(id);
+  const now = guardNow(ctx);
+  const status = held ? statusOf(ctx, held, now) : 'unknown';
+  if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
+  const state = held.recovery as RecoveryState;
+  const wall = ctx.time.wallOf(now);
+  const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
+  // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
+  const written = await writeIf(
+    ctx,
+    held,
+    noted,
+    (stored) =>
+      stored.recovery?.exhausted !== true &&
+      (stored.recovery?.tries ?? 0) === state.tries &&
+      !((stored.recovery?.leaseUntil ?? wall) > wall),
+  );
+  if (written) exhausted(ctx, id, state.tries, now);
+  return { attemptId: id, status };
+}
+
+/** Journals and emits `recovery-exhausted`. */
+function exhausted(ctx: GuardContext, id: string, tries: number, at: number): void {
+  journal(ctx, {
+    at,
+    type: 'recover',
+    attemptId: id,
+    to: 'unknown',
+    detail: `recovery exhausted after ${tries} tries: for a person to settle`,
+  });
+  ctx.events.emit({ type: 'recovery-exhausted', attemptId: id, tries });
 }
 
 /**
@@ -162,12 +212,17 @@ function writable(ctx: GuardContext): boolean {
 
 /** One try: the lease taken, `recover` asked, its answer applied or recorded, the lease given back. */
 function tryOnce(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
+  return once(ctx, id, () => tryHeld(ctx, id, manual));
+}
+
+/** Runs `work` for attempt `id` unless a try of it is in progress in this process: then that try is the answer. */
+function once(ctx: GuardContext, id: string, work: () => Promise<RecoverResult>): Promise<RecoverResult> {
   const running = inProgress(ctx);
   const held = running.get(id);
   // A try in progress is the answer to a second one (a double tap on "Check with the processor"),
   // and so is a try a guard this one took over from has still out.
   if (held) return held;
-  const attempt: Promise<RecoverResult> = tryHeld(ctx, id, manual).finally(() => {
+  const attempt: Promise<RecoverResult> = work().finally(() => {
     if (running.get(id) === attempt) running.delete(id);
     ctx.recovery.running.delete(id);
     schedule(ownerOf(ctx));
@@ -303,19 +358,12 @@ async function settleAnswer(
   const stillUnknown = thrown !== undefined || (error === undefined && (outcome === undefined || outcome.status === 'unknown'));
   if (stillUnknown) {
     // Still unknown (no answer yet, or `recover` threw): tried again on schedule, up to `recoverTries`.
-    const exhausted = !manual && tries >= ctx.o.recoverTries && held.recovery?.exhausted !== true;
-    await releaseLease(ctx, held, leased, exhausted ? { exhausted: true } : {});
+    // The last try, scheduled or the till's button (it counts as a try): reported once.
+    const last = unreported(ctx, { ...held.recovery, tries });
+    const noted = await releaseLease(ctx, held, leased, last ? { exhausted: true } : {});
     const result = finish('unknown', thrown === undefined ? 'still unknown' : `threw (${errorText(thrown)}): still unknown`);
-    if (exhausted) {
-      journal(ctx, {
-        at,
-        type: 'recover',
-        attemptId: id,
-        to: 'unknown',
-        detail: `recovery exhausted after ${tries} tries: for a person to settle`,
-      });
-      ctx.events.emit({ type: 'recovery-exhausted', attemptId: id, tries });
-    }
+    // Not noted (a storage failure): reported once it is, on schedule.
+    if (last && noted) exhausted(ctx, id, tries, at);
     return result;
   }
   // An answer it may not settle with (`refunded`, `pending`, not an outcome): an error, and no more scheduled tries.
@@ -363,12 +411,12 @@ function isRecovered(ctx: GuardContext, stored: AttemptRecord): boolean {
  * lease and is still open (a resume copies the lease along: given back all
  * the same), and the store's version carries it too.
  */
-async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<void> {
+async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<boolean> {
   const lease = leased.recovery?.leaseUntil;
-  if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return;
+  if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return false;
   const { leaseUntil: _released, ...state } = held.recovery;
   const released = withChanges(held, { recovery: { ...state, ...note } });
-  await writeIf(
+  return writeIf(
     ctx,
     held,
     released,

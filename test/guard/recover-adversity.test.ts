@@ -172,6 +172,46 @@ describe('a restart with a call in flight (a new guard over the store, the old o
   }
 });
 
+describe('recovery-exhausted', () => {
+  test("the till's button used for the last try: reported once, like a scheduled last try", async () => {
+    const time = virtualTime(START);
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const guard = await createGuard({ merchantId: 'M1', secret, clock: time.clock, scheduler: time.scheduler, recover: recover('g') });
+    const events: GuardEvent[] = [];
+    guard.on('recovery-exhausted', (e) => events.push(e));
+    const id = await unknownAttempt(guard);
+    await time.advance(15_000); // tries 1 and 2, on schedule
+    await guard.recoverNow(id); // try 3: the last
+    await time.advance(600_000);
+    expect(calls).toHaveLength(3);
+    expect(events).toEqual([{ type: 'recovery-exhausted', attemptId: id, tries: 3 }]);
+    await guard.recoverNow(id); // exhausted ones included; reported once only
+    await time.advance(600_000);
+    expect(events).toHaveLength(1);
+  });
+
+  test('a restart with fewer recoverTries than the tries already made: reported, once', async () => {
+    const time = virtualTime(START);
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const store = memoryStore();
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, recover: recover('g') };
+    const guard = await createGuard({ ...options, recoverTries: 5 });
+    const id = await unknownAttempt(guard);
+    await time.advance(15_000);
+    expect(calls).toHaveLength(2);
+    const restarted = await createGuard({ ...options, recoverTries: 1 });
+    const events: GuardEvent[] = [];
+    restarted.on('recovery-exhausted', (e) => events.push(e));
+    await time.advance(600_000);
+    expect(calls).toHaveLength(2);
+    expect(events).toEqual([{ type: 'recovery-exhausted', attemptId: id, tries: 2 }]);
+    const again = await createGuard({ ...options, recoverTries: 1 });
+    again.on('recovery-exhausted', (e) => events.push(e));
+    await time.advance(600_000);
+    expect(events).toHaveLength(1);
+  });
+});
+
 describe('two terminals on one shared store', () => {
   async function lanes(recoverAfter: string) {
     const time = sharedVirtualTime(START);
