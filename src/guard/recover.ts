@@ -263,7 +263,8 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
     try {
       reply = { answer: await recover(ctx.time.toWall(leased)) };
     } catch (thrown) {
-      reply = { thrown };
+      // `throw undefined` (or a promise rejected without a reason) is a throw all the same.
+      reply = { thrown: thrown === undefined ? new Error('recover threw undefined') : thrown };
     }
     stop();
     const late = given === 'up';

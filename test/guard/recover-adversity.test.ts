@@ -6,7 +6,15 @@
  * recover.ts, kept here as a plain example.
  */
 import { describe, expect, test } from 'vitest';
-import { createGuard, memoryStore, type AttemptRecord, type GuardEvent, type GuardStore, type RecoverAnswer } from '../../src/index.js';
+import {
+  createGuard,
+  memoryStore,
+  type AttemptRecord,
+  type GuardEvent,
+  type GuardOptions,
+  type GuardStore,
+  type RecoverAnswer,
+} from '../../src/index.js';
 import { RECOVER_LEASE_MS } from '../../src/guard/recover.js';
 import { sharedVirtualTime, virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
@@ -15,6 +23,8 @@ import { sharedStore } from '../../src/shared/store.js';
 const secret = 'recover-adversity-secret-0123456789';
 const sale = { amount: 5000, currency: 'CNY', card: { token: 'tok_recover' } };
 const START = Date.parse('2026-03-01T09:00:00Z');
+
+const PAN = '4111 1111 1111 1111';
 
 const ticks = async (n = 6) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -271,5 +281,92 @@ describe('a shared store at start-up', () => {
     expect((await restarted.get(id))?.status).toBe('unknown');
     // A retry of the sale is blocked as an unknown outcome, not held as a charge in flight.
     expect((await restarted.begin(sale)).reasons.map((r) => r.code)).toEqual(['UNKNOWN_OUTCOME']);
+  });
+});
+
+describe('hostile answers', () => {
+  async function oneTry(answer: () => RecoverAnswer | Promise<RecoverAnswer>, options: Partial<GuardOptions> = {}) {
+    const time = virtualTime(START);
+    const store = memoryStore();
+    const events: GuardEvent[] = [];
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: answer,
+      ...options,
+    });
+    guard.on('recover', (e) => events.push(e));
+    const id = await unknownAttempt(guard);
+    await time.advance(5_000);
+    return { guard, id, events, store };
+  }
+
+  test('a card number in an answer is masked like any settle: in the record, the journal and the event', async () => {
+    const { guard, id, events, store } = await oneTry(() => ({
+      status: 'approved',
+      authCode: 'A1',
+      message: `approved for card ${PAN}`,
+      processorRef: PAN.replaceAll(' ', ''),
+    }));
+    const record = await guard.get(id);
+    expect(record?.status).toBe('approved');
+    const seen = JSON.stringify([record, store.journal(), events, await store.load()]);
+    expect(seen).not.toMatch(/4111\s?1111\s?1111\s?1111/);
+  });
+
+  test('a thrown card number is masked in the journal', async () => {
+    const { store } = await oneTry(() => {
+      throw new Error(`inquiry failed for card ${PAN}`);
+    });
+    expect(JSON.stringify(store.journal())).not.toMatch(/4111\s?1111\s?1111\s?1111/);
+    expect(JSON.stringify(store.journal())).toMatch(/inquiry failed/);
+  });
+
+  test('`throw undefined` is a throw: journaled as one, the event carries an error', async () => {
+    const { events, store } = await oneTry(() => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      throw undefined;
+    });
+    expect(events).toHaveLength(1);
+    expect((events[0] as { error?: unknown }).error).toBeDefined();
+    expect(store.journal().find((e) => e.type === 'recover')?.detail).toMatch(/threw/);
+  });
+
+  test('a Proxy that throws on every read, thrown or returned: still unknown, tried again', async () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('hostile');
+        },
+      },
+    );
+    const returned = await oneTry(() => hostile as RecoverAnswer);
+    expect((await returned.guard.get(returned.id))?.recovery).toEqual({ tries: 1 });
+    const thrown = await oneTry(() => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      throw hostile;
+    });
+    expect((await thrown.guard.get(thrown.id))?.recovery).toEqual({ tries: 1 });
+    expect(JSON.stringify(thrown.store.journal())).toMatch(/threw/);
+  });
+
+  test('an answer whose every field but `then` throws is an error that ends the tries, without throwing out of the guard', async () => {
+    const unreadable = new Proxy(
+      {},
+      {
+        get(_target, key) {
+          if (key === 'then') return undefined;
+          throw new Error('hostile');
+        },
+      },
+    );
+    const { guard, id, events } = await oneTry(() => unreadable as RecoverAnswer);
+    expect((await guard.get(id))?.recovery).toEqual({ tries: 1, ended: true });
+    expect(events[0]).toMatchObject({ type: 'recover', try: 1 });
+    expect((events[0] as { error?: unknown }).error).toBeDefined();
   });
 });
