@@ -391,13 +391,29 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
     if (theirs?.leaseUntil !== undefined && theirs.leaseUntil > wall) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
-    if (stored.status === 'unknown') return true;
-    // A pending: grown stale, or the very version start-up found (its process died mid-charge: unknown here).
-    return stored.status === 'pending' && (statusOf(ctx, ctx.time.fromWall(stored), now) === 'unknown' || isRecovered(ctx, stored));
+    // The version this guard found unknown (or the pending start-up reports as unknown): judged on
+    // what memory holds, not on the stored times read back (a wall clock set back makes those
+    // ambiguous). Another version (settled, resumed, made unknown elsewhere) is taken in instead.
+    return sameVersion(stored, ctx.time.toWall(current)) || isRecovered(ctx, stored);
   });
   if (!written) return undefined;
   ctx.recovered.delete(current.id);
   return leased;
+}
+
+/**
+ * What a refused claim found instead of `held`: the same version with
+ * another guard's lease or count (only that is taken: the times are this
+ * guard's own, and reading them back through the wall clock could move
+ * them), or another version, taken in as any other tab's write (except the
+ * pending that start-up reports as unknown).
+ */
+function learn(ctx: GuardContext, held: AttemptRecord, stored: AttemptRecord): void {
+  if (!sameVersion(ctx.time.toWall(held), stored) && !isRecovered(ctx, stored)) return adoptUnlessRecovered(ctx, stored);
+  if (ctx.index.get(held.id) !== held) return;
+  const learnt = withChanges(held, { recovery: stored.recovery });
+  ctx.index.add(learnt);
+  track(ctx, learnt);
 }
 
 /** `stored` (wall-clock times) is the pending that start-up read and reports as unknown. */
@@ -449,8 +465,7 @@ async function writeIf(
         claim({ keys: [], ids: [record.id] }, (related) => {
           const stored = related.find((other) => other.id === record.id);
           ok = stored === undefined || holds(stored);
-          // What it found instead is taken in, except the pending start-up reports as unknown.
-          if (!ok && stored) adoptUnlessRecovered(ctx, stored);
+          if (!ok && stored) learn(ctx, from, stored);
           return ok ? [wall] : undefined;
         }),
       );

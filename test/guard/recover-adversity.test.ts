@@ -257,6 +257,33 @@ describe('two terminals on one shared store', () => {
   });
 });
 
+describe('a wall clock set back an hour', () => {
+  test('shared store: a pending grown stale is tried on schedule, and its times stay its own', async () => {
+    const time = virtualTime(START);
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const db = sharedMemoryDatabase(time.clock.now);
+    const store = sharedStore(db.remote('T1'), { local: memoryStore() });
+    const guard = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      pendingTimeout: '1m',
+      recover: recover('g'),
+    });
+    const id = (await guard.begin(sale)).attempt?.id as string;
+    const begun = await guard.get(id);
+    time.jump(-3_600_000);
+    await time.advance(600_000);
+    // Reading its own lease back through the wall clock took the pending for one an hour younger.
+    expect(calls.map((c) => c.start)).toEqual([65_000, 75_000, 95_000]);
+    const now = await guard.get(id);
+    expect([now?.status, now?.pendingSince]).toEqual(['unknown', begun?.pendingSince]);
+  });
+});
+
 describe('a shared store at start-up', () => {
   test('a pending found at start-up (the process died mid-charge) is tried, and keeps reading unknown', async () => {
     const time = virtualTime(START);
