@@ -93,8 +93,9 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const tries = state?.tries ?? 0;
   let due: number;
   if (tries < ctx.o.recoverTries) due = watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1);
-  // Its tries used up but not reported (see `unreported`): the report is due once it is unknown.
-  else if (unreported(ctx, record.recovery)) due = watch.base;
+  // Its tries used up but not reported (see `unreported`): the report is due once it is unknown
+  // (a pending watched from when it grows stale reads unknown a millisecond after that).
+  else if (unreported(ctx, record.recovery)) due = watch.base + 1;
   else return Number.POSITIVE_INFINITY;
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.

@@ -220,6 +220,31 @@ describe('recovery-exhausted', () => {
     await time.advance(600_000);
     expect(events).toHaveLength(1);
   });
+  test('a resumed attempt whose tries are used up is reported once it grows stale (not spun on the instant before)', async () => {
+    const time = virtualTime(START);
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const options = {
+      merchantId: 'M1',
+      secret,
+      store: memoryStore(),
+      clock: time.clock,
+      scheduler: time.scheduler,
+      pendingTimeout: '1m',
+      recover: recover('g'),
+    };
+    const guard = await createGuard({ ...options, recoverTries: 5 });
+    const id = await unknownAttempt(guard);
+    await time.advance(15_000);
+    const restarted = await createGuard({ ...options, recoverTries: 1 });
+    const events: GuardEvent[] = [];
+    restarted.on('recovery-exhausted', (e) => events.push(e));
+    await restarted.resume(id); // charged again, and that charge hangs: it grows stale
+    await time.advance(60_000);
+    expect(events).toEqual([]);
+    await time.advance(1);
+    expect(events).toEqual([{ type: 'recovery-exhausted', attemptId: id, tries: 2 }]);
+    expect(calls).toHaveLength(2);
+  }, 5_000);
 });
 
 describe('two terminals on one shared store', () => {
