@@ -292,7 +292,35 @@ interface Reply {
   thrown?: unknown;
 }
 
-async function settleAnswer(
+/**
+ * Applies a try's answer (or records it). Answers for one attempt are
+ * applied one after the other: a try given up on can still answer while the
+ * next try's answer is being applied, and each must find what the one
+ * before it did (settled meanwhile: dropped).
+ */
+function settleAnswer(
+  from: GuardContext,
+  leased: AttemptRecord,
+  tries: number,
+  reply: Reply,
+  manual: boolean,
+  late: boolean,
+): Promise<RecoverResult> {
+  let queue = answering.get(from.o.store);
+  if (!queue) answering.set(from.o.store, (queue = new Map<string, Promise<unknown>>()));
+  const chain = queue;
+  const before = chain.get(leased.id) ?? Promise.resolve();
+  const applied = before.then(() => applyAnswer(from, leased, tries, reply, manual, late));
+  const settled = applied.catch(() => undefined);
+  chain.set(leased.id, settled);
+  void settled.then(() => chain.get(leased.id) === settled && chain.delete(leased.id));
+  return applied;
+}
+
+/** The answers being applied, per store and attempt (see `settleAnswer`). */
+const answering = new WeakMap<GuardStore, Map<string, Promise<unknown>>>();
+
+async function applyAnswer(
   from: GuardContext,
   leased: AttemptRecord,
   tries: number,

@@ -130,6 +130,36 @@ describe('a call that never answers', () => {
     await ticks();
     expect((await guard.get(first))?.status).toBe('approved');
   });
+  test('its answer and the next try’s at the same moment: applied one after the other, the second finds it settled (shared store)', async () => {
+    const time = virtualTime(START);
+    const answers: ((value: RecoverAnswer) => void)[] = [];
+    const { recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>((resolve) => answers.push(resolve)));
+    const db = sharedMemoryDatabase(time.clock.now);
+    const store = sharedStore(db.remote('T1'), { local: memoryStore() });
+    const guard = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: recover('g'),
+    });
+    const events: GuardEvent[] = [];
+    guard.on('settle', (e) => events.push(e));
+    const id = await unknownAttempt(guard);
+    await time.advance(5_000 + RECOVER_LEASE_MS);
+    expect(answers).toHaveLength(2);
+    // The processor contradicts itself; whichever answer is applied first stands, and only one is.
+    (answers[0] as (value: RecoverAnswer) => void)({ status: 'cancelled' });
+    (answers[1] as (value: RecoverAnswer) => void)({ status: 'approved' });
+    await ticks(20);
+    expect((await guard.get(id))?.status).toBe('cancelled');
+    expect(events.map((e) => (e.type === 'settle' ? e.record.status : e.type))).toEqual(['unknown', 'cancelled']);
+    expect(db.journal('M1').some((j) => /answered approved after the attempt became cancelled: dropped/.test(j.entry.detail ?? ''))).toBe(
+      true,
+    );
+  });
 });
 
 describe('a restart with a call in flight (a new guard over the store, the old one dropped without close)', () => {
