@@ -317,6 +317,19 @@ function settleAnswer(
   return applied;
 }
 
+/**
+ * Whether two versions of an attempt (wall-clock times) are one as far as an
+ * answer is concerned: the same version, or the same but for a pending that
+ * a start-up read as unknown and a lease then wrote so (a stale pending asked
+ * about before a restart is the attempt the new guard tries as unknown). A
+ * settle to unknown, a resume, any settle moves `updatedAt`.
+ */
+function sameAsked(a: AttemptRecord, b: AttemptRecord): boolean {
+  if (sameVersion(a, b)) return true;
+  const open = (status: AttemptStatus) => status === 'pending' || status === 'unknown';
+  return open(a.status) && open(b.status) && sameVersion(withChanges(a, { status: b.status }), b);
+}
+
 /** The answers being applied, per store and attempt (see `settleAnswer`). */
 const answering = new WeakMap<GuardStore, Map<string, Promise<unknown>>>();
 
@@ -359,7 +372,7 @@ async function applyAnswer(
     open &&
     held !== undefined &&
     statusOf(ctx, held, at) === 'unknown' &&
-    sameVersion(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
+    sameAsked(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
   if (late && !(same && outcome && SETTLES.has(outcome.status))) {
     // The try was finished (as still unknown, its lease given back) when it was given up on.
     const status = held ? statusOf(ctx, held, at) : 'unknown';

@@ -210,6 +210,27 @@ describe('a restart with a call in flight (a new guard over the store, the old o
       expect((await stored(id))?.recovery?.tries).toBe(1);
     });
   }
+  test('a stale pending asked about before the restart, answered after the new guard tried it too: still the version it was asked about', async () => {
+    const time = virtualTime(START);
+    let answer!: (value: RecoverAnswer) => void;
+    const { calls, recover } = scripted(time.clock.monotonic, (n) =>
+      n === 1 ? new Promise<RecoverAnswer>((resolve) => (answer = resolve)) : undefined,
+    );
+    const store = memoryStore();
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, pendingTimeout: '1m' };
+    const first = await createGuard({ ...options, recover: recover('first') });
+    const id = (await first.begin(sale)).attempt?.id as string;
+    await time.advance(65_000); // grown stale: asked about as a pending
+    const second = await createGuard({ ...options, recover: recover('second') });
+    await time.advance(RECOVER_LEASE_MS); // the first call given up on; the new guard asks (as unknown, its start-up's)
+    expect(calls.slice(0, 2).map((c) => [c.guard, c.start])).toEqual([
+      ['first', 65_000],
+      ['second', 65_000 + RECOVER_LEASE_MS],
+    ]);
+    answer({ status: 'approved', authCode: 'LATE2' });
+    await ticks();
+    expect(await second.get(id)).toMatchObject({ status: 'approved', authCode: 'LATE2' });
+  });
 });
 
 describe('recovery-exhausted', () => {
