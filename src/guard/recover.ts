@@ -318,16 +318,16 @@ function settleAnswer(
 }
 
 /**
- * Whether two versions of an attempt (wall-clock times) are one as far as an
- * answer is concerned: the same version, or the same but for a pending that
- * a start-up read as unknown and a lease then wrote so (a stale pending asked
- * about before a restart is the attempt the new guard tries as unknown). A
- * settle to unknown, a resume, any settle moves `updatedAt`.
+ * Whether `held` is still the version `asked` was (wall-clock times), as far
+ * as an answer is concerned: the same version, or the same but read as
+ * unknown where it was asked about as a (stale) pending, as a start-up reads
+ * a pending and a lease then writes it (the attempt a new guard tries as
+ * unknown). A settle to unknown of a stale pending moves `updatedAt`; the
+ * other way round (asked as unknown, pending now) is a resume.
  */
-function sameAsked(a: AttemptRecord, b: AttemptRecord): boolean {
-  if (sameVersion(a, b)) return true;
-  const open = (status: AttemptStatus) => status === 'pending' || status === 'unknown';
-  return open(a.status) && open(b.status) && sameVersion(withChanges(a, { status: b.status }), b);
+function sameAsked(held: AttemptRecord, asked: AttemptRecord): boolean {
+  if (sameVersion(held, asked)) return true;
+  return asked.status === 'pending' && held.status === 'unknown' && sameVersion(withChanges(held, { status: 'pending' }), asked);
 }
 
 /** The answers being applied, per store and attempt (see `settleAnswer`). */

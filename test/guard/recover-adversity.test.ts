@@ -231,6 +231,25 @@ describe('a restart with a call in flight (a new guard over the store, the old o
     await ticks();
     expect(await second.get(id)).toMatchObject({ status: 'approved', authCode: 'LATE2' });
   });
+  test('asked about as unknown after a start-up, resumed in the same millisecond: a late answer is dropped', async () => {
+    const time = virtualTime(START);
+    let answer!: (value: RecoverAnswer) => void;
+    const { recover } = scripted(time.clock.monotonic, (n) =>
+      n === 1 ? new Promise<RecoverAnswer>((resolve) => (answer = resolve)) : undefined,
+    );
+    const store = memoryStore();
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, recover: recover('g') };
+    const first = await createGuard(options);
+    const id = (await first.begin(sale)).attempt?.id as string;
+    const second = await createGuard(options); // the pending reads unknown: its process died mid-charge
+    void second.recoverNow(id);
+    await ticks();
+    await second.resume(id); // the same millisecond: every time on it is the same as before
+    await time.advance(RECOVER_LEASE_MS + 1); // try 1 given up on; the resumed charge grows stale (reads unknown)
+    answer({ status: 'approved' });
+    await ticks();
+    expect((await second.get(id))?.status).not.toBe('approved');
+  });
 });
 
 describe('recovery-exhausted', () => {
