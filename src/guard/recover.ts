@@ -344,7 +344,8 @@ async function applyAnswer(
   const id = leased.id;
   // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is in hand).
   const ctx = ownerOf(from);
-  const open = writable(ctx);
+  // A try in progress is waited for by close(); an answer after its try was given up on is not.
+  const open = writable(ctx) && !(late && ctx.recovery.stopped);
   const at = guardNow(ctx);
   let outcome: Outcome | undefined;
   let error = thrown;

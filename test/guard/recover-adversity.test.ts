@@ -160,6 +160,23 @@ describe('a call that never answers', () => {
       true,
     );
   });
+  test('once close() was called, an answer for a try already given up on is dropped; one for the try in progress is applied', async () => {
+    const time = virtualTime(START);
+    const answers: ((value: RecoverAnswer) => void)[] = [];
+    const { recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>((resolve) => answers.push(resolve)));
+    const store = memoryStore();
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, recover: recover('g') };
+    const guard = await createGuard(options);
+    const id = await unknownAttempt(guard);
+    await time.advance(5_000 + RECOVER_LEASE_MS); // try 1 given up on, try 2 out
+    const closing = guard.close();
+    (answers[0] as (value: RecoverAnswer) => void)({ status: 'approved' }); // try 1, given up on: not waited for, dropped
+    await ticks();
+    expect((await store.get?.(id))?.status).toBe('unknown');
+    (answers[1] as (value: RecoverAnswer) => void)({ status: 'declined' }); // try 2, in progress: waited for, applied
+    await closing;
+    expect((await store.get?.(id))?.status).toBe('declined');
+  });
 });
 
 describe('a restart with a call in flight (a new guard over the store, the old one dropped without close)', () => {
