@@ -238,6 +238,9 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const now = guardNow(ctx);
   const status = current ? statusOf(ctx, current, now) : 'unknown';
   if (!current || status !== 'unknown') return { attemptId: id, status: current ? status : 'unknown' };
+  // close() was called, or another guard took the store over: no new try (a recoverNow for
+  // every attempt may still be going through its list).
+  if (ctx.recovery.stopped) return { attemptId: id, status };
   const leased = await takeLease(ctx, current, now);
   if (!leased) {
     const after = ctx.index.get(id);

@@ -177,6 +177,25 @@ describe('a call that never answers', () => {
     await closing;
     expect((await store.get?.(id))?.status).toBe('declined');
   });
+  test("the till's button for every attempt starts no try once close() was called", async () => {
+    const time = virtualTime(START);
+    let answer!: (value: RecoverAnswer) => void;
+    const { calls, recover } = scripted(time.clock.monotonic, (n) =>
+      n === 1 ? new Promise<RecoverAnswer>((resolve) => (answer = resolve)) : undefined,
+    );
+    const guard = await createGuard({ merchantId: 'M1', secret, clock: time.clock, scheduler: time.scheduler, recover: recover('g') });
+    await unknownAttempt(guard);
+    const other = await guard.begin({ ...sale, amount: 7000 });
+    await other.attempt?.markUnknown();
+    const all = guard.recoverNow(); // one after the other: the first one's answer is slow
+    await ticks();
+    expect(calls).toHaveLength(1);
+    const closing = guard.close();
+    answer(undefined);
+    await closing;
+    await all;
+    expect(calls).toHaveLength(1);
+  });
 });
 
 describe('a restart with a call in flight (a new guard over the store, the old one dropped without close)', () => {
