@@ -16,11 +16,11 @@ import { GuardConfigError, GuardStateError, errorText, isGuardError } from '../e
 import { validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
-import type { AttemptRecord, AttemptStatus, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
+import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
+import { assertOpen, contextOf, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
-import { adopt } from './tabs.js';
+import { adoptUnlessRecovered } from './tabs.js';
 import { journal, storageError, write } from './writes.js';
 
 /** How long a try's lease holds off other guards: a `recover` call should answer well within it (its own timeout). */
@@ -59,7 +59,8 @@ export async function stopRecovery(ctx: GuardContext): Promise<void> {
   recovery.stopped = true;
   recovery.cancel?.();
   recovery.cancel = undefined;
-  await Promise.allSettled(recovery.running.values());
+  // Its own tries, and those of a guard it took the store over from: their answers are applied through this one.
+  await Promise.allSettled([...inProgress(ctx).values()]);
 }
 
 /** `Guard.recoverNow`: one try now for `attemptId`, or for every unknown attempt (exhausted ones included). */
@@ -85,12 +86,22 @@ export async function recoverNow(ctx: GuardContext, attemptId?: string): Promise
 function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const record = ctx.index.get(id);
   const state = record?.recovery;
-  if (!record || state?.ended || (state?.tries ?? 0) >= ctx.o.recoverTries) return Number.POSITIVE_INFINITY;
-  const k = (state?.tries ?? 0) - watch.triesAtBase + 1;
-  const due = Math.max(watch.base + ctx.o.recoverAfterMs * (2 ** k - 1), watch.retryAt ?? Number.NEGATIVE_INFINITY);
+  if (!record || state?.ended) return Number.POSITIVE_INFINITY;
+  const tries = state?.tries ?? 0;
+  let due: number;
+  if (tries < ctx.o.recoverTries) {
+    due = Math.max(
+      watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1),
+      watch.retryAt ?? Number.NEGATIVE_INFINITY,
+    );
+  }
+  // Its tries used up but not reported (see `unreported`): the report is due once it is unknown
+  // (a pending watched from when it grows stale reads unknown a millisecond after that).
+  else if (unreported(ctx, record.recovery)) due = watch.base + 1;
+  else return Number.POSITIVE_INFINITY;
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
-  if (state?.leaseUntil === undefined || !ctx.o.store.claim || ctx.recovery.running.has(id)) return due;
+  if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
   const now = guardNow(ctx);
   return Math.max(due, now + (state.leaseUntil - ctx.time.wallOf(now)));
 }
@@ -98,8 +109,9 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
 /** Sets the one timer for the earliest due try (only open attempts are watched: a short list). */
 function schedule(ctx: GuardContext): void {
   const recovery = ctx.recovery;
+  const running = inProgress(ctx);
   let due = Number.POSITIVE_INFINITY;
-  for (const [id, watch] of recovery.watched) if (!recovery.running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
+  for (const [id, watch] of recovery.watched) if (!running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
   if (due === recovery.due && recovery.cancel) return;
   recovery.cancel?.();
   recovery.cancel = undefined;
@@ -116,30 +128,110 @@ function runDue(ctx: GuardContext): void {
   const recovery = ctx.recovery;
   if (recovery.stopped || ctx.closed || !owners.holds(ctx.o.store, ctx.guard)) return;
   const now = guardNow(ctx);
+  const running = inProgress(ctx);
   for (const [id, watch] of recovery.watched) {
-    if (recovery.running.has(id) || dueOf(ctx, id, watch) > now) continue;
+    if (running.has(id) || dueOf(ctx, id, watch) > now) continue;
     const record = ctx.index.get(id);
     if (!record || statusOf(ctx, record, now) !== 'unknown') {
       // Resumed, or still pending (not stale yet after all): its next change puts it back.
       if (record?.status !== 'pending') recovery.watched.delete(id);
       continue;
     }
-    void tryOnce(ctx, id, false);
+    void (unreported(ctx, record.recovery) ? once(ctx, id, () => report(ctx, id)) : tryOnce(ctx, id, false));
   }
   schedule(ctx);
 }
 
+/**
+ * Whether `record`'s tries are used up (`recoverTries`, as the option is
+ * now) with no `recovery-exhausted` reported yet. A try that leaves it so
+ * reports it at once; this catches the rest: a last try whose answer was
+ * dropped (resumed meanwhile, unknown again since), a restart with a lower
+ * `recoverTries` than the tries already made.
+ */
+function unreported(ctx: GuardContext, state: RecoveryState | undefined): boolean {
+  return ctx.o.recoverTries >= 1 && (state?.tries ?? 0) >= ctx.o.recoverTries && state?.exhausted !== true && state?.ended !== true;
+}
+
+/** `recovery-exhausted` for an attempt whose tries are used up: noted with it (once per attempt, across guards), journaled, emitted. */
+async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
+  const held = ctx.index.get(id);
+  const now = guardNow(ctx);
+  const status = held ? statusOf(ctx, held, now) : 'unknown';
+  if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
+  const state = held.recovery as RecoveryState;
+  const wall = ctx.time.wallOf(now);
+  const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
+  // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
+  const written = await writeIf(
+    ctx,
+    held,
+    noted,
+    (stored) =>
+      stored.recovery?.exhausted !== true &&
+      (stored.recovery?.tries ?? 0) === state.tries &&
+      !((stored.recovery?.leaseUntil ?? wall) > wall),
+  );
+  if (written) exhausted(ctx, id, state.tries, now);
+  return { attemptId: id, status };
+}
+
+/** Journals and emits `recovery-exhausted`. */
+function exhausted(ctx: GuardContext, id: string, tries: number, at: number): void {
+  journal(ctx, {
+    at,
+    type: 'recover',
+    attemptId: id,
+    to: 'unknown',
+    detail: `recovery exhausted after ${tries} tries: for a person to settle`,
+  });
+  ctx.events.emit({ type: 'recovery-exhausted', attemptId: id, tries });
+}
+
+/**
+ * The tries in progress in this process over `ctx`'s store, whichever guard
+ * makes them: a guard that took the store over (a restart in one process)
+ * does not call `recover` for an attempt its predecessor's call is still
+ * out for, and gets that call's answer (see `settleAnswer`).
+ */
+function inProgress(ctx: GuardContext): Map<string, Promise<RecoverResult>> {
+  let running = triesInProgress.get(ctx.o.store);
+  if (!running) triesInProgress.set(ctx.o.store, (running = new Map<string, Promise<RecoverResult>>()));
+  return running;
+}
+
+const triesInProgress = new WeakMap<GuardStore, Map<string, Promise<RecoverResult>>>();
+
+/** This guard, or the one that took its store over since (unless this one was closed): where an answer goes. */
+function ownerOf(ctx: GuardContext): GuardContext {
+  const owner = owners.owner(ctx.o.store);
+  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+}
+
+/** Whether `ctx` may still write: open, and not taken over. */
+function writable(ctx: GuardContext): boolean {
+  return !ctx.closed && owners.holds(ctx.o.store, ctx.guard);
+}
+
 /** One try: the lease taken, `recover` asked, its answer applied or recorded, the lease given back. */
 function tryOnce(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
-  const recovery = ctx.recovery;
-  const running = recovery.running.get(id);
-  // A try in progress is the answer to a second one (a double tap on "Check with the processor").
-  if (running) return running;
-  const attempt = tryHeld(ctx, id, manual).finally(() => {
-    recovery.running.delete(id);
-    schedule(ctx);
+  return once(ctx, id, () => tryHeld(ctx, id, manual));
+}
+
+/** Runs `work` for attempt `id` unless a try of it is in progress in this process: then that try is the answer. */
+function once(ctx: GuardContext, id: string, work: () => Promise<RecoverResult>): Promise<RecoverResult> {
+  const running = inProgress(ctx);
+  const held = running.get(id);
+  // A try in progress is the answer to a second one (a double tap on "Check with the processor"),
+  // and so is a try a guard this one took over from has still out.
+  if (held) return held;
+  const attempt: Promise<RecoverResult> = work().finally(() => {
+    if (running.get(id) === attempt) running.delete(id);
+    ctx.recovery.running.delete(id);
+    schedule(ownerOf(ctx));
   });
-  recovery.running.set(id, attempt);
+  running.set(id, attempt);
+  ctx.recovery.running.set(id, attempt);
   return attempt;
 }
 
@@ -148,6 +240,9 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const now = guardNow(ctx);
   const status = current ? statusOf(ctx, current, now) : 'unknown';
   if (!current || status !== 'unknown') return { attemptId: id, status: current ? status : 'unknown' };
+  // close() was called, or another guard took the store over: no new try (a recoverNow for
+  // every attempt may still be going through its list).
+  if (ctx.recovery.stopped) return { attemptId: id, status };
   const leased = await takeLease(ctx, current, now);
   if (!leased) {
     // Not a try: asked again `recoverAfter` from now (or once another guard's lease runs out).
@@ -159,25 +254,106 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   }
   const tries = (leased.recovery as RecoveryState).tries;
   const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
-  let answer: unknown;
-  let error: unknown;
-  try {
-    answer = await recover(ctx.time.toWall(leased));
-  } catch (thrown) {
-    error = thrown;
-  }
-  return settleAnswer(ctx, leased, tries, answer, error, manual);
+  // No longer than its lease: past it, another tab or terminal may take the attempt over, and a
+  // call that never answers would hold the attempt (and close()) here for good. Its answer, should
+  // it still come, is applied if the attempt is still unknown as it was asked.
+  let given: 'answered' | 'up' | undefined;
+  let stop: () => void = () => undefined;
+  const silence = new Promise<RecoverResult>((resolve) => {
+    stop = after(ctx, RECOVER_LEASE_MS, () => {
+      if (given) return;
+      given = 'up';
+      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms, its lease`);
+      resolve(settleAnswer(ctx, leased, tries, { thrown }, manual, false));
+    });
+  });
+  const answered = (async () => {
+    let reply: Reply;
+    try {
+      reply = { answer: await recover(ctx.time.toWall(leased)) };
+    } catch (thrown) {
+      // `throw undefined` (or a promise rejected without a reason) is a throw all the same.
+      reply = { thrown: thrown === undefined ? new Error('recover threw undefined') : thrown };
+    }
+    stop();
+    const late = given === 'up';
+    given ??= 'answered';
+    return settleAnswer(ctx, leased, tries, reply, manual, late);
+  })();
+  answered.catch(() => undefined);
+  return Promise.race([answered, silence]);
 }
 
-async function settleAnswer(
-  ctx: GuardContext,
+/** Runs `task` after `ms` on the guard's scheduler (setTimeout if it throws); returns a cancel. */
+function after(ctx: GuardContext, ms: number, task: () => void): () => void {
+  try {
+    return ctx.o.scheduler.after(ms, task);
+  } catch {
+    const timer = setTimeout(task, ms);
+    return () => clearTimeout(timer);
+  }
+}
+
+/** What `recover` answered, or threw. */
+interface Reply {
+  answer?: unknown;
+  thrown?: unknown;
+}
+
+/**
+ * Applies a try's answer (or records it). Answers for one attempt are
+ * applied one after the other: a try given up on can still answer while the
+ * next try's answer is being applied, and each must find what the one
+ * before it did (settled meanwhile: dropped).
+ */
+function settleAnswer(
+  from: GuardContext,
   leased: AttemptRecord,
   tries: number,
-  answer: unknown,
-  thrown: unknown,
+  reply: Reply,
   manual: boolean,
+  late: boolean,
+): Promise<RecoverResult> {
+  let queue = answering.get(from.o.store);
+  if (!queue) answering.set(from.o.store, (queue = new Map<string, Promise<unknown>>()));
+  const chain = queue;
+  const before = chain.get(leased.id) ?? Promise.resolve();
+  const applied = before.then(() => applyAnswer(from, leased, tries, reply, manual, late));
+  const settled = applied.catch(() => undefined);
+  chain.set(leased.id, settled);
+  void settled.then(() => chain.get(leased.id) === settled && chain.delete(leased.id));
+  return applied;
+}
+
+/**
+ * Whether `held` is still the version `asked` was (wall-clock times), as far
+ * as an answer is concerned: the same version, or the same but read as
+ * unknown where it was asked about as a (stale) pending, as a start-up reads
+ * a pending and a lease then writes it (the attempt a new guard tries as
+ * unknown). A settle to unknown of a stale pending moves `updatedAt`; the
+ * other way round (asked as unknown, pending now) is a resume.
+ */
+function sameAsked(held: AttemptRecord, asked: AttemptRecord): boolean {
+  if (sameVersion(held, asked)) return true;
+  return asked.status === 'pending' && held.status === 'unknown' && sameVersion(withChanges(held, { status: 'pending' }), asked);
+}
+
+/** The answers being applied, per store and attempt (see `settleAnswer`). */
+const answering = new WeakMap<GuardStore, Map<string, Promise<unknown>>>();
+
+async function applyAnswer(
+  from: GuardContext,
+  leased: AttemptRecord,
+  tries: number,
+  { answer, thrown }: Reply,
+  manual: boolean,
+  late: boolean,
 ): Promise<RecoverResult> {
   const id = leased.id;
+  // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is in hand).
+  const ctx = ownerOf(from);
+  // A try in progress is waited for by close(); an answer after its try was given up on is not.
+  const open = writable(ctx) && !(late && ctx.recovery.stopped);
   const at = guardNow(ctx);
   let outcome: Outcome | undefined;
   let error = thrown;
@@ -189,17 +365,36 @@ async function settleAnswer(
     }
   }
   const finish = (status: AttemptStatus, detail: string): RecoverResult => {
-    journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: `try ${tries}${manual ? ' (recoverNow)' : ''}: ${detail}` });
+    const entry = `try ${tries}${manual ? ' (recoverNow)' : ''}${late ? ', answered after it was given up on' : ''}: ${detail}`;
+    // A closed guard writes nothing more, its journal included.
+    if (open) journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail: entry });
     const found = { ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
     ctx.events.emit({ type: 'recover', attemptId: id, try: tries, ...found });
     return { attemptId: id, status, ...found };
   };
 
-  // Settled or resumed meanwhile (a person, another tab, the charge's own late answer): the answer is dropped.
+  // Still the version it was asked about? Settled or resumed meanwhile (a person, another tab, the
+  // charge's own late answer): the answer is dropped. Compared on wall-clock times and as stored
+  // (a pending start-up reports as unknown is the same version), so a successor's copy counts.
   const held = ctx.index.get(id);
-  if (held !== leased) {
+  const same =
+    open &&
+    held !== undefined &&
+    statusOf(ctx, held, at) === 'unknown' &&
+    sameAsked(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
+  if (late && !(same && outcome && SETTLES.has(outcome.status))) {
+    // The try was finished (as still unknown, its lease given back) when it was given up on.
     const status = held ? statusOf(ctx, held, at) : 'unknown';
-    return finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
+    const detail = `try ${tries}, answered ${outcome?.status ?? 'nothing'} after it was given up on: dropped`;
+    if (open) journal(ctx, { at, type: 'recover', attemptId: id, to: status, detail });
+    return { attemptId: id, status, ...(outcome ? { outcome } : {}), ...(error !== undefined ? { error } : {}) };
+  }
+  if (!same) {
+    const status = held ? statusOf(ctx, held, at) : 'unknown';
+    const result = finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
+    // A resume copied the lease along: given back all the same.
+    if (open && held) await releaseLease(ctx, held, leased, {});
+    return result;
   }
   if (outcome && SETTLES.has(outcome.status)) {
     try {
@@ -208,26 +403,19 @@ async function settleAnswer(
     } catch (failed) {
       if (!isGuardError(failed)) throw failed;
       error = failed;
-      await releaseLease(ctx, leased, {});
+      await releaseLease(ctx, ctx.index.get(id) ?? held, leased, {});
       return finish('unknown', `could not settle ${outcome.status}: ${failed.message}`);
     }
   }
   const stillUnknown = thrown !== undefined || (error === undefined && (outcome === undefined || outcome.status === 'unknown'));
   if (stillUnknown) {
     // Still unknown (no answer yet, or `recover` threw): tried again on schedule, up to `recoverTries`.
-    const exhausted = !manual && tries >= ctx.o.recoverTries && leased.recovery?.exhausted !== true;
-    await releaseLease(ctx, leased, exhausted ? { exhausted: true } : {});
+    // The last try, scheduled or the till's button (it counts as a try): reported once.
+    const last = unreported(ctx, { ...held.recovery, tries });
+    const noted = await releaseLease(ctx, held, leased, last ? { exhausted: true } : {});
     const result = finish('unknown', thrown === undefined ? 'still unknown' : `threw (${errorText(thrown)}): still unknown`);
-    if (exhausted) {
-      journal(ctx, {
-        at,
-        type: 'recover',
-        attemptId: id,
-        to: 'unknown',
-        detail: `recovery exhausted after ${tries} tries: for a person to settle`,
-      });
-      ctx.events.emit({ type: 'recovery-exhausted', attemptId: id, tries });
-    }
+    // Not noted (a storage failure): reported once it is, on schedule.
+    if (last && noted) exhausted(ctx, id, tries, at);
     return result;
   }
   // An answer it may not settle with (`refunded`, `pending`, not an outcome): an error, and no more scheduled tries.
@@ -236,7 +424,7 @@ async function settleAnswer(
     `recover answered '${outcome?.status}': an unknown attempt can only be settled approved, declined, cancelled or voided`,
     { field: 'recover' },
   );
-  await releaseLease(ctx, leased, { ended: true });
+  await releaseLease(ctx, held, leased, { ended: true });
   return finish('unknown', `answered what cannot settle it (${outcome?.status ?? errorText(error)}): no more scheduled tries`);
 }
 
@@ -254,22 +442,53 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
     if (theirs?.leaseUntil !== undefined && theirs.leaseUntil > wall) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
-    return stored.status === 'unknown' || (stored.status === 'pending' && statusOf(ctx, ctx.time.fromWall(stored), now) === 'unknown');
+    // The version this guard found unknown (or the pending start-up reports as unknown): judged on
+    // what memory holds, not on the stored times read back (a wall clock set back makes those
+    // ambiguous). Another version (settled, resumed, made unknown elsewhere) is taken in instead.
+    return sameVersion(stored, ctx.time.toWall(current)) || isRecovered(ctx, stored);
   });
   if (!written) return undefined;
   ctx.recovered.delete(current.id);
   return leased;
 }
 
-/** The lease given back (with `exhausted` or `ended` noted), unless the attempt changed meanwhile. */
-async function releaseLease(ctx: GuardContext, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<void> {
-  const { leaseUntil: _released, ...state } = leased.recovery as RecoveryState;
-  const released = withChanges(leased, { recovery: { ...state, ...note } });
-  await writeIf(
+/**
+ * What a refused claim found instead of `held`: the same version with
+ * another guard's lease or count (only that is taken: the times are this
+ * guard's own, and reading them back through the wall clock could move
+ * them), or another version, taken in as any other tab's write (except the
+ * pending that start-up reports as unknown).
+ */
+function learn(ctx: GuardContext, held: AttemptRecord, stored: AttemptRecord): void {
+  if (!sameVersion(ctx.time.toWall(held), stored) && !isRecovered(ctx, stored)) return adoptUnlessRecovered(ctx, stored);
+  if (ctx.index.get(held.id) !== held) return;
+  const learnt = withChanges(held, { recovery: stored.recovery });
+  ctx.index.add(learnt);
+  track(ctx, learnt);
+}
+
+/** `stored` (wall-clock times) is the pending that start-up read and reports as unknown. */
+function isRecovered(ctx: GuardContext, stored: AttemptRecord): boolean {
+  const recovered = ctx.recovered.get(stored.id);
+  return recovered !== undefined && sameVersion(ctx.time.toWall(recovered), stored);
+}
+
+/**
+ * The lease of the try that wrote `leased` given back (with `exhausted` or
+ * `ended` noted) on `held`, what memory holds now: if it still carries that
+ * lease and is still open (a resume copies the lease along: given back all
+ * the same), and the store's version carries it too.
+ */
+async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<boolean> {
+  const lease = leased.recovery?.leaseUntil;
+  if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return false;
+  const { leaseUntil: _released, ...state } = held.recovery;
+  const released = withChanges(held, { recovery: { ...state, ...note } });
+  return writeIf(
     ctx,
-    leased,
+    held,
     released,
-    (stored) => stored.recovery?.leaseUntil === leased.recovery?.leaseUntil && stored.status === leased.status,
+    (stored) => stored.recovery?.leaseUntil === lease && (stored.status === held.status || isRecovered(ctx, stored)),
   );
 }
 
@@ -284,6 +503,8 @@ async function writeIf(
   holds: (stored: AttemptRecord) => boolean,
 ): Promise<boolean> {
   const { store } = ctx.o;
+  // A guard fenced by another over its store, or closed, writes nothing: its copies are old.
+  if (!writable(ctx)) return false;
   // Changed in memory meanwhile (settled, resumed): nothing to write over it.
   if (ctx.index.get(record.id) !== from) return false;
   const wall = ctx.time.toWall(record);
@@ -296,7 +517,7 @@ async function writeIf(
           const stored = related.find((other) => other.id === record.id);
           // Cut off from the others, a lease here is no lease: they may be trying this very attempt.
           ok = context?.cutOff !== true && (stored === undefined || holds(stored));
-          if (!ok && stored) adopt(ctx, stored);
+          if (!ok && stored) learn(ctx, from, stored);
           return ok ? [wall] : undefined;
         }),
       );
