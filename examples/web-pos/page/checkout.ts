@@ -225,34 +225,10 @@ export class Checkout {
     return this.guard
       .recoverNow(attemptId)
       .then(([result]) => result ?? { attemptId, status: 'unknown' as const })
-      .then((result) => (result.status === 'pending' && result.error !== undefined ? this.#confirmCapture(result) : result))
       .finally(() => {
         this.#manual.delete(attemptId);
         this.#setBusy(attemptId, false);
       });
-  }
-
-  /**
-   * Stopgap, until the guard recovers an attempt it found `pending` at
-   * start-up in a store tabs share: over IndexedDB its `recover` is refused
-   * until `pendingTimeout` has passed since the charge began (the stored
-   * copy may be another live tab's charge), and the attempt reads `pending`
-   * again. A charge the processor says it captured can be recorded whoever
-   * is still waiting for its answer, so the till asks (read-only) and
-   * records only that; anything else waits for the guard's own check.
-   */
-  async #confirmCapture(refused: RecoverResult): Promise<RecoverResult> {
-    const record = await this.#require(refused.attemptId);
-    let found;
-    try {
-      found = await inquire(record.idempotencyKey, this.settings.timeoutMs);
-    } catch {
-      return refused;
-    }
-    if (!found.found || !found.captured) return refused;
-    const outcome = { status: 'approved' as const, authCode: found.authCode, processorRef: found.processorRef };
-    const settled = await this.guard.settle(record.id, outcome);
-    return { attemptId: record.id, status: settled.status, outcome };
   }
 
   /**
