@@ -105,4 +105,16 @@ export interface Remote {
  */
 export class RemoteUnreachable extends Error {
   override readonly name = 'RemoteUnreachable';
+  /**
+   * The call was sent and went unanswered (a timeout): on a network that
+   * holds packets it may still reach the database, and commit, later. A
+   * connection refused or lost is not late: what it carried arrived before
+   * the failure (and is found there now) or never will.
+   */
+  readonly late: boolean;
+
+  constructor(message: string, options: ErrorOptions & { late?: boolean } = {}) {
+    super(message, options);
+    this.late = options.late ?? false;
+  }
 }

@@ -18,7 +18,7 @@
  */
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
-import { makeRecord } from '../record.js';
+import { makeRecord, withChanges } from '../record.js';
 import type { AttemptRecord, Claim, ClaimContext, GuardStore, JournalEntry, StoreChange, StoreOwner } from '../types.js';
 import { conflictsOf } from './conflicts.js';
 import { RemoteUnreachable, type Remote, type RowWrite, type SharedRow } from './remote.js';
@@ -91,6 +91,13 @@ class SharedStoreImpl implements SharedStore {
   #outbox: string[] = [];
   /** Without `local`: the records whose writes failed, retried until they land. */
   readonly #unsent = new Map<string, AttemptRecord>();
+  /**
+   * Records of claims that failed for want of an answer (a timeout: sent,
+   * and perhaps committed after all once the network delivers it). One the
+   * guard did not go on with (in neither the outbox nor the retry list at
+   * the catch-up) is retracted then: see #retract.
+   */
+  readonly #uncertain = new Map<string, { record: AttemptRecord; late: boolean }>();
   /** Journal entries written while cut off: sent with the catch-up. */
   #journalBacklog: JournalEntry[] = [];
   /** Where the backlog is kept in `local`'s metadata: keys `from` up to (not including) `to`. */
@@ -220,6 +227,7 @@ class SharedStoreImpl implements SharedStore {
           );
         } catch (error) {
           if (!(error instanceof RemoteUnreachable)) throw this.#failure('claim', error);
+          for (const record of records) this.#uncertain.set(record.id, { record, late: error.late });
           this.#cutOff();
           break;
         }
@@ -392,6 +400,7 @@ class SharedStoreImpl implements SharedStore {
 
   async #sendOutbox(): Promise<void> {
     const { merchantId, windowMs } = this.#attached();
+    await this.#retract();
     while (this.#outbox.length > 0) {
       const id = this.#outbox[0] as string;
       const record = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
@@ -420,6 +429,35 @@ class SharedStoreImpl implements SharedStore {
     // Nothing more to send, and nothing awaited since the check: back on the database from here.
     this.#down = false;
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
+  }
+
+  /**
+   * A reservation whose claim timed out may still reach the database (a
+   * network that held its packets delivers them later) and become a pending
+   * there, holding its sale IN_FLIGHT and then UNKNOWN_OUTCOME on every
+   * terminal: for a sale this till never charged, when the guard did not go
+   * on with it (onStorageError, onSharedUnavailable, the cashier gave up).
+   * Such a record is written back as `cancelled`, later than the pending,
+   * if the database holds it; and after a timeout (the claim may still be
+   * on its way) whether it holds it or not, so that it stands in the way of
+   * a claim that lands after this one (which finds its id taken and writes
+   * nothing). A claim whose connection was refused or lost landed before, or
+   * never will: nothing is written for it unless it is there.
+   */
+  async #retract(): Promise<void> {
+    const { merchantId, clock } = this.#attached();
+    for (const [id, { record, late }] of this.#uncertain) {
+      if (!this.#outbox.includes(id) && !this.#unsent.has(id)) {
+        const landed = late || (await this.#timed(this.#remote.get(merchantId, [id]))).length > 0;
+        const retracted = withChanges(record, {
+          status: 'cancelled',
+          updatedAt: Math.max(Math.floor(clock.now()), record.updatedAt + 1),
+          message: 'reservation not gone on with: its write failed unanswered, and may have reached the database',
+        });
+        if (landed) await this.#timed(this.#remote.upload(merchantId, this.#write(retracted)));
+      }
+      this.#uncertain.delete(id);
+    }
   }
 
   async #listen(): Promise<void> {
@@ -680,7 +718,7 @@ class SharedStoreImpl implements SharedStore {
     const scheduler = this.#attached().scheduler;
     return new Promise<T>((resolve, reject) => {
       const cancel = scheduler.after(this.#timeoutMs, () =>
-        reject(new RemoteUnreachable(`the shared database did not answer within ${this.#timeoutMs} ms`)),
+        reject(new RemoteUnreachable(`the shared database did not answer within ${this.#timeoutMs} ms`, { late: true })),
       );
       promise.then(
         (value) => {

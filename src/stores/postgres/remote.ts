@@ -67,7 +67,9 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       } catch (error) {
         const state = (error as { code?: unknown }).code;
         if (typeof state === 'string' && RETRIED_STATES.has(state) && attempt < RETRIES) continue;
-        throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
+        // node-postgres' query_timeout: the query was sent, and may still be delivered and committed.
+        const late = /Query read timeout/.test(message(error));
+        throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error, late }) : error;
       }
     }
   }
@@ -355,7 +357,7 @@ function within<T>(promise: Promise<T>, ms: number, late?: (value: T) => void): 
     let done = false;
     const timer = setTimeout(() => {
       done = true;
-      reject(new RemoteUnreachable(`the database did not answer within ${ms} ms`));
+      reject(new RemoteUnreachable(`the database did not answer within ${ms} ms`, { late: true }));
     }, ms);
     promise.then(
       (value) => {

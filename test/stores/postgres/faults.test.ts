@@ -557,6 +557,42 @@ describe("one terminal's connection cut or paused, then restored", () => {
   );
 });
 
+describe('a paused network without local', () => {
+  it('a reservation whose write timed out and that the till gave up on never becomes a hold, wherever the write lands', async ({
+    onTestFinished,
+  }) => {
+    const { database, proxyTo, terminal } = lab(onTestFinished);
+    const db = await database('paused_ghost');
+    const proxy = await proxyTo(Number(db.config.port));
+    const [t1, t2] = await Promise.all([terminal(db, 'T1', { db: dbConfig(db.config, proxy.port), retry: '300ms' }), terminal(db, 'T2')]);
+    // A read just before: T1's pool has a connection open, and the claim below goes out on it.
+    expect(await t1.get('pdg_nothing_here')).toBeNull();
+    proxy.pause();
+    // The claim is sent and hangs; after the 3 s timeout the till decides on what it has:
+    // STORAGE_UNAVAILABLE (onStorageError 'prompt'), and the cashier gives up on the sale.
+    const started = Date.now();
+    const held = await t1.begin(sale('tok-ghost'));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect([held.verdict, held.codes]).toEqual(['prompt', ['STORAGE_UNAVAILABLE']]);
+    // The network comes back: what it held is delivered, the reservation's write included.
+    proxy.restore();
+    await until(async () => ((await t1.call('sync')).ok ? true : undefined), 10_000, 'T1 to reconnect');
+    // Whichever reached the database first, T1's reservation ends up cancelled (no charge was made) …
+    const check = db.pool({ max: 1 });
+    const mine = await until(
+      async () => (await rows(check)).find(({ record }) => record.terminalId === 'T1' && record.status === 'cancelled'),
+      5_000,
+      "T1's reservation to be cancelled",
+    );
+    // … and nothing holds the sale anywhere.
+    expect(codes(await t2.begin(sale('tok-ghost')))).toBe('allow');
+    expect((await rows(check)).filter(({ record }) => record.id === mine.record.id).map(({ record }) => record.status)).toEqual([
+      'cancelled',
+    ]);
+    await Promise.all([t1.close(), t2.close()]);
+  });
+});
+
 describe('two tills cut off at once', () => {
   it('charging one sale and catching up at the same moment: the double charge is reported, by exactly one of them', async ({
     onTestFinished,
