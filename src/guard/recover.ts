@@ -447,9 +447,7 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
     // ambiguous). Another version (settled, resumed, made unknown elsewhere) is taken in instead.
     return sameVersion(stored, ctx.time.toWall(current)) || isRecovered(ctx, stored);
   });
-  if (!written) return undefined;
-  ctx.recovered.delete(current.id);
-  return leased;
+  return written ? leased : undefined;
 }
 
 /**
@@ -533,5 +531,7 @@ async function writeIf(
   const held = ctx.index.get(record.id);
   if (held !== from && !(held && sameVersion(held, from))) return false;
   ctx.index.add(record);
+  // The store holds what memory does now: a pending start-up read as unknown was written as unknown.
+  ctx.recovered.delete(record.id);
   return true;
 }

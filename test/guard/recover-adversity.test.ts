@@ -286,6 +286,27 @@ describe('a restart with a call in flight (a new guard over the store, the old o
     await ticks();
     expect((await second.get(id))?.status).not.toBe('approved');
   });
+  test('shared store: once the old call was given up on and its lease given back, the new guard can resume the attempt', async () => {
+    const time = virtualTime(START);
+    const { recover } = scripted(time.clock.monotonic, () => new Promise<RecoverAnswer>(() => undefined));
+    const db = sharedMemoryDatabase(time.clock.now);
+    const store = sharedStore(db.remote('T1'), { local: memoryStore() });
+    const options = {
+      merchantId: 'M1',
+      terminalId: 'T1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      pendingTimeout: '1m',
+    };
+    const first = await createGuard({ ...options, recover: recover('first') });
+    const id = (await first.begin(sale)).attempt?.id as string;
+    await time.advance(65_000); // grown stale: asked about, no answer
+    const second = await createGuard({ ...options, recover: recover('second'), recoverTries: 0 });
+    await time.advance(RECOVER_LEASE_MS); // given up on; the new guard gives its lease back
+    await expect(second.resume(id)).resolves.toMatchObject({ id });
+  });
 });
 
 describe('recovery-exhausted', () => {
