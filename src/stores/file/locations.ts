@@ -1,4 +1,5 @@
 import { orderKey, staysFiled } from '../../claims.js';
+import { ExpiryQueue } from '../../expiry-queue.js';
 import { hotAtAnyAge } from '../../history.js';
 import { isOpen } from '../../lifecycle.js';
 import type { AttemptRecord } from '../../types.js';
@@ -23,9 +24,8 @@ export function locOf(record: AttemptRecord, at: number, len: number, previous: 
 export class Locations {
   readonly #byId = new Map<string, Loc>();
   readonly #orders = new Map<string, string[]>();
-  /** Oldest update first from `#head` on; replaced and deleted locations stay until they reach the head. */
-  #queue: Loc[] = [];
-  #head = 0;
+  /** Oldest update first; replaced and deleted locations stay until they reach the head. */
+  readonly #queue = new ExpiryQueue<Loc>();
   get size(): number {
     return this.#byId.size;
   }
@@ -44,37 +44,25 @@ export class Locations {
     for (const loc of cold) {
       this.#byId.set(loc.id, loc);
       if (loc.order !== undefined) this.#file(undefined, loc);
+      this.#queue.push(loc.upd, loc);
     }
-    this.#queue = cold;
   }
   delete(id: string): void {
     const loc = this.#byId.get(id);
     if (loc && this.#byId.delete(id)) this.#file(loc.order, { id, order: undefined });
   }
-  /** Puts a location (back) into the retention queue; an open one stays out until settled (a new location). */
+  /** Puts a location (back) into the retention queue, in order even when out of order (a clock set back); an open one stays out until settled (a new location). */
   requeue(loc: Loc): void {
-    const queue = this.#queue;
-    if (loc.flags & OPEN) return;
-    // Out of order (a clock set back): after every location updated no later.
-    let [low, high] = [this.#head, queue.length];
-    if (high > low && (queue[high - 1] as Loc).upd > loc.upd) {
-      while (low < high) {
-        const mid = (low + high) >>> 1;
-        if ((queue[mid] as Loc).upd <= loc.upd) low = mid + 1;
-        else high = mid;
-      }
-    }
-    queue.splice(high, 0, loc);
+    if (!(loc.flags & OPEN)) this.#queue.insert(loc.upd, loc);
   }
   /** Takes from the retention queue the current locations of records updated before `before` (none of them open). */
   due(before: number): Loc[] {
     const due: Loc[] = [];
-    const queue = this.#queue;
-    while (this.#head < queue.length && (queue[this.#head] as Loc).upd < before) {
-      const loc = queue[this.#head++] as Loc;
+    this.#queue.drain((upd, loc) => {
+      if (!(upd < before)) return false;
       if (this.#byId.get(loc.id) === loc) due.push(loc);
-    }
-    if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
+      return true;
+    });
     return due;
   }
   #file(from: string | undefined, loc: Pick<Loc, 'id' | 'order'>): void {
