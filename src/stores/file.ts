@@ -9,7 +9,7 @@ import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
-import { metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
+import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations, locOf, type Loc } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
@@ -78,8 +78,7 @@ const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
 
 class FileStoreImpl implements FileStore {
   readonly path: string;
-  readonly #fs: FileStoreFs;
-  readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
+  readonly #o: { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
   #handle: FileHandle | undefined;
@@ -89,10 +88,8 @@ class FileStoreImpl implements FileStore {
   #pending = new Map<string, AttemptRecord | null>();
   #meta = new Map<string, string>();
   #version = 0;
-  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log; while opening, line numbers and lines skipped. */
-  #n = { size: 0, lines: 0, log: 0, lineNo: 0, skipped: 0 };
-  /** The header names a snapshot the file does not hold (cut short, or its index unreadable). */
-  #snapshotBroken = false;
+  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log. */
+  #n = { size: 0, lines: 0, log: 0 };
   /** Counts handle switches (compactions), so a reopen that raced one is not kept. */
   #generation = 0;
   /** A compaction renamed the new file in but could not fsync the directory: the next durable write must. */
@@ -109,11 +106,10 @@ class FileStoreImpl implements FileStore {
   #compactFloor = 0;
   #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(path: string, { compactAfter: after, journal, journalMaxBytes: max, fs }: FileStoreOptions) {
+  constructor(path: string, { compactAfter, journal = true, journalMaxBytes: journalMax = 16 << 20, fs = nodeFs }: FileStoreOptions) {
+    const { deadLines = 1000, deadRatio = 0.5 } = compactAfter ?? {};
     this.path = path;
-    this.#fs = fs ?? nodeFs;
-    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: undefined, journalMax: max ?? 16 << 20 };
-    if (journal !== false) this.#o.journal = `${path}.journal`;
+    this.#o = { fs, deadLines, deadRatio, journal, journalMax };
   }
   /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
@@ -150,17 +146,15 @@ class FileStoreImpl implements FileStore {
   }
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
+    // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
+    const onOrder = (record: AttemptRecord | null | undefined): record is AttemptRecord =>
+      !!record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId;
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
     for (const [id, record] of this.#pending) {
-      if (record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId) ids.add(id);
+      if (onOrder(record)) ids.add(id);
       else ids.delete(id);
     }
-    const records = await Promise.all([...ids].map((id) => this.get(id)));
-    // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
-    return records.filter(
-      (record): record is AttemptRecord =>
-        record !== undefined && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId,
-    );
+    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(onOrder);
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
@@ -220,9 +214,8 @@ class FileStoreImpl implements FileStore {
     throw storageError(code, this.path, `${operation}: ${why}`);
   }
   async #openOnce(): Promise<void> {
-    const [fs, path] = [this.#fs, this.path];
+    const [fs, path] = [this.#o.fs, this.path];
     const failed = (operation: string) => failing('OPEN_FAILED', path, operation);
-    let fenced = false;
     try {
       // What can fail for want of a directory, a permission or a file handle
       // fails before an older store of this process is fenced: it goes on.
@@ -233,20 +226,19 @@ class FileStoreImpl implements FileStore {
         return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
       });
       const previous = owners.take(path, this);
-      fenced = true;
-      if (previous) await previous.#surrender();
+      if (previous) await previous.#release(true);
       this.#lock = await acquireLock(fs, path);
       const unfinished = await fs
         .unlink(`${path}.tmp`)
         .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
       if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
-      if (size === 0) await this.#append([{ line: headerLine(), commit: () => (this.#version = FORMAT_VERSION) }], true);
-      else await this.#replayFile(size);
-      // Written by an older release: append this version's header first, so that release
-      // refuses the file from now on even if the rewrite fails, then rewrite it.
-      const mark: Queued = { line: headerLine(), commit: () => undefined };
-      if (this.#version < FORMAT_VERSION) {
+      const broken = size > 0 && (await this.#replayFile(size));
+      // This version's header starts a new file. A file an older release wrote gets it appended (synced), so
+      // that release refuses the file from now on even if the rewrite below fails.
+      const [old, mark] = [size > 0 && this.#version < FORMAT_VERSION, { line: headerLine(), commit: () => undefined }];
+      if (size === 0) await this.#append([mark], true);
+      if (old) {
         await this.#append([mark], true).catch((error: unknown) => {
           this.#warn(
             `could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`,
@@ -254,73 +246,70 @@ class FileStoreImpl implements FileStore {
           this.#retry.unshift(mark);
         });
       }
-      if (this.#version < FORMAT_VERSION || this.#shouldCompact() || this.#snapshotBroken) {
+      if (old || broken || this.#shouldCompact()) {
         // A snapshot cut short must be rewritten before anything is appended
         // after its header, or the next open takes the new lines for cold ones.
-        if (!(await this.#compact()) && this.#snapshotBroken) {
+        if (!(await this.#compact()) && broken) {
           throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
         }
       }
     } catch (error) {
-      if (fenced) owners.release(path, this);
+      // A no-op unless this store took the file over: only an owner releases.
+      owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
       [this.#handle, this.#state] = [undefined, 'closed'];
       throw error;
     }
   }
-  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot). */
-  async #replayFile(size: number): Promise<void> {
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot); true if the snapshot is broken. */
+  async #replayFile(size: number): Promise<boolean> {
+    const n = this.#n;
+    let [lineNo, skipped, logAt, broken] = [0, 0, 0, false];
+    /** Applies the complete lines of `bytes`, the file from offset `base`; returns where the last one ends. */
+    const replay = (bytes: Buffer, base: number): number => {
+      let at = 0;
+      for (let nl = bytes.indexOf(10); nl >= 0; at = nl + 1, nl = bytes.indexOf(10, at)) {
+        const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
+        lineNo++;
+        if (typeof line === 'string' && ++skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
+        if (typeof line !== 'object' || line.op === 'index') continue;
+        if (line.op === 'header') this.#version = line.version;
+        else if (line.op === 'meta') this.#meta.set(line.key, line.value);
+        else if (line.op === 'delete') this.#locs.delete(line.id);
+        else this.#locs.set(locOf(line.record, base + at, nl - at, this.#locs.get(line.record.id)));
+        if (line.op !== 'header') [n.lines, n.log] = [n.lines + 1, n.log + 1];
+      }
+      return base + at;
+    };
     const first = await this.#read(0, Math.min(size, 4096));
     const header = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
     const snapshot = typeof header === 'object' && header.op === 'header' && header.version <= FORMAT_VERSION ? header.snapshot : undefined;
-    let logAt = 0;
     if (snapshot) {
       const indexAt = first.indexOf(10) + 1 + snapshot.meta;
       const coldAt = indexAt + snapshot.index;
       const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
       const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
       if (front && cold) {
-        this.#replay(front, 0, indexAt, false);
+        // The header and meta lines; the log starts after the index and the cold lines.
+        replay(front.subarray(0, indexAt), 0);
         this.#locs.snapshot(cold);
-        [this.#n.lines, this.#n.lineNo, logAt] = [this.#n.lines + cold.length, this.#n.lineNo + 1 + cold.length, coldAt + snapshot.cold];
+        [n.lines, n.log, lineNo, logAt] = [n.lines + cold.length, 0, lineNo + 1 + cold.length, coldAt + snapshot.cold];
       } else {
         this.#warn('the snapshot index is unreadable or cut short: every line was read instead, and the file is rewritten');
-        this.#snapshotBroken = true;
+        broken = true;
       }
     }
-    const log = await this.#read(logAt, size);
-    this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
+    n.size = replay(await this.#read(logAt, size), logAt);
     const newer = `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`;
     if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
-    if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
-    if (this.#n.size < size) {
+    if (skipped > MAX_WARNINGS) this.#warn(`${skipped - MAX_WARNINGS} more lines skipped`);
+    if (n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
-      this.#warn(`torn last line (${size - this.#n.size} bytes after line ${this.#n.lineNo}, a write cut short by a crash) dropped`);
-      this.#dirtyTail = true;
+      this.#warn(`torn last line (${size - n.size} bytes after line ${lineNo}, a write cut short by a crash) dropped`);
       await this.#truncateTail();
     }
-  }
-  /** Applies the complete lines of `bytes` (the file from offset `base`) up to offset `to`; returns how many bytes they take. */
-  #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
-    let at = 0;
-    for (let nl = bytes.indexOf(10); nl >= 0 && nl < to - base; nl = bytes.indexOf(10, at)) {
-      const lineNo = ++this.#n.lineNo;
-      const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
-      if (typeof line === 'object') this.#apply(line, base + at, nl - at, log);
-      else if (line !== undefined && ++this.#n.skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
-      at = nl + 1;
-    }
-    return at;
-  }
-  #apply(line: Line, at: number, len: number, log: boolean): void {
-    if (line.op === 'header') this.#version = line.version;
-    if (line.op === 'header' || line.op === 'index') return;
-    if (line.op === 'meta') this.#meta.set(line.key, line.value);
-    else if (line.op === 'delete') this.#locs.delete(line.id);
-    else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
-    this.#n.lines++;
-    if (log) this.#n.log++;
+    return broken;
   }
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
@@ -336,7 +325,7 @@ class FileStoreImpl implements FileStore {
     for (;;) {
       if (this.#handle) return this.#handle;
       const generation = this.#generation;
-      const handle = await this.#fs.open(this.path, 'r+');
+      const handle = await this.#o.fs.open(this.path, 'r+');
       if (generation === this.#generation && !this.#handle) return (this.#handle = handle);
       // Another reopen won, or a compaction switched files meanwhile: this one may name the old file.
       await handle.close().catch(() => undefined);
@@ -399,7 +388,7 @@ class FileStoreImpl implements FileStore {
     if (sync) await handle.datasync();
     // The file these lines went into is the one the path names after a power cut only once its rename is durable.
     if (sync && this.#directoryUnsynced) {
-      await syncDirectory(this.#fs, this.path);
+      await syncDirectory(this.#o.fs, this.path);
       this.#directoryUnsynced = false;
     }
     this.#dirtyTail = false;
@@ -429,7 +418,7 @@ class FileStoreImpl implements FileStore {
    * bytes, except arrays (version 2). Runs inside the write queue.
    */
   async #compact(): Promise<boolean> {
-    const [fs, tmp] = [this.#fs, `${this.path}.tmp`];
+    const [fs, tmp] = [this.#o.fs, `${this.path}.tmp`];
     this.#compactWanted = false;
     let out: FileHandle | undefined;
     const [cold, hot]: [Loc[], Loc[]] = [[], []];
@@ -472,7 +461,7 @@ class FileStoreImpl implements FileStore {
     );
     // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
     Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
-    [this.#handle, this.#dirtyTail, this.#compactFloor, this.#snapshotBroken] = [next ?? undefined, false, 0, false];
+    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
     this.#generation++;
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
@@ -485,7 +474,7 @@ class FileStoreImpl implements FileStore {
   }
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
-    const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
+    const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
     for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
       try {
         journal.handle ??= await fs.open(path, 'a', 0o600);
@@ -504,15 +493,10 @@ class FileStoreImpl implements FileStore {
     }
     journal.flush = undefined;
   }
-  /** Another store of this process takes the file: finish what is queued, then stop. */
-  async #surrender(): Promise<void> {
+  /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */
+  async #release(fence = false): Promise<void> {
     await this.#ready?.catch(() => undefined);
-    if (this.#state === 'open') this.#state = 'fenced';
-    await this.#release();
-  }
-  /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files. */
-  async #release(): Promise<void> {
-    await this.#ready?.catch(() => undefined);
+    if (fence && this.#state === 'open') this.#state = 'fenced';
     this.#queue.unshift(...this.#retry.splice(0));
     while (this.#kick()) await this.#draining;
     while (this.#journal.flush) await this.#journal.flush;
