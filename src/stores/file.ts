@@ -10,7 +10,7 @@ import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
-import { HOT, Locations, locOf, type Loc } from './file/locations.js';
+import { HOT, Locations, locOf } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -74,7 +74,7 @@ const STOPPED = {
   closed: ['CLOSED', 'the store is closed'],
 } as const;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
-const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
+const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
 class FileStoreImpl implements FileStore {
   readonly path: string;
@@ -411,34 +411,30 @@ class FileStoreImpl implements FileStore {
     return wanted && this.#n.lines > this.#compactFloor;
   }
   /**
-   * Writes header, meta, index, cold lines (oldest first) and, as the log,
-   * the hot lines (open records, approved refunds) to `<path>.tmp`, fsyncs
-   * it, renames it over the file and fsyncs the directory: the path holds
-   * the old file or the new one, never part of one. Lines are copied as
-   * bytes, except arrays (version 2). Runs inside the write queue.
+   * Rewrites the file as a snapshot (header, meta, index, cold lines oldest
+   * first) and a log of the hot lines, in `<path>.tmp`; fsyncs it, renames it
+   * over the file and fsyncs the directory: the path holds the old file or the
+   * new one, never part of one. Runs inside the write queue.
    */
   async #compact(): Promise<boolean> {
-    const [fs, tmp] = [this.#o.fs, `${this.path}.tmp`];
+    const [fs, tmp, locs] = [this.#o.fs, `${this.path}.tmp`, [...this.#locs.values()]];
     this.#compactWanted = false;
-    let out: FileHandle | undefined;
-    const [cold, hot]: [Loc[], Loc[]] = [[], []];
-    let lines: Buffer[] = [];
-    let front = Buffer.alloc(0);
+    const cold = locs.filter((loc) => !(loc.flags & HOT)).sort((a, b) => a.upd - b.upd);
+    const moved = [...cold, ...locs.filter((loc) => loc.flags & HOT)];
+    let [out, lines, at]: [FileHandle | undefined, Buffer[], number] = [undefined, [], 0];
     try {
       const old = await this.#read(0, this.#n.size);
-      for (const loc of this.#locs.values()) (loc.flags & HOT ? hot : cold).push(loc);
-      cold.sort((a, b) => a.upd - b.upd);
-      lines = [...cold, ...hot].map(({ at, len }) => {
-        const line = old.subarray(at, at + len);
-        const record = line[0] === 0x5b ? decodeRecord(line.toString('utf8')) : line;
-        return typeof record === 'string' || Buffer.isBuffer(record) ? line : Buffer.from(recordLine(record));
+      // Each line with its newline, copied as bytes; a version 2 array line is rewritten as a record object.
+      lines = moved.map(({ at, len }) => {
+        const record = old[at] === 0x5b ? decodeRecord(old.toString('utf8', at, at + len)) : undefined;
+        return typeof record === 'object' ? Buffer.from(`${recordLine(record)}\n`) : old.subarray(at, at + len + 1);
       });
-      const lens = lines.slice(0, cold.length).map((line) => line.length);
+      const lens = lines.slice(0, cold.length).map((line) => line.length - 1);
       const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
       const coldBytes = lens.reduce((sum, len) => sum + len + 1, 0);
       const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length };
-      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
-      const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
+      const parts = [Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`), ...lines];
+      at = (parts[0] as Buffer).length;
       out = await fs.open(tmp, 'w', 0o600);
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
@@ -455,10 +451,7 @@ class FileStoreImpl implements FileStore {
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
     const old = this.#handle;
     const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
-    let at = front.length;
-    [...cold, ...hot].forEach(
-      (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
-    );
+    moved.forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length - 1, at + (lines[i] as Buffer).length]));
     // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
     Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
     [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
