@@ -7,7 +7,7 @@ import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
-import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
+import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations, locOf } from './file/locations.js';
@@ -220,18 +220,16 @@ class FileStoreImpl implements FileStore {
       // What can fail for want of a directory, a permission or a file handle
       // fails before an older store of this process is fenced: it goes on.
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
-      this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
-        if (errno(error) !== 'ENOENT') return failed('opening')(error);
+      this.#handle = await fs.open(path, 'r+').catch(ignoring(['ENOENT'], failed('opening')));
+      if (!this.#handle) {
         this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
-        return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
-      });
+        await syncDirectory(fs, path).catch(failed('creating'));
+      }
       const previous = owners.take(path, this);
       if (previous) await previous.#release(true);
       this.#lock = await acquireLock(fs, path);
-      const unfinished = await fs
-        .unlink(`${path}.tmp`)
-        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
-      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
+      const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
+      if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
       const broken = size > 0 && (await this.#replayFile(size));
       // This version's header starts a new file. A file an older release wrote gets it appended (synced), so

@@ -3,7 +3,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GuardStorageError } from '../../errors.js';
 import { Owners } from '../../ownership.js';
-import { errno, failing, storageError, type FileStoreFs } from './io.js';
+import { errno, failing, ignoring, storageError, type FileStoreFs } from './io.js';
 
 /**
  * What `<path>.lock` holds: who owns the file. A pid alone does not say which
@@ -75,12 +75,9 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
   const take = (): FileLock => (held.take(path, mine.token), { path, release });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 });
-      return take();
-    } catch (error) {
-      if (errno(error) !== 'EEXIST') throw storageError('LOCK_FAILED', dataPath, `creating the lock ${path}`, error);
-    }
+    const creating = failing('LOCK_FAILED', dataPath, `creating the lock ${path}`);
+    const created = await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 }).then(() => true, ignoring(['EEXIST'], creating));
+    if (created) return take();
     let holder = await readHolder(fs, path);
     if (holder === 'unreadable') {
       await new Promise((resolve) => setTimeout(resolve, UNREADABLE_GRACE_MS));
@@ -96,9 +93,7 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     // Stale: its owner died without closing. Remove it only if nobody replaced it meanwhile.
     const now = await readHolder(fs, path);
     if (now === 'gone' || (typeof now === 'object' ? now.token !== (holder as LockHolder).token : holder !== 'unreadable')) continue;
-    await fs.unlink(path).catch((error: unknown) => {
-      if (errno(error) !== 'ENOENT') throw storageError('LOCK_FAILED', dataPath, `removing the stale lock ${path}`, error);
-    });
+    await fs.unlink(path).catch(ignoring(['ENOENT'], failing('LOCK_FAILED', dataPath, `removing the stale lock ${path}`)));
   }
   throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
 }
