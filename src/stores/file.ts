@@ -69,10 +69,6 @@ type Waiter = { resolve: () => void; reject: (error: unknown) => void; abort?: (
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
-const STOPPED = {
-  fenced: ['TAKEN_OVER', 'another fileStore in this process took this file over; this one no longer reads or writes'],
-  closed: ['CLOSED', 'the store is closed'],
-} as const;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
 const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
@@ -209,9 +205,9 @@ class FileStoreImpl implements FileStore {
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'open') return;
-    const [code, why] = STOPPED[this.#state];
-    throw storageError(code, this.path, `${operation}: ${why}`);
+    const taken = 'another fileStore in this process took this file over; this one no longer reads or writes';
+    if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: ${taken}`);
+    if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
   async #openOnce(): Promise<void> {
     const [fs, path] = [this.#o.fs, this.path];
@@ -313,8 +309,7 @@ class FileStoreImpl implements FileStore {
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
     const handle = await this.#opened();
-    const read = bytes.length ? handle.read(bytes, 0, bytes.length, from) : Promise.resolve({ bytesRead: 0 });
-    const { bytesRead: got } = await read.catch(failing('READ_FAILED', this.path, 'reading'));
+    const { bytesRead: got } = await handle.read(bytes, 0, bytes.length, from).catch(failing('READ_FAILED', this.path, 'reading'));
     if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }

@@ -32,24 +32,23 @@ export class Locations {
   get = (id: string): Loc | undefined => this.#byId.get(id);
   values = (): IterableIterator<Loc> => this.#byId.values();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
-  set(loc: Loc): Loc {
+  set(loc: Loc): void {
     const previous = this.#byId.get(loc.id);
     this.#byId.set(loc.id, loc);
-    if (previous?.order !== loc.order) this.#file(previous?.order, loc);
+    if (previous?.order !== loc.order) this.#file(loc.id, previous?.order, loc.order);
     this.requeue(loc);
-    return loc;
   }
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
   snapshot(cold: Loc[]): void {
     for (const loc of cold) {
       this.#byId.set(loc.id, loc);
-      if (loc.order !== undefined) this.#file(undefined, loc);
+      this.#file(loc.id, undefined, loc.order);
       this.#queue.push(loc.upd, loc);
     }
   }
   delete(id: string): void {
     const loc = this.#byId.get(id);
-    if (loc && this.#byId.delete(id)) this.#file(loc.order, { id, order: undefined });
+    if (loc && this.#byId.delete(id)) this.#file(id, loc.order, undefined);
   }
   /** Puts a location (back) into the retention queue, in order even when out of order (a clock set back); an open one stays out until settled (a new location). */
   requeue(loc: Loc): void {
@@ -65,15 +64,12 @@ export class Locations {
     });
     return due;
   }
-  #file(from: string | undefined, loc: Pick<Loc, 'id' | 'order'>): void {
-    const ids = from === undefined ? undefined : this.#orders.get(from);
-    if (ids?.includes(loc.id)) {
-      if (ids.length === 1) this.#orders.delete(from as string);
-      else ids.splice(ids.indexOf(loc.id), 1);
-    }
-    if (loc.order === undefined) return;
-    const to = this.#orders.get(loc.order);
-    if (to) to.push(loc.id);
-    else this.#orders.set(loc.order, [loc.id]);
+  /** Moves `id` from the ids on order key `from` to those on `to`. */
+  #file(id: string, from: string | undefined, to: string | undefined): void {
+    const [ids, on] = [from === undefined ? undefined : this.#orders.get(from), to === undefined ? undefined : this.#orders.get(to)];
+    if (ids?.length === 1 && ids[0] === id) this.#orders.delete(from as string);
+    else if (ids?.includes(id)) ids.splice(ids.indexOf(id), 1);
+    if (on) on.push(id);
+    else if (to !== undefined) this.#orders.set(to, [id]);
   }
 }
