@@ -62,9 +62,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   return new FileStoreImpl(resolve(path), copied);
 }
 
-/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
+/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync. */
 type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
-type Waiter = { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
+type Waiter = { resolve: () => void; reject: (error: unknown) => void };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
@@ -234,19 +234,14 @@ class FileStoreImpl implements FileStore {
       if (size === 0) await this.#append([mark], true);
       if (old) {
         await this.#append([mark], true).catch((error: unknown) => {
-          this.#warn(
-            `could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`,
-          );
+          this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write`, error);
           this.#retry.unshift(mark);
         });
       }
-      if (old || broken || this.#shouldCompact()) {
-        // A snapshot cut short must be rewritten before anything is appended
-        // after its header, or the next open takes the new lines for cold ones.
-        if (!(await this.#compact()) && broken) {
-          throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
-        }
-      }
+      // A snapshot cut short must be rewritten before anything is appended
+      // after its header, or the next open takes the new lines for cold ones.
+      const compacted = (old || broken || this.#shouldCompact()) && (await this.#compact());
+      if (broken && !compacted) throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
     } catch (error) {
       // A no-op unless this store took the file over: only an owner releases.
       owners.release(path, this);
@@ -324,14 +319,17 @@ class FileStoreImpl implements FileStore {
       await handle.close().catch(() => undefined);
     }
   }
-  #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
+  #warn = (text: string, ...cause: [unknown?]): number =>
+    this.#warnings.push(`${this.path}: ${text}${cause.length > 0 ? `: ${errorText(cause[0])}` : ''}`);
+  /** Queues `line`, resolved once it is written and fsynced; if that fails, `abort` undoes what readers saw meanwhile. */
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
+      this.#queue.push({ line, commit, waiter: { resolve, reject } });
       void this.#kick();
-    }).catch((error: unknown) =>
-      Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)),
-    );
+    }).catch((error: unknown) => {
+      abort?.();
+      throw error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error);
+    });
   }
   /** A delete is not synced on its own: it rides along with the next write. */
   #remove(id: string): 1 {
@@ -354,13 +352,9 @@ class FileStoreImpl implements FileStore {
         const sync = batch.some((item) => item.waiter);
         const failed = batch.length > 0 ? await this.#append(batch, sync).catch((error: unknown) => ({ error })) : undefined;
         for (const item of batch) {
-          const { waiter } = item;
-          if (!failed) waiter?.resolve();
-          else if (!waiter) this.#retry.push(item);
-          else {
-            waiter.abort?.();
-            waiter.reject(failed.error);
-          }
+          if (!failed) item.waiter?.resolve();
+          else if (item.waiter) item.waiter.reject(failed.error);
+          else this.#retry.push(item);
         }
         if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
@@ -397,10 +391,9 @@ class FileStoreImpl implements FileStore {
     this.#dirtyTail = false;
   }
   #shouldCompact(): boolean {
+    const { deadLines, deadRatio } = this.#o;
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
-    const wanted =
-      (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) ||
-      this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
+    const wanted = (dead > deadLines && dead > this.#n.lines * deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
     return wanted && this.#n.lines > this.#compactFloor;
   }
   /**
@@ -438,12 +431,12 @@ class FileStoreImpl implements FileStore {
       await fs.unlink(tmp).catch(() => undefined);
       // The old file is intact: keep appending to it, and try again once it has doubled.
       this.#compactFloor = this.#n.lines * 2;
-      this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
+      this.#warn('compaction failed, will retry later', error);
       return false;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
     const old = this.#handle;
-    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
+    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn('after compaction', error));
     moved.forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length - 1, at + (lines[i] as Buffer).length]));
     // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
     Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
@@ -454,7 +447,7 @@ class FileStoreImpl implements FileStore {
     await old?.close().catch(() => undefined);
     await syncDirectory(fs, this.path).catch((error: unknown) => {
       this.#directoryUnsynced = true;
-      this.#warn(`after compaction, will sync the directory before the next write: ${errorText(error)}`);
+      this.#warn('after compaction, will sync the directory before the next write', error);
     });
     return true;
   }

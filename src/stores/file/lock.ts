@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GuardStorageError } from '../../errors.js';
 import { Owners } from '../../ownership.js';
 import { errno, failing, ignoring, storageError, type FileStoreFs } from './io.js';
@@ -79,10 +80,7 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     const created = await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 }).then(() => true, ignoring(['EEXIST'], creating));
     if (created) return take();
     let holder = await readHolder(fs, path);
-    if (holder === 'unreadable') {
-      await new Promise((resolve) => setTimeout(resolve, UNREADABLE_GRACE_MS));
-      holder = await readHolder(fs, path);
-    }
+    if (holder === 'unreadable') holder = await sleep(UNREADABLE_GRACE_MS).then(() => readHolder(fs, path));
     if (holder === 'gone') continue;
     if (holder !== 'unreadable' && held.holds(path, holder.token)) {
       await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
