@@ -116,23 +116,20 @@ class FileStoreImpl implements FileStore {
     for (const loc of this.#locs.values()) {
       if (!scope || loc.flags & HOT || !(loc.upd < scope.since)) unread.push([loc.at, loc.len, loc.id]);
     }
-    if (unread.length === 0) return [];
-    // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
-    const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
+    // One read over the lines wanted (none: from 0 to 0): the newest cold lines and the log are one stretch at the end.
     const to = unread.reduce((end, [at, len]) => Math.max(end, at + len), 0);
+    const from = unread.reduce((min, [at]) => Math.min(min, at), to);
     const bytes = await this.#read(from, to);
-    const records: AttemptRecord[] = [];
-    for (const [at, len, id] of unread) {
+    return unread.flatMap(([at, len, id]) => {
       const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
-      if (typeof record !== 'string') records.push(record);
-      else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
-    }
-    return records;
+      if (typeof record !== 'string') return [record];
+      this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
+      return [];
+    });
   }
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
-    const pending = this.#pending.get(id);
-    const loc = this.#locs.get(id);
+    const [pending, loc] = [this.#pending.get(id), this.#locs.get(id)];
     if (pending !== undefined || !loc) return pending ?? undefined;
     const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
     // A line that is not the record filed there (a damaged file) is never handed back as if it were.
@@ -386,10 +383,7 @@ class FileStoreImpl implements FileStore {
     }
     Object.assign(this.#n, { lines: this.#n.lines + batch.length, log: this.#n.log + batch.length });
   }
-  async #truncateTail(): Promise<void> {
-    await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
-    this.#dirtyTail = false;
-  }
+  #truncateTail = (): Promise<void> | undefined => this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
   #shouldCompact(): boolean {
     const { deadLines, deadRatio } = this.#o;
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
