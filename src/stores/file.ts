@@ -10,7 +10,7 @@ import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
 import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
-import { HOT, Locations, locOf } from './file/locations.js';
+import { HOT, Locations } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -166,7 +166,7 @@ class FileStoreImpl implements FileStore {
     await this.#open('put');
     const { id } = record;
     this.#pending.set(id, record);
-    const commit = (at: number, len: number) => (this.#locs.set(locOf(record, at, len, this.#locs.get(id))), this.#settled(id, record));
+    const commit = (at: number, len: number) => (this.#locs.set(record, at, len), this.#settled(id, record));
     return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
   }
   async setMeta(key: string, value: string): Promise<void> {
@@ -263,7 +263,7 @@ class FileStoreImpl implements FileStore {
         if (line.op === 'header') this.#version = line.version;
         else if (line.op === 'meta') this.#meta.set(line.key, line.value);
         else if (line.op === 'delete') this.#locs.delete(line.id);
-        else this.#locs.set(locOf(line.record, base + at, nl - at, this.#locs.get(line.record.id)));
+        else this.#locs.set(line.record, base + at, nl - at);
         if (line.op !== 'header') [n.lines, n.log] = [n.lines + 1, n.log + 1];
       }
       return base + at;

@@ -14,12 +14,6 @@ export const [OPEN, HOT] = [1, 2];
  */
 export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
-export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
-  const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
-  const order = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
-  return { id: record.id, at, len, upd: record.updatedAt, flags, order: order === previous?.order ? previous?.order : order };
-}
-
 /** Every record of the file by id, the live ones by order, and all in order of last update, for retention. */
 export class Locations {
   readonly #byId = new Map<string, Loc>();
@@ -32,10 +26,16 @@ export class Locations {
   get = (id: string): Loc | undefined => this.#byId.get(id);
   values = (): IterableIterator<Loc> => this.#byId.values();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
-  set(loc: Loc): void {
-    const previous = this.#byId.get(loc.id);
-    this.#byId.set(loc.id, loc);
-    if (previous?.order !== loc.order) this.#file(loc.id, previous?.order, loc.order);
+  /** Files the latest line of `record`, `len` bytes at `at`: a new Loc. */
+  set(record: AttemptRecord, at: number, len: number): void {
+    const [id, previous] = [record.id, this.#byId.get(record.id)];
+    const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
+    const key = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
+    // The previous Loc's key when it is the same: one copy of the string in memory.
+    const order = key === previous?.order ? previous?.order : key;
+    const loc = { id, at, len, upd: record.updatedAt, flags, order };
+    this.#byId.set(id, loc);
+    if (previous?.order !== order) this.#file(id, previous?.order, order);
     this.requeue(loc);
   }
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
