@@ -151,13 +151,10 @@ class FileStoreImpl implements FileStore {
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
-    let pruned = 0;
-    for (const loc of this.#locs.due(before)) {
-      // A newer version is on its way: it decides, and is queued for retention once written.
-      if (this.#pending.has(loc.id)) this.#locs.requeue(loc);
-      else pruned += this.#remove(loc.id);
-    }
-    return pruned;
+    // A record with a newer version on its way is held: that version decides, and is queued for retention once written.
+    const due = this.#locs.due(before, (id) => this.#pending.has(id));
+    for (const loc of due) this.#remove(loc.id);
+    return due.length;
   }
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.#open('getMeta'), this.#meta.get(key));
@@ -194,10 +191,9 @@ class FileStoreImpl implements FileStore {
   }
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const fenced = this.#state === 'fenced';
     this.#state = 'closed';
     await this.#release();
-    if (!fenced) await this.#lock?.release().catch(() => undefined);
+    await this.#lock?.release().catch(() => undefined);
   }
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
@@ -329,11 +325,10 @@ class FileStoreImpl implements FileStore {
     });
   }
   /** A delete is not synced on its own: it rides along with the next write. */
-  #remove(id: string): 1 {
+  #remove(id: string): void {
     this.#pending.set(id, null);
     this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
     void this.#kick();
-    return 1;
   }
   /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
   #settled(id: string, value: AttemptRecord | null): void {
@@ -346,8 +341,7 @@ class FileStoreImpl implements FileStore {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const sync = batch.some((item) => item.waiter);
-        const failed = batch.length > 0 ? await this.#append(batch, sync).catch((error: unknown) => ({ error })) : undefined;
+        const failed = batch.length > 0 ? await this.#append(batch).catch((error: unknown) => ({ error })) : undefined;
         for (const item of batch) {
           if (!failed) item.waiter?.resolve();
           else if (item.waiter) item.waiter.reject(failed.error);
@@ -361,7 +355,7 @@ class FileStoreImpl implements FileStore {
     }
   }
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
-  async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
+  async #append(batch: readonly Queued[], sync = batch.some((item) => item.waiter)): Promise<void> {
     const handle = await this.#opened();
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
@@ -469,7 +463,8 @@ class FileStoreImpl implements FileStore {
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */
   async #release(fence = false): Promise<void> {
     await this.#ready?.catch(() => undefined);
-    if (fence && this.#state === 'open') this.#state = 'fenced';
+    // A fenced store's lock is its successor's now: closing it must not release that.
+    if (fence && this.#state === 'open') [this.#state, this.#lock] = ['fenced', undefined];
     this.#queue.unshift(...this.#retry.splice(0));
     while (this.#kick()) await this.#draining;
     while (this.#journal.flush) await this.#journal.flush;

@@ -54,15 +54,16 @@ export class Locations {
   requeue(loc: Loc): void {
     if (!(loc.flags & OPEN)) this.#queue.insert(loc.upd, loc);
   }
-  /** Takes from the retention queue the current locations of records updated before `before` (none of them open). */
-  due(before: number): Loc[] {
+  /** Takes from the retention queue the current locations of records updated before `before` (none of them open), but those `held` go back. */
+  due(before: number, held: (id: string) => boolean): Loc[] {
     const due: Loc[] = [];
     this.#queue.drain((upd, loc) => {
       if (!(upd < before)) return false;
       if (this.#byId.get(loc.id) === loc) due.push(loc);
       return true;
     });
-    return due;
+    for (const loc of due) if (held(loc.id)) this.requeue(loc);
+    return due.filter((loc) => !held(loc.id));
   }
   /** Moves `id` from the ids on order key `from` to those on `to`. */
   #file(id: string, from: string | undefined, to: string | undefined): void {
