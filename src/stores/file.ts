@@ -83,7 +83,6 @@ class FileStoreImpl implements FileStore {
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
   #pending = new Map<string, AttemptRecord | null>();
   #meta = new Map<string, string>();
-  #version = 0;
   /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log. */
   #n = { size: 0, lines: 0, log: 0 };
   /** Counts handle switches (compactions), so a reopen that raced one is not kept. */
@@ -107,7 +106,6 @@ class FileStoreImpl implements FileStore {
     this.path = path;
     this.#o = { fs, deadLines, deadRatio, journal, journalMax };
   }
-  /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
     while (this.#draining) await this.#draining;
@@ -133,9 +131,9 @@ class FileStoreImpl implements FileStore {
     if (pending !== undefined || !loc) return pending ?? undefined;
     const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
     // A line that is not the record filed there (a damaged file) is never handed back as if it were.
-    const problem = typeof record === 'string' ? record : record.id === id ? undefined : 'another record is at its place';
-    if (problem !== undefined) throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
-    return record as AttemptRecord;
+    if (typeof record === 'object' && record.id === id) return record;
+    const problem = typeof record === 'string' ? record : 'another record is at its place';
+    throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
   }
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
@@ -161,10 +159,9 @@ class FileStoreImpl implements FileStore {
   }
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
-    const { id } = record;
-    this.#pending.set(id, record);
-    const commit = (at: number, len: number) => (this.#locs.set(record, at, len), this.#settled(id, record));
-    return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
+    this.#pending.set(record.id, record);
+    const commit = (at: number, len: number) => (this.#locs.put(record, at, len), this.#settled(record.id, record));
+    return this.#durable('put', recordLine(record), commit, () => this.#settled(record.id, record));
   }
   async setMeta(key: string, value: string): Promise<void> {
     await this.#open('setMeta');
@@ -220,10 +217,10 @@ class FileStoreImpl implements FileStore {
       const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
       if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
-      const broken = size > 0 && (await this.#replayFile(size));
+      const { version, broken } = size > 0 ? await this.#replayFile(size) : { version: FORMAT_VERSION, broken: false };
       // This version's header starts a new file. A file an older release wrote gets it appended (synced), so
       // that release refuses the file from now on even if the rewrite below fails.
-      const [old, mark] = [size > 0 && this.#version < FORMAT_VERSION, { line: headerLine(), commit: () => undefined }];
+      const [old, mark] = [version < FORMAT_VERSION, { line: headerLine(), commit: () => undefined }];
       if (size === 0) await this.#append([mark], true);
       if (old) {
         await this.#append([mark], true).catch((error: unknown) => {
@@ -244,10 +241,10 @@ class FileStoreImpl implements FileStore {
       throw error;
     }
   }
-  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot); true if the snapshot is broken. */
-  async #replayFile(size: number): Promise<boolean> {
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot); the last header's version, and whether the snapshot is broken. */
+  async #replayFile(size: number): Promise<{ version: number; broken: boolean }> {
     const n = this.#n;
-    let [lineNo, skipped, logAt, broken] = [0, 0, 0, false];
+    let [lineNo, skipped, logAt, version, broken] = [0, 0, 0, 0, false];
     /** Applies the complete lines of `bytes`, the file from offset `base`; returns where the last one ends. */
     const replay = (bytes: Buffer, base: number): number => {
       let at = 0;
@@ -256,10 +253,10 @@ class FileStoreImpl implements FileStore {
         lineNo++;
         if (typeof line === 'string' && ++skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
         if (typeof line !== 'object' || line.op === 'index') continue;
-        if (line.op === 'header') this.#version = line.version;
+        if (line.op === 'header') version = line.version;
         else if (line.op === 'meta') this.#meta.set(line.key, line.value);
         else if (line.op === 'delete') this.#locs.delete(line.id);
-        else this.#locs.set(line.record, base + at, nl - at);
+        else this.#locs.put(line.record, base + at, nl - at);
         if (line.op !== 'header') [n.lines, n.log] = [n.lines + 1, n.log + 1];
       }
       return base + at;
@@ -283,15 +280,15 @@ class FileStoreImpl implements FileStore {
       }
     }
     n.size = replay(await this.#read(logAt, size), logAt);
-    const newer = `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`;
-    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
+    const newer = `opening: written by a newer release (format version ${version}); upgrade pos-duplicate-guard`;
+    if (version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
     if (skipped > MAX_WARNINGS) this.#warn(`${skipped - MAX_WARNINGS} more lines skipped`);
     if (n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
       this.#warn(`torn last line (${size - n.size} bytes after line ${lineNo}, a write cut short by a crash) dropped`);
       await this.#truncateTail();
     }
-    return broken;
+    return { version, broken };
   }
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {

@@ -14,41 +14,36 @@ export const [OPEN, HOT] = [1, 2];
  */
 export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
-/** Every record of the file by id, the live ones by order, and all in order of last update, for retention. */
-export class Locations {
-  readonly #byId = new Map<string, Loc>();
+/** Every record of the file: its Loc by id (the Map itself), the live ones by order, and all in order of last update, for retention. */
+export class Locations extends Map<string, Loc> {
   readonly #orders = new Map<string, string[]>();
   /** Oldest update first; replaced and deleted locations stay until they reach the head. */
   readonly #queue = new ExpiryQueue<Loc>();
-  get size(): number {
-    return this.#byId.size;
-  }
-  get = (id: string): Loc | undefined => this.#byId.get(id);
-  values = (): IterableIterator<Loc> => this.#byId.values();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
   /** Files the latest line of `record`, `len` bytes at `at`: a new Loc. */
-  set(record: AttemptRecord, at: number, len: number): void {
-    const [id, previous] = [record.id, this.#byId.get(record.id)];
+  put(record: AttemptRecord, at: number, len: number): void {
+    const [id, previous] = [record.id, this.get(record.id)];
     const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
     const key = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
     // The previous Loc's key when it is the same: one copy of the string in memory.
     const order = key === previous?.order ? previous?.order : key;
     const loc = { id, at, len, upd: record.updatedAt, flags, order };
-    this.#byId.set(id, loc);
+    this.set(id, loc);
     if (previous?.order !== order) this.#file(id, previous?.order, order);
     this.requeue(loc);
   }
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
   snapshot(cold: Loc[]): void {
     for (const loc of cold) {
-      this.#byId.set(loc.id, loc);
+      this.set(loc.id, loc);
       this.#file(loc.id, undefined, loc.order);
       this.#queue.push(loc.upd, loc);
     }
   }
-  delete(id: string): void {
-    const loc = this.#byId.get(id);
-    if (loc && this.#byId.delete(id)) this.#file(id, loc.order, undefined);
+  override delete(id: string): boolean {
+    const loc = this.get(id);
+    if (loc) this.#file(id, loc.order, undefined);
+    return super.delete(id);
   }
   /** Puts a location (back) into the retention queue, in order even when out of order (a clock set back); an open one stays out until settled (a new location). */
   requeue(loc: Loc): void {
@@ -59,7 +54,7 @@ export class Locations {
     const due: Loc[] = [];
     this.#queue.drain((upd, loc) => {
       if (!(upd < before)) return false;
-      if (this.#byId.get(loc.id) === loc) due.push(loc);
+      if (this.get(loc.id) === loc) due.push(loc);
       return true;
     });
     for (const loc of due) if (held(loc.id)) this.requeue(loc);
