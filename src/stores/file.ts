@@ -1,5 +1,4 @@
 import * as nodeFs from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { orderKey, staysFiled } from '../claims.js';
 import { GuardStorageError, errorText, invalidOption } from '../errors.js';
@@ -48,20 +47,22 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   if (typeof path !== 'string' || path === '') invalidOption('path', 'a non-empty string', path);
   // Copied once: a getter or Proxy in the options is read here, never again.
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
-  const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
-  const check = (field: string, value: unknown, ok: boolean, rule: string) =>
-    value === undefined || ok || invalidOption(field, rule, value);
-  const int = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min;
+  // The defaults are valid: only what the caller gave can fail a check.
+  const { compactAfter: after = {}, journalMaxBytes: journalMax = 16 << 20, journal = true, fs = nodeFs } = copied;
+  const check = (field: string, value: unknown, ok: boolean, rule: string) => ok || invalidOption(field, rule, value);
+  const int = (value: number, min: number) => Number.isSafeInteger(value) && value >= min;
   check('compactAfter', after, typeof after === 'object' && after !== null, 'an object');
-  const ratio = after?.deadRatio;
-  check('compactAfter.deadLines', after?.deadLines, int(after?.deadLines, 0), 'an integer >= 0');
+  const { deadLines = 1000, deadRatio: ratio = 0.5 } = after;
+  check('compactAfter.deadLines', deadLines, int(deadLines, 0), 'an integer >= 0');
   check('compactAfter.deadRatio', ratio, typeof ratio === 'number' && ratio >= 0 && ratio < 1, 'a number from 0 up to (not including) 1');
-  check('journalMaxBytes', max, int(max, 1), 'an integer > 0');
+  check('journalMaxBytes', journalMax, int(journalMax, 1), 'an integer > 0');
   check('journal', journal, typeof journal === 'boolean', 'a boolean');
   check('fs', fs, typeof fs === 'object' && fs !== null && typeof fs.open === 'function', 'an object with the node:fs/promises functions');
-  return new FileStoreImpl(resolve(path), copied);
+  return new FileStoreImpl(resolve(path), { fs, deadLines, deadRatio: ratio, journal, journalMax });
 }
 
+/** The options, checked and with their defaults. */
+type Settings = { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync. */
 type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
 type Waiter = { resolve: () => void; reject: (error: unknown) => void };
@@ -74,10 +75,10 @@ const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
 class FileStoreImpl implements FileStore {
   readonly path: string;
-  readonly #o: { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
+  readonly #o: Settings;
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
-  #handle: FileHandle | undefined;
+  #handle: nodeFs.FileHandle | undefined;
   #state: 'open' | 'fenced' | 'closed' = 'open';
   #locs = new Locations();
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
@@ -99,12 +100,11 @@ class FileStoreImpl implements FileStore {
   #compactWanted = false;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
-  #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
+  #journal: { lines: string[]; flush?: Promise<void>; handle?: nodeFs.FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
 
-  constructor(path: string, { compactAfter, journal = true, journalMaxBytes: journalMax = 16 << 20, fs = nodeFs }: FileStoreOptions) {
-    const { deadLines = 1000, deadRatio = 0.5 } = compactAfter ?? {};
+  constructor(path: string, settings: Settings) {
     this.path = path;
-    this.#o = { fs, deadLines, deadRatio, journal, journalMax };
+    this.#o = settings;
   }
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
@@ -218,8 +218,7 @@ class FileStoreImpl implements FileStore {
       if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
       const { version, broken } = size > 0 ? await this.#replayFile(size) : { version: FORMAT_VERSION, broken: false };
-      // This version's header starts a new file. A file an older release wrote gets it appended (synced), so
-      // that release refuses the file from now on even if the rewrite below fails.
+      // A new file starts with this version's header; an older one gets it appended (synced), so its release refuses it from now on.
       const [old, mark] = [version < FORMAT_VERSION, { line: headerLine(), commit: () => undefined }];
       if (size === 0) await this.#append([mark], true);
       if (old) {
@@ -299,7 +298,7 @@ class FileStoreImpl implements FileStore {
     return bytes;
   }
   /** The handle on the file the path names: reopened once after a compaction could not, and never one a later compaction replaced. */
-  async #opened(): Promise<FileHandle> {
+  async #opened(): Promise<nodeFs.FileHandle> {
     for (;;) {
       if (this.#handle) return this.#handle;
       const generation = this.#generation;
@@ -392,7 +391,7 @@ class FileStoreImpl implements FileStore {
     this.#compactWanted = false;
     const cold = locs.filter((loc) => !(loc.flags & HOT)).sort((a, b) => a.upd - b.upd);
     const moved = [...cold, ...locs.filter((loc) => loc.flags & HOT)];
-    let [out, lines, at]: [FileHandle | undefined, Buffer[], number] = [undefined, [], 0];
+    let [out, lines, at]: [nodeFs.FileHandle | undefined, Buffer[], number] = [undefined, [], 0];
     try {
       const old = await this.#read(0, this.#n.size);
       // Each line with its newline, copied as bytes; a version 2 array line is rewritten as a record object.

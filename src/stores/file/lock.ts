@@ -26,7 +26,7 @@ export interface LockHolder {
 }
 
 /** `release()` removes the lock file, unless another owner has taken it over since. */
-export type FileLock = { readonly path: string; release(): Promise<void> };
+export type FileLock = { release(): Promise<void> };
 
 const linux = process.platform === 'linux' || process.platform === 'android';
 /** The token of each lock this process holds, by lock path: a lock with this pid is ours only if its token is here. */
@@ -74,18 +74,17 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
   // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
-  const take = (): FileLock => (held.take(path, mine.token), { path, release });
+  const take = (): FileLock => (held.take(path, mine.token), { release });
+  const creating = failing('LOCK_FAILED', dataPath, `creating the lock ${path}`);
+  const takingOver = failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const creating = failing('LOCK_FAILED', dataPath, `creating the lock ${path}`);
     const created = await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 }).then(() => true, ignoring(['EEXIST'], creating));
     if (created) return take();
     let holder = await readHolder(fs, path);
     if (holder === 'unreadable') holder = await sleep(UNREADABLE_GRACE_MS).then(() => readHolder(fs, path));
     if (holder === 'gone') continue;
-    if (holder !== 'unreadable' && held.holds(path, holder.token)) {
-      await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
-      return take();
-    }
+    const ours = holder !== 'unreadable' && held.holds(path, holder.token);
+    if (ours) return fs.writeFile(path, content, { mode: 0o600 }).then(take, takingOver);
     const by = holder === 'unreadable' ? undefined : heldBy(holder, mine, path);
     if (by !== undefined) throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${by}.`);
     // Stale: its owner died without closing. Remove it only if nobody replaced it meanwhile.
