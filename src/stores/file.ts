@@ -100,7 +100,7 @@ class FileStoreImpl implements FileStore {
   #compactWanted = false;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
-  #journal: { lines: string[]; flush?: Promise<void>; handle?: nodeFs.FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
+  #journal: { lines: string[]; flush?: Promise<void>; handle?: nodeFs.FileHandle; error?: unknown } = { lines: [] };
 
   constructor(path: string, settings: Settings) {
     this.path = path;
@@ -441,14 +441,12 @@ class FileStoreImpl implements FileStore {
     for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
       try {
         journal.handle ??= await fs.open(path, 'a', 0o600);
-        journal.size ||= (await journal.handle.stat()).size;
-        if (journal.size > this.#o.journalMax) {
+        if ((await journal.handle.stat()).size > this.#o.journalMax) {
           await journal.handle.close();
-          [journal.handle, journal.size] = [undefined, 0];
+          journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
           journal.handle = await fs.open(path, 'a', 0o600);
         }
-        journal.size += Buffer.byteLength(`${text}\n`);
         await journal.handle.appendFile(`${text}\n`);
       } catch (error) {
         journal.error = error;

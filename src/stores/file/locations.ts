@@ -16,7 +16,7 @@ export type Loc = { readonly id: string; at: number; len: number; readonly upd: 
 
 /** Every record of the file: its Loc by id (the Map itself), the live ones by order, and all in order of last update, for retention. */
 export class Locations extends Map<string, Loc> {
-  readonly #orders = new Map<string, string[]>();
+  readonly #orders = new Map<string | undefined, string[]>();
   /** Oldest update first; replaced and deleted locations stay until they reach the head. */
   readonly #queue = new ExpiryQueue<Loc>();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
@@ -62,8 +62,8 @@ export class Locations extends Map<string, Loc> {
   }
   /** Moves `id` from the ids on order key `from` to those on `to`. */
   #file(id: string, from: string | undefined, to: string | undefined): void {
-    const [ids, on] = [from === undefined ? undefined : this.#orders.get(from), to === undefined ? undefined : this.#orders.get(to)];
-    if (ids?.length === 1 && ids[0] === id) this.#orders.delete(from as string);
+    const [ids, on] = [this.#orders.get(from), this.#orders.get(to)];
+    if (ids?.length === 1 && ids[0] === id) this.#orders.delete(from);
     else if (ids?.includes(id)) ids.splice(ids.indexOf(id), 1);
     if (on) on.push(id);
     else if (to !== undefined) this.#orders.set(to, [id]);
