@@ -61,11 +61,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   return new FileStoreImpl(resolve(path), { fs, deadLines, deadRatio: ratio, journal, journalMax });
 }
 
-/** The options, checked and with their defaults. */
 type Settings = { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync. */
-type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
-type Waiter = { resolve: () => void; reject: (error: unknown) => void };
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve(): void; reject(error: unknown): void } };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
@@ -138,14 +136,13 @@ class FileStoreImpl implements FileStore {
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
     // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
-    const onOrder = (record: AttemptRecord | null | undefined): record is AttemptRecord =>
-      !!record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId;
+    const filed = (r?: AttemptRecord | null): r is AttemptRecord => r?.merchantId === merchantId && r.orderId === orderId && staysFiled(r);
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
     for (const [id, record] of this.#pending) {
-      if (onOrder(record)) ids.add(id);
+      if (filed(record)) ids.add(id);
       else ids.delete(id);
     }
-    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(onOrder);
+    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(filed);
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
@@ -232,7 +229,6 @@ class FileStoreImpl implements FileStore {
       const compacted = (old || broken || this.#shouldCompact()) && (await this.#compact());
       if (broken && !compacted) throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
     } catch (error) {
-      // A no-op unless this store took the file over: only an owner releases.
       owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
@@ -240,7 +236,7 @@ class FileStoreImpl implements FileStore {
       throw error;
     }
   }
-  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot); the last header's version, and whether the snapshot is broken. */
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line without a readable snapshot): the last header's version, and whether the snapshot is broken. */
   async #replayFile(size: number): Promise<{ version: number; broken: boolean }> {
     const n = this.#n;
     let [lineNo, skipped, logAt, version, broken] = [0, 0, 0, 0, false];
@@ -269,7 +265,6 @@ class FileStoreImpl implements FileStore {
       const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
       const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
       if (front && cold) {
-        // The header and meta lines; the log starts after the index and the cold lines.
         replay(front.subarray(0, indexAt), 0);
         this.#locs.snapshot(cold);
         [n.lines, n.log, lineNo, logAt] = [n.lines + cold.length, 0, lineNo + 1 + cold.length, coldAt + snapshot.cold];
@@ -308,14 +303,12 @@ class FileStoreImpl implements FileStore {
       await handle.close().catch(() => undefined);
     }
   }
-  #warn = (text: string, ...cause: [unknown?]): number =>
-    this.#warnings.push(`${this.path}: ${text}${cause.length > 0 ? `: ${errorText(cause[0])}` : ''}`);
+  #warn = (text: string, ...why: [unknown?]) => this.#warnings.push(`${this.path}: ${text}${why.length ? `: ${errorText(why[0])}` : ''}`);
   /** Queues `line`, resolved once it is written and fsynced; if that fails, `abort` undoes what readers saw meanwhile. */
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ line, commit, waiter: { resolve, reject } });
-      void this.#kick();
-    }).catch((error: unknown) => {
+    const written = new Promise<void>((resolve, reject) => this.#queue.push({ line, commit, waiter: { resolve, reject } }));
+    void this.#kick();
+    return written.catch((error: unknown) => {
       abort?.();
       throw error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error);
     });
@@ -330,8 +323,7 @@ class FileStoreImpl implements FileStore {
   #settled(id: string, value: AttemptRecord | null): void {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
-  #kick = (): Promise<void> | undefined =>
-    this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining;
+  #kick = () => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {

@@ -5,24 +5,21 @@ import { GuardStorageError, errorText, type GuardStorageErrorCode } from '../../
 /** The part of `node:fs/promises` a file store uses: injectable, so tests can make the disk fail (ENOSPC, EIO), and a wrapped Electron fs can stand in. */
 export type FileStoreFs = Pick<typeof fsPromises, 'open' | 'readFile' | 'writeFile' | 'rename' | 'unlink' | 'mkdir'>;
 
-/** The `code` of an fs error (`ENOENT`…), to compare with one. */
 export const errno = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
 
 /** A storage error that names the file and the operation, and keeps the fs error as `cause`. */
 export const storageError = (code: GuardStorageErrorCode, path: string, operation: string, cause?: unknown): GuardStorageError =>
   new GuardStorageError(code, `file store ${path}: ${operation} failed${cause === undefined ? '' : `: ${errorText(cause)}`}`, { cause });
 
-/** For `.catch` on an fs call: an error with one of `codes` is expected, and resolves undefined; any other goes to `other` (rejects again). */
-export const ignoring =
-  (codes: string[], other = (error: unknown): Promise<never> => Promise.reject(error)) =>
-  async (error: unknown): Promise<undefined> =>
-    codes.includes(errno(error) as string) ? undefined : other(error);
+/** For `.catch` on an fs call: an error with one of `codes` is expected and resolves undefined; any other goes to `other`. */
+export function ignoring(codes: string[], other = (error: unknown): Promise<never> => Promise.reject(error)) {
+  return async (error: unknown): Promise<undefined> => (codes.includes(errno(error) as string) ? undefined : other(error));
+}
 
 /** Rejects with {@link storageError}: for `.catch` on an fs call. */
-export const failing =
-  (code: GuardStorageErrorCode, path: string, operation: string) =>
-  (error: unknown): Promise<never> =>
-    Promise.reject(storageError(code, path, operation, error));
+export function failing(code: GuardStorageErrorCode, path: string, operation: string) {
+  return (error: unknown): Promise<never> => Promise.reject(storageError(code, path, operation, error));
+}
 
 /**
  * Makes a created or renamed directory entry durable: a file's own fsync

@@ -20,7 +20,6 @@ export class Locations extends Map<string, Loc> {
   /** Oldest update first; replaced and deleted locations stay until they reach the head. */
   readonly #queue = new ExpiryQueue<Loc>();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
-  /** Files the latest line of `record`, `len` bytes at `at`: a new Loc. */
   put(record: AttemptRecord, at: number, len: number): void {
     const [id, previous] = [record.id, this.get(record.id)];
     const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
@@ -30,7 +29,8 @@ export class Locations extends Map<string, Loc> {
     const loc = { id, at, len, upd: record.updatedAt, flags, order };
     this.set(id, loc);
     if (previous?.order !== order) this.#file(id, previous?.order, order);
-    this.requeue(loc);
+    // In order even after a clock was set back. An open record is never pruned by the store: it stays out until settled (a new Loc).
+    if (!(flags & OPEN)) this.#queue.insert(loc.upd, loc);
   }
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
   snapshot(cold: Loc[]): void {
@@ -45,11 +45,7 @@ export class Locations extends Map<string, Loc> {
     if (loc) this.#file(id, loc.order, undefined);
     return super.delete(id);
   }
-  /** Puts a location (back) into the retention queue, in order even when out of order (a clock set back); an open one stays out until settled (a new location). */
-  requeue(loc: Loc): void {
-    if (!(loc.flags & OPEN)) this.#queue.insert(loc.upd, loc);
-  }
-  /** Takes from the retention queue the current locations of records updated before `before` (none of them open), but those `held` go back. */
+  /** Takes from the retention queue the current locations of records updated before `before` (none open), but those `held` go back. */
   due(before: number, held: (id: string) => boolean): Loc[] {
     const due: Loc[] = [];
     this.#queue.drain((upd, loc) => {
@@ -57,10 +53,9 @@ export class Locations extends Map<string, Loc> {
       if (this.get(loc.id) === loc) due.push(loc);
       return true;
     });
-    for (const loc of due) if (held(loc.id)) this.requeue(loc);
+    for (const loc of due) if (held(loc.id)) this.#queue.insert(loc.upd, loc);
     return due.filter((loc) => !held(loc.id));
   }
-  /** Moves `id` from the ids on order key `from` to those on `to`. */
   #file(id: string, from: string | undefined, to: string | undefined): void {
     const [ids, on] = [this.#orders.get(from), this.#orders.get(to)];
     if (ids?.length === 1 && ids[0] === id) this.#orders.delete(from);
