@@ -136,13 +136,14 @@ class FileStoreImpl implements FileStore {
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
     // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
-    const filed = (r?: AttemptRecord | null): r is AttemptRecord => r?.merchantId === merchantId && r.orderId === orderId && staysFiled(r);
+    const onOrder = (record?: AttemptRecord | null): record is AttemptRecord =>
+      !!record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId;
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
     for (const [id, record] of this.#pending) {
-      if (filed(record)) ids.add(id);
+      if (onOrder(record)) ids.add(id);
       else ids.delete(id);
     }
-    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(filed);
+    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(onOrder);
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
