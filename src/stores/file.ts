@@ -1,5 +1,4 @@
 import * as nodeFs from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { orderKey, staysFiled } from '../claims.js';
 import { GuardStorageError, errorText, invalidOption } from '../errors.js';
@@ -7,10 +6,10 @@ import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
-import { errno, failing, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
+import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
-import { metaLine, parseLine, readIndex, recordLine, type Line } from './file/jsonl.js';
-import { HOT, Locations, locOf, type Loc } from './file/locations.js';
+import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
+import { HOT, Locations } from './file/locations.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -48,51 +47,43 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   if (typeof path !== 'string' || path === '') invalidOption('path', 'a non-empty string', path);
   // Copied once: a getter or Proxy in the options is read here, never again.
   const copied = storeOptions(options, { compactAfter: {}, fs: 'ref' }) as FileStoreOptions;
-  const { compactAfter: after, journalMaxBytes: max, journal, fs } = copied;
-  const check = (field: string, value: unknown, ok: boolean, rule: string) =>
-    value === undefined || ok || invalidOption(field, rule, value);
-  const int = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min;
+  // The defaults are valid: only what the caller gave can fail a check.
+  const { compactAfter: after = {}, journalMaxBytes: journalMax = 16 << 20, journal = true, fs = nodeFs } = copied;
+  const check = (field: string, value: unknown, ok: boolean, rule: string) => ok || invalidOption(field, rule, value);
+  const int = (value: number, min: number) => Number.isSafeInteger(value) && value >= min;
   check('compactAfter', after, typeof after === 'object' && after !== null, 'an object');
-  const ratio = after?.deadRatio;
-  check('compactAfter.deadLines', after?.deadLines, int(after?.deadLines, 0), 'an integer >= 0');
+  const { deadLines = 1000, deadRatio: ratio = 0.5 } = after;
+  check('compactAfter.deadLines', deadLines, int(deadLines, 0), 'an integer >= 0');
   check('compactAfter.deadRatio', ratio, typeof ratio === 'number' && ratio >= 0 && ratio < 1, 'a number from 0 up to (not including) 1');
-  check('journalMaxBytes', max, int(max, 1), 'an integer > 0');
+  check('journalMaxBytes', journalMax, int(journalMax, 1), 'an integer > 0');
   check('journal', journal, typeof journal === 'boolean', 'a boolean');
   check('fs', fs, typeof fs === 'object' && fs !== null && typeof fs.open === 'function', 'an object with the node:fs/promises functions');
-  return new FileStoreImpl(resolve(path), copied);
+  return new FileStoreImpl(resolve(path), { fs, deadLines, deadRatio: ratio, journal, journalMax });
 }
 
-/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync, its `abort` undoes what readers saw meanwhile. */
-type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: Waiter };
-type Waiter = { resolve: () => void; reject: (error: unknown) => void; abort?: () => void };
+type Settings = { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
+/** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync. */
+type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve(): void; reject(error: unknown): void } };
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
 const MAX_WARNINGS = 20;
-const STOPPED = {
-  fenced: ['TAKEN_OVER', 'another fileStore in this process took this file over; this one no longer reads or writes'],
-  closed: ['CLOSED', 'the store is closed'],
-} as const;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
-const [LOG_LINES, LOG_SHARE, NEWLINE] = [2000, 0.1, Buffer.from('\n')];
+const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
 
 class FileStoreImpl implements FileStore {
   readonly path: string;
-  readonly #fs: FileStoreFs;
-  readonly #o: { deadLines: number; deadRatio: number; journal: string | undefined; journalMax: number };
+  readonly #o: Settings;
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
-  #handle: FileHandle | undefined;
+  #handle: nodeFs.FileHandle | undefined;
   #state: 'open' | 'fenced' | 'closed' = 'open';
   #locs = new Locations();
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
   #pending = new Map<string, AttemptRecord | null>();
   #meta = new Map<string, string>();
-  #version = 0;
-  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log; while opening, line numbers and lines skipped. */
-  #n = { size: 0, lines: 0, log: 0, lineNo: 0, skipped: 0 };
-  /** The header names a snapshot the file does not hold (cut short, or its index unreadable). */
-  #snapshotBroken = false;
+  /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log. */
+  #n = { size: 0, lines: 0, log: 0 };
   /** Counts handle switches (compactions), so a reopen that raced one is not kept. */
   #generation = 0;
   /** A compaction renamed the new file in but could not fsync the directory: the next durable write must. */
@@ -107,15 +98,12 @@ class FileStoreImpl implements FileStore {
   #compactWanted = false;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
-  #journal: { lines: string[]; flush?: Promise<void>; handle?: FileHandle; size: number; error?: unknown } = { lines: [], size: 0 };
+  #journal: { lines: string[]; flush?: Promise<void>; handle?: nodeFs.FileHandle; error?: unknown } = { lines: [] };
 
-  constructor(path: string, { compactAfter: after, journal, journalMaxBytes: max, fs }: FileStoreOptions) {
+  constructor(path: string, settings: Settings) {
     this.path = path;
-    this.#fs = fs ?? nodeFs;
-    this.#o = { deadLines: after?.deadLines ?? 1000, deadRatio: after?.deadRatio ?? 0.5, journal: undefined, journalMax: max ?? 16 << 20 };
-    if (journal !== false) this.#o.journal = `${path}.journal`;
+    this.#o = settings;
   }
-  /** Every record; with `scope`, the hot ones (`isHot`): open, approved refunds, updated at or after `since`. */
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
     while (this.#draining) await this.#draining;
@@ -124,63 +112,54 @@ class FileStoreImpl implements FileStore {
     for (const loc of this.#locs.values()) {
       if (!scope || loc.flags & HOT || !(loc.upd < scope.since)) unread.push([loc.at, loc.len, loc.id]);
     }
-    if (unread.length === 0) return [];
-    // One read over the lines wanted: the newest cold lines and the log are one stretch at the end.
-    const from = unread.reduce((min, [at]) => Math.min(min, at), Number.POSITIVE_INFINITY);
+    // One read over the lines wanted (none: from 0 to 0): the newest cold lines and the log are one stretch at the end.
     const to = unread.reduce((end, [at, len]) => Math.max(end, at + len), 0);
+    const from = unread.reduce((min, [at]) => Math.min(min, at), to);
     const bytes = await this.#read(from, to);
-    const records: AttemptRecord[] = [];
-    for (const [at, len, id] of unread) {
+    return unread.flatMap(([at, len, id]) => {
       const record = decodeRecord(bytes.toString('utf8', at - from, at - from + len));
-      if (typeof record !== 'string') records.push(record);
-      else this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
-    }
-    return records;
+      if (typeof record !== 'string') return [record];
+      this.#warn(`record ${id} at byte ${at} skipped: ${record}`);
+      return [];
+    });
   }
   async get(id: string): Promise<AttemptRecord | undefined> {
     await this.#open('get');
-    const pending = this.#pending.get(id);
-    const loc = this.#locs.get(id);
+    const [pending, loc] = [this.#pending.get(id), this.#locs.get(id)];
     if (pending !== undefined || !loc) return pending ?? undefined;
     const record = decodeRecord((await this.#read(loc.at, loc.at + loc.len)).toString('utf8'));
     // A line that is not the record filed there (a damaged file) is never handed back as if it were.
-    const problem = typeof record === 'string' ? record : record.id === id ? undefined : 'another record is at its place';
-    if (problem !== undefined) throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
-    return record as AttemptRecord;
+    if (typeof record === 'object' && record.id === id) return record;
+    const problem = typeof record === 'string' ? record : 'another record is at its place';
+    throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
   }
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');
+    // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
+    const onOrder = (record?: AttemptRecord | null): record is AttemptRecord =>
+      !!record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId;
     const ids = new Set(this.#locs.onOrder(orderKey(merchantId, orderId)));
     for (const [id, record] of this.#pending) {
-      if (record && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId) ids.add(id);
+      if (onOrder(record)) ids.add(id);
       else ids.delete(id);
     }
-    const records = await Promise.all([...ids].map((id) => this.get(id)));
-    // Keys join merchant and order with NUL: what another pair joins to the same key is not this order.
-    return records.filter(
-      (record): record is AttemptRecord =>
-        record !== undefined && staysFiled(record) && record.merchantId === merchantId && record.orderId === orderId,
-    );
+    return (await Promise.all([...ids].map((id) => this.get(id)))).filter(onOrder);
   }
   async prune(before: number): Promise<number> {
     await this.#open('prune');
-    let pruned = 0;
-    for (const loc of this.#locs.due(before)) {
-      // A newer version is on its way: it decides, and is queued for retention once written.
-      if (this.#pending.has(loc.id)) this.#locs.requeue(loc);
-      else pruned += this.#remove(loc.id);
-    }
-    return pruned;
+    // A record with a newer version on its way is held: that version decides, and is queued for retention once written.
+    const due = this.#locs.due(before, (id) => this.#pending.has(id));
+    for (const loc of due) this.#remove(loc.id);
+    return due.length;
   }
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.#open('getMeta'), this.#meta.get(key));
   }
   async put(record: AttemptRecord): Promise<void> {
     await this.#open('put');
-    const { id } = record;
-    this.#pending.set(id, record);
-    const commit = (at: number, len: number) => (this.#locs.set(locOf(record, at, len, this.#locs.get(id))), this.#settled(id, record));
-    return this.#durable('put', recordLine(record), commit, () => this.#settled(id, record));
+    this.#pending.set(record.id, record);
+    const commit = (at: number, len: number) => (this.#locs.put(record, at, len), this.#settled(record.id, record));
+    return this.#durable('put', recordLine(record), commit, () => this.#settled(record.id, record));
   }
   async setMeta(key: string, value: string): Promise<void> {
     await this.#open('setMeta');
@@ -207,178 +186,155 @@ class FileStoreImpl implements FileStore {
   }
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const fenced = this.#state === 'fenced';
     this.#state = 'closed';
     await this.#release();
-    if (!fenced) await this.#lock?.release().catch(() => undefined);
+    await this.#lock?.release().catch(() => undefined);
   }
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
-    if (this.#state === 'open') return;
-    const [code, why] = STOPPED[this.#state];
-    throw storageError(code, this.path, `${operation}: ${why}`);
+    const taken = 'another fileStore in this process took this file over; this one no longer reads or writes';
+    if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: ${taken}`);
+    if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
   async #openOnce(): Promise<void> {
-    const [fs, path] = [this.#fs, this.path];
+    const [fs, path] = [this.#o.fs, this.path];
     const failed = (operation: string) => failing('OPEN_FAILED', path, operation);
-    let fenced = false;
     try {
       // What can fail for want of a directory, a permission or a file handle
       // fails before an older store of this process is fenced: it goes on.
       await fs.mkdir(dirname(path), { recursive: true }).catch(failed(`creating its directory ${dirname(path)}`));
-      this.#handle = await fs.open(path, 'r+').catch(async (error: unknown) => {
-        if (errno(error) !== 'ENOENT') return failed('opening')(error);
+      this.#handle = await fs.open(path, 'r+').catch(ignoring(['ENOENT'], failed('opening')));
+      if (!this.#handle) {
         this.#handle = await fs.open(path, 'wx+', 0o600).catch(failed('creating'));
-        return syncDirectory(fs, path).then(() => this.#handle as FileHandle, failed('creating'));
-      });
+        await syncDirectory(fs, path).catch(failed('creating'));
+      }
       const previous = owners.take(path, this);
-      fenced = true;
-      if (previous) await previous.#surrender();
+      if (previous) await previous.#release(true);
       this.#lock = await acquireLock(fs, path);
-      const unfinished = await fs
-        .unlink(`${path}.tmp`)
-        .catch((e: unknown) => (errno(e) === 'ENOENT' ? 'none' : failed(`removing ${path}.tmp`)(e)));
-      if (unfinished !== 'none') this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
+      const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
+      if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
-      if (size === 0) await this.#append([{ line: headerLine(), commit: () => (this.#version = FORMAT_VERSION) }], true);
-      else await this.#replayFile(size);
-      // Written by an older release: append this version's header first, so that release
-      // refuses the file from now on even if the rewrite fails, then rewrite it.
-      const mark: Queued = { line: headerLine(), commit: () => undefined };
-      if (this.#version < FORMAT_VERSION) {
+      const { version, broken } = size > 0 ? await this.#replayFile(size) : { version: FORMAT_VERSION, broken: false };
+      // A new file starts with this version's header; an older one gets it appended (synced), so its release refuses it from now on.
+      const [old, mark] = [version < FORMAT_VERSION, { line: headerLine(), commit: () => undefined }];
+      if (size === 0) await this.#append([mark], true);
+      if (old) {
         await this.#append([mark], true).catch((error: unknown) => {
-          this.#warn(
-            `could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write: ${errorText(error)}`,
-          );
+          this.#warn(`could not mark the file as format version ${FORMAT_VERSION}, will try again before the next write`, error);
           this.#retry.unshift(mark);
         });
       }
-      if (this.#version < FORMAT_VERSION || this.#shouldCompact() || this.#snapshotBroken) {
-        // A snapshot cut short must be rewritten before anything is appended
-        // after its header, or the next open takes the new lines for cold ones.
-        if (!(await this.#compact()) && this.#snapshotBroken) {
-          throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
-        }
-      }
+      // A snapshot cut short must be rewritten before anything is appended
+      // after its header, or the next open takes the new lines for cold ones.
+      const compacted = (old || broken || this.#shouldCompact()) && (await this.#compact());
+      if (broken && !compacted) throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
     } catch (error) {
-      if (fenced) owners.release(path, this);
+      owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
       [this.#handle, this.#state] = [undefined, 'closed'];
       throw error;
     }
   }
-  /** Reads the header, meta and index lines and the log, never the cold lines (every line when there is no readable snapshot). */
-  async #replayFile(size: number): Promise<void> {
+  /** Reads the header, meta and index lines and the log, never the cold lines (every line without a readable snapshot): the last header's version, and whether the snapshot is broken. */
+  async #replayFile(size: number): Promise<{ version: number; broken: boolean }> {
+    const n = this.#n;
+    let [lineNo, skipped, logAt, version, broken] = [0, 0, 0, 0, false];
+    /** Applies the complete lines of `bytes`, the file from offset `base`; returns where the last one ends. */
+    const replay = (bytes: Buffer, base: number): number => {
+      let at = 0;
+      for (let nl = bytes.indexOf(10); nl >= 0; at = nl + 1, nl = bytes.indexOf(10, at)) {
+        const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
+        lineNo++;
+        if (typeof line === 'string' && ++skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
+        if (typeof line !== 'object' || line.op === 'index') continue;
+        if (line.op === 'header') version = line.version;
+        else if (line.op === 'meta') this.#meta.set(line.key, line.value);
+        else if (line.op === 'delete') this.#locs.delete(line.id);
+        else this.#locs.put(line.record, base + at, nl - at);
+        if (line.op !== 'header') [n.lines, n.log] = [n.lines + 1, n.log + 1];
+      }
+      return base + at;
+    };
     const first = await this.#read(0, Math.min(size, 4096));
     const header = first.indexOf(10) > 0 ? parseLine(first.toString('utf8', 0, first.indexOf(10))) : undefined;
     const snapshot = typeof header === 'object' && header.op === 'header' && header.version <= FORMAT_VERSION ? header.snapshot : undefined;
-    let logAt = 0;
     if (snapshot) {
       const indexAt = first.indexOf(10) + 1 + snapshot.meta;
       const coldAt = indexAt + snapshot.index;
       const front = coldAt + snapshot.cold <= size ? await this.#read(0, coldAt) : undefined;
       const cold = front && readIndex(front.toString('utf8', indexAt, coldAt - 1), coldAt, snapshot);
       if (front && cold) {
-        this.#replay(front, 0, indexAt, false);
+        replay(front.subarray(0, indexAt), 0);
         this.#locs.snapshot(cold);
-        [this.#n.lines, this.#n.lineNo, logAt] = [this.#n.lines + cold.length, this.#n.lineNo + 1 + cold.length, coldAt + snapshot.cold];
+        [n.lines, n.log, lineNo, logAt] = [n.lines + cold.length, 0, lineNo + 1 + cold.length, coldAt + snapshot.cold];
       } else {
         this.#warn('the snapshot index is unreadable or cut short: every line was read instead, and the file is rewritten');
-        this.#snapshotBroken = true;
+        broken = true;
       }
     }
-    const log = await this.#read(logAt, size);
-    this.#n.size = logAt + this.#replay(log, logAt, logAt + log.length, true);
-    const newer = `opening: written by a newer release (format version ${this.#version}); upgrade pos-duplicate-guard`;
-    if (this.#version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
-    if (this.#n.skipped > MAX_WARNINGS) this.#warn(`${this.#n.skipped - MAX_WARNINGS} more lines skipped`);
-    if (this.#n.size < size) {
+    n.size = replay(await this.#read(logAt, size), logAt);
+    const newer = `opening: written by a newer release (format version ${version}); upgrade pos-duplicate-guard`;
+    if (version > FORMAT_VERSION) throw storageError('UNSUPPORTED_FORMAT', this.path, newer);
+    if (skipped > MAX_WARNINGS) this.#warn(`${skipped - MAX_WARNINGS} more lines skipped`);
+    if (n.size < size) {
       // A write a crash cut short, never acknowledged: cut it off, or the next line would be glued onto it.
-      this.#warn(`torn last line (${size - this.#n.size} bytes after line ${this.#n.lineNo}, a write cut short by a crash) dropped`);
-      this.#dirtyTail = true;
+      this.#warn(`torn last line (${size - n.size} bytes after line ${lineNo}, a write cut short by a crash) dropped`);
       await this.#truncateTail();
     }
-  }
-  /** Applies the complete lines of `bytes` (the file from offset `base`) up to offset `to`; returns how many bytes they take. */
-  #replay(bytes: Buffer, base: number, to: number, log: boolean): number {
-    let at = 0;
-    for (let nl = bytes.indexOf(10); nl >= 0 && nl < to - base; nl = bytes.indexOf(10, at)) {
-      const lineNo = ++this.#n.lineNo;
-      const line = nl > at ? parseLine(bytes.toString('utf8', at, nl)) : undefined;
-      if (typeof line === 'object') this.#apply(line, base + at, nl - at, log);
-      else if (line !== undefined && ++this.#n.skipped <= MAX_WARNINGS) this.#warn(`line ${lineNo} skipped: ${line}`);
-      at = nl + 1;
-    }
-    return at;
-  }
-  #apply(line: Line, at: number, len: number, log: boolean): void {
-    if (line.op === 'header') this.#version = line.version;
-    if (line.op === 'header' || line.op === 'index') return;
-    if (line.op === 'meta') this.#meta.set(line.key, line.value);
-    else if (line.op === 'delete') this.#locs.delete(line.id);
-    else this.#locs.set(locOf(line.record, at, len, this.#locs.get(line.record.id)));
-    this.#n.lines++;
-    if (log) this.#n.log++;
+    return { version, broken };
   }
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
     const bytes = Buffer.allocUnsafe(to - from);
     const handle = await this.#opened();
-    const read = bytes.length ? handle.read(bytes, 0, bytes.length, from) : Promise.resolve({ bytesRead: 0 });
-    const { bytesRead: got } = await read.catch(failing('READ_FAILED', this.path, 'reading'));
+    const { bytesRead: got } = await handle.read(bytes, 0, bytes.length, from).catch(failing('READ_FAILED', this.path, 'reading'));
     if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
   /** The handle on the file the path names: reopened once after a compaction could not, and never one a later compaction replaced. */
-  async #opened(): Promise<FileHandle> {
+  async #opened(): Promise<nodeFs.FileHandle> {
     for (;;) {
       if (this.#handle) return this.#handle;
       const generation = this.#generation;
-      const handle = await this.#fs.open(this.path, 'r+');
+      const handle = await this.#o.fs.open(this.path, 'r+');
       if (generation === this.#generation && !this.#handle) return (this.#handle = handle);
       // Another reopen won, or a compaction switched files meanwhile: this one may name the old file.
       await handle.close().catch(() => undefined);
     }
   }
-  #warn = (text: string): number => this.#warnings.push(`${this.path}: ${text}`);
+  #warn = (text: string, ...why: [unknown?]) => this.#warnings.push(`${this.path}: ${text}${why.length ? `: ${errorText(why[0])}` : ''}`);
+  /** Queues `line`, resolved once it is written and fsynced; if that fails, `abort` undoes what readers saw meanwhile. */
   #durable(operation: string, line: string, commit: Queued['commit'], abort?: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ line, commit, waiter: { resolve, reject, ...(abort && { abort }) } });
-      void this.#kick();
-    }).catch((error: unknown) =>
-      Promise.reject(error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error)),
-    );
+    const written = new Promise<void>((resolve, reject) => this.#queue.push({ line, commit, waiter: { resolve, reject } }));
+    void this.#kick();
+    return written.catch((error: unknown) => {
+      abort?.();
+      throw error instanceof GuardStorageError ? error : storageError('WRITE_FAILED', this.path, operation, error);
+    });
   }
   /** A delete is not synced on its own: it rides along with the next write. */
-  #remove(id: string): 1 {
+  #remove(id: string): void {
     this.#pending.set(id, null);
     this.#queue.push({ line: deleteLine(id), commit: () => (this.#locs.delete(id), this.#settled(id, null)) });
     void this.#kick();
-    return 1;
   }
   /** The line of `value` is written (or failed): readers go back to the file, unless a later write is queued. */
   #settled(id: string, value: AttemptRecord | null): void {
     if (this.#pending.get(id) === value) this.#pending.delete(id);
   }
-  #kick = (): Promise<void> | undefined =>
-    this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining;
+  #kick = () => (this.#queue.length > 0 || this.#compactWanted ? (this.#draining ??= this.#drain()) : this.#draining);
   /** Group commit: what queued while the previous write and fsync were on their way goes out in one write and one fsync. */
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 || this.#compactWanted) {
         const batch = [...this.#retry.splice(0), ...this.#queue.splice(0)];
-        const sync = batch.some((item) => item.waiter);
-        const failed = batch.length > 0 ? await this.#append(batch, sync).catch((error: unknown) => ({ error })) : undefined;
+        const failed = batch.length > 0 ? await this.#append(batch).catch((error: unknown) => ({ error })) : undefined;
         for (const item of batch) {
-          const { waiter } = item;
-          if (!failed) waiter?.resolve();
-          else if (!waiter) this.#retry.push(item);
-          else {
-            waiter.abort?.();
-            waiter.reject(failed.error);
-          }
+          if (!failed) item.waiter?.resolve();
+          else if (item.waiter) item.waiter.reject(failed.error);
+          else this.#retry.push(item);
         }
         if (this.#compactWanted || (!failed && this.#shouldCompact())) await this.#compact();
       }
@@ -388,7 +344,7 @@ class FileStoreImpl implements FileStore {
     }
   }
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
-  async #append(batch: readonly Queued[], sync: boolean): Promise<void> {
+  async #append(batch: readonly Queued[], sync = batch.some((item) => item.waiter)): Promise<void> {
     const handle = await this.#opened();
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
@@ -399,7 +355,7 @@ class FileStoreImpl implements FileStore {
     if (sync) await handle.datasync();
     // The file these lines went into is the one the path names after a power cut only once its rename is durable.
     if (sync && this.#directoryUnsynced) {
-      await syncDirectory(this.#fs, this.path);
+      await syncDirectory(this.#o.fs, this.path);
       this.#directoryUnsynced = false;
     }
     this.#dirtyTail = false;
@@ -410,46 +366,38 @@ class FileStoreImpl implements FileStore {
     }
     Object.assign(this.#n, { lines: this.#n.lines + batch.length, log: this.#n.log + batch.length });
   }
-  async #truncateTail(): Promise<void> {
-    await this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
-    this.#dirtyTail = false;
-  }
+  #truncateTail = (): Promise<void> | undefined => this.#handle?.truncate(this.#n.size).then(() => this.#handle?.datasync());
   #shouldCompact(): boolean {
+    const { deadLines, deadRatio } = this.#o;
     const dead = this.#n.lines - this.#locs.size - this.#meta.size;
-    const wanted =
-      (dead > this.#o.deadLines && dead > this.#n.lines * this.#o.deadRatio) ||
-      this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
+    const wanted = (dead > deadLines && dead > this.#n.lines * deadRatio) || this.#n.log > Math.max(LOG_LINES, this.#locs.size * LOG_SHARE);
     return wanted && this.#n.lines > this.#compactFloor;
   }
   /**
-   * Writes header, meta, index, cold lines (oldest first) and, as the log,
-   * the hot lines (open records, approved refunds) to `<path>.tmp`, fsyncs
-   * it, renames it over the file and fsyncs the directory: the path holds
-   * the old file or the new one, never part of one. Lines are copied as
-   * bytes, except arrays (version 2). Runs inside the write queue.
+   * Rewrites the file as a snapshot (header, meta, index, cold lines oldest
+   * first) and a log of the hot lines, in `<path>.tmp`; fsyncs it, renames it
+   * over the file and fsyncs the directory: the path holds the old file or the
+   * new one, never part of one. Runs inside the write queue.
    */
   async #compact(): Promise<boolean> {
-    const [fs, tmp] = [this.#fs, `${this.path}.tmp`];
+    const [fs, tmp, locs] = [this.#o.fs, `${this.path}.tmp`, [...this.#locs.values()]];
     this.#compactWanted = false;
-    let out: FileHandle | undefined;
-    const [cold, hot]: [Loc[], Loc[]] = [[], []];
-    let lines: Buffer[] = [];
-    let front = Buffer.alloc(0);
+    const cold = locs.filter((loc) => !(loc.flags & HOT)).sort((a, b) => a.upd - b.upd);
+    const moved = [...cold, ...locs.filter((loc) => loc.flags & HOT)];
+    let [out, lines, at]: [nodeFs.FileHandle | undefined, Buffer[], number] = [undefined, [], 0];
     try {
       const old = await this.#read(0, this.#n.size);
-      for (const loc of this.#locs.values()) (loc.flags & HOT ? hot : cold).push(loc);
-      cold.sort((a, b) => a.upd - b.upd);
-      lines = [...cold, ...hot].map(({ at, len }) => {
-        const line = old.subarray(at, at + len);
-        const record = line[0] === 0x5b ? decodeRecord(line.toString('utf8')) : line;
-        return typeof record === 'string' || Buffer.isBuffer(record) ? line : Buffer.from(recordLine(record));
+      // Each line with its newline, copied as bytes; a version 2 array line is rewritten as a record object.
+      lines = moved.map(({ at, len }) => {
+        const record = old[at] === 0x5b ? decodeRecord(old.toString('utf8', at, at + len)) : undefined;
+        return typeof record === 'object' ? Buffer.from(`${recordLine(record)}\n`) : old.subarray(at, at + len + 1);
       });
-      const lens = lines.slice(0, cold.length).map((line) => line.length);
+      const lens = lines.slice(0, cold.length).map((line) => line.length - 1);
       const [index, metas] = [`${indexLine(cold, lens)}\n`, [...this.#meta].map(([key, value]) => `${metaLine(key, value)}\n`).join('')];
       const coldBytes = lens.reduce((sum, len) => sum + len + 1, 0);
       const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length };
-      front = Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`);
-      const parts = [front, ...lines.flatMap((line) => [line, NEWLINE])];
+      const parts = [Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`), ...lines];
+      at = (parts[0] as Buffer).length;
       out = await fs.open(tmp, 'w', 0o600);
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
@@ -460,43 +408,38 @@ class FileStoreImpl implements FileStore {
       await fs.unlink(tmp).catch(() => undefined);
       // The old file is intact: keep appending to it, and try again once it has doubled.
       this.#compactFloor = this.#n.lines * 2;
-      this.#warn(`compaction failed, will retry later: ${errorText(error)}`);
+      this.#warn('compaction failed, will retry later', error);
       return false;
     }
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
     const old = this.#handle;
-    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn(`after compaction: ${errorText(error)}`));
-    let at = front.length;
-    [...cold, ...hot].forEach(
-      (loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length, at + (lines[i] as Buffer).length + 1]),
-    );
+    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn('after compaction', error));
+    moved.forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length - 1, at + (lines[i] as Buffer).length]));
     // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
     Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
-    [this.#handle, this.#dirtyTail, this.#compactFloor, this.#snapshotBroken] = [next ?? undefined, false, 0, false];
+    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
     this.#generation++;
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
     await syncDirectory(fs, this.path).catch((error: unknown) => {
       this.#directoryUnsynced = true;
-      this.#warn(`after compaction, will sync the directory before the next write: ${errorText(error)}`);
+      this.#warn('after compaction, will sync the directory before the next write', error);
     });
     return true;
   }
   /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
   async #flushJournal(): Promise<void> {
-    const [journal, path, fs] = [this.#journal, this.#o.journal as string, this.#fs];
+    const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
     for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
       try {
         journal.handle ??= await fs.open(path, 'a', 0o600);
-        journal.size ||= (await journal.handle.stat()).size;
-        if (journal.size > this.#o.journalMax) {
+        if ((await journal.handle.stat()).size > this.#o.journalMax) {
           await journal.handle.close();
-          [journal.handle, journal.size] = [undefined, 0];
+          journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
           journal.handle = await fs.open(path, 'a', 0o600);
         }
-        journal.size += Buffer.byteLength(`${text}\n`);
         await journal.handle.appendFile(`${text}\n`);
       } catch (error) {
         journal.error = error;
@@ -504,15 +447,11 @@ class FileStoreImpl implements FileStore {
     }
     journal.flush = undefined;
   }
-  /** Another store of this process takes the file: finish what is queued, then stop. */
-  async #surrender(): Promise<void> {
+  /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */
+  async #release(fence = false): Promise<void> {
     await this.#ready?.catch(() => undefined);
-    if (this.#state === 'open') this.#state = 'fenced';
-    await this.#release();
-  }
-  /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files. */
-  async #release(): Promise<void> {
-    await this.#ready?.catch(() => undefined);
+    // A fenced store's lock is its successor's now: closing it must not release that.
+    if (fence && this.#state === 'open') [this.#state, this.#lock] = ['fenced', undefined];
     this.#queue.unshift(...this.#retry.splice(0));
     while (this.#kick()) await this.#draining;
     while (this.#journal.flush) await this.#journal.flush;

@@ -63,9 +63,7 @@ const recordOf = (value: Record<string, unknown>): Line | string =>
 
 function fromV2(a: unknown[]): Record<string, unknown> {
   const fields: Record<string, unknown> = { v: 1 };
-  V2_FIELDS.forEach((field, i) => {
-    if (a[i + 1] !== null && a[i + 1] !== undefined) fields[field] = a[i + 1];
-  });
+  for (const [i, field] of V2_FIELDS.entries()) if (a[i + 1] !== null && a[i + 1] !== undefined) fields[field] = a[i + 1];
   const rare = a[V2_FIELDS.length + 1];
   if (typeof rare === 'object' && rare !== null && !Array.isArray(rare)) Object.assign(fields, rare);
   fields.idempotencyKey ??= fields.id;

@@ -1,4 +1,5 @@
 import { orderKey, staysFiled } from '../../claims.js';
+import { ExpiryQueue } from '../../expiry-queue.js';
 import { hotAtAnyAge } from '../../history.js';
 import { isOpen } from '../../lifecycle.js';
 import type { AttemptRecord } from '../../types.js';
@@ -13,79 +14,53 @@ export const [OPEN, HOT] = [1, 2];
  */
 export type Loc = { readonly id: string; at: number; len: number; readonly upd: number; readonly flags: number; readonly order?: string };
 
-export function locOf(record: AttemptRecord, at: number, len: number, previous: Loc | undefined): Loc {
-  const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
-  const order = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
-  return { id: record.id, at, len, upd: record.updatedAt, flags, order: order === previous?.order ? previous?.order : order };
-}
-
-/** Every record of the file by id, the live ones by order, and all in order of last update, for retention. */
-export class Locations {
-  readonly #byId = new Map<string, Loc>();
-  readonly #orders = new Map<string, string[]>();
-  /** Oldest update first from `#head` on; replaced and deleted locations stay until they reach the head. */
-  #queue: Loc[] = [];
-  #head = 0;
-  get size(): number {
-    return this.#byId.size;
-  }
-  get = (id: string): Loc | undefined => this.#byId.get(id);
-  values = (): IterableIterator<Loc> => this.#byId.values();
+/** Every record of the file: its Loc by id (the Map itself), the live ones by order, and all in order of last update, for retention. */
+export class Locations extends Map<string, Loc> {
+  readonly #orders = new Map<string | undefined, string[]>();
+  /** Oldest update first; replaced and deleted locations stay until they reach the head. */
+  readonly #queue = new ExpiryQueue<Loc>();
   onOrder = (key: string): readonly string[] => this.#orders.get(key) ?? [];
-  set(loc: Loc): Loc {
-    const previous = this.#byId.get(loc.id);
-    this.#byId.set(loc.id, loc);
-    if (previous?.order !== loc.order) this.#file(previous?.order, loc);
-    this.requeue(loc);
-    return loc;
+  put(record: AttemptRecord, at: number, len: number): void {
+    const [id, previous] = [record.id, this.get(record.id)];
+    const flags = (isOpen(record.status) ? OPEN : 0) | (hotAtAnyAge(record) ? HOT : 0);
+    const key = record.orderId !== undefined && staysFiled(record) ? orderKey(record.merchantId, record.orderId) : undefined;
+    // The previous Loc's key when it is the same: one copy of the string in memory.
+    const order = key === previous?.order ? previous?.order : key;
+    const loc = { id, at, len, upd: record.updatedAt, flags, order };
+    this.set(id, loc);
+    if (previous?.order !== order) this.#file(id, previous?.order, order);
+    // In order even after a clock was set back. An open record is never pruned by the store: it stays out until settled (a new Loc).
+    if (!(flags & OPEN)) this.#queue.insert(loc.upd, loc);
   }
   /** The cold locations of a snapshot, oldest first, into an empty index: no lookups, and they are the retention queue as they come. */
   snapshot(cold: Loc[]): void {
     for (const loc of cold) {
-      this.#byId.set(loc.id, loc);
-      if (loc.order !== undefined) this.#file(undefined, loc);
+      this.set(loc.id, loc);
+      this.#file(loc.id, undefined, loc.order);
+      this.#queue.push(loc.upd, loc);
     }
-    this.#queue = cold;
   }
-  delete(id: string): void {
-    const loc = this.#byId.get(id);
-    if (loc && this.#byId.delete(id)) this.#file(loc.order, { id, order: undefined });
+  override delete(id: string): boolean {
+    const loc = this.get(id);
+    if (loc) this.#file(id, loc.order, undefined);
+    return super.delete(id);
   }
-  /** Puts a location (back) into the retention queue; an open one stays out until settled (a new location). */
-  requeue(loc: Loc): void {
-    const queue = this.#queue;
-    if (loc.flags & OPEN) return;
-    // Out of order (a clock set back): after every location updated no later.
-    let [low, high] = [this.#head, queue.length];
-    if (high > low && (queue[high - 1] as Loc).upd > loc.upd) {
-      while (low < high) {
-        const mid = (low + high) >>> 1;
-        if ((queue[mid] as Loc).upd <= loc.upd) low = mid + 1;
-        else high = mid;
-      }
-    }
-    queue.splice(high, 0, loc);
-  }
-  /** Takes from the retention queue the current locations of records updated before `before` (none of them open). */
-  due(before: number): Loc[] {
+  /** Takes from the retention queue the current locations of records updated before `before` (none open), but those `held` go back. */
+  due(before: number, held: (id: string) => boolean): Loc[] {
     const due: Loc[] = [];
-    const queue = this.#queue;
-    while (this.#head < queue.length && (queue[this.#head] as Loc).upd < before) {
-      const loc = queue[this.#head++] as Loc;
-      if (this.#byId.get(loc.id) === loc) due.push(loc);
-    }
-    if (this.#head > 1024 && this.#head * 2 > queue.length) [this.#queue, this.#head] = [queue.slice(this.#head), 0];
-    return due;
+    this.#queue.drain((upd, loc) => {
+      if (!(upd < before)) return false;
+      if (this.get(loc.id) === loc) due.push(loc);
+      return true;
+    });
+    for (const loc of due) if (held(loc.id)) this.#queue.insert(loc.upd, loc);
+    return due.filter((loc) => !held(loc.id));
   }
-  #file(from: string | undefined, loc: Pick<Loc, 'id' | 'order'>): void {
-    const ids = from === undefined ? undefined : this.#orders.get(from);
-    if (ids?.includes(loc.id)) {
-      if (ids.length === 1) this.#orders.delete(from as string);
-      else ids.splice(ids.indexOf(loc.id), 1);
-    }
-    if (loc.order === undefined) return;
-    const to = this.#orders.get(loc.order);
-    if (to) to.push(loc.id);
-    else this.#orders.set(loc.order, [loc.id]);
+  #file(id: string, from: string | undefined, to: string | undefined): void {
+    const [ids, on] = [this.#orders.get(from), this.#orders.get(to)];
+    if (ids?.length === 1 && ids[0] === id) this.#orders.delete(from);
+    else if (ids?.includes(id)) ids.splice(ids.indexOf(id), 1);
+    if (on) on.push(id);
+    else if (to !== undefined) this.#orders.set(to, [id]);
   }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GuardStorageError } from '../../errors.js';
 import { Owners } from '../../ownership.js';
-import { errno, failing, storageError, type FileStoreFs } from './io.js';
+import { errno, failing, ignoring, storageError, type FileStoreFs } from './io.js';
 
 /**
  * What `<path>.lock` holds: who owns the file. A pid alone does not say which
@@ -25,7 +26,7 @@ export interface LockHolder {
 }
 
 /** `release()` removes the lock file, unless another owner has taken it over since. */
-export type FileLock = { readonly path: string; release(): Promise<void> };
+export type FileLock = { release(): Promise<void> };
 
 const linux = process.platform === 'linux' || process.platform === 'android';
 /** The token of each lock this process holds, by lock path: a lock with this pid is ours only if its token is here. */
@@ -73,32 +74,23 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
   // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
-  const take = (): FileLock => (held.take(path, mine.token), { path, release });
+  const take = (): FileLock => (held.take(path, mine.token), { release });
+  const creating = failing('LOCK_FAILED', dataPath, `creating the lock ${path}`);
+  const takingOver = failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 });
-      return take();
-    } catch (error) {
-      if (errno(error) !== 'EEXIST') throw storageError('LOCK_FAILED', dataPath, `creating the lock ${path}`, error);
-    }
+    const created = await fs.writeFile(path, content, { flag: 'wx', mode: 0o600 }).then(() => true, ignoring(['EEXIST'], creating));
+    if (created) return take();
     let holder = await readHolder(fs, path);
-    if (holder === 'unreadable') {
-      await new Promise((resolve) => setTimeout(resolve, UNREADABLE_GRACE_MS));
-      holder = await readHolder(fs, path);
-    }
+    if (holder === 'unreadable') holder = await sleep(UNREADABLE_GRACE_MS).then(() => readHolder(fs, path));
     if (holder === 'gone') continue;
-    if (holder !== 'unreadable' && held.holds(path, holder.token)) {
-      await fs.writeFile(path, content, { mode: 0o600 }).catch(failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`));
-      return take();
-    }
+    const ours = holder !== 'unreadable' && held.holds(path, holder.token);
+    if (ours) return fs.writeFile(path, content, { mode: 0o600 }).then(take, takingOver);
     const by = holder === 'unreadable' ? undefined : heldBy(holder, mine, path);
     if (by !== undefined) throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${by}.`);
     // Stale: its owner died without closing. Remove it only if nobody replaced it meanwhile.
     const now = await readHolder(fs, path);
     if (now === 'gone' || (typeof now === 'object' ? now.token !== (holder as LockHolder).token : holder !== 'unreadable')) continue;
-    await fs.unlink(path).catch((error: unknown) => {
-      if (errno(error) !== 'ENOENT') throw storageError('LOCK_FAILED', dataPath, `removing the stale lock ${path}`, error);
-    });
+    await fs.unlink(path).catch(ignoring(['ENOENT'], failing('LOCK_FAILED', dataPath, `removing the stale lock ${path}`)));
   }
   throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
 }
