@@ -30,6 +30,31 @@ interface Timer {
   task: () => void;
 }
 
+/**
+ * Runs the timers due by `end`, earliest first (the order they were set among
+ * equals), each after `moveTo(due)` and followed by `settle` (a turn of the
+ * event loop), so what a task starts has run before the next one: both
+ * virtual times' one loop.
+ */
+async function runDue<T extends Timer>(
+  timers: () => T[],
+  take: (timer: T) => void,
+  end: number,
+  moveTo: (due: number) => void,
+  settle: () => Promise<void>,
+) {
+  for (;;) {
+    const next = timers()
+      .filter((t) => t.due <= end)
+      .sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+    if (!next) return;
+    take(next);
+    moveTo(next.due);
+    next.task();
+    await settle();
+  }
+}
+
 export function virtualTime(start: number): VirtualTime {
   let wall = start;
   let mono = 0;
@@ -49,15 +74,16 @@ export function virtualTime(start: number): VirtualTime {
     },
     async advance(ms) {
       const end = mono + ms;
-      for (;;) {
-        const next = timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
-        if (!next) break;
-        timers = timers.filter((t) => t !== next);
-        wall += next.due - mono;
-        mono = next.due;
-        next.task();
-        await settle();
-      }
+      await runDue(
+        () => timers,
+        (next) => (timers = timers.filter((t) => t !== next)),
+        end,
+        (due) => {
+          wall += due - mono;
+          mono = due;
+        },
+        settle,
+      );
       wall += end - mono;
       mono = end;
     },
@@ -140,14 +166,13 @@ export function sharedVirtualTime(start: number): SharedVirtualTime {
     },
     async advance(ms) {
       const end = elapsed + ms;
-      for (;;) {
-        const next = timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
-        if (!next) break;
-        timers = timers.filter((t) => t !== next);
-        elapsed = next.due;
-        next.task();
-        await settle();
-      }
+      await runDue(
+        () => timers,
+        (next) => (timers = timers.filter((t) => t !== next)),
+        end,
+        (due) => (elapsed = due),
+        settle,
+      );
       elapsed = end;
     },
   };
