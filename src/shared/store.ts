@@ -600,6 +600,10 @@ class SharedStoreImpl implements SharedStore {
       updatedAt: record.updatedAt + shift,
       pendingSince: record.pendingSince + shift,
       ...(record.approvedAt === undefined ? {} : { approvedAt: record.approvedAt + shift }),
+      // A recover lease (SPEC §10) is a wall time too: another terminal's runs out on the database's clock.
+      ...(record.recovery?.leaseUntil === undefined
+        ? {}
+        : { recovery: { ...record.recovery, leaseUntil: record.recovery.leaseUntil + shift } }),
     });
   }
 

@@ -409,6 +409,44 @@ describe('two terminals on one shared store', () => {
   });
 });
 
+describe('a terminal whose wall clock is wrong', () => {
+  // The shared store moves another terminal's times onto this one's clock,
+  // the lease's `recovery.leaseUntil` included: unmoved, T2 read T1's lease
+  // an hour early, took it as run out, and called recover while T1's call
+  // was in flight.
+  test('a lease holds on a terminal whose wall clock is an hour behind the others', async () => {
+    let answer!: (value: RecoverAnswer) => void;
+    const time = sharedVirtualTime(START);
+    const db = sharedMemoryDatabase(time.now);
+    const t1Time = time.terminal();
+    const t2Time = time.terminal();
+    t1Time.jump(-3_600_000);
+    const { calls, recover } = scripted(
+      () => time.now() - START,
+      (n) => (n === 1 ? new Promise<RecoverAnswer>((resolve) => (answer = resolve)) : undefined),
+    );
+    const lane = (terminalId: string, t: typeof t1Time) =>
+      createGuard({
+        merchantId: 'M1',
+        terminalId,
+        secret,
+        store: sharedStore(db.remote(terminalId), { local: memoryStore() }),
+        clock: t.clock,
+        scheduler: t.scheduler,
+        recover: recover(terminalId),
+      });
+    const t1 = await lane('T1', t1Time);
+    await lane('T2', t2Time);
+    await unknownAttempt(t1);
+    await time.advance(60_000);
+    // T1's call is in flight, its lease good for two minutes: T2 must not call.
+    expect(calls.map((c) => c.guard)).toEqual(['T1']);
+    answer(undefined);
+    await ticks();
+    expect(overlaps(calls)).toEqual([]);
+  });
+});
+
 describe('a wall clock set back an hour', () => {
   test('shared store: a pending grown stale is tried on schedule, and its times stay its own', async () => {
     const time = virtualTime(START);
