@@ -249,7 +249,8 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover';
+  type:
+    'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover' | 'reconcile';
   attemptId?: string;
   verdict?: Verdict;
   codes?: readonly ReasonCode[];
