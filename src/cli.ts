@@ -4,17 +4,21 @@
  * scenarios; the command word keeps room for more without breaking scripts.
  */
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
+import { journalReportCommand } from './cli/journal-report.js';
 
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
   pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard journal report --store <path> [--from] [--to] [--tz] [--locale] [--json | --csv | --html <file>]
   pos-duplicate-guard --help | -h
   pos-duplicate-guard --version | -v
 
 Commands:
   scenarios   Run QA scenario files (the bundled library by default).
               "pos-duplicate-guard scenarios --help" for the details below.
+  journal     The audit journal: "journal report" summarises it
+              ("pos-duplicate-guard journal report --help").
 
 ${SCENARIOS_HELP}`;
 
@@ -22,6 +26,11 @@ async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
   if (command === 'scenarios') return scenariosCommand(rest, io);
+  if (command === 'journal' && rest[0] === 'report') return journalReportCommand(rest.slice(1), io);
+  if (command === 'journal') {
+    io.stderr(`pos-duplicate-guard journal: expected a subcommand: report. Run "pos-duplicate-guard --help" for usage.\n`);
+    return EXIT.unusable;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);
     return command === undefined ? EXIT.unusable : EXIT.passed;

@@ -108,6 +108,11 @@ export function formatAge(ageMs: number, locale: Locale = 'en'): string {
   return WORDS[locale].ago(ageMs);
 }
 
+/** "3 minutes" / "3 分钟": a length of time in words, for reports (how long an unknown outcome stayed open). */
+export function formatDuration(ms: number, locale: Locale = 'en'): string {
+  return formatDistanceStrict(0, Math.max(0, ms), { locale: locale === 'zh-CN' ? zhCN : enUS });
+}
+
 /** An amount in minor units as money: `formatMoney(1250, 'CNY', 'zh-CN')` → "¥12.50". */
 export function formatMoney(amount: number, currency: string, locale: Locale = 'en'): string {
   return money(locale, amount, currency);

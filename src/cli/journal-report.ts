@@ -1,0 +1,228 @@
+/**
+ * `pos-duplicate-guard journal report`: the daily summary of a file store's
+ * audit journal (SPEC §12), as a table, JSON, CSV or one HTML page. It reads
+ * `<store>.journal*` as files, never opening the store, so it runs beside a
+ * live till without its lock or its secret.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { isGuardError } from '../errors.js';
+import { formatCsvReport } from '../report/csv.js';
+import { formatHtmlReport } from '../report/html.js';
+import { checkTimeZone, localTimeZone } from '../report/period.js';
+import { readJournalEntries, type JournalReadProgress } from '../report/read.js';
+import { summaryBuilder, type JournalSummary } from '../report/summary.js';
+import { formatTextReport } from '../report/text.js';
+import type { Locale } from '../types.js';
+
+/** Exit codes of `journal report`. */
+export const REPORT_EXIT = { done: 0, unusable: 2 } as const;
+
+export interface ReportIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stderr is a terminal: progress is shown only there. @default process.stderr.isTTY */
+  stderrIsTTY?: boolean;
+}
+
+export const JOURNAL_REPORT_HELP = `Usage: pos-duplicate-guard journal report --store <path> [options]
+
+Summarises a file store's audit journal (<path>.journal.1, then <path>.journal):
+decisions by verdict and reason, overrides by operator and supervisor with
+their reasons, unknown outcomes with how and how fast each was resolved,
+refunds, clock anomalies, storage errors and cross-terminal conflicts.
+It reads the journal files only: the store is not opened, the till's lock is
+not taken, no secret is needed.
+
+Options:
+  --store <path>     The path the till's fileStore() was given (required).
+  --from YYYY-MM-DD  First day of the report, inclusive (default: the journal's start).
+  --to YYYY-MM-DD    Last day of the report, inclusive (default: the journal's end).
+  --tz <zone>        The store's IANA time zone for day and hour boundaries,
+                     e.g. Asia/Shanghai (default: this machine's, ${localTimeZone()}).
+  --locale <en|zh-CN>  Language of the table and the HTML page (default: en).
+  --currency <code>  The till's ISO 4217 currency, to show amounts as money
+                     (journal entries carry minor units, not the currency).
+  --json             Print the report as one JSON document.
+  --csv              Print the report as one CSV table (a "section" column).
+  --html <file>      Write the report as one self-contained HTML page, with a
+                     chart of prompts and blocks per hour.
+  -h, --help         Show this help.
+
+Progress is shown on stderr when stderr is a terminal.
+
+Exit codes:
+  0  the report was printed or written
+  2  bad arguments, or the journal could not be read (no journal at the path,
+     a line that is not a journal entry: file and line are named)
+
+Examples:
+  pos-duplicate-guard journal report --store /var/lib/till/guard.jsonl --from 2026-03-01 --to 2026-03-01 --tz Asia/Shanghai
+  pos-duplicate-guard journal report --store guard.jsonl --locale zh-CN --currency CNY
+  pos-duplicate-guard journal report --store guard.jsonl --html report.html`;
+
+interface ReportArgs {
+  store: string;
+  from: string | undefined;
+  to: string | undefined;
+  tz: string;
+  locale: Locale;
+  currency: string | undefined;
+  output: { kind: 'text' } | { kind: 'json' } | { kind: 'csv' } | { kind: 'html'; file: string };
+}
+
+class UsageError extends Error {}
+
+function parse(args: readonly string[]): ReportArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        store: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        tz: { type: 'string' },
+        locale: { type: 'string' },
+        currency: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        csv: { type: 'boolean', default: false },
+        html: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(ourWords((error as Error).message));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the store is given with --store <path>`);
+  if (values.store === undefined || values.store.trim() === '') {
+    throw new UsageError("--store <path> is required: the path the till's fileStore() was given");
+  }
+  const outputs = [values.json === true && '--json', values.csv === true && '--csv', values.html !== undefined && '--html'].filter(Boolean);
+  if (outputs.length > 1) throw new UsageError(`choose one of --json, --csv and --html, not ${outputs.join(' and ')}`);
+  if (values.html !== undefined && values.html.trim() === '') {
+    throw new UsageError('--html needs the file to write, e.g. --html report.html');
+  }
+  if (values.locale !== undefined && values.locale !== 'en' && values.locale !== 'zh-CN') {
+    throw new UsageError(`--locale must be en or zh-CN, got "${values.locale}"`);
+  }
+  if (values.currency !== undefined && !/^[A-Z]{3}$/.test(values.currency)) {
+    throw new UsageError(`--currency must be an ISO 4217 code such as CNY or USD, got "${values.currency}"`);
+  }
+  const tz = values.tz ?? localTimeZone();
+  try {
+    checkTimeZone(tz);
+  } catch {
+    throw new UsageError(`--tz must be an IANA time zone such as Asia/Shanghai or America/New_York, got "${tz}"`);
+  }
+  return {
+    store: values.store,
+    from: values.from,
+    to: values.to,
+    tz,
+    locale: values.locale ?? 'en',
+    currency: values.currency,
+    output:
+      values.json === true
+        ? { kind: 'json' }
+        : values.csv === true
+          ? { kind: 'csv' }
+          : values.html !== undefined
+            ? { kind: 'html', file: values.html }
+            : { kind: 'text' },
+  };
+}
+
+/** parseArgs' messages ("Option '--store <value>' argument missing", "Unknown option '--jsn'. To specify…") in this command's words. */
+function ourWords(message: string): string {
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown option ${unknown[1] ?? ''}: see the options below`;
+  const missing = /Option '(--[\w-]+)[^']*' argument missing/.exec(message);
+  if (missing) return `${missing[1] ?? 'an option'} needs a value`;
+  const flag = /Option '(--[\w-]+)' does not take an argument/.exec(message);
+  if (flag) return `${flag[1] ?? 'a switch'} takes no value`;
+  return message.split('. ')[0] ?? message;
+}
+
+/** `pos-duplicate-guard journal report …`. Resolves the exit code; never throws for a user error. */
+export async function journalReportCommand(args: readonly string[], io: ReportIo): Promise<number> {
+  let options: ReportArgs;
+  try {
+    const parsed = parse(args);
+    if (parsed === 'help') {
+      io.stdout(`${JOURNAL_REPORT_HELP}\n`);
+      return REPORT_EXIT.done;
+    }
+    options = parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`pos-duplicate-guard journal report: ${error.message}\nRun "pos-duplicate-guard journal report --help" for usage.\n`);
+    return REPORT_EXIT.unusable;
+  }
+
+  let summary: JournalSummary;
+  const progress = progressLine(io);
+  try {
+    const builder = summaryBuilder({
+      tz: options.tz,
+      ...(options.from === undefined ? {} : { from: options.from }),
+      ...(options.to === undefined ? {} : { to: options.to }),
+    });
+    const entries = readJournalEntries(options.store, {
+      onWarning: (message) => io.stderr(`${progress.clear()}warning: ${message}\n`),
+      onProgress: progress.show,
+    });
+    for await (const entry of entries) builder.add(entry);
+    summary = builder.finish();
+  } catch (error) {
+    if (!isGuardError(error)) throw error;
+    // A bad --from/--to (field from/to) or an unreadable journal: said in the error's own words, which name the field or file and line.
+    const flag = error.field === 'from' || error.field === 'to' || error.field === 'tz' ? `--${error.field}: ` : '';
+    io.stderr(`${progress.clear()}pos-duplicate-guard journal report: ${flag}${error.message}\n`);
+    return REPORT_EXIT.unusable;
+  }
+  io.stderr(progress.clear());
+
+  const { output } = options;
+  if (output.kind === 'json') io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  else if (output.kind === 'csv') io.stdout(formatCsvReport(summary));
+  else if (output.kind === 'text') {
+    io.stdout(formatTextReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) }));
+  } else {
+    const page = formatHtmlReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) });
+    try {
+      await writeFile(output.file, page, 'utf8');
+    } catch (error) {
+      io.stderr(`pos-duplicate-guard journal report: cannot write ${output.file}: ${(error as Error).message}\n`);
+      return REPORT_EXIT.unusable;
+    }
+    io.stdout(`Report written to ${output.file}\n`);
+  }
+  return REPORT_EXIT.done;
+}
+
+/** "Reading journal… 42% (41,000 lines)" rewritten in place on a terminal, at most ten times a second; nothing elsewhere. */
+function progressLine(io: ReportIo): { show: (p: JournalReadProgress) => void; clear: () => string } {
+  const tty = io.stderrIsTTY ?? process.stderr.isTTY === true;
+  let shown = false;
+  let last = 0;
+  return {
+    show: (p) => {
+      const now = Date.now();
+      if (!tty || now - last < 100) return;
+      last = now;
+      shown = true;
+      const percent = p.totalBytes === 0 ? 100 : Math.floor((p.bytesRead / p.totalBytes) * 100);
+      io.stderr(`\rReading journal… ${percent}% (${p.lines.toLocaleString('en-US')} lines)\u001b[K`);
+    },
+    clear: () => {
+      if (!shown) return '';
+      shown = false;
+      return '\r\u001b[K';
+    },
+  };
+}
