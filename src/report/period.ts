@@ -7,7 +7,6 @@
 import { TZDate } from '@date-fns/tz';
 import { addDays } from 'date-fns/addDays';
 import { format } from 'date-fns/format';
-import { startOfHour } from 'date-fns/startOfHour';
 import { GuardInputError } from '../errors.js';
 
 /** `[start, end)` in epoch ms; `undefined` ends are open. */
@@ -74,16 +73,27 @@ export function hourStarts(tz: string): (at: number) => number {
     const quarter = Math.floor(at / QUARTER_MS);
     let hour = cache.get(quarter);
     if (hour === undefined) {
-      hour = startOfHour(new TZDate(quarter * QUARTER_MS, tz)).getTime();
+      hour = hourStart(quarter * QUARTER_MS, tz);
       cache.set(quarter, hour);
     }
     return hour;
   };
 }
 
-/** The local hour after the one starting at `hour` (one hour later in absolute time, re-aligned where a zone moves by half hours). */
+/**
+ * The instant minus the local minutes, seconds and ms it shows: exact in
+ * the hour a fall-back repeats, where date-fns' `startOfHour` on a `TZDate`
+ * rebuilds the local time and lands on the first of the two 01:00s.
+ */
+function hourStart(at: number, tz: string): number {
+  const local = new TZDate(at, tz);
+  return at - local.getMinutes() * 60_000 - local.getSeconds() * 1_000 - local.getMilliseconds();
+}
+
+/** The local hour after the one starting at `hour`: always later, even where a zone moves by half an hour. */
 export function nextHour(hour: number, tz: string): number {
-  return startOfHour(new TZDate(hour + 3_600_000 + QUARTER_MS * 2, tz)).getTime();
+  const next = hourStart(hour + 3_600_000, tz);
+  return next > hour ? next : hour + 3_600_000;
 }
 
 /** `2026-03-08 09:05:00`: an instant as the store's wall clock shows it. */

@@ -99,6 +99,9 @@ export interface JournalSummary {
   prunes: { total: number; unknown: number };
 }
 
+/** A recover try that settled the attempt says so ("try 2: settled voided from the processor's answer"); a dropped answer does not. */
+const SETTLED_BY_RECOVERY = /\bsettled (approved|declined|cancelled|voided)\b/;
+
 const FINAL = new Set<string>(['approved', 'declined', 'cancelled', 'voided', 'refunded']);
 
 interface Episode extends UnknownOutcome {
@@ -154,9 +157,9 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
     if (!episode) return;
     if (type === 'recover') {
       recordTry(episode, entry);
-      if (to !== undefined && FINAL.has(to)) resolve(episode, 'recovery', to, at);
+      if (to !== undefined && FINAL.has(to)) resolve(episode, 'recovery', to, at, SETTLED_BY_RECOVERY.test(text(entry.detail) ?? ''));
     } else if (type === 'reconcile') {
-      if (to !== undefined && FINAL.has(to)) resolve(episode, 'reconciliation', to, at);
+      if (to !== undefined && FINAL.has(to)) resolve(episode, 'reconciliation', to, at, true);
     } else if (type === 'settle' && to !== undefined && FINAL.has(to)) {
       resolve(episode, 'manual', to, at);
     } else if (type === 'prune' && episode.outcome === null) {
@@ -191,7 +194,8 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
     if (detail.startsWith('recovery exhausted')) episode.recoveryExhausted = true;
   }
 
-  function resolve(episode: Episode, by: UnknownResolver, to: string, at: number): void {
+  /** `settledBy`: the entry says it made the settle (a recover try that "settled approved"; a reconcile entry always does). */
+  function resolve(episode: Episode, by: UnknownResolver, to: string, at: number, settledBy = false): void {
     if (episode.outcome === null) {
       Object.assign(episode, { resolvedBy: by, resolvedAt: at, resolvedAfterMs: Math.max(0, at - episode.unknownAt) });
       episode.outcome = to as AttemptStatus;
@@ -200,6 +204,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
     } else if (
       episode.resolvedBy === 'manual' &&
       by !== 'manual' &&
+      settledBy &&
       episode.resolvedIndex === episode.lastChange &&
       episode.outcome === to
     ) {

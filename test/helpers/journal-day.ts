@@ -43,7 +43,7 @@ export interface JournalDay {
     leftForPerson: string;
     /** The supervisor-overridden retry of `leftForPerson`'s sale. */
     overridden: string;
-    /** Pending at the crash (13:00), unknown at the restart (13:05), settled by reconciliation at 13:06. */
+    /** Pending at the crash (13:10), unknown at the restart (13:11), settled by reconciliation at 13:12. */
     crashed: string;
     /** Marked unknown at 14:00, never settled. */
     stillOpen: string;
@@ -73,18 +73,27 @@ export async function playJournalDay(): Promise<JournalDay> {
       recoverTries: 3,
     });
 
+  // The virtual clock waits one tick after a timer, but the file store's writes are real I/O:
+  // a real pause before and after every move lets them land at the virtual moment they belong to.
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 15));
+  const advance = async (ms: number) => {
+    await pause();
+    await time.advance(ms);
+    await pause();
+  };
+
   let guard = await open();
 
   // 09:05 a double tap: the second tap is a prompt, and alice confirms it (the customer bought two).
-  await time.advance(5 * MINUTE);
+  await advance(5 * MINUTE);
   const first = await guard.charge(sale(1250), async () => ({ approved: true, authCode: 'A1' }));
-  await time.advance(20 * SECOND);
+  await advance(20 * SECOND);
   const prompt = await guard.begin(sale(1250));
   const confirmed = await guard.override(prompt, { operator: 'alice', reason: 'customer bought two' });
   await confirmed.attempt?.approve();
 
   // 10:00 the processor does not answer within 30 s: unknown; recovery finds it approved 5 s later.
-  await time.advance(55 * MINUTE - 20 * SECOND);
+  await advance(55 * MINUTE - 20 * SECOND);
   let timedOutId = '';
   const charging = guard.charge(
     sale(8800, { card: { pan: MASTERCARD } }),
@@ -97,50 +106,54 @@ export async function playJournalDay(): Promise<JournalDay> {
   );
   // begin's write-ahead record goes to disk first: the timeout starts once submit was called.
   while (timedOutId === '') await new Promise((resolve) => setTimeout(resolve, 1));
-  await time.advance(30 * SECOND);
+  await advance(30 * SECOND);
   await charging;
   const timedOutAt = time.clock.now();
-  await time.advance(10 * SECOND);
+  // The first recover try is due recoverAfter (5 s) later: it runs, and its write lands, at that moment.
+  await advance(5 * SECOND);
+  await advance(5 * SECOND);
 
   // 11:00 an unknown that recovery cannot resolve (3 tries: 5 s, 15 s, 35 s), then a block on its retry,
   // overridden by the supervisor bob; a person declines the unknown at 12:00.
-  await time.advance(HOUR - 40 * SECOND);
+  await advance(HOUR - 40 * SECOND);
   const left = await guard.begin(sale(4200));
   await left.attempt?.markUnknown();
-  await time.advance(2 * MINUTE);
+  await advance(2 * MINUTE);
   const blocked = await guard.begin(sale(4200));
   const lifted = await guard.override(blocked, { operator: 'carol', supervisor: 'bob', reason: 'processor portal shows no charge' });
   await lifted.attempt?.approve();
-  await time.advance(HOUR - 2 * MINUTE);
+  await advance(HOUR - 2 * MINUTE);
   await guard.settle(left.attempt?.id as string, { status: 'declined' });
 
   // Refunds of the double tap's first charge: 5.00 now, the rest later.
   await guard.settle(first.attempt?.id as string, { status: 'refunded', amount: 500 });
-  await time.advance(MINUTE);
+  await advance(MINUTE);
   await guard.settle(first.attempt?.id as string, { status: 'refunded' });
 
   // 13:00 the wall clock jumps 10 minutes ahead (NTP): the next decision reports it.
-  await time.advance(HOUR - MINUTE);
+  await advance(HOUR - MINUTE);
   time.jump(10 * MINUTE);
   const afterJump = await guard.begin(sale(300));
   await afterJump.attempt?.approve();
 
-  // 13:10 a crash mid-charge: the till dies with an attempt pending, and restarts 5 minutes later.
+  // 13:10 a crash mid-charge: the till dies with an attempt pending, and restarts a minute later
+  // (inside pendingTimeout, so the dead guard never saw it grow stale).
   const crashed = await guard.begin(sale(6600));
-  await time.advance(5 * MINUTE);
+  await advance(MINUTE);
   time.restart();
   guard = await open();
   const restartAt = time.clock.now();
   // Reconciliation (another branch's applyReconciliation) settles it, then says so in its own entry.
-  await time.advance(MINUTE);
+  await advance(MINUTE);
   await guard.settle(crashed.attempt?.id as string, { status: 'approved' });
   const reconciledAt = time.clock.now();
 
   // 14:00 an unknown nobody resolves; recovery's tries run out.
-  await time.advance(HOUR - 6 * MINUTE);
+  await advance(HOUR - 12 * MINUTE);
   const stillOpen = await guard.begin(sale(990));
   await stillOpen.attempt?.markUnknown();
-  await time.advance(MINUTE);
+  // Tries at 5 s, 15 s and 35 s: stepped to each, so each try's writes land before the next is due.
+  for (const ms of [5, 10, 20, 25]) await advance(ms * SECOND);
   const end = time.clock.now();
   await guard.close();
 
