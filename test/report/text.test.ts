@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { formatCsvReport, CSV_COLUMNS } from '../../src/report/csv.js';
+import { summarizeJournal } from '../../src/report/summary.js';
+import { displayWidth, formatTextReport } from '../../src/report/text.js';
+import type { JournalEntry } from '../../src/types.js';
+
+const T = Date.parse('2026-03-01T01:05:00Z'); // 09:05 in Shanghai
+const entries: JournalEntry[] = [
+  { at: T, type: 'decision', verdict: 'prompt', codes: ['DUPLICATE_CHARGE'], amount: 1250 },
+  { at: T, type: 'override', attemptId: 'pdg_a', operator: '王芳', reason: '顾客买了两份', codes: ['DUPLICATE_CHARGE'] },
+  {
+    at: T + 1_000,
+    type: 'override',
+    attemptId: 'pdg_b',
+    operator: 'eve\u001b[2J\nforged row',
+    reason: '=HYPERLINK("http://x","y")',
+    codes: ['DUPLICATE_CHARGE'],
+  },
+  { at: T, type: 'settle', attemptId: 'pdg_c', from: 'pending', to: 'unknown' },
+  { at: T + 65_000, type: 'settle', attemptId: 'pdg_c', from: 'unknown', to: 'approved' },
+  { at: T, type: 'settle', attemptId: 'pdg_d', from: 'approved', to: 'refunded', amount: 1250 },
+];
+const summary = summarizeJournal(entries, { tz: 'Asia/Shanghai' });
+
+describe('formatTextReport', () => {
+  it('shows each section in English, times in the store zone and amounts as money with a currency', () => {
+    const text = formatTextReport(summary, { locale: 'en', currency: 'CNY' });
+    for (const heading of [
+      'Decisions',
+      'Charges and settles',
+      'Overrides (2)',
+      'Unknown outcomes',
+      'Refunds',
+      'Clock anomalies (0)',
+      'Storage errors (0)',
+      'Cross-terminal conflicts (0)',
+    ]) {
+      expect(text).toContain(heading);
+    }
+    expect(text).toContain('2026-03-01 09:05:00');
+    expect(text).toMatch(/pdg_c\s+2026-03-01 09:05:00\s+by hand\s+1 minute\s+approved/);
+    expect(text).toContain('CN¥12.50');
+    expect(formatTextReport(summary, { locale: 'en' })).toMatch(/Refunds recorded\s+1 \(1250\)/);
+  });
+
+  it('speaks Chinese and aligns columns by display width', () => {
+    const text = formatTextReport(summary, { locale: 'zh-CN', currency: 'CNY' });
+    expect(text).toContain('人工放行 (2)');
+    expect(text).toContain('结果未知的交易');
+    expect(text).toContain('1 分钟');
+    const rows = text
+      .split('\n')
+      .filter((l) => (l.startsWith('2026') && l.includes('顾客买了两份')) || (l.startsWith('时间') && l.includes('原因')));
+    // The reason column starts at the same display column on the heading row and the Chinese row.
+    const column = (l: string, word: string) => displayWidth(l.slice(0, l.lastIndexOf(word)));
+    expect(rows).toHaveLength(2);
+    expect(column(rows[1] ?? '', '顾客')).toBe(column(rows[0] ?? '', '原因'));
+  });
+
+  it('never lets journal text move the cursor or forge a line', () => {
+    const text = formatTextReport(summary, { locale: 'en' });
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toMatch(/^forged row/m);
+    expect(text).toContain('eve\uFFFD[2J\uFFFDforged row');
+  });
+});
+
+describe('formatCsvReport', () => {
+  it('is one table with a section column, CRLF lines, quoted cells and defused formulas', () => {
+    const csv = formatCsvReport(summary);
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe(CSV_COLUMNS.join(','));
+    expect(lines.at(-1)).toBe('');
+    const override = lines.find((l) => l.includes('pdg_b')) ?? '';
+    // A formula becomes text ('), its quotes doubled inside a quoted cell; the newline is gone.
+    expect(override).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(override).not.toContain('\n');
+    const unknown = lines.find((l) => l.startsWith('unknown,')) ?? '';
+    expect(unknown).toBe('unknown,2026-03-01T09:05:00+08:00,pdg_c,,,0,,,,,manual,65000,approved,');
+    expect(lines).toContain('decisions,,,prompt,,1,,,,,,,,');
+    expect(lines).toContain('hour,2026-03-01T09:00:00+08:00,,prompt,,1,,,,,,,,');
+  });
+});
