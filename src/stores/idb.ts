@@ -38,6 +38,12 @@ export interface IndexedDbStore extends GuardStore {
    * where the API is missing, e.g. on `http://` pages.
    */
   persistent(): Promise<boolean | undefined>;
+  /**
+   * The journal entries kept (the last `journalLimit`), oldest first: what a
+   * till exports for its back office, e.g. as JSON lines for
+   * `pos-duplicate-guard journal report --journal <file>`.
+   */
+  journal(): Promise<JournalEntry[]>;
   close(): Promise<void>;
 }
 
@@ -259,6 +265,23 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         // (so a scan of the database for PAN-like numbers stays meaningful).
         store.put(entry, `${JOURNAL}${Math.max(0, entry.at).toString(36).padStart(9, '0')}-${tag}${(journalSeq++).toString(36)}`);
         if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
+      }),
+
+    journal: () =>
+      run<JournalEntry[]>('journal', 'readonly', (store, done) => {
+        // A cursor that jumps to the journal's keys (see trimJournal): they sort by time.
+        const entries: JournalEntry[] = [];
+        const request = store.openCursor();
+        request.onsuccess = () => {
+          const cursor = request.result;
+          const key = cursor?.key;
+          if (cursor && typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
+          if (cursor && typeof key === 'string' && key.startsWith(JOURNAL)) {
+            entries.push(cursor.value as JournalEntry);
+            return cursor.continue();
+          }
+          done(entries);
+        };
       }),
 
     claim: (claim, judge) => {

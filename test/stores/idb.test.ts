@@ -129,6 +129,23 @@ describe('indexedDbStore layout', () => {
     const entries = [...(await dump(db))].filter(([key]) => key.startsWith('j:')).map(([, entry]) => (entry as { at: number }).at);
     expect(entries).toEqual([35, 36, 37]);
   });
+
+  it('hands back its journal, oldest first, for an export (journal report)', async () => {
+    const db = freshDb();
+    const store = track(indexedDbStore(db));
+    const guard = await guardOn(store);
+    const first = await guard.begin(sale());
+    await first.attempt?.approve();
+    const prompt = await guard.begin(sale());
+    await guard.override(prompt, { operator: 'alice', reason: 'bought two' });
+    await guard.close();
+    const reopened = track(indexedDbStore(db));
+    const journal = await reopened.journal();
+    expect(journal.map((e) => e.type)).toEqual(['start', 'settle', 'decision', 'override']);
+    expect(journal[3]).toMatchObject({ operator: 'alice', reason: 'bought two', codes: ['DUPLICATE_CHARGE'] });
+    // Only journal entries: the records, claims and metadata around them are not.
+    expect(journal.every((e) => typeof e.at === 'number')).toBe(true);
+  });
 });
 
 /** A claim reading `keys` that writes `record` if `judge` admits it (by default it does). */
