@@ -10,7 +10,7 @@ import { isGuardError } from '../errors.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
 import { checkTimeZone, localTimeZone } from '../report/period.js';
-import { readJournalEntries, type JournalReadProgress } from '../report/read.js';
+import { readJournalEntries, readJournalFiles, type JournalReadProgress } from '../report/read.js';
 import { summaryBuilder, type JournalSummary } from '../report/summary.js';
 import { formatTextReport } from '../report/text.js';
 import type { Locale } from '../types.js';
@@ -26,6 +26,7 @@ export interface ReportIo {
 }
 
 export const JOURNAL_REPORT_HELP = `Usage: pos-duplicate-guard journal report --store <path> [options]
+       pos-duplicate-guard journal report --journal <file> [options]
 
 Summarises a file store's audit journal (<path>.journal.1, then <path>.journal):
 decisions by verdict and reason, overrides by operator and supervisor with
@@ -35,7 +36,9 @@ It reads the journal files only: the store is not opened, the till's lock is
 not taken, no secret is needed.
 
 Options:
-  --store <path>     The path the till's fileStore() was given (required).
+  --store <path>     The path the till's fileStore() was given.
+  --journal <file>   Instead of --store: one journal file of JSON lines, e.g.
+                     one a browser till exported (indexedDbStore().journal()).
   --from YYYY-MM-DD  First day of the report, inclusive (default: the journal's start).
   --to YYYY-MM-DD    Last day of the report, inclusive (default: the journal's end).
   --tz <zone>        The store's IANA time zone for day and hour boundaries,
@@ -62,7 +65,7 @@ Examples:
   pos-duplicate-guard journal report --store guard.jsonl --html report.html`;
 
 interface ReportArgs {
-  store: string;
+  source: { store: string } | { journal: string };
   from: string | undefined;
   to: string | undefined;
   tz: string;
@@ -82,6 +85,7 @@ function parse(args: readonly string[]): ReportArgs | 'help' {
       strict: true,
       options: {
         store: { type: 'string' },
+        journal: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
         tz: { type: 'string' },
@@ -99,8 +103,10 @@ function parse(args: readonly string[]): ReportArgs | 'help' {
   const { values, positionals } = parsed;
   if (values.help === true) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the store is given with --store <path>`);
-  if (values.store === undefined || values.store.trim() === '') {
-    throw new UsageError("--store <path> is required: the path the till's fileStore() was given");
+  if (values.store !== undefined && values.journal !== undefined) throw new UsageError('choose one of --store and --journal, not both');
+  const path = values.journal ?? values.store;
+  if (path === undefined || path.trim() === '') {
+    throw new UsageError("--store <path> is required: the path the till's fileStore() was given (or --journal <file>)");
   }
   const outputs = [values.json === true && '--json', values.csv === true && '--csv', values.html !== undefined && '--html'].filter(Boolean);
   if (outputs.length > 1) throw new UsageError(`choose one of --json, --csv and --html, not ${outputs.join(' and ')}`);
@@ -120,7 +126,7 @@ function parse(args: readonly string[]): ReportArgs | 'help' {
     throw new UsageError(`--tz must be an IANA time zone such as Asia/Shanghai or America/New_York, got "${tz}"`);
   }
   return {
-    store: values.store,
+    source: values.journal !== undefined ? { journal: path } : { store: path },
     from: values.from,
     to: values.to,
     tz,
@@ -172,10 +178,12 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.to === undefined ? {} : { to: options.to }),
     });
-    const entries = readJournalEntries(options.store, {
-      onWarning: (message) => io.stderr(`${progress.clear()}warning: ${message}\n`),
+    const reading = {
+      onWarning: (message: string) => io.stderr(`${progress.clear()}warning: ${message}\n`),
       onProgress: progress.show,
-    });
+    };
+    const entries =
+      'store' in options.source ? readJournalEntries(options.source.store, reading) : readJournalFiles([options.source.journal], reading);
     for await (const entry of entries) builder.add(entry);
     summary = builder.finish();
   } catch (error) {

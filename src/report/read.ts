@@ -31,12 +31,20 @@ export function journalFiles(storePath: string): string[] {
 }
 
 /** Every entry of the file store's journal at `storePath`, in the order written. */
-export async function* readJournalEntries(storePath: string, options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
+export function readJournalEntries(storePath: string, options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
   const files = journalFiles(storePath);
   if (files.length === 0) {
     throw new GuardStorageError('READ_FAILED', `no journal at ${storePath}.journal: is --store the path the till's fileStore was given?`, {
       field: 'store',
     });
+  }
+  return readJournalFiles(files, options);
+}
+
+/** Every entry of these JSON-lines journal files, one after the other (e.g. one a browser till exported). */
+export async function* readJournalFiles(files: readonly string[], options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
+  for (const file of files) {
+    if (!existsSync(file)) throw new GuardStorageError('READ_FAILED', `no journal file at ${file}`, { field: 'journal' });
   }
   const progress: JournalReadProgress = { bytesRead: 0, totalBytes: 0, lines: 0 };
   for (const file of files) progress.totalBytes += statSync(file).size;

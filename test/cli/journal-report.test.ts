@@ -89,6 +89,16 @@ describe('pos-duplicate-guard journal report', () => {
     expect(readFileSync(out, 'utf8')).toMatch(/^<!doctype html>\n<html lang="zh-CN">/);
   });
 
+  it("--journal reads one exported journal file (a browser till's)", async () => {
+    const { code, stdout } = await report(['--journal', `${day.storePath}.journal`, '--json', '--tz', 'Asia/Shanghai']);
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as JournalSummary).unknownTotals.total).toBe(4);
+    expect(await report(['--journal', join(tmpdir(), 'no-such.journal')])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no journal file at'),
+    });
+  });
+
   it('reads the journal of a store a live till holds open (no lock taken)', async () => {
     const storePath = join(mkdtempSync(join(tmpdir(), 'pdg-live-')), 'till.jsonl');
     const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(storePath) });
@@ -130,6 +140,7 @@ describe('pos-duplicate-guard journal report', () => {
     [['--store', 'x', '--tz', 'Mars/Base'], /--tz must be an IANA time zone/],
     [['--store', 'x', '--currency', 'yuan'], /--currency must be an ISO 4217 code/],
     [['--store', 'x', 'extra'], /unexpected argument "extra"/],
+    [['--store', 'x', '--journal', 'y'], /choose one of --store and --journal, not both/],
   ])('exits 2 with our own words for bad arguments: %j', async (args, message) => {
     const { code, stdout, stderr } = await report(args);
     expect(code).toBe(2);
