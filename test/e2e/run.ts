@@ -8,7 +8,10 @@
  * `npm test`: it needs a browser (`apt-get install chromium`).
  */
 import { runTests } from './harness.js';
-import { tests } from './web-pos.e2e.js';
+import { tests as journalReport } from './journal-report.e2e.js';
+import { tests as webPos } from './web-pos.e2e.js';
+
+const tests = [...webPos, ...journalReport];
 
 const filter = process.argv.slice(2).join(' ').toLowerCase();
 const selected = filter ? tests.filter((test) => test.name.toLowerCase().includes(filter)) : tests;

@@ -16,7 +16,7 @@ import {
   type Sale,
   type SubmitResult,
 } from '../../../src/index.js';
-import { indexedDbStore } from '../../../src/idb.js';
+import { indexedDbStore, type IndexedDbStore } from '../../../src/idb.js';
 import { inquire, reverse, submitCharge } from './api.js';
 import type { BlockActions, BlockChoice } from './dialogs.js';
 
@@ -105,13 +105,15 @@ export class Checkout {
   readonly locale: Locale;
   readonly settings: TillSettings;
   readonly #ui: CheckoutUi;
+  readonly #store: IndexedDbStore;
   /** Attempts with a check in progress in this tab. */
   readonly #busy = new Set<string>();
   /** Attempts whose check was started by "Check with the processor". */
   readonly #manual = new Set<string>();
 
-  private constructor(guard: Guard, locale: Locale, ui: CheckoutUi, settings: TillSettings) {
+  private constructor(guard: Guard, store: IndexedDbStore, locale: Locale, ui: CheckoutUi, settings: TillSettings) {
     this.guard = guard;
+    this.#store = store;
     this.locale = locale;
     this.#ui = ui;
     this.settings = settings;
@@ -146,11 +148,12 @@ export class Checkout {
   static async open(locale: Locale, ui: CheckoutUi, settings: TillSettings): Promise<Checkout> {
     // `recover` is first called `recoverAfter` after start-up at the earliest, by when this is set.
     const opened: { checkout?: Checkout } = {};
+    const store = indexedDbStore({ name: DATABASE });
     const guard = await createGuard({
       merchantId: MERCHANT_ID,
       terminalId: TERMINAL_ID,
       secret: SECRET,
-      store: indexedDbStore({ name: DATABASE }),
+      store,
       locale,
       // Longer than a charge may take (see `timeoutMs`): another tab's charge
       // reads `unknown` only once it can no longer be on its way.
@@ -162,8 +165,17 @@ export class Checkout {
       recoverAfter: settings.recoverAfterMs,
       recoverTries: settings.recoverTries,
     });
-    opened.checkout = new Checkout(guard, locale, ui, settings);
+    opened.checkout = new Checkout(guard, store, locale, ui, settings);
     return opened.checkout;
+  }
+
+  /**
+   * The guard's audit journal as JSON lines, one entry a line: it lives in
+   * this browser's IndexedDB, so this is how the back office gets it, for
+   * `pos-duplicate-guard journal report --journal <file>`.
+   */
+  async journalLines(): Promise<string> {
+    return (await this.#store.journal()).map((entry) => `${JSON.stringify(entry)}\n`).join('');
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   Checkout,
   OPERATOR,
   DEMO_PIN,
+  TERMINAL_ID,
   type CheckoutUi,
   type PayOutcome,
   type RecoveryNote,
@@ -191,7 +192,18 @@ function layout() {
       h(
         'div',
         { class: 'side' },
-        h('section', { class: 'panel' }, h('h2', {}, s.attempts, ' ', reconcileBanner), attempts, recoverySection),
+        h(
+          'section',
+          { class: 'panel' },
+          h('h2', {}, s.attempts, ' ', reconcileBanner),
+          attempts,
+          recoverySection,
+          h(
+            'button',
+            { class: 'btn btn--ghost btn--small', 'data-testid': 'download-journal', onclick: () => void onDownloadJournal() },
+            s.downloadJournal,
+          ),
+        ),
         h(
           'section',
           { class: 'panel panel--processor' },
@@ -513,6 +525,18 @@ function onRecovery(note: RecoveryNote): void {
   if (!manual && !busy && (about === undefined || about === record.id)) state.notice = notice;
   renderRecoveryLog();
   void refresh();
+}
+
+/** Saves the guard's journal (JSON lines) as a file, for `pos-duplicate-guard journal report --journal <file>`. */
+async function onDownloadJournal(): Promise<void> {
+  if (!checkout) return;
+  const url = URL.createObjectURL(new Blob([await checkout.journalLines()], { type: 'application/x-ndjson' }));
+  const link = h('a', { href: url, download: `till-${TERMINAL_ID}.journal` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // After the click has handed the file to the browser.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
 async function onMode(mode: ProcessorMode): Promise<void> {

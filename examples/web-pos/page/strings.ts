@@ -24,6 +24,8 @@ export interface Strings {
   ledgerStatus: Record<LedgerStatus, string>;
   deduplicated: (requests: number) => string;
   attempts: string;
+  /** The button that saves the guard's journal as a file. */
+  downloadJournal: string;
   attemptsEmpty: string;
   needsReconciling: (count: number) => string;
   status: Record<AttemptStatus, string>;
@@ -116,6 +118,7 @@ const en: Strings = {
   ledgerStatus: { approved: 'Approved', declined: 'Declined', authorized: 'Held, not captured', reversed: 'Reversed' },
   deduplicated: (n) => `${n} requests, charged once`,
   attempts: 'Recent attempts',
+  downloadJournal: 'Download journal',
   attemptsEmpty: 'Ring up an amount and press Pay.',
   needsReconciling: (n) => `${n} ${n === 1 ? 'attempt needs' : 'attempts need'} reconciling`,
   status: {
@@ -213,6 +216,7 @@ const zh: Strings = {
   ledgerStatus: { approved: '已批准', declined: '已拒绝', authorized: '已冻结，未扣款', reversed: '已冲正' },
   deduplicated: (n) => `${n} 次请求，仅扣款一次`,
   attempts: '最近交易',
+  downloadJournal: '下载日志',
   attemptsEmpty: '输入金额后按“支付”。',
   needsReconciling: (n) => `${n} 笔交易待核对`,
   status: {
