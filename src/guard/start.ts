@@ -80,14 +80,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     ctx.index.add(makeRecord({ ...record, status: 'unknown' }));
     // Named in the journal, so an audit can tell when each of these became
     // unknown and how long it took to resolve (SPEC §12): the start entry only counts them.
-    journal(ctx, {
-      at: now,
-      type: 'settle',
-      attemptId: record.id,
-      from: 'pending',
-      to: 'unknown',
-      detail: 'pending when the guard started',
-    });
+    journal(ctx, { at: now, type: 'settle', attemptId: record.id, from: 'pending', to: 'unknown' });
   }
   // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10).
   for (const record of kept) {

@@ -269,19 +269,18 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
     journal: () =>
       run<JournalEntry[]>('journal', 'readonly', (store, done) => {
-        // A cursor that jumps to the journal's keys (see trimJournal): they sort by time.
+        // Resolved at commit, so filled by then: a cursor that jumps to the
+        // journal's keys (see trimJournal), which sort by time, and stops after them.
         const entries: JournalEntry[] = [];
-        const request = store.openCursor();
-        request.onsuccess = () => {
-          const cursor = request.result;
-          const key = cursor?.key;
-          if (cursor && typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
-          if (cursor && typeof key === 'string' && key.startsWith(JOURNAL)) {
+        done(entries);
+        walk(store.openCursor(), (cursor) => {
+          const key = cursor.key as string; // every key of this store is a string (see the layout above)
+          if (key < JOURNAL) cursor.continue(JOURNAL);
+          else if (key < META) {
             entries.push(cursor.value as JournalEntry);
-            return cursor.continue();
+            cursor.continue();
           }
-          done(entries);
-        };
+        });
       }),
 
     claim: (claim, judge) => {
