@@ -28,8 +28,11 @@ async function main(args: readonly string[]): Promise<number> {
   if (command === 'scenarios') return scenariosCommand(rest, io);
   if (command === 'journal' && rest[0] === 'report') return journalReportCommand(rest.slice(1), io);
   if (command === 'journal') {
-    io.stderr(`pos-duplicate-guard journal: expected a subcommand: report. Run "pos-duplicate-guard --help" for usage.\n`);
-    return EXIT.unusable;
+    const help = rest[0] === '--help' || rest[0] === '-h';
+    (help ? io.stdout : io.stderr)(
+      `Usage: pos-duplicate-guard journal report --store <path> [options]  ("journal report --help": the options)\n`,
+    );
+    return help ? EXIT.passed : EXIT.unusable;
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);

@@ -183,6 +183,6 @@ describe('pos-duplicate-guard journal report', () => {
     expect((JSON.parse(json.stdout) as JournalSummary).unknownTotals.total).toBe(4);
     const bare = await cli('journal');
     expect(bare.code).toBe(2);
-    expect(bare.stderr).toMatch(/expected a subcommand: report/);
+    expect(bare.stderr).toMatch(/^Usage: pos-duplicate-guard journal report --store <path>/);
   });
 });

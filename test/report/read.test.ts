@@ -32,7 +32,10 @@ async function failure(path: string): Promise<unknown> {
 
 describe('readJournalEntries', () => {
   it('reads the rotated file first, then the current one, skipping blank lines', async () => {
-    const path = storeWith({ rotated: line({ at: 1, type: 'start' }) + '\n', journal: line({ at: 2, type: 'start' }) + line({ at: 3, type: 'storage' }) });
+    const path = storeWith({
+      rotated: line({ at: 1, type: 'start' }) + '\n',
+      journal: line({ at: 2, type: 'start' }) + line({ at: 3, type: 'storage' }),
+    });
     expect((await read(path)).map((e) => e.at)).toEqual([1, 2, 3]);
   });
 
@@ -67,13 +70,21 @@ describe('readJournalEntries', () => {
   it('refuses JSON that is not an entry (no numeric at, no type)', async () => {
     for (const bad of ['[1,2]', '{"at":"yesterday","type":"start"}', '{"at":1}', 'null']) {
       const path = storeWith({ journal: `${bad}\n${line({ at: 2, type: 'start' })}` });
-      expect(await failure(path)).toMatchObject({ name: 'GuardStorageError', code: 'READ_FAILED', message: expect.stringContaining('.journal:1:') });
+      expect(await failure(path)).toMatchObject({
+        name: 'GuardStorageError',
+        code: 'READ_FAILED',
+        message: expect.stringContaining('.journal:1:'),
+      });
     }
   });
 
   it('says so when there is no journal at the path', async () => {
     const error = await failure(storeWith({}));
-    expect(error).toMatchObject({ code: 'READ_FAILED', field: 'store', message: expect.stringMatching(/no journal at .*till\.jsonl\.journal/) });
+    expect(error).toMatchObject({
+      code: 'READ_FAILED',
+      field: 'store',
+      message: expect.stringMatching(/no journal at .*till\.jsonl\.journal/),
+    });
   });
 
   it('reports progress in bytes and lines, over both files', async () => {
