@@ -44,7 +44,6 @@ import {
   type Guard,
   type GuardEvent,
   type GuardStore,
-  type MemoryStore,
   type RecoverAnswer,
 } from '../../src/index.js';
 import { RECOVER_LEASE_MS } from '../../src/guard/recover.js';
