@@ -586,4 +586,24 @@ describe('hostile answers', () => {
     expect(events[0]).toMatchObject({ type: 'recover', try: 1 });
     expect((events[0] as { error?: unknown }).error).toBeDefined();
   });
+  test('a recover that writes to the attempt it is given changes nothing of the guard’s (it is a snapshot)', async () => {
+    const time = virtualTime(START);
+    let calls = 0;
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: (attempt) => {
+        calls++;
+        // A buggy app "resets" what it was given (capped, so that a guard fooled by it stops at last).
+        if (calls <= 10 && attempt.recovery) Object.assign(attempt.recovery, { tries: 0, ended: false });
+        return undefined;
+      },
+    });
+    const id = await unknownAttempt(guard);
+    await time.advance(600_000);
+    expect(calls).toBe(3);
+    expect((await guard.get(id))?.recovery).toEqual({ tries: 3, exhausted: true });
+  });
 });
