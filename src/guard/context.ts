@@ -81,7 +81,7 @@ export interface Watch {
   /** The version it was put on the schedule for: another version of the same state (a lease taken, another guard's try) keeps the schedule. */
   status: AttemptStatus;
   pendingSince: number;
-  /** A try that could not take the lease (cut off, or another guard's try) waits this long: guard time. */
+  /** Not before this (guard time): a try whose lease, or a report that, could not be written (a failing store, cut off, another guard's try) waits `recoverAfter`. */
   retryAt?: number;
 }
 

@@ -409,6 +409,46 @@ describe('two terminals on one shared store', () => {
   });
 });
 
+describe('a store that fails its writes', () => {
+  test('a try whose lease cannot be written is tried again recoverAfter later, not at once and forever', async () => {
+    const time = virtualTime(START);
+    const inner = memoryStore();
+    let failing = false;
+    const store: GuardStore = {
+      ...inner,
+      put: async (record) => {
+        if (failing) throw new Error('disk full');
+        return inner.put(record);
+      },
+    };
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: recover('g'),
+    });
+    const errors: GuardEvent[] = [];
+    guard.on('storage-error', (e) => errors.push(e));
+    const id = await unknownAttempt(guard);
+    failing = true;
+    await time.advance(5_000);
+    await time.advance(4_999);
+    // Once, then once again recoverAfter later: not in a loop at the instant it was due.
+    expect(errors).toHaveLength(1);
+    await time.advance(1);
+    expect(errors).toHaveLength(2);
+    expect(calls).toEqual([]);
+    failing = false;
+    await time.advance(5_000);
+    // Try 1 at last, and try 2 with it: it was due at 15 s (5 s × (2² − 1)) all along.
+    expect(calls.map((c) => c.start)).toEqual([15_000, 15_000]);
+    expect((await guard.get(id))?.recovery).toEqual({ tries: 2 });
+  }, 5_000);
+});
+
 describe('a terminal whose wall clock is wrong', () => {
   // The shared store moves another terminal's times onto this one's clock,
   // the lease's `recovery.leaseUntil` included: unmoved, T2 read T1's lease
