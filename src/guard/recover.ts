@@ -279,9 +279,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const answered = (async () => {
     let reply: Reply;
     try {
-      // A snapshot (SPEC §10): a copy, so that what the app does to it changes nothing of the guard's
-      // (the record is frozen, its recovery state is not, and a memoryStore keeps the same objects).
-      reply = { answer: await recover(structuredClone(ctx.time.toWall(leased))) };
+      reply = { answer: await recover(snapshotOf(ctx.time.toWall(leased))) };
     } catch (thrown) {
       // `throw undefined` (or a promise rejected without a reason) is a throw all the same.
       reply = { thrown: thrown === undefined ? new Error('recover threw undefined') : thrown };
@@ -293,6 +291,15 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   })();
   answered.catch(() => undefined);
   return Promise.race([answered, silence]);
+}
+
+/**
+ * What `recover` is given: a snapshot (SPEC §10), a copy, so that what the
+ * app does to it changes nothing of the guard's (the record is frozen, its
+ * recovery state was not always, and a memoryStore keeps the same objects).
+ */
+function snapshotOf(record: AttemptRecord): AttemptRecord {
+  return typeof structuredClone === 'function' ? structuredClone(record) : (JSON.parse(JSON.stringify(record)) as AttemptRecord);
 }
 
 /** Runs `task` after `ms` on the guard's scheduler (setTimeout if it throws); returns a cancel. */
