@@ -447,6 +447,35 @@ describe('a store that fails its writes', () => {
     expect(calls.map((c) => c.start)).toEqual([15_000, 15_000]);
     expect((await guard.get(id))?.recovery).toEqual({ tries: 2 });
   }, 5_000);
+
+  test('an exhaustion report that cannot be written is tried again recoverAfter later too', async () => {
+    const time = virtualTime(START);
+    const inner = memoryStore();
+    let failing = false;
+    const store: GuardStore = {
+      ...inner,
+      put: async (record) => {
+        if (failing) throw new Error('disk full');
+        return inner.put(record);
+      },
+    };
+    const { recover } = scripted(time.clock.monotonic, () => undefined);
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, recover: recover('g') };
+    const first = await createGuard({ ...options, recoverTries: 5 });
+    const id = await unknownAttempt(first);
+    await time.advance(15_000); // two tries
+    const second = await createGuard({ ...options, recoverTries: 1 }); // its tries are used up: a report is due
+    const errors: GuardEvent[] = [];
+    const reported: GuardEvent[] = [];
+    second.on('storage-error', (e) => errors.push(e));
+    second.on('recovery-exhausted', (e) => reported.push(e));
+    failing = true;
+    await time.advance(9_999);
+    expect(errors).toHaveLength(2); // at start-up, then recoverAfter later
+    failing = false;
+    await time.advance(5_000);
+    expect(reported).toEqual([{ type: 'recovery-exhausted', attemptId: id, tries: 2 }]);
+  }, 5_000);
 });
 
 describe('a terminal whose wall clock is wrong', () => {
