@@ -170,7 +170,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
   if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
   const state = held.recovery as RecoveryState;
   const wall = ctx.time.wallOf(now);
-  const noted = withChanges(held, { recovery: Object.freeze({ ...state, exhausted: true }) });
+  const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
   // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
   const written = await writeIf(
     ctx,
@@ -454,9 +454,7 @@ async function applyAnswer(
 async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number): Promise<AttemptRecord | undefined> {
   const wall = ctx.time.wallOf(now);
   const state = current.recovery;
-  const leased = withChanges(current, {
-    recovery: Object.freeze({ ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS }),
-  });
+  const leased = withChanges(current, { recovery: { ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS } });
   const written = await writeIf(ctx, current, leased, (stored) => {
     const theirs = stored.recovery;
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
@@ -480,7 +478,7 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
 function learn(ctx: GuardContext, held: AttemptRecord, stored: AttemptRecord): void {
   if (!sameVersion(ctx.time.toWall(held), stored) && !isRecovered(ctx, stored)) return adoptUnlessRecovered(ctx, stored);
   if (ctx.index.get(held.id) !== held) return;
-  const learnt = withChanges(held, { recovery: stored.recovery && Object.freeze({ ...stored.recovery }) });
+  const learnt = withChanges(held, { recovery: stored.recovery });
   ctx.index.add(learnt);
   track(ctx, learnt);
 }
@@ -501,7 +499,7 @@ async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: Atte
   const lease = leased.recovery?.leaseUntil;
   if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return false;
   const { leaseUntil: _released, ...state } = held.recovery;
-  const released = withChanges(held, { recovery: Object.freeze({ ...state, ...note }) });
+  const released = withChanges(held, { recovery: { ...state, ...note } });
   return writeIf(
     ctx,
     held,

@@ -670,9 +670,13 @@ describe('hostile answers', () => {
         return undefined;
       },
     });
+    const events: GuardEvent[] = [];
+    guard.on('recover', (e) => events.push(e));
     const id = await unknownAttempt(guard);
     await time.advance(600_000);
     expect(calls).toBe(3);
+    // The copy is the app's to write to: handed the guard's own (frozen) record, the write throws.
+    expect(events.filter((e) => 'error' in e)).toEqual([]);
     expect((await guard.get(id))?.recovery).toEqual({ tries: 3, exhausted: true });
   });
 });
