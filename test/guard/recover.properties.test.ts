@@ -128,13 +128,15 @@ type Cmd =
 const triesArb = fc.constantFrom(0, 1, 2, 3, 3, 4);
 /**
  * The steps. `jumpBack`: the wall clock may be set back. Off by default
- * (RECOVER_JUMP_BACK=1 puts it back), for two bugs of GuardTime outside
- * recover, reported with their reproductions: on a shared store, fromWall
- * reads the guard's own pre-jump stamps an hour ahead whenever a claim reads
- * a record back (begin's, settle's); and a record whose times lie ahead of a
- * guard started after the clock was set back has them moved by the next
- * clock change when written (here: an answer handed to the new guard is
- * taken for one about another version, and dropped).
+ * (RECOVER_JUMP_BACK=1 puts it back) for a bug of GuardTime outside recover,
+ * reported with its reproductions: a record whose times lie ahead of a guard
+ * started after the clock was set back has them moved by the next clock
+ * change (a sleep, another jump), as toWall reads them in the newest epoch.
+ * Here: an answer handed to the new guard is taken for one about another
+ * version and dropped; on the shared store every lease's claim finds the
+ * stored times unlike memory's, so the attempt is never tried. (The other
+ * bug it was off for, fromWall reading the guard's own pre-jump stamps an
+ * hour ahead, was fixed on main in 77b4da9.)
  */
 const cmdArb = (jumpBack: boolean): fc.Arbitrary<Cmd> =>
   fc.oneof(
