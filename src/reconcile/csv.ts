@@ -43,7 +43,10 @@ export function csvRows(text: string, options: CsvOptions = {}): CsvRow[] {
 
 /** A cell as its exporter meant it. */
 export function clean(cell: string): string {
-  let value = cell.replace(/^\uFEFF/, '').replace(/\u3000/g, ' ').trim();
+  let value = cell
+    .replace(/^\uFEFF/, '')
+    .replace(/\u3000/g, ' ')
+    .trim();
   if (value.startsWith('`')) value = value.slice(1).trim();
   const excel = /^="(.*)"$/.exec(value);
   return excel ? excel[1]!.trim() : value;

@@ -70,7 +70,11 @@ interface Indexes {
  * @example
  * const report = reconcile(await guard.attempts(), transactions, { tolerance: '2m' });
  */
-export function reconcile(attempts: readonly AttemptRecord[], transactions: readonly unknown[], options: ReconcileOptions = {}): ReconcileReport {
+export function reconcile(
+  attempts: readonly AttemptRecord[],
+  transactions: readonly unknown[],
+  options: ReconcileOptions = {},
+): ReconcileReport {
   const opts = checkOptions(options);
   const toleranceMs = parseDuration(opts.tolerance ?? '2m', { field: 'tolerance' });
   const windowMs = parseDuration(opts.window ?? '10m', { field: 'window' });
@@ -127,7 +131,9 @@ export function reconcile(attempts: readonly AttemptRecord[], transactions: read
       else if (all.length > 0) {
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
-      } else if (old) findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match: 'exact', transactions: [], action: 'settle-cancelled' });
+      } else if (old) {
+        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match: 'exact', transactions: [], action: 'settle-cancelled' });
+      }
     }
     if (attempt.status === 'approved' && all.length === 0 && old) {
       findings.push({ code: 'APPROVED_NOT_CHARGED', ...base(), transactions: [], action: 'look-into-it' });
@@ -343,7 +349,9 @@ function latest(txs: readonly Transaction[], attempts: readonly AttemptRecord[])
  * refund attempt is not matched: refunds are judged on the processor's side.
  */
 function checkAttempts(attempts: unknown): AttemptRecord[] {
-  if (!Array.isArray(attempts)) bad('attempts', `must be an array of AttemptRecord (from guard.attempts()), got ${describeValue(attempts)}`);
+  if (!Array.isArray(attempts)) {
+    bad('attempts', `must be an array of AttemptRecord (from guard.attempts()), got ${describeValue(attempts)}`);
+  }
   const sales: AttemptRecord[] = [];
   for (let i = 0; i < attempts.length; i++) {
     const a = attempts[i] as Partial<AttemptRecord> | null;
@@ -351,7 +359,9 @@ function checkAttempts(attempts: unknown): AttemptRecord[] {
     if (typeof a !== 'object' || a === null) bad(at, `must be an AttemptRecord, got ${describeValue(a)}`);
     if (typeof a.id !== 'string' || typeof a.idempotencyKey !== 'string') bad(`${at}.id`, 'and `idempotencyKey` must be strings');
     if (!STATUSES.has(a.status!)) bad(`${at}.status`, 'must be an attempt status', a.status);
-    if (!Number.isSafeInteger(a.amount) || typeof a.currency !== 'string') bad(`${at}.amount`, 'must be minor units with a `currency`', a.amount);
+    if (!Number.isSafeInteger(a.amount) || typeof a.currency !== 'string') {
+      bad(`${at}.amount`, 'must be minor units with a `currency`', a.amount);
+    }
     if (!Number.isSafeInteger(a.pendingSince)) bad(`${at}.pendingSince`, 'must be epoch ms', a.pendingSince);
     if (a.kind === 'sale') sales.push(a as AttemptRecord);
   }

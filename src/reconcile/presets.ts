@@ -171,10 +171,7 @@ const stripePayments: Preset = {
     const refunded = c.has('amount refunded') && c.text('amount refunded') ? c.amount('amount refunded', currency) : 0;
     if (refunded === 0) return [charge];
     // The export folds refunds into the charge's row: one refund, for the sum.
-    return [
-      charge,
-      tx({ id: `${id}:refunded`, type: 'refund', status: 'succeeded', amount: refunded, currency, at, original: charge.id }),
-    ];
+    return [charge, tx({ id: `${id}:refunded`, type: 'refund', status: 'succeeded', amount: refunded, currency, at, original: charge.id })];
   },
 };
 
@@ -252,7 +249,10 @@ const wechat: Preset = {
       });
     if (state === 'SUCCESS') return [charge()];
     if (state === 'REVOKED') {
-      return [charge(), tx({ id: `${order}:revoked`, type: 'reversal', status: 'succeeded', amount: charge().amount, currency, at, original: order })];
+      return [
+        charge(),
+        tx({ id: `${order}:revoked`, type: 'reversal', status: 'succeeded', amount: charge().amount, currency, at, original: order }),
+      ];
     }
     if (state !== 'REFUND') return []; // NOTPAY, CLOSED, USERPAYING: no money moved
     const refundState = c.text('退款状态')?.toUpperCase();
@@ -296,7 +296,15 @@ const alipay: Preset = {
 };
 
 // 交易类型 (txnType) of UnionPay's 全渠道 interface: 01 消费, 04 退货, 31 消费撤销; 冲正 reverses a charge too.
-const UNIONPAY_TYPES: Record<string, Tx['type']> = { '01': 'charge', '04': 'refund', '31': 'reversal', 消费: 'charge', 退货: 'refund', 消费撤销: 'reversal', 冲正: 'reversal' };
+const UNIONPAY_TYPES: Record<string, Tx['type']> = {
+  '01': 'charge',
+  '04': 'refund',
+  '31': 'reversal',
+  消费: 'charge',
+  退货: 'refund',
+  消费撤销: 'reversal',
+  冲正: 'reversal',
+};
 
 /**
  * UnionPay's 全渠道 对账文件 (the general transaction file, ACOMN), as CSV

@@ -13,7 +13,19 @@ import { epochOf, transactionSchema } from './transactions.js';
 import type { ProcessorTransaction } from './types.js';
 
 type Field = keyof ProcessorTransaction;
-const FIELDS: readonly Field[] = ['id', 'type', 'status', 'amount', 'currency', 'at', 'reference', 'authCode', 'last4', 'terminalId', 'original'];
+const FIELDS: readonly Field[] = [
+  'id',
+  'type',
+  'status',
+  'amount',
+  'currency',
+  'at',
+  'reference',
+  'authCode',
+  'last4',
+  'terminalId',
+  'original',
+];
 
 export interface ReadTransactionsOptions {
   /** The export's layout. @default 'generic' */
@@ -70,10 +82,14 @@ export function parseTransactions(text: string, options: ReadTransactionsOptions
     rows = csvRows(body, { comments: presets.some((p) => p.comments === true), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   } catch (error) {
     const line = (error as { lines?: unknown }).lines;
-    throw new GuardInputError('INVALID_TRANSACTION', `${o.name}:${typeof line === 'number' ? line : '?'}: not readable as CSV: ${errorText(error)}`, {
-      field: 'source',
-      cause: error,
-    });
+    throw new GuardInputError(
+      'INVALID_TRANSACTION',
+      `${o.name}:${typeof line === 'number' ? line : '?'}: not readable as CSV: ${errorText(error)}`,
+      {
+        field: 'source',
+        cause: error,
+      },
+    );
   }
   return fromRows(rows, presets, o);
 }
@@ -92,15 +108,26 @@ function checkReadOptions(options: ReadTransactionsOptions): Resolved {
   const { format = 'generic', columns, currency, timeZone, name = 'transactions', onProgress } = options;
   for (const key of Object.keys(options)) {
     if (!['format', 'columns', 'currency', 'timeZone', 'name', 'onProgress'].includes(key)) {
-      fail(GuardConfigError, 'INVALID_OPTION', key, 'is not an option of readTransactions: format, columns, currency, timeZone, name or onProgress');
+      fail(
+        GuardConfigError,
+        'INVALID_OPTION',
+        key,
+        'is not an option of readTransactions: format, columns, currency, timeZone, name or onProgress',
+      );
     }
   }
   if (!TRANSACTION_FORMATS.includes(format)) invalidOption('format', `one of ${TRANSACTION_FORMATS.join(', ')}`, format);
-  if (columns !== undefined && format !== 'generic') invalidOption('columns', `given only with format 'generic' (the ${format} preset knows its columns)`, columns);
-  if (columns !== undefined && (typeof columns !== 'object' || columns === null)) invalidOption('columns', 'an object such as { id: "Txn ID" }', columns);
+  if (columns !== undefined && format !== 'generic') {
+    invalidOption('columns', `given only with format 'generic' (the ${format} preset knows its columns)`, columns);
+  }
+  if (columns !== undefined && (typeof columns !== 'object' || columns === null)) {
+    invalidOption('columns', 'an object such as { id: "Txn ID" }', columns);
+  }
   const names = Object.fromEntries(FIELDS.map((f) => [f, f])) as Record<Field, string>;
   for (const [field, column] of Object.entries(columns ?? {})) {
-    if (!FIELDS.includes(field as Field)) fail(GuardConfigError, 'INVALID_OPTION', `columns.${field}`, `is not a ProcessorTransaction field: ${FIELDS.join(', ')}`);
+    if (!FIELDS.includes(field as Field)) {
+      fail(GuardConfigError, 'INVALID_OPTION', `columns.${field}`, `is not a ProcessorTransaction field: ${FIELDS.join(', ')}`);
+    }
     if (typeof column !== 'string' || column === '') invalidOption(`columns.${field}`, 'a column name', column);
     names[field as Field] = column;
   }
@@ -126,7 +153,9 @@ function fromRows(rows: readonly CsvRow[], presets: readonly Preset[], o: Resolv
   }
   if (!preset) {
     const wanted = presets.map((p) => p.header.join(', ')).join(' or ');
-    throw new GuardInputError('INVALID_TRANSACTION', `${o.name}: no header row with the ${o.format} columns (${wanted})`, { field: 'source' });
+    throw new GuardInputError('INVALID_TRANSACTION', `${o.name}: no header row with the ${o.format} columns (${wanted})`, {
+      field: 'source',
+    });
   }
   const columns = new Map<string, number>();
   rows[start]!.cells.forEach((cell, i) => columns.has(headerKey(cell)) || columns.set(headerKey(cell), i));
@@ -186,7 +215,16 @@ function cellsOf(row: CsvRow, columns: ReadonlyMap<string, number>, file: string
 }
 
 // ISO 4217 numeric codes Chinese acquirers write (交易币种 156).
-const NUMERIC_CURRENCIES: Record<string, string> = { '156': 'CNY', '344': 'HKD', '446': 'MOP', '901': 'TWD', '840': 'USD', '978': 'EUR', '392': 'JPY', '826': 'GBP' };
+const NUMERIC_CURRENCIES: Record<string, string> = {
+  '156': 'CNY',
+  '344': 'HKD',
+  '446': 'MOP',
+  '901': 'TWD',
+  '840': 'USD',
+  '978': 'EUR',
+  '392': 'JPY',
+  '826': 'GBP',
+};
 
 const WALL = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
 
@@ -198,7 +236,7 @@ export function timeOf(value: string, zone: string, nowMs: number = Date.now()):
   let m = WALL.exec(value);
   if (!m && /^\d{14}$/.test(value)) m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value);
   if (m) {
-    const [y, mo, d, h = '0', mi = '0', sec = '0', frac = '0'] = m.slice(1) as string[];
+    const [y, mo, d, h = '0', mi = '0', sec = '0', frac = '0'] = m.slice(1);
     return wallToEpoch(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), Number(frac.padEnd(3, '0')), zone);
   }
   const short = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value);
@@ -226,10 +264,15 @@ function wallToEpoch(y: number, mo: number, d: number, h: number, mi: number, s:
 
 function checked(transaction: ProcessorTransaction, line: number | string, file: string): ProcessorTransaction {
   const parsed = transactionSchema.safeParse(transaction);
-  if (parsed.success) return parsed.data as ProcessorTransaction;
-  const issue = parsed.error.issues[0]!;
-  const field = String(issue.path[0] ?? 'row');
-  throw new GuardInputError('INVALID_TRANSACTION', `${file}:${line}: ${field} ${issue.message}`, { field });
+  if (parsed.success) {
+    // Every `at` read is epoch ms, whatever the file wrote: one form for callers to compare.
+    const at = epochOf(parsed.data.at);
+    if (at !== undefined) return { ...parsed.data, at };
+  }
+  const issue = parsed.success ? undefined : parsed.error.issues[0]!;
+  const field = issue ? String(issue.path[0] ?? 'row') : 'at';
+  const rule = issue ? issue.message : 'must be an ISO 8601 string with an offset, or epoch ms';
+  throw new GuardInputError('INVALID_TRANSACTION', `${file}:${line}: \`${field}\` ${rule}`, { field });
 }
 
 function fromJson(text: string, o: Resolved): ProcessorTransaction[] {
@@ -240,9 +283,13 @@ function fromJson(text: string, o: Resolved): ProcessorTransaction[] {
     throw new GuardInputError('INVALID_TRANSACTION', `${o.name}: not valid JSON: ${errorText(error)}`, { field: 'source', cause: error });
   }
   if (!Array.isArray(data)) {
-    throw new GuardInputError('INVALID_TRANSACTION', `${o.name}: must be a JSON array of ProcessorTransaction, got ${describeValue(data)}`, {
-      field: 'source',
-    });
+    throw new GuardInputError(
+      'INVALID_TRANSACTION',
+      `${o.name}: must be a JSON array of ProcessorTransaction, got ${describeValue(data)}`,
+      {
+        field: 'source',
+      },
+    );
   }
   return data.map((entry: unknown, i) => {
     if (i > 0 && i % 10_000 === 0) o.onProgress?.(i);

@@ -14,10 +14,9 @@ export interface Transaction extends Omit<ProcessorTransaction, 'at'> {
 }
 
 const text = (max: number) =>
-  z.string({ error: `must be a string of 1-${max} characters` }).check(
-    z.minLength(1, { error: 'must not be empty' }),
-    z.maxLength(max, { error: `must be at most ${max} characters` }),
-  );
+  z
+    .string({ error: `must be a string of 1-${max} characters` })
+    .check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(max, { error: `must be at most ${max} characters` }));
 // Ids are not checked for card numbers: a processor's ids are all digits
 // (a 16-digit Adyen PSP reference passes Luhn 1 time in 10) and refusing or
 // masking them would lose the match. Card data reaches a transaction only
@@ -70,7 +69,7 @@ export function checkTransactions(transactions: unknown): Transaction[] {
     if (at === undefined) {
       invalid(`transactions[${i}].at`, `must be an ISO 8601 string with an offset, or epoch ms, got ${describeValue(parsed.data.at)}`);
     }
-    out[i] = { ...parsed.data, at } as Transaction;
+    out[i] = { ...parsed.data, at };
   }
   return out;
 }

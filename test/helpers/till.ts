@@ -13,11 +13,17 @@ export interface Till {
   guard: Guard;
   clock: ManualClock;
   /** Begins a sale (card ending `last4`) and settles it as `ending`; the clock then moves on `gapMs`. */
-  sale(amount: number, ending: Ending, options?: { last4?: string; currency?: string; gapMs?: number; authCode?: string; processorRef?: string }): Promise<AttemptRecord>;
+  sale(
+    amount: number,
+    ending: Ending,
+    options?: { last4?: string; currency?: string; gapMs?: number; authCode?: string; processorRef?: string },
+  ): Promise<AttemptRecord>;
   attempts(): Promise<AttemptRecord[]>;
 }
 
-export async function till(options: { store?: GuardStore; clock?: ManualClock; terminalId?: string; pendingTimeout?: string } = {}): Promise<Till> {
+export async function till(
+  options: { store?: GuardStore; clock?: ManualClock; terminalId?: string; pendingTimeout?: string } = {},
+): Promise<Till> {
   const clock = options.clock ?? new ManualClock();
   const guard = await createGuard({
     merchantId: 'M-0001',
@@ -32,7 +38,12 @@ export async function till(options: { store?: GuardStore; clock?: ManualClock; t
     guard,
     clock,
     async sale(amount, ending, { last4 = String(1000 + (n++ % 9000)), currency = 'CNY', gapMs = 1_000, authCode, processorRef } = {}) {
-      const decision = await guard.begin({ amount, currency, card: { last4 }, ...(options.terminalId ? { terminalId: options.terminalId } : {}) });
+      const decision = await guard.begin({
+        amount,
+        currency,
+        card: { last4 },
+        ...(options.terminalId ? { terminalId: options.terminalId } : {}),
+      });
       const attempt = decision.attempt;
       if (!attempt) throw new Error(`begin answered ${decision.verdict}: ${decision.reasons.map((r) => r.code).join(', ')}`);
       if (ending !== 'pending') {

@@ -76,7 +76,15 @@ describe('unknown attempts', () => {
     const a = await t.sale(1250, 'unknown');
     const attempts = await t.attempts();
     expect(reconcile(attempts, [], { now: a.pendingSince + 3 * MINUTE }).findings).toEqual([
-      { code: 'UNKNOWN_NOT_CHARGED', attempts: [a.id], transactions: [], amount: 1250, currency: 'CNY', action: 'settle-cancelled', match: 'exact' },
+      {
+        code: 'UNKNOWN_NOT_CHARGED',
+        attempts: [a.id],
+        transactions: [],
+        amount: 1250,
+        currency: 'CNY',
+        action: 'settle-cancelled',
+        match: 'exact',
+      },
     ]);
     expect(reconcile(attempts, [], { now: a.pendingSince + MINUTE }).findings).toEqual([]);
     expect(reconcile(attempts, [], { now: new Date(a.pendingSince + 3 * MINUTE).toISOString() }).findings).toHaveLength(1);
@@ -96,7 +104,12 @@ describe('unknown attempts', () => {
     const reversal = transaction({ type: 'reversal', original: charge.id, at: a.pendingSince + 20 * SECOND });
     const report = reconcile(await t.attempts(), [charge, reversal]);
     expect(report.findings).toEqual([
-      expect.objectContaining({ code: 'UNKNOWN_WAS_REVERSED', transactions: [charge.id, reversal.id], action: 'settle-voided', match: 'exact' }),
+      expect.objectContaining({
+        code: 'UNKNOWN_WAS_REVERSED',
+        transactions: [charge.id, reversal.id],
+        action: 'settle-voided',
+        match: 'exact',
+      }),
     ]);
   });
 
@@ -115,7 +128,15 @@ describe('charged twice', () => {
     const [one, two] = [chargeOf(a), chargeOf(a, { at: a.pendingSince + 30 * SECOND })];
     const report = reconcile(await t.attempts(), [one, two]);
     expect(report.findings).toEqual([
-      { code: 'CHARGED_TWICE', attempts: [a.id], transactions: [one.id, two.id], amount: 1250, currency: 'CNY', action: 'refund-one', match: 'exact' },
+      {
+        code: 'CHARGED_TWICE',
+        attempts: [a.id],
+        transactions: [one.id, two.id],
+        amount: 1250,
+        currency: 'CNY',
+        action: 'refund-one',
+        match: 'exact',
+      },
     ]);
   });
 
@@ -149,7 +170,15 @@ describe('approved, amounts, strangers, refunds', () => {
     const a = await t.sale(1250, 'approved');
     const report = reconcile(await t.attempts(), [], { now: a.pendingSince + 5 * MINUTE });
     expect(report.findings).toEqual([
-      { code: 'APPROVED_NOT_CHARGED', attempts: [a.id], transactions: [], amount: 1250, currency: 'CNY', action: 'look-into-it', match: 'exact' },
+      {
+        code: 'APPROVED_NOT_CHARGED',
+        attempts: [a.id],
+        transactions: [],
+        amount: 1250,
+        currency: 'CNY',
+        action: 'look-into-it',
+        match: 'exact',
+      },
     ]);
   });
 
@@ -159,7 +188,15 @@ describe('approved, amounts, strangers, refunds', () => {
     const charge = chargeOf(a, { amount: 12500 });
     const report = reconcile(await t.attempts(), [charge]);
     expect(report.findings).toEqual([
-      { code: 'AMOUNT_MISMATCH', attempts: [a.id], transactions: [charge.id], amount: 11250, currency: 'CNY', action: 'look-into-it', match: 'exact' },
+      {
+        code: 'AMOUNT_MISMATCH',
+        attempts: [a.id],
+        transactions: [charge.id],
+        amount: 11250,
+        currency: 'CNY',
+        action: 'look-into-it',
+        match: 'exact',
+      },
     ]);
   });
 
@@ -185,7 +222,15 @@ describe('approved, amounts, strangers, refunds', () => {
     const stranger = transaction({ type: 'charge', amount: 4400, currency: 'USD' });
     const report = reconcile(await t.attempts(), [stranger]);
     expect(report.findings).toEqual([
-      { code: 'UNMATCHED_CHARGE', attempts: [], transactions: [stranger.id], amount: 4400, currency: 'USD', action: 'look-into-it', match: 'exact' },
+      {
+        code: 'UNMATCHED_CHARGE',
+        attempts: [],
+        transactions: [stranger.id],
+        amount: 4400,
+        currency: 'USD',
+        action: 'look-into-it',
+        match: 'exact',
+      },
     ]);
   });
 
@@ -193,7 +238,9 @@ describe('approved, amounts, strangers, refunds', () => {
     const t = await till();
     const a = await t.sale(1250, 'declined');
     const charge = chargeOf(a);
-    expect(reconcile(await t.attempts(), [charge]).findings).toMatchObject([{ code: 'UNMATCHED_CHARGE', attempts: [a.id], transactions: [charge.id] }]);
+    expect(reconcile(await t.attempts(), [charge]).findings).toMatchObject([
+      { code: 'UNMATCHED_CHARGE', attempts: [a.id], transactions: [charge.id] },
+    ]);
   });
 
   test('a pending attempt takes its charge and is reported on nothing', async () => {
@@ -260,7 +307,9 @@ describe('checks at the boundary', () => {
     expect(() => reconcile([], [bad])).toThrow(GuardInputError);
     expect(() => reconcile([], [transaction({ type: 'charge' }), bad])).toThrow(/`transactions\[1\]\.amount` must be a safe integer/);
     expect(() => reconcile([], [{ ...bad, amount: 1, at: '2026-03-01 09:00' }])).toThrow(/transactions\[0\]\.at/);
-    expect(() => reconcile([], [{ ...bad, amount: 1, type: 'sale' }])).toThrow(/`transactions\[0\]\.type` must be 'charge', 'refund' or 'reversal'/);
+    expect(() => reconcile([], [{ ...bad, amount: 1, type: 'sale' }])).toThrow(
+      /`transactions\[0\]\.type` must be 'charge', 'refund' or 'reversal'/,
+    );
   });
 
   test('bad attempts: GuardInputError INVALID_ATTEMPT', () => {
@@ -269,7 +318,9 @@ describe('checks at the boundary', () => {
   });
 
   test('bad options: GuardConfigError naming the option', () => {
-    expect(() => reconcile([], [], { tolerance: '2 minutes' })).toThrow(expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_DURATION', field: 'tolerance' }));
+    expect(() => reconcile([], [], { tolerance: '2 minutes' })).toThrow(
+      expect.objectContaining({ name: 'GuardConfigError', code: 'INVALID_DURATION', field: 'tolerance' }),
+    );
     expect(() => reconcile([], [], { window: -1 })).toThrow(expect.objectContaining({ field: 'window' }));
     expect(() => reconcile([], [], { now: 'yesterday' })).toThrow(expect.objectContaining({ field: 'now', code: 'INVALID_OPTION' }));
     expect(() => reconcile([], [], { tolerence: '2m' } as never)).toThrow(GuardConfigError);
