@@ -71,6 +71,19 @@ describe('unknown attempts', () => {
     ]);
   });
 
+  test('one charge that looks like two attempts goes to one of them only', async () => {
+    const lane1 = await till();
+    const lane2 = await till({ clock: lane1.clock });
+    const a = await lane1.sale(1250, 'unknown', { last4: '4242', gapMs: 10 * SECOND });
+    const b = await lane2.sale(1250, 'unknown', { last4: '4242' });
+    const { reference: _, ...charge } = chargeOf(b);
+    const report = reconcile([...(await lane1.attempts()), ...(await lane2.attempts())], [charge], { now: b.pendingSince + 5 * MINUTE });
+    expect(report.findings.map((f) => [f.code, f.attempts, f.transactions])).toEqual([
+      ['UNKNOWN_WAS_CHARGED', [a.id], [charge.id]],
+      ['UNKNOWN_NOT_CHARGED', [b.id], []],
+    ]);
+  });
+
   test('no charge, older than tolerance at now: UNKNOWN_NOT_CHARGED (exact, settle cancelled); younger: nothing yet', async () => {
     const t = await till();
     const a = await t.sale(1250, 'unknown');
