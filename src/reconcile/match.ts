@@ -163,7 +163,17 @@ export function reconcile(
 
   const order = new Map(FINDING_CODES.map((code, i) => [code, i]));
   findings.sort((a, b) => order.get(a.code)! - order.get(b.code)!);
-  return { findings, totals: totalsOf(findings) };
+  // One key order for every finding: JSON reports diff cleanly from day to day.
+  const ordered = findings.map(({ code, attempts, transactions, amount, currency, action, match }) => ({
+    code,
+    attempts,
+    transactions,
+    amount,
+    currency,
+    action,
+    match,
+  }));
+  return { findings: ordered, totals: totalsOf(ordered) };
 }
 
 function ids(transactions: readonly Transaction[]): string[] {
