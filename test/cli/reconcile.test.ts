@@ -232,3 +232,32 @@ describe('reconcile command', () => {
     expect(() => JSON.parse(tty.stdout()) as unknown).not.toThrow();
   });
 });
+
+describe('reconcile command on a postgresStore', () => {
+  test('--database reads the merchant’s attempts without the secret; --apply settles through a guard', async () => {
+    const { freshDatabase } = await import('../helpers/postgres.js');
+    const { postgresStore } = await import('../../src/postgres.js');
+    const db = await freshDatabase('reconcile_cli');
+    try {
+      const t = await till({ store: postgresStore({ pool: db.pool() }), clock: new ManualClock(Date.now() - 10 * MINUTE) });
+      const a = await t.sale(1250, 'unknown', { last4: '4242', gapMs: 5 * MINUTE });
+      await t.guard.close();
+      const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-pg-'));
+      const csv = join(dir, 'settlement.csv');
+      await writeFile(csv, [HEADER, row('ch_1', a), ''].join('\n'));
+      const args = ['--database', db.url, '--merchant', 'M-0001', '--transactions', csv, '--json'];
+      const read = fakeIo();
+      expect(await reconcileCommand(args, read.io)).toBe(1);
+      expect(JSON.parse(read.stdout())).toMatchObject({
+        findings: [{ code: 'UNKNOWN_WAS_CHARGED', attempts: [a.id], transactions: ['ch_1'] }],
+      });
+      const apply = fakeIo({ env: { GUARD_SECRET: SECRET } });
+      expect(await reconcileCommand([...args, '--apply'], apply.io)).toBe(0);
+      expect(JSON.parse(apply.stdout())).toMatchObject({ applied: [{ attemptId: a.id, to: 'approved' }] });
+      const again = fakeIo();
+      expect(await reconcileCommand(args, again.io)).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+});
