@@ -43,7 +43,7 @@ const STATUSES: ReadonlySet<AttemptStatus> = new Set(['pending', 'unknown', 'app
 
 /** The charges an attempt was matched with, and how. */
 interface Match {
-  charges: Transaction[];
+  charges: readonly Transaction[];
   exact: boolean;
 }
 
@@ -54,8 +54,8 @@ interface Indexes {
   byReference: Map<string, Transaction[]>;
   byId: Map<string, Transaction>;
   byAuthCode: Map<string, Transaction[]>;
-  /** `currency amount` → charges, oldest first. */
-  byAmount: Map<string, Transaction[]>;
+  /** Amount → charges, oldest first (any currency: a number key hashes without building a string per charge). */
+  byAmount: Map<number, Transaction[]>;
   /** What a succeeded reversal names (`original`, else `reference`) → its ids. */
   reversals: Map<string, string[]>;
 }
@@ -85,7 +85,7 @@ export function reconcile(
 
   // Oldest first: matches and findings come out in a stable order.
   sales.sort((a, b) => a.pendingSince - b.pendingSince || (a.id < b.id ? -1 : 1));
-  const claimed = new Map<Transaction, AttemptRecord>();
+  const claimed = claims();
   const matches = new Map<string, Match>();
   // Exact matches first, all of them: a probable match never takes a charge an exact one names.
   for (const attempt of sales) {
@@ -109,17 +109,11 @@ export function reconcile(
   const charged: AttemptRecord[] = [];
   for (const attempt of sales) {
     const match = matches.get(attempt.id);
-    const all = match?.charges ?? [];
-    const live = all.filter((charge) => !reversed(charge));
+    const all = match?.charges ?? NONE;
+    const live = all.length === 0 ? NONE : all.filter((charge) => !reversed(charge));
     const how: Finding['match'] = match?.exact === false ? 'probable' : 'exact';
     const old = now - attempt.pendingSince > toleranceMs;
-    // A fresh array each time: findings are plain data a caller may change.
-    const base = (): Pick<Finding, 'attempts' | 'amount' | 'currency' | 'match'> => ({
-      attempts: [attempt.id],
-      amount: attempt.amount,
-      currency: attempt.currency,
-      match: how,
-    });
+    const base = () => baseOf(attempt, how);
     if (attempt.status === 'declined' || attempt.status === 'cancelled') {
       // Settled as taking no money, yet the processor charged it: for a person to look into.
       for (const charge of live) findings.push(unmatched(charge, [attempt.id]));
@@ -176,6 +170,26 @@ export function reconcile(
   return { findings: ordered, totals: totalsOf(ordered) };
 }
 
+/** Which attempt took which charge: kept on the transactions themselves (see Transaction.claimedBy), no Map of 100k objects. */
+interface Claims {
+  has(t: Transaction): boolean;
+  get(t: Transaction): AttemptRecord | undefined;
+  set(t: Transaction, attempt: AttemptRecord): void;
+}
+
+function claims(): Claims {
+  return {
+    has: (t) => t.claimedBy !== undefined,
+    get: (t) => t.claimedBy,
+    set: (t, attempt) => void (t.claimedBy = attempt),
+  };
+}
+
+/** A finding's fields from its attempt; a fresh array each time: findings are plain data a caller may change. */
+function baseOf(attempt: AttemptRecord, how: Finding['match']): Pick<Finding, 'attempts' | 'amount' | 'currency' | 'match'> {
+  return { attempts: [attempt.id], amount: attempt.amount, currency: attempt.currency, match: how };
+}
+
 function ids(transactions: readonly Transaction[]): string[] {
   return transactions.map((t) => t.id);
 }
@@ -197,8 +211,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   if (list) list.push(value);
   else map.set(key, [value]);
 }
-
-const amountKey = (currency: string, amount: number): string => `${currency} ${amount}`;
 
 function indexTransactions(txs: readonly Transaction[]): Indexes {
   const ix: Indexes = {
@@ -223,7 +235,7 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
       ix.byId.set(tx.id, tx);
       if (tx.reference !== undefined) push(ix.byReference, tx.reference, tx);
       if (tx.authCode !== undefined) push(ix.byAuthCode, tx.authCode, tx);
-      push(ix.byAmount, amountKey(tx.currency, tx.amount), tx);
+      push(ix.byAmount, tx.amount, tx);
     }
   }
   for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
@@ -231,33 +243,32 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
 }
 
 /** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */
-function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Map<Transaction, AttemptRecord>): Transaction[] {
-  const free = (t: Transaction | undefined): t is Transaction => t !== undefined && !claimed.has(t);
-  const byKey = ix.byReference.get(attempt.idempotencyKey) ?? [];
-  const byId = attempt.id === attempt.idempotencyKey ? [] : (ix.byReference.get(attempt.id) ?? []);
-  const referenced = [...byKey, ...byId].filter(free);
-  if (referenced.length > 0) return [...new Set(referenced)];
+function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
+  // Written as loops: this runs once per attempt, and at 100k attempts spread copies and closures show.
+  let found: Transaction[] | undefined;
+  const take = (list: readonly Transaction[] | undefined) => {
+    if (list) for (const t of list) if (!claimed.has(t) && !found?.includes(t)) (found ??= []).push(t);
+  };
+  take(ix.byReference.get(attempt.idempotencyKey));
+  if (attempt.id !== attempt.idempotencyKey) take(ix.byReference.get(attempt.id));
+  if (found) return found;
   const named = attempt.processorRef === undefined ? undefined : ix.byId.get(attempt.processorRef);
-  if (free(named)) return [named];
+  if (named && !claimed.has(named)) return [named];
   // An auth code repeats across days and cards: the one of this currency nearest in time.
-  const coded = (attempt.authCode === undefined ? [] : (ix.byAuthCode.get(attempt.authCode) ?? [])).filter(
-    (t) => free(t) && t.currency === attempt.currency,
-  );
-  const nearest = coded.reduce<Transaction | undefined>(
-    (best, t) => (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince) ? t : best),
-    undefined,
-  );
-  return nearest ? [nearest] : [];
+  const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
+  let nearest: Transaction | undefined;
+  for (const t of coded ?? NONE) {
+    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+    if (!nearest || Math.abs(t.at - attempt.pendingSince) < Math.abs(nearest.at - attempt.pendingSince)) nearest = t;
+  }
+  return nearest ? [nearest] : NONE;
 }
 
+const NONE: readonly Transaction[] = [];
+
 /** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`. */
-function probableCharge(
-  attempt: AttemptRecord,
-  ix: Indexes,
-  claimed: Map<Transaction, AttemptRecord>,
-  toleranceMs: number,
-): Transaction | undefined {
-  const list = ix.byAmount.get(amountKey(attempt.currency, attempt.amount));
+function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): Transaction | undefined {
+  const list = ix.byAmount.get(attempt.amount);
   if (!list) return undefined;
   const from = attempt.pendingSince - toleranceMs;
   let lo = 0;
@@ -270,7 +281,7 @@ function probableCharge(
   let best: Transaction | undefined;
   for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
     const t = list[i]!;
-    if (claimed.has(t)) continue;
+    if (claimed.has(t) || t.currency !== attempt.currency) continue;
     if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
     if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
@@ -307,7 +318,7 @@ function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<st
 }
 
 /** Refunds of one charge (named by its processor id or reference) that add up to more than it. */
-function refundedTwice(ix: Indexes, claimed: Map<Transaction, AttemptRecord>): Finding[] {
+function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   const refundsOf = new Map<Transaction, Transaction[]>();
   for (const refund of ix.refunds) {
     const names = refund.original;
