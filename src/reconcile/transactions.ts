@@ -107,8 +107,9 @@ function wellFormed(input: unknown): Transaction | undefined {
   const t = input as Record<string, unknown>;
   const { id, type, status, amount, currency, at, last4 } = t;
   if (!isText(id, 255) || !TYPES.has(type) || !STATUSES.has(status)) return undefined;
-  if (!Number.isSafeInteger(amount) || (amount as number) < 0 || typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+  if (!Number.isSafeInteger(amount) || (amount as number) < 0 || typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {
     return undefined;
+  }
   const ms = typeof at === 'number' || typeof at === 'string' ? epochOf(at) : undefined;
   if (ms === undefined) return undefined;
   // claimedBy is there from the start: one object shape for all, a plain field write when a match takes it.
