@@ -54,5 +54,13 @@ export function clean(cell: string): string {
 
 /** A header cell, compared with the names a preset knows: full-width brackets (`（元）`) and case do not matter. */
 export function headerKey(cell: string): string {
-  return toHalfWidth(clean(cell)).replace(/\s+/g, ' ').toLowerCase();
+  // Asked for the same few column names on every row of a long file: computed once each.
+  let key = headerKeys.get(cell);
+  if (key === undefined) {
+    key = toHalfWidth(clean(cell)).replace(/\s+/g, ' ').toLowerCase();
+    if (headerKeys.size < 1_000) headerKeys.set(cell, key);
+  }
+  return key;
 }
+
+const headerKeys = new Map<string, string>();
