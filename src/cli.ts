@@ -4,17 +4,21 @@
  * scenarios; the command word keeps room for more without breaking scripts.
  */
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
+import { reconcileCommand } from './cli/reconcile.js';
 
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
   pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard reconcile --store FILE --transactions FILE [--format NAME] [--json] [--apply]
   pos-duplicate-guard --help | -h
   pos-duplicate-guard --version | -v
 
 Commands:
   scenarios   Run QA scenario files (the bundled library by default).
               "pos-duplicate-guard scenarios --help" for the details below.
+  reconcile   Match a store's attempts against the processor's settlement file.
+              "pos-duplicate-guard reconcile --help" for its options.
 
 ${SCENARIOS_HELP}`;
 
@@ -22,6 +26,7 @@ async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
   if (command === 'scenarios') return scenariosCommand(rest, io);
+  if (command === 'reconcile') return reconcileCommand(rest, io);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);
     return command === undefined ? EXIT.unusable : EXIT.passed;

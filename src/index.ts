@@ -26,6 +26,8 @@ export type {
   GuardStorageErrorCode,
 } from './errors.js';
 export type { Listener } from './events.js';
+// What `guard.applyReconciliation` takes and returns; `reconcile` itself is in `pos-duplicate-guard/reconcile`.
+export type { AppliedFinding, Finding, FindingAction, FindingCode, FindingTotal, ReconcileReport } from './reconcile/types.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';

@@ -249,7 +249,9 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  type: 'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover';
+  /** `reconcile`: an attempt settled by `guard.applyReconciliation` (SPEC §11); `detail` names the finding and the processor's transactions. */
+  type:
+    'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover' | 'reconcile';
   attemptId?: string;
   verdict?: Verdict;
   codes?: readonly ReasonCode[];
