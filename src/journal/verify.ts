@@ -15,6 +15,15 @@ export interface VerifyJournalOptions {
   secret: string | Uint8Array;
   /** The head the store kept (`'journal-head'` in its metadata). Without it a cut tail cannot be seen. */
   head?: JournalHead;
+  /**
+   * The journal's oldest entries may be gone by design: a file store's
+   * rotated past `journalMaxBytes` (`<path>.journal.1` exists), a memory or
+   * IndexedDB store's trimmed past `journalLimit`. Then the first entry
+   * present anchors the chain (its own content is not proven). Without it
+   * the chain must start at seq 1, so a cut start is `missing`.
+   * @default false
+   */
+  rotated?: boolean;
 }
 
 export type JournalVerification =
@@ -25,9 +34,10 @@ export type JournalVerification =
       /** Entries without `seq` and `hash` before the chain: written by a release before the chain, not proven. */
       unsealed: number;
       /**
-       * The first `seq` present (undefined: no sealed entry). Above 1 the
-       * journal's start was rotated or trimmed away: that entry anchors the
-       * chain, and what follows it is proven, not the anchor's own content.
+       * The first `seq` present (undefined: no sealed entry). Above 1 (only
+       * with `rotated`) the journal's start was rotated or trimmed away: that
+       * entry anchors the chain, and what follows it is proven, not the
+       * anchor's own content.
        */
       from: number | undefined;
       /** The last entry's `{ seq, hash }`: may be past the stored head, which is allowed to lag. */
@@ -62,6 +72,8 @@ export function journalVerifier(options: VerifyJournalOptions): {
   let failure: { seq: number; problem: JournalProblem } | undefined;
   // After a gap: the seq that should have come, looked for in the rest (found: reordered; never: missing).
   let awaited: number | undefined;
+  // After a step back behind a rotated start's anchor: the anchor was out of place; the lowest seq is where the journal starts.
+  let lowest: number | undefined;
   const expected = () => (last ? last.seq + 1 : 1);
   const fail = (seq: number, problem: JournalProblem) => void (failure ??= { seq, problem });
 
@@ -70,6 +82,7 @@ export function journalVerifier(options: VerifyJournalOptions): {
     if (failure) return;
     const seq = (entry as Partial<JournalEntry> | null)?.seq;
     if (awaited !== undefined) return void (seq === awaited && fail(awaited, 'reordered'));
+    if (lowest !== undefined) return void (Number.isSafeInteger(seq) && (lowest = Math.min(lowest, seq as number)));
     const sealed = typeof entry === 'object' && entry !== null ? headOf(entry) : undefined;
     if (!sealed || sealed.seq < 1) {
       // Before any sealed entry, an entry with neither field is an older release's; anything else is damage.
@@ -77,15 +90,15 @@ export function journalVerifier(options: VerifyJournalOptions): {
       return old ? void unsealed++ : fail(expected(), 'edited');
     }
     if (last === undefined) {
-      // The chain's first entry. After unsealed ones it must be seq 1: a later one means its start was dropped.
-      if (unsealed > 0 && sealed.seq !== 1) return void (awaited = 1);
+      // The chain's first entry: seq 1 unless the start was rotated away (never right after unsealed entries).
+      if (sealed.seq !== 1 && (unsealed > 0 || !options.rotated)) return void (awaited = 1);
       from = sealed.seq;
       // A start rotated or trimmed away: nothing to link this one to, so it anchors the chain.
       if (sealed.seq === 1 && hash(entry, '') !== sealed.hash) return fail(1, 'edited');
     } else if (sealed.seq > last.seq + 1) {
       return void (awaited = last.seq + 1);
     } else if (sealed.seq <= last.seq) {
-      return fail(sealed.seq, 'reordered');
+      return sealed.seq < (from as number) ? void (lowest = sealed.seq) : fail(sealed.seq, 'reordered');
     } else if (hash(entry, last.hash) !== sealed.hash) {
       return fail(sealed.seq, 'edited');
     }
@@ -98,12 +111,13 @@ export function journalVerifier(options: VerifyJournalOptions): {
     add,
     corrupt: () => {
       entries++;
-      if (awaited === undefined) fail(expected(), 'edited');
+      if (awaited === undefined && lowest === undefined) fail(expected(), 'edited');
     },
     expected,
     result: () => {
       if (failure) return { ok: false, ...failure };
       if (awaited !== undefined) return { ok: false, seq: awaited, problem: 'missing' };
+      if (lowest !== undefined) return { ok: false, seq: lowest, problem: 'reordered' };
       if (head && (last?.seq ?? 0) < head.seq) return { ok: false, seq: expected(), problem: 'truncated' };
       return { ok: true, entries, unsealed, from, last };
     },
