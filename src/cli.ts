@@ -1,20 +1,25 @@
 #!/usr/bin/env node
 /**
- * The `pos-duplicate-guard` command. Today it has one job, running QA
- * scenarios; the command word keeps room for more without breaking scripts.
+ * The `pos-duplicate-guard` command: QA scenarios, and the audit journal
+ * (`journal verify`). A command word first keeps room for more without
+ * breaking scripts.
  */
+import { journalCommand } from './cli/journal.js';
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
 
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
   pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard journal verify --store <path>
   pos-duplicate-guard --help | -h
   pos-duplicate-guard --version | -v
 
 Commands:
   scenarios   Run QA scenario files (the bundled library by default).
               "pos-duplicate-guard scenarios --help" for the details below.
+  journal     The audit journal of a file store: "journal verify" checks its
+              hash chain (GUARD_SECRET). "pos-duplicate-guard journal --help".
 
 ${SCENARIOS_HELP}`;
 
@@ -22,6 +27,7 @@ async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
   if (command === 'scenarios') return scenariosCommand(rest, io);
+  if (command === 'journal') return journalCommand(rest, { ...io, env: process.env, progress: process.stderr.isTTY === true });
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);
     return command === undefined ? EXIT.unusable : EXIT.passed;
