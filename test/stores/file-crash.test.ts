@@ -4,18 +4,28 @@
  * a random moment, then opens a new guard over the same file and checks that
  * nothing the child was told is durable got lost, that everything caught
  * mid-charge reads `unknown`, and that every retry of a sale whose charge may
- * have gone through is blocked or prompted.
+ * have gone through is blocked or prompted. And the journal (SPEC §12): after
+ * every kill, as the crash left it, it verifies intact against the head in the
+ * data file, never ahead of it.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createGuard, type AttemptRecord, type AttemptStatus } from '../../src/index.js';
-import { fileStore } from '../../src/node.js';
+import {
+  createGuard,
+  parseJournalHead,
+  verifyJournal,
+  type AttemptRecord,
+  type AttemptStatus,
+  type JournalEntry,
+} from '../../src/index.js';
+import { fileStore, readJournal } from '../../src/node.js';
+import { readFileMeta } from '../../src/stores/file/journal-read.js';
 import { CRASH_GUARD, CRASH_STORE, plannedOutcome, saleFor } from './crash-plan.js';
 
 const KILLS = 200;
@@ -130,6 +140,7 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
     retriesPrompted: 0,
     retriesAllowed: 0,
     settledKept: 0,
+    journalChecked: 0,
   };
   const failures: string[] = [];
   // What each attempt must still be at the end: its status as verified after the kill that ended its run.
@@ -160,6 +171,11 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
       counts.kills++;
       if (!readyBeforeKill) counts.killedStarting++;
 
+      // The journal as the crash left it, before a new store repairs anything: intact against the head kept.
+      const journal = await verifyJournalOnDisk(file);
+      if (!journal.ok) failures.push(`run ${run}: journal after the kill: ${JSON.stringify(journal)}`);
+      else counts.journalChecked = journal.entries;
+
       const result = await verifyRun(file, child.events, counts, expected);
       failures.push(...result.failures.map((f) => `run ${run}: ${f}`));
       nextSale = Math.max(nextSale, result.highestSale + 1);
@@ -175,6 +191,8 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
       }
     }
     await guard.close();
+    const journal = await verifyJournalOnDisk(file);
+    if (!journal.ok || journal.from !== 1) failures.push(`final: journal ${JSON.stringify(journal)}`);
   } finally {
     for (const child of standby) child.proc.kill('SIGKILL');
     await Promise.all(standby.map((child) => child.done));
@@ -190,10 +208,19 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
   expect(counts.retriesBlocked).toBeGreaterThan(0);
   expect(counts.retriesPrompted).toBeGreaterThan(0);
   expect(counts.settledKept).toBeGreaterThan(0);
+  expect(counts.journalChecked).toBeGreaterThan(KILLS);
 }, 170_000);
 
+/** `journal verify` on the files as they are: every journal file in order, the head from the data file. */
+async function verifyJournalOnDisk(file: string) {
+  const entries: JournalEntry[] = [];
+  for await (const entry of readJournal(file)) entries.push(entry);
+  const head = parseJournalHead((await readFileMeta(file)).get('journal-head'));
+  return verifyJournal(entries, { secret: CRASH_GUARD.secret, head, rotated: existsSync(`${file}.journal.1`) });
+}
+
 type Counts = Record<
-  'attemptsChecked' | 'unknownRecovered' | 'retriesBlocked' | 'retriesPrompted' | 'retriesAllowed' | 'settledKept',
+  'attemptsChecked' | 'unknownRecovered' | 'retriesBlocked' | 'retriesPrompted' | 'retriesAllowed' | 'settledKept' | 'journalChecked',
   number
 >;
 
