@@ -22,41 +22,43 @@ const KEY_LABEL = 'pos-duplicate-guard journal v1';
  * The entry as the chain hashes it: keys sorted (recursively), no
  * whitespace, `undefined` fields absent, the entry's own `hash` left out.
  */
-export function canonicalJson(entry: JournalEntry): string {
-  const { hash: _hash, ...rest } = entry;
-  return canonical(rest);
-}
+export const canonicalJson = (entry: JournalEntry): string => canonical(entry, true);
 
-function canonical(value: unknown): string {
+// Built as one string, without copies of the entry or arrays of its keys: it runs once per journal entry.
+function canonical(value: unknown, top = false): string {
   if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonical(item))).join(',')}]`;
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  const fields = Object.keys(value)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`);
-  return `{${fields.join(',')}}`;
+  let text = '';
+  for (const key of Object.keys(value).sort()) {
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined && !(top && key === 'hash')) text += `${text ? ',' : ''}${JSON.stringify(key)}:${canonical(field)}`;
+  }
+  return `{${text}}`;
 }
 
 /** Hashes entries of the chain keyed by `secret`: `hash(entry, previousHash)` is the hex HMAC that entry must carry. */
 export function journalHasher(secret: string | Uint8Array): (entry: JournalEntry, previousHash: string) => string {
-  // Keyed once, then cloned per entry: two SHA-256 compressions fewer each time.
+  // Keyed once; each entry's HMAC starts from a copy of that state made into
+  // one reused instance (`_cloneInto`), so sealing allocates no hash objects.
   const keyed = hmac.create(sha256, hmac(sha256, secretBytes(secret), utf8ToBytes(KEY_LABEL)));
-  return (entry, previousHash) =>
-    bytesToHex(
-      keyed
-        .clone()
-        .update(utf8ToBytes(`${previousHash}\n${canonicalJson(entry)}`))
-        .digest(),
-    );
+  const [scratch, digest] = [keyed.clone(), new Uint8Array(32)];
+  return (entry, previousHash) => {
+    keyed
+      ._cloneInto(scratch)
+      .update(utf8ToBytes(`${previousHash}\n${canonicalJson(entry)}`))
+      .digestInto(digest);
+    return bytesToHex(digest);
+  };
 }
 
 /** The seal a guard keyed by `secret` hands its store (see JournalSeal). */
 export function journalSeal(secret: string | Uint8Array): JournalSeal {
   const hash = journalHasher(secret);
   return (entry, previous) => {
-    const { hash: _stale, ...rest } = entry;
-    const sealed = { ...rest, seq: (previous?.seq ?? 0) + 1 };
-    return { ...sealed, hash: hash(sealed, previous?.hash ?? '') };
+    // One copy of the entry; a stale seq or hash it carried is replaced (and `hash` is never hashed).
+    const sealed = { ...entry, seq: (previous?.seq ?? 0) + 1, hash: '' };
+    sealed.hash = hash(sealed, previous?.hash ?? '');
+    return sealed;
   };
 }
 

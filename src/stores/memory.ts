@@ -110,8 +110,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     appendJournal: async (entry, seal) => {
       if (limit <= 0) return;
-      const appended = seal ? seal(entry, head) : entry;
-      if (seal) head = { seq: appended.seq as number, hash: appended.hash as string };
+      const appended = seal ? (head = seal(entry, head)) : entry;
       ring[next % limit] = appended;
       next++;
     },

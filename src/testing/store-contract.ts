@@ -243,7 +243,8 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
         /** A seal that needs no secret, and remembers the head each entry was sealed after. */
         const recordingSeal = (seen: (JournalHead | undefined)[]): JournalSeal => {
           return (entry, previous) => {
-            seen.push(previous);
+            // A head is its seq and hash (a store may hand over the whole last entry).
+            seen.push(previous && { seq: previous.seq, hash: previous.hash });
             const seq = (previous?.seq ?? 0) + 1;
             return { ...entry, seq, hash: `h${seq}.${entry.detail ?? ''}` };
           };
