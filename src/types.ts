@@ -264,7 +264,7 @@ export interface JournalEntry {
   attempts?: readonly string[];
   /** Its place on the journal's chain (SPEC §12): 1, 2, 3… without gaps. Absent in journals written before the chain. */
   seq?: number;
-  /** Hex HMAC-SHA-256 linking it to the entry before (docs/journal.md). Absent in journals written before the chain. */
+  /** HMAC-SHA-256 (unpadded base64url) linking it to the entry before (docs/journal.md). Absent in journals written before the chain. */
   hash?: string;
 }
 

@@ -8,8 +8,8 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { secretBytes } from '../fingerprint.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { base64url, secretBytes } from '../fingerprint.js';
 import type { JournalEntry, JournalHead, JournalSeal } from '../types.js';
 
 /** The metadata key under which a store keeps its journal head, as `JSON.stringify({ seq, hash })`. */
@@ -36,7 +36,12 @@ function canonical(value: unknown, top = false): string {
   return `{${text}}`;
 }
 
-/** Hashes entries of the chain keyed by `secret`: `hash(entry, previousHash)` is the hex HMAC that entry must carry. */
+/**
+ * Hashes entries of the chain keyed by `secret`: `hash(entry, previousHash)`
+ * is the HMAC that entry must carry, in unpadded base64url (43 characters).
+ * Not hex: a hex digest has a run of 12 or more decimal digits about one time
+ * in fourteen, which PAN scans of the journal (ours, a DLP tool's) would flag.
+ */
 export function journalHasher(secret: string | Uint8Array): (entry: JournalEntry, previousHash: string) => string {
   // Keyed once; each entry's HMAC starts from a copy of that state made into
   // one reused instance (`_cloneInto`), so sealing allocates no hash objects.
@@ -47,7 +52,7 @@ export function journalHasher(secret: string | Uint8Array): (entry: JournalEntry
       ._cloneInto(scratch)
       .update(utf8ToBytes(`${previousHash}\n${canonicalJson(entry)}`))
       .digestInto(digest);
-    return bytesToHex(digest);
+    return base64url(digest);
   };
 }
 

@@ -61,8 +61,6 @@ export type JournalVerification =
 export function journalVerifier(options: VerifyJournalOptions): {
   add(entry: JournalEntry): void;
   corrupt(): void;
-  /** The seq the next entry should carry. */
-  expected(): number;
   result(): JournalVerification;
 } {
   const hash = journalHasher(options.secret);
@@ -77,16 +75,16 @@ export function journalVerifier(options: VerifyJournalOptions): {
   const expected = () => (last ? last.seq + 1 : 1);
   const fail = (seq: number, problem: JournalProblem) => void (failure ??= { seq, problem });
 
-  const add = (entry: JournalEntry): void => {
+  const add = (entry: JournalEntry | null): void => {
     entries++;
     if (failure) return;
     const seq = (entry as Partial<JournalEntry> | null)?.seq;
     if (awaited !== undefined) return void (seq === awaited && fail(awaited, 'reordered'));
     if (lowest !== undefined) return void (Number.isSafeInteger(seq) && (lowest = Math.min(lowest, seq as number)));
-    const sealed = typeof entry === 'object' && entry !== null ? headOf(entry) : undefined;
+    const sealed = typeof entry === 'object' && entry ? headOf(entry) : undefined;
     if (!sealed || sealed.seq < 1) {
-      // Before any sealed entry, an entry with neither field is an older release's; anything else is damage.
-      const old = last === undefined && typeof entry === 'object' && entry !== null && seq === undefined && entry.hash === undefined;
+      // Before any sealed entry, an entry with neither field is an older release's; anything else (a line that is not an entry) is damage.
+      const old = !last && typeof entry === 'object' && entry && seq === undefined && entry.hash === undefined;
       return old ? void unsealed++ : fail(expected(), 'edited');
     }
     if (last === undefined) {
@@ -94,12 +92,12 @@ export function journalVerifier(options: VerifyJournalOptions): {
       if (sealed.seq !== 1 && (unsealed > 0 || !options.rotated)) return void (awaited = 1);
       from = sealed.seq;
       // A start rotated or trimmed away: nothing to link this one to, so it anchors the chain.
-      if (sealed.seq === 1 && hash(entry, '') !== sealed.hash) return fail(1, 'edited');
+      if (sealed.seq === 1 && hash(entry as JournalEntry, '') !== sealed.hash) return fail(1, 'edited');
     } else if (sealed.seq > last.seq + 1) {
       return void (awaited = last.seq + 1);
     } else if (sealed.seq <= last.seq) {
       return sealed.seq < (from as number) ? void (lowest = sealed.seq) : fail(sealed.seq, 'reordered');
-    } else if (hash(entry, last.hash) !== sealed.hash) {
+    } else if (hash(entry as JournalEntry, last.hash) !== sealed.hash) {
       return fail(sealed.seq, 'edited');
     }
     // Past the anchor the chain proves this entry; the head must be one of them.
@@ -109,11 +107,7 @@ export function journalVerifier(options: VerifyJournalOptions): {
 
   return {
     add,
-    corrupt: () => {
-      entries++;
-      if (awaited === undefined && lowest === undefined) fail(expected(), 'edited');
-    },
-    expected,
+    corrupt: () => add(null),
     result: () => {
       if (failure) return { ok: false, ...failure };
       if (awaited !== undefined) return { ok: false, seq: awaited, problem: 'missing' };

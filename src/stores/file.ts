@@ -497,10 +497,12 @@ class FileStoreImpl implements FileStore {
   /** Queues the journal's head for the data file's metadata: with the next write, not fsynced on its own (a head may lag; see `#openJournal`). */
   #writeHead(head: JournalHead, kick = true): void {
     const [journal, text] = [this.#journal, headText(head)];
-    const line = metaLine(JOURNAL_HEAD, text);
-    if (journal.headWrite && this.#queue.includes(journal.headWrite)) return void (journal.headWrite.line = line);
-    journal.headWrite = { line, commit: () => this.#meta.set(JOURNAL_HEAD, text) };
-    this.#queue.push(journal.headWrite);
+    const write: Queued = { line: metaLine(JOURNAL_HEAD, text), commit: () => this.#meta.set(JOURNAL_HEAD, text) };
+    // One head line per write at most: a newer head takes the place of one still waiting.
+    const waiting = journal.headWrite ? this.#queue.indexOf(journal.headWrite) : -1;
+    journal.headWrite = write;
+    if (waiting >= 0) return void (this.#queue[waiting] = write);
+    this.#queue.push(write);
     if (kick) void this.#kick();
   }
   /**

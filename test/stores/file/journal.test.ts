@@ -59,7 +59,7 @@ describe('fileStore journal chain', () => {
     await run(path, 3);
     const all = await entries(path);
     expect(all.map((e) => e.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
-    expect(all.every((e) => /^[0-9a-f]{64}$/.test(e.hash ?? ''))).toBe(true);
+    expect(all.every((e) => /^[\w-]{43}$/.test(e.hash ?? ''))).toBe(true);
     const head = parseJournalHead((await readFileMeta(path)).get('journal-head'));
     expect(head).toStrictEqual({ seq: all.length, hash: all.at(-1)?.hash });
     expect(await verify(path)).toStrictEqual({ ok: true, entries: all.length, unsealed: 0, from: 1, last: head });
