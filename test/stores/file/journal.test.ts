@@ -5,11 +5,13 @@
  * rotation are honest and verify.
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as realFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard, parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
-import { fileStore, readJournal, type FileStoreOptions } from '../../../src/node.js';
+import { fileStore, readJournal, type FileStoreFs, type FileStoreOptions } from '../../../src/node.js';
+import { journalSeal } from '../../../src/journal/chain.js';
 import { readFileMeta } from '../../../src/stores/file/journal-read.js';
 import { ManualClock, SECRET } from '../../helpers/guard.js';
 
@@ -168,5 +170,43 @@ describe('fileStore journal chain', () => {
     writeFileSync(`${path}.journal`, `${JSON.stringify({ at: 1, type: 'start', detail: 'loaded 0' })}\n`);
     await run(path, 1);
     expect(await verify(path)).toMatchObject({ ok: true, unsealed: 1, from: 1 });
+  });
+
+  it('keeps a journal batch whose write failed, cuts off what it left, and writes it with the next: no gap in the chain', async () => {
+    const path = tempFile();
+    let failures = 1;
+    // The journal's first append writes 10 bytes, then the disk is full.
+    const fs: FileStoreFs = {
+      ...realFs,
+      open: (async (file: string, flags?: string, mode?: number) => {
+        const handle = await realFs.open(file, flags, mode);
+        if (!file.endsWith('.journal')) return handle;
+        return new Proxy(handle, {
+          get(target, key) {
+            if (key === 'appendFile' && failures > 0) {
+              return async (data: Buffer) => {
+                failures--;
+                await target.appendFile(data.subarray(0, 10));
+                throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+              };
+            }
+            const value: unknown = Reflect.get(target, key);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      }) as FileStoreFs['open'],
+    };
+    const store = fileStore(path, { fs });
+    const seal = journalSeal(SECRET);
+    await store.appendJournal({ at: 1, type: 'start' }, seal);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(store.appendJournal({ at: 2, type: 'settle' }, seal)).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    await store.close();
+    const all = await entries(path);
+    expect(all.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'start'],
+      [2, 'settle'],
+    ]);
+    expect(await verify(path)).toMatchObject({ ok: true, entries: 2, last: { seq: 2 } });
   });
 });
