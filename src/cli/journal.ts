@@ -43,7 +43,8 @@ Environment:
   GUARD_SECRET     The guard's secret (required): the chain's key is derived from it.
 
 Exit codes:
-  0  intact (how many entries, from which seq, how many unsealed ones before the chain)
+  0  intact (how many entries, from which seq, how many unsealed ones before
+     the chain), or a journal written before the chain (said so: nothing proven)
   1  tampered: the first bad seq and the problem (edited, missing, reordered, truncated)
   2  bad input (no --store, no GUARD_SECRET, no journal, unreadable files)`;
 
@@ -117,6 +118,9 @@ const WHAT = {
 function summary(result: JournalVerification, head: { seq: number } | undefined, path: string): string {
   if (!result.ok) return `tampered: seq ${result.seq} ${result.problem} (${WHAT[result.problem]})`;
   const { entries, unsealed, from, last } = result;
+  // Nothing sealed: an old journal reads, but "intact" would claim what nothing proves.
+  const old = `unsealed: ${entries} entries, none on the chain (written before it existed): nothing proven`;
+  if (from === undefined && unsealed > 0) return old;
   const lines = [`intact: ${entries} entries${from === undefined ? '' : `, seq ${from} to ${last?.seq}`}`];
   if (unsealed > 0) lines.push(`  ${unsealed} unsealed entries before the chain (written before it existed): not proven`);
   const rotated = from !== undefined && from > 1;

@@ -83,12 +83,20 @@ describe('pos-duplicate-guard journal verify', () => {
 
   it('says what a journal it cannot fully prove holds: unsealed entries, no head', async () => {
     const path = tempFile();
-    writeFileSync(`${path}.journal`, `${JSON.stringify({ at: 1, type: 'start' })}\n`);
+    const old = `${JSON.stringify({ at: 1, type: 'start' })}\n`;
+    writeFileSync(`${path}.journal`, old);
+    expect(await run(['verify', '--store', path])).toMatchObject({
+      code: 0,
+      stdout: 'unsealed: 1 entries, none on the chain (written before it existed): nothing proven\n',
+    });
+    // The same old entry, then a till that seals.
+    await till(path);
     const { code, stdout } = await run(['verify', '--store', path]);
     expect(code).toBe(0);
-    expect(stdout).toContain('intact: 1 entries');
-    expect(stdout).toContain('1 unsealed entries before the chain');
-    expect(stdout).toContain('a cut tail cannot be seen');
+    expect(stdout).toMatch(/^intact: \d+ entries, seq 1 to \d+\n {2}1 unsealed entries before the chain/);
+    // Without the data file, no head.
+    rmSync(path);
+    expect((await run(['verify', '--store', path])).stdout).toContain('a cut tail cannot be seen');
   });
 
   it('exits 2 on bad input, saying why', async () => {
