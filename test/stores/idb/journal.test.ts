@@ -122,4 +122,20 @@ describe('IndexedDB journal chain', () => {
     await t.guard.close();
     expect(await verify(db)).toMatchObject({ ok: true, unsealed: 1, from: 1 });
   });
+
+  it('trimmed past journalLimit, verifies from the first entry kept, with `rotated`', async () => {
+    const db = freshDb();
+    const t = await tab(db, undefined, {});
+    await t.guard.close();
+    const store = indexedDbStore({ ...db, journalLimit: 10 });
+    const seal = journalSeal(SECRET);
+    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
+    await store.load(); // trims to the limit
+    const kept = await store.journal();
+    const head = parseJournalHead(await store.getMeta('journal-head'));
+    await store.close();
+    expect(kept.length).toBeLessThan(40);
+    expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({ ok: true, from: kept[0]?.seq, last: head });
+    expect(verifyJournal(kept, { secret: SECRET, head })).toStrictEqual({ ok: false, seq: 1, problem: 'missing' });
+  });
 });
