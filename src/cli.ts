@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `pos-duplicate-guard` command. Today it has one job, running QA
- * scenarios; the command word keeps room for more without breaking scripts.
+ * The `pos-duplicate-guard` command: QA scenarios, reconciliation against
+ * the processor's records, and the audit journal (`journal verify`). A command word first keeps room for more without
+ * breaking scripts.
  */
+import { journalCommand } from './cli/journal.js';
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
 import { reconcileCommand } from './cli/reconcile.js';
 
@@ -11,6 +13,7 @@ const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer
 Usage:
   pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
   pos-duplicate-guard reconcile --store FILE --transactions FILE [--format NAME] [--json] [--apply]
+  pos-duplicate-guard journal verify --store <path>
   pos-duplicate-guard --help | -h
   pos-duplicate-guard --version | -v
 
@@ -19,6 +22,8 @@ Commands:
               "pos-duplicate-guard scenarios --help" for the details below.
   reconcile   Match a store's attempts against the processor's settlement file.
               "pos-duplicate-guard reconcile --help" for its options.
+  journal     The audit journal of a file store: "journal verify" checks its
+              hash chain (GUARD_SECRET). "pos-duplicate-guard journal --help".
 
 ${SCENARIOS_HELP}`;
 
@@ -27,6 +32,7 @@ async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === 'scenarios') return scenariosCommand(rest, io);
   if (command === 'reconcile') return reconcileCommand(rest, io);
+  if (command === 'journal') return journalCommand(rest, { ...io, env: process.env, progress: process.stderr.isTTY === true });
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);
     return command === undefined ? EXIT.unusable : EXIT.passed;

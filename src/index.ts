@@ -33,6 +33,9 @@ export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
 export { claimOf, orderKey, staysFiled } from './claims.js';
 export { isHot } from './history.js';
+export { verifyJournal } from './journal/verify.js';
+export type { JournalProblem, JournalVerification, VerifyJournalOptions } from './journal/verify.js';
+export { JOURNAL_HEAD, parseJournalHead } from './journal/chain.js';
 export type {
   Attempt,
   AttemptFilter,
@@ -56,6 +59,9 @@ export type {
   GuardOptions,
   GuardStore,
   JournalEntry,
+  JournalHead,
+  JournalSeal,
+  SealedJournalEntry,
   Locale,
   Outcome,
   OverrideNote,

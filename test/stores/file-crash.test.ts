@@ -15,6 +15,9 @@
  * answer a guard reported applied is in the file at the end; every answer
  * the last guard (never killed) got was applied; and nothing is left
  * unknown with tries to spare.
+ *
+ * And the journal (SPEC §12): after every kill, as the crash left it, it
+ * verifies intact against the head in the data file, never ahead of it.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -24,8 +27,16 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createGuard, type AttemptRecord, type AttemptStatus } from '../../src/index.js';
-import { fileStore } from '../../src/node.js';
+import {
+  createGuard,
+  parseJournalHead,
+  verifyJournal,
+  type AttemptRecord,
+  type AttemptStatus,
+  type JournalEntry,
+} from '../../src/index.js';
+import { fileStore, readJournal } from '../../src/node.js';
+import { readFileMeta } from '../../src/stores/file/journal-read.js';
 import {
   CRASH_GUARD,
   CRASH_RECOVER,
@@ -151,6 +162,7 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
     retriesAllowed: 0,
     settledKept: 0,
     recoveredInLife: 0,
+    journalChecked: 0,
   };
   const failures: string[] = [];
   // What each attempt must still be at the end: its status as verified after the kill that ended its run.
@@ -180,6 +192,11 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
       }
       counts.kills++;
       if (!readyBeforeKill) counts.killedStarting++;
+
+      // The journal as the crash left it, before a new store repairs anything: intact against the head kept.
+      const journal = await verifyJournalOnDisk(file);
+      if (!journal.ok) failures.push(`run ${run}: journal after the kill: ${JSON.stringify(journal)}`);
+      else counts.journalChecked = journal.entries;
 
       const result = await verifyRun(file, child.events, counts, expected);
       failures.push(...result.failures.map((f) => `run ${run}: ${f}`));
@@ -214,6 +231,8 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
     const log = checkRecoverLog(file, finals);
     failures.push(...log.failures);
     Object.assign(counts, log.counts);
+    const journal = await verifyJournalOnDisk(file);
+    if (!journal.ok || journal.from !== 1) failures.push(`final: journal ${JSON.stringify(journal)}`);
   } finally {
     for (const child of standby) child.proc.kill('SIGKILL');
     await Promise.all(standby.map((child) => child.done));
@@ -235,6 +254,7 @@ it(`loses nothing durable across ${KILLS} SIGKILLs of a charging process`, async
   expect(recovery.appliedInChild).toBeGreaterThan(0);
   expect(recovery.appliedByLast).toBeGreaterThan(0);
   expect(recovery.exhausted).toBeGreaterThan(0);
+  expect(counts.journalChecked).toBeGreaterThan(KILLS);
 }, 170_000);
 
 /** Sales `first`, `first + 1`, … begun and settled unknown by a guard without recover: their ids and sale numbers. */
@@ -318,9 +338,23 @@ function checkRecoverLog(file: string, finals: ReadonlyMap<string, AttemptRecord
   }
   return { failures, counts };
 }
+/** `journal verify` on the files as they are: every journal file in order, the head from the data file. */
+async function verifyJournalOnDisk(file: string) {
+  const entries: JournalEntry[] = [];
+  for await (const entry of readJournal(file)) entries.push(entry);
+  const head = parseJournalHead((await readFileMeta(file)).get('journal-head'));
+  return verifyJournal(entries, { secret: CRASH_GUARD.secret, head, rotated: existsSync(`${file}.journal.1`) });
+}
 
 type Counts = Record<
-  'attemptsChecked' | 'unknownRecovered' | 'retriesBlocked' | 'retriesPrompted' | 'retriesAllowed' | 'settledKept' | 'recoveredInLife',
+  | 'attemptsChecked'
+  | 'unknownRecovered'
+  | 'retriesBlocked'
+  | 'retriesPrompted'
+  | 'retriesAllowed'
+  | 'settledKept'
+  | 'recoveredInLife'
+  | 'journalChecked',
   number
 >;
 
