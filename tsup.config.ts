@@ -36,6 +36,8 @@ export default defineConfig((): Options[] => {
         node: 'src/node.ts',
         idb: 'src/idb.ts',
         postgres: 'src/postgres.ts',
+        // Matching and settlement-file reading (SPEC §11): never in the core bundle.
+        reconcile: 'src/reconcile.ts',
       },
       format: ['esm', 'cjs'],
       dts: true,

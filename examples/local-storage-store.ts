@@ -1,9 +1,9 @@
 /**
- * A GuardStore in 30 lines, over `localStorage`: the shape any store for your
+ * A GuardStore in 35 lines, over `localStorage`: the shape any store for your
  * own database takes. (For real web POS shells prefer `indexedDbStore`: it
  * survives quota pressure better and keeps two tabs apart.)
  */
-import type { AttemptRecord, GuardStore, JournalEntry } from '../src/index.js';
+import { parseJournalHead, type AttemptRecord, type GuardStore, type JournalEntry, type JournalSeal } from '../src/index.js';
 
 export function localStorageStore(storage: Storage, prefix = 'pdg:'): GuardStore {
   const keys = () => Array.from({ length: storage.length }, (_, i) => storage.key(i) ?? '');
@@ -28,8 +28,11 @@ export function localStorageStore(storage: Storage, prefix = 'pdg:'): GuardStore
     async setMeta(key, value) {
       storage.setItem(`${prefix}m:${key}`, value);
     },
-    async appendJournal(entry: JournalEntry) {
-      write(`j:${entry.at}:${Math.random().toString(36).slice(2)}`, entry);
+    // Sealed after the last entry, its head kept beside it (docs/journal.md); synchronous, so nothing lands between.
+    async appendJournal(entry: JournalEntry, seal?: JournalSeal) {
+      const sealed = seal ? seal(entry, parseJournalHead(storage.getItem(`${prefix}m:journal-head`) ?? undefined)) : entry;
+      write(`j:${sealed.seq ?? `${entry.at}:${Math.random()}`}`, sealed);
+      if (seal) storage.setItem(`${prefix}m:journal-head`, JSON.stringify({ seq: sealed.seq, hash: sealed.hash }));
     },
   };
 }

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `pos-duplicate-guard` command. Today it has one job, running QA
- * scenarios; the command word keeps room for more without breaking scripts.
+ * The `pos-duplicate-guard` command: QA scenarios, reconciliation against
+ * the processor's records, and the audit journal (`journal verify`, `journal report`). A command word first keeps room for more without
+ * breaking scripts.
  */
+import { journalCommand } from './cli/journal.js';
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
-import { journalReportCommand } from './cli/journal-report.js';
+import { reconcileCommand } from './cli/reconcile.js';
 
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
   pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard reconcile --store FILE --transactions FILE [--format NAME] [--json] [--apply]
+  pos-duplicate-guard journal verify --store <path>
   pos-duplicate-guard journal report --store <path> [--from] [--to] [--tz] [--locale] [--json | --csv | --html <file>]
   pos-duplicate-guard --help | -h
   pos-duplicate-guard --version | -v
@@ -17,8 +21,11 @@ Usage:
 Commands:
   scenarios   Run QA scenario files (the bundled library by default).
               "pos-duplicate-guard scenarios --help" for the details below.
-  journal     The audit journal: "journal report" summarises it
-              ("pos-duplicate-guard journal report --help").
+  reconcile   Match a store's attempts against the processor's settlement file.
+              "pos-duplicate-guard reconcile --help" for its options.
+  journal     The audit journal of a file store: "journal verify" checks its
+              hash chain (GUARD_SECRET), "journal report" summarises it.
+              "pos-duplicate-guard journal --help".
 
 ${SCENARIOS_HELP}`;
 
@@ -26,14 +33,8 @@ async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
   if (command === 'scenarios') return scenariosCommand(rest, io);
-  if (command === 'journal' && rest[0] === 'report') return journalReportCommand(rest.slice(1), io);
-  if (command === 'journal') {
-    const help = rest[0] === '--help' || rest[0] === '-h';
-    (help ? io.stdout : io.stderr)(
-      `Usage: pos-duplicate-guard journal report --store <path> [options]  ("journal report --help": the options)\n`,
-    );
-    return help ? EXIT.passed : EXIT.unusable;
-  }
+  if (command === 'reconcile') return reconcileCommand(rest, io);
+  if (command === 'journal') return journalCommand(rest, { ...io, env: process.env, progress: process.stderr.isTTY === true });
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);
     return command === undefined ? EXIT.unusable : EXIT.passed;

@@ -36,6 +36,12 @@ export type GuardInputErrorCode =
   | 'INVALID_OVERRIDE'
   | 'INVALID_ATTEMPT_ID'
   | 'INVALID_FILTER'
+  /** Reconciliation (SPEC §11): a processor transaction, or a settlement file's row, that cannot be read. */
+  | 'INVALID_TRANSACTION'
+  /** `reconcile(attempts, …)` given attempts that are not `AttemptRecord`s. */
+  | 'INVALID_ATTEMPT'
+  /** `guard.applyReconciliation(report)` given something that is not a `ReconcileReport`. */
+  | 'INVALID_REPORT'
   | 'INVALID_SUBMIT'
   /** A `charge` option (`timeout`, `onSubmitting`…). */
   | 'INVALID_OPTION'

@@ -30,7 +30,8 @@ interface Epoch {
  * two clocks changes (a sleep, a jump), a new epoch starts; a guard-time
  * stamp becomes wall time by the gap of the epoch it was taken in (guard time
  * never goes back, so the epoch of a stamp is known), and a wall-time stamp
- * that arrives (another tab's record) becomes guard time by today's gap.
+ * that arrives (another tab's record) becomes guard time by the epoch it
+ * fits, the newest first, but never in the future when an older one fits.
  * Records loaded at start-up are read as they are: guard time equals wall
  * time at start. Until the first sleep or jump every conversion is the
  * identity, and costs nothing.
@@ -112,21 +113,33 @@ export class GuardTime {
    */
   fromWall(record: AttemptRecord): AttemptRecord {
     if (this.#epochs.length === 1) return record;
-    return this.#shift(record, (wall) => this.#guardOf(wall));
+    // "The future" on the clocks as they are now, not at the last stamp handed out.
+    const now = this.now();
+    return this.#shift(record, (wall) => this.#guardOf(wall, now));
   }
 
   get #current(): Epoch {
     return this.#epochs[this.#epochs.length - 1] as Epoch;
   }
 
-  #guardOf(wall: number): number {
+  #guardOf(wall: number, now: number): number {
+    // After a clock set back, one wall time fits two epochs. The newest is
+    // right for a stamp taken since; for one taken before, it lands in the
+    // future (the guard's own pending, re-read by a claim, would start an hour
+    // ahead and stay IN_FLIGHT past pendingTimeout). No stamp of this device
+    // lies ahead of the clock it reads now, so a fit that is not in the
+    // future wins; a stamp that fits only there (another device's clock runs
+    // ahead) keeps the newest fit.
+    let first: number | undefined;
     for (let i = this.#epochs.length - 1; i >= 0; i--) {
       const epoch = this.#epochs[i] as Epoch;
       const guardTime = wall - epoch.skew;
       const until = this.#epochs[i + 1]?.from ?? Number.POSITIVE_INFINITY;
-      if (guardTime >= epoch.from && guardTime < until) return guardTime;
+      if (guardTime < epoch.from || guardTime >= until) continue;
+      if (guardTime <= now + EPOCH_TOLERANCE_MS) return guardTime;
+      first ??= guardTime;
     }
-    return wall - this.#current.skew;
+    return first ?? wall - this.#current.skew;
   }
 
   #epochOf(guardTime: number): Epoch {

@@ -23,6 +23,8 @@ import { attempts, get } from './guard/query.js';
 import { resume, settle } from './guard/settle.js';
 import { close, hydrate } from './guard/start.js';
 import { recoverNow } from './guard/recover.js';
+import { applyReconciliation } from './guard/reconcile.js';
+import type { AppliedFinding, ReconcileReport } from './reconcile/types.js';
 
 // The guard's parts live under src/guard/, one concern a module, sharing one
 // GuardContext; this class is their public face.
@@ -111,6 +113,21 @@ export class Guard {
    */
   recoverNow(attemptId?: string): Promise<RecoverResult[]> {
     return recoverNow(this.#c, attemptId);
+  }
+
+  // ── reconciliation (guard/reconcile.ts) ───────────────────────────────
+
+  /**
+   * Settles what a `reconcile` report (from `pos-duplicate-guard/reconcile`)
+   * proves about `unknown` attempts: `UNKNOWN_WAS_CHARGED` → approved (with
+   * the charge's id as `processorRef`), `UNKNOWN_NOT_CHARGED` → cancelled,
+   * `UNKNOWN_WAS_REVERSED` → voided; exact findings, and probable
+   * `UNKNOWN_WAS_CHARGED` (the safe direction). Each is journaled as a
+   * `reconcile` entry. Only an attempt still `unknown` is touched, so
+   * applying a report twice equals once. Resolves with what it settled.
+   */
+  applyReconciliation(report: ReconcileReport): Promise<AppliedFinding[]> {
+    return applyReconciliation(this.#c, report);
   }
 
   // ── queries (guard/query.ts) ──────────────────────────────────────────

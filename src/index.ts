@@ -26,11 +26,16 @@ export type {
   GuardStorageErrorCode,
 } from './errors.js';
 export type { Listener } from './events.js';
+// What `guard.applyReconciliation` takes and returns; `reconcile` itself is in `pos-duplicate-guard/reconcile`.
+export type { AppliedFinding, Finding, FindingAction, FindingCode, FindingTotal, ReconcileReport } from './reconcile/types.js';
 export type { DurationRules } from './duration.js';
 export { parseDuration } from './duration.js';
 export { formatAge, formatMoney } from './messages.js';
 export { claimOf, orderKey, staysFiled } from './claims.js';
 export { isHot } from './history.js';
+export { verifyJournal } from './journal/verify.js';
+export type { JournalProblem, JournalVerification, VerifyJournalOptions } from './journal/verify.js';
+export { JOURNAL_HEAD, parseJournalHead } from './journal/chain.js';
 export type {
   Attempt,
   AttemptFilter,
@@ -54,6 +59,9 @@ export type {
   GuardOptions,
   GuardStore,
   JournalEntry,
+  JournalHead,
+  JournalSeal,
+  SealedJournalEntry,
   Locale,
   Outcome,
   OverrideNote,

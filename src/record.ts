@@ -114,10 +114,18 @@ export function withRareFields(record: AttemptRecord, source: Partial<AttemptRec
   if (source.processorRef !== undefined) record.processorRef = source.processorRef;
   if (source.code !== undefined) record.code = source.code;
   if (source.message !== undefined) record.message = source.message;
-  if (source.override !== undefined) record.override = source.override;
-  if (source.refunds !== undefined) record.refunds = source.refunds;
-  if (source.recovery !== undefined) record.recovery = source.recovery;
+  // Nested values are frozen too: `get()` and events hand records out, and an
+  // app that edited `refunds` or `override` in place would change history.
+  if (source.override !== undefined) record.override = Object.freeze(source.override);
+  if (source.refunds !== undefined) record.refunds = frozenList(source.refunds);
+  if (source.recovery !== undefined) record.recovery = Object.freeze(source.recovery);
   return Object.freeze(record);
+}
+
+function frozenList<T extends object>(list: T[]): T[] {
+  if (Object.isFrozen(list)) return list;
+  for (const item of list) Object.freeze(item);
+  return Object.freeze(list) as T[];
 }
 
 /** A new version of `record` with `patch` applied. */

@@ -249,6 +249,7 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
+  /** `reconcile`: an attempt settled by `guard.applyReconciliation` (SPEC §11); `detail` names the finding and the processor's transactions. */
   type:
     'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover' | 'reconcile';
   attemptId?: string;
@@ -263,7 +264,27 @@ export interface JournalEntry {
   detail?: string;
   /** A `conflict`: this terminal's attempt, then the other terminal's. */
   attempts?: readonly string[];
+  /** Its place on the journal's chain (SPEC §12): 1, 2, 3… without gaps. Absent in journals written before the chain. */
+  seq?: number;
+  /** HMAC-SHA-256 (unpadded base64url) linking it to the entry before (docs/journal.md). Absent in journals written before the chain. */
+  hash?: string;
 }
+
+/** The last entry of a journal's chain: what a store keeps in its metadata, and what the next entry links to. */
+export interface JournalHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** A journal entry on the chain. */
+export type SealedJournalEntry = JournalEntry & { seq: number; hash: string };
+
+/**
+ * Puts `entry` on the chain after `previous` (the head of the entry appended
+ * just before it; `undefined` for a journal's first): `seq` one past it, and
+ * the `hash` linking the two. Synchronous and pure. See GuardStore.appendJournal.
+ */
+export type JournalSeal = (entry: JournalEntry, previous: JournalHead | undefined) => SealedJournalEntry;
 
 /**
  * Where attempts live. Small on purpose: a store for your own database is
@@ -288,7 +309,23 @@ export interface GuardStore {
   delete(id: string): Promise<void>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
-  appendJournal(entry: JournalEntry): Promise<void>;
+  /**
+   * Appends an audit entry, in call order with the other writes. With
+   * `seal` (the guard always passes one) the store keeps the journal's
+   * chain (SPEC §12): it appends `seal(entry, head)`, where `head` is the
+   * `{ seq, hash }` of the entry it appended last, whichever process, tab or
+   * earlier run appended it (`undefined` for a journal's first), and keeps
+   * the head of what it appended in its metadata under `'journal-head'`, as
+   * `JSON.stringify({ seq, hash })`. Two rules make an honest journal verify
+   * after any crash: the head in the metadata never runs ahead of what is
+   * durable in the journal (it may lag behind it), and after a restart the
+   * chain goes on from the journal's true durable tail, never from a lagging
+   * head (that would fork it). IndexedDB: entry and head in one transaction;
+   * a file: the journal fsynced before the head is written, and a lagging
+   * head caught up from the journal's last line at open. A store that
+   * cannot keep a chain ignores `seal`: its entries stay unsealed.
+   */
+  appendJournal(entry: JournalEntry, seal?: JournalSeal): Promise<void>;
   /**
    * Optional cross-process reservation, for a store several tabs or
    * processes share. In one atomic step (a transaction): read the records

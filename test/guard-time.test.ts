@@ -72,6 +72,37 @@ describe('GuardTime', () => {
     expect(now - ours.createdAt).toBe(MINUTE);
     expect(time.toWall(ours)).toMatchObject({ createdAt: theirs.createdAt });
   });
+  it('reads its own stamp from before a clock set back by the epoch it was taken in, not an hour ahead', () => {
+    // A claim re-reads the guard's own pending (wall times) after the clock was set back an hour.
+    // Read by today's gap it would start an hour in the future and stay IN_FLIGHT past
+    // pendingTimeout; no stamp of this device can lie ahead of the wall clock it reads now.
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const begun = time.now();
+    const stored = time.toWall(record(begun));
+    clock.advance(10_000);
+    clock.jump(-HOUR);
+    clock.advance(MINUTE);
+    const now = time.now();
+    const reread = time.fromWall(stored);
+    expect(reread.pendingSince).toBe(begun);
+    expect(now - reread.pendingSince).toBe(MINUTE + 10_000);
+    expect(time.toWall(reread)).toMatchObject({ pendingSince: stored.pendingSince });
+  });
+
+  it('still reads a stamp taken after the set back by the gap in force now', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    time.now();
+    clock.jump(-HOUR);
+    time.now();
+    clock.advance(MINUTE);
+    const theirs = record(clock.wall);
+    clock.advance(MINUTE);
+    // Read before this guard asks the time again: "the future" is judged on the clocks now.
+    const read = time.fromWall(theirs);
+    expect(time.now() - read.pendingSince).toBe(MINUTE);
+  });
 });
 
 describe('GuardTime.wallCutoff', () => {

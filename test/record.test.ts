@@ -13,6 +13,19 @@ describe('makeRecord', () => {
     expect(rich).toMatchObject({ operator: 'alice', refundOf: 'x', terminalId: 'T-01' });
   });
 
+  it('freezes what a record holds too: refunds, override and recovery cannot be edited through get()', () => {
+    const record = makeRecord({
+      ...sampleRecord('a'),
+      refunds: [{ id: 'r1', amount: 100 }],
+      override: { operator: 'alice', reason: 'repeat customer', lifted: ['DUPLICATE_CHARGE'] },
+      recovery: { tries: 1 },
+    });
+    expect(() => record.refunds?.push({ id: 'r2', amount: 1 })).toThrow(TypeError);
+    expect(() => Object.assign(record.refunds?.[0] ?? {}, { amount: 1 })).toThrow(TypeError);
+    expect(() => Object.assign(record.override ?? {}, { operator: 'mallory' })).toThrow(TypeError);
+    expect(() => Object.assign(record.recovery ?? {}, { tries: 0 })).toThrow(TypeError);
+  });
+
   it('drops keys it does not know and normalises kind', () => {
     const odd = { ...sampleRecord('a'), kind: 'weird', extra: 1 } as unknown as AttemptRecord;
     const record = makeRecord(odd);

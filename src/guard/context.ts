@@ -7,6 +7,7 @@ import { AttemptIndex } from '../attempt-index.js';
 import { describeValue, GuardInputError, GuardStateError, quote } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Hasher } from '../fingerprint.js';
+import { journalSeal } from '../journal/chain.js';
 import type { Guard } from '../guard.js';
 import { GuardTime } from '../guard-time.js';
 import { hasHistory, type HistoryStore } from '../history.js';
@@ -15,7 +16,7 @@ import { Owners } from '../ownership.js';
 import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
 import { withChanges } from '../record.js';
 import { statusAt, type SaleFacts } from '../rules.js';
-import type { AttemptRecord, AttemptStatus, Decision, GuardStore, ReasonCode, RecoverResult, Verdict } from '../types.js';
+import type { AttemptRecord, AttemptStatus, Decision, GuardStore, JournalSeal, ReasonCode, RecoverResult, Verdict } from '../types.js';
 
 export const KEY_CHECK = 'keyCheck';
 /** How often a running guard asks a store with history to prune what retention let go. */
@@ -36,6 +37,8 @@ export interface GuardContext {
   /** The resolved options. */
   readonly o: ResolvedOptions;
   readonly hasher: Hasher;
+  /** Puts journal entries on the chain (SPEC §12): handed to the store, which seals each against the head it holds. */
+  readonly seal: JournalSeal;
   readonly index: AttemptIndex;
   readonly events: Emitter;
   readonly decisions: WeakMap<Decision, DecisionContext>;
@@ -81,7 +84,7 @@ export interface Watch {
   /** The version it was put on the schedule for: another version of the same state (a lease taken, another guard's try) keeps the schedule. */
   status: AttemptStatus;
   pendingSince: number;
-  /** A try that could not take the lease (cut off, or another guard's try) waits this long: guard time. */
+  /** Not before this (guard time): a try whose lease, or a report that, could not be written (a failing store, cut off, another guard's try) waits `recoverAfter`. */
   retryAt?: number;
 }
 
@@ -133,6 +136,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     guard,
     o: options,
     hasher,
+    seal: journalSeal(options.secret),
     events: new Emitter(),
     decisions: new WeakMap(),
     inflight: new Set(),

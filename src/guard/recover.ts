@@ -53,6 +53,18 @@ export function track(ctx: GuardContext, record: AttemptRecord, base?: number): 
   schedule(ctx);
 }
 
+/**
+ * A lease (or report) that could not be written (a store failing its writes,
+ * cut off from the others, or another guard's try): not tried again before
+ * `recoverAfter` from now, rather than again and again at the very instant
+ * it fell due. Kept on the watch, so a new version of the attempt (a new
+ * place on the schedule) starts without it.
+ */
+function backOff(ctx: GuardContext, id: string): void {
+  const watch = ctx.recovery.watched.get(id);
+  if (watch) watch.retryAt = guardNow(ctx) + ctx.o.recoverAfterMs;
+}
+
 /** `close()`: no more tries; waits for one in progress. */
 export async function stopRecovery(ctx: GuardContext): Promise<void> {
   const recovery = ctx.recovery;
@@ -89,16 +101,13 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   if (!record || state?.ended) return Number.POSITIVE_INFINITY;
   const tries = state?.tries ?? 0;
   let due: number;
-  if (tries < ctx.o.recoverTries) {
-    due = Math.max(
-      watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1),
-      watch.retryAt ?? Number.NEGATIVE_INFINITY,
-    );
-  }
+  if (tries < ctx.o.recoverTries) due = watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1);
   // Its tries used up but not reported (see `unreported`): the report is due once it is unknown
   // (a pending watched from when it grows stale reads unknown a millisecond after that).
   else if (unreported(ctx, record.recovery)) due = watch.base + 1;
   else return Number.POSITIVE_INFINITY;
+  // A lease or report that could not be written waits `recoverAfter` (see `backOff`).
+  due = Math.max(due, watch.retryAt ?? due);
   // Another guard sharing the store holds the lease (a try in progress, or it died trying): not
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
@@ -173,6 +182,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
       !((stored.recovery?.leaseUntil ?? wall) > wall),
   );
   if (written) exhausted(ctx, id, state.tries, now);
+  else backOff(ctx, id);
   return { attemptId: id, status };
 }
 
@@ -246,8 +256,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const leased = await takeLease(ctx, current, now);
   if (!leased) {
     // Not a try: asked again `recoverAfter` from now (or once another guard's lease runs out).
-    const watch = ctx.recovery.watched.get(id);
-    if (watch) watch.retryAt = guardNow(ctx) + ctx.o.recoverAfterMs;
+    backOff(ctx, id);
     const after = ctx.index.get(id);
     const error = new Error(`attempt ${id} is being recovered by another tab or terminal`);
     return { attemptId: id, status: after ? statusOf(ctx, after, guardNow(ctx)) : 'unknown', ...(manual ? { error } : {}) };
@@ -270,7 +279,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const answered = (async () => {
     let reply: Reply;
     try {
-      reply = { answer: await recover(ctx.time.toWall(leased)) };
+      reply = { answer: await recover(snapshotOf(ctx.time.toWall(leased))) };
     } catch (thrown) {
       // `throw undefined` (or a promise rejected without a reason) is a throw all the same.
       reply = { thrown: thrown === undefined ? new Error('recover threw undefined') : thrown };
@@ -282,6 +291,15 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   })();
   answered.catch(() => undefined);
   return Promise.race([answered, silence]);
+}
+
+/**
+ * What `recover` is given: a snapshot (SPEC §10), a copy, so that what the
+ * app does to it changes nothing of the guard's (the record is frozen, its
+ * recovery state was not always, and a memoryStore keeps the same objects).
+ */
+function snapshotOf(record: AttemptRecord): AttemptRecord {
+  return typeof structuredClone === 'function' ? structuredClone(record) : (JSON.parse(JSON.stringify(record)) as AttemptRecord);
 }
 
 /** Runs `task` after `ms` on the guard's scheduler (setTimeout if it throws); returns a cancel. */

@@ -60,8 +60,10 @@ export function storageError(ctx: GuardContext, error: unknown, operation: strin
 export function journal(ctx: GuardContext, entry: JournalEntry): void {
   const { store } = ctx.o;
   // Not awaited: the journal is an audit trail, not the write-ahead record.
+  // The store seals it (seq, hash) against the head it holds, in its turn:
+  // one chain however many tabs or guards write to it, and no hashing here.
   const stamped = { ...entry, at: ctx.time.wallOf(entry.at) };
-  void write(ctx, () => store.appendJournal(stamped)).catch((error) => storageError(ctx, error, 'appendJournal'));
+  void write(ctx, () => store.appendJournal(stamped, ctx.seal)).catch((error) => storageError(ctx, error, 'appendJournal'));
 }
 
 export async function storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {

@@ -5,11 +5,13 @@ import { GuardStorageError, errorText, invalidOption } from '../errors.js';
 import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
-import type { AttemptRecord, JournalEntry, LoadScope } from '../types.js';
+import { JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
+import type { AttemptRecord, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
 import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations } from './file/locations.js';
+import { journalTail } from './file/journal-read.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -62,6 +64,22 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 }
 
 type Settings = { fs: FileStoreFs; deadLines: number; deadRatio: number; journal: boolean; journalMax: number };
+/**
+ * The journal file: lines waiting for the next flush; the head of the last
+ * entry queued (what the next one is sealed after); its size in complete
+ * lines, and whether a failed write may have left bytes past it.
+ */
+type JournalState = {
+  lines: string[];
+  head?: JournalHead;
+  size: number;
+  dirty: boolean;
+  flush?: Promise<void>;
+  handle?: nodeFs.FileHandle;
+  error?: unknown;
+  /** The head's meta line while it waits in the write queue: a newer head replaces its text there. */
+  headWrite?: Queued;
+};
 /** A line waiting for the next write. `commit` applies it once it is in the file at `at`, `len` bytes; `waiter` waits for the fsync. */
 type Queued = { line: string; commit: (at: number, len: number) => void; waiter?: { resolve(): void; reject(error: unknown): void } };
 
@@ -98,7 +116,7 @@ class FileStoreImpl implements FileStore {
   #compactWanted = false;
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
-  #journal: { lines: string[]; flush?: Promise<void>; handle?: nodeFs.FileHandle; error?: unknown } = { lines: [] };
+  #journal: JournalState = { lines: [], size: 0, dirty: false };
 
   constructor(path: string, settings: Settings) {
     this.path = path;
@@ -169,14 +187,19 @@ class FileStoreImpl implements FileStore {
     await this.#open('delete');
     this.#remove(id);
   }
-  async appendJournal(entry: JournalEntry): Promise<void> {
+  async appendJournal(entry: JournalEntry, seal?: JournalSeal): Promise<void> {
     await this.#open('appendJournal');
-    const { error, ...journal } = this.#journal;
-    this.#journal.error = undefined;
-    if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
+    const journal = this.#journal;
+    const { error } = journal;
+    journal.error = undefined;
     if (!this.#o.journal) return;
-    journal.lines.push(JSON.stringify(entry));
-    this.#journal.flush ??= this.#flushJournal();
+    // Sealed in call order against the last entry queued: the flushes keep that order.
+    const sealed = seal ? seal(entry, journal.head) : entry;
+    if (seal) journal.head = headOf(sealed);
+    journal.lines.push(JSON.stringify(sealed));
+    journal.flush ??= this.#flushJournal();
+    // Kept, and written with the next flush: the entries are not lost, and the chain has no gap.
+    if (error !== undefined) throw storageError('WRITE_FAILED', this.path, 'appending to the journal', error);
   }
   warnings = (): string[] => [...this.#warnings];
   async compact(): Promise<void> {
@@ -229,6 +252,7 @@ class FileStoreImpl implements FileStore {
       // after its header, or the next open takes the new lines for cold ones.
       const compacted = (old || broken || this.#shouldCompact()) && (await this.#compact());
       if (broken && !compacted) throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
+      if (this.#o.journal) await this.#openJournal();
     } catch (error) {
       owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
@@ -428,33 +452,101 @@ class FileStoreImpl implements FileStore {
     });
     return true;
   }
-  /** Journal lines are an audit trail, not the write-ahead record: appended in batches, never fsynced, rotated past `journalMaxBytes`. */
+  /**
+   * Journal lines are an audit trail, not the write-ahead record: appended
+   * in batches (what queued during the last flush goes out together),
+   * rotated past `journalMaxBytes`. Each batch is fdatasynced, and only then
+   * is its head written to the data file's metadata (riding along with the
+   * next write there): the head never runs ahead of what is durable in the
+   * journal. A batch that fails is kept, and the bytes it may have left are
+   * cut off before it is written again.
+   */
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
-    for (let text = journal.lines.splice(0).join('\n'); text !== ''; text = journal.lines.splice(0).join('\n')) {
+    while (journal.lines.length > 0) {
+      const [lines, head] = [journal.lines.splice(0), journal.head];
+      const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
       try {
-        journal.handle ??= await fs.open(path, 'a', 0o600);
-        if ((await journal.handle.stat()).size > this.#o.journalMax) {
+        if (!journal.handle) {
+          journal.handle = await fs.open(path, 'a', 0o600);
+          [journal.size, journal.dirty] = [(await journal.handle.stat()).size, false];
+        }
+        if (journal.dirty) await journal.handle.truncate(journal.size);
+        if (journal.size > this.#o.journalMax) {
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
           journal.handle = await fs.open(path, 'a', 0o600);
+          journal.size = 0;
+          // The new file's name must survive a power cut before any head points into it.
+          await syncDirectory(fs, path);
         }
-        await journal.handle.appendFile(`${text}\n`);
+        journal.dirty = true;
+        await journal.handle.appendFile(bytes);
+        await journal.handle.datasync();
+        [journal.size, journal.dirty] = [journal.size + bytes.length, false];
+        if (head) this.#writeHead(head);
       } catch (error) {
+        journal.lines.unshift(...lines);
         journal.error = error;
+        break;
       }
     }
     journal.flush = undefined;
+  }
+  /** Queues the journal's head for the data file's metadata: with the next write, not fsynced on its own (a head may lag; see `#openJournal`). */
+  #writeHead(head: JournalHead, kick = true): void {
+    const [journal, text] = [this.#journal, headText(head)];
+    const write: Queued = { line: metaLine(JOURNAL_HEAD, text), commit: () => this.#meta.set(JOURNAL_HEAD, text) };
+    // One head line per write at most: a newer head takes the place of one still waiting.
+    const waiting = journal.headWrite ? this.#queue.indexOf(journal.headWrite) : -1;
+    journal.headWrite = write;
+    if (waiting >= 0) return void (this.#queue[waiting] = write);
+    this.#queue.push(write);
+    if (kick) void this.#kick();
+  }
+  /**
+   * At open: where the chain goes on. The journal on disk is the truth: a
+   * torn last line (a crash mid-write, never part of a head) is cut off, and
+   * a head that lags its last line is caught up. A journal that ends before
+   * the head was cut: the chain goes on after the head, so the cut stays
+   * visible (as a gap) instead of being written over.
+   */
+  async #openJournal(): Promise<void> {
+    const [journal, stored] = [this.#journal, parseJournalHead(this.#meta.get(JOURNAL_HEAD))];
+    journal.head = stored;
+    const tail = await journalTail(this.#o.fs, this.path).catch(
+      (error: unknown) => void this.#warn('journal: could not read its end', error),
+    );
+    if (!tail) return;
+    if (tail.torn > 0) {
+      const handle = await this.#o.fs.open(`${this.path}.journal`, 'r+');
+      try {
+        await handle.truncate(tail.size);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      this.#warn(`journal: torn last line (${tail.torn} bytes, a write cut short by a crash) dropped`);
+    }
+    if (tail.head && (!stored || tail.head.seq > stored.seq)) {
+      journal.head = tail.head;
+      // Goes out with the first write (a compaction may be running in this open).
+      this.#writeHead(tail.head, false);
+    } else if (stored && (tail.head?.seq ?? 0) < stored.seq) {
+      this.#warn(`journal: ends at seq ${tail.head?.seq ?? 0}, before its head (seq ${stored.seq}): entries were cut off`);
+    }
   }
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */
   async #release(fence = false): Promise<void> {
     await this.#ready?.catch(() => undefined);
     // A fenced store's lock is its successor's now: closing it must not release that.
     if (fence && this.#state === 'open') [this.#state, this.#lock] = ['fenced', undefined];
+    // The journal first: its last batch queues the head that the data file's last write takes.
+    if (this.#journal.lines.length > 0) this.#journal.flush ??= this.#flushJournal();
+    while (this.#journal.flush) await this.#journal.flush;
     this.#queue.unshift(...this.#retry.splice(0));
     while (this.#kick()) await this.#draining;
-    while (this.#journal.flush) await this.#journal.flush;
     await this.#journal.handle?.close().catch(() => undefined);
     await this.#handle?.close().catch(() => undefined);
     [this.#journal.handle, this.#handle] = [undefined, undefined];

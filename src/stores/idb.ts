@@ -2,7 +2,8 @@ import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js
 import { storeOptions } from '../snapshot.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { isOpen } from '../lifecycle.js';
-import type { AttemptRecord, Claim, GuardStore, JournalEntry, StoreChange } from '../types.js';
+import { JOURNAL_HEAD, headText, parseJournalHead } from '../journal/chain.js';
+import type { AttemptRecord, Claim, GuardStore, JournalEntry, JournalSeal, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
 import { BY_STATE, BY_TIME, connect } from './idb/connection.js';
 import { toStorageError, unavailable } from './idb/errors.js';
@@ -32,18 +33,14 @@ export interface IndexedDbStore extends GuardStore {
   claim(claim: Claim, judge: (related: AttemptRecord[]) => readonly AttemptRecord[] | undefined): Promise<boolean>;
   subscribe(listener: (change: StoreChange) => void): () => void;
   announce(record: AttemptRecord): void;
+  /** The journal entries kept (up to `journalLimit`), oldest first: those of releases before the chain, then by `seq`. */
+  journal(): Promise<JournalEntry[]>;
   /**
    * Whether the browser agreed to keep this origin's data under storage
    * pressure (`navigator.storage.persist()`, asked once, at open). `undefined`
    * where the API is missing, e.g. on `http://` pages.
    */
   persistent(): Promise<boolean | undefined>;
-  /**
-   * The journal entries kept (the last `journalLimit`), oldest first: what a
-   * till exports for its back office, e.g. as JSON lines for
-   * `pos-duplicate-guard journal report --journal <file>`.
-   */
-  journal(): Promise<JournalEntry[]>;
   close(): Promise<void>;
 }
 
@@ -53,7 +50,7 @@ export interface IndexedDbStore extends GuardStore {
 const CLAIM = 'c:';
 /** `h:<id>` → the claim keys that record is filed under, so settling it unfiles it. */
 const HELD = 'h:';
-/** `j:<time>-<tab><seq>` → a journal entry. */
+/** `j:~<seq>` → a journal entry on the chain; `j:<time>-<tab><n>` → one of a release before it. */
 const JOURNAL = 'j:';
 /** `m:<key>` → metadata (the key check value). */
 const META = 'm:';
@@ -259,27 +256,35 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
     setMeta: (key, value) => run('setMeta', 'readwrite', (store) => store.put(value, META + key)),
 
-    appendJournal: (entry: JournalEntry) =>
+    appendJournal: (entry: JournalEntry, seal?: JournalSeal) =>
       run('appendJournal', 'readwrite', (store) => {
+        journalSeq++;
+        if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
         // Base 36, fixed width: keys sort by time and carry no long digit runs
         // (so a scan of the database for PAN-like numbers stays meaningful).
-        store.put(entry, `${JOURNAL}${Math.max(0, entry.at).toString(36).padStart(9, '0')}-${tag}${(journalSeq++).toString(36)}`);
-        if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
+        const at = Math.max(0, entry.at).toString(36).padStart(9, '0');
+        if (!seal) return void store.put(entry, `${JOURNAL}${at}-${tag}${journalSeq.toString(36)}`);
+        // Sealed against the head read in this same read-write transaction, and the head written in it
+        // too: every tab extends one chain, and the head is never ahead of the entries (or behind them).
+        read(store, [META + JOURNAL_HEAD], ([text]) => {
+          const sealed = seal(entry, parseJournalHead(typeof text === 'string' ? text : undefined));
+          // Keyed by seq, after the time-keyed entries of releases before the chain ('~' sorts after base 36).
+          store.put(sealed, `${JOURNAL}~${sealed.seq.toString(36).padStart(9, '0')}`);
+          store.put(headText(sealed), META + JOURNAL_HEAD);
+        });
       }),
 
     journal: () =>
       run<JournalEntry[]>('journal', 'readonly', (store, done) => {
-        // Resolved at commit, so filled by then: a cursor that jumps to the
-        // journal's keys (see trimJournal), which sort by time, and stops after them.
         const entries: JournalEntry[] = [];
         done(entries);
+        // Jumps to the journal's key range with `continue`: `IDBKeyRange` is not a global where the factory is injected.
         walk(store.openCursor(), (cursor) => {
-          const key = cursor.key as string; // every key of this store is a string (see the layout above)
-          if (key < JOURNAL) cursor.continue(JOURNAL);
-          else if (key < META) {
-            entries.push(cursor.value as JournalEntry);
-            cursor.continue();
-          }
+          const key = cursor.key;
+          if (typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
+          if (typeof key !== 'string' || !key.startsWith(JOURNAL)) return;
+          entries.push(cursor.value as JournalEntry);
+          cursor.continue();
         });
       }),
 

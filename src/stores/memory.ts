@@ -4,7 +4,8 @@ import { isHot } from '../history.js';
 import { isOpen } from '../lifecycle.js';
 import { staysFiled } from '../claims.js';
 import { storeOptions } from '../snapshot.js';
-import type { AttemptRecord, GuardStore, JournalEntry } from '../types.js';
+import { JOURNAL_HEAD, headText, parseJournalHead } from '../journal/chain.js';
+import type { AttemptRecord, GuardStore, JournalEntry, JournalHead } from '../types.js';
 
 export interface MemoryStoreOptions {
   /** Journal entries kept, oldest dropped first, so a long-running till stays bounded; 0 keeps none. @default 10_000 */
@@ -39,6 +40,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // A ring of exactly `limit` entries: bounded memory, oldest overwritten first.
   const ring: JournalEntry[] = [];
   let next = 0;
+  // The journal's chain head (SPEC §12): nothing here is durable, so it is simply the last entry appended.
+  let head: JournalHead | undefined;
 
   const file = (record: AttemptRecord) => {
     if (record.orderId === undefined) return;
@@ -99,13 +102,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       });
       return pruned;
     },
-    getMeta: async (key) => meta.get(key),
+    // The head is kept as an object and written out when asked for: no string per entry.
+    getMeta: async (key) => (key === JOURNAL_HEAD && head ? headText(head) : meta.get(key)),
     setMeta: async (key, value) => {
-      meta.set(key, value);
+      if (key === JOURNAL_HEAD) head = parseJournalHead(value);
+      else meta.set(key, value);
     },
-    appendJournal: async (entry) => {
+    appendJournal: async (entry, seal) => {
       if (limit <= 0) return;
-      ring[next % limit] = entry;
+      const appended = seal ? (head = seal(entry, head)) : entry;
+      ring[next % limit] = appended;
       next++;
     },
     journal: () => (next <= limit ? ring.slice(0, next) : [...ring.slice(next % limit), ...ring.slice(0, next % limit)]),

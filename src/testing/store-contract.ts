@@ -1,7 +1,7 @@
 import type { TestContext } from 'vitest';
 import { claimOf, staysFiled } from '../claims.js';
 import { hasHistory, isHot, type HistoryStore } from '../history.js';
-import type { AttemptRecord, AttemptStatus, GuardStore, JournalEntry, StoreChange } from '../types.js';
+import type { AttemptRecord, AttemptStatus, GuardStore, JournalEntry, JournalHead, JournalSeal, StoreChange } from '../types.js';
 import { vitestApi } from './vitest.js';
 
 /**
@@ -44,8 +44,8 @@ export interface StoreContractOptions {
   capabilities?: readonly StoreCapability[];
 }
 
-/** An optional part of `GuardStore`: see `claim`, `subscribe` and `get`/`byOrder`/`prune`. */
-export type StoreCapability = 'claim' | 'subscribe' | 'history';
+/** An optional part of `GuardStore`: see `claim`, `subscribe`, `get`/`byOrder`/`prune`, and `appendJournal`'s `seal` (the journal's chain). */
+export type StoreCapability = 'claim' | 'subscribe' | 'history' | 'journal';
 
 /**
  * The conformance suite every `GuardStore` passes (SPEC §6): call it at the
@@ -73,7 +73,12 @@ export type StoreCapability = 'claim' | 'subscribe' | 'history';
  *   least every hot record; `get` the latest version by id; `byOrder` the
  *   live records of one merchant's order; `prune` deletes settled records
  *   last changed before its bound and never an open one; all of it after
- *   a reopen too.
+ *   a reopen too;
+ * - with the journal's chain (`appendJournal`'s `seal`): entries appended
+ *   without awaiting each other are sealed in call order, each after the
+ *   head of the one before; after a reopen the chain goes on from the last
+ *   entry appended, and the head in the metadata is one the chain reached
+ *   (never ahead of it).
  *
  * Checks of an optional method the store lacks are skipped. Needs vitest
  * (an optional peer dependency of this package).
@@ -232,6 +237,44 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
         expect(await again.getMeta('epoch')).toBe('9');
       });
     });
+
+    if (checks('journal')) {
+      describe('journal chain', () => {
+        /** A seal that needs no secret, and remembers the head each entry was sealed after. */
+        const recordingSeal = (seen: (JournalHead | undefined)[]): JournalSeal => {
+          return (entry, previous) => {
+            // A head is its seq and hash (a store may hand over the whole last entry).
+            seen.push(previous && { seq: previous.seq, hash: previous.hash });
+            const seq = (previous?.seq ?? 0) + 1;
+            return { ...entry, seq, hash: `h${seq}.${entry.detail ?? ''}` };
+          };
+        };
+        const entry = (i: number): JournalEntry => ({ at: T + i, type: 'settle', attemptId: `a${i}`, detail: `e${i}` });
+
+        it('seals entries appended without awaiting each other in call order, each after the one before', async (ctx) => {
+          const { store } = await open();
+          const seen: (JournalHead | undefined)[] = [];
+          await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendJournal(entry(i), recordingSeal(seen))));
+          if (seen.length === 0) lacks(ctx, 'journal', 'its appendJournal never called the seal it was given');
+          expect(seen).toStrictEqual(Array.from({ length: 20 }, (_, i) => (i === 0 ? undefined : { seq: i, hash: `h${i}.e${i - 1}` })));
+        });
+
+        it('goes on from the last entry appended after a reopen; the head it keeps is one the chain reached', async () => {
+          const { store, reopen } = await open();
+          const seen: (JournalHead | undefined)[] = [];
+          await Promise.all(Array.from({ length: 5 }, (_, i) => store.appendJournal(entry(i), recordingSeal(seen))));
+          const again = await reopen();
+          const kept = await again.getMeta('journal-head');
+          // It may lag (a crash between the journal's write and the head's), never run ahead or hold another value.
+          const reached = Array.from({ length: 5 }, (_, i) => JSON.stringify({ seq: i + 1, hash: `h${i + 1}.e${i}` }));
+          if (kept !== undefined) expect(reached).toContain(kept);
+          await again.appendJournal(entry(5), recordingSeal(seen));
+          expect(seen.at(-1)).toStrictEqual({ seq: 5, hash: 'h5.e4' });
+          await again.appendJournal(entry(6), recordingSeal(seen));
+          expect(seen.at(-1)).toStrictEqual({ seq: 6, hash: 'h6.e5' });
+        });
+      });
+    }
 
     describe('reopen', () => {
       it('survives a reopen with every record and every metadata value', async () => {

@@ -409,6 +409,75 @@ describe('two terminals on one shared store', () => {
   });
 });
 
+describe('a store that fails its writes', () => {
+  test('a try whose lease cannot be written is tried again recoverAfter later, not at once and forever', async () => {
+    const time = virtualTime(START);
+    const inner = memoryStore();
+    let failing = false;
+    const store: GuardStore = {
+      ...inner,
+      put: async (record) => {
+        if (failing) throw new Error('disk full');
+        return inner.put(record);
+      },
+    };
+    const { calls, recover } = scripted(time.clock.monotonic, () => undefined);
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      store,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: recover('g'),
+    });
+    const errors: GuardEvent[] = [];
+    guard.on('storage-error', (e) => errors.push(e));
+    const id = await unknownAttempt(guard);
+    failing = true;
+    await time.advance(5_000);
+    await time.advance(4_999);
+    // Once, then once again recoverAfter later: not in a loop at the instant it was due.
+    expect(errors).toHaveLength(1);
+    await time.advance(1);
+    expect(errors).toHaveLength(2);
+    expect(calls).toEqual([]);
+    failing = false;
+    await time.advance(5_000);
+    // Try 1 at last, and try 2 with it: it was due at 15 s (5 s × (2² − 1)) all along.
+    expect(calls.map((c) => c.start)).toEqual([15_000, 15_000]);
+    expect((await guard.get(id))?.recovery).toEqual({ tries: 2 });
+  }, 5_000);
+
+  test('an exhaustion report that cannot be written is tried again recoverAfter later too', async () => {
+    const time = virtualTime(START);
+    const inner = memoryStore();
+    let failing = false;
+    const store: GuardStore = {
+      ...inner,
+      put: async (record) => {
+        if (failing) throw new Error('disk full');
+        return inner.put(record);
+      },
+    };
+    const { recover } = scripted(time.clock.monotonic, () => undefined);
+    const options = { merchantId: 'M1', secret, store, clock: time.clock, scheduler: time.scheduler, recover: recover('g') };
+    const first = await createGuard({ ...options, recoverTries: 5 });
+    const id = await unknownAttempt(first);
+    await time.advance(15_000); // two tries
+    const second = await createGuard({ ...options, recoverTries: 1 }); // its tries are used up: a report is due
+    const errors: GuardEvent[] = [];
+    const reported: GuardEvent[] = [];
+    second.on('storage-error', (e) => errors.push(e));
+    second.on('recovery-exhausted', (e) => reported.push(e));
+    failing = true;
+    await time.advance(9_999);
+    expect(errors).toHaveLength(2); // at start-up, then recoverAfter later
+    failing = false;
+    await time.advance(5_000);
+    expect(reported).toEqual([{ type: 'recovery-exhausted', attemptId: id, tries: 2 }]);
+  }, 5_000);
+});
+
 describe('a terminal whose wall clock is wrong', () => {
   // The shared store moves another terminal's times onto this one's clock,
   // the lease's `recovery.leaseUntil` included: unmoved, T2 read T1's lease
@@ -585,5 +654,29 @@ describe('hostile answers', () => {
     expect((await guard.get(id))?.recovery).toEqual({ tries: 1, ended: true });
     expect(events[0]).toMatchObject({ type: 'recover', try: 1 });
     expect((events[0] as { error?: unknown }).error).toBeDefined();
+  });
+  test('a recover that writes to the attempt it is given changes nothing of the guard’s (it is a snapshot)', async () => {
+    const time = virtualTime(START);
+    let calls = 0;
+    const guard = await createGuard({
+      merchantId: 'M1',
+      secret,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover: (attempt) => {
+        calls++;
+        // A buggy app "resets" what it was given (capped, so that a guard fooled by it stops at last).
+        if (calls <= 10 && attempt.recovery) Object.assign(attempt.recovery, { tries: 0, ended: false });
+        return undefined;
+      },
+    });
+    const events: GuardEvent[] = [];
+    guard.on('recover', (e) => events.push(e));
+    const id = await unknownAttempt(guard);
+    await time.advance(600_000);
+    expect(calls).toBe(3);
+    // The copy is the app's to write to: handed the guard's own (frozen) record, the write throws.
+    expect(events.filter((e) => 'error' in e)).toEqual([]);
+    expect((await guard.get(id))?.recovery).toEqual({ tries: 3, exhausted: true });
   });
 });

@@ -33,8 +33,8 @@ describe('package.json exports', () => {
     expect(pkg.sideEffects).toBe(false);
   });
 
-  it('exposes the core, the adapters of SPEC §6 and §9, and the testing entry', () => {
-    expect(conditional.map(([subpath]) => subpath).sort()).toEqual(['.', './idb', './node', './postgres', './testing']);
+  it('exposes the core, the adapters of SPEC §6 and §9, reconciliation (SPEC §11) and the testing entry', () => {
+    expect(conditional.map(([subpath]) => subpath).sort()).toEqual(['.', './idb', './node', './postgres', './reconcile', './testing']);
   });
 
   it.each(conditional)('%s: types first in each condition, ESM .js/.d.ts for import, .cjs/.d.cts for require', (_subpath, conditions) => {

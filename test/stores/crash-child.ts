@@ -9,6 +9,9 @@
  *   commit) until SIGKILLed.
  *   Each step is announced on stdout as a JSON line BEFORE it starts and
  *   AFTER it resolved, so the parent knows what must have been durable.
+ *   Its `recover` (SPEC §10) answers by crash-plan.ts's plan for the
+ *   attempt, and logs each call's start and end, and the guard's event for
+ *   it, to a file beside the store.
  * - `hold <file>`: opens the store and keeps it (and its lock) until killed.
  *
  * Lines go out with a synchronous write to fd 1: once one is in the pipe a
@@ -17,7 +20,7 @@
 import { writeSync } from 'node:fs';
 import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
-import { CRASH_GUARD, CRASH_STORE, plannedOutcome, saleFor } from './crash-plan.js';
+import { CRASH_GUARD, CRASH_RECOVER, CRASH_STORE, loggedRecover, plannedOutcome, saleFor } from './crash-plan.js';
 
 const [mode, file] = process.argv.slice(2);
 const say = (event: Record<string, unknown>) => writeSync(1, `${JSON.stringify(event)}\n`);
@@ -46,7 +49,10 @@ if (mode === 'hold') {
 } else if (mode === 'charge') {
   say({ e: 'booted' });
   let next = await waitForGo();
-  const guard = await createGuard({ ...CRASH_GUARD, store: fileStore(file, CRASH_STORE) });
+  // The processor's status inquiry takes a few ms, so that kills land mid-call too.
+  const { recover, watch } = loggedRecover(file, () => sleep(Math.floor(Math.random() * 5)));
+  const guard = await createGuard({ ...CRASH_GUARD, ...CRASH_RECOVER, recover, store: fileStore(file, CRASH_STORE) });
+  watch(guard);
   say({ e: 'ready', pid: process.pid });
   const lane = async () => {
     for (;;) {

@@ -75,7 +75,7 @@ storeContract(
       },
     };
   },
-  { name: 'fileStore', capabilities: ['history'] },
+  { name: 'fileStore', capabilities: ['history', 'journal'] },
 );
 
 describe('fileStore format', () => {

@@ -63,7 +63,7 @@ storeContract(
       twin: async () => track(indexedDbStore(db)),
     };
   },
-  { name: 'indexedDbStore', capabilities: ['claim', 'subscribe', 'history'] },
+  { name: 'indexedDbStore', capabilities: ['claim', 'subscribe', 'history', 'journal'] },
 );
 
 describe('indexedDbStore without IndexedDB (Node)', () => {

@@ -24,7 +24,7 @@ storeContract(
     const storage = fakeStorage();
     return { store: localStorageStore(storage), reopen: async () => localStorageStore(storage) };
   },
-  { name: 'README example: localStorageStore', capabilities: [] },
+  { name: 'README example: localStorageStore', capabilities: ['journal'] },
 );
 
 it('keeps a reservation across a reload: the retry is held as UNKNOWN_OUTCOME', async () => {

@@ -10,7 +10,7 @@ storeContract(
     const store = memoryStore();
     return { store, reopen: async () => store };
   },
-  { name: 'memoryStore', capabilities: ['history'] },
+  { name: 'memoryStore', capabilities: ['history', 'journal'] },
 );
 
 describe('memoryStore journal', () => {

@@ -58,3 +58,22 @@ describe('a record adopted across an epoch change keeps its wall-clock times', (
     expect(repeat.reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
   });
 });
+
+describe('a clock set back while a sale is being charged', () => {
+  it("a tab's own pending, re-read by its next claim, still ages from when it began: unknown after pendingTimeout, not IN_FLIGHT for an hour", async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const a = await tab(db, new ManualClock());
+    const first = await a.guard.begin(sale());
+    expect(first.verdict).toBe('allow');
+    // The till's time is corrected an hour back while the charge is out.
+    a.clock.advance(10_000);
+    a.clock.jump(-60 * MINUTE);
+    const held = await a.guard.begin(sale()); // the claim re-reads this tab's own pending
+    expect(held.reasons.map((r) => r.code)).toContain('IN_FLIGHT');
+    a.clock.advance(3 * MINUTE); // past pendingTimeout (2m)
+    const later = await a.guard.begin(sale());
+    expect(later.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
+    expect(later.reasons.map((r) => r.code)).not.toContain('IN_FLIGHT');
+  });
+});

@@ -1,0 +1,300 @@
+/**
+ * `pos-duplicate-guard reconcile` (SPEC §11): a store's attempts against a
+ * processor's settlement file, as a table a store manager reads or one JSON
+ * document; `--apply` settles the unknown attempts the file proves.
+ */
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../duration.js';
+import { errorText, isGuardError } from '../errors.js';
+import { createGuard } from '../guard.js';
+import { reconcile } from '../reconcile/match.js';
+import { TRANSACTION_FORMATS, type TransactionFormat } from '../reconcile/presets.js';
+import { readTransactions } from '../reconcile/read.js';
+import type { AppliedFinding, ProcessorTransaction, ReconcileReport } from '../reconcile/types.js';
+import { redact } from '../redact.js';
+import { fileStore } from '../stores/file.js';
+import type { AttemptRecord, GuardStore, Locale, StoreOwner } from '../types.js';
+import { formatReport } from './reconcile-table.js';
+import { asSeenAt, readStoreRecords } from './store-records.js';
+
+/** 0: nothing needs action; 1: something does; 2: the input could not be used. */
+export const RECONCILE_EXIT = { clean: 0, findings: 1, unusable: 2 } as const;
+
+export interface ReconcileIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** @default process.env (GUARD_SECRET) */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Progress lines go to stderr only when it is a terminal. @default process.stderr.isTTY */
+  stderrIsTTY?: boolean;
+  /** Wall clock, for how old a stored `pending` is. @default Date.now */
+  now?: () => number;
+}
+
+export const RECONCILE_HELP = `Usage: pos-duplicate-guard reconcile --store FILE --transactions FILE [options]
+       pos-duplicate-guard reconcile --database URL --merchant ID --transactions FILE [options]
+
+Matches the guard's attempts against the processor's settlement file (对账)
+and says what is wrong and what to do: unknown outcomes that were charged or
+not, double charges, approvals without a charge, amounts that differ, charges
+the till never saw, refunds beyond the charge.
+
+Options:
+  --store FILE           The till's fileStore data file. Read as it is on disk,
+                         without the secret and without its lock.
+  --database URL         A postgresStore's database instead (needs --merchant
+                         and the pg package).
+  --transactions FILE    The settlement file: CSV, or JSON (an array of
+                         ProcessorTransaction, amounts in minor units).
+  --format NAME          The file's layout: ${TRANSACTION_FORMATS.join(', ')}
+                         (default generic: columns named like ProcessorTransaction).
+  --tolerance DURATION   Probable matches: a charge this close to the attempt;
+                         and how old an unknown attempt must be before no
+                         charge means it was not charged (default 2m).
+  --window DURATION      Two charges of one sale this close together are a
+                         double charge (default 10m).
+  --now TIME             When the file ends (ISO 8601 with offset, or epoch ms;
+                         default: its latest transaction).
+  --pending-timeout DURATION
+                         A stored pending attempt older than this counts as
+                         unknown (default 2m).
+  --merchant ID          Only this merchant's attempts (required with --apply
+                         and --database).
+  --locale en|zh-CN      The table's language (default en).
+  --json                 Print the report as one JSON document:
+                         { findings, totals } (and "applied" with --apply).
+  --apply                Settle the unknown attempts the file proves (approved,
+                         cancelled, voided), journaled as reconciliation. Opens
+                         a guard over the store: the till must not hold it.
+                         The secret is read from GUARD_SECRET.
+  -h, --help             Show this help.
+
+Exit codes:
+  0  nothing needs action
+  1  something does (after --apply: something a person must look into)
+  2  bad arguments, an unreadable store or settlement file, a missing secret
+
+Examples:
+  pos-duplicate-guard reconcile --store /var/lib/till/guard.jsonl --transactions wechat-20260301.csv --format wechat --locale zh-CN
+  GUARD_SECRET=… pos-duplicate-guard reconcile --store guard.jsonl --transactions settlement.csv --apply --merchant M-0001
+  pos-duplicate-guard reconcile --store guard.jsonl --transactions stripe.csv --format stripe --json > report.json`;
+
+interface Args {
+  store?: string;
+  database?: string;
+  transactions: string;
+  format: TransactionFormat;
+  tolerance: string;
+  window: string;
+  now?: string;
+  pendingTimeoutMs: number;
+  merchant?: string;
+  locale: Locale;
+  json: boolean;
+  apply: boolean;
+  help: boolean;
+}
+
+class UsageError extends Error {}
+
+function parse(args: readonly string[]): Args {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      store: { type: 'string' },
+      database: { type: 'string' },
+      transactions: { type: 'string' },
+      format: { type: 'string' },
+      tolerance: { type: 'string' },
+      window: { type: 'string' },
+      now: { type: 'string' },
+      'pending-timeout': { type: 'string' },
+      merchant: { type: 'string' },
+      locale: { type: 'string' },
+      json: { type: 'boolean' },
+      apply: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const help = values.help === true;
+  if (help) {
+    return {
+      help,
+      transactions: '',
+      format: 'generic',
+      tolerance: '2m',
+      window: '10m',
+      pendingTimeoutMs: 0,
+      locale: 'en',
+      json: false,
+      apply: false,
+    };
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}": every input is named (--store, --transactions…)`);
+  }
+  if (values.transactions === undefined) throw new UsageError('--transactions FILE is required: the processor’s settlement file');
+  if ((values.store === undefined) === (values.database === undefined)) {
+    throw new UsageError('give exactly one of --store FILE or --database URL');
+  }
+  if (values.database !== undefined && values.merchant === undefined) {
+    throw new UsageError('--database needs --merchant ID: one database holds many merchants');
+  }
+  if (values.apply && values.merchant === undefined) {
+    throw new UsageError('--apply needs --merchant ID: the guard it opens is that merchant’s');
+  }
+  const format = (values.format ?? 'generic') as TransactionFormat;
+  if (!TRANSACTION_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${TRANSACTION_FORMATS.join(', ')}, got "${values.format}"`);
+  }
+  const locale = (values.locale ?? 'en') as Locale;
+  if (locale !== 'en' && locale !== 'zh-CN') throw new UsageError(`--locale must be en or zh-CN, got "${values.locale}"`);
+  for (const [flag, value] of [
+    ['--tolerance', values.tolerance],
+    ['--window', values.window],
+    ['--pending-timeout', values['pending-timeout']],
+  ] as const) {
+    if (value !== undefined && !/^(\d+(ms|d|h|m|s))+$|^\d+$/.test(value)) {
+      throw new UsageError(`${flag} must be a Duration like 90s, 2m or 1h30m, got "${value}"`);
+    }
+  }
+  const now = values.now;
+  return {
+    ...(values.store !== undefined ? { store: values.store } : {}),
+    ...(values.database !== undefined ? { database: values.database } : {}),
+    ...(values.merchant !== undefined ? { merchant: values.merchant } : {}),
+    ...(now !== undefined ? { now } : {}),
+    transactions: values.transactions,
+    format,
+    tolerance: values.tolerance ?? '2m',
+    window: values.window ?? '10m',
+    pendingTimeoutMs: parseDuration(values['pending-timeout'] ?? '2m', { field: 'pending-timeout' }),
+    locale,
+    json: values.json === true,
+    apply: values.apply === true,
+    help,
+  };
+}
+
+/** `pos-duplicate-guard reconcile …`. Resolves the exit code; never throws for a user error. */
+export async function reconcileCommand(args: readonly string[], io: ReconcileIo): Promise<number> {
+  let a: Args;
+  try {
+    a = parse(args);
+  } catch (error) {
+    // parseArgs's own errors name the option ("Unknown option '--jsn'").
+    return unusable(io, (error as Error).message);
+  }
+  if (a.help) {
+    io.stdout(`${RECONCILE_HELP}\n`);
+    return RECONCILE_EXIT.clean;
+  }
+  const env = io.env ?? process.env;
+  const secret = env.GUARD_SECRET;
+  if (a.apply && !secret) return unusable(io, '--apply needs the guard’s secret in the GUARD_SECRET environment variable');
+  try {
+    const transactions = await read(a, io);
+    const nowMs = a.now === undefined ? undefined : /^\d+$/.test(a.now) ? Number(a.now) : a.now;
+    const options = { tolerance: a.tolerance, window: a.window, ...(nowMs !== undefined ? { now: nowMs } : {}) };
+    let report: ReconcileReport;
+    let attempts: AttemptRecord[];
+    let applied: AppliedFinding[] | undefined;
+    if (a.apply) {
+      const { store, release } = await openStore(a);
+      try {
+        const guard = await createGuard({ merchantId: a.merchant!, secret: secret!, store, pendingTimeout: a.pendingTimeoutMs });
+        try {
+          attempts = await guard.attempts({ merchantId: a.merchant! });
+          report = reconcile(attempts, transactions, options);
+          applied = await guard.applyReconciliation(report);
+        } finally {
+          await guard.close();
+        }
+      } finally {
+        await release();
+      }
+    } else {
+      attempts = await readAttempts(a, io);
+      report = reconcile(attempts, transactions, options);
+    }
+    if (a.json) io.stdout(`${JSON.stringify(applied ? { ...report, applied } : report, null, 2)}\n`);
+    else {
+      io.stdout(
+        formatReport({
+          report,
+          attempts: attempts.length,
+          transactions: transactions.length,
+          file: a.transactions,
+          locale: a.locale,
+          ...(applied ? { applied } : {}),
+        }),
+      );
+    }
+    return report.findings.length > (applied?.length ?? 0) ? RECONCILE_EXIT.findings : RECONCILE_EXIT.clean;
+  } catch (error) {
+    // The guard's own errors are the user's input (a bad row, a locked store, a wrong secret); anything else is a bug.
+    if (isGuardError(error) || error instanceof UsageError) return unusable(io, error.message);
+    throw error;
+  }
+}
+
+async function read(a: Args, io: ReconcileIo): Promise<ProcessorTransaction[]> {
+  const tty = io.stderrIsTTY ?? process.stderr.isTTY === true;
+  const progress = tty ? (rows: number) => io.stderr(`\rreading ${a.transactions}: ${rows.toLocaleString('en-US')} rows`) : undefined;
+  const transactions = await readTransactions(a.transactions, { format: a.format, ...(progress ? { onProgress: progress } : {}) });
+  if (tty && transactions.length >= 10_000) {
+    io.stderr(`\rreading ${a.transactions}: ${transactions.length.toLocaleString('en-US')} transactions\n`);
+  }
+  return transactions;
+}
+
+/** The attempts as `guard.attempts()` would list them, read without the secret. */
+async function readAttempts(a: Args, io: ReconcileIo): Promise<AttemptRecord[]> {
+  const now = (io.now ?? Date.now)();
+  let records: AttemptRecord[];
+  if (a.store !== undefined) {
+    const read = await readStoreRecords(a.store);
+    for (const warning of read.warnings) io.stderr(`${redact(warning)}\n`);
+    records = read.records;
+  } else {
+    const { store, release } = await openStore(a);
+    const owner: StoreOwner = {
+      merchantId: a.merchant!,
+      terminalId: undefined,
+      windowMs: parseDuration(a.window, { field: 'window' }),
+      pendingTimeoutMs: a.pendingTimeoutMs,
+      clock: { now: Date.now, monotonic: () => performance.now() },
+      scheduler: { after: (ms, task) => clearTimeout.bind(null, setTimeout(task, ms)) },
+    };
+    try {
+      await store.attach?.(owner);
+      records = await store.load();
+    } finally {
+      await store.close?.();
+      await release();
+    }
+  }
+  return records.filter((r) => a.merchant === undefined || r.merchantId === a.merchant).map((r) => asSeenAt(r, now, a.pendingTimeoutMs));
+}
+
+/** The store `--store` or `--database` names; `release` ends what the command opened for it (the pg pool), after the store is closed. */
+async function openStore(a: Args): Promise<{ store: GuardStore; release: () => Promise<void> }> {
+  if (a.store !== undefined) return { store: fileStore(a.store), release: async () => undefined };
+  // Imported only here: pg is a peer dependency of the postgres entry, needed by nobody else.
+  let pg: typeof import('pg');
+  try {
+    pg = await import('pg');
+  } catch (error) {
+    throw new UsageError(`--database needs the pg package (npm install pg): ${errorText(error)}`);
+  }
+  const { postgresStore } = await import('../postgres.js');
+  const pool = new (pg.default?.Pool ?? pg.Pool)({ connectionString: a.database, max: 2 });
+  return { store: postgresStore({ pool }), release: () => pool.end() };
+}
+
+function unusable(io: ReconcileIo, message: string): number {
+  io.stderr(`pos-duplicate-guard reconcile: ${redact(message)}\nRun "pos-duplicate-guard reconcile --help" for usage.\n`);
+  return RECONCILE_EXIT.unusable;
+}

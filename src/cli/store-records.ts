@@ -1,0 +1,41 @@
+/**
+ * A file store's records, read without opening the store: no secret, no
+ * lock, nothing written. The till may be running on the file: the command
+ * reads what is on disk now (lines are appended whole, a compaction renames
+ * a complete file in), and the last line for an id wins, as at start-up.
+ */
+import { readFile } from 'node:fs/promises';
+import { GuardStorageError, errorText } from '../errors.js';
+import { parseLine } from '../stores/file/jsonl.js';
+import type { AttemptRecord } from '../types.js';
+
+export interface StoreRecords {
+  records: AttemptRecord[];
+  /** Lines that could not be read (a torn last line while the till writes): skipped. */
+  warnings: string[];
+}
+
+export async function readStoreRecords(path: string): Promise<StoreRecords> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new GuardStorageError('READ_FAILED', `${path}: cannot be read: ${errorText(error)}`, { field: 'store', cause: error });
+  }
+  const records = new Map<string, AttemptRecord>();
+  const warnings: string[] = [];
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line === '') continue;
+    const parsed = parseLine(line);
+    if (typeof parsed === 'string') warnings.push(`${path}:${i + 1}: skipped, ${parsed}`);
+    else if (parsed.op === 'record') records.set(parsed.record.id, parsed.record);
+    else if (parsed.op === 'delete') records.delete(parsed.id);
+  }
+  return { records: [...records.values()], warnings };
+}
+
+/** What `guard.attempts()` would say of a record at `now`: a `pending` older than `pendingTimeoutMs` reads `unknown` (SPEC §2). */
+export function asSeenAt(record: AttemptRecord, now: number, pendingTimeoutMs: number): AttemptRecord {
+  return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? { ...record, status: 'unknown' } : record;
+}

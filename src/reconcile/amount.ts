@@ -1,0 +1,62 @@
+/**
+ * Money as exports write it (`12.50`, `1,234.00`, `-0.10`, full-width
+ * `１２．５０`) to integer minor units, by the currency's exponent (JPY 0,
+ * CNY 2, KWD 3), with string arithmetic only: `Number('0.1') * 100` is not
+ * how money is counted.
+ */
+
+const exponents = new Map<string, number>();
+
+/**
+ * Minor-unit digits of an ISO 4217 currency, as `Intl` knows them (the same
+ * table `formatMoney` divides by, so what is read prints back the same).
+ * `undefined` for a code `Intl` does not accept.
+ */
+export function currencyExponent(currency: string): number | undefined {
+  let exponent = exponents.get(currency);
+  if (exponent === undefined) {
+    if (!/^[A-Z]{3}$/.test(currency)) return undefined;
+    try {
+      exponent = new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      return undefined;
+    }
+    exponents.set(currency, exponent);
+  }
+  return exponent;
+}
+
+/** Full-width digits and signs (Chinese exports, IME input) to ASCII; other text as it is. */
+export function toHalfWidth(text: string): string {
+  return text.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
+}
+
+// Digits grouped by commas in threes, or not grouped; an optional fraction.
+const MAJOR = /^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/;
+
+/**
+ * `'1,234.50'` in `CNY` → `123450`. Returns a sentence saying what is wrong
+ * instead (the caller names the file, line and column): more fraction digits
+ * than the currency has (unless they are zeros), a value beyond
+ * `Number.MAX_SAFE_INTEGER` minor units, or anything that is not a plain
+ * decimal number. Currency signs (`¥`, `$`, `€`…) and spaces are allowed.
+ */
+export function toMinorUnits(text: string, currency: string): number | string {
+  const exponent = currencyExponent(currency);
+  if (exponent === undefined) return `the currency ${JSON.stringify(currency)} is not an ISO 4217 code`;
+  // Currency signs and spaces (thin and no-break ones too) around or inside the number.
+  let value = toHalfWidth(text).replace(/[\s\u00a0\u2009\u202f¥￥$€£]/g, '');
+  // Accounting negatives: (12.50).
+  if (/^\(.*\)$/.test(value)) value = `-${value.slice(1, -1)}`;
+  const match = MAJOR.exec(value);
+  if (!match) return `${JSON.stringify(text.slice(0, 40))} is not an amount (like 12.50 or 1,234.00)`;
+  const [, sign, whole = '', fraction = ''] = match;
+  const kept = fraction.slice(0, exponent);
+  if (/[^0]/.test(fraction.slice(exponent))) {
+    return `${JSON.stringify(text.slice(0, 40))} has more decimals than ${currency} has (${exponent})`;
+  }
+  const digits = (whole.replace(/,/g, '') + kept.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
+  const minor = Number(digits);
+  if (!Number.isSafeInteger(minor)) return `${JSON.stringify(text.slice(0, 40))} is too large`;
+  return sign === '-' && minor !== 0 ? -minor : minor;
+}

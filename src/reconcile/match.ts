@@ -1,0 +1,395 @@
+/**
+ * `reconcile`: the guard's attempts against the processor's transactions
+ * (SPEC §11). Pure: no I/O, no clock (`now` is an option). One pass builds
+ * indexes of the transactions (by reference, processor id, auth code, and
+ * by currency + amount sorted by time); each attempt then looks itself up
+ * in them, so 100k attempts against 100k transactions is a few Map lookups
+ * each, never a nested scan.
+ */
+import { parseDuration } from '../duration.js';
+import { GuardInputError, describeValue } from '../errors.js';
+import type { AttemptRecord, AttemptStatus, Duration } from '../types.js';
+import { checkTransactions, epochOf, type Transaction } from './transactions.js';
+import type { Finding, FindingCode, FindingTotal, ReconcileReport } from './types.js';
+import { checkOptions } from './options.js';
+
+export interface ReconcileOptions {
+  /**
+   * How far apart an attempt's last `pending` and a charge may be for a
+   * probable match, and how old an `unknown` (or `approved`) attempt must be
+   * at `now` before no charge means it was not charged.
+   * @default '2m'
+   */
+  tolerance?: Duration;
+  /** Two charges of one sale this close together, with no override between them, are `CHARGED_TWICE`. @default '10m' */
+  window?: Duration;
+  /** Epoch ms or an ISO 8601 string with an offset. @default the latest transaction's `at` (else the latest attempt's update) */
+  now?: number | string;
+}
+
+/** The findings table's order (SPEC §11): reports and totals list codes in it. */
+export const FINDING_CODES: readonly FindingCode[] = [
+  'UNKNOWN_WAS_CHARGED',
+  'UNKNOWN_NOT_CHARGED',
+  'UNKNOWN_WAS_REVERSED',
+  'CHARGED_TWICE',
+  'APPROVED_NOT_CHARGED',
+  'AMOUNT_MISMATCH',
+  'UNMATCHED_CHARGE',
+  'REFUNDED_TWICE',
+];
+
+const STATUSES: ReadonlySet<AttemptStatus> = new Set(['pending', 'unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded']);
+
+/** The charges an attempt was matched with, and how. */
+interface Match {
+  charges: readonly Transaction[];
+  exact: boolean;
+}
+
+/** The processor's side, indexed once. */
+interface Indexes {
+  charges: Transaction[];
+  refunds: Transaction[];
+  byReference: Map<string, Transaction[]>;
+  byId: Map<string, Transaction>;
+  byAuthCode: Map<string, Transaction[]>;
+  /** Amount → charges, oldest first (any currency: a number key hashes without building a string per charge). */
+  byAmount: Map<number, Transaction[]>;
+  /** What a succeeded reversal names (`original`, else `reference`) → its ids. */
+  reversals: Map<string, string[]>;
+}
+
+/**
+ * Matches attempts (what `guard.attempts()` returns) with the processor's
+ * transactions and says what is wrong and what to do, one finding per
+ * problem. Throws `GuardInputError` (`INVALID_ATTEMPT`,
+ * `INVALID_TRANSACTION`) or `GuardConfigError` (bad options) naming the
+ * field and the rule.
+ *
+ * @example
+ * const report = reconcile(await guard.attempts(), transactions, { tolerance: '2m' });
+ */
+export function reconcile(
+  attempts: readonly AttemptRecord[],
+  transactions: readonly unknown[],
+  options: ReconcileOptions = {},
+): ReconcileReport {
+  const opts = checkOptions(options);
+  const toleranceMs = parseDuration(opts.tolerance ?? '2m', { field: 'tolerance' });
+  const windowMs = parseDuration(opts.window ?? '10m', { field: 'window' });
+  const sales = checkAttempts(attempts);
+  const txs = checkTransactions(transactions);
+  const now = opts.now === undefined ? latest(txs, sales) : (epochOf(opts.now) as number);
+  const ix = indexTransactions(txs);
+
+  // Oldest first: matches and findings come out in a stable order.
+  sales.sort((a, b) => a.pendingSince - b.pendingSince || (a.id < b.id ? -1 : 1));
+  const claimed = claims();
+  const matches = new Map<string, Match>();
+  // Exact matches first, all of them: a probable match never takes a charge an exact one names.
+  for (const attempt of sales) {
+    const charges = exactCharges(attempt, ix, claimed);
+    if (charges.length === 0) continue;
+    for (const charge of charges) claimed.set(charge, attempt);
+    matches.set(attempt.id, { charges, exact: true });
+  }
+  for (const attempt of sales) {
+    // A declined or cancelled attempt took no money: its sale's retry owns a charge that looks like it.
+    if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled') continue;
+    const charge = probableCharge(attempt, ix, claimed, toleranceMs);
+    if (!charge) continue;
+    claimed.set(charge, attempt);
+    matches.set(attempt.id, { charges: [charge], exact: false });
+  }
+
+  const findings: Finding[] = [];
+  const reversed = (charge: Transaction): string[] | undefined =>
+    ix.reversals.get(charge.id) ?? (charge.reference === undefined ? undefined : ix.reversals.get(charge.reference));
+  const charged: AttemptRecord[] = [];
+  for (const attempt of sales) {
+    const match = matches.get(attempt.id);
+    const all = match?.charges ?? NONE;
+    const live = all.length === 0 ? NONE : all.filter((charge) => !reversed(charge));
+    const how: Finding['match'] = match?.exact === false ? 'probable' : 'exact';
+    const old = now - attempt.pendingSince > toleranceMs;
+    const base = () => baseOf(attempt, how);
+    if (attempt.status === 'declined' || attempt.status === 'cancelled') {
+      // Settled as taking no money, yet the processor charged it: for a person to look into.
+      for (const charge of live) findings.push(unmatched(charge, [attempt.id]));
+      continue;
+    }
+    if (live.length > 0 && attempt.status !== 'voided') charged.push(attempt);
+    if (attempt.status === 'unknown') {
+      if (live.length > 0) findings.push({ code: 'UNKNOWN_WAS_CHARGED', ...base(), transactions: ids(live), action: 'settle-approved' });
+      else if (all.length > 0) {
+        const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
+        findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
+      } else if (old) {
+        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match: 'exact', transactions: [], action: 'settle-cancelled' });
+      }
+    }
+    if (attempt.status === 'approved' && all.length === 0 && old) {
+      findings.push({ code: 'APPROVED_NOT_CHARGED', ...base(), transactions: [], action: 'look-into-it' });
+    }
+    if (attempt.status === 'voided') continue;
+    if (live.length > 1) {
+      // Two charges for one reference: everything after the first is extra.
+      const extra = live.slice(1).reduce((sum, charge) => sum + charge.amount, 0);
+      findings.push({ code: 'CHARGED_TWICE', ...base(), amount: extra, transactions: ids(live), action: 'refund-one' });
+    }
+    for (const charge of live) {
+      if (charge.amount === attempt.amount && charge.currency === attempt.currency) continue;
+      const differs = charge.currency === attempt.currency ? Math.abs(charge.amount - attempt.amount) : charge.amount;
+      findings.push({
+        code: 'AMOUNT_MISMATCH',
+        ...base(),
+        amount: differs,
+        currency: charge.currency,
+        transactions: [charge.id],
+        action: 'look-into-it',
+      });
+    }
+  }
+  findings.push(...chargedTwiceInWindow(charged, matches, windowMs));
+  for (const charge of ix.charges) if (!claimed.has(charge) && !reversed(charge)) findings.push(unmatched(charge, []));
+  findings.push(...refundedTwice(ix, claimed));
+
+  const order = new Map(FINDING_CODES.map((code, i) => [code, i]));
+  findings.sort((a, b) => order.get(a.code)! - order.get(b.code)!);
+  // One key order for every finding: JSON reports diff cleanly from day to day.
+  const ordered = findings.map(({ code, attempts, transactions, amount, currency, action, match }) => ({
+    code,
+    attempts,
+    transactions,
+    amount,
+    currency,
+    action,
+    match,
+  }));
+  return { findings: ordered, totals: totalsOf(ordered) };
+}
+
+/** Which attempt took which charge: kept on the transactions themselves (see Transaction.claimedBy), no Map of 100k objects. */
+interface Claims {
+  has(t: Transaction): boolean;
+  get(t: Transaction): AttemptRecord | undefined;
+  set(t: Transaction, attempt: AttemptRecord): void;
+}
+
+function claims(): Claims {
+  return {
+    has: (t) => t.claimedBy !== undefined,
+    get: (t) => t.claimedBy,
+    set: (t, attempt) => void (t.claimedBy = attempt),
+  };
+}
+
+/** A finding's fields from its attempt; a fresh array each time: findings are plain data a caller may change. */
+function baseOf(attempt: AttemptRecord, how: Finding['match']): Pick<Finding, 'attempts' | 'amount' | 'currency' | 'match'> {
+  return { attempts: [attempt.id], amount: attempt.amount, currency: attempt.currency, match: how };
+}
+
+function ids(transactions: readonly Transaction[]): string[] {
+  return transactions.map((t) => t.id);
+}
+
+function unmatched(charge: Transaction, attempts: string[]): Finding {
+  return {
+    code: 'UNMATCHED_CHARGE',
+    attempts,
+    transactions: [charge.id],
+    amount: charge.amount,
+    currency: charge.currency,
+    action: 'look-into-it',
+    match: 'exact',
+  };
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function indexTransactions(txs: readonly Transaction[]): Indexes {
+  const ix: Indexes = {
+    charges: [],
+    refunds: [],
+    byReference: new Map(),
+    byId: new Map(),
+    byAuthCode: new Map(),
+    byAmount: new Map(),
+    reversals: new Map(),
+  };
+  for (const tx of txs) {
+    // A failed transaction moved no money: it matches nothing and is owed nothing.
+    if (tx.status !== 'succeeded') continue;
+    if (tx.type === 'refund') ix.refunds.push(tx);
+    else if (tx.type === 'reversal') {
+      const names = tx.original ?? tx.reference;
+      if (names !== undefined) push(ix.reversals, names, tx.id);
+    } else if (!ix.byId.has(tx.id)) {
+      // A charge listed twice under one id (two exports joined) is one charge.
+      ix.charges.push(tx);
+      ix.byId.set(tx.id, tx);
+      if (tx.reference !== undefined) push(ix.byReference, tx.reference, tx);
+      if (tx.authCode !== undefined) push(ix.byAuthCode, tx.authCode, tx);
+      push(ix.byAmount, tx.amount, tx);
+    }
+  }
+  for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
+  return ix;
+}
+
+/** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */
+function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
+  // Written as loops: this runs once per attempt, and at 100k attempts spread copies and closures show.
+  let found: Transaction[] | undefined;
+  const take = (list: readonly Transaction[] | undefined) => {
+    if (list) for (const t of list) if (!claimed.has(t) && !found?.includes(t)) (found ??= []).push(t);
+  };
+  take(ix.byReference.get(attempt.idempotencyKey));
+  if (attempt.id !== attempt.idempotencyKey) take(ix.byReference.get(attempt.id));
+  if (found) return found;
+  const named = attempt.processorRef === undefined ? undefined : ix.byId.get(attempt.processorRef);
+  if (named && !claimed.has(named)) return [named];
+  // An auth code repeats across days and cards: the one of this currency nearest in time.
+  const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
+  let nearest: Transaction | undefined;
+  for (const t of coded ?? NONE) {
+    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+    if (!nearest || Math.abs(t.at - attempt.pendingSince) < Math.abs(nearest.at - attempt.pendingSince)) nearest = t;
+  }
+  return nearest ? [nearest] : NONE;
+}
+
+const NONE: readonly Transaction[] = [];
+
+/** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`. */
+function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): Transaction | undefined {
+  const list = ix.byAmount.get(attempt.amount);
+  if (!list) return undefined;
+  const from = attempt.pendingSince - toleranceMs;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.at < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let best: Transaction | undefined;
+  for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
+    const t = list[i]!;
+    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
+    if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
+  }
+  return best;
+}
+
+/**
+ * Two charged attempts of one sale (one fingerprint) inside `window`, the
+ * later one without an override note: the guard would have asked, so
+ * nobody confirmed the repeat (another till cut off, a guard bypassed).
+ */
+function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<string, Match>, windowMs: number): Finding[] {
+  const bySale = new Map<string, AttemptRecord[]>();
+  for (const attempt of charged) if (attempt.kind === 'sale') push(bySale, attempt.fingerprint, attempt);
+  const findings: Finding[] = [];
+  for (const list of bySale.values()) {
+    for (let i = 1; i < list.length; i++) {
+      const [earlier, later] = [list[i - 1]!, list[i]!];
+      if (later.override !== undefined || later.pendingSince - (earlier.approvedAt ?? earlier.pendingSince) >= windowMs) continue;
+      const [first, second] = [matches.get(earlier.id)!, matches.get(later.id)!];
+      findings.push({
+        code: 'CHARGED_TWICE',
+        attempts: [earlier.id, later.id],
+        transactions: [first.charges[0]!.id, second.charges[0]!.id],
+        amount: later.amount,
+        currency: later.currency,
+        action: 'refund-one',
+        match: first.exact && second.exact ? 'exact' : 'probable',
+      });
+    }
+  }
+  return findings;
+}
+
+/** Refunds of one charge (named by its processor id or reference) that add up to more than it. */
+function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
+  const refundsOf = new Map<Transaction, Transaction[]>();
+  for (const refund of ix.refunds) {
+    const names = refund.original;
+    const charge = names === undefined ? undefined : (ix.byId.get(names) ?? ix.byReference.get(names)?.[0]);
+    if (charge && charge.currency === refund.currency) push(refundsOf, charge, refund);
+  }
+  const findings: Finding[] = [];
+  for (const [charge, refunds] of refundsOf) {
+    const total = refunds.reduce((sum, refund) => sum + refund.amount, 0);
+    if (total <= charge.amount) continue;
+    const attempt = claimed.get(charge);
+    findings.push({
+      code: 'REFUNDED_TWICE',
+      attempts: attempt ? [attempt.id] : [],
+      transactions: [charge.id, ...ids(refunds)],
+      amount: total - charge.amount,
+      currency: charge.currency,
+      action: 'recover-excess',
+      match: 'exact',
+    });
+  }
+  return findings;
+}
+
+function totalsOf(findings: readonly Finding[]): FindingTotal[] {
+  const totals = new Map<string, FindingTotal>();
+  for (const finding of findings) {
+    const key = `${finding.code} ${finding.currency}`;
+    const total = totals.get(key);
+    if (total) {
+      total.count++;
+      total.amount += finding.amount;
+    } else totals.set(key, { code: finding.code, currency: finding.currency, count: 1, amount: finding.amount });
+  }
+  // Findings are in code order already; currencies alphabetical within a code.
+  return [...totals.values()].sort((a, b) => (a.code === b.code ? (a.currency < b.currency ? -1 : 1) : 0));
+}
+
+function latest(txs: readonly Transaction[], attempts: readonly AttemptRecord[]): number {
+  let max = -Infinity;
+  for (const tx of txs) if (tx.at > max) max = tx.at;
+  if (max === -Infinity) for (const a of attempts) if (a.updatedAt > max) max = a.updatedAt;
+  return max === -Infinity ? 0 : max;
+}
+
+/**
+ * The sale attempts, shallow-checked (they come from `guard.attempts()`;
+ * a full check of 100k records would cost more than the matching). A
+ * refund attempt is not matched: refunds are judged on the processor's side.
+ */
+function checkAttempts(attempts: unknown): AttemptRecord[] {
+  if (!Array.isArray(attempts)) {
+    bad('attempts', `must be an array of AttemptRecord (from guard.attempts()), got ${describeValue(attempts)}`);
+  }
+  const sales: AttemptRecord[] = [];
+  for (let i = 0; i < attempts.length; i++) {
+    const a = attempts[i] as Partial<AttemptRecord> | null;
+    const at = `attempts[${i}]`;
+    if (typeof a !== 'object' || a === null) bad(at, `must be an AttemptRecord, got ${describeValue(a)}`);
+    if (typeof a.id !== 'string' || typeof a.idempotencyKey !== 'string') bad(`${at}.id`, 'and `idempotencyKey` must be strings');
+    if (!STATUSES.has(a.status!)) bad(`${at}.status`, 'must be an attempt status', a.status);
+    if (!Number.isSafeInteger(a.amount) || typeof a.currency !== 'string') {
+      bad(`${at}.amount`, 'must be minor units with a `currency`', a.amount);
+    }
+    if (!Number.isSafeInteger(a.pendingSince)) bad(`${at}.pendingSince`, 'must be epoch ms', a.pendingSince);
+    if (a.kind === 'sale') sales.push(a as AttemptRecord);
+  }
+  return sales;
+}
+
+function bad(field: string, rule: string, ...value: [unknown?]): never {
+  const got = value.length > 0 ? `, got ${describeValue(value[0])}` : '';
+  throw new GuardInputError('INVALID_ATTEMPT', `\`${field}\` ${rule}${got}`, { field });
+}

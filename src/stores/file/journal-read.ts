@@ -1,0 +1,150 @@
+/**
+ * Reading a file store's journal and metadata from outside the store, as
+ * `journal verify` and `journal report` do: line by line (a 100k-line
+ * journal is never held whole), without the store's lock (a till keeps
+ * running), and a torn last line (a write a crash cut short, or one still
+ * under way) left out. Node only.
+ */
+import * as nodeFs from 'node:fs/promises';
+import { headOf } from '../../journal/chain.js';
+import type { JournalEntry, JournalHead } from '../../types.js';
+import { errno, storageError, type FileStoreFs } from './io.js';
+import { parseLine } from './jsonl.js';
+
+const CHUNK = 1 << 20;
+
+/** The journal files of the store at `path`, oldest first: the rotated generation, then the current one. */
+export const journalFiles = (path: string): [rotated: string, current: string] => [`${path}.journal.1`, `${path}.journal`];
+
+/**
+ * The complete, non-empty lines of the file at `path` from byte `from`; a
+ * missing file has none. Bytes after the last newline (a torn or unfinished
+ * line) are not a line.
+ */
+async function* completeLines(path: string, from = 0, fs: Pick<FileStoreFs, 'open'> = nodeFs): AsyncGenerator<string> {
+  const handle = await fs.open(path, 'r').catch((error: unknown) => {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw storageError('READ_FAILED', path, 'opening', error);
+  });
+  if (!handle) return;
+  try {
+    let [rest, at] = [Buffer.alloc(0), from];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK, at).catch((error: unknown) => {
+        throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
+      });
+      if (bytesRead === 0) return;
+      at += bytesRead;
+      // Lines are split as bytes, so a character cut between two chunks is joined before it is decoded.
+      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
+        if (nl > start) yield bytes.toString('utf8', start, nl);
+      }
+      rest = Buffer.from(bytes.subarray(start));
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+export interface ReadJournalOptions {
+  /**
+   * A complete line that is not a JSON object (damage, or an edit): told
+   * which file and line, then skipped. Without it such a line throws
+   * `GuardStorageError` code `READ_FAILED`.
+   */
+  onBadLine?: (file: string, line: number) => void;
+}
+
+/**
+ * The entries of the journal of the file store at `path` (its data file),
+ * oldest first: `<path>.journal.1` (the generation rotated away last, if
+ * any), then `<path>.journal`. Streams line by line; a torn last line is
+ * left out. Reads without the store's lock, so a running till is not stopped.
+ * @example
+ * for await (const entry of readJournal('/var/lib/pos/guard.jsonl')) console.log(entry.type);
+ */
+export async function* readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
+  for (const file of journalFiles(path)) {
+    let lineNo = 0;
+    for await (const line of completeLines(file)) {
+      lineNo++;
+      const entry = parseObject(line);
+      if (entry) yield entry as unknown as JournalEntry;
+      else if (options.onBadLine) options.onBadLine(file, lineNo);
+      else throw storageError('READ_FAILED', file, `reading line ${lineNo} (not a JSON object)`);
+    }
+  }
+}
+
+function parseObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The metadata of the file store at `path`, read without its lock: the
+ * last value of each key among its complete lines. Reads every line (the
+ * snapshot's cold lines too), line by line.
+ */
+export async function readFileMeta(path: string): Promise<Map<string, string>> {
+  const meta = new Map<string, string>();
+  for await (const line of completeLines(path)) {
+    // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
+    if (!line.startsWith('{"op":"meta"')) continue;
+    const parsed = parseLine(line);
+    if (typeof parsed === 'object' && parsed.op === 'meta') meta.set(parsed.key, parsed.value);
+  }
+  return meta;
+}
+
+/**
+ * Where the journal of the store at `path` ends on disk, at open: the
+ * head of its last complete line (the current file's, or else the rotated
+ * one's), and how many bytes of a torn last line follow it in the current
+ * file (a write a crash cut short: the store cuts them off before it appends).
+ */
+export async function journalTail(fs: FileStoreFs, path: string): Promise<{ head: JournalHead | undefined; torn: number; size: number }> {
+  const [rotated, current] = journalFiles(path);
+  const end = await lastLine(fs, current);
+  const head = end.line === undefined ? (await lastLine(fs, rotated)).line : end.line;
+  const entry = head === undefined ? undefined : parseObject(head);
+  return { head: entry && headOf(entry as unknown as JournalEntry), torn: end.torn, size: end.size - end.torn };
+}
+
+/** The last complete line of a file, the bytes after it, and its size; reads backwards a chunk at a time. */
+async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string | undefined; torn: number; size: number }> {
+  const handle = await fs.open(path, 'r').catch((error: unknown) => {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw storageError('OPEN_FAILED', path, 'opening the journal', error);
+  });
+  if (!handle) return { line: undefined, torn: 0, size: 0 };
+  try {
+    const { size } = await handle.stat();
+    let [tail, torn] = [Buffer.alloc(0), -1];
+    for (let to = size; to > 0;) {
+      const from = Math.max(0, to - 64 * 1024);
+      const chunk = Buffer.allocUnsafe(to - from);
+      await handle.read(chunk, 0, chunk.length, from);
+      tail = Buffer.concat([chunk, tail]);
+      to = from;
+      if (torn < 0) {
+        const nl = tail.lastIndexOf(10);
+        if (nl < 0) continue;
+        torn = tail.length - nl - 1;
+      }
+      const end = tail.length - torn - 1;
+      const start = end > 0 ? tail.lastIndexOf(10, end - 1) + 1 : 0;
+      if (start > 0 || from === 0) return { line: end > start ? tail.toString('utf8', start, end) : undefined, torn, size };
+    }
+    return { line: undefined, torn: torn < 0 ? size : torn, size };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * `pos-duplicate-guard reconcile`: exit codes (0 nothing to do, 1 something
+ * to do, 2 bad input), the --json shape, the table in en and zh-CN, reading
+ * a file store without its secret or lock, and --apply.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { RECONCILE_HELP, reconcileCommand, type ReconcileIo } from '../../src/cli/reconcile.js';
+import { fileStore } from '../../src/node.js';
+import type { AttemptRecord } from '../../src/index.js';
+import { ManualClock, MINUTE, SECRET } from '../helpers/guard.js';
+import { till } from '../helpers/till.js';
+
+function fakeIo(extra: Partial<ReconcileIo> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: ReconcileIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: {}, stderrIsTTY: false, ...extra };
+  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+const HEADER = 'id,type,status,amount,currency,at,reference,last4';
+const row = (id: string, a: AttemptRecord, fields: { amount?: string; at?: number } = {}) =>
+  `${id},charge,succeeded,"${fields.amount ?? (a.amount / 100).toFixed(2)}",${a.currency},${fields.at ?? a.pendingSince + 5_000},${a.idempotencyKey},${a.last4 ?? ''}`;
+
+/**
+ * A till's file store, closed (the till is not running), holding: an unknown
+ * attempt the file shows charged, one it shows nothing for, an approved one
+ * it shows charged, and a pending one from a till that died mid-charge.
+ * Times are recent: `--apply` opens a guard on the real clock, and retention is measured on it.
+ */
+async function scene() {
+  const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-cli-'));
+  const path = join(dir, 'guard.jsonl');
+  const clock = new ManualClock(Date.now() - 30 * MINUTE);
+  const t = await till({ store: fileStore(path), clock, pendingTimeout: '2m' });
+  const charged = await t.sale(1250, 'unknown', { last4: '4242', gapMs: MINUTE });
+  const notCharged = await t.sale(5000, 'unknown', { last4: '1111', gapMs: MINUTE });
+  const approved = await t.sale(123400, 'approved', { last4: '0005', gapMs: MINUTE });
+  const diedMidCharge = await t.sale(800, 'pending', { last4: '0341', gapMs: 5 * MINUTE });
+  await t.guard.close();
+  const csv = join(dir, 'settlement.csv');
+  await writeFile(csv, [HEADER, row('ch_1', charged), row('ch_2', approved, { amount: '1,234.00' }), ''].join('\n'));
+  const clean = join(dir, 'clean.csv');
+  await writeFile(clean, [HEADER, row('ch_2', approved), ''].join('\n'));
+  return { dir, path, csv, clean, charged, notCharged, approved, diedMidCharge, now: String(clock.now()) };
+}
+
+describe('reconcile command', () => {
+  test('findings: exit 1, a table with totals; the store is read without its secret', async () => {
+    const s = await scene();
+    const { io, stdout, stderr } = fakeIo();
+    const code = await reconcileCommand(['--store', s.path, '--transactions', s.csv, '--now', s.now], io);
+    expect([code, stderr()]).toEqual([1, '']);
+    const text = stdout();
+    expect(text).toContain('Reconciliation: 4 attempts against 2 transactions');
+    expect(text).toMatch(/Unknown, but charged\s+exact\s+CN¥12\.50\s+\S+\s+ch_1\s+settle approved/);
+    // A pending attempt older than --pending-timeout counts as unknown: nothing charged it.
+    expect(text).toContain(s.diedMidCharge.id);
+    expect(text).toMatch(/Money at stake\nUnknown, but charged\s+1 finding\s+CN¥12\.50\nUnknown, not charged\s+2 findings\s+CN¥58\.00/);
+    expect(text.trimEnd().split('\n').at(-1)).toBe('3 findings need action.');
+  });
+
+  test('--json prints the report as one document: { findings, totals }', async () => {
+    const s = await scene();
+    const { io, stdout } = fakeIo();
+    expect(await reconcileCommand(['--store', s.path, '--transactions', s.csv, '--now', s.now, '--json'], io)).toBe(1);
+    const report = JSON.parse(stdout()) as Record<string, unknown>;
+    expect(Object.keys(report)).toEqual(['findings', 'totals']);
+    expect(report.findings).toEqual([
+      {
+        code: 'UNKNOWN_WAS_CHARGED',
+        attempts: [s.charged.id],
+        transactions: ['ch_1'],
+        amount: 1250,
+        currency: 'CNY',
+        action: 'settle-approved',
+        match: 'exact',
+      },
+      {
+        code: 'UNKNOWN_NOT_CHARGED',
+        attempts: [s.notCharged.id],
+        transactions: [],
+        amount: 5000,
+        currency: 'CNY',
+        action: 'settle-cancelled',
+        match: 'exact',
+      },
+      {
+        code: 'UNKNOWN_NOT_CHARGED',
+        attempts: [s.diedMidCharge.id],
+        transactions: [],
+        amount: 800,
+        currency: 'CNY',
+        action: 'settle-cancelled',
+        match: 'exact',
+      },
+    ]);
+    expect(report.totals).toEqual([
+      { code: 'UNKNOWN_WAS_CHARGED', currency: 'CNY', count: 1, amount: 1250 },
+      { code: 'UNKNOWN_NOT_CHARGED', currency: 'CNY', count: 2, amount: 5800 },
+    ]);
+  });
+
+  test('zh-CN: the table in Chinese, money as ¥', async () => {
+    const s = await scene();
+    const { io, stdout } = fakeIo();
+    await reconcileCommand(['--store', s.path, '--transactions', s.csv, '--now', s.now, '--locale', 'zh-CN'], io);
+    expect(stdout()).toMatch(/结果未知，实已扣款\s+精确\s+¥12\.50/);
+    expect(stdout()).toContain('3 项需要处理。');
+  });
+
+  test('nothing to do: exit 0', async () => {
+    const s = await scene();
+    const { io, stdout } = fakeIo();
+    const code = await reconcileCommand(['--store', s.path, '--transactions', s.clean, '--merchant', 'M-9999'], io);
+    // Another merchant's attempts are not this report's; its one charge is then a stranger.
+    expect([code, stdout()]).toEqual([1, expect.stringContaining('Charge the till never saw')]);
+    const empty = join(s.dir, 'empty.csv');
+    await writeFile(empty, `${HEADER}\n`);
+    const quiet = fakeIo();
+    expect(await reconcileCommand(['--store', s.path, '--transactions', empty, '--merchant', 'M-9999'], quiet.io)).toBe(0);
+    expect(quiet.stdout()).toContain('Nothing to do');
+  });
+
+  test('--apply settles what the file proves, journaled; then only what a person must see is left', async () => {
+    const s = await scene();
+    const env = { GUARD_SECRET: SECRET };
+    const first = fakeIo({ env });
+    const args = ['--store', s.path, '--transactions', s.csv, '--now', s.now, '--merchant', 'M-0001', '--json'];
+    expect(await reconcileCommand([...args, '--apply'], first.io)).toBe(0);
+    const applied = (JSON.parse(first.stdout()) as { applied: unknown[] }).applied;
+    expect(applied).toEqual([
+      { attemptId: s.charged.id, code: 'UNKNOWN_WAS_CHARGED', from: 'unknown', to: 'approved' },
+      { attemptId: s.notCharged.id, code: 'UNKNOWN_NOT_CHARGED', from: 'unknown', to: 'cancelled' },
+      { attemptId: s.diedMidCharge.id, code: 'UNKNOWN_NOT_CHARGED', from: 'unknown', to: 'cancelled' },
+    ]);
+    // Applied twice equals once: nothing left to settle, nothing to do.
+    const second = fakeIo({ env });
+    expect(await reconcileCommand([...args, '--apply'], second.io)).toBe(0);
+    expect(JSON.parse(second.stdout())).toEqual({ findings: [], totals: [], applied: [] });
+    const { readFile } = await import('node:fs/promises');
+    const journal = (await readFile(`${s.path}.journal`, 'utf8')).split('\n').filter((l) => l.includes('"reconcile"'));
+    expect(journal).toHaveLength(3);
+  });
+
+  test.each([
+    ['no --transactions', ['--store', 'x.jsonl'], /--transactions FILE is required/],
+    ['neither --store nor --database', ['--transactions', 'x.csv'], /exactly one of --store FILE or --database URL/],
+    ['both', ['--store', 'a', '--database', 'postgres://x', '--transactions', 'x.csv', '--merchant', 'M'], /exactly one of/],
+    ['--database without --merchant', ['--database', 'postgres://x', '--transactions', 'x.csv'], /--database needs --merchant/],
+    ['an unknown flag', ['--stor', 'x'], /Unknown option '--stor'/],
+    ['a bad format', ['--store', 'a', '--transactions', 'x.csv', '--format', 'square'], /--format must be one of generic, stripe/],
+    ['a bad duration', ['--store', 'a', '--transactions', 'x.csv', '--tolerance', '2 min'], /--tolerance must be a Duration/],
+    ['a bad locale', ['--store', 'a', '--transactions', 'x.csv', '--locale', 'fr'], /--locale must be en or zh-CN/],
+    ['--apply without --merchant', ['--store', 'a', '--transactions', 'x.csv', '--apply'], /--apply needs --merchant/],
+    ['--apply without GUARD_SECRET', ['--store', 'a', '--transactions', 'x.csv', '--apply', '--merchant', 'M'], /GUARD_SECRET/],
+    ['a positional argument', ['settlement.csv'], /unexpected argument "settlement.csv"/],
+  ])('bad arguments: %s → exit 2 and a message in our words', async (_, args, message) => {
+    const { io, stderr, stdout } = fakeIo();
+    expect(await reconcileCommand(args, io)).toBe(2);
+    expect(stderr()).toMatch(message);
+    expect(stderr()).toContain('Run "pos-duplicate-guard reconcile --help" for usage.');
+    expect(stdout()).toBe('');
+  });
+
+  test('unreadable inputs → exit 2 naming the file (and line and column)', async () => {
+    const s = await scene();
+    const bad = join(s.dir, 'bad.csv');
+    await writeFile(bad, `${HEADER}\nch_1,charge,succeeded,12.505,CNY,${Date.now()},k,4242\n`);
+    const cases: [string[], RegExp][] = [
+      [['--store', s.path, '--transactions', bad], /bad\.csv:2: column "amount" "12\.505" has more decimals than CNY has/],
+      [['--store', s.path, '--transactions', join(s.dir, 'missing.csv')], /missing\.csv: cannot be read/],
+      [['--store', join(s.dir, 'missing.jsonl'), '--transactions', s.csv], /missing\.jsonl: cannot be read/],
+      [['--store', s.path, '--transactions', s.csv, '--now', 'yesterday'], /`now` must be epoch ms or an ISO 8601 string/],
+    ];
+    for (const [args, message] of cases) {
+      const { io, stderr } = fakeIo();
+      expect(await reconcileCommand(args, io)).toBe(2);
+      expect(stderr()).toMatch(message);
+    }
+  });
+
+  test('--apply while a till (another process) holds the store: exit 2; reading beside it works', async () => {
+    const s = await scene();
+    // The till: another process with a guard open over the file (holding its lock) until told to stop.
+    const script = `import { createGuard } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
+      import { fileStore } from ${JSON.stringify(new URL('../../src/node.ts', import.meta.url).href)};
+      const guard = await createGuard({ merchantId: 'M-0001', secret: ${JSON.stringify(SECRET)}, store: fileStore(${JSON.stringify(s.path)}) });
+      process.stdout.write('ready\\n');
+      process.stdin.once('data', async () => { await guard.close(); process.exit(0); });`;
+    const file = join(s.dir, 'till.mts');
+    await writeFile(file, script);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the till exited ${code}`)));
+      });
+      const { io, stderr } = fakeIo({ env: { GUARD_SECRET: SECRET } });
+      expect(await reconcileCommand(['--store', s.path, '--transactions', s.csv, '--apply', '--merchant', 'M-0001'], io)).toBe(2);
+      expect(stderr()).toMatch(/lock|another process/i);
+      const read = fakeIo();
+      expect(await reconcileCommand(['--store', s.path, '--transactions', s.csv], read.io)).toBe(1);
+    } finally {
+      child.stdin.write('stop\n');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+
+  test('--help: exit 0 and the usage', async () => {
+    const { io, stdout } = fakeIo();
+    expect(await reconcileCommand(['--help'], io)).toBe(0);
+    expect(stdout()).toBe(`${RECONCILE_HELP}\n`);
+    expect(RECONCILE_HELP).toMatch(/Exit codes:\n {2}0 {2}nothing needs action\n {2}1 {2}something does/);
+  });
+
+  test('progress on stderr for a long file, only when stderr is a terminal', async () => {
+    const s = await scene();
+    const long = join(s.dir, 'long.csv');
+    const rows = Array.from({ length: 20_000 }, (_, i) => `x${i},charge,succeeded,1.00,CNY,${Date.now() - i},,`);
+    await writeFile(long, [HEADER, ...rows].join('\n'));
+    const tty = fakeIo({ stderrIsTTY: true });
+    await reconcileCommand(['--store', s.path, '--transactions', long, '--json'], tty.io);
+    expect(tty.stderr()).toContain('\rreading');
+    expect(tty.stderr()).toContain('20,000 transactions\n');
+    const piped = fakeIo({ stderrIsTTY: false });
+    await reconcileCommand(['--store', s.path, '--transactions', long, '--json'], piped.io);
+    expect(piped.stderr()).toBe('');
+    expect(() => JSON.parse(tty.stdout()) as unknown).not.toThrow();
+  });
+});
+
+describe('reconcile command on a postgresStore', () => {
+  test('--database reads the merchant’s attempts without the secret; --apply settles through a guard', async () => {
+    const { freshDatabase } = await import('../helpers/postgres.js');
+    const { postgresStore } = await import('../../src/postgres.js');
+    const db = await freshDatabase('reconcile_cli');
+    try {
+      const t = await till({ store: postgresStore({ pool: db.pool() }), clock: new ManualClock(Date.now() - 10 * MINUTE) });
+      const a = await t.sale(1250, 'unknown', { last4: '4242', gapMs: 5 * MINUTE });
+      await t.guard.close();
+      const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-pg-'));
+      const csv = join(dir, 'settlement.csv');
+      await writeFile(csv, [HEADER, row('ch_1', a), ''].join('\n'));
+      const args = ['--database', db.url, '--merchant', 'M-0001', '--transactions', csv, '--json'];
+      const read = fakeIo();
+      expect(await reconcileCommand(args, read.io)).toBe(1);
+      expect(JSON.parse(read.stdout())).toMatchObject({
+        findings: [{ code: 'UNKNOWN_WAS_CHARGED', attempts: [a.id], transactions: ['ch_1'] }],
+      });
+      const apply = fakeIo({ env: { GUARD_SECRET: SECRET } });
+      expect(await reconcileCommand([...args, '--apply'], apply.io)).toBe(0);
+      expect(JSON.parse(apply.stdout())).toMatchObject({ applied: [{ attemptId: a.id, to: 'approved' }] });
+      const again = fakeIo();
+      expect(await reconcileCommand(args, again.io)).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+});
