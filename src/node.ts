@@ -12,5 +12,5 @@
  */
 export { fileStore } from './stores/file.js';
 export type { FileStore, FileStoreFs, FileStoreOptions } from './stores/file.js';
-export { readJournal } from './stores/file/journal-read.js';
-export type { ReadJournalOptions } from './stores/file/journal-read.js';
+export { readJournal, readJournalFiles } from './stores/file/journal-read.js';
+export type { JournalReadProgress, ReadJournalOptions } from './stores/file/journal-read.js';

@@ -4,13 +4,14 @@
  * `<store>.journal*` as files, never opening the store, so it runs beside a
  * live till without its lock or its secret.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isGuardError } from '../errors.js';
+import { GuardStorageError, isGuardError } from '../errors.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
 import { checkTimeZone, localTimeZone } from '../report/period.js';
-import { readJournalEntries, readJournalFiles, type JournalReadProgress } from '../report/read.js';
+import { journalFiles, readJournalFiles, type JournalReadProgress } from '../stores/file/journal-read.js';
 import { summaryBuilder, type JournalSummary } from '../report/summary.js';
 import { formatTextReport } from '../report/text.js';
 import type { Locale } from '../types.js';
@@ -178,13 +179,28 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.to === undefined ? {} : { to: options.to }),
     });
+    const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${message}\n`);
     const reading = {
-      onWarning: (message: string) => io.stderr(`${progress.clear()}warning: ${message}\n`),
+      onTornLine: (file: string, line: number) => warn(`${file}:${line}: torn last line skipped (the till stopped mid-write)`),
+      onBadLine: (file: string, line: number) =>
+        warn(`${file}:${line}: not a journal entry, skipped (damaged or edited: run journal verify)`),
       onProgress: progress.show,
     };
-    const entries =
-      'store' in options.source ? readJournalEntries(options.source.store, reading) : readJournalFiles([options.source.journal], reading);
-    for await (const entry of entries) builder.add(entry);
+    const files =
+      'store' in options.source ? journalFiles(options.source.store).filter((file) => existsSync(file)) : [options.source.journal];
+    if (files.length === 0 || !files.every((file) => existsSync(file))) {
+      const missing =
+        'store' in options.source
+          ? `no journal at ${options.source.store}.journal: is --store the path the till's fileStore was given?`
+          : `no journal file at ${options.source.journal}`;
+      throw new GuardStorageError('READ_FAILED', missing, { field: 'store' in options.source ? 'store' : 'journal' });
+    }
+    const entries = readJournalFiles(files, reading);
+    for await (const entry of entries) {
+      // A line that parses but is no entry (damaged or edited) is left out like one that does not parse.
+      if (typeof entry.at === 'number' && Number.isFinite(entry.at) && typeof entry.type === 'string') builder.add(entry);
+      else warn(`an entry without a numeric "at" and a "type" skipped (damaged or edited: run journal verify)`);
+    }
     summary = builder.finish();
   } catch (error) {
     if (!isGuardError(error)) throw error;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { esc, formatHtmlReport } from '../../src/report/html.js';
-import { readJournalEntries } from '../../src/report/read.js';
+import { readJournal } from '../../src/stores/file/journal-read.js';
 import { summarizeJournal, type JournalSummary } from '../../src/report/summary.js';
 import type { JournalEntry } from '../../src/types.js';
 import { SECRET } from '../helpers/guard.js';
@@ -23,7 +23,7 @@ const HOSTILE = [
 
 async function summaryOf(storePath: string, tz = 'Asia/Shanghai'): Promise<JournalSummary> {
   const entries: JournalEntry[] = [];
-  for await (const entry of readJournalEntries(storePath)) entries.push(entry);
+  for await (const entry of readJournal(storePath)) entries.push(entry);
   return summarizeJournal(entries, { tz });
 }
 

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GuardInputError } from '../../src/errors.js';
-import { readJournalEntries } from '../../src/report/read.js';
+import { readJournal } from '../../src/stores/file/journal-read.js';
 import { summarizeJournal, type JournalSummary } from '../../src/report/summary.js';
 import type { JournalEntry } from '../../src/types.js';
 import { DAY_START, HOUR, MINUTE, playJournalDay, type JournalDay } from '../helpers/journal-day.js';
 
 async function entriesOf(storePath: string): Promise<JournalEntry[]> {
   const entries: JournalEntry[] = [];
-  for await (const entry of readJournalEntries(storePath)) entries.push(entry);
+  for await (const entry of readJournal(storePath)) entries.push(entry);
   return entries;
 }
 

@@ -16,37 +16,12 @@ const CHUNK = 1 << 20;
 /** The journal files of the store at `path`, oldest first: the rotated generation, then the current one. */
 export const journalFiles = (path: string): [rotated: string, current: string] => [`${path}.journal.1`, `${path}.journal`];
 
-/**
- * The complete, non-empty lines of the file at `path` from byte `from`; a
- * missing file has none. Bytes after the last newline (a torn or unfinished
- * line) are not a line.
- */
-async function* completeLines(path: string, from = 0, fs: Pick<FileStoreFs, 'open'> = nodeFs): AsyncGenerator<string> {
-  const handle = await fs.open(path, 'r').catch((error: unknown) => {
-    if (errno(error) === 'ENOENT') return undefined;
-    throw storageError('READ_FAILED', path, 'opening', error);
-  });
-  if (!handle) return;
-  try {
-    let [rest, at] = [Buffer.alloc(0), from];
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, at).catch((error: unknown) => {
-        throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
-      });
-      if (bytesRead === 0) return;
-      at += bytesRead;
-      // Lines are split as bytes, so a character cut between two chunks is joined before it is decoded.
-      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let start = 0;
-      for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
-        if (nl > start) yield bytes.toString('utf8', start, nl);
-      }
-      rest = Buffer.from(bytes.subarray(start));
-    }
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+export interface JournalReadProgress {
+  /** Bytes read so far over every journal file. */
+  bytesRead: number;
+  totalBytes: number;
+  /** Complete lines read so far. */
+  lines: number;
 }
 
 export interface ReadJournalOptions {
@@ -56,6 +31,10 @@ export interface ReadJournalOptions {
    * `GuardStorageError` code `READ_FAILED`.
    */
   onBadLine?: (file: string, line: number) => void;
+  /** Bytes after the last newline, left out: a write a crash cut short, or one still under way. */
+  onTornLine?: (file: string, line: number) => void;
+  /** After each chunk read (1 MiB): for a progress line on a terminal. */
+  onProgress?: (progress: JournalReadProgress) => void;
 }
 
 /**
@@ -66,16 +45,68 @@ export interface ReadJournalOptions {
  * @example
  * for await (const entry of readJournal('/var/lib/pos/guard.jsonl')) console.log(entry.type);
  */
-export async function* readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
-  for (const file of journalFiles(path)) {
-    let lineNo = 0;
-    for await (const line of completeLines(file)) {
-      lineNo++;
-      const entry = parseObject(line);
+export function readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
+  return readJournalFiles(journalFiles(path), options);
+}
+
+/** The entries of these JSON-lines journal files, one after the other (e.g. a journal a browser till exported); a missing file has none. */
+export async function* readJournalFiles(files: readonly string[], options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
+  const progress: JournalReadProgress = { bytesRead: 0, totalBytes: 0, lines: 0 };
+  for (const file of files)
+    {progress.totalBytes += await nodeFs.stat(file).then(
+      (stat) => stat.size,
+      () => 0,
+    );}
+  for (const file of files) {
+    for await (const { text, number } of completeLines(file, progress, options)) {
+      const entry = parseObject(text);
       if (entry) yield entry as unknown as JournalEntry;
-      else if (options.onBadLine) options.onBadLine(file, lineNo);
-      else throw storageError('READ_FAILED', file, `reading line ${lineNo} (not a JSON object)`);
+      else if (options.onBadLine) options.onBadLine(file, number);
+      else throw storageError('READ_FAILED', file, `reading line ${number} (not a JSON object)`);
     }
+  }
+}
+
+/**
+ * The complete, non-blank lines of the file at `path`, numbered as in the
+ * file; a missing file has none. Bytes after the last newline (a torn or
+ * unfinished line) are not a line: `onTornLine` is told.
+ */
+async function* completeLines(
+  path: string,
+  progress: JournalReadProgress,
+  options: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress'>,
+): AsyncGenerator<{ text: string; number: number }> {
+  const handle = await nodeFs.open(path, 'r').catch((error: unknown) => {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw storageError('READ_FAILED', path, 'opening', error);
+  });
+  if (!handle) return;
+  try {
+    let [rest, at, number] = [Buffer.alloc(0), 0, 0];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK, at).catch((error: unknown) => {
+        throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
+      });
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      progress.bytesRead += bytesRead;
+      // Lines are split as bytes, so a character cut between two chunks is joined before it is decoded.
+      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
+        number++;
+        progress.lines++;
+        const text = bytes.toString('utf8', start, nl);
+        if (text.trim() !== '') yield { text, number };
+      }
+      rest = Buffer.from(bytes.subarray(start));
+      options.onProgress?.({ ...progress });
+    }
+    if (rest.toString('utf8').trim() !== '') options.onTornLine?.(path, number + 1);
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
 
@@ -95,7 +126,7 @@ function parseObject(line: string): Record<string, unknown> | undefined {
  */
 export async function readFileMeta(path: string): Promise<Map<string, string>> {
   const meta = new Map<string, string>();
-  for await (const line of completeLines(path)) {
+  for await (const { text: line } of completeLines(path, { bytesRead: 0, totalBytes: 0, lines: 0 }, {})) {
     // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
     if (!line.startsWith('{"op":"meta"')) continue;
     const parsed = parseLine(line);

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GuardStorageError } from '../../src/errors.js';
-import { readJournalEntries, type JournalReadProgress } from '../../src/report/read.js';
-import type { JournalEntry } from '../../src/types.js';
+import { GuardStorageError } from '../../../src/errors.js';
+import { readJournal, readJournalFiles, type JournalReadProgress } from '../../../src/stores/file/journal-read.js';
+import type { JournalEntry } from '../../../src/types.js';
 
 function storeWith(files: { journal?: string; rotated?: string }): string {
   const path = join(mkdtempSync(join(tmpdir(), 'pdg-read-')), 'till.jsonl');
@@ -15,9 +15,9 @@ function storeWith(files: { journal?: string; rotated?: string }): string {
 
 const line = (entry: JournalEntry) => `${JSON.stringify(entry)}\n`;
 
-async function read(path: string, options: Parameters<typeof readJournalEntries>[1] = {}): Promise<JournalEntry[]> {
+async function read(path: string, options: Parameters<typeof readJournal>[1] = {}): Promise<JournalEntry[]> {
   const entries: JournalEntry[] = [];
-  for await (const entry of readJournalEntries(path, options)) entries.push(entry);
+  for await (const entry of readJournal(path, options)) entries.push(entry);
   return entries;
 }
 
@@ -30,7 +30,7 @@ async function failure(path: string): Promise<unknown> {
   throw new Error('expected the read to fail');
 }
 
-describe('readJournalEntries', () => {
+describe('readJournal', () => {
   it('reads the rotated file first, then the current one, skipping blank lines', async () => {
     const path = storeWith({
       rotated: line({ at: 1, type: 'start' }) + '\n',
@@ -41,50 +41,49 @@ describe('readJournalEntries', () => {
 
   it('skips a torn last line with a warning naming file and line', async () => {
     const path = storeWith({ journal: line({ at: 1, type: 'start' }) + '{"at":2,"type":"dec' });
-    const warnings: string[] = [];
-    expect((await read(path, { onWarning: (m) => warnings.push(m) })).map((e) => e.at)).toEqual([1]);
-    expect(warnings).toEqual([`${path}.journal:2: torn last line skipped (the till stopped mid-write)`]);
+    const torn: string[] = [];
+    expect((await read(path, { onTornLine: (file, at) => torn.push(`${file}:${at}`) })).map((e) => e.at)).toEqual([1]);
+    expect(torn).toEqual([`${path}.journal:2`]);
   });
 
-  it('keeps a whole last entry without its newline', async () => {
+  it('leaves out a last line without its newline, even a whole entry: the write may still be under way', async () => {
     const path = storeWith({ journal: line({ at: 1, type: 'start' }) + JSON.stringify({ at: 2, type: 'start' }) });
-    expect((await read(path)).map((e) => e.at)).toEqual([1, 2]);
+    const torn: number[] = [];
+    expect((await read(path, { onTornLine: (_file, at) => torn.push(at) })).map((e) => e.at)).toEqual([1]);
+    expect(torn).toEqual([2]);
   });
 
-  it('keeps the entry appended after a torn write on the same line, and warns', async () => {
+  it('reads a torn write with the next append on one line as a bad line (an old journal: the store now cuts torn bytes at open)', async () => {
     const path = storeWith({ journal: `{"at":1,"type":"sett${line({ at: 2, type: 'start' })}${line({ at: 3, type: 'start' })}` });
-    const warnings: string[] = [];
-    expect((await read(path, { onWarning: (m) => warnings.push(m) })).map((e) => e.at)).toEqual([2, 3]);
-    expect(warnings).toEqual([expect.stringMatching(/till\.jsonl\.journal:1: torn entry/)]);
+    const bad: number[] = [];
+    expect((await read(path, { onBadLine: (_file, at) => bad.push(at) })).map((e) => e.at)).toEqual([3]);
+    expect(bad).toEqual([1]);
   });
 
   it('refuses a bad line that is not the last, naming the file and line', async () => {
     const path = storeWith({ journal: line({ at: 1, type: 'start' }) + 'not json\n' + line({ at: 3, type: 'start' }) });
     const error = await failure(path);
     expect(error).toBeInstanceOf(GuardStorageError);
-    expect((error as Error).message).toBe(
-      `${path}.journal:2: not a journal entry (expected one JSON object with a numeric "at" and a "type" per line)`,
-    );
+    expect(error).toMatchObject({ code: 'READ_FAILED', message: expect.stringMatching(/till\.jsonl\.journal.*line 2/) });
   });
 
-  it('refuses JSON that is not an entry (no numeric at, no type)', async () => {
-    for (const bad of ['[1,2]', '{"at":"yesterday","type":"start"}', '{"at":1}', 'null']) {
+  it('refuses JSON that is not an object', async () => {
+    for (const bad of ['[1,2]', 'null', '"start"']) {
       const path = storeWith({ journal: `${bad}\n${line({ at: 2, type: 'start' })}` });
       expect(await failure(path)).toMatchObject({
         name: 'GuardStorageError',
         code: 'READ_FAILED',
-        message: expect.stringContaining('.journal:1:'),
+        message: expect.stringContaining('line 1'),
       });
     }
   });
 
-  it('says so when there is no journal at the path', async () => {
-    const error = await failure(storeWith({}));
-    expect(error).toMatchObject({
-      code: 'READ_FAILED',
-      field: 'store',
-      message: expect.stringMatching(/no journal at .*till\.jsonl\.journal/),
-    });
+  it('reads no entries where there is no journal, and reads an exported journal file on its own', async () => {
+    expect(await read(storeWith({}))).toEqual([]);
+    const path = storeWith({ journal: line({ at: 7, type: 'start' }) });
+    const entries: JournalEntry[] = [];
+    for await (const entry of readJournalFiles([`${path}.journal`])) entries.push(entry);
+    expect(entries.map((e) => e.at)).toEqual([7]);
   });
 
   it('reports progress in bytes and lines, over both files', async () => {
