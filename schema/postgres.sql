@@ -60,15 +60,21 @@ LANGUAGE sql STABLE AS $$
   SELECT * FROM pos_duplicate_guard.attempts WHERE id = ANY (p_ids) AND merchant_id = p_merchant
 $$;
 
+-- The live rows filed under one key (an order's payments: GuardStore.byOrder), planned once per
+-- connection like the claim that follows it.
+CREATE OR REPLACE FUNCTION pos_duplicate_guard.filed_under(p_merchant text, p_key text) RETURNS SETOF pos_duplicate_guard.attempts
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM pos_duplicate_guard.related(p_merchant, ARRAY[p_key], ARRAY[]::text[]);
+END $$;
+
 -- Locks a claim's keys and ids, in one order, for the rest of the transaction.
 CREATE OR REPLACE FUNCTION pos_duplicate_guard.lock_claim(p_merchant text, p_keys text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  k text;
 BEGIN
-  FOR k IN SELECT DISTINCT x FROM unnest(p_keys) AS x ORDER BY x LOOP
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, 1));
-  END LOOP;
+  -- One statement, not one per key: the keys come out of the sort in order, and are locked so.
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, 1))
+    FROM (SELECT DISTINCT x AS k FROM unnest(p_keys) AS x ORDER BY 1) AS sorted;
 END $$;
 
 -- Writes one row (a new version), files it under its keys while live, and notifies the others.
@@ -78,12 +84,11 @@ DECLARE
   r pos_duplicate_guard.attempts;
   notice text;
 BEGIN
+  -- The write's JSON parsed once (json_to_record), not once per field.
   INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-  VALUES (
-    w->>'id', p_merchant, nextval('pos_duplicate_guard.versions'), w->>'record', (w->>'skew')::bigint, w->>'status', w->>'kind',
-    (w->>'dbUpdatedAt')::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer,
-    CASE WHEN json_array_length(w->'keys') = 0 THEN NULL ELSE ARRAY(SELECT json_array_elements_text(w->'keys')) END
-  )
+  SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+    FROM json_to_record(w) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
   ON CONFLICT (id) DO UPDATE SET
     version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
     db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys

@@ -207,7 +207,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     // Ids PostgreSQL text cannot hold (a NUL, a lone surrogate: an id nobody issued) were never stored.
     get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids.filter(storable)], 'get'),
-    byOrder: (merchantId, orderKey) => select('claim_keys && ARRAY[$2]', [merchantId, keyText(orderKey)], 'by_order'),
+    byOrder: (merchantId, orderKey) =>
+      run('by_order', `SELECT ${ROW} FROM ${s}.filed_under($1, $2)`, [merchantId, keyText(orderKey)]).then((rows) => rows.map(rowOf)),
     load: (merchantId, since) =>
       since === undefined
         ? select('true', [merchantId])

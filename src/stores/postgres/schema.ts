@@ -94,15 +94,21 @@ LANGUAGE sql STABLE AS $$
   SELECT * FROM ${s}.attempts WHERE id = ANY (p_ids) AND merchant_id = p_merchant
 $$;
 
+-- The live rows filed under one key (an order's payments: GuardStore.byOrder), planned once per
+-- connection like the claim that follows it.
+CREATE OR REPLACE FUNCTION ${s}.filed_under(p_merchant text, p_key text) RETURNS SETOF ${s}.attempts
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM ${s}.related(p_merchant, ARRAY[p_key], ARRAY[]::text[]);
+END $$;
+
 -- Locks a claim's keys and ids, in one order, for the rest of the transaction.
 CREATE OR REPLACE FUNCTION ${s}.lock_claim(p_merchant text, p_keys text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  k text;
 BEGIN
-  FOR k IN SELECT DISTINCT x FROM unnest(p_keys) AS x ORDER BY x LOOP
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${SCHEMA_VERSION}));
-  END LOOP;
+  -- One statement, not one per key: the keys come out of the sort in order, and are locked so.
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${SCHEMA_VERSION}))
+    FROM (SELECT DISTINCT x AS k FROM unnest(p_keys) AS x ORDER BY 1) AS sorted;
 END $$;
 
 -- Writes one row (a new version), files it under its keys while live, and notifies the others.
@@ -112,12 +118,11 @@ DECLARE
   r ${s}.attempts;
   notice text;
 BEGIN
+  -- The write's JSON parsed once (json_to_record), not once per field.
   INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-  VALUES (
-    w->>'id', p_merchant, nextval('${s}.versions'), w->>'record', (w->>'skew')::bigint, w->>'status', w->>'kind',
-    (w->>'dbUpdatedAt')::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer,
-    CASE WHEN json_array_length(w->'keys') = 0 THEN NULL ELSE ARRAY(SELECT json_array_elements_text(w->'keys')) END
-  )
+  SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+    FROM json_to_record(w) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
   ON CONFLICT (id) DO UPDATE SET
     version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
     db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys

@@ -119,8 +119,10 @@ describe('the functions a terminal calls', () => {
     const pool: pg.Pool = db.pool({ max: 1 });
     const { rows } = await pool.query<{ name: string; config: string[] | null }>(
       `SELECT p.proname AS name, p.proconfig AS config FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'pos_duplicate_guard' AND p.proname IN ('claim', 'put_row', 'upload') ORDER BY 1`,
+        WHERE n.nspname = 'pos_duplicate_guard' AND p.proname IN ('claim', 'filed_under', 'put_row', 'upload') ORDER BY 1`,
     );
-    expect(rows).toEqual(['claim', 'put_row', 'upload'].map((name) => ({ name, config: ['plan_cache_mode=force_generic_plan'] })));
+    expect(rows).toEqual(
+      ['claim', 'filed_under', 'put_row', 'upload'].map((name) => ({ name, config: ['plan_cache_mode=force_generic_plan'] })),
+    );
   });
 });
