@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGuard, type Guard, type Sale } from '../../../src/index.js';
-import { postgresStore } from '../../../src/postgres.js';
+import { postgresStore, schemaSql } from '../../../src/postgres.js';
 import { parseNotice } from '../../../src/stores/postgres/remote.js';
 import type { AttemptRecord, StoreChange } from '../../../src/types.js';
 import { freshDatabase, type FreshDatabase } from '../../helpers/postgres.js';
@@ -115,14 +115,61 @@ describe('parseNotice', () => {
 });
 
 describe('the functions a terminal calls', () => {
-  it('plan their statements once per connection (a generic plan): planning the key lookup cost more than running it', async () => {
+  const FUNCTIONS = ['claim', 'filed_under', 'put_row', 'upload'];
+
+  it('plan their statements once per connection (a generic plan), by key: planning the key lookup cost more than running it', async () => {
     const pool: pg.Pool = db.pool({ max: 1 });
     const { rows } = await pool.query<{ name: string; config: string[] | null }>(
       `SELECT p.proname AS name, p.proconfig AS config FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'pos_duplicate_guard' AND p.proname IN ('claim', 'filed_under', 'put_row', 'upload') ORDER BY 1`,
+        WHERE n.nspname = 'pos_duplicate_guard' AND p.proname = ANY ($1) ORDER BY 1`,
+      [FUNCTIONS],
     );
-    expect(rows).toEqual(
-      ['claim', 'filed_under', 'put_row', 'upload'].map((name) => ({ name, config: ['plan_cache_mode=force_generic_plan'] })),
-    );
+    expect(rows).toEqual(FUNCTIONS.map((name) => ({ name, config: ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off'] })));
+  });
+
+  it('keep to the indexes on a connection whose plans were made while the table was empty', async () => {
+    const fresh = await freshDatabase('plans');
+    try {
+      const client = await fresh.pool({ max: 1 }).connect();
+      const s = 'plans';
+      await client.query(schemaSql(s));
+      const byOrder = (key: string) =>
+        client.query({ name: 'by_order', text: `SELECT * FROM ${s}.filed_under($1, $2)`, values: ['M1', key] });
+      const claim = (id: string) =>
+        client.query({
+          name: 'claim',
+          text: `SELECT * FROM ${s}.claim($1, $2, $3, $4, $5::json, $6::json)`,
+          values: [
+            'M1',
+            'w',
+            [`"fp-${id}"`],
+            [],
+            '[]',
+            JSON.stringify([{ id, record: '{}', skew: 0, status: 'pending', kind: 'sale', dbUpdatedAt: 1, keys: [`"fp-${id}"`] }]),
+          ],
+        });
+      // Planned on the empty table, then the table fills (no ANALYZE yet: autovacuum has not come by).
+      for (let i = 0; i < 6; i++) await Promise.all([byOrder(`"order-${i}"`), claim(`early-${i}`)]);
+      await client.query(
+        `INSERT INTO ${s}.attempts SELECT 'h' || g, 'M1', g, '{}', 0, 'approved', 'sale', g, g, 'w', ARRAY['"fp-h' || g || '"'] FROM generate_series(1, 20000) AS g`,
+      );
+      const plans: string[] = [];
+      client.on('notice', (notice) => plans.push(notice.message ?? ''));
+      await client.query(`LOAD 'auto_explain'`);
+      await client.query(
+        `SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice`,
+      );
+      await byOrder('"order-x"');
+      await claim('late');
+      const lookups = plans.filter((plan) => plan.includes('related('));
+      expect(lookups).toHaveLength(2);
+      for (const plan of lookups) {
+        expect(plan).toContain('Bitmap Index Scan on attempts_claim_keys');
+        expect(plan).not.toContain('Seq Scan');
+      }
+      client.release();
+    } finally {
+      await fresh.drop();
+    }
   });
 });
