@@ -52,15 +52,16 @@ CREATE INDEX IF NOT EXISTS journal_merchant ON pos_duplicate_guard.journal (merc
 -- made once, on a connection opened while the table was still empty, would otherwise scan the
 -- whole table for as long as the connection lives (5 ms a call at 20k rows).
 --
---
 -- The live rows filed under p_keys and the rows named by p_ids. The keys are the merchant's own
 -- (its keyed fingerprints, its orders, its sales' ids), so the key lookup needs no merchant
--- column and always takes the GIN index, statistics or not; the fence (OFFSET 0) keeps it so.
+-- column and always takes the GIN index, statistics or not; the fences (OFFSET 0) keep it so, and
+-- the ids to the primary key (a generic plan made while the table looked empty read them through
+-- attempts_hot instead: every open row of the merchant, for each claim).
 CREATE OR REPLACE FUNCTION pos_duplicate_guard.related(p_merchant text, p_keys text[], p_ids text[]) RETURNS SETOF pos_duplicate_guard.attempts
 LANGUAGE sql STABLE AS $$
   SELECT k.* FROM (SELECT * FROM pos_duplicate_guard.attempts WHERE claim_keys && p_keys OFFSET 0) AS k WHERE k.merchant_id = p_merchant
   UNION
-  SELECT * FROM pos_duplicate_guard.attempts WHERE id = ANY (p_ids) AND merchant_id = p_merchant
+  SELECT i.* FROM (SELECT * FROM pos_duplicate_guard.attempts WHERE id = ANY (p_ids) OFFSET 0) AS i WHERE i.merchant_id = p_merchant
 $$;
 
 -- The live rows filed under one key (an order's payments: GuardStore.byOrder), planned once per

@@ -143,7 +143,7 @@ describe('the functions a terminal calls', () => {
             'M1',
             'w',
             [`"fp-${id}"`],
-            [],
+            [id],
             '[]',
             JSON.stringify([{ id, record: '{}', skew: 0, status: 'pending', kind: 'sale', dbUpdatedAt: 1, keys: [`"fp-${id}"`] }]),
           ],
@@ -151,7 +151,7 @@ describe('the functions a terminal calls', () => {
       // Planned on the empty table, then the table fills (no ANALYZE yet: autovacuum has not come by).
       for (let i = 0; i < 6; i++) await Promise.all([byOrder(`"order-${i}"`), claim(`early-${i}`)]);
       await client.query(
-        `INSERT INTO ${s}.attempts SELECT 'h' || g, 'M1', g, '{}', 0, 'approved', 'sale', g, g, 'w', ARRAY['"fp-h' || g || '"'] FROM generate_series(1, 20000) AS g`,
+        `INSERT INTO ${s}.attempts SELECT 'h' || g, 'M1', g, '{}', 0, 'pending', 'sale', g, g, 'w', ARRAY['"fp-h' || g || '"'] FROM generate_series(1, 20000) AS g`,
       );
       const plans: string[] = [];
       client.on('notice', (notice) => plans.push(notice.message ?? ''));
@@ -167,6 +167,9 @@ describe('the functions a terminal calls', () => {
         expect(plan).toContain('Bitmap Index Scan on attempts_claim_keys');
         expect(plan).not.toContain('Seq Scan');
       }
+      // The claim's ids by the primary key, not through every open row of the merchant (attempts_hot).
+      expect(lookups[1]).toContain('attempts_pkey');
+      expect(lookups[1]).not.toContain('attempts_hot');
       client.release();
     } finally {
       await fresh.drop();
