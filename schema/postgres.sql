@@ -1,4 +1,4 @@
--- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version 1.
+-- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version 2.
 -- postgresStore creates this on first use; a DBA may run it instead (psql -f schema.sql)
 -- and grant the terminals' role USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its
 -- tables, USAGE on its sequences and EXECUTE on its functions.
@@ -179,4 +179,5 @@ BEGIN
 END $$;
 
 CREATE TABLE IF NOT EXISTS pos_duplicate_guard.schema_version (version integer NOT NULL);
-INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version);
+INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 2
+  WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version WHERE version >= 2);

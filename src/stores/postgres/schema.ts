@@ -21,8 +21,15 @@
  *   missed notice is caught up by time.
  */
 
-/** The schema's version, in `<schema>.schema_version`: a store never rewrites a schema of the same version (a DBA's grants stay). */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema's version, in `<schema>.schema_version`: a store never rewrites a schema of the same
+ * version (a DBA's grants stay). 2: notices carry rows, the functions planned once per connection,
+ * filed_under() (a store of version 1 finds a schema of version 2 current: its calls all still exist).
+ */
+export const SCHEMA_VERSION = 2;
+
+/** The seed of the claim locks' keys: version 1's, so terminals on either side of an upgrade lock the same keys. */
+const LOCK_SEED = 1;
 
 /** The default schema name. */
 export const DEFAULT_SCHEMA = 'pos_duplicate_guard';
@@ -111,7 +118,7 @@ CREATE OR REPLACE FUNCTION ${s}.lock_claim(p_merchant text, p_keys text[]) RETUR
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
   -- One statement, not one per key: the keys come out of the sort in order, and are locked so.
-  PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${SCHEMA_VERSION}))
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${LOCK_SEED}))
     FROM (SELECT DISTINCT x AS k FROM unnest(p_keys) AS x ORDER BY 1) AS sorted;
 END $$;
 
@@ -213,6 +220,7 @@ BEGIN
 END $$;
 
 CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer NOT NULL);
-INSERT INTO ${s}.schema_version (version) SELECT ${SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM ${s}.schema_version);
+INSERT INTO ${s}.schema_version (version) SELECT ${SCHEMA_VERSION}
+  WHERE NOT EXISTS (SELECT 1 FROM ${s}.schema_version WHERE version >= ${SCHEMA_VERSION});
 `;
 }
