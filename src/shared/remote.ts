@@ -39,8 +39,16 @@ export type ClaimAnswer =
 
 /** A catch-up's notice of other terminals' changes. */
 export interface RemoteListener {
-  /** Rows other writers changed (ids only: read them back, a notice is a hint). */
+  /** Rows other writers changed, by id only (a row too large for a notice): read them back. */
   changed(ids: readonly string[]): void;
+  /**
+   * Rows other writers committed, as they committed them (with their
+   * version): nothing to read back. Every terminal hears every other's
+   * writes, so a read per notice made each terminal's work grow with the
+   * number of terminals (SPEC §8). A notice may arrive after a newer
+   * version of its row was seen: the version says which is newer.
+   */
+  written(rows: readonly SharedRow[]): void;
   /** The notice channel dropped (`false`) or came back (`true`): what was missed meanwhile must be read with `changes`. */
   connected(up: boolean): void;
 }

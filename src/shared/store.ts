@@ -464,6 +464,7 @@ class SharedStoreImpl implements SharedStore {
     const { merchantId } = this.#attached();
     const listening = this.#remote.listen(merchantId, {
       changed: (ids) => this.#fetchChanged(ids),
+      written: (rows) => this.#heard(rows),
       connected: (up) => {
         // Notices sent while the channel was down are lost: read the changes instead.
         if (up) void this.#readMissed();
@@ -479,6 +480,31 @@ class SharedStoreImpl implements SharedStore {
       );
       throw error;
     }
+  }
+
+  /**
+   * Rows a notice carried. One this store has seen at that version or a
+   * later one is not told again: a plain begin's reservation is announced
+   * after its commit, so its notice can arrive after the settle that
+   * followed it, and handing the guard the older version then would put a
+   * settled sale back to pending there when both fell in one millisecond.
+   */
+  #heard(rows: readonly SharedRow[]): void {
+    const fresh = rows.filter((row) => {
+      const held = this.#known.get(row.record.id);
+      return held === undefined || row.version > held.version;
+    });
+    if (fresh.length === 0) return;
+    void this.#freshSkew().then(
+      () => {
+        for (const row of fresh) {
+          const held = this.#known.get(row.record.id);
+          // A claim of this terminal's may have read a newer version meanwhile.
+          if (held === undefined || row.version > held.version) this.#emit({ type: 'record', record: this.#seen(row) });
+        }
+      },
+      () => undefined, // a store closed meanwhile: nothing to tell
+    );
   }
 
   #fetchChanged(ids: readonly string[]): void {

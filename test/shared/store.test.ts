@@ -1,6 +1,8 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createGuard, type Guard, type GuardEvent } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import type { RemoteListener, SharedRow } from '../../src/shared/remote.js';
+import type { AttemptRecord, StoreChange } from '../../src/types.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
@@ -83,5 +85,30 @@ describe('sharedStore over the in-memory database', () => {
     await new Promise((r) => setTimeout(r, 80));
     const a = await t1.begin(sale);
     expect(a.reasons.map((r) => r.code)).toContain('IN_FLIGHT');
+  });
+});
+
+describe('sharedStore, rows a notice carries', () => {
+  test('are handed on unless this store saw that version or a later one (a reservation announced after its settle)', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    let listener: RemoteListener | undefined;
+    const remote = db.remote('T2');
+    const store = sharedStore({ ...remote, listen: (merchantId, heard) => ((listener = heard), remote.listen(merchantId, heard)) });
+    const t1 = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret, store: sharedStore(db.remote('T1')) });
+    await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store });
+    const heard: StoreChange[] = [];
+    store.subscribe?.((change) => heard.push(change));
+    const { attempt } = await t1.begin(sale);
+    await attempt?.approve();
+    const told = () => heard.flatMap((c) => (c.type === 'record' ? [c.record.status] : []));
+    await vi.waitFor(() => expect(told().at(-1)).toBe('approved'));
+    const [approved] = heard.flatMap((c) => (c.type === 'record' && c.record.status === 'approved' ? [c.record] : []));
+    const row = (record: AttemptRecord, version: number): SharedRow => ({ record, skew: 0, version, changedAt: Date.now() });
+    const before = told().length;
+    // The reservation's notice, late: an older version than the approval this store holds.
+    listener?.written([row({ ...(approved as AttemptRecord), status: 'pending' }, 0)]);
+    // A later version of it (a void) is handed on.
+    listener?.written([row({ ...(approved as AttemptRecord), status: 'voided' }, Number.MAX_SAFE_INTEGER)]);
+    await vi.waitFor(() => expect(told().slice(before)).toEqual(['voided']));
   });
 });

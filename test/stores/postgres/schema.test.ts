@@ -69,7 +69,7 @@ describe('the DDL', () => {
       const check = pools[0] as pg.Pool;
       // One transaction made all of it: no terminal ran the DDL again after the first one committed.
       expect(await creators(check, DEFAULT_SCHEMA)).toHaveLength(1);
-      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 1 }]);
+      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 2 }]);
       // And they share one history: a sale begun on one is IN_FLIGHT on all the others.
       const ten = started.map((r) => (r as PromiseFulfilledResult<Guard>).value);
       expect((await (ten[3] as Guard).begin(sale('tok-ten'))).verdict).toBe('allow');
@@ -111,6 +111,25 @@ describe('the DDL', () => {
       await vi.waitFor(async () => expect((await b.get(id))?.status).toBe('approved'), { timeout: 2_000 });
       expect((await b.begin(sale('tok-dba'))).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
       await Promise.all([a.close(), b.close()]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('of an older version is brought up to date by the first terminal to start (a schema of version 1, without filed_under)', async () => {
+    const fresh = await freshDatabase('upgrade');
+    try {
+      const admin = fresh.pool({ max: 1 });
+      await admin.query(schemaSql(DEFAULT_SCHEMA));
+      await admin.query(`DROP FUNCTION ${DEFAULT_SCHEMA}.filed_under(text, text); UPDATE ${DEFAULT_SCHEMA}.schema_version SET version = 1`);
+      const guard = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T1' });
+      // byOrder calls filed_under: a sale on an order is decided, not a store failure.
+      expect((await guard.begin({ ...sale('tok-upgrade'), orderId: 'ORD-1' })).verdict).toBe('allow');
+      expect((await admin.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version ORDER BY 1`)).rows).toEqual([
+        { version: 1 },
+        { version: 2 },
+      ]);
+      await guard.close();
     } finally {
       await fresh.drop();
     }
