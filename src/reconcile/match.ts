@@ -56,8 +56,8 @@ interface Indexes {
   byAuthCode: Map<string, Transaction[]>;
   /** Amount → charges, oldest first (any currency: a number key hashes without building a string per charge). */
   byAmount: Map<number, Transaction[]>;
-  /** What a succeeded reversal names (`original`, else `reference`) → its ids. */
-  reversals: Map<string, string[]>;
+  /** A charge → the ids of the succeeded reversals that reverse it (see `reverse`). */
+  reversals: Map<Transaction, string[]>;
 }
 
 /**
@@ -104,8 +104,7 @@ export function reconcile(
   }
 
   const findings: Finding[] = [];
-  const reversed = (charge: Transaction): string[] | undefined =>
-    ix.reversals.get(charge.id) ?? (charge.reference === undefined ? undefined : ix.reversals.get(charge.reference));
+  const reversed = (charge: Transaction): string[] | undefined => ix.reversals.get(charge);
   const charged: AttemptRecord[] = [];
   for (const attempt of sales) {
     const match = matches.get(attempt.id);
@@ -222,14 +221,13 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     byAmount: new Map(),
     reversals: new Map(),
   };
+  const reversals: Transaction[] = [];
   for (const tx of txs) {
     // A failed transaction moved no money: it matches nothing and is owed nothing.
     if (tx.status !== 'succeeded') continue;
     if (tx.type === 'refund') ix.refunds.push(tx);
-    else if (tx.type === 'reversal') {
-      const names = tx.original ?? tx.reference;
-      if (names !== undefined) push(ix.reversals, names, tx.id);
-    } else if (!ix.byId.has(tx.id)) {
+    else if (tx.type === 'reversal') reversals.push(tx);
+    else if (!ix.byId.has(tx.id)) {
       // A charge listed twice under one id (two exports joined) is one charge.
       ix.charges.push(tx);
       ix.byId.set(tx.id, tx);
@@ -239,7 +237,28 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     }
   }
   for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
+  // After the charges: a file may list a reversal before the charge it names.
+  for (const reversal of reversals) reverse(ix, reversal);
   return ix;
+}
+
+/**
+ * One reversal undoes one charge. It names the charge by processor id, or by
+ * the till's reference, which two charges share when a sale was charged
+ * twice: then it reverses one of them not yet reversed (the one of its
+ * amount, else the oldest), never all, or an attempt whose customer still
+ * paid once would read as reversed and be settled voided.
+ */
+function reverse(ix: Indexes, reversal: Transaction): void {
+  const names = reversal.original ?? reversal.reference;
+  if (names === undefined) return;
+  const byId = ix.byId.get(names);
+  let charge = byId;
+  if (!charge) {
+    const open = (ix.byReference.get(names) ?? NONE).filter((c) => !ix.reversals.has(c));
+    charge = open.find((c) => c.amount === reversal.amount && c.currency === reversal.currency) ?? open[0];
+  }
+  if (charge) push(ix.reversals, charge, reversal.id);
 }
 
 /** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */

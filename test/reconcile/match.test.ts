@@ -126,6 +126,23 @@ describe('unknown attempts', () => {
     ]);
   });
 
+  test('a reversal naming a reference two charges share reverses one of them: the other still charged the customer', async () => {
+    const t = await till();
+    const a = await t.sale(2000, 'unknown');
+    const first = chargeOf(a);
+    const second = chargeOf(a, { at: a.pendingSince + 9 * SECOND });
+    // The processor reversed one charge, named by the till's reference (what a reversal request carries).
+    const reversal = transaction({ type: 'reversal', amount: 2000, original: a.idempotencyKey, at: a.pendingSince + 20 * SECOND });
+    const report = reconcile(await t.attempts(), [first, second, reversal]);
+    // Not UNKNOWN_WAS_REVERSED (settle voided): the customer paid once, the attempt was charged.
+    expect(report.findings).toEqual([
+      expect.objectContaining({ code: 'UNKNOWN_WAS_CHARGED', transactions: [second.id], action: 'settle-approved' }),
+    ]);
+    // Both reversed, each by its own reversal: now it is.
+    const again = transaction({ type: 'reversal', amount: 2000, original: a.idempotencyKey, at: a.pendingSince + 30 * SECOND });
+    expect(codes(reconcile(await t.attempts(), [first, second, reversal, again]).findings)).toEqual(['UNKNOWN_WAS_REVERSED']);
+  });
+
   test('a failed charge is no charge', async () => {
     const t = await till();
     const a = await t.sale(1250, 'unknown');
