@@ -222,13 +222,16 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     reversals: new Map(),
   };
   const reversals: Transaction[] = [];
+  // A transaction listed twice under one id (a day downloaded twice and joined) is one: counted twice, one refund
+  // reads as REFUNDED_TWICE and one reversal, named by a reference two charges share, undoes both.
+  const seen = { charge: new Set<string>(), refund: new Set<string>(), reversal: new Set<string>() };
   for (const tx of txs) {
     // A failed transaction moved no money: it matches nothing and is owed nothing.
-    if (tx.status !== 'succeeded') continue;
+    if (tx.status !== 'succeeded' || seen[tx.type].has(tx.id)) continue;
+    seen[tx.type].add(tx.id);
     if (tx.type === 'refund') ix.refunds.push(tx);
     else if (tx.type === 'reversal') reversals.push(tx);
-    else if (!ix.byId.has(tx.id)) {
-      // A charge listed twice under one id (two exports joined) is one charge.
+    else {
       ix.charges.push(tx);
       ix.byId.set(tx.id, tx);
       if (tx.reference !== undefined) push(ix.byReference, tx.reference, tx);

@@ -279,6 +279,21 @@ describe('approved, amounts, strangers, refunds', () => {
     expect(reconcile(await t.attempts(), [chargeOf(a)]).findings).toEqual([]);
   });
 
+  test('a file downloaded twice and joined: each charge, refund and reversal counts once', async () => {
+    const t = await till();
+    const sold = await t.sale(1000, 'approved');
+    const charge = chargeOf(sold);
+    const refund = transaction({ type: 'refund', amount: 600, original: charge.id });
+    const twice = await t.sale(2000, 'unknown');
+    const [c1, c2] = [chargeOf(twice), chargeOf(twice, { at: twice.pendingSince + 9 * SECOND })];
+    const reversal = transaction({ type: 'reversal', amount: 2000, original: twice.idempotencyKey });
+    const file = [charge, refund, c1, c2, reversal];
+    const once = reconcile(await t.attempts(), file);
+    // One refund of 6.00 of a 10.00 charge is not REFUNDED_TWICE; one reversal does not undo both charges.
+    expect(codes(once.findings)).toEqual(['UNKNOWN_WAS_CHARGED']);
+    expect(reconcile(await t.attempts(), [...file, ...file])).toEqual(once);
+  });
+
   test('refunds of one charge adding up to more than it: REFUNDED_TWICE, the excess at stake', async () => {
     const t = await till();
     const a = await t.sale(1250, 'approved');
