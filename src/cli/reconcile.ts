@@ -14,6 +14,7 @@ import type { AppliedFinding, ProcessorTransaction, ReconcileReport } from '../r
 import { redact } from '../redact.js';
 import { fileStore } from '../stores/file.js';
 import type { AttemptRecord, GuardStore, Locale, StoreOwner } from '../types.js';
+import { printable } from './printable.js';
 import { formatReport } from './reconcile-table.js';
 import { asSeenAt, readStoreRecords } from './store-records.js';
 
@@ -256,7 +257,7 @@ async function readAttempts(a: Args, io: ReconcileIo): Promise<AttemptRecord[]> 
   let records: AttemptRecord[];
   if (a.store !== undefined) {
     const read = await readStoreRecords(a.store);
-    for (const warning of read.warnings) io.stderr(`${redact(warning)}\n`);
+    for (const warning of read.warnings) io.stderr(`${printable(redact(warning))}\n`);
     records = read.records;
   } else {
     const { store, release } = await openStore(a);
@@ -295,6 +296,6 @@ async function openStore(a: Args): Promise<{ store: GuardStore; release: () => P
 }
 
 function unusable(io: ReconcileIo, message: string): number {
-  io.stderr(`pos-duplicate-guard reconcile: ${redact(message)}\nRun "pos-duplicate-guard reconcile --help" for usage.\n`);
+  io.stderr(`pos-duplicate-guard reconcile: ${printable(redact(message))}\nRun "pos-duplicate-guard reconcile --help" for usage.\n`);
   return RECONCILE_EXIT.unusable;
 }
