@@ -10,7 +10,7 @@ const exponents = new Map<string, number>();
 /**
  * Minor-unit digits of an ISO 4217 currency, as `Intl` knows them (the same
  * table `formatMoney` divides by, so what is read prints back the same).
- * `undefined` for a code `Intl` does not accept.
+ * `undefined` for a code `Intl` does not know (RMB, ABC: see below).
  */
 export function currencyExponent(currency: string): number | undefined {
   let exponent = exponents.get(currency);
@@ -21,9 +21,23 @@ export function currencyExponent(currency: string): number | undefined {
     } catch {
       return undefined;
     }
+    // Intl formats any three letters (RMB, ABC) with 2 decimals: for a code it does not know, 2 is a guess, and a
+    // wrong guess is money read 100 times too large or small. Known means listed, or given digits of its own (CLF: 4).
+    if (exponent === 2 && !listed().has(currency)) return undefined;
     exponents.set(currency, exponent);
   }
   return exponent;
+}
+
+let currencies: ReadonlySet<string> | undefined;
+
+/** The currencies `Intl` knows; where it cannot list them (an old engine), every code it formats counts, as before. */
+function listed(): ReadonlySet<string> {
+  currencies ??=
+    typeof Intl.supportedValuesOf === 'function'
+      ? new Set(Intl.supportedValuesOf('currency'))
+      : ({ has: () => true, size: 0 } as unknown as ReadonlySet<string>);
+  return currencies;
 }
 
 /** Full-width digits and signs (Chinese exports, IME input) to ASCII; other text as it is. */

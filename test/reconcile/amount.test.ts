@@ -41,6 +41,9 @@ describe('toMinorUnits', () => {
     ['abc', 'CNY', /is not an amount/],
     ['90071992547409.92', 'USD', /too large/],
     ['12.50', 'XYZ1', /not an ISO 4217 code/],
+    // Well-formed but no currency: Intl formats any three letters with 2 decimals, which is a guess, not an exponent.
+    ['12.50', 'RMB', /not an ISO 4217 code/],
+    ['12.50', 'ABC', /not an ISO 4217 code/],
   ])('%s %s is refused with a sentence', (text, currency, why) => {
     expect(toMinorUnits(text, currency)).toMatch(why);
   });

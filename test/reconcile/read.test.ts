@@ -132,6 +132,12 @@ describe('generic', () => {
       'x,charge,paid,1,EURO,2026-03-01T00:00Z',
       /f\.csv:2: column "currency" "EURO" \(string\) is not an ISO 4217 currency/,
     ],
+    [
+      // Three letters, but not a currency: read as 2 decimals it would be a guess, and match no attempt's CNY.
+      'a currency of three letters that is none',
+      'x,charge,paid,12.50,RMB,2026-03-01T00:00Z',
+      /f\.csv:2: column "currency" "RMB" \(string\) is not an ISO 4217 currency/,
+    ],
   ])('%s', (_, row, message) => {
     expect(() => parseTransactions(`id,type,status,amount,currency,at\n${row}\n`, { name: 'f.csv' })).toThrow(message);
   });
