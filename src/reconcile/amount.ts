@@ -45,8 +45,10 @@ export function toHalfWidth(text: string): string {
   return text.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
 }
 
-// Digits grouped by commas in threes, or not grouped; an optional fraction.
-const MAJOR = /^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/;
+// Digits not grouped, or grouped in threes by commas or by spaces (any width: 1 234,50 exports use no-break and
+// thin ones), one separator throughout; a leading group never starts with 0 (0,500 is no thousands).
+// An optional fraction.
+const MAJOR = /^([+-]?)(\d+|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?:[ \u00a0\u2009\u202f]\d{3})+)(?:\.(\d*))?$/;
 
 /**
  * `'1,234.50'` in `CNY` → `123450`. Returns a sentence saying what is wrong
@@ -58,10 +60,14 @@ const MAJOR = /^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/;
 export function toMinorUnits(text: string, currency: string): number | string {
   const exponent = currencyExponent(currency);
   if (exponent === undefined) return `the currency ${JSON.stringify(currency)} is not an ISO 4217 code`;
-  // Currency signs and spaces (thin and no-break ones too) around or inside the number.
-  let value = toHalfWidth(text).replace(/[\s\u00a0\u2009\u202f¥￥$€£]/g, '');
+  // Currency signs anywhere, spaces around the number and after its sign; spaces inside it only as MAJOR groups them
+  // (removing them all read '12 50' as 1250).
+  let value = toHalfWidth(text)
+    .replace(/[¥￥$€£]/g, '')
+    .trim()
+    .replace(/^([+-]?)\s+/, '$1');
   // Accounting negatives: (12.50).
-  if (/^\(.*\)$/.test(value)) value = `-${value.slice(1, -1)}`;
+  if (/^\(.*\)$/.test(value)) value = `-${value.slice(1, -1).trim()}`;
   const match = MAJOR.exec(value);
   if (!match) return `${JSON.stringify(text.slice(0, 40))} is not an amount (like 12.50 or 1,234.00)`;
   const [, sign, whole = '', fraction = ''] = match;
@@ -69,7 +75,7 @@ export function toMinorUnits(text: string, currency: string): number | string {
   if (/[^0]/.test(fraction.slice(exponent))) {
     return `${JSON.stringify(text.slice(0, 40))} has more decimals than ${currency} has (${exponent})`;
   }
-  const digits = (whole.replace(/,/g, '') + kept.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
+  const digits = (whole.replace(/[^\d]/g, '') + kept.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
   const minor = Number(digits);
   if (!Number.isSafeInteger(minor)) return `${JSON.stringify(text.slice(0, 40))} is too large`;
   return sign === '-' && minor !== 0 ? -minor : minor;
