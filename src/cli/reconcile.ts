@@ -49,6 +49,12 @@ Options:
                          ProcessorTransaction, amounts in minor units).
   --format NAME          The file's layout: ${TRANSACTION_FORMATS.join(', ')}
                          (default generic: columns named like ProcessorTransaction).
+  --time-zone ZONE       The zone of date-times the file writes without an
+                         offset: an IANA name (Asia/Shanghai) or +08:00
+                         (default: the format's; UTC for generic, stripe and
+                         adyen, Asia/Shanghai for wechat, alipay, unionpay).
+  --currency CODE        The currency of a file without a currency column
+                         (alipay, unionpay; default CNY).
   --tolerance DURATION   Probable matches: a charge this close to the attempt;
                          and how old an unknown attempt must be before no
                          charge means it was not charged (default 2m).
@@ -85,6 +91,8 @@ interface Args {
   database?: string;
   transactions: string;
   format: TransactionFormat;
+  timeZone?: string;
+  currency?: string;
   tolerance: string;
   window: string;
   now?: string;
@@ -106,6 +114,8 @@ function parse(args: readonly string[]): Args {
       database: { type: 'string' },
       transactions: { type: 'string' },
       format: { type: 'string' },
+      'time-zone': { type: 'string' },
+      currency: { type: 'string' },
       tolerance: { type: 'string' },
       window: { type: 'string' },
       now: { type: 'string' },
@@ -167,6 +177,8 @@ function parse(args: readonly string[]): Args {
     ...(values.database !== undefined ? { database: values.database } : {}),
     ...(values.merchant !== undefined ? { merchant: values.merchant } : {}),
     ...(now !== undefined ? { now } : {}),
+    ...(values['time-zone'] !== undefined ? { timeZone: values['time-zone'] } : {}),
+    ...(values.currency !== undefined ? { currency: values.currency } : {}),
     transactions: values.transactions,
     format,
     tolerance: values.tolerance ?? '2m',
@@ -244,7 +256,13 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
 async function read(a: Args, io: ReconcileIo): Promise<ProcessorTransaction[]> {
   const tty = io.stderrIsTTY ?? process.stderr.isTTY === true;
   const progress = tty ? (rows: number) => io.stderr(`\rreading ${a.transactions}: ${rows.toLocaleString('en-US')} rows`) : undefined;
-  const transactions = await readTransactions(a.transactions, { format: a.format, ...(progress ? { onProgress: progress } : {}) });
+  // The zone and currency are checked by readTransactions: a bad one is its GuardConfigError naming the option.
+  const transactions = await readTransactions(a.transactions, {
+    format: a.format,
+    ...(a.timeZone !== undefined ? { timeZone: a.timeZone } : {}),
+    ...(a.currency !== undefined ? { currency: a.currency } : {}),
+    ...(progress ? { onProgress: progress } : {}),
+  });
   if (tty && transactions.length >= 10_000) {
     io.stderr(`\rreading ${a.transactions}: ${transactions.length.toLocaleString('en-US')} transactions\n`);
   }

@@ -166,6 +166,30 @@ describe('reconcile command', () => {
     expect(stdout()).toBe('');
   });
 
+  test('--time-zone reads a file written in local time without an offset (a Beijing export): its charges match', async () => {
+    const s = await scene();
+    // 12:00:05 in Beijing is 04:00:05 UTC; read as UTC it is 8 hours late, matches nothing, and the charged attempt reads not charged.
+    const beijing = new Date(s.charged.pendingSince + 5_000 + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const csv = join(s.dir, 'local-time.csv');
+    await writeFile(csv, [HEADER, `ch_bj,charge,succeeded,12.50,CNY,${beijing},,4242`, ''].join('\n'));
+    const args = ['--store', s.path, '--transactions', csv, '--now', s.now, '--json'];
+    const codesOf = (out: string) =>
+      (JSON.parse(out) as { findings: { code: string; attempts: string[] }[] }).findings
+        .filter((f) => f.attempts[0] === s.charged.id)
+        .map((f) => f.code);
+    for (const zone of ['Asia/Shanghai', '+08:00']) {
+      const { io, stdout } = fakeIo();
+      expect(await reconcileCommand([...args, '--time-zone', zone], io)).toBe(1);
+      expect(codesOf(stdout())).toEqual(['UNKNOWN_WAS_CHARGED']);
+    }
+    const bad = fakeIo();
+    expect(await reconcileCommand([...args, '--time-zone', 'Beijing'], bad.io)).toBe(2);
+    expect(bad.stderr()).toMatch(/`timeZone` must be an IANA time zone/);
+    const currency = fakeIo();
+    expect(await reconcileCommand([...args, '--format', 'alipay', '--currency', 'RMB'], currency.io)).toBe(2);
+    expect(currency.stderr()).toMatch(/`currency` must be an ISO 4217 code/);
+  });
+
   test('unreadable inputs → exit 2 naming the file (and line and column)', async () => {
     const s = await scene();
     const bad = join(s.dir, 'bad.csv');
