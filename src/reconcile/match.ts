@@ -339,7 +339,7 @@ function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<st
   return findings;
 }
 
-/** Refunds of one charge (named by its processor id or reference) that add up to more than it. */
+/** Refunds of one charge (named by its processor id or reference) that add up to more than it, a reversal counting as all of it. */
 function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   const refundsOf = new Map<Transaction, Transaction[]>();
   for (const refund of ix.refunds) {
@@ -349,13 +349,15 @@ function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   }
   const findings: Finding[] = [];
   for (const [charge, refunds] of refundsOf) {
-    const total = refunds.reduce((sum, refund) => sum + refund.amount, 0);
+    // A reversal (撤销, 冲正) gave the whole charge back: a refund on top of it is money returned twice.
+    const reversals = ix.reversals.get(charge) ?? [];
+    const total = refunds.reduce((sum, refund) => sum + refund.amount, reversals.length > 0 ? charge.amount : 0);
     if (total <= charge.amount) continue;
     const attempt = claimed.get(charge);
     findings.push({
       code: 'REFUNDED_TWICE',
       attempts: attempt ? [attempt.id] : [],
-      transactions: [charge.id, ...ids(refunds)],
+      transactions: [charge.id, ...reversals, ...ids(refunds)],
       amount: total - charge.amount,
       currency: charge.currency,
       action: 'recover-excess',

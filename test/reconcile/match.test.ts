@@ -279,6 +279,28 @@ describe('approved, amounts, strangers, refunds', () => {
     expect(reconcile(await t.attempts(), [chargeOf(a)]).findings).toEqual([]);
   });
 
+  test('a charge reversed and refunded too: the refund is money returned twice, REFUNDED_TWICE', async () => {
+    const t = await till();
+    const a = await t.sale(1000, 'approved');
+    const charge = chargeOf(a);
+    const reversal = transaction({ type: 'reversal', amount: 1000, original: charge.id });
+    const refund = transaction({ type: 'refund', amount: 400, original: charge.id });
+    const report = reconcile(await t.attempts(), [charge, reversal, refund]);
+    expect(report.findings).toEqual([
+      {
+        code: 'REFUNDED_TWICE',
+        attempts: [a.id],
+        transactions: [charge.id, reversal.id, refund.id],
+        amount: 400,
+        currency: 'CNY',
+        action: 'recover-excess',
+        match: 'exact',
+      },
+    ]);
+    // Reversed and not refunded: nothing was returned twice.
+    expect(reconcile(await t.attempts(), [charge, reversal]).findings).toEqual([]);
+  });
+
   test('a file downloaded twice and joined: each charge, refund and reversal counts once', async () => {
     const t = await till();
     const sold = await t.sale(1000, 'approved');
