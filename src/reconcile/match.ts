@@ -97,7 +97,7 @@ export function reconcile(
   for (const attempt of sales) {
     // A declined or cancelled attempt took no money: its sale's retry owns a charge that looks like it.
     if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled') continue;
-    const charge = probableCharge(attempt, ix, claimed, toleranceMs);
+    const charge = probableCharge(attempt, ix, (t) => claimed.has(t), toleranceMs);
     if (!charge) continue;
     claimed.set(charge, attempt);
     matches.set(attempt.id, { charges: [charge], exact: false });
@@ -125,7 +125,17 @@ export function reconcile(
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
-        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match: 'exact', transactions: [], action: 'settle-cancelled' });
+        // No charge is exact only if none could be its: a charge that looks like it, taken by another attempt's
+        // probable match, may well be this one's (the pairing is a guess), and settling cancelled on a guess
+        // asks a charged customer to pay again. Probable, it is reported and not applied.
+        const contested = probableCharge(
+          attempt,
+          ix,
+          (t) => claimed.has(t) && matches.get(claimed.get(t)!.id)?.exact !== false,
+          toleranceMs,
+        );
+        const match = contested ? 'probable' : 'exact';
+        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
       }
     }
     if (attempt.status === 'approved' && all.length === 0 && old) {
@@ -288,8 +298,13 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): rea
 
 const NONE: readonly Transaction[] = [];
 
-/** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`. */
-function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): Transaction | undefined {
+/** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`, not `taken`. */
+function probableCharge(
+  attempt: AttemptRecord,
+  ix: Indexes,
+  taken: (t: Transaction) => boolean,
+  toleranceMs: number,
+): Transaction | undefined {
   const list = ix.byAmount.get(attempt.amount);
   if (!list) return undefined;
   const from = attempt.pendingSince - toleranceMs;
@@ -303,7 +318,7 @@ function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, to
   let best: Transaction | undefined;
   for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
     const t = list[i]!;
-    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+    if (taken(t) || t.currency !== attempt.currency) continue;
     if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
     if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
