@@ -198,7 +198,7 @@ describe('reconcile command', () => {
       [['--store', s.path, '--transactions', bad], /bad\.csv:2: column "amount" "12\.505" has more decimals than CNY has/],
       [['--store', s.path, '--transactions', join(s.dir, 'missing.csv')], /missing\.csv: cannot be read/],
       [['--store', join(s.dir, 'missing.jsonl'), '--transactions', s.csv], /missing\.jsonl: cannot be read/],
-      [['--store', s.path, '--transactions', s.csv, '--now', 'yesterday'], /`now` must be epoch ms or an ISO 8601 string/],
+      [['--store', s.path, '--transactions', s.csv, '--now', 'yesterday'], /`now` must be an ISO 8601 string with an offset, or epoch ms/],
     ];
     for (const [args, message] of cases) {
       const { io, stderr } = fakeIo();

@@ -391,6 +391,17 @@ describe('checks at the boundary', () => {
     );
   });
 
+  test('epoch seconds where epoch ms belong are refused, not read as January 1970', () => {
+    // 1772330400 s is 2026-03-01; as ms it is 1970-01-21, where nothing matches and every unknown reads not charged.
+    const seconds = transaction({ type: 'charge', at: 1772330400 });
+    expect(() => reconcile([], [seconds])).toThrow(
+      expect.objectContaining({ name: 'GuardInputError', code: 'INVALID_TRANSACTION', field: 'transactions[0].at' }),
+    );
+    expect(() => reconcile([], [seconds])).toThrow(/epoch ms \(milliseconds/);
+    expect(() => reconcile([], [], { now: 1772330400 })).toThrow(expect.objectContaining({ field: 'now', code: 'INVALID_OPTION' }));
+    expect(reconcile([], [{ ...seconds, at: 1772330400000 }]).findings).toHaveLength(1);
+  });
+
   test('bad attempts: GuardInputError INVALID_ATTEMPT', () => {
     expect(() => reconcile('nope' as never, [])).toThrow(expect.objectContaining({ name: 'GuardInputError', code: 'INVALID_ATTEMPT' }));
     expect(() => reconcile([{ id: 'x' } as never], [])).toThrow(/attempts\[0\]/);

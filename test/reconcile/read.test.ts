@@ -168,6 +168,13 @@ describe('generic', () => {
     ).toThrow(/t\.json:\[0\]: `amount` must be a safe integer number of minor units/);
   });
 
+  test('a JSON `at` in epoch seconds is refused naming the entry, not read as 1970', () => {
+    const entry = { id: 'ch_1', type: 'charge', status: 'succeeded', amount: 1250, currency: 'CNY', at: 1772330400 };
+    expect(() => parseTransactions(JSON.stringify([entry]), { name: 'f.json' })).toThrow(
+      /f\.json:\[0\]: `at` must be .*epoch ms \(milliseconds/,
+    );
+  });
+
   test('progress is reported every 10,000 rows of a long file', () => {
     const rows = Array.from({ length: 25_000 }, (_, i) => `c${i},charge,succeeded,1.00,CNY,${1772326800000 + i}`);
     const seen: number[] = [];
