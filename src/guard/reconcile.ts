@@ -6,6 +6,7 @@
  */
 import { GuardInputError, GuardStateError, describeValue } from '../errors.js';
 import type { AppliedFinding, Finding, ReconcileReport } from '../reconcile/types.js';
+import { redactProcessorRef } from '../redact.js';
 import { assertOpen, guardNow, heldRecord, statusOf, type GuardContext } from './context.js';
 import { settle } from './settle.js';
 import { journal } from './writes.js';
@@ -81,7 +82,10 @@ function settlingFindings(report: ReconcileReport): Settling[] {
     if (!Array.isArray(transactions) || !transactions.every((id) => typeof id === 'string' && id !== '')) {
       invalid(`${at}.transactions`, `must be the processor's transaction ids (strings), got ${describeValue(transactions)}`);
     }
-    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: transactions as string[], to });
+    // The processor's ids are outside text bound for the journal: masked by the rule processorRef is kept by
+    // (a card number in a shifted column, or sent as the reference, is never persisted).
+    const ids = (transactions as string[]).map(redactProcessorRef);
+    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to });
   });
   return out;
 }

@@ -184,6 +184,20 @@ describe('applyReconciliation', () => {
     await t.guard.close();
   });
 
+  test('a card number as a transaction id is masked in the journal, as in the record (never persisted)', async () => {
+    const store = memoryStore();
+    const t = await till({ store });
+    const a = await t.sale(1000, 'unknown');
+    t.clock.advance(5 * MINUTE);
+    // A column shifted by one, or a till that sent the card number as its reference: the "id" is a PAN.
+    const report = reconcile(await t.attempts(), [chargeOf(a, { id: '4111 1111 1111 1111' })], { now: t.clock.now() });
+    expect(await t.guard.applyReconciliation(report)).toHaveLength(1);
+    await t.guard.close();
+    const persisted = JSON.stringify([store.journal(), await store.load()]);
+    expect(persisted).not.toMatch(/4111[ -]?1111[ -]?1111[ -]?1111/);
+    expect(store.journal().find((e) => e.type === 'reconcile')?.detail).toBe('UNKNOWN_WAS_CHARGED (exact): [card number removed]');
+  });
+
   test('property: any report applied twice equals once, and only unknown attempts ever change', async () => {
     const endings: Ending[] = ['approved', 'declined', 'unknown', 'pending', 'cancelled', 'voided'];
     await fc.assert(
