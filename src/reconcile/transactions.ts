@@ -53,6 +53,9 @@ const EPOCH_MS_FROM = 1e11;
 export function epochOf(at: string | number): number | undefined {
   if (typeof at === 'number') return Number.isSafeInteger(at) && at >= EPOCH_MS_FROM ? at : undefined;
   if (!ISO.test(at)) return undefined;
+  // Date.parse rolls a day the month does not have over into the next (30 February is 2 March): such a date is none.
+  const [y, mo, d] = at.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
   const ms = Date.parse(at);
   return Number.isFinite(ms) ? ms : undefined;
 }

@@ -402,6 +402,16 @@ describe('checks at the boundary', () => {
     expect(reconcile([], [{ ...seconds, at: 1772330400000 }]).findings).toHaveLength(1);
   });
 
+  test('an ISO date that does not exist (30 February) is refused, not rolled over into March', () => {
+    for (const at of ['2026-02-30T10:00:00Z', '2026-04-31T10:00:00+08:00', '2025-02-29T00:00Z']) {
+      expect(() => reconcile([], [transaction({ type: 'charge', at })])).toThrow(
+        expect.objectContaining({ code: 'INVALID_TRANSACTION', field: 'transactions[0].at' }),
+      );
+      expect(() => reconcile([], [], { now: at })).toThrow(expect.objectContaining({ field: 'now' }));
+    }
+    expect(reconcile([], [transaction({ type: 'charge', at: '2028-02-29T10:00:00Z' })]).findings).toHaveLength(1);
+  });
+
   test('bad attempts: GuardInputError INVALID_ATTEMPT', () => {
     expect(() => reconcile('nope' as never, [])).toThrow(expect.objectContaining({ name: 'GuardInputError', code: 'INVALID_ATTEMPT' }));
     expect(() => reconcile([{ id: 'x' } as never], [])).toThrow(/attempts\[0\]/);
