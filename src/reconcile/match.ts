@@ -81,6 +81,8 @@ export function reconcile(
   const sales = checkAttempts(attempts);
   const txs = checkTransactions(transactions);
   const now = opts.now === undefined ? latest(txs, sales) : (epochOf(opts.now) as number);
+  // Where the file is known to begin: its first transaction (none: it covers nothing). `now` says where it ends.
+  const from = txs.reduce((min, tx) => Math.min(min, tx.at), Infinity);
   const ix = indexTransactions(txs);
 
   // Oldest first: matches and findings come out in a stable order.
@@ -125,16 +127,18 @@ export function reconcile(
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
-        // No charge is exact only if none could be its: a charge that looks like it, taken by another attempt's
-        // probable match, may well be this one's (the pairing is a guess), and settling cancelled on a guess
-        // asks a charged customer to pay again. Probable, it is reported and not applied.
+        // No charge is exact only if none could be its. Not when the attempt is older than the file's first
+        // transaction (yesterday's unknown against today's file, or an empty file: its charge would be elsewhere),
+        // nor when a charge that looks like it went to another attempt's probable match (the pairing is a guess).
+        // Settling cancelled on either asks a charged customer to pay again: probable, it is reported, not applied.
+        const uncovered = attempt.pendingSince < from;
         const contested = probableCharge(
           attempt,
           ix,
           (t) => claimed.has(t) && matches.get(claimed.get(t)!.id)?.exact !== false,
           toleranceMs,
         );
-        const match = contested ? 'probable' : 'exact';
+        const match = uncovered || contested ? 'probable' : 'exact';
         findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
       }
     }
