@@ -97,8 +97,10 @@ export function reconcile(
     matches.set(attempt.id, { charges, exact: true });
   }
   for (const attempt of sales) {
-    // A declined or cancelled attempt took no money: its sale's retry owns a charge that looks like it.
-    if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled') continue;
+    // A declined, cancelled or voided attempt kept no money: its sale's retry owns a charge that looks like it.
+    if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled' || attempt.status === 'voided') {
+      continue;
+    }
     const charge = probableCharge(attempt, ix, (t) => claimed.has(t), toleranceMs);
     if (!charge) continue;
     claimed.set(charge, attempt);
@@ -115,12 +117,12 @@ export function reconcile(
     const how: Finding['match'] = match?.exact === false ? 'probable' : 'exact';
     const old = now - attempt.pendingSince > toleranceMs;
     const base = () => baseOf(attempt, how);
-    if (attempt.status === 'declined' || attempt.status === 'cancelled') {
-      // Settled as taking no money, yet the processor charged it: for a person to look into.
+    if (attempt.status === 'declined' || attempt.status === 'cancelled' || attempt.status === 'voided') {
+      // Settled as taking no money (or as giving it back), yet the processor kept a charge: for a person to look into.
       for (const charge of live) findings.push(unmatched(charge, [attempt.id]));
       continue;
     }
-    if (live.length > 0 && attempt.status !== 'voided') charged.push(attempt);
+    if (live.length > 0) charged.push(attempt);
     if (attempt.status === 'unknown') {
       if (live.length > 0) findings.push({ code: 'UNKNOWN_WAS_CHARGED', ...base(), transactions: ids(live), action: 'settle-approved' });
       else if (all.length > 0) {
@@ -145,7 +147,6 @@ export function reconcile(
     if (attempt.status === 'approved' && all.length === 0 && old) {
       findings.push({ code: 'APPROVED_NOT_CHARGED', ...base(), transactions: [], action: 'look-into-it' });
     }
-    if (attempt.status === 'voided') continue;
     if (live.length > 1) {
       // Two charges for one reference: everything after the first is extra.
       const extra = live.slice(1).reduce((sum, charge) => sum + charge.amount, 0);

@@ -305,6 +305,19 @@ describe('approved, amounts, strangers, refunds', () => {
     ]);
   });
 
+  test('a charge of a voided attempt that the processor never reversed is reported, naming the attempt', async () => {
+    const t = await till();
+    const a = await t.sale(1250, 'voided');
+    const charge = chargeOf(a);
+    // The guard counts no money for it; the processor kept the charge: the customer paid for a sale the till undid.
+    expect(reconcile(await t.attempts(), [charge]).findings).toMatchObject([
+      { code: 'UNMATCHED_CHARGE', attempts: [a.id], transactions: [charge.id], amount: 1250, action: 'look-into-it' },
+    ]);
+    // Reversed at the processor too: nothing to say.
+    const reversal = transaction({ type: 'reversal', amount: 1250, original: charge.id });
+    expect(reconcile(await t.attempts(), [charge, reversal]).findings).toEqual([]);
+  });
+
   test('a pending attempt takes its charge and is reported on nothing', async () => {
     const t = await till();
     const a = await t.sale(1250, 'pending');
