@@ -131,7 +131,9 @@ export function reconcile(
       } else if (old) {
         // No charge is exact only if none could be its. Not when the attempt is older than the file's first
         // transaction (yesterday's unknown against today's file, or an empty file: its charge would be elsewhere),
-        // nor when a charge that looks like it went to another attempt's probable match (the pairing is a guess).
+        // nor when a charge of its amount and currency near its time is there, unpaired or paired by a guess: on
+        // another card or terminal name (the till's lane-1 is the processor's T0001), or taken by another attempt's
+        // probable match.
         // Settling cancelled on either asks a charged customer to pay again: probable, it is reported, not applied.
         const uncovered = attempt.pendingSince < from;
         const contested = probableCharge(
@@ -139,6 +141,7 @@ export function reconcile(
           ix,
           (t) => claimed.has(t) && matches.get(claimed.get(t)!.id)?.exact !== false,
           toleranceMs,
+          false,
         );
         const match = uncovered || contested ? 'probable' : 'exact';
         findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
@@ -303,12 +306,16 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): rea
 
 const NONE: readonly Transaction[] = [];
 
-/** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`, not `taken`. */
+/**
+ * Same amount and currency, the same card and terminal where both sides say (unless not `strict`: any card or
+ * terminal), nearest in time within `tolerance`, not `taken`.
+ */
 function probableCharge(
   attempt: AttemptRecord,
   ix: Indexes,
   taken: (t: Transaction) => boolean,
   toleranceMs: number,
+  strict = true,
 ): Transaction | undefined {
   const list = ix.byAmount.get(attempt.amount);
   if (!list) return undefined;
@@ -324,8 +331,8 @@ function probableCharge(
   for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
     const t = list[i]!;
     if (taken(t) || t.currency !== attempt.currency) continue;
-    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
-    if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
+    if (strict && t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    if (strict && t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
   }
   return best;

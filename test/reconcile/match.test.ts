@@ -135,6 +135,26 @@ describe('unknown attempts', () => {
     expect(reconcile(await t.attempts(), [], { now: t.clock.now() }).findings.map((f) => f.match)).toEqual(['probable', 'probable']);
   });
 
+  test('a charge of its amount and time on another card or terminal name makes "not charged" probable, never exact', async () => {
+    // The till calls itself lane-1; the processor knows the device as T0001 (or masks the card differently): no
+    // probable match. The charge is likely this attempt's all the same: settling cancelled would charge the customer again.
+    const t = await till({ terminalId: 'lane-1' });
+    const a = await t.sale(1250, 'unknown', { last4: '4242' });
+    const { reference: _, ...charge } = chargeOf(a, { terminalId: 'T0001' });
+    const before = transaction({ type: 'charge', status: 'failed', at: a.pendingSince - MINUTE });
+    const report = reconcile(await t.attempts(), [before, charge], { now: a.pendingSince + 5 * MINUTE });
+    expect(report.findings.map((f) => [f.code, f.attempts, f.match])).toEqual([
+      ['UNKNOWN_NOT_CHARGED', [a.id], 'probable'],
+      ['UNMATCHED_CHARGE', [], 'exact'],
+    ]);
+    // Another amount, or outside tolerance: no doubt.
+    const other = { ...charge, amount: 1300 };
+    expect(reconcile(await t.attempts(), [before, other], { now: a.pendingSince + 5 * MINUTE }).findings[0]).toMatchObject({
+      code: 'UNKNOWN_NOT_CHARGED',
+      match: 'exact',
+    });
+  });
+
   test('now defaults to the latest transaction', async () => {
     const t = await till();
     const a = await t.sale(1250, 'unknown');
