@@ -6,6 +6,7 @@
 import { formatMoney } from '../messages.js';
 import type { AppliedFinding, Finding, FindingAction, FindingCode, ReconcileReport } from '../reconcile/types.js';
 import type { Locale } from '../types.js';
+import { printable } from './printable.js';
 
 interface Words {
   title: (attempts: number, transactions: number, file: string) => string;
@@ -92,7 +93,9 @@ function width(text: string): number {
 
 const pad = (text: string, to: number): string => text + ' '.repeat(Math.max(0, to - width(text)));
 
-function table(rows: string[][]): string {
+/** Columns padded to line up; every cell printable (ids and file names come from outside: see printable.ts). */
+function table(raw: string[][]): string {
+  const rows = raw.map((row) => row.map(printable));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => width(row[c] ?? ''))));
   return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : pad(cell, widths[c]!))).join('  ')).join('\n');
 }
@@ -110,7 +113,7 @@ export interface TableFacts {
 export function formatReport({ report, attempts, transactions, file, locale, applied }: TableFacts): string {
   const w = locale === 'zh-CN' ? ZH : EN;
   const money = (amount: number, currency: string) => formatMoney(amount, currency, locale);
-  const lines = [w.title(attempts, transactions, file), ''];
+  const lines = [printable(w.title(attempts, transactions, file)), ''];
   if (report.findings.length > 0) {
     const rows = report.findings.map((f) => [
       w.codes[f.code],

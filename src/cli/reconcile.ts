@@ -14,6 +14,7 @@ import type { AppliedFinding, ProcessorTransaction, ReconcileReport } from '../r
 import { redact } from '../redact.js';
 import { fileStore } from '../stores/file.js';
 import type { AttemptRecord, GuardStore, Locale, StoreOwner } from '../types.js';
+import { printable } from './printable.js';
 import { formatReport } from './reconcile-table.js';
 import { asSeenAt, readStoreRecords } from './store-records.js';
 
@@ -48,6 +49,12 @@ Options:
                          ProcessorTransaction, amounts in minor units).
   --format NAME          The file's layout: ${TRANSACTION_FORMATS.join(', ')}
                          (default generic: columns named like ProcessorTransaction).
+  --time-zone ZONE       The zone of date-times the file writes without an
+                         offset: an IANA name (Asia/Shanghai) or +08:00
+                         (default: the format's; UTC for generic, stripe and
+                         adyen, Asia/Shanghai for wechat, alipay, unionpay).
+  --currency CODE        The currency of a file without a currency column
+                         (alipay, unionpay; default CNY).
   --tolerance DURATION   Probable matches: a charge this close to the attempt;
                          and how old an unknown attempt must be before no
                          charge means it was not charged (default 2m).
@@ -84,6 +91,8 @@ interface Args {
   database?: string;
   transactions: string;
   format: TransactionFormat;
+  timeZone?: string;
+  currency?: string;
   tolerance: string;
   window: string;
   now?: string;
@@ -105,6 +114,8 @@ function parse(args: readonly string[]): Args {
       database: { type: 'string' },
       transactions: { type: 'string' },
       format: { type: 'string' },
+      'time-zone': { type: 'string' },
+      currency: { type: 'string' },
       tolerance: { type: 'string' },
       window: { type: 'string' },
       now: { type: 'string' },
@@ -166,6 +177,8 @@ function parse(args: readonly string[]): Args {
     ...(values.database !== undefined ? { database: values.database } : {}),
     ...(values.merchant !== undefined ? { merchant: values.merchant } : {}),
     ...(now !== undefined ? { now } : {}),
+    ...(values['time-zone'] !== undefined ? { timeZone: values['time-zone'] } : {}),
+    ...(values.currency !== undefined ? { currency: values.currency } : {}),
     transactions: values.transactions,
     format,
     tolerance: values.tolerance ?? '2m',
@@ -243,7 +256,13 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
 async function read(a: Args, io: ReconcileIo): Promise<ProcessorTransaction[]> {
   const tty = io.stderrIsTTY ?? process.stderr.isTTY === true;
   const progress = tty ? (rows: number) => io.stderr(`\rreading ${a.transactions}: ${rows.toLocaleString('en-US')} rows`) : undefined;
-  const transactions = await readTransactions(a.transactions, { format: a.format, ...(progress ? { onProgress: progress } : {}) });
+  // The zone and currency are checked by readTransactions: a bad one is its GuardConfigError naming the option.
+  const transactions = await readTransactions(a.transactions, {
+    format: a.format,
+    ...(a.timeZone !== undefined ? { timeZone: a.timeZone } : {}),
+    ...(a.currency !== undefined ? { currency: a.currency } : {}),
+    ...(progress ? { onProgress: progress } : {}),
+  });
   if (tty && transactions.length >= 10_000) {
     io.stderr(`\rreading ${a.transactions}: ${transactions.length.toLocaleString('en-US')} transactions\n`);
   }
@@ -256,7 +275,7 @@ async function readAttempts(a: Args, io: ReconcileIo): Promise<AttemptRecord[]> 
   let records: AttemptRecord[];
   if (a.store !== undefined) {
     const read = await readStoreRecords(a.store);
-    for (const warning of read.warnings) io.stderr(`${redact(warning)}\n`);
+    for (const warning of read.warnings) io.stderr(`${printable(redact(warning))}\n`);
     records = read.records;
   } else {
     const { store, release } = await openStore(a);
@@ -295,6 +314,6 @@ async function openStore(a: Args): Promise<{ store: GuardStore; release: () => P
 }
 
 function unusable(io: ReconcileIo, message: string): number {
-  io.stderr(`pos-duplicate-guard reconcile: ${redact(message)}\nRun "pos-duplicate-guard reconcile --help" for usage.\n`);
+  io.stderr(`pos-duplicate-guard reconcile: ${printable(redact(message))}\nRun "pos-duplicate-guard reconcile --help" for usage.\n`);
   return RECONCILE_EXIT.unusable;
 }

@@ -4,17 +4,28 @@
  * and nothing else. In the core bundle, so kept to a few lines: the
  * matching itself lives in the `reconcile` entry.
  */
-import { GuardInputError, GuardStateError } from '../errors.js';
+import { GuardInputError, GuardStateError, describeValue } from '../errors.js';
 import type { AppliedFinding, Finding, ReconcileReport } from '../reconcile/types.js';
+import { redactProcessorRef } from '../redact.js';
 import { assertOpen, guardNow, heldRecord, statusOf, type GuardContext } from './context.js';
 import { settle } from './settle.js';
 import { journal } from './writes.js';
 
-const SETTLES: Record<string, 'approved' | 'cancelled' | 'voided'> = {
-  UNKNOWN_WAS_CHARGED: 'approved',
-  UNKNOWN_NOT_CHARGED: 'cancelled',
-  UNKNOWN_WAS_REVERSED: 'voided',
-};
+// A Map, not an object literal: a hand-made code such as `__proto__` or `toString` must not find a settle in the prototype.
+const SETTLES = new Map<string, 'approved' | 'cancelled' | 'voided'>([
+  ['UNKNOWN_WAS_CHARGED', 'approved'],
+  ['UNKNOWN_NOT_CHARGED', 'cancelled'],
+  ['UNKNOWN_WAS_REVERSED', 'voided'],
+]);
+
+/** A settling finding, checked: one attempt id, the processor's ids as strings. */
+interface Settling {
+  code: Finding['code'];
+  match: Finding['match'];
+  attemptId: string;
+  transactions: string[];
+  to: 'approved' | 'cancelled' | 'voided';
+}
 
 /**
  * Applies the `UNKNOWN_*` findings: exact ones, and probable
@@ -25,20 +36,11 @@ const SETTLES: Record<string, 'approved' | 'cancelled' | 'voided'> = {
  */
 export async function applyReconciliation(ctx: GuardContext, report: ReconcileReport): Promise<AppliedFinding[]> {
   assertOpen(ctx);
-  const findings = report?.findings;
-  if (!Array.isArray(findings)) {
-    throw new GuardInputError('INVALID_REPORT', '`report.findings` must be an array: pass what reconcile() returned', {
-      field: 'report.findings',
-    });
-  }
+  // Every finding is checked before any is applied: a damaged report changes nothing, rather than half of it.
+  const settling = settlingFindings(report);
   const applied: AppliedFinding[] = [];
-  for (const finding of findings) {
-    // A hand-made or damaged finding is skipped or refused with the guard's own errors, never a TypeError.
-    const { code = '', match, attempts = [], transactions = [] } = (finding ?? {}) as Partial<Finding>;
-    const to = SETTLES[code];
-    if (!to || (match !== 'exact' && to !== 'approved')) continue;
+  for (const { code, match, attemptId, transactions, to } of settling) {
     // Open attempts are all in memory: one not held was settled (or pruned) already. heldRecord checks the id.
-    const attemptId = attempts[0] as string;
     const held = heldRecord(ctx, attemptId);
     if (!held || statusOf(ctx, held, guardNow(ctx)) !== 'unknown') continue;
     const ref = to === 'approved' ? transactions[0] : undefined;
@@ -52,7 +54,42 @@ export async function applyReconciliation(ctx: GuardContext, report: ReconcileRe
     if (!settled) continue;
     const detail = `${code} (${match}): ${transactions.join(', ') || 'no charge at the processor'}`;
     journal(ctx, { at: guardNow(ctx), type: 'reconcile', attemptId, from: 'unknown', to, detail });
-    applied.push({ attemptId, code: code as Finding['code'], from: 'unknown', to });
+    applied.push({ attemptId, code, from: 'unknown', to });
   }
   return applied;
+}
+
+/**
+ * The findings that may settle, in report order. Others (`CHARGED_TWICE`,
+ * unknown codes, a probable `UNKNOWN_NOT_CHARGED`) are skipped; a settling
+ * one that is not as `reconcile` makes it is a `GuardInputError`
+ * `INVALID_REPORT` naming `report.findings[i].field`, never a TypeError or a
+ * settle with a made-up processor reference.
+ */
+function settlingFindings(report: ReconcileReport): Settling[] {
+  const findings: unknown = (report as Partial<ReconcileReport> | null | undefined)?.findings;
+  if (!Array.isArray(findings)) invalid('report.findings', 'must be an array: pass what reconcile() returned');
+  const out: Settling[] = [];
+  findings.forEach((finding: unknown, i) => {
+    const at = `report.findings[${i}]`;
+    if (typeof finding !== 'object' || finding === null) invalid(at, `must be a finding, got ${describeValue(finding)}`);
+    const { code, match, attempts, transactions = [] } = finding as Partial<Record<keyof Finding, unknown>>;
+    const to = typeof code === 'string' ? SETTLES.get(code) : undefined;
+    if (!to || (match !== 'exact' && (match !== 'probable' || to !== 'approved'))) return;
+    if (!Array.isArray(attempts) || attempts.length !== 1 || typeof attempts[0] !== 'string') {
+      invalid(`${at}.attempts`, `must name the one attempt an ${String(code)} finding settles, got ${describeValue(attempts)}`);
+    }
+    if (!Array.isArray(transactions) || !transactions.every((id) => typeof id === 'string' && id !== '')) {
+      invalid(`${at}.transactions`, `must be the processor's transaction ids (strings), got ${describeValue(transactions)}`);
+    }
+    // The processor's ids are outside text bound for the journal: masked by the rule processorRef is kept by
+    // (a card number in a shifted column, or sent as the reference, is never persisted).
+    const ids = (transactions as string[]).map(redactProcessorRef);
+    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to });
+  });
+  return out;
+}
+
+function invalid(field: string, rule: string): never {
+  throw new GuardInputError('INVALID_REPORT', `\`${field}\` ${rule}`, { field });
 }

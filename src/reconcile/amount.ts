@@ -10,7 +10,7 @@ const exponents = new Map<string, number>();
 /**
  * Minor-unit digits of an ISO 4217 currency, as `Intl` knows them (the same
  * table `formatMoney` divides by, so what is read prints back the same).
- * `undefined` for a code `Intl` does not accept.
+ * `undefined` for a code `Intl` does not know (RMB, ABC: see below).
  */
 export function currencyExponent(currency: string): number | undefined {
   let exponent = exponents.get(currency);
@@ -21,9 +21,23 @@ export function currencyExponent(currency: string): number | undefined {
     } catch {
       return undefined;
     }
+    // Intl formats any three letters (RMB, ABC) with 2 decimals: for a code it does not know, 2 is a guess, and a
+    // wrong guess is money read 100 times too large or small. Known means listed, or given digits of its own (CLF: 4).
+    if (exponent === 2 && !listed().has(currency)) return undefined;
     exponents.set(currency, exponent);
   }
   return exponent;
+}
+
+let currencies: ReadonlySet<string> | undefined;
+
+/** The currencies `Intl` knows; where it cannot list them (an old engine), every code it formats counts, as before. */
+function listed(): ReadonlySet<string> {
+  currencies ??=
+    typeof Intl.supportedValuesOf === 'function'
+      ? new Set(Intl.supportedValuesOf('currency'))
+      : ({ has: () => true, size: 0 } as unknown as ReadonlySet<string>);
+  return currencies;
 }
 
 /** Full-width digits and signs (Chinese exports, IME input) to ASCII; other text as it is. */
@@ -31,8 +45,10 @@ export function toHalfWidth(text: string): string {
   return text.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
 }
 
-// Digits grouped by commas in threes, or not grouped; an optional fraction.
-const MAJOR = /^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/;
+// Digits not grouped, or grouped in threes by commas or by spaces (any width: 1 234,50 exports use no-break and
+// thin ones), one separator throughout; a leading group never starts with 0 (0,500 is no thousands).
+// An optional fraction.
+const MAJOR = /^([+-]?)(\d+|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?:[ \u00a0\u2009\u202f]\d{3})+)(?:\.(\d*))?$/;
 
 /**
  * `'1,234.50'` in `CNY` → `123450`. Returns a sentence saying what is wrong
@@ -44,10 +60,14 @@ const MAJOR = /^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/;
 export function toMinorUnits(text: string, currency: string): number | string {
   const exponent = currencyExponent(currency);
   if (exponent === undefined) return `the currency ${JSON.stringify(currency)} is not an ISO 4217 code`;
-  // Currency signs and spaces (thin and no-break ones too) around or inside the number.
-  let value = toHalfWidth(text).replace(/[\s\u00a0\u2009\u202f¥￥$€£]/g, '');
+  // Currency signs anywhere, spaces around the number and after its sign; spaces inside it only as MAJOR groups them
+  // (removing them all read '12 50' as 1250).
+  let value = toHalfWidth(text)
+    .replace(/[¥￥$€£]/g, '')
+    .trim()
+    .replace(/^([+-]?)\s+/, '$1');
   // Accounting negatives: (12.50).
-  if (/^\(.*\)$/.test(value)) value = `-${value.slice(1, -1)}`;
+  if (/^\(.*\)$/.test(value)) value = `-${value.slice(1, -1).trim()}`;
   const match = MAJOR.exec(value);
   if (!match) return `${JSON.stringify(text.slice(0, 40))} is not an amount (like 12.50 or 1,234.00)`;
   const [, sign, whole = '', fraction = ''] = match;
@@ -55,7 +75,7 @@ export function toMinorUnits(text: string, currency: string): number | string {
   if (/[^0]/.test(fraction.slice(exponent))) {
     return `${JSON.stringify(text.slice(0, 40))} has more decimals than ${currency} has (${exponent})`;
   }
-  const digits = (whole.replace(/,/g, '') + kept.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
+  const digits = (whole.replace(/[^\d]/g, '') + kept.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
   const minor = Number(digits);
   if (!Number.isSafeInteger(minor)) return `${JSON.stringify(text.slice(0, 40))} is too large`;
   return sign === '-' && minor !== 0 ? -minor : minor;

@@ -56,8 +56,8 @@ interface Indexes {
   byAuthCode: Map<string, Transaction[]>;
   /** Amount → charges, oldest first (any currency: a number key hashes without building a string per charge). */
   byAmount: Map<number, Transaction[]>;
-  /** What a succeeded reversal names (`original`, else `reference`) → its ids. */
-  reversals: Map<string, string[]>;
+  /** A charge → the ids of the succeeded reversals that reverse it (see `reverse`). */
+  reversals: Map<Transaction, string[]>;
 }
 
 /**
@@ -81,6 +81,8 @@ export function reconcile(
   const sales = checkAttempts(attempts);
   const txs = checkTransactions(transactions);
   const now = opts.now === undefined ? latest(txs, sales) : (epochOf(opts.now) as number);
+  // Where the file is known to begin: its first transaction (none: it covers nothing). `now` says where it ends.
+  const from = txs.reduce((min, tx) => Math.min(min, tx.at), Infinity);
   const ix = indexTransactions(txs);
 
   // Oldest first: matches and findings come out in a stable order.
@@ -95,17 +97,18 @@ export function reconcile(
     matches.set(attempt.id, { charges, exact: true });
   }
   for (const attempt of sales) {
-    // A declined or cancelled attempt took no money: its sale's retry owns a charge that looks like it.
-    if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled') continue;
-    const charge = probableCharge(attempt, ix, claimed, toleranceMs);
+    // A declined, cancelled or voided attempt kept no money: its sale's retry owns a charge that looks like it.
+    if (matches.has(attempt.id) || attempt.status === 'declined' || attempt.status === 'cancelled' || attempt.status === 'voided') {
+      continue;
+    }
+    const charge = probableCharge(attempt, ix, (t) => claimed.has(t), toleranceMs);
     if (!charge) continue;
     claimed.set(charge, attempt);
     matches.set(attempt.id, { charges: [charge], exact: false });
   }
 
   const findings: Finding[] = [];
-  const reversed = (charge: Transaction): string[] | undefined =>
-    ix.reversals.get(charge.id) ?? (charge.reference === undefined ? undefined : ix.reversals.get(charge.reference));
+  const reversed = (charge: Transaction): string[] | undefined => ix.reversals.get(charge);
   const charged: AttemptRecord[] = [];
   for (const attempt of sales) {
     const match = matches.get(attempt.id);
@@ -114,25 +117,39 @@ export function reconcile(
     const how: Finding['match'] = match?.exact === false ? 'probable' : 'exact';
     const old = now - attempt.pendingSince > toleranceMs;
     const base = () => baseOf(attempt, how);
-    if (attempt.status === 'declined' || attempt.status === 'cancelled') {
-      // Settled as taking no money, yet the processor charged it: for a person to look into.
+    if (attempt.status === 'declined' || attempt.status === 'cancelled' || attempt.status === 'voided') {
+      // Settled as taking no money (or as giving it back), yet the processor kept a charge: for a person to look into.
       for (const charge of live) findings.push(unmatched(charge, [attempt.id]));
       continue;
     }
-    if (live.length > 0 && attempt.status !== 'voided') charged.push(attempt);
+    if (live.length > 0) charged.push(attempt);
     if (attempt.status === 'unknown') {
       if (live.length > 0) findings.push({ code: 'UNKNOWN_WAS_CHARGED', ...base(), transactions: ids(live), action: 'settle-approved' });
       else if (all.length > 0) {
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
-        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match: 'exact', transactions: [], action: 'settle-cancelled' });
+        // No charge is exact only if none could be its. Not when the attempt is older than the file's first
+        // transaction (yesterday's unknown against today's file, or an empty file: its charge would be elsewhere),
+        // nor when a charge of its amount and currency near its time is there, unpaired or paired by a guess: on
+        // another card or terminal name (the till's lane-1 is the processor's T0001), or taken by another attempt's
+        // probable match.
+        // Settling cancelled on either asks a charged customer to pay again: probable, it is reported, not applied.
+        const uncovered = attempt.pendingSince < from;
+        const contested = probableCharge(
+          attempt,
+          ix,
+          (t) => claimed.has(t) && matches.get(claimed.get(t)!.id)?.exact !== false,
+          toleranceMs,
+          false,
+        );
+        const match = uncovered || contested ? 'probable' : 'exact';
+        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
       }
     }
     if (attempt.status === 'approved' && all.length === 0 && old) {
       findings.push({ code: 'APPROVED_NOT_CHARGED', ...base(), transactions: [], action: 'look-into-it' });
     }
-    if (attempt.status === 'voided') continue;
     if (live.length > 1) {
       // Two charges for one reference: everything after the first is extra.
       const extra = live.slice(1).reduce((sum, charge) => sum + charge.amount, 0);
@@ -222,15 +239,17 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     byAmount: new Map(),
     reversals: new Map(),
   };
+  const reversals: Transaction[] = [];
+  // A transaction listed twice under one id (a day downloaded twice and joined) is one: counted twice, one refund
+  // reads as REFUNDED_TWICE and one reversal, named by a reference two charges share, undoes both.
+  const seen = { charge: new Set<string>(), refund: new Set<string>(), reversal: new Set<string>() };
   for (const tx of txs) {
     // A failed transaction moved no money: it matches nothing and is owed nothing.
-    if (tx.status !== 'succeeded') continue;
+    if (tx.status !== 'succeeded' || seen[tx.type].has(tx.id)) continue;
+    seen[tx.type].add(tx.id);
     if (tx.type === 'refund') ix.refunds.push(tx);
-    else if (tx.type === 'reversal') {
-      const names = tx.original ?? tx.reference;
-      if (names !== undefined) push(ix.reversals, names, tx.id);
-    } else if (!ix.byId.has(tx.id)) {
-      // A charge listed twice under one id (two exports joined) is one charge.
+    else if (tx.type === 'reversal') reversals.push(tx);
+    else {
       ix.charges.push(tx);
       ix.byId.set(tx.id, tx);
       if (tx.reference !== undefined) push(ix.byReference, tx.reference, tx);
@@ -239,7 +258,28 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     }
   }
   for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
+  // After the charges: a file may list a reversal before the charge it names.
+  for (const reversal of reversals) reverse(ix, reversal);
   return ix;
+}
+
+/**
+ * One reversal undoes one charge. It names the charge by processor id, or by
+ * the till's reference, which two charges share when a sale was charged
+ * twice: then it reverses one of them not yet reversed (the one of its
+ * amount, else the oldest), never all, or an attempt whose customer still
+ * paid once would read as reversed and be settled voided.
+ */
+function reverse(ix: Indexes, reversal: Transaction): void {
+  const names = reversal.original ?? reversal.reference;
+  if (names === undefined) return;
+  const byId = ix.byId.get(names);
+  let charge = byId;
+  if (!charge) {
+    const open = (ix.byReference.get(names) ?? NONE).filter((c) => !ix.reversals.has(c));
+    charge = open.find((c) => c.amount === reversal.amount && c.currency === reversal.currency) ?? open[0];
+  }
+  if (charge) push(ix.reversals, charge, reversal.id);
 }
 
 /** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */
@@ -266,8 +306,17 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): rea
 
 const NONE: readonly Transaction[] = [];
 
-/** Same amount and currency, the same card and terminal where both sides say, nearest in time within `tolerance`. */
-function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): Transaction | undefined {
+/**
+ * Same amount and currency, the same card and terminal where both sides say (unless not `strict`: any card or
+ * terminal), nearest in time within `tolerance`, not `taken`.
+ */
+function probableCharge(
+  attempt: AttemptRecord,
+  ix: Indexes,
+  taken: (t: Transaction) => boolean,
+  toleranceMs: number,
+  strict = true,
+): Transaction | undefined {
   const list = ix.byAmount.get(attempt.amount);
   if (!list) return undefined;
   const from = attempt.pendingSince - toleranceMs;
@@ -281,9 +330,9 @@ function probableCharge(attempt: AttemptRecord, ix: Indexes, claimed: Claims, to
   let best: Transaction | undefined;
   for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
     const t = list[i]!;
-    if (claimed.has(t) || t.currency !== attempt.currency) continue;
-    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
-    if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
+    if (taken(t) || t.currency !== attempt.currency) continue;
+    if (strict && t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    if (strict && t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
   }
   return best;
@@ -317,7 +366,7 @@ function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<st
   return findings;
 }
 
-/** Refunds of one charge (named by its processor id or reference) that add up to more than it. */
+/** Refunds of one charge (named by its processor id or reference) that add up to more than it, a reversal counting as all of it. */
 function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   const refundsOf = new Map<Transaction, Transaction[]>();
   for (const refund of ix.refunds) {
@@ -327,13 +376,15 @@ function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   }
   const findings: Finding[] = [];
   for (const [charge, refunds] of refundsOf) {
-    const total = refunds.reduce((sum, refund) => sum + refund.amount, 0);
+    // A reversal (撤销, 冲正) gave the whole charge back: a refund on top of it is money returned twice.
+    const reversals = ix.reversals.get(charge) ?? [];
+    const total = refunds.reduce((sum, refund) => sum + refund.amount, reversals.length > 0 ? charge.amount : 0);
     if (total <= charge.amount) continue;
     const attempt = claimed.get(charge);
     findings.push({
       code: 'REFUNDED_TWICE',
       attempts: attempt ? [attempt.id] : [],
-      transactions: [charge.id, ...ids(refunds)],
+      transactions: [charge.id, ...reversals, ...ids(refunds)],
       amount: total - charge.amount,
       currency: charge.currency,
       action: 'recover-excess',

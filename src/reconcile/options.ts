@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { GuardConfigError, fail, invalidOption } from '../errors.js';
 import { redact } from '../redact.js';
 import type { Duration } from '../types.js';
-import { epochOf } from './transactions.js';
+import { AT_RULE, epochOf } from './transactions.js';
 
 export interface CheckedOptions {
   tolerance?: Duration;
@@ -29,7 +29,7 @@ export function checkOptions(options: unknown): CheckedOptions {
   }
   const { now } = parsed.data as CheckedOptions;
   if (now !== undefined && ((typeof now !== 'number' && typeof now !== 'string') || epochOf(now) === undefined)) {
-    invalidOption('now', 'epoch ms or an ISO 8601 string with an offset', now);
+    invalidOption('now', AT_RULE.replace(/^must be /, ''), now);
   }
   return parsed.data as CheckedOptions;
 }

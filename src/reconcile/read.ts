@@ -9,7 +9,7 @@ import { GuardConfigError, GuardInputError, describeValue, errorText, fail, inva
 import { currencyExponent, toHalfWidth, toMinorUnits } from './amount.js';
 import { csvRows, headerKey, type CsvRow } from './csv.js';
 import { PRESETS, TRANSACTION_FORMATS, genericPreset, type Cells, type Preset, type TransactionFormat } from './presets.js';
-import { epochOf, transactionSchema } from './transactions.js';
+import { AT_RULE, epochOf, transactionSchema } from './transactions.js';
 import type { ProcessorTransaction } from './types.js';
 
 type Field = keyof ProcessorTransaction;
@@ -271,7 +271,7 @@ function checked(transaction: ProcessorTransaction, line: number | string, file:
   }
   const issue = parsed.success ? undefined : parsed.error.issues[0]!;
   const field = issue ? String(issue.path[0] ?? 'row') : 'at';
-  const rule = issue ? issue.message : 'must be an ISO 8601 string with an offset, or epoch ms';
+  const rule = issue ? issue.message : AT_RULE;
   throw new GuardInputError('INVALID_TRANSACTION', `${file}:${line}: \`${field}\` ${rule}`, { field });
 }
 

@@ -25,6 +25,8 @@ const text = (max: number) =>
 // through `last4`, which holds 4 digits and nothing else.
 
 const MINOR = 'must be a safe integer number of minor units, 0 or more (1250 = 12.50)';
+/** The rule for `at` (and `now`), in every message that refuses one. */
+export const AT_RULE = 'must be an ISO 8601 string with an offset, or epoch ms (milliseconds, like 1772330400000: not seconds)';
 
 export const transactionSchema = z.object({
   id: text(255),
@@ -32,7 +34,7 @@ export const transactionSchema = z.object({
   status: z.enum(['succeeded', 'failed'], { error: "must be 'succeeded' or 'failed'" }),
   amount: z.int({ error: MINOR }).check(z.minimum(0, { error: MINOR })),
   currency: z.string().check(z.regex(/^[A-Z]{3}$/, { error: "must be an ISO 4217 code of 3 capital letters, e.g. 'CNY'" })),
-  at: z.union([z.int(), z.string()], { error: 'must be an ISO 8601 string with an offset, or epoch ms' }),
+  at: z.union([z.int(), z.string()], { error: AT_RULE }),
   reference: z.optional(text(255)),
   authCode: z.optional(text(64)),
   last4: z.optional(z.string().check(z.regex(/^\d{4}$/, { error: 'must be the last 4 digits of the card' }))),
@@ -43,10 +45,17 @@ export const transactionSchema = z.object({
 // An ISO 8601 date-time with an explicit offset: without one, `Date.parse` guesses the machine's zone.
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
-/** Epoch ms of an `at`, or `undefined` when it is not one. */
+// Epoch ms below this are before March 1973: a number that small is epoch seconds (1772330400 is 2026 in seconds,
+// January 1970 in ms), and read as ms it would put every transaction 56 years before its attempts.
+const EPOCH_MS_FROM = 1e11;
+
+/** Epoch ms of an `at`, or `undefined` when it is not one (epoch seconds are not). */
 export function epochOf(at: string | number): number | undefined {
-  if (typeof at === 'number') return Number.isSafeInteger(at) ? at : undefined;
+  if (typeof at === 'number') return Number.isSafeInteger(at) && at >= EPOCH_MS_FROM ? at : undefined;
   if (!ISO.test(at)) return undefined;
+  // Date.parse rolls a day the month does not have over into the next (30 February is 2 March): such a date is none.
+  const [y, mo, d] = at.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
   const ms = Date.parse(at);
   return Number.isFinite(ms) ? ms : undefined;
 }
@@ -74,7 +83,7 @@ export function checkTransactions(transactions: unknown): Transaction[] {
     }
     const at = epochOf(parsed.data.at);
     if (at === undefined) {
-      invalid(`transactions[${i}].at`, `must be an ISO 8601 string with an offset, or epoch ms, got ${describeValue(parsed.data.at)}`);
+      invalid(`transactions[${i}].at`, `${AT_RULE}, got ${describeValue(parsed.data.at)}`);
     }
     out[i] = { ...parsed.data, at, claimedBy: undefined };
   }

@@ -151,6 +151,53 @@ describe('applyReconciliation', () => {
     );
   });
 
+  test('a hand-made finding is checked before anything settles: prototype keys settle nothing, bad fields are INVALID_REPORT', async () => {
+    const t = await till();
+    const a = await t.sale(1000, 'unknown');
+    const b = await t.sale(2000, 'unknown');
+    const good = { code: 'UNKNOWN_NOT_CHARGED', match: 'exact', attempts: [a.id], transactions: [] };
+    // Codes found on Object.prototype are not settles: skipped like any other code that is not UNKNOWN_*.
+    for (const code of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
+      const report = { findings: [{ ...good, code, attempts: [b.id] }], totals: [] };
+      expect(await t.guard.applyReconciliation(report as never)).toEqual([]);
+    }
+    for (const damaged of [
+      { code: 'UNKNOWN_WAS_CHARGED', attempts: [b.id], transactions: 'ch_1' }, // would settle with processorRef 'c'
+      { code: 'UNKNOWN_WAS_CHARGED', attempts: [b.id], transactions: [{ id: 'ch_1' }] },
+      { code: 'UNKNOWN_NOT_CHARGED', attempts: b.id, transactions: [] },
+      { code: 'UNKNOWN_NOT_CHARGED', attempts: [b.id, a.id], transactions: [] },
+    ]) {
+      // The good finding comes first: a damaged report must not be half applied.
+      const report = { findings: [good, { match: 'exact', ...damaged }], totals: [] };
+      await expect(t.guard.applyReconciliation(report as never)).rejects.toThrow(
+        expect.objectContaining({
+          name: 'GuardInputError',
+          code: 'INVALID_REPORT',
+          field: 'report.findings[1].' + (Array.isArray(damaged.attempts) && damaged.attempts.length === 1 ? 'transactions' : 'attempts'),
+        }),
+      );
+    }
+    expect((await t.attempts()).map((r) => [r.status, r.processorRef])).toEqual([
+      ['unknown', undefined],
+      ['unknown', undefined],
+    ]);
+    await t.guard.close();
+  });
+
+  test('a card number as a transaction id is masked in the journal, as in the record (never persisted)', async () => {
+    const store = memoryStore();
+    const t = await till({ store });
+    const a = await t.sale(1000, 'unknown');
+    t.clock.advance(5 * MINUTE);
+    // A column shifted by one, or a till that sent the card number as its reference: the "id" is a PAN.
+    const report = reconcile(await t.attempts(), [chargeOf(a, { id: '4111 1111 1111 1111' })], { now: t.clock.now() });
+    expect(await t.guard.applyReconciliation(report)).toHaveLength(1);
+    await t.guard.close();
+    const persisted = JSON.stringify([store.journal(), await store.load()]);
+    expect(persisted).not.toMatch(/4111[ -]?1111[ -]?1111[ -]?1111/);
+    expect(store.journal().find((e) => e.type === 'reconcile')?.detail).toBe('UNKNOWN_WAS_CHARGED (exact): [card number removed]');
+  });
+
   test('property: any report applied twice equals once, and only unknown attempts ever change', async () => {
     const endings: Ending[] = ['approved', 'declined', 'unknown', 'pending', 'cancelled', 'voided'];
     await fc.assert(

@@ -27,6 +27,10 @@ describe('toMinorUnits', () => {
     ['1.15', 'EUR', 115],
     ['0', 'CNY', 0],
     ['90071992547409.91', 'USD', 9007199254740991],
+    ['1 234.50', 'EUR', 123450],
+    ['1\u00a0234\u00a0567.00', 'EUR', 123456700],
+    ['- ¥12.50', 'CNY', -1250],
+    ['( 12.50 )', 'CNY', -1250],
   ])('%s %s → %i', (text, currency, minor) => {
     expect(toMinorUnits(text, currency)).toBe(minor);
   });
@@ -41,6 +45,15 @@ describe('toMinorUnits', () => {
     ['abc', 'CNY', /is not an amount/],
     ['90071992547409.92', 'USD', /too large/],
     ['12.50', 'XYZ1', /not an ISO 4217 code/],
+    // Not thousands: a group never starts with 0, and a space parts groups of three only (else 12 50 read as 1,250).
+    ['0,500', 'KWD', /is not an amount/],
+    ['0,500', 'CNY', /is not an amount/],
+    ['12 50', 'CNY', /is not an amount/],
+    ['1 2.50', 'CNY', /is not an amount/],
+    ['1,234 567.00', 'CNY', /is not an amount/],
+    // Well-formed but no currency: Intl formats any three letters with 2 decimals, which is a guess, not an exponent.
+    ['12.50', 'RMB', /not an ISO 4217 code/],
+    ['12.50', 'ABC', /not an ISO 4217 code/],
   ])('%s %s is refused with a sentence', (text, currency, why) => {
     expect(toMinorUnits(text, currency)).toMatch(why);
   });

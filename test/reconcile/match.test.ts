@@ -71,16 +71,30 @@ describe('unknown attempts', () => {
     ]);
   });
 
-  test('one charge that looks like two attempts goes to one of them only', async () => {
+  test('one charge that looks like two attempts goes to one of them only; the other is not charged only probably', async () => {
     const lane1 = await till();
     const lane2 = await till({ clock: lane1.clock });
     const a = await lane1.sale(1250, 'unknown', { last4: '4242', gapMs: 10 * SECOND });
     const b = await lane2.sale(1250, 'unknown', { last4: '4242' });
+    // The charge is in fact b's; a, served first, takes it.
     const { reference: _, ...charge } = chargeOf(b);
     const report = reconcile([...(await lane1.attempts()), ...(await lane2.attempts())], [charge], { now: b.pendingSince + 5 * MINUTE });
-    expect(report.findings.map((f) => [f.code, f.attempts, f.transactions])).toEqual([
-      ['UNKNOWN_WAS_CHARGED', [a.id], [charge.id]],
-      ['UNKNOWN_NOT_CHARGED', [b.id], []],
+    // b's "no charge" rests on a probable pairing: not exact, so applyReconciliation does not settle b cancelled
+    // (its customer, charged, would be asked to pay again). A person decides.
+    expect(report.findings.map((f) => [f.code, f.attempts, f.transactions, f.match])).toEqual([
+      ['UNKNOWN_WAS_CHARGED', [a.id], [charge.id], 'probable'],
+      ['UNKNOWN_NOT_CHARGED', [b.id], [], 'probable'],
+    ]);
+    // A charge an exact match took is certain: beside it, no charge is exact.
+    const byReference = chargeOf(a, { at: b.pendingSince + 5 * SECOND });
+    // (The file begins before both attempts: a failed charge of someone else's at 9 in the morning says so.)
+    const earlier = transaction({ type: 'charge', status: 'failed', at: a.pendingSince - 60 * MINUTE });
+    const exact = reconcile([...(await lane1.attempts()), ...(await lane2.attempts())], [earlier, byReference], {
+      now: b.pendingSince + 5 * MINUTE,
+    });
+    expect(exact.findings.map((f) => [f.code, f.attempts, f.match])).toEqual([
+      ['UNKNOWN_WAS_CHARGED', [a.id], 'exact'],
+      ['UNKNOWN_NOT_CHARGED', [b.id], 'exact'],
     ]);
   });
 
@@ -88,7 +102,9 @@ describe('unknown attempts', () => {
     const t = await till();
     const a = await t.sale(1250, 'unknown');
     const attempts = await t.attempts();
-    expect(reconcile(attempts, [], { now: a.pendingSince + 3 * MINUTE }).findings).toEqual([
+    // The file begins before the attempt (its first line, a failed charge, moved no money): it covers the attempt.
+    const file = [transaction({ type: 'charge', status: 'failed', at: a.pendingSince - MINUTE })];
+    expect(reconcile(attempts, file, { now: a.pendingSince + 3 * MINUTE }).findings).toEqual([
       {
         code: 'UNKNOWN_NOT_CHARGED',
         attempts: [a.id],
@@ -99,8 +115,44 @@ describe('unknown attempts', () => {
         match: 'exact',
       },
     ]);
-    expect(reconcile(attempts, [], { now: a.pendingSince + MINUTE }).findings).toEqual([]);
-    expect(reconcile(attempts, [], { now: new Date(a.pendingSince + 3 * MINUTE).toISOString() }).findings).toHaveLength(1);
+    expect(reconcile(attempts, file, { now: a.pendingSince + MINUTE }).findings).toEqual([]);
+    expect(reconcile(attempts, file, { now: new Date(a.pendingSince + 3 * MINUTE).toISOString() }).findings).toHaveLength(1);
+  });
+
+  test("an unknown attempt from before the file's first transaction is not charged only probably: the file may not cover it", async () => {
+    // Yesterday's unknown attempt against today's file (the store keeps every day): its charge, if any, is in yesterday's.
+    const t = await till();
+    const yesterday = await t.sale(1250, 'unknown', { gapMs: 24 * 60 * MINUTE });
+    const today = await t.sale(2000, 'unknown', { gapMs: 10 * MINUTE });
+    const stranger = transaction({ type: 'charge', amount: 999, at: today.pendingSince - MINUTE });
+    const report = reconcile(await t.attempts(), [stranger], { now: t.clock.now() });
+    expect(report.findings.map((f) => [f.code, f.attempts, f.match])).toEqual([
+      ['UNKNOWN_NOT_CHARGED', [yesterday.id], 'probable'],
+      ['UNKNOWN_NOT_CHARGED', [today.id], 'exact'],
+      ['UNMATCHED_CHARGE', [], 'exact'],
+    ]);
+    // An empty file (a failed export, the wrong dates) covers nothing: it proves no attempt was not charged.
+    expect(reconcile(await t.attempts(), [], { now: t.clock.now() }).findings.map((f) => f.match)).toEqual(['probable', 'probable']);
+  });
+
+  test('a charge of its amount and time on another card or terminal name makes "not charged" probable, never exact', async () => {
+    // The till calls itself lane-1; the processor knows the device as T0001 (or masks the card differently): no
+    // probable match. The charge is likely this attempt's all the same: settling cancelled would charge the customer again.
+    const t = await till({ terminalId: 'lane-1' });
+    const a = await t.sale(1250, 'unknown', { last4: '4242' });
+    const { reference: _, ...charge } = chargeOf(a, { terminalId: 'T0001' });
+    const before = transaction({ type: 'charge', status: 'failed', at: a.pendingSince - MINUTE });
+    const report = reconcile(await t.attempts(), [before, charge], { now: a.pendingSince + 5 * MINUTE });
+    expect(report.findings.map((f) => [f.code, f.attempts, f.match])).toEqual([
+      ['UNKNOWN_NOT_CHARGED', [a.id], 'probable'],
+      ['UNMATCHED_CHARGE', [], 'exact'],
+    ]);
+    // Another amount, or outside tolerance: no doubt.
+    const other = { ...charge, amount: 1300 };
+    expect(reconcile(await t.attempts(), [before, other], { now: a.pendingSince + 5 * MINUTE }).findings[0]).toMatchObject({
+      code: 'UNKNOWN_NOT_CHARGED',
+      match: 'exact',
+    });
   });
 
   test('now defaults to the latest transaction', async () => {
@@ -124,6 +176,23 @@ describe('unknown attempts', () => {
         match: 'exact',
       }),
     ]);
+  });
+
+  test('a reversal naming a reference two charges share reverses one of them: the other still charged the customer', async () => {
+    const t = await till();
+    const a = await t.sale(2000, 'unknown');
+    const first = chargeOf(a);
+    const second = chargeOf(a, { at: a.pendingSince + 9 * SECOND });
+    // The processor reversed one charge, named by the till's reference (what a reversal request carries).
+    const reversal = transaction({ type: 'reversal', amount: 2000, original: a.idempotencyKey, at: a.pendingSince + 20 * SECOND });
+    const report = reconcile(await t.attempts(), [first, second, reversal]);
+    // Not UNKNOWN_WAS_REVERSED (settle voided): the customer paid once, the attempt was charged.
+    expect(report.findings).toEqual([
+      expect.objectContaining({ code: 'UNKNOWN_WAS_CHARGED', transactions: [second.id], action: 'settle-approved' }),
+    ]);
+    // Both reversed, each by its own reversal: now it is.
+    const again = transaction({ type: 'reversal', amount: 2000, original: a.idempotencyKey, at: a.pendingSince + 30 * SECOND });
+    expect(codes(reconcile(await t.attempts(), [first, second, reversal, again]).findings)).toEqual(['UNKNOWN_WAS_REVERSED']);
   });
 
   test('a failed charge is no charge', async () => {
@@ -256,10 +325,60 @@ describe('approved, amounts, strangers, refunds', () => {
     ]);
   });
 
+  test('a charge of a voided attempt that the processor never reversed is reported, naming the attempt', async () => {
+    const t = await till();
+    const a = await t.sale(1250, 'voided');
+    const charge = chargeOf(a);
+    // The guard counts no money for it; the processor kept the charge: the customer paid for a sale the till undid.
+    expect(reconcile(await t.attempts(), [charge]).findings).toMatchObject([
+      { code: 'UNMATCHED_CHARGE', attempts: [a.id], transactions: [charge.id], amount: 1250, action: 'look-into-it' },
+    ]);
+    // Reversed at the processor too: nothing to say.
+    const reversal = transaction({ type: 'reversal', amount: 1250, original: charge.id });
+    expect(reconcile(await t.attempts(), [charge, reversal]).findings).toEqual([]);
+  });
+
   test('a pending attempt takes its charge and is reported on nothing', async () => {
     const t = await till();
     const a = await t.sale(1250, 'pending');
     expect(reconcile(await t.attempts(), [chargeOf(a)]).findings).toEqual([]);
+  });
+
+  test('a charge reversed and refunded too: the refund is money returned twice, REFUNDED_TWICE', async () => {
+    const t = await till();
+    const a = await t.sale(1000, 'approved');
+    const charge = chargeOf(a);
+    const reversal = transaction({ type: 'reversal', amount: 1000, original: charge.id });
+    const refund = transaction({ type: 'refund', amount: 400, original: charge.id });
+    const report = reconcile(await t.attempts(), [charge, reversal, refund]);
+    expect(report.findings).toEqual([
+      {
+        code: 'REFUNDED_TWICE',
+        attempts: [a.id],
+        transactions: [charge.id, reversal.id, refund.id],
+        amount: 400,
+        currency: 'CNY',
+        action: 'recover-excess',
+        match: 'exact',
+      },
+    ]);
+    // Reversed and not refunded: nothing was returned twice.
+    expect(reconcile(await t.attempts(), [charge, reversal]).findings).toEqual([]);
+  });
+
+  test('a file downloaded twice and joined: each charge, refund and reversal counts once', async () => {
+    const t = await till();
+    const sold = await t.sale(1000, 'approved');
+    const charge = chargeOf(sold);
+    const refund = transaction({ type: 'refund', amount: 600, original: charge.id });
+    const twice = await t.sale(2000, 'unknown');
+    const [c1, c2] = [chargeOf(twice), chargeOf(twice, { at: twice.pendingSince + 9 * SECOND })];
+    const reversal = transaction({ type: 'reversal', amount: 2000, original: twice.idempotencyKey });
+    const file = [charge, refund, c1, c2, reversal];
+    const once = reconcile(await t.attempts(), file);
+    // One refund of 6.00 of a 10.00 charge is not REFUNDED_TWICE; one reversal does not undo both charges.
+    expect(codes(once.findings)).toEqual(['UNKNOWN_WAS_CHARGED']);
+    expect(reconcile(await t.attempts(), [...file, ...file])).toEqual(once);
   });
 
   test('refunds of one charge adding up to more than it: REFUNDED_TWICE, the excess at stake', async () => {
@@ -323,6 +442,27 @@ describe('checks at the boundary', () => {
     expect(() => reconcile([], [{ ...bad, amount: 1, type: 'sale' }])).toThrow(
       /`transactions\[0\]\.type` must be 'charge', 'refund' or 'reversal'/,
     );
+  });
+
+  test('epoch seconds where epoch ms belong are refused, not read as January 1970', () => {
+    // 1772330400 s is 2026-03-01; as ms it is 1970-01-21, where nothing matches and every unknown reads not charged.
+    const seconds = transaction({ type: 'charge', at: 1772330400 });
+    expect(() => reconcile([], [seconds])).toThrow(
+      expect.objectContaining({ name: 'GuardInputError', code: 'INVALID_TRANSACTION', field: 'transactions[0].at' }),
+    );
+    expect(() => reconcile([], [seconds])).toThrow(/epoch ms \(milliseconds/);
+    expect(() => reconcile([], [], { now: 1772330400 })).toThrow(expect.objectContaining({ field: 'now', code: 'INVALID_OPTION' }));
+    expect(reconcile([], [{ ...seconds, at: 1772330400000 }]).findings).toHaveLength(1);
+  });
+
+  test('an ISO date that does not exist (30 February) is refused, not rolled over into March', () => {
+    for (const at of ['2026-02-30T10:00:00Z', '2026-04-31T10:00:00+08:00', '2025-02-29T00:00Z']) {
+      expect(() => reconcile([], [transaction({ type: 'charge', at })])).toThrow(
+        expect.objectContaining({ code: 'INVALID_TRANSACTION', field: 'transactions[0].at' }),
+      );
+      expect(() => reconcile([], [], { now: at })).toThrow(expect.objectContaining({ field: 'now' }));
+    }
+    expect(reconcile([], [transaction({ type: 'charge', at: '2028-02-29T10:00:00Z' })]).findings).toHaveLength(1);
   });
 
   test('bad attempts: GuardInputError INVALID_ATTEMPT', () => {

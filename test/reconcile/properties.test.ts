@@ -11,7 +11,7 @@ import { MINUTE, SECOND } from '../helpers/guard.js';
 import { chargeOf, till, transaction, type Ending } from '../helpers/till.js';
 
 const ENDINGS: Ending[] = ['approved', 'declined', 'unknown', 'pending', 'cancelled', 'voided'];
-type Link = 'none' | 'reference' | 'twice' | 'probable' | 'reversed' | 'refunded-twice' | 'other-amount';
+type Link = 'none' | 'reference' | 'twice' | 'probable' | 'reversed' | 'refunded-twice' | 'other-amount' | 'twice-one-reversed';
 
 const scenario = fc.record({
   sales: fc.array(
@@ -24,7 +24,7 @@ const scenario = fc.record({
       card: fc.constantFrom('1111', '4242'),
       link: fc.oneof(
         fc.constantFrom<Link>('none', 'probable'),
-        fc.constantFrom<Link>('reference', 'twice', 'reversed', 'refunded-twice', 'other-amount'),
+        fc.constantFrom<Link>('reference', 'twice', 'reversed', 'refunded-twice', 'other-amount', 'twice-one-reversed'),
       ),
       gapSeconds: fc.integer({ min: 0, max: 150 }),
     }),
@@ -38,7 +38,8 @@ const scenario = fc.record({
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
-async function build(s: Scenario): Promise<{ attempts: AttemptRecord[]; transactions: ProcessorTransaction[] }> {
+async function build(s: Scenario): Promise<{ attempts: AttemptRecord[]; transactions: ProcessorTransaction[]; links: Map<string, Link> }> {
+  const links = new Map<string, Link>();
   const lane0 = await till();
   const lane1 = await till({ clock: lane0.clock });
   const lanes = [lane0, lane1];
@@ -50,7 +51,13 @@ async function build(s: Scenario): Promise<{ attempts: AttemptRecord[]; transact
     } catch {
       continue; // the guard held the sale (IN_FLIGHT, UNKNOWN_OUTCOME, DUPLICATE_CHARGE): no attempt
     }
+    links.set(a.id, sale.link);
     const charge = chargeOf(a);
+    if (sale.link === 'twice-one-reversed') {
+      // Charged twice, one charge reversed by the till's reference (what a reversal request carries): still charged once.
+      const reversal = transaction({ type: 'reversal', amount: charge.amount, original: a.idempotencyKey });
+      transactions.push(charge, chargeOf(a, { at: a.pendingSince + 20 * SECOND }), reversal);
+    }
     if (sale.link === 'reference') transactions.push(charge);
     if (sale.link === 'twice') transactions.push(charge, chargeOf(a));
     if (sale.link === 'probable') transactions.push({ ...charge, reference: `elsewhere-${charge.id}` });
@@ -70,7 +77,7 @@ async function build(s: Scenario): Promise<{ attempts: AttemptRecord[]; transact
     );
   }
   lane0.clock.advance(10 * MINUTE);
-  return { attempts: [...(await lane0.attempts()), ...(await lane1.attempts())], transactions };
+  return { attempts: [...(await lane0.attempts()), ...(await lane1.attempts())], transactions, links };
 }
 
 test('reconcile never reports an exact match twice: a transaction is paired with one attempt at most, and no finding repeats', async () => {
@@ -113,6 +120,34 @@ test('reconcile never reports an exact match twice: a transaction is paired with
       expect(exactOf(again.findings).filter((x) => !x.startsWith('UNMATCHED'))).toEqual(
         exactOf(report.findings).filter((x) => !x.startsWith('UNMATCHED')),
       );
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('reconcile never settles a charged unknown attempt as not charged or reversed, and a file joined with itself reads the same', async () => {
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const { attempts, transactions, links } = await build(s);
+      const report = reconcile(attempts, transactions, { tolerance: s.tolerance });
+      // What applyReconciliation would do to each attempt: exact findings, and probable UNKNOWN_WAS_CHARGED.
+      const applied = new Map(
+        report.findings
+          .filter((f) => f.code.startsWith('UNKNOWN_') && (f.match === 'exact' || f.code === 'UNKNOWN_WAS_CHARGED'))
+          .map((f) => [f.attempts[0]!, f.code]),
+      );
+      for (const attempt of attempts) {
+        if (attempt.status !== 'unknown') continue;
+        const link = links.get(attempt.id)!;
+        // A charge of it that was not reversed is in the file: never settled cancelled, never voided.
+        const charged = link !== 'none' && link !== 'reversed';
+        if (charged) expect([attempt.id, link, applied.get(attempt.id)]).not.toContainEqual('UNKNOWN_NOT_CHARGED');
+        if (charged) expect([attempt.id, link, applied.get(attempt.id)]).not.toContainEqual('UNKNOWN_WAS_REVERSED');
+        // Its only charge reversed: never settled cancelled as if nothing had happened, nor approved.
+        if (link === 'reversed') expect([attempt.id, applied.get(attempt.id)]).toEqual([attempt.id, 'UNKNOWN_WAS_REVERSED']);
+      }
+      // A day downloaded twice and joined lists each transaction twice under its id: the same report.
+      expect(reconcile(attempts, [...transactions, ...transactions], { tolerance: s.tolerance })).toEqual(report);
     }),
     { numRuns: 100 },
   );

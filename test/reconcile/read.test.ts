@@ -132,6 +132,12 @@ describe('generic', () => {
       'x,charge,paid,1,EURO,2026-03-01T00:00Z',
       /f\.csv:2: column "currency" "EURO" \(string\) is not an ISO 4217 currency/,
     ],
+    [
+      // Three letters, but not a currency: read as 2 decimals it would be a guess, and match no attempt's CNY.
+      'a currency of three letters that is none',
+      'x,charge,paid,12.50,RMB,2026-03-01T00:00Z',
+      /f\.csv:2: column "currency" "RMB" \(string\) is not an ISO 4217 currency/,
+    ],
   ])('%s', (_, row, message) => {
     expect(() => parseTransactions(`id,type,status,amount,currency,at\n${row}\n`, { name: 'f.csv' })).toThrow(message);
   });
@@ -160,6 +166,13 @@ describe('generic', () => {
     expect(() =>
       parseTransactions('[{"id":"a","type":"charge","status":"succeeded","amount":12.5,"currency":"CNY","at":0}]', { name: 't.json' }),
     ).toThrow(/t\.json:\[0\]: `amount` must be a safe integer number of minor units/);
+  });
+
+  test('a JSON `at` in epoch seconds is refused naming the entry, not read as 1970', () => {
+    const entry = { id: 'ch_1', type: 'charge', status: 'succeeded', amount: 1250, currency: 'CNY', at: 1772330400 };
+    expect(() => parseTransactions(JSON.stringify([entry]), { name: 'f.json' })).toThrow(
+      /f\.json:\[0\]: `at` must be .*epoch ms \(milliseconds/,
+    );
   });
 
   test('progress is reported every 10,000 rows of a long file', () => {
