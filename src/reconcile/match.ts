@@ -81,8 +81,6 @@ export function reconcile(
   const sales = checkAttempts(attempts);
   const txs = checkTransactions(transactions);
   const now = opts.now === undefined ? latest(txs, sales) : (epochOf(opts.now) as number);
-  // Where the file is known to begin: its first transaction (none: it covers nothing). `now` says where it ends.
-  const from = txs.reduce((min, tx) => Math.min(min, tx.at), Infinity);
   const ix = indexTransactions(txs);
 
   // Oldest first: matches and findings come out in a stable order.
@@ -129,13 +127,11 @@ export function reconcile(
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
-        // No charge is exact only if none could be its. Not when the attempt is older than the file's first
-        // transaction (yesterday's unknown against today's file, or an empty file: its charge would be elsewhere),
-        // nor when a charge of its amount and currency near its time is there, unpaired or paired by a guess: on
-        // another card or terminal name (the till's lane-1 is the processor's T0001), or taken by another attempt's
-        // probable match.
-        // Settling cancelled on either asks a charged customer to pay again: probable, it is reported, not applied.
-        const uncovered = attempt.pendingSince < from;
+        // No charge is exact only if none could be its: not when a charge of its amount and currency near its
+        // time is there, unpaired or paired by a guess: on another card or terminal name (the till's lane-1 is
+        // the processor's T0001), or taken by another attempt's probable match. Settling cancelled on a guess
+        // asks a charged customer to pay again: probable, it is reported, not applied. (Which attempts a file
+        // can speak for at all is the caller's to choose: the CLI passes only those in the file's period.)
         const contested = probableCharge(
           attempt,
           ix,
@@ -143,7 +139,7 @@ export function reconcile(
           toleranceMs,
           false,
         );
-        const match = uncovered || contested ? 'probable' : 'exact';
+        const match = contested ? 'probable' : 'exact';
         findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
       }
     }
