@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../duration.js';
-import { errorText, isGuardError } from '../errors.js';
+import { GuardInputError, errorText, isGuardError } from '../errors.js';
 import { createGuard } from '../guard.js';
 import { reconcile } from '../reconcile/match.js';
 import { TRANSACTION_FORMATS, type TransactionFormat } from '../reconcile/presets.js';
@@ -219,7 +219,7 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
       try {
         const guard = await createGuard({ merchantId: a.merchant!, secret: secret!, store, pendingTimeout: a.pendingTimeoutMs });
         try {
-          attempts = await guard.attempts({ merchantId: a.merchant! });
+          attempts = inFilePeriod(await guard.attempts({ merchantId: a.merchant! }), transactions, a, io);
           report = reconcile(attempts, transactions, options);
           applied = await guard.applyReconciliation(report);
         } finally {
@@ -229,7 +229,7 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
         await release();
       }
     } else {
-      attempts = await readAttempts(a, io);
+      attempts = inFilePeriod(await readAttempts(a, io), transactions, a, io);
       report = reconcile(attempts, transactions, options);
     }
     if (a.json) io.stdout(`${JSON.stringify(applied ? { ...report, applied } : report, null, 2)}\n`);
@@ -263,10 +263,41 @@ async function read(a: Args, io: ReconcileIo): Promise<ProcessorTransaction[]> {
     ...(a.currency !== undefined ? { currency: a.currency } : {}),
     ...(progress ? { onProgress: progress } : {}),
   });
+  if (transactions.length === 0) {
+    // Not "nothing to do": every unknown attempt would read as not charged. An empty export is a failed one.
+    throw new GuardInputError(
+      'INVALID_TRANSACTION',
+      `${a.transactions} holds no transactions: nothing to reconcile against (did the export fail, or cover the wrong day?)`,
+      {
+        field: 'transactions',
+      },
+    );
+  }
   if (tty && transactions.length >= 10_000) {
     io.stderr(`\rreading ${a.transactions}: ${transactions.length.toLocaleString('en-US')} transactions\n`);
   }
   return transactions;
+}
+
+/**
+ * The attempts a settlement file can speak for: those that began no earlier
+ * than its first transaction, less `--tolerance`. The store holds every day;
+ * the file one. Yesterday's unknown attempt has no charge in today's file,
+ * and reconciled against it would be `UNKNOWN_NOT_CHARGED` (exact), and
+ * `--apply` would cancel it though its charge may be in yesterday's file:
+ * a retry would then charge the customer again. Said on stderr, not hidden.
+ */
+function inFilePeriod(attempts: AttemptRecord[], transactions: readonly ProcessorTransaction[], a: Args, io: ReconcileIo): AttemptRecord[] {
+  const first = transactions.reduce((min, tx) => Math.min(min, Number(tx.at)), Number.POSITIVE_INFINITY);
+  const from = first - parseDuration(a.tolerance, { field: 'tolerance' });
+  const kept = attempts.filter((attempt) => attempt.pendingSince >= from);
+  const before = attempts.length - kept.length;
+  if (before > 0) {
+    io.stderr(
+      `${before} attempt(s) began before the file's first transaction (${new Date(first).toISOString()}): left out, their charges are in an earlier file\n`,
+    );
+  }
+  return kept;
 }
 
 /** The attempts as `guard.attempts()` would list them, read without the secret. */

@@ -118,10 +118,10 @@ describe('reconcile command', () => {
     const code = await reconcileCommand(['--store', s.path, '--transactions', s.clean, '--merchant', 'M-9999'], io);
     // Another merchant's attempts are not this report's; its one charge is then a stranger.
     expect([code, stdout()]).toEqual([1, expect.stringContaining('Charge the till never saw')]);
-    const empty = join(s.dir, 'empty.csv');
-    await writeFile(empty, `${HEADER}\n`);
+    const failedOnly = join(s.dir, 'failed-only.csv');
+    await writeFile(failedOnly, `${HEADER}\nx1,charge,failed,1.00,CNY,${Date.now()},,\n`);
     const quiet = fakeIo();
-    expect(await reconcileCommand(['--store', s.path, '--transactions', empty, '--merchant', 'M-9999'], quiet.io)).toBe(0);
+    expect(await reconcileCommand(['--store', s.path, '--transactions', failedOnly, '--merchant', 'M-9999'], quiet.io)).toBe(0);
     expect(quiet.stdout()).toContain('Nothing to do');
   });
 
@@ -252,7 +252,8 @@ describe('reconcile command', () => {
     expect(tty.stderr()).toContain('20,000 transactions\n');
     const piped = fakeIo({ stderrIsTTY: false });
     await reconcileCommand(['--store', s.path, '--transactions', long, '--json'], piped.io);
-    expect(piped.stderr()).toBe('');
+    // No progress when piped (the note on attempts before the file's period is not progress).
+    expect(piped.stderr()).not.toMatch(/reading|\r/);
     expect(() => JSON.parse(tty.stdout()) as unknown).not.toThrow();
   });
 });
@@ -305,5 +306,37 @@ describe('reconcile command: hostile text in the settlement file', () => {
     }
     expect(table.stdout()).toContain('ch_\\u001b]0;owned\\u0007\\u001b[2J\\u009b31m\\u202eevil');
     expect(error.stderr()).toContain('\\u001b[31myesterday');
+  });
+});
+
+describe('reconcile command: the file speaks only for its own period', () => {
+  test("yesterday's unknown attempt is left out of today's file (said on stderr), not cancelled by --apply", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-period-'));
+    const path = join(dir, 'guard.jsonl');
+    const clock = new ManualClock(Date.now() - 26 * 60 * MINUTE);
+    const t = await till({ store: fileStore(path), clock, pendingTimeout: '2m' });
+    const yesterday = await t.sale(4200, 'unknown', { last4: '4242', gapMs: MINUTE });
+    clock.advance(24 * 60 * MINUTE);
+    const today = await t.sale(1250, 'approved', { last4: '1111', gapMs: MINUTE });
+    await t.guard.close();
+    const csv = join(dir, 'today.csv');
+    await writeFile(csv, [HEADER, row('ch_9', today), ''].join('\n'));
+    const { io, stdout, stderr } = fakeIo({ env: { GUARD_SECRET: SECRET } });
+    const args = ['--store', path, '--transactions', csv, '--now', String(clock.now()), '--merchant', 'M-0001', '--json', '--apply'];
+    expect(await reconcileCommand(args, io)).toBe(0);
+    expect(JSON.parse(stdout())).toEqual({ findings: [], totals: [], applied: [] });
+    expect(stderr()).toMatch(/^1 attempt\(s\) began before the file's first transaction/);
+    const reread = await till({ store: fileStore(path), clock: clock.afterRestart(), pendingTimeout: '2m' });
+    expect((await reread.guard.get(yesterday.id))?.status).toBe('unknown');
+    await reread.guard.close();
+  });
+
+  test('an empty settlement file is bad input (exit 2), not "nothing to do"', async () => {
+    const s = await scene();
+    const empty = join(s.dir, 'empty.csv');
+    await writeFile(empty, `${HEADER}\n`);
+    const { io, stderr } = fakeIo();
+    expect(await reconcileCommand(['--store', s.path, '--transactions', empty], io)).toBe(2);
+    expect(stderr()).toMatch(/holds no transactions/);
   });
 });
