@@ -52,11 +52,12 @@ export function readJournal(path: string, options: ReadJournalOptions = {}): Asy
 /** The entries of these JSON-lines journal files, one after the other (e.g. a journal a browser till exported); a missing file has none. */
 export async function* readJournalFiles(files: readonly string[], options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
   const progress: JournalReadProgress = { bytesRead: 0, totalBytes: 0, lines: 0 };
-  for (const file of files)
-    {progress.totalBytes += await nodeFs.stat(file).then(
+  for (const file of files) {
+    progress.totalBytes += await nodeFs.stat(file).then(
       (stat) => stat.size,
       () => 0,
-    );}
+    );
+  }
   for (const file of files) {
     for await (const { text, number } of completeLines(file, progress, options)) {
       const entry = parseObject(text);
