@@ -467,19 +467,13 @@ class FileStoreImpl implements FileStore {
       const [lines, head] = [journal.lines.splice(0), journal.head];
       const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
       try {
-        if (!journal.handle) {
-          journal.handle = await fs.open(path, 'a', 0o600);
-          [journal.size, journal.dirty] = [(await journal.handle.stat()).size, false];
-        }
+        journal.handle ??= await this.#openJournalFile(path);
         if (journal.dirty) await journal.handle.truncate(journal.size);
         if (journal.size > this.#o.journalMax) {
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
-          journal.handle = await fs.open(path, 'a', 0o600);
-          journal.size = 0;
-          // The new file's name must survive a power cut before any head points into it.
-          await syncDirectory(fs, path);
+          journal.handle = await this.#openJournalFile(path);
         }
         journal.dirty = true;
         await journal.handle.appendFile(bytes);
@@ -493,6 +487,28 @@ class FileStoreImpl implements FileStore {
       }
     }
     journal.flush = undefined;
+  }
+  /**
+   * Opens the journal file for appending, and makes its name durable before
+   * any head can point into it: a file's own fdatasync does not cover its
+   * directory entry, so a journal just created (the store's first entry, or
+   * the one after a rotation) could vanish in a power cut while the data
+   * file kept a head in it. Every open syncs the directory (once per open or
+   * rotation); a handle whose directory sync failed is not kept, so the next
+   * flush tries again before it writes.
+   */
+  async #openJournalFile(path: string): Promise<nodeFs.FileHandle> {
+    const [journal, fs] = [this.#journal, this.#o.fs];
+    const handle = await fs.open(path, 'a', 0o600);
+    try {
+      const { size } = await handle.stat();
+      await syncDirectory(fs, path);
+      [journal.size, journal.dirty] = [size, false];
+      return handle;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
   }
   /** Queues the journal's head for the data file's metadata: with the next write, not fsynced on its own (a head may lag; see `#openJournal`). */
   #writeHead(head: JournalHead, kick = true): void {

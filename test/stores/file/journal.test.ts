@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard, parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
 import { fileStore, readJournal, type FileStoreFs, type FileStoreOptions } from '../../../src/node.js';
@@ -208,5 +208,39 @@ describe('fileStore journal chain', () => {
       [2, 'settle'],
     ]);
     expect(await verify(path)).toMatchObject({ ok: true, entries: 2, last: { seq: 2 } });
+  });
+
+  it("makes the journal file's name durable (directory fsynced) before any head in the data file points into it", async () => {
+    // A new file's fdatasync does not make its directory entry durable: after
+    // a power cut the journal could be gone while the data file's head says
+    // seq N, and an honest till would read as truncated.
+    const path = tempFile();
+    const events: string[] = [];
+    const fs: FileStoreFs = {
+      ...realFs,
+      open: (async (file: string, flags?: string, mode?: number) => {
+        if (file === `${path}.journal` && !existsSync(file)) events.push('journal created');
+        const handle = await realFs.open(file, flags, mode);
+        if (file === dirname(path)) {
+          const sync = handle.sync.bind(handle);
+          (handle as { sync: () => Promise<void> }).sync = () => (events.push('directory synced'), sync());
+        }
+        if (file === path) {
+          const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+          (handle as { write: unknown }).write = (...args: unknown[]) => {
+            if (Buffer.isBuffer(args[0]) && args[0].includes('journal-head')) events.push('head written');
+            return write(...args);
+          };
+        }
+        return handle;
+      }) as FileStoreFs['open'],
+    };
+    const store = fileStore(path, { fs });
+    await store.appendJournal({ at: 1, type: 'start' }, journalSeal(SECRET));
+    await store.close();
+    expect(events).toContain('head written');
+    const created = events.indexOf('journal created');
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(events.slice(created, events.indexOf('head written'))).toContain('directory synced');
   });
 });
