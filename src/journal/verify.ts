@@ -88,8 +88,10 @@ export function journalVerifier(options: VerifyJournalOptions): {
       return old ? void unsealed++ : fail(expected(), 'edited');
     }
     if (last === undefined) {
-      // The chain's first entry: seq 1 unless the start was rotated away (never right after unsealed entries).
-      if (sealed.seq !== 1 && (unsealed > 0 || !options.rotated)) return void (awaited = 1);
+      // The chain's first entry: seq 1 unless the start was rotated or trimmed away. Unsealed entries
+      // before it do not change that: an IndexedDB journal lists a release-before-the-chain tab's entries
+      // first, whenever written, and with `rotated` they prove no less than a start simply dropped.
+      if (sealed.seq !== 1 && !options.rotated) return void (awaited = 1);
       from = sealed.seq;
       // A start rotated or trimmed away: nothing to link this one to, so it anchors the chain.
       if (sealed.seq === 1 && hash(entry as JournalEntry, '') !== sealed.hash) return fail(1, 'edited');
