@@ -5,13 +5,13 @@ import { GuardStorageError, errorText, invalidOption } from '../errors.js';
 import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
-import { JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
+import { JOURNAL_FROM, JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
 import type { AttemptRecord, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
 import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations } from './file/locations.js';
-import { journalTail } from './file/journal-read.js';
+import { firstSeq, journalTail } from './file/journal-read.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -74,6 +74,8 @@ type JournalState = {
   head?: JournalHead;
   size: number;
   dirty: boolean;
+  /** The seq of the current file's first line, if sealed: what `journal-from` becomes when it is rotated. */
+  first?: number;
   flush?: Promise<void>;
   handle?: nodeFs.FileHandle;
   error?: unknown;
@@ -470,11 +472,18 @@ class FileStoreImpl implements FileStore {
         journal.handle ??= await this.#openJournalFile(path);
         if (journal.dirty) await journal.handle.truncate(journal.size);
         if (journal.size > this.#o.journalMax) {
+          // Durable before the rename: from then on the journal files must hold this seq on,
+          // so an emptied or shortened .journal.1 reads as missing, never as rotated.
+          const from = journal.first;
+          if (from !== undefined) {
+            await this.#durable('rotating the journal', metaLine(JOURNAL_FROM, `${from}`), () => this.#meta.set(JOURNAL_FROM, `${from}`));
+          }
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
           journal.handle = await this.#openJournalFile(path);
         }
+        if (journal.size === 0) journal.first = headOf(JSON.parse(lines[0] as string) as JournalEntry)?.seq;
         journal.dirty = true;
         await journal.handle.appendFile(bytes);
         await journal.handle.datasync();
@@ -535,6 +544,7 @@ class FileStoreImpl implements FileStore {
       (error: unknown) => void this.#warn('journal: could not read its end', error),
     );
     if (!tail) return;
+    journal.first = await firstSeq(this.#o.fs, `${this.path}.journal`).catch(() => undefined);
     if (tail.torn > 0) {
       const handle = await this.#o.fs.open(`${this.path}.journal`, 'r+');
       try {

@@ -74,6 +74,13 @@ describe('verifyJournal', () => {
     expect(verifyJournal(moved, { secret: SECRET, head, rotated: true })).toStrictEqual({ ok: false, seq: 3, problem: 'reordered' });
   });
 
+  it('with `from`, lets the start be rotated away up to that seq, never past it', () => {
+    const { entries, head } = honest(6);
+    expect(verifyJournal(entries.slice(2), { secret: SECRET, head, from: 3 })).toMatchObject({ ok: true, from: 3 });
+    expect(verifyJournal(entries.slice(1), { secret: SECRET, head, from: 3 })).toMatchObject({ ok: true, from: 2 });
+    expect(verifyJournal(entries.slice(3), { secret: SECRET, head, from: 3 })).toStrictEqual({ ok: false, seq: 3, problem: 'missing' });
+  });
+
   it('accepts entries past a lagging head, and refuses a head the chain does not reach through', () => {
     const { entries } = honest(5);
     const lagging = { seq: 3, hash: entries[2]?.hash as string };

@@ -5,8 +5,9 @@
  * running), and a torn last line (a write a crash cut short, or one still
  * under way) left out. Node only.
  */
+import { existsSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
-import { headOf } from '../../journal/chain.js';
+import { JOURNAL_FROM, JOURNAL_HEAD, headOf, parseJournalFrom, parseJournalHead } from '../../journal/chain.js';
 import type { JournalEntry, JournalHead } from '../../types.js';
 import { errno, storageError, type FileStoreFs } from './io.js';
 import { parseLine } from './jsonl.js';
@@ -147,4 +148,28 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** The `seq` of the first line of the journal file at `path`, if it is a sealed entry. */
+export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
+  for await (const line of completeLines(path, 0, fs)) {
+    const entry = parseObject(line);
+    return entry && headOf(entry as unknown as JournalEntry)?.seq;
+  }
+  return undefined;
+}
+
+/**
+ * What the data file at `path` says a verification of its journal must
+ * check against: the head, and how far its start may have been rotated
+ * away. `journal-from` (kept by the store when it rotates) bounds it; a
+ * store with a head but no `journal-from` never rotated its chain, so a
+ * `.journal.1` there proves nothing; only without a head (a store from
+ * before the chain, or a journal copied without its data file) does the
+ * rotated file's mere existence say the start may be gone.
+ */
+export async function journalAnchors(path: string): Promise<{ head?: JournalHead; rotated: boolean; from?: number }> {
+  const meta = existsSync(path) ? await readFileMeta(path) : new Map<string, string>();
+  const [head, from] = [parseJournalHead(meta.get(JOURNAL_HEAD)), parseJournalFrom(meta.get(JOURNAL_FROM))];
+  return { head, rotated: from !== undefined || (head === undefined && existsSync(journalFiles(path)[0])), from };
 }

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard, parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
 import { fileStore, readJournal, type FileStoreFs, type FileStoreOptions } from '../../../src/node.js';
 import { journalSeal } from '../../../src/journal/chain.js';
-import { readFileMeta } from '../../../src/stores/file/journal-read.js';
+import { journalAnchors, readFileMeta } from '../../../src/stores/file/journal-read.js';
 import { ManualClock, SECRET } from '../../helpers/guard.js';
 
 const dirs: string[] = [];
@@ -47,8 +47,7 @@ async function entries(path: string): Promise<JournalEntry[]> {
 
 /** What `journal verify` does: the journal files in order, the head from the data file. */
 async function verify(path: string): Promise<JournalVerification> {
-  const head = parseJournalHead((await readFileMeta(path)).get('journal-head'));
-  return verifyJournal(await entries(path), { secret: SECRET, head, rotated: existsSync(`${path}.journal.1`) });
+  return verifyJournal(await entries(path), { secret: SECRET, ...(await journalAnchors(path)) });
 }
 
 const journalLines = (path: string): string[] => readFileSync(`${path}.journal`, 'utf8').split('\n').slice(0, -1);
