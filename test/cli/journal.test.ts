@@ -144,6 +144,19 @@ describe('pos-duplicate-guard journal verify', () => {
     expect({ code, stdout: stdout.split(' (')[0] }).toEqual({ code: 1, stdout: `tampered: seq ${first} missing` });
   });
 
+  it('calls a line edited when its bytes are not what the store wrote, though JSON.parse reads the honest entry from it', async () => {
+    // A duplicated key: JSON.parse keeps the last value (the honest one, so the HMAC matches);
+    // grep, a person, or a first-wins parser reads the first. So do `1.25e3` for 1250, spaces, \u escapes.
+    const path = tempFile();
+    await till(path);
+    const lines = readFileSync(`${path}.journal`, 'utf8').trimEnd().split('\n');
+    const forged = lines.map((line, i) => (i === 2 ? line.replace(/^\{/, '{"type":"override",') : line));
+    writeFileSync(`${path}.journal`, `${forged.join('\n')}\n`);
+    expect(JSON.parse(forged[2] as string)).toStrictEqual(JSON.parse(lines[2] as string));
+    const { code, stdout } = await run(['verify', '--store', path]);
+    expect({ code, stdout: stdout.split(' (')[0] }).toEqual({ code: 1, stdout: 'tampered: seq 3 edited' });
+  });
+
   it('has --help for journal and for verify', async () => {
     expect(await run(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('verify   Check the journal') });
     expect(await run(['verify', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Exit codes:') });
