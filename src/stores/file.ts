@@ -74,8 +74,10 @@ type JournalState = {
   head?: JournalHead;
   size: number;
   dirty: boolean;
-  /** The seq of the current file's first line, if sealed: what `journal-from` becomes when it is rotated. */
+  /** The seq of the current file's first sealed line: what `journal-from` becomes when it is rotated. */
   first?: number;
+  /** The seq of the first sealed line among `lines`. */
+  queuedFirst?: number;
   flush?: Promise<void>;
   handle?: nodeFs.FileHandle;
   error?: unknown;
@@ -198,6 +200,7 @@ class FileStoreImpl implements FileStore {
     // Sealed in call order against the last entry queued: the flushes keep that order.
     const sealed = seal ? seal(entry, journal.head) : entry;
     if (seal) journal.head = headOf(sealed);
+    if (seal) journal.queuedFirst ??= journal.head?.seq;
     journal.lines.push(JSON.stringify(sealed));
     journal.flush ??= this.#flushJournal();
     // Kept, and written with the next flush: the entries are not lost, and the chain has no gap.
@@ -466,7 +469,8 @@ class FileStoreImpl implements FileStore {
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
     while (journal.lines.length > 0) {
-      const [lines, head] = [journal.lines.splice(0), journal.head];
+      const [lines, head, queuedFirst] = [journal.lines.splice(0), journal.head, journal.queuedFirst];
+      journal.queuedFirst = undefined;
       const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
       try {
         journal.handle ??= await this.#openJournalFile(path);
@@ -474,16 +478,18 @@ class FileStoreImpl implements FileStore {
         if (journal.size > this.#o.journalMax) {
           // Durable before the rename: from then on the journal files must hold this seq on,
           // so an emptied or shortened .journal.1 reads as missing, never as rotated.
-          const from = journal.first;
+          // A file with no sealed line (entries written unsealed): the chain goes on in the new file, from this batch's first sealed seq.
+          const from = journal.first ?? queuedFirst ?? (head ? head.seq + 1 : undefined);
           if (from !== undefined) {
             await this.#durable('rotating the journal', metaLine(JOURNAL_FROM, `${from}`), () => this.#meta.set(JOURNAL_FROM, `${from}`));
           }
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
+          journal.first = undefined;
           journal.handle = await this.#openJournalFile(path);
         }
-        if (journal.size === 0) journal.first = headOf(JSON.parse(lines[0] as string) as JournalEntry)?.seq;
+        journal.first ??= queuedFirst;
         journal.dirty = true;
         await journal.handle.appendFile(bytes);
         await journal.handle.datasync();
@@ -491,6 +497,7 @@ class FileStoreImpl implements FileStore {
         if (head) this.#writeHead(head);
       } catch (error) {
         journal.lines.unshift(...lines);
+        journal.queuedFirst = queuedFirst ?? journal.queuedFirst;
         journal.error = error;
         break;
       }

@@ -154,11 +154,12 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
   }
 }
 
-/** The `seq` of the first line of the journal file at `path`, if it is a sealed entry. */
+/** The `seq` of the first sealed line of the journal file at `path` (the first line, unless it holds entries written unsealed). */
 export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
   for await (const line of completeLines(path, 0, fs)) {
     const entry = parseObject(line);
-    return entry && headOf(entry as unknown as JournalEntry)?.seq;
+    const seq = entry && headOf(entry as unknown as JournalEntry)?.seq;
+    if (seq !== undefined) return seq;
   }
   return undefined;
 }

@@ -242,4 +242,28 @@ describe('fileStore journal chain', () => {
     expect(created).toBeGreaterThanOrEqual(0);
     expect(events.slice(created, events.indexOf('head written'))).toContain('directory synced');
   });
+
+  it('keeps journal-from at the first sealed line of the file it rotates, when that file starts with an unsealed entry', async () => {
+    // journalMaxBytes 1: every batch rotates the one before. The third batch is [unsealed, seq 3].
+    const path = tempFile();
+    const store = fileStore(path, { journalMaxBytes: 1 });
+    const seal = journalSeal(SECRET);
+    // A batch is done once its head is in the data file.
+    const written = async (seq: number) => {
+      for (let i = 0; i < 400 && parseJournalHead((await readFileMeta(path)).get('journal-head'))?.seq !== seq; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    await store.appendJournal({ at: 1, type: 'start' }, seal);
+    await written(1);
+    // Queued while the batch of seq 2 is being written: one batch, so one file.
+    await store.appendJournal({ at: 2, type: 'settle' }, seal);
+    await store.appendJournal({ at: 3, type: 'storage', detail: 'written unsealed' });
+    await store.appendJournal({ at: 4, type: 'settle' }, seal);
+    await written(3);
+    await store.appendJournal({ at: 5, type: 'settle' }, seal);
+    await store.close();
+    expect((await entries(path)).map((e) => e.seq)).toEqual([undefined, 3, 4]);
+    expect(await verify(path)).toMatchObject({ ok: true, unsealed: 1, from: 3, last: { seq: 4 } });
+  });
 });
