@@ -7,9 +7,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { errorText, isGuardError } from '../errors.js';
-import { JOURNAL_HEAD, parseJournalHead } from '../journal/chain.js';
 import { journalVerifier, type JournalVerification } from '../journal/verify.js';
-import { journalFiles, readFileMeta, readJournal } from '../stores/file/journal-read.js';
+import { journalAnchors, journalFiles, readJournal } from '../stores/file/journal-read.js';
 import { EXIT, type CommandIo } from '../scenarios/cli.js';
 import { journalReportCommand } from './journal-report.js';
 
@@ -95,8 +94,8 @@ async function verifyCommand(args: readonly string[], io: JournalIo): Promise<nu
     return EXIT.unusable;
   }
   try {
-    const head = existsSync(path) ? parseJournalHead((await readFileMeta(path)).get(JOURNAL_HEAD)) : undefined;
-    const verifier = journalVerifier({ secret, head, rotated: existsSync(journalFiles(path)[0]) });
+    const { head, rotated, from } = await journalAnchors(path);
+    const verifier = journalVerifier({ secret, head, rotated, from });
     let read = 0;
     for await (const entry of readJournal(path, { onBadLine: () => verifier.corrupt() })) {
       verifier.add(entry);

@@ -15,6 +15,20 @@ import type { JournalEntry, JournalHead, JournalSeal } from '../types.js';
 /** The metadata key under which a store keeps its journal head, as `JSON.stringify({ seq, hash })`. */
 export const JOURNAL_HEAD = 'journal-head';
 
+/**
+ * The metadata key under which a file store keeps, as a decimal string, the
+ * first `seq` its journal files must hold from on: the first entry of the
+ * file it rotates to `<path>.journal.1`, made durable before the rename. So
+ * an emptied or shortened `.journal.1` reads as `missing`, not as rotated.
+ */
+export const JOURNAL_FROM = 'journal-from';
+
+/** A stored `journal-from`, or undefined if there is none or it is not a seq. */
+export function parseJournalFrom(text: string | undefined): number | undefined {
+  const seq = text === undefined || !/^[1-9]\d{0,15}$/.test(text) ? undefined : Number(text);
+  return seq !== undefined && Number.isSafeInteger(seq) ? seq : undefined;
+}
+
 // Derived, not the secret itself: the fingerprint key is never reused for another purpose.
 const KEY_LABEL = 'pos-duplicate-guard journal v1';
 

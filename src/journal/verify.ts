@@ -24,6 +24,13 @@ export interface VerifyJournalOptions {
    * @default false
    */
   rotated?: boolean;
+  /**
+   * The first `seq` the journal must hold whole from on (a file store's
+   * `'journal-from'`, kept when it rotates): the chain may start at or
+   * before it (its anchor), never after, or that seq is `missing`. Implies
+   * `rotated`.
+   */
+  from?: number;
 }
 
 export type JournalVerification =
@@ -65,6 +72,7 @@ export function journalVerifier(options: VerifyJournalOptions): {
 } {
   const hash = journalHasher(options.secret);
   const { head } = options;
+  const rotated = options.rotated === true || options.from !== undefined;
   let [entries, unsealed] = [0, 0];
   let [from, last]: [number | undefined, JournalHead | undefined] = [undefined, undefined];
   let failure: { seq: number; problem: JournalProblem } | undefined;
@@ -88,8 +96,10 @@ export function journalVerifier(options: VerifyJournalOptions): {
       return old ? void unsealed++ : fail(expected(), 'edited');
     }
     if (last === undefined) {
-      // The chain's first entry: seq 1 unless the start was rotated away (never right after unsealed entries).
-      if (sealed.seq !== 1 && (unsealed > 0 || !options.rotated)) return void (awaited = 1);
+      // The chain's first entry: seq 1 unless the start was rotated or trimmed away. Unsealed entries
+      // before it do not change that: an IndexedDB journal lists a release-before-the-chain tab's entries
+      // first, whenever written, and with `rotated` they prove no less than a start simply dropped.
+      if (sealed.seq !== 1 && !rotated) return void (awaited = 1);
       from = sealed.seq;
       // A start rotated or trimmed away: nothing to link this one to, so it anchors the chain.
       if (sealed.seq === 1 && hash(entry as JournalEntry, '') !== sealed.hash) return fail(1, 'edited');
@@ -112,6 +122,8 @@ export function journalVerifier(options: VerifyJournalOptions): {
       if (failure) return { ok: false, ...failure };
       if (awaited !== undefined) return { ok: false, seq: awaited, problem: 'missing' };
       if (lowest !== undefined) return { ok: false, seq: lowest, problem: 'reordered' };
+      // Rotated away only up to where the store said, when it rotated, the journal must start.
+      if (options.from !== undefined && (from ?? Infinity) > options.from) return { ok: false, seq: options.from, problem: 'missing' };
       if (head && (last?.seq ?? 0) < head.seq) return { ok: false, seq: expected(), problem: 'truncated' };
       return { ok: true, entries, unsealed, from, last };
     },

@@ -5,13 +5,13 @@ import { GuardStorageError, errorText, invalidOption } from '../errors.js';
 import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
-import { JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
+import { JOURNAL_FROM, JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
 import type { AttemptRecord, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
 import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations } from './file/locations.js';
-import { journalTail } from './file/journal-read.js';
+import { firstSeq, journalTail } from './file/journal-read.js';
 import { acquireLock, type FileLock } from './file/lock.js';
 
 export type { FileStoreFs } from './file/io.js';
@@ -74,6 +74,10 @@ type JournalState = {
   head?: JournalHead;
   size: number;
   dirty: boolean;
+  /** The seq of the current file's first sealed line: what `journal-from` becomes when it is rotated. */
+  first?: number;
+  /** The seq of the first sealed line among `lines`. */
+  queuedFirst?: number;
   flush?: Promise<void>;
   handle?: nodeFs.FileHandle;
   error?: unknown;
@@ -196,6 +200,7 @@ class FileStoreImpl implements FileStore {
     // Sealed in call order against the last entry queued: the flushes keep that order.
     const sealed = seal ? seal(entry, journal.head) : entry;
     if (seal) journal.head = headOf(sealed);
+    if (seal) journal.queuedFirst ??= journal.head?.seq;
     journal.lines.push(JSON.stringify(sealed));
     journal.flush ??= this.#flushJournal();
     // Kept, and written with the next flush: the entries are not lost, and the chain has no gap.
@@ -464,23 +469,27 @@ class FileStoreImpl implements FileStore {
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
     while (journal.lines.length > 0) {
-      const [lines, head] = [journal.lines.splice(0), journal.head];
+      const [lines, head, queuedFirst] = [journal.lines.splice(0), journal.head, journal.queuedFirst];
+      journal.queuedFirst = undefined;
       const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
       try {
-        if (!journal.handle) {
-          journal.handle = await fs.open(path, 'a', 0o600);
-          [journal.size, journal.dirty] = [(await journal.handle.stat()).size, false];
-        }
+        journal.handle ??= await this.#openJournalFile(path);
         if (journal.dirty) await journal.handle.truncate(journal.size);
         if (journal.size > this.#o.journalMax) {
+          // Durable before the rename: from then on the journal files must hold this seq on,
+          // so an emptied or shortened .journal.1 reads as missing, never as rotated.
+          // A file with no sealed line (entries written unsealed): the chain goes on in the new file, from this batch's first sealed seq.
+          const from = journal.first ?? queuedFirst ?? (head ? head.seq + 1 : undefined);
+          if (from !== undefined) {
+            await this.#durable('rotating the journal', metaLine(JOURNAL_FROM, `${from}`), () => this.#meta.set(JOURNAL_FROM, `${from}`));
+          }
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
-          journal.handle = await fs.open(path, 'a', 0o600);
-          journal.size = 0;
-          // The new file's name must survive a power cut before any head points into it.
-          await syncDirectory(fs, path);
+          journal.first = undefined;
+          journal.handle = await this.#openJournalFile(path);
         }
+        journal.first ??= queuedFirst;
         journal.dirty = true;
         await journal.handle.appendFile(bytes);
         await journal.handle.datasync();
@@ -488,11 +497,34 @@ class FileStoreImpl implements FileStore {
         if (head) this.#writeHead(head);
       } catch (error) {
         journal.lines.unshift(...lines);
+        journal.queuedFirst = queuedFirst ?? journal.queuedFirst;
         journal.error = error;
         break;
       }
     }
     journal.flush = undefined;
+  }
+  /**
+   * Opens the journal file for appending, and makes its name durable before
+   * any head can point into it: a file's own fdatasync does not cover its
+   * directory entry, so a journal just created (the store's first entry, or
+   * the one after a rotation) could vanish in a power cut while the data
+   * file kept a head in it. Every open syncs the directory (once per open or
+   * rotation); a handle whose directory sync failed is not kept, so the next
+   * flush tries again before it writes.
+   */
+  async #openJournalFile(path: string): Promise<nodeFs.FileHandle> {
+    const [journal, fs] = [this.#journal, this.#o.fs];
+    const handle = await fs.open(path, 'a', 0o600);
+    try {
+      const { size } = await handle.stat();
+      await syncDirectory(fs, path);
+      [journal.size, journal.dirty] = [size, false];
+      return handle;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
   }
   /** Queues the journal's head for the data file's metadata: with the next write, not fsynced on its own (a head may lag; see `#openJournal`). */
   #writeHead(head: JournalHead, kick = true): void {
@@ -519,6 +551,7 @@ class FileStoreImpl implements FileStore {
       (error: unknown) => void this.#warn('journal: could not read its end', error),
     );
     if (!tail) return;
+    journal.first = await firstSeq(this.#o.fs, `${this.path}.journal`).catch(() => undefined);
     if (tail.torn > 0) {
       const handle = await this.#o.fs.open(`${this.path}.journal`, 'r+');
       try {

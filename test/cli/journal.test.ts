@@ -117,6 +117,46 @@ describe('pos-duplicate-guard journal verify', () => {
     }
   });
 
+  it("does not take an empty <path>.journal.1 for a rotation: a start dropped from a journal never rotated is 'missing'", async () => {
+    const path = tempFile();
+    await till(path);
+    const lines = readFileSync(`${path}.journal`, 'utf8').trimEnd().split('\n');
+    writeFileSync(`${path}.journal`, `${lines.slice(3).join('\n')}\n`);
+    writeFileSync(`${path}.journal.1`, '');
+    const { code, stdout } = await run(['verify', '--store', path]);
+    expect({ code, stdout: stdout.split(' (')[0] }).toEqual({ code: 1, stdout: 'tampered: seq 1 missing' });
+  });
+
+  it("after a rotation, holds the journal to the first seq the store kept when it rotated: .journal.1's start dropped is 'missing'", async () => {
+    const path = tempFile();
+    const seal = journalSeal(SECRET);
+    const store = fileStore(path, { journalMaxBytes: 400 });
+    for (let i = 0; i < 20; i++) {
+      await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // each its own batch: the store rotates between batches
+    }
+    await store.close();
+    expect((await run(['verify', '--store', path])).code).toBe(0);
+    const rotated = readFileSync(`${path}.journal.1`, 'utf8').trimEnd().split('\n');
+    const first = (JSON.parse(rotated[0] as string) as { seq: number }).seq;
+    writeFileSync(`${path}.journal.1`, `${rotated.slice(2).join('\n')}\n`);
+    const { code, stdout } = await run(['verify', '--store', path]);
+    expect({ code, stdout: stdout.split(' (')[0] }).toEqual({ code: 1, stdout: `tampered: seq ${first} missing` });
+  });
+
+  it('calls a line edited when its bytes are not what the store wrote, though JSON.parse reads the honest entry from it', async () => {
+    // A duplicated key: JSON.parse keeps the last value (the honest one, so the HMAC matches);
+    // grep, a person, or a first-wins parser reads the first. So do `1.25e3` for 1250, spaces, \u escapes.
+    const path = tempFile();
+    await till(path);
+    const lines = readFileSync(`${path}.journal`, 'utf8').trimEnd().split('\n');
+    const forged = lines.map((line, i) => (i === 2 ? line.replace(/^\{/, '{"type":"override",') : line));
+    writeFileSync(`${path}.journal`, `${forged.join('\n')}\n`);
+    expect(JSON.parse(forged[2] as string)).toStrictEqual(JSON.parse(lines[2] as string));
+    const { code, stdout } = await run(['verify', '--store', path]);
+    expect({ code, stdout: stdout.split(' (')[0] }).toEqual({ code: 1, stdout: 'tampered: seq 3 edited' });
+  });
+
   it('has --help for journal and for verify', async () => {
     expect(await run(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('verify   Check the journal') });
     expect(await run(['verify', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Exit codes:') });

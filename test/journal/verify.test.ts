@@ -57,6 +57,9 @@ describe('verifyJournal', () => {
     const { entries } = honest(4);
     const stripped = entries.slice(0, 2).map(({ seq: _s, hash: _h, ...rest }) => rest);
     expect(verifyJournal([...stripped, ...entries.slice(2)], { secret: SECRET })).toStrictEqual({ ok: false, seq: 1, problem: 'missing' });
+    // With `rotated` the start may be gone anyway: the stripped ones are counted as unproven, the chain proven from its anchor.
+    const rotated = verifyJournal([...stripped, ...entries.slice(2)], { secret: SECRET, rotated: true });
+    expect(rotated).toMatchObject({ ok: true, unsealed: 2, from: 3 });
   });
 
   it('with `rotated`, verifies a journal whose start was rotated away from its first entry on, and says so', () => {
@@ -69,6 +72,13 @@ describe('verifyJournal', () => {
     // An anchor out of place: the journal's true start turns up after it.
     const moved = [entries[5], ...entries.slice(2, 5)] as JournalEntry[];
     expect(verifyJournal(moved, { secret: SECRET, head, rotated: true })).toStrictEqual({ ok: false, seq: 3, problem: 'reordered' });
+  });
+
+  it('with `from`, lets the start be rotated away up to that seq, never past it', () => {
+    const { entries, head } = honest(6);
+    expect(verifyJournal(entries.slice(2), { secret: SECRET, head, from: 3 })).toMatchObject({ ok: true, from: 3 });
+    expect(verifyJournal(entries.slice(1), { secret: SECRET, head, from: 3 })).toMatchObject({ ok: true, from: 2 });
+    expect(verifyJournal(entries.slice(3), { secret: SECRET, head, from: 3 })).toStrictEqual({ ok: false, seq: 3, problem: 'missing' });
   });
 
   it('accepts entries past a lagging head, and refuses a head the chain does not reach through', () => {

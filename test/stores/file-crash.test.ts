@@ -27,16 +27,9 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  createGuard,
-  parseJournalHead,
-  verifyJournal,
-  type AttemptRecord,
-  type AttemptStatus,
-  type JournalEntry,
-} from '../../src/index.js';
+import { createGuard, verifyJournal, type AttemptRecord, type AttemptStatus, type JournalEntry } from '../../src/index.js';
 import { fileStore, readJournal } from '../../src/node.js';
-import { readFileMeta } from '../../src/stores/file/journal-read.js';
+import { journalAnchors } from '../../src/stores/file/journal-read.js';
 import {
   CRASH_GUARD,
   CRASH_RECOVER,
@@ -342,8 +335,7 @@ function checkRecoverLog(file: string, finals: ReadonlyMap<string, AttemptRecord
 async function verifyJournalOnDisk(file: string) {
   const entries: JournalEntry[] = [];
   for await (const entry of readJournal(file)) entries.push(entry);
-  const head = parseJournalHead((await readFileMeta(file)).get('journal-head'));
-  return verifyJournal(entries, { secret: CRASH_GUARD.secret, head, rotated: existsSync(`${file}.journal.1`) });
+  return verifyJournal(entries, { secret: CRASH_GUARD.secret, ...(await journalAnchors(file)) });
 }
 
 type Counts = Record<

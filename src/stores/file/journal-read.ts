@@ -5,8 +5,9 @@
  * running), and a torn last line (a write a crash cut short, or one still
  * under way) left out. Node only.
  */
+import { existsSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
-import { headOf } from '../../journal/chain.js';
+import { JOURNAL_FROM, JOURNAL_HEAD, headOf, parseJournalFrom, parseJournalHead } from '../../journal/chain.js';
 import type { JournalEntry, JournalHead } from '../../types.js';
 import { errno, storageError, type FileStoreFs } from './io.js';
 import { parseLine } from './jsonl.js';
@@ -26,7 +27,8 @@ export interface JournalReadProgress {
 
 export interface ReadJournalOptions {
   /**
-   * A complete line that is not a JSON object (damage, or an edit): told
+   * A complete line that is not a JSON object, or not as the store writes
+   * one (byte for byte JSON.stringify's: damage, or an edit): told
    * which file and line, then skipped. Without it such a line throws
    * `GuardStorageError` code `READ_FAILED`.
    */
@@ -59,11 +61,14 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
     );
   }
   for (const file of files) {
-    for await (const { text, number } of completeLines(file, progress, options)) {
+    for await (const { text, number } of completeLines(file, { ...options, progress })) {
+      // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
+      // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
+      // while grep, a person or a first-key-wins parser reads the line otherwise.
       const entry = parseObject(text);
-      if (entry) yield entry as unknown as JournalEntry;
+      if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
       else if (options.onBadLine) options.onBadLine(file, number);
-      else throw storageError('READ_FAILED', file, `reading line ${number} (not a JSON object)`);
+      else throw storageError('READ_FAILED', file, `reading line ${number} (not a JSON object as the store writes it)`);
     }
   }
 }
@@ -75,10 +80,13 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
  */
 async function* completeLines(
   path: string,
-  progress: JournalReadProgress,
-  options: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress'>,
+  {
+    progress = { bytesRead: 0, totalBytes: 0, lines: 0 },
+    fs = nodeFs,
+    ...options
+  }: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress'> & { progress?: JournalReadProgress; fs?: Pick<FileStoreFs, 'open'> } = {},
 ): AsyncGenerator<{ text: string; number: number }> {
-  const handle = await nodeFs.open(path, 'r').catch((error: unknown) => {
+  const handle = await fs.open(path, 'r').catch((error: unknown) => {
     if (errno(error) === 'ENOENT') return undefined;
     throw storageError('READ_FAILED', path, 'opening', error);
   });
@@ -127,7 +135,7 @@ function parseObject(line: string): Record<string, unknown> | undefined {
  */
 export async function readFileMeta(path: string): Promise<Map<string, string>> {
   const meta = new Map<string, string>();
-  for await (const { text: line } of completeLines(path, { bytesRead: 0, totalBytes: 0, lines: 0 }, {})) {
+  for await (const { text: line } of completeLines(path)) {
     // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
     if (!line.startsWith('{"op":"meta"')) continue;
     const parsed = parseLine(line);
@@ -179,4 +187,29 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** The `seq` of the first sealed line of the journal file at `path` (the first line, unless it holds entries written unsealed). */
+export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
+  for await (const { text } of completeLines(path, { fs })) {
+    const entry = parseObject(text);
+    const seq = entry && headOf(entry as unknown as JournalEntry)?.seq;
+    if (seq !== undefined) return seq;
+  }
+  return undefined;
+}
+
+/**
+ * What the data file at `path` says a verification of its journal must
+ * check against: the head, and how far its start may have been rotated
+ * away. `journal-from` (kept by the store when it rotates) bounds it; a
+ * store with a head but no `journal-from` never rotated its chain, so a
+ * `.journal.1` there proves nothing; only without a head (a store from
+ * before the chain, or a journal copied without its data file) does the
+ * rotated file's mere existence say the start may be gone.
+ */
+export async function journalAnchors(path: string): Promise<{ head?: JournalHead; rotated: boolean; from?: number }> {
+  const meta = existsSync(path) ? await readFileMeta(path) : new Map<string, string>();
+  const [head, from] = [parseJournalHead(meta.get(JOURNAL_HEAD)), parseJournalFrom(meta.get(JOURNAL_FROM))];
+  return { head, rotated: from !== undefined || (head === undefined && existsSync(journalFiles(path)[0])), from };
 }

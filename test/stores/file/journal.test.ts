@@ -7,12 +7,12 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard, parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
 import { fileStore, readJournal, type FileStoreFs, type FileStoreOptions } from '../../../src/node.js';
 import { journalSeal } from '../../../src/journal/chain.js';
-import { readFileMeta } from '../../../src/stores/file/journal-read.js';
+import { journalAnchors, readFileMeta } from '../../../src/stores/file/journal-read.js';
 import { ManualClock, SECRET } from '../../helpers/guard.js';
 
 const dirs: string[] = [];
@@ -47,8 +47,7 @@ async function entries(path: string): Promise<JournalEntry[]> {
 
 /** What `journal verify` does: the journal files in order, the head from the data file. */
 async function verify(path: string): Promise<JournalVerification> {
-  const head = parseJournalHead((await readFileMeta(path)).get('journal-head'));
-  return verifyJournal(await entries(path), { secret: SECRET, head, rotated: existsSync(`${path}.journal.1`) });
+  return verifyJournal(await entries(path), { secret: SECRET, ...(await journalAnchors(path)) });
 }
 
 const journalLines = (path: string): string[] => readFileSync(`${path}.journal`, 'utf8').split('\n').slice(0, -1);
@@ -208,5 +207,63 @@ describe('fileStore journal chain', () => {
       [2, 'settle'],
     ]);
     expect(await verify(path)).toMatchObject({ ok: true, entries: 2, last: { seq: 2 } });
+  });
+
+  it("makes the journal file's name durable (directory fsynced) before any head in the data file points into it", async () => {
+    // A new file's fdatasync does not make its directory entry durable: after
+    // a power cut the journal could be gone while the data file's head says
+    // seq N, and an honest till would read as truncated.
+    const path = tempFile();
+    const events: string[] = [];
+    const fs: FileStoreFs = {
+      ...realFs,
+      open: (async (file: string, flags?: string, mode?: number) => {
+        if (file === `${path}.journal` && !existsSync(file)) events.push('journal created');
+        const handle = await realFs.open(file, flags, mode);
+        if (file === dirname(path)) {
+          const sync = handle.sync.bind(handle);
+          (handle as { sync: () => Promise<void> }).sync = () => (events.push('directory synced'), sync());
+        }
+        if (file === path) {
+          const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+          (handle as { write: unknown }).write = (...args: unknown[]) => {
+            if (Buffer.isBuffer(args[0]) && args[0].includes('journal-head')) events.push('head written');
+            return write(...args);
+          };
+        }
+        return handle;
+      }) as FileStoreFs['open'],
+    };
+    const store = fileStore(path, { fs });
+    await store.appendJournal({ at: 1, type: 'start' }, journalSeal(SECRET));
+    await store.close();
+    expect(events).toContain('head written');
+    const created = events.indexOf('journal created');
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(events.slice(created, events.indexOf('head written'))).toContain('directory synced');
+  });
+
+  it('keeps journal-from at the first sealed line of the file it rotates, when that file starts with an unsealed entry', async () => {
+    // journalMaxBytes 1: every batch rotates the one before. The third batch is [unsealed, seq 3].
+    const path = tempFile();
+    const store = fileStore(path, { journalMaxBytes: 1 });
+    const seal = journalSeal(SECRET);
+    // A batch is done once its head is in the data file.
+    const written = async (seq: number) => {
+      for (let i = 0; i < 400 && parseJournalHead((await readFileMeta(path)).get('journal-head'))?.seq !== seq; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    await store.appendJournal({ at: 1, type: 'start' }, seal);
+    await written(1);
+    // Queued while the batch of seq 2 is being written: one batch, so one file.
+    await store.appendJournal({ at: 2, type: 'settle' }, seal);
+    await store.appendJournal({ at: 3, type: 'storage', detail: 'written unsealed' });
+    await store.appendJournal({ at: 4, type: 'settle' }, seal);
+    await written(3);
+    await store.appendJournal({ at: 5, type: 'settle' }, seal);
+    await store.close();
+    expect((await entries(path)).map((e) => e.seq)).toEqual([undefined, 3, 4]);
+    expect(await verify(path)).toMatchObject({ ok: true, unsealed: 1, from: 3, last: { seq: 4 } });
   });
 });

@@ -138,4 +138,27 @@ describe('IndexedDB journal chain', () => {
     expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({ ok: true, from: kept[0]?.seq, last: head });
     expect(verifyJournal(kept, { secret: SECRET, head })).toStrictEqual({ ok: false, seq: 1, problem: 'missing' });
   });
+
+  it('trimmed past journalLimit, then written to by a tab of a release before the chain, still verifies with `rotated`', async () => {
+    // An old tab's unsealed entries sort before the chain's keys, so a
+    // trimmed journal reads [unsealed…, anchor at seq k > 1, …]: honest.
+    const db = freshDb();
+    const t = await tab(db, undefined, {});
+    await t.guard.close();
+    const store = indexedDbStore({ ...db, journalLimit: 10 });
+    const seal = journalSeal(SECRET);
+    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
+    await store.load(); // trims to the limit
+    await store.appendJournal({ at: 41, type: 'settle', detail: 'from an old tab' }); // no seal: a release before the chain
+    const kept = await store.journal();
+    const head = parseJournalHead(await store.getMeta('journal-head'));
+    await store.close();
+    expect(kept[0]).toMatchObject({ detail: 'from an old tab' });
+    expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({
+      ok: true,
+      unsealed: 1,
+      from: kept[1]?.seq,
+      last: head,
+    });
+  });
 });
