@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, verifyJournal, type Guard, type JournalEntry, type Sale } from '../../../src/index.js';
 import { DEFAULT_SCHEMA, postgresStore, type PostgresStore } from '../../../src/postgres.js';
 import { memoryStore } from '../../../src/stores/memory.js';
+import { pgRemote } from '../../../src/stores/postgres/remote.js';
 import type { GuardStore } from '../../../src/types.js';
 import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../../helpers/postgres.js';
 
@@ -106,6 +107,11 @@ describe('postgresStore: each terminal its own journal chain', () => {
     }
     const t1Entries = await journal('T1');
     expect(t1Entries.length).toBeGreaterThanOrEqual(12);
+    // The Remote reads the same chain, and its last entry.
+    const remote = pgRemote({ pool: db.pool({ max: 1 }), schema: DEFAULT_SCHEMA, timeoutMs: 5_000, retryMs: 1_000 });
+    expect(await remote.journal(MERCHANT, 'T1')).toEqual(t1Entries.map((r) => r.entry));
+    expect(await remote.lastJournal(MERCHANT, 'T1')).toEqual(t1Entries.at(-1)?.entry);
+    expect(await remote.lastJournal(MERCHANT, 'T9')).toBeUndefined();
 
     // Tampered with in the database: one of T2's entries edited.
     const [, second] = await journal('T2');
