@@ -122,6 +122,10 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
           const fresh = options?.replay ? entries.filter((entry) => !landed(entry)) : entries;
           for (const entry of fresh) journal.push({ terminalId, entry });
         }),
+      journal: (merchantId, terminalId) =>
+        step(() => (journals.get(merchantId) ?? []).filter((line) => line.terminalId === terminalId).map((line) => line.entry)),
+      lastJournal: (merchantId, terminalId) =>
+        step(() => (journals.get(merchantId) ?? []).filter((line) => line.terminalId === terminalId).at(-1)?.entry),
       listen: (merchantId, listener) =>
         step(() => {
           let subscribed = listeners.get(writer);

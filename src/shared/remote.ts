@@ -102,6 +102,13 @@ export interface Remote {
     entries: readonly JournalEntry[],
     options?: { readonly replay?: boolean },
   ): Promise<void>;
+  /**
+   * One terminal's journal, in the order it was written (SPEC §12: each
+   * terminal keeps its own chain): what `verifyJournal` checks.
+   */
+  journal(merchantId: string, terminalId: string | undefined): Promise<readonly JournalEntry[]>;
+  /** The last entry of one terminal's journal: the durable tail its chain goes on from after a restart. */
+  lastJournal(merchantId: string, terminalId: string | undefined): Promise<JournalEntry | undefined>;
   /** Notices of rows other writers change for this merchant. Resolves an unsubscribe once listening. */
   listen(merchantId: string, listener: RemoteListener): Promise<() => Promise<void>>;
 }

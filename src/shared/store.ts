@@ -19,7 +19,18 @@
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { makeRecord, withChanges } from '../record.js';
-import type { AttemptRecord, Claim, ClaimContext, GuardStore, JournalEntry, StoreChange, StoreOwner } from '../types.js';
+import { headOf } from '../journal/chain.js';
+import type {
+  AttemptRecord,
+  Claim,
+  ClaimContext,
+  GuardStore,
+  JournalEntry,
+  JournalHead,
+  JournalSeal,
+  StoreChange,
+  StoreOwner,
+} from '../types.js';
 import { conflictsOf } from './conflicts.js';
 import { RemoteUnreachable, type Remote, type RowWrite, type SharedRow } from './remote.js';
 
@@ -56,6 +67,8 @@ const OUTBOX = 'shared-outbox';
 const JOURNAL_KEPT = 'shared-journal';
 /** The write lane of the kept journal's range. */
 const JOURNAL_LANE = 'journal\u0000kept';
+/** The lane journal batches go out on: one after another, so the terminal's chain lands in seq order. */
+const JOURNAL_SEND = 'journal\u0000send';
 /** How many claim rounds meet other terminals' changes before giving up (each round reads what they wrote). */
 const CLAIM_ROUNDS = 8;
 /** Clocks closer than this are one clock: own rows are not moved by the noise of measuring the skew. */
@@ -104,6 +117,19 @@ class SharedStoreImpl implements SharedStore {
   #journalKept = { from: 0, to: 0 };
   #journalQueue: JournalEntry[] = [];
   #journalFlush: Promise<void> | undefined;
+  /**
+   * The head of this terminal's journal chain (SPEC §12): the last entry
+   * sealed. A terminal is the only writer of its chain, so it is held here
+   * and sealing needs no round trip; it starts from the durable tail (the
+   * database's last entry, or the last one kept in `local` while cut off).
+   */
+  #head: JournalHead | undefined;
+  /** Whether #head was read yet. Until then (cut off since start-up) entries wait unsealed, and are sealed once it is. */
+  #headKnown = false;
+  /** The guard's seal, for entries that waited for the head. */
+  #seal: JournalSeal | undefined;
+  /** Unsealed entries wait in the backlog (kept before the head or the seal was known): sealed by #sealWaiting. */
+  #waiting = false;
   /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
   readonly #known = new Map<string, SharedRow>();
   readonly #filed = new Map<string, Set<string>>();
@@ -148,10 +174,12 @@ class SharedStoreImpl implements SharedStore {
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
       await this.#measureSkew();
+      await this.#readHead();
       await this.#listen();
       if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
+      if (!this.#headKnown) this.#headFromKept(undefined, false);
       this.#cutOff();
     }
   }
@@ -304,16 +332,18 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
-  async appendJournal(entry: JournalEntry): Promise<void> {
-    if (this.#down) {
-      this.#journalBacklog.push(entry);
-      await Promise.all([this.#keepJournal([entry]), this.#local?.appendJournal(entry)]);
-      return;
-    }
+  async appendJournal(entry: JournalEntry, seal?: JournalSeal): Promise<void> {
+    // Sealed here, in call order and before anything is sent: an entry kept while cut off is
+    // already on the chain, and its replay is the same entry (de-duplicated as such).
+    if (seal) this.#seal = seal;
+    // Those that waited for the head or the seal go first.
+    const resealing = this.#sealWaiting();
+    if (seal && this.#headKnown) this.#head = headOf((entry = seal(entry, this.#head)));
+    else if (seal) this.#waiting = true;
     this.#journalQueue.push(entry);
-    // Entries written together go in one statement, in order.
-    this.#journalFlush ??= Promise.resolve().then(() => this.#flushJournal());
-    await this.#journalFlush;
+    // Entries written together go in one statement, in order; one batch after another.
+    this.#journalFlush ??= this.#inOrder([JOURNAL_SEND], () => Promise.resolve().then(() => this.#flushJournal()));
+    await Promise.all([this.#journalFlush, resealing]);
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -416,8 +446,15 @@ class SharedStoreImpl implements SharedStore {
       this.#unsent.delete(id);
       await this.#local?.setMeta(OUTBOX, JSON.stringify(this.#outbox));
     }
-    if (this.#journalBacklog.length > 0) {
-      const backlog = this.#journalBacklog;
+    if (!this.#headKnown) await this.#readHead();
+    // Entries kept unsealed wait for the guard's seal (its first entry after a restart): until then
+    // this store stays cut off, and tries again.
+    const waiting = (): boolean => this.#waiting && this.#seal === undefined;
+    if (this.#journalBacklog.length > 0 && !waiting()) {
+      // Each entry kept (or kept again, sealed) in `local` before it is sent.
+      await this.#inOrder([JOURNAL_LANE], () => Promise.resolve());
+      // A copy: entries kept while it is sent are not counted as sent.
+      const backlog = [...this.#journalBacklog];
       // Sent again as a replay: a batch whose write timed out may have landed after all (a paused network).
       await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog, { replay: true }));
       this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
@@ -425,7 +462,11 @@ class SharedStoreImpl implements SharedStore {
     }
     const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
     // Written while the changes were read: send those too before leaving the outbox.
-    if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) return this.#sendOutbox();
+    if (this.#outbox.length > 0 || (this.#journalBacklog.length > 0 && !waiting())) return this.#sendOutbox();
+    if (waiting()) {
+      this.#scheduleRetry();
+      return;
+    }
     // Nothing more to send, and nothing awaited since the check: back on the database from here.
     this.#down = false;
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
@@ -545,15 +586,86 @@ class SharedStoreImpl implements SharedStore {
     this.#journalQueue = [];
     this.#journalFlush = undefined;
     const { merchantId, terminalId } = this.#attached();
-    try {
-      await this.#timed(this.#remote.appendJournal(merchantId, terminalId, entries));
-    } catch (error) {
-      if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
-      this.#cutOff();
-      this.#journalBacklog.push(...entries);
-      await this.#keepJournal(entries);
-      for (const entry of entries) await this.#local?.appendJournal(entry);
+    // Never ahead of entries kept while cut off: the chain lands in seq order.
+    if (!this.#down && this.#journalBacklog.length === 0) {
+      try {
+        await this.#timed(this.#remote.appendJournal(merchantId, terminalId, entries));
+        return;
+      } catch (error) {
+        if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
+        this.#cutOff();
+      }
     }
+    this.#journalBacklog.push(...entries);
+    // `local` keeps them as they are (no seal): they are this terminal's chain, not local's.
+    await Promise.all([
+      this.#keepJournal(entries),
+      (async () => {
+        for (const entry of entries) await this.#local?.appendJournal(entry);
+      })(),
+    ]);
+  }
+
+  /**
+   * Starts the chain's head from the durable tail: the higher of the
+   * database's last entry of this terminal and the last one kept in `local`
+   * while cut off. Never from memory of entries that were not durable: one
+   * lost in a crash never landed, and its seq is used again. Then seals, in
+   * order, the entries that waited for it (cut off since start-up).
+   */
+  async #readHead(): Promise<void> {
+    const { merchantId, terminalId } = this.#attached();
+    const last = await this.#timed(this.#remote.lastJournal(merchantId, terminalId));
+    // From here on synchronous up to the sealing: no entry is sealed in between.
+    this.#headFromKept(last === undefined ? undefined : headOf(last));
+    await this.#sealWaiting();
+  }
+
+  /**
+   * The head, from the entries kept while cut off and `durable` (the
+   * database's last entry, when it could be read). Kept entries are the
+   * terminal's unsent tail: the database holds none after them, so without
+   * the database they are the head; with neither, it stays unknown.
+   */
+  #headFromKept(durable: JournalHead | undefined, fromDatabase = true): void {
+    let head = durable;
+    for (const entry of this.#journalBacklog) {
+      const kept = headOf(entry);
+      if (kept && (!head || kept.seq > head.seq)) head = kept;
+    }
+    if (!fromDatabase && head === undefined) return;
+    this.#head = head;
+    this.#headKnown = true;
+  }
+
+  /** Seals, in order and before any later entry, the entries that waited unsealed (for the head, or for the seal). */
+  #sealWaiting(): Promise<void> {
+    const seal = this.#seal;
+    if (!this.#waiting || !seal || !this.#headKnown) return Promise.resolve();
+    this.#waiting = false;
+    const resealed: number[] = [];
+    const onChain = (entry: JournalEntry, i?: number): JournalEntry => {
+      if (headOf(entry)) return entry;
+      if (i !== undefined) resealed.push(i);
+      const done = seal(entry, this.#head);
+      this.#head = headOf(done);
+      return done;
+    };
+    this.#journalBacklog = this.#journalBacklog.map(onChain);
+    this.#journalQueue = this.#journalQueue.map((entry) => onChain(entry));
+    return this.#keepSealed(resealed);
+  }
+
+  /** Kept entries sealed after they were kept (they waited for the head): kept again as sealed, before any is sent. */
+  #keepSealed(indexes: readonly number[]): Promise<void> {
+    const local = this.#local;
+    if (!local || indexes.length === 0) return Promise.resolve();
+    const entries = indexes.map((i) => [i, this.#journalBacklog[i] as JournalEntry] as const);
+    // After the keeps queued before it: backlog[i] is then kept under key `from + i`.
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const { from } = this.#journalKept;
+      await Promise.all(entries.map(([i, entry]) => local.setMeta(`${JOURNAL_KEPT}-${from + i}`, JSON.stringify(entry))));
+    });
   }
 
   /** The journal backlog a till that was cut off kept in `local` before it restarted. */
@@ -568,6 +680,7 @@ class SharedStoreImpl implements SharedStore {
     }
     this.#journalKept = kept;
     this.#journalBacklog = [...entries, ...this.#journalBacklog];
+    if (entries.some((entry) => !headOf(entry))) this.#waiting = true;
   }
 
   /** Keeps journal entries added to the backlog in `local`, after those kept before them. */

@@ -1,8 +1,8 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createGuard, type Guard, type GuardEvent } from '../../src/index.js';
+import { createGuard, verifyJournal, type Guard, type GuardEvent } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import type { RemoteListener, SharedRow } from '../../src/shared/remote.js';
-import type { AttemptRecord, StoreChange } from '../../src/types.js';
+import type { AttemptRecord, GuardStore, StoreChange } from '../../src/types.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
@@ -110,5 +110,83 @@ describe('sharedStore, rows a notice carries', () => {
     // A later version of it (a void) is handed on.
     listener?.written([row({ ...(approved as AttemptRecord), status: 'voided' }, Number.MAX_SAFE_INTEGER)]);
     await vi.waitFor(() => expect(told().slice(before)).toEqual(['voided']));
+  });
+});
+
+describe('sharedStore, the journal: each terminal its own chain (SPEC §12)', () => {
+  const till = async (db: ReturnType<typeof sharedMemoryDatabase>, terminalId: string, local: GuardStore) => {
+    const store = sharedStore(db.remote(terminalId), { local, retryMs: 20 });
+    return { store, guard: await createGuard({ merchantId: 'M1', terminalId, secret, store }) };
+  };
+  /** A sale approved, then begun again (a held decision): two entries. */
+  const charge = async (guard: Guard, token: string) => {
+    const s = { ...sale, card: { token } };
+    await (await guard.begin(s)).attempt?.approve();
+    expect((await guard.begin(s)).verdict).toBe('prompt');
+  };
+  const verified = async (db: ReturnType<typeof sharedMemoryDatabase>, terminalId: string) =>
+    verifyJournal(await db.remote('check').journal('M1', terminalId), { secret });
+
+  test('both chains verify after normal work, a cut-off and its catch-up, and restarts (online, and cut off with a backlog)', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const [local1, local2] = [memoryStore(), memoryStore()];
+    let t1 = await till(db, 'T1', local1);
+    const t2 = await till(db, 'T2', local2);
+    await charge(t1.guard, 'tok_j_1');
+    await charge(t2.guard, 'tok_j_2');
+    db.disconnect('T1');
+    await charge(t1.guard, 'tok_j_3');
+    expect(local1.journal().length).toBeGreaterThan(0);
+    db.reconnect('T1');
+    await t1.store.sync();
+    await charge(t1.guard, 'tok_j_4');
+    // Restarted online: the head comes from the database.
+    await t1.guard.close();
+    t1 = await till(db, 'T1', local1);
+    await charge(t1.guard, 'tok_j_5');
+    // Restarted while cut off, with entries kept in local: the head comes from them.
+    db.disconnect('T1');
+    await charge(t1.guard, 'tok_j_6');
+    await t1.guard.close();
+    t1 = await till(db, 'T1', local1);
+    await charge(t1.guard, 'tok_j_7');
+    db.reconnect('T1');
+    await t1.store.sync();
+    await Promise.all([t1.store.settled(), t2.store.settled()]);
+    const [v1, v2] = [await verified(db, 'T1'), await verified(db, 'T2')];
+    expect(v1).toMatchObject({ ok: true, unsealed: 0, from: 1 });
+    expect(v2).toMatchObject({ ok: true, unsealed: 0, from: 1 });
+    // Every entry on the chain, none twice: 7 sales of 2 entries on T1 (and what its restarts journal), 2 on T2.
+    expect(v1.ok && [v1.last?.seq, v1.entries >= 14]).toEqual([v1.ok && v1.entries, true]);
+    expect(v2.ok && [v2.last?.seq, v2.entries >= 2]).toEqual([v2.ok && v2.entries, true]);
+  });
+
+  test('cut off from start-up with nothing kept: entries wait for the head (and the seal, restarted), and go on from the database after it', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const local = memoryStore();
+    const first = await till(db, 'T1', local);
+    await charge(first.guard, 'tok_j_8');
+    await first.guard.close();
+    db.disconnect('T1');
+    let t1 = await till(db, 'T1', local);
+    await charge(t1.guard, 'tok_j_9');
+    db.reconnect('T1');
+    await t1.store.sync();
+    await charge(t1.guard, 'tok_j_10');
+    // Again, and restarted once the database is back, before the entries kept unsealed were sent:
+    // they wait for the restarted guard's seal.
+    db.disconnect('T1');
+    await t1.guard.close();
+    t1 = await till(db, 'T1', local);
+    await charge(t1.guard, 'tok_j_11');
+    await t1.guard.close();
+    db.reconnect('T1');
+    t1 = await till(db, 'T1', local);
+    await charge(t1.guard, 'tok_j_12');
+    await t1.store.sync();
+    await t1.store.settled();
+    const v = await verified(db, 'T1');
+    expect(v).toMatchObject({ ok: true, unsealed: 0 });
+    expect(v.ok && v.last?.seq).toBe(v.ok ? v.entries : -1);
   });
 });

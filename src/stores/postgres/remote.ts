@@ -261,6 +261,21 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         values,
       );
     },
+    journal: async (merchantId, terminalId) => {
+      const rows = await run(undefined, `SELECT entry FROM ${s}.journal WHERE merchant_id = $1 AND ${terminalIs(terminalId)} ORDER BY id`, [
+        merchantId,
+        ...(terminalId === undefined ? [] : [terminalId]),
+      ]);
+      return rows.map((r) => JSON.parse(r.entry as string) as JournalEntry);
+    },
+    lastJournal: async (merchantId, terminalId) => {
+      const rows = await run(
+        undefined,
+        `SELECT entry FROM ${s}.journal WHERE merchant_id = $1 AND ${terminalIs(terminalId)} ORDER BY id DESC LIMIT 1`,
+        [merchantId, ...(terminalId === undefined ? [] : [terminalId])],
+      );
+      return rows[0] === undefined ? undefined : (JSON.parse(rows[0].entry as string) as JournalEntry);
+    },
     listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),
   };
 }
@@ -455,6 +470,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Whether `text` is stored in a text column as it is: no NUL (PostgreSQL refuses it), no lone surrogate. */
 export function storable(text: string): boolean {
   return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+/** One terminal's journal rows, by equality so that journal_merchant (merchant_id, terminal_id, id) serves (IS NOT DISTINCT FROM cannot). */
+function terminalIs(terminalId: string | undefined): string {
+  return terminalId === undefined ? 'terminal_id IS NULL' : 'terminal_id = $2';
 }
 
 /** A claim key as text: JSON-quoted, so the NUL separators of SPEC's keys (which PostgreSQL text cannot hold) stay apart. */
