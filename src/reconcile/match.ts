@@ -127,8 +127,8 @@ export function reconcile(
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
         findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
-        // No charge is exact only if none could be its: not when a charge of its amount and currency near its
-        // time is there, unpaired or paired by a guess: on another card or terminal name (the till's lane-1 is
+        // No charge is exact only if none could be its: not when a charge of its amount, currency and card near
+        // its time is there, unpaired or paired by a guess: under another terminal name (the till's lane-1 is
         // the processor's T0001), or taken by another attempt's probable match. Settling cancelled on a guess
         // asks a charged customer to pay again: probable, it is reported, not applied. (Which attempts a file
         // can speak for at all is the caller's to choose: the CLI passes only those in the file's period.)
@@ -327,7 +327,8 @@ function probableCharge(
   for (let i = lo; i < list.length && list[i]!.at <= attempt.pendingSince + toleranceMs; i++) {
     const t = list[i]!;
     if (taken(t) || t.currency !== attempt.currency) continue;
-    if (strict && t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    // Another card's charge is never this attempt's; a terminal may be named otherwise at the processor.
+    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
     if (strict && t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!best || Math.abs(t.at - attempt.pendingSince) < Math.abs(best.at - attempt.pendingSince)) best = t;
   }

@@ -51,7 +51,7 @@ export interface Finding {
   amount: number;
   currency: string;
   action: FindingAction;
-  /** `exact`: by reference, auth code or processor reference; `probable`: by amount, currency, card, terminal and time. A finding that pairs nothing is `exact`, but an `UNKNOWN_NOT_CHARGED` with a charge of its amount and currency near its time (another card or terminal name, or taken by another attempt's probable match). */
+  /** `exact`: by reference, auth code or processor reference; `probable`: by amount, currency, card, terminal and time. A finding that pairs nothing is `exact`, but an `UNKNOWN_NOT_CHARGED` with a charge of its amount and currency near its time (its card under another terminal name, or taken by another attempt's probable match). */
   match: 'exact' | 'probable';
 }
 

@@ -115,8 +115,8 @@ describe('unknown attempts', () => {
     expect(reconcile(attempts, [], { now: new Date(a.pendingSince + 3 * MINUTE).toISOString() }).findings).toHaveLength(1);
   });
 
-  test('a charge of its amount and time on another card or terminal name makes "not charged" probable, never exact', async () => {
-    // The till calls itself lane-1; the processor knows the device as T0001 (or masks the card differently): no
+  test('a charge of its amount, card and time under another terminal name makes "not charged" probable, never exact', async () => {
+    // The till calls itself lane-1; the processor knows the device as T0001: no
     // probable match. The charge is likely this attempt's all the same: settling cancelled would charge the customer again.
     const t = await till({ terminalId: 'lane-1' });
     const a = await t.sale(1250, 'unknown', { last4: '4242' });
@@ -130,6 +130,12 @@ describe('unknown attempts', () => {
     // Another amount, or outside tolerance: no doubt.
     const other = { ...charge, amount: 1300 };
     expect(reconcile(await t.attempts(), [before, other], { now: a.pendingSince + 5 * MINUTE }).findings[0]).toMatchObject({
+      code: 'UNKNOWN_NOT_CHARGED',
+      match: 'exact',
+    });
+    // Another card's charge of the same amount at the same moment is another customer's (SPEC §11: no charge is exact).
+    const anotherCard = { ...charge, last4: '1111' };
+    expect(reconcile(await t.attempts(), [before, anotherCard], { now: a.pendingSince + 5 * MINUTE }).findings[0]).toMatchObject({
       code: 'UNKNOWN_NOT_CHARGED',
       match: 'exact',
     });
