@@ -27,9 +27,10 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  * byOrder sharing one reader of what is filed. 2.84 KB once the core it is
  * measured against split into modules (the difference moves by a few bytes).
  * 3.02 KB since it keeps the journal's chain (issue 15): each entry sealed
- * against the head read in its own transaction, and `journal()` to read it back.
+ * against the head read in its own transaction, and `journal()` to read it back;
+ * 3.10 KB with `journal-from` written when a trim drops sealed entries.
  */
-const ADAPTER_BUDGET_BYTES = 3_050;
+const ADAPTER_BUDGET_BYTES = 3_120;
 /**
  * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: the core still
  * carries the file store's start-up machinery (issue 12 moves it out).

@@ -35,7 +35,7 @@ export { claimOf, orderKey, staysFiled } from './claims.js';
 export { isHot } from './history.js';
 export { verifyJournal } from './journal/verify.js';
 export type { JournalProblem, JournalVerification, VerifyJournalOptions } from './journal/verify.js';
-export { JOURNAL_HEAD, parseJournalHead } from './journal/chain.js';
+export { JOURNAL_FROM, JOURNAL_HEAD, parseJournalFrom, parseJournalHead } from './journal/chain.js';
 export type {
   Attempt,
   AttemptFilter,

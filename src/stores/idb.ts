@@ -2,7 +2,7 @@ import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js
 import { storeOptions } from '../snapshot.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { isOpen } from '../lifecycle.js';
-import { JOURNAL_HEAD, headText, parseJournalHead } from '../journal/chain.js';
+import { JOURNAL_FROM, JOURNAL_HEAD, headText, parseJournalHead } from '../journal/chain.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, JournalSeal, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
 import { BY_STATE, BY_TIME, connect } from './idb/connection.js';
@@ -52,6 +52,8 @@ const CLAIM = 'c:';
 const HELD = 'h:';
 /** `j:~<seq>` → a journal entry on the chain; `j:<time>-<tab><n>` → one of a release before it. */
 const JOURNAL = 'j:';
+/** Sealed entries, keyed by seq in base 36 (after the time-keyed entries of releases before the chain: '~' sorts last). */
+const SEALED = `${JOURNAL}~`;
 /** `m:<key>` → metadata (the key check value). */
 const META = 'm:';
 /** `r:<id>` → an AttemptRecord. */
@@ -209,7 +211,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
                 else if (key.startsWith(JOURNAL)) journal.push(key);
               });
               // Keys come sorted, so the oldest entries come first.
-              for (const key of journal.slice(0, -journalLimit)) store.delete(key);
+              dropOldest(store, journal, journalLimit);
               done(records);
             };
           }),
@@ -269,7 +271,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         read(store, [META + JOURNAL_HEAD], ([text]) => {
           const sealed = seal(entry, parseJournalHead(typeof text === 'string' ? text : undefined));
           // Keyed by seq, after the time-keyed entries of releases before the chain ('~' sorts after base 36).
-          store.put(sealed, `${JOURNAL}~${sealed.seq.toString(36).padStart(9, '0')}`);
+          store.put(sealed, `${SEALED}${sealed.seq.toString(36).padStart(9, '0')}`);
           store.put(headText(sealed), META + JOURNAL_HEAD);
         });
       }),
@@ -480,8 +482,23 @@ function trimJournal(store: IDBObjectStore, limit: number): void {
       keys.push(key);
       return cursor.continue();
     }
-    for (const old of keys.slice(0, -limit)) store.delete(old);
+    dropOldest(store, keys, limit);
   };
+}
+
+/**
+ * Deletes the journal keys (sorted, oldest first) beyond `limit`, and when
+ * sealed entries go, records where the chain now starts (`journal-from`, in
+ * the same transaction): a verifier then tells this trim from someone
+ * deleting the first entries kept, which reads as `missing`.
+ */
+function dropOldest(store: IDBObjectStore, keys: readonly IDBValidKey[], limit: number): void {
+  const dropped = keys.slice(0, -limit);
+  for (const key of dropped) store.delete(key);
+  const firstKept = keys.slice(-limit).find((key) => typeof key === 'string' && key.startsWith(SEALED));
+  if (firstKept !== undefined && dropped.some((key) => typeof key === 'string' && key.startsWith(SEALED))) {
+    store.put(`${parseInt((firstKept as string).slice(SEALED.length), 36)}`, META + JOURNAL_FROM);
+  }
 }
 
 function resolveFactory(injected: IDBFactory | undefined, name: string): IDBFactory {

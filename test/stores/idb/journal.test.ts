@@ -5,7 +5,7 @@
  * way of tampering with the entries behind the store's back is named.
  */
 import { describe, expect, it } from 'vitest';
-import { parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
+import { parseJournalFrom, parseJournalHead, verifyJournal, type JournalEntry, type JournalVerification } from '../../../src/index.js';
 import { indexedDbStore } from '../../../src/idb.js';
 import { journalSeal } from '../../../src/journal/chain.js';
 import { SECRET } from '../../helpers/guard.js';
@@ -137,6 +137,24 @@ describe('IndexedDB journal chain', () => {
     expect(kept.length).toBeLessThan(40);
     expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({ ok: true, from: kept[0]?.seq, last: head });
     expect(verifyJournal(kept, { secret: SECRET, head })).toStrictEqual({ ok: false, seq: 1, problem: 'missing' });
+  });
+
+  it('trimmed past journalLimit, keeps journal-from: the first entries kept dropped by hand read as missing, not as trimmed', async () => {
+    const db = freshDb();
+    const t = await tab(db, undefined, {});
+    await t.guard.close();
+    const store = indexedDbStore({ ...db, journalLimit: 10 });
+    const seal = journalSeal(SECRET);
+    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
+    await store.load(); // trims to the limit
+    const kept = await store.journal();
+    const head = parseJournalHead(await store.getMeta('journal-head'));
+    const from = parseJournalFrom(await store.getMeta('journal-from'));
+    await store.close();
+    expect(from).toBe(kept[0]?.seq);
+    expect(verifyJournal(kept, { secret: SECRET, head, from })).toMatchObject({ ok: true, from, last: head });
+    // Someone deletes the first three entries the trim kept: with journal-from that is a gap, not a trim.
+    expect(verifyJournal(kept.slice(3), { secret: SECRET, head, from })).toStrictEqual({ ok: false, seq: from, problem: 'missing' });
   });
 
   it('trimmed past journalLimit, then written to by a tab of a release before the chain, still verifies with `rotated`', async () => {
