@@ -524,28 +524,16 @@ class SharedStoreImpl implements SharedStore {
   }
 
   /**
-   * Rows a notice carried. One this store has seen at that version or a
-   * later one is not told again: a plain begin's reservation is announced
-   * after its commit, so its notice can arrive after the settle that
-   * followed it, and handing the guard the older version then would put a
-   * settled sale back to pending there when both fell in one millisecond.
+   * Rows a notice carried: taken as the ids of rows to read back, never as
+   * the rows themselves. PostgreSQL puts no privilege on NOTIFY: any role
+   * that can connect may send on the channel, and a forged "declined" taken
+   * as fact let the same card be charged again (a forged version or
+   * `changedAt` made a terminal deaf to the real row, or skip its catch-up).
+   * One this store has seen at that version or a later one is not read.
    */
   #heard(rows: readonly SharedRow[]): void {
-    const fresh = rows.filter((row) => {
-      const held = this.#known.get(row.record.id);
-      return held === undefined || row.version > held.version;
-    });
-    if (fresh.length === 0) return;
-    void this.#freshSkew().then(
-      () => {
-        for (const row of fresh) {
-          const held = this.#known.get(row.record.id);
-          // A claim of this terminal's may have read a newer version meanwhile.
-          if (held === undefined || row.version > held.version) this.#emit({ type: 'record', record: this.#seen(row) });
-        }
-      },
-      () => undefined, // a store closed meanwhile: nothing to tell
-    );
+    const ids = rows.filter((row) => row.version > (this.#known.get(row.record.id)?.version ?? -1)).map((row) => row.record.id);
+    if (ids.length > 0) this.#fetchChanged(ids);
   }
 
   #fetchChanged(ids: readonly string[]): void {
