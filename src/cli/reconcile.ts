@@ -340,8 +340,16 @@ async function openStore(a: Args): Promise<{ store: GuardStore; release: () => P
     throw new UsageError(`--database needs the pg package (npm install pg): ${errorText(error)}`);
   }
   const { postgresStore } = await import('../postgres.js');
-  const pool = new (pg.default?.Pool ?? pg.Pool)({ connectionString: a.database, max: 2 });
-  return { store: postgresStore({ pool }), release: () => pool.end() };
+  // A database that stops answering fails the command in seconds rather than hanging it: connecting and
+  // each query are bounded, and ending the pool does not wait on a connection that went silent.
+  const pool = new (pg.default?.Pool ?? pg.Pool)({
+    connectionString: a.database,
+    max: 2,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 10_000,
+  });
+  const release = () => Promise.race([pool.end(), new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
+  return { store: postgresStore({ pool }), release };
 }
 
 function unusable(io: ReconcileIo, message: string): number {

@@ -285,6 +285,29 @@ describe('reconcile command on a postgresStore', () => {
       await db.drop();
     }
   });
+
+  test('a database that stops answering is bad input within seconds (exit 2), never an empty store read as "no attempts"', async () => {
+    const { freshDatabase, tcpProxy } = await import('../helpers/postgres.js');
+    const db = await freshDatabase('reconcile_cli_dead');
+    const url = new URL(db.url);
+    const proxy = await tcpProxy(Number(url.port || 5432), url.hostname);
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-dead-'));
+      const csv = join(dir, 'settlement.csv');
+      await writeFile(csv, `${HEADER}\nch_1,charge,succeeded,12.50,CNY,${Date.now()},key-1,4242\n`);
+      proxy.pause(); // packets go nowhere: the connection hangs rather than fails
+      url.port = String(proxy.port);
+      const { io, stdout, stderr } = fakeIo();
+      const started = Date.now();
+      const code = await reconcileCommand(['--database', url.toString(), '--merchant', 'M-0001', '--transactions', csv, '--json'], io);
+      expect([code, stdout()]).toEqual([2, '']);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(stderr()).toMatch(/shared database cannot be reached/);
+    } finally {
+      await proxy.close();
+      await db.drop();
+    }
+  }, 30_000);
 });
 
 describe('reconcile command: hostile text in the settlement file', () => {
