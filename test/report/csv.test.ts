@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, formatCsvReport } from '../../src/report/csv.js';
-import { summarizeJournal } from '../../src/report/summary.js';
-import type { JournalEntry } from '../../src/types.js';
-
-const T = Date.parse('2026-03-01T01:05:00Z'); // 09:05 in Shanghai
-const entries: JournalEntry[] = [
-  { at: T, type: 'decision', verdict: 'prompt', codes: ['DUPLICATE_CHARGE'], amount: 1250 },
-  {
-    at: T + 1_000,
-    type: 'override',
-    attemptId: 'pdg_b',
-    operator: 'eve\u001b[2J\nforged row',
-    reason: '=HYPERLINK("http://x","y")',
-    codes: ['DUPLICATE_CHARGE'],
-  },
-  { at: T, type: 'settle', attemptId: 'pdg_c', from: 'pending', to: 'unknown' },
-  { at: T + 65_000, type: 'settle', attemptId: 'pdg_c', from: 'unknown', to: 'approved' },
-];
-const summary = summarizeJournal(entries, { tz: 'Asia/Shanghai' });
+import { summary } from './hostile-day.js';
 
 describe('formatCsvReport', () => {
   it('is one table with a section column, CRLF lines, quoted cells and defused formulas', () => {
