@@ -124,33 +124,14 @@ describe('IndexedDB journal chain', () => {
   });
 
   it('trimmed past journalLimit, verifies from the first entry kept, with `rotated`', async () => {
-    const db = freshDb();
-    const t = await tab(db, undefined, {});
-    await t.guard.close();
-    const store = indexedDbStore({ ...db, journalLimit: 10 });
-    const seal = journalSeal(SECRET);
-    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
-    await store.load(); // trims to the limit
-    const kept = await store.journal();
-    const head = parseJournalHead(await store.getMeta('journal-head'));
-    await store.close();
+    const { kept, head } = await trimmed();
     expect(kept.length).toBeLessThan(40);
     expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({ ok: true, from: kept[0]?.seq, last: head });
     expect(verifyJournal(kept, { secret: SECRET, head })).toStrictEqual({ ok: false, seq: 1, problem: 'missing' });
   });
 
   it('trimmed past journalLimit, keeps journal-from: the first entries kept dropped by hand read as missing, not as trimmed', async () => {
-    const db = freshDb();
-    const t = await tab(db, undefined, {});
-    await t.guard.close();
-    const store = indexedDbStore({ ...db, journalLimit: 10 });
-    const seal = journalSeal(SECRET);
-    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
-    await store.load(); // trims to the limit
-    const kept = await store.journal();
-    const head = parseJournalHead(await store.getMeta('journal-head'));
-    const from = parseJournalFrom(await store.getMeta('journal-from'));
-    await store.close();
+    const { kept, head, from } = await trimmed();
     expect(from).toBe(kept[0]?.seq);
     expect(verifyJournal(kept, { secret: SECRET, head, from })).toMatchObject({ ok: true, from, last: head });
     // Someone deletes the first three entries the trim kept: with journal-from that is a gap, not a trim.
@@ -160,17 +141,8 @@ describe('IndexedDB journal chain', () => {
   it('trimmed past journalLimit, then written to by a tab of a release before the chain, still verifies with `rotated`', async () => {
     // An old tab's unsealed entries sort before the chain's keys, so a
     // trimmed journal reads [unsealed…, anchor at seq k > 1, …]: honest.
-    const db = freshDb();
-    const t = await tab(db, undefined, {});
-    await t.guard.close();
-    const store = indexedDbStore({ ...db, journalLimit: 10 });
-    const seal = journalSeal(SECRET);
-    for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
-    await store.load(); // trims to the limit
-    await store.appendJournal({ at: 41, type: 'settle', detail: 'from an old tab' }); // no seal: a release before the chain
-    const kept = await store.journal();
-    const head = parseJournalHead(await store.getMeta('journal-head'));
-    await store.close();
+    // No seal: a tab of a release before the chain.
+    const { kept, head } = await trimmed((store) => store.appendJournal({ at: 41, type: 'settle', detail: 'from an old tab' }));
     expect(kept[0]).toMatchObject({ detail: 'from an old tab' });
     expect(verifyJournal(kept, { secret: SECRET, head, rotated: true })).toMatchObject({
       ok: true,
@@ -180,3 +152,20 @@ describe('IndexedDB journal chain', () => {
     });
   });
 });
+
+/** 40 sealed entries in a store of `journalLimit` 10, trimmed by a load; `then` writes more before it is read back. */
+async function trimmed(then?: (store: ReturnType<typeof indexedDbStore>) => Promise<void>) {
+  const db = freshDb();
+  const t = await tab(db, undefined, {});
+  await t.guard.close();
+  const store = indexedDbStore({ ...db, journalLimit: 10 });
+  const seal = journalSeal(SECRET);
+  for (let i = 0; i < 40; i++) await store.appendJournal({ at: i, type: 'settle', detail: `e${i}` }, seal);
+  await store.load(); // trims to the limit
+  await then?.(store);
+  const kept = await store.journal();
+  const head = parseJournalHead(await store.getMeta('journal-head'));
+  const from = parseJournalFrom(await store.getMeta('journal-from'));
+  await store.close();
+  return { kept, head, from };
+}
