@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,25 @@ describe('README quick start', () => {
     // A second run is a restarted till: the file store remembers the approval, so the same sale is a prompt.
     const second = await run(tsx, [file], { cwd: scratch, env });
     expect(second.stdout).toMatch(/^asked: .+\nnot-confirmed\n$/);
+  });
+});
+
+describe('links in the README and docs/', () => {
+  const pages = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`),
+  ];
+  const links = pages.flatMap((page) =>
+    [...readFileSync(join(root, page), 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+      .map((match) => match[1]!)
+      .filter((target) => !/^[a-z]+:/.test(target))
+      .map((target) => ({ page, target, path: join(root, dirname(page), target) })),
+  );
+
+  it.each(links)('$page → $target exists', ({ path }) => {
+    expect(existsSync(path)).toBe(true);
   });
 });
 
