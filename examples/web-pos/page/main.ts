@@ -184,9 +184,8 @@ function layout() {
           amount,
           h('button', { class: 'btn btn--ghost btn--small', 'data-testid': 'clear', onclick: clear }, s.clear),
         ),
-        keypad,
-        h('div', { class: 'label' }, s.card),
-        h('div', { class: 'cards' }, ...cards),
+        // Cards beside the keypad, as tall as it: Pay and the result below both stay on a 768 px screen.
+        h('div', { class: 'till__pads' }, keypad, h('div', { class: 'cards', role: 'group', 'aria-label': s.card }, ...cards)),
         pay,
         notice,
       ),
