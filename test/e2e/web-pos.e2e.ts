@@ -70,7 +70,7 @@ export const tests: E2eTest[] = [
     },
   },
   {
-    name: 'timeout: a retry is blocked; "retry with the same key" is deduplicated by the processor',
+    name: 'timeout: a retry is blocked; "Retry safely" (the same key) is deduplicated by the processor',
     async run({ server, context, screenshot }) {
       const till = await Till.open(context, `${QUICK_TIMEOUT}&${MANUAL_ONLY}`);
       await till.setMode('timeout');

@@ -160,7 +160,7 @@ const en: Strings = {
   cancel: 'Cancel',
   blockTitle: 'Outcome of an earlier charge is unknown',
   checkProcessor: 'Check with the processor',
-  checkProcessorHint: 'Ask the processor now: a status inquiry, then a reversal (冲正) if it holds the amount uncaptured.',
+  checkProcessorHint: 'Ask the processor now: a status inquiry, then a reversal if it holds the amount uncaptured.',
   retrySafely: 'Retry safely',
   retrySafelyHint: 'Sends the first request again: the processor recognises it and cannot charge twice.',
   unknownOutcome: (money, card, ago) =>
