@@ -113,6 +113,15 @@ export async function scrolledTo(page: Page, selector: string, index: number, ke
   );
 }
 
+/** Times and other one-line text (`time`, `.nowrap`, inline) that wrapped: an inline box has one client rect per line. */
+export async function wrappedLines(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('time, .nowrap')]
+      .filter((element) => element.getClientRects().length > 1)
+      .map((element) => `"${element.textContent ?? ''}" wraps onto ${element.getClientRects().length} lines`),
+  );
+}
+
 export async function scrollTo(page: Page, where: 'top' | 'bottom'): Promise<void> {
   await page.evaluate((where) => window.scrollTo(0, where === 'top' ? 0 : document.documentElement.scrollHeight), where);
 }

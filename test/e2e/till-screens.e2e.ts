@@ -21,6 +21,7 @@
  *   into view, is wholly inside the viewport with the notice still in view.
  * - In the dialogs (modal: the page behind does not scroll) every button is
  *   wholly inside the viewport in both directions, the override form open.
+ * - Times (`time`, `.nowrap`) stay on one line.
  * - Cashier-facing words: no "idempotency key", 幂等键 or 键, no raw `pdg_…`
  *   ID and no unexplained ★ in any text on screen (a tooltip may carry the
  *   request ID for support staff), in English and in Chinese.
@@ -30,7 +31,17 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { slug, type E2eTest } from './harness.js';
-import { buttonsOutside, covered, outsideViewport, scrolledTo, scrollTo, sidewaysScroll, TILL_SCREENS, type Viewport } from './layout.js';
+import {
+  buttonsOutside,
+  covered,
+  outsideViewport,
+  scrolledTo,
+  scrollTo,
+  sidewaysScroll,
+  TILL_SCREENS,
+  wrappedLines,
+  type Viewport,
+} from './layout.js';
 import { Till } from './till.js';
 
 const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
@@ -92,6 +103,7 @@ async function pageProblems(till: Till): Promise<string[]> {
     ...(await outsideViewport(till.pay, 'Pay')),
     ...(await covered(till.pay, 'Pay')),
     ...(await buttonsOutside(till.page, 'body', 'horizontal')),
+    ...(await wrappedLines(till.page)),
   ];
 }
 
@@ -107,6 +119,7 @@ async function dialogProblems(till: Till, testId: string): Promise<string[]> {
     ...overflow,
     ...(await outsideViewport(dialog, 'the dialog')),
     ...(await buttonsOutside(till.page, `[data-testid="${testId}"]`, 'both')),
+    ...(await wrappedLines(till.page)),
   ];
 }
 
