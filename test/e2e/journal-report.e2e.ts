@@ -69,8 +69,9 @@ export const tests: E2eTest[] = [
       server.processor.mode = 'approve';
       await till.pay.click();
       await till.testId('block-dialog').waitFor();
-      await till.testId('override-reason').fill(HOSTILE_REASON);
       await till.testId('block-override').click();
+      await till.testId('override-reason').fill(HOSTILE_REASON);
+      await till.testId('override-confirm').click();
       await till.testId('pin-input').fill('2468');
       await till.testId('pin-submit').click();
       await till.waitForNotice('approved');

@@ -4,14 +4,17 @@
  *   npm run test:e2e                 # every test
  *   npm run test:e2e -- timeout      # tests whose name contains "timeout"
  *
- * Screenshots of the main states go to test-results/e2e/. Not part of
+ * Screenshots of the main states go to test-results/e2e/; the till at three
+ * screen sizes also to docs/images/web-pos-<width>x<height>.png. Not part of
  * `npm test`: it needs a browser (`apt-get install chromium`).
  */
+import { tests as cjkFont } from './cjk-font.e2e.js';
 import { runTests } from './harness.js';
 import { tests as journalReport } from './journal-report.e2e.js';
+import { tests as tillScreens } from './till-screens.e2e.js';
 import { tests as webPos } from './web-pos.e2e.js';
 
-const tests = [...webPos, ...journalReport];
+const tests = [...webPos, ...tillScreens, ...cjkFont, ...journalReport];
 
 const filter = process.argv.slice(2).join(' ').toLowerCase();
 const selected = filter ? tests.filter((test) => test.name.toLowerCase().includes(filter)) : tests;

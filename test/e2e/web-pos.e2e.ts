@@ -70,7 +70,7 @@ export const tests: E2eTest[] = [
     },
   },
   {
-    name: 'timeout: a retry is blocked; "retry with the same key" is deduplicated by the processor',
+    name: 'timeout: a retry is blocked; "Retry safely" (the same key) is deduplicated by the processor',
     async run({ server, context, screenshot }) {
       const till = await Till.open(context, `${QUICK_TIMEOUT}&${MANUAL_ONLY}`);
       await till.setMode('timeout');
@@ -236,6 +236,8 @@ export const tests: E2eTest[] = [
       const overrideWith = async (pins: string[]) => {
         await till.pay.click();
         await till.testId('block-override').click();
+        await till.testId('override-reason').fill('Customer showed the bank app: no charge');
+        await till.testId('override-confirm').click();
         await till.testId('pin-dialog').waitFor();
         for (const pin of pins) {
           await till.testId('pin-input').fill(pin);
@@ -254,6 +256,62 @@ export const tests: E2eTest[] = [
       await till.waitForNotice('approved');
       await till.waitForAttempts(['approved', 'unknown']);
       assert.equal(server.processor.ledger().length, 2, 'the authorised override is a new charge');
+    },
+  },
+  {
+    name: 'supervisor override: the reason starts empty, Confirm waits for one, and a double tap on Confirm asks for the PIN once and charges once',
+    async run({ server, context, screenshot }) {
+      const till = await Till.open(context, `${QUICK_TIMEOUT}&${MANUAL_ONLY}`);
+      await till.setMode('timeout');
+      await till.ringUp(1500, 'visa');
+      await till.pay.click();
+      await till.waitForNotice('unknown');
+      server.processor.mode = 'approve';
+
+      await till.pay.click();
+      await till.testId('block-dialog').waitFor();
+      await till.testId('block-override').click();
+      const reason = till.testId('override-reason');
+      const confirm = till.testId('override-confirm');
+      await reason.waitFor();
+      assert.equal(await reason.inputValue(), '', 'no reason typed in advance: the audit journal gets what the supervisor says');
+      assert.equal(await confirm.isDisabled(), true, 'Confirm waits for a reason');
+      assert.match((await till.testId('override-hint').textContent()) ?? '', /supervisor types the reason/);
+      await reason.fill('   ');
+      assert.equal(await confirm.isDisabled(), true, 'spaces are not a reason');
+      // Taps on the disabled Confirm, and Enter in the empty field: nothing happens.
+      await till.page.evaluate(() => {
+        const button = document.querySelector<HTMLButtonElement>('[data-testid="override-confirm"]');
+        if (!button?.form) throw new Error('no override form');
+        button.click();
+        button.form.requestSubmit();
+      });
+      await sleep(SETTLE_MS);
+      assert.equal(await till.testId('pin-dialog').count(), 0, 'no PIN asked without a reason');
+      await screenshot(till.page, 'override-reason-empty');
+
+      const typed = 'Customer showed the bank app: no charge';
+      await reason.fill(typed);
+      assert.equal(await confirm.isDisabled(), false);
+      // A double tap, both in one event-loop turn.
+      await till.page.evaluate(() => {
+        const button = document.querySelector<HTMLButtonElement>('[data-testid="override-confirm"]');
+        if (!button) throw new Error('no Confirm');
+        button.click();
+        button.click();
+      });
+      await till.testId('pin-dialog').waitFor();
+      await sleep(SETTLE_MS);
+      assert.equal(await till.testId('pin-dialog').count(), 1, 'one PIN pad for a double tap');
+      await till.testId('pin-input').fill('2468');
+      await till.testId('pin-submit').click();
+      await till.waitForNotice('approved');
+      await till.waitForAttempts(['approved', 'unknown']);
+      await sleep(SETTLE_MS);
+      assert.equal(await till.page.locator('dialog[open]').count(), 0);
+      assert.equal(server.processor.requests({ type: 'charge' }).length, 2, 'the lost charge and one override charge');
+      const mark = till.page.locator('[data-testid="attempt-row"][data-status="approved"] [data-testid="attempt-override"]');
+      assert.equal(await mark.getAttribute('title'), `Supervisor override: ${typed}`, 'the typed reason is the one recorded');
     },
   },
   {

@@ -14,6 +14,7 @@ import {
 } from '../../../src/index.js';
 import { h } from './dom.js';
 import type { Strings } from './strings.js';
+import { clockTime, reasonText } from './words.js';
 
 export interface DialogContext {
   t: Strings;
@@ -73,9 +74,14 @@ function openDialog<T>(
   });
 }
 
-/** The reasons exactly as the guard words them, in its locale. */
-function reasonList(decision: Decision): HTMLElement {
-  return h('ul', { class: 'reasons' }, ...decision.reasons.map((reason) => h('li', { 'data-code': reason.code }, reason.message)));
+/** The reasons as the guard words them, in its locale (UNKNOWN_OUTCOME in the till's words: see `reasonText`). */
+function reasonList(decision: Decision, earlier: AttemptRecord[], { t, locale }: DialogContext): HTMLElement {
+  const about = (id: string | undefined) => earlier.find((record) => record.id === id);
+  return h(
+    'ul',
+    { class: 'reasons' },
+    ...decision.reasons.map((reason) => h('li', { 'data-code': reason.code }, reasonText(reason, about(reason.attemptId), t, locale))),
+  );
 }
 
 /** The earlier sale the cashier needs to see: when, how much, which card. */
@@ -89,7 +95,11 @@ export function earlierSaleCard(record: AttemptRecord, { t, locale, now }: Dialo
     h(
       'div',
       { class: 'earlier__meta' },
-      h('span', { 'data-testid': 'earlier-time' }, `${when.toLocaleTimeString(locale)} · ${formatAge(now - when.getTime(), locale)}`),
+      h(
+        'span',
+        { class: 'nowrap', 'data-testid': 'earlier-time' },
+        `${clockTime(when.getTime())} · ${formatAge(now - when.getTime(), locale)}`,
+      ),
       h('span', { 'data-testid': 'earlier-card' }, record.last4 ? `•••• ${record.last4}` : t.wallet),
       h('span', { class: `chip chip--${record.status}` }, t.status[record.status]),
     ),
@@ -101,7 +111,7 @@ export function confirmRepeat(decision: Decision, earlier: AttemptRecord[], cont
   const { t } = context;
   return openDialog('prompt-dialog', 'warn', false, (finish) => [
     h('h2', {}, t.promptTitle),
-    reasonList(decision),
+    reasonList(decision, earlier, context),
     ...earlier.map((record) => earlierSaleCard(record, context)),
     h(
       'div',
@@ -115,9 +125,10 @@ export function confirmRepeat(decision: Decision, earlier: AttemptRecord[], cont
 /**
  * UNKNOWN_OUTCOME (and any overridable block): check with the processor (the
  * dialog stays open, the button disabled, until the answer), retry the
- * earlier attempt with its own idempotency key, or have a supervisor
- * override. If the earlier attempt is settled meanwhile (a scheduled check
- * found it), the dialog closes by itself: its choices no longer apply.
+ * earlier attempt safely (with its own idempotency key), or have a supervisor
+ * override, with a reason the supervisor types. If the earlier attempt is
+ * settled meanwhile (a scheduled check found it), the dialog closes by
+ * itself: its choices no longer apply.
  */
 export function chooseBlockAction(
   decision: Decision,
@@ -129,12 +140,6 @@ export function chooseBlockAction(
   const unknown = earlier.find((record) => record.status === 'unknown');
   let stopWatching = () => {};
   const choice = openDialog<BlockChoice>('block-dialog', 'block', { kind: 'cancel' }, (finish) => {
-    const reason = h('input', {
-      class: 'input',
-      'data-testid': 'override-reason',
-      value: t.overrideReasonDefault,
-      'aria-label': t.overrideReason,
-    });
     const action = (testId: string, label: string, hint: string, choose: () => BlockChoice, tone = 'btn--secondary') =>
       h(
         'button',
@@ -187,23 +192,15 @@ export function chooseBlockAction(
     }
     return [
       h('h2', {}, decision.reasons.some((r) => r.code === 'UNKNOWN_OUTCOME') ? t.blockTitle : t.blocked),
-      reasonList(decision),
+      reasonList(decision, earlier, context),
       ...earlier.map((record) => earlierSaleCard(record, context)),
       h(
         'div',
         { class: 'dialog__choices' },
         unknown && checkButton,
         unknown && checkResult,
-        unknown && action('block-retry', t.retrySameKey, t.retrySameKeyHint, () => ({ kind: 'retry', attemptId: unknown.id })),
-        h(
-          'div',
-          { class: 'override' },
-          action('block-override', t.supervisorOverride, t.supervisorOverrideHint, () => ({
-            kind: 'override',
-            reason: reason.value.trim() || t.overrideReasonDefault,
-          })),
-          h('label', { class: 'override__reason' }, h('span', {}, t.overrideReason), reason),
-        ),
+        unknown && action('block-retry', t.retrySafely, t.retrySafelyHint, () => ({ kind: 'retry', attemptId: unknown.id })),
+        overrideChoice(t, (reason) => finish({ kind: 'override', reason })),
       ),
       h(
         'div',
@@ -213,6 +210,76 @@ export function chooseBlockAction(
     ];
   });
   return choice.finally(() => stopWatching());
+}
+
+/**
+ * "Supervisor override", then a form for the reason: empty (a reason typed
+ * in advance would say nothing about this sale, and the audit journal keeps
+ * it), and Confirm disabled until something is typed. Confirm hands the
+ * reason on once, however often it is tapped; the PIN comes next.
+ */
+function overrideChoice(t: Strings, confirm: (reason: string) => void): HTMLElement {
+  const reason = h('input', { class: 'input', 'data-testid': 'override-reason', autocomplete: 'off', required: true, maxlength: 200 });
+  const confirmButton = h(
+    'button',
+    { type: 'submit', class: 'btn btn--warn', 'data-testid': 'override-confirm', disabled: true },
+    t.overrideConfirm,
+  );
+  const typed = () => reason.value.trim();
+  reason.addEventListener('input', () => {
+    confirmButton.disabled = typed() === '';
+  });
+  const form = h(
+    'form',
+    {
+      class: 'override',
+      'data-testid': 'override-form',
+      hidden: true,
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        if (confirmButton.disabled || typed() === '') return;
+        // Disabled before anything else: a second tap in this turn finds it so.
+        confirmButton.disabled = true;
+        confirm(typed());
+      },
+    },
+    h('label', { class: 'override__reason' }, h('span', {}, t.overrideReason), reason),
+    h('p', { class: 'override__hint', 'data-testid': 'override-hint' }, t.overrideReasonHint),
+    h(
+      'div',
+      { class: 'override__actions' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn--secondary',
+          'data-testid': 'override-back',
+          onclick: () => {
+            form.hidden = true;
+            open.hidden = false;
+            open.focus();
+          },
+        },
+        t.overrideBack,
+      ),
+      confirmButton,
+    ),
+  );
+  const open = h(
+    'button',
+    {
+      class: 'btn action btn--secondary',
+      'data-testid': 'block-override',
+      onclick: () => {
+        open.hidden = true;
+        form.hidden = false;
+        reason.focus();
+      },
+    },
+    h('strong', {}, t.supervisorOverride),
+    h('small', {}, t.supervisorOverrideHint),
+  );
+  return h('div', { class: 'override-choice' }, open, form);
 }
 
 /**

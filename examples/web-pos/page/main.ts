@@ -8,7 +8,7 @@
  * unknown outcome comes (default 3 s, then doubling delays); `?recoverTries=0`
  * leaves unknown outcomes to "Check with the processor" (default 3 checks).
  */
-import { formatMoney, parseDuration, type AttemptRecord, type Locale, type Sale } from '../../../src/index.js';
+import { formatMoney, parseDuration, type AttemptRecord, type Locale, type Reason, type Sale } from '../../../src/index.js';
 import { PROCESSOR_MODES, type LedgerEntry, type ProcessorMode } from '../processor.js';
 import { fetchLedger, setProcessorMode } from './api.js';
 import { TEST_CARDS, type TestCard } from './cards.js';
@@ -26,6 +26,7 @@ import {
 import { askSupervisorPin, chooseBlockAction, confirmRepeat, noAnswerReason, type DialogContext } from './dialogs.js';
 import { h } from './dom.js';
 import { STRINGS, type Strings } from './strings.js';
+import { clockTime, reasonText, saleLabel, saleNumbers } from './words.js';
 
 const LOCALE_KEY = 'web-pos.locale';
 const MAX_DIGITS = 7;
@@ -183,9 +184,8 @@ function layout() {
           amount,
           h('button', { class: 'btn btn--ghost btn--small', 'data-testid': 'clear', onclick: clear }, s.clear),
         ),
-        keypad,
-        h('div', { class: 'label' }, s.card),
-        h('div', { class: 'cards' }, ...cards),
+        // Cards beside the keypad, as tall as it: Pay and the result below both stay on a 768 px screen.
+        h('div', { class: 'till__pads' }, keypad, h('div', { class: 'cards', role: 'group', 'aria-label': s.card }, ...cards)),
         pay,
         notice,
       ),
@@ -264,6 +264,7 @@ function renderAttempts(): void {
   view.reconcileBanner.hidden = unknown === 0;
   view.reconcileBanner.textContent = s.needsReconciling(unknown);
   const recent = state.attempts.slice(-ATTEMPTS_SHOWN).reverse();
+  const numbers = saleNumbers(state.attempts);
   if (recent.length === 0) return view.attempts.replaceChildren(h('li', { class: 'empty' }, s.attemptsEmpty));
   view.attempts.replaceChildren(
     ...recent.map((record) => {
@@ -280,12 +281,28 @@ function renderAttempts(): void {
           'data-tries': record.recovery?.tries ?? 0,
           'data-exhausted': String(exhausted),
         },
-        h('span', { class: 'attempt__time' }, new Date(record.createdAt).toLocaleTimeString(state.locale)),
-        h('span', { class: 'attempt__amount' }, formatMoney(record.amount, record.currency, state.locale)),
-        h('span', { class: 'attempt__card' }, record.last4 ? `•••• ${record.last4}` : s.wallet),
-        h('span', { class: `chip chip--${record.status}` }, exhausted ? s.needsPerson : s.status[record.status]),
-        h('code', { class: 'attempt__key', title: record.idempotencyKey }, `${s.key} ${record.idempotencyKey.slice(0, 12)}…`),
-        record.override ? h('span', { class: 'attempt__override', title: record.override.reason }, '★') : '',
+        h(
+          'div',
+          { class: 'attempt__main' },
+          h('span', { class: 'attempt__amount' }, formatMoney(record.amount, record.currency, state.locale)),
+          h('span', { class: 'attempt__card' }, record.last4 ? `•••• ${record.last4}` : s.wallet),
+          h('span', { class: `chip chip--${record.status}` }, exhausted ? s.needsPerson : s.status[record.status]),
+          record.override
+            ? h(
+                'span',
+                { class: 'chip chip--override', 'data-testid': 'attempt-override', title: s.overriddenBecause(record.override.reason) },
+                s.overridden,
+              )
+            : '',
+        ),
+        // The sale number and time a person can say and find; the request ID only for support, in the tooltip.
+        h(
+          'div',
+          { class: 'attempt__meta', title: s.requestId(record.idempotencyKey) },
+          h('span', { 'data-testid': 'attempt-sale' }, saleLabel(numbers.get(record.id), record.idempotencyKey, s)),
+          ' · ',
+          h('time', { class: 'nowrap', datetime: new Date(record.createdAt).toISOString() }, clockTime(record.createdAt)),
+        ),
         record.status === 'unknown'
           ? h(
               'button',
@@ -322,7 +339,7 @@ function renderRecoveryLog(): void {
           'data-result': line.result,
           ...(line.try === undefined ? {} : { 'data-try': line.try }),
         },
-        h('span', { class: 'recovery-log__time' }, new Date(line.at).toLocaleTimeString(state.locale)),
+        h('span', { class: 'recovery-log__time nowrap' }, clockTime(line.at)),
         line.try === undefined ? '' : h('span', { class: 'recovery-log__try' }, s.checkTry(line.try)),
         h('span', {}, text),
       );
@@ -333,6 +350,7 @@ function renderRecoveryLog(): void {
 function renderLedger(): void {
   const s = t();
   if (state.ledger.length === 0) return view.ledger.replaceChildren(h('li', { class: 'empty' }, s.ledgerEmpty));
+  const numbers = saleNumbers(state.attempts);
   view.ledger.replaceChildren(
     ...[...state.ledger].reverse().map((entry) =>
       h(
@@ -347,7 +365,12 @@ function renderLedger(): void {
         h('span', {}, formatMoney(entry.amount, entry.currency, state.locale)),
         h('span', {}, entry.last4 ? `•••• ${entry.last4}` : s.wallet),
         h('span', { class: `chip chip--${entry.status}` }, s.ledgerStatus[entry.status]),
-        h('code', { title: entry.idempotencyKey }, `${entry.idempotencyKey.slice(0, 12)}…`),
+        // The processor knows the sale by its request ID; the till's sale number says which one it is.
+        h(
+          'span',
+          { class: 'ledger__sale', title: s.requestId(entry.idempotencyKey) },
+          saleLabel(numbers.get(entry.idempotencyKey), entry.idempotencyKey, s),
+        ),
         entry.requests > 1 ? h('span', { class: 'ledger__dedup' }, s.deduplicated(entry.requests)) : '',
       ),
     ),
@@ -378,7 +401,8 @@ async function run(action: () => Promise<PayOutcome>): Promise<void> {
 function show(outcome: PayOutcome): void {
   const s = t();
   const money = (record: AttemptRecord) => formatMoney(record.amount, record.currency, state.locale);
-  const guardSays = (messages: { message: string }[]) => messages.map((reason) => reason.message);
+  const about = (id: string | undefined) => state.attempts.find((record) => record.id === id);
+  const guardSays = (reasons: Reason[]) => reasons.map((reason) => reasonText(reason, about(reason.attemptId), s, state.locale));
   switch (outcome.kind) {
     case 'approved':
       state.notice = {

@@ -46,12 +46,23 @@ export interface Strings {
   blockTitle: string;
   checkProcessor: string;
   checkProcessorHint: string;
-  retrySameKey: string;
-  retrySameKeyHint: string;
+  /** Resume the unknown attempt: the processor recognises the request, so it cannot charge twice. */
+  retrySafely: string;
+  retrySafelyHint: string;
+  /** UNKNOWN_OUTCOME in the cashier's words (the guard's own message names the idempotency key). */
+  unknownOutcome: (money: string, card: string, ago: string) => string;
+  cardEnding: (last4: string) => string;
+  thisCard: string;
   supervisorOverride: string;
   supervisorOverrideHint: string;
   overrideReason: string;
-  overrideReasonDefault: string;
+  /** Under the empty reason field: why it must be typed, and that Confirm waits for it. */
+  overrideReasonHint: string;
+  overrideConfirm: string;
+  overrideBack: string;
+  /** The attempts list's mark for a sale a supervisor overrode. */
+  overridden: string;
+  overriddenBecause: (reason: string) => string;
   pinTitle: string;
   pinPrompt: (supervisor: string) => string;
   pinDemo: (pin: string) => string;
@@ -83,7 +94,10 @@ export interface Strings {
   startUnknown: (count: number) => string;
   startUnknownAuto: (seconds: number) => string;
   storageFailed: string;
-  key: string;
+  /** The till's number for a sale, in the order this till rang them up. */
+  saleNumber: (n: number) => string;
+  /** Tooltip with the attempt's request ID, for support staff and the processor's records. */
+  requestId: (id: string) => string;
 }
 
 const en: Strings = {
@@ -146,13 +160,21 @@ const en: Strings = {
   cancel: 'Cancel',
   blockTitle: 'Outcome of an earlier charge is unknown',
   checkProcessor: 'Check with the processor',
-  checkProcessorHint: 'Ask the processor now: a status inquiry, then a reversal (冲正) if it holds the amount uncaptured.',
-  retrySameKey: 'Retry with the same key',
-  retrySameKeyHint: 'The processor recognises the key: it cannot charge twice.',
+  checkProcessorHint: 'Ask the processor now: a status inquiry, then a reversal if it holds the amount uncaptured.',
+  retrySafely: 'Retry safely',
+  retrySafelyHint: 'Sends the first request again: the processor recognises it and cannot charge twice.',
+  unknownOutcome: (money, card, ago) =>
+    `An earlier charge of ${money} on ${card} (${ago}) has an unknown outcome and may have gone through: check with the processor, or retry safely.`,
+  cardEnding: (last4) => `the card ending ${last4}`,
+  thisCard: 'this card',
   supervisorOverride: 'Supervisor override',
-  supervisorOverrideHint: 'Charge as a new sale. Needs the supervisor PIN.',
-  overrideReason: 'Reason',
-  overrideReasonDefault: 'Customer confirmed the earlier charge failed',
+  supervisorOverrideHint: 'Charge as a new sale. Needs a reason and the supervisor PIN.',
+  overrideReason: 'Why is a new charge safe?',
+  overrideReasonHint: 'The supervisor types the reason: it goes into the audit journal. Confirm waits for it.',
+  overrideConfirm: 'Confirm, then PIN',
+  overrideBack: 'Back',
+  overridden: 'Supervisor override',
+  overriddenBecause: (reason) => `Supervisor override: ${reason}`,
   pinTitle: 'Supervisor PIN',
   pinPrompt: (supervisor) => `Supervisor ${supervisor}, enter your PIN to authorise this override.`,
   pinDemo: (pin) => `Demo PIN: ${pin}`,
@@ -167,7 +189,7 @@ const en: Strings = {
   },
   checking: 'Checking with the processor…',
   stillUnknown: (reason) => `No answer from the processor (${reason}): the outcome is still unknown.`,
-  checkAgainHint: 'Check again in a moment, or retry with the same key.',
+  checkAgainHint: 'Check again in a moment, or retry safely.',
   maybeInFlight:
     'This charge may still be on its way (the page reloaded during it, or another tab is charging it): the sale is held as in flight, and checked with the processor once it cannot be.',
   noAnswer: 'timed out',
@@ -183,12 +205,13 @@ const en: Strings = {
   needsPerson: 'Unknown · for a person',
   unknownDetailAuto: (seconds) =>
     `The charge may have gone through. The till asks the processor in ${seconds} s; until then this sale is blocked.`,
-  resumed: 'Retried with the same idempotency key.',
+  resumed: 'Retried safely: the processor answered the first request, so the card was charged at most once.',
   startUnknown: (n) =>
     `${n} ${n === 1 ? 'charge has' : 'charges have'} an unknown outcome (no answer, or the page went away mid-charge): reconcile before charging again.`,
   startUnknownAuto: (seconds) => `The till asks the processor in ${seconds} s.`,
   storageFailed: 'The guard could not open its storage.',
-  key: 'key',
+  saleNumber: (n) => `Sale ${n}`,
+  requestId: (id) => `Request ID (for support): ${id}`,
 };
 
 const zh: Strings = {
@@ -245,12 +268,19 @@ const zh: Strings = {
   blockTitle: '之前一笔扣款结果未知',
   checkProcessor: '向收单机构核实',
   checkProcessorHint: '立即向收单机构查询；如金额被冻结但未扣款，则冲正。',
-  retrySameKey: '使用同一幂等键重试',
-  retrySameKeyHint: '收单机构识别该键，不会重复扣款。',
+  retrySafely: '安全重试',
+  retrySafelyHint: '重新发送第一次的请求：收单机构能识别出来，不会重复扣款。',
+  unknownOutcome: (money, card, ago) => `${card} ${ago}的 ${money} 扣款结果未知，可能已扣款：请向收单机构核实，或安全重试。`,
+  cardEnding: (last4) => `尾号 ${last4} 的卡`,
+  thisCard: '这张卡',
   supervisorOverride: '主管授权',
-  supervisorOverrideHint: '作为新交易扣款，需要主管 PIN。',
-  overrideReason: '原因',
-  overrideReasonDefault: '顾客确认之前的扣款失败',
+  supervisorOverrideHint: '作为新交易扣款，需要填写原因并输入主管 PIN。',
+  overrideReason: '为什么可以重新扣款？',
+  overrideReasonHint: '原因由主管填写，记入审计日志；填写后才能确认。',
+  overrideConfirm: '确认，输入 PIN',
+  overrideBack: '返回',
+  overridden: '主管授权',
+  overriddenBecause: (reason) => `主管授权：${reason}`,
   pinTitle: '主管 PIN',
   pinPrompt: (supervisor) => `主管 ${supervisor}，请输入 PIN 以授权。`,
   pinDemo: (pin) => `演示 PIN：${pin}`,
@@ -264,7 +294,7 @@ const zh: Strings = {
   },
   checking: '正在向收单机构查询…',
   stillUnknown: (reason) => `收单机构无应答（${reason}）：结果仍未知。`,
-  checkAgainHint: '请稍后再查询，或使用同一幂等键重试。',
+  checkAgainHint: '请稍后再查询，或安全重试。',
   maybeInFlight:
     '这笔扣款可能仍在进行中（扣款时页面重新加载，或另一个标签页正在扣款）：该交易暂按“正在处理”拦截，确定不再进行后自动向收单机构查询。',
   noAnswer: '超时',
@@ -278,11 +308,12 @@ const zh: Strings = {
   checkTry: (n) => `第 ${n} 次查询`,
   needsPerson: '未知 · 需人工处理',
   unknownDetailAuto: (seconds) => `这笔扣款可能已成功。收银台将在 ${seconds} 秒后向收单机构查询；在此之前该交易被拦截。`,
-  resumed: '已使用同一幂等键重试。',
+  resumed: '已安全重试：收单机构按第一次的请求作答，最多扣款一次。',
   startUnknown: (n) => `${n} 笔扣款结果未知（无应答，或扣款中页面被关闭）：再次扣款前请先核对。`,
   startUnknownAuto: (seconds) => `收银台将在 ${seconds} 秒后向收单机构查询。`,
   storageFailed: '无法打开本地存储。',
-  key: '键',
+  saleNumber: (n) => `第 ${n} 笔`,
+  requestId: (id) => `请求编号（供技术支持查询）：${id}`,
 };
 
 export const STRINGS: Record<Locale, Strings> = { en, 'zh-CN': zh };
