@@ -11,7 +11,8 @@ import { reconcileCommand } from './cli/reconcile.js';
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
-  pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard scenarios [files or folders...] [--reporter NAME] [--output-file[.NAME] PATH] [--json]
+                                [--filter TEXT] [--tag TAG] [--list] [--bail] [--no-color]
   pos-duplicate-guard reconcile --store FILE --transactions FILE [--format NAME] [--json] [--apply]
   pos-duplicate-guard journal verify --store <path>
   pos-duplicate-guard journal report --store <path> [--from] [--to] [--tz] [--locale] [--json | --csv | --html <file>]
@@ -32,7 +33,7 @@ ${SCENARIOS_HELP}`;
 async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
-  if (command === 'scenarios') return scenariosCommand(rest, io);
+  if (command === 'scenarios') return scenariosCommand(rest, { ...io, env: process.env, isTTY: process.stdout.isTTY === true });
   if (command === 'reconcile') return reconcileCommand(rest, io);
   if (command === 'journal') return journalCommand(rest, { ...io, env: process.env, progress: process.stderr.isTTY === true });
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {

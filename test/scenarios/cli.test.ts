@@ -42,7 +42,8 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     );
     expect(code).toBe(1);
     expect(stdout).toContain('✗ deliberately wrong: expects a double tap to be allowed (3 steps,');
-    expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json\n');
+    // file:line of the failing step, which terminals and editors open at that line.
+    expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json:6\n');
     expect(stdout).toContain(
       '    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"[card number removed]"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n',
     );
@@ -119,7 +120,12 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     ]);
     const errors = report.scenarios[0]!;
     expect(errors.failures.map((f) => f.step)).toEqual([3, 4]);
-    expect(errors.failures[1]).toEqual({ step: 4, expected: 'throws GuardInputError', actual: 'no error: verdict allow, reasons: (none)' });
+    expect(errors.failures[1]).toEqual({
+      step: 4,
+      line: 8,
+      expected: 'throws GuardInputError',
+      actual: 'no error: verdict allow, reasons: (none)',
+    });
   });
 
   it('--json with invalid files is still one JSON document, with the problems', async () => {
@@ -130,7 +136,13 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
       failed: 0,
       scenarios: [],
       errors: [
-        { file: `${FIXTURES}/invalid/unknown-field.json`, step: 2, field: 'settle.authcode', message: 'is not a field of `settle`' },
+        {
+          file: `${FIXTURES}/invalid/unknown-field.json`,
+          step: 2,
+          line: 5,
+          field: 'settle.authcode',
+          message: 'is not a field of `settle`',
+        },
       ],
     });
   });
@@ -157,7 +169,7 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
   it('an unknown option exits 2 with the reason and a pointer to --help', async () => {
     const { code, stderr } = await cli('scenarios', '--jsn');
     expect(code).toBe(2);
-    expect(stderr).toContain("Unknown option '--jsn'");
+    expect(stderr).toContain('unknown option --jsn (did you mean --json?)');
     expect(stderr).toContain('pos-duplicate-guard scenarios --help');
     noStackTrace(stderr);
   });
