@@ -185,17 +185,21 @@ export function closest(word: string, known: readonly string[]): string | undefi
   return best !== undefined && best.distance <= allowed ? best.word : undefined;
 }
 
-/** Levenshtein distance, two rows: flags are short, but a pasted argument may not be. */
+/** Edit distance with transpositions (optimal string alignment): `--bial` is one slip from `--bail`, not two. */
 export function editDistance(a: string, b: string): number {
+  // Flags are short; a pasted argument may not be, and is no typo of one.
   if (a.length > 200 || b.length > 200) return Math.abs(a.length - b.length) + 200;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+      const above = rows[i - 1] as number[];
+      let best = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const swapped = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1];
+      if (swapped) best = Math.min(best, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      row.push(best);
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[b.length] as number;
+  return (rows[a.length] as number[])[b.length] as number;
 }

@@ -1,6 +1,7 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
+import { printable } from '../cli/printable.js';
 import { PLAIN, type Paint } from './colour.js';
 import { renderValue, safePath, safeText } from './render.js';
 
@@ -46,7 +47,7 @@ export function lineOf(entry: Pick<ReportedScenario, 'stepLines'>, step: number)
 export function formatScenario(entry: ReportedScenario, paint: Paint = PLAIN): string {
   const { result } = entry;
   const mark = result.passed ? paint.green('✓') : paint.red('✗');
-  const line = `${mark} ${safeText(result.name)} ${paint.dim(`(${plural(result.steps, 'step')}, ${formatMs(result.ms)})`)}`;
+  const line = `${mark} ${oneLine(safeText(result.name))} ${paint.dim(`(${plural(result.steps, 'step')}, ${formatMs(result.ms)})`)}`;
   const first = result.failures[0];
   if (!first) return line;
   const more =
@@ -64,7 +65,7 @@ function formatFailure(failure: ScenarioFailure, entry: ReportedScenario, paint:
   const line = lineOf(entry, failure.step);
   return [
     // `file:line`, which terminals and editors open at the step.
-    `    ${safePath(entry.file)}${line === undefined ? '' : `:${line}`}`,
+    `    ${oneLine(safePath(entry.file))}${line === undefined ? '' : `:${line}`}`,
     // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
     // long and full of card numbers as the file makes it.
     `    step ${failure.step}: ${step ? renderValue(step) : ''}`,
@@ -171,6 +172,14 @@ export function jsonErrorReport(errors: readonly ScenarioFileError[], messages: 
       ),
     ],
   };
+}
+
+/**
+ * A name or path on one line of a terminal: a line break in it would pass for
+ * another scenario's line, and `ESC [2J` in it would clear the screen.
+ */
+function oneLine(text: string): string {
+  return printable(text).replace(/\n/g, '\\n');
 }
 
 function formatSeconds(ms: number): string {

@@ -42,7 +42,7 @@ function scenarioPoint(number: number, entry: ReportedScenario): string {
     file: safePath(entry.file),
     step: first.step,
     ...(line === undefined ? {} : { line }),
-    ...(step === undefined ? {} : { found: renderValue(step) }),
+    ...(step === undefined ? {} : { source: renderValue(step) }),
     expected: safeText(first.expected),
     actual: safeText(first.actual),
     ms: result.ms,
