@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scenarioSchema } from '../../src/scenarios/schema.js';
@@ -54,9 +54,10 @@ describe('the shipped scenario JSON Schema, with ajv and with zod', () => {
   });
 });
 
-function ajvCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs ajv-cli (this repository's, node_modules/.bin/ajv) with `args`, in `cwd`. */
+function ajvCli(args: string[], cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node_modules/.bin/ajv', args, { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(join(process.cwd(), 'node_modules/.bin/ajv'), args, { cwd, encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
     });
   });
@@ -65,22 +66,66 @@ function ajvCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
 const scratch = mkdtempSync(join(tmpdir(), 'pdg-ajv-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// The command docs/scenarios.md gives, with the schema's path in this repository.
-const documented = (data: string) => ['validate', '--spec=draft2020', '-s', SHIPPED, '-d', data];
+/**
+ * The command docs/scenarios.md gives, as written there (the line after the
+ * `<!-- ajv-command -->` marker), split into words: `npx ajv` is run as
+ * this repository's ajv-cli, the rest exactly.
+ */
+function documentedCommand(): string[] {
+  const doc = readFileSync('docs/scenarios.md', 'utf8');
+  const block = /<!-- ajv-command -->\n```sh\n(.+)\n```/.exec(doc)?.[1];
+  if (block === undefined) throw new Error('docs/scenarios.md has no <!-- ajv-command --> block');
+  const words = block.match(/"[^"]*"|\S+/g) ?? [];
+  expect(words.slice(0, 2)).toEqual(['npx', 'ajv']);
+  return words.slice(2).map((word) => word.replace(/^"(.*)"$/, '$1'));
+}
+
+/** A project as a QA team has it: the package in node_modules, scenarios in qa/scenarios/ and below. */
+function project(files: Record<string, unknown>): string {
+  const root = mkdtempSync(join(scratch, 'project-'));
+  const packageDir = join(root, 'node_modules', 'pos-duplicate-guard', 'schema');
+  mkdirSync(packageDir, { recursive: true });
+  copyFileSync(SHIPPED, join(packageDir, 'scenario.schema.json'));
+  for (const [file, json] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), JSON.stringify(json, null, 2));
+  }
+  return root;
+}
+
+const RELATIVE_SCHEMA = '../../node_modules/pos-duplicate-guard/schema/scenario.schema.json';
 
 describe('the ajv-cli command docs/scenarios.md documents', { timeout: 60_000 }, () => {
-  it('passes every bundled scenario', async () => {
-    const { code, stdout, stderr } = await ajvCli(documented('scenarios/*.json'));
+  it('passes every scenario of a project, in subfolders too, $schema given relative to the file', async () => {
+    const files = Object.fromEntries(
+      bundled.slice(0, 5).map((file, i) => {
+        const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        return [`qa/scenarios/${i % 2 === 0 ? '' : 'refunds/'}${basename(file)}`, { $schema: RELATIVE_SCHEMA, ...json }];
+      }),
+    );
+    const root = project(files);
+    // The documented $schema resolves from a file in qa/scenarios/ to the shipped schema.
+    expect(existsSync(resolve(root, 'qa/scenarios', RELATIVE_SCHEMA))).toBe(true);
+    const { code, stdout, stderr } = await ajvCli(documentedCommand(), root);
     expect(stdout + stderr).not.toContain('invalid');
+    expect((stderr + stdout).match(/ valid$/gm)).toHaveLength(5);
     expect(code).toBe(0);
-    expect((stderr + stdout).match(/ valid$/gm)).toHaveLength(bundled.length);
   });
 
   it('fails on a broken file, naming it', async () => {
-    const file = join(scratch, 'broken.json');
-    writeFileSync(file, JSON.stringify(INVALID[3]?.[1]));
-    const { code, stdout, stderr } = await ajvCli(documented(file));
+    const root = project({
+      'qa/scenarios/ok.json': { name: 'ok', steps: [{ advance: '1s' }] },
+      'qa/scenarios/deep/broken.json': INVALID[3]?.[1],
+    });
+    const { code, stdout, stderr } = await ajvCli(documentedCommand(), root);
     expect(code).not.toBe(0);
-    expect(stdout + stderr).toContain(`${file} invalid`);
+    expect(stdout + stderr).toContain('qa/scenarios/deep/broken.json invalid');
+    expect(stdout + stderr).toContain('qa/scenarios/ok.json valid');
+  });
+
+  it('passes every bundled scenario in this repository', async () => {
+    const { code, stderr, stdout } = await ajvCli(['validate', '--spec=draft2020', '-s', SHIPPED, '-d', 'scenarios/*.json']);
+    expect((stderr + stdout).match(/ valid$/gm)).toHaveLength(bundled.length);
+    expect(code).toBe(0);
   });
 });
