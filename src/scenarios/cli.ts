@@ -56,8 +56,9 @@ Options:
                     (case-insensitive).
   --tag TAG         Run only scenarios tagged TAG. Repeat to allow several tags:
                     a scenario runs if it has any of them. Combines with --filter.
-  --list            Print what would run (file, name, tags) and run nothing;
-                    with --json, as { scenarios: [{ file, name, tags, steps }] }.
+  --list            Print what would run (file, name, tags) and run nothing
+                    (no report files); with --json, as
+                    { scenarios: [{ file, name, tags, steps }] }.
   --bail            Stop after the first failing scenario; the report says
                     how many were not run.
   --no-color, --color
@@ -84,7 +85,7 @@ Examples:
   pos-duplicate-guard scenarios qa/scenarios --tag refund
   pos-duplicate-guard scenarios qa/double-tap.json --json > report.json
   pos-duplicate-guard scenarios qa --output-file.junit reports/scenarios.xml
-  pos-duplicate-guard scenarios qa --reporter tap | npx tap-parser
+  pos-duplicate-guard scenarios qa --reporter tap --output-file reports/scenarios.tap
 
 Scenario files are described by the package's schema/scenario.schema.json
 (JSON Schema 2020-12). For autocompletion, point "$schema" at it by a path
@@ -93,7 +94,7 @@ relative to the scenario file, e.g. from qa/scenarios/x.json:
 or map a glob to it once in VS Code's settings ("json.schemas"). Check files
 in CI with ajv-cli:
   npx ajv validate --spec=draft2020 -s node_modules/pos-duplicate-guard/schema/scenario.schema.json -d "qa/scenarios/**/*.json"
-See docs/scenarios.md.`;
+The full guide: docs/scenarios.md in the pos-duplicate-guard repository.`;
 
 const PACKAGE_NAME = 'pos-duplicate-guard';
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SCENARIOS_HELP } from '../../src/scenarios/cli.js';
 import { scenarioSchema } from '../../src/scenarios/schema.js';
 
 /**
@@ -121,6 +122,15 @@ describe('the ajv-cli command docs/scenarios.md documents', { timeout: 60_000 },
     expect(code).not.toBe(0);
     expect(stdout + stderr).toContain('qa/scenarios/deep/broken.json invalid');
     expect(stdout + stderr).toContain('qa/scenarios/ok.json valid');
+  });
+
+  it('is the command the help gives, with the $schema path that works from a subfolder', () => {
+    expect(SCENARIOS_HELP).toContain(
+      `  npx ajv ${documentedCommand()
+        .map((w) => (w.includes('*') ? `"${w}"` : w))
+        .join(' ')}\n`,
+    );
+    expect(SCENARIOS_HELP).toContain(`"$schema": "${RELATIVE_SCHEMA}"`);
   });
 
   it('passes every bundled scenario in this repository', async () => {
