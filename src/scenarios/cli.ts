@@ -1,23 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorText } from '../errors.js';
-import { parseScenariosArgs, UsageError, type ReporterTarget, type ScenariosArgs } from './args.js';
-import { ANSI, PLAIN, useColour } from './colour.js';
-import { githubAnnotations } from './github.js';
+import { parseScenariosArgs, UsageError, type ScenariosArgs } from './args.js';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
 import { safePath, safeText } from './render.js';
-import { formatFileErrors, jsonErrorReport, type ReportedScenario, type RunOutcome, type SkippedScenario } from './report.js';
-import { createReporter } from './reporters.js';
+import { formatFileErrors, jsonErrorReport, type ReportedScenario, type SkippedScenario } from './report.js';
+import { createOutputs, type OutputIo } from './outputs.js';
 import { runScenario } from './runner.js';
 
 /** Exit codes of the `scenarios` command. */
 export const EXIT = { passed: 0, failed: 1, unusable: 2 } as const;
 
-export interface CommandIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+export interface CommandIo extends OutputIo {
   /** The environment read for GITHUB_ACTIONS, NO_COLOR and FORCE_COLOR; none of them set when absent. */
   env?: Readonly<Record<string, string | undefined>>;
   /** stdout is a terminal: colour and the total time. False when absent. */
@@ -156,42 +150,13 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
     paths = [display(bundled)];
   }
 
-  const env = io.env ?? {};
-  const paint = useColour({ flag: options.color, env, isTTY: io.isTTY === true }) ? ANSI : PLAIN;
-  const outputs = options.reporters.map((target) => ({
-    target,
-    // Colour and the time line only for the default reporter on the terminal; a file gets plain text.
-    reporter: createReporter(
-      target.name,
-      target.file === undefined ? { paint, withTime: io.isTTY === true } : { paint: PLAIN, withTime: false },
-    ),
-    buffered: [] as string[],
-  }));
-  const emit = (text: string, output: (typeof outputs)[number]) => {
-    if (text === '') return;
-    if (output.target.file === undefined) io.stdout(text);
-    else output.buffered.push(text);
-  };
-  // Annotations share stdout with the default reporter; beside a document on stdout they go to stderr, keeping it one document.
-  const annotate = (lines: readonly string[]) => {
-    if (env.GITHUB_ACTIONS !== 'true') return;
-    const documentOnStdout = options.reporters.some((r) => r.name !== 'default' && r.file === undefined);
-    for (const line of lines) {
-      if (documentOnStdout) io.stderr(`${line}\n`);
-      else io.stdout(`${line}\n`);
-    }
-  };
-  const finish = async (outcome: RunOutcome): Promise<boolean> => {
-    annotate(githubAnnotations(outcome));
-    for (const output of outputs) emit(output.reporter.end(outcome), output);
-    return writeReports(outputs, io);
-  };
+  const outputs = createOutputs(options.reporters, options.color, io);
 
   const { loaded, errors, notes } = await readScenarioFiles(paths);
   // On stderr, even with --json: stdout stays exactly one JSON document.
   for (const note of notes) io.stderr(`${note}\n`);
   if (errors.length > 0) {
-    await finish({ reported: [], notRun: [], errors, ms: performance.now() - started });
+    await outputs.finish({ reported: [], notRun: [], errors, ms: performance.now() - started });
     io.stderr(`${formatFileErrors(errors)}\n${errors.length} invalid scenario file${errors.length === 1 ? '' : 's'}: nothing was run\n`);
     return EXIT.unusable;
   }
@@ -218,27 +183,11 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
     const result = await runScenario(scenario);
     const entry: ReportedScenario = { file, result, steps: scenario.steps, stepLines, tags: scenario.tags };
     reported.push(entry);
-    for (const output of outputs) emit(output.reporter.scenario(entry), output);
+    outputs.scenario(entry);
   }
-  const written = await finish({ reported, notRun, errors: [], ms: performance.now() - started });
+  const written = await outputs.finish({ reported, notRun, errors: [], ms: performance.now() - started });
   if (!written) return EXIT.unusable;
   return reported.every((r) => r.result.passed) ? EXIT.passed : EXIT.failed;
-}
-
-/** Writes the reports that go to files. A report CI cannot read is a broken run: said on stderr, exit 2. */
-async function writeReports(outputs: readonly { target: ReporterTarget; buffered: string[] }[], io: CommandIo): Promise<boolean> {
-  let ok = true;
-  for (const { target, buffered } of outputs) {
-    if (target.file === undefined) continue;
-    try {
-      await mkdir(dirname(resolve(target.file)), { recursive: true });
-      await writeFile(target.file, buffered.join(''));
-    } catch (error) {
-      ok = false;
-      io.stderr(`pos-duplicate-guard scenarios: cannot write the ${target.name} report to ${safePath(target.file)}: ${errorText(error)}\n`);
-    }
-  }
-  return ok;
 }
 
 /** `--list`: what would run, without running it. One line each (file, name, tags), or one JSON document. */
