@@ -6,10 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { scenariosCommand } from '../../src/scenarios/cli.js';
 import type { JsonReport } from '../../src/scenarios/report.js';
 
+/**
+ * The environment without what changes the output on purpose: a CI runner
+ * sets GITHUB_ACTIONS (annotations on stdout) and often FORCE_COLOR; these
+ * tests check the plain output (reporters.test.ts checks those).
+ */
+const plainEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !['GITHUB_ACTIONS', 'FORCE_COLOR', 'NO_COLOR'].includes(key)),
+);
+
 /** Runs the real bin through tsx, the way `npm run scenarios` does on a fresh clone. */
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npx', ['tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile('npx', ['tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 30_000, env: plainEnv }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -207,6 +216,19 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     ]) {
       expect(stdout).toContain(text);
     }
+  });
+
+  it('reads GITHUB_ACTIONS from the environment: the real bin annotates a failing step', async () => {
+    const { stdout } = await new Promise<{ stdout: string }>((resolve) => {
+      execFile(
+        'npx',
+        ['tsx', 'src/cli.ts', 'scenarios', `${FIXTURES}/failing/wrong-verdict.json`],
+        { encoding: 'utf8', timeout: 30_000, env: { ...plainEnv, GITHUB_ACTIONS: 'true' } },
+        (_error, out) => resolve({ stdout: out }),
+      );
+    });
+    expect(stdout).toContain(`::error file=${FIXTURES}/failing/wrong-verdict.json,line=6,title=deliberately wrong%3A expects a double tap`);
+    expect(lastLine(stdout)).toBe('0 passed, 1 failed');
   });
 
   it('runs the bundled library by default', async () => {
