@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `pos-duplicate-guard` command: QA scenarios, reconciliation against
- * the processor's records, and the audit journal (`journal verify`, `journal report`). A command word first keeps room for more without
+ * the processor's records, a file store's data file for a person (`inspect`), and the audit journal (`journal verify`, `journal report`). A command word first keeps room for more without
  * breaking scripts.
  */
+import { inspectCommand } from './cli/inspect.js';
 import { journalCommand } from './cli/journal.js';
 import { EXIT, SCENARIOS_HELP, packageVersion, scenariosCommand } from './scenarios/cli.js';
 import { reconcileCommand } from './cli/reconcile.js';
@@ -11,8 +12,10 @@ import { reconcileCommand } from './cli/reconcile.js';
 const HELP = `pos-duplicate-guard: stops a POS terminal from charging a customer twice.
 
 Usage:
-  pos-duplicate-guard scenarios [files or folders...] [--json] [--filter TEXT] [--tag TAG]
+  pos-duplicate-guard scenarios [files or folders...] [--reporter NAME] [--output-file[.NAME] PATH] [--json]
+                                [--filter TEXT] [--tag TAG] [--list] [--bail] [--no-color]
   pos-duplicate-guard reconcile --store FILE --transactions FILE [--format NAME] [--json] [--apply]
+  pos-duplicate-guard inspect <file> [--json]
   pos-duplicate-guard journal verify --store <path>
   pos-duplicate-guard journal report --store <path> [--from] [--to] [--tz] [--locale] [--json | --csv | --html <file>]
   pos-duplicate-guard --help | -h
@@ -23,6 +26,8 @@ Commands:
               "pos-duplicate-guard scenarios --help" for the details below.
   reconcile   Match a store's attempts against the processor's settlement file.
               "pos-duplicate-guard reconcile --help" for its options.
+  inspect     Print a file store's data file as readable JSON, one block per
+              attempt, times as ISO strings. "pos-duplicate-guard inspect --help".
   journal     The audit journal of a file store: "journal verify" checks its
               hash chain (GUARD_SECRET), "journal report" summarises it.
               "pos-duplicate-guard journal --help".
@@ -32,8 +37,9 @@ ${SCENARIOS_HELP}`;
 async function main(args: readonly string[]): Promise<number> {
   const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   const [command, ...rest] = args;
-  if (command === 'scenarios') return scenariosCommand(rest, io);
+  if (command === 'scenarios') return scenariosCommand(rest, { ...io, env: process.env, isTTY: process.stdout.isTTY === true });
   if (command === 'reconcile') return reconcileCommand(rest, io);
+  if (command === 'inspect') return inspectCommand(rest, io);
   if (command === 'journal') return journalCommand(rest, { ...io, env: process.env, progress: process.stderr.isTTY === true });
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${HELP}\n`);

@@ -1,18 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseScenariosArgs, UsageError, type ScenariosArgs } from './args.js';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
-import { safeText } from './render.js';
-import { formatFileErrors, formatScenario, formatSummary, jsonErrorReport, jsonReport, type ReportedScenario } from './report.js';
+import { safePath, safeText } from './render.js';
+import { formatFileErrors, jsonErrorReport, type ReportedScenario, type SkippedScenario } from './report.js';
+import { createOutputs, type OutputIo } from './outputs.js';
 import { runScenario } from './runner.js';
 
 /** Exit codes of the `scenarios` command. */
 export const EXIT = { passed: 0, failed: 1, unusable: 2 } as const;
 
-export interface CommandIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+export interface CommandIo extends OutputIo {
+  /** The environment read for GITHUB_ACTIONS, NO_COLOR and FORCE_COLOR; none of them set when absent. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** stdout is a terminal: colour and the total time. False when absent. */
+  isTTY?: boolean;
 }
 
 export const SCENARIOS_HELP = `Usage: pos-duplicate-guard scenarios [files or folders...] [options]
@@ -23,34 +26,69 @@ in name order; links are followed, except one to a folder that contains it
 (noted on stderr). With no paths, runs the scenarios bundled with the package.
 
 Options:
-  --json          Print exactly one JSON document on stdout and nothing else:
-                  { passed, failed, scenarios: [{ file, name, passed,
-                  failures: [{ step, expected, actual }] }] }  (steps 1-based)
-  --filter TEXT   Run only scenarios whose name or file contains TEXT
-                  (case-insensitive).
-  --tag TAG       Run only scenarios tagged TAG. Repeat to allow several tags:
-                  a scenario runs if it has any of them. Combines with --filter.
-  -h, --help      Show this help.
+  --reporter NAME   default, json, junit or tap. Repeat for several at once;
+                    at most one prints to stdout, the others need a file.
+                    default: one line per scenario (below); json: the
+                    --json document; junit: JUnit XML, one <testsuite> per
+                    file, one <testcase> per scenario; tap: TAP version 14.
+  --output-file PATH
+                    Write the one reporter that is not default to PATH.
+  --output-file.NAME PATH
+                    Write reporter NAME to PATH (adds NAME if not chosen):
+                    "--output-file.junit report.xml" keeps the terminal
+                    output and writes JUnit for CI.
+  --json            Same as --reporter json: print exactly one JSON document
+                    on stdout and nothing else:
+                    { passed, failed, scenarios: [{ file, name, passed, tags,
+                    steps, ms, failures: [{ step, line, expected, actual }] }],
+                    notRun?, errors? }  (steps and lines 1-based; line: where
+                    the step starts in its file). notRun: with --bail, the
+                    scenarios not run. errors: only when files could not be
+                    loaded (exit 2, nothing run): [{ file, step?, line?,
+                    field?, message }], or [{ message }] for wrong arguments.
+  --filter TEXT     Run only scenarios whose name or file contains TEXT
+                    (case-insensitive).
+  --tag TAG         Run only scenarios tagged TAG. Repeat to allow several tags:
+                    a scenario runs if it has any of them. Combines with --filter.
+  --list            Print what would run (file, name, tags) and run nothing
+                    (no report files); with --json, as
+                    { scenarios: [{ file, name, tags, steps }] }.
+  --bail            Stop after the first failing scenario; the report says
+                    how many were not run.
+  --no-color, --color
+                    Colour is on when stdout is a terminal, off with NO_COLOR
+                    set, on with FORCE_COLOR; these flags decide over both.
+  -h, --help        Show this help.
 
 Output: one line per scenario (✓ or ✗, name, steps, time); under a failure,
-its first failing step with expected and actual, and the step's JSON. The last
-line is exactly "N passed, N failed".
+its file:line, its first failing step with expected and actual, and the
+step's JSON. On a terminal, the total time on the line before the last. The
+last line is exactly "N passed, N failed". With GITHUB_ACTIONS=true, each
+failing step is also an annotation (::error file=…,line=…,title=…::…), on
+stdout, or on stderr when a report is printed on stdout.
 
 Exit codes:
-  0  every scenario passed
+  0  every scenario passed (or --list)
   1  at least one scenario failed
   2  a file could not be read, is over 4 MiB or is not a valid scenario, a
-     folder holds no *.json files, nothing matched --filter/--tag, or the
-     arguments are wrong
+     folder holds no *.json files, nothing matched --filter/--tag, a report
+     could not be written, or the arguments are wrong
 
 Examples:
   pos-duplicate-guard scenarios
   pos-duplicate-guard scenarios qa/scenarios --tag refund
   pos-duplicate-guard scenarios qa/double-tap.json --json > report.json
+  pos-duplicate-guard scenarios qa --output-file.junit reports/scenarios.xml
+  pos-duplicate-guard scenarios qa --reporter tap --output-file reports/scenarios.tap
 
-Scenario files are described by pos-duplicate-guard/scenario.schema.json:
-add "$schema": "./node_modules/pos-duplicate-guard/schema/scenario.schema.json"
-to a file for autocompletion in your editor.`;
+Scenario files are described by the package's schema/scenario.schema.json
+(JSON Schema 2020-12). For autocompletion, point "$schema" at it by a path
+relative to the scenario file, e.g. from qa/scenarios/x.json:
+  "$schema": "../../node_modules/pos-duplicate-guard/schema/scenario.schema.json"
+or map a glob to it once in VS Code's settings ("json.schemas"). Check files
+in CI with ajv-cli:
+  npx ajv validate --spec=draft2020 -s node_modules/pos-duplicate-guard/schema/scenario.schema.json -d "qa/scenarios/**/*.json"
+The full guide: docs/scenarios.md in the pos-duplicate-guard repository.`;
 
 const PACKAGE_NAME = 'pos-duplicate-guard';
 
@@ -87,60 +125,38 @@ function readManifest(manifest: string): { name?: string; version?: string } | u
   }
 }
 
-interface ScenariosArgs {
-  paths: string[];
-  json: boolean;
-  filter: string | undefined;
-  tags: string[];
-  help: boolean;
-}
-
-function parse(args: readonly string[]): ScenariosArgs {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      filter: { type: 'string' },
-      tag: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.filter !== undefined && values.filter.trim() === '') throw new UsageError('--filter needs a non-empty TEXT');
-  return { paths: positionals, json: values.json === true, filter: values.filter, tags: values.tag ?? [], help: values.help === true };
-}
-
-class UsageError extends Error {}
-
 /** `pos-duplicate-guard scenarios …`. Resolves the exit code; never throws for a user error. */
 export async function scenariosCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const started = performance.now();
   let options: ScenariosArgs;
   try {
-    options = parse(args);
+    options = parseScenariosArgs(args);
   } catch (error) {
-    // parseArgs errors say which option and why ("Unknown option '--jsn'").
-    return usage(io, args.includes('--json'), (error as Error).message);
+    if (!(error instanceof UsageError)) throw error;
+    return usage(io, args.includes('--json'), error.message);
   }
   if (options.help) {
     io.stdout(`${SCENARIOS_HELP}\n`);
     return EXIT.passed;
   }
+  const jsonOnStdout = options.reporters.some((r) => r.name === 'json' && r.file === undefined);
 
   let paths = options.paths;
   if (paths.length === 0) {
     const bundled = bundledScenariosFolder();
     if (bundled === undefined) {
-      return usage(io, options.json, `cannot find the bundled scenarios folder of ${PACKAGE_NAME}: pass files or folders`);
+      return usage(io, jsonOnStdout, `cannot find the bundled scenarios folder of ${PACKAGE_NAME}: pass files or folders`);
     }
     paths = [display(bundled)];
   }
+
+  const outputs = createOutputs(options.reporters, options.color, io);
 
   const { loaded, errors, notes } = await readScenarioFiles(paths);
   // On stderr, even with --json: stdout stays exactly one JSON document.
   for (const note of notes) io.stderr(`${note}\n`);
   if (errors.length > 0) {
-    if (options.json) io.stdout(`${JSON.stringify(jsonErrorReport(errors), null, 2)}\n`);
+    await outputs.finish({ reported: [], notRun: [], errors, ms: performance.now() - started });
     io.stderr(`${formatFileErrors(errors)}\n${errors.length} invalid scenario file${errors.length === 1 ? '' : 's'}: nothing was run\n`);
     return EXIT.unusable;
   }
@@ -150,20 +166,41 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
     const by = [options.filter === undefined ? '' : `--filter "${options.filter}"`, ...options.tags.map((t) => `--tag "${t}"`)]
       .filter(Boolean)
       .join(' ');
-    return usage(io, options.json, `no scenario matches ${by} (${loaded.length} loaded)`);
+    return usage(io, jsonOnStdout, `no scenario matches ${by} (${loaded.length} loaded)`);
+  }
+  if (options.list) {
+    io.stdout(listing(selected, jsonOnStdout));
+    return EXIT.passed;
   }
 
   const reported: ReportedScenario[] = [];
-  for (const { file, scenario } of selected) {
+  const notRun: SkippedScenario[] = [];
+  for (const { file, scenario, stepLines } of selected) {
+    if (options.bail && reported.some((r) => !r.result.passed)) {
+      notRun.push({ file, name: scenario.name, tags: scenario.tags });
+      continue;
+    }
     const result = await runScenario(scenario);
-    const entry = { file, result, steps: scenario.steps };
+    const entry: ReportedScenario = { file, result, steps: scenario.steps, stepLines, tags: scenario.tags };
     reported.push(entry);
-    if (!options.json) io.stdout(`${formatScenario(entry)}\n`);
+    outputs.scenario(entry);
   }
-  const results = reported.map((r) => r.result);
-  if (options.json) io.stdout(`${JSON.stringify(jsonReport(reported), null, 2)}\n`);
-  else io.stdout(`${formatSummary(results)}\n`);
-  return results.every((r) => r.passed) ? EXIT.passed : EXIT.failed;
+  const written = await outputs.finish({ reported, notRun, errors: [], ms: performance.now() - started });
+  if (!written) return EXIT.unusable;
+  return reported.every((r) => r.result.passed) ? EXIT.passed : EXIT.failed;
+}
+
+/** `--list`: what would run, without running it. One line each (file, name, tags), or one JSON document. */
+function listing(selected: readonly LoadedScenario[], json: boolean): string {
+  const items = selected.map(({ file, scenario }) => ({
+    file: safePath(file),
+    name: safeText(scenario.name),
+    tags: scenario.tags.map((tag) => safeText(tag, 200)),
+    steps: scenario.steps.length,
+  }));
+  if (json) return `${JSON.stringify({ scenarios: items }, null, 2)}\n`;
+  const lines = items.map(({ file, name, tags }) => `${file}: ${name}${tags.length > 0 ? ` [${tags.join(', ')}]` : ''}`);
+  return `${[...lines, `${items.length} scenario${items.length === 1 ? '' : 's'} would run`].join('\n')}\n`;
 }
 
 function selects({ file, scenario }: LoadedScenario, { filter, tags }: ScenariosArgs): boolean {

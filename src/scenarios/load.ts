@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { safePath, safeText } from './render.js';
+import { stepLines } from './step-lines.js';
 import {
   DEFAULT_TERMINAL,
   STEP_KINDS,
@@ -25,6 +26,8 @@ import type { GuardOptions } from '../types.js';
 export interface ScenarioProblem {
   /** 1-based step number, when the problem is inside a step. */
   step: number | undefined;
+  /** 1-based line in the file where that step starts, when it was read from a file. */
+  line?: number;
   /** Dotted field, relative to the step when there is one (`settle.status`, `config.window`). */
   field: string | undefined;
   message: string;
@@ -42,8 +45,9 @@ export class ScenarioFileError extends Error {
     // Problems quote the file's content (keys, values, JSON.parse's excerpt),
     // which may be megabytes long or hold a card number: bounded and masked
     // here, whatever found them.
-    const safe = problems.map(({ step, field, message }) => ({
+    const safe = problems.map(({ step, line, field, message }) => ({
       step,
+      ...(line === undefined ? {} : { line }),
       field: field === undefined ? undefined : safeText(field, 200),
       message: safeText(message, 1_000),
     }));
@@ -74,6 +78,8 @@ function describeProblem({ step, field, message }: ScenarioProblem): string {
 export interface LoadedScenario {
   file: string;
   scenario: Scenario;
+  /** `stepLines[i]`: the 1-based line of the file where `scenario.steps[i]` starts, for reports and CI annotations. */
+  stepLines: readonly number[];
 }
 
 /**
@@ -197,7 +203,7 @@ export async function readScenarioFiles(
   errors.push(...missing);
   for (const file of files) {
     try {
-      loaded.push({ file, scenario: await loadScenarioFile(file) });
+      loaded.push({ file, ...(await readScenarioFile(file)) });
     } catch (error) {
       // Anything else is a bug in checking this file (a file once overflowed
       // zod's stack): still this file's problem, said in words, and the other
@@ -227,6 +233,33 @@ const MAX_FILE_BYTES = 4 * MIB;
 
 /** Read and validate one file. */
 export async function loadScenarioFile(file: string): Promise<Scenario> {
+  return (await readScenarioFile(file)).scenario;
+}
+
+/** Read and validate one file, and find the line each step starts on; a problem in a step gets that step's line. */
+async function readScenarioFile(file: string): Promise<{ scenario: Scenario; stepLines: number[] }> {
+  const text = await readScenarioText(file);
+  let json: unknown;
+  try {
+    // A BOM is what some Windows editors save; JSON.parse would refuse it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is not valid JSON: ${jsonErrorText(error, text)}` }]);
+  }
+  const lines = stepLines(text);
+  try {
+    return { scenario: parseScenario(json, file), stepLines: lines };
+  } catch (error) {
+    if (!(error instanceof ScenarioFileError)) throw error;
+    const problems = error.problems.map((p) => {
+      const line = p.step === undefined ? undefined : lines[p.step - 1];
+      return line === undefined ? p : { ...p, line };
+    });
+    throw new ScenarioFileError(file, problems);
+  }
+}
+
+async function readScenarioText(file: string): Promise<string> {
   let text: string | undefined;
   let size = 0;
   try {
@@ -244,14 +277,7 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
       },
     ]);
   }
-  let json: unknown;
-  try {
-    // A BOM is what some Windows editors save; JSON.parse would refuse it.
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (error) {
-    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is not valid JSON: ${jsonErrorText(error, text)}` }]);
-  }
-  return parseScenario(json, file);
+  return text;
 }
 
 /**

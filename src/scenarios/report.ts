@@ -1,22 +1,53 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
+import { printable } from '../cli/printable.js';
+import { PLAIN, type Paint } from './colour.js';
 import { renderValue, safePath, safeText } from './render.js';
 
 /**
- * What the `scenarios` command prints. Plain text, no colours: the output is
- * read in CI logs and pasted into tickets as often as it is read in a terminal.
+ * What the `scenarios` command prints by default (the `default` reporter),
+ * and the `--json` document. Colour only on a terminal (see colour.ts): the
+ * output is read in CI logs and pasted into tickets as often as it is read
+ * in a terminal.
  */
 
 export interface ReportedScenario {
   file: string;
   result: ScenarioResult;
   steps: readonly ScenarioStep[];
+  /** `stepLines[i]`: the 1-based line of the file where step i + 1 starts; empty or absent when not known. */
+  stepLines?: readonly number[];
+  tags?: readonly string[];
+}
+
+/** A scenario selected but not run: `--bail` stopped the run before it. */
+export interface SkippedScenario {
+  file: string;
+  name: string;
+  tags: readonly string[];
+}
+
+/** Everything a reporter needs once the run is over. */
+export interface RunOutcome {
+  reported: readonly ReportedScenario[];
+  notRun: readonly SkippedScenario[];
+  /** Files that could not be loaded: when there are any, nothing was run. */
+  errors: readonly ScenarioFileError[];
+  /** Real time of the whole command so far, loading included. */
+  ms: number;
+}
+
+/** The line in the file of a failing step, when known (step 0, the config, has none). */
+export function lineOf(entry: Pick<ReportedScenario, 'stepLines'>, step: number): number | undefined {
+  return step >= 1 ? entry.stepLines?.[step - 1] : undefined;
 }
 
 /** `✓ name (12 steps, 3.1 ms)`, and for a failure its first failing step. */
-export function formatScenario({ file, result, steps }: ReportedScenario): string {
-  const line = `${result.passed ? '✓' : '✗'} ${safeText(result.name)} (${plural(result.steps, 'step')}, ${formatMs(result.ms)})`;
+export function formatScenario(entry: ReportedScenario, paint: Paint = PLAIN): string {
+  const { result } = entry;
+  const mark = result.passed ? paint.green('✓') : paint.red('✗');
+  const line = `${mark} ${oneLine(safeText(result.name))} ${paint.dim(`(${plural(result.steps, 'step')}, ${formatMs(result.ms)})`)}`;
   const first = result.failures[0];
   if (!first) return line;
   const more =
@@ -26,19 +57,33 @@ export function formatScenario({ file, result, steps }: ReportedScenario): strin
           .map((f) => f.step)
           .join(', ')})`
       : undefined;
-  return [line, ...formatFailure(first, steps, file), ...(more ? [more] : [])].join('\n');
+  return [line, ...formatFailure(first, entry, paint), ...(more ? [more] : [])].join('\n');
 }
 
-function formatFailure(failure: ScenarioFailure, steps: readonly ScenarioStep[], file: string): string[] {
-  const step = steps[failure.step - 1];
+function formatFailure(failure: ScenarioFailure, entry: ReportedScenario, paint: Paint): string[] {
+  const step = entry.steps[failure.step - 1];
+  const line = lineOf(entry, failure.step);
   return [
-    `    ${safePath(file)}`,
+    // `file:line`, which terminals and editors open at the step.
+    `    ${oneLine(safePath(entry.file))}${line === undefined ? '' : `:${line}`}`,
     // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
     // long and full of card numbers as the file makes it.
     `    step ${failure.step}: ${step ? renderValue(step) : ''}`,
-    `      expected: ${safeText(failure.expected)}`,
-    `      actual:   ${safeText(failure.actual)}`,
+    `      expected: ${paint.green(safeText(failure.expected))}`,
+    `      actual:   ${paint.red(safeText(failure.actual))}`,
   ];
+}
+
+/**
+ * The line before the closing one: how long the run took, and what `--bail`
+ * left out. Only what is there to say; `undefined` when nothing is.
+ */
+export function formatRunNote(outcome: RunOutcome, withTime: boolean): string | undefined {
+  const parts = [
+    ...(withTime ? [`time ${formatSeconds(outcome.ms)}`] : []),
+    ...(outcome.notRun.length > 0 ? [`${plural(outcome.notRun.length, 'scenario')} not run: --bail stopped at the first failure`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 /** The closing line, exactly `N passed, N failed`. */
@@ -52,27 +97,59 @@ export function formatFileErrors(errors: readonly ScenarioFileError[]): string {
   return errors.map((error) => error.message).join('\n');
 }
 
-/** The `--json` document of SPEC §7. */
+/** A failing step in `--json`: SPEC §7's `{ step, expected, actual }`, with the step's line in its file when known. */
+export interface JsonFailure {
+  step: number;
+  line?: number;
+  expected: string;
+  actual: string;
+}
+
+/** The `--json` document of SPEC §7, with what was added since: `tags`, `steps`, `ms`, a failure's `line`, `notRun`. */
 export interface JsonReport {
   passed: number;
   failed: number;
-  scenarios: { file: string; name: string; passed: boolean; failures: ScenarioFailure[] }[];
+  scenarios: {
+    file: string;
+    name: string;
+    passed: boolean;
+    tags: string[];
+    /** Steps run. */
+    steps: number;
+    /** Real time the scenario took, in milliseconds. */
+    ms: number;
+    failures: JsonFailure[];
+  }[];
+  /** Only with `--bail`, when it stopped the run: the scenarios selected but not run. */
+  notRun?: { file: string; name: string }[];
   /** Only when files could not be loaded or the arguments were wrong (exit code 2). */
-  errors?: { file?: string; step?: number; field?: string; message: string }[];
+  errors?: { file?: string; step?: number; line?: number; field?: string; message: string }[];
 }
 
-export function jsonReport(reported: readonly ReportedScenario[]): JsonReport {
+export function jsonReport(reported: readonly ReportedScenario[], notRun: readonly SkippedScenario[] = []): JsonReport {
   const passed = reported.filter((r) => r.result.passed).length;
   return {
     passed,
     failed: reported.length - passed,
     // Masked as the text output is: a file or scenario named after a test card.
-    scenarios: reported.map(({ file, result }) => ({
-      file: safePath(file),
-      name: safeText(result.name),
-      passed: result.passed,
-      failures: result.failures,
+    scenarios: reported.map((entry) => ({
+      file: safePath(entry.file),
+      name: safeText(entry.result.name),
+      passed: entry.result.passed,
+      tags: (entry.tags ?? []).map((tag) => safeText(tag, 200)),
+      steps: entry.result.steps,
+      ms: entry.result.ms,
+      failures: entry.result.failures.map((f) => {
+        const line = lineOf(entry, f.step);
+        return {
+          step: f.step,
+          ...(line === undefined ? {} : { line }),
+          expected: safeText(f.expected, 2_000),
+          actual: safeText(f.actual, 2_000),
+        };
+      }),
     })),
+    ...(notRun.length > 0 ? { notRun: notRun.map((s) => ({ file: safePath(s.file), name: safeText(s.name) })) } : {}),
   };
 }
 
@@ -88,12 +165,25 @@ export function jsonErrorReport(errors: readonly ScenarioFileError[], messages: 
         error.problems.map((p) => ({
           ...(error.file === undefined ? {} : { file: safePath(error.file) }),
           ...(p.step === undefined ? {} : { step: p.step }),
+          ...(p.line === undefined ? {} : { line: p.line }),
           ...(p.field === undefined ? {} : { field: p.field }),
           message: p.message,
         })),
       ),
     ],
   };
+}
+
+/**
+ * A name or path on one line of a terminal: a line break in it would pass for
+ * another scenario's line, and `ESC [2J` in it would clear the screen.
+ */
+function oneLine(text: string): string {
+  return printable(text).replace(/\n/g, '\\n');
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? formatMs(ms) : `${(ms / 1000).toFixed(2)} s`;
 }
 
 function formatMs(ms: number): string {

@@ -469,17 +469,44 @@ export type ErrorExpectation = z.output<typeof errorExpect>;
 export type ConflictsExpectation = z.output<typeof conflictsExpect>;
 export type RecoverNowExpectation = z.output<typeof recoverNowExpect>;
 
-/** The JSON Schema shipped as `pos-duplicate-guard/scenario.schema.json`. */
+/**
+ * The JSON Schema shipped as `pos-duplicate-guard/scenario.schema.json`.
+ *
+ * No `$id`: an id claims a canonical URL, and none exists while the package
+ * is not on a registry (an unpkg URL would 404). Editors and validators key
+ * the schema by the path they were given instead (docs/scenarios.md).
+ */
 export function scenarioJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(scenarioSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
-  // `$schema` first, then an id and a title editors show.
-  const { $schema, ...rest } = schema;
-  return {
-    $schema,
-    $id: 'https://unpkg.com/pos-duplicate-guard/schema/scenario.schema.json',
-    title: 'pos-duplicate-guard scenario',
-    ...rest,
-  };
+  // `$schema` first, then a title editors show.
+  const { $schema, ...rest } = forStrictValidators(schema);
+  return { $schema, title: 'pos-duplicate-guard scenario', ...rest };
+}
+
+/** Keywords whose values are data, not schemas: left exactly as zod wrote them. */
+const DATA_KEYWORDS = new Set(['default', 'examples', 'const', 'enum']);
+
+/**
+ * The schema as ajv accepts it in its default strict mode, so the command
+ * QA teams copy works without flags: a type list (`["string", "number"]`,
+ * what zod writes for a Duration) becomes `anyOf` one type each (strict mode
+ * refuses union types), and `format` is dropped where a `pattern` already
+ * says the same (ajv refuses a format it has no plugin for, and `date-time`
+ * needs ajv-formats). Both mean exactly what they meant before.
+ */
+export function forStrictValidators(schema: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'format' && typeof schema.pattern === 'string') continue;
+    if (key === 'type' && Array.isArray(value)) out.anyOf = value.map((type: unknown) => ({ type }));
+    else out[key] = DATA_KEYWORDS.has(key) ? value : strictValue(value);
+  }
+  return out;
+}
+
+function strictValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(strictValue);
+  return typeof value === 'object' && value !== null ? forStrictValidators(value as Record<string, unknown>) : value;
 }
 
 /** The committed file's exact text: 2-space JSON and a final newline. */

@@ -6,10 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { scenariosCommand } from '../../src/scenarios/cli.js';
 import type { JsonReport } from '../../src/scenarios/report.js';
 
+/**
+ * The environment without what changes the output on purpose: a CI runner
+ * sets GITHUB_ACTIONS (annotations on stdout) and often FORCE_COLOR; these
+ * tests check the plain output (reporters.test.ts checks those).
+ */
+const plainEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !['GITHUB_ACTIONS', 'FORCE_COLOR', 'NO_COLOR'].includes(key)),
+);
+
 /** Runs the real bin through tsx, the way `npm run scenarios` does on a fresh clone. */
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npx', ['tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile('npx', ['tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 30_000, env: plainEnv }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -42,7 +51,8 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     );
     expect(code).toBe(1);
     expect(stdout).toContain('✗ deliberately wrong: expects a double tap to be allowed (3 steps,');
-    expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json\n');
+    // file:line of the failing step, which terminals and editors open at that line.
+    expect(stdout).toContain('    test/fixtures/scenarios/failing/wrong-verdict.json:6\n');
     expect(stdout).toContain(
       '    step 2: {"begin":{"amount":1250,"currency":"CNY","card":{"pan":"[card number removed]"}},"expect":{"verdict":"allow","absent":["IN_FLIGHT"]}}\n',
     );
@@ -119,7 +129,12 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     ]);
     const errors = report.scenarios[0]!;
     expect(errors.failures.map((f) => f.step)).toEqual([3, 4]);
-    expect(errors.failures[1]).toEqual({ step: 4, expected: 'throws GuardInputError', actual: 'no error: verdict allow, reasons: (none)' });
+    expect(errors.failures[1]).toEqual({
+      step: 4,
+      line: 8,
+      expected: 'throws GuardInputError',
+      actual: 'no error: verdict allow, reasons: (none)',
+    });
   });
 
   it('--json with invalid files is still one JSON document, with the problems', async () => {
@@ -130,7 +145,13 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
       failed: 0,
       scenarios: [],
       errors: [
-        { file: `${FIXTURES}/invalid/unknown-field.json`, step: 2, field: 'settle.authcode', message: 'is not a field of `settle`' },
+        {
+          file: `${FIXTURES}/invalid/unknown-field.json`,
+          step: 2,
+          line: 5,
+          field: 'settle.authcode',
+          message: 'is not a field of `settle`',
+        },
       ],
     });
   });
@@ -157,7 +178,7 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
   it('an unknown option exits 2 with the reason and a pointer to --help', async () => {
     const { code, stderr } = await cli('scenarios', '--jsn');
     expect(code).toBe(2);
-    expect(stderr).toContain("Unknown option '--jsn'");
+    expect(stderr).toContain('unknown option --jsn (did you mean --json?)');
     expect(stderr).toContain('pos-duplicate-guard scenarios --help');
     noStackTrace(stderr);
   });
@@ -176,6 +197,15 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
       '--json',
       '--filter TEXT',
       '--tag TAG',
+      '--reporter NAME',
+      '--output-file PATH',
+      '--output-file.NAME PATH',
+      '--list',
+      '--bail',
+      '--no-color',
+      'NO_COLOR',
+      'GITHUB_ACTIONS=true',
+      'inspect <file>',
       '--help',
       '--version',
       'Exit codes:',
@@ -186,6 +216,19 @@ describe('pos-duplicate-guard scenarios', { timeout: 60_000 }, () => {
     ]) {
       expect(stdout).toContain(text);
     }
+  });
+
+  it('reads GITHUB_ACTIONS from the environment: the real bin annotates a failing step', async () => {
+    const { stdout } = await new Promise<{ stdout: string }>((resolve) => {
+      execFile(
+        'npx',
+        ['tsx', 'src/cli.ts', 'scenarios', `${FIXTURES}/failing/wrong-verdict.json`],
+        { encoding: 'utf8', timeout: 30_000, env: { ...plainEnv, GITHUB_ACTIONS: 'true' } },
+        (_error, out) => resolve({ stdout: out }),
+      );
+    });
+    expect(stdout).toContain(`::error file=${FIXTURES}/failing/wrong-verdict.json,line=6,title=deliberately wrong%3A expects a double tap`);
+    expect(lastLine(stdout)).toBe('0 passed, 1 failed');
   });
 
   it('runs the bundled library by default', async () => {
