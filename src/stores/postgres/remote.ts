@@ -7,7 +7,9 @@ import { randomId } from '../../fingerprint.js';
 import type { AttemptRecord, JournalEntry } from '../../types.js';
 import {
   RemoteUnreachable,
+  SeqTaken,
   type ClaimAnswer,
+  type NoticeNames,
   type Remote,
   type RemoteListener,
   type RowWrite,
@@ -118,7 +120,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
    * a transaction of their own that does not wait for the disk: a NOTIFY
    * holds a cluster-wide lock through its commit, and inside the claim it
    * would put every terminal's begins in one line (SPEC §8: no store-wide lock).
-   * Each notice carries the rows as committed (see `noticeItem`).
+   * Each notice names the versions written, nothing else (see write_row in schema.ts).
    */
   const unannounced = new Map<string, string[]>();
   let announcing: ReturnType<typeof setTimeout> | undefined;
@@ -148,14 +150,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     version: Number(r.row_version),
     changedAt: Number(r.row_changed_at),
   });
-  /** A row the database answered, as a notice's item: the row itself, or its id alone when it is too large for a notice. */
-  const noticeItem = (r: Record<string, unknown>): string => {
-    const id = JSON.stringify(r.row_id);
-    const record = r.row_record as string;
-    if (record.length > NOTICE_ROW_CHARS) return id;
-    // The record is the JSON text the database holds: spliced in as it is, parsed once by the listener.
-    return `[${id},${Number(r.row_version)},${Number(r.row_skew)},${Number(r.row_changed_at)},${record}]`;
-  };
+  /** A row the database answered, as a notice's item: its version, nothing of the row (any role may LISTEN). */
+  const noticeItem = (r: Record<string, unknown>): string => String(Number(r.row_version));
   const ROW = `id AS row_id, version AS row_version, record AS row_record, skew AS row_skew, changed_at AS row_changed_at`;
   const select = (where: string, values: unknown[], name?: string) =>
     run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map(rowOf));
@@ -180,7 +176,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       for (const write of writes) {
         if (announcedInClaim(write.record)) continue;
         const row = written.find((r) => r.row_id === write.record.id);
-        announceLater(merchantId, row ? noticeItem(row) : JSON.stringify(write.record.id));
+        if (row) announceLater(merchantId, noticeItem(row));
       }
       return { written: true, rows: written.map(rowOf) };
     },
@@ -195,9 +191,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       return rowOf(row);
     },
     upload: async (merchantId, write) => {
+      // upload() announces what it writes itself: it answers the other rows, not the version it wrote.
       const rows = await run('upload', `SELECT * FROM ${s}.upload($1, $2, $3::json)`, [merchantId, writer, JSON.stringify(rowJson(write))]);
-      // upload answers the other rows, not the one written: the others read it back.
-      if (!announcedInClaim(write.record)) announceLater(merchantId, JSON.stringify(write.record.id));
       return rows.map(rowOf);
     },
     delete: async (merchantId, id) => {
@@ -207,6 +202,10 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     // Ids PostgreSQL text cannot hold (a NUL, a lone surrogate: an id nobody issued) were never stored.
     get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids.filter(storable)], 'get'),
+    // By version through attempts_version, by id through the primary key: a row written again since
+    // is not at the version named, and its own notice names the new one.
+    noticed: (merchantId, { versions, ids }) =>
+      select('(version = ANY ($2) OR id = ANY ($3))', [merchantId, versions, ids.filter(storable)], 'noticed'),
     byOrder: (merchantId, orderKey) =>
       run('by_order', `SELECT ${ROW} FROM ${s}.filed_under($1, $2)`, [merchantId, keyText(orderKey)]).then((rows) => rows.map(rowOf)),
     load: (merchantId, since) =>
@@ -240,26 +239,39 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
-      const values = [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))];
-      if (!options?.replay) {
+      const values = [
+        merchantId,
+        terminalId ?? null,
+        entries.map((e: JournalEntry) => e.at),
+        entries.map((e) => JSON.stringify(e)),
+        entries.map((e) => e.seq ?? null),
+      ];
+      try {
+        if (!options?.replay) {
+          await run(
+            'journal',
+            `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS e(at, entry, seq)`,
+            values,
+          );
+          return;
+        }
+        // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
+        // of this batch that did not land all go in, in order, however alike).
         await run(
-          'journal',
-          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
+          'journal_replay',
+          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+           SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
+            WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
+                               WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
+            ORDER BY e.n`,
           values,
         );
-        return;
+      } catch (error) {
+        const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+        if (code === '23505' && constraint === 'journal_seq') throw new SeqTaken(message(error), { cause: error });
+        throw error;
       }
-      // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
-      // of this batch that did not land all go in, in order, however alike).
-      await run(
-        'journal_replay',
-        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry)
-         SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS e(at, entry, n)
-          WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
-                             WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
-          ORDER BY e.n`,
-        values,
-      );
     },
     journal: async (merchantId, terminalId) => {
       const rows = await run(undefined, `SELECT entry FROM ${s}.journal WHERE merchant_id = $1 AND ${terminalIs(terminalId)} ORDER BY id`, [
@@ -307,14 +319,13 @@ async function listen(
 
   const onNotice = ({ channel: heard, payload }: { channel: string; payload?: string }) => {
     if (heard !== channel || payload === undefined) return;
-    let notice: { ids: string[]; rows: SharedRow[] } | undefined;
+    let names: NoticeNames | undefined;
     try {
-      notice = parseNotice(payload, merchantId, writer);
+      names = parseNotice(payload, merchantId, writer);
     } catch {
       // Not ours: someone else's NOTIFY on the channel.
     }
-    if (notice?.rows.length) listener.written(notice.rows);
-    if (notice?.ids.length) listener.changed(notice.ids);
+    if (names && (names.versions.length > 0 || names.ids.length > 0)) listener.changed(names);
   };
   const dropped = (error?: Error) => {
     const lost = client;
@@ -384,29 +395,24 @@ async function listen(
 }
 
 /**
- * A notice is `[merchant, items, writer]`; an item is a row as committed,
- * `[id, version, skew, changedAt, record]`, or an id alone (a row too large
- * for a notice's 8000 bytes, or one written by `upload`): read back. (An
- * older store sent `[merchant, id, writer]` or `[merchant, [id…], writer]`.)
- * Undefined for another merchant's notice or this writer's own.
+ * A notice is `[merchant, items, writer]`; an item is a version written
+ * (schema version 3). An older store's items, an id or a row
+ * `[id, version, skew, changedAt, record]`, are taken as the id alone (and
+ * so is `[merchant, id, writer]`): every row a notice names is read back,
+ * nothing it carries is taken as fact (any role may NOTIFY). Undefined for
+ * another merchant's notice or this writer's own.
  */
-export function parseNotice(payload: string, merchantId: string, writer: string): { ids: string[]; rows: SharedRow[] } | undefined {
+export function parseNotice(payload: string, merchantId: string, writer: string): NoticeNames | undefined {
   const [merchant, items, from] = JSON.parse(payload) as [unknown, unknown, unknown];
   if (merchant !== merchantId || from === writer) return undefined;
+  const versions: number[] = [];
   const ids: string[] = [];
-  const rows: SharedRow[] = [];
   for (const item of Array.isArray(items) ? (items as unknown[]) : [items]) {
-    if (typeof item === 'string') ids.push(item);
-    else if (Array.isArray(item) && typeof item[0] === 'string') {
-      const [id, version, skew, changedAt, record] = item as [string, unknown, unknown, unknown, unknown];
-      const whole = typeof record === 'object' && record !== null && (record as AttemptRecord).id === id;
-      // Anything else on the channel is taken as a hint only: the row is read back.
-      if (whole && [version, skew, changedAt].every(Number.isFinite)) {
-        rows.push({ record: record as AttemptRecord, version: version as number, skew: skew as number, changedAt: changedAt as number });
-      } else ids.push(id);
-    }
+    if (typeof item === 'number' && Number.isSafeInteger(item) && item > 0) versions.push(item);
+    else if (typeof item === 'string' && item !== '') ids.push(item);
+    else if (Array.isArray(item) && typeof item[0] === 'string') ids.push(item[0]);
   }
-  return { ids, rows };
+  return { versions, ids };
 }
 
 /** The notices that carry `items` (each a JSON text): as many items in each as its 8000 bytes hold. */
@@ -435,13 +441,6 @@ const byteLength = (text: string): number => encoder.encode(text).length;
 
 /** What one notice may hold: PostgreSQL refuses a payload of 8000 bytes or more. */
 const NOTICE_BYTES = 7_900;
-/**
- * A record longer than this goes in a notice by id only. In characters (at
- * most 3 bytes each in UTF-8): with the merchant, writer and id around it,
- * a notice of one row stays under NOTICE_BYTES.
- */
-const NOTICE_ROW_CHARS = 2_000;
-
 /** `promise`, or a timeout error after `ms`; what it resolves after that goes to `late`. */
 function within<T>(promise: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
