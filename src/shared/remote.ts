@@ -54,8 +54,25 @@ export interface NoticeNames {
 export interface RemoteListener {
   /** Rows other writers changed, named only: read them back (`Remote.noticed`). */
   changed(names: NoticeNames): void;
-  /** The notice channel dropped (`false`) or came back (`true`): what was missed meanwhile must be read with `changes`. */
+  /**
+   * The notice channel dropped (`false`) or came back (`true`): what was
+   * missed meanwhile must be read with `changes`. A listen that holds a
+   * terminal (`ListenOptions.terminalId`) lost that hold with the channel,
+   * and has it again when it comes back.
+   */
   connected(up: boolean): void;
+  /** Back, but another connection holds this terminal now (a till with the same `terminalId`): the hold is tried again. */
+  taken?(error: TerminalTaken): void;
+}
+
+export interface ListenOptions {
+  /**
+   * The terminal whose journal chain this store seals (SPEC §12): held by
+   * the listening connection for as long as it lives, so a second till
+   * with the same id is refused (`TerminalTaken`) instead of sealing one
+   * chain from two heads.
+   */
+  readonly terminalId?: string | undefined;
 }
 
 export interface Remote {
@@ -118,8 +135,12 @@ export interface Remote {
   journal(merchantId: string, terminalId: string | undefined): Promise<readonly JournalEntry[]>;
   /** The last entry of one terminal's journal: the durable tail its chain goes on from after a restart. */
   lastJournal(merchantId: string, terminalId: string | undefined): Promise<JournalEntry | undefined>;
-  /** Notices of rows other writers change for this merchant. Resolves an unsubscribe once listening. */
-  listen(merchantId: string, listener: RemoteListener): Promise<() => Promise<void>>;
+  /**
+   * Notices of rows other writers change for this merchant. Resolves an
+   * unsubscribe once listening (and holding `options.terminalId`: rejects
+   * with `TerminalTaken` if another connection holds it).
+   */
+  listen(merchantId: string, listener: RemoteListener, options?: ListenOptions): Promise<() => Promise<void>>;
 }
 
 /**
@@ -151,4 +172,9 @@ export class RemoteUnreachable extends Error {
  */
 export class SeqTaken extends Error {
   override readonly name = 'SeqTaken';
+}
+
+/** Another connection holds this terminal (`ListenOptions.terminalId`): a second till with the same `terminalId`. */
+export class TerminalTaken extends Error {
+  override readonly name = 'TerminalTaken';
 }

@@ -32,7 +32,7 @@ import type {
   StoreOwner,
 } from '../types.js';
 import { conflictsOf } from './conflicts.js';
-import { RemoteUnreachable, SeqTaken, type NoticeNames, type Remote, type RowWrite, type SharedRow } from './remote.js';
+import { RemoteUnreachable, SeqTaken, TerminalTaken, type NoticeNames, type Remote, type RowWrite, type SharedRow } from './remote.js';
 
 export interface SharedStoreOptions {
   /** Where the till keeps working while the database cannot be reached (a `fileStore`, with history). */
@@ -126,6 +126,16 @@ class SharedStoreImpl implements SharedStore {
    * database's last entry, or the last one kept in `local` while cut off).
    */
   #head: JournalHead | undefined;
+  /**
+   * Whether this store holds its terminal (the listening connection's lock,
+   * SPEC §12: one sealer per chain). Journal entries go to the database only
+   * while it does; otherwise they wait in the backlog, and go once it holds
+   * the terminal again (sealed again on the database's head if another
+   * sealer wrote meanwhile: see #sendJournal).
+   */
+  #held = false;
+  /** Another connection took this terminal while this store was away: journal appends fail (LOCKED) until it is held again. */
+  #taken: TerminalTaken | undefined;
   /** Whether #head was read yet. Until then (cut off since start-up) entries wait unsealed, and are sealed once it is. */
   #headKnown = false;
   /** The guard's seal, for entries that waited for the head. */
@@ -183,10 +193,12 @@ class SharedStoreImpl implements SharedStore {
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
       await this.#measureSkew();
-      await this.#readHead();
+      // Listening holds the terminal: its head is read once no other till can seal on it.
       await this.#listen();
+      await this.#readHead();
       if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
+      if (error instanceof TerminalTaken) throw this.#terminalTaken(error);
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
       if (!this.#headKnown) this.#headFromKept(undefined, false);
       this.#cutOff();
@@ -353,6 +365,8 @@ class SharedStoreImpl implements SharedStore {
     // Entries written together go in one statement, in order; one batch after another.
     this.#journalFlush ??= this.#inOrder([JOURNAL_SEND], () => Promise.resolve().then(() => this.#flushJournal()));
     await Promise.all([this.#journalFlush, resealing]);
+    // Kept in the backlog, and sent once this store holds its terminal again: but not silently.
+    if (this.#taken) throw this.#terminalTaken(this.#taken);
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -459,10 +473,10 @@ class SharedStoreImpl implements SharedStore {
     // Entries kept unsealed wait for the guard's seal (its first entry after a restart): until then
     // this store stays cut off, and tries again.
     const waiting = (): boolean => this.#waiting && this.#seal === undefined;
-    if (this.#journalBacklog.length > 0 && !waiting()) await this.#sendBacklog();
+    if (this.#journalBacklog.length > 0 && !waiting() && this.#held) await this.#sendBacklog();
     const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
     // Written while the changes were read: send those too before leaving the outbox.
-    if (this.#outbox.length > 0 || (this.#journalBacklog.length > 0 && !waiting())) return this.#sendOutbox();
+    if (this.#outbox.length > 0 || (this.#journalBacklog.length > 0 && !waiting() && this.#held)) return this.#sendOutbox();
     if (waiting()) {
       this.#scheduleRetry();
       return;
@@ -502,17 +516,33 @@ class SharedStoreImpl implements SharedStore {
   }
 
   async #listen(): Promise<void> {
-    const { merchantId } = this.#attached();
-    const listening = this.#remote.listen(merchantId, {
-      changed: (names) => this.#fetchChanged(names),
-      connected: (up) => {
-        // Notices sent while the channel was down are lost: read the changes instead.
-        if (up) void this.#readMissed();
+    const { merchantId, terminalId } = this.#attached();
+    const listening = this.#remote.listen(
+      merchantId,
+      {
+        changed: (names) => this.#fetchChanged(names),
+        connected: (up) => {
+          // The terminal's hold goes and comes back with the channel.
+          this.#held = up;
+          if (!up) return;
+          this.#taken = undefined;
+          // Notices sent while the channel was down are lost: read the changes instead. And the journal kept meanwhile goes now.
+          void this.#readMissed();
+          if (this.#journalBacklog.length > 0 && !this.#down) void this.#catchUp().catch(() => this.#scheduleRetry());
+        },
+        taken: (error) => {
+          this.#held = false;
+          this.#taken = error;
+        },
       },
-    });
+      { terminalId },
+    );
     try {
       this.#unlisten = await this.#timed(listening);
+      this.#held = true;
+      this.#taken = undefined;
     } catch (error) {
+      if (error instanceof TerminalTaken) this.#taken = error;
       // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
       void listening.then(
         (unlisten) => unlisten(),
@@ -568,8 +598,9 @@ class SharedStoreImpl implements SharedStore {
     let entries = this.#journalQueue;
     this.#journalQueue = [];
     this.#journalFlush = undefined;
-    // Never ahead of entries kept while cut off: the chain lands in seq order.
-    if (!this.#down && this.#journalBacklog.length === 0) {
+    // Never ahead of entries kept while cut off: the chain lands in seq order. And only while this
+    // store holds its terminal: otherwise kept, and sent once it holds it again.
+    if (!this.#down && this.#held && this.#journalBacklog.length === 0) {
       try {
         await this.#sendJournal(entries);
         return;
@@ -618,7 +649,8 @@ class SharedStoreImpl implements SharedStore {
   }
 
   /**
-   * The backlog (entries kept while cut off), sent as a replay: a batch whose write timed out may
+   * The backlog (entries kept while cut off, or while another connection
+   * held the terminal), sent as a replay: a batch whose write timed out may
    * have landed after all (a paused network), and those that did are left
    * out. One that meets a seq held by another entry is sealed again, like
    * #sendJournal, after the entries that did land are taken out of it.
@@ -991,6 +1023,11 @@ class SharedStoreImpl implements SharedStore {
       'UNAVAILABLE',
       `the shared database cannot be reached (${operation}), and this store has no \`local\` to fall back on`,
     );
+  }
+
+  /** A second till with this store's terminalId (SPEC §12: one sealer per chain). */
+  #terminalTaken(error: TerminalTaken): GuardStorageError {
+    return new GuardStorageError('LOCKED', error.message, { cause: error, field: 'terminalId' });
   }
 
   #failure(operation: string, error: unknown): GuardStorageError {

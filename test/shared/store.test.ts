@@ -95,7 +95,7 @@ describe('sharedStore, rows a notice carries', () => {
     const remote = db.remote('T2');
     const store = sharedStore({
       ...remote,
-      listen: (merchantId, heard) => ((listener = heard), remote.listen(merchantId, heard)),
+      listen: (merchantId, heard, options) => ((listener = heard), remote.listen(merchantId, heard, options)),
     });
     const t1 = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret, store: sharedStore(db.remote('T1')) });
     await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store });

@@ -8,7 +8,9 @@ import type { AttemptRecord, JournalEntry } from '../../types.js';
 import {
   RemoteUnreachable,
   SeqTaken,
+  TerminalTaken,
   type ClaimAnswer,
+  type ListenOptions,
   type NoticeNames,
   type Remote,
   type RemoteListener,
@@ -23,7 +25,7 @@ export interface PgPool {
   connect(): Promise<PgClient>;
 }
 
-/** What the store needs of a `pg.PoolClient`: the one connection it LISTENs on. */
+/** What the store needs of a `pg.PoolClient`: the one connection it LISTENs on (and holds its terminal on). */
 export interface PgClient {
   query(text: string): Promise<unknown>;
   on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
@@ -288,8 +290,52 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       );
       return rows[0] === undefined ? undefined : (JSON.parse(rows[0].entry as string) as JournalEntry);
     },
-    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),
+    listen: (merchantId, listener, listenOptions) =>
+      listen({ pool, channel: s, writer, merchantId, listener, retryMs, timeoutMs, hold: holdOf(s, merchantId, listenOptions) }),
   };
+}
+
+/**
+ * The session lock a store holds on its listening connection for its
+ * terminal (SPEC §12: one sealer per chain). Its key is text hashed by the
+ * database, named like the schema lock: schema, merchant and terminal.
+ */
+interface TerminalHold {
+  readonly key: string;
+  readonly terminalId: string;
+}
+
+function holdOf(schema: string, merchantId: string, options: ListenOptions | undefined): TerminalHold | undefined {
+  const terminalId = options?.terminalId;
+  if (terminalId === undefined) return undefined;
+  return { key: `pos-duplicate-guard terminal\u0001${schema}\u0001${merchantId}\u0001${terminalId}`, terminalId };
+}
+
+/**
+ * How long a starting till waits for its terminal's lock before it is
+ * refused: a till restarted at once after a crash finds its previous
+ * session still closing for a moment.
+ */
+const HOLD_POLL_MS = 100;
+
+/**
+ * TCP keepalives of the listening connection, on the server's side: a till
+ * that lost power leaves a connection the server holds open (and its
+ * terminal lock with it) until keepalives give up, two hours by the usual
+ * system defaults; with these, within about 20 s.
+ */
+const KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2';
+
+interface ListenSetup {
+  readonly pool: PgPool;
+  readonly channel: string;
+  readonly writer: string;
+  readonly merchantId: string;
+  readonly listener: RemoteListener;
+  readonly retryMs: number;
+  readonly timeoutMs: number;
+  /** The terminal this connection holds, if any: taken at each connect, lost with the connection. */
+  readonly hold: TerminalHold | undefined;
 }
 
 /**
@@ -298,21 +344,23 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
  * `retryMs`, and reported back (`connected(true)`) once listening again, so
  * the store reads what it missed (NOTIFY is not replayed).
  *
+ * With `hold`, the same connection holds the terminal's session lock: the
+ * one connection the store keeps for its whole life, so the lock is lost
+ * exactly when the notices are (sleep and wake, a server restart), and taken
+ * again with them. A second till with the same id is refused at start-up
+ * (`TerminalTaken`, after waiting `timeoutMs` for a crashed run's session to
+ * go); one that takes the id while this one is away is reported (`taken`),
+ * and the lock is tried again at each retry.
+ *
  * The connection is the app's, checked out of its pool: every one this
  * takes goes back, or the app's `pool.end()` never returns. So a connection
  * that arrives after it was given up on (stopped meanwhile, or slower than
  * `timeoutMs`: a network that drops packets) is handed back when it does
- * arrive, and one that does not answer UNLISTEN is destroyed.
+ * arrive, and one that does not answer UNLISTEN is destroyed (as is one that
+ * holds a terminal: its lock goes with it).
  */
-async function listen(
-  pool: PgPool,
-  channel: string,
-  writer: string,
-  merchantId: string,
-  listener: RemoteListener,
-  retryMs: number,
-  timeoutMs: number,
-): Promise<() => Promise<void>> {
+async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
+  const { pool, channel, writer, merchantId, listener, retryMs, timeoutMs, hold } = setup;
   let client: PgClient | undefined;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -342,17 +390,21 @@ async function listen(
     if (stopped || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      connect().then(
+      connect(0).then(
         () => {
           if (!stopped) listener.connected(true);
         },
-        () => retry(),
+        (error: unknown) => {
+          if (error instanceof TerminalTaken && !stopped) listener.taken?.(error);
+          retry();
+        },
       );
     }, retryMs);
     // A till shutting down does not wait for this.
     (timer as { unref?: () => void }).unref?.();
   };
-  const connect = async () => {
+  /** Connects, listens and (with `hold`) takes the terminal, waiting up to `patienceMs` for another session to let it go. */
+  const connect = async (patienceMs: number) => {
     const next = await within(pool.connect(), timeoutMs, (late) => late.release(true));
     if (stopped) {
       next.release();
@@ -364,17 +416,23 @@ async function listen(
     next.on('notification', onNotice);
     client = next;
     try {
-      await next.query(`LISTEN ${channel}`);
+      if (hold) await take(next, channel, hold, patienceMs, timeoutMs);
+      else await within(next.query(`LISTEN ${channel}`), timeoutMs);
     } catch (error) {
+      // Destroyed (dropped releases with the error): a lock it may have been granted goes with it.
       dropped(error as Error);
       throw error;
     }
   };
 
   try {
-    // Not tried again from here when it fails: the store listens again when it reconnects.
-    await connect();
+    // Half the timeout for a crashed run's session to go: the rest for connecting, within the store's own wait.
+    await connect(timeoutMs / 2);
   } catch (error) {
+    // Not tried again from here: the store listens again when it reconnects.
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    if (error instanceof TerminalTaken) throw error;
     throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
   }
   return async () => {
@@ -385,13 +443,41 @@ async function listen(
     if (!held) return;
     held.removeAllListeners();
     held.on('error', () => undefined);
-    const unlistened = await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
-      () => true,
-      () => false,
-    );
+    // A connection holding a terminal is not handed back: its lock goes with it.
+    const unlistened =
+      !hold &&
+      (await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
+        () => true,
+        () => false,
+      ));
     // A connection that did not answer is not handed back to be used again.
     held.release(unlistened ? undefined : true);
   };
+}
+
+/**
+ * Listens on `client` and takes the terminal's session lock, in one round
+ * trip (one text: the key goes in hex, so no id can break out of it),
+ * trying again every HOLD_POLL_MS for `patienceMs`; else `TerminalTaken`.
+ */
+async function take(client: PgClient, channel: string, hold: TerminalHold, patienceMs: number, timeoutMs: number): Promise<void> {
+  const hex = Array.from(encoder.encode(hold.key), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const key = `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
+  const text = `LISTEN ${channel}; ${KEEPALIVES}; SELECT pg_try_advisory_lock(hashtextextended(${key}, 0)) AS held`;
+  const until = Date.now() + patienceMs;
+  for (;;) {
+    const results = await within(client.query(text), timeoutMs);
+    const last = (Array.isArray(results) ? results.at(-1) : results) as { rows?: { held?: unknown }[] } | undefined;
+    if (last?.rows?.[0]?.held === true) return;
+    if (Date.now() >= until) {
+      throw new TerminalTaken(
+        `terminal ${JSON.stringify(hold.terminalId)} is in use by another connection to the database: two tills with one ` +
+          `terminalId would seal one journal chain from two heads (SPEC §12). Give each till its own terminalId; a till ` +
+          `restarted after a crash or power cut is let in once the database drops its previous connection (within about 20 s)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+  }
 }
 
 /**
