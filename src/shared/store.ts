@@ -183,6 +183,14 @@ class SharedStoreImpl implements SharedStore {
         { field: 'store' },
       );
     }
+    if (previous && previous.terminalId !== owner.terminalId) {
+      // The store holds its terminal and seals that terminal's chain: another id would continue it under the wrong name.
+      throw new GuardConfigError(
+        'INVALID_OPTION',
+        `\`store\` serves terminal ${String(previous.terminalId)}: one shared store per terminal (create another postgresStore on the same pool)`,
+        { field: 'store' },
+      );
+    }
     this.#owner = owner;
     if (this.#local) {
       await this.#local.attach?.(owner);
@@ -198,7 +206,16 @@ class SharedStoreImpl implements SharedStore {
       await this.#readHead();
       if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
-      if (error instanceof TerminalTaken) throw this.#terminalTaken(error);
+      if (error instanceof TerminalTaken) {
+        // Refused before anything was sealed or sent: the store is as if never attached, so the
+        // same store can be given to createGuard again once the other till let the id go.
+        this.#owner = undefined;
+        this.#outbox = [];
+        this.#journalBacklog = [];
+        this.#journalKept = { from: 0, to: 0 };
+        this.#waiting = false;
+        throw this.#terminalTaken(error);
+      }
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
       if (!this.#headKnown) this.#headFromKept(undefined, false);
       this.#cutOff();

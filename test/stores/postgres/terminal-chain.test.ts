@@ -127,6 +127,23 @@ describe('postgresStore: one sealer per terminal chain', () => {
     await Promise.all([a.guard.close(), b?.guard.close()]);
   });
 
+  it('a refused till starts on the same store once the id is free (the other closed), and then holds the id itself', async () => {
+    const a = await terminal('FREE');
+    const store = postgresStore({ pool: db.pool({ max: 3 }), local: memoryStore(), timeout: '1s', retry: '100ms' });
+    const options = { merchantId: MERCHANT, terminalId: 'FREE', secret: SECRET, store };
+    await expect(createGuard(options)).rejects.toMatchObject({ name: 'GuardStorageError', code: 'LOCKED' });
+    await charge(a.guard, 'tok-free-1');
+    await a.guard.close();
+    const b = await createGuard(options);
+    await charge(b, 'tok-free-2');
+    await store.settled();
+    expect(verifyJournal(await chain('FREE'), { secret: SECRET })).toMatchObject({ ok: true });
+    await expect(terminal('FREE')).rejects.toMatchObject({ name: 'GuardStorageError', code: 'LOCKED' });
+    // One store, one terminal: a guard re-created over it under another id is refused.
+    await expect(createGuard({ ...options, terminalId: 'OTHER' })).rejects.toMatchObject({ name: 'GuardConfigError', field: 'store' });
+    await b.close();
+  });
+
   it('a till without a terminalId is refused (GuardConfigError): tills without one shared one chain and broke it, silently', async () => {
     const started: { guard: Guard; store: PostgresStore }[] = [];
     let refused: unknown;
