@@ -348,7 +348,7 @@ interface ListenSetup {
  * one connection the store keeps for its whole life, so the lock is lost
  * exactly when the notices are (sleep and wake, a server restart), and taken
  * again with them. A second till with the same id is refused at start-up
- * (`TerminalTaken`, after waiting `timeoutMs` for a crashed run's session to
+ * (`TerminalTaken`, after waiting half of `timeoutMs` for a crashed run's session to
  * go); one that takes the id while this one is away is reported (`taken`),
  * and the lock is tried again at each retry.
  *
