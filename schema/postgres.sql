@@ -1,4 +1,4 @@
--- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version 2.
+-- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version 3.
 -- postgresStore creates this on first use; a DBA may run it instead (psql -f schema.sql)
 -- and grant the terminals' role USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its
 -- tables, USAGE on its sequences and EXECUTE on its functions.
@@ -26,6 +26,8 @@ CREATE INDEX IF NOT EXISTS attempts_updated ON pos_duplicate_guard.attempts (mer
 CREATE INDEX IF NOT EXISTS attempts_changed ON pos_duplicate_guard.attempts (merchant_id, changed_at);
 CREATE INDEX IF NOT EXISTS attempts_hot ON pos_duplicate_guard.attempts (merchant_id)
   WHERE status IN ('pending', 'unknown') OR (kind = 'refund' AND status = 'approved');
+-- What a notice names (a version): the rows a terminal reads back when it hears one.
+CREATE INDEX IF NOT EXISTS attempts_version ON pos_duplicate_guard.attempts (version);
 
 CREATE TABLE IF NOT EXISTS pos_duplicate_guard.meta (
   merchant_id text NOT NULL,
@@ -39,9 +41,27 @@ CREATE TABLE IF NOT EXISTS pos_duplicate_guard.journal (
   merchant_id text   NOT NULL,
   terminal_id text,
   at          bigint NOT NULL,
-  entry       text   NOT NULL
+  entry       text   NOT NULL,
+  seq         bigint          -- the entry's seq on its terminal's chain (NULL: an entry without one)
 );
 CREATE INDEX IF NOT EXISTS journal_merchant ON pos_duplicate_guard.journal (merchant_id, terminal_id, id);
+-- Version 2's journal had no seq column: a till restarted while its last batch was still on its way
+-- sealed that batch's seqs again, and both landed (two chains under one terminal). From version 3 a
+-- seq is taken once per terminal. Entries written before are given theirs from their JSON; where a
+-- chain already holds a seq twice, the later rows keep none (the chain stays as broken as it was,
+-- and verifyJournal says where), so that the index can be built.
+ALTER TABLE pos_duplicate_guard.journal ADD COLUMN IF NOT EXISTS seq bigint;
+DO $$
+BEGIN
+  IF to_regclass('pos_duplicate_guard.journal_seq') IS NULL THEN
+    UPDATE pos_duplicate_guard.journal SET seq = (entry::json->>'seq')::bigint
+     WHERE seq IS NULL AND entry::json->>'seq' ~ '^[1-9][0-9]{0,17}$';
+    UPDATE pos_duplicate_guard.journal AS j SET seq = NULL
+     WHERE j.seq IS NOT NULL AND EXISTS (SELECT 1 FROM pos_duplicate_guard.journal AS k WHERE k.merchant_id = j.merchant_id
+             AND k.terminal_id IS NOT DISTINCT FROM j.terminal_id AND k.seq = j.seq AND k.id < j.id);
+    CREATE UNIQUE INDEX journal_seq ON pos_duplicate_guard.journal (merchant_id, terminal_id, seq);
+  END IF;
+END $$;
 
 -- The functions a terminal calls (claim, put_row, upload, filed_under) run with plan_cache_mode =
 -- force_generic_plan: their statements are planned once per connection. Left to choose, PostgreSQL
@@ -86,7 +106,6 @@ CREATE OR REPLACE FUNCTION pos_duplicate_guard.write_row(p_merchant text, p_writ
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   r pos_duplicate_guard.attempts;
-  notice text;
 BEGIN
   -- The write's JSON parsed once (json_to_record), not once per field.
   INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
@@ -103,14 +122,10 @@ BEGIN
   END IF;
   -- A plain begin's new reservation is announced by the terminal after the commit, in a batch:
   -- a NOTIFY holds a cluster-wide lock through its commit, and here it would serialise every begin.
-  -- The notice carries the row as committed, so the others need not read it back; a row too
-  -- large for a notice (8000 bytes) goes by id, and is read back.
+  -- The notice names the version written, nothing of the row (not even its id): LISTEN needs no
+  -- grant, so whatever a notice carries, any role that can connect reads. The others read it back.
   IF coalesce((w->>'notify')::boolean, true) THEN
-    notice := json_build_array(p_merchant, json_build_array(json_build_array(r.id, r.version, r.skew, r.changed_at, r.record::json)), p_writer)::text;
-    IF octet_length(notice) >= 7900 THEN
-      notice := json_build_array(p_merchant, json_build_array(r.id), p_writer)::text;
-    END IF;
-    PERFORM pg_notify('pos_duplicate_guard', notice);
+    PERFORM pg_notify('pos_duplicate_guard', json_build_array(p_merchant, json_build_array(r.version), p_writer)::text);
   END IF;
   RETURN r;
 END $$;
@@ -172,12 +187,13 @@ BEGIN
   PERFORM pos_duplicate_guard.lock_claim(p_merchant, keys || ARRAY['id:' || (w->>'id')]);
   SELECT * INTO held FROM pos_duplicate_guard.attempts AS a WHERE a.id = w->>'id';
   IF held.id IS NULL OR held.db_updated_at < (w->>'dbUpdatedAt')::bigint THEN
-    PERFORM pos_duplicate_guard.write_row(p_merchant, p_writer, w);
+    -- Announced here, whatever the record: the terminal does not learn the version it wrote.
+    PERFORM pos_duplicate_guard.write_row(p_merchant, p_writer, (w::jsonb || '{"notify": true}')::json);
   END IF;
   RETURN QUERY SELECT a.id, a.version, a.record, a.skew, a.changed_at
     FROM pos_duplicate_guard.related(p_merchant, keys, ARRAY[]::text[]) AS a WHERE a.id <> w->>'id';
 END $$;
 
 CREATE TABLE IF NOT EXISTS pos_duplicate_guard.schema_version (version integer NOT NULL);
-INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 2
-  WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version WHERE version >= 2);
+INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 3
+  WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version WHERE version >= 3);

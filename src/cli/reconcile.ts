@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../duration.js';
 import { GuardInputError, errorText, isGuardError } from '../errors.js';
+import { randomId } from '../fingerprint.js';
 import { createGuard } from '../guard.js';
 import { reconcile } from '../reconcile/match.js';
 import { TRANSACTION_FORMATS, type TransactionFormat } from '../reconcile/presets.js';
@@ -217,7 +218,15 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
     if (a.apply) {
       const { store, release } = await openStore(a);
       try {
-        const guard = await createGuard({ merchantId: a.merchant!, secret: secret!, store, pendingTimeout: a.pendingTimeoutMs });
+        // On postgresStore the command journals as a terminal of its own (one chain per terminal, SPEC §12): two runs at once are refused.
+        const terminal = a.database === undefined ? {} : { terminalId: RECONCILE_TERMINAL };
+        const guard = await createGuard({
+          merchantId: a.merchant!,
+          ...terminal,
+          secret: secret!,
+          store,
+          pendingTimeout: a.pendingTimeoutMs,
+        });
         try {
           attempts = inFilePeriod(await guard.attempts({ merchantId: a.merchant! }), transactions, a, io);
           report = reconcile(attempts, transactions, options);
@@ -300,6 +309,9 @@ function inFilePeriod(attempts: AttemptRecord[], transactions: readonly Processo
   return kept;
 }
 
+/** The terminal `reconcile --database --apply` journals as (postgresStore needs one). */
+const RECONCILE_TERMINAL = 'reconcile';
+
 /** The attempts as `guard.attempts()` would list them, read without the secret. */
 async function readAttempts(a: Args, io: ReconcileIo): Promise<AttemptRecord[]> {
   const now = (io.now ?? Date.now)();
@@ -312,7 +324,8 @@ async function readAttempts(a: Args, io: ReconcileIo): Promise<AttemptRecord[]> 
     const { store, release } = await openStore(a);
     const owner: StoreOwner = {
       merchantId: a.merchant!,
-      terminalId: undefined,
+      // postgresStore needs one (each terminal holds its own): the command reads as a terminal of its own, and journals nothing.
+      terminalId: `reconcile-${randomId('', 9)}`,
       windowMs: parseDuration(a.window, { field: 'window' }),
       pendingTimeoutMs: a.pendingTimeoutMs,
       clock: { now: Date.now, monotonic: () => performance.now() },

@@ -48,10 +48,12 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
       if (!ids) filed.set(fileKey(merchantId, key), (ids = new Set()));
       ids.add(row.record.id);
     }
-    // Notices go out after the write, to every other writer listening (like NOTIFY at commit).
+    // Notices go out after the write, to every other writer listening (like NOTIFY at commit), naming the version.
     for (const [other, subscribed] of listeners) {
       if (other === writer || cut.has(other)) continue;
-      for (const { merchantId: m, listener } of subscribed) if (m === merchantId) queueMicrotask(() => listener.changed([row.record.id]));
+      for (const { merchantId: m, listener } of subscribed) {
+        if (m === merchantId) queueMicrotask(() => listener.changed({ versions: [row.version], ids: [] }));
+      }
     }
     return row;
   };
@@ -100,6 +102,8 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
         }),
       delete: (_merchantId, id) => step(() => remove(id)),
       get: (merchantId, ids) => step(() => ids.map((id) => rows.get(id)).filter((row): row is Stored => row?.merchantId === merchantId)),
+      noticed: (merchantId, { versions, ids }) =>
+        step(() => ofMerchant(merchantId).filter((row) => versions.includes(row.version) || ids.includes(row.record.id))),
       byOrder: (merchantId, orderKey) => step(() => related(merchantId, [orderKey], [])),
       load: (merchantId, since) =>
         step(() => ofMerchant(merchantId).filter((row) => since === undefined || isHot({ ...row.record, updatedAt: dbTime(row) }, since))),

@@ -37,20 +37,42 @@ export interface RowWrite {
 export type ClaimAnswer =
   { readonly written: true; readonly rows: readonly SharedRow[] } | { readonly written: false; readonly related: readonly SharedRow[] };
 
+/**
+ * What a notice names: rows to read back, never rows to take. NOTIFY and
+ * LISTEN need no privilege in PostgreSQL: any role that can connect may send
+ * on the channel (so a notice is no proof) and hear it (so it carries no
+ * data of a row, not even its id).
+ */
+export interface NoticeNames {
+  /** Versions written (`SharedRow.version`): read back with `Remote.noticed`. */
+  readonly versions: readonly number[];
+  /** Ids, as an older store's notices named rows. */
+  readonly ids: readonly string[];
+}
+
 /** A catch-up's notice of other terminals' changes. */
 export interface RemoteListener {
-  /** Rows other writers changed, by id only (a row too large for a notice): read them back. */
-  changed(ids: readonly string[]): void;
+  /** Rows other writers changed, named only: read them back (`Remote.noticed`). */
+  changed(names: NoticeNames): void;
   /**
-   * Rows other writers committed, as they committed them (with their
-   * version): nothing to read back. Every terminal hears every other's
-   * writes, so a read per notice made each terminal's work grow with the
-   * number of terminals (SPEC §8). A notice may arrive after a newer
-   * version of its row was seen: the version says which is newer.
+   * The notice channel dropped (`false`) or came back (`true`): what was
+   * missed meanwhile must be read with `changes`. A listen that holds a
+   * terminal (`ListenOptions.terminalId`) lost that hold with the channel,
+   * and has it again when it comes back.
    */
-  written(rows: readonly SharedRow[]): void;
-  /** The notice channel dropped (`false`) or came back (`true`): what was missed meanwhile must be read with `changes`. */
   connected(up: boolean): void;
+  /** Back, but another connection holds this terminal now (a till with the same `terminalId`): the hold is tried again. */
+  taken?(error: TerminalTaken): void;
+}
+
+export interface ListenOptions {
+  /**
+   * The terminal whose journal chain this store seals (SPEC §12): held by
+   * the listening connection for as long as it lives, so a second till
+   * with the same id is refused (`TerminalTaken`) instead of sealing one
+   * chain from two heads.
+   */
+  readonly terminalId?: string | undefined;
 }
 
 export interface Remote {
@@ -80,6 +102,8 @@ export interface Remote {
   upload(merchantId: string, write: RowWrite): Promise<readonly SharedRow[]>;
   delete(merchantId: string, id: string): Promise<void>;
   get(merchantId: string, ids: readonly string[]): Promise<readonly SharedRow[]>;
+  /** The rows notices named: those still at a version named, and those of an id named. */
+  noticed(merchantId: string, names: NoticeNames): Promise<readonly SharedRow[]>;
   byOrder(merchantId: string, orderKey: string): Promise<readonly SharedRow[]>;
   /** Without `since`: every row of the merchant. With it: open rows, approved refunds, and rows whose database time is at or after `since`. */
   load(merchantId: string, since: number | undefined): Promise<readonly SharedRow[]>;
@@ -94,7 +118,9 @@ export interface Remote {
    * write may have landed although it failed here (a timeout: the database
    * may have committed it after the connection stopped answering): those
    * the terminal's journal holds already (same time, same entry) are not
-   * written again.
+   * written again. An entry whose seq the terminal's chain holds already
+   * (another entry, sealed from an older head) is refused: `SeqTaken`, and
+   * nothing of the batch is written.
    */
   appendJournal(
     merchantId: string,
@@ -109,8 +135,12 @@ export interface Remote {
   journal(merchantId: string, terminalId: string | undefined): Promise<readonly JournalEntry[]>;
   /** The last entry of one terminal's journal: the durable tail its chain goes on from after a restart. */
   lastJournal(merchantId: string, terminalId: string | undefined): Promise<JournalEntry | undefined>;
-  /** Notices of rows other writers change for this merchant. Resolves an unsubscribe once listening. */
-  listen(merchantId: string, listener: RemoteListener): Promise<() => Promise<void>>;
+  /**
+   * Notices of rows other writers change for this merchant. Resolves an
+   * unsubscribe once listening (and holding `options.terminalId`: rejects
+   * with `TerminalTaken` if another connection holds it).
+   */
+  listen(merchantId: string, listener: RemoteListener, options?: ListenOptions): Promise<() => Promise<void>>;
 }
 
 /**
@@ -132,4 +162,19 @@ export class RemoteUnreachable extends Error {
     super(message, options);
     this.late = options.late ?? false;
   }
+}
+
+/**
+ * A journal batch met a seq its terminal's chain already holds (SPEC §12):
+ * an entry sealed from a head that was not the last one (a till restarted
+ * while its previous run's last batch was still on its way). Nothing of the
+ * batch was written: the store seals it again on the database's head.
+ */
+export class SeqTaken extends Error {
+  override readonly name = 'SeqTaken';
+}
+
+/** Another connection holds this terminal (`ListenOptions.terminalId`): a second till with the same `terminalId`. */
+export class TerminalTaken extends Error {
+  override readonly name = 'TerminalTaken';
 }

@@ -32,7 +32,7 @@ import type {
   StoreOwner,
 } from '../types.js';
 import { conflictsOf } from './conflicts.js';
-import { RemoteUnreachable, type Remote, type RowWrite, type SharedRow } from './remote.js';
+import { RemoteUnreachable, SeqTaken, TerminalTaken, type NoticeNames, type Remote, type RowWrite, type SharedRow } from './remote.js';
 
 export interface SharedStoreOptions {
   /** Where the till keeps working while the database cannot be reached (a `fileStore`, with history). */
@@ -77,6 +77,8 @@ const SAME_CLOCK_MS = 1_000;
 const SKEW_SAMPLES = 3;
 /** How far back a catch-up of missed changes reads, for writes that committed out of clock order. */
 const CATCH_UP_MARGIN_MS = 10_000;
+/** How many times one journal batch is sealed again on the database's head before the store gives up (and keeps it for the next try). */
+const RESEAL_ROUNDS = 5;
 /** Rows remembered for optimistic claims; beyond this the oldest are forgotten (a claim then takes a second round trip). */
 const KNOWN_LIMIT = 50_000;
 
@@ -124,6 +126,16 @@ class SharedStoreImpl implements SharedStore {
    * database's last entry, or the last one kept in `local` while cut off).
    */
   #head: JournalHead | undefined;
+  /**
+   * Whether this store holds its terminal (the listening connection's lock,
+   * SPEC §12: one sealer per chain). Journal entries go to the database only
+   * while it does; otherwise they wait in the backlog, and go once it holds
+   * the terminal again (sealed again on the database's head if another
+   * sealer wrote meanwhile: see #sendJournal).
+   */
+  #held = false;
+  /** Another connection took this terminal while this store was away: journal appends fail (LOCKED) until it is held again. */
+  #taken: TerminalTaken | undefined;
   /** Whether #head was read yet. Until then (cut off since start-up) entries wait unsealed, and are sealed once it is. */
   #headKnown = false;
   /** The guard's seal, for entries that waited for the head. */
@@ -135,6 +147,13 @@ class SharedStoreImpl implements SharedStore {
   readonly #filed = new Map<string, Set<string>>();
   /** Writes per lane (a record id, a claim key, a metadata key), in call order (GuardStore: a settle never lands before its begin). */
   readonly #chains = new Map<string, Promise<void>>();
+  /**
+   * Where a catch-up of missed changes reads from: the latest `changedAt`
+   * of a row read from the database (#remember), only ever moved forward.
+   * Never from a notice: a notice names rows and carries nothing else, as
+   * anyone may send one (a forged changedAt in the future skipped every
+   * change made while the channel was down).
+   */
   #lastChange = 0;
   #listeners = new Set<(change: StoreChange) => void>();
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
@@ -142,7 +161,7 @@ class SharedStoreImpl implements SharedStore {
   #unlisten: (() => Promise<void>) | undefined;
   #retry: (() => void) | undefined;
   #catchingUp: Promise<void> | undefined;
-  #fetching: Set<string> | undefined;
+  #fetching: { versions: Set<number>; ids: Set<string> } | undefined;
 
   constructor(remote: Remote, options: SharedStoreOptions) {
     this.#remote = remote;
@@ -164,6 +183,14 @@ class SharedStoreImpl implements SharedStore {
         { field: 'store' },
       );
     }
+    if (previous && previous.terminalId !== owner.terminalId) {
+      // The store holds its terminal and seals that terminal's chain: another id would continue it under the wrong name.
+      throw new GuardConfigError(
+        'INVALID_OPTION',
+        `\`store\` serves terminal ${String(previous.terminalId)}: one shared store per terminal (create another postgresStore on the same pool)`,
+        { field: 'store' },
+      );
+    }
     this.#owner = owner;
     if (this.#local) {
       await this.#local.attach?.(owner);
@@ -174,10 +201,21 @@ class SharedStoreImpl implements SharedStore {
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
       await this.#measureSkew();
-      await this.#readHead();
+      // Listening holds the terminal: its head is read once no other till can seal on it.
       await this.#listen();
+      await this.#readHead();
       if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
+      if (error instanceof TerminalTaken) {
+        // Refused before anything was sealed or sent: the store is as if never attached, so the
+        // same store can be given to createGuard again once the other till let the id go.
+        this.#owner = undefined;
+        this.#outbox = [];
+        this.#journalBacklog = [];
+        this.#journalKept = { from: 0, to: 0 };
+        this.#waiting = false;
+        throw this.#terminalTaken(error);
+      }
       if (!(error instanceof RemoteUnreachable)) throw this.#failure('attach', error);
       if (!this.#headKnown) this.#headFromKept(undefined, false);
       this.#cutOff();
@@ -344,6 +382,8 @@ class SharedStoreImpl implements SharedStore {
     // Entries written together go in one statement, in order; one batch after another.
     this.#journalFlush ??= this.#inOrder([JOURNAL_SEND], () => Promise.resolve().then(() => this.#flushJournal()));
     await Promise.all([this.#journalFlush, resealing]);
+    // Kept in the backlog, and sent once this store holds its terminal again: but not silently.
+    if (this.#taken) throw this.#terminalTaken(this.#taken);
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -450,19 +490,10 @@ class SharedStoreImpl implements SharedStore {
     // Entries kept unsealed wait for the guard's seal (its first entry after a restart): until then
     // this store stays cut off, and tries again.
     const waiting = (): boolean => this.#waiting && this.#seal === undefined;
-    if (this.#journalBacklog.length > 0 && !waiting()) {
-      // Each entry kept (or kept again, sealed) in `local` before it is sent.
-      await this.#inOrder([JOURNAL_LANE], () => Promise.resolve());
-      // A copy: entries kept while it is sent are not counted as sent.
-      const backlog = [...this.#journalBacklog];
-      // Sent again as a replay: a batch whose write timed out may have landed after all (a paused network).
-      await this.#timed(this.#remote.appendJournal(merchantId, this.#owner?.terminalId, backlog, { replay: true }));
-      this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
-      await this.#journalSent(backlog.length);
-    }
+    if (this.#journalBacklog.length > 0 && !waiting() && this.#held) await this.#sendBacklog();
     const missed = await this.#timed(this.#remote.changes(merchantId, this.#lastChange - CATCH_UP_MARGIN_MS));
     // Written while the changes were read: send those too before leaving the outbox.
-    if (this.#outbox.length > 0 || (this.#journalBacklog.length > 0 && !waiting())) return this.#sendOutbox();
+    if (this.#outbox.length > 0 || (this.#journalBacklog.length > 0 && !waiting() && this.#held)) return this.#sendOutbox();
     if (waiting()) {
       this.#scheduleRetry();
       return;
@@ -502,18 +533,33 @@ class SharedStoreImpl implements SharedStore {
   }
 
   async #listen(): Promise<void> {
-    const { merchantId } = this.#attached();
-    const listening = this.#remote.listen(merchantId, {
-      changed: (ids) => this.#fetchChanged(ids),
-      written: (rows) => this.#heard(rows),
-      connected: (up) => {
-        // Notices sent while the channel was down are lost: read the changes instead.
-        if (up) void this.#readMissed();
+    const { merchantId, terminalId } = this.#attached();
+    const listening = this.#remote.listen(
+      merchantId,
+      {
+        changed: (names) => this.#fetchChanged(names),
+        connected: (up) => {
+          // The terminal's hold goes and comes back with the channel.
+          this.#held = up;
+          if (!up) return;
+          this.#taken = undefined;
+          // Notices sent while the channel was down are lost: read the changes instead. And the journal kept meanwhile goes now.
+          void this.#readMissed();
+          if (this.#journalBacklog.length > 0 && !this.#down) void this.#catchUp().catch(() => this.#scheduleRetry());
+        },
+        taken: (error) => {
+          this.#held = false;
+          this.#taken = error;
+        },
       },
-    });
+      { terminalId },
+    );
     try {
       this.#unlisten = await this.#timed(listening);
+      this.#held = true;
+      this.#taken = undefined;
     } catch (error) {
+      if (error instanceof TerminalTaken) this.#taken = error;
       // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
       void listening.then(
         (unlisten) => unlisten(),
@@ -524,31 +570,27 @@ class SharedStoreImpl implements SharedStore {
   }
 
   /**
-   * Rows a notice carried: taken as the ids of rows to read back, never as
-   * the rows themselves. PostgreSQL puts no privilege on NOTIFY: any role
-   * that can connect may send on the channel, and a forged "declined" taken
-   * as fact let the same card be charged again (a forged version or
-   * `changedAt` made a terminal deaf to the real row, or skip its catch-up).
-   * One this store has seen at that version or a later one is not read.
+   * Rows notices named (by version, or an older store's by id), read back:
+   * a notice carries nothing of a row, and nothing it carries is taken as
+   * fact. PostgreSQL puts no privilege on NOTIFY: a forged "declined" taken
+   * as fact let the same card be charged again, and a forged version or
+   * `changedAt` made a terminal deaf to the real row or skip its catch-up.
+   * The catch-up's cursor (#lastChange) moves only with rows read from the
+   * database (#remember). Notices arriving together are read in one query.
    */
-  #heard(rows: readonly SharedRow[]): void {
-    const ids = rows.filter((row) => row.version > (this.#known.get(row.record.id)?.version ?? -1)).map((row) => row.record.id);
-    if (ids.length > 0) this.#fetchChanged(ids);
-  }
-
-  #fetchChanged(ids: readonly string[]): void {
-    // Notices arriving together are read back in one query.
+  #fetchChanged(names: NoticeNames): void {
     if (this.#fetching) {
-      for (const id of ids) this.#fetching.add(id);
+      for (const version of names.versions) this.#fetching.versions.add(version);
+      for (const id of names.ids) this.#fetching.ids.add(id);
       return;
     }
-    const batch = new Set(ids);
+    const batch = { versions: new Set(names.versions), ids: new Set(names.ids) };
     this.#fetching = batch;
     void Promise.resolve()
       .then(async () => {
         this.#fetching = undefined;
         await this.#freshSkew();
-        return this.#timed(this.#remote.get(this.#attached().merchantId, [...batch]));
+        return this.#timed(this.#remote.noticed(this.#attached().merchantId, { versions: [...batch.versions], ids: [...batch.ids] }));
       })
       .then(
         (rows) => {
@@ -570,17 +612,20 @@ class SharedStoreImpl implements SharedStore {
   }
 
   async #flushJournal(): Promise<void> {
-    const entries = this.#journalQueue;
+    let entries = this.#journalQueue;
     this.#journalQueue = [];
     this.#journalFlush = undefined;
-    const { merchantId, terminalId } = this.#attached();
-    // Never ahead of entries kept while cut off: the chain lands in seq order.
-    if (!this.#down && this.#journalBacklog.length === 0) {
+    // Never ahead of entries kept while cut off: the chain lands in seq order. And only while this
+    // store holds its terminal: otherwise kept, and sent once it holds it again.
+    if (!this.#down && this.#held && this.#journalBacklog.length === 0) {
       try {
-        await this.#timed(this.#remote.appendJournal(merchantId, terminalId, entries));
+        await this.#sendJournal(entries);
         return;
       } catch (error) {
-        if (!(error instanceof RemoteUnreachable)) throw this.#failure('appendJournal', error);
+        // Sealed again on the database's head, perhaps: the entries as they are now go to the backlog.
+        entries = error instanceof JournalNotSent ? [...error.entries] : entries;
+        const cause = error instanceof JournalNotSent ? error.cause : error;
+        if (!(cause instanceof RemoteUnreachable)) throw this.#failure('appendJournal', cause);
         this.#cutOff();
       }
     }
@@ -592,6 +637,97 @@ class SharedStoreImpl implements SharedStore {
         for (const entry of entries) await this.#local?.appendJournal(entry);
       })(),
     ]);
+  }
+
+  /**
+   * Sends one batch of the chain. A batch meeting a seq the database holds
+   * already (SeqTaken: a till restarted while its previous run's last batch
+   * was still on its way, which landed after the head was read) is sealed
+   * again on the database's head, with every entry sealed after it, and sent
+   * again: nothing is lost and the chain stays whole. Throws JournalNotSent
+   * with the entries as they stand when it fails.
+   */
+  async #sendJournal(batch: readonly JournalEntry[]): Promise<void> {
+    const { merchantId, terminalId } = this.#attached();
+    let entries = batch;
+    for (let round = 0; ; round++) {
+      try {
+        await this.#timed(this.#remote.appendJournal(merchantId, terminalId, entries));
+        return;
+      } catch (error) {
+        if (!(error instanceof SeqTaken) || round >= RESEAL_ROUNDS) throw new JournalNotSent(entries, error);
+        try {
+          entries = await this.#resealOnDatabase(entries);
+        } catch (reading) {
+          throw new JournalNotSent(entries, reading);
+        }
+      }
+    }
+  }
+
+  /**
+   * The backlog (entries kept while cut off, or while another connection
+   * held the terminal), sent as a replay: a batch whose write timed out may
+   * have landed after all (a paused network), and those that did are left
+   * out. One that meets a seq held by another entry is sealed again, like
+   * #sendJournal, after the entries that did land are taken out of it.
+   */
+  async #sendBacklog(): Promise<void> {
+    const { merchantId, terminalId } = this.#attached();
+    for (let round = 0; ; round++) {
+      // Each entry kept (or kept again, sealed) in `local` before it is sent.
+      await this.#inOrder([JOURNAL_LANE], () => Promise.resolve());
+      // A copy: entries kept while it is sent are not counted as sent.
+      const backlog = [...this.#journalBacklog];
+      try {
+        await this.#timed(this.#remote.appendJournal(merchantId, terminalId, backlog, { replay: true }));
+        this.#journalBacklog = this.#journalBacklog.slice(backlog.length);
+        await this.#journalSent(backlog.length);
+        return;
+      } catch (error) {
+        if (!(error instanceof SeqTaken) || round >= RESEAL_ROUNDS) throw error;
+        const landed = new Set((await this.#timed(this.#remote.journal(merchantId, terminalId))).map((entry) => JSON.stringify(entry)));
+        const unsent = this.#journalBacklog.filter((entry) => !landed.has(JSON.stringify(entry)));
+        this.#journalBacklog = await this.#resealOnDatabase(unsent);
+        await this.#keepBacklogAgain();
+      }
+    }
+  }
+
+  /**
+   * `entries` and every entry queued after them, sealed again, in order, on
+   * the database's last entry of this terminal; the head follows. Entries
+   * still unsealed (waiting for the seal) stay so. Synchronous once the
+   * head is read: no entry is sealed in between.
+   */
+  async #resealOnDatabase(entries: readonly JournalEntry[]): Promise<JournalEntry[]> {
+    const { merchantId, terminalId } = this.#attached();
+    const last = await this.#timed(this.#remote.lastJournal(merchantId, terminalId));
+    const seal = this.#seal;
+    let head = last === undefined ? undefined : headOf(last);
+    const onHead = (entry: JournalEntry): JournalEntry => {
+      if (!seal || !headOf(entry)) return entry;
+      const sealed = seal(entry, head);
+      head = headOf(sealed);
+      return sealed;
+    };
+    const resealed = entries.map(onHead);
+    this.#journalQueue = this.#journalQueue.map(onHead);
+    this.#head = head;
+    return resealed;
+  }
+
+  /** The backlog kept in `local` again as it now stands (its entries sealed again, some of them sent). */
+  #keepBacklogAgain(): Promise<void> {
+    const local = this.#local;
+    if (!local) return Promise.resolve();
+    return this.#inOrder([JOURNAL_LANE], async () => {
+      const from = this.#journalKept.from;
+      const backlog = [...this.#journalBacklog];
+      await Promise.all(backlog.map((entry, i) => local.setMeta(`${JOURNAL_KEPT}-${from + i}`, JSON.stringify(entry))));
+      this.#journalKept = backlog.length === 0 ? { from: 0, to: 0 } : { from, to: from + backlog.length };
+      await local.setMeta(JOURNAL_KEPT, JSON.stringify(this.#journalKept));
+    });
   }
 
   /**
@@ -906,7 +1042,25 @@ class SharedStoreImpl implements SharedStore {
     );
   }
 
+  /** A second till with this store's terminalId (SPEC §12: one sealer per chain). */
+  #terminalTaken(error: TerminalTaken): GuardStorageError {
+    return new GuardStorageError('LOCKED', error.message, { cause: error, field: 'terminalId' });
+  }
+
   #failure(operation: string, error: unknown): GuardStorageError {
     return new GuardStorageError('STORE_FAILED', `the shared database failed in ${operation}: ${errorText(error)}`, { cause: error });
+  }
+}
+
+/** A journal batch that could not be sent, as it stands then (sealed again, perhaps): it goes to the backlog so. */
+class JournalNotSent extends Error {
+  override readonly name = 'JournalNotSent';
+  readonly entries: readonly JournalEntry[];
+  override readonly cause: unknown;
+
+  constructor(entries: readonly JournalEntry[], cause: unknown) {
+    super(errorText(cause), { cause });
+    this.entries = entries;
+    this.cause = cause;
   }
 }

@@ -7,7 +7,11 @@ import { pgRemote, storable, type PgPool } from './postgres/remote.js';
 import { DEFAULT_SCHEMA, SCHEMA_NAME } from './postgres/schema.js';
 
 export interface PostgresStoreOptions {
-  /** A `pg.Pool` the app owns (TLS, credentials, size). The store holds one of its connections to LISTEN, and never ends the pool. */
+  /**
+   * A `pg.Pool` the app owns (TLS, credentials, size). The store holds one
+   * of its connections to LISTEN and to hold its terminal (one till per
+   * `terminalId`: a session lock), and never ends the pool.
+   */
   pool: PgPool;
   /**
    * Where the till keeps taking payments while the database cannot be
@@ -31,7 +35,9 @@ export type PostgresStore = SharedStore;
  * SPEC §3 holds across terminals as within one guard, each reservation one
  * transaction and (for a new sale) one round trip; other terminals' changes
  * arrive by LISTEN/NOTIFY; with `local`, a till cut off from the database
- * keeps taking payments and catches up when it is back.
+ * keeps taking payments and catches up when it is back. The guard's
+ * `terminalId` is required, one live till per id (each keeps its own
+ * journal chain, SPEC §12).
  * @example
  * import pg from 'pg';
  * import { postgresStore } from 'pos-duplicate-guard/postgres';
@@ -66,8 +72,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
  * a surrogate pair into U+FFFD: two merchants could then share one history.
  * Such an id is refused when the guard starts. (A Sale's ids and free text
  * are kept inside the record's JSON, escaped: they round-trip.)
+ *
+ * And a `terminalId` is required (SPEC §12: on postgresStore each terminal
+ * keeps its own chain, under its id): tills without one all sealed one
+ * chain from as many heads, and broke it without a word.
  */
 function checkOwner(owner: StoreOwner): void {
+  if (owner.terminalId === undefined) {
+    throw new GuardConfigError(
+      'INVALID_OPTION',
+      '`terminalId` is required with postgresStore: each terminal keeps its own journal chain in the database, under its id (SPEC §12). Give every till sharing the database its own terminalId',
+      { field: 'terminalId' },
+    );
+  }
   for (const field of ['merchantId', 'terminalId'] as const) {
     const value = owner[field];
     if (value !== undefined && !storable(value)) {

@@ -264,7 +264,11 @@ describe('reconcile command on a postgresStore', () => {
     const { postgresStore } = await import('../../src/postgres.js');
     const db = await freshDatabase('reconcile_cli');
     try {
-      const t = await till({ store: postgresStore({ pool: db.pool() }), clock: new ManualClock(Date.now() - 10 * MINUTE) });
+      const t = await till({
+        store: postgresStore({ pool: db.pool() }),
+        clock: new ManualClock(Date.now() - 10 * MINUTE),
+        terminalId: 'T1',
+      });
       const a = await t.sale(1250, 'unknown', { last4: '4242', gapMs: 5 * MINUTE });
       await t.guard.close();
       const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-pg-'));

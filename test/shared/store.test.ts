@@ -1,8 +1,8 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createGuard, verifyJournal, type Guard, type GuardEvent } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
-import type { RemoteListener, SharedRow } from '../../src/shared/remote.js';
-import type { AttemptRecord, GuardStore, StoreChange } from '../../src/types.js';
+import type { RemoteListener } from '../../src/shared/remote.js';
+import type { GuardStore, StoreChange } from '../../src/types.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
@@ -89,11 +89,14 @@ describe('sharedStore over the in-memory database', () => {
 });
 
 describe('sharedStore, rows a notice carries', () => {
-  test('name rows to read back, never rows to take: a notice is no proof (any role may NOTIFY), and an older version is not read', async () => {
+  test('name rows to read back, never rows to take: a notice is no proof (any role may NOTIFY), and a stale version reads nothing', async () => {
     const db = sharedMemoryDatabase(() => Date.now());
     let listener: RemoteListener | undefined;
     const remote = db.remote('T2');
-    const store = sharedStore({ ...remote, listen: (merchantId, heard) => ((listener = heard), remote.listen(merchantId, heard)) });
+    const store = sharedStore({
+      ...remote,
+      listen: (merchantId, heard, options) => ((listener = heard), remote.listen(merchantId, heard, options)),
+    });
     const t1 = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret, store: sharedStore(db.remote('T1')) });
     await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store });
     const heard: StoreChange[] = [];
@@ -102,16 +105,13 @@ describe('sharedStore, rows a notice carries', () => {
     await attempt?.approve();
     const told = () => heard.flatMap((c) => (c.type === 'record' ? [c.record.status] : []));
     await vi.waitFor(() => expect(told().at(-1)).toBe('approved'));
-    const [approved] = heard.flatMap((c) => (c.type === 'record' && c.record.status === 'approved' ? [c.record] : []));
-    const row = (record: AttemptRecord, version: number): SharedRow => ({ record, skew: 0, version, changedAt: Date.now() });
     const before = told().length;
-    // The reservation's notice, late: an older version than the approval this store holds.
-    listener?.written([row({ ...(approved as AttemptRecord), status: 'pending' }, 0)]);
-    // A forged 'voided' at a high version: read back, it is what the database holds.
-    listener?.written([row({ ...(approved as AttemptRecord), status: 'voided' }, Number.MAX_SAFE_INTEGER)]);
+    // The reservation's notice, late: its version is no longer the row's, and reads nothing.
+    listener?.changed({ versions: [1], ids: [] });
+    // A forged notice naming the row (by id, as an older store did) or a version nobody wrote: read back, it is what the database holds.
+    listener?.changed({ versions: [Number.MAX_SAFE_INTEGER], ids: [attempt?.id as string] });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(told().slice(before)).not.toContain('voided');
-    expect(told().slice(before)).not.toContain('pending');
+    expect(told().slice(before)).toEqual(['approved']);
     // A real void is heard.
     await t1.settle(attempt?.id as string, { status: 'voided' });
     await vi.waitFor(() => expect(told().at(-1)).toBe('voided'));

@@ -7,7 +7,11 @@ import { randomId } from '../../fingerprint.js';
 import type { AttemptRecord, JournalEntry } from '../../types.js';
 import {
   RemoteUnreachable,
+  SeqTaken,
+  TerminalTaken,
   type ClaimAnswer,
+  type ListenOptions,
+  type NoticeNames,
   type Remote,
   type RemoteListener,
   type RowWrite,
@@ -21,7 +25,7 @@ export interface PgPool {
   connect(): Promise<PgClient>;
 }
 
-/** What the store needs of a `pg.PoolClient`: the one connection it LISTENs on. */
+/** What the store needs of a `pg.PoolClient`: the one connection it LISTENs on (and holds its terminal on). */
 export interface PgClient {
   query(text: string): Promise<unknown>;
   on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
@@ -118,7 +122,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
    * a transaction of their own that does not wait for the disk: a NOTIFY
    * holds a cluster-wide lock through its commit, and inside the claim it
    * would put every terminal's begins in one line (SPEC §8: no store-wide lock).
-   * Each notice carries the rows as committed (see `noticeItem`).
+   * Each notice names the versions written, nothing else (see write_row in schema.ts).
    */
   const unannounced = new Map<string, string[]>();
   let announcing: ReturnType<typeof setTimeout> | undefined;
@@ -148,14 +152,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     version: Number(r.row_version),
     changedAt: Number(r.row_changed_at),
   });
-  /** A row the database answered, as a notice's item: the row itself, or its id alone when it is too large for a notice. */
-  const noticeItem = (r: Record<string, unknown>): string => {
-    const id = JSON.stringify(r.row_id);
-    const record = r.row_record as string;
-    if (record.length > NOTICE_ROW_CHARS) return id;
-    // The record is the JSON text the database holds: spliced in as it is, parsed once by the listener.
-    return `[${id},${Number(r.row_version)},${Number(r.row_skew)},${Number(r.row_changed_at)},${record}]`;
-  };
+  /** A row the database answered, as a notice's item: its version, nothing of the row (any role may LISTEN). */
+  const noticeItem = (r: Record<string, unknown>): string => String(Number(r.row_version));
   const ROW = `id AS row_id, version AS row_version, record AS row_record, skew AS row_skew, changed_at AS row_changed_at`;
   const select = (where: string, values: unknown[], name?: string) =>
     run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map(rowOf));
@@ -180,7 +178,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       for (const write of writes) {
         if (announcedInClaim(write.record)) continue;
         const row = written.find((r) => r.row_id === write.record.id);
-        announceLater(merchantId, row ? noticeItem(row) : JSON.stringify(write.record.id));
+        if (row) announceLater(merchantId, noticeItem(row));
       }
       return { written: true, rows: written.map(rowOf) };
     },
@@ -195,9 +193,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       return rowOf(row);
     },
     upload: async (merchantId, write) => {
+      // upload() announces what it writes itself: it answers the other rows, not the version it wrote.
       const rows = await run('upload', `SELECT * FROM ${s}.upload($1, $2, $3::json)`, [merchantId, writer, JSON.stringify(rowJson(write))]);
-      // upload answers the other rows, not the one written: the others read it back.
-      if (!announcedInClaim(write.record)) announceLater(merchantId, JSON.stringify(write.record.id));
       return rows.map(rowOf);
     },
     delete: async (merchantId, id) => {
@@ -207,6 +204,10 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     // Ids PostgreSQL text cannot hold (a NUL, a lone surrogate: an id nobody issued) were never stored.
     get: (merchantId, ids) => select('id = ANY ($2)', [merchantId, ids.filter(storable)], 'get'),
+    // By version through attempts_version, by id through the primary key: a row written again since
+    // is not at the version named, and its own notice names the new one.
+    noticed: (merchantId, { versions, ids }) =>
+      select('(version = ANY ($2) OR id = ANY ($3))', [merchantId, versions, ids.filter(storable)], 'noticed'),
     byOrder: (merchantId, orderKey) =>
       run('by_order', `SELECT ${ROW} FROM ${s}.filed_under($1, $2)`, [merchantId, keyText(orderKey)]).then((rows) => rows.map(rowOf)),
     load: (merchantId, since) =>
@@ -240,26 +241,39 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
-      const values = [merchantId, terminalId ?? null, entries.map((e: JournalEntry) => e.at), entries.map((e) => JSON.stringify(e))];
-      if (!options?.replay) {
+      const values = [
+        merchantId,
+        terminalId ?? null,
+        entries.map((e: JournalEntry) => e.at),
+        entries.map((e) => JSON.stringify(e)),
+        entries.map((e) => e.seq ?? null),
+      ];
+      try {
+        if (!options?.replay) {
+          await run(
+            'journal',
+            `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS e(at, entry, seq)`,
+            values,
+          );
+          return;
+        }
+        // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
+        // of this batch that did not land all go in, in order, however alike).
         await run(
-          'journal',
-          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) AS e(at, entry)`,
+          'journal_replay',
+          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+           SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
+            WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
+                               WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
+            ORDER BY e.n`,
           values,
         );
-        return;
+      } catch (error) {
+        const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+        if (code === '23505' && constraint === 'journal_seq') throw new SeqTaken(message(error), { cause: error });
+        throw error;
       }
-      // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
-      // of this batch that did not land all go in, in order, however alike).
-      await run(
-        'journal_replay',
-        `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry)
-         SELECT $1, $2, e.at, e.entry FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS e(at, entry, n)
-          WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
-                             WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
-          ORDER BY e.n`,
-        values,
-      );
     },
     journal: async (merchantId, terminalId) => {
       const rows = await run(undefined, `SELECT entry FROM ${s}.journal WHERE merchant_id = $1 AND ${terminalIs(terminalId)} ORDER BY id`, [
@@ -276,8 +290,52 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       );
       return rows[0] === undefined ? undefined : (JSON.parse(rows[0].entry as string) as JournalEntry);
     },
-    listen: (merchantId, listener) => listen(pool, s, writer, merchantId, listener, retryMs, timeoutMs),
+    listen: (merchantId, listener, listenOptions) =>
+      listen({ pool, channel: s, writer, merchantId, listener, retryMs, timeoutMs, hold: holdOf(s, merchantId, listenOptions) }),
   };
+}
+
+/**
+ * The session lock a store holds on its listening connection for its
+ * terminal (SPEC §12: one sealer per chain). Its key is text hashed by the
+ * database, named like the schema lock: schema, merchant and terminal.
+ */
+interface TerminalHold {
+  readonly key: string;
+  readonly terminalId: string;
+}
+
+function holdOf(schema: string, merchantId: string, options: ListenOptions | undefined): TerminalHold | undefined {
+  const terminalId = options?.terminalId;
+  if (terminalId === undefined) return undefined;
+  return { key: `pos-duplicate-guard terminal\u0001${schema}\u0001${merchantId}\u0001${terminalId}`, terminalId };
+}
+
+/**
+ * How long a starting till waits for its terminal's lock before it is
+ * refused: a till restarted at once after a crash finds its previous
+ * session still closing for a moment.
+ */
+const HOLD_POLL_MS = 100;
+
+/**
+ * TCP keepalives of the listening connection, on the server's side: a till
+ * that lost power leaves a connection the server holds open (and its
+ * terminal lock with it) until keepalives give up, two hours by the usual
+ * system defaults; with these, within about 20 s.
+ */
+const KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2';
+
+interface ListenSetup {
+  readonly pool: PgPool;
+  readonly channel: string;
+  readonly writer: string;
+  readonly merchantId: string;
+  readonly listener: RemoteListener;
+  readonly retryMs: number;
+  readonly timeoutMs: number;
+  /** The terminal this connection holds, if any: taken at each connect, lost with the connection. */
+  readonly hold: TerminalHold | undefined;
 }
 
 /**
@@ -286,35 +344,36 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
  * `retryMs`, and reported back (`connected(true)`) once listening again, so
  * the store reads what it missed (NOTIFY is not replayed).
  *
+ * With `hold`, the same connection holds the terminal's session lock: the
+ * one connection the store keeps for its whole life, so the lock is lost
+ * exactly when the notices are (sleep and wake, a server restart), and taken
+ * again with them. A second till with the same id is refused at start-up
+ * (`TerminalTaken`, after waiting half of `timeoutMs` for a crashed run's session to
+ * go); one that takes the id while this one is away is reported (`taken`),
+ * and the lock is tried again at each retry.
+ *
  * The connection is the app's, checked out of its pool: every one this
  * takes goes back, or the app's `pool.end()` never returns. So a connection
  * that arrives after it was given up on (stopped meanwhile, or slower than
  * `timeoutMs`: a network that drops packets) is handed back when it does
- * arrive, and one that does not answer UNLISTEN is destroyed.
+ * arrive, and one that does not answer UNLISTEN is destroyed (as is one that
+ * holds a terminal: its lock goes with it).
  */
-async function listen(
-  pool: PgPool,
-  channel: string,
-  writer: string,
-  merchantId: string,
-  listener: RemoteListener,
-  retryMs: number,
-  timeoutMs: number,
-): Promise<() => Promise<void>> {
+async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
+  const { pool, channel, writer, merchantId, listener, retryMs, timeoutMs, hold } = setup;
   let client: PgClient | undefined;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const onNotice = ({ channel: heard, payload }: { channel: string; payload?: string }) => {
     if (heard !== channel || payload === undefined) return;
-    let notice: { ids: string[]; rows: SharedRow[] } | undefined;
+    let names: NoticeNames | undefined;
     try {
-      notice = parseNotice(payload, merchantId, writer);
+      names = parseNotice(payload, merchantId, writer);
     } catch {
       // Not ours: someone else's NOTIFY on the channel.
     }
-    if (notice?.rows.length) listener.written(notice.rows);
-    if (notice?.ids.length) listener.changed(notice.ids);
+    if (names && (names.versions.length > 0 || names.ids.length > 0)) listener.changed(names);
   };
   const dropped = (error?: Error) => {
     const lost = client;
@@ -331,17 +390,21 @@ async function listen(
     if (stopped || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      connect().then(
+      connect(0).then(
         () => {
           if (!stopped) listener.connected(true);
         },
-        () => retry(),
+        (error: unknown) => {
+          if (error instanceof TerminalTaken && !stopped) listener.taken?.(error);
+          retry();
+        },
       );
     }, retryMs);
     // A till shutting down does not wait for this.
     (timer as { unref?: () => void }).unref?.();
   };
-  const connect = async () => {
+  /** Connects, listens and (with `hold`) takes the terminal, waiting up to `patienceMs` for another session to let it go. */
+  const connect = async (patienceMs: number) => {
     const next = await within(pool.connect(), timeoutMs, (late) => late.release(true));
     if (stopped) {
       next.release();
@@ -353,17 +416,23 @@ async function listen(
     next.on('notification', onNotice);
     client = next;
     try {
-      await next.query(`LISTEN ${channel}`);
+      if (hold) await take(next, channel, hold, patienceMs, timeoutMs);
+      else await within(next.query(`LISTEN ${channel}`), timeoutMs);
     } catch (error) {
+      // Destroyed (dropped releases with the error): a lock it may have been granted goes with it.
       dropped(error as Error);
       throw error;
     }
   };
 
   try {
-    // Not tried again from here when it fails: the store listens again when it reconnects.
-    await connect();
+    // Half the timeout for a crashed run's session to go: the rest for connecting, within the store's own wait.
+    await connect(timeoutMs / 2);
   } catch (error) {
+    // Not tried again from here: the store listens again when it reconnects.
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    if (error instanceof TerminalTaken) throw error;
     throw unreachable(error) ? new RemoteUnreachable(message(error), { cause: error }) : error;
   }
   return async () => {
@@ -374,39 +443,62 @@ async function listen(
     if (!held) return;
     held.removeAllListeners();
     held.on('error', () => undefined);
-    const unlistened = await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
-      () => true,
-      () => false,
-    );
+    // A connection holding a terminal is not handed back: its lock goes with it.
+    const unlistened =
+      !hold &&
+      (await within(held.query(`UNLISTEN ${channel}`), timeoutMs).then(
+        () => true,
+        () => false,
+      ));
     // A connection that did not answer is not handed back to be used again.
     held.release(unlistened ? undefined : true);
   };
 }
 
 /**
- * A notice is `[merchant, items, writer]`; an item is a row as committed,
- * `[id, version, skew, changedAt, record]`, or an id alone (a row too large
- * for a notice's 8000 bytes, or one written by `upload`): read back. (An
- * older store sent `[merchant, id, writer]` or `[merchant, [id…], writer]`.)
- * Undefined for another merchant's notice or this writer's own.
+ * Listens on `client` and takes the terminal's session lock, in one round
+ * trip (one text: the key goes in hex, so no id can break out of it),
+ * trying again every HOLD_POLL_MS for `patienceMs`; else `TerminalTaken`.
  */
-export function parseNotice(payload: string, merchantId: string, writer: string): { ids: string[]; rows: SharedRow[] } | undefined {
+async function take(client: PgClient, channel: string, hold: TerminalHold, patienceMs: number, timeoutMs: number): Promise<void> {
+  const hex = Array.from(encoder.encode(hold.key), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const key = `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
+  const text = `LISTEN ${channel}; ${KEEPALIVES}; SELECT pg_try_advisory_lock(hashtextextended(${key}, 0)) AS held`;
+  const until = Date.now() + patienceMs;
+  for (;;) {
+    const results = await within(client.query(text), timeoutMs);
+    const last = (Array.isArray(results) ? results.at(-1) : results) as { rows?: { held?: unknown }[] } | undefined;
+    if (last?.rows?.[0]?.held === true) return;
+    if (Date.now() >= until) {
+      throw new TerminalTaken(
+        `terminal ${JSON.stringify(hold.terminalId)} is in use by another connection to the database: two tills with one ` +
+          `terminalId would seal one journal chain from two heads (SPEC §12). Give each till its own terminalId; a till ` +
+          `restarted after a crash or power cut is let in once the database drops its previous connection (within about 20 s)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+  }
+}
+
+/**
+ * A notice is `[merchant, items, writer]`; an item is a version written
+ * (schema version 3). An older store's items, an id or a row
+ * `[id, version, skew, changedAt, record]`, are taken as the id alone (and
+ * so is `[merchant, id, writer]`): every row a notice names is read back,
+ * nothing it carries is taken as fact (any role may NOTIFY). Undefined for
+ * another merchant's notice or this writer's own.
+ */
+export function parseNotice(payload: string, merchantId: string, writer: string): NoticeNames | undefined {
   const [merchant, items, from] = JSON.parse(payload) as [unknown, unknown, unknown];
   if (merchant !== merchantId || from === writer) return undefined;
+  const versions: number[] = [];
   const ids: string[] = [];
-  const rows: SharedRow[] = [];
   for (const item of Array.isArray(items) ? (items as unknown[]) : [items]) {
-    if (typeof item === 'string') ids.push(item);
-    else if (Array.isArray(item) && typeof item[0] === 'string') {
-      const [id, version, skew, changedAt, record] = item as [string, unknown, unknown, unknown, unknown];
-      const whole = typeof record === 'object' && record !== null && (record as AttemptRecord).id === id;
-      // Anything else on the channel is taken as a hint only: the row is read back.
-      if (whole && [version, skew, changedAt].every(Number.isFinite)) {
-        rows.push({ record: record as AttemptRecord, version: version as number, skew: skew as number, changedAt: changedAt as number });
-      } else ids.push(id);
-    }
+    if (typeof item === 'number' && Number.isSafeInteger(item) && item > 0) versions.push(item);
+    else if (typeof item === 'string' && item !== '') ids.push(item);
+    else if (Array.isArray(item) && typeof item[0] === 'string') ids.push(item[0]);
   }
-  return { ids, rows };
+  return { versions, ids };
 }
 
 /** The notices that carry `items` (each a JSON text): as many items in each as its 8000 bytes hold. */
@@ -435,13 +527,6 @@ const byteLength = (text: string): number => encoder.encode(text).length;
 
 /** What one notice may hold: PostgreSQL refuses a payload of 8000 bytes or more. */
 const NOTICE_BYTES = 7_900;
-/**
- * A record longer than this goes in a notice by id only. In characters (at
- * most 3 bytes each in UTF-8): with the merchant, writer and id around it,
- * a notice of one row stays under NOTICE_BYTES.
- */
-const NOTICE_ROW_CHARS = 2_000;
-
 /** `promise`, or a timeout error after `ms`; what it resolves after that goes to `late`. */
 function within<T>(promise: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {

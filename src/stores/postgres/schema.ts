@@ -16,17 +16,24 @@
  *   committed before its lock was granted, reads the related rows, and writes
  *   only when they are the versions the terminal judged on. Otherwise it
  *   answers what it found and writes nothing: the terminal judges again.
- * - Every write notifies the channel named like the schema with the row as
- *   committed (by id only when too large for a notice: then read back); a
- *   missed notice is caught up by time.
+ * - Every write notifies the channel named like the schema with the version
+ *   it wrote, and nothing else: any role that can connect may LISTEN (and
+ *   NOTIFY), so a notice names a row for the terminals to read back, by
+ *   version, with their SELECT grant. A missed notice is caught up by time.
+ * - `journal`: each terminal's chain (SPEC §12), one seq once per terminal
+ *   (`journal_seq`): an entry sealed at a seq another already holds is
+ *   refused, and the terminal seals it again on the database's head.
  */
 
 /**
  * The schema's version, in `<schema>.schema_version`: a store never rewrites a schema of the same
  * version (a DBA's grants stay). 2: notices carry rows, the functions planned once per connection,
  * filed_under() (a store of version 1 finds a schema of version 2 current: its calls all still exist).
+ * 3: notices carry versions only (a role without SELECT read every row off the channel), rows are
+ * read back by version (attempts_version), and the journal's seq is unique per terminal
+ * (journal_seq). The DDL brings a schema of version 2 up to 3 in place: run again, it changes nothing.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The seed of the claim locks' keys: version 1's, so terminals on either side of an upgrade lock the same keys. */
 const LOCK_SEED = 1;
@@ -67,6 +74,8 @@ CREATE INDEX IF NOT EXISTS attempts_updated ON ${s}.attempts (merchant_id, db_up
 CREATE INDEX IF NOT EXISTS attempts_changed ON ${s}.attempts (merchant_id, changed_at);
 CREATE INDEX IF NOT EXISTS attempts_hot ON ${s}.attempts (merchant_id)
   WHERE status IN ('pending', 'unknown') OR (kind = 'refund' AND status = 'approved');
+-- What a notice names (a version): the rows a terminal reads back when it hears one.
+CREATE INDEX IF NOT EXISTS attempts_version ON ${s}.attempts (version);
 
 CREATE TABLE IF NOT EXISTS ${s}.meta (
   merchant_id text NOT NULL,
@@ -80,9 +89,27 @@ CREATE TABLE IF NOT EXISTS ${s}.journal (
   merchant_id text   NOT NULL,
   terminal_id text,
   at          bigint NOT NULL,
-  entry       text   NOT NULL
+  entry       text   NOT NULL,
+  seq         bigint          -- the entry's seq on its terminal's chain (NULL: an entry without one)
 );
 CREATE INDEX IF NOT EXISTS journal_merchant ON ${s}.journal (merchant_id, terminal_id, id);
+-- Version 2's journal had no seq column: a till restarted while its last batch was still on its way
+-- sealed that batch's seqs again, and both landed (two chains under one terminal). From version 3 a
+-- seq is taken once per terminal. Entries written before are given theirs from their JSON; where a
+-- chain already holds a seq twice, the later rows keep none (the chain stays as broken as it was,
+-- and verifyJournal says where), so that the index can be built.
+ALTER TABLE ${s}.journal ADD COLUMN IF NOT EXISTS seq bigint;
+DO $$
+BEGIN
+  IF to_regclass('${s}.journal_seq') IS NULL THEN
+    UPDATE ${s}.journal SET seq = (entry::json->>'seq')::bigint
+     WHERE seq IS NULL AND entry::json->>'seq' ~ '^[1-9][0-9]{0,17}$';
+    UPDATE ${s}.journal AS j SET seq = NULL
+     WHERE j.seq IS NOT NULL AND EXISTS (SELECT 1 FROM ${s}.journal AS k WHERE k.merchant_id = j.merchant_id
+             AND k.terminal_id IS NOT DISTINCT FROM j.terminal_id AND k.seq = j.seq AND k.id < j.id);
+    CREATE UNIQUE INDEX journal_seq ON ${s}.journal (merchant_id, terminal_id, seq);
+  END IF;
+END $$;
 
 -- The functions a terminal calls (claim, put_row, upload, filed_under) run with plan_cache_mode =
 -- force_generic_plan: their statements are planned once per connection. Left to choose, PostgreSQL
@@ -127,7 +154,6 @@ CREATE OR REPLACE FUNCTION ${s}.write_row(p_merchant text, p_writer text, w json
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   r ${s}.attempts;
-  notice text;
 BEGIN
   -- The write's JSON parsed once (json_to_record), not once per field.
   INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
@@ -144,14 +170,10 @@ BEGIN
   END IF;
   -- A plain begin's new reservation is announced by the terminal after the commit, in a batch:
   -- a NOTIFY holds a cluster-wide lock through its commit, and here it would serialise every begin.
-  -- The notice carries the row as committed, so the others need not read it back; a row too
-  -- large for a notice (8000 bytes) goes by id, and is read back.
+  -- The notice names the version written, nothing of the row (not even its id): LISTEN needs no
+  -- grant, so whatever a notice carries, any role that can connect reads. The others read it back.
   IF coalesce((w->>'notify')::boolean, true) THEN
-    notice := json_build_array(p_merchant, json_build_array(json_build_array(r.id, r.version, r.skew, r.changed_at, r.record::json)), p_writer)::text;
-    IF octet_length(notice) >= 7900 THEN
-      notice := json_build_array(p_merchant, json_build_array(r.id), p_writer)::text;
-    END IF;
-    PERFORM pg_notify('${s}', notice);
+    PERFORM pg_notify('${s}', json_build_array(p_merchant, json_build_array(r.version), p_writer)::text);
   END IF;
   RETURN r;
 END $$;
@@ -213,7 +235,8 @@ BEGIN
   PERFORM ${s}.lock_claim(p_merchant, keys || ARRAY['id:' || (w->>'id')]);
   SELECT * INTO held FROM ${s}.attempts AS a WHERE a.id = w->>'id';
   IF held.id IS NULL OR held.db_updated_at < (w->>'dbUpdatedAt')::bigint THEN
-    PERFORM ${s}.write_row(p_merchant, p_writer, w);
+    -- Announced here, whatever the record: the terminal does not learn the version it wrote.
+    PERFORM ${s}.write_row(p_merchant, p_writer, (w::jsonb || '{"notify": true}')::json);
   END IF;
   RETURN QUERY SELECT a.id, a.version, a.record, a.skew, a.changed_at
     FROM ${s}.related(p_merchant, keys, ARRAY[]::text[]) AS a WHERE a.id <> w->>'id';

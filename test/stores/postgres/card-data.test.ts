@@ -128,7 +128,8 @@ describe('hostile text', () => {
   };
 
   it.each(values)('%s in a sale, an override and an outcome: round-trips through the database or is refused', async (_, text) => {
-    const t1 = await terminal('T1');
+    // A terminal of its own: the others stay open until the end, each holding its terminalId.
+    const t1 = await terminal(`T-HOSTILE-${guards.length}`);
     const outcomes: { field: string; result: 'round-trip' | 'refused' }[] = [];
     const attempt = async (field: string, run: () => Promise<AttemptRecord | undefined>, expected: (r: AttemptRecord) => unknown) => {
       let record: AttemptRecord | undefined;

@@ -4,8 +4,9 @@
  * the database can send on the channel. A notice's row was handed to the
  * guard as fact, so a forged one could let a card be charged twice or make a
  * terminal deaf to real changes. A terminal now reads the rows a notice names
- * back from the database. (Still open: the payload carries the rows, so a
- * role without SELECT can read them by listening; see docs/postgres-store.md.)
+ * back from the database. And LISTEN needs no privilege either: a notice
+ * carried the rows, so a role without SELECT read every attempt by
+ * listening. A notice now names the version written, nothing of the row.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -75,6 +76,26 @@ describe('forged notices (any role that can connect may NOTIFY)', () => {
     const again = await t2.guard.begin(sale('tok-forge-1'));
     // Without the forged notice T2 answers DUPLICATE_CHARGE (remote.test.ts, 'notices'); with it: allow, a second charge.
     expect({ verdict: again.verdict, codes: again.reasons.map((r) => r.code) }).toMatchObject({ codes: ['DUPLICATE_CHARGE'] });
+  });
+
+  it('a role with no grant on the schema reads nothing of an attempt by listening (LISTEN needs no privilege): a notice names a version', async () => {
+    const t1 = await terminal('T5');
+    const spy = new pg.Client({ ...db.config, user: ROLE, password: 'reporter' });
+    await spy.connect();
+    const overheard: string[] = [];
+    spy.on('notification', (message) => overheard.push(message.payload ?? ''));
+    await spy.query('LISTEN pos_duplicate_guard');
+    // It cannot SELECT the table ...
+    await expect(spy.query('SELECT record FROM pos_duplicate_guard.attempts')).rejects.toThrow(/permission denied/);
+    const first = await t1.guard.begin(sale('tok-spy-1', 4321));
+    await first.attempt?.approve({ authCode: 'SECRET-AUTH' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await spy.end();
+    // ... and is told nothing of the row: not the attempt, its amount, its fingerprint, its card's BIN/last 4, not even its id.
+    expect(overheard.length, 'it did hear the notices').toBeGreaterThan(0);
+    const told = overheard.filter((payload) => payload.includes(first.attempt?.id as string));
+    expect(told, 'notices a role without SELECT can read').toEqual([]);
+    for (const payload of overheard) expect(payload).toMatch(/^\["M1", ?\[\d+(,\d+)*\], ?"w_[\w-]+"\]$/);
   });
 
   it('a forged notice at a huge version does not make a terminal deaf to the real changes of that row', async () => {

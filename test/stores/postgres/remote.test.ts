@@ -1,9 +1,11 @@
 /**
  * postgresStore's notices (SPEC §8, §9): every terminal hears every other's
  * writes, so what hearing one costs is paid once per terminal for every
- * write. A notice carries the row as committed, but the terminal that hears
- * it reads it back (by id, notices arriving together in one query): NOTIFY
- * needs no privilege, so a notice's row is not proof (notice-forgery.test.ts).
+ * write. A notice names the version written and nothing else, and the
+ * terminal that hears it reads the row back (notices arriving together in
+ * one query): NOTIFY and LISTEN need no privilege, so a notice is no proof
+ * and carries nothing a role without SELECT may not read
+ * (notice-forgery.test.ts).
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -58,12 +60,12 @@ describe('notices', () => {
     await first.attempt?.approve({ authCode: 'A1' });
     await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending', 'approved']), { timeout: 3_000 });
     expect(t2.statements.length).toBeGreaterThan(0);
-    expect(new Set(t2.statements)).toEqual(new Set(['pos_duplicate_guard_get']));
+    expect(new Set(t2.statements)).toEqual(new Set(['pos_duplicate_guard_noticed']));
     // And T2's guard judges on it: the same sale again is a duplicate there.
     expect((await t2.guard.begin(sale('tok-notice-1'))).reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
   });
 
-  it('name a row too large for a notice by its id, and the terminal that hears it reads it back', async () => {
+  it('name a row of any size by its version (one too large for a notice too), and the terminal that hears it reads it back whole', async () => {
     const t1 = await terminal('T3');
     const t2 = await terminal('T4');
     const first = await t1.guard.begin(sale('tok-notice-2'));
@@ -71,11 +73,11 @@ describe('notices', () => {
     const [held] = t2.heard.flatMap((c) => (c.type === 'record' && c.record.id === first.attempt?.id ? [c.record] : []));
     t2.count();
     // Written through the store itself: the guard keeps its free text short. Over 8000 bytes with the
-    // multi-byte characters, so the notice the database sends in the write's transaction names it by id.
+    // multi-byte characters: more than a notice could carry, and its notice is a version like any other.
     const large: AttemptRecord = { ...(held as AttemptRecord), status: 'declined', updatedAt: Date.now(), message: '拒'.repeat(3_000) };
     await t1.store.put(large);
     await vi.waitFor(() => expect(statusHeard(t2.heard, large.id)).toEqual(['pending', 'declined']), { timeout: 3_000 });
-    expect(t2.statements).toEqual(['pos_duplicate_guard_get']);
+    expect(t2.statements).toEqual(['pos_duplicate_guard_noticed']);
     const told = t2.heard.at(-1) as { record: AttemptRecord };
     expect(told.record.message).toBe(large.message);
   });
@@ -84,34 +86,30 @@ describe('notices', () => {
 describe('parseNotice', () => {
   const row = (id: string) => ({ v: 1, id, status: 'pending' });
 
-  it('takes the rows a notice carries, and the ids it names alone', () => {
-    const payload = JSON.stringify(['M1', [[`a`, 7, -3, 1_000, row('a')], 'b'], 'w_other']);
-    expect(parseNotice(payload, 'M1', 'w_self')).toEqual({
-      rows: [{ record: row('a'), version: 7, skew: -3, changedAt: 1_000 }],
-      ids: ['b'],
-    });
+  it('takes the versions a notice names', () => {
+    expect(parseNotice(JSON.stringify(['M1', [7, 9], 'w_other']), 'M1', 'w_self')).toEqual({ versions: [7, 9], ids: [] });
   });
 
   it("ignores another merchant's notices and this writer's own", () => {
-    const payload = JSON.stringify(['M1', [[`a`, 7, 0, 1_000, row('a')]], 'w_self']);
+    const payload = JSON.stringify(['M1', [7], 'w_self']);
     expect(parseNotice(payload, 'M2', 'w_other')).toBeUndefined();
     expect(parseNotice(payload, 'M1', 'w_self')).toBeUndefined();
   });
 
-  it("reads an older store's notices (an id, or a list of ids) as ids to read back", () => {
-    expect(parseNotice(JSON.stringify(['M1', 'a', 'w']), 'M1', 'x')).toEqual({ ids: ['a'], rows: [] });
-    expect(parseNotice(JSON.stringify(['M1', ['a', 'b'], 'w']), 'M1', 'x')).toEqual({ ids: ['a', 'b'], rows: [] });
+  it("reads an older store's notices (an id, a list of ids, rows) as ids to read back: nothing a notice carries is taken", () => {
+    expect(parseNotice(JSON.stringify(['M1', 'a', 'w']), 'M1', 'x')).toEqual({ versions: [], ids: ['a'] });
+    expect(parseNotice(JSON.stringify(['M1', ['a', 'b'], 'w']), 'M1', 'x')).toEqual({ versions: [], ids: ['a', 'b'] });
+    const rows = [
+      [`a`, 7, -3, 1_000, row('a')],
+      ['b', '7', 0, 1_000, row('not-b')],
+      ['c', 7, 0, 1_000],
+    ];
+    expect(parseNotice(JSON.stringify(['M1', rows, 'w']), 'M1', 'x')).toEqual({ versions: [], ids: ['a', 'b', 'c'] });
   });
 
-  it('takes an item that is not a whole row as a hint: its id is read back', () => {
-    const items = [
-      ['a', 7, 0, 1_000, row('not-a')], // the record is another row's
-      ['b', '7', 0, 1_000, row('b')], // a version that is not a number
-      ['c', 7, 0, 1_000], // no record
-      [42, 7, 0, 1_000, row('42')], // no id: nothing to read back
-      { id: 'd' },
-    ];
-    expect(parseNotice(JSON.stringify(['M1', items, 'w']), 'M1', 'x')).toEqual({ ids: ['a', 'b', 'c'], rows: [] });
+  it('ignores what names no row: versions that are not positive safe integers, items without an id', () => {
+    const items = [0, -1, 1.5, 2 ** 53, '', [42, 7, 0, 1_000, row('42')], { id: 'd' }, null];
+    expect(parseNotice(JSON.stringify(['M1', items, 'w']), 'M1', 'x')).toEqual({ versions: [], ids: [] });
   });
 });
 

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGuard, GuardConfigError, type Guard, type Sale } from '../../../src/index.js';
+import { createGuard, GuardConfigError, verifyJournal, type Guard, type JournalEntry, type Sale } from '../../../src/index.js';
+import { headOf, journalSeal } from '../../../src/journal/chain.js';
 import { DEFAULT_SCHEMA, postgresStore, schemaSql, type PostgresStoreOptions } from '../../../src/postgres.js';
 import { freshDatabase, type FreshDatabase } from '../../helpers/postgres.js';
 
@@ -69,7 +70,7 @@ describe('the DDL', () => {
       const check = pools[0] as pg.Pool;
       // One transaction made all of it: no terminal ran the DDL again after the first one committed.
       expect(await creators(check, DEFAULT_SCHEMA)).toHaveLength(1);
-      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 2 }]);
+      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 3 }]);
       // And they share one history: a sale begun on one is IN_FLIGHT on all the others.
       const ten = started.map((r) => (r as PromiseFulfilledResult<Guard>).value);
       expect((await (ten[3] as Guard).begin(sale('tok-ten'))).verdict).toBe('allow');
@@ -127,9 +128,77 @@ describe('the DDL', () => {
       expect((await guard.begin({ ...sale('tok-upgrade'), orderId: 'ORD-1' })).verdict).toBe('allow');
       expect((await admin.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version ORDER BY 1`)).rows).toEqual([
         { version: 1 },
-        { version: 2 },
+        { version: 3 },
       ]);
       await guard.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('version 3 on a database of version 2', () => {
+  it('is brought up to date by the first terminal to start: journal seqs filled in, unique per terminal; chains go on; run again, it changes nothing', async () => {
+    const fresh = await freshDatabase('v2');
+    try {
+      const admin = fresh.pool({ max: 1 });
+      const s = DEFAULT_SCHEMA;
+      // The DDL version 2 shipped (schema/postgres.sql at that version), with a journal written by version 2's stores.
+      await admin.query(readFileSync(fileURLToPath(new URL('./schema-v2.sql', import.meta.url)), 'utf8'));
+      const seal = journalSeal(SECRET);
+      const chain = (n: number): JournalEntry[] => {
+        const entries: JournalEntry[] = [];
+        for (let i = 0; i < n; i++) {
+          entries.push(seal({ at: 1_000 + i, type: 'start', detail: `v2 ${i}` }, entries.at(-1) && headOf(entries.at(-1) as JournalEntry)));
+        }
+        return entries;
+      };
+      const v2Journal = async (terminalId: string | null, entries: readonly JournalEntry[]) => {
+        for (const entry of entries) {
+          await admin.query(`INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry) VALUES ('M1', $1, $2, $3)`, [
+            terminalId,
+            entry.at,
+            JSON.stringify(entry),
+          ]);
+        }
+      };
+      await v2Journal('T1', chain(3));
+      // A chain version 2 broke (seq 2 sealed twice: a batch in flight at a restart), and an entry from before the chain.
+      const [first, second] = chain(2) as [JournalEntry, JournalEntry];
+      await v2Journal('T2', [first, second, seal({ at: 2_000, type: 'start', detail: 'again' }, headOf(first))]);
+      await v2Journal('T3', [{ at: 500, type: 'start' }]);
+
+      const guard = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T1' });
+      const allowed = await guard.begin(sale('tok-v2'));
+      await allowed.attempt?.approve();
+      await guard.close();
+
+      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 2 }, { version: 3 }]);
+      const rows = async () =>
+        (
+          await admin.query<{ terminal_id: string; seq: string | null; entry: string }>(
+            `SELECT terminal_id, seq, entry FROM ${s}.journal ORDER BY id`,
+          )
+        ).rows;
+      const bySeq = (terminalId: string, held: Awaited<ReturnType<typeof rows>>) =>
+        held.filter((r) => r.terminal_id === terminalId).map((r) => (r.seq === null ? null : Number(r.seq)));
+      const migrated = await rows();
+      // T1's chain went on from its version 2 entries, and verifies whole.
+      const t1 = bySeq('T1', migrated);
+      expect(t1.slice(0, 4)).toEqual([1, 2, 3, 4]);
+      expect(t1).toEqual(t1.map((_, i) => i + 1));
+      const t1Entries = migrated.filter((r) => r.terminal_id === 'T1').map((r) => JSON.parse(r.entry) as JournalEntry);
+      expect(verifyJournal(t1Entries, { secret: SECRET })).toMatchObject({ ok: true });
+      // The broken chain keeps its first seq 2; the second holds none (the chain is as broken as it was, and says so).
+      expect(bySeq('T2', migrated)).toEqual([1, 2, null]);
+      expect(bySeq('T3', migrated)).toEqual([null]);
+      // From now on a seq is taken once per terminal.
+      await expect(
+        admin.query(`INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq) VALUES ('M1', 'T1', 1, '{}', 2)`),
+      ).rejects.toThrow(/journal_seq/);
+      // The DDL run again (a DBA's psql -f twice) changes nothing.
+      await admin.query(schemaSql(s));
+      expect(await rows()).toEqual(migrated);
     } finally {
       await fresh.drop();
     }

@@ -1,0 +1,204 @@
+/**
+ * From the adversarial review of postgresStore's per-terminal journal chain
+ * (SPEC §12, docs/journal.md "Several terminals"): the head is read at
+ * attach from the database's last entry of the terminal, and each terminal
+ * seals alone. A till restarted while its previous run's last batch was on
+ * its way sealed that batch's seqs again; two tills with one terminalId (or
+ * none) sealed one chain from two heads, silently. Now a seq is taken once
+ * per terminal (journal_seq: the loser seals again on the database's head),
+ * a store holds its terminal (a session lock on its listening connection)
+ * and a second till with the id is refused, and postgresStore requires a
+ * terminalId.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createGuard,
+  GuardConfigError,
+  GuardStorageError,
+  verifyJournal,
+  type Guard,
+  type GuardEvent,
+  type JournalEntry,
+  type Sale,
+} from '../../../src/index.js';
+import { DEFAULT_SCHEMA, postgresStore, type PostgresStore } from '../../../src/postgres.js';
+import { memoryStore } from '../../../src/stores/memory.js';
+import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../../helpers/postgres.js';
+
+const SECRET = 'attack-journal-secret-0123456789';
+const MERCHANT = 'M-ATTACK-J';
+
+let db: FreshDatabase;
+let proxy: TcpProxy;
+beforeAll(async () => {
+  db = await freshDatabase('terminal_chain');
+  proxy = await tcpProxy(Number(db.config.port));
+});
+afterAll(async () => {
+  await proxy?.close();
+  await db?.drop();
+});
+
+const sale = (token: string): Sale => ({ amount: 1250, currency: 'CNY', card: { token } });
+
+async function terminal(
+  terminalId: string | undefined,
+  pool: pg.Pool = db.pool({ max: 3 }),
+): Promise<{ guard: Guard; store: PostgresStore; pool: pg.Pool }> {
+  const store = postgresStore({ pool, local: memoryStore(), timeout: '1s', retry: '100ms' });
+  const guard = await createGuard({ merchantId: MERCHANT, ...(terminalId === undefined ? {} : { terminalId }), secret: SECRET, store });
+  return { store, guard, pool };
+}
+
+async function charge(guard: Guard, token: string): Promise<void> {
+  await (await guard.begin(sale(token))).attempt?.approve();
+  expect((await guard.begin(sale(token))).verdict).toBe('prompt');
+}
+
+async function chain(terminalId: string | null): Promise<JournalEntry[]> {
+  const { rows } = await db
+    .pool({ max: 1 })
+    .query<{ entry: string }>(
+      `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id IS NOT DISTINCT FROM $2 ORDER BY id`,
+      [MERCHANT, terminalId],
+    );
+  return rows.map((r) => JSON.parse(r.entry) as JournalEntry);
+}
+
+describe('postgresStore: one sealer per terminal chain', () => {
+  it('a terminal restarted while its last journal batch is still in flight seals its entries after that batch: nothing lost, the chain verifies', async () => {
+    const first = await terminal('TR');
+    await charge(first.guard, 'tok-jr-1');
+    await first.store.settled();
+    // Something holds the journal for a moment (a VACUUM FULL, a DBA's LOCK, a slow disk): inserts wait, reads do not.
+    const locker = await db.pool({ max: 1 }).connect();
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${DEFAULT_SCHEMA}.journal IN SHARE MODE`);
+    // The till's last sale: its journal batch is sent and waits on the lock.
+    void charge(first.guard, 'tok-jr-2').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The till dies (power cut): the server still runs the INSERT it was sent, and commits it once the lock goes.
+    // Its process is gone: its sockets are cut and it never reaches the database again.
+    const dead = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const pool = first.pool as unknown as { connect: unknown; query: unknown; _clients: { connection: { stream: { destroy(): void } } }[] };
+    pool.connect = () => Promise.reject(dead);
+    pool.query = () => Promise.reject(dead);
+    for (const client of pool._clients) client.connection.stream.destroy();
+    // The till restarts and reads its head meanwhile.
+    const restarted = await terminal('TR');
+    await locker.query('COMMIT');
+    locker.release();
+    await charge(restarted.guard, 'tok-jr-3');
+    await restarted.store.settled().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await restarted.store.settled().catch(() => undefined);
+    const entries = await chain('TR');
+    const seqs = entries.map((e) => e.seq);
+    expect({ seqs, verified: verifyJournal(entries, { secret: SECRET }) }).toMatchObject({ verified: { ok: true } });
+    // Both runs' start-ups and the restarted till's own sale are on the chain, after the batch that landed late: nothing lost.
+    expect(entries.filter((e) => e.type === 'start')).toHaveLength(2);
+    expect(entries.at(-1)).toMatchObject({ type: 'decision', verdict: 'prompt' });
+    await Promise.all([restarted.guard.close(), first.guard.close().catch(() => undefined)]);
+  });
+
+  it('a second till with the same terminalId is refused at start (GuardStorageError LOCKED, naming the id and what to do)', async () => {
+    const a = await terminal('TWIN');
+    let refused: unknown;
+    const b = await terminal('TWIN').catch((error: unknown) => {
+      refused = error;
+      return undefined;
+    });
+    if (b) {
+      await charge(a.guard, 'tok-twin-1');
+      await charge(b.guard, 'tok-twin-2');
+      await Promise.all([a.store.settled(), b.store.settled()]);
+    }
+    const entries = await chain('TWIN');
+    const verified = verifyJournal(entries, { secret: SECRET });
+    // Either the second one is refused at start (the database knows a live chain under that id), or the chain holds.
+    expect({ refused: refused !== undefined, verified }).toMatchObject(b ? { verified: { ok: true } } : { refused: true });
+    expect(refused).toBeInstanceOf(GuardStorageError);
+    expect(refused).toMatchObject({
+      code: 'LOCKED',
+      field: 'terminalId',
+      message: expect.stringMatching(/"TWIN".*Give each till its own terminalId/),
+    });
+    await Promise.all([a.guard.close(), b?.guard.close()]);
+  });
+
+  it('a refused till starts on the same store once the id is free (the other closed), and then holds the id itself', async () => {
+    const a = await terminal('FREE');
+    const store = postgresStore({ pool: db.pool({ max: 3 }), local: memoryStore(), timeout: '1s', retry: '100ms' });
+    const options = { merchantId: MERCHANT, terminalId: 'FREE', secret: SECRET, store };
+    await expect(createGuard(options)).rejects.toMatchObject({ name: 'GuardStorageError', code: 'LOCKED' });
+    await charge(a.guard, 'tok-free-1');
+    await a.guard.close();
+    const b = await createGuard(options);
+    await charge(b, 'tok-free-2');
+    await store.settled();
+    expect(verifyJournal(await chain('FREE'), { secret: SECRET })).toMatchObject({ ok: true });
+    await expect(terminal('FREE')).rejects.toMatchObject({ name: 'GuardStorageError', code: 'LOCKED' });
+    // One store, one terminal: a guard re-created over it under another id is refused.
+    await expect(createGuard({ ...options, terminalId: 'OTHER' })).rejects.toMatchObject({ name: 'GuardConfigError', field: 'store' });
+    await b.close();
+  });
+
+  it('a till without a terminalId is refused (GuardConfigError): tills without one shared one chain and broke it, silently', async () => {
+    const started: { guard: Guard; store: PostgresStore }[] = [];
+    let refused: unknown;
+    for (let i = 0; i < 2; i++) {
+      try {
+        started.push(await terminal(undefined));
+      } catch (error) {
+        refused = error;
+      }
+    }
+    if (started.length === 2) {
+      await charge((started[0] as { guard: Guard }).guard, 'tok-none-1');
+      await charge((started[1] as { guard: Guard }).guard, 'tok-none-2');
+      await Promise.all(started.map((t) => t.store.settled()));
+    }
+    const entries = await chain(null);
+    const verified = verifyJournal(entries, { secret: SECRET });
+    expect({ refused: refused !== undefined, verified }).toMatchObject(
+      started.length === 2 ? { verified: { ok: true } } : { refused: true },
+    );
+    expect(refused).toBeInstanceOf(GuardConfigError);
+    expect(refused).toMatchObject({ code: 'INVALID_OPTION', field: 'terminalId' });
+    await Promise.all(started.map((t) => t.guard.close()));
+  });
+
+  it('a till whose connection dropped while another took its terminalId stops sending its journal, says so, and sends it all once it holds the id again', async () => {
+    // A reaches the database through the proxy: its connections can be cut and come back.
+    const a = await terminal('AWAY', db.pool({ max: 3, port: proxy.port }));
+    const errors: unknown[] = [];
+    a.guard.on('storage-error', (event: Extract<GuardEvent, { type: 'storage-error' }>) => errors.push(event.error));
+    await charge(a.guard, 'tok-away-1');
+    await a.store.settled();
+    proxy.cut();
+    // While A is away (its sessions gone, its lock with them), another till starts with A's id.
+    const b = await terminal('AWAY');
+    await charge(b.guard, 'tok-away-2');
+    await b.store.settled();
+    proxy.restore();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // A is back on the database but cannot hold its id: its journal is kept, not sealed onto B's chain, and it says so.
+    const before = (await chain('AWAY')).length;
+    await charge(a.guard, 'tok-away-3');
+    await a.store.settled().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors.some((e) => e instanceof GuardStorageError && e.code === 'LOCKED')).toBe(true);
+    const during = await chain('AWAY');
+    expect(verifyJournal(during, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(during.length).toBe(before);
+    // B goes: A takes its id again and sends what it kept, sealed after B's entries.
+    await b.guard.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await a.store.settled();
+    const after = await chain('AWAY');
+    expect(verifyJournal(after, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(after.length).toBeGreaterThanOrEqual(before + 2);
+    await a.guard.close();
+  });
+});
