@@ -18,9 +18,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * node_modules, so a scratch project inside the repository would quietly use
  * the repository's vitest, pg and types instead of what the tarball brings.
  *
- * No network: the install is `npm install --offline`, from the npm cache
- * that `npm ci` / `npm install` of this repository filled. TypeScript and
- * @types/node for the type checks are the repository's own.
+ * No network: the scratch project gets a package-lock.json naming the
+ * tarball and, for its dependencies, the versions and integrity hashes of
+ * this repository's lockfile, and installs with `npm ci --offline`. That
+ * needs only the tarballs `npm ci` of this repository put in the npm cache
+ * (a plain `npm install --offline <tarball>` also needs the registry's
+ * package documents to resolve `^` ranges, which `npm ci` never caches: it
+ * failed with ENOTCACHED on a fresh cache). TypeScript and @types/node for
+ * the type checks are the repository's own.
  *
  * Run with `npm run test:package` (its own vitest config: see there why).
  */
@@ -29,7 +34,16 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
+  license: string;
   exports: Record<string, unknown>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, unknown>;
+  bin: Record<string, string>;
+  engines: Record<string, string>;
+};
+const repositoryLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { dependencies?: Record<string, string>; dev?: boolean; devOptional?: boolean; peer?: boolean }>;
 };
 const NAME = pkg.name;
 /** The entry points with code, as listed in package.json (`.`, `./testing`, …). */
@@ -45,11 +59,14 @@ interface Run {
 
 /**
  * The environment for child processes: without what `npm run` sets for this
- * repository (npm_package_*, npm_lifecycle_*, npm_config_* of the outer run),
- * which would otherwise leak into the scratch project's npm and node.
+ * repository (npm_package_*, npm_lifecycle_*, npm_config_local_prefix…),
+ * which would point the scratch project's npm back at the repository. The
+ * cache location is kept: the offline install reads that cache.
  */
 const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE_PATH' && key !== 'NODE_OPTIONS'),
+  Object.entries(process.env).filter(
+    ([key]) => (!/^npm_/i.test(key) || key.toLowerCase() === 'npm_config_cache') && key !== 'NODE_PATH' && key !== 'NODE_OPTIONS',
+  ),
 );
 
 function run(command: string, args: string[], cwd: string, timeout = 240_000): Promise<Run> {
@@ -84,6 +101,46 @@ async function freshCheckout(into: string): Promise<void> {
     }
   }
   symlinkSync(realpathSync(join(root, 'node_modules')), join(into, 'node_modules'), 'dir');
+}
+
+/**
+ * The scratch project's package.json and package-lock.json: the tarball, and
+ * the package's dependencies (and theirs) as this repository's lockfile
+ * pins them, so `npm ci --offline` resolves nothing.
+ */
+function scratchProject(dir: string, tarball: string): void {
+  const spec = `file:${tarball}`;
+  const manifest = { name: 'scratch-consumer', private: true, dependencies: { [NAME]: spec } };
+  const packages: Record<string, unknown> = {
+    '': manifest,
+    // What npm itself writes for a package: `npm ci` links the bin from this entry, not from the tarball.
+    [`node_modules/${NAME}`]: {
+      version: pkg.version,
+      resolved: spec,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
+      peerDependencies: pkg.peerDependencies,
+      peerDependenciesMeta: pkg.peerDependenciesMeta,
+    },
+  };
+  const pending = Object.keys(pkg.dependencies);
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const key = `node_modules/${name}`;
+    if (key in packages) continue;
+    const locked = repositoryLock.packages[key];
+    // Only hoisted entries are looked up: a nested one would need npm's own tree logic.
+    if (!locked) throw new Error(`package-lock.json has no ${key}: run npm install in the repository`);
+    const { dev: _dev, devOptional: _devOptional, peer: _peer, ...entry } = locked;
+    packages[key] = entry;
+    pending.push(...Object.keys(locked.dependencies ?? {}));
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: manifest.name, lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }
 
 /** Uses every entry point for real, so a type that collapsed to `any` shows up as an unused @ts-expect-error. */
@@ -146,14 +203,12 @@ beforeAll(async () => {
   const tarball = readdirSync(work).find((file) => file.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball:\n${packed.stdout}\n${packed.stderr}`);
 
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch-consumer', private: true }));
-  const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, tarball)], project);
+  scratchProject(project, join(work, tarball));
+  const install = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project);
   if (install.code !== 0 && /ENOTCACHED/.test(install.stderr)) {
-    throw new Error(
-      `npm install --offline: a dependency is not in the npm cache; run \`npm ci\` in the repository first.\n${install.stderr}`,
-    );
+    throw new Error(`npm ci --offline: a dependency is not in the npm cache; run \`npm ci\` in the repository first.\n${install.stderr}`);
   }
-  expectSuccess(install, 'npm install of the tarball');
+  expectSuccess(install, 'npm ci of the tarball');
   installed = join(project, 'node_modules', NAME);
 });
 
