@@ -41,13 +41,15 @@ const ADAPTER_BUDGET_BYTES = 3_120;
 const SPEC_CORE_BUDGET_BYTES = 24_000;
 /**
  * The tarball `npm pack` makes, packed (gzip, what is downloaded) and
- * unpacked (what lands in node_modules). Measured when issue 16 dropped the
- * source maps: 1,351,037 bytes packed and 5,268,895 unpacked (182 files)
- * before, 471.9 KB and 1,848.8 KB (156 files) after. The budgets leave ~5% for
- * what the CLI and docs still gain; raise them on purpose, with the reason.
+ * unpacked (what lands in node_modules). Issue 16 measured 1,351,037 bytes
+ * packed and 5,268,895 unpacked (182 files) with source maps; 471.9 KB and
+ * 1,848.8 KB (156 files) without them; 373.1 KB and 1,485.8 KB (160 files)
+ * once the bin shared the library's chunks instead of bundling its own copy.
+ * The budgets leave ~7% for what the CLI and docs still gain; raise them on
+ * purpose, with the reason.
  */
-const PACKED_BUDGET_BYTES = 500_000;
-const UNPACKED_BUDGET_BYTES = 1_950_000;
+const PACKED_BUDGET_BYTES = 400_000;
+const UNPACKED_BUDGET_BYTES = 1_600_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
