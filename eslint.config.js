@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'coverage/', 'test-results/', '.test-tmp/', 'schema/'],
+    ignores: ['dist/', 'node_modules/', 'coverage/', 'test-results/', '.test-tmp/', 'schema/', 'docs/api/'],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,

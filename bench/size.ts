@@ -1,5 +1,6 @@
 /**
- * `npm run size` (after the build): the bundle budgets of SPEC §8, enforced.
+ * `npm run size` (after the build): the bundle budgets of SPEC §8, enforced,
+ * and the budget of the package itself (what `npm install` downloads).
  *
  * size-limit measures the entries of `.size-limit.json` (esbuild bundle,
  * minified, gzip, with every dependency); this adds the rule size-limit
@@ -38,6 +39,17 @@ const ADAPTER_BUDGET_BYTES = 3_120;
  * unnoticed; this line keeps the gap in view.
  */
 const SPEC_CORE_BUDGET_BYTES = 24_000;
+/**
+ * The tarball `npm pack` makes, packed (gzip, what is downloaded) and
+ * unpacked (what lands in node_modules). Issue 16 measured 1,351,037 bytes
+ * packed and 5,268,895 unpacked (182 files) with source maps; 471.9 KB and
+ * 1,848.8 KB (156 files) without them; 373.1 KB and 1,485.8 KB (160 files)
+ * once the bin shared the library's chunks instead of bundling its own copy.
+ * The budgets leave ~7% for what the CLI and docs still gain; raise them on
+ * purpose, with the reason.
+ */
+const PACKED_BUDGET_BYTES = 400_000;
+const UNPACKED_BUDGET_BYTES = 1_600_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
@@ -66,6 +78,30 @@ function measure(): SizeLimitEntry[] {
   return parsed as SizeLimitEntry[];
 }
 
+interface PackResult {
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+  files: { path: string }[];
+}
+
+/**
+ * What `npm pack` would put in the tarball, without writing it and without
+ * running `prepare` (the build ran already; building again would only cost
+ * time). A missing dist/ would pass any budget, so it is refused.
+ */
+function measurePackage(): PackResult {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`npm pack --dry-run failed (exit ${run.status}):\n${run.stderr}`);
+  const [result] = JSON.parse(run.stdout) as PackResult[];
+  if (!result) throw new Error(`npm pack --dry-run --json printed no package:\n${run.stdout}`);
+  if (!result.files.some((file) => file.path === 'dist/index.js')) {
+    throw new Error('the package has no dist/index.js: run `npm run build` first');
+  }
+  return result;
+}
+
 function entry(entries: SizeLimitEntry[], pattern: RegExp): SizeLimitEntry {
   const found = entries.find((e) => pattern.test(e.name));
   if (!found) throw new Error(`no size-limit entry named ${pattern} in .size-limit.json`);
@@ -86,11 +122,27 @@ function main(): number {
     ok: combined.size - core.size < ADAPTER_BUDGET_BYTES,
   });
 
+  const tarball = measurePackage();
+  rows.push(
+    {
+      name: `npm package, packed (${tarball.entryCount} files)`,
+      size: tarball.size,
+      limit: PACKED_BUDGET_BYTES,
+      ok: tarball.size <= PACKED_BUDGET_BYTES,
+    },
+    {
+      name: 'npm package, unpacked',
+      size: tarball.unpackedSize,
+      limit: UNPACKED_BUDGET_BYTES,
+      ok: tarball.unpackedSize <= UNPACKED_BUDGET_BYTES,
+    },
+  );
+
   const width = Math.max(...rows.map((r) => r.name.length));
-  process.stdout.write('minified + gzip, with dependencies (size-limit, esbuild)\n');
+  process.stdout.write('minified + gzip, with dependencies (size-limit, esbuild); the npm package as npm pack makes it\n');
   for (const r of rows) {
     const limit = r.limit === undefined ? '' : `limit ${kb(r.limit)}`;
-    process.stdout.write(`${r.name.padEnd(width)}  ${kb(r.size).padStart(9)}  ${limit.padEnd(16)}  ${r.ok ? 'ok' : 'FAIL'}\n`);
+    process.stdout.write(`${r.name.padEnd(width)}  ${kb(r.size).padStart(10)}  ${limit.padEnd(16)}  ${r.ok ? 'ok' : 'FAIL'}\n`);
   }
   if (core.size >= SPEC_CORE_BUDGET_BYTES) {
     process.stdout.write(

@@ -3,7 +3,7 @@ import type { IndexView } from './rules.js';
 import type { AttemptRecord, Claim } from './types.js';
 
 /**
- * The cross-process reservation contract (SPEC §6, §9), defined once beside
+ * The cross-process reservation contract, defined once beside
  * the rules so that every shared store (IndexedDB tabs today) only stores and
  * hands back records, and never decides who holds a sale.
  *

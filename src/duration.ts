@@ -17,7 +17,7 @@ export interface DurationRules {
 }
 
 /**
- * Parses a Duration (SPEC §4) to milliseconds. Rejects what a typo would
+ * Parses a `Duration` (`90_000`, `'90s'`, `'1d12h'`) to milliseconds. Rejects what a typo would
  * produce (`'10 m'`, `'1.5h'`, `'10'`) instead of guessing.
  */
 export function parseDuration(value: Duration, rules: DurationRules): number {

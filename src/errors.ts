@@ -36,7 +36,7 @@ export type GuardInputErrorCode =
   | 'INVALID_OVERRIDE'
   | 'INVALID_ATTEMPT_ID'
   | 'INVALID_FILTER'
-  /** Reconciliation (SPEC §11): a processor transaction, or a settlement file's row, that cannot be read. */
+  /** Reconciliation: a processor transaction, or a settlement file's row, that cannot be read. */
   | 'INVALID_TRANSACTION'
   /** `reconcile(attempts, …)` given attempts that are not `AttemptRecord`s. */
   | 'INVALID_ATTEMPT'
@@ -138,9 +138,9 @@ export class GuardStorageError extends GuardError<GuardStorageErrorCode> {
   constructor(code: GuardStorageErrorCode, message: string, options?: GuardErrorOptions);
   /**
    * @deprecated Pass a {@link GuardStorageErrorCode}. This signature exists
-   * only because the file store's `storageError(code: string, …)`
-   * (src/stores/file/io.ts) still takes any string; once that parameter is a
-   * `GuardStorageErrorCode`, delete this overload.
+   * because the file store still raises storage errors with codes typed as
+   * plain strings; it will be removed once every code is a
+   * `GuardStorageErrorCode`.
    */
   constructor(code: string, message: string, options?: GuardErrorOptions);
   constructor(code: string, message: string, options?: GuardErrorOptions) {

@@ -3,7 +3,7 @@ import { isOpen } from './lifecycle.js';
 import type { AttemptRecord, GuardStore } from './types.js';
 
 /**
- * The history seam (SPEC §6): what the guard keeps in memory, and what it
+ * The history seam: what the guard keeps in memory, and what it
  * leaves to a store that keeps history.
  *
  * A decision must see at once every record that can match a sale by its

@@ -9,6 +9,8 @@
  * import { indexedDbStore } from 'pos-duplicate-guard/idb';
  *
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: indexedDbStore() });
+ *
+ * @module pos-duplicate-guard/idb
  */
 export { indexedDbStore } from './stores/idb.js';
 export type { IndexedDbStore, IndexedDbStoreOptions } from './stores/idb.js';

@@ -1,7 +1,9 @@
 /**
  * pos-duplicate-guard: stops a POS terminal from charging a customer twice.
- * The public API at a glance; adapters live in their own entry points
- * (`pos-duplicate-guard/node`, `/idb`, `/testing`).
+ * The public API at a glance; stores and tools live in their own entry points
+ * (`pos-duplicate-guard/node`, `/idb`, `/postgres`, `/reconcile`, `/testing`).
+ *
+ * @module pos-duplicate-guard
  */
 export { createGuard, Guard } from './guard.js';
 export { memoryStore } from './stores/memory.js';

@@ -1,5 +1,5 @@
 /**
- * pos-duplicate-guard/node: the store for Node and Electron terminals.
+ * `pos-duplicate-guard/node`: the store for Node and Electron terminals.
  *
  * A separate entry point so browser bundles of the core never pull in
  * `node:fs`. Only this entry (and the modules under `stores/file`) may import
@@ -9,6 +9,8 @@
  * import { createGuard } from 'pos-duplicate-guard';
  * import { fileStore } from 'pos-duplicate-guard/node';
  * const guard = await createGuard({ merchantId: 'M-0001', secret, store: fileStore('/var/lib/pos/guard.jsonl') });
+ *
+ * @module pos-duplicate-guard/node
  */
 export { fileStore } from './stores/file.js';
 export type { FileStore, FileStoreFs, FileStoreOptions } from './stores/file.js';

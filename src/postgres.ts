@@ -1,6 +1,6 @@
 /**
  * `pos-duplicate-guard/postgres`: one history for several terminals on
- * PostgreSQL (SPEC §9). Its own entry point: `pg` is a peer dependency of
+ * PostgreSQL. Its own entry point: `pg` is a peer dependency of
  * this entry only (the app passes its own `pg.Pool`), and nothing here is in
  * the core bundle.
  *
@@ -15,6 +15,8 @@
  *   local: fileStore('/var/lib/till/guard.jsonl'),
  * });
  * const guard = await createGuard({ merchantId: 'M-0001', terminalId: 'T-03', secret, store });
+ *
+ * @module pos-duplicate-guard/postgres
  */
 export { postgresStore } from './stores/postgres.js';
 export type { PostgresStore, PostgresStoreOptions } from './stores/postgres.js';

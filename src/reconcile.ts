@@ -1,6 +1,6 @@
 /**
  * `pos-duplicate-guard/reconcile`: the guard's attempts against the
- * processor's records (对账, SPEC §11). Its own entry point: matching and
+ * processor's records (对账). Its own entry point: matching and
  * file reading add nothing to the core bundle; the core's part is
  * `guard.applyReconciliation(report)`, which only settles.
  *
@@ -9,6 +9,8 @@
  * const transactions = await readTransactions('settlement.csv', { format: 'wechat' });
  * const report = reconcile(await guard.attempts(), transactions, { tolerance: '2m', window: '10m' });
  * await guard.applyReconciliation(report); // settles what the processor's records prove
+ *
+ * @module pos-duplicate-guard/reconcile
  */
 export { reconcile, FINDING_CODES } from './reconcile/match.js';
 export type { ReconcileOptions } from './reconcile/match.js';

@@ -1,8 +1,8 @@
 /**
- * `pos-duplicate-guard/testing`: the QA scenario system (SPEC §7) and the
- * store conformance suite (SPEC §6) for your own test suites. Node only (the
- * loader reads files); `storeContract` runs under vitest, an optional peer
- * dependency.
+ * `pos-duplicate-guard/testing`: the QA scenarios (JSON files of steps and
+ * expected decisions) and the store conformance suite, for your own test
+ * suites. Node only (the loader reads files); `storeContract` runs under
+ * vitest, an optional peer dependency.
  *
  * @example
  * import { loadScenarios, runScenario } from 'pos-duplicate-guard/testing';
@@ -11,6 +11,8 @@
  *     expect((await runScenario(scenario)).failures).toEqual([]);
  *   });
  * }
+ *
+ * @module pos-duplicate-guard/testing
  */
 export { runScenario } from './scenarios/runner.js';
 export type { RunScenarioOptions, ScenarioFailure, ScenarioResult } from './scenarios/runner.js';

@@ -1,6 +1,6 @@
 /**
- * Public types of pos-duplicate-guard. Names follow SPEC §4 exactly: outside
- * tests and QA scenario files are written against them.
+ * Public types of pos-duplicate-guard. Their names are a stable contract:
+ * outside tests and QA scenario files are written against them.
  */
 
 /** Milliseconds, or `'90s'`, `'10m'`, `'9m59s'`, `'1d12h'` (units d, h, m, s, ms). */
@@ -104,11 +104,11 @@ export interface AttemptRecord {
   code?: string;
   message?: string;
   override?: OverrideNote;
-  /** Recovery of an `unknown` outcome (SPEC §10): what `recover` was asked so far. */
+  /** Recovery of an `unknown` outcome: what `recover` was asked so far. */
   recovery?: RecoveryState;
 }
 
-/** Kept with an attempt while its outcome is recovered (SPEC §10): survives restarts. */
+/** Kept with an attempt while its outcome is recovered: survives restarts. */
 export interface RecoveryState {
   /** `recover` calls made (scheduled and `recoverNow`). */
   tries: number;
@@ -123,7 +123,7 @@ export interface RecoveryState {
 /** What `recover` answers: an outcome to settle with, or nothing (still unknown). */
 export type RecoverAnswer = Outcome | undefined;
 
-/** One try of `recoverNow` (SPEC §10). */
+/** One try of `recoverNow`. */
 export interface RecoverResult {
   attemptId: string;
   /** The attempt's status after the try. */
@@ -219,7 +219,7 @@ export interface Clock {
 export type Locale = 'en' | 'zh-CN';
 export type StorageErrorPolicy = 'prompt' | 'block' | 'allow';
 
-/** What a decision made while a shared store is cut off becomes (SPEC §9): `'allow'` leaves its verdict as it is. */
+/** What a decision made while a shared store is cut off becomes: `'allow'` leaves its verdict as it is. */
 export type SharedUnavailablePolicy = 'allow' | 'prompt' | 'block';
 
 export interface AttemptFilter {
@@ -249,7 +249,7 @@ export interface ChargeOptions {
 /** One line of the audit journal. Never holds card data. */
 export interface JournalEntry {
   at: number;
-  /** `reconcile`: an attempt settled by `guard.applyReconciliation` (SPEC §11); `detail` names the finding and the processor's transactions. */
+  /** `reconcile`: an attempt settled by `guard.applyReconciliation`; `detail` names the finding and the processor's transactions. */
   type:
     'decision' | 'override' | 'settle' | 'resume' | 'clock-anomaly' | 'start' | 'prune' | 'storage' | 'conflict' | 'recover' | 'reconcile';
   attemptId?: string;
@@ -264,9 +264,9 @@ export interface JournalEntry {
   detail?: string;
   /** A `conflict`: this terminal's attempt, then the other terminal's. */
   attempts?: readonly string[];
-  /** Its place on the journal's chain (SPEC §12): 1, 2, 3… without gaps. Absent in journals written before the chain. */
+  /** Its place on the journal's chain: 1, 2, 3… without gaps. Absent in journals written before the chain. */
   seq?: number;
-  /** HMAC-SHA-256 (unpadded base64url) linking it to the entry before (docs/journal.md). Absent in journals written before the chain. */
+  /** HMAC-SHA-256 (unpadded base64url) linking it to the entry before, keyed by the guard's secret. Absent in journals written before the chain. */
   hash?: string;
 }
 
@@ -288,7 +288,8 @@ export type JournalSeal = (entry: JournalEntry, previous: JournalHead | undefine
 
 /**
  * Where attempts live. Small on purpose: a store for your own database is
- * about 40 lines (see README, "Writing a store").
+ * about 40 lines; check it with `storeContract` from
+ * `pos-duplicate-guard/testing`.
  *
  * The guard issues writes without waiting for earlier ones to finish, so a
  * store must apply `put`, `claim` and `delete` calls in the order they were
@@ -312,7 +313,7 @@ export interface GuardStore {
   /**
    * Appends an audit entry, in call order with the other writes. With
    * `seal` (the guard always passes one) the store keeps the journal's
-   * chain (SPEC §12): it appends `seal(entry, head)`, where `head` is the
+   * chain: it appends `seal(entry, head)`, where `head` is the
    * `{ seq, hash }` of the entry it appended last, whichever process, tab or
    * earlier run appended it (`undefined` for a journal's first), and keeps
    * the head of what it appended in its metadata under `'journal-head'`, as
@@ -345,7 +346,7 @@ export interface GuardStore {
    */
   attach?(owner: StoreOwner): void | Promise<void>;
   /**
-   * Optional, a shared store with a local fallback (SPEC §9): `true` while it
+   * Optional, a shared store with a local fallback: `true` while it
    * is cut off from the others, so decisions see only this terminal's
    * knowledge and carry `SHARED_UNAVAILABLE`.
    */
@@ -393,12 +394,12 @@ export type StoreChange =
   /** A shared store's catch-up after a cut-off found another terminal's approval of the same sale or order: see the `conflict` event. */
   | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] };
 
-/** What a catch-up after a cut-off can find (SPEC §9): a probable double charge, to refund. */
+/** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';
 
 /** What a shared store tells a claim's judge. */
 export interface ClaimContext {
-  /** The store could not reach the others and judged on this terminal's own records (SPEC §9, `SHARED_UNAVAILABLE`). */
+  /** The store could not reach the others and judged on this terminal's own records (`SHARED_UNAVAILABLE`). */
   readonly cutOff: boolean;
 }
 
@@ -444,9 +445,9 @@ export type GuardEvent =
    */
   /** A processor answer that arrived after the attempt was settled otherwise: journaled, not applied. An approval here is a probable double charge. */
   | { type: 'late-answer'; attemptId: string; answer: AttemptStatus; status: AttemptStatus }
-  /** A shared store's catch-up found this terminal's attempt and another's both charged for one sale or order (SPEC §9): refund one. */
+  /** A shared store's catch-up found this terminal's attempt and another's both charged for one sale or order: refund one. */
   | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] }
-  /** One `recover` call for an unknown attempt (SPEC §10): its answer, or what it threw. */
+  /** One `recover` call for an unknown attempt: its answer, or what it threw. */
   | { type: 'recover'; attemptId: string; try: number; outcome?: Outcome; error?: unknown }
   /** The last scheduled try left the attempt unknown: for a person to settle (once per attempt). */
   | { type: 'recovery-exhausted'; attemptId: string; tries: number }
@@ -487,7 +488,7 @@ export interface GuardOptions {
    */
   onSharedUnavailable?: SharedUnavailablePolicy;
   /**
-   * Resolves an `unknown` attempt without a person (SPEC §10): ask the
+   * Resolves an `unknown` attempt without a person: ask the
    * processor (a status inquiry first, then a reversal, 冲正) and answer an
    * outcome (`approved`, `declined`, `cancelled`, `voided`), or `undefined`
    * while it is still unknown. Called first `recoverAfter` after the attempt

@@ -1,5 +1,5 @@
 /**
- * Checking a journal against its chain (SPEC §12): entries in the order the
+ * Checking a journal against its chain: entries in the order the
  * journal holds them, the secret, and the head the store kept. Pure: the
  * caller reads the entries (`readJournal` from `pos-duplicate-guard/node`
  * for a file store's journal, `store.journal()` for a memory store's).
@@ -132,10 +132,12 @@ export function journalVerifier(options: VerifyJournalOptions): {
 
 /**
  * Checks a journal's entries, in the order the journal holds them, against
- * its chain (SPEC §12): `{ ok: true, entries, … }`, or the first bad `seq`
+ * its chain: `{ ok: true, entries, … }`, or the first bad `seq`
  * and what is wrong there (`edited`, `missing`, `reordered`, `truncated`).
- * Pass the store's `head` to see a cut tail. See docs/journal.md for what it
- * proves and what it does not.
+ * Pass the store's `head` to see a cut tail. It proves, to whoever holds the
+ * secret, that the entries are the ones the guard wrote, in order, none
+ * missing, added or changed; it proves nothing against someone who holds
+ * the secret too (the chain is an HMAC, not a signature).
  * @example
  * const head = parseJournalHead(await store.getMeta('journal-head'));
  * const result = verifyJournal(store.journal(), { secret, head });

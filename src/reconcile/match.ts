@@ -27,7 +27,7 @@ export interface ReconcileOptions {
   now?: number | string;
 }
 
-/** The findings table's order (SPEC §11): reports and totals list codes in it. */
+/** The findings table's order: reports and totals list codes in it. */
 export const FINDING_CODES: readonly FindingCode[] = [
   'UNKNOWN_WAS_CHARGED',
   'UNKNOWN_NOT_CHARGED',

@@ -1,9 +1,8 @@
 /**
- * The column layouts of the common settlement exports, one preset each
- * (docs/reconciliation.md lists their columns). A preset names the columns
- * its header row must have and turns one row into the transactions it
- * records (none for a fee or payout line; two for a WeChat Pay order that
- * was charged and then revoked).
+ * The column layouts of the common settlement exports, one preset each. A
+ * preset names the columns its header row must have and turns one row into
+ * the transactions it records (none for a fee or payout line; two for a
+ * WeChat Pay order that was charged and then revoked).
  */
 import type { ProcessorTransaction } from './types.js';
 

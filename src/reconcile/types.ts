@@ -1,5 +1,5 @@
 /**
- * The types of reconciliation (SPEC §11), type-only: the core imports them
+ * The types of reconciliation, type-only: the core imports them
  * (`guard.applyReconciliation`) with `import type`, so none of the matching
  * or file reading reaches the core bundle.
  */
@@ -66,7 +66,7 @@ export interface FindingTotal {
 /** What `reconcile` returns: plain data, JSON as it is. */
 export interface ReconcileReport {
   findings: Finding[];
-  /** Per code and currency, in the order of the findings table (SPEC §11). */
+  /** Per code and currency, in the order of `FINDING_CODES`. */
   totals: FindingTotal[];
 }
 

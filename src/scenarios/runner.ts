@@ -33,13 +33,13 @@ import {
 } from './schema.js';
 
 /**
- * Runs a scenario (SPEC §7) against a fresh guard on a `memoryStore()` with a
+ * Runs a QA scenario against a fresh guard on a `memoryStore()` with a
  * virtual clock. Every step is run even after a failure, so one report shows
  * everything that went wrong; a step that throws unexpectedly is a failure,
  * never a crash of the run.
  *
  * A scenario whose steps name a `terminal`, or `disconnect` / `reconnect`
- * one, runs several terminals instead (SPEC §7, §9): one shared in-memory
+ * one, runs several terminals instead: one shared in-memory
  * database with PostgreSQL's claim semantics, and for each terminal a
  * `sharedStore` over it with a `memoryStore()` of its own as `local`, its own
  * clocks (see `sharedVirtualTime`) and its own guard. T1, the default
@@ -49,7 +49,7 @@ import {
  *
  * A scenario that scripts the processor (`processor`), presses "Check with
  * the processor" (`recoverNow`) or sets `recoverAfter` / `recoverTries`
- * gives every guard a `recover` (SPEC §10): it answers each try from the
+ * gives every guard a `recover`: it answers each try from the
  * attempt's script, in order, across restarts and whichever terminal asks;
  * past the script's end, or for an attempt with none, still unknown. Any
  * other scenario's guards have no `recover`, exactly as before it existed.

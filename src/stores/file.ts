@@ -37,8 +37,8 @@ export interface FileStore extends HistoryStore {
 
 /**
  * A store with history for Node and Electron terminals: one file, a snapshot
- * and a log (docs/file-store.md). `put` and `setMeta` resolve once their line
- * is fsynced (puts queued meanwhile share the next write and fsync); a delete
+ * and a log, one JSON document a line. `put` and `setMeta` resolve once their
+ * line is fsynced (puts queued meanwhile share the next write and fsync); a delete
  * rides along with the next write. It keeps in memory where each record's
  * line is, not the records. One process owns the file (`<path>.lock`).
  * @example

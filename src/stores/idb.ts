@@ -81,7 +81,7 @@ const HOT_STATES = [
 type Broadcast = { from: string; id: string } | { from: string; unpersisted: AttemptRecord };
 
 /**
- * The browser store (SPEC §6), on idb-keyval. Records survive reloads and
+ * The browser store, on idb-keyval. Records survive reloads and
  * crashes; `claim` makes a reservation one IndexedDB read-write transaction, so
  * two tabs cannot both reserve one sale, on `http://` pages too (no Web Locks,
  * no `crypto.subtle` needed); a BroadcastChannel keeps other tabs' guards

@@ -22,7 +22,7 @@ export interface MemoryStore extends GuardStore {
  * re-created over it (the QA scenarios' `restart`), not a page reload.
  * Records are immutable, so it keeps the guard's own objects: no copies.
  *
- * It keeps history (SPEC §6): the guard holds only hot records, and reads
+ * It keeps history: the guard holds only hot records, and reads
  * settled ones past `window` back from here by id or by order.
  */
 /* @__NO_SIDE_EFFECTS__ */

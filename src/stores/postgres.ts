@@ -27,12 +27,19 @@ export interface PostgresStoreOptions {
   retry?: Duration;
 }
 
-/** A store several terminals share (SPEC §9). */
+/**
+ * A store several terminals share: a `GuardStore` with two more methods.
+ * `settled()` resolves once the writes issued so far, and any catch-up in
+ * progress, are done (for tests). `sync()` tries the database now and
+ * resolves once what was written while cut off was sent and what was missed
+ * was read; it rejects with `GuardStorageError` (`UNAVAILABLE`) while the
+ * database still cannot be reached: a till's "Reconnect" button.
+ */
 export type PostgresStore = SharedStore;
 
 /**
- * One history for several terminals, on PostgreSQL (SPEC §9): every rule of
- * SPEC §3 holds across terminals as within one guard, each reservation one
+ * One history for several terminals, on PostgreSQL: every duplicate rule
+ * holds across terminals as within one guard, each reservation one
  * transaction and (for a new sale) one round trip; other terminals' changes
  * arrive by LISTEN/NOTIFY; with `local`, a till cut off from the database
  * keeps taking payments and catches up when it is back. The guard's

@@ -48,7 +48,7 @@ export interface StoreContractOptions {
 export type StoreCapability = 'claim' | 'subscribe' | 'history' | 'journal';
 
 /**
- * The conformance suite every `GuardStore` passes (SPEC §6): call it at the
+ * The conformance suite every `GuardStore` passes: call it at the
  * top level of a vitest test file and it registers one `describe` block of
  * checks against your store. The checks are what the guard relies on:
  *

@@ -18,6 +18,7 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   files: string[];
   bin: Record<string, string>;
   exports: Record<string, string | Record<string, Record<string, string>>>;
+  typesVersions?: Record<string, Record<string, string[]>>;
 };
 
 type Conditions = Record<string, Record<string, string>>;
@@ -65,6 +66,16 @@ describe('package.json exports', () => {
     expect(pkg.main).toBe(core.require?.default);
     expect(pkg.module).toBe(core.import?.default);
     expect([core.import?.types, core.require?.types]).toContain(pkg.types);
+  });
+
+  it('maps every subpath for moduleResolution node10 (which ignores exports) to its require types', () => {
+    const mapped = pkg.typesVersions?.['*'] ?? {};
+    const subpaths = conditional.filter(([subpath]) => subpath !== '.');
+    expect(Object.fromEntries(subpaths.map(([subpath]) => [subpath.slice(2), mapped[subpath.slice(2)]]))).toEqual(
+      Object.fromEntries(subpaths.map(([subpath, conditions]) => [subpath.slice(2), [conditions.require?.types]])),
+    );
+    // The JSON asset resolves under node10 too; the SQL file is not a module and has no types to map.
+    expect(mapped['scenario.schema.json']).toEqual([pkg.exports['./scenario.schema.json']]);
   });
 
   it('ships every file the map and the bin point at', () => {
