@@ -228,6 +228,26 @@ export function failAll<Code extends GuardErrorCode>(
 }
 
 /**
+ * Runs one check that throws (a field's own validation) and, if it throws
+ * an `ErrorClass`, adds that error's issues to `found` and returns
+ * `undefined`, so the checks after it still run and every problem is
+ * reported at once ({@link failAll}). Anything else it throws goes through.
+ */
+export function gather<Code extends GuardErrorCode, T>(
+  ErrorClass: abstract new (...args: never[]) => GuardError<Code>,
+  found: GuardIssue<Code>[],
+  check: () => T,
+): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof ErrorClass) || error.issues.length === 0) throw error;
+    found.push(...error.issues);
+    return undefined;
+  }
+}
+
+/**
  * Throws the one {@link issue} "`field` RULE, got VALUE":
  *
  *     fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer', amount);

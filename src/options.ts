@@ -1,5 +1,16 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, GuardInputError, fail, invalidOption, isGuardError } from './errors.js';
+import {
+  GuardConfigError,
+  GuardInputError,
+  fail,
+  failAll,
+  gather,
+  invalidOption,
+  isGuardError,
+  type GuardConfigErrorCode,
+  type GuardInputErrorCode,
+  type GuardIssue,
+} from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
@@ -118,62 +129,106 @@ function secretOf(secret: unknown): Uint8Array {
   }
 }
 
+// Problems are listed in the order of the GuardOptions type (SHAPE's), unknown options last.
+const ORDER = Object.keys(SHAPE);
+const rankOf = (field: string): number => (ORDER.includes(field) ? ORDER.indexOf(field) : ORDER.length);
+const byField = (a: { field: string }, b: { field: string }): number => rankOf(a.field) - rankOf(b.field);
+
 export function resolveOptions(input: GuardOptions): ResolvedOptions {
   // A plain copy, read once: a getter or Proxy that throws is a config error, not a raw TypeError.
   const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
   if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
+  // Every option is checked, and every problem reported in one error, not one per start-up.
+  const found: GuardIssue<GuardConfigErrorCode>[] = [];
+  const check = <T>(run: () => T): T | undefined => gather(GuardConfigError, found, run);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
     if (!KNOWN.has(key)) {
-      throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
+      const field = redact(key);
+      found.push({
+        code: 'INVALID_OPTION',
+        field,
+        rule: 'is not a createGuard option',
+        message: `\`${field}\` is not a createGuard option`,
+      });
     }
   }
   const { clock, scheduler, store, authorize, recover, recoverTries } = options;
-  if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
-    invalidOption('clock', 'an object with now() and monotonic() functions', clock);
-  }
-  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
-    invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
-  }
-  if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
-    invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
-  }
-  if (authorize !== undefined && typeof authorize !== 'function') invalidOption('authorize', 'a function', authorize);
-  if (recover !== undefined && typeof recover !== 'function') {
-    invalidOption('recover', 'a function (attempt) => outcome | undefined', recover);
-  }
-  if (recoverTries !== undefined && !(Number.isSafeInteger(recoverTries) && recoverTries >= 0)) {
-    invalidOption('recoverTries', 'an integer >= 0 (0: only recoverNow tries)', recoverTries);
-  }
-  const resolved: ResolvedOptions = {
-    merchantId: id('merchantId', options.merchantId, true) as string,
-    terminalId: id('terminalId', options.terminalId, false),
-    secret: secretOf(options.secret),
+  check(() => {
+    if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
+      invalidOption('clock', 'an object with now() and monotonic() functions', clock);
+    }
+  });
+  check(() => {
+    if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
+      invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
+    }
+  });
+  check(() => {
+    if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
+      invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
+    }
+  });
+  check(() => authorize === undefined || typeof authorize === 'function' || invalidOption('authorize', 'a function', authorize));
+  check(
+    () =>
+      recover === undefined ||
+      typeof recover === 'function' ||
+      invalidOption('recover', 'a function (attempt) => outcome | undefined', recover),
+  );
+  check(() => {
+    if (recoverTries !== undefined && !(Number.isSafeInteger(recoverTries) && recoverTries >= 0)) {
+      invalidOption('recoverTries', 'an integer >= 0 (0: only recoverNow tries)', recoverTries);
+    }
+  });
+  const merchantId = check(() => id('merchantId', options.merchantId, true));
+  const terminalId = check(() => id('terminalId', options.terminalId, false));
+  const secret = check(() => secretOf(options.secret));
+  const windowMs = check(() => parseDuration(options.window ?? '10m', { field: 'window' }));
+  const pendingTimeoutMs = check(() => parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }));
+  const retentionMs = check(() => parseDuration(options.retention ?? '24h', { field: 'retention' }));
+  const recoverAfterMs = check(() => parseDuration(options.recoverAfter ?? '5s', { field: 'recoverAfter' }));
+  const locale = check(() => oneOf('locale', options.locale, LOCALES, 'en'));
+  const onStorageError = check(() => oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'));
+  const onSharedUnavailable = check(() => oneOf('onSharedUnavailable', options.onSharedUnavailable, SHARED_UNAVAILABLE_POLICIES, 'allow'));
+  check(
+    () =>
+      pendingTimeoutMs === undefined ||
+      pendingTimeoutMs > 0 ||
+      invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout),
+  );
+  check(
+    () => recoverAfterMs === undefined || recoverAfterMs > 0 || invalidOption('recoverAfter', 'a Duration above 0', options.recoverAfter),
+  );
+  check(() => {
+    if (retentionMs !== undefined && windowMs !== undefined && retentionMs < windowMs) {
+      invalidOption(
+        'retention',
+        `at least \`window\` (${windowMs} ms), or approved sales would be forgotten inside the window`,
+        options.retention,
+      );
+    }
+  });
+  if (found.length > 0) failAll(GuardConfigError, found.sort(byField));
+  return {
+    merchantId: merchantId as string,
+    terminalId,
+    secret: secret as Uint8Array,
     store: store ?? memoryStore(),
-    windowMs: parseDuration(options.window ?? '10m', { field: 'window' }),
-    pendingTimeoutMs: parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }),
-    retentionMs: parseDuration(options.retention ?? '24h', { field: 'retention' }),
+    windowMs: windowMs as number,
+    pendingTimeoutMs: pendingTimeoutMs as number,
+    retentionMs: retentionMs as number,
     authorize,
     recover,
-    recoverAfterMs: parseDuration(options.recoverAfter ?? '5s', { field: 'recoverAfter' }),
+    recoverAfterMs: recoverAfterMs as number,
     recoverTries: recoverTries ?? 3,
     clock: clock ?? systemClock,
     scheduler: scheduler ?? systemScheduler,
-    locale: oneOf('locale', options.locale, LOCALES, 'en'),
-    onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
-    onSharedUnavailable: oneOf('onSharedUnavailable', options.onSharedUnavailable, SHARED_UNAVAILABLE_POLICIES, 'allow'),
+    locale: locale as Locale,
+    onStorageError: onStorageError as StorageErrorPolicy,
+    onSharedUnavailable: onSharedUnavailable as SharedUnavailablePolicy,
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
-  if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
-  if (resolved.recoverAfterMs <= 0) invalidOption('recoverAfter', 'a Duration above 0', options.recoverAfter);
-  if (resolved.retentionMs < resolved.windowMs) {
-    invalidOption(
-      'retention',
-      `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`,
-      options.retention,
-    );
-  }
-  return resolved;
 }
 
 /** `charge()`'s options, checked and resolved once. */
@@ -207,14 +262,20 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
     fail(GuardInputError, 'INVALID_OPTION', 'options', 'must be an object with confirm?, escalate? and timeout?', options);
   }
   const { confirm, escalate, timeout } = options as Record<string, unknown>;
-  return {
-    confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
-    escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
-    timeoutMs:
+  // All three are checked, and every problem reported at once.
+  const found: GuardIssue<GuardInputErrorCode>[] = [];
+  const check = <T>(run: () => T): T | undefined => gather(GuardInputError, found, run);
+  const resolved = {
+    confirm: check(() => callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input)),
+    escalate: check(() => callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input)),
+    timeoutMs: check(() =>
       timeout === undefined
         ? defaultTimeoutMs
         : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
+    ),
   };
+  if (found.length > 0) failAll(GuardInputError, found);
+  return resolved as ResolvedChargeOptions;
 }
 
 /** A timeout of 0 would settle every charge as unknown before the processor could answer. */
