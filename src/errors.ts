@@ -66,6 +66,13 @@ export type GuardInputErrorCode =
   /** `guard.applyReconciliation(report)` given something that is not a `ReconcileReport`. */
   | 'INVALID_REPORT'
   | 'INVALID_SUBMIT'
+  /**
+   * `submit` resolved something that is not `{ approved: true | false, … }`: a
+   * bug in the app, not a network failure. Never thrown: `charge` settles the
+   * attempt `unknown` and hands this error back in its result and in an
+   * `invalid-submit-result` event.
+   */
+  | 'INVALID_SUBMIT_RESULT'
   /** A `charge` option (`timeout`, `onSubmitting`…). */
   | 'INVALID_OPTION'
   /** `charge({ timeout })` that is no Duration. */

@@ -18,6 +18,7 @@ export {
 export type {
   GuardErrorName,
   GuardErrorOptions,
+  GuardIssue,
   GuardErrorCode,
   GuardInputErrorCode,
   GuardConfigErrorCode,
@@ -45,6 +46,7 @@ export type {
   AuthorizeRequest,
   CardInput,
   ChargeOptions,
+  ChargeCause,
   ChargeResult,
   Claim,
   LoadScope,
