@@ -439,7 +439,7 @@ async function applyAnswer(
   // An answer it may not settle with (`refunded`, `pending`, not an outcome): an error, and no more scheduled tries.
   error ??= new GuardStateError(
     'INVALID_TRANSITION',
-    `recover answered '${outcome?.status}': an unknown attempt can only be settled approved, declined, cancelled or voided`,
+    `recover answered ${outcome ? `'${outcome.status}'` : 'no outcome'}: an unknown attempt can only be settled approved, declined, cancelled or voided`,
     { field: 'recover' },
   );
   await releaseLease(ctx, held, leased, { ended: true });
