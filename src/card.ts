@@ -28,7 +28,8 @@ const forbiddenMessage = (field: string) =>
 /** What can be wrong with a card, or with a sale because of card data in it. */
 export type CardIssue = GuardIssue<'INVALID_CARD' | 'SENSITIVE_DATA'>;
 
-const isSensitive = (key: string): boolean => FORBIDDEN.test(key.toLowerCase().replace(/[-_]/g, ''));
+/** True for a CVV / PIN / track key: reported by {@link sensitiveIssues}, so not again as an unknown field. */
+export const isSensitive = (key: string): boolean => FORBIDDEN.test(key.toLowerCase().replace(/[-_]/g, ''));
 
 /** One issue per CVV / PIN / track field among `value`'s keys, in key order. */
 export function sensitiveIssues(value: object, prefix: string): GuardIssue<'SENSITIVE_DATA'>[] {
@@ -45,9 +46,6 @@ export function refuseSensitiveFields(value: object, prefix: string): void {
   const found = sensitiveIssues(value, prefix);
   if (found.length > 0) failAll(GuardInputError, found);
 }
-
-/** True for a key that {@link sensitiveIssues} reports: not reported again as an unknown field. */
-export { isSensitive };
 
 // One definition of a card number for the whole guard (pan.ts); exported here too, where it always was.
 export { luhnValid };

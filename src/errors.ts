@@ -227,29 +227,38 @@ export function issue<Code extends GuardErrorCode>(code: Code, field: string, ru
 export function failAll<Code extends GuardErrorCode>(
   ErrorClass: GuardErrorClass<Code>,
   issues: readonly GuardIssue<NoInfer<Code>>[],
+  cause?: unknown,
 ): never {
   const first = issues[0];
   if (first === undefined) throw new TypeError('failAll needs at least one issue');
   const message = issues.map((i) => i.message).join('; ');
-  throw new ErrorClass(first.code, message, { field: first.field, issues });
+  throw new ErrorClass(first.code, message, { field: first.field, issues, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** What {@link gather} collected: every issue, and the first `cause` met (what a getter or Proxy threw). */
+export interface Gathered<Code extends GuardErrorCode> {
+  readonly issues: GuardIssue<Code>[];
+  cause?: unknown;
 }
 
 /**
  * Runs one check that throws (a field's own validation) and, if it throws
- * an `ErrorClass`, adds that error's issues to `found` and returns
- * `undefined`, so the checks after it still run and every problem is
- * reported at once ({@link failAll}). Anything else it throws goes through.
+ * an `ErrorClass`, adds that error's issues (and its cause, if the first)
+ * to `found` and returns `undefined`, so the checks after it still run and
+ * every problem is reported at once ({@link failAll}). Anything else it
+ * throws goes through.
  */
 export function gather<Code extends GuardErrorCode, T>(
   ErrorClass: abstract new (...args: never[]) => GuardError<Code>,
-  found: GuardIssue<Code>[],
+  found: Gathered<Code>,
   check: () => T,
 ): T | undefined {
   try {
     return check();
   } catch (error) {
     if (!(error instanceof ErrorClass) || error.issues.length === 0) throw error;
-    found.push(...error.issues);
+    found.issues.push(...error.issues);
+    found.cause ??= error.cause;
     return undefined;
   }
 }

@@ -7,9 +7,10 @@ import {
   gather,
   invalidOption,
   isGuardError,
+  issue,
   type GuardConfigErrorCode,
   type GuardInputErrorCode,
-  type GuardIssue,
+  type Gathered,
 } from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
@@ -139,19 +140,11 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
   const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
   if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
   // Every option is checked, and every problem reported in one error, not one per start-up.
-  const found: GuardIssue<GuardConfigErrorCode>[] = [];
+  const found: Gathered<GuardConfigErrorCode> = { issues: [] };
   const check = <T>(run: () => T): T | undefined => gather(GuardConfigError, found, run);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key)) {
-      const field = redact(key);
-      found.push({
-        code: 'INVALID_OPTION',
-        field,
-        rule: 'is not a createGuard option',
-        message: `\`${field}\` is not a createGuard option`,
-      });
-    }
+    if (!KNOWN.has(key)) found.issues.push(issue('INVALID_OPTION', redact(key), 'is not a createGuard option'));
   }
   const { clock, scheduler, store, authorize, recover, recoverTries } = options;
   check(() => {
@@ -209,7 +202,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
       );
     }
   });
-  if (found.length > 0) failAll(GuardConfigError, found.sort(byField));
+  if (found.issues.length > 0) failAll(GuardConfigError, found.issues.sort(byField), found.cause);
   return {
     merchantId: merchantId as string,
     terminalId,
@@ -263,7 +256,7 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
   }
   const { confirm, escalate, timeout } = options as Record<string, unknown>;
   // All three are checked, and every problem reported at once.
-  const found: GuardIssue<GuardInputErrorCode>[] = [];
+  const found: Gathered<GuardInputErrorCode> = { issues: [] };
   const check = <T>(run: () => T): T | undefined => gather(GuardInputError, found, run);
   const resolved = {
     confirm: check(() => callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input)),
@@ -274,7 +267,7 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
         : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
     ),
   };
-  if (found.length > 0) failAll(GuardInputError, found);
+  if (found.issues.length > 0) failAll(GuardInputError, found.issues, found.cause);
   return resolved as ResolvedChargeOptions;
 }
 

@@ -213,6 +213,18 @@ describe('resolveOptions: card numbers and hostile objects (issue 10)', () => {
     });
     expect(configError({ ...valid, clock }).field).toBe('clock');
   });
+
+  it('keeps what the getter threw as the cause, beside the other problems it reports (issue 16)', () => {
+    const thrown = new Error('no');
+    const clock = Object.defineProperty({ monotonic: () => 1 }, 'now', {
+      get: () => {
+        throw thrown;
+      },
+    });
+    const error = configError({ ...valid, clock, locale: 'fr' });
+    expect(error.issues.map((i) => i.field)).toEqual(['clock', 'locale']);
+    expect(error.cause).toBe(thrown);
+  });
 });
 
 describe('resolveOptions: every problem at once (issue 16)', () => {
