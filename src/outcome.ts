@@ -134,19 +134,20 @@ export function answerOutcome(answer: unknown): Settlement | undefined {
 }
 
 /**
- * What is wrong with `answer` as a `submit` answer, worded for whoever wrote
- * `submit` ("resolved undefined", "resolved an object whose `approved` is
- * \"yes\" (string)"), or `undefined` when {@link answerOutcome} can read it.
- * Values go through describeValue: masked, objects named, never printed.
+ * What is wrong with an answer {@link answerOutcome} refused, worded for
+ * whoever wrote `submit` ("resolved undefined", "resolved an object whose
+ * `approved` is \"yes\" (string)"). Values go through describeValue:
+ * masked, objects named, never printed.
  */
-export function answerProblem(answer: unknown): string | undefined {
+export function answerProblem(answer: unknown): string {
   if (answer === undefined) return 'resolved undefined (did it forget to return the answer?)';
   if (typeof answer !== 'object' || answer === null) return `resolved ${describeValue(answer)}`;
   const approved = read(answer, 'approved');
   if (approved === THREW) return 'resolved an object whose `approved` could not be read';
   if (approved === undefined) return 'resolved an object without `approved`';
   if (typeof approved !== 'boolean') return `resolved an object whose \`approved\` is ${describeValue(approved)}`;
-  return undefined;
+  // A getter that answered otherwise when answerOutcome read it.
+  return 'resolved an object whose `approved` was not a boolean when read';
 }
 
 /** An `unknown` outcome with why (a thrown error's message, a timeout), masked and cut to fit. */

@@ -54,8 +54,7 @@ export async function charge(
   );
   // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
   // a detail that cannot be kept is cut or dropped, and the journal says so.
-  const invalid = answer.timedOut || answer.error !== undefined ? undefined : answerProblem(answer.value);
-  const { outcome, notes } = settlementOf(answer, resolved.timeoutMs, invalid);
+  const { outcome, notes, invalid } = settlementOf(answer, resolved.timeoutMs);
   const { record, applied } = await settleOrKeep(ctx, attempt.id, outcome);
   for (const detail of applied ? notes : []) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId: attempt.id, detail });
   if (answer.timedOut) answer.late.then((late) => lateAnswer(ctx, attempt.id, late)).catch(() => undefined);
@@ -113,8 +112,7 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
   if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
   if (settlement === undefined) {
     // Late or not, an answer that is no answer is a bug to hear about; the attempt stays as it is.
-    const problem = answerProblem(late);
-    if (problem !== undefined) ctx.events.emit({ type: 'invalid-submit-result', attemptId, error: invalidSubmitResult(problem) });
+    ctx.events.emit({ type: 'invalid-submit-result', attemptId, error: invalidSubmitResult(answerProblem(late)) });
     return;
   }
   // It may have left memory since (settled, and unchanged for `window`): the store has it.
@@ -197,12 +195,17 @@ function ownerOf(ctx: GuardContext): GuardContext {
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 
-/** What submit's answer (or its throw, or its silence, or its `invalid` answer) settles the attempt as. */
-function settlementOf(answer: Settled, timeoutMs: number, invalid: string | undefined): Settlement {
+/**
+ * What submit's answer (or its throw, or its silence) settles the attempt
+ * as; for an answer that is none, `invalid` says what is wrong with it.
+ */
+function settlementOf(answer: Settled, timeoutMs: number): Settlement & { invalid?: string } {
   if (answer.timedOut) return unknownOutcome(`no answer within ${timeoutMs} ms`);
   if (answer.error !== undefined) return unknownOutcome(errorText(answer.error));
-  if (invalid !== undefined) return unknownOutcome(`submit ${invalid}, not { approved: true | false }: a bug in the app's submit`);
-  return answerOutcome(answer.value) ?? unknownOutcome('submit resolved no { approved } answer');
+  const settled = answerOutcome(answer.value);
+  if (settled) return settled;
+  const invalid = answerProblem(answer.value);
+  return { ...unknownOutcome(`submit ${invalid}, not { approved: true | false }: a bug in the app's submit`), invalid };
 }
 
 /** `charge`'s status for an attempt's: no money held (declined, cancelled, voided) reads `declined`. */

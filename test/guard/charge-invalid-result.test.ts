@@ -46,6 +46,33 @@ describe('charge(): submit resolving no { approved } answer is loud', () => {
     expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
   });
 
+  it('an `approved` getter that answers a boolean only the second time it is read is loud too', async () => {
+    let reads = 0;
+    const flipping = {
+      get approved() {
+        reads++;
+        return reads === 1 ? 'yes' : true;
+      },
+    };
+    const { events, result } = await charged(resolving(flipping));
+    expect(result).toMatchObject({ status: 'unknown', cause: 'submit-returned-invalid-result' });
+    expect(events).toHaveLength(1);
+  });
+
+  it('an answer is judged on one read of `approved`: a getter that turns odd on a second read does not unsettle it', async () => {
+    let reads = 0;
+    const flipping = {
+      get approved() {
+        reads++;
+        return reads === 1 ? true : 'yes';
+      },
+    };
+    const { events, result } = await charged(resolving(flipping));
+    expect(result.status).toBe('approved');
+    expect(result.cause).toBeUndefined();
+    expect(events).toEqual([]);
+  });
+
   it('never quotes a card number the bad answer holds', async () => {
     const { result } = await charged(resolving({ approved: '4111 1111 1111 1111' }));
     expect(cardNumberLeaks([result.error?.message, JSON.stringify(result), result.attempt])).toEqual([]);
