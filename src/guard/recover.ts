@@ -272,7 +272,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
     stop = after(ctx, RECOVER_LEASE_MS, () => {
       if (given) return;
       given = 'up';
-      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms, its lease`);
+      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms (its lease), so it was given up on`);
       resolve(settleAnswer(ctx, leased, tries, { thrown }, manual, false));
     });
   });
