@@ -112,8 +112,9 @@ function crossFieldIssues(input: Record<string, unknown>, wrong: ReadonlySet<str
 // The order issues are listed in: card data first (it must not be passed at
 // all), then the fields in the order the Sale type declares them, then
 // unknown fields in the order they were given.
-const FIELD_ORDER = ['amount', 'currency', 'card', 'kind', 'merchantId', 'terminalId', 'orderId', 'orderTotal', 'refundOf', 'operator'];
-const CARD_ORDER = ['card', 'card.pan', 'card.token', 'card.last4', 'card.bin', 'card.expiry'];
+// SALE_SHAPE and CARD_SHAPE list the fields in that order.
+const FIELD_ORDER = Object.keys(SALE_SHAPE);
+const CARD_ORDER = ['card', ...Object.keys(CARD_SHAPE).map((key) => `card.${key}`)];
 
 function rank(found: SaleIssue): number {
   if (found.code === 'SENSITIVE_DATA') return 0;
