@@ -55,6 +55,7 @@ export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 export const SHARED_UNAVAILABLE_POLICIES = ['allow', 'prompt', 'block'] as const satisfies readonly SharedUnavailablePolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
+// In the order GuardOptions declares them: problems are listed in this order.
 const SHAPE: Shape = {
   merchantId: 'value',
   terminalId: 'value',
@@ -64,14 +65,14 @@ const SHAPE: Shape = {
   pendingTimeout: 'value',
   retention: 'value',
   authorize: 'ref',
-  recover: 'ref',
-  recoverAfter: 'value',
-  recoverTries: 'value',
   clock: 'ref',
   scheduler: 'ref',
   locale: 'value',
   onStorageError: 'value',
   onSharedUnavailable: 'value',
+  recover: 'ref',
+  recoverAfter: 'value',
+  recoverTries: 'value',
   resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
@@ -130,7 +131,7 @@ function secretOf(secret: unknown): Uint8Array {
   }
 }
 
-// Problems are listed in the order of the GuardOptions type (SHAPE's), unknown options last.
+// Problems are listed in SHAPE's order (GuardOptions'), unknown options last.
 const ORDER = Object.keys(SHAPE);
 const rankOf = (field: string): number => (ORDER.includes(field) ? ORDER.indexOf(field) : ORDER.length);
 const byField = (a: { field: string }, b: { field: string }): number => rankOf(a.field) - rankOf(b.field);

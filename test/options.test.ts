@@ -253,6 +253,11 @@ describe('resolveOptions: every problem at once (issue 16)', () => {
     }
   });
 
+  it('lists the recover options after locale and the policies, as GuardOptions declares them', () => {
+    const error = configError({ ...valid, recoverTries: -1, recover: 'x', onStorageError: 'maybe', clock: {} });
+    expect(error.issues.map((i) => i.field)).toEqual(['clock', 'onStorageError', 'recover', 'recoverTries']);
+  });
+
   it('checks retention against window only when both are Durations', () => {
     expect(configError({ ...valid, window: 'x', retention: '1m' }).issues.map((i) => i.field)).toEqual(['window']);
     expect(configError({ ...valid, window: '10m', retention: '1m', locale: 'fr' }).issues.map((i) => i.field)).toEqual([
