@@ -6,7 +6,7 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as c
 const PART = /(\d+)(ms|d|h|m|s)/y;
 
 /** `GuardConfigError` or `GuardInputError`: any class that takes the code `INVALID_DURATION`. */
-type ErrorClass = new (code: 'INVALID_DURATION', message: string, options?: GuardErrorOptions) => Error;
+type ErrorClass = new (code: 'INVALID_DURATION', message: string, options?: GuardErrorOptions<'INVALID_DURATION'>) => Error;
 
 export interface DurationRules {
   field: string;

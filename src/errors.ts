@@ -17,10 +17,33 @@ export const GUARD_ERROR_NAMES = [
 
 export type GuardErrorName = (typeof GUARD_ERROR_NAMES)[number];
 
-export interface GuardErrorOptions {
+export interface GuardErrorOptions<Code extends GuardErrorCode = GuardErrorCode> {
   /** The offending field, dotted (`card.pan`, `window`). */
   field?: string;
   cause?: unknown;
+  /**
+   * Every problem found, in a fixed order, when the input had more than one
+   * (see {@link GuardIssue}). Without it, an error with a `field` has that
+   * one problem as its only issue.
+   */
+  issues?: readonly GuardIssue<Code>[];
+}
+
+/**
+ * One problem with an input: the field, the rule it broke, and the sentence
+ * saying both. A `Sale` (or options, an outcome, an override request) with
+ * several problems throws one error listing them all, as zod does, so a
+ * form can mark every bad field at once instead of one per try.
+ */
+export interface GuardIssue<Code extends GuardErrorCode = GuardErrorCode> {
+  /** The code this problem alone would have thrown (`INVALID_CARD` for `card.pan`, `INVALID_SALE` for `amount`). */
+  readonly code: Code;
+  /** Dotted, as in {@link GuardError.field}: `amount`, `card.pan`. */
+  readonly field: string;
+  /** The rule, without the field's name: `must be 12-19 digits (spaces and dashes allowed)`. */
+  readonly rule: string;
+  /** The field and the rule, and the bad value where it is safe to quote: `` `amount` must be …, got 12.5 (number) ``. */
+  readonly message: string;
 }
 
 // Each class's codes, closed: a `switch (error.code)` is checked, and a
@@ -43,6 +66,13 @@ export type GuardInputErrorCode =
   /** `guard.applyReconciliation(report)` given something that is not a `ReconcileReport`. */
   | 'INVALID_REPORT'
   | 'INVALID_SUBMIT'
+  /**
+   * `submit` resolved something that is not `{ approved: true | false, … }`: a
+   * bug in the app, not a network failure. Never thrown: `charge` settles the
+   * attempt `unknown` and hands this error back in its result and in an
+   * `invalid-submit-result` event.
+   */
+  | 'INVALID_SUBMIT_RESULT'
   /** A `charge` option (`timeout`, `onSubmitting`…). */
   | 'INVALID_OPTION'
   /** `charge({ timeout })` that is no Duration. */
@@ -101,15 +131,40 @@ export type GuardErrorCode =
 export abstract class GuardError<Code extends GuardErrorCode = GuardErrorCode> extends Error {
   abstract override readonly name: GuardErrorName;
   readonly code: Code;
+  /** The offending field, dotted; with several issues, the first one's. */
   readonly field: string | undefined;
+  /**
+   * Every problem with the input, in the order of the input's fields: one
+   * for most errors, several when a `Sale` or options broke several rules,
+   * none when the error is about no field (a storage failure, a closed guard).
+   */
+  readonly issues: readonly GuardIssue<Code>[];
 
-  constructor(code: Code, message: string, options: GuardErrorOptions = {}) {
+  constructor(code: Code, message: string, options: GuardErrorOptions<Code> = {}) {
     // Values reach messages through describeValue, which masks them; this is
     // the safeguard for any that did not: no guard error carries a card number.
     super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field === undefined ? undefined : redactCardNumbers(options.field);
+    this.issues = Object.freeze((options.issues ?? implicitIssues(code, this.field, this.message)).map(safeIssue));
   }
+}
+
+/** The one issue of an error thrown for a single field: its rule is the message after the field's name. */
+function implicitIssues<Code extends GuardErrorCode>(code: Code, field: string | undefined, message: string): GuardIssue<Code>[] {
+  if (field === undefined) return [];
+  const named = `\`${field}\` `;
+  return [{ code, field, rule: message.startsWith(named) ? message.slice(named.length) : message, message }];
+}
+
+/** The same safeguard as the message's, on each issue: they are serialised with the error (JSON, logs). */
+function safeIssue<Code extends GuardErrorCode>(issue: GuardIssue<Code>): GuardIssue<Code> {
+  return Object.freeze({
+    code: issue.code,
+    field: redactCardNumbers(issue.field),
+    rule: redactCardNumbers(issue.rule),
+    message: redactCardNumbers(issue.message),
+  });
 }
 
 /** A `Sale`, an override request or a step argument broke a rule. Nothing was recorded. */
@@ -135,38 +190,92 @@ export class GuardOverrideError extends GuardError<GuardOverrideErrorCode> {
 /** The store failed in a way the guard cannot turn into a decision (open, load, lock held). */
 export class GuardStorageError extends GuardError<GuardStorageErrorCode> {
   override readonly name = 'GuardStorageError' as const;
-  constructor(code: GuardStorageErrorCode, message: string, options?: GuardErrorOptions);
+  constructor(code: GuardStorageErrorCode, message: string, options?: GuardErrorOptions<GuardStorageErrorCode>);
   /**
    * @deprecated Pass a {@link GuardStorageErrorCode}. This signature exists
    * because the file store still raises storage errors with codes typed as
    * plain strings; it will be removed once every code is a
    * `GuardStorageErrorCode`.
    */
-  constructor(code: string, message: string, options?: GuardErrorOptions);
-  constructor(code: string, message: string, options?: GuardErrorOptions) {
+  constructor(code: string, message: string, options?: GuardErrorOptions<GuardStorageErrorCode>);
+  constructor(code: string, message: string, options?: GuardErrorOptions<GuardStorageErrorCode>) {
     super(code as GuardStorageErrorCode, message, options);
   }
 }
 
+/** A class of guard error, as `fail` and `failAll` take it. */
+export type GuardErrorClass<Code extends GuardErrorCode> = new (code: Code, message: string, options?: GuardErrorOptions<Code>) => Error;
+
 /**
- * Throws "`field` RULE, got VALUE": the guard's one way of saying which field
- * broke which rule. `rule` is the whole predicate (`must be a function`, `is
- * only for …`). The value is quoted through {@link describeValue} (masked,
- * named, never printed whole) only when one is passed: leave it out where the
- * value may be card data. Pass the field name through `redact` first when it
- * is the caller's own text (an unknown key).
+ * "`field` RULE, got VALUE": the guard's one way of saying which field broke
+ * which rule. `rule` is the whole predicate (`must be a function`, `is only
+ * for …`). The value is quoted through {@link describeValue} (masked, named,
+ * never printed whole) only when one is passed: leave it out where the value
+ * may be card data. Pass the field name through `redact` first when it is
+ * the caller's own text (an unknown key).
+ */
+export function issue<Code extends GuardErrorCode>(code: Code, field: string, rule: string, ...value: [value?: unknown]): GuardIssue<Code> {
+  const got = value.length > 0 ? `, got ${describeValue(value[0])}` : '';
+  return { code, field, rule, message: `\`${field}\` ${rule}${got}` };
+}
+
+/**
+ * Throws one error for every problem found (at least one), each named in the
+ * message: the first problem's code and field are the error's, so code that
+ * reads `error.field` still finds the first; `error.issues` has them all.
+ */
+export function failAll<Code extends GuardErrorCode>(
+  ErrorClass: GuardErrorClass<Code>,
+  issues: readonly GuardIssue<NoInfer<Code>>[],
+  cause?: unknown,
+): never {
+  const first = issues[0];
+  if (first === undefined) throw new TypeError('failAll needs at least one issue');
+  const message = issues.map((i) => i.message).join('; ');
+  throw new ErrorClass(first.code, message, { field: first.field, issues, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** What {@link gather} collected: every issue, and the first `cause` met (what a getter or Proxy threw). */
+export interface Gathered<Code extends GuardErrorCode> {
+  readonly issues: GuardIssue<Code>[];
+  cause?: unknown;
+}
+
+/**
+ * Runs one check that throws (a field's own validation) and, if it throws
+ * an `ErrorClass`, adds that error's issues (and its cause, if the first)
+ * to `found` and returns `undefined`, so the checks after it still run and
+ * every problem is reported at once ({@link failAll}). Anything else it
+ * throws goes through.
+ */
+export function gather<Code extends GuardErrorCode, T>(
+  ErrorClass: abstract new (...args: never[]) => GuardError<Code>,
+  found: Gathered<Code>,
+  check: () => T,
+): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof ErrorClass) || error.issues.length === 0) throw error;
+    found.issues.push(...error.issues);
+    found.cause ??= error.cause;
+    return undefined;
+  }
+}
+
+/**
+ * Throws the one {@link issue} "`field` RULE, got VALUE":
  *
  *     fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer', amount);
  */
 export function fail<Code extends GuardErrorCode>(
-  ErrorClass: new (code: Code, message: string, options?: GuardErrorOptions) => Error,
+  ErrorClass: GuardErrorClass<Code>,
   code: NoInfer<Code>,
   field: string,
   rule: string,
   ...value: [value?: unknown]
 ): never {
-  const got = value.length > 0 ? `, got ${describeValue(value[0])}` : '';
-  throw new ErrorClass(code, `\`${field}\` ${rule}${got}`, { field });
+  return failAll(ErrorClass, [issue(code, field, rule, ...value)]);
 }
 
 /**

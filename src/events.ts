@@ -15,6 +15,7 @@ const EVENT_TYPES: Readonly<Record<GuardEventType, true>> = {
   conflict: true,
   recover: true,
   'recovery-exhausted': true,
+  'invalid-submit-result': true,
   'listener-error': true,
 };
 

@@ -52,7 +52,12 @@ export function base64url(bytes: Uint8Array, length = bytes.length, prefix = '')
 export function secretBytes(secret: unknown): Uint8Array {
   const bytes = typeof secret === 'string' ? utf8ToBytes(secret) : secret instanceof Uint8Array ? secret : undefined;
   if (!bytes) {
-    throw new GuardConfigError('INVALID_SECRET', '`secret` is required: a string or Uint8Array of at least 16 bytes', { field: 'secret' });
+    // Only the type is said, never the value: it is the merchant's key.
+    const rule =
+      secret === undefined
+        ? 'is required: a string or Uint8Array of at least 16 bytes'
+        : `must be a string or Uint8Array of at least 16 bytes, got ${secret === null ? 'null' : `a ${typeof secret}`}`;
+    throw new GuardConfigError('INVALID_SECRET', `\`secret\` ${rule}`, { field: 'secret' });
   }
   if (bytes.length < MIN_SECRET_BYTES) {
     throw new GuardConfigError('INVALID_SECRET', `\`secret\` must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`, {

@@ -20,6 +20,7 @@ export {
 export type {
   GuardErrorName,
   GuardErrorOptions,
+  GuardIssue,
   GuardErrorCode,
   GuardInputErrorCode,
   GuardConfigErrorCode,
@@ -47,6 +48,7 @@ export type {
   AuthorizeRequest,
   CardInput,
   ChargeOptions,
+  ChargeCause,
   ChargeResult,
   Claim,
   LoadScope,

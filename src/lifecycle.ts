@@ -30,6 +30,11 @@ export function isStatus(value: unknown): value is AttemptStatus {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(NEXT, value);
 }
 
+/** Where `settle` can take an attempt from `from` (`pending` is left out: only `resume` sets it). */
+export function settleTargets(from: AttemptStatus): readonly AttemptStatus[] {
+  return NEXT[from].filter((to) => to !== 'pending');
+}
+
 export function canTransition(from: AttemptStatus, to: AttemptStatus): boolean {
   return NEXT[from].includes(to);
 }

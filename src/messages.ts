@@ -29,7 +29,7 @@ const EN: Record<ReasonCode, Template> = {
   IN_FLIGHT: (f, w) =>
     `The same sale (${w.money(f.amount, f.currency)}) is already being processed, started ${w.ago(f.ageMs)}: wait for its result.`,
   UNKNOWN_OUTCOME: (f, w) =>
-    `An earlier charge of ${w.money(f.amount, f.currency)} on ${f.last4 ? `the card ending ${f.last4}` : 'this card'} (${w.ago(f.ageMs)}) has an unknown outcome and may have gone through: check with the processor, or retry with the same idempotency key.`,
+    `An earlier charge of ${w.money(f.amount, f.currency)} on ${f.last4 ? `the card ending ${f.last4}` : 'this card'} (${w.ago(f.ageMs)}) has an unknown outcome and may have gone through: check with the processor before charging again. Retrying that earlier charge is safe; a new charge is not.`,
   DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} was already charged ${w.money(f.amount, f.currency)}, ${w.ago(f.ageMs)}.`,
   ORDER_ALREADY_PAID: (f, w) => `Order ${f.orderId} is already paid: ${w.money(f.paid, f.currency)} approved.`,
   ORDER_SAME_AMOUNT: (f, w) =>
@@ -37,7 +37,7 @@ const EN: Record<ReasonCode, Template> = {
   REFUND_EXCEEDS_CHARGE: (f, w) =>
     `A refund of ${w.money(f.amount, f.currency)} exceeds what remains refundable on the original sale (${w.money(f.remaining, f.currency)}).`,
   REFUND_ORIGINAL_NOT_FOUND: (f) => `No approved sale ${f.refundOf} was found to refund.`,
-  STORAGE_UNAVAILABLE: () => 'The attempt could not be saved: if the app crashes now, the guard will not remember this charge.',
+  STORAGE_UNAVAILABLE: () => 'This payment could not be saved on the till: if the app crashes now, it will not remember this charge.',
   CLOCK_ANOMALY: (f) => `The device clock jumped by ${Math.round(f.driftMs / 1000)} s; time windows keep using the steady clock.`,
   SHARED_UNAVAILABLE: () => 'The store server cannot be reached: this decision saw only what this terminal knows, not the other lanes.',
 };
@@ -45,7 +45,7 @@ const EN: Record<ReasonCode, Template> = {
 const ZH: Record<ReasonCode, Template> = {
   IN_FLIGHT: (f, w) => `同一笔交易（${w.money(f.amount, f.currency)}）正在处理中，${w.ago(f.ageMs)}发起，请等待结果。`,
   UNKNOWN_OUTCOME: (f, w) =>
-    `${w.card(f.last4)} ${w.ago(f.ageMs)}的 ${w.money(f.amount, f.currency)} 扣款结果未知，可能已扣款：请向收单机构核实，或使用同一幂等键重试。`,
+    `${w.card(f.last4)} ${w.ago(f.ageMs)}的 ${w.money(f.amount, f.currency)} 扣款结果未知，可能已扣款：请先向收单机构核实再收款。重试原交易是安全的（不会重复扣款），不要发起新的扣款。`,
   DUPLICATE_CHARGE: (f, w) => `${w.card(f.last4)} ${w.ago(f.ageMs)}已成功扣款 ${w.money(f.amount, f.currency)}`,
   ORDER_ALREADY_PAID: (f, w) => `订单 ${f.orderId} 已支付：已成功收款 ${w.money(f.paid, f.currency)}。`,
   ORDER_SAME_AMOUNT: (f, w) => `订单 ${f.orderId} 已有另一张卡 ${w.ago(f.ageMs)}成功支付 ${w.money(f.amount, f.currency)}。`,

@@ -1,5 +1,17 @@
 import { parseDuration } from './duration.js';
-import { GuardConfigError, GuardInputError, fail, invalidOption, isGuardError } from './errors.js';
+import {
+  GuardConfigError,
+  GuardInputError,
+  fail,
+  failAll,
+  gather,
+  invalidOption,
+  isGuardError,
+  issue,
+  type GuardConfigErrorCode,
+  type GuardInputErrorCode,
+  type Gathered,
+} from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
@@ -43,6 +55,7 @@ export const LOCALES = ['en', 'zh-CN'] as const satisfies readonly Locale[];
 export const STORAGE_ERROR_POLICIES = ['prompt', 'block', 'allow'] as const satisfies readonly StorageErrorPolicy[];
 export const SHARED_UNAVAILABLE_POLICIES = ['allow', 'prompt', 'block'] as const satisfies readonly SharedUnavailablePolicy[];
 // Objects the guard calls into (store, clock) are kept as they are: their methods need their `this`.
+// In the order GuardOptions declares them: problems are listed in this order.
 const SHAPE: Shape = {
   merchantId: 'value',
   terminalId: 'value',
@@ -52,14 +65,14 @@ const SHAPE: Shape = {
   pendingTimeout: 'value',
   retention: 'value',
   authorize: 'ref',
-  recover: 'ref',
-  recoverAfter: 'value',
-  recoverTries: 'value',
   clock: 'ref',
   scheduler: 'ref',
   locale: 'value',
   onStorageError: 'value',
   onSharedUnavailable: 'value',
+  recover: 'ref',
+  recoverAfter: 'value',
+  recoverTries: 'value',
   resetOnSecretChange: 'value',
 };
 const KNOWN = new Set(Object.keys(SHAPE));
@@ -118,62 +131,98 @@ function secretOf(secret: unknown): Uint8Array {
   }
 }
 
+// Problems are listed in SHAPE's order (GuardOptions'), unknown options last.
+const ORDER = Object.keys(SHAPE);
+const rankOf = (field: string): number => (ORDER.includes(field) ? ORDER.indexOf(field) : ORDER.length);
+const byField = (a: { field: string }, b: { field: string }): number => rankOf(a.field) - rankOf(b.field);
+
 export function resolveOptions(input: GuardOptions): ResolvedOptions {
   // A plain copy, read once: a getter or Proxy that throws is a config error, not a raw TypeError.
   const options = snapshot(input, SHAPE, { root: 'options', prefix: '' }, unreadable) as GuardOptions;
   if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
+  // Every option is checked, and every problem reported in one error, not one per start-up.
+  const found: Gathered<GuardConfigErrorCode> = { issues: [] };
+  const check = <T>(run: () => T): T | undefined => gather(GuardConfigError, found, run);
   for (const key of Object.keys(options)) {
     // The key is the caller's text: it may be a card number put in the wrong place.
-    if (!KNOWN.has(key)) {
-      throw new GuardConfigError('INVALID_OPTION', `\`${redact(key)}\` is not a createGuard option`, { field: redact(key) });
-    }
+    if (!KNOWN.has(key)) found.issues.push(issue('INVALID_OPTION', redact(key), 'is not a createGuard option'));
   }
   const { clock, scheduler, store, authorize, recover, recoverTries } = options;
-  if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
-    invalidOption('clock', 'an object with now() and monotonic() functions', clock);
-  }
-  if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
-    invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
-  }
-  if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
-    invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
-  }
-  if (authorize !== undefined && typeof authorize !== 'function') invalidOption('authorize', 'a function', authorize);
-  if (recover !== undefined && typeof recover !== 'function') {
-    invalidOption('recover', 'a function (attempt) => outcome | undefined', recover);
-  }
-  if (recoverTries !== undefined && !(Number.isSafeInteger(recoverTries) && recoverTries >= 0)) {
-    invalidOption('recoverTries', 'an integer >= 0 (0: only recoverNow tries)', recoverTries);
-  }
-  const resolved: ResolvedOptions = {
-    merchantId: id('merchantId', options.merchantId, true) as string,
-    terminalId: id('terminalId', options.terminalId, false),
-    secret: secretOf(options.secret),
+  check(() => {
+    if (clock !== undefined && !hasMethods('clock', clock, ['now', 'monotonic'])) {
+      invalidOption('clock', 'an object with now() and monotonic() functions', clock);
+    }
+  });
+  check(() => {
+    if (scheduler !== undefined && !hasMethods('scheduler', scheduler, ['after'])) {
+      invalidOption('scheduler', 'an object with an after(ms, task) function', scheduler);
+    }
+  });
+  check(() => {
+    if (store !== undefined && !hasMethods('store', store, ['load', 'put'])) {
+      invalidOption('store', 'a GuardStore (load, put, delete, getMeta, setMeta, appendJournal)', store);
+    }
+  });
+  check(() => authorize === undefined || typeof authorize === 'function' || invalidOption('authorize', 'a function', authorize));
+  check(
+    () =>
+      recover === undefined ||
+      typeof recover === 'function' ||
+      invalidOption('recover', 'a function (attempt) => outcome | undefined', recover),
+  );
+  check(() => {
+    if (recoverTries !== undefined && !(Number.isSafeInteger(recoverTries) && recoverTries >= 0)) {
+      invalidOption('recoverTries', 'an integer >= 0 (0: only recoverNow tries)', recoverTries);
+    }
+  });
+  const merchantId = check(() => id('merchantId', options.merchantId, true));
+  const terminalId = check(() => id('terminalId', options.terminalId, false));
+  const secret = check(() => secretOf(options.secret));
+  const windowMs = check(() => parseDuration(options.window ?? '10m', { field: 'window' }));
+  const pendingTimeoutMs = check(() => parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }));
+  const retentionMs = check(() => parseDuration(options.retention ?? '24h', { field: 'retention' }));
+  const recoverAfterMs = check(() => parseDuration(options.recoverAfter ?? '5s', { field: 'recoverAfter' }));
+  const locale = check(() => oneOf('locale', options.locale, LOCALES, 'en'));
+  const onStorageError = check(() => oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'));
+  const onSharedUnavailable = check(() => oneOf('onSharedUnavailable', options.onSharedUnavailable, SHARED_UNAVAILABLE_POLICIES, 'allow'));
+  check(
+    () =>
+      pendingTimeoutMs === undefined ||
+      pendingTimeoutMs > 0 ||
+      invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout),
+  );
+  check(
+    () => recoverAfterMs === undefined || recoverAfterMs > 0 || invalidOption('recoverAfter', 'a Duration above 0', options.recoverAfter),
+  );
+  check(() => {
+    if (retentionMs !== undefined && windowMs !== undefined && retentionMs < windowMs) {
+      invalidOption(
+        'retention',
+        `at least \`window\` (${windowMs} ms), or approved sales would be forgotten inside the window`,
+        options.retention,
+      );
+    }
+  });
+  if (found.issues.length > 0) failAll(GuardConfigError, found.issues.sort(byField), found.cause);
+  return {
+    merchantId: merchantId as string,
+    terminalId,
+    secret: secret as Uint8Array,
     store: store ?? memoryStore(),
-    windowMs: parseDuration(options.window ?? '10m', { field: 'window' }),
-    pendingTimeoutMs: parseDuration(options.pendingTimeout ?? '2m', { field: 'pendingTimeout' }),
-    retentionMs: parseDuration(options.retention ?? '24h', { field: 'retention' }),
+    windowMs: windowMs as number,
+    pendingTimeoutMs: pendingTimeoutMs as number,
+    retentionMs: retentionMs as number,
     authorize,
     recover,
-    recoverAfterMs: parseDuration(options.recoverAfter ?? '5s', { field: 'recoverAfter' }),
+    recoverAfterMs: recoverAfterMs as number,
     recoverTries: recoverTries ?? 3,
     clock: clock ?? systemClock,
     scheduler: scheduler ?? systemScheduler,
-    locale: oneOf('locale', options.locale, LOCALES, 'en'),
-    onStorageError: oneOf('onStorageError', options.onStorageError, STORAGE_ERROR_POLICIES, 'prompt'),
-    onSharedUnavailable: oneOf('onSharedUnavailable', options.onSharedUnavailable, SHARED_UNAVAILABLE_POLICIES, 'allow'),
+    locale: locale as Locale,
+    onStorageError: onStorageError as StorageErrorPolicy,
+    onSharedUnavailable: onSharedUnavailable as SharedUnavailablePolicy,
     resetOnSecretChange: options.resetOnSecretChange === true,
   };
-  if (resolved.pendingTimeoutMs <= 0) invalidOption('pendingTimeout', 'a Duration above 0', options.pendingTimeout);
-  if (resolved.recoverAfterMs <= 0) invalidOption('recoverAfter', 'a Duration above 0', options.recoverAfter);
-  if (resolved.retentionMs < resolved.windowMs) {
-    invalidOption(
-      'retention',
-      `at least \`window\` (${resolved.windowMs} ms), or approved sales would be forgotten inside the window`,
-      options.retention,
-    );
-  }
-  return resolved;
 }
 
 /** `charge()`'s options, checked and resolved once. */
@@ -207,14 +256,20 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
     fail(GuardInputError, 'INVALID_OPTION', 'options', 'must be an object with confirm?, escalate? and timeout?', options);
   }
   const { confirm, escalate, timeout } = options as Record<string, unknown>;
-  return {
-    confirm: callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input),
-    escalate: callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input),
-    timeoutMs:
+  // All three are checked, and every problem reported at once.
+  const found: Gathered<GuardInputErrorCode> = { issues: [] };
+  const check = <T>(run: () => T): T | undefined => gather(GuardInputError, found, run);
+  const resolved = {
+    confirm: check(() => callback<NonNullable<ChargeOptions['confirm']>>('confirm', confirm, input)),
+    escalate: check(() => callback<NonNullable<ChargeOptions['escalate']>>('escalate', escalate, input)),
+    timeoutMs: check(() =>
       timeout === undefined
         ? defaultTimeoutMs
         : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
+    ),
   };
+  if (found.issues.length > 0) failAll(GuardInputError, found.issues, found.cause);
+  return resolved as ResolvedChargeOptions;
 }
 
 /** A timeout of 0 would settle every charge as unknown before the processor could answer. */

@@ -1,4 +1,4 @@
-import { GuardInputError, describeValue, fail } from './errors.js';
+import { GuardInputError, describeValue, fail, failAll, issue, type GuardIssue } from './errors.js';
 import { redact, redactProcessorRef } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { Outcome } from './types.js';
@@ -29,33 +29,32 @@ export function validateOutcome(outcome: unknown): Outcome {
     fail(GuardInputError, 'INVALID_OUTCOME', 'outcome', 'must be an object with a `status`', copy);
   }
   const input = copy as Record<string, unknown>;
-  const status = input.status;
-  if (!SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number])) {
-    fail(
-      GuardInputError,
-      'INVALID_OUTCOME',
-      'status',
-      `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`,
-      status,
-    );
+  const { status, amount } = input;
+  // Every field is checked, and every problem reported in one error.
+  const found: GuardIssue<'INVALID_OUTCOME'>[] = [];
+  const known = SETTLE_STATUSES.includes(status as (typeof SETTLE_STATUSES)[number]);
+  if (!known) {
+    const rule = `must be one of ${SETTLE_STATUSES.map((s) => `'${s}'`).join(', ')} ('pending' comes back only through resume)`;
+    found.push(issue('INVALID_OUTCOME', 'status', rule, status));
   }
   if (status === 'refunded') {
-    const { amount } = input;
     if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) < 1)) {
-      fail(GuardInputError, 'INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount);
+      found.push(issue('INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount));
     }
+    if (found.length > 0) failAll(GuardInputError, found);
     return amount === undefined ? { status } : { status, amount: amount as number };
   }
-  if (input.amount !== undefined) fail(GuardInputError, 'INVALID_OUTCOME', 'amount', "is only for `status: 'refunded'`", input.amount);
+  // Whether an amount belongs depends on the status: said only when the status is one.
+  if (known && amount !== undefined) found.push(issue('INVALID_OUTCOME', 'amount', "is only for `status: 'refunded'`", amount));
   const out: Record<string, unknown> = { status };
   for (const key of DETAILS) {
     const value = input[key];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length > DETAIL_MAX) {
-      fail(GuardInputError, 'INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value);
-    }
-    out[key] = clean(key, value);
+      found.push(issue('INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value));
+    } else out[key] = clean(key, value);
   }
+  if (found.length > 0) failAll(GuardInputError, found);
   return out as Outcome;
 }
 
@@ -132,6 +131,23 @@ export function answerOutcome(answer: unknown): Settlement | undefined {
   if (typeof approved !== 'boolean') return undefined;
   const [a, b] = approved ? (['authCode', 'processorRef'] as const) : (['code', 'message'] as const);
   return settlement(approved ? 'approved' : 'declined', { [a]: read(answer, a), [b]: read(answer, b) });
+}
+
+/**
+ * What is wrong with an answer {@link answerOutcome} refused, worded for
+ * whoever wrote `submit` ("resolved undefined", "resolved an object whose
+ * `approved` is \"yes\" (string)"). Values go through describeValue:
+ * masked, objects named, never printed.
+ */
+export function answerProblem(answer: unknown): string {
+  if (answer === undefined) return 'resolved undefined (did it forget to return the answer?)';
+  if (typeof answer !== 'object' || answer === null) return `resolved ${describeValue(answer)}`;
+  const approved = read(answer, 'approved');
+  if (approved === THREW) return 'resolved an object whose `approved` could not be read';
+  if (approved === undefined) return 'resolved an object without `approved`';
+  if (typeof approved !== 'boolean') return `resolved an object whose \`approved\` is ${describeValue(approved)}`;
+  // A getter that answered otherwise when answerOutcome read it.
+  return 'resolved an object whose `approved` was not a boolean when read';
 }
 
 /** An `unknown` outcome with why (a thrown error's message, a timeout), masked and cut to fit. */

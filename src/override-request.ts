@@ -1,17 +1,20 @@
-import { GuardInputError, describeValue } from './errors.js';
+import { GuardInputError, failAll, issue, type GuardIssue } from './errors.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { OverrideRequest } from './types.js';
 
 const SHAPE: Shape = { operator: 'value', reason: 'value', supervisor: 'value' };
 
-function required(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`${field}\` is required to override: a non-empty string, got ${describeValue(value)}`, {
-      field,
-    });
-  }
-  return value;
+type OverrideIssue = GuardIssue<'INVALID_OVERRIDE'>;
+
+/** `value` when it is a non-empty string; otherwise an issue is added to `found`. */
+function required(field: 'operator' | 'reason', value: unknown, found: OverrideIssue[]): string {
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  const who = field === 'operator' ? 'who is overriding (a cashier or supervisor id)' : 'why, as typed at the till';
+  // A missing field is just missing: "got undefined (undefined)" would add nothing.
+  const got = value === undefined ? [] : [value];
+  found.push(issue('INVALID_OVERRIDE', field, `is required to override: a non-empty string saying ${who}`, ...got));
+  return '';
 }
 
 /**
@@ -30,14 +33,14 @@ export function readOverrideRequest(input: unknown): OverrideRequest {
     throw new GuardInputError('INVALID_OVERRIDE', unreadableMessage(field), { field, cause });
   });
   const request = (typeof copy === 'object' && copy !== null ? copy : {}) as Record<string, unknown>;
-  const operator = redact(required('operator', request.operator));
-  const reason = redact(required('reason', request.reason));
+  // All three are checked, and every problem reported in one error.
+  const found: OverrideIssue[] = [];
+  const operator = redact(required('operator', request.operator, found));
+  const reason = redact(required('reason', request.reason, found));
   const { supervisor } = request;
-  if (supervisor === undefined) return { operator, reason };
-  if (typeof supervisor !== 'string') {
-    throw new GuardInputError('INVALID_OVERRIDE', `\`supervisor\` must be a string, got ${describeValue(supervisor)}`, {
-      field: 'supervisor',
-    });
+  if (supervisor !== undefined && typeof supervisor !== 'string') {
+    found.push(issue('INVALID_OVERRIDE', 'supervisor', 'must be a string: the id of who authorised it', supervisor));
   }
-  return { operator, reason, supervisor: redact(supervisor) };
+  if (found.length > 0) failAll(GuardInputError, found);
+  return supervisor === undefined ? { operator, reason } : { operator, reason, supervisor: redact(supervisor as string) };
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { CARD_SHAPE, cardFacts, refuseSensitiveFields, type CardFacts } from './card.js';
-import { GuardInputError, fail } from './errors.js';
+import { CARD_SHAPE, checkCard, isSensitive, sensitiveIssues, type CardFacts, type CardIssue } from './card.js';
+import { GuardInputError, fail, failAll, issue, type GuardIssue } from './errors.js';
 import { issueRule, valueAt } from './issues.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
@@ -70,15 +70,64 @@ const SALE_SHAPE: Shape = {
 // be card data in the wrong place (a `pan` field, a card number as the sale).
 const ECHOED = new Set(['amount', 'orderTotal', 'currency', 'kind']);
 
-/** The first thing wrong with a Sale, as a GuardInputError naming the field and the rule. */
-function refuse(issue: z.core.$ZodIssue, input: object): never {
-  // A Sale has no arrays: a path is dotted keys. Of several unknown keys, the first.
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
-  const field = path.join('.');
-  const value = valueAt(input, path);
-  const rule = issueRule(issue, value, { container: 'a Sale' });
-  // An unknown field's name is the caller's text: it may be a card number.
-  return fail(GuardInputError, 'INVALID_SALE', redact(field || 'sale'), rule, ...(ECHOED.has(field) && value !== undefined ? [value] : []));
+/** What can be wrong with a Sale: a field (`INVALID_SALE`), its card (`INVALID_CARD`), card data in it (`SENSITIVE_DATA`). */
+type SaleIssue = GuardIssue<'INVALID_SALE'> | CardIssue;
+
+/** Each problem zod found, one per field (the first rule each broke), unknown keys one per key. */
+function schemaIssues(issues: readonly z.core.$ZodIssue[], input: object): SaleIssue[] {
+  const found: SaleIssue[] = [];
+  for (const zodIssue of issues) {
+    // A Sale has no arrays: a path is dotted keys. A CVV is reported as such (sensitiveIssues), not as unknown.
+    const paths =
+      zodIssue.code === 'unrecognized_keys'
+        ? zodIssue.keys.filter((key) => !isSensitive(key)).map((key) => [...zodIssue.path, key])
+        : [zodIssue.path];
+    for (const path of paths) {
+      const field = path.join('.');
+      const value = valueAt(input, path);
+      const rule = issueRule(zodIssue, value, { container: 'a Sale' });
+      // An unknown field's name is the caller's text: it may be a card number.
+      const echo = ECHOED.has(field) && value !== undefined ? [value] : [];
+      found.push(issue('INVALID_SALE', redact(field || 'sale'), rule, ...echo));
+    }
+  }
+  return found;
+}
+
+/** The rules that tie two fields together, checked only where neither field is already wrong on its own. */
+function crossFieldIssues(input: Record<string, unknown>, wrong: ReadonlySet<string>): SaleIssue[] {
+  const found: SaleIssue[] = [];
+  const kind = input.kind ?? 'sale';
+  if (input.refundOf !== undefined && !wrong.has('refundOf') && !wrong.has('kind') && kind !== 'refund') {
+    found.push(issue('INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`"));
+  }
+  // An amount above orderTotal is not bad input: it is an overpay, which the
+  // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
+  if (input.orderTotal !== undefined && input.orderId === undefined && !wrong.has('orderTotal')) {
+    found.push(issue('INVALID_SALE', 'orderTotal', 'needs an `orderId`'));
+  }
+  return found;
+}
+
+// The order issues are listed in: card data first (it must not be passed at
+// all), then the fields in the order the Sale type declares them, then
+// unknown fields in the order they were given.
+// SALE_SHAPE and CARD_SHAPE list the fields in that order.
+const FIELD_ORDER = Object.keys(SALE_SHAPE);
+const CARD_ORDER = ['card', ...Object.keys(CARD_SHAPE).map((key) => `card.${key}`)];
+
+function rank(found: SaleIssue): number {
+  if (found.code === 'SENSITIVE_DATA') return 0;
+  const top = FIELD_ORDER.indexOf(found.field.split('.')[0] as string);
+  if (top < 0) return 1000;
+  const inCard = found.field.startsWith('card') ? CARD_ORDER.indexOf(found.field) : 0;
+  return 1 + top * 10 + (inCard < 0 ? CARD_ORDER.length : inCard);
+}
+
+/** The first problem per field, in {@link rank} order (a stable sort: ties keep the order found). */
+function ordered(found: readonly SaleIssue[]): SaleIssue[] {
+  const seen = new Set<string>();
+  return found.filter((i) => !seen.has(i.field) && seen.add(i.field)).sort((a, b) => rank(a) - rank(b));
 }
 
 /**
@@ -98,24 +147,24 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail(GuardInputError, 'INVALID_SALE', 'sale', 'must be an object with amount, currency and card');
   }
-  // Checked first so a CVV is refused as such, not as "unknown field".
-  refuseSensitiveFields(input, '');
+  // Every problem is collected, then thrown as one error (zod's way): a
+  // till form can mark every bad field at once.
+  const found: SaleIssue[] = sensitiveIssues(input, '');
   const parsed = saleSchema.safeParse(input);
-  if (!parsed.success) refuse(parsed.error.issues[0] as z.core.$ZodIssue, input);
+  if (!parsed.success) found.push(...schemaIssues(parsed.error.issues, input));
+  const fields = input as Record<string, unknown>;
+  // The card is checked even when other fields are wrong, so its problems are listed too.
+  const card = typeof fields.card === 'object' && fields.card !== null ? checkCard(fields.card) : undefined;
+  if (card?.issues) found.push(...card.issues);
+  found.push(...crossFieldIssues(fields, new Set(found.map((i) => i.field))));
+  if (found.length > 0 || !parsed.success || card === undefined || card.issues) return failAll(GuardInputError, ordered(found));
   const sale: Sale = parsed.data as Sale;
-  const kind = sale.kind ?? 'sale';
-  if (sale.refundOf !== undefined && kind !== 'refund') fail(GuardInputError, 'INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`");
-  // An amount above orderTotal is not bad input: it is an overpay, which the
-  // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
-  if (sale.orderTotal !== undefined && sale.orderId === undefined) {
-    fail(GuardInputError, 'INVALID_SALE', 'orderTotal', 'needs an `orderId`');
-  }
   const valid: ValidSale = {
     amount: sale.amount,
     currency: sale.currency,
-    kind,
+    kind: sale.kind ?? 'sale',
     merchantId: sale.merchantId ?? defaults.merchantId,
-    card: cardFacts(sale.card),
+    card: card.facts,
   };
   const terminalId = sale.terminalId ?? defaults.terminalId;
   if (terminalId !== undefined) valid.terminalId = terminalId;

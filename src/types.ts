@@ -3,6 +3,8 @@
  * outside tests and QA scenario files are written against them.
  */
 
+import type { GuardInputError } from './errors.js';
+
 /** Milliseconds, or `'90s'`, `'10m'`, `'9m59s'`, `'1d12h'` (units d, h, m, s, ms). */
 export type Duration = number | string;
 
@@ -229,10 +231,27 @@ export interface AttemptFilter {
   kind?: SaleKind;
 }
 
+/**
+ * Why `submit` gave `charge` no answer to settle with, so the attempt
+ * settled `unknown` (the charge may have gone through): no answer within
+ * the timeout, a throw or rejection (a network error), or an answer that is
+ * not `{ approved: true | false, … }` (a bug in the app's `submit`).
+ */
+export type ChargeCause = 'timeout' | 'submit-threw' | 'submit-returned-invalid-result';
+
 export interface ChargeResult {
   status: 'approved' | 'declined' | 'unknown' | 'blocked' | 'not-confirmed';
   decision: Decision;
   attempt?: AttemptRecord;
+  /** Set only when `submit` gave no answer to settle with (see {@link ChargeCause}). */
+  cause?: ChargeCause;
+  /**
+   * With `cause: 'submit-returned-invalid-result'` only: what `submit`
+   * resolved instead (code `INVALID_SUBMIT_RESULT`, field `submit`), the
+   * error also sent as an `invalid-submit-result` event. Not thrown: the
+   * attempt is recorded, and `unknown` blocks a retry until it is settled.
+   */
+  error?: GuardInputError;
 }
 
 export type SubmitResult = ({ approved: true } & ApprovalDetails) | ({ approved: false } & DeclineDetails);
@@ -451,6 +470,12 @@ export type GuardEvent =
   | { type: 'recover'; attemptId: string; try: number; outcome?: Outcome; error?: unknown }
   /** The last scheduled try left the attempt unknown: for a person to settle (once per attempt). */
   | { type: 'recovery-exhausted'; attemptId: string; tries: number }
+  /**
+   * `charge`'s `submit` resolved something that is not `{ approved: true |
+   * false, … }`: a bug in the app, not a network failure. The attempt was
+   * settled `unknown` (or, for a late answer, stays so); `error` says what was resolved.
+   */
+  | { type: 'invalid-submit-result'; attemptId: string; error: GuardInputError }
   | { type: 'listener-error'; error: unknown; event: Exclude<GuardEvent['type'], 'listener-error'> };
 
 export type GuardEventType = GuardEvent['type'];

@@ -264,3 +264,46 @@ describe('fail: the one "`field` RULE, got VALUE" helper', () => {
     expect(() => fail(GuardStateError, 'INVALID_OPTION', 'x', 'must be y')).toThrow(GuardStateError);
   });
 });
+
+describe('issues (issue 16)', () => {
+  it('gives an error about one field that field as its one issue, the rule being the message after the name', () => {
+    const error = new GuardInputError('INVALID_SALE', '`amount` must be above 0, got 0 (number)', { field: 'amount' });
+    expect(error.issues).toEqual([
+      {
+        code: 'INVALID_SALE',
+        field: 'amount',
+        rule: 'must be above 0, got 0 (number)',
+        message: '`amount` must be above 0, got 0 (number)',
+      },
+    ]);
+    expect(Object.isFrozen(error.issues)).toBe(true);
+  });
+
+  it('has no issues when the error is about no field', () => {
+    expect(new GuardStateError('CLOSED', 'the guard is closed').issues).toEqual([]);
+  });
+
+  it('masks card numbers in the issues it is given, as in its message: they are serialised with it', () => {
+    const pan = TEST_PANS[0];
+    const error = new GuardInputError('INVALID_SALE', 'x', {
+      field: `a${pan}`,
+      issues: [{ code: 'INVALID_SALE', field: `a${pan}`, rule: `is ${pan}`, message: `\`a${pan}\` is ${pan}` }],
+    });
+    expect(cardNumberLeaks(JSON.parse(JSON.stringify(error)))).toEqual([]);
+    expect(error.issues[0]?.field).toBe(error.field);
+  });
+
+  it('fail() gives its one issue; the error class, code and field stay those of a single problem', () => {
+    const error = (() => {
+      try {
+        return fail(GuardConfigError, 'INVALID_OPTION', 'window', 'must be a Duration', 5.5);
+      } catch (e) {
+        return e as GuardConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(GuardConfigError);
+    expect(error.issues).toEqual([
+      { code: 'INVALID_OPTION', field: 'window', rule: 'must be a Duration', message: '`window` must be a Duration, got 5.5 (number)' },
+    ]);
+  });
+});

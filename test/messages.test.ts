@@ -119,3 +119,15 @@ describe('formatAge', () => {
     expect(formatAge(-5000)).toMatch(/ago$/);
   });
 });
+
+describe('reasonMessage: words a cashier can act on (issue 16)', () => {
+  it.each(LOCALES)('never says "idempotency key" (幂等键) in %s, and says what to do about an unknown outcome', (locale) => {
+    for (const code of CODES) expect(reasonMessage(locale, code, facts)).not.toMatch(/idempotency|幂等/i);
+    const unknown = reasonMessage(locale, 'UNKNOWN_OUTCOME', facts);
+    expect(unknown).toMatch(locale === 'en' ? /check with the processor before charging again/ : /核实再收款/);
+  });
+
+  it('does not call the till "the guard" when it could not save a payment', () => {
+    expect(reasonMessage('en', 'STORAGE_UNAVAILABLE', facts)).not.toMatch(/guard/i);
+  });
+});

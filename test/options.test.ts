@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GuardConfigError } from '../src/errors.js';
-import { resolveOptions } from '../src/options.js';
+import { GuardConfigError, GuardInputError } from '../src/errors.js';
+import { resolveChargeOptions, resolveOptions } from '../src/options.js';
 import { memoryStore } from '../src/stores/memory.js';
 import type { GuardOptions } from '../src/types.js';
 import { cardNumberLeaks, panVariants } from './helpers/cards.js';
@@ -212,5 +212,82 @@ describe('resolveOptions: card numbers and hostile objects (issue 10)', () => {
       },
     });
     expect(configError({ ...valid, clock }).field).toBe('clock');
+  });
+
+  it('keeps what the getter threw as the cause, beside the other problems it reports (issue 16)', () => {
+    const thrown = new Error('no');
+    const clock = Object.defineProperty({ monotonic: () => 1 }, 'now', {
+      get: () => {
+        throw thrown;
+      },
+    });
+    const error = configError({ ...valid, clock, locale: 'fr' });
+    expect(error.issues.map((i) => i.field)).toEqual(['clock', 'locale']);
+    expect(error.cause).toBe(thrown);
+  });
+});
+
+describe('resolveOptions: every problem at once (issue 16)', () => {
+  it('lists each bad option in the order of GuardOptions, unknown ones last; field and code are the first', () => {
+    const error = configError({
+      tip: 1,
+      locale: 'fr',
+      retention: 'forever',
+      secret: 'short',
+      merchantId: '',
+      window: '10 m',
+    });
+    expect(error.issues.map((i) => [i.code, i.field])).toEqual([
+      ['INVALID_OPTION', 'merchantId'],
+      ['INVALID_SECRET', 'secret'],
+      ['INVALID_DURATION', 'window'],
+      ['INVALID_DURATION', 'retention'],
+      ['INVALID_OPTION', 'locale'],
+      ['INVALID_OPTION', 'tip'],
+    ]);
+    expect(error.field).toBe('merchantId');
+    expect(error.code).toBe('INVALID_OPTION');
+    for (const { field, rule, message } of error.issues) {
+      expect(message).toContain(`\`${field}\` ${rule}`);
+      expect(error.message).toContain(message);
+    }
+  });
+
+  it('lists the recover options after locale and the policies, as GuardOptions declares them', () => {
+    const error = configError({ ...valid, recoverTries: -1, recover: 'x', onStorageError: 'maybe', clock: {} });
+    expect(error.issues.map((i) => i.field)).toEqual(['clock', 'onStorageError', 'recover', 'recoverTries']);
+  });
+
+  it('checks retention against window only when both are Durations', () => {
+    expect(configError({ ...valid, window: 'x', retention: '1m' }).issues.map((i) => i.field)).toEqual(['window']);
+    expect(configError({ ...valid, window: '10m', retention: '1m', locale: 'fr' }).issues.map((i) => i.field)).toEqual([
+      'retention',
+      'locale',
+    ]);
+  });
+
+  it('never quotes the secret, only its type', () => {
+    const error = configError({ ...valid, secret: 12345678901234567890n });
+    expect(error.message).toBe('`secret` must be a string or Uint8Array of at least 16 bytes, got a bigint');
+    expect(configError({ merchantId: 'M' }).message).toMatch(/`secret` is required/);
+  });
+});
+
+describe('resolveChargeOptions: every problem at once (issue 16)', () => {
+  it('names a bad confirm, escalate and timeout together, in that order', () => {
+    let caught: unknown;
+    try {
+      resolveChargeOptions({ timeout: '-1s', escalate: 'yes', confirm: true }, 1000);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(GuardInputError);
+    const error = caught as GuardInputError;
+    expect(error.issues.map((i) => [i.code, i.field])).toEqual([
+      ['INVALID_OPTION', 'confirm'],
+      ['INVALID_OPTION', 'escalate'],
+      ['INVALID_DURATION', 'timeout'],
+    ]);
+    expect(error.field).toBe('confirm');
   });
 });

@@ -192,3 +192,17 @@ describe('unknownOutcome', () => {
     expect(cardNumberLeaks(unknownOutcome(`x 4111.1111.1111.1111 ${'y'.repeat(600)}`))).toEqual([]);
   });
 });
+
+describe('validateOutcome: every problem at once (issue 16)', () => {
+  it('names a bad status and each bad detail together, in field order', () => {
+    const error = inputError({ message: 7, status: 'ok', authCode: 'x'.repeat(600) });
+    expect(error.issues.map((i) => i.field)).toEqual(['status', 'authCode', 'message']);
+    expect(error.field).toBe('status');
+    for (const i of error.issues) expect(error.message).toContain(i.message);
+  });
+
+  it('says an amount is only for refunds once the status is known, and checks the details beside it', () => {
+    expect(inputError({ status: 'approved', amount: 5, code: 51 }).issues.map((i) => i.field)).toEqual(['amount', 'code']);
+    expect(inputError({ status: 'nope', amount: 5 }).issues.map((i) => i.field)).toEqual(['status']);
+  });
+});

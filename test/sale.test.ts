@@ -386,3 +386,72 @@ describe('validateSale: hostile objects are refused as input, never thrown throu
     expect(validateSale(new SaleModel(), DEFAULTS)).toEqual(plain);
   });
 });
+
+describe('validateSale: every problem at once (issue 16)', () => {
+  it('lists each broken field with its rule, in one error whose field and code are the first problem', () => {
+    const error = inputError({ currency: 'cny', amount: 12.5, card: { pan: '4111 1111 1111 1112' }, kind: 'payment', tip: 1 });
+    expect(error.issues.map((i) => [i.code, i.field])).toEqual([
+      ['INVALID_SALE', 'amount'],
+      ['INVALID_SALE', 'currency'],
+      ['INVALID_CARD', 'card.pan'],
+      ['INVALID_SALE', 'kind'],
+      ['INVALID_SALE', 'tip'],
+    ]);
+    expect(error.code).toBe('INVALID_SALE');
+    expect(error.field).toBe('amount');
+    for (const { field, rule, message } of error.issues) {
+      expect(message).toContain(`\`${field}\` ${rule}`);
+      expect(error.message).toContain(message);
+    }
+    expect(error.message.startsWith('`amount` must be a safe integer')).toBe(true);
+  });
+
+  it('says a mistyped PAN fails the Luhn check without its digits', () => {
+    const error = inputError({ ...base, card: { pan: '4111 1111 1111 1112' } });
+    expect(error.issues).toEqual([
+      {
+        code: 'INVALID_CARD',
+        field: 'card.pan',
+        rule: expect.stringMatching(/^must pass the Luhn check/),
+        message: expect.stringMatching(/^`card.pan` must pass the Luhn check/),
+      },
+    ]);
+    expect(JSON.stringify(error)).not.toMatch(/1111/);
+  });
+
+  it('orders issues by the Sale type, whatever order the input has its keys in', () => {
+    const forward = inputError({ amount: 0, currency: 'x', card: { last4: '1', bin: '2', expiry: '13/99' }, operator: '' });
+    const backward = inputError({ operator: '', card: { expiry: '13/99', bin: '2', last4: '1' }, currency: 'x', amount: 0 });
+    const fields = ['amount', 'currency', 'card.last4', 'card.bin', 'card.expiry', 'operator'];
+    expect(forward.issues.map((i) => i.field)).toEqual(fields);
+    expect(backward.issues).toEqual(forward.issues);
+    expect(backward.message).toBe(forward.message);
+  });
+
+  it('lists card data first (SENSITIVE_DATA), once, and the other problems after it', () => {
+    const error = inputError({ amount: 12.5, currency: 'cny', card: { pan: VISA, cvc: '999' }, cvv: '123' });
+    expect(error.code).toBe('SENSITIVE_DATA');
+    expect(error.issues.map((i) => [i.code, i.field])).toEqual([
+      ['SENSITIVE_DATA', 'cvv'],
+      ['SENSITIVE_DATA', 'card.cvc'],
+      ['INVALID_SALE', 'amount'],
+      ['INVALID_SALE', 'currency'],
+    ]);
+  });
+
+  it('names each field once, with the first rule it broke', () => {
+    const error = inputError({ ...base, orderId: ' ' + 'x'.repeat(200), kind: 'sale', refundOf: '' });
+    expect(error.issues.map((i) => i.field)).toEqual(['orderId', 'refundOf']);
+  });
+
+  it('checks the rules between fields only where both fields are fine on their own', () => {
+    expect(inputError({ ...base, kind: 'payment', refundOf: 'att_1' }).issues.map((i) => i.field)).toEqual(['kind']);
+    expect(inputError({ ...base, refundOf: 'att_1', orderTotal: 100 }).issues.map((i) => i.field)).toEqual(['orderTotal', 'refundOf']);
+  });
+
+  it('keeps a single problem exactly as before: one issue, the message unchanged', () => {
+    const error = inputError({ ...base, amount: 12.5 });
+    expect(error.issues).toHaveLength(1);
+    expect(error.message).toBe(error.issues[0]?.message);
+  });
+});

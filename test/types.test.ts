@@ -11,6 +11,7 @@ import {
   type Attempt,
   type AttemptRecord,
   type AttemptStatus,
+  type ChargeCause,
   type ChargeResult,
   type Decision,
   type Duration,
@@ -23,6 +24,7 @@ import {
   type GuardError,
   type GuardErrorCode,
   type GuardErrorName,
+  type GuardIssue,
   type GuardInputErrorCode,
   type GuardOverrideErrorCode,
   type GuardStateErrorCode,
@@ -181,5 +183,32 @@ describe('public types', () => {
   it('Duration is milliseconds or a string', () => {
     expectTypeOf<Duration>().toEqualTypeOf<number | string>();
     expectTypeOf(parseDuration).returns.toEqualTypeOf<number>();
+  });
+
+  it("errors: issues are read-only and carry their class's codes (issue 16)", () => {
+    expectTypeOf<GuardInputError['issues']>().toEqualTypeOf<readonly GuardIssue<GuardInputErrorCode>[]>();
+    expectTypeOf<GuardConfigError['issues'][number]['code']>().toEqualTypeOf<GuardConfigErrorCode>();
+    expectTypeOf<GuardIssue>().toEqualTypeOf<{
+      readonly code: GuardErrorCode;
+      readonly field: string;
+      readonly rule: string;
+      readonly message: string;
+    }>();
+    const mutate = (error: GuardInputError) => {
+      // @ts-expect-error: issues cannot be pushed to
+      error.issues.push({ code: 'INVALID_SALE', field: 'x', rule: 'y', message: 'z' });
+    };
+    void mutate;
+  });
+
+  it('ChargeResult says why submit gave no answer, and the error only for an invalid one (issue 16)', () => {
+    expectTypeOf<ChargeResult['cause']>().toEqualTypeOf<ChargeCause | undefined>();
+    expectTypeOf<ChargeCause>().toEqualTypeOf<'timeout' | 'submit-threw' | 'submit-returned-invalid-result'>();
+    expectTypeOf<ChargeResult['error']>().toEqualTypeOf<GuardInputError | undefined>();
+    expectTypeOf<GuardEventOf<'invalid-submit-result'>>().toEqualTypeOf<{
+      type: 'invalid-submit-result';
+      attemptId: string;
+      error: GuardInputError;
+    }>();
   });
 });

@@ -4,12 +4,13 @@
  */
 import { GuardInputError, GuardOverrideError, GuardStateError, describeValue, errorText } from '../errors.js';
 import { resolveChargeOptions, type ResolvedChargeOptions } from '../options.js';
-import { answerOutcome, unknownOutcome, type Settlement } from '../outcome.js';
+import { answerOutcome, answerProblem, unknownOutcome, type Settlement } from '../outcome.js';
 import { isLiftable } from '../rules.js';
 import type {
   Attempt,
   AttemptRecord,
   AttemptStatus,
+  ChargeCause,
   ChargeOptions,
   ChargeResult,
   Decision,
@@ -53,11 +54,29 @@ export async function charge(
   );
   // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
   // a detail that cannot be kept is cut or dropped, and the journal says so.
-  const { outcome, notes } = settlementOf(answer, resolved.timeoutMs);
+  const { outcome, notes, invalid } = settlementOf(answer, resolved.timeoutMs);
   const { record, applied } = await settleOrKeep(ctx, attempt.id, outcome);
   for (const detail of applied ? notes : []) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId: attempt.id, detail });
   if (answer.timedOut) answer.late.then((late) => lateAnswer(ctx, attempt.id, late)).catch(() => undefined);
-  return { status: chargeStatus(record.status), decision, attempt: record };
+  const result: ChargeResult = { status: chargeStatus(record.status), decision, attempt: record };
+  if (invalid !== undefined) {
+    // A bug in the app's submit must not pass for a network timeout: said in the result and as an event.
+    const error = invalidSubmitResult(invalid);
+    ownerOf(ctx).events.emit({ type: 'invalid-submit-result', attemptId: attempt.id, error });
+    return { ...result, cause: 'submit-returned-invalid-result', error };
+  }
+  const cause: ChargeCause | undefined = answer.timedOut ? 'timeout' : answer.error !== undefined ? 'submit-threw' : undefined;
+  return cause === undefined ? result : { ...result, cause };
+}
+
+/** The error `charge` hands back (never throws) when `submit` resolved no `{ approved }` answer. */
+function invalidSubmitResult(problem: string): GuardInputError {
+  return new GuardInputError(
+    'INVALID_SUBMIT_RESULT',
+    `\`submit\` must resolve { approved: true | false, … } but ${problem}: a bug in the app's submit, not a network failure. ` +
+      `The attempt was settled 'unknown' because the charge may have gone through: check with the processor before charging again`,
+    { field: 'submit' },
+  );
 }
 
 /** The override a prompt or block gets in `charge`, or `undefined` to stop. */
@@ -91,7 +110,11 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
   const settlement = answerOutcome(late);
   const owner = ctx.closed ? undefined : owners.owner(ctx.o.store);
   if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
-  if (settlement === undefined) return;
+  if (settlement === undefined) {
+    // Late or not, an answer that is no answer is a bug to hear about; the attempt stays as it is.
+    ctx.events.emit({ type: 'invalid-submit-result', attemptId, error: invalidSubmitResult(answerProblem(late)) });
+    return;
+  }
   // It may have left memory since (settled, and unchanged for `window`): the store has it.
   const current = await Promise.resolve(find(ctx, attemptId)).catch(() => undefined);
   const status = current && statusOf(ctx, current, guardNow(ctx));
@@ -172,11 +195,17 @@ function ownerOf(ctx: GuardContext): GuardContext {
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 
-/** What submit's answer (or its throw, or its silence) settles the attempt as. */
-function settlementOf(answer: Settled, timeoutMs: number): Settlement {
+/**
+ * What submit's answer (or its throw, or its silence) settles the attempt
+ * as; for an answer that is none, `invalid` says what is wrong with it.
+ */
+function settlementOf(answer: Settled, timeoutMs: number): Settlement & { invalid?: string } {
   if (answer.timedOut) return unknownOutcome(`no answer within ${timeoutMs} ms`);
   if (answer.error !== undefined) return unknownOutcome(errorText(answer.error));
-  return answerOutcome(answer.value) ?? unknownOutcome('submit resolved no { approved } answer');
+  const settled = answerOutcome(answer.value);
+  if (settled) return settled;
+  const invalid = answerProblem(answer.value);
+  return { ...unknownOutcome(`submit ${invalid}, not { approved: true | false }: a bug in the app's submit`), invalid };
 }
 
 /** `charge`'s status for an attempt's: no money held (declined, cancelled, voided) reads `declined`. */

@@ -172,9 +172,12 @@ export function guardNow(ctx: GuardContext): number {
 }
 
 export function assertOpen(ctx: GuardContext): void {
-  if (ctx.closed) throw new GuardStateError('CLOSED', 'this guard is closed');
+  if (ctx.closed) throw new GuardStateError('CLOSED', 'this guard was closed (guard.close()): use a guard from a new createGuard call');
   if (!owners.holds(ctx.o.store, ctx.guard)) {
-    throw new GuardStateError('TAKEN_OVER', 'another guard was created over this store and took it over; use that one');
+    throw new GuardStateError(
+      'TAKEN_OVER',
+      'another guard was created over this store and took it over, as after a crash: use that guard; this one no longer reads or writes',
+    );
   }
 }
 

@@ -3,7 +3,7 @@
  * history), the reservation of an allowed attempt, the Decision the caller
  * gets, and an override of it.
  */
-import { GuardInputError, GuardOverrideError, GuardStorageError, isGuardError } from '../errors.js';
+import { GuardInputError, GuardOverrideError, GuardStorageError, errorText, isGuardError } from '../errors.js';
 import { randomId } from '../fingerprint.js';
 import { reasonMessage } from '../messages.js';
 import { readOverrideRequest } from '../override-request.js';
@@ -117,13 +117,15 @@ async function authorize(
   try {
     answer = ctx.o.authorize ? await ctx.o.authorize({ decision, operator, reason, supervisor }) : false;
   } catch (error) {
-    throw new GuardOverrideError('NOT_AUTHORIZED', 'the supervisor check threw: override refused', { cause: error });
+    throw new GuardOverrideError('NOT_AUTHORIZED', `\`authorize\` threw, so the override was refused: ${errorText(error)}`, {
+      cause: error,
+    });
   }
   if (answer !== true) {
     throw new GuardOverrideError(
       'NOT_AUTHORIZED',
       ctx.o.authorize
-        ? 'the supervisor check did not authorise this override'
+        ? 'the supervisor check (`authorize`) did not answer true: override refused; the sale stays blocked unless a supervisor approves'
         : 'overriding a block needs an `authorize` function in createGuard options',
     );
   }

@@ -1,8 +1,7 @@
 /** Queries: one attempt, or the attempts matching a filter, from memory and the store's history. */
-import { GuardInputError, describeValue } from '../errors.js';
+import { readFilter } from '../attempt-filter.js';
 import { isOpen } from '../lifecycle.js';
 import { recordProblem } from '../record.js';
-import { snapshot, unreadableMessage } from '../snapshot.js';
 import { containsCardNumber } from '../pan.js';
 import type { AttemptFilter, AttemptRecord } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, view, type GuardContext } from './context.js';
@@ -30,18 +29,7 @@ export async function get(ctx: GuardContext, attemptId: string): Promise<Attempt
 /** `Guard.attempts`. */
 export async function attempts(ctx: GuardContext, filter: AttemptFilter): Promise<AttemptRecord[]> {
   assertOpen(ctx);
-  if (typeof filter !== 'object' || filter === null) {
-    throw new GuardInputError(
-      'INVALID_FILTER',
-      `\`filter\` must be an object such as { status: 'unknown' }, got ${describeValue(filter)}`,
-      {
-        field: 'filter',
-      },
-    );
-  }
-  filter = snapshot(filter, { status: 'ref' }, { root: 'filter', prefix: 'filter.' }, (field, error) => {
-    throw new GuardInputError('INVALID_FILTER', unreadableMessage(field), { field, cause: error });
-  }) as AttemptFilter;
+  filter = readFilter(filter);
   const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
   // Open attempts are all in memory; anything else may be in the store's history too.
   const history = ctx.history && (!statuses || [...statuses].some((status) => !isOpen(status))) ? ctx.history : undefined;

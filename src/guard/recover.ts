@@ -272,7 +272,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
     stop = after(ctx, RECOVER_LEASE_MS, () => {
       if (given) return;
       given = 'up';
-      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms, its lease`);
+      const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms (its lease), so it was given up on`);
       resolve(settleAnswer(ctx, leased, tries, { thrown }, manual, false));
     });
   });
@@ -439,7 +439,7 @@ async function applyAnswer(
   // An answer it may not settle with (`refunded`, `pending`, not an outcome): an error, and no more scheduled tries.
   error ??= new GuardStateError(
     'INVALID_TRANSITION',
-    `recover answered '${outcome?.status}': an unknown attempt can only be settled approved, declined, cancelled or voided`,
+    `recover answered ${outcome ? `'${outcome.status}'` : 'no outcome'}: an unknown attempt can only be settled approved, declined, cancelled or voided`,
     { field: 'recover' },
   );
   await releaseLease(ctx, held, leased, { ended: true });

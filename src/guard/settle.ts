@@ -3,7 +3,7 @@
  * sale), a lost refund update repaired, and an unknown attempt resumed.
  */
 import { GuardStateError, GuardStorageError, isGuardError } from '../errors.js';
-import { canTransition } from '../lifecycle.js';
+import { canTransition, settleTargets } from '../lifecycle.js';
 import { reasonMessage } from '../messages.js';
 import { validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
@@ -190,10 +190,16 @@ function plan(
   return { changes: updated ? [next, updated] : [next], ...(saleId === undefined ? {} : { sale: saleId }), ...(over ? { over } : {}) };
 }
 
-function illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why?: string): never {
-  throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}'${why ? `: ${why}` : ''}`, {
-    field: 'status',
-  });
+function illegal(record: AttemptRecord, from: AttemptStatus, to: AttemptStatus, why = allowedFrom(from)): never {
+  throw new GuardStateError('INVALID_TRANSITION', `attempt ${record.id} cannot go from '${from}' to '${to}': ${why}`, { field: 'status' });
+}
+
+/** What a refused settle could have done instead: the developer's next step. */
+function allowedFrom(from: AttemptStatus): string {
+  const targets = settleTargets(from);
+  return targets.length === 0
+    ? `'${from}' is final (a new charge is a new begin)`
+    : `from '${from}' it can only be settled ${targets.map((s) => `'${s}'`).join(', ')}`;
 }
 
 /** An over-refund: journaled, and the sale's settle emitted with wall-clock times. */

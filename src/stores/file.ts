@@ -153,7 +153,7 @@ class FileStoreImpl implements FileStore {
     // A line that is not the record filed there (a damaged file) is never handed back as if it were.
     if (typeof record === 'object' && record.id === id) return record;
     const problem = typeof record === 'string' ? record : 'another record is at its place';
-    throw storageError('READ_FAILED', this.path, `reading record ${id} (${problem})`);
+    throw storageError('READ_FAILED', this.path, `record ${id} cannot be read (${problem}): the file was edited or damaged`);
   }
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     await this.#open('byOrder');

@@ -1,4 +1,4 @@
-import { GuardConfigError, GuardStorageError, describeValue } from '../errors.js';
+import { GuardStorageError, invalidOption } from '../errors.js';
 import { storeOptions } from '../snapshot.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { isOpen } from '../lifecycle.js';
@@ -100,9 +100,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const name = options.name ?? 'pos-duplicate-guard';
   const journalLimit = options.journalLimit ?? 10_000;
   if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
-    throw new GuardConfigError('INVALID_OPTION', `Expected \`journalLimit\` to be an integer >= 1, got ${describeValue(journalLimit)}`, {
-      field: 'journalLimit',
-    });
+    invalidOption('journalLimit', 'an integer >= 1 (the entries kept, oldest dropped first)', journalLimit);
   }
   // Trimming walks the journal's keys, so do it once per tenth of the limit, not per entry.
   const trimEvery = Math.ceil(journalLimit / 10);

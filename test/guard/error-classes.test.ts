@@ -21,3 +21,14 @@ describe('bad arguments throw guard errors', () => {
     expect(error).toBeInstanceOf(GuardError);
   });
 });
+
+// Issue 16: "this guard is closed" said what happened, not what to do next.
+describe('a closed guard says what to use instead', () => {
+  it('names createGuard', async () => {
+    const { guard } = await testGuard();
+    await guard.close();
+    const error = await thrown(() => guard.begin(sale()));
+    expect(error).toMatchObject({ name: 'GuardStateError', code: 'CLOSED' });
+    expect((error as Error).message).toMatch(/closed.*createGuard/);
+  });
+});

@@ -109,6 +109,18 @@ describe('override: blocks need the supervisor check', () => {
     expect(store.puts.length).toBe(puts);
   });
 
+  // Issue 16: a supervisor check that threw said only "threw: override refused", hiding why.
+  it('says that `authorize` threw, and what it threw, with card numbers masked', async () => {
+    const authorize = () => {
+      throw new Error('pin pad offline (card 4111 1111 1111 1111)');
+    };
+    const { guard } = await testGuard({ authorize });
+    const decision = await unknownBlock(guard);
+    const error = (await thrown(() => guard.override(decision, SUPERVISOR))) as GuardOverrideError;
+    expect(error.message).toMatch(/^`authorize` threw, so the override was refused: pin pad offline/);
+    expect(cardNumberLeaks(error.message)).toEqual([]);
+  });
+
   it('authorize receives the decision, operator, reason and supervisor', async () => {
     const authorize = vi.fn((_req: AuthorizeRequest) => true);
     const { guard } = await testGuard({ authorize });

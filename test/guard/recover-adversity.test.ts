@@ -84,7 +84,7 @@ describe('a call that never answers', () => {
     await time.advance(1);
     expect(calls.map((c) => c.start)).toEqual([5_000, 5_000 + RECOVER_LEASE_MS]);
     expect(events[0]).toMatchObject({ type: 'recover', attemptId: id, try: 1 });
-    expect(String((events[0] as { error?: unknown }).error)).toMatch(/did not answer/);
+    expect(String((events[0] as { error?: unknown }).error)).toMatch(/did not answer within \d+ ms \(its lease\), so it was given up on$/);
     expect((await guard.get(id))?.status).toBe('declined');
   });
 

@@ -485,3 +485,18 @@ describe('Attempt methods (sugar for guard.settle)', () => {
     });
   });
 });
+
+// Issue 16: "cannot go from 'declined' to 'approved'" said what was refused, not what is possible.
+describe('a refused settle says what the attempt can still become', () => {
+  it.each<[Settleable[], Settleable, RegExp]>([
+    [['declined'], 'approved', /cannot go from 'declined' to 'approved': 'declined' is final/],
+    [['approved'], 'declined', /from 'approved' it can only be settled 'voided', 'refunded'$/],
+  ])('after %o, settling %s', async (path, to, said) => {
+    const { guard } = await testGuard();
+    const { attempt } = await guard.begin(sale());
+    for (const status of path) await guard.settle(attempt?.id ?? '', { status });
+    const error = await thrown(() => guard.settle(attempt?.id ?? '', { status: to }));
+    expect(error).toBeInstanceOf(GuardStateError);
+    expect((error as Error).message).toMatch(said);
+  });
+});

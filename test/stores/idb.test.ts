@@ -83,6 +83,8 @@ describe('indexedDbStore without IndexedDB (Node)', () => {
 
   it('rejects bad options with GuardConfigError naming the field', () => {
     expect(() => indexedDbStore({ journalLimit: 0 })).toThrow(/`journalLimit`.*got 0 \(number\)/);
+    // Issue 16: said like every other option ("`field` must be…"), not "Expected `journalLimit` to be…".
+    expect(() => indexedDbStore({ journalLimit: 0 })).toThrow(/^`journalLimit` must be an integer >= 1/);
     expect(() => indexedDbStore({ journalLimit: 2.5 })).toThrow(
       expect.objectContaining({ name: 'GuardConfigError', field: 'journalLimit' }),
     );

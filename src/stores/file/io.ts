@@ -7,9 +7,14 @@ export type FileStoreFs = Pick<typeof fsPromises, 'open' | 'readFile' | 'writeFi
 
 export const errno = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
 
-/** A storage error that names the file and the operation, and keeps the fs error as `cause`. */
+/**
+ * A storage error that names the file and the operation, and keeps the fs
+ * error as `cause`: "file store P: opening failed: EACCES…". Without a
+ * cause, `operation` is the whole statement ("taking the lock L: it kept
+ * changing hands"), so it gets no trailing "failed".
+ */
 export const storageError = (code: GuardStorageErrorCode, path: string, operation: string, cause?: unknown): GuardStorageError =>
-  new GuardStorageError(code, `file store ${path}: ${operation} failed${cause === undefined ? '' : `: ${errorText(cause)}`}`, { cause });
+  new GuardStorageError(code, `file store ${path}: ${operation}${cause === undefined ? '' : ` failed: ${errorText(cause)}`}`, { cause });
 
 /** For `.catch` on an fs call: an error with one of `codes` is expected and resolves undefined; any other goes to `other`. */
 export function ignoring(codes: string[], other = (error: unknown): Promise<never> => Promise.reject(error)) {

@@ -68,7 +68,7 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
       const entry = parseObject(text);
       if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
       else if (options.onBadLine) options.onBadLine(file, number);
-      else throw storageError('READ_FAILED', file, `reading line ${number} (not a JSON object as the store writes it)`);
+      else throw storageError('READ_FAILED', file, `line ${number} is not a JSON object as the store writes it (edited or damaged)`);
     }
   }
 }

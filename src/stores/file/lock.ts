@@ -92,7 +92,11 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     if (now === 'gone' || (typeof now === 'object' ? now.token !== (holder as LockHolder).token : holder !== 'unreadable')) continue;
     await fs.unlink(path).catch(ignoring(['ENOENT'], failing('LOCK_FAILED', dataPath, `removing the stale lock ${path}`)));
   }
-  throw storageError('LOCK_FAILED', dataPath, `taking the lock ${path}: it kept changing hands`);
+  throw storageError(
+    'LOCK_FAILED',
+    dataPath,
+    `cannot take the lock ${path}: other processes kept taking it; close the other guards on this file and try again`,
+  );
 }
 
 /** Who holds a lock that is not this process's, seen from `me`, described for the LOCKED message; undefined if provably nobody (stale). */
