@@ -38,24 +38,25 @@ import type { AppliedFinding, ReconcileReport } from './reconcile/types.js';
  */
 export async function createGuard(options: GuardOptions): Promise<Guard> {
   const resolved = resolveOptions(options);
-  const guard = new Guard(resolved, createHasher(resolved.secret));
-  await guard[HYDRATE]();
-  return guard;
+  return Guard[CREATE](resolved, createHasher(resolved.secret));
 }
 
-const HYDRATE = Symbol('hydrate');
+/** Keys the factory `createGuard` uses: module-private, so a guard exists only hydrated. */
+const CREATE = Symbol('create');
 
 export class Guard {
   readonly #c: GuardContext;
 
-  /** @internal Use {@link createGuard}. */
-  constructor(options: ResolvedOptions, hasher: Hasher) {
-    this.#c = createContext(this, options, hasher);
+  /** @internal */
+  static async [CREATE](options: ResolvedOptions, hasher: Hasher): Promise<Guard> {
+    const guard = new Guard(options, hasher);
+    await hydrate(guard.#c);
+    return guard;
   }
 
-  /** @internal */
-  [HYDRATE](): Promise<void> {
-    return hydrate(this.#c);
+  // Private: a guard that was never hydrated would answer from an empty index (use createGuard).
+  private constructor(options: ResolvedOptions, hasher: Hasher) {
+    this.#c = createContext(this, options, hasher);
   }
 
   // ── evaluation (guard/decide.ts) ──────────────────────────────────────

@@ -198,7 +198,7 @@ const stepCommon = {
   terminal: z.optional(
     describe(
       terminalId,
-      `The terminal this step runs on (default "${DEFAULT_TERMINAL}"). Using it makes the scenario one of several terminals on one shared in-memory store (SPEC §9), each with a local store of its own; \`advance\` moves every terminal's clocks whatever this says.`,
+      `The terminal this step runs on (default "${DEFAULT_TERMINAL}"). Using it makes the scenario one of several terminals on one shared in-memory store, each with a local store of its own; \`advance\` moves every terminal's clocks whatever this says.`,
       ['T2'],
     ),
   ),
@@ -375,7 +375,7 @@ const processorStep = z.strictObject({
         'What `recover` returns for this attempt on its successive tries (scheduled or recoverNow), in order, whichever terminal tries it and across restarts; past the end, still unknown. A later `processor` step for the same attempt replaces what is left.',
       ),
     }),
-    'Scripts the processor (SPEC §10): what the status inquiry or reversal answers for one attempt. Gives the guard a `recover`; an attempt with no script is still unknown on every try.',
+    'Scripts the processor: what the status inquiry or reversal answers for one attempt. Gives the guard a `recover`; an attempt with no script is still unknown on every try.',
   ),
   note: stepCommon.note,
   // Refused with a reason rather than as unknown fields: both are easy to write by habit.

@@ -88,7 +88,7 @@ function checkOwner(owner: StoreOwner): void {
   if (owner.terminalId === undefined) {
     throw new GuardConfigError(
       'INVALID_OPTION',
-      '`terminalId` is required with postgresStore: each terminal keeps its own journal chain in the database, under its id (SPEC §12). Give every till sharing the database its own terminalId',
+      '`terminalId` is required with postgresStore: each terminal keeps its own journal chain in the database, under its id. Give every till sharing the database its own terminalId',
       { field: 'terminalId' },
     );
   }

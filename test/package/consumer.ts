@@ -2,7 +2,7 @@ import { NAME } from './scratch.js';
 
 /** Uses every entry point for real, so a type that collapsed to `any` shows up as an unused @ts-expect-error. */
 export const CONSUMER = `
-import { createGuard, memoryStore, isGuardError, GuardInputError, type Decision, type Sale } from '${NAME}';
+import { createGuard, memoryStore, isGuardError, GuardInputError, Guard, type Decision, type Sale } from '${NAME}';
 import { fileStore, readJournal } from '${NAME}/node';
 import { indexedDbStore } from '${NAME}/idb';
 import { postgresStore, type PgPool } from '${NAME}/postgres';
@@ -26,6 +26,8 @@ export const stores = [fileStore('/tmp/guard.jsonl'), indexedDbStore()] as const
 export const shared = (pool: PgPool) => postgresStore({ pool });
 export const codes: readonly string[] = FINDING_CODES;
 export const format: TransactionFormat = 'wechat';
+// @ts-expect-error a guard comes from createGuard only: one never hydrated would answer from an empty history
+export const unhydrated = () => new Guard();
 // @ts-expect-error not a settlement format
 export const notAFormat: TransactionFormat = 'paypal';
 export const report = reconcile([], []);

@@ -202,7 +202,7 @@ describe('the packed package, installed into an empty project', () => {
         .split('\n')
         .forEach((line, index) => {
           // A design document that is not shipped; internals hidden by stripInternal; the hydrate hook's symbol.
-          if (/SPEC\s*§|@internal|\bHYDRATE\b/.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
+          if (/SPEC\s*§|@internal|\bHYDRATE\b|\bCREATE\b/.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
           // A path to one of this repository's TypeScript files, e.g. src/stores/file/io.ts or './file/jsonl.ts'.
           if (/\bsrc\/[\w./-]+\.ts\b|['"`(][\w./-]+\.ts['"`)]/.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
         });

@@ -472,7 +472,7 @@ async function take(client: PgClient, channel: string, hold: TerminalHold, patie
     if (Date.now() >= until) {
       throw new TerminalTaken(
         `terminal ${JSON.stringify(hold.terminalId)} is in use by another connection to the database: two tills with one ` +
-          `terminalId would seal one journal chain from two heads (SPEC §12). Give each till its own terminalId; a till ` +
+          `terminalId would seal one journal chain from two heads. Give each till its own terminalId; a till ` +
           `restarted after a crash or power cut is let in once the database drops its previous connection (within about 20 s)`,
       );
     }

@@ -46,7 +46,7 @@ export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function schemaSql(schema: string): string {
   const s = schema;
-  return `-- pos-duplicate-guard: the shared store of several terminals (SPEC §9), schema version ${SCHEMA_VERSION}.
+  return `-- pos-duplicate-guard: the shared store of several terminals, schema version ${SCHEMA_VERSION}.
 -- postgresStore creates this on first use; a DBA may run it instead (psql -f schema.sql)
 -- and grant the terminals' role USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its
 -- tables, USAGE on its sequences and EXECUTE on its functions.
@@ -114,7 +114,7 @@ END $$;
 -- The functions a terminal calls (claim, put_row, upload, filed_under) run with plan_cache_mode =
 -- force_generic_plan: their statements are planned once per connection. Left to choose, PostgreSQL
 -- plans the key lookup below again at every call (a custom plan for each array of keys), and that
--- planning cost more than the lookup and the write together (SPEC §8: a begin within 2x of one
+-- planning cost more than the lookup and the write together (the budget: a begin within 2x of one
 -- insert). The generic plan is the one wanted anyway: by key through the GIN index, by id through
 -- the primary key. And with enable_seqscan off, as every statement in them reads by key: a plan
 -- made once, on a connection opened while the table was still empty, would otherwise scan the
@@ -223,7 +223,7 @@ BEGIN
   END IF;
 END $$;
 
--- A write made while cut off (SPEC §9), under the claim's locks: it replaces only an older row,
+-- A write made while cut off, under the claim's locks: it replaces only an older row,
 -- and answers the other live rows under its keys, for the conflict check.
 CREATE OR REPLACE FUNCTION ${s}.upload(p_merchant text, p_writer text, w json)
 RETURNS TABLE (row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
