@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
+import { formatJsonReport } from '../report/json.js';
 import { checkTimeZone, localTimeZone } from '../report/period.js';
 import { journalFiles, readJournalFiles, type JournalReadProgress } from '../stores/file/journal-read.js';
 import { summaryBuilder, type JournalSummary } from '../report/summary.js';
@@ -212,7 +213,7 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
   io.stderr(progress.clear());
 
   const { output } = options;
-  if (output.kind === 'json') io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  if (output.kind === 'json') io.stdout(formatJsonReport(summary));
   else if (output.kind === 'csv') io.stdout(formatCsvReport(summary));
   else if (output.kind === 'text') {
     io.stdout(formatTextReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) }));

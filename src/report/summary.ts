@@ -8,6 +8,7 @@
  * outcomes, which are followed over the whole journal: an unknown that began
  * yesterday and was resolved today belongs in today's report, with when it began.
  */
+import { redact } from '../redact.js';
 import type { AttemptStatus, JournalEntry, Verdict } from '../types.js';
 import { hourStarts, nextHour, periodBounds } from './period.js';
 
@@ -351,7 +352,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
         else if (u.outcome === 'pruned') unknownTotals.pruned++;
         else unknownTotals.open++;
       }
-      return {
+      return maskCardData({
         period: { from: options.from ?? null, to: options.to ?? null, tz, start: bounds.start ?? null, end: bounds.end ?? null },
         journal: { entries: index, inPeriod, firstAt, lastAt, starts },
         decisions: {
@@ -377,9 +378,30 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
         recovery,
         reconciliation,
         prunes,
-      };
+      });
     },
   };
+}
+
+/**
+ * Every string of the summary with card data masked (numbers, expiry dates,
+ * security codes, track data: `redact`, as the guard masks free text on
+ * write). The journal is a file: one an older version or another tool wrote
+ * may hold them raw, and the summary is printed as it is by `--json`. Done
+ * once on the finished summary, whose strings are few next to the journal's,
+ * and memoised: operator names and reasons repeat.
+ */
+function maskCardData<T>(value: T, cache = new Map<string, string>()): T {
+  if (typeof value === 'string') {
+    let masked = cache.get(value);
+    if (masked === undefined) cache.set(value, (masked = redact(value)));
+    return masked as T;
+  }
+  if (Array.isArray(value)) return value.map((item: unknown) => maskCardData(item, cache)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskCardData(item as unknown, cache)])) as T;
+  }
+  return value;
 }
 
 /** `summaryBuilder` over entries already in memory. */
