@@ -1,0 +1,62 @@
+/**
+ * `journal report` over journals a store manager is unlucky with: damaged,
+ * carried through other tools, or fed through a pipe. The report still comes
+ * out, with a warning for what it had to leave out, never an internal error.
+ */
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { journalReportCommand } from '../../src/cli/journal-report.js';
+import { createGuard } from '../../src/index.js';
+import { fileStore } from '../../src/node.js';
+import type { JournalSummary } from '../../src/report/summary.js';
+import { SECRET } from '../helpers/guard.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function report(args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await journalReportCommand(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false });
+  return { code, stdout, stderr };
+}
+
+/** A till's store after a double tap the cashier confirmed: a start, two settles, a prompt and an override in its journal. */
+async function till(): Promise<string> {
+  const storePath = join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'till.jsonl');
+  let now = Date.parse('2026-03-01T01:00:00Z');
+  const guard = await createGuard({
+    merchantId: 'M-0001',
+    secret: SECRET,
+    store: fileStore(storePath),
+    clock: { now: () => now, monotonic: () => now },
+  });
+  const sale = { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } };
+  await (await guard.begin(sale)).attempt?.approve();
+  now += 5_000;
+  const prompt = await guard.begin(sale);
+  await (await guard.override(prompt, { operator: 'alice', reason: 'two coffees' })).attempt?.approve();
+  await guard.close();
+  return storePath;
+}
+
+describe('journal report over a damaged journal', () => {
+  it('skips an entry whose time no calendar can show, with a warning, and reports the rest', async () => {
+    const storePath = await till();
+    appendFileSync(`${storePath}.journal`, `${JSON.stringify({ at: 8.64e15 + 1, type: 'decision', verdict: 'block', codes: ['X'] })}\n`);
+    appendFileSync(`${storePath}.journal`, `${JSON.stringify({ at: -1e300, type: 'storage', detail: 'x' })}\n`);
+    for (const format of [[], ['--csv'], ['--html', join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'r.html')]]) {
+      const run = await report(['--store', storePath, '--tz', 'UTC', ...format]);
+      expect(run).toMatchObject({ code: 0, stderr: expect.stringMatching(/warning: .*skipped/) });
+      expect(run.stderr).not.toContain('internal error');
+    }
+    const json = JSON.parse((await report(['--store', storePath, '--tz', 'UTC', '--json'])).stdout) as JournalSummary;
+    expect(json.decisions.byVerdict).toEqual({ allow: 0, prompt: 1, block: 0 });
+    expect(json.storage).toEqual([]);
+  });
+});
