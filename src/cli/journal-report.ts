@@ -13,7 +13,7 @@ import { formatHtmlReport } from '../report/html.js';
 import { formatJsonReport } from '../report/json.js';
 import { checkTimeZone, localTimeZone } from '../report/period.js';
 import { journalFiles, readJournalFiles, type JournalReadProgress } from '../stores/file/journal-read.js';
-import { summaryBuilder, type JournalSummary } from '../report/summary.js';
+import { reportable, summaryBuilder, type JournalSummary } from '../report/summary.js';
 import { formatTextReport } from '../report/text.js';
 import type { Locale } from '../types.js';
 
@@ -199,8 +199,8 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     const entries = readJournalFiles(files, reading);
     for await (const entry of entries) {
       // A line that parses but is no entry (damaged or edited) is left out like one that does not parse.
-      if (typeof entry.at === 'number' && Number.isFinite(entry.at) && typeof entry.type === 'string') builder.add(entry);
-      else warn(`an entry without a numeric "at" and a "type" skipped (damaged or edited: run journal verify)`);
+      if (reportable(entry)) builder.add(entry);
+      else warn(`an entry without a "type" and a time "at" (epoch ms) a calendar can show skipped (damaged or edited: run journal verify)`);
     }
     summary = builder.finish();
   } catch (error) {

@@ -329,6 +329,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
 
   return {
     add(entry) {
+      if (!reportable(entry)) return;
       const at = entry.at;
       const id = text(entry.attemptId);
       if (id !== undefined) follow(entry, id, at);
@@ -402,6 +403,19 @@ function maskCardData<T>(value: T, cache = new Map<string, string>()): T {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskCardData(item as unknown, cache)])) as T;
   }
   return value;
+}
+
+/** Date's range: ±100,000,000 days from 1970. A time beyond it has no calendar day, and formatting it throws. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * Whether a journal entry can be counted: it has a `type`, and an `at` that
+ * is a time a calendar can show. A journal is read from a file; an entry
+ * that is not (damage, an edit) is left out, not fatal to the whole report.
+ */
+export function reportable(entry: JournalEntry): boolean {
+  const { at, type } = entry as { at: unknown; type: unknown };
+  return typeof at === 'number' && Math.abs(at) <= MAX_TIME && typeof type === 'string';
 }
 
 /** `summaryBuilder` over entries already in memory. */
