@@ -3,7 +3,9 @@
  * carried through other tools, or fed through a pipe. The report still comes
  * out, with a warning for what it had to leave out, never an internal error.
  */
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { journalReportCommand } from '../../src/cli/journal-report.js';
 import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import type { JournalSummary } from '../../src/report/summary.js';
+import { readJournalFiles } from '../../src/stores/file/journal-read.js';
 import { SECRET } from '../helpers/guard.js';
 
 interface Run {
@@ -58,5 +61,51 @@ describe('journal report over a damaged journal', () => {
     const json = JSON.parse((await report(['--store', storePath, '--tz', 'UTC', '--json'])).stdout) as JournalSummary;
     expect(json.decisions.byVerdict).toEqual({ allow: 0, prompt: 1, block: 0 });
     expect(json.storage).toEqual([]);
+  });
+
+  it('reads a journal carried through Windows: CRLF line ends and a byte order mark', async () => {
+    const storePath = await till();
+    const lines = readFileSync(`${storePath}.journal`, 'utf8');
+    const expected = await report(['--journal', `${storePath}.journal`, '--tz', 'UTC', '--json']);
+    const copy = join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'till.journal');
+    writeFileSync(copy, `\uFEFF${lines.replace(/\n/g, '\r\n')}`);
+    const run = await report(['--journal', copy, '--tz', 'UTC', '--json']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(expected.stdout);
+    expect((JSON.parse(run.stdout) as JournalSummary).journal).toMatchObject({ entries: 5, starts: 1 });
+  });
+
+  it('reads a journal from a pipe: --journal <(zcat till.journal.gz)', async () => {
+    const storePath = await till();
+    const expected = await report(['--journal', `${storePath}.journal`, '--tz', 'UTC', '--json']);
+    const fifo = join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const writing = writeFile(fifo, readFileSync(`${storePath}.journal`));
+    const run = await report(['--journal', fifo, '--tz', 'UTC', '--json']);
+    await writing;
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(expected.stdout);
+  });
+
+  it('skips a line longer than any entry, holding no more of it than that (a power loss left a hole of NUL bytes)', async () => {
+    const storePath = await till();
+    const file = `${storePath}.journal`;
+    const before = readFileSync(file).length;
+    truncateSync(file, before + 40 * 1024 * 1024); // 40 MiB of NUL bytes, no newline: a file extended but never written
+    appendFileSync(file, `\n${JSON.stringify({ at: Date.parse('2026-03-01T02:00:00Z'), type: 'storage', detail: 'after the hole' })}\n`);
+    const bad: number[] = [];
+    let peak = 0;
+    const base = process.memoryUsage().arrayBuffers;
+    const types: string[] = [];
+    const options = {
+      maxLineBytes: 1024 * 1024,
+      onBadLine: (_file: string, line: number) => bad.push(line),
+      onProgress: () => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)),
+    };
+    for await (const entry of readJournalFiles([file], options)) types.push(entry.type);
+    expect(types).toEqual(['start', 'settle', 'decision', 'override', 'settle', 'storage']);
+    expect(bad).toEqual([6]);
+    // The reader holds a chunk and at most maxLineBytes of a line, not the 40 MiB.
+    expect(peak).toBeLessThan(16 * 1024 * 1024);
   });
 });
