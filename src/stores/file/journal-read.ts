@@ -37,7 +37,16 @@ export interface ReadJournalOptions {
   onTornLine?: (file: string, line: number) => void;
   /** After each chunk read (1 MiB): for a progress line on a terminal. */
   onProgress?: (progress: JournalReadProgress) => void;
+  /**
+   * A longer line is no entry (damage: a power loss's hole of NUL bytes has
+   * no newline): it is told to `onBadLine`, and no more than this much of it
+   * is ever held. Override texts are not capped, so the default is far above
+   * any entry a till writes. @default 64 MiB
+   */
+  maxLineBytes?: number;
 }
+
+const MAX_LINE = 64 << 20;
 
 /**
  * The entries of the journal of the file store at `path` (its data file),
@@ -64,8 +73,9 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
     for await (const { text, number } of completeLines(file, { ...options, progress })) {
       // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
       // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
-      // while grep, a person or a first-key-wins parser reads the line otherwise.
-      const entry = parseObject(text);
+      // while grep, a person or a first-key-wins parser reads the line otherwise. A CR before the newline
+      // and a byte order mark (a copy through Windows or Notepad) are outside the JSON, and left out.
+      const entry = text === undefined ? undefined : parseObject(text);
       if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
       else if (options.onBadLine) options.onBadLine(file, number);
       else throw storageError('READ_FAILED', file, `reading line ${number} (not a JSON object as the store writes it)`);
@@ -76,44 +86,63 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
 /**
  * The complete, non-blank lines of the file at `path`, numbered as in the
  * file; a missing file has none. Bytes after the last newline (a torn or
- * unfinished line) are not a line: `onTornLine` is told.
+ * unfinished line) are not a line: `onTornLine` is told. A line's CR before
+ * its newline and the file's byte order mark are not part of it. A line
+ * longer than `maxLineBytes` comes as `text: undefined`, and is never held
+ * whole. Reads on from where it is, never at a position: a pipe
+ * (`--journal <(zcat …)`) cannot seek.
  */
 async function* completeLines(
   path: string,
   {
     progress = { bytesRead: 0, totalBytes: 0, lines: 0 },
     fs = nodeFs,
+    maxLineBytes = MAX_LINE,
     ...options
-  }: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress'> & { progress?: JournalReadProgress; fs?: Pick<FileStoreFs, 'open'> } = {},
-): AsyncGenerator<{ text: string; number: number }> {
+  }: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress' | 'maxLineBytes'> & {
+    progress?: JournalReadProgress;
+    fs?: Pick<FileStoreFs, 'open'>;
+  } = {},
+): AsyncGenerator<{ text: string | undefined; number: number }> {
   const handle = await fs.open(path, 'r').catch((error: unknown) => {
     if (errno(error) === 'ENOENT') return undefined;
     throw storageError('READ_FAILED', path, 'opening', error);
   });
   if (!handle) return;
   try {
-    let [rest, at, number] = [Buffer.alloc(0), 0, 0];
+    // One chunk buffer, reused: a line's start is copied out of it into `parts` until its newline comes.
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let [parts, held, overlong, number, at] = [[] as Buffer[], 0, false, 0, 0];
+    const line = (bytes: Buffer): { text: string | undefined; number: number } => {
+      number++;
+      progress.lines++;
+      if (overlong || held + bytes.length > maxLineBytes) return { text: undefined, number };
+      let text = (parts.length > 0 ? Buffer.concat([...parts, bytes]) : bytes).toString('utf8');
+      if (number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
+      return { text: text.endsWith('\r') ? text.slice(0, -1) : text, number };
+    };
     for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, at).catch((error: unknown) => {
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK, null).catch((error: unknown) => {
         throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
       });
       if (bytesRead === 0) break;
       at += bytesRead;
       progress.bytesRead += bytesRead;
-      // Lines are split as bytes, so a character cut between two chunks is joined before it is decoded.
-      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
       let start = 0;
-      for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
-        number++;
-        progress.lines++;
-        const text = bytes.toString('utf8', start, nl);
-        if (text.trim() !== '') yield { text, number };
+      for (let nl = chunk.indexOf(10, 0); nl >= 0 && nl < bytesRead; start = nl + 1, nl = chunk.indexOf(10, start)) {
+        const next = line(chunk.subarray(start, nl));
+        [parts, held, overlong] = [[], 0, false];
+        if (next.text === undefined || next.text.trim() !== '') yield next;
       }
-      rest = Buffer.from(bytes.subarray(start));
+      const rest = chunk.subarray(start, bytesRead);
+      if (!overlong && held + rest.length > maxLineBytes) [parts, held, overlong] = [[], 0, true];
+      if (!overlong && rest.length > 0) {
+        parts.push(Buffer.from(rest));
+        held += rest.length;
+      }
       options.onProgress?.({ ...progress });
     }
-    if (rest.toString('utf8').trim() !== '') options.onTornLine?.(path, number + 1);
+    if (overlong || Buffer.concat(parts).toString('utf8').trim() !== '') options.onTornLine?.(path, number + 1);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -137,7 +166,7 @@ export async function readFileMeta(path: string): Promise<Map<string, string>> {
   const meta = new Map<string, string>();
   for await (const { text: line } of completeLines(path)) {
     // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
-    if (!line.startsWith('{"op":"meta"')) continue;
+    if (line === undefined || !line.startsWith('{"op":"meta"')) continue;
     const parsed = parseLine(line);
     if (typeof parsed === 'object' && parsed.op === 'meta') meta.set(parsed.key, parsed.value);
   }
@@ -192,7 +221,7 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
 /** The `seq` of the first sealed line of the journal file at `path` (the first line, unless it holds entries written unsealed). */
 export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
   for await (const { text } of completeLines(path, { fs })) {
-    const entry = parseObject(text);
+    const entry = text === undefined ? undefined : parseObject(text);
     const seq = entry && headOf(entry as unknown as JournalEntry)?.seq;
     if (seq !== undefined) return seq;
   }
