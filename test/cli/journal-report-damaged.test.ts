@@ -108,4 +108,21 @@ describe('journal report over a damaged journal', () => {
     // The reader holds a chunk and at most maxLineBytes of a line, not the 40 MiB.
     expect(peak).toBeLessThan(16 * 1024 * 1024);
   });
+
+  it('never writes the page over the journal or the store it reads (a slip of --html for --store)', async () => {
+    const storePath = await till();
+    const journal = readFileSync(`${storePath}.journal`);
+    const data = readFileSync(storePath);
+    for (const [args, target] of [
+      [['--store', storePath, '--html', storePath], storePath],
+      [['--store', storePath, '--html', `${storePath}.journal`], `${storePath}.journal`],
+      [['--journal', `${storePath}.journal`, '--html', `${storePath}.journal`], `${storePath}.journal`],
+      [['--store', storePath, '--html', join(storePath, '..', '.', 'till.jsonl')], storePath],
+    ] as const) {
+      const run = await report([...args, '--tz', 'UTC']);
+      expect(run).toMatchObject({ code: 2, stderr: expect.stringContaining(`will not write the page over ${target}`) });
+    }
+    expect(readFileSync(`${storePath}.journal`)).toEqual(journal);
+    expect(readFileSync(storePath)).toEqual(data);
+  });
 });
