@@ -5,7 +5,8 @@
  * live till without its lock or its secret.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
 import { formatCsvReport } from '../report/csv.js';
@@ -172,6 +173,16 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     return REPORT_EXIT.unusable;
   }
 
+  if (options.output.kind === 'html') {
+    const input = await inputAt(options.output.file, options.source);
+    if (input !== undefined) {
+      io.stderr(
+        `pos-duplicate-guard journal report: will not write the page over ${input}: the report reads it (--html names the page to write, e.g. report.html)\n`,
+      );
+      return REPORT_EXIT.unusable;
+    }
+  }
+
   let summary: JournalSummary;
   const progress = progressLine(io);
   try {
@@ -228,6 +239,23 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     io.stdout(`Report written to ${output.file}\n`);
   }
   return REPORT_EXIT.done;
+}
+
+/**
+ * The file the report reads (or the store's own: its data file, lock and
+ * journals) that `file` is, by path or by inode (a link, `dir/../x`), or
+ * `undefined`. `--store guard.jsonl --html guard.jsonl` is a slip of one
+ * flag that would replace the till's store, or the audit journal, with a page.
+ */
+async function inputAt(file: string, source: ReportArgs['source']): Promise<string | undefined> {
+  const inputs = 'store' in source ? [source.store, ...journalFiles(source.store), `${source.store}.lock`] : [source.journal];
+  const page = await stat(file).catch(() => undefined);
+  for (const input of inputs) {
+    if (resolve(input) === resolve(file)) return input;
+    const read = page && (await stat(input).catch(() => undefined));
+    if (page && read && read.dev === page.dev && read.ino === page.ino) return input;
+  }
+  return undefined;
 }
 
 /** "Reading journal… 42% (41,000 lines)" rewritten in place on a terminal, at most ten times a second; nothing elsewhere. */
