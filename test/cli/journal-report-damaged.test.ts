@@ -4,7 +4,7 @@
  * out, with a warning for what it had to leave out, never an internal error.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { journalReportCommand } from '../../src/cli/journal-report.js';
 import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import type { JournalSummary } from '../../src/report/summary.js';
-import { readJournalFiles } from '../../src/stores/file/journal-read.js';
+import { readJournal, readJournalFiles } from '../../src/stores/file/journal-read.js';
 import { SECRET } from '../helpers/guard.js';
 
 interface Run {
@@ -124,5 +124,34 @@ describe('journal report over a damaged journal', () => {
     }
     expect(readFileSync(`${storePath}.journal`)).toEqual(journal);
     expect(readFileSync(storePath)).toEqual(data);
+  });
+
+  it('reads every entry of a journal the till rotates while it is read', async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'till.jsonl');
+    let now = Date.parse('2026-03-01T01:00:00Z');
+    const guard = await createGuard({
+      merchantId: 'M-0001',
+      secret: SECRET,
+      store: fileStore(storePath, { journalMaxBytes: 600 }),
+      clock: { now: () => now, monotonic: () => now },
+    });
+    const sale = (i: number) => ({ amount: 100 + i, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } });
+    for (let i = 0; i < 8; i++, now += 60_000) {
+      await (await guard.begin(sale(i))).attempt?.approve();
+    }
+    await guard.close();
+    const before: number[] = [];
+    for await (const entry of readJournal(storePath)) before.push(entry.seq ?? -1);
+    const seen: number[] = [];
+    let rotated = false;
+    const rotate = () => {
+      if (rotated) return;
+      rotated = true;
+      // What the till does past journalMaxBytes, between the reader's two files: .journal becomes .journal.1.
+      renameSync(`${storePath}.journal`, `${storePath}.journal.1`);
+      writeFileSync(`${storePath}.journal`, '');
+    };
+    for await (const entry of readJournal(storePath, { onProgress: rotate })) seen.push(entry.seq ?? -1);
+    expect(seen).toEqual(before);
   });
 });
