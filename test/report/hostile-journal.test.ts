@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { journalReportCommand } from '../../src/cli/journal-report.js';
+import { createGuard } from '../../src/index.js';
+import { fileStore } from '../../src/node.js';
+import { SECRET } from '../helpers/guard.js';
 
 const T = Date.parse('2026-03-01T01:00:00Z');
 
@@ -43,6 +46,11 @@ const ESCAPES = [
 /** ESC, BEL and C1's CSI drive a terminal; a bidi override shows a line backwards. CR and LF end CSV rows. */
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const OBEYED = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** The cells of one RFC 4180 row, quotes kept. */
+function cellsOf(row: string): string[] {
+  return [...row.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1] ?? '').slice(0, -1);
+}
 
 function journalOf(entries: object[]): string {
   const file = join(mkdtempSync(join(tmpdir(), 'pdg-hostile-')), 'till.journal');
@@ -84,5 +92,26 @@ describe('journal report over a hostile journal', () => {
     // The JSON document still says what the journal says: the characters are escaped, not lost.
     const json = JSON.parse(outputs['--json'] ?? '') as { settles: { from: string; to: string }[] };
     expect(json.settles[0]).toMatchObject({ from: 'pending\u001b[8m', to: 'approved\u009b31m' });
+  });
+
+  it('defuses a formula behind leading blanks in a CSV cell (a scanner that types a newline first)', async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'pdg-hostile-')), 'till.jsonl');
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(storePath), authorize: async () => true });
+    const sale = { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } };
+    await (await guard.begin(sale)).attempt?.approve();
+    for (const text of ['\n=HYPERLINK("http://evil.example","x")', ' +SUM(1,1)', '\r\n@SUM(1)', ' \t-2+3']) {
+      const allowed = await guard.override(await guard.begin(sale), { operator: text, reason: text, supervisor: text });
+      await allowed.attempt?.approve();
+    }
+    await guard.close();
+    const csv = (await everyFormat(`${storePath}.journal`))['--csv'] ?? '';
+    const cells = csv
+      .split('\r\n')
+      .filter((row) => row.startsWith('override,'))
+      .flatMap((row) => cellsOf(row).slice(7, 10));
+    expect(cells).toHaveLength(12);
+    expect(cells[0]).toMatch(/HYPERLINK/);
+    // A spreadsheet that trims a cell before reading it (Google Sheets' import) would see a formula.
+    for (const cell of cells) expect(cell.replace(/^"/, '')).not.toMatch(/^[\s\uFFFD]*[=+\-@]/);
   });
 });
