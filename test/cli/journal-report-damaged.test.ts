@@ -154,4 +154,18 @@ describe('journal report over a damaged journal', () => {
     for await (const entry of readJournal(storePath, { onProgress: rotate })) seen.push(entry.seq ?? -1);
     expect(seen).toEqual(before);
   });
+
+  it('names a file whose name holds terminal escapes without obeying them (a journal from a USB stick, by glob)', async () => {
+    const storePath = await till();
+    const hostile = join(mkdtempSync(join(tmpdir(), 'pdg-damaged-')), 'till\u001b]0;pwned\u0007\u001b[2J.journal');
+    writeFileSync(hostile, `${readFileSync(`${storePath}.journal`, 'utf8')}{"at":1,"ty`);
+    const torn = await report(['--journal', hostile, '--tz', 'UTC', '--json']);
+    expect(torn).toMatchObject({ code: 0, stderr: expect.stringContaining('torn last line skipped') });
+    const missing = await report(['--journal', `${hostile}.gone`, '--tz', 'UTC']);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('no journal file at') });
+    for (const { stderr } of [torn, missing]) {
+      expect([stderr.includes('\u001b'), stderr.includes('\u0007')]).toEqual([false, false]);
+      expect(stderr).toContain('till\\u001b]0;pwned\\u0007\\u001b[2J.journal');
+    }
+  });
 });
