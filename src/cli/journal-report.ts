@@ -9,6 +9,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
+import { printable } from './printable.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
 import { formatJsonReport } from '../report/json.js';
@@ -169,7 +170,9 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     options = parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`pos-duplicate-guard journal report: ${error.message}\nRun "pos-duplicate-guard journal report --help" for usage.\n`);
+    io.stderr(
+      `pos-duplicate-guard journal report: ${printable(error.message)}\nRun "pos-duplicate-guard journal report --help" for usage.\n`,
+    );
     return REPORT_EXIT.unusable;
   }
 
@@ -177,7 +180,7 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     const input = await inputAt(options.output.file, options.source);
     if (input !== undefined) {
       io.stderr(
-        `pos-duplicate-guard journal report: will not write the page over ${input}: the report reads it (--html names the page to write, e.g. report.html)\n`,
+        `pos-duplicate-guard journal report: will not write the page over ${printable(input)}: the report reads it (--html names the page to write, e.g. report.html)\n`,
       );
       return REPORT_EXIT.unusable;
     }
@@ -191,7 +194,8 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.to === undefined ? {} : { to: options.to }),
     });
-    const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${message}\n`);
+    // Messages name files and quote arguments: through printable(), as a file name can hold terminal escapes.
+    const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${printable(message)}\n`);
     const reading = {
       onTornLine: (file: string, line: number) => warn(`${file}:${line}: torn last line skipped (the till stopped mid-write)`),
       onBadLine: (file: string, line: number) =>
@@ -218,7 +222,7 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     if (!isGuardError(error)) throw error;
     // A bad --from/--to (field from/to) or an unreadable journal: said in the error's own words, which name the field or file and line.
     const flag = error.field === 'from' || error.field === 'to' || error.field === 'tz' ? `--${error.field}: ` : '';
-    io.stderr(`${progress.clear()}pos-duplicate-guard journal report: ${flag}${error.message}\n`);
+    io.stderr(`${progress.clear()}pos-duplicate-guard journal report: ${flag}${printable(error.message)}\n`);
     return REPORT_EXIT.unusable;
   }
   io.stderr(progress.clear());
@@ -233,10 +237,10 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     try {
       await writeFile(output.file, page, 'utf8');
     } catch (error) {
-      io.stderr(`pos-duplicate-guard journal report: cannot write ${output.file}: ${(error as Error).message}\n`);
+      io.stderr(`pos-duplicate-guard journal report: ${printable(`cannot write ${output.file}: ${(error as Error).message}`)}\n`);
       return REPORT_EXIT.unusable;
     }
-    io.stdout(`Report written to ${output.file}\n`);
+    io.stdout(`Report written to ${printable(output.file)}\n`);
   }
   return REPORT_EXIT.done;
 }
