@@ -4,7 +4,7 @@
  * out, with a warning for what it had to leave out, never an internal error.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdtempSync, readFileSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,5 +167,19 @@ describe('journal report over a damaged journal', () => {
       expect([stderr.includes('\u001b'), stderr.includes('\u0007')]).toEqual([false, false]);
       expect(stderr).toContain('till\\u001b]0;pwned\\u0007\\u001b[2J.journal');
     }
+  });
+
+  it('replaces a symlink at the page path instead of writing through it (another user planted /tmp/report.html)', async () => {
+    const storePath = await till();
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-damaged-'));
+    const victim = join(dir, 'bashrc');
+    writeFileSync(victim, 'export PATH=/usr/bin\n');
+    const page = join(dir, 'report.html');
+    symlinkSync(victim, page);
+    const run = await report(['--store', storePath, '--tz', 'UTC', '--html', page]);
+    expect(run.code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('export PATH=/usr/bin\n');
+    expect(lstatSync(page).isSymbolicLink()).toBe(false);
+    expect(readFileSync(page, 'utf8')).toMatch(/^<!doctype html>/);
   });
 });
