@@ -5,8 +5,9 @@
  * live till without its lock or its secret.
  */
 import { existsSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
 import { printable } from './printable.js';
@@ -235,7 +236,7 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
   } else {
     const page = formatHtmlReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) });
     try {
-      await writeFile(output.file, page, 'utf8');
+      await writePage(output.file, page);
     } catch (error) {
       io.stderr(`pos-duplicate-guard journal report: ${printable(`cannot write ${output.file}: ${(error as Error).message}`)}\n`);
       return REPORT_EXIT.unusable;
@@ -243,6 +244,23 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     io.stdout(`Report written to ${printable(output.file)}\n`);
   }
   return REPORT_EXIT.done;
+}
+
+/**
+ * Writes the page to a new file beside `file` (created exclusively: never
+ * through a link someone planted) and renames it over `file`: a symlink at
+ * `file` is replaced, not followed (a report.html in /tmp pointing at the
+ * manager's ~/.bashrc), and a write cut short leaves no half page.
+ */
+async function writePage(file: string, page: string): Promise<void> {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, page, { encoding: 'utf8', flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
