@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
 import { printable } from './printable.js';
+import { currencyExponent } from '../reconcile/amount.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
 import { formatJsonReport } from '../report/json.js';
@@ -121,7 +122,8 @@ function parse(args: readonly string[]): ReportArgs | 'help' {
   if (values.locale !== undefined && values.locale !== 'en' && values.locale !== 'zh-CN') {
     throw new UsageError(`--locale must be en or zh-CN, got "${values.locale}"`);
   }
-  if (values.currency !== undefined && !/^[A-Z]{3}$/.test(values.currency)) {
+  // A code Intl does not know would be shown with a guessed 2 decimals: JYP for JPY is money off by 100.
+  if (values.currency !== undefined && currencyExponent(values.currency) === undefined) {
     throw new UsageError(`--currency must be an ISO 4217 code such as CNY or USD, got "${values.currency}"`);
   }
   const tz = values.tz ?? localTimeZone();
