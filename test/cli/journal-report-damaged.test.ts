@@ -182,4 +182,15 @@ describe('journal report over a damaged journal', () => {
     expect(lstatSync(page).isSymbolicLink()).toBe(false);
     expect(readFileSync(page, 'utf8')).toMatch(/^<!doctype html>/);
   });
+
+  it('warns about the first few damaged lines, then counts the rest, instead of a warning per line', async () => {
+    const storePath = await till();
+    // A stretch of a file overwritten with another file's text: thousands of lines, none an entry.
+    appendFileSync(`${storePath}.journal`, 'not a journal line\n'.repeat(5_000));
+    const run = await report(['--store', storePath, '--tz', 'UTC', '--json']);
+    expect(run.code).toBe(0);
+    const warnings = run.stderr.split('\n').filter(Boolean);
+    expect(warnings.length).toBeLessThanOrEqual(11);
+    expect(warnings.at(-1)).toMatch(/5,000 lines in all were not journal entries and were skipped/);
+  });
 });
