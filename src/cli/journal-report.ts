@@ -21,6 +21,9 @@ import { reportable, summaryBuilder, type JournalSummary } from '../report/summa
 import { formatTextReport } from '../report/text.js';
 import type { Locale } from '../types.js';
 
+/** How many skipped lines are named one by one before the rest are only counted. */
+const SKIPS_NAMED = 10;
+
 /** Exit codes of `journal report`. */
 export const REPORT_EXIT = { done: 0, unusable: 2 } as const;
 
@@ -199,10 +202,16 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     });
     // Messages name files and quote arguments: through printable(), as a file name can hold terminal escapes.
     const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${printable(message)}\n`);
+    // The first few skipped lines are named; past that a damaged stretch would bury the report under one
+    // warning a line, so the rest are counted and the total said once, at the end.
+    let skipped = 0;
+    const skip = (message: string) => {
+      if (++skipped <= SKIPS_NAMED) warn(message);
+    };
     const reading = {
       onTornLine: (file: string, line: number) => warn(`${file}:${line}: torn last line skipped (the till stopped mid-write)`),
       onBadLine: (file: string, line: number) =>
-        warn(`${file}:${line}: not a journal entry, skipped (damaged or edited: run journal verify)`),
+        skip(`${file}:${line}: not a journal entry, skipped (damaged or edited: run journal verify)`),
       onProgress: progress.show,
     };
     const files =
@@ -218,7 +227,12 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     for await (const entry of entries) {
       // A line that parses but is no entry (damaged or edited) is left out like one that does not parse.
       if (reportable(entry)) builder.add(entry);
-      else warn(`an entry without a "type" and a time "at" (epoch ms) a calendar can show skipped (damaged or edited: run journal verify)`);
+      else skip(`an entry without a "type" and a time "at" (epoch ms) a calendar can show skipped (damaged or edited: run journal verify)`);
+    }
+    if (skipped > SKIPS_NAMED) {
+      warn(
+        `${skipped.toLocaleString('en-US')} lines in all were not journal entries and were skipped (damaged or edited: run journal verify)`,
+      );
     }
     summary = builder.finish();
   } catch (error) {
