@@ -114,4 +114,18 @@ describe('journal report over a hostile journal', () => {
     // A spreadsheet that trims a cell before reading it (Google Sheets' import) would see a formula.
     for (const cell of cells) expect(cell.replace(/^"/, '')).not.toMatch(/^[\s\uFFFD]*[=+\-@]/);
   });
+
+  it('--json keeps text as typed: an astral format character (the tag letters of a flag) escaped whole, not cut in half', async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'pdg-hostile-')), 'till.jsonl');
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(storePath), authorize: async () => true });
+    const sale = { amount: 1250, currency: 'GBP', card: { pan: '4111 1111 1111 1111' } };
+    await (await guard.begin(sale)).attempt?.approve();
+    const england = '\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}';
+    await (await guard.override(await guard.begin(sale), { operator: `Ann ${england}`, reason: 'ok' })).attempt?.approve();
+    await guard.close();
+    const json = (await everyFormat(`${storePath}.journal`))['--json'] ?? '';
+    const summary = JSON.parse(json) as { overrides: { list: { operator: string }[] } };
+    expect(summary.overrides.list[0]?.operator).toBe(`Ann ${england}`);
+    expect(json).not.toMatch(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])/);
+  });
 });
