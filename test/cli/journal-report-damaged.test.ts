@@ -193,4 +193,21 @@ describe('journal report over a damaged journal', () => {
     expect(warnings.length).toBeLessThanOrEqual(11);
     expect(warnings.at(-1)).toMatch(/5,000 lines in all were not journal entries and were skipped/);
   });
+
+  it('says when entries are missing from the chain: a line deleted to hide an override (no secret needed to see the gap)', async () => {
+    const storePath = await till();
+    const file = `${storePath}.journal`;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const override = lines.findIndex((line) => line.includes('"type":"override"'));
+    expect(override).toBeGreaterThan(0);
+    writeFileSync(file, lines.filter((_, i) => i !== override).join('\n'));
+    const run = await report(['--store', storePath, '--tz', 'UTC', '--json']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as JournalSummary).overrides.total).toBe(0);
+    expect(run.stderr).toMatch(
+      /warning: .*journal: seq \d+ is followed by \d+: 1 entry missing \(deleted, or edited out\): run journal verify/,
+    );
+    // An honest journal, rotated or not, has no gap to report.
+    expect((await report(['--store', await till(), '--tz', 'UTC', '--json'])).stderr).toBe('');
+  });
 });
