@@ -224,11 +224,14 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       throw new GuardStorageError('READ_FAILED', missing, { field: 'store' in options.source ? 'store' : 'journal' });
     }
     const entries = readJournalFiles(files, reading);
+    const chain = seqChecker(warn);
     for await (const entry of entries) {
+      chain.check(entry.seq);
       // A line that parses but is no entry (damaged or edited) is left out like one that does not parse.
       if (reportable(entry)) builder.add(entry);
       else skip(`an entry without a "type" and a time "at" (epoch ms) a calendar can show skipped (damaged or edited: run journal verify)`);
     }
+    chain.finish();
     if (skipped > SKIPS_NAMED) {
       warn(
         `${skipped.toLocaleString('en-US')} lines in all were not journal entries and were skipped (damaged or edited: run journal verify)`,
@@ -260,6 +263,36 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     io.stdout(`Report written to ${printable(output.file)}\n`);
   }
   return REPORT_EXIT.done;
+}
+
+/**
+ * Follows the entries' `seq`, which steps by one through the whole journal
+ * (rotated files included), and warns where it does not: a line deleted or
+ * moved (to hide an override, say) shows as a gap without the secret that
+ * `journal verify` needs to prove the rest. Entries without `seq` (a journal
+ * from before the chain) are not checked. The first few gaps are named, the
+ * rest counted.
+ */
+function seqChecker(warn: (message: string) => void): { check(seq: unknown): void; finish(): void } {
+  let last: number | undefined;
+  let gaps = 0;
+  return {
+    check(seq) {
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
+      if (last !== undefined && seq !== last + 1 && ++gaps <= SKIPS_NAMED) {
+        const missing = seq - last - 1;
+        warn(
+          missing > 0
+            ? `journal: seq ${last} is followed by ${seq}: ${missing} ${missing === 1 ? 'entry' : 'entries'} missing (deleted, or edited out): run journal verify`
+            : `journal: seq ${last} is followed by ${seq}: out of order (moved, or edited): run journal verify`,
+        );
+      }
+      last = seq;
+    },
+    finish() {
+      if (gaps > SKIPS_NAMED) warn(`journal: ${gaps.toLocaleString('en-US')} breaks in its seq in all: run journal verify`);
+    },
+  };
 }
 
 /**
