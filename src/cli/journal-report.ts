@@ -5,16 +5,24 @@
  * live till without its lock or its secret.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GuardStorageError, isGuardError } from '../errors.js';
+import { printable } from './printable.js';
+import { currencyExponent } from '../reconcile/amount.js';
 import { formatCsvReport } from '../report/csv.js';
 import { formatHtmlReport } from '../report/html.js';
+import { formatJsonReport } from '../report/json.js';
 import { checkTimeZone, localTimeZone } from '../report/period.js';
 import { journalFiles, readJournalFiles, type JournalReadProgress } from '../stores/file/journal-read.js';
-import { summaryBuilder, type JournalSummary } from '../report/summary.js';
+import { reportable, summaryBuilder, type JournalSummary } from '../report/summary.js';
 import { formatTextReport } from '../report/text.js';
 import type { Locale } from '../types.js';
+
+/** How many skipped lines are named one by one before the rest are only counted. */
+const SKIPS_NAMED = 10;
 
 /** Exit codes of `journal report`. */
 export const REPORT_EXIT = { done: 0, unusable: 2 } as const;
@@ -117,7 +125,8 @@ function parse(args: readonly string[]): ReportArgs | 'help' {
   if (values.locale !== undefined && values.locale !== 'en' && values.locale !== 'zh-CN') {
     throw new UsageError(`--locale must be en or zh-CN, got "${values.locale}"`);
   }
-  if (values.currency !== undefined && !/^[A-Z]{3}$/.test(values.currency)) {
+  // A code Intl does not know would be shown with a guessed 2 decimals: JYP for JPY is money off by 100.
+  if (values.currency !== undefined && currencyExponent(values.currency) === undefined) {
     throw new UsageError(`--currency must be an ISO 4217 code such as CNY or USD, got "${values.currency}"`);
   }
   const tz = values.tz ?? localTimeZone();
@@ -167,8 +176,20 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
     options = parsed;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`pos-duplicate-guard journal report: ${error.message}\nRun "pos-duplicate-guard journal report --help" for usage.\n`);
+    io.stderr(
+      `pos-duplicate-guard journal report: ${printable(error.message)}\nRun "pos-duplicate-guard journal report --help" for usage.\n`,
+    );
     return REPORT_EXIT.unusable;
+  }
+
+  if (options.output.kind === 'html') {
+    const input = await inputAt(options.output.file, options.source);
+    if (input !== undefined) {
+      io.stderr(
+        `pos-duplicate-guard journal report: will not write the page over ${printable(input)}: the report reads it (--html names the page to write, e.g. report.html)\n`,
+      );
+      return REPORT_EXIT.unusable;
+    }
   }
 
   let summary: JournalSummary;
@@ -179,11 +200,18 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.to === undefined ? {} : { to: options.to }),
     });
-    const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${message}\n`);
+    // Messages name files and quote arguments: through printable(), as a file name can hold terminal escapes.
+    const warn = (message: string) => io.stderr(`${progress.clear()}warning: ${printable(message)}\n`);
+    // The first few skipped lines are named; past that a damaged stretch would bury the report under one
+    // warning a line, so the rest are counted and the total said once, at the end.
+    let skipped = 0;
+    const skip = (message: string) => {
+      if (++skipped <= SKIPS_NAMED) warn(message);
+    };
     const reading = {
       onTornLine: (file: string, line: number) => warn(`${file}:${line}: torn last line skipped (the till stopped mid-write)`),
       onBadLine: (file: string, line: number) =>
-        warn(`${file}:${line}: not a journal entry, skipped (damaged or edited: run journal verify)`),
+        skip(`${file}:${line}: not a journal entry, skipped (damaged or edited: run journal verify)`),
       onProgress: progress.show,
     };
     const files =
@@ -196,37 +224,109 @@ export async function journalReportCommand(args: readonly string[], io: ReportIo
       throw new GuardStorageError('READ_FAILED', missing, { field: 'store' in options.source ? 'store' : 'journal' });
     }
     const entries = readJournalFiles(files, reading);
+    const chain = seqChecker(warn);
     for await (const entry of entries) {
+      chain.check(entry.seq);
       // A line that parses but is no entry (damaged or edited) is left out like one that does not parse.
-      if (typeof entry.at === 'number' && Number.isFinite(entry.at) && typeof entry.type === 'string') builder.add(entry);
-      else warn(`an entry without a numeric "at" and a "type" skipped (damaged or edited: run journal verify)`);
+      if (reportable(entry)) builder.add(entry);
+      else skip(`an entry without a "type" and a time "at" (epoch ms) a calendar can show skipped (damaged or edited: run journal verify)`);
+    }
+    chain.finish();
+    if (skipped > SKIPS_NAMED) {
+      warn(
+        `${skipped.toLocaleString('en-US')} lines in all were not journal entries and were skipped (damaged or edited: run journal verify)`,
+      );
     }
     summary = builder.finish();
   } catch (error) {
     if (!isGuardError(error)) throw error;
     // A bad --from/--to (field from/to) or an unreadable journal: said in the error's own words, which name the field or file and line.
     const flag = error.field === 'from' || error.field === 'to' || error.field === 'tz' ? `--${error.field}: ` : '';
-    io.stderr(`${progress.clear()}pos-duplicate-guard journal report: ${flag}${error.message}\n`);
+    io.stderr(`${progress.clear()}pos-duplicate-guard journal report: ${flag}${printable(error.message)}\n`);
     return REPORT_EXIT.unusable;
   }
   io.stderr(progress.clear());
 
   const { output } = options;
-  if (output.kind === 'json') io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  if (output.kind === 'json') io.stdout(formatJsonReport(summary));
   else if (output.kind === 'csv') io.stdout(formatCsvReport(summary));
   else if (output.kind === 'text') {
     io.stdout(formatTextReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) }));
   } else {
     const page = formatHtmlReport(summary, { locale: options.locale, ...(options.currency ? { currency: options.currency } : {}) });
     try {
-      await writeFile(output.file, page, 'utf8');
+      await writePage(output.file, page);
     } catch (error) {
-      io.stderr(`pos-duplicate-guard journal report: cannot write ${output.file}: ${(error as Error).message}\n`);
+      io.stderr(`pos-duplicate-guard journal report: ${printable(`cannot write ${output.file}: ${(error as Error).message}`)}\n`);
       return REPORT_EXIT.unusable;
     }
-    io.stdout(`Report written to ${output.file}\n`);
+    io.stdout(`Report written to ${printable(output.file)}\n`);
   }
   return REPORT_EXIT.done;
+}
+
+/**
+ * Follows the entries' `seq`, which steps by one through the whole journal
+ * (rotated files included), and warns where it does not: a line deleted or
+ * moved (to hide an override, say) shows as a gap without the secret that
+ * `journal verify` needs to prove the rest. Entries without `seq` (a journal
+ * from before the chain) are not checked. The first few gaps are named, the
+ * rest counted.
+ */
+function seqChecker(warn: (message: string) => void): { check(seq: unknown): void; finish(): void } {
+  let last: number | undefined;
+  let gaps = 0;
+  return {
+    check(seq) {
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
+      if (last !== undefined && seq !== last + 1 && ++gaps <= SKIPS_NAMED) {
+        const missing = seq - last - 1;
+        warn(
+          missing > 0
+            ? `journal: seq ${last} is followed by ${seq}: ${missing} ${missing === 1 ? 'entry' : 'entries'} missing (deleted, or edited out): run journal verify`
+            : `journal: seq ${last} is followed by ${seq}: out of order (moved, or edited): run journal verify`,
+        );
+      }
+      last = seq;
+    },
+    finish() {
+      if (gaps > SKIPS_NAMED) warn(`journal: ${gaps.toLocaleString('en-US')} breaks in its seq in all: run journal verify`);
+    },
+  };
+}
+
+/**
+ * Writes the page to a new file beside `file` (created exclusively: never
+ * through a link someone planted) and renames it over `file`: a symlink at
+ * `file` is replaced, not followed (a report.html in /tmp pointing at the
+ * manager's ~/.bashrc), and a write cut short leaves no half page.
+ */
+async function writePage(file: string, page: string): Promise<void> {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, page, { encoding: 'utf8', flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The file the report reads (or the store's own: its data file, lock and
+ * journals) that `file` is, by path or by inode (a link, `dir/../x`), or
+ * `undefined`. `--store guard.jsonl --html guard.jsonl` is a slip of one
+ * flag that would replace the till's store, or the audit journal, with a page.
+ */
+async function inputAt(file: string, source: ReportArgs['source']): Promise<string | undefined> {
+  const inputs = 'store' in source ? [source.store, ...journalFiles(source.store), `${source.store}.lock`] : [source.journal];
+  const page = await stat(file).catch(() => undefined);
+  for (const input of inputs) {
+    if (resolve(input) === resolve(file)) return input;
+    const read = page && (await stat(input).catch(() => undefined));
+    if (page && read && read.dev === page.dev && read.ino === page.ino) return input;
+  }
+  return undefined;
 }
 
 /** "Reading journal… 42% (41,000 lines)" rewritten in place on a terminal, at most ten times a second; nothing elsewhere. */

@@ -2,7 +2,8 @@
  * The journal report as one CSV table for a spreadsheet: one row per counted
  * thing, the `section` column saying which (RFC 4180, CRLF line ends).
  * Journal free text is hostile input: a cell that a spreadsheet would read as
- * a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed with `'`.
+ * a formula (`=`, `+`, `-`, `@` first, or after blanks; tab and CR are
+ * already `�` or a space) is prefixed with `'`.
  */
 import { isoTime } from './period.js';
 import type { JournalSummary } from './summary.js';
@@ -102,6 +103,7 @@ function cell(value: string | number | null | undefined): string {
   if (typeof value === 'number') return String(value);
   // Card numbers masked; a newline becomes a space and other control characters U+FFFD (no row is forged).
   let text = cleanText(value.replace(/\r\n?|\n/g, ' '), 2000);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  // After any blanks too: a newline first became a space, and some spreadsheets trim a cell before reading it.
+  if (/^[\s\uFFFD]*[=+\-@]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

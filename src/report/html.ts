@@ -12,7 +12,7 @@
 import type { Locale } from '../types.js';
 import { localTime } from './period.js';
 import type { HourCount, JournalSummary } from './summary.js';
-import { cleanText, reportWords, showAfter, showAmount, type ReportWords } from './words.js';
+import { cleanText, reportWords, showAfter, showAmount, visible, type ReportWords } from './words.js';
 
 export interface HtmlReportOptions {
   locale: Locale;
@@ -20,9 +20,9 @@ export interface HtmlReportOptions {
   currency?: string;
 }
 
-/** Text for HTML content or a quoted attribute. */
+/** Text for HTML content or a quoted attribute; a control or bidi character (a code is journal text too) shown as `�`. */
 export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return visible(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Journal free text: card numbers masked, control characters replaced, then escaped. */

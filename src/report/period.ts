@@ -5,7 +5,6 @@
  * in the zone with `TZDate`, never by adding milliseconds.
  */
 import { TZDate } from '@date-fns/tz';
-import { addDays } from 'date-fns/addDays';
 import { format } from 'date-fns/format';
 import { GuardInputError } from '../errors.js';
 
@@ -45,10 +44,13 @@ export function periodBounds(from: string | undefined, to: string | undefined, t
       field: 'to',
     });
   }
-  return { start, end: lastDay === undefined ? undefined : addDays(new TZDate(lastDay, tz), 1).getTime() };
+  // The start of the day after `to`, found as a day start itself: not `to`'s start plus a day, which is 01:00
+  // where `to` is a day whose midnight is skipped (Santiago 2026-09-06 begins at 01:00; the 7th at 00:00).
+  return { start, end: to === undefined ? undefined : dayStart(to, 'to', tz, 1) };
 }
 
-function dayStart(date: string, field: 'from' | 'to', tz: string): number {
+/** The first instant of the local day `date` (plus `later` days) in `tz`: its midnight, or 01:00 where a DST change skips midnight. */
+function dayStart(date: string, field: 'from' | 'to', tz: string, later = 0): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const [year, month, day] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [0, 0, 0];
   const local = new TZDate(year, month - 1, day, tz);
@@ -56,7 +58,8 @@ function dayStart(date: string, field: 'from' | 'to', tz: string): number {
   if (!match || local.getFullYear() !== year || local.getMonth() !== month - 1 || local.getDate() !== day) {
     throw new GuardInputError('INVALID_OPTION', `Expected \`${field}\` to be a date YYYY-MM-DD, got ${JSON.stringify(date)}`, { field });
   }
-  return local.getTime();
+  // Day arithmetic on the calendar date (it rolls over months and years), then midnight found in the zone.
+  return later === 0 ? local.getTime() : new TZDate(year, month - 1, day + later, tz).getTime();
 }
 
 const QUARTER_MS = 15 * 60_000;

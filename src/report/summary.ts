@@ -8,6 +8,7 @@
  * outcomes, which are followed over the whole journal: an unknown that began
  * yesterday and was resolved today belongs in today's report, with when it began.
  */
+import { redact } from '../redact.js';
 import type { AttemptStatus, JournalEntry, Verdict } from '../types.js';
 import { hourStarts, nextHour, periodBounds } from './period.js';
 
@@ -328,6 +329,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
 
   return {
     add(entry) {
+      if (!reportable(entry)) return;
       const at = entry.at;
       const id = text(entry.attemptId);
       if (id !== undefined) follow(entry, id, at);
@@ -351,7 +353,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
         else if (u.outcome === 'pruned') unknownTotals.pruned++;
         else unknownTotals.open++;
       }
-      return {
+      return maskCardData({
         period: { from: options.from ?? null, to: options.to ?? null, tz, start: bounds.start ?? null, end: bounds.end ?? null },
         journal: { entries: index, inPeriod, firstAt, lastAt, starts },
         decisions: {
@@ -377,9 +379,43 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
         recovery,
         reconciliation,
         prunes,
-      };
+      });
     },
   };
+}
+
+/**
+ * Every string of the summary with card data masked (numbers, expiry dates,
+ * security codes, track data: `redact`, as the guard masks free text on
+ * write). The journal is a file: one an older version or another tool wrote
+ * may hold them raw, and the summary is printed as it is by `--json`. Done
+ * once on the finished summary, whose strings are few next to the journal's,
+ * and memoised: operator names and reasons repeat.
+ */
+function maskCardData<T>(value: T, cache = new Map<string, string>()): T {
+  if (typeof value === 'string') {
+    let masked = cache.get(value);
+    if (masked === undefined) cache.set(value, (masked = redact(value)));
+    return masked as T;
+  }
+  if (Array.isArray(value)) return value.map((item: unknown) => maskCardData(item, cache)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskCardData(item as unknown, cache)])) as T;
+  }
+  return value;
+}
+
+/** Date's range: ±100,000,000 days from 1970. A time beyond it has no calendar day, and formatting it throws. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * Whether a journal entry can be counted: it has a `type`, and an `at` that
+ * is a time a calendar can show. A journal is read from a file; an entry
+ * that is not (damage, an edit) is left out, not fatal to the whole report.
+ */
+export function reportable(entry: JournalEntry): boolean {
+  const { at, type } = entry as { at: unknown; type: unknown };
+  return typeof at === 'number' && Math.abs(at) <= MAX_TIME && typeof type === 'string';
 }
 
 /** `summaryBuilder` over entries already in memory. */

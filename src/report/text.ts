@@ -6,7 +6,7 @@
 import type { Locale } from '../types.js';
 import { localTime } from './period.js';
 import type { JournalSummary } from './summary.js';
-import { cleanText, reportWords, showAfter, showAmount } from './words.js';
+import { cleanText, reportWords, showAfter, showAmount, visible } from './words.js';
 
 export interface TextReportOptions {
   locale: Locale;
@@ -179,7 +179,9 @@ export function formatTextReport(summary: JournalSummary, { locale, currency }: 
       ),
     );
   }
-  return `${out.join('\n')}\n`;
+  // Not only free text is journal text: a reason code or a status is whatever the file says. Nothing leaves
+  // unseen that a terminal would obey (visible keeps the width, so the columns stay aligned).
+  return `${out.map(visible).join('\n')}\n`;
 }
 
 function orNone(rows: string[][], right: boolean[], none: string, header?: string[]): string[] {

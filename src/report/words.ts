@@ -4,7 +4,7 @@
  * store's zone, amounts, and free text made safe to show.
  */
 import { formatDuration, formatMoney } from '../messages.js';
-import { redactCardNumbers } from '../redact.js';
+import { redact } from '../redact.js';
 import type { Locale } from '../types.js';
 import { localTime } from './period.js';
 import type { JournalSummary, UnknownOutcome } from './summary.js';
@@ -163,12 +163,23 @@ export function reportWords(locale: Locale): ReportWords {
 
 /**
  * Journal text (an operator's name, a reason, a detail) made safe to show:
- * card numbers masked, control characters (a terminal escape, a newline
- * that would forge a row) shown as `�`, and at most `max` characters.
+ * card data masked (numbers, expiry dates, security codes: as the guard
+ * masks free text on write, for a journal an older tool wrote), control
+ * characters shown as `�` (`visible`), and at most `max` characters.
  */
 export function cleanText(text: string, max = 200): string {
-  const clean = redactCardNumbers(text).replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '\uFFFD');
+  const clean = visible(redact(text));
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/**
+ * Control and format characters (a terminal escape, C1's CSI, a newline that
+ * would forge a row, a bidi override that shows text backwards, zero-width
+ * characters) each shown as one `�`: a character for a character, so
+ * columns already aligned stay aligned.
+ */
+export function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '\uFFFD');
 }
 
 /**

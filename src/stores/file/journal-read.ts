@@ -6,6 +6,7 @@
  * under way) left out. Node only.
  */
 import { existsSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
 import { JOURNAL_FROM, JOURNAL_HEAD, headOf, parseJournalFrom, parseJournalHead } from '../../journal/chain.js';
 import type { JournalEntry, JournalHead } from '../../types.js';
@@ -37,7 +38,16 @@ export interface ReadJournalOptions {
   onTornLine?: (file: string, line: number) => void;
   /** After each chunk read (1 MiB): for a progress line on a terminal. */
   onProgress?: (progress: JournalReadProgress) => void;
+  /**
+   * A longer line is no entry (damage: a power loss's hole of NUL bytes has
+   * no newline): it is told to `onBadLine`, and no more than this much of it
+   * is ever held. Override texts are not capped, so the default is far above
+   * any entry a till writes. @default 64 MiB
+   */
+  maxLineBytes?: number;
 }
+
+const MAX_LINE = 64 << 20;
 
 /**
  * The entries of the journal of the file store at `path` (its data file),
@@ -51,72 +61,124 @@ export function readJournal(path: string, options: ReadJournalOptions = {}): Asy
   return readJournalFiles(journalFiles(path), options);
 }
 
-/** The entries of these JSON-lines journal files, one after the other (e.g. a journal a browser till exported); a missing file has none. */
+/**
+ * The entries of these JSON-lines journal files, one after the other (e.g. a
+ * journal a browser till exported); a missing file has none. Every file is
+ * opened before any is read, newest first: a till that rotates meanwhile
+ * (renames `.journal` to `.journal.1`) cannot slip a generation between the
+ * reads, and one rotated between the opens is the same file twice, read once.
+ */
 export async function* readJournalFiles(files: readonly string[], options: ReadJournalOptions = {}): AsyncGenerator<JournalEntry> {
   const progress: JournalReadProgress = { bytesRead: 0, totalBytes: 0, lines: 0 };
-  for (const file of files) {
-    progress.totalBytes += await nodeFs.stat(file).then(
-      (stat) => stat.size,
-      () => 0,
-    );
-  }
-  for (const file of files) {
-    for await (const { text, number } of completeLines(file, { ...options, progress })) {
-      // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
-      // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
-      // while grep, a person or a first-key-wins parser reads the line otherwise.
-      const entry = parseObject(text);
-      if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
-      else if (options.onBadLine) options.onBadLine(file, number);
-      else throw storageError('READ_FAILED', file, `line ${number} is not a JSON object as the store writes it (edited or damaged)`);
+  const opened: { file: string; handle: FileHandle | undefined; id: string | undefined }[] = [];
+  try {
+    for (const file of [...files].reverse()) {
+      const handle = await openForReading(nodeFs, file);
+      const stat = await handle?.stat().catch(() => undefined);
+      const id = stat && `${stat.dev}:${stat.ino}`;
+      const seen = id !== undefined && opened.some((other) => other.id === id);
+      if (seen) await handle?.close().catch(() => undefined);
+      else progress.totalBytes += stat?.size ?? 0;
+      opened.unshift({ file, handle: seen ? undefined : handle, id });
     }
+    for (const { file, handle } of opened) {
+      if (handle) yield* entriesOf(file, handle, options, progress);
+    }
+  } finally {
+    for (const { handle } of opened) await handle?.close().catch(() => undefined);
+  }
+}
+
+/** The entries of one open journal file: its lines that are entries as the store writes them. */
+async function* entriesOf(
+  file: string,
+  handle: FileHandle,
+  options: ReadJournalOptions,
+  progress: JournalReadProgress,
+): AsyncGenerator<JournalEntry> {
+  for await (const { text, number } of linesOf(handle, file, { ...options, progress })) {
+    // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
+    // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
+    // while grep, a person or a first-key-wins parser reads the line otherwise. A CR before the newline
+    // and a byte order mark (a copy through Windows or Notepad) are outside the JSON, and left out.
+    const entry = text === undefined ? undefined : parseObject(text);
+    if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
+    else if (options.onBadLine) options.onBadLine(file, number);
+    else throw storageError('READ_FAILED', file, `line ${number} is not a JSON object as the store writes it (edited or damaged)`);
   }
 }
 
 /**
  * The complete, non-blank lines of the file at `path`, numbered as in the
  * file; a missing file has none. Bytes after the last newline (a torn or
- * unfinished line) are not a line: `onTornLine` is told.
+ * unfinished line) are not a line: `onTornLine` is told. A line's CR before
+ * its newline and the file's byte order mark are not part of it. A line
+ * longer than `maxLineBytes` comes as `text: undefined`, and is never held
+ * whole. Reads on from where it is, never at a position: a pipe
+ * (`--journal <(zcat …)`) cannot seek.
  */
 async function* completeLines(
   path: string,
-  {
-    progress = { bytesRead: 0, totalBytes: 0, lines: 0 },
-    fs = nodeFs,
-    ...options
-  }: Pick<ReadJournalOptions, 'onTornLine' | 'onProgress'> & { progress?: JournalReadProgress; fs?: Pick<FileStoreFs, 'open'> } = {},
-): AsyncGenerator<{ text: string; number: number }> {
-  const handle = await fs.open(path, 'r').catch((error: unknown) => {
-    if (errno(error) === 'ENOENT') return undefined;
-    throw storageError('READ_FAILED', path, 'opening', error);
-  });
+  { fs = nodeFs, ...options }: LineOptions & { fs?: Pick<FileStoreFs, 'open'> } = {},
+): AsyncGenerator<{ text: string | undefined; number: number }> {
+  const handle = await openForReading(fs, path);
   if (!handle) return;
   try {
-    let [rest, at, number] = [Buffer.alloc(0), 0, 0];
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, at).catch((error: unknown) => {
-        throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
-      });
-      if (bytesRead === 0) break;
-      at += bytesRead;
-      progress.bytesRead += bytesRead;
-      // Lines are split as bytes, so a character cut between two chunks is joined before it is decoded.
-      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let start = 0;
-      for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
-        number++;
-        progress.lines++;
-        const text = bytes.toString('utf8', start, nl);
-        if (text.trim() !== '') yield { text, number };
-      }
-      rest = Buffer.from(bytes.subarray(start));
-      options.onProgress?.({ ...progress });
-    }
-    if (rest.toString('utf8').trim() !== '') options.onTornLine?.(path, number + 1);
+    yield* linesOf(handle, path, options);
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+type LineOptions = Pick<ReadJournalOptions, 'onTornLine' | 'onProgress' | 'maxLineBytes'> & { progress?: JournalReadProgress };
+
+/** The file at `path` opened to read, or `undefined` when there is none. */
+async function openForReading(fs: Pick<FileStoreFs, 'open'>, path: string): Promise<FileHandle | undefined> {
+  return fs.open(path, 'r').catch((error: unknown) => {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw storageError('READ_FAILED', path, 'opening', error);
+  });
+}
+
+/** {@link completeLines} of a file already open. */
+async function* linesOf(
+  handle: FileHandle,
+  path: string,
+  { progress = { bytesRead: 0, totalBytes: 0, lines: 0 }, maxLineBytes = MAX_LINE, ...options }: LineOptions,
+): AsyncGenerator<{ text: string | undefined; number: number }> {
+  // One chunk buffer, reused: a line's start is copied out of it into `parts` until its newline comes.
+  const chunk = Buffer.allocUnsafe(CHUNK);
+  let [parts, held, overlong, number, at] = [[] as Buffer[], 0, false, 0, 0];
+  const line = (bytes: Buffer): { text: string | undefined; number: number } => {
+    number++;
+    progress.lines++;
+    if (overlong || held + bytes.length > maxLineBytes) return { text: undefined, number };
+    let text = (parts.length > 0 ? Buffer.concat([...parts, bytes]) : bytes).toString('utf8');
+    if (number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
+    return { text: text.endsWith('\r') ? text.slice(0, -1) : text, number };
+  };
+  for (;;) {
+    const { bytesRead } = await handle.read(chunk, 0, CHUNK, null).catch((error: unknown) => {
+      throw storageError('READ_FAILED', path, `reading at byte ${at}`, error);
+    });
+    if (bytesRead === 0) break;
+    at += bytesRead;
+    progress.bytesRead += bytesRead;
+    let start = 0;
+    for (let nl = chunk.indexOf(10, 0); nl >= 0 && nl < bytesRead; start = nl + 1, nl = chunk.indexOf(10, start)) {
+      const next = line(chunk.subarray(start, nl));
+      [parts, held, overlong] = [[], 0, false];
+      if (next.text === undefined || next.text.trim() !== '') yield next;
+    }
+    const rest = chunk.subarray(start, bytesRead);
+    if (!overlong && held + rest.length > maxLineBytes) [parts, held, overlong] = [[], 0, true];
+    if (!overlong && rest.length > 0) {
+      parts.push(Buffer.from(rest));
+      held += rest.length;
+    }
+    options.onProgress?.({ ...progress });
+  }
+  if (overlong || Buffer.concat(parts).toString('utf8').trim() !== '') options.onTornLine?.(path, number + 1);
 }
 
 function parseObject(line: string): Record<string, unknown> | undefined {
@@ -137,7 +199,7 @@ export async function readFileMeta(path: string): Promise<Map<string, string>> {
   const meta = new Map<string, string>();
   for await (const { text: line } of completeLines(path)) {
     // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
-    if (!line.startsWith('{"op":"meta"')) continue;
+    if (line === undefined || !line.startsWith('{"op":"meta"')) continue;
     const parsed = parseLine(line);
     if (typeof parsed === 'object' && parsed.op === 'meta') meta.set(parsed.key, parsed.value);
   }
@@ -192,7 +254,7 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
 /** The `seq` of the first sealed line of the journal file at `path` (the first line, unless it holds entries written unsealed). */
 export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
   for await (const { text } of completeLines(path, { fs })) {
-    const entry = parseObject(text);
+    const entry = text === undefined ? undefined : parseObject(text);
     const seq = entry && headOf(entry as unknown as JournalEntry)?.seq;
     if (seq !== undefined) return seq;
   }
