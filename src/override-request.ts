@@ -1,4 +1,5 @@
 import { GuardInputError, failAll, issue, type GuardIssue } from './errors.js';
+import { DETAIL_MAX } from './outcome.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { OverrideRequest } from './types.js';
@@ -7,8 +8,19 @@ const SHAPE: Shape = { operator: 'value', reason: 'value', supervisor: 'value' }
 
 type OverrideIssue = GuardIssue<'INVALID_OVERRIDE'>;
 
-/** `value` when it is a non-empty string; otherwise an issue is added to `found`. */
+/**
+ * Each is kept in the attempt, in every journal line about it and in the
+ * override event: bounded like a processor's details, so a paste gone wrong
+ * is refused at the till instead of becoming a megabyte in the journal.
+ */
+const TOO_LONG = `must be at most ${DETAIL_MAX} characters`;
+
+/** `value` when it is a non-empty string of at most DETAIL_MAX characters; otherwise an issue is added to `found`. */
 function required(field: 'operator' | 'reason', value: unknown, found: OverrideIssue[]): string {
+  if (typeof value === 'string' && value.length > DETAIL_MAX) {
+    found.push(issue('INVALID_OVERRIDE', field, TOO_LONG, value));
+    return '';
+  }
   if (typeof value === 'string' && value.trim() !== '') return value;
   const who = field === 'operator' ? 'who is overriding (a cashier or supervisor id)' : 'why, as typed at the till';
   // A missing field is just missing: "got undefined (undefined)" would add nothing.
@@ -40,6 +52,8 @@ export function readOverrideRequest(input: unknown): OverrideRequest {
   const { supervisor } = request;
   if (supervisor !== undefined && typeof supervisor !== 'string') {
     found.push(issue('INVALID_OVERRIDE', 'supervisor', 'must be a string: the id of who authorised it', supervisor));
+  } else if (typeof supervisor === 'string' && supervisor.length > DETAIL_MAX) {
+    found.push(issue('INVALID_OVERRIDE', 'supervisor', TOO_LONG, supervisor));
   }
   if (found.length > 0) failAll(GuardInputError, found);
   return supervisor === undefined ? { operator, reason } : { operator, reason, supervisor: redact(supervisor as string) };

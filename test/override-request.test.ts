@@ -38,3 +38,20 @@ describe('readOverrideRequest: every problem at once (issue 16)', () => {
     });
   });
 });
+
+describe('readOverrideRequest: free text of a bounded size', () => {
+  // Each of them is kept in the attempt, every journal line about it and the override event: a
+  // 3 MB reason pasted by mistake became a 3 MB journal line, with nothing to say it was unusual.
+  it.each(['operator', 'reason', 'supervisor'] as const)('refuses a %s over 512 characters, naming it and the limit', (field) => {
+    const request = { operator: 'cashier-7', reason: 'customer buys two', [field]: 'x'.repeat(513) };
+    const error = inputError(request);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain('at most 512 characters');
+    expect(error.message).not.toContain('x'.repeat(100));
+  });
+
+  it('keeps 512 characters whole', () => {
+    const reason = 'r'.repeat(512);
+    expect(readOverrideRequest({ operator: 'cashier-7', reason }).reason).toBe(reason);
+  });
+});
