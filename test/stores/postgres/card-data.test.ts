@@ -120,11 +120,17 @@ describe('hostile text', () => {
     ['lone surrogates', SURROGATES],
     ['10 KB', LONG],
   ];
-  // What each field does with it: kept exactly, or refused by its rule (ids: 128 characters, details: 512).
+  // What each field does with it: kept exactly, or refused by its rule (ids: 128 characters, details and override text: 512).
   const expected: Record<string, Record<string, 'round-trip' | 'refused'>> = {
     [NUL]: {},
     [SURROGATES]: {},
-    [LONG]: { 'sale.orderId': 'refused', 'sale.operator': 'refused', 'sale.terminalId': 'refused', 'outcome message': 'refused' },
+    [LONG]: {
+      'sale.orderId': 'refused',
+      'sale.operator': 'refused',
+      'sale.terminalId': 'refused',
+      'override reason': 'refused',
+      'outcome message': 'refused',
+    },
   };
 
   it.each(values)('%s in a sale, an override and an outcome: round-trips through the database or is refused', async (_, text) => {
