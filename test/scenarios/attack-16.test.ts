@@ -1,0 +1,92 @@
+/* eslint-disable no-control-regex -- control characters in names and reports are what these tests look for */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scenariosCommand, type CommandIo } from '../../src/scenarios/cli.js';
+
+/**
+ * Attacks on the scenario CLI of issue 16: text a scenario file controls
+ * (a name, a tag, an `as` name that reaches expected and actual) printed raw
+ * where a person or GitHub Actions reads it, and `--output-file` paths that
+ * destroy what the run was given.
+ */
+
+const root = mkdtempSync(join(tmpdir(), 'pdg-attack16-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const sale = { amount: 1250, currency: 'CNY', card: { pan: '4111 1111 1111 1111' } };
+/** A line break then a workflow command, a clear-screen escape and a fake TAP line. */
+const EVIL = 'x\n::error file=ci.yml::injected\u001b[2J\nok 9 - fake\u009b31m';
+
+function write(name: string, content: unknown): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify(content, null, 2));
+  return file;
+}
+
+async function run(args: string[], extra: Partial<CommandIo> = {}) {
+  let out = '';
+  let err = '';
+  const code = await scenariosCommand(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), ...extra });
+  return { code, out, err };
+}
+
+/** Every line a hostile file could have forged, or a raw escape character. */
+function forged(text: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith('::') || line.startsWith('ok ') || /[\u001b\u009b]/.test(line));
+}
+
+describe('attack: text from a scenario file reaches the terminal raw', () => {
+  it('--list prints a name and tags on one line each, escapes written out', async () => {
+    const file = write('list', { name: `name ${EVIL}`, tags: [`tag ${EVIL}`], steps: [{ advance: '1s' }] });
+    const { code, out } = await run([file, '--list']);
+    expect(code).toBe(0);
+    expect(forged(out)).toEqual([]);
+    expect(out.trimEnd().split('\n')).toHaveLength(2);
+  });
+
+  it('the default reporter prints expected and actual on one line each, escapes written out (with GITHUB_ACTIONS, nothing forges a command)', async () => {
+    const as = `a ${EVIL}`;
+    const file = write('as', {
+      name: 'an as name with a line break',
+      steps: [{ begin: sale, as, expect: { verdict: 'allow' } }, { expectAttempt: { attempt: as, status: 'approved' } }],
+    });
+    const { code, out } = await run([file], { env: { GITHUB_ACTIONS: 'true' } });
+    expect(code).toBe(1);
+    // The one annotation the run makes is the only line starting with `::`.
+    expect(forged(out)).toEqual([expect.stringMatching(/^::error file=/)]);
+    expect(out).not.toMatch(/[\u001b\u009b]/);
+    expect(out).toMatch(/expected: attempt "a x\\n::error file=ci\.yml::injected\\u001b\[2J\\nok 9 - fake\\u009b31m" is approved/);
+  });
+});
+
+describe('attack: --output-file over what the run reads or writes', () => {
+  it('refuses a report path that is a scenario file of the run, leaving the file as it was', async () => {
+    const file = write('over', { name: 'kept', steps: [{ advance: '1s' }] });
+    const before = readFileSync(file, 'utf8');
+    const { code, err } = await run([file, '--output-file.junit', file]);
+    expect(code).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(err).toMatch(/scenario file/);
+  });
+
+  it('refuses a report path that is a scenario file inside a folder being run, however it is spelt', async () => {
+    const file = write('over-folder', { name: 'kept', steps: [{ advance: '1s' }] });
+    const before = readFileSync(file, 'utf8');
+    const spelt = join(root, 'over-folder', '.', '..', 'over-folder', 'scenario.json');
+    const { code } = await run([join(root, 'over-folder'), '--reporter', 'tap', '--output-file', spelt]);
+    expect(code).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('refuses the same path for two reporters (one report would silently replace the other)', async () => {
+    const file = write('twice', { name: 'twice', steps: [{ advance: '1s' }] });
+    const report = join(root, 'twice', 'report.out');
+    const { code, err } = await run([file, '--output-file.junit', report, '--output-file.tap', join(root, 'twice', '.', 'report.out')]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/junit and tap/);
+  });
+});
