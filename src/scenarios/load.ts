@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { safePath, safeText } from './render.js';
+import { oneLine, safePath, safeText } from './render.js';
 import { stepLines } from './step-lines.js';
 import {
   DEFAULT_TERMINAL,
@@ -48,10 +48,11 @@ export class ScenarioFileError extends Error {
     const safe = problems.map(({ step, line, field, message }) => ({
       step,
       ...(line === undefined ? {} : { line }),
-      field: field === undefined ? undefined : safeText(field, 200),
-      message: safeText(message, 1_000),
+      // On one line each: the message lists one problem a line, and a key or a file name may hold a line break or an escape.
+      field: field === undefined ? undefined : oneLine(safeText(field, 200)),
+      message: oneLine(safeText(message, 1_000)),
     }));
-    const where = file === undefined ? 'scenario' : safePath(file);
+    const where = file === undefined ? 'scenario' : oneLine(safePath(file));
     super(safe.map((p) => `${where}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
     this.problems = safe;
