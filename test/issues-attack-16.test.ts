@@ -44,7 +44,7 @@ describe('attack: thousands of problems', () => {
     // The first problems by name, then the count of the rest.
     expect(error.message).toMatch(/^`amount` must be a safe integer/);
     expect(error.message).toContain('`extra0` is not a field of a Sale');
-    expect(error.message).toMatch(/and 4,99\d more problems \(see error\.issues\)$/);
+    expect(error.message).toMatch(/; and 4991 more \(see error\.issues\)$/);
   });
 
   it('createGuard options with 5,000 unknown keys: bounded too', () => {
