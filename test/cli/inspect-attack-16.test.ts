@@ -1,6 +1,6 @@
 /* eslint-disable no-control-regex -- control characters in the output are what these tests look for */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,5 +95,31 @@ describe('attack: inspect beside a live till, on hostile free text', () => {
     } finally {
       await guard.close();
     }
+  });
+});
+
+describe('attack: inspect on a damaged data file', () => {
+  it('a line it cannot read is named without the card number it holds', async () => {
+    const path = join(dir, 'card-lines.jsonl');
+    const lines = [
+      JSON.stringify({ op: '4111 1111 1111 1111' }),
+      JSON.stringify({ v: 1, id: '4111111111111111', status: 'charged' }),
+      JSON.stringify({ v: 1, id: '5555-5555-5555-4444', status: 'approved', fingerprint: 'f' }),
+    ];
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const { code, stdout, stderr } = await run([path]);
+    expect(code).toBe(2);
+    expect(stderr.split('\n').filter((line) => line.includes('skipped'))).toHaveLength(3);
+    expect(`${stdout}${stderr}`).not.toMatch(/4111[\s-]?1111[\s-]?1111[\s-]?1111|5555[\s-]?5555[\s-]?5555[\s-]?4444/);
+  });
+
+  it('100,000 unreadable lines are summed up, not printed one by one', async () => {
+    const path = join(dir, 'garbage.jsonl');
+    writeFileSync(path, 'not json\n'.repeat(100_000));
+    const { code, stderr } = await run([path]);
+    expect(code).toBe(2);
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines.length).toBeLessThan(50);
+    expect(stderr).toMatch(/99,9\d\d more lines? could not be read/);
   });
 });
