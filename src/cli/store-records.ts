@@ -7,14 +7,18 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { GuardStorageError, errorText } from '../errors.js';
+import { redact } from '../redact.js';
 import { parseLine } from '../stores/file/jsonl.js';
 import type { AttemptRecord } from '../types.js';
 
 export interface StoreRecords {
   records: AttemptRecord[];
-  /** Lines that could not be read (a torn last line while the till writes): skipped. */
+  /** Lines that could not be read (a torn last line while the till writes): skipped. The first few, masked, then how many more. */
   warnings: string[];
 }
+
+/** Unreadable lines named one by one; the rest are counted. */
+const MAX_WARNINGS = 20;
 
 export async function readStoreRecords(path: string): Promise<StoreRecords> {
   let text: string;
@@ -26,13 +30,21 @@ export async function readStoreRecords(path: string): Promise<StoreRecords> {
   }
   const records = new Map<string, AttemptRecord>();
   const warnings: string[] = [];
+  let unread = 0;
   const lines = text.split('\n');
   for (const [i, line] of lines.entries()) {
     if (line === '') continue;
     const parsed = parseLine(line);
-    if (typeof parsed === 'string') warnings.push(`${path}:${i + 1}: skipped, ${parsed}`);
-    else if (parsed.op === 'record') records.set(parsed.record.id, parsed.record);
+    if (typeof parsed === 'string') {
+      // Masked: the reason quotes the line (its op, its id), which a damaged or hostile file fills with anything.
+      if (unread++ < MAX_WARNINGS) warnings.push(redact(`${path}:${i + 1}: skipped, ${parsed}`));
+    } else if (parsed.op === 'record') records.set(parsed.record.id, parsed.record);
     else if (parsed.op === 'delete') records.delete(parsed.id);
+  }
+  // A file of garbage is said in a few lines, not one per line.
+  const more = unread - MAX_WARNINGS;
+  if (more > 0) {
+    warnings.push(redact(`${path}: ${more.toLocaleString('en-US')} more line${more === 1 ? '' : 's'} could not be read (skipped)`));
   }
   return { records: [...records.values()], warnings };
 }
