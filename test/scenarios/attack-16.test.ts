@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scenariosCommand, type CommandIo } from '../../src/scenarios/cli.js';
+import { stepLines } from '../../src/scenarios/step-lines.js';
 
 /**
  * Attacks on the scenario CLI of issue 16: text a scenario file controls
@@ -88,5 +89,14 @@ describe('attack: --output-file over what the run reads or writes', () => {
     const { code, err } = await run([file, '--output-file.junit', report, '--output-file.tap', join(root, 'twice', '.', 'report.out')]);
     expect(code).toBe(2);
     expect(err).toMatch(/junit and tap/);
+  });
+});
+
+describe('attack: step lines in a file whose lines end in CR alone', () => {
+  it('counts a lone CR as a line break, as JSON.parse, editors and GitHub do (CRLF still counts once)', () => {
+    const steps = ['{', '"name": "old Mac file",', '"steps": [', '{ "advance": "1s" },', '{ "advance": "2s" }', ']', '}'];
+    expect(stepLines(steps.join('\r'))).toEqual([4, 5]);
+    expect(stepLines(steps.join('\r\n'))).toEqual([4, 5]);
+    expect(stepLines(steps.join('\n'))).toEqual([4, 5]);
   });
 });
