@@ -433,7 +433,8 @@ function jsonErrorText(error: unknown, text: string): string {
     .replace(/\.\.\."[\d -]*\d|\d[\d -]*"\.\.\./g, (cut) => cut.replace(/[\d -]+/, '[digits removed]'));
   const position = /at position (\d+)/.exec(message)?.[1];
   if (position === undefined) return message;
-  const before = text.slice(0, Number(position)).split('\n');
+  // Lines end in LF, CRLF or a lone CR, as step-lines.ts counts them.
+  const before = text.slice(0, Number(position)).split(/\r\n|\r|\n/);
   return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
 }
 
