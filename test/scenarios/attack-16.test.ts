@@ -64,6 +64,20 @@ describe('attack: text from a scenario file reaches the terminal raw', () => {
   });
 });
 
+describe('attack: a document printed on stdout carries no raw control character', () => {
+  it.each(['tap', 'junit', 'json'])('--reporter %s: C1 controls and bidi overrides from an as-name are written out', async (reporter) => {
+    const as = 'a\u009b2J\u202eevil\u0085';
+    const file = write(`doc-${reporter}`, {
+      name: 'c1',
+      steps: [{ begin: sale, as, expect: { verdict: 'allow' } }, { expectAttempt: { attempt: as, status: 'approved' } }],
+    });
+    const { code, out } = await run([file, '--reporter', reporter]);
+    expect(code).toBe(1);
+    expect(out).toContain('evil');
+    expect(out).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  });
+});
+
 describe('attack: --output-file over what the run reads or writes', () => {
   it('refuses a report path that is a scenario file of the run, leaving the file as it was', async () => {
     const file = write('over', { name: 'kept', steps: [{ advance: '1s' }] });
