@@ -1,4 +1,5 @@
 /* eslint-disable no-control-regex -- control characters in names and reports are what these tests look for */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +114,39 @@ describe('attack: step lines in a file whose lines end in CR alone', () => {
     expect(stepLines(steps.join('\r\n'))).toEqual([4, 5]);
     expect(stepLines(steps.join('\n'))).toEqual([4, 5]);
   });
+});
+
+describe('attack: a file named like a workflow command, run from its own folder', () => {
+  it(
+    'no line of stdout or stderr starts with :: but the annotations (Actions reads a command after leading spaces)',
+    { timeout: 60_000 },
+    async () => {
+      const dir = join(root, 'commands');
+      mkdirSync(dir, { recursive: true });
+      const failing = '::error title=forged::all good.json';
+      writeFileSync(join(dir, failing), JSON.stringify({ name: 'fails', steps: [{ begin: sale, expect: { verdict: 'block' } }] }, null, 2));
+      const invalid = '::warning::invalid.json';
+      writeFileSync(join(dir, invalid), '{ "name": "typo", "stepz": [] }');
+      const cli = join(process.cwd(), 'src', 'cli.ts');
+      const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+      const env = { ...process.env, GITHUB_ACTIONS: 'true', FORCE_COLOR: '0' };
+      const run = (...args: string[]) =>
+        new Promise<{ stdout: string; stderr: string }>((resolve) => {
+          execFile(tsx, [cli, 'scenarios', ...args], { cwd: dir, env, encoding: 'utf8', timeout: 50_000 }, (_e, stdout, stderr) =>
+            resolve({ stdout, stderr }),
+          );
+        });
+      const commands = (text: string) => text.split('\n').filter((line) => line.trimStart().startsWith('::'));
+      const listed = await run(failing, '--list');
+      expect(commands(listed.stdout + listed.stderr)).toEqual([]);
+      const ran = await run(failing);
+      expect(commands(ran.stderr)).toEqual([]);
+      expect(commands(ran.stdout)).toEqual([
+        expect.stringMatching(/^::error file=::error title=forged%3A%3Aall good\.json,line=\d+,title=fails::/),
+      ]);
+      const broken = await run(invalid);
+      expect(commands(broken.stderr)).toEqual([]);
+      expect(commands(broken.stdout).every((line) => line.startsWith('::error file=::warning%3A%3Ainvalid.json'))).toBe(true);
+    },
+  );
 });
