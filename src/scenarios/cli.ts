@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { printable } from '../cli/printable.js';
 import { parseScenariosArgs, UsageError, type ReporterTarget, type ScenariosArgs } from './args.js';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
-import { oneLine, safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
 import { formatFileErrors, jsonErrorReport, type ReportedScenario, type SkippedScenario } from './report.js';
 import { createOutputs, type OutputIo } from './outputs.js';
 import { runScenario } from './runner.js';
@@ -156,7 +156,8 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
 
   const { loaded, errors, notes } = await readScenarioFiles(paths);
   // On stderr, even with --json: stdout stays exactly one JSON document.
-  for (const note of notes) io.stderr(`${oneLine(note)}\n`);
+  // A note starts with the path it is about.
+  for (const note of notes) io.stderr(`${pathAtLineStart(note)}\n`);
   const clash = await reportClash(options.reporters, [...loaded.map((l) => l.file), ...errors.flatMap((e) => e.file ?? [])]);
   if (clash !== undefined) return usage(io, jsonOnStdout, clash);
   if (errors.length > 0) {
@@ -239,7 +240,7 @@ function listing(selected: readonly LoadedScenario[], json: boolean): string {
   if (json) return `${printable(JSON.stringify({ scenarios: items }, null, 2))}\n`;
   // One line per scenario: a name is the file's text, and a line break or an escape in it would forge lines or clear the screen.
   const lines = items.map(
-    ({ file, name, tags }) => `${oneLine(file)}: ${oneLine(name)}${tags.length > 0 ? ` [${tags.map(oneLine).join(', ')}]` : ''}`,
+    ({ file, name, tags }) => `${pathAtLineStart(file)}: ${oneLine(name)}${tags.length > 0 ? ` [${tags.map(oneLine).join(', ')}]` : ''}`,
   );
   return `${[...lines, `${items.length} scenario${items.length === 1 ? '' : 's'} would run`].join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { oneLine, safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
 import { stepLines } from './step-lines.js';
 import {
   DEFAULT_TERMINAL,
@@ -52,7 +52,8 @@ export class ScenarioFileError extends Error {
       field: field === undefined ? undefined : oneLine(safeText(field, 200)),
       message: oneLine(safeText(message, 1_000)),
     }));
-    const where = file === undefined ? 'scenario' : oneLine(safePath(file));
+    // Each line of the message starts with it.
+    const where = file === undefined ? 'scenario' : pathAtLineStart(file);
     super(safe.map((p) => `${where}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
     this.problems = safe;

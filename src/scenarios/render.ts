@@ -72,6 +72,17 @@ export function oneLine(text: string): string {
 }
 
 /**
+ * A file path shown where a line of output starts (leading spaces aside),
+ * on one line: a path that begins with `::` (a file named
+ * `::error title=…::x.json`, run from its own folder) would be read by
+ * GitHub Actions as a workflow command, so it is shown as `./::…`, the same file.
+ */
+export function pathAtLineStart(path: string): string {
+  const shown = oneLine(safePath(path));
+  return shown.trimStart().startsWith('::') ? `./${shown}` : shown;
+}
+
+/**
  * A value as one line of JSON, `JSON.stringify` for an ordinary step, with
  * card data masked and anything past the limits cut with `…`: deeper levels
  * as `{…}` / `[…]`, extra entries as `…`, long strings and keys end in `…`.

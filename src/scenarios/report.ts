@@ -2,7 +2,7 @@ import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
 import { PLAIN, type Paint } from './colour.js';
-import { oneLine, renderValue, safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, renderValue, safePath, safeText } from './render.js';
 
 /**
  * What the `scenarios` command prints by default (the `default` reporter),
@@ -64,7 +64,7 @@ function formatFailure(failure: ScenarioFailure, entry: ReportedScenario, paint:
   const line = lineOf(entry, failure.step);
   return [
     // `file:line`, which terminals and editors open at the step.
-    `    ${oneLine(safePath(entry.file))}${line === undefined ? '' : `:${line}`}`,
+    `    ${pathAtLineStart(entry.file)}${line === undefined ? '' : `:${line}`}`,
     // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
     // long and full of card numbers as the file makes it.
     `    step ${failure.step}: ${step ? renderValue(step) : ''}`,

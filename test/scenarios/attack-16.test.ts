@@ -142,11 +142,12 @@ describe('attack: a file named like a workflow command, run from its own folder'
       const ran = await run(failing);
       expect(commands(ran.stderr)).toEqual([]);
       expect(commands(ran.stdout)).toEqual([
-        expect.stringMatching(/^::error file=::error title=forged%3A%3Aall good\.json,line=\d+,title=fails::/),
+        expect.stringMatching(/^::error file=%3A%3Aerror title=forged%3A%3Aall good\.json,line=\d+,title=fails::/),
       ]);
       const broken = await run(invalid);
+      expect(broken.stderr).toContain('./::warning::invalid.json');
       expect(commands(broken.stderr)).toEqual([]);
-      expect(commands(broken.stdout).every((line) => line.startsWith('::error file=::warning%3A%3Ainvalid.json'))).toBe(true);
+      expect(commands(broken.stdout).every((line) => line.startsWith('::error file=%3A%3Awarning%3A%3Ainvalid.json,'))).toBe(true);
     },
   );
 });
