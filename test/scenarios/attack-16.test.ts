@@ -1,5 +1,5 @@
 /* eslint-disable no-control-regex -- control characters in names and reports are what these tests look for */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,4 +150,19 @@ describe('attack: a file named like a workflow command, run from its own folder'
       expect(commands(broken.stdout).every((line) => line.startsWith('::error file=%3A%3Awarning%3A%3Ainvalid.json,'))).toBe(true);
     },
   );
+});
+
+describe('attack: a scenario path that is no regular file', () => {
+  it('a FIFO given as a scenario file is refused at once, not read until a writer comes (or never)', async () => {
+    const fifo = join(root, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 3_000)));
+    const answer = await Promise.race([run([fifo]), hung]);
+    clearTimeout(timer);
+    expect(answer).not.toBe('hung');
+    if (answer === 'hung') return;
+    expect(answer.code).toBe(2);
+    expect(answer.err).toMatch(/not a regular file/);
+  });
 });
