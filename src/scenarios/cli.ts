@@ -39,6 +39,8 @@ Options:
                     Write reporter NAME to PATH (adds NAME if not chosen):
                     "--output-file.junit report.xml" keeps the terminal
                     output and writes JUnit for CI.
+                    A PATH may not be a scenario file of the run, nor
+                    another reporter's PATH (exit 2).
   --json            Same as --reporter json: print exactly one JSON document
                     on stdout and nothing else:
                     { passed, failed, scenarios: [{ file, name, passed, tags,
