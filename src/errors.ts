@@ -143,9 +143,9 @@ export abstract class GuardError<Code extends GuardErrorCode = GuardErrorCode> e
   constructor(code: Code, message: string, options: GuardErrorOptions<Code> = {}) {
     // Values reach messages through describeValue, which masks them; this is
     // the safeguard for any that did not: no guard error carries a card number.
-    super(redactCardNumbers(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(safe(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.field = options.field === undefined ? undefined : redactCardNumbers(options.field);
+    this.field = options.field === undefined ? undefined : safe(options.field);
     this.issues = Object.freeze((options.issues ?? implicitIssues(code, this.field, this.message)).map(safeIssue));
   }
 }
@@ -159,13 +159,26 @@ function implicitIssues<Code extends GuardErrorCode>(code: Code, field: string |
 
 /** The same safeguard as the message's, on each issue: they are serialised with the error (JSON, logs). */
 function safeIssue<Code extends GuardErrorCode>(issue: GuardIssue<Code>): GuardIssue<Code> {
-  return Object.freeze({
-    code: issue.code,
-    field: redactCardNumbers(issue.field),
-    rule: redactCardNumbers(issue.rule),
-    message: redactCardNumbers(issue.message),
-  });
+  return Object.freeze({ code: issue.code, field: safe(issue.field), rule: safe(issue.rule), message: safe(issue.message) });
 }
+
+/**
+ * A message, field or rule as it may be kept and shown: card numbers masked,
+ * and control characters (C0 but tab, C1, bidi overrides) written out as
+ * `\uXXXX`. A field may be the caller's key and a message quotes what was
+ * thrown: a line break in either would forge a log line, `ESC [2J` clear a
+ * till's screen. The CLI's printable() reads the same way.
+ */
+function safe(text: string): string {
+  return redactCardNumbers(text).replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it finds
+    /[\0-\b\n-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** How many problems a message names; the rest are counted, and all are in `error.issues`. */
+const NAMED_ISSUES = 10;
 
 /** A `Sale`, an override request or a step argument broke a rule. Nothing was recorded. */
 export class GuardInputError extends GuardError<GuardInputErrorCode> {
@@ -231,7 +244,14 @@ export function failAll<Code extends GuardErrorCode>(
 ): never {
   const first = issues[0];
   if (first === undefined) throw new TypeError('failAll needs at least one issue');
-  const message = issues.map((i) => i.message).join('; ');
+  // Bounded: an input with thousands of unknown keys would make a message of hundreds of KB for a log line or a till screen.
+  const rest = issues.length - NAMED_ISSUES;
+  const message =
+    issues
+      .slice(0, NAMED_ISSUES)
+      // Masked before it is cut, so no cut leaves part of a card number; a key may be a megabyte long.
+      .map((i) => safe(i.message).slice(0, 300))
+      .join('; ') + (rest > 0 ? `; and ${rest} more (see error.issues)` : '');
   throw new ErrorClass(first.code, message, { field: first.field, issues, ...(cause === undefined ? {} : { cause }) });
 }
 

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseScenariosArgs, UsageError, type ScenariosArgs } from './args.js';
+import { printable } from '../cli/printable.js';
+import { parseScenariosArgs, UsageError, type ReporterTarget, type ScenariosArgs } from './args.js';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
-import { safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
 import { formatFileErrors, jsonErrorReport, type ReportedScenario, type SkippedScenario } from './report.js';
 import { createOutputs, type OutputIo } from './outputs.js';
 import { runScenario } from './runner.js';
@@ -37,6 +39,8 @@ Options:
                     Write reporter NAME to PATH (adds NAME if not chosen):
                     "--output-file.junit report.xml" keeps the terminal
                     output and writes JUnit for CI.
+                    A PATH may not be a scenario file of the run, nor
+                    another reporter's PATH (exit 2).
   --json            Same as --reporter json: print exactly one JSON document
                     on stdout and nothing else:
                     { passed, failed, scenarios: [{ file, name, passed, tags,
@@ -154,7 +158,10 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
 
   const { loaded, errors, notes } = await readScenarioFiles(paths);
   // On stderr, even with --json: stdout stays exactly one JSON document.
-  for (const note of notes) io.stderr(`${note}\n`);
+  // A note starts with the path it is about.
+  for (const note of notes) io.stderr(`${pathAtLineStart(note)}\n`);
+  const clash = await reportClash(options.reporters, [...loaded.map((l) => l.file), ...errors.flatMap((e) => e.file ?? [])]);
+  if (clash !== undefined) return usage(io, jsonOnStdout, clash);
   if (errors.length > 0) {
     await outputs.finish({ reported: [], notRun: [], errors, ms: performance.now() - started });
     io.stderr(`${formatFileErrors(errors)}\n${errors.length} invalid scenario file${errors.length === 1 ? '' : 's'}: nothing was run\n`);
@@ -190,6 +197,40 @@ export async function scenariosCommand(args: readonly string[], io: CommandIo): 
   return reported.every((r) => r.result.passed) ? EXIT.passed : EXIT.failed;
 }
 
+/**
+ * Why the report files cannot be written as asked, if they cannot: a report
+ * written over a scenario file of the run would destroy the QA's file (a
+ * typo in a long CI command line does it), and two reporters given one path
+ * leave only the last report, with exit 0. Paths are compared as the file
+ * system resolves them: `./qa/../qa/x.json` and a link to it are `qa/x.json`.
+ */
+async function reportClash(reporters: readonly ReporterTarget[], scenarioFiles: readonly string[]): Promise<string | undefined> {
+  const targets = reporters.filter((r): r is ReporterTarget & { file: string } => r.file !== undefined);
+  if (targets.length === 0) return undefined;
+  const scenarios = new Set(await Promise.all(scenarioFiles.map(identity)));
+  const seen = new Map<string, ReporterTarget['name']>();
+  for (const { name, file } of targets) {
+    const id = await identity(file);
+    if (scenarios.has(id)) {
+      return `--output-file for ${name} is ${file}, a scenario file of this run: refusing to write the report over it (give the report its own path)`;
+    }
+    const other = seen.get(id);
+    if (other !== undefined) return `the ${other} and ${name} reports would both be written to ${file}: give each its own path`;
+    seen.set(id, name);
+  }
+  return undefined;
+}
+
+/** The file a path names once links and `..` are resolved; for a file not there yet, its resolved folder and its name. */
+async function identity(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const folder = resolve(dirname(path));
+    return join(await realpath(folder).catch(() => folder), basename(path));
+  }
+}
+
 /** `--list`: what would run, without running it. One line each (file, name, tags), or one JSON document. */
 function listing(selected: readonly LoadedScenario[], json: boolean): string {
   const items = selected.map(({ file, scenario }) => ({
@@ -198,8 +239,11 @@ function listing(selected: readonly LoadedScenario[], json: boolean): string {
     tags: scenario.tags.map((tag) => safeText(tag, 200)),
     steps: scenario.steps.length,
   }));
-  if (json) return `${JSON.stringify({ scenarios: items }, null, 2)}\n`;
-  const lines = items.map(({ file, name, tags }) => `${file}: ${name}${tags.length > 0 ? ` [${tags.join(', ')}]` : ''}`);
+  if (json) return `${printable(JSON.stringify({ scenarios: items }, null, 2))}\n`;
+  // One line per scenario: a name is the file's text, and a line break or an escape in it would forge lines or clear the screen.
+  const lines = items.map(
+    ({ file, name, tags }) => `${pathAtLineStart(file)}: ${oneLine(name)}${tags.length > 0 ? ` [${tags.map(oneLine).join(', ')}]` : ''}`,
+  );
   return `${[...lines, `${items.length} scenario${items.length === 1 ? '' : 's'} would run`].join('\n')}\n`;
 }
 
@@ -212,9 +256,9 @@ function selects({ file, scenario }: LoadedScenario, { filter, tags }: Scenarios
 }
 
 function usage(io: CommandIo, json: boolean, message: string): number {
-  if (json) io.stdout(`${JSON.stringify(jsonErrorReport([], [message]), null, 2)}\n`);
+  if (json) io.stdout(`${printable(JSON.stringify(jsonErrorReport([], [message]), null, 2))}\n`);
   // A --filter or a path may name a test card: masked as everything printed is.
-  io.stderr(`pos-duplicate-guard scenarios: ${safeText(message, 1_000)}\nRun "pos-duplicate-guard scenarios --help" for usage.\n`);
+  io.stderr(`pos-duplicate-guard scenarios: ${oneLine(safeText(message, 1_000))}\nRun "pos-duplicate-guard scenarios --help" for usage.\n`);
   return EXIT.unusable;
 }
 

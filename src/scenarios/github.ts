@@ -1,3 +1,4 @@
+import { printable } from '../cli/printable.js';
 import { safePath, safeText } from './render.js';
 import { lineOf, type RunOutcome } from './report.js';
 
@@ -44,9 +45,10 @@ function annotation(file: string, line: number | undefined, title: string, messa
   const properties = [
     `file=${escapeProperty(safePath(file))}`,
     ...(line === undefined ? [] : [`line=${line}`]),
-    `title=${escapeProperty(title)}`,
+    `title=${escapeProperty(printable(title))}`,
   ];
-  return `::error ${properties.join(',')}::${escapeData(message)}`;
+  // Line breaks are escaped as Actions decodes them; an ESC would still colour or clear the log's view: written out.
+  return `::error ${properties.join(',')}::${escapeData(printable(message))}`;
 }
 
 export function escapeData(text: string): string {

@@ -1,7 +1,7 @@
-import type { Dirent } from 'node:fs';
-import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
 import { stepLines } from './step-lines.js';
 import {
   DEFAULT_TERMINAL,
@@ -48,10 +48,12 @@ export class ScenarioFileError extends Error {
     const safe = problems.map(({ step, line, field, message }) => ({
       step,
       ...(line === undefined ? {} : { line }),
-      field: field === undefined ? undefined : safeText(field, 200),
-      message: safeText(message, 1_000),
+      // On one line each: the message lists one problem a line, and a key or a file name may hold a line break or an escape.
+      field: field === undefined ? undefined : oneLine(safeText(field, 200)),
+      message: oneLine(safeText(message, 1_000)),
     }));
-    const where = file === undefined ? 'scenario' : safePath(file);
+    // Each line of the message starts with it.
+    const where = file === undefined ? 'scenario' : pathAtLineStart(file);
     super(safe.map((p) => `${where}: ${describeProblem(p)}`).join('\n'));
     this.file = file;
     this.problems = safe;
@@ -262,11 +264,25 @@ async function readScenarioFile(file: string): Promise<{ scenario: Scenario; ste
 async function readScenarioText(file: string): Promise<string> {
   let text: string | undefined;
   let size = 0;
+  let special: string | undefined;
   try {
-    size = (await stat(file)).size;
-    if (size <= MAX_FILE_BYTES) text = await readFile(file, 'utf8');
+    // Opened without blocking and checked on the handle: a FIFO or a device
+    // (/dev/zero, /dev/stdin) has no size to check, and reading it would
+    // wait for a writer or never end.
+    const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    try {
+      const stats = await handle.stat();
+      size = stats.size;
+      if (!stats.isFile()) special = stats.isFIFO() ? 'a named pipe' : stats.isDirectory() ? 'a folder' : 'a device or a socket';
+      else if (size <= MAX_FILE_BYTES) text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
+  }
+  if (special !== undefined) {
+    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is ${special}, not a regular file` }]);
   }
   if (text === undefined) {
     throw new ScenarioFileError(file, [
@@ -432,7 +448,8 @@ function jsonErrorText(error: unknown, text: string): string {
     .replace(/\.\.\."[\d -]*\d|\d[\d -]*"\.\.\./g, (cut) => cut.replace(/[\d -]+/, '[digits removed]'));
   const position = /at position (\d+)/.exec(message)?.[1];
   if (position === undefined) return message;
-  const before = text.slice(0, Number(position)).split('\n');
+  // Lines end in LF, CRLF or a lone CR, as step-lines.ts counts them.
+  const before = text.slice(0, Number(position)).split(/\r\n|\r|\n/);
   return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
 }
 

@@ -1,3 +1,4 @@
+import { printable } from '../cli/printable.js';
 import { refuseSensitiveFields } from '../card.js';
 import { DIGIT_RUN } from '../pan.js';
 import { redact } from '../redact.js';
@@ -59,6 +60,29 @@ export function safePath(path: string): string {
 }
 
 /**
+ * Text on one line of a terminal or a CI log: a line break in it would pass
+ * for another line of the output (a scenario's, a TAP `ok`, a GitHub
+ * `::error` command, which Actions runs from any stdout line), and
+ * `ESC [2J` in it would clear the screen. Both are written out, visible and inert.
+ */
+export function oneLine(text: string): string {
+  return printable(text)
+    .replace(/\n/g, '\\n')
+    .replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * A file path shown where a line of output starts (leading spaces aside),
+ * on one line: a path that begins with `::` (a file named
+ * `::error title=…::x.json`, run from its own folder) would be read by
+ * GitHub Actions as a workflow command, so it is shown as `./::…`, the same file.
+ */
+export function pathAtLineStart(path: string): string {
+  const shown = oneLine(safePath(path));
+  return shown.trimStart().startsWith('::') ? `./${shown}` : shown;
+}
+
+/**
  * A value as one line of JSON, `JSON.stringify` for an ordinary step, with
  * card data masked and anything past the limits cut with `…`: deeper levels
  * as `{…}` / `[…]`, extra entries as `…`, long strings and keys end in `…`.
@@ -100,7 +124,9 @@ class Output {
   }
 }
 
-const quote = (text: string): string => JSON.stringify(safeText(text, LIMITS.string));
+// JSON.stringify escapes C0 controls only: a C1 control (CSI is U+009B) or a bidi override would reach a terminal raw.
+// Written out as `\uXXXX`, which is still the same JSON string.
+const quote = (text: string): string => printable(JSON.stringify(safeText(text, LIMITS.string)));
 
 /** Recursion, but at most LIMITS.depth levels whatever the value. */
 function write(value: unknown, depth: number, out: Output): void {

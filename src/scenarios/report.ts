@@ -1,9 +1,8 @@
 import type { ScenarioFileError } from './load.js';
 import type { ScenarioFailure, ScenarioResult } from './runner.js';
 import type { ScenarioStep } from './schema.js';
-import { printable } from '../cli/printable.js';
 import { PLAIN, type Paint } from './colour.js';
-import { renderValue, safePath, safeText } from './render.js';
+import { oneLine, pathAtLineStart, renderValue, safePath, safeText } from './render.js';
 
 /**
  * What the `scenarios` command prints by default (the `default` reporter),
@@ -65,12 +64,12 @@ function formatFailure(failure: ScenarioFailure, entry: ReportedScenario, paint:
   const line = lineOf(entry, failure.step);
   return [
     // `file:line`, which terminals and editors open at the step.
-    `    ${oneLine(safePath(entry.file))}${line === undefined ? '' : `:${line}`}`,
+    `    ${pathAtLineStart(entry.file)}${line === undefined ? '' : `:${line}`}`,
     // Rendered, not JSON.stringify'd: a step is the file's content, as deep,
     // long and full of card numbers as the file makes it.
     `    step ${failure.step}: ${step ? renderValue(step) : ''}`,
-    `      expected: ${paint.green(safeText(failure.expected))}`,
-    `      actual:   ${paint.red(safeText(failure.actual))}`,
+    `      expected: ${paint.green(oneLine(safeText(failure.expected)))}`,
+    `      actual:   ${paint.red(oneLine(safeText(failure.actual)))}`,
   ];
 }
 
@@ -172,14 +171,6 @@ export function jsonErrorReport(errors: readonly ScenarioFileError[], messages: 
       ),
     ],
   };
-}
-
-/**
- * A name or path on one line of a terminal: a line break in it would pass for
- * another scenario's line, and `ESC [2J` in it would clear the screen.
- */
-function oneLine(text: string): string {
-  return printable(text).replace(/\n/g, '\\n');
 }
 
 function formatSeconds(ms: number): string {

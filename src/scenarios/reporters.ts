@@ -1,3 +1,4 @@
+import { printable } from '../cli/printable.js';
 import type { ReporterName } from './args.js';
 import { PLAIN, type Paint } from './colour.js';
 import { junitReport } from './junit.js';
@@ -46,12 +47,14 @@ export function createReporter(name: ReporterName, { paint, withTime }: Reporter
     case 'json':
       return {
         scenario: none,
+        // printable: JSON.stringify leaves C1 controls and bidi overrides raw; written out, the document means the same.
         end: (outcome) =>
-          `${JSON.stringify(outcome.errors.length > 0 ? jsonErrorReport(outcome.errors) : jsonReport(outcome.reported, outcome.notRun), null, 2)}\n`,
+          `${printable(JSON.stringify(outcome.errors.length > 0 ? jsonErrorReport(outcome.errors) : jsonReport(outcome.reported, outcome.notRun), null, 2))}\n`,
       };
     case 'junit':
       return { scenario: none, end: junitReport };
     case 'tap':
-      return { scenario: none, end: tapReport };
+      // Its YAML strings are JSON's, which leave C1 controls and bidi overrides raw: written out, as YAML reads `\uXXXX`.
+      return { scenario: none, end: (outcome) => printable(tapReport(outcome)) };
   }
 }

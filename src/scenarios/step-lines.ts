@@ -21,14 +21,15 @@ interface Frame {
   readonly steps: boolean;
 }
 
-/** Lines (1-based, counting `\n`) where `steps[0]`, `steps[1]`, … start; `[]` if there is no top-level `steps` array. */
+/** Lines (1-based, counting LF, CRLF and lone CR) where `steps[0]`, `steps[1]`, … start; `[]` if there is no top-level `steps` array. */
 export function stepLines(text: string): number[] {
   const stack: Frame[] = [];
   let lines: number[] = [];
   let line = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === NEWLINE) {
+    // A line ends in LF, CRLF or a lone CR (an old Mac file): editors and GitHub count all three.
+    if (c === NEWLINE || (c === RETURN && text.charCodeAt(i + 1) !== NEWLINE)) {
       line++;
       continue;
     }
@@ -51,7 +52,7 @@ export function stepLines(text: string): number[] {
       } else if (top?.steps) {
         lines.push(line);
       }
-      // A JSON string holds no raw line break: the line count stays right.
+      // A JSON string holds no raw line break (CR or LF): the line count stays right.
       i = end;
       continue;
     }

@@ -6,12 +6,14 @@
  *
  * No CDATA anywhere (escaping `>` everywhere is what makes `]]>` harmless).
  * Characters XML 1.0 cannot carry at all (C0 controls other than tab and
- * line breaks, U+FFFE, U+FFFF) are written out as `\uXXXX`, visible and
+ * line breaks, U+FFFE, U+FFFF), and those a terminal or an editor would
+ * obey (DEL, C1, bidi overrides), are written out as `\uXXXX`, visible and
  * inert; a lone surrogate becomes U+FFFD, as a UTF-8 encoder would make it.
  */
 
+// With DEL, C1 controls (XML 1.0 allows them, a terminal showing the report obeys CSI) and bidi overrides.
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function xmlSafe(text: string): string {
