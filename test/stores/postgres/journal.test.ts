@@ -5,33 +5,24 @@
  * cut-off with its outbox and catch-up, and a restart; an entry edited in
  * the database is caught at its seq.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGuard, verifyJournal, type Guard, type JournalEntry, type Sale } from '../../../src/index.js';
 import { DEFAULT_SCHEMA, postgresStore, type PostgresStore } from '../../../src/postgres.js';
 import { memoryStore } from '../../../src/stores/memory.js';
 import { pgRemote } from '../../../src/stores/postgres/remote.js';
 import type { GuardStore } from '../../../src/types.js';
-import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../../helpers/postgres.js';
+import { databaseBehindProxy } from '../../helpers/postgres-fixture.js';
 
 const SECRET = 'journal-chain-secret-0123456789';
 const MERCHANT = 'M-JOURNAL';
 
-let db: FreshDatabase;
-let proxy: TcpProxy;
-beforeAll(async () => {
-  db = await freshDatabase('journal_chain');
-  proxy = await tcpProxy(Number(db.config.port));
-});
-afterAll(async () => {
-  await proxy?.close();
-  await db?.drop();
-});
+const database = databaseBehindProxy('journal_chain');
 
 const sale = (token: string): Sale => ({ amount: 1250, currency: 'CNY', card: { token } });
 
 /** A terminal: T1 reaches the database through the proxy (so it can be cut off), with a local store to work on meanwhile. */
 async function terminal(terminalId: string, local: GuardStore, viaProxy = false): Promise<{ guard: Guard; store: PostgresStore }> {
-  const pool = db.pool({ max: 3, ...(viaProxy ? { port: proxy.port } : {}) });
+  const pool = database.db.pool({ max: 3, ...(viaProxy ? { port: database.proxy.port } : {}) });
   const store = postgresStore({ pool, local, timeout: '1s', retry: '100ms' });
   return { store, guard: await createGuard({ merchantId: MERCHANT, terminalId, secret: SECRET, store }) };
 }
@@ -44,7 +35,7 @@ async function charge(guard: Guard, token: string): Promise<void> {
 
 /** One terminal's journal as the database holds it, in the order written (the table's id). */
 async function journal(terminalId: string): Promise<{ id: string; entry: JournalEntry }[]> {
-  const { rows } = await db
+  const { rows } = await database.db
     .pool({ max: 1 })
     .query<{ id: string; entry: string }>(
       `SELECT id, entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 ORDER BY id`,
@@ -81,7 +72,7 @@ describe('postgresStore: each terminal its own journal chain', () => {
     await charge(t1.guard, 'tok-j-3');
 
     // Cut off: T1 goes on with local (sales in its outbox, entries kept), then catches up.
-    proxy.cut();
+    database.proxy.cut();
     await charge(t1.guard, 'tok-j-4');
     await charge(t1.guard, 'tok-j-5');
     expect(t1.store.cutOff?.()).toBe(true);
@@ -89,7 +80,7 @@ describe('postgresStore: each terminal its own journal chain', () => {
     await t1.store.settled();
     expect(local1.journal().length).toBeGreaterThanOrEqual(4);
     await charge(t2.guard, 'tok-j-6');
-    proxy.restore();
+    database.proxy.restore();
     await synced(t1.store);
     await charge(t1.guard, 'tok-j-7');
 
@@ -108,7 +99,7 @@ describe('postgresStore: each terminal its own journal chain', () => {
     const t1Entries = await journal('T1');
     expect(t1Entries.length).toBeGreaterThanOrEqual(12);
     // The Remote reads the same chain, and its last entry.
-    const remote = pgRemote({ pool: db.pool({ max: 1 }), schema: DEFAULT_SCHEMA, timeoutMs: 5_000, retryMs: 1_000 });
+    const remote = pgRemote({ pool: database.db.pool({ max: 1 }), schema: DEFAULT_SCHEMA, timeoutMs: 5_000, retryMs: 1_000 });
     expect(await remote.journal(MERCHANT, 'T1')).toEqual(t1Entries.map((r) => r.entry));
     expect(await remote.lastJournal(MERCHANT, 'T1')).toEqual(t1Entries.at(-1)?.entry);
     expect(await remote.lastJournal(MERCHANT, 'T9')).toBeUndefined();
@@ -116,7 +107,9 @@ describe('postgresStore: each terminal its own journal chain', () => {
     // Tampered with in the database: one of T2's entries edited.
     const [, second] = await journal('T2');
     const edited = { ...(second as { entry: JournalEntry }).entry, amount: 1 };
-    await db.pool({ max: 1 }).query(`UPDATE ${DEFAULT_SCHEMA}.journal SET entry = $1 WHERE id = $2`, [JSON.stringify(edited), second?.id]);
+    await database.db
+      .pool({ max: 1 })
+      .query(`UPDATE ${DEFAULT_SCHEMA}.journal SET entry = $1 WHERE id = $2`, [JSON.stringify(edited), second?.id]);
     expect(await verified('T2')).toEqual({ ok: false, seq: second?.entry.seq, problem: 'edited' });
     expect(await verified('T1')).toMatchObject({ ok: true });
     await Promise.all([t1.guard.close(), t2.guard.close()]);

@@ -11,7 +11,7 @@
  * terminalId.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createGuard,
   GuardConfigError,
@@ -24,27 +24,18 @@ import {
 } from '../../../src/index.js';
 import { DEFAULT_SCHEMA, postgresStore, type PostgresStore } from '../../../src/postgres.js';
 import { memoryStore } from '../../../src/stores/memory.js';
-import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../../helpers/postgres.js';
+import { databaseBehindProxy } from '../../helpers/postgres-fixture.js';
 
 const SECRET = 'attack-journal-secret-0123456789';
 const MERCHANT = 'M-ATTACK-J';
 
-let db: FreshDatabase;
-let proxy: TcpProxy;
-beforeAll(async () => {
-  db = await freshDatabase('terminal_chain');
-  proxy = await tcpProxy(Number(db.config.port));
-});
-afterAll(async () => {
-  await proxy?.close();
-  await db?.drop();
-});
+const database = databaseBehindProxy('terminal_chain');
 
 const sale = (token: string): Sale => ({ amount: 1250, currency: 'CNY', card: { token } });
 
 async function terminal(
   terminalId: string | undefined,
-  pool: pg.Pool = db.pool({ max: 3 }),
+  pool: pg.Pool = database.db.pool({ max: 3 }),
 ): Promise<{ guard: Guard; store: PostgresStore; pool: pg.Pool }> {
   const store = postgresStore({ pool, local: memoryStore(), timeout: '1s', retry: '100ms' });
   const guard = await createGuard({ merchantId: MERCHANT, ...(terminalId === undefined ? {} : { terminalId }), secret: SECRET, store });
@@ -57,7 +48,7 @@ async function charge(guard: Guard, token: string): Promise<void> {
 }
 
 async function chain(terminalId: string | null): Promise<JournalEntry[]> {
-  const { rows } = await db
+  const { rows } = await database.db
     .pool({ max: 1 })
     .query<{ entry: string }>(
       `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id IS NOT DISTINCT FROM $2 ORDER BY id`,
@@ -72,7 +63,7 @@ describe('postgresStore: one sealer per terminal chain', () => {
     await charge(first.guard, 'tok-jr-1');
     await first.store.settled();
     // Something holds the journal for a moment (a VACUUM FULL, a DBA's LOCK, a slow disk): inserts wait, reads do not.
-    const locker = await db.pool({ max: 1 }).connect();
+    const locker = await database.db.pool({ max: 1 }).connect();
     await locker.query('BEGIN');
     await locker.query(`LOCK TABLE ${DEFAULT_SCHEMA}.journal IN SHARE MODE`);
     // The till's last sale: its journal batch is sent and waits on the lock.
@@ -129,7 +120,7 @@ describe('postgresStore: one sealer per terminal chain', () => {
 
   it('a refused till starts on the same store once the id is free (the other closed), and then holds the id itself', async () => {
     const a = await terminal('FREE');
-    const store = postgresStore({ pool: db.pool({ max: 3 }), local: memoryStore(), timeout: '1s', retry: '100ms' });
+    const store = postgresStore({ pool: database.db.pool({ max: 3 }), local: memoryStore(), timeout: '1s', retry: '100ms' });
     const options = { merchantId: MERCHANT, terminalId: 'FREE', secret: SECRET, store };
     await expect(createGuard(options)).rejects.toMatchObject({ name: 'GuardStorageError', code: 'LOCKED' });
     await charge(a.guard, 'tok-free-1');
@@ -171,17 +162,17 @@ describe('postgresStore: one sealer per terminal chain', () => {
 
   it('a till whose connection dropped while another took its terminalId stops sending its journal, says so, and sends it all once it holds the id again', async () => {
     // A reaches the database through the proxy: its connections can be cut and come back.
-    const a = await terminal('AWAY', db.pool({ max: 3, port: proxy.port }));
+    const a = await terminal('AWAY', database.db.pool({ max: 3, port: database.proxy.port }));
     const errors: unknown[] = [];
     a.guard.on('storage-error', (event: Extract<GuardEvent, { type: 'storage-error' }>) => errors.push(event.error));
     await charge(a.guard, 'tok-away-1');
     await a.store.settled();
-    proxy.cut();
+    database.proxy.cut();
     // While A is away (its sessions gone, its lock with them), another till starts with A's id.
     const b = await terminal('AWAY');
     await charge(b.guard, 'tok-away-2');
     await b.store.settled();
-    proxy.restore();
+    database.proxy.restore();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     // A is back on the database but cannot hold its id: its journal is kept, not sealed onto B's chain, and it says so.
     const before = (await chain('AWAY')).length;
