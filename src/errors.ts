@@ -232,6 +232,12 @@ export function issue<Code extends GuardErrorCode>(code: Code, field: string, ru
   return { code, field, rule, message: `\`${field}\` ${rule}${got}` };
 }
 
+/** The most characters of one problem a message keeps: a key may be a megabyte long. */
+const ISSUE_MESSAGE_MAX = 300;
+
+/** `text`, or its start and `…` when longer than `max`: a cut says it is one. */
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
 /**
  * Throws one error for every problem found (at least one), each named in the
  * message: the first problem's code and field are the error's, so code that
@@ -250,7 +256,7 @@ export function failAll<Code extends GuardErrorCode>(
     issues
       .slice(0, NAMED_ISSUES)
       // Masked before it is cut, so no cut leaves part of a card number; a key may be a megabyte long.
-      .map((i) => safe(i.message).slice(0, 300))
+      .map((i) => cut(safe(i.message), ISSUE_MESSAGE_MAX))
       .join('; ') + (rest > 0 ? `; and ${rest} more (see error.issues)` : '');
   throw new ErrorClass(first.code, message, { field: first.field, issues, ...(cause === undefined ? {} : { cause }) });
 }
