@@ -44,7 +44,7 @@ export type PostgresStore = SharedStore;
  * arrive by LISTEN/NOTIFY; with `local`, a till cut off from the database
  * keeps taking payments and catches up when it is back. The guard's
  * `terminalId` is required, one live till per id (each keeps its own
- * journal chain, SPEC §12).
+ * journal chain: the audit journal is sealed per terminal).
  * @example
  * import pg from 'pg';
  * import { postgresStore } from 'pos-duplicate-guard/postgres';
