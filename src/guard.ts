@@ -156,7 +156,7 @@ export class Guard {
 
   // ── events, shutdown ──────────────────────────────────────────────────
 
-  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`, `late-answer`, `conflict`, `recover`, `recovery-exhausted`, `listener-error`. Returns an unsubscribe. */
+  /** Observe the guard: `decision`, `override`, `settle`, `resume`, `storage-error`, `clock-anomaly`, `prune`, `late-answer`, `conflict`, `recover`, `recovery-exhausted`, `invalid-submit-result`, `listener-error`. Returns an unsubscribe. */
   on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
     return this.#c.events.on(type, listener);
   }
