@@ -19,7 +19,7 @@ import { errorText } from '../errors.js';
 import { redactCardNumbers } from '../redact.js';
 import { closest } from '../scenarios/args.js';
 import type { AttemptRecord } from '../types.js';
-import { printable } from './printable.js';
+import { printable, printableJson } from './printable.js';
 import { readStoreRecords } from './store-records.js';
 
 export interface InspectIo {
@@ -90,12 +90,12 @@ export async function inspectCommand(args: readonly string[], io: InspectIo): Pr
 
   const records = [...read.records].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (json) {
-    for (const record of records) io.stdout(`${printable(JSON.stringify(readable(record)))}\n`);
+    for (const record of records) io.stdout(`${printableJson(readable(record), 0)}\n`);
     return EXIT.ok;
   }
   for (const [i, record] of records.entries()) {
     const label = `attempt ${i + 1} of ${records.length}: ${record.id} (${record.kind} ${record.status})`;
-    io.stdout(`${printable(label)}\n${printable(JSON.stringify(readable(record), null, 2))}\n\n`);
+    io.stdout(`${printable(label)}\n${printableJson(readable(record))}\n\n`);
   }
   io.stdout(`${records.length} attempt${records.length === 1 ? '' : 's'} in ${printable(path)}\n`);
   return EXIT.ok;

@@ -11,5 +11,26 @@ const UNPRINTABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066
 
 /** `text` with every control character written out as `\uXXXX`: visible, and inert. */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, escapeUnits);
+}
+
+// In JSON text these can only stand inside strings (JSON's own syntax is ASCII). JSON.stringify escapes the C0
+// controls but writes DEL, the C1 controls (U+009B is an 8-bit CSI), the format characters (bidi overrides,
+// zero-width marks, tag letters) and the line separators raw.
+const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * `value` as JSON (indented by `indent`, one line with 0), those characters
+ * written as `\uXXXX`: the same document to a parser, inert on the terminal
+ * that `--json` is printed to as often as it is piped.
+ */
+export function printableJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, escapeUnits);
+}
+
+/** `\uXXXX` for each UTF-16 unit: a format character beyond the BMP (a flag's tag letters) is a surrogate pair. */
+function escapeUnits(char: string): string {
+  let out = '';
+  for (let i = 0; i < char.length; i++) out += `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
 }

@@ -15,7 +15,7 @@ import type { AppliedFinding, ProcessorTransaction, ReconcileReport } from '../r
 import { redact } from '../redact.js';
 import { fileStore } from '../stores/file.js';
 import type { AttemptRecord, GuardStore, Locale, StoreOwner } from '../types.js';
-import { printable } from './printable.js';
+import { printable, printableJson } from './printable.js';
 import { formatReport } from './reconcile-table.js';
 import { asSeenAt, readStoreRecords } from './store-records.js';
 
@@ -241,7 +241,7 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
       attempts = inFilePeriod(await readAttempts(a, io), transactions, a, io);
       report = reconcile(attempts, transactions, options);
     }
-    if (a.json) io.stdout(`${JSON.stringify(applied ? { ...report, applied } : report, null, 2)}\n`);
+    if (a.json) io.stdout(`${printableJson(applied ? { ...report, applied } : report)}\n`);
     else {
       io.stdout(
         formatReport({

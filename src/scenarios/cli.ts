@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { printable } from '../cli/printable.js';
+import { printableJson } from '../cli/printable.js';
 import { parseScenariosArgs, UsageError, type ReporterTarget, type ScenariosArgs } from './args.js';
 import { readScenarioFiles, type LoadedScenario } from './load.js';
 import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
@@ -239,7 +239,7 @@ function listing(selected: readonly LoadedScenario[], json: boolean): string {
     tags: scenario.tags.map((tag) => safeText(tag, 200)),
     steps: scenario.steps.length,
   }));
-  if (json) return `${printable(JSON.stringify({ scenarios: items }, null, 2))}\n`;
+  if (json) return `${printableJson({ scenarios: items })}\n`;
   // One line per scenario: a name is the file's text, and a line break or an escape in it would forge lines or clear the screen.
   const lines = items.map(
     ({ file, name, tags }) => `${pathAtLineStart(file)}: ${oneLine(name)}${tags.length > 0 ? ` [${tags.map(oneLine).join(', ')}]` : ''}`,
@@ -256,7 +256,7 @@ function selects({ file, scenario }: LoadedScenario, { filter, tags }: Scenarios
 }
 
 function usage(io: CommandIo, json: boolean, message: string): number {
-  if (json) io.stdout(`${printable(JSON.stringify(jsonErrorReport([], [message]), null, 2))}\n`);
+  if (json) io.stdout(`${printableJson(jsonErrorReport([], [message]))}\n`);
   // A --filter or a path may name a test card: masked as everything printed is.
   io.stderr(`pos-duplicate-guard scenarios: ${oneLine(safeText(message, 1_000))}\nRun "pos-duplicate-guard scenarios --help" for usage.\n`);
   return EXIT.unusable;

@@ -1,4 +1,4 @@
-import { printable } from '../cli/printable.js';
+import { printable, printableJson } from '../cli/printable.js';
 import type { ReporterName } from './args.js';
 import { PLAIN, type Paint } from './colour.js';
 import { junitReport } from './junit.js';
@@ -49,7 +49,7 @@ export function createReporter(name: ReporterName, { paint, withTime }: Reporter
         scenario: none,
         // printable: JSON.stringify leaves C1 controls and bidi overrides raw; written out, the document means the same.
         end: (outcome) =>
-          `${printable(JSON.stringify(outcome.errors.length > 0 ? jsonErrorReport(outcome.errors) : jsonReport(outcome.reported, outcome.notRun), null, 2))}\n`,
+          `${printableJson(outcome.errors.length > 0 ? jsonErrorReport(outcome.errors) : jsonReport(outcome.reported, outcome.notRun))}\n`,
       };
     case 'junit':
       return { scenario: none, end: junitReport };

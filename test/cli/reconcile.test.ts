@@ -334,6 +334,17 @@ describe('reconcile command: hostile text in the settlement file', () => {
     expect(table.stdout()).toContain('ch_\\u001b]0;owned\\u0007\\u001b[2J\\u009b31m\\u202eevil');
     expect(error.stderr()).toContain('\\u001b[31myesterday');
   });
+
+  test('--json carries the same id, read back exactly by a parser, with no control a terminal would obey', async () => {
+    const s = await scene();
+    const hostile = 'ch_\u009b2J\u202eevil\u200d';
+    const csv = join(s.dir, 'hostile.csv');
+    await writeFile(csv, [HEADER, `${hostile},charge,succeeded,9.99,CNY,${s.now},,`, ''].join('\n'));
+    const json = fakeIo();
+    expect(await reconcileCommand(['--store', s.path, '--transactions', csv, '--now', s.now, '--json'], json.io)).toBe(1);
+    expect(json.stdout()).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200d]/);
+    expect(JSON.stringify(JSON.parse(json.stdout()))).toContain(JSON.stringify(hostile).slice(1, -1));
+  });
 });
 
 describe('reconcile command: the file speaks only for its own period', () => {
