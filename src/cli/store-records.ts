@@ -4,12 +4,11 @@
  * reads what is on disk now (lines are appended whole, a compaction renames
  * a complete file in), and the last line for an id wins, as at start-up.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { GuardStorageError, errorText } from '../errors.js';
 import { redact } from '../redact.js';
 import { parseLine } from '../stores/file/jsonl.js';
 import type { AttemptRecord } from '../types.js';
+import { readRegularFile } from './regular-file.js';
 
 export interface StoreRecords {
   records: AttemptRecord[];
@@ -23,7 +22,7 @@ const MAX_WARNINGS = 20;
 export async function readStoreRecords(path: string): Promise<StoreRecords> {
   let text: string;
   try {
-    text = await readRegularFile(path);
+    text = await readStoreText(path);
   } catch (error) {
     if (error instanceof GuardStorageError) throw error;
     throw new GuardStorageError('READ_FAILED', `${path}: cannot be read: ${errorText(error)}`, { field: 'store', cause: error });
@@ -49,28 +48,19 @@ export async function readStoreRecords(path: string): Promise<StoreRecords> {
   return { records: [...records.values()], warnings };
 }
 
-/**
- * The file's text, if it is a regular file. Opened without blocking and
- * checked on the open handle (no window for a swap): a FIFO given by mistake
- * would otherwise be read until some process writes to it, which may be
- * never, and a folder would be answered in Node's words (EISDIR).
- */
-async function readRegularFile(path: string): Promise<string> {
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      const what = stats.isDirectory() ? 'a folder' : stats.isFIFO() ? 'a named pipe' : 'a socket or a device';
-      throw new GuardStorageError(
-        'READ_FAILED',
-        `${path}: cannot be read: it is ${what}, not a regular file: give the data file fileStore() writes`,
-        { field: 'store' },
-      );
-    }
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+/** The file's text, if it is a regular file: see readRegularFile. */
+async function readStoreText(path: string): Promise<string> {
+  const file = await readRegularFile(path);
+  if (file.kind === 'text') return file.text;
+  // No size limit is asked for, so only a folder, a pipe or a device gets here.
+  const what = file.kind === 'special' ? file.what : `${file.size} bytes`;
+  throw new GuardStorageError(
+    'READ_FAILED',
+    `${path}: cannot be read: it is ${what}, not a regular file: give the data file fileStore() writes`,
+    {
+      field: 'store',
+    },
+  );
 }
 
 /** What `guard.attempts()` would say of a record at `now`: a `pending` older than `pendingTimeoutMs` reads `unknown` (SPEC §2). */

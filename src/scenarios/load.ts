@@ -1,7 +1,8 @@
-import { constants, type Dirent } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { oneLine, pathAtLineStart, safePath, safeText } from './render.js';
+import { readRegularFile, type RegularFile } from '../cli/regular-file.js';
 import { stepLines } from './step-lines.js';
 import {
   DEFAULT_TERMINAL,
@@ -262,38 +263,18 @@ async function readScenarioFile(file: string): Promise<{ scenario: Scenario; ste
 }
 
 async function readScenarioText(file: string): Promise<string> {
-  let text: string | undefined;
-  let size = 0;
-  let special: string | undefined;
+  let read: RegularFile;
   try {
-    // Opened without blocking and checked on the handle: a FIFO or a device
-    // (/dev/zero, /dev/stdin) has no size to check, and reading it would
-    // wait for a writer or never end.
-    const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      const stats = await handle.stat();
-      size = stats.size;
-      if (!stats.isFile()) special = stats.isFIFO() ? 'a named pipe' : stats.isDirectory() ? 'a folder' : 'a device or a socket';
-      else if (size <= MAX_FILE_BYTES) text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    read = await readRegularFile(file, MAX_FILE_BYTES);
   } catch (error) {
     throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `cannot be read (${systemReason(error)})` }]);
   }
-  if (special !== undefined) {
-    throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message: `is ${special}, not a regular file` }]);
-  }
-  if (text === undefined) {
-    throw new ScenarioFileError(file, [
-      {
-        step: undefined,
-        field: undefined,
-        message: `is ${(size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB`,
-      },
-    ]);
-  }
-  return text;
+  if (read.kind === 'text') return read.text;
+  const message =
+    read.kind === 'special'
+      ? `is ${read.what}, not a regular file`
+      : `is ${(read.size / MIB).toFixed(1)} MiB: a scenario file may be at most ${MAX_FILE_BYTES / MIB} MiB`;
+  throw new ScenarioFileError(file, [{ step: undefined, field: undefined, message }]);
 }
 
 /**
