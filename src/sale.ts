@@ -95,15 +95,17 @@ function schemaIssues(issues: readonly z.core.$ZodIssue[], input: object): SaleI
 }
 
 /** The rules that tie two fields together, checked only where neither field is already wrong on its own. */
-function crossFieldIssues(input: Record<string, unknown>, wrong: ReadonlySet<string>): SaleIssue[] {
+function crossFieldIssues(input: Record<string, unknown>, wrong: readonly SaleIssue[]): SaleIssue[] {
   const found: SaleIssue[] = [];
+  // Searched only when a tie is in play: a valid begin allocates nothing for it.
+  const isWrong = (field: string) => wrong.some((i) => i.field === field);
   const kind = input.kind ?? 'sale';
-  if (input.refundOf !== undefined && !wrong.has('refundOf') && !wrong.has('kind') && kind !== 'refund') {
+  if (input.refundOf !== undefined && kind !== 'refund' && !isWrong('refundOf') && !isWrong('kind')) {
     found.push(issue('INVALID_SALE', 'refundOf', "is only for `kind: 'refund'`"));
   }
   // An amount above orderTotal is not bad input: it is an overpay, which the
   // ORDER_ALREADY_PAID rule blocks (and a supervisor may lift).
-  if (input.orderTotal !== undefined && input.orderId === undefined && !wrong.has('orderTotal')) {
+  if (input.orderTotal !== undefined && input.orderId === undefined && !isWrong('orderTotal')) {
     found.push(issue('INVALID_SALE', 'orderTotal', 'needs an `orderId`'));
   }
   return found;
@@ -156,7 +158,7 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   // The card is checked even when other fields are wrong, so its problems are listed too.
   const card = typeof fields.card === 'object' && fields.card !== null ? checkCard(fields.card) : undefined;
   if (card?.issues) found.push(...card.issues);
-  found.push(...crossFieldIssues(fields, new Set(found.map((i) => i.field))));
+  found.push(...crossFieldIssues(fields, found));
   if (found.length > 0 || !parsed.success || card === undefined || card.issues) return failAll(GuardInputError, ordered(found));
   const sale: Sale = parsed.data as Sale;
   const valid: ValidSale = {
