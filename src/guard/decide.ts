@@ -202,8 +202,11 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   let findings = evaluate(sale, ctx.index, now, ctx.o);
   // On a shared store what holds the sale back in memory may be out of date:
   // another terminal settled it and its notice has not arrived. No rule may
-  // depend on a notice (SPEC §9), so the store's versions are read first.
-  if (!unread && ctx.o.store.claim && findings.some(standsAgainst(mode.lifted ?? [])) && (await refreshed(ctx, sale))) {
+  // depend on a notice (SPEC §9), so the store's versions are read first. A
+  // peek reads them whatever memory says: it makes no claim that would meet
+  // them, and another terminal's new reservation is not announced at all.
+  const stale = !mode.reserve || findings.some(standsAgainst(mode.lifted ?? []));
+  if (!unread && ctx.o.store.claim && stale && (await refreshed(ctx, sale))) {
     assertOpen(ctx);
     now = guardNow(ctx);
     findings = evaluate(sale, ctx.index, now, ctx.o);

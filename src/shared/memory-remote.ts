@@ -48,7 +48,9 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
       if (!ids) filed.set(fileKey(merchantId, key), (ids = new Set()));
       ids.add(row.record.id);
     }
-    // Notices go out after the write, to every other writer listening (like NOTIFY at commit), naming the version.
+    // Notices go out after the write, to every other writer listening (like NOTIFY at commit), naming the
+    // version; a write announced to nobody (Notice `none`: a new sale's reservation) is met by claims only.
+    if (write.notice === 'none') return row;
     for (const [other, subscribed] of listeners) {
       if (other === writer || cut.has(other)) continue;
       for (const { merchantId: m, listener } of subscribed) {
@@ -96,7 +98,8 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
       upload: (merchantId, write) =>
         step(() => {
           const held = rows.get(write.record.id);
-          if (!held || dbTime(write) > dbTime(held)) store(merchantId, write, writer);
+          // Announced whatever the record, as PostgreSQL's upload() does.
+          if (!held || dbTime(write) > dbTime(held)) store(merchantId, { ...write, notice: 'with-write' }, writer);
           const keys = write.keys.length > 0 ? write.keys : [];
           return related(merchantId, keys, []).filter((row) => row.record.id !== write.record.id);
         }),

@@ -26,11 +26,28 @@ export interface SharedRow {
   readonly changedAt: number;
 }
 
-/** A row to write: the record, the writer's skew, and the claim keys it is filed under while live (none once settled for good). */
+/**
+ * How the other terminals hear of a write (SPEC §9: settles, resumes,
+ * overrides and refunds reach them within 1 s; no rule waits for a notice).
+ *
+ * - `with-write`: notified inside the write's own transaction.
+ * - `after`: announced after the commit, several together (a NOTIFY holds a
+ *   cluster-wide lock through its commit, so inside the claim it would put
+ *   every terminal's begins in one line).
+ * - `none`: not announced at all. A new sale's reservation: another terminal
+ *   meets it in the database when it claims the same sale, card or order, and
+ *   hears of it when it is settled. Announced, every begin woke every other
+ *   terminal and its listening backend to read it back: with 8 tills ringing
+ *   up together, that cost more than the begins themselves.
+ */
+export type Notice = 'with-write' | 'after' | 'none';
+
+/** A row to write: the record, the writer's skew, the claim keys it is filed under while live (none once settled for good), and how the others hear of it. */
 export interface RowWrite {
   readonly record: AttemptRecord;
   readonly skew: number;
   readonly keys: readonly string[];
+  readonly notice: Notice;
 }
 
 /** What `Remote.claim` found: the writes made, or the rows that differ from what the client judged on. */

@@ -32,7 +32,16 @@ import type {
   StoreOwner,
 } from '../types.js';
 import { conflictsOf } from './conflicts.js';
-import { RemoteUnreachable, SeqTaken, TerminalTaken, type NoticeNames, type Remote, type RowWrite, type SharedRow } from './remote.js';
+import {
+  RemoteUnreachable,
+  SeqTaken,
+  TerminalTaken,
+  type Notice,
+  type NoticeNames,
+  type Remote,
+  type RowWrite,
+  type SharedRow,
+} from './remote.js';
 
 export interface SharedStoreOptions {
   /** Where the till keeps working while the database cannot be reached (a `fileStore`, with history). */
@@ -288,7 +297,7 @@ class SharedStoreImpl implements SharedStore {
               claim.keys,
               claim.ids,
               expected,
-              records.map((r) => this.#write(r)),
+              records.map((r) => this.#write(r, true)),
             ),
           );
         } catch (error) {
@@ -870,8 +879,9 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
-  #write(record: AttemptRecord): RowWrite {
-    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [] };
+  /** `record` as a row to write; `claimed`: written by a claim, which the others' claims meet. */
+  #write(record: AttemptRecord, claimed = false): RowWrite {
+    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice: noticeOf(record, claimed) };
   }
 
   /** The rows this store last saw for a claim's keys and ids: what the database must still hold for a one-trip claim. */
@@ -1050,6 +1060,20 @@ class SharedStoreImpl implements SharedStore {
   #failure(operation: string, error: unknown): GuardStorageError {
     return new GuardStorageError('STORE_FAILED', `the shared database failed in ${operation}: ${errorText(error)}`, { cause: error });
   }
+}
+
+/**
+ * How the others hear of a write of `record` (see {@link Notice}): a new
+ * sale's reservation made by a claim is not announced (the others' claims of
+ * its keys meet it); another new reservation (a refund's: SPEC §9 has
+ * refunds reach the others within 1 s; one written by `put`) after its
+ * commit; everything else (a settle, a resume, an override's reservation)
+ * inside its own transaction.
+ */
+export function noticeOf(record: AttemptRecord, claimed: boolean): Notice {
+  const reserved = record.status === 'pending' && record.override === undefined && record.createdAt === record.updatedAt;
+  if (!reserved) return 'with-write';
+  return claimed && record.kind === 'sale' ? 'none' : 'after';
 }
 
 /** A journal batch that could not be sent, as it stands then (sealed again, perhaps): it goes to the backlog so. */

@@ -566,9 +566,13 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
               record: written,
             });
             if (other.claim) {
-              const claimed = record('b', { fingerprint: 'fp-b' });
-              await other.claim(claimOf(claimed), () => [claimed]);
-              await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: claimed }), { timeout: deliveryTimeout });
+              // A claim's write too. (A store may leave a new sale's reservation untold: the others' claims of
+              // its keys meet it. Its settle, as here, is told.)
+              const reserved = record('b', { fingerprint: 'fp-b' });
+              await other.claim(claimOf(reserved), () => [reserved]);
+              const settled = record('b', { fingerprint: 'fp-b', status: 'declined', updatedAt: T + 1000 });
+              await other.claim(claimOf(settled), () => [settled]);
+              await vi.waitFor(() => expect(heard).toContainEqual({ type: 'record', record: settled }), { timeout: deliveryTimeout });
             }
           } finally {
             unsubscribe();

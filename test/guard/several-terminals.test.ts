@@ -4,7 +4,7 @@
  * another terminal's pending at start-up. Over the in-memory shared database
  * (the same client as postgresStore); the PostgreSQL runs are in test/stores/postgres.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createGuard, memoryStore, type GuardOptions, type GuardStore, type StoreOwner } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
@@ -90,24 +90,41 @@ describe('SHARED_UNAVAILABLE', () => {
 });
 
 describe('no rule depends on a notice having arrived', () => {
-  test('approved on T1 after T2 heard only of its pending: DUPLICATE_CHARGE on T2, not a stale IN_FLIGHT', async () => {
+  test('approved on T1 after T2 met its pending in a claim: DUPLICATE_CHARGE on T2, not a stale IN_FLIGHT', async () => {
     const db = sharedMemoryDatabase(() => Date.now());
     const t1 = await lane(db, 'T1');
-    // T2 hears the first notice, and none after it (a slow or dropped LISTEN connection).
+    // T2 hears no notice at all (a slow or dropped LISTEN connection): what it knows, its claims found.
     const remote = db.remote('T2');
-    let heard = 0;
     const deaf = {
       ...remote,
       listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
-        remote.listen(merchantId, { ...listener, changed: (ids) => heard++ === 0 && listener.changed(ids) }),
+        remote.listen(merchantId, { ...listener, changed: () => undefined }),
     };
     const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
     const first = await t1.guard.begin(sale);
-    await new Promise((r) => setTimeout(r, 10));
-    expect(codes(await guard.peek(sale))).toEqual(['IN_FLIGHT']);
+    expect(codes(await guard.begin(sale))).toEqual(['IN_FLIGHT']);
     await first.attempt?.approve();
     const second = await guard.begin(sale);
     expect([second.verdict, codes(second)]).toEqual(['prompt', ['DUPLICATE_CHARGE']]);
+  });
+
+  test("a new sale's reservation is not announced, and another terminal's peek and begin meet it in the database", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    const t2 = await lane(db, 'T2');
+    const heard: string[] = [];
+    t2.store.subscribe((change) => {
+      if (change.type === 'record') heard.push(change.record.status);
+    });
+    const first = await t1.guard.begin(sale);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual([]);
+    expect(codes(await t2.guard.peek(sale))).toEqual(['IN_FLIGHT']);
+    expect(codes(await t2.guard.begin(sale))).toEqual(['IN_FLIGHT']);
+    // Its settle is announced (SPEC §9: within 1 s).
+    heard.length = 0;
+    await first.attempt?.approve();
+    await vi.waitFor(() => expect(heard).toEqual(['approved']));
   });
 });
 

@@ -176,7 +176,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       if (rows[0]?.written === false) return { written: false, related: rows.filter((r) => r.row_id !== null).map(rowOf) };
       const written = rows.filter((r) => r.row_id !== null);
       for (const write of writes) {
-        if (announcedInClaim(write.record)) continue;
+        if (write.notice !== 'after') continue;
         const row = written.find((r) => r.row_id === write.record.id);
         if (row) announceLater(merchantId, noticeItem(row));
       }
@@ -189,7 +189,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         JSON.stringify(rowJson(write)),
       ]);
       const row = rows[0] as Record<string, unknown>;
-      if (!announcedInClaim(write.record)) announceLater(merchantId, noticeItem(row));
+      if (write.notice === 'after') announceLater(merchantId, noticeItem(row));
       return rowOf(row);
     },
     upload: async (merchantId, write) => {
@@ -577,25 +577,18 @@ function rowJson(write: RowWrite) {
     kind: record.kind,
     dbUpdatedAt: record.updatedAt + skew,
     keys: keys.map(keyText),
-    // A plain begin's reservation is announced after the commit (see announceLater); everything else in it.
-    notify: announcedInClaim(record),
+    // In the write's transaction, or after its commit (announceLater), or not at all: see Notice.
+    notify: write.notice === 'with-write',
   };
 }
 
 /**
- * How long new reservations wait to be announced together. Every notice
- * wakes every terminal's listening backend and every terminal (SPEC §8: 8
- * terminals, 8 wake-ups per notice): a notice per 10 ms of each terminal's
- * begins cost the 8 of them more than their claims. No rule waits for it (a
- * claim meets the reservation in the database), and settles, which SPEC §9
- * has reach the others within 1 s, are announced in their own transaction.
+ * How long new refund reservations (Notice `after`) wait to be announced
+ * together: every notice wakes every terminal's listening backend and every
+ * terminal. No rule waits for it (a claim meets the reservation in the
+ * database), and SPEC §9 gives a refund 1 s to reach the others.
  */
 const ANNOUNCE_EVERY_MS = 100;
-
-/** Whether a write's NOTIFY goes in its own transaction: all but a plain begin's new reservation. */
-function announcedInClaim(record: AttemptRecord): boolean {
-  return !(record.status === 'pending' && record.override === undefined && record.createdAt === record.updatedAt);
-}
 
 function unreachable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -103,15 +103,17 @@ describe('forged notices (any role that can connect may NOTIFY)', () => {
     const t2 = await terminal('T4');
     const first = await t1.guard.begin(sale('tok-forge-2'));
     const id = first.attempt?.id as string;
-    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending']), { timeout: 3_000 });
-    const pending = t2.heard.flatMap((c) => (c.type === 'record' && c.record.id === id ? [c.record] : [])).at(-1) as AttemptRecord;
+    // A timeout: announced (a new sale's reservation is not).
+    await first.attempt?.markUnknown({ code: 'TIMEOUT' });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['unknown']), { timeout: 3_000 });
+    const unknown = t2.heard.flatMap((c) => (c.type === 'record' && c.record.id === id ? [c.record] : [])).at(-1) as AttemptRecord;
     // The same record, unchanged: only its version is forged.
-    await forge(['M1', [[id, 9_007_199_254_740_991, 0, Date.now(), pending]], 'w_forged']);
-    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending', 'pending']), { timeout: 3_000 });
-    // The real approval on T1: T2 must hear it (SPEC §9: within 1 s).
+    await forge(['M1', [[id, 9_007_199_254_740_991, 0, Date.now(), unknown]], 'w_forged']);
+    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['unknown', 'unknown']), { timeout: 3_000 });
+    // The real approval on T1 (the processor's late answer): T2 must hear it (SPEC §9: within 1 s).
     await first.attempt?.approve({ authCode: 'A2' });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(statusHeard(t2.heard, id)).toEqual(['pending', 'pending', 'approved']);
+    expect(statusHeard(t2.heard, id)).toEqual(['unknown', 'unknown', 'approved']);
   });
 
   it('a forged changedAt in the future does not make a terminal miss the changes made while its LISTEN connection was down', async () => {
@@ -119,7 +121,8 @@ describe('forged notices (any role that can connect may NOTIFY)', () => {
     const t2 = await terminal('T7');
     const first = await t1.guard.begin(sale('tok-forge-3'));
     const id = first.attempt?.id as string;
-    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending']), { timeout: 3_000 });
+    await first.attempt?.markUnknown({ code: 'TIMEOUT' });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['unknown']), { timeout: 3_000 });
     // A row nobody has: only its changedAt matters (the day after tomorrow).
     const fake = { v: 1, id: 'pdg_forged_row_0001', merchantId: 'M1', kind: 'sale', status: 'declined', amount: 1, currency: 'CNY' };
     await forge(['M1', [['pdg_forged_row_0001', 1, 0, Date.now() + 2 * 86_400_000, fake]], 'w_forged']);
@@ -134,6 +137,6 @@ describe('forged notices (any role that can connect may NOTIFY)', () => {
     await first.attempt?.approve({ authCode: 'A3' });
     // Once listening again, T2 reads what changed since the last change it saw (SPEC §9: within 1 s).
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(statusHeard(t2.heard, id)).toEqual(['pending', 'approved']);
+    expect(statusHeard(t2.heard, id)).toEqual(['unknown', 'approved']);
   });
 });

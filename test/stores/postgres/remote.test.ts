@@ -50,33 +50,47 @@ const statusHeard = (heard: readonly StoreChange[], id: string | undefined) =>
   heard.flatMap((change) => (change.type === 'record' && change.record.id === id ? [change.record.status] : []));
 
 describe('notices', () => {
-  it("bring another terminal's reservation and settle, read back from the database (a notice is not trusted: any role may NOTIFY)", async () => {
+  it("bring another terminal's settle, read back from the database (a notice is not trusted: any role may NOTIFY); a new sale's reservation is not announced", async () => {
     const t1 = await terminal('T1');
     const t2 = await terminal('T2');
     t2.count();
     const first = await t1.guard.begin(sale('tok-notice-1'));
     const id = first.attempt?.id;
-    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending']), { timeout: 3_000 });
     await first.attempt?.approve({ authCode: 'A1' });
-    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['pending', 'approved']), { timeout: 3_000 });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, id)).toEqual(['approved']), { timeout: 3_000 });
     expect(t2.statements.length).toBeGreaterThan(0);
     expect(new Set(t2.statements)).toEqual(new Set(['pos_duplicate_guard_noticed']));
     // And T2's guard judges on it: the same sale again is a duplicate there.
     expect((await t2.guard.begin(sale('tok-notice-1'))).reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
   });
 
+  it("announce a refund's reservation after its commit, and an override's inside it", async () => {
+    const t1 = await terminal('T5');
+    const t2 = await terminal('T6');
+    const first = await t1.guard.begin(sale('tok-notice-3'));
+    await first.attempt?.approve({ authCode: 'A3' });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, first.attempt?.id)).toEqual(['approved']), { timeout: 3_000 });
+    const refund = await t1.guard.begin({ ...sale('tok-notice-3'), kind: 'refund', refundOf: first.attempt?.id, amount: 100 });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, refund.attempt?.id)).toEqual(['pending']), { timeout: 3_000 });
+    const again = await t1.guard.begin(sale('tok-notice-3'));
+    expect(again.verdict).toBe('prompt');
+    const confirmed = await t1.guard.override(again, { operator: 'op-1', reason: 'customer buys two' });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, confirmed.attempt?.id)).toEqual(['pending']), { timeout: 3_000 });
+  });
+
   it('name a row of any size by its version (one too large for a notice too), and the terminal that hears it reads it back whole', async () => {
     const t1 = await terminal('T3');
     const t2 = await terminal('T4');
     const first = await t1.guard.begin(sale('tok-notice-2'));
-    await vi.waitFor(() => expect(statusHeard(t2.heard, first.attempt?.id)).toEqual(['pending']), { timeout: 3_000 });
+    await first.attempt?.approve({ authCode: 'A2' });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, first.attempt?.id)).toEqual(['approved']), { timeout: 3_000 });
     const [held] = t2.heard.flatMap((c) => (c.type === 'record' && c.record.id === first.attempt?.id ? [c.record] : []));
     t2.count();
     // Written through the store itself: the guard keeps its free text short. Over 8000 bytes with the
     // multi-byte characters: more than a notice could carry, and its notice is a version like any other.
     const large: AttemptRecord = { ...(held as AttemptRecord), status: 'declined', updatedAt: Date.now(), message: '拒'.repeat(3_000) };
     await t1.store.put(large);
-    await vi.waitFor(() => expect(statusHeard(t2.heard, large.id)).toEqual(['pending', 'declined']), { timeout: 3_000 });
+    await vi.waitFor(() => expect(statusHeard(t2.heard, large.id)).toEqual(['approved', 'declined']), { timeout: 3_000 });
     expect(t2.statements).toEqual(['pos_duplicate_guard_noticed']);
     const told = t2.heard.at(-1) as { record: AttemptRecord };
     expect(told.record.message).toBe(large.message);
