@@ -113,7 +113,7 @@ describe('no rule depends on a notice having arrived', () => {
     const t1 = await lane(db, 'T1');
     const t2 = await lane(db, 'T2');
     const heard: string[] = [];
-    t2.store.subscribe((change) => {
+    t2.store.subscribe?.((change) => {
       if (change.type === 'record') heard.push(change.record.status);
     });
     const first = await t1.guard.begin(sale);

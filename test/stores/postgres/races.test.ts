@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptRecord, Sale } from '../../../src/index.js';
 import { DEFAULT_SCHEMA } from '../../../src/postgres.js';
 import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../../helpers/postgres.js';
-import { dbConfig, killAll, startTerminal, until, type DecisionView, type Terminal } from './terminals.js';
+import { dbConfig, killAll, startTerminal, type DecisionView, type Terminal } from './terminals.js';
 
 const ROUNDS = 30;
 /** Rounds of the races whose losers retry until the winner's outcome is known (each round waits for its notices). */
@@ -58,15 +58,6 @@ async function rows(): Promise<{ record: AttemptRecord; version: number }[]> {
     `SELECT record, version FROM ${DEFAULT_SCHEMA}.attempts WHERE merchant_id = 'M-RACE'`,
   );
   return found.map((r) => ({ record: JSON.parse(r.record) as AttemptRecord, version: Number(r.version) }));
-}
-
-/** Waits until `others` heard (LISTEN/NOTIFY) that attempt `id` is `status`: the state a check starts from. */
-async function heard(others: Terminal[], id: string, status: string): Promise<void> {
-  await until(
-    async () => (others.every((t) => t.changes.some((c) => c.id === id && c.status === status)) ? true : undefined),
-    5_000,
-    `${id} ${status}`,
-  );
 }
 
 describe('four terminals, one database', () => {
