@@ -14,6 +14,7 @@ import { createGuard, GuardConfigError, verifyJournal, type Guard, type JournalE
 import { headOf, journalSeal } from '../../../src/journal/chain.js';
 import { DEFAULT_SCHEMA, postgresStore, schemaSql, type PostgresStoreOptions } from '../../../src/postgres.js';
 import { freshDatabase, type FreshDatabase } from '../../helpers/postgres.js';
+import { SCHEMA_VERSION } from '../../../src/stores/postgres/schema.js';
 
 const SECRET = 'schema-test-secret-0123456789';
 const sale = (token: string, amount = 1250): Sale => ({ amount, currency: 'CNY', card: { token } });
@@ -70,7 +71,7 @@ describe('the DDL', () => {
       const check = pools[0] as pg.Pool;
       // One transaction made all of it: no terminal ran the DDL again after the first one committed.
       expect(await creators(check, DEFAULT_SCHEMA)).toHaveLength(1);
-      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: 3 }]);
+      expect((await check.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
       // And they share one history: a sale begun on one is IN_FLIGHT on all the others.
       const ten = started.map((r) => (r as PromiseFulfilledResult<Guard>).value);
       expect((await (ten[3] as Guard).begin(sale('tok-ten'))).verdict).toBe('allow');
@@ -128,7 +129,7 @@ describe('the DDL', () => {
       expect((await guard.begin({ ...sale('tok-upgrade'), orderId: 'ORD-1' })).verdict).toBe('allow');
       expect((await admin.query(`SELECT version FROM ${DEFAULT_SCHEMA}.schema_version ORDER BY 1`)).rows).toEqual([
         { version: 1 },
-        { version: 3 },
+        { version: SCHEMA_VERSION },
       ]);
       await guard.close();
     } finally {
@@ -137,7 +138,7 @@ describe('the DDL', () => {
   });
 });
 
-describe('version 3 on a database of version 2', () => {
+describe('the current version on a database of version 2', () => {
   it('is brought up to date by the first terminal to start: journal seqs filled in, unique per terminal; chains go on; run again, it changes nothing', async () => {
     const fresh = await freshDatabase('v2');
     try {
@@ -173,7 +174,7 @@ describe('version 3 on a database of version 2', () => {
       await allowed.attempt?.approve();
       await guard.close();
 
-      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 2 }, { version: 3 }]);
+      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 2 }, { version: SCHEMA_VERSION }]);
       const rows = async () =>
         (
           await admin.query<{ terminal_id: string; seq: string | null; entry: string }>(
@@ -307,5 +308,37 @@ describe('options', () => {
     expect(thrown).toMatchObject({ field });
     expect((thrown as Error).message).toContain(`\`${field}\``);
     expect((thrown as Error).message).toMatch(rule);
+  });
+});
+
+describe('version 4 on a database of version 3', () => {
+  it('replaces claim() by one that calls no other function, with the grants kept, and terminals go on on the history', async () => {
+    const fresh = await freshDatabase('v3');
+    try {
+      const admin = fresh.pool({ max: 1 });
+      const s = DEFAULT_SCHEMA;
+      // The DDL version 3 shipped, and a sale a version 3 store reserved and approved.
+      await admin.query(readFileSync(fileURLToPath(new URL('./schema-v3.sql', import.meta.url)), 'utf8'));
+      await admin.query(`GRANT EXECUTE ON FUNCTION ${s}.claim(text, text, text[], text[], json, json) TO PUBLIC`);
+      const body = async () =>
+        (await admin.query<{ src: string; acl: string }>(`SELECT prosrc AS src, proacl::text AS acl FROM pg_proc WHERE proname = 'claim'`))
+          .rows;
+      expect((await body())[0]?.src).toContain('lock_claim(');
+
+      const first = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T1' });
+      const sold = await first.begin(sale('tok-v3'));
+      await sold.attempt?.approve();
+      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 3 }, { version: 4 }]);
+      const [claim] = await body();
+      expect(claim?.src).not.toContain('lock_claim(');
+      expect(claim?.src).not.toContain('write_row(');
+      expect(claim?.acl).toContain('=X/');
+      // Another terminal meets the approved sale through the new claim.
+      const second = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T2' });
+      expect((await second.begin(sale('tok-v3'))).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+      await Promise.all([first.close(), second.close()]);
+    } finally {
+      await fresh.drop();
+    }
   });
 });
