@@ -146,8 +146,9 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     (announcing as { unref?: () => void }).unref?.();
   };
 
-  const rowOf = (r: Record<string, unknown>): SharedRow => ({
-    record: JSON.parse(r.row_record as string) as AttemptRecord,
+  /** A row the database answered; `sent`: the record this terminal wrote to it, taken as it is rather than parsed back. */
+  const rowOf = (r: Record<string, unknown>, sent?: AttemptRecord): SharedRow => ({
+    record: sent ?? (JSON.parse(r.row_record as string) as AttemptRecord),
     skew: Number(r.row_skew),
     version: Number(r.row_version),
     changedAt: Number(r.row_changed_at),
@@ -156,7 +157,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
   const noticeItem = (r: Record<string, unknown>): string => String(Number(r.row_version));
   const ROW = `id AS row_id, version AS row_version, record AS row_record, skew AS row_skew, changed_at AS row_changed_at`;
   const select = (where: string, values: unknown[], name?: string) =>
-    run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map(rowOf));
+    run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map((r) => rowOf(r)));
 
   return {
     ensureSchema,
@@ -173,14 +174,15 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         JSON.stringify([...expected]),
         JSON.stringify(writes.map(rowJson)),
       ]);
-      if (rows[0]?.written === false) return { written: false, related: rows.filter((r) => r.row_id !== null).map(rowOf) };
+      if (rows[0]?.written === false) return { written: false, related: rows.filter((r) => r.row_id !== null).map((r) => rowOf(r)) };
       const written = rows.filter((r) => r.row_id !== null);
       for (const write of writes) {
         if (write.notice !== 'after') continue;
         const row = written.find((r) => r.row_id === write.record.id);
         if (row) announceLater(merchantId, noticeItem(row));
       }
-      return { written: true, rows: written.map(rowOf) };
+      const sent = new Map(writes.map((write) => [write.record.id, write.record]));
+      return { written: true, rows: written.map((r) => rowOf(r, sent.get(r.row_id as string))) };
     },
     put: async (merchantId, write) => {
       const rows = await run('put', `SELECT ${ROW} FROM ${s}.put_row($1, $2, $3::json)`, [
@@ -190,12 +192,12 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       ]);
       const row = rows[0] as Record<string, unknown>;
       if (write.notice === 'after') announceLater(merchantId, noticeItem(row));
-      return rowOf(row);
+      return rowOf(row, write.record);
     },
     upload: async (merchantId, write) => {
       // upload() announces what it writes itself: it answers the other rows, not the version it wrote.
       const rows = await run('upload', `SELECT * FROM ${s}.upload($1, $2, $3::json)`, [merchantId, writer, JSON.stringify(rowJson(write))]);
-      return rows.map(rowOf);
+      return rows.map((r) => rowOf(r));
     },
     delete: async (merchantId, id) => {
       // An id PostgreSQL text cannot hold was never stored: nothing to delete.
@@ -209,7 +211,9 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     noticed: (merchantId, { versions, ids }) =>
       select('(version = ANY ($2) OR id = ANY ($3))', [merchantId, versions, ids.filter(storable)], 'noticed'),
     byOrder: (merchantId, orderKey) =>
-      run('by_order', `SELECT ${ROW} FROM ${s}.filed_under($1, $2)`, [merchantId, keyText(orderKey)]).then((rows) => rows.map(rowOf)),
+      run('by_order', `SELECT ${ROW} FROM ${s}.filed_under($1, $2)`, [merchantId, keyText(orderKey)]).then((rows) =>
+        rows.map((r) => rowOf(r)),
+      ),
     load: (merchantId, since) =>
       since === undefined
         ? select('true', [merchantId])
