@@ -79,7 +79,23 @@ export function createHasher(secret: string | Uint8Array): Hasher {
   };
 }
 
+/**
+ * Random bytes drawn once in a block and handed out in order, each byte
+ * once: a call of the platform's CSPRNG costs a few microseconds however
+ * few bytes it fills (15 µs on a till that was idle between sales), and
+ * every begin draws an id. The block is drawn lazily, so loading the module
+ * draws nothing.
+ */
+const RANDOM_BLOCK = 4_096;
+let randomBlock = new Uint8Array(0);
+let randomOffset = 0;
+
 /** A fresh random URL-safe string: `bytes` of entropy, ~4/3 as many characters. */
 export function randomId(prefix: string, bytes: number): string {
-  return base64url(randomBytes(bytes), bytes, prefix);
+  if (randomOffset + bytes > randomBlock.length) {
+    randomBlock = randomBytes(Math.max(RANDOM_BLOCK, bytes));
+    randomOffset = 0;
+  }
+  const drawn = randomBlock.subarray(randomOffset, (randomOffset += bytes));
+  return base64url(drawn, bytes, prefix);
 }
