@@ -7,6 +7,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createGuard, memoryStore, type GuardOptions, type GuardStore, type StoreOwner } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import { RemoteUnreachable } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 
 const secret = 'several-terminals-secret-0123';
@@ -79,6 +80,35 @@ describe('SHARED_UNAVAILABLE', () => {
     const decision = await begun;
     expect([decision.verdict, codes(decision)]).toEqual(['block', ['SHARED_UNAVAILABLE']]);
     expect(await t2.guard.attempts()).toHaveLength(0);
+  });
+
+  test("cut off during an order's reservation after a restart: the order's payment in this till's own history still counts", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    // A short window: the payment is not hot a moment after its approval (it stays in the database and in `local`).
+    const local = memoryStore();
+    const before = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T2',
+      secret,
+      store: sharedStore(db.remote('T2'), { local }),
+      window: 50,
+    });
+    const paid = await before.begin({ ...sale, orderId: 'A-9' });
+    await paid.attempt?.approve();
+    await before.close();
+    await new Promise((r) => setTimeout(r, 120));
+    // The till restarts, and its connection drops under its first claim (its LISTEN has not noticed yet).
+    const remote = db.remote('T2');
+    const dropping = {
+      ...remote,
+      claim: () => {
+        db.disconnect('T2');
+        return Promise.reject(new RemoteUnreachable('connection lost'));
+      },
+    };
+    const after = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(dropping, { local }), window: 50 });
+    const decision = await after.begin({ ...sale, orderId: 'A-9' });
+    expect([decision.verdict, codes(decision).sort()]).toEqual(['block', ['ORDER_ALREADY_PAID', 'SHARED_UNAVAILABLE']]);
   });
 
   test('onSharedUnavailable is checked like every option', async () => {
