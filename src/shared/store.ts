@@ -289,13 +289,17 @@ class SharedStoreImpl implements SharedStore {
             { cutOff: false },
           ) ?? [];
         const expected = new Map(related.map((row) => [row.record.id, row.version]));
+        // The rows judged on are asked for by id too: one settled meanwhile for good (declined,
+        // cancelled, voided) is filed under no key any more, and asked for by key only it would
+        // just be missing, its stale pending judged on until a notice came (SPEC §9: none need come).
+        const ids = [...new Set([...claim.ids, ...expected.keys()])];
         let answer;
         try {
           answer = await this.#timed(
             this.#remote.claim(
               merchantId,
               claim.keys,
-              claim.ids,
+              ids,
               expected,
               records.map((r) => this.#write(r, true)),
             ),

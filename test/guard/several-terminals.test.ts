@@ -138,6 +138,25 @@ describe('no rule depends on a notice having arrived', () => {
     expect([second.verdict, codes(second)]).toEqual(['prompt', ['DUPLICATE_CHARGE']]);
   });
 
+  test('declined on T1 after T2 met its pending in a claim: T2 allows the retry, not a stale IN_FLIGHT', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    // T2 hears no notice at all (a slow or dropped LISTEN connection): what it knows, its claims found.
+    const remote = db.remote('T2');
+    const deaf = {
+      ...remote,
+      listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
+        remote.listen(merchantId, { ...listener, changed: () => undefined }),
+    };
+    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
+    const first = await t1.guard.begin(sale);
+    expect(codes(await guard.begin(sale))).toEqual(['IN_FLIGHT']);
+    await first.attempt?.decline();
+    expect(codes(await guard.peek(sale))).toEqual([]);
+    const second = await guard.begin(sale);
+    expect([second.verdict, codes(second)]).toEqual(['allow', []]);
+  });
+
   test("a new sale's reservation is not announced, and another terminal's peek and begin meet it in the database", async () => {
     const db = sharedMemoryDatabase(() => Date.now());
     const t1 = await lane(db, 'T1');
