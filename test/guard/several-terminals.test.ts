@@ -177,6 +177,25 @@ describe('no rule depends on a notice having arrived', () => {
   });
 });
 
+describe('what reaches the other terminals', () => {
+  test('a resume made in the millisecond of its begin is announced like any resume (SPEC §9)', async () => {
+    // A clock that stands still, as the QA scenarios' virtual time does between steps.
+    const at = Date.now();
+    const clock = { now: () => at, monotonic: () => 1_000 };
+    const db = sharedMemoryDatabase(() => at);
+    const t1 = await lane(db, 'T1', { clock });
+    const t2 = await lane(db, 'T2', { clock });
+    const heard: string[] = [];
+    t2.store.subscribe?.((change) => {
+      if (change.type === 'record') heard.push(change.record.status);
+    });
+    const first = await t1.guard.begin(sale);
+    await first.attempt?.markUnknown();
+    await t1.guard.resume(first.attempt?.id as string);
+    await vi.waitFor(() => expect(heard).toEqual(['unknown', 'pending']));
+  });
+});
+
 describe('conflicts found on catch-up', () => {
   test('a conflict event and a journal entry naming both attempts', async () => {
     const db = sharedMemoryDatabase(() => Date.now());
