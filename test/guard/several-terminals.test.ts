@@ -111,6 +111,18 @@ describe('SHARED_UNAVAILABLE', () => {
     expect([decision.verdict, codes(decision).sort()]).toEqual(['block', ['ORDER_ALREADY_PAID', 'SHARED_UNAVAILABLE']]);
   });
 
+  test('without local, an order begun while the database is down: STORAGE_UNAVAILABLE once, under onStorageError', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const store = sharedStore(db.remote('T2'), {});
+    const t2 = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store, onStorageError: 'allow' });
+    db.disconnect('T2');
+    const first = await t2.begin({ ...sale, orderId: 'A-3' });
+    expect([first.verdict, codes(first)]).toEqual(['allow', ['STORAGE_UNAVAILABLE']]);
+    // What this till knows still counts.
+    const again = await t2.begin({ ...sale, orderId: 'A-3' });
+    expect([again.verdict, codes(again)[0]]).toEqual(['block', 'IN_FLIGHT']);
+  });
+
   test('onSharedUnavailable is checked like every option', async () => {
     await expect(createGuard({ merchantId: 'M1', secret, onSharedUnavailable: 'ask' as never })).rejects.toMatchObject({
       name: 'GuardConfigError',
