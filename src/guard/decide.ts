@@ -181,7 +181,9 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   // brings back never replaces a version memory let go of meanwhile.
   let now = guardNow(ctx);
   prune(ctx, now);
-  const reading = readFor(ctx, claimReads(ctx, mode) ? { merchantId: sale.merchantId, refundOf: sale.refundOf } : sale);
+  // Whether the order's payments are left to the claim to read (see claimReads).
+  const orderLeftToClaim = sale.orderId !== undefined && claimReads(ctx, mode);
+  const reading = readFor(ctx, orderLeftToClaim ? { merchantId: sale.merchantId, refundOf: sale.refundOf } : sale);
   if (reading) {
     try {
       const ms = HISTORY_READ_TIMEOUT_MS;
@@ -266,6 +268,9 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
       cutOffMeanwhile = true;
       // The policy holds the sale: decide again, now knowing the store is cut off.
       if (sharedPolicy(ctx, lifted) !== 'allow') return false;
+      // The claim was to read the order's payments and could not: decide again, reading them from
+      // this till's own history (`local`) as any decision made cut off does, not on memory alone.
+      if (orderLeftToClaim) return false;
     }
     return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
   });
@@ -306,7 +311,8 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
  * round trip more on every sale with an order id (on PostgreSQL, a third of
  * a till's begins) for nothing. A refund's original is still read first: its
  * currency is checked before anything is reserved. Cut off, the claim sees
- * this terminal's knowledge only, and the order is read from `local`. And
+ * this terminal's knowledge only, and the order is read from `local` (cut
+ * off during the claim itself, the claim is refused and decided again so). And
  * deciding again after a claim was refused, it is read first as before: what
  * the claim handed back is not hot, and memory lets it go at the next sweep.
  */

@@ -289,15 +289,21 @@ class SharedStoreImpl implements SharedStore {
             { cutOff: false },
           ) ?? [];
         const expected = new Map(related.map((row) => [row.record.id, row.version]));
+        // The rows judged on are asked for by id too: one settled meanwhile for good (declined,
+        // cancelled, voided) is filed under no key any more, and asked for by key only it would
+        // just be missing, its stale pending judged on until a notice came (SPEC §9: none need come).
+        const ids = [...new Set([...claim.ids, ...expected.keys()])];
         let answer;
         try {
           answer = await this.#timed(
             this.#remote.claim(
               merchantId,
               claim.keys,
-              claim.ids,
+              ids,
               expected,
-              records.map((r) => this.#write(r, true)),
+              // A row the database holds already (a resume: its claim asks for its id, and the check
+              // above has it) is no new reservation, whatever its times say.
+              records.map((r) => this.#write(r, true, expected.has(r.id))),
             ),
           );
         } catch (error) {
@@ -879,9 +885,13 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
-  /** `record` as a row to write; `claimed`: written by a claim, which the others' claims meet. */
-  #write(record: AttemptRecord, claimed = false): RowWrite {
-    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice: noticeOf(record, claimed) };
+  /**
+   * `record` as a row to write; `claimed`: written by a claim, which the others' claims meet;
+   * `replacing`: over a version of it the database holds.
+   */
+  #write(record: AttemptRecord, claimed = false, replacing = false): RowWrite {
+    const notice = noticeOf(record, claimed, replacing);
+    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice };
   }
 
   /** The rows this store last saw for a claim's keys and ids: what the database must still hold for a one-trip claim. */
@@ -1070,8 +1080,9 @@ class SharedStoreImpl implements SharedStore {
  * commit; everything else (a settle, a resume, an override's reservation)
  * inside its own transaction.
  */
-export function noticeOf(record: AttemptRecord, claimed: boolean): Notice {
-  const reserved = record.status === 'pending' && record.override === undefined && record.createdAt === record.updatedAt;
+export function noticeOf(record: AttemptRecord, claimed: boolean, replacing = false): Notice {
+  // Times alone cannot tell a resume in the millisecond of its begin (a clock that stands still) from a begin.
+  const reserved = !replacing && record.status === 'pending' && record.override === undefined && record.createdAt === record.updatedAt;
   if (!reserved) return 'with-write';
   return claimed && record.kind === 'sale' ? 'none' : 'after';
 }

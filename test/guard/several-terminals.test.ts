@@ -7,6 +7,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createGuard, memoryStore, type GuardOptions, type GuardStore, type StoreOwner } from '../../src/index.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import { RemoteUnreachable } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 
 const secret = 'several-terminals-secret-0123';
@@ -81,6 +82,47 @@ describe('SHARED_UNAVAILABLE', () => {
     expect(await t2.guard.attempts()).toHaveLength(0);
   });
 
+  test("cut off during an order's reservation after a restart: the order's payment in this till's own history still counts", async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    // A short window: the payment is not hot a moment after its approval (it stays in the database and in `local`).
+    const local = memoryStore();
+    const before = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T2',
+      secret,
+      store: sharedStore(db.remote('T2'), { local }),
+      window: 50,
+    });
+    const paid = await before.begin({ ...sale, orderId: 'A-9' });
+    await paid.attempt?.approve();
+    await before.close();
+    await new Promise((r) => setTimeout(r, 120));
+    // The till restarts, and its connection drops under its first claim (its LISTEN has not noticed yet).
+    const remote = db.remote('T2');
+    const dropping = {
+      ...remote,
+      claim: () => {
+        db.disconnect('T2');
+        return Promise.reject(new RemoteUnreachable('connection lost'));
+      },
+    };
+    const after = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(dropping, { local }), window: 50 });
+    const decision = await after.begin({ ...sale, orderId: 'A-9' });
+    expect([decision.verdict, codes(decision).sort()]).toEqual(['block', ['ORDER_ALREADY_PAID', 'SHARED_UNAVAILABLE']]);
+  });
+
+  test('without local, an order begun while the database is down: STORAGE_UNAVAILABLE once, under onStorageError', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const store = sharedStore(db.remote('T2'), {});
+    const t2 = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store, onStorageError: 'allow' });
+    db.disconnect('T2');
+    const first = await t2.begin({ ...sale, orderId: 'A-3' });
+    expect([first.verdict, codes(first)]).toEqual(['allow', ['STORAGE_UNAVAILABLE']]);
+    // What this till knows still counts.
+    const again = await t2.begin({ ...sale, orderId: 'A-3' });
+    expect([again.verdict, codes(again)[0]]).toEqual(['block', 'IN_FLIGHT']);
+  });
+
   test('onSharedUnavailable is checked like every option', async () => {
     await expect(createGuard({ merchantId: 'M1', secret, onSharedUnavailable: 'ask' as never })).rejects.toMatchObject({
       name: 'GuardConfigError',
@@ -108,6 +150,25 @@ describe('no rule depends on a notice having arrived', () => {
     expect([second.verdict, codes(second)]).toEqual(['prompt', ['DUPLICATE_CHARGE']]);
   });
 
+  test('declined on T1 after T2 met its pending in a claim: T2 allows the retry, not a stale IN_FLIGHT', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const t1 = await lane(db, 'T1');
+    // T2 hears no notice at all (a slow or dropped LISTEN connection): what it knows, its claims found.
+    const remote = db.remote('T2');
+    const deaf = {
+      ...remote,
+      listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
+        remote.listen(merchantId, { ...listener, changed: () => undefined }),
+    };
+    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
+    const first = await t1.guard.begin(sale);
+    expect(codes(await guard.begin(sale))).toEqual(['IN_FLIGHT']);
+    await first.attempt?.decline();
+    expect(codes(await guard.peek(sale))).toEqual([]);
+    const second = await guard.begin(sale);
+    expect([second.verdict, codes(second)]).toEqual(['allow', []]);
+  });
+
   test("a new sale's reservation is not announced, and another terminal's peek and begin meet it in the database", async () => {
     const db = sharedMemoryDatabase(() => Date.now());
     const t1 = await lane(db, 'T1');
@@ -125,6 +186,25 @@ describe('no rule depends on a notice having arrived', () => {
     heard.length = 0;
     await first.attempt?.approve();
     await vi.waitFor(() => expect(heard).toEqual(['approved']));
+  });
+});
+
+describe('what reaches the other terminals', () => {
+  test('a resume made in the millisecond of its begin is announced like any resume (SPEC §9)', async () => {
+    // A clock that stands still, as the QA scenarios' virtual time does between steps.
+    const at = Date.now();
+    const clock = { now: () => at, monotonic: () => 1_000 };
+    const db = sharedMemoryDatabase(() => at);
+    const t1 = await lane(db, 'T1', { clock });
+    const t2 = await lane(db, 'T2', { clock });
+    const heard: string[] = [];
+    t2.store.subscribe?.((change) => {
+      if (change.type === 'record') heard.push(change.record.status);
+    });
+    const first = await t1.guard.begin(sale);
+    await first.attempt?.markUnknown();
+    await t1.guard.resume(first.attempt?.id as string);
+    await vi.waitFor(() => expect(heard).toEqual(['unknown', 'pending']));
   });
 });
 

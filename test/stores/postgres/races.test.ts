@@ -209,6 +209,21 @@ describe('four terminals, one database', () => {
     }
   });
 
+  // Declined is filed under no key: the claim must still meet the new version of the pending it judged on.
+  it('declined on one terminal, begun again on another at once: allowed, notices or not', async () => {
+    const [t1, , , t4] = terminals as [Terminal, Terminal, Terminal, Terminal];
+    const sale: Sale = { amount: 7100, currency: 'CNY', card: card('declined-at-once') };
+    const id = (await t1.begin(sale)).attemptId as string;
+    expect(codes(await t4.begin(sale))).toBe('IN_FLIGHT');
+    t4Notices.pause();
+    try {
+      await t1.settle(id, { status: 'declined' });
+      expect(codes(await t4.begin(sale))).toBe('allow');
+    } finally {
+      t4Notices.restore();
+    }
+  });
+
   // What a refund reads of its sale (and an order's payments) is taken in even where memory holds an older
   // version: a refund of a sale approved a moment ago elsewhere is allowed, notices or not.
   it('approved on one terminal, refunded on another at once: allowed, notices or not', async () => {
