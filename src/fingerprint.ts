@@ -84,7 +84,9 @@ export function createHasher(secret: string | Uint8Array): Hasher {
  * once: a call of the platform's CSPRNG costs a few microseconds however
  * few bytes it fills (15 µs on a till that was idle between sales), and
  * every begin draws an id. The block is drawn lazily, so loading the module
- * draws nothing.
+ * draws nothing. (Node's own `crypto.randomUUID` keeps such a cache too. A
+ * process restored twice from one memory snapshot would hand out the same
+ * bytes in both copies, as it would any generator state it held.)
  */
 const RANDOM_BLOCK = 4_096;
 let randomBlock = new Uint8Array(0);
