@@ -190,14 +190,15 @@ END $$;
 
 -- A reservation (see GuardStore.claim): written = true with the rows written, or false with the rows found.
 -- Every begin is one call of this, so it calls no other plpgsql function (each call cost as much as one
--- of its statements): the locks, the check and the write are its own three statements, the write one
--- INSERT for all rows, the way write_row writes one.
+-- of its statements), and a claim that writes is two statements: the locks, then one INSERT whose
+-- condition is the check (the rows found are exactly the versions expected). Only when that writes
+-- nothing is the check run again on its own, to answer what was found.
 CREATE OR REPLACE FUNCTION ${s}.claim(p_merchant text, p_writer text, p_keys text[], p_ids text[], p_expected json, p_writes json)
 RETURNS TABLE (written boolean, row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   same boolean;
-  landed bigint;
+  landed bigint := 0;
 BEGIN
   -- The claim's keys and ids, locked in one order as lock_claim does.
   PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${LOCK_SEED}))
@@ -205,47 +206,55 @@ BEGIN
              FROM unnest(p_keys || ARRAY(SELECT 'id:' || x FROM unnest(p_ids) AS x)
                   || ARRAY(SELECT 'id:' || (x->>'id') FROM json_array_elements(p_writes) AS x)) AS x
             ORDER BY 1) AS sorted;
-  -- A new statement: it sees every claim that committed before the locks were granted.
-  SELECT count(*) = json_array_length(p_expected)
-         AND bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
-                              WHERE e->>0 = a.id AND (e->>1)::bigint = a.version))
-    INTO same
-    FROM ${s}.related(p_merchant, p_keys, p_ids) AS a;
-  IF same IS NULL THEN
-    same := json_array_length(p_expected) = 0;
+  -- Each statement from here sees every claim that committed before the locks were granted.
+  IF json_array_length(p_writes) > 0 THEN
+    RETURN QUERY
+    INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
+    SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+           floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+      FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
+     WHERE (SELECT count(*) = json_array_length(p_expected)
+                   AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                                                  WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true)
+              FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)
+    ON CONFLICT (id) DO UPDATE SET
+      version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
+      db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
+    WHERE a.merchant_id = p_merchant
+    RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
+    GET DIAGNOSTICS landed = ROW_COUNT;
   END IF;
-  IF NOT same THEN
-    RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
+  IF landed = 0 THEN
+    SELECT count(*) = json_array_length(p_expected)
+           AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                                          WHERE e->>0 = a.id AND (e->>1)::bigint = a.version)), true)
+      INTO same
       FROM ${s}.related(p_merchant, p_keys, p_ids) AS a;
-    IF NOT FOUND THEN -- what was expected is gone: say so with no row
-      RETURN QUERY SELECT false, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
+    IF NOT same THEN
+      RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
+        FROM ${s}.related(p_merchant, p_keys, p_ids) AS a;
+      IF NOT FOUND THEN -- what was expected is gone: say so with no row
+        RETURN QUERY SELECT false, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
+      END IF;
+      RETURN;
     END IF;
-    RETURN;
+    IF json_array_length(p_writes) = 0 THEN
+      RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
+      RETURN;
+    END IF;
   END IF;
-  IF json_array_length(p_writes) = 0 THEN
-    RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
-    RETURN;
-  END IF;
-  RETURN QUERY
-  INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-  SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
-         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
-    FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
-  ON CONFLICT (id) DO UPDATE SET
-    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
-    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
-  WHERE a.merchant_id = p_merchant
-  RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
-  GET DIAGNOSTICS landed = ROW_COUNT;
   IF landed < json_array_length(p_writes) THEN
     RAISE EXCEPTION 'an attempt of this claim belongs to another merchant' USING ERRCODE = '23505';
   END IF;
-  -- The versions written, in one notice, for the writes announced inside the transaction (see write_row).
-  PERFORM pg_notify('${s}', json_build_array(p_merchant, json_agg(a.version ORDER BY a.version), p_writer)::text)
-     FROM json_to_recordset(p_writes) AS x(id text, notify boolean)
-     JOIN ${s}.attempts AS a ON a.id = x.id
-    WHERE coalesce(x.notify, true)
-   HAVING count(*) > 0;
+  -- The versions written, in one notice, for the writes announced inside the transaction (see
+  -- write_row). A lone write announced after its commit or not at all (a begin) skips the query.
+  IF json_array_length(p_writes) > 1 OR coalesce((p_writes->0->>'notify')::boolean, true) THEN
+    PERFORM pg_notify('${s}', json_build_array(p_merchant, json_agg(a.version ORDER BY a.version), p_writer)::text)
+       FROM json_to_recordset(p_writes) AS x(id text, notify boolean)
+       JOIN ${s}.attempts AS a ON a.id = x.id
+      WHERE coalesce(x.notify, true)
+     HAVING count(*) > 0;
+  END IF;
 END $$;
 
 -- A write made while cut off, under the claim's locks: it replaces only an older row,
