@@ -131,18 +131,23 @@ describe('SHARED_UNAVAILABLE', () => {
   });
 });
 
+/** A terminal that hears no notice at all (a slow or dropped LISTEN connection). */
+async function deafLane(db: ReturnType<typeof sharedMemoryDatabase>, terminalId: string) {
+  const remote = db.remote(terminalId);
+  const deaf = {
+    ...remote,
+    listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
+      remote.listen(merchantId, { ...listener, changed: () => undefined }),
+  };
+  return createGuard({ merchantId: 'M1', terminalId, secret, store: sharedStore(deaf, { local: memoryStore() }) });
+}
+
 describe('no rule depends on a notice having arrived', () => {
   test('approved on T1 after T2 met its pending in a claim: DUPLICATE_CHARGE on T2, not a stale IN_FLIGHT', async () => {
     const db = sharedMemoryDatabase(() => Date.now());
     const t1 = await lane(db, 'T1');
     // T2 hears no notice at all (a slow or dropped LISTEN connection): what it knows, its claims found.
-    const remote = db.remote('T2');
-    const deaf = {
-      ...remote,
-      listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
-        remote.listen(merchantId, { ...listener, changed: () => undefined }),
-    };
-    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
+    const guard = await deafLane(db, 'T2');
     const first = await t1.guard.begin(sale);
     expect(codes(await guard.begin(sale))).toEqual(['IN_FLIGHT']);
     await first.attempt?.approve();
@@ -154,13 +159,7 @@ describe('no rule depends on a notice having arrived', () => {
     const db = sharedMemoryDatabase(() => Date.now());
     const t1 = await lane(db, 'T1');
     // T2 hears no notice at all (a slow or dropped LISTEN connection): what it knows, its claims found.
-    const remote = db.remote('T2');
-    const deaf = {
-      ...remote,
-      listen: (merchantId: string, listener: Parameters<typeof remote.listen>[1]) =>
-        remote.listen(merchantId, { ...listener, changed: () => undefined }),
-    };
-    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret, store: sharedStore(deaf, { local: memoryStore() }) });
+    const guard = await deafLane(db, 'T2');
     const first = await t1.guard.begin(sale);
     expect(codes(await guard.begin(sale))).toEqual(['IN_FLIGHT']);
     await first.attempt?.decline();
