@@ -107,7 +107,6 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   r pos_duplicate_guard.attempts;
 BEGIN
-  -- The write's JSON parsed once (json_to_record), not once per field.
   INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
   SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
          floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
@@ -160,26 +159,23 @@ BEGIN
   IF json_array_length(p_writes) > 0 THEN
     RETURN QUERY
     INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-    SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
-           floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
-      FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
-     WHERE (SELECT count(*) = json_array_length(p_expected)
-                   AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
-                                                  WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true)
-              FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS r)
-    ON CONFLICT (id) DO UPDATE SET
-      version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
-      db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
-    WHERE a.merchant_id = p_merchant
+  SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+    FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
+   WHERE (SELECT count(*) = json_array_length(p_expected)
+         AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                                        WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true) FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS r)
+  ON CONFLICT (id) DO UPDATE SET
+    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
+    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
+  WHERE a.merchant_id = p_merchant
     RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
     GET DIAGNOSTICS landed = ROW_COUNT;
   END IF;
   IF landed = 0 THEN
     SELECT count(*) = json_array_length(p_expected)
-           AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
-                                          WHERE e->>0 = a.id AND (e->>1)::bigint = a.version)), true)
-      INTO same
-      FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS a;
+         AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                                        WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true) INTO same FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS r;
     IF NOT same THEN
       RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
         FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS a;

@@ -46,6 +46,37 @@ export const DEFAULT_SCHEMA = 'pos_duplicate_guard';
 /** A schema name as PostgreSQL takes it unquoted: it is written into DDL and used as the notification channel. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * Whether the rows `r` a claim found are exactly the versions it expected
+ * (`p_expected`: [id, version] pairs): as many, and each one of them. An
+ * aggregate over the rows found, so true when none were found and none expected.
+ */
+const AS_EXPECTED = `count(*) = json_array_length(p_expected)
+         AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
+                                        WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true)`;
+
+/**
+ * The one way a row is written (write_row, claim): a new version of each
+ * write in `source` (the write's JSON parsed once, not once per field),
+ * filed under its keys while live, over a row of the same id only if it is
+ * the same merchant's; with `condition`, only if that holds.
+ */
+function upsert(s: string, source: string, condition?: string): string {
+  return `INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
+  SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+    FROM ${source} AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])${
+      condition === undefined
+        ? ''
+        : `
+   WHERE ${condition}`
+    }
+  ON CONFLICT (id) DO UPDATE SET
+    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
+    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
+  WHERE a.merchant_id = p_merchant`;
+}
+
 export function schemaSql(schema: string): string {
   const s = schema;
   return `-- pos-duplicate-guard: the shared store of several terminals, schema version ${SCHEMA_VERSION}.
@@ -157,15 +188,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   r ${s}.attempts;
 BEGIN
-  -- The write's JSON parsed once (json_to_record), not once per field.
-  INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-  SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
-         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
-    FROM json_to_record(w) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
-  ON CONFLICT (id) DO UPDATE SET
-    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
-    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
-  WHERE a.merchant_id = p_merchant
+  ${upsert(s, 'json_to_record(w)')}
   RETURNING * INTO r;
   IF r.id IS NULL THEN
     RAISE EXCEPTION 'attempt % belongs to another merchant', w->>'id' USING ERRCODE = '23505';
@@ -209,27 +232,12 @@ BEGIN
   -- Each statement from here sees every claim that committed before the locks were granted.
   IF json_array_length(p_writes) > 0 THEN
     RETURN QUERY
-    INSERT INTO ${s}.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
-    SELECT x.id, p_merchant, nextval('${s}.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
-           floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
-      FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
-     WHERE (SELECT count(*) = json_array_length(p_expected)
-                   AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
-                                                  WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true)
-              FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)
-    ON CONFLICT (id) DO UPDATE SET
-      version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
-      db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
-    WHERE a.merchant_id = p_merchant
+    ${upsert(s, 'json_to_recordset(p_writes)', `(SELECT ${AS_EXPECTED} FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)`)}
     RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
     GET DIAGNOSTICS landed = ROW_COUNT;
   END IF;
   IF landed = 0 THEN
-    SELECT count(*) = json_array_length(p_expected)
-           AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
-                                          WHERE e->>0 = a.id AND (e->>1)::bigint = a.version)), true)
-      INTO same
-      FROM ${s}.related(p_merchant, p_keys, p_ids) AS a;
+    SELECT ${AS_EXPECTED} INTO same FROM ${s}.related(p_merchant, p_keys, p_ids) AS r;
     IF NOT same THEN
       RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
         FROM ${s}.related(p_merchant, p_keys, p_ids) AS a;
