@@ -156,9 +156,12 @@ BEGIN
                   || ARRAY(SELECT 'id:' || (x->>'id') FROM json_array_elements(p_writes) AS x)) AS x
             ORDER BY 1) AS sorted;
   -- Each statement from here sees every claim that committed before the locks were granted.
-  IF json_array_length(p_writes) > 0 THEN
-    RETURN QUERY
-    INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
+  -- Rows are also deleted without these locks (delete, prune): one the INSERT's check met may be gone
+  -- by the time the check is run again, hence the loop (see below).
+  LOOP
+    IF json_array_length(p_writes) > 0 THEN
+      RETURN QUERY
+      INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
   SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
          floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
     FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
@@ -169,10 +172,10 @@ BEGIN
     version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
     db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
   WHERE a.merchant_id = p_merchant
-    RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
-    GET DIAGNOSTICS landed = ROW_COUNT;
-  END IF;
-  IF landed = 0 THEN
+      RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
+      GET DIAGNOSTICS landed = ROW_COUNT;
+    END IF;
+    EXIT WHEN landed > 0;
     SELECT count(*) = json_array_length(p_expected)
          AND coalesce(bool_and(EXISTS (SELECT 1 FROM json_array_elements(p_expected) AS e
                                         WHERE e->>0 = r.id AND (e->>1)::bigint = r.version)), true) INTO same FROM pos_duplicate_guard.related(p_merchant, p_keys, p_ids) AS r;
@@ -188,7 +191,12 @@ BEGIN
       RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
       RETURN;
     END IF;
-  END IF;
+    -- The check holds now and nothing landed: either a write met another merchant's id (raised
+    -- below), or the INSERT's check failed on a row deleted since, outside the locks. That is no
+    -- other merchant: check and write again, as the claim would have had it come a moment later.
+    EXIT WHEN EXISTS (SELECT 1 FROM json_to_recordset(p_writes) AS x(id text)
+                        JOIN pos_duplicate_guard.attempts AS o ON o.id = x.id WHERE o.merchant_id <> p_merchant);
+  END LOOP;
   IF landed < json_array_length(p_writes) THEN
     RAISE EXCEPTION 'an attempt of this claim belongs to another merchant' USING ERRCODE = '23505';
   END IF;

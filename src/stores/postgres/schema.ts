@@ -230,13 +230,16 @@ BEGIN
                   || ARRAY(SELECT 'id:' || (x->>'id') FROM json_array_elements(p_writes) AS x)) AS x
             ORDER BY 1) AS sorted;
   -- Each statement from here sees every claim that committed before the locks were granted.
-  IF json_array_length(p_writes) > 0 THEN
-    RETURN QUERY
-    ${upsert(s, 'json_to_recordset(p_writes)', `(SELECT ${AS_EXPECTED} FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)`)}
-    RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
-    GET DIAGNOSTICS landed = ROW_COUNT;
-  END IF;
-  IF landed = 0 THEN
+  -- Rows are also deleted without these locks (delete, prune): one the INSERT's check met may be gone
+  -- by the time the check is run again, hence the loop (see below).
+  LOOP
+    IF json_array_length(p_writes) > 0 THEN
+      RETURN QUERY
+      ${upsert(s, 'json_to_recordset(p_writes)', `(SELECT ${AS_EXPECTED} FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)`)}
+      RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
+      GET DIAGNOSTICS landed = ROW_COUNT;
+    END IF;
+    EXIT WHEN landed > 0;
     SELECT ${AS_EXPECTED} INTO same FROM ${s}.related(p_merchant, p_keys, p_ids) AS r;
     IF NOT same THEN
       RETURN QUERY SELECT false, a.id, a.version, a.record, a.skew, a.changed_at
@@ -250,7 +253,12 @@ BEGIN
       RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
       RETURN;
     END IF;
-  END IF;
+    -- The check holds now and nothing landed: either a write met another merchant's id (raised
+    -- below), or the INSERT's check failed on a row deleted since, outside the locks. That is no
+    -- other merchant: check and write again, as the claim would have had it come a moment later.
+    EXIT WHEN EXISTS (SELECT 1 FROM json_to_recordset(p_writes) AS x(id text)
+                        JOIN ${s}.attempts AS o ON o.id = x.id WHERE o.merchant_id <> p_merchant);
+  END LOOP;
   IF landed < json_array_length(p_writes) THEN
     RAISE EXCEPTION 'an attempt of this claim belongs to another merchant' USING ERRCODE = '23505';
   END IF;
