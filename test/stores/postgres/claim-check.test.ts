@@ -177,3 +177,29 @@ describe('claim(): answers at the edges', () => {
     }
   });
 });
+
+describe("claim() and another merchant's attempt", () => {
+  it('a claim of two writes, the second an id another merchant holds, raises and writes neither (and notifies nothing)', async () => {
+    const mine = write('mine', ['k-mine'], true);
+    await claim(pool, ['k-theirs'], [], [], [write('theirs', ['k-theirs'], true)], 'M2');
+    const listener = await pool.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${s}`);
+    try {
+      await expect(claim(pool, ['k-mine', 'k-theirs'], [], [], [mine, write('theirs', ['k-theirs'], true)])).rejects.toMatchObject({
+        code: '23505',
+      });
+      const rows = await pool.query<{ id: string; merchant_id: string }>(
+        `SELECT id, merchant_id FROM ${s}.attempts WHERE id IN ('mine', 'theirs')`,
+      );
+      expect(rows.rows).toEqual([{ id: 'theirs', merchant_id: 'M2' }]);
+      // A notice from a claim that wrote (to see that one would have arrived), and none from the refused one.
+      await claim(pool, ['k-mine'], [], [], [mine]);
+      await vi.waitFor(() => expect(heard).toHaveLength(1));
+      expect(JSON.parse(heard[0] as string)[0]).toBe('M1');
+    } finally {
+      listener.release();
+    }
+  });
+});

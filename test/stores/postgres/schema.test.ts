@@ -284,42 +284,6 @@ describe('one database, several merchants', () => {
   });
 });
 
-describe("claim() and another merchant's attempt", () => {
-  it('a claim of two writes, the second an id another merchant holds, raises and writes neither (and notifies nothing)', async () => {
-    const pool = db.pool({ max: 2 });
-    const s = 'claim_merchants';
-    await pool.query(schemaSql(s));
-    const write = (id: string) => ({
-      id,
-      record: JSON.stringify({ id }),
-      skew: 0,
-      status: 'pending',
-      kind: 'sale',
-      dbUpdatedAt: 1,
-      keys: [`k-${id}`],
-      notify: true,
-    });
-    const claim = (merchant: string, writes: unknown[]) =>
-      pool.query(`SELECT * FROM ${s}.claim($1, 'w', $2, $3, '[]'::json, $4::json)`, [merchant, [], [], JSON.stringify(writes)]);
-    await claim('M2', [write('theirs')]);
-    const listener = await pool.connect();
-    const heard: string[] = [];
-    listener.on('notification', (n) => heard.push(n.payload ?? ''));
-    await listener.query(`LISTEN ${s}`);
-    try {
-      await expect(claim('M1', [write('mine'), write('theirs')])).rejects.toMatchObject({ code: '23505' });
-      const rows = await pool.query<{ id: string; merchant_id: string }>(`SELECT id, merchant_id FROM ${s}.attempts ORDER BY id`);
-      expect(rows.rows).toEqual([{ id: 'theirs', merchant_id: 'M2' }]);
-      // A notice from a claim that wrote (to see that one would have arrived), and none from the refused one.
-      await claim('M1', [write('mine')]);
-      await vi.waitFor(() => expect(heard).toHaveLength(1));
-      expect(JSON.parse(heard[0] as string)[0]).toBe('M1');
-    } finally {
-      listener.release();
-    }
-  });
-});
-
 describe('options', () => {
   const pool = { query: async () => ({ rows: [] }), connect: async () => ({}) } as unknown as PostgresStoreOptions['pool'];
   const cases: [string, unknown, string, RegExp][] = [
