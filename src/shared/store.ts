@@ -35,6 +35,7 @@ import { conflictsOf } from './conflicts.js';
 import {
   RemoteUnreachable,
   SeqTaken,
+  TerminalNotHeld,
   TerminalTaken,
   type Notice,
   type NoticeNames,
@@ -640,8 +641,11 @@ class SharedStoreImpl implements SharedStore {
         // Sealed again on the database's head, perhaps: the entries as they are now go to the backlog.
         entries = error instanceof JournalNotSent ? [...error.entries] : entries;
         const cause = error instanceof JournalNotSent ? error.cause : error;
-        if (!(cause instanceof RemoteUnreachable)) throw this.#failure('appendJournal', cause);
-        this.#cutOff();
+        // The database no longer sees this store's hold (its listening connection died unnoticed): kept, and sent once
+        // it holds the terminal again; reported (LOCKED) if another till holds it.
+        if (cause instanceof TerminalTaken || cause instanceof TerminalNotHeld) this.#lostHold(cause);
+        else if (!(cause instanceof RemoteUnreachable)) throw this.#failure('appendJournal', cause);
+        else this.#cutOff();
       }
     }
     this.#journalBacklog.push(...entries);
@@ -700,6 +704,11 @@ class SharedStoreImpl implements SharedStore {
         await this.#journalSent(backlog.length);
         return;
       } catch (error) {
+        if (error instanceof TerminalTaken || error instanceof TerminalNotHeld) {
+          // Kept: sent once this store holds its terminal again (the remote is taking it again).
+          this.#lostHold(error);
+          return;
+        }
         if (!(error instanceof SeqTaken) || round >= RESEAL_ROUNDS) throw error;
         const landed = new Set((await this.#timed(this.#remote.journal(merchantId, terminalId))).map((entry) => JSON.stringify(entry)));
         const unsent = this.#journalBacklog.filter((entry) => !landed.has(JSON.stringify(entry)));
@@ -1060,6 +1069,12 @@ class SharedStoreImpl implements SharedStore {
       'UNAVAILABLE',
       `the shared database cannot be reached (${operation}), and this store has no \`local\` to fall back on`,
     );
+  }
+
+  /** A journal write found this store's hold on its terminal gone: not held until the listening connection takes it again. */
+  #lostHold(error: TerminalTaken | TerminalNotHeld): void {
+    this.#held = false;
+    if (error instanceof TerminalTaken) this.#taken = error;
   }
 
   /** A second till with this store's terminalId (SPEC §12: one sealer per chain). */

@@ -192,4 +192,50 @@ describe('postgresStore: one sealer per terminal chain', () => {
     expect(after.length).toBeGreaterThanOrEqual(before + 2);
     await a.guard.close();
   });
+  it("a till whose listening connection died silently (asleep: the server gave up on it, the till never heard) while another took its id is told LOCKED and seals nothing onto the other till's chain", async () => {
+    const a = await terminal('SLEEP');
+    const errors: unknown[] = [];
+    a.guard.on('storage-error', (event: Extract<GuardEvent, { type: 'storage-error' }>) => errors.push(event.error));
+    await charge(a.guard, 'tok-sleep-1');
+    await a.store.settled();
+    // A sleeps: the server's keepalives give up on its listening connection (its lock goes), and A, asleep, hears nothing of it.
+    type Listening = {
+      listenerCount(event: string): number;
+      removeAllListeners(event: string): void;
+      on(event: string, f: () => void): void;
+    };
+    const clients = (a.pool as unknown as { _clients: Listening[] })._clients;
+    const listening = clients.find((c) => c.listenerCount('notification') > 0);
+    expect(listening).toBeDefined();
+    listening?.removeAllListeners('end');
+    listening?.removeAllListeners('error');
+    listening?.on('error', () => undefined);
+    const admin = database.db.pool({ max: 1 });
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+        AND pid IN (SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%')`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Meanwhile B starts with A's id, and charges.
+    const b = await terminal('SLEEP');
+    await charge(b.guard, 'tok-sleep-2');
+    await b.store.settled();
+    const before = await chain('SLEEP');
+    // A wakes and charges: it must not seal onto B's chain as if it still held the id, and must say so.
+    await charge(a.guard, 'tok-sleep-3');
+    await a.store.settled().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await chain('SLEEP');
+    expect(verifyJournal(after, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(after.length).toBe(before.length);
+    expect(errors.some((e) => e instanceof GuardStorageError && e.code === 'LOCKED')).toBe(true);
+    // B goes: A takes its id again and sends what it kept, sealed after B's entries.
+    await b.guard.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await a.store.settled();
+    const back = await chain('SLEEP');
+    expect(verifyJournal(back, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(back.length).toBeGreaterThan(after.length);
+    await a.guard.close();
+  });
 });
