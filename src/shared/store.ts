@@ -169,6 +169,8 @@ class SharedStoreImpl implements SharedStore {
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
   #unlisten: (() => Promise<void>) | undefined;
+  /** Listens still connecting, each settled once it landed and (if given up on, or closed meanwhile) stopped again. */
+  readonly #listening = new Set<Promise<void>>();
   #retry: (() => void) | undefined;
   #catchingUp: Promise<void> | undefined;
   #fetching: { versions: Set<number>; ids: Set<string> } | undefined;
@@ -421,6 +423,8 @@ class SharedStoreImpl implements SharedStore {
     await this.settled().catch(() => undefined);
     await this.#journalFlush?.catch(() => undefined);
     await this.#unlisten?.().catch(() => undefined);
+    // A listen still connecting stops itself once it lands (#listen): its connection goes back before close() resolves.
+    await Promise.all(this.#listening);
     await this.#local?.close?.();
   }
 
@@ -570,17 +574,33 @@ class SharedStoreImpl implements SharedStore {
       },
       { terminalId },
     );
+    // close() waits for it: a listen that lands after close() must not keep its connection (and the terminal) for good.
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.#listening.add(done);
+    void done.then(() => this.#listening.delete(done));
     try {
-      this.#unlisten = await this.#timed(listening);
+      const unlisten = await this.#timed(listening);
+      if (this.#closed) {
+        // Closed while it was connecting (a retry, or a slow network): the terminal is let go at once.
+        await unlisten().catch(() => undefined);
+        finish();
+        throw new GuardStorageError('CLOSED', 'the shared store is closed');
+      }
+      this.#unlisten = unlisten;
       this.#held = true;
       this.#taken = undefined;
+      finish();
     } catch (error) {
+      if (error instanceof GuardStorageError) throw error;
       if (error instanceof TerminalTaken) this.#taken = error;
       // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
-      void listening.then(
-        (unlisten) => unlisten(),
-        () => undefined,
-      );
+      void listening
+        .then(
+          (unlisten) => unlisten(),
+          () => undefined,
+        )
+        .finally(finish);
       throw error;
     }
   }

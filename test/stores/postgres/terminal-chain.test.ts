@@ -238,4 +238,31 @@ describe('postgresStore: one sealer per terminal chain', () => {
     expect(back.length).toBeGreaterThan(after.length);
     await a.guard.close();
   });
+  it('a till closed while it is taking its terminal again (started cut off) lets the id go: no connection kept, pool.end() returns', async () => {
+    const pool = database.db.pool({ max: 3, port: database.proxy.port });
+    // The listening connection is slow to come (a slow network): the store asks for it, and is closed meanwhile.
+    let asked: () => void = () => undefined;
+    const listening = new Promise<void>((resolve) => (asked = resolve));
+    const original = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => {
+      if (args.length > 0 || !/listen/.test(new Error().stack ?? '')) return original(...args);
+      asked();
+      return new Promise((resolve) => setTimeout(resolve, 800)).then(() => original());
+    };
+    database.proxy.cut();
+    // Cut off at start (with local): the store listens, and takes its terminal, on a retry once the database is back.
+    const store = postgresStore({ pool, local: memoryStore(), timeout: '3s', retry: '100ms' });
+    const guard = await createGuard({ merchantId: MERCHANT, terminalId: 'CLOSING', secret: SECRET, store });
+    database.proxy.restore();
+    await listening;
+    await guard.close();
+    await guard.close().catch(() => undefined);
+    // Long enough for the slow connection to have landed.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Closed (once close() resolved): the id is free for the next till, and the app's pool ends.
+    const next = await terminal('CLOSING').catch((error: unknown) => error);
+    const ended = await Promise.race([pool.end().then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 3_000, 'hung'))]);
+    expect({ next: next instanceof Error ? next.message : 'started', ended }).toEqual({ next: 'started', ended: 'ended' });
+    if (!(next instanceof Error)) await (next as { guard: Guard }).guard.close();
+  });
 });
