@@ -402,9 +402,15 @@ const HOLD_POLL_MS = 100;
  * TCP keepalives of the listening connection, on the server's side: a till
  * that lost power leaves a connection the server holds open (and its
  * terminal lock with it) until keepalives give up, two hours by the usual
- * system defaults; with these, within about 20 s.
+ * system defaults; with these, within about 20 s. Keepalives are not sent
+ * while data waits to be acknowledged, and a listening connection gets data
+ * whenever another terminal writes (its notices): then the retransmissions
+ * decide (tcp_retries2, some 15 minutes), so the same 20 s bound is put on
+ * unacknowledged data (`tcp_user_timeout`, PostgreSQL 12 and later).
  */
-const KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2';
+const KEEPALIVES =
+  'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2; ' +
+  `SELECT set_config('tcp_user_timeout', '20000', false) WHERE current_setting('server_version_num')::int >= 120000`;
 
 interface ListenSetup {
   readonly pool: PgPool;
