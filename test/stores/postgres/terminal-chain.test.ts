@@ -276,4 +276,49 @@ describe('postgresStore: one sealer per terminal chain', () => {
     expect(ms).toBeLessThanOrEqual(30_000);
     await a.guard.close();
   });
+  it('two tills with one id started at the same instant: exactly one starts, the other is refused LOCKED', async () => {
+    const started = await Promise.allSettled([terminal('SAME'), terminal('SAME')]);
+    const won = started.filter((r) => r.status === 'fulfilled');
+    const lost = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost[0]?.reason).toMatchObject({ name: 'GuardStorageError', code: 'LOCKED', field: 'terminalId' });
+    for (const r of won) await r.value.guard.close();
+  });
+
+  it('hostile terminal ids (quotes, a semicolon, the longest allowed, alike up to their last character) each hold their own id', async () => {
+    const long = 'L'.repeat(127); // ids are at most 128 characters
+    const ids = [`T'; SELECT pg_sleep(10); --`, 'T\\"\'$$x$$', `${long}1`, `${long}2`, 'Ω-终端-🙂'];
+    const tills = [];
+    for (const id of ids) tills.push(await terminal(id));
+    for (const id of ids) await expect(terminal(id)).rejects.toMatchObject({ code: 'LOCKED' });
+    const [first] = tills;
+    if (first) await charge(first.guard, 'tok-hostile-1');
+    for (const t of tills) await t.store.settled();
+    expect(verifyJournal(await chain(ids[0] as string), { secret: SECRET })).toMatchObject({ ok: true });
+    for (const t of tills) await t.guard.close();
+  });
+  it('re-takes that fail (connection refused, then a network that swallows packets) give every connection back, and the till holds its id again once the network is back', async () => {
+    const pool = database.db.pool({ max: 3, port: database.proxy.port });
+    const a = await terminal('RETAKE', pool);
+    await charge(a.guard, 'tok-retake-1');
+    await a.store.settled();
+    database.proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    database.proxy.pause();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(pool.totalCount).toBeLessThanOrEqual(3);
+    database.proxy.restore();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = (await chain('RETAKE')).length;
+    await charge(a.guard, 'tok-retake-2');
+    await a.store.settled();
+    const after = await chain('RETAKE');
+    expect(verifyJournal(after, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(after.length).toBeGreaterThan(before);
+    // The id is held again: a second till is refused.
+    await expect(terminal('RETAKE')).rejects.toMatchObject({ code: 'LOCKED' });
+    await a.guard.close();
+    const ended = await Promise.race([pool.end().then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 3_000, 'hung'))]);
+    expect(ended).toBe('ended');
+  });
 });
