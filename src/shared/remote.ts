@@ -137,7 +137,12 @@ export interface Remote {
    * the terminal's journal holds already (same time, same entry) are not
    * written again. An entry whose seq the terminal's chain holds already
    * (another entry, sealed from an older head) is refused: `SeqTaken`, and
-   * nothing of the batch is written.
+   * nothing of the batch is written. With a terminal held by `listen`,
+   * nothing is written unless the database still sees that hold: else
+   * `TerminalTaken` (another connection holds the terminal) or
+   * `TerminalNotHeld` (nobody does), and the listening connection is given
+   * up, so that the hold is taken again (SPEC §12: one sealer per chain; a
+   * till that slept through the loss of its connection never heard of it).
    */
   appendJournal(
     merchantId: string,
@@ -194,4 +199,13 @@ export class SeqTaken extends Error {
 /** Another connection holds this terminal (`ListenOptions.terminalId`): a second till with the same `terminalId`. */
 export class TerminalTaken extends Error {
   override readonly name = 'TerminalTaken';
+}
+
+/**
+ * A journal batch was not written: the database no longer sees this store's
+ * hold on its terminal (its listening connection died unnoticed), and no
+ * other connection holds it either. The hold is being taken again.
+ */
+export class TerminalNotHeld extends Error {
+  override readonly name = 'TerminalNotHeld';
 }

@@ -35,6 +35,7 @@ import { conflictsOf } from './conflicts.js';
 import {
   RemoteUnreachable,
   SeqTaken,
+  TerminalNotHeld,
   TerminalTaken,
   type Notice,
   type NoticeNames,
@@ -168,6 +169,8 @@ class SharedStoreImpl implements SharedStore {
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
   #unlisten: (() => Promise<void>) | undefined;
+  /** Listens still connecting, each settled once it landed and (if given up on, or closed meanwhile) stopped again. */
+  readonly #listening = new Set<Promise<void>>();
   #retry: (() => void) | undefined;
   #catchingUp: Promise<void> | undefined;
   #fetching: { versions: Set<number>; ids: Set<string> } | undefined;
@@ -420,6 +423,8 @@ class SharedStoreImpl implements SharedStore {
     await this.settled().catch(() => undefined);
     await this.#journalFlush?.catch(() => undefined);
     await this.#unlisten?.().catch(() => undefined);
+    // A listen still connecting stops itself once it lands (#listen): its connection goes back before close() resolves.
+    await Promise.all(this.#listening);
     await this.#local?.close?.();
   }
 
@@ -569,17 +574,33 @@ class SharedStoreImpl implements SharedStore {
       },
       { terminalId },
     );
+    // close() waits for it: a listen that lands after close() must not keep its connection (and the terminal) for good.
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.#listening.add(done);
+    void done.then(() => this.#listening.delete(done));
     try {
-      this.#unlisten = await this.#timed(listening);
+      const unlisten = await this.#timed(listening);
+      if (this.#closed) {
+        // Closed while it was connecting (a retry, or a slow network): the terminal is let go at once.
+        await unlisten().catch(() => undefined);
+        finish();
+        throw new GuardStorageError('CLOSED', 'the shared store is closed');
+      }
+      this.#unlisten = unlisten;
       this.#held = true;
       this.#taken = undefined;
+      finish();
     } catch (error) {
+      if (error instanceof GuardStorageError) throw error;
       if (error instanceof TerminalTaken) this.#taken = error;
       // Given up on: if it listens after all, it stops (its connection goes back to the app's pool).
-      void listening.then(
-        (unlisten) => unlisten(),
-        () => undefined,
-      );
+      void listening
+        .then(
+          (unlisten) => unlisten(),
+          () => undefined,
+        )
+        .finally(finish);
       throw error;
     }
   }
@@ -640,8 +661,11 @@ class SharedStoreImpl implements SharedStore {
         // Sealed again on the database's head, perhaps: the entries as they are now go to the backlog.
         entries = error instanceof JournalNotSent ? [...error.entries] : entries;
         const cause = error instanceof JournalNotSent ? error.cause : error;
-        if (!(cause instanceof RemoteUnreachable)) throw this.#failure('appendJournal', cause);
-        this.#cutOff();
+        // The database no longer sees this store's hold (its listening connection died unnoticed): kept, and sent once
+        // it holds the terminal again; reported (LOCKED) if another till holds it.
+        if (cause instanceof TerminalTaken || cause instanceof TerminalNotHeld) this.#lostHold(cause);
+        else if (!(cause instanceof RemoteUnreachable)) throw this.#failure('appendJournal', cause);
+        else this.#cutOff();
       }
     }
     this.#journalBacklog.push(...entries);
@@ -700,6 +724,11 @@ class SharedStoreImpl implements SharedStore {
         await this.#journalSent(backlog.length);
         return;
       } catch (error) {
+        if (error instanceof TerminalTaken || error instanceof TerminalNotHeld) {
+          // Kept: sent once this store holds its terminal again (the remote is taking it again).
+          this.#lostHold(error);
+          return;
+        }
         if (!(error instanceof SeqTaken) || round >= RESEAL_ROUNDS) throw error;
         const landed = new Set((await this.#timed(this.#remote.journal(merchantId, terminalId))).map((entry) => JSON.stringify(entry)));
         const unsent = this.#journalBacklog.filter((entry) => !landed.has(JSON.stringify(entry)));
@@ -1060,6 +1089,12 @@ class SharedStoreImpl implements SharedStore {
       'UNAVAILABLE',
       `the shared database cannot be reached (${operation}), and this store has no \`local\` to fall back on`,
     );
+  }
+
+  /** A journal write found this store's hold on its terminal gone: not held until the listening connection takes it again. */
+  #lostHold(error: TerminalTaken | TerminalNotHeld): void {
+    this.#held = false;
+    if (error instanceof TerminalTaken) this.#taken = error;
   }
 
   /** A second till with this store's terminalId (SPEC §12: one sealer per chain). */

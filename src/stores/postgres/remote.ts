@@ -8,6 +8,7 @@ import type { AttemptRecord, JournalEntry } from '../../types.js';
 import {
   RemoteUnreachable,
   SeqTaken,
+  TerminalNotHeld,
   TerminalTaken,
   type ClaimAnswer,
   type ListenOptions,
@@ -54,6 +55,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
   const { pool, schema: s, timeoutMs, retryMs } = options;
   const writer = randomId('w_', 9);
   let ready: Promise<void> | undefined;
+  /** The session holding this store's terminal, as taken by listen(); undefined while not held. */
+  let holding: Holding | undefined;
 
   async function run(name: string | undefined, text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
     await (ready ??= ensureSchema().catch((error: unknown) => {
@@ -159,7 +162,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
   const select = (where: string, values: unknown[], name?: string) =>
     run(name, `SELECT ${ROW} FROM ${s}.attempts WHERE merchant_id = $1 AND ${where}`, values).then((rows) => rows.map((r) => rowOf(r)));
 
-  return {
+  const remote: Remote & { ensureSchema(): Promise<void> } = {
     ensureSchema,
     clock: async () => {
       const rows = await run('clock', `SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, []);
@@ -245,39 +248,62 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
+      // A terminal held by listen() is written to only while the database sees that very session hold it:
+      // a connection that died unnoticed (a till asleep) lost its lock, and another till may have taken it.
+      const hold = terminalId === undefined ? undefined : holdOf(s, merchantId, { terminalId });
+      const session = holding;
+      if (hold && session?.key !== hold.key) throw new TerminalNotHeld(`terminal ${JSON.stringify(terminalId)} is not held`);
       const values = [
         merchantId,
         terminalId ?? null,
         entries.map((e: JournalEntry) => e.at),
         entries.map((e) => JSON.stringify(e)),
         entries.map((e) => e.seq ?? null),
+        ...(hold && session ? [hexOf(hold.key), session.pid, session.start] : []),
       ];
+      const check = hold ? HOLD_CHECK : '';
+      const heldWhere = hold ? 'WHERE (SELECT mine FROM hold)' : '';
+      const answer = hold ? 'SELECT mine, other FROM hold' : 'SELECT true AS mine, false AS other';
+      let rows: Record<string, unknown>[];
       try {
         if (!options?.replay) {
-          await run(
-            'journal',
-            `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
-             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS e(at, entry, seq)`,
+          rows = await run(
+            hold ? 'journal_held' : 'journal',
+            `WITH ${check} written AS (INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS e(at, entry, seq) ${heldWhere}
+             RETURNING 1) ${answer}`,
             values,
           );
-          return;
+        } else {
+          // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
+          // of this batch that did not land all go in, in order, however alike).
+          rows = await run(
+            hold ? 'journal_replay_held' : 'journal_replay',
+            `WITH ${check} written AS (INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
+              WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
+                                 WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
+              ${hold ? 'AND (SELECT mine FROM hold)' : ''}
+              ORDER BY e.n
+             RETURNING 1) ${answer}`,
+            values,
+          );
         }
-        // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
-        // of this batch that did not land all go in, in order, however alike).
-        await run(
-          'journal_replay',
-          `INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
-           SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
-            WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
-                               WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
-            ORDER BY e.n`,
-          values,
-        );
       } catch (error) {
         const { code, constraint } = error as { code?: unknown; constraint?: unknown };
         if (code === '23505' && constraint === 'journal_seq') throw new SeqTaken(message(error), { cause: error });
         throw error;
       }
+      if (rows[0]?.mine === true || !session) return;
+      // Checked against a session given up on meanwhile, and the terminal is held again by a new one: nothing was written.
+      if (holding !== undefined && holding !== session) return remote.appendJournal(merchantId, terminalId, entries, options);
+      const lost =
+        rows[0]?.other === true
+          ? new TerminalTaken(takenMessage(terminalId as string))
+          : new TerminalNotHeld(`terminal ${JSON.stringify(terminalId)}: the database no longer sees this store's hold on it`);
+      // The listening connection is dead though nothing said so: given up, and the terminal taken again (or reported taken).
+      session.lose(lost);
+      throw lost;
     },
     journal: async (merchantId, terminalId) => {
       const rows = await run(undefined, `SELECT entry FROM ${s}.journal WHERE merchant_id = $1 AND ${terminalIs(terminalId)} ORDER BY id`, [
@@ -295,8 +321,29 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       return rows[0] === undefined ? undefined : (JSON.parse(rows[0].entry as string) as JournalEntry);
     },
     listen: (merchantId, listener, listenOptions) =>
-      listen({ pool, channel: s, writer, merchantId, listener, retryMs, timeoutMs, hold: holdOf(s, merchantId, listenOptions) }),
+      listen({
+        pool,
+        channel: s,
+        writer,
+        merchantId,
+        listener,
+        retryMs,
+        timeoutMs,
+        hold: holdOf(s, merchantId, listenOptions),
+        holding: {
+          set: (session) => (holding = session),
+          clear: (session) => {
+            if (holding === session) holding = undefined;
+          },
+        },
+      }),
   };
+  return remote;
+}
+
+/** A session's start time as an integer of microseconds (text of a timestamptz would follow the session's TimeZone). */
+function BACKEND_START(column: string): string {
+  return `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 }
 
 /**
@@ -308,6 +355,35 @@ interface TerminalHold {
   readonly key: string;
   readonly terminalId: string;
 }
+
+/**
+ * The session that holds a store's terminal, as the database names it: its
+ * process id and start time (microseconds; a pid alone may be reused by a
+ * later session). `lose` gives up the listening connection.
+ */
+interface Holding {
+  readonly key: string;
+  readonly pid: number;
+  readonly start: string | null;
+  lose(error: Error): void;
+}
+
+/**
+ * Part of a journal write's WITH: whether the session that took the terminal
+ * ($7 pid, $8 start) still holds its lock ($6, the key in hex), and whether
+ * another session does. pg_locks shows an advisory lock on a bigint key as
+ * its high and low 32 bits, in the database it was taken in.
+ */
+const HOLD_CHECK = `hold AS (
+  SELECT coalesce(bool_or(l.pid = $7::int AND a.start IS NOT DISTINCT FROM $8::bigint), false) AS mine,
+         coalesce(bool_or(l.pid <> $7::int OR a.start IS DISTINCT FROM $8::bigint), false) AS other
+    FROM (SELECT hashtextextended(convert_from(decode($6::text, 'hex'), 'UTF8'), 0) AS k) AS key
+    JOIN pg_locks AS l
+      ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = ((key.k >> 32) & 4294967295)::oid AND l.objid = (key.k & 4294967295)::oid
+    LEFT JOIN LATERAL (SELECT ${BACKEND_START('s.backend_start')} AS start FROM pg_stat_get_activity(l.pid) AS s) AS a ON true
+),`;
 
 function holdOf(schema: string, merchantId: string, options: ListenOptions | undefined): TerminalHold | undefined {
   const terminalId = options?.terminalId;
@@ -326,9 +402,15 @@ const HOLD_POLL_MS = 100;
  * TCP keepalives of the listening connection, on the server's side: a till
  * that lost power leaves a connection the server holds open (and its
  * terminal lock with it) until keepalives give up, two hours by the usual
- * system defaults; with these, within about 20 s.
+ * system defaults; with these, within about 20 s. Keepalives are not sent
+ * while data waits to be acknowledged, and a listening connection gets data
+ * whenever another terminal writes (its notices): then the retransmissions
+ * decide (tcp_retries2, some 15 minutes), so the same 20 s bound is put on
+ * unacknowledged data (`tcp_user_timeout`, PostgreSQL 12 and later).
  */
-const KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2';
+const KEEPALIVES =
+  'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2; ' +
+  `SELECT set_config('tcp_user_timeout', '20000', false) WHERE current_setting('server_version_num')::int >= 120000`;
 
 interface ListenSetup {
   readonly pool: PgPool;
@@ -340,6 +422,8 @@ interface ListenSetup {
   readonly timeoutMs: number;
   /** The terminal this connection holds, if any: taken at each connect, lost with the connection. */
   readonly hold: TerminalHold | undefined;
+  /** Told the session that holds the terminal once it is taken, and when it is lost (journal writes check it). */
+  readonly holding: { set(session: Holding): void; clear(session: Holding): void };
 }
 
 /**
@@ -364,8 +448,9 @@ interface ListenSetup {
  * holds a terminal: its lock goes with it).
  */
 async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
-  const { pool, channel, writer, merchantId, listener, retryMs, timeoutMs, hold } = setup;
+  const { pool, channel, writer, merchantId, listener, retryMs, timeoutMs, hold, holding } = setup;
   let client: PgClient | undefined;
+  let session: Holding | undefined;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -383,6 +468,8 @@ async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
     const lost = client;
     if (!lost) return;
     client = undefined;
+    if (session) holding.clear(session);
+    session = undefined;
     lost.removeAllListeners('notification');
     lost.removeAllListeners('end');
     lost.release(error ?? true);
@@ -420,8 +507,20 @@ async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
     next.on('notification', onNotice);
     client = next;
     try {
-      if (hold) await take(next, channel, hold, patienceMs, timeoutMs);
-      else await within(next.query(`LISTEN ${channel}`), timeoutMs);
+      if (hold) {
+        const { pid, start } = await take(next, channel, hold, patienceMs, timeoutMs);
+        if (client === next) {
+          session = {
+            key: hold.key,
+            pid,
+            start,
+            lose: (error) => {
+              if (client === next) dropped(error);
+            },
+          };
+          holding.set(session);
+        }
+      } else await within(next.query(`LISTEN ${channel}`), timeoutMs);
     } catch (error) {
       // Destroyed (dropped releases with the error): a lock it may have been granted goes with it.
       dropped(error as Error);
@@ -444,6 +543,8 @@ async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
     if (timer) clearTimeout(timer);
     const held = client;
     client = undefined;
+    if (session) holding.clear(session);
+    session = undefined;
     if (!held) return;
     held.removeAllListeners();
     held.on('error', () => undefined);
@@ -464,24 +565,40 @@ async function listen(setup: ListenSetup): Promise<() => Promise<void>> {
  * trip (one text: the key goes in hex, so no id can break out of it),
  * trying again every HOLD_POLL_MS for `patienceMs`; else `TerminalTaken`.
  */
-async function take(client: PgClient, channel: string, hold: TerminalHold, patienceMs: number, timeoutMs: number): Promise<void> {
-  const hex = Array.from(encoder.encode(hold.key), (byte) => byte.toString(16).padStart(2, '0')).join('');
-  const key = `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
-  const text = `LISTEN ${channel}; ${KEEPALIVES}; SELECT pg_try_advisory_lock(hashtextextended(${key}, 0)) AS held`;
+async function take(
+  client: PgClient,
+  channel: string,
+  hold: TerminalHold,
+  patienceMs: number,
+  timeoutMs: number,
+): Promise<{ pid: number; start: string | null }> {
+  const key = `convert_from(decode('${hexOf(hold.key)}', 'hex'), 'UTF8')`;
+  const text =
+    `LISTEN ${channel}; ${KEEPALIVES}; SELECT pg_try_advisory_lock(hashtextextended(${key}, 0)) AS held, pg_backend_pid() AS pid, ` +
+    `(SELECT ${BACKEND_START('s.backend_start')} FROM pg_stat_get_activity(pg_backend_pid()) AS s)::text AS start`;
   const until = Date.now() + patienceMs;
   for (;;) {
     const results = await within(client.query(text), timeoutMs);
-    const last = (Array.isArray(results) ? results.at(-1) : results) as { rows?: { held?: unknown }[] } | undefined;
-    if (last?.rows?.[0]?.held === true) return;
-    if (Date.now() >= until) {
-      throw new TerminalTaken(
-        `terminal ${JSON.stringify(hold.terminalId)} is in use by another connection to the database: two tills with one ` +
-          `terminalId would seal one journal chain from two heads. Give each till its own terminalId; a till ` +
-          `restarted after a crash or power cut is let in once the database drops its previous connection (within about 20 s)`,
-      );
-    }
+    const last = (Array.isArray(results) ? results.at(-1) : results) as
+      { rows?: { held?: unknown; pid?: unknown; start?: unknown }[] } | undefined;
+    const row = last?.rows?.[0];
+    if (row?.held === true) return { pid: Number(row.pid), start: typeof row.start === 'string' ? row.start : null };
+    if (Date.now() >= until) throw new TerminalTaken(takenMessage(hold.terminalId));
     await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
   }
+}
+
+function takenMessage(terminalId: string): string {
+  return (
+    `terminal ${JSON.stringify(terminalId)} is in use by another connection to the database: two tills with one ` +
+    `terminalId would seal one journal chain from two heads. Give each till its own terminalId; a till ` +
+    `restarted after a crash or power cut is let in once the database drops its previous connection (within about 20 s)`
+  );
+}
+
+/** `text` as UTF-8 in hex: how a text goes into a statement's own text (no id can break out of it). */
+function hexOf(text: string): string {
+  return Array.from(encoder.encode(text), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /**

@@ -192,4 +192,133 @@ describe('postgresStore: one sealer per terminal chain', () => {
     expect(after.length).toBeGreaterThanOrEqual(before + 2);
     await a.guard.close();
   });
+  it("a till whose listening connection died silently (asleep: the server gave up on it, the till never heard) while another took its id is told LOCKED and seals nothing onto the other till's chain", async () => {
+    const a = await terminal('SLEEP');
+    const errors: unknown[] = [];
+    a.guard.on('storage-error', (event: Extract<GuardEvent, { type: 'storage-error' }>) => errors.push(event.error));
+    await charge(a.guard, 'tok-sleep-1');
+    await a.store.settled();
+    // A sleeps: the server's keepalives give up on its listening connection (its lock goes), and A, asleep, hears nothing of it.
+    type Listening = {
+      listenerCount(event: string): number;
+      removeAllListeners(event: string): void;
+      on(event: string, f: () => void): void;
+    };
+    const clients = (a.pool as unknown as { _clients: Listening[] })._clients;
+    const listening = clients.find((c) => c.listenerCount('notification') > 0);
+    expect(listening).toBeDefined();
+    listening?.removeAllListeners('end');
+    listening?.removeAllListeners('error');
+    listening?.on('error', () => undefined);
+    const admin = database.db.pool({ max: 1 });
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+        AND pid IN (SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%')`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Meanwhile B starts with A's id, and charges.
+    const b = await terminal('SLEEP');
+    await charge(b.guard, 'tok-sleep-2');
+    await b.store.settled();
+    const before = await chain('SLEEP');
+    // A wakes and charges: it must not seal onto B's chain as if it still held the id, and must say so.
+    await charge(a.guard, 'tok-sleep-3');
+    await a.store.settled().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await chain('SLEEP');
+    expect(verifyJournal(after, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(after.length).toBe(before.length);
+    expect(errors.some((e) => e instanceof GuardStorageError && e.code === 'LOCKED')).toBe(true);
+    // B goes: A takes its id again and sends what it kept, sealed after B's entries.
+    await b.guard.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await a.store.settled();
+    const back = await chain('SLEEP');
+    expect(verifyJournal(back, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(back.length).toBeGreaterThan(after.length);
+    await a.guard.close();
+  });
+  it('a till closed while it is taking its terminal again (started cut off) lets the id go: no connection kept, pool.end() returns', async () => {
+    const pool = database.db.pool({ max: 3, port: database.proxy.port });
+    // The listening connection is slow to come (a slow network): the store asks for it, and is closed meanwhile.
+    let asked: () => void = () => undefined;
+    const listening = new Promise<void>((resolve) => (asked = resolve));
+    const original = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => {
+      if (args.length > 0 || !/listen/.test(new Error().stack ?? '')) return original(...args);
+      asked();
+      return new Promise((resolve) => setTimeout(resolve, 800)).then(() => original());
+    };
+    database.proxy.cut();
+    // Cut off at start (with local): the store listens, and takes its terminal, on a retry once the database is back.
+    const store = postgresStore({ pool, local: memoryStore(), timeout: '3s', retry: '100ms' });
+    const guard = await createGuard({ merchantId: MERCHANT, terminalId: 'CLOSING', secret: SECRET, store });
+    database.proxy.restore();
+    await listening;
+    await guard.close();
+    await guard.close().catch(() => undefined);
+    // Long enough for the slow connection to have landed.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Closed (once close() resolved): the id is free for the next till, and the app's pool ends.
+    const next = await terminal('CLOSING').catch((error: unknown) => error);
+    const ended = await Promise.race([pool.end().then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 3_000, 'hung'))]);
+    expect({ next: next instanceof Error ? next.message : 'started', ended }).toEqual({ next: 'started', ended: 'ended' });
+    if (!(next instanceof Error)) await (next as { guard: Guard }).guard.close();
+  });
+  it('a till that lost power while notices were on their way to it lets its id go within about 20 s: the listening session bounds unacknowledged data too (keepalives wait behind it: tcp_retries2, some 15 minutes)', async () => {
+    const a = await terminal('POWER');
+    type Listening = { listenerCount(event: string): number; query(text: string): Promise<{ rows: Record<string, string>[] }> };
+    const listening = (a.pool as unknown as { _clients: Listening[] })._clients.find((c) => c.listenerCount('notification') > 0);
+    // pg_settings gives it in its unit, milliseconds.
+    const shown = await listening?.query(`SELECT setting FROM pg_settings WHERE name = 'tcp_user_timeout'`);
+    const ms = Number(shown?.rows[0]?.setting ?? 0);
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThanOrEqual(30_000);
+    await a.guard.close();
+  });
+  it('two tills with one id started at the same instant: exactly one starts, the other is refused LOCKED', async () => {
+    const started = await Promise.allSettled([terminal('SAME'), terminal('SAME')]);
+    const won = started.filter((r) => r.status === 'fulfilled');
+    const lost = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost[0]?.reason).toMatchObject({ name: 'GuardStorageError', code: 'LOCKED', field: 'terminalId' });
+    for (const r of won) await r.value.guard.close();
+  });
+
+  it('hostile terminal ids (quotes, a semicolon, the longest allowed, alike up to their last character) each hold their own id', async () => {
+    const long = 'L'.repeat(127); // ids are at most 128 characters
+    const ids = [`T'; SELECT pg_sleep(10); --`, 'T\\"\'$$x$$', `${long}1`, `${long}2`, 'Ω-终端-🙂'];
+    const tills = [];
+    for (const id of ids) tills.push(await terminal(id));
+    for (const id of ids) await expect(terminal(id)).rejects.toMatchObject({ code: 'LOCKED' });
+    const [first] = tills;
+    if (first) await charge(first.guard, 'tok-hostile-1');
+    for (const t of tills) await t.store.settled();
+    expect(verifyJournal(await chain(ids[0] as string), { secret: SECRET })).toMatchObject({ ok: true });
+    for (const t of tills) await t.guard.close();
+  });
+  it('re-takes that fail (connection refused, then a network that swallows packets) give every connection back, and the till holds its id again once the network is back', async () => {
+    const pool = database.db.pool({ max: 3, port: database.proxy.port });
+    const a = await terminal('RETAKE', pool);
+    await charge(a.guard, 'tok-retake-1');
+    await a.store.settled();
+    database.proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    database.proxy.pause();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(pool.totalCount).toBeLessThanOrEqual(3);
+    database.proxy.restore();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = (await chain('RETAKE')).length;
+    await charge(a.guard, 'tok-retake-2');
+    await a.store.settled();
+    const after = await chain('RETAKE');
+    expect(verifyJournal(after, { secret: SECRET })).toMatchObject({ ok: true });
+    expect(after.length).toBeGreaterThan(before);
+    // The id is held again: a second till is refused.
+    await expect(terminal('RETAKE')).rejects.toMatchObject({ code: 'LOCKED' });
+    await a.guard.close();
+    const ended = await Promise.race([pool.end().then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 3_000, 'hung'))]);
+    expect(ended).toBe('ended');
+  });
 });
