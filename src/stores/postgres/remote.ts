@@ -342,7 +342,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
 }
 
 /** A session's start time as an integer of microseconds (text of a timestamptz would follow the session's TimeZone). */
-function BACKEND_START(column: string): string {
+function backendStart(column: string): string {
   return `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 }
 
@@ -382,7 +382,7 @@ const HOLD_CHECK = `hold AS (
       ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND l.classid = ((key.k >> 32) & 4294967295)::oid AND l.objid = (key.k & 4294967295)::oid
-    LEFT JOIN LATERAL (SELECT ${BACKEND_START('s.backend_start')} AS start FROM pg_stat_get_activity(l.pid) AS s) AS a ON true
+    LEFT JOIN LATERAL (SELECT ${backendStart('s.backend_start')} AS start FROM pg_stat_get_activity(l.pid) AS s) AS a ON true
 ),`;
 
 function holdOf(schema: string, merchantId: string, options: ListenOptions | undefined): TerminalHold | undefined {
@@ -575,7 +575,7 @@ async function take(
   const key = `convert_from(decode('${hexOf(hold.key)}', 'hex'), 'UTF8')`;
   const text =
     `LISTEN ${channel}; ${KEEPALIVES}; SELECT pg_try_advisory_lock(hashtextextended(${key}, 0)) AS held, pg_backend_pid() AS pid, ` +
-    `(SELECT ${BACKEND_START('s.backend_start')} FROM pg_stat_get_activity(pg_backend_pid()) AS s)::text AS start`;
+    `(SELECT ${backendStart('s.backend_start')} FROM pg_stat_get_activity(pg_backend_pid()) AS s)::text AS start`;
   const until = Date.now() + patienceMs;
   for (;;) {
     const results = await within(client.query(text), timeoutMs);
