@@ -261,34 +261,29 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         entries.map((e) => e.seq ?? null),
         ...(hold && session ? [hexOf(hold.key), session.pid, session.start] : []),
       ];
-      const check = hold ? HOLD_CHECK : '';
-      const heldWhere = hold ? 'WHERE (SELECT mine FROM hold)' : '';
-      const answer = hold ? 'SELECT mine, other FROM hold' : 'SELECT true AS mine, false AS other';
+      // Written only if: (replay) entries that may have landed already are left out, each one the terminal's journal
+      // holds (one statement: those of the batch that did not land all go in, in order, however alike); (hold) this
+      // store's session still holds the terminal.
+      const only = [
+        ...(options?.replay
+          ? [
+              `NOT EXISTS (SELECT 1 FROM ${s}.journal AS j WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text
+                                                   AND j.at = e.at AND j.entry = e.entry)`,
+            ]
+          : []),
+        ...(hold ? ['(SELECT mine FROM hold)'] : []),
+      ];
       let rows: Record<string, unknown>[];
       try {
-        if (!options?.replay) {
-          rows = await run(
-            hold ? 'journal_held' : 'journal',
-            `WITH ${check} written AS (INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
-             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS e(at, entry, seq) ${heldWhere}
-             RETURNING 1) ${answer}`,
-            values,
-          );
-        } else {
-          // Entries that may have landed already: each one the terminal's journal holds is left out (one statement: those
-          // of this batch that did not land all go in, in order, however alike).
-          rows = await run(
-            hold ? 'journal_replay_held' : 'journal_replay',
-            `WITH ${check} written AS (INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
-             SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
-              WHERE NOT EXISTS (SELECT 1 FROM ${s}.journal AS j
-                                 WHERE j.merchant_id = $1 AND j.terminal_id IS NOT DISTINCT FROM $2::text AND j.at = e.at AND j.entry = e.entry)
-              ${hold ? 'AND (SELECT mine FROM hold)' : ''}
-              ORDER BY e.n
-             RETURNING 1) ${answer}`,
-            values,
-          );
-        }
+        rows = await run(
+          `journal${options?.replay ? '_replay' : ''}${hold ? '_held' : ''}`,
+          `WITH ${hold ? HOLD_CHECK : ''} written AS (INSERT INTO ${s}.journal (merchant_id, terminal_id, at, entry, seq)
+           SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
+           ${only.length > 0 ? `WHERE ${only.join(' AND ')}` : ''}
+           ORDER BY e.n
+           RETURNING 1) ${hold ? 'SELECT mine, other FROM hold' : 'SELECT true AS mine, false AS other'}`,
+          values,
+        );
       } catch (error) {
         const { code, constraint } = error as { code?: unknown; constraint?: unknown };
         if (code === '23505' && constraint === 'journal_seq') throw new SeqTaken(message(error), { cause: error });
