@@ -1,6 +1,3 @@
-import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
-import { enUS } from 'date-fns/locale/en-US';
-import { zhCN } from 'date-fns/locale/zh-CN';
 import type { Locale, ReasonCode } from './types.js';
 
 /** What a message may mention. All optional: a message uses what it has. */
@@ -71,15 +68,42 @@ function money(locale: Locale, amount: number, currency: string): string {
   return entry.format.format(amount / entry.divisor);
 }
 
+// A length of time in words, as date-fns's formatDistanceStrict words it
+// ("45 seconds", "2 minutes", "3 hours", "2 days", "1 month", "1 year"; "2 分钟" in
+// zh-CN): seconds under a minute, minutes under an hour, hours under a day,
+// days under 30, months under 12, rounded. Written here rather than imported:
+// date-fns's locale objects carry their date parsers and month names, 15 KB of
+// the core bundle for six words (SPEC §8), while reports, which do format
+// dates, keep using date-fns with its zh-CN locale.
+const UNITS = [
+  [1_000, 60, 'second', '秒'],
+  [60_000, 60, 'minute', '分钟'],
+  [3_600_000, 24, 'hour', '小时'],
+  [86_400_000, 30, 'day', '天'],
+  [2_592_000_000, 12, 'month', '个月'],
+  [31_536_000_000, Infinity, 'year', '年'],
+] as const;
+
+function distance(ms: number, locale: Locale): string {
+  const age = Math.max(0, ms);
+  let i = 0;
+  // A month is 30 days and a year 365, as in date-fns; 345 to 364 days round
+  // to "12 months", which reads as "1 year".
+  while (i < UNITS.length - 1 && age >= UNITS[i]![0] * UNITS[i]![1]) i++;
+  const [size, , en, zh] = UNITS[i]!;
+  const count = Math.round(age / size);
+  if (en === 'month' && count === 12) return locale === 'zh-CN' ? '1 年' : '1 year';
+  return locale === 'zh-CN' ? `${count} ${zh}` : `${count} ${en}${count === 1 ? '' : 's'}`;
+}
+
 const WORDS: Record<Locale, Words> = {
   en: {
-    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: enUS }),
+    ago: (ageMs) => `${distance(ageMs, 'en')} ago`,
     money: (amount, currency) => money('en', amount, currency),
     card: (last4) => (last4 ? `The card ending ${last4}` : 'The same card'),
   },
   'zh-CN': {
-    // date-fns gives "2 分钟前"; no space before 前 reads naturally.
-    ago: (ageMs) => formatDistanceStrict(0, Math.max(0, ageMs), { addSuffix: true, locale: zhCN }).replace(' 前', '前'),
+    ago: (ageMs) => `${distance(ageMs, 'zh-CN')}前`,
     money: (amount, currency) => money('zh-CN', amount, currency),
     card: (last4) => (last4 ? `尾号 ${last4} 的卡` : '同一张卡'),
   },
@@ -110,7 +134,7 @@ export function formatAge(ageMs: number, locale: Locale = 'en'): string {
 
 /** "3 minutes" / "3 分钟": a length of time in words, for reports (how long an unknown outcome stayed open). */
 export function formatDuration(ms: number, locale: Locale = 'en'): string {
-  return formatDistanceStrict(0, Math.max(0, ms), { locale: locale === 'zh-CN' ? zhCN : enUS });
+  return distance(ms, locale);
 }
 
 /** An amount in minor units as money: `formatMoney(1250, 'CNY', 'zh-CN')` → "¥12.50". */

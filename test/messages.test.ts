@@ -1,5 +1,10 @@
+import { tz } from '@date-fns/tz';
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
+import { enUS } from 'date-fns/locale/en-US';
+import { zhCN } from 'date-fns/locale/zh-CN';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatMoney, reasonMessage, type MessageFacts } from '../src/messages.js';
+import { formatAge, formatDuration, formatMoney, reasonMessage, type MessageFacts } from '../src/messages.js';
 import type { Locale, ReasonCode } from '../src/types.js';
 
 const CODES: readonly ReasonCode[] = [
@@ -111,6 +116,27 @@ describe('formatAge', () => {
     [2 * 86_400_000, 'en', '2 days ago'],
   ] as const)('reads %d ms as %s in %s', (ms, locale, text) => {
     expect(formatAge(ms, locale)).toBe(text);
+  });
+
+  // The core words durations itself (date-fns's locales would be 15 KB of its
+  // bundle); the words must stay the ones date-fns gave and reports still use.
+  it.each([
+    ['en', enUS],
+    ['zh-CN', zhCN],
+  ] as const)('words every duration as date-fns formatDistanceStrict does (%s)', (locale, dateFnsLocale) => {
+    const edges = [0, 499, 500, 59_499, 59_500, 60_000, 3_570_000, 3_600_000, 86_400_000, 2_592_000_000, 345 * 86_400_000];
+    const ages = fc.oneof(fc.constantFrom(...edges.flatMap((ms) => [ms - 1, ms, ms + 1])), fc.integer({ min: 0, max: 4e12 }));
+    fc.assert(
+      fc.property(ages, (ms) => {
+        const words = formatDistanceStrict(Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) + Math.max(0, ms), {
+          locale: dateFnsLocale,
+          in: tz('UTC'), // a duration: no daylight-saving hour in it, whatever this machine's zone
+        });
+        expect(formatDuration(ms, locale)).toBe(words);
+        expect(formatAge(ms, locale)).toBe(locale === 'en' ? `${words} ago` : `${words}前`);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('defaults to en and never reads a negative age as the future', () => {
