@@ -49,6 +49,19 @@ export class GuardTime {
   lastWall: number;
   /** Oldest first; the first one (gap 0) covers everything before start-up too. */
   readonly #epochs: Epoch[] = [{ from: Number.NEGATIVE_INFINITY, skew: 0 }];
+  /**
+   * Stamps read from outside (a store, another tab) that lie ahead of this
+   * guard's own, guard time → the wall time read: after the wall clock was
+   * set back, or from a device whose clock runs ahead. Converted by the
+   * epoch current then; but a new epoch starts at this guard's next own
+   * stamp, so it would claim them and read them by its gap instead.
+   * Pinned (below) when that happens; dropped once passed, as no epoch can
+   * start before a stamp already handed out.
+   */
+  readonly #ahead = new Map<number, number>();
+  /** Stamps of `#ahead` that a later epoch would misread: read by this table, never by the epochs. */
+  readonly #pinned = new Map<number, number>();
+  #sweepAt = 1024;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -70,10 +83,25 @@ export class GuardTime {
         this.#offset += this.#last + 1 - now;
         now = this.#last + 1;
       }
-      this.#epochs.push({ from: Math.min(now, this.#last + 1), skew: wall - now });
+      this.#startEpoch(Math.min(now, this.#last + 1), wall - now);
+    }
+    if (this.#pinned.has(now)) {
+      // Never a value a pinned stamp holds (wallOf would read this one as that one): guard time
+      // moves on past it, in an epoch of its own, so that wall times stay exact to the millisecond.
+      while (this.#pinned.has(now)) {
+        this.#offset++;
+        now++;
+      }
+      this.#startEpoch(now, wall - now);
     }
     this.#last = now;
     return now;
+  }
+
+  #startEpoch(from: number, skew: number): void {
+    this.#epochs.push({ from, skew });
+    for (const [stamp, read] of this.#ahead) if (stamp >= from) this.#pinned.set(stamp, read);
+    this.#ahead.clear();
   }
 
   /** The monotonic reading that `guardTime` stands for. */
@@ -84,7 +112,7 @@ export class GuardTime {
   /** The wall time of a guard-time stamp taken by this process. */
   wallOf(guardTime: number): number {
     if (this.#epochs.length === 1) return guardTime;
-    return guardTime + this.#epochOf(guardTime).skew;
+    return this.#pinned.get(guardTime) ?? guardTime + this.#epochOf(guardTime).skew;
   }
 
   /**
@@ -110,12 +138,43 @@ export class GuardTime {
    * time: each stamp by the epoch whose span it falls in once converted, so
    * that `toWall` gives it back unchanged (a record from before a sleep is
    * read by the gap before the sleep); by today's gap if none fits.
+   *
+   * `known` is the version this guard holds, if any: a stamp the record
+   * shares with it (the guard's own write read back, or another tab's settle
+   * of it, which keeps its `createdAt` and `pendingSince`) is given back as
+   * this guard took it. After the clock was set back, one wall time fits two
+   * epochs, and only the stamp's taker knows which: guessed, a pending read
+   * back would move seconds or hours, and stop being the version it is.
    */
-  fromWall(record: AttemptRecord): AttemptRecord {
-    if (this.#epochs.length === 1) return record;
+  fromWall(record: AttemptRecord, known?: AttemptRecord): AttemptRecord {
+    if (this.#epochs.length === 1) {
+      // Read as it is; a stamp ahead is noted all the same, for the epoch the next sleep starts.
+      if (record.updatedAt > this.#last) this.#noteAhead(record);
+      return record;
+    }
     // "The future" on the clocks as they are now, not at the last stamp handed out.
     const now = this.now();
-    return this.#shift(record, (wall) => this.#guardOf(wall, now));
+    const own = known ? [known.createdAt, known.updatedAt, known.pendingSince, known.approvedAt] : [];
+    const read = this.#shift(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#guardOf(wall, now));
+    if (read.updatedAt > this.#last) this.#noteAhead(read, record);
+    return read;
+  }
+
+  /** Notes the stamps of `read` (guard time) that lie ahead of this guard's own, with the wall times of `stored`. */
+  #noteAhead(read: AttemptRecord, stored: AttemptRecord = read): void {
+    // Bounded without a sleep too: what this guard's clock has passed is safe from any epoch to come.
+    // Swept when the table doubles, so that a start-up over a day of sales written ahead stays linear.
+    if (this.#ahead.size >= this.#sweepAt) {
+      for (const stamp of this.#ahead.keys()) if (stamp <= this.#last) this.#ahead.delete(stamp);
+      this.#sweepAt = Math.max(1024, 2 * this.#ahead.size);
+    }
+    const note = (stamp: number | undefined, wall: number | undefined) => {
+      if (stamp !== undefined && wall !== undefined && stamp > this.#last && !this.#pinned.has(stamp)) this.#ahead.set(stamp, wall);
+    };
+    note(read.createdAt, stored.createdAt);
+    note(read.updatedAt, stored.updatedAt);
+    note(read.pendingSince, stored.pendingSince);
+    note(read.approvedAt, stored.approvedAt);
   }
 
   get #current(): Epoch {

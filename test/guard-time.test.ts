@@ -105,6 +105,59 @@ describe('GuardTime', () => {
   });
 });
 
+describe('GuardTime: stamps read from outside that lie ahead of its own', () => {
+  it('writes back a record loaded with stamps ahead of it unchanged after a sleep, however long', () => {
+    // The till wrote a pending at 10:00, its clock was set back an hour, the app restarted (09:00):
+    // the record's stamps lie an hour ahead of the new guard's. Then the tablet slept 20 minutes.
+    // Read by the new epoch's gap, the record would move 20 minutes, and its lease or settle,
+    // written as a claim on the version stored, would never find it again.
+    const clock = new ManualClock();
+    const written = record(clock.wall);
+    clock.jump(-HOUR);
+    const restarted = clock.afterRestart();
+    const time = new GuardTime(restarted);
+    time.now();
+    const loaded = time.fromWall(written);
+    expect(loaded).toBe(written); // read as it is at start-up
+    restarted.jump(20 * MINUTE); // asleep
+    restarted.advance(MINUTE);
+    time.now();
+    expect(time.toWall(loaded)).toMatchObject({ createdAt: written.createdAt, pendingSince: written.pendingSince });
+    expect(time.fromWall(written, loaded)).toMatchObject({ pendingSince: loaded.pendingSince });
+  });
+
+  it("keeps its own record's times when it reads it back, whichever epoch the wall time fits", () => {
+    // Begun, then the clock set back 5 s: the stored wall time fits the old epoch and the new one,
+    // and read by the new one the guard's own pending would start 5 s later than it did.
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const held = record(time.now());
+    const stored = time.toWall(held);
+    clock.advance(1);
+    clock.jump(-5_000);
+    time.now();
+    clock.advance(MINUTE);
+    expect(time.fromWall(stored, held).pendingSince).toBe(held.pendingSince);
+  });
+
+  it('never hands out a stamp of its own that a pinned stamp holds', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const start = time.now();
+    const ahead = record(start + 10); // another device's clock, 10 ms ahead
+    time.fromWall(ahead);
+    clock.jump(HOUR); // a sleep: the new epoch starts at start + 1, below the stamp ahead
+    const stamps: { stamp: number; wall: number }[] = [];
+    for (let i = 0; i < 20; i++) {
+      clock.advance(1);
+      stamps.push({ stamp: time.now(), wall: clock.wall });
+    }
+    expect(stamps.map((s) => s.stamp)).not.toContain(start + 10);
+    for (const { stamp, wall } of stamps) expect(time.wallOf(stamp)).toBe(wall);
+    expect(time.wallOf(start + 10)).toBe(ahead.createdAt);
+  });
+});
+
 describe('GuardTime.wallCutoff', () => {
   it('is just after the wall time of a stamp, and down to the first stamp after a clock set back', () => {
     let wall = 1_000_000_000;

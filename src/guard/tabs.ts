@@ -40,10 +40,10 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   if (ctx.closed) return;
   const now = guardNow(ctx);
   if (recordProblem(record) !== undefined) return;
-  const adopted = ctx.time.fromWall(makeRecord(record));
+  const held = ctx.index.get(record.id);
+  const adopted = ctx.time.fromWall(makeRecord(record), held);
   if (ctx.index.deadline(adopted) <= now) return;
   // A message or a store read can be older than what this guard holds.
-  const held = ctx.index.get(adopted.id);
   if (held && held.updatedAt > adopted.updatedAt) return;
   // This guard is charging it: the processor's answer here is the truth,
   // whatever another tab (that took it for a dead tab's) settled it as.
