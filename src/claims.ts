@@ -55,7 +55,19 @@ export function excluding(view: IndexView, id: string): IndexView {
   };
 }
 
-/** Two versions of one record are the same version: nobody wrote it in between. */
+/**
+ * Two versions of one record are the same version: nobody wrote it in between.
+ * Times count from the attempt's `createdAt`, which no version changes: a
+ * shared store moves all of a row's times when this terminal's clock moved
+ * against the database's (SPEC §9), while the guard keeps its own stamps on
+ * the clock they were taken by, so one version can be read shifted whole,
+ * and was then taken for another (a lease refused at every try, for good).
+ */
 export function sameVersion(a: AttemptRecord, b: AttemptRecord): boolean {
-  return a.status === b.status && a.updatedAt === b.updatedAt && a.pendingSince === b.pendingSince && a.refunded === b.refunded;
+  return (
+    a.status === b.status &&
+    a.refunded === b.refunded &&
+    a.updatedAt - a.createdAt === b.updatedAt - b.createdAt &&
+    a.pendingSince - a.createdAt === b.pendingSince - b.createdAt
+  );
 }
