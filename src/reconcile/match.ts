@@ -89,7 +89,7 @@ export function reconcile(
   const matches = new Map<string, Match>();
   // Exact matches first, all of them: a probable match never takes a charge an exact one names.
   for (const attempt of sales) {
-    const charges = exactCharges(attempt, ix, claimed);
+    const charges = exactCharges(attempt, ix, claimed, toleranceMs);
     if (charges.length === 0) continue;
     for (const charge of charges) claimed.set(charge, attempt);
     matches.set(attempt.id, { charges, exact: true });
@@ -278,8 +278,24 @@ function reverse(ix: Indexes, reversal: Transaction): void {
   if (charge) push(ix.reversals, charge, reversal.id);
 }
 
-/** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */
-function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
+/**
+ * How long after the attempt last became `pending` a charge matched by auth code may be stamped (at least
+ * `tolerance`). An auth code is 6 characters the issuer hands out again and again, across days and cards: in a
+ * file of 100k charges a given code turns up among other customers' charges with real probability, so a match by
+ * code alone, at any distance, settled a Monday `unknown` approved on someone else's Friday charge. It is stronger
+ * than amount and time, so it reaches further than `tolerance`: a file may stamp a charge when the terminal's batch
+ * was captured or settled at closing, hours after the authorisation. A day holds that and no more: beyond it
+ * is another business day, where the same code is as likely another sale's.
+ */
+const AUTH_CODE_REACH_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt
+ * took yet. An auth code matches only a charge from `tolerance` before the attempt's `pendingSince` (the clocks
+ * differ; the till asked first) to `AUTH_CODE_REACH_MS` after it, on the same card and terminal where both
+ * sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
+ */
+function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
   // Written as loops: this runs once per attempt, and at 100k attempts spread copies and closures show.
   let found: Transaction[] | undefined;
   const take = (list: readonly Transaction[] | undefined) => {
@@ -290,11 +306,16 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): rea
   if (found) return found;
   const named = attempt.processorRef === undefined ? undefined : ix.byId.get(attempt.processorRef);
   if (named && !claimed.has(named)) return [named];
-  // An auth code repeats across days and cards: the one of this currency nearest in time.
   const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
+  if (!coded) return NONE;
+  const from = attempt.pendingSince - toleranceMs;
+  const to = attempt.pendingSince + Math.max(toleranceMs, AUTH_CODE_REACH_MS);
   let nearest: Transaction | undefined;
-  for (const t of coded ?? NONE) {
-    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+  for (const t of coded) {
+    if (claimed.has(t) || t.currency !== attempt.currency || t.at < from || t.at > to) continue;
+    // Another card's or another terminal's charge with the same code is another sale's.
+    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!nearest || Math.abs(t.at - attempt.pendingSince) < Math.abs(nearest.at - attempt.pendingSince)) nearest = t;
   }
   return nearest ? [nearest] : NONE;
