@@ -384,19 +384,57 @@ function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<st
   return findings;
 }
 
-/** Refunds of one charge (named by its processor id or reference) that add up to more than it, a reversal counting as all of it. */
+/**
+ * Refunds of one charge that add up to more than it, a reversal counting as all of it. A refund names its charge
+ * by processor id, or by the till's reference, which two charges share when a sale was charged twice: the merchant
+ * then refunds each (the remedy, then the customer's return), and both name the reference. Those are spread over
+ * the charges as `reverse` spreads reversals: after the refunds naming a charge by id (certain), oldest first, each
+ * to a charge with room left for it, one of its amount first, else the one it fits most tightly, else the one with
+ * the most room; so only money beyond what the charges took reads as REFUNDED_TWICE, never a second charge's
+ * refund piled on the first.
+ */
 function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   const refundsOf = new Map<Transaction, Transaction[]>();
+  // What each charge has given back so far (a reversal gave all of it).
+  const returned = new Map<Transaction, number>();
+  const given = (charge: Transaction): number => returned.get(charge) ?? (ix.reversals.has(charge) ? charge.amount : 0);
+  const give = (charge: Transaction, refund: Transaction): void => {
+    push(refundsOf, charge, refund);
+    returned.set(charge, given(charge) + refund.amount);
+  };
+  const byReference: Transaction[] = [];
   for (const refund of ix.refunds) {
     const names = refund.original;
-    const charge = names === undefined ? undefined : (ix.byId.get(names) ?? ix.byReference.get(names)?.[0]);
-    if (charge && charge.currency === refund.currency) push(refundsOf, charge, refund);
+    if (names === undefined) continue;
+    const charge = ix.byId.get(names);
+    if (charge) {
+      if (charge.currency === refund.currency) give(charge, refund);
+    } else if (ix.byReference.has(names)) byReference.push(refund);
+  }
+  // Oldest first, whatever the file's order: the same refunds land on the same charges.
+  byReference.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const refund of byReference) {
+    let best: Transaction | undefined;
+    let bestRank = 3;
+    let bestRoom = 0;
+    for (const charge of ix.byReference.get(refund.original!)!) {
+      if (charge.currency !== refund.currency) continue;
+      const room = charge.amount - given(charge);
+      // 0: of its amount, with room for it; 1: room for it (the tightest fit wins); 2: no room (the most room wins).
+      const rank = room < refund.amount ? 2 : charge.amount === refund.amount ? 0 : 1;
+      let better: boolean;
+      if (rank !== bestRank) better = rank < bestRank;
+      else if (rank !== 0 && room !== bestRoom) better = rank === 1 ? room < bestRoom : room > bestRoom;
+      else better = charge.at < best!.at || (charge.at === best!.at && charge.id < best!.id);
+      if (better) [best, bestRank, bestRoom] = [charge, rank, room];
+    }
+    if (best) give(best, refund);
   }
   const findings: Finding[] = [];
   for (const [charge, refunds] of refundsOf) {
     // A reversal (撤销, 冲正) gave the whole charge back: a refund on top of it is money returned twice.
     const reversals = ix.reversals.get(charge) ?? [];
-    const total = refunds.reduce((sum, refund) => sum + refund.amount, reversals.length > 0 ? charge.amount : 0);
+    const total = given(charge);
     if (total <= charge.amount) continue;
     const attempt = claimed.get(charge);
     findings.push({
