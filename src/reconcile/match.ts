@@ -254,26 +254,36 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     }
   }
   for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
-  // After the charges: a file may list a reversal before the charge it names.
-  for (const reversal of reversals) reverse(ix, reversal);
+  // After the charges: a file may list a reversal before the charge it names. Those naming a charge by id first
+  // (certain), then those naming a reference, oldest first: one listed earlier must not take, as "one of the
+  // charges sharing the reference", the very charge a later one names by id, leaving the other charge live and
+  // its unknown attempt settled approved when both charges were undone.
+  const byReference: Transaction[] = [];
+  for (const reversal of reversals) {
+    const names = reversal.original ?? reversal.reference;
+    const charge = names === undefined ? undefined : ix.byId.get(names);
+    if (charge) push(ix.reversals, charge, reversal.id);
+    else byReference.push(reversal);
+  }
+  byReference.sort(oldestFirst);
+  for (const reversal of byReference) reverse(ix, reversal);
   return ix;
 }
 
 /**
- * One reversal undoes one charge. It names the charge by processor id, or by
- * the till's reference, which two charges share when a sale was charged
- * twice: then it reverses one of them not yet reversed (the one of its
- * amount, else the oldest), never all, or an attempt whose customer still
- * paid once would read as reversed and be settled voided.
+ * One reversal undoes one charge. One naming a charge by processor id undoes that one (see `indexTransactions`);
+ * one naming the till's reference, which two charges share when a sale was charged twice, reverses one of them not
+ * yet reversed (of its amount first, else the oldest), never all, or an attempt whose customer still paid once
+ * would read as reversed and be settled voided.
  */
 function reverse(ix: Indexes, reversal: Transaction): void {
   const names = reversal.original ?? reversal.reference;
-  if (names === undefined) return;
-  const byId = ix.byId.get(names);
-  let charge = byId;
-  if (!charge) {
-    const open = (ix.byReference.get(names) ?? NONE).filter((c) => !ix.reversals.has(c));
-    charge = open.find((c) => c.amount === reversal.amount && c.currency === reversal.currency) ?? open[0];
+  let charge: Transaction | undefined;
+  let fits = false;
+  for (const c of names === undefined ? NONE : (ix.byReference.get(names) ?? NONE)) {
+    if (ix.reversals.has(c)) continue;
+    const its = c.amount === reversal.amount && c.currency === reversal.currency;
+    if (!charge || (its && !fits) || (its === fits && oldestFirst(c, charge) < 0)) [charge, fits] = [c, its];
   }
   if (charge) push(ix.reversals, charge, reversal.id);
 }
@@ -322,6 +332,11 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims, tole
 }
 
 const NONE: readonly Transaction[] = [];
+
+/** By time, then id: the order a file lists transactions in decides nothing. */
+function oldestFirst(a: Transaction, b: Transaction): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 
 /**
  * Same amount and currency, the same card and terminal where both sides say (unless not `strict`: any card or
@@ -412,7 +427,7 @@ function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
     } else if (ix.byReference.has(names)) byReference.push(refund);
   }
   // Oldest first, whatever the file's order: the same refunds land on the same charges.
-  byReference.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  byReference.sort(oldestFirst);
   for (const refund of byReference) {
     let best: Transaction | undefined;
     let bestRank = 3;

@@ -1,8 +1,9 @@
 /**
- * Refunds that name their charge by the till's reference (SPEC §11,
- * REFUNDED_TWICE): when two charges share it (a sale charged twice), the
- * refunds are spread over them, and only money beyond what they took is
- * reported as returned twice.
+ * Refunds and reversals that name their charge by the till's reference
+ * (SPEC §11): when two charges share it (a sale charged twice), they are
+ * spread over them, after those naming a charge by id. Only money beyond
+ * what the charges took is REFUNDED_TWICE, and an attempt both of whose
+ * charges were undone reads as reversed.
  */
 import { describe, expect, test } from 'vitest';
 import { reconcile, type Finding } from '../../src/reconcile.js';
@@ -66,5 +67,24 @@ describe('refunds naming a reference two charges share', () => {
     const three = transaction({ type: 'refund', amount: 300, original: a.idempotencyKey, at: a.pendingSince + HOUR });
     const codes = reconcile(await t.attempts(), [first, second, three, whole]).findings.map((f) => f.code);
     expect(codes).toEqual(['CHARGED_TWICE', 'AMOUNT_MISMATCH']);
+  });
+});
+
+describe('reversals naming a reference two charges share', () => {
+  test('both charges reversed, one by the reference (listed first), one by its id: UNKNOWN_WAS_REVERSED, never settled approved', async () => {
+    const t = await till();
+    const a = await t.sale(2000, 'unknown');
+    const [first, second] = [chargeOf(a), chargeOf(a, { at: a.pendingSince + 9 * SECOND })];
+    const byReference = transaction({ type: 'reversal', amount: 2000, original: a.idempotencyKey, at: a.pendingSince + 20 * SECOND });
+    const byId = transaction({ type: 'reversal', amount: 2000, original: first.id, at: a.pendingSince + 30 * SECOND });
+    // The reversal naming first by id is certain: the one naming the reference undoes second, not first again.
+    for (const file of [
+      [first, second, byReference, byId],
+      [byId, second, byReference, first],
+    ]) {
+      expect(reconcile(await t.attempts(), file).findings).toMatchObject([
+        { code: 'UNKNOWN_WAS_REVERSED', attempts: [a.id], action: 'settle-voided' },
+      ]);
+    }
   });
 });
