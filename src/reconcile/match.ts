@@ -87,12 +87,18 @@ export function reconcile(
   sales.sort((a, b) => a.pendingSince - b.pendingSince || (a.id < b.id ? -1 : 1));
   const claimed = claims();
   const matches = new Map<string, Match>();
-  // Exact matches first, all of them: a probable match never takes a charge an exact one names.
-  for (const attempt of sales) {
-    const charges = exactCharges(attempt, ix, claimed, toleranceMs);
-    if (charges.length === 0) continue;
-    for (const charge of charges) claimed.set(charge, attempt);
-    matches.set(attempt.id, { charges, exact: true });
+  // Exact matches first, all of them: a probable match never takes a charge an exact one names. One kind at a time
+  // over all attempts, the surest first (the till's reference, the processor's id, then the auth code: 6 characters
+  // that repeat), so an older attempt's auth code never takes a charge that names a younger attempt by reference,
+  // leaving that one UNKNOWN_NOT_CHARGED (exact) while its customer was charged.
+  for (const exact of EXACT) {
+    for (const attempt of sales) {
+      if (matches.has(attempt.id)) continue;
+      const charges = exact(attempt, ix, claimed, toleranceMs);
+      if (charges.length === 0) continue;
+      for (const charge of charges) claimed.set(charge, attempt);
+      matches.set(attempt.id, { charges, exact: true });
+    }
   }
   for (const attempt of sales) {
     // A declined, cancelled or voided attempt kept no money: its sale's retry owns a charge that looks like it.
@@ -299,13 +305,10 @@ function reverse(ix: Indexes, reversal: Transaction): void {
  */
 const AUTH_CODE_REACH_MS = 24 * 60 * 60 * 1000;
 
-/**
- * By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt
- * took yet. An auth code matches only a charge from `tolerance` before the attempt's `pendingSince` (the clocks
- * differ; the till asked first) to `AUTH_CODE_REACH_MS` after it, on the same card and terminal where both
- * sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
- */
-function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
+type ExactMatch = (attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number) => readonly Transaction[];
+
+/** By reference: the charges no attempt took yet whose `reference` is the idempotency key or the attempt id. */
+function byReference(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
   // Written as loops: this runs once per attempt, and at 100k attempts spread copies and closures show.
   let found: Transaction[] | undefined;
   const take = (list: readonly Transaction[] | undefined) => {
@@ -313,9 +316,21 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims, tole
   };
   take(ix.byReference.get(attempt.idempotencyKey));
   if (attempt.id !== attempt.idempotencyKey) take(ix.byReference.get(attempt.id));
-  if (found) return found;
+  return found ?? NONE;
+}
+
+/** By processor reference: the charge whose `id` is the attempt's `processorRef`, if no attempt took it. */
+function byProcessorRef(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
   const named = attempt.processorRef === undefined ? undefined : ix.byId.get(attempt.processorRef);
-  if (named && !claimed.has(named)) return [named];
+  return named && !claimed.has(named) ? [named] : NONE;
+}
+
+/**
+ * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before its
+ * `pendingSince` (the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS` after it, on the same card and
+ * terminal where both sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
+ */
+function byAuthCode(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
   const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
   if (!coded) return NONE;
   const from = attempt.pendingSince - toleranceMs;
@@ -330,6 +345,9 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims, tole
   }
   return nearest ? [nearest] : NONE;
 }
+
+/** The exact matches, surest first: each runs over every attempt before the next. */
+const EXACT: readonly ExactMatch[] = [byReference, byProcessorRef, byAuthCode];
 
 const NONE: readonly Transaction[] = [];
 

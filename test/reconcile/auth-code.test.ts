@@ -77,3 +77,19 @@ describe('an auth code matches a charge near the attempt, on its card and termin
     expect(brief(reconcile(await t.attempts(), [evening, near]).findings)[0]).toEqual(['UNKNOWN_WAS_CHARGED', [a.id], [near.id], 'exact']);
   });
 });
+
+test("a charge naming an attempt by reference is that attempt's, even when an older attempt's auth code is on it", async () => {
+  const t = await till();
+  // x: approved at 10:00 with auth code 123456; its own charge is not in this file.
+  const x = await t.sale(800, 'approved', { authCode: '123456', gapMs: 5 * MINUTE });
+  // y: unknown at 10:05; its charge names it by reference and, by chance, carries the same 6 characters.
+  const y = await t.sale(1250, 'unknown');
+  const { last4: _, ...charge } = chargeOf(y, { authCode: '123456' });
+  const report = reconcile(await t.attempts(), [charge], { now: y.pendingSince + 5 * MINUTE });
+  // Not: x takes it by auth code (served first, being older), and y, its charge gone, is UNKNOWN_NOT_CHARGED
+  // (exact): settled cancelled while the customer was charged.
+  expect(brief(report.findings)).toEqual([
+    ['UNKNOWN_WAS_CHARGED', [y.id], [charge.id], 'exact'],
+    ['APPROVED_NOT_CHARGED', [x.id], [], 'exact'],
+  ]);
+});
