@@ -326,14 +326,16 @@ function byProcessorRef(attempt: AttemptRecord, ix: Indexes, claimed: Claims): r
 }
 
 /**
- * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before its
- * `pendingSince` (the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS` after it, on the same card and
+ * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before it was created
+ * (the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS` after its `pendingSince`, on the same card and
  * terminal where both sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
  */
 function byAuthCode(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
   const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
   if (!coded) return NONE;
-  const from = attempt.pendingSince - toleranceMs;
+  // From its first try: a resumed attempt's charge may be the one its timed-out first request made.
+  const first = Number.isSafeInteger(attempt.createdAt) ? Math.min(attempt.createdAt, attempt.pendingSince) : attempt.pendingSince;
+  const from = first - toleranceMs;
   const to = attempt.pendingSince + Math.max(toleranceMs, AUTH_CODE_REACH_MS);
   let nearest: Transaction | undefined;
   for (const t of coded) {

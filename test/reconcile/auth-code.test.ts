@@ -93,3 +93,15 @@ test("a charge naming an attempt by reference is that attempt's, even when an ol
     ['APPROVED_NOT_CHARGED', [x.id], [], 'exact'],
   ]);
 });
+
+test('a resumed attempt reaches back to its first try: the charge the timed-out request made, before the last pendingSince', async () => {
+  const t = await till();
+  const a = await t.sale(1250, 'unknown', { last4: '4242', gapMs: 10 * MINUTE });
+  // Ten minutes later the cashier resumes it; the processor answers the same authorisation, made at the first try.
+  await t.guard.resume(a.id);
+  await t.guard.settle(a.id, { status: 'approved', authCode: 'A1B2C3' });
+  const resumed = (await t.guard.get(a.id))!;
+  expect(resumed.pendingSince).toBeGreaterThan(a.pendingSince + 5 * MINUTE);
+  const { reference: _, ...charge } = chargeOf(a, { authCode: 'A1B2C3', at: a.pendingSince + 5 * SECOND });
+  expect(reconcile(await t.attempts(), [charge], { now: resumed.pendingSince + 5 * MINUTE }).findings).toEqual([]);
+});
