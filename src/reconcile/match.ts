@@ -87,12 +87,18 @@ export function reconcile(
   sales.sort((a, b) => a.pendingSince - b.pendingSince || (a.id < b.id ? -1 : 1));
   const claimed = claims();
   const matches = new Map<string, Match>();
-  // Exact matches first, all of them: a probable match never takes a charge an exact one names.
-  for (const attempt of sales) {
-    const charges = exactCharges(attempt, ix, claimed);
-    if (charges.length === 0) continue;
-    for (const charge of charges) claimed.set(charge, attempt);
-    matches.set(attempt.id, { charges, exact: true });
+  // Exact matches first, all of them: a probable match never takes a charge an exact one names. One kind at a time
+  // over all attempts, the surest first (the till's reference, the processor's id, then the auth code: 6 characters
+  // that repeat), so an older attempt's auth code never takes a charge that names a younger attempt by reference,
+  // leaving that one UNKNOWN_NOT_CHARGED (exact) while its customer was charged.
+  for (const exact of EXACT) {
+    for (const attempt of sales) {
+      if (matches.has(attempt.id)) continue;
+      const charges = exact(attempt, ix, claimed, toleranceMs);
+      if (charges.length === 0) continue;
+      for (const charge of charges) claimed.set(charge, attempt);
+      matches.set(attempt.id, { charges, exact: true });
+    }
   }
   for (const attempt of sales) {
     // A declined, cancelled or voided attempt kept no money: its sale's retry owns a charge that looks like it.
@@ -254,32 +260,55 @@ function indexTransactions(txs: readonly Transaction[]): Indexes {
     }
   }
   for (const list of ix.byAmount.values()) list.sort((a, b) => a.at - b.at);
-  // After the charges: a file may list a reversal before the charge it names.
-  for (const reversal of reversals) reverse(ix, reversal);
+  // After the charges: a file may list a reversal before the charge it names. Those naming a charge by id first
+  // (certain), then those naming a reference, oldest first: one listed earlier must not take, as "one of the
+  // charges sharing the reference", the very charge a later one names by id, leaving the other charge live and
+  // its unknown attempt settled approved when both charges were undone.
+  const byReference: Transaction[] = [];
+  for (const reversal of reversals) {
+    const names = reversal.original ?? reversal.reference;
+    const charge = names === undefined ? undefined : ix.byId.get(names);
+    if (charge) push(ix.reversals, charge, reversal.id);
+    else byReference.push(reversal);
+  }
+  byReference.sort(oldestFirst);
+  for (const reversal of byReference) reverse(ix, reversal);
   return ix;
 }
 
 /**
- * One reversal undoes one charge. It names the charge by processor id, or by
- * the till's reference, which two charges share when a sale was charged
- * twice: then it reverses one of them not yet reversed (the one of its
- * amount, else the oldest), never all, or an attempt whose customer still
- * paid once would read as reversed and be settled voided.
+ * One reversal undoes one charge. One naming a charge by processor id undoes that one (see `indexTransactions`);
+ * one naming the till's reference, which two charges share when a sale was charged twice, reverses one of them not
+ * yet reversed (of its amount first, else the oldest), never all, or an attempt whose customer still paid once
+ * would read as reversed and be settled voided.
  */
 function reverse(ix: Indexes, reversal: Transaction): void {
   const names = reversal.original ?? reversal.reference;
-  if (names === undefined) return;
-  const byId = ix.byId.get(names);
-  let charge = byId;
-  if (!charge) {
-    const open = (ix.byReference.get(names) ?? NONE).filter((c) => !ix.reversals.has(c));
-    charge = open.find((c) => c.amount === reversal.amount && c.currency === reversal.currency) ?? open[0];
+  let charge: Transaction | undefined;
+  let fits = false;
+  for (const c of names === undefined ? NONE : (ix.byReference.get(names) ?? NONE)) {
+    if (ix.reversals.has(c)) continue;
+    const its = c.amount === reversal.amount && c.currency === reversal.currency;
+    if (!charge || (its && !fits) || (its === fits && oldestFirst(c, charge) < 0)) [charge, fits] = [c, its];
   }
   if (charge) push(ix.reversals, charge, reversal.id);
 }
 
-/** By reference (the idempotency key or the attempt id), else processor reference, else auth code: charges no attempt took yet. */
-function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
+/**
+ * How long after the attempt last became `pending` a charge matched by auth code may be stamped (at least
+ * `tolerance`). An auth code is 6 characters the issuer hands out again and again, across days and cards: in a
+ * file of 100k charges a given code turns up among other customers' charges with real probability, so a match by
+ * code alone, at any distance, settled a Monday `unknown` approved on someone else's Friday charge. It is stronger
+ * than amount and time, so it reaches further than `tolerance`: a file may stamp a charge when the terminal's batch
+ * was captured or settled at closing, hours after the authorisation. A day holds that and no more: beyond it
+ * is another business day, where the same code is as likely another sale's.
+ */
+const AUTH_CODE_REACH_MS = 24 * 60 * 60 * 1000;
+
+type ExactMatch = (attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number) => readonly Transaction[];
+
+/** By reference: the charges no attempt took yet whose `reference` is the idempotency key or the attempt id. */
+function byReference(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
   // Written as loops: this runs once per attempt, and at 100k attempts spread copies and closures show.
   let found: Transaction[] | undefined;
   const take = (list: readonly Transaction[] | undefined) => {
@@ -287,20 +316,47 @@ function exactCharges(attempt: AttemptRecord, ix: Indexes, claimed: Claims): rea
   };
   take(ix.byReference.get(attempt.idempotencyKey));
   if (attempt.id !== attempt.idempotencyKey) take(ix.byReference.get(attempt.id));
-  if (found) return found;
+  return found ?? NONE;
+}
+
+/** By processor reference: the charge whose `id` is the attempt's `processorRef`, if no attempt took it. */
+function byProcessorRef(attempt: AttemptRecord, ix: Indexes, claimed: Claims): readonly Transaction[] {
   const named = attempt.processorRef === undefined ? undefined : ix.byId.get(attempt.processorRef);
-  if (named && !claimed.has(named)) return [named];
-  // An auth code repeats across days and cards: the one of this currency nearest in time.
+  return named && !claimed.has(named) ? [named] : NONE;
+}
+
+/**
+ * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before it was created
+ * (the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS` after its `pendingSince`, on the same card and
+ * terminal where both sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
+ */
+function byAuthCode(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
   const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
+  if (!coded) return NONE;
+  // From its first try: a resumed attempt's charge may be the one its timed-out first request made.
+  const first = Number.isSafeInteger(attempt.createdAt) ? Math.min(attempt.createdAt, attempt.pendingSince) : attempt.pendingSince;
+  const from = first - toleranceMs;
+  const to = attempt.pendingSince + Math.max(toleranceMs, AUTH_CODE_REACH_MS);
   let nearest: Transaction | undefined;
-  for (const t of coded ?? NONE) {
-    if (claimed.has(t) || t.currency !== attempt.currency) continue;
+  for (const t of coded) {
+    if (claimed.has(t) || t.currency !== attempt.currency || t.at < from || t.at > to) continue;
+    // Another card's or another terminal's charge with the same code is another sale's.
+    if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
+    if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
     if (!nearest || Math.abs(t.at - attempt.pendingSince) < Math.abs(nearest.at - attempt.pendingSince)) nearest = t;
   }
   return nearest ? [nearest] : NONE;
 }
 
+/** The exact matches, surest first: each runs over every attempt before the next. */
+const EXACT: readonly ExactMatch[] = [byReference, byProcessorRef, byAuthCode];
+
 const NONE: readonly Transaction[] = [];
+
+/** By time, then id: the order a file lists transactions in decides nothing. */
+function oldestFirst(a: Transaction, b: Transaction): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 
 /**
  * Same amount and currency, the same card and terminal where both sides say (unless not `strict`: any card or
@@ -363,19 +419,57 @@ function chargedTwiceInWindow(charged: readonly AttemptRecord[], matches: Map<st
   return findings;
 }
 
-/** Refunds of one charge (named by its processor id or reference) that add up to more than it, a reversal counting as all of it. */
+/**
+ * Refunds of one charge that add up to more than it, a reversal counting as all of it. A refund names its charge
+ * by processor id, or by the till's reference, which two charges share when a sale was charged twice: the merchant
+ * then refunds each (the remedy, then the customer's return), and both name the reference. Those are spread over
+ * the charges as `reverse` spreads reversals: after the refunds naming a charge by id (certain), oldest first, each
+ * to a charge with room left for it, one of its amount first, else the one it fits most tightly, else the one with
+ * the most room; so only money beyond what the charges took reads as REFUNDED_TWICE, never a second charge's
+ * refund piled on the first.
+ */
 function refundedTwice(ix: Indexes, claimed: Claims): Finding[] {
   const refundsOf = new Map<Transaction, Transaction[]>();
+  // What each charge has given back so far (a reversal gave all of it).
+  const returned = new Map<Transaction, number>();
+  const given = (charge: Transaction): number => returned.get(charge) ?? (ix.reversals.has(charge) ? charge.amount : 0);
+  const give = (charge: Transaction, refund: Transaction): void => {
+    push(refundsOf, charge, refund);
+    returned.set(charge, given(charge) + refund.amount);
+  };
+  const byReference: Transaction[] = [];
   for (const refund of ix.refunds) {
     const names = refund.original;
-    const charge = names === undefined ? undefined : (ix.byId.get(names) ?? ix.byReference.get(names)?.[0]);
-    if (charge && charge.currency === refund.currency) push(refundsOf, charge, refund);
+    if (names === undefined) continue;
+    const charge = ix.byId.get(names);
+    if (charge) {
+      if (charge.currency === refund.currency) give(charge, refund);
+    } else if (ix.byReference.has(names)) byReference.push(refund);
+  }
+  // Oldest first, whatever the file's order: the same refunds land on the same charges.
+  byReference.sort(oldestFirst);
+  for (const refund of byReference) {
+    let best: Transaction | undefined;
+    let bestRank = 3;
+    let bestRoom = 0;
+    for (const charge of ix.byReference.get(refund.original!)!) {
+      if (charge.currency !== refund.currency) continue;
+      const room = charge.amount - given(charge);
+      // 0: of its amount, with room for it; 1: room for it (the tightest fit wins); 2: no room (the most room wins).
+      const rank = room < refund.amount ? 2 : charge.amount === refund.amount ? 0 : 1;
+      let better: boolean;
+      if (rank !== bestRank) better = rank < bestRank;
+      else if (rank !== 0 && room !== bestRoom) better = rank === 1 ? room < bestRoom : room > bestRoom;
+      else better = charge.at < best!.at || (charge.at === best!.at && charge.id < best!.id);
+      if (better) [best, bestRank, bestRoom] = [charge, rank, room];
+    }
+    if (best) give(best, refund);
   }
   const findings: Finding[] = [];
   for (const [charge, refunds] of refundsOf) {
     // A reversal (撤销, 冲正) gave the whole charge back: a refund on top of it is money returned twice.
     const reversals = ix.reversals.get(charge) ?? [];
-    const total = refunds.reduce((sum, refund) => sum + refund.amount, reversals.length > 0 ? charge.amount : 0);
+    const total = given(charge);
     if (total <= charge.amount) continue;
     const attempt = claimed.get(charge);
     findings.push({

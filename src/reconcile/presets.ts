@@ -55,6 +55,25 @@ function tx(fields: { [K in keyof Tx]: Tx[K] | undefined }): Tx {
   return out as unknown as Tx;
 }
 
+/**
+ * The id of a refund whose export leaves its own id blank, made from what the row says of it: the charge it
+ * returns, its amount, its time, and the merchant's refund number where there is one. Never from the row's line:
+ * `reconcile` counts a transaction listed twice under one id once (a day downloaded twice and joined), and the same
+ * refund sits at another line in a later download, or in a second download pasted under the first; an id from
+ * the line made it two refunds, and a charge refunded once read as REFUNDED_TWICE. Two refunds of one charge that
+ * agree in all of these (same amount, same second, no refund number) are taken for one row listed twice.
+ */
+function refundIdOf(original: string, amount: number, at: number, merchantRefund?: string): string {
+  const when = new Date(at).toISOString();
+  return `${original}:refund:${amount}@${when}${merchantRefund === undefined ? '' : `:${merchantRefund}`}`;
+}
+
+/** A WeChat Pay id cell: `0` is how the bill writes "none" (a sale row's 微信退款单号, 商户退款单号). */
+function wechatId(c: Cells, column: string): string | undefined {
+  const value = c.text(column);
+  return value === '0' ? undefined : value;
+}
+
 const GENERIC_TYPES: Record<string, Tx['type']> = {
   charge: 'charge',
   sale: 'charge',
@@ -205,17 +224,9 @@ const adyen: Preset = {
         }),
       ];
     }
-    return [
-      tx({
-        id: c.text('modification reference') ?? `${psp}:refund:${c.line}`,
-        type: 'refund',
-        status: 'succeeded',
-        amount: c.amount('gross debit (gc)', currency),
-        currency,
-        at,
-        original: psp,
-      }),
-    ];
+    const amount = c.amount('gross debit (gc)', currency);
+    const id = c.text('modification reference') ?? refundIdOf(psp, amount, at, c.text('modification merchant reference'));
+    return [tx({ id, type: 'refund', status: 'succeeded', amount, currency, at, original: psp })];
   },
 };
 
@@ -256,15 +267,17 @@ const wechat: Preset = {
     if (state !== 'REFUND') return []; // NOTPAY, CLOSED, USERPAYING: no money moved
     const refundState = c.text('退款状态')?.toUpperCase();
     const column = c.text('申请退款金额') ? '申请退款金额' : '退款金额';
+    const amount = c.amount(column, currency);
+    const merchantRefund = wechatId(c, '商户退款单号');
     return [
       tx({
-        id: c.text('微信退款单号') ?? `${order}:refund:${c.line}`,
+        id: wechatId(c, '微信退款单号') ?? refundIdOf(order, amount, at, merchantRefund),
         type: 'refund',
         status: refundState === 'FAIL' || refundState === 'CHANGE' ? 'failed' : 'succeeded',
-        amount: c.amount(column, currency),
+        amount,
         currency,
         at,
-        reference: c.text('商户退款单号'),
+        reference: merchantRefund,
         original: order,
       }),
     ];
@@ -290,7 +303,8 @@ const alipay: Preset = {
     const at = c.time(c.text('完成时间') ? '完成时间' : '创建时间');
     const common = { status: 'succeeded', amount, currency, at, terminalId: c.text('终端号') } as const;
     if (kind === '交易') return [tx({ ...common, id: trade, type: 'charge', reference: c.text('商户订单号') })];
-    return [tx({ ...common, id: c.text('退款批次号/请求号') ?? `${trade}:refund:${c.line}`, type: 'refund', original: trade })];
+    const id = c.text('退款批次号/请求号') ?? refundIdOf(trade, amount, at);
+    return [tx({ ...common, id, type: 'refund', original: trade })];
   },
 };
 

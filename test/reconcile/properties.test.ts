@@ -11,7 +11,16 @@ import { MINUTE, SECOND } from '../helpers/guard.js';
 import { chargeOf, till, transaction, type Ending } from '../helpers/till.js';
 
 const ENDINGS: Ending[] = ['approved', 'declined', 'unknown', 'pending', 'cancelled', 'voided'];
-type Link = 'none' | 'reference' | 'twice' | 'probable' | 'reversed' | 'refunded-twice' | 'other-amount' | 'twice-one-reversed';
+type Link =
+  | 'none'
+  | 'reference'
+  | 'twice'
+  | 'probable'
+  | 'reversed'
+  | 'refunded-twice'
+  | 'other-amount'
+  | 'twice-one-reversed'
+  | 'twice-each-refunded';
 
 const scenario = fc.record({
   sales: fc.array(
@@ -24,7 +33,15 @@ const scenario = fc.record({
       card: fc.constantFrom('1111', '4242'),
       link: fc.oneof(
         fc.constantFrom<Link>('none', 'probable'),
-        fc.constantFrom<Link>('reference', 'twice', 'reversed', 'refunded-twice', 'other-amount', 'twice-one-reversed'),
+        fc.constantFrom<Link>(
+          'reference',
+          'twice',
+          'reversed',
+          'refunded-twice',
+          'other-amount',
+          'twice-one-reversed',
+          'twice-each-refunded',
+        ),
       ),
       gapSeconds: fc.integer({ min: 0, max: 150 }),
     }),
@@ -57,6 +74,11 @@ async function build(s: Scenario): Promise<{ attempts: AttemptRecord[]; transact
       // Charged twice, one charge reversed by the till's reference (what a reversal request carries): still charged once.
       const reversal = transaction({ type: 'reversal', amount: charge.amount, original: a.idempotencyKey });
       transactions.push(charge, chargeOf(a, { at: a.pendingSince + 20 * SECOND }), reversal);
+    }
+    if (sale.link === 'twice-each-refunded') {
+      // Charged twice, and each charge refunded once, both refunds naming the till's reference (the remedy, then a return).
+      const refund = () => transaction({ type: 'refund', amount: charge.amount, original: a.idempotencyKey, at: a.pendingSince + MINUTE });
+      transactions.push(refund(), charge, chargeOf(a, { at: a.pendingSince + 20 * SECOND }), refund());
     }
     if (sale.link === 'reference') transactions.push(charge);
     if (sale.link === 'twice') transactions.push(charge, chargeOf(a));
@@ -125,7 +147,7 @@ test('reconcile never reports an exact match twice: a transaction is paired with
   );
 });
 
-test('reconcile never settles a charged unknown attempt as not charged or reversed, and a file joined with itself reads the same', async () => {
+test('reconcile never settles a charged unknown attempt as not charged or reversed, reports refunds only beyond their charges, and reads a file joined with itself the same', async () => {
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const { attempts, transactions, links } = await build(s);
@@ -145,6 +167,16 @@ test('reconcile never settles a charged unknown attempt as not charged or revers
         if (charged) expect([attempt.id, link, applied.get(attempt.id)]).not.toContainEqual('UNKNOWN_WAS_REVERSED');
         // Its only charge reversed: never settled cancelled as if nothing had happened, nor approved.
         if (link === 'reversed') expect([attempt.id, applied.get(attempt.id)]).toEqual([attempt.id, 'UNKNOWN_WAS_REVERSED']);
+      }
+      // Refunds are money returned twice only when they are: one more than its charge took, never two of two charges.
+      for (const attempt of attempts) {
+        const link = links.get(attempt.id);
+        const over = report.findings.filter(
+          (f) =>
+            f.code === 'REFUNDED_TWICE' && transactions.some((t) => t.id === f.transactions[0] && t.reference === attempt.idempotencyKey),
+        );
+        if (link === 'twice-each-refunded') expect([attempt.id, over]).toEqual([attempt.id, []]);
+        if (link === 'refunded-twice') expect([attempt.id, over.map((f) => f.amount)]).toEqual([attempt.id, [1]]);
       }
       // A day downloaded twice and joined lists each transaction twice under its id: the same report.
       expect(reconcile(attempts, [...transactions, ...transactions], { tolerance: s.tolerance })).toEqual(report);
