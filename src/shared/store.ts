@@ -18,7 +18,7 @@
  */
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
-import { makeRecord, withChanges } from '../record.js';
+import { withChanges } from '../record.js';
 import { headOf } from '../journal/chain.js';
 import type {
   AttemptRecord,
@@ -32,6 +32,7 @@ import type {
   StoreOwner,
 } from '../types.js';
 import { conflictsOf } from './conflicts.js';
+import { HeldTimes } from './held-times.js';
 import {
   RemoteUnreachable,
   SeqTaken,
@@ -154,6 +155,8 @@ class SharedStoreImpl implements SharedStore {
   #waiting = false;
   /** The last version seen of each row, and the live ids filed under each key: what an optimistic claim expects. */
   readonly #known = new Map<string, SharedRow>();
+  /** Each attempt's times as the guard holds them and on the database's clock: a clock set right moves none of them. */
+  readonly #heldTimes = new HeldTimes(KNOWN_LIMIT);
   readonly #filed = new Map<string, Set<string>>();
   /** Writes per lane (a record id, a claim key, a metadata key), in call order (GuardStore: a settle never lands before its begin). */
   readonly #chains = new Map<string, Promise<void>>();
@@ -364,6 +367,7 @@ class SharedStoreImpl implements SharedStore {
     return this.#inOrder([id], async () => {
       await this.#local?.delete(id);
       this.#forget(id);
+      this.#heldTimes.drop(id);
       if (!this.#down) await this.#orCutOff('delete', () => this.#remote.delete(merchantId, id));
     });
   }
@@ -497,7 +501,7 @@ class SharedStoreImpl implements SharedStore {
       if (record) {
         const write = this.#write(record);
         const others = await this.#timed(this.#remote.upload(merchantId, write));
-        for (const { code, other } of conflictsOf(record, write.skew, others, windowMs)) {
+        for (const { code, other } of conflictsOf(write.record, write.skew, others, windowMs)) {
           this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
         }
         for (const row of others) this.#remember(row);
@@ -895,23 +899,13 @@ class SharedStoreImpl implements SharedStore {
     return records;
   }
 
-  /** A row as this terminal sees it: another terminal's times moved onto this one's clock. */
+  /**
+   * A row as this terminal sees it: another terminal's times moved onto this
+   * one's clock, and this guard's own as it holds them (see HeldTimes).
+   */
   #seen(row: SharedRow): AttemptRecord {
     this.#remember(row);
-    const shift = row.skew - this.#skew;
-    const { record } = row;
-    if (Math.abs(shift) < SAME_CLOCK_MS) return record;
-    return makeRecord({
-      ...record,
-      createdAt: record.createdAt + shift,
-      updatedAt: record.updatedAt + shift,
-      pendingSince: record.pendingSince + shift,
-      ...(record.approvedAt === undefined ? {} : { approvedAt: record.approvedAt + shift }),
-      // A recover lease (SPEC §10) is a wall time too: another terminal's runs out on the database's clock.
-      ...(record.recovery?.leaseUntil === undefined
-        ? {}
-        : { recovery: { ...record.recovery, leaseUntil: record.recovery.leaseUntil + shift } }),
-    });
+    return this.#heldTimes.read(row.record, row.skew, this.#skew, SAME_CLOCK_MS);
   }
 
   /**
@@ -920,7 +914,8 @@ class SharedStoreImpl implements SharedStore {
    */
   #write(record: AttemptRecord, claimed = false, replacing = false): RowWrite {
     const notice = noticeOf(record, claimed, replacing);
-    return { record, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice };
+    const row = this.#heldTimes.write(record, this.#skew);
+    return { record: row, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice };
   }
 
   /** The rows this store last saw for a claim's keys and ids: what the database must still hold for a one-trip claim. */

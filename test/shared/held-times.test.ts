@@ -1,0 +1,121 @@
+/**
+ * A lane rewrites a record after its clock was set right (found by the
+ * adversarial review `atk`): the unchanged times of the new version (createdAt,
+ * pendingSince, approvedAt, and updatedAt for a lease) must reach the database,
+ * and every other lane, where they were. Written with the skew of the write
+ * they moved by the correction: forward (a slow lane set right), an approval
+ * fell out of another lane's DUPLICATE_CHARGE window and a second charge of
+ * the sale went through without a prompt; backward (a fast lane set right),
+ * the unknown moved into the future and the other lane dropped every later
+ * version as older: UNKNOWN_OUTCOME for good.
+ */
+import { describe, expect, it } from 'vitest';
+import { createGuard, memoryStore, type RecoverAnswer } from '../../src/index.js';
+import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
+import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import { HeldTimes } from '../../src/shared/held-times.js';
+import { sharedStore } from '../../src/shared/store.js';
+import { sampleRecord } from '../helpers/records.js';
+
+const START = Date.parse('2026-04-02T01:30:00Z');
+const secret = 'atk-shared-rewrite-secret-0123456789';
+const VISA = '4111 1111 1111 1111';
+const MIN = 60_000;
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+function lanes() {
+  const time = sharedVirtualTime(START);
+  const db = sharedMemoryDatabase(() => time.now());
+  const open = (t: TerminalTime, id: string, recover?: () => Promise<RecoverAnswer>) =>
+    createGuard({
+      merchantId: 'M1',
+      terminalId: id,
+      secret,
+      store: sharedStore(db.remote(id), { local: memoryStore() }),
+      clock: t.clock,
+      scheduler: t.scheduler,
+      recoverAfter: '5s',
+      ...(recover ? { recover } : {}),
+    });
+  return { time, db, open };
+}
+
+describe('a lane rewrites a record after its clock was set right', () => {
+  it('a slow lane set right, then a partial refund of its sale: another lane still sees the approval inside the window', async () => {
+    const { time, open } = lanes();
+    const t1 = time.terminal();
+    const t2 = time.terminal();
+    t1.jump(-10 * MIN); // lane 1's clock runs 10 minutes slow
+    const g1 = await open(t1, 'T1');
+    const g2 = await open(t2, 'T2');
+    const sale = { amount: 10_000, currency: 'CNY', card: { pan: VISA } };
+    const d = await g1.begin(sale);
+    await time.advance(1_000);
+    await g1.settle(d.attempt!.id, { status: 'approved', authCode: '111111' });
+    await time.advance(MIN);
+    t1.jump(10 * MIN); // NTP sets it right
+    await time.advance(MIN);
+    const r = await g1.begin({ amount: 1_000, currency: 'CNY', card: { pan: VISA }, kind: 'refund', refundOf: d.attempt!.id });
+    await time.advance(1_000);
+    await g1.settle(r.attempt!.id, { status: 'approved' });
+    await time.advance(MIN);
+    // Three minutes after the approval, inside the 10-minute window: the same sale again on lane 2.
+    const again = await g2.begin(sale);
+    expect(again.reasons.map((x) => x.code)).toContain('DUPLICATE_CHARGE');
+  });
+
+  it("a fast lane set right while its charge is unknown: another lane learns the processor's approval", async () => {
+    const { time, open } = lanes();
+    const t1 = time.terminal();
+    const t2 = time.terminal();
+    let answer: (a: RecoverAnswer) => void = () => undefined;
+    const g1 = await open(t1, 'T1', () => new Promise<RecoverAnswer>((resolve) => (answer = resolve)));
+    const g2 = await open(t2, 'T2');
+    const sale = { amount: 3_800, currency: 'CNY', card: { token: 'tok_lane' } };
+    const d = await g1.begin(sale);
+    await time.advance(1_000);
+    await g1.settle(d.attempt!.id, { status: 'unknown' });
+    t1.jump(-40_000); // lane 1 ran 40 s fast: NTP sets it right
+    await time.advance(6_000); // the inquiry's lease is written: the unknown's stamps reach lane 2 40 s ahead
+    answer({ status: 'approved', authCode: '123456' });
+    await flush();
+    await time.advance(1_000);
+    expect((await g1.begin(sale)).reasons.map((x) => x.code)).toContain('DUPLICATE_CHARGE');
+    expect((await g2.begin(sale)).reasons.map((x) => x.code)).toContain('DUPLICATE_CHARGE');
+  });
+});
+
+describe('HeldTimes', () => {
+  const record = sampleRecord('a', { createdAt: 1_000_000, updatedAt: 1_000_000, pendingSince: 1_000_000 });
+
+  it('writes a time it handed out back as the same database time under a new skew, and reads it back as handed out', () => {
+    const times = new HeldTimes(10);
+    const held = times.read(record, 5_000, 5_000, 1_000); // written and read with one skew: as it is
+    expect(held).toBe(record);
+    // The terminal's clock is set 40 s back: its skew grows by 40 s. A settle keeps createdAt and takes a new updatedAt.
+    const settled = { ...held, status: 'approved' as const, updatedAt: 1_000_000 + 60_000, approvedAt: 1_000_000 + 60_000 };
+    const row = times.write(settled, 45_000);
+    expect(row.createdAt + 45_000).toBe(record.createdAt + 5_000); // the same database time
+    expect(row.updatedAt).toBe(settled.updatedAt); // a new time: on the clock of now
+    expect(times.read(row, 45_000, 45_000, 1_000)).toMatchObject({ createdAt: held.createdAt, updatedAt: settled.updatedAt });
+  });
+
+  it("moves another writer's times by the difference of the skews, unless it is under a second", () => {
+    const times = new HeldTimes(10);
+    expect(times.read(record, 5_000, 5_900, 1_000)).toBe(record);
+    expect(times.read(sampleRecord('b', { createdAt: 1, updatedAt: 1, pendingSince: 1 }), 65_000, 5_000, 1_000)).toMatchObject({
+      createdAt: 60_001,
+    });
+  });
+
+  it('keeps at most its limit of attempts, the oldest dropped first', () => {
+    const times = new HeldTimes(2);
+    for (const id of ['a', 'b', 'c']) times.read(sampleRecord(id, { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 0, 0, 1_000);
+    // 'a' was dropped: its time is not known any more, and is written as a time on the clock of now.
+    expect(times.write(sampleRecord('a', { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 100).createdAt).toBe(7);
+    // 'c' is known: its database time (7, read with skew 0) is kept under the new skew.
+    expect(times.write(sampleRecord('c', { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 100).createdAt).toBe(7 - 100);
+  });
+});
