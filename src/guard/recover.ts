@@ -500,11 +500,19 @@ async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: Atte
   if (lease === undefined || held.recovery?.leaseUntil !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return false;
   const { leaseUntil: _released, ...state } = held.recovery;
   const released = withChanges(held, { recovery: { ...state, ...note } });
+  // The lease as stored, counted from the attempt's creation as sameVersion counts times: a shared
+  // store reads the row onto this terminal's clock as it is now, so after a correction of the clock
+  // (NTP, mid-call) the stored lease is the one written here, moved by the correction.
+  const since = lease - ctx.time.toWall(held).createdAt;
   return writeIf(
     ctx,
     held,
     released,
-    (stored) => stored.recovery?.leaseUntil === lease && (stored.status === held.status || isRecovered(ctx, stored)),
+    (stored) =>
+      stored.recovery?.leaseUntil !== undefined &&
+      stored.recovery.leaseUntil - stored.createdAt === since &&
+      stored.recovery.tries === held.recovery?.tries &&
+      (stored.status === held.status || isRecovered(ctx, stored)),
   );
 }
 
