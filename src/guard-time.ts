@@ -232,5 +232,5 @@ export class GuardTime {
  * `pendingSince` lie ahead of a guard started after, its `updatedAt` does not.
  */
 function latest(record: AttemptRecord): number {
-  return Math.max(record.createdAt, record.updatedAt, record.pendingSince, record.approvedAt ?? Number.NEGATIVE_INFINITY);
+  return Math.max(record.createdAt, record.updatedAt, record.pendingSince, record.approvedAt ?? 0);
 }

@@ -509,10 +509,7 @@ async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: Atte
     held,
     released,
     (stored) =>
-      stored.recovery?.leaseUntil !== undefined &&
-      stored.recovery.leaseUntil - stored.createdAt === since &&
-      stored.recovery.tries === held.recovery?.tries &&
-      (stored.status === held.status || isRecovered(ctx, stored)),
+      (stored.recovery?.leaseUntil ?? NaN) - stored.createdAt === since && (stored.status === held.status || isRecovered(ctx, stored)),
   );
 }
 
