@@ -81,4 +81,49 @@ describe('a lane clock corrected while recover is out', () => {
     expect((await stored(id))?.recovery?.leaseUntil).toBeUndefined();
     await guard.close();
   });
+
+  for (const how of ['settled unknown', 'a stale pending'] as const) {
+    test(`restarted over the same store after the correction (${how}): the old call's answer still ends the tries`, async () => {
+      const time = sharedVirtualTime(START);
+      const db = sharedMemoryDatabase(() => time.now());
+      const t1 = time.terminal();
+      const store = sharedStore(db.remote('T1'), { local: memoryStore() });
+      const calls: number[] = [];
+      let answerNow: (a: RecoverAnswer) => void = () => undefined;
+      const open = () =>
+        createGuard({
+          merchantId: 'M1',
+          terminalId: 'T1',
+          secret,
+          store,
+          clock: t1.clock,
+          scheduler: t1.scheduler,
+          pendingTimeout: '60s',
+          recoverAfter: '5s',
+          recoverTries: 5,
+          recover: () => {
+            calls.push(time.now());
+            return new Promise<RecoverAnswer>((resolve) => (answerNow = resolve));
+          },
+        });
+      const first = await open();
+      const id = (await first.begin(sale)).attempt!.id;
+      await time.advance(1_000);
+      if (how === 'settled unknown') await first.settle(id, { status: 'unknown' });
+      await time.advance(how === 'settled unknown' ? 5_000 : 65_000);
+      expect(calls).toHaveLength(1);
+      t1.jump(-3_600_000); // the lane's clock ran an hour fast: set right
+      await time.advance(1_000);
+      // The app restarts in the same process: a new guard over the same store, the old one never closed.
+      const second = await open();
+      answerNow({ status: 'refunded' } as unknown as RecoverAnswer);
+      await flush();
+      const record = (await db.remote('READER').get('M1', [id]))[0]?.record;
+      expect(record?.recovery?.leaseUntil).toBeUndefined();
+      expect(record?.recovery?.ended).toBe(true);
+      await time.advance(10 * 60_000);
+      expect(calls).toHaveLength(1);
+      await second.close();
+    });
+  }
 });
