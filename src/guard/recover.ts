@@ -112,7 +112,10 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
   const now = guardNow(ctx);
-  return Math.max(due, now + (state.leaseUntil - ctx.time.wallOf(now)));
+  // No lease runs longer than RECOVER_LEASE_MS: one that seems to was read on this clock before it was
+  // set back (an hour, for an hour). Due then: the claim, if it is refused, reads the lease again.
+  const wait = state.leaseUntil - ctx.time.wallOf(now);
+  return wait > RECOVER_LEASE_MS ? due : Math.max(due, now + wait);
 }
 
 /** Sets the one timer for the earliest due try (only open attempts are watched: a short list). */
