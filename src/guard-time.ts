@@ -149,14 +149,14 @@ export class GuardTime {
   fromWall(record: AttemptRecord, known?: AttemptRecord): AttemptRecord {
     if (this.#epochs.length === 1) {
       // Read as it is; a stamp ahead is noted all the same, for the epoch the next sleep starts.
-      if (record.updatedAt > this.#last) this.#noteAhead(record);
+      if (latest(record) > this.#last) this.#noteAhead(record);
       return record;
     }
     // "The future" on the clocks as they are now, not at the last stamp handed out.
     const now = this.now();
     const own = known ? [known.createdAt, known.updatedAt, known.pendingSince, known.approvedAt] : [];
     const read = this.#shift(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#guardOf(wall, now));
-    if (read.updatedAt > this.#last) this.#noteAhead(read, record);
+    if (latest(read) > this.#last) this.#noteAhead(read, record);
     return read;
   }
 
@@ -224,4 +224,13 @@ export class GuardTime {
       patch.approvedAt === record.approvedAt;
     return same ? record : withChanges(record, patch);
   }
+}
+
+/**
+ * The latest stamp of `record`. Not always `updatedAt`: begun at 10:00, the
+ * clock set back an hour, timed out at 09:00: its `createdAt` and
+ * `pendingSince` lie ahead of a guard started after, its `updatedAt` does not.
+ */
+function latest(record: AttemptRecord): number {
+  return Math.max(record.createdAt, record.updatedAt, record.pendingSince, record.approvedAt ?? 0);
 }

@@ -326,24 +326,28 @@ function byProcessorRef(attempt: AttemptRecord, ix: Indexes, claimed: Claims): r
 }
 
 /**
- * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before it was created
- * (the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS` after its `pendingSince`, on the same card and
- * terminal where both sides say (the amount may differ: AMOUNT_MISMATCH says so); the nearest in time of those.
+ * By auth code: a charge no attempt took, in the attempt's currency, stamped from `tolerance` before one of its tries
+ * (when it was created, or last became `pending`: the clocks differ; the till asked first) to `AUTH_CODE_REACH_MS`
+ * after that try, on the same card and terminal where both sides say (the amount may differ: AMOUNT_MISMATCH says
+ * so); the nearest in time to a try of those.
  */
 function byAuthCode(attempt: AttemptRecord, ix: Indexes, claimed: Claims, toleranceMs: number): readonly Transaction[] {
   const coded = attempt.authCode === undefined ? undefined : ix.byAuthCode.get(attempt.authCode);
   if (!coded) return NONE;
-  // From its first try: a resumed attempt's charge may be the one its timed-out first request made.
-  const first = Number.isSafeInteger(attempt.createdAt) ? Math.min(attempt.createdAt, attempt.pendingSince) : attempt.pendingSince;
-  const from = first - toleranceMs;
-  const to = attempt.pendingSince + Math.max(toleranceMs, AUTH_CODE_REACH_MS);
+  // Its last try, and its first: a resumed attempt's charge may be the one its timed-out first request made.
+  // A day after each try, not the span between them: resumed days later, that span is days of other sales' codes.
+  const last = attempt.pendingSince;
+  const first = Number.isSafeInteger(attempt.createdAt) ? Math.min(attempt.createdAt, last) : last;
+  const reach = Math.max(toleranceMs, AUTH_CODE_REACH_MS);
+  const near = (t: Transaction, tried: number) => t.at >= tried - toleranceMs && t.at <= tried + reach;
+  const distance = (t: Transaction) => Math.min(Math.abs(t.at - last), Math.abs(t.at - first));
   let nearest: Transaction | undefined;
   for (const t of coded) {
-    if (claimed.has(t) || t.currency !== attempt.currency || t.at < from || t.at > to) continue;
+    if (claimed.has(t) || t.currency !== attempt.currency || !(near(t, last) || near(t, first))) continue;
     // Another card's or another terminal's charge with the same code is another sale's.
     if (t.last4 !== undefined && attempt.last4 !== undefined && t.last4 !== attempt.last4) continue;
     if (t.terminalId !== undefined && attempt.terminalId !== undefined && t.terminalId !== attempt.terminalId) continue;
-    if (!nearest || Math.abs(t.at - attempt.pendingSince) < Math.abs(nearest.at - attempt.pendingSince)) nearest = t;
+    if (!nearest || distance(t) < distance(nearest)) nearest = t;
   }
   return nearest ? [nearest] : NONE;
 }
