@@ -403,8 +403,6 @@ async function applyAnswer(
     held !== undefined &&
     statusOf(ctx, held, at) === 'unknown' &&
     sameAsked(ctx.time.toWall(ctx.recovered.get(id) ?? held), from.time.toWall(from.recovered.get(id) ?? leased));
-  // The lease as the guard that took it wrote it: wall-clock times (see releaseLease).
-  const asked = from.time.toWall(leased);
   if (late && !(same && outcome && SETTLES.has(outcome.status))) {
     // The try was finished (as still unknown, its lease given back) when it was given up on.
     const status = held ? statusOf(ctx, held, at) : 'unknown';
@@ -416,7 +414,7 @@ async function applyAnswer(
     const status = held ? statusOf(ctx, held, at) : 'unknown';
     const result = finish(status, `answered ${outcome?.status ?? 'nothing'} after the attempt became ${status}: dropped`);
     // A resume copied the lease along: given back all the same.
-    if (open && held) await releaseLease(ctx, held, asked, {});
+    if (open && held) await releaseLease(ctx, held, leased, {});
     return result;
   }
   if (outcome && SETTLES.has(outcome.status)) {
@@ -426,7 +424,7 @@ async function applyAnswer(
     } catch (failed) {
       if (!isGuardError(failed)) throw failed;
       error = failed;
-      await releaseLease(ctx, ctx.index.get(id) ?? held, asked, {});
+      await releaseLease(ctx, ctx.index.get(id) ?? held, leased, {});
       return finish('unknown', `could not settle ${outcome.status}: ${failed.message}`);
     }
   }
@@ -435,7 +433,7 @@ async function applyAnswer(
     // Still unknown (no answer yet, or `recover` threw): tried again on schedule, up to `recoverTries`.
     // The last try, scheduled or the till's button (it counts as a try): reported once.
     const last = unreported(ctx, { ...held.recovery, tries });
-    const noted = await releaseLease(ctx, held, asked, last ? { exhausted: true } : {});
+    const noted = await releaseLease(ctx, held, leased, last ? { exhausted: true } : {});
     const result = finish('unknown', thrown === undefined ? 'still unknown' : `threw (${errorText(thrown)}): still unknown`);
     // Not noted (a storage failure): reported once it is, on schedule.
     if (last && noted) exhausted(ctx, id, tries, at);
@@ -447,7 +445,7 @@ async function applyAnswer(
     `recover answered ${outcome ? `'${outcome.status}'` : 'no outcome'}: an unknown attempt can only be settled approved, declined, cancelled or voided`,
     { field: 'recover' },
   );
-  await releaseLease(ctx, held, asked, { ended: true });
+  await releaseLease(ctx, held, leased, { ended: true });
   return finish('unknown', `answered what cannot settle it (${outcome?.status ?? errorText(error)}): no more scheduled tries`);
 }
 
@@ -498,24 +496,32 @@ function isRecovered(ctx: GuardContext, stored: AttemptRecord): boolean {
  * The lease of the try that wrote `leased` given back (with `exhausted` or
  * `ended` noted) on `held`, what memory holds now: if it still carries that
  * lease and is still open (a resume copies the lease along: given back all
- * the same), and the store's version carries it too. `leased` is in wall
- * time (the guard that took the lease may have been taken over since).
+ * the same), and the store's version carries it too.
  */
 async function releaseLease(ctx: GuardContext, held: AttemptRecord, leased: AttemptRecord, note: Partial<RecoveryState>): Promise<boolean> {
-  // A lease counted from the attempt's creation, as sameVersion counts times: a shared store reads
-  // the row onto this terminal's clock as it is now, so after a correction of the clock (NTP,
-  // mid-call; a successor started since reads it so) it is the one written, moved by the correction.
-  const since = leaseOf(leased);
+  // The lease named by its try, not by its end: a shared store reads a lease's end onto this
+  // terminal's clock as it is now, so after a correction of the clock (NTP, mid-call; a successor
+  // started since reads it so) the lease written comes back moved by the correction.
+  const lease = leaseTry(leased);
   const state = held.recovery;
-  if (!state || leaseOf(ctx.time.toWall(held)) !== since || (held.status !== 'unknown' && held.status !== 'pending')) return false;
+  if (!state || leaseTry(held) !== lease || (held.status !== 'unknown' && held.status !== 'pending')) return false;
   const { leaseUntil: _released, ...kept } = state;
   const released = withChanges(held, { recovery: { ...kept, ...note } });
-  return writeIf(ctx, held, released, (stored) => leaseOf(stored) === since && (stored.status === held.status || isRecovered(ctx, stored)));
+  return writeIf(
+    ctx,
+    held,
+    released,
+    (stored) => leaseTry(stored) === lease && (stored.status === held.status || isRecovered(ctx, stored)),
+  );
 }
 
-/** A record's lease counted from its creation (NaN without a lease: equal to nothing). */
-function leaseOf(record: AttemptRecord): number {
-  return (record.recovery?.leaseUntil ?? NaN) - record.createdAt;
+/**
+ * The try whose lease a record carries (NaN without one: equal to nothing). A
+ * try's count is its lease's alone: a lease is taken by counting one more try
+ * on the version whose count it read (see takeLease), whichever clock reads its end.
+ */
+function leaseTry(record: AttemptRecord): number {
+  return record.recovery?.leaseUntil === undefined ? NaN : record.recovery.tries;
 }
 
 /**

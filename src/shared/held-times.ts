@@ -38,12 +38,20 @@ export class HeldTimes {
     const known = this.#pairs.get(record.id);
     const shift = Math.abs(rowSkew - skew) < sameClockMs ? 0 : rowSkew - skew;
     const pairs: number[] = [];
-    const read = retime(record, (time) => {
-      const database = time + rowSkew;
-      const held = known ? heldAt(known, database) : undefined;
-      pairs.push(held ?? time + shift, database);
-      return held ?? time + shift;
-    });
+    const read = retime(
+      record,
+      (time) => {
+        const database = time + rowSkew;
+        const held = (known ? heldAt(known, database) : undefined) ?? time + shift;
+        pairs.push(held, database);
+        return held;
+      },
+      // A recover lease's end is weighed against the wall clock as it is now, never kept on an older one.
+      (time) => {
+        pairs.push(time + shift, time + rowSkew);
+        return time + shift;
+      },
+    );
     this.#keep(record.id, pairs);
     return read;
   }
@@ -86,14 +94,14 @@ function databaseAt(pairs: readonly number[], held: number): number | undefined 
   return undefined;
 }
 
-/** `record` with `convert` applied to each of its times (a recover lease's end is one); the same object when none changes. */
-export function retime(record: AttemptRecord, convert: (time: number) => number): AttemptRecord {
+/** `record` with `convert` applied to each of its times, a recover lease's end with `convertLease`; the same object when none changes. */
+export function retime(record: AttemptRecord, convert: (time: number) => number, convertLease = convert): AttemptRecord {
   const createdAt = convert(record.createdAt);
   const updatedAt = convert(record.updatedAt);
   const pendingSince = convert(record.pendingSince);
   const approvedAt = record.approvedAt === undefined ? undefined : convert(record.approvedAt);
   const lease = record.recovery?.leaseUntil;
-  const leaseUntil = lease === undefined ? undefined : convert(lease);
+  const leaseUntil = lease === undefined ? undefined : convertLease(lease);
   if (
     createdAt === record.createdAt &&
     updatedAt === record.updatedAt &&

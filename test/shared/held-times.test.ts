@@ -110,6 +110,14 @@ describe('HeldTimes', () => {
     });
   });
 
+  it("reads a recover lease's end on the clock as it is now, whatever it handed out before", () => {
+    const times = new HeldTimes(10);
+    const leased = { ...record, recovery: { tries: 1, leaseUntil: 1_120_000 } };
+    expect(times.read(leased, 0, 0, 1_000)).toBe(leased);
+    // The clock set 40 s back: the lease ends 40 s later by it, while the attempt's own times stay as held.
+    expect(times.read(leased, 0, -40_000, 1_000)).toMatchObject({ createdAt: record.createdAt, recovery: { leaseUntil: 1_160_000 } });
+  });
+
   it('keeps at most its limit of attempts, the oldest dropped first', () => {
     const times = new HeldTimes(2);
     for (const id of ['a', 'b', 'c']) times.read(sampleRecord(id, { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 0, 0, 1_000);

@@ -5,10 +5,10 @@
  * of the new guard; a sleep must not move them.
  */
 import { expect, it } from 'vitest';
-import { GuardTime } from '../../src/guard-time.js';
-import { makeRecord, withChanges } from '../../src/record.js';
-import type { AttemptRecord } from '../../src/types.js';
-import { HOUR, MINUTE, ManualClock } from '../helpers/guard.js';
+import { GuardTime } from '../src/guard-time.js';
+import { makeRecord, withChanges } from '../src/record.js';
+import type { AttemptRecord } from '../src/types.js';
+import { HOUR, MINUTE, ManualClock } from './helpers/guard.js';
 
 function unknownRecord(begun: number, timedOut: number): AttemptRecord {
   return makeRecord({
