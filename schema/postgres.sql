@@ -1,4 +1,4 @@
--- pos-duplicate-guard: the shared store of several terminals, schema version 4.
+-- pos-duplicate-guard: the shared store of several terminals, schema version 5.
 -- postgresStore creates this on first use; a DBA may run it instead (psql -f schema.sql)
 -- and grant the terminals' role USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its
 -- tables, USAGE on its sequences and EXECUTE on its functions.
@@ -140,14 +140,17 @@ END $$;
 -- A reservation (see GuardStore.claim): written = true with the rows written, or false with the rows found.
 -- Every begin is one call of this, so it calls no other plpgsql function (each call cost as much as one
 -- of its statements), and a claim that writes is two statements: the locks, then one INSERT whose
--- condition is the check (the rows found are exactly the versions expected). Only when that writes
--- nothing is the check run again on its own, to answer what was found.
+-- condition is the check (the rows found are exactly the versions expected; when none are expected,
+-- as for a new sale, that no row is found: two index probes). Only when that writes nothing is the
+-- check run again on its own, to answer what was found.
 CREATE OR REPLACE FUNCTION pos_duplicate_guard.claim(p_merchant text, p_writer text, p_keys text[], p_ids text[], p_expected json, p_writes json)
 RETURNS TABLE (written boolean, row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   same boolean;
   landed bigint := 0;
+  writes integer := json_array_length(p_writes); -- a json value is parsed again by each function given it: counted once
+  nothing_expected boolean := json_array_length(p_expected) = 0;
 BEGIN
   -- The claim's keys and ids, locked in one order as lock_claim does.
   PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, 1))
@@ -159,7 +162,23 @@ BEGIN
   -- Rows are also deleted without these locks (delete, prune): one the INSERT's check met may be gone
   -- by the time the check is run again, hence the loop (see below).
   LOOP
-    IF json_array_length(p_writes) > 0 THEN
+    IF writes > 0 AND nothing_expected THEN
+      RETURN QUERY
+      INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
+  SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
+         floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_writer, CASE WHEN cardinality(x.keys) = 0 THEN NULL ELSE x.keys END
+    FROM json_to_recordset(p_writes) AS x(id text, record text, skew bigint, status text, kind text, "dbUpdatedAt" bigint, keys text[])
+   WHERE NOT EXISTS (SELECT 1 FROM (SELECT merchant_id FROM pos_duplicate_guard.attempts WHERE claim_keys && p_keys OFFSET 0) AS k
+                    WHERE k.merchant_id = p_merchant)
+     AND NOT EXISTS (SELECT 1 FROM (SELECT merchant_id FROM pos_duplicate_guard.attempts WHERE id = ANY (p_ids) OFFSET 0) AS i
+                    WHERE i.merchant_id = p_merchant)
+  ON CONFLICT (id) DO UPDATE SET
+    version = excluded.version, record = excluded.record, skew = excluded.skew, status = excluded.status, kind = excluded.kind,
+    db_updated_at = excluded.db_updated_at, changed_at = excluded.changed_at, writer = excluded.writer, claim_keys = excluded.claim_keys
+  WHERE a.merchant_id = p_merchant
+      RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
+      GET DIAGNOSTICS landed = ROW_COUNT;
+    ELSIF writes > 0 THEN
       RETURN QUERY
       INSERT INTO pos_duplicate_guard.attempts AS a (id, merchant_id, version, record, skew, status, kind, db_updated_at, changed_at, writer, claim_keys)
   SELECT x.id, p_merchant, nextval('pos_duplicate_guard.versions'), x.record, x.skew, x.status, x.kind, x."dbUpdatedAt",
@@ -187,7 +206,7 @@ BEGIN
       END IF;
       RETURN;
     END IF;
-    IF json_array_length(p_writes) = 0 THEN
+    IF writes = 0 THEN
       RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
       RETURN;
     END IF;
@@ -197,12 +216,12 @@ BEGIN
     EXIT WHEN EXISTS (SELECT 1 FROM json_to_recordset(p_writes) AS x(id text)
                         JOIN pos_duplicate_guard.attempts AS o ON o.id = x.id WHERE o.merchant_id <> p_merchant);
   END LOOP;
-  IF landed < json_array_length(p_writes) THEN
+  IF landed < writes THEN
     RAISE EXCEPTION 'an attempt of this claim belongs to another merchant' USING ERRCODE = '23505';
   END IF;
   -- The versions written, in one notice, for the writes announced inside the transaction (see
   -- write_row). A lone write announced after its commit or not at all (a begin) skips the query.
-  IF json_array_length(p_writes) > 1 OR coalesce((p_writes->0->>'notify')::boolean, true) THEN
+  IF writes > 1 OR coalesce((p_writes->0->>'notify')::boolean, true) THEN
     PERFORM pg_notify('pos_duplicate_guard', json_build_array(p_merchant, json_agg(a.version ORDER BY a.version), p_writer)::text)
        FROM json_to_recordset(p_writes) AS x(id text, notify boolean)
        JOIN pos_duplicate_guard.attempts AS a ON a.id = x.id
@@ -231,5 +250,5 @@ BEGIN
 END $$;
 
 CREATE TABLE IF NOT EXISTS pos_duplicate_guard.schema_version (version integer NOT NULL);
-INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 4
-  WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version WHERE version >= 4);
+INSERT INTO pos_duplicate_guard.schema_version (version) SELECT 5
+  WHERE NOT EXISTS (SELECT 1 FROM pos_duplicate_guard.schema_version WHERE version >= 5);

@@ -34,8 +34,11 @@
  * (journal_seq). The DDL brings a schema of version 2 up to 3 in place: run again, it changes nothing.
  * 4: claim() calls no other plpgsql function (a begin's one statement, a third of its cost on the
  * server went to those calls); same signature and answers, so a store of version 3 still calls it.
+ * 5: claim() checks a claim that expects no row (a new sale: most begins) with two index probes
+ * (NOT EXISTS) instead of collecting the related rows, deduplicating them and counting; the same
+ * answer, about 20 µs less of a begin's server time. Same signature: stores of version 3 and 4 call it.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The seed of the claim locks' keys: version 1's, so terminals on either side of an upgrade lock the same keys. */
 const LOCK_SEED = 1;
@@ -45,6 +48,19 @@ export const DEFAULT_SCHEMA = 'pos_duplicate_guard';
 
 /** A schema name as PostgreSQL takes it unquoted: it is written into DDL and used as the notification channel. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * AS_EXPECTED when nothing is expected (`p_expected` is empty): no related row, each probe one
+ * index lookup, stopping at the first row found. Fenced (OFFSET 0) as related() is: the keys
+ * through the GIN index, the ids through the primary key (unfenced, a generic plan walked every
+ * row of the merchant through attempts_updated for the key probe: 93 ms at 100k rows).
+ */
+const NONE_RELATED = (
+  s: string,
+) => `NOT EXISTS (SELECT 1 FROM (SELECT merchant_id FROM ${s}.attempts WHERE claim_keys && p_keys OFFSET 0) AS k
+                    WHERE k.merchant_id = p_merchant)
+     AND NOT EXISTS (SELECT 1 FROM (SELECT merchant_id FROM ${s}.attempts WHERE id = ANY (p_ids) OFFSET 0) AS i
+                    WHERE i.merchant_id = p_merchant)`;
 
 /**
  * Whether the rows `r` a claim found are exactly the versions it expected
@@ -214,14 +230,17 @@ END $$;
 -- A reservation (see GuardStore.claim): written = true with the rows written, or false with the rows found.
 -- Every begin is one call of this, so it calls no other plpgsql function (each call cost as much as one
 -- of its statements), and a claim that writes is two statements: the locks, then one INSERT whose
--- condition is the check (the rows found are exactly the versions expected). Only when that writes
--- nothing is the check run again on its own, to answer what was found.
+-- condition is the check (the rows found are exactly the versions expected; when none are expected,
+-- as for a new sale, that no row is found: two index probes). Only when that writes nothing is the
+-- check run again on its own, to answer what was found.
 CREATE OR REPLACE FUNCTION ${s}.claim(p_merchant text, p_writer text, p_keys text[], p_ids text[], p_expected json, p_writes json)
 RETURNS TABLE (written boolean, row_id text, row_version bigint, row_record text, row_skew bigint, row_changed_at bigint)
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   same boolean;
   landed bigint := 0;
+  writes integer := json_array_length(p_writes); -- a json value is parsed again by each function given it: counted once
+  nothing_expected boolean := json_array_length(p_expected) = 0;
 BEGIN
   -- The claim's keys and ids, locked in one order as lock_claim does.
   PERFORM pg_advisory_xact_lock(hashtextextended(p_merchant || chr(1) || k, ${LOCK_SEED}))
@@ -233,7 +252,12 @@ BEGIN
   -- Rows are also deleted without these locks (delete, prune): one the INSERT's check met may be gone
   -- by the time the check is run again, hence the loop (see below).
   LOOP
-    IF json_array_length(p_writes) > 0 THEN
+    IF writes > 0 AND nothing_expected THEN
+      RETURN QUERY
+      ${upsert(s, 'json_to_recordset(p_writes)', NONE_RELATED(s))}
+      RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
+      GET DIAGNOSTICS landed = ROW_COUNT;
+    ELSIF writes > 0 THEN
       RETURN QUERY
       ${upsert(s, 'json_to_recordset(p_writes)', `(SELECT ${AS_EXPECTED} FROM ${s}.related(p_merchant, p_keys, p_ids) AS r)`)}
       RETURNING true, a.id, a.version, a.record, a.skew, a.changed_at;
@@ -249,7 +273,7 @@ BEGIN
       END IF;
       RETURN;
     END IF;
-    IF json_array_length(p_writes) = 0 THEN
+    IF writes = 0 THEN
       RETURN QUERY SELECT true, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
       RETURN;
     END IF;
@@ -259,12 +283,12 @@ BEGIN
     EXIT WHEN EXISTS (SELECT 1 FROM json_to_recordset(p_writes) AS x(id text)
                         JOIN ${s}.attempts AS o ON o.id = x.id WHERE o.merchant_id <> p_merchant);
   END LOOP;
-  IF landed < json_array_length(p_writes) THEN
+  IF landed < writes THEN
     RAISE EXCEPTION 'an attempt of this claim belongs to another merchant' USING ERRCODE = '23505';
   END IF;
   -- The versions written, in one notice, for the writes announced inside the transaction (see
   -- write_row). A lone write announced after its commit or not at all (a begin) skips the query.
-  IF json_array_length(p_writes) > 1 OR coalesce((p_writes->0->>'notify')::boolean, true) THEN
+  IF writes > 1 OR coalesce((p_writes->0->>'notify')::boolean, true) THEN
     PERFORM pg_notify('${s}', json_build_array(p_merchant, json_agg(a.version ORDER BY a.version), p_writer)::text)
        FROM json_to_recordset(p_writes) AS x(id text, notify boolean)
        JOIN ${s}.attempts AS a ON a.id = x.id

@@ -331,7 +331,10 @@ describe('version 4 on a database of version 3', () => {
       const first = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T1' });
       const sold = await first.begin(sale('tok-v3'));
       await sold.attempt?.approve();
-      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 3 }, { version: 4 }]);
+      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([
+        { version: 3 },
+        { version: SCHEMA_VERSION },
+      ]);
       const [claim] = await body();
       expect(claim?.src).not.toContain('lock_claim(');
       expect(claim?.src).not.toContain('write_row(');
@@ -339,6 +342,61 @@ describe('version 4 on a database of version 3', () => {
       // Another terminal meets the approved sale through the new claim.
       const second = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T2' });
       expect((await second.begin(sale('tok-v3'))).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+      await Promise.all([first.close(), second.close()]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('version 5 on a database of version 4', () => {
+  it('replaces claim() by one that probes for a new sale (nothing expected) without collecting rows, grants kept, and terminals go on on the history', async () => {
+    const fresh = await freshDatabase('v4');
+    try {
+      const admin = fresh.pool({ max: 1 });
+      const s = DEFAULT_SCHEMA;
+      // The DDL version 4 shipped (test/stores/postgres/schema-v4.sql), and a sale reserved and approved on it.
+      await admin.query(readFileSync(fileURLToPath(new URL('./schema-v4.sql', import.meta.url)), 'utf8'));
+      await admin.query(`GRANT EXECUTE ON FUNCTION ${s}.claim(text, text, text[], text[], json, json) TO PUBLIC`);
+      const body = async () =>
+        (await admin.query<{ src: string; acl: string }>(`SELECT prosrc AS src, proacl::text AS acl FROM pg_proc WHERE proname = 'claim'`))
+          .rows;
+      expect((await body())[0]?.src).not.toContain('nothing_expected');
+      // A version 4 claim's reservation, as a version 4 store sends it.
+      const v4Claim = (id: string, token: string) =>
+        admin.query(`SELECT * FROM ${s}.claim($1, $2, $3, $4, $5::json, $6::json)`, [
+          'M1',
+          'w_v4',
+          [`"${token}"`],
+          [id],
+          '[]',
+          JSON.stringify([
+            { id, record: '{}', skew: 0, status: 'pending', kind: 'sale', dbUpdatedAt: 1, keys: [`"${token}"`], notify: false },
+          ]),
+        ]);
+      expect((await v4Claim('v4-row', 'fp-v4')).rows).toMatchObject([{ written: true, row_id: 'v4-row' }]);
+
+      const first = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T1' });
+      const sold = await first.begin(sale('tok-v4'));
+      await sold.attempt?.approve();
+      expect((await admin.query(`SELECT version FROM ${s}.schema_version ORDER BY 1`)).rows).toEqual([{ version: 4 }, { version: 5 }]);
+      const [claim] = await body();
+      expect(claim?.src).toContain('nothing_expected');
+      expect(claim?.acl).toContain('=X/');
+      // The row written through version 4's claim is met by the new one: a claim of its key writes nothing and answers it.
+      const again = await admin.query(`SELECT * FROM ${s}.claim($1, $2, $3, $4, $5::json, $6::json)`, [
+        'M1',
+        'w_v5',
+        ['"fp-v4"'],
+        ['v5-row'],
+        '[]',
+        JSON.stringify([{ id: 'v5-row', record: '{}', skew: 0, status: 'pending', kind: 'sale', dbUpdatedAt: 1, keys: ['"fp-v4"'] }]),
+      ]);
+      expect(again.rows).toMatchObject([{ written: false, row_id: 'v4-row' }]);
+      // Another terminal meets the approved sale through the new claim, and a new sale is still allowed.
+      const second = await terminal(fresh.pool({ max: 3 }), { terminalId: 'T2' });
+      expect((await second.begin(sale('tok-v4'))).reasons.map((r) => r.code)).toEqual(['DUPLICATE_CHARGE']);
+      expect((await second.begin(sale('tok-v5'))).attempt).toBeDefined();
       await Promise.all([first.close(), second.close()]);
     } finally {
       await fresh.drop();
