@@ -42,20 +42,24 @@ async function setup(answer: () => Promise<RecoverAnswer>) {
   return { time, t1, guard, calls, stored };
 }
 
+/** An unknown attempt whose recover call is out, then the lane's clock corrected by `jump`: the answer is `answer` in the returned context. */
+async function correctedWhileOut(jump: number) {
+  let answer: (a: RecoverAnswer) => void = () => undefined;
+  const lane = await setup(() => new Promise<RecoverAnswer>((resolve) => (answer = resolve)));
+  const id = (await lane.guard.begin(sale)).attempt!.id;
+  await lane.time.advance(1_000);
+  await lane.guard.settle(id, { status: 'unknown' });
+  await lane.time.advance(5_000);
+  expect(lane.calls).toHaveLength(1);
+  lane.t1.jump(jump);
+  await lane.time.advance(1_000);
+  return { ...lane, id, answer: async (a: RecoverAnswer) => (answer(a), await flush()) };
+}
+
 describe('a lane clock corrected while recover is out', () => {
   test("an answer that may not settle ('refunded') ends the scheduled tries, even when the lane's clock was set right meanwhile", async () => {
-    let answerNow: (a: RecoverAnswer) => void = () => undefined;
-    const { time, t1, guard, calls, stored } = await setup(() => new Promise<RecoverAnswer>((resolve) => (answerNow = resolve)));
-    const decision = await guard.begin(sale);
-    const id = decision.attempt!.id;
-    await time.advance(1_000);
-    await guard.settle(id, { status: 'unknown' });
-    await time.advance(5_000);
-    expect(calls).toHaveLength(1);
-    t1.jump(40_000);
-    await time.advance(1_000);
-    answerNow({ status: 'refunded' } as unknown as RecoverAnswer);
-    await flush();
+    const { time, guard, calls, stored, id, answer } = await correctedWhileOut(40_000);
+    await answer({ status: 'refunded' } as unknown as RecoverAnswer);
     const record = await stored(id);
     expect(record?.recovery?.leaseUntil).toBeUndefined();
     expect(record?.recovery?.ended).toBe(true);
@@ -66,19 +70,12 @@ describe('a lane clock corrected while recover is out', () => {
   });
 
   test('a still-unknown answer gives its lease back, and the next try runs on schedule', async () => {
-    let answerNow: (a: RecoverAnswer) => void = () => undefined;
-    const { time, t1, guard, calls, stored } = await setup(() => new Promise<RecoverAnswer>((resolve) => (answerNow = resolve)));
-    const decision = await guard.begin(sale);
-    const id = decision.attempt!.id;
-    await time.advance(1_000);
-    await guard.settle(id, { status: 'unknown' });
-    await time.advance(5_000);
-    expect(calls).toHaveLength(1);
-    t1.jump(-40_000);
-    await time.advance(1_000);
-    answerNow(undefined);
-    await flush();
+    const { time, guard, calls, stored, id, answer } = await correctedWhileOut(-40_000);
+    await answer(undefined);
     expect((await stored(id))?.recovery?.leaseUntil).toBeUndefined();
+    await time.advance(60_000);
+    expect(calls).toHaveLength(2);
+    await answer(undefined); // the second try's call, or close() waits for it
     await guard.close();
   });
 
