@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * A deliberately small test runner for the real-browser tests: one Chromium,
  * one example server (in this process, so tests read the simulated
@@ -9,6 +10,17 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startServer, type WebPosServer } from '../../examples/web-pos/server.js';
 
 export const SCREENSHOTS = new URL('../../test-results/e2e/', import.meta.url);
+
+/**
+ * Where the screenshots the docs show are written: docs/images/ with
+ * `npm run docs:images` (UPDATE_DOCS_IMAGES=1), else test-results/e2e/ with
+ * the others. A run draws them a little differently each time (the seconds
+ * on the till's clock, font hinting), so an ordinary run, CI's included,
+ * must not leave the checkout changed.
+ */
+export const DOCS_IMAGES = fileURLToPath(
+  process.env.UPDATE_DOCS_IMAGES === '1' ? new URL('../../docs/images/', import.meta.url) : SCREENSHOTS,
+);
 
 export interface E2eContext {
   server: WebPosServer;

@@ -4,7 +4,7 @@
  * check resolves, a supervisor override), the journal downloaded from the
  * page, the CLI's `journal report --html` run on it, and the page opened in
  * Chromium: chart and override list there, nothing wider than the window.
- * Saves docs/images/journal-report.png for docs/journal-report.md.
+ * Saves journal-report.png for docs/journal-report.md (in docs/images/ with `npm run docs:images`).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { JournalSummary } from '../../src/report/summary.js';
-import type { E2eTest } from './harness.js';
+import { DOCS_IMAGES, type E2eTest } from './harness.js';
 import { Till } from './till.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCREENSHOT = join(ROOT, 'docs/images/journal-report.png');
+const SCREENSHOT = join(DOCS_IMAGES, 'journal-report.png');
 /** A reason with markup in it: the report must show it as text. */
 const HOSTILE_REASON = 'Receipt shows <b>declined</b> & "failed"';
 
@@ -139,7 +139,7 @@ export const tests: E2eTest[] = [
         assert.deepEqual(await overflow(page), [], `nothing wider than a ${width} px window`);
       }
       await page.setViewportSize({ width: 1100, height: 900 });
-      await mkdir(join(ROOT, 'docs/images'), { recursive: true });
+      await mkdir(DOCS_IMAGES, { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       await screenshot(page, 'journal-report');
     },

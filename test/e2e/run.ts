@@ -4,8 +4,9 @@
  *   npm run test:e2e                 # every test
  *   npm run test:e2e -- timeout      # tests whose name contains "timeout"
  *
- * Screenshots of the main states go to test-results/e2e/; the till at three
- * screen sizes also to docs/images/web-pos-<width>x<height>.png. Not part of
+ * Screenshots of the main states go to test-results/e2e/, and so do the ones
+ * the docs show (the till at three screen sizes, the journal report), unless
+ * `npm run docs:images` runs it: then those go to docs/images/. Not part of
  * `npm test`: it needs a browser (`apt-get install chromium`).
  */
 import { tests as cjkFont } from './cjk-font.e2e.js';

@@ -28,9 +28,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { slug, type E2eTest } from './harness.js';
+import { DOCS_IMAGES, slug, type E2eTest } from './harness.js';
 import {
   buttonsOutside,
   covered,
@@ -44,7 +43,7 @@ import {
 } from './layout.js';
 import { Till } from './till.js';
 
-const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const IMAGES = DOCS_IMAGES;
 /** A fixed start for the page's clock, so the screenshots show the same times run after run (give or take the seconds the run takes). */
 const MORNING = new Date('2026-03-14T09:41:00Z');
 /** The size of docs/images/web-pos.png, the block dialog over the till. */
