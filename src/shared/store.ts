@@ -314,7 +314,8 @@ class SharedStoreImpl implements SharedStore {
           );
         } catch (error) {
           if (!(error instanceof RemoteUnreachable)) throw this.#failure('claim', error);
-          for (const record of records) this.#uncertain.set(record.id, { record, late: error.late });
+          // A new reservation only: one over a row the database holds (a lease on an unknown) is no sale to call off.
+          for (const record of records) if (!expected.has(record.id)) this.#uncertain.set(record.id, { record, late: error.late });
           this.#cutOff();
           break;
         }
