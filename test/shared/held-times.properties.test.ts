@@ -73,15 +73,21 @@ async function run(ops: readonly Op[]): Promise<void> {
   const terminals = [time.terminal(), time.terminal()];
   const guards = [await open(terminals[0]!, 'T1'), await open(terminals[1]!, 'T2')];
   const ids: string[] = [];
-  // A sale is settled and resumed by the lane that began it (its reservation is announced to no one:
-  // another lane settling it unread after a jump is open, see read-fresh-skew.test.ts).
+  // An attempt is settled, resumed and refunded by the lane that began it: a lane that first reads
+  // an attempt older than its own latest jump (a reservation announced to no one) and rewrites it
+  // moves its times by the jump (open, see read-fresh-skew.test.ts); recover tries run on either lane.
   const lanes = new Map<string, number>();
   const created = new Map<string, number>();
   const approved = new Map<string, number>();
   const sales = [0, 1, 2].map((i) => ({ amount: 1_000 + i, currency: 'CNY', card: { token: `tok_${i}` } }));
   for (const op of ops) {
     const pick = 'pick' in op && ids.length > 0 ? ids[op.pick % ids.length]! : undefined;
-    const g = (op.a === 'settle' || op.a === 'resume') && pick ? guards[lanes.get(pick)!]! : 'lane' in op ? guards[op.lane]! : guards[0]!;
+    const g =
+      op.a !== 'begin' && op.a !== 'jump' && op.a !== 'restart' && pick
+        ? guards[lanes.get(pick)!]!
+        : 'lane' in op
+          ? guards[op.lane]!
+          : guards[0]!;
     try {
       if (op.a === 'begin') {
         const d = await g.begin(sales[op.sale]!);
@@ -118,6 +124,9 @@ async function run(ops: readonly Op[]): Promise<void> {
     } catch (error) {
       if (!(error instanceof Error) || !('code' in error)) throw error;
     }
+    // A millisecond at least between two steps: two stamps of one attempt on two clocks (a jump
+    // between them) at one database millisecond would share a database time (HeldTimes pairs by value).
+    await time.advance(1);
     await flush();
     for (const row of await db.remote('observer').load('M1', undefined)) {
       const { id } = row.record;
