@@ -20,7 +20,7 @@ import type { AttemptRecord } from '../types.js';
  * knows comes back as the time the guard holds.
  */
 export class HeldTimes {
-  /** Per attempt: held, database, held, database, … for its latest version (five times at most). */
+  /** Per attempt: held, database, held, database, … for the version it read or wrote last, then those of versions before (ten times at most). */
   readonly #pairs = new Map<string, number[]>();
   readonly #limit: number;
 
@@ -75,6 +75,12 @@ export class HeldTimes {
   }
 
   #keep(id: string, pairs: number[]): void {
+    // An older version read after a newer one was written (a read answered late) must not make it
+    // forget the newer one's times: those of the version before are kept behind, one version's worth.
+    const before = this.#pairs.get(id) ?? [];
+    for (let i = 0; i < before.length && pairs.length < 20; i += 2) {
+      if (heldAt(pairs, before[i + 1] as number) === undefined) pairs.push(before[i] as number, before[i + 1] as number);
+    }
     this.#pairs.delete(id); // re-inserted last: the oldest go first when the table is full
     if (this.#pairs.size >= this.#limit) {
       const oldest = this.#pairs.keys().next().value;

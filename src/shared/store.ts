@@ -314,7 +314,8 @@ class SharedStoreImpl implements SharedStore {
           );
         } catch (error) {
           if (!(error instanceof RemoteUnreachable)) throw this.#failure('claim', error);
-          for (const record of records) this.#uncertain.set(record.id, { record, late: error.late });
+          // A new reservation only: one over a row the database holds (a lease on an unknown) is no sale to call off.
+          for (const record of records) if (!expected.has(record.id)) this.#uncertain.set(record.id, { record, late: error.late });
           this.#cutOff();
           break;
         }
@@ -497,8 +498,13 @@ class SharedStoreImpl implements SharedStore {
     await this.#retract();
     while (this.#outbox.length > 0) {
       const id = this.#outbox[0] as string;
-      const record = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
-      if (record) {
+      const kept = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
+      if (kept) {
+        // A lease another lane took meanwhile, and its count of tries, stay: a write made cut off knew
+        // nothing of them, and without them a second inquiry starts under a try count already used.
+        const [row] = await this.#timed(this.#remote.get(merchantId, [id]));
+        const theirs = row && this.#seen(row).recovery;
+        const record = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
         const write = this.#write(record);
         const others = await this.#timed(this.#remote.upload(merchantId, write));
         for (const { code, other } of conflictsOf(write.record, write.skew, others, windowMs)) {

@@ -118,6 +118,17 @@ describe('HeldTimes', () => {
     expect(times.read(leased, 0, -40_000, 1_000)).toMatchObject({ createdAt: record.createdAt, recovery: { leaseUntil: 1_160_000 } });
   });
 
+  it("an older version read after a newer one was written: the newer one's times keep their database times", () => {
+    const times = new HeldTimes(10);
+    times.read(record, 0, 0, 1_000); // the pending
+    const unknown = { ...record, status: 'unknown' as const, updatedAt: 1_001_000 };
+    times.write(unknown, 0); // the unknown written…
+    times.read(record, 0, 0, 1_000); // …and a read answered late with the pending
+    // The clock set 40 s back: a lease keeps the unknown's updatedAt, which must stay where it was.
+    const leased = { ...unknown, recovery: { tries: 1, leaseUntil: 1_200_000 } };
+    expect(times.write(leased, 40_000)).toMatchObject({ createdAt: 1_000_000 - 40_000, updatedAt: 1_001_000 - 40_000 });
+  });
+
   it('keeps at most its limit of attempts, the oldest dropped first', () => {
     const times = new HeldTimes(2);
     for (const id of ['a', 'b', 'c']) times.read(sampleRecord(id, { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 0, 0, 1_000);
