@@ -7,13 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type Guard, type RecoverAnswer } from '../../src/index.js';
-import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
-import { sharedStore } from '../../src/shared/store.js';
+import type { Guard, RecoverAnswer } from '../../src/index.js';
+import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
+import { lanes as sharedLanes } from '../helpers/lanes.js';
 
-const START = Date.parse('2026-04-02T01:30:00Z');
-const secret = 'atk2-held-props-secret-0123456789ab';
 const RUNS = Number(process.env.HELD_RUNS ?? 60);
 const STEPS = Number(process.env.HELD_STEPS ?? 40);
 const SEED = process.env.HELD_SEED === undefined ? undefined : Number(process.env.HELD_SEED);
@@ -56,20 +53,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 async function run(ops: readonly Op[]): Promise<void> {
-  const time = sharedVirtualTime(START);
-  const db = sharedMemoryDatabase(() => time.now());
+  const { time, db, open: openLane } = sharedLanes();
   const answers: ((a: RecoverAnswer) => void)[] = [];
   const open = (t: TerminalTime, id: string): Promise<Guard> =>
-    createGuard({
-      merchantId: 'M1',
-      terminalId: id,
-      secret,
-      store: sharedStore(db.remote(id), { local: memoryStore() }),
-      clock: t.clock,
-      scheduler: t.scheduler,
-      recoverAfter: '5s',
-      recover: () => new Promise<RecoverAnswer>((resolve) => answers.push(resolve)),
-    });
+    openLane(t, id, { recoverAfter: '5s', recover: () => new Promise<RecoverAnswer>((resolve) => answers.push(resolve)) });
   const terminals = [time.terminal(), time.terminal()];
   const guards = [await open(terminals[0]!, 'T1'), await open(terminals[1]!, 'T2')];
   const ids: string[] = [];

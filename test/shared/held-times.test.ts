@@ -10,41 +10,26 @@
  * version as older: UNKNOWN_OUTCOME for good.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type RecoverAnswer } from '../../src/index.js';
-import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import type { RecoverAnswer } from '../../src/index.js';
+import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
 import { HeldTimes } from '../../src/shared/held-times.js';
-import { sharedStore } from '../../src/shared/store.js';
+import { flush, lanes } from '../helpers/lanes.js';
 import { sampleRecord } from '../helpers/records.js';
 
-const START = Date.parse('2026-04-02T01:30:00Z');
-const secret = 'atk-shared-rewrite-secret-0123456789';
 const VISA = '4111 1111 1111 1111';
 const MIN = 60_000;
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
 
-function lanes() {
-  const time = sharedVirtualTime(START);
-  const db = sharedMemoryDatabase(() => time.now());
-  const open = (t: TerminalTime, id: string, recover?: () => Promise<RecoverAnswer>) =>
-    createGuard({
-      merchantId: 'M1',
-      terminalId: id,
-      secret,
-      store: sharedStore(db.remote(id), { local: memoryStore() }),
-      clock: t.clock,
-      scheduler: t.scheduler,
-      recoverAfter: '5s',
-      ...(recover ? { recover } : {}),
-    });
-  return { time, db, open };
+/** Two lanes' guards recover on a 5 s schedule, with `recover` when given. */
+function recoveringLanes() {
+  const { time, db, open } = lanes();
+  const openLane = (t: TerminalTime, id: string, recover?: () => Promise<RecoverAnswer>) =>
+    open(t, id, { recoverAfter: '5s', ...(recover ? { recover } : {}) });
+  return { time, db, open: openLane };
 }
 
 describe('a lane rewrites a record after its clock was set right', () => {
   it('a slow lane set right, then a partial refund of its sale: another lane still sees the approval inside the window', async () => {
-    const { time, open } = lanes();
+    const { time, open } = recoveringLanes();
     const t1 = time.terminal();
     const t2 = time.terminal();
     t1.jump(-10 * MIN); // lane 1's clock runs 10 minutes slow
@@ -67,7 +52,7 @@ describe('a lane rewrites a record after its clock was set right', () => {
   });
 
   it("a fast lane set right while its charge is unknown: another lane learns the processor's approval", async () => {
-    const { time, open } = lanes();
+    const { time, open } = recoveringLanes();
     const t1 = time.terminal();
     const t2 = time.terminal();
     let answer: (a: RecoverAnswer) => void = () => undefined;

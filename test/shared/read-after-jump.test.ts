@@ -8,29 +8,14 @@
  * after a jump, does move: read-fresh-skew.test.ts, open.)
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore } from '../../src/index.js';
-import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
-import { sharedStore } from '../../src/shared/store.js';
+import { lanes } from '../helpers/lanes.js';
 
-const START = Date.parse('2026-04-02T01:30:00Z');
-const secret = 'atk2-read-after-jump-0123456789abcd';
 const MIN = 60_000;
 const VISA = '4111 1111 1111 1111';
 
 describe("a lane set forward rewrites another lane's sale it had not read", () => {
   it("the sale's approval stays where it was on the database clock", async () => {
-    const time = sharedVirtualTime(START);
-    const db = sharedMemoryDatabase(() => time.now());
-    const open = (t: TerminalTime, id: string) =>
-      createGuard({
-        merchantId: 'M1',
-        terminalId: id,
-        secret,
-        store: sharedStore(db.remote(id), { local: memoryStore() }),
-        clock: t.clock,
-        scheduler: t.scheduler,
-      });
+    const { time, db, open } = lanes();
     const t1 = time.terminal();
     const t2 = time.terminal();
     t2.jump(-10 * MIN); // lane 2 runs 10 minutes slow

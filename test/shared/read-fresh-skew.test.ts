@@ -10,26 +10,10 @@
  * the second: the store and GuardTime must notice the jump together.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore } from '../../src/index.js';
-import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
-import { sharedStore } from '../../src/shared/store.js';
-
-const START = Date.parse('2026-04-02T01:30:00Z');
-const secret = 'atk2-fresh-skew-secret-0123456789ab';
+import { LANES_START as START, lanes } from '../helpers/lanes.js';
 
 async function settledElsewhere(before: number, after: number): Promise<number> {
-  const time = sharedVirtualTime(START);
-  const db = sharedMemoryDatabase(() => time.now());
-  const open = (t: TerminalTime, id: string) =>
-    createGuard({
-      merchantId: 'M1',
-      terminalId: id,
-      secret,
-      store: sharedStore(db.remote(id), { local: memoryStore() }),
-      clock: t.clock,
-      scheduler: t.scheduler,
-    });
+  const { time, db, open } = lanes();
   const t1 = time.terminal();
   const t2 = time.terminal();
   const g1 = await open(t1, 'T1');

@@ -1,0 +1,37 @@
+import { createGuard, memoryStore, type GuardOptions } from '../../src/index.js';
+import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
+import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
+import type { Remote } from '../../src/shared/remote.js';
+import { sharedStore } from '../../src/shared/store.js';
+
+/** 2026-04-02 09:30 in Shanghai: where the lanes' virtual time starts. */
+export const LANES_START = Date.parse('2026-04-02T01:30:00Z');
+
+/**
+ * Lanes of one merchant, `M1`, on one shared in-memory database (PostgreSQL's
+ * claim semantics) and one virtual time: `open(time.terminal(), 'T1')` is a
+ * guard over a shared store with a `local` of its own, on that terminal's
+ * clock and scheduler. `remote` wraps a lane's connection (a slow read, a lost answer).
+ */
+export function lanes(options: { remote?: (remote: Remote, terminalId: string) => Remote } = {}) {
+  const time = sharedVirtualTime(LANES_START);
+  const db = sharedMemoryDatabase(() => time.now());
+  const open = (terminal: TerminalTime, terminalId: string, guardOptions: Partial<GuardOptions> = {}) =>
+    createGuard({
+      merchantId: 'M1',
+      terminalId,
+      secret: 'shared-lanes-test-secret-0123456789ab',
+      store: sharedStore(options.remote ? options.remote(db.remote(terminalId), terminalId) : db.remote(terminalId), {
+        local: memoryStore(),
+      }),
+      clock: terminal.clock,
+      scheduler: terminal.scheduler,
+      ...guardOptions,
+    });
+  return { time, db, open };
+}
+
+/** Lets the promise chains over the in-memory database run to their end. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
