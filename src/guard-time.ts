@@ -1,4 +1,4 @@
-import { withChanges } from './record.js';
+import { retime } from './record.js';
 import type { AttemptRecord, Clock } from './types.js';
 
 /**
@@ -130,7 +130,7 @@ export class GuardTime {
   /** A record as the world sees it (stores, other tabs, the app): wall-clock times. */
   toWall(record: AttemptRecord): AttemptRecord {
     if (this.#epochs.length === 1) return record;
-    return this.#shift(record, (t) => this.wallOf(t));
+    return retime(record, (t) => this.wallOf(t));
   }
 
   /**
@@ -155,7 +155,7 @@ export class GuardTime {
     // "The future" on the clocks as they are now, not at the last stamp handed out.
     const now = this.now();
     const own = known ? [known.createdAt, known.updatedAt, known.pendingSince, known.approvedAt] : [];
-    const read = this.#shift(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#guardOf(wall, now));
+    const read = retime(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#guardOf(wall, now));
     if (latest(read) > this.#last) this.#noteAhead(read, record);
     return read;
   }
@@ -208,21 +208,6 @@ export class GuardTime {
       if (epoch.from <= guardTime) return epoch;
     }
     return this.#epochs[0] as Epoch;
-  }
-
-  #shift(record: AttemptRecord, convert: (time: number) => number): AttemptRecord {
-    const patch: Partial<AttemptRecord> = {
-      createdAt: convert(record.createdAt),
-      updatedAt: convert(record.updatedAt),
-      pendingSince: convert(record.pendingSince),
-    };
-    if (record.approvedAt !== undefined) patch.approvedAt = convert(record.approvedAt);
-    const same =
-      patch.createdAt === record.createdAt &&
-      patch.updatedAt === record.updatedAt &&
-      patch.pendingSince === record.pendingSince &&
-      patch.approvedAt === record.approvedAt;
-    return same ? record : withChanges(record, patch);
   }
 }
 

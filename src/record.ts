@@ -134,6 +134,40 @@ export function withChanges(record: AttemptRecord, patch: Partial<AttemptRecord>
 }
 
 /**
+ * `record` with `convert` applied to each of its times, and `convertLease` to
+ * a recover lease's end (left alone unless given: a wall time, not a stamp);
+ * the same object when none changes. For moving a record between clocks.
+ */
+export function retime(
+  record: AttemptRecord,
+  convert: (time: number) => number,
+  convertLease: (time: number) => number = (time) => time,
+): AttemptRecord {
+  const createdAt = convert(record.createdAt);
+  const updatedAt = convert(record.updatedAt);
+  const pendingSince = convert(record.pendingSince);
+  const approvedAt = record.approvedAt === undefined ? undefined : convert(record.approvedAt);
+  const recovery = record.recovery;
+  const leaseUntil = recovery?.leaseUntil === undefined ? undefined : convertLease(recovery.leaseUntil);
+  if (
+    createdAt === record.createdAt &&
+    updatedAt === record.updatedAt &&
+    pendingSince === record.pendingSince &&
+    approvedAt === record.approvedAt &&
+    leaseUntil === recovery?.leaseUntil
+  ) {
+    return record;
+  }
+  return withChanges(record, {
+    createdAt,
+    updatedAt,
+    pendingSince,
+    ...(approvedAt === undefined ? {} : { approvedAt }),
+    ...(leaseUntil === undefined || !recovery ? {} : { recovery: { ...recovery, leaseUntil } }),
+  });
+}
+
+/**
  * What is wrong with a stored or broadcast record, if anything. Stores and
  * other tabs are not trusted blindly: a record the rules cannot index (no
  * fingerprint, no times) or would trip over (a refund list that is not one)

@@ -1,7 +1,7 @@
 /** What other tabs or processes sharing the store changed: their records taken in, a wiped store written back. */
 import { GuardStorageError } from '../errors.js';
 import { isLive } from '../lifecycle.js';
-import { makeRecord, recordProblem, withChanges } from '../record.js';
+import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
 import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
@@ -79,14 +79,7 @@ function adoptAnnounced(ctx: GuardContext, record: AttemptRecord): void {
   if (held && !ctx.announced.has(record.id)) return;
   const now = guardNow(ctx);
   // Its times are the sender's word: none may lie ahead, or a forged hold would never turn unknown (liftable) nor expire.
-  const clamp = (t: number) => Math.min(t, now);
-  const given = ctx.time.fromWall(makeRecord(record));
-  const adopted = withChanges(given, {
-    createdAt: clamp(given.createdAt),
-    updatedAt: clamp(given.updatedAt),
-    pendingSince: clamp(given.pendingSince),
-    ...(given.approvedAt === undefined ? {} : { approvedAt: clamp(given.approvedAt) }),
-  });
+  const adopted = retime(ctx.time.fromWall(makeRecord(record)), (t) => Math.min(t, now));
   if (ctx.index.deadline(adopted) <= now) return;
   ctx.announced.add(record.id);
   ctx.index.add(adopted);

@@ -1,4 +1,4 @@
-import { makeRecord } from '../record.js';
+import { retime } from '../record.js';
 import type { AttemptRecord } from '../types.js';
 
 /**
@@ -60,11 +60,12 @@ export class HeldTimes {
   write(record: AttemptRecord, skew: number): AttemptRecord {
     const known = this.#pairs.get(record.id);
     const pairs: number[] = [];
-    const written = retime(record, (held) => {
+    const toRow = (held: number) => {
       const database = (known ? databaseAt(known, held) : undefined) ?? held + skew;
       pairs.push(held, database);
       return database - skew;
-    });
+    };
+    const written = retime(record, toRow, toRow);
     this.#keep(record.id, pairs);
     return written;
   }
@@ -98,31 +99,4 @@ function heldAt(pairs: readonly number[], database: number): number | undefined 
 function databaseAt(pairs: readonly number[], held: number): number | undefined {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === held) return pairs[i + 1];
   return undefined;
-}
-
-/** `record` with `convert` applied to each of its times, a recover lease's end with `convertLease`; the same object when none changes. */
-export function retime(record: AttemptRecord, convert: (time: number) => number, convertLease = convert): AttemptRecord {
-  const createdAt = convert(record.createdAt);
-  const updatedAt = convert(record.updatedAt);
-  const pendingSince = convert(record.pendingSince);
-  const approvedAt = record.approvedAt === undefined ? undefined : convert(record.approvedAt);
-  const lease = record.recovery?.leaseUntil;
-  const leaseUntil = lease === undefined ? undefined : convertLease(lease);
-  if (
-    createdAt === record.createdAt &&
-    updatedAt === record.updatedAt &&
-    pendingSince === record.pendingSince &&
-    approvedAt === record.approvedAt &&
-    leaseUntil === lease
-  ) {
-    return record;
-  }
-  return makeRecord({
-    ...record,
-    createdAt,
-    updatedAt,
-    pendingSince,
-    ...(approvedAt === undefined ? {} : { approvedAt }),
-    ...(leaseUntil === undefined || !record.recovery ? {} : { recovery: { ...record.recovery, leaseUntil } }),
-  });
 }
