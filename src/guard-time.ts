@@ -59,7 +59,12 @@ export class GuardTime {
    * start before a stamp already handed out.
    */
   readonly #ahead = new Map<number, number>();
-  /** Stamps of `#ahead` that a later epoch would misread: read by this table, never by the epochs. */
+  /**
+   * Stamps of `#ahead` that a later epoch would misread, and stamps from
+   * outside that fit no epoch (see #fromOutside): read by this table, never
+   * by the epochs. Only times stamped around one of this clock's jumps land
+   * here, so it stays small.
+   */
   readonly #pinned = new Map<number, number>();
   #sweepAt = 1024;
 
@@ -155,7 +160,7 @@ export class GuardTime {
     // "The future" on the clocks as they are now, not at the last stamp handed out.
     const now = this.now();
     const own = known ? [known.createdAt, known.updatedAt, known.pendingSince, known.approvedAt] : [];
-    const read = retime(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#guardOf(wall, now));
+    const read = retime(record, (wall) => own.find((t) => t !== undefined && this.wallOf(t) === wall) ?? this.#fromOutside(wall, now));
     if (latest(read) > this.#last) this.#noteAhead(read, record);
     return read;
   }
@@ -175,6 +180,19 @@ export class GuardTime {
     note(read.updatedAt, stored.updatedAt);
     note(read.pendingSince, stored.pendingSince);
     note(read.approvedAt, stored.approvedAt);
+  }
+
+  /**
+   * A wall time from outside in guard time, pinned when its epoch would not
+   * give it back: one that fits no epoch's span (read by today's gap, it
+   * lands in an older epoch) is a time another device stamped around a jump
+   * of this one's clock, read through a store that already moved it onto
+   * the clock as it is now. Written back unpinned, it would move by the jump.
+   */
+  #fromOutside(wall: number, now: number): number {
+    const guardTime = this.#guardOf(wall, now);
+    if (this.wallOf(guardTime) !== wall && !this.#pinned.has(guardTime) && guardTime <= this.#last) this.#pinned.set(guardTime, wall);
+    return guardTime;
   }
 
   get #current(): Epoch {

@@ -158,6 +158,26 @@ describe('GuardTime: stamps read from outside that lie ahead of its own', () => 
   });
 });
 
+describe('GuardTime: stamps read from outside that fit no epoch', () => {
+  it('writes back a stamp from around a clock set forward as it read it', () => {
+    // Another device stamped a sale at 10:00:00; this till's clock was set 2 s forward a moment
+    // later, and its store, knowing the new skew, hands the stamp over as 10:00:02. That wall time
+    // fits neither epoch (before the jump it is ahead of every stamp, after it before the first):
+    // read by today's gap it lands in the old epoch, and written back by that one's gap it moved
+    // 2 s back, on every lane.
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    time.now();
+    clock.advance(100);
+    clock.jump(2_000);
+    time.now();
+    const theirs = record(START + 2_000);
+    const ours = time.fromWall(theirs);
+    expect(ours.createdAt).toBe(START); // its age is right
+    expect(time.toWall(ours)).toMatchObject({ createdAt: theirs.createdAt, pendingSince: theirs.pendingSince });
+  });
+});
+
 describe('GuardTime.wallCutoff', () => {
   it('is just after the wall time of a stamp, and down to the first stamp after a clock set back', () => {
     let wall = 1_000_000_000;
