@@ -1,4 +1,4 @@
-import { retime } from '../record.js';
+import { retime, withChanges } from '../record.js';
 import type { AttemptRecord } from '../types.js';
 
 /**
@@ -22,6 +22,8 @@ import type { AttemptRecord } from '../types.js';
 export class HeldTimes {
   /** Per attempt: held, database, held, database, … for the version it read or wrote last, then those of versions before (ten times at most). */
   readonly #pairs = new Map<string, number[]>();
+  /** Per attempt: the newest version handed to the guard or written by it, and its `updatedAt` as held. */
+  readonly #latest = new Map<string, { version: number; updatedAt: number }>();
   readonly #limit: number;
 
   constructor(limit: number) {
@@ -34,11 +36,11 @@ export class HeldTimes {
    * it, any other moved by the difference of the skews, or not at all when
    * that is under `sameClockMs` (the noise of measuring a skew).
    */
-  read(record: AttemptRecord, rowSkew: number, skew: number, sameClockMs: number): AttemptRecord {
+  read(record: AttemptRecord, rowSkew: number, skew: number, sameClockMs: number, version: number): AttemptRecord {
     const known = this.#pairs.get(record.id);
     const shift = Math.abs(rowSkew - skew) < sameClockMs ? 0 : rowSkew - skew;
     const pairs: number[] = [];
-    const read = retime(
+    let read = retime(
       record,
       (time) => {
         const database = time + rowSkew;
@@ -52,8 +54,38 @@ export class HeldTimes {
         return time + shift;
       },
     );
+    read = this.#inVersionOrder(read, version, record.updatedAt + rowSkew, pairs);
     this.#keep(record.id, pairs);
     return read;
+  }
+
+  /** The guard wrote `record`, and the database holds it as `version`. */
+  landed(record: AttemptRecord, version: number): void {
+    const latest = this.#latest.get(record.id);
+    if (!latest || version >= latest.version) this.#latest.set(record.id, { version, updatedAt: record.updatedAt });
+  }
+
+  /**
+   * `read` with an `updatedAt` that puts it where its version is among the
+   * versions handed before. The guard keeps, of two versions, the one whose
+   * `updatedAt` is later (a read can answer older than what it holds); but
+   * across terminals that is the order of their clocks, not of their writes:
+   * another terminal's settle, stamped on a clock 900 ms behind (within
+   * `sameClockMs`: not moved), read as older than the pending it settled,
+   * and the sale stayed IN_FLIGHT here. The database's versions are the
+   * order. The moved time is paired with the database time it stands for, so
+   * it goes back unchanged.
+   */
+  #inVersionOrder(read: AttemptRecord, version: number, database: number, pairs: number[]): AttemptRecord {
+    const latest = this.#latest.get(read.id);
+    let updatedAt = read.updatedAt;
+    // Not after it, at it: the guard takes a version as new as the one it holds (a lease keeps its updatedAt).
+    if (latest && version > latest.version) updatedAt = Math.max(updatedAt, latest.updatedAt);
+    else if (latest && version < latest.version) updatedAt = Math.min(updatedAt, latest.updatedAt - 1);
+    if (!latest || version >= latest.version) this.#latest.set(read.id, { version, updatedAt });
+    if (updatedAt === read.updatedAt) return read;
+    pairs.unshift(updatedAt, database);
+    return withChanges(read, { updatedAt });
   }
 
   /** `record` as the guard wrote it, its times made what a row written with `skew` needs for each to keep its database time. */
@@ -73,6 +105,7 @@ export class HeldTimes {
   /** Forgets an attempt (deleted, or no longer among the rows the store keeps). */
   drop(id: string): void {
     this.#pairs.delete(id);
+    this.#latest.delete(id);
   }
 
   #keep(id: string, pairs: number[]): void {
@@ -85,7 +118,7 @@ export class HeldTimes {
     this.#pairs.delete(id); // re-inserted last: the oldest go first when the table is full
     if (this.#pairs.size >= this.#limit) {
       const oldest = this.#pairs.keys().next().value;
-      if (oldest !== undefined) this.#pairs.delete(oldest);
+      if (oldest !== undefined) this.drop(oldest);
     }
     this.#pairs.set(id, pairs);
   }

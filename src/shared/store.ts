@@ -320,7 +320,7 @@ class SharedStoreImpl implements SharedStore {
           break;
         }
         if (answer.written) {
-          for (const row of answer.rows) this.#remember(row);
+          for (const row of answer.rows) this.#landed(row, records);
           this.#mirror(records);
           return records.length > 0;
         }
@@ -343,7 +343,7 @@ class SharedStoreImpl implements SharedStore {
       await this.#freshSkew();
       if (!this.#down) {
         try {
-          this.#remember(await this.#timed(this.#remote.put(merchantId, this.#write(record))));
+          this.#landed(await this.#timed(this.#remote.put(merchantId, this.#write(record))), [record]);
           this.#mirror([record]);
           return;
         } catch (error) {
@@ -911,7 +911,7 @@ class SharedStoreImpl implements SharedStore {
    */
   #seen(row: SharedRow): AttemptRecord {
     this.#remember(row);
-    return this.#heldTimes.read(row.record, row.skew, this.#skew, SAME_CLOCK_MS);
+    return this.#heldTimes.read(row.record, row.skew, this.#skew, SAME_CLOCK_MS, row.version);
   }
 
   /**
@@ -929,6 +929,13 @@ class SharedStoreImpl implements SharedStore {
     const ids = new Set(claim.ids);
     for (const key of claim.keys) for (const id of this.#filed.get(key) ?? []) ids.add(id);
     return [...ids].map((id) => this.#known.get(id)).filter((row): row is SharedRow => row !== undefined);
+  }
+
+  /** A row this store wrote for the guard: `written` holds its record as the guard holds it. */
+  #landed(row: SharedRow, written: readonly AttemptRecord[]): void {
+    this.#remember(row);
+    const record = written.find((r) => r.id === row.record.id);
+    if (record) this.#heldTimes.landed(record, row.version);
   }
 
   #remember(row: SharedRow): void {

@@ -72,25 +72,48 @@ describe('a lane rewrites a record after its clock was set right', () => {
   });
 });
 
+describe('lanes whose clocks are under a second apart', () => {
+  it('a void on the lane 900 ms behind reaches the lane that charged the sale: its re-charge goes through', async () => {
+    const { time, open } = lanes();
+    const t1 = time.terminal();
+    const t2 = time.terminal();
+    t2.jump(-900); // one clock, as far as skews go (under a second): its times are not moved
+    const g1 = await open(t1, 'T1');
+    const g2 = await open(t2, 'T2');
+    const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_900' } };
+    const d = await g1.begin(sale);
+    await time.advance(200);
+    await g1.settle(d.attempt!.id, { status: 'approved', authCode: '123456' });
+    await time.advance(100);
+    await flush();
+    // The manager voids it on lane 2, stamped 600 ms before the approval by lane 2's clock: once
+    // taken on lane 1 as the older version and dropped, and the re-charge blocked as DUPLICATE_CHARGE.
+    await g2.settle(d.attempt!.id, { status: 'voided' });
+    await time.advance(100);
+    await flush();
+    expect((await g1.begin(sale)).verdict).toBe('allow');
+  });
+});
+
 describe('HeldTimes', () => {
   const record = sampleRecord('a', { createdAt: 1_000_000, updatedAt: 1_000_000, pendingSince: 1_000_000 });
 
   it('writes a time it handed out back as the same database time under a new skew, and reads it back as handed out', () => {
     const times = new HeldTimes(10);
-    const held = times.read(record, 5_000, 5_000, 1_000); // written and read with one skew: as it is
+    const held = times.read(record, 5_000, 5_000, 1_000, 1); // written and read with one skew: as it is
     expect(held).toBe(record);
     // The terminal's clock is set 40 s back: its skew grows by 40 s. A settle keeps createdAt and takes a new updatedAt.
     const settled = { ...held, status: 'approved' as const, updatedAt: 1_000_000 + 60_000, approvedAt: 1_000_000 + 60_000 };
     const row = times.write(settled, 45_000);
     expect(row.createdAt + 45_000).toBe(record.createdAt + 5_000); // the same database time
     expect(row.updatedAt).toBe(settled.updatedAt); // a new time: on the clock of now
-    expect(times.read(row, 45_000, 45_000, 1_000)).toMatchObject({ createdAt: held.createdAt, updatedAt: settled.updatedAt });
+    expect(times.read(row, 45_000, 45_000, 1_000, 2)).toMatchObject({ createdAt: held.createdAt, updatedAt: settled.updatedAt });
   });
 
   it("moves another writer's times by the difference of the skews, unless it is under a second", () => {
     const times = new HeldTimes(10);
-    expect(times.read(record, 5_000, 5_900, 1_000)).toBe(record);
-    expect(times.read(sampleRecord('b', { createdAt: 1, updatedAt: 1, pendingSince: 1 }), 65_000, 5_000, 1_000)).toMatchObject({
+    expect(times.read(record, 5_000, 5_900, 1_000, 1)).toBe(record);
+    expect(times.read(sampleRecord('b', { createdAt: 1, updatedAt: 1, pendingSince: 1 }), 65_000, 5_000, 1_000, 1)).toMatchObject({
       createdAt: 60_001,
     });
   });
@@ -98,25 +121,40 @@ describe('HeldTimes', () => {
   it("reads a recover lease's end on the clock as it is now, whatever it handed out before", () => {
     const times = new HeldTimes(10);
     const leased = { ...record, recovery: { tries: 1, leaseUntil: 1_120_000 } };
-    expect(times.read(leased, 0, 0, 1_000)).toBe(leased);
+    expect(times.read(leased, 0, 0, 1_000, 1)).toBe(leased);
     // The clock set 40 s back: the lease ends 40 s later by it, while the attempt's own times stay as held.
-    expect(times.read(leased, 0, -40_000, 1_000)).toMatchObject({ createdAt: record.createdAt, recovery: { leaseUntil: 1_160_000 } });
+    expect(times.read(leased, 0, -40_000, 1_000, 1)).toMatchObject({ createdAt: record.createdAt, recovery: { leaseUntil: 1_160_000 } });
   });
 
   it("an older version read after a newer one was written: the newer one's times keep their database times", () => {
     const times = new HeldTimes(10);
-    times.read(record, 0, 0, 1_000); // the pending
+    times.read(record, 0, 0, 1_000, 1); // the pending
     const unknown = { ...record, status: 'unknown' as const, updatedAt: 1_001_000 };
     times.write(unknown, 0); // the unknown written…
-    times.read(record, 0, 0, 1_000); // …and a read answered late with the pending
+    times.landed(unknown, 2);
+    times.read(record, 0, 0, 1_000, 1); // …and a read answered late with the pending
     // The clock set 40 s back: a lease keeps the unknown's updatedAt, which must stay where it was.
     const leased = { ...unknown, recovery: { tries: 1, leaseUntil: 1_200_000 } };
     expect(times.write(leased, 40_000)).toMatchObject({ createdAt: 1_000_000 - 40_000, updatedAt: 1_001_000 - 40_000 });
   });
 
+  it("hands each attempt's versions with updatedAt in version order, whatever the writers' clocks say", () => {
+    const times = new HeldTimes(10);
+    const pending = times.read(record, 0, 0, 1_000, 1);
+    // Another writer, 900 ms behind (one clock within 1 s): its settle, 200 ms later, is stamped 700 ms earlier.
+    const settled = { ...record, status: 'approved' as const, updatedAt: record.updatedAt - 700, approvedAt: record.updatedAt - 700 };
+    const read = times.read(settled, 900, 0, 1_000, 2);
+    expect(read.updatedAt).toBeGreaterThanOrEqual(pending.updatedAt);
+    expect(read.approvedAt).toBe(settled.approvedAt); // only the order moves
+    // Written back unchanged (a lease), it keeps its database time.
+    expect(times.write({ ...read, recovery: { tries: 1 } }, 0).updatedAt).toBe(settled.updatedAt + 900);
+    // The pending read again, answered late: older than the version handed.
+    expect(times.read({ ...record, updatedAt: record.updatedAt + 5_000 }, 0, 0, 1_000, 1).updatedAt).toBeLessThan(read.updatedAt);
+  });
+
   it('keeps at most its limit of attempts, the oldest dropped first', () => {
     const times = new HeldTimes(2);
-    for (const id of ['a', 'b', 'c']) times.read(sampleRecord(id, { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 0, 0, 1_000);
+    for (const id of ['a', 'b', 'c']) times.read(sampleRecord(id, { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 0, 0, 1_000, 1);
     // 'a' was dropped: its time is not known any more, and is written as a time on the clock of now.
     expect(times.write(sampleRecord('a', { createdAt: 7, updatedAt: 7, pendingSince: 7 }), 100).createdAt).toBe(7);
     // 'c' is known: its database time (7, read with skew 0) is kept under the new skew.
