@@ -103,6 +103,21 @@ export class GuardTime {
     return now;
   }
 
+  /**
+   * The wall clock as this guard's stamps read it, taking no stamp: the
+   * wall clock itself once it moved past the tolerance (the next stamp
+   * starts an epoch on it), else guard time by the current epoch's gap. A
+   * store that measures the database's clock against this, not the wall
+   * clock, moves its times with the guard's: after a jump under the
+   * tolerance, the guard's stamps stay on the clock before it, and so does
+   * the store's skew.
+   */
+  wallNow(): number {
+    const now = Math.floor(this.#clock.monotonic() + this.#offset);
+    const wall = Math.floor(this.#clock.now());
+    return Math.abs(wall - now - this.#current.skew) > EPOCH_TOLERANCE_MS ? wall : now + this.#current.skew;
+  }
+
   #startEpoch(from: number, skew: number): void {
     this.#epochs.push({ from, skew });
     for (const [stamp, read] of this.#ahead) if (stamp >= from) this.#pinned.set(stamp, read);

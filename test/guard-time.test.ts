@@ -178,6 +178,22 @@ describe('GuardTime: stamps read from outside that fit no epoch', () => {
   });
 });
 
+describe('GuardTime.wallNow', () => {
+  it('is the wall clock its stamps read, without taking one: unmoved by a jump under a second, the wall clock past it', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const first = time.now();
+    clock.advance(1_000);
+    clock.jump(900);
+    expect(time.wallNow()).toBe(clock.wall - 900);
+    expect(time.wallOf(time.now())).toBe(clock.wall - 900);
+    clock.jump(900);
+    expect(time.wallNow()).toBe(clock.wall);
+    expect(time.wallOf(first)).toBe(START); // no epoch started by wallNow: now() starts it
+    expect(time.wallOf(time.now())).toBe(clock.wall);
+  });
+});
+
 describe('GuardTime.wallCutoff', () => {
   it('is just after the wall time of a stamp, and down to the first stamp after a clock set back', () => {
     let wall = 1_000_000_000;

@@ -17,7 +17,12 @@ import { journal, storeCall, storeCallSync } from './writes.js';
 export async function hydrate(ctx: GuardContext): Promise<void> {
   const { store, merchantId, terminalId, windowMs, pendingTimeoutMs, clock, scheduler } = ctx.o;
   // A shared store scopes everything that follows to this merchant and terminal.
-  await storeCall('attach', async () => store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, clock, scheduler }));
+  // The store reads the wall clock as the guard's stamps do: a jump under GuardTime's tolerance
+  // moves neither, one past it both (a shared store measures its skew against this clock).
+  const storeClock = { now: () => ctx.time.wallNow(), monotonic: () => clock.monotonic() };
+  await storeCall('attach', async () =>
+    store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, clock: storeClock, scheduler }),
+  );
   const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
   if (secretChanged && !ctx.o.resetOnSecretChange) {
