@@ -32,6 +32,11 @@ export interface Cells {
 export interface ReadContext {
   /** The caller's `currency`, for exports without a currency column. */
   currency: string | undefined;
+  /**
+   * An id made from a row's content, told apart from the rows before it in this download that made the same one:
+   * the first keeps it, the n-th listed alike gets `#n` (see `refundIdOf`).
+   */
+  occurrence(id: string): string;
 }
 
 export interface Preset {
@@ -61,11 +66,14 @@ function tx(fields: { [K in keyof Tx]: Tx[K] | undefined }): Tx {
  * `reconcile` counts a transaction listed twice under one id once (a day downloaded twice and joined), and the same
  * refund sits at another line in a later download, or in a second download pasted under the first; an id from
  * the line made it two refunds, and a charge refunded once read as REFUNDED_TWICE. Two refunds of one charge that
- * agree in all of these (same amount, same second, no refund number) are taken for one row listed twice.
+ * agree in all of these (two partial refunds of one amount in one second: the files have second resolution) are
+ * still two: a download lists each refund once, so the second listed alike is `#2`, the third `#3` (by
+ * `context.occurrence`, counted per download: the same file read again, or pasted under itself header and all,
+ * gives the same ids, and those count once).
  */
-function refundIdOf(original: string, amount: number, at: number, merchantRefund?: string): string {
+function refundIdOf(context: ReadContext, original: string, amount: number, at: number, merchantRefund?: string): string {
   const when = new Date(at).toISOString();
-  return `${original}:refund:${amount}@${when}${merchantRefund === undefined ? '' : `:${merchantRefund}`}`;
+  return context.occurrence(`${original}:refund:${amount}@${when}${merchantRefund === undefined ? '' : `:${merchantRefund}`}`);
 }
 
 /** A WeChat Pay id cell: `0` is how the bill writes "none" (a sale row's 微信退款单号, 商户退款单号). */
@@ -203,7 +211,7 @@ const stripePayments: Preset = {
 const adyen: Preset = {
   header: ['psp reference', 'merchant reference', 'creation date', 'type', 'gross currency'],
   zone: 'UTC',
-  rows(c) {
+  rows(c, context) {
     const type = c.need('type');
     const settled = type === 'Settled' || type === 'SettledBulk';
     const refunded = type === 'Refunded' || type === 'RefundedBulk';
@@ -225,7 +233,7 @@ const adyen: Preset = {
       ];
     }
     const amount = c.amount('gross debit (gc)', currency);
-    const id = c.text('modification reference') ?? refundIdOf(psp, amount, at, c.text('modification merchant reference'));
+    const id = c.text('modification reference') ?? refundIdOf(context, psp, amount, at, c.text('modification merchant reference'));
     return [tx({ id, type: 'refund', status: 'succeeded', amount, currency, at, original: psp })];
   },
 };
@@ -241,7 +249,7 @@ const wechat: Preset = {
   header: ['交易时间', '设备号', '微信订单号', '商户订单号', '交易状态', '应结订单金额'],
   zone: 'Asia/Shanghai',
   end: (first) => first.startsWith('总交易单数'),
-  rows(c) {
+  rows(c, context) {
     const state = c.need('交易状态').toUpperCase();
     const order = c.need('微信订单号');
     const currency = c.has('货币种类') ? c.currency('货币种类') : 'CNY';
@@ -271,7 +279,7 @@ const wechat: Preset = {
     const merchantRefund = wechatId(c, '商户退款单号');
     return [
       tx({
-        id: wechatId(c, '微信退款单号') ?? refundIdOf(order, amount, at, merchantRefund),
+        id: wechatId(c, '微信退款单号') ?? refundIdOf(context, order, amount, at, merchantRefund),
         type: 'refund',
         status: refundState === 'FAIL' || refundState === 'CHANGE' ? 'failed' : 'succeeded',
         amount,
@@ -303,7 +311,7 @@ const alipay: Preset = {
     const at = c.time(c.text('完成时间') ? '完成时间' : '创建时间');
     const common = { status: 'succeeded', amount, currency, at, terminalId: c.text('终端号') } as const;
     if (kind === '交易') return [tx({ ...common, id: trade, type: 'charge', reference: c.text('商户订单号') })];
-    const id = c.text('退款批次号/请求号') ?? refundIdOf(trade, amount, at);
+    const id = c.text('退款批次号/请求号') ?? refundIdOf(context, trade, amount, at);
     return [tx({ ...common, id, type: 'refund', original: trade })];
   },
 };

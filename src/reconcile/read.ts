@@ -8,7 +8,15 @@ import { TZDate } from '@date-fns/tz';
 import { GuardConfigError, GuardInputError, describeValue, errorText, fail, invalidOption } from '../errors.js';
 import { currencyExponent, toHalfWidth, toMinorUnits } from './amount.js';
 import { csvRows, headerKey, type CsvRow } from './csv.js';
-import { PRESETS, TRANSACTION_FORMATS, genericPreset, type Cells, type Preset, type TransactionFormat } from './presets.js';
+import {
+  PRESETS,
+  TRANSACTION_FORMATS,
+  genericPreset,
+  type Cells,
+  type Preset,
+  type ReadContext,
+  type TransactionFormat,
+} from './presets.js';
 import { AT_RULE, epochOf, transactionSchema } from './transactions.js';
 import type { ProcessorTransaction } from './types.js';
 
@@ -161,12 +169,29 @@ function fromRows(rows: readonly CsvRow[], presets: readonly Preset[], o: Resolv
   rows[start]!.cells.forEach((cell, i) => columns.has(headerKey(cell)) || columns.set(headerKey(cell), i));
   const out: ProcessorTransaction[] = [];
   const zone = o.timeZone ?? preset.zone;
+  // How often this download has listed each id made from a row's content (a refund without an id of its own): the
+  // n-th listed alike is a refund of its own, `#n`. Counted per download, so the same file read again, or pasted
+  // under itself header and all, gives the same ids, which `reconcile` counts once, as it does a processor's id.
+  let made = new Map<string, number>();
+  const context: ReadContext = {
+    currency: o.currency,
+    occurrence(id) {
+      const n = (made.get(id) ?? 0) + 1;
+      made.set(id, n);
+      return n === 1 ? id : `${id}#${n}`;
+    },
+  };
+  // Compared as written, no headerKey: that caches the first 1,000 cells it sees, and these are mostly ids.
+  const header = rows[start]!.cells;
+  const headerAt = preset.header.map((column) => columns.get(headerKey(column))!);
   for (let r = start + 1; r < rows.length; r++) {
     const row = rows[r]!;
     if (preset.end?.(row.cells[0] ?? '')) break;
     if (row.cells.every((cell) => cell === '')) continue;
+    // The header again: a second download pasted under the first starts here, and its rows are counted anew.
+    if (headerAt.every((i) => row.cells[i] === header[i])) made = new Map();
     const cells = cellsOf(row, columns, o.name, zone);
-    for (const transaction of preset.rows(cells, { currency: o.currency })) out.push(checked(transaction, row.line, o.name));
+    for (const transaction of preset.rows(cells, context)) out.push(checked(transaction, row.line, o.name));
   }
   return out;
 }

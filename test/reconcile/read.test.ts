@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { GuardConfigError, GuardInputError } from '../../src/index.js';
-import { parseTransactions, readTransactions, type ProcessorTransaction } from '../../src/reconcile.js';
+import { parseTransactions, readTransactions, reconcile, type ProcessorTransaction } from '../../src/reconcile.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/transactions/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -450,4 +450,54 @@ test('unionpay: 交易类型 01/04/31, fen or yuan amounts, only the last 4 of �
   // In January, a 0301 time is last year's March.
   vi.setSystemTime(new Date('2027-01-05T00:00:00Z'));
   expect((await readTransactions(fixture('unionpay.csv'), { format: 'unionpay' }))[0]!.at).toBe(at('2026-03-01T01:00:05Z'));
+});
+
+describe('two refunds a file lists alike (no refund id, same charge, amount and second) are two refunds', () => {
+  /** The file with its refund row made a partial refund without an id of its own, then listed twice. */
+  const twice = (text: string, refund: (line: string) => boolean, partial: (line: string) => string): string => {
+    const lines = text.split('\n');
+    const at = lines.findIndex(refund);
+    lines.splice(at, 1, partial(lines[at]!), partial(lines[at]!));
+    return lines.join('\n');
+  };
+  const excess = (transactions: ProcessorTransaction[]) => reconcile([], transactions).findings.filter((f) => f.code === 'REFUNDED_TWICE');
+
+  test('alipay, no 退款批次号/请求号: the coffee refunded 7.00 twice in one second is 14.00 of a 12.50 charge', async () => {
+    const trade = '2026030122001412345678901234';
+    const day = twice(
+      await readFile(fixture('alipay.csv'), 'utf8'),
+      (line) => line.includes(',退款\t,'),
+      (line) => line.replace(',RF2026030100001\t,', ',,').replaceAll(',-12.50\t,', ',-7.00\t,'),
+    );
+    const read = parseTransactions(day, { format: 'alipay' });
+    const id = `${trade}:refund:700@2026-03-01T03:00:00.000Z`;
+    // Both refunds count: 1.50 returned beyond the charge.
+    expect(excess(read)).toMatchObject([{ amount: 150, transactions: [trade, id, `${id}#2`] }]);
+    // The first keeps the id made from its content; the second listed alike is told apart by its occurrence.
+    expect(read.filter((t) => t.type === 'refund').map((t) => [t.id, t.amount, t.original])).toEqual([
+      [id, 700, trade],
+      [`${id}#2`, 700, trade],
+    ]);
+    // The same file read twice and joined, or pasted under itself with its header: the same ids, still two refunds.
+    expect(reconcile([], [...read, ...parseTransactions(day, { format: 'alipay' })])).toEqual(reconcile([], read));
+    const pasted = parseTransactions(`${day}\n${day.replace(/^\uFEFF/, '')}`, { format: 'alipay' });
+    expect(pasted.filter((t) => t.type === 'refund').map((t) => t.id)).toEqual([id, `${id}#2`, id, `${id}#2`]);
+    expect(reconcile([], pasted)).toEqual(reconcile([], read));
+  });
+
+  test('adyen, Modification Reference and Modification Merchant Reference empty: two refunds of 7.00, both counted', async () => {
+    const psp = '8816178952380553';
+    const day = twice(
+      await readFile(fixture('adyen.csv'), 'utf8'),
+      (line) => line.includes(',Refunded,'),
+      (line) => line.replace(',Refunded,8826178952381771,', ',Refunded,,').replace(',refund-0001,', ',,').replaceAll(',12.50,', ',7.00,'),
+    );
+    const read = parseTransactions(day, { format: 'adyen' });
+    const id = `${psp}:refund:700@2026-03-01T10:00:00.000Z`;
+    expect(excess(read)).toMatchObject([{ amount: 150, currency: 'EUR', transactions: [psp, id, `${id}#2`] }]);
+    expect(read.filter((t) => t.type === 'refund').map((t) => [t.id, t.amount, t.original])).toEqual([
+      [id, 700, psp],
+      [`${id}#2`, 700, psp],
+    ]);
+  });
 });
