@@ -62,8 +62,9 @@ export class GuardTime {
   /**
    * Stamps of `#ahead` that a later epoch would misread, and stamps from
    * outside that fit no epoch (see #fromOutside): read by this table, never
-   * by the epochs. Only times stamped around one of this clock's jumps land
-   * here, so it stays small.
+   * by the epochs. Times stamped around one of this clock's jumps land here:
+   * after a sleep, every time another device stamped during it, and they
+   * are never dropped.
    */
   readonly #pinned = new Map<number, number>();
   #sweepAt = 1024;
@@ -203,11 +204,20 @@ export class GuardTime {
    * lands in an older epoch) is a time another device stamped around a jump
    * of this one's clock, read through a store that already moved it onto
    * the clock as it is now. Written back unpinned, it would move by the jump.
+   *
+   * Pinned half a millisecond off: that whole millisecond of guard time may
+   * already stand for another wall time (a stamp of this guard's own, a time
+   * read by that epoch, after a sleep any time of the S before it), and one
+   * guard time has one wall time. No stamp is handed out, and no time read by
+   * an epoch lands, between two whole milliseconds; pins of two jumps that
+   * meet there move on by a fraction.
    */
   #fromOutside(wall: number, now: number): number {
-    const guardTime = this.#guardOf(wall, now);
-    if (this.wallOf(guardTime) !== wall && !this.#pinned.has(guardTime) && guardTime <= this.#last) this.#pinned.set(guardTime, wall);
-    return guardTime;
+    let pin = this.#guardOf(wall, now);
+    if (this.wallOf(pin) === wall) return pin;
+    for (pin += 0.5; (this.#pinned.get(pin) ?? wall) !== wall;) pin += 2 ** -10;
+    this.#pinned.set(pin, wall);
+    return pin;
   }
 
   get #current(): Epoch {
