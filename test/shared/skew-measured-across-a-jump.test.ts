@@ -15,9 +15,16 @@
  * measured right. (Stepped forward, a sample from before the step wins and
  * the skew is the old one, which GuardTime reads by the old epoch: right.)
  *
- * Expected: DUPLICATE_CHARGE. Actual: allow. Not fixed: the fix belongs in
- * store.ts (drop a sample whose wall-clock trip is not its monotonic trip),
- * outside this review's remit.
+ * Expected: DUPLICATE_CHARGE. Actual: allow. Still open. Dropping the
+ * sample whose wall-clock trip is not its monotonic trip was tried: the skew
+ * then comes out right (+1 h), and the approval is still read an hour old.
+ * GuardTime reads the time the store hands over (on the clock as it is now)
+ * by the epoch it "fits": stepped back, that is the epoch before the step,
+ * an hour earlier. A time from the shared store is always on the clock as
+ * it is now, and wants the current epoch (pinned when it falls before its
+ * start); a time from the same device may be either. The guard needs to know
+ * which a record is before this can be fixed. (The bad sample itself heals:
+ * its wall offset was read before the step, so the next write measures again.)
  */
 import { describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/shared/remote.js';
