@@ -46,9 +46,11 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
  * 1,848.8 KB (156 files) without them; 373.1 KB and 1,485.8 KB (160 files)
  * once the bin shared the library's chunks instead of bundling its own copy.
  * The budgets leave ~7% for what the CLI and docs still gain; raise them on
- * purpose, with the reason.
+ * purpose, with the reason. Raised to 410 KB at 401.2 KB packed (163 files):
+ * reconciliation, the shared store's clock handling and 101 bundled
+ * scenarios grew it; dist is 342 KB of it, every module twice (ESM and CJS).
  */
-const PACKED_BUDGET_BYTES = 400_000;
+const PACKED_BUDGET_BYTES = 410_000;
 const UNPACKED_BUDGET_BYTES = 1_600_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
