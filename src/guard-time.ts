@@ -7,6 +7,13 @@ import type { AttemptRecord, Clock } from './types.js';
  * changing the date or a VM resuming move it by minutes or more.
  */
 const EPOCH_TOLERANCE_MS = 1_000;
+/**
+ * Pinned times kept at most. After a night asleep every time another device
+ * stamped meanwhile is pinned when read (one a record, a few a day's worth);
+ * beyond this the oldest go: a time read then and written back unchanged
+ * after would move by the sleep. About 1.5 MB.
+ */
+const PIN_LIMIT = 20_000;
 
 interface Epoch {
   /** Guard time from which `skew` holds. */
@@ -63,14 +70,18 @@ export class GuardTime {
    * Stamps of `#ahead` that a later epoch would misread, and stamps from
    * outside that fit no epoch (see #fromOutside): read by this table, never
    * by the epochs. Times stamped around one of this clock's jumps land here:
-   * after a sleep, every time another device stamped during it, and they
-   * are never dropped.
+   * after a sleep, every time another device stamped during it; the oldest
+   * are dropped past PIN_LIMIT.
    */
   readonly #pinned = new Map<number, number>();
   #sweepAt = 1024;
 
-  constructor(clock: Clock) {
+  /** Times from outside come on the wall clock as it reads now (a shared store): read by the current epoch. */
+  readonly #outsideIsCurrent: boolean;
+
+  constructor(clock: Clock, outsideIsCurrent = false) {
     this.#clock = clock;
+    this.#outsideIsCurrent = outsideIsCurrent;
     this.lastWall = clock.now();
     this.#offset = this.lastWall - clock.monotonic();
   }
@@ -123,6 +134,11 @@ export class GuardTime {
     this.#epochs.push({ from, skew });
     for (const [stamp, read] of this.#ahead) if (stamp >= from) this.#pinned.set(stamp, read);
     this.#ahead.clear();
+  }
+
+  /** How many times are pinned (see #pinned): bounded by PIN_LIMIT. */
+  get pins(): number {
+    return this.#pinned.size;
   }
 
   /** The monotonic reading that `guardTime` stands for. */
@@ -213,10 +229,18 @@ export class GuardTime {
    * meet there move on by a fraction.
    */
   #fromOutside(wall: number, now: number): number {
-    let pin = this.#guardOf(wall, now);
+    let pin = this.#outsideIsCurrent ? wall - this.#current.skew : this.#guardOf(wall, now);
     if (this.wallOf(pin) === wall) return pin;
     for (pin += 0.5; (this.#pinned.get(pin) ?? wall) !== wall;) pin += 2 ** -10;
     this.#pinned.set(pin, wall);
+    if (this.#pinned.size > PIN_LIMIT) {
+      // The oldest first: a time read long ago is the least likely to be written back (and
+      // a stamp pinned ahead of this guard's own is passed by then, so now() never meets it).
+      for (const stamp of this.#pinned.keys()) {
+        this.#pinned.delete(stamp);
+        if (this.#pinned.size <= PIN_LIMIT * 0.9) break;
+      }
+    }
     return pin;
   }
 

@@ -373,6 +373,15 @@ export interface GuardStore {
   /** Optional: what another process or tab changed (see StoreChange). Returns an unsubscribe. */
   subscribe?(listener: (change: StoreChange) => void): () => void;
   /**
+   * Optional: `true` for a store that hands over other devices' times on
+   * the wall clock of `StoreOwner.clock` as it reads at the time (a shared
+   * store moves each row onto it by the database's clock). The guard then
+   * reads each such time by that clock as it is now, never by an older
+   * epoch the time happens to fit: after this till's clock was set back,
+   * another till's approval 2 s old fits the hour before the step too.
+   */
+  readonly timesOnOwnerClock?: boolean;
+  /**
    * Optional: tell the other processes sharing this store of a record this
    * one holds in memory only, because its write failed: they treat it as a
    * hold on its sale (an in-memory `pending` is still being charged).

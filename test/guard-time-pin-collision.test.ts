@@ -19,7 +19,8 @@
  * Expected: a stamp's wall time never changes once handed out, and
  * toWall(fromWall(x)) gives x back for every time read from outside.
  * Fixed: such a time is pinned half a millisecond off, where no whole
- * millisecond's wall time is taken (the pins still grow with every night).
+ * millisecond's wall time is taken. And the pins are bounded: the oldest go
+ * past 20 000.
  */
 import { describe, expect, it } from 'vitest';
 import { GuardTime } from '../src/guard-time.js';
@@ -95,5 +96,30 @@ describe('GuardTime: a time from outside pinned in a gap', () => {
     const readSecond = time.fromWall(second);
     expect(time.toWall(readSecond).createdAt).toBe(second.createdAt);
     expect(time.toWall(readFirst).createdAt).toBe(first.createdAt);
+  });
+});
+
+describe('GuardTime: pins are bounded', () => {
+  it('keeps at most 20 000 pinned times after a week of nights of another lane stamping every 5 s, the latest still given back', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock, true);
+    time.now();
+    let last: AttemptRecord | undefined;
+    for (let night = 0; night < 7; night++) {
+      clock.advance(8 * HOUR); // a day's work
+      time.now();
+      const asleepAt = clock.wall;
+      clock.jump(16 * HOUR); // a night on the shelf
+      clock.advance(MINUTE);
+      time.now();
+      // Woken, the lane reads what another lane stamped during the night: all of it is pinned.
+      for (let at = asleepAt; at < asleepAt + 16 * HOUR; at += 5_000) {
+        last = record(at, 'pdg_night');
+        time.fromWall(last);
+      }
+    }
+    expect(time.pins).toBeLessThanOrEqual(20_000);
+    expect(time.pins).toBeGreaterThan(10_000);
+    expect(time.toWall(time.fromWall(last!)).createdAt).toBe(last!.createdAt);
   });
 });

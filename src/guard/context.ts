@@ -153,7 +153,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.
-    time: new GuardTime(options.clock),
+    time: new GuardTime(options.clock, options.store.timesOnOwnerClock === true),
     lastWall: options.clock.now(),
     lastMono: options.clock.monotonic(),
   };

@@ -86,6 +86,10 @@ const CLAIM_ROUNDS = 8;
 const SAME_CLOCK_MS = 1_000;
 /** Readings of the database's clock the skew is taken from (the one with the shortest round trip). */
 const SKEW_SAMPLES = 3;
+/** Readings at most, when every one met a step of the wall clock. */
+const SKEW_TRIES = 6;
+/** A reading whose wall-clock trip and monotonic trip differ by more than this met a step of the wall clock. */
+const STEPPED_MS = 100;
 /** How far back a catch-up of missed changes reads, for writes that committed out of clock order. */
 const CATCH_UP_MARGIN_MS = 10_000;
 /** How many times one journal batch is sealed again on the database's head before the store gives up (and keeps it for the next try). */
@@ -101,6 +105,8 @@ export function sharedStore(remote: Remote, options: SharedStoreOptions = {}): S
 }
 
 class SharedStoreImpl implements SharedStore {
+  /** Rows are read with the skew measured against the owner's clock as it reads now (#freshSkew before every read). */
+  readonly timesOnOwnerClock = true;
   readonly #remote: Remote;
   readonly #local: GuardStore | undefined;
   readonly #timeoutMs: number;
@@ -259,6 +265,7 @@ class SharedStoreImpl implements SharedStore {
 
   async get(id: string): Promise<AttemptRecord | undefined> {
     const { merchantId } = this.#attached();
+    await this.#freshSkew();
     const rows = await this.#read('get', () => this.#remote.get(merchantId, [id]));
     if (rows === undefined) return this.#local?.get ? this.#local.get(id) : this.#unreachable('get');
     return this.#readBack(rows)[0];
@@ -267,6 +274,7 @@ class SharedStoreImpl implements SharedStore {
   async byOrder(merchantId: string, orderId: string): Promise<AttemptRecord[]> {
     // Rows live under the attached merchant, whatever merchant a sale named
     // (a Sale may carry its own `merchantId`); the order key names the sale's.
+    await this.#freshSkew();
     const rows = await this.#read('byOrder', () => this.#remote.byOrder(this.#attached().merchantId, orderKey(merchantId, orderId)));
     if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
     // The joined key of ('M', 'a\0b') is that of ('M\0a', 'b'): only this merchant's order.
@@ -979,15 +987,25 @@ class SharedStoreImpl implements SharedStore {
   async #measureSkew(): Promise<void> {
     const clock = this.#attached().clock;
     let best: { trip: number; skew: number; offset: number } | undefined;
-    for (let i = 0; i < SKEW_SAMPLES; i++) {
+    for (let i = 0; i < SKEW_SAMPLES || (!best && i < SKEW_TRIES); i++) {
       const before = clock.now();
       const mono = clock.monotonic();
       const database = await this.#timed(this.#remote.clock());
       const after = clock.now();
-      const sample = { trip: after - before, skew: Math.round(database - (before + after) / 2), offset: before - mono };
+      const trip = after - before;
+      // The wall clock stepped between the two readings (NTP setting it right, likely just after a
+      // sleep, when this runs): stepped back, the trip is the shortest of all and the skew half the
+      // step off. The readings before the step are of the clock before it: only those after count.
+      if (Math.abs(trip - (clock.monotonic() - mono)) > STEPPED_MS) {
+        best = undefined;
+        continue;
+      }
+      const sample = { trip, skew: Math.round(database - (before + after) / 2), offset: before - mono };
       if (!best || sample.trip < best.trip) best = sample;
     }
-    const { skew, offset } = best as { skew: number; offset: number };
+    // Every reading met a step: the clock is being moved; measured again at the next call.
+    if (!best) throw new RemoteUnreachable("the terminal's clock kept moving while the database's was read");
+    const { skew, offset } = best;
     this.#wallOffset = offset;
     // Kept as it is unless it really moved: own rows must not shift with each measurement.
     if (Math.abs(skew - this.#skew) >= SAME_CLOCK_MS / 2) this.#skew = skew;

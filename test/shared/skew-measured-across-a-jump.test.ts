@@ -15,16 +15,11 @@
  * measured right. (Stepped forward, a sample from before the step wins and
  * the skew is the old one, which GuardTime reads by the old epoch: right.)
  *
- * Expected: DUPLICATE_CHARGE. Actual: allow. Still open. Dropping the
- * sample whose wall-clock trip is not its monotonic trip was tried: the skew
- * then comes out right (+1 h), and the approval is still read an hour old.
- * GuardTime reads the time the store hands over (on the clock as it is now)
- * by the epoch it "fits": stepped back, that is the epoch before the step,
- * an hour earlier. A time from the shared store is always on the clock as
- * it is now, and wants the current epoch (pinned when it falls before its
- * start); a time from the same device may be either. The guard needs to know
- * which a record is before this can be fixed. (The bad sample itself heals:
- * its wall offset was read before the step, so the next write measures again.)
+ * Fixed in two parts: #measureSkew keeps only the readings after the last
+ * step it meets (a reading whose wall-clock trip is not its monotonic trip
+ * met one), and the guard reads the time the store hands over by the clock
+ * as it is now (GuardStore.timesOnOwnerClock), not by the epoch before the
+ * step it also fits, an hour earlier (see store-clock.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/shared/remote.js';
@@ -73,7 +68,7 @@ async function secondCharge(step: number, during = 1) {
 }
 
 describe('a clock step while the shared store measures its skew', () => {
-  it.fails("stepped back an hour during a reading, another lane's approval 2 s old is still a DUPLICATE_CHARGE", async () => {
+  it("stepped back an hour during a reading, another lane's approval 2 s old is still a DUPLICATE_CHARGE", async () => {
     const again = await secondCharge(-HOUR);
     expect(again.verdict).not.toBe('allow'); // actual: allow
     expect(again.reasons.map((r) => r.code)).toContain('DUPLICATE_CHARGE');
