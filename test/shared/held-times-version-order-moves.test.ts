@@ -2,15 +2,13 @@
  * Found by atk4: the updatedAt HeldTimes moves a newer version to (e045f81)
  * is a time the guard already holds for another database time, and the next
  * write of the attempt sends that one to the moved version's: the sale's
- * approvedAt (or a pending's createdAt and pendingSince) moves on the
- * database.
+ * approvedAt moves on the database.
  *
  * `#inVersionOrder` hands a newer version whose updatedAt reads earlier than
  * the newest one handed an updatedAt equal to that one's (`latest.updatedAt`,
  * L), and pairs L with the new version's database time, first in the pairs.
  * But L is the updatedAt of the version before, and often another time of
- * the attempt as well: the approval's updatedAt is its approvedAt, a
- * reservation's updatedAt its createdAt and pendingSince. The pairs map one
+ * the attempt as well: the approval's updatedAt is its approvedAt. The pairs map one
  * held time to one database time, the first found: written back, approvedAt
  * L goes to the database as the newer version's updatedAt.
  *
@@ -20,9 +18,9 @@
  * held on the clock it was stamped by). Lane 1 then refunds another part:
  * approvedAt reaches the database 200 ms or 61 s later than it was. Later,
  * not earlier (the newer version was written after), so windows run longer,
- * never shorter; but the guard's own settle of a pending another lane moved
- * on, or a lease of an unknown whose pending was stamped L, moves createdAt
- * and pendingSince the same way.
+ * never shorter. (A reservation's createdAt, also L, keeps its own: a read of
+ * the same version lists createdAt's pair before updatedAt's, and the first
+ * found wins; approvedAt's comes after, and loses.)
  *
  * Expected (the HeldTimes property): createdAt and approvedAt never move on
  * the database's clock. Not fixed here: the moved updatedAt needs a pairing
