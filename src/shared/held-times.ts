@@ -22,7 +22,7 @@ import type { AttemptRecord } from '../types.js';
 export class HeldTimes {
   /** Per attempt: held, database, held, database, … for the version it read or wrote last, then those of versions before (ten times at most). */
   readonly #pairs = new Map<string, number[]>();
-  /** Per attempt: the newest version handed to the guard or written by it, and its `updatedAt` as held. */
+  /** Per attempt: the newest version handed to the guard or written by it (or copied: see `copied`), and its `updatedAt` as held. */
   readonly #latest = new Map<string, { version: number; updatedAt: number }>();
   readonly #limit: number;
 
@@ -63,6 +63,24 @@ export class HeldTimes {
   landed(record: AttemptRecord, version: number): void {
     const latest = this.#latest.get(record.id);
     if (!latest || version >= latest.version) this.#latest.set(record.id, { version, updatedAt: record.updatedAt });
+  }
+
+  /**
+   * The guard holds `record` from a copy (the store's `local`, read while cut
+   * off: after a restart then, all it holds), of a version this store never
+   * read, and no newer than the database's once the outbox is sent (`local`
+   * mirrors what landed; what did not is in the outbox, never given here).
+   * Unknown here, a void from a clock 900 ms behind read as older than the
+   * approval the copy holds, and the guard kept the approval. So the first
+   * version read of it (the copy's own, or a newer one) has an `updatedAt` no
+   * earlier than the copy's: the guard takes it, and its times as read, which
+   * are on this clock as it is now (the copy's are on the clock they were
+   * stamped by, which may have been set right since).
+   */
+  copied(record: AttemptRecord): void {
+    if (this.#latest.has(record.id)) return;
+    this.#keep(record.id, []); // bounded with the rest
+    this.#latest.set(record.id, { version: Number.NEGATIVE_INFINITY, updatedAt: record.updatedAt });
   }
 
   /**

@@ -259,7 +259,7 @@ class SharedStoreImpl implements SharedStore {
     const local = this.#local;
     await this.#freshSkew();
     const rows = await this.#read('load', () => this.#remote.load(merchantId, scope === undefined ? undefined : scope.since + this.#skew));
-    if (rows === undefined) return local ? local.load(scope) : this.#unreachable('load');
+    if (rows === undefined) return local ? this.#copies(await local.load(scope)) : this.#unreachable('load');
     return rows.map((row) => this.#seen(row));
   }
 
@@ -267,7 +267,7 @@ class SharedStoreImpl implements SharedStore {
     const { merchantId } = this.#attached();
     await this.#freshSkew();
     const rows = await this.#read('get', () => this.#remote.get(merchantId, [id]));
-    if (rows === undefined) return this.#local?.get ? this.#local.get(id) : this.#unreachable('get');
+    if (rows === undefined) return this.#local?.get ? this.#copies([await this.#local.get(id)])[0] : this.#unreachable('get');
     return this.#readBack(rows)[0];
   }
 
@@ -276,7 +276,9 @@ class SharedStoreImpl implements SharedStore {
     // (a Sale may carry its own `merchantId`); the order key names the sale's.
     await this.#freshSkew();
     const rows = await this.#read('byOrder', () => this.#remote.byOrder(this.#attached().merchantId, orderKey(merchantId, orderId)));
-    if (rows === undefined) return this.#local?.byOrder ? this.#local.byOrder(merchantId, orderId) : this.#unreachable('byOrder');
+    if (rows === undefined) {
+      return this.#local?.byOrder ? this.#copies(await this.#local.byOrder(merchantId, orderId)) : this.#unreachable('byOrder');
+    }
     // The joined key of ('M', 'a\0b') is that of ('M\0a', 'b'): only this merchant's order.
     return this.#readBack(rows).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
   }
@@ -910,6 +912,17 @@ class SharedStoreImpl implements SharedStore {
     });
     const records = rows.map((row) => this.#seen(row));
     for (const row of newer) this.#emit({ type: 'record', record: records[rows.indexOf(row)] as AttemptRecord });
+    return records;
+  }
+
+  /**
+   * Records read from `local` while cut off, told to HeldTimes as copies (see
+   * HeldTimes.copied): the rows read once back are never older, except those
+   * of the outbox (written while cut off), which are left out.
+   */
+  #copies<T extends AttemptRecord | undefined>(records: T[]): T[] {
+    const outbox = new Set(this.#outbox);
+    for (const record of records) if (record && !outbox.has(record.id)) this.#heldTimes.copied(record);
     return records;
   }
 
