@@ -100,6 +100,12 @@ export class HeldTimes {
     // Not after it, at it: the guard takes a version as new as the one it holds (a lease keeps its updatedAt).
     if (latest && version > latest.version) updatedAt = Math.max(updatedAt, latest.updatedAt);
     else if (latest && version < latest.version) updatedAt = Math.min(updatedAt, latest.updatedAt - 1);
+    if (updatedAt !== read.updatedAt) {
+      // Never a time another of its times holds for another database time (the approval's updatedAt
+      // is its approvedAt): paired first, it would take that one's place when written back.
+      const step = latest && version < latest.version ? -1 : 1;
+      while (pairedElsewhere(pairs, updatedAt, database)) updatedAt += step;
+    }
     if (!latest || version >= latest.version) this.#latest.set(read.id, { version, updatedAt });
     if (updatedAt === read.updatedAt) return read;
     pairs.unshift(updatedAt, database);
@@ -140,6 +146,12 @@ export class HeldTimes {
     }
     this.#pairs.set(id, pairs);
   }
+}
+
+/** Whether `held` is paired in `pairs` with a database time other than `database`. */
+function pairedElsewhere(pairs: readonly number[], held: number, database: number): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === held && pairs[i + 1] !== database) return true;
+  return false;
 }
 
 function heldAt(pairs: readonly number[], database: number): number | undefined {
