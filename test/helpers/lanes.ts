@@ -35,3 +35,23 @@ export function lanes(options: { remote?: (remote: Remote, terminalId: string) =
 export async function flush(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * A terminal whose monotonic clock stops while it sleeps (a tablet on the
+ * shelf); its wall clock, like every other clock, runs on. Open a lane on
+ * `terminal`; `sleep()` and `wake()` around a `time.advance`.
+ */
+export function sleepy(time: { now(): number }, terminal: TerminalTime) {
+  let lost = 0;
+  let since: number | undefined;
+  const monotonic = () => terminal.clock.monotonic() - lost - (since === undefined ? 0 : time.now() - since);
+  return {
+    terminal: { ...terminal, clock: { now: () => terminal.clock.now(), monotonic } },
+    asleep: () => since !== undefined,
+    sleep: () => void (since = time.now()),
+    wake: () => {
+      lost += time.now() - (since ?? time.now());
+      since = undefined;
+    },
+  };
+}

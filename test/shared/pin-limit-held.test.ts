@@ -24,28 +24,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/shared/remote.js';
-import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { flush, lanes, sleepy } from '../helpers/lanes.js';
 import { sampleRecord } from '../helpers/records.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-
-/** A terminal whose monotonic clock stops while it sleeps, and which hears no notice meanwhile. */
-function sleepy(time: { now(): number }, terminal: TerminalTime) {
-  let lost = 0;
-  let since: number | undefined;
-  const monotonic = () => terminal.clock.monotonic() - lost - (since === undefined ? 0 : time.now() - since);
-  return {
-    terminal: { ...terminal, clock: { now: () => terminal.clock.now(), monotonic } },
-    asleep: () => since !== undefined,
-    sleep: () => void (since = time.now()),
-    wake: () => {
-      lost += time.now() - (since ?? time.now());
-      since = undefined;
-    },
-  };
-}
 
 describe('pins past the bound', () => {
   it.fails(

@@ -18,27 +18,11 @@
  * Fixed in GuardTime: such a time is pinned half a millisecond off.
  */
 import { describe, expect, it } from 'vitest';
-import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
-import { LANES_START as START, lanes } from '../helpers/lanes.js';
+import { LANES_START as START, lanes, sleepy } from '../helpers/lanes.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const sale = (token: string, amount = 1_000) => ({ amount, currency: 'CNY', card: { token } });
-
-/** A terminal whose monotonic clock stops while it sleeps; its wall clock, like every other clock, runs on. */
-function sleepy(time: { now(): number }, terminal: TerminalTime) {
-  let lost = 0;
-  let since: number | undefined;
-  const monotonic = () => terminal.clock.monotonic() - lost - (since === undefined ? 0 : time.now() - since);
-  return {
-    terminal: { ...terminal, clock: { now: () => terminal.clock.now(), monotonic } },
-    sleep: () => void (since = time.now()),
-    wake: () => {
-      lost += time.now() - (since ?? time.now());
-      since = undefined;
-    },
-  };
-}
 
 async function createdAtOf(db: ReturnType<typeof lanes>['db'], id: string): Promise<number> {
   const [row] = await db.remote('observer').get('M1', [id]);
