@@ -220,6 +220,9 @@ export class GuardTime {
    * lands in an older epoch) is a time another device stamped around a jump
    * of this one's clock, read through a store that already moved it onto
    * the clock as it is now. Written back unpinned, it would move by the jump.
+   * From a store whose times are on the clock as it is now, after a clock
+   * set back, the current epoch's reading is the right one (an older epoch
+   * fits the time an hour early too) and is pinned when it falls before it.
    *
    * Pinned half a millisecond off: that whole millisecond of guard time may
    * already stand for another wall time (a stamp of this guard's own, a time
@@ -229,7 +232,11 @@ export class GuardTime {
    * meet there move on by a fraction.
    */
   #fromOutside(wall: number, now: number): number {
-    let pin = this.#outsideIsCurrent ? wall - this.#current.skew : this.#guardOf(wall, now);
+    const fit = this.#guardOf(wall, now);
+    // On the clock as it is now, the time is `wall - skew` by the current epoch. When an older epoch
+    // fits it later (a sleep, a clock set right forward), that reading is kept: it ages the time
+    // less, the safe side, and needs no pin. Only after a set-back does the current epoch win.
+    let pin = this.#outsideIsCurrent ? Math.max(fit, wall - this.#current.skew) : fit;
     if (this.wallOf(pin) === wall) return pin;
     for (pin += 0.5; (this.#pinned.get(pin) ?? wall) !== wall;) pin += 2 ** -10;
     this.#pinned.set(pin, wall);

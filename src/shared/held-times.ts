@@ -18,6 +18,10 @@ import type { AttemptRecord } from '../types.js';
  * lane never learns the approval. So a time this store handed the guard or
  * wrote for it goes back as the same database time, and a database time it
  * knows comes back as the time the guard holds.
+ *
+ * It also hands each attempt's versions over with `updatedAt` in the
+ * database's version order (see #inVersionOrder): the guard keeps the
+ * version whose `updatedAt` is later, and two terminals' clocks disagree.
  */
 export class HeldTimes {
   /** Per attempt: held, database, held, database, … for the version it read or wrote last, then those of versions before (ten times at most). */
