@@ -8,12 +8,19 @@ import type { AttemptRecord, Clock } from './types.js';
  */
 const EPOCH_TOLERANCE_MS = 1_000;
 /**
- * Pinned times kept at most. After a night asleep every time another device
- * stamped meanwhile is pinned when read (one a record, a few a day's worth);
- * beyond this the oldest go: a time read then and written back unchanged
- * after would move by the sleep. About 1.5 MB.
+ * Pinned times from which the unused ones are swept. After a night asleep
+ * every time another device stamped meanwhile is pinned when read (one a
+ * record, a few a day's worth), most of them for records the guard lets go
+ * of at once. A pin the guard still holds a record by is never swept (it
+ * would write that record back moved by the sleep), nor one pinned since the
+ * last sweep (a record read for a settle in progress); past this, the table
+ * is swept again when it has doubled. While the guard holds none of them,
+ * between this many and twice as many: up to about 1.5 MB.
  */
-const PIN_LIMIT = 20_000;
+const PIN_LIMIT = 10_000;
+
+/** Marks the guard-time stamps of every record the owner still holds (see `GuardTime.holding`). */
+export type HeldStamps = (mark: (stamp: number) => void) => void;
 
 interface Epoch {
   /** Guard time from which `skew` holds. */
@@ -70,10 +77,15 @@ export class GuardTime {
    * Stamps of `#ahead` that a later epoch would misread, and stamps from
    * outside that fit no epoch (see #fromOutside): read by this table, never
    * by the epochs. Times stamped around one of this clock's jumps land here:
-   * after a sleep, every time another device stamped during it; the oldest
-   * are dropped past PIN_LIMIT.
+   * after a sleep, every time another device stamped during it; swept of
+   * those no held record uses past PIN_LIMIT (see #sweepPins).
    */
   readonly #pinned = new Map<number, number>();
+  /** How many of `#pinned` (the first, in insertion order) were there after the last sweep: the rest are young. */
+  #pinsSwept = 0;
+  /** The size of `#pinned` at which it is swept next. */
+  #sweepPinsAt = PIN_LIMIT;
+  #held: HeldStamps = () => undefined;
   #sweepAt = 1024;
 
   /** Times from outside come on the wall clock as it reads now (a shared store): read by the current epoch. */
@@ -136,9 +148,18 @@ export class GuardTime {
     this.#ahead.clear();
   }
 
-  /** How many times are pinned (see #pinned): bounded by PIN_LIMIT. */
+  /** How many times are pinned (see #pinned): swept of unused ones past PIN_LIMIT. */
   get pins(): number {
     return this.#pinned.size;
+  }
+
+  /**
+   * Tells this clock which stamps its owner still holds records by: the
+   * pins among them outlive every sweep. Without it, only the pins made
+   * since the last sweep do.
+   */
+  holding(held: HeldStamps): void {
+    this.#held = held;
   }
 
   /** The monotonic reading that `guardTime` stands for. */
@@ -240,15 +261,31 @@ export class GuardTime {
     if (this.wallOf(pin) === wall) return pin;
     for (pin += 0.5; (this.#pinned.get(pin) ?? wall) !== wall;) pin += 2 ** -10;
     this.#pinned.set(pin, wall);
-    if (this.#pinned.size > PIN_LIMIT) {
-      // The oldest first: a time read long ago is the least likely to be written back (and
-      // a stamp pinned ahead of this guard's own is passed by then, so now() never meets it).
-      for (const stamp of this.#pinned.keys()) {
-        this.#pinned.delete(stamp);
-        if (this.#pinned.size <= PIN_LIMIT * 0.9) break;
-      }
-    }
+    if (this.#pinned.size >= this.#sweepPinsAt) this.#sweepPins();
     return pin;
+  }
+
+  /**
+   * Drops the pins no held record uses, of those older than the last sweep.
+   * By the owner's records, not by age: an unknown read once and held all
+   * day keeps its pins however many times a night's catch-up pins after it
+   * (its settle writes them back). Young pins stay for the read that made
+   * them: a settle of a record the guard does not hold reads it, then
+   * writes it back, an await apart. Swept again when the table has doubled:
+   * a sweep costs the held records once, amortised over the pins between.
+   */
+  #sweepPins(): void {
+    const used = new Set<number>();
+    this.#held((stamp) => {
+      if (this.#pinned.has(stamp)) used.add(stamp);
+    });
+    let position = 0;
+    for (const stamp of this.#pinned.keys()) {
+      if (position++ >= this.#pinsSwept) break;
+      if (!used.has(stamp)) this.#pinned.delete(stamp);
+    }
+    this.#pinsSwept = this.#pinned.size;
+    this.#sweepPinsAt = Math.max(PIN_LIMIT, 2 * this.#pinned.size);
   }
 
   get #current(): Epoch {

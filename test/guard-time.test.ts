@@ -212,3 +212,51 @@ describe('GuardTime.wallCutoff', () => {
     expect(time.wallCutoff(after)).toBe(time.wallOf(after) + 1);
   });
 });
+
+describe('GuardTime: the pins it keeps', () => {
+  /** A guard asleep for 8 h: every wall time another device stamped during the night fits no epoch, and is pinned. */
+  function afterANight() {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    time.now();
+    clock.advance(100);
+    clock.jump(8 * HOUR); // the monotonic clock paused while the tablet slept
+    time.now();
+    let n = 0;
+    const readOne = () => time.fromWall(record(START + 1_000 + n++ * 10));
+    return { time, readOne };
+  }
+
+  it('keeps the pins of the records its owner holds, however many are pinned after them', () => {
+    const { time, readOne } = afterANight();
+    const held = readOne();
+    const stored = time.toWall(held);
+    time.holding((mark) => {
+      mark(held.createdAt);
+      mark(held.updatedAt);
+      mark(held.pendingSince);
+    });
+    for (let i = 0; i < 50_000; i++) readOne();
+    expect(time.toWall(held)).toEqual(stored);
+  });
+
+  it('keeps a pin made since the last sweep, held or not: the read of a settle in progress', () => {
+    const { time, readOne } = afterANight();
+    for (let i = 0; i < 10_000 - 1; i++) readOne();
+    const justRead = readOne(); // the 10 000th: the first sweep, which finds every pin young
+    const stored = time.toWall(justRead);
+    for (let i = 0; i < 9_999; i++) readOne(); // up to the next sweep
+    expect(time.toWall(justRead)).toEqual(stored);
+  });
+
+  it('sweeps the pins nothing holds once they are older than a sweep: memory stays bounded', () => {
+    const { time, readOne } = afterANight();
+    let most = 0;
+    for (let i = 0; i < 100_000; i++) {
+      readOne();
+      most = Math.max(most, time.pins);
+    }
+    expect(most).toBeLessThanOrEqual(20_000);
+    expect(time.pins).toBeGreaterThanOrEqual(10_000);
+  });
+});

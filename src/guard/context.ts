@@ -157,8 +157,25 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     lastWall: options.clock.now(),
     lastMono: options.clock.monotonic(),
   };
+  ctx.time.holding((mark) => markHeld(ctx, mark));
   contexts.set(guard, ctx);
   return ctx;
+}
+
+/** The guard-time stamps of every record this guard holds: their pins are kept (see GuardTime.holding). */
+function markHeld(ctx: GuardContext, mark: (stamp: number) => void): void {
+  const stamps = (record: AttemptRecord) => {
+    mark(record.createdAt);
+    mark(record.updatedAt);
+    mark(record.pendingSince);
+    if (record.approvedAt !== undefined) mark(record.approvedAt);
+  };
+  for (const record of ctx.index.values()) stamps(record);
+  for (const record of ctx.recovered.values()) stamps(record);
+  for (const watch of ctx.recovery.watched.values()) {
+    mark(watch.base);
+    mark(watch.pendingSince);
+  }
 }
 
 /** The status a record reports now: a stale `pending` reads `unknown`. */
