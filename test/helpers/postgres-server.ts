@@ -228,11 +228,13 @@ export interface StartOptions {
   /** Extra postgresql.conf settings, over TEST_SETTINGS. */
   settings?: ServerSettings;
   binDir?: string;
+  /** Addresses to listen on besides 127.0.0.1 (a test's network namespace link), each trusted from its /30. */
+  alsoListenOn?: readonly string[];
 }
 
 /**
  * A server in a temp dir of its own: `<tempDir>/data`, `<tempDir>/socket`,
- * `<tempDir>/postgres.log`, listening on 127.0.0.1 only.
+ * `<tempDir>/postgres.log`, listening on 127.0.0.1 (and `alsoListenOn`).
  */
 export class LocalPostgres {
   private owned: boolean;
@@ -288,7 +290,9 @@ export class LocalPostgres {
         ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C', '--no-instructions'],
         tempDir,
       );
-      const fixed: ServerSettings = { listen_addresses: '127.0.0.1', unix_socket_directories: socketDir };
+      const also = options.alsoListenOn ?? [];
+      const fixed: ServerSettings = { listen_addresses: ['127.0.0.1', ...also].join(','), unix_socket_directories: socketDir };
+      for (const address of also) appendFileSync(path.join(dataDir, 'pg_hba.conf'), `host all all ${address}/30 trust\n`);
       appendFileSync(
         path.join(dataDir, 'postgresql.conf'),
         `\n# pos-duplicate-guard test server\n${conf({ ...TEST_SETTINGS, ...options.settings, ...fixed })}`,

@@ -86,8 +86,11 @@ interface Booting {
 const standby: Booting[] = [];
 const STANDBY = 3;
 
-function boot(): Booting {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+/** `within`: a command prefix the process runs under (`ip netns exec <name>`: a till on a network of its own). */
+function boot(within: readonly string[] = []): Booting {
+  const node = [process.execPath, '--import', 'tsx', SCRIPT];
+  const [command, ...args] = [...within, ...node] as [string, ...string[]];
+  const proc = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   spawned.add(proc);
   const booting: Booting = {
     proc,
@@ -134,9 +137,12 @@ export function dbConfig(config: pg.ClientConfig, port?: number): pg.PoolConfig 
   };
 }
 
-/** Starts a terminal process (one on standby if there is one); resolves once its guard is created. */
-export async function startTerminal(config: TerminalConfig): Promise<Terminal> {
-  const booting = standby.shift() ?? boot();
+/**
+ * Starts a terminal process (one on standby if there is one; a new one
+ * `within` a command prefix); resolves once its guard is created.
+ */
+export async function startTerminal(config: TerminalConfig, within?: readonly string[]): Promise<Terminal> {
+  const booting = within ? boot(within) : (standby.shift() ?? boot());
   const { proc, stderr, exited } = booting;
   const events: Record<string, unknown>[] = [];
   const changes: Change[] = [];
