@@ -30,6 +30,20 @@ export type Listener<T extends GuardEventType> = (event: GuardEventOf<T>) => voi
  */
 export class Emitter {
   readonly #listeners = new Map<GuardEventType, Set<(event: GuardEvent) => void>>();
+  /**
+   * What start-up emitted (records pruned, a conflict its catch-up found, a
+   * storage error): nobody can listen before `createGuard` resolves, so
+   * these are kept and replayed to each listener attached right after
+   * (SPEC §4), until `opened`'s grace ends; then dropped.
+   */
+  #startUp: GuardEvent[] | undefined;
+  #starting: boolean;
+
+  /** `starting`: events are kept until `opened` (a guard's, during start-up). */
+  constructor(starting = false) {
+    this.#starting = starting;
+    this.#startUp = starting ? [] : undefined;
+  }
 
   on<T extends GuardEventType>(type: T, listener: Listener<T>): () => void {
     if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(EVENT_TYPES, type)) {
@@ -40,7 +54,26 @@ export class Emitter {
     if (!set) this.#listeners.set(type, (set = new Set()));
     const wrapped = listener as (event: GuardEvent) => void;
     set.add(wrapped);
+    const found = this.#startUp?.filter((event) => event.type === type);
+    if (found?.length) {
+      // In a microtask of its own, never inside `on()`: the listener may want what `on()` returns.
+      const listening = set;
+      queueMicrotask(() => {
+        for (const event of found) if (listening.has(wrapped)) this.#call(wrapped, event);
+      });
+    }
     return () => set.delete(wrapped);
+  }
+
+  /**
+   * The guard has started: events go to listeners from now on, and what
+   * start-up emitted is replayed to the listeners attached until `graceEnds`
+   * calls back (the app's code right after `await createGuard(…)`).
+   */
+  opened(graceEnds: (end: () => void) => void): void {
+    this.#starting = false;
+    if (this.#startUp?.length === 0) this.#startUp = undefined;
+    else graceEnds(() => (this.#startUp = undefined));
   }
 
   has(type: GuardEventType): boolean {
@@ -48,20 +81,27 @@ export class Emitter {
   }
 
   emit(event: GuardEvent): void {
+    if (this.#starting) {
+      this.#startUp?.push(event);
+      return;
+    }
     const set = this.#listeners.get(event.type);
     if (!set) return;
-    for (const listener of set) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener-error listener that throws too is dropped: reporting it would loop.
-        if (event.type !== 'listener-error') this.#report(error, event.type);
-      }
+    for (const listener of set) this.#call(listener, event);
+  }
+
+  #call(listener: (event: GuardEvent) => void, event: GuardEvent): void {
+    try {
+      listener(event);
+    } catch (error) {
+      // A listener-error listener that throws too is dropped: reporting it would loop.
+      if (event.type !== 'listener-error') this.#report(error, event.type);
     }
   }
 
   clear(): void {
     this.#listeners.clear();
+    this.#startUp = undefined;
   }
 
   #report(error: unknown, type: Exclude<GuardEventType, 'listener-error'>): void {

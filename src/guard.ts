@@ -51,6 +51,8 @@ export class Guard {
   static async [CREATE](options: ResolvedOptions, hasher: Hasher): Promise<Guard> {
     const guard = new Guard(options, hasher);
     await hydrate(guard.#c);
+    // What start-up emitted reaches listeners attached right after `await createGuard(…)`, up to the next turn.
+    guard.#c.events.opened((end) => options.scheduler.after(0, end));
     return guard;
   }
 

@@ -167,3 +167,42 @@ describe('Emitter.on refuses what can never be heard', () => {
     );
   });
 });
+
+describe('Emitter: what start-up emitted', () => {
+  it('keeps it until opened, then replays it to each listener attached in the grace, in a microtask, never inside on()', async () => {
+    const emitter = new Emitter(true);
+    emitter.emit(prune);
+    emitter.emit(anomaly);
+    let end: () => void = () => undefined;
+    emitter.opened((ends) => (end = ends));
+    const first: GuardEvent[] = [];
+    emitter.on('prune', (event) => first.push(event));
+    expect(first).toEqual([]); // not inside on()
+    const second: GuardEvent[] = [];
+    const off = emitter.on('prune', (event) => second.push(event));
+    off(); // gone before the replay: hears nothing
+    await Promise.resolve();
+    expect(first).toEqual([prune]);
+    expect(second).toEqual([]);
+    emitter.emit(prune); // after opening: delivered as it happens
+    expect(first).toEqual([prune, prune]);
+    end();
+    const late: GuardEvent[] = [];
+    emitter.on('clock-anomaly', (event) => late.push(event));
+    await Promise.resolve();
+    expect(late).toEqual([]);
+  });
+
+  it('reports a replayed listener that throws like any other', async () => {
+    const emitter = new Emitter(true);
+    emitter.emit(prune);
+    emitter.opened(() => undefined);
+    const errors: unknown[] = [];
+    emitter.on('listener-error', (event) => errors.push(event.event));
+    emitter.on('prune', () => {
+      throw new Error('the app');
+    });
+    await Promise.resolve();
+    expect(errors).toEqual(['prune']);
+  });
+});

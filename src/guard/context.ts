@@ -137,7 +137,8 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     o: options,
     hasher,
     seal: journalSeal(options.secret),
-    events: new Emitter(),
+    // Start-up emits into it before anyone can listen: kept for the listeners attached right after (SPEC §4).
+    events: new Emitter(true),
     decisions: new WeakMap(),
     inflight: new Set(),
     unpersisted: new Set(),

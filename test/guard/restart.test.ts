@@ -151,6 +151,24 @@ describe('start-up hydration', () => {
     expect(await store.load()).toEqual([]);
     expect(store.journal().filter((e) => e.type === 'prune')).toEqual([expect.objectContaining({ attemptId: attempt?.id })]);
   });
+
+  it('reports what start-up pruned to a listener attached right after createGuard resolves (SPEC §4), once, and to no listener attached later', async () => {
+    const { guard, store, clock } = await testGuard({ retention: '24h' });
+    const { attempt } = await guard.begin(sale());
+    clock.advance(7 * DAY);
+    const after = await restart(store, clock, { retention: '24h' });
+    const heard: unknown[] = [];
+    after.guard.on('prune', (event) => heard.push(event));
+    await flush();
+    expect(heard).toEqual([{ type: 'prune', attemptId: attempt?.id, status: 'unknown' }]);
+    // Once the app's next turn has come, start-up's events are gone: a listener attached later hears only what happens next.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const late: unknown[] = [];
+    after.guard.on('prune', (event) => late.push(event));
+    await flush();
+    expect(late).toEqual([]);
+    expect(heard).toHaveLength(1);
+  });
 });
 
 describe('open refunds across a restart', () => {
