@@ -68,7 +68,12 @@ export interface SharedStore extends GuardStore {
   sync(): Promise<void>;
 }
 
-/** The outbox of writes made while cut off, in `local`'s metadata: ids in the order they were first written. */
+/**
+ * The outbox of writes made while cut off, in `local`'s metadata: ids in the
+ * order they were first written, each as `[id, skew]` when the skew its
+ * times were stamped with was known then (a bare id: not known, or written
+ * by an older release).
+ */
 const OUTBOX = 'shared-outbox';
 /**
  * Journal entries written while cut off, in `local`'s metadata too, so that
@@ -121,6 +126,14 @@ class SharedStoreImpl implements SharedStore {
   #closed = false;
   /** Ids written while cut off, in order; with `local` also in its metadata. */
   #outbox: string[] = [];
+  /**
+   * Of the outbox, the skew each record's last write was stamped with, where
+   * it was known: the one measured last, while the wall clock has not moved
+   * since. Sent with it rather than the skew measured on reconnecting: a
+   * clock set right meanwhile (NTP after a sleep, at a reboot) would move
+   * every time written while cut off by the step, on every lane.
+   */
+  readonly #outboxSkews = new Map<string, number>();
   /** Without `local`: the records whose writes failed, retried until they land. */
   readonly #unsent = new Map<string, AttemptRecord>();
   /**
@@ -215,8 +228,7 @@ class SharedStoreImpl implements SharedStore {
     this.#owner = owner;
     if (this.#local) {
       await this.#local.attach?.(owner);
-      const saved = await this.#local.getMeta(OUTBOX);
-      this.#outbox = saved ? (JSON.parse(saved) as string[]) : [];
+      this.#readOutbox(await this.#local.getMeta(OUTBOX));
       if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
@@ -232,6 +244,7 @@ class SharedStoreImpl implements SharedStore {
         // same store can be given to createGuard again once the other till let the id go.
         this.#owner = undefined;
         this.#outbox = [];
+        this.#outboxSkews.clear();
         this.#journalBacklog = [];
         this.#journalKept = { from: 0, to: 0 };
         this.#waiting = false;
@@ -369,7 +382,7 @@ class SharedStoreImpl implements SharedStore {
   announce(record: AttemptRecord): void {
     if (this.#local) return; // written to `local` already, or `local` failed too: the guard retries it
     this.#unsent.set(record.id, record);
-    if (!this.#outbox.includes(record.id)) this.#outbox.push(record.id);
+    this.#toOutbox([record]);
     this.#scheduleRetry();
   }
 
@@ -451,13 +464,62 @@ class SharedStoreImpl implements SharedStore {
     // goes on with in memory (onStorageError) and announces that, which is then retried until it
     // lands. A reservation the cashier was only prompted for must never reach the database.
     if (!local) this.#unreachable(operation);
-    const added = records.filter((record) => !this.#outbox.includes(record.id)).map((record) => record.id);
-    this.#outbox.push(...added);
+    const changed = this.#toOutbox(records);
     // The outbox and the record in one group of writes, both durable before the call resolves.
-    await Promise.all([
-      added.length > 0 ? local.setMeta(OUTBOX, JSON.stringify(this.#outbox)) : undefined,
-      ...records.map((record) => local.put(record)),
-    ]);
+    await Promise.all([changed ? this.#keepOutbox() : undefined, ...records.map((record) => local.put(record))]);
+  }
+
+  /** Puts `records` in the outbox, with the skew they were stamped with if it is known; whether the outbox changed. */
+  #toOutbox(records: readonly AttemptRecord[]): boolean {
+    const skew = this.#skewKnown() ? this.#skew : undefined;
+    let changed = false;
+    for (const { id } of records) {
+      if (!this.#outbox.includes(id)) {
+        this.#outbox.push(id);
+        changed = true;
+      }
+      if (this.#outboxSkews.get(id) !== skew) {
+        if (skew === undefined) this.#outboxSkews.delete(id);
+        else this.#outboxSkews.set(id, skew);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Whether the skew measured last holds for a time stamped now: the wall
+   * clock has not moved against the monotonic one since. After a move, a
+   * sleep (the skew holds) cannot be told from a clock set right (it does
+   * not) until the database answers again.
+   */
+  #skewKnown(): boolean {
+    const clock = this.#owner?.clock;
+    return (
+      clock !== undefined &&
+      this.#wallOffset !== undefined &&
+      Math.abs(clock.now() - clock.monotonic() - this.#wallOffset) < SAME_CLOCK_MS / 2
+    );
+  }
+
+  #readOutbox(saved: string | undefined): void {
+    this.#outbox = [];
+    this.#outboxSkews.clear();
+    for (const item of saved ? (JSON.parse(saved) as (string | [string, number])[]) : []) {
+      if (typeof item === 'string') this.#outbox.push(item);
+      else {
+        this.#outbox.push(item[0]);
+        this.#outboxSkews.set(item[0], item[1]);
+      }
+    }
+  }
+
+  #keepOutbox(): Promise<void> | undefined {
+    const items = this.#outbox.map((id) => {
+      const skew = this.#outboxSkews.get(id);
+      return skew === undefined ? id : [id, skew];
+    });
+    return this.#local?.setMeta(OUTBOX, JSON.stringify(items));
   }
 
   #cutOff(): void {
@@ -515,7 +577,7 @@ class SharedStoreImpl implements SharedStore {
         const [row] = await this.#timed(this.#remote.get(merchantId, [id]));
         const theirs = row && this.#seen(row).recovery;
         const record = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
-        const write = this.#write(record);
+        const write = this.#write(record, false, false, this.#outboxSkews.get(id));
         const others = await this.#timed(this.#remote.upload(merchantId, write));
         for (const { code, other } of conflictsOf(write.record, write.skew, others, windowMs)) {
           this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
@@ -523,8 +585,9 @@ class SharedStoreImpl implements SharedStore {
         for (const row of others) this.#remember(row);
       }
       this.#outbox.shift();
+      this.#outboxSkews.delete(id);
       this.#unsent.delete(id);
-      await this.#local?.setMeta(OUTBOX, JSON.stringify(this.#outbox));
+      await this.#keepOutbox();
     }
     if (!this.#headKnown) await this.#readHead();
     // Entries kept unsealed wait for the guard's seal (its first entry after a restart): until then
@@ -939,10 +1002,10 @@ class SharedStoreImpl implements SharedStore {
    * `record` as a row to write; `claimed`: written by a claim, which the others' claims meet;
    * `replacing`: over a version of it the database holds.
    */
-  #write(record: AttemptRecord, claimed = false, replacing = false): RowWrite {
+  #write(record: AttemptRecord, claimed = false, replacing = false, skew = this.#skew): RowWrite {
     const notice = noticeOf(record, claimed, replacing);
-    const row = this.#heldTimes.write(record, this.#skew);
-    return { record: row, skew: this.#skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice };
+    const row = this.#heldTimes.write(record, skew);
+    return { record: row, skew, keys: staysFiled(record) ? claimOf(record).keys : [], notice };
   }
 
   /** The rows this store last saw for a claim's keys and ids: what the database must still hold for a one-trip claim. */

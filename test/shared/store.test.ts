@@ -195,3 +195,28 @@ describe('sharedStore, the journal: each terminal its own chain (SPEC §12)', ()
     expect(v.ok && v.last?.seq).toBe(v.ok ? v.entries : -1);
   });
 });
+
+describe('sharedStore, the outbox an older release left in `local`', () => {
+  test('bare ids (no skew kept with them) are still sent on reconnecting, with the skew measured then', async () => {
+    const db = sharedMemoryDatabase(() => Date.now());
+    const local = memoryStore();
+    const clock = { now: () => Date.now(), monotonic: () => performance.now() };
+    const first = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret, clock, store: sharedStore(db.remote('T1'), { local }) });
+    db.disconnect('T1');
+    const { attempt } = await first.begin(sale);
+    await attempt!.approve();
+    // The outbox as a release before per-record skews wrote it: the ids alone.
+    const saved = JSON.parse((await local.getMeta('shared-outbox')) ?? '[]') as unknown[];
+    expect(saved).toEqual([[attempt!.id, expect.any(Number)]]);
+    await local.setMeta('shared-outbox', JSON.stringify([attempt!.id]));
+    db.reconnect('T1');
+    const store = sharedStore(db.remote('T1'), { local, retryMs: 20 });
+    const restarted = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret, clock, store });
+    await store.settled();
+    const [row] = await db.remote('observer').get('M1', [attempt!.id]);
+    expect(row?.record.status).toBe('approved');
+    expect(Math.abs(row!.record.approvedAt! + row!.skew - Date.now())).toBeLessThan(5_000);
+    expect(await local.getMeta('shared-outbox')).toBe('[]');
+    await restarted.close();
+  });
+});
