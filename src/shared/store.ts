@@ -190,6 +190,8 @@ class SharedStoreImpl implements SharedStore {
   #listeners = new Set<(change: StoreChange) => void>();
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
+  /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
+  #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
   /** Listens still connecting, each settled once it landed and (if given up on, or closed meanwhile) stopped again. */
   readonly #listening = new Set<Promise<void>>();
@@ -437,6 +439,10 @@ class SharedStoreImpl implements SharedStore {
     const early = this.#early;
     this.#early = [];
     for (const change of early) listener(change);
+    if (this.#catchUpOnSubscribe) {
+      this.#catchUpOnSubscribe = false;
+      void this.#reconnect().catch(() => this.#scheduleRetry());
+    }
     return () => this.#listeners.delete(listener);
   }
 
@@ -579,10 +585,20 @@ class SharedStoreImpl implements SharedStore {
         const record = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
         const write = this.#write(record, false, false, this.#outboxSkews.get(id));
         const others = await this.#timed(this.#remote.upload(merchantId, write));
-        for (const { code, other } of conflictsOf(write.record, write.skew, others, windowMs)) {
-          this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
-        }
         for (const row of others) this.#remember(row);
+        const found = conflictsOf(write.record, write.skew, others, windowMs);
+        if (found.length > 0) {
+          // A probable double charge is let go of only once its report is durable: the id stays in
+          // the outbox until the guard's journal entry of it is kept, and a till that dies before
+          // uploads it again on restarting (upload() writes nothing twice) and finds it again.
+          // Before the guard listens (start-up), the catch-up waits for it, and starts again then.
+          if (this.#listeners.size === 0) {
+            this.#catchUpOnSubscribe = true;
+            return;
+          }
+          for (const { code, other } of found) this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
+          await this.#journalFlush?.catch(() => undefined);
+        }
       }
       this.#outbox.shift();
       this.#outboxSkews.delete(id);
