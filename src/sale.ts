@@ -5,7 +5,7 @@ import { issueRule, valueAt } from './issues.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
 import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
-import type { Sale, SaleKind } from './types.js';
+import type { GuardStore, Sale, SaleKind } from './types.js';
 
 /** A validated sale with defaults applied. `card` still holds card material: hash it and drop it. */
 export interface ValidSale {
@@ -140,6 +140,29 @@ function ordered(found: readonly SaleIssue[]): SaleIssue[] {
 export interface SaleDefaults {
   merchantId: string;
   terminalId: string | undefined;
+  /** The guard's store: one several terminals share (it has `attach`) holds a sale to the guard's own terminalId. */
+  store?: Pick<GuardStore, 'attach'>;
+}
+
+/**
+ * On a store several terminals share, a record's `terminalId` is whose
+ * charge it is: start-up turns only its own terminal's `pending` records
+ * `unknown` (SPEC §9), and leaves another live terminal's IN_FLIGHT. A sale
+ * naming another terminal would be taken for that terminal's own when it
+ * restarts, while it is still being charged here.
+ */
+function terminalIssues(input: Record<string, unknown>, defaults: SaleDefaults, wrong: readonly SaleIssue[]): SaleIssue[] {
+  const named = input.terminalId;
+  if (defaults.store?.attach === undefined || named === undefined || named === defaults.terminalId) return [];
+  if (wrong.some((i) => i.field === 'terminalId')) return [];
+  const own = defaults.terminalId === undefined ? 'no `terminalId` of its own' : 'its own `terminalId`';
+  return [
+    issue(
+      'INVALID_SALE',
+      'terminalId',
+      `must be left out (or be this guard's own) on a store several terminals share: it says which terminal is charging, and this guard has ${own}`,
+    ),
+  ];
 }
 
 export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
@@ -158,7 +181,7 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   // The card is checked even when other fields are wrong, so its problems are listed too.
   const card = typeof fields.card === 'object' && fields.card !== null ? checkCard(fields.card) : undefined;
   if (card?.issues) found.push(...card.issues);
-  found.push(...crossFieldIssues(fields, found));
+  found.push(...crossFieldIssues(fields, found), ...terminalIssues(fields, defaults, found));
   if (found.length > 0 || !parsed.success || card === undefined || card.issues) return failAll(GuardInputError, ordered(found));
   const sale: Sale = parsed.data as Sale;
   const valid: ValidSale = {

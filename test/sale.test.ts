@@ -455,3 +455,29 @@ describe('validateSale: every problem at once (issue 16)', () => {
     expect(error.message).toBe(error.issues[0]?.message);
   });
 });
+
+describe('validateSale: terminalId on a store several terminals share', () => {
+  const shared = { merchantId: 'M-0001', terminalId: 'T-01', store: { attach: () => undefined } };
+  const sale = { amount: 1250, currency: 'CNY', card: { token: 'tok_1' } };
+
+  it('takes the guard’s own terminalId, or none (the guard’s is recorded)', () => {
+    expect(validateSale({ ...sale, terminalId: 'T-01' }, shared).terminalId).toBe('T-01');
+    expect(validateSale(sale, shared).terminalId).toBe('T-01');
+  });
+
+  it('refuses another terminal’s: it would say another terminal is charging (INVALID_SALE on terminalId)', () => {
+    let error: unknown;
+    try {
+      validateSale({ ...sale, terminalId: 'T-02' }, shared);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(GuardInputError);
+    expect(error).toMatchObject({ code: 'INVALID_SALE', field: 'terminalId' });
+    expect(String((error as Error).message)).not.toContain('T-02');
+  });
+
+  it('a store of one terminal takes any (the sale’s own label)', () => {
+    expect(validateSale({ ...sale, terminalId: 'T-02' }, { merchantId: 'M-0001', terminalId: 'T-01' }).terminalId).toBe('T-02');
+  });
+});

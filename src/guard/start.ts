@@ -111,11 +111,13 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
 
 /**
  * A record another terminal wrote, in a store several terminals share (one
- * with `attach`): under another `terminalId`. A single terminal's store
- * holds only its own, whatever `terminalId` each sale carried.
+ * with `attach`): not under this guard's `terminalId`, which every sale it
+ * records carries there (validateSale refuses another). One without, or a
+ * guard without one, cannot be told to be its own: left to pendingTimeout.
+ * A single terminal's store holds only its own, whatever each sale carried.
  */
 function ofAnotherTerminal(ctx: GuardContext, record: AttemptRecord): boolean {
-  return ctx.o.store.attach !== undefined && record.terminalId !== undefined && record.terminalId !== ctx.o.terminalId;
+  return ctx.o.store.attach !== undefined && (ctx.o.terminalId === undefined || record.terminalId !== ctx.o.terminalId);
 }
 
 /** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. */
