@@ -420,7 +420,14 @@ export type StoreChange =
   | { type: 'unpersisted'; record: AttemptRecord }
   | { type: 'wiped'; detail: string }
   /** A shared store's catch-up after a cut-off found another terminal's approval of the same sale or order: see the `conflict` event. */
-  | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] };
+  | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] }
+  /**
+   * A shared store's catch-up sent this record, written while cut off, to
+   * the others: what it changes beyond itself (an approved refund's sale) is
+   * counted again on their latest versions, which may have won over the one
+   * written here.
+   */
+  | { type: 'sent'; record: AttemptRecord };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

@@ -221,6 +221,36 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
   if (over) reportOver(ctx, over);
 }
 
+/**
+ * An approved refund written while cut off has reached the others (a shared
+ * store's catch-up): its sale is counted again on the database's version.
+ * The sale's row this terminal wrote then loses to a later one written
+ * elsewhere meanwhile (another lane's refund of the same sale), and with it
+ * this refund's share of the sum: a further refund past what is left would
+ * be allowed. In one claim on the sale's refund key, as a settle counts it.
+ */
+export async function recountRefund(ctx: GuardContext, refundId: string): Promise<void> {
+  const { store } = ctx.o;
+  const refund = ctx.index.get(refundId);
+  const saleId = refund?.kind === 'refund' && refund.status === 'approved' ? refund.refundOf : undefined;
+  if (ctx.closed || !store.claim || refund === undefined || saleId === undefined) return;
+  const now = guardNow(ctx);
+  let counted: { sale: AttemptRecord; updated: AttemptRecord } | undefined;
+  const written = await write(ctx, () =>
+    (store.claim as NonNullable<typeof store.claim>)({ keys: [refundKey(saleId)], ids: [refundId, saleId] }, (related) => {
+      for (const other of related) adoptUnlessRecovered(ctx, other);
+      const sale = ctx.index.get(saleId);
+      const updated = sale && applyRefund(sale, requireRecord(ctx, refundId), now);
+      counted = sale && updated ? { sale, updated } : undefined;
+      return counted ? [ctx.time.toWall(counted.updated)] : [];
+    }),
+  );
+  if (!written || !counted) return;
+  ctx.index.add(counted.updated);
+  const over = overRefund(counted.sale, counted.updated, refund, now);
+  if (over) reportOver(ctx, over);
+}
+
 /** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */
 export function resume(ctx: GuardContext, attemptId: string): Promise<Attempt> {
   // What it reads back from the store (the attempt, its order's payments) stays in memory until it is judged on.

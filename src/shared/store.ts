@@ -190,6 +190,8 @@ class SharedStoreImpl implements SharedStore {
   #listeners = new Set<(change: StoreChange) => void>();
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
+  /** Records the catch-up sent, told to the guard once it is done (StoreChange `sent`). */
+  #sent: AttemptRecord[] = [];
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
   #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -586,6 +588,7 @@ class SharedStoreImpl implements SharedStore {
         const write = this.#write(record, false, false, this.#outboxSkews.get(id));
         const others = await this.#timed(this.#remote.upload(merchantId, write));
         for (const row of others) this.#remember(row);
+        this.#sent.push(record);
         const found = conflictsOf(write.record, write.skew, others, windowMs);
         if (found.length > 0) {
           // A probable double charge is let go of only once its report is durable: the id stays in
@@ -620,6 +623,9 @@ class SharedStoreImpl implements SharedStore {
     // Nothing more to send, and nothing awaited since the check: back on the database from here.
     this.#down = false;
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
+    // Once the others' latest versions are in: what the records sent change beyond themselves is counted again on those.
+    const sent = this.#sent.splice(0);
+    for (const record of sent) this.#emit({ type: 'sent', record });
   }
 
   /**

@@ -62,7 +62,7 @@ describe('atk5: whose pending is it, after a restart', () => {
     const handheld = await open(th, 'T2', { recover, recoverAfter: '1s' });
     const sale = { amount: 2_000, currency: 'CNY', card: { token: 'tok_atk5_named' }, terminalId: 'T2' };
     await expect(counter.begin(sale)).rejects.toMatchObject({ name: 'GuardInputError', code: 'INVALID_SALE', field: 'terminalId' });
-    expect(await db.remote('observer').load('M1')).toEqual([]);
+    expect(await db.remote('observer').load('M1', undefined)).toEqual([]);
     // Its own id, or none, is fine: the record carries the counter's.
     const d = await counter.begin({ ...sale, terminalId: 'T1' });
     expect(d.verdict).toBe('allow');
