@@ -213,6 +213,10 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     now = guardNow(ctx);
     findings = evaluate(sale, ctx.index, now, ctx.o);
   }
+  // Checked on every decision, those held back below included: a till cut off (or whose store
+  // fails) is where a clock is most likely wrong, and the jump is reported on the first one after it.
+  const anomaly = clockCheck(ctx, now);
+  if (anomaly) findings.push(anomaly);
   if (unread && !(mode.lifted ?? []).includes('STORAGE_UNAVAILABLE')) {
     const policy = ctx.o.onStorageError;
     const shown = findings.filter((f) => VERDICT_OF[f.code] !== undefined).map((f) => f.code);
@@ -243,8 +247,6 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     }
     findings.push(SHARED_UNAVAILABLE);
   }
-  const anomaly = clockCheck(ctx, now);
-  if (anomaly) findings.push(anomaly);
   if (mode.warnings) findings.push(...mode.warnings);
   // An override lifts the codes it was shown. Any other reason makes this a
   // fresh decision that stands on its own, with every reason and its own
