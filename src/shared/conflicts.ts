@@ -29,11 +29,13 @@ export function conflictsOf(own: AttemptRecord, skew: number, others: readonly S
     ({ record }) => record.kind === 'sale' && record.merchantId === own.merchantId && record.orderId === own.orderId,
   );
   // With a total, only an overpayment is a conflict (split tender across devices is fine);
-  // without one, another approval of the same amount paid the order already.
+  // without one, another approval of the same amount in the same currency paid the order
+  // already (as the rules compare them: 1 250 JPY does not pay an order of 1 250 CNY).
   const paid = onOrder.reduce((sum, { record }) => sum + record.amount, 0);
   for (const { record } of onOrder) {
     if (found.some((c) => c.other === record.id)) continue;
-    const over = own.orderTotal === undefined ? record.amount === own.amount : paid + own.amount > own.orderTotal;
+    const over =
+      own.orderTotal === undefined ? record.amount === own.amount && record.currency === own.currency : paid + own.amount > own.orderTotal;
     if (over) found.push({ code: 'ORDER_ALREADY_PAID', other: record.id });
   }
   return found;
