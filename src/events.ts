@@ -53,8 +53,10 @@ export class Emitter {
     let set = this.#listeners.get(type);
     if (!set) this.#listeners.set(type, (set = new Set()));
     const wrapped = listener as (event: GuardEvent) => void;
+    // A listener attached twice hears each event once, start-up's included.
+    const again = set.has(wrapped);
     set.add(wrapped);
-    const found = this.#startUp?.filter((event) => event.type === type);
+    const found = again ? undefined : this.#startUp?.filter((event) => event.type === type);
     if (found?.length) {
       // In a microtask of its own, never inside `on()`: the listener may want what `on()` returns.
       const listening = set;

@@ -240,7 +240,9 @@ export async function recountRefund(ctx: GuardContext, refundId: string): Promis
     (store.claim as NonNullable<typeof store.claim>)({ keys: [refundKey(saleId)], ids: [refundId, saleId] }, (related) => {
       for (const other of related) adoptUnlessRecovered(ctx, other);
       const sale = ctx.index.get(saleId);
-      const updated = sale && applyRefund(sale, requireRecord(ctx, refundId), now);
+      // As the database holds it now: a refund voided on another lane meanwhile counts for nothing.
+      const current = ctx.index.get(refundId);
+      const updated = sale && current?.status === 'approved' && applyRefund(sale, current, now);
       counted = sale && updated ? { sale, updated } : undefined;
       return counted ? [ctx.time.toWall(counted.updated)] : [];
     }),
