@@ -445,6 +445,8 @@ export interface StoreOwner {
   /** `window`, in ms: what a catch-up's conflict check measures approvals against. */
   readonly windowMs: number;
   readonly pendingTimeoutMs: number;
+  /** `retention`, in ms: a store several terminals share keeps history for the longest any of them asks. */
+  readonly retentionMs?: number;
   /** The guard's clock and timers: a store's own timeouts and retries follow them (and the QA scenarios' virtual time). */
   readonly clock: Clock;
   readonly scheduler: Scheduler;

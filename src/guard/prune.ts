@@ -18,7 +18,11 @@ export function prune(ctx: GuardContext, now: number): number {
     ctx.charging.delete(record.id);
     ctx.announced.delete(record.id);
     ctx.recovered.delete(record.id);
-    void write(ctx, () => store.delete(record.id)).catch((error) => storageError(ctx, error, 'delete'));
+    // A store several terminals share keeps a settled record for the longest retention any of them
+    // asks (its history prune): this terminal's shorter one lets it go from memory only.
+    if (!store.attach || isOpen(record.status)) {
+      void write(ctx, () => store.delete(record.id)).catch((error) => storageError(ctx, error, 'delete'));
+    }
     if (isOpen(record.status)) {
       // An outcome nobody reconciled in 7 days: say so, loudly.
       journal(ctx, { at: now, type: 'prune', attemptId: record.id, from: record.status, detail: 'unreconciled after 7 days' });

@@ -15,13 +15,13 @@ import { journal, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
-  const { store, merchantId, terminalId, windowMs, pendingTimeoutMs, clock, scheduler } = ctx.o;
+  const { store, merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock, scheduler } = ctx.o;
   // A shared store scopes everything that follows to this merchant and terminal.
   // The store reads the wall clock as the guard's stamps do: a jump under GuardTime's tolerance
   // moves neither, one past it both (a shared store measures its skew against this clock).
   const storeClock = { now: () => ctx.time.wallNow(), monotonic: () => clock.monotonic() };
   await storeCall('attach', async () =>
-    store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, clock: storeClock, scheduler }),
+    store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock: storeClock, scheduler }),
   );
   const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;

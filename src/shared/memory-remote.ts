@@ -111,9 +111,10 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
       load: (merchantId, since) =>
         step(() => ofMerchant(merchantId).filter((row) => since === undefined || isHot({ ...row.record, updatedAt: dbTime(row) }, since))),
       changes: (merchantId, since) => step(() => ofMerchant(merchantId).filter((row) => row.changedAt >= since)),
-      prune: (merchantId, before) =>
+      prune: (merchantId, before, keepMs) =>
         step(() => {
-          const old = ofMerchant(merchantId).filter((row) => !isOpen(row.record.status) && dbTime(row) < before);
+          const bound = Math.min(before, clock() - keepMs);
+          const old = ofMerchant(merchantId).filter((row) => !isOpen(row.record.status) && dbTime(row) < bound);
           for (const row of old) remove(row.record.id);
           return old.length;
         }),

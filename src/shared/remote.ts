@@ -126,8 +126,12 @@ export interface Remote {
   load(merchantId: string, since: number | undefined): Promise<readonly SharedRow[]>;
   /** Rows written at or after `since` on the database's clock (`changedAt`). */
   changes(merchantId: string, since: number): Promise<readonly SharedRow[]>;
-  /** Deletes rows that are not open and whose database time is before `before`. */
-  prune(merchantId: string, before: number): Promise<number>;
+  /**
+   * Deletes rows that are not open and whose database time is before
+   * `before`, and older than `keepMs` by the database's clock now (whatever
+   * clock `before` was taken on).
+   */
+  prune(merchantId: string, before: number, keepMs: number): Promise<number>;
   getMeta(merchantId: string, key: string): Promise<string | undefined>;
   setMeta(merchantId: string, key: string, value: string): Promise<void>;
   /**

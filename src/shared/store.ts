@@ -75,6 +75,9 @@ export interface SharedStore extends GuardStore {
  * by an older release).
  */
 const OUTBOX = 'shared-outbox';
+
+/** In the database's metadata: the longest `retention` or `window` (ms) any terminal of the merchant asked for. */
+const SHARED_KEEP = 'shared-history-keep';
 /**
  * Journal entries written while cut off, in `local`'s metadata too, so that
  * a till restarted before the database came back still sends them: one key
@@ -241,6 +244,8 @@ class SharedStoreImpl implements SharedStore {
       // Listening holds the terminal: its head is read once no other till can seal on it.
       await this.#listen();
       await this.#readHead();
+      // Before this terminal's first prune, and before another's: its retention and window are kept for the others too.
+      await this.#sharedKeep();
       if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
     } catch (error) {
       if (error instanceof TerminalTaken) {
@@ -400,11 +405,31 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
+  /**
+   * Deletes, here and in `local`, what is settled and was last changed
+   * before `before`. On the database, never what is younger, by its own
+   * clock, than the longest `retention` or `window` any terminal of the
+   * merchant asked for (kept in its metadata): a till whose clock jumped a
+   * month either way, read with a skew measured before or after the jump,
+   * cannot delete the others' approvals, and one till's short retention
+   * cannot take another's out of its window.
+   */
   async prune(before: number): Promise<number> {
     const { merchantId } = this.#attached();
     const local = this.#local?.prune ? await this.#local.prune(before) : 0;
-    const remote = this.#down ? undefined : await this.#orCutOff('prune', () => this.#remote.prune(merchantId, before + this.#skew));
+    if (this.#down) return local;
+    const remote = await this.#orCutOff('prune', async () => this.#remote.prune(merchantId, before + this.#skew, await this.#sharedKeep()));
     return remote ?? local;
+  }
+
+  /** The merchant's kept age (SHARED_KEEP), raised to this terminal's `retention` and `window` first if they are longer. */
+  async #sharedKeep(): Promise<number> {
+    const { merchantId, windowMs, retentionMs = 0 } = this.#attached();
+    const own = Math.max(retentionMs, windowMs);
+    const stored = Number((await this.#remote.getMeta(merchantId, SHARED_KEEP)) ?? 0);
+    const kept = Number.isFinite(stored) ? stored : 0;
+    if (kept < own) await this.#remote.setMeta(merchantId, SHARED_KEEP, String(own));
+    return Math.max(own, kept);
   }
 
   setMeta(key: string, value: string): Promise<void> {

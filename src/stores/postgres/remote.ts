@@ -226,12 +226,14 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
             'load',
           ),
     changes: (merchantId, since) => select('changed_at >= $2', [merchantId, since], 'changes'),
-    prune: async (merchantId, before) => {
+    prune: async (merchantId, before, keepMs) => {
       const rows = await run(
         'prune',
-        `WITH gone AS (DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND status NOT IN ('pending', 'unknown') AND db_updated_at < $2 RETURNING 1)
+        `WITH gone AS (DELETE FROM ${s}.attempts WHERE merchant_id = $1 AND status NOT IN ('pending', 'unknown')
+                         AND db_updated_at < least($2::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $3::bigint)
+                       RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
-        [merchantId, before],
+        [merchantId, Math.floor(before), Math.ceil(keepMs)],
       );
       return Number(rows[0]?.n ?? 0);
     },
