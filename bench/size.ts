@@ -33,7 +33,7 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  */
 const ADAPTER_BUDGET_BYTES = 3_120;
 /**
- * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 39.71 KB, of
+ * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 40.29 KB, of
  * it zod/mini 6.6 KB and @noble/hashes 2.9 KB, the guard's own code ~30 KB
  * (docs/performance.md). `.size-limit.json` holds the core at its measured
  * size so it cannot grow unnoticed; this line keeps the gap in view.
@@ -49,8 +49,10 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
  * purpose, with the reason. Raised to 410 KB at 401.2 KB packed (163 files):
  * reconciliation, the shared store's clock handling and 101 bundled
  * scenarios grew it; dist is 342 KB of it, every module twice (ESM and CJS).
+ * Raised to 415 KB at 409.8 KB: the shared store's catch-up (per-record
+ * skews, recounted refunds, the merchant's kept history) and atk5/atk6's fixes.
  */
-const PACKED_BUDGET_BYTES = 410_000;
+const PACKED_BUDGET_BYTES = 415_000;
 // Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons.
 const UNPACKED_BUDGET_BYTES = 1_650_000;
 const CORE_ENTRY = /^core:/;

@@ -155,12 +155,11 @@ function terminalIssues(input: Record<string, unknown>, defaults: SaleDefaults, 
   const named = input.terminalId;
   if (defaults.store?.attach === undefined || named === undefined || named === defaults.terminalId) return [];
   if (wrong.some((i) => i.field === 'terminalId')) return [];
-  const own = defaults.terminalId === undefined ? 'no `terminalId` of its own' : 'its own `terminalId`';
   return [
     issue(
       'INVALID_SALE',
       'terminalId',
-      `must be left out (or be this guard's own) on a store several terminals share: it says which terminal is charging, and this guard has ${own}`,
+      "must be left out or be this guard's own on a store several terminals share (it says which one charges)",
     ),
   ];
 }
