@@ -26,28 +26,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type GuardEvent, type GuardStore } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
-
-const never = () => new Promise<never>(() => undefined);
-
-/** A process that can die: after `dead`, every call hangs (the process is gone). `dieAt`: the n-th remote call lands, and then the process dies. */
-function mortal<T extends object>(inner: T, state: { dead: boolean; calls: number; dieAt: number }, counts: boolean): T {
-  return new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (state.dead) return never();
-        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (counts && ++state.calls === state.dieAt) {
-          state.dead = true;
-          return Promise.resolve(result).then(never, never);
-        }
-        return result;
-      };
-    },
-  });
-}
+import { flush, lanes, mortal, never } from '../helpers/lanes.js';
 
 describe('atk5: killed right after the catch-up uploaded an approval', () => {
   it('the double charge it found is still reported (journal entry or conflict event after the restart)', async () => {

@@ -8,31 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { memoryStore, type GuardEvent, type GuardStore, type RecoverAnswer } from '../../src/index.js';
 import type { Remote } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes, sleepy } from '../helpers/lanes.js';
+import { flush, lanes, mortal, sleepy } from '../helpers/lanes.js';
 
 const MIN = 60_000;
 
 const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
-const never = () => new Promise<never>(() => undefined);
-
-/** A process that can die: after `dead`, every call hangs (the process is gone). `dieAt`: the n-th remote call lands, and then the process dies. */
-function mortal<T extends object>(inner: T, state: { dead: boolean; calls: number; dieAt: number }, counts: boolean): T {
-  return new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (state.dead) return never();
-        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (counts && ++state.calls === state.dieAt) {
-          state.dead = true;
-          return Promise.resolve(result).then(never, never);
-        }
-        return result;
-      };
-    },
-  });
-}
 
 describe('atk5: killed during the catch-up', () => {
   for (let dieAt = 1; dieAt <= 14; dieAt++) {

@@ -55,3 +55,29 @@ export function sleepy(time: { now(): number }, terminal: TerminalTime) {
     },
   };
 }
+
+/** A promise that never settles: a call into a process that is gone. */
+export const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+/**
+ * A process that can die (a store or a remote seen from it): after `dead`,
+ * every call hangs. With `counts`, its `dieAt`-th call lands, and then the
+ * process dies before hearing the answer.
+ */
+export function mortal<T extends object>(inner: T, state: { dead: boolean; calls: number; dieAt: number }, counts: boolean): T {
+  return new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (state.dead) return never();
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (counts && ++state.calls === state.dieAt) {
+          state.dead = true;
+          return Promise.resolve(result).then(never, never);
+        }
+        return result;
+      };
+    },
+  });
+}
