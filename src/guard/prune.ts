@@ -56,8 +56,6 @@ export function pruneHistory(ctx: GuardContext, now: number): void {
   // own epochs, read after a set-back of days with the skew measured since,
   // lands on the moment of the set-back, and every lane's settled history
   // before it would go, approvals inside the window included.
-  const before = ctx.o.store.timesOnOwnerClock
-    ? ctx.time.wallNow() - ctx.o.retentionMs + 1
-    : ctx.time.wallCutoff(now - ctx.o.retentionMs);
+  const before = ctx.o.store.timesOnOwnerClock ? ctx.time.wallNow() - ctx.o.retentionMs + 1 : ctx.time.wallCutoff(now - ctx.o.retentionMs);
   void write(ctx, () => history.prune(before)).catch((error) => storageError(ctx, error, 'prune'));
 }
