@@ -214,6 +214,28 @@ describe('retention in a running process', () => {
 });
 
 describe('secret changes', () => {
+  it('over a fileStore, after close and a compaction: SECRET_CHANGED, and the history is still on disk (SPEC §5)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdg-secret-'));
+    const path = join(dir, 'attempts.jsonl');
+    const clock = new ManualClock();
+    const first = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(path), clock });
+    const { attempt } = await first.begin(sale());
+    await attempt?.approve();
+    await first.close();
+    const compacting = fileStore(path);
+    const owner = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: compacting, clock: clock.afterRestart() });
+    await compacting.compact();
+    await owner.close();
+    const error = await thrown(() =>
+      createGuard({ merchantId: 'M-0001', secret: 'another-secret-0123456789abcdef', store: fileStore(path), clock: clock.afterRestart() }),
+    );
+    expect(error).toBeInstanceOf(GuardConfigError);
+    expect(error).toHaveProperty('code', 'SECRET_CHANGED');
+    const again = await createGuard({ merchantId: 'M-0001', secret: SECRET, store: fileStore(path), clock: clock.afterRestart() });
+    expect(await again.get(attempt?.id ?? '')).toMatchObject({ status: 'approved' });
+    await again.close();
+  });
+
   it('rejects SECRET_CHANGED instead of silently starting without history', async () => {
     const { guard, store, clock } = await testGuard();
     await (await guard.begin(sale())).attempt?.approve();
