@@ -112,6 +112,9 @@ describe('unknown attempts', () => {
       },
     ]);
     expect(reconcile(attempts, [], { now: a.pendingSince + MINUTE }).findings).toEqual([]);
+    // The default tolerance is 2 minutes exactly.
+    expect(reconcile(attempts, [], { now: a.pendingSince + 2 * MINUTE }).findings).toEqual([]);
+    expect(codes(reconcile(attempts, [], { now: a.pendingSince + 2 * MINUTE + 1 }).findings)).toEqual(['UNKNOWN_NOT_CHARGED']);
     expect(reconcile(attempts, [], { now: new Date(a.pendingSince + 3 * MINUTE).toISOString() }).findings).toHaveLength(1);
   });
 
@@ -218,6 +221,18 @@ describe('charged twice', () => {
     expect(report.findings).toMatchObject([{ code: 'CHARGED_TWICE', attempts: [a.id, b.id], amount: 1250, match: 'exact' }]);
     // Outside window: a customer buying the same thing again.
     expect(reconcile(attempts, [chargeOf(a), chargeOf(b)], { window: '30s' }).findings).toEqual([]);
+  });
+
+  test('the default window is 10 minutes: 9 min 59 s apart is CHARGED_TWICE, 10 min is not (SPEC §11)', async () => {
+    const pair = async (gapMs: number) => {
+      const lane1 = await till();
+      const lane2 = await till({ clock: lane1.clock });
+      const a = await lane1.sale(1250, 'approved', { last4: '4242', gapMs });
+      const b = await lane2.sale(1250, 'approved', { last4: '4242' });
+      return reconcile([...(await lane1.attempts()), ...(await lane2.attempts())], [chargeOf(a), chargeOf(b)]).findings;
+    };
+    expect(codes(await pair(10 * MINUTE - SECOND))).toEqual(['CHARGED_TWICE']);
+    expect(codes(await pair(10 * MINUTE))).toEqual([]);
   });
 
   test('a repeat the cashier confirmed (an override note) is not CHARGED_TWICE', async () => {
