@@ -39,6 +39,23 @@ describe('pos-duplicate-guard journal report', () => {
     day = await playJournalDay();
   }, 30_000);
 
+  it("without --tz, dates are in the machine's zone (TZ), and the header names it", async () => {
+    const run = (tz: string) =>
+      new Promise<Run>((resolve) => {
+        const env = { ...process.env, TZ: tz };
+        execFile(
+          'npx',
+          ['tsx', 'src/cli.ts', 'journal', 'report', '--store', day.storePath],
+          { encoding: 'utf8', timeout: 60_000, env },
+          (error, stdout, stderr) => resolve({ code: error ? -1 : 0, stdout, stderr }),
+        );
+      });
+    const [shanghai, newYork] = await Promise.all([run('Asia/Shanghai'), run('America/New_York')]);
+    expect(shanghai.code).toBe(0);
+    expect(shanghai.stdout).toContain('Whole journal (Asia/Shanghai)');
+    expect(newYork.stdout).toContain('Whole journal (America/New_York)');
+  }, 60_000);
+
   it('prints the table and exits 0', async () => {
     const { code, stdout, stderr } = await report(['--store', day.storePath, '--tz', 'Asia/Shanghai']);
     expect(code).toBe(0);
