@@ -63,6 +63,18 @@ describe('reconcile command', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe('3 findings need action.');
   });
 
+  test("--pending-timeout's default is 2 minutes: a pending 1 ms younger is no finding, 1 ms older is unknown", async () => {
+    const s = await scene();
+    const at = async (now: number) => {
+      const { io, stdout } = fakeIo();
+      await reconcileCommand(['--store', s.path, '--transactions', s.csv, '--now', String(now), '--json'], io);
+      const { findings } = JSON.parse(stdout()) as { findings: { code: string; attempts: string[] }[] };
+      return findings.filter((f) => f.attempts.includes(s.diedMidCharge.id)).map((f) => f.code);
+    };
+    expect(await at(s.diedMidCharge.pendingSince + 2 * MINUTE - 1)).toEqual([]);
+    expect(await at(s.diedMidCharge.pendingSince + 2 * MINUTE + 1)).toEqual(['UNKNOWN_NOT_CHARGED']);
+  });
+
   test('--json prints the report as one document: { findings, totals }', async () => {
     const s = await scene();
     const { io, stdout } = fakeIo();
