@@ -52,6 +52,16 @@ export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now:
 }
 
 /**
+ * `sale` voided on a terminal cut off while refunds were paid out on it
+ * elsewhere: the reversal returned the whole amount, so each refund listed
+ * is money to recover, all of it over, and nothing counts as refunded.
+ */
+export function voidedOver(sale: AttemptRecord, now: number): AttemptRecord {
+  const refunds = sale.refunds?.map(({ id, amount }) => ({ id, amount, over: amount }));
+  return withChanges(sale, { status: 'voided', refunded: 0, updatedAt: now, refunds });
+}
+
+/**
  * The original after an approved `refund` was voided, or `undefined` when it
  * never counted. The others are listed again, in order, on what the sale
  * had without any of them: an over-refund then counts in the room the voided

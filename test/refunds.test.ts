@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuardStateError } from '../src/errors.js';
 import { makeRecord } from '../src/record.js';
-import { applyRefund, externalRefund, overRefund, revokeRefund } from '../src/refunds.js';
+import { applyRefund, externalRefund, overRefund, revokeRefund, voidedOver } from '../src/refunds.js';
 import type { AttemptRecord } from '../src/types.js';
 
 const T0 = 1_767_225_600_000;
@@ -183,5 +183,31 @@ describe('overRefund', () => {
     const r1 = refund('r1', 1000);
     const s = record('s');
     expect(overRefund(s, applyRefund(s, r1, T0) as AttemptRecord, r1, T0)).toBeUndefined();
+  });
+});
+
+describe('voidedOver', () => {
+  it('voids a sale refunded elsewhere meanwhile: every refund listed is over (money to recover), nothing counts as refunded', () => {
+    const sale = applyRefund(applyRefund(record('s'), refund('r1', 300), T0 + 1)!, refund('r2', 200), T0 + 2)!;
+    expect(sale).toMatchObject({ status: 'approved', refunded: 500 });
+    const voided = voidedOver(sale, T0 + 3);
+    expect(voided).toMatchObject({
+      status: 'voided',
+      refunded: 0,
+      updatedAt: T0 + 3,
+      refunds: [
+        { id: 'r1', amount: 300, over: 300 },
+        { id: 'r2', amount: 200, over: 200 },
+      ],
+    });
+    // A refund that reaches it later is over as a whole too, and listed once.
+    expect(applyRefund(voided, refund('r3', 100), T0 + 4)?.refunds?.at(-1)).toEqual({ id: 'r3', amount: 100, over: 100 });
+    expect(applyRefund(voided, refund('r1', 300), T0 + 4)).toBeUndefined();
+  });
+
+  it('a sale never refunded: voided, no refunds list', () => {
+    const voided = voidedOver(record('s'), T0 + 1);
+    expect(voided.status).toBe('voided');
+    expect(voided.refunds).toBeUndefined();
   });
 });

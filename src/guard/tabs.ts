@@ -7,7 +7,7 @@ import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
 import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 import { track } from './recover.js';
-import { recountRefund } from './settle.js';
+import { recountSent } from './settle.js';
 
 /** What a shared store says another tab or process changed. */
 export function applyChange(ctx: GuardContext, change: StoreChange): void {
@@ -15,7 +15,7 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   if (change.type === 'record') adopt(ctx, change.record);
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
-  else if (change.type === 'sent') void recountRefund(ctx, change.record.id).catch((error) => storageError(ctx, error, 'claim'));
+  else if (change.type === 'sent') void recountSent(ctx, change.record).catch((error) => storageError(ctx, error, 'claim'));
   else void restore(ctx, change.detail);
 }
 
