@@ -25,25 +25,14 @@
  * version won.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../../src/index.js';
-import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
 
 const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk5_refund_cut' };
 
 describe('atk5: refunds of one sale on both sides of a cut-off', () => {
   it('after the catch-up, both refunds count: a refund past the rest is REFUND_EXCEEDS_CHARGE on either lane', async () => {
-    const { time, db, open } = lanes();
-    const g1 = await open(time.terminal(), 'T1');
-    const store2 = sharedStore(db.remote('T2'), { local: memoryStore() });
-    const g2 = await open(time.terminal(), 'T2', { store: store2 });
-    const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
-    await g1.settle(s.attempt!.id, { status: 'approved', authCode: '123456' });
-    await time.advance(1_000);
-    await flush();
-    const saleId = s.attempt!.id;
-    expect((await g2.get(saleId))?.status).toBe('approved'); // lane 2 knows the sale
+    const { time, db, g1, g2, store2, saleId } = await approvedOnTwoLanes(card);
     db.disconnect('T2');
     const r2 = await g2.begin({ amount: 600, currency: 'CNY', card, kind: 'refund', refundOf: saleId });
     expect(r2.verdict).toBe('allow');

@@ -10,9 +10,7 @@
  * share lost to a later void.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../../src/index.js';
-import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
 
 const card = { token: 'tok_void_cut_off' };
 
@@ -21,16 +19,7 @@ describe('a sale voided on a lane cut off and refunded on another meanwhile', ()
     ['the void first', true],
     ['the refund first', false],
   ])('%s: after the catch-up the sale is voided everywhere, the refund listed as money to recover', async (_, voidFirst) => {
-    const { time, db, open } = lanes();
-    const g1 = await open(time.terminal(), 'T1');
-    const store2 = sharedStore(db.remote('T2'), { local: memoryStore() });
-    const g2 = await open(time.terminal(), 'T2', { store: store2 });
-    const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
-    await g1.settle(s.attempt!.id, { status: 'approved', authCode: '123456' });
-    await time.advance(1_000);
-    await flush();
-    const saleId = s.attempt!.id;
-    expect((await g2.get(saleId))?.status).toBe('approved');
+    const { time, db, g1, g2, store2, saleId } = await approvedOnTwoLanes(card);
     db.disconnect('T2');
     const voidOnLane2 = async () => {
       await g2.settle(saleId, { status: 'voided' });

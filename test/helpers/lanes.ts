@@ -81,3 +81,23 @@ export function mortal<T extends object>(inner: T, state: { dead: boolean; calls
     },
   });
 }
+
+/**
+ * Two lanes over one shared database, lane 2 with a `local` store (it keeps
+ * taking payments when cut off), and a sale of 1 000 approved on lane 1
+ * that lane 2 has heard of: where the tests of a cut-off's catch-up start.
+ * `remote2` wraps lane 2's connection (a test that holds its claims).
+ */
+export async function approvedOnTwoLanes(card: { token: string }, remote2: (remote: Remote) => Remote = (remote) => remote) {
+  const { time, db, open } = lanes();
+  const g1 = await open(time.terminal(), 'T1');
+  const store2 = sharedStore(remote2(db.remote('T2')), { local: memoryStore() });
+  const g2 = await open(time.terminal(), 'T2', { store: store2 });
+  const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
+  await g1.settle(s.attempt!.id, { status: 'approved', authCode: '123456' });
+  await time.advance(1_000);
+  await flush();
+  const saleId = s.attempt!.id;
+  if ((await g2.get(saleId))?.status !== 'approved') throw new Error('lane 2 did not hear of the sale');
+  return { time, db, open, g1, g2, store2, saleId };
+}
