@@ -423,9 +423,9 @@ export type StoreChange =
   | { type: 'conflict'; code: ConflictCode; attempts: readonly [own: string, other: string] }
   /**
    * A shared store's catch-up sent this record, written while cut off, to
-   * the others: what it changes on its sale (an approved refund's share, a
-   * void) is counted again on their latest versions, which may have won over
-   * the one written here.
+   * the others: what it changes on its sale (an approved refund's share) is
+   * counted again on their latest versions, which may have won over the one
+   * written here.
    */
   | { type: 'sent'; record: AttemptRecord };
 

@@ -9,7 +9,7 @@ import { validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { refundKey, sameVersion } from '../claims.js';
 import { resumeFindings } from '../resume.js';
-import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund, voidedOver } from '../refunds.js';
+import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from '../refunds.js';
 import { VERDICT_OF } from '../rules.js';
 import type { Attempt, AttemptRecord, AttemptStatus, Outcome } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, requireRecord, statusOf, view, type GuardContext } from './context.js';
@@ -222,61 +222,37 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
 }
 
 /**
- * A record written while cut off has reached the others (a shared store's
- * catch-up): its sale is counted again on the database's version, in one
- * claim on the sale's refund key, as a settle counts it. The sale's row
- * this terminal wrote then may lose to one written elsewhere meanwhile, or
- * win over it, and with it goes what the other carried:
- * - an approved refund made here: its share of the sale's refunded sum (a
- *   further refund past what is left would be allowed);
- * - a void made here (the processor reversed the whole charge): the sale
- *   stays voided, and every refund the others paid out on it meanwhile is
- *   listed as over, money to recover (another refund of it would pay out
- *   money the reversal already returned).
+ * An approved refund written while cut off has reached the others (a shared
+ * store's catch-up): its sale is counted again on the database's version,
+ * in one claim on the sale's refund key, as a settle counts it. The sale's
+ * row this terminal wrote then loses to a later one written elsewhere
+ * meanwhile (another lane's refund of the same sale), and with it this
+ * refund's share of the sum: a further refund past what is left would be
+ * allowed. (A void, made on either side, the catch-up's upload keeps itself:
+ * see keptVoid in shared/store.ts.)
  */
 export async function recountSent(ctx: GuardContext, sent: AttemptRecord): Promise<void> {
   const { store } = ctx.o;
-  const refundHere = sent.kind === 'refund' && sent.status === 'approved';
-  const voidedHere = sent.kind === 'sale' && sent.status === 'voided';
-  const saleId = refundHere ? sent.refundOf : voidedHere ? sent.id : undefined;
+  const saleId = sent.kind === 'refund' && sent.status === 'approved' ? sent.refundOf : undefined;
   if (ctx.closed || !store.claim || saleId === undefined) return;
   const now = guardNow(ctx);
-  let counted: { before: AttemptRecord; after: AttemptRecord } | undefined;
+  let counted: { sale: AttemptRecord; updated: AttemptRecord; refund: AttemptRecord } | undefined;
   const claim = store.claim.bind(store);
   const written = await write(ctx, () =>
-    claim({ keys: [refundKey(saleId)], ids: refundHere ? [sent.id, saleId] : [saleId] }, (related) => {
+    claim({ keys: [refundKey(saleId)], ids: [sent.id, saleId] }, (related) => {
       for (const other of related) adoptUnlessRecovered(ctx, other);
-      const before = ctx.index.get(saleId);
-      if (before?.kind !== 'sale') return [];
-      let sale = voidedHere && (before.status === 'approved' || before.status === 'refunded') ? voidedOver(before, now) : before;
-      // Every refund of it the database holds, as the claim found it: a refund voided meanwhile counts for nothing.
-      const ids = new Set([...related.filter((r) => r.refundOf === saleId).map((r) => r.id), ...(refundHere ? [sent.id] : [])]);
-      for (const id of ids) {
-        const refund = ctx.index.get(id);
-        const next = refund?.status === 'approved' ? applyRefund(sale, refund, now) : undefined;
-        if (next) sale = next;
-      }
-      counted = sale === before ? undefined : { before, after: sale };
-      return counted ? [ctx.time.toWall(counted.after)] : [];
+      const sale = ctx.index.get(saleId);
+      // As the database holds it now: a refund voided on another lane meanwhile counts for nothing.
+      const refund = ctx.index.get(sent.id);
+      const updated = sale && refund?.status === 'approved' ? applyRefund(sale, refund, now) : undefined;
+      counted = sale && refund && updated ? { sale, updated, refund } : undefined;
+      return counted ? [ctx.time.toWall(counted.updated)] : [];
     }),
   );
   if (!written || !counted) return;
-  const { before, after } = counted;
-  ctx.index.add(after);
-  const over =
-    (after.refunds ?? []).reduce((sum, r) => sum + (r.over ?? 0), 0) - (before.refunds ?? []).reduce((sum, r) => sum + (r.over ?? 0), 0);
-  if (after.status !== before.status || over > 0) {
-    journal(ctx, {
-      at: now,
-      type: 'settle',
-      attemptId: saleId,
-      from: before.status,
-      to: after.status,
-      ...(over > 0 ? { amount: over } : {}),
-      detail: `counted again after this terminal's catch-up${over > 0 ? `: over-refund ${over} to recover` : ''}`,
-    });
-    ctx.events.emit({ type: 'settle', record: ctx.time.toWall(after), from: before.status });
-  }
+  ctx.index.add(counted.updated);
+  const over = overRefund(counted.sale, counted.updated, counted.refund, now);
+  if (over) reportOver(ctx, over);
 }
 
 /** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */

@@ -19,6 +19,7 @@
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { withChanges } from '../record.js';
+import { voidedOver } from '../refunds.js';
 import { headOf } from '../journal/chain.js';
 import type {
   AttemptRecord,
@@ -538,11 +539,12 @@ class SharedStoreImpl implements SharedStore {
   #readOutbox(saved: string | undefined): void {
     this.#outbox = [];
     this.#outboxSkews.clear();
-    for (const item of saved ? (JSON.parse(saved) as (string | [string, number])[]) : []) {
+    for (const item of saved ? (JSON.parse(saved) as (string | [string, unknown])[]) : []) {
       if (typeof item === 'string') this.#outbox.push(item);
       else {
         this.#outbox.push(item[0]);
-        this.#outboxSkews.set(item[0], item[1]);
+        // A skew that is no whole number of ms (a damaged value) is as good as none: the one measured then.
+        if (Number.isSafeInteger(item[1])) this.#outboxSkews.set(item[0], item[1] as number);
       }
     }
   }
@@ -608,8 +610,10 @@ class SharedStoreImpl implements SharedStore {
         // A lease another lane took meanwhile, and its count of tries, stay: a write made cut off knew
         // nothing of them, and without them a second inquiry starts under a try count already used.
         const [row] = await this.#timed(this.#remote.get(merchantId, [id]));
-        const theirs = row && this.#seen(row).recovery;
-        const record = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
+        const stored = row && this.#seen(row);
+        const theirs = stored?.recovery;
+        const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
+        const record = stored ? keptVoid(leased, stored) : leased;
         const write = this.#write(record, false, false, this.#outboxSkews.get(id));
         const others = await this.#timed(this.#remote.upload(merchantId, write));
         for (const row of others) this.#remember(row);
@@ -1265,6 +1269,24 @@ class SharedStoreImpl implements SharedStore {
   #failure(operation: string, error: unknown): GuardStorageError {
     return new GuardStorageError('STORE_FAILED', `the shared database failed in ${operation}: ${errorText(error)}`, { cause: error });
   }
+}
+
+/**
+ * A sale written here while cut off, and the version the database holds:
+ * a void is for good (the processor reversed the whole charge), whichever
+ * side made it and whichever row is later. What is sent is then voided,
+ * with both sides' refunds listed, all of it over (money to recover), and
+ * later than the stored row: a later row would otherwise replace the void
+ * on upload (the sale refundable again on every lane), or a later refund
+ * elsewhere keep it out.
+ */
+function keptVoid(record: AttemptRecord, stored: AttemptRecord): AttemptRecord {
+  if (record.kind !== 'sale' || stored.kind !== 'sale' || (record.status === 'voided') === (stored.status === 'voided')) return record;
+  const [base, other] = record.status === 'voided' ? [stored, record] : [record, stored];
+  const listed = new Set((base.refunds ?? []).map((r) => r.id));
+  const refunds = [...(base.refunds ?? []), ...(other.refunds ?? []).filter((r) => !listed.has(r.id))];
+  const merged = refunds.length > 0 ? withChanges(base, { refunds }) : base;
+  return voidedOver(merged, Math.max(record.updatedAt, stored.updatedAt + 1));
 }
 
 /**
