@@ -162,7 +162,9 @@ const saleSchema = describe(
     ]),
     kind: loose('"sale" (default) or "refund".', ['sale', 'refund']),
     merchantId: loose("Default: the guard's merchantId."),
-    terminalId: loose('The terminal that takes the sale.'),
+    terminalId: loose(
+      "The terminal that takes the sale. With several terminals (steps naming one), only the step's own terminal: another is refused (INVALID_SALE on terminalId).",
+    ),
     orderId: loose('The order this sale pays for: enables the order rules.'),
     orderTotal: loose('Minor units: the order total, enables the overpay rule.'),
     refundOf: loose('For a refund: the attempt being refunded, by its `as` name (or a literal attempt id).'),
