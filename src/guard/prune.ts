@@ -50,12 +50,9 @@ export function pruneHistory(ctx: GuardContext, now: number): void {
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
   // Expired at `updatedAt + retention <= now`: strictly before the next
   // millisecond, by the earliest wall time stamped since (a clock set back
-  // stamps later records with earlier wall times). A store whose times are
-  // on the clock as it reads now (a shared database, which adds its skew as
-  // measured now) takes the cutoff on that clock: a cutoff of this guard's
-  // own epochs, read after a set-back of days with the skew measured since,
-  // lands on the moment of the set-back, and every lane's settled history
-  // before it would go, approvals inside the window included.
-  const before = ctx.o.store.timesOnOwnerClock ? ctx.time.wallNow() - ctx.o.retentionMs + 1 : ctx.time.wallCutoff(now - ctx.o.retentionMs);
+  // stamps later records with earlier wall times). A store several terminals
+  // share never deletes younger than the merchant's longest retention on its
+  // own clock, whatever this cutoff says (SharedStore.prune).
+  const before = ctx.time.wallCutoff(now - ctx.o.retentionMs);
   void write(ctx, () => history.prune(before)).catch((error) => storageError(ctx, error, 'prune'));
 }
