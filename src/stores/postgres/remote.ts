@@ -250,8 +250,8 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
     },
     appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
-      // A terminal held by listen() is written to only while the database sees that very session hold it:
-      // a connection that died unnoticed (a till asleep) lost its lock, and another till may have taken it.
+      // A terminal held by listen() is written to only while the database sees that very session alive (holding its
+      // lock): a connection that died unnoticed (a till asleep) lost its lock, and another till may have taken it.
       const hold = terminalId === undefined ? undefined : holdOf(s, merchantId, { terminalId });
       const session = holding;
       if (hold && session?.key !== hold.key) throw new TerminalNotHeld(`terminal ${JSON.stringify(terminalId)} is not held`);
@@ -261,7 +261,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         entries.map((e: JournalEntry) => e.at),
         entries.map((e) => JSON.stringify(e)),
         entries.map((e) => e.seq ?? null),
-        ...(hold && session ? [hexOf(hold.key), session.pid, session.start] : []),
+        ...(hold && session ? [session.pid, session.start] : []),
       ];
       // Written only if: (replay) entries that may have landed already are left out, each one the terminal's journal
       // holds (one statement: those of the batch that did not land all go in, in order, however alike); (hold) this
@@ -283,7 +283,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
            SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
            ${only.length > 0 ? `WHERE ${only.join(' AND ')}` : ''}
            ORDER BY e.n
-           RETURNING 1) ${hold ? 'SELECT mine, other FROM hold' : 'SELECT true AS mine, false AS other'}`,
+           RETURNING 1) ${hold ? 'SELECT mine FROM hold' : 'SELECT true AS mine'}`,
           values,
         );
       } catch (error) {
@@ -294,10 +294,16 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
       if (rows[0]?.mine === true || !session) return;
       // Checked against a session given up on meanwhile, and the terminal is held again by a new one: nothing was written.
       if (holding !== undefined && holding !== session) return remote.appendJournal(merchantId, terminalId, entries, options);
-      const lost =
-        rows[0]?.other === true
-          ? new TerminalTaken(takenMessage(terminalId as string))
-          : new TerminalNotHeld(`terminal ${JSON.stringify(terminalId)}: the database no longer sees this store's hold on it`);
+      // Only now, off the hot path, pg_locks: whether another till holds the terminal already (told LOCKED at once).
+      const taken = await run('held_by_other', `SELECT EXISTS (SELECT 1 FROM ${HELD_BY}) AS other`, [
+        hexOf((hold as TerminalHold).key),
+      ]).then(
+        (r) => r[0]?.other === true,
+        () => false,
+      );
+      const lost = taken
+        ? new TerminalTaken(takenMessage(terminalId as string))
+        : new TerminalNotHeld(`terminal ${JSON.stringify(terminalId)}: the database no longer sees this store's hold on it`);
       // The listening connection is dead though nothing said so: given up, and the terminal taken again (or reported taken).
       session.lose(lost);
       throw lost;
@@ -367,20 +373,31 @@ interface Holding {
 
 /**
  * Part of a journal write's WITH: whether the session that took the terminal
- * ($7 pid, $8 start) still holds its lock ($6, the key in hex), and whether
- * another session does. pg_locks shows an advisory lock on a bigint key as
- * its high and low 32 bits, in the database it was taken in.
+ * ($6 pid, $7 start) is still alive. A session lock goes only with its
+ * session (nothing here unlocks it), so a live session still holds it, and
+ * no other can. Asked of that one backend's status, not of pg_locks: reading
+ * pg_locks copies the whole lock table under every lock partition, which
+ * stalls every other terminal's claim locks meanwhile (with 8 tills ringing
+ * up together, the journal's check cost more throughput than the claims).
+ * A session that is gone (or a pid reused by a later one) is not this one:
+ * the store gives it up, asks pg_locks whether another holds it (HELD_BY),
+ * and takes the terminal again or says it is taken.
  */
 const HOLD_CHECK = `hold AS (
-  SELECT coalesce(bool_or(l.pid = $7::int AND a.start IS NOT DISTINCT FROM $8::bigint), false) AS mine,
-         coalesce(bool_or(l.pid <> $7::int OR a.start IS DISTINCT FROM $8::bigint), false) AS other
-    FROM (SELECT hashtextextended(convert_from(decode($6::text, 'hex'), 'UTF8'), 0) AS k) AS key
+  SELECT coalesce(bool_or(${backendStart('s.backend_start')} IS NOT DISTINCT FROM $7::bigint), false) AS mine
+    FROM pg_stat_get_activity($6::int) AS s
+),`;
+
+/**
+ * The sessions holding the terminal's lock ($1, its key in hex). pg_locks
+ * shows an advisory lock on a bigint key as its high and low 32 bits, in
+ * the database it was taken in. Asked only once this store lost its hold.
+ */
+const HELD_BY = `(SELECT hashtextextended(convert_from(decode($1::text, 'hex'), 'UTF8'), 0) AS k) AS key
     JOIN pg_locks AS l
       ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     AND l.classid = ((key.k >> 32) & 4294967295)::oid AND l.objid = (key.k & 4294967295)::oid
-    LEFT JOIN LATERAL (SELECT ${backendStart('s.backend_start')} AS start FROM pg_stat_get_activity(l.pid) AS s) AS a ON true
-),`;
+     AND l.classid = ((key.k >> 32) & 4294967295)::oid AND l.objid = (key.k & 4294967295)::oid`;
 
 function holdOf(schema: string, merchantId: string, options: ListenOptions | undefined): TerminalHold | undefined {
   const terminalId = options?.terminalId;
