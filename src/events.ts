@@ -37,6 +37,8 @@ export class Emitter {
    * (SPEC §4), until `opened`'s grace ends; then dropped.
    */
   #startUp: GuardEvent[] | undefined;
+  /** Per type, the listeners start-up's events were replayed to: once each, however often attached, removed and attached again. */
+  readonly #replayed = new Map<GuardEventType, Set<(event: GuardEvent) => void>>();
   #starting: boolean;
 
   /** `starting`: events are kept until `opened` (a guard's, during start-up). */
@@ -54,13 +56,18 @@ export class Emitter {
     if (!set) this.#listeners.set(type, (set = new Set()));
     const wrapped = listener as (event: GuardEvent) => void;
     // A listener attached twice hears each event once, start-up's included.
-    const again = set.has(wrapped);
     set.add(wrapped);
-    const found = again ? undefined : this.#startUp?.filter((event) => event.type === type);
+    const found = this.#startUp?.filter((event) => event.type === type);
     if (found?.length) {
       // In a microtask of its own, never inside `on()`: the listener may want what `on()` returns.
       const listening = set;
+      let replayed = this.#replayed.get(type);
+      if (!replayed) this.#replayed.set(type, (replayed = new Set()));
+      const given = replayed;
       queueMicrotask(() => {
+        // Given once, by whichever attachment's replay runs first while it is attached; not given if removed since.
+        if (!listening.has(wrapped) || given.has(wrapped)) return;
+        given.add(wrapped);
         for (const event of found) if (listening.has(wrapped)) this.#call(wrapped, event);
       });
     }
@@ -74,8 +81,14 @@ export class Emitter {
    */
   opened(graceEnds: (end: () => void) => void): void {
     this.#starting = false;
-    if (this.#startUp?.length === 0) this.#startUp = undefined;
-    else graceEnds(() => (this.#startUp = undefined));
+    if (this.#startUp?.length === 0) {
+      this.#startUp = undefined;
+      return;
+    }
+    graceEnds(() => {
+      this.#startUp = undefined;
+      this.#replayed.clear();
+    });
   }
 
   has(type: GuardEventType): boolean {
@@ -104,6 +117,7 @@ export class Emitter {
   clear(): void {
     this.#listeners.clear();
     this.#startUp = undefined;
+    this.#replayed.clear();
   }
 
   #report(error: unknown, type: Exclude<GuardEventType, 'listener-error'>): void {
