@@ -8,7 +8,7 @@ import { GuardInputError, GuardStateError, describeValue } from '../errors.js';
 import type { AppliedFinding, Finding, ReconcileReport } from '../reconcile/types.js';
 import { redactProcessorRef } from '../redact.js';
 import { assertOpen, guardNow, heldRecord, statusOf, type GuardContext } from './context.js';
-import { settle } from './settle.js';
+import { settleChanging } from './settle.js';
 import { journal } from './writes.js';
 
 // A Map, not an object literal: a hand-made code such as `__proto__` or `toString` must not find a settle in the prototype.
@@ -44,14 +44,16 @@ export async function applyReconciliation(ctx: GuardContext, report: ReconcileRe
     const held = heldRecord(ctx, attemptId);
     if (!held || statusOf(ctx, held, guardNow(ctx)) !== 'unknown') continue;
     const ref = to === 'approved' ? transactions[0] : undefined;
-    // Settled otherwise while this one was on its way (another tab, a late answer): the settle throws and theirs stands.
-    const settled = await settle(ctx, attemptId, ref ? { status: to, processorRef: ref } : { status: to }, false).catch(
+    // Settled otherwise while this one was on its way (another tab, a late answer): the settle throws and theirs
+    // stands. Settled so by another call that landed first (the report applied twice at once, here or on another
+    // lane): that call reports it, not this one.
+    const settled = await settleChanging(ctx, attemptId, ref ? { status: to, processorRef: ref } : { status: to }, false).catch(
       (error: unknown) => {
         if (error instanceof GuardStateError) return undefined;
         throw error;
       },
     );
-    if (!settled) continue;
+    if (!settled?.changed) continue;
     const detail = `${code} (${match}): ${transactions.join(', ') || 'no charge at the processor'}`;
     journal(ctx, { at: guardNow(ctx), type: 'reconcile', attemptId, from: 'unknown', to, detail });
     applied.push({ attemptId, code, from: 'unknown', to });

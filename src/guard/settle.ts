@@ -35,12 +35,32 @@ interface Plan {
  * over a `cancelled` or `declined` someone recorded meanwhile (the PIN pad's
  * Cancel, a check that found nothing yet), and the journal says so.
  */
-export function settle(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+export async function settle(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+  return (await settleChanging(ctx, attemptId, outcome, processor)).record;
+}
+
+/**
+ * `settle`, saying whether this call changed the attempt (`changed`), or
+ * found it so already: a retried settle, or another call's (a double tap,
+ * another tab or lane) that landed first. Whoever reports having settled
+ * it (applyReconciliation) reports only the call that did.
+ */
+export function settleChanging(
+  ctx: GuardContext,
+  attemptId: string,
+  outcome: Outcome,
+  processor: boolean,
+): Promise<{ record: AttemptRecord; changed: boolean }> {
   // What it reads back from the store (the attempt, a refund's sale) stays in memory until it is planned on and written.
   return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor));
 }
 
-async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome, processor: boolean): Promise<AttemptRecord> {
+async function settleHeld(
+  ctx: GuardContext,
+  attemptId: string,
+  outcome: Outcome,
+  processor: boolean,
+): Promise<{ record: AttemptRecord; changed: boolean }> {
   assertOpen(ctx);
   const valid = validateOutcome(outcome);
   const found = find(ctx, attemptId);
@@ -54,7 +74,7 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
     // an earlier storage failure left in memory only, and to repair a
     // refund's original whose update was lost.
     await repairRefund(ctx, current, now);
-    return view(ctx, current, now);
+    return { record: view(ctx, current, now), changed: false };
   }
   let next = plan(ctx, current, from, valid, now, processor);
   const { store } = ctx.o;
@@ -87,7 +107,7 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
         return false; // a storage failure: written below, kept in memory if that fails too
       },
     );
-    if (settledThere) return view(ctx, requireRecord(ctx, attemptId), now);
+    if (settledThere) return { record: view(ctx, requireRecord(ctx, attemptId), now), changed: false };
     for (const record of next.changes) ctx.index.add(record);
     // Written in the claim, or else by put; either way the moment to retry what a failed write left in memory only.
     if (!written) await persist(ctx, next.changes);
@@ -131,7 +151,7 @@ async function settleHeld(ctx: GuardContext, attemptId: string, outcome: Outcome
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
   track(ctx, record, now);
-  return view(ctx, record, now);
+  return { record: view(ctx, record, now), changed: true };
 }
 
 /**
