@@ -69,7 +69,10 @@ export function voidedOver(sale: AttemptRecord, now: number): AttemptRecord {
  */
 export function revokeRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
   const refunds = original.refunds ?? [];
-  if (!refundable(original) || !refunds.some((r) => r.id === refund.id)) return undefined;
+  if (original.kind !== 'sale' || !refunds.some((r) => r.id === refund.id)) return undefined;
+  // On a voided sale every listed refund is money to recover (see applyRefund): one reversed since is not.
+  if (original.status === 'voided') return withChanges(original, { updatedAt: now, refunds: refunds.filter((r) => r.id !== refund.id) });
+  if (!refundable(original)) return undefined;
   let record = refundedBy(original, -refunds.reduce((sum, r) => sum + r.amount - overOf(r), 0), now, []);
   for (const r of refunds) if (r.id !== refund.id) record = listed(record, r.id, r.amount, now);
   return record;

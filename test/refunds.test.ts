@@ -112,9 +112,13 @@ describe('revokeRefund', () => {
     });
   });
 
-  it('leaves a voided sale voided: reversing one of its refunds does not bring it back', () => {
+  it('leaves a voided sale voided: reversing one of its refunds does not bring it back, and takes it off the money to recover', () => {
     const once = applyRefund(record('s'), refund('r1', 400), T0) as AttemptRecord;
-    expect(revokeRefund(makeRecord({ ...once, status: 'voided' }), refund('r1', 400), T0)).toBeUndefined();
+    const voided = voidedOver(applyRefund(once, refund('r2', 100), T0) as AttemptRecord, T0);
+    const revoked = revokeRefund(voided, refund('r1', 400), T0 + 1);
+    expect(revoked).toMatchObject({ status: 'voided', refunded: 0, refunds: [{ id: 'r2', amount: 100, over: 100 }], updatedAt: T0 + 1 });
+    // Not listed (never counted, or taken back already): nothing changes.
+    expect(revokeRefund(revoked as AttemptRecord, refund('r1', 400), T0 + 2)).toBeUndefined();
   });
 
   it('reads lists written before `over` existed (the amount counted) and ignores a mangled `over`', () => {

@@ -242,37 +242,68 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
 }
 
 /**
- * An approved refund written while cut off has reached the others (a shared
- * store's catch-up): its sale is counted again on the database's version,
- * in one claim on the sale's refund key, as a settle counts it. The sale's
- * row this terminal wrote then loses to a later one written elsewhere
- * meanwhile (another lane's refund of the same sale), and with it this
- * refund's share of the sum: a further refund past what is left would be
- * allowed. (A void, made on either side, the catch-up's upload keeps itself:
- * see keptVoid in shared/store.ts.)
+ * What a shared store's catch-up sent has reached the others: a refund
+ * settled while cut off, or a sale whose refunds or void it carries. The
+ * catch-up's upload keeps the later of two rows of a sale, so the sale's
+ * refund list may now miss a refund approved on another lane meanwhile (a
+ * further refund past what is left would be allowed), or list one voided
+ * on this lane (a refund that fits would be refused). So the sale is counted
+ * again against its refund attempts as the database holds them, in one
+ * claim on its refund key (which finds every approved refund of it) and the
+ * ids it lists: approved ones counted, voided ones taken back (see
+ * recounted). A void from either side the upload keeps itself: see keptVoid
+ * in shared/store.ts.
  */
 export async function recountSent(ctx: GuardContext, sent: AttemptRecord): Promise<void> {
   const { store } = ctx.o;
-  const saleId = sent.kind === 'refund' && sent.status === 'approved' ? sent.refundOf : undefined;
+  const saleId =
+    sent.kind === 'refund' && (sent.status === 'approved' || sent.status === 'voided')
+      ? sent.refundOf
+      : sent.kind === 'sale' && (sent.status === 'voided' || sent.refunded > 0 || (sent.refunds?.length ?? 0) > 0)
+        ? sent.id
+        : undefined;
   if (ctx.closed || !store.claim || saleId === undefined) return;
   const now = guardNow(ctx);
-  let counted: { sale: AttemptRecord; updated: AttemptRecord; refund: AttemptRecord } | undefined;
+  const listedIds = (ctx.index.get(saleId)?.refunds ?? []).map((r) => r.id);
+  const ids = [...new Set([saleId, sent.id, ...listedIds])];
+  let counted: ReturnType<typeof recounted>;
   const claim = store.claim.bind(store);
   const written = await write(ctx, () =>
-    claim({ keys: [refundKey(saleId)], ids: [sent.id, saleId] }, (related) => {
+    claim({ keys: [refundKey(saleId)], ids }, (related) => {
       for (const other of related) adoptUnlessRecovered(ctx, other);
       const sale = ctx.index.get(saleId);
-      // As the database holds it now: a refund voided on another lane meanwhile counts for nothing.
-      const refund = ctx.index.get(sent.id);
-      const updated = sale && refund?.status === 'approved' ? applyRefund(sale, refund, now) : undefined;
-      counted = sale && refund && updated ? { sale, updated, refund } : undefined;
+      counted = sale && recounted(ctx, sale, related, now);
       return counted ? [ctx.time.toWall(counted.updated)] : [];
     }),
   );
   if (!written || !counted) return;
   ctx.index.add(counted.updated);
-  const over = overRefund(counted.sale, counted.updated, counted.refund, now);
-  if (over) reportOver(ctx, over);
+  for (const over of counted.overs) reportOver(ctx, over);
+}
+
+/**
+ * `sale` counted again against its refund attempts (`related`, and the
+ * index, as the database holds them): a listed refund since voided taken
+ * back, an approved one not listed counted (its over-refund reported).
+ * `undefined` when the list already agrees.
+ */
+function recounted(ctx: GuardContext, sale: AttemptRecord, related: readonly AttemptRecord[], now: number) {
+  let updated = sale;
+  for (const entry of sale.refunds ?? []) {
+    const refund = ctx.index.get(entry.id);
+    if (refund?.status === 'voided') updated = revokeRefund(updated, refund, now) ?? updated;
+  }
+  const overs: NonNullable<ReturnType<typeof overRefund>>[] = [];
+  for (const found of related) {
+    const refund = ctx.index.get(found.id);
+    if (refund?.kind !== 'refund' || refund.refundOf !== sale.id || refund.status !== 'approved') continue;
+    const next = applyRefund(updated, refund, now);
+    if (!next) continue;
+    const over = overRefund(updated, next, refund, now);
+    if (over) overs.push(over);
+    updated = next;
+  }
+  return updated === sale ? undefined : { updated, overs };
 }
 
 /** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */

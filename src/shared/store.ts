@@ -1281,8 +1281,9 @@ class SharedStoreImpl implements SharedStore {
  * elsewhere keep it out.
  */
 function keptVoid(record: AttemptRecord, stored: AttemptRecord): AttemptRecord {
-  if (record.kind !== 'sale' || stored.kind !== 'sale' || (record.status === 'voided') === (stored.status === 'voided')) return record;
-  const [base, other] = record.status === 'voided' ? [stored, record] : [record, stored];
+  if (record.kind !== 'sale' || stored.kind !== 'sale' || (record.status !== 'voided' && stored.status !== 'voided')) return record;
+  // Voided on both sides: each side's refunds are listed (a refund paid out on the sale voided on the other lane).
+  const [base, other] = record.status === 'voided' && stored.status !== 'voided' ? [stored, record] : [record, stored];
   const listed = new Set((base.refunds ?? []).map((r) => r.id));
   const refunds = [...(base.refunds ?? []), ...(other.refunds ?? []).filter((r) => !listed.has(r.id))];
   const merged = refunds.length > 0 ? withChanges(base, { refunds }) : base;
