@@ -38,17 +38,42 @@ const refundable = (original: AttemptRecord): boolean =>
 
 /** The original after `refund` was approved, or `undefined` when nothing changes. */
 export function applyRefund(original: AttemptRecord, refund: AttemptRecord, now: number): AttemptRecord | undefined {
-  if (original.kind !== 'sale' || original.refunds?.some((r) => r.id === refund.id)) return undefined;
+  return listRefund(original, refund.id, refund.amount, now);
+}
+
+/**
+ * `sale` with the refund `id` of `amount` listed (a refund attempt, or one
+ * made outside the guard: see EXTERNAL), or `undefined` when it is listed
+ * already or the sale takes no refunds.
+ */
+export function listRefund(sale: AttemptRecord, id: string, amount: number, now: number): AttemptRecord | undefined {
+  if (sale.kind !== 'sale' || sale.refunds?.some((r) => r.id === id)) return undefined;
   // A refund paid out on a sale voided meanwhile (its reversal went through
   // too): the whole refund is money to recover. Listed as over, the sale stays voided.
-  if (original.status === 'voided') {
-    return withChanges(original, {
-      updatedAt: now,
-      refunds: [...(original.refunds ?? []), { id: refund.id, amount: refund.amount, over: refund.amount }],
-    });
+  if (sale.status === 'voided') {
+    return withChanges(sale, { updatedAt: now, refunds: [...(sale.refunds ?? []), { id, amount, over: amount }] });
   }
-  if (!refundable(original)) return undefined;
-  return listed(original, refund.id, refund.amount, now);
+  if (!refundable(sale)) return undefined;
+  return listed(sale, id, amount, now);
+}
+
+/**
+ * The start of the id a refund made outside the guard (`settle(id, {
+ * status: 'refunded', amount })`) is listed under on its sale: listed like
+ * a refund attempt, so that two rows of one sale (a lane cut off) are merged
+ * entry by entry, nothing counted twice and nothing lost. No attempt has it.
+ */
+export const EXTERNAL = 'external:';
+
+/**
+ * `sale` with `other`'s refunds it does not list (another row of it: a lane
+ * cut off meanwhile), each counted as a refund of it is; `sale` when there
+ * are none.
+ */
+export function withRefundsOf(sale: AttemptRecord, other: AttemptRecord, now: number): AttemptRecord {
+  let merged = sale;
+  for (const r of other.refunds ?? []) merged = listRefund(merged, r.id, r.amount, now) ?? merged;
+  return merged;
 }
 
 /**
@@ -129,10 +154,35 @@ export function overRefund(
 ): { entry: JournalEntry; event: GuardEvent } | undefined {
   // What applyRefund did not count of it.
   const over = refund.amount - updated.refunded + original.refunded;
-  if (over <= 0) return undefined;
+  return over > 0 ? overReport(updated, original.status, refund.id, over, now) : undefined;
+}
+
+/**
+ * The money to recover that `after` lists beyond what any of `before` (other
+ * versions of the same sale) listed, refund by refund: what a merge of two
+ * rows of a sale, or a recount of it, found over and nobody reported yet.
+ */
+export function overGrown(after: AttemptRecord, ...before: (AttemptRecord | undefined)[]): RefundEntry[] {
+  const grown: RefundEntry[] = [];
+  for (const entry of after.refunds ?? []) {
+    const known = Math.max(0, ...before.map((b) => overOf(b?.refunds?.find((r) => r.id === entry.id) ?? { amount: 0 })));
+    const more = overOf(entry) - known;
+    if (more > 0) grown.push({ id: entry.id, amount: entry.amount, over: more });
+  }
+  return grown;
+}
+
+/** The journal entry and event of an over-refund of `over` by refund `refundId` on `sale` (as it stands after it). */
+export function overReport(
+  sale: AttemptRecord,
+  from: AttemptRecord['status'],
+  refundId: string,
+  over: number,
+  now: number,
+): { entry: JournalEntry; event: GuardEvent } {
   return {
-    entry: { at: now, type: 'settle', attemptId: original.id, amount: over, detail: `over-refund by ${refund.id}` },
-    event: { type: 'settle', record: updated, from: original.status },
+    entry: { at: now, type: 'settle', attemptId: sale.id, amount: over, detail: `over-refund by ${refundId}` },
+    event: { type: 'settle', record: sale, from },
   };
 }
 

@@ -425,9 +425,11 @@ export type StoreChange =
    * A shared store's catch-up sent this record, written while cut off, to
    * the others: what it changes on its sale (an approved refund's share) is
    * counted again on their latest versions, which may have won over the one
-   * written here.
+   * written here. `over`: a sale merged with the row another terminal wrote
+   * meanwhile lists, refund by refund, money to recover that neither row
+   * listed (two refunds that each fitted on one side): the guard reports it.
    */
-  | { type: 'sent'; record: AttemptRecord };
+  | { type: 'sent'; record: AttemptRecord; over?: readonly { id: string; amount: number; over?: number }[] };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

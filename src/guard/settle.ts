@@ -9,16 +9,27 @@ import { validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { refundKey, sameVersion } from '../claims.js';
 import { resumeFindings } from '../resume.js';
-import { applyRefund, externalRefund, overRefund, refundedBy, revokeRefund } from '../refunds.js';
+import {
+  EXTERNAL,
+  applyRefund,
+  externalRefund,
+  overGrown,
+  overRefund,
+  overReport,
+  refundedBy,
+  revokeRefund,
+  withRefundsOf,
+} from '../refunds.js';
+import { randomId } from '../fingerprint.js';
 import { VERDICT_OF } from '../rules.js';
-import type { Attempt, AttemptRecord, AttemptStatus, Outcome } from '../types.js';
+import type { Attempt, AttemptRecord, AttemptStatus, Outcome, StoreChange } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, requireRecord, statusOf, view, type GuardContext } from './context.js';
 import { reserve } from './decide.js';
 import { handle } from './handle.js';
 import { find, recallFor } from './recall.js';
 import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
-import { journal, persist, write } from './writes.js';
+import { journal, persist, storageError, write } from './writes.js';
 
 /** What a settle writes: see `plan`. */
 interface Plan {
@@ -176,7 +187,9 @@ function plan(
     if (from !== 'approved') illegal(current, from, 'refunded');
     // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
     const amount = externalRefund(current, valid.amount, index.openRefundsOf(current.id));
-    return { changes: [refundedBy(current, amount, now)], sale: current.id };
+    // Listed under an id of its own: merged entry by entry with another lane's row of the sale (see EXTERNAL).
+    const refunds = [...(current.refunds ?? []), { id: randomId(EXTERNAL, 9), amount }];
+    return { changes: [refundedBy(current, amount, now, refunds)], sale: current.id };
   }
   const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
   if (!canTransition(from, valid.status) && !correction) illegal(current, from, valid.status);
@@ -251,11 +264,12 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
  * again against its refund attempts as the database holds them, in one
  * claim on its refund key (which finds every approved refund of it) and the
  * ids it lists: approved ones counted, voided ones taken back (see
- * recounted). A void from either side the upload keeps itself: see keptVoid
+ * recounted). A void from either side the upload keeps itself: see keptRefunds
  * in shared/store.ts.
  */
-export async function recountSent(ctx: GuardContext, sent: AttemptRecord): Promise<void> {
+export async function recountSent(ctx: GuardContext, change: Extract<StoreChange, { type: 'sent' }>): Promise<void> {
   const { store } = ctx.o;
+  const sent = change.record;
   const saleId =
     sent.kind === 'refund' && (sent.status === 'approved' || sent.status === 'voided')
       ? sent.refundOf
@@ -264,46 +278,51 @@ export async function recountSent(ctx: GuardContext, sent: AttemptRecord): Promi
         : undefined;
   if (ctx.closed || !store.claim || saleId === undefined) return;
   const now = guardNow(ctx);
-  const listedIds = (ctx.index.get(saleId)?.refunds ?? []).map((r) => r.id);
-  const ids = [...new Set([saleId, sent.id, ...listedIds])];
+  const listedIds = [...(ctx.index.get(saleId)?.refunds ?? []), ...(sent.refunds ?? [])].map((r) => r.id);
+  const ids = [...new Set([saleId, sent.id, ...listedIds.filter((id) => !id.startsWith(EXTERNAL))])];
   let counted: ReturnType<typeof recounted>;
   const claim = store.claim.bind(store);
   const written = await write(ctx, () =>
     claim({ keys: [refundKey(saleId)], ids }, (related) => {
       for (const other of related) adoptUnlessRecovered(ctx, other);
       const sale = ctx.index.get(saleId);
-      counted = sale && recounted(ctx, sale, related, now);
+      counted = sale && recounted(ctx, sale, related, sent, now);
       return counted ? [ctx.time.toWall(counted.updated)] : [];
     }),
-  );
-  if (!written || !counted) return;
-  ctx.index.add(counted.updated);
-  for (const over of counted.overs) reportOver(ctx, over);
+  ).catch((error: unknown) => {
+    storageError(ctx, error, 'claim');
+    return false;
+  });
+  if (ctx.closed) return;
+  if (written && counted) ctx.index.add(counted.updated);
+  const sale = (written && counted?.updated) || ctx.index.get(saleId);
+  // The money to recover the catch-up's merge of two rows of the sale found (see keptRefunds in shared/store.ts),
+  // then what the recount found beyond it: each reported once, by this terminal.
+  if (sale) for (const e of change.over ?? []) reportOver(ctx, overReport(sale, sale.status, e.id, e.over ?? 0, now));
+  if (written && counted) for (const e of counted.overs) reportOver(ctx, overReport(counted.updated, counted.from, e.id, e.over ?? 0, now));
 }
 
 /**
- * `sale` counted again against its refund attempts (`related`, and the
- * index, as the database holds them): a listed refund since voided taken
- * back, an approved one not listed counted (its over-refund reported).
+ * `sale` (the database's version) counted again against its refund
+ * attempts (`related`, and the index, as the database holds them) and the
+ * row this terminal sent of it (`sent`): the refunds `sent` lists that the
+ * kept row does not (its own, made outside the guard too) listed, a listed
+ * refund since voided taken back, an approved one not listed counted.
+ * `overs`: the money to recover this finds beyond what `sale` listed.
  * `undefined` when the list already agrees.
  */
-function recounted(ctx: GuardContext, sale: AttemptRecord, related: readonly AttemptRecord[], now: number) {
-  let updated = sale;
-  for (const entry of sale.refunds ?? []) {
+function recounted(ctx: GuardContext, sale: AttemptRecord, related: readonly AttemptRecord[], sent: AttemptRecord, now: number) {
+  let updated = sent.id === sale.id ? withRefundsOf(sale, sent, now) : sale;
+  for (const entry of updated.refunds ?? []) {
     const refund = ctx.index.get(entry.id);
     if (refund?.status === 'voided') updated = revokeRefund(updated, refund, now) ?? updated;
   }
-  const overs: NonNullable<ReturnType<typeof overRefund>>[] = [];
   for (const found of related) {
     const refund = ctx.index.get(found.id);
     if (refund?.kind !== 'refund' || refund.refundOf !== sale.id || refund.status !== 'approved') continue;
-    const next = applyRefund(updated, refund, now);
-    if (!next) continue;
-    const over = overRefund(updated, next, refund, now);
-    if (over) overs.push(over);
-    updated = next;
+    updated = applyRefund(updated, refund, now) ?? updated;
   }
-  return updated === sale ? undefined : { updated, overs };
+  return updated === sale ? undefined : { updated, from: sale.status, overs: overGrown(updated, sale) };
 }
 
 /** `Guard.resume`: an `unknown` attempt back to `pending`, with the same idempotency key. */

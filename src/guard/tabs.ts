@@ -15,7 +15,7 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   if (change.type === 'record') adopt(ctx, change.record);
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
-  else if (change.type === 'sent') void recountSent(ctx, change.record).catch((error) => storageError(ctx, error, 'claim'));
+  else if (change.type === 'sent') void recountSent(ctx, change).catch((error) => storageError(ctx, error, 'claim'));
   else void restore(ctx, change.detail);
 }
 

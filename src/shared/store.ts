@@ -19,7 +19,7 @@
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { withChanges } from '../record.js';
-import { voidedOver } from '../refunds.js';
+import { overGrown, voidedOver, withRefundsOf, type RefundEntry } from '../refunds.js';
 import { headOf } from '../journal/chain.js';
 import type {
   AttemptRecord,
@@ -195,7 +195,7 @@ class SharedStoreImpl implements SharedStore {
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
   /** Records the catch-up sent, told to the guard once it is done (StoreChange `sent`). */
-  #sent: AttemptRecord[] = [];
+  #sent: { record: AttemptRecord; over: RefundEntry[] }[] = [];
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
   #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -613,11 +613,11 @@ class SharedStoreImpl implements SharedStore {
         const stored = row && this.#seen(row);
         const theirs = stored?.recovery;
         const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
-        const record = stored ? keptVoid(leased, stored) : leased;
+        const record = stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored)) : leased;
         const write = this.#write(record, false, false, this.#outboxSkews.get(id));
         const others = await this.#timed(this.#remote.upload(merchantId, write));
         for (const row of others) this.#remember(row);
-        this.#sent.push(record);
+        this.#sent.push({ record, over: stored ? overGrown(record, leased, stored) : [] });
         const found = conflictsOf(write.record, write.skew, others, windowMs);
         if (found.length > 0) {
           // A probable double charge is let go of only once its report is durable: the id stays in
@@ -654,7 +654,7 @@ class SharedStoreImpl implements SharedStore {
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
     // Once the others' latest versions are in: what the records sent change beyond themselves is counted again on those.
     const sent = this.#sent.splice(0);
-    for (const record of sent) this.#emit({ type: 'sent', record });
+    for (const { record, over } of sent) this.#emit({ type: 'sent', record, ...(over.length > 0 ? { over } : {}) });
   }
 
   /**
@@ -768,6 +768,23 @@ class SharedStoreImpl implements SharedStore {
         },
         () => undefined, // the next claim or catch-up reads it anyway
       );
+  }
+
+  /**
+   * The refunds `stored` (the database's row of a sale) lists that `kept`
+   * (this terminal's, written while cut off) does not, because they were
+   * reversed here meanwhile: left out when the two are merged (keptRefunds).
+   */
+  async #reversedHere(kept: AttemptRecord, stored: AttemptRecord): Promise<Set<string>> {
+    const reversed = new Set<string>();
+    if (kept.kind !== 'sale') return reversed;
+    const listed = new Set((kept.refunds ?? []).map((r) => r.id));
+    for (const { id } of stored.refunds ?? []) {
+      if (listed.has(id)) continue;
+      const refund = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
+      if (refund?.status === 'voided') reversed.add(id);
+    }
+    return reversed;
   }
 
   async #readMissed(): Promise<void> {
@@ -1272,22 +1289,35 @@ class SharedStoreImpl implements SharedStore {
 }
 
 /**
- * A sale written here while cut off, and the version the database holds:
- * a void is for good (the processor reversed the whole charge), whichever
- * side made it and whichever row is later. What is sent is then voided,
- * with both sides' refunds listed, all of it over (money to recover), and
- * later than the stored row: a later row would otherwise replace the void
- * on upload (the sale refundable again on every lane), or a later refund
- * elsewhere keep it out.
+ * A sale written here while cut off, and the version the database holds
+ * (written by another lane meanwhile): what is sent lists both sides'
+ * refunds, each counted once (a refund attempt, or one made outside the
+ * guard), but those reversed here (`reversed`), and is later than the
+ * stored row, which it replaces. The upload keeps the later row only: a
+ * refund listed on the other would be lost (a further refund past what was
+ * paid back allowed), or one reversed here kept (a refund that fits
+ * refused). The guard then counts the sale again against its refund
+ * attempts (recountSent), for what was reversed on the other side.
+ *
+ * A void is for good (the processor reversed the whole charge), whichever
+ * side made it: what is sent is then voided, with both sides' refunds
+ * listed, all of it over (money to recover).
  */
-function keptVoid(record: AttemptRecord, stored: AttemptRecord): AttemptRecord {
-  if (record.kind !== 'sale' || stored.kind !== 'sale' || (record.status !== 'voided' && stored.status !== 'voided')) return record;
+function keptRefunds(record: AttemptRecord, stored: AttemptRecord, reversed: ReadonlySet<string>): AttemptRecord {
+  if (record.kind !== 'sale' || stored.kind !== 'sale') return record;
+  const later = Math.max(record.updatedAt, stored.updatedAt + 1);
+  const theirs = reversed.size === 0 ? stored : withChanges(stored, { refunds: stored.refunds?.filter((r) => !reversed.has(r.id)) });
+  if (record.status !== 'voided' && stored.status !== 'voided') {
+    const merged = withRefundsOf(record, theirs, later);
+    if (merged !== record) return merged;
+    return reversed.size === 0 ? record : withChanges(record, { updatedAt: later });
+  }
   // Voided on both sides: each side's refunds are listed (a refund paid out on the sale voided on the other lane).
-  const [base, other] = record.status === 'voided' && stored.status !== 'voided' ? [stored, record] : [record, stored];
+  const [base, other] = record.status === 'voided' && stored.status !== 'voided' ? [theirs, record] : [record, theirs];
   const listed = new Set((base.refunds ?? []).map((r) => r.id));
   const refunds = [...(base.refunds ?? []), ...(other.refunds ?? []).filter((r) => !listed.has(r.id))];
   const merged = refunds.length > 0 ? withChanges(base, { refunds }) : base;
-  return voidedOver(merged, Math.max(record.updatedAt, stored.updatedAt + 1));
+  return voidedOver(merged, later);
 }
 
 /**
