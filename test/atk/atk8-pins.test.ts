@@ -8,9 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttemptRecord } from '../../src/index.js';
-import { flush, lanes, sleepy } from '../helpers/lanes.js';
+import { codes, flush, lanes, sleepy } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const SEC = 1_000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;

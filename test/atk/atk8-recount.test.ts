@@ -11,9 +11,8 @@
  * approved refunds): the older sale row that dropped it loses at upload.
  */
 import { describe, expect, it } from 'vitest';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk8_recount' };
 
 describe('atk8: refunds on both sides of a cut-off, the cut-off one last', () => {

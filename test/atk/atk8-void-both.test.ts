@@ -10,18 +10,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Guard } from '../../src/index.js';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk8_void_both' };
-const refundOf = (saleId: string, amount: number, token = 'tok_atk8_vb_r') => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 async function released(g: Guard, saleId: string) {
   expect((await g.get(saleId))?.status).toBe('voided');
   expect(codes(await g.peek({ amount: 1_000, currency: 'CNY', card }))).toEqual([]);

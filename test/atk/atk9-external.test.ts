@@ -12,18 +12,9 @@
  * lost"), and a refund past what was really paid back is allowed.
  */
 import { describe, expect, it } from 'vitest';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk9_external' };
-const refundOf = (saleId: string, amount: number, token = 'tok_atk9_ext_r') => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 type Setup = Awaited<ReturnType<typeof approvedOnTwoLanes>>;
 
 async function catchUp({ time, db, store2 }: Setup) {

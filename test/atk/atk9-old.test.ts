@@ -5,19 +5,10 @@
  * `window`: the recount must still find the sale and every refund it lists.
  */
 import { describe, expect, it } from 'vitest';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk9_old' };
 const MIN = 60_000;
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 type Setup = Awaited<ReturnType<typeof approvedOnTwoLanes>>;
 
 async function later({ time }: Setup, ms: number) {

@@ -16,18 +16,10 @@ import { describe, expect, it } from 'vitest';
 import { type AttemptRecord, type Guard } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { memoryStore } from '../../src/index.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { flush, lanes, refundOf } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk9_over_twice' };
 const supervised = { operator: 'ann', reason: 'customer was charged a fee too', supervisor: 'sup' };
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 async function twoLanes() {
   const { time, db, open } = lanes();
   const authorize = (req: { supervisor?: string }) => req.supervisor === 'sup';

@@ -9,17 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord, type Guard } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { flush, lanes, refundOf } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk9_over' };
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 async function threeLanes() {
   const { time, db, open } = lanes();
   const stores = ['T1', 'T2', 'T3'].map((id) => sharedStore(db.remote(id), { local: memoryStore() }));

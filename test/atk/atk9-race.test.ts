@@ -8,18 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { GuardError, memoryStore, type Guard } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk9_race' };
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 type Setup = Awaited<ReturnType<typeof approvedOnTwoLanes>>;
 
 /** Cut off, a refund of 300 on lane 1, then one of 600 on lane 2 (its row the later one). */

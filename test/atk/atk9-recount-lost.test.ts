@@ -12,18 +12,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/shared/remote.js';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, codes, flush, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk9_recount_lost' };
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 /** Lane 2's connection, which drops (db.disconnect) at the first claim once armed. */
 function dropping() {
   const state: { armed: boolean; drop?: () => void; dropped: number } = { armed: false, dropped: 0 };

@@ -16,18 +16,9 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type Guard } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes, never } from '../helpers/lanes.js';
+import { codes, flush, lanes, never, refundOf } from '../helpers/lanes.js';
 
-const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 const card = { token: 'tok_atk9_restart' };
-const refundOf = (saleId: string, amount: number, token: string) => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 /** Lane 2 dies at its first call to the database after its `uploads`-th upload. */
 async function dyingLane(uploads: number) {
   const { time, db, open } = lanes();

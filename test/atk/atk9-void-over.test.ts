@@ -12,17 +12,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttemptRecord } from '../../src/index.js';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, flush, refundOf } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk9_void_over' };
-const refundOf = (saleId: string, amount: number, token = 'tok_atk9_vo_r') => ({
-  amount,
-  currency: 'CNY',
-  card: { token },
-  kind: 'refund' as const,
-  refundOf: saleId,
-});
-
 type Setup = Awaited<ReturnType<typeof approvedOnTwoLanes>>;
 
 function listen({ g1, g2 }: Setup) {

@@ -101,3 +101,15 @@ export async function approvedOnTwoLanes(card: { token: string }, remote2: (remo
   if ((await g2.get(saleId))?.status !== 'approved') throw new Error('lane 2 did not hear of the sale');
   return { time, db, open, g1, g2, store2, saleId };
 }
+
+/** A refund of `amount` (CNY) of the sale `saleId`, on the card `token`. */
+export const refundOf = (saleId: string, amount: number, token = 'tok_lanes_refund') => ({
+  amount,
+  currency: 'CNY',
+  card: { token },
+  kind: 'refund' as const,
+  refundOf: saleId,
+});
+
+/** The codes of a decision's reasons. */
+export const codes = (d: { reasons: readonly { code: string }[] }): string[] => d.reasons.map((r) => r.code);
