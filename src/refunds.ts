@@ -172,6 +172,19 @@ export function overGrown(after: AttemptRecord, ...before: (AttemptRecord | unde
   return grown;
 }
 
+/**
+ * The money to recover that `written` (a version of a sale this terminal
+ * wrote) lists beyond every version in `known`, as far as `final` (the sale
+ * as it stands since, counted again) still lists it: a refund reversed since
+ * is no money to recover, and what another terminal's write put there is
+ * that terminal's to report.
+ */
+export function overAdded(final: AttemptRecord, written: AttemptRecord, known: readonly AttemptRecord[]): RefundEntry[] {
+  const still = new Map((final.refunds ?? []).map((r) => [r.id, overOf(r)]));
+  const refunds = (written.refunds ?? []).map((r) => ({ ...r, over: Math.min(overOf(r), still.get(r.id) ?? 0) }));
+  return overGrown({ ...written, refunds }, ...known);
+}
+
 /** The journal entry and event of an over-refund of `over` by refund `refundId` on `sale` (as it stands after it). */
 export function overReport(
   sale: AttemptRecord,

@@ -425,11 +425,11 @@ export type StoreChange =
    * A shared store's catch-up sent this record, written while cut off, to
    * the others: what it changes on its sale (an approved refund's share) is
    * counted again on their latest versions, which may have won over the one
-   * written here. `over`: a sale merged with the row another terminal wrote
-   * meanwhile lists, refund by refund, money to recover that neither row
-   * listed (two refunds that each fitted on one side): the guard reports it.
+   * written here. `known`: the versions of it known before (this terminal's,
+   * and the database's it was merged with): money to recover its sale lists
+   * beyond them (two refunds that each fitted on one side) is reported.
    */
-  | { type: 'sent'; record: AttemptRecord; over?: readonly { id: string; amount: number; over?: number }[] };
+  | { type: 'sent'; record: AttemptRecord; known?: readonly AttemptRecord[] };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

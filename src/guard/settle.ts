@@ -13,6 +13,7 @@ import {
   EXTERNAL,
   applyRefund,
   externalRefund,
+  overAdded,
   overGrown,
   overRefund,
   overReport,
@@ -296,10 +297,14 @@ export async function recountSent(ctx: GuardContext, change: Extract<StoreChange
   if (ctx.closed) return;
   if (written && counted) ctx.index.add(counted.updated);
   const sale = (written && counted?.updated) || ctx.index.get(saleId);
-  // The money to recover the catch-up's merge of two rows of the sale found (see keptRefunds in shared/store.ts),
-  // then what the recount found beyond it: each reported once, by this terminal.
-  if (sale) for (const e of change.over ?? []) reportOver(ctx, overReport(sale, sale.status, e.id, e.over ?? 0, now));
-  if (written && counted) for (const e of counted.overs) reportOver(ctx, overReport(counted.updated, counted.from, e.id, e.over ?? 0, now));
+  if (!sale) return;
+  // Money to recover: what the sale sent here (merged with the database's row: see keptRefunds in
+  // shared/store.ts) listed beyond the versions known before, as far as it stands once counted again;
+  // else what the recount found. Once, by the terminal whose write found it.
+  const known = sent.id === saleId ? change.known : undefined;
+  const overs = known ? overAdded(sale, sent, known) : written && counted ? counted.overs : [];
+  const from = written && counted ? counted.from : sale.status;
+  for (const e of overs) reportOver(ctx, overReport(sale, from, e.id, e.over ?? 0, now));
 }
 
 /**

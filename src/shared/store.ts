@@ -19,7 +19,7 @@
 import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { withChanges } from '../record.js';
-import { overGrown, voidedOver, withRefundsOf, type RefundEntry } from '../refunds.js';
+import { voidedOver, withRefundsOf } from '../refunds.js';
 import { headOf } from '../journal/chain.js';
 import type {
   AttemptRecord,
@@ -76,6 +76,9 @@ export interface SharedStore extends GuardStore {
  * by an older release).
  */
 const OUTBOX = 'shared-outbox';
+
+/** How often a catch-up merges a sale again when another lane's merge landed over its own (see #sendOutbox). */
+const MERGE_ROUNDS = 4;
 
 /** In the database's metadata: the longest `retention` or `window` (ms) any terminal of the merchant asked for. */
 const SHARED_KEEP = 'shared-history-keep';
@@ -195,7 +198,7 @@ class SharedStoreImpl implements SharedStore {
   /** Changes found before anyone subscribed (a conflict found by the catch-up at start-up). */
   #early: StoreChange[] = [];
   /** Records the catch-up sent, told to the guard once it is done (StoreChange `sent`). */
-  #sent: { record: AttemptRecord; over: RefundEntry[] }[] = [];
+  #sent: { record: AttemptRecord; known: AttemptRecord[] }[] = [];
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
   #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -609,15 +612,33 @@ class SharedStoreImpl implements SharedStore {
       if (kept) {
         // A lease another lane took meanwhile, and its count of tries, stay: a write made cut off knew
         // nothing of them, and without them a second inquiry starts under a try count already used.
-        const [row] = await this.#timed(this.#remote.get(merchantId, [id]));
-        const stored = row && this.#seen(row);
+        let [row] = await this.#timed(this.#remote.get(merchantId, [id]));
+        let stored = row && this.#seen(row);
         const theirs = stored?.recovery;
         const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
-        const record = stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored)) : leased;
-        const write = this.#write(record, false, false, this.#outboxSkews.get(id));
-        const others = await this.#timed(this.#remote.upload(merchantId, write));
-        for (const row of others) this.#remember(row);
-        this.#sent.push({ record, over: stored ? overGrown(record, leased, stored) : [] });
+        const skew = this.#outboxSkews.get(id) ?? this.#skew;
+        // The versions of it known before this upload: money to recover its sale lists beyond them is reported (sent).
+        const known: AttemptRecord[] = [leased];
+        let record: AttemptRecord;
+        let write: RowWrite;
+        let others: readonly SharedRow[];
+        for (let round = 1; ; round++) {
+          if (stored) known.push(stored);
+          // Later than the stored row on the database's clock, whatever this one's skew since.
+          const later = row ? row.record.updatedAt + row.skew - skew + 1 : leased.updatedAt;
+          record = row && stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored), later) : leased;
+          write = this.#write(record, false, false, skew);
+          others = await this.#timed(this.#remote.upload(merchantId, write));
+          for (const other of others) this.#remember(other);
+          if (record === leased || !record.refunds?.length || round >= MERGE_ROUNDS) break;
+          // A sale merged with the stored row: another lane's catch-up may have merged the same row and
+          // landed over this one. Read back; if this one's refunds are not all there, merged again.
+          [row] = await this.#timed(this.#remote.get(merchantId, [id]));
+          const landed = new Set((row?.record.refunds ?? []).map((r) => r.id));
+          if (!row || record.refunds.every((r) => landed.has(r.id))) break;
+          stored = this.#seen(row);
+        }
+        this.#sent.push({ record, known });
         const found = conflictsOf(write.record, write.skew, others, windowMs);
         if (found.length > 0) {
           // A probable double charge is let go of only once its report is durable: the id stays in
@@ -654,7 +675,7 @@ class SharedStoreImpl implements SharedStore {
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
     // Once the others' latest versions are in: what the records sent change beyond themselves is counted again on those.
     const sent = this.#sent.splice(0);
-    for (const { record, over } of sent) this.#emit({ type: 'sent', record, ...(over.length > 0 ? { over } : {}) });
+    for (const { record, known } of sent) this.#emit({ type: 'sent', record, known });
   }
 
   /**
@@ -1303,14 +1324,18 @@ class SharedStoreImpl implements SharedStore {
  * side made it: what is sent is then voided, with both sides' refunds
  * listed, all of it over (money to recover).
  */
-function keptRefunds(record: AttemptRecord, stored: AttemptRecord, reversed: ReadonlySet<string>): AttemptRecord {
+function keptRefunds(record: AttemptRecord, stored: AttemptRecord, reversed: ReadonlySet<string>, dbLater: number): AttemptRecord {
   if (record.kind !== 'sale' || stored.kind !== 'sale') return record;
-  const later = Math.max(record.updatedAt, stored.updatedAt + 1);
+  const later = Math.max(record.updatedAt, stored.updatedAt + 1, dbLater);
   const theirs = reversed.size === 0 ? stored : withChanges(stored, { refunds: stored.refunds?.filter((r) => !reversed.has(r.id)) });
   if (record.status !== 'voided' && stored.status !== 'voided') {
     const merged = withRefundsOf(record, theirs, later);
     if (merged !== record) return merged;
-    return reversed.size === 0 ? record : withChanges(record, { updatedAt: later });
+    // Nothing to add from the stored row, but a refund only this one lists (made here, outside the guard too)
+    // or one reversed here: this row must land, not lose to a later stored one.
+    const listed = new Set((stored.refunds ?? []).map((r) => r.id));
+    const differs = reversed.size > 0 || (record.refunds ?? []).some((r) => !listed.has(r.id));
+    return differs ? withChanges(record, { updatedAt: later }) : record;
   }
   // Voided on both sides: each side's refunds are listed (a refund paid out on the sale voided on the other lane).
   const [base, other] = record.status === 'voided' && stored.status !== 'voided' ? [theirs, record] : [record, theirs];
