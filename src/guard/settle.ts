@@ -258,15 +258,12 @@ export async function repairRefund(ctx: GuardContext, record: AttemptRecord, now
 /**
  * What a shared store's catch-up sent has reached the others: a refund
  * settled while cut off, or a sale whose refunds or void it carries. The
- * catch-up's upload keeps the later of two rows of a sale, so the sale's
- * refund list may now miss a refund approved on another lane meanwhile (a
- * further refund past what is left would be allowed), or list one voided
- * on this lane (a refund that fits would be refused). So the sale is counted
- * again against its refund attempts as the database holds them, in one
- * claim on its refund key (which finds every approved refund of it) and the
- * ids it lists: approved ones counted, voided ones taken back (see
- * recounted). A void from either side the upload keeps itself: see keptRefunds
- * in shared/store.ts.
+ * catch-up merges a sale's row with the stored one itself (keptRefunds in
+ * shared/store.ts); what it cannot see is counted here, in one claim on the
+ * sale's refund key (which finds every approved refund of it) and the ids
+ * it lists: a refund approved elsewhere whose row lost the race to this
+ * one's counted, one reversed on another lane taken back (see recounted).
+ * Then the money to recover this terminal's write found is reported, once.
  */
 export async function recountSent(ctx: GuardContext, change: Extract<StoreChange, { type: 'sent' }>): Promise<void> {
   const { store } = ctx.o;
