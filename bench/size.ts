@@ -51,10 +51,14 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
  * scenarios grew it; dist is 342 KB of it, every module twice (ESM and CJS).
  * Raised to 415 KB at 409.8 KB: the shared store's catch-up (per-record
  * skews, recounted refunds, the merchant's kept history) and atk5/atk6's fixes.
+ * Raised to 420 KB at 415.6 KB (166 files): the catch-up's merge of a sale's
+ * two rows and its recount (atk8-atk10), refunds made outside the guard
+ * listed, scenario 102, and the API pages of the changed types.
  */
-const PACKED_BUDGET_BYTES = 415_000;
-// Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons.
-const UNPACKED_BUDGET_BYTES = 1_650_000;
+const PACKED_BUDGET_BYTES = 420_000;
+// Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons; to
+// 1,680,000 at 1,642.9 KB with the packed one's raise to 420 KB.
+const UNPACKED_BUDGET_BYTES = 1_680_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
