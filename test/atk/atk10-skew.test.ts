@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes, never } from '../helpers/lanes.js';
+import { flush, hangsAfterUploads, lanes } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk10_skew' };
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
@@ -68,23 +68,8 @@ describe('atk10: clock put back, and the till killed after its upload, before th
     const { time, db, open } = lanes();
     const g1 = await open(time.terminal(), 'T1');
     const t2 = time.terminal();
-    const state = { dead: false, uploads: 0 };
     const durable = memoryStore();
-    const remote2 = new Proxy(db.remote('T2'), {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (state.dead) return never();
-          if (state.uploads >= 1) {
-            state.dead = true;
-            return never();
-          }
-          if (name === 'upload') state.uploads++;
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
-    });
+    const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), 1);
     const store2 = sharedStore(remote2, { local: durable });
     const g2 = await open(t2, 'T2', { store: store2 });
     const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });

@@ -14,57 +14,10 @@
  * which applies approved refunds again: that case passes.)
  */
 import { describe, expect, it } from 'vitest';
-import { memoryStore, type Guard } from '../../src/index.js';
-import { sharedStore } from '../../src/shared/store.js';
-import { codes, flush, lanes, never, refundOf } from '../helpers/lanes.js';
+import type { Guard } from '../../src/index.js';
+import { codes, dyingLane, flush, lanes, refundOf } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk9_restart' };
-/** Lane 2 dies at its first call to the database after its `uploads`-th upload. */
-async function dyingLane(uploads: number) {
-  const { time, db, open } = lanes();
-  const g1 = await open(time.terminal(), 'T1');
-  const state = { dead: false, uploads: 0 };
-  const durable = memoryStore();
-  const t2 = time.terminal();
-  const inner = db.remote('T2');
-  const remote2 = new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (state.dead) return never();
-        if (state.uploads >= uploads) {
-          state.dead = true;
-          return never();
-        }
-        if (name === 'upload') state.uploads++;
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    },
-  });
-  const store2 = sharedStore(remote2, { local: durable });
-  const g2 = await open(t2, 'T2', { store: store2 });
-  const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
-  await g1.settle(s.attempt!.id, { status: 'approved', authCode: '123456' });
-  await time.advance(1_000);
-  await flush();
-  const saleId = s.attempt!.id;
-  expect((await g2.get(saleId))?.status).toBe('approved');
-  const restart = async () => {
-    db.reconnect('T2');
-    await Promise.race([store2.sync().catch(() => undefined), flush()]);
-    await flush();
-    expect(state.dead).toBe(true);
-    t2.restart();
-    const store3 = sharedStore(db.remote('T2'), { local: durable });
-    const g3 = await open(t2, 'T2', { store: store3 });
-    await store3.settled();
-    await time.advance(5_000);
-    await flush();
-    return g3;
-  };
-  return { time, db, g1, g2, saleId, restart, state };
-}
 
 async function expectRefunded(db: ReturnType<typeof lanes>['db'], guards: Guard[], saleId: string, sum: number) {
   const [row] = await db.remote('observer').get('M1', [saleId]);
@@ -78,7 +31,7 @@ async function expectRefunded(db: ReturnType<typeof lanes>['db'], guards: Guard[
 describe('atk9: killed between the catch-up and its refund recount', () => {
   it('a refund reversed on the cut-off lane, another approved later elsewhere: after the restart only the latter counts', async () => {
     // Outbox: the reversed refund, then its sale: dies after the second upload.
-    const { time, db, g1, g2, saleId, restart, state } = await dyingLane(2);
+    const { time, db, g1, g2, saleId, restart, state } = await dyingLane(card, 2);
     const r2 = await g2.begin(refundOf(saleId, 400, 'tok_atk9_restart_r2'));
     await g2.settle(r2.attempt!.id, { status: 'approved' });
     await time.advance(1_000);
@@ -98,7 +51,7 @@ describe('atk9: killed between the catch-up and its refund recount', () => {
 
   it('a refund approved elsewhere first, one on the cut-off lane later: both count after the restart (start-up recount)', async () => {
     // Outbox: the refund, then its sale.
-    const { time, db, g1, g2, saleId, restart } = await dyingLane(2);
+    const { time, db, g1, g2, saleId, restart } = await dyingLane(card, 2);
     db.disconnect('T2');
     const r1 = await g1.begin(refundOf(saleId, 300, 'tok_atk9_restart_r1'));
     await g1.settle(r1.attempt!.id, { status: 'approved' });

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { createGuard, memoryStore, type GuardOptions } from '../../src/index.js';
 import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
@@ -113,3 +114,68 @@ export const refundOf = (saleId: string, amount: number, token = 'tok_lanes_refu
 
 /** The codes of a decision's reasons. */
 export const codes = (d: { reasons: readonly { code: string }[] }): string[] => d.reasons.map((r) => r.code);
+
+/**
+ * `inner`, dead (every call hangs, as on a dead link) from its first call after its `uploads`-th upload: a till
+ * killed in the middle of a catch-up. `state.dead` says whether it has died.
+ */
+export function hangsAfterUploads(inner: Remote, uploads: number) {
+  const state = { dead: false, uploads: 0 };
+  const remote = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (state.dead) return never();
+        if (state.uploads >= uploads) {
+          state.dead = true;
+          return never();
+        }
+        if (name === 'upload') state.uploads++;
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  return { remote, state };
+}
+
+/**
+ * A sale of 1 000 approved on lane 1 and seen on lane 2, whose connection dies after its `uploads`-th upload
+ * (`hangsAfterUploads`; Infinity: never). `restart()` brings the database back, lets lane 2's catch-up run
+ * into its death, and starts lane 2 again over the same `local` (a till restarted after the kill): the new
+ * guard, caught up. With `uploads` Infinity, lane 2 itself, caught up.
+ */
+export async function dyingLane(card: { token: string }, uploads: number) {
+  const { time, db, open } = lanes();
+  const g1 = await open(time.terminal(), 'T1');
+  const durable = memoryStore();
+  const t2 = time.terminal();
+  const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), uploads);
+  const store2 = sharedStore(remote2, { local: durable });
+  const g2 = await open(t2, 'T2', { store: store2 });
+  const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
+  await g1.settle(s.attempt!.id, { status: 'approved', authCode: '123456' });
+  await time.advance(1_000);
+  await flush();
+  const saleId = s.attempt!.id;
+  expect((await g2.get(saleId))?.status).toBe('approved');
+  const restart = async () => {
+    db.reconnect('T2');
+    await Promise.race([store2.sync().catch(() => undefined), flush()]);
+    await flush();
+    if (uploads === Infinity) {
+      await time.advance(5_000);
+      await flush();
+      return g2;
+    }
+    expect(state.dead).toBe(true);
+    t2.restart();
+    const store3 = sharedStore(db.remote('T2'), { local: durable });
+    const g3 = await open(t2, 'T2', { store: store3 });
+    await store3.settled();
+    await time.advance(5_000);
+    await flush();
+    return g3;
+  };
+  return { time, db, g1, g2, saleId, restart, state };
+}
