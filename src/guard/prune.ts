@@ -10,7 +10,6 @@ export function prune(ctx: GuardContext, now: number): number {
     holding: ctx.reads > 0,
     left: (record) => letGo(ctx, record),
   });
-  const { store } = ctx.o;
   if (now >= ctx.nextHistoryPrune) pruneHistory(ctx, now);
   if (gone.length === 0) return 0;
   for (const record of gone) {
@@ -18,10 +17,12 @@ export function prune(ctx: GuardContext, now: number): number {
     ctx.charging.delete(record.id);
     ctx.announced.delete(record.id);
     ctx.recovered.delete(record.id);
-    // A store several terminals share keeps a settled record for the longest retention any of them
-    // asks (its history prune): this terminal's shorter one lets it go from memory only.
-    if (!store.attach || isOpen(record.status)) {
-      void write(ctx, () => store.delete(record.id)).catch((error) => storageError(ctx, error, 'delete'));
+    // A store that keeps history deletes settled records itself, by its own retention rule
+    // (pruneHistory; a store several terminals share keeps them for the longest retention any
+    // of them asks): this guard lets them go from memory only. An open record is deleted here,
+    // on every store: the history prune keeps open records whatever their age.
+    if (!ctx.history || isOpen(record.status)) {
+      void write(ctx, () => ctx.o.store.delete(record.id)).catch((error) => storageError(ctx, error, 'delete'));
     }
     if (isOpen(record.status)) {
       // An outcome nobody reconciled in 7 days: say so, loudly.
