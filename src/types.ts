@@ -428,8 +428,10 @@ export type StoreChange =
    * written here. `known`: the versions of it known before (this terminal's,
    * and the database's it was merged with): money to recover its sale lists
    * beyond them (two refunds that each fitted on one side) is reported.
+   * `reported`: the guard calls it once that report is journaled; until
+   * then the store keeps what it needs to tell it again after a restart.
    */
-  | { type: 'sent'; record: AttemptRecord; known?: readonly AttemptRecord[] };
+  | { type: 'sent'; record: AttemptRecord; known?: readonly AttemptRecord[]; reported?: () => Promise<void> };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

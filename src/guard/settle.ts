@@ -302,6 +302,8 @@ export async function recountSent(ctx: GuardContext, change: Extract<StoreChange
   const overs = known ? overAdded(sale, sent, known) : written && counted ? counted.overs : [];
   const from = written && counted ? counted.from : sale.status;
   for (const e of overs) reportOver(ctx, overReport(sale, from, e.id, e.over ?? 0, now));
+  // Journaled: the store may let go of what it kept to tell this again after a restart.
+  await change.reported?.();
 }
 
 /**

@@ -34,6 +34,7 @@ import type {
 } from '../types.js';
 import { conflictsOf } from './conflicts.js';
 import { HeldTimes } from './held-times.js';
+import { OVERS_DUE, OversDue } from './overs-due.js';
 import {
   RemoteUnreachable,
   SeqTaken,
@@ -199,6 +200,8 @@ class SharedStoreImpl implements SharedStore {
   #early: StoreChange[] = [];
   /** Records the catch-up sent, told to the guard once it is done (StoreChange `sent`). */
   #sent: { record: AttemptRecord; known: AttemptRecord[] }[] = [];
+  /** Money to recover the catch-up's merges found, kept in `local` until the guard reported it (overs-due.ts). */
+  readonly #oversDue: OversDue;
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
   #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -211,6 +214,7 @@ class SharedStoreImpl implements SharedStore {
   constructor(remote: Remote, options: SharedStoreOptions) {
     this.#remote = remote;
     this.#local = options.local;
+    this.#oversDue = new OversDue(options.local);
     this.#timeoutMs = options.timeoutMs ?? 3_000;
     this.#retryMs = options.retryMs ?? 2_000;
     this.#checkOwner = options.checkOwner;
@@ -240,6 +244,7 @@ class SharedStoreImpl implements SharedStore {
     if (this.#local) {
       await this.#local.attach?.(owner);
       this.#readOutbox(await this.#local.getMeta(OUTBOX));
+      this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
       if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
@@ -250,7 +255,7 @@ class SharedStoreImpl implements SharedStore {
       await this.#readHead();
       // Before this terminal's first prune, and before another's: its retention and window are kept for the others too.
       await this.#sharedKeep();
-      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0) await this.#catchUp();
+      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0 || this.#oversDue.earlier) await this.#catchUp();
     } catch (error) {
       if (error instanceof TerminalTaken) {
         // Refused before anything was sealed or sent: the store is as if never attached, so the
@@ -617,17 +622,21 @@ class SharedStoreImpl implements SharedStore {
         const theirs = stored?.recovery;
         const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
         const skew = this.#outboxSkews.get(id) ?? this.#skew;
-        // The versions of it known before this upload: money to recover its sale lists beyond them is reported (sent).
-        const known: AttemptRecord[] = [leased];
+        // The versions of it known before this upload: money to recover its sale lists beyond them is
+        // reported (sent). With a merge of it kept unreported (its upload's answer lost), that merge's
+        // baseline, and the database's row only if it is not that merge, landed.
+        const baseline = this.#oversDue.baseline(id);
+        const known: AttemptRecord[] = baseline ? [leased, baseline] : [leased];
         let record: AttemptRecord;
         let write: RowWrite;
         let others: readonly SharedRow[];
         for (let round = 1; ; round++) {
-          if (stored) known.push(stored);
+          if (stored && !this.#oversDue.isOwnWrite(stored)) known.push(stored);
           // Later than the stored row on the database's clock, whatever this one's skew since.
           const later = row ? row.record.updatedAt + row.skew - skew + 1 : leased.updatedAt;
           record = row && stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored), later) : leased;
           write = this.#write(record, false, false, skew);
+          if (record !== leased) await this.#oversDue.keep(record, known);
           others = await this.#timed(this.#remote.upload(merchantId, write));
           for (const other of others) this.#remember(other);
           if (record === leased || !record.refunds?.length || round >= MERGE_ROUNDS) break;
@@ -675,7 +684,13 @@ class SharedStoreImpl implements SharedStore {
     for (const row of missed) this.#emit({ type: 'record', record: this.#seen(row) });
     // Once the others' latest versions are in: what the records sent change beyond themselves is counted again on those.
     const sent = this.#sent.splice(0);
-    for (const { record, known } of sent) this.#emit({ type: 'sent', record, known });
+    sent.push(...this.#oversDue.takeEarlier(new Set(sent.map(({ record }) => record.id))));
+    const reported = (record: AttemptRecord) => async () => {
+      // The guard's journal entries of it are queued: kept (sent, or in the backlog) before it is let go.
+      await this.#journalFlush?.catch(() => undefined);
+      await this.#oversDue.reported(record);
+    };
+    for (const { record, known } of sent) this.#emit({ type: 'sent', record, known, reported: reported(record) });
   }
 
   /**

@@ -116,10 +116,11 @@ export const refundOf = (saleId: string, amount: number, token = 'tok_lanes_refu
 export const codes = (d: { reasons: readonly { code: string }[] }): string[] => d.reasons.map((r) => r.code);
 
 /**
- * `inner`, dead (every call hangs, as on a dead link) from its first call after its `uploads`-th upload: a till
- * killed in the middle of a catch-up. `state.dead` says whether it has died.
+ * `inner`, dead (every call hangs, as on a dead link) from its first call after its `uploads`-th upload (with
+ * `diesAt`, its first call of that method): a till killed in the middle of a catch-up. `state.dead` says whether
+ * it has died.
  */
-export function hangsAfterUploads(inner: Remote, uploads: number) {
+export function hangsAfterUploads(inner: Remote, uploads: number, diesAt?: keyof Remote) {
   const state = { dead: false, uploads: 0 };
   const remote = new Proxy(inner, {
     get(target, name, receiver) {
@@ -127,7 +128,7 @@ export function hangsAfterUploads(inner: Remote, uploads: number) {
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (state.dead) return never();
-        if (state.uploads >= uploads) {
+        if (state.uploads >= uploads && (diesAt === undefined || name === diesAt)) {
           state.dead = true;
           return never();
         }
@@ -145,12 +146,12 @@ export function hangsAfterUploads(inner: Remote, uploads: number) {
  * into its death, and starts lane 2 again over the same `local` (a till restarted after the kill): the new
  * guard, caught up. With `uploads` Infinity, lane 2 itself, caught up.
  */
-export async function dyingLane(card: { token: string }, uploads: number) {
+export async function dyingLane(card: { token: string }, uploads: number, diesAt?: keyof Remote) {
   const { time, db, open } = lanes();
   const g1 = await open(time.terminal(), 'T1');
   const durable = memoryStore();
   const t2 = time.terminal();
-  const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), uploads);
+  const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), uploads, diesAt);
   const store2 = sharedStore(remote2, { local: durable });
   const g2 = await open(t2, 'T2', { store: store2 });
   const s = await g1.begin({ amount: 1_000, currency: 'CNY', card });
