@@ -100,6 +100,15 @@ const RANDOM_BLOCK = 4_096;
 let randomBlock = new Uint8Array(0);
 let randomOffset = 0;
 
+/**
+ * A URL-safe name derived from `text` alone (its SHA-256, `bytes` of it):
+ * the same text always gets the same name. Not keyed: for what is no secret
+ * (a processor's reference), never for card data.
+ */
+export function derivedId(prefix: string, text: string, bytes: number): string {
+  return base64url(sha256(utf8ToBytes(text)), bytes, prefix);
+}
+
 /** A fresh random URL-safe string: `bytes` of entropy, ~4/3 as many characters. */
 export function randomId(prefix: string, bytes: number): string {
   if (randomOffset + bytes > randomBlock.length) {

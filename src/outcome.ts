@@ -41,21 +41,28 @@ export function validateOutcome(outcome: unknown): Outcome {
     if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) < 1)) {
       found.push(issue('INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount));
     }
+    const ref = detail(input, 'processorRef', found);
     if (found.length > 0) failAll(GuardInputError, found);
-    return amount === undefined ? { status } : { status, amount: amount as number };
+    return { status, ...(amount === undefined ? {} : { amount: amount as number }), ...(ref === undefined ? {} : { processorRef: ref }) };
   }
   // Whether an amount belongs depends on the status: said only when the status is one.
   if (known && amount !== undefined) found.push(issue('INVALID_OUTCOME', 'amount', "is only for `status: 'refunded'`", amount));
   const out: Record<string, unknown> = { status };
   for (const key of DETAILS) {
-    const value = input[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > DETAIL_MAX) {
-      found.push(issue('INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value));
-    } else out[key] = clean(key, value);
+    const value = detail(input, key, found);
+    if (value !== undefined) out[key] = value;
   }
   if (found.length > 0) failAll(GuardInputError, found);
   return out as Outcome;
+}
+
+/** A detail of an outcome, as it is kept; a problem with it is added to `found`. */
+function detail(input: Record<string, unknown>, key: Detail, found: GuardIssue<'INVALID_OUTCOME'>[]): string | undefined {
+  const value = input[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length <= DETAIL_MAX) return clean(key, value);
+  found.push(issue('INVALID_OUTCOME', key, `must be a string of at most ${DETAIL_MAX} characters`, value));
+  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { GuardStateError } from './errors.js';
+import { derivedId, randomId } from './fingerprint.js';
 import { withChanges } from './record.js';
 import type { AttemptRecord, GuardEvent, JournalEntry } from './types.js';
 
@@ -64,6 +65,37 @@ export function listRefund(sale: AttemptRecord, id: string, amount: number, now:
  * entry by entry, nothing counted twice and nothing lost. No attempt has it.
  */
 export const EXTERNAL = 'external:';
+
+/**
+ * The id a refund made outside the guard is listed under: with the
+ * processor's reference of it, the one that reference always gets, so the
+ * same refund recorded twice (a double tap, a call retried after a "system
+ * error", two lanes recording it while cut off) is listed once; without
+ * one, an id of its own.
+ */
+export function externalRefundId(processorRef: string | undefined): string {
+  return processorRef === undefined ? randomId(EXTERNAL, 9) : derivedId(EXTERNAL, processorRef, 18);
+}
+
+/**
+ * Whether `sale` already lists the refund made outside the guard that
+ * `processorRef` names: recording it again changes nothing. The same
+ * reference with another amount is no retry, and is refused.
+ */
+export function listsExternal(sale: AttemptRecord, processorRef: string | undefined, amount: number | undefined): boolean {
+  if (processorRef === undefined) return false;
+  const id = externalRefundId(processorRef);
+  const listed = sale.refunds?.find((r) => r.id === id);
+  if (!listed) return false;
+  if (amount !== undefined && amount !== listed.amount) {
+    throw new GuardStateError(
+      'INVALID_TRANSITION',
+      `attempt ${sale.id} already lists the refund with this \`processorRef\` (${id}), of ${listed.amount}, not ${amount}`,
+      { field: 'amount' },
+    );
+  }
+  return true;
+}
 
 /**
  * `sale` with `other`'s refunds it does not list (another row of it: a lane

@@ -178,7 +178,12 @@ export interface DeclineDetails {
 
 export type Outcome =
   | ({ status: 'approved' | 'declined' | 'unknown' | 'cancelled' | 'voided' } & ApprovalDetails & DeclineDetails)
-  | { status: 'refunded'; amount?: number };
+  /**
+   * A refund made outside the guard: `amount` (without one, the rest), and
+   * the processor's reference of it, which makes recording it again (a
+   * double tap, a retried call) a no-op instead of a second refund.
+   */
+  | { status: 'refunded'; amount?: number; processorRef?: string };
 
 export interface Decision {
   verdict: Verdict;

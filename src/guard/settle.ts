@@ -13,6 +13,8 @@ import {
   EXTERNAL,
   applyRefund,
   externalRefund,
+  externalRefundId,
+  listsExternal,
   overAdded,
   overGrown,
   overRefund,
@@ -21,7 +23,6 @@ import {
   revokeRefund,
   withRefundsOf,
 } from '../refunds.js';
-import { randomId } from '../fingerprint.js';
 import { VERDICT_OF } from '../rules.js';
 import type { Attempt, AttemptRecord, AttemptStatus, Outcome, StoreChange } from '../types.js';
 import { assertOpen, guardNow, holdingMemory, requireRecord, statusOf, view, type GuardContext } from './context.js';
@@ -33,6 +34,16 @@ import { track } from './recover.js';
 import { journal, persist, storageError, write } from './writes.js';
 
 /** What a settle writes: see `plan`. */
+/**
+ * A retried settle: to the status the attempt has (SPEC §2), but for a
+ * refund made outside the guard with an amount, which adds to the sale
+ * each time, unless its `processorRef` says it is one already listed.
+ */
+function settledAlready(current: AttemptRecord, from: AttemptStatus, valid: Outcome): boolean {
+  if (valid.status !== 'refunded') return from === valid.status;
+  return (from === 'refunded' && valid.amount === undefined) || listsExternal(current, valid.processorRef, valid.amount);
+}
+
 interface Plan {
   changes: AttemptRecord[];
   sale?: string;
@@ -81,7 +92,7 @@ async function settleHeld(
   const current = found instanceof Promise ? (await found, requireRecord(ctx, attemptId)) : found;
   const now = guardNow(ctx);
   const from = statusOf(ctx, current, now);
-  if (valid.status === 'refunded' ? from === 'refunded' && valid.amount === undefined : from === valid.status) {
+  if (settledAlready(current, from, valid)) {
     // A retried settle changes nothing, but is the moment to write what
     // an earlier storage failure left in memory only, and to repair a
     // refund's original whose update was lost.
@@ -107,8 +118,10 @@ async function settleHeld(
         for (const other of related) adoptUnlessRecovered(ctx, other);
         const fresh = requireRecord(ctx, attemptId);
         const status = statusOf(ctx, fresh, now);
-        // Another tab settled it the same way meanwhile: a retried settle.
-        if (valid.status !== 'refunded' && status === valid.status) return void (settledThere = true);
+        // Another tab settled it the same way meanwhile (recorded the same refund): a retried settle.
+        if (valid.status === 'refunded' ? listsExternal(fresh, valid.processorRef, valid.amount) : status === valid.status) {
+          return void (settledThere = true);
+        }
         next = plan(ctx, fresh, status, valid, now, processor);
         return next.changes.map((record) => ctx.time.toWall(record));
       }),
@@ -189,7 +202,7 @@ function plan(
     // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
     const amount = externalRefund(current, valid.amount, index.openRefundsOf(current.id));
     // Listed under an id of its own: merged entry by entry with another lane's row of the sale (see EXTERNAL).
-    const refunds = [...(current.refunds ?? []), { id: randomId(EXTERNAL, 9), amount }];
+    const refunds = [...(current.refunds ?? []), { id: externalRefundId(valid.processorRef), amount }];
     return { changes: [refundedBy(current, amount, now, refunds)], sale: current.id };
   }
   const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');

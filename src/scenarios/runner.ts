@@ -329,9 +329,13 @@ class Run {
       return decision;
     }
     if ('settle' in step) {
-      const { attempt, status, amount } = step.settle;
+      const { attempt, status, amount, processorRef } = step.settle;
       // Passed as written: an amount on a non-refund status is the guard's to refuse.
-      const outcome = (amount === undefined ? { status } : { status, amount }) as Parameters<Guard['settle']>[1];
+      const outcome = {
+        status,
+        ...(amount === undefined ? {} : { amount }),
+        ...(processorRef === undefined ? {} : { processorRef }),
+      } as Parameters<Guard['settle']>[1];
       await guard.settle(this.#attempt(attempt), outcome);
       return undefined;
     }

@@ -244,8 +244,11 @@ const settleStep = z.strictObject({
       attempt: describe(name, 'The attempt, by its `as` name.'),
       status: describe(z.enum(SETTLE_STATUSES), 'The outcome.'),
       amount: z.optional(describe(z.number(), 'With status "refunded": minor units refunded (default: the rest).')),
+      processorRef: z.optional(
+        describe(z.string(), 'With status "refunded": the processor\'s reference of the refund; the same one recorded twice counts once.'),
+      ),
     }),
-    'guard.settle(attempt, { status, amount? }).',
+    'guard.settle(attempt, { status, amount?, processorRef? }).',
   ),
   ...errorOnly,
 });
