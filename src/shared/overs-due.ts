@@ -19,8 +19,10 @@
  * record and its baseline are kept in `local`'s metadata, and dropped only
  * once the guard has journaled the report. A restart tells the guard again
  * (at least once: a till killed between the journal entry and the drop
- * reports twice, never not at all), and a row that is the kept write itself
- * is not counted as known.
+ * reports twice, never not at all). A row of the sale read meanwhile counts
+ * as known only beyond the kept write: the over it lists is this till's own
+ * where the kept write listed as much (its write landed, perhaps with
+ * another lane's merge over it, and that lane counted it as known too).
  */
 import { overGrown, type RefundEntry } from '../refunds.js';
 import { withChanges } from '../record.js';
@@ -46,7 +48,11 @@ export class OversDue {
     this.#local = local;
   }
 
-  /** Reads what an earlier run kept. A damaged value is dropped: the sale itself still lists the over. */
+  /**
+   * Reads what an earlier run kept (once per store: a guard re-created over
+   * it in the same process goes on with what is in memory). A damaged entry
+   * is dropped: the sale itself still lists the over.
+   */
   read(saved: string | undefined): void {
     this.#due.clear();
     let parsed: unknown;
@@ -56,8 +62,7 @@ export class OversDue {
       parsed = [];
     }
     for (const item of Array.isArray(parsed) ? (parsed as unknown[]) : []) {
-      const due = item as Partial<Due> | null;
-      if (typeof due?.record?.id === 'string' && Array.isArray(due.known)) this.#due.set(due.record.id, due as Due);
+      if (isDue(item)) this.#due.set(item.record.id, item);
     }
     this.#fromEarlierRun = new Set(this.#due.keys());
   }
@@ -73,13 +78,31 @@ export class OversDue {
     return due && withChanges(due.record, { refunds: due.known });
   }
 
-  /** Whether `stored` (the database's row) is this till's own kept write: the same refunds, each as over. */
-  isOwnWrite(stored: AttemptRecord): boolean {
+  /**
+   * `stored` (a row of the sale the database holds) as far as it is known
+   * beyond this till's kept write. The over the kept write added to a refund
+   * (beyond the baseline) is this till's to report: a row written over the
+   * kept write (it lists all its refunds: the write landed, perhaps with
+   * another lane's merge over it, which adds its own share to the same
+   * refund) that lists at least the kept write's over is known for the rest
+   * only; one that lists less is known up to the baseline at most. A row not
+   * written over it is known as it is.
+   */
+  asKnown(stored: AttemptRecord): AttemptRecord {
     const due = this.#due.get(stored.id);
-    if (!due || due.record.status !== stored.status) return false;
-    const ours = due.record.refunds ?? [];
-    const theirs = new Map((stored.refunds ?? []).map((r) => [r.id, r]));
-    return ours.length === theirs.size && ours.every((r) => theirs.get(r.id)?.amount === r.amount && theirs.get(r.id)?.over === r.over);
+    // A row that does not list every refund of the kept write was not written over it (another lane's merge
+    // that landed over this till's, without it): what it lists over is that lane's find.
+    const listed = new Set((stored.refunds ?? []).map((r) => r.id));
+    if (!due || !stored.refunds || !(due.record.refunds ?? []).every((r) => listed.has(r.id))) return stored;
+    const kept = overs(due.record.refunds);
+    const before = overs(due.known);
+    const refunds = stored.refunds.map((r) => {
+      const over = r.over ?? 0;
+      const mine = kept.get(r.id) ?? 0;
+      const base = before.get(r.id) ?? 0;
+      return { ...r, over: over >= mine ? over - Math.max(0, mine - base) : Math.min(over, base) };
+    });
+    return withChanges(stored, { refunds });
   }
 
   /**
@@ -112,7 +135,8 @@ export class OversDue {
 
   /** The guard journaled the report of `record`: dropped, unless a later merge of the sale was kept meanwhile. */
   async reported(record: AttemptRecord): Promise<void> {
-    if (this.#due.get(record.id)?.record !== record) return;
+    const due = this.#due.get(record.id);
+    if (!due || JSON.stringify(due.record) !== JSON.stringify(record)) return;
     this.#due.delete(record.id);
     await this.#save();
   }
@@ -120,4 +144,27 @@ export class OversDue {
   async #save(): Promise<void> {
     await this.#local?.setMeta(OVERS_DUE, JSON.stringify([...this.#due.values()]));
   }
+}
+
+/** Each refund's over, by id. */
+function overs(refunds: readonly RefundEntry[] | undefined): Map<string, number> {
+  return new Map((refunds ?? []).map((r) => [r.id, r.over ?? 0]));
+}
+
+function isRefundList(value: unknown): value is RefundEntry[] {
+  return (
+    Array.isArray(value) &&
+    value.every((r: Partial<RefundEntry> | null) => {
+      if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || !Number.isSafeInteger(r.amount)) return false;
+      return r.over === undefined || Number.isSafeInteger(r.over);
+    })
+  );
+}
+
+/** An entry as `keep` writes it: a sale's record with a list of refunds, and a list of refunds known. */
+function isDue(item: unknown): item is Due {
+  const due = item as { record?: Partial<AttemptRecord> | null; known?: unknown } | null;
+  const record = due?.record;
+  if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.status !== 'string') return false;
+  return (record.refunds === undefined || isRefundList(record.refunds)) && isRefundList(due?.known);
 }

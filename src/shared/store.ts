@@ -244,7 +244,7 @@ class SharedStoreImpl implements SharedStore {
     if (this.#local) {
       await this.#local.attach?.(owner);
       this.#readOutbox(await this.#local.getMeta(OUTBOX));
-      this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
+      if (!previous) this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
       if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
@@ -624,14 +624,14 @@ class SharedStoreImpl implements SharedStore {
         const skew = this.#outboxSkews.get(id) ?? this.#skew;
         // The versions of it known before this upload: money to recover its sale lists beyond them is
         // reported (sent). With a merge of it kept unreported (its upload's answer lost), that merge's
-        // baseline, and the database's row only if it is not that merge, landed.
+        // baseline, and the database's row only beyond that merge (landed, perhaps merged over since).
         const baseline = this.#oversDue.baseline(id);
         const known: AttemptRecord[] = baseline ? [leased, baseline] : [leased];
         let record: AttemptRecord;
         let write: RowWrite;
         let others: readonly SharedRow[];
         for (let round = 1; ; round++) {
-          if (stored && !this.#oversDue.isOwnWrite(stored)) known.push(stored);
+          if (stored) known.push(this.#oversDue.asKnown(stored));
           // Later than the stored row on the database's clock, whatever this one's skew since.
           const later = row ? row.record.updatedAt + row.skew - skew + 1 : leased.updatedAt;
           record = row && stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored), later) : leased;
