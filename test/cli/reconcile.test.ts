@@ -390,3 +390,51 @@ describe('reconcile command: the file speaks only for its own period', () => {
     expect(stderr()).toMatch(/holds no transactions/);
   });
 });
+
+describe('reconcile command: --tolerance and --window reach the matching', () => {
+  /** The scene's store against `rows` (written after the header), with `flags`: the codes found per attempt, and unmatched charges. */
+  async function codesWith(rows: (s: Awaited<ReturnType<typeof scene>>) => string[], flags: string[]) {
+    const s = await scene();
+    const csv = join(s.dir, 'flags.csv');
+    await writeFile(csv, [HEADER, ...rows(s), ''].join('\n'));
+    const { io, stdout } = fakeIo();
+    await reconcileCommand(['--store', s.path, '--transactions', csv, '--now', s.now, '--json', ...flags], io);
+    const { findings } = JSON.parse(stdout()) as { findings: { code: string; attempts: string[] }[] };
+    const of = (id: string) => findings.filter((f) => f.attempts.includes(id)).map((f) => f.code);
+    return { s, of, codes: findings.map((f) => f.code) };
+  }
+  // A charge with no reference, 90 s after the unknown attempt began: a probable match only within --tolerance.
+  // The file starts 10 minutes before (another shop's charge), so the attempt is in its period either way.
+  const late = (s: Awaited<ReturnType<typeof scene>>) => [
+    `ch_0,charge,succeeded,"99.00",CNY,${s.charged.pendingSince - 10 * MINUTE},,9999`,
+    `ch_9,charge,succeeded,"12.50",CNY,${s.charged.pendingSince + 90_000},,4242`,
+    row('ch_2', s.approved),
+  ];
+
+  test('--tolerance: a charge 90 s after the attempt matches it with the default 2m, not with 1m', async () => {
+    const wide = await codesWith(late, []);
+    expect(wide.of(wide.s.charged.id)).toEqual(['UNKNOWN_WAS_CHARGED']);
+    const narrow = await codesWith(late, ['--tolerance', '1m']);
+    expect(narrow.of(narrow.s.charged.id)).toEqual(['UNKNOWN_NOT_CHARGED']);
+  });
+
+  test('--window: the same sale charged twice 3 minutes apart is CHARGED_TWICE with the default 10m, not with 2m', async () => {
+    const run = async (flags: string[]) => {
+      const dir = await mkdtemp(join(tmpdir(), 'pdg-reconcile-window-'));
+      const path = join(dir, 'guard.jsonl');
+      const clock = new ManualClock(Date.now() - 30 * MINUTE);
+      // A till whose guard window is 1 minute: it let the same sale through again 3 minutes later.
+      const t = await till({ store: fileStore(path), clock, window: '1m' });
+      const first = await t.sale(4_200, 'approved', { last4: '4242', gapMs: 3 * MINUTE });
+      const again = await t.sale(4_200, 'approved', { last4: '4242' });
+      await t.guard.close();
+      const csv = join(dir, 'twice.csv');
+      await writeFile(csv, [HEADER, row('ch_1', first), row('ch_2', again), ''].join('\n'));
+      const { io, stdout } = fakeIo();
+      await reconcileCommand(['--store', path, '--transactions', csv, '--now', String(clock.now()), '--json', ...flags], io);
+      return (JSON.parse(stdout()) as { findings: { code: string }[] }).findings.map((f) => f.code);
+    };
+    expect(await run([])).toContain('CHARGED_TWICE');
+    expect(await run(['--window', '2m'])).not.toContain('CHARGED_TWICE');
+  });
+});

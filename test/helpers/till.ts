@@ -22,7 +22,7 @@ export interface Till {
 }
 
 export async function till(
-  options: { store?: GuardStore; clock?: ManualClock; terminalId?: string; pendingTimeout?: string } = {},
+  options: { store?: GuardStore; clock?: ManualClock; terminalId?: string; pendingTimeout?: string; window?: string } = {},
 ): Promise<Till> {
   const clock = options.clock ?? new ManualClock();
   const guard = await createGuard({
@@ -32,6 +32,7 @@ export async function till(
     store: options.store ?? memoryStore(),
     clock,
     pendingTimeout: options.pendingTimeout ?? '1h',
+    ...(options.window ? { window: options.window } : {}),
   });
   let n = 0;
   return {
