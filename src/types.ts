@@ -554,7 +554,9 @@ export interface GuardOptions {
   /**
    * Start a new history when the store was written with another `secret`
    * (the old records are dropped). Without it, `createGuard` rejects with
-   * `GuardConfigError` code `SECRET_CHANGED`.
+   * `GuardConfigError` code `SECRET_CHANGED`. Never on a store several
+   * terminals share (one with `attach`, e.g. postgresStore): its history is
+   * every lane's, and it rejects `SECRET_CHANGED` either way.
    * @default false
    */
   resetOnSecretChange?: boolean;

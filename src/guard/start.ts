@@ -23,8 +23,30 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
   await storeCall('attach', async () =>
     store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock: storeClock, scheduler }),
   );
+  try {
+    await start(ctx);
+  } catch (error) {
+    // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
+    // store several terminals share holds the terminal (and its connections) until closed, which would
+    // refuse this terminal id to the next store made for it (the corrected configuration) as LOCKED.
+    if (store.attach && owners.owner(store) === undefined) await store.close?.().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function start(ctx: GuardContext): Promise<void> {
+  const { store } = ctx.o;
   const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
+  // A store several terminals share holds every lane's history: one terminal given the wrong secret
+  // must not wipe it (every lane would then let its duplicates through), whatever it was told.
+  if (secretChanged && store.attach) {
+    throw new GuardConfigError(
+      'SECRET_CHANGED',
+      "`secret` differs from the one this merchant's terminals write the shared store with: every terminal of a merchant uses one secret. A shared store is never reset by one terminal (resetOnSecretChange): give this one the merchant's secret.",
+      { field: 'secret' },
+    );
+  }
   if (secretChanged && !ctx.o.resetOnSecretChange) {
     throw new GuardConfigError(
       'SECRET_CHANGED',

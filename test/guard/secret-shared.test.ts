@@ -1,0 +1,58 @@
+/**
+ * A secret that differs from the one a store several terminals share was
+ * written with (SPEC §5, §9): the history is every lane's, so one terminal
+ * started with the wrong secret must not wipe it, whatever
+ * `resetOnSecretChange` says.
+ */
+import { describe, expect, it } from 'vitest';
+import { createGuard, GuardConfigError, memoryStore } from '../../src/index.js';
+import { sharedStore } from '../../src/shared/store.js';
+import { codes, flush, lanes } from '../helpers/lanes.js';
+
+const SECRET = 'shared-lanes-test-secret-0123456789ab';
+const card = { token: 'tok_secret_shared' };
+const sale = { amount: 1_000, currency: 'CNY', card };
+
+describe('a store several terminals share, and a terminal with another secret', () => {
+  it('is refused SECRET_CHANGED, with resetOnSecretChange too, and every lane keeps its history', async () => {
+    const { time, db, open } = lanes();
+    const g1 = await open(time.terminal(), 'T1');
+    const pending = await g1.begin({ ...sale, amount: 2_000 });
+    const approved = await g1.begin(sale);
+    await g1.settle(approved.attempt!.id, { status: 'approved' });
+    await time.advance(1_000);
+    await flush();
+    for (const resetOnSecretChange of [false, true]) {
+      // A new store each time, as a till's start-up code makes it: the refused one gave the terminal back.
+      const error = await open(time.terminal(), 'T2', { secret: 'another-secret-0123456789abcdef', resetOnSecretChange }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(GuardConfigError);
+      expect(error).toMatchObject({ code: 'SECRET_CHANGED', field: 'secret' });
+    }
+    // Nothing was deleted: the database still holds both attempts, and a lane with the right secret still sees them.
+    const rows = await db.remote('observer').get('M1', [pending.attempt!.id, approved.attempt!.id]);
+    expect(rows.map((r) => r.record.status).sort()).toEqual(['approved', 'pending']);
+    const g2 = await open(time.terminal(), 'T2');
+    expect(codes(await g2.peek(sale))).toEqual(['DUPLICATE_CHARGE']);
+    const g3 = await open(time.terminal(), 'T3');
+    expect(codes(await g3.peek(sale))).toEqual(['DUPLICATE_CHARGE']);
+    expect(codes(await g3.peek({ ...sale, amount: 2_000 }))).toEqual(['IN_FLIGHT']);
+  });
+
+  it('a store given back by a createGuard that did not start is closed, and says so to the next guard', async () => {
+    const { time, db } = lanes();
+    const first = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T1',
+      secret: SECRET,
+      store: sharedStore(db.remote('T1'), { local: memoryStore() }),
+    });
+    await first.close();
+    const store = sharedStore(db.remote('T2'), { local: memoryStore() });
+    const options = { merchantId: 'M1', terminalId: 'T2', store, clock: time.terminal().clock };
+    await expect(createGuard({ ...options, secret: 'another-secret-0123456789abcdef' })).rejects.toMatchObject({ code: 'SECRET_CHANGED' });
+    await expect(createGuard({ ...options, secret: SECRET })).rejects.toMatchObject({ name: 'GuardStorageError', code: 'CLOSED' });
+  });
+});
