@@ -16,6 +16,11 @@ export interface Hasher {
   cardKey(material: string): string;
   /** Keyed hash of (merchantId, kind, currency, amount, card key). */
   fingerprint(parts: FingerprintParts): string;
+  /**
+   * Keyed hash of a processor's reference of a refund made outside the guard,
+   * as given: what names it on its sale. Keyed, as the reference may hold a card number.
+   */
+  refundKey(processorRef: string): string;
   /** A key check value: tells whether a store was written under this secret. */
   readonly keyCheck: string;
 }
@@ -83,6 +88,7 @@ export function createHasher(secret: string | Uint8Array): Hasher {
   return {
     cardKey: (material) => mac(`card\u0000${material}`),
     fingerprint: (p) => mac(`sale\u0000${p.merchantId}\u0000${p.kind}\u0000${p.currency}\u0000${p.amount}\u0000${p.cardKey}`),
+    refundKey: (processorRef) => mac(`refund\u0000${processorRef}`),
     keyCheck: mac('pos-duplicate-guard key check v1'),
   };
 }
@@ -99,15 +105,6 @@ export function createHasher(secret: string | Uint8Array): Hasher {
 const RANDOM_BLOCK = 4_096;
 let randomBlock = new Uint8Array(0);
 let randomOffset = 0;
-
-/**
- * A URL-safe name derived from `text` alone (its SHA-256, `bytes` of it):
- * the same text always gets the same name. Not keyed: for what is no secret
- * (a processor's reference), never for card data.
- */
-export function derivedId(prefix: string, text: string, bytes: number): string {
-  return base64url(sha256(utf8ToBytes(text)), bytes, prefix);
-}
 
 /** A fresh random URL-safe string: `bytes` of entropy, ~4/3 as many characters. */
 export function randomId(prefix: string, bytes: number): string {

@@ -20,8 +20,18 @@ const SHAPE: Shape = { status: 'value', amount: 'value', authCode: 'value', proc
  */
 const clean = (key: Detail, value: string): string => (key === 'processorRef' ? redactProcessorRef(value) : redact(value));
 
-/** Checks a `settle` outcome at the boundary; returns a clean copy without unknown keys. */
-export function validateOutcome(outcome: unknown): Outcome {
+/**
+ * An outcome as settle plans on it: a refund made outside the guard carries,
+ * instead of its processorRef, the key that names it (`refundKey`).
+ */
+export type ValidOutcome = Exclude<Outcome, { status: 'refunded' }> | { status: 'refunded'; amount?: number; refundKey?: string };
+
+/**
+ * Checks a `settle` outcome at the boundary; returns a clean copy without
+ * unknown keys. A refund's `processorRef` is checked, and kept only as
+ * `refundKey` (its keyed hash, as given), when `refundKey` is passed.
+ */
+export function validateOutcome(outcome: unknown, refundKey?: (processorRef: string) => string): ValidOutcome {
   const copy = snapshot(outcome, SHAPE, { root: 'outcome', prefix: '' }, (field, cause) => {
     throw new GuardInputError('INVALID_OUTCOME', unreadableMessage(field), { field, cause });
   });
@@ -41,9 +51,11 @@ export function validateOutcome(outcome: unknown): Outcome {
     if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) < 1)) {
       found.push(issue('INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount));
     }
-    const ref = detail(input, 'processorRef', found);
+    // Checked as a detail is; named by as given (keyed), never by the masked text.
+    const ref = detail(input, 'processorRef', found) === undefined ? undefined : (input.processorRef as string);
     if (found.length > 0) failAll(GuardInputError, found);
-    return { status, ...(amount === undefined ? {} : { amount: amount as number }), ...(ref === undefined ? {} : { processorRef: ref }) };
+    const key = ref === undefined || refundKey === undefined ? {} : { refundKey: refundKey(ref) };
+    return { status, ...(amount === undefined ? {} : { amount: amount as number }), ...key };
   }
   // Whether an amount belongs depends on the status: said only when the status is one.
   if (known && amount !== undefined) found.push(issue('INVALID_OUTCOME', 'amount', "is only for `status: 'refunded'`", amount));
@@ -53,7 +65,7 @@ export function validateOutcome(outcome: unknown): Outcome {
     if (value !== undefined) out[key] = value;
   }
   if (found.length > 0) failAll(GuardInputError, found);
-  return out as Outcome;
+  return out as ValidOutcome;
 }
 
 /** A detail of an outcome, as it is kept; a problem with it is added to `found`. */

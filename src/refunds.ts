@@ -1,5 +1,5 @@
 import { GuardStateError } from './errors.js';
-import { derivedId, randomId } from './fingerprint.js';
+import { randomId } from './fingerprint.js';
 import { withChanges } from './record.js';
 import type { AttemptRecord, GuardEvent, JournalEntry } from './types.js';
 
@@ -68,23 +68,24 @@ export const EXTERNAL = 'external:';
 
 /**
  * The id a refund made outside the guard is listed under: with the
- * processor's reference of it, the one that reference always gets, so the
- * same refund recorded twice (a double tap, a call retried after a "system
- * error", two lanes recording it while cut off) is listed once; without
- * one, an id of its own.
+ * processor's reference of it (`refundKey`: that reference as given, keyed
+ * under the secret), the one that reference always gets, so the same refund
+ * recorded twice (a double tap, a call retried after a "system error", two
+ * lanes recording it while one was cut off) is listed once; without one, an
+ * id of its own.
  */
-export function externalRefundId(processorRef: string | undefined): string {
-  return processorRef === undefined ? randomId(EXTERNAL, 9) : derivedId(EXTERNAL, processorRef, 18);
+export function externalRefundId(refundKey: string | undefined): string {
+  return refundKey === undefined ? randomId(EXTERNAL, 9) : EXTERNAL + refundKey;
 }
 
 /**
  * Whether `sale` already lists the refund made outside the guard that
- * `processorRef` names: recording it again changes nothing. The same
+ * `refundKey` names: recording it again changes nothing. The same
  * reference with another amount is no retry, and is refused.
  */
-export function listsExternal(sale: AttemptRecord, processorRef: string | undefined, amount: number | undefined): boolean {
-  if (processorRef === undefined) return false;
-  const id = externalRefundId(processorRef);
+export function listsExternal(sale: AttemptRecord, refundKey: string | undefined, amount: number | undefined): boolean {
+  if (refundKey === undefined) return false;
+  const id = externalRefundId(refundKey);
   const listed = sale.refunds?.find((r) => r.id === id);
   if (!listed) return false;
   if (amount !== undefined && amount !== listed.amount) {
@@ -196,12 +197,23 @@ export function overRefund(
  */
 export function overGrown(after: AttemptRecord, ...before: (AttemptRecord | undefined)[]): RefundEntry[] {
   const grown: RefundEntry[] = [];
+  // Which refund a sum's over is listed on depends on the order two rows were merged in (the same 100 on
+  // one refund in one merge, on another in the next): the over grown is no more than the sum's grew
+  // beyond any one version known, and refund by refund no more than that refund's grew.
+  let budget = totalOver(after.refunds) - Math.max(0, ...before.map((b) => totalOver(b?.refunds)));
   for (const entry of after.refunds ?? []) {
     const known = Math.max(0, ...before.map((b) => overOf(b?.refunds?.find((r) => r.id === entry.id) ?? { amount: 0 })));
-    const more = overOf(entry) - known;
-    if (more > 0) grown.push({ id: entry.id, amount: entry.amount, over: more });
+    const more = Math.min(overOf(entry) - known, budget);
+    if (more <= 0) continue;
+    grown.push({ id: entry.id, amount: entry.amount, over: more });
+    budget -= more;
   }
   return grown;
+}
+
+/** All the over a list of refunds holds (money to recover). */
+export function totalOver(refunds: readonly RefundEntry[] | undefined): number {
+  return (refunds ?? []).reduce((sum, r) => sum + overOf(r), 0);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuardStateError } from '../src/errors.js';
 import { makeRecord } from '../src/record.js';
-import { applyRefund, externalRefund, overRefund, revokeRefund, voidedOver } from '../src/refunds.js';
+import { applyRefund, externalRefund, overGrown, overRefund, revokeRefund, voidedOver } from '../src/refunds.js';
 import type { AttemptRecord } from '../src/types.js';
 
 const T0 = 1_767_225_600_000;
@@ -213,5 +213,34 @@ describe('voidedOver', () => {
     const voided = voidedOver(record('s'), T0 + 1);
     expect(voided.status).toBe('voided');
     expect(voided.refunds).toBeUndefined();
+  });
+});
+
+describe('overGrown: the money to recover one version of a sale lists beyond others', () => {
+  const sale = (refunds: { id: string; amount: number; over?: number }[]) => record('s', { refunds });
+  it('finds an over a refund grew', () => {
+    expect(overGrown(sale([{ id: 'a', amount: 600, over: 300 }]), sale([{ id: 'a', amount: 600 }]))).toEqual([
+      { id: 'a', amount: 600, over: 300 },
+    ]);
+  });
+
+  it('finds none when the same sum of over is listed on another refund (two rows merged in the other order)', () => {
+    const before = sale([
+      { id: 'a', amount: 600, over: 100 },
+      { id: 'b', amount: 500 },
+    ]);
+    const after = sale([
+      { id: 'a', amount: 600 },
+      { id: 'b', amount: 500, over: 100 },
+    ]);
+    expect(overGrown(after, before)).toEqual([]);
+  });
+
+  it('finds none when it adds up the overs two other versions each listed (each is theirs to report)', () => {
+    const after = sale([
+      { id: 'a', amount: 600, over: 100 },
+      { id: 'b', amount: 500, over: 100 },
+    ]);
+    expect(overGrown(after, sale([{ id: 'a', amount: 600, over: 100 }]), sale([{ id: 'b', amount: 500, over: 100 }]))).toEqual([]);
   });
 });

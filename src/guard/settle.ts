@@ -5,7 +5,7 @@
 import { GuardStateError, GuardStorageError, isGuardError } from '../errors.js';
 import { canTransition, settleTargets } from '../lifecycle.js';
 import { reasonMessage } from '../messages.js';
-import { validateOutcome } from '../outcome.js';
+import { validateOutcome, type ValidOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { refundKey, sameVersion } from '../claims.js';
 import { resumeFindings } from '../resume.js';
@@ -39,14 +39,18 @@ import { journal, persist, storageError, write } from './writes.js';
  * refund made outside the guard with an amount, which adds to the sale
  * each time, unless its `processorRef` says it is one already listed.
  */
-function settledAlready(current: AttemptRecord, from: AttemptStatus, valid: Outcome): boolean {
+function settledAlready(current: AttemptRecord, from: AttemptStatus, valid: ValidOutcome): boolean {
   if (valid.status !== 'refunded') return from === valid.status;
-  return (from === 'refunded' && valid.amount === undefined) || listsExternal(current, valid.processorRef, valid.amount);
+  // With a reference, only that reference listed is a retry: another one is a refund of its own, even of "the rest".
+  if (valid.refundKey !== undefined) return listsExternal(current, valid.refundKey, valid.amount);
+  return from === 'refunded' && valid.amount === undefined;
 }
 
 interface Plan {
   changes: AttemptRecord[];
   sale?: string;
+  /** A refund made outside the guard: what it added to the sale. */
+  refunded?: number;
   over?: ReturnType<typeof overRefund>;
 }
 
@@ -85,13 +89,16 @@ async function settleHeld(
   processor: boolean,
 ): Promise<{ record: AttemptRecord; changed: boolean }> {
   assertOpen(ctx);
-  const valid = validateOutcome(outcome);
+  // A refund made outside the guard is named by its processorRef as given, under the secret (never by the
+  // masked text: two references masked alike would be one refund).
+  const valid = validateOutcome(outcome, (processorRef) => ctx.hasher.refundKey(processorRef));
   const found = find(ctx, attemptId);
   // Read again from memory after a read of the store: a settle of the same
   // attempt may have run meanwhile (a double tap on Void), and plans on it.
   const current = found instanceof Promise ? (await found, requireRecord(ctx, attemptId)) : found;
   const now = guardNow(ctx);
-  const from = statusOf(ctx, current, now);
+  // The status it is settled from: as the store's transaction found it, where the store has claim.
+  let from = statusOf(ctx, current, now);
   if (settledAlready(current, from, valid)) {
     // A retried settle changes nothing, but is the moment to write what
     // an earlier storage failure left in memory only, and to repair a
@@ -117,9 +124,9 @@ async function settleHeld(
         settledThere = false;
         for (const other of related) adoptUnlessRecovered(ctx, other);
         const fresh = requireRecord(ctx, attemptId);
-        const status = statusOf(ctx, fresh, now);
+        const status = (from = statusOf(ctx, fresh, now));
         // Another tab settled it the same way meanwhile (recorded the same refund): a retried settle.
-        if (valid.status === 'refunded' ? listsExternal(fresh, valid.processorRef, valid.amount) : status === valid.status) {
+        if (valid.status === 'refunded' ? listsExternal(fresh, valid.refundKey, valid.amount) : status === valid.status) {
           return void (settledThere = true);
         }
         next = plan(ctx, fresh, status, valid, now, processor);
@@ -172,7 +179,8 @@ async function settleHeld(
     attemptId,
     from,
     to: record.status,
-    ...(valid.status === 'refunded' ? { amount: record.refunded - current.refunded } : {}),
+    // What this refund added: the sale as the transaction found it may hold another tab's or lane's refund.
+    ...(next.refunded === undefined ? {} : { amount: next.refunded }),
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
   track(ctx, record, now);
@@ -192,7 +200,7 @@ function plan(
   { index, charging }: Pick<GuardContext, 'index' | 'charging'>,
   current: AttemptRecord,
   from: AttemptStatus,
-  valid: Outcome,
+  valid: ValidOutcome,
   now: number,
   processor = false,
 ): Plan {
@@ -202,8 +210,8 @@ function plan(
     // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
     const amount = externalRefund(current, valid.amount, index.openRefundsOf(current.id));
     // Listed under an id of its own: merged entry by entry with another lane's row of the sale (see EXTERNAL).
-    const refunds = [...(current.refunds ?? []), { id: externalRefundId(valid.processorRef), amount }];
-    return { changes: [refundedBy(current, amount, now, refunds)], sale: current.id };
+    const refunds = [...(current.refunds ?? []), { id: externalRefundId(valid.refundKey), amount }];
+    return { changes: [refundedBy(current, amount, now, refunds)], sale: current.id, refunded: amount };
   }
   const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
   if (!canTransition(from, valid.status) && !correction) illegal(current, from, valid.status);

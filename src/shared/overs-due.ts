@@ -24,7 +24,7 @@
  * where the kept write listed as much (its write landed, perhaps with
  * another lane's merge over it, and that lane counted it as known too).
  */
-import { overGrown, type RefundEntry } from '../refunds.js';
+import { overGrown, totalOver, type RefundEntry } from '../refunds.js';
 import { withChanges } from '../record.js';
 import type { AttemptRecord, GuardStore } from '../types.js';
 
@@ -80,28 +80,29 @@ export class OversDue {
 
   /**
    * `stored` (a row of the sale the database holds) as far as it is known
-   * beyond this till's kept write. The over the kept write added to a refund
-   * (beyond the baseline) is this till's to report: a row written over the
-   * kept write (it lists all its refunds: the write landed, perhaps with
-   * another lane's merge over it, which adds its own share to the same
-   * refund) that lists at least the kept write's over is known for the rest
-   * only; one that lists less is known up to the baseline at most. A row not
-   * written over it is known as it is.
+   * beyond this till's kept write. The over the kept write added (beyond the
+   * baseline) is this till's to report: a row written over the kept write
+   * (it lists all its refunds: the write landed, perhaps with another lane's
+   * merge over it) is known less that share, taken off the refunds the kept
+   * write listed it on first, then off the others (a later merge lists a
+   * sum's over on whichever refund its order puts it). A row not written
+   * over it is known as it is.
    */
   asKnown(stored: AttemptRecord): AttemptRecord {
     const due = this.#due.get(stored.id);
-    // A row that does not list every refund of the kept write was not written over it (another lane's merge
-    // that landed over this till's, without it): what it lists over is that lane's find.
     const listed = new Set((stored.refunds ?? []).map((r) => r.id));
     if (!due || !stored.refunds || !(due.record.refunds ?? []).every((r) => listed.has(r.id))) return stored;
     const kept = overs(due.record.refunds);
-    const before = overs(due.known);
-    const refunds = stored.refunds.map((r) => {
-      const over = r.over ?? 0;
-      const mine = kept.get(r.id) ?? 0;
-      const base = before.get(r.id) ?? 0;
-      return { ...r, over: over >= mine ? over - Math.max(0, mine - base) : Math.min(over, base) };
-    });
+    let share = Math.max(0, totalOver(due.record.refunds) - totalOver(due.known));
+    const refunds = stored.refunds.map((r) => ({ ...r }));
+    for (const onKept of [true, false]) {
+      for (const r of refunds) {
+        const off = Math.min(r.over ?? 0, share, onKept ? (kept.get(r.id) ?? 0) : share);
+        if (off <= 0) continue;
+        r.over = (r.over ?? 0) - off;
+        share -= off;
+      }
+    }
     return withChanges(stored, { refunds });
   }
 

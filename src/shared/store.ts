@@ -224,8 +224,9 @@ class SharedStoreImpl implements SharedStore {
 
   async attach(owner: StoreOwner): Promise<void> {
     // Closed: by its guard, or by a createGuard that did not start over it (it gave the terminal back).
-    if (this.#closed)
+    if (this.#closed) {
       throw new GuardStorageError('CLOSED', 'the shared store is closed: create a new one (postgresStore) for the next guard');
+    }
     this.#checkOwner?.(owner);
     const previous = this.#owner;
     if (previous && previous.merchantId !== owner.merchantId) {

@@ -87,7 +87,7 @@ describe('a refund made outside the guard, with its processorRef', () => {
     await guard.close();
   });
 
-  it('a reference is checked as a detail is, and one holding a card number is masked before it names anything', async () => {
+  it('a reference is checked as a detail is, and one holding a card number is never stored', async () => {
     const { guard, store } = await oneGuard();
     const saleId = await approvedSale(guard);
     for (const processorRef of [42, 'x'.repeat(513)]) {
@@ -98,7 +98,7 @@ describe('a refund made outside the guard, with its processorRef', () => {
       });
     }
     await guard.settle(saleId, { status: 'refunded', amount: 100, processorRef: `ref ${VISA}` });
-    // The masked reference is what names it: the same card-bearing text again is the same refund.
+    // The reference as given, keyed, names it: the same card-bearing text again is the same refund.
     expect((await guard.settle(saleId, { status: 'refunded', amount: 100, processorRef: `ref ${VISA}` })).refunded).toBe(100);
     const stored = JSON.stringify(await store.load());
     expect(stored).not.toContain(VISA);
