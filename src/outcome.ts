@@ -51,7 +51,7 @@ export function validateOutcome(outcome: unknown, refundKey?: (processorRef: str
     if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) < 1)) {
       found.push(issue('INVALID_OUTCOME', 'amount', 'must be a safe integer number of minor units from 1', amount));
     }
-    // Checked as a detail is; named by as given (keyed), never by the masked text.
+    // Checked as a detail is; the refund is named by the reference as given (keyed), never by the masked text.
     const ref = detail(input, 'processorRef', found) === undefined ? undefined : (input.processorRef as string);
     if (found.length > 0) failAll(GuardInputError, found);
     const key = ref === undefined || refundKey === undefined ? {} : { refundKey: refundKey(ref) };

@@ -33,7 +33,6 @@ import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
 import { journal, persist, storageError, write } from './writes.js';
 
-/** What a settle writes: see `plan`. */
 /**
  * A retried settle: to the status the attempt has (SPEC §2), but for a
  * refund made outside the guard with an amount, which adds to the sale
@@ -46,6 +45,7 @@ function settledAlready(current: AttemptRecord, from: AttemptStatus, valid: Vali
   return from === 'refunded' && valid.amount === undefined;
 }
 
+/** What a settle writes: see `plan`. */
 interface Plan {
   changes: AttemptRecord[];
   sale?: string;
