@@ -16,7 +16,17 @@ import { Owners } from '../ownership.js';
 import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
 import { withChanges } from '../record.js';
 import { statusAt, type SaleFacts } from '../rules.js';
-import type { AttemptRecord, AttemptStatus, Decision, GuardStore, JournalSeal, ReasonCode, RecoverResult, Verdict } from '../types.js';
+import type {
+  AttemptRecord,
+  AttemptStatus,
+  Decision,
+  GuardStore,
+  JournalEntry,
+  JournalSeal,
+  ReasonCode,
+  RecoverResult,
+  Verdict,
+} from '../types.js';
 
 export const KEY_CHECK = 'keyCheck';
 /** How often a running guard asks a store with history to prune what retention let go. */
@@ -61,6 +71,12 @@ export interface GuardContext {
   readonly announced: Set<string>;
   unsubscribe: (() => void) | undefined;
   closed: boolean;
+  /**
+   * While start-up runs, its journal entries (attempts found in flight, the
+   * start): written once it succeeds. A start that fails (another guard
+   * still runs over the store) must leave no trail of what it never did.
+   */
+  starting: JournalEntry[] | undefined;
   /** The store, when it keeps history: memory holds hot records only (see history.ts). */
   readonly history: HistoryStore | undefined;
   /** Guard time at which the store's history is next pruned (retention). */
@@ -147,6 +163,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     announced: new Set(),
     unsubscribe: undefined,
     closed: false,
+    starting: undefined,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
     reads: 0,
     handles: new Map(),

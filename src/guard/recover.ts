@@ -65,6 +65,18 @@ function backOff(ctx: GuardContext, id: string): void {
   if (watch) watch.retryAt = guardNow(ctx) + ctx.o.recoverAfterMs;
 }
 
+/**
+ * A guard a failed take-over handed the store back to: its tries go on,
+ * for every open attempt it holds (a change it heard while stopped put
+ * nothing on the schedule).
+ */
+export function resumeRecovery(ctx: GuardContext): void {
+  if (ctx.closed || !ctx.recovery.stopped) return;
+  ctx.recovery.stopped = false;
+  for (const record of ctx.index.values()) track(ctx, record);
+  schedule(ctx);
+}
+
 /** `close()`: no more tries; waits for one in progress. */
 export async function stopRecovery(ctx: GuardContext): Promise<void> {
   const recovery = ctx.recovery;

@@ -126,9 +126,7 @@ async function settleHeld(
         const fresh = requireRecord(ctx, attemptId);
         const status = (from = statusOf(ctx, fresh, now));
         // Another tab settled it the same way meanwhile (recorded the same refund): a retried settle.
-        if (valid.status === 'refunded' ? listsExternal(fresh, valid.refundKey, valid.amount) : status === valid.status) {
-          return void (settledThere = true);
-        }
+        if (settledAlready(fresh, status, valid)) return void (settledThere = true);
         next = plan(ctx, fresh, status, valid, now, processor);
         return next.changes.map((record) => ctx.time.toWall(record));
       }),

@@ -10,8 +10,8 @@ import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
-import { stopRecovery, track } from './recover.js';
-import { journal, storeCall, storeCallSync } from './writes.js';
+import { resumeRecovery, stopRecovery, track } from './recover.js';
+import { journal, journalStarted, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -29,9 +29,23 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
     // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
     // store several terminals share holds the terminal (and its connections) until closed, which would
     // refuse this terminal id to the next store made for it (the corrected configuration) as LOCKED.
-    if (store.attach && owners.owner(store) === undefined) await store.close?.().catch(() => undefined);
+    if (store.attach && owners.owner(store) === undefined) await giveBack(ctx);
     throw error;
   }
+}
+
+/** How long a failed start waits for the store it gives back to close: a store that never answers must not hang createGuard. */
+const GIVE_BACK_MS = 2_000;
+
+async function giveBack(ctx: GuardContext): Promise<void> {
+  let cancel: (() => void) | undefined;
+  // A close that throws, rejects or never settles is the store's own problem: the start's error is what is reported.
+  const closed = Promise.resolve()
+    .then(() => ctx.o.store.close?.())
+    .catch(() => undefined);
+  const waited = new Promise<void>((resolve) => (cancel = ctx.o.scheduler.after(GIVE_BACK_MS, resolve)));
+  await Promise.race([closed, waited]);
+  cancel?.();
 }
 
 async function start(ctx: GuardContext): Promise<void> {
@@ -59,19 +73,33 @@ async function start(ctx: GuardContext): Promise<void> {
   // fail with TAKEN_OVER; the writes it already issued are waited for.
   const previousGuard = owners.take(store, ctx.guard);
   const previous = previousGuard && contextOf(previousGuard);
-  // The fenced guard hears nothing more (nor writes back its stale copies on a wipe), nor recovers anything.
-  if (previous) {
-    previous.unsubscribe?.();
-    void stopRecovery(previous);
-  }
+  // The fenced guard recovers nothing (its writes would be refused) while this one loads.
+  if (previous) void stopRecovery(previous);
+  ctx.starting = [];
   try {
     if (previous) await Promise.all(previous.inflight);
     await load(ctx, keyCheck, secretChanged);
+    ctx.unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => applyChange(ctx, change)));
   } catch (error) {
-    // A guard that fails to start gives the store back to the one it fenced.
-    owners.release(store, ctx.guard, previous && !previous.closed ? previousGuard : undefined);
+    // A guard that fails to start leaves nothing running (its journal entries are dropped, it hears and
+    // recovers nothing), and gives the store back to the one it fenced, whole: that one kept hearing the
+    // store meanwhile, and its tries go on.
+    ctx.starting = undefined;
+    ctx.closed = true;
+    try {
+      ctx.unsubscribe?.();
+    } catch {
+      // The store's own unsubscribe failing must not hide why the start failed.
+    }
+    void stopRecovery(ctx);
+    const handBack = previous && !previous.closed ? previousGuard : undefined;
+    owners.release(store, ctx.guard, handBack);
+    if (previous && handBack) resumeRecovery(previous);
     throw error;
   }
+  journalStarted(ctx);
+  // Started: the fenced guard hears nothing more (nor writes back its stale copies on a wipe).
+  previous?.unsubscribe?.();
 }
 
 async function load(ctx: GuardContext, keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
@@ -122,7 +150,6 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   recall(ctx, originals.flat());
   for (const record of refunds) void repairRefund(ctx, record, now).catch(() => undefined);
   const pruned = pastRetention + prune(ctx, now);
-  ctx.unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => applyChange(ctx, change)));
   const warnings = [...(storeCallSync('warnings', () => store.warnings?.()) ?? []), ...problems.map((p) => `skipped ${p}`)];
   journal(ctx, {
     at: now,

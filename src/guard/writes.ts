@@ -58,11 +58,23 @@ export function storageError(ctx: GuardContext, error: unknown, operation: strin
 }
 
 export function journal(ctx: GuardContext, entry: JournalEntry): void {
+  const stamped = { ...entry, at: ctx.time.wallOf(entry.at) };
+  if (ctx.starting) ctx.starting.push(stamped);
+  else appendJournal(ctx, stamped);
+}
+
+/** Start-up succeeded: its journal entries, in order. */
+export function journalStarted(ctx: GuardContext): void {
+  const entries = ctx.starting ?? [];
+  ctx.starting = undefined;
+  for (const entry of entries) appendJournal(ctx, entry);
+}
+
+function appendJournal(ctx: GuardContext, stamped: JournalEntry): void {
   const { store } = ctx.o;
   // Not awaited: the journal is an audit trail, not the write-ahead record.
   // The store seals it (seq, hash) against the head it holds, in its turn:
   // one chain however many tabs or guards write to it, and no hashing here.
-  const stamped = { ...entry, at: ctx.time.wallOf(entry.at) };
   void write(ctx, () => store.appendJournal(stamped, ctx.seal)).catch((error) => storageError(ctx, error, 'appendJournal'));
 }
 
