@@ -335,6 +335,15 @@ export interface GuardStore {
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
   /**
+   * Optional: writes `value` under `key` only if the key holds none, in one
+   * step no other writer can come between, and resolves with what the key
+   * holds then: `value`, or what another writer put there first. A store
+   * several terminals share implements it: two terminals of one merchant
+   * started together on an empty history with different secrets must not
+   * both start (each would miss the other's duplicates).
+   */
+  initMeta?(key: string, value: string): Promise<string>;
+  /**
    * Appends an audit entry, in call order with the other writes. With
    * `seal` (the guard always passes one) the store keeps the journal's
    * chain: it appends `seal(entry, head)`, where `head` is the
@@ -436,7 +445,14 @@ export type StoreChange =
    * `reported`: the guard calls it once that report is journaled; until
    * then the store keeps what it needs to tell it again after a restart.
    */
-  | { type: 'sent'; record: AttemptRecord; known?: readonly AttemptRecord[]; reported?: () => Promise<void> };
+  | { type: 'sent'; record: AttemptRecord; known?: readonly AttemptRecord[]; reported?: () => Promise<void> }
+  /**
+   * A value this store wrote with `initMeta` while cut off (kept here only)
+   * is not what the others' database holds: another writer was first
+   * (`held`). For the guard's key check: this terminal's secret is not the
+   * merchant's.
+   */
+  | { type: 'meta-conflict'; key: string; held: string };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

@@ -4,7 +4,7 @@
  * functions taking the context. Internal: not exported from src/index.ts.
  */
 import { AttemptIndex } from '../attempt-index.js';
-import { describeValue, GuardInputError, GuardStateError, quote } from '../errors.js';
+import { describeValue, GuardConfigError, GuardInputError, GuardStateError, quote } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Hasher } from '../fingerprint.js';
 import { journalSeal } from '../journal/chain.js';
@@ -29,6 +29,16 @@ import type {
 } from '../types.js';
 
 export const KEY_CHECK = 'keyCheck';
+
+/** A terminal whose secret is not the one its merchant's terminals write their shared store with. */
+export function notTheMerchantsSecret(): GuardConfigError {
+  return new GuardConfigError(
+    'SECRET_CHANGED',
+    "`secret` differs from the one this merchant's terminals write the shared store with: every terminal of a merchant uses one secret. A shared store is never reset by one terminal (resetOnSecretChange): give this one the merchant's secret.",
+    { field: 'secret' },
+  );
+}
+
 /** How often a running guard asks a store with history to prune what retention let go. */
 export const HISTORY_PRUNE_EVERY_MS = 60_000;
 
@@ -77,6 +87,8 @@ export interface GuardContext {
    * still runs over the store) must leave no trail of what it never did.
    */
   starting: JournalEntry[] | undefined;
+  /** Set when a shared store found this terminal's secret is not the merchant's (a start while cut off): no more decisions. */
+  misconfigured: GuardConfigError | undefined;
   /** The store, when it keeps history: memory holds hot records only (see history.ts). */
   readonly history: HistoryStore | undefined;
   /** Guard time at which the store's history is next pruned (retention). */
@@ -164,6 +176,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     unsubscribe: undefined,
     closed: false,
     starting: undefined,
+    misconfigured: undefined,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
     reads: 0,
     handles: new Map(),

@@ -174,6 +174,7 @@ const HISTORY_READ_TIMEOUT_MS = 5_000;
 
 async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Promise<Decision> {
   assertOpen(ctx);
+  if (ctx.misconfigured) throw ctx.misconfigured;
   // From here to the reservation nothing awaits, unless history must be read first.
   let unread: Finding | undefined;
   let recalled: readonly unknown[] = [];

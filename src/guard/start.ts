@@ -5,7 +5,7 @@
 import { GuardConfigError } from '../errors.js';
 import { makeRecord, recordProblem } from '../record.js';
 import type { AttemptRecord } from '../types.js';
-import { HISTORY_PRUNE_EVERY_MS, KEY_CHECK, contextOf, guardNow, owners, type GuardContext } from './context.js';
+import { HISTORY_PRUNE_EVERY_MS, KEY_CHECK, contextOf, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
@@ -50,17 +50,15 @@ async function giveBack(ctx: GuardContext): Promise<void> {
 
 async function start(ctx: GuardContext): Promise<void> {
   const { store } = ctx.o;
-  const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
+  let keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
+  // An empty history on a store that can say who wrote its key check first: written only if still absent, so
+  // of two terminals starting together with different secrets, the second is refused below.
+  const initMeta = store.initMeta?.bind(store);
+  if (keyCheck === undefined && initMeta) keyCheck = await storeCall('initMeta', () => initMeta(KEY_CHECK, ctx.hasher.keyCheck));
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
   // A store several terminals share holds every lane's history: one terminal given the wrong secret
   // must not wipe it (every lane would then let its duplicates through), whatever it was told.
-  if (secretChanged && store.attach) {
-    throw new GuardConfigError(
-      'SECRET_CHANGED',
-      "`secret` differs from the one this merchant's terminals write the shared store with: every terminal of a merchant uses one secret. A shared store is never reset by one terminal (resetOnSecretChange): give this one the merchant's secret.",
-      { field: 'secret' },
-    );
-  }
+  if (secretChanged && store.attach) throw notTheMerchantsSecret();
   if (secretChanged && !ctx.o.resetOnSecretChange) {
     throw new GuardConfigError(
       'SECRET_CHANGED',

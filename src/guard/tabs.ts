@@ -4,7 +4,7 @@ import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
-import { KEY_CHECK, guardNow, type GuardContext } from './context.js';
+import { KEY_CHECK, guardNow, notTheMerchantsSecret, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 import { track } from './recover.js';
 import { recountSent } from './settle.js';
@@ -16,7 +16,23 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
   else if (change.type === 'sent') void recountSent(ctx, change).catch((error) => storageError(ctx, error, 'claim'));
+  else if (change.type === 'meta-conflict') metaConflict(ctx, change.key, change.held);
   else void restore(ctx, change.detail);
+}
+
+/**
+ * A terminal started while cut off wrote its key check where the merchant's
+ * database already held another: its secret is not the merchant's, so its
+ * fingerprints match none of the other lanes' sales, nor theirs its own. It
+ * decides nothing more (begin, peek, override and charge reject
+ * SECRET_CHANGED); settles of what it charged still go through.
+ */
+function metaConflict(ctx: GuardContext, key: string, held: string): void {
+  if (key !== KEY_CHECK || held === ctx.hasher.keyCheck || ctx.misconfigured) return;
+  const error = notTheMerchantsSecret();
+  ctx.misconfigured = error;
+  journal(ctx, { at: guardNow(ctx), type: 'storage', detail: `SECRET_CHANGED: ${error.message}` });
+  storageError(ctx, error, 'attach');
 }
 
 /**

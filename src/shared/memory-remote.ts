@@ -120,6 +120,12 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
         }),
       getMeta: (merchantId, key) => step(() => meta.get(`${merchantId}\u0000${key}`)),
       setMeta: (merchantId, key, value) => step(() => void meta.set(`${merchantId}\u0000${key}`, value)),
+      initMeta: (merchantId, key, value) =>
+        step(() => {
+          const name = `${merchantId}\u0000${key}`;
+          if (!meta.has(name)) meta.set(name, value);
+          return meta.get(name) as string;
+        }),
       appendJournal: (merchantId, terminalId, entries, options) =>
         step(() => {
           let journal = journals.get(merchantId);

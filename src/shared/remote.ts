@@ -134,6 +134,8 @@ export interface Remote {
   prune(merchantId: string, before: number, keepMs: number): Promise<number>;
   getMeta(merchantId: string, key: string): Promise<string | undefined>;
   setMeta(merchantId: string, key: string, value: string): Promise<void>;
+  /** Writes `value` only if `key` holds none; resolves with what it holds then (GuardStore.initMeta). */
+  initMeta(merchantId: string, key: string, value: string): Promise<string>;
   /**
    * Appends journal entries, in order. `replay`: entries sent before, whose
    * write may have landed although it failed here (a timeout: the database

@@ -78,6 +78,13 @@ export interface SharedStore extends GuardStore {
  */
 const OUTBOX = 'shared-outbox';
 
+/**
+ * Values `initMeta` wrote while cut off (in `local` only), in `local`'s
+ * metadata: the catch-up asks the database for each, and a value another
+ * writer put there first is told to the guard (StoreChange `meta-conflict`).
+ */
+const UNCHECKED_META = 'shared-unchecked-meta';
+
 /** How often a catch-up merges a sale again when another lane's merge landed over its own (see #sendOutbox). */
 const MERGE_ROUNDS = 4;
 
@@ -200,6 +207,8 @@ class SharedStoreImpl implements SharedStore {
   #early: StoreChange[] = [];
   /** Records the catch-up sent, told to the guard once it is done (StoreChange `sent`). */
   #sent: { record: AttemptRecord; known: AttemptRecord[] }[] = [];
+  /** Values initMeta kept while cut off, not yet checked with the database (UNCHECKED_META). */
+  #uncheckedMeta = new Map<string, string>();
   /** Money to recover the catch-up's merges found, kept in `local` until the guard reported it (overs-due.ts). */
   readonly #oversDue: OversDue;
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
@@ -248,7 +257,10 @@ class SharedStoreImpl implements SharedStore {
     if (this.#local) {
       await this.#local.attach?.(owner);
       this.#readOutbox(await this.#local.getMeta(OUTBOX));
-      if (!previous) this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
+      if (!previous) {
+        this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
+        this.#uncheckedMeta = readUnchecked(await this.#local.getMeta(UNCHECKED_META));
+      }
       if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
@@ -259,7 +271,9 @@ class SharedStoreImpl implements SharedStore {
       await this.#readHead();
       // Before this terminal's first prune, and before another's: its retention and window are kept for the others too.
       await this.#sharedKeep();
-      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0 || this.#oversDue.earlier) await this.#catchUp();
+      if (this.#outbox.length > 0 || this.#journalBacklog.length > 0 || this.#oversDue.earlier || this.#uncheckedMeta.size > 0) {
+        await this.#catchUp();
+      }
     } catch (error) {
       if (error instanceof TerminalTaken) {
         // Refused before anything was sealed or sent: the store is as if never attached, so the
@@ -458,6 +472,21 @@ class SharedStoreImpl implements SharedStore {
     });
   }
 
+  initMeta(key: string, value: string): Promise<string> {
+    const { merchantId } = this.#attached();
+    return this.#inOrder([`meta\u0000${key}`], async () => {
+      const held = this.#down ? undefined : await this.#orCutOff('initMeta', () => this.#remote.initMeta(merchantId, key, value));
+      if (held === undefined && !this.#local) this.#unreachable('initMeta');
+      if (held === undefined) {
+        // Cut off, there is no other writer to ask: kept here, and asked once the database answers again.
+        this.#uncheckedMeta.set(key, value);
+        await this.#local?.setMeta(UNCHECKED_META, JSON.stringify([...this.#uncheckedMeta]));
+      }
+      await this.#local?.setMeta(key, held ?? value);
+      return held ?? value;
+    });
+  }
+
   async appendJournal(entry: JournalEntry, seal?: JournalSeal): Promise<void> {
     // Sealed here, in call order and before anything is sent: an entry kept while cut off is
     // already on the chain, and its replay is the same entry (de-duplicated as such).
@@ -615,6 +644,7 @@ class SharedStoreImpl implements SharedStore {
   async #sendOutbox(): Promise<void> {
     const { merchantId, windowMs } = this.#attached();
     await this.#retract();
+    await this.#checkMeta();
     while (this.#outbox.length > 0) {
       const id = this.#outbox[0] as string;
       const kept = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
@@ -695,6 +725,18 @@ class SharedStoreImpl implements SharedStore {
       await this.#oversDue.reported(record);
     };
     for (const { record, known } of sent) this.#emit({ type: 'sent', record, known, reported: reported(record) });
+  }
+
+  /** The values initMeta kept while cut off, asked of the database now: one another writer was first with is told. */
+  async #checkMeta(): Promise<void> {
+    const { merchantId } = this.#attached();
+    for (const [key, value] of this.#uncheckedMeta) {
+      const held = await this.#timed(this.#remote.initMeta(merchantId, key, value));
+      this.#uncheckedMeta.delete(key);
+      if (held !== value) await this.#local?.setMeta(key, held);
+      await this.#local?.setMeta(UNCHECKED_META, JSON.stringify([...this.#uncheckedMeta]));
+      if (held !== value) this.#emit({ type: 'meta-conflict', key, held });
+    }
   }
 
   /**
@@ -1389,5 +1431,16 @@ class JournalNotSent extends Error {
     super(errorText(cause), { cause });
     this.entries = entries;
     this.cause = cause;
+  }
+}
+
+/** What UNCHECKED_META holds: [key, value] pairs (a damaged value is dropped). */
+function readUnchecked(saved: string | undefined): Map<string, string> {
+  try {
+    const pairs = JSON.parse(saved ?? '[]') as unknown;
+    if (!Array.isArray(pairs)) return new Map();
+    return new Map(pairs.filter((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string'));
+  } catch {
+    return new Map();
   }
 }

@@ -185,6 +185,17 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
         expect(await store.getMeta('missing')).toBeUndefined();
       });
 
+      it('initMeta, where the store has it: the first value of a key wins, even written at once, and stays', async () => {
+        const { store } = await open();
+        const initMeta = store.initMeta?.bind(store);
+        if (!initMeta) return;
+        const [first, second] = await Promise.all([initMeta('keyCheck', 'abc'), initMeta('keyCheck', 'def')]);
+        expect(first).toBe(second);
+        expect(['abc', 'def']).toContain(first);
+        expect(await store.getMeta('keyCheck')).toBe(first);
+        expect(await initMeta('keyCheck', 'xyz')).toBe(first);
+      });
+
       it('accepts journal entries, with or without optional fields', async () => {
         const { store } = await open();
         for (const entry of JOURNAL) await expect(store.appendJournal(entry)).resolves.toBeUndefined();

@@ -56,3 +56,53 @@ describe('a store several terminals share, and a terminal with another secret', 
     await expect(createGuard({ ...options, secret: SECRET })).rejects.toMatchObject({ name: 'GuardStorageError', code: 'CLOSED' });
   });
 });
+
+describe('a terminal started with another secret while cut off from the shared database', () => {
+  it('once back, decides nothing more (SECRET_CHANGED), still settles what it charged, and is refused at its next start', async () => {
+    const { time, db, open } = lanes();
+    const g1 = await open(time.terminal(), 'T1');
+    const approved = await g1.begin(sale);
+    await g1.settle(approved.attempt!.id, { status: 'approved' });
+    await time.advance(1_000);
+    await flush();
+    db.disconnect('T2');
+    const local = memoryStore();
+    const store2 = sharedStore(db.remote('T2'), { local });
+    const t2 = time.terminal();
+    const options = {
+      merchantId: 'M1',
+      terminalId: 'T2',
+      secret: 'another-secret-0123456789abcdef',
+      clock: t2.clock,
+      scheduler: t2.scheduler,
+    };
+    const g2 = await createGuard({ ...options, store: store2 });
+    const errors: unknown[] = [];
+    g2.on('storage-error', (event) => void errors.push(event.error));
+    // Cut off, its own history is all it has: the sale the other lane charged is not known to it.
+    const charging = await g2.begin({ ...sale, amount: 3_000 });
+    expect(charging.verdict).toBe('allow');
+    db.reconnect('T2');
+    await store2.sync().catch(() => undefined);
+    await flush();
+    await expect(g2.begin(sale)).rejects.toMatchObject({ name: 'GuardConfigError', code: 'SECRET_CHANGED', field: 'secret' });
+    await expect(g2.peek(sale)).rejects.toMatchObject({ code: 'SECRET_CHANGED' });
+    expect(errors).toEqual([expect.objectContaining({ code: 'SECRET_CHANGED' })]);
+    // What it charged is still recorded, and reaches the others.
+    await g2.settle(charging.attempt!.id, { status: 'approved' });
+    await time.advance(1_000);
+    await flush();
+    // Fingerprinted under another secret, it matches nothing on the other lane: why this lane may decide nothing more.
+    expect(codes(await g1.peek({ ...sale, amount: 3_000 }))).toEqual([]);
+    const [row] = await db.remote('observer').get('M1', [charging.attempt!.id]);
+    expect(row?.record.status).toBe('approved');
+    expect(db.journal('M1').some(({ entry }) => entry.type === 'storage' && entry.detail?.startsWith('SECRET_CHANGED'))).toBe(true);
+    await g2.close();
+    // Restarted, still cut off: its local copy of the key check is now the merchant's.
+    db.disconnect('T2');
+    t2.restart();
+    await expect(createGuard({ ...options, store: sharedStore(db.remote('T2'), { local }) })).rejects.toMatchObject({
+      code: 'SECRET_CHANGED',
+    });
+  });
+});

@@ -248,6 +248,16 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         [merchantId, key, value],
       );
     },
+    initMeta: async (merchantId, key, value) => {
+      // Two statements: the read sees a row another connection committed while the insert waited on it.
+      await run(
+        'init_meta',
+        `INSERT INTO ${s}.meta (merchant_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (merchant_id, key) DO NOTHING`,
+        [merchantId, key, value],
+      );
+      const rows = await run('get_meta', `SELECT value FROM ${s}.meta WHERE merchant_id = $1 AND key = $2`, [merchantId, key]);
+      return rows[0]?.value as string;
+    },
     appendJournal: async (merchantId, terminalId, entries, options) => {
       if (entries.length === 0) return;
       // A terminal held by listen() is written to only while the database sees that very session alive (holding its
