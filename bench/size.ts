@@ -54,11 +54,14 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
  * Raised to 420 KB at 415.6 KB (166 files): the catch-up's merge of a sale's
  * two rows and its recount (atk8-atk10), refunds made outside the guard
  * listed, scenario 102, and the API pages of the changed types.
+ * Raised to 430 KB at 424.0 KB (167 files): money to recover kept until
+ * reported (overs-due), refunds recorded with their processor reference,
+ * the key check written once on a shared store, scenario 103 (atk11-atk13).
  */
-const PACKED_BUDGET_BYTES = 420_000;
+const PACKED_BUDGET_BYTES = 430_000;
 // Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons; to
-// 1,680,000 at 1,642.9 KB with the packed one's raise to 420 KB.
-const UNPACKED_BUDGET_BYTES = 1_680_000;
+// 1,680,000 at 1,642.9 KB with the packed one's raise to 420 KB; to 1,720,000 at 1,675.0 KB with its raise to 430 KB.
+const UNPACKED_BUDGET_BYTES = 1_720_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
