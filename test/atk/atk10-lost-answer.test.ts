@@ -12,8 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttemptRecord } from '../../src/index.js';
-import { RemoteUnreachable, type Remote } from '../../src/shared/remote.js';
-import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
+import { approvedOnTwoLanes, flush, losesAnswers } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk10_lost' };
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
@@ -21,36 +20,21 @@ const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r)
 describe('atk10: the merged sale landed, its answer lost', () => {
   // Fixed by keeping the merge and its baseline in `local` until the report is journaled (src/shared/overs-due.ts).
   it('700 outside the guard on the cut-off lane, 600 on the connected one: 300 over, journaled once', async () => {
-    const cut = { armed: false, db: undefined as undefined | { disconnect(id: string): void } };
-    const remote2 = (remote: Remote): Remote =>
-      new Proxy(remote, {
-        get(target, name, receiver) {
-          const value = Reflect.get(target, name, receiver) as unknown;
-          if (typeof value !== 'function') return value;
-          return async (...args: unknown[]) => {
-            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            if (name === 'upload' && cut.armed) {
-              cut.armed = false;
-              cut.db!.disconnect('T2');
-              throw new RemoteUnreachable('connection reset while reading the answer');
-            }
-            return result;
-          };
-        },
-      });
-    const setup = await approvedOnTwoLanes(card, remote2);
+    const at: { db?: { disconnect(id: string): void } } = {};
+    const lost = losesAnswers(() => at.db!);
+    const setup = await approvedOnTwoLanes(card, (remote) => lost.wrap(remote, 'T2'));
     const { time, db, g1, g2, store2, saleId } = setup;
-    cut.db = db;
+    at.db = db;
     db.disconnect('T2');
     await g2.settle(saleId, { status: 'refunded', amount: 700 });
     await time.advance(1_000);
     await g1.settle(saleId, { status: 'refunded', amount: 600 });
     await time.advance(1_000);
-    cut.armed = true;
+    lost.lose('T2');
     db.reconnect('T2');
     await store2.sync().catch(() => undefined);
     await flush();
-    expect(cut.armed).toBe(false);
+    expect(lost.left('T2')).toBe(0);
     const [mid] = await db.remote('observer').get('M1', [saleId]);
     expect([mid!.record.refunded, overOf(mid!.record)]).toEqual([1_000, 300]);
     await time.advance(3_000);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord } from '../../src/index.js';
 import { OVERS_DUE } from '../../src/shared/overs-due.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { flush, lanes, overReports } from '../helpers/lanes.js';
 
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
 
@@ -43,11 +43,7 @@ async function withDamaged(damage: (saleId: string) => unknown[]) {
   expect(store2.cutOff!()).toBe(false);
   expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
   for (const g of [g1, g2]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-  const reports = db
-    .journal('M1')
-    .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-    .map(({ entry }) => entry.amount);
-  expect(reports).toEqual([300]);
+  expect(overReports(db, saleId)).toEqual(['T2:300']);
 }
 
 describe('atk11: a damaged shared-overs-due value', () => {

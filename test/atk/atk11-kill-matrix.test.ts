@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/shared/remote.js';
-import { dyingLane, flush } from '../helpers/lanes.js';
+import { dyingLane, flush, overReports } from '../helpers/lanes.js';
 
 const overOf = (record: { refunds?: readonly { over?: number }[] }) => (record.refunds ?? []).reduce((sum, r) => sum + (r.over ?? 0), 0);
 
@@ -38,10 +38,7 @@ describe('atk11: killed at each step of the catch-up that finds 300 over', () =>
       const [row] = await db.remote('observer').get('M1', [saleId]);
       expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
       for (const g of [g1, g3]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-      const reports = db
-        .journal('M1')
-        .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-        .map(({ terminalId, entry }) => `${terminalId}:${entry.amount}`);
+      const reports = overReports(db, saleId);
       expect(reports).toEqual(['T2:300']);
     });
   }
@@ -55,10 +52,6 @@ describe('atk11: killed at each step of the catch-up that finds 300 over', () =>
     await g1.settle(saleId, { status: 'refunded', amount: 600 });
     await time.advance(1_000);
     await lane.restart();
-    const reports = db
-      .journal('M1')
-      .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-      .map(({ entry }) => entry.amount);
-    expect(reports).toEqual([300]);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 });

@@ -6,18 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord, type GuardStore } from '../../src/index.js';
 import { OVERS_DUE } from '../../src/shared/overs-due.js';
-import { RemoteUnreachable, type Remote } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, hangsAfterUploads, lanes } from '../helpers/lanes.js';
+import { flush, hangsAfterUploads, lanes, losesAnswers, overReports } from '../helpers/lanes.js';
 
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
-
-type Db = ReturnType<typeof lanes>['db'];
-const reportsOf = (db: Db, saleId: string) =>
-  db
-    .journal('M1')
-    .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-    .map(({ terminalId, entry }) => `${terminalId}:${entry.amount}`);
 
 async function run(time: { advance(ms: number): Promise<void> }, rounds = 4) {
   for (let i = 0; i < rounds; i++) {
@@ -25,28 +17,6 @@ async function run(time: { advance(ms: number): Promise<void> }, rounds = 4) {
     await time.advance(5_000);
   }
   await flush();
-}
-
-/** A remote whose upload lands but whose answer is lost `times` times (the connection cut each time). */
-function losesAnswers(db: { disconnect(id: string): void }, id: string) {
-  const cut = { left: 0 };
-  const wrap = (remote: Remote): Remote =>
-    new Proxy(remote, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (name === 'upload' && cut.left > 0) {
-            cut.left--;
-            db.disconnect(id);
-            throw new RemoteUnreachable('connection reset while reading the answer');
-          }
-          return result;
-        };
-      },
-    });
-  return { cut, wrap };
 }
 
 async function approved(open: ReturnType<typeof lanes>['open'], time: ReturnType<typeof lanes>['time'], token: string) {
@@ -59,9 +29,9 @@ async function approved(open: ReturnType<typeof lanes>['open'], time: ReturnType
 describe('atk11: overs due, misc', () => {
   it('the answer lost twice in a row: 300 journaled once', async () => {
     const { time, db, open } = lanes();
-    const lost = losesAnswers(db, 'T2');
+    const lost = losesAnswers(() => db);
     const { g1, saleId } = await approved(open, time, 'tok_atk11_twice');
-    const store2 = sharedStore(lost.wrap(db.remote('T2')), { local: memoryStore() });
+    const store2 = sharedStore(lost.wrap(db.remote('T2'), 'T2'), { local: memoryStore() });
     const g2 = await open(time.terminal(), 'T2', { store: store2 });
     await time.advance(1_000);
     await flush();
@@ -71,18 +41,18 @@ describe('atk11: overs due, misc', () => {
     await time.advance(1_000);
     await g1.settle(saleId, { status: 'refunded', amount: 600 });
     await time.advance(1_000);
-    lost.cut.left = 2;
+    lost.lose('T2', 2);
     for (let i = 0; i < 3; i++) {
       db.reconnect('T2');
       await store2.sync().catch(() => undefined);
       await run(time, 1);
     }
-    expect(lost.cut.left).toBe(0);
+    expect(lost.left('T2')).toBe(0);
     await run(time);
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     for (const g of [g1, g2]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 
   it('killed after the upload, another cut-off lane merges over it before the restart: 400 journaled in all', async () => {
@@ -120,7 +90,7 @@ describe('atk11: overs due, misc', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
     for (const g of [g1, g3, g4]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
+    expect(overReports(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
   });
 
   it('killed at the recount’s claim (sale out of the outbox), another lane merges over it before the restart: 400 in all', async () => {
@@ -157,7 +127,7 @@ describe('atk11: overs due, misc', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
     for (const g of [g1, g3, g4]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
+    expect(overReports(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
   });
 
   it('restarted while still cut off: nothing reported until the catch-up, then 300 once', async () => {
@@ -188,7 +158,7 @@ describe('atk11: overs due, misc', () => {
     const store3 = sharedStore(db.remote('T2'), { local: durable });
     const g3 = await open(t2, 'T2', { store: store3 });
     await run(time, 3);
-    expect(reportsOf(db, saleId)).toEqual([]);
+    expect(overReports(db, saleId)).toEqual([]);
     expect(JSON.parse((await durable.getMeta(OVERS_DUE)) ?? '[]')).toHaveLength(1);
     db.reconnect('T2');
     await store3.sync().catch(() => undefined);
@@ -196,7 +166,7 @@ describe('atk11: overs due, misc', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     for (const g of [g1, g3]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
     expect(JSON.parse((await durable.getMeta(OVERS_DUE)) ?? '[]')).toEqual([]);
   });
 
@@ -239,7 +209,7 @@ describe('atk11: overs due, misc', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     for (const g of [g1, g2]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 
   it('a local whose setMeta fails once at the keep: the over is still journaled once, money kept', async () => {
@@ -279,7 +249,7 @@ describe('atk11: overs due, misc', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     for (const g of [g1, g2]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 });
 
@@ -331,7 +301,7 @@ describe('atk11: close() during the report', () => {
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     expect((await g3.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
     await g3.close();
   });
 });
@@ -379,7 +349,7 @@ describe('atk11: a guard re-created over the same shared store while the report 
     const g3 = await g3Promise;
     await run(time);
     // Reported by now, and let go of (OversDue.reported compares the record by identity; attach's read() replaced it).
-    const mid = { reports: reportsOf(db, saleId), kept: JSON.parse((await durable.getMeta(OVERS_DUE)) ?? '[]').length };
+    const mid = { reports: overReports(db, saleId), kept: JSON.parse((await durable.getMeta(OVERS_DUE)) ?? '[]').length };
     expect(mid).toEqual({ reports: ['T2:300'], kept: 0 });
     // Later, an ordinary cut-off and catch-up of this terminal.
     db.disconnect('T2');
@@ -390,6 +360,6 @@ describe('atk11: a guard re-created over the same shared store while the report 
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 300]);
     expect((await g3.get(saleId))?.refunded).toBe(1_000);
-    expect(reportsOf(db, saleId)).toEqual(['T2:300']);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 });

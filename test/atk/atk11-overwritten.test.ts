@@ -9,33 +9,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord } from '../../src/index.js';
-import { RemoteUnreachable, type Remote } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { flush, lanes } from '../helpers/lanes.js';
+import { flush, lanes, losesAnswers, overReports } from '../helpers/lanes.js';
 
 const card = { token: 'tok_atk11_overwritten' };
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
-
-function losesAnswer(db: { disconnect(id: string): void }, id: string) {
-  const cut = { armed: false };
-  const wrap = (remote: Remote): Remote =>
-    new Proxy(remote, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (name === 'upload' && cut.armed) {
-            cut.armed = false;
-            db.disconnect(id);
-            throw new RemoteUnreachable('connection reset while reading the answer');
-          }
-          return result;
-        };
-      },
-    });
-  return { cut, wrap };
-}
 
 async function settle(time: { advance(ms: number): Promise<void> }) {
   for (let i = 0; i < 4; i++) {
@@ -49,8 +27,8 @@ describe('atk11: a lost-answer merge overwritten by another lane’s merge befor
   it('600 on T1, 700 on cut-off T2 (answer lost), 100 on cut-off T3: the 400 over is journaled in full', async () => {
     const { time, db, open } = lanes();
     const g1 = await open(time.terminal(), 'T1');
-    const lost = losesAnswer(db, 'T2');
-    const store2 = sharedStore(lost.wrap(db.remote('T2')), { local: memoryStore() });
+    const lost = losesAnswers(() => db);
+    const store2 = sharedStore(lost.wrap(db.remote('T2'), 'T2'), { local: memoryStore() });
     const g2 = await open(time.terminal(), 'T2', { store: store2 });
     const store3 = sharedStore(db.remote('T3'), { local: memoryStore() });
     const g3 = await open(time.terminal(), 'T3', { store: store3 });
@@ -71,11 +49,11 @@ describe('atk11: a lost-answer merge overwritten by another lane’s merge befor
     await time.advance(1_000);
 
     // T2 catches up: its merge (700 + 600: 300 over) lands, the answer is lost, T2 is cut off again.
-    lost.cut.armed = true;
+    lost.lose('T2');
     db.reconnect('T2');
     await store2.sync().catch(() => undefined);
     await flush();
-    expect(lost.cut.armed).toBe(false);
+    expect(lost.left('T2')).toBe(0);
     const [mid] = await db.remote('observer').get('M1', [saleId]);
     expect(overOf(mid!.record)).toBe(300);
 
@@ -92,10 +70,7 @@ describe('atk11: a lost-answer merge overwritten by another lane’s merge befor
     const [row] = await db.remote('observer').get('M1', [saleId]);
     expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
     for (const g of [g1, g2, g3]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    const reports = db
-      .journal('M1')
-      .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-      .map(({ terminalId, entry }) => `${terminalId}:${entry.amount}`);
+    const reports = overReports(db, saleId);
     const total = reports.reduce((sum, r) => sum + Number(r.split(':')[1]), 0);
     expect({ reports, total }).toMatchObject({ total: 400 });
   });

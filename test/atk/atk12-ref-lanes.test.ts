@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttemptRecord } from '../../src/index.js';
-import { RemoteUnreachable, type Remote } from '../../src/shared/remote.js';
-import { approvedOnTwoLanes, flush, lanes } from '../helpers/lanes.js';
+import type { Remote } from '../../src/shared/remote.js';
+import { approvedOnTwoLanes, flush, lanes, losesAnswers } from '../helpers/lanes.js';
 
 const overOf = (record: AttemptRecord) => (record.refunds ?? []).reduce((sum, r) => sum + ((r as { over?: number }).over ?? 0), 0);
 
@@ -132,33 +132,17 @@ describe('atk12: money to recover with three lanes', () => {
 
   for (const lost of [['T2', 'T3'], ['T2'], ['T3'], []] as const) {
     it(`two cut-off lanes catching up at once, the answer to the upload lost on [${lost.join(',')}]: overs journaled exactly once in total`, async () => {
-      const armed = new Set<string>();
-      const ref: { db?: { disconnect(id: string): void } } = {};
-      const wrap = (remote: Remote, terminalId: string): Remote =>
-        new Proxy(remote, {
-          get(target, name, receiver) {
-            const value = Reflect.get(target, name, receiver) as unknown;
-            if (typeof value !== 'function') return value;
-            return async (...args: unknown[]) => {
-              const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-              if (name === 'upload' && armed.has(terminalId)) {
-                armed.delete(terminalId);
-                ref.db!.disconnect(terminalId);
-                throw new RemoteUnreachable('connection reset while reading the answer');
-              }
-              return result;
-            };
-          },
-        });
-      const { time, db, g1, g2, g3, saleId, settleDown } = await threeLanes('tok_atk12_lost2', wrap);
-      ref.db = db;
+      const at: { db?: { disconnect(id: string): void } } = {};
+      const answers = losesAnswers(() => at.db!);
+      const { time, db, g1, g2, g3, saleId, settleDown } = await threeLanes('tok_atk12_lost2', answers.wrap);
+      at.db = db;
       db.disconnect('T2');
       db.disconnect('T3');
       await g2.settle(saleId, { status: 'refunded', amount: 600 });
       await g3.settle(saleId, { status: 'refunded', amount: 500 });
       await g1.settle(saleId, { status: 'refunded', amount: 300 });
       await time.advance(1_000);
-      for (const t of lost) armed.add(t);
+      for (const t of lost) answers.lose(t);
       db.reconnect('T2');
       db.reconnect('T3');
       await flush();
@@ -178,33 +162,17 @@ describe('atk12: money to recover with three lanes', () => {
   }
 
   it('the answer to T2’s upload lost, the sale voided on cut-off T3: every refund over, journaled exactly once in total', async () => {
-    const armed = new Set<string>();
-    const ref: { db?: { disconnect(id: string): void } } = {};
-    const wrap = (remote: Remote, terminalId: string): Remote =>
-      new Proxy(remote, {
-        get(target, name, receiver) {
-          const value = Reflect.get(target, name, receiver) as unknown;
-          if (typeof value !== 'function') return value;
-          return async (...args: unknown[]) => {
-            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            if (name === 'upload' && armed.has(terminalId)) {
-              armed.delete(terminalId);
-              ref.db!.disconnect(terminalId);
-              throw new RemoteUnreachable('connection reset while reading the answer');
-            }
-            return result;
-          };
-        },
-      });
-    const { time, db, g1, g2, g3, saleId, settleDown } = await threeLanes('tok_atk12_lost_void', wrap);
-    ref.db = db;
+    const at: { db?: { disconnect(id: string): void } } = {};
+    const answers = losesAnswers(() => at.db!);
+    const { time, db, g1, g2, g3, saleId, settleDown } = await threeLanes('tok_atk12_lost_void', answers.wrap);
+    at.db = db;
     db.disconnect('T2');
     db.disconnect('T3');
     await g2.settle(saleId, { status: 'refunded', amount: 700 });
     await g1.settle(saleId, { status: 'refunded', amount: 600 });
     await g3.settle(saleId, { status: 'voided' });
     await time.advance(1_000);
-    armed.add('T2');
+    answers.lose('T2');
     db.reconnect('T2');
     db.reconnect('T3');
     await flush();

@@ -98,10 +98,7 @@ describe('atk13: journal amounts for refunds made outside the guard', () => {
     const b = await tab(d, a.clock);
     const id = await approvedSale(a.guard);
     await wait();
-    await Promise.all([
-      a.guard.settle(id, { status: 'refunded', amount: 300 }),
-      b.guard.settle(id, { status: 'refunded', amount: 300 }),
-    ]);
+    await Promise.all([a.guard.settle(id, { status: 'refunded', amount: 300 }), b.guard.settle(id, { status: 'refunded', amount: 300 })]);
     await wait();
     expect((await a.guard.get(id))?.refunded).toBe(600);
     expect((await b.guard.get(id))?.refunded).toBe(600);
@@ -180,7 +177,10 @@ describe('atk13: journal amounts for refunds made outside the guard', () => {
     const options = { merchantId: 'M-0001', secret: 'atk13-secret-0123456789abcdef', store };
     const g1 = await createGuard(options);
     const id = await approvedSale(g1);
-    const [r1, g2] = await Promise.all([settledOrError(g1.settle(id, { status: 'refunded', amount: 300, processorRef: 'p1' })), createGuard(options)]);
+    const [r1, g2] = await Promise.all([
+      settledOrError(g1.settle(id, { status: 'refunded', amount: 300, processorRef: 'p1' })),
+      createGuard(options),
+    ]);
     const r2 = await g2.settle(id, { status: 'refunded', amount: 300, processorRef: 'p1' });
     expect(r2.refunded).toBe(300);
     if (r1 instanceof Error) expect(r1).toBeInstanceOf(GuardError);
@@ -221,7 +221,14 @@ describe('atk13: journal amounts for refunds made outside the guard', () => {
     const o = { status: 'refunded', amount: 300, processorRef: 'p-take' } as const;
     const [r1, g2] = await Promise.all([
       settledOrError(a.guard.settle(id, o)),
-      createGuard({ merchantId: 'M-0001', secret: (await import('../helpers/guard.js')).SECRET, window: '10m', pendingTimeout: '2m', store: a.store, clock: a.clock }),
+      createGuard({
+        merchantId: 'M-0001',
+        secret: (await import('../helpers/guard.js')).SECRET,
+        window: '10m',
+        pendingTimeout: '2m',
+        store: a.store,
+        clock: a.clock,
+      }),
     ]);
     if (r1 instanceof Error) expect(r1).toBeInstanceOf(GuardError);
     expect((await g2.settle(id, o)).refunded).toBe(300);

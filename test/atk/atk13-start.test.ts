@@ -236,7 +236,13 @@ describe('atk13: a terminal with the wrong secret started while cut off from the
     const { sharedMemoryDatabase } = await import('../../src/shared/memory-remote.js');
     const db = sharedMemoryDatabase(() => Date.now());
     const clock = { now: () => Date.now(), monotonic: () => performance.now() };
-    const t1 = await createGuard({ merchantId: 'M1', terminalId: 'T1', secret: SECRET, clock, store: sharedStore(db.remote('T1'), { retryMs: 20 }) });
+    const t1 = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T1',
+      secret: SECRET,
+      clock,
+      store: sharedStore(db.remote('T1'), { retryMs: 20 }),
+    });
     db.disconnect('T2');
     const store = sharedStore(db.remote('T2'), { local: memoryStore(), retryMs: 20 });
     const started = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret: OTHER, clock, store }).then(

@@ -168,7 +168,15 @@ describe('atk13: double taps, one guard over memoryStore', () => {
     await d.attempt!.markUnknown();
     const report = {
       findings: [
-        { code: 'UNKNOWN_NOT_CHARGED', attempts: [id], transactions: [], amount: 1_000, currency: 'CNY', action: 'settle-cancelled', match: 'exact' },
+        {
+          code: 'UNKNOWN_NOT_CHARGED',
+          attempts: [id],
+          transactions: [],
+          amount: 1_000,
+          currency: 'CNY',
+          action: 'settle-cancelled',
+          match: 'exact',
+        },
       ],
       totals: [],
     } as unknown as ReconcileReport;

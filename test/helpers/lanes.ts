@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { createGuard, memoryStore, type GuardOptions } from '../../src/index.js';
 import { sharedVirtualTime, type TerminalTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
-import type { Remote } from '../../src/shared/remote.js';
+import { RemoteUnreachable, type Remote } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 
 /** 2026-04-02 09:30 in Shanghai: where the lanes' virtual time starts. */
@@ -111,6 +111,50 @@ export const refundOf = (saleId: string, amount: number, token = 'tok_lanes_refu
   kind: 'refund' as const,
   refundOf: saleId,
 });
+
+/**
+ * Lanes whose upload lands but whose answer is lost (the lane's connection
+ * cut at that moment, as a network that drops right after the commit):
+ * `lose(terminalId, times)` arms the lane's next `times` uploads, `left`
+ * says how many are still armed, `wrap(remote, terminalId)` is the lane's
+ * connection. `db()` names the database whose lane is cut (it may be made after the wrap).
+ */
+export function losesAnswers(db: () => { disconnect(id: string): void }) {
+  const armed = new Map<string, number>();
+  const wrap = (remote: Remote, terminalId: string): Remote =>
+    new Proxy(remote, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          const left = armed.get(terminalId) ?? 0;
+          if (name === 'upload' && left > 0) {
+            armed.set(terminalId, left - 1);
+            db().disconnect(terminalId);
+            throw new RemoteUnreachable('connection reset while reading the answer');
+          }
+          return result;
+        };
+      },
+    });
+  return {
+    wrap,
+    lose: (terminalId: string, times = 1) => void armed.set(terminalId, times),
+    left: (terminalId: string) => armed.get(terminalId) ?? 0,
+  };
+}
+
+/** The money to recover journaled for `saleId`, as `terminal:amount`. */
+export function overReports(
+  db: { journal(merchantId: string): readonly { terminalId?: string; entry: { attemptId?: string; detail?: string; amount?: number } }[] },
+  saleId: string,
+): string[] {
+  return db
+    .journal('M1')
+    .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
+    .map(({ terminalId, entry }) => `${terminalId}:${entry.amount}`);
+}
 
 /** The codes of a decision's reasons. */
 export const codes = (d: { reasons: readonly { code: string }[] }): string[] => d.reasons.map((r) => r.code);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore, type AttemptRecord } from '../../src/index.js';
 import { OVERS_DUE, OversDue } from '../../src/shared/overs-due.js';
-import { dyingLane } from '../helpers/lanes.js';
+import { dyingLane, overReports } from '../helpers/lanes.js';
 
 const sale = (refunds: { id: string; amount: number; over?: number }[]): AttemptRecord =>
   ({ id: 'a1', kind: 'sale', status: 'refunded', amount: 1_000, refunded: 1_000, refunds, updatedAt: 5 }) as unknown as AttemptRecord;
@@ -84,10 +84,6 @@ describe('a till killed after the catch-up uploaded a merged sale, before it rep
     const g3 = await lane.restart();
     expect(lane.state.uploads).toBe(1);
     expect((await g3.get(saleId))?.refunded).toBe(1_000);
-    const reports = db
-      .journal('M1')
-      .filter(({ entry }) => entry.attemptId === saleId && entry.detail?.startsWith('over-refund by'))
-      .map(({ entry }) => entry.amount);
-    expect(reports).toEqual([300]);
+    expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 });
