@@ -179,6 +179,9 @@ async function settleHeld(
     to: record.status,
     // What this refund added: the sale as the transaction found it may hold another tab's or lane's refund.
     ...(next.refunded === undefined ? {} : { amount: next.refunded }),
+    // Named by its processor reference: two lanes that each recorded it while one was cut off journal it
+    // twice, and a report counts it once.
+    ...(valid.status === 'refunded' && valid.refundKey !== undefined ? { detail: `refund ${externalRefundId(valid.refundKey)}` } : {}),
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
   track(ctx, record, now);

@@ -82,7 +82,10 @@ export interface JournalSummary {
   unknowns: UnknownOutcome[];
   unknownTotals: { total: number; recovery: number; reconciliation: number; manual: number; open: number; pruned: number };
   refunds: {
-    /** Refunds recorded with `settle(id, { status: 'refunded', amount })`, and their sum in minor units. */
+    /**
+     * Refunds recorded with `settle(id, { status: 'refunded', amount })`, and their sum in minor units;
+     * one recorded with its `processorRef` counts once, however many lanes journaled it.
+     */
     recorded: number;
     amount: number;
     /** Sales that became fully refunded. */
@@ -134,6 +137,7 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
   const byPerson = new Map<string, { operator: string; supervisor: string | null; count: number; reasons: Set<string> }>();
   const episodes = new Map<string, Episode>();
   const refunds: JournalSummary['refunds'] = { recorded: 0, amount: 0, fullyRefunded: 0, flagged: 0, overRefunds: [] };
+  const namedRefunds = new Set<string>();
   const clockAnomalies: JournalSummary['clockAnomalies'] = [];
   const storage: JournalSummary['storage'] = [];
   const conflicts: JournalSummary['conflicts'] = [];
@@ -320,7 +324,11 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
     let row = settles.get(key);
     if (!row) settles.set(key, (row = { from, to, count: 0 }));
     row.count++;
-    if (amount !== undefined) {
+    // A refund recorded with its processor reference is named (`refund external:…`): recorded on two lanes
+    // while one was cut off, it is one refund, counted once.
+    const named = detail.startsWith('refund external:') ? `${text(entry.attemptId) ?? ''}\u0000${detail}` : undefined;
+    if (amount !== undefined && (named === undefined || !namedRefunds.has(named))) {
+      if (named !== undefined) namedRefunds.add(named);
       refunds.recorded++;
       refunds.amount += amount;
     }

@@ -5,6 +5,7 @@ import { readJournal } from '../../src/stores/file/journal-read.js';
 import { summarizeJournal, type JournalSummary } from '../../src/report/summary.js';
 import type { JournalEntry } from '../../src/types.js';
 import { DAY_START, HOUR, MINUTE, playJournalDay, type JournalDay } from '../helpers/journal-day.js';
+import { approvedOnTwoLanes, flush } from '../helpers/lanes.js';
 
 async function entriesOf(storePath: string): Promise<JournalEntry[]> {
   const entries: JournalEntry[] = [];
@@ -349,5 +350,26 @@ describe('a 100k-line journal', () => {
     const summary = summarizeJournal(entries, { tz: 'Asia/Shanghai', from: '2026-03-01', to: '2026-03-02' });
     expect(summary.journal.entries).toBe(100_000);
     expect(summary.decisions.byVerdict).toMatchObject({ prompt: 10_000, block: 10_000 });
+  });
+});
+
+describe('summarizeJournal: a refund recorded on two lanes', () => {
+  it('counts a refund recorded with its processor reference once, however many lanes journaled it', async () => {
+    const { time, db, g1, g2, store2, saleId } = await approvedOnTwoLanes({ token: 'tok_summary_ref' });
+    db.disconnect('T2');
+    // The back office's refund, recorded on both lanes while one was cut off; and one without a reference.
+    await g2.settle(saleId, { status: 'refunded', amount: 400, processorRef: 'ACQ-REF-1' });
+    await g1.settle(saleId, { status: 'refunded', amount: 400, processorRef: 'ACQ-REF-1' });
+    await g1.settle(saleId, { status: 'refunded', amount: 100 });
+    db.reconnect('T2');
+    await store2.sync().catch(() => undefined);
+    await flush();
+    await time.advance(5_000);
+    await flush();
+    const entries = db.journal('M1').map(({ entry }) => entry);
+    expect(entries.filter((e) => e.attemptId === saleId && e.amount === 400 && e.type === 'settle')).toHaveLength(2);
+    const summary = summarizeJournal(entries, { tz: 'Asia/Shanghai' });
+    expect(summary.refunds).toMatchObject({ recorded: 2, amount: 500 });
+    expect((await g1.get(saleId))?.refunded).toBe(500);
   });
 });
