@@ -4,7 +4,7 @@ import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
-import { KEY_CHECK, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
+import { KEY_CHECK, guardNow, notTheMerchantsSecret, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 import { track } from './recover.js';
 import { recountSent } from './settle.js';
@@ -12,10 +12,6 @@ import { recountSent } from './settle.js';
 /** What a shared store says another tab or process changed. */
 export function applyChange(ctx: GuardContext, change: StoreChange): void {
   if (ctx.closed) return;
-  // A guard fenced by one that is starting over its store (it hears the store until that one has started,
-  // and gets it back if it fails) keeps learning records; reports and write-backs are the owner's.
-  const fenced = !owners.holds(ctx.o.store, ctx.guard);
-  if (fenced && change.type !== 'record' && change.type !== 'unpersisted') return;
   if (change.type === 'record') adopt(ctx, change.record);
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
