@@ -8,7 +8,7 @@
  * a second charge. (A crash loses the answer by necessity; a takeover does not.)
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore } from '../../src/index.js';
+import { createGuard, memoryStore, type GuardStore, type StoreChange } from '../../src/index.js';
 import { ManualClock, SECRET, deferred, flush, sale } from '../helpers/guard.js';
 
 describe('takeover while charge() waits for the processor', () => {
@@ -28,5 +28,34 @@ describe('takeover while charge() waits for the processor', () => {
     await charging.catch(() => undefined);
     await flush();
     expect((await second.get(id))?.status).toBe('approved');
+  });
+});
+
+describe('a store change heard while a new guard loads over the store', () => {
+  it('a conflict the store reports during the take-over is journaled once (by the guard still listening)', async () => {
+    const inner = memoryStore();
+    const listeners = new Set<(change: StoreChange) => void>();
+    let reportOnLoad = false;
+    const store: GuardStore = {
+      ...inner,
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => void listeners.delete(listener);
+      },
+      async load(scope) {
+        if (reportOnLoad) {
+          reportOnLoad = false;
+          for (const listener of [...listeners]) listener({ type: 'conflict', code: 'DUPLICATE_CHARGE', attempts: ['own-1', 'other-1'] });
+        }
+        return inner.load(scope);
+      },
+    };
+    const first = await createGuard({ merchantId: 'M-0001', secret: SECRET, store });
+    reportOnLoad = true;
+    const second = await createGuard({ merchantId: 'M-0001', secret: SECRET, store });
+    await flush();
+    expect(inner.journal().filter((entry) => entry.type === 'conflict')).toHaveLength(1);
+    await second.close();
+    await first.close().catch(() => undefined);
   });
 });
