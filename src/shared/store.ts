@@ -260,8 +260,8 @@ class SharedStoreImpl implements SharedStore {
       if (!previous) {
         this.#oversDue.read(await this.#local.getMeta(OVERS_DUE));
         this.#uncheckedMeta = readUnchecked(await this.#local.getMeta(UNCHECKED_META));
+        await this.#loadKeptJournal(this.#local);
       }
-      if (!previous) await this.#loadKeptJournal(this.#local);
     }
     if (previous) return; // a guard re-created over the same store (a restart in one process)
     try {
