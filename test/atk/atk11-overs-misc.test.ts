@@ -55,80 +55,49 @@ describe('atk11: overs due, misc', () => {
     expect(overReports(db, saleId)).toEqual(['T2:300']);
   });
 
-  it('killed after the upload, another cut-off lane merges over it before the restart: 400 journaled in all', async () => {
-    const { time, db, open } = lanes();
-    const { g1, saleId } = await approved(open, time, 'tok_atk11_kill_over');
-    const durable = memoryStore();
-    const t2 = time.terminal();
-    const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), 1);
-    const store2 = sharedStore(remote2, { local: durable });
-    const g2 = await open(t2, 'T2', { store: store2 });
-    const store3 = sharedStore(db.remote('T3'), { local: memoryStore() });
-    const g3 = await open(time.terminal(), 'T3', { store: store3 });
-    await time.advance(1_000);
-    await flush();
-    db.disconnect('T2');
-    db.disconnect('T3');
-    await g2.settle(saleId, { status: 'refunded', amount: 700 });
-    await g3.settle(saleId, { status: 'refunded', amount: 100 });
-    await time.advance(1_000);
-    await g1.settle(saleId, { status: 'refunded', amount: 600 });
-    await time.advance(1_000);
-    db.reconnect('T2');
-    await Promise.race([store2.sync().catch(() => undefined), flush()]);
-    await flush();
-    expect(state.dead).toBe(true);
-    // Killed here: its timers (the call's timeout among them) die with it.
-    t2.restart();
-    db.reconnect('T3');
-    await store3.sync().catch(() => undefined);
-    await run(time);
-    const store4 = sharedStore(db.remote('T2'), { local: durable });
-    const g4 = await open(t2, 'T2', { store: store4 });
-    await store4.settled();
-    await run(time);
-    const [row] = await db.remote('observer').get('M1', [saleId]);
-    expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
-    for (const g of [g1, g3, g4]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(overReports(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
-  });
-
-  it('killed at the recount’s claim (sale out of the outbox), another lane merges over it before the restart: 400 in all', async () => {
-    const { time, db, open } = lanes();
-    const { g1, saleId } = await approved(open, time, 'tok_atk11_kill_claim_over');
-    const durable = memoryStore();
-    const t2 = time.terminal();
-    const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), 1, 'claim');
-    const store2 = sharedStore(remote2, { local: durable });
-    const g2 = await open(t2, 'T2', { store: store2 });
-    const store3 = sharedStore(db.remote('T3'), { local: memoryStore() });
-    const g3 = await open(time.terminal(), 'T3', { store: store3 });
-    await time.advance(1_000);
-    await flush();
-    db.disconnect('T2');
-    db.disconnect('T3');
-    await g2.settle(saleId, { status: 'refunded', amount: 700 });
-    await g3.settle(saleId, { status: 'refunded', amount: 100 });
-    await time.advance(1_000);
-    await g1.settle(saleId, { status: 'refunded', amount: 600 });
-    await time.advance(1_000);
-    db.reconnect('T2');
-    await Promise.race([store2.sync().catch(() => undefined), flush()]);
-    await flush();
-    expect(state.dead).toBe(true);
-    t2.restart();
-    db.reconnect('T3');
-    await store3.sync().catch(() => undefined);
-    await run(time);
-    const store4 = sharedStore(db.remote('T2'), { local: durable });
-    const g4 = await open(t2, 'T2', { store: store4 });
-    await store4.settled();
-    await run(time);
-    const [row] = await db.remote('observer').get('M1', [saleId]);
-    expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
-    for (const g of [g1, g3, g4]) expect((await g.get(saleId))?.refunded).toBe(1_000);
-    expect(overReports(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
-  });
+  // Killed after the upload (the sale still in the outbox), or at the recount's claim (the sale out of it).
+  for (const [when, diesAt] of [
+    ['after the upload', undefined],
+    ['at the recount’s claim', 'claim'],
+  ] as const) {
+    it(`killed ${when}, another cut-off lane merges over it before the restart: 400 journaled in all`, async () => {
+      const { time, db, open } = lanes();
+      const { g1, saleId } = await approved(open, time, `tok_atk11_kill_${diesAt ?? 'upload'}`);
+      const durable = memoryStore();
+      const t2 = time.terminal();
+      const { remote: remote2, state } = hangsAfterUploads(db.remote('T2'), 1, diesAt);
+      const store2 = sharedStore(remote2, { local: durable });
+      const g2 = await open(t2, 'T2', { store: store2 });
+      const store3 = sharedStore(db.remote('T3'), { local: memoryStore() });
+      const g3 = await open(time.terminal(), 'T3', { store: store3 });
+      await time.advance(1_000);
+      await flush();
+      db.disconnect('T2');
+      db.disconnect('T3');
+      await g2.settle(saleId, { status: 'refunded', amount: 700 });
+      await g3.settle(saleId, { status: 'refunded', amount: 100 });
+      await time.advance(1_000);
+      await g1.settle(saleId, { status: 'refunded', amount: 600 });
+      await time.advance(1_000);
+      db.reconnect('T2');
+      await Promise.race([store2.sync().catch(() => undefined), flush()]);
+      await flush();
+      expect(state.dead).toBe(true);
+      // Killed here: its timers (the call's timeout among them) die with it.
+      t2.restart();
+      db.reconnect('T3');
+      await store3.sync().catch(() => undefined);
+      await run(time);
+      const store4 = sharedStore(db.remote('T2'), { local: durable });
+      const g4 = await open(t2, 'T2', { store: store4 });
+      await store4.settled();
+      await run(time);
+      const [row] = await db.remote('observer').get('M1', [saleId]);
+      expect([row!.record.refunded, overOf(row!.record)]).toEqual([1_000, 400]);
+      for (const g of [g1, g3, g4]) expect((await g.get(saleId))?.refunded).toBe(1_000);
+      expect(overReports(db, saleId).sort()).toEqual(['T2:300', 'T3:100']);
+    });
+  }
 
   it('restarted while still cut off: nothing reported until the catch-up, then 300 once', async () => {
     const { time, db, open } = lanes();
