@@ -211,6 +211,11 @@ export function overGrown(after: AttemptRecord, ...before: (AttemptRecord | unde
   return grown;
 }
 
+/** Each refund's over (`overOf`), by id. */
+export function oversById(refunds: readonly RefundEntry[] | undefined): Map<string, number> {
+  return new Map((refunds ?? []).map((r) => [r.id, overOf(r)]));
+}
+
 /** All the over a list of refunds holds (money to recover). */
 export function totalOver(refunds: readonly RefundEntry[] | undefined): number {
   return (refunds ?? []).reduce((sum, r) => sum + overOf(r), 0);
@@ -224,7 +229,7 @@ export function totalOver(refunds: readonly RefundEntry[] | undefined): number {
  * that terminal's to report.
  */
 export function overAdded(final: AttemptRecord, written: AttemptRecord, known: readonly AttemptRecord[]): RefundEntry[] {
-  const still = new Map((final.refunds ?? []).map((r) => [r.id, overOf(r)]));
+  const still = oversById(final.refunds);
   const refunds = (written.refunds ?? []).map((r) => ({ ...r, over: Math.min(overOf(r), still.get(r.id) ?? 0) }));
   return overGrown({ ...written, refunds }, ...known);
 }
@@ -244,7 +249,7 @@ export function overReport(
 }
 
 /** The part of a listed refund beyond what remained when it was applied. A value a store mangled counts as none. */
-function overOf(entry: { amount: number }): number {
+export function overOf(entry: { amount: number }): number {
   const over = (entry as RefundEntry).over as number;
   return Number.isSafeInteger(over) && over > 0 ? Math.min(over, entry.amount) : 0;
 }

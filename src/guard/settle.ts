@@ -49,8 +49,8 @@ function settledAlready(current: AttemptRecord, from: AttemptStatus, valid: Vali
 interface Plan {
   changes: AttemptRecord[];
   sale?: string;
-  /** A refund made outside the guard: what it added to the sale. */
-  refunded?: number;
+  /** A refund made outside the guard: the entry it listed on the sale (what it added, under which id). */
+  refund?: { id: string; amount: number };
   over?: ReturnType<typeof overRefund>;
 }
 
@@ -178,10 +178,10 @@ async function settleHeld(
     from,
     to: record.status,
     // What this refund added: the sale as the transaction found it may hold another tab's or lane's refund.
-    ...(next.refunded === undefined ? {} : { amount: next.refunded }),
+    ...(next.refund ? { amount: next.refund.amount } : {}),
     // Named by its processor reference: two lanes that each recorded it while one was cut off journal it
     // twice, and a report counts it once.
-    ...(valid.status === 'refunded' && valid.refundKey !== undefined ? { detail: `refund ${externalRefundId(valid.refundKey)}` } : {}),
+    ...(next.refund && valid.status === 'refunded' && valid.refundKey !== undefined ? { detail: `refund ${next.refund.id}` } : {}),
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
   track(ctx, record, now);
@@ -211,8 +211,8 @@ function plan(
     // Refund attempts of this sale whose outcome is open may have paid out: they count as refunded (SPEC §3).
     const amount = externalRefund(current, valid.amount, index.openRefundsOf(current.id));
     // Listed under an id of its own: merged entry by entry with another lane's row of the sale (see EXTERNAL).
-    const refunds = [...(current.refunds ?? []), { id: externalRefundId(valid.refundKey), amount }];
-    return { changes: [refundedBy(current, amount, now, refunds)], sale: current.id, refunded: amount };
+    const refund = { id: externalRefundId(valid.refundKey), amount };
+    return { changes: [refundedBy(current, amount, now, [...(current.refunds ?? []), refund])], sale: current.id, refund };
   }
   const correction = processor && valid.status === 'approved' && (from === 'cancelled' || from === 'declined');
   if (!canTransition(from, valid.status) && !correction) illegal(current, from, valid.status);

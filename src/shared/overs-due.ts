@@ -24,7 +24,7 @@
  * where the kept write listed as much (its write landed, perhaps with
  * another lane's merge over it, and that lane counted it as known too).
  */
-import { overGrown, totalOver, type RefundEntry } from '../refunds.js';
+import { overGrown, overOf, oversById, totalOver, type RefundEntry } from '../refunds.js';
 import { withChanges } from '../record.js';
 import type { AttemptRecord, GuardStore } from '../types.js';
 
@@ -92,14 +92,15 @@ export class OversDue {
     const due = this.#due.get(stored.id);
     const listed = new Set((stored.refunds ?? []).map((r) => r.id));
     if (!due || !stored.refunds || !(due.record.refunds ?? []).every((r) => listed.has(r.id))) return stored;
-    const kept = overs(due.record.refunds);
+    const kept = oversById(due.record.refunds);
     let share = Math.max(0, totalOver(due.record.refunds) - totalOver(due.known));
     const refunds = stored.refunds.map((r) => ({ ...r }));
     for (const onKept of [true, false]) {
       for (const r of refunds) {
-        const off = Math.min(r.over ?? 0, share, onKept ? (kept.get(r.id) ?? 0) : share);
+        const over = overOf(r);
+        const off = Math.min(over, share, onKept ? (kept.get(r.id) ?? 0) : share);
         if (off <= 0) continue;
-        r.over = (r.over ?? 0) - off;
+        r.over = over - off;
         share -= off;
       }
     }
@@ -116,7 +117,7 @@ export class OversDue {
     const most = new Map<string, RefundEntry>();
     for (const version of known) {
       for (const r of version.refunds ?? []) {
-        if ((r.over ?? 0) > (most.get(r.id)?.over ?? 0)) most.set(r.id, { id: r.id, amount: r.amount, over: r.over ?? 0 });
+        if (overOf(r) > (most.get(r.id)?.over ?? 0)) most.set(r.id, { id: r.id, amount: r.amount, over: overOf(r) });
       }
     }
     this.#due.set(record.id, { record, known: this.#due.get(record.id)?.known ?? [...most.values()] });
@@ -145,11 +146,6 @@ export class OversDue {
   async #save(): Promise<void> {
     await this.#local?.setMeta(OVERS_DUE, JSON.stringify([...this.#due.values()]));
   }
-}
-
-/** Each refund's over, by id. */
-function overs(refunds: readonly RefundEntry[] | undefined): Map<string, number> {
-  return new Map((refunds ?? []).map((r) => [r.id, r.over ?? 0]));
 }
 
 function isRefundList(value: unknown): value is RefundEntry[] {
