@@ -5,7 +5,7 @@
  * `resetOnSecretChange` says.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, GuardConfigError, memoryStore } from '../../src/index.js';
+import { createGuard, GuardConfigError, memoryStore, type Guard } from '../../src/index.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { codes, flush, lanes } from '../helpers/lanes.js';
 
@@ -104,5 +104,44 @@ describe('a terminal started with another secret while cut off from the shared d
     await expect(createGuard({ ...options, store: sharedStore(db.remote('T2'), { local }) })).rejects.toMatchObject({
       code: 'SECRET_CHANGED',
     });
+  });
+});
+
+describe('the key check written on a dead connection', () => {
+  it('a database that never answers initMeta does not hang the start: cut off within the timeout, checked once back', async () => {
+    let hang = true;
+    const { time, db, open } = lanes({
+      remote: (remote, terminalId) =>
+        terminalId !== 'T2'
+          ? remote
+          : new Proxy(remote, {
+              get(target, name, receiver) {
+                const value = Reflect.get(target, name, receiver) as unknown;
+                if (name !== 'initMeta' || typeof value !== 'function') return value;
+                return (...args: unknown[]) =>
+                  hang ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(target, args);
+              },
+            }),
+    });
+    // T2 starts first, on an empty merchant: it asks the database to keep its key check, which hangs.
+    let started: Guard | undefined;
+    void open(time.terminal(), 'T2', { secret: 'another-secret-0123456789abcdef' }).then((g) => (started = g));
+    for (let i = 0; i < 10 && !started; i++) {
+      await flush();
+      await time.advance(1_000);
+    }
+    expect(started).toBeDefined();
+    expect((await started!.peek(sale)).reasons.map((r) => r.code)).toContain('SHARED_UNAVAILABLE');
+    // Meanwhile T1 starts with the merchant's secret, and its key check is the one the database keeps.
+    const g1 = await open(time.terminal(), 'T1');
+    expect((await g1.peek(sale)).verdict).toBe('allow');
+    // T2's connection answers again: its kept key check is asked, and it is not the merchant's.
+    hang = false;
+    db.reconnect('T2');
+    for (let i = 0; i < 5; i++) {
+      await time.advance(2_000);
+      await flush();
+    }
+    await expect(started!.begin(sale)).rejects.toMatchObject({ code: 'SECRET_CHANGED' });
   });
 });
