@@ -11,6 +11,7 @@ import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
+import { within } from './deadline.js';
 import { journal, journalStarted, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
@@ -38,14 +39,11 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
 const GIVE_BACK_MS = 2_000;
 
 async function giveBack(ctx: GuardContext): Promise<void> {
-  let cancel: (() => void) | undefined;
   // A close that throws, rejects or never settles is the store's own problem: the start's error is what is reported.
   const closed = Promise.resolve()
     .then(() => ctx.o.store.close?.())
     .catch(() => undefined);
-  const waited = new Promise<void>((resolve) => (cancel = ctx.o.scheduler.after(GIVE_BACK_MS, resolve)));
-  await Promise.race([closed, waited]);
-  cancel?.();
+  await within(ctx.o.scheduler, GIVE_BACK_MS, closed, () => undefined);
 }
 
 async function start(ctx: GuardContext): Promise<void> {
