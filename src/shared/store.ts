@@ -480,7 +480,7 @@ class SharedStoreImpl implements SharedStore {
       if (held === undefined) {
         // Cut off, there is no other writer to ask: kept here, and asked once the database answers again.
         this.#uncheckedMeta.set(key, value);
-        await this.#local?.setMeta(UNCHECKED_META, JSON.stringify([...this.#uncheckedMeta]));
+        await this.#keepUnchecked();
       }
       await this.#local?.setMeta(key, held ?? value);
       return held ?? value;
@@ -727,6 +727,10 @@ class SharedStoreImpl implements SharedStore {
     for (const { record, known } of sent) this.#emit({ type: 'sent', record, known, reported: reported(record) });
   }
 
+  #keepUnchecked(): Promise<void> | undefined {
+    return this.#local?.setMeta(UNCHECKED_META, JSON.stringify([...this.#uncheckedMeta]));
+  }
+
   /** The values initMeta kept while cut off, asked of the database now: one another writer was first with is told. */
   async #checkMeta(): Promise<void> {
     const { merchantId } = this.#attached();
@@ -734,7 +738,7 @@ class SharedStoreImpl implements SharedStore {
       const held = await this.#timed(this.#remote.initMeta(merchantId, key, value));
       this.#uncheckedMeta.delete(key);
       if (held !== value) await this.#local?.setMeta(key, held);
-      await this.#local?.setMeta(UNCHECKED_META, JSON.stringify([...this.#uncheckedMeta]));
+      await this.#keepUnchecked();
       if (held !== value) this.#emit({ type: 'meta-conflict', key, held });
     }
   }
