@@ -87,6 +87,15 @@ export interface GuardContext {
    * still runs over the store) must leave no trail of what it never did.
    */
   starting: JournalEntry[] | undefined;
+  /**
+   * The guard this one fenced when it took the store over, kept while its
+   * start runs and after it failed: a failed start hands the store back to
+   * the newest guard still open along these (a take-over that failed in turn
+   * is passed over), and a successful one silences them all.
+   */
+  fenced: GuardContext | undefined;
+  /** Set by the first close(): every later call waits for the same close, and nothing is scheduled again. */
+  closing: Promise<void> | undefined;
   /** Set when a shared store found this terminal's secret is not the merchant's (a start while cut off): no more decisions. */
   misconfigured: GuardConfigError | undefined;
   /** The store, when it keeps history: memory holds hot records only (see history.ts). */
@@ -176,6 +185,8 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     unsubscribe: undefined,
     closed: false,
     starting: undefined,
+    fenced: undefined,
+    closing: undefined,
     misconfigured: undefined,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
     reads: 0,
@@ -217,6 +228,11 @@ export function statusOf(ctx: GuardContext, record: AttemptRecord, now: number):
 export function guardNow(ctx: GuardContext): number {
   // Whole milliseconds: records and ages stay integers, in storage and in messages.
   return ctx.time.now();
+}
+
+/** Whether a shared store found this terminal's secret is not the merchant's (see `misconfigured`), as it stands now. */
+export function misconfiguration(ctx: GuardContext): GuardConfigError | undefined {
+  return ctx.misconfigured;
 }
 
 export function assertOpen(ctx: GuardContext): void {

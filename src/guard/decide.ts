@@ -12,13 +12,14 @@ import { VERDICT_OF, evaluate, isLiftable, strictest, type Finding, type SaleFac
 import { validateSale } from '../sale.js';
 import { claimOf, excluding } from '../claims.js';
 import type { AttemptRecord, ClaimContext, Decision, OverrideNote, OverrideRequest, Reason, ReasonCode, Sale, Verdict } from '../types.js';
-import { assertOpen, guardNow, holdingMemory, type GuardContext } from './context.js';
+import { assertOpen, guardNow, holdingMemory, misconfiguration, type GuardContext } from './context.js';
 import { within } from './deadline.js';
 import { handle } from './handle.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
 import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
+import { settle } from './settle.js';
 import { journal, storageError, write } from './writes.js';
 
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
@@ -277,6 +278,14 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     }
     return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
   });
+  // Read again: the check on entry narrowed `ctx.misconfigured` for the compiler, but the reservation awaited.
+  const misconfigured = misconfiguration(ctx);
+  if (failure === undefined && misconfigured) {
+    // Found while this reserved (a catch-up's key check): the sale was fingerprinted under a key no other
+    // lane matches. Nothing is charged on it; its reservation is let go (a settle, which still goes through).
+    await settle(ctx, record.id, { status: 'cancelled', message: 'secret not the merchant’s: not charged' }, false).catch(() => undefined);
+    throw misconfigured;
+  }
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
     track(ctx, record);

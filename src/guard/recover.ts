@@ -71,7 +71,7 @@ function backOff(ctx: GuardContext, id: string): void {
  * nothing on the schedule).
  */
 export function resumeRecovery(ctx: GuardContext): void {
-  if (ctx.closed || !ctx.recovery.stopped) return;
+  if (ctx.closed || ctx.closing || !ctx.recovery.stopped) return;
   ctx.recovery.stopped = false;
   for (const record of ctx.index.values()) track(ctx, record);
   schedule(ctx);

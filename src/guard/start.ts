@@ -4,7 +4,7 @@
  */
 import { GuardConfigError } from '../errors.js';
 import { makeRecord, recordProblem } from '../record.js';
-import type { AttemptRecord } from '../types.js';
+import type { AttemptRecord, StoreOwner } from '../types.js';
 import { HISTORY_PRUNE_EVERY_MS, KEY_CHECK, contextOf, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
@@ -12,26 +12,42 @@ import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { within } from './deadline.js';
-import { journal, journalStarted, storeCall, storeCallSync } from './writes.js';
+import { journal, journalStarted, storageError, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
-  const { store, merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock, scheduler } = ctx.o;
-  // A shared store scopes everything that follows to this merchant and terminal.
-  // The store reads the wall clock as the guard's stamps do: a jump under GuardTime's tolerance
-  // moves neither, one past it both (a shared store measures its skew against this clock).
-  const storeClock = { now: () => ctx.time.wallNow(), monotonic: () => clock.monotonic() };
-  await storeCall('attach', async () =>
-    store.attach?.({ merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock: storeClock, scheduler }),
-  );
+  const { store } = ctx.o;
+  await storeCall('attach', async () => store.attach?.(ownerOf(ctx)));
   try {
     await start(ctx);
   } catch (error) {
+    const owner = owners.owner(store);
     // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
     // store several terminals share holds the terminal (and its connections) until closed, which would
     // refuse this terminal id to the next store made for it (the corrected configuration) as LOCKED.
-    if (store.attach && owners.owner(store) === undefined) await giveBack(ctx);
+    if (store.attach && owner === undefined) await giveBack(ctx);
+    // Another guard runs over it (the one this start fenced, handed it back, or that it never fenced):
+    // the store serves that guard's window, retention and clock again, not the refused ones.
+    else if (store.attach && owner && owner !== ctx.guard) await reattach(contextOf(owner));
     throw error;
+  }
+}
+
+/** What a store several terminals share is told of the guard over it (SPEC §9): scope, window, retention, clock. */
+function ownerOf(ctx: GuardContext): StoreOwner {
+  const { merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock, scheduler } = ctx.o;
+  // The store reads the wall clock as the guard's stamps do: a jump under GuardTime's tolerance
+  // moves neither, one past it both (a shared store measures its skew against this clock).
+  const storeClock = { now: () => ctx.time.wallNow(), monotonic: () => clock.monotonic() };
+  return { merchantId, terminalId, windowMs, pendingTimeoutMs, retentionMs, clock: storeClock, scheduler };
+}
+
+async function reattach(owner: GuardContext): Promise<void> {
+  try {
+    await storeCall('attach', async () => owner.o.store.attach?.(ownerOf(owner)));
+  } catch (error) {
+    // The running guard's problem, told to it: the refused start's error is what createGuard reports.
+    storageError(owner, error, 'attach');
   }
 }
 
@@ -48,11 +64,12 @@ async function giveBack(ctx: GuardContext): Promise<void> {
 
 async function start(ctx: GuardContext): Promise<void> {
   const { store } = ctx.o;
-  let keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
+  const keyCheck = await storeCall('getMeta', () => store.getMeta(KEY_CHECK));
   // An empty history on a store that can say who wrote its key check first: written only if still absent, so
-  // of two terminals starting together with different secrets, the second is refused below.
-  const initMeta = store.initMeta?.bind(store);
-  if (keyCheck === undefined && initMeta) keyCheck = await storeCall('initMeta', () => initMeta(KEY_CHECK, ctx.hasher.keyCheck));
+  // of two terminals starting together with different secrets, the second is refused. Written once the
+  // load is done, the last step that can fail: a start that fails leaves no key check of its own behind
+  // (cut off, it would be sent to the database once back, and refuse the merchant's secret everywhere).
+  const initMeta = keyCheck === undefined ? store.initMeta?.bind(store) : undefined;
   const secretChanged = keyCheck !== undefined && keyCheck !== ctx.hasher.keyCheck;
   // A store several terminals share holds every lane's history: one terminal given the wrong secret
   // must not wipe it (every lane would then let its duplicates through), whatever it was told.
@@ -69,16 +86,20 @@ async function start(ctx: GuardContext): Promise<void> {
   // fail with TAKEN_OVER; the writes it already issued are waited for.
   const previousGuard = owners.take(store, ctx.guard);
   const previous = previousGuard && contextOf(previousGuard);
+  ctx.fenced = previous;
   // The fenced guard recovers nothing (its writes would be refused) while this one loads.
   if (previous) void stopRecovery(previous);
   ctx.starting = [];
   try {
     if (previous) await Promise.all(previous.inflight);
-    await load(ctx, keyCheck, secretChanged);
+    await load(ctx, initMeta ? ctx.hasher.keyCheck : keyCheck, secretChanged);
+    if (initMeta && (await storeCall('initMeta', () => initMeta(KEY_CHECK, ctx.hasher.keyCheck))) !== ctx.hasher.keyCheck) {
+      throw notTheMerchantsSecret();
+    }
     ctx.unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => applyChange(ctx, change)));
   } catch (error) {
     // A guard that fails to start leaves nothing running (its journal entries are dropped, it hears and
-    // recovers nothing), and gives the store back to the one it fenced, whole: that one kept hearing the
+    // recovers nothing), and gives the store back to the guard it fenced, whole: that one kept hearing the
     // store meanwhile, and its tries go on.
     ctx.starting = undefined;
     ctx.closed = true;
@@ -88,14 +109,26 @@ async function start(ctx: GuardContext): Promise<void> {
       // The store's own unsubscribe failing must not hide why the start failed.
     }
     void stopRecovery(ctx);
-    const handBack = previous && !previous.closed ? previousGuard : undefined;
-    owners.release(store, ctx.guard, handBack);
-    if (previous && handBack) resumeRecovery(previous);
+    const back = stillOpen(ctx.fenced);
+    // Only if this guard still holds the store: a later take-over holds it otherwise, and hands it back itself.
+    if (owners.release(store, ctx.guard, back?.guard) && back) resumeRecovery(back);
     throw error;
   }
   journalStarted(ctx);
-  // Started: the fenced guard hears nothing more (nor writes back its stale copies on a wipe).
-  previous?.unsubscribe?.();
+  // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe).
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
+  ctx.fenced = undefined;
+}
+
+/**
+ * The guard a failed start hands the store back to: the one it fenced, or,
+ * past take-overs that failed in turn (closed, still listing whom they
+ * fenced), the one they fenced. One closed after it started is gone for good.
+ */
+function stillOpen(fenced: GuardContext | undefined): GuardContext | undefined {
+  let back = fenced;
+  while (back?.closed && back.fenced) back = back.fenced;
+  return back && !back.closed ? back : undefined;
 }
 
 async function load(ctx: GuardContext, keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
@@ -165,8 +198,13 @@ function ofAnotherTerminal(ctx: GuardContext, record: AttemptRecord): boolean {
   return ctx.o.store.attach !== undefined && (ctx.o.terminalId === undefined || record.terminalId !== ctx.o.terminalId);
 }
 
-/** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. */
-export async function close(ctx: GuardContext): Promise<void> {
+/** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. Every call waits for the same close. */
+export function close(ctx: GuardContext): Promise<void> {
+  ctx.closing ??= closeOnce(ctx);
+  return ctx.closing;
+}
+
+async function closeOnce(ctx: GuardContext): Promise<void> {
   if (ctx.closed) return;
   // A `recover` call in progress is waited for, and its answer applied, before the guard closes.
   await stopRecovery(ctx);

@@ -4,7 +4,7 @@ import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
-import { KEY_CHECK, guardNow, notTheMerchantsSecret, type GuardContext } from './context.js';
+import { KEY_CHECK, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 import { track } from './recover.js';
 import { recountSent } from './settle.js';
@@ -17,7 +17,8 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
   else if (change.type === 'sent') void recountSent(ctx, change).catch((error) => storageError(ctx, error, 'claim'));
   else if (change.type === 'meta-conflict') metaConflict(ctx, change.key, change.held);
-  else void restore(ctx, change.detail);
+  // A guard fenced by a take-over still starting hears the store (to be whole if handed it back), but its copies may be old.
+  else if (owners.holds(ctx.o.store, ctx.guard)) void restore(ctx, change.detail);
 }
 
 /**

@@ -55,7 +55,6 @@
 import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type Guard, type GuardStore } from '../../src/index.js';
 import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
-import type { Remote } from '../../src/shared/remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { deferred, type Deferred } from '../helpers/guard.js';
 import { codes, flush, lanes, never } from '../helpers/lanes.js';
@@ -191,13 +190,13 @@ describe('atk14: the key check conflict meets a begin in flight', () => {
     await open(time.terminal(), 'T1'); // the merchant's database holds the right key check
     const t2 = time.terminal();
     const inner = memoryStore();
-    let gate: Deferred<void> | undefined;
+    const held: { gate?: Deferred<void> } = {};
     const local: GuardStore = {
       ...inner,
       // The write lands, its fsync answers when the test says.
       put: async (record) => {
         await inner.put(record);
-        if (gate) await gate.promise;
+        if (held.gate) await held.gate.promise;
       },
     };
     db.disconnect('T2');
@@ -205,7 +204,7 @@ describe('atk14: the key check conflict meets a begin in flight', () => {
     const g2 = await openT2(t2, store2, WRONG);
     const errors: unknown[] = [];
     g2.on('storage-error', (e) => void errors.push(e.error));
-    gate = deferred<void>();
+    const gate = (held.gate = deferred<void>());
     const begun = g2.begin(sale).then(
       (d) => d,
       (e: unknown) => e,
@@ -286,7 +285,7 @@ describe('atk14: a till killed in the middle of its catch-up’s key check', () 
         const durable = memoryStore();
         const armed = { on: false };
         const l = killable(durable as GuardStore, kill.where === 'local' ? kill.at : () => undefined, armed);
-        const r = killable(db.remote('T2') as Remote, kill.where === 'remote' ? kill.at : () => undefined, armed);
+        const r = killable(db.remote('T2'), kill.where === 'remote' ? kill.at : () => undefined, armed);
         db.disconnect('T2');
         const store2 = sharedStore(r.proxy, { local: l.proxy });
         const g2 = await openT2(t2, store2, WRONG);
