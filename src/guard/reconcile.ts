@@ -6,6 +6,9 @@
  */
 import { GuardInputError, GuardStateError, describeValue } from '../errors.js';
 import type { AppliedFinding, Finding, ReconcileReport } from '../reconcile/types.js';
+import { RECONCILED_BY, judgedPendingSince } from '../reconcile/shared.js';
+import { DETAIL_MAX } from '../outcome.js';
+import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
 import { redactProcessorRef } from '../redact.js';
 import { assertOpen, guardNow, heldRecord, statusOf, type GuardContext } from './context.js';
 import { settleChanging } from './settle.js';
@@ -25,6 +28,8 @@ interface Settling {
   attemptId: string;
   transactions: string[];
   to: 'approved' | 'cancelled' | 'voided';
+  /** When the attempt last became pending, as `reconcile` saw it (reconcile/shared.ts); unknown for a report read back from JSON. */
+  pendingSince: number | undefined;
 }
 
 /**
@@ -39,22 +44,23 @@ export async function applyReconciliation(ctx: GuardContext, report: ReconcileRe
   // Every finding is checked before any is applied: a damaged report changes nothing, rather than half of it.
   const settling = settlingFindings(report);
   const applied: AppliedFinding[] = [];
-  for (const { code, match, attemptId, transactions, to } of settling) {
-    // Open attempts are all in memory: one not held was settled (or pruned) already. heldRecord checks the id.
+  for (const { code, match, attemptId, transactions, to, pendingSince } of settling) {
+    // Open attempts are all in memory: one not held was settled (or pruned) already.
     const held = heldRecord(ctx, attemptId);
     if (!held || statusOf(ctx, held, guardNow(ctx)) !== 'unknown') continue;
+    // Resumed since the report was made (and unknown again): a new charge the processor's records may not show yet.
+    if (pendingSince !== undefined && ctx.time.wallOf(held.pendingSince) !== pendingSince) continue;
     const ref = to === 'approved' ? transactions[0] : undefined;
+    const detail = `${code} (${match}): ${transactions.join(', ') || 'no charge at the processor'}`;
     // Settled otherwise while this one was on its way (another tab, a late answer): the settle throws and theirs
     // stands. Settled so by another call that landed first (the report applied twice at once, here or on another
     // lane): that call reports it, not this one.
-    const settled = await settleChanging(ctx, attemptId, ref ? { status: to, processorRef: ref } : { status: to }, false).catch(
-      (error: unknown) => {
-        if (error instanceof GuardStateError) return undefined;
-        throw error;
-      },
-    );
+    const outcome = ref ? { status: to, processorRef: ref } : { status: to };
+    const settled = await settleChanging(ctx, attemptId, outcome, false, `${RECONCILED_BY} ${detail}`).catch((error: unknown) => {
+      if (error instanceof GuardStateError) return undefined;
+      throw error;
+    });
     if (!settled?.changed) continue;
-    const detail = `${code} (${match}): ${transactions.join(', ') || 'no charge at the processor'}`;
     journal(ctx, { at: guardNow(ctx), type: 'reconcile', attemptId, from: 'unknown', to, detail });
     applied.push({ attemptId, code, from: 'unknown', to });
   }
@@ -81,13 +87,19 @@ function settlingFindings(report: ReconcileReport): Settling[] {
     if (!Array.isArray(attempts) || attempts.length !== 1 || typeof attempts[0] !== 'string') {
       invalid(`${at}.attempts`, `must name the one attempt an ${String(code)} finding settles, got ${describeValue(attempts)}`);
     }
-    if (!Array.isArray(transactions) || !transactions.every((id) => typeof id === 'string' && id !== '')) {
-      invalid(`${at}.transactions`, `must be the processor's transaction ids (strings), got ${describeValue(transactions)}`);
+    // Checked here as settle and heldRecord would check them, so that no finding fails half-way through the report.
+    if (containsCardNumber(attempts[0])) invalid(`${at}.attempts`, NO_CARD_NUMBER);
+    if (!Array.isArray(transactions) || !transactions.every((id) => typeof id === 'string' && id !== '' && id.length <= DETAIL_MAX)) {
+      invalid(
+        `${at}.transactions`,
+        `must be the processor's transaction ids (strings of 1-${DETAIL_MAX} characters), got ${describeValue(transactions)}`,
+      );
     }
     // The processor's ids are outside text bound for the journal: masked by the rule processorRef is kept by
     // (a card number in a shifted column, or sent as the reference, is never persisted).
     const ids = (transactions as string[]).map(redactProcessorRef);
-    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to });
+    const pendingSince = judgedPendingSince.get(finding);
+    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to, pendingSince });
   });
   return out;
 }

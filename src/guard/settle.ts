@@ -77,16 +77,19 @@ export function settleChanging(
   attemptId: string,
   outcome: Outcome,
   processor: boolean,
+  by?: string,
 ): Promise<{ record: AttemptRecord; changed: boolean }> {
   // What it reads back from the store (the attempt, a refund's sale) stays in memory until it is planned on and written.
-  return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor));
+  return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor, by));
 }
 
+/** `by`: who settles it, when not the caller of `settle` (reconciliation), said in the settle's own journal entry. */
 async function settleHeld(
   ctx: GuardContext,
   attemptId: string,
   outcome: Outcome,
   processor: boolean,
+  by?: string,
 ): Promise<{ record: AttemptRecord; changed: boolean }> {
   assertOpen(ctx);
   // A refund made outside the guard is named by its processorRef as given, under the secret (never by the
@@ -182,6 +185,8 @@ async function settleHeld(
     // Named by its processor reference: two lanes that each recorded it while one was cut off journal it
     // twice, and a report counts it once.
     ...(next.refund && valid.status === 'refunded' && valid.refundKey !== undefined ? { detail: `refund ${next.refund.id}` } : {}),
+    // In this entry, not only in the caller's next one: a till killed between the two still tells who settled it.
+    ...(by === undefined ? {} : { detail: by }),
   });
   ctx.events.emit({ type: 'settle', record: ctx.time.toWall(record), from });
   track(ctx, record, now);

@@ -12,6 +12,7 @@ import type { AttemptRecord, AttemptStatus, Duration } from '../types.js';
 import { checkTransactions, epochOf, type Transaction } from './transactions.js';
 import type { Finding, FindingCode, FindingTotal, ReconcileReport } from './types.js';
 import { checkOptions } from './options.js';
+import { judgedPendingSince } from './shared.js';
 
 export interface ReconcileOptions {
   /**
@@ -127,11 +128,16 @@ export function reconcile(
       continue;
     }
     if (live.length > 0) charged.push(attempt);
+    // What applyReconciliation may settle: marked with the attempt as seen here (shared.ts).
+    const settling = (finding: Finding): void => {
+      judgedPendingSince.set(finding, attempt.pendingSince);
+      findings.push(finding);
+    };
     if (attempt.status === 'unknown') {
-      if (live.length > 0) findings.push({ code: 'UNKNOWN_WAS_CHARGED', ...base(), transactions: ids(live), action: 'settle-approved' });
+      if (live.length > 0) settling({ code: 'UNKNOWN_WAS_CHARGED', ...base(), transactions: ids(live), action: 'settle-approved' });
       else if (all.length > 0) {
         const reversals = all.flatMap((charge) => [charge.id, ...(reversed(charge) ?? [])]);
-        findings.push({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
+        settling({ code: 'UNKNOWN_WAS_REVERSED', ...base(), transactions: reversals, action: 'settle-voided' });
       } else if (old) {
         // No charge is exact only if none could be its: not when a charge of its amount, currency and card near
         // its time is there, unpaired or paired by a guess: under another terminal name (the till's lane-1 is
@@ -146,7 +152,7 @@ export function reconcile(
           false,
         );
         const match = contested ? 'probable' : 'exact';
-        findings.push({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
+        settling({ code: 'UNKNOWN_NOT_CHARGED', ...base(), match, transactions: [], action: 'settle-cancelled' });
       }
     }
     if (attempt.status === 'approved' && all.length === 0 && old) {
@@ -177,15 +183,13 @@ export function reconcile(
   const order = new Map(FINDING_CODES.map((code, i) => [code, i]));
   findings.sort((a, b) => order.get(a.code)! - order.get(b.code)!);
   // One key order for every finding: JSON reports diff cleanly from day to day.
-  const ordered = findings.map(({ code, attempts, transactions, amount, currency, action, match }) => ({
-    code,
-    attempts,
-    transactions,
-    amount,
-    currency,
-    action,
-    match,
-  }));
+  const ordered = findings.map((finding) => {
+    const { code, attempts, transactions, amount, currency, action, match } = finding;
+    const copy = { code, attempts, transactions, amount, currency, action, match };
+    const seen = judgedPendingSince.get(finding);
+    if (seen !== undefined) judgedPendingSince.set(copy, seen);
+    return copy;
+  });
   return { findings: ordered, totals: totalsOf(ordered) };
 }
 

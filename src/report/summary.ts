@@ -8,6 +8,7 @@
  * outcomes, which are followed over the whole journal: an unknown that began
  * yesterday and was resolved today belongs in today's report, with when it began.
  */
+import { RECONCILED_BY } from '../reconcile/shared.js';
 import { redact } from '../redact.js';
 import type { AttemptStatus, JournalEntry, Verdict } from '../types.js';
 import { hourStarts, nextHour, periodBounds } from './period.js';
@@ -166,7 +167,8 @@ export function summaryBuilder(options: SummaryOptions): { add(entry: JournalEnt
     } else if (type === 'reconcile') {
       if (to !== undefined && FINAL.has(to)) resolve(episode, 'reconciliation', to, at, true);
     } else if (type === 'settle' && to !== undefined && FINAL.has(to)) {
-      resolve(episode, 'manual', to, at);
+      // A settle applyReconciliation made says so itself (the reconcile entry after it may be missing: a till killed between).
+      resolve(episode, (text(entry.detail) ?? '').startsWith(RECONCILED_BY) ? 'reconciliation' : 'manual', to, at, true);
     } else if (type === 'prune' && episode.outcome === null) {
       episode.outcome = 'pruned';
       episode.endedAt = at;
