@@ -5,10 +5,19 @@
  * cut off and brought back. The QA scenarios run several terminals on it
  * (SPEC §7), each through the same `sharedStore` client as `postgresStore`.
  */
+import { headOf, headText, parseJournalHead } from '../journal/chain.js';
 import type { JournalEntry } from '../types.js';
 import { isHot } from '../history.js';
 import { isOpen } from '../lifecycle.js';
-import { RemoteUnreachable, type ClaimAnswer, type Remote, type RemoteListener, type RowWrite, type SharedRow } from './remote.js';
+import {
+  RemoteUnreachable,
+  journalHeadKey,
+  type ClaimAnswer,
+  type Remote,
+  type RemoteListener,
+  type RowWrite,
+  type SharedRow,
+} from './remote.js';
 
 export interface SharedMemoryDatabase {
   /** The connection of one terminal (`writer`: what tells its writes from the others'). */
@@ -135,6 +144,11 @@ export function sharedMemoryDatabase(clock: () => number): SharedMemoryDatabase 
             held.some((line) => line.terminalId === terminalId && JSON.stringify(line.entry) === JSON.stringify(entry));
           const fresh = options?.replay ? entries.filter((entry) => !landed(entry)) : entries;
           for (const entry of fresh) journal.push({ terminalId, entry });
+          // The head beside the rows, never moved back (Remote.appendJournal).
+          const key = `${merchantId}\u0000${journalHeadKey(terminalId)}`;
+          let head = parseJournalHead(meta.get(key));
+          for (const written of fresh.map(headOf)) if (written && written.seq > (head?.seq ?? 0)) head = written;
+          if (head) meta.set(key, headText(head));
         }),
       journal: (merchantId, terminalId) =>
         step(() => (journals.get(merchantId) ?? []).filter((line) => line.terminalId === terminalId).map((line) => line.entry)),

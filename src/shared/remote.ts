@@ -12,6 +12,7 @@
  * when it wrote, so that every comparison across terminals is made on one
  * clock, the database's.
  */
+import { JOURNAL_HEAD } from '../journal/chain.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
 
 /** A record as the database holds it. */
@@ -149,6 +150,10 @@ export interface Remote {
    * `TerminalNotHeld` (nobody does), and the listening connection is given
    * up, so that the hold is taken again (SPEC §12: one sealer per chain; a
    * till that slept through the loss of its connection never heard of it).
+   * With the entries, in the same transaction, it keeps the terminal's head
+   * (the highest seq written, never moved back) in the merchant's metadata
+   * under `journalHeadKey(terminalId)`: beside the rows, so that a tail
+   * deleted from them is noticed, not sealed over (SPEC §12).
    */
   appendJournal(
     merchantId: string,
@@ -161,7 +166,7 @@ export interface Remote {
    * terminal keeps its own chain): what `verifyJournal` checks.
    */
   journal(merchantId: string, terminalId: string | undefined): Promise<readonly JournalEntry[]>;
-  /** The last entry of one terminal's journal: the durable tail its chain goes on from after a restart. */
+  /** The last entry of one terminal's journal: the durable tail its chain goes on from after a restart (with the head kept, above). */
   lastJournal(merchantId: string, terminalId: string | undefined): Promise<JournalEntry | undefined>;
   /**
    * Notices of rows other writers change for this merchant. Resolves an
@@ -176,6 +181,9 @@ export interface Remote {
  * connect, a timeout), as opposed to one it answered with. Remotes throw it
  * for those, so the client falls back to `local` and reconnects.
  */
+/** Where a terminal's journal head is kept, in its merchant's metadata (see Remote.appendJournal). */
+export const journalHeadKey = (terminalId: string | undefined): string => `${JOURNAL_HEAD}:${terminalId ?? ''}`;
+
 export class RemoteUnreachable extends Error {
   override readonly name = 'RemoteUnreachable';
   /**

@@ -20,7 +20,7 @@ import { GuardConfigError, GuardStorageError, errorText } from '../errors.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
 import { withChanges } from '../record.js';
 import { voidedOver, withRefundsOf } from '../refunds.js';
-import { headOf } from '../journal/chain.js';
+import { JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
 import type {
   AttemptRecord,
   Claim,
@@ -36,6 +36,7 @@ import { conflictsOf } from './conflicts.js';
 import { HeldTimes } from './held-times.js';
 import { OVERS_DUE, OversDue } from './overs-due.js';
 import {
+  journalHeadKey,
   RemoteUnreachable,
   SeqTaken,
   TerminalNotHeld,
@@ -211,6 +212,8 @@ class SharedStoreImpl implements SharedStore {
   #uncheckedMeta = new Map<string, string>();
   /** Money to recover the catch-up's merges found, kept in `local` until the guard reported it (overs-due.ts). */
   readonly #oversDue: OversDue;
+  /** What was found wrong with the database's records of this terminal (a cut journal tail): the start journals them. */
+  readonly #problems = new Set<string>();
   /** The catch-up stopped at a conflict before the guard listened: it runs again once the guard subscribes. */
   #catchUpOnSubscribe = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -332,12 +335,25 @@ class SharedStoreImpl implements SharedStore {
     return this.#readBack(rows).filter((record) => record.merchantId === merchantId && record.orderId === orderId);
   }
 
-  async getMeta(key: string): Promise<string | undefined> {
-    const { merchantId } = this.#attached();
+  getMeta(key: string): Promise<string | undefined> {
+    const { merchantId, terminalId } = this.#attached();
     const local = this.#local;
-    const value = await this.#read('getMeta', () => this.#remote.getMeta(merchantId, key).then((v) => [v]));
-    if (value === undefined) return local ? local.getMeta(key) : this.#unreachable('getMeta');
-    return value[0];
+    // This store's journal is its terminal's chain: its head is the one the database keeps beside that chain's rows.
+    if (key === JOURNAL_HEAD) {
+      return this.#read('getMeta', () => this.#remote.getMeta(merchantId, journalHeadKey(terminalId)).then((v) => [v])).then((value) =>
+        value ? value[0] : this.#head && headText(this.#head),
+      );
+    }
+    // In the key's line with its writes: what is copied to `local` below is never older than a write called before.
+    return this.#inOrder([`meta\u0000${key}`], async () => {
+      const value = await this.#read('getMeta', () => this.#remote.getMeta(merchantId, key).then((v) => [v]));
+      if (value === undefined) return local ? local.getMeta(key) : this.#unreachable('getMeta');
+      const [held] = value;
+      // What the database holds, `local` keeps: a start cut off later reads it there (a till restarted
+      // during an outage with a changed secret is refused, not let loose on its own history: SPEC §5).
+      if (held !== undefined && local && (await local.getMeta(key)) !== held) await local.setMeta(key, held);
+      return held;
+    });
   }
 
   // ── writes ──────────────────────────────────────────────────────────────
@@ -516,7 +532,8 @@ class SharedStoreImpl implements SharedStore {
   }
 
   warnings(): string[] {
-    return this.#down ? ['the shared database could not be reached at start-up: deciding on this terminal’s records'] : [];
+    const down = this.#down ? ['the shared database could not be reached at start-up: deciding on this terminal’s records'] : [];
+    return [...down, ...this.#problems];
   }
 
   async close(): Promise<void> {
@@ -642,64 +659,15 @@ class SharedStoreImpl implements SharedStore {
   }
 
   async #sendOutbox(): Promise<void> {
-    const { merchantId, windowMs } = this.#attached();
+    const { merchantId } = this.#attached();
     await this.#retract();
     await this.#checkMeta();
     while (this.#outbox.length > 0) {
       const id = this.#outbox[0] as string;
-      const kept = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
-      if (kept) {
-        // A lease another lane took meanwhile, and its count of tries, stay: a write made cut off knew
-        // nothing of them, and without them a second inquiry starts under a try count already used.
-        let [row] = await this.#timed(this.#remote.get(merchantId, [id]));
-        let stored = row && this.#seen(row);
-        const theirs = stored?.recovery;
-        const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
-        const skew = this.#outboxSkews.get(id) ?? this.#skew;
-        // The versions of it known before this upload: money to recover its sale lists beyond them is
-        // reported (sent). With a merge of it kept unreported (its upload's answer lost), that merge's
-        // baseline, and the database's row only beyond that merge (landed, perhaps merged over since).
-        const baseline = this.#oversDue.baseline(id);
-        const known: AttemptRecord[] = baseline ? [leased, baseline] : [leased];
-        let record: AttemptRecord;
-        let write: RowWrite;
-        let others: readonly SharedRow[];
-        for (let round = 1; ; round++) {
-          if (stored) known.push(this.#oversDue.asKnown(stored));
-          // Later than the stored row on the database's clock, whatever this one's skew since.
-          const later = row ? row.record.updatedAt + row.skew - skew + 1 : leased.updatedAt;
-          record = row && stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored), later) : leased;
-          write = this.#write(record, false, false, skew);
-          if (record !== leased) await this.#oversDue.keep(record, known);
-          others = await this.#timed(this.#remote.upload(merchantId, write));
-          for (const other of others) this.#remember(other);
-          if (record === leased || !record.refunds?.length || round >= MERGE_ROUNDS) break;
-          // A sale merged with the stored row: another lane's catch-up may have merged the same row and
-          // landed over this one. Read back; if this one's refunds are not all there, merged again.
-          [row] = await this.#timed(this.#remote.get(merchantId, [id]));
-          const landed = new Set((row?.record.refunds ?? []).map((r) => r.id));
-          if (!row || record.refunds.every((r) => landed.has(r.id))) break;
-          stored = this.#seen(row);
-        }
-        this.#sent.push({ record, known });
-        const found = conflictsOf(write.record, write.skew, others, windowMs);
-        if (found.length > 0) {
-          // A probable double charge is let go of only once its report is durable: the id stays in
-          // the outbox until the guard's journal entry of it is kept, and a till that dies before
-          // uploads it again on restarting (upload() writes nothing twice) and finds it again.
-          // Before the guard listens (start-up), the catch-up waits for it, and starts again then.
-          if (this.#listeners.size === 0) {
-            this.#catchUpOnSubscribe = true;
-            return;
-          }
-          for (const { code, other } of found) this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
-          await this.#journalFlush?.catch(() => undefined);
-        }
-      }
-      this.#outbox.shift();
-      this.#outboxSkews.delete(id);
-      this.#unsent.delete(id);
-      await this.#keepOutbox();
+      // In the id's line of writes: a write of it still on its way to `local` (a put whose fsync has not
+      // answered: a file store shows it once durable) lands before it is read and sent, and one called
+      // after finds the id out of the outbox and puts it back, to be sent in its turn.
+      if (!(await this.#inOrder([id], () => this.#sendOne(id)))) return;
     }
     if (!this.#headKnown) await this.#readHead();
     // Entries kept unsealed wait for the guard's seal (its first entry after a restart): until then
@@ -725,6 +693,65 @@ class SharedStoreImpl implements SharedStore {
       await this.#oversDue.reported(record);
     };
     for (const { record, known } of sent) this.#emit({ type: 'sent', record, known, reported: reported(record) });
+  }
+
+  /** Sends the outbox's `id` (see #sendOutbox); false if the catch-up stops here until the guard listens. */
+  async #sendOne(id: string): Promise<boolean> {
+    const { merchantId, windowMs } = this.#attached();
+    const kept = this.#local?.get ? await this.#local.get(id) : this.#unsent.get(id);
+    if (kept) {
+      // A lease another lane took meanwhile, and its count of tries, stay: a write made cut off knew
+      // nothing of them, and without them a second inquiry starts under a try count already used.
+      let [row] = await this.#timed(this.#remote.get(merchantId, [id]));
+      let stored = row && this.#seen(row);
+      const theirs = stored?.recovery;
+      const leased = theirs && theirs.tries > (kept.recovery?.tries ?? 0) ? withChanges(kept, { recovery: theirs }) : kept;
+      const skew = this.#outboxSkews.get(id) ?? this.#skew;
+      // The versions of it known before this upload: money to recover its sale lists beyond them is
+      // reported (sent). With a merge of it kept unreported (its upload's answer lost), that merge's
+      // baseline, and the database's row only beyond that merge (landed, perhaps merged over since).
+      const baseline = this.#oversDue.baseline(id);
+      const known: AttemptRecord[] = baseline ? [leased, baseline] : [leased];
+      let record: AttemptRecord;
+      let write: RowWrite;
+      let others: readonly SharedRow[];
+      for (let round = 1; ; round++) {
+        if (stored) known.push(this.#oversDue.asKnown(stored));
+        // Later than the stored row on the database's clock, whatever this one's skew since.
+        const later = row ? row.record.updatedAt + row.skew - skew + 1 : leased.updatedAt;
+        record = row && stored ? keptRefunds(leased, stored, await this.#reversedHere(leased, stored), later) : leased;
+        write = this.#write(record, false, false, skew);
+        if (record !== leased) await this.#oversDue.keep(record, known);
+        others = await this.#timed(this.#remote.upload(merchantId, write));
+        for (const other of others) this.#remember(other);
+        if (record === leased || !record.refunds?.length || round >= MERGE_ROUNDS) break;
+        // A sale merged with the stored row: another lane's catch-up may have merged the same row and
+        // landed over this one. Read back; if this one's refunds are not all there, merged again.
+        [row] = await this.#timed(this.#remote.get(merchantId, [id]));
+        const landed = new Set((row?.record.refunds ?? []).map((r) => r.id));
+        if (!row || record.refunds.every((r) => landed.has(r.id))) break;
+        stored = this.#seen(row);
+      }
+      this.#sent.push({ record, known });
+      const found = conflictsOf(write.record, write.skew, others, windowMs);
+      if (found.length > 0) {
+        // A probable double charge is let go of only once its report is durable: the id stays in
+        // the outbox until the guard's journal entry of it is kept, and a till that dies before
+        // uploads it again on restarting (upload() writes nothing twice) and finds it again.
+        // Before the guard listens (start-up), the catch-up waits for it, and starts again then.
+        if (this.#listeners.size === 0) {
+          this.#catchUpOnSubscribe = true;
+          return false;
+        }
+        for (const { code, other } of found) this.#emit({ type: 'conflict', code, attempts: [record.id, other] });
+        await this.#journalFlush?.catch(() => undefined);
+      }
+    }
+    this.#outbox.splice(this.#outbox.indexOf(id), 1);
+    this.#outboxSkews.delete(id);
+    this.#unsent.delete(id);
+    await this.#keepOutbox();
+    return true;
   }
 
   #keepUnchecked(): Promise<void> | undefined {
@@ -1020,9 +1047,20 @@ class SharedStoreImpl implements SharedStore {
    */
   async #readHead(): Promise<void> {
     const { merchantId, terminalId } = this.#attached();
-    const last = await this.#timed(this.#remote.lastJournal(merchantId, terminalId));
+    const [last, kept] = await this.#timed(
+      Promise.all([this.#remote.lastJournal(merchantId, terminalId), this.#remote.getMeta(merchantId, journalHeadKey(terminalId))]),
+    );
+    const [tail, head] = [last && headOf(last), parseJournalHead(kept)];
+    // The rows end before the head kept beside them: their tail was deleted (or the database restored from an
+    // older backup). The chain goes on from the head, never over the gap: sealing on the last row would reuse
+    // the missing seqs and make the cut read as a whole chain for good (SPEC §12).
+    if (head && head.seq > (tail?.seq ?? 0)) {
+      this.#problems.add(
+        `the database's journal of this terminal ends at seq ${tail?.seq ?? 0}, before the head kept beside it (seq ${head.seq}): entries were deleted, or the database restored from an older backup`,
+      );
+    }
     // From here on synchronous up to the sealing: no entry is sealed in between.
-    this.#headFromKept(last === undefined ? undefined : headOf(last));
+    this.#headFromKept(head && head.seq > (tail?.seq ?? 0) ? head : tail);
     await this.#sealWaiting();
   }
 

@@ -4,8 +4,10 @@
  * used here (no import of `pg`), so the app's own `pg` version serves.
  */
 import { randomId } from '../../fingerprint.js';
-import type { AttemptRecord, JournalEntry } from '../../types.js';
+import { headOf, headText } from '../../journal/chain.js';
+import type { AttemptRecord, JournalEntry, JournalHead } from '../../types.js';
 import {
+  journalHeadKey,
   RemoteUnreachable,
   SeqTaken,
   TerminalNotHeld,
@@ -273,6 +275,9 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
         entries.map((e) => e.seq ?? null),
         ...(hold && session ? [session.pid, session.start] : []),
       ];
+      // The head beside the rows (Remote.appendJournal): the batch's last sealed entry, if the batch wrote any.
+      const sealed = entries.map(headOf).filter((h): h is JournalHead => h !== undefined);
+      const head = sealed.length > 0 ? values.push(journalHeadKey(terminalId), headText(sealed.at(-1) as JournalHead)) : 0;
       // Written only if: (replay) entries that may have landed already are left out, each one the terminal's journal
       // holds (one statement: those of the batch that did not land all go in, in order, however alike); (hold) this
       // store's session still holds the terminal.
@@ -293,7 +298,7 @@ export function pgRemote(options: PgRemoteOptions): Remote & { ensureSchema(): P
            SELECT $1, $2, e.at, e.entry, e.seq FROM unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(at, entry, seq, n)
            ${only.length > 0 ? `WHERE ${only.join(' AND ')}` : ''}
            ORDER BY e.n
-           RETURNING 1) ${hold ? 'SELECT mine FROM hold' : 'SELECT true AS mine'}`,
+           RETURNING 1)${head > 0 ? keepHead(s, head) : ''} ${hold ? 'SELECT mine FROM hold' : 'SELECT true AS mine'}`,
           values,
         );
       } catch (error) {
@@ -734,6 +739,20 @@ function rowJson(write: RowWrite) {
  * database), and SPEC §9 gives a refund 1 s to reach the others.
  */
 const ANNOUNCE_EVERY_MS = 100;
+
+/**
+ * The journal statement's step that keeps the terminal's head, in its own
+ * transaction, if the batch wrote anything (not a replay that had landed, nor
+ * a write refused for the hold), and never lower than the head kept.
+ * `$n - 1`, `$n`: the meta key and the head (`head` is `$n`'s number).
+ */
+const keepHead = (s: string, head: number): string => `, head AS (
+           INSERT INTO ${s}.meta (merchant_id, key, value) SELECT $1, $${head - 1}, $${head} WHERE EXISTS (SELECT 1 FROM written)
+           ON CONFLICT (merchant_id, key) DO UPDATE SET value = EXCLUDED.value
+           WHERE coalesce(${seqOf(`${s}.meta.value`)}, 0) < ${seqOf('EXCLUDED.value')})`;
+
+/** The seq of a head as headText writes it (`{"seq":N,…}`); NULL for any other text, which a head then replaces. */
+const seqOf = (column: string): string => `substring(${column} from '^[{]"seq":([0-9]{1,15}),')::bigint`;
 
 function unreachable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
