@@ -104,6 +104,14 @@ export function flush(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** What `promise` rejected with, or `undefined` if it resolved: for a call that may or may not fail (a start under attack). */
+export function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
 /** Runs `action` and returns what it threw, synchronously or as a rejection. Fails if it did not throw. */
 export async function thrown(action: () => unknown): Promise<unknown> {
   try {
