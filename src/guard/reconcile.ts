@@ -6,7 +6,8 @@
  */
 import { GuardInputError, GuardStateError, describeValue } from '../errors.js';
 import type { AppliedFinding, Finding, ReconcileReport } from '../reconcile/types.js';
-import { RECONCILED_BY, judgedPendingSince } from '../reconcile/shared.js';
+import type { AttemptRecord, AttemptStatus } from '../types.js';
+import { RECONCILED_BY, judgedResume, resumedAfter } from '../reconcile/shared.js';
 import { DETAIL_MAX } from '../outcome.js';
 import { NO_CARD_NUMBER, containsCardNumber } from '../pan.js';
 import { redactProcessorRef } from '../redact.js';
@@ -28,8 +29,8 @@ interface Settling {
   attemptId: string;
   transactions: string[];
   to: 'approved' | 'cancelled' | 'voided';
-  /** When the attempt last became pending, as `reconcile` saw it (reconcile/shared.ts); unknown for a report read back from JSON. */
-  pendingSince: number | undefined;
+  /** How long after its creation the attempt last became pending, as `reconcile` saw it (reconcile/shared.ts); unknown for a report read back from JSON. */
+  judged: number | undefined;
 }
 
 /**
@@ -44,19 +45,24 @@ export async function applyReconciliation(ctx: GuardContext, report: ReconcileRe
   // Every finding is checked before any is applied: a damaged report changes nothing, rather than half of it.
   const settling = settlingFindings(report);
   const applied: AppliedFinding[] = [];
-  for (const { code, match, attemptId, transactions, to, pendingSince } of settling) {
+  for (const { code, match, attemptId, transactions, to, judged } of settling) {
     // Open attempts are all in memory: one not held was settled (or pruned) already.
     const held = heldRecord(ctx, attemptId);
-    if (!held || statusOf(ctx, held, guardNow(ctx)) !== 'unknown') continue;
-    // Resumed since the report was made (and unknown again): a new charge the processor's records may not show yet.
-    if (pendingSince !== undefined && ctx.time.wallOf(held.pendingSince) !== pendingSince) continue;
+    // Still unknown, and not resumed since the report was made (and unknown again): a resumed charge is a new
+    // one the processor's records may not show yet. A report that does not say (read back from JSON, passed
+    // through structuredClone) settles only an attempt never resumed. Checked again on the attempt as the
+    // settle finds it (another lane may have resumed it).
+    const asJudged = (current: AttemptRecord, status: AttemptStatus) =>
+      status === 'unknown' && resumedAfter(ctx.time.toWall(current)) === (judged ?? 0);
+    if (!held || !asJudged(held, statusOf(ctx, held, guardNow(ctx)))) continue;
     const ref = to === 'approved' ? transactions[0] : undefined;
     const detail = `${code} (${match}): ${transactions.join(', ') || 'no charge at the processor'}`;
     // Settled otherwise while this one was on its way (another tab, a late answer): the settle throws and theirs
     // stands. Settled so by another call that landed first (the report applied twice at once, here or on another
     // lane): that call reports it, not this one.
     const outcome = ref ? { status: to, processorRef: ref } : { status: to };
-    const settled = await settleChanging(ctx, attemptId, outcome, false, `${RECONCILED_BY} ${detail}`).catch((error: unknown) => {
+    const on = { by: `${RECONCILED_BY} ${detail}`, onlyIf: asJudged };
+    const settled = await settleChanging(ctx, attemptId, outcome, false, on).catch((error: unknown) => {
       if (error instanceof GuardStateError) return undefined;
       throw error;
     });
@@ -98,8 +104,8 @@ function settlingFindings(report: ReconcileReport): Settling[] {
     // The processor's ids are outside text bound for the journal: masked by the rule processorRef is kept by
     // (a card number in a shifted column, or sent as the reference, is never persisted).
     const ids = (transactions as string[]).map(redactProcessorRef);
-    const pendingSince = judgedPendingSince.get(finding);
-    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to, pendingSince });
+    const judged = judgedResume.get(finding);
+    out.push({ code: code as Finding['code'], match, attemptId: attempts[0], transactions: ids, to, judged });
   });
   return out;
 }

@@ -77,19 +77,26 @@ export function settleChanging(
   attemptId: string,
   outcome: Outcome,
   processor: boolean,
-  by?: string,
+  on: SettleOn = {},
 ): Promise<{ record: AttemptRecord; changed: boolean }> {
   // What it reads back from the store (the attempt, a refund's sale) stays in memory until it is planned on and written.
-  return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor, by));
+  return holdingMemory(ctx, settleHeld(ctx, attemptId, outcome, processor, on));
 }
 
-/** `by`: who settles it, when not the caller of `settle` (reconciliation), said in the settle's own journal entry. */
+/** A settle made on someone's behalf (applyReconciliation's). */
+export interface SettleOn {
+  /** Who settles it, said in the settle's own journal entry. */
+  by?: string;
+  /** Settles only an attempt (as it stands, read again where the store has claim) that still is as this says: else changes nothing. */
+  onlyIf?: (current: AttemptRecord, status: AttemptStatus) => boolean;
+}
+
 async function settleHeld(
   ctx: GuardContext,
   attemptId: string,
   outcome: Outcome,
   processor: boolean,
-  by?: string,
+  { by, onlyIf }: SettleOn,
 ): Promise<{ record: AttemptRecord; changed: boolean }> {
   assertOpen(ctx);
   // A refund made outside the guard is named by its processorRef as given, under the secret (never by the
@@ -102,6 +109,7 @@ async function settleHeld(
   const now = guardNow(ctx);
   // The status it is settled from: as the store's transaction found it, where the store has claim.
   let from = statusOf(ctx, current, now);
+  if (onlyIf && !onlyIf(current, from)) return { record: view(ctx, current, now), changed: false };
   if (settledAlready(current, from, valid)) {
     // A retried settle changes nothing, but is the moment to write what
     // an earlier storage failure left in memory only, and to repair a
@@ -128,8 +136,9 @@ async function settleHeld(
         for (const other of related) adoptUnlessRecovered(ctx, other);
         const fresh = requireRecord(ctx, attemptId);
         const status = (from = statusOf(ctx, fresh, now));
-        // Another tab settled it the same way meanwhile (recorded the same refund): a retried settle.
-        if (settledAlready(fresh, status, valid)) return void (settledThere = true);
+        // Another tab settled it the same way meanwhile (recorded the same refund): a retried settle. Or it is no
+        // longer what the caller settles (resumed on another lane, which this one had not heard yet).
+        if (settledAlready(fresh, status, valid) || (onlyIf && !onlyIf(fresh, status))) return void (settledThere = true);
         next = plan(ctx, fresh, status, valid, now, processor);
         return next.changes.map((record) => ctx.time.toWall(record));
       }),

@@ -12,7 +12,7 @@ import type { AttemptRecord, AttemptStatus, Duration } from '../types.js';
 import { checkTransactions, epochOf, type Transaction } from './transactions.js';
 import type { Finding, FindingCode, FindingTotal, ReconcileReport } from './types.js';
 import { checkOptions } from './options.js';
-import { judgedPendingSince } from './shared.js';
+import { judgedResume, resumedAfter } from './shared.js';
 
 export interface ReconcileOptions {
   /**
@@ -130,7 +130,7 @@ export function reconcile(
     if (live.length > 0) charged.push(attempt);
     // What applyReconciliation may settle: marked with the attempt as seen here (shared.ts).
     const settling = (finding: Finding): void => {
-      judgedPendingSince.set(finding, attempt.pendingSince);
+      judgedResume.set(finding, resumedAfter(attempt));
       findings.push(finding);
     };
     if (attempt.status === 'unknown') {
@@ -186,8 +186,8 @@ export function reconcile(
   const ordered = findings.map((finding) => {
     const { code, attempts, transactions, amount, currency, action, match } = finding;
     const copy = { code, attempts, transactions, amount, currency, action, match };
-    const seen = judgedPendingSince.get(finding);
-    if (seen !== undefined) judgedPendingSince.set(copy, seen);
+    const seen = judgedResume.get(finding);
+    if (seen !== undefined) judgedResume.set(copy, seen);
     return copy;
   });
   return { findings: ordered, totals: totalsOf(ordered) };
