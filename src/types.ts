@@ -452,7 +452,14 @@ export type StoreChange =
    * (`held`). For the guard's key check: this terminal's secret is not the
    * merchant's.
    */
-  | { type: 'meta-conflict'; key: string; held: string };
+  | { type: 'meta-conflict'; key: string; held: string }
+  /**
+   * Something wrong with the store's records found after start-up (at
+   * start-up it goes in `warnings()`): a shared store's catch-up found its
+   * terminal's journal rows end before the head kept beside them. Journaled
+   * (`storage`); the guard goes on.
+   */
+  | { type: 'problem'; detail: string };
 
 /** What a catch-up after a cut-off can find: a probable double charge, to refund. */
 export type ConflictCode = 'DUPLICATE_CHARGE' | 'ORDER_ALREADY_PAID';

@@ -25,6 +25,7 @@ import type {
   JournalSeal,
   ReasonCode,
   RecoverResult,
+  StoreChange,
   Verdict,
 } from '../types.js';
 
@@ -96,6 +97,12 @@ export interface GuardContext {
   fenced: GuardContext | undefined;
   /** Set by the first close(): every later call waits for the same close, and nothing is scheduled again. */
   closing: Promise<void> | undefined;
+  /**
+   * What the guard this one fenced heard while this one started and must be
+   * acted on once (a conflict to report, a recount, a key check): applied
+   * here once started, or handed back with the store if the start fails.
+   */
+  readonly heard: StoreChange[];
   /** Set when a shared store found this terminal's secret is not the merchant's (a start while cut off): no more decisions. */
   misconfigured: GuardConfigError | undefined;
   /** The store, when it keeps history: memory holds hot records only (see history.ts). */
@@ -187,6 +194,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     starting: undefined,
     fenced: undefined,
     closing: undefined,
+    heard: [],
     misconfigured: undefined,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
     reads: 0,

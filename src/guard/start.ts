@@ -5,7 +5,16 @@
 import { GuardConfigError } from '../errors.js';
 import { makeRecord, recordProblem } from '../record.js';
 import type { AttemptRecord, StoreOwner } from '../types.js';
-import { HISTORY_PRUNE_EVERY_MS, KEY_CHECK, contextOf, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
+import {
+  HISTORY_PRUNE_EVERY_MS,
+  KEY_CHECK,
+  assertOpen,
+  contextOf,
+  guardNow,
+  notTheMerchantsSecret,
+  owners,
+  type GuardContext,
+} from './context.js';
 import { prune } from './prune.js';
 import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
@@ -25,7 +34,8 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
     // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
     // store several terminals share holds the terminal (and its connections) until closed, which would
     // refuse this terminal id to the next store made for it (the corrected configuration) as LOCKED.
-    if (store.attach && owner === undefined) await giveBack(ctx);
+    // Likewise when the guards it fenced have all closed meanwhile: their close left the store to this start.
+    if (owner === undefined && (store.attach || ctx.fenced)) await giveBack(ctx);
     // Another guard runs over it (the one this start fenced, handed it back, or that it never fenced):
     // the store serves that guard's window, retention and clock again, not the refused ones.
     else if (store.attach && owner && owner !== ctx.guard) await reattach(contextOf(owner));
@@ -96,6 +106,9 @@ async function start(ctx: GuardContext): Promise<void> {
     if (initMeta && (await storeCall('initMeta', () => initMeta(KEY_CHECK, ctx.hasher.keyCheck))) !== ctx.hasher.keyCheck) {
       throw notTheMerchantsSecret();
     }
+    // Taken over while it loaded (a second createGuard over the store, that started first): it starts
+    // nothing, writes nothing, and hears nothing of a store that is not its own.
+    assertOpen(ctx);
     ctx.unsubscribe = storeCallSync('subscribe', () => store.subscribe?.((change) => applyChange(ctx, change)));
   } catch (error) {
     // A guard that fails to start leaves nothing running (its journal entries are dropped, it hears and
@@ -111,13 +124,18 @@ async function start(ctx: GuardContext): Promise<void> {
     void stopRecovery(ctx);
     const back = stillOpen(ctx.fenced);
     // Only if this guard still holds the store: a later take-over holds it otherwise, and hands it back itself.
-    if (owners.release(store, ctx.guard, back?.guard) && back) resumeRecovery(back);
+    if (owners.release(store, ctx.guard, back?.guard) && back) {
+      resumeRecovery(back);
+      for (const change of ctx.heard.splice(0)) applyChange(back, change);
+    }
     throw error;
   }
   journalStarted(ctx);
-  // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe).
+  // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe),
+  // and what they heard meanwhile that must be acted on is acted on here.
   for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
   ctx.fenced = undefined;
+  for (const change of ctx.heard.splice(0)) applyChange(ctx, change);
 }
 
 /**

@@ -117,7 +117,14 @@ describe('atk17: one id written around its catch-up (pin)', () => {
     const t2 = time.terminal();
     const remote = gate(db.remote('T2') as Remote & object, ['upload']);
     const store = sharedStore(remote.wrapped, { local: memoryStore() });
-    const guard = await createGuard({ merchantId: 'M1', terminalId: 'T2', secret: SECRET, store, clock: t2.clock, scheduler: t2.scheduler });
+    const guard = await createGuard({
+      merchantId: 'M1',
+      terminalId: 'T2',
+      secret: SECRET,
+      store,
+      clock: t2.clock,
+      scheduler: t2.scheduler,
+    });
     db.disconnect('T2');
     const begun = await guard.begin({ amount: 2_000, currency: 'CNY', card });
     const id = begun.attempt!.id;
@@ -140,7 +147,10 @@ describe('atk17: one id written around its catch-up (pin)', () => {
     await Promise.all([guard.close(), guard.close()]);
     const row = await db.remote('reader').get('M1', [id]);
     expect(row[0]?.record.status).toBe('voided');
-    const settles = db.journal('M1').filter((l) => l.entry.type === 'settle' && l.entry.attemptId === id).map((l) => l.entry.to);
+    const settles = db
+      .journal('M1')
+      .filter((l) => l.entry.type === 'settle' && l.entry.attemptId === id)
+      .map((l) => l.entry.to);
     expect(settles).toEqual(['unknown', 'approved', 'voided']);
   });
 });

@@ -68,7 +68,10 @@ describe('atk17: a head past the rows, found by a catch-up', () => {
     await second.close();
     await flush();
 
-    const after = db.journal('M1').filter((l) => l.terminalId === 'T1').map((l) => l.entry);
+    const after = db
+      .journal('M1')
+      .filter((l) => l.terminalId === 'T1')
+      .map((l) => l.entry);
     const sealedPast = after.filter((e) => (e.seq ?? 0) > 1_000_000_000_000);
     expect(sealedPast.length).toBeGreaterThan(0); // the chain went on from the head, never over it: as designed
     // ...but the till must say why its chain jumps: in the journal, or to the app.
@@ -94,7 +97,10 @@ describe('atk17: a head past the rows, found by a catch-up', () => {
     await someSales(second, 1, 5_000);
     await second.close();
     await flush();
-    const after = db.journal('M1').filter((l) => l.terminalId === 'T1').map((l) => l.entry);
+    const after = db
+      .journal('M1')
+      .filter((l) => l.terminalId === 'T1')
+      .map((l) => l.entry);
     expect(after.some((e) => e.type === 'start' && /before the head kept beside it/.test(e.detail ?? ''))).toBe(true);
     expect(verifyJournal(after, { secret: LANES_SECRET }).ok).toBe(false);
   });
@@ -126,10 +132,10 @@ describe('atk17: the head on PostgreSQL (pins)', () => {
     return found.map((r) => JSON.parse(r.entry) as JournalEntry);
   };
   const metaHead = async (terminalId: string) => {
-    const { rows: found } = await pool.query<{ value: string }>(`SELECT value FROM ${DEFAULT_SCHEMA}.meta WHERE merchant_id = $1 AND key = $2`, [
-      MERCHANT,
-      `journal-head:${terminalId}`,
-    ]);
+    const { rows: found } = await pool.query<{ value: string }>(
+      `SELECT value FROM ${DEFAULT_SCHEMA}.meta WHERE merchant_id = $1 AND key = $2`,
+      [MERCHANT, `journal-head:${terminalId}`],
+    );
     return found[0]?.value;
   };
 

@@ -51,10 +51,10 @@ describe('atk17: two secrets, one empty PostgreSQL database (pin)', () => {
       const winner = settled[0]!.status === 'fulfilled' ? (round % 2 === 0 ? 'T1' : 'T2') : round % 2 === 0 ? 'T2' : 'T1';
       const loser = winner === 'T1' ? 'T2' : 'T1';
       await started[0]!.begin({ ...sale, amount: 1_000 + round }).then((d) => d.attempt?.approve());
-      const journal = await pool.query(`SELECT count(*)::int AS n FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2`, [
-        merchantId,
-        loser,
-      ]);
+      const journal = await pool.query(
+        `SELECT count(*)::int AS n FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2`,
+        [merchantId, loser],
+      );
       expect(journal.rows[0]).toEqual({ n: 0 });
       const attempts = await pool.query(`SELECT record FROM ${DEFAULT_SCHEMA}.attempts WHERE merchant_id = $1`, [merchantId]);
       expect(attempts.rows.map((r: { record: string }) => (JSON.parse(r.record) as { terminalId: string }).terminalId)).toEqual([winner]);
