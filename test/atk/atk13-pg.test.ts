@@ -8,6 +8,7 @@ import { createGuard, GuardError, type Guard } from '../../src/index.js';
 import { postgresStore } from '../../src/postgres.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+import { failure } from '../helpers/guard.js';
 
 const SECRET = 'atk13-pg-secret-0123456789abcdef';
 const OTHER = 'atk13-pg-other-0123456789abcdefgh';
@@ -23,11 +24,6 @@ afterAll(async () => {
   await db.drop();
 });
 
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 const keep = (g: Guard) => (guards.push(g), g);
 const card = (token: string) => ({ amount: 1_000, currency: 'CNY', card: { token } });
 

@@ -12,18 +12,12 @@ import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { codes, flush, lanes } from '../helpers/lanes.js';
+import { failure } from '../helpers/guard.js';
 
 const SECRET = 'shared-lanes-test-secret-0123456789ab';
 const OTHER = 'another-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk13_start' } };
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
 
 describe('atk13: a failed take-over of a store a guard still runs over', () => {
   it('memoryStore: the guard handed the store back still recovers its unknown attempt (recoverNow and the schedule)', async () => {

@@ -56,19 +56,12 @@ import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type Guard, type GuardStore } from '../../src/index.js';
 import type { TerminalTime } from '../../src/scenarios/virtual-time.js';
 import { sharedStore } from '../../src/shared/store.js';
-import { deferred, type Deferred } from '../helpers/guard.js';
+import { deferred, failure, type Deferred } from '../helpers/guard.js';
 import { codes, flush, lanes, never } from '../helpers/lanes.js';
 
 const RIGHT = 'shared-lanes-test-secret-0123456789ab'; // the lanes helper's secret: the merchant's
 const WRONG = 'a-typo-in-the-secret-0123456789abcd';
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk14_keycheck' } };
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
 
 /** A guard of T2 over `store`, on `t2`'s clock. */
 function openT2(t2: TerminalTime, store: GuardStore, secret: string, extra: Record<string, unknown> = {}) {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type Guard, type GuardStore } from '../../src/index.js';
 import { postgresStore } from '../../src/postgres.js';
 import { freshDatabase, tcpProxy, type FreshDatabase, type TcpProxy } from '../helpers/postgres.js';
+import { failure } from '../helpers/guard.js';
 
 const RIGHT = 'atk14-pg-secret-0123456789abcdef';
 const WRONG = 'atk14-pg-typo-0123456789abcdefgh';
@@ -33,11 +34,6 @@ afterAll(async () => {
   await db.drop();
 });
 
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 const keep = (g: Guard) => (guards.push(g), g);
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk14_pg' } };
 const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);

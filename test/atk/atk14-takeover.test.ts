@@ -57,18 +57,11 @@
 import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type GuardStore, type RecoverAnswer, type StoreChange } from '../../src/index.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
-import { deferred, type Deferred } from '../helpers/guard.js';
+import { deferred, failure, type Deferred } from '../helpers/guard.js';
 
 const SECRET = 'atk14-takeover-secret-0123456789';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk14_takeover' } };
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
 
 const ticks = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -29,8 +29,7 @@
  * - a guard taken over in one process (a restart) while its journal
  *   writes are in flight, both journaling: one gap-free chain.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createGuard,
   memoryStore,
@@ -40,11 +39,11 @@ import {
   type JournalEntry,
   type JournalHead,
 } from '../../src/index.js';
-import { DEFAULT_SCHEMA, postgresStore } from '../../src/postgres.js';
+import { DEFAULT_SCHEMA } from '../../src/postgres.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
 import { MASTERCARD, VISA } from '../helpers/guard.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+import { pgTerminals } from '../helpers/pg-terminals.js';
 
 const SECRET = 'atk15-journal-secret-0123456789abcdef';
 const MERCHANT = 'M-ATK15';
@@ -60,30 +59,7 @@ async function busyDay(guard: Guard, amount: number) {
 }
 
 describe('atk15: a cut tail on PostgreSQL', () => {
-  let db: FreshDatabase;
-  let pool: pg.Pool;
-  const guards: Guard[] = [];
-  beforeAll(async () => {
-    db = await freshDatabase('atk15_journal');
-    pool = db.pool({ max: 6 });
-  });
-  afterAll(async () => {
-    await Promise.all(guards.map((guard) => guard.close().catch(() => undefined)));
-    await db.drop();
-  });
-  const open = async (terminalId: string) => {
-    const store = postgresStore({ pool, local: memoryStore() });
-    const guard = await createGuard({ merchantId: MERCHANT, terminalId, secret: SECRET, store });
-    guards.push(guard);
-    return { guard, store };
-  };
-  const rows = async (terminalId: string): Promise<JournalEntry[]> => {
-    const { rows: found } = await pool.query<{ entry: string }>(
-      `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 ORDER BY id`,
-      [MERCHANT, terminalId],
-    );
-    return found.map((r) => JSON.parse(r.entry) as JournalEntry);
-  };
+  const { pool, open, rows } = pgTerminals('atk15_journal', MERCHANT, SECRET);
 
   it("the tail of a till's chain deleted in the database is noticed (against the head the store keeps), even after the till restarted", async () => {
     const first = await open('T1');
@@ -98,7 +74,7 @@ describe('atk15: a cut tail on PostgreSQL', () => {
     // Someone with write access to the table, not the secret: the second day's override is made to vanish.
     const overrides = before.filter((e) => e.type === 'override');
     const cutFrom = overrides.at(-1)!.seq as number;
-    await pool.query(`DELETE FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 AND seq >= $3`, [
+    await pool().query(`DELETE FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 AND seq >= $3`, [
       MERCHANT,
       'T1',
       cutFrom,

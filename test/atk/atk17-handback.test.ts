@@ -30,17 +30,11 @@
 import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type GuardStore, type JournalEntry, type StoreChange } from '../../src/index.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
-import { deferred, type Deferred } from '../helpers/guard.js';
+import { deferred, failure, type Deferred } from '../helpers/guard.js';
 
 const SECRET = 'atk17-handback-secret-0123456789ab';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk17_handback' } };
-
-const failure = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 const ticks = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -21,12 +21,11 @@
  * P4 a restart online with the rows cut: the start entry names the problem, and the chain is not sealed over the
  *    cut (verifyJournal over the rows: not ok).
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, parseJournalHead, verifyJournal, type Guard, type JournalEntry } from '../../src/index.js';
-import { DEFAULT_SCHEMA, postgresStore } from '../../src/postgres.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { parseJournalHead, verifyJournal, type Guard, type JournalEntry } from '../../src/index.js';
+import { DEFAULT_SCHEMA } from '../../src/postgres.js';
 import { flush, lanes } from '../helpers/lanes.js';
+import { pgTerminals } from '../helpers/pg-terminals.js';
 
 const LANES_SECRET = 'shared-lanes-test-secret-0123456789ab';
 const SECRET = 'atk17-journal-head-secret-0123456789';
@@ -107,32 +106,9 @@ describe('atk17: a head past the rows, found by a catch-up', () => {
 });
 
 describe('atk17: the head on PostgreSQL (pins)', () => {
-  let db: FreshDatabase;
-  let pool: pg.Pool;
-  const guards: Guard[] = [];
-  beforeAll(async () => {
-    db = await freshDatabase('atk17_head');
-    pool = db.pool({ max: 6 });
-  });
-  afterAll(async () => {
-    await Promise.all(guards.map((guard) => guard.close().catch(() => undefined)));
-    await db.drop();
-  });
-  const open = async (terminalId: string) => {
-    const store = postgresStore({ pool, local: memoryStore() });
-    const guard = await createGuard({ merchantId: MERCHANT, terminalId, secret: SECRET, store });
-    guards.push(guard);
-    return { guard, store };
-  };
-  const rows = async (terminalId: string): Promise<JournalEntry[]> => {
-    const { rows: found } = await pool.query<{ entry: string }>(
-      `SELECT entry FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 ORDER BY id`,
-      [MERCHANT, terminalId],
-    );
-    return found.map((r) => JSON.parse(r.entry) as JournalEntry);
-  };
+  const { pool, open, rows } = pgTerminals('atk17_head', MERCHANT, SECRET);
   const metaHead = async (terminalId: string) => {
-    const { rows: found } = await pool.query<{ value: string }>(
+    const { rows: found } = await pool().query<{ value: string }>(
       `SELECT value FROM ${DEFAULT_SCHEMA}.meta WHERE merchant_id = $1 AND key = $2`,
       [MERCHANT, `journal-head:${terminalId}`],
     );
@@ -143,7 +119,7 @@ describe('atk17: the head on PostgreSQL (pins)', () => {
     const first = await open('TP');
     await someSales(first.guard, 2);
     await first.guard.close();
-    await pool.query(`UPDATE ${DEFAULT_SCHEMA}.meta SET value = $3 WHERE merchant_id = $1 AND key = $2`, [
+    await pool().query(`UPDATE ${DEFAULT_SCHEMA}.meta SET value = $3 WHERE merchant_id = $1 AND key = $2`, [
       MERCHANT,
       'journal-head:TP',
       'not json {{{',
@@ -172,7 +148,7 @@ describe('atk17: the head on PostgreSQL (pins)', () => {
       expect(verifyJournal(chain, { secret: SECRET, head: heads[i] })).toMatchObject({ ok: true });
     }
     // The tail of 'T:1' is deleted; 'T' (a prefix of it) is untouched.
-    await pool.query(`DELETE FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 AND seq >= $3`, [
+    await pool().query(`DELETE FROM ${DEFAULT_SCHEMA}.journal WHERE merchant_id = $1 AND terminal_id = $2 AND seq >= $3`, [
       MERCHANT,
       'T:1',
       (heads[0]?.seq ?? 2) - 1,
