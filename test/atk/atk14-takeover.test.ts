@@ -58,14 +58,11 @@ import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type GuardStore, type RecoverAnswer, type StoreChange } from '../../src/index.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred, failure, type Deferred } from '../helpers/guard.js';
+import { flush } from '../helpers/lanes.js';
 
 const SECRET = 'atk14-takeover-secret-0123456789';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk14_takeover' } };
-
-const ticks = async (n = 20) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
 
 /** A memoryStore whose loads can be held (each held load waits on a deferred the test settles), and whose subscribers the test can talk to. */
 function heldStore() {
@@ -121,7 +118,7 @@ describe('atk14: take-overs racing over one store', () => {
     s.hold(true);
     const b = failure(createGuard(options));
     const c = failure(createGuard(options));
-    await ticks();
+    await flush();
     expect(s.held).toHaveLength(2); // both fenced their predecessor and wait in load
     s.hold(false);
     s.held[0]!.reject(new Error('disk hiccup (B)'));
@@ -142,7 +139,7 @@ describe('atk14: take-overs racing over one store', () => {
     const a = await createGuard(options);
     s.hold(true);
     const b = failure(createGuard(options));
-    await ticks();
+    await flush();
     s.hold(false);
     s.held[0]!.reject(new Error('disk hiccup'));
     expect(await b).toMatchObject({ name: 'GuardStorageError' });
@@ -159,7 +156,7 @@ describe('atk14: take-overs racing over one store', () => {
     s.hold(true);
     const b = failure(createGuard(options));
     const c = createGuard(options);
-    await ticks();
+    await flush();
     expect(s.held).toHaveLength(2);
     s.hold(false);
     s.held[1]!.resolve(); // C loads and starts
@@ -172,7 +169,7 @@ describe('atk14: take-overs racing over one store', () => {
 
     const before = s.puts.length;
     s.emit({ type: 'wiped', detail: 'site data cleared' });
-    await ticks();
+    await flush();
     // Only C writes back what it holds: the declined sale. A's copy (still `pending`) must not be written.
     const stale = s.puts.slice(before).filter((p) => p.id === id && p.status !== 'declined');
     expect(stale).toEqual([]);
@@ -199,7 +196,7 @@ describe('atk14: close() twice', () => {
     const first = guard.close();
     let secondDone = false;
     const second = guard.close().then(() => (secondDone = true));
-    await ticks();
+    await flush();
     // The store has not closed yet: neither call may have resolved.
     expect(secondDone).toBe(false);
     closing.resolve();
@@ -229,7 +226,7 @@ describe('atk14: close() twice', () => {
     void guard.close();
     // The app's shutdown handler, run a second time, awaits this and exits: what is journaled then is all there is.
     const second = guard.close().then(() => inner.journal().filter((e) => e.type === 'settle' && e.attemptId === d.attempt!.id).length);
-    await ticks();
+    await flush();
     for (const gate of appending) gate.resolve();
     expect(await second).toBe(1);
   });
@@ -275,7 +272,7 @@ describe('atk14: a take-over refused on the running guard’s shared store', () 
     await second.attempt!.approve();
     db.reconnect('T2');
     await store2.sync().catch(() => undefined);
-    for (let i = 0; i < 5; i++) await ticks();
+    for (let i = 0; i < 5; i++) await flush();
     return conflicts;
   }
 
@@ -333,14 +330,14 @@ describe('atk14: close() while a take-over of the store fails', () => {
         if (takeOver) {
           s.hold(true);
           const b = failure(createGuard(options)); // the app's restart code, at the same moment
-          await ticks();
+          await flush();
           s.hold(false);
           s.held[0]!.reject(new Error('disk hiccup'));
           expect(await b).toMatchObject({ name: 'GuardStorageError' });
         }
         answer.resolve(undefined);
         await closing;
-        await ticks();
+        await flush();
         // Closed: the process must be free to exit, and nothing more is tried.
         expect(live.size).toBe(0);
         await time.advance(60_000);

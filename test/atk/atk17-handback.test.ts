@@ -31,14 +31,11 @@ import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type GuardStore, type JournalEntry, type StoreChange } from '../../src/index.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred, failure, type Deferred } from '../helpers/guard.js';
+import { flush } from '../helpers/lanes.js';
 
 const SECRET = 'atk17-handback-secret-0123456789ab';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok_atk17_handback' } };
-
-const ticks = async (n = 20) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
 
 /** A memoryStore whose loads can be held, whose journal appends and closes are counted, and whose subscribers are seen. */
 function heldStore() {
@@ -88,19 +85,19 @@ describe('atk17: take-overs of take-overs still starting', () => {
     s.hold(true);
     const b = createGuard(options);
     const c = createGuard(options);
-    await ticks();
+    await flush();
     expect(s.held).toHaveLength(2);
     s.hold(false);
     s.held[1]!.resolve(); // C loads first, and starts
     const guardC = await c;
-    await ticks();
+    await flush();
     const journalBefore = s.journal.length;
     s.held[0]!.resolve(); // then B's load finishes
     const outcome = await b.then(
       (guard) => ({ guard, error: undefined }),
       (error: unknown) => ({ guard: undefined, error }),
     );
-    await ticks();
+    await flush();
     // Nothing from B reaches the journal C seals, and B does not listen.
     expect.soft(s.journal.slice(journalBefore).map((e) => e.type)).toEqual([]);
     expect.soft(s.listeners.size).toBe(1);
@@ -117,13 +114,13 @@ describe('atk17: take-overs of take-overs still starting', () => {
     const a = await createGuard(options);
     s.hold(true);
     const b = failure(createGuard(options));
-    await ticks();
+    await flush();
     expect(s.held).toHaveLength(1);
     // The app shuts down: A is closed (twice: beforeunload and the menu).
     await Promise.all([a.close(), a.close()]);
     s.held[0]!.reject(new Error('disk hiccup (B)'));
     expect(await b).toMatchObject({ name: 'GuardStorageError' });
-    await ticks();
+    await flush();
     // No guard runs over the store any more: it must have been closed (lock released, journal flushed).
     expect(s.state.closes).toBe(1);
   });
@@ -139,7 +136,7 @@ describe('atk17: chains that end with one owner (pins)', () => {
     const b = failure(createGuard(options));
     const c = createGuard(options);
     const dd = failure(createGuard(options));
-    await ticks();
+    await flush();
     expect(s.held).toHaveLength(3);
     s.hold(false);
     s.held[0]!.reject(new Error('B fails'));
@@ -164,7 +161,7 @@ describe('atk17: chains that end with one owner (pins)', () => {
     const a = await createGuard({ merchantId: 'M1', secret: SECRET, store: s.store });
     const done: number[] = [];
     const closes = [a.close(), a.close(), a.close()].map((p, i) => p.then(() => void done.push(i)));
-    await ticks();
+    await flush();
     expect(done).toEqual([]);
     s.closing.resolve();
     await Promise.all(closes);
