@@ -453,8 +453,10 @@ describe('the server stopped (pg_ctl stop -m immediate) and started again', () =
     );
     expect(landed.record.terminalId).toBe('T3');
     expect((await rows(check)).map(({ record }) => record.id)).toEqual([x]);
-    // T4 sat idle through the outage: its first begin after it decides from the database. (The
-    // events say why, should it not: a storage error names its cause.)
+    // T4 sat idle through the outage: once its store is back (it tries every 2 s by itself; sync waits for
+    // that, as a slow machine may take longer than T3's landing above), its first begin decides from the
+    // database. (The events say why, should it not: a storage error names its cause.)
+    await until(async () => ((await t4.call('sync')).ok ? true : undefined), 15_000, 'T4 to be back');
     expect([codes(await t4.begin(sale('tok-x'))), t4.events]).toEqual(['DUPLICATE_CHARGE', []]);
     expect(codes(await t4.begin(sale('tok-y')))).toBe('allow');
     await Promise.all([t3.close(), t4.close()]);
