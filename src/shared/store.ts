@@ -1054,14 +1054,15 @@ class SharedStoreImpl implements SharedStore {
     // The rows end before the head kept beside them: their tail was deleted (or the database restored from an
     // older backup). The chain goes on from the head, never over the gap: sealing on the last row would reuse
     // the missing seqs and make the cut read as a whole chain for good (SPEC §12).
-    if (head && head.seq > (tail?.seq ?? 0)) {
+    const cut = head !== undefined && head.seq > (tail?.seq ?? 0);
+    if (cut) {
       const detail = `the database's journal of this terminal ends at seq ${tail?.seq ?? 0}, before the head kept beside it (seq ${head.seq}): entries were deleted, or the database restored from an older backup`;
       // Found at start-up, the start entry says it (warnings); found by a catch-up later, the guard journals it.
       if (this.#listeners.size === 0) this.#problems.add(detail);
       else this.#emit({ type: 'problem', detail });
     }
     // From here on synchronous up to the sealing: no entry is sealed in between.
-    this.#headFromKept(head && head.seq > (tail?.seq ?? 0) ? head : tail);
+    this.#headFromKept(cut ? head : tail);
     await this.#sealWaiting();
   }
 
