@@ -44,8 +44,12 @@ export interface StoreContractOptions {
   capabilities?: readonly StoreCapability[];
 }
 
-/** An optional part of `GuardStore`: see `claim`, `subscribe`, `get`/`byOrder`/`prune`, and `appendJournal`'s `seal` (the journal's chain). */
-export type StoreCapability = 'claim' | 'subscribe' | 'history' | 'journal';
+/**
+ * An optional part of `GuardStore`: see `claim`, `subscribe`,
+ * `get`/`byOrder`/`prune`, `appendJournal`'s `seal` (the journal's chain)
+ * and `initMeta` (a first value that stays, written once by many at once).
+ */
+export type StoreCapability = 'claim' | 'subscribe' | 'history' | 'journal' | 'initMeta';
 
 /**
  * The conformance suite every `GuardStore` passes: call it at the
@@ -53,6 +57,7 @@ export type StoreCapability = 'claim' | 'subscribe' | 'history' | 'journal';
  * checks against your store. The checks are what the guard relies on:
  *
  * - records put, replaced and deleted by id, metadata, journal appends;
+ *   with `initMeta`, a first value that stays when many write at once;
  * - writes issued without awaiting each other land in call order, as the
  *   guard issues them (a settle never lands before its begin);
  * - a reopen finds every record and metadata value, each record
@@ -185,16 +190,18 @@ export function storeContract(makeStore: MakeStore, options: StoreContractOption
         expect(await store.getMeta('missing')).toBeUndefined();
       });
 
-      it('initMeta, where the store has it: the first value of a key wins, even written at once, and stays', async () => {
-        const { store } = await open();
-        const initMeta = store.initMeta?.bind(store);
-        if (!initMeta) return;
-        const [first, second] = await Promise.all([initMeta('keyCheck', 'abc'), initMeta('keyCheck', 'def')]);
-        expect(first).toBe(second);
-        expect(['abc', 'def']).toContain(first);
-        expect(await store.getMeta('keyCheck')).toBe(first);
-        expect(await initMeta('keyCheck', 'xyz')).toBe(first);
-      });
+      if (checks('initMeta')) {
+        it('initMeta: the first value of a key wins, even written at once, and stays', async (ctx) => {
+          const { store } = await open();
+          const initMeta = store.initMeta?.bind(store);
+          if (!initMeta) return lacks(ctx, 'initMeta', 'the store has no initMeta');
+          const [first, second] = await Promise.all([initMeta('keyCheck', 'abc'), initMeta('keyCheck', 'def')]);
+          expect(first).toBe(second);
+          expect(['abc', 'def']).toContain(first);
+          expect(await store.getMeta('keyCheck')).toBe(first);
+          expect(await initMeta('keyCheck', 'xyz')).toBe(first);
+        });
+      }
 
       it('accepts journal entries, with or without optional fields', async () => {
         const { store } = await open();

@@ -60,5 +60,5 @@ storeContract(
     };
     return { store: await open(), reopen: open, twin: open };
   },
-  { name: 'postgresStore', capabilities: ['claim', 'subscribe', 'history'] },
+  { name: 'postgresStore', capabilities: ['claim', 'subscribe', 'history', 'initMeta'] },
 );
