@@ -265,11 +265,33 @@ export function resolveChargeOptions(input: unknown, defaultTimeoutMs: number): 
     timeoutMs: check(() =>
       timeout === undefined
         ? defaultTimeoutMs
-        : positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
+        : withinPending(
+            positive(parseDuration(timeout as Duration, { field: 'timeout', error: GuardInputError }), timeout),
+            defaultTimeoutMs,
+            timeout,
+          ),
     ),
   };
   if (found.issues.length > 0) failAll(GuardInputError, found.issues, found.cause);
   return resolved as ResolvedChargeOptions;
+}
+
+/**
+ * A charge still out past `pendingTimeout` reads as unknown everywhere (SPEC
+ * §2): another tab or terminal would ask the processor about it, hear "not
+ * found" while it is still on its way, and free the sale for a second charge.
+ */
+function withinPending(ms: number, pendingTimeoutMs: number, given: unknown): number {
+  if (ms > pendingTimeoutMs) {
+    fail(
+      GuardInputError,
+      'INVALID_OPTION',
+      'timeout',
+      `must be at most pendingTimeout (${pendingTimeoutMs} ms): raise pendingTimeout for a longer charge`,
+      given,
+    );
+  }
+  return ms;
 }
 
 /** A timeout of 0 would settle every charge as unknown before the processor could answer. */

@@ -25,6 +25,8 @@ import { get } from './query.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
 import { within } from './deadline.js';
+import { rescheduleRecovery } from './recover.js';
+import { submitting } from './submits.js';
 import { journal } from './writes.js';
 
 /** `Guard.charge`. */
@@ -47,15 +49,23 @@ export async function charge(
   }
   const attempt = decision.attempt;
   if (!attempt) return { status: decision.verdict === 'prompt' ? 'not-confirmed' : 'blocked', decision };
-  const answer = await settleWithin(
-    Promise.resolve().then(() => submit(attempt)),
-    resolved.timeoutMs,
-    ctx.o.scheduler,
+  // Out with the processor until its answer is recorded: no `recover` asks about it meanwhile, and close() waits for it.
+  const { answer, notes, invalid, record, applied } = await submitting(
+    ctx,
+    attempt.id,
+    (async () => {
+      const answer = await settleWithin(
+        Promise.resolve().then(() => submit(attempt)),
+        resolved.timeoutMs,
+        ctx.o.scheduler,
+      );
+      // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
+      // a detail that cannot be kept is cut or dropped, and the journal says so.
+      const { outcome, notes, invalid } = settlementOf(answer, resolved.timeoutMs);
+      return { answer, notes, invalid, ...(await settleOrKeep(ctx, attempt.id, outcome)) };
+    })(),
+    () => rescheduleRecovery(ownerOf(ctx)),
   );
-  // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
-  // a detail that cannot be kept is cut or dropped, and the journal says so.
-  const { outcome, notes, invalid } = settlementOf(answer, resolved.timeoutMs);
-  const { record, applied } = await settleOrKeep(ctx, attempt.id, outcome);
   for (const detail of applied ? notes : []) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId: attempt.id, detail });
   if (answer.timedOut) answer.late.then((late) => lateAnswer(ctx, attempt.id, late)).catch(() => undefined);
   const result: ChargeResult = { status: chargeStatus(record.status), decision, attempt: record };

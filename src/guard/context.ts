@@ -121,6 +121,15 @@ export interface GuardContext {
   readonly recovery: Recovery;
 }
 
+/**
+ * Whether the store is shared by tabs (or processes) of one terminal: it has
+ * `claim` but no `attach`, as the IndexedDB store. A pending found at
+ * start-up there may be a live tab's charge, not a dead process's.
+ */
+export function sharedByTabs(ctx: GuardContext): boolean {
+  return ctx.o.store.claim !== undefined && ctx.o.store.attach === undefined;
+}
+
 /** An attempt on the schedule: when it became unknown (guard time), and the tries it had then. */
 export interface Watch {
   base: number;

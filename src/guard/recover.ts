@@ -17,9 +17,10 @@ import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, contextOf, guardNow, owners, statusOf, type GuardContext, type Watch } from './context.js';
+import { assertOpen, contextOf, guardNow, owners, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
+import { isSubmitting } from './submits.js';
 import { adoptUnlessRecovered } from './tabs.js';
 import { journal, storageError, write } from './writes.js';
 
@@ -110,7 +111,8 @@ export async function recoverNow(ctx: GuardContext, attemptId?: string): Promise
 function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   const record = ctx.index.get(id);
   const state = record?.recovery;
-  if (!record || state?.ended) return Number.POSITIVE_INFINITY;
+  // A charge in this process still has it out: its answer, or its timeout, settles it first.
+  if (!record || state?.ended || isSubmitting(ctx, id)) return Number.POSITIVE_INFINITY;
   const tries = state?.tries ?? 0;
   let due: number;
   if (tries < ctx.o.recoverTries) due = watch.base + ctx.o.recoverAfterMs * (2 ** (tries - watch.triesAtBase + 1) - 1);
@@ -128,6 +130,26 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   // set back (an hour, for an hour). Due then: the claim, if it is refused, reads the lease again.
   const wait = state.leaseUntil - ctx.time.wallOf(now);
   return wait > RECOVER_LEASE_MS ? due : Math.max(due, now + wait);
+}
+
+/**
+ * A pending that start-up reports as unknown, in a store tabs share, while
+ * it is younger than `pendingTimeout`: the tab that began it may be
+ * charging it still. Says until when; its tries wait for that.
+ */
+function chargedElsewhere(ctx: GuardContext, id: string, now: number): string | undefined {
+  const found = ctx.recovered.get(id);
+  if (!found || !sharedByTabs(ctx)) return undefined;
+  const stale = found.pendingSince + ctx.o.pendingTimeoutMs;
+  if (now > stale) return undefined;
+  const watch = ctx.recovery.watched.get(id);
+  if (watch) watch.retryAt = Math.max(watch.retryAt ?? stale, stale + 1);
+  return `pending in another tab for ${ctx.o.pendingTimeoutMs - (stale - now)} ms (pendingTimeout ${ctx.o.pendingTimeoutMs} ms)`;
+}
+
+/** The schedule read again: a charge that had an attempt out is over. */
+export function rescheduleRecovery(ctx: GuardContext): void {
+  if (!ctx.recovery.stopped && !ctx.closed) schedule(ctx);
 }
 
 /** Sets the one timer for the earliest due try (only open attempts are watched: a short list). */
@@ -268,6 +290,14 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   // close() was called, or another guard took the store over: no new try (a recoverNow for
   // every attempt may still be going through its list).
   if (ctx.recovery.stopped) return { attemptId: id, status };
+  // Still on its way to the processor, which would answer "not found" and free the sale for a second
+  // charge: a charge in this process has it out, or, in a store tabs share, a live tab's may (start-up
+  // cannot tell it from a dead one's). Asked once that charge is over, or stale.
+  const live = isSubmitting(ctx, id) ? 'being charged here' : chargedElsewhere(ctx, id, now);
+  if (live !== undefined) {
+    const error = new Error(`attempt ${id} is ${live}: not asked about before its charge is over`);
+    return { attemptId: id, status, ...(manual ? { error } : {}) };
+  }
   const leased = await takeLease(ctx, current, now);
   if (!leased) {
     // Not a try: asked again `recoverAfter` from now (or once another guard's lease runs out).

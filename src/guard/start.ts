@@ -13,6 +13,7 @@ import {
   guardNow,
   notTheMerchantsSecret,
   owners,
+  sharedByTabs,
   type GuardContext,
 } from './context.js';
 import { prune } from './prune.js';
@@ -20,6 +21,7 @@ import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
+import { submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, storageError, storeCall, storeCallSync } from './writes.js';
 
@@ -184,9 +186,13 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     // unknown and how long it took to resolve (SPEC §12): the start entry only counts them.
     journal(ctx, { at: now, type: 'settle', attemptId: record.id, from: 'pending', to: 'unknown' });
   }
-  // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10).
+  // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10). In a
+  // store tabs share, a pending may be a live tab's charge: due once it is stale.
+  const shared = sharedByTabs(ctx);
   for (const record of kept) {
-    if (record.status === 'pending' || record.status === 'unknown') track(ctx, ctx.index.get(record.id) ?? record, now);
+    if (record.status !== 'pending' && record.status !== 'unknown') continue;
+    const live = shared && ctx.recovered.has(record.id) ? record.pendingSince + ctx.o.pendingTimeoutMs : now;
+    track(ctx, ctx.index.get(record.id) ?? record, Math.max(now, live));
   }
   // A crash between an approved refund's write and its original's leaves
   // the original short: count it now (idempotent, so nothing is doubled).
@@ -224,8 +230,10 @@ export function close(ctx: GuardContext): Promise<void> {
 
 async function closeOnce(ctx: GuardContext): Promise<void> {
   if (ctx.closed) return;
-  // A `recover` call in progress is waited for, and its answer applied, before the guard closes.
+  // A `recover` call in progress is waited for, and its answer applied, before the guard closes; so
+  // is a charge this guard has out (the processor's answer, or its timeout: at most pendingTimeout).
   await stopRecovery(ctx);
+  await Promise.allSettled(submitsOfGuard(ctx));
   if (ctx.closed) return;
   ctx.closed = true;
   try {

@@ -13,7 +13,7 @@ const slowApproval = () =>
 
 describe('charge() timeouts longer than setTimeout can hold', () => {
   it("timeout: '30d' does not time a 30 ms approval out", async () => {
-    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET });
+    const guard = await createGuard({ merchantId: 'M-0001', secret: SECRET, pendingTimeout: '31d' });
     const result = await guard.charge(sale(), slowApproval, { timeout: '30d' });
     expect(result.status).toBe('approved');
     await guard.close();

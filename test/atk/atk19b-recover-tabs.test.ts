@@ -1,0 +1,99 @@
+/**
+ * atk19b: SPEC §10 across tabs (one IndexedDB, one machine clock): never two
+ * `recover` calls for one attempt at once, whatever the wall clock does
+ * while one is out.
+ */
+import { describe, expect, it } from 'vitest';
+import { createGuard, type GuardOptions, type RecoverAnswer } from '../../src/index.js';
+import { indexedDbStore } from '../../src/idb.js';
+import { virtualTime } from '../../src/scenarios/virtual-time.js';
+import { deferred } from '../helpers/guard.js';
+import { freshDb, OPTIONS } from '../helpers/tabs.js';
+
+const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_19b_tabs' } };
+const flush = () => new Promise((r) => setTimeout(r, 20));
+
+describe('atk19b recover across tabs and a clock correction', () => {
+  it('tab A’s inquiry is out; the machine clock is corrected 10 minutes forward (NTP); tab B’s "Check with the processor" does not call recover while A’s call is still out', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    let out = 0;
+    let most = 0;
+    const hold = deferred<RecoverAnswer>();
+    const recover = (): Promise<RecoverAnswer> => {
+      out++;
+      most = Math.max(most, out);
+      return hold.promise.finally(() => out--);
+    };
+    const tab = (extra: Partial<GuardOptions> = {}) =>
+      createGuard({
+        ...OPTIONS,
+        store: indexedDbStore(db),
+        clock: time.clock,
+        scheduler: time.scheduler,
+        recover,
+        recoverAfter: '1h',
+        ...extra,
+      });
+    const a = await tab();
+    const b = await tab();
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    const id = decision.attempt!.id;
+    await flush();
+    const first = a.recoverNow(id);
+    await flush();
+    expect(out).toBe(1);
+    time.jump(10 * 60_000);
+    const second = b.recoverNow(id);
+    await flush();
+    expect(most).toBe(1);
+    hold.resolve({ status: 'cancelled' });
+    await Promise.all([first, second]);
+    await a.close();
+    await b.close();
+  });
+});
+
+describe('atk19b recover of another live tab’s charge', () => {
+  it('a tab that opens while another tab is charging does not call recover on that charge before it is stale (pendingTimeout), and a charge of the same sale in the new tab is not let through', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    const asked: string[] = [];
+    const recover = (attempt: { id: string }): RecoverAnswer => {
+      asked.push(attempt.id);
+      // The processor has not finished the charge (the customer is entering a PIN): "not found".
+      return { status: 'cancelled' };
+    };
+    const tab = () =>
+      createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler, recover, recoverAfter: '5s' });
+    const a = await tab();
+    const answer = deferred<{ approved: true }>();
+    const submits: string[] = [];
+    const charging = a.charge(sale, (attempt) => {
+      submits.push(attempt.id);
+      return answer.promise;
+    });
+    await flush();
+    expect(submits.length).toBe(1);
+    // Another tab opens (a second window of the web POS), 20 s into tab A's charge.
+    await time.advance(20_000);
+    const b = await tab();
+    await time.advance(10_000);
+    await flush();
+    const again = await b.charge(
+      sale,
+      async (attempt) => {
+        submits.push(attempt.id);
+        return { approved: true };
+      },
+      { confirm: () => true },
+    );
+    answer.resolve({ approved: true });
+    await charging;
+    expect({ secondApproved: again.status === 'approved', submits: submits.length }).toEqual({ secondApproved: false, submits: 1 });
+    expect(asked).toEqual([]);
+    await a.close();
+    await b.close();
+  });
+});
