@@ -20,7 +20,7 @@ import { readFor, recall } from './recall.js';
 import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
 import { settle } from './settle.js';
-import { journal, storageError, write } from './writes.js';
+import { journal, persist, storageError, write } from './writes.js';
 
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
 const CLOCK_ANOMALY_MS = 120_000;
@@ -289,6 +289,9 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
     track(ctx, record);
+    // The store took a write again: what an earlier failure left in memory only is written now, before
+    // the sale goes ahead (a crash after it must not lose a refund paid while the disk was away).
+    if (ctx.unpersisted.size > 0) await persist(ctx, []);
     return issue(ctx, sale, now, { verdict: 'allow', findings: cutOffMeanwhile ? [...shown, SHARED_UNAVAILABLE] : shown, record });
   }
   if (failure === 'refused') {

@@ -23,7 +23,7 @@ import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
-import { journal, journalStarted, storageError, storeCall, storeCallSync } from './writes.js';
+import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -242,6 +242,9 @@ async function closeOnce(ctx: GuardContext): Promise<void> {
     // The store's own unsubscribe failing must not keep the guard open.
   }
   await Promise.all(ctx.inflight);
+  // What a failed write left in memory only gets one more try before the store closes (a till shut
+  // down after a disk hiccup): else it was lost with the process, a refund paid meanwhile included.
+  if (ctx.unpersisted.size > 0 && owners.holds(ctx.o.store, ctx.guard)) await persist(ctx, []);
   ctx.events.clear();
   if (owners.release(ctx.o.store, ctx.guard)) {
     const { store } = ctx.o;
