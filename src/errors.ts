@@ -143,7 +143,7 @@ export abstract class GuardError<Code extends GuardErrorCode = GuardErrorCode> e
   constructor(code: Code, message: string, options: GuardErrorOptions<Code> = {}) {
     // Values reach messages through describeValue, which masks them; this is
     // the safeguard for any that did not: no guard error carries a card number.
-    super(safe(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(safe(message), options.cause === undefined ? undefined : { cause: maskedError(options.cause) });
     this.code = code;
     this.field = options.field === undefined ? undefined : safe(options.field);
     this.issues = Object.freeze((options.issues ?? implicitIssues(code, this.field, this.message)).map(safeIssue));
@@ -374,5 +374,36 @@ export function errorText(error: unknown): string {
     return `${error instanceof Error ? redact(String(error.name)) : describeValue(error)} without a message`;
   } catch {
     return 'a thrown value that cannot be read';
+  }
+}
+
+/**
+ * Something thrown, as it may be handed on (a `cause`, an event's or a
+ * result's `error`): the same value when it carries no card data, else a
+ * copy of it (same name) whose message, stack and own text properties are
+ * masked, as a logger would print them (`util.inspect` prints the stack and
+ * the cause). Never throws.
+ */
+export function maskedError(error: unknown, depth = 0): unknown {
+  try {
+    if (typeof error === 'string') return redact(error);
+    if (!(error instanceof Error) || depth > 3) return error;
+    const own = Object.entries(error).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+    const cause = error.cause === undefined ? undefined : maskedError(error.cause, depth + 1);
+    const dirty =
+      redact(error.message) !== error.message ||
+      (typeof error.stack === 'string' && redact(error.stack) !== error.stack) ||
+      own.some(([, text]) => redact(text) !== text) ||
+      cause !== error.cause;
+    if (!dirty) return error;
+    const copy = new Error(redact(error.message), cause === undefined ? undefined : { cause });
+    for (const [key, text] of own) {
+      Object.defineProperty(copy, key, { value: redact(text), enumerable: true, writable: true, configurable: true });
+    }
+    Object.defineProperty(copy, 'name', { value: error.name, writable: true, configurable: true });
+    if (typeof error.stack === 'string') copy.stack = redact(error.stack);
+    return copy;
+  } catch {
+    return new Error('a thrown value that cannot be read');
   }
 }

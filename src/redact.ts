@@ -9,18 +9,31 @@ import { maskCardNumbers, maskLongNumbers } from './pan.js';
 
 // Track 1 (%B<pan>^NAME^YYMM…?) and track 2 (;<pan>=YYMM…?, or D for = as
 // EMV tag 57 writes it) as a card reader emits them: all of it is card data.
-const TRACK = /%?B\d{12,19}\^[^^\n]{0,26}\^\d{4}[^\s?]*\??|;?\d{12,19}[=D]\d{4}[^\s?]*\??/g;
+// A reader may write track 1's number in groups ("%B4111 1111 1111 1111^…").
+const TRACK = /%?B\d(?:[ -]?\d){11,18}\^[^^\n]{0,26}\^\d{4}[^\s?]*\??|;?\d{12,19}[=D]\d{4}[^\s?]*\??/g;
 const EXPIRY = /\b(?:0[1-9]|1[0-2])\s?\/\s?(?:\d{2}|\d{4})\b/g;
-// MMYY, MM-YY, MM.YYYY… are too common to mask alone, but not after "exp".
-const NAMED_EXPIRY = /\b(exp(?:iry|ires|iration)?|valid\s+thru|good\s+thru)\b(\W{0,3})(?:0[1-9]|1[0-2])[/\-. ]?(?:\d{4}|\d{2})\b/gi;
-const SECURITY_CODE = /\b(cvv2?|cvc2?|cvn|csc|cid|pin)\b(\W{0,3})\d{3,6}\b/gi;
+// MMYY, MM-YY, MM.YYYY, YYYY-MM… are too common to mask alone, but not after
+// a label: "exp", "exp12/29", "expiry date 1229", "valid thru", 有效期. The
+// label may run onto the date; a word such as "expected" never matches (no
+// digits follow "exp" in it).
+const NAMED_EXPIRY =
+  /(\bexp(?:iry|ires|iration)?(?:\s+date)?|\bvalid\s+thru|\bgood\s+thru|有效期(?:至|到)?)(\W{0,3})(?:(?:0[1-9]|1[0-2])[/\-. ]?(?:\d{4}|\d{2})|(?:19|20)\d{2}[/\-. ]?(?:0[1-9]|1[0-2]))(?!\d)/gi;
+// "CVV 123", "CVV is 123", "security code: 1234", 安全码 123.
+const SECURITY_CODE =
+  /(\b(?:cvv2?|cvc2?|cvn|csc|cid|pin|security\s+code|card\s+code)\b|安全码|安全碼|验证码|驗證碼|校验码)((?:\s+(?:is|was|of))?\W{0,3})\d{3,6}(?!\d)/gi;
 const CARD_NUMBER = '[card number removed]';
+// Control characters (but tab and newline) and bidirectional overrides: an
+// ESC sequence clears the screen of whoever tails the journal, a U+202E
+// shows "1234" where "4321" is kept. Each becomes U+FFFD, visibly there.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Masks card data in prose: track data, every card number and every other
  * number of 12 digits or more written like one (a mistyped card number is
  * still one; pan.ts says what "written like one" is, so amounts and dates
- * next to each other are not), expiry dates and security codes.
+ * next to each other are not), expiry dates and security codes; and
+ * replaces control characters (but tab and newline) and bidi overrides.
  */
 export function redact(text: string): string {
   return text
@@ -28,8 +41,13 @@ export function redact(text: string): string {
     .replace(/[^]+/, (all) => maskLongNumbers(all, CARD_NUMBER))
     .replace(EXPIRY, '[expiry removed]')
     .replace(NAMED_EXPIRY, '$1$2[expiry removed]')
-    .replace(SECURITY_CODE, '$1$2[removed]');
+    .replace(SECURITY_CODE, '$1$2[removed]')
+    .replace(CONTROL, '\uFFFD');
 }
+
+/** What an identifier may not hold: any control character (tab and newline included) or bidi override (see sale.ts). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+export const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Masks track data and card numbers only (by the guard's rule, pan.ts),

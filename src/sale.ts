@@ -3,7 +3,7 @@ import { CARD_SHAPE, checkCard, isSensitive, sensitiveIssues, type CardFacts, ty
 import { GuardInputError, fail, failAll, issue, type GuardIssue } from './errors.js';
 import { issueRule, valueAt } from './issues.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { redact } from './redact.js';
+import { UNPRINTABLE, redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { GuardStore, Sale, SaleKind } from './types.js';
 
@@ -31,6 +31,8 @@ const idText = (max: number) =>
     // card number (a PAN scanned into the order field) is refused, not
     // masked: two masked ids could then match each other.
     z.refine((s) => !containsCardNumber(s), { error: NO_CARD_NUMBER }),
+    // Shown on screens and in reports as it is: an ESC sequence or a bidi override would rewrite them.
+    z.refine((s) => !UNPRINTABLE.test(s), { error: 'must not contain control characters or bidirectional overrides' }),
   );
 
 // Messages say the rule; the field name and the bad value are added by `fail`.

@@ -12,7 +12,7 @@
  * expired (its holder died). The count of tries is kept with the attempt too,
  * so it survives restarts and is never reset.
  */
-import { GuardConfigError, GuardStateError, errorText, isGuardError } from '../errors.js';
+import { GuardConfigError, GuardStateError, errorText, isGuardError, maskedError } from '../errors.js';
 import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
@@ -420,7 +420,8 @@ async function applyAnswer(
   const at = guardNow(ctx);
   let outcome: Outcome | undefined;
   let notes: string[] = [];
-  let error = thrown;
+  // Handed on in the event and the result: masked, as the journal's text of it is.
+  let error = maskedError(thrown);
   const read = thrown === undefined ? recoverOutcome(answer) : undefined;
   if (read) ({ outcome, notes } = read);
   else if (thrown === undefined && answer !== undefined && answer !== null) {

@@ -3,7 +3,7 @@
  * they finish, records persisted with a retry of what an earlier failure left
  * in memory only, the journal, and store failures as the guard's own errors.
  */
-import { GuardStorageError, errorText, isGuardError } from '../errors.js';
+import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
 import type { GuardContext } from './context.js';
 
@@ -54,7 +54,7 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
 }
 
 export function storageError(ctx: GuardContext, error: unknown, operation: string): void {
-  ctx.events.emit({ type: 'storage-error', error, operation });
+  ctx.events.emit({ type: 'storage-error', error: maskedError(error), operation });
 }
 
 export function journal(ctx: GuardContext, entry: JournalEntry): void {
