@@ -10,7 +10,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { base64url, secretBytes } from '../fingerprint.js';
-import type { JournalEntry, JournalHead, JournalSeal } from '../types.js';
+import type { JournalEntry, JournalHead, JournalSeal, SealedJournalEntry } from '../types.js';
 
 /** The metadata key under which a store keeps its journal head, as `JSON.stringify({ seq, hash })`. */
 export const JOURNAL_HEAD = 'journal-head';
@@ -75,7 +75,9 @@ export function journalSeal(secret: string | Uint8Array): JournalSeal {
   const hash = journalHasher(secret);
   return (entry, previous) => {
     // One copy of the entry; a stale seq or hash it carried is replaced (and `hash` is never hashed).
-    const sealed = { ...entry, seq: (previous?.seq ?? 0) + 1, hash: '' };
+    // Object.assign, not `{ ...entry, seq, hash }`: V8 gives a spread that adds keys a property store
+    // several times its size, and a memoryStore keeps 10k sealed entries (589 B each against 149 B).
+    const sealed: SealedJournalEntry = Object.assign({}, entry, { seq: (previous?.seq ?? 0) + 1, hash: '' });
     sealed.hash = hash(sealed, previous?.hash ?? '');
     return sealed;
   };
