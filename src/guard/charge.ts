@@ -176,9 +176,12 @@ async function settleOrKeep(ctx: GuardContext, attemptId: string, outcome: Outco
   try {
     return { record: await settleAnswer(ctx, attemptId, outcome), applied: true };
   } catch (error) {
+    const owner = ownerOf(ctx);
     const current =
-      error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await kept(ownerOf(ctx), attemptId, outcome) : undefined;
+      error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await kept(owner, attemptId, outcome) : undefined;
     if (current === undefined) throw error;
+    // Its answer is in, though it could not apply: the attempt is no longer this guard's charge.
+    owner.charging.delete(attemptId);
     return { record: current, applied: false };
   }
 }

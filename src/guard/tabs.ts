@@ -82,8 +82,12 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   // A message or a store read can be older than what this guard holds.
   if (held && held.updatedAt > adopted.updatedAt) return;
   // This guard is charging it: the processor's answer here is the truth,
-  // whatever another tab (that took it for a dead tab's) settled it as.
-  if (held && ctx.charging.has(held.id) && adopted.status !== held.status) {
+  // whatever another tab (that took it for a dead tab's) settled it as;
+  // except an approval (found by a status inquiry, or refunded since): the
+  // money was taken, and no answer but a reversal may take that back (SPEC
+  // §2). Adopted, a decline or timeout here is then a late answer, kept.
+  const taken = adopted.status === 'approved' || adopted.status === 'refunded';
+  if (held && ctx.charging.has(held.id) && adopted.status !== held.status && !taken) {
     ctx.charging.set(held.id, adopted.status);
     return;
   }
