@@ -210,7 +210,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   // peek reads them whatever memory says: it makes no claim that would meet
   // them, and another terminal's new reservation is not announced at all.
   const stale = !mode.reserve || findings.some(standsAgainst(mode.lifted ?? []));
-  if (!unread && ctx.o.store.claim && stale && (await refreshed(ctx, sale))) {
+  if (!unread && ctx.o.store.claim && stale && (await refreshed(ctx, sale, findings))) {
     assertOpen(ctx);
     now = guardNow(ctx);
     findings = evaluate(sale, ctx.index, now, ctx.o);
@@ -336,12 +336,19 @@ function claimReads(ctx: GuardContext, mode: DecideMode): boolean {
   return mode.reserve && mode.retried !== true && typeof store.claim === 'function' && store.cutOff?.() !== true;
 }
 
-/** Reads what a shared store holds for the sale's keys into memory (a claim that writes nothing); false if it could not. */
-async function refreshed(ctx: GuardContext, sale: SaleFacts): Promise<boolean> {
+/**
+ * Reads what a shared store holds for the sale's keys into memory (a claim
+ * that writes nothing), and the attempts memory holds against it, by id: a
+ * store files live records only, so one settled elsewhere (declined, voided)
+ * is no longer under the keys, and only its id finds the new version
+ * (without BroadcastChannel, nothing else tells this tab). False if it could not.
+ */
+async function refreshed(ctx: GuardContext, sale: SaleFacts, findings: readonly Finding[]): Promise<boolean> {
   const { store } = ctx.o;
   const claim = (store.claim as NonNullable<typeof store.claim>).bind(store);
   const { keys } = claimOf({ ...sale, id: '' } as AttemptRecord);
-  const ids = sale.refundOf === undefined ? [] : [sale.refundOf];
+  const against = findings.flatMap((finding) => (finding.attemptId === undefined ? [] : [finding.attemptId]));
+  const ids = [...new Set([...(sale.refundOf === undefined ? [] : [sale.refundOf]), ...against])];
   const reading = write(ctx, () =>
     claim({ keys, ids }, (related) => {
       for (const other of related) adoptUnlessRecovered(ctx, other);
