@@ -98,6 +98,13 @@ export interface GuardContext {
   /** Set by the first close(): every later call waits for the same close, and nothing is scheduled again. */
   closing: Promise<void> | undefined;
   /**
+   * Set when the store refused a call as taken over (TAKEN_OVER: another
+   * store object opened the same file, as a hot reload does): fenced as by
+   * another guard over this store object, never a storage failure that
+   * `onStorageError` could let a sale through.
+   */
+  storeFenced: boolean;
+  /**
    * What the guard this one fenced heard while this one started and must be
    * acted on once (a conflict to report, a recount, a key check): applied
    * here once started, or handed back with the store if the start fails.
@@ -203,6 +210,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     starting: undefined,
     fenced: undefined,
     closing: undefined,
+    storeFenced: false,
     heard: [],
     misconfigured: undefined,
     nextHistoryPrune: Number.NEGATIVE_INFINITY,
@@ -252,9 +260,14 @@ export function misconfiguration(ctx: GuardContext): GuardConfigError | undefine
   return ctx.misconfigured;
 }
 
+/** Whether `ctx` still owns its store: not fenced by another guard over it, nor by the store itself. */
+export function holdsStore(ctx: GuardContext): boolean {
+  return !ctx.storeFenced && owners.holds(ctx.o.store, ctx.guard);
+}
+
 export function assertOpen(ctx: GuardContext): void {
   if (ctx.closed) throw new GuardStateError('CLOSED', 'this guard was closed (guard.close()): use a guard from a new createGuard call');
-  if (!owners.holds(ctx.o.store, ctx.guard)) {
+  if (!holdsStore(ctx)) {
     throw new GuardStateError(
       'TAKEN_OVER',
       'another guard was created over this store and took it over, as after a crash: use that guard; this one no longer reads or writes',

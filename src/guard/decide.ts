@@ -278,6 +278,11 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     }
     return !evaluate(sale, excluding(ctx.index, record.id), now, ctx.o).some(standsAgainst(lifted));
   });
+  if (failure !== undefined && ctx.storeFenced) {
+    // The store was taken over under this guard (its file opened again): a take-over, not a disk failure.
+    ctx.index.remove(record.id);
+    assertOpen(ctx);
+  }
   // Read again: the check on entry narrowed `ctx.misconfigured` for the compiler, but the reservation awaited.
   const misconfigured = misconfiguration(ctx);
   if (failure === undefined && misconfigured) {

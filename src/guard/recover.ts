@@ -17,7 +17,7 @@ import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, contextOf, guardNow, owners, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
+import { assertOpen, contextOf, guardNow, holdsStore, owners, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
 import { isSubmitting } from './submits.js';
@@ -172,7 +172,7 @@ function schedule(ctx: GuardContext): void {
 
 function runDue(ctx: GuardContext): void {
   const recovery = ctx.recovery;
-  if (recovery.stopped || ctx.closed || !owners.holds(ctx.o.store, ctx.guard)) return;
+  if (recovery.stopped || ctx.closed || !holdsStore(ctx)) return;
   const now = guardNow(ctx);
   const running = inProgress(ctx);
   for (const [id, watch] of recovery.watched) {
@@ -257,7 +257,7 @@ function ownerOf(ctx: GuardContext): GuardContext {
 
 /** Whether `ctx` may still write: open, and not taken over. */
 function writable(ctx: GuardContext): boolean {
-  return !ctx.closed && owners.holds(ctx.o.store, ctx.guard);
+  return !ctx.closed && holdsStore(ctx);
 }
 
 /** One try: the lease taken, `recover` asked, its answer applied or recorded, the lease given back. */

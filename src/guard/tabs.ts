@@ -4,7 +4,7 @@ import { isLive } from '../lifecycle.js';
 import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
-import { KEY_CHECK, contextOf, guardNow, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
+import { KEY_CHECK, contextOf, guardNow, holdsStore, notTheMerchantsSecret, owners, type GuardContext } from './context.js';
 import { journal, storageError, write } from './writes.js';
 import { track } from './recover.js';
 import { recountSent } from './settle.js';
@@ -12,7 +12,7 @@ import { recountSent } from './settle.js';
 /** What a shared store says another tab or process changed. */
 export function applyChange(ctx: GuardContext, change: StoreChange): void {
   if (ctx.closed) return;
-  if (ONCE.has(change.type) && !owners.holds(ctx.o.store, ctx.guard)) return handOn(ctx, change);
+  if (ONCE.has(change.type) && !holdsStore(ctx)) return handOn(ctx, change);
   if (change.type === 'record') adopt(ctx, change.record);
   else if (change.type === 'unpersisted') adoptAnnounced(ctx, change.record);
   else if (change.type === 'conflict') conflict(ctx, change.code, change.attempts);
@@ -20,7 +20,7 @@ export function applyChange(ctx: GuardContext, change: StoreChange): void {
   else if (change.type === 'meta-conflict') metaConflict(ctx, change.key, change.held);
   else if (change.type === 'problem') journal(ctx, { at: guardNow(ctx), type: 'storage', detail: change.detail });
   // A guard fenced by a take-over still starting hears the store (to be whole if handed it back), but its copies may be old.
-  else if (owners.holds(ctx.o.store, ctx.guard)) void restore(ctx, change.detail);
+  else if (holdsStore(ctx)) void restore(ctx, change.detail);
 }
 
 /** Changes acted on once, by the guard that holds the store: reports, recounts, the key check, problems found. */

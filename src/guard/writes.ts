@@ -5,7 +5,7 @@
  */
 import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
-import type { GuardContext } from './context.js';
+import { assertOpen, type GuardContext } from './context.js';
 
 /**
  * Issues a store write now, in call order, without waiting for earlier
@@ -14,12 +14,17 @@ import type { GuardContext } from './context.js';
  * together instead of one after another.
  */
 export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> {
-  let pending: Promise<T>;
+  let called: Promise<T>;
   try {
-    pending = call();
+    called = call();
   } catch (error) {
-    pending = Promise.reject(error);
+    called = Promise.reject(error);
   }
+  // Noted before any caller hears of the failure: a store fenced under this guard is a take-over.
+  const pending = called.catch((error: unknown) => {
+    if (error instanceof GuardStorageError && error.code === 'TAKEN_OVER') fencedByStore(ctx);
+    throw error;
+  });
   const settled = pending.then(
     () => undefined,
     () => undefined,
@@ -27,6 +32,18 @@ export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> 
   ctx.inflight.add(settled);
   void settled.then(() => ctx.inflight.delete(settled));
   return pending;
+}
+
+/**
+ * The store refused a write as taken over (another store object opened its
+ * file): this guard is fenced as if another guard took its store over. No
+ * more tries; every call from now on throws TAKEN_OVER (assertOpen).
+ */
+function fencedByStore(ctx: GuardContext): void {
+  ctx.storeFenced = true;
+  ctx.recovery.stopped = true;
+  ctx.recovery.cancel?.();
+  ctx.recovery.cancel = undefined;
 }
 
 export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
@@ -42,6 +59,8 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
         ctx.unpersisted.delete(record.id);
       },
       (error: unknown) => {
+        // Fenced: the file's owner is another guard now; nothing is kept here as if the disk had failed.
+        if (ctx.storeFenced) return;
         // The outcome is real whether or not the disk took it: keep it in
         // memory, retry on the next write, and tell the app.
         ctx.unpersisted.add(record.id);
@@ -51,6 +70,7 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
     ),
   );
   await Promise.all(writes);
+  if (ctx.storeFenced) assertOpen(ctx);
 }
 
 export function storageError(ctx: GuardContext, error: unknown, operation: string): void {

@@ -862,11 +862,13 @@ describe('fileStore ownership', () => {
     const retry = await second.begin({ amount: 990, currency: 'USD', card: { pan: '4111111111111111' } });
     expect(retry.verdict).toBe('block');
     expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
-    // The first guard's store no longer writes: its settle fails instead of interleaving lines.
-    const events: string[] = [];
-    first.on('storage-error', (event) => events.push(event.operation));
-    await first.settle(decision.attempt?.id as string, { status: 'approved' }).catch(() => undefined);
-    expect(events).toContain('put');
+    // The first guard's store no longer writes: its settle fails instead of interleaving lines, as a
+    // take-over (never kept in memory as if the disk had failed, nor let through by onStorageError).
+    const error = await first.settle(decision.attempt?.id as string, { status: 'approved' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GuardStateError', code: 'TAKEN_OVER' });
+    await expect(first.begin({ amount: 991, currency: 'USD', card: { pan: '4111111111111111' } })).rejects.toMatchObject({
+      code: 'TAKEN_OVER',
+    });
     await second.close();
     await first.close();
   });
