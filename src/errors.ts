@@ -65,6 +65,8 @@ export type GuardInputErrorCode =
   | 'INVALID_ATTEMPT'
   /** `guard.applyReconciliation(report)` given something that is not a `ReconcileReport`. */
   | 'INVALID_REPORT'
+  /** `verifyJournal(entries, …)` given entries that are not an iterable. */
+  | 'INVALID_JOURNAL'
   | 'INVALID_SUBMIT'
   /**
    * `submit` resolved something that is not `{ approved: true | false, … }`: a

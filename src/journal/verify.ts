@@ -4,6 +4,7 @@
  * caller reads the entries (`readJournal` from `pos-duplicate-guard/node`
  * for a file store's journal, `store.journal()` for a memory store's).
  */
+import { GuardInputError, describeValue, invalidOption } from '../errors.js';
 import type { JournalEntry, JournalHead } from '../types.js';
 import { headOf, journalHasher } from './chain.js';
 
@@ -70,6 +71,7 @@ export function journalVerifier(options: VerifyJournalOptions): {
   corrupt(): void;
   result(): JournalVerification;
 } {
+  checkOptions(options);
   const hash = journalHasher(options.secret);
   const { head } = options;
   const rotated = options.rotated === true || options.from !== undefined;
@@ -86,6 +88,14 @@ export function journalVerifier(options: VerifyJournalOptions): {
   const add = (entry: JournalEntry | null): void => {
     entries++;
     if (failure) return;
+    try {
+      check(entry);
+    } catch {
+      // Not an entry the chain can hash (a cycle, a throwing getter): damage, as a line that is not JSON.
+      fail(expected(), 'edited');
+    }
+  };
+  const check = (entry: JournalEntry | null): void => {
     const seq = (entry as Partial<JournalEntry> | null)?.seq;
     if (awaited !== undefined) return void (seq === awaited && fail(awaited, 'reordered'));
     if (lowest !== undefined) return void (Number.isSafeInteger(seq) && (lowest = Math.min(lowest, seq as number)));
@@ -144,6 +154,31 @@ export function journalVerifier(options: VerifyJournalOptions): {
  */
 export function verifyJournal(entries: Iterable<JournalEntry>, options: VerifyJournalOptions): JournalVerification {
   const verifier = journalVerifier(options);
+  if (typeof (entries as Partial<Iterable<JournalEntry>> | null | undefined)?.[Symbol.iterator] !== 'function') {
+    throw new GuardInputError(
+      'INVALID_JOURNAL',
+      `\`entries\` must be an iterable of journal entries (an array), got ${describeValue(entries)}`,
+      {
+        field: 'entries',
+      },
+    );
+  }
   for (const entry of entries) verifier.add(entry);
   return verifier.result();
+}
+
+/** Options a caller built by hand are checked: a head passed as the stored text would verify as no head at all. */
+function checkOptions(options: VerifyJournalOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    invalidOption('options', 'must be an object: { secret, head?, rotated?, from? }', options);
+  }
+  const { head, rotated, from } = options;
+  const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
+  if (head !== undefined && (typeof head !== 'object' || head === null || !seq(head.seq) || typeof head.hash !== 'string')) {
+    invalidOption('head', "must be { seq, hash }: the stored text parsed with parseJournalHead(await store.getMeta('journal-head'))", head);
+  }
+  if (rotated !== undefined && typeof rotated !== 'boolean') invalidOption('rotated', 'must be a boolean', rotated);
+  if (from !== undefined && !seq(from)) {
+    invalidOption('from', "must be a seq (an integer from 1): parseJournalFrom(await store.getMeta('journal-from'))", from);
+  }
 }
