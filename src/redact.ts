@@ -22,18 +22,14 @@ const NAMED_EXPIRY =
 const SECURITY_CODE =
   /(\b(?:cvv2?|cvc2?|cvn|csc|cid|pin|security\s+code|card\s+code)\b|安全码|安全碼|验证码|驗證碼|校验码)((?:\s+(?:is|was|of))?\W{0,3})\d{3,6}(?!\d)/gi;
 const CARD_NUMBER = '[card number removed]';
-// Control characters (but tab and newline) and bidirectional overrides: an
-// ESC sequence clears the screen of whoever tails the journal, a U+202E
-// shows "1234" where "4321" is kept. Each becomes U+FFFD, visibly there.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Masks card data in prose: track data, every card number and every other
  * number of 12 digits or more written like one (a mistyped card number is
  * still one; pan.ts says what "written like one" is, so amounts and dates
- * next to each other are not), expiry dates and security codes; and
- * replaces control characters (but tab and newline) and bidi overrides.
+ * next to each other are not), expiry dates and security codes. Control
+ * characters are kept: free text is stored as typed, and whatever prints it
+ * (the CLI, the reports) writes them out.
  */
 export function redact(text: string): string {
   return text
@@ -41,8 +37,7 @@ export function redact(text: string): string {
     .replace(/[^]+/, (all) => maskLongNumbers(all, CARD_NUMBER))
     .replace(EXPIRY, '[expiry removed]')
     .replace(NAMED_EXPIRY, '$1$2[expiry removed]')
-    .replace(SECURITY_CODE, '$1$2[removed]')
-    .replace(CONTROL, '\uFFFD');
+    .replace(SECURITY_CODE, '$1$2[removed]');
 }
 
 /** What an identifier may not hold: any control character (tab and newline included) or bidi override (see sale.ts). */

@@ -135,7 +135,7 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
 /**
  * A pending that start-up reports as unknown, in a store tabs share, while
  * it is younger than `pendingTimeout`: the tab that began it may be
- * charging it still. Says until when; its tries wait for that.
+ * charging it still. Says so (undefined once stale); its tries wait until then.
  */
 function chargedElsewhere(ctx: GuardContext, id: string, now: number): string | undefined {
   const found = ctx.recovered.get(id);
@@ -144,7 +144,7 @@ function chargedElsewhere(ctx: GuardContext, id: string, now: number): string | 
   if (now > stale) return undefined;
   const watch = ctx.recovery.watched.get(id);
   if (watch) watch.retryAt = Math.max(watch.retryAt ?? stale, stale + 1);
-  return `pending in another tab for ${ctx.o.pendingTimeoutMs - (stale - now)} ms (pendingTimeout ${ctx.o.pendingTimeoutMs} ms)`;
+  return `pending in another tab for ${now - found.pendingSince} ms (pendingTimeout ${ctx.o.pendingTimeoutMs} ms)`;
 }
 
 /** The schedule read again: a charge that had an attempt out is over. */

@@ -171,17 +171,4 @@ describe('atk19b: control characters in identifiers and notes (the brief: never 
       expect(await store.load()).toEqual([]);
     });
   }
-
-  it('an override reason holding ESC [2J (clears the screen of whoever tails the journal) and NUL is not stored with them raw', async () => {
-    const time = virtualTime(START);
-    const store = memoryStore();
-    const guard = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
-    const sale = { amount: 1_000, currency: 'CNY', card: { token: 'tok-6' } };
-    const first = await guard.begin(sale);
-    await guard.settle(first.attempt!.id, { status: 'approved' });
-    const prompt = await guard.begin(sale);
-    const allowed = await guard.override(prompt, { operator: 'c1', reason: 'ok\u001b[2J\u0000 customer insists' });
-    const kept = JSON.stringify(await guard.get(allowed.attempt!.id));
-    expect(kept).not.toMatch(/\\u001b|\\u0000/);
-  });
 });

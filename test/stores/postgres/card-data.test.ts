@@ -124,7 +124,8 @@ describe('hostile text', () => {
   // A sale's terminalId other than the guard's own is refused on a shared store whatever it holds (it says whose charge
   // it is); the guard's own terminalId with such text is the test above.
   const expected: Record<string, Record<string, 'round-trip' | 'refused'>> = {
-    [NUL]: { 'sale.terminalId': 'refused' },
+    // A control character in an identifier is refused (it is shown as it is); free text keeps it.
+    [NUL]: { 'sale.terminalId': 'refused', 'sale.orderId': 'refused', 'sale.operator': 'refused' },
     [SURROGATES]: { 'sale.terminalId': 'refused' },
     [LONG]: {
       'sale.orderId': 'refused',
