@@ -8,31 +8,23 @@
  * "exp…": "CVV is 123", "安全码 123" (the Chinese till's word for it),
  * "expiry date 1229" go to the file, the journal and the events as typed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Guard } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-cardtext-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempFile, keep } = scratch('atk19a-card-text-');
 
 async function tillWith(text: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'atk19a-ct-'));
-  dirs.push(dir);
-  const path = join(dir, 'guard.jsonl');
+  const path = tempFile();
   const time = virtualTime(START);
   const g = await createGuard({ merchantId: 'M1', secret: SECRET, store: fileStore(path), clock: time.clock, scheduler: time.scheduler });
-  guards.push(g);
+  keep(g);
   const events: unknown[] = [];
   g.on('override', (e) => void events.push(e));
   g.on('settle', (e) => void events.push(e));

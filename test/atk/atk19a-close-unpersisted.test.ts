@@ -8,24 +8,17 @@
  * cleared by the operator), then is shut down for the night, restarts without
  * a refund it paid out, or a sale it charged: the retry is let through.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Guard, type GuardOptions } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createGuard, type GuardOptions } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { MASTERCARD, VISA } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-close-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempFile, keep } = scratch('atk19a-close-unpersisted-');
 
 /** node:fs/promises whose data-file writes fail with EIO while `disk.broken`. */
 function flakyDisk() {
@@ -50,15 +43,13 @@ function flakyDisk() {
 }
 
 function till(options: Partial<GuardOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'atk19a-cu-'));
-  dirs.push(dir);
-  const path = join(dir, 'guard.jsonl');
+  const path = tempFile();
   const time = virtualTime(START);
   const { disk, fs } = flakyDisk();
   const open = async () => {
     const store: FileStore = fileStore(path, { fs });
     const g = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler, ...options });
-    guards.push(g);
+    keep(g);
     return g;
   };
   return { time, disk, open };

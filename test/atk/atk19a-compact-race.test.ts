@@ -1,14 +1,12 @@
 /**
  * atk19a: fileStore compaction racing concurrent begins; two guards on one file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Guard } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 import { verifyJournal } from '../../src/index.js';
 import { journalAnchors, readJournal } from '../../src/stores/file/journal-read.js';
 
@@ -21,17 +19,7 @@ async function verifyFile(path: string) {
 
 const SECRET = 'atk19a-compact-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tempFile = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'atk19a-'));
-  dirs.push(dir);
-  return join(dir, 'guard.jsonl');
-};
+const { tempFile, keep } = scratch('atk19a-compact-race-');
 const sale = (amount = 1_000, pan = VISA) => ({ amount, currency: 'CNY', card: { pan } });
 async function all<T>(ps: Promise<T>[]): Promise<(T | Error)[]> {
   return Promise.all(ps.map((p) => p.catch((e: unknown) => e as Error)));
@@ -43,7 +31,7 @@ describe('atk19a: compaction racing begins; two guards on one file (holds)', () 
     const time = virtualTime(START);
     const store = fileStore(path, { compactAfter: { deadLines: 0, deadRatio: 0 } });
     const g = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
-    guards.push(g);
+    keep(g);
     for (let i = 0; i < 30; i++) await (await g.begin(sale(100 + i))).attempt!.approve();
     const ops: Promise<unknown>[] = [];
     for (let i = 0; i < 50; i++) {
@@ -56,7 +44,7 @@ describe('atk19a: compaction racing begins; two guards on one file (holds)', () 
     expect(rs.filter((r) => (r as { verdict?: string } | undefined)?.verdict === 'block')).toHaveLength(25);
     const store2 = fileStore(path);
     const g2 = await createGuard({ merchantId: 'M1', secret: SECRET, store: store2, clock: time.clock, scheduler: time.scheduler });
-    guards.push(g2);
+    keep(g2);
     expect(await g2.attempts({ status: 'unknown' })).toHaveLength(25);
     const again = await all(Array.from({ length: 25 }, (_, i) => g2.begin(sale(5000 + i))));
     expect(again.every((r) => !(r instanceof Error) && r.verdict === 'block')).toBe(true);
@@ -75,7 +63,7 @@ describe('atk19a: compaction racing begins; two guards on one file (holds)', () 
         clock: time.clock,
         scheduler: time.scheduler,
       });
-      guards.push(g);
+      keep(g);
       const ds = await Promise.all(Array.from({ length: 20 }, (_, i) => g.begin(sale(100 + i))));
       void Promise.all(ds.slice(0, 10).map((d) => d.attempt!.approve().catch(() => undefined)));
       const g2 = await createGuard({
@@ -85,7 +73,7 @@ describe('atk19a: compaction racing begins; two guards on one file (holds)', () 
         clock: time.clock,
         scheduler: time.scheduler,
       });
-      guards.push(g2);
+      keep(g2);
       await Promise.all(ds.slice(10).map((d) => g.settle(d.attempt!.id, { status: 'declined' }).catch(() => undefined)));
       await g2.begin(sale(9999));
       await g.begin(sale(8888)).catch(() => undefined);

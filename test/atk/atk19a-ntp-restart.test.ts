@@ -9,21 +9,14 @@
  * A charge whose outcome is unknown must block its retry (SPEC §1, field
  * failures 2 and 3) until settled; it is 40 seconds old.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Guard } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createGuard } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-ntp-secret-0123456789abcdef';
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempFile, keep } = scratch('atk19a-ntp-restart-');
 const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_ntp' } };
 
 describe('atk19a: an NTP correction forward, then a restart', () => {
@@ -32,9 +25,7 @@ describe('atk19a: an NTP correction forward, then a restart', () => {
     it.fails(
       `a charge begun 40 s before the restart, ${ending === 'unknown' ? 'timed out (unknown) after the correction' : 'still pending when the till died'}: its retry is blocked (UNKNOWN_OUTCOME) after the restart, not allowed`,
       async () => {
-        const dir = mkdtempSync(join(tmpdir(), 'atk19a-ntp-'));
-        dirs.push(dir);
-        const path = join(dir, 'guard.jsonl');
+        const path = tempFile();
         const time = virtualTime(Date.parse('2026-02-20T09:00:00Z')); // 9 days behind
         const open = async () => {
           const g = await createGuard({
@@ -44,7 +35,7 @@ describe('atk19a: an NTP correction forward, then a restart', () => {
             clock: time.clock,
             scheduler: time.scheduler,
           });
-          guards.push(g);
+          keep(g);
           return g;
         };
         const g = await open();

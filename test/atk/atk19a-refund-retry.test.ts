@@ -1,29 +1,17 @@
 /**
  * atk19a: double taps and a refund retried after a "system error" on a fileStore guard.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Guard } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createGuard } from '../../src/index.js';
 import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA, MASTERCARD } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-refund-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tempFile = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'atk19a-'));
-  dirs.push(dir);
-  return join(dir, 'guard.jsonl');
-};
+const { tempFile, keep } = scratch('atk19a-refund-retry-');
 
 /** node:fs/promises whose data-file writes fail while `disk.broken`. */
 function brokenDisk() {
@@ -65,7 +53,7 @@ async function setup(extra: Record<string, unknown> = {}) {
       ...extra,
       ...more,
     });
-    guards.push(g);
+    keep(g);
     return g;
   };
   return { path, time, disk, make, stores };

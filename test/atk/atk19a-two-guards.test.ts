@@ -12,29 +12,20 @@
  * on one path neither happens: the guard-level fencing is keyed by the store
  * object, and the store's own TAKEN_OVER is handled as a write failure.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, GuardError, type Decision, type Guard, type GuardOptions } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createGuard, GuardError, type Decision, type GuardOptions } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-two-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempFile, keep } = scratch('atk19a-two-guards-');
 const sale = { amount: 1_000, currency: 'CNY', card: { pan: VISA } };
 
 async function twoGuards(options: Partial<GuardOptions>) {
-  const dir = mkdtempSync(join(tmpdir(), 'atk19a-two-'));
-  dirs.push(dir);
-  const path = join(dir, 'guard.jsonl');
+  const path = tempFile();
   const time = virtualTime(START);
   const make = async () => {
     const g = await createGuard({
@@ -45,7 +36,7 @@ async function twoGuards(options: Partial<GuardOptions>) {
       scheduler: time.scheduler,
       ...options,
     });
-    guards.push(g);
+    keep(g);
     return g;
   };
   const older = await make();
@@ -78,9 +69,7 @@ describe('atk19a: the older of two guards on one file never charges what the own
   });
 
   it('an approval settled on the older guard after the take-over is refused (TAKEN_OVER), not kept where the owner never sees it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'atk19a-two-'));
-    dirs.push(dir);
-    const path = join(dir, 'guard.jsonl');
+    const path = tempFile();
     const time = virtualTime(START);
     const make = async () => {
       const g = await createGuard({
@@ -90,7 +79,7 @@ describe('atk19a: the older of two guards on one file never charges what the own
         clock: time.clock,
         scheduler: time.scheduler,
       });
-      guards.push(g);
+      keep(g);
       return g;
     };
     const older = await make();
