@@ -14,7 +14,7 @@ import {
 } from './errors.js';
 import { secretBytes } from './fingerprint.js';
 import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { redact } from './redact.js';
+import { redact, UNPRINTABLE } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
 import type {
@@ -103,6 +103,10 @@ function id(field: string, value: unknown, required: boolean): string | undefine
   }
   // Stored on every attempt: the same rule as a Sale's identifiers (sale.ts).
   if (containsCardNumber(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${NO_CARD_NUMBER}`, { field });
+  // Not quoted back: the value holds the very characters a terminal would obey.
+  if (UNPRINTABLE.test(value)) {
+    throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must not contain control characters or bidirectional overrides`, { field });
+  }
   return value;
 }
 

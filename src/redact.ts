@@ -15,12 +15,13 @@ const EXPIRY = /\b(?:0[1-9]|1[0-2])\s?\/\s?(?:\d{2}|\d{4})\b/g;
 // MMYY, MM-YY, MM.YYYY, YYYY-MM… are too common to mask alone, but not after
 // a label: "exp", "exp12/29", "expiry date 1229", "valid thru", 有效期. The
 // label may run onto the date; a word such as "expected" never matches (no
-// digits follow "exp" in it).
+// digits follow "exp" in it), nor a full date ("expires 2026-12-31": a day
+// follows, so it is no card's expiry).
 const NAMED_EXPIRY =
-  /(\bexp(?:iry|ires|iration)?(?:\s+date)?|\bvalid\s+thru|\bgood\s+thru|有效期(?:至|到)?)(\W{0,3})(?:(?:0[1-9]|1[0-2])[/\-. ]?(?:\d{4}|\d{2})|(?:19|20)\d{2}[/\-. ]?(?:0[1-9]|1[0-2]))(?!\d)/gi;
-// "CVV 123", "CVV is 123", "security code: 1234", 安全码 123.
+  /(\bexp(?:iry|ires|iration)?(?:\s+date)?|\bvalid\s+thru|\bgood\s+thru|有效期(?:至|到)?)(\W{0,3})(?:(?:0[1-9]|1[0-2])[/\-. ]?(?:\d{4}|\d{2})|(?:19|20)\d{2}[/\-. ]?(?:0[1-9]|1[0-2]))(?![-/.]?\d)/gi;
+// "CVV 123", "CVV is 123", "CVV number: 123", "security code: 1234", 安全码 123.
 const SECURITY_CODE =
-  /(\b(?:cvv2?|cvc2?|cvn|csc|cid|pin|security\s+code|card\s+code)\b|安全码|安全碼|验证码|驗證碼|校验码)((?:\s+(?:is|was|of))?\W{0,3})\d{3,6}(?!\d)/gi;
+  /(\b(?:cvv2?|cvc2?|cvn|csc|cid|pin|security\s+code|card\s+code)(?:\s+(?:code|number|no|value))?\b|安全码|安全碼|验证码|驗證碼|校验码)((?:\s+(?:is|was|of))?\W{0,3})\d{3,6}(?!\d)/gi;
 const CARD_NUMBER = '[card number removed]';
 
 /**

@@ -3,6 +3,7 @@
  * (what, how sure, how much, which attempts and transactions, what to do),
  * then the money at stake per finding and currency. English or Chinese.
  */
+import { redactProcessorRef } from '../redact.js';
 import { formatMoney } from '../messages.js';
 import type { AppliedFinding, Finding, FindingAction, FindingCode, ReconcileReport } from '../reconcile/types.js';
 import type { Locale } from '../types.js';
@@ -120,7 +121,7 @@ export function formatReport({ report, attempts, transactions, file, locale, app
       w.match[f.match],
       money(f.amount, f.currency),
       f.attempts.join(', ') || w.none,
-      f.transactions.join(', ') || w.none,
+      f.transactions.map(shownTransactionId).join(', ') || w.none,
       w.actions[f.action],
     ]);
     lines.push(table([[...w.columns], ...rows]), '', w.totals);
@@ -130,4 +131,16 @@ export function formatReport({ report, attempts, transactions, file, locale, app
   const open = report.findings.length - (applied?.length ?? 0);
   lines.push(open > 0 ? w.toDo(open) : w.nothing);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A transaction id as the command prints it (table and `--json`): as the
+ * processor gave it, unless it holds a card number (a shifted column), then
+ * masked with its last 4 digits kept, so that two such ids in one finding
+ * (CHARGED_TWICE) can still be told apart. The report `reconcile()` returns
+ * keeps the processor's ids whole: a 16-digit PSP reference can pass Luhn.
+ */
+export function shownTransactionId(id: string): string {
+  const masked = redactProcessorRef(id);
+  return masked === id ? id : `${masked} …${id.replace(/\D/g, '').slice(-4)}`;
 }

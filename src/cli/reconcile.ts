@@ -16,7 +16,7 @@ import { redact } from '../redact.js';
 import { fileStore } from '../stores/file.js';
 import type { AttemptRecord, GuardStore, Locale, StoreOwner } from '../types.js';
 import { printable, printableJson } from './printable.js';
-import { formatReport } from './reconcile-table.js';
+import { formatReport, shownTransactionId } from './reconcile-table.js';
 import { asSeenAt, readStoreRecords } from './store-records.js';
 
 /** 0: nothing needs action; 1: something does; 2: the input could not be used. */
@@ -241,8 +241,10 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
       attempts = inFilePeriod(await readAttempts(a, io), transactions, a, io);
       report = reconcile(attempts, transactions, options);
     }
-    if (a.json) io.stdout(`${printableJson(applied ? { ...report, applied } : report)}\n`);
-    else {
+    if (a.json) {
+      const shown = { ...report, findings: report.findings.map((f) => ({ ...f, transactions: f.transactions.map(shownTransactionId) })) };
+      io.stdout(`${printableJson(applied ? { ...shown, applied } : shown)}\n`);
+    } else {
       io.stdout(
         formatReport({
           report,

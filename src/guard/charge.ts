@@ -62,7 +62,11 @@ export async function charge(
       // Whatever submit did, the attempt is settled and charge resolves (SPEC §4):
       // a detail that cannot be kept is cut or dropped, and the journal says so.
       const { outcome, notes, invalid } = settlementOf(answer, resolved.timeoutMs);
-      return { answer, notes, invalid, ...(await settleOrKeep(ctx, attempt.id, outcome)) };
+      const settled = await settleOrKeep(ctx, attempt.id, outcome);
+      // Its answer is in, applied or kept (another tab's approval stands; the same answer again): no longer
+      // this guard's charge, so a later change from another tab (a void) is taken in as any other.
+      ownerOf(ctx).charging.delete(attempt.id);
+      return { answer, notes, invalid, ...settled };
     })(),
     () => rescheduleRecovery(ownerOf(ctx)),
   );
@@ -180,8 +184,6 @@ async function settleOrKeep(ctx: GuardContext, attemptId: string, outcome: Outco
     const current =
       error instanceof GuardStateError && error.code === 'INVALID_TRANSITION' ? await kept(owner, attemptId, outcome) : undefined;
     if (current === undefined) throw error;
-    // Its answer is in, though it could not apply: the attempt is no longer this guard's charge.
-    owner.charging.delete(attemptId);
     return { record: current, applied: false };
   }
 }

@@ -3,7 +3,7 @@
  * history), the reservation of an allowed attempt, the Decision the caller
  * gets, and an override of it.
  */
-import { GuardInputError, GuardOverrideError, GuardStorageError, errorText, isGuardError } from '../errors.js';
+import { GuardInputError, GuardOverrideError, GuardStorageError, errorText, isGuardError, GuardStateError } from '../errors.js';
 import { randomId } from '../fingerprint.js';
 import { reasonMessage } from '../messages.js';
 import { readOverrideRequest } from '../override-request.js';
@@ -175,6 +175,8 @@ const HISTORY_READ_TIMEOUT_MS = 5_000;
 
 async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Promise<Decision> {
   assertOpen(ctx);
+  // close() was called and waits for the charges out: a new one would start after it looked.
+  if (mode.reserve && ctx.closing) throw new GuardStateError('CLOSED', 'this guard is closing (guard.close()): no new sale is reserved');
   if (ctx.misconfigured) throw ctx.misconfigured;
   // From here to the reservation nothing awaits, unless history must be read first.
   let unread: Finding | undefined;

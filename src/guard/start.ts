@@ -22,7 +22,7 @@ import { readFor, recall } from './recall.js';
 import { repairRefund } from './settle.js';
 import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
-import { submitsOfGuard } from './submits.js';
+import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
 
@@ -179,7 +179,9 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   // The process that wrote a `pending` died mid-charge: the charge may have
   // gone through. Another terminal's is its own to settle: it stays IN_FLIGHT
   // here until it grows stale past `pendingTimeout` (SPEC §9).
-  const pending = kept.filter((record) => record.status === 'pending' && !ofAnotherTerminal(ctx, record));
+  // A charge this process still has out (the guard this one takes over from is submitting it) is in
+  // flight, not a dead process's: it stays pending (IN_FLIGHT), and its answer settles it.
+  const pending = kept.filter((record) => record.status === 'pending' && !ofAnotherTerminal(ctx, record) && !isSubmitting(ctx, record.id));
   for (const record of pending) {
     ctx.recovered.set(record.id, record);
     ctx.index.add(makeRecord({ ...record, status: 'unknown' }));

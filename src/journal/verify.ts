@@ -154,7 +154,11 @@ export function journalVerifier(options: VerifyJournalOptions): {
  */
 export function verifyJournal(entries: Iterable<JournalEntry>, options: VerifyJournalOptions): JournalVerification {
   const verifier = journalVerifier(options);
-  if (typeof (entries as Partial<Iterable<JournalEntry>> | null | undefined)?.[Symbol.iterator] !== 'function') {
+  // A string is iterable too (the file's text, not its entries): every character would read as damage.
+  if (
+    typeof entries === 'string' ||
+    typeof (entries as Partial<Iterable<JournalEntry>> | null | undefined)?.[Symbol.iterator] !== 'function'
+  ) {
     throw new GuardInputError(
       'INVALID_JOURNAL',
       `\`entries\` must be an iterable of journal entries (an array), got ${describeValue(entries)}`,
@@ -170,15 +174,15 @@ export function verifyJournal(entries: Iterable<JournalEntry>, options: VerifyJo
 /** Options a caller built by hand are checked: a head passed as the stored text would verify as no head at all. */
 function checkOptions(options: VerifyJournalOptions): void {
   if (typeof options !== 'object' || options === null) {
-    invalidOption('options', 'must be an object: { secret, head?, rotated?, from? }', options);
+    invalidOption('options', 'an object: { secret, head?, rotated?, from? }', options);
   }
   const { head, rotated, from } = options;
   const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
   if (head !== undefined && (typeof head !== 'object' || head === null || !seq(head.seq) || typeof head.hash !== 'string')) {
-    invalidOption('head', "must be { seq, hash }: the stored text parsed with parseJournalHead(await store.getMeta('journal-head'))", head);
+    invalidOption('head', "{ seq, hash }: the stored text parsed with parseJournalHead(await store.getMeta('journal-head'))", head);
   }
-  if (rotated !== undefined && typeof rotated !== 'boolean') invalidOption('rotated', 'must be a boolean', rotated);
+  if (rotated !== undefined && typeof rotated !== 'boolean') invalidOption('rotated', 'a boolean', rotated);
   if (from !== undefined && !seq(from)) {
-    invalidOption('from', "must be a seq (an integer from 1): parseJournalFrom(await store.getMeta('journal-from'))", from);
+    invalidOption('from', "a seq (an integer from 1): parseJournalFrom(await store.getMeta('journal-from'))", from);
   }
 }

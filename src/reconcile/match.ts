@@ -8,7 +8,6 @@
  */
 import { parseDuration } from '../duration.js';
 import { GuardInputError, describeValue } from '../errors.js';
-import { redactProcessorRef } from '../redact.js';
 import type { AttemptRecord, AttemptStatus, Duration } from '../types.js';
 import { checkTransactions, epochOf, type Transaction } from './transactions.js';
 import type { Finding, FindingCode, FindingTotal, ReconcileReport } from './types.js';
@@ -185,10 +184,7 @@ export function reconcile(
   findings.sort((a, b) => order.get(a.code)! - order.get(b.code)!);
   // One key order for every finding: JSON reports diff cleanly from day to day.
   const ordered = findings.map((finding) => {
-    const { code, attempts, amount, currency, action, match } = finding;
-    // A processor's file may carry a card number in a transaction id (a shifted column): the report is
-    // printed, logged and applied, so it names the transaction masked, as applyReconciliation keeps it.
-    const transactions = finding.transactions.map(redactProcessorRef);
+    const { code, attempts, transactions, amount, currency, action, match } = finding;
     const copy = { code, attempts, transactions, amount, currency, action, match };
     const seen = judgedResume.get(finding);
     if (seen !== undefined) judgedResume.set(copy, seen);
