@@ -86,8 +86,10 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   // except an approval (found by a status inquiry, or refunded since): the
   // money was taken, and no answer but a reversal may take that back (SPEC
   // §2). Adopted, a decline or timeout here is then a late answer, kept.
+  // Only over its own open version: once it took another tab's approval in, what follows is adopted.
   const taken = adopted.status === 'approved' || adopted.status === 'refunded';
-  if (held && ctx.charging.has(held.id) && adopted.status !== held.status && !taken) {
+  const own = held !== undefined && (held.status === 'pending' || held.status === 'unknown');
+  if (held && own && ctx.charging.has(held.id) && adopted.status !== held.status && !taken) {
     ctx.charging.set(held.id, adopted.status);
     return;
   }
