@@ -382,30 +382,44 @@ export function errorText(error: unknown): string {
 /**
  * Something thrown, as it may be handed on (a `cause`, an event's or a
  * result's `error`): the same value when it carries no card data, else a
- * copy of it (same name) whose message, stack and own text properties are
- * masked, as a logger would print them (`util.inspect` prints the stack and
- * the cause). Never throws.
+ * copy (an Error keeps its name) whose text is masked wherever a logger
+ * would print it: message, stack, cause, and own properties, nested objects
+ * and arrays included (an SDK error's `config.data`, `response.data`), a few
+ * levels deep. Never throws.
  */
-export function maskedError(error: unknown, depth = 0): unknown {
+export function maskedError(error: unknown): unknown {
   try {
-    if (typeof error === 'string') return redact(error);
-    if (!(error instanceof Error) || depth > 3) return error;
-    const own = Object.entries(error).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
-    const cause = error.cause === undefined ? undefined : maskedError(error.cause, depth + 1);
-    const dirty =
-      redact(error.message) !== error.message ||
-      (typeof error.stack === 'string' && redact(error.stack) !== error.stack) ||
-      own.some(([, text]) => redact(text) !== text) ||
-      cause !== error.cause;
-    if (!dirty) return error;
-    const copy = new Error(redact(error.message), cause === undefined ? undefined : { cause });
-    for (const [key, text] of own) {
-      Object.defineProperty(copy, key, { value: redact(text), enumerable: true, writable: true, configurable: true });
-    }
-    Object.defineProperty(copy, 'name', { value: error.name, writable: true, configurable: true });
-    if (typeof error.stack === 'string') copy.stack = redact(error.stack);
-    return copy;
+    return maskedCopy(error, 0, new Set());
   } catch {
     return new Error('a thrown value that cannot be read');
   }
+}
+
+function maskedCopy(value: unknown, depth: number, seen: Set<object>): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (typeof value !== 'object' || value === null || depth > 4 || seen.has(value)) return value;
+  const error = value instanceof Error ? value : undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  // Plain data and errors are copied; other instances (a Buffer, a socket) are left as they are.
+  if (!error && !Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  seen.add(value);
+  const entries = Object.entries(value).map(([key, field]) => [key, maskedCopy(field, depth + 1, seen)] as const);
+  const cause = error?.cause === undefined ? undefined : maskedCopy(error.cause, depth + 1, seen);
+  const dirty =
+    entries.some(([key, field]) => field !== (value as Record<string, unknown>)[key]) ||
+    (error !== undefined &&
+      (redact(error.message) !== error.message ||
+        (typeof error.stack === 'string' && redact(error.stack) !== error.stack) ||
+        cause !== error.cause));
+  if (!dirty) return value;
+  if (Array.isArray(value)) return entries.map(([, field]) => field);
+  const copy: object = error ? new Error(redact(error.message), cause === undefined ? undefined : { cause }) : {};
+  for (const [key, field] of entries) {
+    Object.defineProperty(copy, key, { value: field, enumerable: true, writable: true, configurable: true });
+  }
+  if (error) {
+    Object.defineProperty(copy, 'name', { value: error.name, writable: true, configurable: true });
+    if (typeof error.stack === 'string') (copy as Error).stack = redact(error.stack);
+  }
+  return copy;
 }
