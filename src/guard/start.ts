@@ -176,6 +176,16 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     else kept.push(ctx.time.fromWall(makeRecord(stored)));
   }
   ctx.index.addAll(kept, now);
+  // What a guard this one fenced held in memory only (its writes failed, the till went on): taken
+  // over, not lost with it, and written by the next write that succeeds here.
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
+    for (const id of fenced.unpersisted) {
+      const held = fenced.index.get(id);
+      if (!held || ctx.unpersisted.has(id)) continue;
+      ctx.index.add(ctx.time.fromWall(fenced.time.toWall(held)));
+      ctx.unpersisted.add(id);
+    }
+  }
   // The process that wrote a `pending` died mid-charge: the charge may have
   // gone through. Another terminal's is its own to settle: it stays IN_FLIGHT
   // here until it grows stale past `pendingTimeout` (SPEC §9).
