@@ -418,6 +418,14 @@ export interface GuardStore {
   prune?(before: number): Promise<number>;
   /** Optional: a storage-level problem noticed while loading (torn line…), for the journal. */
   warnings?(): string[];
+  /**
+   * Optional: the store object of this process that this one took its
+   * storage over from when it opened (a second `fileStore` on the same path:
+   * a hot reload), if any. The guard over this store then sees what the
+   * guard over that one still has out (a charge's submit, a `recover` call),
+   * and takes its answers in.
+   */
+  supersedes?(): GuardStore | undefined;
   close?(): Promise<void>;
 }
 

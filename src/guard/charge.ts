@@ -19,7 +19,7 @@ import type {
   Scheduler,
   SubmitResult,
 } from '../types.js';
-import { contextOf, guardNow, owners, statusOf, type GuardContext } from './context.js';
+import { guardNow, ownerOf, statusOf, type GuardContext } from './context.js';
 import { begin, override } from './decide.js';
 import { get } from './query.js';
 import { find } from './recall.js';
@@ -122,8 +122,10 @@ async function ask(ctx: GuardContext, decision: Decision, options: ResolvedCharg
 async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): Promise<void> {
   // Read like a timely answer: a late approval with odd details is still an approval.
   const settlement = answerOutcome(late);
-  const owner = ctx.closed ? undefined : owners.owner(ctx.o.store);
-  if (owner !== ctx.guard) return owner === undefined ? undefined : lateAnswer(contextOf(owner), attemptId, late);
+  if (ctx.closed) return;
+  // Taken over since (this store, or its file by another store object): the answer goes to the guard now in charge.
+  const owner = ownerOf(ctx);
+  if (owner !== ctx) return lateAnswer(owner, attemptId, late);
   if (settlement === undefined) {
     // Late or not, an answer that is no answer is a bug to hear about; the attempt stays as it is.
     ctx.events.emit({ type: 'invalid-submit-result', attemptId, error: invalidSubmitResult(answerProblem(late)) });
@@ -202,12 +204,6 @@ async function kept(ctx: GuardContext, attemptId: string, answer: Outcome): Prom
     ctx.events.emit({ type: 'late-answer', attemptId, answer: answer.status, status: record.status });
   }
   return record;
-}
-
-/** This guard, or the one that took its store over since (unless this one was closed). */
-function ownerOf(ctx: GuardContext): GuardContext {
-  const owner = owners.owner(ctx.o.store);
-  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 
 /**

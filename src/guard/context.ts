@@ -260,6 +260,37 @@ export function misconfiguration(ctx: GuardContext): GuardConfigError | undefine
   return ctx.misconfigured;
 }
 
+/**
+ * `store`, then each store object of this process it took its storage over
+ * from (GuardStore.supersedes: a second fileStore on one path), newest first.
+ */
+export function lineage(store: GuardStore): GuardStore[] {
+  const chain = [store];
+  for (let older = store.supersedes?.(); older && chain.length < 16 && !chain.includes(older); older = older.supersedes?.()) {
+    chain.push(older);
+  }
+  return chain;
+}
+
+/** For each store that was superseded in this process, the store that took its storage over. */
+const successors = new WeakMap<GuardStore, GuardStore>();
+
+/** Start-up over `store`: the stores it superseded hand their guards' answers on to it. */
+export function noteSuccession(store: GuardStore): void {
+  for (const older of lineage(store).slice(1)) successors.set(older, store);
+}
+
+/**
+ * This guard, or the one that took its store (or the store's storage) over
+ * since, unless this one was closed: where an answer in hand goes.
+ */
+export function ownerOf(ctx: GuardContext): GuardContext {
+  let store = ctx.o.store;
+  for (let hops = 0, next = successors.get(store); next && hops < 16; hops++, next = successors.get(store)) store = next;
+  const owner = owners.owner(store);
+  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+}
+
 /** Whether `ctx` still owns its store: not fenced by another guard over it, nor by the store itself. */
 export function holdsStore(ctx: GuardContext): boolean {
   return !ctx.storeFenced && owners.holds(ctx.o.store, ctx.guard);

@@ -17,7 +17,7 @@ import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, contextOf, guardNow, holdsStore, owners, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
+import { assertOpen, guardNow, holdsStore, lineage, ownerOf, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
 import { isSubmitting } from './submits.js';
@@ -157,7 +157,7 @@ function schedule(ctx: GuardContext): void {
   const recovery = ctx.recovery;
   const running = inProgress(ctx);
   let due = Number.POSITIVE_INFINITY;
-  for (const [id, watch] of recovery.watched) if (!running.has(id)) due = Math.min(due, dueOf(ctx, id, watch));
+  for (const [id, watch] of recovery.watched) if (!running.has(id) && !tryOut(ctx, id)) due = Math.min(due, dueOf(ctx, id, watch));
   if (due === recovery.due && recovery.cancel) return;
   recovery.cancel?.();
   recovery.cancel = undefined;
@@ -176,7 +176,7 @@ function runDue(ctx: GuardContext): void {
   const now = guardNow(ctx);
   const running = inProgress(ctx);
   for (const [id, watch] of recovery.watched) {
-    if (running.has(id) || dueOf(ctx, id, watch) > now) continue;
+    if (running.has(id) || tryOut(ctx, id) || dueOf(ctx, id, watch) > now) continue;
     const record = ctx.index.get(id);
     if (!record || statusOf(ctx, record, now) !== 'unknown') {
       // Resumed, or still pending (not stale yet after all): its next change puts it back.
@@ -249,10 +249,13 @@ function inProgress(ctx: GuardContext): Map<string, Promise<RecoverResult>> {
 
 const triesInProgress = new WeakMap<GuardStore, Map<string, Promise<RecoverResult>>>();
 
-/** This guard, or the one that took its store over since (unless this one was closed): where an answer goes. */
-function ownerOf(ctx: GuardContext): GuardContext {
-  const owner = owners.owner(ctx.o.store);
-  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+/** The try of attempt `id` in progress in this process over `ctx`'s store or a store it superseded, if any. */
+function tryOut(ctx: GuardContext, id: string): Promise<RecoverResult> | undefined {
+  for (const store of lineage(ctx.o.store)) {
+    const held = triesInProgress.get(store)?.get(id);
+    if (held) return held;
+  }
+  return undefined;
 }
 
 /** Whether `ctx` may still write: open, and not taken over. */
@@ -268,9 +271,9 @@ function tryOnce(ctx: GuardContext, id: string, manual: boolean): Promise<Recove
 /** Runs `work` for attempt `id` unless a try of it is in progress in this process: then that try is the answer. */
 function once(ctx: GuardContext, id: string, work: () => Promise<RecoverResult>): Promise<RecoverResult> {
   const running = inProgress(ctx);
-  const held = running.get(id);
+  const held = tryOut(ctx, id);
   // A try in progress is the answer to a second one (a double tap on "Check with the processor"),
-  // and so is a try a guard this one took over from has still out.
+  // and so is a try a guard this one took over from has still out (over this store, or one it superseded).
   if (held) return held;
   const attempt: Promise<RecoverResult> = work().finally(() => {
     if (running.get(id) === attempt) running.delete(id);

@@ -13,6 +13,7 @@ import {
   guardNow,
   holdsStore,
   notTheMerchantsSecret,
+  noteSuccession,
   owners,
   sharedByTabs,
   type GuardContext,
@@ -106,6 +107,8 @@ async function start(ctx: GuardContext): Promise<void> {
   try {
     if (previous) await Promise.all(previous.inflight);
     await load(ctx, initMeta ? ctx.hasher.keyCheck : keyCheck, secretChanged);
+    // Opened: a store object it superseded (a hot reload's second fileStore) hands its guard's answers on here.
+    noteSuccession(store);
     if (initMeta && (await storeCall('initMeta', () => initMeta(KEY_CHECK, ctx.hasher.keyCheck))) !== ctx.hasher.keyCheck) {
       throw notTheMerchantsSecret();
     }

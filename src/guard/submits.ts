@@ -7,7 +7,7 @@
  * its predecessor still has out.
  */
 import type { GuardStore } from '../types.js';
-import type { GuardContext } from './context.js';
+import { lineage, type GuardContext } from './context.js';
 
 interface Submit {
   /** The guard whose `charge` submitted it: close() waits for its own. */
@@ -26,7 +26,8 @@ function submitsOf(store: GuardStore): Map<string, Submit> {
 
 /** Whether a `charge` in this process has attempt `id` out with the processor. */
 export function isSubmitting(ctx: GuardContext, id: string): boolean {
-  return submitsOf(ctx.o.store).has(id);
+  // Over this store, or a store it superseded (the file a guard before a hot reload is still charging on).
+  return lineage(ctx.o.store).some((store) => submitsOf(store).has(id));
 }
 
 /** Registers `done` as attempt `id`'s charge, until it settles; resolves what `done` does. */

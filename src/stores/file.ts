@@ -6,7 +6,7 @@ import type { HistoryStore } from '../history.js';
 import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import { JOURNAL_FROM, JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
-import type { AttemptRecord, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
+import type { AttemptRecord, GuardStore, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
 import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
@@ -100,6 +100,8 @@ class FileStoreImpl implements FileStore {
   #lock: FileLock | undefined;
   #handle: nodeFs.FileHandle | undefined;
   #state: 'open' | 'fenced' | 'closed' = 'open';
+  /** The store this one fenced when it opened, held weakly: a chain of hot reloads keeps no old store alive. */
+  #supersedes: WeakRef<FileStoreImpl> | undefined;
   #locs = new Locations();
   /** Records put (deleted: null) whose lines are queued: what readers see until they are written. */
   #pending = new Map<string, AttemptRecord | null>();
@@ -212,6 +214,10 @@ class FileStoreImpl implements FileStore {
     this.#compactWanted = true;
     while (this.#kick()) await this.#draining;
   }
+  /** The store of this process this one took the file over from, if any (see GuardStore.supersedes). */
+  supersedes(): GuardStore | undefined {
+    return this.#supersedes?.deref();
+  }
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
@@ -238,6 +244,7 @@ class FileStoreImpl implements FileStore {
         await syncDirectory(fs, path).catch(failed('creating'));
       }
       const previous = owners.take(path, this);
+      this.#supersedes = previous && new WeakRef(previous);
       if (previous) await previous.#release(true);
       this.#lock = await acquireLock(fs, path);
       const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));

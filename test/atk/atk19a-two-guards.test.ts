@@ -93,4 +93,44 @@ describe('atk19a: the older of two guards on one file never charges what the own
     // Either the approval reaches the file's owner, or the caller is told it did not.
     expect(settled === 'GuardStateError:TAKEN_OVER' || owner === 'approved', `settle: ${settled}, owner reads ${owner}`).toBe(true);
   });
+
+  it('SPEC §10 "never two recover calls for one attempt at once": the older guard\'s try in progress and the owner\'s first try do not overlap', async () => {
+    const path = tempFile();
+    const time = virtualTime(START);
+    let [running, most] = [0, 0];
+    const answers: (() => void)[] = [];
+    const recover = () =>
+      new Promise<undefined>((resolve) => {
+        most = Math.max(most, ++running);
+        answers.push(() => (running--, resolve(undefined)));
+      });
+    const make = async () => {
+      const g = await createGuard({
+        merchantId: 'M1',
+        secret: SECRET,
+        store: fileStore(path),
+        clock: time.clock,
+        scheduler: time.scheduler,
+        recover,
+        recoverAfter: '5s',
+      });
+      keep(g);
+      return g;
+    };
+    const older = await make();
+    const d = await older.begin(sale);
+    await d.attempt!.markUnknown();
+    for (let i = 0; i < 20 && running === 0; i++) {
+      await time.advance(1_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(running).toBe(1); // the older guard is asking the processor (a reversal on its way)
+    await make(); // the hot reload
+    for (let i = 0; i < 6; i++) {
+      await time.advance(1_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const answer of answers.splice(0)) answer();
+    expect(most).toBe(1);
+  });
 });

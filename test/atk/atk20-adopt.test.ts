@@ -93,7 +93,7 @@ for (const channel of [true, false]) {
       open.push(b);
       await b.guard.settle(id!, { status: 'approved', authCode: 'INQ1' });
       await settle(20);
-      answer.resolve({ approved: false, code: '05' } as SubmitResult);
+      answer.resolve({ approved: false, code: '05' });
       const result = await charging;
       await settle(20);
       expect(result.attempt?.status).toBe('approved');

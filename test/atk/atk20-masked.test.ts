@@ -49,6 +49,7 @@ describe('atk20: errors handed on from recover', () => {
       secret: SECRET,
       store: memoryStore(),
       recover: async () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- an SDK rethrowing its response body, as some do
         throw { code: 'inquiry_failed', message: `no transaction for card ${PAN}` };
       },
       recoverAfter: '1h',

@@ -285,7 +285,9 @@ describe('settle: refunds beyond what remains', () => {
     failOriginal = false;
     expect((await store.load()).find((r) => r.id === attempt?.id)).toMatchObject({ refunded: 0 });
 
-    const restarted = await testGuard({ store, clock: clock.afterRestart() });
+    // The crash: a new process opens the same storage (another store object over the same data), and
+    // the first guard's memory is gone with it (a take-over in the process would adopt that memory).
+    const restarted = await testGuard({ store: { ...store }, clock: clock.afterRestart() });
     await flush();
     expect(await restarted.guard.get(attempt?.id as string)).toMatchObject({
       status: 'refunded',
