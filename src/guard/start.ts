@@ -260,7 +260,7 @@ async function closeOnce(ctx: GuardContext): Promise<void> {
   await Promise.all(ctx.inflight);
   // What a failed write left in memory only gets one more try before the store closes (a till shut
   // down after a disk hiccup): else it was lost with the process, a refund paid meanwhile included.
-  if (ctx.unpersisted.size > 0 && holdsStore(ctx)) await persist(ctx, []);
+  if (ctx.unpersisted.size > 0 && holdsStore(ctx)) await persist(ctx, []).catch(() => undefined);
   ctx.events.clear();
   if (owners.release(ctx.o.store, ctx.guard)) {
     const { store } = ctx.o;
