@@ -8,44 +8,22 @@
  * cleared by the operator), then is shut down for the night, restarts without
  * a refund it paid out, or a sale it charged: the retry is let through.
  */
-import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createGuard, type GuardOptions } from '../../src/index.js';
-import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
+import { fileStore, type FileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { MASTERCARD, VISA } from '../helpers/guard.js';
+import { brokenDisk } from '../helpers/broken-disk.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-close-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const { tempFile, keep } = scratch('atk19a-close-unpersisted-');
 
-/** node:fs/promises whose data-file writes fail with EIO while `disk.broken`. */
-function flakyDisk() {
-  const disk = { broken: false };
-  const open = (async (...args: Parameters<typeof realFs.open>) => {
-    const handle = await realFs.open(...args);
-    if (!String(args[0]).endsWith('.jsonl')) return handle;
-    return new Proxy(handle, {
-      get(target, property, receiver) {
-        if (property === 'write') {
-          return async (...a: unknown[]) => {
-            if (disk.broken) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-            return (target.write as (...x: unknown[]) => unknown)(...a);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...x: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }) as FileStoreFs['open'];
-  return { disk, fs: { ...realFs, open } as FileStoreFs };
-}
-
 function till(options: Partial<GuardOptions> = {}) {
   const path = tempFile();
   const time = virtualTime(START);
-  const { disk, fs } = flakyDisk();
+  const { disk, fs } = brokenDisk();
   const open = async () => {
     const store: FileStore = fileStore(path, { fs });
     const g = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler, ...options });

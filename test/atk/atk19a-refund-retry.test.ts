@@ -1,39 +1,17 @@
 /**
  * atk19a: double taps and a refund retried after a "system error" on a fileStore guard.
  */
-import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createGuard } from '../../src/index.js';
-import { fileStore, type FileStore, type FileStoreFs } from '../../src/node.js';
+import { fileStore, type FileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA, MASTERCARD } from '../helpers/guard.js';
+import { brokenDisk } from '../helpers/broken-disk.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-refund-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
 const { tempFile, keep } = scratch('atk19a-refund-retry-');
-
-/** node:fs/promises whose data-file writes fail while `disk.broken`. */
-function brokenDisk() {
-  const disk = { broken: false };
-  const open = (async (...args: Parameters<typeof realFs.open>) => {
-    const handle = await realFs.open(...args);
-    if (!String(args[0]).endsWith('.jsonl')) return handle;
-    return new Proxy(handle, {
-      get(target, property, receiver) {
-        if (property === 'write') {
-          return async (...a: unknown[]) => {
-            if (disk.broken) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-            return (target.write as (...x: unknown[]) => unknown)(...a);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...x: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }) as FileStoreFs['open'];
-  return { disk, fs: { ...realFs, open } as FileStoreFs };
-}
 
 async function setup(extra: Record<string, unknown> = {}) {
   const path = tempFile();
