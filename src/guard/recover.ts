@@ -296,7 +296,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   // Still on its way to the processor, which would answer "not found" and free the sale for a second
   // charge: a charge in this process has it out, or, in a store tabs share, a live tab's may (start-up
   // cannot tell it from a dead one's). Asked once that charge is over, or stale.
-  const live = isSubmitting(ctx, id) ? 'being charged here' : chargedElsewhere(ctx, id, now);
+  const live = isSubmitting(ctx, id) ? 'being charged here' : manual ? undefined : chargedElsewhere(ctx, id, now);
   if (live !== undefined) {
     const error = new Error(`attempt ${id} is ${live}: not asked about before its charge is over`);
     return { attemptId: id, status, ...(manual ? { error } : {}) };

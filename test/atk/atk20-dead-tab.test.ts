@@ -14,7 +14,7 @@ afterEach(() => vi.unstubAllGlobals());
 const flush = () => new Promise((r) => setTimeout(r, 20));
 
 describe('atk20: a dead tab’s charge found by a tab that starts', () => {
-  it('(passing pin) recover is not asked before the attempt is stale, recoverNow says why, and it is asked once stale (+ recoverAfter)', async () => {
+  it("(passing pin) the scheduled tries wait until the attempt is stale (+ recoverAfter); a person's recoverNow asks at once (SPEC §10)", async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const db = freshDb();
     const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
@@ -36,11 +36,7 @@ describe('atk20: a dead tab’s charge found by a tab that starts', () => {
         return { status: 'cancelled' };
       },
     });
-    await time.advance(60_000);
-    const [manual] = await b.recoverNow(id);
-    expect(manual?.error).toBeDefined();
-    expect(asked).toEqual([]);
-    await time.advance(49_000); // 1:59 after it began
+    await time.advance(109_000); // 1:59 after it began: no scheduled try yet
     expect(asked).toEqual([]);
     await time.advance(6_000); // 2:05: stale, + recoverAfter 5 s
     await flush();
@@ -49,6 +45,27 @@ describe('atk20: a dead tab’s charge found by a tab that starts', () => {
     expect(asked[0]).toBeGreaterThan(120_000);
     expect(asked[0]).toBeLessThanOrEqual(125_001);
     expect((await b.get(id))?.status).toBe('cancelled');
+    await b.close();
+  });
+
+  it('a person pressing "Check with the processor" after a reload asks at once (the tab cannot tell a dead page from a live one; the person can)', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    const options = { ...OPTIONS, clock: time.clock, scheduler: time.scheduler };
+    const a = await createGuard({ ...options, store: indexedDbStore(db) });
+    const id = (await a.begin({ amount: 931, currency: 'CNY', card: { token: 'tok_dead2' } })).attempt!.id;
+    await flush();
+    await time.advance(10_000);
+    const asked: string[] = [];
+    const b = await createGuard({
+      ...options,
+      store: indexedDbStore(db),
+      recover: async (attempt: { id: string }) => (asked.push(attempt.id), { status: 'approved' as const }),
+    });
+    const [manual] = await b.recoverNow(id);
+    expect(asked).toEqual([id]);
+    expect(manual?.status).toBe('approved');
     await b.close();
   });
 });
