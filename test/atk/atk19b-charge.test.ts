@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GuardInputError, createGuard, memoryStore, type GuardEvent, type RecoverAnswer, type SubmitResult } from '../../src/index.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred } from '../helpers/guard.js';
+import { notFoundTill } from '../helpers/inquiry.js';
 
 const tick = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
@@ -59,7 +60,9 @@ describe('atk19b: charge with a timeout longer than pendingTimeout', () => {
     expect(asked).toEqual([]);
   });
 
-  it('a timeout equal to pendingTimeout is taken, and recover is not asked while submit is out', async () => {
+  // The limit is inclusive. (That recover is not asked while submit is out is pinned by the take-over
+  // test below and atk20-submits, where the attempt reads unknown to a guard meanwhile; here it never would.)
+  it('a timeout equal to pendingTimeout is taken, and the approval is recorded', async () => {
     const asked: string[] = [];
     const { guard, time } = await till((attempt) => {
       asked.push((attempt as { id: string }).id);
@@ -79,21 +82,7 @@ describe('atk19b: charge with a timeout longer than pendingTimeout', () => {
 
 describe('atk19b: a guard taking the store over (SPEC §6) while charge() of the one before awaits submit', () => {
   it('the successor does not recover (and cancel) the attempt whose charge is still out in this process, and a new charge of the sale is held', async () => {
-    const time = virtualTime(START);
-    const store = memoryStore();
-    const asked: string[] = [];
-    const options = {
-      merchantId: 'M1',
-      secret: SECRET,
-      store,
-      clock: time.clock,
-      scheduler: time.scheduler,
-      recover: (attempt: { id: string }) => {
-        asked.push(attempt.id);
-        return { status: 'cancelled' } as const;
-      },
-      recoverAfter: '5s',
-    };
+    const { time, asked, options } = notFoundTill({ recoverAfter: '5s' });
     const first = await createGuard(options);
     const answer = deferred<SubmitResult>();
     const submits: string[] = [];

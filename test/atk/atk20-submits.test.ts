@@ -7,24 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore, type SubmitResult } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
 import { deferred, SECRET, VISA } from '../helpers/guard.js';
+import { notFoundTill } from '../helpers/inquiry.js';
 
 const START = Date.parse('2026-03-01T09:00:00Z');
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 describe('atk20: many charges out, a take-over, recoverNow', () => {
   it('recover is never asked about an attempt still out; every approval lands with the newer guard; nothing left registered', async () => {
-    const time = virtualTime(START);
-    const store = memoryStore();
-    const asked: string[] = [];
-    const options = {
-      merchantId: 'M1',
-      secret: SECRET,
-      store,
-      clock: time.clock,
-      scheduler: time.scheduler,
-      pendingTimeout: '2m',
-      recover: async (a: { id: string }) => (asked.push(a.id), { status: 'cancelled' as const }),
-    };
+    const { time, asked, options } = notFoundTill({ pendingTimeout: '2m' });
     const older = await createGuard(options);
     const answers = Array.from({ length: 8 }, () => deferred<SubmitResult>());
     const ids: string[] = [];

@@ -8,28 +8,16 @@
  * charged a second time while the first charge is still on its way.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type SubmitResult } from '../../src/index.js';
-import { virtualTime } from '../../src/testing.js';
-import { deferred, SECRET, VISA } from '../helpers/guard.js';
+import { createGuard, type SubmitResult } from '../../src/index.js';
+import { deferred, VISA } from '../helpers/guard.js';
+import { notFoundTill } from '../helpers/inquiry.js';
 
-const START = Date.parse('2026-03-01T09:00:00Z');
 const tick = () => new Promise((r) => setTimeout(r, 1));
 const sale = { amount: 880, currency: 'CNY', card: { pan: VISA }, orderId: 'ORD-20-TK' };
 
 describe('atk20: take-over of one store object with a charge out', () => {
   it('the newer guard does not let a supervisor lift the hold on a sale the older guard is charging right now (IN_FLIGHT, never liftable)', async () => {
-    const time = virtualTime(START);
-    const store = memoryStore();
-    const asked: string[] = [];
-    const options = {
-      merchantId: 'M1',
-      secret: SECRET,
-      store,
-      clock: time.clock,
-      scheduler: time.scheduler,
-      authorize: () => true,
-      recover: async (a: { id: string }) => (asked.push(a.id), { status: 'cancelled' as const }),
-    };
+    const { time, asked, options } = notFoundTill({ authorize: () => true });
     const older = await createGuard(options);
     const answer = deferred<SubmitResult>();
     let id: string | undefined;
