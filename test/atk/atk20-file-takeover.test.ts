@@ -127,4 +127,27 @@ describe('atk20: closing the fenced older guard', () => {
     await d.attempt!.approve({ authCode: 'L2' });
     expect((await newer.get(d.attempt!.id))?.status).toBe('approved');
   });
+
+  it('three hot reloads in a row while the first charge is out: the newest guard holds it IN_FLIGHT, asks nothing, and records the approval; the sale then prompts', async () => {
+    const { time, make, asked } = await setup();
+    const first = await make();
+    const answer = deferred<SubmitResult>();
+    let submitted: Attempt | undefined;
+    const charging = first.charge(sale, (a) => ((submitted = a), answer.promise), { timeout: '60s' });
+    for (let i = 0; i < 20 && !submitted; i++) await tick();
+    await make();
+    await make();
+    const newest = await make();
+    await time.advance(20_000);
+    await tick();
+    expect(asked).toEqual([]);
+    expect((await newest.begin(sale)).reasons.map((r) => r.code)).toContain('IN_FLIGHT');
+    answer.resolve({ approved: true, authCode: 'A1' });
+    expect((await charging).status).toBe('approved');
+    await tick();
+    expect((await newest.get(submitted!.id))?.status).toBe('approved');
+    expect((await newest.begin(sale)).verdict).not.toBe('allow');
+    await time.advance(10 * 60_000);
+    expect(asked).toEqual([]);
+  });
 });
