@@ -7,7 +7,7 @@ import { GuardInputError, GuardOverrideError, GuardStorageError, errorText, isGu
 import { randomId } from '../fingerprint.js';
 import { reasonMessage } from '../messages.js';
 import { readOverrideRequest } from '../override-request.js';
-import { makeRecord } from '../record.js';
+import { recordShape, withRareFields } from '../record.js';
 import { VERDICT_OF, evaluate, isLiftable, strictest, type Finding, type SaleFacts } from '../rules.js';
 import { validateSale } from '../sale.js';
 import { claimOf, excluding } from '../claims.js';
@@ -134,18 +134,21 @@ async function authorize(
 
 function facts(ctx: GuardContext, input: Sale): SaleFacts {
   const sale = validateSale(input, ctx.o);
-  const cardKey = ctx.hasher.cardKey(sale.card.material);
-  const { card, ...rest } = sale;
+  const { card, merchantId, kind, currency, amount } = sale;
+  // Field by field in one order, not `{ ...rest }` of the sale: an object
+  // rest and a spread cost a few µs of every begin (SPEC §8's per-begin CPU).
   const facts: SaleFacts = {
-    ...rest,
-    fingerprint: ctx.hasher.fingerprint({
-      merchantId: sale.merchantId,
-      kind: sale.kind,
-      currency: sale.currency,
-      amount: sale.amount,
-      cardKey,
-    }),
+    fingerprint: ctx.hasher.fingerprint({ merchantId, kind, currency, amount, cardKey: ctx.hasher.cardKey(card.material) }),
+    merchantId,
+    kind,
+    amount,
+    currency,
   };
+  if (sale.terminalId !== undefined) facts.terminalId = sale.terminalId;
+  if (sale.orderId !== undefined) facts.orderId = sale.orderId;
+  if (sale.orderTotal !== undefined) facts.orderTotal = sale.orderTotal;
+  if (sale.refundOf !== undefined) facts.refundOf = sale.refundOf;
+  if (sale.operator !== undefined) facts.operator = sale.operator;
   if (card.bin !== undefined) facts.bin = card.bin;
   if (card.last4 !== undefined) facts.last4 = card.last4;
   return facts;
@@ -438,22 +441,33 @@ function issue(ctx: GuardContext, sale: SaleFacts, now: number, issued: Issued):
 }
 
 function newRecord(sale: SaleFacts, now: number, override: OverrideNote | undefined): AttemptRecord {
+  // The id doubles as the idempotency key: 96 random bits, URL-safe,
+  // fixed for the attempt's life, and one string less per attempt.
   const id = randomId('pdg_', 12);
-  // makeRecord leaves out the optional fields the sale does not have.
-  return makeRecord({
-    ...sale,
-    v: 1,
+  // Field by field, not `makeRecord({ ...sale, … })`: a literal spreading an
+  // object and adding keys to it is built in dictionary mode, which cost a
+  // third of a begin's CPU.
+  const record = recordShape(
     id,
-    // The id doubles as the idempotency key: 96 random bits, URL-safe,
-    // fixed for the attempt's life, and one string less per attempt.
-    idempotencyKey: id,
-    status: 'pending',
-    createdAt: now,
-    updatedAt: now,
-    pendingSince: now,
-    refunded: 0,
-    override,
-  });
+    id,
+    sale.fingerprint,
+    'pending',
+    sale.kind,
+    sale.amount,
+    sale.currency,
+    sale.merchantId,
+    now,
+    now,
+    now,
+    0,
+    undefined,
+    undefined,
+    sale.bin,
+    sale.last4,
+    sale.orderId,
+    sale.terminalId,
+  );
+  return withRareFields(record, { operator: sale.operator, orderTotal: sale.orderTotal, refundOf: sale.refundOf, override });
 }
 
 function clockCheck(ctx: GuardContext, now: number): Finding | undefined {
