@@ -205,8 +205,25 @@ export function maskLongNumbers(text: string, mask: string): string {
   return masked(text, mask, (groups) => [...longSpans(groups), ...cardSpans(groups)]);
 }
 
+/**
+ * True when `text` is printable ASCII with fewer than 12 digits: no card
+ * number can be written in it (in ASCII the only digits are 0-9, and no
+ * separator is invisible). Most identifiers are (`ORD-1042`, `op-7`): they
+ * skip the Unicode-wide reading below, two regular expressions per call.
+ */
+function tooFewDigits(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7e) return false;
+    if (code >= 0x30 && code <= 0x39 && ++digits >= 12) return false;
+  }
+  return true;
+}
+
 /** True when `text` holds a card number, however written. */
 export function containsCardNumber(text: string): boolean {
+  if (tooFewDigits(text)) return false;
   for (const run of text.match(DIGIT_RUN) ?? []) if (cardSpans(groupsOf(run)).length > 0) return true;
   return false;
 }

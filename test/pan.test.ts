@@ -46,6 +46,26 @@ describe('containsCardNumber', () => {
   it('agrees with isCardNumber on bare digit strings (property)', () => {
     fc.assert(fc.property(fc.stringMatching(/^\d{1,24}$/), (digits) => containsCardNumber(digits) === isCardNumber(digits)));
   });
+
+  it('answers printable ASCII by the same reading as any other text (property)', () => {
+    // ASCII of fewer than 12 digits takes a shortcut; a letter outside ASCII
+    // after the text (no digit, no separator) sends the same digits down the
+    // Unicode-wide reading, which must agree, near the 12-digit edge too.
+    const ascii = fc.oneof(
+      fc.stringMatching(/^[0-9 ./_+%A-Fa-z-]{0,40}$/),
+      fc
+        .constantFrom(...TEST_PANS)
+        .chain((pan) =>
+          fc
+            .tuple(fc.string({ maxLength: 6 }), fc.integer({ min: 1, max: pan.length }), fc.constantFrom(' ', '-', ''))
+            .map(([around, keep, separator]) => `${around}${grouped(pan.slice(0, keep), separator)}${around}`),
+        ),
+    );
+    fc.assert(
+      fc.property(ascii, (text) => containsCardNumber(text) === containsCardNumber(`${text}é`)),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('maskCardNumbers', () => {
