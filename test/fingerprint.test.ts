@@ -61,6 +61,26 @@ describe('createHasher', () => {
     );
   });
 
+  it('matches it for ASCII, for text that leaves ASCII part way, and for text longer than its ASCII buffer (property)', () => {
+    // ASCII is copied into one reused buffer; anything else is UTF-8 encoded. A call
+    // that leaves ASCII part way, or one too long for the buffer, must not hash what
+    // an earlier call left in it.
+    const hasher = createHasher(SECRET);
+    const text = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc
+        .tuple(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))
+        .map(([a, b]) => a + b),
+    );
+    fc.assert(
+      fc.property(text, text, (first, second) => {
+        expectMac(hasher.cardKey(first), SECRET, `card\u0000${first}`);
+        expectMac(hasher.cardKey(second), SECRET, `card\u0000${second}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('is keyed: another secret gives other fingerprints for the same sale', () => {
     const a = createHasher(SECRET);
     const b = createHasher('another-secret-0123456789abcdef');
