@@ -31,10 +31,16 @@ export type CardIssue = GuardIssue<'INVALID_CARD' | 'SENSITIVE_DATA'>;
 /** True for a CVV / PIN / track key: reported by {@link sensitiveIssues}, so not again as an unknown field. */
 export const isSensitive = (key: string): boolean => FORBIDDEN.test(key.toLowerCase().replace(/[-_]/g, ''));
 
-/** One issue per CVV / PIN / track field among `value`'s keys, in key order. */
-export function sensitiveIssues(value: object, prefix: string): GuardIssue<'SENSITIVE_DATA'>[] {
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * One issue per CVV / PIN / track field among `value`'s keys, in key order.
+ * The fields of `shape` (the Sale's or the card's own, none of them
+ * sensitive) are passed over without a look: every begin reads them.
+ */
+export function sensitiveIssues(value: object, prefix: string, shape?: Shape): GuardIssue<'SENSITIVE_DATA'>[] {
   return Object.keys(value)
-    .filter(isSensitive)
+    .filter((key) => !(shape && hasOwn(shape, key)) && isSensitive(key))
     .map((key) => {
       const field = prefix + key;
       return { code: 'SENSITIVE_DATA', field, rule: forbiddenMessage(field).slice(field.length + 3), message: forbiddenMessage(field) };
@@ -132,7 +138,7 @@ export function checkCard(input: unknown): Checked {
   if (typeof card !== 'object' || card === null || Array.isArray(card)) {
     return bad('card', 'must be an object: { pan }, { token } or { last4, bin?, expiry? }');
   }
-  const issues: CardIssue[] = sensitiveIssues(card, 'card.');
+  const issues: CardIssue[] = sensitiveIssues(card, 'card.', CARD_SHAPE);
   const record = card as Record<string, unknown>;
   const kinds = Object.keys(SHAPES).filter((k) => record[k] !== undefined);
   if (kinds.length !== 1) return { issues: [...issues, ...bad('card', 'must have exactly one of `pan`, `token` or `last4`').issues] };

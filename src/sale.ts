@@ -55,7 +55,7 @@ export const saleSchema = z.strictObject({
 });
 
 /** The fields of a Sale, for the plain copy taken at the boundary (snapshot.ts). */
-const SALE_SHAPE: Shape = {
+export const SALE_SHAPE: Shape = {
   amount: 'value',
   currency: 'value',
   card: CARD_SHAPE,
@@ -175,7 +175,7 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   }
   // Every problem is collected, then thrown as one error (zod's way): a
   // till form can mark every bad field at once.
-  const found: SaleIssue[] = sensitiveIssues(input, '');
+  const found: SaleIssue[] = sensitiveIssues(input, '', SALE_SHAPE);
   const parsed = saleSchema.safeParse(input);
   if (!parsed.success) found.push(...schemaIssues(parsed.error.issues, input));
   const fields = input as Record<string, unknown>;
