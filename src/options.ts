@@ -13,8 +13,8 @@ import {
   type Gathered,
 } from './errors.js';
 import { secretBytes } from './fingerprint.js';
-import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { redact, UNPRINTABLE } from './redact.js';
+import { IDENTIFIER_RULES } from './identifier.js';
+import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import { memoryStore } from './stores/memory.js';
 import type {
@@ -101,11 +101,10 @@ function id(field: string, value: unknown, required: boolean): string | undefine
   if (typeof value !== 'string' || value === '' || value.trim() !== value || value.length > 128) {
     invalidOption(field, 'a string of 1-128 characters without leading or trailing spaces', value);
   }
-  // Stored on every attempt: the same rule as a Sale's identifiers (sale.ts).
-  if (containsCardNumber(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${NO_CARD_NUMBER}`, { field });
-  // Not quoted back: the value holds the very characters a terminal would obey.
-  if (UNPRINTABLE.test(value)) {
-    throw new GuardConfigError('INVALID_OPTION', `\`${field}\` must not contain control characters or bidirectional overrides`, { field });
+  // Stored on every attempt: the rules of a Sale's identifiers (identifier.ts). Not quoted back:
+  // the value may hold a card number, or the very characters a terminal would obey.
+  for (const { broken, rule } of IDENTIFIER_RULES) {
+    if (broken(value)) throw new GuardConfigError('INVALID_OPTION', `\`${field}\` ${rule}`, { field });
   }
   return value;
 }

@@ -2,8 +2,8 @@ import * as z from 'zod/mini';
 import { CARD_SHAPE, checkCard, isSensitive, sensitiveIssues, type CardFacts, type CardIssue } from './card.js';
 import { GuardInputError, fail, failAll, issue, type GuardIssue } from './errors.js';
 import { issueRule, valueAt } from './issues.js';
-import { NO_CARD_NUMBER, containsCardNumber } from './pan.js';
-import { UNPRINTABLE, redact } from './redact.js';
+import { IDENTIFIER_RULES } from './identifier.js';
+import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { GuardStore, Sale, SaleKind } from './types.js';
 
@@ -23,17 +23,13 @@ export interface ValidSale {
 
 const MINOR_UNITS = 'a safe integer number of minor units from 1 to 9007199254740991 (1250 = 12.50)';
 const idText = (max: number) =>
-  z.string({ error: `must be a string of 1-${max} characters` }).check(
-    z.minLength(1, { error: 'must not be empty' }),
-    z.maxLength(max, { error: `must be at most ${max} characters` }),
-    z.refine((s) => s.trim() === s, { error: 'must not have leading or trailing spaces' }),
-    // Identifiers are stored, indexed and shown as they are. One holding a
-    // card number (a PAN scanned into the order field) is refused, not
-    // masked: two masked ids could then match each other.
-    z.refine((s) => !containsCardNumber(s), { error: NO_CARD_NUMBER }),
-    // Shown on screens and in reports as it is: an ESC sequence or a bidi override would rewrite them.
-    z.refine((s) => !UNPRINTABLE.test(s), { error: 'must not contain control characters or bidirectional overrides' }),
-  );
+  z
+    .string({ error: `must be a string of 1-${max} characters` })
+    .check(
+      z.minLength(1, { error: 'must not be empty' }),
+      z.maxLength(max, { error: `must be at most ${max} characters` }),
+      ...IDENTIFIER_RULES.map(({ broken, rule }) => z.refine<string>((s) => !broken(s), { error: rule })),
+    );
 
 // Messages say the rule; the field name and the bad value are added by `fail`.
 const CURRENCY = "must be an ISO 4217 code of 3 capital letters, e.g. 'CNY'";
