@@ -206,10 +206,11 @@ export function maskLongNumbers(text: string, mask: string): string {
 }
 
 /**
- * True when `text` is printable ASCII with fewer than 12 digits: no card
- * number can be written in it (in ASCII the only digits are 0-9, and no
- * separator is invisible). Most identifiers are (`ORD-1042`, `op-7`): they
- * skip the Unicode-wide reading below, two regular expressions per call.
+ * True when `text` is ASCII (nothing above `~`) with fewer than 12 digits:
+ * no card number can be written in it, as in ASCII the only digits are 0-9
+ * and a card number has 12 or more. Most identifiers are (`ORD-1042`,
+ * `op-7`): they skip the Unicode-wide reading below, two regular
+ * expressions per call.
  */
 function tooFewDigits(text: string): boolean {
   let digits = 0;
