@@ -260,13 +260,16 @@ export function misconfiguration(ctx: GuardContext): GuardConfigError | undefine
   return ctx.misconfigured;
 }
 
+/** How many store objects a chain of take-overs is followed through (hot reloads in a row; a cycle stops sooner). */
+const MAX_LINEAGE = 16;
+
 /**
  * `store`, then each store object of this process it took its storage over
  * from (GuardStore.supersedes: a second fileStore on one path), newest first.
  */
 export function lineage(store: GuardStore): GuardStore[] {
   const chain = [store];
-  for (let older = store.supersedes?.(); older && chain.length < 16 && !chain.includes(older); older = older.supersedes?.()) {
+  for (let older = store.supersedes?.(); older && chain.length < MAX_LINEAGE && !chain.includes(older); older = older.supersedes?.()) {
     chain.push(older);
   }
   return chain;
@@ -286,9 +289,17 @@ export function noteSuccession(store: GuardStore): void {
  */
 export function ownerOf(ctx: GuardContext): GuardContext {
   let store = ctx.o.store;
-  for (let hops = 0, next = successors.get(store); next && hops < 16; hops++, next = successors.get(store)) store = next;
+  for (let hops = 0, next = successors.get(store); next && hops < MAX_LINEAGE; hops++, next = successors.get(store)) store = next;
   const owner = owners.owner(store);
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+}
+
+/** Stops the recovery schedule: no try is scheduled again (one in progress runs to its end). */
+export function haltRecovery(ctx: GuardContext): void {
+  const recovery = ctx.recovery;
+  recovery.stopped = true;
+  recovery.cancel?.();
+  recovery.cancel = undefined;
 }
 
 /** Whether `ctx` still owns its store: not fenced by another guard over it, nor by the store itself. */

@@ -17,7 +17,18 @@ import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, AttemptStatus, GuardStore, Outcome, RecoverResult, RecoveryState } from '../types.js';
-import { assertOpen, guardNow, holdsStore, lineage, ownerOf, sharedByTabs, statusOf, type GuardContext, type Watch } from './context.js';
+import {
+  assertOpen,
+  guardNow,
+  haltRecovery,
+  holdsStore,
+  lineage,
+  ownerOf,
+  sharedByTabs,
+  statusOf,
+  type GuardContext,
+  type Watch,
+} from './context.js';
 import { find } from './recall.js';
 import { settle } from './settle.js';
 import { isSubmitting } from './submits.js';
@@ -80,10 +91,7 @@ export function resumeRecovery(ctx: GuardContext): void {
 
 /** `close()`: no more tries; waits for one in progress. */
 export async function stopRecovery(ctx: GuardContext): Promise<void> {
-  const recovery = ctx.recovery;
-  recovery.stopped = true;
-  recovery.cancel?.();
-  recovery.cancel = undefined;
+  haltRecovery(ctx);
   // Its own tries, and those of a guard it took the store over from: their answers are applied through this one.
   await Promise.allSettled([...inProgress(ctx).values()]);
 }

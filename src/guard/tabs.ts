@@ -1,6 +1,6 @@
 /** What other tabs or processes sharing the store changed: their records taken in, a wiped store written back. */
 import { GuardStorageError } from '../errors.js';
-import { isLive } from '../lifecycle.js';
+import { isLive, isOpen } from '../lifecycle.js';
 import { makeRecord, recordProblem, retime } from '../record.js';
 import { sameVersion } from '../claims.js';
 import type { AttemptRecord, ConflictCode, StoreChange } from '../types.js';
@@ -88,8 +88,7 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   // §2). Adopted, a decline or timeout here is then a late answer, kept.
   // Only over its own open version: once it took another tab's approval in, what follows is adopted.
   const taken = adopted.status === 'approved' || adopted.status === 'refunded';
-  const own = held !== undefined && (held.status === 'pending' || held.status === 'unknown');
-  if (held && own && ctx.charging.has(held.id) && adopted.status !== held.status && !taken) {
+  if (held && isOpen(held.status) && ctx.charging.has(held.id) && adopted.status !== held.status && !taken) {
     ctx.charging.set(held.id, adopted.status);
     return;
   }

@@ -5,7 +5,7 @@
  */
 import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
-import { assertOpen, type GuardContext } from './context.js';
+import { assertOpen, haltRecovery, type GuardContext } from './context.js';
 
 /**
  * Issues a store write now, in call order, without waiting for earlier
@@ -14,20 +14,19 @@ import { assertOpen, type GuardContext } from './context.js';
  * together instead of one after another.
  */
 export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> {
-  let called: Promise<T>;
+  let pending: Promise<T>;
   try {
-    called = call();
+    pending = call();
   } catch (error) {
-    called = Promise.reject(error);
+    pending = Promise.reject(error);
   }
-  // Noted before any caller hears of the failure: a store fenced under this guard is a take-over.
-  const pending = called.catch((error: unknown) => {
-    if (error instanceof GuardStorageError && error.code === 'TAKEN_OVER') fencedByStore(ctx);
-    throw error;
-  });
+  // Registered before the caller's handlers, so run first (reactions run in the order they were
+  // added): a store fenced under this guard is a take-over, noted before any caller hears of it.
   const settled = pending.then(
     () => undefined,
-    () => undefined,
+    (error: unknown) => {
+      if (error instanceof GuardStorageError && error.code === 'TAKEN_OVER') fencedByStore(ctx);
+    },
   );
   ctx.inflight.add(settled);
   void settled.then(() => ctx.inflight.delete(settled));
@@ -41,9 +40,7 @@ export function write<T>(ctx: GuardContext, call: () => Promise<T>): Promise<T> 
  */
 function fencedByStore(ctx: GuardContext): void {
   ctx.storeFenced = true;
-  ctx.recovery.stopped = true;
-  ctx.recovery.cancel?.();
-  ctx.recovery.cancel = undefined;
+  haltRecovery(ctx);
 }
 
 export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
