@@ -19,7 +19,7 @@ async function verifyFile(path: string) {
 
 const SECRET = 'atk19a-compact-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const { tempFile, keep } = scratch('atk19a-compact-race-');
+const { tempFile, keep, fileGuard } = scratch('atk19a-compact-race-');
 const sale = (amount = 1_000, pan = VISA) => ({ amount, currency: 'CNY', card: { pan } });
 async function all<T>(ps: Promise<T>[]): Promise<(T | Error)[]> {
   return Promise.all(ps.map((p) => p.catch((e: unknown) => e as Error)));
@@ -56,24 +56,10 @@ describe('atk19a: compaction racing begins; two guards on one file (holds)', () 
     for (let round = 0; round < 10; round++) {
       const path = tempFile();
       const time = virtualTime(START);
-      const g = await createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
-      keep(g);
+      const g = await fileGuard(path, time, { secret: SECRET });
       const ds = await Promise.all(Array.from({ length: 20 }, (_, i) => g.begin(sale(100 + i))));
       void Promise.all(ds.slice(0, 10).map((d) => d.attempt!.approve().catch(() => undefined)));
-      const g2 = await createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
-      keep(g2);
+      const g2 = await fileGuard(path, time, { secret: SECRET });
       await Promise.all(ds.slice(10).map((d) => g.settle(d.attempt!.id, { status: 'declined' }).catch(() => undefined)));
       await g2.begin(sale(9999));
       await g.begin(sale(8888)).catch(() => undefined);

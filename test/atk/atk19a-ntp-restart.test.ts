@@ -10,13 +10,11 @@
  * failures 2 and 3) until settled; it is 40 seconds old.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard } from '../../src/index.js';
-import { fileStore } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-ntp-secret-0123456789abcdef';
-const { tempFile, keep } = scratch('atk19a-ntp-restart-');
+const { tempFile, fileGuard } = scratch('atk19a-ntp-restart-');
 const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_ntp' } };
 
 describe('atk19a: an NTP correction forward, then a restart', () => {
@@ -27,17 +25,7 @@ describe('atk19a: an NTP correction forward, then a restart', () => {
       async () => {
         const path = tempFile();
         const time = virtualTime(Date.parse('2026-02-20T09:00:00Z')); // 9 days behind
-        const open = async () => {
-          const g = await createGuard({
-            merchantId: 'M1',
-            secret: SECRET,
-            store: fileStore(path),
-            clock: time.clock,
-            scheduler: time.scheduler,
-          });
-          keep(g);
-          return g;
-        };
+        const open = () => fileGuard(path, time, { secret: SECRET });
         const g = await open();
         const charge = await g.begin(sale);
         await time.advance(5_000);

@@ -13,32 +13,20 @@
  * object, and the store's own TAKEN_OVER is handled as a write failure.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, GuardError, type Decision, type GuardOptions } from '../../src/index.js';
-import { fileStore } from '../../src/node.js';
+import { GuardError, type Decision, type GuardOptions } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
 import { VISA } from '../helpers/guard.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk19a-two-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const { tempFile, keep } = scratch('atk19a-two-guards-');
+const { tempFile, fileGuard } = scratch('atk19a-two-guards-');
 const sale = { amount: 1_000, currency: 'CNY', card: { pan: VISA } };
 
 async function twoGuards(options: Partial<GuardOptions>) {
   const path = tempFile();
   const time = virtualTime(START);
-  const make = async () => {
-    const g = await createGuard({
-      merchantId: 'M1',
-      secret: SECRET,
-      store: fileStore(path),
-      clock: time.clock,
-      scheduler: time.scheduler,
-      ...options,
-    });
-    keep(g);
-    return g;
-  };
+  const make = () => fileGuard(path, time, { secret: SECRET, ...options });
   const older = await make();
   const newer = await make();
   return { older, newer };
@@ -71,17 +59,7 @@ describe('atk19a: the older of two guards on one file never charges what the own
   it('an approval settled on the older guard after the take-over is refused (TAKEN_OVER), not kept where the owner never sees it', async () => {
     const path = tempFile();
     const time = virtualTime(START);
-    const make = async () => {
-      const g = await createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
-      keep(g);
-      return g;
-    };
+    const make = () => fileGuard(path, time, { secret: SECRET });
     const older = await make();
     const charging = await older.begin(sale);
     const newer = await make(); // the hot reload, while the terminal is still charging on the older guard
@@ -104,19 +82,7 @@ describe('atk19a: the older of two guards on one file never charges what the own
         most = Math.max(most, ++running);
         answers.push(() => (running--, resolve(undefined)));
       });
-    const make = async () => {
-      const g = await createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path),
-        clock: time.clock,
-        scheduler: time.scheduler,
-        recover,
-        recoverAfter: '5s',
-      });
-      keep(g);
-      return g;
-    };
+    const make = () => fileGuard(path, time, { secret: SECRET, recover, recoverAfter: '5s' });
     const older = await make();
     const d = await older.begin(sale);
     await d.attempt!.markUnknown();

@@ -8,7 +8,7 @@
  * change), and the charging entry is never cleared.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SubmitResult } from '../../src/index.js';
+import type { Sale, SubmitResult } from '../../src/index.js';
 import { deferred, sale } from '../helpers/guard.js';
 import { freshDb, settle, tab, type Tab } from '../helpers/tabs.js';
 import { ManualClock } from '../helpers/guard.js';
@@ -19,85 +19,75 @@ afterEach(async () => {
   vi.unstubAllGlobals();
 });
 
+/**
+ * Tab A charging `s` (its processor's answer held back) and tab B opened
+ * meanwhile, which reports A's pending unknown: the attempt's id and both
+ * tabs, on one clock.
+ */
+async function chargingInA(channel: boolean, s: Sale) {
+  if (!channel) vi.stubGlobal('BroadcastChannel', undefined);
+  const db = freshDb();
+  const clock = new ManualClock();
+  const a = await tab(db, clock);
+  open.push(a);
+  const answer = deferred<SubmitResult>();
+  let id: string | undefined;
+  const charging = a.guard.charge(s, (attempt) => ((id = attempt.id), answer.promise));
+  for (let i = 0; i < 50 && id === undefined; i++) await settle(2);
+  expect(id).toBeDefined();
+  const b = await tab(db, clock);
+  open.push(b);
+  return { a, b, clock, answer, charging, id: id as string };
+}
+
 for (const channel of [true, false]) {
   describe(`atk20 adopt while charging (${channel ? 'with' : 'without'} BroadcastChannel)`, () => {
     it("tab B (which took A for dead) settles the attempt approved and then voids it; A's processor then answers approved: the attempt the charge returns reads voided, and A reads voided like the database", async () => {
-      if (!channel) vi.stubGlobal('BroadcastChannel', undefined);
-      const db = freshDb();
-      const clock = new ManualClock();
-      const a = await tab(db, clock);
-      open.push(a);
       const s = sale({ amount: 7300, orderId: 'ORD-20-ADOPT' });
-      const answer = deferred<SubmitResult>();
-      let id: string | undefined;
-      const charging = a.guard.charge(s, (attempt) => ((id = attempt.id), answer.promise));
-      for (let i = 0; i < 50 && id === undefined; i++) await settle(2);
-      expect(id).toBeDefined();
       // Tab B opens meanwhile: it reports A's pending unknown; its supervisor checks by hand and records what it finds.
-      const b = await tab(db, clock);
-      open.push(b);
-      await b.guard.settle(id!, { status: 'approved', authCode: 'INQ1' });
+      const { a, b, answer, charging, id } = await chargingInA(channel, s);
+      await b.guard.settle(id, { status: 'approved', authCode: 'INQ1' });
       await settle(20);
-      await b.guard.settle(id!, { status: 'voided' });
+      await b.guard.settle(id, { status: 'voided' });
       await settle(20);
       answer.resolve({ approved: true, authCode: 'A1' });
       const result = await charging;
       await settle(20);
       expect.soft(result.attempt?.status).toBe('voided'); // ChargeResult status 'declined'
-      expect.soft((await a.guard.get(id!))?.status).toBe('voided');
+      expect.soft((await a.guard.get(id))?.status).toBe('voided');
       // Voided is as if it never happened: the customer pays again in tab A, not "already charged".
       expect.soft((await a.guard.begin(s)).verdict).toBe('allow');
-      expect((await b.guard.get(id!))?.status).toBe('voided');
+      expect((await b.guard.get(id))?.status).toBe('voided');
     });
 
     it("tab B settles the attempt approved by hand, A's processor agrees (approved), then B voids it: A adopts the void and lets the order be paid again (no charging entry left behind)", async () => {
-      if (!channel) vi.stubGlobal('BroadcastChannel', undefined);
-      const db = freshDb();
-      const clock = new ManualClock();
-      const a = await tab(db, clock);
-      open.push(a);
       const s = sale({ amount: 7400, orderId: 'ORD-20-ADOPT2' });
-      const answer = deferred<SubmitResult>();
-      let id: string | undefined;
-      const charging = a.guard.charge(s, (attempt) => ((id = attempt.id), answer.promise));
-      for (let i = 0; i < 50 && id === undefined; i++) await settle(2);
-      const b = await tab(db, clock);
-      open.push(b);
-      await b.guard.settle(id!, { status: 'approved', authCode: 'INQ1' });
+      const { a, b, clock, answer, charging, id } = await chargingInA(channel, s);
+      await b.guard.settle(id, { status: 'approved', authCode: 'INQ1' });
       await settle(20);
       answer.resolve({ approved: true, authCode: 'INQ1' });
       expect((await charging).status).toBe('approved');
       await settle(20);
       clock.advance(60_000);
-      await b.guard.settle(id!, { status: 'voided' });
+      await b.guard.settle(id, { status: 'voided' });
       await settle(20);
       clock.advance(20_000);
       // Without BroadcastChannel, A learns of the void at its next reservation (docs/idb-store.md).
       expect((await a.guard.begin(s)).verdict).toBe('allow');
-      expect((await a.guard.get(id!))?.status).toBe('voided');
+      expect((await a.guard.get(id))?.status).toBe('voided');
     });
     it("tab B settles the attempt approved by hand; A's processor then declines: the approval stands, and the decline is journaled and emitted as late-answer", async () => {
-      if (!channel) vi.stubGlobal('BroadcastChannel', undefined);
-      const db = freshDb();
-      const clock = new ManualClock();
-      const a = await tab(db, clock);
-      open.push(a);
+      const s = sale({ amount: 7500, orderId: 'ORD-20-ADOPT3' });
+      const { a, b, answer, charging, id } = await chargingInA(channel, s);
       const late: unknown[] = [];
       a.guard.on('late-answer', (e) => late.push(e));
-      const s = sale({ amount: 7500, orderId: 'ORD-20-ADOPT3' });
-      const answer = deferred<SubmitResult>();
-      let id: string | undefined;
-      const charging = a.guard.charge(s, (attempt) => ((id = attempt.id), answer.promise));
-      for (let i = 0; i < 50 && id === undefined; i++) await settle(2);
-      const b = await tab(db, clock);
-      open.push(b);
-      await b.guard.settle(id!, { status: 'approved', authCode: 'INQ1' });
+      await b.guard.settle(id, { status: 'approved', authCode: 'INQ1' });
       await settle(20);
       answer.resolve({ approved: false, code: '05' });
       const result = await charging;
       await settle(20);
       expect(result.attempt?.status).toBe('approved');
-      expect((await b.guard.get(id!))?.status).toBe('approved');
+      expect((await b.guard.get(id))?.status).toBe('approved');
       expect(late.length).toBe(1);
     });
   });

@@ -7,39 +7,25 @@
  * "not found", settles it cancelled and frees the sale; the older guard's
  * approval then cannot be written (its store is fenced) and is lost.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, type Attempt, type Guard, type GuardOptions, type SubmitResult } from '../../src/index.js';
-import { fileStore } from '../../src/node.js';
+import { describe, expect, it } from 'vitest';
+import type { Attempt, GuardOptions, SubmitResult } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
 import { deferred, VISA } from '../helpers/guard.js';
+import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk20-file-secret-0123456789abcdef';
 const START = Date.parse('2026-03-01T09:00:00Z');
-const dirs: string[] = [];
-const guards: Guard[] = [];
-afterAll(async () => {
-  for (const g of guards) await g.close().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempFile, fileGuard } = scratch('atk20-file-');
 const sale = { amount: 1_000, currency: 'CNY', card: { pan: VISA }, orderId: 'ORD-20-1' };
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 async function setup(options: Partial<GuardOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'atk20-file-'));
-  dirs.push(dir);
-  const path = join(dir, 'guard.jsonl');
+  const path = tempFile();
   const time = virtualTime(START);
   const asked: string[] = [];
-  const make = async () => {
-    const g = await createGuard({
-      merchantId: 'M1',
+  const make = () =>
+    fileGuard(path, time, {
       secret: SECRET,
-      store: fileStore(path),
-      clock: time.clock,
-      scheduler: time.scheduler,
       pendingTimeout: '2m',
       // The processor has not recorded the charge yet: "not found".
       recover: async (attempt) => {
@@ -48,9 +34,6 @@ async function setup(options: Partial<GuardOptions> = {}) {
       },
       ...options,
     });
-    guards.push(g);
-    return g;
-  };
   return { time, make, asked };
 }
 

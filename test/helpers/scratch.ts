@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import type { Guard } from '../../src/index.js';
+import { createGuard, type Clock, type Guard, type GuardOptions, type Scheduler } from '../../src/index.js';
+import { fileStore } from '../../src/node.js';
 
 export function scratch(prefix: string): {
   /** A fresh directory of its own. */
@@ -15,6 +16,15 @@ export function scratch(prefix: string): {
   tempFile(): string;
   /** Closes `guard` after all tests; hands it back. */
   keep<T extends Guard>(guard: T): T;
+  /**
+   * A guard of merchant M1 over a new `fileStore(path)` on virtual `time`,
+   * kept: a till started, restarted or hot-reloaded (call it again on one path).
+   */
+  fileGuard(
+    path: string,
+    time: { clock: Clock; scheduler: Scheduler },
+    options: Partial<GuardOptions> & { secret: string | Uint8Array },
+  ): Promise<Guard>;
 } {
   const dirs: string[] = [];
   const guards: Guard[] = [];
@@ -27,9 +37,12 @@ export function scratch(prefix: string): {
     dirs.push(dir);
     return dir;
   };
+  const keep = <T extends Guard>(guard: T): T => (guards.push(guard), guard);
   return {
     tempDir,
     tempFile: () => join(tempDir(), 'guard.jsonl'),
-    keep: (guard) => (guards.push(guard), guard),
+    keep,
+    fileGuard: async (path, time, options) =>
+      keep(await createGuard({ merchantId: 'M1', store: fileStore(path), clock: time.clock, scheduler: time.scheduler, ...options })),
   };
 }
