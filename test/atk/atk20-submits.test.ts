@@ -4,12 +4,10 @@
  * object, recoverNow for every attempt, and close of the older guard.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type SubmitResult } from '../../src/index.js';
-import { virtualTime } from '../../src/testing.js';
-import { deferred, SECRET, VISA } from '../helpers/guard.js';
-import { notFoundTill } from '../helpers/inquiry.js';
+import { createGuard, type SubmitResult } from '../../src/index.js';
+import { deferred, VISA } from '../helpers/guard.js';
+import { INQUIRY_START, notFoundTill } from '../helpers/inquiry.js';
 
-const START = Date.parse('2026-03-01T09:00:00Z');
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 describe('atk20: many charges out, a take-over, recoverNow', () => {
@@ -40,18 +38,12 @@ describe('atk20: many charges out, a take-over, recoverNow', () => {
   });
 
   it('a charge whose submit times out while taken over: the newer guard recovers it after the timeout, not before', async () => {
-    const time = virtualTime(START);
-    const store = memoryStore();
     const askedAt: number[] = [];
-    const options = {
-      merchantId: 'M1',
-      secret: SECRET,
-      store,
-      clock: time.clock,
-      scheduler: time.scheduler,
+    // Unlike notFoundTill's own recover, this one notes when it was asked, and answers nothing yet.
+    const { time, options } = notFoundTill({
       pendingTimeout: '2m',
-      recover: async () => (askedAt.push(time.clock.now() - START), undefined),
-    };
+      recover: async () => (askedAt.push(time.clock.now() - INQUIRY_START), undefined),
+    });
     const older = await createGuard(options);
     let id: string | undefined;
     const charge = older.charge({ amount: 999, currency: 'CNY', card: { pan: VISA } }, (a) => ((id = a.id), new Promise(() => undefined)), {

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GuardError, createGuard, memoryStore, parseJournalHead, verifyJournal, type JournalEntry } from '../../src/index.js';
+import { thrown } from '../helpers/guard.js';
 
 const SECRET = 'atk20-verify-secret-0123456789abcdef';
 
@@ -19,28 +20,18 @@ async function journal() {
   return { entries: [...store.journal()], head: parseJournalHead(await store.getMeta('journal-head'))! };
 }
 
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 describe('atk20: verifyJournal misuse', () => {
   it('the journal passed as its file text (a string, not parsed entries) is refused as INVALID_JOURNAL, not reported as edited', async () => {
     const { entries, head } = await journal();
     const text = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
-    let result: unknown;
-    const error = thrown(() => (result = verifyJournal(text as unknown as JournalEntry[], { secret: SECRET, head })));
-    expect(error, JSON.stringify(result)).toBeInstanceOf(GuardError);
+    const error = await thrown(() => verifyJournal(text as unknown as JournalEntry[], { secret: SECRET, head }));
+    expect(error).toBeInstanceOf(GuardError);
     expect((error as GuardError).code).toBe('INVALID_JOURNAL');
   });
 
-  it('the message for a bad head or rotated says "must be" once', () => {
-    const a = thrown(() => verifyJournal([], { secret: SECRET, head: { seq: 1.5, hash: 'x' } })) as Error;
-    const b = thrown(() => verifyJournal([], { secret: SECRET, rotated: 'yes' as unknown as boolean })) as Error;
+  it('the message for a bad head or rotated says "must be" once', async () => {
+    const a = (await thrown(() => verifyJournal([], { secret: SECRET, head: { seq: 1.5, hash: 'x' } }))) as Error;
+    const b = (await thrown(() => verifyJournal([], { secret: SECRET, rotated: 'yes' as unknown as boolean }))) as Error;
     expect(a.message).not.toContain('must be must be');
     expect(b.message).not.toContain('must be must be');
   });
