@@ -7,8 +7,8 @@ import { redact } from './redact.js';
 import { snapshot, unreadableMessage, type Shape } from './snapshot.js';
 import type { GuardStore, Sale, SaleKind } from './types.js';
 
-/** A validated sale with defaults applied. `card` still holds card material: hash it and drop it. */
-export interface ValidSale {
+/** A validated sale's own fields with defaults applied: the facts the rules judge, but for the card's. */
+export interface SaleFields {
   amount: number;
   currency: string;
   kind: SaleKind;
@@ -18,6 +18,15 @@ export interface ValidSale {
   orderTotal?: number;
   refundOf?: string;
   operator?: string;
+}
+
+/**
+ * A validated sale: its fields, and its card apart (`card` holds card
+ * material: hash it and drop it), so that the fields become the decision's
+ * facts as they are, with no copy that leaves the card out.
+ */
+export interface ValidSale {
+  fields: SaleFields;
   card: CardFacts;
 }
 
@@ -181,12 +190,11 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   found.push(...crossFieldIssues(fields, found), ...terminalIssues(fields, defaults, found));
   if (found.length > 0 || !parsed.success || card === undefined || card.issues) return failAll(GuardInputError, ordered(found));
   const sale: Sale = parsed.data as Sale;
-  const valid: ValidSale = {
+  const valid: SaleFields = {
     amount: sale.amount,
     currency: sale.currency,
     kind: sale.kind ?? 'sale',
     merchantId: sale.merchantId ?? defaults.merchantId,
-    card: card.facts,
   };
   const terminalId = sale.terminalId ?? defaults.terminalId;
   if (terminalId !== undefined) valid.terminalId = terminalId;
@@ -194,5 +202,5 @@ export function validateSale(raw: unknown, defaults: SaleDefaults): ValidSale {
   if (sale.orderTotal !== undefined) valid.orderTotal = sale.orderTotal;
   if (sale.refundOf !== undefined) valid.refundOf = sale.refundOf;
   if (sale.operator !== undefined) valid.operator = sale.operator;
-  return valid;
+  return { fields: valid, card: card.facts };
 }

@@ -31,7 +31,7 @@ function expectFieldError(input: unknown, field: string, code = 'INVALID_SALE'):
 
 describe('validateSale: defaults', () => {
   it("defaults kind to 'sale' and merchantId to the guard's", () => {
-    const sale = validateSale(base, DEFAULTS);
+    const sale = validateSale(base, DEFAULTS).fields;
     expect(sale.kind).toBe('sale');
     expect(sale.merchantId).toBe(MERCHANT);
     expect(sale.terminalId).toBeUndefined();
@@ -43,7 +43,7 @@ describe('validateSale: defaults', () => {
     const sale = validateSale(
       { ...base, kind: 'refund', merchantId: 'M-2', terminalId: 'T-1', orderId: 'O-1', refundOf: 'att_1', operator: 'alice' },
       DEFAULTS,
-    );
+    ).fields;
     expect(sale).toMatchObject({
       kind: 'refund',
       merchantId: 'M-2',
@@ -52,11 +52,11 @@ describe('validateSale: defaults', () => {
       refundOf: 'att_1',
       operator: 'alice',
     });
-    expect(Object.keys(validateSale(base, DEFAULTS)).sort()).toEqual(['amount', 'card', 'currency', 'kind', 'merchantId']);
+    expect(Object.keys(validateSale(base, DEFAULTS).fields).sort()).toEqual(['amount', 'currency', 'kind', 'merchantId']);
   });
 
   it('accepts orderTotal with its orderId and an amount up to it', () => {
-    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1250 }, DEFAULTS).orderTotal).toBe(1250);
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1250 }, DEFAULTS).fields.orderTotal).toBe(1250);
   });
 });
 
@@ -67,8 +67,8 @@ describe('validateSale: amount', () => {
   });
 
   it('accepts 1 and Number.MAX_SAFE_INTEGER', () => {
-    expect(validateSale({ ...base, amount: 1 }, DEFAULTS).amount).toBe(1);
-    expect(validateSale({ ...base, amount: Number.MAX_SAFE_INTEGER }, DEFAULTS).amount).toBe(Number.MAX_SAFE_INTEGER);
+    expect(validateSale({ ...base, amount: 1 }, DEFAULTS).fields.amount).toBe(1);
+    expect(validateSale({ ...base, amount: Number.MAX_SAFE_INTEGER }, DEFAULTS).fields.amount).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('quotes the bad value and its type, p-queue style', () => {
@@ -89,7 +89,9 @@ describe('validateSale: currency', () => {
   });
 
   it('accepts upper-case three-letter codes', () => {
-    for (const currency of ['CNY', 'USD', 'JPY', 'KWD']) expect(validateSale({ ...base, currency }, DEFAULTS).currency).toBe(currency);
+    for (const currency of ['CNY', 'USD', 'JPY', 'KWD']) {
+      expect(validateSale({ ...base, currency }, DEFAULTS).fields.currency).toBe(currency);
+    }
   });
 });
 
@@ -193,12 +195,17 @@ describe('validateSale: other fields', () => {
   });
 
   it("fills merchantId and terminalId from the guard's own when the sale names none", () => {
-    expect(validateSale(base, { merchantId: 'M-9', terminalId: 'T-9' })).toMatchObject({ merchantId: 'M-9', terminalId: 'T-9' });
-    expect(validateSale({ ...base, terminalId: 'T-1' }, { merchantId: 'M-9', terminalId: 'T-9' })).toMatchObject({ terminalId: 'T-1' });
+    expect(validateSale(base, { merchantId: 'M-9', terminalId: 'T-9' }).fields).toMatchObject({ merchantId: 'M-9', terminalId: 'T-9' });
+    expect(validateSale({ ...base, terminalId: 'T-1' }, { merchantId: 'M-9', terminalId: 'T-9' }).fields).toMatchObject({
+      terminalId: 'T-1',
+    });
   });
 
   it('accepts an amount above orderTotal: that is an overpay for the ORDER_ALREADY_PAID rule, not bad input', () => {
-    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1249 }, DEFAULTS)).toMatchObject({ amount: base.amount, orderTotal: 1249 });
+    expect(validateSale({ ...base, orderId: 'O-1', orderTotal: 1249 }, DEFAULTS).fields).toMatchObject({
+      amount: base.amount,
+      orderTotal: 1249,
+    });
   });
 
   it('rejects a non-integer orderTotal', () => {
@@ -262,13 +269,13 @@ describe('validateSale: property', () => {
           expect((error as GuardInputError).field).toEqual(expect.any(String));
           return;
         }
-        expect(Number.isSafeInteger(sale.amount) && sale.amount >= 1).toBe(true);
-        expect(sale.currency).toMatch(/^[A-Z]{3}$/);
-        expect(['sale', 'refund']).toContain(sale.kind);
-        expect(typeof sale.merchantId).toBe('string');
+        expect(Number.isSafeInteger(sale.fields.amount) && sale.fields.amount >= 1).toBe(true);
+        expect(sale.fields.currency).toMatch(/^[A-Z]{3}$/);
+        expect(['sale', 'refund']).toContain(sale.fields.kind);
+        expect(typeof sale.fields.merchantId).toBe('string');
         expect(typeof sale.card.material).toBe('string');
-        if (sale.orderTotal !== undefined) expect(sale.amount).toBeLessThanOrEqual(sale.orderTotal);
-        if (sale.refundOf !== undefined) expect(sale.kind).toBe('refund');
+        if (sale.fields.orderTotal !== undefined) expect(sale.fields.amount).toBeLessThanOrEqual(sale.fields.orderTotal);
+        if (sale.fields.refundOf !== undefined) expect(sale.fields.kind).toBe('refund');
       }),
       { numRuns: 1000 },
     );
@@ -461,8 +468,8 @@ describe('validateSale: terminalId on a store several terminals share', () => {
   const sale = { amount: 1250, currency: 'CNY', card: { token: 'tok_1' } };
 
   it('takes the guard’s own terminalId, or none (the guard’s is recorded)', () => {
-    expect(validateSale({ ...sale, terminalId: 'T-01' }, shared).terminalId).toBe('T-01');
-    expect(validateSale(sale, shared).terminalId).toBe('T-01');
+    expect(validateSale({ ...sale, terminalId: 'T-01' }, shared).fields.terminalId).toBe('T-01');
+    expect(validateSale(sale, shared).fields.terminalId).toBe('T-01');
   });
 
   it('refuses another terminal’s: it would say another terminal is charging (INVALID_SALE on terminalId)', () => {
@@ -478,6 +485,6 @@ describe('validateSale: terminalId on a store several terminals share', () => {
   });
 
   it('a store of one terminal takes any (the sale’s own label)', () => {
-    expect(validateSale({ ...sale, terminalId: 'T-02' }, { merchantId: 'M-0001', terminalId: 'T-01' }).terminalId).toBe('T-02');
+    expect(validateSale({ ...sale, terminalId: 'T-02' }, { merchantId: 'M-0001', terminalId: 'T-01' }).fields.terminalId).toBe('T-02');
   });
 });
