@@ -43,6 +43,12 @@ export class AttemptIndex {
   readonly #retentionMs: number;
   readonly #windowMs: number;
   readonly #keepsHistory: boolean;
+  /**
+   * How much longer than 7 days an open attempt last pending since this
+   * stamp is held: the forward steps of the wall clock it was stamped before
+   * (see clock-steps.ts). Set before records are added.
+   */
+  heldLonger: (pendingSince: number) => number = () => 0;
 
   /** `keepsHistory`: the store keeps what leaves memory (see above). */
   constructor(retentionMs: number, windowMs: number, keepsHistory = false) {
@@ -81,11 +87,19 @@ export class AttemptIndex {
 
   /**
    * When a record stops being worth keeping: retention after settling; while
-   * open, 7 days after it last became pending, so a resume near the limit is
-   * never pruned while its charge is in flight.
+   * open, `openUntil`.
    */
   deadline(record: AttemptRecord): number {
-    return isOpen(record.status) ? record.pendingSince + UNKNOWN_MAX_AGE_MS : record.updatedAt + this.#retentionMs;
+    return isOpen(record.status) ? this.openUntil(record) : record.updatedAt + this.#retentionMs;
+  }
+
+  /**
+   * Until when an open attempt holds its sale (SPEC §2): 7 days after it last
+   * became pending, so a resume near the limit is never pruned while its
+   * charge is in flight; longer by the clock steps it was stamped before.
+   */
+  openUntil(record: AttemptRecord): number {
+    return record.pendingSince + UNKNOWN_MAX_AGE_MS + this.heldLonger(record.pendingSince);
   }
 
   /**

@@ -52,6 +52,7 @@ export function excluding(view: IndexView, id: string): IndexView {
     byFingerprint: (fingerprint) => others(view.byFingerprint(fingerprint)),
     byOrder: (merchantId, orderId) => others(view.byOrder(merchantId, orderId)),
     openRefundsOf: (saleId) => others(view.openRefundsOf(saleId)),
+    openUntil: (record) => view.openUntil(record),
   };
 }
 

@@ -88,6 +88,14 @@ export class GuardTime {
   #held: HeldStamps = () => undefined;
   #sweepAt = 1024;
 
+  /**
+   * Told of each forward step of the wall clock against guard time (a
+   * sleep, a clock set right forward): the wall time it was noticed at, and
+   * its size. Stamps taken before it read that much older from then on to
+   * anyone but this guard (see clock-steps.ts).
+   */
+  onStep: ((at: number, by: number) => void) | undefined;
+
   /** Times from outside come on the wall clock as it reads now (a shared store): read by the current epoch. */
   readonly #outsideIsCurrent: boolean;
 
@@ -108,11 +116,13 @@ export class GuardTime {
       // paused, so it may not have moved since): the new epoch starts just
       // after it, and guard time moves on by a millisecond if it must, so no
       // stamp of the old epoch and of the new one share a value.
+      const forward = wall - now - this.#current.skew;
       if (now <= this.#last) {
         this.#offset += this.#last + 1 - now;
         now = this.#last + 1;
       }
       this.#startEpoch(Math.min(now, this.#last + 1), wall - now);
+      if (forward > 0) this.onStep?.(wall, forward);
     }
     if (this.#pinned.has(now)) {
       // Never a value a pinned stamp holds (wallOf would read this one as that one): guard time

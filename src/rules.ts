@@ -1,4 +1,3 @@
-import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
 import { isOpen } from './lifecycle.js';
 import type { MessageFacts } from './messages.js';
 import type { AttemptRecord, AttemptStatus, ReasonCode, SaleKind, Verdict } from './types.js';
@@ -31,6 +30,8 @@ export interface IndexView {
   byOrder(merchantId: string, orderId: string): readonly AttemptRecord[];
   /** Open (pending or unknown) refund attempts of the sale with this id. */
   openRefundsOf(originalId: string): readonly AttemptRecord[];
+  /** Until when an open attempt holds its sale: 7 days after it last became pending, or longer (AttemptIndex.openUntil). */
+  openUntil(record: AttemptRecord): number;
 }
 
 export interface RuleSettings {
@@ -113,7 +114,7 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
   const open = (r: AttemptRecord) => {
     const status = statusAt(r, now, settings.pendingTimeoutMs);
     if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
-    else if (status === 'unknown' && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    else if (status === 'unknown' && now <= index.openUntil(r)) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
     return status;
   };
 
@@ -176,7 +177,7 @@ function refundRules(
   // became pending (SPEC §2), as UNKNOWN_OUTCOME does.
   let inDoubt = 0;
   for (const r of index.openRefundsOf(refundOf)) {
-    if (isOpen(open(r)) && now - r.pendingSince <= UNKNOWN_MAX_AGE_MS) inDoubt += r.amount;
+    if (isOpen(open(r)) && now <= index.openUntil(r)) inDoubt += r.amount;
   }
   const original = index.get(refundOf);
   // A partly or fully refunded sale was approved, so it counts as found.

@@ -9,6 +9,7 @@ import { Emitter } from '../events.js';
 import type { Hasher } from '../fingerprint.js';
 import { journalSeal } from '../journal/chain.js';
 import type { Guard } from '../guard.js';
+import type { ClockStep } from '../clock-steps.js';
 import { GuardTime } from '../guard-time.js';
 import { hasHistory, type HistoryStore } from '../history.js';
 import type { ResolvedOptions } from '../options.js';
@@ -126,6 +127,10 @@ export interface GuardContext {
   readonly handles: Map<string, HandleStatus[]>;
   /** Unknown outcomes on the `recover` schedule (see recover.ts). */
   readonly recovery: Recovery;
+  /** The wall clock's forward steps as the store keeps them, this guard's own included (see clock-steps.ts). */
+  clockSteps: ClockStep[];
+  /** A step noted while start-up ran: written once it succeeded. */
+  clockStepsNoted: boolean;
 }
 
 /**
@@ -217,6 +222,8 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     reads: 0,
     handles: new Map(),
     recovery: newRecovery(),
+    clockSteps: [],
+    clockStepsNoted: false,
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.

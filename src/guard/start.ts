@@ -25,11 +25,13 @@ import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
-import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
+import { journal, journalStarted, persist, storageError, storeCall, storeCallSync, write } from './writes.js';
+import { CLOCK_STEPS, heldLongerBy, parseClockSteps, withClockStep } from '../clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
   const { store } = ctx.o;
+  ctx.time.onStep = (at, by) => noteClockStep(ctx, at, by);
   await storeCall('attach', async () => store.attach?.(ownerOf(ctx)));
   try {
     await start(ctx);
@@ -137,11 +139,34 @@ async function start(ctx: GuardContext): Promise<void> {
     throw error;
   }
   journalStarted(ctx);
+  if (ctx.clockStepsNoted) saveClockSteps(ctx);
   // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe),
   // and what they heard meanwhile that must be acted on is acted on here.
   for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
   ctx.fenced = undefined;
   for (const change of ctx.heard.splice(0)) applyChange(ctx, change);
+}
+
+/**
+ * The wall clock stepped forward: kept with the store's metadata, so that
+ * the next start, or a tab opened later, holds the open attempts stamped
+ * before it as long as this guard does (see clock-steps.ts). A store that
+ * moves times onto the clock as it reads now (a shared store, by the
+ * database's clock) needs none. One noted during start-up is written once
+ * the start succeeded.
+ */
+function noteClockStep(ctx: GuardContext, at: number, by: number): void {
+  if (ctx.o.store.timesOnOwnerClock === true || ctx.closed) return;
+  ctx.clockSteps = withClockStep(ctx.clockSteps, at, by);
+  if (ctx.starting) ctx.clockStepsNoted = true;
+  else saveClockSteps(ctx);
+}
+
+function saveClockSteps(ctx: GuardContext): void {
+  ctx.clockStepsNoted = false;
+  if (!holdsStore(ctx)) return;
+  const text = JSON.stringify(ctx.clockSteps);
+  void write(ctx, () => ctx.o.store.setMeta(CLOCK_STEPS, text)).catch((error) => storageError(ctx, error, 'setMeta'));
 }
 
 /**
@@ -171,6 +196,12 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
+  if (!ctx.o.store.timesOnOwnerClock) {
+    const steps = parseClockSteps(await storeCall('getMeta', () => store.getMeta(CLOCK_STEPS)));
+    // The steps noticed before this start: this guard's own are on guard time already.
+    if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
+    ctx.clockSteps = [...steps, ...ctx.clockSteps];
+  }
   const problems: string[] = [];
   const kept: AttemptRecord[] = [];
   for (const stored of records) {

@@ -19,27 +19,23 @@ const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_ntp' } };
 
 describe('atk19a: an NTP correction forward, then a restart', () => {
   for (const ending of ['unknown', 'pending'] as const) {
-    // Known limit (docs/recovery.md, "Known limits: wall-clock corrections"): it.fails until fixed.
-    it.fails(
-      `a charge begun 40 s before the restart, ${ending === 'unknown' ? 'timed out (unknown) after the correction' : 'still pending when the till died'}: its retry is blocked (UNKNOWN_OUTCOME) after the restart, not allowed`,
-      async () => {
-        const path = tempFile();
-        const time = virtualTime(Date.parse('2026-02-20T09:00:00Z')); // 9 days behind
-        const open = () => fileGuard(path, time, { secret: SECRET });
-        const g = await open();
-        const charge = await g.begin(sale);
-        await time.advance(5_000);
-        time.jump(9 * 24 * 3_600_000); // NTP sets the clock right
-        await time.advance(30_000);
-        if (ending === 'unknown') await charge.attempt!.markUnknown(); // the processor timed out
-        await time.advance(5_000);
-        expect((await g.peek(sale)).verdict).toBe('block'); // held, within the process
-        time.restart(); // the till restarts (or crashes)
-        const after = await open();
-        const retry = await after.begin(sale);
-        expect(retry.verdict).toBe('block');
-        expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
-      },
-    );
+    it(`a charge begun 40 s before the restart, ${ending === 'unknown' ? 'timed out (unknown) after the correction' : 'still pending when the till died'}: its retry is blocked (UNKNOWN_OUTCOME) after the restart, not allowed`, async () => {
+      const path = tempFile();
+      const time = virtualTime(Date.parse('2026-02-20T09:00:00Z')); // 9 days behind
+      const open = () => fileGuard(path, time, { secret: SECRET });
+      const g = await open();
+      const charge = await g.begin(sale);
+      await time.advance(5_000);
+      time.jump(9 * 24 * 3_600_000); // NTP sets the clock right
+      await time.advance(30_000);
+      if (ending === 'unknown') await charge.attempt!.markUnknown(); // the processor timed out
+      await time.advance(5_000);
+      expect((await g.peek(sale)).verdict).toBe('block'); // held, within the process
+      time.restart(); // the till restarts (or crashes)
+      const after = await open();
+      const retry = await after.begin(sale);
+      expect(retry.verdict).toBe('block');
+      expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
+    });
   }
 });
