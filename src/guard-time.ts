@@ -195,6 +195,19 @@ export class GuardTime {
     return cutoff;
   }
 
+  /**
+   * A past wall time another tab or process stamped (when it took a lease),
+   * in this guard's time: by the epoch it fits, as `fromWall` reads a
+   * record's times. After a forward step, one stamped before it is read by
+   * the gap before it, not as that much older; after a set back, not as that
+   * much younger. From a store whose times are on the clock as it reads now:
+   * by the current epoch.
+   */
+  guardOf(wall: number): number {
+    if (this.#epochs.length === 1) return wall;
+    return this.#outsideIsCurrent ? wall - this.#current.skew : this.#guardOf(wall, this.now());
+  }
+
   /** A record as the world sees it (stores, other tabs, the app): wall-clock times. */
   toWall(record: AttemptRecord): AttemptRecord {
     if (this.#epochs.length === 1) return record;

@@ -129,6 +129,8 @@ export interface GuardContext {
   readonly recovery: Recovery;
   /** The wall clock's forward steps as the store keeps them, this guard's own included (see clock-steps.ts). */
   clockSteps: ClockStep[];
+  /** The steps the store kept when this guard started: noticed by an earlier process or another tab. */
+  stepsBeforeStart: readonly ClockStep[];
   /** A step noted while start-up ran: written once it succeeded. */
   clockStepsNoted: boolean;
 }
@@ -223,6 +225,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     handles: new Map(),
     recovery: newRecovery(),
     clockSteps: [],
+    stepsBeforeStart: [],
     clockStepsNoted: false,
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),

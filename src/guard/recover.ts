@@ -134,10 +134,25 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
   const now = guardNow(ctx);
-  // No lease runs longer than RECOVER_LEASE_MS: one that seems to was read on this clock before it was
-  // set back (an hour, for an hour). Due then: the claim, if it is refused, reads the lease again.
-  const wait = state.leaseUntil - ctx.time.wallOf(now);
+  // No lease runs longer than RECOVER_LEASE_MS: one that seems to was read on a clock set back before
+  // this guard started. Due then: the claim, if it is refused, reads the lease again.
+  const wait = leaseEnd(ctx, state.leaseUntil) - now;
   return wait > RECOVER_LEASE_MS ? due : Math.max(due, now + wait);
+}
+
+/**
+ * When a lease runs out, in guard time. It is stored as a wall time, the
+ * taker's clock plus RECOVER_LEASE_MS; read as one, a correction of the
+ * clock while the call is out would end it early (a step forward: a second
+ * call while the first is still out) or late. So its start, a time stamped
+ * in the past, is read by the epoch it was taken in. One taken before a
+ * forward step that was noticed before this guard started: its taker gives
+ * up within RECOVER_LEASE_MS of taking it, before the step was noticed.
+ */
+function leaseEnd(ctx: GuardContext, leaseUntil: number): number {
+  const taken = leaseUntil - RECOVER_LEASE_MS;
+  const step = ctx.stepsBeforeStart.find(([at]) => at > taken);
+  return ctx.time.guardOf(step ? step[0] : taken) + RECOVER_LEASE_MS;
 }
 
 /**
@@ -214,7 +229,6 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
   const status = held ? statusOf(ctx, held, now) : 'unknown';
   if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
   const state = held.recovery as RecoveryState;
-  const wall = ctx.time.wallOf(now);
   const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
   // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
   const written = await writeIf(
@@ -224,7 +238,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
     (stored) =>
       stored.recovery?.exhausted !== true &&
       (stored.recovery?.tries ?? 0) === state.tries &&
-      !((stored.recovery?.leaseUntil ?? wall) > wall),
+      !(stored.recovery?.leaseUntil !== undefined && leaseEnd(ctx, stored.recovery.leaseUntil) > now),
   );
   if (written) exhausted(ctx, id, state.tries, now);
   else backOff(ctx, id);
@@ -520,7 +534,7 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
   const written = await writeIf(ctx, current, leased, (stored) => {
     const theirs = stored.recovery;
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
-    if (theirs?.leaseUntil !== undefined && theirs.leaseUntil > wall) return false;
+    if (theirs?.leaseUntil !== undefined && leaseEnd(ctx, theirs.leaseUntil) > now) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
     // The version this guard found unknown (or the pending start-up reports as unknown): judged on
     // what memory holds, not on the stored times read back (a wall clock set back makes those

@@ -200,6 +200,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     const steps = parseClockSteps(await storeCall('getMeta', () => store.getMeta(CLOCK_STEPS)));
     // The steps noticed before this start: this guard's own are on guard time already.
     if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
+    ctx.stepsBeforeStart = steps;
     ctx.clockSteps = [...steps, ...ctx.clockSteps];
   }
   const problems: string[] = [];

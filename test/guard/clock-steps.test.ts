@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS, parseClockSteps } from '../../src/clock-steps.js';
-import { createGuard, memoryStore, type GuardStore } from '../../src/index.js';
+import { createGuard, memoryStore, type GuardOptions, type GuardStore, type RecoverAnswer } from '../../src/index.js';
 import { indexedDbStore } from '../../src/idb.js';
 import { virtualTime } from '../../src/testing.js';
-import { ManualClock, SECRET } from '../helpers/guard.js';
-import { freshDb, tab } from '../helpers/tabs.js';
+import { ManualClock, SECRET, deferred } from '../helpers/guard.js';
+import { OPTIONS, freshDb, tab } from '../helpers/tabs.js';
 
 const DAY = 86_400_000;
 const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_steps' } };
@@ -116,4 +116,69 @@ describe('clock steps kept with the store', () => {
     expect(await store.getMeta(CLOCK_STEPS)).toBeUndefined();
     await store.close?.();
   });
+
+  it('a tab opened after the clock was set 10 minutes forward, while another tab’s inquiry is out: its "Check with the processor" makes no second call', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    let [out, most] = [0, 0];
+    const hold = deferred<RecoverAnswer>();
+    const recover = (): Promise<RecoverAnswer> => {
+      most = Math.max(most, ++out);
+      return hold.promise.finally(() => out--);
+    };
+    const tabOf = (extra: Partial<GuardOptions> = {}) =>
+      createGuard({
+        ...OPTIONS,
+        store: indexedDbStore(db),
+        clock: time.clock,
+        scheduler: time.scheduler,
+        recover,
+        recoverAfter: '1h',
+        ...extra,
+      });
+    const a = await tabOf();
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    const id = decision.attempt!.id;
+    const first = a.recoverNow(id);
+    await flush();
+    expect(out).toBe(1);
+    time.jump(10 * 60_000);
+    await a.peek(sale); // tab A notices the step
+    await flush();
+    const c = await tabOf();
+    const second = await c.recoverNow(id);
+    expect({ most, error: second[0]?.error !== undefined }).toEqual({ most: 1, error: true });
+    hold.resolve({ status: 'cancelled' });
+    await first;
+    await a.close();
+    await c.close();
+  });
+
+  it('a tab’s inquiry out when it died, then the clock set back an hour: the tab alive across it tries again once the lease is over, not an hour later', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    const calls: string[] = [];
+    const never = new Promise<RecoverAnswer>(() => undefined);
+    const tabOf = (recover: () => Promise<RecoverAnswer>, scheduler = time.scheduler) =>
+      createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler, recover, recoverAfter: '1h' });
+    // Tab A's timers never run: its page is gone (its lease is never given back).
+    const a = await tabOf(() => (calls.push('a'), never), { after: () => () => undefined });
+    const b = await tabOf(async () => (calls.push('b'), { status: 'cancelled' }));
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    void a.recoverNow(decision.attempt!.id); // tab A's page dies with its call out
+    await flush();
+    time.jump(-60 * 60_000);
+    await time.advance(60_000);
+    await b.recoverNow(decision.attempt!.id);
+    expect(calls).toEqual(['a']); // A's lease holds: its call may still be out
+    await time.advance(2 * 60_000);
+    await b.recoverNow(decision.attempt!.id);
+    expect(calls).toEqual(['a', 'b']);
+    expect((await b.get(decision.attempt!.id))?.status).toBe('cancelled');
+    await b.close();
+  });
 });
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 20));
