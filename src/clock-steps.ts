@@ -13,11 +13,13 @@
  * through (SPEC §1, field failures 2 and 3).
  *
  * So each step is kept in the store's metadata, `[at, by]`: the wall time it
- * was noticed on the new clock, and how far forward the clock moved. An open
- * attempt stamped before `at` is held `by` longer. The two cases cannot be
- * told apart from the clocks (the monotonic clock pauses during a sleep), so
- * each step is read as the one that errs on the safe side: an open outcome
- * kept longer, never pruned early.
+ * was noticed on the new clock, and how far forward the clock moved. The
+ * clock read at most `at - by` just before the step, so an open attempt
+ * stamped at or before that is held `by` longer; one stamped after it was
+ * stamped on the new clock. The two cases cannot be told apart from the
+ * clocks (the monotonic clock pauses during a sleep), so each step is read
+ * as the one that errs on the safe side: an open outcome kept longer, never
+ * pruned early. A step two tabs both noticed is kept twice: held longer.
  */
 import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
 
@@ -28,16 +30,25 @@ export const CLOCK_STEPS = 'clock-steps';
 export type ClockStep = readonly [at: number, by: number];
 
 /**
- * At most this many kept: past it the two oldest merge into one at the
- * older's time (what stands before either still gets both; what stands
- * between them gets the later one too, and is held longer, never shorter).
- * A tablet that sleeps and wakes all day still writes a few hundred bytes.
+ * At most this many kept: past it the oldest merge into one that holds
+ * every stamp any of them held, by all of their sizes together (longer,
+ * never shorter). A tablet that sleeps and wakes all day writes a few
+ * hundred bytes.
  */
 const MAX_STEPS = 16;
+/** 16 steps take under 1 KB: a longer value is damage, read as none. */
+const MAX_TEXT = 64 * 1024;
 
-/** The steps stored under CLOCK_STEPS; anything else (damage, an older release's absence) reads as none. */
-export function parseClockSteps(text: string | undefined): ClockStep[] {
-  if (text === undefined) return [];
+/** The last stamp a step holds longer: the clock's reading just before it. */
+const lastHeld = ([at, by]: ClockStep): number => at - by;
+
+/**
+ * The steps stored under CLOCK_STEPS, as `tidy` keeps them at `now`. What is
+ * not a list of forward steps that can hold a stamp after 1970 (damage, an
+ * older release's absence) reads as none.
+ */
+export function parseClockSteps(text: string | undefined, now = Number.NEGATIVE_INFINITY): ClockStep[] {
+  if (text === undefined || text.length > MAX_TEXT) return [];
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -46,28 +57,48 @@ export function parseClockSteps(text: string | undefined): ClockStep[] {
   }
   if (!Array.isArray(value)) return [];
   const valid = (step: unknown): step is ClockStep =>
-    Array.isArray(step) && step.length === 2 && Number.isFinite(step[0]) && Number.isFinite(step[1]) && (step[1] as number) > 0;
-  return value.filter(valid).sort((a, b) => a[0] - b[0]);
+    Array.isArray(step) &&
+    step.length === 2 &&
+    Number.isFinite(step[0]) &&
+    Number.isFinite(step[1]) &&
+    (step[1] as number) > 0 &&
+    lastHeld(step as unknown as ClockStep) > 0;
+  return tidy(value.filter(valid), now);
+}
+
+/** `steps` and a step of `by` noticed at `at`, as `tidy` keeps them. */
+export function withClockStep(steps: readonly ClockStep[], at: number, by: number): ClockStep[] {
+  return tidy([...steps, [at, by]], at);
+}
+
+/** Both lists, each step once (the same pair twice is one step, read twice). */
+export function unionClockSteps(a: readonly ClockStep[], b: readonly ClockStep[], now: number): ClockStep[] {
+  const seen = new Set(a.map(([at, by]) => `${at},${by}`));
+  return tidy([...a, ...b.filter(([at, by]) => !seen.has(`${at},${by}`))], now);
 }
 
 /**
- * `steps` with a step of `by` noticed at `at`: those noticed more than 7 days
- * before it dropped (an open attempt stamped before one of them is older than
- * 7 days by any clock: the step itself is that long ago).
+ * Oldest first; without those noticed over 7 days before `now` (what they
+ * hold was stamped before them, so it is older than 7 days by any clock);
+ * past MAX_STEPS, the oldest merged into one. Each `at` is on the clock as
+ * it read then, and later steps moved it on: read before `now` by all of
+ * them, it is dropped late, never early.
  */
-export function withClockStep(steps: readonly ClockStep[], at: number, by: number): ClockStep[] {
-  const kept = steps.filter(([when]) => when > at - UNKNOWN_MAX_AGE_MS);
-  kept.push([at, by]);
-  while (kept.length > MAX_STEPS) {
-    const [first, second] = kept.splice(0, 2) as [ClockStep, ClockStep];
-    kept.unshift([first[0], first[1] + second[1]]);
-  }
-  return kept;
+function tidy(steps: readonly ClockStep[], now: number): ClockStep[] {
+  const moved = steps.reduce((sum, [, by]) => sum + by, 0);
+  const kept = steps.filter(([at]) => now - at - moved <= UNKNOWN_MAX_AGE_MS).sort((a, b) => a[0] - b[0]);
+  if (kept.length <= MAX_STEPS) return kept;
+  const merged = kept.splice(0, kept.length - MAX_STEPS + 1);
+  // Holds up to the latest stamp any of them held, by their sizes together: noticed
+  // then (`at - by` is that stamp), which is no earlier than any of them, so kept as long.
+  const by = merged.reduce((sum, [, size]) => sum + size, 0);
+  const last = merged.reduce((latest, step) => Math.max(latest, lastHeld(step)), Number.NEGATIVE_INFINITY);
+  return [[last + by, by] as const, ...kept].sort((a, b) => a[0] - b[0]);
 }
 
-/** How much longer an open attempt stamped at `stamp` is held: the steps noticed after it. */
+/** How much longer an open attempt stamped at `stamp` is held: the steps it was stamped before. */
 export function heldLongerBy(steps: readonly ClockStep[], stamp: number): number {
   let by = 0;
-  for (const [at, size] of steps) if (at > stamp) by += size;
+  for (const step of steps) if (stamp <= lastHeld(step)) by += step[1];
   return by;
 }

@@ -1,18 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import { heldLongerBy, parseClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
+import { heldLongerBy, parseClockSteps, unionClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
 
 const DAY = 86_400_000;
+const T = Date.parse('2026-02-20T09:00:00Z');
 
 describe('parseClockSteps', () => {
   it('reads what withClockStep wrote, oldest first', () => {
-    const steps = withClockStep(withClockStep([], 5 * DAY, 3_000), 6 * DAY, 9 * DAY);
-    expect(parseClockSteps(JSON.stringify(steps))).toEqual([
-      [5 * DAY, 3_000],
-      [6 * DAY, 9 * DAY],
+    const steps = withClockStep(withClockStep([], T, 3_000), T + DAY, 5 * DAY);
+    expect(parseClockSteps(JSON.stringify(steps), T + DAY)).toEqual([
+      [T, 3_000],
+      [T + DAY, 5 * DAY],
     ]);
-    expect(parseClockSteps(JSON.stringify([...steps].reverse()))).toEqual(steps);
+    expect(parseClockSteps(JSON.stringify([...steps].reverse()), T + DAY)).toEqual(steps);
   });
 
   it.each([
@@ -20,59 +21,95 @@ describe('parseClockSteps', () => {
     ['not JSON', '{'],
     ['not an array', '{"at":1,"by":2}'],
     ['an array of junk', '[1, "x", null, [1], [1, 2, 3], ["1", 2]]'],
+    ['longer than 64 KiB', JSON.stringify(Array.from({ length: 5_000 }, (_, i) => [T + i, 1_000]))],
   ])('reads %s as no steps', (_, text) => {
-    expect(parseClockSteps(text)).toEqual([]);
+    expect(parseClockSteps(text, T)).toEqual([]);
   });
 
-  it('keeps only forward steps of finite size: a step back or of 0 holds nothing longer', () => {
-    expect(parseClockSteps('[[10, 5], [20, -5], [30, 0], [40, 1e400]]')).toEqual([[10, 5]]);
+  it('keeps only forward steps that can hold a stamp after 1970: a step back, of 0, or from before then (damage) holds nothing', () => {
+    expect(parseClockSteps(`[[${T}, 5], [${T}, -5], [${T}, 0], [${T}, 1e400], [8.64e15, 8.64e15], [1000, 5000]]`, T)).toEqual([[T, 5]]);
+  });
+
+  it('drops steps noticed more than 7 days before now, on the clock as it read before all the steps', () => {
+    const steps = [
+      [T - UNKNOWN_MAX_AGE_MS - 120_001, 60_000],
+      [T - UNKNOWN_MAX_AGE_MS - 119_999, 60_000],
+    ];
+    expect(parseClockSteps(JSON.stringify(steps), T)).toEqual([steps[1]]);
   });
 });
 
 describe('withClockStep', () => {
   it('drops steps noticed more than 7 days before the new one', () => {
     const old: ClockStep[] = [
-      [0, 60_000],
-      [2 * DAY, 60_000],
+      [T, 60_000],
+      [T + 2 * DAY, 60_000],
     ];
-    expect(withClockStep(old, UNKNOWN_MAX_AGE_MS + DAY, 1_000)).toEqual([
-      [2 * DAY, 60_000],
-      [UNKNOWN_MAX_AGE_MS + DAY, 1_000],
+    expect(withClockStep(old, T + UNKNOWN_MAX_AGE_MS + DAY, 1_000)).toEqual([
+      [T + 2 * DAY, 60_000],
+      [T + UNKNOWN_MAX_AGE_MS + DAY, 1_000],
     ]);
   });
 
-  it('keeps at most 16, merging the oldest two into one at the older time', () => {
+  it('keeps at most 16: the oldest merge into one that holds what each of them held, by all of them', () => {
     let steps: ClockStep[] = [];
-    for (let i = 1; i <= 40; i++) steps = withClockStep(steps, i * 60_000, 1_000);
+    for (let i = 1; i <= 40; i++) steps = withClockStep(steps, T + i * 60_000, 1_000);
     expect(steps).toHaveLength(16);
-    // Every step's size is still counted for what stood before the first of them.
-    expect(heldLongerBy(steps, 0)).toBe(40_000);
+    expect(heldLongerBy(steps, T)).toBe(40_000);
+    // A stamp between the merged steps keeps the steps after it.
+    expect(heldLongerBy(steps, T + 20 * 60_000)).toBeGreaterThanOrEqual(20_000);
   });
 
-  it('never holds an attempt shorter than the steps it was stamped before (a property over any steps)', () => {
-    const step = fc.tuple(fc.integer({ min: 0, max: 6 * DAY }), fc.integer({ min: 1, max: 10 * DAY }));
+  it('never holds a stamp shorter than the steps it was stamped before, however many are merged (a property)', () => {
+    // Steps as a clock goes through them: each noticed after the last, its size up to 10 days.
+    // Mostly wakes from sleep (up to 2 h), now and then a correction of days: within 7 days, most runs merge.
+    const size = fc.oneof(
+      { arbitrary: fc.integer({ min: 1, max: 7_200_000 }), weight: 9 },
+      { arbitrary: fc.integer({ min: 1, max: 2 * DAY }), weight: 1 },
+    );
+    const gaps = fc.array(fc.tuple(fc.integer({ min: 1, max: 3_600_000 }), size), {
+      minLength: 17, // past the cap: merges happen
+      maxLength: 40,
+    });
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), fc.integer({ min: -1, max: 6 * DAY }), (noted, stamp) => {
-        const ordered = [...noted].sort((a, b) => a[0] - b[0]);
-        let kept: ClockStep[] = [];
-        for (const [at, by] of ordered) kept = withClockStep(kept, at, by);
-        // All within 7 days of each other: none is dropped, so all of them count.
-        const exact = ordered.reduce((sum, [at, by]) => (at > stamp ? sum + by : sum), 0);
-        expect(heldLongerBy(kept, stamp)).toBeGreaterThanOrEqual(exact);
+      fc.property(gaps, fc.integer({ min: 0, max: 1_000 }), (noted, pick) => {
+        const all: ClockStep[] = [];
+        let [at, kept] = [T, [] as ClockStep[]];
+        for (const [gap, by] of noted) {
+          at += gap + by;
+          all.push([at, by]);
+          kept = withClockStep(kept, at, by);
+        }
+        // Stamps around every step's edge, and one picked anywhere.
+        const stamps = all.flatMap(([when, by]) => [when - by - 1, when - by, when - by + 1]).concat(T + pick * 60_000);
+        for (const stamp of stamps) {
+          const exact = all.reduce((sum, [when, by]) => (when > at - UNKNOWN_MAX_AGE_MS && stamp <= when - by ? sum + by : sum), 0);
+          expect(heldLongerBy(kept, stamp)).toBeGreaterThanOrEqual(exact);
+        }
         expect(kept.length).toBeLessThanOrEqual(16);
       }),
     );
   });
 });
 
-describe('heldLongerBy', () => {
-  it('counts the steps noticed after the stamp, not those before or at it', () => {
-    const steps: ClockStep[] = [
-      [100, 10],
-      [200, 20],
+describe('unionClockSteps', () => {
+  it('keeps each step once, and what either list holds', () => {
+    const a: ClockStep[] = [[T, 1_000]];
+    const b: ClockStep[] = [
+      [T, 1_000],
+      [T + DAY, 5 * DAY],
     ];
-    expect([heldLongerBy(steps, 50), heldLongerBy(steps, 100), heldLongerBy(steps, 150), heldLongerBy(steps, 250)]).toEqual([
-      30, 20, 20, 0,
-    ]);
+    expect(unionClockSteps(a, b, T + DAY)).toEqual(b);
+  });
+});
+
+describe('heldLongerBy', () => {
+  it('counts the steps whose clock read at or after the stamp just before them', () => {
+    const steps: ClockStep[] = [
+      [T + 100, 10],
+      [T + 200, 20],
+    ];
+    const held = [T + 50, T + 90, T + 150, T + 180, T + 181].map((stamp) => heldLongerBy(steps, stamp));
+    expect(held).toEqual([30, 30, 20, 20, 0]);
   });
 });

@@ -151,7 +151,7 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
  */
 function leaseEnd(ctx: GuardContext, leaseUntil: number): number {
   const taken = leaseUntil - RECOVER_LEASE_MS;
-  const step = ctx.stepsBeforeStart.find(([at]) => at > taken);
+  const step = ctx.stepsBeforeStart.find(([at, by]) => taken <= at - by);
   return ctx.time.guardOf(step ? step[0] : taken) + RECOVER_LEASE_MS;
 }
 

@@ -25,8 +25,8 @@ import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
-import { journal, journalStarted, persist, storageError, storeCall, storeCallSync, write } from './writes.js';
-import { CLOCK_STEPS, heldLongerBy, parseClockSteps, withClockStep } from '../clock-steps.js';
+import { journal, journalStarted, persist, saveClockSteps, storageError, storeCall, storeCallSync } from './writes.js';
+import { CLOCK_STEPS, heldLongerBy, parseClockSteps, unionClockSteps, withClockStep } from '../clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -139,7 +139,7 @@ async function start(ctx: GuardContext): Promise<void> {
     throw error;
   }
   journalStarted(ctx);
-  if (ctx.clockStepsNoted) saveClockSteps(ctx);
+  if (ctx.clockStepsNoted) void saveClockSteps(ctx);
   // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe),
   // and what they heard meanwhile that must be acted on is acted on here.
   for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
@@ -158,15 +158,26 @@ async function start(ctx: GuardContext): Promise<void> {
 function noteClockStep(ctx: GuardContext, at: number, by: number): void {
   if (ctx.o.store.timesOnOwnerClock === true || ctx.closed) return;
   ctx.clockSteps = withClockStep(ctx.clockSteps, at, by);
-  if (ctx.starting) ctx.clockStepsNoted = true;
-  else saveClockSteps(ctx);
+  ctx.clockStepsNoted = true;
+  if (!ctx.starting) void saveClockSteps(ctx);
 }
 
-function saveClockSteps(ctx: GuardContext): void {
-  ctx.clockStepsNoted = false;
-  if (!holdsStore(ctx)) return;
-  const text = JSON.stringify(ctx.clockSteps);
-  void write(ctx, () => ctx.o.store.setMeta(CLOCK_STEPS, text)).catch((error) => storageError(ctx, error, 'setMeta'));
+/**
+ * The steps noticed before this start (this guard's own are on guard time
+ * already): those the store kept, and those a guard this one fenced noticed
+ * but could not write (a hot reload after a failed write).
+ */
+async function loadClockSteps(ctx: GuardContext, now: number): Promise<void> {
+  const wall = ctx.time.wallOf(now);
+  let steps = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
+    const known = steps.length;
+    steps = unionClockSteps(steps, fenced.clockSteps, wall);
+    if (steps.length !== known) ctx.clockStepsNoted = true;
+  }
+  if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
+  ctx.stepsBeforeStart = steps;
+  ctx.clockSteps = unionClockSteps(steps, ctx.clockSteps, wall);
 }
 
 /**
@@ -196,13 +207,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
-  if (!ctx.o.store.timesOnOwnerClock) {
-    const steps = parseClockSteps(await storeCall('getMeta', () => store.getMeta(CLOCK_STEPS)));
-    // The steps noticed before this start: this guard's own are on guard time already.
-    if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
-    ctx.stepsBeforeStart = steps;
-    ctx.clockSteps = [...steps, ...ctx.clockSteps];
-  }
+  if (!store.timesOnOwnerClock) await loadClockSteps(ctx, now);
   const problems: string[] = [];
   const kept: AttemptRecord[] = [];
   for (const stored of records) {
@@ -292,7 +297,8 @@ async function closeOnce(ctx: GuardContext): Promise<void> {
   await Promise.all(ctx.inflight);
   // What a failed write left in memory only gets one more try before the store closes (a till shut
   // down after a disk hiccup): else it was lost with the process, a refund paid meanwhile included.
-  if (ctx.unpersisted.size > 0 && holdsStore(ctx)) await persist(ctx, []).catch(() => undefined);
+  // So do clock steps whose write failed.
+  if ((ctx.unpersisted.size > 0 || ctx.clockStepsNoted) && holdsStore(ctx)) await persist(ctx, []).catch(() => undefined);
   ctx.events.clear();
   if (owners.release(ctx.o.store, ctx.guard)) {
     const { store } = ctx.o;

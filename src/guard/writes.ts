@@ -5,7 +5,8 @@
  */
 import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
-import { assertOpen, haltRecovery, type GuardContext } from './context.js';
+import { CLOCK_STEPS, parseClockSteps, unionClockSteps } from '../clock-steps.js';
+import { assertOpen, haltRecovery, holdsStore, type GuardContext } from './context.js';
 
 /**
  * Issues a store write now, in call order, without waiting for earlier
@@ -45,6 +46,7 @@ function fencedByStore(ctx: GuardContext): void {
 
 export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
   const { store } = ctx.o;
+  const steps = saveClockSteps(ctx);
   // Retry what an earlier storage failure left in memory only.
   const retry =
     ctx.unpersisted.size === 0
@@ -66,8 +68,29 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
       },
     ),
   );
-  await Promise.all(writes);
+  await Promise.all([...writes, steps]);
   if (ctx.storeFenced) assertOpen(ctx);
+}
+
+/**
+ * Writes the wall clock's steps (see clock-steps.ts) into the store's
+ * metadata, merged with what is there: another tab may have written a step
+ * this guard never saw (it started after that step). A write that fails is
+ * tried again with the next record written, and at close.
+ */
+export function saveClockSteps(ctx: GuardContext): Promise<void> {
+  if (!ctx.clockStepsNoted || !holdsStore(ctx)) return Promise.resolve();
+  ctx.clockStepsNoted = false;
+  const { store } = ctx.o;
+  const save = async () => {
+    const wall = ctx.time.wallNow();
+    const steps = unionClockSteps(parseClockSteps(await store.getMeta(CLOCK_STEPS), wall), ctx.clockSteps, wall);
+    await store.setMeta(CLOCK_STEPS, JSON.stringify(steps));
+  };
+  return write(ctx, save).catch((error: unknown) => {
+    ctx.clockStepsNoted = true;
+    storageError(ctx, error, 'setMeta');
+  });
 }
 
 export function storageError(ctx: GuardContext, error: unknown, operation: string): void {
