@@ -18,7 +18,7 @@ const other = { amount: 5, currency: 'CNY', card: { token: 'tok_atk22_tabs_other
 const codes = (decision: { reasons: { code: string }[] }) => decision.reasons.map((r) => r.code);
 
 describe('atk22: clock-steps written by several tabs', () => {
-  // FAILING
+  // Failed before a guard merged its steps with the stored ones.
   it('tab B’s step (a 10 s wake) does not erase the 5-day correction tab A wrote: a tab opened 2.5 days later still holds A’s unknown charge', async () => {
     const db = freshDb();
     const clock = new ManualClock(Date.parse('2026-02-20T09:00:00Z'));
