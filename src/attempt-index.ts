@@ -44,9 +44,9 @@ export class AttemptIndex {
   readonly #windowMs: number;
   readonly #keepsHistory: boolean;
   /**
-   * How much longer a time stamped then counts (an open attempt's 7 days,
-   * `window`, `retention`): the forward steps of the wall clock it was
-   * stamped before (see clock-steps.ts). Set before records are added.
+   * How much longer than 7 days an open attempt last pending since this
+   * stamp is held: the forward steps of the wall clock it was stamped before
+   * (see clock-steps.ts). Set before records are added.
    */
   heldLonger: (pendingSince: number) => number = () => 0;
 
@@ -90,7 +90,7 @@ export class AttemptIndex {
    * open, `openUntil`.
    */
   deadline(record: AttemptRecord): number {
-    return isOpen(record.status) ? this.openUntil(record) : record.updatedAt + this.#retentionMs + this.heldLonger(record.updatedAt);
+    return isOpen(record.status) ? this.openUntil(record) : record.updatedAt + this.#retentionMs;
   }
 
   /**
@@ -110,8 +110,7 @@ export class AttemptIndex {
    */
   #settledDeadline(record: AttemptRecord): number {
     if (!this.#keepsHistory) return this.deadline(record);
-    const changed = Math.max(record.updatedAt, record.approvedAt ?? record.updatedAt);
-    return Math.min(changed + this.#windowMs + this.heldLonger(changed), this.deadline(record));
+    return Math.min(Math.max(record.updatedAt, record.approvedAt ?? record.updatedAt) + this.#windowMs, this.deadline(record));
   }
 
   #deadlineIn(record: AttemptRecord): number {
@@ -183,7 +182,7 @@ export class AttemptIndex {
    * refund after a restart on a clock set back can put before it.
    */
   #pastWindow(record: AttemptRecord, now: number): boolean {
-    return record.approvedAt === undefined || now - record.approvedAt >= this.#windowMs + this.heldLonger(record.approvedAt);
+    return record.approvedAt === undefined || now - record.approvedAt >= this.#windowMs;
   }
 
   /**

@@ -53,7 +53,6 @@ export function excluding(view: IndexView, id: string): IndexView {
     byOrder: (merchantId, orderId) => others(view.byOrder(merchantId, orderId)),
     openRefundsOf: (saleId) => others(view.openRefundsOf(saleId)),
     openUntil: (record) => view.openUntil(record),
-    heldLonger: (stamp) => view.heldLonger(stamp),
   };
 }
 

@@ -96,23 +96,6 @@ function tidy(steps: readonly ClockStep[], now: number): ClockStep[] {
   return [[last + by, by] as const, ...kept].sort((a, b) => a[0] - b[0]);
 }
 
-/**
- * The earliest stamp that, held longer by the steps, reaches `cutoff`: every
- * stamp before it is past `cutoff` even so (what a store may prune, what it
- * need not load as hot). A stamp plus its hold rises between two steps' last
- * held stamps and falls at each: the first stretch that reaches the cutoff
- * holds it.
- */
-export function heldFrom(steps: readonly ClockStep[], cutoff: number): number {
-  let from = Number.NEGATIVE_INFINITY;
-  for (const edge of steps.map(lastHeld).sort((a, b) => a - b)) {
-    const held = heldLongerBy(steps, edge);
-    if (edge + held >= cutoff) return Math.max(cutoff - held, from);
-    from = edge;
-  }
-  return Math.max(cutoff, from);
-}
-
 /** How much longer an open attempt stamped at `stamp` is held: the steps it was stamped before. */
 export function heldLongerBy(steps: readonly ClockStep[], stamp: number): number {
   let by = 0;

@@ -32,8 +32,6 @@ export interface IndexView {
   openRefundsOf(originalId: string): readonly AttemptRecord[];
   /** Until when an open attempt holds its sale: 7 days after it last became pending, or longer (AttemptIndex.openUntil). */
   openUntil(record: AttemptRecord): number;
-  /** How much longer a time stamped then counts: the wall clock's forward steps after it (AttemptIndex.heldLonger). */
-  heldLonger(stamp: number): number;
 }
 
 export interface RuleSettings {
@@ -122,7 +120,7 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
 
   for (const r of index.byFingerprint(sale.fingerprint)) {
     const status = open(r);
-    if (status === 'approved' && r.approvedAt !== undefined && now - r.approvedAt < settings.windowMs + index.heldLonger(r.approvedAt)) {
+    if (status === 'approved' && r.approvedAt !== undefined && now - r.approvedAt < settings.windowMs) {
       note('DUPLICATE_CHARGE', r, r.approvedAt, describe(r));
     }
   }

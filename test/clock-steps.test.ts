@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import { heldFrom, heldLongerBy, parseClockSteps, unionClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
+import { heldLongerBy, parseClockSteps, unionClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
 
 const DAY = 86_400_000;
 const T = Date.parse('2026-02-20T09:00:00Z');
@@ -111,32 +111,5 @@ describe('heldLongerBy', () => {
     ];
     const held = [T + 50, T + 90, T + 150, T + 180, T + 181].map((stamp) => heldLongerBy(steps, stamp));
     expect(held).toEqual([30, 30, 20, 20, 0]);
-  });
-});
-
-describe('heldFrom', () => {
-  it('is the cutoff itself without steps, and earlier by the steps a stamp before them was held by', () => {
-    expect(heldFrom([], T)).toBe(T);
-    // One step of 9 days noticed at T: stamps up to T - 9 days count 9 days longer.
-    expect(heldFrom([[T, 9 * DAY]], T - DAY)).toBe(T - 10 * DAY);
-    expect(heldFrom([[T, 9 * DAY]], T - 12 * DAY)).toBe(T - 21 * DAY);
-  });
-
-  it('every stamp before it, held longer, is still before the cutoff (a property)', () => {
-    const step = fc.tuple(fc.integer({ min: 0, max: 20 * DAY }), fc.integer({ min: 1, max: 9 * DAY }));
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 16 }), fc.integer({ min: -30 * DAY, max: 30 * DAY }), fc.nat(30 * DAY), (raw, cut, back) => {
-        const steps: ClockStep[] = raw.map(([at, by]) => [T + at, by]);
-        const cutoff = T + cut;
-        const from = heldFrom(steps, cutoff);
-        expect(from).toBeLessThanOrEqual(cutoff);
-        const before = from - 1 - back;
-        expect(before + heldLongerBy(steps, before)).toBeLessThan(cutoff);
-        for (const [at, by] of steps) {
-          const edge = at - by;
-          if (edge < from) expect(edge + heldLongerBy(steps, edge)).toBeLessThan(cutoff);
-        }
-      }),
-    );
   });
 });

@@ -43,7 +43,6 @@ function view(...records: AttemptRecord[]): IndexView {
     byOrder: (merchantId, orderId) => records.filter((r) => r.merchantId === merchantId && r.orderId === orderId),
     openRefundsOf: (originalId) => records.filter((r) => r.kind === 'refund' && r.refundOf === originalId),
     openUntil: (r) => r.pendingSince + UNKNOWN_MAX_AGE_MS,
-    heldLonger: () => 0,
   };
 }
 

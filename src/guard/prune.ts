@@ -1,5 +1,4 @@
 /** Pruning: what retention let go leaves memory, and the store (its history too). */
-import { heldFrom } from '../clock-steps.js';
 import { isOpen } from '../lifecycle.js';
 import type { AttemptRecord } from '../types.js';
 import { HISTORY_PRUNE_EVERY_MS, type GuardContext } from './context.js';
@@ -55,7 +54,6 @@ export function pruneHistory(ctx: GuardContext, now: number): void {
   // stamps later records with earlier wall times). A store several terminals
   // share never deletes younger than the merchant's longest retention on its
   // own clock, whatever this cutoff says (SharedStore.prune).
-  // Later by the wall clock's steps noticed before this guard started (see clock-steps.ts).
-  const before = heldFrom(ctx.stepsBeforeStart, ctx.time.wallCutoff(now - ctx.o.retentionMs));
+  const before = ctx.time.wallCutoff(now - ctx.o.retentionMs);
   void write(ctx, () => history.prune(before)).catch((error) => storageError(ctx, error, 'prune'));
 }

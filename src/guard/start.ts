@@ -26,7 +26,7 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, saveClockSteps, storageError, storeCall, storeCallSync } from './writes.js';
-import { CLOCK_STEPS, heldFrom, heldLongerBy, parseClockSteps, unionClockSteps, withClockStep } from '../clock-steps.js';
+import { CLOCK_STEPS, heldLongerBy, parseClockSteps, unionClockSteps, withClockStep } from '../clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -198,18 +198,16 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     const stale = await storeCall('load', () => store.load());
     await storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
   }
-  if (!store.timesOnOwnerClock) await loadClockSteps(ctx, now);
   // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
-  // Both by the clock as it reads now: a time stamped before a step of it counts that much longer.
   const history = ctx.history;
-  const steps = ctx.stepsBeforeStart;
-  const retained = heldFrom(steps, ctx.time.wallOf(now - ctx.o.retentionMs) + 1);
-  const pastRetention = history && !secretChanged ? await storeCall('prune', () => history.prune(retained)) : 0;
+  const pastRetention =
+    history && !secretChanged ? await storeCall('prune', () => history.prune(ctx.time.wallOf(now - ctx.o.retentionMs) + 1)) : 0;
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
-  const scope = history ? { since: heldFrom(steps, ctx.time.wallOf(now - ctx.o.windowMs)) } : undefined;
+  const scope = history ? { since: ctx.time.wallOf(now - ctx.o.windowMs) } : undefined;
   const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
+  if (!store.timesOnOwnerClock) await loadClockSteps(ctx, now);
   const problems: string[] = [];
   const kept: AttemptRecord[] = [];
   for (const stored of records) {

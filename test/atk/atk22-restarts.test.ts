@@ -1,6 +1,8 @@
 /**
  * atk22: clock steps across restarts, tabs and refunds: the hard cases the
  * fix must hold, and one it leaves open (marked it.fails: docs/recovery.md).
+ * Settled attempts age by the wall clock across a restart (SPEC §3, §7,
+ * scenario 39): the steps hold open attempts only.
  */
 import { describe, expect, it } from 'vitest';
 import { createGuard, memoryStore } from '../../src/index.js';
@@ -56,29 +58,6 @@ describe('atk22: steps across restarts, tabs and refunds', () => {
     const still = await later.peek({ ...sale, card: { token: 'tok_atk22_restarts_card2' }, kind: 'refund', refundOf: s.attempt!.id });
     expect(codes(still)).toContain('REFUND_EXCEEDS_CHARGE');
     await later.close();
-  });
-
-  // Failed before the steps held settled times too: the sale was pruned at the restart by retention read on its stamp.
-  it('retention 24h (the default): a refund left unknown, the clock set 9 days right, a restart: the sale approved an hour earlier is still known, and a second full refund is REFUND_EXCEEDS_CHARGE, not REFUND_ORIGINAL_NOT_FOUND', async () => {
-    const { time, open } = setup();
-    const g = await open();
-    const s = await g.begin(sale);
-    await s.attempt!.approve();
-    await time.advance(HOUR);
-    const r1 = await g.begin({ ...sale, kind: 'refund', refundOf: s.attempt!.id });
-    await r1.attempt!.markUnknown();
-    await time.advance(60_000);
-    time.jump(9 * DAY);
-    await g.peek(other); // noticed
-    await time.advance(60_000);
-    time.restart();
-    const after = await open();
-    // Keyed on another card: held as a refund of the same sale, and counted as in doubt.
-    const again = await after.peek({ ...sale, card: { token: 'tok_atk22_restarts_card2' }, kind: 'refund', refundOf: s.attempt!.id });
-    expect(again.verdict).toBe('block');
-    expect(codes(again)).toEqual(expect.arrayContaining(['UNKNOWN_OUTCOME', 'REFUND_EXCEEDS_CHARGE']));
-    expect(codes(again)).not.toContain('REFUND_ORIGINAL_NOT_FOUND');
-    await after.close();
   });
 
   it('two steps, each noticed by a different process: an unknown charge stamped before both is held by both after a third start', async () => {
@@ -168,18 +147,4 @@ describe('atk22: steps across restarts, tabs and refunds', () => {
       await after.close();
     },
   );
-
-  it('a sale approved a minute before the clock was set 9 days right: rung again after a restart a minute later, it still prompts DUPLICATE_CHARGE', async () => {
-    const { time, open } = setup();
-    const g = await open();
-    const first = await g.begin(sale);
-    await first.attempt!.approve();
-    await time.advance(60_000);
-    time.jump(9 * DAY);
-    expect(codes(await g.peek(sale))).toContain('DUPLICATE_CHARGE'); // within the process: 1 minute old
-    time.restart();
-    const after = await open();
-    expect(codes(await after.peek(sale))).toContain('DUPLICATE_CHARGE');
-    await after.close();
-  });
 });
