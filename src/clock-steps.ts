@@ -23,11 +23,16 @@
  */
 import { UNKNOWN_MAX_AGE_MS } from './attempt-index.js';
 
-/** The metadata key: `JSON.stringify` of `[at, by][]`, oldest first. */
+/** The metadata key: `JSON.stringify` of `ClockStep[]`, oldest first. */
 export const CLOCK_STEPS = 'clock-steps';
 
-/** Noticed at `at` (wall time, the clock after the step), `by` milliseconds forward. */
-export type ClockStep = readonly [at: number, by: number];
+/**
+ * Noticed at `at` (wall time, the clock after the step), `by` milliseconds
+ * forward. A single step holds stamps up to `at - by`, the clock's reading
+ * just before it. One merged from several (past MAX_STEPS) names the last
+ * stamp it holds, `held`, and when the first of them was noticed, `first`.
+ */
+export type ClockStep = readonly [at: number, by: number, held?: number, first?: number];
 
 /**
  * At most this many kept: past it the oldest merge into one that holds
@@ -39,8 +44,8 @@ const MAX_STEPS = 16;
 /** 16 steps take under 1 KB: a longer value is damage, read as none. */
 const MAX_TEXT = 64 * 1024;
 
-/** The last stamp a step holds longer: the clock's reading just before it. */
-const lastHeld = ([at, by]: ClockStep): number => at - by;
+/** The last stamp a step holds longer. */
+const lastHeld = ([at, by, held]: ClockStep): number => held ?? at - by;
 
 /**
  * The steps stored under CLOCK_STEPS, as `tidy` keeps them at `now`. What is
@@ -58,7 +63,7 @@ export function parseClockSteps(text: string | undefined, now = Number.NEGATIVE_
   if (!Array.isArray(value)) return [];
   const valid = (step: unknown): step is ClockStep =>
     Array.isArray(step) &&
-    step.length === 2 &&
+    (step.length === 2 || (step.length === 4 && Number.isFinite(step[2]) && Number.isFinite(step[3]))) &&
     Number.isFinite(step[0]) &&
     Number.isFinite(step[1]) &&
     (step[1] as number) > 0 &&
@@ -71,34 +76,60 @@ export function withClockStep(steps: readonly ClockStep[], at: number, by: numbe
   return tidy([...steps, [at, by]], at);
 }
 
-/** Both lists, each step once (the same pair twice is one step, read twice). */
-export function unionClockSteps(a: readonly ClockStep[], b: readonly ClockStep[], now: number): ClockStep[] {
-  const seen = new Set(a.map(([at, by]) => `${at},${by}`));
-  return tidy([...a, ...b.filter(([at, by]) => !seen.has(`${at},${by}`))], now);
+/**
+ * What the store keeps after `fresh` steps (noticed since this guard last
+ * wrote) join the `stored` ones: each counted once, however the cap merges
+ * them. Never a list this guard wrote before with its own steps again: a
+ * merged step and the steps it was made of would count twice, and more at
+ * every write.
+ */
+export function mergeClockSteps(stored: readonly ClockStep[], fresh: readonly ClockStep[], now: number): ClockStep[] {
+  const key = (step: ClockStep) => step.join(',');
+  const seen = new Set(stored.map(key));
+  return tidy([...stored, ...fresh.filter((step) => !seen.has(key(step)))], now);
 }
 
 /**
- * Oldest first; without those noticed over 7 days before `now` (what they
- * hold was stamped before them, so it is older than 7 days by any clock);
- * past MAX_STEPS, the oldest merged into one. Each `at` is on the clock as
- * it read then, and later steps moved it on: read before `now` by all of
- * them, it is dropped late, never early.
+ * Oldest first; without those noticed over 7 days before `now` by the clock
+ * as it read then (each later step moved it on: what they hold was stamped
+ * before them, so it is older than 7 days by any clock); past MAX_STEPS, two
+ * neighbours merged into one, noticed when the later was, holding up to the
+ * latest stamp either held, by both sizes: the two noticed closest together,
+ * so that merged steps stay spread over time and the old ones still age out
+ * (always merging the oldest would grow one step without end).
  */
 function tidy(steps: readonly ClockStep[], now: number): ClockStep[] {
-  const moved = steps.reduce((sum, [, by]) => sum + by, 0);
-  const kept = steps.filter(([at]) => now - at - moved <= UNKNOWN_MAX_AGE_MS).sort((a, b) => a[0] - b[0]);
-  if (kept.length <= MAX_STEPS) return kept;
-  const merged = kept.splice(0, kept.length - MAX_STEPS + 1);
-  // Holds up to the latest stamp any of them held, by their sizes together: noticed
-  // then (`at - by` is that stamp), which is no earlier than any of them, so kept as long.
-  const by = merged.reduce((sum, [, size]) => sum + size, 0);
-  const last = merged.reduce((latest, step) => Math.max(latest, lastHeld(step)), Number.NEGATIVE_INFINITY);
-  return [[last + by, by] as const, ...kept].sort((a, b) => a[0] - b[0]);
+  const sorted = [...steps].sort((a, b) => a[0] - b[0]);
+  let later = 0;
+  const kept: ClockStep[] = [];
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const step = sorted[i] as ClockStep;
+    if (now - step[0] - later <= UNKNOWN_MAX_AGE_MS) kept.unshift(step);
+    later += step[1];
+  }
+  while (kept.length > MAX_STEPS) {
+    let pair = 0;
+    for (let i = 1; i < kept.length - 1; i++) if (span(kept, i) < span(kept, pair)) pair = i;
+    const [a, b] = kept.slice(pair, pair + 2) as [ClockStep, ClockStep];
+    kept.splice(pair, 2, [b[0], a[1] + b[1], Math.max(lastHeld(a), lastHeld(b)), a[3] ?? a[0]]);
+  }
+  return kept;
 }
+
+/** From the first noticing of `steps[i]` to the last of `steps[i + 1]`. */
+const span = (steps: readonly ClockStep[], i: number): number => {
+  const [a, b] = [steps[i] as ClockStep, steps[i + 1] as ClockStep];
+  return b[0] - (a[3] ?? a[0]);
+};
 
 /** How much longer an open attempt stamped at `stamp` is held: the steps it was stamped before. */
 export function heldLongerBy(steps: readonly ClockStep[], stamp: number): number {
   let by = 0;
   for (const step of steps) if (stamp <= lastHeld(step)) by += step[1];
   return by;
+}
+
+/** The first step `stamp` was taken before, if any. */
+export function firstStepAfter(steps: readonly ClockStep[], stamp: number): ClockStep | undefined {
+  return steps.find((step) => stamp <= lastHeld(step));
 }

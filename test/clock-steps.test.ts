@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import { heldLongerBy, parseClockSteps, unionClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
+import { heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
 
 const DAY = 86_400_000;
 const T = Date.parse('2026-02-20T09:00:00Z');
@@ -30,12 +30,11 @@ describe('parseClockSteps', () => {
     expect(parseClockSteps(`[[${T}, 5], [${T}, -5], [${T}, 0], [${T}, 1e400], [8.64e15, 8.64e15], [1000, 5000]]`, T)).toEqual([[T, 5]]);
   });
 
-  it('drops steps noticed more than 7 days before now, on the clock as it read before all the steps', () => {
-    const steps = [
-      [T - UNKNOWN_MAX_AGE_MS - 120_001, 60_000],
-      [T - UNKNOWN_MAX_AGE_MS - 119_999, 60_000],
-    ];
-    expect(parseClockSteps(JSON.stringify(steps), T)).toEqual([steps[1]]);
+  it('drops steps noticed more than 7 days before now, on the clock as it read before the steps after them', () => {
+    const newer: ClockStep = [T - DAY, 60_000];
+    const kept: ClockStep = [T - UNKNOWN_MAX_AGE_MS - 59_999, 1_000];
+    const dropped: ClockStep = [T - UNKNOWN_MAX_AGE_MS - 60_001 - 1_000, 1_000];
+    expect(parseClockSteps(JSON.stringify([dropped, kept, newer]), T)).toEqual([kept, newer]);
   });
 });
 
@@ -92,14 +91,29 @@ describe('withClockStep', () => {
   });
 });
 
-describe('unionClockSteps', () => {
+describe('mergeClockSteps', () => {
   it('keeps each step once, and what either list holds', () => {
     const a: ClockStep[] = [[T, 1_000]];
     const b: ClockStep[] = [
       [T, 1_000],
       [T + DAY, 5 * DAY],
     ];
-    expect(unionClockSteps(a, b, T + DAY)).toEqual(b);
+    expect(mergeClockSteps(a, b, T + DAY)).toEqual(b);
+  });
+
+  it('written again and again with a few new steps each time, holds no stamp longer than all the steps together', () => {
+    let [stored, at, total] = [[] as ClockStep[], T, 0];
+    for (let write = 0; write < 40; write++) {
+      const fresh: ClockStep[] = [];
+      for (let i = 0; i < 3; i++) {
+        at += 60_000 + 5_000;
+        fresh.push([at, 5_000]);
+        total += 5_000;
+      }
+      stored = mergeClockSteps(stored, fresh, at);
+      expect(heldLongerBy(stored, T)).toBe(total);
+    }
+    expect(stored.length).toBeLessThanOrEqual(16);
   });
 });
 

@@ -127,12 +127,10 @@ export interface GuardContext {
   readonly handles: Map<string, HandleStatus[]>;
   /** Unknown outcomes on the `recover` schedule (see recover.ts). */
   readonly recovery: Recovery;
-  /** The wall clock's forward steps as the store keeps them, this guard's own included (see clock-steps.ts). */
+  /** Steps of the wall clock this guard noticed and has not written to the store yet (see clock-steps.ts). */
   clockSteps: ClockStep[];
   /** The steps the store kept when this guard started: noticed by an earlier process or another tab. */
   stepsBeforeStart: readonly ClockStep[];
-  /** A step noted while start-up ran: written once it succeeded. */
-  clockStepsNoted: boolean;
 }
 
 /**
@@ -226,7 +224,6 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     recovery: newRecovery(),
     clockSteps: [],
     stepsBeforeStart: [],
-    clockStepsNoted: false,
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.

@@ -12,6 +12,7 @@
  * expired (its holder died). The count of tries is kept with the attempt too,
  * so it survives restarts and is never reset.
  */
+import { firstStepAfter } from '../clock-steps.js';
 import { GuardConfigError, GuardStateError, errorText, isGuardError, maskedError } from '../errors.js';
 import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
@@ -151,7 +152,7 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
  */
 function leaseEnd(ctx: GuardContext, leaseUntil: number): number {
   const taken = leaseUntil - RECOVER_LEASE_MS;
-  const step = ctx.stepsBeforeStart.find(([at, by]) => taken <= at - by);
+  const step = firstStepAfter(ctx.stepsBeforeStart, taken);
   return ctx.time.guardOf(step ? step[0] : taken) + RECOVER_LEASE_MS;
 }
 

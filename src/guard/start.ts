@@ -26,7 +26,7 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, saveClockSteps, storageError, storeCall, storeCallSync } from './writes.js';
-import { CLOCK_STEPS, heldLongerBy, parseClockSteps, unionClockSteps, withClockStep } from '../clock-steps.js';
+import { CLOCK_STEPS, heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -139,7 +139,7 @@ async function start(ctx: GuardContext): Promise<void> {
     throw error;
   }
   journalStarted(ctx);
-  if (ctx.clockStepsNoted) void saveClockSteps(ctx);
+  if (ctx.clockSteps.length > 0) void saveClockSteps(ctx);
   // Started: the guards fenced on the way hear nothing more (nor write back their stale copies on a wipe),
   // and what they heard meanwhile that must be acted on is acted on here.
   for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
@@ -158,7 +158,6 @@ async function start(ctx: GuardContext): Promise<void> {
 function noteClockStep(ctx: GuardContext, at: number, by: number): void {
   if (ctx.o.store.timesOnOwnerClock === true || ctx.closed) return;
   ctx.clockSteps = withClockStep(ctx.clockSteps, at, by);
-  ctx.clockStepsNoted = true;
   if (!ctx.starting) void saveClockSteps(ctx);
 }
 
@@ -169,15 +168,14 @@ function noteClockStep(ctx: GuardContext, at: number, by: number): void {
  */
 async function loadClockSteps(ctx: GuardContext, now: number): Promise<void> {
   const wall = ctx.time.wallOf(now);
-  let steps = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
-  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
-    const known = steps.length;
-    steps = unionClockSteps(steps, fenced.clockSteps, wall);
-    if (steps.length !== known) ctx.clockStepsNoted = true;
-  }
+  const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
+  let theirs: ClockStep[] = [];
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) theirs = mergeClockSteps(theirs, fenced.clockSteps, wall);
+  const steps = mergeClockSteps(stored, theirs, wall);
   if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
   ctx.stepsBeforeStart = steps;
-  ctx.clockSteps = unionClockSteps(steps, ctx.clockSteps, wall);
+  // Written with this guard's own: nothing else will.
+  ctx.clockSteps = mergeClockSteps(theirs, ctx.clockSteps, wall);
 }
 
 /**
@@ -298,7 +296,7 @@ async function closeOnce(ctx: GuardContext): Promise<void> {
   // What a failed write left in memory only gets one more try before the store closes (a till shut
   // down after a disk hiccup): else it was lost with the process, a refund paid meanwhile included.
   // So do clock steps whose write failed.
-  if ((ctx.unpersisted.size > 0 || ctx.clockStepsNoted) && holdsStore(ctx)) await persist(ctx, []).catch(() => undefined);
+  if ((ctx.unpersisted.size > 0 || ctx.clockSteps.length > 0) && holdsStore(ctx)) await persist(ctx, []).catch(() => undefined);
   ctx.events.clear();
   if (owners.release(ctx.o.store, ctx.guard)) {
     const { store } = ctx.o;

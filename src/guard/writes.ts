@@ -5,7 +5,7 @@
  */
 import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
-import { CLOCK_STEPS, parseClockSteps, unionClockSteps } from '../clock-steps.js';
+import { CLOCK_STEPS, mergeClockSteps, parseClockSteps } from '../clock-steps.js';
 import { assertOpen, haltRecovery, holdsStore, type GuardContext } from './context.js';
 
 /**
@@ -73,22 +73,23 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
 }
 
 /**
- * Writes the wall clock's steps (see clock-steps.ts) into the store's
- * metadata, merged with what is there: another tab may have written a step
- * this guard never saw (it started after that step). A write that fails is
- * tried again with the next record written, and at close.
+ * Writes the wall clock's steps this guard noticed (see clock-steps.ts) into
+ * the store's metadata, merged with what is there: another tab may have
+ * written a step this guard never saw (it started after that step). A write
+ * that fails is tried again with the next record written, and at close.
  */
 export function saveClockSteps(ctx: GuardContext): Promise<void> {
-  if (!ctx.clockStepsNoted || !holdsStore(ctx)) return Promise.resolve();
-  ctx.clockStepsNoted = false;
+  if (ctx.clockSteps.length === 0 || !holdsStore(ctx)) return Promise.resolve();
   const { store } = ctx.o;
+  const fresh = ctx.clockSteps;
+  ctx.clockSteps = [];
   const save = async () => {
     const wall = ctx.time.wallNow();
-    const steps = unionClockSteps(parseClockSteps(await store.getMeta(CLOCK_STEPS), wall), ctx.clockSteps, wall);
-    await store.setMeta(CLOCK_STEPS, JSON.stringify(steps));
+    const stored = parseClockSteps(await store.getMeta(CLOCK_STEPS), wall);
+    await store.setMeta(CLOCK_STEPS, JSON.stringify(mergeClockSteps(stored, fresh, wall)));
   };
   return write(ctx, save).catch((error: unknown) => {
-    ctx.clockStepsNoted = true;
+    ctx.clockSteps = mergeClockSteps(fresh, ctx.clockSteps, ctx.time.wallNow());
     storageError(ctx, error, 'setMeta');
   });
 }
