@@ -4,37 +4,18 @@
  * while one is out.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, type GuardOptions, type RecoverAnswer } from '../../src/index.js';
+import { createGuard, type RecoverAnswer } from '../../src/index.js';
 import { indexedDbStore } from '../../src/idb.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred } from '../helpers/guard.js';
-import { freshDb, OPTIONS } from '../helpers/tabs.js';
+import { freshDb, heldRecoverTabs, OPTIONS } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_19b_tabs' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
 
 describe('atk19b recover across tabs and a clock correction', () => {
   it('tab A’s inquiry is out; the machine clock is corrected 10 minutes forward (NTP); tab B’s "Check with the processor" does not call recover while A’s call is still out', async () => {
-    const db = freshDb();
-    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
-    let out = 0;
-    let most = 0;
-    const hold = deferred<RecoverAnswer>();
-    const recover = (): Promise<RecoverAnswer> => {
-      out++;
-      most = Math.max(most, out);
-      return hold.promise.finally(() => out--);
-    };
-    const tab = (extra: Partial<GuardOptions> = {}) =>
-      createGuard({
-        ...OPTIONS,
-        store: indexedDbStore(db),
-        clock: time.clock,
-        scheduler: time.scheduler,
-        recover,
-        recoverAfter: '1h',
-        ...extra,
-      });
+    const { time, hold, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
     const a = await tab();
     const b = await tab();
     const decision = await a.begin(sale);
@@ -43,11 +24,11 @@ describe('atk19b recover across tabs and a clock correction', () => {
     await flush();
     const first = a.recoverNow(id);
     await flush();
-    expect(out).toBe(1);
+    expect(calls.out).toBe(1);
     time.jump(10 * 60_000);
     const second = b.recoverNow(id);
     await flush();
-    expect(most).toBe(1);
+    expect(calls.most).toBe(1);
     hold.resolve({ status: 'cancelled' });
     await Promise.all([first, second]);
     await a.close();
@@ -60,16 +41,7 @@ describe('atk19b recover: a tab opened after a forward correction no tab noticed
   it.fails(
     'tab A’s inquiry is out, the clock steps 10 minutes forward, tab B opens before any tab noticed: B’s "Check with the processor" does not call recover',
     async () => {
-      const db = freshDb();
-      const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
-      let [out, most] = [0, 0];
-      const hold = deferred<RecoverAnswer>();
-      const recover = (): Promise<RecoverAnswer> => {
-        most = Math.max(most, ++out);
-        return hold.promise.finally(() => out--);
-      };
-      const tab = () =>
-        createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler, recover, recoverAfter: '1h' });
+      const { time, hold, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
       const a = await tab();
       const decision = await a.begin(sale);
       await decision.attempt!.markUnknown();
@@ -84,7 +56,7 @@ describe('atk19b recover: a tab opened after a forward correction no tab noticed
       await Promise.all([first, second]);
       await a.close();
       await b.close();
-      expect(most).toBe(1);
+      expect(calls.most).toBe(1);
     },
   );
 });

@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS, parseClockSteps } from '../../src/clock-steps.js';
-import { createGuard, memoryStore, type GuardOptions, type GuardStore, type RecoverAnswer } from '../../src/index.js';
+import { createGuard, memoryStore, type GuardStore, type RecoverAnswer } from '../../src/index.js';
 import { indexedDbStore } from '../../src/idb.js';
 import { virtualTime } from '../../src/testing.js';
-import { ManualClock, SECRET, deferred } from '../helpers/guard.js';
-import { OPTIONS, freshDb, tab } from '../helpers/tabs.js';
+import { ManualClock, SECRET } from '../helpers/guard.js';
+import { OPTIONS, freshDb, heldRecoverTabs, tab } from '../helpers/tabs.js';
 
 const DAY = 86_400_000;
 const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_steps' } };
@@ -118,37 +118,20 @@ describe('clock steps kept with the store', () => {
   });
 
   it('a tab opened after the clock was set 10 minutes forward, while another tab’s inquiry is out: its "Check with the processor" makes no second call', async () => {
-    const db = freshDb();
-    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
-    let [out, most] = [0, 0];
-    const hold = deferred<RecoverAnswer>();
-    const recover = (): Promise<RecoverAnswer> => {
-      most = Math.max(most, ++out);
-      return hold.promise.finally(() => out--);
-    };
-    const tabOf = (extra: Partial<GuardOptions> = {}) =>
-      createGuard({
-        ...OPTIONS,
-        store: indexedDbStore(db),
-        clock: time.clock,
-        scheduler: time.scheduler,
-        recover,
-        recoverAfter: '1h',
-        ...extra,
-      });
+    const { time, hold, calls, tab: tabOf } = heldRecoverTabs('2026-04-01T10:00:00Z');
     const a = await tabOf();
     const decision = await a.begin(sale);
     await decision.attempt!.markUnknown();
     const id = decision.attempt!.id;
     const first = a.recoverNow(id);
     await flush();
-    expect(out).toBe(1);
+    expect(calls.out).toBe(1);
     time.jump(10 * 60_000);
     await a.peek(sale); // tab A notices the step
     await flush();
     const c = await tabOf();
     const second = await c.recoverNow(id);
-    expect({ most, error: second[0]?.error !== undefined }).toEqual({ most: 1, error: true });
+    expect({ most: calls.most, error: second[0]?.error !== undefined }).toEqual({ most: 1, error: true });
     hold.resolve({ status: 'cancelled' });
     await first;
     await a.close();
