@@ -59,6 +59,8 @@ export class GuardTime {
   #offset: number;
   /** The last guard time handed out: a new epoch starts just after it. */
   #last = Number.NEGATIVE_INFINITY;
+  /** The monotonic clock as `now()` last read it. */
+  #lastMono = Number.NEGATIVE_INFINITY;
   /** The wall clock as `now()` last read it: the clock check reuses it rather than reading again. */
   lastWall: number;
   /** Oldest first; the first one (gap 0) covers everything before start-up too. */
@@ -108,7 +110,8 @@ export class GuardTime {
 
   /** Guard time now, in whole milliseconds; notes a new epoch when the clocks drifted apart. */
   now(): number {
-    let now = Math.floor(this.#clock.monotonic() + this.#offset);
+    this.#lastMono = this.#clock.monotonic();
+    let now = Math.floor(this.#lastMono + this.#offset);
     this.lastWall = this.#clock.now();
     const wall = Math.floor(this.lastWall);
     if (Math.abs(wall - now - this.#current.skew) > EPOCH_TOLERANCE_MS) {
@@ -135,6 +138,17 @@ export class GuardTime {
     }
     this.#last = now;
     return now;
+  }
+
+  /**
+   * Reads the clocks as a stamp would, so that a step of the wall clock since
+   * the last read is noticed (and told to `onStep`): a guard taken over in
+   * this process, whose clock its successor cannot read. Only if the
+   * monotonic clock moved on since: one that did not, or went back, is not
+   * this process's clock running (a test's simulated restart resets it).
+   */
+  look(): void {
+    if (this.#clock.monotonic() > this.#lastMono) this.now();
   }
 
   /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GuardTime } from '../src/guard-time.js';
 import { makeRecord } from '../src/record.js';
 import type { AttemptRecord } from '../src/types.js';
+import { virtualTime } from '../src/testing.js';
 import { HOUR, MINUTE, ManualClock, START } from './helpers/guard.js';
 
 function record(at: number, approvedAt?: number): AttemptRecord {
@@ -258,5 +259,50 @@ describe('GuardTime: the pins it keeps', () => {
     }
     expect(most).toBeLessThanOrEqual(20_000);
     expect(time.pins).toBeGreaterThanOrEqual(10_000);
+  });
+});
+
+describe('GuardTime steps', () => {
+  it('tells onStep of a forward step of the wall clock, by its size, when it is noticed; not of a step back', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const steps: [number, number][] = [];
+    time.onStep = (at, by) => steps.push([at, by]);
+    time.now();
+    clock.advance(MINUTE);
+    clock.jump(HOUR);
+    time.now();
+    clock.jump(-2 * HOUR);
+    time.now();
+    expect(steps).toEqual([[START + MINUTE + HOUR, HOUR]]);
+  });
+
+  it('look() notices a step once the monotonic clock moved on since the last read', () => {
+    const clock = new ManualClock();
+    const time = new GuardTime(clock);
+    const steps: number[] = [];
+    time.onStep = (_, by) => steps.push(by);
+    time.now();
+    clock.jump(HOUR);
+    time.look(); // the monotonic clock has not moved: nothing read
+    expect(steps).toEqual([]);
+    clock.advance(1);
+    time.look();
+    expect(steps).toEqual([HOUR]);
+  });
+
+  it('look() reads nothing once the monotonic clock went back: not this process’s clock running (virtualTime.restart)', async () => {
+    const time = virtualTime(START);
+    const guardTime = new GuardTime(time.clock);
+    const steps: number[] = [];
+    guardTime.onStep = (_, by) => steps.push(by);
+    await time.advance(MINUTE);
+    guardTime.now();
+    time.restart();
+    await time.advance(1);
+    guardTime.look();
+    expect(steps).toEqual([]);
+    guardTime.now(); // read all the same, the reset reads as a step
+    expect(steps.length).toBe(1);
   });
 });

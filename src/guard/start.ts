@@ -163,14 +163,17 @@ function noteClockStep(ctx: GuardContext, at: number, by: number): void {
 
 /**
  * The steps noticed before this start (this guard's own are on guard time
- * already): those the store kept, and those a guard this one fenced noticed
- * but could not write (a hot reload after a failed write).
+ * already): those the store kept, and those a guard this one fenced noticed,
+ * or notices now, but did not write (a hot reload).
  */
 async function loadClockSteps(ctx: GuardContext, now: number): Promise<void> {
   const wall = ctx.time.wallOf(now);
   const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
   let theirs: ClockStep[] = [];
-  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) theirs = mergeClockSteps(theirs, fenced.clockSteps, wall);
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
+    fenced.time.look(); // a step since it last read its clock (a hot reload right after NTP set it)
+    theirs = mergeClockSteps(theirs, fenced.clockSteps, wall);
+  }
   const steps = mergeClockSteps(stored, theirs, wall);
   if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
   ctx.stepsBeforeStart = steps;

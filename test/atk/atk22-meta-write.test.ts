@@ -58,25 +58,21 @@ describe('atk22: the clock-steps write', () => {
     await after.close();
   });
 
-  // Known limit (docs/recovery.md, "Known limits: wall-clock corrections"): it.fails until fixed.
-  it.fails(
-    'a second createGuard in the same process (a hot reload) right after an NTP step the first guard had not yet noticed: the unknown charge still blocks',
-    async () => {
-      const { time, open } = setup();
-      const g = await open();
-      const charge = await g.begin(sale);
-      await time.advance(5_000);
-      await charge.attempt!.markUnknown();
-      await time.advance(30_000);
-      time.jump(9 * DAY); // NTP: the first guard's GuardTime can tell, the store cannot
-      await time.advance(1_000);
-      const reloaded = await open(); // takes the store over from g
-      const retry = await reloaded.begin(sale);
-      expect(retry.verdict).toBe('block');
-      expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
-      await reloaded.close();
-    },
-  );
+  it('a second createGuard in the same process (a hot reload) right after an NTP step the first guard had not yet noticed: the unknown charge still blocks', async () => {
+    const { time, open } = setup();
+    const g = await open();
+    const charge = await g.begin(sale);
+    await time.advance(5_000);
+    await charge.attempt!.markUnknown();
+    await time.advance(30_000);
+    time.jump(9 * DAY); // NTP: the first guard's GuardTime can tell, the store cannot
+    await time.advance(1_000);
+    const reloaded = await open(); // takes the store over from g
+    const retry = await reloaded.begin(sale);
+    expect(retry.verdict).toBe('block');
+    expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
+    await reloaded.close();
+  });
 
   it('a fenced guard that notices a step writes nothing over its successor’s clock-steps', async () => {
     const inner = memoryStore();
