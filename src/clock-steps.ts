@@ -63,9 +63,8 @@ export function parseClockSteps(text: string | undefined, now = Number.NEGATIVE_
   if (!Array.isArray(value)) return [];
   const valid = (step: unknown): step is ClockStep =>
     Array.isArray(step) &&
-    (step.length === 2 || (step.length === 4 && Number.isFinite(step[2]) && Number.isFinite(step[3]))) &&
-    Number.isFinite(step[0]) &&
-    Number.isFinite(step[1]) &&
+    (step.length === 2 || step.length === 4) &&
+    step.every(Number.isFinite) &&
     (step[1] as number) > 0 &&
     lastHeld(step as unknown as ClockStep) > 0;
   return tidy(value.filter(valid), now);
@@ -78,15 +77,12 @@ export function withClockStep(steps: readonly ClockStep[], at: number, by: numbe
 
 /**
  * What the store keeps after `fresh` steps (noticed since this guard last
- * wrote) join the `stored` ones: each counted once, however the cap merges
- * them. Never a list this guard wrote before with its own steps again: a
- * merged step and the steps it was made of would count twice, and more at
- * every write.
+ * wrote) join the `stored` ones. Never a list this guard wrote before with
+ * its own steps again: a merged step and the steps it was made of would
+ * count twice, and more at every write.
  */
 export function mergeClockSteps(stored: readonly ClockStep[], fresh: readonly ClockStep[], now: number): ClockStep[] {
-  const key = (step: ClockStep) => step.join(',');
-  const seen = new Set(stored.map(key));
-  return tidy([...stored, ...fresh.filter((step) => !seen.has(key(step)))], now);
+  return tidy([...stored, ...fresh], now);
 }
 
 /**
