@@ -25,8 +25,8 @@ import { applyChange } from './tabs.js';
 import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
-import { journal, journalStarted, persist, saveClockSteps, storageError, storeCall, storeCallSync } from './writes.js';
-import { CLOCK_STEPS, heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../clock-steps.js';
+import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
+import { loadClockSteps, noteClockStep, saveClockSteps } from './clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -145,40 +145,6 @@ async function start(ctx: GuardContext): Promise<void> {
   for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) fenced.unsubscribe?.();
   ctx.fenced = undefined;
   for (const change of ctx.heard.splice(0)) applyChange(ctx, change);
-}
-
-/**
- * The wall clock stepped forward: kept with the store's metadata, so that
- * the next start, or a tab opened later, holds the open attempts stamped
- * before it as long as this guard does (see clock-steps.ts). A store that
- * moves times onto the clock as it reads now (a shared store, by the
- * database's clock) needs none. One noted during start-up is written once
- * the start succeeded.
- */
-function noteClockStep(ctx: GuardContext, at: number, by: number): void {
-  if (ctx.o.store.timesOnOwnerClock === true || ctx.closed) return;
-  ctx.clockSteps = withClockStep(ctx.clockSteps, at, by);
-  if (!ctx.starting) void saveClockSteps(ctx);
-}
-
-/**
- * The steps noticed before this start (this guard's own are on guard time
- * already): those the store kept, and those a guard this one fenced noticed,
- * or notices now, but did not write (a hot reload).
- */
-async function loadClockSteps(ctx: GuardContext, now: number): Promise<void> {
-  const wall = ctx.time.wallOf(now);
-  const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
-  let theirs: ClockStep[] = [];
-  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
-    fenced.time.look(); // a step since it last read its clock (a hot reload right after NTP set it)
-    theirs = mergeClockSteps(theirs, fenced.clockSteps, wall);
-  }
-  const steps = mergeClockSteps(stored, theirs, wall);
-  if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
-  ctx.stepsBeforeStart = steps;
-  // Written with this guard's own: nothing else will.
-  ctx.clockSteps = mergeClockSteps(theirs, ctx.clockSteps, wall);
 }
 
 /**

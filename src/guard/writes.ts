@@ -5,8 +5,8 @@
  */
 import { GuardStorageError, errorText, isGuardError, maskedError } from '../errors.js';
 import type { AttemptRecord, JournalEntry } from '../types.js';
-import { CLOCK_STEPS, mergeClockSteps, parseClockSteps } from '../clock-steps.js';
-import { assertOpen, haltRecovery, holdsStore, type GuardContext } from './context.js';
+import { assertOpen, haltRecovery, type GuardContext } from './context.js';
+import { saveClockSteps } from './clock-steps.js';
 
 /**
  * Issues a store write now, in call order, without waiting for earlier
@@ -46,7 +46,8 @@ function fencedByStore(ctx: GuardContext): void {
 
 export async function persist(ctx: GuardContext, records: AttemptRecord[]): Promise<void> {
   const { store } = ctx.o;
-  const steps = saveClockSteps(ctx);
+  // Steps whose write failed go out with the next records (only then is there a promise to wait for).
+  const steps = ctx.clockSteps.length > 0 ? saveClockSteps(ctx) : undefined;
   // Retry what an earlier storage failure left in memory only.
   const retry =
     ctx.unpersisted.size === 0
@@ -68,30 +69,9 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
       },
     ),
   );
-  await Promise.all([...writes, steps]);
+  await Promise.all(writes);
+  await steps;
   if (ctx.storeFenced) assertOpen(ctx);
-}
-
-/**
- * Writes the wall clock's steps this guard noticed (see clock-steps.ts) into
- * the store's metadata, merged with what is there: another tab may have
- * written a step this guard never saw (it started after that step). A write
- * that fails is tried again with the next record written, and at close.
- */
-export function saveClockSteps(ctx: GuardContext): Promise<void> {
-  if (ctx.clockSteps.length === 0 || !holdsStore(ctx)) return Promise.resolve();
-  const { store } = ctx.o;
-  const fresh = ctx.clockSteps;
-  ctx.clockSteps = [];
-  const save = async () => {
-    const wall = ctx.time.wallNow();
-    const stored = parseClockSteps(await store.getMeta(CLOCK_STEPS), wall);
-    await store.setMeta(CLOCK_STEPS, JSON.stringify(mergeClockSteps(stored, fresh, wall)));
-  };
-  return write(ctx, save).catch((error: unknown) => {
-    ctx.clockSteps = mergeClockSteps(fresh, ctx.clockSteps, ctx.time.wallNow());
-    storageError(ctx, error, 'setMeta');
-  });
 }
 
 export function storageError(ctx: GuardContext, error: unknown, operation: string): void {

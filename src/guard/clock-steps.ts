@@ -1,0 +1,64 @@
+/**
+ * The wall clock's forward steps, as a guard keeps them with its store (see
+ * src/clock-steps.ts for what a step is and why): noticed, written, and read
+ * back at start-up.
+ */
+import { CLOCK_STEPS, heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../clock-steps.js';
+import { holdsStore, type GuardContext } from './context.js';
+import { storageError, storeCall, write } from './writes.js';
+
+/**
+ * The wall clock stepped forward: kept with the store's metadata, so that
+ * the next start, or a tab opened later, holds the open attempts stamped
+ * before it as long as this guard does (see clock-steps.ts). A store that
+ * moves times onto the clock as it reads now (a shared store, by the
+ * database's clock) needs none. One noted during start-up is written once
+ * the start succeeded.
+ */
+export function noteClockStep(ctx: GuardContext, at: number, by: number): void {
+  if (ctx.o.store.timesOnOwnerClock === true || ctx.closed) return;
+  ctx.clockSteps = withClockStep(ctx.clockSteps, at, by);
+  if (!ctx.starting) void saveClockSteps(ctx);
+}
+
+/**
+ * The steps noticed before this start (this guard's own are on guard time
+ * already): those the store kept, and those a guard this one fenced noticed,
+ * or notices now, but did not write (a hot reload).
+ */
+export async function loadClockSteps(ctx: GuardContext, now: number): Promise<void> {
+  const wall = ctx.time.wallOf(now);
+  const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), wall);
+  let theirs: ClockStep[] = [];
+  for (let fenced = ctx.fenced; fenced; fenced = fenced.fenced) {
+    fenced.time.look(); // a step since it last read its clock (a hot reload right after NTP set it)
+    theirs = mergeClockSteps(theirs, fenced.clockSteps, wall);
+  }
+  const steps = mergeClockSteps(stored, theirs, wall);
+  if (steps.length > 0) ctx.index.heldLonger = (stamp) => heldLongerBy(steps, stamp);
+  ctx.stepsBeforeStart = steps;
+  // Written with this guard's own: nothing else will.
+  ctx.clockSteps = mergeClockSteps(theirs, ctx.clockSteps, wall);
+}
+
+/**
+ * Writes the wall clock's steps this guard noticed (see clock-steps.ts) into
+ * the store's metadata, merged with what is there: another tab may have
+ * written a step this guard never saw (it started after that step). A write
+ * that fails is tried again with the next record written, and at close.
+ */
+export function saveClockSteps(ctx: GuardContext): Promise<void> {
+  if (ctx.clockSteps.length === 0 || !holdsStore(ctx)) return Promise.resolve();
+  const { store } = ctx.o;
+  const fresh = ctx.clockSteps;
+  ctx.clockSteps = [];
+  const save = async () => {
+    const wall = ctx.time.wallNow();
+    const stored = parseClockSteps(await store.getMeta(CLOCK_STEPS), wall);
+    await store.setMeta(CLOCK_STEPS, JSON.stringify(mergeClockSteps(stored, fresh, wall)));
+  };
+  return write(ctx, save).catch((error: unknown) => {
+    ctx.clockSteps = mergeClockSteps(fresh, ctx.clockSteps, ctx.time.wallNow());
+    storageError(ctx, error, 'setMeta');
+  });
+}
