@@ -22,8 +22,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS, heldLongerBy, mergeClockSteps, parseClockSteps, type ClockStep } from '../../src/clock-steps.js';
-import { createGuard, memoryStore } from '../../src/index.js';
+import { createGuard, memoryStore, type Guard } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
+import type { VirtualTime } from '../../src/scenarios/virtual-time.js';
 import { SECRET } from '../helpers/guard.js';
 
 const MINUTE = 60_000;
@@ -31,6 +32,23 @@ const HOUR = 60 * MINUTE;
 const T = Date.parse('2026-02-02T08:00:00Z');
 const codes = (decision: { reasons: { code: string }[] }) => decision.reasons.map((r) => r.code);
 const wake = { amount: 1, currency: 'EUR', card: { token: 'tok_atk23_union_wake' } };
+
+/** A memoryStore till on virtual time: `open()` starts (or restarts) its guard. */
+function till() {
+  const store = memoryStore();
+  const time = virtualTime(T);
+  const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
+  return { store, time, open };
+}
+
+/** `count` naps: awake 10 minutes, asleep 5 (a forward step), then woken by the cashier. */
+async function naps(g: Guard, time: VirtualTime, count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await time.advance(10 * MINUTE);
+    time.jump(5 * MINUTE);
+    await g.peek(wake);
+  }
+}
 
 describe('atk23: the steps merged with the store on every write', () => {
   it('the stored list and the one step noticed since, merged: no stamp held longer than all the steps together', () => {
@@ -46,32 +64,21 @@ describe('atk23: the steps merged with the store on every write', () => {
   });
 
   it('one guard through 30 five-minute naps: the store holds no stamp longer than the 150 min the clock stepped', async () => {
-    const store = memoryStore();
-    const time = virtualTime(T);
-    const g = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
-    for (let i = 1; i <= 30; i++) {
-      await time.advance(10 * MINUTE);
-      time.jump(5 * MINUTE);
-      await g.peek(wake);
-    }
+    const { store, time, open } = till();
+    const g = await open();
+    await naps(g, time, 30);
     await g.close();
     const steps = parseClockSteps(await store.getMeta(CLOCK_STEPS));
     expect(heldLongerBy(steps, T) / MINUTE).toBeLessThanOrEqual(150); // 775 now
   });
 
   it('a tablet that dims every 15 minutes: yesterday morning’s coffee (same card, same amount) does not prompt DUPLICATE_CHARGE after this morning’s restart', async () => {
-    const store = memoryStore();
-    const time = virtualTime(T);
-    const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
+    const { time, open } = till();
     const g = await open();
     const coffee = { amount: 350, currency: 'EUR', card: { token: 'tok_atk23_union_regular' } };
     const first = await g.begin(coffee);
     await first.attempt!.approve();
-    for (let i = 1; i <= 48; i++) {
-      await time.advance(10 * MINUTE);
-      time.jump(5 * MINUTE); // 12 hours open, asleep 5 minutes in every 15: 4 h of steps in all
-      await g.peek(wake);
-    }
+    await naps(g, time, 48);
     await g.close();
     time.jump(11 * HOUR); // shut at night, switched on next morning
     time.restart();
@@ -85,9 +92,7 @@ describe('atk23: the steps merged with the store on every write', () => {
 
 describe('atk23: what the compounded steps leave alone (holds)', () => {
   it('after a day of naps and a restart, a declined card’s retry, a voided sale’s re-charge and another amount on the same card are allowed', async () => {
-    const store = memoryStore();
-    const time = virtualTime(T);
-    const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
+    const { time, open } = till();
     const g = await open();
     const declined = { amount: 2_000, currency: 'EUR', card: { token: 'tok_atk23_declined' } };
     const voided = { amount: 3_000, currency: 'EUR', card: { token: 'tok_atk23_voided' } };
@@ -96,11 +101,7 @@ describe('atk23: what the compounded steps leave alone (holds)', () => {
     const v = await g.begin(voided);
     await v.attempt!.approve();
     await v.attempt!.void(); // voided the same day: the customer pays again later
-    for (let i = 1; i <= 48; i++) {
-      await time.advance(10 * MINUTE);
-      time.jump(5 * MINUTE);
-      await g.peek(wake);
-    }
+    await naps(g, time, 48);
     await g.close();
     time.jump(11 * HOUR);
     time.restart();
@@ -117,17 +118,11 @@ describe('atk23: one over-held record at the head of the settled queue', () => {
     // AttemptIndex prunes from the head of a FIFO whose deadlines it assumes non-decreasing. A record from
     // before the restart, held by the compounded steps (here ~50 h; after weeks of naps, years), heads
     // it: nothing settled behind it is pruned until it is, though no step holds them: memory grows.
-    const store = memoryStore();
-    const time = virtualTime(T);
-    const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
+    const { store, time, open } = till();
     const g = await open();
     const early = await g.begin({ amount: 990, currency: 'EUR', card: { token: 'tok_atk23_head' } });
     await early.attempt!.approve();
-    for (let i = 1; i <= 48; i++) {
-      await time.advance(10 * MINUTE);
-      time.jump(5 * MINUTE);
-      await g.peek(wake);
-    }
+    await naps(g, time, 48);
     await g.close();
     time.jump(11 * HOUR);
     time.restart();
