@@ -49,6 +49,18 @@ export class AttemptIndex {
    * (see clock-steps.ts). Set before records are added.
    */
   heldLonger: (pendingSince: number) => number = () => 0;
+  /** Guard time now if a stamp lies ahead of it, else undefined (GuardTime.nowIfAhead). Set before records are added. */
+  nowIfAhead: (stamp: number) => number | undefined = () => undefined;
+  /**
+   * Open attempts dated ahead of this guard's clock when it first saw them
+   * (stamped before the wall clock was set back, by a tab or process gone
+   * since), by id: the `pendingSince` seen, and when. Their pending age
+   * counts from that sighting, never sooner than the truth (the charge began
+   * before it), rather than from a stamp an hour ahead: they read `unknown`
+   * (liftable) once `pendingTimeout` has passed here, not IN_FLIGHT until the
+   * clock catches up. Held while open; a handful at most.
+   */
+  readonly #seenAhead = new Map<string, readonly [pendingSince: number, seen: number]>();
 
   /** `keepsHistory`: the store keeps what leaves memory (see above). */
   constructor(retentionMs: number, windowMs: number, keepsHistory = false) {
@@ -102,6 +114,23 @@ export class AttemptIndex {
     return record.pendingSince + UNKNOWN_MAX_AGE_MS + this.heldLonger(record.pendingSince);
   }
 
+  /** Since when a pending attempt's age counts for `pendingTimeout`: `pendingSince`, or when it was first seen dated ahead. */
+  pendingFrom(record: AttemptRecord): number {
+    const seen = this.#seenAhead.get(record.id);
+    return seen !== undefined && seen[0] === record.pendingSince ? seen[1] : record.pendingSince;
+  }
+
+  /** Notes when an open record dated ahead was first seen (see `#seenAhead`); forgets a settled one. */
+  #noteAhead(record: AttemptRecord): void {
+    if (!isOpen(record.status)) {
+      this.#seenAhead.delete(record.id);
+      return;
+    }
+    if (this.#seenAhead.get(record.id)?.[0] === record.pendingSince) return;
+    const now = this.nowIfAhead(record.pendingSince);
+    if (now !== undefined) this.#seenAhead.set(record.id, [record.pendingSince, now]);
+  }
+
   /**
    * When the settled queue looks at a record again: retention, or with
    * history when it leaves memory, `window` after its last change or its
@@ -126,6 +155,7 @@ export class AttemptIndex {
     const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
+    this.#noteAhead(record);
     this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
     const live = isLive(record.status);
@@ -170,6 +200,7 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
+    if (open) this.#noteAhead(record);
     this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);
@@ -210,6 +241,7 @@ export class AttemptIndex {
     const record = this.get(id);
     if (!record) return undefined;
     this.#byId.delete(id);
+    this.#seenAhead.delete(id);
     if (isLive(record.status)) this.#unlink(record);
     this.#fileRefund(record, undefined);
     return record;

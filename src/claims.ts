@@ -53,6 +53,7 @@ export function excluding(view: IndexView, id: string): IndexView {
     byOrder: (merchantId, orderId) => others(view.byOrder(merchantId, orderId)),
     openRefundsOf: (saleId) => others(view.openRefundsOf(saleId)),
     openUntil: (record) => view.openUntil(record),
+    pendingFrom: (record) => view.pendingFrom(record),
   };
 }
 

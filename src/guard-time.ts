@@ -151,6 +151,13 @@ export class GuardTime {
     if (this.#clock.monotonic() > this.#lastMono) this.now();
   }
 
+  /** Guard time now if `stamp` lies ahead of it (else undefined): reads the clocks only for a stamp past the last one handed out. */
+  nowIfAhead(stamp: number): number | undefined {
+    if (stamp <= this.#last) return undefined;
+    const now = this.now();
+    return stamp > now ? now : undefined;
+  }
+
   /**
    * The wall clock as this guard's stamps read it, taking no stamp: the
    * wall clock itself once it moved past the tolerance (the next stamp

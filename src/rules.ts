@@ -32,6 +32,8 @@ export interface IndexView {
   openRefundsOf(originalId: string): readonly AttemptRecord[];
   /** Until when an open attempt holds its sale: 7 days after it last became pending, or longer (AttemptIndex.openUntil). */
   openUntil(record: AttemptRecord): number;
+  /** Since when a pending attempt's age counts: its `pendingSince`, or later (AttemptIndex.pendingFrom). */
+  pendingFrom(record: AttemptRecord): number;
 }
 
 export interface RuleSettings {
@@ -89,10 +91,16 @@ export function strictest(verdicts: Iterable<Verdict | undefined>): Verdict {
 
 /**
  * The status an attempt reports at `now`: a `pending` older than
- * `pendingTimeout` since it last became pending reads `unknown` everywhere.
+ * `pendingTimeout` since it last became pending (from when its age counts:
+ * `index.pendingFrom`) reads `unknown` everywhere.
  */
-export function statusAt(record: AttemptRecord, now: number, pendingTimeoutMs: number): AttemptStatus {
-  return record.status === 'pending' && now - record.pendingSince > pendingTimeoutMs ? 'unknown' : record.status;
+export function statusAt(
+  record: AttemptRecord,
+  now: number,
+  pendingTimeoutMs: number,
+  index: Pick<IndexView, 'pendingFrom'>,
+): AttemptStatus {
+  return record.status === 'pending' && now - index.pendingFrom(record) > pendingTimeoutMs ? 'unknown' : record.status;
 }
 
 /** Every reason the sale matches, at most one per code (the most recent match). */
@@ -112,9 +120,9 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
   // An open attempt (pending or unknown) on the same fingerprint or order may
   // already have moved money: it holds every sale that could repeat it.
   const open = (r: AttemptRecord) => {
-    const status = statusAt(r, now, settings.pendingTimeoutMs);
-    if (status === 'pending') note('IN_FLIGHT', r, r.pendingSince, describe(r));
-    else if (status === 'unknown' && now <= index.openUntil(r)) note('UNKNOWN_OUTCOME', r, r.pendingSince, describe(r));
+    const status = statusAt(r, now, settings.pendingTimeoutMs, index);
+    if (status === 'pending') note('IN_FLIGHT', r, index.pendingFrom(r), describe(r));
+    else if (status === 'unknown' && now <= index.openUntil(r)) note('UNKNOWN_OUTCOME', r, index.pendingFrom(r), describe(r));
     return status;
   };
 

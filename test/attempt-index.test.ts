@@ -498,3 +498,58 @@ describe('AttemptIndex over a store that keeps history', () => {
     expect(index.expire(T0 + UNKNOWN_MAX_AGE_MS).map((r) => r.id)).toEqual(['open']);
   });
 });
+
+describe('AttemptIndex.pendingFrom: open attempts first seen dated ahead (a clock set back since they were stamped)', () => {
+  /** An index whose guard clock reads `now()`: a stamp past it is ahead. */
+  function indexAt(now: () => number): AttemptIndex {
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.nowIfAhead = (stamp) => (stamp > now() ? now() : undefined);
+    return index;
+  }
+
+  it('counts from pendingSince for a record that is not ahead', () => {
+    const index = indexAt(() => T0 + HOUR);
+    const r = record('a', { pendingSince: T0 });
+    index.add(r);
+    expect(index.pendingFrom(r)).toBe(T0);
+  });
+
+  it('counts from the first sighting for one dated ahead, through later versions with the same pendingSince', () => {
+    let now = T0;
+    const index = indexAt(() => now);
+    const ahead = record('a', { createdAt: T0 + HOUR });
+    index.addAll([ahead], now);
+    expect(index.pendingFrom(ahead)).toBe(T0);
+    now += 60_000;
+    // Start-up's unknown for it, then the stored pending read back by a claim: the same sighting.
+    const unknown = next(ahead, { status: 'unknown' });
+    index.add(unknown);
+    index.add(ahead);
+    expect(index.pendingFrom(unknown)).toBe(T0);
+    expect(index.pendingFrom(ahead)).toBe(T0);
+  });
+
+  it('forgets it once settled, and a resume dated ahead is a new sighting', () => {
+    let now = T0;
+    const index = indexAt(() => now);
+    const ahead = record('a', { createdAt: T0 + HOUR });
+    index.add(ahead);
+    now += 60_000;
+    index.add(next(ahead, { status: 'declined', updatedAt: now }));
+    const resumed = next(ahead, { status: 'pending', pendingSince: T0 + 2 * HOUR });
+    index.add(resumed);
+    expect(index.pendingFrom(resumed)).toBe(now);
+    // A version with another pendingSince than the one seen reads by its own stamp.
+    expect(index.pendingFrom(ahead)).toBe(T0 + HOUR);
+  });
+
+  it('forgets it when the record is removed', () => {
+    const index = indexAt(() => T0);
+    const ahead = record('a', { createdAt: T0 + HOUR });
+    index.add(ahead);
+    index.remove('a');
+    index.nowIfAhead = () => undefined;
+    index.add(ahead);
+    expect(index.pendingFrom(ahead)).toBe(T0 + HOUR);
+  });
+});

@@ -43,6 +43,7 @@ function view(...records: AttemptRecord[]): IndexView {
     byOrder: (merchantId, orderId) => records.filter((r) => r.merchantId === merchantId && r.orderId === orderId),
     openRefundsOf: (originalId) => records.filter((r) => r.kind === 'refund' && r.refundOf === originalId),
     openUntil: (r) => r.pendingSince + UNKNOWN_MAX_AGE_MS,
+    pendingFrom: (r) => r.pendingSince,
   };
 }
 
@@ -423,16 +424,24 @@ describe('VERDICT_OF and strictest', () => {
 
 describe('statusAt', () => {
   const pending = record('p', { status: 'pending', pendingSince: NOW - 100 * SECOND });
+  const bySince = view();
 
   it('reads a pending as unknown only when strictly older than pendingTimeout since pendingSince', () => {
-    expect(statusAt(pending, NOW, 100 * SECOND)).toBe('pending');
-    expect(statusAt(pending, NOW + 1, 100 * SECOND)).toBe('unknown');
-    expect(statusAt(pending, NOW, 99 * SECOND)).toBe('unknown');
+    expect(statusAt(pending, NOW, 100 * SECOND, bySince)).toBe('pending');
+    expect(statusAt(pending, NOW + 1, 100 * SECOND, bySince)).toBe('unknown');
+    expect(statusAt(pending, NOW, 99 * SECOND, bySince)).toBe('unknown');
+  });
+
+  it('counts the age from where the index says it counts (a pending first seen dated ahead)', () => {
+    const ahead = record('a', { status: 'pending', pendingSince: NOW + 3600 * SECOND });
+    const seenAt = { pendingFrom: () => NOW - 121 * SECOND };
+    expect(statusAt(ahead, NOW, 120 * SECOND, bySince)).toBe('pending');
+    expect(statusAt(ahead, NOW, 120 * SECOND, seenAt)).toBe('unknown');
   });
 
   it('leaves every other status as it is, however old', () => {
     for (const status of ['unknown', 'approved', 'declined', 'cancelled', 'voided', 'refunded'] as const) {
-      expect(statusAt(record('x', { status, pendingSince: 0 }), NOW, 1)).toBe(status);
+      expect(statusAt(record('x', { status, pendingSince: 0 }), NOW, 1, bySince)).toBe(status);
     }
   });
 });

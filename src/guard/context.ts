@@ -232,6 +232,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     lastMono: options.clock.monotonic(),
   };
   ctx.time.holding((mark) => markHeld(ctx, mark));
+  ctx.index.nowIfAhead = (stamp) => ctx.time.nowIfAhead(stamp);
   contexts.set(guard, ctx);
   return ctx;
 }
@@ -254,7 +255,7 @@ function markHeld(ctx: GuardContext, mark: (stamp: number) => void): void {
 
 /** The status a record reports now: a stale `pending` reads `unknown`. */
 export function statusOf(ctx: GuardContext, record: AttemptRecord, now: number): AttemptStatus {
-  return statusAt(record, now, ctx.o.pendingTimeoutMs);
+  return statusAt(record, now, ctx.o.pendingTimeoutMs, ctx.index);
 }
 
 export function guardNow(ctx: GuardContext): number {

@@ -103,3 +103,36 @@ describe('atk19b recover of another live tab’s charge', () => {
     await b.close();
   });
 });
+
+describe('atk19b recover of a dead tab’s charge dated ahead by a clock set back', () => {
+  it('tab A dies mid-charge, the clock is set back an hour, tab B opens: B asks the processor once the charge is stale (pendingTimeout after B saw it), not an hour later', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    const asked: string[] = [];
+    const recover = (attempt: { id: string }): RecoverAnswer => {
+      asked.push(attempt.id);
+      return { status: 'cancelled' };
+    };
+    const a = await createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
+    const decision = await a.begin(sale);
+    // Tab A's page is gone mid-charge; the clock is corrected an hour back.
+    await time.advance(10_000);
+    time.jump(-60 * 60_000);
+    const b = await createGuard({
+      ...OPTIONS,
+      store: indexedDbStore(db),
+      clock: time.clock,
+      scheduler: time.scheduler,
+      recover,
+      recoverAfter: '5s',
+    });
+    await time.advance(60_000);
+    await flush();
+    expect(asked).toEqual([]);
+    await time.advance(2 * 60_000);
+    await flush();
+    expect(asked).toEqual([decision.attempt!.id]);
+    expect((await b.get(decision.attempt!.id))?.status).toBe('cancelled');
+    await b.close();
+  });
+});

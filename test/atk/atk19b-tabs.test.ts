@@ -193,30 +193,45 @@ describe('atk19b tabs: double taps across tabs', () => {
 });
 
 describe('atk19b tabs: a dead tab’s charge dated ahead by a clock set back', () => {
-  // Known limit (docs/recovery.md, "Known limits: wall-clock corrections"): it.fails until fixed.
-  it.fails(
-    'tab A dies mid-charge, the machine clock is set back an hour, tab B opens: 3 minutes later (past pendingTimeout) a supervisor override of UNKNOWN_OUTCOME gets an attempt, not an hour of IN_FLIGHT',
-    async () => {
-      vi.stubGlobal('BroadcastChannel', undefined);
-      const db = freshDb();
-      const clock = new ManualClock();
-      const a = await tab(db, clock, { authorize: () => true });
-      const s: Sale = sale({ amount: 5200 });
-      const first = await a.guard.begin(s);
-      expect(first.verdict).toBe('allow');
-      // Tab A's page is gone (crash, reload); the clock is corrected an hour back.
-      clock.advance(10_000);
-      clock.jump(-60 * MINUTE);
-      const b = await tab(db, clock.afterRestart(), { authorize: () => true });
-      open.push(b);
-      b.clock.advance(3 * MINUTE);
-      const held = await b.guard.begin(s);
-      expect(codes(held)).toContain('UNKNOWN_OUTCOME');
-      const over = await b.guard.override(held, { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' });
-      expect(codes(over)).not.toContain('IN_FLIGHT');
-      expect(over.verdict).toBe('allow');
-    },
-  );
+  // Was a known limit: the claim read A's pending by its stamp, an hour ahead. Its age now counts from when B first saw it.
+  it('tab A dies mid-charge, the machine clock is set back an hour, tab B opens: 3 minutes later (past pendingTimeout) a supervisor override of UNKNOWN_OUTCOME gets an attempt, not an hour of IN_FLIGHT', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const clock = new ManualClock();
+    const a = await tab(db, clock, { authorize: () => true });
+    const s: Sale = sale({ amount: 5200 });
+    const first = await a.guard.begin(s);
+    expect(first.verdict).toBe('allow');
+    // Tab A's page is gone (crash, reload); the clock is corrected an hour back.
+    clock.advance(10_000);
+    clock.jump(-60 * MINUTE);
+    const b = await tab(db, clock.afterRestart(), { authorize: () => true });
+    open.push(b);
+    b.clock.advance(3 * MINUTE);
+    const held = await b.guard.begin(s);
+    expect(codes(held)).toContain('UNKNOWN_OUTCOME');
+    const over = await b.guard.override(held, { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' });
+    expect(codes(over)).not.toContain('IN_FLIGHT');
+    expect(over.verdict).toBe('allow');
+  });
+  it('tab A is alive and charging when the clock is set back an hour; tab B opens: within pendingTimeout of seeing it, the charge is IN_FLIGHT (never lifted)', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const db = freshDb();
+    const clock = new ManualClock();
+    const a = await tab(db, clock, { authorize: () => true });
+    open.push(a);
+    const s: Sale = sale({ amount: 5210 });
+    expect((await a.guard.begin(s)).verdict).toBe('allow');
+    clock.advance(10_000);
+    clock.jump(-60 * MINUTE);
+    const b = await tab(db, clock, { authorize: () => true });
+    open.push(b);
+    clock.advance(MINUTE);
+    const held = await b.guard.begin(s);
+    const over = await b.guard.override(held, { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' });
+    expect(codes(over)).toContain('IN_FLIGHT');
+    expect(over.verdict).toBe('block');
+  });
 });
 
 describe('atk19b tabs: Pay double-tapped in two tabs at once, no Web Locks, no BroadcastChannel', () => {
