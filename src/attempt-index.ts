@@ -120,6 +120,11 @@ export class AttemptIndex {
     return seen !== undefined && seen[0] === record.pendingSince ? seen[1] : record.pendingSince;
   }
 
+  /** Forgets when the attempt `id` was first seen dated ahead: this guard makes a new pending version of it on its own clock (a resume). */
+  forgetSighting(id: string): void {
+    this.#seenAhead.delete(id);
+  }
+
   /** Notes when an open record dated ahead was first seen (see `#seenAhead`); forgets a settled one. */
   #noteAhead(record: AttemptRecord): void {
     if (!isOpen(record.status)) {

@@ -384,6 +384,8 @@ async function resumeHeld(ctx: GuardContext, attemptId: string): Promise<Attempt
   if (!canTransition(from, 'pending')) illegal(current, from, 'pending', "only an 'unknown' attempt can be resumed");
   refuseResume(ctx, current, now);
   const record = withChanges(current, { status: 'pending', pendingSince: now, updatedAt: now });
+  // Its own stamp, on this guard's clock: whenever the version it resumes was first seen dated ahead, this one was not.
+  ctx.index.forgetSighting(attemptId);
   // Reserved before the first await, as a begin is: a second resume finds it pending.
   ctx.index.add(record);
   const stored = ctx.recovered.get(current.id) ?? ctx.time.toWall(current);

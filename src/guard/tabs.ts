@@ -79,8 +79,9 @@ export function adopt(ctx: GuardContext, record: AttemptRecord): void {
   const held = ctx.index.get(record.id);
   const adopted = ctx.time.fromWall(makeRecord(record), held);
   if (ctx.index.deadline(adopted) <= now) return;
-  // A message or a store read can be older than what this guard holds.
-  if (held && held.updatedAt > adopted.updatedAt) return;
+  // A message or a store read can be older than what this guard holds; but a version held dated ahead
+  // of this guard's clock was stamped before the clock was set back, and one not ahead since: newer.
+  if (held && held.updatedAt > adopted.updatedAt && !(held.updatedAt > now && adopted.updatedAt <= now)) return;
   // This guard is charging it: the processor's answer here is the truth,
   // whatever another tab (that took it for a dead tab's) settled it as;
   // except an approval (found by a status inquiry, or refunded since): the
