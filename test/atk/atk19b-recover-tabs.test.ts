@@ -8,7 +8,7 @@ import { createGuard, type RecoverAnswer } from '../../src/index.js';
 import { indexedDbStore } from '../../src/idb.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred } from '../helpers/guard.js';
-import { freshDb, heldRecoverTabs, OPTIONS } from '../helpers/tabs.js';
+import { deadTabThenSetBack, freshDb, heldRecoverTabs, OPTIONS } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_19b_tabs' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
@@ -106,33 +106,19 @@ describe('atk19b recover of another live tab’s charge', () => {
 
 describe('atk19b recover of a dead tab’s charge dated ahead by a clock set back', () => {
   it('tab A dies mid-charge, the clock is set back an hour, tab B opens: B asks the processor once the charge is stale (pendingTimeout after B saw it), not an hour later', async () => {
-    const db = freshDb();
-    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
     const asked: string[] = [];
     const recover = (attempt: { id: string }): RecoverAnswer => {
       asked.push(attempt.id);
       return { status: 'cancelled' };
     };
-    const a = await createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
-    const decision = await a.begin(sale);
-    // Tab A's page is gone mid-charge; the clock is corrected an hour back.
-    await time.advance(10_000);
-    time.jump(-60 * 60_000);
-    const b = await createGuard({
-      ...OPTIONS,
-      store: indexedDbStore(db),
-      clock: time.clock,
-      scheduler: time.scheduler,
-      recover,
-      recoverAfter: '5s',
-    });
+    const { time, b, id } = await deadTabThenSetBack(sale, recover);
     await time.advance(60_000);
     await flush();
     expect(asked).toEqual([]);
     await time.advance(2 * 60_000);
     await flush();
-    expect(asked).toEqual([decision.attempt!.id]);
-    expect((await b.get(decision.attempt!.id))?.status).toBe('cancelled');
+    expect(asked).toEqual([id]);
+    expect((await b.get(id))?.status).toBe('cancelled');
     await b.close();
   });
 });

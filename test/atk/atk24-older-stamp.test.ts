@@ -9,24 +9,12 @@
  * pending stale). Fixed in tabs.ts `adopt`: a version held dated ahead of the
  * guard's clock is older than one that is not.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Sale } from '../../src/index.js';
 import { MINUTE, ManualClock, sale } from '../helpers/guard.js';
-import { freshDb, settle, tab, type Tab } from '../helpers/tabs.js';
+import { closedAfterEach, codes, freshDb, settle, supervisorOverride, tab } from '../helpers/tabs.js';
 
-const open: Tab[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.guard.close().catch(() => undefined)));
-  vi.unstubAllGlobals();
-});
-
-const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
-const override = { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' };
-const tryOverride = (t: Tab, d: Parameters<Tab['guard']['override']>[0]) =>
-  t.guard.override(d, override).then(
-    (x) => x.verdict,
-    (e: Error) => e.name,
-  );
+const open = closedAfterEach();
 
 /** Tab A begins `s`; 10 s later the clock is set back an hour; tab B opens; 30 s pass. */
 async function setBackWithLiveTab(s: Sale, broadcast: boolean) {
@@ -57,7 +45,7 @@ describe('atk24 a live tab’s attempt changed after the clock was set back', ()
       await settle(30);
       clock.advance(30_000);
       const again = await b.guard.begin(s);
-      expect({ again: codes(again), over: await tryOverride(b, again), seenByB: (await b.guard.get(attempt.id))?.status }).toEqual({
+      expect({ again: codes(again), over: await supervisorOverride(b, again), seenByB: (await b.guard.get(attempt.id))?.status }).toEqual({
         again: ['IN_FLIGHT'],
         over: 'GuardOverrideError',
         seenByB: 'pending',

@@ -9,27 +9,12 @@
  * millisecond carries the same stamps as the version seen, and cannot be told
  * from it: a one-in-60,000-a-minute chance left open (docs/recovery.md).
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createGuard, type RecoverAnswer, type Sale } from '../../src/index.js';
-import { indexedDbStore } from '../../src/idb.js';
-import { virtualTime } from '../../src/scenarios/virtual-time.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { RecoverAnswer, Sale } from '../../src/index.js';
 import { MINUTE, ManualClock, sale } from '../helpers/guard.js';
-import { freshDb, OPTIONS, settle, tab, type Tab } from '../helpers/tabs.js';
+import { closedAfterEach, codes, deadTabThenSetBack, freshDb, settle, supervisorOverride, tab } from '../helpers/tabs.js';
 
-const open: Tab[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.guard.close().catch(() => undefined)));
-  vi.unstubAllGlobals();
-});
-
-const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
-const override = { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' };
-/** The override's verdict, or the error's name when it is refused outright (IN_FLIGHT). */
-const tryOverride = (t: Tab, d: Parameters<Tab['guard']['override']>[0]) =>
-  t.guard.override(d, override).then(
-    (x) => x.verdict,
-    (e: Error) => e.name,
-  );
+const open = closedAfterEach();
 
 describe('atk24 seen ahead: a later pending version with the same pendingSince inherits the old sighting', () => {
   it('B resumes the dead tab’s attempt at the very millisecond of its old pendingSince: one second into B’s own charge, Pay again reads UNKNOWN_OUTCOME and a supervisor override charges the customer twice', async () => {
@@ -56,7 +41,7 @@ describe('atk24 seen ahead: a later pending version with the same pendingSince i
     b.clock.advance(1_000);
     // One second into B's own charge, the cashier taps Pay again: in flight, never liftable.
     const again = await b.guard.begin(s);
-    const over = await tryOverride(b, again);
+    const over = await supervisorOverride(b, again);
     expect({ again: codes(again), over, status: (await b.guard.get(id))?.status }).toEqual({
       again: ['IN_FLIGHT'],
       over: 'GuardOverrideError',
@@ -65,8 +50,6 @@ describe('atk24 seen ahead: a later pending version with the same pendingSince i
   });
 
   it('B resumes the dead tab’s attempt at the very millisecond of its old pendingSince: B calls recover on its own charge one second in, and the processor’s “not found” settles it cancelled while it is on its way', async () => {
-    const db = freshDb();
-    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
     const asked: string[] = [];
     let answer: 'unreachable' | 'cancelled' = 'unreachable';
     const recover = (attempt: { id: string }): RecoverAnswer => {
@@ -74,19 +57,12 @@ describe('atk24 seen ahead: a later pending version with the same pendingSince i
       if (answer === 'unreachable') throw new Error('processor unreachable');
       return { status: 'cancelled' };
     };
-    const a = await createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
-    const id = (await a.begin({ amount: 991, currency: 'CNY', card: { token: 'tok_24_ahead' } })).attempt!.id;
-    const T = (await a.get(id))!.pendingSince;
-    await time.advance(10_000);
-    time.jump(-60 * MINUTE);
-    const b = await createGuard({
-      ...OPTIONS,
-      store: indexedDbStore(db),
-      clock: time.clock,
-      scheduler: time.scheduler,
-      recover,
-      recoverAfter: '5s',
-    });
+    const {
+      time,
+      b,
+      id,
+      stamped: T,
+    } = await deadTabThenSetBack({ amount: 991, currency: 'CNY', card: { token: 'tok_24_ahead' } }, recover);
     await time.advance(T - time.clock.now());
     await settle();
     const before = asked.length;
@@ -116,7 +92,7 @@ describe('atk24 seen ahead: what held', () => {
     for (let i = 0; i < 3; i++) {
       const b = await tab(db, clock, { authorize: () => true });
       clock.advance(100_000);
-      overs.push(await tryOverride(b, await b.guard.begin(s)));
+      overs.push(await supervisorOverride(b, await b.guard.begin(s)));
       await b.guard.close();
       await settle(30);
     }
@@ -140,7 +116,7 @@ describe('atk24 seen ahead: what held', () => {
     clock.advance(MINUTE);
     const again = await b.guard.begin(s);
     expect(codes(again)).toContain('IN_FLIGHT');
-    expect(await tryOverride(b, again)).toBe('GuardOverrideError');
+    expect(await supervisorOverride(b, again)).toBe('GuardOverrideError');
   });
   it('a dead tab’s charge dated ahead, stale 3 minutes after B saw it: a double-tapped override in B and one in tab C opened then let one charge through, not two', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
@@ -158,7 +134,7 @@ describe('atk24 seen ahead: what held', () => {
     open.push(c);
     const heldB = await b.guard.begin(s);
     const heldC = await c.guard.begin(s);
-    const verdicts = await Promise.all([tryOverride(b, heldB), tryOverride(b, heldB), tryOverride(c, heldC)]);
+    const verdicts = await Promise.all([supervisorOverride(b, heldB), supervisorOverride(b, heldB), supervisorOverride(c, heldC)]);
     expect(verdicts.filter((v) => v === 'allow')).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 /** Two or more tabs over one fake IndexedDB, for tests of what tabs do to each other. */
 import { IDBFactory } from 'fake-indexeddb';
-import { createGuard, type Guard, type GuardOptions, type RecoverAnswer } from '../../src/index.js';
+import { afterEach, vi } from 'vitest';
+import { createGuard, type Decision, type Guard, type GuardOptions, type RecoverAnswer, type Sale } from '../../src/index.js';
 import { indexedDbStore, type IndexedDbStore } from '../../src/idb.js';
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { ManualClock, SECRET, deferred } from './guard.js';
@@ -62,4 +63,47 @@ export function heldRecoverTabs(start: string) {
       ...extra,
     });
   return { db, time, hold, calls, tab };
+}
+
+/** The tabs a test opens, closed after each test, which also restores the globals it stubbed (BroadcastChannel). */
+export function closedAfterEach(): Tab[] {
+  const open: Tab[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.guard.close().catch(() => undefined)));
+    vi.unstubAllGlobals();
+  });
+  return open;
+}
+
+export const codes = (d: { reasons: { code: string }[] }): string[] => d.reasons.map((r) => r.code);
+
+/** A supervisor's override of `d` in tab `t`: its verdict, or the error's name when it is refused outright (IN_FLIGHT). */
+export const supervisorOverride = (t: Tab, d: Decision): Promise<string> =>
+  t.guard.override(d, { operator: 'c1', reason: 'checked with the bank', supervisor: 's1' }).then(
+    (x) => x.verdict,
+    (e: Error) => e.name,
+  );
+
+/**
+ * Tab A begins `sale` on virtual time and its page is gone mid-charge; 10 s
+ * later the machine clock is set back an hour and tab B opens with `recover`
+ * (`recoverAfter` 5 s). `stamped`: the pending's `pendingSince`, an hour ahead of B.
+ */
+export async function deadTabThenSetBack(sale: Sale, recover: (attempt: { id: string }) => RecoverAnswer) {
+  const db = freshDb();
+  const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+  const a = await createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
+  const id = (await a.begin(sale)).attempt!.id;
+  const stamped = (await a.get(id))!.pendingSince;
+  await time.advance(10_000);
+  time.jump(-3_600_000);
+  const b = await createGuard({
+    ...OPTIONS,
+    store: indexedDbStore(db),
+    clock: time.clock,
+    scheduler: time.scheduler,
+    recover,
+    recoverAfter: '5s',
+  });
+  return { time, b, id, stamped };
 }
