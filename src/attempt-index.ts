@@ -205,7 +205,7 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
-    if (open) this.#noteAhead(record);
+    this.#noteAhead(record);
     this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
     else if (record.status === 'approved' && record.orderId !== undefined) this.#linkOrder(record, record.orderId);

@@ -553,3 +553,19 @@ describe('AttemptIndex.pendingFrom: open attempts first seen dated ahead (a cloc
     expect(index.pendingFrom(ahead)).toBe(T0 + HOUR);
   });
 });
+
+describe('AttemptIndex.pendingFrom after addAll files a settled version over a sighting', () => {
+  it('a settled version filed by addAll forgets the sighting: a later pending with that pendingSince reads by its stamp', () => {
+    const T = T0 + HOUR;
+    let ahead = true;
+    const index = new AttemptIndex(RETENTION, WINDOW);
+    index.nowIfAhead = (stamp) => (ahead && stamp > T0 ? T0 : undefined);
+    const seen = record('a', { createdAt: T });
+    index.add(seen);
+    // Ids already in: addAll files each again, here a settled version.
+    index.addAll([next(seen, { status: 'declined', updatedAt: T })], T0);
+    ahead = false;
+    index.add(seen);
+    expect(index.pendingFrom(seen)).toBe(T);
+  });
+});
