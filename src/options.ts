@@ -90,6 +90,23 @@ const systemScheduler: Scheduler = {
   },
 };
 
+/**
+ * `scheduler.after` for work nobody waits for (the clock watch): on the
+ * system scheduler its timer never keeps a Node process alive, as the
+ * store's BroadcastChannel does not; a scheduler that throws schedules
+ * nothing (undefined) rather than failing the call that asked.
+ */
+export function afterInBackground(scheduler: Scheduler, ms: number, task: () => void): (() => void) | undefined {
+  try {
+    if (scheduler !== systemScheduler) return scheduler.after(ms, task);
+    const timer = setTimeout(task, ms);
+    (timer as { unref?: () => void }).unref?.();
+    return () => clearTimeout(timer);
+  } catch {
+    return undefined;
+  }
+}
+
 const unreadable = (field: string, cause: unknown): never => {
   throw new GuardConfigError('INVALID_OPTION', unreadableMessage(field), { field, cause });
 };

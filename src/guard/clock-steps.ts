@@ -4,7 +4,8 @@
  * back at start-up.
  */
 import { CLOCK_STEPS, heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../clock-steps.js';
-import { holdsStore, type GuardContext } from './context.js';
+import { afterInBackground } from '../options.js';
+import { guardNow, holdsStore, type GuardContext } from './context.js';
 import { storageError, storeCall, write } from './writes.js';
 
 /**
@@ -61,4 +62,28 @@ export function saveClockSteps(ctx: GuardContext): Promise<void> {
     ctx.clockSteps = mergeClockSteps(fresh, ctx.clockSteps, ctx.time.wallNow());
     storageError(ctx, error, 'setMeta');
   });
+}
+
+/** How often a guard with a charge out reads its clock when no call does. */
+const WATCH_EVERY_MS = 5_000;
+
+/**
+ * A charge went out at `now` (begin, resume): for `pendingTimeout`, while
+ * this guard has a charge out, it reads its clock every 5 s when no call
+ * does. A step of the wall clock (NTP setting it right mid-charge) is then
+ * noticed, and written, within seconds rather than at the next call, which
+ * a crash may never let come (docs/recovery.md). Bounded: a few reads a
+ * charge, none on an idle till.
+ */
+export function watchClock(ctx: GuardContext, now: number): void {
+  const watch = ctx.clockWatch;
+  if (ctx.closed || ctx.o.store.timesOnOwnerClock === true) return;
+  watch.until = now + ctx.o.pendingTimeoutMs;
+  const look = () => {
+    watch.cancel = undefined;
+    // Reading the clock is the point: guardNow notices a step (GuardTime.onStep → noteClockStep).
+    if (ctx.closed || !holdsStore(ctx) || ctx.charging.size === 0 || guardNow(ctx) > watch.until) return;
+    watch.cancel = afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
+  };
+  watch.cancel ??= afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
 }

@@ -131,6 +131,8 @@ export interface GuardContext {
   clockSteps: ClockStep[];
   /** The steps the store kept when this guard started: noticed by an earlier process or another tab. */
   stepsBeforeStart: readonly ClockStep[];
+  /** While a charge is out, the clock is read every few seconds until `until` (see watchClock). */
+  readonly clockWatch: { until: number; cancel?: () => void };
 }
 
 /**
@@ -224,6 +226,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     recovery: newRecovery(),
     clockSteps: [],
     stepsBeforeStart: [],
+    clockWatch: { until: Number.NEGATIVE_INFINITY },
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.
@@ -302,12 +305,18 @@ export function ownerOf(ctx: GuardContext): GuardContext {
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 
-/** Stops the recovery schedule: no try is scheduled again (one in progress runs to its end). */
+/**
+ * Stops the guard's timers (closed, or taken over): the recovery schedule (no
+ * try is scheduled again; one in progress runs to its end) and the clock
+ * watch, whose timers would keep a fenced guard reachable.
+ */
 export function haltRecovery(ctx: GuardContext): void {
   const recovery = ctx.recovery;
   recovery.stopped = true;
   recovery.cancel?.();
   recovery.cancel = undefined;
+  ctx.clockWatch.cancel?.();
+  ctx.clockWatch.cancel = undefined;
 }
 
 /** Whether `ctx` still owns its store: not fenced by another guard over it, nor by the store itself. */

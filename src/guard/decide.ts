@@ -21,6 +21,7 @@ import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
 import { settle } from './settle.js';
 import { journal, persist, storageError, write } from './writes.js';
+import { watchClock } from './clock-steps.js';
 
 /** Wall-clock moves beyond this, relative to the monotonic clock, are reported (SPEC §3). */
 const CLOCK_ANOMALY_MS = 120_000;
@@ -288,6 +289,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
   }
   if (failure === undefined) {
     ctx.charging.set(record.id, undefined);
+    watchClock(ctx, now);
     track(ctx, record);
     // The store took a write again: what an earlier failure left in memory only is written now, before
     // the sale goes ahead (a crash after it must not lose a refund paid while the disk was away).
@@ -309,6 +311,7 @@ async function decide(ctx: GuardContext, sale: SaleFacts, mode: DecideMode): Pro
     // other tabs are told of it so that they hold the sale too.
     ctx.unpersisted.add(record.id);
     ctx.charging.set(record.id, undefined);
+    watchClock(ctx, now);
     ctx.o.store.announce?.(ctx.time.toWall(record));
     return issue(ctx, sale, now, { verdict: 'allow', findings: [...shown, storageFinding], record });
   }

@@ -32,6 +32,7 @@ import { find, recallFor } from './recall.js';
 import { adopt, adoptUnlessRecovered } from './tabs.js';
 import { track } from './recover.js';
 import { journal, persist, storageError, write } from './writes.js';
+import { watchClock } from './clock-steps.js';
 
 /**
  * A retried settle: to the status the attempt has (SPEC §2), but for a
@@ -418,6 +419,7 @@ async function resumeHeld(ctx: GuardContext, attemptId: string): Promise<Attempt
     ctx.o.store.announce?.(ctx.time.toWall(record));
   }
   ctx.charging.set(record.id, undefined);
+  watchClock(ctx, now);
   ctx.recovered.delete(record.id);
   journal(ctx, { at: now, type: 'resume', attemptId, from, to: 'pending' });
   ctx.events.emit({ type: 'resume', record: ctx.time.toWall(record) });

@@ -127,9 +127,8 @@ describe('atk22: steps across restarts, tabs and refunds', () => {
     await after.close();
   });
 
-  // A limit: the step is only noticed when the guard next reads its clock.
-  // Known limit (docs/recovery.md, "Known limits: wall-clock corrections"): it.fails until fixed.
-  it.fails(
+  // Was a known limit: the step was noticed only at the guard's next call. A guard holding an open attempt now reads its clock every 5 s.
+  it(
     'the clock set 9 days right while a charge is pending, the till dies 30 s later with no guard call between: its retry is still held after the restart',
     async () => {
       const { time, open } = setup();

@@ -1,0 +1,88 @@
+/**
+ * While a charge is out, the guard reads its clock every 5 s when no call
+ * does (watchClock, src/guard/clock-steps.ts): a step of the wall clock
+ * mid-charge is written to the store within seconds, so a till that dies
+ * before its next call still holds the charge after a restart. Bounded: it
+ * stops when the charges are settled, `pendingTimeout` after the last one
+ * went out, or at close.
+ */
+import { describe, expect, it } from 'vitest';
+import { CLOCK_STEPS } from '../../src/clock-steps.js';
+import { createGuard, memoryStore, type Scheduler } from '../../src/index.js';
+import { virtualTime } from '../../src/testing.js';
+import { SECRET } from '../helpers/guard.js';
+
+const DAY = 86_400_000;
+const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_watch' } };
+
+/** Virtual time whose scheduler counts the timers set and cancelled. */
+function countedTime() {
+  const time = virtualTime(Date.parse('2026-02-20T09:00:00Z'));
+  const counts = { set: 0, cancelled: 0 };
+  const scheduler: Scheduler = {
+    after(ms, task) {
+      counts.set++;
+      const cancel = time.scheduler.after(ms, task);
+      return () => (counts.cancelled++, cancel());
+    },
+  };
+  const store = memoryStore();
+  const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler });
+  return { time, counts, store, open };
+}
+
+describe('the clock watched while a charge is out', () => {
+  it('the clock set 9 days right 5 s into a charge, no call after it: the step is in the store within 5 s', async () => {
+    const { time, store, open } = countedTime();
+    const g = await open();
+    await g.begin(sale);
+    await time.advance(1_000);
+    time.jump(9 * DAY);
+    expect(await store.getMeta(CLOCK_STEPS)).toBeUndefined();
+    await time.advance(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const steps = JSON.parse((await store.getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
+    expect(steps.map(([, by]) => by)).toEqual([9 * DAY]);
+    await g.close();
+  });
+
+  it('stops once the charge is settled: an hour later, no more reads were scheduled', async () => {
+    const { time, counts, open } = countedTime();
+    const g = await open();
+    const before = counts.set;
+    const charge = await g.begin(sale);
+    await time.advance(12_000);
+    expect(counts.set - before).toBeGreaterThanOrEqual(2); // read at 5 and 10 s
+    await charge.attempt!.approve();
+    await time.advance(6_000);
+    const after = counts.set;
+    await time.advance(60 * 60_000);
+    expect(counts.set).toBe(after);
+    await g.close();
+  });
+
+  it('a charge never settled: reads stop pendingTimeout (2 min) after it went out, not every 5 s for good', async () => {
+    const { time, counts, open } = countedTime();
+    const g = await open();
+    const before = counts.set;
+    await g.begin(sale);
+    await time.advance(60 * 60_000);
+    const reads = counts.set - before;
+    expect(reads).toBeGreaterThanOrEqual(20);
+    expect(reads).toBeLessThanOrEqual(30);
+    await g.close();
+  });
+
+  it('close() cancels the next read (a Node process is not kept alive by it)', async () => {
+    const { time, counts, open } = countedTime();
+    const g = await open();
+    await g.begin(sale);
+    await time.advance(1_000);
+    const cancelled = counts.cancelled;
+    await g.close();
+    expect(counts.cancelled).toBeGreaterThan(cancelled);
+    const set = counts.set;
+    await time.advance(60_000);
+    expect(counts.set).toBe(set);
+  });
+});
