@@ -128,22 +128,19 @@ describe('atk22: steps across restarts, tabs and refunds', () => {
   });
 
   // Was a known limit: the step was noticed only at the guard's next call. A guard holding an open attempt now reads its clock every 5 s.
-  it(
-    'the clock set 9 days right while a charge is pending, the till dies 30 s later with no guard call between: its retry is still held after the restart',
-    async () => {
-      const { time, open } = setup();
-      const g = await open();
-      const charge = await g.begin(sale);
-      expect(charge.verdict).toBe('allow');
-      await time.advance(5_000);
-      time.jump(9 * DAY); // NTP, mid-charge
-      await time.advance(30_000); // the terminal hangs; the guard's timers, if any, run
-      time.restart(); // the till is power-cycled
-      const after = await open();
-      const retry = await after.begin(sale);
-      expect(retry.verdict).toBe('block');
-      expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
-      await after.close();
-    },
-  );
+  it('the clock set 9 days right while a charge is pending, the till dies 30 s later with no guard call between: its retry is still held after the restart', async () => {
+    const { time, open } = setup();
+    const g = await open();
+    const charge = await g.begin(sale);
+    expect(charge.verdict).toBe('allow');
+    await time.advance(5_000);
+    time.jump(9 * DAY); // NTP, mid-charge
+    await time.advance(30_000); // the terminal hangs; the guard's timers, if any, run
+    time.restart(); // the till is power-cycled
+    const after = await open();
+    const retry = await after.begin(sale);
+    expect(retry.verdict).toBe('block');
+    expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
+    await after.close();
+  });
 });
