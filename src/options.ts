@@ -91,6 +91,21 @@ const systemScheduler: Scheduler = {
 };
 
 /**
+ * The caller's scheduler, its `after` always handing back a function: one
+ * that returns a timer handle (`after: (ms, task) => setTimeout(task, ms)`)
+ * gets a cancel that does nothing, rather than a TypeError in every close,
+ * take-over and charge that cancels a timer.
+ */
+function withCancel(scheduler: Scheduler): Scheduler {
+  return {
+    after(ms, task) {
+      const cancel: unknown = scheduler.after(ms, task);
+      return typeof cancel === 'function' ? (cancel as () => void) : () => undefined;
+    },
+  };
+}
+
+/**
  * `scheduler.after` for work nobody waits for (the clock watch): on the
  * system scheduler its timer never keeps a Node process alive, as the
  * store's BroadcastChannel does not; a scheduler that throws schedules
@@ -237,7 +252,7 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     recoverAfterMs: recoverAfterMs as number,
     recoverTries: recoverTries ?? 3,
     clock: clock ?? systemClock,
-    scheduler: scheduler ?? systemScheduler,
+    scheduler: scheduler === undefined ? systemScheduler : withCancel(scheduler),
     locale: locale as Locale,
     onStorageError: onStorageError as StorageErrorPolicy,
     onSharedUnavailable: onSharedUnavailable as SharedUnavailablePolicy,

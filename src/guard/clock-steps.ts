@@ -68,22 +68,40 @@ export function saveClockSteps(ctx: GuardContext): Promise<void> {
 const WATCH_EVERY_MS = 5_000;
 
 /**
- * A charge went out at `now` (begin, resume): for `pendingTimeout`, while
- * this guard has a charge out, it reads its clock every 5 s when no call
- * does. A step of the wall clock (NTP setting it right mid-charge) is then
- * noticed, and written, within seconds rather than at the next call, which
- * a crash may never let come (docs/recovery.md). Bounded: a few reads a
- * charge, none on an idle till.
+ * A charge went out at `now` (a begin or resume; at start-up, one a crash or
+ * the guard taken over left pending): for `pendingTimeout` after it, the
+ * guard reads its clock every 5 s when no call does. A step of the wall
+ * clock (NTP setting it right mid-charge) is then noticed, and written,
+ * within seconds rather than at the next call, which a crash may never let
+ * come (docs/recovery.md). Bounded: at most `pendingTimeout` ÷ 5 s reads
+ * after the last charge, none on an idle till.
  */
 export function watchClock(ctx: GuardContext, now: number): void {
   const watch = ctx.clockWatch;
   if (ctx.closed || ctx.o.store.timesOnOwnerClock === true) return;
-  watch.until = now + ctx.o.pendingTimeoutMs;
+  watch.until = Math.max(watch.until, now + ctx.o.pendingTimeoutMs);
   const look = () => {
     watch.cancel = undefined;
-    // Reading the clock is the point: guardNow notices a step (GuardTime.onStep → noteClockStep).
-    if (ctx.closed || !holdsStore(ctx) || ctx.charging.size === 0 || guardNow(ctx) > watch.until) return;
+    try {
+      // Reading the clock is the point: guardNow notices a step (GuardTime.onStep → noteClockStep).
+      if (ctx.closed || !holdsStore(ctx) || guardNow(ctx) > watch.until) return;
+    } catch {
+      // A clock that throws: no watch until the next charge, whose own call fails on it (not a timer).
+      return;
+    }
     watch.cancel = afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
   };
   watch.cancel ??= afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
+}
+
+/** Stops the watch of a guard closed or taken over: its timer would keep the guard reachable. */
+export function stopClockWatch(ctx: GuardContext): void {
+  ctx.clockWatch.cancel?.();
+  ctx.clockWatch.cancel = undefined;
+}
+
+/** A guard handed its store back (the take-over failed to start): its watch goes on until it would have ended. */
+export function resumeClockWatch(ctx: GuardContext): void {
+  const { until } = ctx.clockWatch;
+  if (until > guardNow(ctx)) watchClock(ctx, until - ctx.o.pendingTimeoutMs);
 }

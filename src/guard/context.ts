@@ -305,18 +305,12 @@ export function ownerOf(ctx: GuardContext): GuardContext {
   return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
 }
 
-/**
- * Stops the guard's timers (closed, or taken over): the recovery schedule (no
- * try is scheduled again; one in progress runs to its end) and the clock
- * watch, whose timers would keep a fenced guard reachable.
- */
+/** Stops the recovery schedule: no try is scheduled again (one in progress runs to its end). */
 export function haltRecovery(ctx: GuardContext): void {
   const recovery = ctx.recovery;
   recovery.stopped = true;
   recovery.cancel?.();
   recovery.cancel = undefined;
-  ctx.clockWatch.cancel?.();
-  ctx.clockWatch.cancel = undefined;
 }
 
 /** Whether `ctx` still owns its store: not fenced by another guard over it, nor by the store itself. */

@@ -26,7 +26,7 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
-import { loadClockSteps, noteClockStep, saveClockSteps } from './clock-steps.js';
+import { loadClockSteps, noteClockStep, resumeClockWatch, saveClockSteps, stopClockWatch, watchClock } from './clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -105,6 +105,7 @@ async function start(ctx: GuardContext): Promise<void> {
   ctx.fenced = previous;
   // The fenced guard recovers nothing (its writes would be refused) while this one loads.
   if (previous) void stopRecovery(previous);
+  if (previous) stopClockWatch(previous);
   ctx.starting = [];
   try {
     if (previous) await Promise.all(previous.inflight);
@@ -130,10 +131,12 @@ async function start(ctx: GuardContext): Promise<void> {
       // The store's own unsubscribe failing must not hide why the start failed.
     }
     void stopRecovery(ctx);
+    stopClockWatch(ctx);
     const back = stillOpen(ctx.fenced);
     // Only if this guard still holds the store: a later take-over holds it otherwise, and hands it back itself.
     if (owners.release(store, ctx.guard, back?.guard) && back) {
       resumeRecovery(back);
+      resumeClockWatch(back);
       for (const change of ctx.heard.splice(0)) applyChange(back, change);
     }
     throw error;
@@ -206,6 +209,8 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     // unknown and how long it took to resolve (SPEC §12): the start entry only counts them.
     journal(ctx, { at: now, type: 'settle', attemptId: record.id, from: 'pending', to: 'unknown' });
   }
+  // A charge a crash, or the guard taken over, left out: the clock is watched as if it had just gone out.
+  if (kept.some((record) => record.status === 'pending')) watchClock(ctx, now);
   // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10). In a
   // store tabs share, a pending may be a live tab's charge: due once it is stale.
   const shared = sharedByTabs(ctx);
@@ -256,6 +261,7 @@ async function closeOnce(ctx: GuardContext): Promise<void> {
   await Promise.allSettled(submitsOfGuard(ctx));
   if (ctx.closed) return;
   ctx.closed = true;
+  stopClockWatch(ctx);
   try {
     ctx.unsubscribe?.();
   } catch {

@@ -3,8 +3,7 @@
  * does (watchClock, src/guard/clock-steps.ts): a step of the wall clock
  * mid-charge is written to the store within seconds, so a till that dies
  * before its next call still holds the charge after a restart. Bounded: it
- * stops when the charges are settled, `pendingTimeout` after the last one
- * went out, or at close.
+ * stops `pendingTimeout` after the last charge went out, and at close.
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS } from '../../src/clock-steps.js';
@@ -46,7 +45,7 @@ describe('the clock watched while a charge is out', () => {
     await g.close();
   });
 
-  it('stops once the charge is settled: an hour later, no more reads were scheduled', async () => {
+  it('a settled charge: reads stop pendingTimeout (2 min) after it went out; an idle hour after, none', async () => {
     const { time, counts, open } = countedTime();
     const g = await open();
     const before = counts.set;
@@ -54,7 +53,7 @@ describe('the clock watched while a charge is out', () => {
     await time.advance(12_000);
     expect(counts.set - before).toBeGreaterThanOrEqual(2); // read at 5 and 10 s
     await charge.attempt!.approve();
-    await time.advance(6_000);
+    await time.advance(2 * 60_000);
     const after = counts.set;
     await time.advance(60 * 60_000);
     expect(counts.set).toBe(after);
@@ -84,5 +83,29 @@ describe('the clock watched while a charge is out', () => {
     const set = counts.set;
     await time.advance(60_000);
     expect(counts.set).toBe(set);
+  });
+});
+
+describe('the clock watch across a take-over that fails to start', () => {
+  it('a second createGuard over the store fails to load it while a charge is out: the first guard, handed the store back, goes on watching its clock', async () => {
+    const { time, store, open } = countedTime();
+    const g = await open();
+    await g.begin(sale);
+    await time.advance(1_000);
+    // The take-over's load fails (a disk error): the store goes back to the first guard.
+    const load = store.load.bind(store);
+    store.load = () => Promise.reject(new Error('EIO'));
+    const failed = await open().then(
+      () => 'started',
+      (error: Error) => error.name,
+    );
+    store.load = load;
+    expect(failed).toBe('GuardStorageError');
+    time.jump(9 * DAY);
+    await time.advance(6_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const steps = JSON.parse((await store.getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
+    expect(steps.map(([, by]) => by)).toEqual([9 * DAY]);
+    await g.close();
   });
 });
