@@ -7,23 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS } from '../../src/clock-steps.js';
-import { createGuard, memoryStore, type GuardStore, type Scheduler } from '../../src/index.js';
+import { memoryStore } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
-import { virtualTime } from '../../src/testing.js';
-import { SECRET } from '../helpers/guard.js';
-
-const DAY = 86_400_000;
-const START = Date.parse('2026-02-20T09:00:00Z');
-const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_atk25_watch' } };
-const codes = (decision: { reasons: { code: string }[] }) => decision.reasons.map((r) => r.code);
-const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-function setup(store: GuardStore = memoryStore(), scheduler?: Scheduler) {
-  const time = virtualTime(START);
-  const open = (s: GuardStore = store) =>
-    createGuard({ merchantId: 'M1', secret: SECRET, store: s, clock: time.clock, scheduler: scheduler ?? time.scheduler });
-  return { time, open, store };
-}
+import { codes } from '../helpers/tabs.js';
+import { DAY, sale, setup, turn } from '../helpers/watch.js';
 
 describe('atk25: the clock watch, attacks that held', () => {
   it('resume: the step 5 s into a resumed charge is kept before a crash', async () => {

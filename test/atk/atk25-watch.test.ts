@@ -3,22 +3,11 @@
  * steps mid-charge still lost before a crash, and the watch doing harm.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type GuardStore, type Scheduler } from '../../src/index.js';
+import { createGuard, memoryStore, type Scheduler } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
 import { SECRET } from '../helpers/guard.js';
-
-const DAY = 86_400_000;
-const START = Date.parse('2026-02-20T09:00:00Z');
-const sale = { amount: 1_250, currency: 'CNY', card: { token: 'tok_atk25_watch' } };
-const codes = (decision: { reasons: { code: string }[] }) => decision.reasons.map((r) => r.code);
-const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-function setup(store: GuardStore = memoryStore(), scheduler?: Scheduler) {
-  const time = virtualTime(START);
-  const open = (s: GuardStore = store) =>
-    createGuard({ merchantId: 'M1', secret: SECRET, store: s, clock: time.clock, scheduler: scheduler ?? time.scheduler });
-  return { time, open, store };
-}
+import { codes } from '../helpers/tabs.js';
+import { DAY, START, handleScheduler, sale, setup, turn } from '../helpers/watch.js';
 
 describe('atk25: the clock watch, broken', () => {
   it('take-over mid-charge (a hot reload): the new guard inherits the charge out but never watches it; NTP sets the clock 9 days right, the till dies 30 s later, and the retry is allowed: a double charge', async () => {
@@ -27,7 +16,7 @@ describe('atk25: the clock watch, broken', () => {
     const charge = await g1.begin(sale);
     expect(charge.verdict).toBe('allow');
     await time.advance(1_000);
-    const g2 = await open(); // take-over: g1's watch is cancelled (haltRecovery)
+    const g2 = await open(); // take-over: g1's watch is stopped (stopClockWatch)
     await time.advance(1_000);
     time.jump(9 * DAY); // NTP, the charge still out with the processor
     await time.advance(30_000);
@@ -43,12 +32,7 @@ describe('atk25: the clock watch, broken', () => {
 
   it('a scheduler whose after() returns a timer handle (not a cancel function): guard.close() after any begin rejects with a TypeError before it closes the store (the cancel of the watch is called unchecked)', async () => {
     const time = virtualTime(START);
-    const scheduler = {
-      after(ms: number, task: () => void) {
-        time.scheduler.after(ms, task);
-        return 42 as unknown as () => void;
-      },
-    };
+    const scheduler = handleScheduler(time);
     const store = memoryStore();
     const g = await createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler });
     await g.begin(sale);
@@ -58,12 +42,7 @@ describe('atk25: the clock watch, broken', () => {
 
   it('a scheduler whose after() returns a timer handle: charge() with a timeout, answered in time, resolves approved (cancelling its timer does not throw)', async () => {
     const time = virtualTime(START);
-    const scheduler = {
-      after(ms: number, task: () => void) {
-        time.scheduler.after(ms, task);
-        return 42 as unknown as () => void;
-      },
-    };
+    const scheduler = handleScheduler(time);
     const g = await createGuard({ merchantId: 'M1', secret: SECRET, store: memoryStore(), clock: time.clock, scheduler });
     const result = await g.charge(sale, async () => ({ approved: true, authCode: 'A1' }), { timeout: '30s' });
     expect(result.status).toBe('approved');
@@ -72,12 +51,7 @@ describe('atk25: the clock watch, broken', () => {
 
   it('a scheduler that returns a timer handle: a take-over (second createGuard) mid-charge leaks an unhandled rejection (a Node process with --unhandled-rejections=throw, the default, dies)', async () => {
     const time = virtualTime(START);
-    const scheduler = {
-      after(ms: number, task: () => void) {
-        time.scheduler.after(ms, task);
-        return 42 as unknown as () => void;
-      },
-    };
+    const scheduler = handleScheduler(time);
     const store = memoryStore();
     const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler });
     const unhandled: unknown[] = [];
