@@ -10,7 +10,7 @@ import { CLOCK_STEPS } from '../../src/clock-steps.js';
 import { memoryStore } from '../../src/index.js';
 import { fileStore } from '../../src/node.js';
 import { codes } from '../helpers/tabs.js';
-import { DAY, sale, setup, turn } from '../helpers/watch.js';
+import { DAY, ntpThenCrash, sale, setup, turn } from '../helpers/watch.js';
 
 describe('atk25: the clock watch, attacks that held', () => {
   it('resume: the step 5 s into a resumed charge is kept before a crash', async () => {
@@ -21,15 +21,8 @@ describe('atk25: the clock watch, attacks that held', () => {
     await time.advance(10 * 60_000);
     const again = await g.resume(charge.attempt!.id);
     expect(again).toBeDefined();
-    await time.advance(1_000);
-    time.jump(9 * DAY);
-    await time.advance(30_000);
-    await turn();
-    time.restart();
-    const after = await open();
-    const retry = await after.begin(sale);
+    const retry = await ntpThenCrash(time, open);
     expect(retry.verdict).toBe('block');
-    await after.close();
   });
 
   it('override: an allow got by overriding a prompt is watched too', async () => {
@@ -42,15 +35,8 @@ describe('atk25: the clock watch, attacks that held', () => {
     expect(prompt.verdict).toBe('prompt');
     const allowed = await g.override(prompt, { operator: 'cashier-7', reason: 'customer wants two' });
     expect(allowed.verdict).toBe('allow');
-    await time.advance(1_000);
-    time.jump(9 * DAY);
-    await time.advance(30_000);
-    await turn();
-    time.restart();
-    const after = await open();
-    const retry = await after.begin(sale);
+    const retry = await ntpThenCrash(time, open);
     expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
-    await after.close();
   });
 
   it('two charges overlap, the first settles: the second is still watched', async () => {

@@ -7,7 +7,7 @@ import { createGuard, memoryStore, type Scheduler } from '../../src/index.js';
 import { virtualTime } from '../../src/testing.js';
 import { SECRET } from '../helpers/guard.js';
 import { codes } from '../helpers/tabs.js';
-import { DAY, START, handleScheduler, sale, setup, turn } from '../helpers/watch.js';
+import { START, handleScheduler, ntpThenCrash, sale, setup, turn } from '../helpers/watch.js';
 
 describe('atk25: the clock watch, broken', () => {
   it('take-over mid-charge (a hot reload): the new guard inherits the charge out but never watches it; NTP sets the clock 9 days right, the till dies 30 s later, and the retry is allowed: a double charge', async () => {
@@ -17,16 +17,9 @@ describe('atk25: the clock watch, broken', () => {
     expect(charge.verdict).toBe('allow');
     await time.advance(1_000);
     const g2 = await open(); // take-over: g1's watch is stopped (stopClockWatch)
-    await time.advance(1_000);
-    time.jump(9 * DAY); // NTP, the charge still out with the processor
-    await time.advance(30_000);
-    await turn();
-    time.restart();
-    const after = await open();
-    const retry = await after.begin(sale);
+    const retry = await ntpThenCrash(time, open);
     expect(codes(retry)).toContain('UNKNOWN_OUTCOME');
     expect(retry.verdict).toBe('block');
-    await after.close();
     void g2;
   });
 

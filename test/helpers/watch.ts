@@ -1,5 +1,5 @@
 /** A guard on virtual time over one store, for the clock watch's tests (watchClock, src/guard/clock-steps.ts). */
-import { createGuard, memoryStore, type GuardStore, type Scheduler } from '../../src/index.js';
+import { createGuard, memoryStore, type Decision, type Guard, type GuardStore, type Scheduler } from '../../src/index.js';
 import { virtualTime, type VirtualTime } from '../../src/testing.js';
 import { SECRET } from './guard.js';
 
@@ -25,4 +25,20 @@ export function handleScheduler(time: VirtualTime): Scheduler {
       return 42 as unknown as () => void;
     },
   };
+}
+
+/**
+ * 1 s on, NTP sets the clock 9 days right; 30 s later the till dies (no
+ * call between) and restarts: the retry of `retried` there.
+ */
+export async function ntpThenCrash(time: VirtualTime, open: () => Promise<Guard>, retried = sale): Promise<Decision> {
+  await time.advance(1_000);
+  time.jump(9 * DAY);
+  await time.advance(30_000);
+  await turn();
+  time.restart();
+  const after = await open();
+  const retry = await after.begin(retried);
+  await after.close();
+  return retry;
 }
