@@ -261,6 +261,11 @@ export function statusOf(ctx: GuardContext, record: AttemptRecord, now: number):
   return statusAt(record, now, ctx.o.pendingTimeoutMs, ctx.index);
 }
 
+/** When a `pending` record reads `unknown` (statusOf): `pendingTimeout` after its age starts counting. */
+export function staleAt(ctx: GuardContext, record: AttemptRecord): number {
+  return ctx.index.pendingFrom(record) + ctx.o.pendingTimeoutMs;
+}
+
 export function guardNow(ctx: GuardContext): number {
   // Whole milliseconds: records and ages stay integers, in storage and in messages.
   return ctx.time.now();

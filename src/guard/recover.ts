@@ -26,6 +26,7 @@ import {
   lineage,
   ownerOf,
   sharedByTabs,
+  staleAt,
   statusOf,
   type GuardContext,
   type Watch,
@@ -60,7 +61,7 @@ export function track(ctx: GuardContext, record: AttemptRecord, base?: number): 
   else if (base === undefined && watched?.status === status && watched.pendingSince === pendingSince) return;
   else {
     const tries = record.recovery?.tries ?? 0;
-    const from = status === 'pending' ? ctx.index.pendingFrom(record) + ctx.o.pendingTimeoutMs : (base ?? record.updatedAt);
+    const from = status === 'pending' ? staleAt(ctx, record) : (base ?? record.updatedAt);
     recovery.watched.set(id, { base: from, triesAtBase: status === 'unknown' && base === undefined ? 0 : tries, status, pendingSince });
   }
   schedule(ctx);
@@ -164,12 +165,11 @@ function leaseEnd(ctx: GuardContext, leaseUntil: number): number {
 function chargedElsewhere(ctx: GuardContext, id: string, now: number): string | undefined {
   const found = ctx.recovered.get(id);
   if (!found || !sharedByTabs(ctx)) return undefined;
-  const since = ctx.index.pendingFrom(found);
-  const stale = since + ctx.o.pendingTimeoutMs;
+  const stale = staleAt(ctx, found);
   if (now > stale) return undefined;
   const watch = ctx.recovery.watched.get(id);
   if (watch) watch.retryAt = Math.max(watch.retryAt ?? stale, stale + 1);
-  return `pending in another tab for ${now - since} ms (pendingTimeout ${ctx.o.pendingTimeoutMs} ms)`;
+  return `pending in another tab for ${now - stale + ctx.o.pendingTimeoutMs} ms (pendingTimeout ${ctx.o.pendingTimeoutMs} ms)`;
 }
 
 /** The schedule read again: a charge that had an attempt out is over. */

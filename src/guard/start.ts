@@ -16,6 +16,7 @@ import {
   noteSuccession,
   owners,
   sharedByTabs,
+  staleAt,
   type GuardContext,
 } from './context.js';
 import { prune } from './prune.js';
@@ -216,7 +217,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   const shared = sharedByTabs(ctx);
   for (const record of kept) {
     if (record.status !== 'pending' && record.status !== 'unknown') continue;
-    const live = shared && ctx.recovered.has(record.id) ? ctx.index.pendingFrom(record) + ctx.o.pendingTimeoutMs : now;
+    const live = shared && ctx.recovered.has(record.id) ? staleAt(ctx, record) : now;
     track(ctx, ctx.index.get(record.id) ?? record, Math.max(now, live));
   }
   // A crash between an approved refund's write and its original's leaves
