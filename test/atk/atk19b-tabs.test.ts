@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Sale } from '../../src/index.js';
-import { MINUTE, ManualClock, sale } from '../helpers/guard.js';
+import { MINUTE, ManualClock, deferred, sale } from '../helpers/guard.js';
 import { freshDb, settle, tab, type Tab } from '../helpers/tabs.js';
 
 const open: Tab[] = [];
@@ -239,12 +239,17 @@ describe('atk19b tabs: Pay double-tapped in two tabs at once, no Web Locks, no B
     const { a, b } = await twoTabs();
     const s: Sale = sale({ amount: 5300 });
     const submits: string[] = [];
+    // The charge stays out until the other tab's call has answered: on a loaded
+    // machine a fixed delay let the second begin land after the approval, which
+    // rightly prompts (DUPLICATE_CHARGE) instead of blocking IN_FLIGHT.
+    const otherAnswered = deferred<void>();
     const submit = async (attempt: { id: string }) => {
       submits.push(attempt.id);
-      await settle(5);
+      await otherAnswered.promise;
       return { approved: true as const };
     };
-    const [ra, rb] = await Promise.all([a.guard.charge(s, submit), b.guard.charge(s, submit)]);
+    const answered = <T>(p: Promise<T>) => p.finally(() => otherAnswered.resolve());
+    const [ra, rb] = await Promise.all([answered(a.guard.charge(s, submit)), answered(b.guard.charge(s, submit))]);
     expect(submits.length).toBe(1);
     expect([ra.status, rb.status].sort()).toEqual(['approved', 'blocked']);
   });
