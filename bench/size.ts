@@ -33,7 +33,7 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  */
 const ADAPTER_BUDGET_BYTES = 3_120;
 /**
- * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 45.45 KB, of
+ * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 45.58 KB, of
  * it zod/mini 6.3 KB and @noble/hashes 3.3 KB, the guard's own code ~34 KB
  * (docs/performance.md). `.size-limit.json` holds the core at its measured
  * size so it cannot grow unnoticed; this line keeps the gap in view.
@@ -60,11 +60,14 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
  * Raised to 445 KB at 437.7 KB (169 files): the fixes of atk19 and atk20
  * (charges still out, take-overs across store objects, errors masked), their
  * docs and scenario 105.
+ * Raised to 455 KB at 445.3 KB (170 files): the wall clock's steps kept with
+ * the store, the clock watched while a charge or a recover call is out
+ * (atk22-atk25, atk19b-recover-tabs), and their docs.
  */
-const PACKED_BUDGET_BYTES = 445_000;
+const PACKED_BUDGET_BYTES = 455_000;
 // Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons; to
 // 1,680,000 at 1,642.9 KB with the packed one's raise to 420 KB; to 1,720,000 at 1,675.0 KB with its raise to 430 KB;
-// to 1,760,000 at 1,721.6 KB with its raise to 445 KB.
+// to 1,760,000 at 1,721.6 KB with its raise to 445 KB (1,749.2 KB with its raise to 455 KB: kept).
 const UNPACKED_BUDGET_BYTES = 1_760_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;

@@ -64,22 +64,23 @@ export function saveClockSteps(ctx: GuardContext): Promise<void> {
   });
 }
 
-/** How often a guard with a charge out reads its clock when no call does. */
-const WATCH_EVERY_MS = 5_000;
+/** How often a guard with a charge or a `recover` call out reads its clock when no call does. */
+export const WATCH_EVERY_MS = 5_000;
 
 /**
  * A charge went out at `now` (a begin or resume; at start-up, one a crash or
- * the guard taken over left pending): for `pendingTimeout` after it, the
- * guard reads its clock every 5 s when no call does. A step of the wall
+ * the guard taken over left pending): for `pendingTimeout` after it (`span`),
+ * the guard reads its clock every 5 s when no call does. A step of the wall
  * clock (NTP setting it right mid-charge) is then noticed, and written,
  * within seconds rather than at the next call, which a crash may never let
- * come (docs/recovery.md). Bounded: at most `pendingTimeout` ÷ 5 s reads
- * after the last charge, none on an idle till.
+ * come (docs/recovery.md). Bounded: at most `span` ÷ 5 s reads after the
+ * last charge, none on an idle till. A `recover` call's lease is watched
+ * the same way, for as long as it holds (see takeLease in recover.ts).
  */
-export function watchClock(ctx: GuardContext, now: number): void {
+export function watchClock(ctx: GuardContext, now: number, span = ctx.o.pendingTimeoutMs): void {
   const watch = ctx.clockWatch;
   if (ctx.closed || ctx.o.store.timesOnOwnerClock === true) return;
-  watch.until = Math.max(watch.until, now + ctx.o.pendingTimeoutMs);
+  watch.until = Math.max(watch.until, now + span);
   const look = () => {
     watch.cancel = undefined;
     try {
@@ -102,6 +103,17 @@ export function stopClockWatch(ctx: GuardContext): void {
 
 /** A guard handed its store back (the take-over failed to start): its watch goes on until it would have ended. */
 export function resumeClockWatch(ctx: GuardContext): void {
-  const { until } = ctx.clockWatch;
-  if (until > guardNow(ctx)) watchClock(ctx, until - ctx.o.pendingTimeoutMs);
+  const [until, now] = [ctx.clockWatch.until, guardNow(ctx)];
+  if (until > now) watchClock(ctx, now, until - now);
+}
+
+/**
+ * The steps the store keeps now, and those it kept when this guard started,
+ * oldest first: a tab's step noticed since (its watch over a `recover`
+ * call's lease) is among them. Listed, not merged: merging the same step
+ * twice would make one step of two (see clock-steps.ts).
+ */
+export async function storedClockSteps(ctx: GuardContext): Promise<readonly ClockStep[]> {
+  const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), ctx.time.wallNow());
+  return [...ctx.stepsBeforeStart, ...stored].sort((a, b) => a[0] - b[0]);
 }

@@ -131,6 +131,8 @@ export interface GuardContext {
   clockSteps: ClockStep[];
   /** The steps the store kept when this guard started: noticed by an earlier process or another tab. */
   stepsBeforeStart: readonly ClockStep[];
+  /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
+  startedAt: number;
   /** While a charge is out, the clock is read every few seconds until `until` (see watchClock). */
   readonly clockWatch: { until: number; cancel?: () => void };
 }
@@ -226,6 +228,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     recovery: newRecovery(),
     clockSteps: [],
     stepsBeforeStart: [],
+    startedAt: Number.POSITIVE_INFINITY,
     clockWatch: { until: Number.NEGATIVE_INFINITY },
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),

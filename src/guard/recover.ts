@@ -12,7 +12,8 @@
  * expired (its holder died). The count of tries is kept with the attempt too,
  * so it survives restarts and is never reset.
  */
-import { firstStepAfter } from '../clock-steps.js';
+import { firstStepAfter, type ClockStep } from '../clock-steps.js';
+import { WATCH_EVERY_MS, storedClockSteps, watchClock } from './clock-steps.js';
 import { GuardConfigError, GuardStateError, errorText, isGuardError, maskedError } from '../errors.js';
 import { recoverOutcome, validateOutcome } from '../outcome.js';
 import { withChanges } from '../record.js';
@@ -151,9 +152,9 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
  * forward step that was noticed before this guard started: its taker gives
  * up within RECOVER_LEASE_MS of taking it, before the step was noticed.
  */
-function leaseEnd(ctx: GuardContext, leaseUntil: number): number {
+function leaseEnd(ctx: GuardContext, leaseUntil: number, steps = ctx.stepsBeforeStart): number {
   const taken = leaseUntil - RECOVER_LEASE_MS;
-  const step = firstStepAfter(ctx.stepsBeforeStart, taken);
+  const step = firstStepAfter(steps, taken);
   return ctx.time.guardOf(step ? step[0] : taken) + RECOVER_LEASE_MS;
 }
 
@@ -335,6 +336,9 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   }
   const tries = (leased.recovery as RecoveryState).tries;
   const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
+  // A step of the clock while the call is out is noticed and written within seconds: another
+  // tab, which cannot tell the lease from a dead tab's by the clock alone, reads it (leaseRunOut).
+  watchClock(ctx, now, RECOVER_LEASE_MS);
   // No longer than its lease: past it, another tab or terminal may take the attempt over, and a
   // call that never answers would hold the attempt (and close()) here for good. Its answer, should
   // it still come, is applied if the attempt is still unknown as it was asked.
@@ -533,10 +537,12 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
   const wall = ctx.time.wallOf(now);
   const state = current.recovery;
   const leased = withChanges(current, { recovery: { ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS } });
+  // Tabs share the machine's clock and no other way to tell a live holder from a dead one: see leaseRunOut.
+  const steps = sharedByTabs(ctx) ? await storedClockSteps(ctx).catch(() => null) : ctx.stepsBeforeStart;
   const written = await writeIf(ctx, current, leased, (stored) => {
     const theirs = stored.recovery;
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
-    if (theirs?.leaseUntil !== undefined && leaseEnd(ctx, theirs.leaseUntil) > now) return false;
+    if (theirs?.leaseUntil !== undefined && !leaseRunOut(ctx, theirs, now, steps)) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
     // The version this guard found unknown (or the pending start-up reports as unknown): judged on
     // what memory holds, not on the stored times read back (a wall clock set back makes those
@@ -544,6 +550,31 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
     return sameVersion(stored, ctx.time.toWall(current)) || isRecovered(ctx, stored);
   });
   return written ? leased : undefined;
+}
+
+/**
+ * How soon a live tab with a `recover` call out has written a step of the
+ * wall clock: its watch reads the clock every WATCH_EVERY_MS, but a browser
+ * runs the timers of a tab hidden for 5 minutes at most once a minute
+ * (Chrome's intensive throttling); then one write.
+ */
+const STEP_WRITTEN_WITHIN_MS = 60_000 + WATCH_EVERY_MS + 5_000;
+
+/**
+ * Whether another guard's lease has run out. In a store tabs share, a lease
+ * that reads as run out may be a live tab's whose call is still out: the
+ * wall clock stepped forward after the lease was taken and before this tab
+ * started (a step after its start, this guard notices itself: guard time).
+ * The holder watches its clock while its call is out and writes a step it
+ * notices. So for STEP_WRITTEN_WITHIN_MS after its start, this guard takes
+ * no lease that reads as run out; after that it reads the lease by the steps
+ * the store keeps then (`steps`; null: they could not be read, so not taken).
+ * A dead tab's lease is taken that much later by a tab opened just after.
+ */
+function leaseRunOut(ctx: GuardContext, lease: RecoveryState, now: number, steps: readonly ClockStep[] | null): boolean {
+  if (lease.leaseUntil === undefined) return true;
+  if (steps === null || leaseEnd(ctx, lease.leaseUntil, steps) > now) return false;
+  return !sharedByTabs(ctx) || now - ctx.startedAt >= STEP_WRITTEN_WITHIN_MS;
 }
 
 /**

@@ -165,6 +165,7 @@ function stillOpen(fenced: GuardContext | undefined): GuardContext | undefined {
 async function load(ctx: GuardContext, keyCheck: string | undefined, secretChanged: boolean): Promise<void> {
   const { store } = ctx.o;
   const now = guardNow(ctx);
+  ctx.startedAt = now;
   if (secretChanged) {
     const stale = await storeCall('load', () => store.load());
     await storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));

@@ -37,28 +37,75 @@ describe('atk19b recover across tabs and a clock correction', () => {
 });
 
 describe('atk19b recover: a tab opened after a forward correction no tab noticed', () => {
-  // Known limit (docs/recovery.md, "Known limits: wall-clock corrections"): it.fails until fixed.
-  it.fails(
-    'tab A’s inquiry is out, the clock steps 10 minutes forward, tab B opens before any tab noticed: B’s "Check with the processor" does not call recover',
-    async () => {
-      const { time, hold, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
-      const a = await tab();
-      const decision = await a.begin(sale);
-      await decision.attempt!.markUnknown();
-      const id = decision.attempt!.id;
-      const first = a.recoverNow(id);
+  it('tab A’s inquiry is out, the clock steps 10 minutes forward, tab B opens before any tab noticed: B’s "Check with the processor" does not call recover', async () => {
+    const { time, hold, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
+    const a = await tab();
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    const id = decision.attempt!.id;
+    const first = a.recoverNow(id);
+    await flush();
+    time.jump(10 * 60_000);
+    const b = await tab();
+    const second = b.recoverNow(id);
+    await flush();
+    hold.resolve({ status: 'cancelled' });
+    await Promise.all([first, second]);
+    await a.close();
+    await b.close();
+    expect(calls.most).toBe(1);
+  });
+});
+
+describe('atk19b recover: a tab opened after a forward correction, while the call stays out', () => {
+  it('tab A’s inquiry stays out 100 s after a 10-minute forward step; tab B opened right after the step asks again and again: recover is called once', async () => {
+    const { time, hold, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
+    const a = await tab();
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    const id = decision.attempt!.id;
+    // Past pendingTimeout (2 min): the watch its charge started is over, only the call's own is left.
+    await time.advance(3 * 60_000);
+    const first = a.recoverNow(id);
+    await flush();
+    time.jump(10 * 60_000);
+    const b = await tab();
+    const asks: Promise<unknown>[] = [];
+    for (let s = 0; s < 10; s++) {
+      asks.push(b.recoverNow(id));
+      await time.advance(10_000);
       await flush();
-      time.jump(10 * 60_000);
-      const b = await tab();
-      const second = b.recoverNow(id);
+    }
+    expect(calls.most).toBe(1);
+    hold.resolve({ status: 'cancelled' });
+    await Promise.all([first, ...asks]);
+    await flush();
+    expect([(await a.get(id))?.status, (await b.get(id))?.status]).toEqual(['cancelled', 'cancelled']);
+    await a.close();
+    await b.close();
+  });
+
+  it('tab A dies with its inquiry out: tab B takes the lease over once it has run out, and asks the processor itself', async () => {
+    const { time, calls, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
+    // A's page is gone mid-call: none of its timers ever fires (it never gives its lease back).
+    const a = await tab({ scheduler: { after: () => () => undefined } });
+    const decision = await a.begin(sale);
+    await decision.attempt!.markUnknown();
+    const id = decision.attempt!.id;
+    void a.recoverNow(id);
+    await flush();
+    const b = await tab();
+    let waited = 0;
+    for (; waited < 300_000 && calls.most < 2; waited += 5_000) {
+      void b.recoverNow(id);
+      await time.advance(5_000);
       await flush();
-      hold.resolve({ status: 'cancelled' });
-      await Promise.all([first, second]);
-      await a.close();
-      await b.close();
-      expect(calls.most).toBe(1);
-    },
-  );
+    }
+    expect(calls.most).toBe(2);
+    // Not before the lease ran out (120 s), and at most LEASE_SEEN_OUT_MS (15 s) and one ask later.
+    expect(waited).toBeGreaterThan(120_000);
+    expect(waited).toBeLessThanOrEqual(145_000);
+  });
 });
 
 describe('atk19b recover of another live tab’s charge', () => {

@@ -88,7 +88,12 @@ describe('atk23: a dead tab’s lease, then a day of naps noticed by another tab
       scheduler: time.scheduler,
       recover: async () => (calls.push('c'), { status: 'declined' }),
     });
-    await time.advance(3 * MINUTE);
+    // A tab takes a lease that reads as run out only once it has been open long enough to be
+    // sure no live tab holds it (recover.ts leaseRunOut): its own tries, every 5 s, get there.
+    for (let s = 0; s < 18; s++) {
+      await time.advance(10_000);
+      await flush();
+    }
     await c.recoverNow(decision.attempt!.id);
     expect(calls).toEqual(['a', 'c']);
     await c.close();
