@@ -61,6 +61,7 @@ export class AttemptIndex {
    * clock catches up. Held while open; a handful at most.
    */
   readonly #seenAhead = new Map<string, readonly [pendingSince: number, seen: number]>();
+  #openCount = 0;
 
   /** `keepsHistory`: the store keeps what leaves memory (see above). */
   constructor(retentionMs: number, windowMs: number, keepsHistory = false) {
@@ -71,6 +72,11 @@ export class AttemptIndex {
 
   get size(): number {
     return this.#byId.size;
+  }
+
+  /** How many of the records held are open (`pending`, `unknown`). */
+  get openCount(): number {
+    return this.#openCount;
   }
 
   get(id: string): AttemptRecord | undefined {
@@ -160,6 +166,7 @@ export class AttemptIndex {
     const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
+    this.#openCount += Number(isOpen(record.status)) - Number(isOpen(previous.status));
     this.#noteAhead(record);
     this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
@@ -205,6 +212,7 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
+    if (open) this.#openCount++;
     this.#noteAhead(record);
     this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);
@@ -229,15 +237,15 @@ export class AttemptIndex {
    * 100k lookups and most of 100k links and unlinks fewer.
    */
   addAll(records: readonly AttemptRecord[], now: number): void {
-    const empty = this.#byId.size === 0;
-    for (const record of records) this.#byId.set(record.id, record);
-    if (empty && this.#byId.size === records.length) {
-      for (const record of records) this.#file(record, now);
-    } else {
-      // Ids repeat, or records are already in: file them one by one.
-      for (const record of records) this.#byId.delete(record.id);
-      for (const record of records) this.add(record);
+    let distinct = false;
+    if (this.#byId.size === 0) {
+      for (const record of records) this.#byId.set(record.id, record);
+      distinct = this.#byId.size === records.length;
+      if (distinct) for (const record of records) this.#file(record, now);
+      else this.#byId.clear();
     }
+    // Ids repeat, or records are already in: filed one by one, each over the version held.
+    if (!distinct) for (const record of records) this.add(record);
     this.#open.order();
     this.#settled.order();
   }
@@ -247,6 +255,7 @@ export class AttemptIndex {
     if (!record) return undefined;
     this.#byId.delete(id);
     this.#seenAhead.delete(id);
+    if (isOpen(record.status)) this.#openCount--;
     if (isLive(record.status)) this.#unlink(record);
     this.#fileRefund(record, undefined);
     return record;

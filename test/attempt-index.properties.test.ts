@@ -144,6 +144,8 @@ function run(initial: Version[], ops: Op[], history = false): void {
       expect(got.length, `${where}: openRefundsOf(${original}) has ${got.map((r) => `${r.id}:${r.status}`).join(',')}`).toBe(want.length);
       for (const m of want) expect(includes(got, m), `${where}: ${m.id}:${m.status} missing from openRefundsOf(${original})`).toBe(true);
     }
+    const open = [...index.values()].filter((r) => isOpen(r.status)).length;
+    expect(index.openCount, `${where}: openCount`).toBe(open);
   };
   const expire = () => {
     for (const r of index.expire(now)) {

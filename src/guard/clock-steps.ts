@@ -66,6 +66,13 @@ export function saveClockSteps(ctx: GuardContext): Promise<void> {
 
 /** How often a guard with a charge or a `recover` call out reads its clock when no call does. */
 export const WATCH_EVERY_MS = 5_000;
+/**
+ * How often it does while it only holds open attempts (`unknown`, or
+ * `pending` past its charge): a step is in the store within 15 minutes. An
+ * unknown outcome can wait days for a person; every minute would be 10,000
+ * timers a week, which a QA scenario on virtual time runs one by one.
+ */
+const WATCH_OPEN_EVERY_MS = 15 * 60_000;
 
 /**
  * A charge went out at `now` (a begin or resume; at start-up, one a crash or
@@ -73,38 +80,51 @@ export const WATCH_EVERY_MS = 5_000;
  * the guard reads its clock every 5 s when no call does. A step of the wall
  * clock (NTP setting it right mid-charge) is then noticed, and written,
  * within seconds rather than at the next call, which a crash may never let
- * come (docs/recovery.md). Bounded: at most `span` ÷ 5 s reads after the
- * last charge, none on an idle till. A `recover` call's lease is watched
- * the same way, for as long as it holds (see takeLease in recover.ts).
+ * come (docs/recovery.md). A `recover` call's lease is watched the same way,
+ * for as long as it holds (see takeLease in recover.ts). After that, while
+ * the guard holds an open attempt (an unknown outcome waiting for a person),
+ * every 15 minutes; on a till with none, not at all.
  */
 export function watchClock(ctx: GuardContext, now: number, span = ctx.o.pendingTimeoutMs): void {
-  const watch = ctx.clockWatch;
   if (ctx.closed || ctx.o.store.timesOnOwnerClock === true) return;
-  watch.until = Math.max(watch.until, now + span);
-  const look = () => {
-    watch.cancel = undefined;
-    try {
-      // Reading the clock is the point: guardNow notices a step (GuardTime.onStep → noteClockStep).
-      if (ctx.closed || !holdsStore(ctx) || guardNow(ctx) > watch.until) return;
-    } catch {
-      // A clock that throws: no watch until the next charge, whose own call fails on it (not a timer).
-      return;
-    }
-    watch.cancel = afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
-  };
-  watch.cancel ??= afterInBackground(ctx.o.scheduler, WATCH_EVERY_MS, look);
+  ctx.clockWatch.until = Math.max(ctx.clockWatch.until, now + span);
+  lookIn(ctx, WATCH_EVERY_MS);
+}
+
+/** The next look at the clock in `ms`, unless one is due as soon. */
+function lookIn(ctx: GuardContext, ms: number): void {
+  const watch = ctx.clockWatch;
+  if (watch.cancel && watch.every <= ms) return;
+  watch.cancel?.();
+  watch.every = ms;
+  watch.cancel = afterInBackground(ctx.o.scheduler, ms, () => lookAtClock(ctx));
+}
+
+/**
+ * Reads the clock (guardNow notices a step: GuardTime.onStep → noteClockStep)
+ * and sets the next look as the guard's state asks (see watchClock). Also
+ * where a watch starts again: at start-up, and in a guard handed its store
+ * back (the take-over failed to start).
+ */
+export function lookAtClock(ctx: GuardContext): void {
+  const watch = ctx.clockWatch;
+  watch.cancel = undefined;
+  let now: number;
+  try {
+    if (ctx.closed || ctx.o.store.timesOnOwnerClock === true || !holdsStore(ctx)) return;
+    now = guardNow(ctx);
+  } catch {
+    // A clock that throws: no watch until the next charge, whose own call fails on it (not a timer).
+    return;
+  }
+  if (now <= watch.until) lookIn(ctx, WATCH_EVERY_MS);
+  else if (ctx.index.openCount > 0) lookIn(ctx, WATCH_OPEN_EVERY_MS);
 }
 
 /** Stops the watch of a guard closed or taken over: its timer would keep the guard reachable. */
 export function stopClockWatch(ctx: GuardContext): void {
   ctx.clockWatch.cancel?.();
   ctx.clockWatch.cancel = undefined;
-}
-
-/** A guard handed its store back (the take-over failed to start): its watch goes on until it would have ended. */
-export function resumeClockWatch(ctx: GuardContext): void {
-  const [until, now] = [ctx.clockWatch.until, guardNow(ctx)];
-  if (until > now) watchClock(ctx, now, until - now);
 }
 
 /**

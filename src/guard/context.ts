@@ -133,8 +133,8 @@ export interface GuardContext {
   stepsBeforeStart: readonly ClockStep[];
   /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
   startedAt: number;
-  /** While a charge is out, the clock is read every few seconds until `until` (see watchClock). */
-  readonly clockWatch: { until: number; cancel?: () => void };
+  /** While a charge is out, the clock is read every few seconds until `until`; then, while open attempts are held, every minute (see watchClock). */
+  readonly clockWatch: { until: number; every: number; cancel?: () => void };
 }
 
 /**
@@ -229,7 +229,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     clockSteps: [],
     stepsBeforeStart: [],
     startedAt: Number.POSITIVE_INFINITY,
-    clockWatch: { until: Number.NEGATIVE_INFINITY },
+    clockWatch: { until: Number.NEGATIVE_INFINITY, every: Number.POSITIVE_INFINITY },
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),
     // Read in this order: the time first, then the clock check's starting point.

@@ -27,7 +27,7 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
-import { loadClockSteps, noteClockStep, resumeClockWatch, saveClockSteps, stopClockWatch, watchClock } from './clock-steps.js';
+import { loadClockSteps, lookAtClock, noteClockStep, saveClockSteps, stopClockWatch, watchClock } from './clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -105,8 +105,7 @@ async function start(ctx: GuardContext): Promise<void> {
   const previous = previousGuard && contextOf(previousGuard);
   ctx.fenced = previous;
   // The fenced guard recovers nothing (its writes would be refused) while this one loads.
-  if (previous) void stopRecovery(previous);
-  if (previous) stopClockWatch(previous);
+  if (previous) stopBackground(previous);
   ctx.starting = [];
   try {
     if (previous) await Promise.all(previous.inflight);
@@ -131,13 +130,11 @@ async function start(ctx: GuardContext): Promise<void> {
     } catch {
       // The store's own unsubscribe failing must not hide why the start failed.
     }
-    void stopRecovery(ctx);
-    stopClockWatch(ctx);
+    stopBackground(ctx);
     const back = stillOpen(ctx.fenced);
     // Only if this guard still holds the store: a later take-over holds it otherwise, and hands it back itself.
     if (owners.release(store, ctx.guard, back?.guard) && back) {
-      resumeRecovery(back);
-      resumeClockWatch(back);
+      resumeBackground(back);
       for (const change of ctx.heard.splice(0)) applyChange(back, change);
     }
     throw error;
@@ -213,6 +210,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   }
   // A charge a crash, or the guard taken over, left out: the clock is watched as if it had just gone out.
   if (kept.some((record) => record.status === 'pending')) watchClock(ctx, now);
+  else lookAtClock(ctx);
   // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10). In a
   // store tabs share, a pending may be a live tab's charge: due once it is stale.
   const shared = sharedByTabs(ctx);
@@ -247,6 +245,18 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
  */
 function ofAnotherTerminal(ctx: GuardContext, record: AttemptRecord): boolean {
   return ctx.o.store.attach !== undefined && (ctx.o.terminalId === undefined || record.terminalId !== ctx.o.terminalId);
+}
+
+/** Stops what a guard runs on timers (its recover schedule, its clock watch): it was fenced, or failed to start. */
+function stopBackground(ctx: GuardContext): void {
+  void stopRecovery(ctx);
+  stopClockWatch(ctx);
+}
+
+/** A guard handed its store back (a take-over failed to start): its timers go on. */
+function resumeBackground(ctx: GuardContext): void {
+  resumeRecovery(ctx);
+  lookAtClock(ctx);
 }
 
 /** `Guard.close`: waits for pending writes and closes the store, if this guard still owns it. Every call waits for the same close. */

@@ -2,8 +2,8 @@
  * While a charge is out, the guard reads its clock every 5 s when no call
  * does (watchClock, src/guard/clock-steps.ts): a step of the wall clock
  * mid-charge is written to the store within seconds, so a till that dies
- * before its next call still holds the charge after a restart. Bounded: it
- * stops `pendingTimeout` after the last charge went out, and at close.
+ * before its next call still holds the charge after a restart. Then, while
+ * an open attempt is held, every 15 min; none on a till with none, or after close.
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS } from '../../src/clock-steps.js';
@@ -60,15 +60,66 @@ describe('the clock watched while a charge is out', () => {
     await g.close();
   });
 
-  it('a charge never settled: reads stop pendingTimeout (2 min) after it went out, not every 5 s for good', async () => {
+  it('a charge never settled: every 5 s for pendingTimeout (2 min) after it went out, then every 15 min while it stays open, not every 5 s for good', async () => {
     const { time, counts, open } = countedTime();
     const g = await open();
     const before = counts.set;
     await g.begin(sale);
+    await time.advance(2 * 60_000);
+    expect(counts.set - before).toBeGreaterThanOrEqual(20);
+    expect(counts.set - before).toBeLessThanOrEqual(30);
+    const fast = counts.set;
     await time.advance(60 * 60_000);
-    const reads = counts.set - before;
-    expect(reads).toBeGreaterThanOrEqual(20);
-    expect(reads).toBeLessThanOrEqual(30);
+    // A quarter of an hour apart.
+    expect(counts.set - fast).toBeGreaterThanOrEqual(3);
+    expect(counts.set - fast).toBeLessThanOrEqual(5);
+    await g.close();
+  });
+
+  it('an unknown outcome held an hour after its charge, no call since: NTP sets the clock 9 days right, the till dies 16 min later; after the restart the retry is still held', async () => {
+    const { time, store, open } = countedTime();
+    const g = await open();
+    const charge = await g.begin(sale);
+    await charge.attempt!.markUnknown();
+    await time.advance(60 * 60_000);
+    time.jump(9 * DAY);
+    await time.advance(16 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const steps = JSON.parse((await store.getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
+    expect(steps.map(([, by]) => by)).toEqual([9 * DAY]);
+    time.restart();
+    const after = await open();
+    const retry = await after.begin(sale);
+    expect(retry.reasons.map((r) => r.code)).toContain('UNKNOWN_OUTCOME');
+    await after.close();
+  });
+
+  it('an unknown outcome held: the watch goes on at start-up (a restart finds it), every 15 min', async () => {
+    const { time, store, open } = countedTime();
+    const g = await open();
+    const charge = await g.begin(sale);
+    await charge.attempt!.markUnknown();
+    await time.advance(10 * 60_000);
+    time.restart();
+    await open();
+    time.jump(9 * DAY);
+    await time.advance(16 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const steps = JSON.parse((await store.getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
+    expect(steps.map(([, by]) => by)).toEqual([9 * DAY]);
+  });
+
+  it('the last open attempt settled: the reads every 15 min stop', async () => {
+    const { time, counts, open } = countedTime();
+    const g = await open();
+    const charge = await g.begin(sale);
+    await charge.attempt!.markUnknown();
+    await time.advance(10 * 60_000);
+    await g.settle(charge.attempt!.id, { status: 'declined' });
+    await time.advance(16 * 60_000);
+    const set = counts.set;
+    await time.advance(60 * 60_000);
+    expect(counts.set).toBe(set);
     await g.close();
   });
 
