@@ -125,7 +125,13 @@ export function heldLongerBy(steps: readonly ClockStep[], stamp: number): number
   return by;
 }
 
-/** The first step `stamp` was taken before, if any. */
-export function firstStepAfter(steps: readonly ClockStep[], stamp: number): ClockStep | undefined {
-  return steps.find((step) => stamp <= lastHeld(step));
+/**
+ * `stamp`, or, if it was taken before any of `steps` (oldest first), when
+ * the last of the steps after it was noticed: a step noticed after one that
+ * holds `stamp` holds that one's notice too, and so on down the list.
+ */
+export function noticedAfter(steps: readonly ClockStep[], stamp: number): number {
+  let at = stamp;
+  for (const step of steps) if (at <= lastHeld(step)) at = step[0];
+  return at;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_MAX_AGE_MS } from '../src/attempt-index.js';
-import { heldLongerBy, mergeClockSteps, parseClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
+import { heldLongerBy, mergeClockSteps, noticedAfter, parseClockSteps, withClockStep, type ClockStep } from '../src/clock-steps.js';
 
 const DAY = 86_400_000;
 const T = Date.parse('2026-02-20T09:00:00Z');
@@ -122,5 +122,32 @@ describe('heldLongerBy', () => {
     ];
     const held = [T + 50, T + 90, T + 150, T + 180, T + 181].map((stamp) => heldLongerBy(steps, stamp));
     expect(held).toEqual([30, 30, 20, 20, 0]);
+  });
+});
+
+describe('noticedAfter', () => {
+  const MIN = 60_000;
+  // Noticed at 10:10 after a 10-minute step (held up to 10:00), then at 10:30 after another (held up to 10:20).
+  const steps: ClockStep[] = [
+    [10 * 60 * MIN + 10 * MIN, 10 * MIN],
+    [10 * 60 * MIN + 30 * MIN, 10 * MIN],
+  ];
+  it('a stamp after every step is itself', () => {
+    expect(noticedAfter(steps, 11 * 60 * MIN)).toBe(11 * 60 * MIN);
+  });
+  it('a stamp before the first step reads as noticed when the last step of the chain was', () => {
+    expect(noticedAfter(steps, 9 * 60 * MIN)).toBe(10 * 60 * MIN + 30 * MIN);
+  });
+  it('a stamp between the two steps reads as noticed when the second was', () => {
+    expect(noticedAfter(steps, 10 * 60 * MIN + 15 * MIN)).toBe(10 * 60 * MIN + 30 * MIN);
+  });
+  it('a step listed twice (the store’s list and the one read at start) moves it once', () => {
+    expect(noticedAfter([steps[0] as ClockStep, steps[0] as ClockStep], 9 * 60 * MIN)).toBe(10 * 60 * MIN + 10 * MIN);
+  });
+  it('a later step that does not hold the first one’s notice (it came before it) leaves it there', () => {
+    const first: ClockStep = [5 * MIN, MIN]; // held up to 4 min
+    expect(noticedAfter([first, [20 * MIN, 30 * MIN]], 0)).toBe(5 * MIN); // held up to -10 min
+    expect(noticedAfter([first, [20 * MIN, 10 * MIN]], 0)).toBe(20 * MIN); // held up to 10 min
+    expect(noticedAfter([first, [20 * MIN, 16 * MIN]], 0)).toBe(5 * MIN); // held up to 4 min
   });
 });

@@ -97,18 +97,22 @@ function lookIn(ctx: GuardContext, ms: number): void {
   if (watch.cancel && watch.every <= ms) return;
   watch.cancel?.();
   watch.every = ms;
-  watch.cancel = afterInBackground(ctx.o.scheduler, ms, () => lookAtClock(ctx));
+  watch.cancel = afterInBackground(ctx.o.scheduler, ms, () => {
+    watch.cancel = undefined;
+    lookAtClock(ctx);
+  });
 }
 
 /**
  * Reads the clock (guardNow notices a step: GuardTime.onStep → noteClockStep)
- * and sets the next look as the guard's state asks (see watchClock). Also
- * where a watch starts again: at start-up, and in a guard handed its store
- * back (the take-over failed to start).
+ * and sets the next look as the guard's state asks (see watchClock); writes
+ * steps whose write failed (a guard with only a `recover` call out writes no
+ * record they could go out with). Also where a watch starts again: at
+ * start-up, and in a guard handed its store back (the take-over failed to
+ * start).
  */
 export function lookAtClock(ctx: GuardContext): void {
   const watch = ctx.clockWatch;
-  watch.cancel = undefined;
   let now: number;
   try {
     if (ctx.closed || ctx.o.store.timesOnOwnerClock === true || !holdsStore(ctx)) return;
@@ -117,8 +121,22 @@ export function lookAtClock(ctx: GuardContext): void {
     // A clock that throws: no watch until the next charge, whose own call fails on it (not a timer).
     return;
   }
+  if (ctx.clockSteps.length > 0 && !ctx.starting) void saveClockSteps(ctx);
   if (now <= watch.until) lookIn(ctx, WATCH_EVERY_MS);
   else if (ctx.index.openCount > 0) lookIn(ctx, WATCH_OPEN_EVERY_MS);
+}
+
+/**
+ * How much longer the guard `fenced` (taken over by this one) was to watch
+ * its clock: a charge or `recover` call it has out, which the guard taking
+ * over answers (0: none, or its clock throws).
+ */
+export function watchLeft(fenced: GuardContext): number {
+  try {
+    return Math.max(0, fenced.clockWatch.until - guardNow(fenced));
+  } catch {
+    return 0;
+  }
 }
 
 /** Stops the watch of a guard closed or taken over: its timer would keep the guard reachable. */

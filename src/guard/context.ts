@@ -161,13 +161,22 @@ export interface Watch {
 export interface Recovery {
   readonly watched: Map<string, Watch>;
   readonly running: Map<string, Promise<RecoverResult>>;
+  /** Leases read as stamped ahead (a clock set back since), by attempt: the lease, and when this guard first saw it (see leaseFreeAt). */
+  readonly leasesSeen: Map<string, readonly [leaseUntil: number, seen: number]>;
   cancel: (() => void) | undefined;
   due: number;
   stopped: boolean;
 }
 
 export function newRecovery(): Recovery {
-  return { watched: new Map(), running: new Map(), cancel: undefined, due: Number.POSITIVE_INFINITY, stopped: false };
+  return {
+    watched: new Map(),
+    running: new Map(),
+    leasesSeen: new Map(),
+    cancel: undefined,
+    due: Number.POSITIVE_INFINITY,
+    stopped: false,
+  };
 }
 
 /** What an `Attempt` handle is told when its attempt leaves memory. */

@@ -12,7 +12,7 @@
  * expired (its holder died). The count of tries is kept with the attempt too,
  * so it survives restarts and is never reset.
  */
-import { firstStepAfter, type ClockStep } from '../clock-steps.js';
+import { noticedAfter, type ClockStep } from '../clock-steps.js';
 import { WATCH_EVERY_MS, storedClockSteps, watchClock } from './clock-steps.js';
 import { GuardConfigError, GuardStateError, errorText, isGuardError, maskedError } from '../errors.js';
 import { recoverOutcome, validateOutcome } from '../outcome.js';
@@ -58,8 +58,10 @@ export function track(ctx: GuardContext, record: AttemptRecord, base?: number): 
   if (!ctx.o.recover || recovery.stopped) return;
   const { id, status, pendingSince } = record;
   const watched = recovery.watched.get(id);
-  if (status !== 'unknown' && status !== 'pending') recovery.watched.delete(id);
-  else if (base === undefined && watched?.status === status && watched.pendingSince === pendingSince) return;
+  if (status !== 'unknown' && status !== 'pending') {
+    recovery.watched.delete(id);
+    recovery.leasesSeen.delete(id);
+  } else if (base === undefined && watched?.status === status && watched.pendingSince === pendingSince) return;
   else {
     const tries = record.recovery?.tries ?? 0;
     const from = status === 'pending' ? staleAt(ctx, record) : (base ?? record.updatedAt);
@@ -137,25 +139,74 @@ function dueOf(ctx: GuardContext, id: string, watch: Watch): number {
   // before it runs out. A store without claim has one owner: a lease in it is a crashed run's.
   if (state?.leaseUntil === undefined || !ctx.o.store.claim || inProgress(ctx).has(id)) return due;
   const now = guardNow(ctx);
-  // No lease runs longer than RECOVER_LEASE_MS: one that seems to was read on a clock set back before
-  // this guard started. Due then: the claim, if it is refused, reads the lease again.
-  const wait = leaseEnd(ctx, state.leaseUntil) - now;
-  return wait > RECOVER_LEASE_MS ? due : Math.max(due, now + wait);
+  // No lease runs longer than RECOVER_LEASE_MS: one that seems to was read on a clock set back since
+  // this guard learnt it. Due then: the claim reads it again (see leaseFreeAt), as it is stored now.
+  const end = leaseFreeAt(ctx, id, state, now, ctx.stepsBeforeStart, false);
+  return end - now > RECOVER_LEASE_MS ? due : Math.max(due, end);
 }
 
 /**
- * When a lease runs out, in guard time. It is stored as a wall time, the
- * taker's clock plus RECOVER_LEASE_MS; read as one, a correction of the
- * clock while the call is out would end it early (a step forward: a second
- * call while the first is still out) or late. So its start, a time stamped
- * in the past, is read by the epoch it was taken in. One taken before a
- * forward step that was noticed before this guard started: its taker gives
- * up within RECOVER_LEASE_MS of taking it, before the step was noticed.
+ * When another guard's lease on attempt `id` (`state`, as stored) stops
+ * holding it, in guard time (never: `steps` could not be read). `stored`:
+ * `state` is the version the store holds now, read in a claim (else one
+ * memory holds, which the claim reads again).
+ *
+ * A lease is stored as a wall time, the taker's clock plus RECOVER_LEASE_MS;
+ * read as one, a correction of the clock while the call is out would end it
+ * early (a step forward: a second call while the first is still out) or
+ * late. So its start, a time stamped in the past, is read by the epoch it
+ * was taken in; one taken before forward steps stored since (`steps`) as if
+ * taken when the last of them was noticed (its taker gives up within
+ * RECOVER_LEASE_MS of taking it, before that). One that seems to run longer
+ * than RECOVER_LEASE_MS was stamped on a clock set back since: it ends
+ * RECOVER_LEASE_MS after this guard first saw it, which was after it was
+ * taken. And in a store tabs share, a lease that reads as run out may be a
+ * live tab's whose call is still out: the clock stepped forward after it was
+ * taken and before this tab started (a step after its start, this guard
+ * notices itself). The holder watches its clock while its call is out and
+ * writes a step it notices; so no lease stops holding before this guard has
+ * been open STEP_WRITTEN_WITHIN_MS. A dead tab's lease is taken that much
+ * later by a tab opened just after.
  */
-function leaseEnd(ctx: GuardContext, leaseUntil: number, steps = ctx.stepsBeforeStart): number {
-  const taken = leaseUntil - RECOVER_LEASE_MS;
-  const step = firstStepAfter(steps, taken);
-  return ctx.time.guardOf(step ? step[0] : taken) + RECOVER_LEASE_MS;
+function leaseFreeAt(
+  ctx: GuardContext,
+  id: string,
+  state: RecoveryState,
+  now: number,
+  steps: readonly ClockStep[] | null,
+  stored = true,
+): number {
+  const { leaseUntil } = state;
+  if (leaseUntil === undefined) return Number.NEGATIVE_INFINITY;
+  if (steps === null) return Number.POSITIVE_INFINITY;
+  let end = ctx.time.guardOf(noticedAfter(steps, leaseUntil - RECOVER_LEASE_MS)) + RECOVER_LEASE_MS;
+  if (stored && end - now > RECOVER_LEASE_MS) end = firstSeen(ctx, id, leaseUntil, now) + RECOVER_LEASE_MS;
+  return sharedByTabs(ctx) ? Math.max(end, ctx.startedAt + STEP_WRITTEN_WITHIN_MS) : end;
+}
+
+/** When this guard first saw lease `leaseUntil` on attempt `id` (now, if this is the first time). */
+function firstSeen(ctx: GuardContext, id: string, leaseUntil: number, now: number): number {
+  const seen = ctx.recovery.leasesSeen.get(id);
+  if (seen?.[0] === leaseUntil) return seen[1];
+  ctx.recovery.leasesSeen.set(id, [leaseUntil, now]);
+  return now;
+}
+
+/**
+ * How soon a live tab with a `recover` call out has written a step of the
+ * wall clock: its watch reads the clock every WATCH_EVERY_MS, but a browser
+ * runs the timers of a tab hidden for 5 minutes at most once a minute
+ * (Chrome's intensive throttling); then one write.
+ */
+const STEP_WRITTEN_WITHIN_MS = 60_000 + WATCH_EVERY_MS + 5_000;
+
+/**
+ * The steps the store keeps now, for a claim where tabs share it (null:
+ * unreadable; see leaseFreeAt). Elsewhere a claim reads the steps known at
+ * start, without an await: it goes out in the tick its try began.
+ */
+function storedSteps(ctx: GuardContext): Promise<readonly ClockStep[] | null> {
+  return storedClockSteps(ctx).catch(() => null);
 }
 
 /**
@@ -233,6 +284,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
   if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
   const state = held.recovery as RecoveryState;
   const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
+  const steps = sharedByTabs(ctx) ? await storedSteps(ctx) : ctx.stepsBeforeStart;
   // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
   const written = await writeIf(
     ctx,
@@ -241,7 +293,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
     (stored) =>
       stored.recovery?.exhausted !== true &&
       (stored.recovery?.tries ?? 0) === state.tries &&
-      !(stored.recovery?.leaseUntil !== undefined && leaseEnd(ctx, stored.recovery.leaseUntil) > now),
+      !(stored.recovery && leaseFreeAt(ctx, id, stored.recovery, now, steps) > now),
   );
   if (written) exhausted(ctx, id, state.tries, now);
   else backOff(ctx, id);
@@ -337,7 +389,7 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   const tries = (leased.recovery as RecoveryState).tries;
   const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
   // A step of the clock while the call is out is noticed and written within seconds: another
-  // tab, which cannot tell the lease from a dead tab's by the clock alone, reads it (leaseRunOut).
+  // tab, which cannot tell the lease from a dead tab's by the clock alone, reads it (leaseFreeAt).
   watchClock(ctx, now, RECOVER_LEASE_MS);
   // No longer than its lease: past it, another tab or terminal may take the attempt over, and a
   // call that never answers would hold the attempt (and close()) here for good. Its answer, should
@@ -537,44 +589,19 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
   const wall = ctx.time.wallOf(now);
   const state = current.recovery;
   const leased = withChanges(current, { recovery: { ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS } });
-  // Tabs share the machine's clock and no other way to tell a live holder from a dead one: see leaseRunOut.
-  const steps = sharedByTabs(ctx) ? await storedClockSteps(ctx).catch(() => null) : ctx.stepsBeforeStart;
+  const steps = sharedByTabs(ctx) ? await storedSteps(ctx) : ctx.stepsBeforeStart;
   const written = await writeIf(ctx, current, leased, (stored) => {
     const theirs = stored.recovery;
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
-    if (theirs?.leaseUntil !== undefined && !leaseRunOut(ctx, theirs, now, steps)) return false;
+    if (theirs && leaseFreeAt(ctx, stored.id, theirs, now, steps) > now) return false;
     if ((theirs?.tries ?? 0) !== (state?.tries ?? 0)) return false;
     // The version this guard found unknown (or the pending start-up reports as unknown): judged on
     // what memory holds, not on the stored times read back (a wall clock set back makes those
     // ambiguous). Another version (settled, resumed, made unknown elsewhere) is taken in instead.
     return sameVersion(stored, ctx.time.toWall(current)) || isRecovered(ctx, stored);
   });
+  if (written) ctx.recovery.leasesSeen.delete(current.id);
   return written ? leased : undefined;
-}
-
-/**
- * How soon a live tab with a `recover` call out has written a step of the
- * wall clock: its watch reads the clock every WATCH_EVERY_MS, but a browser
- * runs the timers of a tab hidden for 5 minutes at most once a minute
- * (Chrome's intensive throttling); then one write.
- */
-const STEP_WRITTEN_WITHIN_MS = 60_000 + WATCH_EVERY_MS + 5_000;
-
-/**
- * Whether another guard's lease has run out. In a store tabs share, a lease
- * that reads as run out may be a live tab's whose call is still out: the
- * wall clock stepped forward after the lease was taken and before this tab
- * started (a step after its start, this guard notices itself: guard time).
- * The holder watches its clock while its call is out and writes a step it
- * notices. So for STEP_WRITTEN_WITHIN_MS after its start, this guard takes
- * no lease that reads as run out; after that it reads the lease by the steps
- * the store keeps then (`steps`; null: they could not be read, so not taken).
- * A dead tab's lease is taken that much later by a tab opened just after.
- */
-function leaseRunOut(ctx: GuardContext, lease: RecoveryState, now: number, steps: readonly ClockStep[] | null): boolean {
-  if (lease.leaseUntil === undefined) return true;
-  if (steps === null || leaseEnd(ctx, lease.leaseUntil, steps) > now) return false;
-  return !sharedByTabs(ctx) || now - ctx.startedAt >= STEP_WRITTEN_WITHIN_MS;
 }
 
 /**

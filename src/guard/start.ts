@@ -27,7 +27,7 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
-import { loadClockSteps, lookAtClock, noteClockStep, saveClockSteps, stopClockWatch, watchClock } from './clock-steps.js';
+import { loadClockSteps, lookAtClock, noteClockStep, saveClockSteps, stopClockWatch, watchClock, watchLeft } from './clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -208,9 +208,12 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     // unknown and how long it took to resolve (SPEC §12): the start entry only counts them.
     journal(ctx, { at: now, type: 'settle', attemptId: record.id, from: 'pending', to: 'unknown' });
   }
-  // A charge a crash, or the guard taken over, left out: the clock is watched as if it had just gone out.
+  // A charge a crash, or the guard taken over, left out: the clock is watched as if it had just gone out;
+  // and for as long as the guard taken over was to watch it (a `recover` call it has out).
   if (kept.some((record) => record.status === 'pending')) watchClock(ctx, now);
-  else lookAtClock(ctx);
+  const theirs = ctx.fenced ? watchLeft(ctx.fenced) : 0;
+  if (theirs > 0) watchClock(ctx, now, theirs);
+  lookAtClock(ctx);
   // Every open attempt goes on the recover schedule: the unknown ones due from now (SPEC §10). In a
   // store tabs share, a pending may be a live tab's charge: due once it is stale.
   const shared = sharedByTabs(ctx);
