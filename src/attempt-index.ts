@@ -74,6 +74,9 @@ export class AttemptIndex {
     return this.#byId.size;
   }
 
+  /** Told when an open record comes in (none was held by its id, or only a settled one). */
+  onOpen: (() => void) | undefined;
+
   /** How many of the records held are open (`pending`, `unknown`). */
   get openCount(): number {
     return this.#openCount;
@@ -166,7 +169,9 @@ export class AttemptIndex {
     const previous = this.get(record.id);
     this.#byId.set(record.id, record);
     if (!previous) return this.#file(record);
-    this.#openCount += Number(isOpen(record.status)) - Number(isOpen(previous.status));
+    const opened = Number(isOpen(record.status)) - Number(isOpen(previous.status));
+    this.#openCount += opened;
+    if (opened > 0) this.onOpen?.();
     this.#noteAhead(record);
     this.#fileRefund(previous, record);
     const wasLive = isLive(previous.status);
@@ -212,7 +217,10 @@ export class AttemptIndex {
    */
   #file(record: AttemptRecord, now = Number.NEGATIVE_INFINITY): void {
     const open = isOpen(record.status);
-    if (open) this.#openCount++;
+    if (open) {
+      this.#openCount++;
+      this.onOpen?.();
+    }
     this.#noteAhead(record);
     this.#fileRefund(undefined, record);
     if (open || (record.status === 'approved' && !this.#pastWindow(record, now))) this.#link(record);

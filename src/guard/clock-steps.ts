@@ -97,10 +97,18 @@ function lookIn(ctx: GuardContext, ms: number): void {
   if (watch.cancel && watch.every <= ms) return;
   watch.cancel?.();
   watch.every = ms;
+  // A scheduler whose after() returned no cancel (see withCancel) still runs a timer replaced here: only the current one acts.
+  const timer = (watch.timer = {});
   watch.cancel = afterInBackground(ctx.o.scheduler, ms, () => {
+    if (watch.timer !== timer) return;
     watch.cancel = undefined;
     lookAtClock(ctx);
   });
+}
+
+/** An open attempt came into memory (a charge, another tab's change, a read): the clock is watched while it is held. */
+export function watchOpen(ctx: GuardContext): void {
+  if (!ctx.closed && ctx.o.store.timesOnOwnerClock !== true) lookIn(ctx, WATCH_OPEN_EVERY_MS);
 }
 
 /**
@@ -143,6 +151,7 @@ export function watchLeft(fenced: GuardContext): number {
 export function stopClockWatch(ctx: GuardContext): void {
   ctx.clockWatch.cancel?.();
   ctx.clockWatch.cancel = undefined;
+  ctx.clockWatch.timer = undefined;
 }
 
 /**

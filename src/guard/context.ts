@@ -133,8 +133,8 @@ export interface GuardContext {
   stepsBeforeStart: readonly ClockStep[];
   /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
   startedAt: number;
-  /** While a charge is out, the clock is read every few seconds until `until`; then, while open attempts are held, every minute (see watchClock). */
-  readonly clockWatch: { until: number; every: number; cancel?: () => void };
+  /** While a charge is out, the clock is read every few seconds until `until`; then, while open attempts are held, every 15 minutes (see watchClock). */
+  readonly clockWatch: { until: number; every: number; cancel?: () => void; timer?: object };
 }
 
 /**

@@ -179,7 +179,10 @@ function leaseFreeAt(
   const { leaseUntil } = state;
   if (leaseUntil === undefined) return Number.NEGATIVE_INFINITY;
   if (steps === null) return Number.POSITIVE_INFINITY;
-  let end = ctx.time.guardOf(noticedAfter(steps, leaseUntil - RECOVER_LEASE_MS)) + RECOVER_LEASE_MS;
+  // Its start may lie before a stored step, or be stamped on a clock set back since that step
+  // (then it only reads as before it): whichever reading ends it later.
+  const taken = leaseUntil - RECOVER_LEASE_MS;
+  let end = Math.max(ctx.time.guardOf(taken), ctx.time.guardOf(noticedAfter(steps, taken))) + RECOVER_LEASE_MS;
   if (stored && end - now > RECOVER_LEASE_MS) end = firstSeen(ctx, id, leaseUntil, now) + RECOVER_LEASE_MS;
   return sharedByTabs(ctx) ? Math.max(end, ctx.startedAt + STEP_WRITTEN_WITHIN_MS) : end;
 }

@@ -27,7 +27,16 @@ import { resumeRecovery, stopRecovery, track } from './recover.js';
 import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
-import { loadClockSteps, lookAtClock, noteClockStep, saveClockSteps, stopClockWatch, watchClock, watchLeft } from './clock-steps.js';
+import {
+  loadClockSteps,
+  lookAtClock,
+  noteClockStep,
+  saveClockSteps,
+  stopClockWatch,
+  watchClock,
+  watchLeft,
+  watchOpen,
+} from './clock-steps.js';
 
 /** Checks the secret against the store, takes the store over, and hydrates the index from it. */
 export async function hydrate(ctx: GuardContext): Promise<void> {
@@ -163,6 +172,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   const { store } = ctx.o;
   const now = guardNow(ctx);
   ctx.startedAt = now;
+  ctx.index.onOpen = () => watchOpen(ctx);
   if (secretChanged) {
     const stale = await storeCall('load', () => store.load());
     await storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
