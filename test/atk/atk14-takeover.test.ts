@@ -59,6 +59,7 @@ import { createGuard, memoryStore, type GuardStore, type RecoverAnswer, type Sto
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { deferred, failure, type Deferred } from '../helpers/guard.js';
 import { flush } from '../helpers/lanes.js';
+import { countedScheduler } from '../helpers/tabs.js';
 
 const SECRET = 'atk14-takeover-secret-0123456789';
 const START = Date.parse('2026-03-01T09:00:00Z');
@@ -294,21 +295,7 @@ describe('atk14: close() while a take-over of the store fails', () => {
       async () => {
         const time = virtualTime(START);
         // The virtual scheduler, counting the timers set and not yet run or cancelled.
-        const live = new Set<object>();
-        const scheduler = {
-          after(ms: number, task: () => void) {
-            const token = {};
-            live.add(token);
-            const cancel = time.scheduler.after(ms, () => {
-              live.delete(token);
-              task();
-            });
-            return () => {
-              live.delete(token);
-              cancel();
-            };
-          },
-        };
+        const { live, scheduler } = countedScheduler(time);
         const s = heldStore();
         const answer = deferred<RecoverAnswer>();
         const calls: string[] = [];

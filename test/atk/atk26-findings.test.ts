@@ -5,34 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { indexedDbStore } from '../../src/idb.js';
-import { heldRecoverTabs } from '../helpers/tabs.js';
+import { heldRecoverTabs, inquiryOut, keepAsking } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk26_findings' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const dead = { after: () => () => undefined };
-
-/** Tab A (extra options) has "Check with the processor" out for a charge left unknown 3 min ago (its charge's own watch over). */
-async function inquiryOut(extraA = {}) {
-  const env = heldRecoverTabs('2026-04-01T10:00:00Z');
-  const a = await env.tab(extraA);
-  const decision = await a.begin(sale);
-  await decision.attempt!.markUnknown();
-  const id = decision.attempt!.id;
-  await env.time.advance(3 * 60_000);
-  await flush();
-  const first = a.recoverNow(id).catch(() => undefined);
-  await flush();
-  return { ...env, a, id, first };
-}
-
-/** Tab b presses "Check with the processor" every 10 s, `times` times (well inside A's 120 s lease). */
-async function keepAsking(env: { time: { advance(ms: number): Promise<void> } }, b: { recoverNow(id: string): Promise<unknown> }, id: string, times: number) {
-  for (let s = 0; s < times; s++) {
-    void b.recoverNow(id).catch(() => undefined);
-    await env.time.advance(10_000);
-    await flush();
-  }
-}
 
 describe('atk26 findings: two recover calls at once across tabs', () => {
   it('the holder tab is hot-reloaded (second createGuard on its store) with its inquiry out, then NTP steps the clock 10 min forward and tab B opens: B does not call recover while the first call is out', async () => {
@@ -51,7 +28,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
     await flush();
     e.time.jump(10 * 60_000);
     const b = await e.tab();
-    await keepAsking(e, b, id, 9);
+    await keepAsking(e.time, [b], id, 9);
     const most = e.calls.most;
     e.hold.resolve({ status: 'cancelled' });
     await first;
@@ -61,14 +38,14 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
   });
 
   it('two forward steps while A’s inquiry is out (A notices and writes the first; tab B opens right after the second): B does not call recover while the first call is out', async () => {
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     await time.advance(10_000);
     time.jump(5 * 60_000);
     await time.advance(10_000); // A's watch notices step 1 and writes it
     await flush();
     time.jump(10 * 60_000);
     const b = await tab();
-    await keepAsking({ time }, b, id, 9);
+    await keepAsking(time, [b], id, 9);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -76,7 +53,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
   });
 
   it('two forward steps while A’s inquiry is out, both noticed and written by A before tab B opens: B does not call recover while the first call is out', async () => {
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     await time.advance(10_000);
     time.jump(5 * 60_000);
     await time.advance(10_000);
@@ -85,7 +62,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
     await time.advance(10_000);
     await flush();
     const b = await tab();
-    await keepAsking({ time }, b, id, 8);
+    await keepAsking(time, [b], id, 8);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -122,7 +99,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
     failSetMeta = true;
     env.time.jump(10 * 60_000);
     const b = await env.tab();
-    await keepAsking(env, b, id, 11);
+    await keepAsking(env.time, [b], id, 11);
     const most = env.calls.most;
     const failed = !failSetMeta;
     env.hold.resolve({ status: 'cancelled' });
@@ -134,7 +111,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
 
 describe('atk26 findings: recovery-exhausted while the last call is out', () => {
   it('A’s last try (recoverTries 1) is out, NTP steps the clock 10 min forward, tab B opens: no recovery-exhausted ("for a person to settle") while that call is out', async () => {
-    const { time, hold, calls, tab, a, id, first } = await inquiryOut({ recoverTries: 1 });
+    const { time, hold, calls, tab, a, id, first } = await inquiryOut(sale, { recoverTries: 1 });
     time.jump(10 * 60_000);
     const b = await tab({ recoverTries: 1 });
     const reported: string[] = [];
@@ -156,7 +133,7 @@ describe('atk26 findings: recovery-exhausted while the last call is out', () => 
 
 describe('atk26 findings: a dead tab’s lease after the clock was set back', () => {
   it('tab A dies with its inquiry out, the clock is set back an hour, tab B opens: B asks the processor within the lease plus 70 s, not an hour later', async () => {
-    const { time, calls, tab, id } = await inquiryOut({ scheduler: dead });
+    const { time, calls, tab, id } = await inquiryOut(sale, { scheduler: dead });
     await time.advance(10_000);
     time.jump(-3_600_000);
     const b = await tab();
@@ -173,7 +150,7 @@ describe('atk26 findings: a dead tab’s lease after the clock was set back', ()
 
 describe('atk26 findings: the 70 s wait and the schedule', () => {
   it('tab A dies with its inquiry out; tab B (recoverAfter 1m) opens 100 s later: its scheduled try asks the processor within 70 s of B’s start (docs/recovery.md), not 120 s', async () => {
-    const { time, calls, tab } = await inquiryOut({ scheduler: dead, recoverAfter: '1m' });
+    const { time, calls, tab } = await inquiryOut(sale, { scheduler: dead, recoverAfter: '1m' });
     await time.advance(100_000);
     await tab({ recoverAfter: '1m' });
     let t = 0;

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/idb.js';
-import { heldRecoverTabs } from '../helpers/tabs.js';
+import { countedScheduler, heldRecoverTabs, inquiryOut, keepAsking } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk26_holds' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
@@ -12,51 +12,13 @@ const dead = { after: () => () => undefined };
 
 afterEach(() => vi.unstubAllGlobals());
 
-async function inquiryOut(extraA = {}, past = 3 * 60_000) {
-  const env = heldRecoverTabs('2026-04-01T10:00:00Z');
-  const a = await env.tab(extraA);
-  const decision = await a.begin(sale);
-  await decision.attempt!.markUnknown();
-  const id = decision.attempt!.id;
-  if (past) await env.time.advance(past);
-  await flush();
-  const first = a.recoverNow(id).catch(() => undefined);
-  await flush();
-  return { ...env, a, id, first };
-}
-
-/** A scheduler over `time`'s that counts the timers set and not yet run or cancelled. */
-function counted(time: { scheduler: { after(ms: number, task: () => void): () => void } }) {
-  const live = new Set<object>();
-  const scheduler = {
-    after(ms: number, task: () => void) {
-      const token = {};
-      live.add(token);
-      const cancel = time.scheduler.after(ms, () => {
-        live.delete(token);
-        task();
-      });
-      return () => {
-        live.delete(token);
-        cancel();
-      };
-    },
-  };
-  return { live, scheduler };
-}
-
 describe('atk26 holds: one recover call at once after a forward step', () => {
   it('two tabs opened right after an unnoticed 10-min step both ask every 10 s for 110 s: one call', async () => {
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     time.jump(10 * 60_000);
     const b = await tab();
     const c = await tab();
-    for (let s = 0; s < 11; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      void c.recoverNow(id).catch(() => undefined);
-      await time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(time, [b, c], id, 11);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -64,7 +26,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
   });
 
   it('a step, tab B opens, 2 s later another step, tab C opens, a third step a bit later: one call', async () => {
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     time.jump(5 * 60_000);
     const b = await tab();
     await time.advance(2_000);
@@ -84,7 +46,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
   });
 
   it('a step A notices, tab B opens, then a second step B and A both notice: one call', async () => {
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     await time.advance(10_000);
     time.jump(5 * 60_000);
     await time.advance(10_000);
@@ -93,11 +55,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     await time.advance(10_000);
     time.jump(10 * 60_000);
     // Up to 110 s into A's call: at 120 s A gives up on it (its lease), and a call after that is no second call at once.
-    for (let s = 0; s < 8; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      await time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(time, [b], id, 8);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -105,16 +63,12 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
   });
 
   it('the holder is closing (close() waits for its call) when the step comes: its watch still writes it, one call', async () => {
-    const { time, hold, calls, tab, id, first, a } = await inquiryOut();
+    const { time, hold, calls, tab, id, first, a } = await inquiryOut(sale);
     const closing = a.close();
     await flush();
     time.jump(10 * 60_000);
     const b = await tab();
-    for (let s = 0; s < 11; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      await time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(time, [b], id, 11);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -124,14 +78,10 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
 
   it('without BroadcastChannel: one call', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
-    const { time, hold, calls, tab, id, first } = await inquiryOut();
+    const { time, hold, calls, tab, id, first } = await inquiryOut(sale);
     time.jump(10 * 60_000);
     const b = await tab();
-    for (let s = 0; s < 11; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      await time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(time, [b], id, 11);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -139,17 +89,11 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
   });
 
   it('double taps in both tabs after the step: one call', async () => {
-    const { time, hold, calls, tab, id, first, a } = await inquiryOut();
+    const { time, hold, calls, tab, id, first, a } = await inquiryOut(sale);
     void a.recoverNow(id);
     time.jump(10 * 60_000);
     const b = await tab();
-    for (let s = 0; s < 11; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      void b.recoverNow(id).catch(() => undefined);
-      void a.recoverNow(id).catch(() => undefined);
-      await time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(time, [b, b, a], id, 11);
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
     await first;
@@ -175,11 +119,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     await env.time.advance(3_000);
     await a2.peek({ ...sale, amount: 1 });
     await flush();
-    for (let s = 0; s < 9; s++) {
-      void b.recoverNow(id).catch(() => undefined);
-      await env.time.advance(10_000);
-      await flush();
-    }
+    await keepAsking(env.time, [b], id, 9);
     const most = env.calls.most;
     env.hold.resolve({ status: 'cancelled' });
     await first;
@@ -189,7 +129,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
 
 describe('atk26 holds: a dead holder’s attempt is recovered', () => {
   it('tab B opened 100 s after A took the lease and died: B’s "Check with the processor" every 5 s calls by B’s start + 75 s', async () => {
-    const { time, calls, tab, id } = await inquiryOut({ scheduler: dead }, 0);
+    const { time, calls, tab, id } = await inquiryOut(sale, { scheduler: dead }, 0);
     await time.advance(100_000);
     const b = await tab();
     let t = 100_000;
@@ -204,7 +144,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
   });
 
   it('the same on schedule (recoverAfter 5s): by B’s start + 75 s', async () => {
-    const { time, calls, tab } = await inquiryOut({ scheduler: dead }, 0);
+    const { time, calls, tab } = await inquiryOut(sale, { scheduler: dead }, 0);
     await time.advance(100_000);
     await tab({ recoverAfter: '5s' });
     let t = 100_000;
@@ -322,7 +262,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
 describe('atk26 holds: the watch ends', () => {
   it('after the call answered (still unknown) and 10 idle minutes, one timer is left (the clock read every 15 min while an open attempt is held); none after close', async () => {
     const env = heldRecoverTabs('2026-04-01T10:00:00Z');
-    const { live, scheduler } = counted(env.time);
+    const { live, scheduler } = countedScheduler(env.time);
     const a = await env.tab({ scheduler, recoverTries: 1 });
     const decision = await a.begin(sale);
     await decision.attempt!.markUnknown();
@@ -341,7 +281,7 @@ describe('atk26 holds: the watch ends', () => {
 
   it('close() while the call is out: no timer left once it closed', async () => {
     const env = heldRecoverTabs('2026-04-01T10:00:00Z');
-    const { live, scheduler } = counted(env.time);
+    const { live, scheduler } = countedScheduler(env.time);
     const a = await env.tab({ scheduler });
     const decision = await a.begin(sale);
     await decision.attempt!.markUnknown();

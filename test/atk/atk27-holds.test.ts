@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGuard, memoryStore, type GuardStore } from '../../src/index.js';
 import { virtualTime, type VirtualTime } from '../../src/testing.js';
 import { SECRET } from '../helpers/guard.js';
-import { heldRecoverTabs } from '../helpers/tabs.js';
+import { countedScheduler, heldRecoverTabs } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk27_holds' } };
 const other = (n: number) => ({ amount: 100 + n, currency: 'CNY', card: { token: `tok_atk27_h_${n}` } });
@@ -14,29 +14,9 @@ const flush = () => new Promise((r) => setTimeout(r, 20));
 
 afterEach(() => vi.unstubAllGlobals());
 
-/** A scheduler over `time`'s that counts the timers set and not yet run or cancelled. */
-function counted(time: { scheduler: { after(ms: number, task: () => void): () => void } }) {
-  const live = new Set<object>();
-  const scheduler = {
-    after(ms: number, task: () => void) {
-      const token = {};
-      live.add(token);
-      const cancel = time.scheduler.after(ms, () => {
-        live.delete(token);
-        task();
-      });
-      return () => {
-        live.delete(token);
-        cancel();
-      };
-    },
-  };
-  return { live, scheduler };
-}
-
 function memory(store: GuardStore = memoryStore()) {
   const time: VirtualTime = virtualTime(Date.parse('2026-02-20T09:00:00Z'));
-  const { live, scheduler } = counted(time);
+  const { live, scheduler } = countedScheduler(time);
   const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler });
   return { time, live, store, open };
 }
@@ -59,7 +39,7 @@ describe('atk27 holds: the clock watch', () => {
     expect(live.size).toBe(0);
   });
 
-  it('restart and hot-reload take-overs with an unknown held: one watch timer, the fenced guard\'s stopped', async () => {
+  it("restart and hot-reload take-overs with an unknown held: one watch timer, the fenced guard's stopped", async () => {
     const { time, live, open } = memory();
     const g = await open();
     const held = await g.begin(other(0));
@@ -96,9 +76,9 @@ describe('atk27 holds: the clock watch', () => {
     expect(live.size).toBe(0);
   });
 
-  it('the last open attempt settled in another tab: the first tab\'s 15-min looks stop', async () => {
+  it("the last open attempt settled in another tab: the first tab's 15-min looks stop", async () => {
     const { time, hold, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
-    const c = counted(time);
+    const c = countedScheduler(time);
     const a = await tab({ scheduler: c.scheduler, recover: undefined });
     const b = await tab({ recover: undefined });
     const d = await a.begin(sale);
@@ -127,7 +107,12 @@ describe('atk27 holds: the recover lease across tabs', () => {
     return { ...env, a, b, id: d.attempt!.id };
   }
 
-  async function askEvery10s(b: { recoverNow(id: string): Promise<unknown> }, id: string, time: VirtualTime, between?: (s: number) => void) {
+  async function askEvery10s(
+    b: { recoverNow(id: string): Promise<unknown> },
+    id: string,
+    time: VirtualTime,
+    between?: (s: number) => void,
+  ) {
     for (let s = 0; s < 11; s++) {
       between?.(s);
       await time.advance(10_000);
@@ -151,7 +136,7 @@ describe('atk27 holds: the recover lease across tabs', () => {
     expect(most).toBe(1);
   });
 
-  it('clock set back an hour 30 s into A\'s call (lease reads an hour long; first-seen rule): B asks every 10 s, one call', async () => {
+  it("clock set back an hour 30 s into A's call (lease reads an hour long; first-seen rule): B asks every 10 s, one call", async () => {
     const { time, hold, calls, a, b, id } = await inquiryOut();
     const first = a.recoverNow(id).catch(() => undefined);
     await flush();
@@ -163,7 +148,7 @@ describe('atk27 holds: the recover lease across tabs', () => {
     expect(most).toBe(1);
   });
 
-  it('clock set back an hour, then set right (forward) during A\'s call: B asks every 10 s, one call', async () => {
+  it("clock set back an hour, then set right (forward) during A's call: B asks every 10 s, one call", async () => {
     const { time, hold, calls, a, b, id } = await inquiryOut();
     time.jump(-60 * 60_000);
     await time.advance(5_000);
@@ -180,11 +165,16 @@ describe('atk27 holds: the recover lease across tabs', () => {
   it('double taps on recoverNow in both tabs, no BroadcastChannel: one call', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const { time, hold, calls, a, b, id } = await inquiryOut();
-    const taps = [a.recoverNow(id), a.recoverNow(id), a.recoverNow(), b.recoverNow(id), b.recoverNow()].map((p) => p.catch(() => undefined));
+    const taps = [a.recoverNow(id), a.recoverNow(id), a.recoverNow(), b.recoverNow(id), b.recoverNow()].map((p) =>
+      p.catch(() => undefined),
+    );
     await flush();
     await time.advance(30_000);
     await flush();
-    taps.push(b.recoverNow(id).catch(() => undefined), a.recoverNow(id).catch(() => undefined));
+    taps.push(
+      b.recoverNow(id).catch(() => undefined),
+      a.recoverNow(id).catch(() => undefined),
+    );
     await flush();
     const most = calls.most;
     hold.resolve({ status: 'cancelled' });
@@ -193,9 +183,9 @@ describe('atk27 holds: the recover lease across tabs', () => {
     expect(most).toBe(1);
   });
 
-  it('close() while A\'s call is out, and after the answer: no timer left in A', async () => {
+  it("close() while A's call is out, and after the answer: no timer left in A", async () => {
     const { time, hold, tab } = heldRecoverTabs('2026-04-01T10:00:00Z');
-    const c = counted(time);
+    const c = countedScheduler(time);
     const a = await tab({ scheduler: c.scheduler });
     const d = await a.begin(sale);
     await d.attempt!.markUnknown();

@@ -107,3 +107,51 @@ export async function deadTabThenSetBack(sale: Sale, recover: (attempt: { id: st
   });
   return { time, b, id, stamped };
 }
+
+/** Tabs of `heldRecoverTabs` with tab A (`extraA`) asking the processor about a charge left unknown `past` ms ago (3 min: its charge's own watch over). */
+export async function inquiryOut(sale: Sale, extraA: Partial<GuardOptions> = {}, past = 3 * 60_000) {
+  const env = heldRecoverTabs('2026-04-01T10:00:00Z');
+  const a = await env.tab(extraA);
+  const decision = await a.begin(sale);
+  await decision.attempt!.markUnknown();
+  const id = decision.attempt!.id;
+  if (past) await env.time.advance(past);
+  await settle();
+  const first = a.recoverNow(id).catch(() => undefined);
+  await settle();
+  return { ...env, a, id, first };
+}
+
+/** Each of `tabs` presses "Check with the processor" for `id` every 10 s of `time`, `times` times. */
+export async function keepAsking(
+  time: { advance(ms: number): Promise<void> },
+  tabs: readonly { recoverNow(id: string): Promise<unknown> }[],
+  id: string,
+  times: number,
+): Promise<void> {
+  for (let s = 0; s < times; s++) {
+    for (const t of tabs) void t.recoverNow(id).catch(() => undefined);
+    await time.advance(10_000);
+    await settle();
+  }
+}
+
+/** A scheduler over `time`'s that counts, in `live`, the timers set and not yet run or cancelled. */
+export function countedScheduler(time: { scheduler: { after(ms: number, task: () => void): () => void } }) {
+  const live = new Set<object>();
+  const scheduler = {
+    after(ms: number, task: () => void) {
+      const token = {};
+      live.add(token);
+      const cancel = time.scheduler.after(ms, () => {
+        live.delete(token);
+        task();
+      });
+      return () => {
+        live.delete(token);
+        cancel();
+      };
+    },
+  };
+  return { live, scheduler };
+}
