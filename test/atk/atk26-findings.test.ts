@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { indexedDbStore } from '../../src/idb.js';
-import { heldRecoverTabs, inquiryOut, keepAsking } from '../helpers/tabs.js';
+import { heldRecoverTabs, inquiryOut, keepAsking, mostThenAnswer } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk26_findings' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
@@ -46,10 +46,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
     time.jump(10 * 60_000);
     const b = await tab();
     await keepAsking(time, [b], id, 9);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('two forward steps while A’s inquiry is out, both noticed and written by A before tab B opens: B does not call recover while the first call is out', async () => {
@@ -63,10 +60,7 @@ describe('atk26 findings: two recover calls at once across tabs', () => {
     await flush();
     const b = await tab();
     await keepAsking(time, [b], id, 8);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('the holder’s write of the step it noticed fails once (setMeta throws, e.g. a transient IndexedDB error): tab B opened after the step does not call recover while the first call is out', async () => {

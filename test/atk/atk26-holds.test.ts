@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/idb.js';
-import { countedScheduler, heldRecoverTabs, inquiryOut, keepAsking } from '../helpers/tabs.js';
+import { countedScheduler, heldRecoverTabs, inquiryOut, keepAsking, mostThenAnswer } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk26_holds' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
@@ -19,10 +19,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     const b = await tab();
     const c = await tab();
     await keepAsking(time, [b, c], id, 11);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('a step, tab B opens, 2 s later another step, tab C opens, a third step a bit later: one call', async () => {
@@ -39,10 +36,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
       await flush();
       if (s === 3) time.jump(60_000);
     }
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('a step A notices, tab B opens, then a second step B and A both notice: one call', async () => {
@@ -56,10 +50,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     time.jump(10 * 60_000);
     // Up to 110 s into A's call: at 120 s A gives up on it (its lease), and a call after that is no second call at once.
     await keepAsking(time, [b], id, 8);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('the holder is closing (close() waits for its call) when the step comes: its watch still writes it, one call', async () => {
@@ -82,10 +73,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     time.jump(10 * 60_000);
     const b = await tab();
     await keepAsking(time, [b], id, 11);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('double taps in both tabs after the step: one call', async () => {
@@ -94,10 +82,7 @@ describe('atk26 holds: one recover call at once after a forward step', () => {
     time.jump(10 * 60_000);
     const b = await tab();
     await keepAsking(time, [b, b, a], id, 11);
-    const most = calls.most;
-    hold.resolve({ status: 'cancelled' });
-    await first;
-    expect(most).toBe(1);
+    expect(await mostThenAnswer({ calls, hold, first })).toBe(1);
   });
 
   it('hot reload of the holder, the reloaded guard reading its clock after the step (a peek): one call', async () => {

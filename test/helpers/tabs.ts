@@ -155,3 +155,15 @@ export function countedScheduler(time: { scheduler: { after(ms: number, task: ()
   };
   return { live, scheduler };
 }
+
+/** The most `recover` calls out at once so far; then the held calls answer `cancelled` and tab A's first ask is awaited. */
+export async function mostThenAnswer(env: {
+  calls: { most: number };
+  hold: { resolve(answer: RecoverAnswer): void };
+  first: Promise<unknown>;
+}): Promise<number> {
+  const most = env.calls.most;
+  env.hold.resolve({ status: 'cancelled' });
+  await env.first;
+  return most;
+}
