@@ -630,7 +630,10 @@ describe('indexedDbStore with a guard', () => {
     }
     for (const text of strings) expect(text).not.toMatch(/\d{12,}/);
     const everything = JSON.stringify([...data]);
-    for (const secret of ['4111111111111111', '6222020200112233446', '12/29', '1229']) expect(everything).not.toContain(secret);
+    for (const secret of ['4111111111111111', '6222020200112233446', '12/29']) expect(everything).not.toContain(secret);
+    // The expiry's digits alone, in what is stored as text: a time, stored as a number, may hold any four
+    // digits (1796676122904 holds 1229), and scanning those made this test fail on the clock's say.
+    for (const text of strings) expect(text).not.toContain('1229');
   });
 });
 
