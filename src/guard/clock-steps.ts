@@ -106,9 +106,14 @@ function lookIn(ctx: GuardContext, ms: number): void {
   });
 }
 
-/** An open attempt came into memory (a charge, another tab's change, a read): the clock is watched while it is held. */
+/**
+ * An open attempt came into memory (a charge, another tab's change, a read):
+ * the clock is watched while it is held. Not by a guard fenced by a take-over
+ * still starting, which hears the store meanwhile: its look would find it
+ * fenced and do nothing, and hold it reachable until then.
+ */
 export function watchOpen(ctx: GuardContext): void {
-  if (!ctx.closed && ctx.o.store.timesOnOwnerClock !== true) lookIn(ctx, WATCH_OPEN_EVERY_MS);
+  if (!ctx.closed && ctx.o.store.timesOnOwnerClock !== true && holdsStore(ctx)) lookIn(ctx, WATCH_OPEN_EVERY_MS);
 }
 
 /**
