@@ -48,5 +48,6 @@ describe('atk27: a fenced guard hearing the store', () => {
     expect(live.size).toBe(0);
     await g2.close();
     await other.close();
+    await g1.close();
   });
 });
