@@ -91,10 +91,16 @@ export function watchClock(ctx: GuardContext, now: number, span = ctx.o.pendingT
   lookIn(ctx, WATCH_EVERY_MS);
 }
 
-/** The next look at the clock in `ms`, unless one is due as soon. */
+/**
+ * The next look at the clock in `ms`, unless one is due as soon, or the
+ * guard no longer holds its store (fenced by a take-over still starting, it
+ * hears the store: a look would do nothing, and hold it reachable until then).
+ * The common case, a look already due as soon, returns before any lookup.
+ */
 function lookIn(ctx: GuardContext, ms: number): void {
   const watch = ctx.clockWatch;
   if (watch.cancel && watch.every <= ms) return;
+  if (!holdsStore(ctx)) return;
   watch.cancel?.();
   watch.every = ms;
   // A scheduler whose after() returned no cancel (see withCancel) still runs a timer replaced here: only the current one acts.
@@ -106,14 +112,9 @@ function lookIn(ctx: GuardContext, ms: number): void {
   });
 }
 
-/**
- * An open attempt came into memory (a charge, another tab's change, a read):
- * the clock is watched while it is held. Not by a guard fenced by a take-over
- * still starting, which hears the store meanwhile: its look would find it
- * fenced and do nothing, and hold it reachable until then.
- */
+/** An open attempt came into memory (a charge, another tab's change, a read): the clock is watched while it is held. */
 export function watchOpen(ctx: GuardContext): void {
-  if (!ctx.closed && ctx.o.store.timesOnOwnerClock !== true && holdsStore(ctx)) lookIn(ctx, WATCH_OPEN_EVERY_MS);
+  if (!ctx.closed && ctx.o.store.timesOnOwnerClock !== true) lookIn(ctx, WATCH_OPEN_EVERY_MS);
 }
 
 /**
@@ -163,9 +164,15 @@ export function stopClockWatch(ctx: GuardContext): void {
  * The steps the store keeps now, and those it kept when this guard started,
  * oldest first: a tab's step noticed since (its watch over a `recover`
  * call's lease) is among them. Listed, not merged: merging the same step
- * twice would make one step of two (see clock-steps.ts).
+ * twice would make one step of two (see clock-steps.ts). null: the store
+ * could not be read.
  */
-export async function storedClockSteps(ctx: GuardContext): Promise<readonly ClockStep[]> {
-  const stored = parseClockSteps(await storeCall('getMeta', () => ctx.o.store.getMeta(CLOCK_STEPS)), ctx.time.wallNow());
-  return [...ctx.stepsBeforeStart, ...stored].sort((a, b) => a[0] - b[0]);
+export async function storedClockSteps(ctx: GuardContext): Promise<readonly ClockStep[] | null> {
+  let text: string | undefined;
+  try {
+    text = await ctx.o.store.getMeta(CLOCK_STEPS);
+  } catch {
+    return null;
+  }
+  return [...ctx.stepsBeforeStart, ...parseClockSteps(text, ctx.time.wallNow())].sort((a, b) => a[0] - b[0]);
 }

@@ -204,15 +204,6 @@ function firstSeen(ctx: GuardContext, id: string, leaseUntil: number, now: numbe
 const STEP_WRITTEN_WITHIN_MS = 60_000 + WATCH_EVERY_MS + 5_000;
 
 /**
- * The steps the store keeps now, for a claim where tabs share it (null:
- * unreadable; see leaseFreeAt). Elsewhere a claim reads the steps known at
- * start, without an await: it goes out in the tick its try began.
- */
-function storedSteps(ctx: GuardContext): Promise<readonly ClockStep[] | null> {
-  return storedClockSteps(ctx).catch(() => null);
-}
-
-/**
  * A pending that start-up reports as unknown, in a store tabs share, while
  * it is younger than `pendingTimeout`: the tab that began it may be
  * charging it still. Says so (undefined once stale); its tries wait until then.
@@ -287,7 +278,7 @@ async function report(ctx: GuardContext, id: string): Promise<RecoverResult> {
   if (!held || status !== 'unknown' || !unreported(ctx, held.recovery)) return { attemptId: id, status };
   const state = held.recovery as RecoveryState;
   const noted = withChanges(held, { recovery: { ...state, exhausted: true } });
-  const steps = sharedByTabs(ctx) ? await storedSteps(ctx) : ctx.stepsBeforeStart;
+  const steps = sharedByTabs(ctx) ? await storedClockSteps(ctx) : ctx.stepsBeforeStart;
   // Where the store is shared, one guard reports it: the one whose claim finds it unreported, no try in progress.
   const written = await writeIf(
     ctx,
@@ -592,7 +583,8 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
   const wall = ctx.time.wallOf(now);
   const state = current.recovery;
   const leased = withChanges(current, { recovery: { ...state, tries: (state?.tries ?? 0) + 1, leaseUntil: wall + RECOVER_LEASE_MS } });
-  const steps = sharedByTabs(ctx) ? await storedSteps(ctx) : ctx.stepsBeforeStart;
+  // Where tabs do not share the store, no await: the claim goes out in the tick the try began.
+  const steps = sharedByTabs(ctx) ? await storedClockSteps(ctx) : ctx.stepsBeforeStart;
   const written = await writeIf(ctx, current, leased, (stored) => {
     const theirs = stored.recovery;
     // Another guard's try in progress, or one made meanwhile (the schedule is read again).
