@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/idb.js';
-import { countedScheduler, heldRecoverTabs, inquiryOut, keepAsking, mostThenAnswer } from '../helpers/tabs.js';
+import { countedScheduler, heldRecoverTabs, inquiryOut, keepAsking, mostThenAnswer, untilSecondCall } from '../helpers/tabs.js';
 
 const sale = { amount: 990, currency: 'CNY', card: { token: 'tok_atk26_holds' } };
 const flush = () => new Promise((r) => setTimeout(r, 20));
@@ -117,12 +117,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
     const { time, calls, tab, id } = await inquiryOut(sale, { scheduler: dead }, 0);
     await time.advance(100_000);
     const b = await tab();
-    let t = 100_000;
-    for (; t < 400_000 && calls.most < 2; t += 5_000) {
-      void b.recoverNow(id).catch(() => undefined);
-      await time.advance(5_000);
-      await flush();
-    }
+    const t = await untilSecondCall(time, calls, () => b.recoverNow(id).catch(() => undefined), 100_000);
     expect(calls.most).toBe(2);
     expect(t).toBeGreaterThanOrEqual(170_000);
     // Slack for a loaded machine, whose IndexedDB calls may land a few asks late.
@@ -133,11 +128,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
     const { time, calls, tab } = await inquiryOut(sale, { scheduler: dead }, 0);
     await time.advance(100_000);
     await tab({ recoverAfter: '5s' });
-    let t = 100_000;
-    for (; t < 400_000 && calls.most < 2; t += 5_000) {
-      await time.advance(5_000);
-      await flush();
-    }
+    const t = await untilSecondCall(time, calls, undefined, 100_000);
     expect(calls.most).toBe(2);
     expect(t).toBeLessThanOrEqual(200_000);
   });
@@ -154,12 +145,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
     await flush();
     await env.time.advance(30_000);
     env.time.jump(3_600_000);
-    let t = 30_000;
-    for (; t < 600_000 && env.calls.most < 2; t += 5_000) {
-      void b.recoverNow(id).catch(() => undefined);
-      await env.time.advance(5_000);
-      await flush();
-    }
+    const t = await untilSecondCall(env.time, env.calls, () => b.recoverNow(id).catch(() => undefined), 30_000);
     expect(env.calls.most).toBe(2);
     expect(t).toBeGreaterThan(120_000);
     expect(t).toBeLessThanOrEqual(190_000);
@@ -177,11 +163,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
     await env.time.advance(10_000);
     env.time.restart();
     await env.tab({ recoverAfter: '5s' });
-    let t = 10_000;
-    for (; t < 600_000 && env.calls.most < 2; t += 5_000) {
-      await env.time.advance(5_000);
-      await flush();
-    }
+    const t = await untilSecondCall(env.time, env.calls, undefined, 10_000);
     expect(env.calls.most).toBe(2);
     expect(t).toBeGreaterThanOrEqual(120_000);
     expect(t).toBeLessThanOrEqual(190_000);
@@ -214,11 +196,7 @@ describe('atk26 holds: a dead holder’s attempt is recovered', () => {
     });
     await env.tab({ store, recoverAfter: '5s' });
     fails = 2;
-    let t = 0;
-    for (; t < 600_000 && env.calls.most < 2; t += 5_000) {
-      await env.time.advance(5_000);
-      await flush();
-    }
+    const t = await untilSecondCall(env.time, env.calls);
     expect(fails).toBe(0);
     expect(env.calls.most).toBe(2);
     expect(t).toBeLessThanOrEqual(200_000);

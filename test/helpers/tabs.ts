@@ -167,3 +167,23 @@ export async function mostThenAnswer(env: {
   await env.first;
   return most;
 }
+
+/**
+ * Moves `time` on 5 s at a time (each after `ask`, a tab's "Check with the
+ * processor", if given) until a second `recover` call is out, or 600 s: the
+ * virtual time it got to, counted from `start`.
+ */
+export async function untilSecondCall(
+  time: { advance(ms: number): Promise<void> },
+  calls: { most: number },
+  ask?: () => unknown,
+  start = 0,
+): Promise<number> {
+  let t = start;
+  for (; t < 600_000 && calls.most < 2; t += 5_000) {
+    ask?.();
+    await time.advance(5_000);
+    await settle();
+  }
+  return t;
+}
