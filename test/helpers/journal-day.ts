@@ -110,7 +110,12 @@ export async function playJournalDay(): Promise<JournalDay> {
   await charging;
   const timedOutAt = time.clock.now();
   // The first recover try is due recoverAfter (5 s) later: it runs, and its write lands, at that moment.
+  // Its writes are fsynced to disk: on a loaded machine they take longer than the turn of the event loop
+  // virtual time gives a timer, so the day waits for the approval before the clock moves on.
   await advance(5 * SECOND);
+  for (let i = 0; i < 2_000 && (await guard.get(timedOutId))?.status !== 'approved'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   await advance(5 * SECOND);
 
   // 11:00 an unknown that recovery cannot resolve (3 tries: 5 s, 15 s, 35 s), then a block on its retry,
