@@ -2,6 +2,7 @@
 import { isOpen } from '../lifecycle.js';
 import type { AttemptRecord } from '../types.js';
 import { HISTORY_PRUNE_EVERY_MS, type GuardContext } from './context.js';
+import { untrack } from './recover.js';
 import { journal, storageError, write } from './writes.js';
 
 export function prune(ctx: GuardContext, now: number): number {
@@ -17,6 +18,7 @@ export function prune(ctx: GuardContext, now: number): number {
     ctx.charging.delete(record.id);
     ctx.announced.delete(record.id);
     ctx.recovered.delete(record.id);
+    untrack(ctx, record.id);
     // A store that keeps history deletes settled records itself, by its own retention rule
     // (pruneHistory; a store several terminals share keeps them for the longest retention any
     // of them asks): this guard lets them go from memory only. An open record is deleted here,

@@ -70,6 +70,12 @@ export function track(ctx: GuardContext, record: AttemptRecord, base?: number): 
   schedule(ctx);
 }
 
+/** Attempt `id` left memory (pruned after retention): off the schedule, nothing of it kept. */
+export function untrack(ctx: GuardContext, id: string): void {
+  ctx.recovery.watched.delete(id);
+  ctx.recovery.leasesSeen.delete(id);
+}
+
 /**
  * A lease (or report) that could not be written (a store failing its writes,
  * cut off from the others, or another guard's try): not tried again before

@@ -7,6 +7,7 @@ import { createGuard, memoryStore, type GuardEvent, type GuardOptions, type Reco
 import { virtualTime } from '../../src/scenarios/virtual-time.js';
 import { sharedMemoryDatabase } from '../../src/shared/memory-remote.js';
 import { sharedStore } from '../../src/shared/store.js';
+import { contextOf } from '../../src/guard/context.js';
 
 const secret = 'recover-secret-0123456789abcdef';
 const sale = { amount: 5000, currency: 'CNY', card: { token: 'tok_recover' } };
@@ -214,5 +215,22 @@ describe('options, lease and close', () => {
     await time.advance(120_000);
     expect(calls.slice(0, 2)).toEqual(['T1', 'T2']);
     expect((await t2.get(id))?.status).toBe('declined');
+  });
+});
+
+describe('what the schedule keeps', () => {
+  test('an unknown pruned after 7 days leaves the schedule: nothing of it is kept in memory', async () => {
+    const { time, guard, unknownAttempt, events } = await setup();
+    const id = await unknownAttempt();
+    await time.advance(60_000);
+    expect(events.filter((e) => e.type === 'recovery-exhausted')).toHaveLength(1);
+    const { recovery } = contextOf(guard);
+    // Dated ahead by another terminal's clock: remembered while the attempt is open (see firstSeen).
+    recovery.leasesSeen.set(id, [time.clock.now() + 600_000, 0]);
+    expect(recovery.watched.has(id)).toBe(true);
+    await time.advance(8 * 86_400_000);
+    await guard.begin({ ...sale, amount: 1 });
+    expect(await guard.get(id)).toBeUndefined();
+    expect([recovery.watched.has(id), recovery.leasesSeen.has(id)]).toEqual([false, false]);
   });
 });
