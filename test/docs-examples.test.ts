@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { codeBlocks, type CodeBlock } from './helpers/markdown.js';
 
 /**
  * Every ```ts block in docs/*.md compiles against the public API as a user
@@ -41,40 +42,6 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const docsDir = join(root, 'docs');
 /** Where the blocks live in the program: files that exist only in memory, inside the repository so that `pg` and `vitest` resolve. */
 const virtualRoot = join(root, '.docs-examples');
-
-interface CodeBlock {
-  lang: string;
-  code: string;
-  section: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  /** The `<!-- example: … -->` directive on the line before the fence, if any. */
-  directive: string | undefined;
-}
-
-/** test/readme.test.ts's `codeBlocks`, plus where each block starts and the directive before it. */
-function codeBlocks(markdown: string): CodeBlock[] {
-  const blocks: CodeBlock[] = [];
-  let section = '';
-  let previous = '';
-  let open: { lang: string; lines: string[]; line: number; directive: string | undefined } | undefined;
-  for (const [index, line] of markdown.split('\n').entries()) {
-    if (open === undefined && line.startsWith('## ')) section = line.slice(3).trim();
-    else if (open === undefined && line.startsWith('```')) {
-      open = {
-        lang: line.slice(3).trim(),
-        lines: [],
-        line: index + 1,
-        directive: /^<!--\s*example:(.*?)-->\s*$/.exec(previous)?.[1]?.trim(),
-      };
-    } else if (open !== undefined && line.startsWith('```')) {
-      blocks.push({ lang: open.lang, code: open.lines.join('\n'), section, line: open.line, directive: open.directive });
-      open = undefined;
-    } else open?.lines.push(line);
-    previous = line;
-  }
-  return blocks;
-}
 
 /**
  * What the prose around a fragment has set up, in pieces a directive lists

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { codeBlocks } from './helpers/markdown.js';
 
 /**
  * The README must stay true: its quick start runs, every `npm run` it names
@@ -18,27 +19,6 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const tsx = join(root, 'node_modules/.bin/tsx');
 const cli = join(root, 'src/cli.ts');
-
-interface CodeBlock {
-  lang: string;
-  code: string;
-  section: string;
-}
-
-function codeBlocks(markdown: string): CodeBlock[] {
-  const blocks: CodeBlock[] = [];
-  let section = '';
-  let open: { lang: string; lines: string[] } | undefined;
-  for (const line of markdown.split('\n')) {
-    if (open === undefined && line.startsWith('## ')) section = line.slice(3).trim();
-    else if (open === undefined && line.startsWith('```')) open = { lang: line.slice(3).trim(), lines: [] };
-    else if (open !== undefined && line.startsWith('```')) {
-      blocks.push({ lang: open.lang, code: open.lines.join('\n'), section });
-      open = undefined;
-    } else open?.lines.push(line);
-  }
-  return blocks;
-}
 
 const blocks = codeBlocks(readme);
 /** Each shell line of the README, its comment dropped. */
