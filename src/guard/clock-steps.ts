@@ -58,10 +58,15 @@ export function saveClockSteps(ctx: GuardContext): Promise<void> {
     const stored = parseClockSteps(await store.getMeta(CLOCK_STEPS), wall);
     await store.setMeta(CLOCK_STEPS, JSON.stringify(mergeClockSteps(stored, fresh, wall)));
   };
-  return write(ctx, save).catch((error: unknown) => {
+  // Read, merged and written after the save in progress: two read before either wrote would each
+  // write its own step over the other's (a second step noticed while the first was being written).
+  const previous = ctx.stepsSaved;
+  const saved = write(ctx, () => previous.then(save)).catch((error: unknown) => {
     ctx.clockSteps = mergeClockSteps(fresh, ctx.clockSteps, ctx.time.wallNow());
     storageError(ctx, error, 'setMeta');
   });
+  ctx.stepsSaved = saved;
+  return saved;
 }
 
 /** How often a guard with a charge or a `recover` call out reads its clock when no call does. */

@@ -129,6 +129,8 @@ export interface GuardContext {
   readonly recovery: Recovery;
   /** Steps of the wall clock this guard noticed and has not written to the store yet (see clock-steps.ts). */
   clockSteps: ClockStep[];
+  /** The last write of steps in progress: the next one reads what it wrote (see saveClockSteps). */
+  stepsSaved: Promise<void>;
   /** The steps the store kept when this guard started: noticed by an earlier process or another tab. */
   stepsBeforeStart: readonly ClockStep[];
   /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
@@ -236,6 +238,7 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     handles: new Map(),
     recovery: newRecovery(),
     clockSteps: [],
+    stepsSaved: Promise.resolve(),
     stepsBeforeStart: [],
     startedAt: Number.POSITIVE_INFINITY,
     clockWatch: { until: Number.NEGATIVE_INFINITY, every: Number.POSITIVE_INFINITY },
