@@ -240,11 +240,17 @@ function schedule(ctx: GuardContext): void {
   recovery.cancel = undefined;
   recovery.due = due;
   if (due === Number.POSITIVE_INFINITY || recovery.stopped) return;
-  recovery.cancel = ctx.o.scheduler.after(Math.max(0, due - guardNow(ctx)), () => {
-    recovery.cancel = undefined;
+  try {
+    recovery.cancel = ctx.o.scheduler.after(Math.max(0, due - guardNow(ctx)), () => {
+      recovery.cancel = undefined;
+      recovery.due = Number.POSITIVE_INFINITY;
+      runDue(ctx);
+    });
+  } catch {
+    // A scheduler that throws: set again at the next change (a begin, a settle). Not the caller's
+    // failure: a begin whose reservation is written must answer, or its sale stays held IN_FLIGHT.
     recovery.due = Number.POSITIVE_INFINITY;
-    runDue(ctx);
-  });
+  }
 }
 
 function runDue(ctx: GuardContext): void {
