@@ -119,7 +119,7 @@ describe('atk28 findings', () => {
   // latency, tens of ms on a slow tablet); the test notices both steps in one tick to be deterministic.
   // Suspected: src/guard/clock-steps.ts:51-59 (saveClockSteps: clears ctx.clockSteps at :55 and
   // runs its read-modify-write unserialised with a save already in flight).
-  it.fails(
+  it(
     'two forward steps noticed before the first one’s write lands: both are kept, and after a restart the retry is still held',
     async () => {
       const db = freshDb();
@@ -150,7 +150,7 @@ describe('atk28 findings', () => {
   );
 
   // The same race on a memoryStore (a Node till's test double, as fileStore's fsync widens it).
-  it.fails('memoryStore: two forward steps noticed in one tick are both kept', async () => {
+  it('memoryStore: two forward steps noticed in one tick are both kept', async () => {
     const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
     const store = memoryStore();
     const open = () => createGuard({ merchantId: 'M1', secret: SECRET, store, clock: time.clock, scheduler: time.scheduler });
@@ -233,7 +233,7 @@ describe('atk28 findings', () => {
   // Why it matters: a wrong block of a legitimate sale, with nothing charged.
   // Suspected: src/guard/recover.ts:237 (schedule calls ctx.o.scheduler.after unguarded), reached
   // from src/guard/decide.ts:293 after the reservation.
-  it.fails(
+  it(
     'a scheduler that throws once inside begin: either begin allows (and the sale can be charged) or it leaves no reservation behind',
     async () => {
       const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
