@@ -119,35 +119,32 @@ describe('atk28 findings', () => {
   // latency, tens of ms on a slow tablet); the test notices both steps in one tick to be deterministic.
   // Suspected: src/guard/clock-steps.ts:51-59 (saveClockSteps: clears ctx.clockSteps at :55 and
   // runs its read-modify-write unserialised with a save already in flight).
-  it(
-    'two forward steps noticed before the first one’s write lands: both are kept, and after a restart the retry is still held',
-    async () => {
-      const db = freshDb();
-      const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
-      const open = () => createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
-      const g = await open();
-      const d = await g.begin(sale);
-      await d.attempt!.markUnknown();
-      const id = d.attempt!.id;
-      await time.advance(60_000);
-      await settle();
-      time.jump(9 * DAY);
-      void g.get(id); // notices the 9-day step: its save starts
-      time.jump(3_600_000);
-      void g.get(id); // notices the 1 h step before the first save landed
-      await settle();
-      const steps = JSON.parse((await indexedDbStore(db).getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
-      time.restart();
-      const h = await open();
-      const retry = await h.begin(sale);
-      await h.close();
-      await g.close().catch(() => undefined);
-      expect({ total: steps.reduce((sum, step) => sum + (step[1] ?? 0), 0), retry: codes(retry) }).toEqual({
-        total: 9 * DAY + 3_600_000,
-        retry: ['UNKNOWN_OUTCOME'],
-      });
-    },
-  );
+  it('two forward steps noticed before the first one’s write lands: both are kept, and after a restart the retry is still held', async () => {
+    const db = freshDb();
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    const open = () => createGuard({ ...OPTIONS, store: indexedDbStore(db), clock: time.clock, scheduler: time.scheduler });
+    const g = await open();
+    const d = await g.begin(sale);
+    await d.attempt!.markUnknown();
+    const id = d.attempt!.id;
+    await time.advance(60_000);
+    await settle();
+    time.jump(9 * DAY);
+    void g.get(id); // notices the 9-day step: its save starts
+    time.jump(3_600_000);
+    void g.get(id); // notices the 1 h step before the first save landed
+    await settle();
+    const steps = JSON.parse((await indexedDbStore(db).getMeta(CLOCK_STEPS)) ?? '[]') as number[][];
+    time.restart();
+    const h = await open();
+    const retry = await h.begin(sale);
+    await h.close();
+    await g.close().catch(() => undefined);
+    expect({ total: steps.reduce((sum, step) => sum + (step[1] ?? 0), 0), retry: codes(retry) }).toEqual({
+      total: 9 * DAY + 3_600_000,
+      retry: ['UNKNOWN_OUTCOME'],
+    });
+  });
 
   // The same race on a memoryStore (a Node till's test double, as fileStore's fsync widens it).
   it('memoryStore: two forward steps noticed in one tick are both kept', async () => {
@@ -233,34 +230,31 @@ describe('atk28 findings', () => {
   // Why it matters: a wrong block of a legitimate sale, with nothing charged.
   // Suspected: src/guard/recover.ts:237 (schedule calls ctx.o.scheduler.after unguarded), reached
   // from src/guard/decide.ts:293 after the reservation.
-  it(
-    'a scheduler that throws once inside begin: either begin allows (and the sale can be charged) or it leaves no reservation behind',
-    async () => {
-      const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
-      let throwOn = 0;
-      const scheduler: Scheduler = {
-        after(ms, task) {
-          if (throwOn > 0 && --throwOn === 0) throw new Error('timers unavailable');
-          return time.scheduler.after(ms, task);
-        },
-      };
-      const g = await createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: memoryStore(),
-        clock: time.clock,
-        scheduler,
-        recover: async () => undefined,
-      });
-      throwOn = 3; // the 15-min look (onOpen), the 5 s look (watchClock), then the recover schedule
-      const first = await g.begin(sale).then(
-        (d) => d.verdict,
-        (e: Error) => e.message,
-      );
-      await time.advance(1_000);
-      const retry = await g.begin(sale);
-      await g.close();
-      expect(first === 'allow' || retry.verdict === 'allow').toBe(true);
-    },
-  );
+  it('a scheduler that throws once inside begin: either begin allows (and the sale can be charged) or it leaves no reservation behind', async () => {
+    const time = virtualTime(Date.parse('2026-04-01T10:00:00Z'));
+    let throwOn = 0;
+    const scheduler: Scheduler = {
+      after(ms, task) {
+        if (throwOn > 0 && --throwOn === 0) throw new Error('timers unavailable');
+        return time.scheduler.after(ms, task);
+      },
+    };
+    const g = await createGuard({
+      merchantId: 'M1',
+      secret: SECRET,
+      store: memoryStore(),
+      clock: time.clock,
+      scheduler,
+      recover: async () => undefined,
+    });
+    throwOn = 3; // the 15-min look (onOpen), the 5 s look (watchClock), then the recover schedule
+    const first = await g.begin(sale).then(
+      (d) => d.verdict,
+      (e: Error) => e.message,
+    );
+    await time.advance(1_000);
+    const retry = await g.begin(sale);
+    await g.close();
+    expect(first === 'allow' || retry.verdict === 'allow').toBe(true);
+  });
 });
