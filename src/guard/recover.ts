@@ -40,6 +40,15 @@ import { journal, storageError, write } from './writes.js';
 
 /** How long a try's lease holds off other guards: a `recover` call should answer well within it (its own timeout). */
 export const RECOVER_LEASE_MS = 120_000;
+/**
+ * How long a lease may take to write before it is given back unused: one
+ * written that late (a tab frozen in the background, a store queued behind
+ * other work) has run partly out before the call could start, and others
+ * read it by when it was taken.
+ */
+const CLAIM_LATE_MS = 10_000;
+/** How many times a try renews a lease that was written late, before it gives the lease back unused. */
+const MAX_RENEWALS = 3;
 
 /** The outcomes a try may settle an unknown attempt with (SPEC §2's transitions from `unknown`, less `pending`). */
 const SETTLES: ReadonlySet<AttemptStatus> = new Set(['approved', 'declined', 'cancelled', 'voided']);
@@ -370,7 +379,7 @@ function once(ctx: GuardContext, id: string, work: () => Promise<RecoverResult>)
 
 async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<RecoverResult> {
   const current = ctx.index.get(id);
-  const now = guardNow(ctx);
+  let now = guardNow(ctx);
   const status = current ? statusOf(ctx, current, now) : 'unknown';
   if (!current || status !== 'unknown') return { attemptId: id, status: current ? status : 'unknown' };
   // close() was called, or another guard took the store over: no new try (a recoverNow for
@@ -384,15 +393,30 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
     const error = new Error(`attempt ${id} is ${live}: not asked about before its charge is over`);
     return { attemptId: id, status, ...(manual ? { error } : {}) };
   }
-  const leased = await takeLease(ctx, current, now);
-  if (!leased) {
+  const taken = await takeLease(ctx, current, now);
+  if (!taken) {
     // Not a try: asked again `recoverAfter` from now (or once another guard's lease runs out).
     backOff(ctx, id);
     const after = ctx.index.get(id);
     const error = new Error(`attempt ${id} is being recovered by another tab or terminal`);
     return { attemptId: id, status: after ? statusOf(ctx, after, guardNow(ctx)) : 'unknown', ...(manual ? { error } : {}) };
   }
+  let leased: AttemptRecord = taken;
   const tries = (leased.recovery as RecoveryState).tries;
+  // A claim that answered late (a tab frozen in the background, a store queued behind other work)
+  // wrote a lease that has partly run out for the others: renewed from now before the call.
+  for (let renewals = 0; guardNow(ctx) - now > CLAIM_LATE_MS; renewals++) {
+    const late = guardNow(ctx) - now;
+    now = guardNow(ctx);
+    const renewed: AttemptRecord | undefined = renewals < MAX_RENEWALS ? await renewLease(ctx, leased, now) : undefined;
+    if (!renewed) {
+      if (renewals === MAX_RENEWALS) await releaseLease(ctx, leased, leased, {});
+      backOff(ctx, id);
+      const error = new Error(`attempt ${id}: its lease took ${Math.round(late / 1000)} s to write, so it was not asked under it`);
+      return { attemptId: id, status: 'unknown', ...(manual ? { error } : {}) };
+    }
+    leased = renewed;
+  }
   const recover = ctx.o.recover as NonNullable<typeof ctx.o.recover>;
   // A step of the clock while the call is out is noticed and written within seconds: another
   // tab, which cannot tell the lease from a dead tab's by the clock alone, reads it (leaseFreeAt).
@@ -403,7 +427,8 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
   let given: 'answered' | 'up' | undefined;
   let stop: () => void = () => undefined;
   const silence = new Promise<RecoverResult>((resolve) => {
-    stop = after(ctx, RECOVER_LEASE_MS, () => {
+    // Until the lease runs out as the others read it: from when it was taken, not from the call.
+    stop = after(ctx, now + RECOVER_LEASE_MS - guardNow(ctx), () => {
       if (given) return;
       given = 'up';
       const thrown = new Error(`recover did not answer within ${RECOVER_LEASE_MS} ms (its lease), so it was given up on`);
@@ -609,6 +634,20 @@ async function takeLease(ctx: GuardContext, current: AttemptRecord, now: number)
   });
   if (written) ctx.recovery.leasesSeen.delete(current.id);
   return written ? leased : undefined;
+}
+
+/**
+ * The lease of `leased`'s try taken again from `now`: the same try (its
+ * count unchanged), if the stored version still carries it. Another guard
+ * that took the attempt meanwhile (the lease had run out for it) counted one
+ * more try: then this one has no lease.
+ */
+async function renewLease(ctx: GuardContext, leased: AttemptRecord, now: number): Promise<AttemptRecord | undefined> {
+  const state = leased.recovery as RecoveryState;
+  const renewed = withChanges(leased, { recovery: { ...state, leaseUntil: ctx.time.wallOf(now) + RECOVER_LEASE_MS } });
+  const lease = leaseTry(leased);
+  const written = await writeIf(ctx, leased, renewed, (stored) => leaseTry(stored) === lease && stored.status === leased.status);
+  return written ? renewed : undefined;
 }
 
 /**
