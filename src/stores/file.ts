@@ -245,7 +245,13 @@ class FileStoreImpl implements FileStore {
       }
       const previous = owners.take(path, this);
       this.#supersedes = previous && new WeakRef(previous);
-      if (previous) await previous.#release(true);
+      if (previous) {
+        await previous.#release(true);
+        // Its release may have finished a compaction, renaming a new file over the path: the handle
+        // opened above would then be the old, unlinked file, and what this store writes would be lost.
+        await this.#handle.close().catch(() => undefined);
+        this.#handle = await fs.open(path, 'r+').catch(failed('opening'));
+      }
       this.#lock = await acquireLock(fs, path);
       const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
       if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
