@@ -53,6 +53,10 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
     ctx.unpersisted.size === 0
       ? []
       : [...ctx.unpersisted].map((id) => ctx.index.get(id)).filter((r): r is AttemptRecord => r !== undefined && !records.includes(r));
+  // Fenced while these were written: fails this call only if one of its own writes was refused. A
+  // record on disk is recorded, whatever another call met: the app retries what failed, and a refund
+  // recorded again adds up.
+  let refused = false;
   const writes = [...retry, ...records].map((record) =>
     write(ctx, () => store.put(ctx.time.toWall(record))).then(
       () => {
@@ -60,7 +64,7 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
       },
       (error: unknown) => {
         // Fenced: the file's owner is another guard now; nothing is kept here as if the disk had failed.
-        if (ctx.storeFenced) return;
+        if (ctx.storeFenced) return void (refused = true);
         // The outcome is real whether or not the disk took it: keep it in
         // memory, retry on the next write, and tell the app.
         ctx.unpersisted.add(record.id);
@@ -71,7 +75,7 @@ export async function persist(ctx: GuardContext, records: AttemptRecord[]): Prom
   );
   await Promise.all(writes);
   await steps;
-  if (ctx.storeFenced) assertOpen(ctx);
+  if (refused) assertOpen(ctx);
 }
 
 export function storageError(ctx: GuardContext, error: unknown, operation: string): void {

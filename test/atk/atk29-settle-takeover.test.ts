@@ -67,7 +67,7 @@ describe('atk29: a settle out when a hot reload takes the file over', () => {
   // Why: src/guard/writes.ts:74 (`if (ctx.storeFenced) assertOpen(ctx)` after
   // the record's own write succeeded), set by another call's journal append
   // (writes.ts:27-29 fencedByStore).
-  it.fails('a refund settle whose line was written before the take-over resolves; its retry on the new guard adds nothing', async () => {
+  it('a refund settle whose line was written before the take-over resolves; its retry on the new guard adds nothing', async () => {
     const path = tempFile();
     const time = virtualTime(START);
     const { gate, runningFs, reloadingFs } = ordered(path);
