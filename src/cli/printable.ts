@@ -5,11 +5,13 @@
  * line of the report; a bidi override would show an id backwards.
  */
 
-// C0 controls but the line break, DEL, C1 controls (ESC's 8-bit forms: CSI is U+009B), and the bidi overrides and isolates.
+// C0 controls, DEL, C1 controls (ESC's 8-bit forms: CSI is U+009B), the bidi overrides and isolates, and the
+// line breaks (the line feed, U+2028, U+2029): each call prints one line or one cell, and a break in a
+// transaction id would write a line of the file's own choosing into the report (a forged "Nothing to do").
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const UNPRINTABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** `text` with every control character written out as `\uXXXX`: visible, and inert. */
+/** `text` with every control character and line break written out as `\uXXXX`: visible, and inert, on one line. */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, escapeUnits);
 }
