@@ -140,6 +140,15 @@ export function evaluate(sale: SaleFacts, index: IndexView, now: number, setting
 
 type Note = (code: ReasonCode, record: AttemptRecord | undefined, since: number | undefined, facts: MessageFacts) => void;
 
+/**
+ * What an approved sale pays towards its order (SPEC §3's "approved sum"):
+ * its amount less what was refunded of it. Paying again what a partial
+ * refund gave back (the rest of the order on another card) is no overpayment.
+ */
+export function paidOn(record: Pick<AttemptRecord, 'amount' | 'refunded'>): number {
+  return record.amount - (record.refunded ?? 0);
+}
+
 function orderRules(
   sale: SaleFacts,
   orderId: string,
@@ -154,7 +163,7 @@ function orderRules(
     // Order rules compare a sale with approved sales only; refunds on the
     // order are held by IN_FLIGHT / UNKNOWN_OUTCOME above and nothing else.
     if (status !== 'approved' || r.kind !== 'sale' || sale.kind !== 'sale') continue;
-    paid += r.amount;
+    paid += paidOn(r);
     if (sale.orderTotal !== undefined || r.amount !== sale.amount || r.currency !== sale.currency) continue;
     const facts = { ...describe(r), orderId, paid: r.amount };
     // Same merchant, kind, currency and amount: the fingerprints can differ

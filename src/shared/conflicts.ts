@@ -5,6 +5,7 @@
  * charged: a probable double charge for a person to refund. Compared on the
  * database's clock (each row's time plus its writer's skew).
  */
+import { paidOn } from '../rules.js';
 import type { AttemptRecord, ConflictCode } from '../types.js';
 import type { SharedRow } from './remote.js';
 
@@ -31,7 +32,7 @@ export function conflictsOf(own: AttemptRecord, skew: number, others: readonly S
   // With a total, only an overpayment is a conflict (split tender across devices is fine);
   // without one, another approval of the same amount in the same currency paid the order
   // already (as the rules compare them: 1 250 JPY does not pay an order of 1 250 CNY).
-  const paid = onOrder.reduce((sum, { record }) => sum + record.amount, 0);
+  const paid = onOrder.reduce((sum, { record }) => sum + paidOn(record), 0);
   for (const { record } of onOrder) {
     if (found.some((c) => c.other === record.id)) continue;
     const over =

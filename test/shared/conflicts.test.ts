@@ -51,4 +51,13 @@ describe('conflictsOf: what a catch-up reports', () => {
       { code: 'ORDER_ALREADY_PAID', other: 'other' },
     ]);
   });
+
+  it('with orderTotal, a payment counts less what was refunded of it (the rest paid on another card after a partial refund)', () => {
+    const own = approved('own', { fingerprint: 'fp-a', amount: 500, orderTotal: 1_000 });
+    const partlyRefunded = approved('other', { fingerprint: 'fp-b', amount: 1_000, refunded: 500 });
+    expect(conflictsOf(own, 0, [row(partlyRefunded)], 10 * MINUTE)).toEqual([]);
+    expect(conflictsOf(own, 0, [row({ ...partlyRefunded, refunded: 499 })], 10 * MINUTE)).toEqual([
+      { code: 'ORDER_ALREADY_PAID', other: 'other' },
+    ]);
+  });
 });
