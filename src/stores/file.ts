@@ -223,6 +223,11 @@ class FileStoreImpl implements FileStore {
     this.#state = 'closed';
     await this.#release();
     await this.#lock?.release().catch(() => undefined);
+    // Entries its last flush could not write either: said here, as no later append will say it.
+    const { lines, error } = this.#journal;
+    if (lines.length > 0 && error !== undefined) {
+      throw storageError('WRITE_FAILED', this.path, `closing: ${lines.length} journal entries could not be written`, error);
+    }
   }
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
