@@ -161,7 +161,8 @@ async function countSteps(): Promise<number> {
   await v2File(path);
   const { fs, state } = dyingFs(path, join(dir, 'img.jsonl'), Infinity, 'before');
   await workload(path, fs, [], { n: 0 });
-  for (const g of guards.splice(0)) await g.close();
+  // Guards of the previous mode's workloads too, over a "dead" fs: their close rejects (what they could not write).
+  for (const g of guards.splice(0)) await g.close().catch(() => undefined);
   return state.n;
 }
 
