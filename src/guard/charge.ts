@@ -19,7 +19,7 @@ import type {
   Scheduler,
   SubmitResult,
 } from '../types.js';
-import { guardNow, ownerOf, statusOf, type GuardContext } from './context.js';
+import { guardNow, ownerOf, statusOf, successorOf, type GuardContext } from './context.js';
 import { begin, override } from './decide.js';
 import { get } from './query.js';
 import { find } from './recall.js';
@@ -164,11 +164,10 @@ async function settleAnswer(ctx: GuardContext, attemptId: string, outcome: Outco
   try {
     return await settle(owner, attemptId, outcome, true);
   } catch (error) {
-    // Taken over while the settle read the store: the answer goes to the successor.
-    const successor = ownerOf(ctx);
-    if (error instanceof GuardStateError && error.code === 'TAKEN_OVER' && successor !== owner) {
-      return settleAnswer(successor, attemptId, outcome);
-    }
+    // Taken over while the settle read the store: the answer goes to the successor, once it has started.
+    if (!(error instanceof GuardStateError && error.code === 'TAKEN_OVER')) throw error;
+    const successor = await successorOf(ctx, owner);
+    if (successor !== owner) return settleAnswer(successor, attemptId, outcome);
     throw error;
   }
 }

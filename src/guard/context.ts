@@ -314,6 +314,22 @@ export function noteSuccession(store: GuardStore): void {
   for (const older of lineage(store).slice(1)) successors.set(older, store);
 }
 
+/** The start-ups of guards in progress in this process (see `successorOf`). */
+export const startsInProgress = new Set<Promise<unknown>>();
+
+/**
+ * The guard that took over from `owner` (what `ownerOf(ctx)` reads) once a
+ * call met TAKEN_OVER: a take-over still starting (its store has fenced
+ * this one's, its guard is not registered yet) is waited for. `owner`
+ * itself: none, or its start failed.
+ */
+export async function successorOf(ctx: GuardContext, owner: GuardContext): Promise<GuardContext> {
+  const now = ownerOf(ctx);
+  if (now !== owner || startsInProgress.size === 0) return now;
+  await Promise.allSettled([...startsInProgress]);
+  return ownerOf(ctx);
+}
+
 /**
  * This guard, or the one that took its store (or the store's storage) over
  * since, unless this one was closed: where an answer in hand goes.

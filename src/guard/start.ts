@@ -17,6 +17,7 @@ import {
   owners,
   sharedByTabs,
   staleAt,
+  startsInProgress,
   type GuardContext,
 } from './context.js';
 import { prune } from './prune.js';
@@ -43,8 +44,11 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
   const { store } = ctx.o;
   ctx.time.onStep = (at, by) => noteClockStep(ctx, at, by);
   await storeCall('attach', async () => store.attach?.(ownerOf(ctx)));
+  const starting = start(ctx);
+  // Answers in hand for the guards this start fences wait for it (successorOf) rather than be refused.
+  startsInProgress.add(starting);
   try {
-    await start(ctx);
+    await starting;
   } catch (error) {
     const owner = owners.owner(store);
     // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
@@ -56,6 +60,8 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
     // the store serves that guard's window, retention and clock again, not the refused ones.
     else if (store.attach && owner && owner !== ctx.guard) await reattach(contextOf(owner));
     throw error;
+  } finally {
+    startsInProgress.delete(starting);
   }
 }
 

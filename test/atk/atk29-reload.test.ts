@@ -94,43 +94,40 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // Why: src/guard/charge.ts:162-173 (settleAnswer gives up when ownerOf has
   // no successor yet), src/guard/start.ts:123 (noteSuccession after load),
   // src/stores/file.ts:246-248 (the fence at open, before any of it).
-  it.fails(
-    'a hot reload that succeeds: an approval arriving while the new guard starts is recorded, and charge() resolves approved',
-    async () => {
-      const path = tempFile();
-      const time = virtualTime(START);
-      const gate = { held: false, release: () => undefined as void };
-      const released = new Promise<void>((resolve) => (gate.release = resolve));
-      const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-        if (String(file).endsWith('.tmp')) {
-          gate.held = true;
-          await released;
-        }
-        return realFs.unlink(file);
-      }) as FileStoreFs['unlink'];
-      const open = (fs?: FileStoreFs) =>
-        createGuard({
-          merchantId: 'M1',
-          secret: SECRET,
-          store: fileStore(path, fs ? { fs } : {}),
-          clock: time.clock,
-          scheduler: time.scheduler,
-        });
-      const running = keep(await open());
-      const processor = heldSubmit();
-      const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
-      await landed();
-      const starting = open({ ...realFs, unlink });
-      while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
-      processor.answer({ approved: true, authCode: 'A42' });
-      await landed();
-      gate.release();
-      const reloaded = keep(await starting);
-      expect(await charging).toMatchObject({ status: 'approved' });
-      await landed();
-      expect((await reloaded.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
-    },
-  );
+  it('a hot reload that succeeds: an approval arriving while the new guard starts is recorded, and charge() resolves approved', async () => {
+    const path = tempFile();
+    const time = virtualTime(START);
+    const gate = { held: false, release: () => undefined as void };
+    const released = new Promise<void>((resolve) => (gate.release = resolve));
+    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
+      if (String(file).endsWith('.tmp')) {
+        gate.held = true;
+        await released;
+      }
+      return realFs.unlink(file);
+    }) as FileStoreFs['unlink'];
+    const open = (fs?: FileStoreFs) =>
+      createGuard({
+        merchantId: 'M1',
+        secret: SECRET,
+        store: fileStore(path, fs ? { fs } : {}),
+        clock: time.clock,
+        scheduler: time.scheduler,
+      });
+    const running = keep(await open());
+    const processor = heldSubmit();
+    const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
+    await landed();
+    const starting = open({ ...realFs, unlink });
+    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    processor.answer({ approved: true, authCode: 'A42' });
+    await landed();
+    gate.release();
+    const reloaded = keep(await starting);
+    expect(await charging).toMatchObject({ status: 'approved' });
+    await landed();
+    expect((await reloaded.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
+  });
 
   // What happens: the same with a disk that is full: the reload's fileStore
   // opens the file, fences the running till's store, then cannot rewrite
