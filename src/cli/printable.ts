@@ -5,15 +5,24 @@
  * line of the report; a bidi override would show an id backwards.
  */
 
-// C0 controls, DEL, C1 controls (ESC's 8-bit forms: CSI is U+009B), the bidi overrides and isolates, and the
-// line breaks (the line feed, U+2028, U+2029): each call prints one line or one cell, and a break in a
-// transaction id would write a line of the file's own choosing into the report (a forged "Nothing to do").
+// C0 controls but the line feed, DEL, C1 controls (ESC's 8-bit forms: CSI is U+009B), the bidi overrides and
+// isolates, and U+2028 / U+2029, which terminals and log viewers break lines on.
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** `text` with every control character and line break written out as `\uXXXX`: visible, and inert, on one line. */
+/** `text` with every control character written out as `\uXXXX`: visible, and inert. Its line feeds are kept: reports print lines through it. */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, escapeUnits);
+}
+
+/**
+ * `text` printed on one line (a cell of a table, a title): its line feeds
+ * written out too. A transaction id is whatever a settlement file says, and
+ * one holding a line break would write a line of the file's own choosing
+ * into the report, e.g. a forged "Nothing to do".
+ */
+export function printableLine(text: string): string {
+  return printable(text).replaceAll('\n', '\\u000a');
 }
 
 // In JSON text these can only stand inside strings (JSON's own syntax is ASCII). JSON.stringify escapes the C0

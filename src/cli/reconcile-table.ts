@@ -7,7 +7,7 @@ import { redactProcessorRef } from '../redact.js';
 import { formatMoney } from '../messages.js';
 import type { AppliedFinding, Finding, FindingAction, FindingCode, ReconcileReport } from '../reconcile/types.js';
 import type { Locale } from '../types.js';
-import { printable } from './printable.js';
+import { printableLine } from './printable.js';
 
 interface Words {
   title: (attempts: number, transactions: number, file: string) => string;
@@ -96,7 +96,7 @@ const pad = (text: string, to: number): string => text + ' '.repeat(Math.max(0, 
 
 /** Columns padded to line up; every cell printable (ids and file names come from outside: see printable.ts). */
 function table(raw: string[][]): string {
-  const rows = raw.map((row) => row.map(printable));
+  const rows = raw.map((row) => row.map(printableLine));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => width(row[c] ?? ''))));
   return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : pad(cell, widths[c]!))).join('  ')).join('\n');
 }
@@ -114,7 +114,7 @@ export interface TableFacts {
 export function formatReport({ report, attempts, transactions, file, locale, applied }: TableFacts): string {
   const w = locale === 'zh-CN' ? ZH : EN;
   const money = (amount: number, currency: string) => formatMoney(amount, currency, locale);
-  const lines = [printable(w.title(attempts, transactions, file)), ''];
+  const lines = [printableLine(w.title(attempts, transactions, file)), ''];
   if (report.findings.length > 0) {
     const rows = report.findings.map((f) => [
       w.codes[f.code],
