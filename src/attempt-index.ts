@@ -49,6 +49,12 @@ export class AttemptIndex {
    * (see clock-steps.ts). Set before records are added.
    */
   heldLonger: (pendingSince: number) => number = () => 0;
+  /**
+   * Every open record holds its sale, however old it reads, until
+   * `holdOpenLonger`: the clock steps that would hold it may not be known
+   * yet (a store tabs share, see OPEN_STEPS_WRITTEN_WITHIN_MS).
+   */
+  keepsOpen = false;
   /** Guard time now if a stamp lies ahead of it, else undefined (GuardTime.nowIfAhead). Set before records are added. */
   nowIfAhead: (stamp: number) => number | undefined = () => undefined;
   /**
@@ -107,6 +113,17 @@ export class AttemptIndex {
   }
 
   /**
+   * Clock steps learnt since the records were filed (another tab's): every
+   * open record is held by them, its expiry queued again (the old entry reads
+   * as stale). A pass over what memory holds, once in a guard's life.
+   */
+  holdOpenLonger(heldLonger: (pendingSince: number) => number): void {
+    this.heldLonger = heldLonger;
+    this.keepsOpen = false;
+    for (const [id, record] of this.#byId) if (isOpen(record.status)) this.#open.push(this.#deadlineIn(record), id);
+  }
+
+  /**
    * When a record stops being worth keeping: retention after settling; while
    * open, `openUntil`.
    */
@@ -120,6 +137,7 @@ export class AttemptIndex {
    * charge is in flight; longer by the clock steps it was stamped before.
    */
   openUntil(record: AttemptRecord): number {
+    if (this.keepsOpen) return Number.POSITIVE_INFINITY;
     return record.pendingSince + UNKNOWN_MAX_AGE_MS + this.heldLonger(record.pendingSince);
   }
 

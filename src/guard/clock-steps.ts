@@ -80,6 +80,36 @@ export const WATCH_EVERY_MS = 5_000;
 const WATCH_OPEN_EVERY_MS = 15 * 60_000;
 
 /**
+ * How soon every live tab has written a step of the clock it noticed while
+ * holding an open attempt: its watch looks every WATCH_OPEN_EVERY_MS, a
+ * browser runs the timers of a hidden tab at most once a minute, then one
+ * write. A tab opened after a step no tab has written yet (a tablet whose
+ * clock NTP set days forward, a minute before) would otherwise read another
+ * tab's open attempt as days old, and prune it: its retry let through.
+ */
+export const OPEN_STEPS_WRITTEN_WITHIN_MS = WATCH_OPEN_EVERY_MS + 60_000 + 5_000;
+
+/**
+ * The steps the store keeps now, read once OPEN_STEPS_WRITTEN_WITHIN_MS has
+ * passed since start-up (a store tabs share): the open records are held by
+ * them too, and may be pruned from then on. Read again at the next prune if
+ * the store cannot be read.
+ */
+export async function refreshClockSteps(ctx: GuardContext): Promise<void> {
+  const wall = ctx.time.wallNow();
+  let text: string | undefined;
+  try {
+    text = await ctx.o.store.getMeta(CLOCK_STEPS);
+  } catch {
+    return;
+  }
+  // Those read at start-up counted again: a step two tabs noticed is kept twice, held longer (never shorter).
+  const steps = mergeClockSteps(parseClockSteps(text, wall), ctx.stepsBeforeStart, wall);
+  ctx.index.holdOpenLonger((stamp) => heldLongerBy(steps, stamp));
+  ctx.openKeptUntil = 0;
+}
+
+/**
  * A charge went out at `now` (a begin or resume; at start-up, one a crash or
  * the guard taken over left pending): for `pendingTimeout` after it (`span`),
  * the guard reads its clock every 5 s when no call does. A step of the wall

@@ -135,6 +135,14 @@ export interface GuardContext {
   stepsBeforeStart: readonly ClockStep[];
   /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
   startedAt: number;
+  /**
+   * In a store tabs share, guard time until which open records are kept
+   * whatever their age (0: not held): a live tab writes a step of the clock
+   * it noticed within that time (see refreshClockSteps).
+   */
+  openKeptUntil: number;
+  /** A read of the stored steps for `openKeptUntil` is out. */
+  refreshingSteps: boolean;
   /** While a charge is out, the clock is read every few seconds until `until`; then, while open attempts are held, every 15 minutes (see watchClock). */
   readonly clockWatch: { until: number; every: number; cancel?: () => void; timer?: object };
 }
@@ -241,6 +249,8 @@ export function createContext(guard: Guard, options: ResolvedOptions, hasher: Ha
     stepsSaved: Promise.resolve(),
     stepsBeforeStart: [],
     startedAt: Number.POSITIVE_INFINITY,
+    openKeptUntil: 0,
+    refreshingSteps: false,
     clockWatch: { until: Number.NEGATIVE_INFINITY, every: Number.POSITIVE_INFINITY },
     history,
     index: new AttemptIndex(options.retentionMs, options.windowMs, history !== undefined),

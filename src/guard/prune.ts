@@ -1,11 +1,16 @@
 /** Pruning: what retention let go leaves memory, and the store (its history too). */
 import { isOpen } from '../lifecycle.js';
 import type { AttemptRecord } from '../types.js';
+import { refreshClockSteps } from './clock-steps.js';
 import { HISTORY_PRUNE_EVERY_MS, type GuardContext } from './context.js';
 import { untrack } from './recover.js';
 import { journal, storageError, write } from './writes.js';
 
 export function prune(ctx: GuardContext, now: number): number {
+  if (ctx.openKeptUntil > 0 && now >= ctx.openKeptUntil && !ctx.refreshingSteps) {
+    ctx.refreshingSteps = true;
+    void refreshClockSteps(ctx).finally(() => (ctx.refreshingSteps = false));
+  }
   const gone = ctx.index.expire(now, {
     pinned: (id) => ctx.unpersisted.has(id),
     holding: ctx.reads > 0,

@@ -29,6 +29,7 @@ import { isSubmitting, submitsOfGuard } from './submits.js';
 import { within } from './deadline.js';
 import { journal, journalStarted, persist, storageError, storeCall, storeCallSync } from './writes.js';
 import {
+  OPEN_STEPS_WRITTEN_WITHIN_MS,
   loadClockSteps,
   lookAtClock,
   noteClockStep,
@@ -193,6 +194,10 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
   if (!store.timesOnOwnerClock) await loadClockSteps(ctx, now);
+  if (!store.timesOnOwnerClock && sharedByTabs(ctx)) {
+    ctx.openKeptUntil = now + OPEN_STEPS_WRITTEN_WITHIN_MS;
+    ctx.index.keepsOpen = true;
+  }
   const problems: string[] = [];
   const kept: AttemptRecord[] = [];
   for (const stored of records) {
