@@ -33,7 +33,7 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  */
 const ADAPTER_BUDGET_BYTES = 3_120;
 /**
- * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 45.95 KB, of
+ * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 46.52 KB, of
  * it zod/mini 6.3 KB and @noble/hashes 3.3 KB, the guard's own code ~34 KB
  * (docs/performance.md). `.size-limit.json` holds the core at its measured
  * size so it cannot grow unnoticed; this line keeps the gap in view.
@@ -67,8 +67,9 @@ const SPEC_CORE_BUDGET_BYTES = 24_000;
 const PACKED_BUDGET_BYTES = 455_000;
 // Raised from 1,600,000 at 1,594.7 KB unpacked, with the packed budget and for the same reasons; to
 // 1,680,000 at 1,642.9 KB with the packed one's raise to 420 KB; to 1,720,000 at 1,675.0 KB with its raise to 430 KB;
-// to 1,760,000 at 1,721.6 KB with its raise to 445 KB (1,749.2 KB with its raise to 455 KB: kept).
-const UNPACKED_BUDGET_BYTES = 1_760_000;
+// to 1,760,000 at 1,721.6 KB with its raise to 445 KB (1,749.2 KB with its raise to 455 KB: kept); to
+// 1,790,000 at 1,764.8 KB (packed 449.6 KB, under its budget): atk28 and atk29's fixes and their docs.
+const UNPACKED_BUDGET_BYTES = 1_790_000;
 const CORE_ENTRY = /^core:/;
 const COMBINED_ENTRY = /^core \+ idb adapter:/;
 
