@@ -421,9 +421,9 @@ export interface GuardStore {
   /**
    * Optional: the store object of this process that this one took its
    * storage over from when it opened (a second `fileStore` on the same path:
-   * a hot reload), if any. The guard over this store then sees what the
-   * guard over that one still has out (a charge's submit, a `recover` call),
-   * and takes its answers in.
+   * a hot reload), or that last held it and was closed since, if any. The
+   * guard over this store then sees what the guard over that one still has
+   * out (a charge's submit, a `recover` call), and takes its answers in.
    */
   supersedes?(): GuardStore | undefined;
   close?(): Promise<void>;

@@ -122,10 +122,11 @@ async function ask(ctx: GuardContext, decision: Decision, options: ResolvedCharg
 async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): Promise<void> {
   // Read like a timely answer: a late approval with odd details is still an approval.
   const settlement = answerOutcome(late);
-  if (ctx.closed) return;
-  // Taken over since (this store, or its file by another store object): the answer goes to the guard now in charge.
+  // Taken over since (this store, or its file by another store object, after close() too): the answer
+  // goes to the guard now in charge. Closed, and none took over: nowhere to record it.
   const owner = ownerOf(ctx);
   if (owner !== ctx) return lateAnswer(owner, attemptId, late);
+  if (ctx.closed) return;
   if (settlement === undefined) {
     // Late or not, an answer that is no answer is a bug to hear about; the attempt stays as it is.
     ctx.events.emit({ type: 'invalid-submit-result', attemptId, error: invalidSubmitResult(answerProblem(late)) });

@@ -342,13 +342,16 @@ export async function successorOf(ctx: GuardContext, owner: GuardContext): Promi
 
 /**
  * This guard, or the one that took its store (or the store's storage) over
- * since, unless this one was closed: where an answer in hand goes.
+ * since: where an answer in hand goes. A closed guard's answers go to a
+ * guard over a store that superseded its own (a new fileStore on its file
+ * after close()), or nowhere (itself, closed).
  */
 export function ownerOf(ctx: GuardContext): GuardContext {
   let store = ctx.o.store;
   for (let hops = 0, next = successors.get(store); next && hops < MAX_LINEAGE; hops++, next = successors.get(store)) store = next;
   const owner = owners.owner(store);
-  return owner !== undefined && !ctx.closed ? contextOf(owner) : ctx;
+  if (owner === undefined || (ctx.closed && store === ctx.o.store)) return ctx;
+  return contextOf(owner);
 }
 
 /** Stops the recovery schedule: no try is scheduled again (one in progress runs to its end). */

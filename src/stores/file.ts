@@ -89,6 +89,13 @@ type Queued = { line: string; commit: (at: number, len: number) => void; waiter?
 
 // At most one writing store per absolute path in this process: a newer one fences the older.
 const owners = new Owners<string, FileStoreImpl>();
+/**
+ * The store of this process that last closed each path: the next store on
+ * the path supersedes it (see GuardStore.supersedes), so what its guard
+ * still has in hand after close() (a charge's late answer, a `recover` call
+ * out) goes to the guard over the new store. Held weakly.
+ */
+const lastClosed = new Map<string, WeakRef<FileStoreImpl>>();
 const MAX_WARNINGS = 20;
 /** Compact once the log (which start-up parses) is longer than this many lines and this share of the records. */
 const [LOG_LINES, LOG_SHARE] = [2000, 0.1];
@@ -223,6 +230,7 @@ class FileStoreImpl implements FileStore {
     this.#state = 'closed';
     await this.#release();
     await this.#lock?.release().catch(() => undefined);
+    lastClosed.set(this.path, new WeakRef(this));
     // Entries its last flush could not write either: said here, as no later append will say it.
     const { lines, error } = this.#journal;
     if (lines.length > 0 && error !== undefined) {
@@ -249,7 +257,8 @@ class FileStoreImpl implements FileStore {
         await syncDirectory(fs, path).catch(failed('creating'));
       }
       const previous = owners.take(path, this);
-      this.#supersedes = previous && new WeakRef(previous);
+      const before = previous ?? lastClosed.get(path)?.deref();
+      this.#supersedes = before && new WeakRef(before);
       if (previous) {
         await previous.#release(true);
         // Its release may have finished a compaction, renaming a new file over the path: the handle

@@ -185,7 +185,7 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // does record it (lateAnswer follows ownerOf).
   // Why: src/guard/charge.ts:125 (`if (ctx.closed) return;` in lateAnswer) and
   // src/guard/context.ts:322 (ownerOf gives a closed guard no successor).
-  it.fails('a late approval that arrives after close() and a new createGuard over the same file is recorded', async () => {
+  it('a late approval that arrives after close() and a new createGuard over the same file is recorded', async () => {
     const path = tempFile();
     const { time, open } = till(path);
     const first = keep(await open());
@@ -217,25 +217,22 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // Why: src/guard/submits.ts:48-49 (submitsOfGuard: only entry.ctx === ctx)
   // used by close() in src/guard/start.ts:286, and ownerOf in
   // src/guard/context.ts:318-322 ending at B's released store.
-  it.fails(
-    'hot reload, then close() of the reloaded guard and a third createGuard: the charge out in the first is recorded approved',
-    async () => {
-      const path = tempFile();
-      const { open } = till(path);
-      const a = keep(await open());
-      const processor = heldSubmit();
-      const charging = a.charge(sale, processor.submit, { timeout: '60s' });
-      await landed();
-      const b = keep(await open());
-      await b.close();
-      const c = keep(await open());
-      processor.answer({ approved: true, authCode: 'A42' });
-      const result = await charging.catch((error: unknown) => error);
-      await landed();
-      expect(result).toMatchObject({ status: 'approved' });
-      expect((await c.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
-    },
-  );
+  it('hot reload, then close() of the reloaded guard and a third createGuard: the charge out in the first is recorded approved', async () => {
+    const path = tempFile();
+    const { open } = till(path);
+    const a = keep(await open());
+    const processor = heldSubmit();
+    const charging = a.charge(sale, processor.submit, { timeout: '60s' });
+    await landed();
+    const b = keep(await open());
+    await b.close();
+    const c = keep(await open());
+    processor.answer({ approved: true, authCode: 'A42' });
+    const result = await charging.catch((error: unknown) => error);
+    await landed();
+    expect(result).toMatchObject({ status: 'approved' });
+    expect((await c.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
+  });
 
   // What happens: the same reload pair (take-over by B, B.close(), C) while
   // A's `recover` call (a status inquiry, or a 冲正 reversal) is out. B's
@@ -248,44 +245,41 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // Why: src/guard/recover.ts:315-330 (inProgress/tryOut by store lineage),
   // src/guard/start.ts:285 (close waits for stopRecovery of its own store's
   // tries), src/guard/recover.ts:140 (a lease ignored without claim).
-  it.fails(
-    'hot reload, close() of the reloaded guard, a third guard: no second recover call while the first is out, and its answer is recorded',
-    async () => {
-      const path = tempFile();
-      const time = virtualTime(START);
-      const out: ((answer: unknown) => void)[] = [];
-      const recover = () => new Promise((resolve) => out.push(resolve));
-      const open = () =>
-        createGuard({
-          merchantId: 'M1',
-          secret: SECRET,
-          store: fileStore(path),
-          clock: time.clock,
-          scheduler: time.scheduler,
-          pendingTimeout: '2m',
-          recover: recover as never,
-          recoverAfter: '5s',
-        });
-      const a = keep(await open());
-      const charge = await a.begin(sale);
-      await charge.attempt!.markUnknown();
+  it('hot reload, close() of the reloaded guard, a third guard: no second recover call while the first is out, and its answer is recorded', async () => {
+    const path = tempFile();
+    const time = virtualTime(START);
+    const out: ((answer: unknown) => void)[] = [];
+    const recover = () => new Promise((resolve) => out.push(resolve));
+    const open = () =>
+      createGuard({
+        merchantId: 'M1',
+        secret: SECRET,
+        store: fileStore(path),
+        clock: time.clock,
+        scheduler: time.scheduler,
+        pendingTimeout: '2m',
+        recover: recover as never,
+        recoverAfter: '5s',
+      });
+    const a = keep(await open());
+    const charge = await a.begin(sale);
+    await charge.attempt!.markUnknown();
+    await time.advance(5_000);
+    await landed();
+    expect(out).toHaveLength(1); // A's inquiry is out
+    const b = keep(await open());
+    await b.close();
+    const c = keep(await open());
+    for (let s = 0; s < 60; s += 5) {
       await time.advance(5_000);
       await landed();
-      expect(out).toHaveLength(1); // A's inquiry is out
-      const b = keep(await open());
-      await b.close();
-      const c = keep(await open());
-      for (let s = 0; s < 60; s += 5) {
-        await time.advance(5_000);
-        await landed();
-      }
-      const callsWhileOut = out.length;
-      for (const answer of out) answer({ status: 'approved', authCode: 'A42' });
-      await landed();
-      expect(callsWhileOut).toBe(1);
-      expect((await c.get(charge.attempt!.id))?.status).toBe('approved');
-    },
-  );
+    }
+    const callsWhileOut = out.length;
+    for (const answer of out) answer({ status: 'approved', authCode: 'A42' });
+    await landed();
+    expect(callsWhileOut).toBe(1);
+    expect((await c.get(charge.attempt!.id))?.status).toBe('approved');
+  });
 
   // Held: the same file opened through a symlinked directory (macOS's /tmp
   // is /private/tmp) by a second fileStore in this process is refused with
