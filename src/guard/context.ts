@@ -10,6 +10,7 @@ import type { Hasher } from '../fingerprint.js';
 import { journalSeal } from '../journal/chain.js';
 import type { Guard } from '../guard.js';
 import type { ClockStep } from '../clock-steps.js';
+import { within } from './deadline.js';
 import { GuardTime } from '../guard-time.js';
 import { hasHistory, type HistoryStore } from '../history.js';
 import type { ResolvedOptions } from '../options.js';
@@ -336,9 +337,13 @@ export const startsInProgress = new Set<Promise<unknown>>();
 export async function successorOf(ctx: GuardContext, owner: GuardContext): Promise<GuardContext> {
   const now = ownerOf(ctx);
   if (now !== owner || startsInProgress.size === 0) return now;
-  await Promise.allSettled([...startsInProgress]);
+  // Not for ever: a start over a store that never answers must not hold the charge that waits.
+  await within(ctx.o.scheduler, SUCCESSOR_WAIT_MS, Promise.allSettled([...startsInProgress]), () => undefined);
   return ownerOf(ctx);
 }
+
+/** How long an answer in hand waits for a take-over still starting (a file store's start takes well under a second). */
+const SUCCESSOR_WAIT_MS = 30_000;
 
 /**
  * This guard, or the one that took its store (or the store's storage) over

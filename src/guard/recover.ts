@@ -41,10 +41,10 @@ import { journal, storageError, write } from './writes.js';
 /** How long a try's lease holds off other guards: a `recover` call should answer well within it (its own timeout). */
 export const RECOVER_LEASE_MS = 120_000;
 /**
- * How long a lease may take to write before it is given back unused: one
- * written that late (a tab frozen in the background, a store queued behind
- * other work) has run partly out before the call could start, and others
- * read it by when it was taken.
+ * How long a lease may take to write before it is taken again from now
+ * (see tryHeld): one written that late (a tab frozen in the background, a
+ * store queued behind other work) has run partly out before the call could
+ * start, and others read it by when it was taken.
  */
 const CLAIM_LATE_MS = 10_000;
 /** How many times a try renews a lease that was written late, before it gives the lease back unused. */

@@ -129,6 +129,42 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
     expect((await reloaded.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
   });
 
+  // A reload whose store never finishes opening (its disk hangs after the fence): the answer waits for
+  // that start no longer than 30 s, then charge() says TAKEN_OVER as before, rather than hang the till.
+  it('an approval waiting for a take-over that never finishes starting gives up after 30 s', async () => {
+    const path = tempFile();
+    const time = virtualTime(START);
+    const hang = { on: false };
+    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
+      if (hang.on && String(file).endsWith('.tmp')) await new Promise(() => undefined);
+      return realFs.unlink(file);
+    }) as FileStoreFs['unlink'];
+    const open = (fs?: FileStoreFs) =>
+      createGuard({
+        merchantId: 'M1',
+        secret: SECRET,
+        store: fileStore(path, fs ? { fs } : {}),
+        clock: time.clock,
+        scheduler: time.scheduler,
+      });
+    const running = keep(await open());
+    const processor = heldSubmit();
+    const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
+    await landed();
+    hang.on = true;
+    void open({ ...realFs, unlink }).catch(() => undefined);
+    await landed();
+    processor.answer({ approved: true, authCode: 'A42' });
+    await landed();
+    let settled = false;
+    void charging.then(() => (settled = true));
+    await time.advance(29_000);
+    await landed();
+    expect(settled).toBe(false);
+    await time.advance(1_000);
+    expect(await charging).toMatchObject({ code: 'TAKEN_OVER' });
+  });
+
   // What happens: the same with a disk that is full: the reload's fileStore
   // opens the file, fences the running till's store, then cannot rewrite
   // the lock this process holds (ENOSPC): createGuard rejects LOCK_FAILED,
