@@ -21,16 +21,29 @@ const landed = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 function till(path: string, secret = SECRET) {
   const time = virtualTime(START);
-  const open = (key = secret) =>
+  const open = (key = secret, fs?: FileStoreFs) =>
     createGuard({
       merchantId: 'M1',
       secret: key,
-      store: fileStore(path),
+      store: fileStore(path, fs ? { fs } : {}),
       clock: time.clock,
       scheduler: time.scheduler,
       pendingTimeout: '2m',
     });
   return { time, open };
+}
+
+/** fs whose removal of `<path>.tmp` (a store's open does it after fencing the older store) waits for `until`. */
+function heldAtTmp(until: Promise<void>) {
+  const state = { held: false };
+  const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
+    if (String(file).endsWith('.tmp')) {
+      state.held = true;
+      await until;
+    }
+    return realFs.unlink(file);
+  }) as FileStoreFs['unlink'];
+  return { fs: { ...realFs, unlink }, state };
 }
 
 /** A submit the test answers by hand, as a processor that is slow to. */
@@ -96,33 +109,18 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // src/stores/file.ts:246-248 (the fence at open, before any of it).
   it('a hot reload that succeeds: an approval arriving while the new guard starts is recorded, and charge() resolves approved', async () => {
     const path = tempFile();
-    const time = virtualTime(START);
-    const gate = { held: false, release: () => undefined as void };
-    const released = new Promise<void>((resolve) => (gate.release = resolve));
-    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-      if (String(file).endsWith('.tmp')) {
-        gate.held = true;
-        await released;
-      }
-      return realFs.unlink(file);
-    }) as FileStoreFs['unlink'];
-    const open = (fs?: FileStoreFs) =>
-      createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path, fs ? { fs } : {}),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
+    const { open } = till(path);
+    let release: () => void = () => undefined;
+    const reload = heldAtTmp(new Promise<void>((resolve) => (release = resolve)));
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    const starting = open({ ...realFs, unlink });
-    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    const starting = open(SECRET, reload.fs);
+    while (!reload.state.held) await new Promise((resolve) => setTimeout(resolve, 1));
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
-    gate.release();
+    release();
     const reloaded = keep(await starting);
     expect(await charging).toMatchObject({ status: 'approved' });
     await landed();
@@ -133,26 +131,12 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // that start no longer than 30 s, then charge() says TAKEN_OVER as before, rather than hang the till.
   it('an approval waiting for a take-over that never finishes starting gives up after 30 s', async () => {
     const path = tempFile();
-    const time = virtualTime(START);
-    const hang = { on: false };
-    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-      if (hang.on && String(file).endsWith('.tmp')) await new Promise(() => undefined);
-      return realFs.unlink(file);
-    }) as FileStoreFs['unlink'];
-    const open = (fs?: FileStoreFs) =>
-      createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path, fs ? { fs } : {}),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
+    const { time, open } = till(path);
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    hang.on = true;
-    void open({ ...realFs, unlink }).catch(() => undefined);
+    void open(SECRET, heldAtTmp(new Promise(() => undefined)).fs).catch(() => undefined);
     await landed();
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
