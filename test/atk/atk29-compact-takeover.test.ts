@@ -25,6 +25,23 @@ function till(path: string) {
   return { time, open };
 }
 
+/** fs calls for two stores on `path`: `rename`, once `gate.armed`, waits until a store has opened `path` through `openFile`. */
+function renameAfterOpen(path: string) {
+  let opened: () => void = () => undefined;
+  const pathOpened = new Promise<void>((resolve) => (opened = resolve));
+  const gate = { armed: false };
+  const rename = (async (...args: Parameters<typeof realFs.rename>) => {
+    if (gate.armed) await pathOpened;
+    return realFs.rename(...args);
+  }) as FileStoreFs['rename'];
+  const openFile = (async (...args: Parameters<typeof realFs.open>) => {
+    const handle = await realFs.open(...args);
+    if (args[0] === path) opened();
+    return handle;
+  }) as FileStoreFs['open'];
+  return { rename, openFile, gate };
+}
+
 describe('atk29: a take-over that races a compaction of the store it fences', () => {
   // What happens: guard A's store compacts (here after every write, through
   // its documented compactAfter option; with the defaults, whenever the log
@@ -45,18 +62,7 @@ describe('atk29: a take-over that races a compaction of the store it fences', ()
     const path = tempFile();
     const { open } = till(path);
     // Deterministic order: A's compaction renames its new file in only once B's store has opened the path.
-    let opened: () => void = () => undefined;
-    const bOpened = new Promise<void>((resolve) => (opened = resolve));
-    const gate = { armed: false };
-    const rename = (async (...args: Parameters<typeof realFs.rename>) => {
-      if (gate.armed) await bOpened;
-      return realFs.rename(...args);
-    }) as FileStoreFs['rename'];
-    const openFile = (async (...args: Parameters<typeof realFs.open>) => {
-      const handle = await realFs.open(...args);
-      if (args[0] === path) opened();
-      return handle;
-    }) as FileStoreFs['open'];
+    const { rename, openFile, gate } = renameAfterOpen(path);
     const a = keep(await open({ compactAfter: { deadLines: 0, deadRatio: 0 }, fs: { ...realFs, rename } }));
     const first = await a.begin(coffee);
     gate.armed = true;
@@ -96,17 +102,8 @@ describe('atk29: a take-over that races a compaction of the store it fences', ()
     const keyCheck = JSON.stringify({ op: 'meta', key: 'keyCheck', value: await memory.getMeta('keyCheck') });
     await writeFile(path, `${v2Header}\n${keyCheck}\n${v2Line(record!)}\n`);
     // Deterministic order: the first store's migration renames its new file in once the second has opened the path.
-    let opened: () => void = () => undefined;
-    const secondOpened = new Promise<void>((resolve) => (opened = resolve));
-    const rename = (async (...args: Parameters<typeof realFs.rename>) => {
-      await secondOpened;
-      return realFs.rename(...args);
-    }) as FileStoreFs['rename'];
-    const openFile = (async (...args: Parameters<typeof realFs.open>) => {
-      const handle = await realFs.open(...args);
-      if (args[0] === path) opened();
-      return handle;
-    }) as FileStoreFs['open'];
+    const { rename, openFile, gate } = renameAfterOpen(path);
+    gate.armed = true;
     const { open } = till(path);
     const starts = await Promise.allSettled([open({ fs: { ...realFs, rename } }), open({ fs: { ...realFs, open: openFile } })]);
     const started = starts.flatMap((s) => (s.status === 'fulfilled' ? [keep(s.value)] : []));
