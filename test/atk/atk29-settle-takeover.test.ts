@@ -5,7 +5,7 @@
  */
 import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createGuard } from '../../src/index.js';
+import { createGuard, type Outcome } from '../../src/index.js';
 import { fileStore, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 import { scratch } from '../helpers/scratch.js';
@@ -49,6 +49,31 @@ function ordered(path: string) {
   return { gate, runningFs: { ...realFs, open: running }, reloadingFs: { ...realFs, open: reloading } };
 }
 
+/**
+ * A sale approved, then, while a decline's write is being synced, `refund`
+ * settled on it and the file taken over by a reload: the reloaded guard,
+ * the sale's id, and what the refund's settle resolved or rejected with.
+ */
+async function refundDuringReload(refund: Outcome) {
+  const path = tempFile();
+  const time = virtualTime(START);
+  const { gate, runningFs, reloadingFs } = ordered(path);
+  const open = (fs: FileStoreFs) =>
+    createGuard({ merchantId: 'M1', secret: SECRET, store: fileStore(path, { fs }), clock: time.clock, scheduler: time.scheduler });
+  const running = keep(await open(runningFs));
+  const sale = await running.begin({ amount: 1000, currency: 'CNY', card: { token: 'tok_atk29_sale' } });
+  await sale.attempt!.approve({ authCode: 'A1' });
+  const other = await running.begin({ amount: 77, currency: 'CNY', card: { token: 'tok_atk29_other' } });
+  await landed(); // the journal's writes done: the decline's line goes out alone
+  gate.armed = true;
+  const declining = other.attempt!.decline({ code: '51' }).catch((error: unknown) => error);
+  await gate.syncCalled; // the decline's write is being synced: the refund's line waits for the next one
+  const refunding = running.settle(sale.attempt!.id, refund).catch((error: unknown) => error);
+  const reloaded = keep(await open(reloadingFs));
+  await declining;
+  return { reloaded, saleId: sale.attempt!.id, result: await refunding };
+}
+
 describe('atk29: a settle out when a hot reload takes the file over', () => {
   // What happens: the till records two outcomes at the moment the app
   // hot-reloads (a second createGuard over a new fileStore on the file): a
@@ -68,49 +93,18 @@ describe('atk29: a settle out when a hot reload takes the file over', () => {
   // the record's own write succeeded), set by another call's journal append
   // (writes.ts:27-29 fencedByStore).
   it('a refund settle whose line was written before the take-over resolves; its retry on the new guard adds nothing', async () => {
-    const path = tempFile();
-    const time = virtualTime(START);
-    const { gate, runningFs, reloadingFs } = ordered(path);
-    const open = (fs: FileStoreFs) =>
-      createGuard({ merchantId: 'M1', secret: SECRET, store: fileStore(path, { fs }), clock: time.clock, scheduler: time.scheduler });
-    const running = keep(await open(runningFs));
-    const sale = await running.begin({ amount: 1000, currency: 'CNY', card: { token: 'tok_atk29_sale' } });
-    await sale.attempt!.approve({ authCode: 'A1' });
-    const other = await running.begin({ amount: 77, currency: 'CNY', card: { token: 'tok_atk29_other' } });
-    await landed(); // the journal's writes done: the decline's line goes out alone
-    gate.armed = true;
-    const declining = other.attempt!.decline({ code: '51' }).catch((error: unknown) => error);
-    await gate.syncCalled; // the decline's write is being synced: the refund's line waits for the next one
-    const refunding = running.settle(sale.attempt!.id, { status: 'refunded', amount: 500 }).catch((error: unknown) => error);
-    const reloaded = keep(await open(reloadingFs));
-    await declining;
-    const refund = await refunding;
+    const refund = { status: 'refunded', amount: 500 } as const;
+    const { reloaded, saleId, result } = await refundDuringReload(refund);
     // What the app does after an error: records the refund on the guard now in charge.
-    const retried = refund instanceof Error ? await reloaded.settle(sale.attempt!.id, { status: 'refunded', amount: 500 }) : undefined;
+    const retried = result instanceof Error ? await reloaded.settle(saleId, refund) : undefined;
     expect(retried?.refunded ?? 500).toBe(500);
-    expect(refund).not.toBeInstanceOf(Error);
+    expect(result).not.toBeInstanceOf(Error);
   });
 
   // Held: the same refund with its processor reference is recorded once, however often it is retried.
   it('with a processorRef, the retried refund on the new guard is recognised and counted once', async () => {
-    const path = tempFile();
-    const time = virtualTime(START);
-    const { gate, runningFs, reloadingFs } = ordered(path);
-    const open = (fs: FileStoreFs) =>
-      createGuard({ merchantId: 'M1', secret: SECRET, store: fileStore(path, { fs }), clock: time.clock, scheduler: time.scheduler });
-    const running = keep(await open(runningFs));
-    const sale = await running.begin({ amount: 1000, currency: 'CNY', card: { token: 'tok_atk29_sale' } });
-    await sale.attempt!.approve({ authCode: 'A1' });
-    const other = await running.begin({ amount: 77, currency: 'CNY', card: { token: 'tok_atk29_other' } });
-    await landed();
-    gate.armed = true;
-    const declining = other.attempt!.decline({ code: '51' }).catch((error: unknown) => error);
-    await gate.syncCalled;
     const refund = { status: 'refunded', amount: 500, processorRef: 're_atk29_1' } as const;
-    const refunding = running.settle(sale.attempt!.id, refund).catch((error: unknown) => error);
-    const reloaded = keep(await open(reloadingFs));
-    await declining;
-    await refunding;
-    expect((await reloaded.settle(sale.attempt!.id, refund)).refunded).toBe(500);
+    const { reloaded, saleId } = await refundDuringReload(refund);
+    expect((await reloaded.settle(saleId, refund)).refunded).toBe(500);
   });
 });
