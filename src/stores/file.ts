@@ -105,6 +105,8 @@ class FileStoreImpl implements FileStore {
   readonly #o: Settings;
   #ready: Promise<void> | undefined;
   #lock: FileLock | undefined;
+  /** Its lock while fenced: handed back to it if the store that fenced it fails to take the lock (see #resume). */
+  #fencedLock: FileLock | undefined;
   #handle: nodeFs.FileHandle | undefined;
   #state: 'open' | 'fenced' | 'closed' = 'open';
   /** The store this one fenced when it opened, held weakly: a chain of hot reloads keeps no old store alive. */
@@ -266,7 +268,13 @@ class FileStoreImpl implements FileStore {
         await this.#handle.close().catch(() => undefined);
         this.#handle = await fs.open(path, 'r+').catch(failed('opening'));
       }
-      this.#lock = await acquireLock(fs, path);
+      try {
+        this.#lock = await acquireLock(fs, path);
+      } catch (error) {
+        // Nothing of this store's is written yet: the store it fenced takes the file back, and goes on.
+        if (previous && owners.holds(path, this) && (await previous.#resume())) owners.release(path, this, previous);
+        throw error;
+      }
       const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
       if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
@@ -597,11 +605,20 @@ class FileStoreImpl implements FileStore {
       this.#warn(`journal: ends at seq ${tail.head?.seq ?? 0}, before its head (seq ${stored.seq}): entries were cut off`);
     }
   }
+  /** The store that fenced this one could not take the lock, and wrote nothing: this one opens the file again and goes on. */
+  async #resume(): Promise<boolean> {
+    if (this.#state !== 'fenced' || !this.#fencedLock) return false;
+    const handle = await this.#o.fs.open(this.path, 'r+').catch(() => undefined);
+    if (!handle) return false;
+    [this.#handle, this.#lock, this.#fencedLock, this.#state] = [handle, this.#fencedLock, undefined, 'open'];
+    this.#generation++;
+    return true;
+  }
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */
   async #release(fence = false): Promise<void> {
     await this.#ready?.catch(() => undefined);
     // A fenced store's lock is its successor's now: closing it must not release that.
-    if (fence && this.#state === 'open') [this.#state, this.#lock] = ['fenced', undefined];
+    if (fence && this.#state === 'open') [this.#state, this.#fencedLock, this.#lock] = ['fenced', this.#lock, undefined];
     // The journal first: its last batch queues the head that the data file's last write takes.
     if (this.#journal.lines.length > 0) this.#journal.flush ??= this.#flushJournal();
     while (this.#journal.flush) await this.#journal.flush;

@@ -159,7 +159,7 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // Why: src/stores/file.ts:246-249 (fence, then acquireLock; the catch at
   // 268-273 releases this store's claim on the path but never un-fences the
   // previous one).
-  it.fails('a reload whose lock cannot be written (disk full) leaves the running till working and records its charge', async () => {
+  it('a reload whose lock cannot be written (disk full) leaves the running till working and records its charge', async () => {
     const path = tempFile();
     const full = { on: false };
     const writeFile = (async (...args: Parameters<typeof realFs.writeFile>) => {
