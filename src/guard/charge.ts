@@ -167,7 +167,7 @@ async function settleAnswer(ctx: GuardContext, attemptId: string, outcome: Outco
   } catch (error) {
     // Taken over while the settle read the store: the answer goes to the successor, once it has started.
     if (!(error instanceof GuardStateError && error.code === 'TAKEN_OVER')) throw error;
-    const successor = await successorOf(ctx, owner);
+    const successor = await successorOf(ctx);
     if (successor !== owner) return settleAnswer(successor, attemptId, outcome);
     throw error;
   }

@@ -329,17 +329,28 @@ export function noteSuccession(store: GuardStore): void {
 export const startsInProgress = new Set<Promise<unknown>>();
 
 /**
- * The guard that took over from `owner` (what `ownerOf(ctx)` reads) once a
- * call met TAKEN_OVER: a take-over still starting (its store has fenced
- * this one's, its guard is not registered yet) is waited for. `owner`
- * itself: none, or its start failed.
+ * Where an answer in hand goes (`ownerOf`), once the guard that would take
+ * it no longer holds its store: a take-over still starting (its store has
+ * fenced this one's, its guard is not registered yet) is waited for, at
+ * most SUCCESSOR_WAIT_MS. Each start-up that ends is a reason to look again.
  */
-export async function successorOf(ctx: GuardContext, owner: GuardContext): Promise<GuardContext> {
-  const now = ownerOf(ctx);
-  if (now !== owner || startsInProgress.size === 0) return now;
-  // Not for ever: a start over a store that never answers must not hold the charge that waits.
-  await within(ctx.o.scheduler, SUCCESSOR_WAIT_MS, Promise.allSettled([...startsInProgress]), () => undefined);
-  return ownerOf(ctx);
+export async function successorOf(ctx: GuardContext): Promise<GuardContext> {
+  const deadline = guardNow(ctx) + SUCCESSOR_WAIT_MS;
+  for (;;) {
+    const owner = ownerOf(ctx);
+    const left = deadline - guardNow(ctx);
+    if (holdsStore(owner) || startsInProgress.size === 0 || left <= 0) return owner;
+    const ended = Promise.race(
+      [...startsInProgress].map((start) =>
+        start.then(
+          () => true,
+          () => true,
+        ),
+      ),
+    );
+    // Not for ever: a start over a store that never answers must not hold the answer that waits.
+    if (!(await within(ctx.o.scheduler, left, ended, () => false))) return ownerOf(ctx);
+  }
 }
 
 /** How long an answer in hand waits for a take-over still starting (a file store's start takes well under a second). */

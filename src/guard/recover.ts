@@ -29,6 +29,7 @@ import {
   sharedByTabs,
   staleAt,
   statusOf,
+  successorOf,
   type GuardContext,
   type Watch,
 } from './context.js';
@@ -410,7 +411,8 @@ async function tryHeld(ctx: GuardContext, id: string, manual: boolean): Promise<
     now = guardNow(ctx);
     const renewed: AttemptRecord | undefined = renewals < MAX_RENEWALS ? await renewLease(ctx, leased, now) : undefined;
     if (!renewed) {
-      if (renewals === MAX_RENEWALS) await releaseLease(ctx, leased, leased, {});
+      // Given back unused: the try it counted was not made (its count back as it was).
+      if (renewals === MAX_RENEWALS) await releaseLease(ctx, leased, leased, { tries: tries - 1 });
       backOff(ctx, id);
       const error = new Error(`attempt ${id}: its lease took ${Math.round(late / 1000)} s to write, so it was not asked under it`);
       return { attemptId: id, status: 'unknown', ...(manual ? { error } : {}) };
@@ -527,8 +529,10 @@ async function applyAnswer(
   late: boolean,
 ): Promise<RecoverResult> {
   const id = leased.id;
-  // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is in hand).
-  const ctx = ownerOf(from);
+  // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is
+  // in hand), once it has started.
+  const owner = ownerOf(from);
+  const ctx = holdsStore(owner) ? owner : await successorOf(from);
   // A try in progress is waited for by close(); an answer after its try was given up on is not.
   const open = writable(ctx) && !(late && ctx.recovery.stopped);
   const at = guardNow(ctx);
@@ -585,6 +589,10 @@ async function applyAnswer(
       return finish(settled.status, `settled ${settled.status} from the processor's answer`);
     } catch (failed) {
       if (!isGuardError(failed)) throw failed;
+      // Taken over while it settled (a reload still starting): applied by the guard that took over.
+      if (failed.code === 'TAKEN_OVER' && (await successorOf(from)) !== ctx) {
+        return applyAnswer(from, leased, tries, { answer, thrown }, manual, late);
+      }
       error = failed;
       await releaseLease(ctx, ctx.index.get(id) ?? held, leased, {});
       return finish('unknown', `could not settle ${outcome.status}: ${failed.message}`);

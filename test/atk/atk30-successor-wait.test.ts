@@ -54,51 +54,48 @@ describe('atk30 a charge answer waiting for start-ups', () => {
   // deadline, against `timeout` given to charge().
   // Suspected: src/guard/context.ts:339 (successorOf awaits all of startsInProgress, unrelated
   // stores included, with no deadline), reached from src/guard/charge.ts:169.
-  it.fails(
-    'an approval meeting a reload still starting is recorded once the reload is up, whatever other guard is still starting',
-    async () => {
-      const path = tempFile();
-      const time = virtualTime(START);
-      const gate = { held: false, release: () => undefined as void };
-      const released = new Promise<void>((resolve) => (gate.release = resolve));
-      const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-        if (String(file).endsWith('.tmp')) {
-          gate.held = true;
-          await released;
-        }
-        return realFs.unlink(file);
-      }) as FileStoreFs['unlink'];
-      const open = (fs?: FileStoreFs) =>
-        createGuard({
-          merchantId: 'M1',
-          secret: SECRET,
-          store: fileStore(path, fs ? { fs } : {}),
-          clock: time.clock,
-          scheduler: time.scheduler,
-        });
-      const running = keep(await open());
-      const processor = heldSubmit();
-      const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
-      await landed();
-      // Another merchant's guard in the same process, starting over a store that hangs.
-      const other = hangingStore();
-      const m2 = createGuard({ merchantId: 'M2', secret: SECRET, store: other.store, clock: time.clock, scheduler: time.scheduler });
-      const starting = open({ ...realFs, unlink });
-      while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
-      processor.answer({ approved: true, authCode: 'A42' });
-      await landed();
-      gate.release();
-      const reloaded = keep(await starting);
-      const result = await orHung(charging);
-      await landed();
-      const statuses = (await reloaded.attempts()).map((attempt) => attempt.status);
-      // Let the other start answer (so nothing is left hanging for the next tests), then look.
-      other.release();
-      keep(await m2);
-      await charging;
-      expect({ result, statuses }).toMatchObject({ result: { status: 'approved' }, statuses: ['approved'] });
-    },
-  );
+  it('an approval meeting a reload still starting is recorded once the reload is up, whatever other guard is still starting', async () => {
+    const path = tempFile();
+    const time = virtualTime(START);
+    const gate = { held: false, release: () => undefined as void };
+    const released = new Promise<void>((resolve) => (gate.release = resolve));
+    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
+      if (String(file).endsWith('.tmp')) {
+        gate.held = true;
+        await released;
+      }
+      return realFs.unlink(file);
+    }) as FileStoreFs['unlink'];
+    const open = (fs?: FileStoreFs) =>
+      createGuard({
+        merchantId: 'M1',
+        secret: SECRET,
+        store: fileStore(path, fs ? { fs } : {}),
+        clock: time.clock,
+        scheduler: time.scheduler,
+      });
+    const running = keep(await open());
+    const processor = heldSubmit();
+    const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
+    await landed();
+    // Another merchant's guard in the same process, starting over a store that hangs.
+    const other = hangingStore();
+    const m2 = createGuard({ merchantId: 'M2', secret: SECRET, store: other.store, clock: time.clock, scheduler: time.scheduler });
+    const starting = open({ ...realFs, unlink });
+    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    processor.answer({ approved: true, authCode: 'A42' });
+    await landed();
+    gate.release();
+    const reloaded = keep(await starting);
+    const result = await orHung(charging);
+    await landed();
+    const statuses = (await reloaded.attempts()).map((attempt) => attempt.status);
+    // Let the other start answer (so nothing is left hanging for the next tests), then look.
+    other.release();
+    keep(await m2);
+    await charging;
+    expect({ result, statuses }).toMatchObject({ result: { status: 'approved' }, statuses: ['approved'] });
+  });
 
   it('control: the same reload with no other guard starting records the approval', async () => {
     const path = tempFile();
