@@ -7,9 +7,10 @@ import * as realFs from 'node:fs/promises';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createGuard, type Guard, type SubmitResult } from '../../src/index.js';
+import { createGuard, type Guard } from '../../src/index.js';
 import { fileStore, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
+import { heldAtTmp, heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk29-reload-secret-0123456789ab';
@@ -17,41 +18,6 @@ const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 4200, currency: 'CNY', card: { token: 'tok_atk29_reload' } };
 const { tempDir, tempFile, keep } = scratch('atk29-reload-');
 /** Lets the store's writes and the guard's reactions land (real fs under virtual time). */
-const landed = () => new Promise((resolve) => setTimeout(resolve, 30));
-
-function till(path: string, secret = SECRET) {
-  const time = virtualTime(START);
-  const open = (key = secret, fs?: FileStoreFs) =>
-    createGuard({
-      merchantId: 'M1',
-      secret: key,
-      store: fileStore(path, fs ? { fs } : {}),
-      clock: time.clock,
-      scheduler: time.scheduler,
-      pendingTimeout: '2m',
-    });
-  return { time, open };
-}
-
-/** fs whose removal of `<path>.tmp` (a store's open does it after fencing the older store) waits for `until`. */
-function heldAtTmp(until: Promise<void>) {
-  const state = { held: false };
-  const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-    if (String(file).endsWith('.tmp')) {
-      state.held = true;
-      await until;
-    }
-    return realFs.unlink(file);
-  }) as FileStoreFs['unlink'];
-  return { fs: { ...realFs, unlink }, state };
-}
-
-/** A submit the test answers by hand, as a processor that is slow to. */
-function heldSubmit() {
-  let answer: (result: SubmitResult) => void = () => undefined;
-  const submit = () => new Promise<SubmitResult>((resolve) => (answer = resolve));
-  return { submit, answer: (result: SubmitResult) => answer(result) };
-}
 
 describe('atk29: a till reloaded in one process while a charge is out', () => {
   // What happens: the app (Electron) re-creates its guard with a mistyped or
@@ -71,12 +37,12 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // refuses the secret; start.ts:143-149 hands the guard back, not its store.
   it.fails('a reload refused for SECRET_CHANGED leaves the running till working and records the approval of its charge out', async () => {
     const path = tempFile();
-    const { open } = till(path);
+    const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' });
     await landed();
-    const reload = await open('a-mistyped-secret-0123456789abcdef').then(
+    const reload = await open(undefined, { secret: 'a-mistyped-secret-0123456789abcdef' }).then(
       (guard) => keep(guard),
       (error: unknown) => error,
     );
@@ -109,18 +75,17 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // src/stores/file.ts:246-248 (the fence at open, before any of it).
   it('a hot reload that succeeds: an approval arriving while the new guard starts is recorded, and charge() resolves approved', async () => {
     const path = tempFile();
-    const { open } = till(path);
-    let release: () => void = () => undefined;
-    const reload = heldAtTmp(new Promise<void>((resolve) => (release = resolve)));
+    const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
+    const reload = heldAtTmp();
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    const starting = open(SECRET, reload.fs);
-    while (!reload.state.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    const starting = open(reload.fs);
+    await reload.reached();
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
-    release();
+    reload.gate.release();
     const reloaded = keep(await starting);
     expect(await charging).toMatchObject({ status: 'approved' });
     await landed();
@@ -131,12 +96,12 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // that start no longer than 30 s, then charge() says TAKEN_OVER as before, rather than hang the till.
   it('an approval waiting for a take-over that never finishes starting gives up after 30 s', async () => {
     const path = tempFile();
-    const { time, open } = till(path);
+    const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    void open(SECRET, heldAtTmp(new Promise(() => undefined)).fs).catch(() => undefined);
+    void open(heldAtTmp(true).fs).catch(() => undefined);
     await landed();
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
@@ -207,7 +172,7 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // src/guard/context.ts:322 (ownerOf gives a closed guard no successor).
   it('a late approval that arrives after close() and a new createGuard over the same file is recorded', async () => {
     const path = tempFile();
-    const { time, open } = till(path);
+    const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const first = keep(await open());
     const processor = heldSubmit();
     const charging = first.charge(sale, processor.submit, { timeout: '30s' });
@@ -239,7 +204,7 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // src/guard/context.ts:318-322 ending at B's released store.
   it('hot reload, then close() of the reloaded guard and a third createGuard: the charge out in the first is recorded approved', async () => {
     const path = tempFile();
-    const { open } = till(path);
+    const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const a = keep(await open());
     const processor = heldSubmit();
     const charging = a.charge(sale, processor.submit, { timeout: '60s' });

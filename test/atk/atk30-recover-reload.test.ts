@@ -2,19 +2,15 @@
  * atk30: a `recover` answer that arrives while a hot reload of a Node till
  * (a new fileStore on the same file) is still starting.
  */
-import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createGuard, type RecoverAnswer, type SubmitResult } from '../../src/index.js';
-import { fileStore, type FileStoreFs } from '../../src/node.js';
-import { virtualTime } from '../../src/testing.js';
+import type { RecoverAnswer, SubmitResult } from '../../src/index.js';
 import { deferred } from '../helpers/guard.js';
+import { heldAtTmp, landed, reloadingTill } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk30-recover-reload-0123456789ab';
-const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 6_600, currency: 'CNY', card: { token: 'tok_atk30_recover_reload' } };
 const { tempFile, keep } = scratch('atk30-recover-reload-');
-const landed = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 describe('atk30 recover answer during a reload', () => {
   // What happens: a Node till has an unknown outcome; its `recover` call (an inquiry) is out when the
@@ -31,30 +27,11 @@ describe('atk30 recover answer during a reload', () => {
   // progress, as src/guard/context.ts successorOf does for charge.ts settleAnswer).
   it('a recover answer arriving while the reload starts is recorded by the reloaded guard', async () => {
     const path = tempFile();
-    const time = virtualTime(START);
-    const gate = { held: false, release: () => undefined as void };
-    const released = new Promise<void>((resolve) => (gate.release = resolve));
-    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-      if (String(file).endsWith('.tmp')) {
-        gate.held = true;
-        await released;
-      }
-      return realFs.unlink(file);
-    }) as FileStoreFs['unlink'];
     const answer = deferred<RecoverAnswer>();
     let calls = 0;
     const recover = (): Promise<RecoverAnswer> => (calls++, answer.promise);
-    const open = (fs?: FileStoreFs) =>
-      createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path, fs ? { fs } : {}),
-        clock: time.clock,
-        scheduler: time.scheduler,
-        recover,
-        recoverAfter: '1h',
-        recoverTries: 1,
-      });
+    const { time, open } = reloadingTill(path, SECRET, { recover, recoverAfter: '1h', recoverTries: 1 });
+    const reload = heldAtTmp();
     const running = keep(await open());
     const charged = await running.charge(sale, (): Promise<SubmitResult> => Promise.reject(new Error('network'))).catch((e: unknown) => e);
     const [attempt] = await running.attempts();
@@ -62,11 +39,11 @@ describe('atk30 recover answer during a reload', () => {
     const trying = running.recoverNow(attempt!.id).catch((error: unknown) => error);
     await landed();
     expect(calls).toBe(1);
-    const starting = open({ ...realFs, unlink });
-    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    const starting = open(reload.fs);
+    await reload.reached();
     answer.resolve({ status: 'approved', authCode: 'R77' });
     await landed();
-    gate.release();
+    reload.gate.release();
     const reloaded = keep(await starting);
     const exhausted: string[] = [];
     reloaded.on('recovery-exhausted', (e) => exhausted.push(e.attemptId));

@@ -2,24 +2,14 @@
  * atk30 (successorOf): a charge's answer that meets TAKEN_OVER waits for the
  * guard start-ups in progress in this process (context.ts startsInProgress).
  */
-import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createGuard, memoryStore, type GuardStore, type SubmitResult } from '../../src/index.js';
-import { fileStore, type FileStoreFs } from '../../src/node.js';
-import { virtualTime } from '../../src/testing.js';
+import { createGuard, memoryStore, type GuardStore } from '../../src/index.js';
+import { heldAtTmp, heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk30-successor-secret-0123456789';
-const START = Date.parse('2026-03-01T09:00:00Z');
 const sale = { amount: 4_200, currency: 'CNY', card: { token: 'tok_atk30_successor' } };
 const { tempFile, keep } = scratch('atk30-successor-');
-const landed = () => new Promise((resolve) => setTimeout(resolve, 30));
-
-function heldSubmit() {
-  let answer: (result: SubmitResult) => void = () => undefined;
-  const submit = () => new Promise<SubmitResult>((resolve) => (answer = resolve));
-  return { submit, answer: (result: SubmitResult) => answer(result) };
-}
 
 /** A memoryStore whose load() answers only once `release` is called (a database that hangs, a disk that stalls). */
 function hangingStore(): { store: GuardStore; release: () => void } {
@@ -56,24 +46,8 @@ describe('atk30 a charge answer waiting for start-ups', () => {
   // stores included, with no deadline), reached from src/guard/charge.ts:169.
   it('an approval meeting a reload still starting is recorded once the reload is up, whatever other guard is still starting', async () => {
     const path = tempFile();
-    const time = virtualTime(START);
-    const gate = { held: false, release: () => undefined as void };
-    const released = new Promise<void>((resolve) => (gate.release = resolve));
-    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-      if (String(file).endsWith('.tmp')) {
-        gate.held = true;
-        await released;
-      }
-      return realFs.unlink(file);
-    }) as FileStoreFs['unlink'];
-    const open = (fs?: FileStoreFs) =>
-      createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path, fs ? { fs } : {}),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
+    const { time, open } = reloadingTill(path, SECRET);
+    const reload = heldAtTmp();
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
@@ -81,11 +55,11 @@ describe('atk30 a charge answer waiting for start-ups', () => {
     // Another merchant's guard in the same process, starting over a store that hangs.
     const other = hangingStore();
     const m2 = createGuard({ merchantId: 'M2', secret: SECRET, store: other.store, clock: time.clock, scheduler: time.scheduler });
-    const starting = open({ ...realFs, unlink });
-    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    const starting = open(reload.fs);
+    await reload.reached();
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
-    gate.release();
+    reload.gate.release();
     const reloaded = keep(await starting);
     const result = await orHung(charging);
     await landed();
@@ -99,33 +73,17 @@ describe('atk30 a charge answer waiting for start-ups', () => {
 
   it('control: the same reload with no other guard starting records the approval', async () => {
     const path = tempFile();
-    const time = virtualTime(START);
-    const gate = { held: false, release: () => undefined as void };
-    const released = new Promise<void>((resolve) => (gate.release = resolve));
-    const unlink = (async (file: Parameters<typeof realFs.unlink>[0]) => {
-      if (String(file).endsWith('.tmp')) {
-        gate.held = true;
-        await released;
-      }
-      return realFs.unlink(file);
-    }) as FileStoreFs['unlink'];
-    const open = (fs?: FileStoreFs) =>
-      createGuard({
-        merchantId: 'M1',
-        secret: SECRET,
-        store: fileStore(path, fs ? { fs } : {}),
-        clock: time.clock,
-        scheduler: time.scheduler,
-      });
+    const { open } = reloadingTill(path, SECRET);
+    const reload = heldAtTmp();
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    const starting = open({ ...realFs, unlink });
-    while (!gate.held) await new Promise((resolve) => setTimeout(resolve, 1));
+    const starting = open(reload.fs);
+    await reload.reached();
     processor.answer({ approved: true, authCode: 'A42' });
     await landed();
-    gate.release();
+    reload.gate.release();
     const reloaded = keep(await starting);
     const result = await orHung(charging);
     await landed();
