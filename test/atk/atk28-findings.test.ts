@@ -1,8 +1,8 @@
 /**
  * atk28 (findings): what broke against 1b99ed8 (clock watch every 15 min
  * while an open attempt is held; recover lease across tabs; stop/resume of a
- * guard's timers). Each test is written as the guard should behave and marked
- * `it.fails`: it passes today, and starts failing once the defect is fixed.
+ * guard's timers). Each test is written as the guard should behave; each
+ * was marked `it.fails` until its fix landed (all six have).
  */
 import { describe, expect, it } from 'vitest';
 import { CLOCK_STEPS } from '../../src/clock-steps.js';
