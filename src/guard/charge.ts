@@ -137,7 +137,8 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
   const status = current && statusOf(ctx, current, guardNow(ctx));
   const correction = settlement.outcome.status === 'approved' && (status === 'cancelled' || status === 'declined');
   if (status === 'unknown' || correction) {
-    await settle(ctx, attemptId, settlement.outcome, true);
+    // Through settleAnswer, as a timely answer: a take-over still starting meanwhile is waited for.
+    await settleAnswer(ctx, attemptId, settlement.outcome);
     for (const detail of settlement.notes) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId, detail });
   } else if (status !== undefined && status !== settlement.outcome.status) {
     // Settled otherwise meanwhile (a check with the processor found nothing
