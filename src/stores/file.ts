@@ -293,6 +293,9 @@ class FileStoreImpl implements FileStore {
       const compacted = (old || broken || this.#shouldCompact()) && (await this.#compact());
       if (broken && !compacted) throw storageError('OPEN_FAILED', path, 'opening: its snapshot is cut short and could not be rewritten');
       if (this.#o.journal) await this.#openJournal();
+      // Opened: the closed store is linked from this one now (a chain of reloads reaches it through
+      // `supersedes`), so the map keeps one entry per path closed and not reopened.
+      lastClosed.delete(path);
     } catch (error) {
       owners.release(path, this);
       await this.#handle?.close().catch(() => undefined);
