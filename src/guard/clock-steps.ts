@@ -106,7 +106,6 @@ export async function refreshClockSteps(ctx: GuardContext): Promise<void> {
   // Those read at start-up counted again: a step two tabs noticed is kept twice, held longer (never shorter).
   const steps = mergeClockSteps(parseClockSteps(text, wall), ctx.stepsBeforeStart, wall);
   ctx.index.holdOpenLonger((stamp) => heldLongerBy(steps, stamp));
-  ctx.openKeptUntil = 0;
 }
 
 /**

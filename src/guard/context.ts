@@ -137,9 +137,10 @@ export interface GuardContext {
   /** Guard time when start-up read the store: a step of the clock since, this guard noticed itself. */
   startedAt: number;
   /**
-   * In a store tabs share, guard time until which open records are kept
-   * whatever their age (0: not held): a live tab writes a step of the clock
-   * it noticed within that time (see refreshClockSteps).
+   * In a store tabs share, guard time from which the open records the index
+   * keeps whatever their age (`index.keepsOpen`) are held by the stored clock
+   * steps instead: a live tab has written a step it noticed by then (see
+   * refreshClockSteps).
    */
   openKeptUntil: number;
   /** A read of the stored steps for `openKeptUntil` is out. */

@@ -7,7 +7,7 @@ import { untrack } from './recover.js';
 import { journal, storageError, write } from './writes.js';
 
 export function prune(ctx: GuardContext, now: number): number {
-  if (ctx.openKeptUntil > 0 && now >= ctx.openKeptUntil && !ctx.refreshingSteps) {
+  if (ctx.index.keepsOpen && now >= ctx.openKeptUntil && !ctx.refreshingSteps) {
     ctx.refreshingSteps = true;
     void refreshClockSteps(ctx).finally(() => (ctx.refreshingSteps = false));
   }
