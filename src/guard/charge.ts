@@ -70,7 +70,7 @@ export async function charge(
     })(),
     () => rescheduleRecovery(ownerOf(ctx)),
   );
-  for (const detail of applied ? notes : []) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId: attempt.id, detail });
+  if (applied) journalNotes(ctx, attempt.id, notes);
   if (answer.timedOut) answer.late.then((late) => lateAnswer(ctx, attempt.id, late)).catch(() => undefined);
   const result: ChargeResult = { status: chargeStatus(record.status), decision, attempt: record };
   if (invalid !== undefined) {
@@ -139,21 +139,32 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
   if (status === 'unknown' || correction) {
     // Through settleAnswer, as a timely answer: a take-over still starting meanwhile is waited for.
     await settleAnswer(ctx, attemptId, settlement.outcome);
-    for (const detail of settlement.notes) journal(ctx, { at: guardNow(ctx), type: 'settle', attemptId, detail });
+    journalNotes(ctx, attemptId, settlement.notes);
   } else if (status !== undefined && status !== settlement.outcome.status) {
     // Settled otherwise meanwhile (a check with the processor found nothing
     // yet): the processor's own answer disagrees. It cannot be applied, and
     // must not be lost: an approval here is money taken, probably twice.
     const answer = settlement.outcome.status;
-    journal(ctx, {
-      at: guardNow(ctx),
+    const owner = ownerOf(ctx);
+    journal(owner, {
+      at: guardNow(owner),
       type: 'settle',
       attemptId,
       from: status,
       detail: `late answer from the processor: '${answer}', after the attempt was settled '${status}'; check the processor's records`,
     });
-    ctx.events.emit({ type: 'late-answer', attemptId, answer, status });
+    owner.events.emit({ type: 'late-answer', attemptId, answer, status });
   }
+}
+
+/**
+ * What an answer could not keep (a detail cut or dropped), journaled by the
+ * guard that recorded it: after a take-over that is the successor, as the
+ * guard the answer came to is fenced and writes nothing.
+ */
+function journalNotes(ctx: GuardContext, attemptId: string, notes: readonly string[]): void {
+  const owner = ownerOf(ctx);
+  for (const detail of notes) journal(owner, { at: guardNow(owner), type: 'settle', attemptId, detail });
 }
 
 /**
