@@ -117,8 +117,6 @@ class FileStoreImpl implements FileStore {
   #meta = new Map<string, string>();
   /** Bytes of complete lines (the next write goes here); record, delete and meta lines, those of them in the log. */
   #n = { size: 0, lines: 0, log: 0 };
-  /** Counts handle switches (compactions), so a reopen that raced one is not kept. */
-  #generation = 0;
   /** A compaction renamed the new file in but could not fsync the directory: the next durable write must. */
   #directoryUnsynced = false;
   /** A failed write may have left bytes past `#size`: cut them before writing again. */
@@ -242,9 +240,12 @@ class FileStoreImpl implements FileStore {
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
     await (this.#ready ??= this.#openOnce());
+    this.#check(operation);
+  }
+  #check(operation: string, open = this.#state === 'open'): void {
     const taken = 'another fileStore in this process took this file over; this one no longer reads or writes';
     if (this.#state === 'fenced') throw storageError('TAKEN_OVER', this.path, `${operation}: ${taken}`);
-    if (this.#state === 'closed') throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
+    if (!open) throw storageError('CLOSED', this.path, `${operation}: the store is closed`);
   }
   async #openOnce(): Promise<void> {
     const [fs, path] = [this.#o.fs, this.path];
@@ -354,22 +355,14 @@ class FileStoreImpl implements FileStore {
   }
   /** Bytes `[from, to)` of the file, in one read issued at once (so a compaction cannot move them meanwhile). */
   async #read(from: number, to: number): Promise<Buffer> {
-    const bytes = Buffer.allocUnsafe(to - from);
-    const handle = await this.#opened();
+    const [bytes, handle] = [Buffer.allocUnsafe(to - from), this.#opened('reading')];
     const { bytesRead: got } = await handle.read(bytes, 0, bytes.length, from).catch(failing('READ_FAILED', this.path, 'reading'));
     if (got < to - from) throw storageError('READ_FAILED', this.path, `reading bytes ${from} to ${to}: the file ends at ${from + got}`);
     return bytes;
   }
-  /** The handle on the file the path names: reopened once after a compaction could not, and never one a later compaction replaced. */
-  async #opened(): Promise<nodeFs.FileHandle> {
-    for (;;) {
-      if (this.#handle) return this.#handle;
-      const generation = this.#generation;
-      const handle = await this.#o.fs.open(this.path, 'r+');
-      if (generation === this.#generation && !this.#handle) return (this.#handle = handle);
-      // Another reopen won, or a compaction switched files meanwhile: this one may name the old file.
-      await handle.close().catch(() => undefined);
-    }
+  /** The handle on the file the path names; none once the store is closed or fenced. */
+  #opened(operation: string): nodeFs.FileHandle {
+    return this.#handle ?? (this.#check(operation, false) as never);
   }
   #warn = (text: string, ...why: [unknown?]) => this.#warnings.push(`${this.path}: ${text}${why.length ? `: ${errorText(why[0])}` : ''}`);
   /** Queues `line`, resolved once it is written and fsynced; if that fails, `abort` undoes what readers saw meanwhile. */
@@ -412,7 +405,7 @@ class FileStoreImpl implements FileStore {
   }
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync = batch.some((item) => item.waiter)): Promise<void> {
-    const handle = await this.#opened();
+    const handle = this.#opened('writing');
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
@@ -465,10 +458,9 @@ class FileStoreImpl implements FileStore {
       const snapshot = { meta: Buffer.byteLength(metas), index: Buffer.byteLength(index), cold: coldBytes, coldLines: cold.length };
       const parts = [Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`), ...lines];
       at = (parts[0] as Buffer).length;
-      out = await fs.open(tmp, 'w', 0o600);
+      out = await fs.open(tmp, 'w+', 0o600);
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
-      await out.close(); // closed twice if the rename fails: the second close's error is dropped
       await fs.rename(tmp, this.path);
     } catch (error) {
       await out?.close().catch(() => undefined);
@@ -478,14 +470,13 @@ class FileStoreImpl implements FileStore {
       this.#warn('compaction failed, will retry later', error);
       return false;
     }
+    // The handle that wrote the new file goes on with it: the path names it now, and no reopen can fail or race.
     // Until the switch below, readers go on with the old handle and offsets: the old file's bytes.
     const old = this.#handle;
-    const next = await fs.open(this.path, 'r+').catch((error: unknown) => void this.#warn('after compaction', error));
     moved.forEach((loc, i) => ([loc.at, loc.len, at] = [at, (lines[i] as Buffer).length - 1, at + (lines[i] as Buffer).length]));
     // The log counts lines appended since: the hot lines copied are not new, and counting them would compact again at once.
     Object.assign(this.#n, { size: at, lines: lines.length + this.#meta.size, log: 0 });
-    [this.#handle, this.#dirtyTail, this.#compactFloor] = [next ?? undefined, false, 0];
-    this.#generation++;
+    [this.#handle, this.#dirtyTail, this.#compactFloor] = [out, false, 0];
     // It starts with this version's header: a mark still waiting to be written is moot.
     this.#retry = this.#retry.filter((item) => item.line !== headerLine());
     await old?.close().catch(() => undefined);
@@ -614,7 +605,6 @@ class FileStoreImpl implements FileStore {
     const handle = await this.#o.fs.open(this.path, 'r+').catch(() => undefined);
     if (!handle) return false;
     [this.#handle, this.#lock, this.#fencedLock, this.#state] = [handle, this.#fencedLock, undefined, 'open'];
-    this.#generation++;
     return true;
   }
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */

@@ -107,11 +107,13 @@ describe('FINDING 1: a snapshot whose cold part was cut short is trusted again o
 });
 
 describe("FINDING 2: a lazy reopen after a failed post-compaction open puts the old file's handle back", () => {
-  // After a compaction whose reopen of the new file fails, #handle is
-  // undefined and #read/#append open it lazily, assigning `this.#handle`
-  // after the await. A read whose open was issued before a second
-  // compaction's rename resolves after it, and overwrites the new file's
-  // handle with one on the renamed-away inode: later puts are fsynced there.
+  // Once: after a compaction whose reopen of the new file failed, a read
+  // reopened it lazily, and one whose open resolved after a second
+  // compaction's rename put a handle on the renamed-away inode back: later
+  // puts were fsynced there. A compaction now keeps the handle that wrote
+  // the new file and opens nothing after the rename; opens of the path that
+  // fail or are slow (below) must still leave every acknowledged put in the
+  // file the path names.
   it('a put acknowledged after the compactions is in the file the path names', async () => {
     const knobs = { failNext: false, gate: undefined as Promise<void> | undefined };
     const fs = {
@@ -136,7 +138,7 @@ describe("FINDING 2: a lazy reopen after a failed post-compaction open puts the 
     for (let i = 0; i < 5; i++) await a.put(cold(`c${i}`, i));
     knobs.failNext = true;
     await a.compact();
-    expect(a.warnings().join('\n')).toMatch(/after compaction: EMFILE/);
+    expect(a.warnings().join('\n')).not.toMatch(/compaction failed/);
     let release!: () => void;
     knobs.gate = new Promise<void>((r) => (release = r));
     const got = a.get('c0');
