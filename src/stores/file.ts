@@ -67,17 +67,14 @@ type Settings = { fs: FileStoreFs; deadLines: number; deadRatio: number; journal
 /**
  * The journal file: lines waiting for the next flush; the head of the last
  * entry queued (what the next one is sealed after); its size in complete
- * lines, and whether a failed write may have left bytes past it.
+ * lines, and whether a failed write may have left bytes past it; the last
+ * flush's error, said by the next append.
  */
 type JournalState = {
   lines: string[];
   head?: JournalHead;
   size: number;
   dirty: boolean;
-  /** The seq of the current file's first sealed line: what `journal-from` becomes when it is rotated. */
-  first?: number;
-  /** The seq of the first sealed line among `lines`. */
-  queuedFirst?: number;
   flush?: Promise<void>;
   handle?: nodeFs.FileHandle;
   error?: unknown;
@@ -209,7 +206,6 @@ class FileStoreImpl implements FileStore {
     // Sealed in call order against the last entry queued: the flushes keep that order.
     const sealed = seal ? seal(entry, journal.head) : entry;
     if (seal) journal.head = headOf(sealed);
-    if (seal) journal.queuedFirst ??= journal.head?.seq;
     journal.lines.push(JSON.stringify(sealed));
     journal.flush ??= this.#flushJournal();
     // Kept, and written with the next flush: the entries are not lost, and the chain has no gap.
@@ -498,27 +494,25 @@ class FileStoreImpl implements FileStore {
   async #flushJournal(): Promise<void> {
     const [journal, path, fs] = [this.#journal, `${this.path}.journal`, this.#o.fs];
     while (journal.lines.length > 0) {
-      const [lines, head, queuedFirst] = [journal.lines.splice(0), journal.head, journal.queuedFirst];
-      journal.queuedFirst = undefined;
+      const [lines, head] = [journal.lines.splice(0), journal.head];
       const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
       try {
         journal.handle ??= await this.#openJournalFile(path);
         if (journal.dirty) await journal.handle.truncate(journal.size);
         if (journal.size > this.#o.journalMax) {
-          // Durable before the rename: from then on the journal files must hold this seq on,
-          // so an emptied or shortened .journal.1 reads as missing, never as rotated.
-          // A file with no sealed line (entries written unsealed): the chain goes on in the new file, from this batch's first sealed seq.
-          const from = journal.first ?? queuedFirst ?? (head ? head.seq + 1 : undefined);
+          // The seq of the file's first sealed line, durable before the rename: from then on the journal files must
+          // hold this seq on, so an emptied or shortened .journal.1 reads as missing, never as rotated. A file
+          // with no sealed line (entries written unsealed): the chain goes on in the new one, from this batch's.
+          const batch = lines.map((line) => headOf(JSON.parse(line) as JournalEntry)?.seq).find((seq) => seq !== undefined);
+          const from = (await firstSeq(fs, path)) ?? batch ?? (head ? head.seq + 1 : undefined);
           if (from !== undefined) {
             await this.#durable('rotating the journal', metaLine(JOURNAL_FROM, `${from}`), () => this.#meta.set(JOURNAL_FROM, `${from}`));
           }
           await journal.handle.close();
           journal.handle = undefined;
           await fs.rename(path, `${path}.1`);
-          journal.first = undefined;
           journal.handle = await this.#openJournalFile(path);
         }
-        journal.first ??= queuedFirst;
         journal.dirty = true;
         await journal.handle.appendFile(bytes);
         await journal.handle.datasync();
@@ -526,7 +520,6 @@ class FileStoreImpl implements FileStore {
         if (head) this.#writeHead(head);
       } catch (error) {
         journal.lines.unshift(...lines);
-        journal.queuedFirst = queuedFirst ?? journal.queuedFirst;
         journal.error = error;
         break;
       }
@@ -580,15 +573,10 @@ class FileStoreImpl implements FileStore {
       (error: unknown) => void this.#warn('journal: could not read its end', error),
     );
     if (!tail) return;
-    journal.first = await firstSeq(this.#o.fs, `${this.path}.journal`).catch(() => undefined);
     if (tail.torn > 0) {
-      const handle = await this.#o.fs.open(`${this.path}.journal`, 'r+');
-      try {
-        await handle.truncate(tail.size);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      journal.handle = await this.#openJournalFile(`${this.path}.journal`);
+      await journal.handle.truncate((journal.size = tail.size));
+      await journal.handle.datasync();
       this.#warn(`journal: torn last line (${tail.torn} bytes, a write cut short by a crash) dropped`);
     }
     if (tail.head && (!stored || tail.head.seq > stored.seq)) {

@@ -82,51 +82,30 @@ export async function* readJournalFiles(files: readonly string[], options: ReadJ
       opened.unshift({ file, handle: seen ? undefined : handle, id });
     }
     for (const { file, handle } of opened) {
-      if (handle) yield* entriesOf(file, handle, options, progress);
+      if (!handle) continue;
+      for await (const { text, number } of linesOf(handle, file, { ...options, progress })) {
+        // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
+        // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
+        // while grep, a person or a first-key-wins parser reads the line otherwise. A CR before the newline
+        // and a byte order mark (a copy through Windows or Notepad) are outside the JSON, and left out.
+        const entry = text === undefined ? undefined : parseObject(text);
+        if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
+        else if (options.onBadLine) options.onBadLine(file, number);
+        else throw storageError('READ_FAILED', file, `line ${number} is not a JSON object as the store writes it (edited or damaged)`);
+      }
     }
   } finally {
     for (const { handle } of opened) await handle?.close().catch(() => undefined);
   }
 }
 
-/** The entries of one open journal file: its lines that are entries as the store writes them. */
-async function* entriesOf(
-  file: string,
-  handle: FileHandle,
-  options: ReadJournalOptions,
-  progress: JournalReadProgress,
-): AsyncGenerator<JournalEntry> {
-  for await (const { text, number } of linesOf(handle, file, { ...options, progress })) {
-    // Only a line as the store writes it (JSON.stringify's) is an entry: the HMAC covers what JSON.parse
-    // reads, so a duplicated key (the last one honest), `1.25e3`, spaces or `\u` escapes would verify
-    // while grep, a person or a first-key-wins parser reads the line otherwise. A CR before the newline
-    // and a byte order mark (a copy through Windows or Notepad) are outside the JSON, and left out.
-    const entry = text === undefined ? undefined : parseObject(text);
-    if (entry && JSON.stringify(entry) === text) yield entry as unknown as JournalEntry;
-    else if (options.onBadLine) options.onBadLine(file, number);
-    else throw storageError('READ_FAILED', file, `line ${number} is not a JSON object as the store writes it (edited or damaged)`);
-  }
-}
-
-/**
- * The complete, non-blank lines of the file at `path`, numbered as in the
- * file; a missing file has none. Bytes after the last newline (a torn or
- * unfinished line) are not a line: `onTornLine` is told. A line's CR before
- * its newline and the file's byte order mark are not part of it. A line
- * longer than `maxLineBytes` comes as `text: undefined`, and is never held
- * whole. Reads on from where it is, never at a position: a pipe
- * (`--journal <(zcat …)`) cannot seek.
- */
-async function* completeLines(
-  path: string,
-  { fs = nodeFs, ...options }: LineOptions & { fs?: Pick<FileStoreFs, 'open'> } = {},
-): AsyncGenerator<{ text: string | undefined; number: number }> {
+/** The complete lines of the file at `path` (see {@link linesOf}); a missing file has none. */
+async function* completeLines(fs: Pick<FileStoreFs, 'open'>, path: string): AsyncGenerator<{ text: string | undefined; number: number }> {
   const handle = await openForReading(fs, path);
-  if (!handle) return;
   try {
-    yield* linesOf(handle, path, options);
+    if (handle) yield* linesOf(handle, path, {});
   } finally {
-    await handle.close().catch(() => undefined);
+    await handle?.close().catch(() => undefined);
   }
 }
 
@@ -140,7 +119,14 @@ async function openForReading(fs: Pick<FileStoreFs, 'open'>, path: string): Prom
   });
 }
 
-/** {@link completeLines} of a file already open. */
+/**
+ * The complete, non-blank lines of an open file, numbered as in the file.
+ * Bytes after the last newline (a torn or unfinished line) are not a line:
+ * `onTornLine` is told. A line's CR before its newline and the file's byte
+ * order mark are not part of it. A line longer than `maxLineBytes` comes as
+ * `text: undefined`, and is never held whole. Reads on from where it is,
+ * never at a position: a pipe (`--journal <(zcat …)`) cannot seek.
+ */
 async function* linesOf(
   handle: FileHandle,
   path: string,
@@ -197,7 +183,7 @@ function parseObject(line: string): Record<string, unknown> | undefined {
  */
 export async function readFileMeta(path: string): Promise<Map<string, string>> {
   const meta = new Map<string, string>();
-  for await (const { text: line } of completeLines(path)) {
+  for await (const { text: line } of completeLines(nodeFs, path)) {
     // Only meta lines are parsed: records, the bulk of the file, are recognised by their first bytes.
     if (line === undefined || !line.startsWith('{"op":"meta"')) continue;
     const parsed = parseLine(line);
@@ -220,32 +206,22 @@ export async function journalTail(fs: FileStoreFs, path: string): Promise<{ head
   return { head: entry && headOf(entry as unknown as JournalEntry), torn: end.torn, size: end.size - end.torn };
 }
 
-/** The last complete line of a file, the bytes after it, and its size; reads backwards a chunk at a time. */
+/** The last complete line of a file, the bytes after it, and its size: reads its end, and further back until the line starts there. */
 async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string | undefined; torn: number; size: number }> {
-  const handle = await fs.open(path, 'r').catch((error: unknown) => {
-    if (errno(error) === 'ENOENT') return undefined;
-    throw storageError('OPEN_FAILED', path, 'opening the journal', error);
-  });
+  const handle = await openForReading(fs, path);
   if (!handle) return { line: undefined, torn: 0, size: 0 };
   try {
     const { size } = await handle.stat();
-    let [tail, torn] = [Buffer.alloc(0), -1];
-    for (let to = size; to > 0;) {
-      const from = Math.max(0, to - 64 * 1024);
-      const chunk = Buffer.allocUnsafe(to - from);
-      await handle.read(chunk, 0, chunk.length, from);
-      tail = Buffer.concat([chunk, tail]);
-      to = from;
-      if (torn < 0) {
-        const nl = tail.lastIndexOf(10);
-        if (nl < 0) continue;
-        torn = tail.length - nl - 1;
-      }
-      const end = tail.length - torn - 1;
+    for (let span = 64 << 10; ; span *= 4) {
+      const tail = Buffer.alloc(Math.min(size, span));
+      await handle.read(tail, 0, tail.length, size - tail.length);
+      const end = tail.lastIndexOf(10);
       const start = end > 0 ? tail.lastIndexOf(10, end - 1) + 1 : 0;
-      if (start > 0 || from === 0) return { line: end > start ? tail.toString('utf8', start, end) : undefined, torn, size };
+      // A line that starts before the bytes read: read further back.
+      if (start > 0 || tail.length === size) {
+        return { line: end > start ? tail.toString('utf8', start, end) : undefined, torn: tail.length - end - 1, size };
+      }
     }
-    return { line: undefined, torn: torn < 0 ? size : torn, size };
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -253,7 +229,7 @@ async function lastLine(fs: FileStoreFs, path: string): Promise<{ line: string |
 
 /** The `seq` of the first sealed line of the journal file at `path` (the first line, unless it holds entries written unsealed). */
 export async function firstSeq(fs: FileStoreFs, path: string): Promise<number | undefined> {
-  for await (const { text } of completeLines(path, { fs })) {
+  for await (const { text } of completeLines(fs, path)) {
     const entry = text === undefined ? undefined : parseObject(text);
     const seq = entry && headOf(entry as unknown as JournalEntry)?.seq;
     if (seq !== undefined) return seq;
