@@ -295,9 +295,9 @@ class FileStoreImpl implements FileStore {
       lastClosed.delete(path);
     } catch (error) {
       owners.release(path, this);
-      await this.#handle?.close().catch(() => undefined);
+      for (const handle of [this.#handle, this.#journal.handle]) await handle?.close().catch(() => undefined);
       await this.#lock?.release().catch(() => undefined);
-      [this.#handle, this.#state] = [undefined, 'closed'];
+      [this.#handle, this.#journal.handle, this.#state] = [undefined, undefined, 'closed'];
       throw error;
     }
   }
