@@ -181,6 +181,14 @@ class FileStoreImpl implements FileStore {
     return due.length;
   }
   async getMeta(key: string): Promise<string | undefined> {
+    // Not opened yet while another store of this process holds the file (a hot reload's first call: its guard
+    // checking the secret): read through that one, the file as it stands, without taking the file from it. A
+    // reload refused there (SECRET_CHANGED) leaves the running till as it was; the next call takes the file over.
+    const holder = this.#ready ? undefined : owners.owner(this.path);
+    if (holder && holder !== this) {
+      await holder.#ready?.catch(() => undefined);
+      if (!this.#ready && holder.#state === 'open' && owners.holds(this.path, holder)) return holder.#meta.get(key);
+    }
     return (await this.#open('getMeta'), this.#meta.get(key));
   }
   async put(record: AttemptRecord): Promise<void> {
@@ -226,7 +234,8 @@ class FileStoreImpl implements FileStore {
     this.#state = 'closed';
     await this.#release();
     await this.#lock?.release().catch(() => undefined);
-    lastClosed.set(this.path, new WeakRef(this));
+    // Never opened (a reload refused at its secret): it superseded nothing, and has nothing to hand on.
+    if (this.#ready) lastClosed.set(this.path, new WeakRef(this));
     // Entries its last flush could not write either: said here, as no later append will say it.
     const { lines, error } = this.#journal;
     if (lines.length > 0 && error !== undefined) {
