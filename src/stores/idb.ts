@@ -176,10 +176,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         const db = await openAt(VERSION).catch((error: unknown) => (nameOf(error) === 'VersionError' ? openAt() : Promise.reject(error)));
         // The engine may close a connection under us (site data cleared,
         // Safari's habit): forget it, and look again at once, so that a
-        // deletion is noticed now rather than at the next sale.
+        // deletion is noticed now rather than at the next sale (a failure is handled: `forget`).
         const lost = () => {
           forget();
-          setTimeout(() => void open().catch(() => undefined), 0);
+          setTimeout(() => void open(), 0);
         };
         db.onclose = lost;
         db.onversionchange = (event) => {
@@ -210,18 +210,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> => {
     const connection = closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB "${name}" is closed`)) : open();
     return connection
-      .then((db) => {
-        let tx: IDBTransaction;
-        try {
-          tx = db.transaction(OBJECT_STORE, mode, { durability });
-        } catch (error) {
-          // Closed by a version change or by the engine: fail this call, reopen on the next.
-          if (opening === connection) opening = undefined;
-          throw error;
-        }
-        return transact(tx, body);
-      })
+      .then((db) => transact(db.transaction(OBJECT_STORE, mode, { durability }), body))
       .catch((error: unknown) => {
+        // Closed by a version change or by the engine: fail this call, reopen on the next.
+        if (opening === connection && nameOf(error) === 'InvalidStateError') opening = undefined;
         throw toStorageError(error, operation, name);
       });
   };
