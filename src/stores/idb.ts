@@ -64,6 +64,8 @@ const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
 /** `m:instance`: the random id a database got when it was created. */
 const INSTANCE = `${META}instance`;
+/** What this store saw as the instance id before its first open. */
+const NOT_OPENED = Symbol('not opened');
 
 /**
  * The schema. Version 2 adds two indexes over the records (other values
@@ -135,8 +137,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   // Each database gets a random instance id when it is created. A database
   // found with another id than the last one this store saw was deleted
   // under it (site data cleared, `indexedDB.deleteDatabase`), whichever tab
-  // created it again.
-  let instance: unknown;
+  // created it again. One found without an id (giving it one failed) and
+  // later with one is another database too.
+  let instance: unknown = NOT_OPENED;
 
   /**
    * Opens at `version`, creating or upgrading the schema. The `IDBFactory`
@@ -190,7 +193,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         const seen = await transact<unknown>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
           read(store, [INSTANCE], ([id]) => done(id)),
         );
-        const recreated = instance !== undefined && seen !== instance;
+        const recreated = instance !== NOT_OPENED && seen !== instance;
         instance = seen;
         void persist();
         if (recreated) notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?)` });
