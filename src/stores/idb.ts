@@ -177,18 +177,14 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       try {
         // Upgraded past ours by a newer release in another tab: use it as it is, as releases before 2 did.
         const db = await openAt(VERSION).catch((error: unknown) => (nameOf(error) === 'VersionError' ? openAt() : Promise.reject(error)));
-        // The engine may close a connection under us (site data cleared,
-        // Safari's habit): forget it, and look again at once, so that a
-        // deletion is noticed now rather than at the next sale (a failure is handled: `forget`).
-        const lost = () => {
+        // Another tab upgrades or deletes the database (versionchange), or the engine closed
+        // the connection under us (site data cleared, Safari's habit): let go of it, and open
+        // it again at once (a failure is handled: `forget`), so that a deletion is noticed now
+        // rather than at the next sale, and an upgrade is not blocked.
+        db.onclose = db.onversionchange = () => {
+          db.close();
           forget();
           setTimeout(() => void open(), 0);
-        };
-        db.onclose = lost;
-        db.onversionchange = (event) => {
-          db.close();
-          if (event.newVersion === null) lost();
-          else forget();
         };
         const seen = await transact<unknown>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
           read(store, [INSTANCE], ([id]) => done(id)),
