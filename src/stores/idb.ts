@@ -179,12 +179,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         const db = await openAt(VERSION).catch((error: unknown) => (nameOf(error) === 'VersionError' ? openAt() : Promise.reject(error)));
         // Another tab upgrades or deletes the database (versionchange), or the engine closed
         // the connection under us (site data cleared, Safari's habit): let go of it, and open
-        // it again at once (a failure is handled: `forget`), so that a deletion is noticed now
-        // rather than at the next sale, and an upgrade is not blocked.
+        // it again at once unless the store was closed (a failure is handled: `forget`), so that
+        // a deletion is noticed now rather than at the next sale, and an upgrade is not blocked.
         db.onclose = db.onversionchange = () => {
           db.close();
           forget();
-          setTimeout(() => void open(), 0);
+          setTimeout(() => closed || void open(), 0);
         };
         const seen = await transact<unknown>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
           read(store, [INSTANCE], ([id]) => done(id)),
