@@ -1,3 +1,4 @@
+import { promisifyRequest } from 'idb-keyval';
 import { GuardStorageError, invalidOption } from '../errors.js';
 import { storeOptions } from '../snapshot.js';
 import { claimOf, orderKey, staysFiled } from '../claims.js';
@@ -5,8 +6,7 @@ import { isOpen } from '../lifecycle.js';
 import { JOURNAL_FROM, JOURNAL_HEAD, headText, parseJournalHead } from '../journal/chain.js';
 import type { AttemptRecord, Claim, GuardStore, JournalEntry, JournalSeal, StoreChange } from '../types.js';
 import { recordProblem } from '../record.js';
-import { BY_STATE, BY_TIME, connect } from './idb/connection.js';
-import { toStorageError, unavailable } from './idb/errors.js';
+import { nameOf, toStorageError } from './idb/errors.js';
 
 export interface IndexedDbStoreOptions {
   /**
@@ -52,13 +52,32 @@ const CLAIM = 'c:';
 const HELD = 'h:';
 /** `j:~<seq>` → a journal entry on the chain; `j:<time>-<tab><n>` → one of a release before it. */
 const JOURNAL = 'j:';
-/** Sealed entries, keyed by seq in base 36 (after the time-keyed entries of releases before the chain: '~' sorts last). */
+/**
+ * Sealed entries, keyed by seq in base 36, fixed width: after the time-keyed
+ * entries of releases before the chain ('~' sorts after base 36), in seq order.
+ */
 const SEALED = `${JOURNAL}~`;
-/** `m:<key>` → metadata (the key check value). */
+/** `m:<key>` → metadata (the key check value, `m:instance`). */
 const META = 'm:';
 /** `r:<id>` → an AttemptRecord. */
 const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
+/** `m:instance`: the random id a database got when it was created. */
+const INSTANCE = `${META}instance`;
+/** What this store saw as the instance id before its first open. */
+const NOT_OPENED = Symbol('not opened');
+
+/**
+ * The schema. Version 2 adds two indexes over the records (other values
+ * lack the key paths, so they are not indexed): `updatedAt`, for the records
+ * changed since a time (start-up) or before one (pruning), and `state`,
+ * `[status, kind]`, for the open ones and the approved refunds, whatever
+ * their age. The engine keeps both current for every writer, a tab still
+ * running an older release included.
+ */
+const VERSION = 2;
+const BY_TIME = 'updatedAt';
+const BY_STATE = 'state';
 /**
  * The `[status, kind]` of the records `isHot` keeps at any age: open ones,
  * and approved refunds (start-up re-counts them on their sale). Read from
@@ -99,13 +118,11 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   options = storeOptions(options, { indexedDB: 'ref' });
   const name = options.name ?? 'pos-duplicate-guard';
   const journalLimit = options.journalLimit ?? 10_000;
-  if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) {
-    invalidOption('journalLimit', 'an integer >= 1 (the entries kept, oldest dropped first)', journalLimit);
-  }
+  if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) invalidOption('journalLimit', 'an integer >= 1', journalLimit);
   // Trimming walks the journal's keys, so do it once per tenth of the limit, not per entry.
   const trimEvery = Math.ceil(journalLimit / 10);
   // Tells this store's broadcasts and journal keys from another tab's.
-  const tag = Math.random().toString(36).slice(2, 8);
+  const tag = randomId().slice(0, 6);
 
   let persisted: Promise<boolean | undefined> | undefined;
   const persist = () => (persisted ??= askPersistence());
@@ -113,25 +130,92 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const notify = (change: StoreChange): void => {
     for (const listener of listeners) listener(change);
   };
-  const connection = connect(
-    () => resolveFactory(options.indexedDB, name),
-    name,
-    OBJECT_STORE,
-    () => void persist(),
-    () => notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?) and created anew` }),
-  );
   let channel: BroadcastChannel | undefined;
   let journalSeq = 0;
   let closed = false;
+  let opening: Promise<IDBDatabase> | undefined;
+  // Each database gets a random instance id when it is created. A database
+  // found with another id than the last one this store saw was deleted
+  // under it (site data cleared, `indexedDB.deleteDatabase`), whichever tab
+  // created it again. One found without an id (giving it one failed) and
+  // later with one is another database too.
+  let instance: unknown = NOT_OPENED;
 
-  /** Runs `body` as one transaction; IndexedDB errors become `GuardStorageError`s. */
-  const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> =>
-    (closed
-      ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB store "${name}" is closed`))
-      : connection.use(mode, (store) => commit(store, body), durability)
-    ).catch((error: unknown) => {
-      throw toStorageError(error, operation, name);
-    });
+  /**
+   * Opens at `version`, creating or upgrading the schema. The `IDBFactory`
+   * is read at first use (importing this in Node or during SSR never touches
+   * `indexedDB`; a sandboxed frame may throw on mere access).
+   */
+  const openAt = (version?: number): Promise<IDBDatabase> => {
+    const request = (options.indexedDB ?? globalThis.indexedDB).open(name, version);
+    request.onupgradeneeded = (event) => {
+      // Version 1 (releases before history) is the object store alone: its
+      // records are indexed as they are, so nothing is rewritten and the
+      // instance id stays (an upgrade is not a wipe). A database without
+      // one (created by a release before it) is given one: `add` fails on
+      // an id already there, and that failure must not abort the upgrade.
+      const store =
+        event.oldVersion < 1
+          ? request.result.createObjectStore(OBJECT_STORE)
+          : (request.transaction as IDBTransaction).objectStore(OBJECT_STORE);
+      store.add(randomId(), INSTANCE).onerror = (error) => error.preventDefault();
+      // Guarded: a database created by the version-less open below has them already.
+      if (!store.indexNames.contains(BY_TIME)) store.createIndex(BY_TIME, BY_TIME);
+      if (!store.indexNames.contains(BY_STATE)) store.createIndex(BY_STATE, ['status', 'kind']);
+    };
+    return promisifyRequest(request);
+  };
+
+  /**
+   * The connection, opened at first use and again after it was lost. Unlike
+   * idb-keyval's `createStore`, a connection another tab needs to upgrade or
+   * delete is released instead of blocking that tab.
+   */
+  const open = (): Promise<IDBDatabase> => {
+    if (opening) return opening;
+    const current = (async () => {
+      try {
+        // Upgraded past ours by a newer release in another tab: use it as it is, as releases before 2 did.
+        const db = await openAt(VERSION).catch((error: unknown) => (nameOf(error) === 'VersionError' ? openAt() : Promise.reject(error)));
+        // Another tab upgrades or deletes the database (versionchange), or the engine closed
+        // the connection under us (site data cleared, Safari's habit): let go of it, and open
+        // it again at once unless the store was closed (a failure is handled: `forget`), so that
+        // a deletion is noticed now rather than at the next sale, and an upgrade is not blocked.
+        db.onclose = db.onversionchange = () => {
+          db.close();
+          forget();
+          setTimeout(() => closed || void open(), 0);
+        };
+        const seen = await transact<unknown>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
+          read(store, [INSTANCE], ([id]) => done(id)),
+        );
+        const recreated = instance !== NOT_OPENED && seen !== instance;
+        instance = seen;
+        void persist();
+        if (recreated) notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?)` });
+        return db;
+      } catch (error) {
+        throw toStorageError(error, 'open', name, 'UNAVAILABLE');
+      }
+    })();
+    const forget = () => {
+      if (opening === current) opening = undefined;
+    };
+    current.catch(forget);
+    return (opening = current);
+  };
+
+  /** Runs `body` as one transaction, in call order with the others; IndexedDB errors become `GuardStorageError`s. */
+  const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> => {
+    const connection = closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB "${name}" is closed`)) : open();
+    return connection
+      .then((db) => transact(db.transaction(OBJECT_STORE, mode, { durability }), body))
+      .catch((error: unknown) => {
+        // Closed by a version change or by the engine: fail this call, reopen on the next.
+        if (opening === connection && nameOf(error) === 'InvalidStateError') opening = undefined;
+        throw toStorageError(error, operation, name);
+      });
+  };
 
   const post = (message: Broadcast): void => {
     try {
@@ -149,24 +233,21 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   const get = (id: string): Promise<AttemptRecord | undefined> =>
     value('get', RECORD + id).then((found) => (isRecord(found) ? found : undefined));
 
-  /** The record as the database holds it now, for a tab that was told it changed. */
-  const reread = (id: string): void => {
-    get(id).then(
-      (record) => record && notify({ type: 'record', record }),
-      () => undefined, // the next claim reads it anyway
-    );
-  };
-
   const openChannel = (): BroadcastChannel | undefined => {
     if (channel || closed || typeof BroadcastChannel === 'undefined') return channel;
     channel = new BroadcastChannel(`pos-duplicate-guard:${name}`);
     // Node keeps a process alive while a channel is open; a store must not.
     (channel as { unref?: () => void }).unref?.();
-    channel.onmessage = (event: MessageEvent<unknown>) => {
-      const message = event.data as { from?: unknown; id?: unknown; unpersisted?: unknown } | null;
-      if (typeof message !== 'object' || message === null || message.from === tag) return;
-      if (typeof message.id === 'string') reread(message.id);
-      else if (isRecord(message.unpersisted)) notify({ type: 'unpersisted', record: message.unpersisted });
+    channel.onmessage = ({ data }: MessageEvent<unknown>) => {
+      const message = data as { from?: unknown; id?: unknown; unpersisted?: unknown } | null | undefined;
+      if (message?.from === tag) return;
+      // The record as the database holds it now (if the read fails, the next claim reads it anyway).
+      if (typeof message?.id === 'string') {
+        get(message.id).then(
+          (record) => record && notify({ type: 'record', record }),
+          () => undefined,
+        );
+      } else if (isRecord(message?.unpersisted)) notify({ type: 'unpersisted', record: message.unpersisted });
     };
     return channel;
   };
@@ -175,44 +256,24 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     name,
 
     load: (scope) =>
-      scope
-        ? run<Map<string, AttemptRecord>>('load', 'readonly', (store, done) => {
-            // At start-up with history: the hot records only, from the two
-            // indexes, never the whole history (nor the journal, which
-            // appendJournal trims). A record both open and recent comes once.
-            const hot = new Map<string, AttemptRecord>();
-            const add = (value: unknown) => {
-              if (isRecord(value)) hot.set(value.id, value);
-            };
-            done(hot);
-            for (const state of HOT_STATES) {
-              const request = store.index(BY_STATE).getAll(state);
-              request.onsuccess = () => request.result.forEach(add);
-            }
-            // Newest first, up to the first one updated before `since`: no IDBKeyRange,
-            // which is not a global where the factory is injected.
-            walk(
-              store.index(BY_TIME).openCursor(null, 'prev'),
-              (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()),
-            );
-          }).then((hot) => [...hot.values()])
-        : run<AttemptRecord[]>('load', 'readwrite', (store, done) => {
-            const keys = store.getAllKeys();
-            const values = store.getAll();
-            values.onsuccess = () => {
-              const records: AttemptRecord[] = [];
-              const journal: IDBValidKey[] = [];
-              keys.result.forEach((key, i) => {
-                const value: unknown = values.result[i];
-                if (typeof key !== 'string') return;
-                if (key.startsWith(RECORD) && isRecord(value)) records.push(value);
-                else if (key.startsWith(JOURNAL)) journal.push(key);
-              });
-              // Keys come sorted, so the oldest entries come first.
-              dropOldest(store, journal, journalLimit);
-              done(records);
-            };
-          }),
+      run<Map<string, AttemptRecord>>('load', scope ? 'readonly' : 'readwrite', (store, done) => {
+        // A record both open and recent comes once.
+        const found = new Map<string, AttemptRecord>();
+        const add = (value: unknown) => isRecord(value) && found.set(value.id, value);
+        done(found);
+        // Without `scope`: every record (claim lists, metadata and journal entries are no records),
+        // and the journal trimmed to `journalLimit`. At start-up with history: the hot records only,
+        // from the two indexes, never the whole history (nor the journal, which appendJournal trims).
+        const requests = scope ? HOT_STATES.map((state) => store.index(BY_STATE).getAll(state)) : [store.getAll()];
+        for (const request of requests) request.onsuccess = () => request.result.forEach(add);
+        if (!scope) return trimJournal(store, journalLimit);
+        // Newest first, up to the first one updated before `since`: no IDBKeyRange,
+        // which is not a global where the factory is injected.
+        walk(
+          store.index(BY_TIME).openCursor(null, 'prev'),
+          (cursor) => (cursor.key as number) >= scope.since && (add(cursor.value), cursor.continue()),
+        );
+      }).then((found) => [...found.values()]),
 
     put: (record) => run('put', 'readwrite', (store) => write(store, record), 'strict').then(() => announce(record)),
 
@@ -258,8 +319,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
 
     appendJournal: (entry: JournalEntry, seal?: JournalSeal) =>
       run('appendJournal', 'readwrite', (store) => {
-        journalSeq++;
-        if (journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
+        if (++journalSeq % trimEvery === 0) trimJournal(store, journalLimit);
         // Base 36, fixed width: keys sort by time and carry no long digit runs
         // (so a scan of the database for PAN-like numbers stays meaningful).
         const at = Math.max(0, entry.at).toString(36).padStart(9, '0');
@@ -268,8 +328,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         // too: every tab extends one chain, and the head is never ahead of the entries (or behind them).
         read(store, [META + JOURNAL_HEAD], ([text]) => {
           const sealed = seal(entry, parseJournalHead(typeof text === 'string' ? text : undefined));
-          // Keyed by seq, after the time-keyed entries of releases before the chain ('~' sorts after base 36).
-          store.put(sealed, `${SEALED}${sealed.seq.toString(36).padStart(9, '0')}`);
+          store.put(sealed, SEALED + sealed.seq.toString(36).padStart(9, '0'));
           store.put(headText(sealed), META + JOURNAL_HEAD);
         });
       }),
@@ -278,46 +337,41 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       run<JournalEntry[]>('journal', 'readonly', (store, done) => {
         const entries: JournalEntry[] = [];
         done(entries);
-        // Jumps to the journal's key range with `continue`: `IDBKeyRange` is not a global where the factory is injected.
-        walk(store.openCursor(), (cursor) => {
-          const key = cursor.key;
-          if (typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
-          if (typeof key !== 'string' || !key.startsWith(JOURNAL)) return;
-          entries.push(cursor.value as JournalEntry);
-          cursor.continue();
-        });
+        walkJournal(store.openCursor(), (cursor) => entries.push(cursor.value as JournalEntry));
       }),
 
     claim: (claim, judge) => {
-      const keys = claim.keys.map((key) => CLAIM + key);
       let failure: { error: unknown } | undefined;
       let written: readonly AttemptRecord[] = [];
       return run<boolean>(
         'claim',
         'readwrite',
-        (store, done) => {
+        (store, done) =>
           // Every read and write below happens in this one read-write
           // transaction, issued from request callbacks (never after an await),
           // and IndexedDB runs overlapping read-write transactions one at a
           // time: of two tabs claiming one sale, the second sees the first's
           // record, and the guard's rules judge it before anything is written.
-          related(store, keys, claim.ids, (records) => {
-            try {
-              written = judge(records) ?? [];
-            } catch (error) {
-              failure = { error };
-              store.transaction.abort();
-              return;
-            }
-            done(written.length > 0);
-            // Lists stay short without pruning here: settling or deleting a record unfiles it.
-            for (const record of written) write(store, record);
-          });
-        },
+          related(
+            store,
+            claim.keys.map((key) => CLAIM + key),
+            claim.ids,
+            (records) => {
+              try {
+                written = judge(records) ?? [];
+              } catch (error) {
+                failure = { error };
+                return store.transaction.abort();
+              }
+              done(written.length > 0);
+              // Lists stay short without pruning here: settling or deleting a record unfiles it.
+              for (const record of written) write(store, record);
+            },
+          ),
         'strict',
       ).then(
         (admitted) => {
-          for (const record of written) announce(record);
+          written.forEach(announce);
           return admitted;
         },
         (error: unknown) => {
@@ -344,7 +398,11 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
       listeners.clear();
       channel?.close();
       channel = undefined;
-      connection.close();
+      opening?.then(
+        (db) => db.close(),
+        () => undefined,
+      );
+      opening = undefined;
     },
   };
 }
@@ -358,14 +416,13 @@ type Body<T> = (store: IDBObjectStore, done: (value: T) => void) => void;
  * commit aborts the whole transaction, and `tx.error` names the real cause
  * (requests only say AbortError).
  */
-function commit<T>(store: IDBObjectStore, body: Body<T>): Promise<T> {
+function transact<T>(tx: IDBTransaction, body: Body<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const tx = store.transaction;
     let result: T | undefined;
-    tx.oncomplete = () => resolve(result as T);
-    tx.onabort = () => reject(tx.error ?? new DOMException('aborted', 'AbortError'));
+    // idb-keyval's promise of a request serves a transaction too (complete, or abort with its error).
+    promisifyRequest(tx).then(() => resolve(result as T), reject);
     try {
-      body(store, (value) => (result = value));
+      body(tx.objectStore(OBJECT_STORE), (value) => (result = value));
     } catch (error) {
       // A request on a transaction that already aborted throws: the abort's reason is the real one.
       if (!tx.error) reject(error);
@@ -373,18 +430,24 @@ function commit<T>(store: IDBObjectStore, body: Body<T>): Promise<T> {
   });
 }
 
-/** Reads `keys` in order, then calls `next` from the last request's callback, while the transaction is still active. */
+/**
+ * Reads `keys`, then calls `next` from the last request's callback, while the
+ * transaction is still active: a transaction's requests succeed in the order
+ * they were made, so the others have by then.
+ */
 function read(store: IDBObjectStore, keys: readonly string[], next: (values: unknown[]) => void): void {
-  if (keys.length === 0) return next([]);
-  const values: unknown[] = [];
-  let left = keys.length;
-  keys.forEach((key, i) => {
-    const request = store.get(key);
-    request.onsuccess = () => {
-      values[i] = request.result;
-      if (--left === 0) afterAbort(() => next(values));
-    };
-  });
+  const requests = keys.map((key) => store.get(key));
+  const last = requests.at(-1);
+  if (!last) return next([]);
+  last.onsuccess = () => {
+    // The transaction may have aborted meanwhile (a full disk): its further requests then
+    // throw, and the abort itself, not that throw, is what the transaction reports.
+    try {
+      next(requests.map((request) => request.result as unknown));
+    } catch (error) {
+      if (!['TransactionInactiveError', 'InvalidStateError'].includes(nameOf(error))) throw error;
+    }
+  };
 }
 
 /** The records filed under `keys` (prefixed claim keys) and those named by `ids`, each once. */
@@ -400,22 +463,24 @@ function related(store: IDBObjectStore, keys: readonly string[], ids: readonly s
 }
 
 /** Hands `visit` each position of a cursor, which it moves on (`continue`) or leaves, ending the walk. */
-function walk(request: IDBRequest<IDBCursorWithValue | null>, visit: (cursor: IDBCursorWithValue) => unknown): void {
+function walk<C extends IDBCursor>(request: IDBRequest<C | null>, visit: (cursor: C) => unknown): void {
   request.onsuccess = () => request.result && visit(request.result);
 }
 
 /**
- * Runs a request callback whose transaction may have aborted meanwhile (a
- * full disk): its further requests then throw, and the abort itself, not
- * that throw, is what the transaction reports.
+ * Hands `each` the journal's positions, oldest first, then calls `end`. Jumps
+ * to the journal's key range with `continue`: `IDBKeyRange` is not a global
+ * where the factory is injected.
  */
-function afterAbort(body: () => void): void {
-  try {
-    body();
-  } catch (error) {
-    const name = (error as { name?: unknown } | null)?.name;
-    if (name !== 'TransactionInactiveError' && name !== 'InvalidStateError') throw error;
-  }
+function walkJournal<C extends IDBCursor>(request: IDBRequest<C | null>, each: (cursor: C) => void, end?: () => void): void {
+  request.onsuccess = () => {
+    const cursor = request.result;
+    const key = cursor?.key;
+    if (cursor && typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
+    if (!cursor || typeof key !== 'string' || !key.startsWith(JOURNAL)) return end?.();
+    each(cursor);
+    cursor.continue();
+  };
 }
 
 /**
@@ -429,12 +494,7 @@ function write(store: IDBObjectStore, record: AttemptRecord): void {
   if (!staysFiled(record)) return release(store, record.id);
   const keys = claimOf(record).keys.map((key) => CLAIM + key);
   store.put(keys, HELD + record.id);
-  read(store, keys, (lists) => {
-    lists.forEach((list, i) => {
-      const ids = idsOf(list);
-      if (!ids.includes(record.id)) store.put([...ids, record.id], keys[i]);
-    });
-  });
+  refile(store, keys, record.id, true);
 }
 
 /**
@@ -446,16 +506,21 @@ function release(store: IDBObjectStore, id: string): void {
   read(store, [HELD + id], ([keys]) => {
     if (!Array.isArray(keys)) return;
     store.delete(HELD + id);
-    read(store, keys as string[], (lists) => {
-      lists.forEach((list, i) => {
-        const ids = idsOf(list);
-        if (!ids.includes(id)) return;
-        const rest = ids.filter((other) => other !== id);
-        if (rest.length === 0) store.delete(keys[i] as string);
-        else store.put(rest, keys[i] as string);
-      });
-    });
+    refile(store, keys as string[], id, false);
   });
+}
+
+/** Adds `id` to the lists under `keys`, or takes it out of them (deleting a list left empty); a list already right is not written. */
+function refile(store: IDBObjectStore, keys: readonly string[], id: string, add: boolean): void {
+  read(store, keys, (lists) =>
+    lists.forEach((list, i) => {
+      const ids = idsOf(list);
+      if (ids.includes(id) === add) return;
+      const next = add ? [...ids, id] : ids.filter((other) => other !== id);
+      if (next.length > 0) store.put(next, keys[i]);
+      else store.delete(keys[i] as string);
+    }),
+  );
 }
 
 /** The ids filed under a claim key (a single id, as releases before 0.2 wrote it, reads as one). */
@@ -465,62 +530,39 @@ function idsOf(value: unknown): string[] {
 }
 
 /**
- * Deletes the oldest journal entries beyond `limit`. Walks keys with a cursor
- * that jumps to the journal's range, since `IDBKeyRange` is not a global where
- * the factory is injected.
+ * Deletes the oldest journal entries beyond `limit`, and when sealed entries
+ * go, records where the chain now starts (`journal-from`, in the same
+ * transaction): a verifier then tells this trim from someone deleting the
+ * first entries kept, which reads as `missing`. Keys sort oldest first, the
+ * sealed ones last: when one of them is dropped, the first key kept is sealed.
  */
 function trimJournal(store: IDBObjectStore, limit: number): void {
-  const keys: IDBValidKey[] = [];
-  const request = store.openKeyCursor();
-  request.onsuccess = () => {
-    const cursor = request.result;
-    const key = cursor?.key;
-    if (cursor && typeof key === 'string' && key < JOURNAL) return cursor.continue(JOURNAL);
-    if (cursor && typeof key === 'string' && key.startsWith(JOURNAL)) {
-      keys.push(key);
-      return cursor.continue();
-    }
-    dropOldest(store, keys, limit);
-  };
-}
-
-/**
- * Deletes the journal keys (sorted, oldest first) beyond `limit`, and when
- * sealed entries go, records where the chain now starts (`journal-from`, in
- * the same transaction): a verifier then tells this trim from someone
- * deleting the first entries kept, which reads as `missing`.
- */
-function dropOldest(store: IDBObjectStore, keys: readonly IDBValidKey[], limit: number): void {
-  const dropped = keys.slice(0, -limit);
-  for (const key of dropped) store.delete(key);
-  const firstKept = keys.slice(-limit).find((key) => typeof key === 'string' && key.startsWith(SEALED));
-  if (firstKept !== undefined && dropped.some((key) => typeof key === 'string' && key.startsWith(SEALED))) {
-    store.put(`${parseInt((firstKept as string).slice(SEALED.length), 36)}`, META + JOURNAL_FROM);
-  }
-}
-
-function resolveFactory(injected: IDBFactory | undefined, name: string): IDBFactory {
-  let factory: IDBFactory | undefined;
-  let failure: unknown;
-  try {
-    factory = injected ?? globalThis.indexedDB;
-  } catch (error) {
-    // Some sandboxed frames throw SecurityError on mere access.
-    failure = error;
-  }
-  if (factory) return factory;
-  throw unavailable(`IndexedDB is unavailable here, so indexedDbStore("${name}") cannot persist (in Node, use fileStore)`, failure);
+  const keys: string[] = [];
+  walkJournal(
+    store.openKeyCursor(),
+    (cursor) => keys.push(cursor.key as string),
+    () => {
+      const cut = keys.length - limit;
+      if (cut <= 0) return;
+      for (const key of keys.slice(0, cut)) store.delete(key);
+      if ((keys[cut - 1] as string).startsWith(SEALED)) {
+        store.put(`${parseInt((keys[cut] as string).slice(SEALED.length), 36)}`, META + JOURNAL_FROM);
+      }
+    },
+  );
 }
 
 /** `navigator.storage.persist()`: asks the browser not to evict this origin's data under storage pressure. */
 async function askPersistence(): Promise<boolean | undefined> {
-  const storage = typeof navigator === 'undefined' ? undefined : (navigator as Partial<Navigator>).storage;
   try {
-    return await storage?.persist?.();
+    // No `navigator` (Node 20) throws here too: no Storage API.
+    return await (navigator.storage as Partial<StorageManager> | undefined)?.persist?.();
   } catch {
     return undefined;
   }
 }
+
+const randomId = (): string => Math.random().toString(36).slice(2);
 
 /** A structurally plausible record: what another tab or an older version wrote is not trusted blindly. */
 function isRecord(value: unknown): value is AttemptRecord {

@@ -2,24 +2,22 @@ import { GuardStorageError, errorText } from '../../errors.js';
 
 /**
  * Turns whatever IndexedDB threw into a `GuardStorageError` a till operator
- * can act on, keeping the original as `cause`. The guard then applies
- * `onStorageError` (SPEC §3 `STORAGE_UNAVAILABLE`).
+ * can act on: the message names the database, the operation and the
+ * original error, which is also the `cause`. The guard then applies
+ * `onStorageError` (SPEC §3 `STORAGE_UNAVAILABLE`). `code` is given for a
+ * failure to open (no IndexedDB here, a sandboxed frame, a private mode that
+ * refuses storage); otherwise it is read off the error.
  */
-export function toStorageError(error: unknown, operation: string, dbName: string): GuardStorageError {
+export function toStorageError(error: unknown, operation: string, dbName: string, code?: 'UNAVAILABLE'): GuardStorageError {
   if (error instanceof GuardStorageError) return error;
   const name = nameOf(error);
-  const where = `IndexedDB "${dbName}" (${operation})`;
-  if (isQuotaError(error)) {
-    return new GuardStorageError('QUOTA_EXCEEDED', `${where}: storage quota exceeded; free disk space or clear old site data`, {
-      cause: error,
-    });
-  }
-  // What engines throw on a connection closed under us (site data cleared,
-  // a version change, Safari dropping it): the next call reopens.
-  if (name === 'InvalidStateError') {
-    return new GuardStorageError('CLOSED', `${where}: connection closed; the next call reopens it`, { cause: error });
-  }
-  return new GuardStorageError('STORE_FAILED', `${where} failed: ${name}: ${errorText(error)}`, { cause: error });
+  return new GuardStorageError(
+    // InvalidStateError: what engines throw on a connection closed under us (site data cleared,
+    // a version change, Safari dropping it); the next call reopens it.
+    code ?? (isQuotaError(error) ? 'QUOTA_EXCEEDED' : name === 'InvalidStateError' ? 'CLOSED' : 'STORE_FAILED'),
+    `IndexedDB "${dbName}" ${code ? 'is unavailable here' : 'failed'} (${operation}): ${name}: ${errorText(error)}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -36,11 +34,7 @@ export function isQuotaError(error: unknown): boolean {
   );
 }
 
-export function unavailable(message: string, cause?: unknown): GuardStorageError {
-  return new GuardStorageError('UNAVAILABLE', message, { cause });
-}
-
-function nameOf(error: unknown): string {
+export function nameOf(error: unknown): string {
   const name = (error as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : 'Error';
 }

@@ -1,12 +1,17 @@
 /**
  * A database deleted under two live tabs (site data cleared) is noticed only
- * by the connection that reopens it first (src/stores/idb/connection.ts:
+ * by the connection that reopens it first (then in src/stores/idb/connection.ts:
  * `recreated = opened && event.oldVersion === 0`). Every other tab reopens an
  * existing, empty database, never hears 'wiped' and never writes back what
  * it holds, so its charge in flight vanishes from IndexedDB, and the claim in
  * any other tab allows the same sale again.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { forceCloseDatabase } from 'fake-indexeddb';
+import type { StoreChange } from '../../../src/index.js';
+import { indexedDbStore } from '../../../src/idb.js';
+import { asPromise } from '../../helpers/raw-idb.js';
+import { sampleRecord } from '../../helpers/records.js';
 import { MASTERCARD, sale } from '../../helpers/guard.js';
 import { deleteDatabase, freshDb, settle, tab } from '../../helpers/tabs.js';
 
@@ -48,5 +53,37 @@ describe('a wiped database under two tabs', () => {
     await settle(50);
     const again = await c.guard.begin(sale());
     expect(again.verdict).toBe('block');
+  });
+});
+
+describe('a database without an instance id (giving it one failed, or a tool deleted it)', () => {
+  it('is not reported wiped when reopened as it is, and is when deleted and created again', async () => {
+    const db = freshDb();
+    const first = indexedDbStore(db);
+    await first.put(sampleRecord('a'));
+    await first.close();
+    const raw = await asPromise(db.indexedDB.open(db.name));
+    await new Promise((resolve, reject) => {
+      const tx = raw.transaction('guard', 'readwrite');
+      tx.objectStore('guard').delete('m:instance');
+      tx.oncomplete = resolve;
+      tx.onabort = () => reject(tx.error);
+    });
+    raw.close();
+
+    const open = vi.spyOn(db.indexedDB, 'open');
+    const store = indexedDbStore(db);
+    const heard: StoreChange[] = [];
+    store.subscribe((change) => heard.push(change));
+    await store.put(sampleRecord('b'));
+    // The engine drops the connection: the store reopens the same database, still without an id.
+    forceCloseDatabase((open.mock.results[0]?.value as IDBOpenDBRequest).result as unknown as Parameters<typeof forceCloseDatabase>[0]);
+    await store.put(sampleRecord('c'));
+    expect(heard).toEqual([]);
+
+    await deleteDatabase(db);
+    await store.put(sampleRecord('d'));
+    await vi.waitFor(() => expect(heard).toEqual([expect.objectContaining({ type: 'wiped' })]));
+    await store.close();
   });
 });
