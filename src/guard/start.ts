@@ -4,7 +4,7 @@
  */
 import { GuardConfigError } from '../errors.js';
 import { makeRecord, recordProblem } from '../record.js';
-import type { AttemptRecord, StoreOwner } from '../types.js';
+import type { AttemptRecord, GuardStore, StoreOwner } from '../types.js';
 import {
   HISTORY_PRUNE_EVERY_MS,
   KEY_CHECK,
@@ -55,14 +55,28 @@ export async function hydrate(ctx: GuardContext): Promise<void> {
     // Attached, but not started (SECRET_CHANGED, a load that failed), and no other guard runs over it: a
     // store several terminals share holds the terminal (and its connections) until closed, which would
     // refuse this terminal id to the next store made for it (the corrected configuration) as LOCKED.
-    // Likewise when the guards it fenced have all closed meanwhile: their close left the store to this start.
-    if (owner === undefined && (store.attach || ctx.fenced)) await giveBack(ctx);
+    // Likewise when the guards it fenced have all closed meanwhile: their close left the store to this start;
+    // and when it took its storage over from another store object whose guard runs (a hot reload of a
+    // fileStore refused, e.g. SECRET_CHANGED): closed, it hands the file back, and that till goes on.
+    if (owner === undefined && (store.attach || ctx.fenced || supersedesRunning(store))) await giveBack(ctx);
     // Another guard runs over it (the one this start fenced, handed it back, or that it never fenced):
     // the store serves that guard's window, retention and clock again, not the refused ones.
     else if (store.attach && owner && owner !== ctx.guard) await reattach(contextOf(owner));
     throw error;
   } finally {
     startsInProgress.delete(starting);
+  }
+}
+
+/** Whether `store` took its storage over from another store object that a guard, not closed, still runs over. */
+function supersedesRunning(store: GuardStore): boolean {
+  try {
+    const older = store.supersedes?.();
+    const guard = older && owners.owner(older);
+    return guard !== undefined && !contextOf(guard).closed;
+  } catch {
+    // The store's own supersedes failing: what the start failed for is what is reported.
+    return false;
   }
 }
 

@@ -127,6 +127,10 @@ class FileStoreImpl implements FileStore {
   /** After a failed compaction, wait for this many lines before trying again. */
   #compactFloor = 0;
   #journal: JournalState = { lines: [], size: 0, dirty: false };
+  /** Whether it appended to the data file or rewrote it: a store that did not can hand the file back (see #handBack). */
+  #wrote = false;
+  /** Whether a guard loaded from it: one that did not (its start refused, e.g. SECRET_CHANGED) hands the file back on close. */
+  #loaded = false;
 
   constructor(path: string, settings: Settings) {
     this.path = path;
@@ -134,6 +138,7 @@ class FileStoreImpl implements FileStore {
   }
   async load(scope?: LoadScope): Promise<AttemptRecord[]> {
     await this.#open('load');
+    this.#loaded = true;
     while (this.#draining) await this.#draining;
     const unread: [at: number, len: number, id: string][] = [];
     // As `isHot` says, on what the store knows of a record unread.
@@ -181,14 +186,6 @@ class FileStoreImpl implements FileStore {
     return due.length;
   }
   async getMeta(key: string): Promise<string | undefined> {
-    // Not opened yet while another store of this process holds the file (a hot reload's first call: its guard
-    // checking the secret): read through that one, the file as it stands, without taking the file from it. A
-    // reload refused there (SECRET_CHANGED) leaves the running till as it was; the next call takes the file over.
-    const holder = this.#ready ? undefined : owners.owner(this.path);
-    if (holder && holder !== this) {
-      await holder.#ready?.catch(() => undefined);
-      if (!this.#ready && holder.#state === 'open' && owners.holds(this.path, holder)) return holder.#meta.get(key);
-    }
     return (await this.#open('getMeta'), this.#meta.get(key));
   }
   async put(record: AttemptRecord): Promise<void> {
@@ -231,10 +228,15 @@ class FileStoreImpl implements FileStore {
   }
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
+    // Opened but never loaded from (its guard refused to start: a mistyped secret), having written nothing:
+    // the store it fenced takes the file back, as it was, and its till goes on.
+    const unused = this.#state === 'open' && !this.#loaded;
     this.#state = 'closed';
+    const handedBack = unused && (await this.#ready?.then(this.#handBack, () => false));
+    if (handedBack) return this.#closeHandles();
     await this.#release();
     await this.#lock?.release().catch(() => undefined);
-    // Never opened (a reload refused at its secret): it superseded nothing, and has nothing to hand on.
+    // Never opened (closed before its first call): it superseded nothing, and has nothing to hand on.
     if (this.#ready) lastClosed.set(this.path, new WeakRef(this));
     // Entries its last flush could not write either: said here, as no later append will say it.
     const { lines, error } = this.#journal;
@@ -244,6 +246,8 @@ class FileStoreImpl implements FileStore {
   }
   /** Opens on first use (the factory stays synchronous); callers act in the same tick as the check. */
   async #open(operation: string): Promise<void> {
+    // Closed before its first call: it never opens (that would take the file from the store holding it).
+    if (!this.#ready && this.#state === 'closed') this.#check(operation);
     await (this.#ready ??= this.#openOnce());
     this.#check(operation);
   }
@@ -269,18 +273,15 @@ class FileStoreImpl implements FileStore {
       this.#supersedes = before && new WeakRef(before);
       if (previous) {
         await previous.#release(true);
+        // Taken while it was still opening, which then failed (a reload whose lock could not be written): the store
+        // it had fenced, whose till may run on, is the one this one supersedes (and hands the file back to).
+        if (previous.#state === 'closed' && !previous.#wrote) this.#supersedes = previous.#supersedes;
         // Its release may have finished a compaction, renaming a new file over the path: the handle
         // opened above would then be the old, unlinked file, and what this store writes would be lost.
         await this.#handle.close().catch(() => undefined);
         this.#handle = await fs.open(path, 'r+').catch(failed('opening'));
       }
-      try {
-        this.#lock = await acquireLock(fs, path);
-      } catch (error) {
-        // Nothing of this store's is written yet: the store it fenced takes the file back, and goes on.
-        if (previous && owners.holds(path, this) && (await previous.#resume())) owners.release(path, this, previous);
-        throw error;
-      }
+      this.#lock = await acquireLock(fs, path);
       const removed = await fs.unlink(`${path}.tmp`).then(() => true, ignoring(['ENOENT'], failed(`removing ${path}.tmp`)));
       if (removed) this.#warn('removed the unfinished rewrite of an interrupted compaction (the file itself was intact)');
       const { size } = await this.#handle.stat().catch(failed('reading its size'));
@@ -303,13 +304,33 @@ class FileStoreImpl implements FileStore {
       // `supersedes`), so the map keeps one entry per path closed and not reopened.
       lastClosed.delete(path);
     } catch (error) {
-      owners.release(path, this);
-      for (const handle of [this.#handle, this.#journal.handle]) await handle?.close().catch(() => undefined);
-      await this.#lock?.release().catch(() => undefined);
-      [this.#handle, this.#journal.handle, this.#state] = [undefined, undefined, 'closed'];
+      this.#state = 'closed';
+      await this.#closeHandles();
+      // Failed after the fence (the lock, a read, a full disk) having written nothing: the store it fenced
+      // takes the file back, and goes on.
+      if (!(await this.#handBack())) {
+        owners.release(path, this);
+        await this.#lock?.release().catch(() => undefined);
+      }
       throw error;
     }
   }
+  async #closeHandles(): Promise<void> {
+    for (const handle of [this.#handle, this.#journal.handle]) await handle?.close().catch(() => undefined);
+    [this.#handle, this.#journal.handle] = [undefined, undefined];
+  }
+  /**
+   * Gives the file back to the store this one fenced, with the lock (this one's, if it took it), if this
+   * one wrote nothing to it: the fenced store's view of the file still holds. False if it cannot.
+   */
+  #handBack = async (): Promise<boolean> => {
+    const previous = this.#supersedes?.deref();
+    if (!previous || this.#wrote || !owners.holds(this.path, this)) return false;
+    if (!(await previous.#resume(this.#lock ?? previous.#fencedLock))) return false;
+    this.#lock = undefined;
+    owners.release(this.path, this, previous);
+    return true;
+  };
   /** Reads the header, meta and index lines and the log, never the cold lines (every line without a readable snapshot): the last header's version, and whether the snapshot is broken. */
   async #replayFile(size: number): Promise<{ version: number; broken: boolean }> {
     const n = this.#n;
@@ -411,6 +432,7 @@ class FileStoreImpl implements FileStore {
   /** Appends at the end of the complete lines (positional: a failed write is cut off next time), then commits. */
   async #append(batch: readonly Queued[], sync = batch.some((item) => item.waiter)): Promise<void> {
     const handle = this.#opened('writing');
+    this.#wrote = true;
     const bytes = Buffer.from(batch.map((item) => `${item.line}\n`).join(''), 'utf8');
     if (this.#dirtyTail) await this.#truncateTail();
     this.#dirtyTail = true;
@@ -466,6 +488,7 @@ class FileStoreImpl implements FileStore {
       out = await fs.open(tmp, 'w+', 0o600);
       for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
       await out.datasync();
+      this.#wrote = true;
       await fs.rename(tmp, this.path);
     } catch (error) {
       await out?.close().catch(() => undefined);
@@ -596,12 +619,12 @@ class FileStoreImpl implements FileStore {
       this.#warn(`journal: ends at seq ${tail.head?.seq ?? 0}, before its head (seq ${stored.seq}): entries were cut off`);
     }
   }
-  /** The store that fenced this one could not take the lock, and wrote nothing: this one opens the file again and goes on. */
-  async #resume(): Promise<boolean> {
-    if (this.#state !== 'fenced' || !this.#fencedLock) return false;
+  /** The store that fenced this one hands the file back (see #handBack): this one opens it again and goes on, holding `lock`. */
+  async #resume(lock: FileLock | undefined): Promise<boolean> {
+    if (this.#state !== 'fenced' || !lock) return false;
     const handle = await this.#o.fs.open(this.path, 'r+').catch(() => undefined);
     if (!handle) return false;
-    [this.#handle, this.#lock, this.#fencedLock, this.#state] = [handle, this.#fencedLock, undefined, 'open'];
+    [this.#handle, this.#lock, this.#fencedLock, this.#state] = [handle, lock, undefined, 'open'];
     return true;
   }
   /** Writes what is queued (deletes that failed once get one last try), flushes the journal, closes the files; `fence`: another store of this process takes the file, so this one stops. */

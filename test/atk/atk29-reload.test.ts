@@ -33,9 +33,9 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   // supervisor override of UNKNOWN_OUTCOME that follows charges the customer
   // a second time.
   // Why: #openOnce fenced the older store (state 'fenced' for good) on the
-  // first call, before src/guard/start.ts refused the secret. Fixed: a store
-  // not opened yet reads getMeta through the store of this process holding
-  // the file, so the guard checks its secret before anything is taken over.
+  // first call, before src/guard/start.ts refused the secret. Fixed: the
+  // refused guard gives back a store that superseded a running one
+  // (supersedesRunning), and a store closed unused hands the file back.
   it('a reload refused for SECRET_CHANGED leaves the running till working and records the approval of its charge out', async () => {
     const path = tempFile();
     const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
