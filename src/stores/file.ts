@@ -7,7 +7,7 @@ import { Owners } from '../ownership.js';
 import { storeOptions } from '../snapshot.js';
 import { JOURNAL_FROM, JOURNAL_HEAD, headOf, headText, parseJournalHead } from '../journal/chain.js';
 import type { AttemptRecord, GuardStore, JournalEntry, JournalHead, JournalSeal, LoadScope } from '../types.js';
-import { failing, ignoring, storageError, syncDirectory, type FileStoreFs } from './file/io.js';
+import { failing, ignoring, storageError, sameFile, syncDirectory, writeWhole, type FileStoreFs } from './file/io.js';
 import { FORMAT_VERSION, decodeRecord, deleteLine, headerLine, indexLine } from './file/jsonl.js';
 import { metaLine, parseLine, readIndex, recordLine } from './file/jsonl.js';
 import { HOT, Locations } from './file/locations.js';
@@ -486,10 +486,13 @@ class FileStoreImpl implements FileStore {
       const parts = [Buffer.from(`${headerLine(snapshot)}\n${metas}${index}`), ...lines];
       at = (parts[0] as Buffer).length;
       out = await fs.open(tmp, 'w+', 0o600);
-      for (let i = 0; i < parts.length; i += 1024) await out.writev(parts.slice(i, i + 1024));
+      for (let i = 0, end = 0; i < parts.length; i += 1024) end = await writeWhole(out, parts.slice(i, i + 1024), end);
       await out.datasync();
       this.#wrote = true;
-      await fs.rename(tmp, this.path);
+      // A rename that landed though it reported a failure (a network share, a wrapped fs retrying it) is a rename.
+      await fs.rename(tmp, this.path).catch(async (error: unknown) => {
+        if (!(await sameFile(fs, this.path, out as nodeFs.FileHandle))) throw error;
+      });
     } catch (error) {
       await out?.close().catch(() => undefined);
       await fs.unlink(tmp).catch(() => undefined);

@@ -1,4 +1,5 @@
 import type * as fsPromises from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GuardStorageError, errorText, type GuardStorageErrorCode } from '../../errors.js';
 
@@ -37,5 +38,37 @@ export async function syncDirectory(fs: FileStoreFs, path: string): Promise<void
     await handle?.sync().catch(ignoring(['EINVAL']));
   } finally {
     await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes `buffers` whole at `position`, returning where they end. A disk that
+ * fills answers a write with the bytes that fit and no error (writev does not
+ * loop): the rest is written again until it fits or the disk says ENOSPC.
+ */
+export async function writeWhole(handle: FileHandle, buffers: readonly Buffer[], position: number): Promise<number> {
+  const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+  let written = (await handle.writev(buffers as Buffer[], position)).bytesWritten;
+  if (written === total) return position + total;
+  const rest = Buffer.concat(buffers);
+  while (written < total) {
+    const { bytesWritten } = await handle.write(rest, written, total - written, position + written);
+    if (bytesWritten === 0) throw Object.assign(new Error('no space left on device: a write took no bytes'), { code: 'ENOSPC' });
+    written += bytesWritten;
+  }
+  return position + total;
+}
+
+/** Whether `path` names the file open as `handle` (same device and inode). */
+export async function sameFile(fs: FileStoreFs, path: string, handle: FileHandle): Promise<boolean> {
+  const named = await fs.open(path, 'r').catch(() => undefined);
+  if (!named) return false;
+  try {
+    const [a, b] = await Promise.all([named.stat(), handle.stat()]);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  } finally {
+    await named.close().catch(() => undefined);
   }
 }
