@@ -179,15 +179,16 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         const db = await openAt(VERSION).catch((error: unknown) => (nameOf(error) === 'VersionError' ? openAt() : Promise.reject(error)));
         // Another tab upgrades or deletes the database (versionchange), or the engine closed
         // the connection under us (site data cleared, Safari's habit): let go of it, and open
-        // it again at once unless the store was closed (a failure is handled: `forget`), so that
-        // a deletion is noticed now rather than at the next sale, and an upgrade is not blocked.
+        // it again at once unless the store was closed, so that a deletion is noticed now rather
+        // than at the next sale, and an upgrade is not blocked.
         db.onclose = db.onversionchange = () => {
           db.close();
           forget();
-          setTimeout(() => closed || void open(), 0);
+          reopen(0);
         };
-        const seen = await transact<unknown>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
-          read(store, [INSTANCE], ([id]) => done(id)),
+        // An id that is not text (damage) reads as none: an object or NaN never equals itself on the next read.
+        const seen = await transact<string | undefined>(db.transaction(OBJECT_STORE, 'readonly'), (store, done) =>
+          read(store, [INSTANCE], ([id]) => done(typeof id === 'string' ? id : undefined)),
         );
         const recreated = instance !== NOT_OPENED && seen !== instance;
         instance = seen;
@@ -203,6 +204,21 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     };
     current.catch(forget);
     return (opening = current);
+  };
+
+  /**
+   * Opens again after the connection was lost. An open issued while the
+   * browser still clears the origin's data fails (Chromium: AbortError), so
+   * a failed one is tried again, 0.1 s later and doubling up to 5 s, for
+   * about half a minute; after that the next call opens.
+   */
+  const reopen = (delay: number, tries = 10): void => {
+    const timer = setTimeout(() => {
+      if (closed || opening || tries <= 0) return;
+      open().catch(() => reopen(Math.min(Math.max(delay * 2, 100), 5_000), tries - 1));
+    }, delay);
+    // Node keeps a process alive while a timer runs; a store must not.
+    (timer as { unref?: () => void }).unref?.();
   };
 
   /** Runs `body` as one transaction, in call order with the others; IndexedDB errors become `GuardStorageError`s. */
@@ -381,8 +397,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     },
 
     subscribe: (listener) => {
-      // Without BroadcastChannel the listener still hears of a wiped database.
-      openChannel();
+      // Without BroadcastChannel (missing, or one that throws) the listener still hears of a wiped database.
+      try {
+        openChannel();
+      } catch {
+        channel = undefined;
+      }
       listeners.add(listener);
       return () => {
         listeners.delete(listener);
@@ -419,8 +439,10 @@ type Body<T> = (store: IDBObjectStore, done: (value: T) => void) => void;
 function transact<T>(tx: IDBTransaction, body: Body<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let result: T | undefined;
-    // idb-keyval's promise of a request serves a transaction too (complete, or abort with its error).
-    promisifyRequest(tx).then(() => resolve(result as T), reject);
+    // Not idb-keyval's promisifyRequest: it also rejects on `error`, which a failed request raises on the
+    // transaction before the abort, while `tx.error` is still null; the abort names the real cause.
+    tx.oncomplete = () => resolve(result as T);
+    tx.onabort = () => reject(tx.error ?? new DOMException('aborted', 'AbortError'));
     try {
       body(tx.objectStore(OBJECT_STORE), (value) => (result = value));
     } catch (error) {
@@ -510,17 +532,29 @@ function release(store: IDBObjectStore, id: string): void {
   });
 }
 
+/**
+ * The lists a transaction has filed so far, by key: two records filed under
+ * one key in one transaction (a settled attempt and its retry, a refund
+ * reversed and its sale) read the list before either writes it, so the
+ * second goes on from the first's list, not from what it read.
+ */
+const filedIn = new WeakMap<IDBObjectStore, Map<string, string[]>>();
+
 /** Adds `id` to the lists under `keys`, or takes it out of them (deleting a list left empty); a list already right is not written. */
 function refile(store: IDBObjectStore, keys: readonly string[], id: string, add: boolean): void {
-  read(store, keys, (lists) =>
+  read(store, keys, (lists) => {
+    const filed = filedIn.get(store) ?? new Map<string, string[]>();
+    filedIn.set(store, filed);
     lists.forEach((list, i) => {
-      const ids = idsOf(list);
+      const key = keys[i] as string;
+      const ids = filed.get(key) ?? idsOf(list);
       if (ids.includes(id) === add) return;
       const next = add ? [...ids, id] : ids.filter((other) => other !== id);
-      if (next.length > 0) store.put(next, keys[i]);
-      else store.delete(keys[i] as string);
-    }),
-  );
+      filed.set(key, next);
+      if (next.length > 0) store.put(next, key);
+      else store.delete(key);
+    });
+  });
 }
 
 /** The ids filed under a claim key (a single id, as releases before 0.2 wrote it, reads as one). */

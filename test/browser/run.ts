@@ -114,6 +114,31 @@ async function resumeAcrossTabs(browser: Browser, origin: string): Promise<strin
   });
 }
 
+/**
+ * atk32: "clear site data" (CDP `Storage.clearDataForOrigin`, what DevTools and
+ * the browser's settings do) under live tabs: every connection is closed, and
+ * an open issued meanwhile fails with AbortError. Each tab opens again until it
+ * can, and reports the wipe within seconds, without a call of its own; a tab
+ * opened then is blocked from the sale another is charging.
+ */
+async function siteDataCleared(browser: Browser, origin: string): Promise<string> {
+  return withTabs(browser, origin, 3, async ([a, b, c]) => {
+    const db = 'pdg-cleared';
+    await openGuard(a!, db, { noBroadcast: true });
+    await openGuard(b!, db, { noBroadcast: true });
+    const first = await begin(b!, SALE);
+    check(first.verdict === 'allow', `the first begin should allow, got ${describe(first)}`);
+    await (await a!.context().newCDPSession(a!)).send('Storage.clearDataForOrigin', { origin, storageTypes: 'indexeddb' });
+    await pause(2000);
+    const heard = await b!.evaluate(() => window.harness.storageErrors());
+    check(heard.includes('WIPED'), `tab B should report WIPED without a call of its own, heard ${JSON.stringify(heard)}`);
+    await openGuard(c!, db, { noBroadcast: true });
+    const again = await begin(c!, SALE);
+    check(again.verdict === 'block', `a tab opened after should be blocked, got ${describe(again)}`);
+    return `tab B heard ${heard.join(', ')}; tab C: ${describe(again)}`;
+  });
+}
+
 /** Issue 11 item 2: a posted record is a hint to re-read IndexedDB, never the truth. */
 async function forgedBroadcast(browser: Browser, origin: string): Promise<string> {
   return withTabs(browser, origin, 2, async ([a, evil]) => {
@@ -391,6 +416,10 @@ async function main(): Promise<number> {
       ['tabs: a forged broadcast is a hint to re-read IndexedDB, never adopted', () => forgedBroadcast(open, local)],
       ['tabs: a database deleted under live tabs is written back by each, whichever reopens it first', () => databaseDeleted(open, local)],
       ['tabs: an attempt held in memory only is announced, the other tab blocks', () => memoryOnlyAttempt(open, local)],
+      [
+        'tabs: site data cleared under live tabs: each reopens, reports WIPED at once, and a new tab is blocked',
+        () => siteDataCleared(open, local),
+      ],
       [
         `insecure http://${INSECURE_HOST}: without BroadcastChannel the claim hands back another tab's approval`,
         () => noBroadcastChannel(open, insecure),
