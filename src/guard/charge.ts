@@ -145,7 +145,8 @@ async function lateAnswer(ctx: GuardContext, attemptId: string, late: unknown): 
     // yet): the processor's own answer disagrees. It cannot be applied, and
     // must not be lost: an approval here is money taken, probably twice.
     const answer = settlement.outcome.status;
-    const owner = ownerOf(ctx);
+    // The guard to tell: one still starting, that may have fenced this one's store, is waited for.
+    const owner = await successorOf(ctx, true);
     journal(owner, {
       at: guardNow(owner),
       type: 'settle',

@@ -334,13 +334,16 @@ export const startsInProgress = new Set<Promise<unknown>>();
  * it no longer holds its store: a take-over still starting (its store has
  * fenced this one's, its guard is not registered yet) is waited for, at
  * most SUCCESSOR_WAIT_MS. Each start-up that ends is a reason to look again.
+ * `untried`: no write has told this guard yet whether its store was fenced
+ * (a write that met the fence would have), so every start in progress is
+ * waited for, even while it seems to hold its store.
  */
-export async function successorOf(ctx: GuardContext): Promise<GuardContext> {
+export async function successorOf(ctx: GuardContext, untried = false): Promise<GuardContext> {
   const deadline = guardNow(ctx) + SUCCESSOR_WAIT_MS;
   for (;;) {
     const owner = ownerOf(ctx);
     const left = deadline - guardNow(ctx);
-    if (holdsStore(owner) || startsInProgress.size === 0 || left <= 0) return owner;
+    if ((holdsStore(owner) && !untried) || startsInProgress.size === 0 || left <= 0) return owner;
     const ended = Promise.race(
       [...startsInProgress].map((start) =>
         start.then(

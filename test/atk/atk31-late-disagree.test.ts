@@ -42,7 +42,8 @@ describe('atk31: a late answer that cannot be applied, landing while a reload st
   // till voided, and which the customer probably paid again) leaves no trace
   // in the journal or with the running app: nobody checks the processor's
   // records, and the customer stays charged twice.
-  it.fails('the disagreement is journaled by the guard that took over', async () => {
+  // Fixed: the disagreement waits for the starts in progress (successorOf(ctx, true)) and is journaled by the new guard.
+  it('the disagreement is journaled by the guard that took over', async () => {
     const path = tempFile();
     const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
