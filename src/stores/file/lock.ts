@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile, readlink, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuardStorageError } from '../../errors.js';
@@ -54,7 +54,10 @@ const quietly = async <T>(read: () => Promise<T> | T): Promise<T | undefined> =>
  * unchanged; POSIX has no compare-and-swap for the rest.
  */
 export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<FileLock> {
-  const path = `${dataPath}.lock`;
+  // Next to the file itself, whatever names it: one file reached through a symlink is one lock (the second
+  // name is refused LOCKED). This process tells its own holders apart by the name given (`held`).
+  const key = `${dataPath}.lock`;
+  const path = `${await realpath(dataPath).catch(() => dataPath)}.lock`;
   const [bootId, pidns, stat] = linux
     ? await Promise.all([
         quietly(async () => (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()),
@@ -69,12 +72,12 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
   Object.assign(mine, bootId && { bootId }, host && { host }, pidns && { pidns }, procStart && /^\d+$/.test(procStart) && { procStart });
   const content = `${JSON.stringify(mine)}\n`;
   const release = async () => {
-    held.release(path, mine.token);
+    held.release(key, mine.token);
     const holder = await readHolder(fs, path);
     if (typeof holder === 'object' && holder.token === mine.token) await fs.unlink(path).catch(() => undefined);
   };
   // Taken from another fileStore of this process (fenced by the caller): its token goes with it.
-  const take = (): FileLock => (held.take(path, mine.token), { release });
+  const take = (): FileLock => (held.take(key, mine.token), { release });
   const creating = failing('LOCK_FAILED', dataPath, `creating the lock ${path}`);
   const takingOver = failing('LOCK_FAILED', dataPath, `taking over the lock ${path}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -83,7 +86,7 @@ export async function acquireLock(fs: FileStoreFs, dataPath: string): Promise<Fi
     let holder = await readHolder(fs, path);
     if (holder === 'unreadable') holder = await sleep(UNREADABLE_GRACE_MS).then(() => readHolder(fs, path));
     if (holder === 'gone') continue;
-    const ours = holder !== 'unreadable' && held.holds(path, holder.token);
+    const ours = holder !== 'unreadable' && held.holds(key, holder.token);
     if (ours) return fs.writeFile(path, content, { mode: 0o600 }).then(take, takingOver);
     const by = holder === 'unreadable' ? undefined : heldBy(holder, mine, path);
     if (by !== undefined) throw new GuardStorageError('LOCKED', `file store ${dataPath}: cannot open it: it is held by ${by}.`);
