@@ -194,9 +194,14 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
   const now = guardNow(ctx);
   ctx.startedAt = now;
   ctx.index.onOpen = () => watchOpen(ctx);
+  // A reset keeps only the attempts still out with the processor (charged by a guard before a hot
+  // reload): their answers are recorded in the new history, not lost with the old one.
+  let out: AttemptRecord[] = [];
   if (secretChanged) {
     const stale = await storeCall('load', () => store.load());
-    await storeCall('delete', () => Promise.all(stale.map((record) => store.delete(record.id))));
+    out = stale.filter((record) => isSubmitting(ctx, record.id));
+    const wiped = stale.filter((record) => !out.includes(record));
+    await storeCall('delete', () => Promise.all(wiped.map((record) => store.delete(record.id))));
   }
   // A store with history prunes what retention let go, and hands over the hot records; the rest stay with it.
   const history = ctx.history;
@@ -204,7 +209,7 @@ async function load(ctx: GuardContext, keyCheck: string | undefined, secretChang
     history && !secretChanged ? await storeCall('prune', () => history.prune(ctx.time.wallOf(now - ctx.o.retentionMs) + 1)) : 0;
   ctx.nextHistoryPrune = now + HISTORY_PRUNE_EVERY_MS;
   const scope = history ? { since: ctx.time.wallOf(now - ctx.o.windowMs) } : undefined;
-  const records = secretChanged ? [] : await storeCall('load', () => store.load(scope));
+  const records = secretChanged ? out : await storeCall('load', () => store.load(scope));
   if (keyCheck !== ctx.hasher.keyCheck) await storeCall('setMeta', () => store.setMeta(KEY_CHECK, ctx.hasher.keyCheck));
 
   if (!store.timesOnOwnerClock) await loadClockSteps(ctx, now);

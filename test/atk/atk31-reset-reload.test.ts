@@ -26,7 +26,8 @@ describe('atk31: a reset reload while a charge is out', () => {
   // the retry is allowed (the history is new): charged twice. Narrow (a
   // reset reload mid-charge), but the reset is the documented way to change
   // the secret, and nothing says to wait for the charges out.
-  it.fails('the approval of the charge out is not lost: charge() resolves approved', async () => {
+  // Fixed: the reset keeps the attempts still out with the processor (isSubmitting), so the answer is recorded.
+  it('the approval of the charge out is not lost: charge() resolves approved', async () => {
     const path = tempFile();
     const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
