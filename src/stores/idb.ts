@@ -64,6 +64,8 @@ const RECORD = 'r:';
 const OBJECT_STORE = 'guard';
 /** `m:instance`: the random id a database got when it was created. */
 const INSTANCE = `${META}instance`;
+/** How long a call waits for the connection to open again after it was lost (see `reopened`). */
+const REOPEN_WAIT_MS = 3_000;
 /** What this store saw as the instance id before its first open. */
 const NOT_OPENED = Symbol('not opened');
 
@@ -134,6 +136,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
   let journalSeq = 0;
   let closed = false;
   let opening: Promise<IDBDatabase> | undefined;
+  /** Whether the connection `opening` resolves to is open now. */
+  let live = false;
   // Each database gets a random instance id when it is created. A database
   // found with another id than the last one this store saw was deleted
   // under it (site data cleared, `indexedDB.deleteDatabase`), whichever tab
@@ -183,6 +187,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         // than at the next sale, and an upgrade is not blocked.
         db.onclose = db.onversionchange = () => {
           db.close();
+          live = false;
           forget();
           reopen(0);
         };
@@ -194,6 +199,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
         instance = seen;
         void persist();
         if (recreated) notify({ type: 'wiped', detail: `IndexedDB "${name}" was deleted under this tab (site data cleared?)` });
+        live = true;
         return db;
       } catch (error) {
         throw toStorageError(error, 'open', name, 'UNAVAILABLE');
@@ -221,10 +227,26 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IndexedDbSt
     (timer as { unref?: () => void }).unref?.();
   };
 
+  /**
+   * A reopen (after the connection was lost) that has not answered within
+   * REOPEN_WAIT_MS: queued behind another tab's upgrade that a third tab's
+   * connection blocks, it may wait as long as that tab lives. The call fails
+   * UNAVAILABLE (the guard applies `onStorageError`) rather than hang the
+   * till; the open goes on, and a later call uses it. The first open is not
+   * limited: a slow device's start-up waits for it.
+   */
+  const reopened = (connection: Promise<IDBDatabase>): Promise<IDBDatabase> =>
+    new Promise((resolve, reject) => {
+      const unanswered = `IndexedDB "${name}" did not open again within ${REOPEN_WAIT_MS} ms (an upgrade another tab blocks?)`;
+      const timer = setTimeout(() => reject(new GuardStorageError('UNAVAILABLE', unanswered)), REOPEN_WAIT_MS);
+      (timer as { unref?: () => void }).unref?.();
+      connection.finally(() => clearTimeout(timer)).then(resolve, reject);
+    });
+
   /** Runs `body` as one transaction, in call order with the others; IndexedDB errors become `GuardStorageError`s. */
   const run = <T>(operation: string, mode: IDBTransactionMode, body: Body<T>, durability?: IDBTransactionDurability): Promise<T> => {
     const connection = closed ? Promise.reject(new GuardStorageError('CLOSED', `IndexedDB "${name}" is closed`)) : open();
-    return connection
+    return (live || instance === NOT_OPENED ? connection : reopened(connection))
       .then((db) => transact(db.transaction(OBJECT_STORE, mode, { durability }), body))
       .catch((error: unknown) => {
         // Closed by a version change or by the engine: fail this call, reopen on the next.
