@@ -31,11 +31,13 @@ const SPEC_ADAPTER_BUDGET_BYTES = 2_000;
  * against the head read in its own transaction, and `journal()` to read it back;
  * 3.10 KB with `journal-from` written when a trim drops sealed entries.
  * 2.57 KB once simplified (2026-12-08): the connection and the store one
- * module, one error mapper, the loads, journal walks and filing shared.
+ * module, one error mapper, the loads, journal walks and filing shared;
+ * 2.80 KB with atk32's fixes (filings kept together in a transaction, a
+ * reopen retried and limited, a request's own error kept).
  */
-const ADAPTER_BUDGET_BYTES = 2_600;
+const ADAPTER_BUDGET_BYTES = 2_850;
 /**
- * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 46.62 KB, of
+ * SPEC §8's core budget (24 KB; stretch 20 KB). Not met today: 46.72 KB, of
  * it zod/mini 6.3 KB and @noble/hashes 3.3 KB, the guard's own code ~34 KB
  * (docs/performance.md). `.size-limit.json` holds the core at its measured
  * size so it cannot grow unnoticed; this line keeps the gap in view.
