@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createGuard, type Guard } from '../../src/index.js';
 import { fileStore, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
-import { heldAtTmp, heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
+import { heldAtTmp, heldSubmit, landed, reloadWhile, reloadingTill, timedOutCharge } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk29-reload-secret-0123456789ab';
@@ -77,17 +77,11 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   it('a hot reload that succeeds: an approval arriving while the new guard starts is recorded, and charge() resolves approved', async () => {
     const path = tempFile();
     const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
-    const reload = heldAtTmp();
     const running = keep(await open());
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
     await landed();
-    const starting = open(reload.fs);
-    await reload.reached();
-    processor.answer({ approved: true, authCode: 'A42' });
-    await landed();
-    reload.gate.release();
-    const reloaded = keep(await starting);
+    const reloaded = keep(await reloadWhile(open, () => processor.answer({ approved: true, authCode: 'A42' })));
     expect(await charging).toMatchObject({ status: 'approved' });
     await landed();
     expect((await reloaded.attempts()).map((attempt) => attempt.status)).toEqual(['approved']);
@@ -98,20 +92,9 @@ describe('atk29: a till reloaded in one process while a charge is out', () => {
   it('a late approval (after the charge timed out) arriving while the reload starts is recorded by the new guard', async () => {
     const path = tempFile();
     const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
-    const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '30s' });
-    await landed();
-    await time.advance(30_000);
-    const result = await charging;
+    const { result, processor } = await timedOutCharge(keep(await open()), time, sale);
     expect(result).toMatchObject({ status: 'unknown', cause: 'timeout' });
-    const reload = heldAtTmp();
-    const starting = open(reload.fs);
-    await reload.reached();
-    processor.answer({ approved: true, authCode: 'A42' });
-    await landed();
-    reload.gate.release();
-    const reloaded = keep(await starting);
+    const reloaded = keep(await reloadWhile(open, () => processor.answer({ approved: true, authCode: 'A42' })));
     await landed();
     expect((await reloaded.get(result.attempt!.id))?.status).toBe('approved');
   });

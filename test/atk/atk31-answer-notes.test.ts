@@ -7,8 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry, SubmitResult } from '../../src/index.js';
-import { readJournal } from '../../src/node.js';
-import { heldAtTmp, heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
+import { heldSubmit, journalOf, landed, reloadWhile, reloadingTill, timedOutCharge } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk31-notes-secret-0123456789abc';
@@ -16,12 +15,6 @@ const sale = { amount: 4200, currency: 'CNY', card: { token: 'tok_atk31_notes' }
 const { tempFile, keep } = scratch('atk31-notes-');
 /** An approval whose auth code is no text (an object): kept an approval, the code dropped, and a note says so. */
 const oddApproval = { approved: true, authCode: { code: 'A42' } } as unknown as SubmitResult;
-
-async function journalOf(path: string): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
-  for await (const entry of readJournal(path)) entries.push(entry);
-  return entries;
-}
 
 const dropNote = (entries: JournalEntry[], attemptId: string) =>
   entries.filter((entry) => entry.type === 'settle' && entry.attemptId === attemptId && /authCode dropped/.test(entry.detail ?? ''));
@@ -34,13 +27,7 @@ describe('atk31: an answer settled through the guard that took over journals its
     const processor = heldSubmit();
     const charging = running.charge(sale, processor.submit, { timeout: '60s' });
     await landed();
-    const reload = heldAtTmp();
-    const starting = open(reload.fs);
-    await reload.reached();
-    processor.answer(oddApproval);
-    await landed();
-    reload.gate.release();
-    const reloaded = keep(await starting);
+    const reloaded = keep(await reloadWhile(open, () => processor.answer(oddApproval)));
     const result = await charging;
     expect(result).toMatchObject({ status: 'approved' });
     await landed();
@@ -51,20 +38,9 @@ describe('atk31: an answer settled through the guard that took over journals its
   it('a late answer (after the charge timed out) landing while a reload starts', async () => {
     const path = tempFile();
     const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
-    const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '30s' });
-    await landed();
-    await time.advance(30_000);
-    const result = await charging;
+    const { result, processor } = await timedOutCharge(keep(await open()), time, sale);
     expect(result).toMatchObject({ status: 'unknown', cause: 'timeout' });
-    const reload = heldAtTmp();
-    const starting = open(reload.fs);
-    await reload.reached();
-    processor.answer(oddApproval);
-    await landed();
-    reload.gate.release();
-    const reloaded = keep(await starting);
+    const reloaded = keep(await reloadWhile(open, () => processor.answer(oddApproval)));
     await landed();
     expect((await reloaded.get(result.attempt!.id))?.status).toBe('approved');
     await reloaded.close();

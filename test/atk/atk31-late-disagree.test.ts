@@ -4,19 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../src/index.js';
-import { readJournal } from '../../src/node.js';
-import { heldAtTmp, heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
+import { journalOf, landed, reloadWhile, reloadingTill, timedOutCharge } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk31-late-disagree-secret-0123456789';
 const sale = { amount: 4200, currency: 'CNY', card: { token: 'tok_atk31_disagree' } };
 const { tempFile, keep } = scratch('atk31-late-disagree-');
 
-async function journalOf(path: string): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
-  for await (const entry of readJournal(path)) entries.push(entry);
-  return entries;
-}
 const disagreement = (entries: JournalEntry[], attemptId: string) =>
   entries.filter(
     (entry) => entry.type === 'settle' && entry.attemptId === attemptId && /late answer from the processor/.test(entry.detail ?? ''),
@@ -47,21 +41,11 @@ describe('atk31: a late answer that cannot be applied, landing while a reload st
     const path = tempFile();
     const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '30s' });
-    await landed();
-    await time.advance(30_000);
-    const result = await charging;
+    const { result, processor } = await timedOutCharge(running, time, sale);
     expect(result).toMatchObject({ status: 'unknown', cause: 'timeout' });
     const id = result.attempt!.id;
     await running.settle(id, { status: 'voided' });
-    const reload = heldAtTmp();
-    const starting = open(reload.fs);
-    await reload.reached();
-    processor.answer({ approved: true, authCode: 'A42' });
-    await landed();
-    reload.gate.release();
-    const reloaded = keep(await starting);
+    const reloaded = keep(await reloadWhile(open, () => processor.answer({ approved: true, authCode: 'A42' })));
     await landed();
     expect((await reloaded.get(id))?.status).toBe('voided');
     await reloaded.close();
@@ -73,11 +57,7 @@ describe('atk31: a late answer that cannot be applied, landing while a reload st
     const path = tempFile();
     const { time, open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '30s' });
-    await landed();
-    await time.advance(30_000);
-    const result = await charging;
+    const { result, processor } = await timedOutCharge(running, time, sale);
     const id = result.attempt!.id;
     await running.settle(id, { status: 'voided' });
     processor.answer({ approved: true, authCode: 'A42' });

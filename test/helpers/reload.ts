@@ -5,8 +5,8 @@
  * fenced the older one; a submit the test answers by hand.
  */
 import * as realFs from 'node:fs/promises';
-import { createGuard, type GuardOptions, type SubmitResult } from '../../src/index.js';
-import { fileStore, type FileStoreFs } from '../../src/node.js';
+import { createGuard, type Guard, type GuardOptions, type JournalEntry, type Sale, type SubmitResult } from '../../src/index.js';
+import { fileStore, readJournal, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
 
 /** Opens guards over `path` on one virtual clock: `open(fs?, options?)`. */
@@ -55,3 +55,34 @@ export function heldSubmit() {
 
 /** Lets the store's writes and the guard's reactions land (real fs under virtual time). */
 export const landed = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+/**
+ * A hot reload that `answer` lands in: a new guard from `open`, its store's
+ * open held after it fenced the older store, `answer()` run (the processor
+ * answers) and let land, then the open let go. Resolves the reloaded guard.
+ */
+export async function reloadWhile(open: (fs?: FileStoreFs) => Promise<Guard>, answer: () => void): Promise<Guard> {
+  const reload = heldAtTmp();
+  const starting = open(reload.fs);
+  await reload.reached();
+  answer();
+  await landed();
+  reload.gate.release();
+  return starting;
+}
+
+/** A charge that times out (30 s on `time`): the result, `unknown`, and the processor still holding its answer. */
+export async function timedOutCharge(guard: Guard, time: { advance(ms: number): Promise<void> }, sale: Sale) {
+  const processor = heldSubmit();
+  const charging = guard.charge(sale, processor.submit, { timeout: '30s' });
+  await landed();
+  await time.advance(30_000);
+  return { result: await charging, processor };
+}
+
+/** Every entry of the journal of the file store at `path`, oldest first. */
+export async function journalOf(path: string): Promise<JournalEntry[]> {
+  const entries: JournalEntry[] = [];
+  for await (const entry of readJournal(path)) entries.push(entry);
+  return entries;
+}
