@@ -334,9 +334,12 @@ export const startsInProgress = new Set<Promise<unknown>>();
  * it no longer holds its store: a take-over still starting (its store has
  * fenced this one's, its guard is not registered yet) is waited for, at
  * most SUCCESSOR_WAIT_MS. Each start-up that ends is a reason to look again.
- * `untried`: no write has told this guard yet whether its store was fenced
- * (a write that met the fence would have), so every start in progress is
- * waited for, even while it seems to hold its store.
+ * A guard that still holds its store is answered at once: a start-up of
+ * another guard in the process, over a store that hangs, must not hold its
+ * answers (atk30-successor-wait). `untried`: no write has told this guard
+ * yet whether its store was fenced (a write that met the fence would have),
+ * so every start in progress is waited for, even while it seems to hold its
+ * store; still at most SUCCESSOR_WAIT_MS.
  */
 export async function successorOf(ctx: GuardContext, untried = false): Promise<GuardContext> {
   const deadline = guardNow(ctx) + SUCCESSOR_WAIT_MS;

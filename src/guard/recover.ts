@@ -531,8 +531,7 @@ async function applyAnswer(
   const id = leased.id;
   // The guard that owns the store now: this one, or the one that took it over meanwhile (the answer is
   // in hand), once it has started.
-  const owner = ownerOf(from);
-  const ctx = holdsStore(owner) ? owner : await successorOf(from);
+  const ctx = await successorOf(from);
   // A try in progress is waited for by close(); an answer after its try was given up on is not.
   const open = writable(ctx) && !(late && ctx.recovery.stopped);
   const at = guardNow(ctx);
