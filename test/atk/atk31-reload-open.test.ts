@@ -7,7 +7,7 @@ import * as realFs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { fileStore, type FileStoreFs } from '../../src/node.js';
 import { sampleRecord } from '../helpers/records.js';
-import { heldSubmit, landed, reloadingTill } from '../helpers/reload.js';
+import { chargeOut, landed, reloadingTill, tillGoesOn } from '../helpers/reload.js';
 import { scratch } from '../helpers/scratch.js';
 
 const SECRET = 'atk31-reload-open-secret-0123456789';
@@ -51,17 +51,12 @@ describe('atk31: a reload whose store fails to open after the fence', () => {
     const path = tempFile();
     const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
-    await landed();
+    const out = await chargeOut(running, sale);
     // A leftover of a compaction a crash interrupted, for the new store to remove.
     await realFs.writeFile(`${path}.tmp`, 'leftover');
     const reload = await open(eioAtTmp()).then(keep, (error: unknown) => error);
     expect(reload).toMatchObject({ code: 'OPEN_FAILED' });
-    processor.answer({ approved: true, authCode: 'A42' });
-    expect(await charging).toMatchObject({ status: 'approved' });
-    await landed();
-    expect(await running.begin(next).catch((error: unknown) => error)).toMatchObject({ verdict: 'allow' });
+    await tillGoesOn(running, out, next);
   });
 
   // What happens: two reloads at once (the app's settings screen saved twice,
@@ -84,9 +79,7 @@ describe('atk31: a reload whose store fails to open after the fence', () => {
     const path = tempFile();
     const { open } = reloadingTill(path, SECRET, { pendingTimeout: '2m' });
     const running = keep(await open());
-    const processor = heldSubmit();
-    const charging = running.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
-    await landed();
+    const out = await chargeOut(running, sale);
     // The first reload: its rewrite of the lock this process holds waits, then fails (disk full).
     let [held, fail] = [false, (): void => undefined];
     const failed = new Promise<void>((resolve) => (fail = resolve));
@@ -107,10 +100,7 @@ describe('atk31: a reload whose store fails to open after the fence', () => {
     fail();
     expect(await first).toMatchObject({ code: 'LOCK_FAILED' });
     expect(await second).toMatchObject({ code: 'SECRET_CHANGED' });
-    processor.answer({ approved: true, authCode: 'A42' });
-    expect(await charging).toMatchObject({ status: 'approved' });
-    await landed();
-    expect(await running.begin(next).catch((error: unknown) => error)).toMatchObject({ verdict: 'allow' });
+    await tillGoesOn(running, out, next);
   });
 
   // What happens: a fileStore closed before it was ever used (the app closes

@@ -5,6 +5,7 @@
  * fenced the older one; a submit the test answers by hand.
  */
 import * as realFs from 'node:fs/promises';
+import { expect } from 'vitest';
 import { createGuard, type Guard, type GuardOptions, type JournalEntry, type Sale, type SubmitResult } from '../../src/index.js';
 import { fileStore, readJournal, type FileStoreFs } from '../../src/node.js';
 import { virtualTime } from '../../src/testing.js';
@@ -85,4 +86,20 @@ export async function journalOf(path: string): Promise<JournalEntry[]> {
   const entries: JournalEntry[] = [];
   for await (const entry of readJournal(path)) entries.push(entry);
   return entries;
+}
+
+/** A charge `guard` has out with the processor (60 s timeout), not answered yet. */
+export async function chargeOut(guard: Guard, sale: Sale) {
+  const processor = heldSubmit();
+  const charging = guard.charge(sale, processor.submit, { timeout: '60s' }).catch((error: unknown) => error);
+  await landed();
+  return { processor, charging };
+}
+
+/** The processor approves the charge `out`: it resolves approved, and the till still takes the `next` sale. */
+export async function tillGoesOn(guard: Guard, out: Awaited<ReturnType<typeof chargeOut>>, next: Sale): Promise<void> {
+  out.processor.answer({ approved: true, authCode: 'A42' });
+  expect(await out.charging).toMatchObject({ status: 'approved' });
+  await landed();
+  expect(await guard.begin(next).catch((error: unknown) => error)).toMatchObject({ verdict: 'allow' });
 }
